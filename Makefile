@@ -1,0 +1,185 @@
+# ckernel — one entry point: make, make test, make bench, make install.
+#
+# The build is generic so that adding a kernel is adding a file:
+#   core/*.c ir/*.c            -> $(B)/lib/libckernel.a (PIC)
+#   harness/*.c harness/*.cc   -> $(B)/bin/ckbench (main in harness/main.c)
+#   plugins/<p>/plugin.mk      -> $(B)/plugins/libck_<p>.so (see plugins/README.md)
+#   tests/unit/test_*.c        -> $(B)/tests/test_* (Criterion)
+#   tests/plugins/*.c          -> $(B)/tests/plugins/libck_<file>.so (deliberately bad plugins)
+#
+# Variables: CC, CXX, B (build dir), SAN=1 (ASan+UBSan), CROSS=aarch64-linux-gnu-
+
+CROSS    ?=
+CC       := $(if $(CROSS),$(CROSS)gcc,$(CC))
+CXX      := $(if $(CROSS),$(CROSS)g++,$(CXX))
+ARCH     := $(if $(CROSS),$(patsubst %-linux-gnu-,%,$(CROSS)),$(shell uname -m))
+SAN      ?= 0
+B        ?= $(if $(CROSS),build-$(ARCH),$(if $(filter 1,$(SAN)),build-san,build))
+PREFIX   ?= /usr/local
+
+# Optional parts that a cross build may not have libraries for.
+WITH_BENCH ?= $(if $(CROSS),0,1)
+WITH_PAPI  ?= $(if $(CROSS),0,1)
+WITH_NUMA  ?= $(if $(CROSS),0,1)
+
+PKGS := libcjson
+ifeq ($(WITH_BENCH),1)
+PKGS += benchmark
+endif
+ifeq ($(WITH_PAPI),1)
+PKGS += papi
+endif
+ifeq ($(WITH_NUMA),1)
+PKGS += numa
+endif
+PKG_CFLAGS := $(if $(CROSS),,$(shell pkg-config --cflags $(PKGS) 2>/dev/null))
+PKG_LIBS   := $(if $(CROSS),-lcjson,$(shell pkg-config --libs $(PKGS) 2>/dev/null))
+TEST_LIBS  := $(if $(CROSS),-lcriterion,$(shell pkg-config --libs criterion 2>/dev/null))
+
+WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
+comma     := ,
+SANFLAGS  := $(if $(filter 1,$(SAN)),-fsanitize=address$(comma)undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined,)
+FEATURES  := -DCK_WITH_BENCH=$(WITH_BENCH) -DCK_WITH_PAPI=$(WITH_PAPI) -DCK_WITH_NUMA=$(WITH_NUMA)
+# -ffp-contract=off everywhere: the reference must not fuse a*b+c behind our
+# back, and SIMD kernels say where they use FMA with intrinsics.
+CFLAGS    ?= -O2 -g
+ALL_CFLAGS := -std=c11 -D_GNU_SOURCE -fPIC -ffp-contract=off $(WARN) $(SANFLAGS) $(FEATURES) \
+              -Icore -Iir -Iharness $(PKG_CFLAGS) $(CFLAGS)
+ALL_CXXFLAGS := -std=c++17 -fPIC -ffp-contract=off -Wall -Wextra -Werror $(SANFLAGS) $(FEATURES) \
+              -Icore -Iharness $(PKG_CFLAGS) $(CFLAGS)
+LDFLAGS_ALL := $(SANFLAGS) $(LDFLAGS)
+PLUGIN_CFLAGS := -fvisibility=hidden -O3
+
+.DEFAULT_GOAL := all
+.PHONY: all deps test test-unit test-parity test-asan test-clang test-neon bench run install clean fuzz
+
+# ---- core and IR -----------------------------------------------------------
+CORE_SRC := $(wildcard core/*.c ir/*.c)
+CORE_OBJ := $(CORE_SRC:%.c=$(B)/obj/%.o)
+LIBCK    := $(B)/lib/libckernel.a
+
+# ---- harness ---------------------------------------------------------------
+HARNESS_C   := $(filter-out harness/main.c,$(wildcard harness/*.c))
+HARNESS_CXX := $(if $(filter 1,$(WITH_BENCH)),$(wildcard harness/*.cc),)
+HARNESS_OBJ := $(HARNESS_C:%.c=$(B)/obj/%.o) $(HARNESS_CXX:%.cc=$(B)/obj/%.o)
+LIBHARNESS  := $(B)/lib/libckharness.a
+CKBENCH     := $(B)/bin/ckbench
+LINK        := $(if $(HARNESS_CXX),$(CXX),$(CC))
+HOST_LIBS   := $(LIBHARNESS) $(LIBCK) $(PKG_LIBS) -ldl -lm -lpthread
+
+# ---- plugins: each plugins/<p>/plugin.mk appends <p> to PLUGINS and sets
+#      <p>_SRCS (ISA flags), <p>_BASE_SRCS (no ISA flags: entry + probe),
+#      <p>_CFLAGS, <p>_ARCH (x86_64 / aarch64 / any)
+PLUGINS :=
+include $(wildcard plugins/*/plugin.mk)
+BUILT_PLUGINS := $(foreach p,$(PLUGINS),$(if $(filter any $(ARCH),$($(p)_ARCH)),$(p)))
+PLUGIN_SOS := $(BUILT_PLUGINS:%=$(B)/plugins/libck_%.so)
+
+define plugin_rules
+$(1)_OBJ := $$($(1)_SRCS:%.c=$(B)/obj/%.o) $$($(1)_BASE_SRCS:%.c=$(B)/obj/%.base.o)
+$$($(1)_SRCS:%.c=$(B)/obj/%.o): EXTRA_CFLAGS := $$(PLUGIN_CFLAGS) $$($(1)_CFLAGS)
+$$($(1)_BASE_SRCS:%.c=$(B)/obj/%.base.o): EXTRA_CFLAGS := $$(PLUGIN_CFLAGS)
+$(B)/plugins/libck_$(1).so: $$($(1)_OBJ)
+	@mkdir -p $$(@D)
+	$$(CC) -shared $$(LDFLAGS_ALL) -o $$@ $$^ $$($(1)_LIBS) -lm
+endef
+$(foreach p,$(BUILT_PLUGINS),$(eval $(call plugin_rules,$(p))))
+
+# ---- tests -----------------------------------------------------------------
+TEST_SRC     := $(wildcard tests/unit/test_*.c)
+TEST_BINS    := $(TEST_SRC:tests/unit/%.c=$(B)/tests/%)
+TEST_PLUG_SRC := $(wildcard tests/plugins/*.c)
+TEST_PLUG_SOS := $(TEST_PLUG_SRC:tests/plugins/%.c=$(B)/tests/plugins/libck_%.so)
+TEST_HELPER_SRC := $(wildcard tests/support/*.c)
+TEST_HELPER_OBJ := $(TEST_HELPER_SRC:%.c=$(B)/obj/%.o)
+
+all: $(LIBCK) $(CKBENCH) $(PLUGIN_SOS)
+
+# ---- generic compile rules -------------------------------------------------
+$(B)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(EXTRA_CFLAGS) -MMD -MP -c $< -o $@
+
+$(B)/obj/%.base.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(EXTRA_CFLAGS) -MMD -MP -c $< -o $@
+
+$(B)/obj/%.o: %.cc
+	@mkdir -p $(@D)
+	$(CXX) $(ALL_CXXFLAGS) -MMD -MP -c $< -o $@
+
+$(LIBCK): $(CORE_OBJ)
+	@mkdir -p $(@D)
+	rm -f $@ && ar rcs $@ $^
+
+$(LIBHARNESS): $(HARNESS_OBJ)
+	@mkdir -p $(@D)
+	rm -f $@ && ar rcs $@ $^
+
+$(CKBENCH): $(B)/obj/harness/main.o $(LIBHARNESS) $(LIBCK)
+	@mkdir -p $(@D)
+	$(LINK) $(LDFLAGS_ALL) -rdynamic -o $@ $< $(HOST_LIBS)
+
+$(B)/tests/%: $(B)/obj/tests/unit/%.o $(TEST_HELPER_OBJ) $(LIBHARNESS) $(LIBCK)
+	@mkdir -p $(@D)
+	$(LINK) $(LDFLAGS_ALL) -rdynamic -o $@ $< $(TEST_HELPER_OBJ) $(HOST_LIBS) $(TEST_LIBS)
+
+$(B)/tests/plugins/libck_%.so: $(B)/obj/tests/plugins/%.o
+	@mkdir -p $(@D)
+	$(CC) -shared $(LDFLAGS_ALL) -o $@ $< -lm
+
+# A file that is not a shared object, for the loader's tests.
+$(B)/tests/plugins/libck_not_elf.so:
+	@mkdir -p $(@D)
+	printf 'this is not an ELF file\n' > $@
+
+-include $(shell find $(B)/obj -name '*.d' 2>/dev/null)
+
+# ---- dependencies ----------------------------------------------------------
+deps:
+	@sh scripts/deps.sh
+
+# ---- tests -----------------------------------------------------------------
+TEST_ENV := CK_PLUGIN_PATH=$(B)/plugins CK_TEST_BUILD=$(B) CK_TEST_PLUGIN_DIR=$(B)/tests/plugins \
+            CK_CKBENCH=$(CKBENCH) CK_SOURCE_DIR=$(CURDIR)
+
+test-build: all $(TEST_BINS) $(TEST_PLUG_SOS) $(B)/tests/plugins/libck_not_elf.so
+
+test-unit: test-build
+	@$(TEST_ENV) sh scripts/run-tests.sh $(TEST_BINS)
+
+test-parity: all
+	$(TEST_ENV) $(CKBENCH) parity --plugin all --json $(B)/parity.json --junit $(B)/parity.xml
+
+test-asan:
+	$(MAKE) SAN=1 test-unit
+
+test-clang:
+	$(MAKE) CC=clang B=build-clang all test-build
+
+test-neon:
+	@sh scripts/test-neon.sh
+
+test: deps
+	$(MAKE) test-unit
+	$(MAKE) test-parity
+	$(MAKE) test-asan
+	$(MAKE) test-clang
+	$(MAKE) test-neon
+	@echo "make test: all stages passed"
+
+# ---- the main job ----------------------------------------------------------
+MODEL ?= ir/models/llava.json
+run: deps
+	$(MAKE) all
+	$(CKBENCH) list
+	$(CKBENCH) parity --plugin all --model $(MODEL)
+
+bench: all
+	$(CKBENCH) --plugin best --model $(MODEL)
+
+install: all
+	sh scripts/install.sh "$(DESTDIR)$(PREFIX)" $(B)
+
+clean:
+	rm -rf build build-san build-clang build-aarch64

@@ -1,0 +1,103 @@
+/* ck_host.h — the host side of ckernel: plugin loading, the execution
+ * context, op metadata and the shape of one op instance. Used by the harness
+ * and the tests; plugins only ever see ck_plugin.h. */
+#ifndef CK_HOST_H
+#define CK_HOST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ck_plugin.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define CK_ERR_LEN 512
+
+/* ---- plugins ------------------------------------------------------------ */
+
+typedef struct ck_plugin {
+    char path[4096];             /* resolved file */
+    void *handle;                /* dlopen handle */
+    const ck_plugin_desc *desc;  /* validated */
+    bool runnable;               /* probe said yes and init succeeded */
+    char why[256];               /* reason when !runnable */
+} ck_plugin;
+
+/* Load a plugin by short name ("avx512"), file name or path. Names are looked
+ * up as libck_<name>.so in each directory of CK_PLUGIN_PATH, then in the
+ * build's / install's plugin directory. On failure returns NULL and writes one
+ * sentence naming the file and the reason into err. A plugin whose probe says
+ * no is loaded with runnable = false and the reason in why. */
+ck_plugin *ck_plugin_load(const char *name_or_path, char *err, size_t err_len);
+void ck_plugin_unload(ck_plugin *p);
+
+/* Every libck_*.so in the search path, in path order, names deduplicated
+ * (the first directory wins). Returns the count; *paths is malloc'd, free
+ * with ck_plugin_paths_free. */
+size_t ck_plugin_discover(char ***paths);
+void ck_plugin_paths_free(char **paths, size_t n);
+
+/* The directory built-in plugins live in (next to the binary). */
+const char *ck_plugin_default_dir(void);
+
+/* The kernel for (op, dtype) with exactly the requested flags, or NULL. */
+const ck_kernel_desc *ck_plugin_kernel(const ck_plugin *p, uint32_t op,
+                                       uint32_t dtype, uint32_t flags);
+
+/* ---- execution context --------------------------------------------------- */
+
+/* n_threads <= 0 means all online CPUs. Threads start lazily on the first
+ * parallel_for, so a context made before fork() must not be used after it. */
+ck_exec_ctx *ck_exec_create(int n_threads);
+void ck_exec_destroy(ck_exec_ctx *ctx);
+
+/* ---- op and dtype metadata ---------------------------------------------- */
+
+const char *ck_op_name(uint32_t op);         /* "rmsnorm"; "?" if unknown */
+uint32_t ck_op_from_name(const char *name);  /* CK_OP_NONE if unknown */
+const char *ck_dtype_name(uint32_t dtype);   /* "f32"; "?" if unknown */
+uint32_t ck_dtype_from_name(const char *name);
+
+typedef enum ck_parity_class { CK_PARITY_EXACT = 0, CK_PARITY_TOLERANCE = 1 } ck_parity_class;
+
+typedef struct ck_tolerance {
+    ck_parity_class cls;
+    double atol, rtol; /* pass if |y - ref| <= atol + rtol * |ref| */
+} ck_tolerance;
+
+/* The parity rule for an op at a weight dtype (docs/ops.md is the prose). */
+ck_tolerance ck_op_tolerance(uint32_t op, uint32_t dtype);
+
+/* ---- one op instance ----------------------------------------------------- */
+/* A flat description of an op at concrete dimensions: what the model graph
+ * produces and what parity and bench run. Fields an op does not use are 0. */
+typedef struct ck_shape {
+    uint32_t op;        /* ck_op */
+    uint32_t dtype;     /* weight / table dtype; F32 for activation-only ops */
+    size_t T;           /* rows (tokens) */
+    size_t D;           /* model dim: norm width, qkv input, embedding width */
+    size_t K, N;        /* linear: in, out */
+    size_t n_heads, n_kv_heads, head_dim;
+    size_t S;           /* attention: keys */
+    size_t pos;         /* rope: pos_offset; attention: q_pos */
+    size_t max_pos;     /* rope: table rows */
+    size_t vocab;       /* embedding */
+    size_t n;           /* elementwise ops, adam, quantize: element count */
+    float eps;          /* norms */
+    int causal;         /* attention */
+    int materialize;    /* attention: write scores and probs */
+    int pairing;        /* rope */
+    int has_bias;       /* linear, qkv; layernorm: has beta */
+    char label[64];     /* where it comes from: "vision.layer.qkv", "edge D=17" */
+} ck_shape;
+
+/* "rmsnorm T=577 D=1024" style one-line description into buf. */
+void ck_shape_describe(const ck_shape *s, char *buf, size_t len);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* CK_HOST_H */

@@ -1,0 +1,195 @@
+/* The host's execution context: a small persistent thread pool behind
+ * ck_exec_ctx.parallel_for, and per-thread scratch buffers. Threads belong to
+ * the host so that --threads N means the same for every plugin. */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ck_host.h"
+
+typedef struct scratch_buf {
+    void *p;
+    size_t cap;
+} scratch_buf;
+
+typedef struct pool {
+    ck_exec_ctx ctx; /* first: plugins get &pool->ctx */
+    pthread_t *threads;
+    int started;
+    pthread_mutex_t mu;
+    pthread_cond_t cv_work, cv_done;
+    unsigned long generation;
+    int done_workers;
+    int stop;
+    /* the current job */
+    ck_range_fn fn;
+    void *arg;
+    size_t n, chunk;
+    atomic_size_t next;
+    scratch_buf *scratch; /* n_threads + 1 (the last is CK_SCRATCH_SHARED) */
+} pool;
+
+static void run_chunks(pool *pl, int tid)
+{
+    for (;;) {
+        size_t b = atomic_fetch_add(&pl->next, pl->chunk);
+        if (b >= pl->n)
+            return;
+        size_t e = b + pl->chunk < pl->n ? b + pl->chunk : pl->n;
+        pl->fn(pl->arg, b, e, tid);
+    }
+}
+
+typedef struct worker_arg {
+    pool *pl;
+    int tid;
+} worker_arg;
+
+static void *worker_main(void *v)
+{
+    worker_arg wa = *(worker_arg *)v;
+    free(v);
+    pool *pl = wa.pl;
+    unsigned long seen = 0;
+    for (;;) {
+        pthread_mutex_lock(&pl->mu);
+        while (pl->generation == seen && !pl->stop)
+            pthread_cond_wait(&pl->cv_work, &pl->mu);
+        if (pl->stop) {
+            pthread_mutex_unlock(&pl->mu);
+            return NULL;
+        }
+        seen = pl->generation;
+        pthread_mutex_unlock(&pl->mu);
+        run_chunks(pl, wa.tid);
+        pthread_mutex_lock(&pl->mu);
+        if (++pl->done_workers == pl->ctx.n_threads - 1)
+            pthread_cond_signal(&pl->cv_done);
+        pthread_mutex_unlock(&pl->mu);
+    }
+}
+
+static int start_workers(pool *pl)
+{
+    int nw = pl->ctx.n_threads - 1;
+    pl->threads = calloc((size_t)nw, sizeof *pl->threads);
+    if (!pl->threads)
+        return -1;
+    for (int i = 0; i < nw; i++) {
+        worker_arg *wa = malloc(sizeof *wa);
+        if (!wa)
+            return -1;
+        wa->pl = pl;
+        wa->tid = i + 1;
+        if (pthread_create(&pl->threads[i], NULL, worker_main, wa) != 0) {
+            free(wa);
+            return -1;
+        }
+        pl->started++;
+    }
+    return 0;
+}
+
+static void pool_parallel_for(const ck_exec_ctx *ctx, size_t n, size_t grain, ck_range_fn fn, void *arg)
+{
+    pool *pl = (pool *)ctx->host;
+    if (n == 0)
+        return;
+    if (grain == 0)
+        grain = 1;
+    int nt = ctx->n_threads;
+    if (nt <= 1 || n <= grain || (!pl->started && start_workers(pl) != 0 && pl->started == 0)) {
+        fn(arg, 0, n, 0);
+        return;
+    }
+    /* A few chunks per thread balances uneven rows without much overhead. */
+    size_t chunk = (n + (size_t)nt * 4 - 1) / ((size_t)nt * 4);
+    if (chunk < grain)
+        chunk = grain;
+    pthread_mutex_lock(&pl->mu);
+    pl->fn = fn;
+    pl->arg = arg;
+    pl->n = n;
+    pl->chunk = chunk;
+    atomic_store(&pl->next, 0);
+    pl->done_workers = nt - 1 - pl->started; /* workers that failed to start count as done */
+    pl->generation++;
+    pthread_cond_broadcast(&pl->cv_work);
+    pthread_mutex_unlock(&pl->mu);
+    run_chunks(pl, 0);
+    pthread_mutex_lock(&pl->mu);
+    while (pl->done_workers < nt - 1)
+        pthread_cond_wait(&pl->cv_done, &pl->mu);
+    pthread_mutex_unlock(&pl->mu);
+}
+
+static void *pool_scratch(const ck_exec_ctx *ctx, int tid, size_t bytes)
+{
+    pool *pl = (pool *)ctx->host;
+    int slot = tid == CK_SCRATCH_SHARED ? ctx->n_threads : tid;
+    if (slot < 0 || slot > ctx->n_threads)
+        return NULL;
+    scratch_buf *s = &pl->scratch[slot];
+    if (bytes == 0)
+        bytes = 64;
+    if (s->cap < bytes) {
+        size_t cap = (bytes + 4095) & ~(size_t)4095;
+        void *p = aligned_alloc(64, cap);
+        if (!p)
+            return NULL;
+        free(s->p);
+        s->p = p;
+        s->cap = cap;
+    }
+    return s->p;
+}
+
+ck_exec_ctx *ck_exec_create(int n_threads)
+{
+    if (n_threads <= 0) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        n_threads = n > 0 ? (int)n : 1;
+    }
+    if (n_threads > 1024)
+        n_threads = 1024;
+    pool *pl = calloc(1, sizeof *pl);
+    if (!pl)
+        return NULL;
+    pl->scratch = calloc((size_t)n_threads + 1, sizeof *pl->scratch);
+    if (!pl->scratch) {
+        free(pl);
+        return NULL;
+    }
+    pthread_mutex_init(&pl->mu, NULL);
+    pthread_cond_init(&pl->cv_work, NULL);
+    pthread_cond_init(&pl->cv_done, NULL);
+    pl->ctx.struct_size = sizeof(ck_exec_ctx);
+    pl->ctx.n_threads = n_threads;
+    pl->ctx.parallel_for = pool_parallel_for;
+    pl->ctx.scratch = pool_scratch;
+    pl->ctx.host = pl;
+    return &pl->ctx;
+}
+
+void ck_exec_destroy(ck_exec_ctx *ctx)
+{
+    if (!ctx)
+        return;
+    pool *pl = (pool *)ctx->host;
+    pthread_mutex_lock(&pl->mu);
+    pl->stop = 1;
+    pthread_cond_broadcast(&pl->cv_work);
+    pthread_mutex_unlock(&pl->mu);
+    for (int i = 0; i < pl->started; i++)
+        pthread_join(pl->threads[i], NULL);
+    free(pl->threads);
+    for (int i = 0; i <= ctx->n_threads; i++)
+        free(pl->scratch[i].p);
+    free(pl->scratch);
+    pthread_mutex_destroy(&pl->mu);
+    pthread_cond_destroy(&pl->cv_work);
+    pthread_cond_destroy(&pl->cv_done);
+    free(pl);
+}

@@ -1,0 +1,384 @@
+/* Plugin loader: find, dlopen, validate and probe a plugin. Every refusal is
+ * one sentence naming the file, the reason and what to do about it. */
+#include <dirent.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ck_host.h"
+
+static void fail(char *err, size_t len, const char *path, const char *fmt, ...)
+{
+    if (!err || !len)
+        return;
+    int k = snprintf(err, len, "%s: ", path);
+    if (k < 0 || (size_t)k >= len)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err + k, len - (size_t)k, fmt, ap);
+    va_end(ap);
+}
+
+const char *ck_plugin_default_dir(void)
+{
+    static char dir[PATH_MAX];
+    if (dir[0])
+        return dir;
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0)
+        return "plugins";
+    exe[n] = 0;
+    char *slash = strrchr(exe, '/');
+    if (slash)
+        *slash = 0;
+    /* build tree: build/bin/ckbench -> build/plugins;
+     * installed: PREFIX/bin/ckbench -> PREFIX/lib/ckernel/plugins */
+    const char *cands[] = {"/../plugins", "/../lib/ckernel/plugins"};
+    for (size_t i = 0; i < sizeof cands / sizeof cands[0]; i++) {
+        char c[PATH_MAX + 64];
+        snprintf(c, sizeof c, "%s%s", exe, cands[i]);
+        char real[PATH_MAX];
+        struct stat st;
+        if (realpath(c, real) && stat(real, &st) == 0 && S_ISDIR(st.st_mode)) {
+            snprintf(dir, sizeof dir, "%s", real);
+            return dir;
+        }
+    }
+    size_t l = strlen(exe);
+    if (l + sizeof "/../plugins" > sizeof dir)
+        return "plugins";
+    memcpy(dir, exe, l);
+    memcpy(dir + l, "/../plugins", sizeof "/../plugins");
+    return dir;
+}
+
+/* The search path as a list of directories: CK_PLUGIN_PATH, then default. */
+static size_t search_dirs(char dirs[][PATH_MAX], size_t max)
+{
+    size_t n = 0;
+    const char *env = getenv("CK_PLUGIN_PATH");
+    if (env) {
+        const char *p = env;
+        while (*p && n < max - 1) {
+            const char *e = strchr(p, ':');
+            size_t l = e ? (size_t)(e - p) : strlen(p);
+            if (l > 0 && l < PATH_MAX) {
+                memcpy(dirs[n], p, l);
+                dirs[n][l] = 0;
+                n++;
+            }
+            if (!e)
+                break;
+            p = e + 1;
+        }
+    }
+    snprintf(dirs[n++], PATH_MAX, "%s", ck_plugin_default_dir());
+    return n;
+}
+
+static int is_path(const char *s)
+{
+    size_t l = strlen(s);
+    return strchr(s, '/') != NULL || (l > 3 && strcmp(s + l - 3, ".so") == 0);
+}
+
+static int resolve(const char *name, char *out, size_t len, char *err, size_t err_len)
+{
+    if (is_path(name)) {
+        snprintf(out, len, "%s", name);
+        return 0;
+    }
+    for (const char *c = name; *c; c++) {
+        if (!(*c == '_' || *c == '-' || (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+              (*c >= '0' && *c <= '9'))) {
+            fail(err, err_len, name, "not a plugin name (letters, digits, '-' and '_') nor a path");
+            return -1;
+        }
+    }
+    char dirs[16][PATH_MAX];
+    size_t nd = search_dirs(dirs, 16);
+    for (size_t i = 0; i < nd; i++) {
+        snprintf(out, len, "%s/libck_%s.so", dirs[i], name);
+        if (access(out, F_OK) == 0)
+            return 0;
+    }
+    fail(err, err_len, name,
+         "no plugin of that name (looked for libck_%s.so in CK_PLUGIN_PATH and %s); "
+         "run 'ckbench list' to see what is installed",
+         name, ck_plugin_default_dir());
+    return -1;
+}
+
+/* e_machine of the host, to tell "built for another CPU" from "broken". */
+static unsigned host_machine(void)
+{
+#if defined(__x86_64__)
+    return 62;
+#elif defined(__aarch64__)
+    return 183;
+#else
+    return 0;
+#endif
+}
+
+static const char *machine_name(unsigned m)
+{
+    switch (m) {
+    case 62: return "x86_64";
+    case 183: return "aarch64";
+    case 3: return "i386";
+    case 40: return "arm";
+    default: return "another CPU";
+    }
+}
+
+/* Read the ELF header ourselves so that a text file or a library for another
+ * CPU gets a precise sentence instead of dlerror()'s guess. */
+static int check_elf(const char *path, char *err, size_t len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        fail(err, len, path, "cannot open: %s", strerror(errno));
+        return -1;
+    }
+    unsigned char h[20] = {0};
+    size_t got = fread(h, 1, sizeof h, f);
+    fclose(f);
+    if (got < sizeof h || memcmp(h, "\x7f" "ELF", 4) != 0) {
+        fail(err, len, path, "not a shared object (no ELF header); pass a plugin built with -shared");
+        return -1;
+    }
+    if (h[16] != 3 /* ET_DYN */) {
+        fail(err, len, path, "ELF file is not a shared object (type %u); link it with -shared", h[16]);
+        return -1;
+    }
+    unsigned machine = h[5] == 1 ? (unsigned)(h[18] | h[19] << 8) : (unsigned)(h[18] << 8 | h[19]);
+    if (host_machine() && machine != host_machine()) {
+        fail(err, len, path, "built for %s, this machine is %s; not runnable here", machine_name(machine),
+             machine_name(host_machine()));
+        return -1;
+    }
+    return 0;
+}
+
+static int validate_desc(const ck_plugin_desc *d, const char *path, char *err, size_t len)
+{
+    if (d->abi_version != CK_ABI_VERSION) {
+        fail(err, len, path, "plugin ABI version %u, this host speaks %u; rebuild it against this ck_plugin.h",
+             d->abi_version, CK_ABI_VERSION);
+        return -1;
+    }
+    if (d->struct_size != sizeof(ck_plugin_desc)) {
+        fail(err, len, path, "plugin description is %u bytes, expected %zu; rebuild it against this ck_plugin.h",
+             d->struct_size, sizeof(ck_plugin_desc));
+        return -1;
+    }
+    if (!d->name || !d->name[0] || strlen(d->name) > 64 || strchr(d->name, '/')) {
+        fail(err, len, path, "plugin name is missing or malformed (1-64 characters, no '/')");
+        return -1;
+    }
+    if (!d->version || !d->description) {
+        fail(err, len, path, "plugin '%s' has no version or description string", d->name);
+        return -1;
+    }
+    if (!d->kernels || d->n_kernels == 0) {
+        fail(err, len, path, "plugin '%s' has an empty kernel table", d->name);
+        return -1;
+    }
+    for (uint32_t i = 0; i < d->n_kernels; i++) {
+        const ck_kernel_desc *k = &d->kernels[i];
+        const char *kn = k->name ? k->name : "(unnamed)";
+        if (k->op == CK_OP_NONE || k->op >= CK_OP_COUNT) {
+            fail(err, len, path, "kernel #%u (%s) has unknown op id %u (this host knows 1..%u)", i, kn, k->op,
+                 CK_OP_COUNT - 1);
+            return -1;
+        }
+        if (k->dtype == CK_DTYPE_NONE || k->dtype >= CK_DTYPE_COUNT) {
+            fail(err, len, path, "kernel #%u (%s) has unknown dtype id %u", i, kn, k->dtype);
+            return -1;
+        }
+        if (!k->fn) {
+            fail(err, len, path, "kernel #%u (%s) has a null function pointer", i, kn);
+            return -1;
+        }
+        if (!k->name) {
+            fail(err, len, path, "kernel #%u (%s %s) has no name", i, ck_op_name(k->op), ck_dtype_name(k->dtype));
+            return -1;
+        }
+        for (uint32_t j = 0; j < i; j++) {
+            const ck_kernel_desc *o = &d->kernels[j];
+            if (o->op == k->op && o->dtype == k->dtype && o->flags == k->flags) {
+                fail(err, len, path, "kernel #%u (%s) duplicates kernel #%u (%s): same op, dtype and flags", i, kn,
+                     j, o->name ? o->name : "(unnamed)");
+                return -1;
+            }
+        }
+    }
+    return 0;
+}
+
+ck_plugin *ck_plugin_load(const char *name_or_path, char *err, size_t err_len)
+{
+    if (err && err_len)
+        err[0] = 0;
+    if (!name_or_path || !name_or_path[0]) {
+        fail(err, err_len, "(empty)", "no plugin name given");
+        return NULL;
+    }
+    ck_plugin *p = calloc(1, sizeof *p);
+    if (!p) {
+        fail(err, err_len, name_or_path, "out of memory");
+        return NULL;
+    }
+    if (resolve(name_or_path, p->path, sizeof p->path, err, err_len) != 0)
+        goto bad;
+    struct stat st;
+    if (stat(p->path, &st) != 0) {
+        fail(err, err_len, p->path, "no such file; check the path or run 'ckbench list'");
+        goto bad;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        fail(err, err_len, p->path, "not a regular file");
+        goto bad;
+    }
+    if (check_elf(p->path, err, err_len) != 0)
+        goto bad;
+    p->handle = dlopen(p->path, RTLD_NOW | RTLD_LOCAL);
+    if (!p->handle) {
+        const char *e = dlerror();
+        fail(err, err_len, p->path, "dlopen failed: %s", e ? e : "unknown error");
+        goto bad;
+    }
+    ck_plugin_entry_fn entry;
+    void *sym = dlsym(p->handle, CK_PLUGIN_ENTRY_SYMBOL);
+    if (!sym) {
+        fail(err, err_len, p->path, "no entry symbol '%s'; export it with CK_PLUGIN_EXPORT", CK_PLUGIN_ENTRY_SYMBOL);
+        goto bad;
+    }
+    memcpy(&entry, &sym, sizeof entry); /* object -> function pointer, as POSIX allows */
+    const ck_plugin_desc *d = entry();
+    if (!d) {
+        fail(err, err_len, p->path, "entry symbol '%s' returned NULL", CK_PLUGIN_ENTRY_SYMBOL);
+        goto bad;
+    }
+    if (validate_desc(d, p->path, err, err_len) != 0)
+        goto bad;
+    p->desc = d;
+    p->runnable = true;
+    if (d->probe && !d->probe(p->why, sizeof p->why)) {
+        p->runnable = false;
+        if (!p->why[0])
+            snprintf(p->why, sizeof p->why, "the plugin's probe says this CPU cannot run it");
+    }
+    if (p->runnable && d->init && d->init() != 0) {
+        p->runnable = false;
+        snprintf(p->why, sizeof p->why, "the plugin's init() failed");
+    }
+    return p;
+bad:
+    if (p->handle)
+        dlclose(p->handle);
+    free(p);
+    return NULL;
+}
+
+void ck_plugin_unload(ck_plugin *p)
+{
+    if (!p)
+        return;
+    if (p->runnable && p->desc && p->desc->fini)
+        p->desc->fini();
+    if (p->handle)
+        dlclose(p->handle);
+    free(p);
+}
+
+const ck_kernel_desc *ck_plugin_kernel(const ck_plugin *p, uint32_t op, uint32_t dtype, uint32_t flags)
+{
+    if (!p || !p->desc)
+        return NULL;
+    for (uint32_t i = 0; i < p->desc->n_kernels; i++) {
+        const ck_kernel_desc *k = &p->desc->kernels[i];
+        if (k->op == op && k->dtype == dtype && k->flags == flags)
+            return k;
+    }
+    return NULL;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+size_t ck_plugin_discover(char ***paths)
+{
+    char dirs[16][PATH_MAX];
+    size_t nd = search_dirs(dirs, 16);
+    char **out = NULL;
+    size_t n = 0, cap = 0;
+    for (size_t i = 0; i < nd; i++) {
+        DIR *dp = opendir(dirs[i]);
+        if (!dp)
+            continue;
+        char **names = NULL;
+        size_t nn = 0, ncap = 0;
+        struct dirent *e;
+        while ((e = readdir(dp))) {
+            size_t l = strlen(e->d_name);
+            if (l <= 9 || strncmp(e->d_name, "libck_", 6) != 0 || strcmp(e->d_name + l - 3, ".so") != 0)
+                continue;
+            if (nn == ncap) {
+                ncap = ncap ? 2 * ncap : 16;
+                char **t = realloc(names, ncap * sizeof *t);
+                if (!t)
+                    break;
+                names = t;
+            }
+            names[nn++] = strdup(e->d_name);
+        }
+        closedir(dp);
+        if (nn)
+            qsort(names, nn, sizeof *names, cmp_str);
+        for (size_t j = 0; j < nn; j++) {
+            int dup = 0;
+            for (size_t k = 0; k < n && !dup; k++) {
+                const char *base = strrchr(out[k], '/');
+                dup = base && strcmp(base + 1, names[j]) == 0;
+            }
+            if (!dup) {
+                if (n == cap) {
+                    cap = cap ? 2 * cap : 16;
+                    char **t = realloc(out, cap * sizeof *t);
+                    if (!t)
+                        break;
+                    out = t;
+                }
+                size_t need = strlen(dirs[i]) + strlen(names[j]) + 2;
+                out[n] = malloc(need);
+                if (out[n]) {
+                    snprintf(out[n], need, "%s/%s", dirs[i], names[j]);
+                    n++;
+                }
+            }
+            free(names[j]);
+        }
+        free(names);
+    }
+    *paths = out;
+    return n;
+}
+
+void ck_plugin_paths_free(char **paths, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(paths[i]);
+    free(paths);
+}

@@ -1,0 +1,116 @@
+/* Names and parity rules of ops and dtypes: the one table the harness, the
+ * planner and the docs agree on (docs/ops.md explains each bound). */
+#include <stdio.h>
+#include <string.h>
+
+#include "ck_host.h"
+
+static const char *const op_names[CK_OP_COUNT] = {
+    [CK_OP_NONE] = "none",         [CK_OP_RMSNORM] = "rmsnorm",   [CK_OP_LAYERNORM] = "layernorm",
+    [CK_OP_LINEAR] = "linear",     [CK_OP_QKV] = "qkv",           [CK_OP_ROPE] = "rope",
+    [CK_OP_ATTENTION] = "attention", [CK_OP_SWIGLU] = "swiglu",   [CK_OP_GELU] = "gelu",
+    [CK_OP_ADD] = "add",           [CK_OP_EMBEDDING] = "embedding", [CK_OP_ADAM] = "adam",
+    [CK_OP_QUANTIZE] = "quantize", [CK_OP_DEQUANTIZE] = "dequantize",
+};
+
+static const char *const dtype_names[CK_DTYPE_COUNT] = {
+    [CK_DTYPE_NONE] = "none", [CK_DTYPE_F32] = "f32",   [CK_DTYPE_BF16] = "bf16", [CK_DTYPE_F16] = "f16",
+    [CK_DTYPE_Q8_0] = "q8_0", [CK_DTYPE_Q4_0] = "q4_0", [CK_DTYPE_I32] = "i32",
+};
+
+const char *ck_op_name(uint32_t op)
+{
+    return op < CK_OP_COUNT && op_names[op] ? op_names[op] : "?";
+}
+
+uint32_t ck_op_from_name(const char *name)
+{
+    for (uint32_t i = 1; name && i < CK_OP_COUNT; i++)
+        if (op_names[i] && strcmp(op_names[i], name) == 0)
+            return i;
+    return CK_OP_NONE;
+}
+
+const char *ck_dtype_name(uint32_t dtype)
+{
+    return dtype < CK_DTYPE_COUNT && dtype_names[dtype] ? dtype_names[dtype] : "?";
+}
+
+uint32_t ck_dtype_from_name(const char *name)
+{
+    for (uint32_t i = 1; name && i < CK_DTYPE_COUNT; i++)
+        if (dtype_names[i] && strcmp(dtype_names[i], name) == 0)
+            return i;
+    return CK_DTYPE_NONE;
+}
+
+ck_tolerance ck_op_tolerance(uint32_t op, uint32_t dtype)
+{
+    const ck_tolerance exact = {CK_PARITY_EXACT, 0.0, 0.0};
+    (void)dtype;
+    switch (op) {
+    /* correctly rounded IEEE operations in a fixed order */
+    case CK_OP_ADD:
+    case CK_OP_ROPE:
+    case CK_OP_ADAM:
+    case CK_OP_EMBEDDING:
+    case CK_OP_QUANTIZE:
+    case CK_OP_DEQUANTIZE:
+        return exact;
+    /* reductions: summation order is the kernel's choice */
+    case CK_OP_RMSNORM:
+    case CK_OP_LAYERNORM:
+        return (ck_tolerance){CK_PARITY_TOLERANCE, 1e-5, 1e-4};
+    case CK_OP_LINEAR:
+    case CK_OP_QKV:
+        if (dtype == CK_DTYPE_Q8_0 || dtype == CK_DTYPE_Q4_0)
+            return (ck_tolerance){CK_PARITY_TOLERANCE, 1e-4, 1e-4};
+        return (ck_tolerance){CK_PARITY_TOLERANCE, 1e-4, 1e-4};
+    case CK_OP_ATTENTION:
+        return (ck_tolerance){CK_PARITY_TOLERANCE, 1e-4, 1e-3};
+    /* transcendental: exp/tanh approximations */
+    case CK_OP_SWIGLU:
+    case CK_OP_GELU:
+        return (ck_tolerance){CK_PARITY_TOLERANCE, 1e-6, 1e-5};
+    default:
+        return (ck_tolerance){CK_PARITY_TOLERANCE, 1e-4, 1e-3};
+    }
+}
+
+void ck_shape_describe(const ck_shape *s, char *buf, size_t len)
+{
+    const char *op = ck_op_name(s->op);
+    const char *dt = ck_dtype_name(s->dtype);
+    switch (s->op) {
+    case CK_OP_RMSNORM:
+    case CK_OP_LAYERNORM:
+        snprintf(buf, len, "%s T=%zu D=%zu", op, s->T, s->D);
+        break;
+    case CK_OP_LINEAR:
+        snprintf(buf, len, "%s %s T=%zu K=%zu N=%zu%s", op, dt, s->T, s->K, s->N, s->has_bias ? " +bias" : "");
+        break;
+    case CK_OP_QKV:
+        snprintf(buf, len, "%s %s T=%zu D=%zu H=%zu Hkv=%zu hd=%zu%s", op, dt, s->T, s->D, s->n_heads,
+                 s->n_kv_heads, s->head_dim, s->has_bias ? " +bias" : "");
+        break;
+    case CK_OP_ROPE:
+        snprintf(buf, len, "%s %s T=%zu H=%zu Hkv=%zu hd=%zu pos=%zu", op, s->pairing ? "gptj" : "neox", s->T,
+                 s->n_heads, s->n_kv_heads, s->head_dim, s->pos);
+        break;
+    case CK_OP_ATTENTION:
+        snprintf(buf, len, "%s %s%s T=%zu S=%zu H=%zu Hkv=%zu hd=%zu pos=%zu", op,
+                 s->causal ? "causal" : "bidir", s->materialize ? " mat" : "", s->T, s->S, s->n_heads,
+                 s->n_kv_heads, s->head_dim, s->pos);
+        break;
+    case CK_OP_EMBEDDING:
+        snprintf(buf, len, "%s %s T=%zu vocab=%zu D=%zu", op, dt, s->T, s->vocab, s->D);
+        break;
+    case CK_OP_QUANTIZE:
+    case CK_OP_DEQUANTIZE:
+        snprintf(buf, len, "%s %s n=%zu", op, dt, s->n);
+        break;
+    default:
+        snprintf(buf, len, "%s n=%zu", op, s->n);
+        break;
+    }
+}

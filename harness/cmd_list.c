@@ -1,0 +1,68 @@
+/* ckbench list: every plugin found, whether it runs here, and its kernels. */
+#include <stdio.h>
+#include <string.h>
+
+#include "ck_host.h"
+#include "commands.h"
+
+static void print_kernels(const ck_plugin *p)
+{
+    for (uint32_t i = 0; i < p->desc->n_kernels; i++) {
+        const ck_kernel_desc *k = &p->desc->kernels[i];
+        printf("    %-12s %-5s %-28s%s%s\n", ck_op_name(k->op), ck_dtype_name(k->dtype), k->name,
+               (k->flags & CK_KF_INPLACE) ? " in-place" : "", (k->flags & CK_KF_FUSED) ? " fused" : "");
+    }
+}
+
+int ck_cmd_list(int argc, char **argv)
+{
+    int verbose = 1;
+    const char *only = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            printf("usage: ckbench list [--brief] [--plugin NAME|PATH]\n"
+                   "Lists every plugin found in CK_PLUGIN_PATH and %s: file, name, version,\n"
+                   "whether it runs on this machine (or why not), and its kernels (--brief: no kernels).\n",
+                   ck_plugin_default_dir());
+            return 0;
+        } else if (strcmp(argv[i], "--brief") == 0) {
+            verbose = 0;
+        } else if (strcmp(argv[i], "--plugin") == 0 && i + 1 < argc) {
+            only = argv[++i];
+        } else {
+            fprintf(stderr, "ckbench list: unknown option '%s'; see 'ckbench list --help'\n", argv[i]);
+            return 2;
+        }
+    }
+    char **paths = NULL;
+    size_t n = 0;
+    if (only) {
+        paths = (char *[]){(char *)only};
+        n = 1;
+    } else {
+        n = ck_plugin_discover(&paths);
+    }
+    if (n == 0)
+        printf("no plugins found in CK_PLUGIN_PATH or %s\n", ck_plugin_default_dir());
+    int bad = 0;
+    for (size_t i = 0; i < n; i++) {
+        char err[CK_ERR_LEN];
+        ck_plugin *p = ck_plugin_load(paths[i], err, sizeof err);
+        if (!p) {
+            printf("%s\n  not loadable: %s\n", paths[i], err);
+            bad = only != NULL;
+            continue;
+        }
+        printf("%-10s %-8s %s\n  file: %s\n  %s\n", p->desc->name, p->desc->version,
+               p->runnable ? "runs here" : "does not run here", p->path, p->desc->description);
+        if (!p->runnable)
+            printf("  why not: %s\n", p->why);
+        printf("  kernels: %u\n", p->desc->n_kernels);
+        if (verbose)
+            print_kernels(p);
+        ck_plugin_unload(p);
+    }
+    if (!only)
+        ck_plugin_paths_free(paths, n);
+    return bad ? 2 : 0;
+}

@@ -1,0 +1,15 @@
+/* ckbench sub-commands: each lives in its own harness/cmd_<name>.c and takes
+ * argv after the sub-command name (argv[0] is the sub-command). Returns the
+ * process exit status: 0 ok, 1 a check failed, 2 bad usage or input. */
+#ifndef CK_COMMANDS_H
+#define CK_COMMANDS_H
+
+int ck_cmd_list(int argc, char **argv);
+int ck_cmd_parity(int argc, char **argv);
+int ck_cmd_plan(int argc, char **argv);
+int ck_cmd_bench(int argc, char **argv);
+int ck_cmd_calibrate(int argc, char **argv);
+/* ckbench --plugin P --model M (no sub-command): parity, bench, report */
+int ck_cmd_headline(int argc, char **argv);
+
+#endif

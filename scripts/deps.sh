@@ -1,0 +1,45 @@
+#!/bin/sh
+# Check ckernel's build and test dependencies; as root on Debian, install what
+# is missing with apt-get, otherwise print the exact apt-get line and fail.
+set -eu
+
+# package list: Debian package, and how we recognise it is there
+PKGS="build-essential pkg-config clang libcjson-dev libbenchmark-dev libnuma-dev libpapi-dev \
+libcriterion-dev libopenblas-dev gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user"
+
+have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
+
+missing=""
+if command -v dpkg-query >/dev/null 2>&1; then
+    for p in $PKGS; do
+        have_pkg "$p" || missing="$missing $p"
+    done
+else
+    # not Debian: check what we can with pkg-config
+    for p in libcjson benchmark numa papi criterion; do
+        pkg-config --exists "$p" 2>/dev/null || missing="$missing $p"
+    done
+    if [ -n "$missing" ]; then
+        echo "deps: missing (pkg-config names):$missing; install them with your package manager" >&2
+        exit 1
+    fi
+fi
+
+if [ -z "$missing" ]; then
+    echo "deps: all present"
+    exit 0
+fi
+
+line="apt-get install -y --no-install-recommends$missing"
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "deps: installing:$missing"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    # shellcheck disable=SC2086
+    apt-get install -y -qq --no-install-recommends $missing >/dev/null
+    echo "deps: installed"
+else
+    echo "deps: missing:$missing" >&2
+    echo "deps: run as root: apt-get update && $line" >&2
+    exit 1
+fi
