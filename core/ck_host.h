@@ -94,6 +94,10 @@ typedef struct ck_shape {
     char label[64];     /* where it comes from: "vision.layer.qkv", "edge D=17" */
 } ck_shape;
 
+/* RoPE tables [max_pos, head_dim/2]: cos/sin(p * theta^(-2i/head_dim)),
+ * computed in double and rounded once. */
+void ck_rope_tables(double theta, size_t head_dim, size_t max_pos, float *cos_tab, float *sin_tab);
+
 /* "rmsnorm T=577 D=1024" style one-line description into buf. */
 void ck_shape_describe(const ck_shape *s, char *buf, size_t len);
 
