@@ -1,0 +1,116 @@
+/* The loader refuses each malformed plugin with its own sentence, and loads
+ * a correct one. The bad plugins are built from tests/plugins/. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ck_host.h"
+
+static const char *plugin_dir(void)
+{
+    const char *d = getenv("CK_TEST_PLUGIN_DIR");
+    return d ? d : "build/tests/plugins";
+}
+
+static ck_plugin *load_test_plugin(const char *name, char *err)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/libck_%s.so", plugin_dir(), name);
+    return ck_plugin_load(path, err, CK_ERR_LEN);
+}
+
+static void expect_refused(const char *name, const char *reason)
+{
+    char err[CK_ERR_LEN];
+    ck_plugin *p = load_test_plugin(name, err);
+    cr_assert_null(p, "%s should be refused", name);
+    cr_assert(strstr(err, reason) != NULL, "%s: expected \"%s\" in \"%s\"", name, reason, err);
+    cr_assert(strstr(err, name) != NULL, "the message names the file: %s", err);
+    cr_assert(strchr(err, '\n') == NULL, "one line: %s", err);
+}
+
+Test(loader, refuses_wrong_abi_version) { expect_refused("bad_abi", "ABI version 42, this host speaks 1"); }
+Test(loader, refuses_bad_struct_size) { expect_refused("small_struct", "description is 24 bytes"); }
+Test(loader, refuses_missing_entry_symbol) { expect_refused("no_entry", "no entry symbol 'ck_plugin_entry'"); }
+Test(loader, refuses_null_kernel_pointer) { expect_refused("null_kernel", "kernel #1 (f32-gelu/bad) has a null function pointer"); }
+Test(loader, refuses_unknown_op_id) { expect_refused("unknown_op", "has unknown op id"); }
+Test(loader, refuses_duplicate_kernels) { expect_refused("dup_kernel", "kernel #1 (f32-add/two) duplicates kernel #0"); }
+Test(loader, refuses_empty_table) { expect_refused("empty_table", "empty kernel table"); }
+Test(loader, refuses_non_elf_file) { expect_refused("not_elf", "not a shared object (no ELF header)"); }
+
+Test(loader, refuses_missing_file)
+{
+    char err[CK_ERR_LEN];
+    cr_assert_null(ck_plugin_load("/nonexistent/libck_x.so", err, sizeof err));
+    cr_assert(strstr(err, "/nonexistent/libck_x.so: no such file") != NULL, "%s", err);
+}
+
+Test(loader, refuses_unknown_name)
+{
+    char err[CK_ERR_LEN];
+    cr_assert_null(ck_plugin_load("no_such_plugin_anywhere", err, sizeof err));
+    cr_assert(strstr(err, "no plugin of that name") != NULL, "%s", err);
+    cr_assert_null(ck_plugin_load("bad name!", err, sizeof err));
+    cr_assert(strstr(err, "not a plugin name") != NULL, "%s", err);
+}
+
+Test(loader, refuses_text_file_given_by_path)
+{
+    char err[CK_ERR_LEN];
+    char path[] = "/tmp/ck_loader_textXXXXXX";
+    int fd = mkstemp(path);
+    cr_assert(fd >= 0);
+    cr_assert(write(fd, "hello\n", 6) == 6);
+    close(fd);
+    cr_assert_null(ck_plugin_load(path, err, sizeof err));
+    unlink(path);
+    cr_assert(strstr(err, "no ELF header") != NULL, "%s", err);
+}
+
+Test(loader, probe_refusal_keeps_reason)
+{
+    char err[CK_ERR_LEN];
+    ck_plugin *p = load_test_plugin("probe_no", err);
+    cr_assert_not_null(p, "%s", err);
+    cr_assert(!p->runnable);
+    cr_assert_str_eq(p->why, "needs the unicorn extension");
+    ck_plugin_unload(p);
+}
+
+Test(loader, loads_a_correct_plugin_and_finds_its_kernel)
+{
+    char err[CK_ERR_LEN];
+    ck_plugin *p = load_test_plugin("good_add", err);
+    cr_assert_not_null(p, "%s", err);
+    cr_assert(p->runnable, "%s", p->why);
+    cr_assert_str_eq(p->desc->name, "good_add");
+    const ck_kernel_desc *k = ck_plugin_kernel(p, CK_OP_ADD, CK_DTYPE_F32, CK_KF_INPLACE);
+    cr_assert_not_null(k);
+    cr_assert_null(ck_plugin_kernel(p, CK_OP_ADD, CK_DTYPE_BF16, CK_KF_INPLACE));
+    cr_assert_null(ck_plugin_kernel(p, CK_OP_GELU, CK_DTYPE_F32, 0));
+    float a[3] = {1, 2, 3}, b[3] = {0.5f, 0.25f, -3}, y[3];
+    ck_add_args args = {a, b, y, 3};
+    ck_exec_ctx *ctx = ck_exec_create(1);
+    cr_assert_eq(k->fn(ctx, &args), CK_OK);
+    cr_assert(y[0] == 1.5f && y[1] == 2.25f && y[2] == 0.0f);
+    ck_exec_destroy(ctx);
+    ck_plugin_unload(p);
+}
+
+Test(loader, finds_plugins_by_name_through_CK_PLUGIN_PATH)
+{
+    char err[CK_ERR_LEN];
+    setenv("CK_PLUGIN_PATH", plugin_dir(), 1);
+    ck_plugin *p = ck_plugin_load("good_add", err, sizeof err);
+    cr_assert_not_null(p, "%s", err);
+    ck_plugin_unload(p);
+    char **paths = NULL;
+    size_t n = ck_plugin_discover(&paths);
+    int found = 0;
+    for (size_t i = 0; i < n; i++)
+        found |= strstr(paths[i], "libck_good_add.so") != NULL;
+    ck_plugin_paths_free(paths, n);
+    cr_assert(found, "discover lists libck_good_add.so from CK_PLUGIN_PATH");
+}
