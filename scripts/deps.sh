@@ -25,21 +25,32 @@ else
     fi
 fi
 
+# NEON cross build (issue 9): the cross-built ckbench links cJSON for arm64.
+# Debian ships it as a multi-arch package, so the arm64 architecture must be
+# enabled first; libcjson-dev is Multi-Arch: same, so the amd64 copy stays.
+add_arm64=0
+if command -v dpkg-query >/dev/null 2>&1 && ! have_pkg libcjson-dev:arm64; then
+    missing="$missing libcjson-dev:arm64"
+    dpkg --print-foreign-architectures | grep -qx arm64 || add_arm64=1
+fi
+
 if [ -z "$missing" ]; then
     echo "deps: all present"
     exit 0
 fi
 
-line="apt-get install -y --no-install-recommends$missing"
+line="apt-get update && apt-get install -y --no-install-recommends$missing"
+if [ "$add_arm64" = 1 ]; then line="dpkg --add-architecture arm64 && $line"; fi
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "deps: installing:$missing"
     export DEBIAN_FRONTEND=noninteractive
+    if [ "$add_arm64" = 1 ]; then dpkg --add-architecture arm64; fi
     apt-get update -qq
     # shellcheck disable=SC2086
     apt-get install -y -qq --no-install-recommends $missing >/dev/null
     echo "deps: installed"
 else
     echo "deps: missing:$missing" >&2
-    echo "deps: run as root: apt-get update && $line" >&2
+    echo "deps: run as root: $line" >&2
     exit 1
 fi
