@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "ck_host.h"
@@ -225,32 +227,30 @@ static int validate_desc(const ck_plugin_desc *d, const char *path, char *err, s
     return 0;
 }
 
-ck_plugin *ck_plugin_load(const char *name_or_path, char *err, size_t err_len)
+/* A plugin given by path may not take the name of a built-in one: reports
+ * and the parity reference are keyed by name, so a clash would be silent. */
+static int check_name_clash(const char *name, const char *path, char *err, size_t len)
 {
-    if (err && err_len)
-        err[0] = 0;
-    if (!name_or_path || !name_or_path[0]) {
-        fail(err, err_len, "(empty)", "no plugin name given");
-        return NULL;
-    }
+    char builtin[PATH_MAX + 80], a[PATH_MAX], b[PATH_MAX];
+    snprintf(builtin, sizeof builtin, "%s/libck_%s.so", ck_plugin_default_dir(), name);
+    if (access(builtin, F_OK) != 0)
+        return 0;
+    if (realpath(builtin, a) && realpath(path, b) && strcmp(a, b) == 0)
+        return 0;
+    fail(err, len, path, "plugin name '%s' clashes with the built-in plugin %s; give it another name", name, builtin);
+    return -1;
+}
+
+/* dlopen, validate, probe and init a plugin whose file passed the cheap
+ * checks. Runs in-process: call it only after a trial in a child went well. */
+static ck_plugin *load_resolved(const char *path, int by_path, char *err, size_t err_len)
+{
     ck_plugin *p = calloc(1, sizeof *p);
     if (!p) {
-        fail(err, err_len, name_or_path, "out of memory");
+        fail(err, err_len, path, "out of memory");
         return NULL;
     }
-    if (resolve(name_or_path, p->path, sizeof p->path, err, err_len) != 0)
-        goto bad;
-    struct stat st;
-    if (stat(p->path, &st) != 0) {
-        fail(err, err_len, p->path, "no such file; check the path or run 'ckbench list'");
-        goto bad;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        fail(err, err_len, p->path, "not a regular file");
-        goto bad;
-    }
-    if (check_elf(p->path, err, err_len) != 0)
-        goto bad;
+    snprintf(p->path, sizeof p->path, "%s", path);
     p->handle = dlopen(p->path, RTLD_NOW | RTLD_LOCAL);
     if (!p->handle) {
         const char *e = dlerror();
@@ -271,6 +271,8 @@ ck_plugin *ck_plugin_load(const char *name_or_path, char *err, size_t err_len)
     }
     if (validate_desc(d, p->path, err, err_len) != 0)
         goto bad;
+    if (by_path && check_name_clash(d->name, p->path, err, err_len) != 0)
+        goto bad;
     p->desc = d;
     p->runnable = true;
     if (d->probe && !d->probe(p->why, sizeof p->why)) {
@@ -288,6 +290,103 @@ bad:
         dlclose(p->handle);
     free(p);
     return NULL;
+}
+
+/* Load once in a forked child first, so that a plugin whose constructor,
+ * entry, probe or init crashes or hangs is refused with a sentence instead of
+ * taking the harness down. Returns 0 if the child loaded it cleanly. */
+static int trial_in_child(const char *path, int by_path, char *err, size_t err_len)
+{
+    int fds[2];
+    if (pipe(fds) != 0)
+        return 0; /* cannot sandbox: fall through to the in-process load */
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(fds[0]);
+        close(fds[1]);
+        return 0;
+    }
+    if (pid == 0) {
+        close(fds[0]);
+        char cerr[CK_ERR_LEN] = {0};
+        ck_plugin *p = load_resolved(path, by_path, cerr, sizeof cerr);
+        if (!p) {
+            ssize_t w = write(fds[1], cerr, strlen(cerr));
+            (void)w;
+            _exit(3);
+        }
+        ck_plugin_unload(p);
+        _exit(0);
+    }
+    close(fds[1]);
+    int status = 0, waited = 0;
+    const char *t = getenv("CK_LOAD_TIMEOUT_MS");
+    int limit_ms = t && atoi(t) > 0 ? atoi(t) : 10000;
+    for (int ms = 0; ms < limit_ms; ms += 5) {
+        pid_t r = waitpid(pid, &status, WNOHANG);
+        if (r == pid) {
+            waited = 1;
+            break;
+        }
+        usleep(5000);
+    }
+    char cerr[CK_ERR_LEN] = {0};
+    if (!waited) {
+        kill(pid, SIGKILL);
+        waitpid(pid, &status, 0);
+        close(fds[0]);
+        fail(err, err_len, path, "did not finish loading (entry, probe or init) within %.1f s; refused",
+             limit_ms / 1000.0);
+        return -1;
+    }
+    ssize_t got = read(fds[0], cerr, sizeof cerr - 1);
+    close(fds[0]);
+    if (WIFSIGNALED(status)) {
+        int sig = WTERMSIG(status);
+        fail(err, err_len, path, "crashed while loading (signal %d, %s, in its constructor, entry, probe or init); refused",
+             sig, strsignal(sig));
+        return -1;
+    }
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        return 0;
+    if (got > 0 && err && err_len) {
+        cerr[got] = 0;
+        snprintf(err, err_len, "%s", cerr);
+    } else {
+        fail(err, err_len, path, "exited with status %d while loading; refused",
+             WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+    }
+    return -1;
+}
+
+ck_plugin *ck_plugin_load(const char *name_or_path, char *err, size_t err_len)
+{
+    if (err && err_len)
+        err[0] = 0;
+    if (!name_or_path || !name_or_path[0]) {
+        fail(err, err_len, "(empty)", "no plugin name given");
+        return NULL;
+    }
+    char path[PATH_MAX];
+    if (resolve(name_or_path, path, sizeof path, err, err_len) != 0)
+        return NULL;
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        fail(err, err_len, path, "no such file; check the path or run 'ckbench list'");
+        return NULL;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        fail(err, err_len, path, "not a regular file");
+        return NULL;
+    }
+    if (check_elf(path, err, err_len) != 0)
+        return NULL;
+    int by_path = is_path(name_or_path);
+    const char *sandbox = getenv("CK_LOAD_IN_PROCESS");
+    if (!(sandbox && strcmp(sandbox, "1") == 0) && trial_in_child(path, by_path, err, err_len) != 0)
+        return NULL;
+    return load_resolved(path, by_path, err, err_len);
 }
 
 void ck_plugin_unload(ck_plugin *p)

@@ -114,3 +114,23 @@ Test(loader, finds_plugins_by_name_through_CK_PLUGIN_PATH)
     ck_plugin_paths_free(paths, n);
     cr_assert(found, "discover lists libck_good_add.so from CK_PLUGIN_PATH");
 }
+
+Test(loader_hostile, probe_that_crashes_is_refused_not_fatal)
+{
+    expect_refused("probe_crash", "crashed while loading (signal 11");
+}
+
+Test(loader_hostile, init_that_hangs_is_refused_after_a_timeout, .timeout = 30)
+{
+    setenv("CK_LOAD_TIMEOUT_MS", "500", 1);
+    expect_refused("init_hang", "did not finish loading (entry, probe or init) within 0.5 s");
+}
+
+Test(loader_hostile, name_clashing_with_a_builtin_is_refused)
+{
+    char builtin[1200];
+    snprintf(builtin, sizeof builtin, "%s/libck_scalar.so", ck_plugin_default_dir());
+    if (access(builtin, F_OK) != 0)
+        cr_skip_test("no built-in scalar plugin at %s to clash with", builtin);
+    expect_refused("name_clash", "plugin name 'scalar' clashes with the built-in plugin");
+}
