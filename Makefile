@@ -51,7 +51,7 @@ LDFLAGS_ALL := $(SANFLAGS) $(LDFLAGS)
 PLUGIN_CFLAGS := -fvisibility=hidden -O3
 
 .DEFAULT_GOAL := all
-.PHONY: all deps test test-unit test-parity test-asan test-clang test-neon bench run install clean fuzz
+.PHONY: all deps test test-build test-unit test-parity test-asan test-clang test-neon test-install bench run install clean fuzz
 
 # ---- core and IR -----------------------------------------------------------
 CORE_SRC := $(wildcard core/*.c ir/*.c)
@@ -160,12 +160,16 @@ test-clang:
 test-neon:
 	@sh scripts/test-neon.sh
 
+test-install: all
+	@sh scripts/test-install.sh $(B)
+
 test: deps
 	$(MAKE) test-unit
 	$(MAKE) test-parity
 	$(MAKE) test-asan
 	$(MAKE) test-clang
 	$(MAKE) test-neon
+	$(MAKE) test-install
 	@echo "make test: all stages passed"
 
 # ---- the main job ----------------------------------------------------------

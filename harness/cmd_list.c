@@ -35,9 +35,10 @@ int ck_cmd_list(int argc, char **argv)
         }
     }
     char **paths = NULL;
+    char *one[1] = {(char *)only};
     size_t n = 0;
     if (only) {
-        paths = (char *[]){(char *)only};
+        paths = one;
         n = 1;
     } else {
         n = ck_plugin_discover(&paths);

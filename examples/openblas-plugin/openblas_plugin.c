@@ -1,0 +1,71 @@
+/* An out-of-tree ckernel plugin: linear and qkv (f32 weights) through
+ * OpenBLAS's cblas_sgemm. Built against the installed ck_plugin.h only:
+ *   cc -O2 -shared -fPIC -fvisibility=hidden $(pkg-config --cflags ckernel) \
+ *      openblas_plugin.c -o libck_openblas-example.so -lopenblas
+ * It is also ckernel's performance peer: bench it next to avx512.
+ * OpenBLAS runs its own threads; we size them to the host's thread count so
+ * that --threads N still means N cores. */
+#include <cblas.h>
+#include <ck_plugin.h>
+
+void openblas_set_num_threads(int n); /* OpenBLAS extension, not in cblas.h everywhere */
+
+/* y[T,N] = x[T,K] . W[N,K]^T + b: row-major A = x, B = W transposed. */
+static void sgemm_xwt(const ck_exec_ctx *ctx, const float *x, const float *w, const float *bias, float *y,
+                      size_t T, size_t K, size_t N)
+{
+    openblas_set_num_threads(ctx->n_threads);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)T, (int)N, (int)K, 1.0f, x, (int)K, w, (int)K, 0.0f,
+                y, (int)N);
+    if (bias)
+        for (size_t t = 0; t < T; t++)
+            for (size_t n = 0; n < N; n++)
+                y[t * N + n] += bias[n];
+}
+
+static int fits_int(size_t a, size_t b, size_t c)
+{
+    return a < 0x7fffffff && b < 0x7fffffff && c < 0x7fffffff;
+}
+
+static int linear_f32(const ck_exec_ctx *ctx, const void *args)
+{
+    const ck_linear_args *a = args;
+    if (a->w_dtype != CK_DTYPE_F32 || !fits_int(a->T, a->K, a->N))
+        return CK_E_UNSUPPORTED;
+    sgemm_xwt(ctx, a->x, a->w, a->bias, a->y, a->T, a->K, a->N);
+    return CK_OK;
+}
+
+static int qkv_f32(const ck_exec_ctx *ctx, const void *args)
+{
+    const ck_qkv_args *a = args;
+    size_t nq = a->n_heads * a->head_dim, nkv = a->n_kv_heads * a->head_dim;
+    if (a->w_dtype != CK_DTYPE_F32 || !fits_int(a->T, a->D, nq))
+        return CK_E_UNSUPPORTED;
+    sgemm_xwt(ctx, a->x, a->wq, a->bq, a->q, a->T, a->D, nq);
+    sgemm_xwt(ctx, a->x, a->wk, a->bk, a->k, a->T, a->D, nkv);
+    sgemm_xwt(ctx, a->x, a->wv, a->bv, a->v, a->T, a->D, nkv);
+    return CK_OK;
+}
+
+static const ck_kernel_desc kernels[] = {
+    {CK_OP_LINEAR, CK_DTYPE_F32, 0, "f32-linear/openblas", linear_f32},
+    {CK_OP_QKV, CK_DTYPE_F32, 0, "f32-qkv/openblas", qkv_f32},
+};
+
+static const ck_plugin_desc desc = {
+    .abi_version = CK_ABI_VERSION,
+    .struct_size = sizeof(ck_plugin_desc),
+    .name = "openblas-example",
+    .version = "0.1.0",
+    .description = "example third-party plugin: linear and qkv through OpenBLAS cblas_sgemm",
+    .probe = NULL,
+    .kernels = kernels,
+    .n_kernels = sizeof kernels / sizeof kernels[0],
+};
+
+CK_PLUGIN_EXPORT const ck_plugin_desc *ck_plugin_entry(void)
+{
+    return &desc;
+}

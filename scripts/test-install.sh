@@ -1,0 +1,32 @@
+#!/bin/sh
+# make test-install: install into a clean temporary prefix, build the example
+# third-party plugin out of tree against the installed header via pkg-config,
+# and check it the way an outside author would: list, then the parity gate.
+# Also checks that every plugin we ship exports only its entry symbol.
+set -eu
+build=${1:-build}
+top=$(pwd)
+tmp=$(mktemp -d /tmp/ckernel-install.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+prefix="$tmp/prefix"
+make -s install PREFIX="$prefix" B="$build" >/dev/null
+cp -r examples/openblas-plugin "$tmp/example"
+cd "$tmp/example"
+PKG_CONFIG_PATH="$prefix/lib/pkgconfig" make -s >/dev/null
+ckbench="$prefix/bin/ckbench"
+"$ckbench" list --plugin ./libck_openblas-example.so | grep -q "runs here" || {
+    echo "test-install: the example plugin does not load from the installed ckbench" >&2; exit 1; }
+"$ckbench" list --brief | grep -q "^scalar" || {
+    echo "test-install: the installed ckbench does not find its installed plugins" >&2; exit 1; }
+"$ckbench" parity --plugin ./libck_openblas-example.so --op linear,qkv
+cd "$top"
+status=0
+for so in "$prefix"/lib/ckernel/plugins/libck_*.so; do
+    extra=$(nm -D --defined-only "$so" | awk '{print $3}' | grep -v -e '^ck_plugin_entry$' -e '^_init$' -e '^_fini$' || true)
+    if [ -n "$extra" ]; then
+        echo "test-install: $so exports more than ck_plugin_entry:" $extra >&2
+        status=1
+    fi
+done
+[ $status = 0 ] && echo "test-install: installed, example plugin built out of tree and checked; only entry symbols exported"
+exit $status
