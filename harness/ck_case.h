@@ -1,0 +1,95 @@
+/* ck_case.h — one op instance made runnable: every buffer of the op
+ * allocated and filled from a seeded generator, and the op's argument struct
+ * built. Shared by `ckbench parity` (which compares the outputs of two
+ * kernels run on the same case) and `ckbench bench` (which times one).
+ *
+ * Determinism: the inputs depend only on the shape and the seed, never on the
+ * machine: the generator is xoshiro256** seeded through splitmix64 from
+ * (seed, op, buffer name), normals come from Marsaglia's polar method in
+ * double precision and are rounded once to the buffer's type.
+ *
+ * Guards: every buffer sits between two 64-byte canary regions; outputs are
+ * filled with a poison pattern before each run, so an element a kernel never
+ * wrote is recognisable (ck_case_poisoned) and a write past either end is
+ * caught by ck_case_check_guards. */
+#ifndef CK_CASE_H
+#define CK_CASE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ck_host.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct ck_case ck_case;
+
+typedef enum ck_buf_role {
+    CK_BUF_IN = 0,    /* read-only input: must be unchanged after a run */
+    CK_BUF_OUT = 1,   /* output: poisoned before each run */
+    CK_BUF_INOUT = 2, /* updated in place by the op (rope q/k, adam w/m/v) */
+} ck_buf_role;
+
+typedef struct ck_case_buf {
+    const char *name;  /* the argument's field name: "x", "gamma", "y", "scores" */
+    ck_buf_role role;
+    uint32_t dtype;    /* CK_DTYPE_F32/BF16/F16/I32, or Q8_0/Q4_0 (raw blocks) */
+    size_t count;      /* storage elements: values, or bytes for Q8_0/Q4_0 */
+    size_t elem_size;  /* bytes per storage element: 4, 2 or 1 */
+    size_t bytes;      /* count * elem_size */
+    void *data;        /* the live buffer the kernel sees (64-byte aligned) */
+    const void *init;  /* IN/INOUT: the generated contents; NULL for OUT */
+} ck_case_buf;
+
+/* Validate the shape, allocate and fill every buffer. NULL with one line in
+ * err (naming the op and the bad field) if the shape is unusable or too big. */
+ck_case *ck_case_create(const ck_shape *s, uint64_t seed, char *err, size_t err_len);
+void ck_case_free(ck_case *c);
+
+const ck_shape *ck_case_shape(const ck_case *c);
+size_t ck_case_n_bufs(const ck_case *c);
+const ck_case_buf *ck_case_buf_at(const ck_case *c, size_t i);
+const ck_case_buf *ck_case_find(const ck_case *c, const char *name);
+/* Total bytes of all buffers (what the case occupies, without guards). */
+size_t ck_case_bytes(const ck_case *c);
+
+/* The op's argument struct (ck_norm_args, ck_linear_args, ...) pointing at
+ * the live buffers, as built for a kernel without CK_KF_INPLACE. */
+const void *ck_case_args(const ck_case *c);
+
+/* Restore INOUT buffers from their initial contents, poison outputs and re-arm
+ * every canary: after this the case is as ck_case_create left it. */
+void ck_case_reset(ck_case *c);
+
+/* ck_case_reset, then run kernel k. For a CK_KF_INPLACE kernel the output is
+ * first loaded with the op's first input and passed as both (y == x), which
+ * is what such a kernel is for. Returns the kernel's status (CK_OK, ...). */
+int ck_case_run(ck_case *c, const ck_kernel_desc *k, const ck_exec_ctx *ctx);
+
+/* Run kernel k without resetting anything: for timing loops, where in-place
+ * ops simply keep updating their buffers. */
+int ck_case_run_noreset(ck_case *c, const ck_kernel_desc *k, const ck_exec_ctx *ctx);
+
+/* After a run: 0 if every canary is intact; else 1 and one sentence in msg
+ * naming the buffer, the side (before the start / past the end) and the
+ * nearest damaged byte. */
+int ck_case_check_guards(const ck_case *c, char *msg, size_t len);
+
+/* After a run: 0 if every CK_BUF_IN buffer still holds its initial contents;
+ * else 1 and the buffer and first changed element in msg. */
+int ck_case_check_inputs(const ck_case *c, char *msg, size_t len);
+
+/* 1 if storage element i of buffer b still holds the poison pattern (the
+ * kernel never wrote it); only meaningful for CK_BUF_OUT buffers. */
+int ck_case_poisoned(const ck_case_buf *b, size_t i);
+
+/* The poison bit pattern of 4-byte outputs: a finite f32 (about -2.2e30)
+ * that no op produces from these inputs. */
+#define CK_CASE_POISON_F32 0xF1DEAD01u
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* CK_CASE_H */
