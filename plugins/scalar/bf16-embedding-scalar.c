@@ -1,0 +1,8 @@
+/* bf16-embedding/scalar (exact class): y[t] = table[ids[t]], each bf16
+ * widened exactly to f32. */
+#include "scalar.h"
+
+int ck_scalar_bf16_embedding(const ck_exec_ctx *ctx, const void *args)
+{
+    return scalar_embedding(ctx, args, CK_DTYPE_BF16, scalar_bf16_row_to_f32);
+}

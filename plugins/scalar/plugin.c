@@ -1,0 +1,42 @@
+/* The scalar reference plugin: plain C that defines the semantics of every
+ * op (docs/ops.md). Runs everywhere, so it has no probe. Every other plugin
+ * is checked against these kernels by `ckbench parity`.
+ *
+ * The kernel table is the one list below; quantised-weight reference kernels
+ * (quant-*.c) are added to it as further rows. */
+#include "scalar.h"
+
+static const ck_kernel_desc scalar_kernels[] = {
+    {CK_OP_RMSNORM, CK_DTYPE_F32, 0, "f32-rmsnorm/scalar", ck_scalar_f32_rmsnorm},
+    {CK_OP_LAYERNORM, CK_DTYPE_F32, 0, "f32-layernorm/scalar", ck_scalar_f32_layernorm},
+    {CK_OP_LINEAR, CK_DTYPE_F32, 0, "f32-linear/scalar", ck_scalar_f32_linear},
+    {CK_OP_LINEAR, CK_DTYPE_BF16, 0, "bf16-linear/scalar", ck_scalar_bf16_linear},
+    {CK_OP_QKV, CK_DTYPE_F32, 0, "f32-qkv/scalar", ck_scalar_f32_qkv},
+    {CK_OP_QKV, CK_DTYPE_BF16, 0, "bf16-qkv/scalar", ck_scalar_bf16_qkv},
+    {CK_OP_ROPE, CK_DTYPE_F32, 0, "f32-rope/scalar", ck_scalar_f32_rope},
+    {CK_OP_ATTENTION, CK_DTYPE_F32, 0, "f32-attention/scalar", ck_scalar_f32_attention},
+    {CK_OP_SWIGLU, CK_DTYPE_F32, 0, "f32-swiglu/scalar", ck_scalar_f32_swiglu},
+    {CK_OP_GELU, CK_DTYPE_F32, 0, "f32-gelu/scalar", ck_scalar_f32_gelu},
+    {CK_OP_ADD, CK_DTYPE_F32, 0, "f32-add/scalar", ck_scalar_f32_add},
+    {CK_OP_EMBEDDING, CK_DTYPE_F32, 0, "f32-embedding/scalar", ck_scalar_f32_embedding},
+    {CK_OP_EMBEDDING, CK_DTYPE_BF16, 0, "bf16-embedding/scalar", ck_scalar_bf16_embedding},
+    {CK_OP_ADAM, CK_DTYPE_F32, 0, "f32-adam/scalar", ck_scalar_f32_adam},
+};
+
+static const ck_plugin_desc scalar_plugin = {
+    .abi_version = CK_ABI_VERSION,
+    .struct_size = sizeof(ck_plugin_desc),
+    .name = "scalar",
+    .version = "0.1.0",
+    .description = "reference kernels in plain C: the semantics every plugin is checked against",
+    .probe = NULL,
+    .kernels = scalar_kernels,
+    .n_kernels = sizeof scalar_kernels / sizeof scalar_kernels[0],
+    .init = NULL,
+    .fini = NULL,
+};
+
+CK_PLUGIN_EXPORT const ck_plugin_desc *ck_plugin_entry(void)
+{
+    return &scalar_plugin;
+}
