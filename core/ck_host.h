@@ -59,6 +59,7 @@ void ck_exec_destroy(ck_exec_ctx *ctx);
 const char *ck_op_name(uint32_t op);         /* "rmsnorm"; "?" if unknown */
 uint32_t ck_op_from_name(const char *name);  /* CK_OP_NONE if unknown */
 const char *ck_dtype_name(uint32_t dtype);   /* "f32"; "?" if unknown */
+uint32_t ck_op_forward_of(uint32_t op);      /* CK_OP_LINEAR for CK_OP_LINEAR_BWD; op itself otherwise */
 uint32_t ck_dtype_from_name(const char *name);
 
 typedef enum ck_parity_class { CK_PARITY_EXACT = 0, CK_PARITY_TOLERANCE = 1 } ck_parity_class;
@@ -84,7 +85,7 @@ typedef struct ck_shape {
     size_t S;           /* attention: keys */
     size_t pos;         /* rope: pos_offset; attention: q_pos */
     size_t max_pos;     /* rope: table rows */
-    size_t vocab;       /* embedding */
+    size_t vocab;       /* embedding; cross_entropy: V */
     size_t n;           /* elementwise ops, adam, quantize: element count */
     float eps;          /* norms */
     int causal;         /* attention */

@@ -78,6 +78,17 @@ typedef enum ck_op {
     CK_OP_ADAM = 11,
     CK_OP_QUANTIZE = 12,
     CK_OP_DEQUANTIZE = 13,
+    /* backward (training) ops: ck_*_bwd_args below */
+    CK_OP_RMSNORM_BWD = 14,
+    CK_OP_LAYERNORM_BWD = 15,
+    CK_OP_LINEAR_BWD = 16,
+    CK_OP_QKV_BWD = 17,
+    CK_OP_ROPE_BWD = 18,      /* ck_rope_args: the inverse rotation, in place on dq, dk */
+    CK_OP_ATTENTION_BWD = 19,
+    CK_OP_SWIGLU_BWD = 20,
+    CK_OP_GELU_BWD = 21,
+    CK_OP_EMBEDDING_BWD = 22,
+    CK_OP_CROSS_ENTROPY = 23, /* loss and its gradient over the vocabulary */
     CK_OP_COUNT /* append new ops above this line, never renumber */
 } ck_op;
 
@@ -240,6 +251,78 @@ typedef struct ck_quant_args {  /* CK_OP_QUANTIZE / CK_OP_DEQUANTIZE */
     size_t n;                   /* a multiple of CK_QBLOCK */
     uint32_t dtype;             /* CK_DTYPE_Q8_0 or CK_DTYPE_Q4_0 */
 } ck_quant_args;
+
+/* ---- backward op arguments -------------------------------------------- */
+/* Gradients of activations and of weights are written (=), never
+ * accumulated, except ck_embedding_bwd_args.dtable (scatter-add). Any
+ * gradient pointer may be NULL when it is not wanted. Weights are f32 in
+ * training. The gradient of add is the identity: the host reuses dy. */
+
+typedef struct ck_norm_bwd_args { /* CK_OP_RMSNORM_BWD, CK_OP_LAYERNORM_BWD */
+    const float *x, *gamma, *dy;  /* [T, D], [D], [T, D] */
+    float *dx;                    /* [T, D] */
+    float *dgamma, *dbeta;        /* [D]; dbeta layernorm only */
+    size_t T, D;
+    float eps;
+} ck_norm_bwd_args;
+
+typedef struct ck_linear_bwd_args { /* CK_OP_LINEAR_BWD */
+    const float *x;               /* [T, K] */
+    const float *w;               /* [N, K] */
+    const float *dy;              /* [T, N] */
+    float *dx;                    /* [T, K] = dy . W */
+    float *dw;                    /* [N, K] = dy^T . x */
+    float *db;                    /* [N]    = sum_t dy */
+    size_t T, K, N;
+} ck_linear_bwd_args;
+
+typedef struct ck_qkv_bwd_args {  /* CK_OP_QKV_BWD */
+    const float *x;               /* [T, D] */
+    const float *wq, *wk, *wv;
+    const float *dq, *dk, *dv;    /* [T, H, hd], [T, Hkv, hd], [T, Hkv, hd] */
+    float *dx;                    /* [T, D]: sum of the three projections' dx */
+    float *dwq, *dwk, *dwv;
+    float *dbq, *dbk, *dbv;
+    size_t T, D, n_heads, n_kv_heads, head_dim;
+} ck_qkv_bwd_args;
+
+typedef struct ck_attention_bwd_args { /* CK_OP_ATTENTION_BWD */
+    const float *q, *k, *v;       /* as in the forward */
+    const float *dout;            /* [T, H, hd] */
+    const float *probs;           /* [H, T, S] from a materialising forward, or NULL: recompute */
+    float *dq;                    /* [T, H, hd] */
+    float *dk, *dv;               /* [S, Hkv, hd]: summed over the heads sharing a kv head */
+    size_t T, S, n_heads, n_kv_heads, head_dim, q_pos;
+    int causal;
+    float scale;
+} ck_attention_bwd_args;
+
+typedef struct ck_swiglu_bwd_args { /* CK_OP_SWIGLU_BWD */
+    const float *gate, *up, *dy;
+    float *dgate, *dup;
+    size_t n;
+} ck_swiglu_bwd_args;
+
+typedef struct ck_unary_bwd_args { /* CK_OP_GELU_BWD */
+    const float *x, *dy;
+    float *dx;
+    size_t n;
+} ck_unary_bwd_args;
+
+typedef struct ck_embedding_bwd_args { /* CK_OP_EMBEDDING_BWD: dtable[ids[t]] += dy[t], t in order */
+    const int32_t *ids;
+    const float *dy;              /* [T, D] */
+    float *dtable;                /* [vocab, D], accumulated */
+    size_t T, vocab, D;
+} ck_embedding_bwd_args;
+
+typedef struct ck_cross_entropy_args { /* CK_OP_CROSS_ENTROPY */
+    const float *logits;          /* [T, V] */
+    const int32_t *targets;       /* [T], each in [0, V) */
+    float *loss;                  /* [1]: mean over T of -log softmax(logits)[target] */
+    float *dlogits;               /* [T, V] = (softmax - onehot) / T, or NULL */
+    size_t T, V;
+} ck_cross_entropy_args;
 
 /* ---- shared numeric helpers (one definition for every plugin) ----------- */
 

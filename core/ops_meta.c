@@ -11,6 +11,10 @@ static const char *const op_names[CK_OP_COUNT] = {
     [CK_OP_ATTENTION] = "attention", [CK_OP_SWIGLU] = "swiglu",   [CK_OP_GELU] = "gelu",
     [CK_OP_ADD] = "add",           [CK_OP_EMBEDDING] = "embedding", [CK_OP_ADAM] = "adam",
     [CK_OP_QUANTIZE] = "quantize", [CK_OP_DEQUANTIZE] = "dequantize",
+    [CK_OP_RMSNORM_BWD] = "rmsnorm_bwd", [CK_OP_LAYERNORM_BWD] = "layernorm_bwd",
+    [CK_OP_LINEAR_BWD] = "linear_bwd", [CK_OP_QKV_BWD] = "qkv_bwd", [CK_OP_ROPE_BWD] = "rope_bwd",
+    [CK_OP_ATTENTION_BWD] = "attention_bwd", [CK_OP_SWIGLU_BWD] = "swiglu_bwd", [CK_OP_GELU_BWD] = "gelu_bwd",
+    [CK_OP_EMBEDDING_BWD] = "embedding_bwd", [CK_OP_CROSS_ENTROPY] = "cross_entropy",
 };
 
 static const char *const dtype_names[CK_DTYPE_COUNT] = {
@@ -56,6 +60,8 @@ ck_tolerance ck_op_tolerance(uint32_t op, uint32_t dtype)
     case CK_OP_EMBEDDING:
     case CK_OP_QUANTIZE:
     case CK_OP_DEQUANTIZE:
+    case CK_OP_ROPE_BWD:
+    case CK_OP_EMBEDDING_BWD:
         return exact;
     /* reductions: summation order is the kernel's choice */
     case CK_OP_RMSNORM:
@@ -77,11 +83,31 @@ ck_tolerance ck_op_tolerance(uint32_t op, uint32_t dtype)
     }
 }
 
+uint32_t ck_op_forward_of(uint32_t op)
+{
+    switch (op) {
+    case CK_OP_RMSNORM_BWD: return CK_OP_RMSNORM;
+    case CK_OP_LAYERNORM_BWD: return CK_OP_LAYERNORM;
+    case CK_OP_LINEAR_BWD: return CK_OP_LINEAR;
+    case CK_OP_QKV_BWD: return CK_OP_QKV;
+    case CK_OP_ROPE_BWD: return CK_OP_ROPE;
+    case CK_OP_ATTENTION_BWD: return CK_OP_ATTENTION;
+    case CK_OP_SWIGLU_BWD: return CK_OP_SWIGLU;
+    case CK_OP_GELU_BWD: return CK_OP_GELU;
+    case CK_OP_EMBEDDING_BWD: return CK_OP_EMBEDDING;
+    default: return op;
+    }
+}
+
 void ck_shape_describe(const ck_shape *s, char *buf, size_t len)
 {
     const char *op = ck_op_name(s->op);
     const char *dt = ck_dtype_name(s->dtype);
-    switch (s->op) {
+    if (s->op == CK_OP_CROSS_ENTROPY) {
+        snprintf(buf, len, "%s T=%zu V=%zu", op, s->T, s->vocab);
+        return;
+    }
+    switch (ck_op_forward_of(s->op)) {
     case CK_OP_RMSNORM:
     case CK_OP_LAYERNORM:
         snprintf(buf, len, "%s T=%zu D=%zu", op, s->T, s->D);
