@@ -1,4 +1,4 @@
-/* ck_model.h — model descriptions (ir/models/*.json) and their op graph.
+/* ck_model.h — model descriptions (the JSON files in ir/models) and their op graph.
  * Schema: docs/layout.md. Implemented in ir/. */
 #ifndef CK_MODEL_H
 #define CK_MODEL_H
