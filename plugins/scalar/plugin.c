@@ -11,8 +11,10 @@ static const ck_kernel_desc scalar_kernels[] = {
     {CK_OP_LAYERNORM, CK_DTYPE_F32, 0, "f32-layernorm/scalar", ck_scalar_f32_layernorm},
     {CK_OP_LINEAR, CK_DTYPE_F32, 0, "f32-linear/scalar", ck_scalar_f32_linear},
     {CK_OP_LINEAR, CK_DTYPE_BF16, 0, "bf16-linear/scalar", ck_scalar_bf16_linear},
+    {CK_OP_LINEAR, CK_DTYPE_F16, 0, "f16-linear/scalar", ck_scalar_f16_linear},
     {CK_OP_QKV, CK_DTYPE_F32, 0, "f32-qkv/scalar", ck_scalar_f32_qkv},
     {CK_OP_QKV, CK_DTYPE_BF16, 0, "bf16-qkv/scalar", ck_scalar_bf16_qkv},
+    {CK_OP_QKV, CK_DTYPE_F16, 0, "f16-qkv/scalar", ck_scalar_f16_qkv},
     {CK_OP_ROPE, CK_DTYPE_F32, 0, "f32-rope/scalar", ck_scalar_f32_rope},
     {CK_OP_ATTENTION, CK_DTYPE_F32, 0, "f32-attention/scalar", ck_scalar_f32_attention},
     {CK_OP_SWIGLU, CK_DTYPE_F32, 0, "f32-swiglu/scalar", ck_scalar_f32_swiglu},
@@ -20,6 +22,7 @@ static const ck_kernel_desc scalar_kernels[] = {
     {CK_OP_ADD, CK_DTYPE_F32, 0, "f32-add/scalar", ck_scalar_f32_add},
     {CK_OP_EMBEDDING, CK_DTYPE_F32, 0, "f32-embedding/scalar", ck_scalar_f32_embedding},
     {CK_OP_EMBEDDING, CK_DTYPE_BF16, 0, "bf16-embedding/scalar", ck_scalar_bf16_embedding},
+    {CK_OP_EMBEDDING, CK_DTYPE_F16, 0, "f16-embedding/scalar", ck_scalar_f16_embedding},
     {CK_OP_ADAM, CK_DTYPE_F32, 0, "f32-adam/scalar", ck_scalar_f32_adam},
 };
 

@@ -1,5 +1,5 @@
 /* Helpers shared by several scalar kernels: per-thread scratch slices and
- * the exact bf16 -> f32 row conversion. */
+ * the exact bf16 / f16 -> f32 row conversions. */
 #include "scalar.h"
 
 void *scalar_thread_scratch(const ck_exec_ctx *ctx, size_t bytes, size_t *stride)
@@ -21,4 +21,11 @@ void scalar_bf16_row_to_f32(const void *w, size_t row, size_t K, float *dst)
     const uint16_t *r = (const uint16_t *)w + row * K;
     for (size_t k = 0; k < K; k++)
         dst[k] = ck_bf16_to_f32(r[k]);
+}
+
+void scalar_f16_row_to_f32(const void *w, size_t row, size_t K, float *dst)
+{
+    const uint16_t *r = (const uint16_t *)w + row * K;
+    for (size_t k = 0; k < K; k++)
+        dst[k] = ck_f16_to_f32(r[k]);
 }

@@ -49,15 +49,19 @@ int scalar_qkv_dtype(const ck_exec_ctx *ctx, const ck_qkv_args *a, uint32_t dtyp
 int scalar_embedding(const ck_exec_ctx *ctx, const ck_embedding_args *a, uint32_t dtype,
                      scalar_row_to_f32_fn row_to_f32);
 
+/* Exact widening of a row of 16-bit floats (bf16 / IEEE binary16) to f32. */
 void scalar_bf16_row_to_f32(const void *w, size_t row, size_t K, float *dst);
+void scalar_f16_row_to_f32(const void *w, size_t row, size_t K, float *dst);
 
 /* ---- kernels (one per file, named like the file) ------------------------ */
 int ck_scalar_f32_rmsnorm(const ck_exec_ctx *ctx, const void *args);
 int ck_scalar_f32_layernorm(const ck_exec_ctx *ctx, const void *args);
 int ck_scalar_f32_linear(const ck_exec_ctx *ctx, const void *args);
 int ck_scalar_bf16_linear(const ck_exec_ctx *ctx, const void *args);
+int ck_scalar_f16_linear(const ck_exec_ctx *ctx, const void *args);
 int ck_scalar_f32_qkv(const ck_exec_ctx *ctx, const void *args);
 int ck_scalar_bf16_qkv(const ck_exec_ctx *ctx, const void *args);
+int ck_scalar_f16_qkv(const ck_exec_ctx *ctx, const void *args);
 int ck_scalar_f32_rope(const ck_exec_ctx *ctx, const void *args);
 int ck_scalar_f32_attention(const ck_exec_ctx *ctx, const void *args);
 int ck_scalar_f32_swiglu(const ck_exec_ctx *ctx, const void *args);
@@ -65,6 +69,7 @@ int ck_scalar_f32_gelu(const ck_exec_ctx *ctx, const void *args);
 int ck_scalar_f32_add(const ck_exec_ctx *ctx, const void *args);
 int ck_scalar_f32_embedding(const ck_exec_ctx *ctx, const void *args);
 int ck_scalar_bf16_embedding(const ck_exec_ctx *ctx, const void *args);
+int ck_scalar_f16_embedding(const ck_exec_ctx *ctx, const void *args);
 int ck_scalar_f32_adam(const ck_exec_ctx *ctx, const void *args);
 
 /* Elementwise ops split into chunks of this many items. */
