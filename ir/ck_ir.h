@@ -1,0 +1,120 @@
+/* ck_ir.h — the validated model description and its op graph, as the
+ * planner and the tests see them. ck_model.h is the small public face
+ * (load, name, op instances); this header opens the struct for the code in
+ * ir/ that needs the dimensions. Schema and rules: docs/layout.md. */
+#ifndef CK_IR_H
+#define CK_IR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ck_model.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define CK_MAX_SECTIONS 16
+#define CK_SECTION_NAME_MAX 24 /* keeps "<section>.layer.<op>" labels within ck_shape.label */
+
+typedef enum ck_section_kind { CK_SECTION_VISION_ENCODER = 0, CK_SECTION_DECODER = 1 } ck_section_kind;
+typedef enum ck_norm_kind { CK_NORM_RMSNORM = 0, CK_NORM_LAYERNORM = 1 } ck_norm_kind;
+typedef enum ck_act_kind { CK_ACT_SWIGLU = 0, CK_ACT_GELU = 1 } ck_act_kind;
+typedef enum ck_pos_kind { CK_POS_ROPE = 0, CK_POS_LEARNED = 1 } ck_pos_kind;
+
+typedef struct ck_section {
+    char name[CK_SECTION_NAME_MAX + 1];
+    ck_section_kind kind;
+    size_t n_layers, d_model, n_heads, n_kv_heads, head_dim, d_ff, seq_len;
+    size_t vocab;                        /* decoder only */
+    size_t image_size, patch_size, channels; /* vision_encoder only */
+    int class_token;                     /* vision_encoder: a learned CLS row before the patches */
+    int patch_bias;                      /* vision_encoder: bias on the patch projection */
+    int pre_norm;                        /* norm after the header's embedding (CLIP) */
+    int final_norm;                      /* norm before the footer's projection */
+    ck_norm_kind norm;
+    float norm_eps;
+    int norm_bias;                       /* layernorm beta */
+    ck_act_kind activation;
+    int qkv_bias, out_bias, mlp_bias;
+    ck_pos_kind position;
+    double rope_theta;
+    int rope_pairing;                    /* CK_ROPE_NEOX / CK_ROPE_GPTJ */
+    int causal;
+    int has_bridge;
+    size_t bridge_to;                    /* index of the section the bridge feeds */
+    int bridge_bias;
+} ck_section;
+
+struct ck_model {
+    char name[64];
+    uint32_t dtype; /* matrix weights: linear, qkv, embedding tables */
+    size_t n_sections;
+    ck_section sections[CK_MAX_SECTIONS];
+};
+
+/* Parse a model from memory (the fuzzer's and the tests' entry); `path` is
+ * only used to name the source in messages. */
+ck_model *ck_model_parse(const char *text, size_t len, const char *path, char *err, size_t err_len);
+
+/* ---- the op graph ---------------------------------------------------------- */
+
+typedef enum ck_part { CK_PART_HEADER = 0, CK_PART_LAYER = 1, CK_PART_FOOTER = 2 } ck_part;
+
+/* What a node does in its section; the planner emits buffers per role. */
+typedef enum ck_role {
+    CK_ROLE_PATCH_EMBED, /* linear over flattened patches */
+    CK_ROLE_TOKEN_EMBED, /* embedding lookup */
+    CK_ROLE_POS_ADD,     /* learned position embedding (+ class token row) */
+    CK_ROLE_PRE_NORM,
+    CK_ROLE_ATTN_NORM,
+    CK_ROLE_QKV,
+    CK_ROLE_ROPE,
+    CK_ROLE_ATTENTION,
+    CK_ROLE_OUT_PROJ,
+    CK_ROLE_ATTN_RESIDUAL,
+    CK_ROLE_MLP_NORM,
+    CK_ROLE_MLP_GATE,
+    CK_ROLE_MLP_UP,
+    CK_ROLE_MLP_ACT,
+    CK_ROLE_MLP_DOWN,
+    CK_ROLE_MLP_RESIDUAL,
+    CK_ROLE_FINAL_NORM,
+    CK_ROLE_BRIDGE,
+    CK_ROLE_LM_HEAD,
+    CK_ROLE_COUNT
+} ck_role;
+
+typedef struct ck_node {
+    ck_part part;
+    ck_role role;
+    ck_shape shape; /* label "<section>.<part>.<role>" */
+} ck_node;
+
+#define CK_MAX_SECTION_NODES 32
+
+const char *ck_role_name(ck_role r);  /* "qkv", "mlp_gate" */
+const char *ck_part_name(ck_part p);  /* "header", "layer", "footer" */
+const char *ck_section_kind_name(ck_section_kind k);
+
+/* Check graph options against a model: decode position inside the context,
+ * a known weight dtype, quantised weights only where every row is a whole
+ * number of blocks. 0 or -1 with one line in err. */
+int ck_graph_opts_check(const ck_model *m, const ck_graph_opts *opts, char *err, size_t err_len);
+
+/* The matrix-weight dtype the options select for this model. */
+uint32_t ck_graph_weight_dtype(const ck_model *m, const ck_graph_opts *opts);
+
+/* Rows a section processes under the options: decode runs decoder sections
+ * one token at a time; encoders always run their whole sequence. */
+size_t ck_section_rows(const ck_section *s, const ck_graph_opts *opts);
+
+/* The nodes of section `sec` in execution order: header, one layer (the same
+ * for every layer), footer. Returns the count (<= CK_MAX_SECTION_NODES). The
+ * options must have passed ck_graph_opts_check. */
+size_t ck_section_nodes(const ck_model *m, size_t sec, const ck_graph_opts *opts, ck_node *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* CK_IR_H */
