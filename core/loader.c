@@ -108,8 +108,8 @@ static int resolve(const char *name, char *out, size_t len, char *err, size_t er
     char dirs[16][PATH_MAX];
     size_t nd = search_dirs(dirs, 16);
     for (size_t i = 0; i < nd; i++) {
-        snprintf(out, len, "%s/libck_%s.so", dirs[i], name);
-        if (access(out, F_OK) == 0)
+        int k = snprintf(out, len, "%s/libck_%s.so", dirs[i], name);
+        if (k > 0 && (size_t)k < len && access(out, F_OK) == 0) /* a truncated path is no match */
             return 0;
     }
     fail(err, err_len, name,
