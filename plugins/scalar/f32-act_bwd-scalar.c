@@ -1,0 +1,40 @@
+/* f32-swiglu_bwd/scalar and f32-gelu_bwd/scalar, in double, rounded once.
+ *   swiglu y = g*sig(g)*u:  dgate = dy*u*sig*(1 + g*(1-sig)),  dup = dy*g*sig
+ *   gelu (tanh form) with z = c*(x + 0.044715 x^3), th = tanh(z):
+ *     dx = dy * (0.5*(1+th) + 0.5*x*(1-th^2)*c*(1 + 3*0.044715 x^2)) */
+#include <math.h>
+
+#include "scalar-bwd.h"
+
+int ck_scalar_f32_swiglu_bwd(const ck_exec_ctx *ctx, const void *args)
+{
+    const ck_swiglu_bwd_args *a = args;
+    (void)ctx;
+    if (!a || !a->gate || !a->up || !a->dy)
+        return CK_E_UNSUPPORTED;
+    for (size_t i = 0; i < a->n; i++) {
+        double g = a->gate[i], u = a->up[i], dy = a->dy[i];
+        double sig = 1.0 / (1.0 + exp(-g));
+        if (a->dgate)
+            a->dgate[i] = (float)(dy * u * sig * (1.0 + g * (1.0 - sig)));
+        if (a->dup)
+            a->dup[i] = (float)(dy * g * sig);
+    }
+    return CK_OK;
+}
+
+int ck_scalar_f32_gelu_bwd(const ck_exec_ctx *ctx, const void *args)
+{
+    const ck_unary_bwd_args *a = args;
+    (void)ctx;
+    if (!a || !a->x || !a->dy || !a->dx)
+        return CK_E_UNSUPPORTED;
+    const double c = 0.7978845608028654, k = 0.044715;
+    for (size_t i = 0; i < a->n; i++) {
+        double x = a->x[i];
+        double th = tanh(c * (x + k * x * x * x));
+        double d = 0.5 * (1.0 + th) + 0.5 * x * (1.0 - th * th) * c * (1.0 + 3.0 * k * x * x);
+        a->dx[i] = (float)(a->dy[i] * d);
+    }
+    return CK_OK;
+}
