@@ -1,0 +1,116 @@
+/* The analytic bytes and flops of every op (the model is described, op by op,
+ * in ck_cost.h). One function per op so that each formula reads on its own. */
+#include "ck_cost.h"
+
+#define F32 ((uint64_t)sizeof(float))
+
+static uint64_t weight_bytes(uint32_t dtype, size_t rows, size_t cols)
+{
+    return (uint64_t)rows * ck_dtype_row_bytes(dtype, cols);
+}
+
+static ck_cost norm_cost(const ck_shape *s, int layernorm)
+{
+    uint64_t td = (uint64_t)s->T * s->D;
+    uint64_t params = (uint64_t)s->D * F32 * (layernorm && s->has_bias ? 2 : 1);
+    return (ck_cost){2 * td * F32 + params, (layernorm ? 8 : 4) * td};
+}
+
+static ck_cost linear_cost(const ck_shape *s)
+{
+    uint64_t bytes = (uint64_t)s->T * s->K * F32 + weight_bytes(s->dtype, s->N, s->K) +
+                     (uint64_t)s->T * s->N * F32 + (s->has_bias ? (uint64_t)s->N * F32 : 0);
+    uint64_t flops = 2 * (uint64_t)s->T * s->K * s->N + (s->has_bias ? (uint64_t)s->T * s->N : 0);
+    return (ck_cost){bytes, flops};
+}
+
+static ck_cost qkv_cost(const ck_shape *s)
+{
+    uint64_t rows = (uint64_t)(s->n_heads + 2 * s->n_kv_heads) * s->head_dim; /* q, k, v outputs */
+    uint64_t bytes = (uint64_t)s->T * s->D * F32 + rows * ck_dtype_row_bytes(s->dtype, s->D) +
+                     (uint64_t)s->T * rows * F32 + (s->has_bias ? rows * F32 : 0);
+    uint64_t flops = 2 * (uint64_t)s->T * s->D * rows + (s->has_bias ? (uint64_t)s->T * rows : 0);
+    return (ck_cost){bytes, flops};
+}
+
+static ck_cost rope_cost(const ck_shape *s)
+{
+    uint64_t elems = (uint64_t)s->T * (s->n_heads + s->n_kv_heads) * s->head_dim;
+    uint64_t tables = 2 * (uint64_t)s->T * (s->head_dim / 2) * F32; /* cos and sin rows in use */
+    return (ck_cost){2 * elems * F32 + tables, 3 * elems};
+}
+
+/* Keys query row t may see. */
+static uint64_t visible_keys(const ck_shape *s, size_t t)
+{
+    if (!s->causal)
+        return s->S;
+    uint64_t last = (uint64_t)s->pos + t + 1;
+    return last < s->S ? last : s->S;
+}
+
+static ck_cost attention_cost(const ck_shape *s)
+{
+    uint64_t hd = s->head_dim, H = s->n_heads, Hkv = s->n_kv_heads;
+    uint64_t pairs = 0; /* visible (query row, key) pairs of one head */
+    for (size_t t = 0; t < s->T; t++)
+        pairs += visible_keys(s, t);
+    uint64_t keys_read = s->T ? visible_keys(s, s->T - 1) : 0; /* the last row sees the most */
+    uint64_t bytes = 2 * (uint64_t)s->T * H * hd * F32      /* q in, out */
+                     + 2 * keys_read * Hkv * hd * F32;      /* k, v */
+    if (s->materialize)
+        bytes += 2 * H * (uint64_t)s->T * s->S * F32;       /* scores, probs */
+    uint64_t flops = H * (pairs * (4 * hd + 5) + (uint64_t)s->T * hd);
+    return (ck_cost){bytes, flops};
+}
+
+/* Elementwise ops, adam and quantisation take n values, or T * D when the
+ * shape gives rows instead (as harness/case.c does). */
+static uint64_t element_count(const ck_shape *s)
+{
+    return s->n ? (uint64_t)s->n : (uint64_t)s->T * s->D;
+}
+
+static ck_cost elementwise_cost(const ck_shape *s, uint64_t streams, uint64_t flops_per_elem)
+{
+    return (ck_cost){streams * element_count(s) * F32, flops_per_elem * element_count(s)};
+}
+
+static ck_cost embedding_cost(const ck_shape *s)
+{
+    uint64_t bytes = (uint64_t)s->T * sizeof(int32_t) + weight_bytes(s->dtype, s->T, s->D) +
+                     (uint64_t)s->T * s->D * F32;
+    return (ck_cost){bytes, 0};
+}
+
+static ck_cost quant_cost(const ck_shape *s, int quantize)
+{
+    uint64_t n = element_count(s);
+    uint64_t bytes = n * F32 + ck_dtype_row_bytes(s->dtype, (size_t)n);
+    return (ck_cost){bytes, (quantize ? 3 : 1) * n};
+}
+
+ck_cost ck_op_cost(const ck_shape *s)
+{
+    switch (s->op) {
+    case CK_OP_RMSNORM: return norm_cost(s, 0);
+    case CK_OP_LAYERNORM: return norm_cost(s, 1);
+    case CK_OP_LINEAR: return linear_cost(s);
+    case CK_OP_QKV: return qkv_cost(s);
+    case CK_OP_ROPE: return rope_cost(s);
+    case CK_OP_ATTENTION: return attention_cost(s);
+    case CK_OP_SWIGLU: return elementwise_cost(s, 3, 4);  /* gate, up in; y out */
+    case CK_OP_GELU: return elementwise_cost(s, 2, 9);    /* x in; y out */
+    case CK_OP_ADD: return elementwise_cost(s, 3, 1);     /* a, b in; y out */
+    case CK_OP_ADAM: return elementwise_cost(s, 7, 16);   /* w, m, v in and out; g in */
+    case CK_OP_EMBEDDING: return embedding_cost(s);
+    case CK_OP_QUANTIZE: return quant_cost(s, 1);
+    case CK_OP_DEQUANTIZE: return quant_cost(s, 0);
+    default: return (ck_cost){0, 0};
+    }
+}
+
+double ck_cost_intensity(ck_cost c)
+{
+    return c.bytes ? (double)c.flops / (double)c.bytes : 0.0;
+}

@@ -1,0 +1,522 @@
+/* Measure the machine's roofs (calibrate.h).
+ *
+ * Bandwidth: the STREAM triad a[i] = b[i] + s * c[i] over three double arrays
+ * of at least 4x the last-level cache each, counted as STREAM counts it (24
+ * bytes per element: two reads, one write, no write-allocate), best of several
+ * passes, on one thread and on all threads.
+ *
+ * Compute: independent chains of FMAs kept in registers (enough chains to
+ * cover the FMA latency on every pipe), 2 flops per lane per FMA, per ISA.
+ * The AVX2 and AVX-512 loops are compiled for their ISA with function-level
+ * target attributes (the rest of ckbench is built for the baseline) and run
+ * only after CPUID says the CPU and OS support them.
+ *
+ * Threads here are plain pthreads started behind a barrier, each with a fixed
+ * share of the work: the measurement must not depend on how a work-stealing
+ * pool happens to hand out chunks. */
+#include "calibrate.h"
+
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define CK_X86 1
+#else
+#define CK_X86 0
+#endif
+
+#include "sysinfo.h"
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* ---- run a function on n threads at once ---------------------------------- */
+
+typedef void (*thread_work_fn)(void *arg, int tid, int n_threads);
+
+typedef struct team {
+    pthread_barrier_t start;
+    thread_work_fn fn;
+    void *arg;
+    int n;
+} team;
+
+typedef struct member {
+    team *t;
+    int tid;
+} member;
+
+static void *member_main(void *v)
+{
+    member *m = v;
+    pthread_barrier_wait(&m->t->start);
+    m->t->fn(m->t->arg, m->tid, m->t->n);
+    return NULL;
+}
+
+/* Seconds from the moment all n threads are ready until the last finishes;
+ * the calling thread is tid 0. Negative if threads cannot be started. */
+static double run_team(int n, thread_work_fn fn, void *arg)
+{
+    team t = {.fn = fn, .arg = arg, .n = n};
+    pthread_t *th = calloc((size_t)n, sizeof *th);
+    member *ms = calloc((size_t)n, sizeof *ms);
+    if (!th || !ms || pthread_barrier_init(&t.start, NULL, (unsigned)n) != 0) {
+        free(th);
+        free(ms);
+        return -1.0;
+    }
+    for (int i = 1; i < n; i++) {
+        ms[i] = (member){&t, i};
+        if (pthread_create(&th[i], NULL, member_main, &ms[i]) != 0) {
+            /* the threads already started wait at the barrier for ever: no way back */
+            fprintf(stderr, "ckbench calibrate: cannot start thread %d of %d: %s\n", i + 1, n, strerror(errno));
+            exit(2);
+        }
+    }
+    pthread_barrier_wait(&t.start);
+    double t0 = now_seconds();
+    fn(arg, 0, n);
+    for (int i = 1; i < n; i++)
+        pthread_join(th[i], NULL);
+    double dt = now_seconds() - t0;
+    pthread_barrier_destroy(&t.start);
+    free(th);
+    free(ms);
+    return dt;
+}
+
+/* ---- stream triad ------------------------------------------------------------ */
+
+typedef struct triad {
+    double *a, *b, *c;
+    size_t n;
+    int init; /* 1: first-touch initialisation pass instead of the triad */
+} triad;
+
+static void triad_work(void *v, int tid, int n_threads)
+{
+    triad *t = v;
+    size_t lo = t->n * (size_t)tid / (size_t)n_threads, hi = t->n * (size_t)(tid + 1) / (size_t)n_threads;
+    double *restrict a = t->a;
+    const double *restrict b = t->b, *restrict c = t->c;
+    if (t->init) {
+        for (size_t i = lo; i < hi; i++) {
+            t->a[i] = 0.0;
+            t->b[i] = 1.0;
+            t->c[i] = 2.0;
+        }
+        return;
+    }
+    const double s = 3.0;
+    for (size_t i = lo; i < hi; i++)
+        a[i] = b[i] + s * c[i];
+}
+
+static double measure_triad(triad *t, int threads, int passes)
+{
+    double best = INFINITY;
+    t->init = 0;
+    for (int p = 0; p < passes; p++) {
+        double dt = run_team(threads, triad_work, t);
+        if (dt > 0 && dt < best)
+            best = dt;
+    }
+    return 3.0 * sizeof(double) * (double)t->n / best / 1e9;
+}
+
+static int measure_bandwidth(ck_roofs *r, int quick, FILE *log, char *err, size_t err_len)
+{
+    size_t bytes = 4 * r->llc_bytes;
+    if (bytes < ((size_t)64 << 20))
+        bytes = (size_t)64 << 20;
+    triad t = {.n = bytes / sizeof(double)};
+    t.a = aligned_alloc(64, bytes);
+    t.b = aligned_alloc(64, bytes);
+    t.c = aligned_alloc(64, bytes);
+    if (!t.a || !t.b || !t.c) {
+        snprintf(err, err_len, "calibrate: cannot allocate 3 x %zu MiB for the stream triad", bytes >> 20);
+        free(t.a);
+        free(t.b);
+        free(t.c);
+        return -1;
+    }
+    r->triad_array_bytes = bytes;
+    t.init = 1;
+    run_team(r->threads, triad_work, &t); /* first touch from the threads that will use the pages */
+    int passes = quick ? 3 : 10;
+    if (log)
+        fprintf(log, "calibrate: stream triad, 3 arrays of %zu MiB (LLC %zu KiB), best of %d passes\n", bytes >> 20,
+                r->llc_bytes >> 10, passes);
+    r->triad_gbs[CK_ROOF_ONE_THREAD] = measure_triad(&t, 1, passes);
+    r->triad_gbs[CK_ROOF_ALL_THREADS] = measure_triad(&t, r->threads, passes);
+    free(t.a);
+    free(t.b);
+    free(t.c);
+    return 0;
+}
+
+/* ---- peak FMA rate -------------------------------------------------------------- */
+/* Each loop runs `iters` rounds of N_CHAINS independent FMAs acc = acc * m + c
+ * (m slightly below 1 keeps every value bounded and normal) and returns a sum
+ * of the accumulators so that nothing can be optimised away. */
+
+#define REP12(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11)
+#define REP24(X) REP12(X) X(12) X(13) X(14) X(15) X(16) X(17) X(18) X(19) X(20) X(21) X(22) X(23)
+
+#if CK_X86
+#define SCALAR_CHAINS 12
+__attribute__((target("fma"))) static float fma_loop_scalar(uint64_t iters)
+{
+#define DECL(i) __m128 acc##i = _mm_set_ss(1.0f + (float)(i) * 1e-3f);
+#define STEP(i) acc##i = _mm_fmadd_ss(acc##i, m, c);
+#define SUM(i) s = _mm_add_ss(s, acc##i);
+    const __m128 m = _mm_set1_ps(0.999999f), c = _mm_set1_ps(1e-6f);
+    REP12(DECL)
+    for (uint64_t k = 0; k < iters; k++) {
+        REP12(STEP)
+        __asm__ volatile("" ::: "memory");
+    }
+    __m128 s = _mm_setzero_ps();
+    REP12(SUM)
+    return _mm_cvtss_f32(s);
+#undef DECL
+#undef STEP
+#undef SUM
+}
+
+#define AVX2_CHAINS 12
+__attribute__((target("avx2,fma"))) static float fma_loop_avx2(uint64_t iters)
+{
+#define DECL(i) __m256 acc##i = _mm256_set1_ps(1.0f + (float)(i) * 1e-3f);
+#define STEP(i) acc##i = _mm256_fmadd_ps(acc##i, m, c);
+#define SUM(i) s = _mm256_add_ps(s, acc##i);
+    const __m256 m = _mm256_set1_ps(0.999999f), c = _mm256_set1_ps(1e-6f);
+    REP12(DECL)
+    for (uint64_t k = 0; k < iters; k++) {
+        REP12(STEP)
+        __asm__ volatile("" ::: "memory");
+    }
+    __m256 s = _mm256_setzero_ps();
+    REP12(SUM)
+    float out[8];
+    _mm256_storeu_ps(out, s);
+    return out[0] + out[7];
+#undef DECL
+#undef STEP
+#undef SUM
+}
+
+#define AVX512_CHAINS 24
+__attribute__((target("avx512f"))) static float fma_loop_avx512(uint64_t iters)
+{
+#define DECL(i) __m512 acc##i = _mm512_set1_ps(1.0f + (float)(i) * 1e-3f);
+#define STEP(i) acc##i = _mm512_fmadd_ps(acc##i, m, c);
+#define SUM(i) s = _mm512_add_ps(s, acc##i);
+    const __m512 m = _mm512_set1_ps(0.999999f), c = _mm512_set1_ps(1e-6f);
+    REP24(DECL)
+    for (uint64_t k = 0; k < iters; k++) {
+        REP24(STEP)
+        __asm__ volatile("" ::: "memory");
+    }
+    __m512 s = _mm512_setzero_ps();
+    REP24(SUM)
+    return _mm512_reduce_add_ps(s);
+#undef DECL
+#undef STEP
+#undef SUM
+}
+#endif
+
+int ck_isa_supported(int isa)
+{
+#if CK_X86
+    __builtin_cpu_init();
+    switch (isa) {
+    case CK_ISA_SCALAR: return __builtin_cpu_supports("fma");
+    case CK_ISA_AVX2: return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    case CK_ISA_AVX512: return __builtin_cpu_supports("avx512f");
+    default: return 0;
+    }
+#else
+    (void)isa;
+    return 0;
+#endif
+}
+
+/* Flops of one round of a loop: chains x lanes x 2. */
+static double flops_per_round(int isa)
+{
+#if CK_X86
+    switch (isa) {
+    case CK_ISA_SCALAR: return SCALAR_CHAINS * 1 * 2.0;
+    case CK_ISA_AVX2: return AVX2_CHAINS * 8 * 2.0;
+    case CK_ISA_AVX512: return AVX512_CHAINS * 16 * 2.0;
+    }
+#endif
+    (void)isa;
+    return 0.0;
+}
+
+typedef struct fma_job {
+    int isa;
+    uint64_t iters;
+    volatile float sink;
+} fma_job;
+
+static void fma_work(void *v, int tid, int n_threads)
+{
+    (void)tid;
+    (void)n_threads;
+    fma_job *j = v;
+    float r = 0.0f;
+#if CK_X86
+    switch (j->isa) {
+    case CK_ISA_SCALAR: r = fma_loop_scalar(j->iters); break;
+    case CK_ISA_AVX2: r = fma_loop_avx2(j->iters); break;
+    case CK_ISA_AVX512: r = fma_loop_avx512(j->iters); break;
+    }
+#endif
+    if (tid == 0)
+        j->sink = r;
+}
+
+/* GFLOP/s of one ISA on `threads` threads, rounds sized for ~target seconds. */
+static double measure_fma(int isa, int threads, double target)
+{
+    fma_job j = {.isa = isa, .iters = 1000};
+    double dt = 0;
+    while ((dt = run_team(1, fma_work, &j)) < target / 8 && j.iters < (1ull << 40))
+        j.iters *= 4;
+    j.iters = (uint64_t)((double)j.iters * target / (dt > 0 ? dt : 1e-3)) + 1;
+    double best = INFINITY;
+    for (int rep = 0; rep < 3; rep++) {
+        double t = run_team(threads, fma_work, &j);
+        if (t > 0 && t < best)
+            best = t;
+    }
+    return flops_per_round(isa) * (double)j.iters * threads / best / 1e9;
+}
+
+int ck_roofs_measure(ck_roofs *r, int threads, int quick, FILE *log, char *err, size_t err_len)
+{
+    memset(r, 0, sizeof *r);
+    ck_sys_host(r->host, sizeof r->host);
+    ck_sys_cpu_model(r->cpu, sizeof r->cpu);
+    ck_sys_utc_iso(r->measured_at, sizeof r->measured_at);
+    r->threads = threads > 0 ? threads : ck_sys_ncpus();
+    r->llc_bytes = ck_sys_llc_bytes();
+    if (measure_bandwidth(r, quick, log, err, err_len) != 0)
+        return -1;
+    double target = quick ? 0.05 : 0.2;
+    for (int isa = 0; isa < CK_ISA_COUNT; isa++) {
+        if (!ck_isa_supported(isa)) {
+            if (log)
+                fprintf(log, "calibrate: %s FMA peak: not measured (this CPU lacks it)\n", ck_isa_name(isa));
+            continue;
+        }
+        r->peak_gflops[isa][CK_ROOF_ONE_THREAD] = measure_fma(isa, 1, target);
+        r->peak_gflops[isa][CK_ROOF_ALL_THREADS] = measure_fma(isa, r->threads, target);
+    }
+    return 0;
+}
+
+/* ---- names and lookups ------------------------------------------------------------ */
+
+const char *ck_isa_name(int isa)
+{
+    static const char *const names[CK_ISA_COUNT] = {"scalar", "avx2", "avx512"};
+    return isa >= 0 && isa < CK_ISA_COUNT ? names[isa] : "?";
+}
+
+int ck_isa_for_plugin(const char *plugin_name)
+{
+    for (int isa = CK_ISA_COUNT - 1; isa >= 0; isa--)
+        if (plugin_name && strcmp(plugin_name, ck_isa_name(isa)) == 0)
+            return isa;
+    for (int isa = CK_ISA_COUNT - 1; isa > 0; isa--)
+        if (ck_isa_supported(isa))
+            return isa;
+    return CK_ISA_SCALAR;
+}
+
+void ck_roofs_path(char *buf, size_t len, const char *results_dir)
+{
+    char host[64], cpu[128];
+    ck_sys_host(host, sizeof host);
+    ck_sys_cpu_model(cpu, sizeof cpu);
+    ck_sys_slug(host);
+    ck_sys_slug(cpu);
+    snprintf(buf, len, "%s/roofs-%s-%s.json", results_dir, host, cpu);
+}
+
+static double interpolate(double one, double all, int all_threads, int threads)
+{
+    if (threads <= 1 || all_threads <= 1)
+        return one;
+    if (threads >= all_threads)
+        return all;
+    return one + (all - one) * (double)(threads - 1) / (double)(all_threads - 1);
+}
+
+double ck_roofs_bandwidth_gbs(const ck_roofs *r, int threads)
+{
+    return interpolate(r->triad_gbs[0], r->triad_gbs[1], r->threads, threads);
+}
+
+double ck_roofs_peak_gflops(const ck_roofs *r, int isa, int threads)
+{
+    if (isa < 0 || isa >= CK_ISA_COUNT)
+        return 0.0;
+    double per_thread = r->peak_gflops[isa][0];
+    double all = r->peak_gflops[isa][1];
+    double scaled = per_thread * (threads > 0 ? threads : 1);
+    return threads >= r->threads || scaled > all ? all : scaled;
+}
+
+/* ---- JSON ------------------------------------------------------------------------- */
+
+static cJSON *pair(double one, double all)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "one_thread", one);
+    cJSON_AddNumberToObject(o, "all_threads", all);
+    return o;
+}
+
+cJSON *ck_roofs_to_json(const ck_roofs *r)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "host", r->host);
+    cJSON_AddStringToObject(o, "cpu", r->cpu);
+    cJSON_AddStringToObject(o, "measured_at", r->measured_at);
+    cJSON_AddNumberToObject(o, "threads", r->threads);
+    cJSON_AddNumberToObject(o, "llc_bytes", (double)r->llc_bytes);
+    cJSON_AddNumberToObject(o, "triad_array_bytes", (double)r->triad_array_bytes);
+    cJSON_AddItemToObject(o, "stream_triad_gbs", pair(r->triad_gbs[0], r->triad_gbs[1]));
+    cJSON *peak = cJSON_AddObjectToObject(o, "peak_fma_gflops");
+    for (int isa = 0; isa < CK_ISA_COUNT; isa++)
+        if (r->peak_gflops[isa][0] > 0)
+            cJSON_AddItemToObject(peak, ck_isa_name(isa), pair(r->peak_gflops[isa][0], r->peak_gflops[isa][1]));
+    return o;
+}
+
+int ck_roofs_save(const ck_roofs *r, const char *path, char *err, size_t err_len)
+{
+    cJSON *o = ck_roofs_to_json(r);
+    char *text = cJSON_Print(o);
+    cJSON_Delete(o);
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = text ? fopen(tmp, "w") : NULL;
+    int ok = f && fputs(text, f) >= 0 && fputc('\n', f) != EOF;
+    if (f && fclose(f) != 0)
+        ok = 0;
+    free(text);
+    if (!ok || rename(tmp, path) != 0) {
+        snprintf(err, err_len, "%s: cannot write the roofs file: %s", path, strerror(errno));
+        remove(tmp);
+        return -1;
+    }
+    return 0;
+}
+
+static char *read_text(const char *path, char *err, size_t err_len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(err, err_len, "%s: cannot open: %s", path, strerror(errno));
+        return NULL;
+    }
+    long size = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
+    char *buf = size >= 0 && fseek(f, 0, SEEK_SET) == 0 ? malloc((size_t)size + 1) : NULL;
+    if (!buf || fread(buf, 1, (size_t)size, f) != (size_t)size) {
+        snprintf(err, err_len, "%s: cannot read it", path);
+        free(buf);
+        fclose(f);
+        return NULL;
+    }
+    fclose(f);
+    buf[size] = '\0';
+    return buf;
+}
+
+/* A positive number at obj[key][sub] (sub may be NULL); `field` names it in
+ * the error message. */
+static int get_positive(const cJSON *obj, const char *key, const char *sub, double *out, const char *field,
+                        const char *path, char *err, size_t err_len)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    if (sub)
+        v = cJSON_GetObjectItemCaseSensitive(v, sub);
+    if (!cJSON_IsNumber(v) || !(v->valuedouble > 0)) {
+        snprintf(err, err_len, "%s: field '%s': expected a positive number", path, field);
+        return -1;
+    }
+    *out = v->valuedouble;
+    return 0;
+}
+
+static void get_string(const cJSON *obj, const char *key, char *buf, size_t len)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    snprintf(buf, len, "%s", cJSON_IsString(v) ? v->valuestring : "");
+}
+
+int ck_roofs_load(ck_roofs *r, const char *path, char *err, size_t err_len)
+{
+    memset(r, 0, sizeof *r);
+    char *text = read_text(path, err, err_len);
+    if (!text)
+        return -1;
+    cJSON *o = cJSON_Parse(text);
+    free(text);
+    if (!cJSON_IsObject(o)) {
+        snprintf(err, err_len, "%s: not a JSON object (expected a roofs file written by 'ckbench calibrate')", path);
+        cJSON_Delete(o);
+        return -1;
+    }
+    double threads = 0, llc = 0, array = 0;
+    int bad = get_positive(o, "threads", NULL, &threads, "threads", path, err, err_len) ||
+              get_positive(o, "llc_bytes", NULL, &llc, "llc_bytes", path, err, err_len) ||
+              get_positive(o, "triad_array_bytes", NULL, &array, "triad_array_bytes", path, err, err_len) ||
+              get_positive(o, "stream_triad_gbs", "one_thread", &r->triad_gbs[0], "stream_triad_gbs.one_thread",
+                           path, err, err_len) ||
+              get_positive(o, "stream_triad_gbs", "all_threads", &r->triad_gbs[1], "stream_triad_gbs.all_threads",
+                           path, err, err_len);
+    const cJSON *peak = cJSON_GetObjectItemCaseSensitive(o, "peak_fma_gflops");
+    if (!bad && !cJSON_IsObject(peak)) {
+        snprintf(err, err_len, "%s: field 'peak_fma_gflops': expected an object", path);
+        bad = 1;
+    }
+    for (int isa = 0; !bad && isa < CK_ISA_COUNT; isa++) {
+        if (!cJSON_GetObjectItemCaseSensitive(peak, ck_isa_name(isa)))
+            continue; /* an ISA this CPU lacks */
+        char one[64], all[64];
+        snprintf(one, sizeof one, "peak_fma_gflops.%s.one_thread", ck_isa_name(isa));
+        snprintf(all, sizeof all, "peak_fma_gflops.%s.all_threads", ck_isa_name(isa));
+        bad = get_positive(peak, ck_isa_name(isa), "one_thread", &r->peak_gflops[isa][0], one, path, err,
+                           err_len) ||
+              get_positive(peak, ck_isa_name(isa), "all_threads", &r->peak_gflops[isa][1], all, path, err, err_len);
+    }
+    if (!bad) {
+        get_string(o, "host", r->host, sizeof r->host);
+        get_string(o, "cpu", r->cpu, sizeof r->cpu);
+        get_string(o, "measured_at", r->measured_at, sizeof r->measured_at);
+        r->threads = (int)threads;
+        r->llc_bytes = (size_t)llc;
+        r->triad_array_bytes = (size_t)array;
+    }
+    cJSON_Delete(o);
+    return bad ? -1 : 0;
+}

@@ -1,0 +1,195 @@
+/* Machine and build facts for result files (see sysinfo.h). */
+#include "sysinfo.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+void ck_sys_host(char *buf, size_t len)
+{
+    char name[256] = "";
+    if (gethostname(name, sizeof name - 1) != 0 || !name[0])
+        snprintf(name, sizeof name, "unknown-host");
+    name[strcspn(name, ".")] = '\0';
+    snprintf(buf, len, "%s", name);
+}
+
+/* The value of the first "key<spaces>: value" line of /proc/cpuinfo. */
+static int cpuinfo_field(const char *key, char *buf, size_t len)
+{
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    if (!f)
+        return -1;
+    char *line = NULL;
+    size_t cap = 0;
+    size_t klen = strlen(key);
+    int found = -1;
+    while (getline(&line, &cap, f) > 0) {
+        if (strncmp(line, key, klen) != 0 || (line[klen] != ' ' && line[klen] != '\t' && line[klen] != ':'))
+            continue;
+        char *colon = strchr(line, ':');
+        if (!colon)
+            continue;
+        char *v = colon + 1;
+        while (*v == ' ')
+            v++;
+        v[strcspn(v, "\n")] = '\0';
+        snprintf(buf, len, "%s", v);
+        found = 0;
+        break;
+    }
+    free(line);
+    fclose(f);
+    return found;
+}
+
+void ck_sys_cpu_model(char *buf, size_t len)
+{
+    if (cpuinfo_field("model name", buf, len) == 0 && buf[0])
+        return;
+    if (cpuinfo_field("CPU part", buf, len) == 0 && buf[0]) /* aarch64 */
+        return;
+    snprintf(buf, len, "unknown-cpu");
+}
+
+void ck_sys_cpu_flags(char *buf, size_t len)
+{
+    if (cpuinfo_field("flags", buf, len) != 0 && cpuinfo_field("Features", buf, len) != 0)
+        snprintf(buf, len, "%s", "");
+}
+
+static size_t sysfs_cache_size(int index)
+{
+    char path[128], text[64];
+    snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu0/cache/index%d/size", index);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    size_t v = 0;
+    if (fgets(text, sizeof text, f)) {
+        char unit = 0;
+        unsigned long n = 0;
+        if (sscanf(text, "%lu%c", &n, &unit) >= 1)
+            v = (size_t)n * (unit == 'K' ? 1024u : unit == 'M' ? 1024u * 1024u : 1u);
+    }
+    fclose(f);
+    return v;
+}
+
+size_t ck_sys_llc_bytes(void)
+{
+    long v = -1;
+#ifdef _SC_LEVEL3_CACHE_SIZE
+    v = sysconf(_SC_LEVEL3_CACHE_SIZE);
+    if (v <= 0)
+        v = sysconf(_SC_LEVEL2_CACHE_SIZE);
+#endif
+    if (v > 0)
+        return (size_t)v;
+    size_t best = 0; /* the highest index is the last level */
+    for (int i = 0; i < 8; i++) {
+        size_t s = sysfs_cache_size(i);
+        if (s)
+            best = s;
+    }
+    return best ? best : (size_t)32 << 20;
+}
+
+int ck_sys_ncpus(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (int)n : 1;
+}
+
+const char *ck_sys_compiler(void)
+{
+#if defined(__clang__)
+    return "clang " __clang_version__;
+#elif defined(__GNUC__)
+    return "gcc " __VERSION__;
+#else
+    return "unknown compiler";
+#endif
+}
+
+/* First line of a shell command's output, or -1. */
+static int command_line(const char *cmd, char *buf, size_t len)
+{
+    FILE *p = popen(cmd, "r");
+    if (!p)
+        return -1;
+    int ok = fgets(buf, (int)len, p) != NULL;
+    int status = pclose(p);
+    if (!ok || status != 0)
+        return -1;
+    buf[strcspn(buf, "\n")] = '\0';
+    return 0;
+}
+
+void ck_sys_git_commit(char *buf, size_t len)
+{
+    const char *dir = getenv("CK_SOURCE_DIR");
+    char cmd[4400], hash[128], dirty[8];
+    /* the directory is passed through the environment, not pasted into the command */
+    const char *cd = dir && *dir ? "cd \"$CK_SOURCE_DIR\" 2>/dev/null && " : "";
+    snprintf(cmd, sizeof cmd, "%sgit rev-parse HEAD 2>/dev/null", cd);
+    if (command_line(cmd, hash, sizeof hash) != 0) {
+        snprintf(buf, len, "unknown");
+        return;
+    }
+    snprintf(cmd, sizeof cmd, "%sgit diff --quiet HEAD 2>/dev/null || echo dirty", cd);
+    int is_dirty = command_line(cmd, dirty, sizeof dirty) == 0 && strcmp(dirty, "dirty") == 0;
+    snprintf(buf, len, "%s%s", hash, is_dirty ? "-dirty" : "");
+}
+
+void ck_sys_slug(char *s)
+{
+    char *w = s;
+    for (const char *r = s; *r; r++) {
+        char c = *r;
+        int keep = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
+                   c == '_' || c == '-';
+        if (!keep)
+            c = '-';
+        if (c == '-' && (w == s || w[-1] == '-'))
+            continue;
+        *w++ = c;
+    }
+    while (w > s && w[-1] == '-')
+        w--;
+    *w = '\0';
+}
+
+static void utc_format(const char *fmt, char *buf, size_t len)
+{
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    if (strftime(buf, len, fmt, &tm) == 0 && len)
+        buf[0] = '\0';
+}
+
+void ck_sys_utc_date(char *buf, size_t len)
+{
+    utc_format("%Y-%m-%d", buf, len);
+}
+
+void ck_sys_utc_iso(char *buf, size_t len)
+{
+    utc_format("%Y-%m-%dT%H:%M:%SZ", buf, len);
+}
+
+int ck_sys_results_dir(char *buf, size_t len, char *err, size_t err_len)
+{
+    const char *dir = getenv("CK_RESULTS_DIR");
+    snprintf(buf, len, "%s", dir && *dir ? dir : "results");
+    if (mkdir(buf, 0777) != 0 && errno != EEXIST) {
+        snprintf(err, err_len, "%s: cannot create the results directory: %s", buf, strerror(errno));
+        return -1;
+    }
+    return 0;
+}

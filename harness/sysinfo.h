@@ -1,0 +1,44 @@
+/* sysinfo.h — what the bench runner records about the machine and the build:
+ * host name, CPU model and flags, last-level cache, compiler, git commit.
+ * Linux first (/proc/cpuinfo, sysconf); every function has a fallback and
+ * never fails. */
+#ifndef CK_SYSINFO_H
+#define CK_SYSINFO_H
+
+#include <stddef.h>
+
+/* Short host name ("hostname" up to the first dot). */
+void ck_sys_host(char *buf, size_t len);
+
+/* CPU model name from /proc/cpuinfo ("AMD EPYC"), else the machine name. */
+void ck_sys_cpu_model(char *buf, size_t len);
+
+/* CPU feature flags (the "flags" line of /proc/cpuinfo); "" if unknown. */
+void ck_sys_cpu_flags(char *buf, size_t len);
+
+/* Last-level cache in bytes; 32 MiB if the system does not say. */
+size_t ck_sys_llc_bytes(void);
+
+/* Online CPUs, >= 1. */
+int ck_sys_ncpus(void);
+
+/* The compiler that built ckbench ("gcc 14.2.0"). */
+const char *ck_sys_compiler(void);
+
+/* `git rev-parse HEAD` of the source tree ($CK_SOURCE_DIR, else the current
+ * directory), with "-dirty" when tracked files differ; "unknown" outside git. */
+void ck_sys_git_commit(char *buf, size_t len);
+
+/* Replace every character outside [A-Za-z0-9._-] with '-' and squeeze runs:
+ * for names made into file names ("AMD EPYC 9B45" -> "AMD-EPYC-9B45"). */
+void ck_sys_slug(char *s);
+
+/* UTC date and time as "2026-11-24" and ISO 8601 "2026-11-24T05:40:00Z". */
+void ck_sys_utc_date(char *buf, size_t len);
+void ck_sys_utc_iso(char *buf, size_t len);
+
+/* The directory results are written to: $CK_RESULTS_DIR, else "results".
+ * Created if missing; 0 on success, -1 with one line in err. */
+int ck_sys_results_dir(char *buf, size_t len, char *err, size_t err_len);
+
+#endif
