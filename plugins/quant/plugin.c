@@ -1,0 +1,150 @@
+/* The quant plugin: Q8_0 / Q4_0 weights in the GGUF block layout.
+ *
+ * One kernel per (op, dtype) in the table; each linear / qkv kernel runs the
+ * shared driver (plugins/scalar/quant-linear-driver.c) with the row kernel of
+ * the path chosen at load time: the best this CPU runs (avx512vnni > avx2 >
+ * scalar on x86-64; neon on AArch64), or the one named by the environment
+ * variable CK_QUANT_ISA. Every path gives the scalar path's bits, so the
+ * choice changes speed only. The chosen path is in the description and in the
+ * kernel names, which `ckbench list` prints. Quantise / dequantise are the
+ * reference code on every path (they are not on the hot path: weights are
+ * quantised once, activations inside the linear kernel). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "quant.h"
+
+typedef struct quant_path {
+    const char *name;
+    const char *needs; /* what the CPU must have, for the refusal sentence */
+    int (*supported)(void);
+    ck_qrows_fn q8_0_rows, q4_0_rows;
+} quant_path;
+
+static int always(void)
+{
+    return 1;
+}
+
+#if defined(__x86_64__)
+static int has_avx2(void)
+{
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("f16c");
+}
+
+static int has_avx512vnni(void)
+{
+    __builtin_cpu_init();
+    return has_avx2() && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+           __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
+}
+#endif
+
+/* Best first. */
+static const quant_path paths[] = {
+#if defined(__x86_64__)
+    {"avx512vnni", "avx512f, avx512bw, avx512vl and avx512vnni", has_avx512vnni, ck_quant_q8_0_rows_avx512vnni,
+     ck_quant_q4_0_rows_avx512vnni},
+    {"avx2", "avx2 and f16c", has_avx2, ck_quant_q8_0_rows_avx2, ck_quant_q4_0_rows_avx2},
+#endif
+#if defined(__aarch64__)
+    {"neon", "AArch64 (NEON is baseline)", always, ck_quant_q8_0_rows_neon, ck_quant_q4_0_rows_neon},
+#endif
+    {"scalar", "nothing", always, ck_q8_0_rows_ref, ck_q4_0_rows_ref},
+};
+#define N_PATHS (sizeof paths / sizeof paths[0])
+
+static const quant_path *chosen;
+static char refusal[200]; /* non-empty: CK_QUANT_ISA asked for a path that cannot run */
+
+static void choose_path(void)
+{
+    const char *want = getenv("CK_QUANT_ISA");
+    chosen = NULL;
+    refusal[0] = '\0';
+    for (size_t i = 0; i < N_PATHS; i++) {
+        if (want && *want && strcmp(want, paths[i].name) != 0)
+            continue;
+        if (paths[i].supported()) {
+            chosen = &paths[i];
+            return;
+        }
+        snprintf(refusal, sizeof refusal, "CK_QUANT_ISA=%s needs %s, which this CPU lacks", want, paths[i].needs);
+        return;
+    }
+    int len = snprintf(refusal, sizeof refusal, "CK_QUANT_ISA=%s is not a path of this build; choose one of:", want);
+    for (size_t i = 0; i < N_PATHS && len > 0 && (size_t)len < sizeof refusal; i++)
+        len += snprintf(refusal + len, sizeof refusal - (size_t)len, " %s", paths[i].name);
+}
+
+static int quant_probe(char *why, size_t why_size)
+{
+    if (chosen)
+        return 1;
+    snprintf(why, why_size, "%s", refusal);
+    return 0;
+}
+
+static int q8_0_linear(const ck_exec_ctx *ctx, const void *args)
+{
+    return ck_qlinear_exec(ctx, args, CK_DTYPE_Q8_0, chosen->q8_0_rows);
+}
+
+static int q4_0_linear(const ck_exec_ctx *ctx, const void *args)
+{
+    return ck_qlinear_exec(ctx, args, CK_DTYPE_Q4_0, chosen->q4_0_rows);
+}
+
+static int q8_0_qkv(const ck_exec_ctx *ctx, const void *args)
+{
+    return ck_qqkv_exec(ctx, args, CK_DTYPE_Q8_0, chosen->q8_0_rows);
+}
+
+static int q4_0_qkv(const ck_exec_ctx *ctx, const void *args)
+{
+    return ck_qqkv_exec(ctx, args, CK_DTYPE_Q4_0, chosen->q4_0_rows);
+}
+
+/* Names of the dispatched kernels carry the chosen path: "q8_0-linear/avx2". */
+static char name_q8_0_linear[48], name_q4_0_linear[48], name_q8_0_qkv[48], name_q4_0_qkv[48];
+static char description[200];
+
+static ck_kernel_desc quant_kernels[] = {
+    {CK_OP_LINEAR, CK_DTYPE_Q8_0, 0, name_q8_0_linear, q8_0_linear},
+    {CK_OP_LINEAR, CK_DTYPE_Q4_0, 0, name_q4_0_linear, q4_0_linear},
+    {CK_OP_QKV, CK_DTYPE_Q8_0, 0, name_q8_0_qkv, q8_0_qkv},
+    {CK_OP_QKV, CK_DTYPE_Q4_0, 0, name_q4_0_qkv, q4_0_qkv},
+    {CK_OP_QUANTIZE, CK_DTYPE_Q8_0, 0, "q8_0-quantize/scalar", ck_scalar_q8_0_quantize},
+    {CK_OP_QUANTIZE, CK_DTYPE_Q4_0, 0, "q4_0-quantize/scalar", ck_scalar_q4_0_quantize},
+    {CK_OP_DEQUANTIZE, CK_DTYPE_Q8_0, 0, "q8_0-dequantize/scalar", ck_scalar_q8_0_dequantize},
+    {CK_OP_DEQUANTIZE, CK_DTYPE_Q4_0, 0, "q4_0-dequantize/scalar", ck_scalar_q4_0_dequantize},
+};
+
+static const ck_plugin_desc quant_plugin = {
+    .abi_version = CK_ABI_VERSION,
+    .struct_size = sizeof(ck_plugin_desc),
+    .name = "quant",
+    .version = "0.1.0",
+    .description = description,
+    .probe = quant_probe,
+    .kernels = quant_kernels,
+    .n_kernels = sizeof quant_kernels / sizeof quant_kernels[0],
+    .init = NULL,
+    .fini = NULL,
+};
+
+CK_PLUGIN_EXPORT const ck_plugin_desc *ck_plugin_entry(void)
+{
+    choose_path();
+    const char *path = chosen ? chosen->name : "none";
+    snprintf(description, sizeof description,
+             "Q8_0/Q4_0 weights (GGUF blocks), activations quantised to Q8_0; path: %s%s", path,
+             getenv("CK_QUANT_ISA") ? " (set by CK_QUANT_ISA)" : " (best on this CPU; CK_QUANT_ISA overrides)");
+    snprintf(name_q8_0_linear, sizeof name_q8_0_linear, "q8_0-linear/%s", path);
+    snprintf(name_q4_0_linear, sizeof name_q4_0_linear, "q4_0-linear/%s", path);
+    snprintf(name_q8_0_qkv, sizeof name_q8_0_qkv, "q8_0-qkv/%s", path);
+    snprintf(name_q4_0_qkv, sizeof name_q4_0_qkv, "q4_0-qkv/%s", path);
+    return &quant_plugin;
+}

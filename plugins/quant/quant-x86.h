@@ -1,0 +1,73 @@
+/* quant-x86.h — helpers shared by the x86 row kernels of the quant plugin.
+ * Everything here runs on AVX2 + F16C; the AVX-512 VNNI kernels call these
+ * from functions whose target is a superset. */
+#ifndef CK_QUANT_X86_H
+#define CK_QUANT_X86_H
+
+#include <immintrin.h>
+#include <string.h>
+
+#include "quant.h"
+
+#define CK_QX86_TARGET __attribute__((target("avx2,f16c"), always_inline)) static inline
+
+/* Pointers to the CK_QROWS rows of a tile; rows past n_rows repeat the last
+ * valid row, so the kernel reads only memory it was given and the extra
+ * lanes are simply not stored. */
+static inline void ck_qx86_row_ptrs(const void *w, size_t row_bytes, size_t n_rows,
+                                    const unsigned char *rows[CK_QROWS])
+{
+    for (size_t r = 0; r < CK_QROWS; r++)
+        rows[r] = (const unsigned char *)w + (r < n_rows ? r : n_rows - 1) * row_bytes;
+}
+
+/* Eight vectors of 8 int32 partial sums -> one vector of their 8 totals
+ * (lane r = total of p[r]). Integer adds: exact in any order. */
+CK_QX86_TARGET __m256i ck_qx86_reduce8(const __m256i p[CK_QROWS])
+{
+    __m256i s01 = _mm256_hadd_epi32(p[0], p[1]);
+    __m256i s23 = _mm256_hadd_epi32(p[2], p[3]);
+    __m256i s45 = _mm256_hadd_epi32(p[4], p[5]);
+    __m256i s67 = _mm256_hadd_epi32(p[6], p[7]);
+    __m256i t0 = _mm256_hadd_epi32(s01, s23); /* rows 0-3: lanes 0-3 | 4-7 halves */
+    __m256i t1 = _mm256_hadd_epi32(s45, s67); /* rows 4-7 */
+    __m256i lo = _mm256_permute2x128_si256(t0, t1, 0x20);
+    __m256i hi = _mm256_permute2x128_si256(t0, t1, 0x31);
+    return _mm256_add_epi32(lo, hi);
+}
+
+/* The f16 scales of block b of each row (blocks of block_bytes), as f32. */
+CK_QX86_TARGET __m256 ck_qx86_row_scales(const unsigned char *rows[CK_QROWS], size_t b, size_t block_bytes)
+{
+    uint16_t d[CK_QROWS];
+    for (int r = 0; r < CK_QROWS; r++)
+        memcpy(&d[r], rows[r] + b * block_bytes, sizeof d[r]);
+    return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)d));
+}
+
+/* ck_qacc_step on eight lanes: acc + (float)isum * (d_w * d_x), each
+ * operation rounded separately, as the reference does. */
+CK_QX86_TARGET __m256 ck_qx86_acc_step(__m256 acc, __m256i isum, __m256 dw, uint16_t dx)
+{
+    __m256 scale = _mm256_mul_ps(dw, _mm256_set1_ps(ck_f16_to_f32(dx)));
+    __m256 term = _mm256_mul_ps(_mm256_cvtepi32_ps(isum), scale);
+    return _mm256_add_ps(acc, term);
+}
+
+CK_QX86_TARGET void ck_qx86_store_rows(__m256 acc, size_t n_rows, float *out)
+{
+    float tmp[CK_QROWS];
+    _mm256_storeu_ps(tmp, acc);
+    memcpy(out, tmp, n_rows * sizeof tmp[0]);
+}
+
+/* 32 Q4_0 codes (0..15) of a block in element order: low nibbles (elements
+ * 0-15) in the low 128 bits, high nibbles (16-31) in the high 128 bits. */
+CK_QX86_TARGET __m256i ck_qx86_q4_0_codes(const ck_block_q4_0 *blk)
+{
+    __m128i raw = _mm_loadu_si128((const __m128i *)blk->qs);
+    __m256i both = _mm256_set_m128i(_mm_srli_epi16(raw, 4), raw);
+    return _mm256_and_si256(both, _mm256_set1_epi8(0x0f));
+}
+
+#endif /* CK_QUANT_X86_H */

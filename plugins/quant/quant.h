@@ -1,0 +1,29 @@
+/* quant.h — the row kernels of the quant plugin's ISA paths. Each computes
+ * exactly what ck_q8_0_rows_ref / ck_q4_0_rows_ref compute (same bits): the
+ * integer block sums are exact whatever the instruction order, and the f32
+ * accumulation runs in block order with one accumulator per output row, a
+ * SIMD lane per row (see docs/quant.md). */
+#ifndef CK_QUANT_H
+#define CK_QUANT_H
+
+#include "../scalar/quant-scalar.h"
+
+#if defined(__x86_64__)
+void ck_quant_q8_0_rows_avx2(const void *w, size_t row_bytes, size_t n_rows, const ck_block_q8_0 *xq,
+                             size_t nb, float *out);
+void ck_quant_q4_0_rows_avx2(const void *w, size_t row_bytes, size_t n_rows, const ck_block_q8_0 *xq,
+                             size_t nb, float *out);
+void ck_quant_q8_0_rows_avx512vnni(const void *w, size_t row_bytes, size_t n_rows, const ck_block_q8_0 *xq,
+                                   size_t nb, float *out);
+void ck_quant_q4_0_rows_avx512vnni(const void *w, size_t row_bytes, size_t n_rows, const ck_block_q8_0 *xq,
+                                   size_t nb, float *out);
+#endif
+
+#if defined(__aarch64__)
+void ck_quant_q8_0_rows_neon(const void *w, size_t row_bytes, size_t n_rows, const ck_block_q8_0 *xq,
+                             size_t nb, float *out);
+void ck_quant_q4_0_rows_neon(const void *w, size_t row_bytes, size_t n_rows, const ck_block_q8_0 *xq,
+                             size_t nb, float *out);
+#endif
+
+#endif /* CK_QUANT_H */

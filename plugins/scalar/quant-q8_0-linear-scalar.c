@@ -1,0 +1,34 @@
+/* Q8_0-weight linear and qkv (reference): activations quantised to Q8_0 per
+ * row, exact integer block dot products, and per output one f32 accumulator
+ * updated in block order with ck_qacc_step. */
+#include "quant-scalar.h"
+
+int32_t ck_q8_0_block_isum_ref(const ck_block_q8_0 *w, const ck_block_q8_0 *x)
+{
+    int32_t isum = 0;
+    for (int j = 0; j < CK_QBLOCK; j++)
+        isum += (int32_t)w->qs[j] * (int32_t)x->qs[j];
+    return isum;
+}
+
+void ck_q8_0_rows_ref(const void *w, size_t row_bytes, size_t n_rows, const ck_block_q8_0 *xq, size_t nb,
+                      float *out)
+{
+    for (size_t r = 0; r < n_rows; r++) {
+        const ck_block_q8_0 *wr = (const ck_block_q8_0 *)((const unsigned char *)w + r * row_bytes);
+        float acc = 0.0f;
+        for (size_t b = 0; b < nb; b++)
+            acc = ck_qacc_step(acc, ck_q8_0_block_isum_ref(&wr[b], &xq[b]), wr[b].d, xq[b].d);
+        out[r] = acc;
+    }
+}
+
+int ck_scalar_q8_0_linear(const ck_exec_ctx *ctx, const void *args)
+{
+    return ck_qlinear_exec(ctx, args, CK_DTYPE_Q8_0, ck_q8_0_rows_ref);
+}
+
+int ck_scalar_q8_0_qkv(const ck_exec_ctx *ctx, const void *args)
+{
+    return ck_qqkv_exec(ctx, args, CK_DTYPE_Q8_0, ck_q8_0_rows_ref);
+}

@@ -1,0 +1,75 @@
+/* quant-scalar.h — the reference for the quantised ops (Q8_0 / Q4_0, GGUF
+ * block layout): row quantisers and dequantisers, the integer block dot
+ * products, the specified accumulation order of a quantised row dot, and the
+ * linear / qkv driver that every ISA path of plugins/quant shares.
+ *
+ * These files are compiled into libck_scalar.so (the parity reference) and,
+ * unchanged, into libck_quant.so (its scalar path and its activation
+ * quantiser), so the semantics live once. docs/quant.md is the prose. */
+#ifndef CK_QUANT_SCALAR_H
+#define CK_QUANT_SCALAR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ck_plugin.h"
+
+/* ---- formats (n a multiple of CK_QBLOCK; inputs finite) ------------------- */
+void ck_q8_0_quantize_row_ref(const float *x, ck_block_q8_0 *y, size_t n);
+void ck_q4_0_quantize_row_ref(const float *x, ck_block_q4_0 *y, size_t n);
+void ck_q8_0_dequantize_row_ref(const ck_block_q8_0 *x, float *y, size_t n);
+void ck_q4_0_dequantize_row_ref(const ck_block_q4_0 *x, float *y, size_t n);
+
+/* ---- integer block dot products (exact) ----------------------------------- */
+/* sum over the block of w_q * x_q, with w_q the signed weight code (q4_0:
+ * nibble - 8). |result| <= 32 * 127 * 127 < 2^24, so it converts to f32
+ * exactly. */
+int32_t ck_q8_0_block_isum_ref(const ck_block_q8_0 *w, const ck_block_q8_0 *x);
+int32_t ck_q4_0_block_isum_ref(const ck_block_q4_0 *w, const ck_block_q8_0 *x);
+
+/* The one accumulation step every path performs, per output, in block order:
+ *     acc = acc + (float)isum * (d_w * d_x)
+ * d_w * d_x is a product of two f16 values and therefore exact in f32; the
+ * multiply by isum and the add each round once. acc starts at +0.0f. */
+static inline float ck_qacc_step(float acc, int32_t isum, uint16_t dw, uint16_t dx)
+{
+    float scale = ck_f16_to_f32(dw) * ck_f16_to_f32(dx);
+    float term = (float)isum * scale;
+    return acc + term;
+}
+
+/* ---- the shared linear / qkv driver --------------------------------------- */
+
+/* Rows computed by one call of a row kernel: the unit of parallel work. */
+#define CK_QROWS 8
+
+/* A row kernel: for n_rows (1..CK_QROWS) weight rows starting at w (rows
+ * row_bytes apart) and one activation row xq of nb Q8_0 blocks, write
+ * out[r] = the block-order sum above. Every ISA path must produce the same
+ * bits as the reference row kernel of its dtype. */
+typedef void (*ck_qrows_fn)(const void *w, size_t row_bytes, size_t n_rows,
+                            const ck_block_q8_0 *xq, size_t nb, float *out);
+
+void ck_q8_0_rows_ref(const void *w, size_t row_bytes, size_t n_rows,
+                      const ck_block_q8_0 *xq, size_t nb, float *out);
+void ck_q4_0_rows_ref(const void *w, size_t row_bytes, size_t n_rows,
+                      const ck_block_q8_0 *xq, size_t nb, float *out);
+
+/* Quantise x [T, K] to Q8_0 per row (into ctx->scratch), then
+ * y[t][n] = rows(w row n, xq row t) (+ bias[n], one add). Returns
+ * CK_E_UNSUPPORTED if K is not a multiple of CK_QBLOCK (or is 0 with N > 0)
+ * or dtype is not q8_0/q4_0, CK_E_NOMEM if the host has no scratch. */
+int ck_qlinear_exec(const ck_exec_ctx *ctx, const ck_linear_args *a, uint32_t dtype, ck_qrows_fn rows);
+int ck_qqkv_exec(const ck_exec_ctx *ctx, const ck_qkv_args *a, uint32_t dtype, ck_qrows_fn rows);
+
+/* ---- reference kernels (the scalar plugin's table entries) ---------------- */
+int ck_scalar_q8_0_quantize(const ck_exec_ctx *ctx, const void *args);
+int ck_scalar_q4_0_quantize(const ck_exec_ctx *ctx, const void *args);
+int ck_scalar_q8_0_dequantize(const ck_exec_ctx *ctx, const void *args);
+int ck_scalar_q4_0_dequantize(const ck_exec_ctx *ctx, const void *args);
+int ck_scalar_q8_0_linear(const ck_exec_ctx *ctx, const void *args);
+int ck_scalar_q4_0_linear(const ck_exec_ctx *ctx, const void *args);
+int ck_scalar_q8_0_qkv(const ck_exec_ctx *ctx, const void *args);
+int ck_scalar_q4_0_qkv(const ck_exec_ctx *ctx, const void *args);
+
+#endif /* CK_QUANT_SCALAR_H */
