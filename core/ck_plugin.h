@@ -89,6 +89,15 @@ typedef enum ck_op {
     CK_OP_GELU_BWD = 21,
     CK_OP_EMBEDDING_BWD = 22,
     CK_OP_CROSS_ENTROPY = 23, /* loss and its gradient over the vocabulary */
+    /* fused ops (the fusion pass, docs/fusion.md): ck_fused_*_args below */
+    CK_OP_EMBED_NORM = 24,
+    CK_OP_NORM_QKV = 25,
+    CK_OP_QKV_ROPE = 26,
+    CK_OP_ATTN_PROJ = 27,
+    CK_OP_NORM_MLP = 28,
+    CK_OP_GATE_UP = 29,
+    CK_OP_ACT_DOWN = 30,
+    CK_OP_ADD_NORM = 31,
     CK_OP_COUNT /* append new ops above this line, never renumber */
 } ck_op;
 
@@ -323,6 +332,65 @@ typedef struct ck_cross_entropy_args { /* CK_OP_CROSS_ENTROPY */
     float *dlogits;               /* [T, V] = (softmax - onehot) / T, or NULL */
     size_t T, V;
 } ck_cross_entropy_args;
+
+/* ---- fused op arguments ----------------------------------------------- */
+/* A fused op is the sequence of its members' ops, each described by its own
+ * argument struct exactly as the unfused graph would run it. Where one
+ * member's output is the next member's input (norm.y == qkv.x, ...), that
+ * intermediate buffer stays planned but a fused kernel MAY leave it
+ * unwritten: only the final outputs (and those marked "written" below) are
+ * defined afterwards. The kernel's dtype is the weight dtype of its linears
+ * (F32 for add_norm). Semantics: equal to running the members in order. */
+
+enum { CK_NORM_RMS = 0, CK_NORM_LAYER = 1 };
+enum { CK_ACT_SWIGLU = 0, CK_ACT_GELU = 1 };
+
+typedef struct ck_fused_embed_norm_args {   /* CK_OP_EMBED_NORM */
+    ck_embedding_args embed;                /* embed.y (the residual stream) is written */
+    ck_norm_args norm;                      /* norm.x == embed.y */
+    uint32_t norm_kind;
+} ck_fused_embed_norm_args;
+
+typedef struct ck_fused_norm_qkv_args {     /* CK_OP_NORM_QKV */
+    ck_norm_args norm;
+    ck_qkv_args qkv;                        /* qkv.x == norm.y (may stay unwritten) */
+    uint32_t norm_kind;
+} ck_fused_norm_qkv_args;
+
+typedef struct ck_fused_qkv_rope_args {     /* CK_OP_QKV_ROPE */
+    ck_qkv_args qkv;
+    ck_rope_args rope;                      /* rope.q == qkv.q, rope.k == qkv.k: written rotated */
+} ck_fused_qkv_rope_args;
+
+typedef struct ck_fused_attn_proj_args {    /* CK_OP_ATTN_PROJ */
+    ck_attention_args attn;                 /* streaming: scores/probs NULL */
+    ck_linear_args proj;                    /* proj.x == attn.out (may stay unwritten) */
+} ck_fused_attn_proj_args;
+
+typedef struct ck_fused_norm_mlp_args {     /* CK_OP_NORM_MLP: norm, then the MLP's input projections */
+    ck_norm_args norm;
+    ck_linear_args gate;                    /* gate.x == norm.y; gate.w NULL for a GELU MLP */
+    ck_linear_args up;                      /* up.x == norm.y */
+    uint32_t norm_kind;
+} ck_fused_norm_mlp_args;
+
+typedef struct ck_fused_gate_up_args {      /* CK_OP_GATE_UP: silu(x.Wg^T) * (x.Wu^T) */
+    ck_linear_args gate, up;                /* same x; gate.y, up.y may stay unwritten */
+    ck_swiglu_args act;                     /* act.gate == gate.y, act.up == up.y */
+} ck_fused_gate_up_args;
+
+typedef struct ck_fused_act_down_args {     /* CK_OP_ACT_DOWN: activation, then the down projection */
+    uint32_t act_kind;                      /* CK_ACT_SWIGLU: swiglu used; CK_ACT_GELU: gelu used */
+    ck_swiglu_args swiglu;
+    ck_unary_args gelu;
+    ck_linear_args down;                    /* down.x == the activation's y (may stay unwritten) */
+} ck_fused_act_down_args;
+
+typedef struct ck_fused_add_norm_args {     /* CK_OP_ADD_NORM: residual add, then norm */
+    ck_add_args add;                        /* add.y (the new residual) is written */
+    ck_norm_args norm;                      /* norm.x == add.y */
+    uint32_t norm_kind;
+} ck_fused_add_norm_args;
 
 /* ---- shared numeric helpers (one definition for every plugin) ----------- */
 

@@ -15,6 +15,9 @@ static const char *const op_names[CK_OP_COUNT] = {
     [CK_OP_LINEAR_BWD] = "linear_bwd", [CK_OP_QKV_BWD] = "qkv_bwd", [CK_OP_ROPE_BWD] = "rope_bwd",
     [CK_OP_ATTENTION_BWD] = "attention_bwd", [CK_OP_SWIGLU_BWD] = "swiglu_bwd", [CK_OP_GELU_BWD] = "gelu_bwd",
     [CK_OP_EMBEDDING_BWD] = "embedding_bwd", [CK_OP_CROSS_ENTROPY] = "cross_entropy",
+    [CK_OP_EMBED_NORM] = "embed_norm", [CK_OP_NORM_QKV] = "norm_qkv", [CK_OP_QKV_ROPE] = "qkv_rope",
+    [CK_OP_ATTN_PROJ] = "attn_proj", [CK_OP_NORM_MLP] = "norm_mlp", [CK_OP_GATE_UP] = "gate_up",
+    [CK_OP_ACT_DOWN] = "act_down", [CK_OP_ADD_NORM] = "add_norm",
 };
 
 static const char *const dtype_names[CK_DTYPE_COUNT] = {
