@@ -343,7 +343,7 @@ typedef struct ck_cross_entropy_args { /* CK_OP_CROSS_ENTROPY */
  * (F32 for add_norm). Semantics: equal to running the members in order. */
 
 enum { CK_NORM_RMS = 0, CK_NORM_LAYER = 1 };
-enum { CK_ACT_SWIGLU = 0, CK_ACT_GELU = 1 };
+enum { CK_ACTIVATION_SWIGLU = 0, CK_ACTIVATION_GELU = 1 };
 
 typedef struct ck_fused_embed_norm_args {   /* CK_OP_EMBED_NORM */
     ck_embedding_args embed;                /* embed.y (the residual stream) is written */
@@ -380,7 +380,7 @@ typedef struct ck_fused_gate_up_args {      /* CK_OP_GATE_UP: silu(x.Wg^T) * (x.
 } ck_fused_gate_up_args;
 
 typedef struct ck_fused_act_down_args {     /* CK_OP_ACT_DOWN: activation, then the down projection */
-    uint32_t act_kind;                      /* CK_ACT_SWIGLU: swiglu used; CK_ACT_GELU: gelu used */
+    uint32_t act_kind;                      /* CK_ACTIVATION_SWIGLU or CK_ACTIVATION_GELU: which one is used */
     ck_swiglu_args swiglu;
     ck_unary_args gelu;
     ck_linear_args down;                    /* down.x == the activation's y (may stay unwritten) */
