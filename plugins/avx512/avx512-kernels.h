@@ -1,0 +1,29 @@
+/* avx512-kernels.h — the kernel entry points of the avx512 plugin, for the
+ * kernel table in plugin.c. Deliberately free of intrinsics: plugin.c is
+ * compiled without ISA flags so that the probe runs on any x86-64. */
+#ifndef CK_AVX512_KERNELS_H
+#define CK_AVX512_KERNELS_H
+
+#include "ck_plugin.h"
+
+/* Set once by the plugin's init from CPUID + XGETBV: the CPU has the
+ * AVX512_BF16 dot-product instructions (vdpbf16ps). Read by kernels that
+ * choose a variant at run time. */
+extern int ck_avx512_has_bf16;
+
+int ck_avx512_f32_rmsnorm(const ck_exec_ctx *ctx, const void *args);
+int ck_avx512_f32_layernorm(const ck_exec_ctx *ctx, const void *args);
+int ck_avx512_f32_linear(const ck_exec_ctx *ctx, const void *args);
+int ck_avx512_bf16_linear(const ck_exec_ctx *ctx, const void *args);
+int ck_avx512_f32_qkv(const ck_exec_ctx *ctx, const void *args);
+int ck_avx512_bf16_qkv(const ck_exec_ctx *ctx, const void *args);
+int ck_avx512_f32_rope(const ck_exec_ctx *ctx, const void *args);
+int ck_avx512_f32_attention(const ck_exec_ctx *ctx, const void *args);
+int ck_avx512_f32_swiglu(const ck_exec_ctx *ctx, const void *args);
+int ck_avx512_f32_gelu(const ck_exec_ctx *ctx, const void *args);
+int ck_avx512_f32_add(const ck_exec_ctx *ctx, const void *args);
+int ck_avx512_f32_embedding(const ck_exec_ctx *ctx, const void *args);
+int ck_avx512_bf16_embedding(const ck_exec_ctx *ctx, const void *args);
+int ck_avx512_f32_adam(const ck_exec_ctx *ctx, const void *args);
+
+#endif /* CK_AVX512_KERNELS_H */

@@ -1,0 +1,69 @@
+/* f32-attention/avx512: scaled dot-product attention, causal or
+ * bidirectional, grouped-query (query head h reads kv head h / (H / Hkv)),
+ * prefill or decode. With scores or probs requested, each row is
+ * materialised (f32-attention-mat-avx512.c); otherwise it streams with an
+ * online softmax (f32-attention-stream-avx512.c). Items are (h, t) pairs,
+ * h-major, split across threads; S == 0 gives out = 0. */
+#include "attention-avx512.h"
+#include "avx512-kernels.h"
+
+typedef struct attn_job {
+    const ck_exec_ctx *ctx;
+    const ck_attention_args *a;
+    size_t group;   /* query heads per kv head */
+    size_t scratch; /* bytes per thread: acc [hd] + row [S] */
+} attn_job;
+
+static size_t visible_keys(const ck_attention_args *a, size_t t)
+{
+    if (!a->causal)
+        return a->S;
+    size_t last = a->q_pos + t;
+    return last >= a->S ? a->S : last + 1;
+}
+
+static void attention_items(void *arg, size_t begin, size_t end, int tid)
+{
+    const attn_job *j = arg;
+    const ck_attention_args *a = j->a;
+    const size_t hd = a->head_dim, acc_floats = (hd + 15) & ~(size_t)15;
+    float *acc = j->ctx->scratch(j->ctx, tid, j->scratch); /* allocated up front */
+    for (size_t i = begin; i < end; i++) {
+        size_t h = i / a->T, t = i % a->T, kvh = h / j->group;
+        ck512_attn_row r = {
+            a->q + (t * a->n_heads + h) * hd, a->k + kvh * hd, a->v + kvh * hd, a->n_kv_heads * hd, hd,
+            visible_keys(a, t), a->scale, acc,
+        };
+        float *out = a->out + (t * a->n_heads + h) * hd;
+        if (a->scores || a->probs) {
+            size_t off = (h * a->T + t) * a->S;
+            ck512_attention_row_mat(&r, a->S, acc + acc_floats, a->scores ? a->scores + off : NULL,
+                                    a->probs ? a->probs + off : NULL, out);
+        } else {
+            ck512_attention_row_stream(&r, out);
+        }
+    }
+}
+
+int ck_avx512_f32_attention(const ck_exec_ctx *ctx, const void *args)
+{
+    const ck_attention_args *a = args;
+    if (!a)
+        return CK_E_UNSUPPORTED;
+    if (a->n_kv_heads == 0 || a->n_heads % a->n_kv_heads != 0)
+        return CK_E_UNSUPPORTED;
+    if (a->T == 0 || a->n_heads == 0 || a->head_dim == 0)
+        return CK_OK;
+    if (!a->q || !a->out || (a->S > 0 && (!a->k || !a->v)))
+        return CK_E_UNSUPPORTED;
+    if (a->S > SIZE_MAX / sizeof(float) / 2 - a->head_dim - 16)
+        return CK_E_UNSUPPORTED;
+    attn_job j = {ctx, a, a->n_heads / a->n_kv_heads, 0};
+    size_t row = a->scores || a->probs ? a->S : 0;
+    j.scratch = (((a->head_dim + 15) & ~(size_t)15) + row) * sizeof(float);
+    for (int tid = 0; tid < ctx->n_threads; tid++)
+        if (!ctx->scratch(ctx, tid, j.scratch))
+            return CK_E_NOMEM;
+    ck512_parallel(ctx, a->n_heads * a->T, 1, attention_items, &j);
+    return CK_OK;
+}

@@ -1,0 +1,41 @@
+/* f32-gelu/avx512, the tanh form
+ *   y = 0.5 * x * (1 + tanh(u)),  u = 0.7978845608028654 * (x + 0.044715 x^3)
+ * computed as y = x / (1 + exp(-2u)), the same function (1 + tanh(u) =
+ * 2 / (1 + exp(-2u))) without the cancellation 1 + tanh(u) suffers for
+ * negative x. y may alias x. */
+#include "avx512-helpers.h"
+#include "avx512-kernels.h"
+
+static inline __m512 gelu16(__m512 x)
+{
+    const __m512 c = _mm512_set1_ps(0.7978845608028654f);
+    __m512 x3 = _mm512_mul_ps(_mm512_mul_ps(x, x), x);
+    __m512 u = _mm512_mul_ps(c, _mm512_fmadd_ps(_mm512_set1_ps(0.044715f), x3, x));
+    return _mm512_div_ps(x, ck512_one_plus_exp_neg(_mm512_add_ps(u, u)));
+}
+
+static void gelu_range(void *arg, size_t begin, size_t end, int tid)
+{
+    const ck_unary_args *a = arg;
+    (void)tid;
+    size_t i = begin;
+    for (; i + 16 <= end; i += 16)
+        _mm512_storeu_ps(a->y + i, gelu16(_mm512_loadu_ps(a->x + i)));
+    if (i < end) {
+        size_t n = end - i;
+        ck512_store_tail(a->y + i, gelu16(ck512_load_tail(a->x + i, n)), n);
+    }
+}
+
+int ck_avx512_f32_gelu(const ck_exec_ctx *ctx, const void *args)
+{
+    const ck_unary_args *a = args;
+    if (!a)
+        return CK_E_UNSUPPORTED;
+    if (a->n == 0)
+        return CK_OK;
+    if (!a->x || !a->y)
+        return CK_E_UNSUPPORTED;
+    ck512_parallel(ctx, a->n, CK512_ELEM_GRAIN, gelu_range, (void *)a);
+    return CK_OK;
+}

@@ -1,0 +1,87 @@
+/* f32-rope/avx512 (exact class): rotary embedding in place on every head of
+ * q and k; pos = pos_offset + t, c = cos_tab[pos][i], s = sin_tab[pos][i]:
+ *   y0 = x0*c - x1*s;  y1 = x0*s + x1*c
+ * each product rounded on its own (mul then add/sub, never FMA), so every
+ * lane is bit-identical to the reference.
+ *   neox: pairs (x[i], x[i+hd/2]): 16 pairs per step, straight loads.
+ *   gptj: pairs (x[2i], x[2i+1]): 8 pairs per zmm; with c, s duplicated per
+ *         pair and the pair swapped, y = x*c + swap(x)*(-s, s), which is the
+ *         same IEEE result (a - b == a + (-b), and + commutes). */
+#include "avx512-helpers.h"
+#include "avx512-kernels.h"
+
+static void rotate_neox(float *x, const float *c, const float *s, size_t half)
+{
+    float *x1p = x + half;
+    for (size_t i = 0; i < half; i += 16) {
+        __mmask16 k = ck512_mask(half - i);
+        __m512 x0 = _mm512_maskz_loadu_ps(k, x + i), x1 = _mm512_maskz_loadu_ps(k, x1p + i);
+        __m512 cv = _mm512_maskz_loadu_ps(k, c + i), sv = _mm512_maskz_loadu_ps(k, s + i);
+        __m512 y0 = _mm512_sub_ps(_mm512_mul_ps(x0, cv), _mm512_mul_ps(x1, sv));
+        __m512 y1 = _mm512_add_ps(_mm512_mul_ps(x0, sv), _mm512_mul_ps(x1, cv));
+        _mm512_mask_storeu_ps(x + i, k, y0);
+        _mm512_mask_storeu_ps(x1p + i, k, y1);
+    }
+}
+
+static void rotate_gptj(float *x, const float *c, const float *s, size_t half)
+{
+    const __m512i dup = _mm512_set_epi32(7, 7, 6, 6, 5, 5, 4, 4, 3, 3, 2, 2, 1, 1, 0, 0);
+    const __m512i even_sign = _mm512_set_epi32(0, INT32_MIN, 0, INT32_MIN, 0, INT32_MIN, 0, INT32_MIN, 0,
+                                               INT32_MIN, 0, INT32_MIN, 0, INT32_MIN, 0, INT32_MIN);
+    for (size_t i = 0; i < half; i += 8) {
+        size_t pairs = half - i < 8 ? half - i : 8;
+        __mmask16 kp = ck512_mask(pairs), kx = ck512_mask(2 * pairs);
+        __m512 cv = _mm512_permutexvar_ps(dup, _mm512_maskz_loadu_ps(kp, c + i));
+        __m512 sv = _mm512_permutexvar_ps(dup, _mm512_maskz_loadu_ps(kp, s + i));
+        __m512 sneg = _mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(sv), even_sign));
+        __m512 xv = _mm512_maskz_loadu_ps(kx, x + 2 * i);
+        __m512 xs = _mm512_permute_ps(xv, 0xB1); /* swap within each pair */
+        __m512 y = _mm512_add_ps(_mm512_mul_ps(xv, cv), _mm512_mul_ps(xs, sneg));
+        _mm512_mask_storeu_ps(x + 2 * i, kx, y);
+    }
+}
+
+typedef struct rope_job {
+    const ck_rope_args *a;
+    size_t half;
+} rope_job;
+
+static void rope_rows(void *arg, size_t begin, size_t end, int tid)
+{
+    const rope_job *j = arg;
+    const ck_rope_args *a = j->a;
+    const size_t hd = a->head_dim;
+    void (*rotate)(float *, const float *, const float *, size_t) =
+        a->pairing == CK_ROPE_NEOX ? rotate_neox : rotate_gptj;
+    (void)tid;
+    for (size_t t = begin; t < end; t++) {
+        size_t pos = a->pos_offset + t;
+        const float *c = a->cos_tab + pos * j->half, *s = a->sin_tab + pos * j->half;
+        for (size_t h = 0; h < a->n_heads; h++)
+            rotate(a->q + (t * a->n_heads + h) * hd, c, s, j->half);
+        if (a->k)
+            for (size_t h = 0; h < a->n_kv_heads; h++)
+                rotate(a->k + (t * a->n_kv_heads + h) * hd, c, s, j->half);
+    }
+}
+
+int ck_avx512_f32_rope(const ck_exec_ctx *ctx, const void *args)
+{
+    const ck_rope_args *a = args;
+    if (!a || a->head_dim % 2 != 0)
+        return CK_E_UNSUPPORTED;
+    if (a->pairing != CK_ROPE_NEOX && a->pairing != CK_ROPE_GPTJ)
+        return CK_E_UNSUPPORTED;
+    if (a->pos_offset > a->max_pos || a->T > a->max_pos - a->pos_offset)
+        return CK_E_UNSUPPORTED;
+    if (a->T == 0 || a->head_dim == 0)
+        return CK_OK;
+    if (!a->q || !a->cos_tab || !a->sin_tab)
+        return CK_E_UNSUPPORTED;
+    rope_job j = {a, a->head_dim / 2};
+    size_t row = (a->n_heads + a->n_kv_heads) * a->head_dim;
+    size_t grain = row >= CK512_ELEM_GRAIN ? 1 : CK512_ELEM_GRAIN / (row ? row : 1);
+    ck512_parallel(ctx, a->T, grain, rope_rows, &j);
+    return CK_OK;
+}
