@@ -6,6 +6,7 @@
  * (quant-*.c) are added to it as further rows. */
 #include "scalar.h"
 #include "scalar-bwd.h"
+#include "scalar-fused.h"
 
 static const ck_kernel_desc scalar_kernels[] = {
     {CK_OP_RMSNORM, CK_DTYPE_F32, 0, "f32-rmsnorm/scalar", ck_scalar_f32_rmsnorm},
@@ -36,6 +37,22 @@ static const ck_kernel_desc scalar_kernels[] = {
     {CK_OP_GELU_BWD, CK_DTYPE_F32, 0, "f32-gelu_bwd/scalar", ck_scalar_f32_gelu_bwd},
     {CK_OP_EMBEDDING_BWD, CK_DTYPE_F32, 0, "f32-embedding_bwd/scalar", ck_scalar_f32_embedding_bwd},
     {CK_OP_CROSS_ENTROPY, CK_DTYPE_F32, 0, "f32-cross_entropy/scalar", ck_scalar_f32_cross_entropy},
+    /* fused ops: their members in order (fused-scalar.c) */
+    {CK_OP_EMBED_NORM, CK_DTYPE_F32, CK_KF_FUSED, "f32-embed_norm/scalar", ck_scalar_embed_norm},
+    {CK_OP_EMBED_NORM, CK_DTYPE_BF16, CK_KF_FUSED, "bf16-embed_norm/scalar", ck_scalar_embed_norm},
+    {CK_OP_NORM_QKV, CK_DTYPE_F32, CK_KF_FUSED, "f32-norm_qkv/scalar", ck_scalar_norm_qkv},
+    {CK_OP_NORM_QKV, CK_DTYPE_BF16, CK_KF_FUSED, "bf16-norm_qkv/scalar", ck_scalar_norm_qkv},
+    {CK_OP_QKV_ROPE, CK_DTYPE_F32, CK_KF_FUSED, "f32-qkv_rope/scalar", ck_scalar_qkv_rope},
+    {CK_OP_QKV_ROPE, CK_DTYPE_BF16, CK_KF_FUSED, "bf16-qkv_rope/scalar", ck_scalar_qkv_rope},
+    {CK_OP_ATTN_PROJ, CK_DTYPE_F32, CK_KF_FUSED, "f32-attn_proj/scalar", ck_scalar_attn_proj},
+    {CK_OP_ATTN_PROJ, CK_DTYPE_BF16, CK_KF_FUSED, "bf16-attn_proj/scalar", ck_scalar_attn_proj},
+    {CK_OP_NORM_MLP, CK_DTYPE_F32, CK_KF_FUSED, "f32-norm_mlp/scalar", ck_scalar_norm_mlp},
+    {CK_OP_NORM_MLP, CK_DTYPE_BF16, CK_KF_FUSED, "bf16-norm_mlp/scalar", ck_scalar_norm_mlp},
+    {CK_OP_GATE_UP, CK_DTYPE_F32, CK_KF_FUSED, "f32-gate_up/scalar", ck_scalar_gate_up},
+    {CK_OP_GATE_UP, CK_DTYPE_BF16, CK_KF_FUSED, "bf16-gate_up/scalar", ck_scalar_gate_up},
+    {CK_OP_ACT_DOWN, CK_DTYPE_F32, CK_KF_FUSED, "f32-act_down/scalar", ck_scalar_act_down},
+    {CK_OP_ACT_DOWN, CK_DTYPE_BF16, CK_KF_FUSED, "bf16-act_down/scalar", ck_scalar_act_down},
+    {CK_OP_ADD_NORM, CK_DTYPE_F32, CK_KF_FUSED, "f32-add_norm/scalar", ck_scalar_add_norm},
 };
 
 static const ck_plugin_desc scalar_plugin = {
