@@ -1,12 +1,512 @@
-/* ckbench parity — placeholder until the parity gate (issue 3) lands. */
+/* ckbench parity — the CI gate: every kernel of every plugin against the
+ * scalar reference on the same seeded inputs, each run in a forked child
+ * (parity_child.c), judged by parity_check.c, reported by parity_report.c.
+ * Exit status: 0 all passed (or skipped), 1 a case failed, 2 bad usage or
+ * input (unknown plugin, unknown op, bad model, unwritable output file). */
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "commands.h"
+#include "parity.h"
+
+#define DEFAULT_SEED 42u
+#define DEFAULT_TIMEOUT 30.0
+#define MAX_TARGETS 32
+#define MAX_REF_KERNELS 4
+
+typedef struct options {
+    const char *plugin, *model, *ops, *dump, *junit, *json;
+    uint64_t seed;
+    double timeout;
+    int threads;
+    int op_on[CK_OP_COUNT];
+} options;
+
+typedef struct target {
+    ck_plugin *p;
+    int owned; /* 0 when it is the reference object itself */
+} target;
+
+typedef struct gate {
+    options o;
+    ck_plugin *ref;
+    target targets[MAX_TARGETS];
+    size_t n_targets;
+    char notes[2048]; /* plugins skipped and why, for the JSON */
+    ck_parity_result *results;
+    size_t n_results, cap_results;
+    ck_parity_dump *dump;
+    int progress; /* stderr is a terminal */
+} gate;
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: ckbench parity [--plugin NAME|PATH|all] [--model M] [--op OP,...] [--seed S]\n"
+            "                      [--dump DIR] [--junit FILE] [--json FILE] [--timeout SEC] [--threads N]\n\n"
+            "Checks every kernel of a plugin against the scalar reference on seeded inputs, each\n"
+            "case in a child process guarded by canaries. --plugin all (the default) checks every\n"
+            "plugin found that runs on this CPU, except scalar itself. Without --model the built-in\n"
+            "edge suite runs; with --model, also every op instance of the model, with rows reduced\n"
+            "so the reference does at most %.0e multiply-adds per case (shown as 'T=x of y').\n"
+            "Exit status: 0 all passed, 1 a case failed, 2 bad usage or input.\n",
+            CK_PARITY_WORK_BUDGET);
+}
+
+/* ---- options ------------------------------------------------------------------------------- */
+
+static int bad(const char *fmt, const char *a, const char *b)
+{
+    fprintf(stderr, "ckbench parity: ");
+    fprintf(stderr, fmt, a, b);
+    fputc('\n', stderr);
+    return 2;
+}
+
+static int parse_ops(options *o)
+{
+    char buf[512];
+    snprintf(buf, sizeof buf, "%s", o->ops);
+    char *save = NULL;
+    for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        uint32_t op = ck_op_from_name(t);
+        if (op == CK_OP_NONE)
+            return bad("--op: unknown op '%s'%s; known: rmsnorm, layernorm, linear, qkv, rope, attention, swiglu, "
+                       "gelu, add, embedding, adam, quantize, dequantize", t, "");
+        o->op_on[op] = 1;
+    }
+    return 0;
+}
+
+static int parse_args(int argc, char **argv, options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->plugin = "all";
+    o->seed = DEFAULT_SEED;
+    o->timeout = DEFAULT_TIMEOUT;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            usage(stdout);
+            return -1;
+        }
+        const char *keys[] = {"--plugin", "--model", "--op", "--seed", "--dump", "--junit", "--json", "--timeout",
+                              "--threads"};
+        size_t k = 0, nk = sizeof keys / sizeof keys[0];
+        const char *val = NULL;
+        for (; k < nk; k++) {
+            size_t l = strlen(keys[k]);
+            if (!strncmp(a, keys[k], l) && a[l] == '=') {
+                val = a + l + 1;
+                break;
+            }
+            if (!strcmp(a, keys[k])) {
+                if (i + 1 >= argc)
+                    return bad("%s needs a value%s", a, "");
+                val = argv[++i];
+                break;
+            }
+        }
+        if (k == nk)
+            return bad("unknown option '%s'%s; see 'ckbench parity --help'", a, "");
+        char *end = NULL;
+        errno = 0;
+        switch (k) {
+        case 0: o->plugin = val; break;
+        case 1: o->model = val; break;
+        case 2: o->ops = val; break;
+        case 3:
+            o->seed = strtoull(val, &end, 0);
+            if (!*val || *end || errno || *val == '-')
+                return bad("--seed: expected a non-negative integer, found '%s'%s", val, "");
+            break;
+        case 4: o->dump = val; break;
+        case 5: o->junit = val; break;
+        case 6: o->json = val; break;
+        case 7:
+            o->timeout = strtod(val, &end);
+            if (!*val || *end || errno || !(o->timeout > 0) || o->timeout > 86400)
+                return bad("--timeout: expected seconds > 0, found '%s'%s", val, "");
+            break;
+        case 8: {
+            long t = strtol(val, &end, 10);
+            if (!*val || *end || errno || t < 1 || t > 1024)
+                return bad("--threads: expected 1..1024, found '%s'%s", val, "");
+            o->threads = (int)t;
+            break;
+        }
+        }
+    }
+    if (o->ops)
+        return parse_ops(o);
+    for (int op = 1; op < CK_OP_COUNT; op++)
+        o->op_on[op] = 1;
+    return 0;
+}
+
+/* ---- plugins ------------------------------------------------------------------------------- */
+
+static void note(gate *g, const char *fmt, const char *a, const char *b)
+{
+    char line[600];
+    snprintf(line, sizeof line, fmt, a, b);
+    printf("%s\n", line);
+    size_t l = strlen(g->notes);
+    snprintf(g->notes + l, sizeof g->notes - l, "%s%s", l ? "; " : "", line);
+}
+
+static void add_target(gate *g, ck_plugin *p)
+{
+    if (p->desc == g->ref->desc) { /* --plugin scalar: the reference against itself */
+        ck_plugin_unload(p);
+        g->targets[g->n_targets++] = (target){g->ref, 0};
+        return;
+    }
+    g->targets[g->n_targets++] = (target){p, 1};
+}
+
+static int load_plugins(gate *g)
+{
+    char err[CK_ERR_LEN];
+    g->ref = ck_plugin_load("scalar", err, sizeof err);
+    if (!g->ref)
+        return bad("reference plugin: %s%s", err, "");
+    if (strcmp(g->o.plugin, "all") != 0) {
+        ck_plugin *p = ck_plugin_load(g->o.plugin, err, sizeof err);
+        if (!p)
+            return bad("%s%s", err, "");
+        if (!p->runnable) {
+            note(g, "plugin '%s' skipped: %s", p->desc->name, p->why);
+            ck_plugin_unload(p);
+            return 0;
+        }
+        add_target(g, p);
+        return 0;
+    }
+    char **paths = NULL;
+    size_t n = ck_plugin_discover(&paths);
+    for (size_t i = 0; i < n && g->n_targets < MAX_TARGETS; i++) {
+        ck_plugin *p = ck_plugin_load(paths[i], err, sizeof err);
+        if (!p) {
+            note(g, "skipped %s%s", err, "");
+        } else if (p->desc == g->ref->desc || !strcmp(p->desc->name, "scalar")) {
+            note(g, "skipped '%s': it is the reference%s", p->desc->name, "");
+            ck_plugin_unload(p);
+        } else if (!p->runnable) {
+            note(g, "skipped '%s': %s", p->desc->name, p->why);
+            ck_plugin_unload(p);
+        } else {
+            add_target(g, p);
+        }
+    }
+    ck_plugin_paths_free(paths, n);
+    return 0;
+}
+
+/* ---- the loop ---------------------------------------------------------------------------- */
+
+static ck_parity_result *new_result(gate *g, size_t shape_index, const ck_parity_shape *ps, const char *plugin,
+                                    const char *kernel)
+{
+    if (g->n_results == g->cap_results) {
+        size_t cap = g->cap_results ? 2 * g->cap_results : 256;
+        ck_parity_result *v = realloc(g->results, cap * sizeof *v);
+        if (!v) {
+            fprintf(stderr, "ckbench parity: out of memory\n");
+            exit(2);
+        }
+        g->results = v;
+        g->cap_results = cap;
+    }
+    ck_parity_result *r = &g->results[g->n_results++];
+    memset(r, 0, sizeof *r);
+    r->shape_index = shape_index;
+    ck_shape_describe(&ps->shape, r->shape_desc, sizeof r->shape_desc);
+    snprintf(r->label, sizeof r->label, "%s", ps->shape.label);
+    snprintf(r->note, sizeof r->note, "%s", ps->note);
+    snprintf(r->plugin, sizeof r->plugin, "%s", plugin);
+    snprintf(r->kernel, sizeof r->kernel, "%s", kernel ? kernel : "");
+    r->exact = ck_op_tolerance(ps->shape.op, ps->shape.dtype).cls == CK_PARITY_EXACT;
+    return r;
+}
+
+static void progress(gate *g, size_t i, size_t n, const char *what)
+{
+    if (g->progress)
+        fprintf(stderr, "\r\033[K[%zu/%zu] %s", i + 1, n, what);
+}
+
+static void show(gate *g, const ck_parity_result *r)
+{
+    if (g->progress)
+        fprintf(stderr, "\r\033[K");
+    ck_parity_print_row(r);
+    fflush(stdout);
+}
+
+/* The reference run for kernel k's flags, computed once per shape. */
+typedef struct ref_cache {
+    const ck_kernel_desc *k[MAX_REF_KERNELS];
+    ck_run_outcome out[MAX_REF_KERNELS];
+    size_t n;
+} ref_cache;
+
+static const ck_run_outcome *reference_for(gate *g, ck_case *c, const ck_kernel_desc *k, ref_cache *rc)
+{
+    const ck_kernel_desc *rk = ck_plugin_kernel(g->ref, k->op, k->dtype, k->flags);
+    if (!rk)
+        rk = ck_plugin_kernel(g->ref, k->op, k->dtype, 0);
+    if (!rk)
+        return NULL;
+    for (size_t i = 0; i < rc->n; i++)
+        if (rc->k[i] == rk)
+            return &rc->out[i];
+    if (rc->n == MAX_REF_KERNELS)
+        return NULL;
+    rc->k[rc->n] = rk;
+    ck_parity_run_isolated(c, rk, g->o.threads, g->o.timeout, &rc->out[rc->n]);
+    return &rc->out[rc->n++];
+}
+
+static void check_kernel(gate *g, size_t si, const ck_parity_shape *ps, ck_case *c, const ck_plugin *p,
+                         const ck_kernel_desc *k, ref_cache *rc)
+{
+    ck_parity_result *r = new_result(g, si, ps, p->desc->name, k->name);
+    const ck_run_outcome *ref = reference_for(g, c, k, rc);
+    if (!ref) {
+        r->verdict = CK_SKIP;
+        r->reason = "no-reference";
+        snprintf(r->detail, sizeof r->detail, "skipped: the scalar reference has no %s %s kernel",
+                 ck_dtype_name(ps->shape.dtype), ck_op_name(ps->shape.op));
+        return;
+    }
+    ck_run_outcome got;
+    ck_parity_run_isolated(c, k, g->o.threads, g->o.timeout, &got);
+    ck_parity_judge(c, ref, &got, r);
+    show(g, r);
+    if (g->dump) {
+        char err[CK_ERR_LEN];
+        if (ck_parity_dump_case(g->dump, c, si, ref, &got, r, err, sizeof err) != 0) {
+            fprintf(stderr, "ckbench parity: --dump: %s (dumping stopped)\n", err);
+            ck_parity_dump_close(g->dump, err, sizeof err);
+            g->dump = NULL;
+        }
+    }
+    ck_run_outcome_free(&got);
+}
+
+static void check_shape(gate *g, size_t si, const ck_parity_shape *ps)
+{
+    const ck_shape *s = &ps->shape;
+    int offered = 0;
+    for (size_t t = 0; t < g->n_targets; t++) {
+        const ck_plugin *p = g->targets[t].p;
+        int any = 0;
+        for (uint32_t i = 0; i < p->desc->n_kernels; i++)
+            any |= p->desc->kernels[i].op == s->op && p->desc->kernels[i].dtype == s->dtype;
+        if (!any) {
+            ck_parity_result *r = new_result(g, si, ps, p->desc->name, NULL);
+            r->verdict = CK_SKIP;
+            r->reason = "not-offered";
+            snprintf(r->detail, sizeof r->detail, "not offered: no %s %s kernel", ck_dtype_name(s->dtype),
+                     ck_op_name(s->op));
+        }
+        offered |= any;
+    }
+    if (!offered)
+        return;
+    char err[CK_ERR_LEN];
+    ck_case *c = ck_case_create(s, g->o.seed, err, sizeof err);
+    if (!c) {
+        ck_parity_result *r = new_result(g, si, ps, "-", NULL);
+        r->verdict = CK_FAIL;
+        r->reason = "harness-error";
+        snprintf(r->detail, sizeof r->detail, "cannot build the case: %s", err);
+        show(g, r);
+        return;
+    }
+    ref_cache rc = {0};
+    for (size_t t = 0; t < g->n_targets; t++) {
+        const ck_plugin *p = g->targets[t].p;
+        for (uint32_t i = 0; i < p->desc->n_kernels; i++) {
+            const ck_kernel_desc *k = &p->desc->kernels[i];
+            if (k->op == s->op && k->dtype == s->dtype)
+                check_kernel(g, si, ps, c, p, k, &rc);
+        }
+    }
+    for (size_t i = 0; i < rc.n; i++)
+        ck_run_outcome_free(&rc.out[i]);
+    ck_case_free(c);
+}
+
+/* One line per (plugin, op, dtype) for the cases skipped because nothing
+ * could be compared, rather than a table row each. */
+static void print_skipped_groups(const gate *g)
+{
+    for (size_t i = 0; i < g->n_results; i++) {
+        const ck_parity_result *r = &g->results[i];
+        if (r->verdict != CK_SKIP)
+            continue;
+        const char *sp = strchr(r->shape_desc, ' ');
+        size_t oplen = sp ? (size_t)(sp - r->shape_desc) : strlen(r->shape_desc);
+        int seen = 0;
+        size_t count = 0;
+        for (size_t j = 0; j < g->n_results && !seen; j++) {
+            const ck_parity_result *q = &g->results[j];
+            int same = q->verdict == CK_SKIP && !strcmp(q->plugin, r->plugin) && !strcmp(q->reason, r->reason) &&
+                       !strcmp(q->detail, r->detail) && !strncmp(q->shape_desc, r->shape_desc, oplen);
+            if (same && j < i)
+                seen = 1;
+            count += same;
+        }
+        if (!seen)
+            printf("skipped %-12s %s (%zu case%s)\n", r->plugin, r->detail, count, count == 1 ? "" : "s");
+    }
+}
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int load_suite(const gate *g, ck_parity_shape **shapes, size_t *n)
+{
+    ck_parity_shape *edge = NULL;
+    size_t n_edge = ck_parity_edge_suite(&edge);
+    ck_parity_shape *model = NULL;
+    size_t n_model = 0;
+    if (g->o.model) {
+        char err[CK_ERR_LEN];
+        if (ck_parity_model_suite(g->o.model, &model, &n_model, err, sizeof err) != 0) {
+            free(edge);
+            return bad("%s%s", err, "");
+        }
+    }
+    /* the model's own instances first: they are what the user asked about */
+    ck_parity_shape *all = malloc((n_model + n_edge) * sizeof *all);
+    if (!all) {
+        free(edge);
+        free(model);
+        return bad("out of memory%s%s", "", "");
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < n_model; i++)
+        if (g->o.op_on[model[i].shape.op])
+            all[k++] = model[i];
+    for (size_t i = 0; i < n_edge; i++)
+        if (g->o.op_on[edge[i].shape.op])
+            all[k++] = edge[i];
+    free(edge);
+    free(model);
+    *shapes = all;
+    *n = k;
+    return 0;
+}
+
+static int write_reports(gate *g)
+{
+    char err[CK_ERR_LEN];
+    int rc = 0;
+    if (g->o.json && ck_parity_write_json(g->o.json, g->results, g->n_results, g->o.seed, g->notes, err,
+                                          sizeof err) != 0) {
+        fprintf(stderr, "ckbench parity: --json: %s\n", err);
+        rc = 2;
+    }
+    if (g->o.junit && ck_parity_write_junit(g->o.junit, g->results, g->n_results, err, sizeof err) != 0) {
+        fprintf(stderr, "ckbench parity: --junit: %s\n", err);
+        rc = 2;
+    }
+    if (g->dump && ck_parity_dump_close(g->dump, err, sizeof err) != 0) {
+        fprintf(stderr, "ckbench parity: --dump: %s\n", err);
+        rc = 2;
+    }
+    g->dump = NULL;
+    return rc;
+}
+
+static void release(gate *g)
+{
+    for (size_t t = 0; t < g->n_targets; t++)
+        if (g->targets[t].owned)
+            ck_plugin_unload(g->targets[t].p);
+    ck_plugin_unload(g->ref);
+    free(g->results);
+}
+
+static void print_intro(const gate *g, size_t n_shapes)
+{
+    printf("parity: reference %s (%s); seed %llu; timeout %.3g s; %zu op instances%s\n", g->ref->desc->name,
+           g->ref->path, (unsigned long long)g->o.seed, g->o.timeout, n_shapes,
+           g->o.model ? " (model, then edge suite)" : " (edge suite)");
+    printf("parity: plugins checked:");
+    for (size_t t = 0; t < g->n_targets; t++)
+        printf(" %s", g->targets[t].p->desc->name);
+    printf("%s\n", g->n_targets ? "" : " none");
+    if (g->o.model)
+        printf("parity: rows reduced to keep the reference at <= %.0e multiply-adds per case "
+               "(attention keeps every key and checks the last rows; elementwise ops keep <= %u elements "
+               "and their length mod 64)\n",
+               CK_PARITY_WORK_BUDGET, 1u << 20);
+}
 
 int ck_cmd_parity(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "ckbench parity: not built yet (issue 3)\n");
-    return 2;
+    gate g;
+    memset(&g, 0, sizeof g);
+    int rc = parse_args(argc, argv, &g.o);
+    if (rc)
+        return rc < 0 ? 0 : rc;
+    if ((rc = load_plugins(&g)) != 0) {
+        if (g.ref)
+            release(&g);
+        return rc;
+    }
+    ck_parity_shape *shapes = NULL;
+    size_t n_shapes = 0;
+    if ((rc = load_suite(&g, &shapes, &n_shapes)) != 0) {
+        release(&g);
+        return rc;
+    }
+    if (g.o.dump) {
+        char err[CK_ERR_LEN];
+        if (!(g.dump = ck_parity_dump_open(g.o.dump, err, sizeof err))) {
+            free(shapes);
+            release(&g);
+            return bad("--dump: %s%s", err, "");
+        }
+    }
+    g.progress = isatty(STDERR_FILENO);
+    double t0 = now();
+    print_intro(&g, n_shapes);
+    ck_parity_print_header();
+    for (size_t i = 0; i < n_shapes; i++) {
+        char desc[160];
+        ck_shape_describe(&shapes[i].shape, desc, sizeof desc);
+        progress(&g, i, n_shapes, desc);
+        check_shape(&g, i, &shapes[i]);
+    }
+    if (g.progress)
+        fprintf(stderr, "\r\033[K");
+    free(shapes);
+    print_skipped_groups(&g);
+    size_t count[3] = {0, 0, 0};
+    for (size_t i = 0; i < g.n_results; i++)
+        count[g.results[i].verdict]++;
+    printf("parity: %zu cases in %.1f s\n", g.n_results, now() - t0);
+    printf("%zu passed, %zu failed", count[CK_PASS], count[CK_FAIL]);
+    if (count[CK_SKIP])
+        printf(", %zu skipped", count[CK_SKIP]);
+    printf("\n");
+    fflush(stdout);
+    rc = write_reports(&g);
+    release(&g);
+    if (rc)
+        return rc;
+    return count[CK_FAIL] ? 1 : 0;
 }

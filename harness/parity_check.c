@@ -1,0 +1,120 @@
+/* The verdict of one plugin kernel on one case: the child's fate first (a
+ * crash or a hang says more than any number), then the guards, then each
+ * output against the reference's. Every failure sentence names the plugin,
+ * the kernel and the op instance. */
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "parity.h"
+
+static void verdict(ck_parity_result *r, ck_verdict v, const char *reason, const char *fmt, const char *what)
+{
+    r->verdict = v;
+    r->reason = reason;
+    if (v == CK_FAIL)
+        snprintf(r->detail, sizeof r->detail, "%s (plugin '%s', kernel '%s', %s): %s", fmt, r->plugin, r->kernel,
+                 r->shape_desc, what);
+    else
+        snprintf(r->detail, sizeof r->detail, "%s: %s", fmt, what);
+}
+
+/* Compare every output buffer; the first failing one decides the reason. */
+static void compare_outputs(const ck_case *c, const ck_run_outcome *ref, const ck_run_outcome *got,
+                            ck_parity_result *r, const char **reason, char *what, size_t what_len)
+{
+    const ck_shape *s = ck_case_shape(c);
+    ck_tolerance tol = ck_op_tolerance(s->op, s->dtype);
+    size_t off = 0;
+    *reason = NULL;
+    r->n_outputs = 0;
+    for (size_t i = 0; i < ck_case_n_bufs(c); i++) {
+        const ck_case_buf *b = ck_case_buf_at(c, i);
+        if (b->role == CK_BUF_IN)
+            continue;
+        const unsigned char *y = got->outputs + off, *x = ref->outputs + off;
+        off += b->bytes;
+        if (r->n_outputs == CK_PARITY_MAX_OUTPUTS)
+            continue;
+        ck_parity_output *po = &r->outputs[r->n_outputs++];
+        po->name = b->name;
+        po->exact = tol.cls == CK_PARITY_EXACT;
+        if (b->dtype == CK_DTYPE_F32) {
+            /* the outputs were copied byte for byte: realign before reading floats */
+            ck_compare_f32((const float *)(const void *)y, (const float *)(const void *)x, b->count, tol,
+                           b->role == CK_BUF_OUT ? CK_CASE_POISON_F32 : 0, &po->cmp);
+        } else {
+            ck_compare_bytes(y, x, b->bytes, &po->cmp);
+            po->exact = 1;
+        }
+        if (!po->cmp.pass && !*reason) {
+            *reason = ck_cmp_reason_name(po->cmp.reason);
+            ck_cmp_describe(&po->cmp, po->exact, b->name, what, what_len);
+        }
+    }
+}
+
+void ck_parity_judge(const ck_case *c, const ck_run_outcome *ref, const ck_run_outcome *got, ck_parity_result *r)
+{
+    char what[400];
+    r->seconds = got->seconds;
+    r->n_outputs = 0;
+    if (ref->state != CK_RUN_DONE || ref->kernel_rc != CK_OK) {
+        if (ref->state == CK_RUN_DONE && ref->kernel_rc == CK_E_UNSUPPORTED) {
+            verdict(r, CK_SKIP, "no-reference", "skipped", "the scalar reference declines this shape");
+            return;
+        }
+        snprintf(what, sizeof what, "the scalar reference itself failed: %s",
+                 ref->state == CK_RUN_DONE ? "returned an error" : ref->error);
+        verdict(r, CK_FAIL, "reference-failed", "cannot check", what);
+        return;
+    }
+    switch (got->state) {
+    case CK_RUN_CRASHED: verdict(r, CK_FAIL, "crash", "crash", got->error); return;
+    case CK_RUN_TIMED_OUT: verdict(r, CK_FAIL, "timeout", "hang", got->error); return;
+    case CK_RUN_HARNESS_ERROR: verdict(r, CK_FAIL, "harness-error", "not run", got->error); return;
+    case CK_RUN_DONE: break;
+    }
+    if (got->kernel_rc == CK_E_UNSUPPORTED) {
+        verdict(r, CK_SKIP, "unsupported", "skipped", "the kernel declines these arguments (CK_E_UNSUPPORTED)");
+        return;
+    }
+    if (got->kernel_rc != CK_OK) {
+        snprintf(what, sizeof what, "returned status %d", got->kernel_rc);
+        verdict(r, CK_FAIL, "kernel-error", "error", what);
+        return;
+    }
+    const char *reason;
+    compare_outputs(c, ref, got, r, &reason, what, sizeof what);
+    if (got->guard_bad) {
+        verdict(r, CK_FAIL, "oob-write", "out-of-bounds write", got->guard_msg);
+        return;
+    }
+    if (got->input_bad) {
+        verdict(r, CK_FAIL, "input-modified", "input modified", got->input_msg);
+        return;
+    }
+    if (reason) {
+        verdict(r, CK_FAIL, reason, "wrong output", what);
+        return;
+    }
+    verdict(r, CK_PASS, "pass", "pass", r->exact ? "bit-identical" : "within tolerance");
+}
+
+double ck_parity_max_err(const ck_parity_result *r)
+{
+    double m = 0;
+    for (size_t i = 0; i < r->n_outputs; i++)
+        if (r->outputs[i].cmp.max_abs > m)
+            m = r->outputs[i].cmp.max_abs;
+    return m;
+}
+
+uint64_t ck_parity_max_ulp(const ck_parity_result *r)
+{
+    uint64_t m = 0;
+    for (size_t i = 0; i < r->n_outputs; i++)
+        if (r->outputs[i].cmp.max_ulp > m)
+            m = r->outputs[i].cmp.max_ulp;
+    return m;
+}

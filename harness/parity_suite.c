@@ -1,0 +1,247 @@
+/* Which op instances `ckbench parity` checks.
+ *
+ * The edge suite is built in: sizes that are no multiple of any vector width
+ * (1, 7, 17, 4095, ...), single rows, every head dim and GQA ratio models
+ * use, decode steps at several positions, every attention variant, every
+ * weight dtype. A model adds its own instances, prefill and one decode step,
+ * at its real dimensions with the rows cut so that the scalar reference does
+ * at most CK_PARITY_WORK_BUDGET multiply-adds per case (the rule is printed
+ * with each reduced case as "T=x of y"). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ck_model.h"
+#include "parity.h"
+
+/* Elementwise ops have no rows: their length is cut to this many elements,
+ * keeping n mod 64 so the tail a SIMD kernel sees is the real one. */
+#define ELEMENTWISE_CAP (1u << 20)
+
+typedef struct suite {
+    ck_parity_shape *v;
+    size_t n, cap;
+} suite;
+
+static ck_shape *push(suite *s, uint32_t op, uint32_t dtype, const char *label)
+{
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? 2 * s->cap : 128;
+        ck_parity_shape *v = realloc(s->v, cap * sizeof *v);
+        if (!v) {
+            fprintf(stderr, "ckbench parity: out of memory building the suite\n");
+            exit(2);
+        }
+        s->v = v;
+        s->cap = cap;
+    }
+    ck_parity_shape *ps = &s->v[s->n++];
+    memset(ps, 0, sizeof *ps);
+    ps->shape.op = op;
+    ps->shape.dtype = dtype;
+    snprintf(ps->shape.label, sizeof ps->shape.label, "%s", label);
+    return &ps->shape;
+}
+
+static const size_t edge_dims[] = {1, 7, 17, 64, 100, 4095};
+static const size_t edge_lens[] = {1, 7, 17, 33, 4095, 65537};
+static const size_t head_dims[] = {64, 80, 96, 128};
+
+static void edge_norms(suite *s)
+{
+    for (size_t i = 0; i < sizeof edge_dims / sizeof edge_dims[0]; i++) {
+        for (size_t T = 1; T <= 3; T += 2) {
+            ck_shape *sh = push(s, CK_OP_RMSNORM, CK_DTYPE_F32, "edge");
+            sh->T = T, sh->D = edge_dims[i], sh->eps = 1e-6f;
+            for (int beta = 0; beta <= 1; beta++) {
+                sh = push(s, CK_OP_LAYERNORM, CK_DTYPE_F32, "edge");
+                sh->T = T, sh->D = edge_dims[i], sh->eps = 1e-5f, sh->has_bias = beta;
+            }
+        }
+    }
+}
+
+static void edge_linears(suite *s)
+{
+    static const size_t tkn[][3] = {{1, 1, 1}, {1, 17, 7}, {3, 64, 33}, {2, 100, 65}, {5, 4095, 9}, {1, 4096, 17}};
+    static const uint32_t dtypes[] = {CK_DTYPE_F32, CK_DTYPE_BF16, CK_DTYPE_F16, CK_DTYPE_Q8_0, CK_DTYPE_Q4_0};
+    for (size_t d = 0; d < sizeof dtypes / sizeof dtypes[0]; d++) {
+        int quant = dtypes[d] == CK_DTYPE_Q8_0 || dtypes[d] == CK_DTYPE_Q4_0;
+        for (size_t i = 0; i < sizeof tkn / sizeof tkn[0]; i++) {
+            size_t K = tkn[i][1];
+            if (quant && K % CK_QBLOCK)
+                K = (K + CK_QBLOCK - 1) / CK_QBLOCK * CK_QBLOCK;
+            ck_shape *sh = push(s, CK_OP_LINEAR, dtypes[d], "edge");
+            sh->T = tkn[i][0], sh->K = K, sh->N = tkn[i][2], sh->has_bias = (int)(i & 1);
+        }
+        /* qkv: every head dim, GQA 1, 4 and 8, a D that is no multiple of 32
+         * unless the blocks demand it */
+        for (size_t h = 0; h < sizeof head_dims / sizeof head_dims[0]; h++) {
+            static const size_t gqa[] = {1, 4, 8};
+            ck_shape *sh = push(s, CK_OP_QKV, dtypes[d], "edge");
+            sh->T = h == 0 ? 1 : 3, sh->D = quant ? 96 : 72 + h, sh->head_dim = head_dims[h];
+            sh->n_heads = 8, sh->n_kv_heads = 8 / gqa[h % 3], sh->has_bias = (int)(h & 1);
+        }
+    }
+}
+
+static void edge_rope(suite *s)
+{
+    for (size_t h = 0; h < sizeof head_dims / sizeof head_dims[0]; h++) {
+        for (int pairing = CK_ROPE_NEOX; pairing <= CK_ROPE_GPTJ; pairing++) {
+            static const size_t pos[] = {0, 1, 1000};
+            for (size_t p = 0; p < 3; p++) {
+                ck_shape *sh = push(s, CK_OP_ROPE, CK_DTYPE_F32, "edge");
+                sh->T = p == 1 ? 1 : 5, sh->n_heads = 4, sh->n_kv_heads = p == 2 ? 0 : 1 + (h & 1);
+                sh->head_dim = head_dims[h], sh->pos = pos[p], sh->max_pos = pos[p] + 64, sh->pairing = pairing;
+            }
+        }
+    }
+    ck_shape *sh = push(s, CK_OP_ROPE, CK_DTYPE_F32, "edge odd pairs"); /* hd/2 = 3 */
+    sh->T = 2, sh->n_heads = 3, sh->n_kv_heads = 1, sh->head_dim = 6, sh->max_pos = 8;
+}
+
+static void edge_attention(suite *s)
+{
+    static const size_t gqa[] = {1, 4, 8};
+    for (size_t h = 0; h < sizeof head_dims / sizeof head_dims[0]; h++) {
+        for (size_t g = 0; g < 3; g++) {
+            for (int causal = 0; causal <= 1; causal++) {
+                for (int mat = 0; mat <= 1; mat++) {
+                    ck_shape *sh = push(s, CK_OP_ATTENTION, CK_DTYPE_F32, "edge prefill");
+                    sh->T = 17, sh->S = 17, sh->n_heads = 8, sh->n_kv_heads = 8 / gqa[g];
+                    sh->head_dim = head_dims[h], sh->causal = causal, sh->materialize = mat;
+                }
+            }
+        }
+        /* decode: one query row at several positions of a KV cache */
+        static const size_t pos[] = {0, 1, 16, 127};
+        for (size_t p = 0; p < 4; p++) {
+            ck_shape *sh = push(s, CK_OP_ATTENTION, CK_DTYPE_F32, "edge decode");
+            sh->T = 1, sh->S = pos[p] + 1, sh->pos = pos[p], sh->n_heads = 8, sh->n_kv_heads = 8 / gqa[p % 3];
+            sh->head_dim = head_dims[h], sh->causal = 1, sh->materialize = (int)(p & 1);
+        }
+    }
+    /* a chunk of queries continuing a cache: q_pos > 0 with T > 1 */
+    ck_shape *sh = push(s, CK_OP_ATTENTION, CK_DTYPE_F32, "edge chunked prefill");
+    sh->T = 5, sh->S = 37, sh->pos = 32, sh->n_heads = 4, sh->n_kv_heads = 1, sh->head_dim = 64, sh->causal = 1,
+    sh->materialize = 1;
+}
+
+static void edge_elementwise(suite *s)
+{
+    static const uint32_t ops[] = {CK_OP_SWIGLU, CK_OP_GELU, CK_OP_ADD, CK_OP_ADAM};
+    for (size_t o = 0; o < sizeof ops / sizeof ops[0]; o++)
+        for (size_t i = 0; i < sizeof edge_lens / sizeof edge_lens[0]; i++)
+            push(s, ops[o], CK_DTYPE_F32, "edge")->n = edge_lens[i];
+}
+
+static void edge_embedding_quant(suite *s)
+{
+    static const uint32_t dtypes[] = {CK_DTYPE_F32, CK_DTYPE_BF16, CK_DTYPE_F16};
+    for (size_t d = 0; d < 3; d++) {
+        for (size_t i = 0; i < sizeof edge_dims / sizeof edge_dims[0]; i++) {
+            ck_shape *sh = push(s, CK_OP_EMBEDDING, dtypes[d], "edge");
+            sh->T = i % 2 ? 1 : 9, sh->vocab = 50, sh->D = edge_dims[i];
+        }
+    }
+    static const size_t lens[] = {32, 96, 4096, 32 * 1001};
+    for (uint32_t dt = CK_DTYPE_Q8_0; dt <= CK_DTYPE_Q4_0; dt++)
+        for (size_t i = 0; i < 4; i++) {
+            push(s, CK_OP_QUANTIZE, dt, "edge")->n = lens[i];
+            push(s, CK_OP_DEQUANTIZE, dt, "edge")->n = lens[i];
+        }
+}
+
+size_t ck_parity_edge_suite(ck_parity_shape **out)
+{
+    suite s = {0};
+    edge_norms(&s);
+    edge_linears(&s);
+    edge_rope(&s);
+    edge_attention(&s);
+    edge_elementwise(&s);
+    edge_embedding_quant(&s);
+    *out = s.v;
+    return s.n;
+}
+
+/* Multiply-adds of the reference per row of s (0 for row-less ops). */
+static double work_per_row(const ck_shape *s)
+{
+    switch (s->op) {
+    case CK_OP_RMSNORM:
+    case CK_OP_LAYERNORM: return 4.0 * (double)s->D;
+    case CK_OP_LINEAR: return (double)s->K * (double)s->N;
+    case CK_OP_QKV: return (double)s->D * (double)(s->n_heads + 2 * s->n_kv_heads) * (double)s->head_dim;
+    case CK_OP_ROPE: return (double)(s->n_heads + s->n_kv_heads) * (double)s->head_dim;
+    case CK_OP_ATTENTION: return 2.0 * (double)s->S * (double)s->n_heads * (double)s->head_dim;
+    case CK_OP_EMBEDDING: return (double)s->D;
+    default: return 0;
+    }
+}
+
+void ck_parity_reduce(ck_parity_shape *ps)
+{
+    ck_shape *s = &ps->shape;
+    double per_row = work_per_row(s);
+    if (per_row > 0 && s->T > 1 && per_row * (double)s->T > CK_PARITY_WORK_BUDGET) {
+        size_t T = (size_t)(CK_PARITY_WORK_BUDGET / per_row);
+        T = T < 1 ? 1 : T;
+        snprintf(ps->note, sizeof ps->note, "T=%zu of %zu", T, s->T);
+        if (s->op == CK_OP_ATTENTION || s->op == CK_OP_ROPE)
+            s->pos += s->T - T; /* the last rows: they see the most keys / the largest angles */
+        s->T = T;
+    }
+    if (per_row == 0 && s->n > ELEMENTWISE_CAP) {
+        size_t n = ELEMENTWISE_CAP - ELEMENTWISE_CAP % 64 + s->n % 64;
+        if (s->op == CK_OP_QUANTIZE || s->op == CK_OP_DEQUANTIZE)
+            n = ELEMENTWISE_CAP;
+        snprintf(ps->note, sizeof ps->note, "n=%zu of %zu", n, s->n);
+        s->n = n;
+    }
+}
+
+static int same_shape(const ck_shape *a, const ck_shape *b)
+{
+    ck_shape x = *a, y = *b;
+    memset(x.label, 0, sizeof x.label);
+    memset(y.label, 0, sizeof y.label);
+    return memcmp(&x, &y, sizeof x) == 0;
+}
+
+int ck_parity_model_suite(const char *path, ck_parity_shape **out, size_t *n, char *err, size_t err_len)
+{
+    ck_model *m = ck_model_load(path, err, err_len);
+    if (!m)
+        return -1;
+    suite s = {0};
+    for (int decode = 0; decode <= 1; decode++) {
+        /* decode at a position well inside the cache; the model checks it fits */
+        ck_graph_opts opts = {.decode = decode, .decode_pos = decode ? 37 : 0, .weight_dtype = 0};
+        ck_shape *inst = NULL;
+        size_t k = ck_model_op_instances(m, &opts, &inst);
+        for (size_t i = 0; i < k; i++) {
+            ck_parity_shape ps = {.shape = inst[i]};
+            if (decode) {
+                char l[64];
+                snprintf(l, sizeof l, "%s", ps.shape.label);
+                snprintf(ps.shape.label, sizeof ps.shape.label, "decode:%.55s", l);
+            }
+            ck_parity_reduce(&ps);
+            size_t q = 0;
+            while (q < s.n && !same_shape(&s.v[q].shape, &ps.shape))
+                q++;
+            if (q < s.n)
+                continue;
+            ck_shape *sh = push(&s, ps.shape.op, ps.shape.dtype, ps.shape.label);
+            *sh = ps.shape;
+            memcpy(s.v[s.n - 1].note, ps.note, sizeof ps.note);
+        }
+        free(inst);
+    }
+    ck_model_free(m);
+    *out = s.v;
+    *n = s.n;
+    return 0;
+}
