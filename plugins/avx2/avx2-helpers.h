@@ -1,0 +1,179 @@
+/* avx2-helpers.h — helpers shared by the kernels of the avx2 plugin: masks
+ * for tails, horizontal reductions, exp/tanh, bf16 widening, scratch and
+ * threading glue, and the GEMM / matvec engine behind linear and qkv.
+ * Included only by files compiled with -mavx2 -mfma. */
+#ifndef CK_AVX2_HELPERS_H
+#define CK_AVX2_HELPERS_H
+
+#include <immintrin.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "ck_plugin.h"
+
+/* ---- threads and scratch ------------------------------------------------ */
+
+/* Run fn over [0, n) on the host's threads (inline when there is one). */
+static inline void avx2_parallel(const ck_exec_ctx *ctx, size_t n, size_t grain, ck_range_fn fn, void *arg)
+{
+    if (n == 0)
+        return;
+    if (ctx->n_threads <= 1 || !ctx->parallel_for || n <= grain)
+        fn(arg, 0, n, 0);
+    else
+        ctx->parallel_for(ctx, n, grain, fn, arg);
+}
+
+/* Make sure every thread's private scratch holds `bytes`, from the calling
+ * thread before a parallel loop, so that a worker's later
+ * ctx->scratch(ctx, tid, bytes) neither allocates nor fails. 0 on success. */
+static inline int avx2_reserve_scratch(const ck_exec_ctx *ctx, size_t bytes)
+{
+    if (!ctx->scratch)
+        return -1;
+    for (int tid = 0; tid < ctx->n_threads; tid++)
+        if (!ctx->scratch(ctx, tid, bytes))
+            return -1;
+    return 0;
+}
+
+/* Elementwise ops split into chunks of at least this many floats. */
+#define AVX2_ELEM_GRAIN 16384
+
+/* ---- tails ---------------------------------------------------------------- */
+
+/* A lane mask with the first n (0..8) lanes set, for maskload/maskstore,
+ * which never touch memory of the masked-off lanes. */
+static inline __m256i avx2_tail_mask(size_t n)
+{
+    static const int32_t table[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
+    return _mm256_loadu_si256((const __m256i *)(const void *)(table + 8 - n));
+}
+
+/* ---- horizontal reductions ------------------------------------------------ */
+
+static inline float avx2_hsum_ps(__m256 v)
+{
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+static inline float avx2_hmax_ps(__m256 v)
+{
+    __m128 s = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_max_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_max_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+/* ---- exp and tanh ----------------------------------------------------------- */
+
+/* e^x to about 1 ULP (Cephes expf: x = n ln2 + r with ln2 split in two so
+ * that r is exact, a degree-6 polynomial on |r| <= ln2/2, then 2^n built in
+ * the exponent field). Below ln(FLT_MIN) the result is 0 (no subnormals),
+ * above ln(FLT_MAX) it is +inf, NaN stays NaN. */
+static inline __m256 avx2_exp_ps(__m256 x)
+{
+    const __m256 hi = _mm256_set1_ps(88.3762626647949f);
+    const __m256 lo = _mm256_set1_ps(-87.3365447504f);
+    __m256 xc = _mm256_min_ps(_mm256_max_ps(x, lo), hi);
+    __m256 n = _mm256_round_ps(_mm256_mul_ps(xc, _mm256_set1_ps(1.44269504088896341f)),
+                               _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), xc);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+    __m256 p = _mm256_set1_ps(1.9875691500e-4f);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+    p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+    __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+    __m256 y = _mm256_mul_ps(p, _mm256_castsi256_ps(e));
+    y = _mm256_blendv_ps(y, _mm256_setzero_ps(), _mm256_cmp_ps(x, lo, _CMP_LT_OQ));
+    y = _mm256_blendv_ps(y, _mm256_set1_ps(__builtin_inff()), _mm256_cmp_ps(x, _mm256_set1_ps(88.7228391f), _CMP_GT_OQ));
+    return _mm256_blendv_ps(y, x, _mm256_cmp_ps(x, x, _CMP_UNORD_Q));
+}
+
+/* tanh(x) to about 2 ULP (Cephes tanhf): an odd polynomial for |x| < 0.625,
+ * where 1 - 2/(e^2|x| + 1) would cancel, that formula with the sign restored
+ * above it (it reaches exactly 1 once e^2|x| overflows). */
+static inline __m256 avx2_tanh_ps(__m256 x)
+{
+    const __m256 sign = _mm256_set1_ps(-0.0f);
+    __m256 ax = _mm256_andnot_ps(sign, x);
+    __m256 z = _mm256_mul_ps(x, x);
+    __m256 p = _mm256_set1_ps(-5.70498872745e-3f);
+    p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(2.06390887954e-2f));
+    p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(-5.37397155531e-2f));
+    p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(1.33314422036e-1f));
+    p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(-3.33332819422e-1f));
+    __m256 small = _mm256_fmadd_ps(_mm256_mul_ps(p, z), x, x);
+    __m256 e = avx2_exp_ps(_mm256_add_ps(ax, ax));
+    __m256 big = _mm256_sub_ps(_mm256_set1_ps(1.0f),
+                               _mm256_div_ps(_mm256_set1_ps(2.0f), _mm256_add_ps(e, _mm256_set1_ps(1.0f))));
+    big = _mm256_or_ps(big, _mm256_and_ps(sign, x));
+    return _mm256_blendv_ps(small, big, _mm256_cmp_ps(ax, _mm256_set1_ps(0.625f), _CMP_GE_OQ));
+}
+
+/* ---- bf16 ----------------------------------------------------------------- */
+
+/* Eight bf16 values widened exactly to f32 (the bits become the high half). */
+static inline __m256 avx2_load_bf16x8(const uint16_t *p)
+{
+    __m128i h = _mm_loadu_si128((const __m128i *)(const void *)p);
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+}
+
+/* The first n (0..8) bf16 values at p, widened; lanes >= n are 0. Copies
+ * through a small buffer because there is no 16-bit masked load in AVX2. */
+static inline __m256 avx2_load_bf16_tail(const uint16_t *p, size_t n)
+{
+    uint16_t buf[8] = {0};
+    memcpy(buf, p, n * sizeof *p);
+    return avx2_load_bf16x8(buf);
+}
+
+/* ---- GEMM / matvec engine (f32-gemm-avx2.c, f32-matvec-avx2.c) ------------ */
+
+/* y[t][n] (row stride ldy) = sum_k x[t][k] * w[n][k] (+ bias[n]) for
+ * t < T, n < N, with x [T, K] dense and w [N, K] f32 or bf16. */
+typedef struct avx2_linear_problem {
+    const float *x;
+    const void *w;
+    uint32_t w_dtype; /* CK_DTYPE_F32 or CK_DTYPE_BF16 */
+    const float *bias;
+    float *y;
+    size_t ldy;
+    size_t T, K, N;
+} avx2_linear_problem;
+
+/* Packed, register-blocked GEMM for any T. */
+int avx2_gemm(const ck_exec_ctx *ctx, const avx2_linear_problem *p);
+/* One input row (T == 1): streams each weight row once. */
+int avx2_matvec(const ck_exec_ctx *ctx, const avx2_linear_problem *p);
+
+/* Picks the path for p: matvec for one row, GEMM otherwise; K == 0 gives
+ * the bias (or 0). */
+static inline int avx2_linear(const ck_exec_ctx *ctx, const avx2_linear_problem *p)
+{
+    if (p->T == 0 || p->N == 0)
+        return CK_OK;
+    if (!p->y || (p->K > 0 && (!p->x || !p->w)))
+        return CK_E_UNSUPPORTED;
+    if (p->w_dtype != CK_DTYPE_F32 && p->w_dtype != CK_DTYPE_BF16)
+        return CK_E_UNSUPPORTED;
+    if (p->K == 0) {
+        for (size_t t = 0; t < p->T; t++)
+            for (size_t n = 0; n < p->N; n++)
+                p->y[t * p->ldy + n] = p->bias ? p->bias[n] : 0.0f;
+        return CK_OK;
+    }
+    return p->T == 1 ? avx2_matvec(ctx, p) : avx2_gemm(ctx, p);
+}
+
+#endif /* CK_AVX2_HELPERS_H */

@@ -1,0 +1,396 @@
+/* attention: scores = scale * q . k^T (causal mask: key s > q_pos + t is
+ * -inf), softmax over keys with the row max subtracted, out = probs . v;
+ * grouped-query (query head h reads kv head h / (H / Hkv)), prefill and
+ * decode alike.
+ *
+ * When scores or probs are asked for (non-NULL) each (head, row) is done in
+ * full and they are written ([H, T, S]); otherwise the streaming variant
+ * below never materialises them.
+ *
+ * Streaming (flash-attention style, transposed so that the query rows are
+ * the vector lanes): a tile is up to 16 query rows that share one kv head —
+ * the rows (t, g) of the H/Hkv heads of a group, t-major — so a decode step
+ * of a GQA group is one tile and reads its K/V once. q is packed as
+ * qT[d][lane]; for each block of ATT_BK keys:
+ *   sT[s][lane] = scale * sum_d k[s][d] * qT[d][lane]   (6 keys x 16 lanes
+ *                 of FMA accumulators, k broadcast straight from the cache)
+ *   online softmax, vectorised over lanes: m' = max(m, max_s sT),
+ *   alpha = exp(m - m'), p = exp(sT - m'), l = l*alpha + sum_s p
+ *   oT[d][lane] = oT*alpha + sum_s v[s][d] * p[s][lane] (6 dims x 16 lanes)
+ * and out = oT / l at the end. Key blocks start at fixed multiples of
+ * ATT_BK and every lane's arithmetic is its own, so a row's result does not
+ * depend on which tile or thread computes it. */
+#include "avx2-helpers.h"
+#include "avx2-kernels.h"
+
+#define ATT_LANES 16 /* query rows per tile (two vectors) */
+#define ATT_BK 64    /* keys per block */
+#define ATT_KG 6     /* keys per QK micro-tile */
+#define ATT_DG 6     /* head dims per PV micro-tile */
+
+#define ATT_INLINE static inline __attribute__((always_inline))
+
+/* Keys row t may see: all S, or causally those s <= q_pos + t. */
+static size_t visible_keys(const ck_attention_args *a, size_t t)
+{
+    if (!a->causal)
+        return a->S;
+    size_t last = a->q_pos + t;
+    return last >= a->S ? a->S : last + 1;
+}
+
+/* ======================= materialising variant ============================ */
+
+typedef struct mat_job {
+    const ck_attention_args *a;
+    size_t group;
+} mat_job;
+
+static float dot_hd(const float *x, const float *y, size_t n)
+{
+    __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        s0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i), s0);
+        s1 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i + 8), _mm256_loadu_ps(y + i + 8), s1);
+    }
+    for (; i < n; i += 8) {
+        __m256i m = avx2_tail_mask(n - i < 8 ? n - i : 8);
+        s0 = _mm256_fmadd_ps(_mm256_maskload_ps(x + i, m), _mm256_maskload_ps(y + i, m), s0);
+    }
+    return avx2_hsum_ps(_mm256_add_ps(s0, s1));
+}
+
+/* p[0..n) = exp(p - mx) in place; returns their sum. */
+static float exp_shift_sum(float *p, size_t n, float mx)
+{
+    __m256 vm = _mm256_set1_ps(mx), sum = _mm256_setzero_ps();
+    for (size_t s = 0; s < n; s += 8) {
+        __m256i m = avx2_tail_mask(n - s < 8 ? n - s : 8);
+        __m256 e = avx2_exp_ps(_mm256_sub_ps(_mm256_maskload_ps(p + s, m), vm));
+        e = _mm256_and_ps(e, _mm256_castsi256_ps(m));
+        _mm256_maskstore_ps(p + s, m, e);
+        sum = _mm256_add_ps(sum, e);
+    }
+    return avx2_hsum_ps(sum);
+}
+
+/* out[0..hd) = sum_s p[s] * v_s[0..hd), 32 dims at a time in registers. */
+static void weighted_sum_v(const ck_attention_args *a, size_t kvh, const float *p, size_t n, float *out)
+{
+    size_t hd = a->head_dim, ld = a->n_kv_heads * hd;
+    const float *v = a->v + kvh * hd;
+    for (size_t d = 0; d < hd; d += 32) {
+        __m256i m[4];
+        __m256 acc[4];
+        for (int c = 0; c < 4; c++) {
+            size_t at = d + 8 * (size_t)c, left = at < hd ? hd - at : 0;
+            m[c] = avx2_tail_mask(left < 8 ? left : 8);
+            acc[c] = _mm256_setzero_ps();
+        }
+        for (size_t s = 0; s < n; s++) {
+            __m256 ps = _mm256_set1_ps(p[s]);
+            const float *vs = v + s * ld + d;
+            for (int c = 0; c < 4; c++)
+                acc[c] = _mm256_fmadd_ps(ps, _mm256_maskload_ps(vs + 8 * c, m[c]), acc[c]);
+        }
+        for (int c = 0; c < 4; c++)
+            _mm256_maskstore_ps(out + d + 8 * c, m[c], acc[c]);
+    }
+}
+
+static void mat_row(const mat_job *j, size_t h, size_t t, float *p)
+{
+    const ck_attention_args *a = j->a;
+    size_t hd = a->head_dim, kvh = h / j->group, n = visible_keys(a, t), ld = a->n_kv_heads * hd;
+    const float *q = a->q + (t * a->n_heads + h) * hd;
+    float *out = a->out + (t * a->n_heads + h) * hd;
+    float *scores = a->scores ? a->scores + (h * a->T + t) * a->S : NULL;
+    float *probs = a->probs ? a->probs + (h * a->T + t) * a->S : NULL;
+    float mx = -INFINITY;
+    for (size_t s = 0; s < n; s++) {
+        p[s] = a->scale * dot_hd(q, a->k + s * ld + kvh * hd, hd);
+        mx = p[s] > mx ? p[s] : mx;
+    }
+    if (scores) {
+        memcpy(scores, p, n * sizeof *p);
+        for (size_t s = n; s < a->S; s++)
+            scores[s] = -INFINITY;
+    }
+    float sum = exp_shift_sum(p, n, mx);
+    __m256 vsum = _mm256_set1_ps(sum);
+    for (size_t s = 0; s < n; s += 8) {
+        __m256i m = avx2_tail_mask(n - s < 8 ? n - s : 8);
+        _mm256_maskstore_ps(p + s, m, _mm256_div_ps(_mm256_maskload_ps(p + s, m), vsum));
+    }
+    if (probs) {
+        memcpy(probs, p, n * sizeof *p);
+        for (size_t s = n; s < a->S; s++)
+            probs[s] = 0.0f;
+    }
+    weighted_sum_v(a, kvh, p, n, out);
+}
+
+/* ========================= streaming variant ============================== */
+
+typedef struct stream_job {
+    const ck_exec_ctx *ctx;
+    const ck_attention_args *a;
+    size_t group;     /* query heads per kv head */
+    size_t lanes;     /* 8 or 16 rows per tile */
+    size_t tiles;     /* tiles per kv head */
+    size_t scratch_bytes;
+} stream_job;
+
+/* A tile's working set, carved from the thread's scratch. */
+typedef struct tile_state {
+    float *qT;       /* [hd][16] */
+    float *oT;       /* [hd][16] */
+    float *sT;       /* [ATT_BK + ATT_KG][16]: scores, then probabilities */
+    float *m, *l, *alpha; /* [16] each */
+    int32_t *nvis;   /* [16]: keys each lane sees */
+    size_t rows;     /* real rows in the tile */
+    size_t t[ATT_LANES], h[ATT_LANES];
+} tile_state;
+
+static size_t tile_scratch_floats(size_t hd)
+{
+    return 2 * hd * ATT_LANES + (ATT_BK + ATT_KG) * ATT_LANES + 4 * ATT_LANES;
+}
+
+/* sT[i][lane] = scale * sum_d k_i[d] * qT[d][lane] for 6 keys. */
+ATT_INLINE void qk_micro(const float *const kp[ATT_KG], const float *qT, size_t hd, float *sT, __m256 scale, int nv)
+{
+    __m256 acc[ATT_KG][2];
+    for (int i = 0; i < ATT_KG; i++)
+        acc[i][0] = acc[i][1] = _mm256_setzero_ps();
+    for (size_t d = 0; d < hd; d++) {
+        __m256 q0 = _mm256_load_ps(qT + d * ATT_LANES);
+        __m256 q1 = nv > 1 ? _mm256_load_ps(qT + d * ATT_LANES + 8) : q0;
+        for (int i = 0; i < ATT_KG; i++) {
+            __m256 kb = _mm256_broadcast_ss(kp[i] + d);
+            acc[i][0] = _mm256_fmadd_ps(kb, q0, acc[i][0]);
+            if (nv > 1)
+                acc[i][1] = _mm256_fmadd_ps(kb, q1, acc[i][1]);
+        }
+    }
+    for (int i = 0; i < ATT_KG; i++) {
+        _mm256_store_ps(sT + i * ATT_LANES, _mm256_mul_ps(acc[i][0], scale));
+        if (nv > 1)
+            _mm256_store_ps(sT + i * ATT_LANES + 8, _mm256_mul_ps(acc[i][1], scale));
+    }
+}
+
+/* Scores of keys [s0, s0 + nb), masked per lane: key s is -inf for a lane
+ * that sees fewer than s + 1 keys. */
+ATT_INLINE void block_scores(const stream_job *j, const tile_state *ts, size_t kvh, size_t s0, size_t nb, int nv)
+{
+    const ck_attention_args *a = j->a;
+    size_t hd = a->head_dim, ld = a->n_kv_heads * hd;
+    const float *kbase = a->k + kvh * hd;
+    __m256 scale = _mm256_set1_ps(a->scale);
+    for (size_t i = 0; i < nb; i += ATT_KG) {
+        const float *kp[ATT_KG];
+        for (size_t g = 0; g < ATT_KG; g++) /* past the block: repeat its last key */
+            kp[g] = kbase + (s0 + (i + g < nb ? i + g : nb - 1)) * ld;
+        qk_micro(kp, ts->qT, hd, ts->sT + i * ATT_LANES, scale, nv);
+    }
+    const __m256 ninf = _mm256_set1_ps(-INFINITY);
+    for (int v = 0; v < nv; v++) {
+        __m256i nvis = _mm256_load_si256((const __m256i *)(const void *)(ts->nvis + 8 * v));
+        for (size_t i = 0; i < nb; i++) {
+            __m256 vis = _mm256_castsi256_ps(_mm256_cmpgt_epi32(nvis, _mm256_set1_epi32((int32_t)(s0 + i))));
+            float *row = ts->sT + i * ATT_LANES + 8 * v;
+            _mm256_store_ps(row, _mm256_blendv_ps(ninf, _mm256_load_ps(row), vis));
+        }
+    }
+}
+
+/* The online-softmax step of one block, per lane: new max, the rescale
+ * factor of what was accumulated so far, probabilities in sT, the new sum. */
+ATT_INLINE void block_softmax(tile_state *ts, size_t nb, int nv)
+{
+    for (int v = 0; v < nv; v++) {
+        __m256 m_old = _mm256_load_ps(ts->m + 8 * v), mx = m_old;
+        for (size_t i = 0; i < nb; i++)
+            mx = _mm256_max_ps(mx, _mm256_load_ps(ts->sT + i * ATT_LANES + 8 * v));
+        __m256 sum = _mm256_setzero_ps();
+        for (size_t i = 0; i < nb; i++) {
+            float *row = ts->sT + i * ATT_LANES + 8 * v;
+            __m256 p = avx2_exp_ps(_mm256_sub_ps(_mm256_load_ps(row), mx));
+            _mm256_store_ps(row, p);
+            sum = _mm256_add_ps(sum, p);
+        }
+        __m256 alpha = avx2_exp_ps(_mm256_sub_ps(m_old, mx));
+        _mm256_store_ps(ts->alpha + 8 * v, alpha);
+        _mm256_store_ps(ts->m + 8 * v, mx);
+        _mm256_store_ps(ts->l + 8 * v, _mm256_add_ps(_mm256_mul_ps(_mm256_load_ps(ts->l + 8 * v), alpha), sum));
+    }
+}
+
+/* oT[d][lane] = oT[d][lane] * alpha[lane] + sum_s v[s][d] * p[s][lane],
+ * 6 head dims at a time (a short last group repeats its last dim). */
+ATT_INLINE void block_pv(const stream_job *j, tile_state *ts, size_t kvh, size_t s0, size_t nb, int nv)
+{
+    const ck_attention_args *a = j->a;
+    size_t hd = a->head_dim, ld = a->n_kv_heads * hd;
+    const float *vbase = a->v + s0 * ld + kvh * hd;
+    __m256 al0 = _mm256_load_ps(ts->alpha), al1 = _mm256_load_ps(ts->alpha + 8);
+    for (size_t d0 = 0; d0 < hd; d0 += ATT_DG) {
+        size_t dg = hd - d0 < ATT_DG ? hd - d0 : ATT_DG;
+        size_t off[ATT_DG];
+        __m256 acc[ATT_DG][2];
+        for (size_t i = 0; i < ATT_DG; i++) {
+            off[i] = d0 + (i < dg ? i : dg - 1);
+            const float *o = ts->oT + off[i] * ATT_LANES;
+            acc[i][0] = _mm256_mul_ps(_mm256_load_ps(o), al0);
+            acc[i][1] = nv > 1 ? _mm256_mul_ps(_mm256_load_ps(o + 8), al1) : acc[i][0];
+        }
+        for (size_t s = 0; s < nb; s++) {
+            const float *vr = vbase + s * ld;
+            __m256 p0 = _mm256_load_ps(ts->sT + s * ATT_LANES);
+            __m256 p1 = nv > 1 ? _mm256_load_ps(ts->sT + s * ATT_LANES + 8) : p0;
+            for (size_t i = 0; i < ATT_DG; i++) {
+                __m256 vb = _mm256_broadcast_ss(vr + off[i]);
+                acc[i][0] = _mm256_fmadd_ps(vb, p0, acc[i][0]);
+                if (nv > 1)
+                    acc[i][1] = _mm256_fmadd_ps(vb, p1, acc[i][1]);
+            }
+        }
+        for (size_t i = 0; i < dg; i++) {
+            _mm256_store_ps(ts->oT + (d0 + i) * ATT_LANES, acc[i][0]);
+            if (nv > 1)
+                _mm256_store_ps(ts->oT + (d0 + i) * ATT_LANES + 8, acc[i][1]);
+        }
+    }
+}
+
+/* Fills the tile's rows (t-major over the group's heads), packs qT, resets
+ * m, l, oT. Padding lanes get q = 0 and see every key: harmless finite
+ * values that are never written out. Returns the keys the tile needs. */
+static size_t tile_init(const stream_job *j, tile_state *ts, size_t kvh, size_t tile)
+{
+    const ck_attention_args *a = j->a;
+    size_t hd = a->head_dim, first = tile * j->lanes, total = a->T * j->group;
+    size_t need = 0;
+    ts->rows = total - first < j->lanes ? total - first : j->lanes;
+    memset(ts->qT, 0, hd * ATT_LANES * sizeof(float));
+    memset(ts->oT, 0, hd * ATT_LANES * sizeof(float));
+    for (size_t r = 0; r < ATT_LANES; r++) {
+        ts->m[r] = -INFINITY;
+        ts->l[r] = 0.0f;
+        ts->nvis[r] = (int32_t)a->S;
+        if (r >= ts->rows)
+            continue;
+        ts->t[r] = (first + r) / j->group;
+        ts->h[r] = kvh * j->group + (first + r) % j->group;
+        size_t n = visible_keys(a, ts->t[r]);
+        ts->nvis[r] = (int32_t)n;
+        need = n > need ? n : need;
+        const float *q = a->q + (ts->t[r] * a->n_heads + ts->h[r]) * hd;
+        for (size_t d = 0; d < hd; d++)
+            ts->qT[d * ATT_LANES + r] = q[d];
+    }
+    return need;
+}
+
+static void tile_finish(const stream_job *j, const tile_state *ts)
+{
+    const ck_attention_args *a = j->a;
+    size_t hd = a->head_dim;
+    for (size_t r = 0; r < ts->rows; r++) {
+        float *out = a->out + (ts->t[r] * a->n_heads + ts->h[r]) * hd;
+        for (size_t d = 0; d < hd; d++)
+            out[d] = ts->oT[d * ATT_LANES + r] / ts->l[r];
+    }
+}
+
+ATT_INLINE void tile_blocks(const stream_job *j, tile_state *ts, size_t kvh, size_t need, int nv)
+{
+    for (size_t s0 = 0; s0 < need; s0 += ATT_BK) {
+        size_t nb = need - s0 < ATT_BK ? need - s0 : ATT_BK;
+        block_scores(j, ts, kvh, s0, nb, nv);
+        block_softmax(ts, nb, nv);
+        block_pv(j, ts, kvh, s0, nb, nv);
+    }
+}
+
+static void stream_items(void *arg, size_t begin, size_t end, int tid)
+{
+    const stream_job *j = arg;
+    size_t hd = j->a->head_dim;
+    float *base = j->ctx->scratch(j->ctx, tid, j->scratch_bytes);
+    tile_state ts;
+    ts.qT = base;
+    ts.oT = ts.qT + hd * ATT_LANES;
+    ts.sT = ts.oT + hd * ATT_LANES;
+    ts.m = ts.sT + (ATT_BK + ATT_KG) * ATT_LANES;
+    ts.l = ts.m + ATT_LANES;
+    ts.alpha = ts.l + ATT_LANES;
+    ts.nvis = (int32_t *)(void *)(ts.alpha + ATT_LANES);
+    for (size_t item = begin; item < end; item++) {
+        size_t kvh = item / j->tiles, tile = item % j->tiles;
+        size_t need = tile_init(j, &ts, kvh, tile);
+        if (j->lanes > 8)
+            tile_blocks(j, &ts, kvh, need, 2);
+        else
+            tile_blocks(j, &ts, kvh, need, 1);
+        tile_finish(j, &ts);
+    }
+}
+
+/* ============================== entry ===================================== */
+
+static int attention_streaming(const ck_exec_ctx *ctx, const ck_attention_args *a, size_t group)
+{
+    size_t rows = a->T * group; /* query rows per kv head */
+    stream_job j = {ctx, a, group, rows <= 8 ? 8 : ATT_LANES, 0, 0};
+    j.tiles = (rows + j.lanes - 1) / j.lanes;
+    j.scratch_bytes = tile_scratch_floats(a->head_dim) * sizeof(float);
+    if (avx2_reserve_scratch(ctx, j.scratch_bytes) != 0)
+        return CK_E_NOMEM;
+    avx2_parallel(ctx, a->n_kv_heads * j.tiles, 1, stream_items, &j);
+    return CK_OK;
+}
+
+typedef struct mat_run {
+    mat_job job;
+    const ck_exec_ctx *ctx;
+    size_t bytes;
+} mat_run;
+
+static void mat_run_items(void *arg, size_t begin, size_t end, int tid)
+{
+    const mat_run *r = arg;
+    float *p = r->ctx->scratch(r->ctx, tid, r->bytes);
+    for (size_t i = begin; i < end; i++)
+        mat_row(&r->job, i / r->job.a->T, i % r->job.a->T, p);
+}
+
+static int attention_materialising(const ck_exec_ctx *ctx, const ck_attention_args *a, size_t group)
+{
+    mat_run r = {{a, group}, ctx, (a->S + 8) * sizeof(float)};
+    if (avx2_reserve_scratch(ctx, r.bytes) != 0)
+        return CK_E_NOMEM;
+    avx2_parallel(ctx, a->n_heads * a->T, 1, mat_run_items, &r);
+    return CK_OK;
+}
+
+int ck_avx2_f32_attention(const ck_exec_ctx *ctx, const void *args)
+{
+    const ck_attention_args *a = args;
+    if (!a || a->n_kv_heads == 0 || a->n_heads % a->n_kv_heads != 0)
+        return CK_E_UNSUPPORTED;
+    if (a->T == 0 || a->n_heads == 0 || a->head_dim == 0)
+        return CK_OK;
+    if (!a->q || !a->out || (a->S > 0 && (!a->k || !a->v)) || a->S > INT32_MAX)
+        return CK_E_UNSUPPORTED;
+    size_t group = a->n_heads / a->n_kv_heads;
+    if (a->S == 0) { /* nothing to attend to: out = 0, as the reference */
+        memset(a->out, 0, a->T * a->n_heads * a->head_dim * sizeof(float));
+        return CK_OK;
+    }
+    if (a->scores || a->probs)
+        return attention_materialising(ctx, a, group);
+    return attention_streaming(ctx, a, group);
+}

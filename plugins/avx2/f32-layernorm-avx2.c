@@ -1,0 +1,85 @@
+/* layernorm: y = (x - mean) / sqrt(var + eps) * gamma + beta per row, with
+ * the population variance taken around the mean in a second pass (no
+ * E[x^2] - mean^2 cancellation). The row is read from memory once; the
+ * variance and output passes hit cache. beta may be NULL (0). Rows split
+ * over the threads; y may alias x. */
+#include "avx2-helpers.h"
+#include "avx2-kernels.h"
+
+static float row_sum(const float *x, size_t D)
+{
+    __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+    size_t i = 0;
+    for (; i + 16 <= D; i += 16) {
+        s0 = _mm256_add_ps(s0, _mm256_loadu_ps(x + i));
+        s1 = _mm256_add_ps(s1, _mm256_loadu_ps(x + i + 8));
+    }
+    for (; i < D; i += 8)
+        s0 = _mm256_add_ps(s0, _mm256_maskload_ps(x + i, avx2_tail_mask(D - i < 8 ? D - i : 8)));
+    return avx2_hsum_ps(_mm256_add_ps(s0, s1));
+}
+
+/* Sum of (x - mean)^2; masked-off tail lanes are forced to 0, not -mean. */
+static float row_sum_sq_dev(const float *x, size_t D, float mean)
+{
+    __m256 vm = _mm256_set1_ps(mean);
+    __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+    size_t i = 0;
+    for (; i + 16 <= D; i += 16) {
+        __m256 d0 = _mm256_sub_ps(_mm256_loadu_ps(x + i), vm);
+        __m256 d1 = _mm256_sub_ps(_mm256_loadu_ps(x + i + 8), vm);
+        s0 = _mm256_fmadd_ps(d0, d0, s0);
+        s1 = _mm256_fmadd_ps(d1, d1, s1);
+    }
+    for (; i < D; i += 8) {
+        __m256i m = avx2_tail_mask(D - i < 8 ? D - i : 8);
+        __m256 d = _mm256_and_ps(_mm256_sub_ps(_mm256_maskload_ps(x + i, m), vm), _mm256_castsi256_ps(m));
+        s0 = _mm256_fmadd_ps(d, d, s0);
+    }
+    return avx2_hsum_ps(_mm256_add_ps(s0, s1));
+}
+
+static inline __m256 norm8(__m256 x, __m256 mean, __m256 rstd, __m256 g, __m256 b)
+{
+    return _mm256_add_ps(_mm256_mul_ps(_mm256_mul_ps(_mm256_sub_ps(x, mean), rstd), g), b);
+}
+
+static void layernorm_rows(void *arg, size_t begin, size_t end, int tid)
+{
+    const ck_norm_args *a = arg;
+    (void)tid;
+    size_t D = a->D;
+    for (size_t t = begin; t < end; t++) {
+        const float *x = a->x + t * D;
+        float *y = a->y + t * D;
+        float mean = row_sum(x, D) / (float)D;
+        float var = row_sum_sq_dev(x, D, mean) / (float)D;
+        __m256 vm = _mm256_set1_ps(mean), vr = _mm256_set1_ps(1.0f / sqrtf(var + a->eps));
+        size_t i = 0;
+        for (; i + 8 <= D; i += 8) {
+            __m256 b = a->beta ? _mm256_loadu_ps(a->beta + i) : _mm256_setzero_ps();
+            _mm256_storeu_ps(y + i, norm8(_mm256_loadu_ps(x + i), vm, vr, _mm256_loadu_ps(a->gamma + i), b));
+        }
+        if (i < D) {
+            __m256i m = avx2_tail_mask(D - i);
+            __m256 b = a->beta ? _mm256_maskload_ps(a->beta + i, m) : _mm256_setzero_ps();
+            __m256 v = norm8(_mm256_maskload_ps(x + i, m), vm, vr, _mm256_maskload_ps(a->gamma + i, m), b);
+            _mm256_maskstore_ps(y + i, m, v);
+        }
+    }
+}
+
+int ck_avx2_f32_layernorm(const ck_exec_ctx *ctx, const void *args)
+{
+    const ck_norm_args *a = args;
+    if (!a)
+        return CK_E_UNSUPPORTED;
+    if (a->T == 0 || a->D == 0)
+        return CK_OK;
+    if (!a->x || !a->y || !a->gamma)
+        return CK_E_UNSUPPORTED;
+    ck_norm_args job = *a;
+    size_t grain = a->D >= 16384 ? 1 : 16384 / a->D;
+    avx2_parallel(ctx, a->T, grain, layernorm_rows, &job);
+    return CK_OK;
+}

@@ -1,0 +1,86 @@
+/* The one-row (decode, T == 1) path of linear and qkv: y[n] = dot(x, w[n])
+ * (+ bias[n]). Bandwidth bound on the weights, so each weight row is read
+ * exactly once, four rows at a time against the same slice of x (which stays
+ * in L1), with two accumulators per row to hide the FMA latency. The rows
+ * are split over the threads.
+ *
+ * A row's sum is the same whether it is done in a group of four or alone:
+ * accumulator 0 takes k-slices 0, 2, 4... of 8, accumulator 1 the odd ones
+ * and the masked tail, then the two are added and reduced. */
+#include "avx2-helpers.h"
+
+#define MV_ROWS 4
+
+typedef struct matvec_job {
+    const avx2_linear_problem *p;
+} matvec_job;
+
+static inline __m256 load_w(const avx2_linear_problem *p, size_t n, size_t k)
+{
+    if (p->w_dtype == CK_DTYPE_BF16)
+        return avx2_load_bf16x8((const uint16_t *)p->w + n * p->K + k);
+    return _mm256_loadu_ps((const float *)p->w + n * p->K + k);
+}
+
+static inline __m256 load_w_tail(const avx2_linear_problem *p, size_t n, size_t k, size_t r, __m256i mask)
+{
+    if (p->w_dtype == CK_DTYPE_BF16)
+        return avx2_load_bf16_tail((const uint16_t *)p->w + n * p->K + k, r);
+    return _mm256_maskload_ps((const float *)p->w + n * p->K + k, mask);
+}
+
+/* Rows n .. n+rows-1 (rows <= MV_ROWS); the inner loops over r unroll. */
+static inline void dot_rows(const avx2_linear_problem *p, size_t n, size_t rows, float *out)
+{
+    __m256 acc0[MV_ROWS], acc1[MV_ROWS];
+    for (size_t r = 0; r < MV_ROWS; r++)
+        acc0[r] = acc1[r] = _mm256_setzero_ps();
+    size_t k = 0, K = p->K;
+    for (; k + 16 <= K; k += 16) {
+        __m256 x0 = _mm256_loadu_ps(p->x + k), x1 = _mm256_loadu_ps(p->x + k + 8);
+        for (size_t r = 0; r < rows; r++) {
+            acc0[r] = _mm256_fmadd_ps(x0, load_w(p, n + r, k), acc0[r]);
+            acc1[r] = _mm256_fmadd_ps(x1, load_w(p, n + r, k + 8), acc1[r]);
+        }
+    }
+    if (k + 8 <= K) {
+        __m256 x0 = _mm256_loadu_ps(p->x + k);
+        for (size_t r = 0; r < rows; r++)
+            acc0[r] = _mm256_fmadd_ps(x0, load_w(p, n + r, k), acc0[r]);
+        k += 8;
+    }
+    if (k < K) {
+        __m256i mask = avx2_tail_mask(K - k);
+        __m256 x1 = _mm256_maskload_ps(p->x + k, mask);
+        for (size_t r = 0; r < rows; r++)
+            acc1[r] = _mm256_fmadd_ps(x1, load_w_tail(p, n + r, k, K - k, mask), acc1[r]);
+    }
+    for (size_t r = 0; r < rows; r++)
+        out[r] = avx2_hsum_ps(_mm256_add_ps(acc0[r], acc1[r]));
+}
+
+static void matvec_rows(void *arg, size_t begin, size_t end, int tid)
+{
+    const avx2_linear_problem *p = ((const matvec_job *)arg)->p;
+    (void)tid;
+    float sums[MV_ROWS];
+    for (size_t n = begin; n < end; n += MV_ROWS) {
+        size_t rows = end - n < MV_ROWS ? end - n : MV_ROWS;
+        if (rows == MV_ROWS)
+            dot_rows(p, n, MV_ROWS, sums);
+        else
+            for (size_t r = 0; r < rows; r++)
+                dot_rows(p, n + r, 1, sums + r);
+        for (size_t r = 0; r < rows; r++)
+            p->y[n + r] = p->bias ? sums[r] + p->bias[n + r] : sums[r];
+    }
+}
+
+int avx2_matvec(const ck_exec_ctx *ctx, const avx2_linear_problem *p)
+{
+    matvec_job j = {p};
+    /* Chunks of at least 64 rows (a multiple of MV_ROWS) keep the
+     * per-chunk overhead small next to 64 weight rows. */
+    avx2_parallel(ctx, p->N, 64, matvec_rows, &j);
+    return CK_OK;
+}
