@@ -74,16 +74,20 @@ float *st_copy(const float *x, size_t n)
     return p;
 }
 
-int st_close_1ulp(float got, double want, double abs_slack)
+int st_close_rounded_once(float got, double want, double abs_slack)
 {
     if (isnan(want))
         return isnan(got);
     if (isinf(want))
         return got == want;
-    /* one f32 rounding is at most half an ulp; the independent double result
-     * may sit on the other side of a rounding boundary, so allow one ulp */
-    double tol = ldexp(fabs(want), -23) + abs_slack;
-    return fabs((double)got - want) <= tol;
+    /* the f32 nearest to want is within half an ulp of it (also when it
+     * rounds up into the next binade); the factor 1 + 1e-6 absorbs the error
+     * of a double-precision reference (~1e-16 relative), not a second f32
+     * rounding (up to another half ulp) */
+    int e;
+    frexp(fabs(want), &e);
+    double ulp = ldexp(1.0, (e - 24) < -149 ? -149 : e - 24);
+    return fabs((double)got - want) <= 0.5 * ulp * (1.0 + 1e-6) + abs_slack;
 }
 
 size_t st_first_diff(const float *a, const float *b, size_t n)

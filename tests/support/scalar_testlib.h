@@ -30,10 +30,11 @@ void st_fill(st_rng *r, float *x, size_t n, double lo, double hi);
 float *st_floats(size_t n);
 float *st_copy(const float *x, size_t n);
 
-/* |got - want| within one f32 rounding of want (plus a tiny absolute slack
- * for results that are sums cancelling to near zero): what a reference that
- * rounds a double once must meet against an independent double result. */
-int st_close_1ulp(float got, double want, double abs_slack);
+/* got is want rounded to f32 once: within half an ulp of want (plus a tiny
+ * absolute slack for sums that cancel to near zero). What a reference that
+ * computes in double and rounds once must meet against an independent
+ * higher-precision recomputation. */
+int st_close_rounded_once(float got, double want, double abs_slack);
 
 /* Bitwise equality of two f32 arrays; returns the first differing index or
  * n when equal. */
