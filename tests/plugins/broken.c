@@ -1,0 +1,137 @@
+/* The parity gate's own test subject: a plugin named "broken" whose every
+ * kernel is correct except for one deliberate defect, so tests can check
+ * that `ckbench parity` catches each one for the right reason and still
+ * finishes the run:
+ *   rmsnorm   wrong tail: skips the last D % 16 elements of each row
+ *   add       one ULP off in an exact op (one element)
+ *   gelu      writes one element past the end of y
+ *   swiglu    segfaults
+ *   layernorm returns a NaN in one element
+ *   embedding never returns (infinite loop)
+ *   linear    modifies its read-only input x
+ * Single-threaded on purpose: the defects must not depend on work splits. */
+#include <math.h>
+#include <stdint.h>
+
+#include "ck_plugin.h"
+
+static int rmsnorm_wrong_tail(const ck_exec_ctx *ctx, const void *args)
+{
+    (void)ctx;
+    const ck_norm_args *a = args;
+    size_t written = a->D - a->D % 16;
+    for (size_t t = 0; t < a->T; t++) {
+        const float *x = a->x + t * a->D;
+        double ss = 0;
+        for (size_t i = 0; i < a->D; i++)
+            ss += (double)x[i] * (double)x[i];
+        double inv = 1.0 / sqrt(ss / (double)a->D + (double)a->eps);
+        for (size_t i = 0; i < written; i++)
+            a->y[t * a->D + i] = (float)((double)x[i] * inv * (double)a->gamma[i]);
+    }
+    return CK_OK;
+}
+
+static int add_one_ulp_off(const ck_exec_ctx *ctx, const void *args)
+{
+    (void)ctx;
+    const ck_add_args *a = args;
+    for (size_t i = 0; i < a->n; i++)
+        a->y[i] = a->a[i] + a->b[i];
+    a->y[a->n / 2] = nextafterf(a->y[a->n / 2], INFINITY);
+    return CK_OK;
+}
+
+static int gelu_writes_past_end(const ck_exec_ctx *ctx, const void *args)
+{
+    (void)ctx;
+    const ck_unary_args *a = args;
+    for (size_t i = 0; i <= a->n; i++) { /* <= : the defect */
+        double x = (double)a->x[i < a->n ? i : a->n - 1];
+        a->y[i] = (float)(0.5 * x * (1.0 + tanh(0.7978845608028654 * (x + 0.044715 * x * x * x))));
+    }
+    return CK_OK;
+}
+
+static int swiglu_segfaults(const ck_exec_ctx *ctx, const void *args)
+{
+    (void)ctx;
+    (void)args;
+    /* a volatile pointer the compiler cannot see is NULL: a real SIGSEGV */
+    static float *volatile nowhere;
+    *nowhere = 1.0f;
+    return CK_OK;
+}
+
+static int layernorm_returns_nan(const ck_exec_ctx *ctx, const void *args)
+{
+    (void)ctx;
+    const ck_norm_args *a = args;
+    for (size_t t = 0; t < a->T; t++) {
+        const float *x = a->x + t * a->D;
+        double mean = 0, var = 0;
+        for (size_t i = 0; i < a->D; i++)
+            mean += x[i];
+        mean /= (double)a->D;
+        for (size_t i = 0; i < a->D; i++)
+            var += ((double)x[i] - mean) * ((double)x[i] - mean);
+        double inv = 1.0 / sqrt(var / (double)a->D + (double)a->eps);
+        for (size_t i = 0; i < a->D; i++)
+            a->y[t * a->D + i] =
+                (float)(((double)x[i] - mean) * inv * (double)a->gamma[i] + (a->beta ? (double)a->beta[i] : 0.0));
+    }
+    a->y[a->T * a->D / 2] = NAN;
+    return CK_OK;
+}
+
+static int embedding_hangs(const ck_exec_ctx *ctx, const void *args)
+{
+    (void)ctx;
+    (void)args;
+    volatile unsigned long spin = 0;
+    for (;;)
+        spin = spin + 1;
+    return CK_OK;
+}
+
+static int linear_modifies_input(const ck_exec_ctx *ctx, const void *args)
+{
+    (void)ctx;
+    const ck_linear_args *a = args;
+    const float *w = a->w;
+    for (size_t t = 0; t < a->T; t++)
+        for (size_t n = 0; n < a->N; n++) {
+            double acc = a->bias ? (double)a->bias[n] : 0.0;
+            for (size_t k = 0; k < a->K; k++)
+                acc += (double)a->x[t * a->K + k] * (double)w[n * a->K + k];
+            a->y[t * a->N + n] = (float)acc;
+        }
+    float *x = (float *)(uintptr_t)a->x; /* the defect: scribble on a const input */
+    x[0] += 1.0f;
+    return CK_OK;
+}
+
+static const ck_kernel_desc kernels[] = {
+    {CK_OP_RMSNORM, CK_DTYPE_F32, 0, "f32-rmsnorm/broken-tail", rmsnorm_wrong_tail},
+    {CK_OP_ADD, CK_DTYPE_F32, 0, "f32-add/broken-ulp", add_one_ulp_off},
+    {CK_OP_GELU, CK_DTYPE_F32, 0, "f32-gelu/broken-oob", gelu_writes_past_end},
+    {CK_OP_SWIGLU, CK_DTYPE_F32, 0, "f32-swiglu/broken-segv", swiglu_segfaults},
+    {CK_OP_LAYERNORM, CK_DTYPE_F32, 0, "f32-layernorm/broken-nan", layernorm_returns_nan},
+    {CK_OP_EMBEDDING, CK_DTYPE_F32, 0, "f32-embedding/broken-hang", embedding_hangs},
+    {CK_OP_LINEAR, CK_DTYPE_F32, 0, "f32-linear/broken-input", linear_modifies_input},
+};
+
+static const ck_plugin_desc desc = {
+    .abi_version = CK_ABI_VERSION,
+    .struct_size = sizeof(ck_plugin_desc),
+    .name = "broken",
+    .version = "0.0.1",
+    .description = "one deliberate defect per kernel, to prove the parity gate can fail",
+    .kernels = kernels,
+    .n_kernels = sizeof kernels / sizeof kernels[0],
+};
+
+CK_PLUGIN_EXPORT const ck_plugin_desc *ck_plugin_entry(void)
+{
+    return &desc;
+}
