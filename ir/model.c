@@ -463,15 +463,14 @@ static size_t line_of(const char *text, size_t off)
     return line;
 }
 
-/* Nothing but JSON whitespace in [p, end): no trailing garbage after the value. */
-static int only_space(const char *p, const char *end)
+/* The first byte in [p, end) that is not JSON whitespace (trailing garbage
+ * after the value), or NULL when there is none. */
+static const char *trailing_garbage(const char *p, const char *end)
 {
-    if (!p)
-        return 0;
-    for (; p < end; p++)
+    for (; p && p < end; p++)
         if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r')
-            return 0;
-    return 1;
+            return p;
+    return NULL;
 }
 
 ck_model *ck_model_parse(const char *text, size_t len, const char *path, char *err, size_t err_len)
@@ -490,7 +489,8 @@ ck_model *ck_model_parse(const char *text, size_t len, const char *path, char *e
         return NULL;
     }
     cJSON *root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
-    if (root && !only_space(end, text + len)) {
+    if (root && trailing_garbage(end, text + len)) {
+        end = trailing_garbage(end, text + len);
         cJSON_Delete(root);
         root = NULL;
     }
