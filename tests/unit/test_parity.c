@@ -1,0 +1,584 @@
+/* The parity gate can fail: each defect of tests/plugins/broken.c is caught
+ * for its own reason and the run still finishes with its summary line; a
+ * correct plugin passes; --dump, --json and --junit files are readable; bad
+ * usage exits 2 with one line. Also the comparison rules and ck_case (the
+ * seeded inputs and the guards) on their own. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cJSON.h>
+
+#include "ck_case.h"
+#include "compare.h"
+
+/* ---- running ckbench ---------------------------------------------------------------------- */
+
+static const char *ckbench(void)
+{
+    const char *p = getenv("CK_CKBENCH");
+    return p ? p : "build/bin/ckbench";
+}
+
+static const char *broken_plugin(void)
+{
+    static char path[1024];
+    const char *d = getenv("CK_TEST_PLUGIN_DIR");
+    snprintf(path, sizeof path, "%s/libck_broken.so", d ? d : "build/tests/plugins");
+    return path;
+}
+
+static char *make_tmpdir(void)
+{
+    char *t = strdup("/tmp/ck_parity_test_XXXXXX");
+    cr_assert_not_null(mkdtemp(t));
+    return t;
+}
+
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *s = malloc((size_t)n + 1);
+    size_t got = fread(s, 1, (size_t)n, f);
+    s[got] = 0;
+    fclose(f);
+    return s;
+}
+
+typedef struct run_result {
+    int status;
+    char *out, *err;
+} run_result;
+
+/* Run `ckbench parity <args>`; capture stdout and stderr. */
+static run_result run_parity(const char *args)
+{
+    char *dir = make_tmpdir();
+    char cmd[4096], outp[256], errp[256];
+    snprintf(outp, sizeof outp, "%s/stdout", dir);
+    snprintf(errp, sizeof errp, "%s/stderr", dir);
+    snprintf(cmd, sizeof cmd, "'%s' parity %s >'%s' 2>'%s'", ckbench(), args, outp, errp);
+    int st = system(cmd);
+    run_result r = {WIFEXITED(st) ? WEXITSTATUS(st) : -1, slurp(outp), slurp(errp)};
+    cr_assert_not_null(r.out);
+    cr_assert_not_null(r.err);
+    unlink(outp);
+    unlink(errp);
+    rmdir(dir);
+    free(dir);
+    return r;
+}
+
+static int has_summary_line(const char *out)
+{
+    regex_t re;
+    regcomp(&re, "^[0-9]+ passed, [0-9]+ failed(, [0-9]+ skipped)?$", REG_EXTENDED | REG_NEWLINE);
+    int ok = regexec(&re, out, 0, NULL, 0) == 0;
+    regfree(&re);
+    return ok;
+}
+
+/* Run the broken plugin on some ops, return the parsed --json. */
+static cJSON *run_broken(const char *ops, const char *extra, run_result *rr)
+{
+    char *dir = make_tmpdir();
+    char json[256], args[2048];
+    snprintf(json, sizeof json, "%s/parity.json", dir);
+    snprintf(args, sizeof args, "--plugin '%s' --op %s --timeout 0.5 --json '%s' %s", broken_plugin(), ops, json,
+             extra);
+    *rr = run_parity(args);
+    char *text = slurp(json);
+    cr_assert_not_null(text, "--json was not written; stderr: %s", rr->err);
+    cJSON *root = cJSON_Parse(text);
+    cr_assert_not_null(root);
+    free(text);
+    unlink(json);
+    rmdir(dir);
+    free(dir);
+    return root;
+}
+
+static const cJSON *find_case(const cJSON *root, const char *instance)
+{
+    const cJSON *c;
+    cJSON_ArrayForEach(c, cJSON_GetObjectItem(root, "cases"))
+    {
+        const char *s = cJSON_GetStringValue(cJSON_GetObjectItem(c, "op_instance"));
+        if (s && !strcmp(s, instance))
+            return c;
+    }
+    cr_assert_fail("no case '%s' in the JSON", instance);
+    return NULL;
+}
+
+static const char *str(const cJSON *o, const char *key)
+{
+    const char *s = cJSON_GetStringValue(cJSON_GetObjectItem(o, key));
+    cr_assert_not_null(s, "no string '%s'", key);
+    return s;
+}
+
+static double num(const cJSON *o, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItem(o, key);
+    cr_assert(cJSON_IsNumber(v), "no number '%s'", key);
+    return v->valuedouble;
+}
+
+static const cJSON *first_output(const cJSON *c)
+{
+    const cJSON *o = cJSON_GetArrayItem(cJSON_GetObjectItem(c, "outputs"), 0);
+    cr_assert_not_null(o);
+    return o;
+}
+
+static void expect_failure(const cJSON *root, const char *instance, const char *reason, const char *in_detail)
+{
+    const cJSON *c = find_case(root, instance);
+    cr_expect_str_eq(str(c, "verdict"), "FAIL", "%s", instance);
+    cr_expect_str_eq(str(c, "reason"), reason, "%s: %s", instance, str(c, "detail"));
+    cr_expect(strstr(str(c, "detail"), in_detail) != NULL, "%s: expected \"%s\" in \"%s\"", instance, in_detail,
+              str(c, "detail"));
+    cr_expect(strstr(str(c, "detail"), "plugin 'broken'") != NULL, "the detail names the plugin");
+}
+
+static void free_run(run_result *r, cJSON *root)
+{
+    free(r->out);
+    free(r->err);
+    cJSON_Delete(root);
+}
+
+/* ---- each defect of the broken plugin ------------------------------------------------------- */
+
+Test(parity_broken, wrong_tail_is_reported_unwritten)
+{
+    run_result r;
+    cJSON *root = run_broken("rmsnorm", "", &r);
+    cr_expect_eq(r.status, 1);
+    cr_expect(has_summary_line(r.out), "summary line missing:\n%s", r.out);
+    expect_failure(root, "rmsnorm T=1 D=17", "unwritten", "'y'[16] was never written");
+    expect_failure(root, "rmsnorm T=1 D=4095", "unwritten", "'y'[4080]");
+    cr_expect_eq(num(first_output(find_case(root, "rmsnorm T=3 D=4095")), "bad_elements"), 3 * 15);
+    cr_expect_str_eq(str(find_case(root, "rmsnorm T=1 D=64"), "verdict"), "PASS", "no tail when D %% 16 == 0");
+    free_run(&r, root);
+}
+
+Test(parity_broken, one_ulp_off_in_exact_op)
+{
+    run_result r;
+    cJSON *root = run_broken("add", "", &r);
+    cr_expect_eq(r.status, 1);
+    expect_failure(root, "add n=4095", "mismatch", "not bit-identical: first at [2047]");
+    const cJSON *o = first_output(find_case(root, "add n=4095"));
+    cr_expect_eq(num(o, "first_bad_ulp"), 1);
+    cr_expect_eq(num(o, "bad_elements"), 1);
+    cr_expect_eq(num(o, "first_bad_index"), 2047);
+    free_run(&r, root);
+}
+
+Test(parity_broken, write_past_the_end)
+{
+    run_result r;
+    cJSON *root = run_broken("gelu", "", &r);
+    cr_expect_eq(r.status, 1);
+    expect_failure(root, "gelu n=17", "oob-write", "past the end of 'y'");
+    expect_failure(root, "gelu n=17", "oob-write", "gelu");
+    free_run(&r, root);
+}
+
+Test(parity_broken, segfault_is_a_crash_with_its_signal)
+{
+    run_result r;
+    cJSON *root = run_broken("swiglu", "", &r);
+    cr_expect_eq(r.status, 1);
+    expect_failure(root, "swiglu n=7", "crash", "signal 11");
+    cr_expect(has_summary_line(r.out), "the run finishes after a crash:\n%s", r.out);
+    free_run(&r, root);
+}
+
+Test(parity_broken, nan_output)
+{
+    run_result r;
+    cJSON *root = run_broken("layernorm", "", &r);
+    cr_expect_eq(r.status, 1);
+    expect_failure(root, "layernorm T=1 D=17", "nan", "'y'[8] is NaN");
+    free_run(&r, root);
+}
+
+Test(parity_broken, infinite_loop_times_out)
+{
+    run_result r;
+    cJSON *root = run_broken("embedding", "", &r);
+    cr_expect_eq(r.status, 1);
+    expect_failure(root, "embedding f32 T=1 vocab=50 D=7", "timeout", "did not return within 0.5 s");
+    cr_expect(has_summary_line(r.out), "the run finishes after a hang:\n%s", r.out);
+    free_run(&r, root);
+}
+
+Test(parity_broken, modified_input)
+{
+    run_result r;
+    cJSON *root = run_broken("linear", "", &r);
+    cr_expect_eq(r.status, 1);
+    expect_failure(root, "linear f32 T=3 K=64 N=33", "input-modified", "read-only input 'x'");
+    free_run(&r, root);
+}
+
+Test(parity_broken, whole_run_finishes_and_counts_add_up, .timeout = 120)
+{
+    char *dir = make_tmpdir();
+    char junit[256], extra[512];
+    snprintf(junit, sizeof junit, "%s/parity.xml", dir);
+    snprintf(extra, sizeof extra, "--junit '%s'", junit);
+    run_result r;
+    cJSON *root = run_broken("rmsnorm,add,gelu,swiglu,layernorm,embedding,linear,attention", extra, &r);
+    cr_expect_eq(r.status, 1);
+    cr_expect(has_summary_line(r.out), "summary line missing:\n%s", r.out);
+    const char *reasons[] = {"unwritten", "mismatch", "oob-write", "crash", "nan", "timeout", "input-modified",
+                             "not-offered"};
+    for (size_t i = 0; i < sizeof reasons / sizeof reasons[0]; i++) {
+        int seen = 0;
+        const cJSON *c;
+        cJSON_ArrayForEach(c, cJSON_GetObjectItem(root, "cases")) seen |= !strcmp(str(c, "reason"), reasons[i]);
+        cr_expect(seen, "no case failed with reason %s", reasons[i]);
+    }
+    int n = cJSON_GetArraySize(cJSON_GetObjectItem(root, "cases"));
+    double passed = num(root, "passed"), failed = num(root, "failed"), skipped = num(root, "skipped");
+    cr_expect_eq(passed + failed + skipped, n);
+    char line[128];
+    snprintf(line, sizeof line, "\n%.0f passed, %.0f failed, %.0f skipped\n", passed, failed, skipped);
+    cr_expect(strstr(r.out, line) != NULL, "summary '%s' not in output", line + 1);
+    char *xml = slurp(junit);
+    cr_assert_not_null(xml, "--junit not written");
+    char attr[64];
+    snprintf(attr, sizeof attr, "failures=\"%.0f\"", failed);
+    cr_expect(strncmp(xml, "<?xml", 5) == 0);
+    cr_expect(strstr(xml, attr) != NULL, "JUnit does not say %s", attr);
+    cr_expect(strstr(xml, "<failure type=\"crash\"") != NULL);
+    free(xml);
+    unlink(junit);
+    rmdir(dir);
+    free(dir);
+    free_run(&r, root);
+}
+
+/* ---- a correct plugin passes ------------------------------------------------------------------ */
+
+Test(parity_good, scalar_against_itself_passes, .timeout = 120)
+{
+    run_result r = run_parity("--plugin scalar --op rmsnorm,layernorm,linear,rope,attention,add,gelu,swiglu,"
+                              "embedding,adam --timeout 60");
+    cr_expect_eq(r.status, 0, "stdout:\n%s\nstderr:\n%s", r.out, r.err);
+    cr_expect(strstr(r.out, " 0 failed") != NULL, "%s", r.out);
+    cr_expect(has_summary_line(r.out));
+    free(r.out);
+    free(r.err);
+}
+
+/* ---- --dump writes .npy files NumPy can read -------------------------------------------------- */
+
+/* Parse a .npy v1.0 header; return the data and its element count. */
+static float *load_npy_f32(const char *path, size_t *count)
+{
+    FILE *f = fopen(path, "rb");
+    cr_assert_not_null(f, "%s", path);
+    unsigned char head[10];
+    cr_assert_eq(fread(head, 1, 10, f), 10);
+    cr_assert(memcmp(head, "\x93NUMPY", 6) == 0, "%s: bad magic", path);
+    cr_assert_eq(head[6], 1);
+    cr_assert_eq(head[7], 0);
+    size_t hlen = (size_t)head[8] | (size_t)head[9] << 8;
+    cr_assert_eq((10 + hlen) % 64, 0, "header padded to 64 bytes");
+    char *dict = calloc(1, hlen + 1);
+    cr_assert_eq(fread(dict, 1, hlen, f), hlen);
+    cr_assert_eq(dict[hlen - 1], '\n');
+    cr_assert(strstr(dict, "'descr': '<f4'") != NULL, "%s", dict);
+    cr_assert(strstr(dict, "'fortran_order': False") != NULL, "%s", dict);
+    const char *sh = strstr(dict, "'shape': (");
+    cr_assert_not_null(sh);
+    *count = strtoull(sh + 10, NULL, 10);
+    free(dict);
+    float *data = malloc(*count * sizeof *data + 1);
+    cr_assert_eq(fread(data, sizeof *data, *count, f), *count);
+    cr_assert_eq(fgetc(f), EOF, "no bytes after the data");
+    fclose(f);
+    return data;
+}
+
+Test(parity_dump, npy_files_load_back_and_hold_the_case)
+{
+    char *dir = make_tmpdir();
+    char args[1024];
+    snprintf(args, sizeof args, "--plugin scalar --op add --seed 7 --dump '%s/d'", dir);
+    run_result r = run_parity(args);
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    char mpath[512];
+    snprintf(mpath, sizeof mpath, "%s/d/manifest.json", dir);
+    char *text = slurp(mpath);
+    cr_assert_not_null(text, "manifest.json not written");
+    cJSON *m = cJSON_Parse(text);
+    cr_assert_not_null(m);
+    const cJSON *c = cJSON_GetArrayItem(cJSON_GetObjectItem(m, "cases"), 3); /* add n=33 */
+    cr_assert_not_null(c);
+    const cJSON *in = cJSON_GetObjectItem(c, "inputs"), *ref = cJSON_GetObjectItem(c, "reference");
+    const cJSON *res = cJSON_GetArrayItem(cJSON_GetObjectItem(c, "results"), 0);
+    const char *files[4] = {str(in, "a"), str(in, "b"), str(ref, "y"), str(cJSON_GetObjectItem(res, "outputs"), "y")};
+    float *v[4];
+    size_t n[4];
+    for (int i = 0; i < 4; i++) {
+        char p[1024];
+        snprintf(p, sizeof p, "%s/d/%s", dir, files[i]);
+        v[i] = load_npy_f32(p, &n[i]);
+        cr_assert_eq(n[i], 33);
+    }
+    for (size_t i = 0; i < 33; i++) {
+        float sum = v[0][i] + v[1][i];
+        cr_expect(memcmp(&sum, &v[2][i], 4) == 0, "reference y[%zu] == a + b", i);
+        cr_expect(memcmp(&v[3][i], &v[2][i], 4) == 0, "plugin y[%zu] == reference", i);
+    }
+    for (int i = 0; i < 4; i++)
+        free(v[i]);
+    cJSON_Delete(m);
+    free(text);
+    free(r.out);
+    free(r.err);
+    char rm[600];
+    snprintf(rm, sizeof rm, "rm -rf '%s'", dir);
+    cr_expect_eq(system(rm), 0);
+    free(dir);
+}
+
+/* ---- bad usage ------------------------------------------------------------------------------ */
+
+static void expect_usage_error(const char *args, const char *in_message)
+{
+    run_result r = run_parity(args);
+    cr_expect_eq(r.status, 2, "%s: exit %d", args, r.status);
+    cr_expect(strstr(r.err, in_message) != NULL, "%s: expected \"%s\" in \"%s\"", args, in_message, r.err);
+    size_t l = strlen(r.err);
+    cr_expect(l > 0 && strchr(r.err, '\n') == r.err + l - 1, "%s: one line: %s", args, r.err);
+    cr_expect(!has_summary_line(r.out), "%s: no run happened", args);
+    free(r.out);
+    free(r.err);
+}
+
+Test(parity_usage, unknown_plugin) { expect_usage_error("--plugin no_such_plugin", "no_such_plugin"); }
+Test(parity_usage, unknown_op) { expect_usage_error("--plugin scalar --op rmsnorm,frobnicate", "unknown op 'frobnicate'"); }
+Test(parity_usage, missing_model) { expect_usage_error("--plugin scalar --model /nonexistent/model.json", "/nonexistent/model.json"); }
+Test(parity_usage, unknown_option) { expect_usage_error("--frobnicate", "unknown option '--frobnicate'"); }
+Test(parity_usage, bad_seed) { expect_usage_error("--seed twelve", "--seed"); }
+Test(parity_usage, bad_timeout) { expect_usage_error("--timeout -1", "--timeout"); }
+Test(parity_usage, option_without_value) { expect_usage_error("--plugin", "--plugin needs a value"); }
+
+/* ---- comparison rules ------------------------------------------------------------------------- */
+
+Test(compare, ulp_distance)
+{
+    cr_expect_eq(ck_ulp_distance_f32(1.0f, 1.0f), 0);
+    cr_expect_eq(ck_ulp_distance_f32(1.0f, nextafterf(1.0f, 2.0f)), 1);
+    cr_expect_eq(ck_ulp_distance_f32(nextafterf(1.0f, 0.0f), nextafterf(1.0f, 2.0f)), 2);
+    cr_expect_eq(ck_ulp_distance_f32(0.0f, -0.0f), 0, "the zeros are 0 apart");
+    cr_expect_eq(ck_ulp_distance_f32(-0x1p-149f, 0x1p-149f), 2, "across zero");
+    cr_expect_eq(ck_ulp_distance_f32(0x1.fffffep127f, INFINITY), 1);
+    cr_expect_eq(ck_ulp_distance_f32(NAN, 1.0f), CK_ULP_INF);
+    cr_expect_eq(ck_ulp_distance_f32(1.0f, NAN), CK_ULP_INF);
+}
+
+static const ck_tolerance exact = {CK_PARITY_EXACT, 0, 0};
+static const ck_tolerance tol = {CK_PARITY_TOLERANCE, 1e-5, 1e-4};
+
+Test(compare, exact_reports_first_difference_and_count)
+{
+    float ref[5] = {1, 2, 3, 4, 5}, y[5] = {1, 2, 3, 4, 5};
+    ck_cmp_result r;
+    ck_compare_f32(y, ref, 5, exact, 0, &r);
+    cr_expect(r.pass);
+    y[2] = nextafterf(3.0f, 4.0f);
+    y[4] = 5.5f;
+    ck_compare_f32(y, ref, 5, exact, 0, &r);
+    cr_expect(!r.pass);
+    cr_expect_eq(r.reason, CK_CMP_MISMATCH);
+    cr_expect_eq(r.first_bad, 2);
+    cr_expect_eq(r.first_ulp, 1);
+    cr_expect_eq(r.n_bad, 2);
+    cr_expect_float_eq(r.first_ref, 3.0, 0);
+    y[2] = 3, y[4] = 5;
+    y[0] = -0.0f, ref[0] = 0.0f;
+    ck_compare_f32(y, ref, 5, exact, 0, &r);
+    cr_expect(!r.pass, "exact means bits: -0 is not +0");
+}
+
+Test(compare, tolerance_bound_and_figures)
+{
+    float ref[4] = {1, -2, 100, 0}, y[4] = {1 + 1e-5f, -2, 100.005f, 0};
+    ck_cmp_result r;
+    ck_compare_f32(y, ref, 4, tol, 0, &r);
+    cr_expect(r.pass, "inside atol + rtol*|ref|");
+    cr_expect(r.max_abs > 4e-3 && r.max_abs < 6e-3, "max abs %g", r.max_abs);
+    cr_expect_eq(r.worst, 2, "worst relative to its bound");
+    cr_expect(r.nmse > 0 && r.nmse < 1e-8, "nmse %g", r.nmse);
+    y[3] = 2e-5f; /* ref 0: only atol applies */
+    ck_compare_f32(y, ref, 4, tol, 0, &r);
+    cr_expect(!r.pass);
+    cr_expect_eq(r.first_bad, 3);
+    cr_expect_eq(r.reason, CK_CMP_MISMATCH);
+}
+
+Test(compare, nan_inf_and_unwritten)
+{
+    uint32_t poison = CK_CASE_POISON_F32;
+    float pf;
+    memcpy(&pf, &poison, 4);
+    float ref[4] = {1, 2, -INFINITY, 4}, y[4] = {1, 2, -INFINITY, 4};
+    ck_cmp_result r;
+    ck_compare_f32(y, ref, 4, tol, poison, &r);
+    cr_expect(r.pass, "matching -inf (a masked score) is fine");
+    y[1] = NAN;
+    ck_compare_f32(y, ref, 4, tol, poison, &r);
+    cr_expect(!r.pass);
+    cr_expect_eq(r.reason, CK_CMP_NAN);
+    cr_expect_eq(r.first_bad, 1);
+    y[1] = 2, y[3] = INFINITY;
+    ck_compare_f32(y, ref, 4, exact, poison, &r);
+    cr_expect_eq(r.reason, CK_CMP_INF);
+    cr_expect_eq(r.first_bad, 3);
+    y[3] = pf;
+    ck_compare_f32(y, ref, 4, tol, poison, &r);
+    cr_expect_eq(r.reason, CK_CMP_UNWRITTEN);
+    y[3] = 4, y[2] = 0;
+    ck_compare_f32(y, ref, 4, tol, poison, &r);
+    cr_expect(!r.pass, "finite where the reference is -inf");
+    float rn[1] = {NAN}, yn[1] = {-NAN};
+    ck_compare_f32(yn, rn, 1, exact, 0, &r);
+    cr_expect(r.pass, "NaN where the reference is NaN");
+}
+
+Test(compare, bytes)
+{
+    unsigned char a[6] = {1, 2, 3, 4, 5, 6}, b[6] = {1, 2, 9, 4, 5, 7};
+    ck_cmp_result r;
+    ck_compare_bytes(a, b, 6, &r);
+    cr_expect(!r.pass);
+    cr_expect_eq(r.first_bad, 2);
+    cr_expect_eq(r.n_bad, 2);
+}
+
+/* ---- ck_case ------------------------------------------------------------------------------------ */
+
+static ck_shape norm_shape(void)
+{
+    ck_shape s = {.op = CK_OP_RMSNORM, .dtype = CK_DTYPE_F32, .T = 5, .D = 17, .eps = 1e-5f};
+    return s;
+}
+
+Test(ck_case, same_seed_same_inputs_other_seed_other_inputs)
+{
+    ck_shape s = norm_shape();
+    char err[256];
+    ck_case *a = ck_case_create(&s, 1, err, sizeof err), *b = ck_case_create(&s, 1, err, sizeof err);
+    ck_case *c = ck_case_create(&s, 2, err, sizeof err);
+    cr_assert(a && b && c, "%s", err);
+    const ck_case_buf *xa = ck_case_find(a, "x"), *xb = ck_case_find(b, "x"), *xc = ck_case_find(c, "x");
+    cr_assert_not_null(xa);
+    cr_expect_eq(xa->count, 85);
+    cr_expect(memcmp(xa->data, xb->data, xa->bytes) == 0);
+    cr_expect(memcmp(xa->data, xc->data, xa->bytes) != 0);
+    const ck_norm_args *args = ck_case_args(a);
+    cr_expect_eq(args->x, xa->data);
+    cr_expect_eq(args->y, ck_case_find(a, "y")->data);
+    cr_expect(ck_case_poisoned(ck_case_find(a, "y"), 84), "outputs start poisoned");
+    ck_case_free(a);
+    ck_case_free(b);
+    ck_case_free(c);
+}
+
+Test(ck_case, known_first_values_on_every_machine)
+{
+    /* pins the generator: a change here changes every parity input */
+    ck_shape s = {.op = CK_OP_ADD, .dtype = CK_DTYPE_F32, .n = 4};
+    char err[256];
+    ck_case *c = ck_case_create(&s, 42, err, sizeof err);
+    cr_assert_not_null(c, "%s", err);
+    const uint32_t expected[4] = {0x3f133efeu, 0xbe769a11u, 0xbf653febu, 0x3f882c59u};
+    uint32_t got[4];
+    memcpy(got, ck_case_find(c, "a")->data, sizeof got);
+    for (int i = 0; i < 4; i++)
+        cr_expect_eq(got[i], expected[i], "a[%d] = 0x%08x", i, got[i]);
+    ck_case_free(c);
+}
+
+Test(ck_case, guards_catch_writes_outside_and_input_changes)
+{
+    ck_shape s = norm_shape();
+    char err[256], msg[256];
+    ck_case *c = ck_case_create(&s, 3, err, sizeof err);
+    cr_assert_not_null(c, "%s", err);
+    cr_expect_eq(ck_case_check_guards(c, msg, sizeof msg), 0);
+    cr_expect_eq(ck_case_check_inputs(c, msg, sizeof msg), 0);
+    float *y = ck_case_find(c, "y")->data;
+    y[85] = 1.0f;
+    cr_expect_eq(ck_case_check_guards(c, msg, sizeof msg), 1);
+    cr_expect(strstr(msg, "past the end of 'y'") && strstr(msg, "element 85 of 85"), "%s", msg);
+    ck_case_reset(c);
+    cr_expect_eq(ck_case_check_guards(c, msg, sizeof msg), 0, "reset re-arms the canaries");
+    y[-1] = 1.0f;
+    cr_expect_eq(ck_case_check_guards(c, msg, sizeof msg), 1);
+    cr_expect(strstr(msg, "before the start of 'y'"), "%s", msg);
+    float *x = ck_case_find(c, "x")->data;
+    x[7] += 1.0f;
+    cr_expect_eq(ck_case_check_inputs(c, msg, sizeof msg), 1);
+    cr_expect(strstr(msg, "'x'") && strstr(msg, "element 7"), "%s", msg);
+    ck_case_reset(c);
+    cr_expect_eq(ck_case_check_inputs(c, msg, sizeof msg), 0, "reset restores inputs");
+    ck_case_free(c);
+}
+
+static int inplace_add(const ck_exec_ctx *ctx, const void *args)
+{
+    (void)ctx;
+    const ck_add_args *a = args;
+    cr_expect_eq((const float *)a->a, a->y, "an in-place kernel gets y == a");
+    for (size_t i = 0; i < a->n; i++)
+        a->y[i] = a->a[i] + a->b[i];
+    return CK_OK;
+}
+
+Test(ck_case, inplace_kernel_sees_aliased_output)
+{
+    ck_shape s = {.op = CK_OP_ADD, .dtype = CK_DTYPE_F32, .n = 9};
+    char err[256];
+    ck_case *c = ck_case_create(&s, 5, err, sizeof err);
+    cr_assert_not_null(c, "%s", err);
+    ck_kernel_desc k = {CK_OP_ADD, CK_DTYPE_F32, CK_KF_INPLACE, "f32-add/test", inplace_add};
+    cr_expect_eq(ck_case_run(c, &k, NULL), CK_OK);
+    const float *a = ck_case_find(c, "a")->data, *b = ck_case_find(c, "b")->data, *y = ck_case_find(c, "y")->data;
+    for (int i = 0; i < 9; i++)
+        cr_expect_eq(y[i], a[i] + b[i]);
+    ck_case_free(c);
+}
+
+Test(ck_case, bad_shapes_are_refused_with_a_reason)
+{
+    char err[256];
+    ck_shape s = {.op = CK_OP_QKV, .dtype = CK_DTYPE_F32, .T = 1, .D = 8, .n_heads = 6, .n_kv_heads = 4,
+                  .head_dim = 8};
+    cr_expect_null(ck_case_create(&s, 1, err, sizeof err));
+    cr_expect(strstr(err, "n_heads must be a multiple of n_kv_heads") != NULL, "%s", err);
+    ck_shape q = {.op = CK_OP_QUANTIZE, .dtype = CK_DTYPE_Q8_0, .n = 33};
+    cr_expect_null(ck_case_create(&q, 1, err, sizeof err));
+    cr_expect(strstr(err, "multiple of 32") != NULL, "%s", err);
+    ck_shape big = {.op = CK_OP_ADD, .dtype = CK_DTYPE_F32, .n = (size_t)1 << 40};
+    cr_expect_null(ck_case_create(&big, 1, err, sizeof err));
+    cr_expect(strstr(err, "reduce the shape") != NULL, "%s", err);
+}
