@@ -1,0 +1,81 @@
+/* ck_fusion.h — the fusion-flag pass. Over a section's op sequence (every
+ * layer expanded), replace runs of ops by a fused op where it is requested,
+ * the plugin offers the fused kernel, and it is legal: no intermediate that
+ * the fused kernel may leave unwritten is read after the group. Where
+ * candidates overlap, the pass picks the set that saves the most bytes. Buffers stay
+ * planned, so offsets never move. Rules and byte accounting: docs/fusion.md. */
+#ifndef CK_FUSION_H
+#define CK_FUSION_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ck_ir.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum ck_fusion {
+    CK_FUSE_GATE_UP = 0, /* the enum order breaks ties between equal savings */
+    CK_FUSE_NORM_MLP,
+    CK_FUSE_ACT_DOWN,
+    CK_FUSE_NORM_QKV,
+    CK_FUSE_ATTN_PROJ,
+    CK_FUSE_QKV_ROPE,
+    CK_FUSE_ADD_NORM,
+    CK_FUSE_EMBED_NORM,
+    CK_FUSE_COUNT
+} ck_fusion;
+
+#define CK_FUSE_ALL ((1u << CK_FUSE_COUNT) - 1u)
+
+const char *ck_fusion_name(unsigned f);  /* "norm_qkv" */
+uint32_t ck_fusion_op(unsigned f);       /* CK_OP_NORM_QKV */
+
+/* "all", "none" or a comma list of names -> mask; -1 with one line in err. */
+int ck_fusion_parse(const char *spec, uint32_t *mask, char *err, size_t err_len);
+/* mask -> "all", "none" or a comma list in priority order. */
+void ck_fusion_format(uint32_t mask, char *buf, size_t len);
+
+#define CK_FNODE_IO 3
+
+/* One op with the tensors it reads and writes (ids; -1 unused). */
+typedef struct ck_fnode {
+    uint32_t op;
+    int in[CK_FNODE_IO];
+    int out[CK_FNODE_IO];
+    size_t out_bytes[CK_FNODE_IO];
+    ck_role role;     /* where it came from (for reports) */
+    uint32_t layer;
+    ck_shape shape;
+} ck_fnode;
+
+typedef struct ck_step {
+    size_t first, count; /* nodes [first, first + count) */
+    int fusion;          /* ck_fusion, or -1 for a single unfused node */
+    size_t bytes_saved;  /* activation bytes not written or not re-read */
+} ck_step;
+
+typedef struct ck_fusion_result {
+    ck_step *steps;
+    size_t n_steps;
+    size_t applied[CK_FUSE_COUNT]; /* groups fused */
+    size_t blocked[CK_FUSE_COUNT]; /* matched, allowed, but an intermediate is read later */
+    size_t matched[CK_FUSE_COUNT]; /* sequences of the right shape found (overlaps included) */
+    size_t bytes_saved;
+} ck_fusion_result;
+
+/* Run the pass. `allowed` = requested & offered (bit f for ck_fusion f).
+ * 0, or -1 when out of memory. */
+int ck_fuse(const ck_fnode *nodes, size_t n, uint32_t allowed, ck_fusion_result *res);
+void ck_fusion_result_free(ck_fusion_result *res);
+
+/* The dataflow nodes of section `sec`, every layer expanded, in execution
+ * order. Returns the count (*out malloc'd), 0 on failure. */
+size_t ck_section_fnodes(const ck_model *m, size_t sec, const ck_graph_opts *opts, ck_fnode **out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
