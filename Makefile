@@ -172,6 +172,33 @@ test: deps
 	$(MAKE) test-install
 	@echo "make test: all stages passed"
 
+# ---- model parser fuzzing (issue 4, planner) --------------------------------
+# libFuzzer on ck_model_parse and what it feeds (graph, planner, map printer),
+# under ASan + UBSan. `make fuzz` runs for FUZZ_SECONDS and keeps its corpus
+# in $(B)/fuzz/corpus; `make test-fuzz` is a short run with a fixed seed and a
+# fixed number of inputs from a fresh corpus (seeds: ir/models, tests/fuzz/seeds).
+FUZZ_CC      ?= clang
+FUZZ_DIR     := $(B)/fuzz
+FUZZ_SRC     := tests/fuzz/fuzz_model.c ir/model.c ir/graph.c ir/plan.c ir/plan_print.c ir/layout_json.c core/ops_meta.c
+FUZZ_CFLAGS  := -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+                -Icore -Iir $(shell pkg-config --cflags libcjson 2>/dev/null)
+FUZZ_ARGS    := -max_len=4096 -dict=tests/fuzz/model.dict -artifact_prefix=$(FUZZ_DIR)/
+FUZZ_SECONDS ?= 600
+FUZZ_RUNS    ?= 50000
+.PHONY: test-fuzz
+
+$(FUZZ_DIR)/fuzz_model: $(FUZZ_SRC) $(wildcard ir/*.h core/*.h)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(FUZZ_SRC) $(shell pkg-config --libs libcjson 2>/dev/null || echo -lcjson) -lm
+
+fuzz: $(FUZZ_DIR)/fuzz_model
+	@mkdir -p $(FUZZ_DIR)/corpus
+	$< $(FUZZ_ARGS) -max_total_time=$(FUZZ_SECONDS) $(FUZZ_DIR)/corpus ir/models tests/fuzz/seeds
+
+test-fuzz: $(FUZZ_DIR)/fuzz_model
+	rm -rf $(FUZZ_DIR)/short && mkdir -p $(FUZZ_DIR)/short
+	$< $(FUZZ_ARGS) -seed=1 -runs=$(FUZZ_RUNS) $(FUZZ_DIR)/short ir/models tests/fuzz/seeds
+
 # ---- the main job ----------------------------------------------------------
 MODEL ?= ir/models/llava.json
 run: deps
