@@ -127,6 +127,8 @@ static void *add_buf(ck_case *c, const char *name, ck_buf_role role, uint32_t dt
     b->elem_size = elem_size_of(dtype);
     b->count = storage_count(dtype, values);
     b->bytes = b->count * b->elem_size;
+    b->ndim = 1;
+    b->dims[0] = b->count;
     size_t padded = (b->bytes + GUARD - 1) / GUARD * GUARD;
     if (c->total_bytes + b->bytes > MAX_CASE_BYTES) {
         fail(err, err_len, &c->shape, "needs more than %llu GiB of buffers (at '%s'); reduce the shape",
@@ -166,6 +168,24 @@ static void *init_of(ck_case *c, void *data)
         if (c->bufs[i].data == data)
             return (void *)c->bufs[i].init;
     return NULL;
+}
+
+/* Give the buffer at data a logical shape (ignored for quantised blocks,
+ * which stay a flat byte array). */
+static void dims(ck_case *c, const void *data, int ndim, size_t d0, size_t d1, size_t d2)
+{
+    for (size_t i = 0; i < c->n_bufs; i++) {
+        ck_case_buf *b = &c->bufs[i];
+        if (b->data != data || !data || b->elem_size == 1)
+            continue;
+        size_t d[3] = {d0, d1, d2}, prod = 1;
+        for (int k = 0; k < ndim; k++)
+            prod *= d[k];
+        if (prod != b->count)
+            return;
+        b->ndim = ndim;
+        memcpy(b->dims, d, sizeof d);
+    }
 }
 
 /* ---- generators ----------------------------------------------------------------------- */
@@ -277,6 +297,8 @@ static int build_norm(ck_case *c, char *err, size_t err_len)
     gen_normal(c, "gamma", init_of(c, p_gamma), s->D, 1.0, 0.1);
     if (p_beta)
         gen_normal(c, "beta", init_of(c, p_beta), s->D, 0.0, WEIGHT_SIGMA);
+    dims(c, p_x, 2, s->T, s->D, 0);
+    dims(c, p_y, 2, s->T, s->D, 0);
     c->args.norm = (ck_norm_args){.x = p_x, .y = p_y, .gamma = p_gamma, .beta = p_beta, .T = s->T, .D = s->D,
                                   .eps = s->eps > 0 ? s->eps : 1e-5f};
     return 0;
@@ -300,6 +322,9 @@ static int build_linear(ck_case *c, char *err, size_t err_len)
     gen_weights(c, "w", init_of(c, p_w), s->dtype, s->N * s->K, WEIGHT_SIGMA);
     if (p_bias)
         gen_normal(c, "bias", init_of(c, p_bias), s->N, 0.0, WEIGHT_SIGMA);
+    dims(c, p_x, 2, s->T, s->K, 0);
+    dims(c, p_w, 2, s->N, s->K, 0);
+    dims(c, p_y, 2, s->T, s->N, 0);
     c->args.linear = (ck_linear_args){.x = p_x, .w = p_w, .bias = p_bias, .y = p_y, .T = s->T, .K = s->K,
                                       .N = s->N, .w_dtype = s->dtype};
     return 0;
@@ -338,6 +363,13 @@ static int build_qkv(ck_case *c, char *err, size_t err_len)
         gen_normal(c, "bk", init_of(c, p_bk), nkv, 0.0, WEIGHT_SIGMA);
         gen_normal(c, "bv", init_of(c, p_bv), nkv, 0.0, WEIGHT_SIGMA);
     }
+    dims(c, p_x, 2, s->T, s->D, 0);
+    dims(c, p_wq, 2, nq, s->D, 0);
+    dims(c, p_wk, 2, nkv, s->D, 0);
+    dims(c, p_wv, 2, nkv, s->D, 0);
+    dims(c, p_q, 3, s->T, s->n_heads, s->head_dim);
+    dims(c, p_k, 3, s->T, s->n_kv_heads, s->head_dim);
+    dims(c, p_v, 3, s->T, s->n_kv_heads, s->head_dim);
     c->args.qkv = (ck_qkv_args){.x = p_x, .wq = p_wq, .wk = p_wk, .wv = p_wv, .bq = p_bq, .bk = p_bk, .bv = p_bv,
                                 .q = p_q, .k = p_k, .v = p_v, .T = s->T, .D = s->D, .n_heads = s->n_heads,
                                 .n_kv_heads = s->n_kv_heads, .head_dim = s->head_dim, .w_dtype = s->dtype};
@@ -366,6 +398,10 @@ static int build_rope(ck_case *c, char *err, size_t err_len)
     if (p_k)
         gen_activations(c, "k", init_of(c, p_k), s->T, s->n_kv_heads * s->head_dim);
     ck_rope_tables(ROPE_THETA, s->head_dim, max_pos, init_of(c, p_cos_tab), init_of(c, p_sin_tab));
+    dims(c, p_q, 3, s->T, s->n_heads, s->head_dim);
+    dims(c, p_k, 3, s->T, s->n_kv_heads, s->head_dim);
+    dims(c, p_cos_tab, 2, max_pos, s->head_dim / 2, 0);
+    dims(c, p_sin_tab, 2, max_pos, s->head_dim / 2, 0);
     c->args.rope = (ck_rope_args){.q = p_q, .k = p_k, .cos_tab = p_cos_tab, .sin_tab = p_sin_tab, .T = s->T,
                                   .n_heads = s->n_heads, .n_kv_heads = s->n_kv_heads, .head_dim = s->head_dim,
                                   .pos_offset = s->pos, .max_pos = max_pos, .pairing = (uint32_t)s->pairing};
@@ -395,6 +431,12 @@ static int build_attention(ck_case *c, char *err, size_t err_len)
     gen_activations(c, "q", init_of(c, p_q), s->T, s->n_heads * s->head_dim);
     gen_activations(c, "k", init_of(c, p_k), s->S, s->n_kv_heads * s->head_dim);
     gen_activations(c, "v", init_of(c, p_v), s->S, s->n_kv_heads * s->head_dim);
+    dims(c, p_q, 3, s->T, s->n_heads, s->head_dim);
+    dims(c, p_out, 3, s->T, s->n_heads, s->head_dim);
+    dims(c, p_k, 3, s->S, s->n_kv_heads, s->head_dim);
+    dims(c, p_v, 3, s->S, s->n_kv_heads, s->head_dim);
+    dims(c, p_scores, 3, s->n_heads, s->T, s->S);
+    dims(c, p_probs, 3, s->n_heads, s->T, s->S);
     c->args.attention = (ck_attention_args){
         .q = p_q, .k = p_k, .v = p_v, .out = p_out, .scores = p_scores, .probs = p_probs, .T = s->T, .S = s->S,
         .n_heads = s->n_heads, .n_kv_heads = s->n_kv_heads, .head_dim = s->head_dim, .q_pos = s->pos,
@@ -468,6 +510,8 @@ static int build_embedding(ck_case *c, char *err, size_t err_len)
     if (s->T > 1)
         ids[1] = 0;
     gen_weights(c, "table", init_of(c, p_table), s->dtype, s->vocab * s->D, 1.0);
+    dims(c, p_table, 2, s->vocab, s->D, 0);
+    dims(c, p_y, 2, s->T, s->D, 0);
     c->args.embedding = (ck_embedding_args){
         .ids = p_ids, .table = p_table, .y = p_y, .T = s->T, .vocab = s->vocab, .D = s->D, .dtype = s->dtype};
     return 0;
@@ -546,6 +590,11 @@ static int build(ck_case *c, char *err, size_t err_len)
     case CK_OP_DEQUANTIZE: return build_quant(c, err, err_len);
     default: fail(err, err_len, &c->shape, "unknown op id %u", c->shape.op); return -1;
     }
+}
+
+int ck_case_supports(uint32_t op)
+{
+    return op >= CK_OP_RMSNORM && op <= CK_OP_DEQUANTIZE;
 }
 
 /* ---- public API ------------------------------------------------------------------------ */

@@ -41,7 +41,13 @@ typedef struct ck_case_buf {
     size_t bytes;      /* count * elem_size */
     void *data;        /* the live buffer the kernel sees (64-byte aligned) */
     const void *init;  /* IN/INOUT: the generated contents; NULL for OUT */
+    int ndim;          /* the logical shape, row-major: [T, D], [H, T, S] ... */
+    size_t dims[3];    /* (quantised blocks: one dim, the byte count) */
 } ck_case_buf;
+
+/* 1 if ck_case_create can build op (the forward ops; backward and fused
+ * ops are not described by a ck_shape alone yet). */
+int ck_case_supports(uint32_t op);
 
 /* Validate the shape, allocate and fill every buffer. NULL with one line in
  * err (naming the op and the bad field) if the shape is unusable or too big. */

@@ -90,8 +90,7 @@ static int dump_buf(ck_parity_dump *d, cJSON *obj, const char *prefix, const ck_
     char rel[512], path[4096 + 512];
     snprintf(rel, sizeof rel, "case-%04zu/%s_%s.npy", d->current_index, prefix, b->name);
     snprintf(path, sizeof path, "%s/%s", d->dir, rel);
-    size_t shape[1] = {b->count};
-    if (ck_npy_write(path, ck_npy_descr(b->dtype), shape, 1, data, b->bytes, err, err_len) != 0)
+    if (ck_npy_write(path, ck_npy_descr(b->dtype), b->dims, b->ndim, data, b->bytes, err, err_len) != 0)
         return -1;
     cJSON_AddStringToObject(obj, b->name, rel);
     return 0;

@@ -29,7 +29,10 @@ void ck_parity_print_row(const ck_parity_result *r)
         snprintf(shape, sizeof shape, "%s [%s]", r->shape_desc, r->note);
     else
         snprintf(shape, sizeof shape, "%s", r->shape_desc);
-    if (r->n_outputs) {
+    /* a NaN, an Inf or an unwritten element has no meaningful error figure */
+    int special = r->verdict == CK_FAIL && (!strcmp(r->reason, "nan") || !strcmp(r->reason, "inf") ||
+                                            !strcmp(r->reason, "unwritten"));
+    if (r->n_outputs && !special) {
         snprintf(err, sizeof err, "%.3g", ck_parity_max_err(r));
         snprintf(ulp, sizeof ulp, "%llu", (unsigned long long)ck_parity_max_ulp(r));
     }
