@@ -1,31 +1,67 @@
-/* Q4_0 row kernel, AVX-512 VNNI (256-bit, EVEX): vpdpbusd of the unsigned
- * codes (0..15) with x, each row's accumulator starting at -8 * sum(x) so
- * that the result is sum((q - 8) * x), the reference's isum exactly. */
+/* Q4_0 row kernel, AVX-512 VNNI: vpdpbusd of the unsigned codes (0..15)
+ * with x, each row's accumulator starting at -8 * sum(x), so the result is
+ * sum((q - 8) * x), the reference's isum exactly. Two blocks per 512-bit
+ * register: codes as [low nibbles b, b+1 | high nibbles b, b+1], x permuted
+ * to match once per pair of blocks; an odd last block takes the 256-bit step. */
 #if defined(__x86_64__)
-#include "quant-x86.h"
+#include "quant-avx512.h"
 
-#define VNNI_TARGET "avx2,f16c,avx512f,avx512bw,avx512vl,avx512vnni"
+/* Block b alone (256-bit). */
+CK_QVNNI_TARGET __m256 q4_0_one_block(__m256 acc, const unsigned char *rows[CK_QROWS], const ck_block_q8_0 *xq,
+                                      size_t b)
+{
+    const __m256i x = _mm256_loadu_si256((const __m256i *)xq[b].qs);
+    const __m256i start = _mm256_sub_epi32(_mm256_setzero_si256(),
+                                           _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_set1_epi8(8), x));
+    __m256i p[CK_QROWS];
+    for (int r = 0; r < CK_QROWS; r++)
+        p[r] = _mm256_dpbusd_epi32(start, ck_qx86_q4_0_codes((const ck_block_q4_0 *)rows[r] + b), x);
+    __m256 dw = ck_qx86_row_scales(rows, b, sizeof(ck_block_q4_0));
+    return ck_qx86_acc_step(acc, ck_qx86_reduce8(p), dw, xq[b].d);
+}
 
-__attribute__((target(VNNI_TARGET))) void ck_quant_q4_0_rows_avx512vnni(const void *w, size_t row_bytes,
-                                                                        size_t n_rows, const ck_block_q8_0 *xq,
-                                                                        size_t nb, float *out)
+/* Codes of blocks b and b + 1: 128-bit chunks [lo b, lo b+1, hi b, hi b+1]. */
+CK_QVNNI_TARGET __m512i q4_0_two_blocks(const ck_block_q4_0 *blk)
+{
+    __m256i raw = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)blk[0].qs)),
+                                          _mm_loadu_si128((const __m128i *)blk[1].qs), 1);
+    __m512i both = _mm512_inserti64x4(_mm512_castsi256_si512(raw), _mm256_srli_epi16(raw, 4), 1);
+    return _mm512_and_si512(both, _mm512_set1_epi8(0x0f));
+}
+
+/* Activations of blocks b and b + 1 in the codes' chunk order. */
+CK_QVNNI_TARGET __m512i q4_0_two_x(const ck_block_q8_0 *xq)
+{
+    __m512i x = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)xq[0].qs)),
+                                   _mm256_loadu_si256((const __m256i *)xq[1].qs), 1);
+    return _mm512_shuffle_i32x4(x, x, _MM_SHUFFLE(3, 1, 2, 0));
+}
+
+__attribute__((target(CK_QVNNI_TARGET_STR))) void ck_quant_q4_0_rows_avx512vnni(const void *w, size_t row_bytes,
+                                                                                size_t n_rows,
+                                                                                const ck_block_q8_0 *xq, size_t nb,
+                                                                                float *out)
 {
     const unsigned char *rows[CK_QROWS];
     ck_qx86_row_ptrs(w, row_bytes, n_rows, rows);
-    const __m256i eights = _mm256_set1_epi8(8);
     __m256 acc = _mm256_setzero_ps();
-    for (size_t b = 0; b < nb; b++) {
-        const __m256i x = _mm256_loadu_si256((const __m256i *)xq[b].qs);
-        const __m256i start = _mm256_sub_epi32(_mm256_setzero_si256(),
-                                               _mm256_dpbusd_epi32(_mm256_setzero_si256(), eights, x));
-        __m256i p[CK_QROWS];
-        for (int r = 0; r < CK_QROWS; r++) {
-            __m256i q = ck_qx86_q4_0_codes((const ck_block_q4_0 *)rows[r] + b);
-            p[r] = _mm256_dpbusd_epi32(start, q, x);
-        }
-        __m256 dw = ck_qx86_row_scales(rows, b, sizeof(ck_block_q4_0));
-        acc = ck_qx86_acc_step(acc, ck_qx86_reduce8(p), dw, xq[b].d);
+    size_t b = 0;
+    const __m512i eights = _mm512_set1_epi8(8);
+    for (; b + 2 <= nb; b += 2) {
+        const __m512i x = q4_0_two_x(&xq[b]);
+        const __m512i start = _mm512_sub_epi32(_mm512_setzero_si512(),
+                                               _mm512_dpbusd_epi32(_mm512_setzero_si512(), eights, x));
+        __m512i p[CK_QROWS];
+        for (int r = 0; r < CK_QROWS; r++)
+            p[r] = _mm512_dpbusd_epi32(start, q4_0_two_blocks((const ck_block_q4_0 *)rows[r] + b), x);
+        __m512i lo, hi;
+        ck_qvnni_reduce_chunks(p, &lo, &hi);
+        __m512 dw = ck_qvnni_row_scales(rows, b, sizeof(ck_block_q4_0));
+        acc = ck_qvnni_acc_2steps(acc, ck_qvnni_block_sums(lo, hi, CK_QVNNI_B_IN_02), dw, xq[b].d,
+                                  xq[b + 1].d);
     }
+    for (; b < nb; b++)
+        acc = q4_0_one_block(acc, rows, xq, b);
     ck_qx86_store_rows(acc, n_rows, out);
 }
 #endif

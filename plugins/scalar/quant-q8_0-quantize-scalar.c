@@ -7,18 +7,32 @@
 
 #include "quant-scalar.h"
 
+/* roundf(v) for |v| < 2^23, without a libm call so the loop stays cheap
+ * (it also quantises every activation row): v - (float)(int)v is exact, so
+ * comparing it with 1/2 rounds halves away from zero exactly as roundf. */
+static int8_t round_half_away(float v)
+{
+    int i = (int)v;
+    float frac = v - (float)i;
+    if (frac >= 0.5f)
+        i++;
+    else if (frac <= -0.5f)
+        i--;
+    return (int8_t)i;
+}
+
 void ck_q8_0_quantize_row_ref(const float *x, ck_block_q8_0 *y, size_t n)
 {
     for (size_t b = 0; b < n / CK_QBLOCK; b++) {
         const float *xb = x + b * CK_QBLOCK;
         float amax = 0.0f;
         for (int j = 0; j < CK_QBLOCK; j++)
-            amax = fmaxf(amax, fabsf(xb[j]));
+            amax = fabsf(xb[j]) > amax ? fabsf(xb[j]) : amax; /* fmaxf, NaN aside */
         const float d = amax / 127.0f;
         const float id = d != 0.0f ? 1.0f / d : 0.0f;
         y[b].d = ck_f32_to_f16(d);
         for (int j = 0; j < CK_QBLOCK; j++)
-            y[b].qs[j] = (int8_t)roundf(xb[j] * id);
+            y[b].qs[j] = round_half_away(xb[j] * id);
     }
 }
 
