@@ -7,6 +7,7 @@
 #include "scalar.h"
 #include "scalar-bwd.h"
 #include "scalar-fused.h"
+#include "quant-scalar.h"
 
 static const ck_kernel_desc scalar_kernels[] = {
     {CK_OP_RMSNORM, CK_DTYPE_F32, 0, "f32-rmsnorm/scalar", ck_scalar_f32_rmsnorm},
@@ -26,6 +27,15 @@ static const ck_kernel_desc scalar_kernels[] = {
     {CK_OP_EMBEDDING, CK_DTYPE_BF16, 0, "bf16-embedding/scalar", ck_scalar_bf16_embedding},
     {CK_OP_EMBEDDING, CK_DTYPE_F16, 0, "f16-embedding/scalar", ck_scalar_f16_embedding},
     {CK_OP_ADAM, CK_DTYPE_F32, 0, "f32-adam/scalar", ck_scalar_f32_adam},
+    /* Q8_0 / Q4_0 weights (GGUF blocks): quant-*.c, docs/quant.md */
+    {CK_OP_LINEAR, CK_DTYPE_Q8_0, 0, "q8_0-linear/scalar", ck_scalar_q8_0_linear},
+    {CK_OP_LINEAR, CK_DTYPE_Q4_0, 0, "q4_0-linear/scalar", ck_scalar_q4_0_linear},
+    {CK_OP_QKV, CK_DTYPE_Q8_0, 0, "q8_0-qkv/scalar", ck_scalar_q8_0_qkv},
+    {CK_OP_QKV, CK_DTYPE_Q4_0, 0, "q4_0-qkv/scalar", ck_scalar_q4_0_qkv},
+    {CK_OP_QUANTIZE, CK_DTYPE_Q8_0, 0, "q8_0-quantize/scalar", ck_scalar_q8_0_quantize},
+    {CK_OP_QUANTIZE, CK_DTYPE_Q4_0, 0, "q4_0-quantize/scalar", ck_scalar_q4_0_quantize},
+    {CK_OP_DEQUANTIZE, CK_DTYPE_Q8_0, 0, "q8_0-dequantize/scalar", ck_scalar_q8_0_dequantize},
+    {CK_OP_DEQUANTIZE, CK_DTYPE_Q4_0, 0, "q4_0-dequantize/scalar", ck_scalar_q4_0_dequantize},
     /* backward (training) reference kernels: scalar-bwd.h */
     {CK_OP_RMSNORM_BWD, CK_DTYPE_F32, 0, "f32-rmsnorm_bwd/scalar", ck_scalar_f32_rmsnorm_bwd},
     {CK_OP_LAYERNORM_BWD, CK_DTYPE_F32, 0, "f32-layernorm_bwd/scalar", ck_scalar_f32_layernorm_bwd},
