@@ -25,21 +25,52 @@
 /* Below this many rows of x, the matvec path is faster than packing W. */
 #define CK512_MATVEC_MAX_T 4
 
-/* The MR x NR micro-kernel: acc = sum over kc of a[k][0..MR) x b[k][0..NR),
- * then c[0..mr)[0..nr) = acc (first slice) or c += acc, and + bias[0..nr)
- * when bias is non-NULL (the last slice). a: packed x, b: packed W panel. */
+/* One way of running the packed GEMM: how x and W are packed and which
+ * micro-kernel consumes them. Packed x always holds MR floats (4-byte
+ * units) per k per group, over K rounded up to k_pad; a packed W panel holds
+ * w_units_per_k 4-byte units per k (NR f32, or NR/2 pairs of bf16). */
+typedef struct ck512_gemm_impl {
+    const char *name;
+    size_t k_pad;
+    size_t w_units_per_k;
+    /* group g (rows g*MR .. g*MR+MR-1, zero past T) of x [T, K] -> dst */
+    void (*pack_x_group)(const float *x, size_t T, size_t K, size_t g, float *dst);
+    /* rows [n0, n0+nc) x cols [k0, k0+kc) of W into NR-wide panels */
+    void (*pack_w)(const void *w, size_t K, size_t n0, size_t nc, size_t N, size_t k0, size_t kc, float *dst);
+    /* acc = sum over kc of a x b; c[0..mr)[0..nr) = acc (first slice) or
+     * c += acc, then + bias[0..nr) when bias is non-NULL (last slice) */
+    void (*ukernel)(size_t kc, const float *a, const float *b, float *c, size_t ldc, size_t mr, size_t nr,
+                    int first, const float *bias);
+} ck512_gemm_impl;
+
+extern const ck512_gemm_impl ck512_gemm_f32;       /* f32 W, 14x32 FMA */
+extern const ck512_gemm_impl ck512_gemm_bf16_widen; /* bf16 W widened while packing, 14x32 FMA */
+/* bf16 W with vdpbf16ps (bf16-gemm-avx512bf16.c; only where the CPU has
+ * avx512_bf16). split: x = hi + lo in two bf16 terms, within the linear
+ * tolerance; rounded: x rounded to one bf16, twice the rate but NOT within
+ * it (kept for measurement, never chosen by ck512_gemm_for). */
+extern const ck512_gemm_impl ck512_gemm_bf16_dp_split;
+extern const ck512_gemm_impl ck512_gemm_bf16_dp_rounded;
+
+/* The implementation ck512_linear uses for a weight dtype on this CPU. */
+const ck512_gemm_impl *ck512_gemm_for(uint32_t dtype);
+
 void ck512_gemm_ukernel_14x32(size_t kc, const float *a, const float *b, float *c, size_t ldc, size_t mr,
                               size_t nr, int first, const float *bias);
 
-/* Bytes of the packed x for T rows of K. */
+/* Bytes of packed x for T rows of K (any implementation). */
 size_t ck512_packed_x_bytes(size_t T, size_t K);
 
-/* Packs x [T, K] into dst (ck512_packed_x_bytes), in parallel. */
-void ck512_pack_x(const ck_exec_ctx *ctx, const float *x, size_t T, size_t K, float *dst);
+/* Packs x [T, K] into dst (ck512_packed_x_bytes) for impl, in parallel. */
+void ck512_pack_x(const ck_exec_ctx *ctx, const ck512_gemm_impl *impl, const float *x, size_t T, size_t K,
+                  float *dst);
 
-/* y = x . W^T (+ bias) with W f32 or bf16 [N, K]. px is x packed by
- * ck512_pack_x, or NULL to pack here (qkv packs once for its three
- * projections). Returns CK_OK, CK_E_NOMEM or CK_E_UNSUPPORTED. */
+/* y = x . W^T (+ bias) [T, N], W [N, K] in impl's dtype. px is x packed by
+ * ck512_pack_x for impl, or NULL to pack here. Returns CK_OK or CK_E_NOMEM. */
+int ck512_gemm(const ck_exec_ctx *ctx, const ck512_gemm_impl *impl, const float *x, const float *px,
+               const void *w, const float *bias, float *y, size_t T, size_t K, size_t N);
+
+/* Chooses matvec or GEMM (and the GEMM implementation) for the dtype. */
 int ck512_linear(const ck_exec_ctx *ctx, const float *x, const float *px, const void *w, uint32_t dtype,
                  const float *bias, float *y, size_t T, size_t K, size_t N);
 

@@ -1,7 +1,8 @@
 /* The linear-layer driver of the avx512 plugin (see gemm-avx512.h): chooses
- * the matvec or the packed GEMM, packs x and W, tiles over K and N and
- * splits the blocks across the host's threads. */
+ * the matvec or a packed GEMM implementation, packs x, tiles over K and N
+ * (W packed per block) and splits the blocks across the host's threads. */
 #include "avx512-helpers.h"
+#include "avx512-kernels.h"
 #include "gemm-avx512.h"
 
 static size_t div_up(size_t a, size_t b)
@@ -9,116 +10,79 @@ static size_t div_up(size_t a, size_t b)
     return (a + b - 1) / b;
 }
 
+static size_t min_size(size_t a, size_t b)
+{
+    return a < b ? a : b;
+}
+
+/* K rounded up for every implementation (bf16 pairs need an even K). */
+static size_t padded_k(const ck512_gemm_impl *impl, size_t K)
+{
+    return div_up(K, impl->k_pad) * impl->k_pad;
+}
+
 size_t ck512_packed_x_bytes(size_t T, size_t K)
 {
-    return div_up(T, CK512_MR) * CK512_MR * K * sizeof(float);
+    return div_up(T, CK512_MR) * CK512_MR * div_up(K, 2) * 2 * sizeof(float);
 }
 
 typedef struct pack_x_job {
+    const ck512_gemm_impl *impl;
     const float *x;
     size_t T, K;
     float *dst;
 } pack_x_job;
 
-/* Group g of MR rows becomes [K][MR]: 16 k at a time, each row's 16 values
- * are scattered MR floats apart (rows past T are zero). */
 static void pack_x_groups(void *arg, size_t begin, size_t end, int tid)
 {
     const pack_x_job *j = arg;
-    const __m512i stride = _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
-                                              _mm512_set1_epi32(CK512_MR));
+    const size_t group_floats = padded_k(j->impl, j->K) * CK512_MR;
     (void)tid;
-    for (size_t g = begin; g < end; g++) {
-        float *dst = j->dst + g * j->K * CK512_MR;
-        for (size_t r = 0; r < CK512_MR; r++) {
-            size_t row = g * CK512_MR + r;
-            const float *src = j->x + row * j->K;
-            for (size_t k = 0; k < j->K; k += 16) {
-                __mmask16 m = ck512_mask(j->K - k);
-                __m512 v = row < j->T ? _mm512_maskz_loadu_ps(m, src + k) : _mm512_setzero_ps();
-                _mm512_mask_i32scatter_ps(dst + k * CK512_MR + r, m, stride, v, 4);
-            }
-        }
-    }
+    for (size_t g = begin; g < end; g++)
+        j->impl->pack_x_group(j->x, j->T, j->K, g, j->dst + g * group_floats);
 }
 
-void ck512_pack_x(const ck_exec_ctx *ctx, const float *x, size_t T, size_t K, float *dst)
+void ck512_pack_x(const ck_exec_ctx *ctx, const ck512_gemm_impl *impl, const float *x, size_t T, size_t K,
+                  float *dst)
 {
-    pack_x_job j = {x, T, K, dst};
+    pack_x_job j = {impl, x, T, K, dst};
     ck512_parallel(ctx, div_up(T, CK512_MR), 1, pack_x_groups, &j);
 }
 
-/* ---- packing W: rows [n0, n0+nc) x cols [k0, k0+kc) into NR-wide panels */
-
-static void pack_w_f32(const float *w, size_t K, size_t n0, size_t nc, size_t N, size_t k0, size_t kc, float *dst)
-{
-    for (size_t p = 0; p < nc; p += CK512_NR, dst += kc * CK512_NR) {
-        for (size_t j = 0; j < CK512_NR; j++) {
-            size_t n = n0 + p + j;
-            if (n >= N) {
-                for (size_t k = 0; k < kc; k++)
-                    dst[k * CK512_NR + j] = 0.0f;
-                continue;
-            }
-            const float *src = w + n * K + k0;
-            for (size_t k = 0; k < kc; k++)
-                dst[k * CK512_NR + j] = src[k];
-        }
-    }
-}
-
-static void pack_w_bf16(const uint16_t *w, size_t K, size_t n0, size_t nc, size_t N, size_t k0, size_t kc,
-                        float *dst)
-{
-    for (size_t p = 0; p < nc; p += CK512_NR, dst += kc * CK512_NR) {
-        for (size_t j = 0; j < CK512_NR; j++) {
-            size_t n = n0 + p + j;
-            if (n >= N) {
-                for (size_t k = 0; k < kc; k++)
-                    dst[k * CK512_NR + j] = 0.0f;
-                continue;
-            }
-            const uint16_t *src = w + n * K + k0;
-            for (size_t k = 0; k < kc; k++)
-                dst[k * CK512_NR + j] = ck_bf16_to_f32(src[k]);
-        }
-    }
-}
-
-/* ---- the blocked GEMM ---------------------------------------------------- */
-
 typedef struct gemm_job {
     const ck_exec_ctx *ctx;
+    const ck512_gemm_impl *impl;
     const float *px;
     const void *w;
-    uint32_t dtype;
     const float *bias;
     float *y;
     size_t T, K, N;
-    size_t n_nblocks;  /* blocks of NC columns */
-    size_t tblock;     /* rows of x per work item, a multiple of MR */
+    size_t n_nblocks; /* blocks of NC columns */
+    size_t tblock;    /* rows of x per work item, a multiple of MR */
 } gemm_job;
 
 #define PANEL_BYTES ((size_t)CK512_NC * CK512_KC * sizeof(float))
 
+/* Columns [n0, n0+NC) x rows [t0, t0+tblock): for each KC slice, pack the W
+ * block once, then run the micro-kernel over every MR x NR tile (the MR x KC
+ * slice of x stays in L1 while the W panels stream from L2). */
 static void gemm_block(const gemm_job *j, float *bp, size_t n0, size_t t0)
 {
-    size_t nc = j->N - n0 < CK512_NC ? j->N - n0 : CK512_NC;
-    size_t t1 = t0 + j->tblock < j->T ? t0 + j->tblock : j->T;
+    const ck512_gemm_impl *impl = j->impl;
+    const size_t nc = min_size(j->N - n0, CK512_NC), t1 = min_size(t0 + j->tblock, j->T);
+    const size_t group_floats = padded_k(impl, j->K) * CK512_MR;
     for (size_t k0 = 0; k0 < j->K; k0 += CK512_KC) {
-        size_t kc = j->K - k0 < CK512_KC ? j->K - k0 : CK512_KC;
+        size_t kc = min_size(j->K - k0, CK512_KC);
+        size_t panel_floats = padded_k(impl, kc) * impl->w_units_per_k;
         int first = k0 == 0, last = k0 + kc == j->K;
-        if (j->dtype == CK_DTYPE_BF16)
-            pack_w_bf16(j->w, j->K, n0, nc, j->N, k0, kc, bp);
-        else
-            pack_w_f32(j->w, j->K, n0, nc, j->N, k0, kc, bp);
+        impl->pack_w(j->w, j->K, n0, nc, j->N, k0, kc, bp);
         for (size_t t = t0; t < t1; t += CK512_MR) {
-            const float *a = j->px + (t / CK512_MR) * j->K * CK512_MR + k0 * CK512_MR;
-            size_t mr = t1 - t < CK512_MR ? t1 - t : CK512_MR;
+            const float *a = j->px + (t / CK512_MR) * group_floats + k0 * CK512_MR;
+            size_t mr = min_size(t1 - t, CK512_MR);
             for (size_t p = 0; p < nc; p += CK512_NR) {
-                size_t nr = nc - p < CK512_NR ? nc - p : CK512_NR;
                 const float *bias = last && j->bias ? j->bias + n0 + p : NULL;
-                ck512_gemm_ukernel_14x32(kc, a, bp + p * kc, j->y + t * j->N + n0 + p, j->N, mr, nr, first, bias);
+                impl->ukernel(kc, a, bp + (p / CK512_NR) * panel_floats, j->y + t * j->N + n0 + p, j->N, mr,
+                              min_size(nc - p, CK512_NR), first, bias);
             }
         }
     }
@@ -126,11 +90,43 @@ static void gemm_block(const gemm_job *j, float *bp, size_t n0, size_t t0)
 
 static void gemm_items(void *arg, size_t begin, size_t end, int tid)
 {
-    gemm_job *j = arg;
-    /* Allocated up front by ck512_linear: this returns the same buffer. */
-    float *bp = j->ctx->scratch(j->ctx, tid, PANEL_BYTES);
+    const gemm_job *j = arg;
+    float *bp = j->ctx->scratch(j->ctx, tid, PANEL_BYTES); /* allocated up front: same buffer */
     for (size_t i = begin; i < end; i++)
         gemm_block(j, bp, (i % j->n_nblocks) * CK512_NC, (i / j->n_nblocks) * j->tblock);
+}
+
+int ck512_gemm(const ck_exec_ctx *ctx, const ck512_gemm_impl *impl, const float *x, const float *px,
+               const void *w, const float *bias, float *y, size_t T, size_t K, size_t N)
+{
+    if (!px) {
+        float *buf = ctx->scratch(ctx, CK_SCRATCH_SHARED, ck512_packed_x_bytes(T, K));
+        if (!buf)
+            return CK_E_NOMEM;
+        ck512_pack_x(ctx, impl, x, T, K, buf);
+        px = buf;
+    }
+    for (int tid = 0; tid < ctx->n_threads; tid++)
+        if (!ctx->scratch(ctx, tid, PANEL_BYTES))
+            return CK_E_NOMEM;
+    gemm_job j = {ctx, impl, px, w, bias, y, T, K, N, div_up(N, CK512_NC), 0};
+    /* Whole T per item when N gives every thread a few blocks (W is then
+     * packed exactly once); otherwise split T too, in multiples of MR. */
+    size_t want = (size_t)ctx->n_threads * 4, groups = div_up(T, CK512_MR);
+    size_t n_tblocks = j.n_nblocks < want ? min_size(div_up(want, j.n_nblocks), groups) : 1;
+    j.tblock = div_up(groups, n_tblocks) * CK512_MR;
+    n_tblocks = div_up(T, j.tblock);
+    ck512_parallel(ctx, j.n_nblocks * n_tblocks, 1, gemm_items, &j);
+    return CK_OK;
+}
+
+const ck512_gemm_impl *ck512_gemm_for(uint32_t dtype)
+{
+    if (dtype != CK_DTYPE_BF16)
+        return &ck512_gemm_f32;
+    /* vdpbf16ps with x split into hi + lo: within the linear tolerance, half
+     * the packed-W bytes of the widening path, same instruction rate. */
+    return ck_avx512_has_bf16 ? &ck512_gemm_bf16_dp_split : &ck512_gemm_bf16_widen;
 }
 
 /* y = bias (or 0): the K == 0 case. */
@@ -157,27 +153,5 @@ int ck512_linear(const ck_exec_ctx *ctx, const float *x, const float *px, const 
             ck512_matvec_f32(ctx, x, w, bias, y, T, K, N);
         return CK_OK;
     }
-    if (!px) {
-        float *buf = ctx->scratch(ctx, CK_SCRATCH_SHARED, ck512_packed_x_bytes(T, K));
-        if (!buf)
-            return CK_E_NOMEM;
-        ck512_pack_x(ctx, x, T, K, buf);
-        px = buf;
-    }
-    for (int tid = 0; tid < ctx->n_threads; tid++)
-        if (!ctx->scratch(ctx, tid, PANEL_BYTES))
-            return CK_E_NOMEM;
-    gemm_job j = {ctx, px, w, dtype, bias, y, T, K, N, div_up(N, CK512_NC), 0};
-    /* Whole T per item when N gives every thread a few blocks (W is then
-     * packed exactly once); otherwise split T too, in multiples of MR. */
-    size_t want = (size_t)ctx->n_threads * 4, n_tblocks = 1;
-    if (j.n_nblocks < want)
-        n_tblocks = div_up(want, j.n_nblocks);
-    size_t groups = div_up(T, CK512_MR);
-    if (n_tblocks > groups)
-        n_tblocks = groups;
-    j.tblock = div_up(groups, n_tblocks) * CK512_MR;
-    n_tblocks = div_up(T, j.tblock);
-    ck512_parallel(ctx, j.n_nblocks * n_tblocks, 1, gemm_items, &j);
-    return CK_OK;
+    return ck512_gemm(ctx, ck512_gemm_for(dtype), x, px, w, bias, y, T, K, N);
 }
