@@ -50,6 +50,15 @@ ALL_CXXFLAGS := -std=c++17 -fPIC -ffp-contract=off -Wall -Wextra -Werror $(SANFL
 LDFLAGS_ALL := $(SANFLAGS) $(LDFLAGS)
 PLUGIN_CFLAGS := -fvisibility=hidden -O3
 
+# ---- cross build: cJSON of the target (neon, issue 9) ----------------------
+# A cross build cannot use the host's pkg-config paths; Debian's multi-arch
+# libcjson-dev:<arch> (scripts/deps.sh installs it for arm64) has its .pc file
+# under /usr/lib/<triplet>/pkgconfig, which also gives the include directory.
+ifneq ($(CROSS),)
+CROSS_PKG_CONFIG := PKG_CONFIG_LIBDIR=/usr/lib/$(CROSS:%-=%)/pkgconfig:/usr/share/pkgconfig pkg-config
+ALL_CFLAGS += $(shell $(CROSS_PKG_CONFIG) --cflags libcjson 2>/dev/null)
+endif
+
 .DEFAULT_GOAL := all
 .PHONY: all deps test test-build test-unit test-parity test-asan test-clang test-neon test-install bench run install clean fuzz
 

@@ -1,0 +1,163 @@
+/* neon-common.h — helpers shared by the NEON kernels (internal to the plugin).
+ *
+ * - horizontal sums and tail loads/stores (a tail of fewer than 4 floats goes
+ *   through a zero-padded vector, so every element of an elementwise op is
+ *   computed by the same vector code whatever the split between threads);
+ * - vectorised exp and tanh (tolerance-class ops only: they use FMA);
+ * - bf16 -> f32 widening (exact: a bf16 is the top half of an f32);
+ * - the run-time feature flags the probe fills in, and the linear driver the
+ *   linear and qkv kernels share.
+ *
+ * Exact-class kernels (add, rope, adam, embedding) must not use anything here
+ * that rounds differently from the scalar reference: only plain loads, stores
+ * and the widening are safe for them.
+ */
+#ifndef CK_NEON_COMMON_H
+#define CK_NEON_COMMON_H
+
+#include <arm_neon.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "ck_plugin.h"
+
+#define CK_NEON_HIDDEN __attribute__((visibility("hidden")))
+
+/* ---- run-time features (filled in once by the probe in plugin.c) --------- */
+
+typedef struct ck_neon_features {
+    int asimd;   /* HWCAP_ASIMD: always 1 on a conforming AArch64 CPU */
+    int dotprod; /* HWCAP_ASIMDDP: SDOT/UDOT (int8 dot products) */
+    int bf16;    /* HWCAP2_BF16: BFDOT/BFMMLA/BFCVT */
+} ck_neon_features;
+
+CK_NEON_HIDDEN extern ck_neon_features ck_neon_cpu;
+
+/* ---- kernels (one per file), registered in plugin.c --------------------- */
+
+#define CK_NEON_KERNEL(fn) CK_NEON_HIDDEN int fn(const ck_exec_ctx *ctx, const void *args)
+CK_NEON_KERNEL(ck_neon_f32_rmsnorm);
+CK_NEON_KERNEL(ck_neon_f32_layernorm);
+CK_NEON_KERNEL(ck_neon_f32_linear);
+CK_NEON_KERNEL(ck_neon_bf16_linear);
+CK_NEON_KERNEL(ck_neon_f32_qkv);
+CK_NEON_KERNEL(ck_neon_bf16_qkv);
+CK_NEON_KERNEL(ck_neon_f32_rope);
+CK_NEON_KERNEL(ck_neon_f32_attention);
+CK_NEON_KERNEL(ck_neon_f32_swiglu);
+CK_NEON_KERNEL(ck_neon_f32_gelu);
+CK_NEON_KERNEL(ck_neon_f32_add);
+CK_NEON_KERNEL(ck_neon_f32_embedding);
+CK_NEON_KERNEL(ck_neon_bf16_embedding);
+CK_NEON_KERNEL(ck_neon_f32_adam);
+
+/* ---- linear driver (neon-linear-driver.c) -------------------------------- */
+
+/* Computes y[t][n0 + j] = dot(x[t], w row n0 + j) for j < cols (cols 1..4)
+ * for one activation row. Every column must be summed in the same order
+ * whether it is computed in a group of 4 or alone, so that results do not
+ * depend on where a thread's share of N ends. */
+typedef void (*ck_neon_cols_fn)(const float *x, const void *w, size_t n0, size_t cols, size_t K, float *y);
+
+/* The column micro-kernels of f32-linear-neon.c and bf16-linear-neon.c. */
+CK_NEON_HIDDEN void ck_neon_f32_linear_cols(const float *x, const void *w, size_t n0, size_t cols, size_t K, float *y);
+CK_NEON_HIDDEN void ck_neon_bf16_linear_cols(const float *x, const void *w, size_t n0, size_t cols, size_t K,
+                                             float *y);
+
+/* y[T, N] = x[T, K] . w[N, K]^T (+ bias), split over groups of 4 columns. */
+CK_NEON_HIDDEN void ck_neon_linear_drive(const ck_exec_ctx *ctx, const float *x, const void *w, const float *bias,
+                                         float *y, size_t T, size_t K, size_t N, ck_neon_cols_fn cols_fn);
+
+/* ---- horizontal sums and tails ------------------------------------------ */
+
+static inline float ck_neon_hsum(float32x4_t v)
+{
+    return vaddvq_f32(v);
+}
+
+static inline float ck_neon_hmax(float32x4_t v)
+{
+    return vmaxvq_f32(v);
+}
+
+/* Load n < 4 floats into the low lanes, the rest `fill`. */
+static inline float32x4_t ck_neon_load_tail(const float *p, size_t n, float fill)
+{
+    float buf[4] = {fill, fill, fill, fill};
+    memcpy(buf, p, n * sizeof *p);
+    return vld1q_f32(buf);
+}
+
+/* Store the low n < 4 lanes. */
+static inline void ck_neon_store_tail(float *p, float32x4_t v, size_t n)
+{
+    float buf[4];
+    vst1q_f32(buf, v);
+    memcpy(p, buf, n * sizeof *p);
+}
+
+/* ---- bf16 widening (exact) ------------------------------------------------ */
+
+static inline float32x4_t ck_neon_bf16x4_to_f32(const uint16_t *p)
+{
+    return vreinterpretq_f32_u32(vshll_n_u16(vld1_u16(p), 16));
+}
+
+static inline void ck_neon_bf16x8_to_f32(const uint16_t *p, float32x4_t *lo, float32x4_t *hi)
+{
+    uint16x8_t h = vld1q_u16(p);
+    *lo = vreinterpretq_f32_u32(vshll_n_u16(vget_low_u16(h), 16));
+    *hi = vreinterpretq_f32_u32(vshll_high_n_u16(h, 16));
+}
+
+/* ---- exp and tanh --------------------------------------------------------- */
+
+/* e^x to about 1 ulp over the whole f32 range: x = n*ln2 + r, |r| <= ln2/2,
+ * e^r by a degree-7 Taylor polynomial (truncation < 6e-9), then 2^n applied
+ * in two halves so that results in the subnormal range round once. Overflow
+ * gives +inf, underflow 0, NaN stays NaN (vmaxq/vminq propagate it). */
+static inline float32x4_t ck_neon_exp(float32x4_t x)
+{
+    x = vminq_f32(vmaxq_f32(x, vdupq_n_f32(-104.0f)), vdupq_n_f32(89.0f));
+    float32x4_t n = vrndnq_f32(vmulq_f32(x, vdupq_n_f32(1.44269504088896341f)));
+    float32x4_t r = vfmsq_f32(x, n, vdupq_n_f32(0.693359375f));
+    r = vfmsq_f32(r, n, vdupq_n_f32(-2.12194440e-4f));
+    float32x4_t p = vdupq_n_f32(1.0f / 5040.0f);
+    p = vfmaq_f32(vdupq_n_f32(1.0f / 720.0f), p, r);
+    p = vfmaq_f32(vdupq_n_f32(1.0f / 120.0f), p, r);
+    p = vfmaq_f32(vdupq_n_f32(1.0f / 24.0f), p, r);
+    p = vfmaq_f32(vdupq_n_f32(1.0f / 6.0f), p, r);
+    p = vfmaq_f32(vdupq_n_f32(0.5f), p, r);
+    p = vfmaq_f32(vdupq_n_f32(1.0f), p, r);
+    p = vfmaq_f32(vdupq_n_f32(1.0f), p, r);
+    int32x4_t ni = vcvtq_s32_f32(n);
+    int32x4_t n1 = vshrq_n_s32(ni, 1);
+    int32x4_t n2 = vsubq_s32(ni, n1);
+    float32x4_t s1 = vreinterpretq_f32_s32(vshlq_n_s32(vaddq_s32(n1, vdupq_n_s32(127)), 23));
+    float32x4_t s2 = vreinterpretq_f32_s32(vshlq_n_s32(vaddq_s32(n2, vdupq_n_s32(127)), 23));
+    return vmulq_f32(vmulq_f32(p, s1), s2);
+}
+
+/* tanh(x): odd Taylor series for |x| < 0.4 (no cancellation near 0), else
+ * 1 - 2/(e^{2|x|} + 1), which is accurate near +-1; the sign is put back. */
+static inline float32x4_t ck_neon_tanh(float32x4_t x)
+{
+    float32x4_t a = vabsq_f32(x);
+    float32x4_t a2 = vmulq_f32(a, a);
+    float32x4_t p = vdupq_n_f32(21844.0f / 6081075.0f);
+    p = vfmaq_f32(vdupq_n_f32(-1382.0f / 155925.0f), p, a2);
+    p = vfmaq_f32(vdupq_n_f32(62.0f / 2835.0f), p, a2);
+    p = vfmaq_f32(vdupq_n_f32(-17.0f / 315.0f), p, a2);
+    p = vfmaq_f32(vdupq_n_f32(2.0f / 15.0f), p, a2);
+    p = vfmaq_f32(vdupq_n_f32(-1.0f / 3.0f), p, a2);
+    float32x4_t small = vfmaq_f32(a, vmulq_f32(p, a2), a);
+    float32x4_t e = ck_neon_exp(vaddq_f32(a, a));
+    float32x4_t big = vsubq_f32(vdupq_n_f32(1.0f), vdivq_f32(vdupq_n_f32(2.0f), vaddq_f32(e, vdupq_n_f32(1.0f))));
+    float32x4_t t = vbslq_f32(vcltq_f32(a, vdupq_n_f32(0.4f)), small, big);
+    /* copy the sign of x onto t (also keeps tanh(-0) = -0) */
+    uint32x4_t sign = vandq_u32(vreinterpretq_u32_f32(x), vdupq_n_u32(0x80000000u));
+    return vreinterpretq_f32_u32(vorrq_u32(vreinterpretq_u32_f32(t), sign));
+}
+
+#endif /* CK_NEON_COMMON_H */
