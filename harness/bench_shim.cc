@@ -25,10 +25,12 @@ struct Entry {
     ckb_fn fn;
     void *arg;
     double bytes, flops;
+    ckb_setup_fn setup;
+    ckb_teardown_fn teardown;
 };
 
 struct Registry {
-    std::vector<Entry> entries;
+    std::vector<Entry> entries; // by id; the lambdas read their entry from here
     std::map<std::string, int> id_of; // registered name -> id
     std::vector<ckb_result> results;
     std::vector<bool> have_result;
@@ -83,12 +85,15 @@ class CollectingReporter : public benchmark::BenchmarkReporter {
         if (json_)
             json_->ReportRuns(runs);
         std::string last;
+        int id = -1;
         for (const Run &run : runs) {
             if (!is_the_figure(run))
                 continue;
-            keep(run);
+            id = keep(run);
             last = run.benchmark_name();
         }
+        if (id >= 0 && registry().entries[(size_t)id].teardown)
+            registry().entries[(size_t)id].teardown(registry().entries[(size_t)id].arg);
         if (!last.empty() && opts_.progress)
             opts_.progress(opts_.progress_user, last.c_str(), ++done_, (int)registry().entries.size());
     }
@@ -110,12 +115,13 @@ class CollectingReporter : public benchmark::BenchmarkReporter {
         return run.run_type == Run::RT_Iteration;
     }
 
-    void keep(const Run &run)
+    // Returns the benchmark's id, or -1 if it is not one of ours.
+    int keep(const Run &run)
     {
         Registry &reg = registry();
         auto it = reg.id_of.find(run.run_name.function_name);
         if (it == reg.id_of.end())
-            return;
+            return -1;
         ckb_result r;
         std::memset(&r, 0, sizeof r);
         copy_string(r.name, sizeof r.name, run.benchmark_name());
@@ -129,6 +135,7 @@ class CollectingReporter : public benchmark::BenchmarkReporter {
         }
         reg.results[(size_t)it->second] = r;
         reg.have_result[(size_t)it->second] = true;
+        return it->second;
     }
 
     ckb_options opts_;
@@ -136,8 +143,18 @@ class CollectingReporter : public benchmark::BenchmarkReporter {
     int done_ = 0;
 };
 
-void run_entry(benchmark::State &state, const Entry &e)
+void run_entry(benchmark::State &state, int id)
 {
+    const Entry &e = registry().entries[(size_t)id];
+    if (e.setup) {
+        char err[256] = "";
+        if (e.setup(e.arg, err, sizeof err) != 0) {
+            state.SkipWithError(err[0] ? err : "setup failed");
+            for (auto _ : state) // Google Benchmark wants the loop entered once
+                break;
+            return;
+        }
+    }
     for (auto _ : state) {
         int status = e.fn(e.arg);
         if (status != 0) {
@@ -157,16 +174,17 @@ void set_flags(const ckb_options &opts)
 {
     double min_time = opts.min_time > 0 ? opts.min_time : 0.05;
     int reps = opts.repetitions > 1 ? opts.repetitions : 1;
+    // Google Benchmark keeps argv[0] (as the JSON's "executable"): static.
+    static char executable[] = "ckbench";
     std::vector<std::string> args = {
-        "ckbench",
         "--benchmark_min_time=" + std::to_string(min_time),
         "--benchmark_repetitions=" + std::to_string(reps),
     };
-    std::vector<char *> argv;
+    std::vector<char *> argv = {executable};
     for (std::string &a : args)
         argv.push_back(&a[0]);
     argv.push_back(nullptr);
-    int argc = (int)args.size();
+    int argc = (int)argv.size() - 1;
     benchmark::Initialize(&argc, argv.data());
 }
 
@@ -192,16 +210,26 @@ extern "C" int ckb_register(const char *name, ckb_fn fn, void *arg, double bytes
     Registry &reg = registry();
     if (reg.id_of.count(name))
         return -1;
-    Entry e{name, fn, arg, bytes_per_call, flops_per_call};
+    Entry e{name, fn, arg, bytes_per_call, flops_per_call, nullptr, nullptr};
     int id = (int)reg.entries.size();
     reg.entries.push_back(e);
     reg.id_of[e.name] = id;
     reg.results.push_back(ckb_result());
     reg.have_result.push_back(false);
-    benchmark::RegisterBenchmark(e.name.c_str(), [e](benchmark::State &st) { run_entry(st, e); })
+    benchmark::RegisterBenchmark(e.name.c_str(), [id](benchmark::State &st) { run_entry(st, id); })
         ->UseRealTime()
         ->Unit(benchmark::kMicrosecond);
     return id;
+}
+
+extern "C" int ckb_set_hooks(int id, ckb_setup_fn setup, ckb_teardown_fn teardown)
+{
+    Registry &reg = registry();
+    if (id < 0 || (size_t)id >= reg.entries.size())
+        return -1;
+    reg.entries[(size_t)id].setup = setup;
+    reg.entries[(size_t)id].teardown = teardown;
+    return 0;
 }
 
 extern "C" void ckb_add_context(const char *key, const char *value)

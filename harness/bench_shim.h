@@ -60,6 +60,16 @@ void ckb_reset(void);
  * empty or fn is NULL. */
 int ckb_register(const char *name, ckb_fn fn, void *arg, double bytes_per_call, double flops_per_call);
 
+/* Optional hooks of benchmark `id`, run outside the timed loop: `setup` before
+ * every timed run of it (make it idempotent: Google Benchmark runs a
+ * benchmark several times while it sizes the iteration count; a non-zero
+ * return skips the benchmark with the message written into err), `teardown`
+ * once after its last run has been reported (free what setup made). Either
+ * may be NULL. Returns 0, or -1 for an unknown id. */
+typedef int (*ckb_setup_fn)(void *arg, char *err, size_t err_len);
+typedef void (*ckb_teardown_fn)(void *arg);
+int ckb_set_hooks(int id, ckb_setup_fn setup, ckb_teardown_fn teardown);
+
 /* Add a key/value string to the "context" object of the JSON file. */
 void ckb_add_context(const char *key, const char *value);
 

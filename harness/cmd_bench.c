@@ -1,28 +1,497 @@
-/* ckbench bench / calibrate / headline — placeholders until issue 5 lands. */
+/* ckbench bench, ckbench calibrate, and the headline `ckbench --plugin P
+ * --model M` (parity, then bench, then a short report). The work is done by
+ * bench_runner.c and calibrate.c; this file is their command lines and the
+ * tables people read. */
+#include <errno.h>
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include "bench_runner.h"
+#include "calibrate.h"
+#include "ck_host.h"
 #include "commands.h"
+#include "results.h"
+#include "sysinfo.h"
+
+/* ---- option parsing helpers ----------------------------------------------------- */
+
+static int usage_error(const char *cmd, const char *fmt, const char *what)
+{
+    fprintf(stderr, "%s: ", cmd);
+    fprintf(stderr, fmt, what);
+    fprintf(stderr, "; see '%s --help'\n", cmd);
+    return 2;
+}
+
+/* The value of option argv[*i] (moving *i past it), or NULL when missing. */
+static const char *option_value(int argc, char **argv, int *i)
+{
+    if (*i + 1 >= argc)
+        return NULL;
+    return argv[++*i];
+}
+
+static int parse_double(const char *s, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || *end || !(v > 0) || isinf(v))
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int parse_int(const char *s, int lo, int hi, int *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi)
+        return -1;
+    *out = (int)v;
+    return 0;
+}
+
+/* Split "a,b,c" in place into at most max parts. Returns the count, or -1
+ * if there are more or one is empty. */
+static int split_list(char *s, char **parts, int max)
+{
+    int n = 0;
+    for (char *tok = strtok(s, ","); tok; tok = strtok(NULL, ",")) {
+        if (n == max)
+            return -1;
+        parts[n++] = tok;
+    }
+    return n;
+}
+
+static int file_exists(const char *p)
+{
+    struct stat st;
+    return stat(p, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* "llava.json" or "llava" finds ir/models/llava.json (also under
+ * $CK_SOURCE_DIR) when no such file exists where it was given. */
+static const char *resolve_model(const char *m, char *buf, size_t len)
+{
+    if (file_exists(m) || strchr(m, '/'))
+        return m;
+    const char *src = getenv("CK_SOURCE_DIR");
+    const char *ext = strstr(m, ".json") ? "" : ".json";
+    const char *dirs[] = {"ir/models", src && *src ? src : NULL};
+    for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
+        if (!dirs[i])
+            continue;
+        snprintf(buf, len, i == 0 ? "%s/%s%s" : "%s/ir/models/%s%s", dirs[i], m, ext);
+        if (file_exists(buf))
+            return buf;
+    }
+    return m; /* the model loader names the missing file */
+}
+
+/* ---- printing ---------------------------------------------------------------------- */
+
+static void format_time(char *buf, size_t len, double ns)
+{
+    if (ns <= 0)
+        snprintf(buf, len, "-");
+    else if (ns < 1e3)
+        snprintf(buf, len, "%.0f ns", ns);
+    else if (ns < 1e6)
+        snprintf(buf, len, "%.1f us", ns / 1e3);
+    else if (ns < 1e9)
+        snprintf(buf, len, "%.2f ms", ns / 1e6);
+    else
+        snprintf(buf, len, "%.2f s", ns / 1e9);
+}
+
+static void print_roofs_line(const ck_bench_outcome *out, const char *plugin, int threads)
+{
+    if (!out->have_roofs) {
+        printf("roofs: not calibrated on this machine - run 'ckbench calibrate' for %% of roof\n");
+        return;
+    }
+    int isa = ck_isa_for_plugin(plugin);
+    double bw = ck_roofs_bandwidth_gbs(&out->roofs, threads);
+    double peak = ck_roofs_peak_gflops(&out->roofs, isa, threads);
+    printf("roofs at %d thread%s: stream triad %.1f GB/s, %s FMA peak %.1f GFLOP/s, ridge %.1f flop/B\n", threads,
+           threads == 1 ? "" : "s", bw, ck_isa_name(isa), peak, bw > 0 ? peak / bw : 0.0);
+}
+
+static void print_plugin_table(const ck_bench_outcome *out, const ck_bench_plugin_result *pr)
+{
+    if (!pr->runnable) {
+        printf("\n%s: not run: %s\n", pr->plugin, pr->why);
+        return;
+    }
+    printf("\n%s %s on %s\n", pr->plugin, pr->version, out->model);
+    print_roofs_line(out, pr->plugin, pr->n_rows ? pr->rows[0].threads : 1);
+    printf("%-26s %3s %10s %8s %9s %7s %12s %8s %9s  %s\n", "op instance", "thr", "time", "GB/s", "GFLOP/s",
+           "flop/B", "% of roof", "speedup", "scalar@T", "shape");
+    for (size_t i = 0; i < pr->n_rows; i++) {
+        const ck_bench_row *r = &pr->rows[i];
+        char t[32], roof[32] = "-", speed[32] = "-", sT[32] = "-";
+        format_time(t, sizeof t, r->time_ns);
+        if (r->bound)
+            snprintf(roof, sizeof roof, "%.0f%% %s", r->roof_pct, r->bound[0] == 'm' ? "mem" : "cmp");
+        if (r->speedup > 0)
+            snprintf(speed, sizeof speed, "%.1fx", r->speedup);
+        if (r->scalar_ns > 0 && r->scalar_scaled)
+            snprintf(sT, sizeof sT, "%zu*", r->scalar_T);
+        else if (r->scalar_ns > 0)
+            snprintf(sT, sizeof sT, "full");
+        if (r->time_ns > 0)
+            printf("%-26.26s %3d %10s %8.2f %9.2f %7.2f %12s %8s %9s  %s\n", r->label, r->threads, t, r->gbs,
+                   r->gflops, r->intensity, roof, speed, sT, r->shape);
+        else
+            printf("%-26.26s %3d %10s  %s  (%s)\n", r->label, r->threads, "-", r->status, r->shape);
+    }
+    printf("files: %s\n       %s\n", pr->json_path[0] ? pr->json_path : "(not written)",
+           pr->csv_path[0] ? pr->csv_path : "");
+}
+
+static void print_outcome(const ck_bench_outcome *out)
+{
+    for (int i = 0; i < out->n_plugins; i++)
+        print_plugin_table(out, &out->plugins[i]);
+    printf("\n");
+    if (out->any_scaled_scalar)
+        printf("* scalar@T: the scalar reference ran at that T (the full shape would take too long) and its\n"
+               "  time was scaled to the full shape by the flops ratio; unmarked: measured at the full shape.\n");
+    printf("%% of roof: memory-bound rows (intensity below the ridge) against stream-triad bandwidth,\n"
+           "  compute-bound rows against the plugin ISA's FMA peak, both at the row's thread count.\n");
+    if (out->counters_why[0])
+        printf("counters: unavailable: %s (time-based figures only)\n", out->counters_why);
+}
+
+/* ---- ckbench bench ------------------------------------------------------------------ */
+
+static void bench_usage(FILE *f)
+{
+    fprintf(f,
+            "usage: ckbench bench --plugin P[,P2...] --model M [--threads N[,N2...]] [--op OP,...]\n"
+            "                     [--min-time S] [--repetitions R] [--out FILE] [--no-scalar]\n"
+            "                     [--scalar-budget FLOPS] [--parity-json FILE]\n\n"
+            "Times every distinct op instance of model M at its real shapes (full sequence) through Google\n"
+            "Benchmark, for each plugin and thread count (default: all CPUs), and prints per op: time, GB/s,\n"
+            "GFLOP/s, arithmetic intensity, %% of the relevant calibrated roof and the speedup over the scalar\n"
+            "plugin measured in the same run. Scalar instances above --scalar-budget flops (default 2e8) run at\n"
+            "a reduced T and are scaled by the flops ratio; the scalar@T column says which (marked *).\n"
+            "--min-time: seconds per benchmark (default 0.05); --repetitions: report the median of R runs.\n"
+            "Writes results/<date>-<host>-<plugin>-<model>.json (Google Benchmark JSON + a ckbench context;\n"
+            "compare.py reads it) and .csv, or --out FILE (FILE-<plugin>.json with several plugins).\n"
+            "$CK_RESULTS_DIR changes the results directory. Exit: 0 ok, 1 a plugin or kernel did not run,\n"
+            "2 bad usage or input.\n");
+}
+
+static int parse_ops(char *list, ck_bench_opts *o)
+{
+    char *parts[CK_OP_COUNT];
+    int n = split_list(list, parts, CK_OP_COUNT);
+    if (n <= 0)
+        return usage_error("ckbench bench", "--op: expected OP[,OP...], found '%s'", list);
+    for (int i = 0; i < n; i++) {
+        uint32_t op = ck_op_from_name(parts[i]);
+        if (op == CK_OP_NONE)
+            return usage_error("ckbench bench", "--op: unknown op '%s'", parts[i]);
+        o->op_filter[op] = 1;
+    }
+    return 0;
+}
+
+static int parse_threads(char *list, ck_bench_opts *o)
+{
+    char *parts[CK_BENCH_MAX_THREADS];
+    int n = split_list(list, parts, CK_BENCH_MAX_THREADS);
+    if (n <= 0)
+        return usage_error("ckbench bench", "--threads: expected N[,N...] (at most 8 counts), found '%s'", list);
+    for (int i = 0; i < n; i++)
+        if (parse_int(parts[i], 1, 1024, &o->threads[i]) != 0)
+            return usage_error("ckbench bench", "--threads: expected counts in 1..1024, found '%s'", parts[i]);
+    o->n_threads = n;
+    return 0;
+}
+
+/* Parse bench options from argv[first..]; 0 ok, 2 bad usage, -1 --help. */
+static int parse_bench_args(int argc, char **argv, int first, ck_bench_opts *o, char *model_buf, size_t model_len)
+{
+    static char lists[3][1024]; /* strtok needs writable copies */
+    for (int i = first; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--help") || !strcmp(a, "-h"))
+            return -1;
+        if (!strcmp(a, "--no-scalar")) {
+            o->no_scalar = 1;
+            continue;
+        }
+        const char *v = option_value(argc, argv, &i);
+        if (!v)
+            return usage_error("ckbench bench", "%s: expected a value after it", a);
+        if (!strcmp(a, "--plugin")) {
+            snprintf(lists[0], sizeof lists[0], "%s", v);
+            o->n_plugins = split_list(lists[0], (char **)o->plugins, CK_BENCH_MAX_PLUGINS);
+            if (o->n_plugins <= 0)
+                return usage_error("ckbench bench", "--plugin: expected P[,P...] (at most 8), found '%s'", v);
+        } else if (!strcmp(a, "--model")) {
+            o->model_path = resolve_model(v, model_buf, model_len);
+        } else if (!strcmp(a, "--threads")) {
+            snprintf(lists[1], sizeof lists[1], "%s", v);
+            if (parse_threads(lists[1], o))
+                return 2;
+        } else if (!strcmp(a, "--op")) {
+            snprintf(lists[2], sizeof lists[2], "%s", v);
+            if (parse_ops(lists[2], o))
+                return 2;
+        } else if (!strcmp(a, "--min-time")) {
+            if (parse_double(v, &o->min_time))
+                return usage_error("ckbench bench", "--min-time: expected seconds > 0, found '%s'", v);
+        } else if (!strcmp(a, "--repetitions")) {
+            if (parse_int(v, 1, 1000, &o->repetitions))
+                return usage_error("ckbench bench", "--repetitions: expected 1..1000, found '%s'", v);
+        } else if (!strcmp(a, "--scalar-budget")) {
+            if (parse_double(v, &o->scalar_budget_flops))
+                return usage_error("ckbench bench", "--scalar-budget: expected flops > 0, found '%s'", v);
+        } else if (!strcmp(a, "--out")) {
+            o->out_path = v;
+        } else if (!strcmp(a, "--parity-json")) {
+            o->parity_json = v;
+        } else {
+            return usage_error("ckbench bench", "unknown option '%s'", a);
+        }
+    }
+    if (!o->n_plugins)
+        return usage_error("ckbench bench", "%s", "--plugin is required");
+    if (!o->model_path)
+        return usage_error("ckbench bench", "%s", "--model is required");
+    return 0;
+}
 
 int ck_cmd_bench(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "ckbench bench: not built yet (issue 5)\n");
-    return 2;
+    ck_bench_opts o;
+    ck_bench_opts_default(&o);
+    char model_buf[4096];
+    int rc = parse_bench_args(argc, argv, 1, &o, model_buf, sizeof model_buf);
+    if (rc == -1) {
+        bench_usage(stdout);
+        return 0;
+    }
+    if (rc)
+        return rc;
+    o.progress = isatty(STDERR_FILENO);
+    ck_bench_outcome out;
+    rc = ck_bench_run(&o, &out);
+    if (rc != 2)
+        print_outcome(&out);
+    ck_bench_outcome_free(&out);
+    return rc;
+}
+
+/* ---- ckbench calibrate -------------------------------------------------------------- */
+
+static void print_roofs(const ck_roofs *r, const char *path)
+{
+    printf("roofs of %s (%s), %d threads, measured %s\n", r->host, r->cpu, r->threads, r->measured_at);
+    printf("  stream triad (3 x %zu MiB arrays): %.1f GB/s on 1 thread, %.1f GB/s on %d\n",
+           r->triad_array_bytes >> 20, r->triad_gbs[0], r->triad_gbs[1], r->threads);
+    for (int isa = 0; isa < CK_ISA_COUNT; isa++)
+        if (r->peak_gflops[isa][0] > 0)
+            printf("  %-6s FMA peak: %8.1f GFLOP/s on 1 thread, %8.1f on %d (ridge %.1f flop/B)\n",
+                   ck_isa_name(isa), r->peak_gflops[isa][0], r->peak_gflops[isa][1], r->threads,
+                   r->peak_gflops[isa][1] / r->triad_gbs[1]);
+    if (path)
+        printf("saved: %s\n", path);
+}
+
+/* Measure and save; the headline uses it too (quick). */
+static int calibrate_and_save(int threads, int quick, const char *out_path, ck_roofs *r)
+{
+    char err[CK_ERR_LEN], dir[4096], path[4200];
+    if (out_path) {
+        snprintf(path, sizeof path, "%s", out_path);
+    } else {
+        if (ck_sys_results_dir(dir, sizeof dir, err, sizeof err) != 0) {
+            fprintf(stderr, "ckbench calibrate: %s\n", err);
+            return 2;
+        }
+        ck_roofs_path(path, sizeof path, dir);
+    }
+    if (ck_roofs_measure(r, threads, quick, isatty(STDERR_FILENO) ? stderr : NULL, err, sizeof err) != 0 ||
+        ck_roofs_save(r, path, err, sizeof err) != 0) {
+        fprintf(stderr, "ckbench calibrate: %s\n", err);
+        return 2;
+    }
+    print_roofs(r, path);
+    return 0;
 }
 
 int ck_cmd_calibrate(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "ckbench calibrate: not built yet (issue 5)\n");
-    return 2;
+    int threads = 0, quick = 0;
+    const char *out = NULL;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            printf("usage: ckbench calibrate [--threads N] [--quick] [--out FILE]\n\n"
+                   "Measures this machine's roofs: stream-triad bandwidth (three arrays of 4x the last-level\n"
+                   "cache each) on 1 thread and on N (default: all CPUs), and the peak FMA rate of each ISA the\n"
+                   "CPU has (scalar, AVX2, AVX-512) with register-resident FMA chains. Saves them to\n"
+                   "results/roofs-<host>-<cpu>.json (or FILE), which 'ckbench bench' reads. --quick: shorter\n"
+                   "timing, for a first estimate.\n");
+            return 0;
+        } else if (!strcmp(a, "--quick")) {
+            quick = 1;
+        } else if (!strcmp(a, "--threads")) {
+            if (!(v = option_value(argc, argv, &i)) || parse_int(v, 1, 1024, &threads))
+                return usage_error("ckbench calibrate", "--threads: expected 1..1024, found '%s'", v ? v : "");
+        } else if (!strcmp(a, "--out")) {
+            if (!(out = option_value(argc, argv, &i)))
+                return usage_error("ckbench calibrate", "%s", "--out: expected a file name");
+        } else {
+            return usage_error("ckbench calibrate", "unknown option '%s'", a);
+        }
+    }
+    ck_roofs r;
+    return calibrate_and_save(threads, quick, out, &r);
+}
+
+/* ---- the headline ---------------------------------------------------------------------- */
+
+/* The best plugin that runs here: avx512 > avx2 > neon > scalar. */
+static const char *best_plugin(void)
+{
+    static const char *const order[] = {"avx512", "avx2", "neon", "scalar"};
+    for (size_t i = 0; i < sizeof order / sizeof order[0]; i++) {
+        char err[CK_ERR_LEN];
+        ck_plugin *p = ck_plugin_load(order[i], err, sizeof err);
+        int ok = p && p->runnable;
+        ck_plugin_unload(p);
+        if (ok)
+            return order[i];
+    }
+    return NULL;
+}
+
+static void ensure_roofs(void)
+{
+    char err[CK_ERR_LEN], dir[4096], path[4200];
+    ck_roofs r;
+    if (ck_sys_results_dir(dir, sizeof dir, err, sizeof err) != 0)
+        return; /* bench reports the directory problem */
+    ck_roofs_path(path, sizeof path, dir);
+    if (ck_roofs_load(&r, path, err, sizeof err) == 0)
+        return;
+    printf("== calibrate (no roofs for this machine yet; a quick measurement)\n");
+    calibrate_and_save(0, 1, NULL, &r);
+}
+
+/* Geometric mean of the speedups that were measured. */
+static double geomean_speedup(const ck_bench_plugin_result *pr, int *n)
+{
+    double logs = 0;
+    *n = 0;
+    for (size_t i = 0; i < pr->n_rows; i++)
+        if (pr->rows[i].speedup > 0) {
+            logs += log(pr->rows[i].speedup);
+            ++*n;
+        }
+    return *n ? exp(logs / *n) : 0.0;
+}
+
+static void print_report(const ck_bench_outcome *out, int parity_rc)
+{
+    const ck_bench_plugin_result *pr = &out->plugins[0];
+    printf("\n== report\n");
+    printf("parity:  %s\n", parity_rc == 0 ? "passed" : parity_rc == 1 ? "FAILED (see above)" : "not run (error)");
+    if (!pr->runnable) {
+        printf("bench:   %s did not run: %s\n", pr->plugin, pr->why);
+        return;
+    }
+    size_t measured = 0;
+    double total = 0, roof_sum = 0;
+    int roofs = 0;
+    for (size_t i = 0; i < pr->n_rows; i++) {
+        if (pr->rows[i].time_ns <= 0)
+            continue;
+        measured++;
+        total += pr->rows[i].time_ns;
+        if (pr->rows[i].bound) {
+            roof_sum += pr->rows[i].roof_pct;
+            roofs++;
+        }
+    }
+    int n_speed;
+    double g = geomean_speedup(pr, &n_speed);
+    char t[32];
+    format_time(t, sizeof t, total);
+    printf("bench:   %s on %s: %zu of %zu op instances measured, one call of each: %s in total\n", pr->plugin,
+           out->model, measured, pr->n_rows, t);
+    if (n_speed)
+        printf("speedup: %.1fx over scalar (geometric mean of %d instances)\n", g, n_speed);
+    if (roofs)
+        printf("roofs:   %.0f%% of the relevant roof on average\n", roof_sum / roofs);
+    printf("results: %s\n", pr->json_path[0] ? pr->json_path : "(not written)");
 }
 
 int ck_cmd_headline(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "ckbench: the headline run is not built yet (issue 5)\n");
-    return 2;
+    ck_bench_opts o;
+    ck_bench_opts_default(&o);
+    char model_buf[4096];
+    /* argv[0] is already an option (main passes argv from "--plugin" on) */
+    int rc = parse_bench_args(argc, argv, 0, &o, model_buf, sizeof model_buf);
+    if (rc == -1) {
+        printf("usage: ckbench --plugin P|best --model M [bench options]\n\n"
+               "Parity (reduced sizes, against the scalar reference), then bench at the model's real shapes,\n"
+               "then a short report with the result file's path. '--plugin best' takes the best plugin that\n"
+               "runs here (avx512 > avx2 > neon > scalar). Calibrates the roofs first if this machine has\n"
+               "none. Bench options: see 'ckbench bench --help'.\n");
+        return 0;
+    }
+    if (rc)
+        return rc;
+    if (o.n_plugins != 1)
+        return usage_error("ckbench", "%s", "the headline takes one plugin (use 'ckbench bench' for several)");
+    if (!strcmp(o.plugins[0], "best") && !(o.plugins[0] = best_plugin())) {
+        fprintf(stderr, "ckbench: --plugin best: no plugin runs here; see 'ckbench list'\n");
+        return 2;
+    }
+    printf("ckbench: %s on %s\n", o.plugins[0], o.model_path);
+    ensure_roofs();
+    char dir[4096], err[CK_ERR_LEN], parity_path[4200];
+    if (ck_sys_results_dir(dir, sizeof dir, err, sizeof err) != 0) {
+        fprintf(stderr, "ckbench: %s\n", err);
+        return 2;
+    }
+    /* kept next to the bench results: results/<date>-<host>-<plugin>-<model file>.parity.json */
+    char stem[256];
+    const char *base = strrchr(o.model_path, '/');
+    snprintf(stem, sizeof stem, "%s", base ? base + 1 : o.model_path);
+    if (strlen(stem) > 5 && !strcmp(stem + strlen(stem) - 5, ".json"))
+        stem[strlen(stem) - 5] = '\0';
+    ck_results_default_path(parity_path, sizeof parity_path - 16, dir, o.plugins[0], stem);
+    snprintf(parity_path + strlen(parity_path) - 5, 16, ".parity.json");
+    printf("\n== parity (reduced sizes)\n");
+    fflush(stdout);
+    char *pargv[] = {"parity", "--plugin", (char *)o.plugins[0], "--model", (char *)o.model_path, "--json",
+                     parity_path, NULL};
+    int parity_rc = ck_cmd_parity(7, pargv);
+    o.parity_json = parity_rc == 2 ? NULL : parity_path;
+    printf("\n== bench (full shapes)\n");
+    fflush(stdout);
+    o.progress = isatty(STDERR_FILENO);
+    ck_bench_outcome out;
+    int bench_rc = ck_bench_run(&o, &out);
+    if (bench_rc != 2) {
+        print_outcome(&out);
+        print_report(&out, parity_rc);
+    }
+    ck_bench_outcome_free(&out);
+    return parity_rc ? parity_rc : bench_rc;
 }

@@ -80,23 +80,26 @@ static size_t sysfs_cache_size(int index)
     return v;
 }
 
+/* sysfs first: it is the kernel's view of the caches, while sysconf repeats
+ * what CPUID says, which a hypervisor may invent (a VM here reports 320 MiB
+ * of L3 through CPUID and 32 MiB through sysfs). */
 size_t ck_sys_llc_bytes(void)
 {
-    long v = -1;
-#ifdef _SC_LEVEL3_CACHE_SIZE
-    v = sysconf(_SC_LEVEL3_CACHE_SIZE);
-    if (v <= 0)
-        v = sysconf(_SC_LEVEL2_CACHE_SIZE);
-#endif
-    if (v > 0)
-        return (size_t)v;
     size_t best = 0; /* the highest index is the last level */
     for (int i = 0; i < 8; i++) {
         size_t s = sysfs_cache_size(i);
         if (s)
             best = s;
     }
-    return best ? best : (size_t)32 << 20;
+    if (best)
+        return best;
+    long v = -1;
+#ifdef _SC_LEVEL3_CACHE_SIZE
+    v = sysconf(_SC_LEVEL3_CACHE_SIZE);
+    if (v <= 0)
+        v = sysconf(_SC_LEVEL2_CACHE_SIZE);
+#endif
+    return v > 0 ? (size_t)v : (size_t)32 << 20;
 }
 
 int ck_sys_ncpus(void)

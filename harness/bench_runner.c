@@ -1,0 +1,553 @@
+/* The bench run (bench_runner.h): model -> op instances -> one Google
+ * Benchmark per (instance, thread count) per plugin -> rows -> result files.
+ *
+ * Buffers: each instance's case (harness/ck_case.h) is created just before
+ * its benchmark runs (setup hook, outside the timed loop) and freed right
+ * after it is reported (teardown hook), so a large model never holds more
+ * than one instance's buffers at a time.
+ *
+ * The scalar reference: run in the same process, same thread counts. At full
+ * shape it is far too slow for the big GEMMs and attention of a real model, so
+ * an instance whose flops exceed the budget is measured at a reduced T and its
+ * time scaled by the flops ratio (linear in T for everything but causal
+ * attention); the row records the T it was measured at. */
+#include "bench_runner.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bench_shim.h"
+#include "ck_case.h"
+#include "ck_cost.h"
+#include "ck_model.h"
+#include "papi_counters.h"
+#include "results.h"
+#include "sysinfo.h"
+
+#define BENCH_SEED 20260524u
+#define PAPI_CALLS 3
+
+void ck_bench_opts_default(ck_bench_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->n_threads = 1;
+    o->threads[0] = 0;
+    o->min_time = 0.05;
+    o->repetitions = 1;
+    o->scalar_budget_flops = 2e8;
+}
+
+#if CK_WITH_BENCH
+/* One benchmark: an instance (maybe reduced) on one kernel and context. */
+typedef struct bench_item {
+    ck_shape shape;
+    const ck_kernel_desc *kernel;
+    const ck_exec_ctx *ctx;
+    ck_case *c;
+    ck_papi *papi; /* shared; NULL when counters are unavailable */
+    int id;        /* shim id, -1 when not registered */
+    int n_counters;
+    double counters[CK_BENCH_MAX_COUNTERS];
+    char setup_error[200];
+} bench_item;
+
+static int item_call(void *arg)
+{
+    bench_item *it = arg;
+    return ck_case_run_noreset(it->c, it->kernel, it->ctx);
+}
+
+static int item_setup(void *arg, char *err, size_t err_len)
+{
+    bench_item *it = arg;
+    if (it->c)
+        return 0;
+    it->c = ck_case_create(&it->shape, BENCH_SEED, err, err_len);
+    if (!it->c)
+        return -1;
+    int status = ck_case_run(it->c, it->kernel, it->ctx); /* warm-up, and the first error shows here */
+    if (status != CK_OK) {
+        snprintf(err, err_len, "kernel %s returned %d (%s)", it->kernel->name, status,
+                 status == CK_E_UNSUPPORTED ? "unsupported arguments" : "error");
+        return -1;
+    }
+    return 0;
+}
+
+static void item_teardown(void *arg)
+{
+    bench_item *it = arg;
+    if (it->c && it->papi && ck_papi_measure(it->papi, item_call, it, PAPI_CALLS, it->counters) == 0)
+        it->n_counters = ck_papi_n_events(it->papi);
+    ck_case_free(it->c);
+    it->c = NULL;
+}
+
+/* ---- which kernel, which shape ------------------------------------------------ */
+
+/* The kernel for an instance: the plain one, else an in-place one (ck_case
+ * then feeds it y == x, at the cost of a copy per call, which the row notes). */
+static const ck_kernel_desc *pick_kernel(const ck_plugin *p, const ck_shape *s)
+{
+    uint32_t dtype = s->dtype ? s->dtype : CK_DTYPE_F32;
+    const ck_kernel_desc *k = ck_plugin_kernel(p, s->op, dtype, 0);
+    return k ? k : ck_plugin_kernel(p, s->op, dtype, CK_KF_INPLACE);
+}
+
+/* Ops whose cost grows with T and that can be cut down along it. */
+static int reducible(const ck_shape *s)
+{
+    switch (s->op) {
+    case CK_OP_RMSNORM:
+    case CK_OP_LAYERNORM:
+    case CK_OP_LINEAR:
+    case CK_OP_QKV:
+    case CK_OP_ROPE:
+    case CK_OP_ATTENTION:
+    case CK_OP_EMBEDDING: return s->T > 1;
+    default: return 0;
+    }
+}
+
+static double work_of(const ck_shape *s)
+{
+    ck_cost c = ck_op_cost(s);
+    return c.flops ? (double)c.flops : (double)c.bytes;
+}
+
+/* The shape scalar runs at: the instance itself when within budget, else the
+ * same instance with fewer query rows. Causal attention keeps its last rows
+ * (q_pos moves up) so each row still sees as many keys as the full one's tail. */
+static ck_shape scalar_shape(const ck_shape *full, double budget)
+{
+    ck_shape s = *full;
+    double w = work_of(full);
+    if (!reducible(full) || w <= budget)
+        return s;
+    size_t t = (size_t)((double)full->T * budget / w);
+    if (t < 1)
+        t = 1;
+    if (full->op == CK_OP_ATTENTION && full->causal)
+        s.pos = full->pos + (full->T - t);
+    s.T = t;
+    return s;
+}
+
+/* ---- registering and collecting ---------------------------------------------- */
+
+static void progress_line(void *user, const char *name, int done, int total)
+{
+    const char *who = user;
+    fprintf(stderr, "\r\033[K[%d/%d] %s: %.90s", done, total, who, name);
+    if (done == total)
+        fprintf(stderr, "\r\033[K");
+    fflush(stderr);
+}
+
+static void bench_name(char *buf, size_t len, const ck_shape *s, int threads, int dup)
+{
+    char desc[160];
+    ck_shape_describe(s, desc, sizeof desc);
+    if (dup)
+        snprintf(buf, len, "%s #%d/threads:%d", desc, dup + 1, threads);
+    else
+        snprintf(buf, len, "%s/threads:%d", desc, threads);
+}
+
+static void register_item(bench_item *it, int threads)
+{
+    ck_cost cost = ck_op_cost(&it->shape);
+    char name[256];
+    it->id = -1;
+    for (int dup = 0; dup < 100 && it->id < 0; dup++) { /* equal descriptions of different shapes */
+        bench_name(name, sizeof name, &it->shape, threads, dup);
+        it->id = ckb_register(name, item_call, it, (double)cost.bytes, (double)cost.flops);
+    }
+    ckb_set_hooks(it->id, item_setup, item_teardown);
+}
+
+typedef struct run_set {
+    bench_item *items; /* n_inst * n_threads, instance-major */
+    size_t n;
+} run_set;
+
+/* Register and run one plugin over every (instance, context). */
+static int run_plugin(const ck_plugin *p, const ck_shape *shapes, size_t n_inst, ck_exec_ctx **ctxs, int n_ctx,
+                      const ck_bench_opts *o, ck_papi *papi, double scalar_budget, const char *gb_path, run_set *rs,
+                      char *err, size_t err_len)
+{
+    rs->n = n_inst * (size_t)n_ctx;
+    rs->items = calloc(rs->n ? rs->n : 1, sizeof *rs->items);
+    if (!rs->items) {
+        snprintf(err, err_len, "out of memory");
+        return -1;
+    }
+    ckb_reset();
+    for (size_t i = 0; i < n_inst; i++) {
+        for (int t = 0; t < n_ctx; t++) {
+            bench_item *it = &rs->items[i * (size_t)n_ctx + (size_t)t];
+            it->shape = scalar_budget > 0 ? scalar_shape(&shapes[i], scalar_budget) : shapes[i];
+            it->kernel = pick_kernel(p, &shapes[i]);
+            it->ctx = ctxs[t];
+            it->papi = papi;
+            it->id = -1;
+            if (it->kernel)
+                register_item(it, ctxs[t]->n_threads);
+        }
+    }
+    ckb_options bo = {.min_time = o->min_time, .repetitions = o->repetitions};
+    if (o->progress) {
+        bo.progress = progress_line;
+        bo.progress_user = (void *)p->desc->name;
+    }
+    return ckb_run(&bo, gb_path, err, err_len) < 0 ? -1 : 0;
+}
+
+static void free_run_set(run_set *rs)
+{
+    for (size_t i = 0; i < rs->n; i++)
+        ck_case_free(rs->items[i].c);
+    free(rs->items);
+    rs->items = NULL;
+    rs->n = 0;
+}
+
+/* % of the relevant roof: bandwidth below the ridge point, compute above. */
+static void apply_roofs(ck_bench_row *r, const ck_roofs *roofs, int isa)
+{
+    double bw = ck_roofs_bandwidth_gbs(roofs, r->threads);
+    double peak = ck_roofs_peak_gflops(roofs, isa, r->threads);
+    if (bw <= 0 || peak <= 0 || r->time_ns <= 0)
+        return;
+    double ridge = peak / bw; /* flops per byte */
+    if (r->intensity < ridge) {
+        r->bound = "memory";
+        r->roof_pct = 100.0 * r->gbs / bw;
+    } else {
+        r->bound = "compute";
+        r->roof_pct = 100.0 * r->gflops / peak;
+    }
+}
+
+static void fill_row(ck_bench_row *r, const bench_item *it, const ck_shape *full, const ck_plugin *p)
+{
+    memset(r, 0, sizeof *r);
+    ck_shape_describe(full, r->shape, sizeof r->shape);
+    snprintf(r->label, sizeof r->label, "%s", full->label);
+    r->op = full->op;
+    r->threads = it->ctx->n_threads;
+    ck_cost cost = ck_op_cost(full);
+    r->bytes = (double)cost.bytes;
+    r->flops = (double)cost.flops;
+    r->intensity = ck_cost_intensity(cost);
+    if (!it->kernel) {
+        snprintf(r->status, sizeof r->status, "no kernel: plugin %s has no %s/%s kernel", p->desc->name,
+                 ck_op_name(full->op), ck_dtype_name(full->dtype ? full->dtype : CK_DTYPE_F32));
+        return;
+    }
+    snprintf(r->kernel, sizeof r->kernel, "%s", it->kernel->name);
+    ckb_result res;
+    if (ckb_get_result(it->id, &res) != 0) {
+        snprintf(r->status, sizeof r->status, "not run");
+        return;
+    }
+    snprintf(r->name, sizeof r->name, "%s", res.name);
+    if (res.error) {
+        snprintf(r->status, sizeof r->status, "error: %s", res.error_message);
+        return;
+    }
+    r->time_ns = res.real_time_ns;
+    r->iterations = (double)res.iterations;
+    r->gbs = res.bytes_per_second / 1e9;
+    r->gflops = res.flops_per_second / 1e9;
+    r->n_counters = it->n_counters;
+    for (int c = 0; c < it->n_counters; c++) {
+        r->counter_names[c] = ck_papi_event_name(it->papi, c);
+        r->counters[c] = it->counters[c];
+    }
+}
+
+/* Scalar's time at the full shape, from its measurement at it->shape. */
+static double scaled_scalar_ns(const ck_bench_row *scalar_row, const ck_shape *full, const ck_shape *measured)
+{
+    if (scalar_row->time_ns <= 0)
+        return 0.0;
+    double wm = work_of(measured);
+    return wm > 0 ? scalar_row->time_ns * work_of(full) / wm : scalar_row->time_ns;
+}
+
+/* ---- the run -------------------------------------------------------------------- */
+
+typedef struct ctx_set {
+    ck_exec_ctx *ctx[CK_BENCH_MAX_THREADS];
+    int n;
+} ctx_set;
+
+static int make_contexts(const ck_bench_opts *o, ctx_set *cs, char *err, size_t err_len)
+{
+    cs->n = 0;
+    for (int t = 0; t < (o->n_threads ? o->n_threads : 1); t++) {
+        cs->ctx[t] = ck_exec_create(o->n_threads ? o->threads[t] : 0);
+        if (!cs->ctx[t]) {
+            snprintf(err, err_len, "cannot create an execution context with %d threads", o->threads[t]);
+            return -1;
+        }
+        cs->n++;
+    }
+    return 0;
+}
+
+static void free_contexts(ctx_set *cs)
+{
+    for (int t = 0; t < cs->n; t++)
+        ck_exec_destroy(cs->ctx[t]);
+    cs->n = 0;
+}
+
+/* The op instances of the model that pass the --op filter. */
+static size_t load_instances(const ck_bench_opts *o, char *model_name, size_t name_len, ck_shape **out, char *err,
+                             size_t err_len)
+{
+    ck_model *m = ck_model_load(o->model_path, err, err_len);
+    if (!m)
+        return 0;
+    snprintf(model_name, name_len, "%s", ck_model_name(m));
+    ck_graph_opts go = {0};
+    ck_shape *all = NULL;
+    size_t n = ck_model_op_instances(m, &go, &all);
+    ck_model_free(m);
+    int filtered = 0;
+    for (int op = 0; op < CK_OP_COUNT; op++)
+        filtered |= o->op_filter[op];
+    size_t kept = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!filtered || (all[i].op < CK_OP_COUNT && o->op_filter[all[i].op]))
+            all[kept++] = all[i];
+    if (kept == 0) {
+        snprintf(err, err_len, "%s: no op instances%s", o->model_path, filtered ? " match --op" : "");
+        free(all);
+        return 0;
+    }
+    *out = all;
+    return kept;
+}
+
+typedef struct scalar_ref {
+    ck_plugin *plugin;
+    run_set rs;
+    ck_bench_row *rows; /* at the measured (maybe reduced) shapes */
+    char gb_path[4200];
+} scalar_ref;
+
+static int is_scalar_name(const char *name)
+{
+    return strcmp(name, "scalar") == 0;
+}
+
+/* Measure the scalar reference (its rows are at the shapes it ran). */
+static void run_scalar(const ck_bench_opts *o, const ck_shape *shapes, size_t n_inst, ctx_set *cs, ck_papi *papi,
+                       const char *dir, scalar_ref *sr, ck_bench_outcome *out)
+{
+    char err[CK_ERR_LEN];
+    memset(sr, 0, sizeof *sr);
+    sr->plugin = ck_plugin_load("scalar", err, sizeof err);
+    if (!sr->plugin || !sr->plugin->runnable) {
+        fprintf(stderr, "ckbench bench: no scalar reference, so no speedups: %s\n",
+                sr->plugin ? sr->plugin->why : err);
+        ck_plugin_unload(sr->plugin);
+        sr->plugin = NULL;
+        return;
+    }
+    snprintf(sr->gb_path, sizeof sr->gb_path, "%s/.scalar-%d.gb.json", dir, (int)getpid());
+    if (run_plugin(sr->plugin, shapes, n_inst, cs->ctx, cs->n, o, papi, o->scalar_budget_flops, sr->gb_path,
+                   &sr->rs, err, sizeof err) != 0) {
+        fprintf(stderr, "ckbench bench: scalar reference: %s\n", err);
+        return;
+    }
+    sr->rows = calloc(sr->rs.n ? sr->rs.n : 1, sizeof *sr->rows);
+    for (size_t i = 0; sr->rows && i < sr->rs.n; i++) {
+        const bench_item *it = &sr->rs.items[i];
+        fill_row(&sr->rows[i], it, &it->shape, sr->plugin);
+        if (it->shape.T != shapes[i / (size_t)cs->n].T)
+            out->any_scaled_scalar = 1;
+    }
+}
+
+static void free_scalar(scalar_ref *sr)
+{
+    free_run_set(&sr->rs);
+    free(sr->rows);
+    if (sr->gb_path[0])
+        remove(sr->gb_path);
+    ck_plugin_unload(sr->plugin);
+}
+
+static void result_paths(const ck_bench_opts *o, const char *dir, const char *plugin_name, const char *model,
+                         ck_bench_plugin_result *pr)
+{
+    char plugin[64]; /* a copy: plugin_name may be pr->plugin */
+    snprintf(plugin, sizeof plugin, "%s", plugin_name);
+    if (o->out_path && o->n_plugins == 1) {
+        snprintf(pr->json_path, sizeof pr->json_path, "%s", o->out_path);
+    } else if (o->out_path) { /* one file per plugin: FILE.json -> FILE-<plugin>.json */
+        char stem[4000];
+        snprintf(stem, sizeof stem, "%s", o->out_path);
+        size_t l = strlen(stem);
+        if (l > 5 && strcmp(stem + l - 5, ".json") == 0)
+            stem[l - 5] = '\0';
+        snprintf(pr->json_path, sizeof pr->json_path, "%s-%s.json", stem, plugin);
+    } else {
+        ck_results_default_path(pr->json_path, sizeof pr->json_path, dir, plugin, model);
+    }
+    ck_results_csv_path(pr->csv_path, sizeof pr->csv_path, pr->json_path);
+}
+
+/* Bench one plugin, fill its rows, write its files. 0 all measured, 1 not. */
+static int bench_one(const ck_bench_opts *o, const char *name, const ck_shape *shapes, size_t n_inst, ctx_set *cs,
+                     ck_papi *papi, const scalar_ref *sr, const char *dir, const char *roofs_path,
+                     ck_bench_outcome *out, ck_bench_plugin_result *pr)
+{
+    char err[CK_ERR_LEN];
+    ck_plugin *p = ck_plugin_load(name, err, sizeof err);
+    snprintf(pr->plugin, sizeof pr->plugin, "%s", p ? p->desc->name : name);
+    if (!p || !p->runnable) {
+        snprintf(pr->why, sizeof pr->why, "%s", p ? p->why : err);
+        ck_plugin_unload(p);
+        return 1;
+    }
+    pr->runnable = 1;
+    snprintf(pr->version, sizeof pr->version, "%s", p->desc->version ? p->desc->version : "");
+    int scalar_itself = is_scalar_name(p->desc->name) && sr->rows;
+    run_set own = {0};
+    const run_set *rs = &sr->rs;
+    char gb_path[4200];
+    snprintf(gb_path, sizeof gb_path, "%s", sr->gb_path);
+    if (!scalar_itself) { /* scalar in the list is the reference run itself: no second run */
+        snprintf(gb_path, sizeof gb_path, "%s/.%s-%d.gb.json", dir, pr->plugin, (int)getpid());
+        if (run_plugin(p, shapes, n_inst, cs->ctx, cs->n, o, papi, 0, gb_path, &own, err, sizeof err) != 0) {
+            snprintf(pr->why, sizeof pr->why, "%s", err);
+            free_run_set(&own);
+            ck_plugin_unload(p);
+            return 1;
+        }
+        rs = &own;
+    }
+    pr->rows = calloc(rs->n ? rs->n : 1, sizeof *pr->rows);
+    pr->n_rows = pr->rows ? rs->n : 0;
+    int incomplete = 0;
+    int isa = ck_isa_for_plugin(pr->plugin);
+    for (size_t i = 0; i < pr->n_rows; i++) {
+        const ck_shape *full = &shapes[i / (size_t)cs->n];
+        ck_bench_row *r = &pr->rows[i];
+        if (scalar_itself) { /* the reference's row, restated for the full shape */
+            ck_cost cost = ck_op_cost(full);
+            *r = sr->rows[i];
+            ck_shape_describe(full, r->shape, sizeof r->shape);
+            r->scalar_T = rs->items[i].shape.T;
+            r->scalar_scaled = r->scalar_T != full->T;
+            r->scalar_ns = scaled_scalar_ns(&sr->rows[i], full, &rs->items[i].shape);
+            r->time_ns = r->scalar_ns;
+            r->bytes = (double)cost.bytes;
+            r->flops = (double)cost.flops;
+            r->intensity = ck_cost_intensity(cost);
+            r->gbs = r->time_ns > 0 ? r->bytes / r->time_ns : 0;
+            r->gflops = r->time_ns > 0 ? r->flops / r->time_ns : 0;
+            r->speedup = r->time_ns > 0 ? 1.0 : 0.0;
+        } else {
+            fill_row(r, &rs->items[i], full, p);
+            if (sr->rows) {
+                r->scalar_T = sr->rs.items[i].shape.T;
+                r->scalar_scaled = r->scalar_T != full->T;
+                r->scalar_ns = scaled_scalar_ns(&sr->rows[i], full, &sr->rs.items[i].shape);
+                r->speedup = r->scalar_ns > 0 && r->time_ns > 0 ? r->scalar_ns / r->time_ns : 0.0;
+            }
+        }
+        if (out->have_roofs)
+            apply_roofs(r, &out->roofs, isa);
+        incomplete |= r->time_ns <= 0;
+    }
+    ck_results_info info = {
+        .plugin = pr->plugin, .plugin_version = pr->version, .plugin_path = p->path,
+        .scalar_version = sr->plugin ? sr->plugin->desc->version : NULL, .model = out->model,
+        .model_path = o->model_path, .min_time = o->min_time, .repetitions = o->repetitions,
+        .scalar_budget_flops = o->no_scalar ? 0 : o->scalar_budget_flops,
+        .roofs = out->have_roofs ? &out->roofs : NULL, .roofs_path = roofs_path,
+        .counters_why = out->counters_why, .parity_json = o->parity_json};
+    int threads[CK_BENCH_MAX_THREADS];
+    for (int t = 0; t < cs->n; t++)
+        threads[t] = cs->ctx[t]->n_threads;
+    info.threads = threads;
+    info.n_threads = cs->n;
+    result_paths(o, dir, pr->plugin, out->model, pr);
+    if (ck_results_write(gb_path, pr->json_path, &info, pr->rows, pr->n_rows, err, sizeof err) != 0) {
+        snprintf(pr->why, sizeof pr->why, "%s", err);
+        pr->json_path[0] = pr->csv_path[0] = '\0';
+        incomplete = 1;
+    }
+    if (!scalar_itself)
+        remove(gb_path);
+    free_run_set(&own);
+    ck_plugin_unload(p);
+    return incomplete;
+}
+
+#endif /* CK_WITH_BENCH */
+
+int ck_bench_run(const ck_bench_opts *o, ck_bench_outcome *out)
+{
+    memset(out, 0, sizeof *out);
+#if !CK_WITH_BENCH
+    fprintf(stderr, "ckbench bench: this ckbench was built without Google Benchmark (WITH_BENCH=0)\n");
+    return 2;
+#else
+    char err[CK_ERR_LEN], dir[4096], roofs_path[4200];
+    ck_shape *shapes = NULL;
+    size_t n_inst = load_instances(o, out->model, sizeof out->model, &shapes, err, sizeof err);
+    if (n_inst == 0) {
+        fprintf(stderr, "ckbench bench: %s\n", err);
+        return 2;
+    }
+    if (ck_sys_results_dir(dir, sizeof dir, err, sizeof err) != 0) {
+        fprintf(stderr, "ckbench bench: %s\n", err);
+        free(shapes);
+        return 2;
+    }
+    ck_roofs_path(roofs_path, sizeof roofs_path, dir);
+    out->have_roofs = ck_roofs_load(&out->roofs, roofs_path, err, sizeof err) == 0;
+    ck_papi *papi = ck_papi_open(out->counters_why, sizeof out->counters_why);
+    ctx_set cs = {0};
+    if (make_contexts(o, &cs, err, sizeof err) != 0) {
+        fprintf(stderr, "ckbench bench: %s\n", err);
+        free_contexts(&cs);
+        ck_papi_close(papi);
+        free(shapes);
+        return 2;
+    }
+    scalar_ref sr = {0};
+    int wants_scalar = !o->no_scalar;
+    for (int i = 0; i < o->n_plugins; i++)
+        wants_scalar |= is_scalar_name(o->plugins[i]);
+    if (wants_scalar)
+        run_scalar(o, shapes, n_inst, &cs, papi, dir, &sr, out);
+    int status = 0;
+    for (int i = 0; i < o->n_plugins && i < CK_BENCH_MAX_PLUGINS; i++) {
+        ck_bench_plugin_result *pr = &out->plugins[out->n_plugins++];
+        status |= bench_one(o, o->plugins[i], shapes, n_inst, &cs, papi, &sr, dir, roofs_path, out, pr);
+    }
+    free_scalar(&sr);
+    free_contexts(&cs);
+    ck_papi_close(papi);
+    free(shapes);
+    return status ? 1 : 0;
+#endif
+}
+
+void ck_bench_outcome_free(ck_bench_outcome *out)
+{
+    for (int i = 0; i < out->n_plugins; i++)
+        free(out->plugins[i].rows);
+    memset(out, 0, sizeof *out);
+}

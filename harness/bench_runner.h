@@ -1,0 +1,89 @@
+/* bench_runner.h — `ckbench bench` without its command line: every distinct
+ * op instance of a model, at its real shapes, timed through Google Benchmark
+ * for each plugin and thread count, next to the scalar plugin measured in the
+ * same run, and written as result files (results.h). The headline command
+ * calls it too. */
+#ifndef CK_BENCH_RUNNER_H
+#define CK_BENCH_RUNNER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "calibrate.h"
+#include "ck_host.h"
+
+#define CK_BENCH_MAX_PLUGINS 8
+#define CK_BENCH_MAX_THREADS 8
+#define CK_BENCH_MAX_COUNTERS 5
+
+typedef struct ck_bench_opts {
+    const char *plugins[CK_BENCH_MAX_PLUGINS]; /* names or paths */
+    int n_plugins;
+    const char *model_path;
+    int threads[CK_BENCH_MAX_THREADS]; /* one exec context per entry; <= 0: all CPUs */
+    int n_threads;
+    int op_filter[CK_OP_COUNT];        /* 1: bench this op; all 0: every op */
+    double min_time;                   /* seconds per benchmark (Google Benchmark) */
+    int repetitions;
+    const char *out_path;              /* NULL: results/<date>-<host>-<plugin>-<model>.json */
+    const char *parity_json;           /* a parity report to summarise in the results, or NULL */
+    double scalar_budget_flops;        /* above this, scalar runs at a reduced T (scaled) */
+    int no_scalar;                     /* 1: no scalar reference, no speedup column */
+    int progress;                      /* 1: progress line on stderr */
+} ck_bench_opts;
+
+void ck_bench_opts_default(ck_bench_opts *o);
+
+/* One op instance on one plugin at one thread count. */
+typedef struct ck_bench_row {
+    char name[256];      /* the Google Benchmark name */
+    char shape[160];     /* ck_shape_describe */
+    char label[64];      /* where in the model it comes from */
+    char kernel[64];     /* the plugin's kernel name */
+    uint32_t op;
+    int threads;
+    double time_ns;      /* per call; 0 when not measured (see status) */
+    double iterations;
+    double bytes, flops;
+    double gbs, gflops, intensity;
+    const char *bound;   /* "memory" or "compute" (by intensity vs the ridge), NULL without roofs */
+    double roof_pct;     /* % of the relevant roof; 0 without roofs */
+    double scalar_ns;    /* scalar's time at this shape (measured, or scaled from scalar_T) */
+    size_t scalar_T;     /* T scalar was measured at */
+    int scalar_scaled;   /* 1: scalar_T is below the shape's T and scalar_ns was scaled */
+    double speedup;      /* scalar_ns / time_ns; 0 when either is missing */
+    char status[320];    /* "" when measured, else why not ("no kernel for ...", an error) */
+    int n_counters;
+    const char *counter_names[CK_BENCH_MAX_COUNTERS];
+    double counters[CK_BENCH_MAX_COUNTERS]; /* per call */
+} ck_bench_row;
+
+/* The rows of one plugin and where they were written. */
+typedef struct ck_bench_plugin_result {
+    char plugin[64];
+    char version[64];
+    int runnable;
+    char why[CK_ERR_LEN + 64]; /* why it did not run */
+    ck_bench_row *rows;
+    size_t n_rows;
+    char json_path[4096];
+    char csv_path[4096];
+} ck_bench_plugin_result;
+
+typedef struct ck_bench_outcome {
+    ck_bench_plugin_result plugins[CK_BENCH_MAX_PLUGINS];
+    int n_plugins;
+    char model[128];
+    int have_roofs;
+    ck_roofs roofs;
+    char counters_why[300]; /* "" when counters were read */
+    int any_scaled_scalar;  /* some scalar figure was measured at a reduced T */
+} ck_bench_outcome;
+
+/* Run. Returns 0 when every plugin ran and every row was measured, 1 when a
+ * plugin did not run or a kernel failed (the rest still ran and was written),
+ * 2 on bad input (one line on stderr, nothing written). */
+int ck_bench_run(const ck_bench_opts *o, ck_bench_outcome *out);
+void ck_bench_outcome_free(ck_bench_outcome *out);
+
+#endif

@@ -1,0 +1,258 @@
+/* Result files (results.h): Google Benchmark's JSON plus a "ckbench" context
+ * object, and a CSV of the same rows. */
+#include "results.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "ck_host.h"
+#include "sysinfo.h"
+
+void ck_results_default_path(char *buf, size_t len, const char *dir, const char *plugin, const char *model)
+{
+    char date[32], host[64], p[64], m[128];
+    ck_sys_utc_date(date, sizeof date);
+    ck_sys_host(host, sizeof host);
+    snprintf(p, sizeof p, "%s", plugin);
+    snprintf(m, sizeof m, "%s", model);
+    ck_sys_slug(host);
+    ck_sys_slug(p);
+    ck_sys_slug(m);
+    snprintf(buf, len, "%s/%s-%s-%s-%s.json", dir, date, host, p, m);
+}
+
+void ck_results_csv_path(char *buf, size_t len, const char *json_path)
+{
+    size_t l = strlen(json_path);
+    if (l > 5 && strcmp(json_path + l - 5, ".json") == 0)
+        snprintf(buf, len, "%.*s.csv", (int)(l - 5), json_path);
+    else
+        snprintf(buf, len, "%s.csv", json_path);
+}
+
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    long size = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
+    char *buf = size >= 0 && fseek(f, 0, SEEK_SET) == 0 ? malloc((size_t)size + 1) : NULL;
+    if (buf && fread(buf, 1, (size_t)size, f) != (size_t)size) {
+        free(buf);
+        buf = NULL;
+    }
+    fclose(f);
+    if (buf)
+        buf[size] = '\0';
+    return buf;
+}
+
+/* ---- the ckbench object ------------------------------------------------------- */
+
+static cJSON *row_json(const ck_bench_row *r)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "name", r->name);
+    cJSON_AddStringToObject(o, "label", r->label);
+    cJSON_AddStringToObject(o, "shape", r->shape);
+    cJSON_AddStringToObject(o, "op", ck_op_name(r->op));
+    cJSON_AddStringToObject(o, "kernel", r->kernel);
+    cJSON_AddNumberToObject(o, "threads", r->threads);
+    cJSON_AddStringToObject(o, "status", r->status[0] ? r->status : "ok");
+    cJSON_AddNumberToObject(o, "bytes", r->bytes);
+    cJSON_AddNumberToObject(o, "flops", r->flops);
+    cJSON_AddNumberToObject(o, "intensity", r->intensity);
+    if (r->time_ns > 0) {
+        cJSON_AddNumberToObject(o, "time_ns", r->time_ns);
+        cJSON_AddNumberToObject(o, "gb_per_s", r->gbs);
+        cJSON_AddNumberToObject(o, "gflop_per_s", r->gflops);
+    }
+    if (r->bound) {
+        cJSON_AddStringToObject(o, "bound", r->bound);
+        cJSON_AddNumberToObject(o, "roof_pct", r->roof_pct);
+    }
+    if (r->scalar_ns > 0) {
+        cJSON_AddNumberToObject(o, "scalar_time_ns", r->scalar_ns);
+        cJSON_AddNumberToObject(o, "scalar_measured_T", (double)r->scalar_T);
+        cJSON_AddBoolToObject(o, "scalar_scaled", r->scalar_scaled);
+    }
+    if (r->speedup > 0)
+        cJSON_AddNumberToObject(o, "speedup_vs_scalar", r->speedup);
+    if (r->n_counters > 0) {
+        cJSON *c = cJSON_AddObjectToObject(o, "counters_per_call");
+        for (int i = 0; i < r->n_counters; i++)
+            cJSON_AddNumberToObject(c, r->counter_names[i], r->counters[i]);
+    }
+    return o;
+}
+
+static cJSON *parity_json(const char *path)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (!path) {
+        cJSON_AddBoolToObject(o, "run", 0);
+        cJSON_AddStringToObject(o, "note", "parity was not run with this bench (the headline command runs it)");
+        return o;
+    }
+    cJSON_AddBoolToObject(o, "run", 1);
+    cJSON_AddStringToObject(o, "file", path);
+    char *text = slurp(path);
+    cJSON *report = text ? cJSON_Parse(text) : NULL;
+    free(text);
+    if (report)
+        cJSON_AddItemToObject(o, "report", report);
+    else
+        cJSON_AddStringToObject(o, "note", "the parity report could not be read");
+    return o;
+}
+
+static cJSON *ckbench_json(const ck_results_info *info, const ck_bench_row *rows, size_t n_rows)
+{
+    cJSON *o = cJSON_CreateObject();
+    char buf[4096], date[40], host[64];
+    ck_sys_utc_iso(date, sizeof date);
+    ck_sys_host(host, sizeof host);
+    cJSON_AddNumberToObject(o, "format_version", 1);
+    cJSON_AddStringToObject(o, "date", date);
+    cJSON_AddStringToObject(o, "host", host);
+    ck_sys_git_commit(buf, sizeof buf);
+    cJSON_AddStringToObject(o, "git_commit", buf);
+    ck_sys_cpu_model(buf, sizeof buf);
+    cJSON_AddStringToObject(o, "cpu_model", buf);
+    ck_sys_cpu_flags(buf, sizeof buf);
+    cJSON_AddStringToObject(o, "cpu_flags", buf);
+    cJSON_AddStringToObject(o, "compiler", ck_sys_compiler());
+    cJSON_AddStringToObject(o, "model", info->model);
+    cJSON_AddStringToObject(o, "model_file", info->model_path);
+    cJSON *plug = cJSON_AddObjectToObject(o, "plugin");
+    cJSON_AddStringToObject(plug, "name", info->plugin);
+    cJSON_AddStringToObject(plug, "version", info->plugin_version ? info->plugin_version : "");
+    cJSON_AddStringToObject(plug, "file", info->plugin_path ? info->plugin_path : "");
+    cJSON *ref = cJSON_AddObjectToObject(o, "reference");
+    cJSON_AddStringToObject(ref, "name", "scalar");
+    if (info->scalar_version) {
+        cJSON_AddStringToObject(ref, "version", info->scalar_version);
+        cJSON_AddNumberToObject(ref, "budget_flops", info->scalar_budget_flops);
+        cJSON_AddStringToObject(ref, "method",
+                                "instances above budget_flops run at a reduced T (scalar_measured_T) and their "
+                                "time is scaled by the flops ratio of the full to the reduced shape");
+    } else {
+        cJSON_AddStringToObject(ref, "note", "not measured: no speedups");
+    }
+    cJSON *threads = cJSON_AddArrayToObject(o, "threads");
+    for (int i = 0; i < info->n_threads; i++)
+        cJSON_AddItemToArray(threads, cJSON_CreateNumber(info->threads[i]));
+    cJSON_AddNumberToObject(o, "min_time_s", info->min_time);
+    cJSON_AddNumberToObject(o, "repetitions", info->repetitions);
+    if (info->roofs) {
+        cJSON *roofs = ck_roofs_to_json(info->roofs);
+        cJSON_AddStringToObject(roofs, "file", info->roofs_path ? info->roofs_path : "");
+        cJSON_AddItemToObject(o, "roofs", roofs);
+    } else {
+        cJSON_AddNullToObject(o, "roofs");
+    }
+    cJSON *counters = cJSON_AddObjectToObject(o, "counters");
+    int have = !info->counters_why || !info->counters_why[0];
+    cJSON_AddBoolToObject(counters, "available", have);
+    if (have)
+        cJSON_AddStringToObject(counters, "note", "PAPI counts the calling thread (tid 0) over 3 untimed calls");
+    else
+        cJSON_AddStringToObject(counters, "reason", info->counters_why);
+    cJSON_AddItemToObject(o, "parity", parity_json(info->parity_json));
+    cJSON *ops = cJSON_AddArrayToObject(o, "ops");
+    for (size_t i = 0; i < n_rows; i++)
+        cJSON_AddItemToArray(ops, row_json(&rows[i]));
+    return o;
+}
+
+/* ---- CSV ----------------------------------------------------------------------- */
+
+static void csv_string(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; s && *s; s++) {
+        if (*s == '"')
+            fputc('"', f);
+        fputc(*s, f);
+    }
+    fputc('"', f);
+}
+
+static void write_csv(FILE *f, const char *plugin, const ck_bench_row *rows, size_t n)
+{
+    fprintf(f, "plugin,label,shape,op,kernel,threads,time_us,gb_per_s,gflop_per_s,intensity,bound,roof_pct,"
+               "scalar_time_us,scalar_measured_T,speedup_vs_scalar,status\n");
+    for (size_t i = 0; i < n; i++) {
+        const ck_bench_row *r = &rows[i];
+        csv_string(f, plugin);
+        fputc(',', f);
+        csv_string(f, r->label);
+        fputc(',', f);
+        csv_string(f, r->shape);
+        fprintf(f, ",%s,", ck_op_name(r->op));
+        csv_string(f, r->kernel);
+        fprintf(f, ",%d,%.6g,%.6g,%.6g,%.6g,%s,%.4g,%.6g,%zu,%.4g,", r->threads, r->time_ns / 1e3, r->gbs, r->gflops,
+                r->intensity, r->bound ? r->bound : "", r->roof_pct, r->scalar_ns / 1e3, r->scalar_T, r->speedup);
+        csv_string(f, r->status[0] ? r->status : "ok");
+        fputc('\n', f);
+    }
+}
+
+/* ---- writing ------------------------------------------------------------------- */
+
+static int write_then_rename(const char *path, const char *text, const char *plugin, const ck_bench_row *rows,
+                             size_t n, char *err, size_t err_len)
+{
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f) {
+        snprintf(err, err_len, "%s: cannot write: %s", tmp, strerror(errno));
+        return -1;
+    }
+    if (text)
+        fprintf(f, "%s\n", text);
+    else
+        write_csv(f, plugin, rows, n);
+    int bad = ferror(f);
+    bad |= fclose(f) != 0;
+    if (bad || rename(tmp, path) != 0) {
+        snprintf(err, err_len, "%s: cannot write: %s", path, strerror(errno));
+        remove(tmp);
+        return -1;
+    }
+    return 0;
+}
+
+int ck_results_write(const char *gb_json, const char *out_json, const ck_results_info *info,
+                     const ck_bench_row *rows, size_t n_rows, char *err, size_t err_len)
+{
+    char *text = slurp(gb_json);
+    cJSON *doc = text ? cJSON_Parse(text) : NULL;
+    free(text);
+    cJSON *context = cJSON_GetObjectItemCaseSensitive(doc, "context");
+    if (!cJSON_IsObject(context) || !cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(doc, "benchmarks"))) {
+        snprintf(err, err_len, "%s: expected Google Benchmark's JSON (an object with 'context' and 'benchmarks')",
+                 gb_json);
+        cJSON_Delete(doc);
+        return -1;
+    }
+    cJSON_AddItemToObject(context, "ckbench", ckbench_json(info, rows, n_rows));
+    char *out = cJSON_Print(doc);
+    cJSON_Delete(doc);
+    if (!out) {
+        snprintf(err, err_len, "%s: out of memory formatting the results", out_json);
+        return -1;
+    }
+    char csv[4200];
+    ck_results_csv_path(csv, sizeof csv, out_json);
+    int rc = write_then_rename(out_json, out, NULL, NULL, 0, err, err_len);
+    if (rc == 0)
+        rc = write_then_rename(csv, NULL, info->plugin, rows, n_rows, err, err_len);
+    free(out);
+    return rc;
+}

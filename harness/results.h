@@ -1,0 +1,46 @@
+/* results.h — the result files of a bench run.
+ *
+ * results/<date>-<host>-<plugin>-<model>.json is the JSON Google Benchmark
+ * wrote for the run (so its tools/compare.py diffs two runs), with one object
+ * added to its "context": "ckbench" — git commit, CPU model and flags,
+ * compiler, plugin versions, threads, roofs, the counters' availability,
+ * parity verdicts and, per benchmark, the derived figures (GB/s, GFLOP/s,
+ * intensity, % of roof, speedup over scalar and how scalar was measured).
+ * Next to it, the same rows as CSV. */
+#ifndef CK_RESULTS_H
+#define CK_RESULTS_H
+
+#include <stddef.h>
+
+#include "bench_runner.h"
+#include "calibrate.h"
+
+typedef struct ck_results_info {
+    const char *plugin, *plugin_version, *plugin_path;
+    const char *scalar_version;  /* the reference plugin's version, or NULL */
+    const char *model, *model_path;
+    const int *threads;
+    int n_threads;
+    double min_time;
+    int repetitions;
+    double scalar_budget_flops;
+    const ck_roofs *roofs;       /* NULL: not calibrated */
+    const char *roofs_path;
+    const char *counters_why;    /* NULL or "": counters were read */
+    const char *parity_json;     /* a parity report file to summarise, or NULL */
+} ck_results_info;
+
+/* dir/<date>-<host>-<plugin>-<model>.json (names made file-safe). */
+void ck_results_default_path(char *buf, size_t len, const char *dir, const char *plugin, const char *model);
+
+/* The CSV path for a JSON path: ".json" replaced by ".csv" (or appended). */
+void ck_results_csv_path(char *buf, size_t len, const char *json_path);
+
+/* Merge Google Benchmark's JSON (gb_json, read then left alone) with the
+ * ckbench block into out_json, and write the CSV next to it. Both are written
+ * to temporary files and renamed, so nothing is left half-written. 0 on
+ * success; -1 with one line in err. */
+int ck_results_write(const char *gb_json, const char *out_json, const ck_results_info *info,
+                     const ck_bench_row *rows, size_t n_rows, char *err, size_t err_len);
+
+#endif
