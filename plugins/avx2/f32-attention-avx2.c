@@ -147,15 +147,24 @@ typedef struct tile_state {
     float *qT;       /* [hd][16] */
     float *oT;       /* [hd][16] */
     float *sT;       /* [ATT_BK + ATT_KG][16]: scores, then probabilities */
+    float *vblk;     /* [ATT_BK][vld]: the block's V rows, contiguous */
     float *m, *l, *alpha; /* [16] each */
     int32_t *nvis;   /* [16]: keys each lane sees */
     size_t rows;     /* real rows in the tile */
     size_t t[ATT_LANES], h[ATT_LANES];
 } tile_state;
 
+/* Row stride of the packed V block: hd rounded up to whole cache lines plus
+ * one, an odd number of lines, so that the block's rows spread over the L1
+ * sets (in the cache, rows Hkv*hd apart, often 4 KiB, all map to one set). */
+static size_t vblk_stride(size_t hd)
+{
+    return ((hd + 15) / 16 | 1) * 16;
+}
+
 static size_t tile_scratch_floats(size_t hd)
 {
-    return 2 * hd * ATT_LANES + (ATT_BK + ATT_KG) * ATT_LANES + 4 * ATT_LANES;
+    return 2 * hd * ATT_LANES + (ATT_BK + ATT_KG) * ATT_LANES + 4 * ATT_LANES + ATT_BK * vblk_stride(hd);
 }
 
 /* sT[i][lane] = scale * sum_d k_i[d] * qT[d][lane] for 6 keys. */
@@ -228,13 +237,27 @@ ATT_INLINE void block_softmax(tile_state *ts, size_t nb, int nv)
     }
 }
 
+static inline void copy_row(float *dst, const float *src, size_t n)
+{
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(dst + i, _mm256_loadu_ps(src + i));
+    if (i < n) {
+        __m256i m = avx2_tail_mask(n - i);
+        _mm256_maskstore_ps(dst + i, m, _mm256_maskload_ps(src + i, m));
+    }
+}
+
 /* oT[d][lane] = oT[d][lane] * alpha[lane] + sum_s v[s][d] * p[s][lane],
  * 6 head dims at a time (a short last group repeats its last dim). */
 ATT_INLINE void block_pv(const stream_job *j, tile_state *ts, size_t kvh, size_t s0, size_t nb, int nv)
 {
     const ck_attention_args *a = j->a;
     size_t hd = a->head_dim, ld = a->n_kv_heads * hd;
-    const float *vbase = a->v + s0 * ld + kvh * hd;
+    const float *vsrc = a->v + s0 * ld + kvh * hd;
+    size_t vld = vblk_stride(hd);
+    for (size_t s = 0; s < nb; s++)
+        copy_row(ts->vblk + s * vld, vsrc + s * ld, hd);
     __m256 al0 = _mm256_load_ps(ts->alpha), al1 = _mm256_load_ps(ts->alpha + 8);
     for (size_t d0 = 0; d0 < hd; d0 += ATT_DG) {
         size_t dg = hd - d0 < ATT_DG ? hd - d0 : ATT_DG;
@@ -247,7 +270,7 @@ ATT_INLINE void block_pv(const stream_job *j, tile_state *ts, size_t kvh, size_t
             acc[i][1] = nv > 1 ? _mm256_mul_ps(_mm256_load_ps(o + 8), al1) : acc[i][0];
         }
         for (size_t s = 0; s < nb; s++) {
-            const float *vr = vbase + s * ld;
+            const float *vr = ts->vblk + s * vld;
             __m256 p0 = _mm256_load_ps(ts->sT + s * ATT_LANES);
             __m256 p1 = nv > 1 ? _mm256_load_ps(ts->sT + s * ATT_LANES + 8) : p0;
             for (size_t i = 0; i < ATT_DG; i++) {
@@ -257,10 +280,12 @@ ATT_INLINE void block_pv(const stream_job *j, tile_state *ts, size_t kvh, size_t
                     acc[i][1] = _mm256_fmadd_ps(vb, p1, acc[i][1]);
             }
         }
-        for (size_t i = 0; i < dg; i++) {
-            _mm256_store_ps(ts->oT + (d0 + i) * ATT_LANES, acc[i][0]);
+        /* All six, so the accumulators stay in registers: a repeated dim
+         * stores the same value to the same place again. */
+        for (size_t i = 0; i < ATT_DG; i++) {
+            _mm256_store_ps(ts->oT + off[i] * ATT_LANES, acc[i][0]);
             if (nv > 1)
-                _mm256_store_ps(ts->oT + (d0 + i) * ATT_LANES + 8, acc[i][1]);
+                _mm256_store_ps(ts->oT + off[i] * ATT_LANES + 8, acc[i][1]);
         }
     }
 }
@@ -328,6 +353,7 @@ static void stream_items(void *arg, size_t begin, size_t end, int tid)
     ts.l = ts.m + ATT_LANES;
     ts.alpha = ts.l + ATT_LANES;
     ts.nvis = (int32_t *)(void *)(ts.alpha + ATT_LANES);
+    ts.vblk = ts.alpha + 2 * ATT_LANES;
     for (size_t item = begin; item < end; item++) {
         size_t kvh = item / j->tiles, tile = item % j->tiles;
         size_t need = tile_init(j, &ts, kvh, tile);
