@@ -76,9 +76,9 @@ static int parse_valued(plan_args *a, const char *opt, const char *val)
     } else if (strcmp(opt, "--layout") == 0) {
         a->layout = val;
     } else if (strcmp(opt, "--align") == 0) {
-        if (parse_size(val, &n))
+        if (parse_size(val, &n) || n == 0) /* 0 means "default" to the planner: refuse it here */
             return bad_value(opt, val, "a power of two from 8 to 2097152");
-        a->opts.align = n ? n : 1; /* 0 would mean "default": refuse it through the planner instead */
+        a->opts.align = n;
     } else if (strcmp(opt, "--decode-pos") == 0) {
         if (parse_size(val, &a->opts.decode_pos))
             return bad_value(opt, val, "a token position (a whole number)");
@@ -152,6 +152,7 @@ static ck_model *load_model(const char *name, char *err, size_t err_len)
     ck_model *m = ck_model_load(name, err, err_len);
     if (m || strchr(name, '/') || strstr(name, ".json"))
         return m;
+    snprintf(err, err_len, "%s: no such model file, nor ir/models/%s.json under CK_SOURCE_DIR or .", name, name);
     const char *roots[] = {getenv("CK_SOURCE_DIR"), "."};
     for (size_t i = 0; i < 2 && !m; i++) {
         char path[4096];

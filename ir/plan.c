@@ -125,9 +125,11 @@ static int place(planner *pl, const char *prefix, const char *tensor, ck_buf_kin
     b->part = pl->part;
     b->layer = pl->part == CK_PART_LAYER ? pl->layer : 0;
     size_t end;
-    if (tensor_bytes(pl, b, &b->size) || !ck_align_up_ok(pl->cursor, p->opts.align, &b->offset) ||
-        !ck_add_ok(b->offset, b->size, &end) || !ck_add_ok(p->by_kind[kind], b->size, &p->by_kind[kind]))
-        return pl->err && pl->err[0] ? -1 : plan_fail(pl, "tensor %s: offset overflows size_t", b->name);
+    if (tensor_bytes(pl, b, &b->size))
+        return -1;
+    if (!ck_align_up_ok(pl->cursor, p->opts.align, &b->offset) || !ck_add_ok(b->offset, b->size, &end) ||
+        !ck_add_ok(p->by_kind[kind], b->size, &p->by_kind[kind]))
+        return plan_fail(pl, "tensor %s: offset overflows size_t", b->name);
     pl->cursor = end;
     if (pl->span_empty)
         pl->span->start = b->offset;
@@ -340,8 +342,11 @@ static int resolve_opts(planner *pl, const ck_plan_opts *in)
     if (o->training && o->decode)
         return plan_fail(pl, "training and decode: expected one mode, found both");
     ck_graph_opts g = {o->decode, o->decode_pos, o->weight_dtype};
-    if (ck_graph_opts_check(pl->m, &g, gerr, sizeof gerr))
-        return plan_fail(pl, "%s", gerr);
+    if (ck_graph_opts_check(pl->m, &g, gerr, sizeof gerr)) {
+        if (pl->err && pl->err_len) /* already names the model */
+            snprintf(pl->err, pl->err_len, "%s", gerr);
+        return -1;
+    }
     pl->wdt = o->weight_dtype = ck_graph_weight_dtype(pl->m, &g);
     if (o->training && block_bytes(pl->wdt))
         return plan_fail(pl, "training: expected f32, bf16 or f16 weights (Adam updates them in place), found %s",

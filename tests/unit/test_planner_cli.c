@@ -104,7 +104,7 @@ static void expect_refused(const char *text, const char *const *extra, const cha
     char want[1024], names[512];
     run_plan(&r, text, extra);
     cr_assert_eq(r.status, 2, "exit %d for: %s (stderr: %s)", r.status, message, r.err);
-    if (strncmp(message, "plan of", 7) == 0 || strncmp(message, "--", 2) == 0)
+    if (strncmp(message, "plan of", 7) == 0 || strncmp(message, "model ", 6) == 0 || strncmp(message, "--", 2) == 0)
         snprintf(want, sizeof want, "ckbench plan: %s\n", message);
     else
         snprintf(want, sizeof want, "ckbench plan: %s: %s\n", r.model, message);
@@ -254,7 +254,7 @@ Test(plan_cli, refuses_empty_sections)
 Test(plan_cli, refuses_quantised_weights_with_partial_blocks)
 {
     expect_refused(good, (const char *const[]){"--weight-dtype", "q8_0", NULL},
-                   "plan of model \"t\": model \"t\": section 0 \"vis\": weight dtype q8_0 needs every row a "
+                   "model \"t\": section 0 \"vis\": weight dtype q8_0 needs every row a "
                    "multiple of 32 values, found patch_embed (channels x patch_size^2) K=27");
 }
 
@@ -264,11 +264,13 @@ Test(plan_cli, refuses_bad_alignment)
                    "plan of model \"t\": alignment: expected a power of two from 8 to 2097152, found 96");
     expect_refused(good, (const char *const[]){"--align", "x", NULL},
                    "--align: expected a power of two from 8 to 2097152, found 'x'");
+    expect_refused(good, (const char *const[]){"--align", "0", NULL},
+                   "--align: expected a power of two from 8 to 2097152, found '0'");
 }
 
 Test(plan_cli, refuses_decode_past_the_context)
 {
     expect_refused(good, (const char *const[]){"--decode", "--decode-pos", "16", NULL},
-                   "plan of model \"t\": model \"t\": section 1 \"txt\": decode position: expected less than "
+                   "model \"t\": section 1 \"txt\": decode position: expected less than "
                    "seq_len (16), found 16");
 }
