@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -43,6 +44,24 @@ size_t ck_parity_output_bytes(const ck_case *c)
     return total;
 }
 
+/* A fault must end the child with its signal so the parent can name it.
+ * Under ASan the runtime owns SIGSEGV and its signal() interceptor ignores
+ * us, so on Linux the default action is restored with the raw system call
+ * (an all-zero kernel sigaction is SIG_DFL, no flags, empty mask on every
+ * architecture). */
+static void restore_default_fault_handlers(void)
+{
+    const int faults[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL};
+    for (size_t i = 0; i < sizeof faults / sizeof faults[0]; i++) {
+#ifdef __linux__
+        unsigned long kernel_sigaction[4] = {0, 0, 0, 0};
+        syscall(SYS_rt_sigaction, faults[i], kernel_sigaction, NULL, sizeof(unsigned long));
+#else
+        signal(faults[i], SIG_DFL);
+#endif
+    }
+}
+
 static _Noreturn void child_main(ck_case *c, const ck_kernel_desc *k, int n_threads, child_report *rep,
                                  unsigned char *out)
 {
@@ -50,6 +69,7 @@ static _Noreturn void child_main(ck_case *c, const ck_kernel_desc *k, int n_thre
     int devnull = open("/dev/null", O_WRONLY);
     if (devnull >= 0)
         dup2(devnull, STDOUT_FILENO);
+    restore_default_fault_handlers();
     ck_exec_ctx *ctx = ck_exec_create(n_threads);
     if (!ctx)
         _exit(3);

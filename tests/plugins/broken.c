@@ -12,6 +12,7 @@
  * Single-threaded on purpose: the defects must not depend on work splits. */
 #include <math.h>
 #include <stdint.h>
+#include <sys/mman.h>
 
 #include "ck_plugin.h"
 
@@ -57,9 +58,12 @@ static int swiglu_segfaults(const ck_exec_ctx *ctx, const void *args)
 {
     (void)ctx;
     (void)args;
-    /* a volatile pointer the compiler cannot see is NULL: a real SIGSEGV */
-    static float *volatile nowhere;
-    *nowhere = 1.0f;
+    /* a store to a page with no access rights: a real SIGSEGV, and not a
+     * null dereference a sanitizer would stop first */
+    void *page = mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (page == MAP_FAILED)
+        return CK_E_NOMEM;
+    *(volatile float *)page = 1.0f;
     return CK_OK;
 }
 
