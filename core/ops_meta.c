@@ -66,18 +66,28 @@ ck_tolerance ck_op_tolerance(uint32_t op, uint32_t dtype)
     case CK_OP_ROPE_BWD:
     case CK_OP_EMBEDDING_BWD:
         return exact;
-    /* reductions: summation order is the kernel's choice */
+    /* Tolerance ops: bounds calibrated on the parity inputs (harness/case.c:
+     * activations N(0,1) with one row in 16 scaled by 32, weights N(0,0.02))
+     * at the models' shapes, against f32 kernels that sum sequentially or in
+     * SIMD lanes, with FMA; docs/ops.md gives each bound's justification. */
     case CK_OP_RMSNORM:
     case CK_OP_LAYERNORM:
-        return (ck_tolerance){CK_PARITY_TOLERANCE, 1e-5, 1e-4};
+        /* worst f32 kernel at D=4096 uses 4% of it; an unrefined rsqrt
+         * estimate (2^-14) does not fit */
+        return (ck_tolerance){CK_PARITY_TOLERANCE, 1e-5, 3e-5};
     case CK_OP_LINEAR:
     case CK_OP_QKV:
-        if (dtype == CK_DTYPE_Q8_0 || dtype == CK_DTYPE_Q4_0)
+        if (dtype == CK_DTYPE_Q8_0 || dtype == CK_DTYPE_Q4_0) /* the quant issue (8) owns this bound */
             return (ck_tolerance){CK_PARITY_TOLERANCE, 1e-4, 1e-4};
-        return (ck_tolerance){CK_PARITY_TOLERANCE, 1e-4, 1e-4};
+        /* f32/bf16/f16 weights are widened exactly: f32 accumulation error
+         * only; worst f32 kernel at K=11008 uses 20% of it */
+        return (ck_tolerance){CK_PARITY_TOLERANCE, 2e-4, 2e-4};
     case CK_OP_ATTENTION:
-        return (ck_tolerance){CK_PARITY_TOLERANCE, 1e-4, 1e-3};
-    /* transcendental: exp/tanh approximations */
+        /* f32 scores of the scaled-up rows (|score| ~ 1e3) shift near-tied
+         * probabilities; worst f32 kernel at S=2048, hd=128 uses 20% */
+        return (ck_tolerance){CK_PARITY_TOLERANCE, 1e-3, 2e-3};
+    /* transcendental: exp/tanh approximations; gelu's 1 + tanh(u) cancels
+     * for u << 0, hence the absolute part */
     case CK_OP_SWIGLU:
     case CK_OP_GELU:
         return (ck_tolerance){CK_PARITY_TOLERANCE, 1e-6, 1e-5};
