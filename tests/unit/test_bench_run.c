@@ -1,0 +1,207 @@
+/* A whole bench run on a tiny model (the first ir/models/tiny*.json): on a
+ * machine without PAPI counters — this one — it still writes a full result
+ * file, with the reason the counters are unavailable recorded; bad input is
+ * one line and exit status 2 with nothing written. */
+#include <criterion/criterion.h>
+#include <glob.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "bench_runner.h"
+
+static char results_dir[256];
+
+static void make_results_dir(void)
+{
+    snprintf(results_dir, sizeof results_dir, "/tmp/ck-test-bench-run-XXXXXX");
+    cr_assert_not_null(mkdtemp(results_dir));
+    setenv("CK_RESULTS_DIR", results_dir, 1);
+}
+
+static void remove_results_dir(void)
+{
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", results_dir);
+    cr_assert_eq(system(cmd), 0);
+}
+
+TestSuite(bench_run, .init = make_results_dir, .fini = remove_results_dir);
+
+/* The first tiny model, sorted by name. */
+static void tiny_model(char *buf, size_t len)
+{
+    const char *src = getenv("CK_SOURCE_DIR");
+    char pattern[512];
+    snprintf(pattern, sizeof pattern, "%s/ir/models/tiny*.json", src ? src : ".");
+    glob_t g;
+    cr_assert_eq(glob(pattern, 0, NULL, &g), 0, "no tiny model matches %s", pattern);
+    snprintf(buf, len, "%s", g.gl_pathv[0]);
+    globfree(&g);
+}
+
+static cJSON *read_json(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    cr_assert_not_null(f, "cannot open %s", path);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *text = malloc((size_t)n + 1);
+    cr_assert_eq(fread(text, 1, (size_t)n, f), (size_t)n);
+    text[n] = '\0';
+    fclose(f);
+    cJSON *j = cJSON_Parse(text);
+    free(text);
+    cr_assert_not_null(j, "%s is not JSON", path);
+    return j;
+}
+
+static size_t count_lines(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    cr_assert_not_null(f, "cannot open %s", path);
+    size_t n = 0;
+    int c;
+    while ((c = fgetc(f)) != EOF)
+        n += c == '\n';
+    fclose(f);
+    return n;
+}
+
+Test(bench_run, tiny_model_gives_a_full_result_file_without_counters)
+{
+    char model[512];
+    tiny_model(model, sizeof model);
+    ck_bench_opts o;
+    ck_bench_opts_default(&o);
+    o.plugins[0] = "scalar";
+    o.n_plugins = 1;
+    o.model_path = model;
+    o.threads[0] = 1;
+    o.min_time = 0.001;
+    ck_bench_outcome out;
+    cr_assert_eq(ck_bench_run(&o, &out), 0, "every op of the tiny model has a scalar kernel");
+    cr_assert_eq(out.n_plugins, 1);
+    const ck_bench_plugin_result *pr = &out.plugins[0];
+    cr_assert(pr->runnable && pr->n_rows > 0);
+    cr_assert(strncmp(pr->json_path, results_dir, strlen(results_dir)) == 0, "written under CK_RESULTS_DIR: %s",
+              pr->json_path);
+    cr_assert(strstr(pr->json_path, "-scalar-"), "named <date>-<host>-<plugin>-<model>.json: %s", pr->json_path);
+
+    cJSON *doc = read_json(pr->json_path);
+    const cJSON *benchmarks = cJSON_GetObjectItemCaseSensitive(doc, "benchmarks");
+    cr_assert_eq((size_t)cJSON_GetArraySize(benchmarks), pr->n_rows, "one Google Benchmark entry per op instance");
+    const cJSON *ck = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(doc, "context"), "ckbench");
+    cr_assert(cJSON_IsObject(ck), "the ckbench context block is there");
+    const char *fields[] = {"git_commit", "cpu_model", "cpu_flags", "compiler", "model"};
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
+        cr_assert(cJSON_IsString(cJSON_GetObjectItemCaseSensitive(ck, fields[i])), "ckbench.%s", fields[i]);
+    cr_assert(cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(ck, "threads")));
+    cr_assert_not_null(cJSON_GetObjectItemCaseSensitive(ck, "roofs"), "roofs: the figures or null");
+    cr_assert(cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(ck, "parity")));
+
+    const cJSON *counters = cJSON_GetObjectItemCaseSensitive(ck, "counters");
+    const cJSON *available = cJSON_GetObjectItemCaseSensitive(counters, "available");
+    cr_assert(cJSON_IsBool(available));
+    if (cJSON_IsFalse(available)) { /* as on these VMs: the reason is recorded, in one line */
+        const cJSON *reason = cJSON_GetObjectItemCaseSensitive(counters, "reason");
+        cr_assert(cJSON_IsString(reason) && strlen(reason->valuestring) > 10 && !strchr(reason->valuestring, '\n'),
+                  "counters unavailable: a reason is recorded");
+        cr_assert_str_eq(out.counters_why, reason->valuestring);
+    }
+
+    const cJSON *ops = cJSON_GetObjectItemCaseSensitive(ck, "ops");
+    cr_assert_eq((size_t)cJSON_GetArraySize(ops), pr->n_rows);
+    const cJSON *op;
+    cJSON_ArrayForEach(op, ops)
+    {
+        cr_assert_str_eq(cJSON_GetObjectItemCaseSensitive(op, "status")->valuestring, "ok");
+        cr_assert(cJSON_GetObjectItemCaseSensitive(op, "time_ns")->valuedouble > 0);
+        cr_assert(cJSON_GetObjectItemCaseSensitive(op, "bytes")->valuedouble > 0);
+    }
+    cJSON_Delete(doc);
+    cr_assert_eq(count_lines(pr->csv_path), pr->n_rows + 1, "CSV: a header and one line per row");
+    ck_bench_outcome_free(&out);
+}
+
+Test(bench_run, scalar_reference_is_scaled_above_the_budget_and_says_so)
+{
+    char model[512];
+    tiny_model(model, sizeof model);
+    ck_bench_opts o;
+    ck_bench_opts_default(&o);
+    o.plugins[0] = "scalar";
+    o.n_plugins = 1;
+    o.model_path = model;
+    o.threads[0] = 1;
+    o.min_time = 0.001;
+    o.scalar_budget_flops = 2000; /* tiny: every reducible instance is cut down */
+    ck_bench_outcome out;
+    cr_assert_eq(ck_bench_run(&o, &out), 0);
+    cr_assert(out.any_scaled_scalar);
+    const ck_bench_plugin_result *pr = &out.plugins[0];
+    int scaled = 0;
+    for (size_t i = 0; i < pr->n_rows; i++) {
+        const ck_bench_row *r = &pr->rows[i];
+        if (!r->scalar_scaled)
+            continue;
+        scaled++;
+        char t_field[32];
+        snprintf(t_field, sizeof t_field, "T=%zu ", r->scalar_T);
+        cr_assert(strstr(r->name, t_field), "the benchmark name shows the T it ran at: %s", r->name);
+        cr_assert(r->time_ns > 0 && r->scalar_ns > 0);
+    }
+    cr_assert(scaled > 0);
+    ck_bench_outcome_free(&out);
+}
+
+/* Run the ckbench binary; returns its exit status, stderr in err. */
+static int run_ckbench(const char *args, char *err, size_t len)
+{
+    const char *bin = getenv("CK_CKBENCH");
+    cr_assert_not_null(bin, "CK_CKBENCH must name the ckbench binary (make test-unit sets it)");
+    char cmd[2048], errfile[300];
+    snprintf(errfile, sizeof errfile, "%s/stderr.txt", results_dir);
+    snprintf(cmd, sizeof cmd, "%s %s >/dev/null 2>'%s'", bin, args, errfile);
+    int status = system(cmd);
+    FILE *f = fopen(errfile, "r");
+    size_t n = f ? fread(err, 1, len - 1, f) : 0;
+    err[n] = '\0';
+    if (f)
+        fclose(f);
+    remove(errfile);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static int results_dir_is_empty(void)
+{
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "test -z \"$(ls -A '%s')\"", results_dir);
+    return system(cmd) == 0;
+}
+
+Test(bench_run, missing_model_is_one_line_and_status_2)
+{
+    char err[2048];
+    cr_assert_eq(run_ckbench("bench --plugin scalar --model /nonexistent/model.json", err, sizeof err), 2);
+    cr_assert(strstr(err, "/nonexistent/model.json"), "names the file: %s", err);
+    cr_assert(strchr(err, '\n') == err + strlen(err) - 1, "one line: %s", err);
+    cr_assert(results_dir_is_empty(), "nothing written");
+}
+
+Test(bench_run, bad_options_are_refused)
+{
+    char err[2048];
+    cr_assert_eq(run_ckbench("bench --plugin scalar --model x.json --min-time soon", err, sizeof err), 2);
+    cr_assert(strstr(err, "--min-time") && strstr(err, "soon"), "%s", err);
+    cr_assert_eq(run_ckbench("bench --model x.json", err, sizeof err), 2);
+    cr_assert(strstr(err, "--plugin"), "%s", err);
+    cr_assert_eq(run_ckbench("bench --plugin scalar --model x.json --op nosuchop", err, sizeof err), 2);
+    cr_assert(strstr(err, "nosuchop"), "%s", err);
+    cr_assert(results_dir_is_empty(), "nothing written");
+}
