@@ -15,6 +15,8 @@ static const command commands[] = {
     {"parity", ck_cmd_parity, "check plugins against the scalar reference (the CI gate)"},
     {"plan", ck_cmd_plan, "plan a model into one allocation; print the memory map, write layout.json"},
     {"bench", ck_cmd_bench, "benchmark every op of a model at its real shapes"},
+    {"run", ck_cmd_run, "run the whole planned model through a plugin in its single allocation"},
+    {"diverge", ck_cmd_diverge, "run scalar and a plugin side by side; name the first op that leaves tolerance"},
     {"calibrate", ck_cmd_calibrate, "measure this machine's roofs (stream bandwidth, peak FMA rate)"},
 };
 

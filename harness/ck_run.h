@@ -1,0 +1,85 @@
+/* ck_run.h — the whole-model executor: a planned model in its single
+ * allocation, run straight-line in execution order through a plugin (with
+ * the scalar plugin standing in for any op the plugin does not offer).
+ *
+ * Every node of every section (layers expanded) is bound once to its
+ * buffers by the names the planner gave them, so a run is a walk over a flat
+ * list of steps with ready-made argument structs. LLaVA's bridge output is
+ * spliced into the first rows of the text section's token embeddings (image
+ * tokens first), as LLaVA does. */
+#ifndef CK_RUN_H
+#define CK_RUN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ck_arena.h"
+#include "ck_host.h"
+#include "ck_plan.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct ck_runner ck_runner;
+
+typedef struct ck_run_opts {
+    uint64_t seed;         /* weights and inputs */
+    size_t window_layers;  /* 0: the whole model resident; else layers resident per section at a time */
+    const int32_t *tokens; /* decoder input ids (NULL: seeded) */
+    size_t n_tokens;
+} ck_run_opts;
+
+/* One step as the run sees it: which node, which kernel, where its outputs
+ * are (for comparison against another run). */
+typedef struct ck_run_step {
+    char label[96];        /* "text.layer.3.qkv" */
+    uint32_t op, dtype;
+    uint32_t section, layer;
+    int part;              /* ck_part */
+    int fallback;          /* 1: run by the scalar plugin, the chosen one has no kernel */
+    size_t n_out;
+    struct {
+        const char *name;  /* buffer name in layout.json */
+        size_t offset, bytes;
+    } out[3];
+} ck_run_step;
+
+/* Plan, map and bind `m` for `plugin` (scalar is the fallback and may be the
+ * same plugin). NULL with one line in err. */
+ck_runner *ck_runner_create(const ck_model *m, const ck_plugin *plugin, const ck_plugin *scalar,
+                            const ck_run_opts *opts, char *err, size_t err_len);
+void ck_runner_free(ck_runner *r);
+
+size_t ck_runner_n_steps(const ck_runner *r);
+const ck_run_step *ck_runner_step(const ck_runner *r, size_t i);
+const ck_plan *ck_runner_plan(const ck_runner *r);
+void *ck_runner_base(const ck_runner *r);
+const char *ck_runner_arena_note(const ck_runner *r);
+
+/* Called after each step; return non-zero to stop the run there. */
+typedef int (*ck_step_hook)(void *user, ck_runner *r, size_t step);
+
+/* Seed weights and inputs, then run every step. 0, or -1 with one line in
+ * err (a kernel refused its arguments, a step failed). */
+int ck_runner_forward(ck_runner *r, const ck_exec_ctx *ctx, ck_step_hook hook, void *user, char *err,
+                      size_t err_len);
+
+/* Run only step i (inputs as they are in the arena). Used by diverge. */
+int ck_runner_run_step(ck_runner *r, size_t i, const ck_exec_ctx *ctx, char *err, size_t err_len);
+
+/* Prepare the arena for a step-by-step run: seed weights and inputs of the
+ * resident window, as ck_runner_forward does first. */
+int ck_runner_prepare(ck_runner *r, char *err, size_t err_len);
+
+/* How many layers of section `sec` are resident now (windowed runs). */
+size_t ck_runner_resident_layers(const ck_runner *r, uint32_t sec);
+
+/* The final output of the last section: logits [T, vocab] (or the bridge
+ * output for an encoder-only model), with its element count. */
+const float *ck_runner_output(const ck_runner *r, size_t *count);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

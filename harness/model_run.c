@@ -1,0 +1,581 @@
+/* model_run.c — the whole-model executor (ck_run.h). */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ck_fusion.h"
+#include "ck_rng.h"
+#include "ck_run.h"
+
+typedef union any_args {
+    ck_norm_args norm;
+    ck_linear_args linear;
+    ck_qkv_args qkv;
+    ck_rope_args rope;
+    ck_attention_args attn;
+    ck_swiglu_args swiglu;
+    ck_unary_args unary;
+    ck_add_args add;
+    ck_embedding_args emb;
+} any_args;
+
+typedef enum pre_action { PRE_NONE = 0, PRE_CLASS_ROWS, POST_SPLICE } pre_action;
+
+typedef struct step {
+    ck_run_step pub;
+    any_args args;
+    const ck_kernel_desc *kernel;
+    pre_action action;
+    const float *class_token; /* PRE_CLASS_ROWS: out = [class_token; patches] */
+    const float *patches;
+    size_t rows, width;
+    const float *splice_src;  /* POST_SPLICE: copy src rows into the embedding output */
+    size_t splice_rows;
+} step;
+
+struct ck_runner {
+    const ck_model *model;
+    ck_plan *plan;
+    ck_arena arena;
+    const ck_plugin *plugin, *scalar;
+    ck_run_opts opts;
+    step *steps;
+    size_t n_steps;
+    const float *output;
+    size_t output_count;
+    ck_exec_ctx *seed_ctx;   /* one thread, for the reference quantiser while seeding */
+    unsigned char *resident; /* per section and layer, when windowing */
+    size_t layer_index[CK_MAX_SECTIONS];
+};
+
+static int failf(char *err, size_t len, const char *fmt, ...)
+{
+    if (err && len) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, len, fmt, ap);
+        va_end(ap);
+    }
+    return -1;
+}
+
+/* ---- buffers by name ---------------------------------------------------- */
+
+static const ck_buffer *find_buffer(const ck_runner *r, const char *name)
+{
+    for (size_t i = 0; i < r->plan->n_buffers; i++)
+        if (strcmp(r->plan->buffers[i].name, name) == 0)
+            return &r->plan->buffers[i];
+    return NULL;
+}
+
+typedef struct binder {
+    ck_runner *r;
+    char prefix[96];
+    int missing;
+    char missing_name[128];
+} binder;
+
+/* The buffer "<prefix>.<tensor>", or NULL; `required` records a miss. */
+static void *tensor(binder *b, const char *tensor_name, int required)
+{
+    char name[128];
+    snprintf(name, sizeof name, "%s.%s", b->prefix, tensor_name);
+    const ck_buffer *buf = find_buffer(b->r, name);
+    if (!buf) {
+        if (required && !b->missing) {
+            b->missing = 1;
+            snprintf(b->missing_name, sizeof b->missing_name, "%s", name);
+        }
+        return NULL;
+    }
+    return (char *)b->r->arena.base + buf->offset;
+}
+
+static void add_out(binder *b, step *s, const char *tensor_name)
+{
+    char name[128];
+    snprintf(name, sizeof name, "%s.%s", b->prefix, tensor_name);
+    const ck_buffer *buf = find_buffer(b->r, name);
+    if (!buf || s->pub.n_out >= 3)
+        return;
+    s->pub.out[s->pub.n_out].name = buf->name;
+    s->pub.out[s->pub.n_out].offset = buf->offset;
+    s->pub.out[s->pub.n_out].bytes = buf->size;
+    s->pub.n_out++;
+}
+
+/* ---- binding one node ------------------------------------------------------ */
+
+typedef struct flow {
+    float *res;  /* residual stream */
+    float *h;    /* the last norm's output */
+    float *q, *k, *v, *attn, *proj, *gate, *up, *act, *down;
+    int after_final_norm;
+} flow;
+
+static void bind_norm(binder *b, step *s, const ck_shape *sh, flow *f)
+{
+    s->args.norm = (ck_norm_args){f->res, tensor(b, "out", 1), tensor(b, "gamma", 1), tensor(b, "beta", 0),
+                                  sh->T, sh->D, sh->eps};
+    add_out(b, s, "out");
+}
+
+static void bind_linear(binder *b, step *s, const ck_shape *sh, const float *x, const char *out)
+{
+    s->args.linear = (ck_linear_args){x, tensor(b, "w", 1), tensor(b, "b", 0), tensor(b, out, 1),
+                                      sh->T, sh->K, sh->N, sh->dtype};
+    add_out(b, s, out);
+}
+
+static float *layer_out(step *s)
+{
+    return (float *)s->args.linear.y;
+}
+
+static void bind_node(binder *b, step *s, const ck_node *nd, const ck_section *sec, flow *f)
+{
+    const ck_shape *sh = &nd->shape;
+    switch (nd->role) {
+    case CK_ROLE_PATCH_EMBED:
+        bind_linear(b, s, sh, tensor(b, "pixels", 1), "out");
+        f->res = layer_out(s);
+        break;
+    case CK_ROLE_TOKEN_EMBED:
+        s->args.emb = (ck_embedding_args){tensor(b, "ids", 1), tensor(b, "table", 1), tensor(b, "out", 1),
+                                          sh->T, sh->vocab, sh->D, sh->dtype};
+        add_out(b, s, "out");
+        f->res = s->args.emb.y;
+        break;
+    case CK_ROLE_POS_ADD: {
+        float *out = tensor(b, "out", 1);
+        const float *cls = sec->class_token ? tensor(b, "class_token", 1) : NULL;
+        s->action = PRE_CLASS_ROWS;
+        s->class_token = cls;
+        s->patches = f->res;
+        s->rows = sh->n / sec->d_model - (cls ? 1 : 0);
+        s->width = sec->d_model;
+        s->args.add = (ck_add_args){out, tensor(b, "pos_embed", 1), out, sh->n};
+        add_out(b, s, "out");
+        f->res = out;
+        break;
+    }
+    case CK_ROLE_PRE_NORM:
+        bind_norm(b, s, sh, f);
+        f->res = s->args.norm.y;
+        break;
+    case CK_ROLE_ATTN_NORM:
+    case CK_ROLE_MLP_NORM:
+    case CK_ROLE_FINAL_NORM:
+        bind_norm(b, s, sh, f);
+        f->h = s->args.norm.y;
+        break;
+    case CK_ROLE_QKV:
+        f->q = tensor(b, "q", 1), f->k = tensor(b, "k", 1), f->v = tensor(b, "v", 1);
+        s->args.qkv = (ck_qkv_args){f->h, tensor(b, "wq", 1), tensor(b, "wk", 1), tensor(b, "wv", 1),
+                                    tensor(b, "bq", 0), tensor(b, "bk", 0), tensor(b, "bv", 0), f->q, f->k, f->v,
+                                    sh->T, sh->D, sh->n_heads, sh->n_kv_heads, sh->head_dim, sh->dtype};
+        add_out(b, s, "q"), add_out(b, s, "k"), add_out(b, s, "v");
+        break;
+    case CK_ROLE_ROPE: {
+        char tabs[96];
+        snprintf(tabs, sizeof tabs, "%s", b->prefix);
+        snprintf(b->prefix, sizeof b->prefix, "%s.header.rope", sec->name);
+        const float *c = tensor(b, "cos", 1), *sn = tensor(b, "sin", 1);
+        snprintf(b->prefix, sizeof b->prefix, "%s", tabs);
+        s->args.rope = (ck_rope_args){f->q, f->k, c, sn, sh->T, sh->n_heads, sh->n_kv_heads, sh->head_dim,
+                                      sh->pos, sh->max_pos ? sh->max_pos : sec->seq_len, (uint32_t)sh->pairing};
+        break;
+    }
+    case CK_ROLE_ATTENTION:
+        f->attn = tensor(b, "out", 1);
+        s->args.attn = (ck_attention_args){f->q, f->k, f->v, f->attn, NULL, NULL, sh->T, sh->S, sh->n_heads,
+                                           sh->n_kv_heads, sh->head_dim, sh->pos, sh->causal,
+                                           1.0f / sqrtf((float)sh->head_dim)};
+        add_out(b, s, "out");
+        break;
+    case CK_ROLE_OUT_PROJ:
+        bind_linear(b, s, sh, f->attn, "out");
+        f->proj = layer_out(s);
+        break;
+    case CK_ROLE_ATTN_RESIDUAL:
+    case CK_ROLE_MLP_RESIDUAL: {
+        float *out = tensor(b, "out", 1);
+        s->args.add = (ck_add_args){f->res, nd->role == CK_ROLE_ATTN_RESIDUAL ? f->proj : f->down, out, sh->n};
+        add_out(b, s, "out");
+        f->res = out;
+        break;
+    }
+    case CK_ROLE_MLP_GATE:
+        bind_linear(b, s, sh, f->h, "out");
+        f->gate = layer_out(s);
+        break;
+    case CK_ROLE_MLP_UP:
+        bind_linear(b, s, sh, f->h, "out");
+        f->up = layer_out(s);
+        break;
+    case CK_ROLE_MLP_ACT:
+        f->act = tensor(b, "out", 1);
+        if (sh->op == CK_OP_SWIGLU)
+            s->args.swiglu = (ck_swiglu_args){f->gate, f->up, f->act, sh->n};
+        else
+            s->args.unary = (ck_unary_args){f->up, f->act, sh->n};
+        add_out(b, s, "out");
+        break;
+    case CK_ROLE_MLP_DOWN:
+        bind_linear(b, s, sh, f->act, "out");
+        f->down = layer_out(s);
+        break;
+    case CK_ROLE_BRIDGE:
+        bind_linear(b, s, sh, f->after_final_norm ? f->h : f->res, "out");
+        break;
+    case CK_ROLE_LM_HEAD:
+        bind_linear(b, s, sh, f->after_final_norm ? f->h : f->res, "logits");
+        break;
+    default:
+        break;
+    }
+    f->after_final_norm = nd->role == CK_ROLE_FINAL_NORM;
+}
+
+static int choose_kernel(ck_runner *r, step *s, char *err, size_t len)
+{
+    uint32_t op = s->pub.op, dt = s->pub.dtype;
+    s->kernel = ck_plugin_kernel(r->plugin, op, dt, 0);
+    if (!s->kernel && r->plugin != r->scalar) {
+        s->kernel = ck_plugin_kernel(r->scalar, op, dt, 0);
+        s->pub.fallback = 1;
+    }
+    if (!s->kernel)
+        return failf(err, len, "%s: no %s kernel for %s weights in plugin '%s' nor in scalar", s->pub.label,
+                     ck_op_name(op), ck_dtype_name(dt), r->plugin->desc->name);
+    return 0;
+}
+
+static int grow_steps(ck_runner *r, size_t need)
+{
+    step *ns = realloc(r->steps, need * sizeof *ns);
+    if (!ns)
+        return -1;
+    r->steps = ns;
+    return 0;
+}
+
+/* Bind every node of every section, layers expanded, in execution order. */
+static int bind_all(ck_runner *r, char *err, size_t len)
+{
+    const ck_model *m = r->model;
+    float *bridge_out[CK_MAX_SECTIONS] = {0};
+    size_t bridge_rows[CK_MAX_SECTIONS] = {0};
+    for (size_t si = 0; si < m->n_sections; si++) {
+        const ck_section *sec = &m->sections[si];
+        ck_node nodes[CK_MAX_SECTION_NODES];
+        size_t k = ck_section_nodes(m, si, NULL, nodes);
+        flow f = {0};
+        binder b = {r, "", 0, ""};
+        r->layer_index[si] = si == 0 ? 0 : r->layer_index[si - 1] + m->sections[si - 1].n_layers;
+        for (int part = CK_PART_HEADER; part <= CK_PART_FOOTER; part++) {
+            size_t reps = part == CK_PART_LAYER ? sec->n_layers : 1;
+            for (size_t l = 0; l < reps; l++)
+                for (size_t j = 0; j < k; j++) {
+                    if ((int)nodes[j].part != part)
+                        continue;
+                    if (grow_steps(r, r->n_steps + 1))
+                        return failf(err, len, "out of memory binding %s", m->name);
+                    step *s = &r->steps[r->n_steps++];
+                    memset(s, 0, sizeof *s);
+                    if (part == CK_PART_LAYER)
+                        snprintf(b.prefix, sizeof b.prefix, "%s.layer.%zu.%s", sec->name, l,
+                                 ck_role_name(nodes[j].role));
+                    else
+                        snprintf(b.prefix, sizeof b.prefix, "%s.%s.%s", sec->name, ck_part_name(nodes[j].part),
+                                 ck_role_name(nodes[j].role));
+                    snprintf(s->pub.label, sizeof s->pub.label, "%s", b.prefix);
+                    s->pub.op = nodes[j].shape.op;
+                    s->pub.dtype = nodes[j].shape.dtype ? nodes[j].shape.dtype : CK_DTYPE_F32;
+                    s->pub.section = (uint32_t)si;
+                    s->pub.layer = (uint32_t)l;
+                    s->pub.part = part;
+                    bind_node(&b, s, &nodes[j], sec, &f);
+                    if (b.missing)
+                        return failf(err, len, "%s: internal: the plan has no buffer %s", m->name, b.missing_name);
+                    if (nodes[j].role == CK_ROLE_BRIDGE) {
+                        bridge_out[sec->bridge_to] = s->args.linear.y;
+                        bridge_rows[sec->bridge_to] = s->args.linear.T;
+                    }
+                    if (nodes[j].role == CK_ROLE_TOKEN_EMBED && bridge_out[si]) {
+                        s->action = POST_SPLICE;
+                        s->splice_src = bridge_out[si];
+                        s->splice_rows = bridge_rows[si] < nodes[j].shape.T ? bridge_rows[si] : nodes[j].shape.T;
+                    }
+                    if (choose_kernel(r, s, err, len))
+                        return -1;
+                    if (nodes[j].role == CK_ROLE_LM_HEAD || nodes[j].role == CK_ROLE_BRIDGE) {
+                        r->output = s->args.linear.y;
+                        r->output_count = s->args.linear.T * s->args.linear.N;
+                    }
+                }
+        }
+    }
+    return 0;
+}
+
+/* ---- seeding weights and inputs -------------------------------------------- */
+
+static uint64_t name_seed(uint64_t seed, const char *name)
+{
+    uint64_t h = 1469598103934665603ull ^ seed; /* FNV-1a over the name, keyed by the seed */
+    for (const char *p = name; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ull;
+    return h;
+}
+
+static int ends_with(const char *s, const char *suffix)
+{
+    size_t ls = strlen(s), lx = strlen(suffix);
+    return ls >= lx && strcmp(s + ls - lx, suffix) == 0;
+}
+
+static size_t elements(const ck_buffer *b)
+{
+    size_t n = 1;
+    for (unsigned i = 0; i < b->ndim; i++)
+        n *= b->shape[i];
+    return n;
+}
+
+static const ck_section *section_of(const ck_runner *r, const ck_buffer *b)
+{
+    return &r->model->sections[b->section];
+}
+
+/* Weights ~ N(0, 0.02), gammas 1 + N(0, 0.02), in their dtype; quantised
+ * weights through the scalar reference quantiser. Rope tables exact. */
+static int seed_buffer(ck_runner *r, const ck_buffer *b, char *err, size_t len)
+{
+    void *dst = (char *)r->arena.base + b->offset;
+    size_t n = elements(b);
+    ck_rng rng;
+    ck_rng_seed(&rng, name_seed(r->opts.seed, b->name));
+    if (b->kind == CK_BUF_TABLE) {
+        if (!ends_with(b->name, ".cos"))
+            return 0; /* the sin table is written together with cos */
+        const ck_section *s = section_of(r, b);
+        float *sin_tab = (float *)((char *)dst + b->size);
+        const ck_buffer *sb = b + 1;
+        if (sb < r->plan->buffers + r->plan->n_buffers && ends_with(sb->name, ".sin"))
+            sin_tab = (float *)((char *)r->arena.base + sb->offset);
+        ck_rope_tables(s->rope_theta, s->head_dim, b->shape[0], dst, sin_tab);
+        return 0;
+    }
+    if (b->kind == CK_BUF_ACTIVATION) {
+        if (ends_with(b->name, ".pixels")) {
+            for (size_t i = 0; i < n; i++)
+                ((float *)dst)[i] = (float)ck_rng_normal(&rng);
+        } else if (ends_with(b->name, ".ids")) {
+            size_t vocab = section_of(r, b)->vocab;
+            for (size_t i = 0; i < n; i++)
+                ((int32_t *)dst)[i] = r->opts.tokens && i < r->opts.n_tokens
+                                          ? r->opts.tokens[i]
+                                          : (int32_t)ck_rng_below(&rng, vocab);
+        }
+        return 0;
+    }
+    if (b->kind != CK_BUF_WEIGHT)
+        return 0;
+    int is_gamma = ends_with(b->name, ".gamma");
+    float *tmp = b->dtype == CK_DTYPE_F32 ? dst : malloc(n * sizeof *tmp);
+    if (!tmp)
+        return failf(err, len, "out of memory seeding %s", b->name);
+    for (size_t i = 0; i < n; i++)
+        tmp[i] = (float)((is_gamma ? 1.0 : 0.0) + 0.02 * ck_rng_normal(&rng));
+    int rc = 0;
+    if (b->dtype == CK_DTYPE_BF16) {
+        for (size_t i = 0; i < n; i++)
+            ((uint16_t *)dst)[i] = ck_f32_to_bf16(tmp[i]);
+    } else if (b->dtype == CK_DTYPE_F16) {
+        for (size_t i = 0; i < n; i++)
+            ((uint16_t *)dst)[i] = ck_f32_to_f16(tmp[i]);
+    } else if (b->dtype == CK_DTYPE_Q8_0 || b->dtype == CK_DTYPE_Q4_0) {
+        const ck_kernel_desc *q = ck_plugin_kernel(r->scalar, CK_OP_QUANTIZE, b->dtype, 0);
+        ck_quant_args qa = {tmp, dst, n, b->dtype};
+        if (!q || q->fn(r->seed_ctx, &qa) != CK_OK)
+            rc = failf(err, len, "%s: cannot quantise seeded weights to %s (no scalar quantize kernel)", b->name,
+                       ck_dtype_name(b->dtype));
+    } else if (b->dtype != CK_DTYPE_F32) {
+        rc = failf(err, len, "%s: cannot seed weights of dtype %s", b->name, ck_dtype_name(b->dtype));
+    }
+    if (tmp != dst)
+        free(tmp);
+    return rc;
+}
+
+static int seed_span(ck_runner *r, size_t start, size_t end, char *err, size_t len)
+{
+    for (size_t i = 0; i < r->plan->n_buffers; i++) {
+        const ck_buffer *b = &r->plan->buffers[i];
+        if (b->offset >= start && b->offset < end && seed_buffer(r, b, err, len))
+            return -1;
+    }
+    return 0;
+}
+
+/* ---- windows of layers --------------------------------------------------------- */
+
+static int make_resident(ck_runner *r, uint32_t sec, uint32_t layer, char *err, size_t len)
+{
+    unsigned char *flag = &r->resident[r->layer_index[sec] + layer];
+    if (*flag)
+        return 0;
+    const ck_span *sp = &r->plan->sections[sec].layers[layer];
+    if (ck_arena_touch(&r->arena, sp->start, sp->end - sp->start))
+        return failf(err, len, "%s: cannot fault in layer %u of section %u", r->model->name, layer, sec);
+    *flag = 1;
+    return seed_span(r, sp->start, sp->end, err, len);
+}
+
+static void evict(ck_runner *r, uint32_t sec, uint32_t layer)
+{
+    unsigned char *flag = &r->resident[r->layer_index[sec] + layer];
+    if (!*flag)
+        return;
+    const ck_span *sp = &r->plan->sections[sec].layers[layer];
+    ck_arena_release(&r->arena, sp->start, sp->end - sp->start);
+    *flag = 0;
+}
+
+/* ---- public API ------------------------------------------------------------------ */
+
+ck_runner *ck_runner_create(const ck_model *m, const ck_plugin *plugin, const ck_plugin *scalar,
+                            const ck_run_opts *opts, char *err, size_t err_len)
+{
+    ck_runner *r = calloc(1, sizeof *r);
+    if (!r) {
+        failf(err, err_len, "out of memory");
+        return NULL;
+    }
+    r->model = m;
+    r->plugin = plugin;
+    r->scalar = scalar;
+    if (opts)
+        r->opts = *opts;
+    for (size_t i = 0; i < m->n_sections; i++)
+        for (size_t t = 0; m->sections[i].kind == CK_SECTION_DECODER && t < r->opts.n_tokens; t++)
+            if (r->opts.tokens[t] < 0 || (size_t)r->opts.tokens[t] >= m->sections[i].vocab) {
+                failf(err, err_len, "--tokens: token %zu is %d, outside the vocabulary [0, %zu) of section \"%s\"",
+                      t, r->opts.tokens[t], m->sections[i].vocab, m->sections[i].name);
+                free(r);
+                return NULL;
+            }
+    ck_plan_opts po = {0};
+    size_t total_layers = 0;
+    for (size_t i = 0; i < m->n_sections; i++)
+        total_layers += m->sections[i].n_layers;
+    if (ck_plan_build(m, &po, &r->plan, err, err_len) ||
+        ck_arena_map(&r->arena, r->plan->total, NULL, err, err_len) ||
+        !(r->resident = calloc(total_layers + 1, 1)) || !(r->seed_ctx = ck_exec_create(1)) ||
+        bind_all(r, err, err_len)) {
+        ck_runner_free(r);
+        return NULL;
+    }
+    return r;
+}
+
+void ck_runner_free(ck_runner *r)
+{
+    if (!r)
+        return;
+    if (r->arena.base)
+        ck_arena_unmap(&r->arena);
+    ck_plan_free(r->plan);
+    free(r->steps);
+    free(r->resident);
+    ck_exec_destroy(r->seed_ctx);
+    free(r);
+}
+
+size_t ck_runner_n_steps(const ck_runner *r) { return r->n_steps; }
+const ck_run_step *ck_runner_step(const ck_runner *r, size_t i) { return i < r->n_steps ? &r->steps[i].pub : NULL; }
+const ck_plan *ck_runner_plan(const ck_runner *r) { return r->plan; }
+void *ck_runner_base(const ck_runner *r) { return r->arena.base; }
+const char *ck_runner_arena_note(const ck_runner *r) { return r->arena.note; }
+
+const float *ck_runner_output(const ck_runner *r, size_t *count)
+{
+    if (count)
+        *count = r->output_count;
+    return r->output;
+}
+
+size_t ck_runner_resident_layers(const ck_runner *r, uint32_t sec)
+{
+    size_t n = 0;
+    for (size_t l = 0; sec < r->model->n_sections && l < r->model->sections[sec].n_layers; l++)
+        n += r->resident[r->layer_index[sec] + l];
+    return n;
+}
+
+int ck_runner_prepare(ck_runner *r, char *err, size_t len)
+{
+    /* headers and footers always; layers now, or window by window in forward */
+    for (uint32_t s = 0; s < r->model->n_sections; s++) {
+        const ck_section_plan *sp = &r->plan->sections[s];
+        if (seed_span(r, sp->header.start, sp->header.end, err, len) ||
+            seed_span(r, sp->footer.start, sp->footer.end, err, len))
+            return -1;
+        if (r->opts.window_layers == 0)
+            for (uint32_t l = 0; l < sp->n_layers; l++)
+                if (make_resident(r, s, l, err, len))
+                    return -1;
+    }
+    return 0;
+}
+
+int ck_runner_run_step(ck_runner *r, size_t i, const ck_exec_ctx *ctx, char *err, size_t len)
+{
+    step *s = &r->steps[i];
+    if (s->action == PRE_CLASS_ROWS) {
+        float *out = s->args.add.y;
+        size_t off = 0;
+        if (s->class_token) {
+            memcpy(out, s->class_token, s->width * sizeof *out);
+            off = s->width;
+        }
+        memmove(out + off, s->patches, s->rows * s->width * sizeof *out);
+    }
+    int rc = s->kernel->fn(ctx, &s->args);
+    if (rc != CK_OK)
+        return failf(err, len, "%s: kernel %s returned %s", s->pub.label, s->kernel->name,
+                     rc == CK_E_UNSUPPORTED ? "unsupported arguments" : "an error");
+    if (s->action == POST_SPLICE)
+        memcpy(s->args.emb.y, s->splice_src, s->splice_rows * s->args.emb.D * sizeof(float));
+    return 0;
+}
+
+int ck_runner_forward(ck_runner *r, const ck_exec_ctx *ctx, ck_step_hook hook, void *user, char *err, size_t len)
+{
+    if (ck_runner_prepare(r, err, len))
+        return -1;
+    size_t w = r->opts.window_layers;
+    for (size_t i = 0; i < r->n_steps; i++) {
+        const ck_run_step *p = &r->steps[i].pub;
+        if (w && p->part == CK_PART_LAYER) {
+            if (make_resident(r, p->section, p->layer, err, len))
+                return -1;
+            /* the previous layer's output feeds this one: evict behind the window */
+            if (p->layer >= w + 1)
+                evict(r, p->section, p->layer - (uint32_t)w - 1);
+            /* prefetch: the next layer's weights are faulted in and seeded now */
+            if (p->layer + 1 < r->plan->sections[p->section].n_layers && w > 1 &&
+                make_resident(r, p->section, p->layer + 1, err, len))
+                return -1;
+        }
+        if (ck_runner_run_step(r, i, ctx, err, len))
+            return -1;
+        if (hook && hook(user, r, i))
+            break;
+    }
+    return 0;
+}

@@ -1,0 +1,27 @@
+/* Test plugin for `ckbench diverge`: a correct plugin except that its
+ * rmsnorm is 0.1% too large, so the first rmsnorm of a model must be named
+ * as the first divergence. Everything else falls back to scalar. */
+#include <math.h>
+
+#include "ck_plugin.h"
+
+static int rmsnorm(const ck_exec_ctx *ctx, const void *args)
+{
+    const ck_norm_args *a = args;
+    (void)ctx;
+    for (size_t t = 0; t < a->T; t++) {
+        const float *x = a->x + t * a->D;
+        double ss = 0;
+        for (size_t i = 0; i < a->D; i++)
+            ss += (double)x[i] * x[i];
+        double r = 1.001 / sqrt(ss / (double)a->D + a->eps);
+        for (size_t i = 0; i < a->D; i++)
+            a->y[t * a->D + i] = (float)(x[i] * r * a->gamma[i]);
+    }
+    return CK_OK;
+}
+
+static const ck_kernel_desc kernels[] = {{CK_OP_RMSNORM, CK_DTYPE_F32, 0, "f32-rmsnorm/skewed", rmsnorm}};
+static const ck_plugin_desc desc = {CK_ABI_VERSION, sizeof(ck_plugin_desc), "skewed_norm", "0", "rmsnorm 0.1% off",
+                                    NULL, kernels, 1, NULL, NULL};
+CK_PLUGIN_EXPORT const ck_plugin_desc *ck_plugin_entry(void) { return &desc; }

@@ -1,0 +1,174 @@
+/* The whole-model executor: tiny models run end to end through every
+ * runnable plugin, logits within tolerance of scalar; deterministic replay;
+ * a windowed run equals a resident one; diverge names the first bad op. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "ck_model.h"
+#include "ck_run.h"
+
+static char model_path[1024];
+
+static const char *model(const char *name)
+{
+    const char *src = getenv("CK_SOURCE_DIR");
+    snprintf(model_path, sizeof model_path, "%s/ir/models/%s", src ? src : ".", name);
+    return model_path;
+}
+
+typedef struct output {
+    float *y;
+    size_t n;
+    size_t max_resident;
+} output;
+
+static int track_resident(void *user, ck_runner *r, size_t step)
+{
+    output *o = user;
+    for (uint32_t s = 0; s < 4; s++) {
+        size_t k = ck_runner_resident_layers(r, s);
+        if (k > o->max_resident)
+            o->max_resident = k;
+    }
+    (void)step;
+    return 0;
+}
+
+/* Run `model_name` through `plugin_name`; NULL plugin when it does not run here. */
+static output run_model(const char *model_name, const char *plugin_name, int threads, size_t window)
+{
+    char err[CK_ERR_LEN];
+    output o = {0};
+    ck_model *m = ck_model_load(model(model_name), err, sizeof err);
+    cr_assert_not_null(m, "%s", err);
+    ck_plugin *scalar = ck_plugin_load("scalar", err, sizeof err);
+    cr_assert_not_null(scalar, "%s", err);
+    ck_plugin *p = strcmp(plugin_name, "scalar") ? ck_plugin_load(plugin_name, err, sizeof err) : scalar;
+    if (!p || !p->runnable) {
+        ck_plugin_unload(scalar);
+        ck_model_free(m);
+        return o;
+    }
+    ck_run_opts opts = {42, window, NULL, 0};
+    ck_runner *r = ck_runner_create(m, p, scalar, &opts, err, sizeof err);
+    cr_assert_not_null(r, "%s", err);
+    ck_exec_ctx *ctx = ck_exec_create(threads);
+    cr_assert_eq(ck_runner_forward(r, ctx, track_resident, &o, err, sizeof err), 0, "%s", err);
+    const float *y = ck_runner_output(r, &o.n);
+    cr_assert(o.n > 0);
+    o.y = malloc(o.n * sizeof *o.y);
+    memcpy(o.y, y, o.n * sizeof *o.y);
+    ck_exec_destroy(ctx);
+    ck_runner_free(r);
+    if (p != scalar)
+        ck_plugin_unload(p);
+    ck_plugin_unload(scalar);
+    ck_model_free(m);
+    return o;
+}
+
+Test(run, tiny_models_give_finite_logits_through_scalar)
+{
+    const char *models[] = {"tiny-llava.json", "tiny-gqa.json", "tiny-quant.json"};
+    for (size_t i = 0; i < 3; i++) {
+        output o = run_model(models[i], "scalar", 1, 0);
+        double rms = 0;
+        for (size_t j = 0; j < o.n; j++) {
+            cr_assert(isfinite(o.y[j]), "%s: logit %zu is %g", models[i], j, o.y[j]);
+            rms += (double)o.y[j] * o.y[j];
+        }
+        cr_assert(rms > 0, "%s: all-zero output", models[i]);
+        free(o.y);
+    }
+}
+
+Test(run, replay_is_bit_identical_for_the_same_plugin_and_threads)
+{
+    const char *plugins[] = {"scalar", "avx2", "avx512"};
+    for (size_t i = 0; i < 3; i++) {
+        output a = run_model("tiny-llava.json", plugins[i], 2, 0);
+        output b = run_model("tiny-llava.json", plugins[i], 2, 0);
+        if (!a.y)
+            continue;
+        cr_assert_eq(a.n, b.n);
+        cr_assert(memcmp(a.y, b.y, a.n * sizeof *a.y) == 0, "%s: two runs differ", plugins[i]);
+        free(a.y), free(b.y);
+    }
+}
+
+Test(run, simd_plugins_match_scalar_logits_within_tolerance)
+{
+    const char *plugins[] = {"avx2", "avx512", "quant"};
+    const char *models[] = {"tiny-llava.json", "tiny-gqa.json"};
+    for (size_t mi = 0; mi < 2; mi++) {
+        output ref = run_model(models[mi], "scalar", 1, 0);
+        for (size_t i = 0; i < 3; i++) {
+            output o = run_model(models[mi], plugins[i], 2, 0);
+            if (!o.y)
+                continue;
+            cr_assert_eq(o.n, ref.n);
+            for (size_t j = 0; j < o.n; j++)
+                cr_assert(fabsf(o.y[j] - ref.y[j]) <= 1e-4f + 1e-3f * fabsf(ref.y[j]),
+                          "%s via %s: logit %zu = %.8g, scalar %.8g", models[mi], plugins[i], j, o.y[j], ref.y[j]);
+            free(o.y);
+        }
+        free(ref.y);
+    }
+}
+
+Test(run, a_window_of_layers_gives_the_same_output_and_stays_small)
+{
+    output full = run_model("tiny-gqa.json", "scalar", 1, 0);
+    output win = run_model("tiny-gqa.json", "scalar", 1, 1);
+    cr_assert_eq(full.n, win.n);
+    cr_assert(memcmp(full.y, win.y, full.n * sizeof *full.y) == 0, "windowed output differs");
+    cr_assert(full.max_resident == 3, "all 3 layers resident without a window, saw %zu", full.max_resident);
+    cr_assert(win.max_resident <= 2, "window 1: the current layer and the one feeding it, saw %zu", win.max_resident);
+    free(full.y), free(win.y);
+}
+
+static int run_cmd(const char *cmd, char *out, size_t len)
+{
+    FILE *p = popen(cmd, "r");
+    cr_assert_not_null(p);
+    size_t got = fread(out, 1, len - 1, p);
+    out[got] = 0;
+    return WEXITSTATUS(pclose(p));
+}
+
+Test(run, diverge_names_the_first_op_that_leaves_tolerance)
+{
+    const char *ck = getenv("CK_CKBENCH"), *plugs = getenv("CK_TEST_PLUGIN_DIR");
+    if (!ck || !plugs)
+        cr_skip_test("CK_CKBENCH / CK_TEST_PLUGIN_DIR not set (run through make test-unit)");
+    char cmd[4096], out[8192];
+    snprintf(cmd, sizeof cmd, "%s diverge --plugin %s/libck_skewed_norm.so --model %s 2>&1", ck, plugs,
+             model("tiny-gqa.json"));
+    cr_assert_eq(run_cmd(cmd, out, sizeof out), 1, "%s", out);
+    cr_assert(strstr(out, "first divergence at step 1 of 39: text.layer.0.attn_norm (rmsnorm") != NULL, "%s", out);
+    cr_assert(strstr(out, "tensor text.layer.0.attn_norm.out at offset 0x") != NULL, "%s", out);
+    snprintf(cmd, sizeof cmd, "%s diverge --plugin scalar --model %s 2>&1", ck, model("tiny-llava.json"));
+    cr_assert_eq(run_cmd(cmd, out, sizeof out), 0, "%s", out);
+    cr_assert(strstr(out, "no divergence") != NULL, "%s", out);
+}
+
+Test(run, bad_arguments_get_one_clear_line)
+{
+    const char *ck = getenv("CK_CKBENCH");
+    if (!ck)
+        cr_skip_test("CK_CKBENCH not set");
+    char cmd[4096], out[8192];
+    snprintf(cmd, sizeof cmd, "%s run --plugin scalar --model %s --tokens 1,x 2>&1", ck, model("tiny-gqa.json"));
+    cr_assert_eq(run_cmd(cmd, out, sizeof out), 2, "%s", out);
+    cr_assert(strstr(out, "--tokens: expected comma-separated non-negative integers") != NULL, "%s", out);
+    snprintf(cmd, sizeof cmd, "%s run --plugin scalar --model %s --tokens 3,101 2>&1", ck, model("tiny-gqa.json"));
+    cr_assert_eq(run_cmd(cmd, out, sizeof out), 2, "%s", out);
+    cr_assert(strstr(out, "token 1 is 101, outside the vocabulary [0, 101)") != NULL, "%s", out);
+    snprintf(cmd, sizeof cmd, "%s run --plugin scalar --model /nonexistent.json 2>&1", ck);
+    cr_assert_eq(run_cmd(cmd, out, sizeof out), 2, "%s", out);
+    cr_assert(strstr(out, "/nonexistent.json") != NULL, "%s", out);
+}
