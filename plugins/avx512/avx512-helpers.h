@@ -72,6 +72,17 @@ static inline __m512 ck512_load_bf16_tail(const uint16_t *p, size_t n)
     return ck512_bf16_widen(_mm256_maskz_loadu_epi16(ck512_mask(n), p));
 }
 
+/* 16 IEEE f16 values -> 16 f32, exact (vcvtph2ps, subnormals included). */
+static inline __m512 ck512_load_f16(const uint16_t *p)
+{
+    return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)p));
+}
+
+static inline __m512 ck512_load_f16_tail(const uint16_t *p, size_t n)
+{
+    return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(ck512_mask(n), p));
+}
+
 /* exp(x) for 16 lanes, within ~1-2 ULP of expf over the f32 range.
  * x = n*ln2 + r with |r| <= ln2/2 (ln2 split in two so n*ln2_hi is exact),
  * exp(r) by a degree-6 polynomial (Cephes coefficients), then 2^n applied

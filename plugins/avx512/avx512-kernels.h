@@ -15,8 +15,10 @@ int ck_avx512_f32_rmsnorm(const ck_exec_ctx *ctx, const void *args);
 int ck_avx512_f32_layernorm(const ck_exec_ctx *ctx, const void *args);
 int ck_avx512_f32_linear(const ck_exec_ctx *ctx, const void *args);
 int ck_avx512_bf16_linear(const ck_exec_ctx *ctx, const void *args);
+int ck_avx512_f16_linear(const ck_exec_ctx *ctx, const void *args);
 int ck_avx512_f32_qkv(const ck_exec_ctx *ctx, const void *args);
 int ck_avx512_bf16_qkv(const ck_exec_ctx *ctx, const void *args);
+int ck_avx512_f16_qkv(const ck_exec_ctx *ctx, const void *args);
 int ck_avx512_f32_rope(const ck_exec_ctx *ctx, const void *args);
 int ck_avx512_f32_attention(const ck_exec_ctx *ctx, const void *args);
 int ck_avx512_f32_swiglu(const ck_exec_ctx *ctx, const void *args);
@@ -24,6 +26,7 @@ int ck_avx512_f32_gelu(const ck_exec_ctx *ctx, const void *args);
 int ck_avx512_f32_add(const ck_exec_ctx *ctx, const void *args);
 int ck_avx512_f32_embedding(const ck_exec_ctx *ctx, const void *args);
 int ck_avx512_bf16_embedding(const ck_exec_ctx *ctx, const void *args);
+int ck_avx512_f16_embedding(const ck_exec_ctx *ctx, const void *args);
 int ck_avx512_f32_adam(const ck_exec_ctx *ctx, const void *args);
 
 #endif /* CK_AVX512_KERNELS_H */

@@ -45,6 +45,7 @@ typedef struct ck512_gemm_impl {
 
 extern const ck512_gemm_impl ck512_gemm_f32;       /* f32 W, 14x32 FMA */
 extern const ck512_gemm_impl ck512_gemm_bf16_widen; /* bf16 W widened while packing, 14x32 FMA */
+extern const ck512_gemm_impl ck512_gemm_f16_widen;  /* f16 W converted while packing, 14x32 FMA */
 /* bf16 W with vdpbf16ps (bf16-gemm-avx512bf16.c; only where the CPU has
  * avx512_bf16). split: x = hi + lo in two bf16 terms, within the linear
  * tolerance; rounded: x rounded to one bf16, twice the rate but NOT within
@@ -79,5 +80,7 @@ void ck512_matvec_f32(const ck_exec_ctx *ctx, const float *x, const float *w, co
                       size_t T, size_t K, size_t N);
 void ck512_matvec_bf16(const ck_exec_ctx *ctx, const float *x, const uint16_t *w, const float *bias, float *y,
                        size_t T, size_t K, size_t N);
+void ck512_matvec_f16(const ck_exec_ctx *ctx, const float *x, const uint16_t *w, const float *bias, float *y,
+                      size_t T, size_t K, size_t N);
 
 #endif /* CK_GEMM_AVX512_H */

@@ -122,6 +122,8 @@ int ck512_gemm(const ck_exec_ctx *ctx, const ck512_gemm_impl *impl, const float 
 
 const ck512_gemm_impl *ck512_gemm_for(uint32_t dtype)
 {
+    if (dtype == CK_DTYPE_F16)
+        return &ck512_gemm_f16_widen;
     if (dtype != CK_DTYPE_BF16)
         return &ck512_gemm_f32;
     /* vdpbf16ps with x split into hi + lo: within the linear tolerance, half
@@ -149,6 +151,8 @@ int ck512_linear(const ck_exec_ctx *ctx, const float *x, const float *px, const 
     if (T < CK512_MATVEC_MAX_T && !px) {
         if (dtype == CK_DTYPE_BF16)
             ck512_matvec_bf16(ctx, x, w, bias, y, T, K, N);
+        else if (dtype == CK_DTYPE_F16)
+            ck512_matvec_f16(ctx, x, w, bias, y, T, K, N);
         else
             ck512_matvec_f32(ctx, x, w, bias, y, T, K, N);
         return CK_OK;

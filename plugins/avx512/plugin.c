@@ -82,8 +82,10 @@ static const ck_kernel_desc kernels[] = {
     {CK_OP_LAYERNORM, CK_DTYPE_F32, 0, "f32-layernorm/avx512", ck_avx512_f32_layernorm},
     {CK_OP_LINEAR, CK_DTYPE_F32, 0, "f32-linear/avx512", ck_avx512_f32_linear},
     {CK_OP_LINEAR, CK_DTYPE_BF16, 0, "bf16-linear/avx512", ck_avx512_bf16_linear},
+    {CK_OP_LINEAR, CK_DTYPE_F16, 0, "f16-linear/avx512", ck_avx512_f16_linear},
     {CK_OP_QKV, CK_DTYPE_F32, 0, "f32-qkv/avx512", ck_avx512_f32_qkv},
     {CK_OP_QKV, CK_DTYPE_BF16, 0, "bf16-qkv/avx512", ck_avx512_bf16_qkv},
+    {CK_OP_QKV, CK_DTYPE_F16, 0, "f16-qkv/avx512", ck_avx512_f16_qkv},
     {CK_OP_ROPE, CK_DTYPE_F32, 0, "f32-rope/avx512", ck_avx512_f32_rope},
     {CK_OP_ATTENTION, CK_DTYPE_F32, 0, "f32-attention/avx512", ck_avx512_f32_attention},
     {CK_OP_SWIGLU, CK_DTYPE_F32, 0, "f32-swiglu/avx512", ck_avx512_f32_swiglu},
@@ -91,6 +93,7 @@ static const ck_kernel_desc kernels[] = {
     {CK_OP_ADD, CK_DTYPE_F32, 0, "f32-add/avx512", ck_avx512_f32_add},
     {CK_OP_EMBEDDING, CK_DTYPE_F32, 0, "f32-embedding/avx512", ck_avx512_f32_embedding},
     {CK_OP_EMBEDDING, CK_DTYPE_BF16, 0, "bf16-embedding/avx512", ck_avx512_bf16_embedding},
+    {CK_OP_EMBEDDING, CK_DTYPE_F16, 0, "f16-embedding/avx512", ck_avx512_f16_embedding},
     {CK_OP_ADAM, CK_DTYPE_F32, 0, "f32-adam/avx512", ck_avx512_f32_adam},
 };
 
