@@ -28,17 +28,40 @@ static int always(void)
 }
 
 #if defined(__x86_64__)
+#include <cpuid.h>
+
+/* CPUID feature bits plus the OS's consent (XCR0) to save the AVX / AVX-512
+ * register state; by hand because not every compiler's
+ * __builtin_cpu_supports knows "f16c". */
+static uint64_t xcr0(void)
+{
+    uint32_t lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    return ((uint64_t)hi << 32) | lo;
+}
+
 static int has_avx2(void)
 {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("f16c");
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d))
+        return 0;
+    const unsigned osxsave = 1u << 27, avx = 1u << 28, f16c = 1u << 29;
+    if ((c & (osxsave | avx | f16c)) != (osxsave | avx | f16c) || (xcr0() & 0x6) != 0x6)
+        return 0;
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d))
+        return 0;
+    return (b >> 5) & 1u; /* AVX2 */
 }
 
 static int has_avx512vnni(void)
 {
-    __builtin_cpu_init();
-    return has_avx2() && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-           __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
+    unsigned a, b, c, d;
+    if (!has_avx2() || (xcr0() & 0xe6) != 0xe6) /* + opmask, ZMM_Hi256, Hi16_ZMM */
+        return 0;
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d))
+        return 0;
+    const unsigned f = 1u << 16, bw = 1u << 30, vl = 1u << 31, vnni = 1u << 11;
+    return (b & (f | bw | vl)) == (f | bw | vl) && (c & vnni);
 }
 #endif
 
