@@ -47,13 +47,16 @@ int scalar_linear(const ck_exec_ctx *ctx, const float *x, const void *w, const f
         return CK_OK;
     if (!y || (K > 0 && (!x || !w)))
         return CK_E_UNSUPPORTED;
+    if (K == 0) { /* an empty sum: y = bias, and x, w are never touched */
+        for (size_t i = 0; i < T * N; i++)
+            y[i] = bias ? bias[i % N] : 0.0f;
+        return CK_OK;
+    }
     linear_job j = {x, w, bias, y, T, K, N, to_f32, NULL, 0};
-    if (to_f32 && K > 0) {
+    if (to_f32) {
         j.scratch = scalar_thread_scratch(ctx, K * sizeof(float), &j.stride);
         if (!j.scratch)
             return CK_E_NOMEM;
-    } else {
-        j.to_f32 = NULL; /* K == 0: no row to read */
     }
     scalar_parallel(ctx, N, 1, linear_columns, &j);
     return CK_OK;

@@ -552,3 +552,16 @@ Test(scalar_ops, empty_sizes_are_no_ops)
     ck_attention_args at = {.T = 0, .S = 4, .n_heads = 2, .n_kv_heads = 1, .head_dim = 4};
     cr_assert_eq(st_run(CK_OP_ATTENTION, CK_DTYPE_F32, &at, 1), CK_OK);
 }
+
+Test(scalar_ops, linear_with_k_zero_is_the_bias)
+{
+    float bias[3] = {1.5f, -2.0f, 0.25f}, y[6];
+    ck_linear_args a = {.x = NULL, .w = NULL, .bias = bias, .y = y, .T = 2, .K = 0, .N = 3, .w_dtype = CK_DTYPE_BF16};
+    cr_assert_eq(st_run(CK_OP_LINEAR, CK_DTYPE_BF16, &a, 1), CK_OK);
+    for (int i = 0; i < 6; i++)
+        cr_assert_eq(y[i], bias[i % 3]);
+    a.bias = NULL;
+    cr_assert_eq(st_run(CK_OP_LINEAR, CK_DTYPE_BF16, &a, 1), CK_OK);
+    for (int i = 0; i < 6; i++)
+        cr_assert_eq(y[i], 0.0f);
+}
