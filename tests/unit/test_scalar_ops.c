@@ -565,3 +565,33 @@ Test(scalar_ops, linear_with_k_zero_is_the_bias)
     for (int i = 0; i < 6; i++)
         cr_assert_eq(y[i], 0.0f);
 }
+
+Test(scalar_ops, nan_in_an_input_reaches_the_outputs_that_depend_on_it)
+{
+    /* rmsnorm: a NaN poisons its own row only */
+    float x[2 * 4] = {1, 2, NAN, 4, 1, 2, 3, 4}, g[4] = {1, 1, 1, 1}, y[8];
+    ck_norm_args n = {.x = x, .y = y, .gamma = g, .T = 2, .D = 4, .eps = 1e-5f};
+    cr_assert_eq(st_run(CK_OP_RMSNORM, CK_DTYPE_F32, &n, 1), CK_OK);
+    for (int i = 0; i < 4; i++)
+        cr_assert(isnan(y[i]) && !isnan(y[4 + i]), "rmsnorm element %d", i);
+    /* linear: a NaN weight row poisons its output column */
+    float w[2 * 4] = {1, 1, 1, 1, 1, NAN, 1, 1}, out[2 * 2];
+    ck_linear_args l = {.x = x + 4, .w = w, .y = out, .T = 1, .K = 4, .N = 2, .w_dtype = CK_DTYPE_F32};
+    cr_assert_eq(st_run(CK_OP_LINEAR, CK_DTYPE_F32, &l, 1), CK_OK);
+    cr_assert(!isnan(out[0]) && isnan(out[1]));
+    /* attention: a NaN key poisons every row that sees it, not the others */
+    float q[2 * 2] = {1, 0, 0, 1}, k[2 * 2] = {1, 1, NAN, 1}, v[2 * 2] = {1, 2, 3, 4}, o[2 * 2];
+    ck_attention_args at = {.q = q, .k = k, .v = v, .out = o, .T = 2, .S = 2, .n_heads = 1, .n_kv_heads = 1,
+                            .head_dim = 2, .q_pos = 0, .causal = 1, .scale = 1.0f};
+    cr_assert_eq(st_run(CK_OP_ATTENTION, CK_DTYPE_F32, &at, 1), CK_OK);
+    cr_assert(!isnan(o[0]) && !isnan(o[1]), "row 0 does not see key 1");
+    cr_assert(isnan(o[2]) && isnan(o[3]), "row 1 sees the NaN key");
+    /* swiglu and gelu are elementwise */
+    float e[3] = {1, NAN, -1}, u[3] = {1, 1, 1}, r[3];
+    ck_swiglu_args sw = {.gate = e, .up = u, .y = r, .n = 3};
+    cr_assert_eq(st_run(CK_OP_SWIGLU, CK_DTYPE_F32, &sw, 1), CK_OK);
+    cr_assert(!isnan(r[0]) && isnan(r[1]) && !isnan(r[2]));
+    ck_unary_args ge = {.x = e, .y = r, .n = 3};
+    cr_assert_eq(st_run(CK_OP_GELU, CK_DTYPE_F32, &ge, 1), CK_OK);
+    cr_assert(!isnan(r[0]) && isnan(r[1]) && !isnan(r[2]));
+}
