@@ -176,4 +176,21 @@ static inline int avx2_linear(const ck_exec_ctx *ctx, const avx2_linear_problem 
     return p->T == 1 ? avx2_matvec(ctx, p) : avx2_gemm(ctx, p);
 }
 
+/* ---- attention ------------------------------------------------------------ */
+
+/* Keys query row t may see: all S, or causally those s <= q_pos + t. */
+static inline size_t avx2_visible_keys(const ck_attention_args *a, size_t t)
+{
+    if (!a->causal)
+        return a->S;
+    size_t last = a->q_pos + t;
+    return last >= a->S ? a->S : last + 1;
+}
+
+/* Up to this many query rows per kv head (T * H/Hkv) attention takes the
+ * row-vectorised decode path (f32-attention-decode-avx2.c); above it, the
+ * lane-transposed tiles of f32-attention-avx2.c. */
+#define AVX2_ATT_ROWS_MAX 4
+int avx2_attention_decode(const ck_exec_ctx *ctx, const ck_attention_args *a);
+
 #endif /* CK_AVX2_HELPERS_H */

@@ -30,15 +30,6 @@
 
 #define ATT_INLINE static inline __attribute__((always_inline))
 
-/* Keys row t may see: all S, or causally those s <= q_pos + t. */
-static size_t visible_keys(const ck_attention_args *a, size_t t)
-{
-    if (!a->causal)
-        return a->S;
-    size_t last = a->q_pos + t;
-    return last >= a->S ? a->S : last + 1;
-}
-
 /* ======================= materialising variant ============================ */
 
 typedef struct mat_job {
@@ -102,7 +93,7 @@ static void weighted_sum_v(const ck_attention_args *a, size_t kvh, const float *
 static void mat_row(const mat_job *j, size_t h, size_t t, float *p)
 {
     const ck_attention_args *a = j->a;
-    size_t hd = a->head_dim, kvh = h / j->group, n = visible_keys(a, t), ld = a->n_kv_heads * hd;
+    size_t hd = a->head_dim, kvh = h / j->group, n = avx2_visible_keys(a, t), ld = a->n_kv_heads * hd;
     const float *q = a->q + (t * a->n_heads + h) * hd;
     float *out = a->out + (t * a->n_heads + h) * hd;
     float *scores = a->scores ? a->scores + (h * a->T + t) * a->S : NULL;
@@ -309,7 +300,7 @@ static size_t tile_init(const stream_job *j, tile_state *ts, size_t kvh, size_t 
             continue;
         ts->t[r] = (first + r) / j->group;
         ts->h[r] = kvh * j->group + (first + r) % j->group;
-        size_t n = visible_keys(a, ts->t[r]);
+        size_t n = avx2_visible_keys(a, ts->t[r]);
         ts->nvis[r] = (int32_t)n;
         need = n > need ? n : need;
         const float *q = a->q + (ts->t[r] * a->n_heads + ts->h[r]) * hd;
@@ -418,5 +409,7 @@ int ck_avx2_f32_attention(const ck_exec_ctx *ctx, const void *args)
     }
     if (a->scores || a->probs)
         return attention_materialising(ctx, a, group);
+    if (a->T * group <= AVX2_ATT_ROWS_MAX)
+        return avx2_attention_decode(ctx, a);
     return attention_streaming(ctx, a, group);
 }
