@@ -6,7 +6,12 @@
  * buffers by the names the planner gave them, so a run is a walk over a flat
  * list of steps with ready-made argument structs. LLaVA's bridge output is
  * spliced into the first rows of the text section's token embeddings (image
- * tokens first), as LLaVA does. */
+ * tokens first), as LLaVA does.
+ *
+ * Weights are seeded (deterministic per buffer name and seed) or copied from
+ * a GGUF file, where each planned weight is found under its layout.json name
+ * or, for decoder sections, under llama.cpp's name (blk.N.attn_q.weight ...),
+ * and must have the planned dtype and shape. */
 #ifndef CK_RUN_H
 #define CK_RUN_H
 
@@ -28,6 +33,8 @@ typedef struct ck_run_opts {
     size_t window_layers;  /* 0: the whole model resident; else layers resident per section at a time */
     const int32_t *tokens; /* decoder input ids (NULL: seeded) */
     size_t n_tokens;
+    const char *gguf_path; /* weights from this GGUF file (NULL: seeded) */
+    uint32_t weight_dtype; /* matrix weights: 0 = the model's own (or the GGUF's) */
 } ck_run_opts;
 
 /* One step as the run sees it: which node, which kernel, where its outputs

@@ -12,7 +12,8 @@
 #include "commands.h"
 
 typedef struct run_cli {
-    const char *plugin, *model, *tokens_arg, *weights;
+    const char *plugin, *model, *tokens_arg, *weights, *gguf;
+    uint32_t weight_dtype;
     int threads;
     size_t window;
     uint64_t seed;
@@ -23,8 +24,8 @@ typedef struct run_cli {
 static int usage(const char *cmd, FILE *f)
 {
     fprintf(f,
-            "usage: ckbench %s --plugin P --model M [--tokens 1,2,3] [--weights seeded] [--seed S]\n"
-            "       [--threads N]%s\n",
+            "usage: ckbench %s --plugin P --model M [--tokens 1,2,3] [--weights seeded|FILE.gguf]\n"
+            "       [--weight-dtype f32|bf16|f16|q8_0|q4_0] [--seed S] [--threads N]%s\n",
             cmd, strcmp(cmd, "run") == 0 ? " [--window LAYERS]" : "");
     if (strcmp(cmd, "run") == 0)
         fprintf(f, "Runs the whole planned model (every section, in execution order) in its single allocation\n"
@@ -82,6 +83,14 @@ static int parse(int argc, char **argv, run_cli *c)
             c->tokens_arg = v;
         else if (strcmp(a, "--weights") == 0)
             c->weights = v;
+        else if (strcmp(a, "--weight-dtype") == 0) {
+            c->weight_dtype = ck_dtype_from_name(v);
+            if (!c->weight_dtype || c->weight_dtype == CK_DTYPE_I32) {
+                fprintf(stderr, "ckbench %s: --weight-dtype: expected f32, bf16, f16, q8_0 or q4_0, found '%s'\n",
+                        argv[0], v);
+                return -1;
+            }
+        }
         else if (strcmp(a, "--seed") == 0)
             c->seed = strtoull(v, NULL, 10);
         else if (strcmp(a, "--threads") == 0)
@@ -99,8 +108,13 @@ static int parse(int argc, char **argv, run_cli *c)
         return -1;
     }
     if (c->weights && strcmp(c->weights, "seeded") != 0) {
-        fprintf(stderr, "ckbench %s: --weights: only 'seeded' is supported yet, found '%s'\n", argv[0], c->weights);
-        return -1;
+        size_t l = strlen(c->weights);
+        if (l < 5 || strcmp(c->weights + l - 5, ".gguf") != 0) {
+            fprintf(stderr, "ckbench %s: --weights: expected 'seeded' or a .gguf file, found '%s'\n", argv[0],
+                    c->weights);
+            return -1;
+        }
+        c->gguf = c->weights;
     }
     return parse_tokens(c);
 }
@@ -158,7 +172,8 @@ int ck_cmd_run(int argc, char **argv)
     ck_exec_ctx *ctx = NULL;
     if (load_all(&c, &l))
         goto out;
-    ck_run_opts o = {c.seed, c.window, c.tokens, c.n_tokens};
+    ck_run_opts o = {.seed = c.seed, .window_layers = c.window, .tokens = c.tokens, .n_tokens = c.n_tokens,
+                     .gguf_path = c.gguf, .weight_dtype = c.weight_dtype};
     if (!(r = ck_runner_create(l.model, l.plugin, l.scalar, &o, err, sizeof err))) {
         fprintf(stderr, "ckbench run: %s\n", err);
         goto out;
@@ -216,8 +231,10 @@ static worst compare_out(const float *got, const float *want, size_t n, ck_toler
         double d = fabs((double)got[i] - (double)want[i]);
         int bad = tol.cls == CK_PARITY_EXACT ? memcmp(&got[i], &want[i], sizeof *got) != 0
                                               : !(d <= tol.atol + tol.rtol * fabs((double)want[i]));
-        if (isnan(got[i]) != isnan(want[i]))
-            bad = 1, d = INFINITY;
+        if (isnan(got[i]) || isnan(want[i])) {
+            bad = isnan(got[i]) != isnan(want[i]);
+            d = bad ? INFINITY : 0.0;
+        }
         w.failing += (size_t)bad;
         if (d > w.abs_err || (bad && w.failing == 1)) {
             w.abs_err = d;
@@ -243,7 +260,8 @@ int ck_cmd_diverge(int argc, char **argv)
     ck_exec_ctx *ctx = NULL;
     if (load_all(&c, &l))
         goto out;
-    ck_run_opts o = {c.seed, 0, c.tokens, c.n_tokens};
+    ck_run_opts o = {.seed = c.seed, .tokens = c.tokens, .n_tokens = c.n_tokens, .gguf_path = c.gguf,
+                     .weight_dtype = c.weight_dtype};
     if (!(ref = ck_runner_create(l.model, l.scalar, l.scalar, &o, err, sizeof err)) ||
         !(dut = ck_runner_create(l.model, l.plugin, l.scalar, &o, err, sizeof err)) ||
         ck_runner_prepare(ref, err, sizeof err) || ck_runner_prepare(dut, err, sizeof err)) {

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "ck_fusion.h"
+#include "ck_gguf.h"
 #include "ck_rng.h"
 #include "ck_run.h"
 
@@ -46,6 +47,8 @@ struct ck_runner {
     const float *output;
     size_t output_count;
     ck_exec_ctx *seed_ctx;   /* one thread, for the reference quantiser while seeding */
+    ck_gguf gguf;            /* when weights come from a file */
+    int have_gguf;
     unsigned char *resident; /* per section and layer, when windowing */
     size_t layer_index[CK_MAX_SECTIONS];
 };
@@ -272,7 +275,8 @@ static int bind_all(ck_runner *r, char *err, size_t len)
     for (size_t si = 0; si < m->n_sections; si++) {
         const ck_section *sec = &m->sections[si];
         ck_node nodes[CK_MAX_SECTION_NODES];
-        size_t k = ck_section_nodes(m, si, NULL, nodes);
+        ck_graph_opts g = {0, 0, r->plan->opts.weight_dtype};
+        size_t k = ck_section_nodes(m, si, &g, nodes);
         flow f = {0};
         binder b = {r, "", 0, ""};
         r->layer_index[si] = si == 0 ? 0 : r->layer_index[si - 1] + m->sections[si - 1].n_layers;
@@ -351,6 +355,60 @@ static const ck_section *section_of(const ck_runner *r, const ck_buffer *b)
     return &r->model->sections[b->section];
 }
 
+/* llama.cpp's name for one of our decoder tensors, or "" when it has none. */
+static void llama_cpp_name(const ck_runner *r, const ck_buffer *b, char *out, size_t len)
+{
+    static const struct {
+        const char *ours, *theirs;
+    } layer_map[] = {
+        {"attn_norm.gamma", "attn_norm.weight"}, {"qkv.wq", "attn_q.weight"},   {"qkv.wk", "attn_k.weight"},
+        {"qkv.wv", "attn_v.weight"},             {"qkv.bq", "attn_q.bias"},     {"qkv.bk", "attn_k.bias"},
+        {"qkv.bv", "attn_v.bias"},               {"out_proj.w", "attn_output.weight"},
+        {"mlp_norm.gamma", "ffn_norm.weight"},   {"mlp_gate.w", "ffn_gate.weight"},
+        {"mlp_up.w", "ffn_up.weight"},           {"mlp_down.w", "ffn_down.weight"},
+    };
+    const ck_section *s = section_of(r, b);
+    out[0] = 0;
+    if (s->kind != CK_SECTION_DECODER)
+        return;
+    const char *rest = b->name + strlen(s->name) + 1;
+    if (strcmp(rest, "header.embedding.table") == 0)
+        snprintf(out, len, "token_embd.weight");
+    else if (strcmp(rest, "footer.final_norm.gamma") == 0)
+        snprintf(out, len, "output_norm.weight");
+    else if (strcmp(rest, "footer.lm_head.w") == 0)
+        snprintf(out, len, "output.weight");
+    else if (b->part == CK_PART_LAYER) {
+        const char *tail = strchr(rest + strlen("layer."), '.');
+        for (size_t i = 0; tail && i < sizeof layer_map / sizeof layer_map[0]; i++)
+            if (strcmp(tail + 1, layer_map[i].ours) == 0)
+                snprintf(out, len, "blk.%u.%s", b->layer, layer_map[i].theirs);
+    }
+}
+
+static int copy_from_gguf(ck_runner *r, const ck_buffer *b, void *dst, char *err, size_t len)
+{
+    char alias[128];
+    const ck_gguf_tensor *t = ck_gguf_find(&r->gguf, b->name);
+    llama_cpp_name(r, b, alias, sizeof alias);
+    if (!t && alias[0])
+        t = ck_gguf_find(&r->gguf, alias);
+    if (!t)
+        return failf(err, len, "%s: no tensor \"%s\"%s%s%s", r->opts.gguf_path, b->name, alias[0] ? " (nor \"" : "",
+                     alias, alias[0] ? "\")" : "");
+    int shape_ok = t->n_dims == b->ndim;
+    for (unsigned d = 0; shape_ok && d < b->ndim; d++)
+        shape_ok = t->dims[d] == b->shape[b->ndim - 1 - d]; /* GGUF lists the contiguous dim first */
+    if (t->dtype != b->dtype || !shape_ok || t->bytes != b->size)
+        return failf(err, len, "%s: tensor \"%s\": expected %s with %u dims [%zu, %zu] (%zu bytes), found %s with %u dims "
+                     "[%llu, %llu]; pass --weight-dtype to plan another dtype",
+                     r->opts.gguf_path, t->name, ck_dtype_name(b->dtype), b->ndim, b->shape[0],
+                     b->ndim > 1 ? b->shape[1] : 0, b->size, ck_dtype_name(t->dtype), t->n_dims,
+                     (unsigned long long)t->dims[t->n_dims > 1 ? 1 : 0], (unsigned long long)t->dims[0]);
+    memcpy(dst, t->data, b->size);
+    return 0;
+}
+
 /* Weights ~ N(0, 0.02), gammas 1 + N(0, 0.02), in their dtype; quantised
  * weights through the scalar reference quantiser. Rope tables exact. */
 static int seed_buffer(ck_runner *r, const ck_buffer *b, char *err, size_t len)
@@ -385,6 +443,8 @@ static int seed_buffer(ck_runner *r, const ck_buffer *b, char *err, size_t len)
     }
     if (b->kind != CK_BUF_WEIGHT)
         return 0;
+    if (r->have_gguf)
+        return copy_from_gguf(r, b, dst, err, len);
     int is_gamma = ends_with(b->name, ".gamma");
     float *tmp = b->dtype == CK_DTYPE_F32 ? dst : malloc(n * sizeof *tmp);
     if (!tmp)
@@ -448,6 +508,33 @@ static void evict(ck_runner *r, uint32_t sec, uint32_t layer)
 
 /* ---- public API ------------------------------------------------------------------ */
 
+/* The dtype of the GGUF's matrices: that of the first 2-D tensor it holds
+ * for this model, so a q8_0 file plans q8_0 weights without being told. */
+static uint32_t gguf_matrix_dtype(ck_runner *r, const ck_model *m)
+{
+    ck_plan *p = NULL;
+    ck_plan_opts po = {0};
+    uint32_t dt = 0;
+    if (ck_plan_build(m, &po, &p, NULL, 0))
+        return 0;
+    r->plan = p;
+    for (size_t i = 0; i < p->n_buffers && !dt; i++) {
+        const ck_buffer *b = &p->buffers[i];
+        char alias[128];
+        if (b->kind != CK_BUF_WEIGHT || b->ndim != 2)
+            continue;
+        const ck_gguf_tensor *t = ck_gguf_find(&r->gguf, b->name);
+        llama_cpp_name(r, b, alias, sizeof alias);
+        if (!t && alias[0])
+            t = ck_gguf_find(&r->gguf, alias);
+        if (t && t->n_dims == 2)
+            dt = t->dtype;
+    }
+    r->plan = NULL;
+    ck_plan_free(p);
+    return dt;
+}
+
 ck_runner *ck_runner_create(const ck_model *m, const ck_plugin *plugin, const ck_plugin *scalar,
                             const ck_run_opts *opts, char *err, size_t err_len)
 {
@@ -470,9 +557,19 @@ ck_runner *ck_runner_create(const ck_model *m, const ck_plugin *plugin, const ck
                 return NULL;
             }
     ck_plan_opts po = {0};
+    po.weight_dtype = r->opts.weight_dtype;
     size_t total_layers = 0;
     for (size_t i = 0; i < m->n_sections; i++)
         total_layers += m->sections[i].n_layers;
+    if (r->opts.gguf_path) {
+        if (ck_gguf_open(&r->gguf, r->opts.gguf_path, err, err_len)) {
+            free(r);
+            return NULL;
+        }
+        r->have_gguf = 1;
+        if (!po.weight_dtype)
+            po.weight_dtype = gguf_matrix_dtype(r, m);
+    }
     if (ck_plan_build(m, &po, &r->plan, err, err_len) ||
         ck_arena_map(&r->arena, r->plan->total, NULL, err, err_len) ||
         !(r->resident = calloc(total_layers + 1, 1)) || !(r->seed_ctx = ck_exec_create(1)) ||
@@ -490,6 +587,8 @@ void ck_runner_free(ck_runner *r)
     if (r->arena.base)
         ck_arena_unmap(&r->arena);
     ck_plan_free(r->plan);
+    if (r->have_gguf)
+        ck_gguf_close(&r->gguf);
     free(r->steps);
     free(r->resident);
     ck_exec_destroy(r->seed_ctx);

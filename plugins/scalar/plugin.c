@@ -36,6 +36,8 @@ static const ck_kernel_desc scalar_kernels[] = {
     {CK_OP_QUANTIZE, CK_DTYPE_Q4_0, 0, "q4_0-quantize/scalar", ck_scalar_q4_0_quantize},
     {CK_OP_DEQUANTIZE, CK_DTYPE_Q8_0, 0, "q8_0-dequantize/scalar", ck_scalar_q8_0_dequantize},
     {CK_OP_DEQUANTIZE, CK_DTYPE_Q4_0, 0, "q4_0-dequantize/scalar", ck_scalar_q4_0_dequantize},
+    {CK_OP_EMBEDDING, CK_DTYPE_Q8_0, 0, "q8_0-embedding/scalar", ck_scalar_q8_0_embedding},
+    {CK_OP_EMBEDDING, CK_DTYPE_Q4_0, 0, "q4_0-embedding/scalar", ck_scalar_q4_0_embedding},
     /* backward (training) reference kernels: scalar-bwd.h */
     {CK_OP_RMSNORM_BWD, CK_DTYPE_F32, 0, "f32-rmsnorm_bwd/scalar", ck_scalar_f32_rmsnorm_bwd},
     {CK_OP_LAYERNORM_BWD, CK_DTYPE_F32, 0, "f32-layernorm_bwd/scalar", ck_scalar_f32_layernorm_bwd},

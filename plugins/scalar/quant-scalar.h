@@ -71,5 +71,7 @@ int ck_scalar_q8_0_linear(const ck_exec_ctx *ctx, const void *args);
 int ck_scalar_q4_0_linear(const ck_exec_ctx *ctx, const void *args);
 int ck_scalar_q8_0_qkv(const ck_exec_ctx *ctx, const void *args);
 int ck_scalar_q4_0_qkv(const ck_exec_ctx *ctx, const void *args);
+int ck_scalar_q8_0_embedding(const ck_exec_ctx *ctx, const void *args);
+int ck_scalar_q4_0_embedding(const ck_exec_ctx *ctx, const void *args);
 
 #endif /* CK_QUANT_SCALAR_H */

@@ -53,7 +53,7 @@ static output run_model(const char *model_name, const char *plugin_name, int thr
         ck_model_free(m);
         return o;
     }
-    ck_run_opts opts = {42, window, NULL, 0};
+    ck_run_opts opts = {.seed = 42, .window_layers = window};
     ck_runner *r = ck_runner_create(m, p, scalar, &opts, err, sizeof err);
     cr_assert_not_null(r, "%s", err);
     ck_exec_ctx *ctx = ck_exec_create(threads);
