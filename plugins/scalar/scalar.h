@@ -26,7 +26,10 @@ static inline void scalar_parallel(const ck_exec_ctx *ctx, size_t n, size_t grai
 }
 
 /* A slice of the kernel's shared scratch for each thread: n_threads slices
- * of `bytes` each (bytes rounded up to 64), or NULL if the host has none. */
+ * of `bytes` each (bytes rounded up to 64), or NULL if the host has none.
+ * It takes the CK_SCRATCH_SHARED buffer, which the host may reallocate: a
+ * kernel that holds that buffer must not call linear/qkv/attention of this
+ * plugin while it still needs it. */
 void *scalar_thread_scratch(const ck_exec_ctx *ctx, size_t bytes, size_t *stride);
 
 /* Converts row `row` of a [N, K] weight matrix to f32, exactly. */

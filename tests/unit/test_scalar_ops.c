@@ -595,3 +595,18 @@ Test(scalar_ops, nan_in_an_input_reaches_the_outputs_that_depend_on_it)
     cr_assert_eq(st_run(CK_OP_GELU, CK_DTYPE_F32, &ge, 1), CK_OK);
     cr_assert(!isnan(r[0]) && isnan(r[1]) && !isnan(r[2]));
 }
+
+Test(scalar_ops, rope_without_k_rotates_q_only_at_decode_positions)
+{
+    enum { HD = 4, MAXPOS = 40 };
+    float c[MAXPOS * HD / 2], s[MAXPOS * HD / 2];
+    ck_rope_tables(10000.0, HD, MAXPOS, c, s);
+    float q[HD] = {1.0f, -2.0f, 0.5f, 3.0f}, want[HD];
+    memcpy(want, q, sizeof q);
+    rope_f32(want, HD, c + 37 * HD / 2, s + 37 * HD / 2, 0);
+    /* the token at position 37 alone (decode), no k */
+    ck_rope_args a = {.q = q, .k = NULL, .cos_tab = c, .sin_tab = s, .T = 1, .n_heads = 1, .n_kv_heads = 1,
+                      .head_dim = HD, .pos_offset = 37, .max_pos = MAXPOS, .pairing = CK_ROPE_NEOX};
+    cr_assert_eq(st_run(CK_OP_ROPE, CK_DTYPE_F32, &a, 1), CK_OK);
+    cr_assert_eq(st_first_diff(q, want, HD), (size_t)HD);
+}
