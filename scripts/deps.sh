@@ -31,7 +31,9 @@ fi
 add_arm64=0
 if command -v dpkg-query >/dev/null 2>&1 && ! have_pkg libcjson-dev:arm64; then
     missing="$missing libcjson-dev:arm64"
-    dpkg --print-foreign-architectures | grep -qx arm64 || add_arm64=1
+    if [ "$(dpkg --print-architecture)" != arm64 ] && ! dpkg --print-foreign-architectures | grep -qx arm64; then
+        add_arm64=1
+    fi
 fi
 
 if [ -z "$missing" ]; then
