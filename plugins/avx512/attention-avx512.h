@@ -86,4 +86,11 @@ void ck512_attention_row_stream(const ck512_attn_row *r, float *out);
  * this row's [S] slices or NULL. */
 void ck512_attention_row_mat(const ck512_attn_row *r, size_t S, float *row, float *scores, float *probs, float *out);
 
+/* The whole op, blocked over 32 query rows for prefill, nothing
+ * materialised (f32-attention-flash-avx512.c). Arguments already checked. */
+int ck512_attention_flash(const ck_exec_ctx *ctx, const ck_attention_args *a);
+
+/* From this many query rows on, the blocked prefill path is used. */
+#define CK512_FLASH_MIN_T 8
+
 #endif /* CK_ATTENTION_AVX512_H */

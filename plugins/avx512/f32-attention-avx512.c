@@ -2,8 +2,10 @@
  * bidirectional, grouped-query (query head h reads kv head h / (H / Hkv)),
  * prefill or decode. With scores or probs requested, each row is
  * materialised (f32-attention-mat-avx512.c); otherwise it streams with an
- * online softmax (f32-attention-stream-avx512.c). Items are (h, t) pairs,
- * h-major, split across threads; S == 0 gives out = 0. */
+ * online softmax: blocked on the GEMM micro-kernel for prefill
+ * (f32-attention-flash-avx512.c), one row at a time for decode and short T
+ * (f32-attention-stream-avx512.c). Row items are (h, t) pairs, h-major,
+ * split across threads; S == 0 gives out = 0. */
 #include "attention-avx512.h"
 #include "avx512-kernels.h"
 
@@ -58,6 +60,8 @@ int ck_avx512_f32_attention(const ck_exec_ctx *ctx, const void *args)
         return CK_E_UNSUPPORTED;
     if (a->S > SIZE_MAX / sizeof(float) / 2 - a->head_dim - 16)
         return CK_E_UNSUPPORTED;
+    if (!a->scores && !a->probs && a->T >= CK512_FLASH_MIN_T)
+        return ck512_attention_flash(ctx, a);
     attn_job j = {ctx, a, a->n_heads / a->n_kv_heads, 0};
     size_t row = a->scores || a->probs ? a->S : 0;
     j.scratch = (((a->head_dim + 15) & ~(size_t)15) + row) * sizeof(float);
