@@ -44,7 +44,7 @@ FEATURES  := -DCK_WITH_BENCH=$(WITH_BENCH) -DCK_WITH_PAPI=$(WITH_PAPI) -DCK_WITH
 # back, and SIMD kernels say where they use FMA with intrinsics.
 CFLAGS    ?= -O2 -g
 ALL_CFLAGS := -std=c11 -D_GNU_SOURCE -fPIC -ffp-contract=off $(WARN) $(SANFLAGS) $(FEATURES) \
-              -Icore -Iir -Iharness $(PKG_CFLAGS) $(CFLAGS)
+              -Icore -Iir -Iharness -Itests/support $(PKG_CFLAGS) $(CFLAGS)
 ALL_CXXFLAGS := -std=c++17 -fPIC -ffp-contract=off -Wall -Wextra -Werror $(SANFLAGS) $(FEATURES) \
               -Icore -Iharness $(PKG_CFLAGS) $(CFLAGS)
 LDFLAGS_ALL := $(SANFLAGS) $(LDFLAGS)
