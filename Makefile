@@ -179,6 +179,7 @@ test: deps
 	$(MAKE) test-clang
 	$(MAKE) test-neon
 	$(MAKE) test-install
+	$(MAKE) test-fuzz
 	@echo "make test: all stages passed"
 
 # ---- model parser fuzzing (issue 4, planner) --------------------------------
