@@ -138,14 +138,75 @@ static inline __m256 avx2_load_bf16_tail(const uint16_t *p, size_t n)
     return avx2_load_bf16x8(buf);
 }
 
+/* ---- f16 (F16C) ------------------------------------------------------------- */
+
+/* Eight IEEE half values widened exactly to f32 (vcvtph2ps). */
+static inline __m256 avx2_load_f16x8(const uint16_t *p)
+{
+    return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)p));
+}
+
+/* The first n (0..8) f16 values at p, widened; lanes >= n are 0. */
+static inline __m256 avx2_load_f16_tail(const uint16_t *p, size_t n)
+{
+    uint16_t buf[8] = {0};
+    memcpy(buf, p, n * sizeof *p);
+    return avx2_load_f16x8(buf);
+}
+
+/* ---- weights of any supported dtype ------------------------------------------ */
+
+static inline int avx2_weight_dtype_ok(uint32_t dtype)
+{
+    return dtype == CK_DTYPE_F32 || dtype == CK_DTYPE_BF16 || dtype == CK_DTYPE_F16;
+}
+
+/* Eight consecutive weights from element i of w, widened to f32. */
+static inline __m256 avx2_load_w8(const void *w, uint32_t dtype, size_t i)
+{
+    if (dtype == CK_DTYPE_BF16)
+        return avx2_load_bf16x8((const uint16_t *)w + i);
+    if (dtype == CK_DTYPE_F16)
+        return avx2_load_f16x8((const uint16_t *)w + i);
+    return _mm256_loadu_ps((const float *)w + i);
+}
+
+/* The first n (0..8) weights from element i; lanes >= n are 0. */
+static inline __m256 avx2_load_w_tail(const void *w, uint32_t dtype, size_t i, size_t n)
+{
+    if (dtype == CK_DTYPE_BF16)
+        return avx2_load_bf16_tail((const uint16_t *)w + i, n);
+    if (dtype == CK_DTYPE_F16)
+        return avx2_load_f16_tail((const uint16_t *)w + i, n);
+    return _mm256_maskload_ps((const float *)w + i, avx2_tail_mask(n));
+}
+
+/* One weight, widened. */
+static inline float avx2_w_at(const void *w, uint32_t dtype, size_t i)
+{
+    if (dtype == CK_DTYPE_BF16)
+        return ck_bf16_to_f32(((const uint16_t *)w)[i]);
+    if (dtype == CK_DTYPE_F16)
+        return ck_f16_to_f32(((const uint16_t *)w)[i]);
+    return ((const float *)w)[i];
+}
+
+/* ---- embedding ---------------------------------------------------------------- */
+
+/* y[t] = f32(table[ids[t]]) for a table of any weight dtype (a copy, or an
+ * exact widening). An id outside [0, vocab) is refused before anything is
+ * written. Rows split over the threads. */
+int avx2_embedding(const ck_exec_ctx *ctx, const ck_embedding_args *a, uint32_t dtype);
+
 /* ---- GEMM / matvec engine (f32-gemm-avx2.c, f32-matvec-avx2.c) ------------ */
 
 /* y[t][n] (row stride ldy) = sum_k x[t][k] * w[n][k] (+ bias[n]) for
- * t < T, n < N, with x [T, K] dense and w [N, K] f32 or bf16. */
+ * t < T, n < N, with x [T, K] dense and w [N, K] f32, bf16 or f16 (each
+ * weight widened exactly to f32; f32 accumulation). */
 typedef struct avx2_linear_problem {
     const float *x;
     const void *w;
-    uint32_t w_dtype; /* CK_DTYPE_F32 or CK_DTYPE_BF16 */
+    uint32_t w_dtype; /* CK_DTYPE_F32, CK_DTYPE_BF16 or CK_DTYPE_F16 */
     const float *bias;
     float *y;
     size_t ldy;
@@ -165,7 +226,7 @@ static inline int avx2_linear(const ck_exec_ctx *ctx, const avx2_linear_problem 
         return CK_OK;
     if (!p->y || (p->K > 0 && (!p->x || !p->w)))
         return CK_E_UNSUPPORTED;
-    if (p->w_dtype != CK_DTYPE_F32 && p->w_dtype != CK_DTYPE_BF16)
+    if (!avx2_weight_dtype_ok(p->w_dtype))
         return CK_E_UNSUPPORTED;
     if (p->K == 0) {
         for (size_t t = 0; t < p->T; t++)
@@ -174,6 +235,40 @@ static inline int avx2_linear(const ck_exec_ctx *ctx, const avx2_linear_problem 
         return CK_OK;
     }
     return p->T == 1 ? avx2_matvec(ctx, p) : avx2_gemm(ctx, p);
+}
+
+/* The linear kernel of one weight dtype. */
+static inline int avx2_linear_kernel(const ck_exec_ctx *ctx, const void *args, uint32_t dtype)
+{
+    const ck_linear_args *a = args;
+    if (!a || a->w_dtype != dtype)
+        return CK_E_UNSUPPORTED;
+    avx2_linear_problem p = {a->x, a->w, dtype, a->bias, a->y, a->N, a->T, a->K, a->N};
+    return avx2_linear(ctx, &p);
+}
+
+/* The qkv kernel of one weight dtype: three linears whose [T, H*hd] outputs
+ * are the [T, H, hd] head layout (output column h*hd + d is weight row
+ * h*hd + d). */
+static inline int avx2_qkv_kernel(const ck_exec_ctx *ctx, const void *args, uint32_t dtype)
+{
+    const ck_qkv_args *a = args;
+    if (!a || a->w_dtype != dtype)
+        return CK_E_UNSUPPORTED;
+    if (a->n_kv_heads == 0 || a->n_heads % a->n_kv_heads != 0)
+        return CK_E_UNSUPPORTED;
+    size_t nq = a->n_heads * a->head_dim, nkv = a->n_kv_heads * a->head_dim;
+    const avx2_linear_problem parts[3] = {
+        {a->x, a->wq, dtype, a->bq, a->q, nq, a->T, a->D, nq},
+        {a->x, a->wk, dtype, a->bk, a->k, nkv, a->T, a->D, nkv},
+        {a->x, a->wv, dtype, a->bv, a->v, nkv, a->T, a->D, nkv},
+    };
+    for (int i = 0; i < 3; i++) {
+        int rc = avx2_linear(ctx, &parts[i]);
+        if (rc != CK_OK)
+            return rc;
+    }
+    return CK_OK;
 }
 
 /* ---- attention ------------------------------------------------------------ */

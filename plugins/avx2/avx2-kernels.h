@@ -10,8 +10,10 @@ int ck_avx2_f32_rmsnorm(const ck_exec_ctx *ctx, const void *args);
 int ck_avx2_f32_layernorm(const ck_exec_ctx *ctx, const void *args);
 int ck_avx2_f32_linear(const ck_exec_ctx *ctx, const void *args);
 int ck_avx2_bf16_linear(const ck_exec_ctx *ctx, const void *args);
+int ck_avx2_f16_linear(const ck_exec_ctx *ctx, const void *args);
 int ck_avx2_f32_qkv(const ck_exec_ctx *ctx, const void *args);
 int ck_avx2_bf16_qkv(const ck_exec_ctx *ctx, const void *args);
+int ck_avx2_f16_qkv(const ck_exec_ctx *ctx, const void *args);
 int ck_avx2_f32_rope(const ck_exec_ctx *ctx, const void *args);
 int ck_avx2_f32_attention(const ck_exec_ctx *ctx, const void *args);
 int ck_avx2_f32_swiglu(const ck_exec_ctx *ctx, const void *args);
@@ -19,6 +21,7 @@ int ck_avx2_f32_gelu(const ck_exec_ctx *ctx, const void *args);
 int ck_avx2_f32_add(const ck_exec_ctx *ctx, const void *args);
 int ck_avx2_f32_embedding(const ck_exec_ctx *ctx, const void *args);
 int ck_avx2_bf16_embedding(const ck_exec_ctx *ctx, const void *args);
+int ck_avx2_f16_embedding(const ck_exec_ctx *ctx, const void *args);
 int ck_avx2_f32_adam(const ck_exec_ctx *ctx, const void *args);
 
 #endif /* CK_AVX2_KERNELS_H */

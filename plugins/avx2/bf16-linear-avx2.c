@@ -1,14 +1,10 @@
 /* linear with bf16 weights: y = x . W^T (+ b), through the shared packed GEMM
- * (or the matvec path for a single row); see f32-gemm-avx2.c. Each bf16
- * weight is widened exactly to f32 while its panel is packed. */
+ * (or the matvec path for one row): f32-gemm-avx2.c, f32-matvec-avx2.c.
+ * 16-bit weights are widened exactly to f32; accumulation is f32. */
 #include "avx2-helpers.h"
 #include "avx2-kernels.h"
 
 int ck_avx2_bf16_linear(const ck_exec_ctx *ctx, const void *args)
 {
-    const ck_linear_args *a = args;
-    if (!a || a->w_dtype != CK_DTYPE_BF16)
-        return CK_E_UNSUPPORTED;
-    avx2_linear_problem p = {a->x, a->w, CK_DTYPE_BF16, a->bias, a->y, a->N, a->T, a->K, a->N};
-    return avx2_linear(ctx, &p);
+    return avx2_linear_kernel(ctx, args, CK_DTYPE_BF16);
 }

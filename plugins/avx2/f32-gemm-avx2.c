@@ -1,4 +1,4 @@
-/* The GEMM behind linear and qkv (f32 or bf16 weights): y = x . W^T (+ b).
+/* The GEMM behind linear and qkv (f32, bf16 or f16 weights): y = x . W^T (+ b).
  *
  * BLIS-style: the work is cut into blocks of up to GEMM_NB output columns
  * (and, when there are too few of those to feed every thread, of input rows);
@@ -50,22 +50,8 @@ static inline void transpose8_store(const __m256 r[8], float *dst)
     _mm256_store_ps(dst + 7 * GEMM_NR, _mm256_permute2f128_ps(s3, s7, 0x31));
 }
 
-static inline float w_at(const avx2_linear_problem *p, size_t n, size_t k)
-{
-    if (p->w_dtype == CK_DTYPE_BF16)
-        return ck_bf16_to_f32(((const uint16_t *)p->w)[n * p->K + k]);
-    return ((const float *)p->w)[n * p->K + k];
-}
-
-static inline __m256 w_load8(const avx2_linear_problem *p, size_t n, size_t k)
-{
-    if (p->w_dtype == CK_DTYPE_BF16)
-        return avx2_load_bf16x8((const uint16_t *)p->w + n * p->K + k);
-    return _mm256_loadu_ps((const float *)p->w + n * p->K + k);
-}
-
 /* dst[k][j] = w[n0 + j][k0 + k] for j < nv, 0 for nv <= j < 16: a full
- * panel goes through 8x8 register transposes (bf16 widened on load), the
+ * panel goes through 8x8 register transposes (16-bit types widened on load), the
  * ragged last k columns and a partial last panel element by element. */
 static void pack_w_panel(const avx2_linear_problem *p, size_t n0, size_t nv, size_t k0, size_t kc, float *dst)
 {
@@ -75,14 +61,14 @@ static void pack_w_panel(const avx2_linear_problem *p, size_t n0, size_t nv, siz
             for (size_t half = 0; half < 2; half++) {
                 __m256 r[8];
                 for (size_t i = 0; i < 8; i++)
-                    r[i] = w_load8(p, n0 + half * 8 + i, k0 + k);
+                    r[i] = avx2_load_w8(p->w, p->w_dtype, (n0 + half * 8 + i) * p->K + k0 + k);
                 transpose8_store(r, dst + k * GEMM_NR + half * 8);
             }
         }
     }
     for (; k < kc; k++)
         for (size_t j = 0; j < GEMM_NR; j++)
-            dst[k * GEMM_NR + j] = j < nv ? w_at(p, n0 + j, k0 + k) : 0.0f;
+            dst[k * GEMM_NR + j] = j < nv ? avx2_w_at(p->w, p->w_dtype, (n0 + j) * p->K + k0 + k) : 0.0f;
 }
 
 /* Writes one accumulated row of up to 16 outputs: y = (first ? 0 : y) + acc,

@@ -17,16 +17,14 @@ typedef struct matvec_job {
 
 static inline __m256 load_w(const avx2_linear_problem *p, size_t n, size_t k)
 {
-    if (p->w_dtype == CK_DTYPE_BF16)
-        return avx2_load_bf16x8((const uint16_t *)p->w + n * p->K + k);
-    return _mm256_loadu_ps((const float *)p->w + n * p->K + k);
+    return avx2_load_w8(p->w, p->w_dtype, n * p->K + k);
 }
 
 static inline __m256 load_w_tail(const avx2_linear_problem *p, size_t n, size_t k, size_t r, __m256i mask)
 {
-    if (p->w_dtype == CK_DTYPE_BF16)
-        return avx2_load_bf16_tail((const uint16_t *)p->w + n * p->K + k, r);
-    return _mm256_maskload_ps((const float *)p->w + n * p->K + k, mask);
+    if (p->w_dtype == CK_DTYPE_F32) /* the mask is already at hand */
+        return _mm256_maskload_ps((const float *)p->w + n * p->K + k, mask);
+    return avx2_load_w_tail(p->w, p->w_dtype, n * p->K + k, r);
 }
 
 /* Rows n .. n+rows-1 (rows <= MV_ROWS); the inner loops over r unroll. */

@@ -11,6 +11,7 @@
 #define LEAF1_ECX_FMA (1u << 12)
 #define LEAF1_ECX_OSXSAVE (1u << 27)
 #define LEAF1_ECX_AVX (1u << 28)
+#define LEAF1_ECX_F16C (1u << 29)
 #define LEAF7_EBX_AVX2 (1u << 5)
 /* XCR0: the OS saves SSE (bit 1) and AVX (bit 2) register state. */
 #define XCR0_SSE_AVX 0x6u
@@ -30,7 +31,8 @@ static void append(char *why, size_t why_size, const char *what)
     snprintf(why + used, why_size - used, "%s%s", used ? ", " : "", what);
 }
 
-/* Needs AVX2 and FMA in CPUID, and an OS that saves the YMM registers. */
+/* Needs AVX2, FMA and F16C (every AVX2 CPU has it; f16 weights use it) in
+ * CPUID, and an OS that saves the YMM registers. */
 static int avx2_probe(char *why, size_t why_size)
 {
     char missing[192] = "";
@@ -46,6 +48,8 @@ static int avx2_probe(char *why, size_t why_size)
         append(missing, sizeof missing, "avx (CPUID.1:ECX bit 28)");
     if (!(ecx1 & LEAF1_ECX_FMA))
         append(missing, sizeof missing, "fma (CPUID.1:ECX bit 12)");
+    if (!(ecx1 & LEAF1_ECX_F16C))
+        append(missing, sizeof missing, "f16c (CPUID.1:ECX bit 29)");
     if (!__get_cpuid_count(7, 0, &a, &b, &c, &d) || !(b & LEAF7_EBX_AVX2))
         append(missing, sizeof missing, "avx2 (CPUID.7.0:EBX bit 5)");
     if (ecx1 & LEAF1_ECX_OSXSAVE)
@@ -64,8 +68,10 @@ static const ck_kernel_desc kernels[] = {
     {CK_OP_LAYERNORM, CK_DTYPE_F32, 0, "f32-layernorm/avx2", ck_avx2_f32_layernorm},
     {CK_OP_LINEAR, CK_DTYPE_F32, 0, "f32-linear/avx2", ck_avx2_f32_linear},
     {CK_OP_LINEAR, CK_DTYPE_BF16, 0, "bf16-linear/avx2", ck_avx2_bf16_linear},
+    {CK_OP_LINEAR, CK_DTYPE_F16, 0, "f16-linear/avx2", ck_avx2_f16_linear},
     {CK_OP_QKV, CK_DTYPE_F32, 0, "f32-qkv/avx2", ck_avx2_f32_qkv},
     {CK_OP_QKV, CK_DTYPE_BF16, 0, "bf16-qkv/avx2", ck_avx2_bf16_qkv},
+    {CK_OP_QKV, CK_DTYPE_F16, 0, "f16-qkv/avx2", ck_avx2_f16_qkv},
     {CK_OP_ROPE, CK_DTYPE_F32, 0, "f32-rope/avx2", ck_avx2_f32_rope},
     {CK_OP_ATTENTION, CK_DTYPE_F32, 0, "f32-attention/avx2", ck_avx2_f32_attention},
     {CK_OP_SWIGLU, CK_DTYPE_F32, 0, "f32-swiglu/avx2", ck_avx2_f32_swiglu},
@@ -73,6 +79,7 @@ static const ck_kernel_desc kernels[] = {
     {CK_OP_ADD, CK_DTYPE_F32, 0, "f32-add/avx2", ck_avx2_f32_add},
     {CK_OP_EMBEDDING, CK_DTYPE_F32, 0, "f32-embedding/avx2", ck_avx2_f32_embedding},
     {CK_OP_EMBEDDING, CK_DTYPE_BF16, 0, "bf16-embedding/avx2", ck_avx2_bf16_embedding},
+    {CK_OP_EMBEDDING, CK_DTYPE_F16, 0, "f16-embedding/avx2", ck_avx2_f16_embedding},
     {CK_OP_ADAM, CK_DTYPE_F32, 0, "f32-adam/avx2", ck_avx2_f32_adam},
 };
 
