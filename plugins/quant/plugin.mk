@@ -6,7 +6,14 @@
 # two plugins never share an object built with different flags).
 PLUGINS += quant
 quant_ARCH      := any
-quant_BASE_SRCS := plugins/quant/plugin.c $(wildcard plugins/scalar/quant-*.c)
+# The reference files named one by one: plugins/scalar/quant-*.c also holds
+# scalar-only kernels (quant-embedding-scalar.c) that need the scalar
+# plugin's helpers.
+quant_REF_SRCS  := $(addprefix plugins/scalar/quant-,linear-driver.c \
+                     q8_0-quantize-scalar.c q4_0-quantize-scalar.c \
+                     q8_0-dequantize-scalar.c q4_0-dequantize-scalar.c \
+                     q8_0-linear-scalar.c q4_0-linear-scalar.c)
+quant_BASE_SRCS := plugins/quant/plugin.c $(quant_REF_SRCS)
 quant_SRCS      := $(filter-out plugins/quant/plugin.c,$(wildcard plugins/quant/*.c))
 quant_CFLAGS    :=
 quant_LIBS      :=

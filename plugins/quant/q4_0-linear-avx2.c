@@ -4,11 +4,10 @@
 #if defined(__x86_64__)
 #include "quant-x86.h"
 
-__attribute__((target("avx2,f16c"))) void ck_quant_q4_0_rows_avx2(const void *w, size_t row_bytes, size_t n_rows,
-                                                                   const ck_block_q8_0 *xq, size_t nb, float *out)
+/* One activation row (sixteen ymm registers hold no more). */
+CK_QX86_TARGET void q4_0_one_x(const unsigned char *rows[CK_QROWS], size_t n_rows, const ck_block_q8_0 *xq,
+                               size_t nb, float *out)
 {
-    const unsigned char *rows[CK_QROWS];
-    ck_qx86_row_ptrs(w, row_bytes, n_rows, rows);
     const __m256i ones16 = _mm256_set1_epi16(1);
     const __m256i eights = _mm256_set1_epi8(8);
     __m256 acc = _mm256_setzero_ps();
@@ -25,5 +24,15 @@ __attribute__((target("avx2,f16c"))) void ck_quant_q4_0_rows_avx2(const void *w,
         acc = ck_qx86_acc_step(acc, ck_qx86_reduce8(p), dw, xq[b].d);
     }
     ck_qx86_store_rows(acc, n_rows, out);
+}
+
+__attribute__((target("avx2,f16c"))) void ck_quant_q4_0_rows_avx2(const void *w, size_t row_bytes, size_t n_rows,
+                                                                   const ck_block_q8_0 *xq, size_t nb, size_t n_x,
+                                                                   float *out)
+{
+    const unsigned char *rows[CK_QROWS];
+    ck_qx86_row_ptrs(w, row_bytes, n_rows, rows);
+    for (size_t i = 0; i < n_x; i++)
+        q4_0_one_x(rows, n_rows, xq + i * nb, nb, out + i * CK_QROWS);
 }
 #endif

@@ -2,11 +2,14 @@
  * with x, each row's accumulator starting at -8 * sum(x), so the result is
  * sum((q - 8) * x), the reference's isum exactly. Two blocks per 512-bit
  * register: codes as [low nibbles b, b+1 | high nibbles b, b+1], x permuted
- * to match once per pair of blocks; an odd last block takes the 256-bit step. */
+ * to match once per pair of blocks; each decoded weight register serves up
+ * to CK_QXROWS activation rows; an odd last block takes the 256-bit step. */
 #if defined(__x86_64__)
 #include "quant-avx512.h"
 
-/* Block b alone (256-bit). */
+_Static_assert(CK_QXROWS == 2, "the kernel below is written for one or two activation rows");
+
+/* Block b alone (256-bit), one activation row. */
 CK_QVNNI_TARGET __m256 q4_0_one_block(__m256 acc, const unsigned char *rows[CK_QROWS], const ck_block_q8_0 *xq,
                                       size_t b)
 {
@@ -37,31 +40,50 @@ CK_QVNNI_TARGET __m512i q4_0_two_x(const ck_block_q8_0 *xq)
     return _mm512_shuffle_i32x4(x, x, _MM_SHUFFLE(3, 1, 2, 0));
 }
 
+/* nx (1 or 2, a constant once inlined) activation rows. */
+CK_QVNNI_TARGET void q4_0_rows_nx(const unsigned char *rows[CK_QROWS], size_t n_rows, const ck_block_q8_0 *xq,
+                                  size_t nb, const size_t nx, float *out)
+{
+    const __m512i eights = _mm512_set1_epi8(8);
+    __m256 acc[CK_QXROWS] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
+    size_t b = 0;
+    for (; b + 2 <= nb; b += 2) {
+        __m512i x[CK_QXROWS], start[CK_QXROWS], p[CK_QXROWS][CK_QROWS];
+        for (size_t i = 0; i < nx; i++) {
+            x[i] = q4_0_two_x(&xq[i * nb + b]);
+            start[i] = _mm512_sub_epi32(_mm512_setzero_si512(),
+                                        _mm512_dpbusd_epi32(_mm512_setzero_si512(), eights, x[i]));
+        }
+        for (int r = 0; r < CK_QROWS; r++) {
+            __m512i q = q4_0_two_blocks((const ck_block_q4_0 *)rows[r] + b);
+            for (size_t i = 0; i < nx; i++)
+                p[i][r] = _mm512_dpbusd_epi32(start[i], q, x[i]);
+        }
+        __m512 dw = ck_qvnni_row_scales(rows, b, sizeof(ck_block_q4_0));
+        for (size_t i = 0; i < nx; i++) {
+            __m512i lo, hi;
+            ck_qvnni_reduce_chunks(p[i], &lo, &hi);
+            acc[i] = ck_qvnni_acc_2steps(acc[i], ck_qvnni_block_sums(lo, hi, CK_QVNNI_B_IN_02), dw,
+                                         xq[i * nb + b].d, xq[i * nb + b + 1].d);
+        }
+    }
+    for (; b < nb; b++)
+        for (size_t i = 0; i < nx; i++)
+            acc[i] = q4_0_one_block(acc[i], rows, xq + i * nb, b);
+    for (size_t i = 0; i < nx; i++)
+        ck_qx86_store_rows(acc[i], n_rows, out + i * CK_QROWS);
+}
+
 __attribute__((target(CK_QVNNI_TARGET_STR))) void ck_quant_q4_0_rows_avx512vnni(const void *w, size_t row_bytes,
                                                                                 size_t n_rows,
                                                                                 const ck_block_q8_0 *xq, size_t nb,
-                                                                                float *out)
+                                                                                size_t n_x, float *out)
 {
     const unsigned char *rows[CK_QROWS];
     ck_qx86_row_ptrs(w, row_bytes, n_rows, rows);
-    __m256 acc = _mm256_setzero_ps();
-    size_t b = 0;
-    const __m512i eights = _mm512_set1_epi8(8);
-    for (; b + 2 <= nb; b += 2) {
-        const __m512i x = q4_0_two_x(&xq[b]);
-        const __m512i start = _mm512_sub_epi32(_mm512_setzero_si512(),
-                                               _mm512_dpbusd_epi32(_mm512_setzero_si512(), eights, x));
-        __m512i p[CK_QROWS];
-        for (int r = 0; r < CK_QROWS; r++)
-            p[r] = _mm512_dpbusd_epi32(start, q4_0_two_blocks((const ck_block_q4_0 *)rows[r] + b), x);
-        __m512i lo, hi;
-        ck_qvnni_reduce_chunks(p, &lo, &hi);
-        __m512 dw = ck_qvnni_row_scales(rows, b, sizeof(ck_block_q4_0));
-        acc = ck_qvnni_acc_2steps(acc, ck_qvnni_block_sums(lo, hi, CK_QVNNI_B_IN_02), dw, xq[b].d,
-                                  xq[b + 1].d);
-    }
-    for (; b < nb; b++)
-        acc = q4_0_one_block(acc, rows, xq, b);
-    ck_qx86_store_rows(acc, n_rows, out);
+    if (n_x == 2)
+        q4_0_rows_nx(rows, n_rows, xq, nb, 2, out);
+    else
+        q4_0_rows_nx(rows, n_rows, xq, nb, 1, out);
 }
 #endif

@@ -1,15 +1,15 @@
 /* Q8_0 row kernel, AVX2: per row and block, |w| (unsigned) times x with the
- * sign of w moved onto x (vpmaddubsw cannot overflow: |w|, |x| <= 127), then
+ * sign of w moved onto x (vpmaddubsw cannot overflow: |w| <= 128, |x| <= 127
+ * since activations never reach -128), then
  * pairs of int16 summed to int32; the eight rows' partials are reduced to one
  * isum per lane and accumulated exactly as the reference does. */
 #if defined(__x86_64__)
 #include "quant-x86.h"
 
-__attribute__((target("avx2,f16c"))) void ck_quant_q8_0_rows_avx2(const void *w, size_t row_bytes, size_t n_rows,
-                                                                   const ck_block_q8_0 *xq, size_t nb, float *out)
+/* One activation row (sixteen ymm registers hold no more). */
+CK_QX86_TARGET void q8_0_one_x(const unsigned char *rows[CK_QROWS], size_t n_rows, const ck_block_q8_0 *xq,
+                               size_t nb, float *out)
 {
-    const unsigned char *rows[CK_QROWS];
-    ck_qx86_row_ptrs(w, row_bytes, n_rows, rows);
     const __m256i ones16 = _mm256_set1_epi16(1);
     __m256 acc = _mm256_setzero_ps();
     for (size_t b = 0; b < nb; b++) {
@@ -26,5 +26,15 @@ __attribute__((target("avx2,f16c"))) void ck_quant_q8_0_rows_avx2(const void *w,
         acc = ck_qx86_acc_step(acc, ck_qx86_reduce8(p), dw, xq[b].d);
     }
     ck_qx86_store_rows(acc, n_rows, out);
+}
+
+__attribute__((target("avx2,f16c"))) void ck_quant_q8_0_rows_avx2(const void *w, size_t row_bytes, size_t n_rows,
+                                                                   const ck_block_q8_0 *xq, size_t nb, size_t n_x,
+                                                                   float *out)
+{
+    const unsigned char *rows[CK_QROWS];
+    ck_qx86_row_ptrs(w, row_bytes, n_rows, rows);
+    for (size_t i = 0; i < n_x; i++)
+        q8_0_one_x(rows, n_rows, xq + i * nb, nb, out + i * CK_QROWS);
 }
 #endif

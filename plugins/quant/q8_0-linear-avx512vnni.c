@@ -1,13 +1,16 @@
 /* Q8_0 row kernel, AVX-512 VNNI. vpdpbusd wants unsigned x signed bytes, so
  * w is biased to w + 128 (w ^ 0x80) and the bias is taken back out by
  * starting each row's accumulator at -128 * sum(x), computed once per block.
- * Two blocks per 512-bit register; an odd last block goes through the
+ * Two blocks per 512-bit register, and each biased weight register serves
+ * up to CK_QXROWS activation rows; an odd last block goes through the
  * 256-bit step. All integer, so every isum is the reference's exactly, and
  * the f32 accumulation is the reference's, lane by lane. */
 #if defined(__x86_64__)
 #include "quant-avx512.h"
 
-/* Block b alone (256-bit). */
+_Static_assert(CK_QXROWS == 2, "the kernel below is written for one or two activation rows");
+
+/* Block b alone (256-bit), one activation row. */
 CK_QVNNI_TARGET __m256 q8_0_one_block(__m256 acc, const unsigned char *rows[CK_QROWS], const ck_block_q8_0 *xq,
                                       size_t b)
 {
@@ -33,33 +36,50 @@ CK_QVNNI_TARGET __m512i q8_0_two_blocks(const ck_block_q8_0 *blk)
     return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
 }
 
+/* nx (1 or 2, a constant once inlined) activation rows. */
+CK_QVNNI_TARGET void q8_0_rows_nx(const unsigned char *rows[CK_QROWS], size_t n_rows, const ck_block_q8_0 *xq,
+                                  size_t nb, const size_t nx, float *out)
+{
+    const __m512i bias = _mm512_set1_epi8((char)0x80);
+    __m256 acc[CK_QXROWS] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
+    size_t b = 0;
+    for (; b + 2 <= nb; b += 2) {
+        __m512i x[CK_QXROWS], start[CK_QXROWS], p[CK_QXROWS][CK_QROWS];
+        for (size_t i = 0; i < nx; i++) {
+            x[i] = q8_0_two_blocks(&xq[i * nb + b]);
+            start[i] = _mm512_sub_epi32(_mm512_setzero_si512(),
+                                        _mm512_dpbusd_epi32(_mm512_setzero_si512(), bias, x[i]));
+        }
+        for (int r = 0; r < CK_QROWS; r++) {
+            __m512i wv = _mm512_xor_si512(q8_0_two_blocks((const ck_block_q8_0 *)rows[r] + b), bias);
+            for (size_t i = 0; i < nx; i++)
+                p[i][r] = _mm512_dpbusd_epi32(start[i], wv, x[i]);
+        }
+        __m512 dw = ck_qvnni_row_scales(rows, b, sizeof(ck_block_q8_0));
+        for (size_t i = 0; i < nx; i++) {
+            __m512i lo, hi;
+            ck_qvnni_reduce_chunks(p[i], &lo, &hi);
+            acc[i] = ck_qvnni_acc_2steps(acc[i], ck_qvnni_block_sums(lo, hi, CK_QVNNI_B_IN_01), dw,
+                                         xq[i * nb + b].d, xq[i * nb + b + 1].d);
+        }
+    }
+    for (; b < nb; b++)
+        for (size_t i = 0; i < nx; i++)
+            acc[i] = q8_0_one_block(acc[i], rows, xq + i * nb, b);
+    for (size_t i = 0; i < nx; i++)
+        ck_qx86_store_rows(acc[i], n_rows, out + i * CK_QROWS);
+}
+
 __attribute__((target(CK_QVNNI_TARGET_STR))) void ck_quant_q8_0_rows_avx512vnni(const void *w, size_t row_bytes,
                                                                                 size_t n_rows,
                                                                                 const ck_block_q8_0 *xq, size_t nb,
-                                                                                float *out)
+                                                                                size_t n_x, float *out)
 {
     const unsigned char *rows[CK_QROWS];
     ck_qx86_row_ptrs(w, row_bytes, n_rows, rows);
-    __m256 acc = _mm256_setzero_ps();
-    size_t b = 0;
-    const __m512i bias = _mm512_set1_epi8((char)0x80);
-    for (; b + 2 <= nb; b += 2) {
-        const __m512i x = q8_0_two_blocks(&xq[b]);
-        const __m512i start = _mm512_sub_epi32(_mm512_setzero_si512(),
-                                               _mm512_dpbusd_epi32(_mm512_setzero_si512(), bias, x));
-        __m512i p[CK_QROWS];
-        for (int r = 0; r < CK_QROWS; r++) {
-            __m512i wv = q8_0_two_blocks((const ck_block_q8_0 *)rows[r] + b);
-            p[r] = _mm512_dpbusd_epi32(start, _mm512_xor_si512(wv, bias), x);
-        }
-        __m512i lo, hi;
-        ck_qvnni_reduce_chunks(p, &lo, &hi);
-        __m512 dw = ck_qvnni_row_scales(rows, b, sizeof(ck_block_q8_0));
-        acc = ck_qvnni_acc_2steps(acc, ck_qvnni_block_sums(lo, hi, CK_QVNNI_B_IN_01), dw, xq[b].d,
-                                  xq[b + 1].d);
-    }
-    for (; b < nb; b++)
-        acc = q8_0_one_block(acc, rows, xq, b);
-    ck_qx86_store_rows(acc, n_rows, out);
+    if (n_x == 2)
+        q8_0_rows_nx(rows, n_rows, xq, nb, 2, out);
+    else
+        q8_0_rows_nx(rows, n_rows, xq, nb, 1, out);
 }
 #endif

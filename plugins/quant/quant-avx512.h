@@ -2,8 +2,7 @@
  * 512-bit register (block b in the low half, b + 1 in the high half), the
  * sixteen (row, block) integer sums reduced with 512-bit shuffles. The f32
  * accumulation stays one lane per row, block b added before block b + 1,
- * exactly as the reference. (A vpgatherdd for the scales measured slower
- * than sixteen 16-bit loads here.) */
+ * exactly as the reference. */
 #ifndef CK_QUANT_AVX512_H
 #define CK_QUANT_AVX512_H
 
@@ -43,15 +42,15 @@ CK_QVNNI_TARGET __m512i ck_qvnni_block_sums(__m512i lo, __m512i hi, int layout)
     return _mm512_shuffle_i32x4(s, s, _MM_SHUFFLE(3, 1, 2, 0));
 }
 
-/* The sixteen f16 scales of blocks b and b + 1 of the eight rows, as f32. */
+/* The sixteen f16 scales of blocks b and b + 1 of the eight rows, as f32,
+ * in the lane order of ck_qvnni_block_sums. */
 CK_QVNNI_TARGET __m512 ck_qvnni_row_scales(const unsigned char *rows[CK_QROWS], size_t b, size_t block_bytes)
 {
-    uint16_t d[2 * CK_QROWS];
-    for (int r = 0; r < CK_QROWS; r++) {
-        memcpy(&d[r], rows[r] + b * block_bytes, sizeof d[r]);
-        memcpy(&d[r + CK_QROWS], rows[r] + (b + 1) * block_bytes, sizeof d[r]);
-    }
-    return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)d));
+    size_t off = b * block_bytes;
+    __m256i d = _mm256_set_epi64x((long long)ck_qx86_scales4(rows + 4, off + block_bytes),
+                                  (long long)ck_qx86_scales4(rows, off + block_bytes),
+                                  (long long)ck_qx86_scales4(rows + 4, off), (long long)ck_qx86_scales4(rows, off));
+    return _mm512_cvtph_ps(d);
 }
 
 /* Two ck_qacc_step rounds per lane: block b, then block b + 1. */

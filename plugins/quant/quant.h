@@ -10,20 +10,20 @@
 
 #if defined(__x86_64__)
 void ck_quant_q8_0_rows_avx2(const void *w, size_t row_bytes, size_t n_rows, const ck_block_q8_0 *xq,
-                             size_t nb, float *out);
+                             size_t nb, size_t n_x, float *out);
 void ck_quant_q4_0_rows_avx2(const void *w, size_t row_bytes, size_t n_rows, const ck_block_q8_0 *xq,
-                             size_t nb, float *out);
+                             size_t nb, size_t n_x, float *out);
 void ck_quant_q8_0_rows_avx512vnni(const void *w, size_t row_bytes, size_t n_rows, const ck_block_q8_0 *xq,
-                                   size_t nb, float *out);
+                                   size_t nb, size_t n_x, float *out);
 void ck_quant_q4_0_rows_avx512vnni(const void *w, size_t row_bytes, size_t n_rows, const ck_block_q8_0 *xq,
-                                   size_t nb, float *out);
+                                   size_t nb, size_t n_x, float *out);
 #endif
 
 #if defined(__aarch64__)
 void ck_quant_q8_0_rows_neon(const void *w, size_t row_bytes, size_t n_rows, const ck_block_q8_0 *xq,
-                             size_t nb, float *out);
+                             size_t nb, size_t n_x, float *out);
 void ck_quant_q4_0_rows_neon(const void *w, size_t row_bytes, size_t n_rows, const ck_block_q8_0 *xq,
-                             size_t nb, float *out);
+                             size_t nb, size_t n_x, float *out);
 #endif
 
 #endif /* CK_QUANT_H */

@@ -1,7 +1,8 @@
 /* The quantised linear / qkv driver shared by every path of every plugin
  * that runs Q8_0 / Q4_0 weights: quantise the activations to Q8_0 per row
  * (into ctx->scratch, with the reference quantiser), then hand tiles of
- * CK_QROWS weight rows to the path's row kernel, one activation row at a time.
+ * CK_QROWS weight rows to the path's row kernel with up to CK_QXROWS
+ * activation rows at a time.
  * Each output is computed whole by one row-kernel call, so results do not
  * depend on how parallel_for splits the tiles. */
 #include "quant-scalar.h"
@@ -31,21 +32,24 @@ typedef struct matmul_job {
 } matmul_job;
 
 /* Items are tiles of CK_QROWS weight rows; the tile stays in cache while
- * every activation row passes over it. */
+ * the activation rows pass over it, CK_QXROWS at a time. */
 static void matmul_body(void *arg, size_t begin, size_t end, int tid)
 {
     const matmul_job *j = arg;
-    float out[CK_QROWS];
+    float out[CK_QXROWS * CK_QROWS];
     (void)tid;
     for (size_t tile = begin; tile < end; tile++) {
         size_t n0 = tile * CK_QROWS;
         size_t nr = j->N - n0 < CK_QROWS ? j->N - n0 : CK_QROWS;
         const unsigned char *w = j->w + n0 * j->row_bytes;
-        for (size_t t = 0; t < j->T; t++) {
-            j->rows(w, j->row_bytes, nr, j->xq + t * j->nb, j->nb, out);
-            float *y = j->y + t * j->N + n0;
-            for (size_t r = 0; r < nr; r++)
-                y[r] = j->bias ? out[r] + j->bias[n0 + r] : out[r];
+        for (size_t t = 0; t < j->T; t += CK_QXROWS) {
+            size_t nx = j->T - t < CK_QXROWS ? j->T - t : CK_QXROWS;
+            j->rows(w, j->row_bytes, nr, j->xq + t * j->nb, j->nb, nx, out);
+            for (size_t i = 0; i < nx; i++) {
+                float *y = j->y + (t + i) * j->N + n0;
+                for (size_t r = 0; r < nr; r++)
+                    y[r] = j->bias ? out[i * CK_QROWS + r] + j->bias[n0 + r] : out[i * CK_QROWS + r];
+            }
         }
     }
 }

@@ -12,14 +12,17 @@ int32_t ck_q8_0_block_isum_ref(const ck_block_q8_0 *w, const ck_block_q8_0 *x)
 }
 
 void ck_q8_0_rows_ref(const void *w, size_t row_bytes, size_t n_rows, const ck_block_q8_0 *xq, size_t nb,
-                      float *out)
+                      size_t n_x, float *out)
 {
-    for (size_t r = 0; r < n_rows; r++) {
-        const ck_block_q8_0 *wr = (const ck_block_q8_0 *)((const unsigned char *)w + r * row_bytes);
-        float acc = 0.0f;
-        for (size_t b = 0; b < nb; b++)
-            acc = ck_qacc_step(acc, ck_q8_0_block_isum_ref(&wr[b], &xq[b]), wr[b].d, xq[b].d);
-        out[r] = acc;
+    for (size_t i = 0; i < n_x; i++) {
+        const ck_block_q8_0 *xi = xq + i * nb;
+        for (size_t r = 0; r < n_rows; r++) {
+            const ck_block_q8_0 *wr = (const ck_block_q8_0 *)((const unsigned char *)w + r * row_bytes);
+            float acc = 0.0f;
+            for (size_t b = 0; b < nb; b++)
+                acc = ck_qacc_step(acc, ck_q8_0_block_isum_ref(&wr[b], &xi[b]), wr[b].d, xi[b].d);
+            out[i * CK_QROWS + r] = acc;
+        }
     }
 }
 

@@ -40,20 +40,25 @@ static inline float ck_qacc_step(float acc, int32_t isum, uint16_t dw, uint16_t 
 
 /* ---- the shared linear / qkv driver --------------------------------------- */
 
-/* Rows computed by one call of a row kernel: the unit of parallel work. */
+/* Weight rows and activation rows handled by one call of a row kernel: the
+ * unit of parallel work is a tile of CK_QROWS weight rows, and the kernel
+ * sees up to CK_QXROWS activation rows at a time so that SIMD paths can
+ * decode each weight block once for several of them. */
 #define CK_QROWS 8
+#define CK_QXROWS 2
 
 /* A row kernel: for n_rows (1..CK_QROWS) weight rows starting at w (rows
- * row_bytes apart) and one activation row xq of nb Q8_0 blocks, write
- * out[r] = the block-order sum above. Every ISA path must produce the same
- * bits as the reference row kernel of its dtype. */
-typedef void (*ck_qrows_fn)(const void *w, size_t row_bytes, size_t n_rows,
-                            const ck_block_q8_0 *xq, size_t nb, float *out);
+ * row_bytes apart) and n_x (1..CK_QXROWS) activation rows of nb Q8_0 blocks
+ * each, contiguous from xq, write out[i * CK_QROWS + r] = the block-order sum
+ * above for activation row i and weight row r. Every ISA path must produce
+ * the same bits as the reference row kernel of its dtype. */
+typedef void (*ck_qrows_fn)(const void *w, size_t row_bytes, size_t n_rows, const ck_block_q8_0 *xq, size_t nb,
+                            size_t n_x, float *out);
 
-void ck_q8_0_rows_ref(const void *w, size_t row_bytes, size_t n_rows,
-                      const ck_block_q8_0 *xq, size_t nb, float *out);
-void ck_q4_0_rows_ref(const void *w, size_t row_bytes, size_t n_rows,
-                      const ck_block_q8_0 *xq, size_t nb, float *out);
+void ck_q8_0_rows_ref(const void *w, size_t row_bytes, size_t n_rows, const ck_block_q8_0 *xq, size_t nb,
+                      size_t n_x, float *out);
+void ck_q4_0_rows_ref(const void *w, size_t row_bytes, size_t n_rows, const ck_block_q8_0 *xq, size_t nb,
+                      size_t n_x, float *out);
 
 /* Quantise x [T, K] to Q8_0 per row (into ctx->scratch), then
  * y[t][n] = rows(w row n, xq row t) (+ bias[n], one add). Returns
