@@ -67,7 +67,7 @@ static int parse(int argc, char **argv, run_cli *c)
     memset(c, 0, sizeof *c);
     c->seed = 1;
     c->threads = 0;
-    for (int i = 1; i < argc; i++) {
+    for (int i = 1; i < argc; i += 2) { /* every option takes one value */
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)
             return 1;
@@ -101,7 +101,6 @@ static int parse(int argc, char **argv, run_cli *c)
             fprintf(stderr, "ckbench %s: unknown option '%s'; see 'ckbench %s --help'\n", argv[0], a, argv[0]);
             return -1;
         }
-        i++;
     }
     if (!c->plugin || !c->model) {
         fprintf(stderr, "ckbench %s: --plugin and --model are required\n", argv[0]);
