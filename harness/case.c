@@ -493,8 +493,10 @@ static int build_embedding(ck_case *c, char *err, size_t err_len)
 {
     const ck_shape *s = &c->shape;
     int ok = 1;
+    int quant = s->dtype == CK_DTYPE_Q8_0 || s->dtype == CK_DTYPE_Q4_0;
     if (!need(s->T && s->vocab && s->D, err, err_len, s, "T, vocab and D must be >= 1") ||
-        !need(is_weight_dtype(s->dtype, 0), err, err_len, s, "table dtype must be f32, bf16 or f16") ||
+        !need(is_weight_dtype(s->dtype, 1), err, err_len, s, "table dtype must be f32, bf16, f16, q8_0 or q4_0") ||
+        !need(!quant || s->D % CK_QBLOCK == 0, err, err_len, s, "D must be a multiple of 32 for a quantised table") ||
         !need(s->vocab <= INT32_MAX, err, err_len, s, "vocab must fit an int32 id"))
         return -1;
     void *p_ids, *p_table, *p_y;

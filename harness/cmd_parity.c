@@ -17,9 +17,14 @@
 #define DEFAULT_TIMEOUT 30.0
 #define MAX_TARGETS 32
 #define MAX_REF_KERNELS 4
+/* A kernel that hung this many times is not run again: it fails the rest of
+ * its cases at once instead of costing a timeout each. */
+#define MAX_TIMEOUTS_PER_KERNEL 2
+#define MAX_HUNG 64
 
 typedef struct options {
     const char *plugin, *model, *ops, *dump, *junit, *json;
+    uint32_t weight_dtype; /* --weight-dtype: 0 keeps the model's own */
     uint64_t seed;
     double timeout;
     int threads;
@@ -41,20 +46,26 @@ typedef struct gate {
     size_t n_results, cap_results;
     ck_parity_dump *dump;
     int progress; /* stderr is a terminal */
+    const ck_kernel_desc *hung[MAX_HUNG]; /* kernels that timed out, and how often */
+    int hung_count[MAX_HUNG];
+    size_t n_hung;
 } gate;
 
 static void usage(FILE *f)
 {
     fprintf(f,
             "usage: ckbench parity [--plugin NAME|PATH|all] [--model M] [--op OP,...] [--seed S]\n"
-            "                      [--dump DIR] [--junit FILE] [--json FILE] [--timeout SEC] [--threads N]\n\n"
+            "                      [--dump DIR] [--junit FILE] [--json FILE] [--timeout SEC] [--threads N]\n"
+            "                      [--weight-dtype f32|bf16|f16|q8_0|q4_0]\n\n"
             "Checks every kernel of a plugin against the scalar reference on seeded inputs, each\n"
             "case in a child process guarded by canaries. --plugin all (the default) checks every\n"
             "plugin found that runs on this CPU, except scalar itself. Without --model the built-in\n"
             "edge suite runs; with --model, also every op instance of the model, with rows reduced\n"
-            "so the reference does at most %.0e multiply-adds per case (shown as 'T=x of y').\n"
+            "so the reference does at most %.0e multiply-adds per case (shown as 'T=x of y');\n"
+            "--weight-dtype checks the model's linears at another weight type. A kernel that hangs\n"
+            "%d times fails its remaining cases without running them.\n"
             "Exit status: 0 all passed, 1 a case failed, 2 bad usage or input.\n",
-            CK_PARITY_WORK_BUDGET);
+            CK_PARITY_WORK_BUDGET, MAX_TIMEOUTS_PER_KERNEL);
 }
 
 /* ---- options ------------------------------------------------------------------------------- */
@@ -94,8 +105,8 @@ static int parse_args(int argc, char **argv, options *o)
             usage(stdout);
             return -1;
         }
-        const char *keys[] = {"--plugin", "--model", "--op", "--seed", "--dump", "--junit", "--json", "--timeout",
-                              "--threads"};
+        const char *keys[] = {"--plugin", "--model", "--op",     "--seed",    "--dump",
+                              "--junit",  "--json",  "--timeout", "--threads", "--weight-dtype"};
         size_t k = 0, nk = sizeof keys / sizeof keys[0];
         const char *val = NULL;
         for (; k < nk; k++) {
@@ -139,8 +150,15 @@ static int parse_args(int argc, char **argv, options *o)
             o->threads = (int)t;
             break;
         }
+        case 9:
+            o->weight_dtype = ck_dtype_from_name(val);
+            if (o->weight_dtype == CK_DTYPE_NONE || o->weight_dtype == CK_DTYPE_I32)
+                return bad("--weight-dtype: expected f32, bf16, f16, q8_0 or q4_0, found '%s'%s", val, "");
+            break;
         }
     }
+    if (o->weight_dtype && !o->model)
+        return bad("--weight-dtype needs --model%s%s", "", "");
     if (o->ops)
         return parse_ops(o);
     for (int op = 1; op < CK_OP_COUNT; op++)
@@ -284,9 +302,25 @@ static void check_kernel(gate *g, size_t si, const ck_parity_shape *ps, ck_case 
                  ck_dtype_name(ps->shape.dtype), ck_op_name(ps->shape.op));
         return;
     }
+    size_t h = 0;
+    while (h < g->n_hung && g->hung[h] != k)
+        h++;
+    if (h < g->n_hung && g->hung_count[h] >= MAX_TIMEOUTS_PER_KERNEL) {
+        r->verdict = CK_FAIL;
+        r->reason = "timeout";
+        snprintf(r->detail, sizeof r->detail, "hang (plugin '%s', kernel '%s', %s): not run, it timed out %d times "
+                 "already", r->plugin, r->kernel, r->shape_desc, MAX_TIMEOUTS_PER_KERNEL);
+        show(g, r);
+        return;
+    }
     ck_run_outcome got;
     ck_parity_run_isolated(c, k, g->o.threads, g->o.timeout, &got);
     ck_parity_judge(c, ref, &got, r);
+    if (got.state == CK_RUN_TIMED_OUT && (h < g->n_hung || g->n_hung < MAX_HUNG)) {
+        if (h == g->n_hung)
+            g->hung[g->n_hung++] = k;
+        g->hung_count[h]++;
+    }
     show(g, r);
     if (g->dump) {
         char err[CK_ERR_LEN];
@@ -403,7 +437,7 @@ static int load_suite(const gate *g, ck_parity_shape **shapes, size_t *n)
     size_t n_model = 0;
     if (g->o.model) {
         char err[CK_ERR_LEN];
-        if (ck_parity_model_suite(g->o.model, &model, &n_model, err, sizeof err) != 0) {
+        if (ck_parity_model_suite(g->o.model, g->o.weight_dtype, &model, &n_model, err, sizeof err) != 0) {
             free(edge);
             return bad("%s%s", err, "");
         }
@@ -482,15 +516,15 @@ int ck_cmd_parity(int argc, char **argv)
     int rc = parse_args(argc, argv, &g.o);
     if (rc)
         return rc < 0 ? 0 : rc;
-    if ((rc = load_plugins(&g)) != 0) {
-        if (g.ref)
-            release(&g);
-        return rc;
-    }
+    /* the model first: a bad model is reported before anything is printed */
     ck_parity_shape *shapes = NULL;
     size_t n_shapes = 0;
-    if ((rc = load_suite(&g, &shapes, &n_shapes)) != 0) {
-        release(&g);
+    if ((rc = load_suite(&g, &shapes, &n_shapes)) != 0)
+        return rc;
+    if ((rc = load_plugins(&g)) != 0) {
+        free(shapes);
+        if (g.ref)
+            release(&g);
         return rc;
     }
     if (g.o.dump) {

@@ -35,9 +35,10 @@ typedef struct ck_parity_shape {
 size_t ck_parity_edge_suite(ck_parity_shape **out);
 
 /* Every distinct op instance of a model (prefill and one decode step) with
- * rows reduced to the work budget. -1 and one line in err if the model does
- * not load. */
-int ck_parity_model_suite(const char *path, ck_parity_shape **out, size_t *n, char *err, size_t err_len);
+ * rows reduced to the work budget; weight_dtype 0 keeps the model's own.
+ * -1 and one line in err if the model does not load. */
+int ck_parity_model_suite(const char *path, uint32_t weight_dtype, ck_parity_shape **out, size_t *n, char *err,
+                          size_t err_len);
 
 /* Cut the rows of s to the work budget (see CK_PARITY_WORK_BUDGET); writes
  * "T=x of y" into note when it did. Attention keeps every key and checks the

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ck_ir.h"
 #include "ck_model.h"
 #include "parity.h"
 
@@ -145,6 +146,13 @@ static void edge_embedding_quant(suite *s)
             sh->T = i % 2 ? 1 : 9, sh->vocab = 50, sh->D = edge_dims[i];
         }
     }
+    for (uint32_t dt = CK_DTYPE_Q8_0; dt <= CK_DTYPE_Q4_0; dt++) {
+        static const size_t qdims[] = {32, 96, 4096};
+        for (size_t i = 0; i < 3; i++) {
+            ck_shape *sh = push(s, CK_OP_EMBEDDING, dt, "edge");
+            sh->T = i % 2 ? 1 : 9, sh->vocab = 50, sh->D = qdims[i];
+        }
+    }
     static const size_t lens[] = {32, 96, 4096, 32 * 1001};
     for (uint32_t dt = CK_DTYPE_Q8_0; dt <= CK_DTYPE_Q4_0; dt++)
         for (size_t i = 0; i < 4; i++) {
@@ -210,15 +218,28 @@ static int same_shape(const ck_shape *a, const ck_shape *b)
     return memcmp(&x, &y, sizeof x) == 0;
 }
 
-int ck_parity_model_suite(const char *path, ck_parity_shape **out, size_t *n, char *err, size_t err_len)
+int ck_parity_model_suite(const char *path, uint32_t weight_dtype, ck_parity_shape **out, size_t *n, char *err,
+                          size_t err_len)
 {
     ck_model *m = ck_model_load(path, err, err_len);
     if (!m)
         return -1;
     suite s = {0};
+    ck_graph_opts prefill = {.decode = 0, .decode_pos = 0, .weight_dtype = weight_dtype};
+    if (ck_graph_opts_check(m, &prefill, err, err_len) != 0) {
+        ck_model_free(m);
+        return -1;
+    }
     for (int decode = 0; decode <= 1; decode++) {
-        /* decode at a position well inside the cache; the model checks it fits */
-        ck_graph_opts opts = {.decode = decode, .decode_pos = decode ? 37 : 0, .weight_dtype = 0};
+        /* decode at a position well inside the cache, nearer the start for
+         * a model whose cache is shorter than that */
+        static const size_t decode_pos[] = {37, 1, 0};
+        ck_graph_opts opts = prefill;
+        for (size_t i = 0; decode && i < 3; i++) {
+            opts = (ck_graph_opts){.decode = 1, .decode_pos = decode_pos[i], .weight_dtype = weight_dtype};
+            if (ck_graph_opts_check(m, &opts, NULL, 0) == 0)
+                break;
+        }
         ck_shape *inst = NULL;
         size_t k = ck_model_op_instances(m, &opts, &inst);
         for (size_t i = 0; i < k; i++) {

@@ -222,6 +222,7 @@ Test(parity_broken, infinite_loop_times_out)
     cJSON *root = run_broken("embedding", "", &r);
     cr_expect_eq(r.status, 1);
     expect_failure(root, "embedding f32 T=1 vocab=50 D=7", "timeout", "did not return within 0.5 s");
+    expect_failure(root, "embedding f32 T=9 vocab=50 D=17", "timeout", "not run, it timed out 2 times");
     cr_expect(has_summary_line(r.out), "the run finishes after a hang:\n%s", r.out);
     free_run(&r, root);
 }
@@ -379,6 +380,8 @@ Test(parity_usage, missing_model) { expect_usage_error("--plugin scalar --model 
 Test(parity_usage, unknown_option) { expect_usage_error("--frobnicate", "unknown option '--frobnicate'"); }
 Test(parity_usage, bad_seed) { expect_usage_error("--seed twelve", "--seed"); }
 Test(parity_usage, bad_timeout) { expect_usage_error("--timeout -1", "--timeout"); }
+Test(parity_usage, bad_weight_dtype) { expect_usage_error("--model x.json --weight-dtype q9", "--weight-dtype"); }
+Test(parity_usage, weight_dtype_needs_model) { expect_usage_error("--weight-dtype q8_0", "needs --model"); }
 Test(parity_usage, option_without_value) { expect_usage_error("--plugin", "--plugin needs a value"); }
 
 /* ---- comparison rules ------------------------------------------------------------------------- */
