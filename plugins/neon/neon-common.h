@@ -41,8 +41,10 @@ CK_NEON_KERNEL(ck_neon_f32_rmsnorm);
 CK_NEON_KERNEL(ck_neon_f32_layernorm);
 CK_NEON_KERNEL(ck_neon_f32_linear);
 CK_NEON_KERNEL(ck_neon_bf16_linear);
+CK_NEON_KERNEL(ck_neon_f16_linear);
 CK_NEON_KERNEL(ck_neon_f32_qkv);
 CK_NEON_KERNEL(ck_neon_bf16_qkv);
+CK_NEON_KERNEL(ck_neon_f16_qkv);
 CK_NEON_KERNEL(ck_neon_f32_rope);
 CK_NEON_KERNEL(ck_neon_f32_attention);
 CK_NEON_KERNEL(ck_neon_f32_swiglu);
@@ -50,6 +52,7 @@ CK_NEON_KERNEL(ck_neon_f32_gelu);
 CK_NEON_KERNEL(ck_neon_f32_add);
 CK_NEON_KERNEL(ck_neon_f32_embedding);
 CK_NEON_KERNEL(ck_neon_bf16_embedding);
+CK_NEON_KERNEL(ck_neon_f16_embedding);
 CK_NEON_KERNEL(ck_neon_f32_adam);
 
 /* ---- linear driver (neon-linear-driver.c) -------------------------------- */
@@ -60,14 +63,24 @@ CK_NEON_KERNEL(ck_neon_f32_adam);
  * depend on where a thread's share of N ends. */
 typedef void (*ck_neon_cols_fn)(const float *x, const void *w, size_t n0, size_t cols, size_t K, float *y);
 
-/* The column micro-kernels of f32-linear-neon.c and bf16-linear-neon.c. */
+/* The column micro-kernels of f32-, bf16- and f16-linear-neon.c. */
 CK_NEON_HIDDEN void ck_neon_f32_linear_cols(const float *x, const void *w, size_t n0, size_t cols, size_t K, float *y);
 CK_NEON_HIDDEN void ck_neon_bf16_linear_cols(const float *x, const void *w, size_t n0, size_t cols, size_t K,
                                              float *y);
+CK_NEON_HIDDEN void ck_neon_f16_linear_cols(const float *x, const void *w, size_t n0, size_t cols, size_t K, float *y);
 
 /* y[T, N] = x[T, K] . w[N, K]^T (+ bias), split over groups of 4 columns. */
 CK_NEON_HIDDEN void ck_neon_linear_drive(const ck_exec_ctx *ctx, const float *x, const void *w, const float *bias,
                                          float *y, size_t T, size_t K, size_t N, ck_neon_cols_fn cols_fn);
+
+/* ---- embedding driver (neon-embedding-driver.c) ------------------------------ */
+
+/* Converts one table row (D elements of the kernel's dtype) to f32, exactly. */
+typedef void (*ck_neon_row_fn)(const void *src_row, float *dst, size_t D);
+
+/* Checks the dtype and every id, then y[t] = row_fn(table[ids[t]]) over threads. */
+CK_NEON_HIDDEN int ck_neon_embedding_drive(const ck_exec_ctx *ctx, const ck_embedding_args *a, uint32_t dtype,
+                                           ck_neon_row_fn row_fn);
 
 /* ---- horizontal sums and tails ------------------------------------------ */
 
@@ -109,6 +122,70 @@ static inline void ck_neon_bf16x8_to_f32(const uint16_t *p, float32x4_t *lo, flo
     uint16x8_t h = vld1q_u16(p);
     *lo = vreinterpretq_f32_u32(vshll_n_u16(vget_low_u16(h), 16));
     *hi = vreinterpretq_f32_u32(vshll_high_n_u16(h, 16));
+}
+
+/* f16 -> f32 with FCVTL: exact for every finite value and infinity, as in
+ * ck_f16_to_f32 (a signalling NaN comes out quiet). */
+static inline float32x4_t ck_neon_f16x4_to_f32(const uint16_t *p)
+{
+    return vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(p)));
+}
+
+/* ---- weights of any supported dtype, widened to f32 ------------------------ */
+
+/* 4 weights from element i of a row in `dtype` (a compile-time constant in
+ * every caller, so the switch folds away after inlining). */
+static inline __attribute__((always_inline)) float32x4_t ck_neon_load_w4(const void *w, size_t i, uint32_t dtype)
+{
+    switch (dtype) {
+    case CK_DTYPE_BF16: return ck_neon_bf16x4_to_f32((const uint16_t *)w + i);
+    case CK_DTYPE_F16: return ck_neon_f16x4_to_f32((const uint16_t *)w + i);
+    default: return vld1q_f32((const float *)w + i);
+    }
+}
+
+static inline __attribute__((always_inline)) float ck_neon_load_w1(const void *w, size_t i, uint32_t dtype)
+{
+    switch (dtype) {
+    case CK_DTYPE_BF16: return ck_bf16_to_f32(((const uint16_t *)w)[i]);
+    case CK_DTYPE_F16: return ck_f16_to_f32(((const uint16_t *)w)[i]);
+    default: return ((const float *)w)[i];
+    }
+}
+
+/* The linear column micro-kernel for weights in `dtype`: up to 4 weight rows
+ * (n0 .. n0+cols-1) against one activation row. One FMA accumulator per
+ * column over blocks of 4, a horizontal sum, then the K % 4 tail in order; a
+ * column alone runs the same sequence as one of a group of 4, so results do
+ * not depend on how the columns are split between threads. */
+static inline __attribute__((always_inline)) void ck_neon_linear_cols_any(const float *x, const void *w, size_t n0,
+                                                                          size_t cols, size_t K, float *y,
+                                                                          uint32_t dtype)
+{
+    size_t row0 = n0 * K;
+    float32x4_t acc[4] = {vdupq_n_f32(0.0f), vdupq_n_f32(0.0f), vdupq_n_f32(0.0f), vdupq_n_f32(0.0f)};
+    size_t k = 0;
+    if (cols == 4) {
+        for (; k + 4 <= K; k += 4) {
+            float32x4_t xv = vld1q_f32(x + k);
+            acc[0] = vfmaq_f32(acc[0], xv, ck_neon_load_w4(w, row0 + k, dtype));
+            acc[1] = vfmaq_f32(acc[1], xv, ck_neon_load_w4(w, row0 + K + k, dtype));
+            acc[2] = vfmaq_f32(acc[2], xv, ck_neon_load_w4(w, row0 + 2 * K + k, dtype));
+            acc[3] = vfmaq_f32(acc[3], xv, ck_neon_load_w4(w, row0 + 3 * K + k, dtype));
+        }
+    } else {
+        for (; k + 4 <= K; k += 4) {
+            float32x4_t xv = vld1q_f32(x + k);
+            for (size_t c = 0; c < cols; c++)
+                acc[c] = vfmaq_f32(acc[c], xv, ck_neon_load_w4(w, row0 + c * K + k, dtype));
+        }
+    }
+    for (size_t c = 0; c < cols; c++) {
+        float s = ck_neon_hsum(acc[c]);
+        for (size_t kk = k; kk < K; kk++)
+            s += x[kk] * ck_neon_load_w1(w, row0 + c * K + kk, dtype);
+        y[c] = s;
+    }
 }
 
 /* ---- exp and tanh --------------------------------------------------------- */

@@ -1,6 +1,6 @@
-/* qkv, f32 and bf16 weights, NEON: three linears of one layer. q[t][h][d] is
+/* qkv, f32, bf16 and f16 weights, NEON: three linears of one layer. q[t][h][d] is
  * row h*hd+d of wq, so q is exactly the [T, H*hd] output of a linear (k, v
- * likewise with Hkv heads). Both dtypes share this file because only the
+ * likewise with Hkv heads). All dtypes share this file because only the
  * column micro-kernel differs, and that lives in the linear files. */
 #include "neon-common.h"
 
@@ -27,4 +27,12 @@ int ck_neon_bf16_qkv(const ck_exec_ctx *ctx, const void *args)
     if (a->w_dtype != CK_DTYPE_BF16)
         return CK_E_UNSUPPORTED;
     return qkv_run(ctx, a, ck_neon_bf16_linear_cols);
+}
+
+int ck_neon_f16_qkv(const ck_exec_ctx *ctx, const void *args)
+{
+    const ck_qkv_args *a = args;
+    if (a->w_dtype != CK_DTYPE_F16)
+        return CK_E_UNSUPPORTED;
+    return qkv_run(ctx, a, ck_neon_f16_linear_cols);
 }
