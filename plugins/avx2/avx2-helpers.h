@@ -1,5 +1,5 @@
 /* avx2-helpers.h — helpers shared by the kernels of the avx2 plugin: masks
- * for tails, horizontal reductions, exp/tanh, bf16 widening, scratch and
+ * for tails, horizontal reductions, exp, bf16/f16 widening, scratch and
  * threading glue, and the GEMM / matvec engine behind linear and qkv.
  * Included only by files compiled with -mavx2 -mfma. */
 #ifndef CK_AVX2_HELPERS_H
@@ -70,7 +70,7 @@ static inline float avx2_hmax_ps(__m256 v)
     return _mm_cvtss_f32(s);
 }
 
-/* ---- exp and tanh ----------------------------------------------------------- */
+/* ---- exp -------------------------------------------------------------------- */
 
 /* e^x to about 1 ULP (Cephes expf: x = n ln2 + r with ln2 split in two so
  * that r is exact, a degree-6 polynomial on |r| <= ln2/2, then 2^n built in
@@ -97,27 +97,6 @@ static inline __m256 avx2_exp_ps(__m256 x)
     y = _mm256_blendv_ps(y, _mm256_setzero_ps(), _mm256_cmp_ps(x, lo, _CMP_LT_OQ));
     y = _mm256_blendv_ps(y, _mm256_set1_ps(__builtin_inff()), _mm256_cmp_ps(x, _mm256_set1_ps(88.7228391f), _CMP_GT_OQ));
     return _mm256_blendv_ps(y, x, _mm256_cmp_ps(x, x, _CMP_UNORD_Q));
-}
-
-/* tanh(x) to about 2 ULP (Cephes tanhf): an odd polynomial for |x| < 0.625,
- * where 1 - 2/(e^2|x| + 1) would cancel, that formula with the sign restored
- * above it (it reaches exactly 1 once e^2|x| overflows). */
-static inline __m256 avx2_tanh_ps(__m256 x)
-{
-    const __m256 sign = _mm256_set1_ps(-0.0f);
-    __m256 ax = _mm256_andnot_ps(sign, x);
-    __m256 z = _mm256_mul_ps(x, x);
-    __m256 p = _mm256_set1_ps(-5.70498872745e-3f);
-    p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(2.06390887954e-2f));
-    p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(-5.37397155531e-2f));
-    p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(1.33314422036e-1f));
-    p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(-3.33332819422e-1f));
-    __m256 small = _mm256_fmadd_ps(_mm256_mul_ps(p, z), x, x);
-    __m256 e = avx2_exp_ps(_mm256_add_ps(ax, ax));
-    __m256 big = _mm256_sub_ps(_mm256_set1_ps(1.0f),
-                               _mm256_div_ps(_mm256_set1_ps(2.0f), _mm256_add_ps(e, _mm256_set1_ps(1.0f))));
-    big = _mm256_or_ps(big, _mm256_and_ps(sign, x));
-    return _mm256_blendv_ps(small, big, _mm256_cmp_ps(ax, _mm256_set1_ps(0.625f), _CMP_GE_OQ));
 }
 
 /* ---- bf16 ----------------------------------------------------------------- */

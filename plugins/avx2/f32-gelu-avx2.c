@@ -1,16 +1,21 @@
-/* gelu, tanh form: y = 0.5*x*(1 + tanh(0.7978845608028654*(x + 0.044715*x^3)))
- * with the shared vector tanh (about 2 ULP). Same lane arithmetic in the body
- * and the masked tail. y may alias x. */
+/* gelu, tanh form: y = 0.5*x*(1 + tanh(u)), u = 0.7978845608028654*(x + 0.044715*x^3),
+ * computed through the identity 0.5*(1 + tanh(u)) = 1/(1 + exp(-2u)):
+ *   y = x / (1 + exp(-2u))
+ * One exp (the shared ~1 ULP vector exp) and one division instead of a
+ * tanh's exp, division and polynomial, and no cancellation in 1 + tanh(u)
+ * for negative x, where the tanh route in f32 loses the small result's
+ * digits. The limits are the formula's: x -> -inf gives -0, x -> +inf
+ * gives x. Same lane arithmetic in the body and the masked tail, so the
+ * split does not change any result. y may alias x. */
 #include "avx2-helpers.h"
 #include "avx2-kernels.h"
 
 static inline __m256 gelu8(__m256 x)
 {
     __m256 x3 = _mm256_mul_ps(_mm256_mul_ps(x, x), x);
-    __m256 inner = _mm256_add_ps(x, _mm256_mul_ps(_mm256_set1_ps(0.044715f), x3));
-    __m256 t = avx2_tanh_ps(_mm256_mul_ps(_mm256_set1_ps(0.7978845608028654f), inner));
-    __m256 half_x = _mm256_mul_ps(_mm256_set1_ps(0.5f), x);
-    return _mm256_mul_ps(half_x, _mm256_add_ps(_mm256_set1_ps(1.0f), t));
+    __m256 inner = _mm256_fmadd_ps(_mm256_set1_ps(0.044715f), x3, x);
+    __m256 e = avx2_exp_ps(_mm256_mul_ps(_mm256_set1_ps(-2.0f * 0.7978845608028654f), inner));
+    return _mm256_div_ps(x, _mm256_add_ps(_mm256_set1_ps(1.0f), e));
 }
 
 static void gelu_range(void *arg, size_t begin, size_t end, int tid)
