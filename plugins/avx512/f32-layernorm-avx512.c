@@ -67,8 +67,11 @@ static void layernorm_rows(void *arg, size_t begin, size_t end, int tid)
             var = 0.0f;
         __m512 mv = _mm512_set1_ps(m), dv = _mm512_set1_ps(delta);
         __m512 r = _mm512_set1_ps(1.0f / sqrtf(var + a->eps));
+        /* pull the next row in while this one is written from cache */
+        const char *next = (const char *)(t + 1 < end ? x + D : x);
         size_t i = 0;
         for (; i + 16 <= D; i += 16) {
+            _mm_prefetch(next + i * sizeof(float), _MM_HINT_T0);
             __m512 b = a->beta ? _mm512_loadu_ps(a->beta + i) : _mm512_setzero_ps();
             _mm512_storeu_ps(y + i, norm16(_mm512_loadu_ps(x + i), mv, dv, r, _mm512_loadu_ps(a->gamma + i), b));
         }

@@ -1,7 +1,8 @@
 /* f32-rmsnorm/avx512: y = x * (1 / sqrt(mean(x^2) + eps)) * gamma per row.
  * The sum of squares uses four zmm accumulators (f32, FMA); the row is then
- * read a second time from cache, so memory sees one pass. Rows are split
- * across threads; y may alias x. */
+ * read a second time from cache, so memory sees one pass; the next row is
+ * prefetched during the second pass. Rows are split across threads; y may
+ * alias x. */
 #include <math.h>
 
 #include "avx512-helpers.h"
@@ -34,11 +35,16 @@ static void rmsnorm_rows(void *arg, size_t begin, size_t end, int tid)
     for (size_t t = begin; t < end; t++) {
         const float *x = a->x + t * D;
         float *y = a->y + t * D;
+        /* While this row is scaled from cache, pull the next one in, so the
+         * memory system is busy in both passes. */
+        const char *next = (const char *)(t + 1 < end ? x + D : x);
         __m512 r = _mm512_set1_ps(1.0f / sqrtf(sum_squares(x, D) / (float)D + a->eps));
         size_t i = 0;
-        for (; i + 16 <= D; i += 16)
+        for (; i + 16 <= D; i += 16) {
+            _mm_prefetch(next + i * sizeof(float), _MM_HINT_T0);
             _mm512_storeu_ps(y + i, _mm512_mul_ps(_mm512_mul_ps(_mm512_loadu_ps(x + i), r),
                                                   _mm512_loadu_ps(a->gamma + i)));
+        }
         if (i < D) {
             __m512 v = _mm512_mul_ps(_mm512_mul_ps(ck512_load_tail(x + i, D - i), r),
                                      ck512_load_tail(a->gamma + i, D - i));
