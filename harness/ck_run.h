@@ -35,9 +35,12 @@ typedef struct ck_run_opts {
     size_t n_tokens;
     const char *gguf_path; /* weights from this GGUF file (NULL: seeded) */
     uint32_t weight_dtype; /* matrix weights: 0 = the model's own (or the GGUF's) */
+    int training;          /* plan the training layout (harness/ck_train.h); the forward is unchanged */
+    uint32_t fuse_mask;    /* requested fusions (ck_fusion.h); applied where the plugin offers them */
 } ck_run_opts;
 
-/* One step as the run sees it: which node, which kernel, where its outputs
+/* One step as the run sees it (a fused group counts as one step, labelled
+ * "<first member>+<fusion>"): which node, which kernel, where its outputs
  * are (for comparison against another run). */
 typedef struct ck_run_step {
     char label[96];        /* "text.layer.3.qkv" */
@@ -45,6 +48,7 @@ typedef struct ck_run_step {
     uint32_t section, layer;
     int part;              /* ck_part */
     int fallback;          /* 1: run by the scalar plugin, the chosen one has no kernel */
+    size_t first, count;   /* the graph nodes it covers (count > 1: a fused group) */
     size_t n_out;
     struct {
         const char *name;  /* buffer name in layout.json */
@@ -78,6 +82,11 @@ int ck_runner_run_step(ck_runner *r, size_t i, const ck_exec_ctx *ctx, char *err
 /* Prepare the arena for a step-by-step run: seed weights and inputs of the
  * resident window, as ck_runner_forward does first. */
 int ck_runner_prepare(ck_runner *r, char *err, size_t err_len);
+
+/* Fused groups of fusion f (ck_fusion) in this run, and the activation
+ * bytes the applied fusions save in one forward pass (ck_fuse's account). */
+size_t ck_runner_fusion(const ck_runner *r, unsigned f);
+size_t ck_runner_bytes_saved(const ck_runner *r);
 
 /* How many layers of section `sec` are resident now (windowed runs). */
 size_t ck_runner_resident_layers(const ck_runner *r, uint32_t sec);

@@ -8,12 +8,14 @@
 #include <time.h>
 
 #include "ck_fusion.h"
+#include "ck_ir.h"
 #include "ck_run.h"
 #include "commands.h"
 
 typedef struct run_cli {
     const char *plugin, *model, *tokens_arg, *weights, *gguf;
     uint32_t weight_dtype;
+    uint32_t fuse;
     int threads;
     size_t window;
     uint64_t seed;
@@ -25,7 +27,7 @@ static int usage(const char *cmd, FILE *f)
 {
     fprintf(f,
             "usage: ckbench %s --plugin P --model M [--tokens 1,2,3] [--weights seeded|FILE.gguf]\n"
-            "       [--weight-dtype f32|bf16|f16|q8_0|q4_0] [--seed S] [--threads N]%s\n",
+            "       [--weight-dtype f32|bf16|f16|q8_0|q4_0] [--fuse all|none|LIST] [--seed S] [--threads N]%s\n",
             cmd, strcmp(cmd, "run") == 0 ? " [--window LAYERS]" : "");
     if (strcmp(cmd, "run") == 0)
         fprintf(f, "Runs the whole planned model (every section, in execution order) in its single allocation\n"
@@ -91,7 +93,13 @@ static int parse(int argc, char **argv, run_cli *c)
                 return -1;
             }
         }
-        else if (strcmp(a, "--seed") == 0)
+        else if (strcmp(a, "--fuse") == 0) {
+            char ferr[256];
+            if (ck_fusion_parse(v, &c->fuse, ferr, sizeof ferr)) {
+                fprintf(stderr, "ckbench %s: %s\n", argv[0], ferr);
+                return -1;
+            }
+        } else if (strcmp(a, "--seed") == 0)
             c->seed = strtoull(v, NULL, 10);
         else if (strcmp(a, "--threads") == 0)
             c->threads = atoi(v);
@@ -158,6 +166,35 @@ static uint64_t digest(const float *p, size_t n)
     return h;
 }
 
+/* Which requested fusions applied, and which did not and why. */
+static void print_fusions(const ck_runner *r, uint32_t requested, const ck_plugin *p, const ck_model *m)
+{
+    if (!requested)
+        return;
+    char mask[256];
+    ck_fusion_format(requested, mask, sizeof mask);
+    printf("fusions requested: %s\n", mask);
+    size_t layers = 0;
+    for (size_t i = 0; i < m->n_sections; i++)
+        layers += m->sections[i].n_layers;
+    for (unsigned f = 0; f < CK_FUSE_COUNT; f++) {
+        if (!(requested & (1u << f)))
+            continue;
+        size_t n = ck_runner_fusion(r, f);
+        if (n)
+            printf("  %-10s applied %zu times\n", ck_fusion_name(f), n);
+        else if (!ck_plugin_kernel(p, ck_fusion_op(f), CK_DTYPE_F32, CK_KF_FUSED) &&
+                 !ck_plugin_kernel(p, ck_fusion_op(f), m->dtype, CK_KF_FUSED))
+            printf("  %-10s not applied: plugin '%s' has no fused %s kernel\n", ck_fusion_name(f), p->desc->name,
+                   ck_op_name(ck_fusion_op(f)));
+        else
+            printf("  %-10s not applied: no legal sequence, or another fusion saved more on the same ops\n",
+                   ck_fusion_name(f));
+    }
+    printf("activation bytes saved per forward: %zu (%.1f KiB per layer)\n", ck_runner_bytes_saved(r),
+           layers ? (double)ck_runner_bytes_saved(r) / (double)layers / 1024.0 : 0.0);
+}
+
 int ck_cmd_run(int argc, char **argv)
 {
     run_cli c;
@@ -172,7 +209,7 @@ int ck_cmd_run(int argc, char **argv)
     if (load_all(&c, &l))
         goto out;
     ck_run_opts o = {.seed = c.seed, .window_layers = c.window, .tokens = c.tokens, .n_tokens = c.n_tokens,
-                     .gguf_path = c.gguf, .weight_dtype = c.weight_dtype};
+                     .gguf_path = c.gguf, .weight_dtype = c.weight_dtype, .fuse_mask = c.fuse};
     if (!(r = ck_runner_create(l.model, l.plugin, l.scalar, &o, err, sizeof err))) {
         fprintf(stderr, "ckbench run: %s\n", err);
         goto out;
@@ -200,6 +237,7 @@ int ck_cmd_run(int argc, char **argv)
     printf("model %s through %s: %zu steps (%zu by scalar fallback), %d threads, %.3f s\n",
            ck_model_name(l.model), l.plugin->desc->name, ck_runner_n_steps(r), fallbacks, ctx->n_threads,
            (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec));
+    print_fusions(r, c.fuse, l.plugin, l.model);
     printf("allocation: %zu bytes in one mapping%s%s\n", ck_runner_plan(r)->total,
            ck_runner_arena_note(r)[0] ? "; " : "", ck_runner_arena_note(r));
     printf("output: %zu values, mean %.6g, rms %.6g, digest %016llx%s\n", n_out, n_out ? sum / (double)n_out : 0.0,
@@ -261,8 +299,10 @@ int ck_cmd_diverge(int argc, char **argv)
         goto out;
     ck_run_opts o = {.seed = c.seed, .tokens = c.tokens, .n_tokens = c.n_tokens, .gguf_path = c.gguf,
                      .weight_dtype = c.weight_dtype};
+    ck_run_opts fused = o;
+    fused.fuse_mask = c.fuse;
     if (!(ref = ck_runner_create(l.model, l.scalar, l.scalar, &o, err, sizeof err)) ||
-        !(dut = ck_runner_create(l.model, l.plugin, l.scalar, &o, err, sizeof err)) ||
+        !(dut = ck_runner_create(l.model, l.plugin, l.scalar, &fused, err, sizeof err)) ||
         ck_runner_prepare(ref, err, sizeof err) || ck_runner_prepare(dut, err, sizeof err)) {
         fprintf(stderr, "ckbench diverge: %s\n", err);
         goto out;
@@ -271,16 +311,27 @@ int ck_cmd_diverge(int argc, char **argv)
     size_t total = ck_runner_plan(ref)->total;
     char *rb = ck_runner_base(ref), *db = ck_runner_base(dut);
     status = 0;
-    for (size_t i = 0; i < ck_runner_n_steps(ref); i++) {
+    for (size_t i = 0; i < ck_runner_n_steps(dut); i++) {
         const ck_run_step *s = ck_runner_step(dut, i);
         /* teacher forcing: the plugin's op sees exactly the reference's inputs */
         memcpy(db, rb, total);
-        if (ck_runner_run_step(ref, i, ctx, err, sizeof err) || ck_runner_run_step(dut, i, ctx, err, sizeof err)) {
+        ck_tolerance tol = {CK_PARITY_EXACT, 0, 0}; /* a fused group: its slowest member's bound */
+        int failed = 0;
+        for (size_t k = s->first; k < s->first + s->count && !failed; k++) {
+            const ck_run_step *m = ck_runner_step(ref, k);
+            ck_tolerance t = ck_op_tolerance(m->op, m->dtype);
+            if (t.cls == CK_PARITY_TOLERANCE) {
+                tol.cls = CK_PARITY_TOLERANCE;
+                tol.atol = t.atol > tol.atol ? t.atol : tol.atol;
+                tol.rtol = t.rtol > tol.rtol ? t.rtol : tol.rtol;
+            }
+            failed = ck_runner_run_step(ref, k, ctx, err, sizeof err) != 0;
+        }
+        if (failed || ck_runner_run_step(dut, i, ctx, err, sizeof err)) {
             fprintf(stderr, "ckbench diverge: %s\n", err);
             status = 1;
             break;
         }
-        ck_tolerance tol = ck_op_tolerance(s->op, s->dtype);
         for (size_t k = 0; k < s->n_out; k++) {
             size_t n = s->out[k].bytes / sizeof(float);
             worst w = compare_out((const float *)(db + s->out[k].offset), (const float *)(rb + s->out[k].offset), n,
@@ -289,7 +340,7 @@ int ck_cmd_diverge(int argc, char **argv)
                 printf("first divergence at step %zu of %zu: %s (%s, %s kernel%s)\n"
                        "  tensor %s at offset 0x%zx (+%zu bytes into it), element %zu: got %.9g, reference %.9g\n"
                        "  abs error %.3g, rel error %.3g, %zu of %zu elements outside %s\n",
-                       i, ck_runner_n_steps(ref), s->label, ck_op_name(s->op), ck_dtype_name(s->dtype),
+                       i, ck_runner_n_steps(dut), s->label, ck_op_name(s->op), ck_dtype_name(s->dtype),
                        s->fallback ? ", scalar fallback" : "", s->out[k].name, s->out[k].offset,
                        w.index * sizeof(float), w.index, w.got, w.want, w.abs_err, w.rel_err, w.failing, n,
                        tol.cls == CK_PARITY_EXACT ? "bit-exactness" : "tolerance");
@@ -299,8 +350,10 @@ int ck_cmd_diverge(int argc, char **argv)
         }
     }
     if (status == 0)
-        printf("no divergence: all %zu steps of %s through %s within tolerance of scalar\n", ck_runner_n_steps(ref),
+        printf("no divergence: all %zu steps of %s through %s within tolerance of scalar\n", ck_runner_n_steps(dut),
                ck_model_name(l.model), l.plugin->desc->name);
+    if (status == 0 && c.fuse)
+        print_fusions(dut, c.fuse, l.plugin, l.model);
 out:
     ck_exec_destroy(ctx);
     ck_runner_free(ref);

@@ -36,6 +36,26 @@ typedef struct step {
     size_t splice_rows;
 } step;
 
+typedef union fused_args {
+    ck_fused_embed_norm_args embed_norm;
+    ck_fused_norm_qkv_args norm_qkv;
+    ck_fused_qkv_rope_args qkv_rope;
+    ck_fused_attn_proj_args attn_proj;
+    ck_fused_norm_mlp_args norm_mlp;
+    ck_fused_gate_up_args gate_up;
+    ck_fused_act_down_args act_down;
+    ck_fused_add_norm_args add_norm;
+} fused_args;
+
+/* What runs: one bound step, or a fused group of consecutive steps. */
+typedef struct unit {
+    ck_run_step pub;
+    size_t first, count;
+    int fusion;                  /* ck_fusion, or -1 */
+    const ck_kernel_desc *kernel;/* fused groups */
+    fused_args args;
+} unit;
+
 struct ck_runner {
     const ck_model *model;
     ck_plan *plan;
@@ -44,6 +64,10 @@ struct ck_runner {
     ck_run_opts opts;
     step *steps;
     size_t n_steps;
+    unit *units;
+    size_t n_units;
+    uint32_t fused_applied[CK_FUSE_COUNT];
+    size_t bytes_saved;
     const float *output;
     size_t output_count;
     ck_exec_ctx *seed_ctx;   /* one thread, for the reference quantiser while seeding */
@@ -326,6 +350,153 @@ static int bind_all(ck_runner *r, char *err, size_t len)
     return 0;
 }
 
+
+/* ---- fusion: group bound steps into units ---------------------------------- */
+
+static uint32_t norm_kind(uint32_t op)
+{
+    return op == CK_OP_LAYERNORM ? CK_NORM_LAYER : CK_NORM_RMS;
+}
+
+/* The fused args from the members' own (already bound) args. */
+static void build_fused(unit *u, const step *m)
+{
+    switch (u->fusion) {
+    case CK_FUSE_EMBED_NORM:
+        u->args.embed_norm = (ck_fused_embed_norm_args){m[0].args.emb, m[1].args.norm, norm_kind(m[1].pub.op)};
+        break;
+    case CK_FUSE_NORM_QKV:
+        u->args.norm_qkv = (ck_fused_norm_qkv_args){m[0].args.norm, m[1].args.qkv, norm_kind(m[0].pub.op)};
+        break;
+    case CK_FUSE_QKV_ROPE:
+        u->args.qkv_rope = (ck_fused_qkv_rope_args){m[0].args.qkv, m[1].args.rope};
+        break;
+    case CK_FUSE_ATTN_PROJ:
+        u->args.attn_proj = (ck_fused_attn_proj_args){m[0].args.attn, m[1].args.linear};
+        break;
+    case CK_FUSE_NORM_MLP: {
+        ck_linear_args none = {0};
+        u->args.norm_mlp = (ck_fused_norm_mlp_args){m[0].args.norm, u->count == 3 ? m[1].args.linear : none,
+                                                    u->count == 3 ? m[2].args.linear : m[1].args.linear,
+                                                    norm_kind(m[0].pub.op)};
+        break;
+    }
+    case CK_FUSE_GATE_UP:
+        u->args.gate_up = (ck_fused_gate_up_args){m[0].args.linear, m[1].args.linear, m[2].args.swiglu};
+        break;
+    case CK_FUSE_ACT_DOWN: {
+        ck_fused_act_down_args a = {0};
+        a.act_kind = m[0].pub.op == CK_OP_SWIGLU ? CK_ACTIVATION_SWIGLU : CK_ACTIVATION_GELU;
+        if (m[0].pub.op == CK_OP_SWIGLU)
+            a.swiglu = m[0].args.swiglu;
+        else
+            a.gelu = m[0].args.unary;
+        a.down = m[1].args.linear;
+        u->args.act_down = a;
+        break;
+    }
+    case CK_FUSE_ADD_NORM:
+        u->args.add_norm = (ck_fused_add_norm_args){m[0].args.add, m[1].args.norm, norm_kind(m[1].pub.op)};
+        break;
+    }
+}
+
+/* The outputs a fused group defines (the ones a fused kernel must write). */
+static void fused_outputs(unit *u, const step *m)
+{
+    size_t keep[3] = {u->count - 1, SIZE_MAX, SIZE_MAX};
+    if (u->fusion == CK_FUSE_EMBED_NORM || u->fusion == CK_FUSE_ADD_NORM)
+        keep[1] = 0;
+    if (u->fusion == CK_FUSE_QKV_ROPE)
+        keep[0] = 0; /* q, k rotated in place, v as written */
+    if (u->fusion == CK_FUSE_NORM_MLP && u->count == 3)
+        keep[1] = 1;
+    u->pub.n_out = 0;
+    for (int k = 0; k < 3; k++)
+        for (size_t o = 0; keep[k] != SIZE_MAX && o < m[keep[k]].pub.n_out && u->pub.n_out < 3; o++)
+            u->pub.out[u->pub.n_out++] = m[keep[k]].pub.out[o];
+}
+
+static uint32_t fusion_dtype(const ck_runner *r, unsigned f)
+{
+    return f == CK_FUSE_ADD_NORM ? CK_DTYPE_F32 : r->plan->opts.weight_dtype ? r->plan->opts.weight_dtype
+                                                                            : r->model->dtype;
+}
+
+/* What the plugin offers of the requested fusions for section `sec`. A
+ * section whose token embeddings receive a bridge's rows may not fuse
+ * embed_norm: the splice must land between the two. */
+static uint32_t allowed_fusions(const ck_runner *r, size_t sec)
+{
+    uint32_t allowed = 0;
+    for (unsigned f = 0; f < CK_FUSE_COUNT; f++)
+        if ((r->opts.fuse_mask & (1u << f)) &&
+            ck_plugin_kernel(r->plugin, ck_fusion_op(f), fusion_dtype(r, f), CK_KF_FUSED))
+            allowed |= 1u << f;
+    for (size_t i = 0; i < r->model->n_sections; i++)
+        if (r->model->sections[i].has_bridge && r->model->sections[i].bridge_to == sec)
+            allowed &= ~(1u << CK_FUSE_EMBED_NORM);
+    return allowed;
+}
+
+static int add_unit(ck_runner *r, size_t first, size_t count, int fusion)
+{
+    unit *nu = realloc(r->units, (r->n_units + 1) * sizeof *nu);
+    if (!nu)
+        return -1;
+    r->units = nu;
+    unit *u = &r->units[r->n_units++];
+    memset(u, 0, sizeof *u);
+    u->first = first, u->count = count, u->fusion = fusion;
+    u->pub = r->steps[first].pub;
+    u->pub.first = first;
+    u->pub.count = count;
+    if (fusion < 0)
+        return 0;
+    const step *m = &r->steps[first];
+    /* labels are at most 95 characters: keep room for "+<fusion>" */
+    int k = snprintf(u->pub.label, sizeof u->pub.label, "%.80s+%s", m[0].pub.label, ck_fusion_name((unsigned)fusion));
+    (void)k;
+    u->pub.op = ck_fusion_op((unsigned)fusion);
+    u->pub.dtype = fusion_dtype(r, (unsigned)fusion);
+    u->pub.fallback = 0;
+    u->kernel = ck_plugin_kernel(r->plugin, u->pub.op, u->pub.dtype, CK_KF_FUSED);
+    build_fused(u, m);
+    fused_outputs(u, m);
+    return 0;
+}
+
+/* Run the fusion pass per section and lay out the units. */
+static int group_units(ck_runner *r, char *err, size_t len)
+{
+    size_t at = 0;
+    for (size_t si = 0; si < r->model->n_sections; si++) {
+        ck_graph_opts g = {0, 0, r->plan->opts.weight_dtype};
+        ck_fnode *v = NULL;
+        size_t n = ck_section_fnodes(r->model, si, &g, &v);
+        ck_fusion_result res;
+        if (!n || ck_fuse(v, n, allowed_fusions(r, si), &res)) {
+            free(v);
+            return failf(err, len, "%s: the fusion pass failed on section %zu", r->model->name, si);
+        }
+        for (size_t i = 0; i < res.n_steps; i++)
+            if (add_unit(r, at + res.steps[i].first, res.steps[i].count, res.steps[i].fusion)) {
+                ck_fusion_result_free(&res);
+                free(v);
+                return failf(err, len, "out of memory");
+            }
+        for (unsigned f = 0; f < CK_FUSE_COUNT; f++)
+            r->fused_applied[f] += (uint32_t)res.applied[f];
+        r->bytes_saved += res.bytes_saved;
+        at += n;
+        ck_fusion_result_free(&res);
+        free(v);
+    }
+    if (at != r->n_steps)
+        return failf(err, len, "internal: the fusion graph has %zu nodes, the runner %zu steps", at, r->n_steps);
+    return 0;
+}
+
 /* ---- seeding weights and inputs -------------------------------------------- */
 
 static uint64_t name_seed(uint64_t seed, const char *name)
@@ -558,6 +729,7 @@ ck_runner *ck_runner_create(const ck_model *m, const ck_plugin *plugin, const ck
             }
     ck_plan_opts po = {0};
     po.weight_dtype = r->opts.weight_dtype;
+    po.training = r->opts.training; /* gradients, Adam moments, activation gradients: harness/train.c */
     size_t total_layers = 0;
     for (size_t i = 0; i < m->n_sections; i++)
         total_layers += m->sections[i].n_layers;
@@ -573,7 +745,7 @@ ck_runner *ck_runner_create(const ck_model *m, const ck_plugin *plugin, const ck
     if (ck_plan_build(m, &po, &r->plan, err, err_len) ||
         ck_arena_map(&r->arena, r->plan->total, NULL, err, err_len) ||
         !(r->resident = calloc(total_layers + 1, 1)) || !(r->seed_ctx = ck_exec_create(1)) ||
-        bind_all(r, err, err_len)) {
+        bind_all(r, err, err_len) || group_units(r, err, err_len)) {
         ck_runner_free(r);
         return NULL;
     }
@@ -590,13 +762,21 @@ void ck_runner_free(ck_runner *r)
     if (r->have_gguf)
         ck_gguf_close(&r->gguf);
     free(r->steps);
+    free(r->units);
     free(r->resident);
     ck_exec_destroy(r->seed_ctx);
     free(r);
 }
 
-size_t ck_runner_n_steps(const ck_runner *r) { return r->n_steps; }
-const ck_run_step *ck_runner_step(const ck_runner *r, size_t i) { return i < r->n_steps ? &r->steps[i].pub : NULL; }
+size_t ck_runner_n_steps(const ck_runner *r) { return r->n_units; }
+const ck_run_step *ck_runner_step(const ck_runner *r, size_t i) { return i < r->n_units ? &r->units[i].pub : NULL; }
+
+size_t ck_runner_fusion(const ck_runner *r, unsigned f)
+{
+    return f < CK_FUSE_COUNT ? r->fused_applied[f] : 0;
+}
+
+size_t ck_runner_bytes_saved(const ck_runner *r) { return r->bytes_saved; }
 const ck_plan *ck_runner_plan(const ck_runner *r) { return r->plan; }
 void *ck_runner_base(const ck_runner *r) { return r->arena.base; }
 const char *ck_runner_arena_note(const ck_runner *r) { return r->arena.note; }
@@ -632,18 +812,23 @@ int ck_runner_prepare(ck_runner *r, char *err, size_t len)
     return 0;
 }
 
-int ck_runner_run_step(ck_runner *r, size_t i, const ck_exec_ctx *ctx, char *err, size_t len)
+/* pos_add's input: the class token row, then the patch rows. */
+static void assemble_class_rows(const step *s)
 {
-    step *s = &r->steps[i];
-    if (s->action == PRE_CLASS_ROWS) {
-        float *out = s->args.add.y;
-        size_t off = 0;
-        if (s->class_token) {
-            memcpy(out, s->class_token, s->width * sizeof *out);
-            off = s->width;
-        }
-        memmove(out + off, s->patches, s->rows * s->width * sizeof *out);
+    float *out = s->args.add.y;
+    size_t off = 0;
+    if (s->class_token) {
+        memcpy(out, s->class_token, s->width * sizeof *out);
+        off = s->width;
     }
+    memmove(out + off, s->patches, s->rows * s->width * sizeof *out);
+}
+
+/* One bound step with its host-side actions around the kernel. */
+static int run_bound(step *s, const ck_exec_ctx *ctx, char *err, size_t len)
+{
+    if (s->action == PRE_CLASS_ROWS)
+        assemble_class_rows(s);
     int rc = s->kernel->fn(ctx, &s->args);
     if (rc != CK_OK)
         return failf(err, len, "%s: kernel %s returned %s", s->pub.label, s->kernel->name,
@@ -653,13 +838,27 @@ int ck_runner_run_step(ck_runner *r, size_t i, const ck_exec_ctx *ctx, char *err
     return 0;
 }
 
+int ck_runner_run_step(ck_runner *r, size_t i, const ck_exec_ctx *ctx, char *err, size_t len)
+{
+    unit *u = &r->units[i];
+    if (u->fusion < 0)
+        return run_bound(&r->steps[u->first], ctx, err, len);
+    if (r->steps[u->first].action == PRE_CLASS_ROWS) /* pos_add + pre_norm */
+        assemble_class_rows(&r->steps[u->first]);
+    int rc = u->kernel->fn(ctx, &u->args);
+    if (rc != CK_OK)
+        return failf(err, len, "%s: fused kernel %s returned %s", u->pub.label, u->kernel->name,
+                     rc == CK_E_UNSUPPORTED ? "unsupported arguments" : "an error");
+    return 0;
+}
+
 int ck_runner_forward(ck_runner *r, const ck_exec_ctx *ctx, ck_step_hook hook, void *user, char *err, size_t len)
 {
     if (ck_runner_prepare(r, err, len))
         return -1;
     size_t w = r->opts.window_layers;
-    for (size_t i = 0; i < r->n_steps; i++) {
-        const ck_run_step *p = &r->steps[i].pub;
+    for (size_t i = 0; i < r->n_units; i++) {
+        const ck_run_step *p = &r->units[i].pub;
         if (w && p->part == CK_PART_LAYER) {
             if (make_resident(r, p->section, p->layer, err, len))
                 return -1;

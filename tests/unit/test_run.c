@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/wait.h>
 
+#include "ck_fusion.h"
 #include "ck_model.h"
 #include "ck_run.h"
 
@@ -24,6 +25,7 @@ typedef struct output {
     float *y;
     size_t n;
     size_t max_resident;
+    size_t fused_groups;
 } output;
 
 static int track_resident(void *user, ck_runner *r, size_t step)
@@ -39,7 +41,16 @@ static int track_resident(void *user, ck_runner *r, size_t step)
 }
 
 /* Run `model_name` through `plugin_name`; NULL plugin when it does not run here. */
+static output run_model_fused(const char *model_name, const char *plugin_name, int threads, size_t window,
+                             uint32_t fuse);
+
 static output run_model(const char *model_name, const char *plugin_name, int threads, size_t window)
+{
+    return run_model_fused(model_name, plugin_name, threads, window, 0);
+}
+
+static output run_model_fused(const char *model_name, const char *plugin_name, int threads, size_t window,
+                             uint32_t fuse)
 {
     char err[CK_ERR_LEN];
     output o = {0};
@@ -53,11 +64,13 @@ static output run_model(const char *model_name, const char *plugin_name, int thr
         ck_model_free(m);
         return o;
     }
-    ck_run_opts opts = {.seed = 42, .window_layers = window};
+    ck_run_opts opts = {.seed = 42, .window_layers = window, .fuse_mask = fuse};
     ck_runner *r = ck_runner_create(m, p, scalar, &opts, err, sizeof err);
     cr_assert_not_null(r, "%s", err);
     ck_exec_ctx *ctx = ck_exec_create(threads);
     cr_assert_eq(ck_runner_forward(r, ctx, track_resident, &o, err, sizeof err), 0, "%s", err);
+    for (unsigned f = 0; f < CK_FUSE_COUNT; f++)
+        o.fused_groups += ck_runner_fusion(r, f);
     const float *y = ck_runner_output(r, &o.n);
     cr_assert(o.n > 0);
     o.y = malloc(o.n * sizeof *o.y);
@@ -171,4 +184,36 @@ Test(run, bad_arguments_get_one_clear_line)
     snprintf(cmd, sizeof cmd, "%s run --plugin scalar --model /nonexistent.json 2>&1", ck);
     cr_assert_eq(run_cmd(cmd, out, sizeof out), 2, "%s", out);
     cr_assert(strstr(out, "/nonexistent.json") != NULL, "%s", out);
+}
+
+Test(run, scalar_fused_groups_are_bit_identical_to_the_unfused_graph)
+{
+    const char *models[] = {"tiny-llava.json", "tiny-gqa.json"};
+    for (size_t i = 0; i < 2; i++) {
+        output plain = run_model(models[i], "scalar", 2, 0);
+        output fused = run_model_fused(models[i], "scalar", 2, 0, CK_FUSE_ALL);
+        cr_assert_eq(plain.fused_groups, 0);
+        cr_assert(fused.fused_groups > 0, "%s: no fusion applied", models[i]);
+        cr_assert(memcmp(plain.y, fused.y, plain.n * sizeof *plain.y) == 0,
+                  "%s: the scalar fused reference is its members in order, so outputs must be identical", models[i]);
+        free(plain.y), free(fused.y);
+    }
+}
+
+Test(run, diverge_with_fusion_names_a_wrong_fused_kernel)
+{
+    const char *ck = getenv("CK_CKBENCH"), *plugs = getenv("CK_TEST_PLUGIN_DIR");
+    if (!ck || !plugs)
+        cr_skip_test("CK_CKBENCH / CK_TEST_PLUGIN_DIR not set (run through make test-unit)");
+    char cmd[4096], out[8192];
+    snprintf(cmd, sizeof cmd, "%s diverge --plugin %s/libck_bad_fused.so --model %s --fuse add_norm 2>&1", ck, plugs,
+             model("tiny-gqa.json"));
+    cr_assert_eq(run_cmd(cmd, out, sizeof out), 1, "%s", out);
+    cr_assert(strstr(out, "+add_norm (add_norm, f32 kernel)") != NULL, "%s", out);
+    snprintf(cmd, sizeof cmd, "%s diverge --plugin %s/libck_bad_fused.so --model %s --fuse none 2>&1", ck, plugs,
+             model("tiny-gqa.json"));
+    cr_assert_eq(run_cmd(cmd, out, sizeof out), 0, "unfused, everything falls back to scalar: %s", out);
+    snprintf(cmd, sizeof cmd, "%s run --plugin scalar --model %s --fuse norm_qvk 2>&1", ck, model("tiny-gqa.json"));
+    cr_assert_eq(run_cmd(cmd, out, sizeof out), 2, "%s", out);
+    cr_assert(strstr(out, "unknown fusion 'norm_qvk'") != NULL, "%s", out);
 }
