@@ -161,6 +161,54 @@ static void edge_embedding_quant(suite *s)
         }
 }
 
+/* Training ops: the same kinds of edges, smaller (their references are
+ * heavier: every gradient of every input). */
+static void edge_backward(suite *s)
+{
+    static const size_t td[][2] = {{1, 1}, {3, 7}, {2, 17}, {1, 4095}};
+    for (size_t i = 0; i < 4; i++) {
+        ck_shape *sh = push(s, CK_OP_RMSNORM_BWD, CK_DTYPE_F32, "edge");
+        sh->T = td[i][0], sh->D = td[i][1], sh->eps = 1e-6f;
+        sh = push(s, CK_OP_LAYERNORM_BWD, CK_DTYPE_F32, "edge");
+        sh->T = td[i][0], sh->D = td[i][1], sh->eps = 1e-5f, sh->has_bias = (int)(i & 1);
+    }
+    static const size_t tkn[][3] = {{1, 1, 1}, {3, 17, 7}, {5, 64, 33}, {2, 100, 65}};
+    for (size_t i = 0; i < 4; i++) {
+        ck_shape *sh = push(s, CK_OP_LINEAR_BWD, CK_DTYPE_F32, "edge");
+        sh->T = tkn[i][0], sh->K = tkn[i][1], sh->N = tkn[i][2], sh->has_bias = (int)(i & 1);
+    }
+    static const size_t heads[][3] = {{4, 4, 64}, {4, 1, 80}, {8, 2, 96}};
+    for (size_t i = 0; i < 3; i++) {
+        ck_shape *sh = push(s, CK_OP_QKV_BWD, CK_DTYPE_F32, "edge");
+        sh->T = 3, sh->D = 40, sh->n_heads = heads[i][0], sh->n_kv_heads = heads[i][1], sh->head_dim = heads[i][2];
+        sh->has_bias = (int)(i & 1);
+        sh = push(s, CK_OP_ROPE_BWD, CK_DTYPE_F32, "edge");
+        sh->T = 3, sh->n_heads = heads[i][0], sh->n_kv_heads = heads[i][1], sh->head_dim = heads[i][2];
+        sh->pos = 7 * i, sh->max_pos = 32, sh->pairing = (int)(i & 1);
+    }
+    for (size_t i = 0; i < 3; i++) {
+        for (int causal = 0; causal <= 1; causal++) {
+            ck_shape *sh = push(s, CK_OP_ATTENTION_BWD, CK_DTYPE_F32, "edge");
+            sh->T = 9, sh->S = 9, sh->n_heads = heads[i][0], sh->n_kv_heads = heads[i][1];
+            sh->head_dim = heads[i][2], sh->causal = causal, sh->materialize = (int)(i & 1);
+        }
+    }
+    ck_shape *sh = push(s, CK_OP_ATTENTION_BWD, CK_DTYPE_F32, "edge chunk");
+    sh->T = 3, sh->S = 17, sh->pos = 14, sh->n_heads = 4, sh->n_kv_heads = 1, sh->head_dim = 64, sh->causal = 1;
+    static const size_t lens[] = {1, 7, 17, 4095};
+    for (size_t i = 0; i < 4; i++) {
+        push(s, CK_OP_SWIGLU_BWD, CK_DTYPE_F32, "edge")->n = lens[i];
+        push(s, CK_OP_GELU_BWD, CK_DTYPE_F32, "edge")->n = lens[i];
+        sh = push(s, CK_OP_EMBEDDING_BWD, CK_DTYPE_F32, "edge"); /* vocab 5: ids repeat */
+        sh->T = 9, sh->vocab = 5, sh->D = edge_dims[i];
+    }
+    static const size_t tv[][2] = {{1, 7}, {3, 1000}, {2, 32000}};
+    for (size_t i = 0; i < 3; i++) {
+        sh = push(s, CK_OP_CROSS_ENTROPY, CK_DTYPE_F32, "edge");
+        sh->T = tv[i][0], sh->vocab = tv[i][1];
+    }
+}
+
 size_t ck_parity_edge_suite(ck_parity_shape **out)
 {
     suite s = {0};
@@ -170,8 +218,44 @@ size_t ck_parity_edge_suite(ck_parity_shape **out)
     edge_attention(&s);
     edge_elementwise(&s);
     edge_embedding_quant(&s);
+    edge_backward(&s);
     *out = s.v;
     return s.n;
+}
+
+/* The forward op a backward op differentiates, or CK_OP_NONE. */
+static uint32_t forward_of(uint32_t op)
+{
+    switch (op) {
+    case CK_OP_RMSNORM_BWD: return CK_OP_RMSNORM;
+    case CK_OP_LAYERNORM_BWD: return CK_OP_LAYERNORM;
+    case CK_OP_LINEAR_BWD: return CK_OP_LINEAR;
+    case CK_OP_QKV_BWD: return CK_OP_QKV;
+    case CK_OP_ROPE_BWD: return CK_OP_ROPE;
+    case CK_OP_ATTENTION_BWD: return CK_OP_ATTENTION;
+    case CK_OP_SWIGLU_BWD: return CK_OP_SWIGLU;
+    case CK_OP_GELU_BWD: return CK_OP_GELU;
+    case CK_OP_EMBEDDING_BWD: return CK_OP_EMBEDDING;
+    default: return CK_OP_NONE;
+    }
+}
+
+void ck_parity_describe(const ck_shape *s, char *buf, size_t len)
+{
+    uint32_t fwd = forward_of(s->op);
+    if (s->op == CK_OP_CROSS_ENTROPY) {
+        snprintf(buf, len, "cross_entropy T=%zu V=%zu", s->T, s->vocab);
+    } else if (fwd != CK_OP_NONE) {
+        /* the forward op's description under the backward op's name */
+        ck_shape f = *s;
+        f.op = fwd;
+        char tmp[160];
+        ck_shape_describe(&f, tmp, sizeof tmp);
+        const char *rest = strchr(tmp, ' ');
+        snprintf(buf, len, "%s%s", ck_op_name(s->op), rest ? rest : "");
+    } else {
+        ck_shape_describe(s, buf, len);
+    }
 }
 
 /* Multiply-adds of the reference per row of s (0 for row-less ops). */

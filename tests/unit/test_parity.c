@@ -279,7 +279,8 @@ Test(parity_broken, whole_run_finishes_and_counts_add_up, .timeout = 120)
 Test(parity_good, scalar_against_itself_passes, .timeout = 120)
 {
     run_result r = run_parity("--plugin scalar --op rmsnorm,layernorm,linear,rope,attention,add,gelu,swiglu,"
-                              "embedding,adam --timeout 60");
+                              "embedding,adam,rmsnorm_bwd,linear_bwd,attention_bwd,embedding_bwd,cross_entropy "
+                              "--timeout 60");
     cr_expect_eq(r.status, 0, "stdout:\n%s\nstderr:\n%s", r.out, r.err);
     cr_expect(strstr(r.out, " 0 failed") != NULL, "%s", r.out);
     cr_expect(has_summary_line(r.out));
@@ -584,4 +585,44 @@ Test(ck_case, bad_shapes_are_refused_with_a_reason)
     ck_shape big = {.op = CK_OP_ADD, .dtype = CK_DTYPE_F32, .n = (size_t)1 << 40};
     cr_expect_null(ck_case_create(&big, 1, err, sizeof err));
     cr_expect(strstr(err, "reduce the shape") != NULL, "%s", err);
+}
+
+Test(ck_case, backward_cases_have_every_gradient_and_consistent_probs)
+{
+    char err[256];
+    ck_shape q = {.op = CK_OP_QKV_BWD, .dtype = CK_DTYPE_F32, .T = 2, .D = 8, .n_heads = 4, .n_kv_heads = 2,
+                  .head_dim = 4, .has_bias = 1};
+    ck_case *c = ck_case_create(&q, 1, err, sizeof err);
+    cr_assert_not_null(c, "%s", err);
+    cr_expect_eq(ck_case_n_bufs(c), 14, "x, 3 weights, 3 upstream grads, dx, 3 dW, 3 db");
+    const ck_qkv_bwd_args *qa = ck_case_args(c);
+    cr_expect_eq(qa->dbv, ck_case_find(c, "dbv")->data);
+    ck_case_free(c);
+
+    ck_shape a = {.op = CK_OP_ATTENTION_BWD, .dtype = CK_DTYPE_F32, .T = 3, .S = 5, .pos = 2, .n_heads = 2,
+                  .n_kv_heads = 1, .head_dim = 8, .causal = 1, .materialize = 1};
+    c = ck_case_create(&a, 1, err, sizeof err);
+    cr_assert_not_null(c, "%s", err);
+    const ck_case_buf *p = ck_case_find(c, "probs");
+    cr_assert_not_null(p);
+    cr_expect_eq(p->role, CK_BUF_IN);
+    const float *probs = p->data;
+    for (size_t h = 0; h < 2; h++)
+        for (size_t t = 0; t < 3; t++) {
+            double sum = 0;
+            for (size_t j = 0; j < 5; j++) {
+                float v = probs[(h * 3 + t) * 5 + j];
+                if (j > 2 + t)
+                    cr_expect_eq(v, 0.0f, "masked key %zu of row %zu", j, t);
+                sum += v;
+            }
+            cr_expect(fabs(sum - 1.0) < 1e-6, "row %zu of head %zu sums to %g", t, h, sum);
+        }
+    ck_case_free(c);
+
+    ck_shape e = {.op = CK_OP_EMBEDDING_BWD, .dtype = CK_DTYPE_F32, .T = 4, .vocab = 3, .D = 2};
+    c = ck_case_create(&e, 1, err, sizeof err);
+    cr_assert_not_null(c, "%s", err);
+    cr_expect_eq(ck_case_find(c, "dtable")->role, CK_BUF_INOUT, "the table gradient is accumulated into");
+    ck_case_free(c);
 }

@@ -1,0 +1,94 @@
+/* case_internal.h — what the ck_case files share: the case itself, the
+ * guarded buffers and the seeded generators (case.c), and the per-op
+ * builders (case_forward.c, case_backward.c). Not for use outside them. */
+#ifndef CK_CASE_INTERNAL_H
+#define CK_CASE_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ck_case.h"
+#include "ck_rng.h"
+
+#define GUARD 64                 /* canary bytes on each side of a buffer */
+#define CASE_MAX_BUFS 16
+#define MAX_CASE_BYTES (6ull << 30) /* refuse shapes that would not fit a test machine */
+#define LARGE_ROW_ODDS 16        /* about one activation row in 16 is large */
+#define LARGE_ROW_SCALE 32.0
+#define WEIGHT_SIGMA 0.02
+#define ROPE_THETA 10000.0
+#define ADAM_STEP 10u
+
+typedef union case_args {
+    ck_norm_args norm;
+    ck_linear_args linear;
+    ck_qkv_args qkv;
+    ck_rope_args rope;
+    ck_attention_args attention;
+    ck_swiglu_args swiglu;
+    ck_unary_args unary;
+    ck_add_args add;
+    ck_embedding_args embedding;
+    ck_adam_args adam;
+    ck_quant_args quant;
+    ck_norm_bwd_args norm_bwd;
+    ck_linear_bwd_args linear_bwd;
+    ck_qkv_bwd_args qkv_bwd;
+    ck_attention_bwd_args attention_bwd;
+    ck_swiglu_bwd_args swiglu_bwd;
+    ck_unary_bwd_args unary_bwd;
+    ck_embedding_bwd_args embedding_bwd;
+    ck_cross_entropy_args cross_entropy;
+} case_args;
+
+struct ck_case {
+    ck_shape shape;
+    uint64_t seed;
+    ck_case_buf bufs[CASE_MAX_BUFS];
+    unsigned char *alloc[CASE_MAX_BUFS]; /* front canary | data | back canary */
+    size_t n_bufs;
+    size_t total_bytes;
+    case_args args;
+};
+
+
+/* One line "<op instance>: <what>" into err. */
+void case_fail(char *err, size_t len, const ck_shape *s, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* a * b, or 0 with *ok cleared on overflow */
+size_t case_mul(size_t a, size_t b, int *ok);
+/* Add a guarded buffer of `values` values; its data pointer, or NULL with err. */
+void *case_add_buf(ck_case *c, const char *name, ck_buf_role role, uint32_t dtype, size_t values, char *err,
+                   size_t err_len);
+/* The generated contents of the IN/INOUT buffer whose data is `data`. */
+void *case_init_of(ck_case *c, void *data);
+/* Give the buffer at data a logical shape. */
+void case_dims(ck_case *c, const void *data, int ndim, size_t d0, size_t d1, size_t d2);
+int case_need(int cond, char *err, size_t err_len, const ck_shape *s, const char *what);
+int case_is_weight_dtype(uint32_t d, int allow_quant);
+
+/* Generators, each seeded from (seed, op, buffer name). */
+void case_gen_activations(const ck_case *c, const char *name, float *x, size_t rows, size_t cols);
+void case_gen_normal(const ck_case *c, const char *name, float *x, size_t n, double mean, double sigma);
+void case_gen_weights(const ck_case *c, const char *name, void *w, uint32_t dtype, size_t n, double sigma);
+void case_gen_ids(const ck_case *c, const char *name, int32_t *ids, size_t T, size_t n);
+void case_stream(const ck_case *c, const char *name, ck_rng *r);
+
+/* Builders: fill c->bufs and c->args for c->shape; 0, or -1 with err. */
+int case_build_forward(ck_case *c, char *err, size_t err_len);
+int case_build_rope(ck_case *c, char *err, size_t err_len); /* also rope_bwd: same buffers */
+int case_build_backward(ck_case *c, char *err, size_t err_len);
+
+/* Declare buffer p_<name> of the op (in a builder with `s`, `ok`, `err`). */
+#define ADD(name, role, dtype, n)                                                                   \
+    do {                                                                                            \
+        size_t n_ = (n);                                                                            \
+        if (!ok) {                                                                                  \
+            case_fail(err, err_len, s, "buffer '%s' size overflows", #name);                        \
+            return -1;                                                                              \
+        }                                                                                           \
+        if (!(p_##name = case_add_buf(c, #name, role, dtype, n_, err, err_len)))                    \
+            return -1;                                                                              \
+    } while (0)
+
+#endif /* CK_CASE_INTERNAL_H */
