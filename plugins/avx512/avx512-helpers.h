@@ -1,6 +1,7 @@
 /* avx512-helpers.h — helpers shared by the AVX-512 kernels of this plugin:
- * tail masks, horizontal reductions, bf16 widening and the vectorised exp
- * used by softmax, swiglu and gelu. Included only by files compiled with the
+ * tail masks, horizontal reductions, bf16 / f16 widening and the vectorised
+ * exp used by softmax, swiglu and gelu (gelu's tanh is written through exp:
+ * 1 + tanh(u) = 2 / (1 + exp(-2u)), see f32-gelu-avx512.c). Included only by files compiled with the
  * plugin's ISA flags (plugin.mk); plugin.c never includes it. */
 #ifndef CK_AVX512_HELPERS_H
 #define CK_AVX512_HELPERS_H
@@ -110,20 +111,11 @@ static inline __m512 ck512_exp(__m512 x)
     return _mm512_scalef_ps(p, n);
 }
 
-/* sigmoid-form helpers: 1 / (1 + exp(-x)) without cancellation. */
+/* 1 + exp(-x): the denominator of the sigmoid forms of swiglu and gelu
+ * (x / (1 + exp(-x)) has no cancellation for either sign of x). */
 static inline __m512 ck512_one_plus_exp_neg(__m512 x)
 {
     return _mm512_add_ps(_mm512_set1_ps(1.0f), ck512_exp(_mm512_sub_ps(_mm512_setzero_ps(), x)));
-}
-
-/* tanh(x) = 1 - 2 / (exp(2x) + 1); exact limits +-1 for large |x|. Near 0 the
- * absolute error is ~1 ULP of 1, which is what gelu's 1 + tanh needs. */
-static inline __m512 ck512_tanh(__m512 x)
-{
-    __m512 e = ck512_exp(_mm512_add_ps(x, x));
-    __m512 t = _mm512_sub_ps(_mm512_set1_ps(1.0f),
-                             _mm512_div_ps(_mm512_set1_ps(2.0f), _mm512_add_ps(e, _mm512_set1_ps(1.0f))));
-    return t;
 }
 
 #endif /* CK_AVX512_HELPERS_H */

@@ -6,9 +6,9 @@
 
 #include "ck_plugin.h"
 
-/* Set once by the plugin's init from CPUID + XGETBV: the CPU has the
- * AVX512_BF16 dot-product instructions (vdpbf16ps). Read by kernels that
- * choose a variant at run time. */
+/* Set once by the plugin's init() (after the probe said yes) from CPUID:
+ * the CPU has the AVX512_BF16 dot-product instructions (vdpbf16ps). Read by
+ * ck512_gemm_for to choose the bf16-weight GEMM at run time. */
 extern int ck_avx512_has_bf16;
 
 int ck_avx512_f32_rmsnorm(const ck_exec_ctx *ctx, const void *args);

@@ -8,7 +8,7 @@
 
 #include "avx512-kernels.h"
 
-int ck_avx512_has_bf16;
+int ck_avx512_has_bf16; /* set by init() */
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
@@ -34,11 +34,9 @@ static int probe(char *why, size_t why_size)
         return 0;
     }
     int has_fma = (c >> 12) & 1, has_osxsave = (c >> 27) & 1;
-    unsigned b7 = 0, c7 = 0, d7 = 0, a71 = 0;
-    if (__get_cpuid_max(0, NULL) >= 7) {
+    unsigned b7 = 0, c7 = 0, d7 = 0;
+    if (__get_cpuid_max(0, NULL) >= 7)
         __cpuid_count(7, 0, a, b7, c7, d7);
-        __cpuid_count(7, 1, a71, b, c, d);
-    }
     struct { int ok; const char *name; } need[] = {
         {has_fma, "fma"},
         {(b7 >> 16) & 1, "avx512f"},
@@ -66,13 +64,28 @@ static int probe(char *why, size_t why_size)
                  (unsigned long long)xcr0, XCR0_AVX512_STATE);
         return 0;
     }
-    ck_avx512_has_bf16 = (a71 >> 5) & 1;
     return 1;
+}
+
+/* Runs after a successful probe: records the optional AVX512_BF16 for the
+ * kernels that choose a variant at run time. */
+static int init(void)
+{
+    unsigned a = 0, b, c, d;
+    if (__get_cpuid_max(0, NULL) >= 7)
+        __cpuid_count(7, 1, a, b, c, d);
+    ck_avx512_has_bf16 = (a >> 5) & 1;
+    return 0;
 }
 #else
 static int probe(char *why, size_t why_size)
 {
     snprintf(why, why_size, "needs an x86-64 CPU with avx512f, avx512bw and avx512vl");
+    return 0;
+}
+
+static int init(void)
+{
     return 0;
 }
 #endif
@@ -106,6 +119,7 @@ static const ck_plugin_desc desc = {
     .probe = probe,
     .kernels = kernels,
     .n_kernels = sizeof kernels / sizeof kernels[0],
+    .init = init,
 };
 
 CK_PLUGIN_EXPORT const ck_plugin_desc *ck_plugin_entry(void)
