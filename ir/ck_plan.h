@@ -29,6 +29,7 @@ typedef enum ck_buf_kind {
     CK_BUF_OPTIMIZER_V,
     CK_BUF_KV_CACHE,
     CK_BUF_TABLE,
+    CK_BUF_ACTIVATION_GRADIENT, /* training: d(loss)/d(activation), for the backward pass */
     CK_BUF_KIND_COUNT
 } ck_buf_kind;
 
@@ -45,7 +46,8 @@ typedef struct ck_buffer {
 } ck_buffer;
 
 typedef struct ck_plan_opts {
-    int training;             /* + gradients and Adam m, v for every weight */
+    int training;             /* + gradients and Adam m, v for every weight; decoders also get
+                               * activation gradients, targets and the loss (docs/training.md) */
     int decode;               /* decoder sections at T = 1 with a per-layer KV cache */
     size_t decode_pos;        /* decode: position of the token (< seq_len) */
     size_t align;             /* 0: CK_PLAN_DEFAULT_ALIGN; else a power of two <= CK_PLAN_MAX_ALIGN */

@@ -1,7 +1,8 @@
 /* plan.c — lay out every tensor of a model in one allocation. The walk
  * follows the op graph of ir/graph.c node by node, so a layer's memory reads
  * in the order the layer runs: a node's weights (with their gradient and
- * Adam moments in training), then what it writes. Every size and offset is
+ * Adam moments in training), then what it writes (with, when training a
+ * decoder, the activation gradients its backward pass needs). Every size and offset is
  * computed with the checked helpers of ck_checked.h. */
 #include <stdarg.h>
 #include <stdio.h>
@@ -22,6 +23,7 @@ typedef struct planner {
     ck_span *span;       /* the part being filled */
     int span_empty;
     uint32_t wdt;        /* matrix-weight dtype */
+    int backward;        /* training a decoder section: plan activation gradients */
     char *err;
     size_t err_len;
 } planner;
@@ -147,6 +149,29 @@ static int activation(planner *pl, const char *prefix, const char *tensor, uint3
     return place(pl, prefix, tensor, CK_BUF_ACTIVATION, dtype, shape, ndim);
 }
 
+/* Training a decoder: the f32 gradient "<tensor>.grad" of an activation (or
+ * of one consumer's share of it), placed where the backward pass of this
+ * node reads and writes it. Nothing outside training or for frozen
+ * (encoder) sections. */
+static int activation_grad(planner *pl, const char *prefix, const char *tensor, const size_t *shape, unsigned ndim)
+{
+    char name[64];
+    if (!pl->backward)
+        return 0;
+    snprintf(name, sizeof name, "%s.grad", tensor);
+    return place(pl, prefix, name, CK_BUF_ACTIVATION_GRADIENT, CK_DTYPE_F32, shape, ndim);
+}
+
+/* An activation followed, when training, by its gradient. */
+static int activation_with_grad(planner *pl, const char *prefix, const char *tensor, const size_t *shape,
+                                unsigned ndim)
+{
+    return activation(pl, prefix, tensor, CK_DTYPE_F32, shape, ndim) ||
+                   activation_grad(pl, prefix, tensor, shape, ndim)
+               ? -1
+               : 0;
+}
+
 /* A weight and, in training, its f32 gradient and Adam moments right after
  * it: the optimizer step of a layer then streams through one region. */
 static int weight(planner *pl, const char *prefix, const char *tensor, uint32_t dtype, const size_t *shape,
@@ -169,13 +194,18 @@ static int weight(planner *pl, const char *prefix, const char *tensor, uint32_t 
     return 0;
 }
 
-static int norm_buffers(planner *pl, const char *prefix, const ck_section *s, size_t T)
+/* A layer's norms read the residual stream, which the residual add reads
+ * too: their share of its gradient goes to "x.grad" until the add joins
+ * the two. Header and footer norms are their input's only reader. */
+static int norm_buffers(planner *pl, const char *prefix, const ck_section *s, size_t T, int in_layer)
 {
     if (weight(pl, prefix, "gamma", CK_DTYPE_F32, SHAPE(s->d_model)))
         return -1;
     if (s->norm == CK_NORM_LAYERNORM && s->norm_bias && weight(pl, prefix, "beta", CK_DTYPE_F32, SHAPE(s->d_model)))
         return -1;
-    return activation(pl, prefix, "out", CK_DTYPE_F32, SHAPE(T, s->d_model));
+    if (activation_with_grad(pl, prefix, "out", SHAPE(T, s->d_model)))
+        return -1;
+    return in_layer ? activation_grad(pl, prefix, "x", SHAPE(T, s->d_model)) : 0;
 }
 
 /* A linear layer: weight [N, K], optional bias [N], output [T, N]. */
@@ -188,6 +218,34 @@ static int linear_buffers(planner *pl, const char *prefix, const ck_shape *sh, c
     return activation(pl, prefix, out_name, CK_DTYPE_F32, SHAPE(sh->T, sh->N));
 }
 
+/* Gradients around a decoder's linears. out_proj and mlp_down feed a
+ * residual add, whose output gradient they reuse (the add's gradient is the
+ * identity): nothing of their own. The gate's dx is its share of the MLP
+ * norm's output gradient (the up projection writes the other share there
+ * directly). lm_head: next-token targets, the logits' gradient and the loss. */
+static int linear_grads(planner *pl, const char *prefix, ck_role role, const ck_shape *sh)
+{
+    if (!pl->backward)
+        return 0;
+    switch (role) {
+    case CK_ROLE_MLP_GATE:
+        return activation_grad(pl, prefix, "out", SHAPE(sh->T, sh->N)) ||
+                       activation_grad(pl, prefix, "x", SHAPE(sh->T, sh->K))
+                   ? -1
+                   : 0;
+    case CK_ROLE_MLP_UP:
+        return activation_grad(pl, prefix, "out", SHAPE(sh->T, sh->N));
+    case CK_ROLE_LM_HEAD:
+        return activation(pl, prefix, "targets", CK_DTYPE_I32, SHAPE(sh->T)) ||
+                       activation_grad(pl, prefix, "logits", SHAPE(sh->T, sh->N)) ||
+                       activation(pl, prefix, "loss", CK_DTYPE_F32, SHAPE(1))
+                   ? -1
+                   : 0;
+    default:
+        return 0;
+    }
+}
+
 static int qkv_buffers(planner *pl, const char *prefix, const ck_section *s, const ck_shape *sh)
 {
     size_t qd = s->n_heads * s->head_dim, kvd = s->n_kv_heads * s->head_dim, T = sh->T;
@@ -197,9 +255,9 @@ static int qkv_buffers(planner *pl, const char *prefix, const ck_section *s, con
         (sh->has_bias && weight(pl, prefix, "bk", CK_DTYPE_F32, SHAPE(kvd))) ||
         weight(pl, prefix, "wv", sh->dtype, SHAPE(kvd, s->d_model)) ||
         (sh->has_bias && weight(pl, prefix, "bv", CK_DTYPE_F32, SHAPE(kvd))) ||
-        activation(pl, prefix, "q", CK_DTYPE_F32, SHAPE(T, s->n_heads, s->head_dim)) ||
-        activation(pl, prefix, "k", CK_DTYPE_F32, SHAPE(T, s->n_kv_heads, s->head_dim)) ||
-        activation(pl, prefix, "v", CK_DTYPE_F32, SHAPE(T, s->n_kv_heads, s->head_dim)))
+        activation_with_grad(pl, prefix, "q", SHAPE(T, s->n_heads, s->head_dim)) ||
+        activation_with_grad(pl, prefix, "k", SHAPE(T, s->n_kv_heads, s->head_dim)) ||
+        activation_with_grad(pl, prefix, "v", SHAPE(T, s->n_kv_heads, s->head_dim)))
         return -1;
     if (!pl->p->opts.decode || s->kind != CK_SECTION_DECODER)
         return 0;
@@ -224,7 +282,7 @@ static int header_buffers(planner *pl, const char *prefix, const ck_section *s, 
     case CK_ROLE_TOKEN_EMBED:
         return activation(pl, prefix, "ids", CK_DTYPE_I32, SHAPE(T)) ||
                        weight(pl, prefix, "table", sh->dtype, SHAPE(s->vocab, s->d_model)) ||
-                       activation(pl, prefix, "out", CK_DTYPE_F32, SHAPE(T, s->d_model))
+                       activation_with_grad(pl, prefix, "out", SHAPE(T, s->d_model))
                    ? -1
                    : 0;
     case CK_ROLE_POS_ADD:
@@ -232,7 +290,7 @@ static int header_buffers(planner *pl, const char *prefix, const ck_section *s, 
             weight(pl, prefix, "class_token", CK_DTYPE_F32, SHAPE(s->d_model)))
             return -1;
         return weight(pl, prefix, "pos_embed", CK_DTYPE_F32, SHAPE(s->seq_len, s->d_model)) ||
-                       activation(pl, prefix, "out", CK_DTYPE_F32, SHAPE(T, s->d_model))
+                       activation_with_grad(pl, prefix, "out", SHAPE(T, s->d_model))
                    ? -1
                    : 0;
     default:
@@ -254,29 +312,30 @@ static int node_buffers(planner *pl, const ck_section *s, const ck_node *nd)
     case CK_ROLE_POS_ADD:
         return header_buffers(pl, prefix, s, nd);
     case CK_ROLE_PRE_NORM:
+    case CK_ROLE_FINAL_NORM:
+        return norm_buffers(pl, prefix, s, sh->T, 0);
     case CK_ROLE_ATTN_NORM:
     case CK_ROLE_MLP_NORM:
-    case CK_ROLE_FINAL_NORM:
-        return norm_buffers(pl, prefix, s, sh->T);
+        return norm_buffers(pl, prefix, s, sh->T, 1);
     case CK_ROLE_QKV:
         return qkv_buffers(pl, prefix, s, sh);
     case CK_ROLE_ROPE:
         return 0; /* in place on q and k; its tables head the section */
     case CK_ROLE_ATTENTION:
-        return activation(pl, prefix, "out", CK_DTYPE_F32, SHAPE(sh->T, s->n_heads, s->head_dim));
+        return activation_with_grad(pl, prefix, "out", SHAPE(sh->T, s->n_heads, s->head_dim));
     case CK_ROLE_OUT_PROJ:
     case CK_ROLE_MLP_GATE:
     case CK_ROLE_MLP_UP:
     case CK_ROLE_MLP_DOWN:
     case CK_ROLE_BRIDGE:
-        return linear_buffers(pl, prefix, sh, "out");
+        return linear_buffers(pl, prefix, sh, "out") || linear_grads(pl, prefix, nd->role, sh) ? -1 : 0;
     case CK_ROLE_LM_HEAD:
-        return linear_buffers(pl, prefix, sh, "logits");
+        return linear_buffers(pl, prefix, sh, "logits") || linear_grads(pl, prefix, nd->role, sh) ? -1 : 0;
     case CK_ROLE_ATTN_RESIDUAL:
     case CK_ROLE_MLP_RESIDUAL:
-        return activation(pl, prefix, "out", CK_DTYPE_F32, SHAPE(sh->n / s->d_model, s->d_model));
+        return activation_with_grad(pl, prefix, "out", SHAPE(sh->n / s->d_model, s->d_model));
     case CK_ROLE_MLP_ACT:
-        return activation(pl, prefix, "out", CK_DTYPE_F32, SHAPE(sh->n / s->d_ff, s->d_ff));
+        return activation_with_grad(pl, prefix, "out", SHAPE(sh->n / s->d_ff, s->d_ff));
     case CK_ROLE_COUNT:
         break;
     }
@@ -300,6 +359,7 @@ static int plan_section(planner *pl, uint32_t sec)
     size_t n = ck_section_nodes(pl->m, sec, &g, nodes);
     char prefix[64];
     pl->sec = sec;
+    pl->backward = pl->p->opts.training && s->kind == CK_SECTION_DECODER;
     if (!ck_align_up_ok(pl->cursor, pl->p->section_align, &pl->cursor))
         return plan_fail(pl, "section \"%s\": offset overflows size_t", s->name);
     sp->all.start = pl->cursor;

@@ -66,6 +66,7 @@ void ck_plan_print_map(const ck_plan *p, FILE *f, int per_layer)
     total_row(f, "weights", p->by_kind[CK_BUF_WEIGHT]);
     total_row(f, "activations", p->by_kind[CK_BUF_ACTIVATION]);
     total_row(f, "gradients", p->by_kind[CK_BUF_GRADIENT]);
+    total_row(f, "activation gradients", p->by_kind[CK_BUF_ACTIVATION_GRADIENT]);
     total_row(f, "optimizer (adam m+v)", p->by_kind[CK_BUF_OPTIMIZER_M] + p->by_kind[CK_BUF_OPTIMIZER_V]);
     total_row(f, "kv cache", p->by_kind[CK_BUF_KV_CACHE]);
     total_row(f, "tables (rope)", p->by_kind[CK_BUF_TABLE]);
