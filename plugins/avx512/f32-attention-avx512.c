@@ -60,8 +60,10 @@ int ck_avx512_f32_attention(const ck_exec_ctx *ctx, const void *args)
         return CK_E_UNSUPPORTED;
     if (a->S > SIZE_MAX / sizeof(float) / 2 - a->head_dim - 16)
         return CK_E_UNSUPPORTED;
-    if (!a->scores && !a->probs && a->T >= CK512_FLASH_MIN_T)
-        return ck512_attention_flash(ctx, a);
+    /* The blocked path packs all of K and V; without room for that, the
+     * row path below computes the same op. */
+    if (!a->scores && !a->probs && a->T >= CK512_FLASH_MIN_T && ck512_attention_flash(ctx, a) == CK_OK)
+        return CK_OK;
     attn_job j = {ctx, a, a->n_heads / a->n_kv_heads, 0};
     size_t row = a->scores || a->probs ? a->S : 0;
     j.scratch = (((a->head_dim + 15) & ~(size_t)15) + row) * sizeof(float);
