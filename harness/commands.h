@@ -11,6 +11,7 @@ int ck_cmd_bench(int argc, char **argv);
 int ck_cmd_calibrate(int argc, char **argv);
 int ck_cmd_run(int argc, char **argv);
 int ck_cmd_diverge(int argc, char **argv);
+int ck_cmd_fusion(int argc, char **argv);
 /* ckbench --plugin P --model M (no sub-command): parity, bench, report */
 int ck_cmd_headline(int argc, char **argv);
 

@@ -17,6 +17,7 @@ static const command commands[] = {
     {"bench", ck_cmd_bench, "benchmark every op of a model at its real shapes"},
     {"run", ck_cmd_run, "run the whole planned model through a plugin in its single allocation"},
     {"diverge", ck_cmd_diverge, "run scalar and a plugin side by side; name the first op that leaves tolerance"},
+    {"fusion", ck_cmd_fusion, "fused vs unfused at model shapes: time per layer and bytes saved"},
     {"calibrate", ck_cmd_calibrate, "measure this machine's roofs (stream bandwidth, peak FMA rate)"},
 };
 

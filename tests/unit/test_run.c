@@ -217,3 +217,19 @@ Test(run, diverge_with_fusion_names_a_wrong_fused_kernel)
     cr_assert_eq(run_cmd(cmd, out, sizeof out), 2, "%s", out);
     cr_assert(strstr(out, "unknown fusion 'norm_qvk'") != NULL, "%s", out);
 }
+
+Test(run, fusion_bench_reports_time_and_bytes_per_layer)
+{
+    const char *ck = getenv("CK_CKBENCH");
+    if (!ck)
+        cr_skip_test("CK_CKBENCH not set");
+    char cmd[4096], out[8192];
+    snprintf(cmd, sizeof cmd, "%s fusion --plugin scalar --model %s --layers 2 --repetitions 1 2>&1", ck,
+             model("tiny-gqa.json"));
+    cr_assert_eq(run_cmd(cmd, out, sizeof out), 0, "%s", out);
+    cr_assert(strstr(out, "applied: gate_up x2") != NULL, "%s", out);
+    cr_assert(strstr(out, "text ") != NULL && strstr(out, "x\n") != NULL, "a speedup column: %s", out);
+    cr_assert(strstr(out, "activation bytes not moved per forward: ") != NULL, "%s", out);
+    snprintf(cmd, sizeof cmd, "%s fusion --plugin scalar --model %s --layers 0 2>&1", ck, model("tiny-gqa.json"));
+    cr_assert_eq(run_cmd(cmd, out, sizeof out), 2, "%s", out);
+}

@@ -1,0 +1,170 @@
+/* ckbench fusion: fused against unfused at a model's real shapes, in one run.
+ * The first N layers of every section are planned and run through the
+ * plugin twice, once with the requested fusions and once without; per
+ * section it prints the time of a layer each way, the speedup and the
+ * activation bytes per layer that the applied fusions do not move. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ck_fusion.h"
+#include "ck_ir.h"
+#include "ck_run.h"
+#include "commands.h"
+
+typedef struct fusion_cli {
+    const char *plugin, *model;
+    uint32_t fuse;
+    size_t layers;
+    int repetitions, threads;
+} fusion_cli;
+
+static int usage(FILE *f)
+{
+    fprintf(f, "usage: ckbench fusion --plugin P --model M [--fuse all|LIST] [--layers N] [--repetitions R]\n"
+               "       [--threads N]\n"
+               "Runs the first N layers (default 1) of every section of M through P, with the fusions (default\n"
+               "all) and without, and prints per section the time of one layer each way (best of R, default 3),\n"
+               "the speedup and the activation bytes per layer the applied fusions save (analytic; hardware\n"
+               "counters are read by 'ckbench bench' where the machine exposes them).\n");
+    return f == stdout ? 0 : 2;
+}
+
+static int parse(int argc, char **argv, fusion_cli *c)
+{
+    *c = (fusion_cli){NULL, NULL, CK_FUSE_ALL, 1, 3, 0};
+    for (int i = 1; i < argc; i += 2) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)
+            return 1;
+        if (!v) {
+            fprintf(stderr, "ckbench fusion: %s needs a value\n", a);
+            return -1;
+        }
+        char err[256];
+        if (strcmp(a, "--plugin") == 0)
+            c->plugin = v;
+        else if (strcmp(a, "--model") == 0)
+            c->model = v;
+        else if (strcmp(a, "--fuse") == 0) {
+            if (ck_fusion_parse(v, &c->fuse, err, sizeof err)) {
+                fprintf(stderr, "ckbench fusion: %s\n", err);
+                return -1;
+            }
+        } else if (strcmp(a, "--layers") == 0 && atol(v) > 0)
+            c->layers = (size_t)atol(v);
+        else if (strcmp(a, "--repetitions") == 0 && atoi(v) > 0)
+            c->repetitions = atoi(v);
+        else if (strcmp(a, "--threads") == 0)
+            c->threads = atoi(v);
+        else {
+            fprintf(stderr, "ckbench fusion: bad option '%s %s'; see 'ckbench fusion --help'\n", a, v);
+            return -1;
+        }
+    }
+    if (!c->plugin || !c->model) {
+        fprintf(stderr, "ckbench fusion: --plugin and --model are required\n");
+        return -1;
+    }
+    return 0;
+}
+
+static double now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+/* Best-of-R time of the layer steps of each section, in seconds. */
+static int time_layers(ck_runner *r, const ck_exec_ctx *ctx, int reps, double *per_section, size_t n_sec)
+{
+    char err[CK_ERR_LEN];
+    for (size_t s = 0; s < n_sec; s++)
+        per_section[s] = INFINITY;
+    for (int rep = 0; rep < reps; rep++) {
+        double acc[CK_MAX_SECTIONS] = {0};
+        for (size_t i = 0; i < ck_runner_n_steps(r); i++) {
+            const ck_run_step *st = ck_runner_step(r, i);
+            double t0 = now();
+            if (ck_runner_run_step(r, i, ctx, err, sizeof err)) {
+                fprintf(stderr, "ckbench fusion: %s\n", err);
+                return -1;
+            }
+            if (st->part == CK_PART_LAYER)
+                acc[st->section] += now() - t0;
+        }
+        for (size_t s = 0; s < n_sec; s++)
+            per_section[s] = acc[s] < per_section[s] ? acc[s] : per_section[s];
+    }
+    return 0;
+}
+
+int ck_cmd_fusion(int argc, char **argv)
+{
+    fusion_cli c;
+    int pr = parse(argc, argv, &c);
+    if (pr)
+        return usage(pr > 0 ? stdout : stderr);
+    char err[CK_ERR_LEN];
+    int status = 2;
+    ck_model *m = ck_model_load(c.model, err, sizeof err);
+    ck_plugin *scalar = m ? ck_plugin_load("scalar", err, sizeof err) : NULL;
+    ck_plugin *p = scalar ? (strcmp(c.plugin, "scalar") ? ck_plugin_load(c.plugin, err, sizeof err) : scalar) : NULL;
+    ck_runner *plain = NULL, *fused = NULL;
+    ck_exec_ctx *ctx = NULL;
+    if (!p) {
+        fprintf(stderr, "ckbench fusion: %s\n", err);
+        goto out;
+    }
+    ck_run_opts o = {.seed = 1, .max_layers = c.layers};
+    ck_run_opts of = o;
+    of.fuse_mask = c.fuse;
+    if (!(plain = ck_runner_create(m, p, scalar, &o, err, sizeof err)) ||
+        !(fused = ck_runner_create(m, p, scalar, &of, err, sizeof err)) || ck_runner_prepare(plain, err, sizeof err) ||
+        ck_runner_prepare(fused, err, sizeof err)) {
+        fprintf(stderr, "ckbench fusion: %s\n", err);
+        goto out;
+    }
+    ctx = ck_exec_create(c.threads);
+    size_t n_sec = m->n_sections;
+    double t_plain[CK_MAX_SECTIONS], t_fused[CK_MAX_SECTIONS];
+    status = 1;
+    if (time_layers(plain, ctx, c.repetitions, t_plain, n_sec) || time_layers(fused, ctx, c.repetitions, t_fused, n_sec))
+        goto out;
+    char mask[256];
+    ck_fusion_format(c.fuse, mask, sizeof mask);
+    printf("fused vs unfused: %s through %s, first %zu layer(s) per section, %d threads, best of %d\n",
+           ck_model_name(m), p->desc->name, c.layers, ctx->n_threads, c.repetitions);
+    printf("fusions requested: %s; applied:", mask);
+    size_t any = 0, layers = 0;
+    for (unsigned f = 0; f < CK_FUSE_COUNT; f++)
+        if (ck_runner_fusion(fused, f)) {
+            printf(" %s x%zu", ck_fusion_name(f), ck_runner_fusion(fused, f));
+            any++;
+        }
+    printf("%s\n", any ? "" : " none (the plugin offers no fused kernel for these)");
+    for (size_t s = 0; s < n_sec; s++)
+        layers += m->sections[s].n_layers < c.layers ? m->sections[s].n_layers : c.layers;
+    printf("%-10s %14s %14s %9s\n", "section", "unfused/layer", "fused/layer", "speedup");
+    for (size_t s = 0; s < n_sec; s++) {
+        size_t nl = m->sections[s].n_layers < c.layers ? m->sections[s].n_layers : c.layers;
+        printf("%-10s %11.3f ms %11.3f ms %8.2fx\n", m->sections[s].name, 1e3 * t_plain[s] / (double)nl,
+               1e3 * t_fused[s] / (double)nl, t_fused[s] > 0 ? t_plain[s] / t_fused[s] : 0.0);
+    }
+    printf("activation bytes not moved per forward: %zu (%.2f MiB per layer on average, header and footer "
+           "included)\n",
+           ck_runner_bytes_saved(fused), (double)ck_runner_bytes_saved(fused) / (double)(layers ? layers : 1) / 1048576.0);
+    status = 0;
+out:
+    ck_exec_destroy(ctx);
+    ck_runner_free(plain);
+    ck_runner_free(fused);
+    if (p && p != scalar)
+        ck_plugin_unload(p);
+    ck_plugin_unload(scalar);
+    ck_model_free(m);
+    return status;
+}
