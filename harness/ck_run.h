@@ -37,6 +37,7 @@ typedef struct ck_run_opts {
     uint32_t weight_dtype; /* matrix weights: 0 = the model's own (or the GGUF's) */
     int training;          /* plan the training layout (harness/ck_train.h); the forward is unchanged */
     uint32_t fuse_mask;    /* requested fusions (ck_fusion.h); applied where the plugin offers them */
+    size_t max_layers;     /* 0: every layer; else the first N of each section (a sample for timing) */
 } ck_run_opts;
 
 /* One step as the run sees it (a fused group counts as one step, labelled

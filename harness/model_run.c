@@ -57,7 +57,8 @@ typedef struct unit {
 } unit;
 
 struct ck_runner {
-    const ck_model *model;
+    const ck_model *model;   /* &own_model */
+    ck_model own_model;      /* the caller's, with layers capped by opts.max_layers */
     ck_plan *plan;
     ck_arena arena;
     const ck_plugin *plugin, *scalar;
@@ -714,11 +715,16 @@ ck_runner *ck_runner_create(const ck_model *m, const ck_plugin *plugin, const ck
         failf(err, err_len, "out of memory");
         return NULL;
     }
-    r->model = m;
+    r->own_model = *m;
+    r->model = &r->own_model;
     r->plugin = plugin;
     r->scalar = scalar;
     if (opts)
         r->opts = *opts;
+    for (size_t i = 0; r->opts.max_layers && i < r->own_model.n_sections; i++)
+        if (r->own_model.sections[i].n_layers > r->opts.max_layers)
+            r->own_model.sections[i].n_layers = r->opts.max_layers;
+    m = r->model;
     for (size_t i = 0; i < m->n_sections; i++)
         for (size_t t = 0; m->sections[i].kind == CK_SECTION_DECODER && t < r->opts.n_tokens; t++)
             if (r->opts.tokens[t] < 0 || (size_t)r->opts.tokens[t] >= m->sections[i].vocab) {
