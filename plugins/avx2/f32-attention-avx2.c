@@ -56,8 +56,14 @@ static float dot_hd(const float *x, const float *y, size_t n)
 static float exp_shift_sum(float *p, size_t n, float mx)
 {
     __m256 vm = _mm256_set1_ps(mx), sum = _mm256_setzero_ps();
-    for (size_t s = 0; s < n; s += 8) {
-        __m256i m = avx2_tail_mask(n - s < 8 ? n - s : 8);
+    size_t s = 0;
+    for (; s + 8 <= n; s += 8) {
+        __m256 e = avx2_exp_ps(_mm256_sub_ps(_mm256_loadu_ps(p + s), vm));
+        _mm256_storeu_ps(p + s, e);
+        sum = _mm256_add_ps(sum, e);
+    }
+    if (s < n) { /* masked stores are slow: the tail only */
+        __m256i m = avx2_tail_mask(n - s);
         __m256 e = avx2_exp_ps(_mm256_sub_ps(_mm256_maskload_ps(p + s, m), vm));
         e = _mm256_and_ps(e, _mm256_castsi256_ps(m));
         _mm256_maskstore_ps(p + s, m, e);
@@ -66,27 +72,30 @@ static float exp_shift_sum(float *p, size_t n, float mx)
     return avx2_hsum_ps(sum);
 }
 
-/* out[0..hd) = sum_s p[s] * v_s[0..hd), 32 dims at a time in registers. */
+/* out[0..hd) = sum_s p[s] * v_s[0..hd), 32 dims at a time in registers
+ * (plain loads and stores for whole chunks, masks for the last one). */
 static void weighted_sum_v(const ck_attention_args *a, size_t kvh, const float *p, size_t n, float *out)
 {
     size_t hd = a->head_dim, ld = a->n_kv_heads * hd;
     const float *v = a->v + kvh * hd;
-    for (size_t d = 0; d < hd; d += 32) {
-        __m256i m[4];
-        __m256 acc[4];
-        for (int c = 0; c < 4; c++) {
-            size_t at = d + 8 * (size_t)c, left = at < hd ? hd - at : 0;
-            m[c] = avx2_tail_mask(left < 8 ? left : 8);
-            acc[c] = _mm256_setzero_ps();
-        }
+    size_t d = 0;
+    for (; d + 32 <= hd; d += 32) {
+        __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
         for (size_t s = 0; s < n; s++) {
             __m256 ps = _mm256_set1_ps(p[s]);
             const float *vs = v + s * ld + d;
             for (int c = 0; c < 4; c++)
-                acc[c] = _mm256_fmadd_ps(ps, _mm256_maskload_ps(vs + 8 * c, m[c]), acc[c]);
+                acc[c] = _mm256_fmadd_ps(ps, _mm256_loadu_ps(vs + 8 * c), acc[c]);
         }
         for (int c = 0; c < 4; c++)
-            _mm256_maskstore_ps(out + d + 8 * c, m[c], acc[c]);
+            _mm256_storeu_ps(out + d + 8 * c, acc[c]);
+    }
+    for (; d < hd; d += 8) {
+        __m256i m = avx2_tail_mask(hd - d < 8 ? hd - d : 8);
+        __m256 acc = _mm256_setzero_ps();
+        for (size_t s = 0; s < n; s++)
+            acc = _mm256_fmadd_ps(_mm256_set1_ps(p[s]), _mm256_maskload_ps(v + s * ld + d, m), acc);
+        _mm256_maskstore_ps(out + d, m, acc);
     }
 }
 
@@ -110,10 +119,11 @@ static void mat_row(const mat_job *j, size_t h, size_t t, float *p)
     }
     float sum = exp_shift_sum(p, n, mx);
     __m256 vsum = _mm256_set1_ps(sum);
-    for (size_t s = 0; s < n; s += 8) {
-        __m256i m = avx2_tail_mask(n - s < 8 ? n - s : 8);
-        _mm256_maskstore_ps(p + s, m, _mm256_div_ps(_mm256_maskload_ps(p + s, m), vsum));
-    }
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(p + i, _mm256_div_ps(_mm256_loadu_ps(p + i), vsum));
+    for (; i < n; i++)
+        p[i] /= sum;
     if (probs) {
         memcpy(probs, p, n * sizeof *p);
         for (size_t s = n; s < a->S; s++)

@@ -26,7 +26,7 @@ typedef struct decode_job {
 typedef struct decode_state {
     float *kblk, *vblk; /* [heads][ATT_DEC_BK][ld] */
     float *o;           /* [heads * rows][hd] */
-    float *sc;          /* [ATT_DEC_BK + 4]: scores, then probabilities */
+    float *sc;          /* [ATT_DEC_BK + 8]: scores, then probabilities */
     float *m, *l;       /* [heads * rows] */
 } decode_state;
 
@@ -136,12 +136,13 @@ static void row_block(const decode_job *j, const float *kblk, const float *vblk,
     float mx = *rs.m;
     for (size_t i = 0; i < nb; i++)
         mx = sc[i] > mx ? sc[i] : mx;
+    /* sc has room for whole vectors: lanes past nb are computed, then
+     * zeroed, so that they add nothing to the sum */
     __m256 vmx = _mm256_set1_ps(mx), sum = _mm256_setzero_ps();
     for (size_t i = 0; i < nb; i += 8) {
-        __m256i m = avx2_tail_mask(nb - i < 8 ? nb - i : 8);
-        __m256 p = avx2_exp_ps(_mm256_sub_ps(_mm256_maskload_ps(sc + i, m), vmx));
-        p = _mm256_and_ps(p, _mm256_castsi256_ps(m));
-        _mm256_maskstore_ps(sc + i, m, p);
+        __m256 p = avx2_exp_ps(_mm256_sub_ps(_mm256_loadu_ps(sc + i), vmx));
+        p = _mm256_and_ps(p, _mm256_castsi256_ps(avx2_tail_mask(nb - i < 8 ? nb - i : 8)));
+        _mm256_storeu_ps(sc + i, p);
         sum = _mm256_add_ps(sum, p);
     }
     float alpha = _mm256_cvtss_f32(avx2_exp_ps(_mm256_set1_ps(*rs.m - mx)));
@@ -216,7 +217,7 @@ static void decode_items(void *arg, size_t begin, size_t end, int tid)
     st.kblk = j->ctx->scratch(j->ctx, tid, j->scratch_bytes);
     st.vblk = st.kblk + blk;
     st.sc = st.vblk + blk;
-    st.m = st.sc + ATT_DEC_BK + 4;
+    st.m = st.sc + ATT_DEC_BK + 8;
     st.l = st.m + nrows;
     st.o = st.l + nrows;
     decode_heads(j, &st, begin, end);
@@ -228,7 +229,7 @@ int avx2_attention_decode(const ck_exec_ctx *ctx, const ck_attention_args *a)
     decode_job j = {ctx, a, group, a->T * group, decode_ld(hd), 0};
     /* sized for the case where one thread gets every kv head */
     j.scratch_bytes =
-        (2 * nh * ATT_DEC_BK * j.ld + ATT_DEC_BK + 4 + nh * j.rows * (2 + hd)) * sizeof(float);
+        (2 * nh * ATT_DEC_BK * j.ld + ATT_DEC_BK + 8 + nh * j.rows * (2 + hd)) * sizeof(float);
     if (avx2_reserve_scratch(ctx, j.scratch_bytes) != 0)
         return CK_E_NOMEM;
     avx2_parallel(ctx, nh, 1, decode_items, &j);

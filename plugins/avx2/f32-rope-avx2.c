@@ -11,31 +11,52 @@
 #include "avx2-helpers.h"
 #include "avx2-kernels.h"
 
+static inline void rotate_neox8(__m256 x0, __m256 x1, __m256 c, __m256 s, __m256 *y0, __m256 *y1)
+{
+    *y0 = _mm256_sub_ps(_mm256_mul_ps(x0, c), _mm256_mul_ps(x1, s));
+    *y1 = _mm256_add_ps(_mm256_mul_ps(x0, s), _mm256_mul_ps(x1, c));
+}
+
+/* Masked stores are slow (microcoded on AMD): only the tail uses them. */
 static void rope_neox(float *x, size_t half, const float *ct, const float *st)
 {
-    for (size_t i = 0; i < half; i += 8) {
-        __m256i m = avx2_tail_mask(half - i < 8 ? half - i : 8);
-        __m256 x0 = _mm256_maskload_ps(x + i, m), x1 = _mm256_maskload_ps(x + half + i, m);
-        __m256 c = _mm256_maskload_ps(ct + i, m), s = _mm256_maskload_ps(st + i, m);
-        __m256 y0 = _mm256_sub_ps(_mm256_mul_ps(x0, c), _mm256_mul_ps(x1, s));
-        __m256 y1 = _mm256_add_ps(_mm256_mul_ps(x0, s), _mm256_mul_ps(x1, c));
+    __m256 y0, y1;
+    size_t i = 0;
+    for (; i + 8 <= half; i += 8) {
+        rotate_neox8(_mm256_loadu_ps(x + i), _mm256_loadu_ps(x + half + i), _mm256_loadu_ps(ct + i),
+                     _mm256_loadu_ps(st + i), &y0, &y1);
+        _mm256_storeu_ps(x + i, y0);
+        _mm256_storeu_ps(x + half + i, y1);
+    }
+    if (i < half) {
+        __m256i m = avx2_tail_mask(half - i);
+        rotate_neox8(_mm256_maskload_ps(x + i, m), _mm256_maskload_ps(x + half + i, m), _mm256_maskload_ps(ct + i, m),
+                     _mm256_maskload_ps(st + i, m), &y0, &y1);
         _mm256_maskstore_ps(x + i, m, y0);
         _mm256_maskstore_ps(x + half + i, m, y1);
     }
 }
 
-static void rope_gptj(float *x, size_t half, const float *ct, const float *st)
+/* Four pairs: (x0c - x1s, x1c + x0s) via an in-lane swap and addsub. */
+static inline __m256 rotate_gptj4(__m256 v, __m128 c4, __m128 s4)
 {
     const __m256i dup = _mm256_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3);
-    for (size_t i = 0; i < half; i += 4) {
-        size_t pairs = half - i < 4 ? half - i : 4;
+    __m256 c = _mm256_permutevar8x32_ps(_mm256_castps128_ps256(c4), dup);
+    __m256 s = _mm256_permutevar8x32_ps(_mm256_castps128_ps256(s4), dup);
+    __m256 swapped = _mm256_permute_ps(v, 0xB1);
+    return _mm256_addsub_ps(_mm256_mul_ps(v, c), _mm256_mul_ps(swapped, s));
+}
+
+static void rope_gptj(float *x, size_t half, const float *ct, const float *st)
+{
+    size_t i = 0;
+    for (; i + 4 <= half; i += 4)
+        _mm256_storeu_ps(x + 2 * i, rotate_gptj4(_mm256_loadu_ps(x + 2 * i), _mm_loadu_ps(ct + i), _mm_loadu_ps(st + i)));
+    if (i < half) {
+        size_t pairs = half - i;
         __m128i m4 = _mm256_castsi256_si128(avx2_tail_mask(pairs));
         __m256i m8 = avx2_tail_mask(2 * pairs);
-        __m256 c = _mm256_permutevar8x32_ps(_mm256_castps128_ps256(_mm_maskload_ps(ct + i, m4)), dup);
-        __m256 s = _mm256_permutevar8x32_ps(_mm256_castps128_ps256(_mm_maskload_ps(st + i, m4)), dup);
-        __m256 v = _mm256_maskload_ps(x + 2 * i, m8);
-        __m256 swapped = _mm256_permute_ps(v, 0xB1);
-        __m256 y = _mm256_addsub_ps(_mm256_mul_ps(v, c), _mm256_mul_ps(swapped, s));
+        __m256 y = rotate_gptj4(_mm256_maskload_ps(x + 2 * i, m8), _mm_maskload_ps(ct + i, m4), _mm_maskload_ps(st + i, m4));
         _mm256_maskstore_ps(x + 2 * i, m8, y);
     }
 }
