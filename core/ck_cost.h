@@ -30,6 +30,17 @@
  *   adam       16 n      docs/ops.md's update, operation by operation
  *   quantize   3 n       abs-max, scale, round; dequantize: 1 n
  * where n is the shape's element count, or T * D when it gives rows instead.
+ *
+ * Backward ops (training: weights f32; gradients written once):
+ *   rmsnorm_bwd 10 T D, layernorm_bwd 14 T D   x, dy in; dx, dgamma (dbeta) out
+ *   linear_bwd  4 T K N (+ T N for db)         dx = dy.W and dw = dy^T.x
+ *   qkv_bwd     as linear_bwd with K = D, N = (H + 2 Hkv) hd
+ *   rope_bwd    as rope
+ *   attention_bwd per head and visible pair 10 hd + 5 (8 hd + 5 when the
+ *               forward's probs are given: materialize = 1)
+ *   swiglu_bwd 11 n, gelu_bwd 16 n, embedding_bwd T D (scatter-add rows)
+ *   cross_entropy 7 T V (V = vocab): softmax, loss, dlogits
+ * Fused ops have no single ck_shape; they cost {0, 0} here.
  */
 #ifndef CK_COST_H
 #define CK_COST_H

@@ -90,6 +90,54 @@ static ck_cost quant_cost(const ck_shape *s, int quantize)
     return (ck_cost){bytes, (quantize ? 3 : 1) * n};
 }
 
+/* ---- backward ops (training weights are f32) ---------------------------------- */
+
+static ck_cost norm_bwd_cost(const ck_shape *s, int layernorm)
+{
+    uint64_t td = (uint64_t)s->T * s->D;
+    uint64_t params = (uint64_t)s->D * F32 * (layernorm && s->has_bias ? 3 : 2); /* gamma; dgamma (dbeta) */
+    return (ck_cost){4 * td * F32 + params, (layernorm ? 14 : 10) * td};  /* x, dy in; dx out */
+}
+
+/* dx = dy.W (2TKN), dw = dy^T.x (2TKN), db = sum_t dy (TN). */
+static ck_cost linear_bwd_cost(const ck_shape *s, size_t K, size_t N)
+{
+    uint64_t tk = (uint64_t)s->T * K, nk = (uint64_t)N * K, tn = (uint64_t)s->T * N;
+    uint64_t bytes = (2 * tk + 2 * nk + tn) * F32 + (s->has_bias ? (uint64_t)N * F32 : 0);
+    return (ck_cost){bytes, 4 * (uint64_t)s->T * K * N + (s->has_bias ? tn : 0)};
+}
+
+/* Per visible pair: scores recomputed (2 hd) unless the forward's probs are
+ * given, dP = dout.v (2 hd), dS (5), dq, dk, dv (2 hd each). */
+static ck_cost attention_bwd_cost(const ck_shape *s)
+{
+    uint64_t hd = s->head_dim, H = s->n_heads, Hkv = s->n_kv_heads;
+    uint64_t pairs = 0;
+    for (size_t t = 0; t < s->T; t++)
+        pairs += visible_keys(s, t);
+    uint64_t keys = s->T ? visible_keys(s, s->T - 1) : 0;
+    uint64_t bytes = 3 * (uint64_t)s->T * H * hd * F32   /* q, dout in; dq out */
+                     + 4 * keys * Hkv * hd * F32;        /* k, v in; dk, dv out */
+    if (s->materialize)
+        bytes += H * (uint64_t)s->T * s->S * F32;        /* probs in */
+    uint64_t flops = H * pairs * ((s->materialize ? 8 : 10) * hd + 5);
+    return (ck_cost){bytes, flops};
+}
+
+static ck_cost embedding_bwd_cost(const ck_shape *s)
+{
+    uint64_t td = (uint64_t)s->T * s->D;
+    return (ck_cost){(uint64_t)s->T * sizeof(int32_t) + 3 * td * F32, td}; /* dy in; dtable rows in and out */
+}
+
+/* Softmax over V per row (max, subtract, exp, sum, divide), the loss and
+ * dlogits = (p - onehot) / T: 7 per logit. V is the shape's vocab. */
+static ck_cost cross_entropy_cost(const ck_shape *s)
+{
+    uint64_t tv = (uint64_t)s->T * (s->vocab ? s->vocab : s->N);
+    return (ck_cost){2 * tv * F32 + (uint64_t)s->T * sizeof(int32_t) + F32, 7 * tv};
+}
+
 ck_cost ck_op_cost(const ck_shape *s)
 {
     switch (s->op) {
@@ -106,7 +154,17 @@ ck_cost ck_op_cost(const ck_shape *s)
     case CK_OP_EMBEDDING: return embedding_cost(s);
     case CK_OP_QUANTIZE: return quant_cost(s, 1);
     case CK_OP_DEQUANTIZE: return quant_cost(s, 0);
-    default: return (ck_cost){0, 0};
+    case CK_OP_RMSNORM_BWD: return norm_bwd_cost(s, 0);
+    case CK_OP_LAYERNORM_BWD: return norm_bwd_cost(s, 1);
+    case CK_OP_LINEAR_BWD: return linear_bwd_cost(s, s->K, s->N);
+    case CK_OP_QKV_BWD: return linear_bwd_cost(s, s->D, (s->n_heads + 2 * s->n_kv_heads) * s->head_dim);
+    case CK_OP_ROPE_BWD: return rope_cost(s);
+    case CK_OP_ATTENTION_BWD: return attention_bwd_cost(s);
+    case CK_OP_SWIGLU_BWD: return elementwise_cost(s, 5, 11); /* gate, up, dy in; dgate, dup out */
+    case CK_OP_GELU_BWD: return elementwise_cost(s, 3, 16);   /* x, dy in; dx out */
+    case CK_OP_EMBEDDING_BWD: return embedding_bwd_cost(s);
+    case CK_OP_CROSS_ENTROPY: return cross_entropy_cost(s);
+    default: return (ck_cost){0, 0}; /* fused ops: no single shape describes them */
     }
 }
 

@@ -312,3 +312,17 @@ Test(roofs, bad_file_names_the_field)
               err);
     remove(path);
 }
+
+Test(cost, backward_linear_and_cross_entropy)
+{
+    ck_shape s = {.op = CK_OP_LINEAR_BWD, .dtype = CK_DTYPE_F32, .T = 2, .K = 4, .N = 3, .has_bias = 1};
+    ck_cost c = ck_op_cost(&s);
+    /* x, dx 2*4; w, dw 3*4; dy 2*3; db 3 — floats */
+    cr_assert_eq(c.bytes, (2u * 8u + 2u * 12u + 6u + 3u) * 4u);
+    cr_assert_eq(c.flops, 4u * 24u + 6u);
+    ck_shape ce = {.op = CK_OP_CROSS_ENTROPY, .T = 2, .vocab = 10};
+    cr_assert_eq(ck_op_cost(&ce).bytes, 2u * 20u * 4u + 2u * 4u + 4u);
+    cr_assert_eq(ck_op_cost(&ce).flops, 140u);
+    ck_shape fused = {.op = CK_OP_ADD_NORM, .T = 2, .D = 4};
+    cr_assert_eq(ck_op_cost(&fused).bytes, 0u, "fused ops have no single shape");
+}
