@@ -40,10 +40,6 @@ size_t ck_parity_edge_suite(ck_parity_shape **out);
 int ck_parity_model_suite(const char *path, uint32_t weight_dtype, ck_parity_shape **out, size_t *n, char *err,
                           size_t err_len);
 
-/* ck_shape_describe, plus the backward ops (which it does not describe
- * yet): "rmsnorm_bwd T=3 D=7". */
-void ck_parity_describe(const ck_shape *s, char *buf, size_t len);
-
 /* Cut the rows of s to the work budget (see CK_PARITY_WORK_BUDGET); writes
  * "T=x of y" into note when it did. Attention keeps every key and checks the
  * last rows (the ones that see the most keys). */

@@ -223,41 +223,6 @@ size_t ck_parity_edge_suite(ck_parity_shape **out)
     return s.n;
 }
 
-/* The forward op a backward op differentiates, or CK_OP_NONE. */
-static uint32_t forward_of(uint32_t op)
-{
-    switch (op) {
-    case CK_OP_RMSNORM_BWD: return CK_OP_RMSNORM;
-    case CK_OP_LAYERNORM_BWD: return CK_OP_LAYERNORM;
-    case CK_OP_LINEAR_BWD: return CK_OP_LINEAR;
-    case CK_OP_QKV_BWD: return CK_OP_QKV;
-    case CK_OP_ROPE_BWD: return CK_OP_ROPE;
-    case CK_OP_ATTENTION_BWD: return CK_OP_ATTENTION;
-    case CK_OP_SWIGLU_BWD: return CK_OP_SWIGLU;
-    case CK_OP_GELU_BWD: return CK_OP_GELU;
-    case CK_OP_EMBEDDING_BWD: return CK_OP_EMBEDDING;
-    default: return CK_OP_NONE;
-    }
-}
-
-void ck_parity_describe(const ck_shape *s, char *buf, size_t len)
-{
-    uint32_t fwd = forward_of(s->op);
-    if (s->op == CK_OP_CROSS_ENTROPY) {
-        snprintf(buf, len, "cross_entropy T=%zu V=%zu", s->T, s->vocab);
-    } else if (fwd != CK_OP_NONE) {
-        /* the forward op's description under the backward op's name */
-        ck_shape f = *s;
-        f.op = fwd;
-        char tmp[160];
-        ck_shape_describe(&f, tmp, sizeof tmp);
-        const char *rest = strchr(tmp, ' ');
-        snprintf(buf, len, "%s%s", ck_op_name(s->op), rest ? rest : "");
-    } else {
-        ck_shape_describe(s, buf, len);
-    }
-}
-
 /* Multiply-adds of the reference per row of s (0 for row-less ops). */
 static double work_per_row(const ck_shape *s)
 {
