@@ -87,7 +87,8 @@ void ck512_attention_row_stream(const ck512_attn_row *r, float *out);
 void ck512_attention_row_mat(const ck512_attn_row *r, size_t S, float *row, float *scores, float *probs, float *out);
 
 /* The whole op, blocked over 32 query rows for prefill, nothing
- * materialised (f32-attention-flash-avx512.c). Arguments already checked. */
+ * materialised (f32-attention-flash-avx512.c). Arguments already checked;
+ * CK_E_NOMEM / CK_E_UNSUPPORTED (S beyond int32) leave out untouched. */
 int ck512_attention_flash(const ck_exec_ctx *ctx, const ck_attention_args *a);
 
 /* From this many query rows on, the blocked prefill path is used. */

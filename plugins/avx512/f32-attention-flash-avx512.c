@@ -166,6 +166,8 @@ static void flash_items(void *arg, size_t begin, size_t end, int tid)
 
 int ck512_attention_flash(const ck_exec_ctx *ctx, const ck_attention_args *a)
 {
+    if (a->S > (size_t)INT32_MAX - KB) /* key limits are compared as int32 lanes */
+        return CK_E_UNSUPPORTED;
     flash_job j = {ctx, a, layout_of(a), NULL, a->n_heads / a->n_kv_heads, (a->T + QB - 1) / QB, 0};
     j.item_floats = a->head_dim * QB + KB * QB + j.L.hd_pad * QB;
     if (a->S > 0) {

@@ -148,7 +148,9 @@ int ck512_linear(const ck_exec_ctx *ctx, const float *x, const float *px, const 
         fill_bias(bias, y, T, N);
         return CK_OK;
     }
-    if (T < CK512_MATVEC_MAX_T && !px) {
+    /* The packing gathers use 32-bit row offsets (16 or 32 rows of K): a K
+     * too large for them takes the matvec, correct for any T. */
+    if ((T < CK512_MATVEC_MAX_T || K > (size_t)INT32_MAX / CK512_NR) && !px) {
         if (dtype == CK_DTYPE_BF16)
             ck512_matvec_bf16(ctx, x, w, bias, y, T, K, N);
         else if (dtype == CK_DTYPE_F16)

@@ -30,7 +30,7 @@ static inline int ck512_qkv_kernel(const ck_exec_ctx *ctx, const ck_qkv_args *a,
     if (!a->q || !a->k || !a->v || (D > 0 && (!a->x || !a->wq || !a->wk || !a->wv)))
         return CK_E_UNSUPPORTED;
     const float *px = NULL;
-    if (T >= CK512_MATVEC_MAX_T && D > 0) {
+    if (T >= CK512_MATVEC_MAX_T && D > 0 && D <= (size_t)INT32_MAX / CK512_NR) {
         float *buf = ctx->scratch(ctx, CK_SCRATCH_SHARED, ck512_packed_x_bytes(T, D));
         if (!buf)
             return CK_E_NOMEM;
