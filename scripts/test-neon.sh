@@ -4,10 +4,11 @@
 # under qemu-aarch64. On an AArch64 machine the same runs natively.
 #
 # Skips (exit 0, with a message) only when the cross tools are absent; any
-# build or parity failure fails. Outputs: build-aarch64/parity-neon.{json,xml}.
+# build or parity failure fails. Outputs: <build dir>/parity-neon.{json,xml}.
 #
 # Variables: CROSS (aarch64-linux-gnu-), NEON_PARITY_MODEL (a model whose op
 # instances are checked besides the edge suite; empty for the edge suite only),
+# NEON_BUILD_DIR (default build-aarch64, or build on an AArch64 machine),
 # JOBS (make -j).
 set -eu
 
@@ -17,8 +18,8 @@ JOBS=${JOBS:-2}
 start=$(date +%s)
 
 if [ "$(uname -m)" = aarch64 ]; then
-    B=build
-    make_args=""
+    B=${NEON_BUILD_DIR:-build}
+    make_args="B=$B"
     run() { "$@"; }
     where="natively"
 else
@@ -35,8 +36,8 @@ else
         echo "test-neon: cJSON for arm64 is missing (libcjson-dev:arm64); run 'make deps' as root" >&2
         exit 1
     fi
-    B=build-aarch64
-    make_args="CROSS=$CROSS"
+    B=${NEON_BUILD_DIR:-build-aarch64}
+    make_args="CROSS=$CROSS B=$B"
     # -L: the AArch64 loader and libraries of the cross toolchain. The
     # LD_LIBRARY_PATH pins libc.so.6 to that same toolchain: without it the
     # loader also finds the multi-arch libc6:arm64 (pulled in by
