@@ -268,6 +268,11 @@ static void fill_row(ck_bench_row *r, const bench_item *it, const ck_shape *full
         r->counter_names[c] = ck_papi_event_name(it->papi, c);
         r->counters[c] = it->counters[c];
     }
+    int llc = ck_papi_llc_event(it->papi);
+    if (it->n_counters > 0 && llc >= 0) {
+        long line = sysconf(_SC_LEVEL1_DCACHE_LINESIZE);
+        r->traffic_bytes = it->counters[llc] * (double)(line > 0 ? line : 64);
+    }
 }
 
 /* Scalar's time at the full shape, from its measurement at it->shape. */

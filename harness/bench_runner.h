@@ -56,6 +56,7 @@ typedef struct ck_bench_row {
     int n_counters;
     const char *counter_names[CK_BENCH_MAX_COUNTERS];
     double counters[CK_BENCH_MAX_COUNTERS]; /* per call */
+    double traffic_bytes; /* last-level misses x line size per call; 0 without counters */
 } ck_bench_row;
 
 /* The rows of one plugin and where they were written. */

@@ -86,6 +86,8 @@ static cJSON *row_json(const ck_bench_row *r)
         cJSON *c = cJSON_AddObjectToObject(o, "counters_per_call");
         for (int i = 0; i < r->n_counters; i++)
             cJSON_AddNumberToObject(c, r->counter_names[i], r->counters[i]);
+        if (r->traffic_bytes > 0) /* next to the analytic "bytes" */
+            cJSON_AddNumberToObject(o, "llc_miss_traffic_bytes", r->traffic_bytes);
     }
     return o;
 }

@@ -13,6 +13,7 @@
 #include <cjson/cJSON.h>
 
 #include "bench_runner.h"
+#include "calibrate.h"
 
 static char results_dir[256];
 
@@ -204,4 +205,43 @@ Test(bench_run, bad_options_are_refused)
     cr_assert_eq(run_ckbench("bench --plugin scalar --model x.json --op nosuchop", err, sizeof err), 2);
     cr_assert(strstr(err, "nosuchop"), "%s", err);
     cr_assert(results_dir_is_empty(), "nothing written");
+}
+
+/* With a roofs file for this machine, every row is placed against the right
+ * roof: below the ridge the bandwidth, above it the plugin ISA's peak. */
+Test(bench_run, rows_are_placed_against_the_calibrated_roof)
+{
+    ck_roofs r = {.threads = 1, .llc_bytes = 1u << 20, .triad_array_bytes = 4u << 20, .triad_gbs = {10.0, 10.0}};
+    for (int isa = 0; isa < CK_ISA_COUNT; isa++)
+        r.peak_gflops[isa][0] = r.peak_gflops[isa][1] = 20.0; /* ridge: 2 flop/B */
+    char path[600], err[512], model[512];
+    ck_roofs_path(path, sizeof path, results_dir);
+    cr_assert_eq(ck_roofs_save(&r, path, err, sizeof err), 0, "%s", err);
+    tiny_model(model, sizeof model);
+    ck_bench_opts o;
+    ck_bench_opts_default(&o);
+    o.plugins[0] = "scalar";
+    o.n_plugins = 1;
+    o.model_path = model;
+    o.threads[0] = 1;
+    o.min_time = 0.001;
+    ck_bench_outcome out;
+    cr_assert_eq(ck_bench_run(&o, &out), 0);
+    cr_assert(out.have_roofs, "the roofs file in CK_RESULTS_DIR is found");
+    int memory = 0, compute = 0;
+    for (size_t i = 0; i < out.plugins[0].n_rows; i++) {
+        const ck_bench_row *row = &out.plugins[0].rows[i];
+        cr_assert_not_null(row->bound, "%s has a bound", row->shape);
+        if (row->intensity < 2.0) {
+            memory++;
+            cr_assert_str_eq(row->bound, "memory", "%s: intensity %g", row->shape, row->intensity);
+            cr_assert_float_eq(row->roof_pct, 100.0 * row->gbs / 10.0, 1e-9);
+        } else {
+            compute++;
+            cr_assert_str_eq(row->bound, "compute", "%s: intensity %g", row->shape, row->intensity);
+            cr_assert_float_eq(row->roof_pct, 100.0 * row->gflops / 20.0, 1e-9);
+        }
+    }
+    cr_assert(memory > 0 && compute > 0, "the tiny model has both kinds (%d memory, %d compute)", memory, compute);
+    ck_bench_outcome_free(&out);
 }
