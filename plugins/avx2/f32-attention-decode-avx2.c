@@ -14,6 +14,8 @@
 #include "avx2-helpers.h"
 
 #define ATT_DEC_BK 16
+#define DEC_ROWS AVX2_ATT_ROWS_MAX /* query rows of one kv head, done together */
+#define SC_LD (ATT_DEC_BK + 8)     /* row stride of the scores: whole vectors */
 
 typedef struct decode_job {
     const ck_exec_ctx *ctx;
@@ -26,7 +28,7 @@ typedef struct decode_job {
 typedef struct decode_state {
     float *kblk, *vblk; /* [heads][ATT_DEC_BK][ld] */
     float *o;           /* [heads * rows][hd] */
-    float *sc;          /* [ATT_DEC_BK + 8]: scores, then probabilities */
+    float *sc;          /* [DEC_ROWS][SC_LD]: scores, then probabilities */
     float *m, *l;       /* [heads * rows] */
 } decode_state;
 
@@ -52,92 +54,78 @@ static inline void prefetch_row(const float *p, size_t n)
         _mm_prefetch((const char *)(p + i), _MM_HINT_T0);
 }
 
-/* Four dot products of q with rows k0..k3, reduced together. */
-static inline __m128 dot4(const float *q, const float *k0, const float *k1, const float *k2, const float *k3,
-                          size_t hd)
+
+/* The query rows of one kv head: q pointers (a short group repeats its last
+ * row; those copies are computed and dropped) and softmax states. */
+typedef struct group_rows {
+    size_t n;                  /* real rows, 1..DEC_ROWS */
+    const float *q[DEC_ROWS];
+    size_t nvis[DEC_ROWS];     /* keys each row sees */
+    float *m[DEC_ROWS], *l[DEC_ROWS], *o[DEC_ROWS];
+} group_rows;
+
+/* sc[r][i] = scale * dot(q_r, k_i) for two rows and four keys: 8
+ * accumulators, 6 loads per 8 FMAs, one reduction per row. */
+static inline void dot_2x4(const float *q0, const float *q1, const float *const k[4], size_t hd, float *sc0,
+                           float *sc1, float scale)
 {
-    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
-    __m256 a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
+    __m256 a00 = _mm256_setzero_ps(), a01 = _mm256_setzero_ps(), a02 = _mm256_setzero_ps(), a03 = _mm256_setzero_ps();
+    __m256 a10 = _mm256_setzero_ps(), a11 = _mm256_setzero_ps(), a12 = _mm256_setzero_ps(), a13 = _mm256_setzero_ps();
     size_t d = 0;
-    for (; d + 8 <= hd; d += 8) {
-        __m256 qv = _mm256_loadu_ps(q + d);
-        a0 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(k0 + d), a0);
-        a1 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(k1 + d), a1);
-        a2 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(k2 + d), a2);
-        a3 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(k3 + d), a3);
-    }
-    if (d < hd) { /* masked loads are slower: only for the tail */
-        __m256i m = avx2_tail_mask(hd - d);
-        __m256 qv = _mm256_maskload_ps(q + d, m);
-        a0 = _mm256_fmadd_ps(qv, _mm256_maskload_ps(k0 + d, m), a0);
-        a1 = _mm256_fmadd_ps(qv, _mm256_maskload_ps(k1 + d, m), a1);
-        a2 = _mm256_fmadd_ps(qv, _mm256_maskload_ps(k2 + d, m), a2);
-        a3 = _mm256_fmadd_ps(qv, _mm256_maskload_ps(k3 + d, m), a3);
-    }
-    __m256 h = _mm256_hadd_ps(_mm256_hadd_ps(a0, a1), _mm256_hadd_ps(a2, a3));
-    return _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
-}
-
-/* o[d0 .. d0+64) = o * alpha + sum_i p_i v_i[d0 ..], masked past hd. */
-static void pv_chunk(const decode_job *j, const float *vblk, const float *p, float *o, size_t d0, size_t nb,
-                     float alpha)
-{
-    size_t hd = j->a->head_dim;
-    if (d0 + 64 <= hd) { /* a full chunk: plain loads and stores */
-        __m256 acc[8];
-        __m256 va = _mm256_set1_ps(alpha);
-        for (int c = 0; c < 8; c++)
-            acc[c] = _mm256_mul_ps(_mm256_loadu_ps(o + d0 + 8 * c), va);
-        for (size_t i = 0; i < nb; i++) {
-            __m256 pi = _mm256_set1_ps(p[i]);
-            const float *v = vblk + i * j->ld + d0;
-            for (int c = 0; c < 8; c++)
-                acc[c] = _mm256_fmadd_ps(pi, _mm256_loadu_ps(v + 8 * c), acc[c]);
+    for (; d < hd; d += 8) {
+        __m256 x0, x1, k0, k1, k2, k3;
+        if (d + 8 <= hd) {
+            x0 = _mm256_loadu_ps(q0 + d), x1 = _mm256_loadu_ps(q1 + d);
+            k0 = _mm256_loadu_ps(k[0] + d), k1 = _mm256_loadu_ps(k[1] + d);
+            k2 = _mm256_loadu_ps(k[2] + d), k3 = _mm256_loadu_ps(k[3] + d);
+        } else { /* masked loads are slower: the tail only */
+            __m256i m = avx2_tail_mask(hd - d);
+            x0 = _mm256_maskload_ps(q0 + d, m), x1 = _mm256_maskload_ps(q1 + d, m);
+            k0 = _mm256_maskload_ps(k[0] + d, m), k1 = _mm256_maskload_ps(k[1] + d, m);
+            k2 = _mm256_maskload_ps(k[2] + d, m), k3 = _mm256_maskload_ps(k[3] + d, m);
         }
-        for (int c = 0; c < 8; c++)
-            _mm256_storeu_ps(o + d0 + 8 * c, acc[c]);
-        return;
+        a00 = _mm256_fmadd_ps(x0, k0, a00);
+        a01 = _mm256_fmadd_ps(x0, k1, a01);
+        a02 = _mm256_fmadd_ps(x0, k2, a02);
+        a03 = _mm256_fmadd_ps(x0, k3, a03);
+        a10 = _mm256_fmadd_ps(x1, k0, a10);
+        a11 = _mm256_fmadd_ps(x1, k1, a11);
+        a12 = _mm256_fmadd_ps(x1, k2, a12);
+        a13 = _mm256_fmadd_ps(x1, k3, a13);
     }
-    __m256i m[8];
-    __m256 acc[8];
-    __m256 va = _mm256_set1_ps(alpha);
-    for (int c = 0; c < 8; c++) {
-        size_t at = d0 + 8 * (size_t)c, left = at < hd ? hd - at : 0;
-        m[c] = avx2_tail_mask(left < 8 ? left : 8);
-        acc[c] = _mm256_mul_ps(_mm256_maskload_ps(o + at, m[c]), va);
-    }
-    for (size_t i = 0; i < nb; i++) {
-        __m256 pi = _mm256_set1_ps(p[i]);
-        const float *v = vblk + i * j->ld + d0;
-        for (int c = 0; c < 8; c++)
-            acc[c] = _mm256_fmadd_ps(pi, _mm256_maskload_ps(v + 8 * c, m[c]), acc[c]);
-    }
-    for (int c = 0; c < 8; c++)
-        _mm256_maskstore_ps(o + d0 + 8 * c, m[c], acc[c]);
+    __m256 h0 = _mm256_hadd_ps(_mm256_hadd_ps(a00, a01), _mm256_hadd_ps(a02, a03));
+    __m256 h1 = _mm256_hadd_ps(_mm256_hadd_ps(a10, a11), _mm256_hadd_ps(a12, a13));
+    __m128 vs = _mm_set1_ps(scale);
+    _mm_storeu_ps(sc0, _mm_mul_ps(_mm_add_ps(_mm256_castps256_ps128(h0), _mm256_extractf128_ps(h0, 1)), vs));
+    _mm_storeu_ps(sc1, _mm_mul_ps(_mm_add_ps(_mm256_castps256_ps128(h1), _mm256_extractf128_ps(h1, 1)), vs));
 }
 
-/* The softmax state of one query row. */
-typedef struct row_state {
-    float *m, *l, *o;
-} row_state;
-
-/* One query row against a packed block of nb keys (kblk, vblk). */
-static void row_block(const decode_job *j, const float *kblk, const float *vblk, float *sc, const float *q,
-                      size_t nb, row_state rs)
+/* Scores of the block for every row (stride SC_LD), -inf past what a row
+ * sees. */
+static void group_scores(const decode_job *j, const float *kblk, const group_rows *g, size_t s0, size_t nb,
+                         float *sc)
 {
-    const ck_attention_args *a = j->a;
-    size_t hd = a->head_dim;
-    for (size_t i = 0; i < nb; i += 4) {
-        const float *k0 = kblk + i * j->ld;
-        const float *k1 = i + 1 < nb ? k0 + j->ld : k0, *k2 = i + 2 < nb ? k0 + 2 * j->ld : k0;
-        const float *k3 = i + 3 < nb ? k0 + 3 * j->ld : k0;
-        _mm_storeu_ps(sc + i, _mm_mul_ps(dot4(q, k0, k1, k2, k3, hd), _mm_set1_ps(a->scale)));
+    for (size_t r = 0; r < g->n; r += 2) { /* row pairs; an odd last row is paired with a copy */
+        for (size_t i = 0; i < nb; i += 4) {
+            const float *k[4];
+            for (size_t c = 0; c < 4; c++)
+                k[c] = kblk + (i + c < nb ? i + c : nb - 1) * j->ld;
+            dot_2x4(g->q[r], g->q[r + 1], k, j->a->head_dim, sc + r * SC_LD + i, sc + (r + 1) * SC_LD + i,
+                    j->a->scale);
+        }
     }
-    float mx = *rs.m;
+    for (size_t r = 0; r < g->n; r++)
+        for (size_t i = g->nvis[r] > s0 ? g->nvis[r] - s0 : 0; i < nb; i++)
+            sc[r * SC_LD + i] = -INFINITY;
+}
+
+/* The online-softmax step of one row: probabilities in place (lanes past
+ * nb zeroed; sc has room for whole vectors), new m and l; returns alpha. */
+static float row_softmax(float *sc, size_t nb, float *m, float *l)
+{
+    float mx = *m;
     for (size_t i = 0; i < nb; i++)
         mx = sc[i] > mx ? sc[i] : mx;
-    /* sc has room for whole vectors: lanes past nb are computed, then
-     * zeroed, so that they add nothing to the sum */
     __m256 vmx = _mm256_set1_ps(mx), sum = _mm256_setzero_ps();
     for (size_t i = 0; i < nb; i += 8) {
         __m256 p = avx2_exp_ps(_mm256_sub_ps(_mm256_loadu_ps(sc + i), vmx));
@@ -145,11 +133,74 @@ static void row_block(const decode_job *j, const float *kblk, const float *vblk,
         _mm256_storeu_ps(sc + i, p);
         sum = _mm256_add_ps(sum, p);
     }
-    float alpha = _mm256_cvtss_f32(avx2_exp_ps(_mm256_set1_ps(*rs.m - mx)));
-    *rs.l = *rs.l * alpha + avx2_hsum_ps(sum);
-    *rs.m = mx;
-    for (size_t d0 = 0; d0 < hd; d0 += 64)
-        pv_chunk(j, vblk, sc, rs.o, d0, nb, alpha);
+    float alpha = _mm256_cvtss_f32(avx2_exp_ps(_mm256_set1_ps(*m - mx)));
+    *l = *l * alpha + avx2_hsum_ps(sum);
+    *m = mx;
+    return alpha;
+}
+
+/* o_r[d0 .. d0+16) = o_r * alpha_r + sum_i p_r[i] v_i for `rows` rows (a
+ * constant after inlining, so the accumulators live in registers), v loaded
+ * once for all of them; masks for a chunk that passes hd. */
+static inline __attribute__((always_inline)) void group_pv_chunk(const decode_job *j, const float *vblk,
+                                                                  const float *sc, const group_rows *g,
+                                                                  const float alpha[DEC_ROWS], size_t d0, size_t nb,
+                                                                  const size_t rows)
+{
+    size_t hd = j->a->head_dim;
+    int full = d0 + 16 <= hd;
+    __m256i m0 = avx2_tail_mask(full || hd - d0 >= 8 ? 8 : hd - d0);
+    __m256i m1 = avx2_tail_mask(full ? 8 : hd - d0 > 8 ? hd - d0 - 8 : 0);
+    __m256 acc[DEC_ROWS][2];
+    for (size_t r = 0; r < rows; r++) {
+        __m256 al = _mm256_set1_ps(alpha[r]);
+        const float *o = g->o[r] + d0;
+        acc[r][0] = _mm256_mul_ps(full ? _mm256_loadu_ps(o) : _mm256_maskload_ps(o, m0), al);
+        acc[r][1] = _mm256_mul_ps(full ? _mm256_loadu_ps(o + 8) : _mm256_maskload_ps(o + 8, m1), al);
+    }
+    for (size_t i = 0; i < nb; i++) {
+        const float *v = vblk + i * j->ld + d0;
+        __m256 v0 = full ? _mm256_loadu_ps(v) : _mm256_maskload_ps(v, m0);
+        __m256 v1 = full ? _mm256_loadu_ps(v + 8) : _mm256_maskload_ps(v + 8, m1);
+        for (size_t r = 0; r < rows; r++) {
+            __m256 p = _mm256_broadcast_ss(sc + r * SC_LD + i);
+            acc[r][0] = _mm256_fmadd_ps(p, v0, acc[r][0]);
+            acc[r][1] = _mm256_fmadd_ps(p, v1, acc[r][1]);
+        }
+    }
+    /* every row of the pass: a repeated row stores the same values again */
+    for (size_t r = 0; r < rows; r++) {
+        float *o = g->o[r] + d0;
+        if (full) {
+            _mm256_storeu_ps(o, acc[r][0]);
+            _mm256_storeu_ps(o + 8, acc[r][1]);
+        } else {
+            _mm256_maskstore_ps(o, m0, acc[r][0]);
+            _mm256_maskstore_ps(o + 8, m1, acc[r][1]);
+        }
+    }
+}
+
+/* The query rows of one kv head against one packed block. */
+static void group_block(const decode_job *j, const float *kblk, const float *vblk, float *sc, const group_rows *g,
+                        size_t s0, size_t nb)
+{
+    float alpha[DEC_ROWS];
+    group_scores(j, kblk, g, s0, nb, sc);
+    for (size_t r = 0; r < g->n; r++)
+        alpha[r] = row_softmax(sc + r * SC_LD, nb, g->m[r], g->l[r]);
+    for (size_t r = g->n; r < DEC_ROWS; r++) { /* copies of the last row */
+        alpha[r] = alpha[g->n - 1];
+        memcpy(sc + r * SC_LD, sc + (g->n - 1) * SC_LD, nb * sizeof(float));
+    }
+    for (size_t d0 = 0; d0 < j->a->head_dim; d0 += 16) {
+        if (g->n == 1)
+            group_pv_chunk(j, vblk, sc, g, alpha, d0, nb, 1);
+        else if (g->n == 2)
+            group_pv_chunk(j, vblk, sc, g, alpha, d0, nb, 2);
+        else
+            group_pv_chunk(j, vblk, sc, g, alpha, d0, nb, DEC_ROWS);
+    }
 }
 
 /* Copies keys [s0, s0 + nb) of kv heads [h0, h1) into the packed blocks,
@@ -188,15 +239,18 @@ static void decode_heads(const decode_job *j, const decode_state *st, size_t h0,
         size_t nb = need - s0 < ATT_DEC_BK ? need - s0 : ATT_DEC_BK;
         pack_block(j, st, h0, h1, s0, nb, need);
         for (size_t kvh = h0; kvh < h1; kvh++) {
-            size_t blk = (kvh - h0) * ATT_DEC_BK * j->ld;
-            for (size_t r = 0; r < j->rows; r++) {
-                size_t t = r / j->group, h = kvh * j->group + r % j->group, n = avx2_visible_keys(a, t);
-                size_t idx = (kvh - h0) * j->rows + r;
-                row_state rs = {st->m + idx, st->l + idx, st->o + idx * hd};
-                if (s0 < n)
-                    row_block(j, st->kblk + blk, st->vblk + blk, st->sc, a->q + (t * a->n_heads + h) * hd,
-                              n - s0 < nb ? n - s0 : nb, rs);
+            group_rows g = {j->rows, {0}, {0}, {0}, {0}, {0}};
+            for (size_t r = 0; r < DEC_ROWS; r++) {
+                size_t rr = r < j->rows ? r : j->rows - 1, t = rr / j->group;
+                size_t h = kvh * j->group + rr % j->group, idx = (kvh - h0) * j->rows + rr;
+                g.q[r] = a->q + (t * a->n_heads + h) * hd;
+                g.nvis[r] = avx2_visible_keys(a, t);
+                g.m[r] = st->m + idx;
+                g.l[r] = st->l + idx;
+                g.o[r] = st->o + idx * hd;
             }
+            size_t blk = (kvh - h0) * ATT_DEC_BK * j->ld;
+            group_block(j, st->kblk + blk, st->vblk + blk, st->sc, &g, s0, nb);
         }
     }
     for (size_t kvh = h0; kvh < h1; kvh++) {
@@ -217,7 +271,7 @@ static void decode_items(void *arg, size_t begin, size_t end, int tid)
     st.kblk = j->ctx->scratch(j->ctx, tid, j->scratch_bytes);
     st.vblk = st.kblk + blk;
     st.sc = st.vblk + blk;
-    st.m = st.sc + ATT_DEC_BK + 8;
+    st.m = st.sc + DEC_ROWS * SC_LD;
     st.l = st.m + nrows;
     st.o = st.l + nrows;
     decode_heads(j, &st, begin, end);
@@ -229,7 +283,7 @@ int avx2_attention_decode(const ck_exec_ctx *ctx, const ck_attention_args *a)
     decode_job j = {ctx, a, group, a->T * group, decode_ld(hd), 0};
     /* sized for the case where one thread gets every kv head */
     j.scratch_bytes =
-        (2 * nh * ATT_DEC_BK * j.ld + ATT_DEC_BK + 8 + nh * j.rows * (2 + hd)) * sizeof(float);
+        (2 * nh * ATT_DEC_BK * j.ld + DEC_ROWS * SC_LD + nh * j.rows * (2 + hd)) * sizeof(float);
     if (avx2_reserve_scratch(ctx, j.scratch_bytes) != 0)
         return CK_E_NOMEM;
     avx2_parallel(ctx, nh, 1, decode_items, &j);
