@@ -2,13 +2,14 @@
  * Weights are widened exactly (a 16-bit shift) and accumulated in f32 with FMA.
  * The BF16 extension's BFDOT is not used: it would round the f32 activations
  * to bf16, far outside linear's tolerance.
- * The micro-kernel is ck_neon_linear_cols_any (neon-common.h) specialised for
+ * The micro-kernel is ck_neon_linear_tile_any (neon-common.h) specialised for
  * this dtype; the loop over rows and column groups is neon-linear-driver.c. */
 #include "neon-common.h"
 
-void ck_neon_bf16_linear_cols(const float *x, const void *w, size_t n0, size_t cols, size_t K, float *y)
+void ck_neon_bf16_linear_tile(const float *x, size_t rows, const void *w, size_t n0, size_t cols, size_t K, float *y,
+                           size_t ldy)
 {
-    ck_neon_linear_cols_any(x, w, n0, cols, K, y, CK_DTYPE_BF16);
+    ck_neon_linear_tile_any(x, rows, w, n0, cols, K, y, ldy, CK_DTYPE_BF16);
 }
 
 int ck_neon_bf16_linear(const ck_exec_ctx *ctx, const void *args)
@@ -16,6 +17,6 @@ int ck_neon_bf16_linear(const ck_exec_ctx *ctx, const void *args)
     const ck_linear_args *a = args;
     if (a->w_dtype != CK_DTYPE_BF16)
         return CK_E_UNSUPPORTED;
-    ck_neon_linear_drive(ctx, a->x, a->w, a->bias, a->y, a->T, a->K, a->N, ck_neon_bf16_linear_cols);
+    ck_neon_linear_drive(ctx, a->x, a->w, a->bias, a->y, a->T, a->K, a->N, ck_neon_bf16_linear_tile);
     return CK_OK;
 }

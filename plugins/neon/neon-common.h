@@ -57,21 +57,22 @@ CK_NEON_KERNEL(ck_neon_f32_adam);
 
 /* ---- linear driver (neon-linear-driver.c) -------------------------------- */
 
-/* Computes y[t][n0 + j] = dot(x[t], w row n0 + j) for j < cols (cols 1..4)
- * for one activation row. Every column must be summed in the same order
- * whether it is computed in a group of 4 or alone, so that results do not
- * depend on where a thread's share of N ends. */
-typedef void (*ck_neon_cols_fn)(const float *x, const void *w, size_t n0, size_t cols, size_t K, float *y);
+/* Computes a tile y[t][n0 + j] = dot(x[t], w row n0 + j) for t < rows and
+ * j < cols (both 1..4): ck_neon_linear_tile_any for one weight dtype. */
+typedef void (*ck_neon_tile_fn)(const float *x, size_t rows, const void *w, size_t n0, size_t cols, size_t K,
+                                float *y, size_t ldy);
 
-/* The column micro-kernels of f32-, bf16- and f16-linear-neon.c. */
-CK_NEON_HIDDEN void ck_neon_f32_linear_cols(const float *x, const void *w, size_t n0, size_t cols, size_t K, float *y);
-CK_NEON_HIDDEN void ck_neon_bf16_linear_cols(const float *x, const void *w, size_t n0, size_t cols, size_t K,
-                                             float *y);
-CK_NEON_HIDDEN void ck_neon_f16_linear_cols(const float *x, const void *w, size_t n0, size_t cols, size_t K, float *y);
+/* The tile kernels of f32-, bf16- and f16-linear-neon.c. */
+CK_NEON_HIDDEN void ck_neon_f32_linear_tile(const float *x, size_t rows, const void *w, size_t n0, size_t cols,
+                                            size_t K, float *y, size_t ldy);
+CK_NEON_HIDDEN void ck_neon_bf16_linear_tile(const float *x, size_t rows, const void *w, size_t n0, size_t cols,
+                                             size_t K, float *y, size_t ldy);
+CK_NEON_HIDDEN void ck_neon_f16_linear_tile(const float *x, size_t rows, const void *w, size_t n0, size_t cols,
+                                            size_t K, float *y, size_t ldy);
 
 /* y[T, N] = x[T, K] . w[N, K]^T (+ bias), split over groups of 4 columns. */
 CK_NEON_HIDDEN void ck_neon_linear_drive(const ck_exec_ctx *ctx, const float *x, const void *w, const float *bias,
-                                         float *y, size_t T, size_t K, size_t N, ck_neon_cols_fn cols_fn);
+                                         float *y, size_t T, size_t K, size_t N, ck_neon_tile_fn tile_fn);
 
 /* ---- embedding driver (neon-embedding-driver.c) ------------------------------ */
 
@@ -153,39 +154,52 @@ static inline __attribute__((always_inline)) float ck_neon_load_w1(const void *w
     }
 }
 
-/* The linear column micro-kernel for weights in `dtype`: up to 4 weight rows
- * (n0 .. n0+cols-1) against one activation row. One FMA accumulator per
- * column over blocks of 4, a horizontal sum, then the K % 4 tail in order; a
- * column alone runs the same sequence as one of a group of 4, so results do
- * not depend on how the columns are split between threads. */
-static inline __attribute__((always_inline)) void ck_neon_linear_cols_any(const float *x, const void *w, size_t n0,
-                                                                          size_t cols, size_t K, float *y,
-                                                                          uint32_t dtype)
+/* The linear micro-kernel for weights in `dtype`: a tile of R activation rows
+ * (x, row stride K) by C weight rows (w rows n0 .. n0+C-1), R, C <= 4, written
+ * to y (row stride ldy). Each weight vector is loaded once for the R rows.
+ * Every output element has its own FMA accumulator over blocks of 4, then a
+ * horizontal sum, then the K % 4 tail in order: the same sequence whatever the
+ * tile shape, so results do not depend on how rows and columns are split. */
+static inline __attribute__((always_inline)) void ck_neon_linear_tile_rc(const float *x, size_t R, const void *w,
+                                                                         size_t row0, size_t C, size_t K, float *y,
+                                                                         size_t ldy, uint32_t dtype)
 {
-    size_t row0 = n0 * K;
-    float32x4_t acc[4] = {vdupq_n_f32(0.0f), vdupq_n_f32(0.0f), vdupq_n_f32(0.0f), vdupq_n_f32(0.0f)};
+    float32x4_t acc[4][4];
+    for (size_t r = 0; r < R; r++)
+        for (size_t c = 0; c < C; c++)
+            acc[r][c] = vdupq_n_f32(0.0f);
     size_t k = 0;
-    if (cols == 4) {
-        for (; k + 4 <= K; k += 4) {
-            float32x4_t xv = vld1q_f32(x + k);
-            acc[0] = vfmaq_f32(acc[0], xv, ck_neon_load_w4(w, row0 + k, dtype));
-            acc[1] = vfmaq_f32(acc[1], xv, ck_neon_load_w4(w, row0 + K + k, dtype));
-            acc[2] = vfmaq_f32(acc[2], xv, ck_neon_load_w4(w, row0 + 2 * K + k, dtype));
-            acc[3] = vfmaq_f32(acc[3], xv, ck_neon_load_w4(w, row0 + 3 * K + k, dtype));
-        }
-    } else {
-        for (; k + 4 <= K; k += 4) {
-            float32x4_t xv = vld1q_f32(x + k);
-            for (size_t c = 0; c < cols; c++)
-                acc[c] = vfmaq_f32(acc[c], xv, ck_neon_load_w4(w, row0 + c * K + k, dtype));
+    for (; k + 4 <= K; k += 4) {
+        float32x4_t wv[4];
+        for (size_t c = 0; c < C; c++)
+            wv[c] = ck_neon_load_w4(w, row0 + c * K + k, dtype);
+        for (size_t r = 0; r < R; r++) {
+            float32x4_t xv = vld1q_f32(x + r * K + k);
+            for (size_t c = 0; c < C; c++)
+                acc[r][c] = vfmaq_f32(acc[r][c], xv, wv[c]);
         }
     }
-    for (size_t c = 0; c < cols; c++) {
-        float s = ck_neon_hsum(acc[c]);
-        for (size_t kk = k; kk < K; kk++)
-            s += x[kk] * ck_neon_load_w1(w, row0 + c * K + kk, dtype);
-        y[c] = s;
-    }
+    for (size_t r = 0; r < R; r++)
+        for (size_t c = 0; c < C; c++) {
+            float s = ck_neon_hsum(acc[r][c]);
+            for (size_t kk = k; kk < K; kk++)
+                s += x[r * K + kk] * ck_neon_load_w1(w, row0 + c * K + kk, dtype);
+            y[r * ldy + c] = s;
+        }
+}
+
+/* The tile for any shape: the full 4x4 tile and the 1x4 of decode get their
+ * own copies with constant bounds (unrolled, accumulators in registers). */
+static inline __attribute__((always_inline)) void ck_neon_linear_tile_any(const float *x, size_t rows, const void *w,
+                                                                          size_t n0, size_t cols, size_t K, float *y,
+                                                                          size_t ldy, uint32_t dtype)
+{
+    if (rows == 4 && cols == 4)
+        ck_neon_linear_tile_rc(x, 4, w, n0 * K, 4, K, y, ldy, dtype);
+    else if (rows == 1 && cols == 4)
+        ck_neon_linear_tile_rc(x, 1, w, n0 * K, 4, K, y, ldy, dtype);
+    else
+        ck_neon_linear_tile_rc(x, rows, w, n0 * K, cols, K, y, ldy, dtype);
 }
 
 /* ---- exp and tanh --------------------------------------------------------- */
