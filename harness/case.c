@@ -116,7 +116,7 @@ void *case_add_buf(ck_case *c, const char *name, ck_buf_role role, uint32_t dtyp
     memset(alloc, 0, 2 * GUARD + padded);
     arm_canaries(alloc, b->bytes);
     b->data = alloc + GUARD;
-    if (role != CK_BUF_OUT) {
+    if (role == CK_BUF_IN || role == CK_BUF_INOUT) {
         void *init = malloc(b->bytes ? b->bytes : 1);
         if (!init) {
             free(alloc);
@@ -256,7 +256,36 @@ void case_gen_ids(const ck_case *c, const char *name, int32_t *ids, size_t T, si
 
 int ck_case_supports(uint32_t op)
 {
-    return (op >= CK_OP_RMSNORM && op <= CK_OP_DEQUANTIZE) || (op >= CK_OP_RMSNORM_BWD && op <= CK_OP_CROSS_ENTROPY);
+    return (op >= CK_OP_RMSNORM && op <= CK_OP_DEQUANTIZE) || (op >= CK_OP_RMSNORM_BWD && op <= CK_OP_CROSS_ENTROPY) ||
+           (op >= CK_OP_EMBED_NORM && op <= CK_OP_ADD_NORM);
+}
+
+ck_case_buf *case_buf_of(ck_case *c, const void *data)
+{
+    for (size_t i = 0; data && i < c->n_bufs; i++)
+        if (c->bufs[i].data == data)
+            return &c->bufs[i];
+    return NULL;
+}
+
+void case_drop_buf(ck_case *c, const void *data)
+{
+    ck_case_buf *b = case_buf_of(c, data);
+    if (!b)
+        return;
+    size_t i = (size_t)(b - c->bufs);
+    c->total_bytes -= b->bytes;
+    free(c->alloc[i]);
+    free((void *)b->init);
+    for (size_t j = i; j + 1 < c->n_bufs; j++) {
+        c->bufs[j] = c->bufs[j + 1];
+        c->alloc[j] = c->alloc[j + 1];
+        memcpy(c->names[j], c->names[j + 1], sizeof c->names[j]);
+    }
+    c->n_bufs--;
+    for (size_t j = 0; j < c->n_bufs; j++) /* the names moved with their buffers */
+        if (c->n_members)
+            c->bufs[j].name = c->names[j];
 }
 
 static int build(ck_case *c, char *err, size_t err_len)
@@ -266,6 +295,8 @@ static int build(ck_case *c, char *err, size_t err_len)
         return case_build_forward(c, err, err_len);
     if (op >= CK_OP_RMSNORM_BWD && op <= CK_OP_CROSS_ENTROPY)
         return case_build_backward(c, err, err_len);
+    if (op >= CK_OP_EMBED_NORM && op <= CK_OP_ADD_NORM && c->n_members)
+        return case_build_fused(c, err, err_len);
     case_fail(err, err_len, &c->shape, "parity cannot build cases of op id %u (%s) yet", op, ck_op_name(op));
     return -1;
 }
@@ -283,6 +314,33 @@ ck_case *ck_case_create(const ck_shape *s, uint64_t seed, char *err, size_t err_
     }
     c->shape = *s;
     c->seed = seed;
+    if (build(c, err, err_len) != 0) {
+        ck_case_free(c);
+        return NULL;
+    }
+    ck_case_reset(c);
+    return c;
+}
+
+ck_case *ck_case_create_fused(uint32_t op, uint32_t dtype, const ck_shape *members, size_t n_members,
+                              uint64_t seed, char *err, size_t err_len)
+{
+    ck_shape s = {.op = op, .dtype = dtype};
+    if (n_members < 2 || n_members > CASE_MAX_MEMBERS) {
+        case_fail(err, err_len, &s, "a fused op has 2 to %d members, found %zu", CASE_MAX_MEMBERS, n_members);
+        return NULL;
+    }
+    if (err && err_len)
+        err[0] = 0;
+    ck_case *c = calloc(1, sizeof *c);
+    if (!c) {
+        case_fail(err, err_len, &s, "out of memory");
+        return NULL;
+    }
+    c->shape = s;
+    c->seed = seed;
+    memcpy(c->members, members, n_members * sizeof *members);
+    c->n_members = n_members;
     if (build(c, err, err_len) != 0) {
         ck_case_free(c);
         return NULL;
@@ -325,7 +383,7 @@ void ck_case_reset(ck_case *c)
     for (size_t i = 0; i < c->n_bufs; i++) {
         ck_case_buf *b = &c->bufs[i];
         arm_canaries(c->alloc[i], b->bytes);
-        if (b->role == CK_BUF_OUT)
+        if (!ck_case_buf_is_input(b))
             poison(b);
         else if (b->role == CK_BUF_INOUT || memcmp(b->data, b->init, b->bytes) != 0)
             memcpy(b->data, b->init, b->bytes); /* inputs: write only if a kernel broke them */

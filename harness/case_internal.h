@@ -39,7 +39,17 @@ typedef union case_args {
     ck_unary_bwd_args unary_bwd;
     ck_embedding_bwd_args embedding_bwd;
     ck_cross_entropy_args cross_entropy;
+    ck_fused_embed_norm_args embed_norm;
+    ck_fused_norm_qkv_args norm_qkv;
+    ck_fused_qkv_rope_args qkv_rope;
+    ck_fused_attn_proj_args attn_proj;
+    ck_fused_norm_mlp_args norm_mlp;
+    ck_fused_gate_up_args gate_up;
+    ck_fused_act_down_args act_down;
+    ck_fused_add_norm_args add_norm;
 } case_args;
+
+#define CASE_MAX_MEMBERS 4
 
 struct ck_case {
     ck_shape shape;
@@ -49,6 +59,10 @@ struct ck_case {
     size_t n_bufs;
     size_t total_bytes;
     case_args args;
+    /* fused ops: the members' shapes, and the "<member>.<field>" names */
+    ck_shape members[CASE_MAX_MEMBERS];
+    size_t n_members;
+    char names[CASE_MAX_BUFS][48];
 };
 
 
@@ -78,6 +92,12 @@ void case_stream(const ck_case *c, const char *name, ck_rng *r);
 int case_build_forward(ck_case *c, char *err, size_t err_len);
 int case_build_rope(ck_case *c, char *err, size_t err_len); /* also rope_bwd: same buffers */
 int case_build_backward(ck_case *c, char *err, size_t err_len);
+int case_build_fused(ck_case *c, char *err, size_t err_len); /* from c->members */
+
+/* Fused cases: the buffer whose data is `data` (NULL if none), its removal,
+ * and a change of role. */
+ck_case_buf *case_buf_of(ck_case *c, const void *data);
+void case_drop_buf(ck_case *c, const void *data);
 
 /* Declare buffer p_<name> of the op (in a builder with `s`, `ok`, `err`). */
 #define ADD(name, role, dtype, n)                                                                   \

@@ -30,6 +30,8 @@ typedef enum ck_buf_role {
     CK_BUF_IN = 0,    /* read-only input: must be unchanged after a run */
     CK_BUF_OUT = 1,   /* output: poisoned before each run */
     CK_BUF_INOUT = 2, /* updated in place by the op (rope q/k, adam w/m/v) */
+    CK_BUF_SCRATCH = 3, /* a fused op's intermediate the kernel may leave
+                         * unwritten: guarded, never compared */
 } ck_buf_role;
 
 typedef struct ck_case_buf {
@@ -49,9 +51,28 @@ typedef struct ck_case_buf {
  * ops are not described by a ck_shape alone yet). */
 int ck_case_supports(uint32_t op);
 
+/* Inputs hold generated contents (init); outputs are what a run is judged by. */
+static inline int ck_case_buf_is_input(const ck_case_buf *b)
+{
+    return b->role == CK_BUF_IN || b->role == CK_BUF_INOUT;
+}
+static inline int ck_case_buf_is_output(const ck_case_buf *b)
+{
+    return b->role == CK_BUF_OUT || b->role == CK_BUF_INOUT;
+}
+
 /* Validate the shape, allocate and fill every buffer. NULL with one line in
  * err (naming the op and the bad field) if the shape is unusable or too big. */
 ck_case *ck_case_create(const ck_shape *s, uint64_t seed, char *err, size_t err_len);
+
+/* A fused op (CK_OP_NORM_QKV ...) at weight dtype `dtype`, described by its
+ * members' shapes in execution order, as the unfused graph runs them
+ * (norm_mlp: norm, gate, up, or norm, up for a GELU MLP). Buffers are named
+ * "<member>.<field>" ("norm.gamma", "qkv.wq"); an intermediate the kernel may
+ * skip is CK_BUF_SCRATCH, one it must write ("embed.y", "add.y") is an
+ * output. Members that do not fit together are refused with err. */
+ck_case *ck_case_create_fused(uint32_t op, uint32_t dtype, const ck_shape *members, size_t n_members,
+                              uint64_t seed, char *err, size_t err_len);
 void ck_case_free(ck_case *c);
 
 const ck_shape *ck_case_shape(const ck_case *c);

@@ -243,7 +243,7 @@ static ck_parity_result *new_result(gate *g, size_t shape_index, const ck_parity
     ck_parity_result *r = &g->results[g->n_results++];
     memset(r, 0, sizeof *r);
     r->shape_index = shape_index;
-    ck_shape_describe(&ps->shape, r->shape_desc, sizeof r->shape_desc);
+    ck_parity_describe(ps, r->shape_desc, sizeof r->shape_desc);
     snprintf(r->label, sizeof r->label, "%s", ps->shape.label);
     snprintf(r->note, sizeof r->note, "%s", ps->note);
     snprintf(r->plugin, sizeof r->plugin, "%s", plugin);
@@ -354,7 +354,7 @@ static void check_shape(gate *g, size_t si, const ck_parity_shape *ps)
     if (!offered)
         return;
     char err[CK_ERR_LEN];
-    ck_case *c = ck_case_create(s, g->o.seed, err, sizeof err);
+    ck_case *c = ck_parity_case(ps, g->o.seed, err, sizeof err);
     if (!c) {
         ck_parity_result *r = new_result(g, si, ps, "-", NULL);
         r->verdict = CK_FAIL;
@@ -540,8 +540,8 @@ int ck_cmd_parity(int argc, char **argv)
     print_intro(&g, n_shapes);
     ck_parity_print_header();
     for (size_t i = 0; i < n_shapes; i++) {
-        char desc[160];
-        ck_shape_describe(&shapes[i].shape, desc, sizeof desc);
+        char desc[256];
+        ck_parity_describe(&shapes[i], desc, sizeof desc);
         progress(&g, i, n_shapes, desc);
         check_shape(&g, i, &shapes[i]);
     }

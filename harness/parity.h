@@ -19,10 +19,21 @@
 
 /* ---- the suite ------------------------------------------------------------------- */
 
+#define CK_PARITY_MAX_MEMBERS 4
+
 typedef struct ck_parity_shape {
-    ck_shape shape;
-    char note[48]; /* "T=5 of 2048" when the rows were reduced, else "" */
+    ck_shape shape;      /* a fused op: op, dtype and label only */
+    ck_shape members[CK_PARITY_MAX_MEMBERS]; /* a fused op's members, in order */
+    size_t n_members;    /* 0 for an unfused op */
+    char note[48];       /* "T=5 of 2048" when the rows were reduced, else "" */
 } ck_parity_shape;
+
+/* ck_shape_describe, or for a fused op its members':
+ * "norm_qkv bf16 = rmsnorm T=3 D=100 + qkv bf16 T=3 D=100 H=4 Hkv=2 hd=64". */
+void ck_parity_describe(const ck_parity_shape *ps, char *buf, size_t len);
+
+/* The case of ps (fused or not); NULL with err. */
+ck_case *ck_parity_case(const ck_parity_shape *ps, uint64_t seed, char *err, size_t err_len);
 
 /* Reference work allowed per case (multiply-adds of the scalar kernel):
  * rows are cut to fit it, never below one. */
@@ -90,7 +101,7 @@ typedef struct ck_parity_output {
 
 typedef struct ck_parity_result {
     size_t shape_index;
-    char shape_desc[160];
+    char shape_desc[256];
     char label[64];
     char note[48];
     char plugin[72];

@@ -30,7 +30,7 @@ static void compare_outputs(const ck_case *c, const ck_run_outcome *ref, const c
     r->n_outputs = 0;
     for (size_t i = 0; i < ck_case_n_bufs(c); i++) {
         const ck_case_buf *b = ck_case_buf_at(c, i);
-        if (b->role == CK_BUF_IN)
+        if (!ck_case_buf_is_output(b))
             continue;
         const unsigned char *y = got->outputs + off, *x = ref->outputs + off;
         off += b->bytes;

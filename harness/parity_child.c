@@ -38,7 +38,7 @@ size_t ck_parity_output_bytes(const ck_case *c)
     size_t total = 0;
     for (size_t i = 0; i < ck_case_n_bufs(c); i++) {
         const ck_case_buf *b = ck_case_buf_at(c, i);
-        if (b->role != CK_BUF_IN)
+        if (ck_case_buf_is_output(b))
             total += b->bytes;
     }
     return total;
@@ -82,7 +82,7 @@ static _Noreturn void child_main(ck_case *c, const ck_kernel_desc *k, int n_thre
     rep->input_bad = ck_case_check_inputs(c, rep->input_msg, sizeof rep->input_msg);
     for (size_t i = 0; i < ck_case_n_bufs(c); i++) {
         const ck_case_buf *b = ck_case_buf_at(c, i);
-        if (b->role == CK_BUF_IN)
+        if (!ck_case_buf_is_output(b))
             continue;
         memcpy(out, b->data, b->bytes);
         out += b->bytes;

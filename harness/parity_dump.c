@@ -103,7 +103,7 @@ static int dump_outputs(ck_parity_dump *d, const ck_case *c, cJSON *obj, const c
     size_t off = 0;
     for (size_t i = 0; i < ck_case_n_bufs(c); i++) {
         const ck_case_buf *b = ck_case_buf_at(c, i);
-        if (b->role == CK_BUF_IN)
+        if (!ck_case_buf_is_output(b))
             continue;
         if (dump_buf(d, obj, prefix, b, outputs + off, err, err_len) != 0)
             return -1;
@@ -132,7 +132,7 @@ static int start_shape(ck_parity_dump *d, const ck_case *c, size_t shape_index, 
     cJSON *in = cJSON_AddObjectToObject(e, "inputs");
     for (size_t i = 0; i < ck_case_n_bufs(c); i++) {
         const ck_case_buf *b = ck_case_buf_at(c, i);
-        if (b->role != CK_BUF_OUT && dump_buf(d, in, "input", b, b->init, err, err_len) != 0)
+        if (ck_case_buf_is_input(b) && dump_buf(d, in, "input", b, b->init, err, err_len) != 0)
             return -1;
     }
     cJSON *refo = cJSON_AddObjectToObject(e, "reference");

@@ -7,10 +7,12 @@
  * at its real dimensions with the rows cut so that the scalar reference does
  * at most CK_PARITY_WORK_BUDGET multiply-adds per case (the rule is printed
  * with each reduced case as "T=x of y"). */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "ck_fusion.h"
 #include "ck_ir.h"
 #include "ck_model.h"
 #include "parity.h"
@@ -24,7 +26,7 @@ typedef struct suite {
     size_t n, cap;
 } suite;
 
-static ck_shape *push(suite *s, uint32_t op, uint32_t dtype, const char *label)
+static ck_parity_shape *push_case(suite *s, uint32_t op, uint32_t dtype, const char *label)
 {
     if (s->n == s->cap) {
         size_t cap = s->cap ? 2 * s->cap : 128;
@@ -41,7 +43,12 @@ static ck_shape *push(suite *s, uint32_t op, uint32_t dtype, const char *label)
     ps->shape.op = op;
     ps->shape.dtype = dtype;
     snprintf(ps->shape.label, sizeof ps->shape.label, "%s", label);
-    return &ps->shape;
+    return ps;
+}
+
+static ck_shape *push(suite *s, uint32_t op, uint32_t dtype, const char *label)
+{
+    return &push_case(s, op, dtype, label)->shape;
 }
 
 static const size_t edge_dims[] = {1, 7, 17, 64, 100, 4095};
@@ -209,6 +216,70 @@ static void edge_backward(suite *s)
     }
 }
 
+/* A fused case: the fused op and its members. */
+static ck_parity_shape *push_fused(suite *s, uint32_t op, uint32_t dtype, const ck_shape *m, size_t n)
+{
+    ck_parity_shape *ps = push_case(s, op, dtype, "edge fused");
+    memcpy(ps->members, m, n * sizeof *m);
+    ps->n_members = n;
+    return ps;
+}
+
+static ck_shape norm_of(uint32_t op, size_t T, size_t D, int beta)
+{
+    return (ck_shape){.op = op, .dtype = CK_DTYPE_F32, .T = T, .D = D, .eps = 1e-5f, .has_bias = beta};
+}
+
+static ck_shape linear_of(uint32_t dt, size_t T, size_t K, size_t N, int bias)
+{
+    return (ck_shape){.op = CK_OP_LINEAR, .dtype = dt, .T = T, .K = K, .N = N, .has_bias = bias};
+}
+
+/* Every fused op with f32 and bf16 weights, rms and layer norms, both
+ * activations, at one row (decode) and a few: dims that are no multiple of
+ * 16 where the op allows it. */
+static void edge_fused(suite *s)
+{
+    const size_t D = 100, F = 72, H = 4, Hkv = 2, hd = 64;
+    static const uint32_t dts[] = {CK_DTYPE_F32, CK_DTYPE_BF16};
+    for (size_t di = 0; di < 2; di++) {
+        uint32_t dt = dts[di];
+        for (size_t T = 1; T <= 3; T += 2) {
+            int v = T == 3; /* the variant: layernorm, bias, gptj, bidirectional, gelu */
+            uint32_t norm = v ? CK_OP_LAYERNORM : CK_OP_RMSNORM;
+            ck_shape qkv = {.op = CK_OP_QKV, .dtype = dt, .T = T, .D = D, .n_heads = H, .n_kv_heads = Hkv,
+                            .head_dim = hd, .has_bias = v};
+            ck_shape m[3];
+            m[0] = (ck_shape){.op = CK_OP_EMBEDDING, .dtype = dt, .T = T, .vocab = 50, .D = D};
+            m[1] = norm_of(norm, T, D, v);
+            push_fused(s, CK_OP_EMBED_NORM, dt, m, 2);
+            m[0] = norm_of(norm, T, D, v), m[1] = qkv;
+            push_fused(s, CK_OP_NORM_QKV, dt, m, 2);
+            m[0] = qkv;
+            m[1] = (ck_shape){.op = CK_OP_ROPE, .dtype = CK_DTYPE_F32, .T = T, .n_heads = H, .n_kv_heads = Hkv,
+                              .head_dim = hd, .pos = 5, .max_pos = 16, .pairing = v};
+            push_fused(s, CK_OP_QKV_ROPE, dt, m, 2);
+            m[0] = (ck_shape){.op = CK_OP_ATTENTION, .dtype = CK_DTYPE_F32, .T = T, .S = 9, .pos = 9 - T,
+                              .n_heads = H, .n_kv_heads = Hkv, .head_dim = hd, .causal = !v};
+            m[1] = linear_of(dt, T, H * hd, D, v);
+            push_fused(s, CK_OP_ATTN_PROJ, dt, m, 2);
+            m[0] = norm_of(norm, T, D, v), m[1] = linear_of(dt, T, D, F, v), m[2] = linear_of(dt, T, D, F, v);
+            push_fused(s, CK_OP_NORM_MLP, dt, m, v ? 2 : 3); /* a GELU MLP has no gate */
+            m[0] = linear_of(dt, T, D, F, v), m[1] = linear_of(dt, T, D, F, v);
+            m[2] = (ck_shape){.op = CK_OP_SWIGLU, .dtype = CK_DTYPE_F32, .n = T * F};
+            push_fused(s, CK_OP_GATE_UP, dt, m, 3);
+            m[0] = (ck_shape){.op = v ? CK_OP_GELU : CK_OP_SWIGLU, .dtype = CK_DTYPE_F32, .n = T * F};
+            m[1] = linear_of(dt, T, F, D, v);
+            push_fused(s, CK_OP_ACT_DOWN, dt, m, 2);
+            if (dt == CK_DTYPE_F32) {
+                m[0] = (ck_shape){.op = CK_OP_ADD, .dtype = CK_DTYPE_F32, .n = T * D};
+                m[1] = norm_of(norm, T, D, v);
+                push_fused(s, CK_OP_ADD_NORM, dt, m, 2);
+            }
+        }
+    }
+}
+
 size_t ck_parity_edge_suite(ck_parity_shape **out)
 {
     suite s = {0};
@@ -219,6 +290,7 @@ size_t ck_parity_edge_suite(ck_parity_shape **out)
     edge_elementwise(&s);
     edge_embedding_quant(&s);
     edge_backward(&s);
+    edge_fused(&s);
     *out = s.v;
     return s.n;
 }
@@ -238,19 +310,62 @@ static double work_per_row(const ck_shape *s)
     }
 }
 
-void ck_parity_reduce(ck_parity_shape *ps)
+/* Rows of one shape after the cut, and the note saying so. */
+static size_t reduced_rows(const ck_shape *s)
 {
-    ck_shape *s = &ps->shape;
     double per_row = work_per_row(s);
     if (per_row > 0 && s->T > 1 && per_row * (double)s->T > CK_PARITY_WORK_BUDGET) {
         size_t T = (size_t)(CK_PARITY_WORK_BUDGET / per_row);
-        T = T < 1 ? 1 : T;
-        snprintf(ps->note, sizeof ps->note, "T=%zu of %zu", T, s->T);
-        if (s->op == CK_OP_ATTENTION || s->op == CK_OP_ROPE)
-            s->pos += s->T - T; /* the last rows: they see the most keys / the largest angles */
-        s->T = T;
+        return T < 1 ? 1 : T;
     }
-    if (per_row == 0 && s->n > ELEMENTWISE_CAP) {
+    return s->T;
+}
+
+static void set_rows(ck_shape *s, size_t T)
+{
+    if (s->op == CK_OP_ATTENTION || s->op == CK_OP_ROPE)
+        s->pos += s->T - T; /* the last rows: they see the most keys / the largest angles */
+    s->T = T;
+}
+
+/* A fused op's members share their rows: cut them all to the smallest cut
+ * any member needs; elementwise members (n = rows x width) follow. */
+static void reduce_fused(ck_parity_shape *ps)
+{
+    size_t T0 = 0, T = SIZE_MAX;
+    for (size_t i = 0; i < ps->n_members; i++) {
+        const ck_shape *m = &ps->members[i];
+        if (work_per_row(m) > 0) {
+            T0 = T0 ? T0 : m->T;
+            size_t r = reduced_rows(m);
+            T = r < T ? r : T;
+        }
+    }
+    if (!T0 || T >= T0)
+        return;
+    for (size_t i = 0; i < ps->n_members; i++) {
+        ck_shape *m = &ps->members[i];
+        if (work_per_row(m) > 0)
+            set_rows(m, T);
+        else if (m->n % T0 == 0)
+            m->n = m->n / T0 * T;
+    }
+    snprintf(ps->note, sizeof ps->note, "T=%zu of %zu", T, T0);
+}
+
+void ck_parity_reduce(ck_parity_shape *ps)
+{
+    if (ps->n_members) {
+        reduce_fused(ps);
+        return;
+    }
+    ck_shape *s = &ps->shape;
+    size_t T = reduced_rows(s);
+    if (T < s->T) {
+        snprintf(ps->note, sizeof ps->note, "T=%zu of %zu", T, s->T);
+        set_rows(s, T);
+    }
+    if (work_per_row(s) == 0 && s->n > ELEMENTWISE_CAP) {
         size_t n = ELEMENTWISE_CAP - ELEMENTWISE_CAP % 64 + s->n % 64;
         if (s->op == CK_OP_QUANTIZE || s->op == CK_OP_DEQUANTIZE)
             n = ELEMENTWISE_CAP;
@@ -265,6 +380,69 @@ static int same_shape(const ck_shape *a, const ck_shape *b)
     memset(x.label, 0, sizeof x.label);
     memset(y.label, 0, sizeof y.label);
     return memcmp(&x, &y, sizeof x) == 0;
+}
+
+static int same_case(const ck_parity_shape *a, const ck_parity_shape *b)
+{
+    if (!same_shape(&a->shape, &b->shape) || a->n_members != b->n_members)
+        return 0;
+    for (size_t i = 0; i < a->n_members; i++)
+        if (!same_shape(&a->members[i], &b->members[i]))
+            return 0;
+    return 1;
+}
+
+/* Reduce ps and add it unless an equal case is there already. */
+static void add_unique(suite *s, ck_parity_shape *ps, int decode)
+{
+    if (decode) {
+        char l[64];
+        snprintf(l, sizeof l, "%s", ps->shape.label);
+        snprintf(ps->shape.label, sizeof ps->shape.label, "decode:%.55s", l);
+    }
+    ck_parity_reduce(ps);
+    for (size_t q = 0; q < s->n; q++)
+        if (same_case(&s->v[q], ps))
+            return;
+    *push_case(s, ps->shape.op, ps->shape.dtype, ps->shape.label) = *ps;
+}
+
+/* The weight dtype of a fused kernel: that of its linears, or of the
+ * embedding table; f32 when it has neither. */
+static uint32_t fused_dtype(const ck_shape *m, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (m[i].op == CK_OP_LINEAR || m[i].op == CK_OP_QKV || m[i].op == CK_OP_EMBEDDING)
+            return m[i].dtype;
+    return CK_DTYPE_F32;
+}
+
+/* Every group the fusion pass would form in the model, as fused cases. */
+static void add_model_fused(suite *s, const ck_model *m, const ck_graph_opts *opts, int decode)
+{
+    for (size_t sec = 0; sec < m->n_sections; sec++) {
+        ck_fnode *nodes = NULL;
+        size_t n = ck_section_fnodes(m, sec, opts, &nodes);
+        ck_fusion_result res;
+        if (n == 0 || ck_fuse(nodes, n, CK_FUSE_ALL, &res) != 0) {
+            free(nodes);
+            continue;
+        }
+        for (size_t i = 0; i < res.n_steps; i++) {
+            const ck_step *st = &res.steps[i];
+            if (st->fusion < 0 || st->count > CK_PARITY_MAX_MEMBERS)
+                continue;
+            ck_parity_shape ps = {.n_members = st->count};
+            for (size_t j = 0; j < st->count; j++)
+                ps.members[j] = nodes[st->first + j].shape;
+            ps.shape.op = ck_fusion_op((unsigned)st->fusion);
+            ps.shape.dtype = fused_dtype(ps.members, ps.n_members);
+            snprintf(ps.shape.label, sizeof ps.shape.label, "%.40s (fused)", ps.members[0].label);
+            add_unique(s, &ps, decode);
+        }
+        ck_fusion_result_free(&res);
+        free(nodes);
+    }
 }
 
 int ck_parity_model_suite(const char *path, uint32_t weight_dtype, ck_parity_shape **out, size_t *n, char *err,
@@ -293,25 +471,34 @@ int ck_parity_model_suite(const char *path, uint32_t weight_dtype, ck_parity_sha
         size_t k = ck_model_op_instances(m, &opts, &inst);
         for (size_t i = 0; i < k; i++) {
             ck_parity_shape ps = {.shape = inst[i]};
-            if (decode) {
-                char l[64];
-                snprintf(l, sizeof l, "%s", ps.shape.label);
-                snprintf(ps.shape.label, sizeof ps.shape.label, "decode:%.55s", l);
-            }
-            ck_parity_reduce(&ps);
-            size_t q = 0;
-            while (q < s.n && !same_shape(&s.v[q].shape, &ps.shape))
-                q++;
-            if (q < s.n)
-                continue;
-            ck_shape *sh = push(&s, ps.shape.op, ps.shape.dtype, ps.shape.label);
-            *sh = ps.shape;
-            memcpy(s.v[s.n - 1].note, ps.note, sizeof ps.note);
+            add_unique(&s, &ps, decode);
         }
         free(inst);
+        add_model_fused(&s, m, &opts, decode);
     }
     ck_model_free(m);
     *out = s.v;
     *n = s.n;
     return 0;
+}
+
+void ck_parity_describe(const ck_parity_shape *ps, char *buf, size_t len)
+{
+    if (!ps->n_members) {
+        ck_shape_describe(&ps->shape, buf, len);
+        return;
+    }
+    int k = snprintf(buf, len, "%s %s =", ck_op_name(ps->shape.op), ck_dtype_name(ps->shape.dtype));
+    for (size_t i = 0; i < ps->n_members && k > 0 && (size_t)k < len; i++) {
+        char m[160];
+        ck_shape_describe(&ps->members[i], m, sizeof m);
+        k += snprintf(buf + k, len - (size_t)k, "%s %s", i ? " +" : "", m);
+    }
+}
+
+ck_case *ck_parity_case(const ck_parity_shape *ps, uint64_t seed, char *err, size_t err_len)
+{
+    if (ps->n_members)
+        return ck_case_create_fused(ps->shape.op, ps->shape.dtype, ps->members, ps->n_members, seed, err, err_len);
+    return ck_case_create(&ps->shape, seed, err, err_len);
 }

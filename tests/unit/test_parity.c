@@ -279,7 +279,8 @@ Test(parity_broken, whole_run_finishes_and_counts_add_up, .timeout = 120)
 Test(parity_good, scalar_against_itself_passes, .timeout = 120)
 {
     run_result r = run_parity("--plugin scalar --op rmsnorm,layernorm,linear,rope,attention,add,gelu,swiglu,"
-                              "embedding,adam,rmsnorm_bwd,linear_bwd,attention_bwd,embedding_bwd,cross_entropy "
+                              "embedding,adam,rmsnorm_bwd,linear_bwd,attention_bwd,embedding_bwd,cross_entropy,"
+                              "embed_norm,norm_qkv,qkv_rope,attn_proj,norm_mlp,gate_up,act_down,add_norm "
                               "--timeout 60");
     cr_expect_eq(r.status, 0, "stdout:\n%s\nstderr:\n%s", r.out, r.err);
     cr_expect(strstr(r.out, " 0 failed") != NULL, "%s", r.out);
@@ -625,4 +626,30 @@ Test(ck_case, backward_cases_have_every_gradient_and_consistent_probs)
     cr_assert_not_null(c, "%s", err);
     cr_expect_eq(ck_case_find(c, "dtable")->role, CK_BUF_INOUT, "the table gradient is accumulated into");
     ck_case_free(c);
+}
+
+Test(ck_case, fused_case_links_members_and_marks_intermediates)
+{
+    char err[256];
+    ck_shape m[2] = {{.op = CK_OP_RMSNORM, .dtype = CK_DTYPE_F32, .T = 2, .D = 16, .eps = 1e-5f},
+                     {.op = CK_OP_QKV, .dtype = CK_DTYPE_BF16, .T = 2, .D = 16, .n_heads = 2, .n_kv_heads = 1,
+                      .head_dim = 8}};
+    ck_case *c = ck_case_create_fused(CK_OP_NORM_QKV, CK_DTYPE_BF16, m, 2, 1, err, sizeof err);
+    cr_assert_not_null(c, "%s", err);
+    const ck_case_buf *ny = ck_case_find(c, "norm.y");
+    cr_assert_not_null(ny);
+    cr_expect_eq(ny->role, CK_BUF_SCRATCH, "the normed x may stay unwritten");
+    cr_expect_null(ck_case_find(c, "qkv.x"), "qkv reads norm.y, it has no x of its own");
+    cr_expect_eq(ck_case_find(c, "qkv.q")->role, CK_BUF_OUT);
+    const ck_fused_norm_qkv_args *a = ck_case_args(c);
+    cr_expect_eq(a->qkv.x, ny->data);
+    cr_expect_eq(a->norm_kind, CK_NORM_RMS);
+    cr_expect_eq(a->qkv.w_dtype, CK_DTYPE_BF16);
+    ck_case_free(c);
+
+    m[1].D = 17; /* the norm's output does not fit the projection's input */
+    cr_expect_null(ck_case_create_fused(CK_OP_NORM_QKV, CK_DTYPE_BF16, m, 2, 1, err, sizeof err));
+    cr_expect(strstr(err, "members do not fit") != NULL, "%s", err);
+    cr_expect_null(ck_case_create_fused(CK_OP_GATE_UP, CK_DTYPE_BF16, m, 2, 1, err, sizeof err));
+    cr_expect(strstr(err, "not those of this fused op") != NULL, "%s", err);
 }
