@@ -174,7 +174,9 @@ typedef struct run_set {
     size_t n;
 } run_set;
 
-/* Register and run one plugin over every (instance, context). */
+/* Register and run one plugin over every (instance, context). Returns the
+ * number of benchmarks run (0: the plugin has no kernel for any instance),
+ * or -1 with err. */
 static int run_plugin(const ck_plugin *p, const ck_shape *shapes, size_t n_inst, ck_exec_ctx **ctxs, int n_ctx,
                       const ck_bench_opts *o, ck_papi *papi, double scalar_budget, const char *gb_path, run_set *rs,
                       char *err, size_t err_len)
@@ -186,6 +188,7 @@ static int run_plugin(const ck_plugin *p, const ck_shape *shapes, size_t n_inst,
         return -1;
     }
     ckb_reset();
+    int registered = 0;
     for (size_t i = 0; i < n_inst; i++) {
         for (int t = 0; t < n_ctx; t++) {
             bench_item *it = &rs->items[i * (size_t)n_ctx + (size_t)t];
@@ -194,16 +197,20 @@ static int run_plugin(const ck_plugin *p, const ck_shape *shapes, size_t n_inst,
             it->ctx = ctxs[t];
             it->papi = papi;
             it->id = -1;
-            if (it->kernel)
+            if (it->kernel) {
                 register_item(it, ctxs[t]->n_threads);
+                registered++;
+            }
         }
     }
+    if (registered == 0)
+        return 0; /* Google Benchmark would complain that nothing matches and write no file */
     ckb_options bo = {.min_time = o->min_time, .repetitions = o->repetitions};
     if (o->progress) {
         bo.progress = progress_line;
         bo.progress_user = (void *)p->desc->name;
     }
-    return ckb_run(&bo, gb_path, err, err_len) < 0 ? -1 : 0;
+    return ckb_run(&bo, gb_path, err, err_len);
 }
 
 static void free_run_set(run_set *rs)
@@ -320,7 +327,7 @@ static size_t load_instances(const ck_bench_opts *o, char *model_name, size_t na
     if (!m)
         return 0;
     snprintf(model_name, name_len, "%s", ck_model_name(m));
-    ck_graph_opts go = {0};
+    ck_graph_opts go = {.weight_dtype = o->weight_dtype};
     ck_shape *all = NULL;
     size_t n = ck_model_op_instances(m, &go, &all);
     ck_model_free(m);
@@ -367,10 +374,13 @@ static void run_scalar(const ck_bench_opts *o, const ck_shape *shapes, size_t n_
         return;
     }
     snprintf(sr->gb_path, sizeof sr->gb_path, "%s/.scalar-%d.gb.json", dir, (int)getpid());
-    if (run_plugin(sr->plugin, shapes, n_inst, cs->ctx, cs->n, o, papi, o->scalar_budget_flops, sr->gb_path,
-                   &sr->rs, err, sizeof err) != 0) {
+    int ran = run_plugin(sr->plugin, shapes, n_inst, cs->ctx, cs->n, o, papi, o->scalar_budget_flops, sr->gb_path,
+                         &sr->rs, err, sizeof err);
+    if (ran < 0)
         fprintf(stderr, "ckbench bench: scalar reference: %s\n", err);
-        return;
+    if (ran <= 0) {
+        sr->gb_path[0] = '\0';
+        return; /* rows stay NULL: no speedups */
     }
     sr->rows = calloc(sr->rs.n ? sr->rs.n : 1, sizeof *sr->rows);
     for (size_t i = 0; sr->rows && i < sr->rs.n; i++) {
@@ -432,8 +442,13 @@ static int bench_one(const ck_bench_opts *o, const char *name, const ck_shape *s
     snprintf(gb_path, sizeof gb_path, "%s", sr->gb_path);
     if (!scalar_itself) { /* scalar in the list is the reference run itself: no second run */
         snprintf(gb_path, sizeof gb_path, "%s/.%s-%d.gb.json", dir, pr->plugin, (int)getpid());
-        if (run_plugin(p, shapes, n_inst, cs->ctx, cs->n, o, papi, 0, gb_path, &own, err, sizeof err) != 0) {
+        int ran = run_plugin(p, shapes, n_inst, cs->ctx, cs->n, o, papi, 0, gb_path, &own, err, sizeof err);
+        if (ran <= 0) {
+            if (ran == 0)
+                snprintf(err, sizeof err, "it has no kernel for any op instance of %s (try --weights for a "
+                         "quantised plugin)", out->model);
             snprintf(pr->why, sizeof pr->why, "%s", err);
+            pr->runnable = 0;
             free_run_set(&own);
             ck_plugin_unload(p);
             return 1;

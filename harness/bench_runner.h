@@ -20,6 +20,7 @@ typedef struct ck_bench_opts {
     const char *plugins[CK_BENCH_MAX_PLUGINS]; /* names or paths */
     int n_plugins;
     const char *model_path;
+    unsigned weight_dtype;             /* 0: the model's own; else e.g. CK_DTYPE_Q8_0 for every weight */
     int threads[CK_BENCH_MAX_THREADS]; /* one exec context per entry; <= 0: all CPUs */
     int n_threads;
     int op_filter[CK_OP_COUNT];        /* 1: bench this op; all 0: every op */

@@ -165,7 +165,8 @@ static void print_outcome(const ck_bench_outcome *out)
         printf("* scalar@T: the scalar reference ran at that T (the full shape would take too long) and its\n"
                "  time was scaled to the full shape by the flops ratio; unmarked: measured at the full shape.\n");
     printf("%% of roof: memory-bound rows (intensity below the ridge) against stream-triad bandwidth,\n"
-           "  compute-bound rows against the plugin ISA's FMA peak, both at the row's thread count.\n");
+           "  compute-bound rows against the plugin ISA's FMA peak, both at the row's thread count;\n"
+           "  above 100%% on a memory-bound row means its data stayed in cache between calls.\n");
     if (out->counters_why[0])
         printf("counters: unavailable: %s (time-based figures only)\n", out->counters_why);
 }
@@ -176,7 +177,7 @@ static void bench_usage(FILE *f)
 {
     fprintf(f,
             "usage: ckbench bench --plugin P[,P2...] --model M [--threads N[,N2...]] [--op OP,...]\n"
-            "                     [--min-time S] [--repetitions R] [--out FILE] [--no-scalar]\n"
+            "                     [--weights DTYPE] [--min-time S] [--repetitions R] [--out FILE] [--no-scalar]\n"
             "                     [--scalar-budget FLOPS] [--parity-json FILE]\n\n"
             "Times every distinct op instance of model M at its real shapes (full sequence) through Google\n"
             "Benchmark, for each plugin and thread count (default: all CPUs), and prints per op: time, GB/s,\n"
@@ -184,6 +185,7 @@ static void bench_usage(FILE *f)
             "plugin measured in the same run. Scalar instances above --scalar-budget flops (default 2e8) run at\n"
             "a reduced T and are scaled by the flops ratio; the scalar@T column says which (marked *).\n"
             "--min-time: seconds per benchmark (default 0.05); --repetitions: report the median of R runs.\n"
+            "--weights: every weight in this dtype instead of the model's (q8_0 / q4_0 for the quant plugin).\n"
             "Writes results/<date>-<host>-<plugin>-<model>.json (Google Benchmark JSON + a ckbench context;\n"
             "compare.py reads it) and .csv, or --out FILE (FILE-<plugin>.json with several plugins).\n"
             "$CK_RESULTS_DIR changes the results directory. Exit: 0 ok, 1 a plugin or kernel did not run,\n"
@@ -257,6 +259,10 @@ static int parse_bench_args(int argc, char **argv, int first, ck_bench_opts *o, 
         } else if (!strcmp(a, "--scalar-budget")) {
             if (parse_double(v, &o->scalar_budget_flops))
                 return usage_error("ckbench bench", "--scalar-budget: expected flops > 0, found '%s'", v);
+        } else if (!strcmp(a, "--weights")) {
+            o->weight_dtype = ck_dtype_from_name(v);
+            if (o->weight_dtype == CK_DTYPE_NONE)
+                return usage_error("ckbench bench", "--weights: expected f32, bf16, f16, q8_0 or q4_0, found '%s'", v);
         } else if (!strcmp(a, "--out")) {
             o->out_path = v;
         } else if (!strcmp(a, "--parity-json")) {
