@@ -4,9 +4,11 @@
  *   through a zero-padded vector, so every element of an elementwise op is
  *   computed by the same vector code whatever the split between threads);
  * - vectorised exp and tanh (tolerance-class ops only: they use FMA);
- * - bf16 -> f32 widening (exact: a bf16 is the top half of an f32);
- * - the run-time feature flags the probe fills in, and the linear driver the
- *   linear and qkv kernels share.
+ * - bf16 and f16 -> f32 widening (exact: a shift, FCVTL);
+ * - the linear 4x4 tile micro-kernel for any weight dtype;
+ * - the run-time feature flags the probe fills in, the kernel entry points
+ *   plugin.c registers, and the linear and embedding drivers (their own .c
+ *   files) that the per-dtype kernels share.
  *
  * Exact-class kernels (add, rope, adam, embedding) must not use anything here
  * that rounds differently from the scalar reference: only plain loads, stores
