@@ -9,8 +9,10 @@ int ck_cmd_parity(int argc, char **argv);
 int ck_cmd_plan(int argc, char **argv);
 int ck_cmd_bench(int argc, char **argv);
 int ck_cmd_calibrate(int argc, char **argv);
+int ck_cmd_report(int argc, char **argv);
 int ck_cmd_run(int argc, char **argv);
 int ck_cmd_diverge(int argc, char **argv);
+int ck_cmd_train_step(int argc, char **argv);
 int ck_cmd_fusion(int argc, char **argv);
 /* ckbench --plugin P --model M (no sub-command): parity, bench, report */
 int ck_cmd_headline(int argc, char **argv);

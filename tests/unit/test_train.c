@@ -1,0 +1,330 @@
+/* The training step (harness/ck_train.h, ckbench train-step): the loss falls
+ * on a fixed batch; the whole-model backward pass agrees with central finite
+ * differences of the loss; a step replays bit-identically; bad arguments get
+ * one clear line. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "ck_ir.h"
+#include "ck_train.h"
+
+static ck_model *load_shipped(const char *name)
+{
+    const char *root = getenv("CK_SOURCE_DIR");
+    char path[1024], err[CK_ERR_LEN];
+    snprintf(path, sizeof path, "%s/ir/models/%s", root ? root : ".", name);
+    ck_model *m = ck_model_load(path, err, sizeof err);
+    cr_assert_not_null(m, "%s: %s", name, err);
+    return m;
+}
+
+static ck_plugin *scalar_plugin(void)
+{
+    char err[CK_ERR_LEN];
+    ck_plugin *p = ck_plugin_load("scalar", err, sizeof err);
+    cr_assert_not_null(p, "%s", err);
+    return p;
+}
+
+static ck_trainer *trainer(const ck_model *m, ck_plugin *p, uint64_t seed)
+{
+    char err[CK_ERR_LEN];
+    ck_train_opts o = ck_train_defaults();
+    o.seed = seed;
+    ck_trainer *t = ck_trainer_create(m, p, p, &o, err, sizeof err);
+    cr_assert_not_null(t, "%s", err);
+    return t;
+}
+
+/* ---- the loss falls --------------------------------------------------------- */
+
+static void loss_falls(const char *model)
+{
+    ck_model *m = load_shipped(model);
+    ck_plugin *p = scalar_plugin();
+    ck_trainer *t = trainer(m, p, 7);
+    ck_exec_ctx *ctx = ck_exec_create(2);
+    char err[CK_ERR_LEN];
+    float loss[6];
+    for (int s = 0; s < 5; s++)
+        cr_assert_eq(ck_trainer_step(t, ctx, &loss[s], err, sizeof err), 0, "%s step %d: %s", model, s, err);
+    cr_assert_eq(ck_trainer_loss(t, ctx, &loss[5], err, sizeof err), 0, "%s", err);
+    for (int s = 0; s < 6; s++)
+        cr_assert(isfinite(loss[s]), "%s: loss %d is %g", model, s, (double)loss[s]);
+    /* a random model starts near log(vocab); five Adam steps on one batch
+     * take a clear bite out of it, not a rounding-level wobble */
+    cr_assert_lt(loss[5], 0.8f * loss[0], "%s: loss %g -> %g", model, (double)loss[0], (double)loss[5]);
+    ck_train_counts c = ck_trainer_counts(t);
+    cr_assert_gt(c.backward, 0);
+    cr_assert_eq(c.backward_fallback, 0, "scalar runs its own backward kernels");
+    ck_exec_destroy(ctx);
+    ck_trainer_free(t);
+    ck_plugin_unload(p);
+    ck_model_free(m);
+}
+
+Test(train, loss_falls_on_a_fixed_batch_tiny_gqa) { loss_falls("tiny-gqa.json"); }
+
+Test(train, loss_falls_on_a_fixed_batch_tiny_llava_with_the_vision_encoder_frozen)
+{
+    loss_falls("tiny-llava.json");
+    /* frozen means frozen: no vision weight moves */
+    ck_model *m = load_shipped("tiny-llava.json");
+    ck_plugin *p = scalar_plugin();
+    ck_trainer *t = trainer(m, p, 7);
+    ck_exec_ctx *ctx = ck_exec_create(1);
+    char err[CK_ERR_LEN];
+    size_t n;
+    float *w = ck_trainer_tensor(t, "vision.layer.0.qkv.wq", &n);
+    cr_assert_not_null(w);
+    float *before = malloc(n * sizeof *before);
+    memcpy(before, w, n * sizeof *w);
+    float loss;
+    cr_assert_eq(ck_trainer_step(t, ctx, &loss, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(memcmp(before, w, n * sizeof *w), 0, "a frozen vision weight changed");
+    cr_assert_eq(ck_trainer_counts(t).frozen_sections, 1);
+    free(before);
+    ck_exec_destroy(ctx);
+    ck_trainer_free(t);
+    ck_plugin_unload(p);
+    ck_model_free(m);
+}
+
+/* ---- whole-model gradient check ------------------------------------------------ */
+
+/* Central difference of the loss at element i of tensor w, step h. */
+static double finite_difference(ck_trainer *t, const ck_exec_ctx *ctx, float *w, size_t i, float h)
+{
+    char err[CK_ERR_LEN];
+    float keep = w[i], up, down;
+    w[i] = keep + h;
+    cr_assert_eq(ck_trainer_loss(t, ctx, &up, err, sizeof err), 0, "%s", err);
+    w[i] = keep - h;
+    cr_assert_eq(ck_trainer_loss(t, ctx, &down, err, sizeof err), 0, "%s", err);
+    double step = ((double)(keep + h) - (double)(keep - h)); /* the step actually taken in f32 */
+    w[i] = keep;
+    return ((double)up - (double)down) / step;
+}
+
+/* The element with the largest gradient: the check is then about a number
+ * well above the loss's rounding, not about noise. */
+static size_t largest(const float *g, size_t n)
+{
+    size_t best = 0;
+    for (size_t i = 1; i < n; i++)
+        if (fabsf(g[i]) > fabsf(g[best]))
+            best = i;
+    return best;
+}
+
+Test(train, backward_matches_finite_differences_of_the_loss)
+{
+    /* one weight of each kind, spread over the layers; an f32 forward of
+     * tiny-gqa (3 layers, GQA, gptj rope, qkv biases, swiglu) */
+    const char *names[] = {"text.layer.1.attn_norm.gamma", "text.layer.0.qkv.wq",      "text.layer.2.mlp_down.w",
+                           "text.header.embedding.table",  "text.layer.0.qkv.bk",      "text.layer.1.out_proj.w",
+                           "text.layer.2.mlp_gate.w",      "text.footer.final_norm.gamma", "text.footer.lm_head.w"};
+    ck_model *m = load_shipped("tiny-gqa.json");
+    ck_plugin *p = scalar_plugin();
+    ck_trainer *t = trainer(m, p, 3);
+    ck_exec_ctx *ctx = ck_exec_create(1);
+    char err[CK_ERR_LEN];
+    float loss;
+    cr_assert_eq(ck_trainer_gradients(t, ctx, &loss, err, sizeof err), 0, "%s", err);
+    for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
+        char gname[128];
+        size_t n, ng;
+        float *w = ck_trainer_tensor(t, names[k], &n);
+        snprintf(gname, sizeof gname, "%s.grad", names[k]);
+        float *g = ck_trainer_tensor(t, gname, &ng);
+        cr_assert(w && g && n == ng, "%s", names[k]);
+        size_t i = largest(g, n);
+        double analytic = g[i];
+        /* h = 1e-2: the loss is an f32 near 4.6 (ulp 4.8e-7), so each ulp
+         * of it moves the quotient by 2.4e-5; the truncation error (h^2/6
+         * times the third derivative) is largest for an embedding row, whose
+         * rmsnorm sees a 7 % change of the row's norm: 0.7 % measured.
+         * Tolerance: 2e-5 absolute (about one ulp of the loss) + 2 %
+         * relative; the gradients checked are >= 2e-4, ten times the
+         * absolute part. */
+        double numeric = finite_difference(t, ctx, w, i, 1e-2f);
+        cr_assert(fabs(analytic) > 2e-4, "%s: largest gradient %g is too small to check", names[k], analytic);
+        cr_assert(fabs(analytic - numeric) <= 2e-5 + 0.02 * fabs(numeric),
+                  "%s[%zu]: backward %.6g, finite difference %.6g", names[k], i, analytic, numeric);
+    }
+    /* a vocabulary row no token of the batch uses gets no gradient */
+    size_t n;
+    const int32_t *ids = (const int32_t *)ck_trainer_tensor(t, "text.header.embedding.ids", NULL);
+    float *dtable = ck_trainer_tensor(t, "text.header.embedding.table.grad", &n);
+    cr_assert_null(ids, "ids are i32: not handed out as f32");
+    size_t D = 48, vocab = n / D;
+    int used[101] = {0};
+    const ck_plan *plan = ck_runner_plan(ck_trainer_runner(t));
+    for (size_t b = 0; b < plan->n_buffers; b++)
+        if (strcmp(plan->buffers[b].name, "text.header.embedding.ids") == 0)
+            ids = (const int32_t *)((const char *)ck_runner_base(ck_trainer_runner(t)) + plan->buffers[b].offset);
+    cr_assert_not_null(ids);
+    for (size_t i = 0; i < 13; i++)
+        used[ids[i]] = 1;
+    size_t unused_rows = 0;
+    for (size_t r = 0; r < vocab; r++) {
+        if (used[r])
+            continue;
+        unused_rows++;
+        for (size_t j = 0; j < D; j++)
+            cr_assert_eq(dtable[r * D + j], 0.0f, "row %zu of the table is not in the batch", r);
+    }
+    cr_assert_gt(unused_rows, 0);
+    ck_exec_destroy(ctx);
+    ck_trainer_free(t);
+    ck_plugin_unload(p);
+    ck_model_free(m);
+}
+
+/* ---- deterministic replay --------------------------------------------------------- */
+
+static unsigned char *one_step_arena(const ck_model *m, ck_plugin *p, uint64_t seed, int threads, size_t *bytes)
+{
+    ck_trainer *t = trainer(m, p, seed);
+    ck_exec_ctx *ctx = ck_exec_create(threads);
+    char err[CK_ERR_LEN];
+    float loss;
+    cr_assert_eq(ck_trainer_step(t, ctx, &loss, err, sizeof err), 0, "%s", err);
+    const ck_plan *plan = ck_runner_plan(ck_trainer_runner(t));
+    *bytes = plan->total;
+    unsigned char *copy = malloc(plan->total);
+    cr_assert_not_null(copy);
+    memcpy(copy, ck_runner_base(ck_trainer_runner(t)), plan->total);
+    ck_exec_destroy(ctx);
+    ck_trainer_free(t);
+    return copy;
+}
+
+Test(train, a_step_replays_bit_identically)
+{
+    ck_model *m = load_shipped("tiny-gqa.json");
+    ck_plugin *p = scalar_plugin();
+    size_t na, nb, nc;
+    unsigned char *a = one_step_arena(m, p, 11, 2, &na);
+    unsigned char *b = one_step_arena(m, p, 11, 2, &nb);
+    unsigned char *c = one_step_arena(m, p, 12, 2, &nc);
+    cr_assert_eq(na, nb);
+    /* the whole allocation: weights, gradients, moments, activations */
+    cr_assert_eq(memcmp(a, b, na), 0, "same seed, plugin and threads: the arenas differ after one step");
+    cr_assert_neq(memcmp(a, c, na), 0, "another seed gives another model (the comparison can fail)");
+    free(a);
+    free(b);
+    free(c);
+    ck_plugin_unload(p);
+    ck_model_free(m);
+}
+
+/* ---- ckbench train-step ----------------------------------------------------------- */
+
+typedef struct run_result {
+    int status;
+    char out[8192], err[2048];
+    int err_lines;
+} run_result;
+
+static void slurp(const char *path, char *buf, size_t len)
+{
+    FILE *f = fopen(path, "r");
+    size_t n = f ? fread(buf, 1, len - 1, f) : 0;
+    buf[n] = '\0';
+    if (f)
+        fclose(f);
+}
+
+static run_result ckbench(const char *args)
+{
+    const char *bin = getenv("CK_CKBENCH"), *root = getenv("CK_SOURCE_DIR");
+    cr_assert_not_null(bin, "CK_CKBENCH must name the ckbench binary");
+    char cmd[2048], out[] = "/tmp/ck-train-out-XXXXXX", err[] = "/tmp/ck-train-err-XXXXXX";
+    int fo = mkstemp(out), fe = mkstemp(err);
+    cr_assert(fo >= 0 && fe >= 0);
+    snprintf(cmd, sizeof cmd, "cd '%s' && '%s' train-step %s >%s 2>%s", root ? root : ".", bin, args, out, err);
+    run_result r;
+    int rc = system(cmd);
+    r.status = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+    slurp(out, r.out, sizeof r.out);
+    slurp(err, r.err, sizeof r.err);
+    r.err_lines = 0;
+    for (const char *c = r.err; *c; c++)
+        r.err_lines += *c == '\n';
+    close(fo);
+    close(fe);
+    unlink(out);
+    unlink(err);
+    return r;
+}
+
+Test(train_cli, trains_and_reports_the_loss_per_step)
+{
+    run_result r = ckbench("--plugin scalar --model ir/models/tiny-gqa.json --steps 3 --seed 5 --threads 1");
+    cr_assert_eq(r.status, 0, "%s%s", r.out, r.err);
+    cr_assert(strstr(r.out, "step 1: loss ") && strstr(r.out, "step 3: loss "), "%s", r.out);
+    cr_assert(strstr(r.out, "(fell from"), "%s", r.out);
+    cr_assert(strstr(r.out, "by scalar fallback"), "%s", r.out);
+}
+
+Test(train_cli, time_prints_a_row_per_layer)
+{
+    run_result r = ckbench("--plugin scalar --model ir/models/tiny-gqa.json --steps 2 --time 1");
+    cr_assert_eq(r.status, 0, "%s%s", r.out, r.err);
+    cr_assert(strstr(r.out, "layer 0") && strstr(r.out, "layer 2") && strstr(r.out, "footer"), "%s", r.out);
+}
+
+Test(train_cli, a_loss_that_does_not_fall_fails)
+{
+    /* lr 1e-12 moves no weight by an ulp: the loss stays where it was */
+    run_result r = ckbench("--plugin scalar --model ir/models/tiny-gqa.json --steps 2 --lr 1e-12");
+    cr_assert_eq(r.status, 1, "%s%s", r.out, r.err);
+    cr_assert(strstr(r.err, "the loss did not fall"), "%s", r.err);
+}
+
+Test(train_cli, bad_arguments_get_one_clear_line)
+{
+    const struct {
+        const char *args, *says;
+    } cases[] = {
+        {"--model ir/models/tiny-gqa.json", "--plugin and --model are required"},
+        {"--plugin scalar --model ir/models/tiny-gqa.json --steps two", "--steps: expected an integer"},
+        {"--plugin scalar --model ir/models/tiny-gqa.json --steps 1", "--steps: expected an integer from 2"},
+        {"--plugin scalar --model ir/models/tiny-gqa.json --lr -1", "--lr: expected a number"},
+        {"--plugin scalar --model ir/models/tiny-gqa.json --threads", "--threads needs a value"},
+        {"--plugin scalar --model ir/models/tiny-gqa.json --window 2", "unknown option '--window'"},
+        {"--plugin scalar --model /nonexistent/m.json", "/nonexistent/m.json"},
+        {"--plugin nosuch --model ir/models/tiny-gqa.json", "nosuch"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        run_result r = ckbench(cases[i].args);
+        cr_assert_eq(r.status, 2, "%s: status %d", cases[i].args, r.status);
+        cr_assert_eq(r.err_lines, 1, "%s: expected one line, got:\n%s", cases[i].args, r.err);
+        cr_assert(strstr(r.err, cases[i].says), "%s: '%s' does not say '%s'", cases[i].args, r.err, cases[i].says);
+        cr_assert_eq(r.out[0], '\0', "%s: nothing on stdout, found %s", cases[i].args, r.out);
+    }
+}
+
+Test(train, a_model_without_a_decoder_is_refused)
+{
+    const char *json = "{\"name\": \"eyes-only\", \"dtype\": \"f32\", \"sections\": [{\"name\": \"vision\", "
+                       "\"kind\": \"vision_encoder\", \"n_layers\": 1, \"d_model\": 8, \"n_heads\": 2, "
+                       "\"head_dim\": 4, \"d_ff\": 16, \"seq_len\": 5, \"image_size\": 4, \"patch_size\": 2, "
+                       "\"channels\": 1, \"norm\": \"layernorm\", \"activation\": \"gelu\", "
+                       "\"position\": \"learned\"}]}";
+    char err[CK_ERR_LEN];
+    ck_model *m = ck_model_parse(json, strlen(json), "eyes-only.json", err, sizeof err);
+    cr_assert_not_null(m, "%s", err);
+    ck_plugin *p = scalar_plugin();
+    ck_train_opts o = ck_train_defaults();
+    cr_assert_null(ck_trainer_create(m, p, p, &o, err, sizeof err));
+    cr_assert(strstr(err, "nothing to train: expected a decoder section"), "%s", err);
+    ck_plugin_unload(p);
+    ck_model_free(m);
+}
