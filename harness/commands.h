@@ -9,6 +9,7 @@ int ck_cmd_parity(int argc, char **argv);
 int ck_cmd_plan(int argc, char **argv);
 int ck_cmd_bench(int argc, char **argv);
 int ck_cmd_calibrate(int argc, char **argv);
+int ck_cmd_report(int argc, char **argv);
 int ck_cmd_run(int argc, char **argv);
 int ck_cmd_diverge(int argc, char **argv);
 int ck_cmd_train_step(int argc, char **argv);

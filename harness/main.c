@@ -20,6 +20,7 @@ static const command commands[] = {
     {"train-step", ck_cmd_train_step, "train a tiny model a few steps on a fixed batch; the loss must fall"},
     {"fusion", ck_cmd_fusion, "fused vs unfused at model shapes: time per layer and bytes saved"},
     {"calibrate", ck_cmd_calibrate, "measure this machine's roofs (stream bandwidth, peak FMA rate)"},
+    {"report", ck_cmd_report, "merge result files into Markdown and a self-contained HTML page with charts"},
 };
 
 static void usage(FILE *f)
