@@ -42,6 +42,37 @@ static inline int avx2_reserve_scratch(const ck_exec_ctx *ctx, size_t bytes)
 /* Elementwise ops split into chunks of at least this many floats. */
 #define AVX2_ELEM_GRAIN 16384
 
+/* ---- non-temporal stores ------------------------------------------------------- */
+
+/* An output array at least this large is written with streaming stores,
+ * which skip the read-for-ownership of lines that will not be read again
+ * before they leave the caches (a quarter of add's memory traffic). A
+ * constant of the shape, never of the thread count. */
+#define AVX2_STREAM_BYTES ((size_t)16 << 20)
+
+/* Whether an op writing `bytes` to y, reading `in`, should stream: large,
+ * and not in place (an in-place line is already in cache). */
+static inline int avx2_should_stream(size_t bytes, const void *y, const void *in)
+{
+    return bytes >= AVX2_STREAM_BYTES && y != in;
+}
+
+/* Elements from p up to the next 32-byte boundary, at most n. */
+static inline size_t avx2_peel(const float *p, size_t n)
+{
+    size_t k = (size_t)((32 - ((uintptr_t)p & 31)) & 31) / sizeof(float);
+    return k < n ? k : n;
+}
+
+/* A store of 8 floats: streaming (p 32-byte aligned) or ordinary. */
+static inline void avx2_store8(float *p, __m256 v, int stream)
+{
+    if (stream)
+        _mm256_stream_ps(p, v);
+    else
+        _mm256_storeu_ps(p, v);
+}
+
 /* ---- tails ---------------------------------------------------------------- */
 
 /* A lane mask with the first n (0..8) lanes set, for maskload/maskstore,

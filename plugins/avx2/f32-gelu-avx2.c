@@ -6,7 +6,8 @@
  * for negative x, where the tanh route in f32 loses the small result's
  * digits. The limits are the formula's: x -> -inf gives -0, x -> +inf
  * gives x. Same lane arithmetic in the body and the masked tail, so the
- * split does not change any result. y may alias x. */
+ * split does not change any result. y may alias x; a large, not in-place y
+ * is written with streaming stores. */
 #include "avx2-helpers.h"
 #include "avx2-kernels.h"
 
@@ -18,17 +19,35 @@ static inline __m256 gelu8(__m256 x)
     return _mm256_div_ps(x, _mm256_add_ps(_mm256_set1_ps(1.0f), e));
 }
 
+typedef struct gelu_job {
+    ck_unary_args a;
+    int stream; /* non-temporal stores for y */
+} gelu_job;
+
+static inline void gelu_masked(const ck_unary_args *a, size_t i, size_t n)
+{
+    __m256i m = avx2_tail_mask(n);
+    _mm256_maskstore_ps(a->y + i, m, gelu8(_mm256_maskload_ps(a->x + i, m)));
+}
+
 static void gelu_range(void *arg, size_t begin, size_t end, int tid)
 {
-    const ck_unary_args *a = arg;
+    const gelu_job *j = arg;
+    const ck_unary_args *a = &j->a;
     (void)tid;
     size_t i = begin;
-    for (; i + 8 <= end; i += 8)
-        _mm256_storeu_ps(a->y + i, gelu8(_mm256_loadu_ps(a->x + i)));
-    if (i < end) {
-        __m256i m = avx2_tail_mask(end - i);
-        _mm256_maskstore_ps(a->y + i, m, gelu8(_mm256_maskload_ps(a->x + i, m)));
+    if (j->stream) { /* up to an aligned y: streaming stores need it */
+        size_t k = avx2_peel(a->y + i, end - i);
+        if (k)
+            gelu_masked(a, i, k);
+        i += k;
     }
+    for (; i + 8 <= end; i += 8)
+        avx2_store8(a->y + i, gelu8(_mm256_loadu_ps(a->x + i)), j->stream);
+    if (i < end)
+        gelu_masked(a, i, end - i);
+    if (j->stream)
+        _mm_sfence();
 }
 
 int ck_avx2_f32_gelu(const ck_exec_ctx *ctx, const void *args)
@@ -38,7 +57,7 @@ int ck_avx2_f32_gelu(const ck_exec_ctx *ctx, const void *args)
         return CK_E_UNSUPPORTED;
     if (a->n > 0 && (!a->x || !a->y))
         return CK_E_UNSUPPORTED;
-    ck_unary_args job = *a; /* a mutable copy for the void * of parallel_for */
+    gelu_job job = {*a, avx2_should_stream(a->n * sizeof(float), a->y, a->x)};
     avx2_parallel(ctx, a->n, AVX2_ELEM_GRAIN, gelu_range, &job);
     return CK_OK;
 }

@@ -1,7 +1,8 @@
 /* rmsnorm: y = x * (1/sqrt(mean(x^2) + eps)) * gamma per row. One read of
  * the row for the sum of squares (four vector accumulators, masked tail),
  * a second, from cache, to scale it. Rows split over the threads; a row's
- * result does not depend on the split. y may alias x. */
+ * result does not depend on the split. y may alias x; a large, not
+ * in-place y is written with streaming stores. */
 #include "avx2-helpers.h"
 #include "avx2-kernels.h"
 
@@ -25,28 +26,45 @@ static float row_sum_squares(const float *x, size_t D)
     return avx2_hsum_ps(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
 }
 
+typedef struct rmsnorm_job {
+    ck_norm_args a;
+    int stream; /* non-temporal stores for y */
+} rmsnorm_job;
+
+/* y[i..i+n) = x * scale * gamma for n <= 8, masked. */
+static inline void scale_masked(const float *x, float *y, const float *gamma, __m256 vs, size_t i, size_t n)
+{
+    __m256i m = avx2_tail_mask(n);
+    __m256 v = _mm256_mul_ps(_mm256_mul_ps(_mm256_maskload_ps(x + i, m), vs), _mm256_maskload_ps(gamma + i, m));
+    _mm256_maskstore_ps(y + i, m, v);
+}
+
+static void scale_row(const float *x, float *y, const float *gamma, size_t D, float scale, int stream)
+{
+    __m256 vs = _mm256_set1_ps(scale);
+    size_t i = stream ? avx2_peel(y, D) : 0; /* streaming stores need an aligned y */
+    if (i)
+        scale_masked(x, y, gamma, vs, 0, i);
+    for (; i + 8 <= D; i += 8)
+        avx2_store8(y + i, _mm256_mul_ps(_mm256_mul_ps(_mm256_loadu_ps(x + i), vs), _mm256_loadu_ps(gamma + i)),
+                    stream);
+    if (i < D)
+        scale_masked(x, y, gamma, vs, i, D - i);
+}
+
 static void rmsnorm_rows(void *arg, size_t begin, size_t end, int tid)
 {
-    const ck_norm_args *a = arg;
+    const rmsnorm_job *j = arg;
+    const ck_norm_args *a = &j->a;
     (void)tid;
     size_t D = a->D;
     for (size_t t = begin; t < end; t++) {
         const float *x = a->x + t * D;
-        float *y = a->y + t * D;
         float scale = 1.0f / sqrtf(row_sum_squares(x, D) / (float)D + a->eps);
-        __m256 vs = _mm256_set1_ps(scale);
-        size_t i = 0;
-        for (; i + 8 <= D; i += 8) {
-            __m256 v = _mm256_mul_ps(_mm256_mul_ps(_mm256_loadu_ps(x + i), vs), _mm256_loadu_ps(a->gamma + i));
-            _mm256_storeu_ps(y + i, v);
-        }
-        if (i < D) {
-            __m256i m = avx2_tail_mask(D - i);
-            __m256 v = _mm256_mul_ps(_mm256_mul_ps(_mm256_maskload_ps(x + i, m), vs),
-                                     _mm256_maskload_ps(a->gamma + i, m));
-            _mm256_maskstore_ps(y + i, m, v);
-        }
+        scale_row(x, a->y + t * D, a->gamma, D, scale, j->stream);
     }
+    if (j->stream)
+        _mm_sfence();
 }
 
 int ck_avx2_f32_rmsnorm(const ck_exec_ctx *ctx, const void *args)
@@ -58,7 +76,7 @@ int ck_avx2_f32_rmsnorm(const ck_exec_ctx *ctx, const void *args)
         return CK_OK;
     if (!a->x || !a->y || !a->gamma)
         return CK_E_UNSUPPORTED;
-    ck_norm_args job = *a;
+    rmsnorm_job job = {*a, avx2_should_stream(a->T * a->D * sizeof(float), a->y, a->x)};
     /* at least ~64 KiB of row data per chunk */
     size_t grain = a->D >= 16384 ? 1 : 16384 / a->D;
     avx2_parallel(ctx, a->T, grain, rmsnorm_rows, &job);
