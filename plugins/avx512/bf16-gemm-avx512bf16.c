@@ -26,6 +26,13 @@ static inline __m512 round_to_bf16(__m512 v)
     return _mm512_castsi512_ps(_mm512_and_si512(u, _mm512_set1_epi32((int)0xffff0000u)));
 }
 
+/* x - hi, and 0 where x is already a bf16 value: an infinite x then gives
+ * hi = inf, lo = 0 (not inf - inf = NaN), as the widening path would. */
+static inline __m512 residual(__m512 x, __m512 hi)
+{
+    return _mm512_maskz_sub_ps(_mm512_cmp_ps_mask(x, hi, _CMP_NEQ_UQ), x, hi);
+}
+
 /* Two vectors of f32 already equal to bf16 values -> 16 pairs (a0 low). */
 static inline __m512i pairs_of(__m512 a, __m512 b)
 {
@@ -53,7 +60,7 @@ static void pack_x_group_split(const float *x, size_t T, size_t K, size_t g, flo
             }
             __m512 xe = _mm512_permutex2var_ps(v0, ev, v1), xo = _mm512_permutex2var_ps(v0, od, v1);
             __m512 he = round_to_bf16(xe), ho = round_to_bf16(xo);
-            __m512 le = round_to_bf16(_mm512_sub_ps(xe, he)), lo = round_to_bf16(_mm512_sub_ps(xo, ho));
+            __m512 le = round_to_bf16(residual(xe, he)), lo = round_to_bf16(residual(xo, ho));
             __mmask16 m = ck512_mask((K - k + 1) / 2);
             int32_t *q = d + (k / 2) * 2 * CK512_MR + r;
             _mm512_mask_i32scatter_epi32(q, m, stride, pairs_of(he, ho), 4);
