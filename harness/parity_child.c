@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -70,6 +71,9 @@ static _Noreturn void child_main(ck_case *c, const ck_kernel_desc *k, int n_thre
     if (devnull >= 0)
         dup2(devnull, STDOUT_FILENO);
     restore_default_fault_handlers();
+    /* a crashing kernel is expected here: no core file per case */
+    struct rlimit no_core = {0, 0};
+    setrlimit(RLIMIT_CORE, &no_core);
     ck_exec_ctx *ctx = ck_exec_create(n_threads);
     if (!ctx)
         _exit(3);
