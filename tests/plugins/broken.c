@@ -9,6 +9,7 @@
  *   layernorm returns a NaN in one element
  *   embedding never returns (infinite loop)
  *   linear    modifies its read-only input x
+ *   add_norm  (fused, rms only) never writes the residual add.y it must
  * Single-threaded on purpose: the defects must not depend on work splits. */
 #include <math.h>
 #include <stdint.h>
@@ -115,6 +116,28 @@ static int linear_modifies_input(const ck_exec_ctx *ctx, const void *args)
     return CK_OK;
 }
 
+static int add_norm_skips_residual(const ck_exec_ctx *ctx, const void *args)
+{
+    (void)ctx;
+    const ck_fused_add_norm_args *a = args;
+    const ck_norm_args *n = &a->norm;
+    if (a->norm_kind != CK_NORM_RMS)
+        return CK_E_UNSUPPORTED;
+    for (size_t t = 0; t < n->T; t++) {
+        double ss = 0;
+        for (size_t i = 0; i < n->D; i++) {
+            float x = a->add.a[t * n->D + i] + a->add.b[t * n->D + i];
+            ss += (double)x * (double)x;
+        }
+        double inv = 1.0 / sqrt(ss / (double)n->D + (double)n->eps);
+        for (size_t i = 0; i < n->D; i++) {
+            float x = a->add.a[t * n->D + i] + a->add.b[t * n->D + i];
+            n->y[t * n->D + i] = (float)((double)x * inv * (double)n->gamma[i]);
+        }
+    }
+    return CK_OK; /* the defect: add.y, the residual a fused add_norm must write, is not */
+}
+
 static const ck_kernel_desc kernels[] = {
     {CK_OP_RMSNORM, CK_DTYPE_F32, 0, "f32-rmsnorm/broken-tail", rmsnorm_wrong_tail},
     {CK_OP_ADD, CK_DTYPE_F32, 0, "f32-add/broken-ulp", add_one_ulp_off},
@@ -123,6 +146,7 @@ static const ck_kernel_desc kernels[] = {
     {CK_OP_LAYERNORM, CK_DTYPE_F32, 0, "f32-layernorm/broken-nan", layernorm_returns_nan},
     {CK_OP_EMBEDDING, CK_DTYPE_F32, 0, "f32-embedding/broken-hang", embedding_hangs},
     {CK_OP_LINEAR, CK_DTYPE_F32, 0, "f32-linear/broken-input", linear_modifies_input},
+    {CK_OP_ADD_NORM, CK_DTYPE_F32, CK_KF_FUSED, "f32-add_norm/broken-residual", add_norm_skips_residual},
 };
 
 static const ck_plugin_desc desc = {
