@@ -148,6 +148,7 @@ typedef struct tile_state {
     float *qT;       /* [hd][16] */
     float *oT;       /* [hd][16] */
     float *sT;       /* [ATT_BK + ATT_KG][16]: scores, then probabilities */
+    float *kblk;     /* [ATT_BK][vld]: the block's K rows, contiguous */
     float *vblk;     /* [ATT_BK][vld]: the block's V rows, contiguous */
     float *m, *l, *alpha; /* [16] each */
     int32_t *nvis;   /* [16]: keys each lane sees */
@@ -155,7 +156,7 @@ typedef struct tile_state {
     size_t t[ATT_LANES], h[ATT_LANES];
 } tile_state;
 
-/* Row stride of the packed V block: hd rounded up to whole cache lines plus
+/* Row stride of the packed K and V blocks: hd rounded up to whole cache lines plus
  * one, an odd number of lines, so that the block's rows spread over the L1
  * sets (in the cache, rows Hkv*hd apart, often 4 KiB, all map to one set). */
 static size_t vblk_stride(size_t hd)
@@ -165,7 +166,18 @@ static size_t vblk_stride(size_t hd)
 
 static size_t tile_scratch_floats(size_t hd)
 {
-    return 2 * hd * ATT_LANES + (ATT_BK + ATT_KG) * ATT_LANES + 4 * ATT_LANES + ATT_BK * vblk_stride(hd);
+    return 2 * hd * ATT_LANES + (ATT_BK + ATT_KG) * ATT_LANES + 4 * ATT_LANES + 2 * ATT_BK * vblk_stride(hd);
+}
+
+static inline void copy_row(float *dst, const float *src, size_t n)
+{
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(dst + i, _mm256_loadu_ps(src + i));
+    if (i < n) {
+        __m256i m = avx2_tail_mask(n - i);
+        _mm256_maskstore_ps(dst + i, m, _mm256_maskload_ps(src + i, m));
+    }
 }
 
 /* sT[i][lane] = scale * sum_d k_i[d] * qT[d][lane] for 6 keys. */
@@ -197,12 +209,15 @@ ATT_INLINE void block_scores(const stream_job *j, const tile_state *ts, size_t k
 {
     const ck_attention_args *a = j->a;
     size_t hd = a->head_dim, ld = a->n_kv_heads * hd;
-    const float *kbase = a->k + kvh * hd;
+    const float *ksrc = a->k + s0 * ld + kvh * hd;
+    size_t kld = vblk_stride(hd);
+    for (size_t s = 0; s < nb; s++)
+        copy_row(ts->kblk + s * kld, ksrc + s * ld, hd);
     __m256 scale = _mm256_set1_ps(a->scale);
     for (size_t i = 0; i < nb; i += ATT_KG) {
         const float *kp[ATT_KG];
         for (size_t g = 0; g < ATT_KG; g++) /* past the block: repeat its last key */
-            kp[g] = kbase + (s0 + (i + g < nb ? i + g : nb - 1)) * ld;
+            kp[g] = ts->kblk + (i + g < nb ? i + g : nb - 1) * kld;
         qk_micro(kp, ts->qT, hd, ts->sT + i * ATT_LANES, scale, nv);
     }
     const __m256 ninf = _mm256_set1_ps(-INFINITY);
@@ -235,17 +250,6 @@ ATT_INLINE void block_softmax(tile_state *ts, size_t nb, int nv)
         _mm256_store_ps(ts->alpha + 8 * v, alpha);
         _mm256_store_ps(ts->m + 8 * v, mx);
         _mm256_store_ps(ts->l + 8 * v, _mm256_add_ps(_mm256_mul_ps(_mm256_load_ps(ts->l + 8 * v), alpha), sum));
-    }
-}
-
-static inline void copy_row(float *dst, const float *src, size_t n)
-{
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        _mm256_storeu_ps(dst + i, _mm256_loadu_ps(src + i));
-    if (i < n) {
-        __m256i m = avx2_tail_mask(n - i);
-        _mm256_maskstore_ps(dst + i, m, _mm256_maskload_ps(src + i, m));
     }
 }
 
@@ -354,7 +358,8 @@ static void stream_items(void *arg, size_t begin, size_t end, int tid)
     ts.l = ts.m + ATT_LANES;
     ts.alpha = ts.l + ATT_LANES;
     ts.nvis = (int32_t *)(void *)(ts.alpha + ATT_LANES);
-    ts.vblk = ts.alpha + 2 * ATT_LANES;
+    ts.kblk = ts.alpha + 2 * ATT_LANES;
+    ts.vblk = ts.kblk + ATT_BK * vblk_stride(hd);
     for (size_t item = begin; item < end; item++) {
         size_t kvh = item / j->tiles, tile = item % j->tiles;
         size_t need = tile_init(j, &ts, kvh, tile);
