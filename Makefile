@@ -209,6 +209,15 @@ test-fuzz: $(FUZZ_DIR)/fuzz_model
 	rm -rf $(FUZZ_DIR)/short && mkdir -p $(FUZZ_DIR)/short
 	$< $(FUZZ_ARGS) -seed=1 -runs=$(FUZZ_RUNS) $(FUZZ_DIR)/short ir/models tests/fuzz/seeds
 
+# ---- report browser check (issue 10, report) --------------------------------
+# tests/browser/check_report.sh: headless Chromium loads an HTML report made
+# from a real bench run (no console message, one SVG point per kernel, every
+# point inside its plot) and keeps a screenshot in $(B)/test-report-browser/.
+# Skips with a message where Chromium is absent (scripts/deps.sh installs it).
+.PHONY: test-report-browser
+test-report-browser: $(CKBENCH) $(PLUGIN_SOS)
+	@$(TEST_ENV) sh tests/browser/check_report.sh $(B)
+
 # ---- the main job ----------------------------------------------------------
 MODEL ?= ir/models/llava.json
 run: deps

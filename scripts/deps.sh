@@ -4,8 +4,11 @@
 set -eu
 
 # package list: Debian package, and how we recognise it is there
+# (chromium: the headless browser that loads the HTML report in
+# tests/browser/check_report.sh, issue 10; that check skips where it is absent)
 PKGS="build-essential pkg-config clang libcjson-dev libbenchmark-dev libnuma-dev libpapi-dev \
-libcriterion-dev libopenblas-dev gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user"
+libcriterion-dev libopenblas-dev gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user \
+chromium"
 
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
 
