@@ -420,10 +420,94 @@ static void result_paths(const ck_bench_opts *o, const char *dir, const char *pl
     ck_results_csv_path(pr->csv_path, sizeof pr->csv_path, pr->json_path);
 }
 
+/* What every plugin of a run shares. */
+typedef struct bench_env {
+    const ck_bench_opts *o;
+    const ck_shape *shapes;
+    size_t n_inst;
+    ctx_set *cs;
+    ck_papi *papi;
+    const scalar_ref *sr;
+    const char *dir, *roofs_path;
+    ck_bench_outcome *out;
+} bench_env;
+
+/* The scalar reference's row, restated for the full shape (scalar listed as
+ * a plugin: its figure is the measured or scaled time of the full shape). */
+static void scalar_row_at_full_shape(ck_bench_row *r, const ck_bench_row *measured, const ck_shape *full,
+                                     const ck_shape *ran)
+{
+    ck_cost cost = ck_op_cost(full);
+    *r = *measured;
+    ck_shape_describe(full, r->shape, sizeof r->shape);
+    r->scalar_T = ran->T;
+    r->scalar_scaled = ran->T != full->T;
+    r->scalar_ns = scaled_scalar_ns(measured, full, ran);
+    r->time_ns = r->scalar_ns;
+    r->bytes = (double)cost.bytes;
+    r->flops = (double)cost.flops;
+    r->intensity = ck_cost_intensity(cost);
+    r->gbs = r->time_ns > 0 ? r->bytes / r->time_ns : 0;
+    r->gflops = r->time_ns > 0 ? r->flops / r->time_ns : 0;
+    r->speedup = r->time_ns > 0 ? 1.0 : 0.0;
+}
+
+/* Rows of a plugin from its run set; returns 1 if any row was not measured. */
+static int make_rows(const bench_env *e, const ck_plugin *p, const run_set *rs, int scalar_itself,
+                     ck_bench_plugin_result *pr)
+{
+    const scalar_ref *sr = e->sr;
+    pr->rows = calloc(rs->n ? rs->n : 1, sizeof *pr->rows);
+    pr->n_rows = pr->rows ? rs->n : 0;
+    int incomplete = !pr->rows;
+    int isa = ck_isa_for_plugin(pr->plugin);
+    for (size_t i = 0; i < pr->n_rows; i++) {
+        const ck_shape *full = &e->shapes[i / (size_t)e->cs->n];
+        ck_bench_row *r = &pr->rows[i];
+        if (scalar_itself) {
+            scalar_row_at_full_shape(r, &sr->rows[i], full, &rs->items[i].shape);
+        } else {
+            fill_row(r, &rs->items[i], full, p);
+            if (sr->rows) {
+                r->scalar_T = sr->rs.items[i].shape.T;
+                r->scalar_scaled = r->scalar_T != full->T;
+                r->scalar_ns = scaled_scalar_ns(&sr->rows[i], full, &sr->rs.items[i].shape);
+                r->speedup = r->scalar_ns > 0 && r->time_ns > 0 ? r->scalar_ns / r->time_ns : 0.0;
+            }
+        }
+        if (e->out->have_roofs)
+            apply_roofs(r, &e->out->roofs, isa);
+        incomplete |= r->time_ns <= 0;
+    }
+    return incomplete;
+}
+
+/* The result files of a plugin; returns 1 (and the reason in pr->why) if
+ * they could not be written. */
+static int write_files(const bench_env *e, const ck_plugin *p, const char *gb_path, ck_bench_plugin_result *pr)
+{
+    const ck_bench_opts *o = e->o;
+    char err[CK_ERR_LEN];
+    int threads[CK_BENCH_MAX_THREADS];
+    for (int t = 0; t < e->cs->n; t++)
+        threads[t] = e->cs->ctx[t]->n_threads;
+    ck_results_info info = {
+        .plugin = pr->plugin, .plugin_version = pr->version, .plugin_path = p->path,
+        .scalar_version = e->sr->plugin ? e->sr->plugin->desc->version : NULL, .model = e->out->model,
+        .model_path = o->model_path, .threads = threads, .n_threads = e->cs->n, .min_time = o->min_time,
+        .repetitions = o->repetitions, .scalar_budget_flops = o->no_scalar ? 0 : o->scalar_budget_flops,
+        .roofs = e->out->have_roofs ? &e->out->roofs : NULL, .roofs_path = e->roofs_path,
+        .counters_why = e->out->counters_why, .parity_json = o->parity_json};
+    result_paths(o, e->dir, pr->plugin, e->out->model, pr);
+    if (ck_results_write(gb_path, pr->json_path, &info, pr->rows, pr->n_rows, err, sizeof err) == 0)
+        return 0;
+    snprintf(pr->why, sizeof pr->why, "%s", err);
+    pr->json_path[0] = pr->csv_path[0] = '\0';
+    return 1;
+}
+
 /* Bench one plugin, fill its rows, write its files. 0 all measured, 1 not. */
-static int bench_one(const ck_bench_opts *o, const char *name, const ck_shape *shapes, size_t n_inst, ctx_set *cs,
-                     ck_papi *papi, const scalar_ref *sr, const char *dir, const char *roofs_path,
-                     ck_bench_outcome *out, ck_bench_plugin_result *pr)
+static int bench_one(const bench_env *e, const char *name, ck_bench_plugin_result *pr)
 {
     char err[CK_ERR_LEN];
     ck_plugin *p = ck_plugin_load(name, err, sizeof err);
@@ -435,18 +519,20 @@ static int bench_one(const ck_bench_opts *o, const char *name, const ck_shape *s
     }
     pr->runnable = 1;
     snprintf(pr->version, sizeof pr->version, "%s", p->desc->version ? p->desc->version : "");
-    int scalar_itself = is_scalar_name(p->desc->name) && sr->rows;
+    /* scalar in the list is the reference run itself: no second run */
+    int scalar_itself = is_scalar_name(p->desc->name) && e->sr->rows;
     run_set own = {0};
-    const run_set *rs = &sr->rs;
+    const run_set *rs = &e->sr->rs;
     char gb_path[4200];
-    snprintf(gb_path, sizeof gb_path, "%s", sr->gb_path);
-    if (!scalar_itself) { /* scalar in the list is the reference run itself: no second run */
-        snprintf(gb_path, sizeof gb_path, "%s/.%s-%d.gb.json", dir, pr->plugin, (int)getpid());
-        int ran = run_plugin(p, shapes, n_inst, cs->ctx, cs->n, o, papi, 0, gb_path, &own, err, sizeof err);
+    snprintf(gb_path, sizeof gb_path, "%s", e->sr->gb_path);
+    if (!scalar_itself) {
+        snprintf(gb_path, sizeof gb_path, "%s/.%s-%d.gb.json", e->dir, pr->plugin, (int)getpid());
+        int ran = run_plugin(p, e->shapes, e->n_inst, e->cs->ctx, e->cs->n, e->o, e->papi, 0, gb_path, &own, err,
+                             sizeof err);
         if (ran <= 0) {
             if (ran == 0)
                 snprintf(err, sizeof err, "it has no kernel for any op instance of %s (try --weights for a "
-                         "quantised plugin)", out->model);
+                         "quantised plugin)", e->out->model);
             snprintf(pr->why, sizeof pr->why, "%s", err);
             pr->runnable = 0;
             free_run_set(&own);
@@ -455,58 +541,8 @@ static int bench_one(const ck_bench_opts *o, const char *name, const ck_shape *s
         }
         rs = &own;
     }
-    pr->rows = calloc(rs->n ? rs->n : 1, sizeof *pr->rows);
-    pr->n_rows = pr->rows ? rs->n : 0;
-    int incomplete = 0;
-    int isa = ck_isa_for_plugin(pr->plugin);
-    for (size_t i = 0; i < pr->n_rows; i++) {
-        const ck_shape *full = &shapes[i / (size_t)cs->n];
-        ck_bench_row *r = &pr->rows[i];
-        if (scalar_itself) { /* the reference's row, restated for the full shape */
-            ck_cost cost = ck_op_cost(full);
-            *r = sr->rows[i];
-            ck_shape_describe(full, r->shape, sizeof r->shape);
-            r->scalar_T = rs->items[i].shape.T;
-            r->scalar_scaled = r->scalar_T != full->T;
-            r->scalar_ns = scaled_scalar_ns(&sr->rows[i], full, &rs->items[i].shape);
-            r->time_ns = r->scalar_ns;
-            r->bytes = (double)cost.bytes;
-            r->flops = (double)cost.flops;
-            r->intensity = ck_cost_intensity(cost);
-            r->gbs = r->time_ns > 0 ? r->bytes / r->time_ns : 0;
-            r->gflops = r->time_ns > 0 ? r->flops / r->time_ns : 0;
-            r->speedup = r->time_ns > 0 ? 1.0 : 0.0;
-        } else {
-            fill_row(r, &rs->items[i], full, p);
-            if (sr->rows) {
-                r->scalar_T = sr->rs.items[i].shape.T;
-                r->scalar_scaled = r->scalar_T != full->T;
-                r->scalar_ns = scaled_scalar_ns(&sr->rows[i], full, &sr->rs.items[i].shape);
-                r->speedup = r->scalar_ns > 0 && r->time_ns > 0 ? r->scalar_ns / r->time_ns : 0.0;
-            }
-        }
-        if (out->have_roofs)
-            apply_roofs(r, &out->roofs, isa);
-        incomplete |= r->time_ns <= 0;
-    }
-    ck_results_info info = {
-        .plugin = pr->plugin, .plugin_version = pr->version, .plugin_path = p->path,
-        .scalar_version = sr->plugin ? sr->plugin->desc->version : NULL, .model = out->model,
-        .model_path = o->model_path, .min_time = o->min_time, .repetitions = o->repetitions,
-        .scalar_budget_flops = o->no_scalar ? 0 : o->scalar_budget_flops,
-        .roofs = out->have_roofs ? &out->roofs : NULL, .roofs_path = roofs_path,
-        .counters_why = out->counters_why, .parity_json = o->parity_json};
-    int threads[CK_BENCH_MAX_THREADS];
-    for (int t = 0; t < cs->n; t++)
-        threads[t] = cs->ctx[t]->n_threads;
-    info.threads = threads;
-    info.n_threads = cs->n;
-    result_paths(o, dir, pr->plugin, out->model, pr);
-    if (ck_results_write(gb_path, pr->json_path, &info, pr->rows, pr->n_rows, err, sizeof err) != 0) {
-        snprintf(pr->why, sizeof pr->why, "%s", err);
-        pr->json_path[0] = pr->csv_path[0] = '\0';
-        incomplete = 1;
-    }
+    int incomplete = make_rows(e, p, rs, scalar_itself, pr);
+    incomplete |= write_files(e, p, gb_path, pr);
     if (!scalar_itself)
         remove(gb_path);
     free_run_set(&own);
@@ -552,11 +588,10 @@ int ck_bench_run(const ck_bench_opts *o, ck_bench_outcome *out)
         wants_scalar |= is_scalar_name(o->plugins[i]);
     if (wants_scalar)
         run_scalar(o, shapes, n_inst, &cs, papi, dir, &sr, out);
+    bench_env env = {o, shapes, n_inst, &cs, papi, &sr, dir, roofs_path, out};
     int status = 0;
-    for (int i = 0; i < o->n_plugins && i < CK_BENCH_MAX_PLUGINS; i++) {
-        ck_bench_plugin_result *pr = &out->plugins[out->n_plugins++];
-        status |= bench_one(o, o->plugins[i], shapes, n_inst, &cs, papi, &sr, dir, roofs_path, out, pr);
-    }
+    for (int i = 0; i < o->n_plugins && i < CK_BENCH_MAX_PLUGINS; i++)
+        status |= bench_one(&env, o->plugins[i], &out->plugins[out->n_plugins++]);
     free_scalar(&sr);
     free_contexts(&cs);
     ck_papi_close(papi);

@@ -245,3 +245,37 @@ Test(bench_run, rows_are_placed_against_the_calibrated_roof)
     cr_assert(memory > 0 && compute > 0, "the tiny model has both kinds (%d memory, %d compute)", memory, compute);
     ck_bench_outcome_free(&out);
 }
+
+/* The headline: parity, then bench, then a report naming the result file,
+ * whose ckbench block carries the parity verdicts. Roofs are given so that
+ * the test does not calibrate. */
+Test(bench_run, headline_runs_parity_then_bench_and_names_the_file)
+{
+    ck_roofs r = {.threads = 1, .llc_bytes = 1u << 20, .triad_array_bytes = 4u << 20, .triad_gbs = {10.0, 10.0}};
+    r.peak_gflops[CK_ISA_SCALAR][0] = r.peak_gflops[CK_ISA_SCALAR][1] = 20.0;
+    char roofs[600], err[512], model[512], cmd[2048], out_path[600];
+    ck_roofs_path(roofs, sizeof roofs, results_dir);
+    cr_assert_eq(ck_roofs_save(&r, roofs, err, sizeof err), 0, "%s", err);
+    tiny_model(model, sizeof model);
+    const char *bin = getenv("CK_CKBENCH");
+    cr_assert_not_null(bin);
+    snprintf(out_path, sizeof out_path, "%s/headline.txt", results_dir);
+    snprintf(cmd, sizeof cmd, "%s --plugin scalar --model '%s' --threads 1 --min-time 0.001 >'%s' 2>&1", bin, model,
+             out_path);
+    int status = system(cmd);
+    FILE *f = fopen(out_path, "r");
+    cr_assert_not_null(f);
+    char line[4096], result_file[4096] = "";
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "results: %4095s", result_file) == 1)
+            break;
+    fclose(f);
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "exit status %d (output in %s)", status, out_path);
+    cr_assert(result_file[0], "the report names the result file");
+    cJSON *doc = read_json(result_file);
+    const cJSON *ck = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(doc, "context"), "ckbench");
+    const cJSON *parity = cJSON_GetObjectItemCaseSensitive(ck, "parity");
+    cr_assert(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(parity, "run")), "parity ran before bench");
+    cr_assert(cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(parity, "report")), "its report is in the file");
+    cJSON_Delete(doc);
+}
