@@ -23,7 +23,8 @@
 #include "avx2-helpers.h"
 #include "avx2-kernels.h"
 
-#define ATT_LANES 16 /* query rows per tile (two vectors) */
+#define ATT_LANES 16 /* query rows per sub-tile (two vectors) */
+#define ATT_SUBS 2    /* sub-tiles per tile, sharing each copied K/V block */
 #define ATT_BK 64    /* keys per block */
 #define ATT_KG 6     /* keys per QK micro-tile */
 #define ATT_DG 6     /* head dims per PV micro-tile */
@@ -139,11 +140,12 @@ typedef struct stream_job {
     const ck_attention_args *a;
     size_t group;     /* query heads per kv head */
     size_t lanes;     /* 8 or 16 rows per tile */
-    size_t tiles;     /* tiles per kv head */
+    size_t tiles;     /* tiles (ATT_SUBS sub-tiles of `lanes` rows) per kv head */
     size_t scratch_bytes;
 } stream_job;
 
-/* A tile's working set, carved from the thread's scratch. */
+/* A sub-tile's working set, carved from the thread's scratch (sT and the
+ * K/V blocks are shared by the sub-tiles of a tile). */
 typedef struct tile_state {
     float *qT;       /* [hd][16] */
     float *oT;       /* [hd][16] */
@@ -164,9 +166,15 @@ static size_t vblk_stride(size_t hd)
     return ((hd + 15) / 16 | 1) * 16;
 }
 
+/* Per sub-tile: qT, oT, m, l, alpha, nvis; shared: sT and the K/V blocks. */
+static size_t sub_scratch_floats(size_t hd)
+{
+    return 2 * hd * ATT_LANES + 4 * ATT_LANES;
+}
+
 static size_t tile_scratch_floats(size_t hd)
 {
-    return 2 * hd * ATT_LANES + (ATT_BK + ATT_KG) * ATT_LANES + 4 * ATT_LANES + 2 * ATT_BK * vblk_stride(hd);
+    return ATT_SUBS * sub_scratch_floats(hd) + (ATT_BK + ATT_KG) * ATT_LANES + 2 * ATT_BK * vblk_stride(hd);
 }
 
 static inline void copy_row(float *dst, const float *src, size_t n)
@@ -177,6 +185,18 @@ static inline void copy_row(float *dst, const float *src, size_t n)
     if (i < n) {
         __m256i m = avx2_tail_mask(n - i);
         _mm256_maskstore_ps(dst + i, m, _mm256_maskload_ps(src + i, m));
+    }
+}
+
+/* Copies keys [s0, s0 + nb) of kv head kvh, K and V, to the tile's
+ * contiguous blocks (used by every sub-tile). */
+static void pack_kv_block(const stream_job *j, const tile_state *ts, size_t kvh, size_t s0, size_t nb)
+{
+    const ck_attention_args *a = j->a;
+    size_t hd = a->head_dim, ld = a->n_kv_heads * hd, bld = vblk_stride(hd);
+    for (size_t s = 0; s < nb; s++) {
+        copy_row(ts->kblk + s * bld, a->k + (s0 + s) * ld + kvh * hd, hd);
+        copy_row(ts->vblk + s * bld, a->v + (s0 + s) * ld + kvh * hd, hd);
     }
 }
 
@@ -205,14 +225,11 @@ ATT_INLINE void qk_micro(const float *const kp[ATT_KG], const float *qT, size_t 
 
 /* Scores of keys [s0, s0 + nb), masked per lane: key s is -inf for a lane
  * that sees fewer than s + 1 keys. */
-ATT_INLINE void block_scores(const stream_job *j, const tile_state *ts, size_t kvh, size_t s0, size_t nb, int nv)
+ATT_INLINE void block_scores(const stream_job *j, const tile_state *ts, size_t s0, size_t nb, int nv)
 {
     const ck_attention_args *a = j->a;
-    size_t hd = a->head_dim, ld = a->n_kv_heads * hd;
-    const float *ksrc = a->k + s0 * ld + kvh * hd;
+    size_t hd = a->head_dim;
     size_t kld = vblk_stride(hd);
-    for (size_t s = 0; s < nb; s++)
-        copy_row(ts->kblk + s * kld, ksrc + s * ld, hd);
     __m256 scale = _mm256_set1_ps(a->scale);
     for (size_t i = 0; i < nb; i += ATT_KG) {
         const float *kp[ATT_KG];
@@ -255,14 +272,9 @@ ATT_INLINE void block_softmax(tile_state *ts, size_t nb, int nv)
 
 /* oT[d][lane] = oT[d][lane] * alpha[lane] + sum_s v[s][d] * p[s][lane],
  * 6 head dims at a time (a short last group repeats its last dim). */
-ATT_INLINE void block_pv(const stream_job *j, tile_state *ts, size_t kvh, size_t s0, size_t nb, int nv)
+ATT_INLINE void block_pv(const stream_job *j, tile_state *ts, size_t nb, int nv)
 {
-    const ck_attention_args *a = j->a;
-    size_t hd = a->head_dim, ld = a->n_kv_heads * hd;
-    const float *vsrc = a->v + s0 * ld + kvh * hd;
-    size_t vld = vblk_stride(hd);
-    for (size_t s = 0; s < nb; s++)
-        copy_row(ts->vblk + s * vld, vsrc + s * ld, hd);
+    size_t hd = j->a->head_dim, vld = vblk_stride(hd);
     __m256 al0 = _mm256_load_ps(ts->alpha), al1 = _mm256_load_ps(ts->alpha + 8);
     for (size_t d0 = 0; d0 < hd; d0 += ATT_DG) {
         size_t dg = hd - d0 < ATT_DG ? hd - d0 : ATT_DG;
@@ -298,12 +310,12 @@ ATT_INLINE void block_pv(const stream_job *j, tile_state *ts, size_t kvh, size_t
 /* Fills the tile's rows (t-major over the group's heads), packs qT, resets
  * m, l, oT. Padding lanes get q = 0 and see every key: harmless finite
  * values that are never written out. Returns the keys the tile needs. */
-static size_t tile_init(const stream_job *j, tile_state *ts, size_t kvh, size_t tile)
+static size_t tile_init(const stream_job *j, tile_state *ts, size_t kvh, size_t first)
 {
     const ck_attention_args *a = j->a;
-    size_t hd = a->head_dim, first = tile * j->lanes, total = a->T * j->group;
+    size_t hd = a->head_dim, total = a->T * j->group;
     size_t need = 0;
-    ts->rows = total - first < j->lanes ? total - first : j->lanes;
+    ts->rows = first >= total ? 0 : total - first < j->lanes ? total - first : j->lanes;
     memset(ts->qT, 0, hd * ATT_LANES * sizeof(float));
     memset(ts->oT, 0, hd * ATT_LANES * sizeof(float));
     for (size_t r = 0; r < ATT_LANES; r++) {
@@ -335,39 +347,56 @@ static void tile_finish(const stream_job *j, const tile_state *ts)
     }
 }
 
-ATT_INLINE void tile_blocks(const stream_job *j, tile_state *ts, size_t kvh, size_t need, int nv)
+/* The sub-tiles of one tile walk the key blocks together, so that each K/V
+ * block is copied once for all of them; a sub-tile stops at the keys its
+ * own rows need, exactly as if it were alone. */
+ATT_INLINE void tile_blocks(const stream_job *j, tile_state *sub, const size_t need[ATT_SUBS], size_t kvh, int nv)
 {
-    for (size_t s0 = 0; s0 < need; s0 += ATT_BK) {
-        size_t nb = need - s0 < ATT_BK ? need - s0 : ATT_BK;
-        block_scores(j, ts, kvh, s0, nb, nv);
-        block_softmax(ts, nb, nv);
-        block_pv(j, ts, kvh, s0, nb, nv);
+    size_t all = need[0] > need[1] ? need[0] : need[1];
+    for (size_t s0 = 0; s0 < all; s0 += ATT_BK) {
+        size_t nb = all - s0 < ATT_BK ? all - s0 : ATT_BK;
+        pack_kv_block(j, &sub[0], kvh, s0, nb);
+        for (int u = 0; u < ATT_SUBS; u++) {
+            if (s0 >= need[u])
+                continue;
+            size_t nbu = need[u] - s0 < nb ? need[u] - s0 : nb;
+            block_scores(j, &sub[u], s0, nbu, nv);
+            block_softmax(&sub[u], nbu, nv);
+            block_pv(j, &sub[u], nbu, nv);
+        }
     }
 }
 
 static void stream_items(void *arg, size_t begin, size_t end, int tid)
 {
     const stream_job *j = arg;
-    size_t hd = j->a->head_dim;
+    size_t hd = j->a->head_dim, bld = vblk_stride(hd);
     float *base = j->ctx->scratch(j->ctx, tid, j->scratch_bytes);
-    tile_state ts;
-    ts.qT = base;
-    ts.oT = ts.qT + hd * ATT_LANES;
-    ts.sT = ts.oT + hd * ATT_LANES;
-    ts.m = ts.sT + (ATT_BK + ATT_KG) * ATT_LANES;
-    ts.l = ts.m + ATT_LANES;
-    ts.alpha = ts.l + ATT_LANES;
-    ts.nvis = (int32_t *)(void *)(ts.alpha + ATT_LANES);
-    ts.kblk = ts.alpha + 2 * ATT_LANES;
-    ts.vblk = ts.kblk + ATT_BK * vblk_stride(hd);
+    tile_state sub[ATT_SUBS];
+    float *shared = base + ATT_SUBS * sub_scratch_floats(hd);
+    for (int u = 0; u < ATT_SUBS; u++) {
+        tile_state *ts = &sub[u];
+        ts->qT = base + (size_t)u * sub_scratch_floats(hd);
+        ts->oT = ts->qT + hd * ATT_LANES;
+        ts->m = ts->oT + hd * ATT_LANES;
+        ts->l = ts->m + ATT_LANES;
+        ts->alpha = ts->l + ATT_LANES;
+        ts->nvis = (int32_t *)(void *)(ts->alpha + ATT_LANES);
+        ts->sT = shared;
+        ts->kblk = shared + (ATT_BK + ATT_KG) * ATT_LANES;
+        ts->vblk = ts->kblk + ATT_BK * bld;
+    }
     for (size_t item = begin; item < end; item++) {
-        size_t kvh = item / j->tiles, tile = item % j->tiles;
-        size_t need = tile_init(j, &ts, kvh, tile);
+        size_t kvh = item / j->tiles, first = item % j->tiles * ATT_SUBS * j->lanes;
+        size_t need[ATT_SUBS];
+        for (int u = 0; u < ATT_SUBS; u++)
+            need[u] = tile_init(j, &sub[u], kvh, first + (size_t)u * j->lanes);
         if (j->lanes > 8)
-            tile_blocks(j, &ts, kvh, need, 2);
+            tile_blocks(j, sub, need, kvh, 2);
         else
-            tile_blocks(j, &ts, kvh, need, 1);
-        tile_finish(j, &ts);
+            tile_blocks(j, sub, need, kvh, 1);
+        for (int u = 0; u < ATT_SUBS; u++)
+            tile_finish(j, &sub[u]);
     }
 }
 
@@ -377,7 +406,7 @@ static int attention_streaming(const ck_exec_ctx *ctx, const ck_attention_args *
 {
     size_t rows = a->T * group; /* query rows per kv head */
     stream_job j = {ctx, a, group, rows <= 8 ? 8 : ATT_LANES, 0, 0};
-    j.tiles = (rows + j.lanes - 1) / j.lanes;
+    j.tiles = (rows + ATT_SUBS * j.lanes - 1) / (ATT_SUBS * j.lanes);
     j.scratch_bytes = tile_scratch_floats(a->head_dim) * sizeof(float);
     if (avx2_reserve_scratch(ctx, j.scratch_bytes) != 0)
         return CK_E_NOMEM;
