@@ -162,9 +162,10 @@ CK_PLUGIN_EXPORT const ck_plugin_desc *ck_plugin_entry(void)
 {
     choose_path();
     const char *path = chosen ? chosen->name : "none";
+    const char *forced = getenv("CK_QUANT_ISA");
     snprintf(description, sizeof description,
              "Q8_0/Q4_0 weights (GGUF blocks), activations quantised to Q8_0; path: %s%s", path,
-             getenv("CK_QUANT_ISA") ? " (set by CK_QUANT_ISA)" : " (best on this CPU; CK_QUANT_ISA overrides)");
+             forced && *forced ? " (set by CK_QUANT_ISA)" : " (best on this CPU; CK_QUANT_ISA overrides)");
     snprintf(name_q8_0_linear, sizeof name_q8_0_linear, "q8_0-linear/%s", path);
     snprintf(name_q4_0_linear, sizeof name_q4_0_linear, "q4_0-linear/%s", path);
     snprintf(name_q8_0_qkv, sizeof name_q8_0_qkv, "q8_0-qkv/%s", path);
