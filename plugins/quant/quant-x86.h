@@ -65,7 +65,7 @@ CK_QX86_TARGET __m256 ck_qx86_row_scales(const unsigned char *rows[CK_QROWS], si
  * operation rounded separately, as the reference does. */
 CK_QX86_TARGET __m256 ck_qx86_acc_step(__m256 acc, __m256i isum, __m256 dw, uint16_t dx)
 {
-    __m256 scale = _mm256_mul_ps(dw, _mm256_set1_ps(ck_f16_to_f32(dx)));
+    __m256 scale = _mm256_mul_ps(dw, _mm256_cvtph_ps(_mm_set1_epi16((short)dx)));
     __m256 term = _mm256_mul_ps(_mm256_cvtepi32_ps(isum), scale);
     return _mm256_add_ps(acc, term);
 }
