@@ -61,11 +61,11 @@ static void usage(FILE *f)
             "case in a child process guarded by canaries. --plugin all (the default) checks every\n"
             "plugin found that runs on this CPU, except scalar itself. Without --model the built-in\n"
             "edge suite runs; with --model, also every op instance of the model, with rows reduced\n"
-            "so the reference does at most %.0e multiply-adds per case (shown as 'T=x of y');\n"
-            "--weight-dtype checks the model's linears at another weight type. A kernel that hangs\n"
-            "%d times fails its remaining cases without running them.\n"
+            "so the reference does at most %.0e multiply-adds per case, keeping at least %d rows\n"
+            "(shown as 'T=x of y'); --weight-dtype checks the model's linears at another weight\n"
+            "type. A kernel that hangs %d times fails its remaining cases without running them.\n"
             "Exit status: 0 all passed, 1 a case failed, 2 bad usage or input.\n",
-            CK_PARITY_WORK_BUDGET, MAX_TIMEOUTS_PER_KERNEL);
+            CK_PARITY_WORK_BUDGET, CK_PARITY_MIN_ROWS, MAX_TIMEOUTS_PER_KERNEL);
 }
 
 /* ---- options ------------------------------------------------------------------------------- */
@@ -503,10 +503,10 @@ static void print_intro(const gate *g, size_t n_shapes)
         printf(" %s", g->targets[t].p->desc->name);
     printf("%s\n", g->n_targets ? "" : " none");
     if (g->o.model)
-        printf("parity: rows reduced to keep the reference at <= %.0e multiply-adds per case "
+        printf("parity: rows reduced to keep the reference at <= %.0e multiply-adds per case, never below %d "
                "(attention keeps every key and checks the last rows; elementwise ops keep <= %u elements "
                "and their length mod 64)\n",
-               CK_PARITY_WORK_BUDGET, 1u << 20);
+               CK_PARITY_WORK_BUDGET, CK_PARITY_MIN_ROWS, 1u << 20);
 }
 
 int ck_cmd_parity(int argc, char **argv)

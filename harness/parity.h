@@ -36,8 +36,11 @@ void ck_parity_describe(const ck_parity_shape *ps, char *buf, size_t len);
 ck_case *ck_parity_case(const ck_parity_shape *ps, uint64_t seed, char *err, size_t err_len);
 
 /* Reference work allowed per case (multiply-adds of the scalar kernel):
- * rows are cut to fit it, never below one. */
+ * rows are cut to fit it, but never below CK_PARITY_MIN_ROWS (or T if
+ * smaller), so that a GEMM kernel's full register tiles (6 or 8 rows) are
+ * exercised at the model's widths, not only its row tail. */
 #define CK_PARITY_WORK_BUDGET 50000000.0
+#define CK_PARITY_MIN_ROWS 8
 
 /* The built-in edge suite: tails that are no multiple of 4..64, T = 1, head
  * dims 64/80/96/128, GQA 1/4/8, decode at several positions, causal and

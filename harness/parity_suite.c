@@ -71,7 +71,9 @@ static void edge_norms(suite *s)
 
 static void edge_linears(suite *s)
 {
-    static const size_t tkn[][3] = {{1, 1, 1}, {1, 17, 7}, {3, 64, 33}, {2, 100, 65}, {5, 4095, 9}, {1, 4096, 17}};
+    /* rows 6..16: a full GEMM register tile plus a tail; 1..5: only a tail */
+    static const size_t tkn[][3] = {{1, 1, 1},    {1, 17, 7},  {3, 64, 33},   {2, 100, 65}, {5, 4095, 9},
+                                    {1, 4096, 17}, {7, 33, 19}, {13, 64, 50}, {16, 128, 31}};
     static const uint32_t dtypes[] = {CK_DTYPE_F32, CK_DTYPE_BF16, CK_DTYPE_F16, CK_DTYPE_Q8_0, CK_DTYPE_Q4_0};
     for (size_t d = 0; d < sizeof dtypes / sizeof dtypes[0]; d++) {
         int quant = dtypes[d] == CK_DTYPE_Q8_0 || dtypes[d] == CK_DTYPE_Q4_0;
@@ -87,7 +89,7 @@ static void edge_linears(suite *s)
         for (size_t h = 0; h < sizeof head_dims / sizeof head_dims[0]; h++) {
             static const size_t gqa[] = {1, 4, 8};
             ck_shape *sh = push(s, CK_OP_QKV, dtypes[d], "edge");
-            sh->T = h == 0 ? 1 : 3, sh->D = quant ? 96 : 72 + h, sh->head_dim = head_dims[h];
+            sh->T = h == 0 ? 1 : h == 1 ? 7 : 3, sh->D = quant ? 96 : 72 + h, sh->head_dim = head_dims[h];
             sh->n_heads = 8, sh->n_kv_heads = 8 / gqa[h % 3], sh->has_bias = (int)(h & 1);
         }
     }
@@ -314,9 +316,9 @@ static double work_per_row(const ck_shape *s)
 static size_t reduced_rows(const ck_shape *s)
 {
     double per_row = work_per_row(s);
-    if (per_row > 0 && s->T > 1 && per_row * (double)s->T > CK_PARITY_WORK_BUDGET) {
+    if (per_row > 0 && s->T > CK_PARITY_MIN_ROWS && per_row * (double)s->T > CK_PARITY_WORK_BUDGET) {
         size_t T = (size_t)(CK_PARITY_WORK_BUDGET / per_row);
-        return T < 1 ? 1 : T;
+        return T < CK_PARITY_MIN_ROWS ? CK_PARITY_MIN_ROWS : T;
     }
     return s->T;
 }
