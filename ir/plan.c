@@ -222,7 +222,7 @@ static int linear_buffers(planner *pl, const char *prefix, const ck_shape *sh, c
  * residual add, whose output gradient they reuse (the add's gradient is the
  * identity): nothing of their own. The gate's dx is its share of the MLP
  * norm's output gradient (the up projection writes the other share there
- * directly). lm_head: next-token targets, the logits' gradient and the loss. */
+ * directly). lm_head: the logits' gradient, next-token targets and the loss. */
 static int linear_grads(planner *pl, const char *prefix, ck_role role, const ck_shape *sh)
 {
     if (!pl->backward)
@@ -236,8 +236,8 @@ static int linear_grads(planner *pl, const char *prefix, ck_role role, const ck_
     case CK_ROLE_MLP_UP:
         return activation_grad(pl, prefix, "out", SHAPE(sh->T, sh->N));
     case CK_ROLE_LM_HEAD:
-        return activation(pl, prefix, "targets", CK_DTYPE_I32, SHAPE(sh->T)) ||
-                       activation_grad(pl, prefix, "logits", SHAPE(sh->T, sh->N)) ||
+        return activation_grad(pl, prefix, "logits", SHAPE(sh->T, sh->N)) ||
+                       activation(pl, prefix, "targets", CK_DTYPE_I32, SHAPE(sh->T)) ||
                        activation(pl, prefix, "loss", CK_DTYPE_F32, SHAPE(1))
                    ? -1
                    : 0;

@@ -458,3 +458,57 @@ Test(arena, hugepage_requests_fall_back_with_a_reason)
     cr_assert_eq(h, CK_HUGEPAGES_2M);
     cr_assert_eq(ck_hugepages_parse("3M", &h), -1);
 }
+
+/* ---- training: what the backward pass needs ------------------------------ */
+
+/* Each activation gradient is f32, in a decoder, and right after the
+ * activation it is the gradient of (same name without ".grad", same shape)
+ * or, for a reader's share ("x.grad"), inside the part of that reader. */
+Test(planner, training_plans_activation_gradients_for_decoders_only)
+{
+    ck_model *m = load_shipped("tiny-llava.json");
+    ck_plan *p = plan_of(m, (ck_plan_opts){.training = 1});
+    size_t grads = 0, shares = 0, targets = 0, losses = 0;
+    for (size_t i = 0; i < p->n_buffers; i++) {
+        const ck_buffer *b = &p->buffers[i];
+        if (strstr(b->name, ".targets")) {
+            targets++;
+            cr_assert_eq(b->dtype, CK_DTYPE_I32);
+            cr_assert_eq(b->shape[0], 19, "one target per text row");
+        }
+        if (strstr(b->name, ".loss")) {
+            losses++;
+            cr_assert_eq(b->size, 4);
+        }
+        if (b->kind != CK_BUF_ACTIVATION_GRADIENT)
+            continue;
+        grads++;
+        cr_assert_eq(b->dtype, CK_DTYPE_F32, "%s", b->name);
+        cr_assert_eq(p->section_kinds[b->section], CK_SECTION_DECODER, "%s: the vision encoder is frozen", b->name);
+        size_t len = strlen(b->name);
+        cr_assert(len > 5 && strcmp(b->name + len - 5, ".grad") == 0, "%s", b->name);
+        if (strcmp(b->name + len - 7, ".x.grad") == 0) {
+            shares++;
+            continue;
+        }
+        const ck_buffer *a = &p->buffers[i - 1];
+        cr_assert_eq(strncmp(a->name, b->name, len - 5), 0, "%s does not follow its activation (%s)", b->name,
+                     a->name);
+        cr_assert_eq(a->name[len - 5], '\0');
+        cr_assert_eq(a->ndim, b->ndim);
+        cr_assert_arr_eq(a->shape, b->shape, a->ndim * sizeof(size_t), "%s", b->name);
+    }
+    /* per text layer (2): attn_norm out, q, k, v, attention, attn_residual,
+     * mlp_norm out, gate, up, act, mlp_residual (11) and the shares of both
+     * norms and the gate (3); header: embedding; footer: final norm, logits */
+    cr_assert_eq(grads, 2 * (11 + 3) + 1 + 2);
+    cr_assert_eq(shares, 2 * 3);
+    cr_assert_eq(targets, 1);
+    cr_assert_eq(losses, 1);
+    ck_plan_free(p);
+    /* forward plans have none */
+    p = plan_of(m, (ck_plan_opts){0});
+    cr_assert_eq(p->by_kind[CK_BUF_ACTIVATION_GRADIENT], 0);
+    ck_plan_free(p);
+    ck_model_free(m);
+}
