@@ -34,23 +34,22 @@ static void compare_outputs(const ck_case *c, const ck_run_outcome *ref, const c
             continue;
         const unsigned char *y = got->outputs + off, *x = ref->outputs + off;
         off += b->bytes;
-        if (r->n_outputs == CK_PARITY_MAX_OUTPUTS)
-            continue;
-        ck_parity_output *po = &r->outputs[r->n_outputs++];
-        po->name = b->name;
-        po->exact = tol.cls == CK_PARITY_EXACT;
+        ck_parity_output po = {.name = b->name, .exact = tol.cls == CK_PARITY_EXACT};
         if (b->dtype == CK_DTYPE_F32) {
-            /* the outputs were copied byte for byte: realign before reading floats */
+            /* offsets stay multiples of 4: only f32 outputs precede an f32 one */
             ck_compare_f32((const float *)(const void *)y, (const float *)(const void *)x, b->count, tol,
-                           b->role == CK_BUF_OUT ? CK_CASE_POISON_F32 : 0, &po->cmp);
+                           b->role == CK_BUF_OUT ? CK_CASE_POISON_F32 : 0, &po.cmp);
         } else {
-            ck_compare_bytes(y, x, b->bytes, &po->cmp);
-            po->exact = 1;
+            ck_compare_bytes(y, x, b->bytes, &po.cmp);
+            po.exact = 1;
         }
-        if (!po->cmp.pass && !*reason) {
-            *reason = ck_cmp_reason_name(po->cmp.reason);
-            ck_cmp_describe(&po->cmp, po->exact, b->name, what, what_len);
+        if (!po.cmp.pass && !*reason) {
+            *reason = ck_cmp_reason_name(po.cmp.reason);
+            ck_cmp_describe(&po.cmp, po.exact, b->name, what, what_len);
         }
+        /* every output is compared; the figures of the first few are kept */
+        if (r->n_outputs < CK_PARITY_MAX_OUTPUTS)
+            r->outputs[r->n_outputs++] = po;
     }
 }
 

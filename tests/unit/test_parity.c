@@ -16,6 +16,7 @@
 
 #include "ck_case.h"
 #include "compare.h"
+#include "parity.h"
 
 /* ---- running ckbench ---------------------------------------------------------------------- */
 
@@ -664,4 +665,26 @@ Test(ck_case, fused_case_links_members_and_marks_intermediates)
     cr_expect(strstr(err, "members do not fit") != NULL, "%s", err);
     cr_expect_null(ck_case_create_fused(CK_OP_GATE_UP, CK_DTYPE_BF16, m, 2, 1, err, sizeof err));
     cr_expect(strstr(err, "not those of this fused op") != NULL, "%s", err);
+}
+
+Test(parity_judge, every_output_is_compared_even_the_seventh)
+{
+    char err[256];
+    ck_shape q = {.op = CK_OP_QKV_BWD, .dtype = CK_DTYPE_F32, .T = 2, .D = 8, .n_heads = 2, .n_kv_heads = 1,
+                  .head_dim = 4, .has_bias = 1};
+    ck_case *c = ck_case_create(&q, 1, err, sizeof err);
+    cr_assert_not_null(c, "%s", err);
+    size_t bytes = ck_parity_output_bytes(c);
+    float *ref = calloc(1, bytes), *got = calloc(1, bytes);
+    got[bytes / sizeof(float) - 1] = 1.0f; /* the last element of the last output, dbv */
+    ck_run_outcome r = {.state = CK_RUN_DONE, .kernel_rc = CK_OK, .outputs = (unsigned char *)ref};
+    ck_run_outcome g = {.state = CK_RUN_DONE, .kernel_rc = CK_OK, .outputs = (unsigned char *)got};
+    ck_parity_result res = {.plugin = "p", .kernel = "k"};
+    ck_parity_judge(c, &r, &g, &res);
+    cr_expect_eq(res.verdict, CK_FAIL);
+    cr_expect(strstr(res.detail, "'dbv'") != NULL, "%s", res.detail);
+    cr_expect_eq(res.n_outputs, 7);
+    free(ref);
+    free(got);
+    ck_case_free(c);
 }
