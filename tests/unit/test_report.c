@@ -258,6 +258,23 @@ Test(report, markdown_has_one_row_per_instance_and_plugin)
             cr_assert(verdict && verdict < eol, "row '%s': parity verdict", start + 1);
             rows++;
         }
+        /* the parity counts are this plugin's, not the whole report's ('parity --plugin all') */
+        char parity_path[600], counts[128];
+        snprintf(parity_path, sizeof parity_path, "%s/parity.json", data_dir);
+        cJSON *parity = read_json(parity_path);
+        int c[3] = {0, 0, 0};
+        const cJSON *cs;
+        cJSON_ArrayForEach(cs, cJSON_GetObjectItemCaseSensitive(parity, "cases"))
+        {
+            if (strcmp(str(cs, "plugin"), plugin) == 0)
+                c[strcmp(str(cs, "verdict"), "PASS") == 0 ? 0 : strcmp(str(cs, "verdict"), "FAIL") == 0 ? 1 : 2]++;
+        }
+        cJSON_Delete(parity);
+        if (c[0] + c[1] + c[2])
+            snprintf(counts, sizeof counts, "| %d passed, %d failed, %d skipped |", c[0], c[1], c[2]);
+        else
+            snprintf(counts, sizeof counts, "| not run |");
+        cr_assert(strstr(md, counts), "the runs table has '%s' for %s", counts, plugin);
         /* the machine context of the run */
         const cJSON *ck = ck_block(doc);
         cr_assert(strstr(md, str(ck, "git_commit")), "the run's git commit is in the report");
