@@ -4,11 +4,14 @@
  *
  * Large T: a packed, register-blocked GEMM. x is packed once into groups of
  * MR rows, k-major ([group][K][MR], zero rows past T), W is packed per
- * thread into panels of NR columns ([panel][kc][NR], exactly widened from
- * bf16, zero columns past N), and the MR x NR micro-kernel keeps its whole
- * output tile in zmm registers over a KC slice of K. Work is split over
- * blocks of N (and of T when N alone has too few blocks); the order of the
- * sum over k is fixed by KC, so results do not depend on the split.
+ * thread into panels of NR columns ([panel][kc][NR], zero columns past N),
+ * and the MR x NR micro-kernel keeps its whole output tile in zmm registers
+ * over a KC slice of K. An implementation (ck512_gemm_impl) names the
+ * packing and the micro-kernel: f32 FMA for f32 W and for bf16 / f16 W
+ * converted exactly while packing, or vdpbf16ps on bf16 pairs where the CPU
+ * has AVX512_BF16. Work is split over blocks of N (and of T when N alone
+ * has too few blocks); the order of the sum over k is fixed by KC, so
+ * results do not depend on the split.
  * Small T: a matvec that streams each W row once. */
 #ifndef CK_GEMM_AVX512_H
 #define CK_GEMM_AVX512_H
