@@ -171,12 +171,13 @@ static void point_title(FILE *f, const ck_report_row *row)
             row->gflops, t, roof);
 }
 
-void ck_report_svg_roofline(const ck_report *r, size_t machine, FILE *f, size_t *n_points)
+/* The axes of a machine's roofline: every point, and where the machine has
+ * roofs, every peak and twice its ridge point. 0 when there is no point. */
+static int roofline_axes(const ck_report *r, size_t machine, log_axis *x, log_axis *y, int *one_thread_too)
 {
     const ck_report_machine *mc = &r->machines[machine];
     double xmin = INFINITY, xmax = 0, ymin = INFINITY, ymax = 0;
-    int one_thread_too = 0;
-    *n_points = 0;
+    *one_thread_too = 0;
     for (size_t i = 0; i < r->n_runs; i++)
         for (size_t k = 0; r->runs[i].machine == (int)machine && k < r->runs[i].n_rows; k++) {
             const ck_report_row *row = &r->runs[i].rows[k];
@@ -184,67 +185,90 @@ void ck_report_svg_roofline(const ck_report *r, size_t machine, FILE *f, size_t 
                 continue;
             xmin = fmin(xmin, row->intensity), xmax = fmax(xmax, row->intensity);
             ymin = fmin(ymin, row->gflops), ymax = fmax(ymax, row->gflops);
-            one_thread_too |= mc->have_roofs && row->threads < mc->roofs.threads;
+            *one_thread_too |= mc->have_roofs && row->threads < mc->roofs.threads;
         }
-    if (!(xmax > 0)) {
-        fprintf(f, "<p class=\"note\">No measured kernel with flops on this machine: nothing to place.</p>\n");
-        return;
-    }
-    if (mc->have_roofs) { /* the ridge points and the peaks belong on the chart */
-        for (int t = 0; t < 2; t++)
-            for (int isa = 0; isa < CK_ISA_COUNT; isa++)
-                if (mc->roofs.peak_gflops[isa][t] > 0 && mc->roofs.triad_gbs[t] > 0) {
-                    xmax = fmax(xmax, 2 * mc->roofs.peak_gflops[isa][t] / mc->roofs.triad_gbs[t]);
-                    ymax = fmax(ymax, mc->roofs.peak_gflops[isa][t]);
-                }
-    }
-    log_axis x = {.px0 = RL_LEFT, .px1 = RL_W - RL_RIGHT}, y = {.px0 = RL_H - RL_BOTTOM, .px1 = RL_TOP};
-    axis_fit(&x, xmin / 1.3, xmax * 1.3); /* no point on the plot's edge */
-    axis_fit(&y, ymin / 1.3, ymax * 1.5);
-    fprintf(f, "<svg class=\"chart roofline\" viewBox=\"0 0 %d %d\" role=\"img\" aria-label=\"roofline of ", RL_W,
-            RL_H);
-    ck_report_html_escape(f, mc->host);
-    fprintf(f, "\">\n<rect class=\"plot-area\" x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\"/>\n", RL_LEFT, RL_TOP,
-            RL_W - RL_LEFT - RL_RIGHT, RL_H - RL_TOP - RL_BOTTOM);
-    draw_log_grid(f, &x, &y, "", "");
-    fprintf(f, "<text class=\"axis-label\" x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">arithmetic intensity "
-               "(flop/byte, log scale)</text>\n", (x.px0 + x.px1) / 2, RL_H - 18);
-    fprintf(f, "<text class=\"axis-label\" x=\"18\" y=\"%.1f\" text-anchor=\"middle\" transform=\"rotate(-90 18 "
-               "%.1f)\">performance (GFLOP/s, log scale)</text>\n", (y.px0 + y.px1) / 2, (y.px0 + y.px1) / 2);
-    fprintf(f, "<svg x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" viewBox=\"%d %d %d %d\" overflow=\"hidden\">\n",
-            RL_LEFT, RL_TOP, RL_W - RL_LEFT - RL_RIGHT, RL_H - RL_TOP - RL_BOTTOM, RL_LEFT, RL_TOP,
-            RL_W - RL_LEFT - RL_RIGHT, RL_H - RL_TOP - RL_BOTTOM);
-    roof_label labels[2 * CK_ISA_COUNT];
-    int n_labels = mc->have_roofs ? draw_roofs(f, &mc->roofs, &x, &y, one_thread_too, labels) : 0;
+    if (!(xmax > 0))
+        return 0;
+    for (int t = 0; mc->have_roofs && t < 2; t++)
+        for (int isa = 0; isa < CK_ISA_COUNT; isa++)
+            if (mc->roofs.peak_gflops[isa][t] > 0 && mc->roofs.triad_gbs[t] > 0) {
+                xmax = fmax(xmax, 2 * mc->roofs.peak_gflops[isa][t] / mc->roofs.triad_gbs[t]);
+                ymax = fmax(ymax, mc->roofs.peak_gflops[isa][t]);
+            }
+    *x = (log_axis){.px0 = RL_LEFT, .px1 = RL_W - RL_RIGHT};
+    *y = (log_axis){.px0 = RL_H - RL_BOTTOM, .px1 = RL_TOP};
+    axis_fit(x, xmin / 1.3, xmax * 1.3); /* no point on the plot's edge */
+    axis_fit(y, ymin / 1.3, ymax * 1.5);
+    return 1;
+}
+
+static size_t draw_points(const ck_report *r, size_t machine, FILE *f, const log_axis *x, const log_axis *y)
+{
+    size_t n = 0;
     for (size_t i = 0; i < r->n_runs; i++)
         for (size_t k = 0; r->runs[i].machine == (int)machine && k < r->runs[i].n_rows; k++) {
             const ck_report_row *row = &r->runs[i].rows[k];
             if (!ck_report_row_on_roofline(row))
                 continue;
             fprintf(f, "<circle class=\"kernel-point\" cx=\"%.1f\" cy=\"%.1f\" r=\"5\" fill=\"%s\" data-run=\"",
-                    axis_px(&x, row->intensity), axis_px(&y, row->gflops), ck_report_color(row->run->color));
+                    axis_px(x, row->intensity), axis_px(y, row->gflops), ck_report_color(row->run->color));
             ck_report_html_escape(f, row->run->tag);
             fputs("\">", f);
             point_title(f, row);
             fputs("</circle>\n", f);
-            (*n_points)++;
+            n++;
         }
-    fputs("</svg>\n", f);
-    draw_roof_labels(f, labels, n_labels);
-    /* legend: one entry per run on this machine, below the roof labels */
-    int n_legend = 0, row_i = 0;
+    return n;
+}
+
+/* One entry per run on this machine, from the bottom of the right margin up. */
+static void draw_legend(const ck_report *r, size_t machine, FILE *f)
+{
+    int n = 0, row_i = 0;
     for (size_t i = 0; i < r->n_runs; i++)
-        n_legend += r->runs[i].machine == (int)machine;
+        n += r->runs[i].machine == (int)machine;
     for (size_t i = 0; i < r->n_runs; i++) {
         if (r->runs[i].machine != (int)machine)
             continue;
-        double ly = RL_H - RL_BOTTOM - 14.0 * (double)(n_legend - 1 - row_i++);
+        double ly = RL_H - RL_BOTTOM - 14.0 * (double)(n - 1 - row_i++);
         fprintf(f, "<circle cx=\"%d\" cy=\"%.1f\" r=\"5\" fill=\"%s\"/><text class=\"legend\" x=\"%d\" y=\"%.1f\" "
                    "dominant-baseline=\"middle\">", RL_W - RL_RIGHT + 12, ly, ck_report_color(r->runs[i].color),
                 RL_W - RL_RIGHT + 22, ly);
         ck_report_html_escape(f, r->runs[i].tag);
         fputs("</text>\n", f);
     }
+}
+
+void ck_report_svg_roofline(const ck_report *r, size_t machine, FILE *f, size_t *n_points)
+{
+    const ck_report_machine *mc = &r->machines[machine];
+    log_axis x, y;
+    int one_thread_too;
+    *n_points = 0;
+    if (!roofline_axes(r, machine, &x, &y, &one_thread_too)) {
+        fprintf(f, "<p class=\"note\">No measured kernel with flops on this machine: nothing to place.</p>\n");
+        return;
+    }
+    const int pw = RL_W - RL_LEFT - RL_RIGHT, ph = RL_H - RL_TOP - RL_BOTTOM;
+    fprintf(f, "<svg class=\"chart roofline\" viewBox=\"0 0 %d %d\" role=\"img\" aria-label=\"roofline of ", RL_W,
+            RL_H);
+    ck_report_html_escape(f, mc->host);
+    fprintf(f, "\">\n<rect class=\"plot-area\" x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\"/>\n", RL_LEFT, RL_TOP, pw,
+            ph);
+    draw_log_grid(f, &x, &y, "", "");
+    fprintf(f, "<text class=\"axis-label\" x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">arithmetic intensity "
+               "(flop/byte, log scale)</text>\n", (x.px0 + x.px1) / 2, RL_H - 18);
+    fprintf(f, "<text class=\"axis-label\" x=\"18\" y=\"%.1f\" text-anchor=\"middle\" transform=\"rotate(-90 18 "
+               "%.1f)\">performance (GFLOP/s, log scale)</text>\n", (y.px0 + y.px1) / 2, (y.px0 + y.px1) / 2);
+    /* roofs and points in a nested viewport that clips them to the plot */
+    fprintf(f, "<svg x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" viewBox=\"%d %d %d %d\" overflow=\"hidden\">\n",
+            RL_LEFT, RL_TOP, pw, ph, RL_LEFT, RL_TOP, pw, ph);
+    roof_label labels[2 * CK_ISA_COUNT];
+    int n_labels = mc->have_roofs ? draw_roofs(f, &mc->roofs, &x, &y, one_thread_too, labels) : 0;
+    *n_points = draw_points(r, machine, f, &x, &y);
+    fputs("</svg>\n", f);
+    draw_roof_labels(f, labels, n_labels);
+    draw_legend(r, machine, f);
     fputs("</svg>\n", f);
 }
 
@@ -274,6 +298,25 @@ static void collect(const ck_report_row *row, void *arg)
 static int same_group(const ck_report_row *a, const ck_report_row *b)
 {
     return a && b && a->threads == b->threads && !strcmp(a->label, b->label) && !strcmp(a->shape, b->shape);
+}
+
+/* One bar from the 1x line to the row's speedup, its value at the end. */
+static void draw_bar(FILE *f, const log_axis *x, double y, const ck_report_row *row)
+{
+    double x1 = axis_px(x, 1), x2 = axis_px(x, row->speedup);
+    char sp[32];
+    ck_report_fmt_speedup(sp, sizeof sp, row);
+    fprintf(f, "<rect class=\"speedup-bar\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%d\" fill=\"%s\" "
+               "data-run=\"", fmin(x1, x2), y, fmax(fabs(x2 - x1), 1), SB_BAR, ck_report_color(row->run->color));
+    ck_report_html_escape(f, row->run->tag);
+    fputs("\"><title>", f);
+    ck_report_html_escape(f, row->run->tag);
+    fputs(": ", f);
+    ck_report_html_escape(f, row->label);
+    fprintf(f, " %s</title></rect>\n", sp);
+    fprintf(f, "<text class=\"bar-value\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"%s\" dominant-baseline=\"middle\">%s"
+               "</text>\n", x2 >= x1 ? fmax(x1, x2) + 4 : fmin(x1, x2) - 4, y + SB_BAR / 2.0,
+            x2 >= x1 ? "start" : "end", sp);
 }
 
 void ck_report_svg_speedups(const ck_report *r, const char *model, FILE *f, size_t *n_bars)
@@ -340,20 +383,7 @@ void ck_report_svg_speedups(const ck_report *r, const char *model, FILE *f, size
             fprintf(f, ", %d thr</title></text>\n", row->threads);
         }
         prev = row;
-        double x1 = axis_px(&x, 1), x2 = axis_px(&x, row->speedup);
-        char sp[32];
-        ck_report_fmt_speedup(sp, sizeof sp, row);
-        fprintf(f, "<rect class=\"speedup-bar\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%d\" fill=\"%s\" "
-                   "data-run=\"", fmin(x1, x2), y, fmax(fabs(x2 - x1), 1), SB_BAR, ck_report_color(row->run->color));
-        ck_report_html_escape(f, row->run->tag);
-        fputs("\"><title>", f);
-        ck_report_html_escape(f, row->run->tag);
-        fputs(": ", f);
-        ck_report_html_escape(f, row->label);
-        fprintf(f, " %s</title></rect>\n", sp);
-        fprintf(f, "<text class=\"bar-value\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"%s\" dominant-baseline=\"middle\">%s"
-                   "</text>\n", x2 >= x1 ? fmax(x1, x2) + 4 : fmin(x1, x2) - 4, y + SB_BAR / 2.0,
-                x2 >= x1 ? "start" : "end", sp);
+        draw_bar(f, &x, y, row);
         y += SB_BAR + SB_GAP;
         (*n_bars)++;
     }
