@@ -8,17 +8,21 @@
  * below never materialises them.
  *
  * Streaming (flash-attention style, transposed so that the query rows are
- * the vector lanes): a tile is up to 16 query rows that share one kv head —
- * the rows (t, g) of the H/Hkv heads of a group, t-major — so a decode step
- * of a GQA group is one tile and reads its K/V once. q is packed as
- * qT[d][lane]; for each block of ATT_BK keys:
+ * the vector lanes), for more than AVX2_ATT_ROWS_MAX query rows per kv head
+ * (fewer: f32-attention-decode-avx2.c). A sub-tile is 16 query rows that
+ * share one kv head — rows (t, g) over the H/Hkv heads of a group, t-major —
+ * with q packed as qT[d][lane]; a tile is two sub-tiles. For each block of
+ * ATT_BK keys the block's K and V rows are copied once per tile to
+ * contiguous buffers (in the cache they are Hkv*hd apart), then per
+ * sub-tile:
  *   sT[s][lane] = scale * sum_d k[s][d] * qT[d][lane]   (6 keys x 16 lanes
- *                 of FMA accumulators, k broadcast straight from the cache)
+ *                 of FMA accumulators, k broadcast)
  *   online softmax, vectorised over lanes: m' = max(m, max_s sT),
  *   alpha = exp(m - m'), p = exp(sT - m'), l = l*alpha + sum_s p
  *   oT[d][lane] = oT*alpha + sum_s v[s][d] * p[s][lane] (6 dims x 16 lanes)
  * and out = oT / l at the end. Key blocks start at fixed multiples of
- * ATT_BK and every lane's arithmetic is its own, so a row's result does not
+ * ATT_BK, a sub-tile stops at the keys its rows need, and every lane's
+ * arithmetic is its own, so a row's result does not
  * depend on which tile or thread computes it. */
 #include "avx2-helpers.h"
 #include "avx2-kernels.h"

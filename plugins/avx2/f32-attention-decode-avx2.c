@@ -2,15 +2,18 @@
  * or T * H/Hkv <= AVX2_ATT_ROWS_MAX). Here the lane-transposed tiles of
  * f32-attention-avx2.c would leave most lanes idle, so each query row is
  * vectorised along the head dim instead, and the step is bandwidth bound on
- * the KV cache: per block of ATT_DEC_BK keys, the block's K and V rows are
- * copied once into a contiguous buffer (read from memory once whatever the
- * group size) and every row of the group then
- *   scores s_i = scale * dot(q, k_i)   (four keys at a time, one reduction)
- *   online softmax: m' = max(m, max_i s_i), alpha = exp(m - m'),
+ * the KV cache. A thread takes a range of kv heads; per block of ATT_DEC_BK
+ * keys it copies the block's K and V rows of all its heads in one sweep over
+ * each cache row (read from memory once whatever the group size), then the
+ * query rows of each kv head together:
+ *   scores s_i = scale * dot(q, k_i)   (2 rows x 4 keys per pass)
+ *   online softmax per row: m' = max(m, max_i s_i), alpha = exp(m - m'),
  *                   p_i = exp(s_i - m'), l = l*alpha + sum_i p_i
- *   o = o*alpha + sum_i p_i v_i        (64 dims at a time in registers)
+ *   o = o*alpha + sum_i p_i v_i        (16 dims of every row per pass, each
+ *                                       v loaded once for all rows)
  * and out = o / l at the end. Key blocks start at fixed multiples of
- * ATT_DEC_BK, so a row's result does not depend on the thread count. */
+ * ATT_DEC_BK and each row's arithmetic is its own, so a row's result does
+ * not depend on the thread count. */
 #include "avx2-helpers.h"
 
 #define ATT_DEC_BK 16

@@ -3,7 +3,7 @@
  * BLIS-style: the work is cut into blocks of up to GEMM_NB output columns
  * (and, when there are too few of those to feed every thread, of input rows);
  * each block walks K in steps of GEMM_KC. For every K step the block's slice
- * of W is packed (and bf16 widened) into the thread's scratch as panels of
+ * of W is packed (16-bit weights widened exactly) into the thread's scratch as panels of
  * 16 columns, k-major, so that the micro-kernel reads it contiguously; the
  * 256 KiB slice stays in L2 while every 6-row tile of x (6 KiB of a K step,
  * in L1, read in place) is multiplied against each panel by a 6x16
