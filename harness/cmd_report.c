@@ -1,12 +1,9 @@
-/* ckbench report: merge bench result files into Markdown and one
- * self-contained HTML page (report.h). Every input is read and checked
- * before anything is written; outputs are written to temporary files and
- * renamed only when all of them are complete. */
+/* ckbench report: the command line of report_make.c, which merges bench
+ * result files into Markdown and one self-contained HTML page (report.h). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "commands.h"
 #include "report.h"
@@ -87,78 +84,6 @@ static int parse_args(int argc, char **argv, report_args *a)
     }
     if (a->n_inputs == 0)
         return usage_error("expected at least one result file", NULL);
-    if (a->html && a->md && !strcmp(a->html, a->md))
-        return usage_error("-o and --md name the same file", a->html);
-    return 0;
-}
-
-/* ---- writing ------------------------------------------------------------------------------ */
-
-typedef struct output {
-    const char *path;
-    char tmp[4200];
-    char *text;
-    size_t len;
-} output;
-
-static int render(const ck_report *r, output *out, int (*writer)(const ck_report *, FILE *))
-{
-    FILE *f = open_memstream(&out->text, &out->len);
-    if (!f)
-        return -1;
-    int rc = writer(r, f);
-    return fclose(f) != 0 ? -1 : rc;
-}
-
-static int write_tmp(output *o)
-{
-    snprintf(o->tmp, sizeof o->tmp, "%s.tmp.%ld", o->path, (long)getpid());
-    FILE *f = fopen(o->tmp, "w");
-    if (!f) {
-        fprintf(stderr, "ckbench report: %s: cannot write: %s\n", o->path, strerror(errno));
-        o->tmp[0] = '\0';
-        return -1;
-    }
-    int ok = fwrite(o->text, 1, o->len, f) == o->len;
-    ok = fclose(f) == 0 && ok;
-    if (!ok)
-        fprintf(stderr, "ckbench report: %s: write failed: %s\n", o->path, strerror(errno));
-    return ok ? 0 : -1;
-}
-
-/* Both files complete in their temporary names, then both renamed. */
-static int write_outputs(output *outs, int n)
-{
-    int rc = 0;
-    for (int i = 0; i < n && rc == 0; i++)
-        rc = write_tmp(&outs[i]);
-    for (int i = 0; i < n && rc == 0; i++)
-        if (rename(outs[i].tmp, outs[i].path) != 0) {
-            fprintf(stderr, "ckbench report: %s: cannot rename into place: %s\n", outs[i].path, strerror(errno));
-            rc = -1;
-        } else {
-            outs[i].tmp[0] = '\0';
-        }
-    for (int i = 0; i < n; i++)
-        if (outs[i].tmp[0])
-            remove(outs[i].tmp);
-    return rc;
-}
-
-static int load(const report_args *a, ck_report *r)
-{
-    char err[1024];
-    for (int i = 0; i < a->n_baselines; i++)
-        if (ck_report_add_file(r, a->baselines[i], 1, err, sizeof err) != 0) {
-            fprintf(stderr, "ckbench report: %s\n", err);
-            return 2;
-        }
-    for (int i = 0; i < a->n_inputs; i++)
-        if (ck_report_add_file(r, a->inputs[i], 0, err, sizeof err) != 0) {
-            fprintf(stderr, "ckbench report: %s\n", err);
-            return 2;
-        }
-    ck_report_finish(r);
     return 0;
 }
 
@@ -172,32 +97,22 @@ int ck_cmd_report(int argc, char **argv)
     }
     if (rc)
         return rc;
-    ck_report r;
-    ck_report_init(&r);
-    r.default_threshold = a.threshold;
-    rc = load(&a, &r);
-    output outs[2] = {{.path = a.md}, {.path = a.html}};
-    if (rc == 0 && (render(&r, &outs[0], ck_report_write_md) || (a.html && render(&r, &outs[1], ck_report_write_html)))) {
-        fprintf(stderr, "ckbench report: out of memory rendering the report\n");
-        rc = 2;
+    ck_report_request q = {.inputs = a.inputs, .n_inputs = a.n_inputs, .baselines = a.baselines,
+                           .n_baselines = a.n_baselines, .html = a.html, .md = a.md, .threshold = a.threshold,
+                           .md_stream = stdout};
+    ck_report_summary sum;
+    char err[1200];
+    if (ck_report_make(&q, &sum, err, sizeof err) != 0) {
+        fprintf(stderr, "ckbench report: %s\n", err);
+        return 2;
     }
-    if (rc == 0 && !a.md && !a.html) {
-        fwrite(outs[0].text, 1, outs[0].len, stdout);
-    } else if (rc == 0) {
-        output *first = a.md ? &outs[0] : &outs[1];
-        rc = write_outputs(first, a.md && a.html ? 2 : 1) ? 2 : 0;
-        if (rc == 0 && a.md)
-            printf("report: wrote %s\n", a.md);
-        if (rc == 0 && a.html)
-            printf("report: wrote %s\n", a.html);
-    }
-    if (rc == 0 && r.n_baseline) {
-        fprintf(a.md || a.html ? stdout : stderr, "report: %zu of %zu rows matched in the baseline are slower "
-                                                  "beyond their threshold\n", r.n_slower, r.n_matched);
-        rc = r.n_slower ? 1 : 0;
-    }
-    free(outs[0].text);
-    free(outs[1].text);
-    ck_report_free(&r);
-    return rc;
+    FILE *say = a.md || a.html ? stdout : stderr; /* stdout may be the Markdown */
+    if (a.md)
+        fprintf(say, "report: wrote %s\n", a.md);
+    if (a.html)
+        fprintf(say, "report: wrote %s (%zu roofline points)\n", a.html, sum.n_points);
+    if (a.n_baselines)
+        fprintf(say, "report: %zu of %zu rows matched in the baseline are slower beyond their threshold\n",
+                sum.n_slower, sum.n_matched);
+    return sum.n_slower ? 1 : 0;
 }

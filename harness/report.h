@@ -7,7 +7,8 @@
  *   report_md.c     the Markdown report
  *   report_svg.c    the charts: roofline per machine, speedup bars per model
  *   report_html.c   the HTML page around them
- *   cmd_report.c    the command line; writes through temporary files
+ *   report_make.c   a whole report: load, render, write through temporary files
+ *   cmd_report.c    the command line
  *
  * Strings in these structs point into the parsed JSON documents, which the
  * report owns until ck_report_free. */
@@ -101,6 +102,28 @@ typedef struct ck_report {
     size_t n_matched;            /* rows with a baseline counterpart */
     char generated[40];          /* ISO date the report was made */
 } ck_report;
+
+/* ---- report_make.c: the whole job, for `ckbench report` and whoever else
+ *      wants a report of result files (the headline command) ---- */
+
+typedef struct ck_report_request {
+    const char *const *inputs;    /* result files */
+    int n_inputs;
+    const char *const *baselines; /* result files to compare with, or none */
+    int n_baselines;
+    const char *html, *md;        /* either may be NULL */
+    double threshold;             /* default "slower" threshold (fraction), CK_REPORT_DEFAULT_THRESHOLD */
+    FILE *md_stream;              /* html and md both NULL: the Markdown goes here (NULL: stdout) */
+} ck_report_request;
+
+typedef struct ck_report_summary {
+    size_t n_runs, n_points;      /* runs read; roofline points drawn */
+    size_t n_matched, n_slower;   /* rows with a baseline; flagged slower */
+} ck_report_summary;
+
+/* 0 when every output is written; -1 with one line in err naming the file
+ * (and the field, and what was expected), nothing written. */
+int ck_report_make(const ck_report_request *q, ck_report_summary *sum, char *err, size_t err_len);
 
 /* ---- report_load.c ---- */
 
