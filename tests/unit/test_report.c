@@ -648,3 +648,31 @@ Test(report, usage_errors)
     cr_assert_eq(sh("%s report '%s' --threshold abc 2>/dev/null", ckbench(), inputs[0]), 2, "bad threshold");
     cr_assert_eq(sh("%s report --help >/dev/null", ckbench()), 0);
 }
+
+/* Google Benchmark writes NaN and Infinity (the stddev of a constant
+ * counter); the report reads such a file, and words inside strings stay. */
+Test(report, nan_and_infinity_from_google_benchmark_are_read)
+{
+    cJSON *doc = read_json(inputs[0]);
+    cJSON *op = cJSON_GetArrayItem(ops_of(doc), 0);
+    cJSON_ReplaceItemInObjectCaseSensitive(op, "label", cJSON_CreateString("odd \"NaN\" -Infinity 1e5 label"));
+    cJSON *b = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(doc, "benchmarks"), 0);
+    cJSON_AddNumberToObject(b, "nan_marker", 12345.5);
+    cJSON_AddNumberToObject(b, "inf_marker", 67890.5);
+    char *text = cJSON_Print(doc);
+    cJSON_Delete(doc);
+    char path[600];
+    snprintf(path, sizeof path, "%s/nan.json", work);
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    /* write the markers' values as the bare words Google Benchmark uses */
+    char *nan = strstr(text, "12345.5"), *inf = strstr(text, "67890.5");
+    cr_assert(nan && inf);
+    fprintf(f, "%.*sNaN%.*s-Infinity%s", (int)(nan - text), text, (int)(inf - nan - 7), nan + 7, inf + 7);
+    fclose(f);
+    free(text);
+    cr_assert_eq(sh("%s report '%s' --md '%s/r.md' 2>'%s/stderr'", ckbench(), path, work, work), 0);
+    char *md = work_file("r.md");
+    cr_assert(strstr(md, "| odd \"NaN\" -Infinity 1e5 label |"), "the label is kept as written");
+    free(md);
+}
