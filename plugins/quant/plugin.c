@@ -19,7 +19,7 @@ typedef struct quant_path {
     const char *name;
     const char *needs; /* what the CPU must have, for the refusal sentence */
     int (*supported)(void);
-    ck_qrows_fn q8_0_rows, q4_0_rows;
+    ck_qkernels q8_0, q4_0;
 } quant_path;
 
 static int always(void)
@@ -68,14 +68,16 @@ static int has_avx512vnni(void)
 /* Best first. */
 static const quant_path paths[] = {
 #if defined(__x86_64__)
-    {"avx512vnni", "avx512f, avx512bw, avx512vl and avx512vnni", has_avx512vnni, ck_quant_q8_0_rows_avx512vnni,
-     ck_quant_q4_0_rows_avx512vnni},
-    {"avx2", "avx2 and f16c", has_avx2, ck_quant_q8_0_rows_avx2, ck_quant_q4_0_rows_avx2},
+    {"avx512vnni", "avx512f, avx512bw, avx512vl and avx512vnni", has_avx512vnni,
+     {ck_quant_q8_0_rows_avx512vnni, ck_quant_q8_0_gemm_avx512vnni, CK_QVNNI_GEMM_MIN_T, CK_QVNNI_PACKED_BLOCK},
+     {ck_quant_q4_0_rows_avx512vnni, ck_quant_q4_0_gemm_avx512vnni, CK_QVNNI_GEMM_MIN_T, CK_QVNNI_PACKED_BLOCK}},
+    {"avx2", "avx2 and f16c", has_avx2, {ck_quant_q8_0_rows_avx2, NULL, 0, 0}, {ck_quant_q4_0_rows_avx2, NULL, 0, 0}},
 #endif
 #if defined(__aarch64__)
-    {"neon", "AArch64 (NEON is baseline)", always, ck_quant_q8_0_rows_neon, ck_quant_q4_0_rows_neon},
+    {"neon", "AArch64 (NEON is baseline)", always, {ck_quant_q8_0_rows_neon, NULL, 0, 0},
+     {ck_quant_q4_0_rows_neon, NULL, 0, 0}},
 #endif
-    {"scalar", "nothing", always, ck_q8_0_rows_ref, ck_q4_0_rows_ref},
+    {"scalar", "nothing", always, {ck_q8_0_rows_ref, NULL, 0, 0}, {ck_q4_0_rows_ref, NULL, 0, 0}},
 };
 #define N_PATHS (sizeof paths / sizeof paths[0])
 
@@ -112,22 +114,22 @@ static int quant_probe(char *why, size_t why_size)
 
 static int q8_0_linear(const ck_exec_ctx *ctx, const void *args)
 {
-    return ck_qlinear_exec(ctx, args, CK_DTYPE_Q8_0, chosen->q8_0_rows);
+    return ck_qlinear_exec(ctx, args, CK_DTYPE_Q8_0, &chosen->q8_0);
 }
 
 static int q4_0_linear(const ck_exec_ctx *ctx, const void *args)
 {
-    return ck_qlinear_exec(ctx, args, CK_DTYPE_Q4_0, chosen->q4_0_rows);
+    return ck_qlinear_exec(ctx, args, CK_DTYPE_Q4_0, &chosen->q4_0);
 }
 
 static int q8_0_qkv(const ck_exec_ctx *ctx, const void *args)
 {
-    return ck_qqkv_exec(ctx, args, CK_DTYPE_Q8_0, chosen->q8_0_rows);
+    return ck_qqkv_exec(ctx, args, CK_DTYPE_Q8_0, &chosen->q8_0);
 }
 
 static int q4_0_qkv(const ck_exec_ctx *ctx, const void *args)
 {
-    return ck_qqkv_exec(ctx, args, CK_DTYPE_Q4_0, chosen->q4_0_rows);
+    return ck_qqkv_exec(ctx, args, CK_DTYPE_Q4_0, &chosen->q4_0);
 }
 
 /* Names of the dispatched kernels carry the chosen path: "q8_0-linear/avx2". */

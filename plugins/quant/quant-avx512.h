@@ -63,4 +63,37 @@ CK_QVNNI_TARGET __m256 ck_qvnni_acc_2steps(__m256 acc, __m512i isums, __m512 dw,
     return _mm256_add_ps(acc, _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(term), 1)));
 }
 
+/* ---- prefill (gemm) layout --------------------------------------------------
+ * A tile of CK_QROWS weight rows is repacked once, block by block, into
+ * CK_QVNNI_PACKED_BLOCK (320) bytes per block:
+ *   bytes   0..255  step j = 0..7 at 32 j: row r's codes 4j..4j+3 at 4 r
+ *                   (signed int8 codes: q8_0 as stored, q4_0 nibble - 8);
+ *   bytes 256..287  int32 per row: -128 * (sum of the row's 32 codes);
+ *   bytes 288..319  f32 per row: the block's scale.
+ * With activations biased to x + 128 (unsigned), eight vpdpbusd steps then
+ * leave each row's sum((x + 128) * w) in its own lane, and the -128 sum(w)
+ * start turns it into the exact isum: no horizontal reduction at all. */
+
+static inline void ck_qvnni_pack_block(const int8_t codes[CK_QROWS][CK_QBLOCK], const uint16_t d[CK_QROWS],
+                                       unsigned char *dst)
+{
+    int32_t start[CK_QROWS];
+    float scale[CK_QROWS];
+    for (int r = 0; r < CK_QROWS; r++) {
+        int32_t sum = 0;
+        for (int k = 0; k < CK_QBLOCK; k++)
+            sum += codes[r][k];
+        start[r] = -128 * sum;
+        scale[r] = ck_f16_to_f32(d[r]);
+        for (int j = 0; j < CK_QBLOCK / 4; j++)
+            memcpy(dst + 32 * j + 4 * r, &codes[r][4 * j], 4);
+    }
+    memcpy(dst + 256, start, sizeof start);
+    memcpy(dst + 288, scale, sizeof scale);
+}
+
+/* All T activation rows against a packed tile: out[t * CK_QROWS + r]
+ * (quant-gemm-avx512vnni.c). */
+void ck_qvnni_gemm_packed(const unsigned char *packed, size_t nb, const ck_block_q8_0 *xq, size_t T, float *out);
+
 #endif /* CK_QUANT_AVX512_H */

@@ -23,33 +23,57 @@ static void quantize_rows_body(void *arg, size_t begin, size_t end, int tid)
 }
 
 typedef struct matmul_job {
+    const ck_exec_ctx *ctx;
     const ck_block_q8_0 *xq; /* [T, nb] */
     const unsigned char *w;  /* [N, row_bytes] */
     const float *bias;       /* [N] or NULL */
     float *y;                /* [T, N] */
     size_t T, nb, N, row_bytes;
-    ck_qrows_fn rows;
+    const ck_qkernels *k;
 } matmul_job;
 
+static void store_tile(const matmul_job *j, size_t t, size_t nx, size_t n0, size_t nr, const float *out)
+{
+    for (size_t i = 0; i < nx; i++) {
+        float *y = j->y + (t + i) * j->N + n0;
+        for (size_t r = 0; r < nr; r++)
+            y[r] = j->bias ? out[i * CK_QROWS + r] + j->bias[n0 + r] : out[i * CK_QROWS + r];
+    }
+}
+
+/* The path's many-row kernel on one tile, if it has one, T is large enough
+ * and the host has the scratch; else 0 and the row kernel does the tile. */
+static int tile_by_gemm(const matmul_job *j, int tid, size_t n0, size_t nr, const unsigned char *w)
+{
+    if (!j->k->gemm || j->T < j->k->gemm_min_t)
+        return 0;
+    size_t work_bytes = (j->k->work_per_block * j->nb + 63) / 64 * 64;
+    unsigned char *work = j->ctx->scratch(j->ctx, tid, work_bytes + j->T * CK_QROWS * sizeof(float));
+    if (!work)
+        return 0;
+    float *out = (float *)(void *)(work + work_bytes);
+    j->k->gemm(w, j->row_bytes, nr, j->xq, j->nb, j->T, work, out);
+    store_tile(j, 0, j->T, n0, nr, out);
+    return 1;
+}
+
 /* Items are tiles of CK_QROWS weight rows; the tile stays in cache while
- * the activation rows pass over it, CK_QXROWS at a time. */
+ * the activation rows pass over it, CK_QXROWS at a time (or all at once
+ * through the path's gemm kernel). */
 static void matmul_body(void *arg, size_t begin, size_t end, int tid)
 {
     const matmul_job *j = arg;
     float out[CK_QXROWS * CK_QROWS];
-    (void)tid;
     for (size_t tile = begin; tile < end; tile++) {
         size_t n0 = tile * CK_QROWS;
         size_t nr = j->N - n0 < CK_QROWS ? j->N - n0 : CK_QROWS;
         const unsigned char *w = j->w + n0 * j->row_bytes;
+        if (tile_by_gemm(j, tid, n0, nr, w))
+            continue;
         for (size_t t = 0; t < j->T; t += CK_QXROWS) {
             size_t nx = j->T - t < CK_QXROWS ? j->T - t : CK_QXROWS;
-            j->rows(w, j->row_bytes, nr, j->xq + t * j->nb, j->nb, nx, out);
-            for (size_t i = 0; i < nx; i++) {
-                float *y = j->y + (t + i) * j->N + n0;
-                for (size_t r = 0; r < nr; r++)
-                    y[r] = j->bias ? out[i * CK_QROWS + r] + j->bias[n0 + r] : out[i * CK_QROWS + r];
-            }
+            j->k->rows(w, j->row_bytes, nr, j->xq + t * j->nb, j->nb, nx, out);
+            store_tile(j, t, nx, n0, nr, out);
         }
     }
 }
@@ -66,9 +90,9 @@ static void run_parallel(const ck_exec_ctx *ctx, size_t n, size_t grain, ck_rang
 }
 
 static void run_matmul(const ck_exec_ctx *ctx, const ck_block_q8_0 *xq, size_t T, size_t K,
-                       const void *w, size_t N, const float *bias, float *y, uint32_t dtype, ck_qrows_fn rows)
+                       const void *w, size_t N, const float *bias, float *y, uint32_t dtype, const ck_qkernels *k)
 {
-    matmul_job j = {xq, w, bias, y, T, K / CK_QBLOCK, N, ck_dtype_row_bytes(dtype, K), rows};
+    matmul_job j = {ctx, xq, w, bias, y, T, K / CK_QBLOCK, N, ck_dtype_row_bytes(dtype, K), k};
     size_t tiles = (N + CK_QROWS - 1) / CK_QROWS;
     run_parallel(ctx, tiles, 4, matmul_body, &j);
 }
@@ -87,7 +111,7 @@ static int quantize_activations(const ck_exec_ctx *ctx, const float *x, size_t T
     return CK_OK;
 }
 
-int ck_qlinear_exec(const ck_exec_ctx *ctx, const ck_linear_args *a, uint32_t dtype, ck_qrows_fn rows)
+int ck_qlinear_exec(const ck_exec_ctx *ctx, const ck_linear_args *a, uint32_t dtype, const ck_qkernels *k)
 {
     if (a->w_dtype != dtype)
         return CK_E_UNSUPPORTED;
@@ -97,11 +121,11 @@ int ck_qlinear_exec(const ck_exec_ctx *ctx, const ck_linear_args *a, uint32_t dt
     int rc = quantize_activations(ctx, a->x, a->T, a->K, dtype, &xq);
     if (rc != CK_OK)
         return rc;
-    run_matmul(ctx, xq, a->T, a->K, a->w, a->N, a->bias, a->y, dtype, rows);
+    run_matmul(ctx, xq, a->T, a->K, a->w, a->N, a->bias, a->y, dtype, k);
     return CK_OK;
 }
 
-int ck_qqkv_exec(const ck_exec_ctx *ctx, const ck_qkv_args *a, uint32_t dtype, ck_qrows_fn rows)
+int ck_qqkv_exec(const ck_exec_ctx *ctx, const ck_qkv_args *a, uint32_t dtype, const ck_qkernels *k)
 {
     if (a->w_dtype != dtype)
         return CK_E_UNSUPPORTED;
@@ -112,8 +136,8 @@ int ck_qqkv_exec(const ck_exec_ctx *ctx, const ck_qkv_args *a, uint32_t dtype, c
     int rc = quantize_activations(ctx, a->x, a->T, a->D, dtype, &xq);
     if (rc != CK_OK)
         return rc;
-    run_matmul(ctx, xq, a->T, a->D, a->wq, nq, a->bq, a->q, dtype, rows);
-    run_matmul(ctx, xq, a->T, a->D, a->wk, nkv, a->bk, a->k, dtype, rows);
-    run_matmul(ctx, xq, a->T, a->D, a->wv, nkv, a->bv, a->v, dtype, rows);
+    run_matmul(ctx, xq, a->T, a->D, a->wq, nq, a->bq, a->q, dtype, k);
+    run_matmul(ctx, xq, a->T, a->D, a->wk, nkv, a->bk, a->k, dtype, k);
+    run_matmul(ctx, xq, a->T, a->D, a->wv, nkv, a->bv, a->v, dtype, k);
     return CK_OK;
 }

@@ -27,12 +27,14 @@ void ck_q4_0_rows_ref(const void *w, size_t row_bytes, size_t n_rows, const ck_b
     }
 }
 
+static const ck_qkernels reference = {ck_q4_0_rows_ref, NULL, 0, 0};
+
 int ck_scalar_q4_0_linear(const ck_exec_ctx *ctx, const void *args)
 {
-    return ck_qlinear_exec(ctx, args, CK_DTYPE_Q4_0, ck_q4_0_rows_ref);
+    return ck_qlinear_exec(ctx, args, CK_DTYPE_Q4_0, &reference);
 }
 
 int ck_scalar_q4_0_qkv(const ck_exec_ctx *ctx, const void *args)
 {
-    return ck_qqkv_exec(ctx, args, CK_DTYPE_Q4_0, ck_q4_0_rows_ref);
+    return ck_qqkv_exec(ctx, args, CK_DTYPE_Q4_0, &reference);
 }

@@ -60,12 +60,29 @@ void ck_q8_0_rows_ref(const void *w, size_t row_bytes, size_t n_rows, const ck_b
 void ck_q4_0_rows_ref(const void *w, size_t row_bytes, size_t n_rows, const ck_block_q8_0 *xq, size_t nb,
                       size_t n_x, float *out);
 
+/* An optional kernel for many activation rows (prefill): all T rows of xq
+ * against one tile of n_rows (1..CK_QROWS) weight rows, writing
+ * out[t * CK_QROWS + r], with the same bits as the row kernel. `work` is
+ * per-thread scratch of work_per_block * nb bytes, 64-byte aligned, for the
+ * tile in whatever layout the kernel likes (it is reused for all T rows). */
+typedef void (*ck_qgemm_fn)(const void *w, size_t row_bytes, size_t n_rows, const ck_block_q8_0 *xq, size_t nb,
+                            size_t T, void *work, float *out);
+
+/* The kernels of one ISA path for one weight dtype. */
+typedef struct ck_qkernels {
+    ck_qrows_fn rows;      /* required */
+    ck_qgemm_fn gemm;      /* optional: NULL, or used when T >= gemm_min_t */
+    size_t gemm_min_t;
+    size_t work_per_block; /* scratch bytes per weight block of the tile */
+} ck_qkernels;
+
 /* Quantise x [T, K] to Q8_0 per row (into ctx->scratch), then
- * y[t][n] = rows(w row n, xq row t) (+ bias[n], one add). Returns
- * CK_E_UNSUPPORTED if K is not a multiple of CK_QBLOCK (or is 0 with N > 0)
- * or dtype is not q8_0/q4_0, CK_E_NOMEM if the host has no scratch. */
-int ck_qlinear_exec(const ck_exec_ctx *ctx, const ck_linear_args *a, uint32_t dtype, ck_qrows_fn rows);
-int ck_qqkv_exec(const ck_exec_ctx *ctx, const ck_qkv_args *a, uint32_t dtype, ck_qrows_fn rows);
+ * y[t][n] = (the block-order sum for w row n, xq row t) (+ bias[n], one add).
+ * Returns CK_E_UNSUPPORTED if K is not a multiple of CK_QBLOCK (or is 0 with
+ * T, N > 0) or dtype is not the weights' dtype, CK_E_NOMEM if the host has
+ * no scratch for the quantised activations. */
+int ck_qlinear_exec(const ck_exec_ctx *ctx, const ck_linear_args *a, uint32_t dtype, const ck_qkernels *k);
+int ck_qqkv_exec(const ck_exec_ctx *ctx, const ck_qkv_args *a, uint32_t dtype, const ck_qkernels *k);
 
 /* ---- reference kernels (the scalar plugin's table entries) ---------------- */
 int ck_scalar_q8_0_quantize(const ck_exec_ctx *ctx, const void *args);

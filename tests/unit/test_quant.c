@@ -344,9 +344,12 @@ typedef struct qcase {
     int bias;
 } qcase;
 
-/* Odd N (tile tails), T = 1 (decode) and > 1, one and many blocks. */
+/* Odd N (tile tails), T = 1 (decode), small T (row kernels, odd T), and
+ * T >= 16 (the prefill kernels where a path has them: whole groups of
+ * eight rows, an odd last row), one and many blocks. */
 static const qcase cases[] = {
     {1, 32, 1, 0}, {1, 512, 37, 1}, {3, 96, 8, 0}, {5, 1024, 67, 1}, {2, 4096, 17, 0},
+    {16, 64, 9, 1}, {17, 256, 37, 0}, {43, 96, 8, 1},
 };
 
 typedef struct qdata {
@@ -394,14 +397,17 @@ static void expect_same_bits(const float *a, const float *b, size_t n, const cha
                   (double)a[i], (double)b[i]);
 }
 
+/* The path is a process-wide choice of the loaded library, so each path is
+ * loaded alone: the scalar path's results first, then every path's. */
 static void linear_paths_bit_identical(uint32_t dtype)
 {
     const char *paths[4];
     size_t np = runnable_paths(paths);
-    ck_plugin *scalar = load_quant("scalar");
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        ck_plugin *scalar = load_quant("scalar");
         qdata d = make_data(scalar, &cases[c], dtype, 100 + c);
         float *ref = run_linear(scalar, &cases[c], dtype, &d, 1);
+        ck_plugin_unload(scalar);
         for (size_t i = 0; i < np; i++) {
             ck_plugin *p = load_quant(paths[i]);
             for (int threads = 1; threads <= 2; threads++) {
@@ -417,7 +423,6 @@ static void linear_paths_bit_identical(uint32_t dtype)
         free(ref);
         free_data(&d);
     }
-    ck_plugin_unload(scalar);
 }
 
 Test(quant_paths, q8_0_linear_bit_identical) { linear_paths_bit_identical(CK_DTYPE_Q8_0); }
@@ -428,7 +433,7 @@ static void qkv_matches_linears(uint32_t dtype)
 {
     const char *paths[4];
     size_t np = runnable_paths(paths);
-    const size_t T = 3, D = 128, H = 4, Hkv = 2, hd = 24;
+    const size_t T = 19, D = 128, H = 4, Hkv = 2, hd = 24; /* T >= 16: prefill kernels too */
     const qcase cq = {T, D, H * hd, 1}, ckv = {T, D, Hkv * hd, 1};
     ck_plugin *scalar = load_quant("scalar");
     qdata dq = make_data(scalar, &cq, dtype, 7), dk = make_data(scalar, &ckv, dtype, 8);
@@ -437,6 +442,7 @@ static void qkv_matches_linears(uint32_t dtype)
     memcpy(dv.x, dq.x, T * D * sizeof *dq.x);
     float *want_q = run_linear(scalar, &cq, dtype, &dq, 1), *want_k = run_linear(scalar, &ckv, dtype, &dk, 1);
     float *want_v = run_linear(scalar, &ckv, dtype, &dv, 1);
+    ck_plugin_unload(scalar); /* one path loaded at a time */
     float *q = malloc(T * H * hd * sizeof *q), *k = malloc(T * Hkv * hd * sizeof *k);
     float *v = malloc(T * Hkv * hd * sizeof *v);
     for (size_t i = 0; i < np; i++) {
@@ -452,7 +458,6 @@ static void qkv_matches_linears(uint32_t dtype)
     }
     free(q), free(k), free(v), free(want_q), free(want_k), free(want_v);
     free_data(&dq), free_data(&dk), free_data(&dv);
-    ck_plugin_unload(scalar);
 }
 
 Test(quant_paths, q8_0_qkv_is_three_linears) { qkv_matches_linears(CK_DTYPE_Q8_0); }

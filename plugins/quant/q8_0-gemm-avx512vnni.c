@@ -1,0 +1,24 @@
+/* Q8_0 prefill kernel, AVX-512 VNNI: repack the tile's codes as stored
+ * (quant-avx512.h), then the shared packed kernel. */
+#if defined(__x86_64__)
+#include "quant-avx512.h"
+
+void ck_quant_q8_0_gemm_avx512vnni(const void *w, size_t row_bytes, size_t n_rows, const ck_block_q8_0 *xq,
+                                   size_t nb, size_t T, void *work, float *out)
+{
+    const unsigned char *rows[CK_QROWS];
+    ck_qx86_row_ptrs(w, row_bytes, n_rows, rows);
+    unsigned char *packed = work;
+    for (size_t b = 0; b < nb; b++) {
+        int8_t codes[CK_QROWS][CK_QBLOCK];
+        uint16_t d[CK_QROWS];
+        for (int r = 0; r < CK_QROWS; r++) {
+            const ck_block_q8_0 *blk = (const ck_block_q8_0 *)rows[r] + b;
+            memcpy(codes[r], blk->qs, CK_QBLOCK);
+            d[r] = blk->d;
+        }
+        ck_qvnni_pack_block(codes, d, packed + b * CK_QVNNI_PACKED_BLOCK);
+    }
+    ck_qvnni_gemm_packed(packed, nb, xq, T, out);
+}
+#endif
