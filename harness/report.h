@@ -163,6 +163,9 @@ void ck_report_fmt_roof(char *buf, size_t len, const ck_report_row *row);
 void ck_report_simd_flags(char *buf, size_t len, const char *flags);
 void ck_report_html_escape(FILE *f, const char *s);
 void ck_report_md_escape(FILE *f, const char *s);
+/* geometric mean of a run's speedups over scalar; 0 when it has none.
+ * *n gets how many rows it is over. */
+double ck_report_geomean_speedup(const ck_report_run *run, size_t *n);
 /* the sentence that says how "slower than baseline" is decided */
 void ck_report_threshold_rule(char *buf, size_t len, const ck_report *r);
 /* the op names in order of first appearance within one model */

@@ -111,6 +111,18 @@ void ck_report_md_escape(FILE *f, const char *s)
     }
 }
 
+double ck_report_geomean_speedup(const ck_report_run *run, size_t *n)
+{
+    double log_sum = 0;
+    *n = 0;
+    for (size_t i = 0; i < run->n_rows; i++)
+        if (run->rows[i].speedup > 0 && run->rows[i].time_ns > 0) {
+            log_sum += log(run->rows[i].speedup);
+            (*n)++;
+        }
+    return *n ? exp(log_sum / (double)*n) : 0;
+}
+
 void ck_report_threshold_rule(char *buf, size_t len, const ck_report *r)
 {
     snprintf(buf, len,

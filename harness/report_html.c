@@ -341,7 +341,19 @@ static void html_charts(const ck_report *r, FILE *f)
         size_t bars = 0;
         ck_report_svg_speedups(r, r->models[m], f, &bars);
         fprintf(f, "<figcaption>%zu bars, grouped by op; * marks speedups against a scalar time measured at a reduced "
-                   "T and scaled.</figcaption>\n</figure>\n", bars);
+                   "T and scaled. Geometric mean:", bars);
+        const char *sep = " ";
+        for (size_t i = 0; i < r->n_runs; i++) {
+            size_t n;
+            double g = ck_report_geomean_speedup(&r->runs[i], &n);
+            if (strcmp(r->runs[i].model, r->models[m]) || !n)
+                continue;
+            fputs(sep, f);
+            run_name(f, &r->runs[i]);
+            fprintf(f, " %.2f\u00d7 (%zu instances)", g, n);
+            sep = ", ";
+        }
+        fputs(".</figcaption>\n</figure>\n", f);
     }
 }
 

@@ -48,6 +48,13 @@ static void md_row(const ck_report_row *row, void *arg)
 static void md_model(const ck_report *r, const char *model, FILE *f)
 {
     fprintf(f, "## Model `%s`\n\n", model);
+    for (size_t i = 0; i < r->n_runs; i++) {
+        size_t n;
+        double g = ck_report_geomean_speedup(&r->runs[i], &n);
+        if (!strcmp(r->runs[i].model, model) && n)
+            fprintf(f, "- %s: geometric-mean speedup over scalar %.2fx over %zu instances\n", r->runs[i].tag, g, n);
+    }
+    fputc('\n', f);
     const char *ops[MAX_OPS];
     size_t n_ops = ck_report_model_ops(r, model, ops, MAX_OPS);
     int baseline = r->n_baseline > 0;
