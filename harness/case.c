@@ -193,7 +193,7 @@ void case_gen_normal(const ck_case *c, const char *name, float *x, size_t n, dou
 
 /* Weights ~ N(0, sigma) in their storage type; quantised blocks get a scale
  * of the right magnitude and random codes. */
-void case_gen_weights(const ck_case *c, const char *name, void *w, uint32_t dtype, size_t n, double sigma)
+static void generate_weights(const ck_case *c, const char *name, void *w, uint32_t dtype, size_t n, double sigma)
 {
     ck_rng r;
     case_stream(c, name, &r);
@@ -224,6 +224,17 @@ void case_gen_weights(const ck_case *c, const char *name, void *w, uint32_t dtyp
         default: ((float *)w)[i] = v; break;
         }
     }
+}
+
+void case_gen_weights(const ck_case *c, const char *name, void *w, uint32_t dtype, size_t n, double sigma)
+{
+    case_memo_key key;
+    case_memo_key_init(&key, c, name, dtype, n, sigma);
+    size_t bytes = ck_dtype_row_bytes(dtype, n);
+    if (case_memo_get(&key, w, bytes))
+        return;
+    generate_weights(c, name, w, dtype, n, sigma);
+    case_memo_put(&key, w, bytes);
 }
 
 int case_is_weight_dtype(uint32_t d, int allow_quant)

@@ -88,6 +88,20 @@ void case_gen_weights(const ck_case *c, const char *name, void *w, uint32_t dtyp
 void case_gen_ids(const ck_case *c, const char *name, int32_t *ids, size_t T, size_t n);
 void case_stream(const ck_case *c, const char *name, ck_rng *r);
 
+/* Remembered weights (case_memo.c): get copies into dst and returns 1 on a
+ * hit; put keeps a copy of a large buffer. Thread-safe. */
+typedef struct case_memo_key {
+    uint64_t seed;
+    uint32_t op, dtype;
+    size_t n;
+    double sigma;
+    char name[48];
+} case_memo_key;
+void case_memo_key_init(case_memo_key *k, const ck_case *c, const char *name, uint32_t dtype, size_t n,
+                        double sigma);
+int case_memo_get(const case_memo_key *k, void *dst, size_t bytes);
+void case_memo_put(const case_memo_key *k, const void *src, size_t bytes);
+
 /* Builders: fill c->bufs and c->args for c->shape; 0, or -1 with err. */
 int case_build_forward(ck_case *c, char *err, size_t err_len);
 int case_build_rope(ck_case *c, char *err, size_t err_len); /* also rope_bwd: same buffers */

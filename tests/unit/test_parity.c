@@ -688,3 +688,21 @@ Test(parity_judge, every_output_is_compared_even_the_seventh)
     free(got);
     ck_case_free(c);
 }
+
+Test(ck_case, remembered_weights_equal_generated_ones)
+{
+    char err[256];
+    ck_shape a = {.op = CK_OP_LINEAR, .dtype = CK_DTYPE_BF16, .T = 3, .K = 1024, .N = 1024};
+    ck_shape b = a;
+    b.T = 1; /* another case of the same matrix: its weights come from the memo */
+    ck_case *x = ck_case_create(&a, 9, err, sizeof err), *y = ck_case_create(&b, 9, err, sizeof err);
+    ck_case *z = ck_case_create(&b, 10, err, sizeof err);
+    cr_assert(x && y && z, "%s", err);
+    const ck_case_buf *wx = ck_case_find(x, "w"), *wy = ck_case_find(y, "w"), *wz = ck_case_find(z, "w");
+    cr_assert_eq(wx->bytes, 2u << 20);
+    cr_expect(memcmp(wx->data, wy->data, wx->bytes) == 0);
+    cr_expect(memcmp(wx->data, wz->data, wx->bytes) != 0, "another seed, other weights");
+    ck_case_free(x);
+    ck_case_free(y);
+    ck_case_free(z);
+}
