@@ -1,27 +1,27 @@
-/* Q4_0 prefill kernel, AVX-512 VNNI: repack the tile's codes as signed
- * nibble - 8 (quant-avx512.h), then the shared packed kernel. */
+/* Q4_0 prefill kernel, AVX-512 VNNI: repack the tile's nibbles as unsigned
+ * codes (quant-avx512.h), then the shared packed kernel with c = 8. */
 #if defined(__x86_64__)
 #include "quant-avx512.h"
 
 void ck_quant_q4_0_gemm_avx512vnni(const void *w, size_t row_bytes, size_t n_rows, const ck_block_q8_0 *xq,
-                                   size_t nb, size_t T, void *work, float *out)
+                                   const int32_t *xsum, size_t nb, size_t T, void *work, float *out)
 {
-    const unsigned char *rows[CK_QROWS];
-    ck_qx86_row_ptrs(w, row_bytes, n_rows, rows);
+    const unsigned char *rows[CK_QGEMM_ROWS];
+    ck_qvnni_gemm_rows(w, row_bytes, n_rows, rows);
     unsigned char *packed = work;
     for (size_t b = 0; b < nb; b++) {
-        int8_t codes[CK_QROWS][CK_QBLOCK];
-        uint16_t d[CK_QROWS];
-        for (int r = 0; r < CK_QROWS; r++) {
+        uint8_t codes[CK_QGEMM_ROWS][CK_QBLOCK];
+        uint16_t d[CK_QGEMM_ROWS];
+        for (int r = 0; r < CK_QGEMM_ROWS; r++) {
             const ck_block_q4_0 *blk = (const ck_block_q4_0 *)rows[r] + b;
             for (int j = 0; j < CK_QBLOCK / 2; j++) {
-                codes[r][j] = (int8_t)((blk->qs[j] & 0x0f) - 8);
-                codes[r][j + CK_QBLOCK / 2] = (int8_t)((blk->qs[j] >> 4) - 8);
+                codes[r][j] = blk->qs[j] & 0x0f;
+                codes[r][j + CK_QBLOCK / 2] = blk->qs[j] >> 4;
             }
             d[r] = blk->d;
         }
         ck_qvnni_pack_block(codes, d, packed + b * CK_QVNNI_PACKED_BLOCK);
     }
-    ck_qvnni_gemm_packed(packed, nb, xq, T, out);
+    ck_qvnni_gemm_packed(packed, nb, xq, xsum, T, 8, out);
 }
 #endif

@@ -64,36 +64,41 @@ CK_QVNNI_TARGET __m256 ck_qvnni_acc_2steps(__m256 acc, __m512i isums, __m512 dw,
 }
 
 /* ---- prefill (gemm) layout --------------------------------------------------
- * A tile of CK_QROWS weight rows is repacked once, block by block, into
- * CK_QVNNI_PACKED_BLOCK (320) bytes per block:
- *   bytes   0..255  step j = 0..7 at 32 j: row r's codes 4j..4j+3 at 4 r
- *                   (signed int8 codes: q8_0 as stored, q4_0 nibble - 8);
- *   bytes 256..287  int32 per row: -128 * (sum of the row's 32 codes);
- *   bytes 288..319  f32 per row: the block's scale.
- * With activations biased to x + 128 (unsigned), eight vpdpbusd steps then
- * leave each row's sum((x + 128) * w) in its own lane, and the -128 sum(w)
- * start turns it into the exact isum: no horizontal reduction at all. */
+ * CK_QGEMM_ROWS (16) weight rows are repacked once, block by block, into
+ * CK_QVNNI_PACKED_BLOCK (576) bytes per block:
+ *   bytes   0..511  step j = 0..7 at 64 j: row r's codes 4j..4j+3 at 4 r, as
+ *                   unsigned bytes u = w + c (q8_0: w ^ 0x80, c = 128;
+ *                   q4_0: the nibble itself, c = 8);
+ *   bytes 512..575  f32 per row: the block's scale.
+ * For activation row t, eight vpdpbusd steps with x's four bytes of step j
+ * broadcast to every lane leave sum(u * x) for row r in lane r; starting the
+ * sum at -c * sum(x) makes it the exact isum. No horizontal reduction, one
+ * register per activation row, and the activation bytes come as embedded
+ * broadcasts. */
 
-static inline void ck_qvnni_pack_block(const int8_t codes[CK_QROWS][CK_QBLOCK], const uint16_t d[CK_QROWS],
-                                       unsigned char *dst)
+static inline void ck_qvnni_pack_block(const uint8_t codes[CK_QGEMM_ROWS][CK_QBLOCK],
+                                       const uint16_t d[CK_QGEMM_ROWS], unsigned char *dst)
 {
-    int32_t start[CK_QROWS];
-    float scale[CK_QROWS];
-    for (int r = 0; r < CK_QROWS; r++) {
-        int32_t sum = 0;
-        for (int k = 0; k < CK_QBLOCK; k++)
-            sum += codes[r][k];
-        start[r] = -128 * sum;
+    float scale[CK_QGEMM_ROWS];
+    for (int r = 0; r < CK_QGEMM_ROWS; r++) {
         scale[r] = ck_f16_to_f32(d[r]);
         for (int j = 0; j < CK_QBLOCK / 4; j++)
-            memcpy(dst + 32 * j + 4 * r, &codes[r][4 * j], 4);
+            memcpy(dst + 64 * j + 4 * r, &codes[r][4 * j], 4);
     }
-    memcpy(dst + 256, start, sizeof start);
-    memcpy(dst + 288, scale, sizeof scale);
+    memcpy(dst + 512, scale, sizeof scale);
 }
 
-/* All T activation rows against a packed tile: out[t * CK_QROWS + r]
- * (quant-gemm-avx512vnni.c). */
-void ck_qvnni_gemm_packed(const unsigned char *packed, size_t nb, const ck_block_q8_0 *xq, size_t T, float *out);
+/* Row pointers of a gemm tile; rows past n_rows repeat the last one. */
+static inline void ck_qvnni_gemm_rows(const void *w, size_t row_bytes, size_t n_rows,
+                                      const unsigned char *rows[CK_QGEMM_ROWS])
+{
+    for (size_t r = 0; r < CK_QGEMM_ROWS; r++)
+        rows[r] = (const unsigned char *)w + (r < n_rows ? r : n_rows - 1) * row_bytes;
+}
+
+/* All T activation rows against a packed tile: out[t * CK_QGEMM_ROWS + r]
+ * (quant-gemm-avx512vnni.c); c as in the layout above. */
+void ck_qvnni_gemm_packed(const unsigned char *packed, size_t nb, const ck_block_q8_0 *xq, const int32_t *xsum,
+                          size_t T, int32_t c, float *out);
 
 #endif /* CK_QUANT_AVX512_H */

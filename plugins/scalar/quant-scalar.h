@@ -61,12 +61,14 @@ void ck_q4_0_rows_ref(const void *w, size_t row_bytes, size_t n_rows, const ck_b
                       size_t n_x, float *out);
 
 /* An optional kernel for many activation rows (prefill): all T rows of xq
- * against one tile of n_rows (1..CK_QROWS) weight rows, writing
- * out[t * CK_QROWS + r], with the same bits as the row kernel. `work` is
- * per-thread scratch of work_per_block * nb bytes, 64-byte aligned, for the
- * tile in whatever layout the kernel likes (it is reused for all T rows). */
-typedef void (*ck_qgemm_fn)(const void *w, size_t row_bytes, size_t n_rows, const ck_block_q8_0 *xq, size_t nb,
-                            size_t T, void *work, float *out);
+ * against n_rows (1..CK_QGEMM_ROWS) weight rows, writing
+ * out[t * CK_QGEMM_ROWS + r], with the same bits as the row kernel. xsum[t *
+ * nb + b] is the sum of the 32 codes of activation block b of row t. `work`
+ * is per-thread scratch of work_per_block * nb bytes, 64-byte aligned, for
+ * the rows in whatever layout the kernel likes (reused for all T rows). */
+#define CK_QGEMM_ROWS 16
+typedef void (*ck_qgemm_fn)(const void *w, size_t row_bytes, size_t n_rows, const ck_block_q8_0 *xq,
+                            const int32_t *xsum, size_t nb, size_t T, void *work, float *out);
 
 /* The kernels of one ISA path for one weight dtype. */
 typedef struct ck_qkernels {
