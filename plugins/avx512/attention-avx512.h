@@ -1,7 +1,6 @@
 /* attention-avx512.h — pieces shared by the materialising and streaming
  * attention rows of the avx512 plugin: 16 scores at a time and the p . V
- * accumulation. One work item is one (head, query row); items run h-major
- * so consecutive items reuse the same kv head's K and V from cache. */
+ * accumulation. */
 #ifndef CK_ATTENTION_AVX512_H
 #define CK_ATTENTION_AVX512_H
 
@@ -77,9 +76,15 @@ static inline void ck512_attn_store(const ck512_attn_row *r, float *out, float l
     }
 }
 
-/* One (head, query row): online softmax over blocks of 16 keys, nothing
- * materialised (f32-attention-stream-avx512.c). */
-void ck512_attention_row_stream(const ck512_attn_row *r, float *out);
+/* Floats between the accumulators of consecutive heads in a group. */
+#define CK512_ATTN_ACC_STRIDE(hd) (((hd) + 15) & ~(size_t)15)
+
+/* One query row of G query heads sharing r's kv head, online softmax over
+ * blocks of 16 keys, nothing materialised (f32-attention-stream-avx512.c).
+ * r->q is head 0's query, the others follow hd floats apart, as do their
+ * outputs from `out`; r->acc holds G * CK512_ATTN_ACC_STRIDE(hd) + 2G
+ * floats of scratch. */
+void ck512_attention_rows_stream(const ck512_attn_row *r, size_t G, float *out);
 
 /* One (head, query row) with every score and probability written out
  * (f32-attention-mat-avx512.c); row: scratch of S floats; scores / probs:

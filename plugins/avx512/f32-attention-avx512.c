@@ -4,8 +4,9 @@
  * materialised (f32-attention-mat-avx512.c); otherwise it streams with an
  * online softmax: blocked on the GEMM micro-kernel for prefill
  * (f32-attention-flash-avx512.c), one row at a time for decode and short T
- * (f32-attention-stream-avx512.c). Row items are (h, t) pairs, h-major,
- * split across threads; S == 0 gives out = 0. */
+ * (f32-attention-stream-avx512.c), where one item is a query row of all
+ * the heads of one kv head, so grouped-query decode reads the KV cache
+ * once. S == 0 gives out = 0. */
 #include "attention-avx512.h"
 #include "avx512-kernels.h"
 
@@ -13,7 +14,7 @@ typedef struct attn_job {
     const ck_exec_ctx *ctx;
     const ck_attention_args *a;
     size_t group;   /* query heads per kv head */
-    size_t scratch; /* bytes per thread: acc [hd] + row [S] */
+    size_t scratch; /* bytes per thread */
 } attn_job;
 
 static size_t visible_keys(const ck_attention_args *a, size_t t)
@@ -24,26 +25,42 @@ static size_t visible_keys(const ck_attention_args *a, size_t t)
     return last >= a->S ? a->S : last + 1;
 }
 
-static void attention_items(void *arg, size_t begin, size_t end, int tid)
+static ck512_attn_row row_of(const ck_attention_args *a, size_t h, size_t kvh, size_t t, float *acc)
+{
+    const size_t hd = a->head_dim;
+    ck512_attn_row r = {
+        a->q + (t * a->n_heads + h) * hd, a->k + kvh * hd, a->v + kvh * hd, a->n_kv_heads * hd, hd,
+        visible_keys(a, t), a->scale, acc,
+    };
+    return r;
+}
+
+/* Materialising: items are (h, t), h-major. */
+static void mat_items(void *arg, size_t begin, size_t end, int tid)
 {
     const attn_job *j = arg;
     const ck_attention_args *a = j->a;
-    const size_t hd = a->head_dim, acc_floats = (hd + 15) & ~(size_t)15;
+    float *acc = j->ctx->scratch(j->ctx, tid, j->scratch); /* allocated up front */
+    float *row = acc + CK512_ATTN_ACC_STRIDE(a->head_dim);
+    for (size_t i = begin; i < end; i++) {
+        size_t h = i / a->T, t = i % a->T, off = (h * a->T + t) * a->S;
+        ck512_attn_row r = row_of(a, h, h / j->group, t, acc);
+        ck512_attention_row_mat(&r, a->S, row, a->scores ? a->scores + off : NULL, a->probs ? a->probs + off : NULL,
+                                a->out + (t * a->n_heads + h) * a->head_dim);
+    }
+}
+
+/* Streaming rows: items are (kv head, t), kv-head-major; each covers the
+ * group of query heads that read that kv head. */
+static void stream_items(void *arg, size_t begin, size_t end, int tid)
+{
+    const attn_job *j = arg;
+    const ck_attention_args *a = j->a;
     float *acc = j->ctx->scratch(j->ctx, tid, j->scratch); /* allocated up front */
     for (size_t i = begin; i < end; i++) {
-        size_t h = i / a->T, t = i % a->T, kvh = h / j->group;
-        ck512_attn_row r = {
-            a->q + (t * a->n_heads + h) * hd, a->k + kvh * hd, a->v + kvh * hd, a->n_kv_heads * hd, hd,
-            visible_keys(a, t), a->scale, acc,
-        };
-        float *out = a->out + (t * a->n_heads + h) * hd;
-        if (a->scores || a->probs) {
-            size_t off = (h * a->T + t) * a->S;
-            ck512_attention_row_mat(&r, a->S, acc + acc_floats, a->scores ? a->scores + off : NULL,
-                                    a->probs ? a->probs + off : NULL, out);
-        } else {
-            ck512_attention_row_stream(&r, out);
-        }
+        size_t kvh = i / a->T, t = i % a->T, h0 = kvh * j->group;
+        ck512_attn_row r = row_of(a, h0, kvh, t, acc);
+        ck512_attention_rows_stream(&r, j->group, a->out + (t * a->n_heads + h0) * a->head_dim);
     }
 }
 
@@ -65,11 +82,15 @@ int ck_avx512_f32_attention(const ck_exec_ctx *ctx, const void *args)
     if (!a->scores && !a->probs && a->T >= CK512_FLASH_MIN_T && ck512_attention_flash(ctx, a) == CK_OK)
         return CK_OK;
     attn_job j = {ctx, a, a->n_heads / a->n_kv_heads, 0};
-    size_t row = a->scores || a->probs ? a->S : 0;
-    j.scratch = (((a->head_dim + 15) & ~(size_t)15) + row) * sizeof(float);
+    const int mat = a->scores || a->probs;
+    const size_t acc = CK512_ATTN_ACC_STRIDE(a->head_dim);
+    j.scratch = (mat ? acc + a->S : j.group * (acc + 2)) * sizeof(float);
     for (int tid = 0; tid < ctx->n_threads; tid++)
         if (!ctx->scratch(ctx, tid, j.scratch))
             return CK_E_NOMEM;
-    ck512_parallel(ctx, a->n_heads * a->T, 1, attention_items, &j);
+    if (mat)
+        ck512_parallel(ctx, a->n_heads * a->T, 1, mat_items, &j);
+    else
+        ck512_parallel(ctx, a->n_kv_heads * a->T, 1, stream_items, &j);
     return CK_OK;
 }
