@@ -97,7 +97,7 @@ typedef enum ck_verdict { CK_PASS = 0, CK_FAIL = 1, CK_SKIP = 2 } ck_verdict;
 #define CK_PARITY_MAX_OUTPUTS 8 /* qkv_bwd has 7 */
 
 typedef struct ck_parity_output {
-    const char *name;
+    char name[48]; /* a copy: fused cases' buffer names die with the case */
     int exact;
     ck_cmp_result cmp;
 } ck_parity_output;

@@ -34,7 +34,8 @@ static void compare_outputs(const ck_case *c, const ck_run_outcome *ref, const c
             continue;
         const unsigned char *y = got->outputs + off, *x = ref->outputs + off;
         off += b->bytes;
-        ck_parity_output po = {.name = b->name, .exact = tol.cls == CK_PARITY_EXACT};
+        ck_parity_output po = {.exact = tol.cls == CK_PARITY_EXACT};
+        snprintf(po.name, sizeof po.name, "%s", b->name);
         if (b->dtype == CK_DTYPE_F32) {
             /* offsets stay multiples of 4: only f32 outputs precede an f32 one */
             ck_compare_f32((const float *)(const void *)y, (const float *)(const void *)x, b->count, tol,
