@@ -9,7 +9,8 @@
  * cover the FMA latency on every pipe), 2 flops per lane per FMA, per ISA.
  * The AVX2 and AVX-512 loops are compiled for their ISA with function-level
  * target attributes (the rest of ckbench is built for the baseline) and run
- * only after CPUID says the CPU and OS support them.
+ * only after CPUID says the CPU and OS support them. On AArch64, scalar FMA
+ * and NEON are base ISA.
  *
  * Threads here are plain pthreads started behind a barrier, each with a fixed
  * share of the work: the measurement must not depend on how a work-stealing
@@ -37,6 +38,12 @@
 #else
 #define CK_X86 0
 #endif
+#if defined(__aarch64__)
+#include <arm_neon.h>
+#define CK_ARM64 1
+#else
+#define CK_ARM64 0
+#endif
 
 #include "sysinfo.h"
 
@@ -60,7 +67,8 @@ typedef struct member {
 static double thread_cpu_seconds(void)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0)
+        return 0.0;
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
@@ -126,7 +134,8 @@ static team_time run_team(int n, thread_work_fn fn, void *arg)
     free(th);
     free(ms);
     free(t.cpu_seconds);
-    return (team_time){wall, longest};
+    /* no per-thread CPU clock (some emulators): wall time is all there is */
+    return (team_time){wall, longest > 0 ? longest : wall};
 }
 
 /* ---- stream triad ------------------------------------------------------------ */
@@ -276,6 +285,49 @@ __attribute__((target("avx512f"))) static float fma_loop_avx512(uint64_t iters)
 }
 #endif
 
+#if CK_ARM64
+/* AArch64: NEON and scalar FMA are part of the base ISA. */
+#define SCALAR_CHAINS 12
+static float fma_loop_scalar(uint64_t iters)
+{
+#define DECL(i) float acc##i = 1.0f + (float)(i) * 1e-3f;
+#define STEP(i) acc##i = __builtin_fmaf(acc##i, m, c);
+#define SUM(i) s += acc##i;
+    const float m = 0.999999f, c = 1e-6f;
+    REP12(DECL)
+    for (uint64_t k = 0; k < iters; k++) {
+        REP12(STEP)
+        __asm__ volatile("" ::: "memory");
+    }
+    float s = 0.0f;
+    REP12(SUM)
+    return s;
+#undef DECL
+#undef STEP
+#undef SUM
+}
+
+#define NEON_CHAINS 24
+static float fma_loop_neon(uint64_t iters)
+{
+#define DECL(i) float32x4_t acc##i = vdupq_n_f32(1.0f + (float)(i) * 1e-3f);
+#define STEP(i) acc##i = vfmaq_f32(c, acc##i, m);
+#define SUM(i) s = vaddq_f32(s, acc##i);
+    const float32x4_t m = vdupq_n_f32(0.999999f), c = vdupq_n_f32(1e-6f);
+    REP24(DECL)
+    for (uint64_t k = 0; k < iters; k++) {
+        REP24(STEP)
+        __asm__ volatile("" ::: "memory");
+    }
+    float32x4_t s = vdupq_n_f32(0.0f);
+    REP24(SUM)
+    return vaddvq_f32(s);
+#undef DECL
+#undef STEP
+#undef SUM
+}
+#endif
+
 int ck_isa_supported(int isa)
 {
 #if CK_X86
@@ -286,6 +338,8 @@ int ck_isa_supported(int isa)
     case CK_ISA_AVX512: return __builtin_cpu_supports("avx512f");
     default: return 0;
     }
+#elif CK_ARM64
+    return isa == CK_ISA_SCALAR || isa == CK_ISA_NEON;
 #else
     (void)isa;
     return 0;
@@ -300,6 +354,11 @@ static double flops_per_round(int isa)
     case CK_ISA_SCALAR: return SCALAR_CHAINS * 1 * 2.0;
     case CK_ISA_AVX2: return AVX2_CHAINS * 8 * 2.0;
     case CK_ISA_AVX512: return AVX512_CHAINS * 16 * 2.0;
+    }
+#elif CK_ARM64
+    switch (isa) {
+    case CK_ISA_SCALAR: return SCALAR_CHAINS * 1 * 2.0;
+    case CK_ISA_NEON: return NEON_CHAINS * 4 * 2.0;
     }
 #endif
     (void)isa;
@@ -323,6 +382,11 @@ static void fma_work(void *v, int tid, int n_threads)
     case CK_ISA_SCALAR: r = fma_loop_scalar(j->iters); break;
     case CK_ISA_AVX2: r = fma_loop_avx2(j->iters); break;
     case CK_ISA_AVX512: r = fma_loop_avx512(j->iters); break;
+    }
+#elif CK_ARM64
+    switch (j->isa) {
+    case CK_ISA_SCALAR: r = fma_loop_scalar(j->iters); break;
+    case CK_ISA_NEON: r = fma_loop_neon(j->iters); break;
     }
 #endif
     if (tid == 0)
@@ -376,7 +440,7 @@ int ck_roofs_measure(ck_roofs *r, int threads, int quick, FILE *log, char *err, 
 
 const char *ck_isa_name(int isa)
 {
-    static const char *const names[CK_ISA_COUNT] = {"scalar", "avx2", "avx512"};
+    static const char *const names[CK_ISA_COUNT] = {"scalar", "avx2", "avx512", "neon"};
     return isa >= 0 && isa < CK_ISA_COUNT ? names[isa] : "?";
 }
 

@@ -9,7 +9,7 @@
 
 #include <cjson/cJSON.h>
 
-enum { CK_ISA_SCALAR = 0, CK_ISA_AVX2 = 1, CK_ISA_AVX512 = 2, CK_ISA_COUNT };
+enum { CK_ISA_SCALAR = 0, CK_ISA_AVX2 = 1, CK_ISA_AVX512 = 2, CK_ISA_NEON = 3, CK_ISA_COUNT };
 enum { CK_ROOF_ONE_THREAD = 0, CK_ROOF_ALL_THREADS = 1 };
 
 typedef struct ck_roofs {
@@ -23,7 +23,7 @@ typedef struct ck_roofs {
     double peak_gflops[CK_ISA_COUNT][2]; /* 0: this CPU lacks the ISA */
 } ck_roofs;
 
-const char *ck_isa_name(int isa); /* "scalar", "avx2", "avx512" */
+const char *ck_isa_name(int isa); /* "scalar", "avx2", "avx512", "neon" */
 
 /* 1 if this CPU (and OS) can run the ISA's measuring loop. */
 int ck_isa_supported(int isa);
