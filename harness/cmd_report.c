@@ -75,8 +75,8 @@ static int parse_args(int argc, char **argv, report_args *a)
             char *end;
             errno = 0;
             double pct = strtod(v, &end);
-            if (errno || end == v || *end || !(pct >= 0 && pct <= 1000))
-                return usage_error("--threshold: expected a percentage in 0..1000, found", v);
+            if (errno || end == v || *end || !(pct > 0 && pct <= 1000))
+                return usage_error("--threshold: expected a percentage above 0, at most 1000, found", v);
             a->threshold = pct / 100;
         } else {
             return usage_error("unknown option", o);

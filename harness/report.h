@@ -112,7 +112,7 @@ typedef struct ck_report_request {
     const char *const *baselines; /* result files to compare with, or none */
     int n_baselines;
     const char *html, *md;        /* either may be NULL */
-    double threshold;             /* default "slower" threshold (fraction), CK_REPORT_DEFAULT_THRESHOLD */
+    double threshold;             /* "slower" threshold without repetitions (fraction); 0: the default */
     FILE *md_stream;              /* html and md both NULL: the Markdown goes here (NULL: stdout) */
 } ck_report_request;
 

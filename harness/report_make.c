@@ -82,7 +82,8 @@ int ck_report_make(const ck_report_request *q, ck_report_summary *sum, char *err
     }
     ck_report r;
     ck_report_init(&r);
-    r.default_threshold = q->threshold;
+    if (q->threshold > 0)
+        r.default_threshold = q->threshold;
     output outs[2] = {{.path = q->md}, {.path = q->html}}; /* the order they are written in */
     int rc = load(q, &r, err, err_len);
     if (rc == 0 && (render(&r, &outs[0], ck_report_write_md) != 0 ||
