@@ -33,7 +33,8 @@ typedef struct options {
 
 typedef struct target {
     ck_plugin *p;
-    int owned; /* 0 when it is the reference object itself */
+    int owned;             /* 0 when it is the reference object itself */
+    unsigned char *tried;  /* per kernel: some case of its op and dtype came up */
 } target;
 
 typedef struct gate {
@@ -179,12 +180,18 @@ static void note(gate *g, const char *fmt, const char *a, const char *b)
 
 static void add_target(gate *g, ck_plugin *p)
 {
+    int owned = 1;
     if (p->desc == g->ref->desc) { /* --plugin scalar: the reference against itself */
         ck_plugin_unload(p);
-        g->targets[g->n_targets++] = (target){g->ref, 0};
-        return;
+        p = g->ref;
+        owned = 0;
     }
-    g->targets[g->n_targets++] = (target){p, 1};
+    unsigned char *tried = calloc(p->desc->n_kernels, 1);
+    if (!tried) {
+        fprintf(stderr, "ckbench parity: out of memory\n");
+        exit(2);
+    }
+    g->targets[g->n_targets++] = (target){p, owned, tried};
 }
 
 static int load_plugins(gate *g)
@@ -368,8 +375,10 @@ static void check_shape(gate *g, size_t si, const ck_parity_shape *ps)
         const ck_plugin *p = g->targets[t].p;
         for (uint32_t i = 0; i < p->desc->n_kernels; i++) {
             const ck_kernel_desc *k = &p->desc->kernels[i];
-            if (k->op == s->op && k->dtype == s->dtype)
+            if (k->op == s->op && k->dtype == s->dtype) {
+                g->targets[t].tried[i] = 1;
                 check_kernel(g, si, ps, c, p, k, &rc);
+            }
         }
     }
     for (size_t i = 0; i < rc.n; i++)
@@ -377,22 +386,28 @@ static void check_shape(gate *g, size_t si, const ck_parity_shape *ps)
     ck_case_free(c);
 }
 
-/* Kernels of ops ck_case cannot build yet (backward, fused) are listed as
- * skipped, so that a gap in the gate is visible rather than silent. */
+/* Kernels no case came up for (an op ck_case cannot build, or an op and
+ * dtype the suite has no instance of) are listed as skipped, so that a gap
+ * in the gate is visible rather than silent. */
 static void add_unchecked_kernels(gate *g)
 {
     for (size_t t = 0; t < g->n_targets; t++) {
         const ck_plugin *p = g->targets[t].p;
         for (uint32_t i = 0; i < p->desc->n_kernels; i++) {
             const ck_kernel_desc *k = &p->desc->kernels[i];
-            if (ck_case_supports(k->op) || !g->o.op_on[k->op])
+            if (g->targets[t].tried[i] || !g->o.op_on[k->op])
                 continue;
             ck_parity_shape ps = {.shape = {.op = k->op, .dtype = k->dtype}};
             ck_parity_result *r = new_result(g, (size_t)-1, &ps, p->desc->name, k->name);
             snprintf(r->shape_desc, sizeof r->shape_desc, "%s %s", ck_op_name(k->op), ck_dtype_name(k->dtype));
             r->verdict = CK_SKIP;
             r->reason = "no-case";
-            snprintf(r->detail, sizeof r->detail, "not checked: parity cannot build %s cases yet", ck_op_name(k->op));
+            if (ck_case_supports(k->op))
+                snprintf(r->detail, sizeof r->detail, "not checked: the suite has no %s %s instance",
+                         ck_dtype_name(k->dtype), ck_op_name(k->op));
+            else
+                snprintf(r->detail, sizeof r->detail, "not checked: parity cannot build %s cases yet",
+                         ck_op_name(k->op));
         }
     }
 }
@@ -486,9 +501,11 @@ static int write_reports(gate *g)
 
 static void release(gate *g)
 {
-    for (size_t t = 0; t < g->n_targets; t++)
+    for (size_t t = 0; t < g->n_targets; t++) {
         if (g->targets[t].owned)
             ck_plugin_unload(g->targets[t].p);
+        free(g->targets[t].tried);
+    }
     ck_plugin_unload(g->ref);
     free(g->results);
 }

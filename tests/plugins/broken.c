@@ -10,6 +10,7 @@
  *   embedding never returns (infinite loop)
  *   linear    modifies its read-only input x
  *   add_norm  (fused, rms only) never writes the residual add.y it must
+ *   gelu bf16 a kernel no parity case exists for: reported as not checked
  * Single-threaded on purpose: the defects must not depend on work splits. */
 #include <math.h>
 #include <stdint.h>
@@ -147,6 +148,8 @@ static const ck_kernel_desc kernels[] = {
     {CK_OP_EMBEDDING, CK_DTYPE_F32, 0, "f32-embedding/broken-hang", embedding_hangs},
     {CK_OP_LINEAR, CK_DTYPE_F32, 0, "f32-linear/broken-input", linear_modifies_input},
     {CK_OP_ADD_NORM, CK_DTYPE_F32, CK_KF_FUSED, "f32-add_norm/broken-residual", add_norm_skips_residual},
+    /* no case of a bf16 gelu exists: the gate must say it did not check it */
+    {CK_OP_GELU, CK_DTYPE_BF16, 0, "bf16-gelu/broken-unchecked", swiglu_segfaults},
 };
 
 static const ck_plugin_desc desc = {

@@ -260,7 +260,7 @@ Test(parity_broken, whole_run_finishes_and_counts_add_up, .timeout = 120)
     cr_expect_eq(r.status, 1);
     cr_expect(has_summary_line(r.out), "summary line missing:\n%s", r.out);
     const char *reasons[] = {"unwritten", "mismatch", "oob-write", "crash", "nan", "timeout", "input-modified",
-                             "not-offered"};
+                             "not-offered", "no-case"};
     for (size_t i = 0; i < sizeof reasons / sizeof reasons[0]; i++) {
         int seen = 0;
         const cJSON *c;
