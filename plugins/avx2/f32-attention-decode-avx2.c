@@ -103,18 +103,47 @@ static inline void dot_2x4(const float *q0, const float *q1, const float *const 
     _mm_storeu_ps(sc1, _mm_mul_ps(_mm_add_ps(_mm256_castps256_ps128(h1), _mm256_extractf128_ps(h1, 1)), vs));
 }
 
+/* The same for one row (an odd last row): the same per-row arithmetic. */
+static inline void dot_1x4(const float *q0, const float *const k[4], size_t hd, float *sc0, float scale)
+{
+    __m256 a00 = _mm256_setzero_ps(), a01 = _mm256_setzero_ps(), a02 = _mm256_setzero_ps(), a03 = _mm256_setzero_ps();
+    for (size_t d = 0; d < hd; d += 8) {
+        __m256 x0, k0, k1, k2, k3;
+        if (d + 8 <= hd) {
+            x0 = _mm256_loadu_ps(q0 + d);
+            k0 = _mm256_loadu_ps(k[0] + d), k1 = _mm256_loadu_ps(k[1] + d);
+            k2 = _mm256_loadu_ps(k[2] + d), k3 = _mm256_loadu_ps(k[3] + d);
+        } else {
+            __m256i m = avx2_tail_mask(hd - d);
+            x0 = _mm256_maskload_ps(q0 + d, m);
+            k0 = _mm256_maskload_ps(k[0] + d, m), k1 = _mm256_maskload_ps(k[1] + d, m);
+            k2 = _mm256_maskload_ps(k[2] + d, m), k3 = _mm256_maskload_ps(k[3] + d, m);
+        }
+        a00 = _mm256_fmadd_ps(x0, k0, a00);
+        a01 = _mm256_fmadd_ps(x0, k1, a01);
+        a02 = _mm256_fmadd_ps(x0, k2, a02);
+        a03 = _mm256_fmadd_ps(x0, k3, a03);
+    }
+    __m256 h0 = _mm256_hadd_ps(_mm256_hadd_ps(a00, a01), _mm256_hadd_ps(a02, a03));
+    _mm_storeu_ps(sc0, _mm_mul_ps(_mm_add_ps(_mm256_castps256_ps128(h0), _mm256_extractf128_ps(h0, 1)),
+                                  _mm_set1_ps(scale)));
+}
+
 /* Scores of the block for every row (stride SC_LD), -inf past what a row
  * sees. */
 static void group_scores(const decode_job *j, const float *kblk, const group_rows *g, size_t s0, size_t nb,
                          float *sc)
 {
-    for (size_t r = 0; r < g->n; r += 2) { /* row pairs; an odd last row is paired with a copy */
+    for (size_t r = 0; r < g->n; r += 2) { /* row pairs, then an odd last row alone */
         for (size_t i = 0; i < nb; i += 4) {
             const float *k[4];
             for (size_t c = 0; c < 4; c++)
                 k[c] = kblk + (i + c < nb ? i + c : nb - 1) * j->ld;
-            dot_2x4(g->q[r], g->q[r + 1], k, j->a->head_dim, sc + r * SC_LD + i, sc + (r + 1) * SC_LD + i,
-                    j->a->scale);
+            if (r + 1 < g->n)
+                dot_2x4(g->q[r], g->q[r + 1], k, j->a->head_dim, sc + r * SC_LD + i, sc + (r + 1) * SC_LD + i,
+                        j->a->scale);
+            else
+                dot_1x4(g->q[r], k, j->a->head_dim, sc + r * SC_LD + i, j->a->scale);
         }
     }
     for (size_t r = 0; r < g->n; r++)
