@@ -199,8 +199,10 @@ int ck_cmd_run(int argc, char **argv)
 {
     run_cli c;
     int pr = parse(argc, argv, &c);
-    if (pr)
+    if (pr) {
+        free(c.tokens);
         return pr > 0 ? usage("run", stdout) : usage("run", stderr);
+    }
     loaded l;
     int status = 2;
     char err[CK_ERR_LEN];
@@ -288,8 +290,10 @@ int ck_cmd_diverge(int argc, char **argv)
 {
     run_cli c;
     int pr = parse(argc, argv, &c);
-    if (pr)
+    if (pr) {
+        free(c.tokens);
         return pr > 0 ? usage("diverge", stdout) : usage("diverge", stderr);
+    }
     loaded l;
     int status = 2;
     char err[CK_ERR_LEN];

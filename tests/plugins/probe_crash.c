@@ -1,4 +1,6 @@
 /* Hostile plugin: its probe dereferences NULL. The loader must contain it. */
+#include <signal.h>
+
 #include "ck_plugin.h"
 
 static int noop(const ck_exec_ctx *ctx, const void *args) { (void)ctx; (void)args; return 0; }
@@ -6,8 +8,8 @@ static int probe(char *why, size_t len)
 {
     (void)why;
     (void)len;
-    volatile int *p = NULL;
-    return *p;
+    raise(SIGSEGV); /* a real fault, not UB: sanitizer builds must see the same signal */
+    return 1;
 }
 static const ck_kernel_desc kernels[] = {{CK_OP_ADD, CK_DTYPE_F32, 0, "f32-add/probe_crash", noop}};
 static const ck_plugin_desc desc = {CK_ABI_VERSION, sizeof(ck_plugin_desc), "probe_crash", "0", "probe crashes",
