@@ -309,6 +309,11 @@ static int trial_in_child(const char *path, int by_path, char *err, size_t err_l
     }
     if (pid == 0) {
         close(fds[0]);
+        /* default dispositions, so that a sanitizer's handlers in the host do
+         * not turn the plugin's fault into an exit status */
+        const int faults[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT};
+        for (size_t i = 0; i < sizeof faults / sizeof faults[0]; i++)
+            signal(faults[i], SIG_DFL);
         char cerr[CK_ERR_LEN] = {0};
         ck_plugin *p = load_resolved(path, by_path, cerr, sizeof cerr);
         if (!p) {
