@@ -124,6 +124,12 @@ typedef struct ck_parity_result {
 /* Fill r's verdict from the plugin's outcome and the reference's outputs. */
 void ck_parity_judge(const ck_case *c, const ck_run_outcome *ref, const ck_run_outcome *got, ck_parity_result *r);
 
+/* A passing r fails ("split-dependent") unless the kernel's run on one
+ * thread (`single`) gave the same bits as its run on n_threads (`got`):
+ * results must not depend on how parallel_for splits the work. */
+void ck_parity_judge_split(const ck_case *c, const ck_run_outcome *got, const ck_run_outcome *single, int n_threads,
+                           ck_parity_result *r);
+
 /* Worst figures over r's outputs, for the table. */
 double ck_parity_max_err(const ck_parity_result *r);
 uint64_t ck_parity_max_ulp(const ck_parity_result *r);

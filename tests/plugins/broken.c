@@ -11,7 +11,9 @@
  *   linear    modifies its read-only input x
  *   add_norm  (fused, rms only) never writes the residual add.y it must
  *   gelu bf16 a kernel no parity case exists for: reported as not checked
- * Single-threaded on purpose: the defects must not depend on work splits. */
+ *   linear bf16 bits depend on how parallel_for splits the work
+ * Single-threaded on purpose (but for the split defect): the other defects
+ * must not depend on work splits. */
 #include <math.h>
 #include <stdint.h>
 #include <sys/mman.h>
@@ -139,6 +141,35 @@ static int add_norm_skips_residual(const ck_exec_ctx *ctx, const void *args)
     return CK_OK; /* the defect: add.y, the residual a fused add_norm must write, is not */
 }
 
+/* bf16 linear whose bits depend on the work split: the first output of each
+ * parallel_for chunk is summed in float, the others in double. Within
+ * tolerance either way, so only the split check can catch it. */
+static void linear_bf16_rows(void *arg, size_t begin, size_t end, int tid)
+{
+    (void)tid;
+    const ck_linear_args *a = arg;
+    const uint16_t *w = a->w;
+    for (size_t t = 0; t < a->T; t++)
+        for (size_t n = begin; n < end; n++) {
+            const float *x = a->x + t * a->K;
+            const uint16_t *wr = w + n * a->K;
+            double acc = a->bias ? (double)a->bias[n] : 0.0;
+            float facc = a->bias ? a->bias[n] : 0.0f;
+            for (size_t k = 0; k < a->K; k++) {
+                acc += (double)x[k] * (double)ck_bf16_to_f32(wr[k]);
+                facc += x[k] * ck_bf16_to_f32(wr[k]);
+            }
+            a->y[t * a->N + n] = n == begin ? facc : (float)acc;
+        }
+}
+
+static int linear_bf16_split_dependent(const ck_exec_ctx *ctx, const void *args)
+{
+    const ck_linear_args *a = args;
+    ctx->parallel_for(ctx, a->N, 1, linear_bf16_rows, (void *)a);
+    return CK_OK;
+}
+
 static const ck_kernel_desc kernels[] = {
     {CK_OP_RMSNORM, CK_DTYPE_F32, 0, "f32-rmsnorm/broken-tail", rmsnorm_wrong_tail},
     {CK_OP_ADD, CK_DTYPE_F32, 0, "f32-add/broken-ulp", add_one_ulp_off},
@@ -148,6 +179,7 @@ static const ck_kernel_desc kernels[] = {
     {CK_OP_EMBEDDING, CK_DTYPE_F32, 0, "f32-embedding/broken-hang", embedding_hangs},
     {CK_OP_LINEAR, CK_DTYPE_F32, 0, "f32-linear/broken-input", linear_modifies_input},
     {CK_OP_ADD_NORM, CK_DTYPE_F32, CK_KF_FUSED, "f32-add_norm/broken-residual", add_norm_skips_residual},
+    {CK_OP_LINEAR, CK_DTYPE_BF16, 0, "bf16-linear/broken-split", linear_bf16_split_dependent},
     /* no case of a bf16 gelu exists: the gate must say it did not check it */
     {CK_OP_GELU, CK_DTYPE_BF16, 0, "bf16-gelu/broken-unchecked", swiglu_segfaults},
 };

@@ -249,6 +249,15 @@ Test(parity_broken, fused_kernel_must_write_the_residual)
     free_run(&r, root);
 }
 
+Test(parity_broken, result_depending_on_the_work_split)
+{
+    run_result r;
+    cJSON *root = run_broken("linear", "--threads 2", &r);
+    cr_expect_eq(r.status, 1);
+    expect_failure(root, "linear bf16 T=3 K=64 N=33", "split-dependent", "differs between 2 threads and one thread");
+    free_run(&r, root);
+}
+
 Test(parity_broken, whole_run_finishes_and_counts_add_up, .timeout = 120)
 {
     char *dir = make_tmpdir();
@@ -260,7 +269,7 @@ Test(parity_broken, whole_run_finishes_and_counts_add_up, .timeout = 120)
     cr_expect_eq(r.status, 1);
     cr_expect(has_summary_line(r.out), "summary line missing:\n%s", r.out);
     const char *reasons[] = {"unwritten", "mismatch", "oob-write", "crash", "nan", "timeout", "input-modified",
-                             "not-offered", "no-case"};
+                             "not-offered", "no-case", "split-dependent"};
     for (size_t i = 0; i < sizeof reasons / sizeof reasons[0]; i++) {
         int seen = 0;
         const cJSON *c;
