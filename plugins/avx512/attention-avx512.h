@@ -18,51 +18,96 @@ typedef struct ck512_attn_row {
     float *acc;         /* [hd] scratch for the output accumulator */
 } ck512_attn_row;
 
-/* 16 dot products (one per zmm) -> one zmm of their sums, lane i = v[i]:
- * a transpose-and-add tree (unpack ps, unpack pd, two 128-bit shuffles)
- * that costs 45 instructions instead of 16 full reductions. */
-static inline __m512 ck512_hsum16(const __m512 v[16])
+/* Two dot-product vectors a, b -> per 128-bit lane [a0+a2, b0+b2, a1+a3,
+ * b1+b3]: the first level of the transpose-and-add tree below. */
+static inline __m512 ck512_hsum_pair(__m512 a, __m512 b)
 {
-    __m512 w[8], x[4];
-    for (int i = 0; i < 8; i++)
-        w[i] = _mm512_add_ps(_mm512_unpacklo_ps(v[2 * i], v[2 * i + 1]), _mm512_unpackhi_ps(v[2 * i], v[2 * i + 1]));
-    for (int i = 0; i < 4; i++) {
-        __m512d c = _mm512_castps_pd(w[2 * i]), d = _mm512_castps_pd(w[2 * i + 1]);
-        x[i] = _mm512_add_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(c, d)), _mm512_castpd_ps(_mm512_unpackhi_pd(c, d)));
-    }
-    __m512 y0 = _mm512_add_ps(_mm512_shuffle_f32x4(x[0], x[1], 0x88), _mm512_shuffle_f32x4(x[0], x[1], 0xDD));
-    __m512 y1 = _mm512_add_ps(_mm512_shuffle_f32x4(x[2], x[3], 0x88), _mm512_shuffle_f32x4(x[2], x[3], 0xDD));
+    return _mm512_add_ps(_mm512_unpacklo_ps(a, b), _mm512_unpackhi_ps(a, b));
+}
+
+/* Second level: two first-level results -> per 128-bit lane the full lane
+ * sums of four vectors. */
+static inline __m512 ck512_hsum_quad(__m512 c, __m512 d)
+{
+    __m512d cd = _mm512_castps_pd(c), dd = _mm512_castps_pd(d);
+    return _mm512_add_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(cd, dd)), _mm512_castpd_ps(_mm512_unpackhi_pd(cd, dd)));
+}
+
+/* Last two levels: four second-level results -> lane i = sum of vector i. */
+static inline __m512 ck512_hsum_final(__m512 x0, __m512 x1, __m512 x2, __m512 x3)
+{
+    __m512 y0 = _mm512_add_ps(_mm512_shuffle_f32x4(x0, x1, 0x88), _mm512_shuffle_f32x4(x0, x1, 0xDD));
+    __m512 y1 = _mm512_add_ps(_mm512_shuffle_f32x4(x2, x3, 0x88), _mm512_shuffle_f32x4(x2, x3, 0xDD));
     return _mm512_add_ps(_mm512_shuffle_f32x4(y0, y1, 0x88), _mm512_shuffle_f32x4(y0, y1, 0xDD));
 }
 
-/* scale * dot(q, k[s0 + i]) for i < cnt (cnt <= 16); lanes >= cnt are -inf. */
-static inline __m512 ck512_scores16(const ck512_attn_row *r, size_t s0, size_t cnt)
+/* scale * dot(q, k[s0 + i]) for i < cnt (cnt <= 16); lanes >= cnt are -inf.
+ * Always 16 keys, in 16 named accumulators so that they stay in registers
+ * (an array would be stored back every step); in a short block the missing
+ * keys re-read key s0 and their lanes are masked. Each key row is read
+ * whole before the next: KV rows are often 4 KiB apart (Hkv * hd floats),
+ * and reading one 64-byte column of 16 such rows at a time keeps hitting
+ * one L1 set. The 16 sums are reduced by a transpose-and-add tree
+ * (45 instructions, not 16 full reductions). */
+#define CK512_KEY_ROW(i) const float *k##i = r->k + (s0 + ((i) < cnt ? (i) : 0)) * r->kv_stride
+#define CK512_KEY_DOT(i)                                                                                    \
+    do {                                                                                                    \
+        for (size_t c = 0; c < full; c += 16)                                                               \
+            d##i = _mm512_fmadd_ps(_mm512_loadu_ps(r->q + c), _mm512_loadu_ps(k##i + c), d##i);            \
+        if (full < r->hd)                                                                                   \
+            d##i = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mt, r->q + full), _mm512_maskz_loadu_ps(mt, k##i + full), \
+                                   d##i);                                                                   \
+    } while (0)
+static inline __attribute__((always_inline)) __m512 ck512_scores16(const ck512_attn_row *r, size_t s0, size_t cnt)
 {
-    __m512 d[16];
-    for (size_t i = 0; i < 16; i++)
-        d[i] = _mm512_setzero_ps();
-    for (size_t c = 0; c < r->hd; c += 16) {
-        __mmask16 m = ck512_mask(r->hd - c);
-        __m512 qv = _mm512_maskz_loadu_ps(m, r->q + c);
-        const float *kp = r->k + s0 * r->kv_stride + c;
-        for (size_t i = 0; i < cnt; i++)
-            d[i] = _mm512_fmadd_ps(qv, _mm512_maskz_loadu_ps(m, kp + i * r->kv_stride), d[i]);
-    }
-    __m512 s = _mm512_mul_ps(ck512_hsum16(d), _mm512_set1_ps(r->scale));
+    const size_t full = r->hd & ~(size_t)15;
+    const __mmask16 mt = ck512_mask(r->hd - full);
+    CK512_KEY_ROW(0); CK512_KEY_ROW(1); CK512_KEY_ROW(2); CK512_KEY_ROW(3);
+    CK512_KEY_ROW(4); CK512_KEY_ROW(5); CK512_KEY_ROW(6); CK512_KEY_ROW(7);
+    CK512_KEY_ROW(8); CK512_KEY_ROW(9); CK512_KEY_ROW(10); CK512_KEY_ROW(11);
+    CK512_KEY_ROW(12); CK512_KEY_ROW(13); CK512_KEY_ROW(14); CK512_KEY_ROW(15);
+    __m512 d0 = _mm512_setzero_ps(), d1 = d0, d2 = d0, d3 = d0, d4 = d0, d5 = d0, d6 = d0, d7 = d0;
+    __m512 d8 = d0, d9 = d0, d10 = d0, d11 = d0, d12 = d0, d13 = d0, d14 = d0, d15 = d0;
+    CK512_KEY_DOT(0); CK512_KEY_DOT(1); CK512_KEY_DOT(2); CK512_KEY_DOT(3);
+    CK512_KEY_DOT(4); CK512_KEY_DOT(5); CK512_KEY_DOT(6); CK512_KEY_DOT(7);
+    CK512_KEY_DOT(8); CK512_KEY_DOT(9); CK512_KEY_DOT(10); CK512_KEY_DOT(11);
+    CK512_KEY_DOT(12); CK512_KEY_DOT(13); CK512_KEY_DOT(14); CK512_KEY_DOT(15);
+    __m512 sums = ck512_hsum_final(ck512_hsum_quad(ck512_hsum_pair(d0, d1), ck512_hsum_pair(d2, d3)),
+                                   ck512_hsum_quad(ck512_hsum_pair(d4, d5), ck512_hsum_pair(d6, d7)),
+                                   ck512_hsum_quad(ck512_hsum_pair(d8, d9), ck512_hsum_pair(d10, d11)),
+                                   ck512_hsum_quad(ck512_hsum_pair(d12, d13), ck512_hsum_pair(d14, d15)));
+    __m512 s = _mm512_mul_ps(sums, _mm512_set1_ps(r->scale));
     return _mm512_mask_blend_ps(ck512_mask(cnt), _mm512_set1_ps(-INFINITY), s);
 }
+#undef CK512_KEY_ROW
+#undef CK512_KEY_DOT
 
-/* acc[0..hd) = acc * corr + sum_{i < cnt} p[i] * v[s0 + i]. */
-static inline void ck512_accumulate_pv(const ck512_attn_row *r, size_t s0, size_t cnt, const float *p, float corr)
+/* acc[0..hd) = acc * corr + sum_{i < cnt} p[i] * v[s0 + i], 128 head dims
+ * (8 independent zmm accumulators) at a time, keys in the inner loop. p[i]
+ * is broadcast from the register (a store and 4-byte reloads would stall
+ * on store forwarding). */
+static inline __attribute__((always_inline)) void ck512_accumulate_pv(const ck512_attn_row *r, size_t s0, size_t cnt, __m512 p, float corr)
 {
     const __m512 cv = _mm512_set1_ps(corr);
-    for (size_t c = 0; c < r->hd; c += 16) {
-        __mmask16 m = ck512_mask(r->hd - c);
-        __m512 a = _mm512_mul_ps(_mm512_maskz_loadu_ps(m, r->acc + c), cv);
-        const float *vp = r->v + s0 * r->kv_stride + c;
-        for (size_t i = 0; i < cnt; i++)
-            a = _mm512_fmadd_ps(_mm512_set1_ps(p[i]), _mm512_maskz_loadu_ps(m, vp + i * r->kv_stride), a);
-        _mm512_mask_storeu_ps(r->acc + c, m, a);
+    for (size_t c0 = 0; c0 < r->hd; c0 += 128) {
+        __mmask16 m[8];
+        __m512 a[8];
+#pragma GCC unroll 8
+        for (size_t u = 0; u < 8; u++) {
+            size_t c = c0 + 16 * u;
+            m[u] = c < r->hd ? ck512_mask(r->hd - c) : 0;
+            a[u] = _mm512_mul_ps(_mm512_maskz_loadu_ps(m[u], r->acc + c), cv);
+        }
+        for (size_t i = 0; i < cnt; i++) {
+            const __m512 pb = _mm512_permutexvar_ps(_mm512_set1_epi32((int)i), p);
+            const float *vp = r->v + (s0 + i) * r->kv_stride + c0;
+#pragma GCC unroll 8
+            for (size_t u = 0; u < 8; u++)
+                a[u] = _mm512_fmadd_ps(pb, _mm512_maskz_loadu_ps(m[u], vp + 16 * u), a[u]);
+        }
+#pragma GCC unroll 8
+        for (size_t u = 0; u < 8; u++)
+            _mm512_mask_storeu_ps(r->acc + c0 + 16 * u, m[u], a[u]);
     }
 }
 

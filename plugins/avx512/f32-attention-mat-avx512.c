@@ -39,7 +39,9 @@ void ck512_attention_row_mat(const ck512_attn_row *r, size_t S, float *row, floa
             probs[s] = row[s];
     for (size_t c = 0; c < r->hd; c++)
         r->acc[c] = 0.0f;
-    for (size_t s0 = 0; s0 < r->n; s0 += 16)
-        ck512_accumulate_pv(r, s0, r->n - s0 < 16 ? r->n - s0 : 16, row + s0, 1.0f);
+    for (size_t s0 = 0; s0 < r->n; s0 += 16) {
+        size_t cnt = r->n - s0 < 16 ? r->n - s0 : 16;
+        ck512_accumulate_pv(r, s0, cnt, ck512_load_tail(row + s0, cnt), 1.0f);
+    }
     ck512_attn_store(r, out, 1.0f);
 }

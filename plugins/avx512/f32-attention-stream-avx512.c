@@ -12,7 +12,6 @@ void ck512_attention_rows_stream(const ck512_attn_row *r, size_t G, float *out)
 {
     const size_t acc_stride = CK512_ATTN_ACC_STRIDE(r->hd);
     float *m = r->acc + G * acc_stride, *l = m + G;
-    float p[16];
     for (size_t g = 0; g < G; g++) {
         m[g] = -INFINITY;
         l[g] = 0.0f;
@@ -30,9 +29,8 @@ void ck512_attention_rows_stream(const ck512_attn_row *r, size_t G, float *out)
             float m_new = bm > m[g] ? bm : m[g];
             float corr = m[g] == -INFINITY ? 0.0f : expf(m[g] - m_new);
             __m512 pv = _mm512_maskz_mov_ps(ck512_mask(cnt), ck512_exp(_mm512_sub_ps(sc, _mm512_set1_ps(m_new))));
-            _mm512_storeu_ps(p, pv);
             l[g] = l[g] * corr + ck512_hsum(pv);
-            ck512_accumulate_pv(&rg, s0, cnt, p, corr);
+            ck512_accumulate_pv(&rg, s0, cnt, pv, corr);
             m[g] = m_new;
         }
     }
