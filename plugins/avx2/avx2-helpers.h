@@ -103,11 +103,12 @@ static inline float avx2_hmax_ps(__m256 v)
 
 /* ---- exp -------------------------------------------------------------------- */
 
-/* e^x to about 1 ULP (Cephes expf: x = n ln2 + r with ln2 split in two so
- * that r is exact, a degree-6 polynomial on |r| <= ln2/2, then 2^n built in
- * the exponent field). Below ln(FLT_MIN) the result is 0 (no subnormals),
- * above ln(FLT_MAX) it is +inf, NaN stays NaN. */
-static inline __m256 avx2_exp_ps(__m256 x)
+/* The core of the vector exp, about 1 ULP for x in [ln(FLT_MIN), 88.376]
+ * (Cephes expf: x = n ln2 + r with ln2 split in two so that r is exact, a
+ * degree-6 polynomial on |r| <= ln2/2, then 2^n built in the exponent
+ * field). x is clamped to that range first, so no special values come out:
+ * the wrappers below restore them. */
+static inline __m256 avx2_exp_core_ps(__m256 x)
 {
     const __m256 hi = _mm256_set1_ps(88.3762626647949f);
     const __m256 lo = _mm256_set1_ps(-87.3365447504f);
@@ -124,10 +125,27 @@ static inline __m256 avx2_exp_ps(__m256 x)
     p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
     p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
     __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
-    __m256 y = _mm256_mul_ps(p, _mm256_castsi256_ps(e));
-    y = _mm256_blendv_ps(y, _mm256_setzero_ps(), _mm256_cmp_ps(x, lo, _CMP_LT_OQ));
+    return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
+}
+
+/* e^x to about 1 ULP: below ln(FLT_MIN) the result is 0 (no subnormals),
+ * above ln(FLT_MAX) it is +inf, NaN stays NaN. */
+static inline __m256 avx2_exp_ps(__m256 x)
+{
+    __m256 y = avx2_exp_core_ps(x);
+    y = _mm256_blendv_ps(y, _mm256_setzero_ps(), _mm256_cmp_ps(x, _mm256_set1_ps(-87.3365447504f), _CMP_LT_OQ));
     y = _mm256_blendv_ps(y, _mm256_set1_ps(__builtin_inff()), _mm256_cmp_ps(x, _mm256_set1_ps(88.7228391f), _CMP_GT_OQ));
     return _mm256_blendv_ps(y, x, _mm256_cmp_ps(x, x, _CMP_UNORD_Q));
+}
+
+/* e^x for the logistic forms v / (1 + e^x) (swiglu, gelu): +inf above
+ * ln(FLT_MAX) as avx2_exp_ps, but below ln(FLT_MIN) about 1.2e-38 instead
+ * of 0 and a NaN x gives a finite value — harmless there (1 + 1.2e-38 == 1;
+ * a NaN x makes v NaN too) and two blends cheaper. */
+static inline __m256 avx2_exp_logistic_ps(__m256 x)
+{
+    __m256 y = avx2_exp_core_ps(x);
+    return _mm256_blendv_ps(y, _mm256_set1_ps(__builtin_inff()), _mm256_cmp_ps(x, _mm256_set1_ps(88.7228391f), _CMP_GT_OQ));
 }
 
 /* ---- bf16 ----------------------------------------------------------------- */

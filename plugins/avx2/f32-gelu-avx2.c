@@ -15,7 +15,7 @@ static inline __m256 gelu8(__m256 x)
 {
     __m256 x3 = _mm256_mul_ps(_mm256_mul_ps(x, x), x);
     __m256 inner = _mm256_fmadd_ps(_mm256_set1_ps(0.044715f), x3, x);
-    __m256 e = avx2_exp_ps(_mm256_mul_ps(_mm256_set1_ps(-2.0f * 0.7978845608028654f), inner));
+    __m256 e = avx2_exp_logistic_ps(_mm256_mul_ps(_mm256_set1_ps(-2.0f * 0.7978845608028654f), inner));
     return _mm256_div_ps(x, _mm256_add_ps(_mm256_set1_ps(1.0f), e));
 }
 

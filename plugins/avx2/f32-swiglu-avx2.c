@@ -7,7 +7,7 @@
 
 static inline __m256 swiglu8(__m256 g, __m256 u)
 {
-    __m256 e = avx2_exp_ps(_mm256_sub_ps(_mm256_setzero_ps(), g));
+    __m256 e = avx2_exp_logistic_ps(_mm256_sub_ps(_mm256_setzero_ps(), g));
     return _mm256_mul_ps(_mm256_div_ps(g, _mm256_add_ps(_mm256_set1_ps(1.0f), e)), u);
 }
 
