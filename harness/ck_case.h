@@ -6,7 +6,15 @@
  * Determinism: the inputs depend only on the shape and the seed, never on the
  * machine: the generator is xoshiro256** seeded through splitmix64 from
  * (seed, op, buffer name), normals come from Marsaglia's polar method in
- * double precision and are rounded once to the buffer's type.
+ * double precision and are rounded once to the buffer's type. Large weight
+ * matrices are remembered (case_memo.c) and copied, not regenerated.
+ *
+ * Distributions: activations N(0, 1) with about one row in 16 scaled by 32
+ * (outlier tokens); weights N(0, 0.02) (bf16/f16 rounded from f32, q8_0/q4_0
+ * as random blocks of that scale); biases and betas N(0, 0.02); gammas
+ * N(1, 0.1); upstream gradients N(0, 1); rope tables from ck_rope_tables
+ * (theta 10000); ids uniform in range, the first and last id always present;
+ * adam: m ~ N(0, 1e-3), v = N(0, 1e-3)^2, g ~ N(0, 1e-3), step 10.
  *
  * Guards: every buffer sits between two 64-byte canary regions; outputs are
  * filled with a poison pattern before each run, so an element a kernel never
@@ -35,7 +43,8 @@ typedef enum ck_buf_role {
 } ck_buf_role;
 
 typedef struct ck_case_buf {
-    const char *name;  /* the argument's field name: "x", "gamma", "y", "scores" */
+    const char *name;  /* the argument's field name: "x", "gamma", "y", "scores"
+                        * (fused: "norm.gamma"); valid while the case lives */
     ck_buf_role role;
     uint32_t dtype;    /* CK_DTYPE_F32/BF16/F16/I32, or Q8_0/Q4_0 (raw blocks) */
     size_t count;      /* storage elements: values, or bytes for Q8_0/Q4_0 */
