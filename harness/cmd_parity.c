@@ -87,9 +87,14 @@ static int parse_ops(options *o)
     char *save = NULL;
     for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
         uint32_t op = ck_op_from_name(t);
-        if (op == CK_OP_NONE)
-            return bad("--op: unknown op '%s'%s; known: rmsnorm, layernorm, linear, qkv, rope, attention, swiglu, "
-                       "gelu, add, embedding, adam, quantize, dequantize", t, "");
+        if (op == CK_OP_NONE) {
+            char known[1024] = "";
+            for (uint32_t i = 1; i < CK_OP_COUNT; i++) {
+                size_t l = strlen(known);
+                snprintf(known + l, sizeof known - l, "%s%s", i > 1 ? ", " : "", ck_op_name(i));
+            }
+            return bad("--op: unknown op '%s'; known: %s", t, known);
+        }
         o->op_on[op] = 1;
     }
     return 0;
