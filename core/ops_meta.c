@@ -51,10 +51,40 @@ uint32_t ck_dtype_from_name(const char *name)
     return CK_DTYPE_NONE;
 }
 
+/* The members of a fused op, in order (CK_OP_NONE ends the list). */
+static const uint32_t fused_members[][4] = {
+    [CK_OP_EMBED_NORM - CK_OP_EMBED_NORM] = {CK_OP_EMBEDDING, CK_OP_RMSNORM, CK_OP_LAYERNORM},
+    [CK_OP_NORM_QKV - CK_OP_EMBED_NORM] = {CK_OP_RMSNORM, CK_OP_LAYERNORM, CK_OP_QKV},
+    [CK_OP_QKV_ROPE - CK_OP_EMBED_NORM] = {CK_OP_QKV, CK_OP_ROPE},
+    [CK_OP_ATTN_PROJ - CK_OP_EMBED_NORM] = {CK_OP_ATTENTION, CK_OP_LINEAR},
+    [CK_OP_NORM_MLP - CK_OP_EMBED_NORM] = {CK_OP_RMSNORM, CK_OP_LAYERNORM, CK_OP_LINEAR},
+    [CK_OP_GATE_UP - CK_OP_EMBED_NORM] = {CK_OP_LINEAR, CK_OP_SWIGLU},
+    [CK_OP_ACT_DOWN - CK_OP_EMBED_NORM] = {CK_OP_SWIGLU, CK_OP_GELU, CK_OP_LINEAR},
+    [CK_OP_ADD_NORM - CK_OP_EMBED_NORM] = {CK_OP_ADD, CK_OP_RMSNORM, CK_OP_LAYERNORM},
+};
+
+/* A fused op is held to its slowest member's bound: exact only if every
+ * member is, else the largest atol and rtol among them. */
+static ck_tolerance fused_tolerance(uint32_t op, uint32_t dtype)
+{
+    ck_tolerance t = {CK_PARITY_EXACT, 0.0, 0.0};
+    const uint32_t *m = fused_members[op - CK_OP_EMBED_NORM];
+    for (int i = 0; i < 4 && m[i] != CK_OP_NONE; i++) {
+        ck_tolerance u = ck_op_tolerance(m[i], dtype);
+        if (u.cls == CK_PARITY_TOLERANCE) {
+            t.cls = CK_PARITY_TOLERANCE;
+            t.atol = u.atol > t.atol ? u.atol : t.atol;
+            t.rtol = u.rtol > t.rtol ? u.rtol : t.rtol;
+        }
+    }
+    return t;
+}
+
 ck_tolerance ck_op_tolerance(uint32_t op, uint32_t dtype)
 {
     const ck_tolerance exact = {CK_PARITY_EXACT, 0.0, 0.0};
-    (void)dtype;
+    if (op >= CK_OP_EMBED_NORM && op <= CK_OP_ADD_NORM)
+        return fused_tolerance(op, dtype);
     switch (op) {
     /* correctly rounded IEEE operations in a fixed order */
     case CK_OP_ADD:
