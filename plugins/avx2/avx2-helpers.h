@@ -310,6 +310,29 @@ static inline size_t avx2_visible_keys(const ck_attention_args *a, size_t t)
     return last >= a->S ? a->S : last + 1;
 }
 
+/* Row stride of a packed K or V block: hd rounded up to whole cache lines
+ * plus one, an odd number of lines, so that the rows spread over the L1
+ * sets (in the cache they are Hkv*hd apart, often 4 KiB, all one set). */
+static inline size_t avx2_block_stride(size_t hd)
+{
+    return ((hd + 15) / 16 | 1) * 16;
+}
+
+/* dst[0..n) = src[0..n) (packing K/V rows; masks for the tail only). */
+static inline void avx2_copy_row(float *dst, const float *src, size_t n)
+{
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(dst + i, _mm256_loadu_ps(src + i));
+    if (i < n) {
+        __m256i m = avx2_tail_mask(n - i);
+        _mm256_maskstore_ps(dst + i, m, _mm256_maskload_ps(src + i, m));
+    }
+}
+
+/* scores/probs wanted: f32-attention-mat-avx2.c. */
+int avx2_attention_materialising(const ck_exec_ctx *ctx, const ck_attention_args *a);
+
 /* Up to this many query rows per kv head (T * H/Hkv) attention takes the
  * row-vectorised decode path (f32-attention-decode-avx2.c); above it, the
  * lane-transposed tiles of f32-attention-avx2.c. */

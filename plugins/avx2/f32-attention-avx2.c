@@ -3,9 +3,9 @@
  * grouped-query (query head h reads kv head h / (H / Hkv)), prefill and
  * decode alike.
  *
- * When scores or probs are asked for (non-NULL) each (head, row) is done in
- * full and they are written ([H, T, S]); otherwise the streaming variant
- * below never materialises them.
+ * When scores or probs are asked for (non-NULL) they are written ([H, T, S])
+ * by f32-attention-mat-avx2.c; otherwise the streaming variant below (or
+ * the decode path) never materialises them.
  *
  * Streaming (flash-attention style, transposed so that the query rows are
  * the vector lanes), for more than AVX2_ATT_ROWS_MAX query rows per kv head
@@ -35,108 +35,6 @@
 
 #define ATT_INLINE static inline __attribute__((always_inline))
 
-/* ======================= materialising variant ============================ */
-
-typedef struct mat_job {
-    const ck_attention_args *a;
-    size_t group;
-} mat_job;
-
-static float dot_hd(const float *x, const float *y, size_t n)
-{
-    __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
-    size_t i = 0;
-    for (; i + 16 <= n; i += 16) {
-        s0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i), s0);
-        s1 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i + 8), _mm256_loadu_ps(y + i + 8), s1);
-    }
-    for (; i < n; i += 8) {
-        __m256i m = avx2_tail_mask(n - i < 8 ? n - i : 8);
-        s0 = _mm256_fmadd_ps(_mm256_maskload_ps(x + i, m), _mm256_maskload_ps(y + i, m), s0);
-    }
-    return avx2_hsum_ps(_mm256_add_ps(s0, s1));
-}
-
-/* p[0..n) = exp(p - mx) in place; returns their sum. */
-static float exp_shift_sum(float *p, size_t n, float mx)
-{
-    __m256 vm = _mm256_set1_ps(mx), sum = _mm256_setzero_ps();
-    size_t s = 0;
-    for (; s + 8 <= n; s += 8) {
-        __m256 e = avx2_exp_ps(_mm256_sub_ps(_mm256_loadu_ps(p + s), vm));
-        _mm256_storeu_ps(p + s, e);
-        sum = _mm256_add_ps(sum, e);
-    }
-    if (s < n) { /* masked stores are slow: the tail only */
-        __m256i m = avx2_tail_mask(n - s);
-        __m256 e = avx2_exp_ps(_mm256_sub_ps(_mm256_maskload_ps(p + s, m), vm));
-        e = _mm256_and_ps(e, _mm256_castsi256_ps(m));
-        _mm256_maskstore_ps(p + s, m, e);
-        sum = _mm256_add_ps(sum, e);
-    }
-    return avx2_hsum_ps(sum);
-}
-
-/* out[0..hd) = sum_s p[s] * v_s[0..hd), 32 dims at a time in registers
- * (plain loads and stores for whole chunks, masks for the last one). */
-static void weighted_sum_v(const ck_attention_args *a, size_t kvh, const float *p, size_t n, float *out)
-{
-    size_t hd = a->head_dim, ld = a->n_kv_heads * hd;
-    const float *v = a->v + kvh * hd;
-    size_t d = 0;
-    for (; d + 32 <= hd; d += 32) {
-        __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
-        for (size_t s = 0; s < n; s++) {
-            __m256 ps = _mm256_set1_ps(p[s]);
-            const float *vs = v + s * ld + d;
-            for (int c = 0; c < 4; c++)
-                acc[c] = _mm256_fmadd_ps(ps, _mm256_loadu_ps(vs + 8 * c), acc[c]);
-        }
-        for (int c = 0; c < 4; c++)
-            _mm256_storeu_ps(out + d + 8 * c, acc[c]);
-    }
-    for (; d < hd; d += 8) {
-        __m256i m = avx2_tail_mask(hd - d < 8 ? hd - d : 8);
-        __m256 acc = _mm256_setzero_ps();
-        for (size_t s = 0; s < n; s++)
-            acc = _mm256_fmadd_ps(_mm256_set1_ps(p[s]), _mm256_maskload_ps(v + s * ld + d, m), acc);
-        _mm256_maskstore_ps(out + d, m, acc);
-    }
-}
-
-static void mat_row(const mat_job *j, size_t h, size_t t, float *p)
-{
-    const ck_attention_args *a = j->a;
-    size_t hd = a->head_dim, kvh = h / j->group, n = avx2_visible_keys(a, t), ld = a->n_kv_heads * hd;
-    const float *q = a->q + (t * a->n_heads + h) * hd;
-    float *out = a->out + (t * a->n_heads + h) * hd;
-    float *scores = a->scores ? a->scores + (h * a->T + t) * a->S : NULL;
-    float *probs = a->probs ? a->probs + (h * a->T + t) * a->S : NULL;
-    float mx = -INFINITY;
-    for (size_t s = 0; s < n; s++) {
-        p[s] = a->scale * dot_hd(q, a->k + s * ld + kvh * hd, hd);
-        mx = p[s] > mx ? p[s] : mx;
-    }
-    if (scores) {
-        memcpy(scores, p, n * sizeof *p);
-        for (size_t s = n; s < a->S; s++)
-            scores[s] = -INFINITY;
-    }
-    float sum = exp_shift_sum(p, n, mx);
-    __m256 vsum = _mm256_set1_ps(sum);
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        _mm256_storeu_ps(p + i, _mm256_div_ps(_mm256_loadu_ps(p + i), vsum));
-    for (; i < n; i++)
-        p[i] /= sum;
-    if (probs) {
-        memcpy(probs, p, n * sizeof *p);
-        for (size_t s = n; s < a->S; s++)
-            probs[s] = 0.0f;
-    }
-    weighted_sum_v(a, kvh, p, n, out);
-}
-
 /* ========================= streaming variant ============================== */
 
 typedef struct stream_job {
@@ -162,14 +60,6 @@ typedef struct tile_state {
     size_t t[ATT_LANES], h[ATT_LANES];
 } tile_state;
 
-/* Row stride of the packed K and V blocks: hd rounded up to whole cache lines plus
- * one, an odd number of lines, so that the block's rows spread over the L1
- * sets (in the cache, rows Hkv*hd apart, often 4 KiB, all map to one set). */
-static size_t vblk_stride(size_t hd)
-{
-    return ((hd + 15) / 16 | 1) * 16;
-}
-
 /* Per sub-tile: qT, oT, m, l, alpha, nvis; shared: sT and the K/V blocks. */
 static size_t sub_scratch_floats(size_t hd)
 {
@@ -178,18 +68,7 @@ static size_t sub_scratch_floats(size_t hd)
 
 static size_t tile_scratch_floats(size_t hd)
 {
-    return ATT_SUBS * sub_scratch_floats(hd) + (ATT_BK + ATT_KG) * ATT_LANES + 2 * ATT_BK * vblk_stride(hd);
-}
-
-static inline void copy_row(float *dst, const float *src, size_t n)
-{
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        _mm256_storeu_ps(dst + i, _mm256_loadu_ps(src + i));
-    if (i < n) {
-        __m256i m = avx2_tail_mask(n - i);
-        _mm256_maskstore_ps(dst + i, m, _mm256_maskload_ps(src + i, m));
-    }
+    return ATT_SUBS * sub_scratch_floats(hd) + (ATT_BK + ATT_KG) * ATT_LANES + 2 * ATT_BK * avx2_block_stride(hd);
 }
 
 /* Copies keys [s0, s0 + nb) of kv head kvh, K and V, to the tile's
@@ -197,10 +76,10 @@ static inline void copy_row(float *dst, const float *src, size_t n)
 static void pack_kv_block(const stream_job *j, const tile_state *ts, size_t kvh, size_t s0, size_t nb)
 {
     const ck_attention_args *a = j->a;
-    size_t hd = a->head_dim, ld = a->n_kv_heads * hd, bld = vblk_stride(hd);
+    size_t hd = a->head_dim, ld = a->n_kv_heads * hd, bld = avx2_block_stride(hd);
     for (size_t s = 0; s < nb; s++) {
-        copy_row(ts->kblk + s * bld, a->k + (s0 + s) * ld + kvh * hd, hd);
-        copy_row(ts->vblk + s * bld, a->v + (s0 + s) * ld + kvh * hd, hd);
+        avx2_copy_row(ts->kblk + s * bld, a->k + (s0 + s) * ld + kvh * hd, hd);
+        avx2_copy_row(ts->vblk + s * bld, a->v + (s0 + s) * ld + kvh * hd, hd);
     }
 }
 
@@ -233,7 +112,7 @@ ATT_INLINE void block_scores(const stream_job *j, const tile_state *ts, size_t s
 {
     const ck_attention_args *a = j->a;
     size_t hd = a->head_dim;
-    size_t kld = vblk_stride(hd);
+    size_t kld = avx2_block_stride(hd);
     __m256 scale = _mm256_set1_ps(a->scale);
     for (size_t i = 0; i < nb; i += ATT_KG) {
         const float *kp[ATT_KG];
@@ -278,7 +157,7 @@ ATT_INLINE void block_softmax(tile_state *ts, size_t nb, int nv)
  * 6 head dims at a time (a short last group repeats its last dim). */
 ATT_INLINE void block_pv(const stream_job *j, tile_state *ts, size_t nb, int nv)
 {
-    size_t hd = j->a->head_dim, vld = vblk_stride(hd);
+    size_t hd = j->a->head_dim, vld = avx2_block_stride(hd);
     __m256 al0 = _mm256_load_ps(ts->alpha), al1 = _mm256_load_ps(ts->alpha + 8);
     for (size_t d0 = 0; d0 < hd; d0 += ATT_DG) {
         size_t dg = hd - d0 < ATT_DG ? hd - d0 : ATT_DG;
@@ -374,7 +253,7 @@ ATT_INLINE void tile_blocks(const stream_job *j, tile_state *sub, const size_t n
 static void stream_items(void *arg, size_t begin, size_t end, int tid)
 {
     const stream_job *j = arg;
-    size_t hd = j->a->head_dim, bld = vblk_stride(hd);
+    size_t hd = j->a->head_dim, bld = avx2_block_stride(hd);
     float *base = j->ctx->scratch(j->ctx, tid, j->scratch_bytes);
     tile_state sub[ATT_SUBS];
     float *shared = base + ATT_SUBS * sub_scratch_floats(hd);
@@ -418,29 +297,6 @@ static int attention_streaming(const ck_exec_ctx *ctx, const ck_attention_args *
     return CK_OK;
 }
 
-typedef struct mat_run {
-    mat_job job;
-    const ck_exec_ctx *ctx;
-    size_t bytes;
-} mat_run;
-
-static void mat_run_items(void *arg, size_t begin, size_t end, int tid)
-{
-    const mat_run *r = arg;
-    float *p = r->ctx->scratch(r->ctx, tid, r->bytes);
-    for (size_t i = begin; i < end; i++)
-        mat_row(&r->job, i / r->job.a->T, i % r->job.a->T, p);
-}
-
-static int attention_materialising(const ck_exec_ctx *ctx, const ck_attention_args *a, size_t group)
-{
-    mat_run r = {{a, group}, ctx, (a->S + 8) * sizeof(float)};
-    if (avx2_reserve_scratch(ctx, r.bytes) != 0)
-        return CK_E_NOMEM;
-    avx2_parallel(ctx, a->n_heads * a->T, 1, mat_run_items, &r);
-    return CK_OK;
-}
-
 int ck_avx2_f32_attention(const ck_exec_ctx *ctx, const void *args)
 {
     const ck_attention_args *a = args;
@@ -456,7 +312,7 @@ int ck_avx2_f32_attention(const ck_exec_ctx *ctx, const void *args)
         return CK_OK;
     }
     if (a->scores || a->probs)
-        return attention_materialising(ctx, a, group);
+        return avx2_attention_materialising(ctx, a);
     if (a->T * group <= AVX2_ATT_ROWS_MAX)
         return avx2_attention_decode(ctx, a);
     return attention_streaming(ctx, a, group);

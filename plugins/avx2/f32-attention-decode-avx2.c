@@ -35,22 +35,6 @@ typedef struct decode_state {
     float *m, *l;       /* [heads * rows] */
 } decode_state;
 
-static size_t decode_ld(size_t hd)
-{
-    return ((hd + 15) / 16 | 1) * 16; /* an odd number of cache lines */
-}
-
-static void copy_row(float *dst, const float *src, size_t n)
-{
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        _mm256_storeu_ps(dst + i, _mm256_loadu_ps(src + i));
-    if (i < n) {
-        __m256i m = avx2_tail_mask(n - i);
-        _mm256_maskstore_ps(dst + i, m, _mm256_maskload_ps(src + i, m));
-    }
-}
-
 static inline void prefetch_row(const float *p, size_t n)
 {
     for (size_t i = 0; i < n; i += 16)
@@ -251,8 +235,8 @@ static void pack_block(const decode_job *j, const decode_state *st, size_t h0, s
         }
         for (size_t h = h0; h < h1; h++) {
             size_t at = ((h - h0) * ATT_DEC_BK + i) * j->ld;
-            copy_row(st->kblk + at, a->k + (s0 + i) * src_ld + h * hd, hd);
-            copy_row(st->vblk + at, a->v + (s0 + i) * src_ld + h * hd, hd);
+            avx2_copy_row(st->kblk + at, a->k + (s0 + i) * src_ld + h * hd, hd);
+            avx2_copy_row(st->vblk + at, a->v + (s0 + i) * src_ld + h * hd, hd);
         }
     }
 }
@@ -312,7 +296,7 @@ static void decode_items(void *arg, size_t begin, size_t end, int tid)
 int avx2_attention_decode(const ck_exec_ctx *ctx, const ck_attention_args *a)
 {
     size_t group = a->n_heads / a->n_kv_heads, hd = a->head_dim, nh = a->n_kv_heads;
-    decode_job j = {ctx, a, group, a->T * group, decode_ld(hd), 0};
+    decode_job j = {ctx, a, group, a->T * group, avx2_block_stride(hd), 0};
     /* sized for the case where one thread gets every kv head */
     j.scratch_bytes =
         (2 * nh * ATT_DEC_BK * j.ld + DEC_ROWS * SC_LD + nh * j.rows * (2 + hd)) * sizeof(float);
