@@ -572,6 +572,9 @@ int ck_bench_run(const ck_bench_opts *o, ck_bench_outcome *out)
         return 2;
     }
     ck_roofs_path(roofs_path, sizeof roofs_path, dir);
+    if (getloadavg(&out->load_avg, 1) != 1)
+        out->load_avg = -1.0;
+    out->n_cpus = ck_sys_ncpus();
     out->have_roofs = ck_roofs_load(&out->roofs, roofs_path, err, sizeof err) == 0;
     ck_papi *papi = ck_papi_open(out->counters_why, sizeof out->counters_why);
     ctx_set cs = {0};

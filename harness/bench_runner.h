@@ -80,6 +80,8 @@ typedef struct ck_bench_outcome {
     ck_roofs roofs;
     char counters_why[300]; /* "" when counters were read */
     int any_scaled_scalar;  /* some scalar figure was measured at a reduced T */
+    double load_avg;        /* the 1-minute load average when the run started; < 0 unknown */
+    int n_cpus;
 } ck_bench_outcome;
 
 /* Run. Returns 0 when every plugin ran and every row was measured, 1 when a

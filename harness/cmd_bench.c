@@ -131,7 +131,10 @@ static void print_plugin_table(const ck_bench_outcome *out, const ck_bench_plugi
         return;
     }
     printf("\n%s %s on %s\n", pr->plugin, pr->version, out->model);
-    print_roofs_line(out, pr->plugin, pr->n_rows ? pr->rows[0].threads : 1);
+    /* rows come instance by instance, each at every thread count: the first
+     * rows up to a repeated count name them all */
+    for (size_t i = 0; i < pr->n_rows && (i == 0 || pr->rows[i].threads != pr->rows[0].threads); i++)
+        print_roofs_line(out, pr->plugin, pr->rows[i].threads);
     printf("%-26s %3s %10s %8s %9s %7s %12s %8s %9s  %s\n", "op instance", "thr", "time", "GB/s", "GFLOP/s",
            "flop/B", "% of roof", "speedup", "scalar@T", "shape");
     for (size_t i = 0; i < pr->n_rows; i++) {
@@ -169,6 +172,10 @@ static void print_outcome(const ck_bench_outcome *out)
            "  above 100%% on a memory-bound row means its data stayed in cache between calls.\n");
     if (out->counters_why[0])
         printf("counters: unavailable: %s (time-based figures only)\n", out->counters_why);
+    if (out->load_avg > 0.5 * out->n_cpus)
+        printf("load: %.1f on %d CPUs when the run started: other work shares this machine and the times are\n"
+               "  noisy; --repetitions R reports the median of R runs.\n",
+               out->load_avg, out->n_cpus);
 }
 
 /* ---- ckbench bench ------------------------------------------------------------------ */
