@@ -155,8 +155,10 @@ static void print_plugin_table(const ck_bench_outcome *out, const ck_bench_plugi
         else
             printf("%-26.26s %3d %10s  %s  (%s)\n", r->label, r->threads, "-", r->status, r->shape);
     }
-    printf("files: %s\n       %s\n", pr->json_path[0] ? pr->json_path : "(not written)",
-           pr->csv_path[0] ? pr->csv_path : "");
+    if (pr->json_path[0])
+        printf("files: %s\n       %s\n", pr->json_path, pr->csv_path);
+    else
+        printf("files: not written: %s\n", pr->why[0] ? pr->why : "unknown reason");
 }
 
 static void print_outcome(const ck_bench_outcome *out)

@@ -230,22 +230,80 @@ static int write_then_rename(const char *path, const char *text, const char *plu
     return 0;
 }
 
+/* A copy of Google Benchmark's JSON that cJSON can parse: it writes NaN and
+ * Infinity (e.g. the cv of a counter that is always 0) as bare words, which
+ * JSON (and cJSON) lacks; Python's json, which compare.py uses, reads them. */
+static char *parsable_copy(const char *text)
+{
+    size_t n = strlen(text);
+    char *out = malloc(2 * n + 1), *w = out; /* "NaN" becomes the longer "null" */
+    if (!out)
+        return NULL;
+    int in_string = 0;
+    for (const char *r = text; *r;) {
+        if (in_string) {
+            if (*r == '\\' && r[1])
+                *w++ = *r++;
+            else if (*r == '"')
+                in_string = 0;
+            *w++ = *r++;
+            continue;
+        }
+        if (*r == '"')
+            in_string = 1;
+        const char *word = *r == '-' ? r + 1 : r;
+        size_t len = !strncmp(word, "NaN", 3) ? 3 : !strncmp(word, "Infinity", 8) ? 8 : 0;
+        if (len) {
+            memcpy(w, "null", 4);
+            w += 4;
+            r = word + len;
+            continue;
+        }
+        *w++ = *r++;
+    }
+    *w = '\0';
+    return out;
+}
+
+/* Google Benchmark's text with the ckbench object inserted as the first
+ * member of "context": the rest stays byte for byte as Google Benchmark
+ * wrote it (its NaN and all). */
+static char *insert_ckbench(const char *gb_text, const char *ckbench)
+{
+    const char *key = strstr(gb_text, "\"context\"");
+    const char *brace = key ? strchr(key, '{') : NULL;
+    if (!brace)
+        return NULL;
+    size_t head = (size_t)(brace + 1 - gb_text);
+    size_t len = strlen(gb_text) + strlen(ckbench) + 32;
+    char *out = malloc(len);
+    if (out)
+        snprintf(out, len, "%.*s\n  \"ckbench\": %s,%s", (int)head, gb_text, ckbench, brace + 1);
+    return out;
+}
+
 int ck_results_write(const char *gb_json, const char *out_json, const ck_results_info *info,
                      const ck_bench_row *rows, size_t n_rows, char *err, size_t err_len)
 {
     char *text = slurp(gb_json);
-    cJSON *doc = text ? cJSON_Parse(text) : NULL;
-    free(text);
-    cJSON *context = cJSON_GetObjectItemCaseSensitive(doc, "context");
-    if (!cJSON_IsObject(context) || !cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(doc, "benchmarks"))) {
+    char *copy = text ? parsable_copy(text) : NULL;
+    cJSON *doc = copy ? cJSON_Parse(copy) : NULL;
+    free(copy);
+    int shaped = cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(doc, "context")) &&
+                 cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(doc, "benchmarks"));
+    cJSON_Delete(doc);
+    if (!shaped) {
         snprintf(err, err_len, "%s: expected Google Benchmark's JSON (an object with 'context' and 'benchmarks')",
                  gb_json);
-        cJSON_Delete(doc);
+        free(text);
         return -1;
     }
-    cJSON_AddItemToObject(context, "ckbench", ckbench_json(info, rows, n_rows));
-    char *out = cJSON_Print(doc);
-    cJSON_Delete(doc);
+    cJSON *ck = ckbench_json(info, rows, n_rows);
+    char *ck_text = cJSON_Print(ck);
+    cJSON_Delete(ck);
+    char *out = ck_text ? insert_ckbench(text, ck_text) : NULL;
+    free(ck_text);
+    free(text);
     if (!out) {
         snprintf(err, err_len, "%s: out of memory formatting the results", out_json);
         return -1;

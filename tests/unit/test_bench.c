@@ -13,6 +13,7 @@
 #include "bench_shim.h"
 #include "calibrate.h"
 #include "ck_cost.h"
+#include "results.h"
 
 /* ---- helpers -------------------------------------------------------------------- */
 
@@ -325,4 +326,54 @@ Test(cost, backward_linear_and_cross_entropy)
     cr_assert_eq(ck_op_cost(&ce).flops, 140u);
     ck_shape fused = {.op = CK_OP_ADD_NORM, .T = 2, .D = 4};
     cr_assert_eq(ck_op_cost(&fused).bytes, 0u, "fused ops have no single shape");
+}
+
+/* ---- result files ------------------------------------------------------------------- */
+
+/* Google Benchmark writes NaN for the cv of a counter that is always 0 (bare,
+ * as Python's json reads it): the result file keeps its text as it was and
+ * adds the ckbench object to its context. */
+Test(results, google_benchmark_nan_is_kept_and_ckbench_added)
+{
+    char gb[256], out[256], csv[300], err[512];
+    temp_path(gb, sizeof gb, "gb.json");
+    temp_path(out, sizeof out, "result.json");
+    FILE *f = fopen(gb, "w");
+    fputs("{\n  \"context\": {\n    \"date\": \"x\"\n  },\n  \"benchmarks\": [\n    {\"name\": \"a NaN here\", "
+          "\"run_type\": \"aggregate\", \"aggregate_name\": \"cv\", \"flops_per_second\": NaN, \"x\": -Infinity}\n"
+          "  ]\n}\n",
+          f);
+    fclose(f);
+    ck_bench_row row = {.op = CK_OP_ADD, .threads = 1, .time_ns = 10, .bytes = 12, .gbs = 1.2};
+    snprintf(row.name, sizeof row.name, "a NaN here");
+    snprintf(row.shape, sizeof row.shape, "add n=1");
+    ck_results_info info = {.plugin = "p", .plugin_version = "1", .model = "m", .model_path = "m.json"};
+    cr_assert_eq(ck_results_write(gb, out, &info, &row, 1, err, sizeof err), 0, "%s", err);
+    char *text = read_file(out);
+    cr_assert(strstr(text, "\"flops_per_second\": NaN, \"x\": -Infinity"), "Google Benchmark's text kept: %s", text);
+    cr_assert(strstr(text, "\"name\": \"a NaN here\""));
+    free(text);
+    ck_results_csv_path(csv, sizeof csv, out);
+    cr_assert(strstr(csv, "result.csv"), "%s", csv);
+    text = read_file(csv);
+    cr_assert(strstr(text, "\"p\",\"\",\"add n=1\",add,"), "%s", text);
+    free(text);
+    remove(gb);
+    remove(out);
+    remove(csv);
+}
+
+Test(results, not_google_benchmark_json_is_refused_and_nothing_written)
+{
+    char gb[256], out[256], err[512];
+    temp_path(gb, sizeof gb, "notgb.json");
+    temp_path(out, sizeof out, "never.json");
+    FILE *f = fopen(gb, "w");
+    fputs("{\"benchmarks\": 3}", f);
+    fclose(f);
+    ck_results_info info = {.plugin = "p", .model = "m", .model_path = "m.json"};
+    cr_assert_eq(ck_results_write(gb, out, &info, NULL, 0, err, sizeof err), -1);
+    cr_assert(strstr(err, gb) && strstr(err, "'context'"), "%s", err);
+    cr_assert_eq(access(out, F_OK), -1, "nothing written");
+    remove(gb);
 }
