@@ -57,19 +57,20 @@ typedef struct gemm_job {
     const float *bias;
     float *y;
     size_t T, K, N;
-    size_t n_nblocks; /* blocks of NC columns */
+    size_t panels;    /* NR-wide column panels of W */
+    size_t n_nitems;  /* column ranges: item i has panels [i*panels/n, (i+1)*panels/n) */
     size_t tblock;    /* rows of x per work item, a multiple of MR */
 } gemm_job;
 
 #define PANEL_BYTES ((size_t)CK512_NC * CK512_KC * sizeof(float))
 
-/* Columns [n0, n0+NC) x rows [t0, t0+tblock): for each KC slice, pack the W
- * block once, then run the micro-kernel over every MR x NR tile (the MR x KC
- * slice of x stays in L1 while the W panels stream from L2). */
-static void gemm_block(const gemm_job *j, float *bp, size_t n0, size_t t0)
+/* Columns [n0, n0+nc) (nc <= NC) x rows [t0, t0+tblock): for each KC slice,
+ * pack the W block once, then run the micro-kernel over every MR x NR tile
+ * (the MR x KC slice of x stays in L1 while the W panels stream from L2). */
+static void gemm_block(const gemm_job *j, float *bp, size_t n0, size_t nc, size_t t0)
 {
     const ck512_gemm_impl *impl = j->impl;
-    const size_t nc = min_size(j->N - n0, CK512_NC), t1 = min_size(t0 + j->tblock, j->T);
+    const size_t t1 = min_size(t0 + j->tblock, j->T);
     const size_t group_floats = padded_k(impl, j->K) * CK512_MR;
     for (size_t k0 = 0; k0 < j->K; k0 += CK512_KC) {
         size_t kc = min_size(j->K - k0, CK512_KC);
@@ -92,8 +93,12 @@ static void gemm_items(void *arg, size_t begin, size_t end, int tid)
 {
     const gemm_job *j = arg;
     float *bp = j->ctx->scratch(j->ctx, tid, PANEL_BYTES); /* allocated up front: same buffer */
-    for (size_t i = begin; i < end; i++)
-        gemm_block(j, bp, (i % j->n_nblocks) * CK512_NC, (i / j->n_nblocks) * j->tblock);
+    for (size_t i = begin; i < end; i++) {
+        size_t ni = i % j->n_nitems;
+        size_t p0 = ni * j->panels / j->n_nitems, p1 = (ni + 1) * j->panels / j->n_nitems;
+        size_t n0 = p0 * CK512_NR;
+        gemm_block(j, bp, n0, min_size(p1 * CK512_NR, j->N) - n0, (i / j->n_nitems) * j->tblock);
+    }
 }
 
 int ck512_gemm(const ck_exec_ctx *ctx, const ck512_gemm_impl *impl, const float *x, const float *px,
@@ -109,14 +114,23 @@ int ck512_gemm(const ck_exec_ctx *ctx, const ck512_gemm_impl *impl, const float 
     for (int tid = 0; tid < ctx->n_threads; tid++)
         if (!ctx->scratch(ctx, tid, PANEL_BYTES))
             return CK_E_NOMEM;
-    gemm_job j = {ctx, impl, px, w, bias, y, T, K, N, div_up(N, CK512_NC), 0};
-    /* Whole T per item when N gives every thread a few blocks (W is then
+    gemm_job j = {ctx, impl, px, w, bias, y, T, K, N, div_up(N, CK512_NR), 0, 0};
+    /* The pool hands out n / (4 * threads) items at a time, so a number of
+     * column ranges that is a multiple of 4 * threads, each within one
+     * panel of the others, keeps every thread equally busy (43 blocks of
+     * 256 columns on 2 threads would leave one with 24 and the other 19).
+     * Ranges stay <= NC wide; which columns share a range does not change
+     * any sum, so results do not depend on it. */
+    const size_t units = (size_t)ctx->n_threads * 4, groups = div_up(T, CK512_MR);
+    j.n_nitems = div_up(div_up(j.panels, CK512_NC / CK512_NR), units) * units;
+    if (j.n_nitems > j.panels)
+        j.n_nitems = j.panels;
+    /* Whole T per item when N gives every thread a few ranges (W is then
      * packed exactly once); otherwise split T too, in multiples of MR. */
-    size_t want = (size_t)ctx->n_threads * 4, groups = div_up(T, CK512_MR);
-    size_t n_tblocks = j.n_nblocks < want ? min_size(div_up(want, j.n_nblocks), groups) : 1;
+    size_t n_tblocks = j.n_nitems < units ? min_size(div_up(units, j.n_nitems), groups) : 1;
     j.tblock = div_up(groups, n_tblocks) * CK512_MR;
     n_tblocks = div_up(T, j.tblock);
-    ck512_parallel(ctx, j.n_nblocks * n_tblocks, 1, gemm_items, &j);
+    ck512_parallel(ctx, j.n_nitems * n_tblocks, 1, gemm_items, &j);
     return CK_OK;
 }
 
