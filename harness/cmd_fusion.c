@@ -9,6 +9,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <cJSON.h>
+
 #include "ck_fusion.h"
 #include "ck_ir.h"
 #include "ck_run.h"
@@ -19,22 +21,24 @@ typedef struct fusion_cli {
     uint32_t fuse;
     size_t layers;
     int repetitions, threads;
+    const char *json;
 } fusion_cli;
 
 static int usage(FILE *f)
 {
     fprintf(f, "usage: ckbench fusion --plugin P --model M [--fuse all|LIST] [--layers N] [--repetitions R]\n"
-               "       [--threads N]\n"
+               "       [--threads N] [--json FILE]\n"
                "Runs the first N layers (default 1) of every section of M through P, with the fusions (default\n"
                "all) and without, and prints per section the time of one layer each way (best of R, default 3),\n"
                "the speedup and the activation bytes per layer the applied fusions save (analytic; hardware\n"
-               "counters are read by 'ckbench bench' where the machine exposes them).\n");
+               "counters are read by 'ckbench bench' where the machine exposes them). --json writes the\n"
+               "same, with the fusion flags, as a result file.\n");
     return f == stdout ? 0 : 2;
 }
 
 static int parse(int argc, char **argv, fusion_cli *c)
 {
-    *c = (fusion_cli){NULL, NULL, CK_FUSE_ALL, 1, 3, 0};
+    *c = (fusion_cli){NULL, NULL, CK_FUSE_ALL, 1, 3, 0, NULL};
     for (int i = 1; i < argc; i += 2) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)
@@ -59,6 +63,8 @@ static int parse(int argc, char **argv, fusion_cli *c)
             c->repetitions = atoi(v);
         else if (strcmp(a, "--threads") == 0)
             c->threads = atoi(v);
+        else if (strcmp(a, "--json") == 0)
+            c->json = v;
         else {
             fprintf(stderr, "ckbench fusion: bad option '%s %s'; see 'ckbench fusion --help'\n", a, v);
             return -1;
@@ -100,6 +106,48 @@ static int time_layers(ck_runner *r, const ck_exec_ctx *ctx, int reps, double *p
             per_section[s] = acc[s] < per_section[s] ? acc[s] : per_section[s];
     }
     return 0;
+}
+
+/* The result file: the flags (as --fuse takes them back), what applied, and
+ * the per-section times. Written to a temporary file and renamed. */
+static int write_json(const fusion_cli *c, const ck_model *m, const ck_plugin *p, const ck_runner *fused,
+                      const double *t_plain, const double *t_fused)
+{
+    char mask[256], tmp[4200];
+    ck_fusion_format(c->fuse, mask, sizeof mask);
+    cJSON *doc = cJSON_CreateObject();
+    cJSON_AddStringToObject(doc, "format", "ckbench-fusion-1");
+    cJSON_AddStringToObject(doc, "model", ck_model_name(m));
+    cJSON_AddStringToObject(doc, "plugin", p->desc->name);
+    cJSON_AddNumberToObject(doc, "layers_per_section", (double)c->layers);
+    cJSON *fu = cJSON_AddObjectToObject(doc, "fusion");
+    cJSON_AddStringToObject(fu, "requested", mask);
+    cJSON *ap = cJSON_AddObjectToObject(fu, "applied");
+    for (unsigned f = 0; f < CK_FUSE_COUNT; f++)
+        cJSON_AddNumberToObject(ap, ck_fusion_name(f), (double)ck_runner_fusion(fused, f));
+    cJSON_AddNumberToObject(fu, "activation_bytes_saved", (double)ck_runner_bytes_saved(fused));
+    cJSON *secs = cJSON_AddArrayToObject(doc, "sections");
+    for (size_t s = 0; s < m->n_sections; s++) {
+        size_t nl = m->sections[s].n_layers < c->layers ? m->sections[s].n_layers : c->layers;
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "name", m->sections[s].name);
+        cJSON_AddNumberToObject(o, "unfused_ms_per_layer", 1e3 * t_plain[s] / (double)nl);
+        cJSON_AddNumberToObject(o, "fused_ms_per_layer", 1e3 * t_fused[s] / (double)nl);
+        cJSON_AddNumberToObject(o, "speedup", t_fused[s] > 0 ? t_plain[s] / t_fused[s] : 0.0);
+        cJSON_AddItemToArray(secs, o);
+    }
+    char *text = cJSON_Print(doc);
+    cJSON_Delete(doc);
+    snprintf(tmp, sizeof tmp, "%s.tmp", c->json);
+    FILE *f = text ? fopen(tmp, "w") : NULL;
+    int ok = f && fprintf(f, "%s\n", text) > 0;
+    ok = f && fclose(f) == 0 && ok && rename(tmp, c->json) == 0;
+    if (!ok) {
+        fprintf(stderr, "ckbench fusion: %s: cannot write the result file\n", c->json);
+        remove(tmp);
+    }
+    free(text);
+    return ok ? 0 : -1;
 }
 
 int ck_cmd_fusion(int argc, char **argv)
@@ -157,7 +205,7 @@ int ck_cmd_fusion(int argc, char **argv)
     printf("activation bytes not moved per forward: %zu (%.2f MiB per layer on average, header and footer "
            "included)\n",
            ck_runner_bytes_saved(fused), (double)ck_runner_bytes_saved(fused) / (double)(layers ? layers : 1) / 1048576.0);
-    status = 0;
+    status = c.json && write_json(&c, m, p, fused, t_plain, t_fused) ? 2 : 0;
 out:
     ck_exec_destroy(ctx);
     ck_runner_free(plain);

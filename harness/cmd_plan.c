@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "ck_arena.h"
+#include "ck_fusion.h"
 #include "ck_plan.h"
 #include "commands.h"
 
@@ -18,6 +19,9 @@ typedef struct plan_args {
     int map;
     size_t window;          /* --touch-window: layers touched at a time; 0 = touch nothing */
     ck_arena_opts arena;
+    int fuse_given;
+    uint32_t fuse;          /* --fuse: recorded in layout.json */
+    const char *plugin;     /* --plugin: whose fused kernels decide (default: all assumed offered) */
 } plan_args;
 
 static void usage(FILE *f)
@@ -26,6 +30,7 @@ static void usage(FILE *f)
             "usage: ckbench plan --model M [--training | --decode [--decode-pos P]] [--align N]\n"
             "                    [--weight-dtype f32|bf16|f16|q8_0|q4_0] [--layout FILE] [--layers]\n"
             "                    [--map [--hugepages none|2M|1G] [--numa interleave|NODE] [--touch-window L]]\n"
+            "                    [--fuse all|none|LIST [--plugin P]]\n"
             "\n"
             "Plans every tensor of model M (a file such as ir/models/llava.json, or a name found\n"
             "in ir/models/) at a fixed offset in one allocation: sections on 2 MiB boundaries,\n"
@@ -43,6 +48,9 @@ static void usage(FILE *f)
             "  --hugepages H    with --map: none, 2M or 1G (falls back, and says why)\n"
             "  --numa P         with --map: interleave, or a node number (needs libnuma)\n"
             "  --touch-window L with --map: fault in L layers at a time, releasing each window after\n"
+            "  --fuse LIST      run the fusion pass and record the flags and what it applied in the\n"
+            "                   layout (\"fusion\"); offsets do not move. With --plugin P only the\n"
+            "                   fused kernels P offers apply; without, every requested one is assumed\n"
             "\n"
             "Exit status: 0 planned, 2 bad usage or a model/option the planner refuses.\n");
 }
@@ -75,6 +83,15 @@ static int parse_valued(plan_args *a, const char *opt, const char *val)
         a->model = val;
     } else if (strcmp(opt, "--layout") == 0) {
         a->layout = val;
+    } else if (strcmp(opt, "--fuse") == 0) {
+        char ferr[256];
+        if (ck_fusion_parse(val, &a->fuse, ferr, sizeof ferr)) {
+            fprintf(stderr, "ckbench plan: %s\n", ferr);
+            return 2;
+        }
+        a->fuse_given = 1;
+    } else if (strcmp(opt, "--plugin") == 0) {
+        a->plugin = val;
     } else if (strcmp(opt, "--align") == 0) {
         if (parse_size(val, &n) || n == 0) /* 0 means "default" to the planner: refuse it here */
             return bad_value(opt, val, "a power of two from 8 to 2097152");
@@ -207,6 +224,37 @@ static int map_plan(const ck_plan *p, const plan_args *a)
     return rc;
 }
 
+/* The fusion pass's outcome into the plan (and so into layout.json). */
+static int record_fusion(ck_plan *p, const ck_model *m, const plan_args *a)
+{
+    char err[CK_ERR_LEN];
+    uint32_t offered = CK_FUSE_ALL;
+    const char *name = "";
+    ck_plugin *pl = NULL;
+    if (a->plugin) {
+        if (!(pl = ck_plugin_load(a->plugin, err, sizeof err))) {
+            fprintf(stderr, "ckbench plan: %s\n", err);
+            return 2;
+        }
+        offered = ck_fusion_offered(pl, p->opts.weight_dtype ? p->opts.weight_dtype : m->dtype);
+        name = pl->desc->name;
+    }
+    int rc = ck_plan_record_fusion(p, m, a->fuse, offered, name);
+    char mask[256];
+    ck_fusion_format(a->fuse, mask, sizeof mask);
+    if (rc == 0) {
+        printf("fusion %s%s%s:", mask, pl ? " offered by " : " (every one assumed offered)", name);
+        for (unsigned f = 0; f < CK_FUSE_COUNT; f++)
+            if (p->fusion.applied[f])
+                printf(" %s x%zu", ck_fusion_name(f), p->fusion.applied[f]);
+        printf("; activation bytes not moved per forward: %zu\n", p->fusion.bytes_saved);
+    } else {
+        fprintf(stderr, "ckbench plan: the fusion pass ran out of memory\n");
+    }
+    ck_plugin_unload(pl);
+    return rc ? 2 : 0;
+}
+
 int ck_cmd_plan(int argc, char **argv)
 {
     plan_args a = {.layout = "layout.json"};
@@ -224,6 +272,12 @@ int ck_cmd_plan(int argc, char **argv)
         fprintf(stderr, "ckbench plan: %s\n", err);
         ck_model_free(m);
         return 2;
+    }
+    rc = a.fuse_given ? record_fusion(p, m, &a) : 0;
+    if (rc) {
+        ck_plan_free(p);
+        ck_model_free(m);
+        return rc;
     }
     ck_plan_print_map(p, stdout, a.per_layer);
     rc = a.map ? map_plan(p, &a) : 0;

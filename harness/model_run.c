@@ -418,26 +418,21 @@ static void fused_outputs(unit *u, const step *m)
             u->pub.out[u->pub.n_out++] = m[keep[k]].pub.out[o];
 }
 
-static uint32_t fusion_dtype(const ck_runner *r, unsigned f)
+static uint32_t weight_dtype_of(const ck_runner *r)
 {
-    return f == CK_FUSE_ADD_NORM ? CK_DTYPE_F32 : r->plan->opts.weight_dtype ? r->plan->opts.weight_dtype
-                                                                            : r->model->dtype;
+    return r->plan->opts.weight_dtype ? r->plan->opts.weight_dtype : r->model->dtype;
 }
 
-/* What the plugin offers of the requested fusions for section `sec`. A
- * section whose token embeddings receive a bridge's rows may not fuse
- * embed_norm: the splice must land between the two. */
+static uint32_t fusion_dtype(const ck_runner *r, unsigned f)
+{
+    return ck_fusion_kernel_dtype(f, weight_dtype_of(r));
+}
+
+/* What the plugin offers of the requested fusions, for section `sec`. */
 static uint32_t allowed_fusions(const ck_runner *r, size_t sec)
 {
-    uint32_t allowed = 0;
-    for (unsigned f = 0; f < CK_FUSE_COUNT; f++)
-        if ((r->opts.fuse_mask & (1u << f)) &&
-            ck_plugin_kernel(r->plugin, ck_fusion_op(f), fusion_dtype(r, f), CK_KF_FUSED))
-            allowed |= 1u << f;
-    for (size_t i = 0; i < r->model->n_sections; i++)
-        if (r->model->sections[i].has_bridge && r->model->sections[i].bridge_to == sec)
-            allowed &= ~(1u << CK_FUSE_EMBED_NORM);
-    return allowed;
+    uint32_t allowed = r->opts.fuse_mask & ck_fusion_offered(r->plugin, weight_dtype_of(r));
+    return ck_fusion_section_allowed(r->model, sec, allowed);
 }
 
 static int add_unit(ck_runner *r, size_t first, size_t count, int fusion)

@@ -71,6 +71,24 @@ typedef struct ck_fusion_result {
 int ck_fuse(const ck_fnode *nodes, size_t n, uint32_t allowed, ck_fusion_result *res);
 void ck_fusion_result_free(ck_fusion_result *res);
 
+/* The fusions plugin p offers for matrix weights of `weight_dtype`: the
+ * kernel of each fused op with CK_KF_FUSED at that dtype (F32 for add_norm). */
+uint32_t ck_fusion_offered(const ck_plugin *p, uint32_t weight_dtype);
+uint32_t ck_fusion_kernel_dtype(unsigned f, uint32_t weight_dtype);
+
+/* `allowed` restricted to what section `sec` may fuse: a section whose token
+ * embeddings receive a bridge's rows may not fuse embed_norm (the splice must
+ * land between the embedding and the norm). */
+uint32_t ck_fusion_section_allowed(const ck_model *m, size_t sec, uint32_t allowed);
+
+/* Run the pass over every section with `allowed` (= requested & what
+ * `plugin_name` offers; pass the requested set and "" to assume every
+ * fusion offered) and record the outcome in p->fusion for layout.json.
+ * 0, or -1 when out of memory. */
+struct ck_plan;
+int ck_plan_record_fusion(struct ck_plan *p, const ck_model *m, uint32_t requested, uint32_t allowed,
+                          const char *plugin_name);
+
 /* The dataflow nodes of section `sec`, every layer expanded, in execution
  * order. Returns the count (*out malloc'd), 0 on failure. */
 size_t ck_section_fnodes(const ck_model *m, size_t sec, const ck_graph_opts *opts, ck_fnode **out);

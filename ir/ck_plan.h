@@ -64,6 +64,16 @@ typedef struct ck_section_plan {
     size_t n_layers;
 } ck_section_plan;
 
+/* What the fusion pass did for this plan, when a run asked for fusions
+ * (ck_plan_record_fusion); written into layout.json. Offsets do not change. */
+typedef struct ck_plan_fusion {
+    int recorded;
+    uint32_t requested;       /* ck_fusion bits */
+    char plugin[64];          /* whose offer decided; "" = every requested fusion assumed offered */
+    size_t applied[16];       /* groups per ck_fusion */
+    size_t bytes_saved;       /* activation bytes not moved per forward */
+} ck_plan_fusion;
+
 typedef struct ck_plan {
     char model[64];
     ck_plan_opts opts;        /* as used: align resolved, weight dtype resolved */
@@ -76,6 +86,7 @@ typedef struct ck_plan {
     ck_section_plan sections[CK_MAX_SECTIONS];
     char section_names[CK_MAX_SECTIONS][CK_SECTION_NAME_MAX + 1];
     ck_section_kind section_kinds[CK_MAX_SECTIONS];
+    ck_plan_fusion fusion;
 } ck_plan;
 
 /* Plan a model. 0 on success (*out to free with ck_plan_free); -1 with one

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "ck_fusion.h"
+#include "ck_plan.h"
 
 static const char *const fusion_names[CK_FUSE_COUNT] = {
     [CK_FUSE_GATE_UP] = "gate_up",     [CK_FUSE_NORM_MLP] = "norm_mlp", [CK_FUSE_ACT_DOWN] = "act_down",
@@ -262,4 +263,54 @@ void ck_fusion_result_free(ck_fusion_result *res)
     free(res->steps);
     res->steps = NULL;
     res->n_steps = 0;
+}
+
+uint32_t ck_fusion_section_allowed(const ck_model *m, size_t sec, uint32_t allowed)
+{
+    for (size_t i = 0; i < m->n_sections; i++)
+        if (m->sections[i].has_bridge && m->sections[i].bridge_to == sec)
+            allowed &= ~(1u << CK_FUSE_EMBED_NORM);
+    return allowed;
+}
+
+int ck_plan_record_fusion(ck_plan *p, const ck_model *m, uint32_t requested, uint32_t allowed,
+                          const char *plugin_name)
+{
+    ck_plan_fusion *rec = &p->fusion;
+    memset(rec, 0, sizeof *rec);
+    rec->recorded = 1;
+    rec->requested = requested & CK_FUSE_ALL;
+    snprintf(rec->plugin, sizeof rec->plugin, "%s", plugin_name ? plugin_name : "");
+    ck_graph_opts g = {p->opts.decode, p->opts.decode_pos, p->opts.weight_dtype};
+    for (size_t sec = 0; sec < m->n_sections; sec++) {
+        if (g.decode && m->sections[sec].kind != CK_SECTION_DECODER)
+            continue;
+        ck_fnode *v = NULL;
+        size_t n = ck_section_fnodes(m, sec, &g, &v);
+        ck_fusion_result res;
+        if (!n || ck_fuse(v, n, ck_fusion_section_allowed(m, sec, allowed & requested), &res)) {
+            free(v);
+            return -1;
+        }
+        for (unsigned f = 0; f < CK_FUSE_COUNT; f++)
+            rec->applied[f] += res.applied[f];
+        rec->bytes_saved += res.bytes_saved;
+        ck_fusion_result_free(&res);
+        free(v);
+    }
+    return 0;
+}
+
+uint32_t ck_fusion_kernel_dtype(unsigned f, uint32_t weight_dtype)
+{
+    return f == CK_FUSE_ADD_NORM ? CK_DTYPE_F32 : weight_dtype;
+}
+
+uint32_t ck_fusion_offered(const ck_plugin *p, uint32_t weight_dtype)
+{
+    uint32_t offered = 0;
+    for (unsigned f = 0; f < CK_FUSE_COUNT; f++)
+        if (ck_plugin_kernel(p, fusion_ops[f], ck_fusion_kernel_dtype(f, weight_dtype), CK_KF_FUSED))
+            offered |= 1u << f;
+    return offered;
 }

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "ck_fusion.h"
 #include "ck_plan.h"
 
 static const char *mode_name(const ck_plan_opts *o)
@@ -63,6 +64,17 @@ static void write_section(FILE *f, const ck_plan *p, size_t *i, uint32_t sec)
     fprintf(f, "\n    }%s\n", sec + 1 < p->n_sections ? "," : "");
 }
 
+/* "fusion": the flags asked for, whose offer decided, what the pass applied. */
+static void write_fusion(FILE *f, const ck_plan_fusion *r)
+{
+    char mask[256];
+    ck_fusion_format(r->requested, mask, sizeof mask);
+    fprintf(f, "  \"fusion\": {\"requested\": \"%s\", \"plugin\": \"%s\", \"applied\": {", mask, r->plugin);
+    for (unsigned k = 0; k < CK_FUSE_COUNT; k++)
+        fprintf(f, "%s\"%s\": %zu", k ? ", " : "", ck_fusion_name(k), r->applied[k]);
+    fprintf(f, "}, \"activation_bytes_saved\": %zu},\n", r->bytes_saved);
+}
+
 static void write_layout(FILE *f, const ck_plan *p)
 {
     size_t used = 0, i = 0;
@@ -72,6 +84,8 @@ static void write_layout(FILE *f, const ck_plan *p)
         fprintf(f, "  \"decode_pos\": %zu,\n", p->opts.decode_pos);
     fprintf(f, "  \"weight_dtype\": \"%s\",\n  \"alignment\": %zu,\n  \"section_alignment\": %zu,\n",
             ck_dtype_name(p->opts.weight_dtype), p->opts.align, p->section_align);
+    if (p->fusion.recorded)
+        write_fusion(f, &p->fusion);
     fprintf(f, "  \"total_bytes\": %zu,\n  \"total\": \"0x%zx\",\n  \"totals\": {", p->total, p->total);
     for (int k = 0; k < CK_BUF_KIND_COUNT; k++) {
         fprintf(f, "\"%s\": %zu, ", ck_buf_kind_name((ck_buf_kind)k), p->by_kind[k]);

@@ -171,3 +171,91 @@ Test(fusion_pass, a_gelu_encoder_has_no_gate_up_or_qkv_rope)
     cr_assert_eq(r.applied[CK_FUSE_ACT_DOWN], 2, "gelu + down in both layers");
     ck_fusion_result_free(&r);
 }
+
+/* ---- the flags round-trip through layout.json and the fusion result file ---- */
+
+#include <cJSON.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static cJSON *read_json(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    cr_assert_not_null(f, "%s was not written", path);
+    static char buf[1 << 22];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    cJSON *doc = cJSON_Parse(buf);
+    cr_assert_not_null(doc, "%s is not JSON", path);
+    return doc;
+}
+
+static uint32_t requested_in(cJSON *doc)
+{
+    cJSON *fu = cJSON_GetObjectItemCaseSensitive(doc, "fusion");
+    cJSON *req = cJSON_GetObjectItemCaseSensitive(fu, "requested");
+    cr_assert(cJSON_IsString(req), "no fusion.requested");
+    uint32_t mask;
+    char err[256];
+    cr_assert_eq(ck_fusion_parse(req->valuestring, &mask, err, sizeof err), 0, "%s", err);
+    return mask;
+}
+
+Test(fusion_flags, round_trip_through_layout_json_and_the_fusion_result)
+{
+    const char *ck = getenv("CK_CKBENCH"), *src = getenv("CK_SOURCE_DIR");
+    if (!ck || !src)
+        cr_skip_test("CK_CKBENCH / CK_SOURCE_DIR not set (run through make test-unit)");
+    const char *specs[] = {"all", "none", "norm_qkv,qkv_rope", "add_norm", "gate_up,act_down,embed_norm"};
+    char dir[] = "/tmp/ck_fuse_rt_XXXXXX";
+    cr_assert_not_null(mkdtemp(dir));
+    for (size_t i = 0; i < sizeof specs / sizeof specs[0]; i++) {
+        uint32_t want;
+        char err[256], cmd[4096], layout[256], result[256];
+        cr_assert_eq(ck_fusion_parse(specs[i], &want, err, sizeof err), 0);
+        snprintf(layout, sizeof layout, "%s/layout.json", dir);
+        snprintf(result, sizeof result, "%s/fusion.json", dir);
+        snprintf(cmd, sizeof cmd,
+                 "%s plan --model %s/ir/models/tiny-gqa.json --fuse %s --plugin scalar --layout %s >/dev/null && "
+                 "%s fusion --model %s/ir/models/tiny-gqa.json --plugin scalar --fuse %s --layers 99 --repetitions 1 --json %s "
+                 ">/dev/null",
+                 ck, src, specs[i], layout, ck, src, specs[i], result);
+        cr_assert_eq(system(cmd), 0, "%s", cmd);
+        cJSON *l = read_json(layout), *r = read_json(result);
+        cr_assert_eq(requested_in(l), want, "layout.json: %s", specs[i]);
+        cr_assert_eq(requested_in(r), want, "fusion result: %s", specs[i]);
+        /* both ran the same pass: the same groups applied */
+        cJSON *la = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(l, "fusion"), "applied");
+        cJSON *ra = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(r, "fusion"), "applied");
+        for (unsigned f = 0; f < CK_FUSE_COUNT; f++) {
+            cJSON *a = cJSON_GetObjectItemCaseSensitive(la, ck_fusion_name(f));
+            cJSON *b = cJSON_GetObjectItemCaseSensitive(ra, ck_fusion_name(f));
+            cr_assert(cJSON_IsNumber(a) && cJSON_IsNumber(b) && a->valuedouble == b->valuedouble,
+                      "%s: %s applied differently in layout.json and the run", specs[i], ck_fusion_name(f));
+            if (!(want & (1u << f)))
+                cr_assert_eq(a->valuedouble, 0, "%s applied without being requested", ck_fusion_name(f));
+        }
+        cJSON_Delete(l);
+        cJSON_Delete(r);
+    }
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    cr_assert_eq(system(cmd), 0);
+}
+
+Test(fusion_flags, a_layout_without_fuse_has_no_fusion_record)
+{
+    const char *ck = getenv("CK_CKBENCH"), *src = getenv("CK_SOURCE_DIR");
+    if (!ck || !src)
+        cr_skip_test("CK_CKBENCH / CK_SOURCE_DIR not set (run through make test-unit)");
+    char cmd[4096], path[] = "/tmp/ck_nofuse_XXXXXX";
+    int fd = mkstemp(path);
+    close(fd);
+    snprintf(cmd, sizeof cmd, "%s plan --model %s/ir/models/tiny-gqa.json --layout %s >/dev/null", ck, src, path);
+    cr_assert_eq(system(cmd), 0);
+    cJSON *l = read_json(path);
+    unlink(path);
+    cr_assert_null(cJSON_GetObjectItemCaseSensitive(l, "fusion"));
+    cJSON_Delete(l);
+}
