@@ -27,19 +27,29 @@ typedef struct pool {
     /* the current job */
     ck_range_fn fn;
     void *arg;
-    size_t n, chunk;
+    size_t n, chunk;          /* chunk: the smallest claim (the grain) */
     atomic_size_t next;
     scratch_buf *scratch; /* n_threads + 1 (the last is CK_SCRATCH_SHARED) */
 } pool;
 
+/* Guided self-scheduling: each claim takes half of what is left divided by
+ * the threads (never less than the grain), so the first chunks are large and
+ * the last ones small, and the threads finish within a small chunk of each
+ * other even when items are few (43 GEMM column blocks on 2 threads split
+ * 22/21 rather than 24/19 with fixed chunks). */
 static void run_chunks(pool *pl, int tid)
 {
+    size_t nt2 = 2 * (size_t)pl->ctx.n_threads;
     for (;;) {
-        size_t b = atomic_fetch_add(&pl->next, pl->chunk);
-        if (b >= pl->n)
-            return;
-        size_t e = b + pl->chunk < pl->n ? b + pl->chunk : pl->n;
-        pl->fn(pl->arg, b, e, tid);
+        size_t b = atomic_load_explicit(&pl->next, memory_order_relaxed), c;
+        do {
+            if (b >= pl->n)
+                return;
+            size_t rest = pl->n - b;
+            c = rest / nt2 > pl->chunk ? rest / nt2 : pl->chunk;
+            c = c < rest ? c : rest;
+        } while (!atomic_compare_exchange_weak(&pl->next, &b, b + c));
+        pl->fn(pl->arg, b, b + c, tid);
     }
 }
 
@@ -127,10 +137,7 @@ static void pool_parallel_for(const ck_exec_ctx *ctx, size_t n, size_t grain, ck
         fn(arg, 0, n, 0);
         return;
     }
-    /* A few chunks per thread balances uneven rows without much overhead. */
-    size_t chunk = (n + (size_t)nt * 4 - 1) / ((size_t)nt * 4);
-    if (chunk < grain)
-        chunk = grain;
+    size_t chunk = grain;
     pthread_mutex_lock(&pl->mu);
     pl->fn = fn;
     pl->arg = arg;
