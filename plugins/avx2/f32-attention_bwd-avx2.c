@@ -1,0 +1,154 @@
+/* f32-attention_bwd/avx2: gradients of scaled dot-product attention, one
+ * kv head at a time (the query heads of its group, g = H / Hkv of them).
+ * Pass 1, over (group head, query row) items: the softmax row P (read from
+ * the forward's probs, or recomputed: f32 scores, max subtracted), dP[s] =
+ * dout . v[s], dS[s] = scale * P[s] (dP[s] - sum_j P[j] dP[j]) (that sum in
+ * double) and dq = sum_s dS[s] k[s]; P and dS rows go to shared scratch
+ * [g, T, S] (masked keys 0). Pass 2, over key rows s: dv[s] = sum P dout and
+ * dk[s] = sum dS q over the group's heads and the query rows, in that fixed
+ * order. Every output element is written by one item, so nothing depends
+ * on the split. */
+#include <math.h>
+
+#include "bwd-avx2.h"
+
+typedef struct attn_bwd_job {
+    const ck_attention_bwd_args *a;
+    size_t kvh, group;
+    float *p, *ds; /* [group, T, S] */
+} attn_bwd_job;
+
+static float dot_row(const float *x, const float *y, size_t n)
+{
+    bv_f32 acc = bv_zero();
+    for (size_t i = 0; i < n; i += BV_W)
+        acc = bv_fmadd(bv_load_n(x + i, n - i), bv_load_n(y + i, n - i), acc);
+    return bv_hsum(acc);
+}
+
+/* y += c * x over n floats */
+static void axpy_row(float *y, float c, const float *x, size_t n)
+{
+    bv_f32 cv = bv_set1(c);
+    for (size_t i = 0; i < n; i += BV_W)
+        bv_store_n(y + i, bv_fmadd(cv, bv_load_n(x + i, n - i), bv_load_n(y + i, n - i)), n - i);
+}
+
+static size_t visible(const ck_attention_bwd_args *a, size_t t)
+{
+    if (!a->causal)
+        return a->S;
+    size_t last = a->q_pos + t + 1;
+    return last < a->S ? last : a->S;
+}
+
+/* P[0..n) of query row t of head h, from probs or recomputed. */
+static void softmax_row(const ck_attention_bwd_args *a, size_t h, size_t t, size_t kvh, size_t n, float *p)
+{
+    size_t hd = a->head_dim, stride = a->n_kv_heads * hd;
+    if (a->probs) {
+        memcpy(p, a->probs + (h * a->T + t) * a->S, n * sizeof(float));
+        return;
+    }
+    const float *q = a->q + (t * a->n_heads + h) * hd;
+    float mx = -INFINITY;
+    for (size_t s = 0; s < n; s++) {
+        p[s] = a->scale * dot_row(q, a->k + s * stride + kvh * hd, hd);
+        mx = p[s] > mx ? p[s] : mx;
+    }
+    bv_f32 m = bv_set1(mx), sum = bv_zero();
+    for (size_t s = 0; s < n; s += BV_W) {
+        bv_f32 e = bv_keep_n(bv_exp(bv_sub(bv_load_n(p + s, n - s), m)), n - s);
+        bv_store_n(p + s, e, n - s);
+        sum = bv_add(sum, e);
+    }
+    bv_f32 inv = bv_set1((float)(1.0 / (double)bv_hsum(sum)));
+    for (size_t s = 0; s < n; s += BV_W)
+        bv_store_n(p + s, bv_mul(bv_load_n(p + s, n - s), inv), n - s);
+}
+
+static void query_rows(void *arg, size_t begin, size_t end, int tid)
+{
+    const attn_bwd_job *j = arg;
+    const ck_attention_bwd_args *a = j->a;
+    size_t hd = a->head_dim, S = a->S, stride = a->n_kv_heads * hd;
+    (void)tid;
+    for (size_t item = begin; item < end; item++) {
+        size_t g = item / a->T, t = item % a->T, h = j->kvh * j->group + g, n = visible(a, t);
+        float *p = j->p + item * S, *ds = j->ds + item * S;
+        const float *dout = a->dout + (t * a->n_heads + h) * hd;
+        softmax_row(a, h, t, j->kvh, n, p);
+        double pdp = 0;
+        for (size_t s = 0; s < n; s++) {
+            ds[s] = dot_row(dout, a->v + s * stride + j->kvh * hd, hd);
+            pdp += (double)p[s] * ds[s];
+        }
+        for (size_t s = 0; s < n; s++)
+            ds[s] = (float)((double)a->scale * p[s] * (ds[s] - pdp));
+        memset(p + n, 0, (S - n) * sizeof(float));
+        memset(ds + n, 0, (S - n) * sizeof(float));
+        if (!a->dq)
+            continue;
+        float *dq = a->dq + (t * a->n_heads + h) * hd;
+        memset(dq, 0, hd * sizeof(float));
+        for (size_t s = 0; s < n; s++)
+            axpy_row(dq, ds[s], a->k + s * stride + j->kvh * hd, hd);
+    }
+}
+
+static void key_rows(void *arg, size_t begin, size_t end, int tid)
+{
+    const attn_bwd_job *j = arg;
+    const ck_attention_bwd_args *a = j->a;
+    size_t hd = a->head_dim, S = a->S, T = a->T, off = j->kvh * hd;
+    (void)tid;
+    for (size_t s = begin; s < end; s++) {
+        float *dk = a->dk ? a->dk + s * a->n_kv_heads * hd + off : NULL;
+        float *dv = a->dv ? a->dv + s * a->n_kv_heads * hd + off : NULL;
+        if (dk)
+            memset(dk, 0, hd * sizeof(float));
+        if (dv)
+            memset(dv, 0, hd * sizeof(float));
+        size_t t0 = a->causal && s > a->q_pos ? s - a->q_pos : 0;
+        for (size_t g = 0; g < j->group; g++) {
+            size_t h = j->kvh * j->group + g;
+            for (size_t t = t0; t < T; t++) {
+                size_t row = (g * T + t) * S + s, qi = (t * a->n_heads + h) * hd;
+                if (dv)
+                    axpy_row(dv, j->p[row], a->dout + qi, hd);
+                if (dk)
+                    axpy_row(dk, j->ds[row], a->q + qi, hd);
+            }
+        }
+    }
+}
+
+int BV_KERNEL(attention_bwd)(const ck_exec_ctx *ctx, const void *args)
+{
+    const ck_attention_bwd_args *a = args;
+    if (!a || !a->q || !a->k || !a->v || !a->dout || a->n_kv_heads == 0 || a->n_heads % a->n_kv_heads)
+        return CK_E_UNSUPPORTED;
+    attn_bwd_job j = {a, 0, a->n_heads / a->n_kv_heads, NULL, NULL};
+    size_t rows = j.group * a->T;
+    if (rows == 0 || a->S == 0 || a->head_dim == 0) {
+        /* nothing flows back: zero gradients */
+        if (a->dq)
+            memset(a->dq, 0, a->T * a->n_heads * a->head_dim * sizeof(float));
+        for (int i = 0; i < 2; i++) {
+            float *d = i ? a->dv : a->dk;
+            if (d)
+                memset(d, 0, a->S * a->n_kv_heads * a->head_dim * sizeof(float));
+        }
+        return CK_OK;
+    }
+    j.p = ctx->scratch(ctx, CK_SCRATCH_SHARED, 2 * rows * a->S * sizeof(float));
+    if (!j.p)
+        return CK_E_NOMEM;
+    j.ds = j.p + rows * a->S;
+    for (j.kvh = 0; j.kvh < a->n_kv_heads; j.kvh++) {
+        bv_parallel(ctx, rows, 1, query_rows, &j);
+        if (a->dk || a->dv)
+            bv_parallel(ctx, a->S, 1, key_rows, &j);
+    }
+    return CK_OK;
+}

@@ -1,0 +1,87 @@
+/* f32-qkv_bwd/avx2: the gradients of the three projections of one x.
+ *   dx = [dq | dk | dv] . [Wq; Wk; Wv]: one GEMM over the stacked reduction
+ *        (nq + 2 nkv), so dx is rounded from a single sum, not three;
+ *   dWq = dq^T . x (and k, v): x^T is built once for all three;
+ *   db  = column sums of dq, dk, dv in t order.
+ * The transposes share the host's shared scratch (the GEMM packs into the
+ * threads' private scratch);
+ * sums keep the forward GEMM's fixed order, independent of the split. */
+#include "bwd-avx2.h"
+#include "avx2-helpers.h"
+
+typedef struct proj {
+    const float *w, *dy;
+    float *dw, *db;
+    size_t n; /* output rows of the projection */
+} proj;
+
+static int bad_args(const ck_qkv_bwd_args *a)
+{
+    return !a || !a->x || !a->wq || !a->wk || !a->wv || !a->dq || !a->dk || !a->dv || a->n_kv_heads == 0 ||
+           a->n_heads % a->n_kv_heads;
+}
+
+/* dx over the stacked reduction R: cat [T, R] and wt [D, R] in buf. */
+static int input_grad(const ck_exec_ctx *ctx, const ck_qkv_bwd_args *a, const proj p[3], size_t R, float *buf)
+{
+    size_t T = a->T, D = a->D, off = 0;
+    float *cat = buf, *wt = buf + T * R;
+    for (int i = 0; i < 3; i++) {
+        for (size_t t = 0; t < T; t++)
+            memcpy(cat + t * R + off, p[i].dy + t * p[i].n, p[i].n * sizeof(float));
+        avx2_bwd_transpose(ctx, p[i].w, D, p[i].n, D, wt + off, R);
+        off += p[i].n;
+    }
+    return avx2_bwd_gemm_nt(ctx, cat, wt, a->dx, T, R, D);
+}
+
+/* dW of each projection from x^T [D, T] and dy^T [n, T]. */
+static int weight_grads(const ck_exec_ctx *ctx, const ck_qkv_bwd_args *a, const proj p[3], float *buf)
+{
+    size_t T = a->T, D = a->D;
+    float *xt = buf, *dyt = xt + D * T; /* dyt holds the widest, q */
+    avx2_bwd_transpose(ctx, a->x, D, T, D, xt, T);
+    for (int i = 0; i < 3; i++) {
+        if (!p[i].dw)
+            continue;
+        avx2_bwd_transpose(ctx, p[i].dy, p[i].n, T, p[i].n, dyt, T);
+        int rc = avx2_bwd_gemm_nt(ctx, dyt, xt, p[i].dw, p[i].n, T, D);
+        if (rc != CK_OK)
+            return rc;
+    }
+    return CK_OK;
+}
+
+int ck_avx2_f32_qkv_bwd(const ck_exec_ctx *ctx, const void *args)
+{
+    const ck_qkv_bwd_args *a = args;
+    if (bad_args(a))
+        return CK_E_UNSUPPORTED;
+    size_t T = a->T, D = a->D, nq = a->n_heads * a->head_dim, nkv = a->n_kv_heads * a->head_dim;
+    size_t R = nq + 2 * nkv;
+    const proj p[3] = {{a->wq, a->dq, a->dwq, a->dbq, nq}, {a->wk, a->dk, a->dwk, a->dbk, nkv},
+                       {a->wv, a->dv, a->dwv, a->dbv, nkv}};
+    int want_dw = a->dwq || a->dwk || a->dwv, rc = CK_OK;
+    if (T && D && R) {
+        size_t dx_floats = a->dx ? T * R + D * R : 0;
+        size_t dw_floats = want_dw ? D * T + nq * T : 0;
+        size_t floats = dx_floats > dw_floats ? dx_floats : dw_floats;
+        float *buf = floats ? ctx->scratch(ctx, CK_SCRATCH_SHARED, floats * sizeof(float)) : NULL;
+        if (floats && !buf)
+            return CK_E_NOMEM;
+        if (a->dx)
+            rc = input_grad(ctx, a, p, R, buf);
+        if (rc == CK_OK && want_dw)
+            rc = weight_grads(ctx, a, p, buf);
+    } else {
+        if (a->dx)
+            memset(a->dx, 0, T * D * sizeof(float));
+        for (int i = 0; i < 3; i++)
+            if (p[i].dw)
+                memset(p[i].dw, 0, p[i].n * D * sizeof(float));
+    }
+    for (int i = 0; i < 3 && rc == CK_OK; i++)
+        if (p[i].db)
+            avx2_bwd_colsum(ctx, p[i].dy, T, p[i].n, p[i].db);
+    return rc;
+}
