@@ -81,6 +81,17 @@ static const ck_kernel_desc kernels[] = {
     {CK_OP_EMBEDDING, CK_DTYPE_BF16, 0, "bf16-embedding/avx2", ck_avx2_bf16_embedding},
     {CK_OP_EMBEDDING, CK_DTYPE_F16, 0, "f16-embedding/avx2", ck_avx2_f16_embedding},
     {CK_OP_ADAM, CK_DTYPE_F32, 0, "f32-adam/avx2", ck_avx2_f32_adam},
+    /* backward (training) kernels */
+    {CK_OP_RMSNORM_BWD, CK_DTYPE_F32, 0, "f32-rmsnorm_bwd/avx2", ck_avx2_f32_rmsnorm_bwd},
+    {CK_OP_LAYERNORM_BWD, CK_DTYPE_F32, 0, "f32-layernorm_bwd/avx2", ck_avx2_f32_layernorm_bwd},
+    {CK_OP_LINEAR_BWD, CK_DTYPE_F32, 0, "f32-linear_bwd/avx2", ck_avx2_f32_linear_bwd},
+    {CK_OP_QKV_BWD, CK_DTYPE_F32, 0, "f32-qkv_bwd/avx2", ck_avx2_f32_qkv_bwd},
+    {CK_OP_ROPE_BWD, CK_DTYPE_F32, 0, "f32-rope_bwd/avx2", ck_avx2_f32_rope_bwd},
+    {CK_OP_ATTENTION_BWD, CK_DTYPE_F32, 0, "f32-attention_bwd/avx2", ck_avx2_f32_attention_bwd},
+    {CK_OP_SWIGLU_BWD, CK_DTYPE_F32, 0, "f32-swiglu_bwd/avx2", ck_avx2_f32_swiglu_bwd},
+    {CK_OP_GELU_BWD, CK_DTYPE_F32, 0, "f32-gelu_bwd/avx2", ck_avx2_f32_gelu_bwd},
+    {CK_OP_EMBEDDING_BWD, CK_DTYPE_F32, 0, "f32-embedding_bwd/avx2", ck_avx2_f32_embedding_bwd},
+    {CK_OP_CROSS_ENTROPY, CK_DTYPE_F32, 0, "f32-cross_entropy/avx2", ck_avx2_f32_cross_entropy},
 };
 
 static const ck_plugin_desc desc = {

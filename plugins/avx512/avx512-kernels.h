@@ -28,5 +28,16 @@ int ck_avx512_f32_embedding(const ck_exec_ctx *ctx, const void *args);
 int ck_avx512_bf16_embedding(const ck_exec_ctx *ctx, const void *args);
 int ck_avx512_f16_embedding(const ck_exec_ctx *ctx, const void *args);
 int ck_avx512_f32_adam(const ck_exec_ctx *ctx, const void *args);
+/* backward (training) kernels */
+int ck_avx512_f32_rmsnorm_bwd(const ck_exec_ctx *ctx, const void *args);
+int ck_avx512_f32_layernorm_bwd(const ck_exec_ctx *ctx, const void *args);
+int ck_avx512_f32_linear_bwd(const ck_exec_ctx *ctx, const void *args);
+int ck_avx512_f32_qkv_bwd(const ck_exec_ctx *ctx, const void *args);
+int ck_avx512_f32_rope_bwd(const ck_exec_ctx *ctx, const void *args);
+int ck_avx512_f32_attention_bwd(const ck_exec_ctx *ctx, const void *args);
+int ck_avx512_f32_swiglu_bwd(const ck_exec_ctx *ctx, const void *args);
+int ck_avx512_f32_gelu_bwd(const ck_exec_ctx *ctx, const void *args);
+int ck_avx512_f32_embedding_bwd(const ck_exec_ctx *ctx, const void *args);
+int ck_avx512_f32_cross_entropy(const ck_exec_ctx *ctx, const void *args);
 
 #endif /* CK_AVX512_KERNELS_H */
