@@ -132,9 +132,10 @@ static inline __m256 avx2_exp_core_ps(__m256 x)
  * above ln(FLT_MAX) it is +inf, NaN stays NaN. */
 static inline __m256 avx2_exp_ps(__m256 x)
 {
+    const __m256 ln_flt_min = _mm256_set1_ps(-87.3365447504f), ln_flt_max = _mm256_set1_ps(88.7228391f);
     __m256 y = avx2_exp_core_ps(x);
-    y = _mm256_blendv_ps(y, _mm256_setzero_ps(), _mm256_cmp_ps(x, _mm256_set1_ps(-87.3365447504f), _CMP_LT_OQ));
-    y = _mm256_blendv_ps(y, _mm256_set1_ps(__builtin_inff()), _mm256_cmp_ps(x, _mm256_set1_ps(88.7228391f), _CMP_GT_OQ));
+    y = _mm256_blendv_ps(y, _mm256_setzero_ps(), _mm256_cmp_ps(x, ln_flt_min, _CMP_LT_OQ));
+    y = _mm256_blendv_ps(y, _mm256_set1_ps(__builtin_inff()), _mm256_cmp_ps(x, ln_flt_max, _CMP_GT_OQ));
     return _mm256_blendv_ps(y, x, _mm256_cmp_ps(x, x, _CMP_UNORD_Q));
 }
 
@@ -144,8 +145,9 @@ static inline __m256 avx2_exp_ps(__m256 x)
  * a NaN x makes v NaN too) and two blends cheaper. */
 static inline __m256 avx2_exp_logistic_ps(__m256 x)
 {
+    const __m256 ln_flt_max = _mm256_set1_ps(88.7228391f);
     __m256 y = avx2_exp_core_ps(x);
-    return _mm256_blendv_ps(y, _mm256_set1_ps(__builtin_inff()), _mm256_cmp_ps(x, _mm256_set1_ps(88.7228391f), _CMP_GT_OQ));
+    return _mm256_blendv_ps(y, _mm256_set1_ps(__builtin_inff()), _mm256_cmp_ps(x, ln_flt_max, _CMP_GT_OQ));
 }
 
 /* ---- bf16 ----------------------------------------------------------------- */
