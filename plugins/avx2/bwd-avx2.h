@@ -75,6 +75,24 @@ static inline void bv_parallel(const ck_exec_ctx *ctx, size_t n, size_t grain, c
     avx2_parallel(ctx, n, grain, fn, arg);
 }
 
+/* Below about this many flops a kernel runs on the calling thread alone:
+ * waking the pool's threads costs more than they save (on a loaded
+ * machine, tens of microseconds per parallel loop). Results do not depend
+ * on the split, so they are the same bits either way. */
+#define BV_SERIAL_WORK 1e6
+
+/* ctx, or a copy of it that reports one thread when `work` is small (every
+ * parallel loop then runs inline; the host's scratch still gives tid 0 and
+ * CK_SCRATCH_SHARED distinct buffers). */
+static inline const ck_exec_ctx *bv_ctx_for(const ck_exec_ctx *ctx, ck_exec_ctx *one, double work)
+{
+    if (work >= BV_SERIAL_WORK || ctx->n_threads <= 1)
+        return ctx;
+    *one = *ctx;
+    one->n_threads = 1;
+    return one;
+}
+
 /* ---- GEMM layouts of the gradients (gemm-bwd-avx2.c) ------------------- */
 
 /* dst[c * ld_dst + r] = src[r * ld_src + c] for r < rows, c < cols, in

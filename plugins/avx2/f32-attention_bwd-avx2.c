@@ -128,6 +128,8 @@ int BV_KERNEL(attention_bwd)(const ck_exec_ctx *ctx, const void *args)
     const ck_attention_bwd_args *a = args;
     if (!a || !a->q || !a->k || !a->v || !a->dout || a->n_kv_heads == 0 || a->n_heads % a->n_kv_heads)
         return CK_E_UNSUPPORTED;
+    ck_exec_ctx one;
+    ctx = bv_ctx_for(ctx, &one, 8.0 * (double)a->n_heads * (double)a->T * (double)a->S * (double)a->head_dim);
     attn_bwd_job j = {a, 0, a->n_heads / a->n_kv_heads, NULL, NULL};
     size_t rows = j.group * a->T;
     if (rows == 0 || a->S == 0 || a->head_dim == 0) {

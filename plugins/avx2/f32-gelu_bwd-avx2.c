@@ -30,6 +30,8 @@ int BV_KERNEL(gelu_bwd)(const ck_exec_ctx *ctx, const void *args)
     const ck_unary_bwd_args *a = args;
     if (!a || !a->x || !a->dy || !a->dx)
         return CK_E_UNSUPPORTED;
+    ck_exec_ctx one;
+    ctx = bv_ctx_for(ctx, &one, 30.0 * (double)a->n);
     bv_parallel(ctx, (a->n + BLOCK - 1) / BLOCK, 4, gelu_bwd_blocks, (void *)a);
     return CK_OK;
 }

@@ -30,6 +30,8 @@ int BV_KERNEL(swiglu_bwd)(const ck_exec_ctx *ctx, const void *args)
     const ck_swiglu_bwd_args *a = args;
     if (!a || !a->gate || !a->up || !a->dy)
         return CK_E_UNSUPPORTED;
+    ck_exec_ctx one;
+    ctx = bv_ctx_for(ctx, &one, 20.0 * (double)a->n);
     bv_parallel(ctx, (a->n + BLOCK - 1) / BLOCK, 4, swiglu_bwd_blocks, (void *)a);
     return CK_OK;
 }

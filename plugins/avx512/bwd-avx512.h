@@ -59,14 +59,22 @@ static inline void bv_parallel(const ck_exec_ctx *ctx, size_t n, size_t grain, c
     ck512_parallel(ctx, n, grain, fn, arg);
 }
 
-/* Every thread's private scratch holds `bytes` (asked from the calling
- * thread, so workers neither allocate nor fail). 0 on success. */
-static inline int bv_reserve_scratch(const ck_exec_ctx *ctx, size_t bytes)
+/* Below about this many flops a kernel runs on the calling thread alone:
+ * waking the pool's threads costs more than they save (on a loaded
+ * machine, tens of microseconds per parallel loop). Results do not depend
+ * on the split, so they are the same bits either way. */
+#define BV_SERIAL_WORK 1e6
+
+/* ctx, or a copy of it that reports one thread when `work` is small (every
+ * parallel loop then runs inline; the host's scratch still gives tid 0 and
+ * CK_SCRATCH_SHARED distinct buffers). */
+static inline const ck_exec_ctx *bv_ctx_for(const ck_exec_ctx *ctx, ck_exec_ctx *one, double work)
 {
-    for (int tid = 0; tid < ctx->n_threads; tid++)
-        if (!ctx->scratch(ctx, tid, bytes))
-            return -1;
-    return 0;
+    if (work >= BV_SERIAL_WORK || ctx->n_threads <= 1)
+        return ctx;
+    *one = *ctx;
+    one->n_threads = 1;
+    return one;
 }
 
 /* ---- GEMM layouts of the gradients (gemm-bwd-avx512.c) ---------------- */

@@ -54,6 +54,8 @@ int BV_KERNEL(cross_entropy)(const ck_exec_ctx *ctx, const void *args)
     for (size_t t = 0; t < a->T; t++)
         if (a->targets[t] < 0 || (size_t)a->targets[t] >= a->V)
             return CK_E_UNSUPPORTED;
+    ck_exec_ctx one;
+    ctx = bv_ctx_for(ctx, &one, 20.0 * (double)a->T * (double)a->V);
     ce_job j = {a, ctx->scratch(ctx, CK_SCRATCH_SHARED, a->T * sizeof(double))};
     if (!j.row_loss)
         return CK_E_NOMEM;

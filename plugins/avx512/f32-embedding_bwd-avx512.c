@@ -30,6 +30,8 @@ int BV_KERNEL(embedding_bwd)(const ck_exec_ctx *ctx, const void *args)
     for (size_t t = 0; t < a->T; t++)
         if (a->ids[t] < 0 || (size_t)a->ids[t] >= a->vocab)
             return CK_E_UNSUPPORTED;
+    ck_exec_ctx one;
+    ctx = bv_ctx_for(ctx, &one, (double)a->T * (double)a->D);
     bv_parallel(ctx, (a->D + COLS - 1) / COLS, 1, scatter_add_columns, (void *)a);
     return CK_OK;
 }

@@ -59,6 +59,8 @@ int BV_KERNEL(rope_bwd)(const ck_exec_ctx *ctx, const void *args)
     if (!a || !a->q || !a->cos_tab || !a->sin_tab || a->head_dim % 2 || a->pairing > CK_ROPE_GPTJ ||
         a->pos_offset + a->T > a->max_pos)
         return CK_E_UNSUPPORTED;
+    ck_exec_ctx one;
+    ctx = bv_ctx_for(ctx, &one, 3.0 * (double)a->T * (double)(a->n_heads + a->n_kv_heads) * (double)a->head_dim);
     bv_parallel(ctx, a->T, 4, unrotate_rows, (void *)a);
     return CK_OK;
 }
