@@ -1,30 +1,36 @@
-/* f32-add_norm/avx512: the residual add, then the norm, one row at a time:
- * the row of add.y (always written: it is the residual stream) is normalised
- * into norm.y while it is still in L1, so memory sees a, b read and the two
- * outputs written once, instead of add.y being read back by a second kernel.
- * The add is exact; the norm uses the sums of the unfused avx512 norms. */
+/* f32-add_norm/avx512: the residual add, then the norm, one row at a time.
+ * The first pass stores add.y (always written: the residual stream) and
+ * sums the row; the later passes recompute a + b from a and b, still in L1,
+ * instead of reading add.y back. So memory sees a and b read and the two
+ * outputs written once, and large outputs are streamed (no read for
+ * ownership) — unfused, add.y is written, read back and normalised, each
+ * write with its read for ownership. The add is exact; the norm has the sums
+ * of the unfused avx512 norms. Outputs small enough to stay in cache are
+ * stored normally and add.y is re-read from L1 (one load, not two). */
 #include "avx512-kernels.h"
 #include "fused-avx512.h"
 
-static void add_row(const float *a, const float *b, float *y, size_t D)
-{
-    size_t i = 0;
-    for (; i + 16 <= D; i += 16)
-        _mm512_storeu_ps(y + i, _mm512_add_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i)));
-    if (i < D)
-        ck512_store_tail(y + i, _mm512_add_ps(ck512_load_tail(a + i, D - i), ck512_load_tail(b + i, D - i)), D - i);
-}
+typedef struct add_norm_job {
+    const ck_fused_add_norm_args *f;
+    int stream;
+} add_norm_job;
 
 static void add_norm_rows(void *arg, size_t begin, size_t end, int tid)
 {
-    const ck_fused_add_norm_args *f = arg;
+    const add_norm_job *j = arg;
+    const ck_fused_add_norm_args *f = j->f;
     const size_t D = f->norm.D;
+    /* Streaming: recompute a + b (add.y is not in cache). Otherwise, or in
+     * place, read add.y back from L1: one load instead of two. */
+    const int reread = !j->stream;
     (void)tid;
     for (size_t t = begin; t < end; t++) {
         float *y = f->add.y + t * D;
-        add_row(f->add.a + t * D, f->add.b + t * D, y, D);
-        ck512_norm_row(f->norm_kind, &f->norm, y, f->norm.y + t * D);
+        ck512_row_src sum = {f->add.a + t * D, f->add.b + t * D, NULL}, written = {y, NULL, NULL};
+        ck512_norm_from(f->norm_kind, &f->norm, &sum, reread ? &written : &sum, y, f->norm.y + t * D, j->stream);
     }
+    if (j->stream)
+        _mm_sfence();
 }
 
 int ck_avx512_f32_add_norm(const ck_exec_ctx *ctx, const void *args)
@@ -34,14 +40,16 @@ int ck_avx512_f32_add_norm(const ck_exec_ctx *ctx, const void *args)
         return CK_E_UNSUPPORTED;
     const ck_add_args *a = &f->add;
     const ck_norm_args *n = &f->norm;
-    int fits = a->a && a->b && a->y && n->x == a->y && n->y && n->gamma && a->n == n->T * n->D;
+    int fits = a->a && a->b && a->y && n->x == a->y && n->y && n->y != a->y && n->gamma && a->n == n->T * n->D;
     if (!fits) {
         int rc = ck_avx512_f32_add(ctx, a);
         return rc != CK_OK ? rc : ck512_norm_kernel(ctx, f->norm_kind, n);
     }
     if (n->T == 0 || n->D == 0)
         return CK_OK;
+    int in_place = a->y == a->a || a->y == a->b;
+    add_norm_job job = {f, !in_place && ck512_stream_rows(n->T, n->D, a->y, n->y)};
     size_t grain = n->D >= CK512_ELEM_GRAIN ? 1 : CK512_ELEM_GRAIN / n->D;
-    ck512_parallel(ctx, n->T, grain, add_norm_rows, (void *)f);
+    ck512_parallel(ctx, n->T, grain, add_norm_rows, &job);
     return CK_OK;
 }

@@ -1,39 +1,34 @@
 /* f32-embed_norm/avx512 (and the body bf16-embed_norm shares): the
- * embedding, then the norm, one row at a time: the row copied (bf16 widened
- * exactly) into embed.y (always written: the residual stream) is normalised
- * into norm.y while still in L1, instead of a second kernel reading embed.y
- * back. Ids are checked before anything is written. */
+ * embedding, then the norm, one row at a time: the table row is copied
+ * (bf16 widened exactly) into embed.y (always written: the residual stream)
+ * and summed, then normalised into norm.y from the table row again (in L1),
+ * so embed.y is never read back and large outputs are streamed. Ids are
+ * checked before anything is written. */
 #include "avx512-kernels.h"
 #include "fused-avx512.h"
 
-static void copy_row(const void *table, uint32_t dtype, size_t row, size_t D, float *dst)
-{
-    size_t i = 0;
-    if (dtype == CK_DTYPE_BF16) {
-        const uint16_t *src = (const uint16_t *)table + row * D;
-        for (; i + 16 <= D; i += 16)
-            _mm512_storeu_ps(dst + i, ck512_load_bf16(src + i));
-        if (i < D)
-            ck512_store_tail(dst + i, ck512_load_bf16_tail(src + i, D - i), D - i);
-        return;
-    }
-    const float *src = (const float *)table + row * D;
-    for (; i + 16 <= D; i += 16)
-        _mm512_storeu_ps(dst + i, _mm512_loadu_ps(src + i));
-    if (i < D)
-        ck512_store_tail(dst + i, ck512_load_tail(src + i, D - i), D - i);
-}
+typedef struct embed_norm_job {
+    const ck_fused_embed_norm_args *f;
+    int stream;
+} embed_norm_job;
 
 static void embed_norm_rows(void *arg, size_t begin, size_t end, int tid)
 {
-    const ck_fused_embed_norm_args *f = arg;
+    const embed_norm_job *j = arg;
+    const ck_fused_embed_norm_args *f = j->f;
     const size_t D = f->norm.D;
     (void)tid;
     for (size_t t = begin; t < end; t++) {
-        float *y = f->embed.y + t * D;
-        copy_row(f->embed.table, f->embed.dtype, (size_t)f->embed.ids[t], D, y);
-        ck512_norm_row(f->norm_kind, &f->norm, y, f->norm.y + t * D);
+        size_t first = (size_t)f->embed.ids[t] * D;
+        ck512_row_src row = {NULL, NULL, NULL};
+        if (f->embed.dtype == CK_DTYPE_BF16)
+            row.h = (const uint16_t *)f->embed.table + first;
+        else
+            row.a = (const float *)f->embed.table + first;
+        ck512_norm_from(f->norm_kind, &f->norm, &row, &row, f->embed.y + t * D, f->norm.y + t * D, j->stream);
     }
+    if (j->stream)
+        _mm_sfence();
 }
 
 int ck512_embed_norm(const ck_exec_ctx *ctx, const void *args, uint32_t dtype)
@@ -50,8 +45,9 @@ int ck512_embed_norm(const ck_exec_ctx *ctx, const void *args, uint32_t dtype)
     for (size_t t = 0; t < e->T; t++)
         if (e->ids[t] < 0 || (size_t)e->ids[t] >= e->vocab)
             return CK_E_UNSUPPORTED;
+    embed_norm_job job = {f, ck512_stream_rows(e->T, e->D, e->y, n->y)};
     size_t grain = e->D >= CK512_ELEM_GRAIN ? 1 : CK512_ELEM_GRAIN / e->D;
-    ck512_parallel(ctx, e->T, grain, embed_norm_rows, (void *)f);
+    ck512_parallel(ctx, e->T, grain, embed_norm_rows, &job);
     return CK_OK;
 }
 

@@ -13,19 +13,32 @@
 
 /* ---- norms of one row (same sums and order as f32-rmsnorm/layernorm) ----- */
 
-/* Sum of x[i]^2 over one row, four accumulators. */
-float ck512_row_sum_squares(const float *x, size_t D);
-/* Sum of x[i] over one row, two accumulators. */
-float ck512_row_sum(const float *x, size_t D);
-/* y = x * r * gamma, r = 1 / sqrt(ssq / D + eps). y may alias x. */
-void ck512_rms_apply(const float *x, float *y, const float *gamma, float ssq, size_t D, float eps);
-/* Layernorm of one row whose plain sum is known: the centred second pass,
- * then y. beta may be NULL. y may alias x. */
-void ck512_layer_apply(const float *x, float *y, const float *gamma, const float *beta, float sum, size_t D,
-                       float eps);
-/* y = norm(x) for one row: kind CK_NORM_RMS or CK_NORM_LAYER (a->gamma,
- * a->beta, a->D, a->eps are used; a->x, a->y are not). */
+/* A row the fused norms read: f32 a (+ b, when b is non-NULL), or bf16 h
+ * widened. */
+typedef struct ck512_row_src {
+    const float *a, *b;
+    const uint16_t *h;
+} ck512_row_src;
+
+/* One row: x = src's row is stored to out (when non-NULL), then y =
+ * norm(x), kind CK_NORM_RMS or CK_NORM_LAYER (a->gamma, a->beta, a->D,
+ * a->eps are used; a->x, a->y are not). The passes after the first read the
+ * row through `again`: src itself (re-read from L1, recomputed, so out can
+ * be streamed), or out when writing out overwrote src's inputs. The sums and
+ * operation order are those of f32-rmsnorm-avx512.c and
+ * f32-layernorm-avx512.c (private there). stream: non-temporal stores for out
+ * and y (rows 64-byte aligned; the caller ends with _mm_sfence). */
+void ck512_norm_from(uint32_t kind, const ck_norm_args *a, const ck512_row_src *src, const ck512_row_src *again,
+                    float *out, float *y, int stream);
+/* y = norm(x) for one row, ordinary stores. */
 void ck512_norm_row(uint32_t kind, const ck_norm_args *a, const float *x, float *y);
+
+/* Outputs of T x D floats at least this large are written with streaming
+ * stores by the fused norms: far larger than L2, and read again only by the
+ * next op, so the read-for-ownership of each line would be wasted traffic. */
+#define CK512_FUSED_STREAM_BYTES ((size_t)16 << 20)
+/* Whether [T, D] outputs at p and q are streamed (large, 64-byte aligned rows). */
+int ck512_stream_rows(size_t T, size_t D, const float *p, const float *q);
 
 /* The unfused norm kernel for kind (fallback paths), CK_E_UNSUPPORTED for an unknown kind. */
 int ck512_norm_kernel(const ck_exec_ctx *ctx, uint32_t kind, const ck_norm_args *a);

@@ -7,59 +7,68 @@
 #include "avx512-kernels.h"
 #include "fused-avx512.h"
 
-float ck512_row_sum_squares(const float *x, size_t D)
+/* The three kinds of source; every pass is compiled once per kind (and per
+ * norm kind) so that no lane load tests the source at run time. */
+enum { SRC_F32, SRC_SUM, SRC_BF16 };
+#define SPECIALISED static inline __attribute__((always_inline))
+
+static int src_kind(const ck512_row_src *s)
 {
-    __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+    return s->h ? SRC_BF16 : s->b ? SRC_SUM : SRC_F32;
+}
+
+/* 16 lanes (mask m) of the row, from offset i. */
+SPECIALISED __m512 src_load(int st, const ck512_row_src *s, size_t i, __mmask16 m)
+{
+    if (st == SRC_BF16)
+        return ck512_bf16_widen(_mm256_maskz_loadu_epi16(m, s->h + i));
+    __m512 v = _mm512_maskz_loadu_ps(m, s->a + i);
+    return st == SRC_SUM ? _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, s->b + i)) : v;
+}
+
+SPECIALISED void store16(float *p, __m512 v, __mmask16 m, int stream)
+{
+    if (stream && m == 0xffff)
+        _mm512_stream_ps(p, v);
+    else
+        _mm512_mask_storeu_ps(p, m, v);
+}
+
+/* First pass: the row stored to out (when given) and its sum of squares
+ * (rms: four accumulators over 64 lanes, as f32-rmsnorm-avx512.c) or plain
+ * sum (layer: two over 32, as f32-layernorm-avx512.c). */
+SPECIALISED float first_pass_of(uint32_t kind, int st, const ck512_row_src *s, size_t D, float *out, int stream)
+{
+    __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
+    const size_t block = kind == CK_NORM_RMS ? 64 : 32;
     size_t i = 0;
-    for (; i + 64 <= D; i += 64) {
-        __m512 a = _mm512_loadu_ps(x + i), b = _mm512_loadu_ps(x + i + 16);
-        __m512 c = _mm512_loadu_ps(x + i + 32), d = _mm512_loadu_ps(x + i + 48);
-        s0 = _mm512_fmadd_ps(a, a, s0);
-        s1 = _mm512_fmadd_ps(b, b, s1);
-        s2 = _mm512_fmadd_ps(c, c, s2);
-        s3 = _mm512_fmadd_ps(d, d, s3);
-    }
+    for (; i + block <= D; i += block)
+        for (size_t j = 0; j < block / 16; j++) {
+            __m512 v = src_load(st, s, i + 16 * j, 0xffff);
+            if (out)
+                store16(out + i + 16 * j, v, 0xffff, stream);
+            acc[j] = kind == CK_NORM_RMS ? _mm512_fmadd_ps(v, v, acc[j]) : _mm512_add_ps(acc[j], v);
+        }
     for (; i < D; i += 16) {
-        __m512 a = ck512_load_tail(x + i, D - i);
-        s0 = _mm512_fmadd_ps(a, a, s0);
+        __mmask16 m = ck512_mask(D - i);
+        __m512 v = src_load(st, s, i, m);
+        if (out)
+            store16(out + i, v, m, stream);
+        acc[0] = kind == CK_NORM_RMS ? _mm512_fmadd_ps(v, v, acc[0]) : _mm512_add_ps(acc[0], v);
     }
-    return ck512_hsum(_mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
-}
-
-float ck512_row_sum(const float *x, size_t D)
-{
-    __m512 s0 = _mm512_setzero_ps(), s1 = s0;
-    size_t i = 0;
-    for (; i + 32 <= D; i += 32) {
-        s0 = _mm512_add_ps(s0, _mm512_loadu_ps(x + i));
-        s1 = _mm512_add_ps(s1, _mm512_loadu_ps(x + i + 16));
-    }
-    for (; i < D; i += 16)
-        s0 = _mm512_add_ps(s0, ck512_load_tail(x + i, D - i));
-    return ck512_hsum(_mm512_add_ps(s0, s1));
-}
-
-void ck512_rms_apply(const float *x, float *y, const float *gamma, float ssq, size_t D, float eps)
-{
-    __m512 r = _mm512_set1_ps(1.0f / sqrtf(ssq / (float)D + eps));
-    size_t i = 0;
-    for (; i + 16 <= D; i += 16)
-        _mm512_storeu_ps(y + i, _mm512_mul_ps(_mm512_mul_ps(_mm512_loadu_ps(x + i), r), _mm512_loadu_ps(gamma + i)));
-    if (i < D) {
-        size_t n = D - i;
-        ck512_store_tail(y + i, _mm512_mul_ps(_mm512_mul_ps(ck512_load_tail(x + i, n), r), ck512_load_tail(gamma + i, n)),
-                         n);
-    }
+    if (kind == CK_NORM_RMS)
+        return ck512_hsum(_mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), _mm512_add_ps(acc[2], acc[3])));
+    return ck512_hsum(_mm512_add_ps(acc[0], acc[1]));
 }
 
 /* Sums of c = x - m and c^2 (masked-off lanes must not contribute -m). */
-static void centered_sums(const float *x, size_t D, float m, float *sc, float *sq)
+SPECIALISED void centered_sums_of(int st, const ck512_row_src *s, size_t D, float m, float *sc, float *sq)
 {
     __m512 mv = _mm512_set1_ps(m), c0 = _mm512_setzero_ps(), c1 = c0, q0 = c0, q1 = c0;
     size_t i = 0;
     for (; i + 32 <= D; i += 32) {
-        __m512 a = _mm512_sub_ps(_mm512_loadu_ps(x + i), mv);
-        __m512 b = _mm512_sub_ps(_mm512_loadu_ps(x + i + 16), mv);
+        __m512 a = _mm512_sub_ps(src_load(st, s, i, 0xffff), mv);
+        __m512 b = _mm512_sub_ps(src_load(st, s, i + 16, 0xffff), mv);
         c0 = _mm512_add_ps(c0, a);
         c1 = _mm512_add_ps(c1, b);
         q0 = _mm512_fmadd_ps(a, a, q0);
@@ -67,7 +76,7 @@ static void centered_sums(const float *x, size_t D, float m, float *sc, float *s
     }
     for (; i < D; i += 16) {
         __mmask16 k = ck512_mask(D - i);
-        __m512 a = _mm512_maskz_sub_ps(k, _mm512_maskz_loadu_ps(k, x + i), mv);
+        __m512 a = _mm512_maskz_sub_ps(k, src_load(st, s, i, k), mv);
         c0 = _mm512_add_ps(c0, a);
         q0 = _mm512_fmadd_ps(a, a, q0);
     }
@@ -75,40 +84,84 @@ static void centered_sums(const float *x, size_t D, float m, float *sc, float *s
     *sq = ck512_hsum(_mm512_add_ps(q0, q1));
 }
 
-static inline __m512 layer16(__m512 x, __m512 m, __m512 delta, __m512 r, __m512 g, __m512 b)
+/* y = (x * r) * gamma (rms) or ((x - m) - delta) * r * gamma + beta (layer). */
+SPECIALISED void apply_of(uint32_t kind, int st, const ck_norm_args *a, const ck512_row_src *s, __m512 mv,
+                          __m512 dv, __m512 r, float *y, int stream)
 {
-    return _mm512_fmadd_ps(_mm512_mul_ps(_mm512_sub_ps(_mm512_sub_ps(x, m), delta), r), g, b);
+    const size_t D = a->D;
+    size_t i = 0;
+    for (; i < D; i += 16) {
+        __mmask16 m = ck512_mask(D - i);
+        __m512 x = src_load(st, s, i, m), g = _mm512_maskz_loadu_ps(m, a->gamma + i), v;
+        if (kind == CK_NORM_RMS) {
+            v = _mm512_mul_ps(_mm512_mul_ps(x, r), g);
+        } else {
+            __m512 b = a->beta ? _mm512_maskz_loadu_ps(m, a->beta + i) : _mm512_setzero_ps();
+            v = _mm512_fmadd_ps(_mm512_mul_ps(_mm512_sub_ps(_mm512_sub_ps(x, mv), dv), r), g, b);
+        }
+        store16(y + i, v, m, stream);
+    }
 }
 
-void ck512_layer_apply(const float *x, float *y, const float *gamma, const float *beta, float sum, size_t D,
-                       float eps)
+/* One source kind and norm kind: the whole row. */
+SPECIALISED void norm_of(uint32_t kind, int st, int at, const ck_norm_args *a, const ck512_row_src *src,
+                         const ck512_row_src *again, float *out, float *y, int stream)
 {
+    const size_t D = a->D;
     const float inv_d = 1.0f / (float)D;
-    float m = sum * inv_d, sc, sq;
-    centered_sums(x, D, m, &sc, &sq);
-    float delta = sc * inv_d;
-    float var = sq * inv_d - delta * delta;
-    if (var < 0.0f)
-        var = 0.0f;
-    __m512 mv = _mm512_set1_ps(m), dv = _mm512_set1_ps(delta), r = _mm512_set1_ps(1.0f / sqrtf(var + eps));
-    size_t i = 0;
-    for (; i + 16 <= D; i += 16) {
-        __m512 b = beta ? _mm512_loadu_ps(beta + i) : _mm512_setzero_ps();
-        _mm512_storeu_ps(y + i, layer16(_mm512_loadu_ps(x + i), mv, dv, r, _mm512_loadu_ps(gamma + i), b));
+    float first = first_pass_of(kind, st, src, D, out, stream);
+    __m512 mv = _mm512_setzero_ps(), dv = mv, r;
+    if (kind == CK_NORM_RMS) {
+        r = _mm512_set1_ps(1.0f / sqrtf(first / (float)D + a->eps));
+    } else {
+        float m = first * inv_d, sc, sq;
+        centered_sums_of(at, again, D, m, &sc, &sq);
+        float delta = sc * inv_d, var = sq * inv_d - delta * delta;
+        mv = _mm512_set1_ps(m);
+        dv = _mm512_set1_ps(delta);
+        r = _mm512_set1_ps(1.0f / sqrtf((var < 0.0f ? 0.0f : var) + a->eps));
     }
-    if (i < D) {
-        size_t n = D - i;
-        __m512 b = beta ? ck512_load_tail(beta + i, n) : _mm512_setzero_ps();
-        ck512_store_tail(y + i, layer16(ck512_load_tail(x + i, n), mv, dv, r, ck512_load_tail(gamma + i, n), b), n);
+    apply_of(kind, at, a, again, mv, dv, r, y, stream);
+}
+
+/* The later passes read either the source again or a plain f32 row. */
+#define NORM_OF(kind, st)                                                                                          \
+    (at == (st) ? norm_of(kind, st, st, a, src, again, out, y, stream)                                             \
+                : norm_of(kind, st, SRC_F32, a, src, again, out, y, stream))
+
+void ck512_norm_from(uint32_t kind, const ck_norm_args *a, const ck512_row_src *src, const ck512_row_src *again,
+                     float *out, float *y, int stream)
+{
+    int st = src_kind(src), at = src_kind(again);
+    if (at != st && at != SRC_F32)
+        at = SRC_F32; /* not a combination the callers use: read `again` as f32 */
+    if (kind == CK_NORM_RMS) {
+        if (st == SRC_BF16)
+            NORM_OF(CK_NORM_RMS, SRC_BF16);
+        else if (st == SRC_SUM)
+            NORM_OF(CK_NORM_RMS, SRC_SUM);
+        else
+            NORM_OF(CK_NORM_RMS, SRC_F32);
+    } else {
+        if (st == SRC_BF16)
+            NORM_OF(CK_NORM_LAYER, SRC_BF16);
+        else if (st == SRC_SUM)
+            NORM_OF(CK_NORM_LAYER, SRC_SUM);
+        else
+            NORM_OF(CK_NORM_LAYER, SRC_F32);
     }
 }
 
 void ck512_norm_row(uint32_t kind, const ck_norm_args *a, const float *x, float *y)
 {
-    if (kind == CK_NORM_RMS)
-        ck512_rms_apply(x, y, a->gamma, ck512_row_sum_squares(x, a->D), a->D, a->eps);
-    else
-        ck512_layer_apply(x, y, a->gamma, a->beta, ck512_row_sum(x, a->D), a->D, a->eps);
+    ck512_row_src s = {x, NULL, NULL};
+    ck512_norm_from(kind, a, &s, &s, NULL, y, 0);
+}
+
+int ck512_stream_rows(size_t T, size_t D, const float *p, const float *q)
+{
+    return T * D * sizeof(float) >= CK512_FUSED_STREAM_BYTES && D % 16 == 0 && ((uintptr_t)p & 63) == 0 &&
+           ((uintptr_t)q & 63) == 0;
 }
 
 void ck512_norm_src_row(const void *src, size_t t, size_t K, float *dst)
