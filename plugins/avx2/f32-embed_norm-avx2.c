@@ -33,7 +33,7 @@ static void embed_norm_rows(void *arg, size_t begin, size_t end, int tid)
     for (size_t t = begin; t < end; t++) {
         float *y = f->embed.y + t * D;
         copy_row(&f->embed, (size_t)f->embed.ids[t], y);
-        avx2_fused_norm_row(f->norm_kind, &f->norm, y, f->norm.y + t * D, j->stream);
+        avx2_fused_norm_from(f->norm_kind, &f->norm, y, NULL, NULL, f->norm.y + t * D, j->stream, 0);
     }
     if (j->stream)
         _mm_sfence();
@@ -54,7 +54,7 @@ int avx2_embed_norm(const ck_exec_ctx *ctx, const void *args, uint32_t dtype)
     for (size_t t = 0; t < e->T; t++)
         if (e->ids[t] < 0 || (size_t)e->ids[t] >= e->vocab)
             return CK_E_UNSUPPORTED;
-    embed_norm_job job = {f, avx2_should_stream(n->T * n->D * sizeof(float), n->y, n->x)};
+    embed_norm_job job = {f, avx2_fused_stream_rows(n->T, n->D, n->y, n->y)};
     avx2_parallel(ctx, e->T, 16, embed_norm_rows, &job);
     return CK_OK;
 }
