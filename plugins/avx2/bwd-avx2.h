@@ -70,6 +70,21 @@ static inline bv_f32 bv_load_dup_n(const float *p, size_t n)
     return _mm256_permutevar8x32_ps(_mm256_castps128_ps256(h), idx);
 }
 
+/* sum x[i] * y[i] over n floats, in double (4 lanes): for sums whose f32
+ * rounding would matter downstream, e.g. the recomputed attention scores of
+ * outlier rows (|score| ~ 1e3, where an f32 dot is off by ~1e-4). */
+static inline double bv_dot_f64(const float *x, const float *y, size_t n)
+{
+    __m256d acc = _mm256_setzero_pd();
+    for (size_t i = 0; i < n; i += 4) {
+        __m128i m = _mm256_castsi256_si128(avx2_tail_mask(n - i >= 4 ? 4 : n - i));
+        __m256d a = _mm256_cvtps_pd(_mm_maskload_ps(x + i, m));
+        acc = _mm256_fmadd_pd(a, _mm256_cvtps_pd(_mm_maskload_ps(y + i, m)), acc);
+    }
+    __m128d s = _mm_add_pd(_mm256_castpd256_pd128(acc), _mm256_extractf128_pd(acc, 1));
+    return _mm_cvtsd_f64(_mm_add_sd(s, _mm_unpackhi_pd(s, s)));
+}
+
 static inline void bv_parallel(const ck_exec_ctx *ctx, size_t n, size_t grain, ck_range_fn fn, void *arg)
 {
     avx2_parallel(ctx, n, grain, fn, arg);

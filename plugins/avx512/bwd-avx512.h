@@ -54,6 +54,20 @@ static inline bv_f32 bv_load_dup_n(const float *p, size_t n)
     return _mm512_permutexvar_ps(idx, _mm512_castps256_ps512(h));
 }
 
+/* sum x[i] * y[i] over n floats, in double (8 lanes): for sums whose f32
+ * rounding would matter downstream, e.g. the recomputed attention scores of
+ * outlier rows (|score| ~ 1e3, where an f32 dot is off by ~1e-4). */
+static inline double bv_dot_f64(const float *x, const float *y, size_t n)
+{
+    __m512d acc = _mm512_setzero_pd();
+    for (size_t i = 0; i < n; i += 8) {
+        __mmask8 m = n - i >= 8 ? (__mmask8)0xff : (__mmask8)((1u << (n - i)) - 1u);
+        __m512d a = _mm512_cvtps_pd(_mm256_maskz_loadu_ps(m, x + i));
+        acc = _mm512_fmadd_pd(a, _mm512_cvtps_pd(_mm256_maskz_loadu_ps(m, y + i)), acc);
+    }
+    return _mm512_reduce_add_pd(acc);
+}
+
 static inline void bv_parallel(const ck_exec_ctx *ctx, size_t n, size_t grain, ck_range_fn fn, void *arg)
 {
     ck512_parallel(ctx, n, grain, fn, arg);

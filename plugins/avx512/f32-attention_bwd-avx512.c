@@ -1,8 +1,10 @@
 /* f32-attention_bwd/avx512: gradients of scaled dot-product attention, one
  * kv head at a time (the query heads of its group, g = H / Hkv of them).
  * Pass 1, over (group head, query row) items: the softmax row P (read from
- * the forward's probs, or recomputed: f32 scores, max subtracted), dP[s] =
- * dout . v[s], dS[s] = scale * P[s] (dP[s] - sum_j P[j] dP[j]) (that sum in
+ * the forward's probs, or recomputed: scores summed in double in a per-thread
+ * row, since outlier rows reach |score| ~ 1e3 where an f32 dot's error moves
+ * P by ~1e-4 relative; max subtracted, then an f32 exp), dP[s] =
+ * dout . v[s] (also in double), dS[s] = scale * P[s] (dP[s] - sum_j P[j] dP[j]) (that sum in
  * double) and dq = sum_s dS[s] k[s]; P and dS rows go to shared scratch
  * [g, T, S] (masked keys 0). Pass 2, over key rows s: dv[s] = sum P dout and
  * dk[s] = sum dS q over the group's heads and the query rows, in that fixed
@@ -13,18 +15,11 @@
 #include "bwd-avx512.h"
 
 typedef struct attn_bwd_job {
+    const ck_exec_ctx *ctx;
     const ck_attention_bwd_args *a;
     size_t kvh, group;
     float *p, *ds; /* [group, T, S] */
 } attn_bwd_job;
-
-static float dot_row(const float *x, const float *y, size_t n)
-{
-    bv_f32 acc = bv_zero();
-    for (size_t i = 0; i < n; i += BV_W)
-        acc = bv_fmadd(bv_load_n(x + i, n - i), bv_load_n(y + i, n - i), acc);
-    return bv_hsum(acc);
-}
 
 /* y += c * x over n floats */
 static void axpy_row(float *y, float c, const float *x, size_t n)
@@ -42,8 +37,9 @@ static size_t visible(const ck_attention_bwd_args *a, size_t t)
     return last < a->S ? last : a->S;
 }
 
-/* P[0..n) of query row t of head h, from probs or recomputed. */
-static void softmax_row(const ck_attention_bwd_args *a, size_t h, size_t t, size_t kvh, size_t n, float *p)
+/* P[0..n) of query row t of head h, from probs or recomputed (sc: n doubles). */
+static void softmax_row(const ck_attention_bwd_args *a, size_t h, size_t t, size_t kvh, size_t n, float *p,
+                        double *sc)
 {
     size_t hd = a->head_dim, stride = a->n_kv_heads * hd;
     if (a->probs) {
@@ -51,14 +47,16 @@ static void softmax_row(const ck_attention_bwd_args *a, size_t h, size_t t, size
         return;
     }
     const float *q = a->q + (t * a->n_heads + h) * hd;
-    float mx = -INFINITY;
+    double mx = -INFINITY;
     for (size_t s = 0; s < n; s++) {
-        p[s] = a->scale * dot_row(q, a->k + s * stride + kvh * hd, hd);
-        mx = p[s] > mx ? p[s] : mx;
+        sc[s] = (double)a->scale * bv_dot_f64(q, a->k + s * stride + kvh * hd, hd);
+        mx = sc[s] > mx ? sc[s] : mx;
     }
-    bv_f32 m = bv_set1(mx), sum = bv_zero();
+    for (size_t s = 0; s < n; s++)
+        p[s] = (float)(sc[s] - mx);
+    bv_f32 sum = bv_zero();
     for (size_t s = 0; s < n; s += BV_W) {
-        bv_f32 e = bv_keep_n(bv_exp(bv_sub(bv_load_n(p + s, n - s), m)), n - s);
+        bv_f32 e = bv_keep_n(bv_exp(bv_load_n(p + s, n - s)), n - s);
         bv_store_n(p + s, e, n - s);
         sum = bv_add(sum, e);
     }
@@ -72,19 +70,19 @@ static void query_rows(void *arg, size_t begin, size_t end, int tid)
     const attn_bwd_job *j = arg;
     const ck_attention_bwd_args *a = j->a;
     size_t hd = a->head_dim, S = a->S, stride = a->n_kv_heads * hd;
-    (void)tid;
+    double *sc = j->ctx->scratch(j->ctx, tid, S * sizeof(double)); /* reserved up front */
     for (size_t item = begin; item < end; item++) {
         size_t g = item / a->T, t = item % a->T, h = j->kvh * j->group + g, n = visible(a, t);
         float *p = j->p + item * S, *ds = j->ds + item * S;
         const float *dout = a->dout + (t * a->n_heads + h) * hd;
-        softmax_row(a, h, t, j->kvh, n, p);
-        double pdp = 0;
+        softmax_row(a, h, t, j->kvh, n, p, sc);
+        double pdp = 0; /* dP in double too (in sc): dP - pdp cancels when P is nearly one-hot */
         for (size_t s = 0; s < n; s++) {
-            ds[s] = dot_row(dout, a->v + s * stride + j->kvh * hd, hd);
-            pdp += (double)p[s] * ds[s];
+            sc[s] = bv_dot_f64(dout, a->v + s * stride + j->kvh * hd, hd);
+            pdp += (double)p[s] * sc[s];
         }
         for (size_t s = 0; s < n; s++)
-            ds[s] = (float)((double)a->scale * p[s] * (ds[s] - pdp));
+            ds[s] = (float)((double)a->scale * p[s] * (sc[s] - pdp));
         memset(p + n, 0, (S - n) * sizeof(float));
         memset(ds + n, 0, (S - n) * sizeof(float));
         if (!a->dq)
@@ -130,7 +128,7 @@ int BV_KERNEL(attention_bwd)(const ck_exec_ctx *ctx, const void *args)
         return CK_E_UNSUPPORTED;
     ck_exec_ctx one;
     ctx = bv_ctx_for(ctx, &one, 8.0 * (double)a->n_heads * (double)a->T * (double)a->S * (double)a->head_dim);
-    attn_bwd_job j = {a, 0, a->n_heads / a->n_kv_heads, NULL, NULL};
+    attn_bwd_job j = {ctx, a, 0, a->n_heads / a->n_kv_heads, NULL, NULL};
     size_t rows = j.group * a->T;
     if (rows == 0 || a->S == 0 || a->head_dim == 0) {
         /* nothing flows back: zero gradients */
@@ -147,6 +145,9 @@ int BV_KERNEL(attention_bwd)(const ck_exec_ctx *ctx, const void *args)
     if (!j.p)
         return CK_E_NOMEM;
     j.ds = j.p + rows * a->S;
+    for (int tid = 0; tid < ctx->n_threads; tid++)
+        if (!ctx->scratch(ctx, tid, a->S * sizeof(double)))
+            return CK_E_NOMEM;
     for (j.kvh = 0; j.kvh < a->n_kv_heads; j.kvh++) {
         bv_parallel(ctx, rows, 1, query_rows, &j);
         if (a->dk || a->dv)
