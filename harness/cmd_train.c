@@ -13,7 +13,7 @@
 
 typedef struct train_cli {
     const char *plugin, *model;
-    size_t steps;
+    size_t steps, layers;
     int threads, time_reps;
     ck_train_opts opts;
 } train_cli;
@@ -21,14 +21,15 @@ typedef struct train_cli {
 static int usage(FILE *f)
 {
     fprintf(f, "usage: ckbench train-step --plugin P --model M [--steps N] [--lr X] [--seed S] [--threads N]\n"
-               "       [--time [REPS]]\n"
+               "       [--layers L] [--time [REPS]]\n"
                "Runs N training steps (default 5) on one fixed batch (seeded token ids; the targets are the ids\n"
                "shifted by one) of model M in its single training allocation: forward, cross-entropy loss,\n"
                "backward through every decoder layer in reverse, AdamW (lr X, default 0.01) on every decoder\n"
                "weight. Vision encoders are frozen (forward only). P's kernels are used where it has them,\n"
                "scalar's otherwise (the counts are printed). Prints the loss per step; exit 1 unless the loss\n"
                "after the last step is below the first. --time then times REPS more steps (default 3) and\n"
-               "prints the mean time of a training step per layer (forward + backward + adam).\n");
+               "prints the mean time of a training step per layer (forward + backward + adam). --layers L\n"
+               "keeps only the first L layers of every section: a real model's shapes at a size that fits.\n");
     return f == stdout ? 0 : 2;
 }
 
@@ -87,6 +88,10 @@ static int parse(int argc, char **argv, train_cli *c)
             if (number(a, v, 1, 0, 9e15, &d))
                 return -1;
             c->opts.seed = (uint64_t)d;
+        } else if (strcmp(a, "--layers") == 0) {
+            if (number(a, v, 1, 1, 100000, &d))
+                return -1;
+            c->layers = (size_t)d;
         } else if (strcmp(a, "--threads") == 0) {
             if (number(a, v, 1, 0, 1024, &d))
                 return -1;
@@ -197,6 +202,9 @@ int ck_cmd_train_step(int argc, char **argv)
                         : strcmp(c.plugin, "scalar") == 0 ? scalar
                                                           : ck_plugin_load(c.plugin, err, sizeof err);
     int status = 2;
+    for (size_t i = 0; m && c.layers && i < m->n_sections; i++)
+        if (m->sections[i].n_layers > c.layers)
+            m->sections[i].n_layers = c.layers;
     if (!plugin)
         fprintf(stderr, "ckbench train-step: %s\n", err);
     else if (!plugin->runnable)
