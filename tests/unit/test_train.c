@@ -378,3 +378,13 @@ Test(train, a_model_without_a_decoder_is_refused)
     ck_plugin_unload(p);
     ck_model_free(m);
 }
+
+Test(train_cli, layers_keeps_only_the_first_layers)
+{
+    run_result r = ckbench("--plugin scalar --model ir/models/tiny-gqa.json --steps 2 --layers 1 --time 1");
+    cr_assert_eq(r.status, 0, "%s%s", r.out, r.err);
+    cr_assert(strstr(r.out, "layer 0") && !strstr(r.out, "layer 1"), "%s", r.out);
+    r = ckbench("--plugin scalar --model ir/models/tiny-gqa.json --layers 0");
+    cr_assert_eq(r.status, 2, "%s%s", r.out, r.err);
+    cr_assert(strstr(r.err, "--layers: expected an integer from 1"), "%s", r.err);
+}
