@@ -34,5 +34,8 @@ int ck_avx2_f32_swiglu_bwd(const ck_exec_ctx *ctx, const void *args);
 int ck_avx2_f32_gelu_bwd(const ck_exec_ctx *ctx, const void *args);
 int ck_avx2_f32_embedding_bwd(const ck_exec_ctx *ctx, const void *args);
 int ck_avx2_f32_cross_entropy(const ck_exec_ctx *ctx, const void *args);
+int ck_avx2_f32_embed_norm(const ck_exec_ctx *ctx, const void *args);
+int ck_avx2_bf16_embed_norm(const ck_exec_ctx *ctx, const void *args);
+int ck_avx2_f32_add_norm(const ck_exec_ctx *ctx, const void *args);
 
 #endif /* CK_AVX2_KERNELS_H */

@@ -92,6 +92,10 @@ static const ck_kernel_desc kernels[] = {
     {CK_OP_GELU_BWD, CK_DTYPE_F32, 0, "f32-gelu_bwd/avx2", ck_avx2_f32_gelu_bwd},
     {CK_OP_EMBEDDING_BWD, CK_DTYPE_F32, 0, "f32-embedding_bwd/avx2", ck_avx2_f32_embedding_bwd},
     {CK_OP_CROSS_ENTROPY, CK_DTYPE_F32, 0, "f32-cross_entropy/avx2", ck_avx2_f32_cross_entropy},
+    /* fused kernels (the fusion pass, docs/ops.md) */
+    {CK_OP_EMBED_NORM, CK_DTYPE_F32, CK_KF_FUSED, "f32-embed_norm/avx2", ck_avx2_f32_embed_norm},
+    {CK_OP_EMBED_NORM, CK_DTYPE_BF16, CK_KF_FUSED, "bf16-embed_norm/avx2", ck_avx2_bf16_embed_norm},
+    {CK_OP_ADD_NORM, CK_DTYPE_F32, CK_KF_FUSED, "f32-add_norm/avx2", ck_avx2_f32_add_norm},
 };
 
 static const ck_plugin_desc desc = {

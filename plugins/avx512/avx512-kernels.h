@@ -39,5 +39,14 @@ int ck_avx512_f32_swiglu_bwd(const ck_exec_ctx *ctx, const void *args);
 int ck_avx512_f32_gelu_bwd(const ck_exec_ctx *ctx, const void *args);
 int ck_avx512_f32_embedding_bwd(const ck_exec_ctx *ctx, const void *args);
 int ck_avx512_f32_cross_entropy(const ck_exec_ctx *ctx, const void *args);
+int ck_avx512_f32_embed_norm(const ck_exec_ctx *ctx, const void *args);
+int ck_avx512_bf16_embed_norm(const ck_exec_ctx *ctx, const void *args);
+int ck_avx512_f32_norm_qkv(const ck_exec_ctx *ctx, const void *args);
+int ck_avx512_bf16_norm_qkv(const ck_exec_ctx *ctx, const void *args);
+int ck_avx512_f32_norm_mlp(const ck_exec_ctx *ctx, const void *args);
+int ck_avx512_bf16_norm_mlp(const ck_exec_ctx *ctx, const void *args);
+int ck_avx512_f32_act_down(const ck_exec_ctx *ctx, const void *args);
+int ck_avx512_bf16_act_down(const ck_exec_ctx *ctx, const void *args);
+int ck_avx512_f32_add_norm(const ck_exec_ctx *ctx, const void *args);
 
 #endif /* CK_AVX512_KERNELS_H */

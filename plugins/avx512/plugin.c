@@ -119,6 +119,16 @@ static const ck_kernel_desc kernels[] = {
     {CK_OP_GELU_BWD, CK_DTYPE_F32, 0, "f32-gelu_bwd/avx512", ck_avx512_f32_gelu_bwd},
     {CK_OP_EMBEDDING_BWD, CK_DTYPE_F32, 0, "f32-embedding_bwd/avx512", ck_avx512_f32_embedding_bwd},
     {CK_OP_CROSS_ENTROPY, CK_DTYPE_F32, 0, "f32-cross_entropy/avx512", ck_avx512_f32_cross_entropy},
+    /* fused kernels (the fusion pass, docs/ops.md) */
+    {CK_OP_EMBED_NORM, CK_DTYPE_F32, CK_KF_FUSED, "f32-embed_norm/avx512", ck_avx512_f32_embed_norm},
+    {CK_OP_EMBED_NORM, CK_DTYPE_BF16, CK_KF_FUSED, "bf16-embed_norm/avx512", ck_avx512_bf16_embed_norm},
+    {CK_OP_NORM_QKV, CK_DTYPE_F32, CK_KF_FUSED, "f32-norm_qkv/avx512", ck_avx512_f32_norm_qkv},
+    {CK_OP_NORM_QKV, CK_DTYPE_BF16, CK_KF_FUSED, "bf16-norm_qkv/avx512", ck_avx512_bf16_norm_qkv},
+    {CK_OP_NORM_MLP, CK_DTYPE_F32, CK_KF_FUSED, "f32-norm_mlp/avx512", ck_avx512_f32_norm_mlp},
+    {CK_OP_NORM_MLP, CK_DTYPE_BF16, CK_KF_FUSED, "bf16-norm_mlp/avx512", ck_avx512_bf16_norm_mlp},
+    {CK_OP_ACT_DOWN, CK_DTYPE_F32, CK_KF_FUSED, "f32-act_down/avx512", ck_avx512_f32_act_down},
+    {CK_OP_ACT_DOWN, CK_DTYPE_BF16, CK_KF_FUSED, "bf16-act_down/avx512", ck_avx512_bf16_act_down},
+    {CK_OP_ADD_NORM, CK_DTYPE_F32, CK_KF_FUSED, "f32-add_norm/avx512", ck_avx512_f32_add_norm},
 };
 
 static const ck_plugin_desc desc = {
