@@ -85,6 +85,45 @@ static inline double bv_dot_f64(const float *x, const float *y, size_t n)
     return _mm_cvtsd_f64(_mm_add_sd(s, _mm_unpackhi_pd(s, s)));
 }
 
+/* y[i] += c * x[i] over n floats into doubles (4 lanes). */
+static inline void bv_axpy_f64(double *y, double c, const float *x, size_t n)
+{
+    __m256d cv = _mm256_set1_pd(c);
+    for (size_t i = 0; i < n; i += 4) {
+        __m256i m = avx2_tail_mask(n - i >= 4 ? 4 : n - i);
+        __m256i m64 = _mm256_cvtepi32_epi64(_mm256_castsi256_si128(m));
+        __m256d xv = _mm256_cvtps_pd(_mm_maskload_ps(x + i, _mm256_castsi256_si128(m)));
+        _mm256_maskstore_pd(y + i, m64, _mm256_fmadd_pd(cv, xv, _mm256_maskload_pd(y + i, m64)));
+    }
+}
+
+/* e^x for doubles in place, x in [-708, 708] (clamped): x = n ln2 + r,
+ * |r| <= ln2/2, Taylor to degree 10 (relative error ~2e-13, far below f32
+ * rounding), times 2^n built in the exponent field. For softmax rows that
+ * must stay more exact than f32 (the attention gradient multiplies P by
+ * large dP). */
+static inline void bv_exp_f64_row(double *x, size_t n)
+{
+    for (size_t i = 0; i < n; i += 4) {
+        __m256i m64 = _mm256_cvtepi32_epi64(_mm256_castsi256_si128(avx2_tail_mask(n - i >= 4 ? 4 : n - i)));
+        __m256d v = _mm256_maskload_pd(x + i, m64);
+        v = _mm256_min_pd(_mm256_max_pd(v, _mm256_set1_pd(-708.0)), _mm256_set1_pd(708.0));
+        __m256d k = _mm256_round_pd(_mm256_mul_pd(v, _mm256_set1_pd(1.4426950408889634)),
+                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+        __m256d r = _mm256_fnmadd_pd(k, _mm256_set1_pd(6.93147180369123816490e-01), v);
+        r = _mm256_fnmadd_pd(k, _mm256_set1_pd(1.90821492927058770002e-10), r);
+        /* Taylor coefficients 1/10!, 1/9!, ..., 1/1!, 1/0! (Horner) */
+        static const double c[] = {1.0 / 362880.0, 1.0 / 40320.0, 1.0 / 5040.0, 1.0 / 720.0, 1.0 / 120.0,
+                                   1.0 / 24.0, 1.0 / 6.0, 0.5, 1.0, 1.0};
+        __m256d p = _mm256_set1_pd(1.0 / 3628800.0);
+        for (int d = 0; d < 10; d++)
+            p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(c[d]));
+        __m256i e = _mm256_slli_epi64(
+            _mm256_add_epi64(_mm256_cvtepi32_epi64(_mm256_cvtpd_epi32(k)), _mm256_set1_epi64x(1023)), 52);
+        _mm256_maskstore_pd(x + i, m64, _mm256_mul_pd(p, _mm256_castsi256_pd(e)));
+    }
+}
+
 static inline void bv_parallel(const ck_exec_ctx *ctx, size_t n, size_t grain, ck_range_fn fn, void *arg)
 {
     avx2_parallel(ctx, n, grain, fn, arg);

@@ -1,15 +1,14 @@
 /* f32-attention_bwd/avx512: gradients of scaled dot-product attention, one
  * kv head at a time (the query heads of its group, g = H / Hkv of them).
- * Pass 1, over (group head, query row) items: the softmax row P (read from
- * the forward's probs, or recomputed: scores summed in double in a per-thread
- * row, since outlier rows reach |score| ~ 1e3 where an f32 dot's error moves
- * P by ~1e-4 relative; max subtracted, then an f32 exp), dP[s] =
- * dout . v[s] (also in double), dS[s] = scale * P[s] (dP[s] - sum_j P[j] dP[j]) (that sum in
- * double) and dq = sum_s dS[s] k[s]; P and dS rows go to shared scratch
- * [g, T, S] (masked keys 0). Pass 2, over key rows s: dv[s] = sum P dout and
- * dk[s] = sum dS q over the group's heads and the query rows, in that fixed
- * order. Every output element is written by one item, so nothing depends
- * on the split. */
+ * Pass 1, over (group head, query row) items, in double where outlier rows
+ * (|score| ~ 1e3, |dP| ~ 1e2-1e3) would make f32 rounding visible: the
+ * softmax row P (the forward's probs, or recomputed with double scores and
+ * exp), dP[s] = dout . v[s], dS[s] = scale P[s] (dP[s] - sum_j P[j] dP[j])
+ * and dq = sum_s dS[s] k[s]; P and dS, rounded to f32, go to shared scratch
+ * [g, T, S] (masked keys 0). Pass 2, over key rows s, in f32: dv[s] =
+ * sum P dout and dk[s] = sum dS q over the group's heads and the query rows,
+ * in that fixed order. Every output element is written by one item, so
+ * nothing depends on the split. */
 #include <math.h>
 
 #include "bwd-avx512.h"
@@ -37,32 +36,32 @@ static size_t visible(const ck_attention_bwd_args *a, size_t t)
     return last < a->S ? last : a->S;
 }
 
-/* P[0..n) of query row t of head h, from probs or recomputed (sc: n doubles). */
-static void softmax_row(const ck_attention_bwd_args *a, size_t h, size_t t, size_t kvh, size_t n, float *p,
-                        double *sc)
+/* P[0..n) of query row t of head h into pd (doubles): the forward's probs,
+ * or recomputed from scores summed in double, max subtracted, a double
+ * exp. P is kept in double because dS = P (dP - sum P dP) multiplies its
+ * error by |dP|, which outlier value rows make ~1e2-1e3. */
+static void softmax_row(const ck_attention_bwd_args *a, size_t h, size_t t, size_t kvh, size_t n, double *pd)
 {
     size_t hd = a->head_dim, stride = a->n_kv_heads * hd;
     if (a->probs) {
-        memcpy(p, a->probs + (h * a->T + t) * a->S, n * sizeof(float));
+        const float *pr = a->probs + (h * a->T + t) * a->S;
+        for (size_t s = 0; s < n; s++)
+            pd[s] = pr[s];
         return;
     }
     const float *q = a->q + (t * a->n_heads + h) * hd;
-    double mx = -INFINITY;
+    double mx = -INFINITY, sum = 0;
     for (size_t s = 0; s < n; s++) {
-        sc[s] = (double)a->scale * bv_dot_f64(q, a->k + s * stride + kvh * hd, hd);
-        mx = sc[s] > mx ? sc[s] : mx;
+        pd[s] = (double)a->scale * bv_dot_f64(q, a->k + s * stride + kvh * hd, hd);
+        mx = pd[s] > mx ? pd[s] : mx;
     }
     for (size_t s = 0; s < n; s++)
-        p[s] = (float)(sc[s] - mx);
-    bv_f32 sum = bv_zero();
-    for (size_t s = 0; s < n; s += BV_W) {
-        bv_f32 e = bv_keep_n(bv_exp(bv_load_n(p + s, n - s)), n - s);
-        bv_store_n(p + s, e, n - s);
-        sum = bv_add(sum, e);
-    }
-    bv_f32 inv = bv_set1((float)(1.0 / (double)bv_hsum(sum)));
-    for (size_t s = 0; s < n; s += BV_W)
-        bv_store_n(p + s, bv_mul(bv_load_n(p + s, n - s), inv), n - s);
+        pd[s] -= mx;
+    bv_exp_f64_row(pd, n);
+    for (size_t s = 0; s < n; s++)
+        sum += pd[s];
+    for (size_t s = 0; s < n; s++)
+        pd[s] /= sum;
 }
 
 static void query_rows(void *arg, size_t begin, size_t end, int tid)
@@ -70,27 +69,33 @@ static void query_rows(void *arg, size_t begin, size_t end, int tid)
     const attn_bwd_job *j = arg;
     const ck_attention_bwd_args *a = j->a;
     size_t hd = a->head_dim, S = a->S, stride = a->n_kv_heads * hd;
-    double *sc = j->ctx->scratch(j->ctx, tid, S * sizeof(double)); /* reserved up front */
+    double *pd = j->ctx->scratch(j->ctx, tid, (2 * S + hd) * sizeof(double)); /* reserved up front */
+    double *dp = pd + S, *dq_acc = dp + S;
     for (size_t item = begin; item < end; item++) {
         size_t g = item / a->T, t = item % a->T, h = j->kvh * j->group + g, n = visible(a, t);
         float *p = j->p + item * S, *ds = j->ds + item * S;
         const float *dout = a->dout + (t * a->n_heads + h) * hd;
-        softmax_row(a, h, t, j->kvh, n, p, sc);
-        double pdp = 0; /* dP in double too (in sc): dP - pdp cancels when P is nearly one-hot */
+        softmax_row(a, h, t, j->kvh, n, pd);
+        double pdp = 0;
         for (size_t s = 0; s < n; s++) {
-            sc[s] = bv_dot_f64(dout, a->v + s * stride + j->kvh * hd, hd);
-            pdp += (double)p[s] * sc[s];
+            dp[s] = bv_dot_f64(dout, a->v + s * stride + j->kvh * hd, hd);
+            pdp += pd[s] * dp[s];
         }
-        for (size_t s = 0; s < n; s++)
-            ds[s] = (float)((double)a->scale * p[s] * (sc[s] - pdp));
+        /* dq = sum_s dS[s] k[s] in double from the unrounded dS: sum_s dS[s]
+         * is 0, so the sum cancels the keys' common part */
+        memset(dq_acc, 0, hd * sizeof(double));
+        for (size_t s = 0; s < n; s++) {
+            double d = (double)a->scale * pd[s] * (dp[s] - pdp);
+            p[s] = (float)pd[s];
+            ds[s] = (float)d;
+            if (a->dq)
+                bv_axpy_f64(dq_acc, d, a->k + s * stride + j->kvh * hd, hd);
+        }
         memset(p + n, 0, (S - n) * sizeof(float));
         memset(ds + n, 0, (S - n) * sizeof(float));
-        if (!a->dq)
-            continue;
-        float *dq = a->dq + (t * a->n_heads + h) * hd;
-        memset(dq, 0, hd * sizeof(float));
-        for (size_t s = 0; s < n; s++)
-            axpy_row(dq, ds[s], a->k + s * stride + j->kvh * hd, hd);
+        if (a->dq)
+            for (size_t i = 0; i < hd; i++)
+                a->dq[(t * a->n_heads + h) * hd + i] = (float)dq_acc[i];
     }
 }
 
@@ -146,7 +151,7 @@ int BV_KERNEL(attention_bwd)(const ck_exec_ctx *ctx, const void *args)
         return CK_E_NOMEM;
     j.ds = j.p + rows * a->S;
     for (int tid = 0; tid < ctx->n_threads; tid++)
-        if (!ctx->scratch(ctx, tid, a->S * sizeof(double)))
+        if (!ctx->scratch(ctx, tid, (2 * a->S + a->head_dim) * sizeof(double)))
             return CK_E_NOMEM;
     for (j.kvh = 0; j.kvh < a->n_kv_heads; j.kvh++) {
         bv_parallel(ctx, rows, 1, query_rows, &j);
