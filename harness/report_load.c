@@ -3,6 +3,7 @@
  * a file that is not a ckbench result is refused with the file, the field and
  * what was expected. Then the runs are tied together: machines, models, the
  * parity verdict of each row, the noise of its repetitions and its baseline. */
+#include "json_text.h"
 #include "report.h"
 
 #include <errno.h>
@@ -61,49 +62,6 @@ static char *read_file(const char *path, char *err, size_t err_len)
     fclose(f);
     buf[size] = '\0';
     return buf;
-}
-
-/* Google Benchmark writes NaN and Infinity as bare words (the stddev of a
- * constant counter is NaN; Python's json reads them, cJSON does not). A copy
- * of the text in which every bare word outside strings other than true,
- * false and null (and a sign before it) is null; NULL when out of memory. */
-static char *null_bare_words(const char *text)
-{
-    size_t len = strlen(text);
-    char *out = malloc(2 * len + 1), *o = out; /* "-inf" -> "null": at most 2x */
-    if (!out)
-        return NULL;
-    int in_string = 0;
-    for (const char *p = text; *p;) {
-        if (in_string || *p == '"') {
-            if (in_string && *p == '\\' && p[1])
-                *o++ = *p++;
-            else if (*p == '"')
-                in_string = !in_string;
-            *o++ = *p++;
-            continue;
-        }
-        int sign = *p == '-' && ((p[1] >= 'a' && p[1] <= 'z') || (p[1] >= 'A' && p[1] <= 'Z'));
-        const char *w = p + sign, *end = w;
-        while ((*end >= 'a' && *end <= 'z') || (*end >= 'A' && *end <= 'Z'))
-            end++;
-        size_t n = (size_t)(end - w);
-        /* an exponent's 'e' follows a digit or '.': not a word */
-        int exponent = w > text && ((w[-1] >= '0' && w[-1] <= '9') || w[-1] == '.');
-        if (n == 0 || exponent || (n == 4 && !strncmp(w, "true", 4)) || (n == 5 && !strncmp(w, "false", 5)) ||
-            (n == 4 && !strncmp(w, "null", 4))) {
-            size_t k = n ? (size_t)(end - p) : 1;
-            memcpy(o, p, k);
-            o += k;
-            p += k;
-            continue;
-        }
-        memcpy(o, "null", 4);
-        o += 4;
-        p = end;
-    }
-    *o = '\0';
-    return out;
 }
 
 /* The checker: the file, where its first error went, and the message. */
@@ -300,7 +258,7 @@ static int read_run(const char *path, ck_report_run *run, char *err, size_t err_
     char *text = read_file(path, err, err_len);
     if (!text)
         return -1;
-    char *clean = null_bare_words(text);
+    char *clean = ck_json_nonfinite_to_null(text);
     free(text);
     run->doc = clean ? cJSON_Parse(clean) : NULL;
     free(clean);
@@ -340,6 +298,14 @@ double ck_report_noise(const cJSON *benchmarks, const char *name, int *n_reps)
     double sum = 0, sum2 = 0, agg_mean = -1, agg_stddev = -1;
     int n = 0, agg_reps = 0;
     const cJSON *b;
+    /* a row named after an aggregate ("..._median") belongs to its run_name */
+    cJSON_ArrayForEach(b, benchmarks)
+    {
+        if (!strcmp(opt_string(b, "name", ""), name)) {
+            name = opt_string(b, "run_name", name);
+            break;
+        }
+    }
     cJSON_ArrayForEach(b, benchmarks)
     {
         const char *run_name = opt_string(b, "run_name", opt_string(b, "name", ""));

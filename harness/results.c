@@ -1,5 +1,6 @@
 /* Result files (results.h): Google Benchmark's JSON plus a "ckbench" context
  * object, and a CSV of the same rows. */
+#include "json_text.h"
 #include "results.h"
 
 #include <errno.h>
@@ -230,44 +231,9 @@ static int write_then_rename(const char *path, const char *text, const char *plu
     return 0;
 }
 
-/* A copy of Google Benchmark's JSON that cJSON can parse: it writes NaN and
- * Infinity (e.g. the cv of a counter that is always 0) as bare words, which
- * JSON (and cJSON) lacks; Python's json, which compare.py uses, reads them. */
-static char *parsable_copy(const char *text)
-{
-    size_t n = strlen(text);
-    char *out = malloc(2 * n + 1), *w = out; /* "NaN" becomes the longer "null" */
-    if (!out)
-        return NULL;
-    int in_string = 0;
-    for (const char *r = text; *r;) {
-        if (in_string) {
-            if (*r == '\\' && r[1])
-                *w++ = *r++;
-            else if (*r == '"')
-                in_string = 0;
-            *w++ = *r++;
-            continue;
-        }
-        if (*r == '"')
-            in_string = 1;
-        const char *word = *r == '-' ? r + 1 : r;
-        size_t len = !strncmp(word, "NaN", 3) ? 3 : !strncmp(word, "Infinity", 8) ? 8 : 0;
-        if (len) {
-            memcpy(w, "null", 4);
-            w += 4;
-            r = word + len;
-            continue;
-        }
-        *w++ = *r++;
-    }
-    *w = '\0';
-    return out;
-}
-
 /* Google Benchmark's text with the ckbench object inserted as the first
- * member of "context": the rest stays byte for byte as Google Benchmark
- * wrote it (its NaN and all). */
+ * member of "context": the rest stays as Google Benchmark wrote it, except
+ * that its bare NaN / Infinity are null (json_text.h). */
 static char *insert_ckbench(const char *gb_text, const char *ckbench)
 {
     const char *key = strstr(gb_text, "\"context\"");
@@ -285,10 +251,10 @@ static char *insert_ckbench(const char *gb_text, const char *ckbench)
 int ck_results_write(const char *gb_json, const char *out_json, const ck_results_info *info,
                      const ck_bench_row *rows, size_t n_rows, char *err, size_t err_len)
 {
-    char *text = slurp(gb_json);
-    char *copy = text ? parsable_copy(text) : NULL;
-    cJSON *doc = copy ? cJSON_Parse(copy) : NULL;
-    free(copy);
+    char *raw = slurp(gb_json);
+    char *text = raw ? ck_json_nonfinite_to_null(raw) : NULL;
+    free(raw);
+    cJSON *doc = text ? cJSON_Parse(text) : NULL;
     int shaped = cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(doc, "context")) &&
                  cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(doc, "benchmarks"));
     cJSON_Delete(doc);

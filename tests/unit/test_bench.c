@@ -330,10 +330,10 @@ Test(cost, backward_linear_and_cross_entropy)
 
 /* ---- result files ------------------------------------------------------------------- */
 
-/* Google Benchmark writes NaN for the cv of a counter that is always 0 (bare,
- * as Python's json reads it): the result file keeps its text as it was and
- * adds the ckbench object to its context. */
-Test(results, google_benchmark_nan_is_kept_and_ckbench_added)
+/* Google Benchmark writes NaN for the cv of a counter that is always 0 (a
+ * bare word JSON does not have): the result file keeps its text with those
+ * values as null, valid JSON for every reader, and adds the ckbench object. */
+Test(results, google_benchmark_nan_becomes_null_and_ckbench_added)
 {
     char gb[256], out[256], csv[300], err[512];
     temp_path(gb, sizeof gb, "gb.json");
@@ -350,8 +350,11 @@ Test(results, google_benchmark_nan_is_kept_and_ckbench_added)
     ck_results_info info = {.plugin = "p", .plugin_version = "1", .model = "m", .model_path = "m.json"};
     cr_assert_eq(ck_results_write(gb, out, &info, &row, 1, err, sizeof err), 0, "%s", err);
     char *text = read_file(out);
-    cr_assert(strstr(text, "\"flops_per_second\": NaN, \"x\": -Infinity"), "Google Benchmark's text kept: %s", text);
-    cr_assert(strstr(text, "\"name\": \"a NaN here\""));
+    cr_assert(strstr(text, "\"flops_per_second\": null, \"x\": null"), "non-finite values as null: %s", text);
+    cr_assert(strstr(text, "\"name\": \"a NaN here\""), "words inside strings kept: %s", text);
+    cJSON *doc = cJSON_Parse(text);
+    cr_assert_not_null(doc, "the result file is valid JSON");
+    cJSON_Delete(doc);
     free(text);
     ck_results_csv_path(csv, sizeof csv, out);
     cr_assert(strstr(csv, "result.csv"), "%s", csv);
