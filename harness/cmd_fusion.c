@@ -29,8 +29,9 @@ static int usage(FILE *f)
     fprintf(f, "usage: ckbench fusion --plugin P --model M [--fuse all|LIST] [--layers N] [--repetitions R]\n"
                "       [--threads N] [--json FILE]\n"
                "Runs the first N layers (default 1) of every section of M through P, with the fusions (default\n"
-               "all) and without, and prints per section the time of one layer each way (best of R, default 3),\n"
-               "the speedup and the activation bytes per layer the applied fusions save (analytic; hardware\n"
+               "all) and without, alternating, and prints per section the time of one layer each way (best of\n"
+               "R, default 3), the speedup (median of the R paired ratios) and the activation bytes the\n"
+               "applied fusions save (analytic; hardware\n"
                "counters are read by 'ckbench bench' where the machine exposes them). --json writes the\n"
                "same, with the fusion flags, as a result file.\n");
     return f == stdout ? 0 : 2;
@@ -84,34 +85,69 @@ static double now(void)
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
-/* Best-of-R time of the layer steps of each section, in seconds. */
-static int time_layers(ck_runner *r, const ck_exec_ctx *ctx, int reps, double *per_section, size_t n_sec)
+/* One pass over every step; the time of the layer steps of each section. */
+static int time_once(ck_runner *r, const ck_exec_ctx *ctx, double *per_section, size_t n_sec)
 {
     char err[CK_ERR_LEN];
     for (size_t s = 0; s < n_sec; s++)
-        per_section[s] = INFINITY;
-    for (int rep = 0; rep < reps; rep++) {
-        double acc[CK_MAX_SECTIONS] = {0};
-        for (size_t i = 0; i < ck_runner_n_steps(r); i++) {
-            const ck_run_step *st = ck_runner_step(r, i);
-            double t0 = now();
-            if (ck_runner_run_step(r, i, ctx, err, sizeof err)) {
-                fprintf(stderr, "ckbench fusion: %s\n", err);
-                return -1;
-            }
-            if (st->part == CK_PART_LAYER)
-                acc[st->section] += now() - t0;
+        per_section[s] = 0;
+    for (size_t i = 0; i < ck_runner_n_steps(r); i++) {
+        const ck_run_step *st = ck_runner_step(r, i);
+        double t0 = now();
+        if (ck_runner_run_step(r, i, ctx, err, sizeof err)) {
+            fprintf(stderr, "ckbench fusion: %s\n", err);
+            return -1;
         }
-        for (size_t s = 0; s < n_sec; s++)
-            per_section[s] = acc[s] < per_section[s] ? acc[s] : per_section[s];
+        if (st->part == CK_PART_LAYER)
+            per_section[st->section] += now() - t0;
     }
     return 0;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+typedef struct timing {
+    double plain[CK_MAX_SECTIONS], fused[CK_MAX_SECTIONS]; /* best of R, seconds */
+    double speedup[CK_MAX_SECTIONS];                       /* median of the R paired ratios */
+} timing;
+
+/* Unfused and fused alternate, repetition by repetition, and the speedup is
+ * the median of the paired ratios: on a shared machine a change of load then
+ * falls on both sides of a pair instead of on one configuration. */
+static int time_pairs(ck_runner *plain, ck_runner *fused, const ck_exec_ctx *ctx, int reps, size_t n_sec, timing *t)
+{
+    double *ratios = calloc((size_t)reps * n_sec, sizeof *ratios);
+    if (!ratios)
+        return -1;
+    for (size_t s = 0; s < n_sec; s++)
+        t->plain[s] = t->fused[s] = INFINITY;
+    int rc = 0;
+    for (int rep = 0; rep < reps && rc == 0; rep++) {
+        double a[CK_MAX_SECTIONS], b[CK_MAX_SECTIONS];
+        rc = time_once(plain, ctx, a, n_sec) || time_once(fused, ctx, b, n_sec);
+        for (size_t s = 0; s < n_sec && rc == 0; s++) {
+            t->plain[s] = a[s] < t->plain[s] ? a[s] : t->plain[s];
+            t->fused[s] = b[s] < t->fused[s] ? b[s] : t->fused[s];
+            ratios[s * (size_t)reps + (size_t)rep] = b[s] > 0 ? a[s] / b[s] : 0;
+        }
+    }
+    for (size_t s = 0; s < n_sec && rc == 0; s++) {
+        double *r = ratios + s * (size_t)reps;
+        qsort(r, (size_t)reps, sizeof *r, cmp_double);
+        t->speedup[s] = reps % 2 ? r[reps / 2] : 0.5 * (r[reps / 2 - 1] + r[reps / 2]);
+    }
+    free(ratios);
+    return rc;
 }
 
 /* The result file: the flags (as --fuse takes them back), what applied, and
  * the per-section times. Written to a temporary file and renamed. */
 static int write_json(const fusion_cli *c, const ck_model *m, const ck_plugin *p, const ck_runner *fused,
-                      const double *t_plain, const double *t_fused)
+                      const timing *t)
 {
     char mask[256], tmp[4200];
     ck_fusion_format(c->fuse, mask, sizeof mask);
@@ -131,9 +167,9 @@ static int write_json(const fusion_cli *c, const ck_model *m, const ck_plugin *p
         size_t nl = m->sections[s].n_layers < c->layers ? m->sections[s].n_layers : c->layers;
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "name", m->sections[s].name);
-        cJSON_AddNumberToObject(o, "unfused_ms_per_layer", 1e3 * t_plain[s] / (double)nl);
-        cJSON_AddNumberToObject(o, "fused_ms_per_layer", 1e3 * t_fused[s] / (double)nl);
-        cJSON_AddNumberToObject(o, "speedup", t_fused[s] > 0 ? t_plain[s] / t_fused[s] : 0.0);
+        cJSON_AddNumberToObject(o, "unfused_ms_per_layer", 1e3 * t->plain[s] / (double)nl);
+        cJSON_AddNumberToObject(o, "fused_ms_per_layer", 1e3 * t->fused[s] / (double)nl);
+        cJSON_AddNumberToObject(o, "speedup_median_of_pairs", t->speedup[s]);
         cJSON_AddItemToArray(secs, o);
     }
     char *text = cJSON_Print(doc);
@@ -178,9 +214,9 @@ int ck_cmd_fusion(int argc, char **argv)
     }
     ctx = ck_exec_create(c.threads);
     size_t n_sec = m->n_sections;
-    double t_plain[CK_MAX_SECTIONS], t_fused[CK_MAX_SECTIONS];
+    timing tm;
     status = 1;
-    if (time_layers(plain, ctx, c.repetitions, t_plain, n_sec) || time_layers(fused, ctx, c.repetitions, t_fused, n_sec))
+    if (time_pairs(plain, fused, ctx, c.repetitions, n_sec, &tm))
         goto out;
     char mask[256];
     ck_fusion_format(c.fuse, mask, sizeof mask);
@@ -197,15 +233,17 @@ int ck_cmd_fusion(int argc, char **argv)
     for (size_t s = 0; s < n_sec; s++)
         layers += m->sections[s].n_layers < c.layers ? m->sections[s].n_layers : c.layers;
     printf("%-10s %14s %14s %9s\n", "section", "unfused/layer", "fused/layer", "speedup");
+    printf("(times: best of %d; speedup: median of %d paired runs, unfused and fused alternating)\n",
+           c.repetitions, c.repetitions);
     for (size_t s = 0; s < n_sec; s++) {
         size_t nl = m->sections[s].n_layers < c.layers ? m->sections[s].n_layers : c.layers;
-        printf("%-10s %11.3f ms %11.3f ms %8.2fx\n", m->sections[s].name, 1e3 * t_plain[s] / (double)nl,
-               1e3 * t_fused[s] / (double)nl, t_fused[s] > 0 ? t_plain[s] / t_fused[s] : 0.0);
+        printf("%-10s %11.3f ms %11.3f ms %8.2fx\n", m->sections[s].name, 1e3 * tm.plain[s] / (double)nl,
+               1e3 * tm.fused[s] / (double)nl, tm.speedup[s]);
     }
     printf("activation bytes not moved per forward: %zu (%.2f MiB per layer on average, header and footer "
            "included)\n",
            ck_runner_bytes_saved(fused), (double)ck_runner_bytes_saved(fused) / (double)(layers ? layers : 1) / 1048576.0);
-    status = c.json && write_json(&c, m, p, fused, t_plain, t_fused) ? 2 : 0;
+    status = c.json && write_json(&c, m, p, fused, &tm) ? 2 : 0;
 out:
     ck_exec_destroy(ctx);
     ck_runner_free(plain);
