@@ -192,7 +192,8 @@ test: deps
 # fixed number of inputs from a fresh corpus (seeds: ir/models, tests/fuzz/seeds).
 FUZZ_CC      ?= clang
 FUZZ_DIR     := $(B)/fuzz
-FUZZ_SRC     := tests/fuzz/fuzz_model.c ir/model.c ir/graph.c ir/plan.c ir/plan_print.c ir/layout_json.c core/ops_meta.c
+FUZZ_SRC     := tests/fuzz/fuzz_model.c ir/model.c ir/graph.c ir/plan.c ir/plan_print.c ir/layout_json.c core/ops_meta.c \
+                ir/fusion.c ir/fusion_graph.c core/loader.c
 FUZZ_CFLAGS  := -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
                 -Icore -Iir $(shell pkg-config --cflags libcjson 2>/dev/null)
 FUZZ_ARGS    := -max_len=4096 -dict=tests/fuzz/model.dict -artifact_prefix=$(FUZZ_DIR)/
@@ -202,7 +203,7 @@ FUZZ_RUNS    ?= 50000
 
 $(FUZZ_DIR)/fuzz_model: $(FUZZ_SRC) $(wildcard ir/*.h core/*.h)
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(FUZZ_SRC) $(shell pkg-config --libs libcjson 2>/dev/null || echo -lcjson) -lm
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(FUZZ_SRC) $(shell pkg-config --libs libcjson 2>/dev/null || echo -lcjson) -ldl -lm
 
 fuzz: $(FUZZ_DIR)/fuzz_model
 	@mkdir -p $(FUZZ_DIR)/corpus

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "ck_fusion.h"
 #include "ck_plan.h"
 
 /* Plans hold a record per tensor: keep accepted giants (4096 layers x 16
@@ -37,6 +38,15 @@ static void exercise(const ck_model *m)
     }
     if (layers > FUZZ_MAX_LAYERS)
         return;
+    /* the fusion pass over every section's dataflow */
+    for (size_t sec = 0; sec < m->n_sections; sec++) {
+        ck_fnode *v = NULL;
+        size_t n = ck_section_fnodes(m, sec, NULL, &v);
+        ck_fusion_result res;
+        if (n && ck_fuse(v, n, CK_FUSE_ALL, &res) == 0)
+            ck_fusion_result_free(&res);
+        free(v);
+    }
     const ck_plan_opts popts[] = {{0, 0, 0, 0, 0}, {1, 0, 0, 8, 0}, {0, 1, 3, 4096, 0}, {0, 0, 0, 64, CK_DTYPE_Q8_0}};
     for (size_t i = 0; i < sizeof popts / sizeof popts[0]; i++) {
         ck_plan *p = NULL;
@@ -44,6 +54,7 @@ static void exercise(const ck_model *m)
         if (ck_plan_build(m, &popts[i], &p, err, sizeof err) == 0) {
             if (sink())
                 ck_plan_print_map(p, sink(), 1);
+            ck_plan_record_fusion(p, m, CK_FUSE_ALL, CK_FUSE_ALL, "");
             ck_plan_free(p);
         }
     }
