@@ -18,6 +18,27 @@ typedef struct ck512_attn_row {
     float *acc;         /* [hd] scratch for the output accumulator */
 } ck512_attn_row;
 
+/* Rows of K and V to bring into the cache while a block is computed,
+ * spread over its loops; NULL or n == 0: none. The hint is T2 (towards L2),
+ * not T0: prefetches into L1 hold L1's few miss buffers, which capped the
+ * KV stream at about 10 GB/s (half of one core's read bandwidth). */
+#define CK512_PF_HINT _MM_HINT_T2
+typedef struct ck512_attn_prefetch {
+    const float *k, *v; /* row 0 */
+    size_t stride, hd;  /* floats between rows; floats per row */
+    size_t n;           /* rows */
+} ck512_attn_prefetch;
+
+static inline __attribute__((always_inline)) void ck512_prefetch_row(const ck512_attn_prefetch *pf, const float *base,
+                                                                     size_t i)
+{
+    if (pf && i < pf->n) {
+        const char *p = (const char *)(base + i * pf->stride);
+        for (size_t b = 0; b < pf->hd * sizeof(float); b += 64)
+            _mm_prefetch(p + b, CK512_PF_HINT);
+    }
+}
+
 /* Two dot-product vectors a, b -> per 128-bit lane [a0+a2, b0+b2, a1+a3,
  * b1+b3]: the first level of the transpose-and-add tree below. */
 static inline __m512 ck512_hsum_pair(__m512 a, __m512 b)
@@ -48,7 +69,8 @@ static inline __m512 ck512_hsum_final(__m512 x0, __m512 x1, __m512 x2, __m512 x3
  * whole before the next: KV rows are often 4 KiB apart (Hkv * hd floats),
  * and reading one 64-byte column of 16 such rows at a time keeps hitting
  * one L1 set. The 16 sums are reduced by a transpose-and-add tree
- * (45 instructions, not 16 full reductions). */
+ * (45 instructions, not 16 full reductions). pf: K rows to prefetch, one
+ * per key. */
 #define CK512_KEY_ROW(i) const float *k##i = r->k + (s0 + ((i) < cnt ? (i) : 0)) * r->kv_stride
 #define CK512_KEY_DOT(i)                                                                                    \
     do {                                                                                                    \
@@ -57,8 +79,10 @@ static inline __m512 ck512_hsum_final(__m512 x0, __m512 x1, __m512 x2, __m512 x3
         if (full < r->hd)                                                                                   \
             d##i = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mt, r->q + full), _mm512_maskz_loadu_ps(mt, k##i + full), \
                                    d##i);                                                                   \
+        ck512_prefetch_row(pf, pf ? pf->k : NULL, i);                                                       \
     } while (0)
-static inline __attribute__((always_inline)) __m512 ck512_scores16(const ck512_attn_row *r, size_t s0, size_t cnt)
+static inline __attribute__((always_inline)) __m512 ck512_scores16_pf(const ck512_attn_row *r, size_t s0, size_t cnt,
+                                                                      const ck512_attn_prefetch *pf)
 {
     const size_t full = r->hd & ~(size_t)15;
     const __mmask16 mt = ck512_mask(r->hd - full);
@@ -82,11 +106,18 @@ static inline __attribute__((always_inline)) __m512 ck512_scores16(const ck512_a
 #undef CK512_KEY_ROW
 #undef CK512_KEY_DOT
 
+static inline __attribute__((always_inline)) __m512 ck512_scores16(const ck512_attn_row *r, size_t s0, size_t cnt)
+{
+    return ck512_scores16_pf(r, s0, cnt, NULL);
+}
+
 /* acc[0..hd) = acc * corr + sum_{i < cnt} p[i] * v[s0 + i], 128 head dims
  * (8 independent zmm accumulators) at a time, keys in the inner loop. p[i]
  * is broadcast from the register (a store and 4-byte reloads would stall
- * on store forwarding). */
-static inline __attribute__((always_inline)) void ck512_accumulate_pv(const ck512_attn_row *r, size_t s0, size_t cnt, __m512 p, float corr)
+ * on store forwarding). pf: V rows to prefetch, one per key. */
+static inline __attribute__((always_inline)) void ck512_accumulate_pv_pf(const ck512_attn_row *r, size_t s0, size_t cnt,
+                                                                        __m512 p, float corr,
+                                                                        const ck512_attn_prefetch *pf)
 {
     const __m512 cv = _mm512_set1_ps(corr);
     for (size_t c0 = 0; c0 < r->hd; c0 += 128) {
@@ -101,6 +132,8 @@ static inline __attribute__((always_inline)) void ck512_accumulate_pv(const ck51
         for (size_t i = 0; i < cnt; i++) {
             const __m512 pb = _mm512_permutexvar_ps(_mm512_set1_epi32((int)i), p);
             const float *vp = r->v + (s0 + i) * r->kv_stride + c0;
+            if (c0 == 0)
+                ck512_prefetch_row(pf, pf ? pf->v : NULL, i);
 #pragma GCC unroll 8
             for (size_t u = 0; u < 8; u++)
                 a[u] = _mm512_fmadd_ps(pb, _mm512_maskz_loadu_ps(m[u], vp + 16 * u), a[u]);
@@ -109,6 +142,12 @@ static inline __attribute__((always_inline)) void ck512_accumulate_pv(const ck51
         for (size_t u = 0; u < 8; u++)
             _mm512_mask_storeu_ps(r->acc + c0 + 16 * u, m[u], a[u]);
     }
+}
+
+static inline __attribute__((always_inline)) void ck512_accumulate_pv(const ck512_attn_row *r, size_t s0, size_t cnt,
+                                                                     __m512 p, float corr)
+{
+    ck512_accumulate_pv_pf(r, s0, cnt, p, corr, NULL);
 }
 
 /* out = acc * (1 / l) */
@@ -124,12 +163,15 @@ static inline void ck512_attn_store(const ck512_attn_row *r, float *out, float l
 /* Floats between the accumulators of consecutive heads in a group. */
 #define CK512_ATTN_ACC_STRIDE(hd) (((hd) + 15) & ~(size_t)15)
 
-/* One query row of G query heads sharing r's kv head, online softmax over
- * blocks of 16 keys, nothing materialised (f32-attention-stream-avx512.c).
- * r->q is head 0's query, the others follow hd floats apart, as do their
- * outputs from `out`; r->acc holds G * CK512_ATTN_ACC_STRIDE(hd) + 2G
- * floats of scratch. */
-void ck512_attention_rows_stream(const ck512_attn_row *r, size_t G, float *out);
+/* Query row t of the query heads of kv heads [kv0, kv1), online softmax
+ * over blocks of 16 keys, nothing materialised
+ * (f32-attention-stream-avx512.c); scratch: CK512_ATTN_STREAM_FLOATS of
+ * the run's query heads. */
+void ck512_attention_stream_run(const ck_attention_args *a, size_t t, size_t kv0, size_t kv1, float *scratch);
+
+/* Scratch floats for a run of n query heads: accumulators and softmax
+ * states. */
+#define CK512_ATTN_STREAM_FLOATS(n, hd) ((n) * (CK512_ATTN_ACC_STRIDE(hd) + 4))
 
 /* One (head, query row) with every score and probability written out
  * (f32-attention-mat-avx512.c); row: scratch of S floats; scores / probs:

@@ -4,9 +4,9 @@
  * materialised (f32-attention-mat-avx512.c); otherwise it streams with an
  * online softmax: blocked on the GEMM micro-kernel for prefill
  * (f32-attention-flash-avx512.c), one row at a time for decode and short T
- * (f32-attention-stream-avx512.c), where one item is a query row of all
- * the heads of one kv head, so grouped-query decode reads the KV cache
- * once. S == 0 gives out = 0. */
+ * (f32-attention-stream-avx512.c), where a thread takes one query row of
+ * a run of kv heads with all their query heads, so grouped-query decode
+ * reads the KV cache once, in address order. S == 0 gives out = 0. */
 #include "attention-avx512.h"
 #include "avx512-kernels.h"
 
@@ -50,17 +50,20 @@ static void mat_items(void *arg, size_t begin, size_t end, int tid)
     }
 }
 
-/* Streaming rows: items are (kv head, t), kv-head-major; each covers the
- * group of query heads that read that kv head. */
+/* Streaming rows: items are (t, kv head), t-major; a thread's range is cut
+ * into runs of one t over consecutive kv heads, each covering the query
+ * heads that read those kv heads, so that one pass over the keys serves
+ * them all. */
 static void stream_items(void *arg, size_t begin, size_t end, int tid)
 {
     const attn_job *j = arg;
     const ck_attention_args *a = j->a;
-    float *acc = j->ctx->scratch(j->ctx, tid, j->scratch); /* allocated up front */
-    for (size_t i = begin; i < end; i++) {
-        size_t kvh = i / a->T, t = i % a->T, h0 = kvh * j->group;
-        ck512_attn_row r = row_of(a, h0, kvh, t, acc);
-        ck512_attention_rows_stream(&r, j->group, a->out + (t * a->n_heads + h0) * a->head_dim);
+    float *scratch = j->ctx->scratch(j->ctx, tid, j->scratch); /* allocated up front */
+    for (size_t i = begin; i < end;) {
+        size_t t = i / a->n_kv_heads, kv0 = i % a->n_kv_heads;
+        size_t kv1 = kv0 + (end - i) < a->n_kv_heads ? kv0 + (end - i) : a->n_kv_heads;
+        ck512_attention_stream_run(a, t, kv0, kv1, scratch);
+        i += kv1 - kv0;
     }
 }
 
@@ -84,13 +87,13 @@ int ck_avx512_f32_attention(const ck_exec_ctx *ctx, const void *args)
     attn_job j = {ctx, a, a->n_heads / a->n_kv_heads, 0};
     const int mat = a->scores || a->probs;
     const size_t acc = CK512_ATTN_ACC_STRIDE(a->head_dim);
-    j.scratch = (mat ? acc + a->S : j.group * (acc + 2)) * sizeof(float);
+    j.scratch = (mat ? acc + a->S : CK512_ATTN_STREAM_FLOATS(a->n_heads, a->head_dim)) * sizeof(float);
     for (int tid = 0; tid < ctx->n_threads; tid++)
         if (!ctx->scratch(ctx, tid, j.scratch))
             return CK_E_NOMEM;
     if (mat)
         ck512_parallel(ctx, a->n_heads * a->T, 1, mat_items, &j);
     else
-        ck512_parallel(ctx, a->n_kv_heads * a->T, 1, stream_items, &j);
+        ck512_parallel(ctx, a->T * a->n_kv_heads, 1, stream_items, &j);
     return CK_OK;
 }
