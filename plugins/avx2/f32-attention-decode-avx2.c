@@ -2,10 +2,14 @@
  * or T * H/Hkv <= AVX2_ATT_ROWS_MAX). Here the lane-transposed tiles of
  * f32-attention-avx2.c would leave most lanes idle, so each query row is
  * vectorised along the head dim instead, and the step is bandwidth bound on
- * the KV cache. A thread takes a range of kv heads; per block of ATT_DEC_BK
- * keys it copies the block's K and V rows of all its heads in one sweep over
- * each cache row (read from memory once whatever the group size), then the
- * query rows of each kv head together:
+ * the KV cache. A thread takes a range of kv heads and walks the keys in
+ * blocks of ATT_DEC_BK, the kv heads of its range inner, so that a block
+ * sweeps a contiguous stretch of each cache row; K and V are read in place
+ * (a copy to contiguous buffers cost as much as the arithmetic), and the
+ * block two steps ahead is prefetched towards L2 while one is computed
+ * (rows Hkv*hd apart defeat the hardware prefetcher; prefetches into L1
+ * hold its few miss buffers and cap the stream at about half the memory
+ * bandwidth). Per kv head and block, the query rows of the head together:
  *   scores s_i = scale * dot(q, k_i)   (2 rows x 4 keys per pass)
  *   online softmax per row: m' = max(m, max_i s_i), alpha = exp(m - m'),
  *                   p_i = exp(s_i - m'), l = l*alpha + sum_i p_i
@@ -19,28 +23,39 @@
 #define ATT_DEC_BK 16
 #define DEC_ROWS AVX2_ATT_ROWS_MAX /* query rows of one kv head, done together */
 #define SC_LD (ATT_DEC_BK + 8)     /* row stride of the scores: whole vectors */
+#define PF_AHEAD 2                 /* blocks (kv head, keys) prefetched ahead: 2 and 4 measured alike, 1 slower */
 
 typedef struct decode_job {
     const ck_exec_ctx *ctx;
     const ck_attention_args *a;
     size_t group, rows; /* query heads per kv head; rows = T * group */
-    size_t ld;          /* floats per packed K/V row */
+    size_t ld;          /* floats between cache rows: Hkv * hd */
     size_t scratch_bytes;
 } decode_job;
 
 typedef struct decode_state {
-    float *kblk, *vblk; /* [heads][ATT_DEC_BK][ld] */
     float *o;           /* [heads * rows][hd] */
     float *sc;          /* [DEC_ROWS][SC_LD]: scores, then probabilities */
     float *m, *l;       /* [heads * rows] */
 } decode_state;
 
-static inline void prefetch_row(const float *p, size_t n)
-{
-    for (size_t i = 0; i < n; i += 16)
-        _mm_prefetch((const char *)(p + i), _MM_HINT_T0);
-}
+/* Rows of K and V to prefetch while a block is computed, one K row per
+ * key of the scores and one V row per key of p . V (spread out: a burst
+ * stalls); n == 0: none. */
+typedef struct kv_prefetch {
+    const float *k, *v; /* row 0 */
+    size_t n;
+} kv_prefetch;
 
+/* Row i of base (rows ld floats apart, hd floats each) towards L2
+ * (prefetcht2). The builtin, not _mm_prefetch: in this file gcc -O2
+ * dropped every _mm_prefetch (the object had none). */
+static inline void prefetch_row(const kv_prefetch *pf, const float *base, size_t i, size_t ld, size_t hd)
+{
+    if (i < pf->n)
+        for (size_t b = 0; b < hd * sizeof(float); b += 64)
+            __builtin_prefetch((const char *)(base + i * ld) + b, 0, 1);
+}
 
 /* The query rows of one kv head: q pointers (a short group repeats its last
  * row; those copies are computed and dropped) and softmax states. */
@@ -116,7 +131,7 @@ static inline void dot_1x4(const float *q0, const float *const k[4], size_t hd, 
 /* Scores of the block for every row (stride SC_LD), -inf past what a row
  * sees. */
 static void group_scores(const decode_job *j, const float *kblk, const group_rows *g, size_t s0, size_t nb,
-                         float *sc)
+                         float *sc, const kv_prefetch *pf)
 {
     for (size_t r = 0; r < g->n; r += 2) { /* row pairs, then an odd last row alone */
         for (size_t i = 0; i < nb; i += 4) {
@@ -128,6 +143,9 @@ static void group_scores(const decode_job *j, const float *kblk, const group_row
                         j->a->scale);
             else
                 dot_1x4(g->q[r], k, j->a->head_dim, sc + r * SC_LD + i, j->a->scale);
+            if (r == 0)
+                for (size_t c = 0; c < 4; c++)
+                    prefetch_row(pf, pf->k, i + c, j->ld, j->a->head_dim);
         }
     }
     for (size_t r = 0; r < g->n; r++)
@@ -161,7 +179,7 @@ static float row_softmax(float *sc, size_t nb, float *m, float *l)
 static inline __attribute__((always_inline)) void group_pv_chunk(const decode_job *j, const float *vblk,
                                                                   const float *sc, const group_rows *g,
                                                                   const float alpha[DEC_ROWS], size_t d0, size_t nb,
-                                                                  const size_t rows)
+                                                                  const size_t rows, const kv_prefetch *pf)
 {
     size_t hd = j->a->head_dim;
     int full = d0 + 16 <= hd;
@@ -176,6 +194,8 @@ static inline __attribute__((always_inline)) void group_pv_chunk(const decode_jo
     }
     for (size_t i = 0; i < nb; i++) {
         const float *v = vblk + i * j->ld + d0;
+        if (d0 == 0)
+            prefetch_row(pf, pf->v, i, j->ld, hd);
         __m256 v0 = full ? _mm256_loadu_ps(v) : _mm256_maskload_ps(v, m0);
         __m256 v1 = full ? _mm256_loadu_ps(v + 8) : _mm256_maskload_ps(v + 8, m1);
         for (size_t r = 0; r < rows; r++) {
@@ -197,12 +217,13 @@ static inline __attribute__((always_inline)) void group_pv_chunk(const decode_jo
     }
 }
 
-/* The query rows of one kv head against one packed block. */
+/* The query rows of one kv head against one block (kblk, vblk: its key
+ * s0 in the cache). */
 static void group_block(const decode_job *j, const float *kblk, const float *vblk, float *sc, const group_rows *g,
-                        size_t s0, size_t nb)
+                        size_t s0, size_t nb, const kv_prefetch *pf)
 {
     float alpha[DEC_ROWS];
-    group_scores(j, kblk, g, s0, nb, sc);
+    group_scores(j, kblk, g, s0, nb, sc, pf);
     for (size_t r = 0; r < g->n; r++)
         alpha[r] = row_softmax(sc + r * SC_LD, nb, g->m[r], g->l[r]);
     for (size_t r = g->n; r < DEC_ROWS; r++) { /* copies of the last row */
@@ -211,34 +232,28 @@ static void group_block(const decode_job *j, const float *kblk, const float *vbl
     }
     for (size_t d0 = 0; d0 < j->a->head_dim; d0 += 16) {
         if (g->n == 1)
-            group_pv_chunk(j, vblk, sc, g, alpha, d0, nb, 1);
+            group_pv_chunk(j, vblk, sc, g, alpha, d0, nb, 1, pf);
         else if (g->n == 2)
-            group_pv_chunk(j, vblk, sc, g, alpha, d0, nb, 2);
+            group_pv_chunk(j, vblk, sc, g, alpha, d0, nb, 2, pf);
         else
-            group_pv_chunk(j, vblk, sc, g, alpha, d0, nb, DEC_ROWS);
+            group_pv_chunk(j, vblk, sc, g, alpha, d0, nb, DEC_ROWS, pf);
     }
 }
 
-/* Copies keys [s0, s0 + nb) of kv heads [h0, h1) into the packed blocks,
- * walking each cache row's heads in address order, and prefetches the next
- * block's rows (Hkv*hd apart: too far for the hardware prefetcher). */
-static void pack_block(const decode_job *j, const decode_state *st, size_t h0, size_t h1, size_t s0, size_t nb,
-                       size_t need)
+/* The block PF_AHEAD steps after (kvh, s0) in the order decode_heads walks
+ * them (kv heads inner), to be prefetched while (kvh, s0) is computed. */
+static kv_prefetch prefetch_ahead(const decode_job *j, size_t h0, size_t h1, size_t kvh, size_t s0, size_t need)
 {
     const ck_attention_args *a = j->a;
-    size_t hd = a->head_dim, src_ld = a->n_kv_heads * hd, span = (h1 - h0) * hd;
-    for (size_t i = 0; i < nb; i++) {
-        size_t ahead = s0 + ATT_DEC_BK + i;
-        if (ahead < need) {
-            prefetch_row(a->k + ahead * src_ld + h0 * hd, span);
-            prefetch_row(a->v + ahead * src_ld + h0 * hd, span);
-        }
-        for (size_t h = h0; h < h1; h++) {
-            size_t at = ((h - h0) * ATT_DEC_BK + i) * j->ld;
-            avx2_copy_row(st->kblk + at, a->k + (s0 + i) * src_ld + h * hd, hd);
-            avx2_copy_row(st->vblk + at, a->v + (s0 + i) * src_ld + h * hd, hd);
-        }
+    size_t step = kvh - h0 + PF_AHEAD, heads = h1 - h0;
+    size_t blk = s0 + ATT_DEC_BK * (step / heads), h = h0 + step % heads;
+    kv_prefetch pf = {a->k, a->v, 0};
+    if (blk < need) {
+        pf.k = a->k + blk * j->ld + h * a->head_dim;
+        pf.v = a->v + blk * j->ld + h * a->head_dim;
+        pf.n = need - blk < ATT_DEC_BK ? need - blk : ATT_DEC_BK;
     }
+    return pf;
 }
 
 /* kv heads [h0, h1) together, so that each key row is read in one sweep. */
@@ -253,8 +268,8 @@ static void decode_heads(const decode_job *j, const decode_state *st, size_t h0,
     memset(st->o, 0, nrows * hd * sizeof(float));
     for (size_t s0 = 0; s0 < need; s0 += ATT_DEC_BK) {
         size_t nb = need - s0 < ATT_DEC_BK ? need - s0 : ATT_DEC_BK;
-        pack_block(j, st, h0, h1, s0, nb, need);
         for (size_t kvh = h0; kvh < h1; kvh++) {
+            kv_prefetch pf = prefetch_ahead(j, h0, h1, kvh, s0, need);
             group_rows g = {j->rows, {0}, {0}, {0}, {0}, {0}};
             for (size_t r = 0; r < DEC_ROWS; r++) {
                 size_t rr = r < j->rows ? r : j->rows - 1, t = rr / j->group;
@@ -265,8 +280,8 @@ static void decode_heads(const decode_job *j, const decode_state *st, size_t h0,
                 g.l[r] = st->l + idx;
                 g.o[r] = st->o + idx * hd;
             }
-            size_t blk = (kvh - h0) * ATT_DEC_BK * j->ld;
-            group_block(j, st->kblk + blk, st->vblk + blk, st->sc, &g, s0, nb);
+            size_t at = s0 * j->ld + kvh * hd;
+            group_block(j, a->k + at, a->v + at, st->sc, &g, s0, nb, &pf);
         }
     }
     for (size_t kvh = h0; kvh < h1; kvh++) {
@@ -282,11 +297,9 @@ static void decode_heads(const decode_job *j, const decode_state *st, size_t h0,
 static void decode_items(void *arg, size_t begin, size_t end, int tid)
 {
     const decode_job *j = arg;
-    size_t nh = j->a->n_kv_heads, blk = nh * ATT_DEC_BK * j->ld, nrows = nh * j->rows;
+    size_t nrows = j->a->n_kv_heads * j->rows;
     decode_state st;
-    st.kblk = j->ctx->scratch(j->ctx, tid, j->scratch_bytes);
-    st.vblk = st.kblk + blk;
-    st.sc = st.vblk + blk;
+    st.sc = j->ctx->scratch(j->ctx, tid, j->scratch_bytes);
     st.m = st.sc + DEC_ROWS * SC_LD;
     st.l = st.m + nrows;
     st.o = st.l + nrows;
@@ -296,10 +309,9 @@ static void decode_items(void *arg, size_t begin, size_t end, int tid)
 int avx2_attention_decode(const ck_exec_ctx *ctx, const ck_attention_args *a)
 {
     size_t group = a->n_heads / a->n_kv_heads, hd = a->head_dim, nh = a->n_kv_heads;
-    decode_job j = {ctx, a, group, a->T * group, avx2_block_stride(hd), 0};
+    decode_job j = {ctx, a, group, a->T * group, nh * hd, 0};
     /* sized for the case where one thread gets every kv head */
-    j.scratch_bytes =
-        (2 * nh * ATT_DEC_BK * j.ld + DEC_ROWS * SC_LD + nh * j.rows * (2 + hd)) * sizeof(float);
+    j.scratch_bytes = (DEC_ROWS * SC_LD + nh * j.rows * (2 + hd)) * sizeof(float);
     if (avx2_reserve_scratch(ctx, j.scratch_bytes) != 0)
         return CK_E_NOMEM;
     avx2_parallel(ctx, nh, 1, decode_items, &j);
