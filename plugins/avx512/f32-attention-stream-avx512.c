@@ -27,6 +27,8 @@ typedef struct head_state {
     float *acc; /* [hd] */
     float m, l;
 } head_state;
+/* CK512_ATTN_STREAM_FLOATS leaves 4 floats per head for this. */
+_Static_assert(sizeof(head_state) <= 4 * sizeof(float), "head_state outgrew its scratch");
 
 /* 16 dot products (4 query heads x 4 keys) over hd, reduced to one vector:
  * lane 4g + i = q_g . k_i. A key past cnt re-reads key 0 (masked later). */
