@@ -38,6 +38,9 @@ typedef struct ck_run_opts {
     int training;          /* plan the training layout (harness/ck_train.h); the forward is unchanged */
     uint32_t fuse_mask;    /* requested fusions (ck_fusion.h); applied where the plugin offers them */
     size_t max_layers;     /* 0: every layer; else the first N of each section (a sample for timing) */
+    int decode;            /* one token at decode_pos through the decoder sections, against a
+                            * per-layer KV cache whose earlier rows are seeded (the prefill's stand-in) */
+    size_t decode_pos;
 } ck_run_opts;
 
 /* One step as the run sees it (a fused group counts as one step, labelled

@@ -16,6 +16,8 @@ typedef struct run_cli {
     const char *plugin, *model, *tokens_arg, *weights, *gguf;
     uint32_t weight_dtype;
     uint32_t fuse;
+    int decode;
+    size_t decode_pos;
     int threads;
     size_t window;
     uint64_t seed;
@@ -27,12 +29,15 @@ static int usage(const char *cmd, FILE *f)
 {
     fprintf(f,
             "usage: ckbench %s --plugin P --model M [--tokens 1,2,3] [--weights seeded|FILE.gguf]\n"
-            "       [--weight-dtype f32|bf16|f16|q8_0|q4_0] [--fuse all|none|LIST] [--seed S] [--threads N]%s\n",
+            "       [--weight-dtype f32|bf16|f16|q8_0|q4_0] [--fuse all|none|LIST] [--decode-pos P]\n"
+            "       [--seed S] [--threads N]%s\n",
             cmd, strcmp(cmd, "run") == 0 ? " [--window LAYERS]" : "");
     if (strcmp(cmd, "run") == 0)
         fprintf(f, "Runs the whole planned model (every section, in execution order) in its single allocation\n"
                    "through plugin P (scalar stands in for ops P lacks), and prints a digest of the output.\n"
-                   "--window N keeps N layers of a section resident at a time (larger-than-memory models).\n");
+                   "--window N keeps N layers of a section resident at a time (larger-than-memory models).\n"
+                   "--decode-pos P runs one token at position P through the decoder sections against the\n"
+                   "per-layer KV cache (its rows before P seeded, standing in for the prefill).\n");
     else
         fprintf(f, "Runs scalar and P side by side over the same graph, feeding both the reference inputs at\n"
                    "every op, and names the first op whose output leaves its tolerance (layer, op, tensor,\n"
@@ -101,7 +106,15 @@ static int parse(int argc, char **argv, run_cli *c)
             }
         } else if (strcmp(a, "--seed") == 0)
             c->seed = strtoull(v, NULL, 10);
-        else if (strcmp(a, "--threads") == 0)
+        else if (strcmp(a, "--decode-pos") == 0) {
+            char *end;
+            c->decode = 1;
+            c->decode_pos = strtoull(v, &end, 10);
+            if (end == v || *end || v[0] == '-') {
+                fprintf(stderr, "ckbench %s: --decode-pos: expected a position (0 or more), found '%s'\n", argv[0], v);
+                return -1;
+            }
+        } else if (strcmp(a, "--threads") == 0)
             c->threads = atoi(v);
         else if (strcmp(a, "--window") == 0 && strcmp(argv[0], "run") == 0)
             c->window = strtoull(v, NULL, 10);
@@ -211,7 +224,8 @@ int ck_cmd_run(int argc, char **argv)
     if (load_all(&c, &l))
         goto out;
     ck_run_opts o = {.seed = c.seed, .window_layers = c.window, .tokens = c.tokens, .n_tokens = c.n_tokens,
-                     .gguf_path = c.gguf, .weight_dtype = c.weight_dtype, .fuse_mask = c.fuse};
+                     .gguf_path = c.gguf, .weight_dtype = c.weight_dtype, .fuse_mask = c.fuse,
+                     .decode = c.decode, .decode_pos = c.decode_pos};
     if (!(r = ck_runner_create(l.model, l.plugin, l.scalar, &o, err, sizeof err))) {
         fprintf(stderr, "ckbench run: %s\n", err);
         goto out;
@@ -302,7 +316,7 @@ int ck_cmd_diverge(int argc, char **argv)
     if (load_all(&c, &l))
         goto out;
     ck_run_opts o = {.seed = c.seed, .tokens = c.tokens, .n_tokens = c.n_tokens, .gguf_path = c.gguf,
-                     .weight_dtype = c.weight_dtype};
+                     .weight_dtype = c.weight_dtype, .decode = c.decode, .decode_pos = c.decode_pos};
     ck_run_opts fused = o;
     fused.fuse_mask = c.fuse;
     if (!(ref = ck_runner_create(l.model, l.scalar, l.scalar, &o, err, sizeof err)) ||

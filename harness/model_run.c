@@ -22,7 +22,7 @@ typedef union any_args {
     ck_embedding_args emb;
 } any_args;
 
-typedef enum pre_action { PRE_NONE = 0, PRE_CLASS_ROWS, POST_SPLICE } pre_action;
+typedef enum pre_action { PRE_NONE = 0, PRE_CLASS_ROWS, POST_SPLICE, PRE_APPEND_KV } pre_action;
 
 typedef struct step {
     ck_run_step pub;
@@ -33,6 +33,9 @@ typedef struct step {
     const float *patches;
     size_t rows, width;
     const float *splice_src;  /* POST_SPLICE: copy src rows into the embedding output */
+    const float *new_k, *new_v; /* PRE_APPEND_KV: this token's k, v (rotated) ... */
+    float *cache_k, *cache_v;   /* ... copied to row `pos` of the layer's cache */
+    size_t kv_row;              /* floats per cache row: Hkv * hd */
     size_t splice_rows;
 } step;
 
@@ -141,6 +144,7 @@ typedef struct flow {
     float *res;  /* residual stream */
     float *h;    /* the last norm's output */
     float *q, *k, *v, *attn, *proj, *gate, *up, *act, *down;
+    float *k_cache, *v_cache; /* decode */
     int after_final_norm;
 } flow;
 
@@ -202,6 +206,7 @@ static void bind_node(binder *b, step *s, const ck_node *nd, const ck_section *s
         break;
     case CK_ROLE_QKV:
         f->q = tensor(b, "q", 1), f->k = tensor(b, "k", 1), f->v = tensor(b, "v", 1);
+        f->k_cache = tensor(b, "k_cache", 0), f->v_cache = tensor(b, "v_cache", 0);
         s->args.qkv = (ck_qkv_args){f->h, tensor(b, "wq", 1), tensor(b, "wk", 1), tensor(b, "wv", 1),
                                     tensor(b, "bq", 0), tensor(b, "bk", 0), tensor(b, "bv", 0), f->q, f->k, f->v,
                                     sh->T, sh->D, sh->n_heads, sh->n_kv_heads, sh->head_dim, sh->dtype};
@@ -219,6 +224,13 @@ static void bind_node(binder *b, step *s, const ck_node *nd, const ck_section *s
     }
     case CK_ROLE_ATTENTION:
         f->attn = tensor(b, "out", 1);
+        if (f->k_cache && f->v_cache) { /* decode: this token joins the cache, attention reads the cache */
+            s->action = PRE_APPEND_KV;
+            s->new_k = f->k, s->new_v = f->v;
+            s->cache_k = f->k_cache, s->cache_v = f->v_cache;
+            s->kv_row = sh->n_kv_heads * sh->head_dim;
+            f->k = f->k_cache, f->v = f->v_cache;
+        }
         s->args.attn = (ck_attention_args){f->q, f->k, f->v, f->attn, NULL, NULL, sh->T, sh->S, sh->n_heads,
                                            sh->n_kv_heads, sh->head_dim, sh->pos, sh->causal,
                                            1.0f / sqrtf((float)sh->head_dim)};
@@ -291,6 +303,12 @@ static int grow_steps(ck_runner *r, size_t need)
     return 0;
 }
 
+/* A decode step runs the decoder sections only: the encoders ran at prefill. */
+static int skipped_section(const ck_runner *r, size_t si)
+{
+    return r->plan->opts.decode && r->model->sections[si].kind != CK_SECTION_DECODER;
+}
+
 /* Bind every node of every section, layers expanded, in execution order. */
 static int bind_all(ck_runner *r, char *err, size_t len)
 {
@@ -300,11 +318,13 @@ static int bind_all(ck_runner *r, char *err, size_t len)
     for (size_t si = 0; si < m->n_sections; si++) {
         const ck_section *sec = &m->sections[si];
         ck_node nodes[CK_MAX_SECTION_NODES];
-        ck_graph_opts g = {0, 0, r->plan->opts.weight_dtype};
+        ck_graph_opts g = {r->plan->opts.decode, r->plan->opts.decode_pos, r->plan->opts.weight_dtype};
+        r->layer_index[si] = si == 0 ? 0 : r->layer_index[si - 1] + m->sections[si - 1].n_layers;
+        if (skipped_section(r, si))
+            continue;
         size_t k = ck_section_nodes(m, si, &g, nodes);
         flow f = {0};
         binder b = {r, "", 0, ""};
-        r->layer_index[si] = si == 0 ? 0 : r->layer_index[si - 1] + m->sections[si - 1].n_layers;
         for (int part = CK_PART_HEADER; part <= CK_PART_FOOTER; part++) {
             size_t reps = part == CK_PART_LAYER ? sec->n_layers : 1;
             for (size_t l = 0; l < reps; l++)
@@ -467,7 +487,9 @@ static int group_units(ck_runner *r, char *err, size_t len)
 {
     size_t at = 0;
     for (size_t si = 0; si < r->model->n_sections; si++) {
-        ck_graph_opts g = {0, 0, r->plan->opts.weight_dtype};
+        ck_graph_opts g = {r->plan->opts.decode, r->plan->opts.decode_pos, r->plan->opts.weight_dtype};
+        if (skipped_section(r, si))
+            continue;
         ck_fnode *v = NULL;
         size_t n = ck_section_fnodes(r->model, si, &g, &v);
         ck_fusion_result res;
@@ -608,6 +630,14 @@ static int seed_buffer(ck_runner *r, const ck_buffer *b, char *err, size_t len)
         }
         return 0;
     }
+    if (b->kind == CK_BUF_KV_CACHE) {
+        /* the keys and values of positions before this token: a stand-in for
+         * the prefill that would have written them (rows >= pos stay zero) */
+        size_t row = b->shape[1] * b->shape[2];
+        for (size_t i = 0; i < r->opts.decode_pos * row && i < n; i++)
+            ((float *)dst)[i] = (float)ck_rng_normal(&rng);
+        return 0;
+    }
     if (b->kind != CK_BUF_WEIGHT)
         return 0;
     if (r->have_gguf)
@@ -730,6 +760,14 @@ ck_runner *ck_runner_create(const ck_model *m, const ck_plugin *plugin, const ck
             }
     ck_plan_opts po = {0};
     po.weight_dtype = r->opts.weight_dtype;
+    po.decode = r->opts.decode;
+    po.decode_pos = r->opts.decode_pos;
+    if (r->opts.decode && (r->opts.fuse_mask || r->opts.training || r->opts.window_layers)) {
+        failf(err, err_len, "--decode runs one token through every layer: it does not combine with --fuse, "
+                            "--window or training yet");
+        free(r);
+        return NULL;
+    }
     po.training = r->opts.training; /* gradients, Adam moments, activation gradients: harness/train.c */
     size_t total_layers = 0;
     for (size_t i = 0; i < m->n_sections; i++)
@@ -830,6 +868,10 @@ static int run_bound(step *s, const ck_exec_ctx *ctx, char *err, size_t len)
 {
     if (s->action == PRE_CLASS_ROWS)
         assemble_class_rows(s);
+    if (s->action == PRE_APPEND_KV) {
+        memcpy(s->cache_k + s->args.attn.q_pos * s->kv_row, s->new_k, s->kv_row * sizeof(float));
+        memcpy(s->cache_v + s->args.attn.q_pos * s->kv_row, s->new_v, s->kv_row * sizeof(float));
+    }
     int rc = s->kernel->fn(ctx, &s->args);
     if (rc != CK_OK)
         return failf(err, len, "%s: kernel %s returned %s", s->pub.label, s->kernel->name,

@@ -233,3 +233,74 @@ Test(run, fusion_bench_reports_time_and_bytes_per_layer)
     snprintf(cmd, sizeof cmd, "%s fusion --plugin scalar --model %s --layers 0 2>&1", ck, model("tiny-gqa.json"));
     cr_assert_eq(run_cmd(cmd, out, sizeof out), 2, "%s", out);
 }
+
+/* ---- decode: one token against the KV cache ------------------------------------ */
+
+#include "ck_plan.h"
+
+static const ck_buffer *buffer_named(const ck_plan *p, const char *name)
+{
+    for (size_t i = 0; i < p->n_buffers; i++)
+        if (strcmp(p->buffers[i].name, name) == 0)
+            return &p->buffers[i];
+    return NULL;
+}
+
+Test(run, decode_appends_the_token_to_the_cache_and_matches_scalar)
+{
+    char err[CK_ERR_LEN];
+    ck_model *m = ck_model_load(model("tiny-gqa.json"), err, sizeof err);
+    cr_assert_not_null(m, "%s", err);
+    ck_plugin *scalar = ck_plugin_load("scalar", err, sizeof err);
+    cr_assert_not_null(scalar, "%s", err);
+    const char *names[] = {"scalar", "avx512", "avx2"};
+    float *ref = NULL;
+    size_t n_ref = 0;
+    for (size_t i = 0; i < 3; i++) {
+        ck_plugin *p = i ? ck_plugin_load(names[i], err, sizeof err) : scalar;
+        if (!p || !p->runnable)
+            continue;
+        ck_run_opts o = {.seed = 5, .decode = 1, .decode_pos = 9};
+        ck_runner *r = ck_runner_create(m, p, scalar, &o, err, sizeof err);
+        cr_assert_not_null(r, "%s", err);
+        ck_exec_ctx *ctx = ck_exec_create(2);
+        cr_assert_eq(ck_runner_forward(r, ctx, NULL, NULL, err, sizeof err), 0, "%s", err);
+        const ck_plan *plan = ck_runner_plan(r);
+        const ck_buffer *kc = buffer_named(plan, "text.layer.1.qkv.k_cache");
+        const ck_buffer *k = buffer_named(plan, "text.layer.1.qkv.k");
+        cr_assert(kc && k, "decode plans a cache per layer");
+        const char *base = ck_runner_base(r);
+        cr_assert(memcmp(base + kc->offset + 9 * k->size, base + k->offset, k->size) == 0,
+                  "%s: the token's rotated k is row 9 of the cache", names[i]);
+        size_t n;
+        const float *y = ck_runner_output(r, &n);
+        cr_assert_eq(n, 101, "one row of logits");
+        if (!ref) {
+            ref = malloc(n * sizeof *ref);
+            memcpy(ref, y, n * sizeof *ref);
+            n_ref = n;
+        } else {
+            for (size_t j = 0; j < n_ref; j++)
+                cr_assert(fabsf(y[j] - ref[j]) <= 1e-4f + 1e-3f * fabsf(ref[j]), "%s: logit %zu %.8g vs %.8g",
+                          names[i], j, y[j], ref[j]);
+        }
+        ck_exec_destroy(ctx);
+        ck_runner_free(r);
+        if (p != scalar)
+            ck_plugin_unload(p);
+    }
+    free(ref);
+    ck_plugin_unload(scalar);
+    ck_model_free(m);
+}
+
+Test(run, decode_position_outside_the_context_is_refused)
+{
+    const char *ck = getenv("CK_CKBENCH");
+    if (!ck)
+        cr_skip_test("CK_CKBENCH not set");
+    char cmd[4096], out[8192];
+    snprintf(cmd, sizeof cmd, "%s run --plugin scalar --model %s --decode-pos 13 2>&1", ck, model("tiny-gqa.json"));
+    cr_assert_eq(run_cmd(cmd, out, sizeof out), 2, "%s", out);
+    cr_assert(strstr(out, "decode position: expected less than seq_len (13), found 13") != NULL, "%s", out);
+}
