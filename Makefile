@@ -1,8 +1,9 @@
 # ckernel — one entry point: make, make test, make bench, make install.
 #
 # The build is generic so that adding a kernel is adding a file:
-#   core/*.c ir/*.c            -> $(B)/lib/libckernel.a (PIC)
-#   harness/*.c harness/*.cc   -> $(B)/bin/ckbench (main in harness/main.c)
+#   core/*.c ir/*.c            -> $(B)/lib/libckernel.a (PIC): plugin ABI, loader, threads, model IR, planner
+#   runtime/*.c                -> $(B)/lib/libckruntime.a: binding, running and training a planned model
+#   harness/<room>/*.c, *.cc   -> $(B)/lib/libckharness.a + $(B)/bin/ckbench (main in harness/cli/main.c)
 #   plugins/<p>/plugin.mk      -> $(B)/plugins/libck_<p>.so (see plugins/README.md)
 #   tests/unit/test_*.c        -> $(B)/tests/test_* (Criterion)
 #   tests/plugins/*.c          -> $(B)/tests/plugins/libck_<file>.so (deliberately bad plugins)
@@ -44,9 +45,20 @@ FEATURES  := -DCK_WITH_BENCH=$(WITH_BENCH) -DCK_WITH_PAPI=$(WITH_PAPI) -DCK_WITH
 # back, and SIMD kernels say where they use FMA with intrinsics.
 CFLAGS    ?= -O2 -g
 ALL_CFLAGS := -std=c11 -D_GNU_SOURCE -fPIC -ffp-contract=off $(WARN) $(SANFLAGS) $(FEATURES) \
-              -Icore -Iir -Iharness -Itests/support $(PKG_CFLAGS) $(CFLAGS)
+              $(PKG_CFLAGS) $(CFLAGS)
 ALL_CXXFLAGS := -std=c++17 -fPIC -ffp-contract=off -Wall -Wextra -Werror $(SANFLAGS) $(FEATURES) \
-              -Icore -Iharness $(PKG_CFLAGS) $(CFLAGS)
+              $(PKG_CFLAGS) $(CFLAGS)
+# Each layer sees only the layers below it: an include of a higher layer's
+# header fails to compile instead of quietly growing a circle. Plugins see
+# the ABI header alone (core/ck_plugin.h) and their own folder.
+INC_core    := -Icore
+INC_ir      := -Icore -Iir
+INC_runtime := -Icore -Iir -Iruntime
+INC_harness := -Icore -Iir -Iruntime -Iharness
+INC_plugins := -Icore
+INC_tests   := $(INC_harness) -Itests/support
+INC_examples := -Icore -Iir -Iruntime
+layer_inc    = $(INC_$(firstword $(subst /, ,$(1))))
 LDFLAGS_ALL := $(SANFLAGS) $(LDFLAGS)
 PLUGIN_CFLAGS := -fvisibility=hidden -O3
 
@@ -67,14 +79,19 @@ CORE_SRC := $(wildcard core/*.c ir/*.c)
 CORE_OBJ := $(CORE_SRC:%.c=$(B)/obj/%.o)
 LIBCK    := $(B)/lib/libckernel.a
 
-# ---- harness ---------------------------------------------------------------
-HARNESS_C   := $(filter-out harness/main.c,$(wildcard harness/*.c))
-HARNESS_CXX := $(if $(filter 1,$(WITH_BENCH)),$(wildcard harness/*.cc),)
+# ---- model runtime ---------------------------------------------------------
+RUNTIME_SRC := $(wildcard runtime/*.c)
+RUNTIME_OBJ := $(RUNTIME_SRC:%.c=$(B)/obj/%.o)
+LIBRUNTIME  := $(B)/lib/libckruntime.a
+
+# ---- harness: one folder per job (harness/README.md) -----------------------
+HARNESS_C   := $(filter-out harness/cli/main.c,$(wildcard harness/*/*.c))
+HARNESS_CXX := $(if $(filter 1,$(WITH_BENCH)),$(wildcard harness/*/*.cc),)
 HARNESS_OBJ := $(HARNESS_C:%.c=$(B)/obj/%.o) $(HARNESS_CXX:%.cc=$(B)/obj/%.o)
 LIBHARNESS  := $(B)/lib/libckharness.a
 CKBENCH     := $(B)/bin/ckbench
 LINK        := $(if $(HARNESS_CXX),$(CXX),$(CC))
-HOST_LIBS   := $(LIBHARNESS) $(LIBCK) $(PKG_LIBS) -ldl -lm -lpthread
+HOST_LIBS   := $(LIBHARNESS) $(LIBRUNTIME) $(LIBCK) $(PKG_LIBS) -ldl -lm -lpthread
 
 # ---- plugins: each plugins/<p>/plugin.mk appends <p> to PLUGINS and sets
 #      <p>_SRCS (ISA flags), <p>_BASE_SRCS (no ISA flags: entry + probe),
@@ -102,22 +119,26 @@ TEST_PLUG_SOS := $(TEST_PLUG_SRC:tests/plugins/%.c=$(B)/tests/plugins/libck_%.so
 TEST_HELPER_SRC := $(wildcard tests/support/*.c)
 TEST_HELPER_OBJ := $(TEST_HELPER_SRC:%.c=$(B)/obj/%.o)
 
-all: $(LIBCK) $(CKBENCH) $(PLUGIN_SOS)
+all: $(LIBCK) $(LIBRUNTIME) $(CKBENCH) $(PLUGIN_SOS)
 
 # ---- generic compile rules -------------------------------------------------
 $(B)/obj/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(EXTRA_CFLAGS) -MMD -MP -c $< -o $@
+	$(CC) $(ALL_CFLAGS) $(call layer_inc,$<) $(EXTRA_CFLAGS) -MMD -MP -c $< -o $@
 
 $(B)/obj/%.base.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(EXTRA_CFLAGS) -MMD -MP -c $< -o $@
+	$(CC) $(ALL_CFLAGS) $(call layer_inc,$<) $(EXTRA_CFLAGS) -MMD -MP -c $< -o $@
 
 $(B)/obj/%.o: %.cc
 	@mkdir -p $(@D)
-	$(CXX) $(ALL_CXXFLAGS) -MMD -MP -c $< -o $@
+	$(CXX) $(ALL_CXXFLAGS) $(call layer_inc,$<) -MMD -MP -c $< -o $@
 
 $(LIBCK): $(CORE_OBJ)
+	@mkdir -p $(@D)
+	rm -f $@ && ar rcs $@ $^
+
+$(LIBRUNTIME): $(RUNTIME_OBJ)
 	@mkdir -p $(@D)
 	rm -f $@ && ar rcs $@ $^
 
@@ -125,11 +146,11 @@ $(LIBHARNESS): $(HARNESS_OBJ)
 	@mkdir -p $(@D)
 	rm -f $@ && ar rcs $@ $^
 
-$(CKBENCH): $(B)/obj/harness/main.o $(LIBHARNESS) $(LIBCK)
+$(CKBENCH): $(B)/obj/harness/cli/main.o $(LIBHARNESS) $(LIBRUNTIME) $(LIBCK)
 	@mkdir -p $(@D)
 	$(LINK) $(LDFLAGS_ALL) -rdynamic -o $@ $< $(HOST_LIBS)
 
-$(B)/tests/%: $(B)/obj/tests/unit/%.o $(TEST_HELPER_OBJ) $(LIBHARNESS) $(LIBCK)
+$(B)/tests/%: $(B)/obj/tests/unit/%.o $(TEST_HELPER_OBJ) $(LIBHARNESS) $(LIBRUNTIME) $(LIBCK)
 	@mkdir -p $(@D)
 	$(LINK) $(LDFLAGS_ALL) -rdynamic -o $@ $< $(TEST_HELPER_OBJ) $(HOST_LIBS) $(TEST_LIBS)
 

@@ -10,10 +10,10 @@
 
 #include <cjson/cJSON.h>
 
-#include "bench_shim.h"
-#include "calibrate.h"
+#include "bench/bench_shim.h"
+#include "bench/calibrate.h"
 #include "ck_cost.h"
-#include "results.h"
+#include "bench/results.h"
 
 /* ---- helpers -------------------------------------------------------------------- */
 

@@ -12,8 +12,8 @@
 
 #include <cjson/cJSON.h>
 
-#include "bench_runner.h"
-#include "calibrate.h"
+#include "bench/bench_runner.h"
+#include "bench/calibrate.h"
 
 static char results_dir[256];
 

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ck_case.h"
+#include "cases/ck_case.h"
 #include "ck_host.h"
 
 #define SEED 7

@@ -14,9 +14,9 @@
 
 #include <cJSON.h>
 
-#include "ck_case.h"
-#include "compare.h"
-#include "parity.h"
+#include "cases/ck_case.h"
+#include "parity/compare.h"
+#include "parity/parity.h"
 
 /* ---- running ckbench ---------------------------------------------------------------------- */
 

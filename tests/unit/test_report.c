@@ -19,7 +19,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "report.h"
+#include "report/report.h"
 
 static char data_dir[512];     /* the shared real result files */
 static char work[256];         /* this test's own directory */

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "commands.h"
-#include "report.h"
+#include "report/report.h"
 
 #define MAX_INPUTS 256
 

@@ -20,7 +20,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "calibrate.h"
+#include "bench/calibrate.h"
 
 /* Threshold for "slower than the baseline" where neither run has
  * repetitions to measure its noise (a fraction: 0.05 = 5%). */

@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "ck_case.h"
+#include "cases/ck_case.h"
 #include "ck_host.h"
 #include "compare.h"
 

@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "commands.h"
-#include "parity.h"
+#include "parity/parity.h"
 
 #define DEFAULT_SEED 42u
 #define DEFAULT_TIMEOUT 30.0

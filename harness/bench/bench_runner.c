@@ -20,12 +20,12 @@
 #include <unistd.h>
 
 #include "bench_shim.h"
-#include "ck_case.h"
+#include "cases/ck_case.h"
 #include "ck_cost.h"
 #include "ck_model.h"
 #include "papi_counters.h"
 #include "results.h"
-#include "sysinfo.h"
+#include "common/sysinfo.h"
 
 #define BENCH_SEED 20260524u
 #define PAPI_CALLS 3

@@ -45,7 +45,7 @@
 #define CK_ARM64 0
 #endif
 
-#include "sysinfo.h"
+#include "common/sysinfo.h"
 
 /* ---- run a function on n threads at once ---------------------------------- */
 

@@ -13,7 +13,7 @@
 
 #include <cJSON.h>
 
-#include "npy.h"
+#include "common/npy.h"
 #include "parity.h"
 
 struct ck_parity_dump {

@@ -10,12 +10,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "bench_runner.h"
-#include "calibrate.h"
+#include "bench/bench_runner.h"
+#include "bench/calibrate.h"
 #include "ck_host.h"
 #include "commands.h"
-#include "results.h"
-#include "sysinfo.h"
+#include "bench/results.h"
+#include "common/sysinfo.h"
 
 /* ---- option parsing helpers ----------------------------------------------------- */
 

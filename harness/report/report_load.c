@@ -3,7 +3,7 @@
  * a file that is not a ckbench result is refused with the file, the field and
  * what was expected. Then the runs are tied together: machines, models, the
  * parity verdict of each row, the noise of its repetitions and its baseline. */
-#include "json_text.h"
+#include "common/json_text.h"
 #include "report.h"
 
 #include <errno.h>
@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sysinfo.h"
+#include "common/sysinfo.h"
 
 #define RESULT_KIND "a ckbench result file (Google Benchmark JSON with a context.ckbench object, written by 'ckbench bench')"
 

@@ -1,6 +1,6 @@
 /* Result files (results.h): Google Benchmark's JSON plus a "ckbench" context
  * object, and a CSV of the same rows. */
-#include "json_text.h"
+#include "common/json_text.h"
 #include "results.h"
 
 #include <errno.h>
@@ -11,7 +11,7 @@
 #include <cjson/cJSON.h>
 
 #include "ck_host.h"
-#include "sysinfo.h"
+#include "common/sysinfo.h"
 
 void ck_results_default_path(char *buf, size_t len, const char *dir, const char *plugin, const char *model)
 {
