@@ -3,24 +3,47 @@
  *   cc -O2 -shared -fPIC -fvisibility=hidden $(pkg-config --cflags ckernel) \
  *      openblas_plugin.c -o libck_openblas-example.so -lopenblas
  * It is also ckernel's performance peer: bench it next to avx512.
- * OpenBLAS runs its own threads; we size them to the host's thread count so
- * that --threads N still means N cores. */
+ * Threads: OpenBLAS's own threaded sgemm does not give the same bits for
+ * every thread count (its split moves columns between its edge and main
+ * micro-kernels), which the parity gate rightly fails. So OpenBLAS runs
+ * single-threaded here and the host's parallel_for hands out fixed blocks of
+ * COLS output columns, one sgemm each: a column's arithmetic depends on its
+ * block, never on how many threads there are. */
 #include <cblas.h>
 #include <ck_plugin.h>
 
 void openblas_set_num_threads(int n); /* OpenBLAS extension, not in cblas.h everywhere */
 
-/* y[T,N] = x[T,K] . W[N,K]^T + b: row-major A = x, B = W transposed. */
+#define COLS 256 /* columns per block: x is re-packed once per block, 2*T*K*COLS flops */
+
+typedef struct gemm_job {
+    const float *x, *w, *bias;
+    float *y;
+    size_t T, K, N;
+} gemm_job;
+
+/* y[T, n0:n1] = x[T,K] . W[n0:n1,K]^T + b for each block of the range. */
+static void gemm_blocks(void *arg, size_t begin, size_t end, int tid)
+{
+    const gemm_job *j = arg;
+    (void)tid;
+    for (size_t blk = begin; blk < end; blk++) {
+        size_t n0 = blk * COLS, n = j->N - n0 < COLS ? j->N - n0 : COLS;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)j->T, (int)n, (int)j->K, 1.0f, j->x, (int)j->K,
+                    j->w + n0 * j->K, (int)j->K, 0.0f, j->y + n0, (int)j->N);
+        if (j->bias)
+            for (size_t t = 0; t < j->T; t++)
+                for (size_t c = n0; c < n0 + n; c++)
+                    j->y[t * j->N + c] += j->bias[c];
+    }
+}
+
 static void sgemm_xwt(const ck_exec_ctx *ctx, const float *x, const float *w, const float *bias, float *y,
                       size_t T, size_t K, size_t N)
 {
-    openblas_set_num_threads(ctx->n_threads);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)T, (int)N, (int)K, 1.0f, x, (int)K, w, (int)K, 0.0f,
-                y, (int)N);
-    if (bias)
-        for (size_t t = 0; t < T; t++)
-            for (size_t n = 0; n < N; n++)
-                y[t * N + n] += bias[n];
+    openblas_set_num_threads(1);
+    gemm_job j = {x, w, bias, y, T, K, N};
+    ctx->parallel_for(ctx, (N + COLS - 1) / COLS, 1, gemm_blocks, &j);
 }
 
 static int fits_int(size_t a, size_t b, size_t c)
