@@ -71,6 +71,17 @@ CROSS_PKG_CONFIG := PKG_CONFIG_LIBDIR=/usr/lib/$(CROSS:%-=%)/pkgconfig:/usr/shar
 ALL_CFLAGS += $(shell $(CROSS_PKG_CONFIG) --cflags libcjson 2>/dev/null)
 endif
 
+# Quiet by default: one line per file ("CC obj/..."); `make V=1` prints the
+# full commands.
+V ?= 0
+ifeq ($(V),1)
+Q :=
+say :=
+else
+Q := @
+say = printf '  %-6s %s\n' $(1) $(2);
+endif
+
 .DEFAULT_GOAL := all
 .PHONY: all deps test test-build test-unit test-parity test-asan test-clang test-neon test-install bench run install clean fuzz
 
@@ -107,7 +118,7 @@ $$($(1)_SRCS:%.c=$(B)/obj/%.o): EXTRA_CFLAGS := $$(PLUGIN_CFLAGS) $$($(1)_CFLAGS
 $$($(1)_BASE_SRCS:%.c=$(B)/obj/%.base.o): EXTRA_CFLAGS := $$(PLUGIN_CFLAGS)
 $(B)/plugins/libck_$(1).so: $$($(1)_OBJ)
 	@mkdir -p $$(@D)
-	$$(CC) -shared $$(LDFLAGS_ALL) -o $$@ $$^ $$($(1)_LIBS) -lm
+	$$(Q)$$(call say,LD,$$@)$$(CC) -shared $$(LDFLAGS_ALL) -o $$@ $$^ $$($(1)_LIBS) -lm
 endef
 $(foreach p,$(BUILT_PLUGINS),$(eval $(call plugin_rules,$(p))))
 
@@ -124,39 +135,39 @@ all: $(LIBCK) $(LIBRUNTIME) $(CKBENCH) $(PLUGIN_SOS)
 # ---- generic compile rules -------------------------------------------------
 $(B)/obj/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(call layer_inc,$<) $(EXTRA_CFLAGS) -MMD -MP -c $< -o $@
+	$(Q)$(call say,CC,$@)$(CC) $(ALL_CFLAGS) $(call layer_inc,$<) $(EXTRA_CFLAGS) -MMD -MP -c $< -o $@
 
 $(B)/obj/%.base.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(call layer_inc,$<) $(EXTRA_CFLAGS) -MMD -MP -c $< -o $@
+	$(Q)$(call say,CC,$@)$(CC) $(ALL_CFLAGS) $(call layer_inc,$<) $(EXTRA_CFLAGS) -MMD -MP -c $< -o $@
 
 $(B)/obj/%.o: %.cc
 	@mkdir -p $(@D)
-	$(CXX) $(ALL_CXXFLAGS) $(call layer_inc,$<) -MMD -MP -c $< -o $@
+	$(Q)$(call say,CXX,$@)$(CXX) $(ALL_CXXFLAGS) $(call layer_inc,$<) -MMD -MP -c $< -o $@
 
 $(LIBCK): $(CORE_OBJ)
 	@mkdir -p $(@D)
-	rm -f $@ && ar rcs $@ $^
+	$(Q)$(call say,AR,$@)rm -f $@ && ar rcs $@ $^
 
 $(LIBRUNTIME): $(RUNTIME_OBJ)
 	@mkdir -p $(@D)
-	rm -f $@ && ar rcs $@ $^
+	$(Q)$(call say,AR,$@)rm -f $@ && ar rcs $@ $^
 
 $(LIBHARNESS): $(HARNESS_OBJ)
 	@mkdir -p $(@D)
-	rm -f $@ && ar rcs $@ $^
+	$(Q)$(call say,AR,$@)rm -f $@ && ar rcs $@ $^
 
 $(CKBENCH): $(B)/obj/harness/cli/main.o $(LIBHARNESS) $(LIBRUNTIME) $(LIBCK)
 	@mkdir -p $(@D)
-	$(LINK) $(LDFLAGS_ALL) -rdynamic -o $@ $< $(HOST_LIBS)
+	$(Q)$(call say,LD,$@)$(LINK) $(LDFLAGS_ALL) -rdynamic -o $@ $< $(HOST_LIBS)
 
 $(B)/tests/%: $(B)/obj/tests/unit/%.o $(TEST_HELPER_OBJ) $(LIBHARNESS) $(LIBRUNTIME) $(LIBCK)
 	@mkdir -p $(@D)
-	$(LINK) $(LDFLAGS_ALL) -rdynamic -o $@ $< $(TEST_HELPER_OBJ) $(HOST_LIBS) $(TEST_LIBS)
+	$(Q)$(call say,LD,$@)$(LINK) $(LDFLAGS_ALL) -rdynamic -o $@ $< $(TEST_HELPER_OBJ) $(HOST_LIBS) $(TEST_LIBS)
 
 $(B)/tests/plugins/libck_%.so: $(B)/obj/tests/plugins/%.o
 	@mkdir -p $(@D)
-	$(CC) -shared $(LDFLAGS_ALL) -o $@ $< -lm
+	$(Q)$(call say,LD,$@)$(CC) -shared $(LDFLAGS_ALL) -o $@ $< -lm
 
 # A file that is not a shared object, for the loader's tests.
 $(B)/tests/plugins/libck_not_elf.so:

@@ -1,5 +1,8 @@
 /* The bench run (bench_runner.h): model -> op instances -> one Google
  * Benchmark per (instance, thread count) per plugin -> rows -> result files.
+ * (About 600 lines: the registration, the setup/teardown hooks and the
+ * collection share one run state that Google Benchmark's C shim calls back
+ * into; split, they would need it in a header for no other reader.)
  *
  * Buffers: each instance's case (harness/ck_case.h) is created just before
  * its benchmark runs (setup hook, outside the timed loop) and freed right

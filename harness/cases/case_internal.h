@@ -81,6 +81,12 @@ void case_dims(ck_case *c, const void *data, int ndim, size_t d0, size_t d1, siz
 int case_need(int cond, char *err, size_t err_len, const ck_shape *s, const char *what);
 int case_is_weight_dtype(uint32_t d, int allow_quant);
 
+/* Guards: the canary byte at offset i, canaries on both sides of an
+ * allocation, and an output's poison fill. */
+unsigned char case_canary_byte(size_t i);
+void case_arm_canaries(unsigned char *alloc, size_t bytes);
+void case_poison(ck_case_buf *b);
+
 /* Generators, each seeded from (seed, op, buffer name). */
 void case_gen_activations(const ck_case *c, const char *name, float *x, size_t rows, size_t cols);
 void case_gen_normal(const ck_case *c, const char *name, float *x, size_t n, double mean, double sigma);

@@ -1,7 +1,6 @@
-/* ckbench bench, ckbench calibrate, and the headline `ckbench --plugin P
- * --model M` (parity, then bench, then a short report). The work is done by
- * bench_runner.c and calibrate.c; this file is their command lines and the
- * tables people read. */
+/* ckbench bench — the command line of the benchmark runner (bench/), and
+ * the tables people read; the option parser and the tables are shared with
+ * the headline (cmd_headline.c) through cli_bench.h. */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -12,14 +11,15 @@
 
 #include "bench/bench_runner.h"
 #include "bench/calibrate.h"
-#include "ck_host.h"
-#include "commands.h"
 #include "bench/results.h"
+#include "ck_host.h"
+#include "cli_bench.h"
+#include "commands.h"
 #include "common/sysinfo.h"
 
 /* ---- option parsing helpers ----------------------------------------------------- */
 
-static int usage_error(const char *cmd, const char *fmt, const char *what)
+int cli_usage_error(const char *cmd, const char *fmt, const char *what)
 {
     fprintf(stderr, "%s: ", cmd);
     fprintf(stderr, fmt, what);
@@ -28,7 +28,7 @@ static int usage_error(const char *cmd, const char *fmt, const char *what)
 }
 
 /* The value of option argv[*i] (moving *i past it), or NULL when missing. */
-static const char *option_value(int argc, char **argv, int *i)
+const char *cli_option_value(int argc, char **argv, int *i)
 {
     if (*i + 1 >= argc)
         return NULL;
@@ -46,7 +46,7 @@ static int parse_double(const char *s, double *out)
     return 0;
 }
 
-static int parse_int(const char *s, int lo, int hi, int *out)
+int cli_parse_int(const char *s, int lo, int hi, int *out)
 {
     char *end;
     errno = 0;
@@ -97,7 +97,7 @@ static const char *resolve_model(const char *m, char *buf, size_t len)
 
 /* ---- printing ---------------------------------------------------------------------- */
 
-static void format_time(char *buf, size_t len, double ns)
+void cli_format_time(char *buf, size_t len, double ns)
 {
     if (ns <= 0)
         snprintf(buf, len, "-");
@@ -140,7 +140,7 @@ static void print_plugin_table(const ck_bench_outcome *out, const ck_bench_plugi
     for (size_t i = 0; i < pr->n_rows; i++) {
         const ck_bench_row *r = &pr->rows[i];
         char t[32], roof[32] = "-", speed[32] = "-", sT[32] = "-";
-        format_time(t, sizeof t, r->time_ns);
+        cli_format_time(t, sizeof t, r->time_ns);
         if (r->bound)
             snprintf(roof, sizeof roof, "%.0f%% %s", r->roof_pct, r->bound[0] == 'm' ? "mem" : "cmp");
         if (r->speedup > 0)
@@ -161,7 +161,7 @@ static void print_plugin_table(const ck_bench_outcome *out, const ck_bench_plugi
         printf("files: not written: %s\n", pr->why[0] ? pr->why : "unknown reason");
 }
 
-static void print_outcome(const ck_bench_outcome *out)
+void cli_print_outcome(const ck_bench_outcome *out)
 {
     for (int i = 0; i < out->n_plugins; i++)
         print_plugin_table(out, &out->plugins[i]);
@@ -206,11 +206,11 @@ static int parse_ops(char *list, ck_bench_opts *o)
     char *parts[CK_OP_COUNT];
     int n = split_list(list, parts, CK_OP_COUNT);
     if (n <= 0)
-        return usage_error("ckbench bench", "--op: expected OP[,OP...], found '%s'", list);
+        return cli_usage_error("ckbench bench", "--op: expected OP[,OP...], found '%s'", list);
     for (int i = 0; i < n; i++) {
         uint32_t op = ck_op_from_name(parts[i]);
         if (op == CK_OP_NONE)
-            return usage_error("ckbench bench", "--op: unknown op '%s'", parts[i]);
+            return cli_usage_error("ckbench bench", "--op: unknown op '%s'", parts[i]);
         o->op_filter[op] = 1;
     }
     return 0;
@@ -221,16 +221,16 @@ static int parse_threads(char *list, ck_bench_opts *o)
     char *parts[CK_BENCH_MAX_THREADS];
     int n = split_list(list, parts, CK_BENCH_MAX_THREADS);
     if (n <= 0)
-        return usage_error("ckbench bench", "--threads: expected N[,N...] (at most 8 counts), found '%s'", list);
+        return cli_usage_error("ckbench bench", "--threads: expected N[,N...] (at most 8 counts), found '%s'", list);
     for (int i = 0; i < n; i++)
-        if (parse_int(parts[i], 1, 1024, &o->threads[i]) != 0)
-            return usage_error("ckbench bench", "--threads: expected counts in 1..1024, found '%s'", parts[i]);
+        if (cli_parse_int(parts[i], 1, 1024, &o->threads[i]) != 0)
+            return cli_usage_error("ckbench bench", "--threads: expected counts in 1..1024, found '%s'", parts[i]);
     o->n_threads = n;
     return 0;
 }
 
 /* Parse bench options from argv[first..]; 0 ok, 2 bad usage, -1 --help. */
-static int parse_bench_args(int argc, char **argv, int first, ck_bench_opts *o, char *model_buf, size_t model_len)
+int cli_parse_bench_args(int argc, char **argv, int first, ck_bench_opts *o, char *model_buf, size_t model_len)
 {
     static char lists[3][1024]; /* strtok needs writable copies */
     for (int i = first; i < argc; i++) {
@@ -241,14 +241,14 @@ static int parse_bench_args(int argc, char **argv, int first, ck_bench_opts *o, 
             o->no_scalar = 1;
             continue;
         }
-        const char *v = option_value(argc, argv, &i);
+        const char *v = cli_option_value(argc, argv, &i);
         if (!v)
-            return usage_error("ckbench bench", "%s: expected a value after it", a);
+            return cli_usage_error("ckbench bench", "%s: expected a value after it", a);
         if (!strcmp(a, "--plugin")) {
             snprintf(lists[0], sizeof lists[0], "%s", v);
             o->n_plugins = split_list(lists[0], (char **)o->plugins, CK_BENCH_MAX_PLUGINS);
             if (o->n_plugins <= 0)
-                return usage_error("ckbench bench", "--plugin: expected P[,P...] (at most 8), found '%s'", v);
+                return cli_usage_error("ckbench bench", "--plugin: expected P[,P...] (at most 8), found '%s'", v);
         } else if (!strcmp(a, "--model")) {
             o->model_path = resolve_model(v, model_buf, model_len);
         } else if (!strcmp(a, "--threads")) {
@@ -261,29 +261,29 @@ static int parse_bench_args(int argc, char **argv, int first, ck_bench_opts *o, 
                 return 2;
         } else if (!strcmp(a, "--min-time")) {
             if (parse_double(v, &o->min_time))
-                return usage_error("ckbench bench", "--min-time: expected seconds > 0, found '%s'", v);
+                return cli_usage_error("ckbench bench", "--min-time: expected seconds > 0, found '%s'", v);
         } else if (!strcmp(a, "--repetitions")) {
-            if (parse_int(v, 1, 1000, &o->repetitions))
-                return usage_error("ckbench bench", "--repetitions: expected 1..1000, found '%s'", v);
+            if (cli_parse_int(v, 1, 1000, &o->repetitions))
+                return cli_usage_error("ckbench bench", "--repetitions: expected 1..1000, found '%s'", v);
         } else if (!strcmp(a, "--scalar-budget")) {
             if (parse_double(v, &o->scalar_budget_flops))
-                return usage_error("ckbench bench", "--scalar-budget: expected flops > 0, found '%s'", v);
+                return cli_usage_error("ckbench bench", "--scalar-budget: expected flops > 0, found '%s'", v);
         } else if (!strcmp(a, "--weights")) {
             o->weight_dtype = ck_dtype_from_name(v);
             if (o->weight_dtype == CK_DTYPE_NONE)
-                return usage_error("ckbench bench", "--weights: expected f32, bf16, f16, q8_0 or q4_0, found '%s'", v);
+                return cli_usage_error("ckbench bench", "--weights: expected f32, bf16, f16, q8_0 or q4_0, found '%s'", v);
         } else if (!strcmp(a, "--out")) {
             o->out_path = v;
         } else if (!strcmp(a, "--parity-json")) {
             o->parity_json = v;
         } else {
-            return usage_error("ckbench bench", "unknown option '%s'", a);
+            return cli_usage_error("ckbench bench", "unknown option '%s'", a);
         }
     }
     if (!o->n_plugins)
-        return usage_error("ckbench bench", "%s", "--plugin is required");
+        return cli_usage_error("ckbench bench", "%s", "--plugin is required");
     if (!o->model_path)
-        return usage_error("ckbench bench", "%s", "--model is required");
+        return cli_usage_error("ckbench bench", "%s", "--model is required");
     return 0;
 }
 
@@ -292,7 +292,7 @@ int ck_cmd_bench(int argc, char **argv)
     ck_bench_opts o;
     ck_bench_opts_default(&o);
     char model_buf[4096];
-    int rc = parse_bench_args(argc, argv, 1, &o, model_buf, sizeof model_buf);
+    int rc = cli_parse_bench_args(argc, argv, 1, &o, model_buf, sizeof model_buf);
     if (rc == -1) {
         bench_usage(stdout);
         return 0;
@@ -303,210 +303,8 @@ int ck_cmd_bench(int argc, char **argv)
     ck_bench_outcome out;
     rc = ck_bench_run(&o, &out);
     if (rc != 2)
-        print_outcome(&out);
+        cli_print_outcome(&out);
     ck_bench_outcome_free(&out);
     return rc;
 }
 
-/* ---- ckbench calibrate -------------------------------------------------------------- */
-
-static void print_roofs(const ck_roofs *r, const char *path)
-{
-    printf("roofs of %s (%s), %d threads, measured %s\n", r->host, r->cpu, r->threads, r->measured_at);
-    printf("  stream triad (3 x %zu MiB arrays): %.1f GB/s on 1 thread, %.1f GB/s on %d\n",
-           r->triad_array_bytes >> 20, r->triad_gbs[0], r->triad_gbs[1], r->threads);
-    for (int isa = 0; isa < CK_ISA_COUNT; isa++)
-        if (r->peak_gflops[isa][0] > 0)
-            printf("  %-6s FMA peak: %8.1f GFLOP/s on 1 thread, %8.1f on %d (ridge %.1f flop/B)\n",
-                   ck_isa_name(isa), r->peak_gflops[isa][0], r->peak_gflops[isa][1], r->threads,
-                   r->peak_gflops[isa][1] / r->triad_gbs[1]);
-    if (path)
-        printf("saved: %s\n", path);
-}
-
-/* Measure and save; the headline uses it too (quick). */
-static int calibrate_and_save(int threads, int quick, const char *out_path, ck_roofs *r)
-{
-    char err[CK_ERR_LEN], dir[4096], path[4200];
-    if (out_path) {
-        snprintf(path, sizeof path, "%s", out_path);
-    } else {
-        if (ck_sys_results_dir(dir, sizeof dir, err, sizeof err) != 0) {
-            fprintf(stderr, "ckbench calibrate: %s\n", err);
-            return 2;
-        }
-        ck_roofs_path(path, sizeof path, dir);
-    }
-    if (ck_roofs_measure(r, threads, quick, isatty(STDERR_FILENO) ? stderr : NULL, err, sizeof err) != 0 ||
-        ck_roofs_save(r, path, err, sizeof err) != 0) {
-        fprintf(stderr, "ckbench calibrate: %s\n", err);
-        return 2;
-    }
-    print_roofs(r, path);
-    return 0;
-}
-
-int ck_cmd_calibrate(int argc, char **argv)
-{
-    int threads = 0, quick = 0;
-    const char *out = NULL;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            printf("usage: ckbench calibrate [--threads N] [--quick] [--out FILE]\n\n"
-                   "Measures this machine's roofs: stream-triad bandwidth (three arrays of 4x the last-level\n"
-                   "cache each) on 1 thread and on N (default: all CPUs), and the peak FMA rate of each ISA the\n"
-                   "CPU has (scalar, AVX2, AVX-512) with register-resident FMA chains. Saves them to\n"
-                   "results/roofs-<host>-<cpu>.json (or FILE), which 'ckbench bench' reads. --quick: shorter\n"
-                   "timing, for a first estimate.\n");
-            return 0;
-        } else if (!strcmp(a, "--quick")) {
-            quick = 1;
-        } else if (!strcmp(a, "--threads")) {
-            if (!(v = option_value(argc, argv, &i)) || parse_int(v, 1, 1024, &threads))
-                return usage_error("ckbench calibrate", "--threads: expected 1..1024, found '%s'", v ? v : "");
-        } else if (!strcmp(a, "--out")) {
-            if (!(out = option_value(argc, argv, &i)))
-                return usage_error("ckbench calibrate", "%s", "--out: expected a file name");
-        } else {
-            return usage_error("ckbench calibrate", "unknown option '%s'", a);
-        }
-    }
-    ck_roofs r;
-    return calibrate_and_save(threads, quick, out, &r);
-}
-
-/* ---- the headline ---------------------------------------------------------------------- */
-
-/* The best plugin that runs here: avx512 > avx2 > neon > scalar. */
-static const char *best_plugin(void)
-{
-    static const char *const order[] = {"avx512", "avx2", "neon", "scalar"};
-    for (size_t i = 0; i < sizeof order / sizeof order[0]; i++) {
-        char err[CK_ERR_LEN];
-        ck_plugin *p = ck_plugin_load(order[i], err, sizeof err);
-        int ok = p && p->runnable;
-        ck_plugin_unload(p);
-        if (ok)
-            return order[i];
-    }
-    return NULL;
-}
-
-static void ensure_roofs(void)
-{
-    char err[CK_ERR_LEN], dir[4096], path[4200];
-    ck_roofs r;
-    if (ck_sys_results_dir(dir, sizeof dir, err, sizeof err) != 0)
-        return; /* bench reports the directory problem */
-    ck_roofs_path(path, sizeof path, dir);
-    if (ck_roofs_load(&r, path, err, sizeof err) == 0)
-        return;
-    printf("== calibrate (no roofs for this machine yet; a quick measurement)\n");
-    calibrate_and_save(0, 1, NULL, &r);
-}
-
-/* Geometric mean of the speedups that were measured. */
-static double geomean_speedup(const ck_bench_plugin_result *pr, int *n)
-{
-    double logs = 0;
-    *n = 0;
-    for (size_t i = 0; i < pr->n_rows; i++)
-        if (pr->rows[i].speedup > 0) {
-            logs += log(pr->rows[i].speedup);
-            ++*n;
-        }
-    return *n ? exp(logs / *n) : 0.0;
-}
-
-static void print_report(const ck_bench_outcome *out, int parity_rc)
-{
-    const ck_bench_plugin_result *pr = &out->plugins[0];
-    printf("\n== report\n");
-    printf("parity:  %s\n", parity_rc == 0 ? "passed" : parity_rc == 1 ? "FAILED (see above)" : "not run (error)");
-    if (!pr->runnable) {
-        printf("bench:   %s did not run: %s\n", pr->plugin, pr->why);
-        return;
-    }
-    size_t measured = 0;
-    double total = 0, roof_sum = 0;
-    int roofs = 0;
-    for (size_t i = 0; i < pr->n_rows; i++) {
-        if (pr->rows[i].time_ns <= 0)
-            continue;
-        measured++;
-        total += pr->rows[i].time_ns;
-        if (pr->rows[i].bound) {
-            roof_sum += pr->rows[i].roof_pct;
-            roofs++;
-        }
-    }
-    int n_speed;
-    double g = geomean_speedup(pr, &n_speed);
-    char t[32];
-    format_time(t, sizeof t, total);
-    printf("bench:   %s on %s: %zu of %zu op instances measured, one call of each: %s in total\n", pr->plugin,
-           out->model, measured, pr->n_rows, t);
-    if (n_speed)
-        printf("speedup: %.1fx over scalar (geometric mean of %d instances)\n", g, n_speed);
-    if (roofs)
-        printf("roofs:   %.0f%% of the relevant roof on average\n", roof_sum / roofs);
-    printf("results: %s\n", pr->json_path[0] ? pr->json_path : "(not written)");
-}
-
-int ck_cmd_headline(int argc, char **argv)
-{
-    ck_bench_opts o;
-    ck_bench_opts_default(&o);
-    char model_buf[4096];
-    /* argv[0] is already an option (main passes argv from "--plugin" on) */
-    int rc = parse_bench_args(argc, argv, 0, &o, model_buf, sizeof model_buf);
-    if (rc == -1) {
-        printf("usage: ckbench --plugin P|best --model M [bench options]\n\n"
-               "Parity (reduced sizes, against the scalar reference), then bench at the model's real shapes,\n"
-               "then a short report with the result file's path. '--plugin best' takes the best plugin that\n"
-               "runs here (avx512 > avx2 > neon > scalar). Calibrates the roofs first if this machine has\n"
-               "none. Bench options: see 'ckbench bench --help'.\n");
-        return 0;
-    }
-    if (rc)
-        return rc;
-    if (o.n_plugins != 1)
-        return usage_error("ckbench", "%s", "the headline takes one plugin (use 'ckbench bench' for several)");
-    if (!strcmp(o.plugins[0], "best") && !(o.plugins[0] = best_plugin())) {
-        fprintf(stderr, "ckbench: --plugin best: no plugin runs here; see 'ckbench list'\n");
-        return 2;
-    }
-    printf("ckbench: %s on %s\n", o.plugins[0], o.model_path);
-    ensure_roofs();
-    char dir[4096], err[CK_ERR_LEN], parity_path[4200];
-    if (ck_sys_results_dir(dir, sizeof dir, err, sizeof err) != 0) {
-        fprintf(stderr, "ckbench: %s\n", err);
-        return 2;
-    }
-    /* kept next to the bench results: results/<date>-<host>-<plugin>-<model file>.parity.json */
-    char stem[256];
-    const char *base = strrchr(o.model_path, '/');
-    snprintf(stem, sizeof stem, "%s", base ? base + 1 : o.model_path);
-    if (strlen(stem) > 5 && !strcmp(stem + strlen(stem) - 5, ".json"))
-        stem[strlen(stem) - 5] = '\0';
-    ck_results_default_path(parity_path, sizeof parity_path - 16, dir, o.plugins[0], stem);
-    snprintf(parity_path + strlen(parity_path) - 5, 16, ".parity.json");
-    printf("\n== parity (reduced sizes)\n");
-    fflush(stdout);
-    char *pargv[] = {"parity", "--plugin", (char *)o.plugins[0], "--model", (char *)o.model_path, "--json",
-                     parity_path, NULL};
-    int parity_rc = ck_cmd_parity(7, pargv);
-    o.parity_json = parity_rc == 2 ? NULL : parity_path;
-    printf("\n== bench (full shapes)\n");
-    fflush(stdout);
-    o.progress = isatty(STDERR_FILENO);
-    ck_bench_outcome out;
-    int bench_rc = ck_bench_run(&o, &out);
-    if (bench_rc != 2) {
-        print_outcome(&out);
-        print_report(&out, parity_rc);
-    }
-    ck_bench_outcome_free(&out);
-    return parity_rc ? parity_rc : bench_rc;
-}

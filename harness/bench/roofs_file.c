@@ -1,0 +1,201 @@
+/* roofs_file.c — the roofs as a file (calibrate.h): ISA names, where the
+ * roofs of this machine are kept, and their JSON form, saved and loaded. */
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "calibrate.h"
+#include "common/sysinfo.h"
+
+/* ---- names and lookups ------------------------------------------------------------ */
+
+const char *ck_isa_name(int isa)
+{
+    static const char *const names[CK_ISA_COUNT] = {"scalar", "avx2", "avx512", "neon"};
+    return isa >= 0 && isa < CK_ISA_COUNT ? names[isa] : "?";
+}
+
+int ck_isa_for_plugin(const char *plugin_name)
+{
+    for (int isa = CK_ISA_COUNT - 1; isa >= 0; isa--)
+        if (plugin_name && strcmp(plugin_name, ck_isa_name(isa)) == 0)
+            return isa;
+    for (int isa = CK_ISA_COUNT - 1; isa > 0; isa--)
+        if (ck_isa_supported(isa))
+            return isa;
+    return CK_ISA_SCALAR;
+}
+
+void ck_roofs_path(char *buf, size_t len, const char *results_dir)
+{
+    char host[64], cpu[128];
+    ck_sys_host(host, sizeof host);
+    ck_sys_cpu_model(cpu, sizeof cpu);
+    ck_sys_slug(host);
+    ck_sys_slug(cpu);
+    snprintf(buf, len, "%s/roofs-%s-%s.json", results_dir, host, cpu);
+}
+
+static double interpolate(double one, double all, int all_threads, int threads)
+{
+    if (threads <= 1 || all_threads <= 1)
+        return one;
+    if (threads >= all_threads)
+        return all;
+    return one + (all - one) * (double)(threads - 1) / (double)(all_threads - 1);
+}
+
+double ck_roofs_bandwidth_gbs(const ck_roofs *r, int threads)
+{
+    return interpolate(r->triad_gbs[0], r->triad_gbs[1], r->threads, threads);
+}
+
+double ck_roofs_peak_gflops(const ck_roofs *r, int isa, int threads)
+{
+    if (isa < 0 || isa >= CK_ISA_COUNT)
+        return 0.0;
+    double per_thread = r->peak_gflops[isa][0];
+    double all = r->peak_gflops[isa][1];
+    double scaled = per_thread * (threads > 0 ? threads : 1);
+    return threads >= r->threads || scaled > all ? all : scaled;
+}
+
+/* ---- JSON ------------------------------------------------------------------------- */
+
+static cJSON *pair(double one, double all)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "one_thread", one);
+    cJSON_AddNumberToObject(o, "all_threads", all);
+    return o;
+}
+
+cJSON *ck_roofs_to_json(const ck_roofs *r)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "host", r->host);
+    cJSON_AddStringToObject(o, "cpu", r->cpu);
+    cJSON_AddStringToObject(o, "measured_at", r->measured_at);
+    cJSON_AddNumberToObject(o, "threads", r->threads);
+    cJSON_AddNumberToObject(o, "llc_bytes", (double)r->llc_bytes);
+    cJSON_AddNumberToObject(o, "triad_array_bytes", (double)r->triad_array_bytes);
+    cJSON_AddItemToObject(o, "stream_triad_gbs", pair(r->triad_gbs[0], r->triad_gbs[1]));
+    cJSON *peak = cJSON_AddObjectToObject(o, "peak_fma_gflops");
+    for (int isa = 0; isa < CK_ISA_COUNT; isa++)
+        if (r->peak_gflops[isa][0] > 0)
+            cJSON_AddItemToObject(peak, ck_isa_name(isa), pair(r->peak_gflops[isa][0], r->peak_gflops[isa][1]));
+    return o;
+}
+
+int ck_roofs_save(const ck_roofs *r, const char *path, char *err, size_t err_len)
+{
+    cJSON *o = ck_roofs_to_json(r);
+    char *text = cJSON_Print(o);
+    cJSON_Delete(o);
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = text ? fopen(tmp, "w") : NULL;
+    int ok = f && fputs(text, f) >= 0 && fputc('\n', f) != EOF;
+    if (f && fclose(f) != 0)
+        ok = 0;
+    free(text);
+    if (!ok || rename(tmp, path) != 0) {
+        snprintf(err, err_len, "%s: cannot write the roofs file: %s", path, strerror(errno));
+        remove(tmp);
+        return -1;
+    }
+    return 0;
+}
+
+static char *read_text(const char *path, char *err, size_t err_len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(err, err_len, "%s: cannot open: %s", path, strerror(errno));
+        return NULL;
+    }
+    long size = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
+    char *buf = size >= 0 && fseek(f, 0, SEEK_SET) == 0 ? malloc((size_t)size + 1) : NULL;
+    if (!buf || fread(buf, 1, (size_t)size, f) != (size_t)size) {
+        snprintf(err, err_len, "%s: cannot read it", path);
+        free(buf);
+        fclose(f);
+        return NULL;
+    }
+    fclose(f);
+    buf[size] = '\0';
+    return buf;
+}
+
+/* A positive number at obj[key][sub] (sub may be NULL); `field` names it in
+ * the error message. */
+static int get_positive(const cJSON *obj, const char *key, const char *sub, double *out, const char *field,
+                        const char *path, char *err, size_t err_len)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    if (sub)
+        v = cJSON_GetObjectItemCaseSensitive(v, sub);
+    if (!cJSON_IsNumber(v) || !(v->valuedouble > 0)) {
+        snprintf(err, err_len, "%s: field '%s': expected a positive number", path, field);
+        return -1;
+    }
+    *out = v->valuedouble;
+    return 0;
+}
+
+static void get_string(const cJSON *obj, const char *key, char *buf, size_t len)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    snprintf(buf, len, "%s", cJSON_IsString(v) ? v->valuestring : "");
+}
+
+int ck_roofs_load(ck_roofs *r, const char *path, char *err, size_t err_len)
+{
+    memset(r, 0, sizeof *r);
+    char *text = read_text(path, err, err_len);
+    if (!text)
+        return -1;
+    cJSON *o = cJSON_Parse(text);
+    free(text);
+    if (!cJSON_IsObject(o)) {
+        snprintf(err, err_len, "%s: not a JSON object (expected a roofs file written by 'ckbench calibrate')", path);
+        cJSON_Delete(o);
+        return -1;
+    }
+    double threads = 0, llc = 0, array = 0;
+    int bad = get_positive(o, "threads", NULL, &threads, "threads", path, err, err_len) ||
+              get_positive(o, "llc_bytes", NULL, &llc, "llc_bytes", path, err, err_len) ||
+              get_positive(o, "triad_array_bytes", NULL, &array, "triad_array_bytes", path, err, err_len) ||
+              get_positive(o, "stream_triad_gbs", "one_thread", &r->triad_gbs[0], "stream_triad_gbs.one_thread",
+                           path, err, err_len) ||
+              get_positive(o, "stream_triad_gbs", "all_threads", &r->triad_gbs[1], "stream_triad_gbs.all_threads",
+                           path, err, err_len);
+    const cJSON *peak = cJSON_GetObjectItemCaseSensitive(o, "peak_fma_gflops");
+    if (!bad && !cJSON_IsObject(peak)) {
+        snprintf(err, err_len, "%s: field 'peak_fma_gflops': expected an object", path);
+        bad = 1;
+    }
+    for (int isa = 0; !bad && isa < CK_ISA_COUNT; isa++) {
+        if (!cJSON_GetObjectItemCaseSensitive(peak, ck_isa_name(isa)))
+            continue; /* an ISA this CPU lacks */
+        char one[64], all[64];
+        snprintf(one, sizeof one, "peak_fma_gflops.%s.one_thread", ck_isa_name(isa));
+        snprintf(all, sizeof all, "peak_fma_gflops.%s.all_threads", ck_isa_name(isa));
+        bad = get_positive(peak, ck_isa_name(isa), "one_thread", &r->peak_gflops[isa][0], one, path, err,
+                           err_len) ||
+              get_positive(peak, ck_isa_name(isa), "all_threads", &r->peak_gflops[isa][1], all, path, err, err_len);
+    }
+    if (!bad) {
+        get_string(o, "host", r->host, sizeof r->host);
+        get_string(o, "cpu", r->cpu, sizeof r->cpu);
+        get_string(o, "measured_at", r->measured_at, sizeof r->measured_at);
+        r->threads = (int)threads;
+        r->llc_bytes = (size_t)llc;
+        r->triad_array_bytes = (size_t)array;
+    }
+    cJSON_Delete(o);
+    return bad ? -1 : 0;
+}

@@ -1,0 +1,30 @@
+/* cli_bench.h — what the bench, calibrate and headline commands share: the
+ * option helpers, bench's option parser and result tables, and measuring
+ * roofs (the headline calibrates when a machine has none). */
+#ifndef CK_CLI_BENCH_H
+#define CK_CLI_BENCH_H
+
+#include <stddef.h>
+
+#include "bench/bench_runner.h"
+#include "bench/calibrate.h"
+
+/* "<cmd>: <fmt % what>" on stderr; returns 2. */
+int cli_usage_error(const char *cmd, const char *fmt, const char *what);
+/* The value after argv[*i] (advancing *i), or NULL. */
+const char *cli_option_value(int argc, char **argv, int *i);
+/* 0 with *out in [lo, hi], or -1. */
+int cli_parse_int(const char *s, int lo, int hi, int *out);
+/* "1.23 ms" and the like. */
+void cli_format_time(char *buf, size_t len, double ns);
+
+/* bench's options from argv[first..]: 0, -1 for --help, 2 bad usage (said). */
+int cli_parse_bench_args(int argc, char **argv, int first, ck_bench_opts *o, char *model_buf, size_t model_len);
+/* The per-plugin tables and the roofs line. */
+void cli_print_outcome(const ck_bench_outcome *out);
+
+/* Measure the roofs, save them (results dir or out_path) and print them;
+ * 0 or 2 (said). */
+int cli_calibrate_and_save(int threads, int quick, const char *out_path, ck_roofs *r);
+
+#endif

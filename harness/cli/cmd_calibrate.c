@@ -1,0 +1,85 @@
+/* ckbench calibrate — measure and save this machine's roofs (bench/calibrate.h). */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "bench/bench_runner.h"
+#include "bench/calibrate.h"
+#include "bench/results.h"
+#include "ck_host.h"
+#include "cli_bench.h"
+#include "commands.h"
+#include "common/sysinfo.h"
+
+/* ---- ckbench calibrate -------------------------------------------------------------- */
+
+static void print_roofs(const ck_roofs *r, const char *path)
+{
+    printf("roofs of %s (%s), %d threads, measured %s\n", r->host, r->cpu, r->threads, r->measured_at);
+    printf("  stream triad (3 x %zu MiB arrays): %.1f GB/s on 1 thread, %.1f GB/s on %d\n",
+           r->triad_array_bytes >> 20, r->triad_gbs[0], r->triad_gbs[1], r->threads);
+    for (int isa = 0; isa < CK_ISA_COUNT; isa++)
+        if (r->peak_gflops[isa][0] > 0)
+            printf("  %-6s FMA peak: %8.1f GFLOP/s on 1 thread, %8.1f on %d (ridge %.1f flop/B)\n",
+                   ck_isa_name(isa), r->peak_gflops[isa][0], r->peak_gflops[isa][1], r->threads,
+                   r->peak_gflops[isa][1] / r->triad_gbs[1]);
+    if (path)
+        printf("saved: %s\n", path);
+}
+
+/* Measure and save; the headline uses it too (quick). */
+int cli_calibrate_and_save(int threads, int quick, const char *out_path, ck_roofs *r)
+{
+    char err[CK_ERR_LEN], dir[4096], path[4200];
+    if (out_path) {
+        snprintf(path, sizeof path, "%s", out_path);
+    } else {
+        if (ck_sys_results_dir(dir, sizeof dir, err, sizeof err) != 0) {
+            fprintf(stderr, "ckbench calibrate: %s\n", err);
+            return 2;
+        }
+        ck_roofs_path(path, sizeof path, dir);
+    }
+    if (ck_roofs_measure(r, threads, quick, isatty(STDERR_FILENO) ? stderr : NULL, err, sizeof err) != 0 ||
+        ck_roofs_save(r, path, err, sizeof err) != 0) {
+        fprintf(stderr, "ckbench calibrate: %s\n", err);
+        return 2;
+    }
+    print_roofs(r, path);
+    return 0;
+}
+
+int ck_cmd_calibrate(int argc, char **argv)
+{
+    int threads = 0, quick = 0;
+    const char *out = NULL;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            printf("usage: ckbench calibrate [--threads N] [--quick] [--out FILE]\n\n"
+                   "Measures this machine's roofs: stream-triad bandwidth (three arrays of 4x the last-level\n"
+                   "cache each) on 1 thread and on N (default: all CPUs), and the peak FMA rate of each ISA the\n"
+                   "CPU has (scalar, AVX2, AVX-512) with register-resident FMA chains. Saves them to\n"
+                   "results/roofs-<host>-<cpu>.json (or FILE), which 'ckbench bench' reads. --quick: shorter\n"
+                   "timing, for a first estimate.\n");
+            return 0;
+        } else if (!strcmp(a, "--quick")) {
+            quick = 1;
+        } else if (!strcmp(a, "--threads")) {
+            if (!(v = cli_option_value(argc, argv, &i)) || cli_parse_int(v, 1, 1024, &threads))
+                return cli_usage_error("ckbench calibrate", "--threads: expected 1..1024, found '%s'", v ? v : "");
+        } else if (!strcmp(a, "--out")) {
+            if (!(out = cli_option_value(argc, argv, &i)))
+                return cli_usage_error("ckbench calibrate", "%s", "--out: expected a file name");
+        } else {
+            return cli_usage_error("ckbench calibrate", "unknown option '%s'", a);
+        }
+    }
+    ck_roofs r;
+    return cli_calibrate_and_save(threads, quick, out, &r);
+}
+

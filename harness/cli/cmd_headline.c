@@ -1,0 +1,152 @@
+/* The headline, `ckbench --plugin P --model M`: parity at reduced sizes,
+ * bench at the model's real shapes, then a short report. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "bench/bench_runner.h"
+#include "bench/calibrate.h"
+#include "bench/results.h"
+#include "ck_host.h"
+#include "cli_bench.h"
+#include "commands.h"
+#include "common/sysinfo.h"
+
+/* ---- the headline ---------------------------------------------------------------------- */
+
+/* The best plugin that runs here: avx512 > avx2 > neon > scalar. */
+static const char *best_plugin(void)
+{
+    static const char *const order[] = {"avx512", "avx2", "neon", "scalar"};
+    for (size_t i = 0; i < sizeof order / sizeof order[0]; i++) {
+        char err[CK_ERR_LEN];
+        ck_plugin *p = ck_plugin_load(order[i], err, sizeof err);
+        int ok = p && p->runnable;
+        ck_plugin_unload(p);
+        if (ok)
+            return order[i];
+    }
+    return NULL;
+}
+
+static void ensure_roofs(void)
+{
+    char err[CK_ERR_LEN], dir[4096], path[4200];
+    ck_roofs r;
+    if (ck_sys_results_dir(dir, sizeof dir, err, sizeof err) != 0)
+        return; /* bench reports the directory problem */
+    ck_roofs_path(path, sizeof path, dir);
+    if (ck_roofs_load(&r, path, err, sizeof err) == 0)
+        return;
+    printf("== calibrate (no roofs for this machine yet; a quick measurement)\n");
+    cli_calibrate_and_save(0, 1, NULL, &r);
+}
+
+/* Geometric mean of the speedups that were measured. */
+static double geomean_speedup(const ck_bench_plugin_result *pr, int *n)
+{
+    double logs = 0;
+    *n = 0;
+    for (size_t i = 0; i < pr->n_rows; i++)
+        if (pr->rows[i].speedup > 0) {
+            logs += log(pr->rows[i].speedup);
+            ++*n;
+        }
+    return *n ? exp(logs / *n) : 0.0;
+}
+
+static void print_report(const ck_bench_outcome *out, int parity_rc)
+{
+    const ck_bench_plugin_result *pr = &out->plugins[0];
+    printf("\n== report\n");
+    printf("parity:  %s\n", parity_rc == 0 ? "passed" : parity_rc == 1 ? "FAILED (see above)" : "not run (error)");
+    if (!pr->runnable) {
+        printf("bench:   %s did not run: %s\n", pr->plugin, pr->why);
+        return;
+    }
+    size_t measured = 0;
+    double total = 0, roof_sum = 0;
+    int roofs = 0;
+    for (size_t i = 0; i < pr->n_rows; i++) {
+        if (pr->rows[i].time_ns <= 0)
+            continue;
+        measured++;
+        total += pr->rows[i].time_ns;
+        if (pr->rows[i].bound) {
+            roof_sum += pr->rows[i].roof_pct;
+            roofs++;
+        }
+    }
+    int n_speed;
+    double g = geomean_speedup(pr, &n_speed);
+    char t[32];
+    cli_format_time(t, sizeof t, total);
+    printf("bench:   %s on %s: %zu of %zu op instances measured, one call of each: %s in total\n", pr->plugin,
+           out->model, measured, pr->n_rows, t);
+    if (n_speed)
+        printf("speedup: %.1fx over scalar (geometric mean of %d instances)\n", g, n_speed);
+    if (roofs)
+        printf("roofs:   %.0f%% of the relevant roof on average\n", roof_sum / roofs);
+    printf("results: %s\n", pr->json_path[0] ? pr->json_path : "(not written)");
+}
+
+int ck_cmd_headline(int argc, char **argv)
+{
+    ck_bench_opts o;
+    ck_bench_opts_default(&o);
+    char model_buf[4096];
+    /* argv[0] is already an option (main passes argv from "--plugin" on) */
+    int rc = cli_parse_bench_args(argc, argv, 0, &o, model_buf, sizeof model_buf);
+    if (rc == -1) {
+        printf("usage: ckbench --plugin P|best --model M [bench options]\n\n"
+               "Parity (reduced sizes, against the scalar reference), then bench at the model's real shapes,\n"
+               "then a short report with the result file's path. '--plugin best' takes the best plugin that\n"
+               "runs here (avx512 > avx2 > neon > scalar). Calibrates the roofs first if this machine has\n"
+               "none. Bench options: see 'ckbench bench --help'.\n");
+        return 0;
+    }
+    if (rc)
+        return rc;
+    if (o.n_plugins != 1)
+        return cli_usage_error("ckbench", "%s", "the headline takes one plugin (use 'ckbench bench' for several)");
+    if (!strcmp(o.plugins[0], "best") && !(o.plugins[0] = best_plugin())) {
+        fprintf(stderr, "ckbench: --plugin best: no plugin runs here; see 'ckbench list'\n");
+        return 2;
+    }
+    printf("ckbench: %s on %s\n", o.plugins[0], o.model_path);
+    ensure_roofs();
+    char dir[4096], err[CK_ERR_LEN], parity_path[4200];
+    if (ck_sys_results_dir(dir, sizeof dir, err, sizeof err) != 0) {
+        fprintf(stderr, "ckbench: %s\n", err);
+        return 2;
+    }
+    /* kept next to the bench results: results/<date>-<host>-<plugin>-<model file>.parity.json */
+    char stem[256];
+    const char *base = strrchr(o.model_path, '/');
+    snprintf(stem, sizeof stem, "%s", base ? base + 1 : o.model_path);
+    if (strlen(stem) > 5 && !strcmp(stem + strlen(stem) - 5, ".json"))
+        stem[strlen(stem) - 5] = '\0';
+    ck_results_default_path(parity_path, sizeof parity_path - 16, dir, o.plugins[0], stem);
+    snprintf(parity_path + strlen(parity_path) - 5, 16, ".parity.json");
+    printf("\n== parity (reduced sizes)\n");
+    fflush(stdout);
+    char *pargv[] = {"parity", "--plugin", (char *)o.plugins[0], "--model", (char *)o.model_path, "--json",
+                     parity_path, NULL};
+    int parity_rc = ck_cmd_parity(7, pargv);
+    o.parity_json = parity_rc == 2 ? NULL : parity_path;
+    printf("\n== bench (full shapes)\n");
+    fflush(stdout);
+    o.progress = isatty(STDERR_FILENO);
+    ck_bench_outcome out;
+    int bench_rc = ck_bench_run(&o, &out);
+    if (bench_rc != 2) {
+        cli_print_outcome(&out);
+        print_report(&out, parity_rc);
+    }
+    ck_bench_outcome_free(&out);
+    return parity_rc ? parity_rc : bench_rc;
+}

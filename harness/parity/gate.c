@@ -1,0 +1,475 @@
+/* gate.c — the parity gate (gate.h): every kernel of every plugin against
+ * the scalar reference on the same seeded inputs, each run in a forked child
+ * (parity_child.c), judged by parity_check.c, reported by parity_report.c. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "gate.h"
+#include "parity.h"
+
+#define MAX_TARGETS 32
+#define MAX_REF_KERNELS 4
+#define MAX_TIMEOUTS_PER_KERNEL CK_GATE_MAX_TIMEOUTS_PER_KERNEL
+#define MAX_HUNG 64
+
+typedef ck_gate_opts options;
+
+typedef struct target {
+    ck_plugin *p;
+    int owned;             /* 0 when it is the reference object itself */
+    unsigned char *tried;  /* per kernel: some case of its op and dtype came up */
+} target;
+
+typedef struct gate {
+    options o;
+    ck_plugin *ref;
+    target targets[MAX_TARGETS];
+    size_t n_targets;
+    char notes[2048]; /* plugins skipped and why, for the JSON */
+    ck_parity_result *results;
+    size_t n_results, cap_results;
+    ck_parity_dump *dump;
+    int progress; /* stderr is a terminal */
+    int threads;  /* the kernels' threads: --threads, or every CPU but at least 2 */
+    const ck_kernel_desc *hung[MAX_HUNG]; /* kernels that timed out, and how often */
+    int hung_count[MAX_HUNG];
+    size_t n_hung;
+} gate;
+
+static int bad(const char *fmt, const char *a, const char *b)
+{
+    fprintf(stderr, "ckbench parity: ");
+    fprintf(stderr, fmt, a, b);
+    fputc('\n', stderr);
+    return 2;
+}
+
+/* ---- plugins ------------------------------------------------------------------------------- */
+
+static void note(gate *g, const char *fmt, const char *a, const char *b)
+{
+    char line[600];
+    snprintf(line, sizeof line, fmt, a, b);
+    printf("%s\n", line);
+    size_t l = strlen(g->notes);
+    snprintf(g->notes + l, sizeof g->notes - l, "%s%s", l ? "; " : "", line);
+}
+
+static void add_target(gate *g, ck_plugin *p)
+{
+    int owned = 1;
+    if (p->desc == g->ref->desc) { /* --plugin scalar: the reference against itself */
+        ck_plugin_unload(p);
+        p = g->ref;
+        owned = 0;
+    }
+    unsigned char *tried = calloc(p->desc->n_kernels, 1);
+    if (!tried) {
+        fprintf(stderr, "ckbench parity: out of memory\n");
+        exit(2);
+    }
+    g->targets[g->n_targets++] = (target){p, owned, tried};
+}
+
+static int load_plugins(gate *g)
+{
+    char err[CK_ERR_LEN];
+    g->ref = ck_plugin_load("scalar", err, sizeof err);
+    if (!g->ref)
+        return bad("reference plugin: %s%s", err, "");
+    if (strcmp(g->o.plugin, "all") != 0) {
+        ck_plugin *p = ck_plugin_load(g->o.plugin, err, sizeof err);
+        if (!p)
+            return bad("%s%s", err, "");
+        if (!p->runnable) {
+            note(g, "plugin '%s' skipped: %s", p->desc->name, p->why);
+            ck_plugin_unload(p);
+            return 0;
+        }
+        add_target(g, p);
+        return 0;
+    }
+    char **paths = NULL;
+    size_t n = ck_plugin_discover(&paths);
+    for (size_t i = 0; i < n && g->n_targets < MAX_TARGETS; i++) {
+        ck_plugin *p = ck_plugin_load(paths[i], err, sizeof err);
+        if (!p) {
+            note(g, "skipped %s%s", err, "");
+        } else if (p->desc == g->ref->desc || !strcmp(p->desc->name, "scalar")) {
+            note(g, "skipped '%s': it is the reference%s", p->desc->name, "");
+            ck_plugin_unload(p);
+        } else if (!p->runnable) {
+            note(g, "skipped '%s': %s", p->desc->name, p->why);
+            ck_plugin_unload(p);
+        } else {
+            add_target(g, p);
+        }
+    }
+    ck_plugin_paths_free(paths, n);
+    return 0;
+}
+
+/* ---- the loop ---------------------------------------------------------------------------- */
+
+static ck_parity_result *new_result(gate *g, size_t shape_index, const ck_parity_shape *ps, const char *plugin,
+                                    const char *kernel)
+{
+    if (g->n_results == g->cap_results) {
+        size_t cap = g->cap_results ? 2 * g->cap_results : 256;
+        ck_parity_result *v = realloc(g->results, cap * sizeof *v);
+        if (!v) {
+            fprintf(stderr, "ckbench parity: out of memory\n");
+            exit(2);
+        }
+        g->results = v;
+        g->cap_results = cap;
+    }
+    ck_parity_result *r = &g->results[g->n_results++];
+    memset(r, 0, sizeof *r);
+    r->shape_index = shape_index;
+    ck_parity_describe(ps, r->shape_desc, sizeof r->shape_desc);
+    snprintf(r->label, sizeof r->label, "%s", ps->shape.label);
+    snprintf(r->note, sizeof r->note, "%s", ps->note);
+    snprintf(r->plugin, sizeof r->plugin, "%s", plugin);
+    snprintf(r->kernel, sizeof r->kernel, "%s", kernel ? kernel : "");
+    r->exact = ck_op_tolerance(ps->shape.op, ps->shape.dtype).cls == CK_PARITY_EXACT;
+    return r;
+}
+
+static void progress(gate *g, size_t i, size_t n, const char *what)
+{
+    if (g->progress)
+        fprintf(stderr, "\r\033[K[%zu/%zu] %s", i + 1, n, what);
+}
+
+static void show(gate *g, const ck_parity_result *r)
+{
+    if (g->progress)
+        fprintf(stderr, "\r\033[K");
+    ck_parity_print_row(r);
+    fflush(stdout);
+}
+
+/* The reference run for kernel k's flags, computed once per shape. */
+typedef struct ref_cache {
+    const ck_kernel_desc *k[MAX_REF_KERNELS];
+    ck_run_outcome out[MAX_REF_KERNELS];
+    size_t n;
+} ref_cache;
+
+static const ck_run_outcome *reference_for(gate *g, ck_case *c, const ck_kernel_desc *k, ref_cache *rc)
+{
+    const ck_kernel_desc *rk = ck_plugin_kernel(g->ref, k->op, k->dtype, k->flags);
+    if (!rk)
+        rk = ck_plugin_kernel(g->ref, k->op, k->dtype, 0);
+    if (!rk)
+        return NULL;
+    for (size_t i = 0; i < rc->n; i++)
+        if (rc->k[i] == rk)
+            return &rc->out[i];
+    if (rc->n == MAX_REF_KERNELS)
+        return NULL;
+    rc->k[rc->n] = rk;
+    ck_parity_run_isolated(c, rk, g->threads, g->o.timeout, &rc->out[rc->n]);
+    return &rc->out[rc->n++];
+}
+
+static void check_kernel(gate *g, size_t si, const ck_parity_shape *ps, ck_case *c, const ck_plugin *p,
+                         const ck_kernel_desc *k, ref_cache *rc)
+{
+    ck_parity_result *r = new_result(g, si, ps, p->desc->name, k->name);
+    const ck_run_outcome *ref = reference_for(g, c, k, rc);
+    if (!ref) {
+        r->verdict = CK_SKIP;
+        r->reason = "no-reference";
+        snprintf(r->detail, sizeof r->detail, "skipped: the scalar reference has no %s %s kernel",
+                 ck_dtype_name(ps->shape.dtype), ck_op_name(ps->shape.op));
+        return;
+    }
+    size_t h = 0;
+    while (h < g->n_hung && g->hung[h] != k)
+        h++;
+    if (h < g->n_hung && g->hung_count[h] >= MAX_TIMEOUTS_PER_KERNEL) {
+        r->verdict = CK_FAIL;
+        r->reason = "timeout";
+        snprintf(r->detail, sizeof r->detail, "hang (plugin '%s', kernel '%s', %s): not run, it timed out %d times "
+                 "already", r->plugin, r->kernel, r->shape_desc, MAX_TIMEOUTS_PER_KERNEL);
+        show(g, r);
+        return;
+    }
+    ck_run_outcome got;
+    ck_parity_run_isolated(c, k, g->threads, g->o.timeout, &got);
+    ck_parity_judge(c, ref, &got, r);
+    if (r->verdict == CK_PASS && g->threads > 1) {
+        ck_run_outcome single;
+        ck_parity_run_isolated(c, k, 1, g->o.timeout, &single);
+        ck_parity_judge_split(c, &got, &single, g->threads, r);
+        ck_run_outcome_free(&single);
+    }
+    if (got.state == CK_RUN_TIMED_OUT && (h < g->n_hung || g->n_hung < MAX_HUNG)) {
+        if (h == g->n_hung)
+            g->hung[g->n_hung++] = k;
+        g->hung_count[h]++;
+    }
+    show(g, r);
+    if (g->dump) {
+        char err[CK_ERR_LEN];
+        if (ck_parity_dump_case(g->dump, c, si, ref, &got, r, err, sizeof err) != 0) {
+            fprintf(stderr, "ckbench parity: --dump: %s (dumping stopped)\n", err);
+            ck_parity_dump_close(g->dump, err, sizeof err);
+            g->dump = NULL;
+        }
+    }
+    ck_run_outcome_free(&got);
+}
+
+static void check_shape(gate *g, size_t si, const ck_parity_shape *ps)
+{
+    const ck_shape *s = &ps->shape;
+    int offered = 0;
+    for (size_t t = 0; t < g->n_targets; t++) {
+        const ck_plugin *p = g->targets[t].p;
+        int any = 0;
+        for (uint32_t i = 0; i < p->desc->n_kernels; i++)
+            any |= p->desc->kernels[i].op == s->op && p->desc->kernels[i].dtype == s->dtype;
+        if (!any) {
+            ck_parity_result *r = new_result(g, si, ps, p->desc->name, NULL);
+            r->verdict = CK_SKIP;
+            r->reason = "not-offered";
+            snprintf(r->detail, sizeof r->detail, "not offered: no %s %s kernel", ck_dtype_name(s->dtype),
+                     ck_op_name(s->op));
+        }
+        offered |= any;
+    }
+    if (!offered)
+        return;
+    char err[CK_ERR_LEN];
+    ck_case *c = ck_parity_case(ps, g->o.seed, err, sizeof err);
+    if (!c) {
+        ck_parity_result *r = new_result(g, si, ps, "-", NULL);
+        r->verdict = CK_FAIL;
+        r->reason = "harness-error";
+        snprintf(r->detail, sizeof r->detail, "cannot build the case: %s", err);
+        show(g, r);
+        return;
+    }
+    ref_cache rc = {0};
+    for (size_t t = 0; t < g->n_targets; t++) {
+        const ck_plugin *p = g->targets[t].p;
+        for (uint32_t i = 0; i < p->desc->n_kernels; i++) {
+            const ck_kernel_desc *k = &p->desc->kernels[i];
+            if (k->op == s->op && k->dtype == s->dtype) {
+                g->targets[t].tried[i] = 1;
+                check_kernel(g, si, ps, c, p, k, &rc);
+            }
+        }
+    }
+    for (size_t i = 0; i < rc.n; i++)
+        ck_run_outcome_free(&rc.out[i]);
+    ck_case_free(c);
+}
+
+/* Kernels no case came up for (an op ck_case cannot build, or an op and
+ * dtype the suite has no instance of) are listed as skipped, so that a gap
+ * in the gate is visible rather than silent. */
+static void add_unchecked_kernels(gate *g)
+{
+    for (size_t t = 0; t < g->n_targets; t++) {
+        const ck_plugin *p = g->targets[t].p;
+        for (uint32_t i = 0; i < p->desc->n_kernels; i++) {
+            const ck_kernel_desc *k = &p->desc->kernels[i];
+            if (g->targets[t].tried[i] || !g->o.op_on[k->op])
+                continue;
+            ck_parity_shape ps = {.shape = {.op = k->op, .dtype = k->dtype}};
+            ck_parity_result *r = new_result(g, (size_t)-1, &ps, p->desc->name, k->name);
+            snprintf(r->shape_desc, sizeof r->shape_desc, "%s %s", ck_op_name(k->op), ck_dtype_name(k->dtype));
+            r->verdict = CK_SKIP;
+            r->reason = "no-case";
+            if (ck_case_supports(k->op))
+                snprintf(r->detail, sizeof r->detail, "not checked: the suite has no %s %s instance",
+                         ck_dtype_name(k->dtype), ck_op_name(k->op));
+            else
+                snprintf(r->detail, sizeof r->detail, "not checked: parity cannot build %s cases yet",
+                         ck_op_name(k->op));
+        }
+    }
+}
+
+/* One line per (plugin, op, dtype) for the cases skipped because nothing
+ * could be compared, rather than a table row each. */
+static void print_skipped_groups(const gate *g)
+{
+    for (size_t i = 0; i < g->n_results; i++) {
+        const ck_parity_result *r = &g->results[i];
+        if (r->verdict != CK_SKIP)
+            continue;
+        const char *sp = strchr(r->shape_desc, ' ');
+        size_t oplen = sp ? (size_t)(sp - r->shape_desc) : strlen(r->shape_desc);
+        int seen = 0;
+        size_t count = 0;
+        for (size_t j = 0; j < g->n_results && !seen; j++) {
+            const ck_parity_result *q = &g->results[j];
+            int same = q->verdict == CK_SKIP && !strcmp(q->plugin, r->plugin) && !strcmp(q->reason, r->reason) &&
+                       !strcmp(q->detail, r->detail) && !strncmp(q->shape_desc, r->shape_desc, oplen);
+            if (same && j < i)
+                seen = 1;
+            count += same;
+        }
+        if (!seen)
+            printf("skipped %-12s %s (%zu case%s)\n", r->plugin, r->detail, count, count == 1 ? "" : "s");
+    }
+}
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int load_suite(const gate *g, ck_parity_shape **shapes, size_t *n)
+{
+    ck_parity_shape *edge = NULL;
+    size_t n_edge = ck_parity_edge_suite(&edge);
+    ck_parity_shape *model = NULL;
+    size_t n_model = 0;
+    if (g->o.model) {
+        char err[CK_ERR_LEN];
+        if (ck_parity_model_suite(g->o.model, g->o.weight_dtype, &model, &n_model, err, sizeof err) != 0) {
+            free(edge);
+            return bad("%s%s", err, "");
+        }
+    }
+    /* the model's own instances first: they are what the user asked about */
+    ck_parity_shape *all = malloc((n_model + n_edge) * sizeof *all);
+    if (!all) {
+        free(edge);
+        free(model);
+        return bad("out of memory%s%s", "", "");
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < n_model; i++)
+        if (g->o.op_on[model[i].shape.op])
+            all[k++] = model[i];
+    for (size_t i = 0; i < n_edge; i++)
+        if (g->o.op_on[edge[i].shape.op])
+            all[k++] = edge[i];
+    free(edge);
+    free(model);
+    *shapes = all;
+    *n = k;
+    return 0;
+}
+
+static int write_reports(gate *g)
+{
+    char err[CK_ERR_LEN];
+    int rc = 0;
+    if (g->o.json && ck_parity_write_json(g->o.json, g->results, g->n_results, g->o.seed, g->notes, err,
+                                          sizeof err) != 0) {
+        fprintf(stderr, "ckbench parity: --json: %s\n", err);
+        rc = 2;
+    }
+    if (g->o.junit && ck_parity_write_junit(g->o.junit, g->results, g->n_results, err, sizeof err) != 0) {
+        fprintf(stderr, "ckbench parity: --junit: %s\n", err);
+        rc = 2;
+    }
+    if (g->dump && ck_parity_dump_close(g->dump, err, sizeof err) != 0) {
+        fprintf(stderr, "ckbench parity: --dump: %s\n", err);
+        rc = 2;
+    }
+    g->dump = NULL;
+    return rc;
+}
+
+static void release(gate *g)
+{
+    for (size_t t = 0; t < g->n_targets; t++) {
+        if (g->targets[t].owned)
+            ck_plugin_unload(g->targets[t].p);
+        free(g->targets[t].tried);
+    }
+    ck_plugin_unload(g->ref);
+    free(g->results);
+}
+
+static void print_intro(const gate *g, size_t n_shapes)
+{
+    printf("parity: reference %s (%s); seed %llu; timeout %.3g s; %d threads (and 1 to compare); %zu op "
+           "instances%s\n", g->ref->desc->name, g->ref->path, (unsigned long long)g->o.seed, g->o.timeout, g->threads,
+           n_shapes,
+           g->o.model ? " (model, then edge suite)" : " (edge suite)");
+    printf("parity: plugins checked:");
+    for (size_t t = 0; t < g->n_targets; t++)
+        printf(" %s", g->targets[t].p->desc->name);
+    printf("%s\n", g->n_targets ? "" : " none");
+    if (g->o.model)
+        printf("parity: rows reduced to keep the reference at <= %.0e multiply-adds per case, never below %d "
+               "(attention keeps every key and checks the last rows; elementwise ops keep <= %u elements "
+               "and their length mod 64)\n",
+               CK_PARITY_WORK_BUDGET, CK_PARITY_MIN_ROWS, 1u << 20);
+}
+
+int ck_gate_run(const ck_gate_opts *o)
+{
+    gate g;
+    memset(&g, 0, sizeof g);
+    g.o = *o;
+    int rc;
+    /* the model first: a bad model is reported before anything is printed */
+    ck_parity_shape *shapes = NULL;
+    size_t n_shapes = 0;
+    if ((rc = load_suite(&g, &shapes, &n_shapes)) != 0)
+        return rc;
+    if ((rc = load_plugins(&g)) != 0) {
+        free(shapes);
+        if (g.ref)
+            release(&g);
+        return rc;
+    }
+    if (g.o.dump) {
+        char err[CK_ERR_LEN];
+        if (!(g.dump = ck_parity_dump_open(g.o.dump, err, sizeof err))) {
+            free(shapes);
+            release(&g);
+            return bad("--dump: %s%s", err, "");
+        }
+    }
+    g.progress = isatty(STDERR_FILENO);
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    /* at least two threads, so every passing kernel is also run on one
+     * thread and compared: the split must not change the bits */
+    g.threads = g.o.threads ? g.o.threads : cpus > 2 ? (int)cpus : 2;
+    double t0 = now();
+    print_intro(&g, n_shapes);
+    ck_parity_print_header();
+    for (size_t i = 0; i < n_shapes; i++) {
+        char desc[256];
+        ck_parity_describe(&shapes[i], desc, sizeof desc);
+        progress(&g, i, n_shapes, desc);
+        check_shape(&g, i, &shapes[i]);
+    }
+    if (g.progress)
+        fprintf(stderr, "\r\033[K");
+    free(shapes);
+    add_unchecked_kernels(&g);
+    print_skipped_groups(&g);
+    size_t count[3] = {0, 0, 0};
+    for (size_t i = 0; i < g.n_results; i++)
+        count[g.results[i].verdict]++;
+    printf("parity: %zu cases in %.1f s\n", g.n_results, now() - t0);
+    printf("%zu passed, %zu failed", count[CK_PASS], count[CK_FAIL]);
+    if (count[CK_SKIP])
+        printf(", %zu skipped", count[CK_SKIP]);
+    printf("\n");
+    fflush(stdout);
+    rc = write_reports(&g);
+    release(&g);
+    if (rc)
+        return rc;
+    return count[CK_FAIL] ? 1 : 0;
+}

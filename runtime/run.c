@@ -1,0 +1,210 @@
+/* run.c — the whole-model executor's public API (ck_run.h): create, run
+ * step by step or whole, accessors. */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "run_internal.h"
+
+int run_failf(char *err, size_t len, const char *fmt, ...)
+{
+    if (err && len) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, len, fmt, ap);
+        va_end(ap);
+    }
+    return -1;
+}
+
+ck_runner *ck_runner_create(const ck_model *m, const ck_plugin *plugin, const ck_plugin *scalar,
+                            const ck_run_opts *opts, char *err, size_t err_len)
+{
+    ck_runner *r = calloc(1, sizeof *r);
+    if (!r) {
+        run_failf(err, err_len, "out of memory");
+        return NULL;
+    }
+    r->own_model = *m;
+    r->model = &r->own_model;
+    r->plugin = plugin;
+    r->scalar = scalar;
+    if (opts)
+        r->opts = *opts;
+    for (size_t i = 0; r->opts.max_layers && i < r->own_model.n_sections; i++)
+        if (r->own_model.sections[i].n_layers > r->opts.max_layers)
+            r->own_model.sections[i].n_layers = r->opts.max_layers;
+    m = r->model;
+    for (size_t i = 0; i < m->n_sections; i++)
+        for (size_t t = 0; m->sections[i].kind == CK_SECTION_DECODER && t < r->opts.n_tokens; t++)
+            if (r->opts.tokens[t] < 0 || (size_t)r->opts.tokens[t] >= m->sections[i].vocab) {
+                run_failf(err, err_len, "--tokens: token %zu is %d, outside the vocabulary [0, %zu) of section \"%s\"",
+                      t, r->opts.tokens[t], m->sections[i].vocab, m->sections[i].name);
+                free(r);
+                return NULL;
+            }
+    ck_plan_opts po = {0};
+    po.weight_dtype = r->opts.weight_dtype;
+    po.decode = r->opts.decode;
+    po.decode_pos = r->opts.decode_pos;
+    if (r->opts.decode && (r->opts.fuse_mask || r->opts.training || r->opts.window_layers)) {
+        run_failf(err, err_len, "--decode runs one token through every layer: it does not combine with --fuse, "
+                            "--window or training yet");
+        free(r);
+        return NULL;
+    }
+    po.training = r->opts.training; /* gradients, Adam moments, activation gradients: harness/train.c */
+    size_t total_layers = 0;
+    for (size_t i = 0; i < m->n_sections; i++)
+        total_layers += m->sections[i].n_layers;
+    if (r->opts.gguf_path) {
+        if (ck_gguf_open(&r->gguf, r->opts.gguf_path, err, err_len)) {
+            free(r);
+            return NULL;
+        }
+        r->have_gguf = 1;
+        if (!po.weight_dtype)
+            po.weight_dtype = run_gguf_matrix_dtype(r, m);
+    }
+    if (ck_plan_build(m, &po, &r->plan, err, err_len) ||
+        ck_arena_map(&r->arena, r->plan->total, NULL, err, err_len) ||
+        !(r->resident = calloc(total_layers + 1, 1)) || !(r->seed_ctx = ck_exec_create(1)) ||
+        run_bind_all(r, err, err_len) || run_group_units(r, err, err_len)) {
+        ck_runner_free(r);
+        return NULL;
+    }
+    return r;
+}
+
+void ck_runner_free(ck_runner *r)
+{
+    if (!r)
+        return;
+    if (r->arena.base)
+        ck_arena_unmap(&r->arena);
+    ck_plan_free(r->plan);
+    if (r->have_gguf)
+        ck_gguf_close(&r->gguf);
+    free(r->steps);
+    free(r->units);
+    free(r->resident);
+    ck_exec_destroy(r->seed_ctx);
+    free(r);
+}
+
+size_t ck_runner_n_steps(const ck_runner *r) { return r->n_units; }
+const ck_run_step *ck_runner_step(const ck_runner *r, size_t i) { return i < r->n_units ? &r->units[i].pub : NULL; }
+
+size_t ck_runner_fusion(const ck_runner *r, unsigned f)
+{
+    return f < CK_FUSE_COUNT ? r->fused_applied[f] : 0;
+}
+
+size_t ck_runner_bytes_saved(const ck_runner *r) { return r->bytes_saved; }
+const ck_plan *ck_runner_plan(const ck_runner *r) { return r->plan; }
+void *ck_runner_base(const ck_runner *r) { return r->arena.base; }
+const char *ck_runner_arena_note(const ck_runner *r) { return r->arena.note; }
+
+const float *ck_runner_output(const ck_runner *r, size_t *count)
+{
+    if (count)
+        *count = r->output_count;
+    return r->output;
+}
+
+size_t ck_runner_resident_layers(const ck_runner *r, uint32_t sec)
+{
+    size_t n = 0;
+    for (size_t l = 0; sec < r->model->n_sections && l < r->model->sections[sec].n_layers; l++)
+        n += r->resident[r->layer_index[sec] + l];
+    return n;
+}
+
+int ck_runner_prepare(ck_runner *r, char *err, size_t len)
+{
+    /* headers and footers always; layers now, or window by window in forward */
+    for (uint32_t s = 0; s < r->model->n_sections; s++) {
+        const ck_section_plan *sp = &r->plan->sections[s];
+        if (run_seed_span(r, sp->header.start, sp->header.end, err, len) ||
+            run_seed_span(r, sp->footer.start, sp->footer.end, err, len))
+            return -1;
+        if (r->opts.window_layers == 0)
+            for (uint32_t l = 0; l < sp->n_layers; l++)
+                if (run_make_resident(r, s, l, err, len))
+                    return -1;
+    }
+    return 0;
+}
+
+/* pos_add's input: the class token row, then the patch rows. */
+static void assemble_class_rows(const step *s)
+{
+    float *out = s->args.add.y;
+    size_t off = 0;
+    if (s->class_token) {
+        memcpy(out, s->class_token, s->width * sizeof *out);
+        off = s->width;
+    }
+    memmove(out + off, s->patches, s->rows * s->width * sizeof *out);
+}
+
+/* One bound step with its host-side actions around the kernel. */
+static int run_bound(step *s, const ck_exec_ctx *ctx, char *err, size_t len)
+{
+    if (s->action == PRE_CLASS_ROWS)
+        assemble_class_rows(s);
+    if (s->action == PRE_APPEND_KV) {
+        memcpy(s->cache_k + s->args.attn.q_pos * s->kv_row, s->new_k, s->kv_row * sizeof(float));
+        memcpy(s->cache_v + s->args.attn.q_pos * s->kv_row, s->new_v, s->kv_row * sizeof(float));
+    }
+    int rc = s->kernel->fn(ctx, &s->args);
+    if (rc != CK_OK)
+        return run_failf(err, len, "%s: kernel %s returned %s", s->pub.label, s->kernel->name,
+                     rc == CK_E_UNSUPPORTED ? "unsupported arguments" : "an error");
+    if (s->action == POST_SPLICE)
+        memcpy(s->args.emb.y, s->splice_src, s->splice_rows * s->args.emb.D * sizeof(float));
+    return 0;
+}
+
+int ck_runner_run_step(ck_runner *r, size_t i, const ck_exec_ctx *ctx, char *err, size_t len)
+{
+    unit *u = &r->units[i];
+    if (u->fusion < 0)
+        return run_bound(&r->steps[u->first], ctx, err, len);
+    if (r->steps[u->first].action == PRE_CLASS_ROWS) /* pos_add + pre_norm */
+        assemble_class_rows(&r->steps[u->first]);
+    int rc = u->kernel->fn(ctx, &u->args);
+    if (rc != CK_OK)
+        return run_failf(err, len, "%s: fused kernel %s returned %s", u->pub.label, u->kernel->name,
+                     rc == CK_E_UNSUPPORTED ? "unsupported arguments" : "an error");
+    return 0;
+}
+
+int ck_runner_forward(ck_runner *r, const ck_exec_ctx *ctx, ck_step_hook hook, void *user, char *err, size_t len)
+{
+    if (ck_runner_prepare(r, err, len))
+        return -1;
+    size_t w = r->opts.window_layers;
+    for (size_t i = 0; i < r->n_units; i++) {
+        const ck_run_step *p = &r->units[i].pub;
+        if (w && p->part == CK_PART_LAYER) {
+            if (run_make_resident(r, p->section, p->layer, err, len))
+                return -1;
+            /* the previous layer's output feeds this one: run_evict behind the window */
+            if (p->layer >= w + 1)
+                run_evict(r, p->section, p->layer - (uint32_t)w - 1);
+            /* prefetch: the next layer's weights are faulted in and seeded now */
+            if (p->layer + 1 < r->plan->sections[p->section].n_layers && w > 1 &&
+                run_make_resident(r, p->section, p->layer + 1, err, len))
+                return -1;
+        }
+        if (ck_runner_run_step(r, i, ctx, err, len))
+            return -1;
+        if (hook && hook(user, r, i))
+            break;
+    }
+    return 0;
+}
+

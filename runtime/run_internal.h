@@ -1,0 +1,100 @@
+/* run_internal.h — what the files of the whole-model executor share: a
+ * bound step, a fused unit, the runner itself, and the functions one file
+ * calls in another. Only runtime/run*.c include it. */
+#ifndef CK_RUN_INTERNAL_H
+#define CK_RUN_INTERNAL_H
+
+#include "ck_fusion.h"
+#include "ck_gguf.h"
+#include "ck_run.h"
+
+typedef union any_args {
+    ck_norm_args norm;
+    ck_linear_args linear;
+    ck_qkv_args qkv;
+    ck_rope_args rope;
+    ck_attention_args attn;
+    ck_swiglu_args swiglu;
+    ck_unary_args unary;
+    ck_add_args add;
+    ck_embedding_args emb;
+} any_args;
+
+typedef enum pre_action { PRE_NONE = 0, PRE_CLASS_ROWS, POST_SPLICE, PRE_APPEND_KV } pre_action;
+
+typedef struct step {
+    ck_run_step pub;
+    any_args args;
+    const ck_kernel_desc *kernel;
+    pre_action action;
+    const float *class_token; /* PRE_CLASS_ROWS: out = [class_token; patches] */
+    const float *patches;
+    size_t rows, width;
+    const float *splice_src;  /* POST_SPLICE: copy src rows into the embedding output */
+    const float *new_k, *new_v; /* PRE_APPEND_KV: this token's k, v (rotated) ... */
+    float *cache_k, *cache_v;   /* ... copied to row `pos` of the layer's cache */
+    size_t kv_row;              /* floats per cache row: Hkv * hd */
+    size_t splice_rows;
+} step;
+
+typedef union fused_args {
+    ck_fused_embed_norm_args embed_norm;
+    ck_fused_norm_qkv_args norm_qkv;
+    ck_fused_qkv_rope_args qkv_rope;
+    ck_fused_attn_proj_args attn_proj;
+    ck_fused_norm_mlp_args norm_mlp;
+    ck_fused_gate_up_args gate_up;
+    ck_fused_act_down_args act_down;
+    ck_fused_add_norm_args add_norm;
+} fused_args;
+
+/* What runs: one bound step, or a fused group of consecutive steps. */
+typedef struct unit {
+    ck_run_step pub;
+    size_t first, count;
+    int fusion;                  /* ck_fusion, or -1 */
+    const ck_kernel_desc *kernel;/* fused groups */
+    fused_args args;
+} unit;
+
+struct ck_runner {
+    const ck_model *model;   /* &own_model */
+    ck_model own_model;      /* the caller's, with layers capped by opts.max_layers */
+    ck_plan *plan;
+    ck_arena arena;
+    const ck_plugin *plugin, *scalar;
+    ck_run_opts opts;
+    step *steps;
+    size_t n_steps;
+    unit *units;
+    size_t n_units;
+    uint32_t fused_applied[CK_FUSE_COUNT];
+    size_t bytes_saved;
+    const float *output;
+    size_t output_count;
+    ck_exec_ctx *seed_ctx;   /* one thread, for the reference quantiser while seeding */
+    ck_gguf gguf;            /* when weights come from a file */
+    int have_gguf;
+    unsigned char *resident; /* per section and layer, when windowing */
+    size_t layer_index[CK_MAX_SECTIONS];
+};
+
+
+/* One line into err; returns -1. */
+int run_failf(char *err, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* The planned buffer of that layout.json name, or NULL. */
+const ck_buffer *run_find_buffer(const ck_runner *r, const char *name);
+
+/* run_bind.c: every node of every section bound to its buffers and kernel. */
+int run_bind_all(ck_runner *r, char *err, size_t len);
+/* 1: section si does not run (the encoders in a decode step). */
+int run_skipped_section(const ck_runner *r, size_t si);
+/* run_fuse.c: bound steps grouped into units, fused where the plugin can. */
+int run_group_units(ck_runner *r, char *err, size_t len);
+/* run_weights.c: seeding or loading weights, and windows of resident layers. */
+int run_seed_span(ck_runner *r, size_t start, size_t end, char *err, size_t len);
+int run_make_resident(ck_runner *r, uint32_t sec, uint32_t layer, char *err, size_t len);
+void run_evict(ck_runner *r, uint32_t sec, uint32_t layer);
+uint32_t run_gguf_matrix_dtype(ck_runner *r, const ck_model *m);
+
+#endif

@@ -1,0 +1,438 @@
+/* train_bind.c — binding what follows the forward in a training step, once,
+ * to the planned buffers by name: the loss, the backward ops of every decoder
+ * layer in reverse (activation gradients written, two readers joined by an
+ * add), and one Adam update per weight. Names: docs/layout.md. */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "train_internal.h"
+
+/* ---- buffers by name ------------------------------------------------------- */
+
+const ck_buffer *train_find(const ck_trainer *t, const char *name)
+{
+    const ck_plan *p = ck_runner_plan(t->runner);
+    for (size_t i = 0; i < p->n_buffers; i++)
+        if (strcmp(p->buffers[i].name, name) == 0)
+            return &p->buffers[i];
+    return NULL;
+}
+
+void *train_at(const ck_trainer *t, const ck_buffer *b)
+{
+    return b ? (char *)ck_runner_base(t->runner) + b->offset : NULL;
+}
+
+/* The buffer named by the format; a required one that is missing is
+ * remembered (the plan and this file disagree: an internal error). */
+static void *buf(ck_trainer *t, int required, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void *buf(ck_trainer *t, int required, const char *fmt, ...)
+{
+    char name[160];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(name, sizeof name, fmt, ap);
+    va_end(ap);
+    const ck_buffer *b = train_find(t, name);
+    if (!b && required && !t->err_name[0])
+        snprintf(t->err_name, sizeof t->err_name, "%s", name);
+    return train_at(t, b);
+}
+
+float *ck_trainer_tensor(ck_trainer *t, const char *name, size_t *count)
+{
+    const ck_buffer *b = train_find(t, name);
+    if (!b || b->dtype != CK_DTYPE_F32)
+        return NULL;
+    if (count)
+        *count = b->size / sizeof(float);
+    return train_at(t, b);
+}
+
+/* Timing row of a section's header (0), layer l (1 + l) or footer. */
+size_t train_slot_of(const ck_trainer *t, uint32_t sec, int part, uint32_t layer)
+{
+    size_t k = part == CK_PART_HEADER ? 0 : part == CK_PART_LAYER ? 1 + layer : 1 + t->model->sections[sec].n_layers;
+    return t->slot_base[sec] + k;
+}
+
+/* ---- the op lists ------------------------------------------------------------ */
+
+static op_step *push(ck_trainer *t, op_list *l, uint32_t op, size_t slot, const char *label)
+{
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? 2 * l->cap : 64;
+        op_step *nv = realloc(l->v, cap * sizeof *nv);
+        if (!nv)
+            return NULL;
+        l->v = nv;
+        l->cap = cap;
+    }
+    op_step *s = &l->v[l->n++];
+    memset(s, 0, sizeof *s);
+    s->op = op;
+    s->slot = slot;
+    snprintf(s->label, sizeof s->label, "%s", label);
+    /* the plugin's kernel where it has one, else the scalar reference */
+    s->kernel = ck_plugin_kernel(t->plugin, op, CK_DTYPE_F32, 0);
+    if (!s->kernel && t->plugin != t->scalar) {
+        s->kernel = ck_plugin_kernel(t->scalar, op, CK_DTYPE_F32, 0);
+        s->fallback = 1;
+    }
+    return s;
+}
+
+/* Binding state of one decoder section walked backwards. */
+typedef struct walk {
+    ck_trainer *t;
+    op_list *l;
+    const ck_section *sec;
+    uint32_t si;
+    int fail;                     /* out of memory or no kernel */
+    char missing_kernel[128];
+} walk;
+
+static op_step *add_op(walk *w, uint32_t op, size_t slot, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static op_step *add_op(walk *w, uint32_t op, size_t slot, const char *fmt, ...)
+{
+    static op_step sink; /* keeps callers simple; w->fail says it is not real */
+    char label[96];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(label, sizeof label, fmt, ap);
+    va_end(ap);
+    op_step *s = w->fail ? NULL : push(w->t, w->l, op, slot, label);
+    if (s && !s->kernel) {
+        snprintf(w->missing_kernel, sizeof w->missing_kernel, "%.96s (%s)", label, ck_op_name(op));
+        s = NULL;
+    }
+    if (!s) {
+        w->fail = 1;
+        memset(&sink, 0, sizeof sink);
+        return &sink;
+    }
+    return s;
+}
+
+static void add_join(walk *w, size_t slot, const char *label, const float *a, const float *b, float *y, size_t n)
+{
+    add_op(w, CK_OP_ADD, slot, "%s", label)->args.add = (ck_add_args){a, b, y, n};
+}
+
+#define L_(what) "%s.layer.%u." what
+#define H_(what) "%s.header." what
+#define F_(what) "%s.footer." what
+
+static void norm_bwd(walk *w, size_t slot, const char *prefix, const float *x, float *dx, size_t T)
+{
+    ck_trainer *t = w->t;
+    const ck_section *s = w->sec;
+    op_step *st = add_op(w, s->norm == CK_NORM_LAYERNORM ? CK_OP_LAYERNORM_BWD : CK_OP_RMSNORM_BWD, slot, "%s",
+                         prefix);
+    st->args.norm = (ck_norm_bwd_args){x,
+                                       buf(t, 1, "%s.gamma", prefix),
+                                       buf(t, 1, "%s.out.grad", prefix),
+                                       dx,
+                                       buf(t, 1, "%s.gamma.grad", prefix),
+                                       buf(t, 0, "%s.beta.grad", prefix),
+                                       T,
+                                       s->d_model,
+                                       s->norm_eps};
+}
+
+static void linear_bwd(walk *w, size_t slot, const char *prefix, const float *x, const float *dy, float *dx,
+                       size_t T, size_t K, size_t N)
+{
+    ck_trainer *t = w->t;
+    op_step *st = add_op(w, CK_OP_LINEAR_BWD, slot, "%s", prefix);
+    st->args.linear = (ck_linear_bwd_args){x,  buf(t, 1, "%s.w", prefix), dy, dx, buf(t, 1, "%s.w.grad", prefix),
+                                           buf(t, 0, "%s.b.grad", prefix), T, K, N};
+}
+
+/* The MLP of layer l, backwards: dR2 is its output gradient (the residual's);
+ * writes the MLP norm's output gradient. */
+static void mlp_bwd(walk *w, size_t slot, uint32_t l, const float *dR2, size_t T)
+{
+    ck_trainer *t = w->t;
+    const ck_section *s = w->sec;
+    const char *n = s->name;
+    size_t D = s->d_model, F = s->d_ff;
+    char p[96];
+    float *h2 = buf(t, 1, L_("mlp_norm.out"), n, l), *dh2 = buf(t, 1, L_("mlp_norm.out.grad"), n, l);
+    float *act = buf(t, 1, L_("mlp_act.out"), n, l), *dact = buf(t, 1, L_("mlp_act.out.grad"), n, l);
+    float *up = buf(t, 1, L_("mlp_up.out"), n, l), *dup = buf(t, 1, L_("mlp_up.out.grad"), n, l);
+    snprintf(p, sizeof p, L_("mlp_down"), n, l);
+    linear_bwd(w, slot, p, act, dR2, dact, T, F, D);
+    if (s->activation == CK_ACT_SWIGLU) {
+        float *gate = buf(t, 1, L_("mlp_gate.out"), n, l), *dgate = buf(t, 1, L_("mlp_gate.out.grad"), n, l);
+        float *gate_dx = buf(t, 1, L_("mlp_gate.x.grad"), n, l);
+        add_op(w, CK_OP_SWIGLU_BWD, slot, L_("mlp_act"), n, l)->args.swiglu =
+            (ck_swiglu_bwd_args){gate, up, dact, dgate, dup, T * F};
+        snprintf(p, sizeof p, L_("mlp_up"), n, l);
+        linear_bwd(w, slot, p, h2, dup, dh2, T, D, F);
+        snprintf(p, sizeof p, L_("mlp_gate"), n, l);
+        linear_bwd(w, slot, p, h2, dgate, gate_dx, T, D, F);
+        snprintf(p, sizeof p, L_("mlp_norm (gate + up)"), n, l);
+        add_join(w, slot, p, dh2, gate_dx, dh2, T * D);
+    } else {
+        add_op(w, CK_OP_GELU_BWD, slot, L_("mlp_act"), n, l)->args.unary = (ck_unary_bwd_args){up, dact, dup, T * F};
+        snprintf(p, sizeof p, L_("mlp_up"), n, l);
+        linear_bwd(w, slot, p, h2, dup, dh2, T, D, F);
+    }
+}
+
+/* Attention of layer l, backwards from dR1 (its residual's gradient) to the
+ * attention norm's output gradient. */
+static void attention_bwd(walk *w, size_t slot, uint32_t l, const float *dR1, size_t T)
+{
+    ck_trainer *t = w->t;
+    const ck_section *s = w->sec;
+    const char *n = s->name;
+    size_t H = s->n_heads, Hkv = s->n_kv_heads, hd = s->head_dim;
+    char p[96];
+    float *q = buf(t, 1, L_("qkv.q"), n, l), *k = buf(t, 1, L_("qkv.k"), n, l), *v = buf(t, 1, L_("qkv.v"), n, l);
+    float *dq = buf(t, 1, L_("qkv.q.grad"), n, l), *dk = buf(t, 1, L_("qkv.k.grad"), n, l);
+    float *dv = buf(t, 1, L_("qkv.v.grad"), n, l), *dattn = buf(t, 1, L_("attention.out.grad"), n, l);
+    snprintf(p, sizeof p, L_("out_proj"), n, l);
+    linear_bwd(w, slot, p, buf(t, 1, L_("attention.out"), n, l), dR1, dattn, T, H * hd, s->d_model);
+    /* probs are recomputed from q and k (the forward is the streaming form) */
+    add_op(w, CK_OP_ATTENTION_BWD, slot, L_("attention"), n, l)->args.attn = (ck_attention_bwd_args){
+        q, k, v, dattn, NULL, dq, dk, dv, T, T, H, Hkv, hd, 0, s->causal, 1.0f / sqrtf((float)hd)};
+    if (s->position == CK_POS_ROPE)
+        add_op(w, CK_OP_ROPE_BWD, slot, L_("rope"), n, l)->args.rope =
+            (ck_rope_args){dq, dk, buf(t, 1, H_("rope.cos"), n), buf(t, 1, H_("rope.sin"), n), T, H, Hkv, hd, 0,
+                           s->seq_len, (uint32_t)s->rope_pairing};
+    op_step *st = add_op(w, CK_OP_QKV_BWD, slot, L_("qkv"), n, l);
+    st->args.qkv = (ck_qkv_bwd_args){buf(t, 1, L_("attn_norm.out"), n, l),
+                                     buf(t, 1, L_("qkv.wq"), n, l),
+                                     buf(t, 1, L_("qkv.wk"), n, l),
+                                     buf(t, 1, L_("qkv.wv"), n, l),
+                                     dq,
+                                     dk,
+                                     dv,
+                                     buf(t, 1, L_("attn_norm.out.grad"), n, l),
+                                     buf(t, 1, L_("qkv.wq.grad"), n, l),
+                                     buf(t, 1, L_("qkv.wk.grad"), n, l),
+                                     buf(t, 1, L_("qkv.wv.grad"), n, l),
+                                     buf(t, 0, L_("qkv.bq.grad"), n, l),
+                                     buf(t, 0, L_("qkv.bk.grad"), n, l),
+                                     buf(t, 0, L_("qkv.bv.grad"), n, l),
+                                     T,
+                                     s->d_model,
+                                     H,
+                                     Hkv,
+                                     hd};
+}
+
+/* One decoder layer, backwards. res_in / dres_in: the residual stream the
+ * layer reads and where its gradient goes (the previous layer's output or
+ * the header's). */
+static void layer_bwd(walk *w, uint32_t l, const float *res_in, float *dres_in, size_t T)
+{
+    ck_trainer *t = w->t;
+    const ck_section *s = w->sec;
+    const char *n = s->name;
+    size_t D = s->d_model, slot = t->slot_base[w->si] + 1 + l;
+    char p[96];
+    float *dR2 = buf(t, 1, L_("mlp_residual.out.grad"), n, l);
+    float *r1 = buf(t, 1, L_("attn_residual.out"), n, l), *dR1 = buf(t, 1, L_("attn_residual.out.grad"), n, l);
+    float *mlp_dx = buf(t, 1, L_("mlp_norm.x.grad"), n, l), *attn_dx = buf(t, 1, L_("attn_norm.x.grad"), n, l);
+    mlp_bwd(w, slot, l, dR2, T);
+    snprintf(p, sizeof p, L_("mlp_norm"), n, l);
+    norm_bwd(w, slot, p, r1, mlp_dx, T);
+    /* r2 = r1 + mlp(norm(r1)): both branches carry gradient back to r1 */
+    snprintf(p, sizeof p, L_("attn_residual (residual + mlp_norm)"), n, l);
+    add_join(w, slot, p, dR2, mlp_dx, dR1, T * D);
+    attention_bwd(w, slot, l, dR1, T);
+    snprintf(p, sizeof p, L_("attn_norm"), n, l);
+    norm_bwd(w, slot, p, res_in, attn_dx, T);
+    snprintf(p, sizeof p, L_("residual in (residual + attn_norm)"), n, l);
+    add_join(w, slot, p, dR1, attn_dx, dres_in, T * D);
+}
+
+/* Rows of section si's embedding output that a bridge overwrote (image
+ * tokens): they did not come from the table. */
+static size_t spliced_rows(const ck_trainer *t, uint32_t si, size_t T)
+{
+    const ck_model *m = t->model;
+    for (size_t i = 0; i < m->n_sections; i++) {
+        const ck_section *v = &m->sections[i];
+        char name[96];
+        if (!v->has_bridge || v->bridge_to != si)
+            continue;
+        snprintf(name, sizeof name, "%s.footer.bridge.out", v->name);
+        const ck_buffer *b = train_find(t, name);
+        if (b)
+            return b->shape[0] < T ? b->shape[0] : T;
+    }
+    return 0;
+}
+
+/* The header backwards from the gradient of its output (dres): pre_norm,
+ * learned positions, the embedding's scatter-add. */
+static void header_bwd(walk *w, float *dres, size_t T, size_t splice)
+{
+    ck_trainer *t = w->t;
+    const ck_section *s = w->sec;
+    const char *n = s->name;
+    size_t D = s->d_model, slot = t->slot_base[w->si];
+    float *emb_out = buf(t, 1, H_("embedding.out"), n), *demb = buf(t, 1, H_("embedding.out.grad"), n);
+    float *d = dres;
+    if (s->pre_norm) {
+        int learned = s->position == CK_POS_LEARNED;
+        float *x = learned ? buf(t, 1, H_("pos_add.out"), n) : emb_out;
+        float *dx = learned ? buf(t, 1, H_("pos_add.out.grad"), n) : demb;
+        char p[96];
+        snprintf(p, sizeof p, H_("pre_norm"), n);
+        norm_bwd(w, slot, p, x, dx, T);
+        d = dx;
+    }
+    if (s->position == CK_POS_LEARNED) {
+        /* out = embedded + pos_embed (T = seq_len rows in training): the
+         * table's gradient is the output's, written as 0 + out.grad so that
+         * it too is an op of the plugin; the embedding's is the same tensor */
+        float *dpos = buf(t, 1, H_("pos_add.pos_embed.grad"), n);
+        op_step *st = add_op(w, CK_OP_ADD, slot, H_("pos_add (pos_embed.grad = out.grad)"), n);
+        st->zero = dpos;
+        st->zero_bytes = T * D * sizeof(float);
+        st->args.add = (ck_add_args){d, dpos, dpos, T * D};
+    }
+    op_step *st = add_op(w, CK_OP_EMBEDDING_BWD, slot, H_("embedding"), n);
+    float *dtable = buf(t, 1, H_("embedding.table.grad"), n);
+    const int32_t *ids = buf(t, 1, H_("embedding.ids"), n);
+    st->zero = dtable;
+    st->zero_bytes = s->vocab * D * sizeof(float);
+    st->args.emb = (ck_embedding_bwd_args){ids ? ids + splice : NULL, d + splice * D, dtable, T - splice, s->vocab, D};
+}
+
+/* Loss, footer, layers in reverse and header of decoder section si. */
+static void section_bwd(ck_trainer *t, uint32_t si, walk *w, size_t first, size_t rows)
+{
+    const ck_section *s = &t->model->sections[si];
+    const char *n = s->name;
+    size_t T = s->seq_len, D = s->d_model, V = s->vocab, L = s->n_layers;
+    size_t foot = t->slot_base[si] + 1 + L, splice = spliced_rows(t, si, T);
+    const char *last_out = s->position == CK_POS_LEARNED ? "pos_add" : "embedding";
+    if (s->pre_norm)
+        last_out = "pre_norm";
+    float *head_out = buf(t, 1, "%s.header.%s.out", n, last_out);
+    float *dhead_out = buf(t, 1, "%s.header.%s.out.grad", n, last_out);
+    float *res = L ? buf(t, 1, L_("mlp_residual.out"), n, (uint32_t)(L - 1)) : head_out;
+    float *dres = L ? buf(t, 1, L_("mlp_residual.out.grad"), n, (uint32_t)(L - 1)) : dhead_out;
+    float *logits = buf(t, 1, F_("lm_head.logits"), n), *dlogits = buf(t, 1, F_("lm_head.logits.grad"), n);
+    int32_t *targets = buf(t, 1, F_("lm_head.targets"), n);
+    op_step *ce = add_op(w, CK_OP_CROSS_ENTROPY, foot, F_("loss (cross_entropy)"), n);
+    ce->args.ce = (ck_cross_entropy_args){logits ? logits + first * V : NULL, targets ? targets + first : NULL,
+                                          buf(t, 1, F_("lm_head.loss"), n), dlogits ? dlogits + first * V : NULL,
+                                          rows, V};
+    char p[96];
+    snprintf(p, sizeof p, F_("lm_head"), n);
+    float *h = s->final_norm ? buf(t, 1, F_("final_norm.out"), n) : res;
+    float *dh = s->final_norm ? buf(t, 1, F_("final_norm.out.grad"), n) : dres;
+    linear_bwd(w, foot, p, h, dlogits, dh, T, D, V);
+    if (s->final_norm) {
+        snprintf(p, sizeof p, F_("final_norm"), n);
+        norm_bwd(w, foot, p, res, dres, T);
+    }
+    for (uint32_t l = (uint32_t)L; l-- > 0;) {
+        const float *rin = l ? buf(t, 1, L_("mlp_residual.out"), n, l - 1) : head_out;
+        float *drin = l ? buf(t, 1, L_("mlp_residual.out.grad"), n, l - 1) : dhead_out;
+        layer_bwd(w, l, rin, drin, T);
+    }
+    header_bwd(w, dhead_out, T, splice);
+}
+
+/* Targets: the next token of the batch. Rows whose next token is an image
+ * row (spliced by a bridge) predict nothing. Returns the rows [first,
+ * first + rows) that carry the loss. */
+static int bind_targets(ck_trainer *t, uint32_t si, size_t *first, size_t *rows, char *err, size_t len)
+{
+    const ck_section *s = &t->model->sections[si];
+    size_t T = s->seq_len, splice = spliced_rows(t, si, T);
+    const int32_t *ids = buf(t, 1, H_("embedding.ids"), s->name);
+    int32_t *targets = buf(t, 1, F_("lm_head.targets"), s->name);
+    if (!ids || !targets)
+        return train_failf(err, len, "%s: internal: the training plan has no %s", t->model->name, t->err_name);
+    *first = splice ? splice - 1 : 0;
+    if (T < 2 || *first + 1 >= T)
+        return train_failf(err, len, "%s: section \"%s\": no next token to predict (seq_len %zu, %zu image rows)",
+                     t->model->name, s->name, T, splice);
+    *rows = T - 1 - *first;
+    for (size_t i = 0; i < T; i++)
+        targets[i] = i + 1 < T ? ids[i + 1] : 0; /* the last row has no next token: unused */
+    return 0;
+}
+
+/* One Adam step per trained weight; the planner puts grad, adam_m, adam_v
+ * right after each weight. */
+static int bind_adam(ck_trainer *t, char *err, size_t len)
+{
+    const ck_plan *p = ck_runner_plan(t->runner);
+    for (size_t i = 0; i < p->n_buffers; i++) {
+        const ck_buffer *b = &p->buffers[i];
+        if (b->kind != CK_BUF_WEIGHT || t->model->sections[b->section].kind != CK_SECTION_DECODER)
+            continue;
+        if (i + 3 >= p->n_buffers || b[1].kind != CK_BUF_GRADIENT || b[2].kind != CK_BUF_OPTIMIZER_M ||
+            b[3].kind != CK_BUF_OPTIMIZER_V || b->dtype != CK_DTYPE_F32)
+            return train_failf(err, len, "%s: internal: weight %s has no f32 grad, adam_m, adam_v after it", p->model,
+                         b->name);
+        size_t slot = train_slot_of(t, b->section, b->part, b->layer);
+        op_step *s = push(t, &t->adam, CK_OP_ADAM, slot, b->name);
+        if (!s || !s->kernel)
+            return train_failf(err, len, "%s: %s", b->name, s ? "no adam kernel in the plugin nor in scalar" : "out of memory");
+        s->args.adam = (ck_adam_args){train_at(t, b), train_at(t, b + 2), train_at(t, b + 3), train_at(t, b + 1), b->size / sizeof(float),
+                                      t->opts.lr, t->opts.beta1, t->opts.beta2, t->opts.eps,
+                                      b->ndim == 2 ? t->opts.weight_decay : 0.0f, 0, 0, 0};
+    }
+    return 0;
+}
+
+int train_bind(ck_trainer *t, char *err, size_t len)
+{
+    const ck_model *m = t->model;
+    size_t slots = 0, decoders = 0;
+    for (uint32_t si = 0; si < m->n_sections; si++) {
+        t->slot_base[si] = slots;
+        slots += m->sections[si].n_layers + 2;
+    }
+    t->n_times = slots;
+    if (!(t->times = calloc(slots, sizeof *t->times)))
+        return train_failf(err, len, "out of memory");
+    for (uint32_t si = 0; si < m->n_sections; si++)
+        for (size_t k = 0; k < m->sections[si].n_layers + 2; k++) {
+            ck_train_time *tt = &t->times[t->slot_base[si] + k];
+            tt->section = si;
+            tt->part = k == 0 ? CK_PART_HEADER : k <= m->sections[si].n_layers ? CK_PART_LAYER : CK_PART_FOOTER;
+            tt->layer = tt->part == CK_PART_LAYER ? (uint32_t)(k - 1) : 0;
+        }
+    /* decoders last to first: a later section's gradient never flows into an
+     * earlier decoder (only bridges connect sections, and encoders are frozen) */
+    for (uint32_t si = (uint32_t)m->n_sections; si-- > 0;) {
+        if (m->sections[si].kind != CK_SECTION_DECODER) {
+            t->frozen_sections++;
+            continue;
+        }
+        size_t first = 0, rows = 0;
+        if (bind_targets(t, si, &first, &rows, err, len))
+            return -1;
+        walk w = {t, &t->backward, &m->sections[si], si, 0, ""};
+        section_bwd(t, si, &w, first, rows);
+        if (t->err_name[0])
+            return train_failf(err, len, "%s: internal: the training plan has no buffer %s", m->name, t->err_name);
+        if (w.fail)
+            return w.missing_kernel[0]
+                       ? train_failf(err, len, "%s: no kernel for %s in the plugin nor in scalar", m->name, w.missing_kernel)
+                       : train_failf(err, len, "%s: out of memory binding the backward pass", m->name);
+        decoders++;
+    }
+    if (!decoders)
+        return train_failf(err, len, "model \"%s\": nothing to train: expected a decoder section", m->name);
+    return bind_adam(t, err, len);
+}
+
