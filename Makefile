@@ -268,7 +268,7 @@ bench: all
 	$(CKBENCH) --plugin best --model $(MODEL)
 
 install: all
-	sh scripts/install.sh "$(DESTDIR)$(PREFIX)" $(B)
+	WITH_NUMA=$(WITH_NUMA) sh scripts/install.sh "$(DESTDIR)$(PREFIX)" $(B)
 
 clean:
 	rm -rf build build-san build-clang build-aarch64

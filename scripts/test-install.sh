@@ -1,7 +1,8 @@
 #!/bin/sh
 # make test-install: install into a clean temporary prefix, build the example
 # third-party plugin out of tree against the installed header via pkg-config,
-# and check it the way an outside author would: list, then the parity gate.
+# and check it the way an outside author would: list, then the parity gate;
+# then build examples/run-model against the installed runtime and run a model.
 # Also checks that every plugin we ship exports only its entry symbol.
 set -eu
 build=${1:-build}
@@ -19,6 +20,15 @@ ckbench="$prefix/bin/ckbench"
 "$ckbench" list --brief | grep -q "^scalar" || {
     echo "test-install: the installed ckbench does not find its installed plugins" >&2; exit 1; }
 "$ckbench" parity --plugin ./libck_openblas-example.so --op linear,qkv
+# a program other than ckbench, on the installed runtime library alone
+cp -r "$top/examples/run-model" "$tmp/run-model"
+cd "$tmp/run-model"
+PKG_CONFIG_PATH="$prefix/lib/pkgconfig" make -s >/dev/null
+out=$(CK_PLUGIN_PATH="$prefix/lib/ckernel/plugins" ./run_model "$prefix/share/ckernel/models/tiny-gqa.json" scalar 2) || {
+    echo "test-install: examples/run-model failed against the installed runtime" >&2; exit 1; }
+echo "$out"
+echo "$out" | grep -q "through scalar: .* (0 by scalar)" || {
+    echo "test-install: examples/run-model printed no run summary" >&2; exit 1; }
 cd "$top"
 status=0
 for so in "$prefix"/lib/ckernel/plugins/libck_*.so; do
