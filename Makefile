@@ -83,7 +83,7 @@ say = printf '  %-6s %s\n' $(1) $(2);
 endif
 
 .DEFAULT_GOAL := all
-.PHONY: all deps test test-build test-unit test-parity test-asan test-clang test-neon test-install bench run install clean fuzz
+.PHONY: all deps format format-check compile_commands.json test test-build test-unit test-parity test-asan test-clang test-neon test-install bench run install clean fuzz
 
 # ---- core and IR -----------------------------------------------------------
 CORE_SRC := $(wildcard core/*.c ir/*.c)
@@ -176,6 +176,24 @@ $(B)/tests/plugins/libck_not_elf.so:
 
 -include $(shell find $(B)/obj -name '*.d' 2>/dev/null)
 
+# ---- editors and style ----------------------------------------------------
+# compile_commands.json for clangd and clang-tidy: bear records the real
+# compiler calls of a full rebuild (every layer's own include flags).
+compile_commands.json:
+	bear --output $@ -- $(MAKE) -B all test-build
+
+# .clang-format is the style the code is written in; format-check fails on
+# any file clang-format would change, `make format` rewrites them.
+FORMAT_FILES = $(shell git ls-files '*.c' '*.h' '*.cc' '*.inc' 2>/dev/null)
+format:
+	@clang-format -i $(FORMAT_FILES)
+
+format-check:
+	@command -v clang-format >/dev/null || { echo "format-check: clang-format is missing; 'make deps' installs it" >&2; exit 1; }
+	@bad=$$(for f in $(FORMAT_FILES); do clang-format --dry-run -Werror "$$f" >/dev/null 2>&1 || echo "$$f"; done); \
+	if [ -n "$$bad" ]; then echo "format-check: not in the .clang-format style (make format fixes):" $$bad >&2; exit 1; fi; \
+	echo "format-check: $(words $(FORMAT_FILES)) files in style"
+
 # ---- dependencies ----------------------------------------------------------
 deps:
 	@sh scripts/deps.sh
@@ -207,6 +225,7 @@ test-install: all
 # test-neon first: the unit tests look for its cross-built plugin to check
 # that the x86 loader refuses it with the right reason.
 test: deps
+	$(MAKE) format-check
 	$(MAKE) test-neon
 	$(MAKE) test-unit
 	$(MAKE) test-parity
@@ -271,4 +290,4 @@ install: all
 	WITH_NUMA=$(WITH_NUMA) sh scripts/install.sh "$(DESTDIR)$(PREFIX)" $(B)
 
 clean:
-	rm -rf build build-san build-clang build-aarch64
+	rm -rf build build-san build-clang build-aarch64 compile_commands.json

@@ -20,25 +20,25 @@ typedef enum ck_hugepages {
 } ck_hugepages;
 
 typedef enum ck_numa_policy {
-    CK_NUMA_DEFAULT = 0,   /* the kernel's first-touch placement */
-    CK_NUMA_INTERLEAVE = 1,/* pages spread over every node */
-    CK_NUMA_NODE = 2,      /* every page on numa_node */
+    CK_NUMA_DEFAULT = 0,    /* the kernel's first-touch placement */
+    CK_NUMA_INTERLEAVE = 1, /* pages spread over every node */
+    CK_NUMA_NODE = 2,       /* every page on numa_node */
 } ck_numa_policy;
 
 typedef struct ck_arena_opts {
     ck_hugepages hugepages;
     ck_numa_policy numa;
-    int numa_node;         /* CK_NUMA_NODE */
+    int numa_node; /* CK_NUMA_NODE */
 } ck_arena_opts;
 
 typedef struct ck_arena {
-    void *base;            /* aligned to the page size in use (2 MiB at least for hugepage modes) */
-    size_t size;           /* bytes asked for */
-    size_t mapped;         /* bytes mapped: size rounded up to the page size */
-    size_t page;           /* page size in use */
-    ck_hugepages hugepages;/* mode actually in use */
-    int thp;               /* 1: transparent hugepages were requested with madvise */
-    char note[768];        /* what was asked for and not granted, and why; "" if all granted */
+    void *base;             /* aligned to the page size in use (2 MiB at least for hugepage modes) */
+    size_t size;            /* bytes asked for */
+    size_t mapped;          /* bytes mapped: size rounded up to the page size */
+    size_t page;            /* page size in use */
+    ck_hugepages hugepages; /* mode actually in use */
+    int thp;                /* 1: transparent hugepages were requested with madvise */
+    char note[768];         /* what was asked for and not granted, and why; "" if all granted */
 } ck_arena;
 
 /* Map `size` bytes. 0 on success; -1 with one line in err when even a plain

@@ -19,11 +19,11 @@ extern "C" {
 /* ---- plugins ------------------------------------------------------------ */
 
 typedef struct ck_plugin {
-    char path[4096];             /* resolved file */
-    void *handle;                /* dlopen handle */
-    const ck_plugin_desc *desc;  /* validated */
-    bool runnable;               /* probe said yes and init succeeded */
-    char why[256];               /* reason when !runnable */
+    char path[4096];            /* resolved file */
+    void *handle;               /* dlopen handle */
+    const ck_plugin_desc *desc; /* validated */
+    bool runnable;              /* probe said yes and init succeeded */
+    char why[256];              /* reason when !runnable */
 } ck_plugin;
 
 /* Load a plugin by short name ("avx512"), file name or path. Names are looked
@@ -44,8 +44,7 @@ void ck_plugin_paths_free(char **paths, size_t n);
 const char *ck_plugin_default_dir(void);
 
 /* The kernel for (op, dtype) with exactly the requested flags, or NULL. */
-const ck_kernel_desc *ck_plugin_kernel(const ck_plugin *p, uint32_t op,
-                                       uint32_t dtype, uint32_t flags);
+const ck_kernel_desc *ck_plugin_kernel(const ck_plugin *p, uint32_t op, uint32_t dtype, uint32_t flags);
 
 /* ---- execution context --------------------------------------------------- */
 
@@ -56,10 +55,10 @@ void ck_exec_destroy(ck_exec_ctx *ctx);
 
 /* ---- op and dtype metadata ---------------------------------------------- */
 
-const char *ck_op_name(uint32_t op);         /* "rmsnorm"; "?" if unknown */
-uint32_t ck_op_from_name(const char *name);  /* CK_OP_NONE if unknown */
-const char *ck_dtype_name(uint32_t dtype);   /* "f32"; "?" if unknown */
-uint32_t ck_op_forward_of(uint32_t op);      /* CK_OP_LINEAR for CK_OP_LINEAR_BWD; op itself otherwise */
+const char *ck_op_name(uint32_t op);        /* "rmsnorm"; "?" if unknown */
+uint32_t ck_op_from_name(const char *name); /* CK_OP_NONE if unknown */
+const char *ck_dtype_name(uint32_t dtype);  /* "f32"; "?" if unknown */
+uint32_t ck_op_forward_of(uint32_t op);     /* CK_OP_LINEAR for CK_OP_LINEAR_BWD; op itself otherwise */
 uint32_t ck_dtype_from_name(const char *name);
 
 typedef enum ck_parity_class { CK_PARITY_EXACT = 0, CK_PARITY_TOLERANCE = 1 } ck_parity_class;
@@ -76,23 +75,23 @@ ck_tolerance ck_op_tolerance(uint32_t op, uint32_t dtype);
 /* A flat description of an op at concrete dimensions: what the model graph
  * produces and what parity and bench run. Fields an op does not use are 0. */
 typedef struct ck_shape {
-    uint32_t op;        /* ck_op */
-    uint32_t dtype;     /* weight / table dtype; F32 for activation-only ops */
-    size_t T;           /* rows (tokens) */
-    size_t D;           /* model dim: norm width, qkv input, embedding width */
-    size_t K, N;        /* linear: in, out */
+    uint32_t op;    /* ck_op */
+    uint32_t dtype; /* weight / table dtype; F32 for activation-only ops */
+    size_t T;       /* rows (tokens) */
+    size_t D;       /* model dim: norm width, qkv input, embedding width */
+    size_t K, N;    /* linear: in, out */
     size_t n_heads, n_kv_heads, head_dim;
-    size_t S;           /* attention: keys */
-    size_t pos;         /* rope: pos_offset; attention: q_pos */
-    size_t max_pos;     /* rope: table rows */
-    size_t vocab;       /* embedding; cross_entropy: V */
-    size_t n;           /* elementwise ops, adam, quantize: element count */
-    float eps;          /* norms */
-    int causal;         /* attention */
-    int materialize;    /* attention: write scores and probs */
-    int pairing;        /* rope */
-    int has_bias;       /* linear, qkv; layernorm: has beta */
-    char label[64];     /* where it comes from: "vision.layer.qkv", "edge D=17" */
+    size_t S;        /* attention: keys */
+    size_t pos;      /* rope: pos_offset; attention: q_pos */
+    size_t max_pos;  /* rope: table rows */
+    size_t vocab;    /* embedding; cross_entropy: V */
+    size_t n;        /* elementwise ops, adam, quantize: element count */
+    float eps;       /* norms */
+    int causal;      /* attention */
+    int materialize; /* attention: write scores and probs */
+    int pairing;     /* rope */
+    int has_bias;    /* linear, qkv; layernorm: has beta */
+    char label[64];  /* where it comes from: "vision.layer.qkv", "edge D=17" */
 } ck_shape;
 
 /* RoPE tables [max_pos, head_dim/2]: cos/sin(p * theta^(-2i/head_dim)),

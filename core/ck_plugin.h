@@ -52,9 +52,9 @@ typedef enum ck_dtype {
 #define CK_QBLOCK 32 /* values per quantised block (q8_0, q4_0) */
 
 typedef struct ck_block_q8_0 {
-    uint16_t d;         /* f16 scale */
+    uint16_t d; /* f16 scale */
     int8_t qs[CK_QBLOCK];
-} ck_block_q8_0;        /* 34 bytes */
+} ck_block_q8_0; /* 34 bytes */
 
 typedef struct ck_block_q4_0 {
     uint16_t d;                /* f16 scale */
@@ -83,7 +83,7 @@ typedef enum ck_op {
     CK_OP_LAYERNORM_BWD = 15,
     CK_OP_LINEAR_BWD = 16,
     CK_OP_QKV_BWD = 17,
-    CK_OP_ROPE_BWD = 18,      /* ck_rope_args: the inverse rotation, in place on dq, dk */
+    CK_OP_ROPE_BWD = 18, /* ck_rope_args: the inverse rotation, in place on dq, dk */
     CK_OP_ATTENTION_BWD = 19,
     CK_OP_SWIGLU_BWD = 20,
     CK_OP_GELU_BWD = 21,
@@ -122,8 +122,7 @@ typedef struct ck_exec_ctx {
     /* Split [0, n) into chunks of at least `grain` items and run `fn` over
      * them on the host's threads; returns when all are done. The caller's
      * thread takes part as one of the tids. Not re-entrant from inside fn. */
-    void (*parallel_for)(const struct ck_exec_ctx *ctx, size_t n, size_t grain,
-                         ck_range_fn fn, void *arg);
+    void (*parallel_for)(const struct ck_exec_ctx *ctx, size_t n, size_t grain, ck_range_fn fn, void *arg);
     /* A 64-byte aligned scratch buffer of at least `bytes`, private to thread
      * `tid` (or shared by the whole kernel with CK_SCRATCH_SHARED), valid
      * until the kernel returns. NULL if the host cannot provide it. */
@@ -138,10 +137,10 @@ enum { CK_OK = 0, CK_E_UNSUPPORTED = 1, CK_E_NOMEM = 2 };
 typedef int (*ck_kernel_fn)(const ck_exec_ctx *ctx, const void *args);
 
 typedef struct ck_kernel_desc {
-    uint32_t op;     /* ck_op */
-    uint32_t dtype;  /* weight dtype for linear/qkv/embedding/quantize ops, else F32 */
-    uint32_t flags;  /* CK_KF_* */
-    const char *name;/* "f32-rmsnorm/avx512": op, type, ISA */
+    uint32_t op;      /* ck_op */
+    uint32_t dtype;   /* weight dtype for linear/qkv/embedding/quantize ops, else F32 */
+    uint32_t flags;   /* CK_KF_* */
+    const char *name; /* "f32-rmsnorm/avx512": op, type, ISA */
     ck_kernel_fn fn;
 } ck_kernel_desc;
 
@@ -168,11 +167,11 @@ typedef const ck_plugin_desc *(*ck_plugin_entry_fn)(void);
  * the dtype of the kernel. Norm gammas/betas, biases and rope tables are f32.
  * Exact semantics, edge cases and parity classes: docs/ops.md. */
 
-typedef struct ck_norm_args {   /* CK_OP_RMSNORM, CK_OP_LAYERNORM */
-    const float *x;             /* [T, D] */
-    float *y;                   /* [T, D]; may alias x */
-    const float *gamma;         /* [D] */
-    const float *beta;          /* [D] or NULL (layernorm only) */
+typedef struct ck_norm_args { /* CK_OP_RMSNORM, CK_OP_LAYERNORM */
+    const float *x;           /* [T, D] */
+    float *y;                 /* [T, D]; may alias x */
+    const float *gamma;       /* [D] */
+    const float *beta;        /* [D] or NULL (layernorm only) */
     size_t T, D;
     float eps;
 } ck_norm_args;
@@ -186,79 +185,79 @@ typedef struct ck_linear_args { /* CK_OP_LINEAR: y = x . W^T (+ b) */
     uint32_t w_dtype;
 } ck_linear_args;
 
-typedef struct ck_qkv_args {    /* CK_OP_QKV: three projections of a layer */
-    const float *x;             /* [T, D] */
-    const void *wq, *wk, *wv;   /* [H*hd, D], [Hkv*hd, D], [Hkv*hd, D] */
-    const float *bq, *bk, *bv;  /* biases or NULL */
-    float *q, *k, *v;           /* [T, H, hd], [T, Hkv, hd], [T, Hkv, hd] */
+typedef struct ck_qkv_args {   /* CK_OP_QKV: three projections of a layer */
+    const float *x;            /* [T, D] */
+    const void *wq, *wk, *wv;  /* [H*hd, D], [Hkv*hd, D], [Hkv*hd, D] */
+    const float *bq, *bk, *bv; /* biases or NULL */
+    float *q, *k, *v;          /* [T, H, hd], [T, Hkv, hd], [T, Hkv, hd] */
     size_t T, D, n_heads, n_kv_heads, head_dim;
     uint32_t w_dtype;
 } ck_qkv_args;
 
 enum { CK_ROPE_NEOX = 0, CK_ROPE_GPTJ = 1 };
 
-typedef struct ck_rope_args {   /* CK_OP_ROPE, in place on q and k */
-    float *q;                   /* [T, H, hd] */
-    float *k;                   /* [T, Hkv, hd] (may be NULL) */
+typedef struct ck_rope_args {       /* CK_OP_ROPE, in place on q and k */
+    float *q;                       /* [T, H, hd] */
+    float *k;                       /* [T, Hkv, hd] (may be NULL) */
     const float *cos_tab, *sin_tab; /* [max_pos, hd/2] */
     size_t T, n_heads, n_kv_heads, head_dim;
-    size_t pos_offset;          /* position of row 0 */
-    size_t max_pos;             /* rows in the tables */
-    uint32_t pairing;           /* CK_ROPE_NEOX or CK_ROPE_GPTJ */
+    size_t pos_offset; /* position of row 0 */
+    size_t max_pos;    /* rows in the tables */
+    uint32_t pairing;  /* CK_ROPE_NEOX or CK_ROPE_GPTJ */
 } ck_rope_args;
 
 typedef struct ck_attention_args { /* CK_OP_ATTENTION */
-    const float *q;             /* [T, H, hd] */
-    const float *k, *v;         /* [S, Hkv, hd] (a KV cache holds >= S rows) */
-    float *out;                 /* [T, H, hd] */
-    float *scores;              /* [H, T, S] or NULL (streaming variant) */
-    float *probs;               /* [H, T, S] or NULL */
+    const float *q;                /* [T, H, hd] */
+    const float *k, *v;            /* [S, Hkv, hd] (a KV cache holds >= S rows) */
+    float *out;                    /* [T, H, hd] */
+    float *scores;                 /* [H, T, S] or NULL (streaming variant) */
+    float *probs;                  /* [H, T, S] or NULL */
     size_t T, S, n_heads, n_kv_heads, head_dim;
-    size_t q_pos;               /* position of query row 0; causal: row t sees keys <= q_pos + t */
+    size_t q_pos; /* position of query row 0; causal: row t sees keys <= q_pos + t */
     int causal;
-    float scale;                /* 1/sqrt(head_dim) unless a model says otherwise */
+    float scale; /* 1/sqrt(head_dim) unless a model says otherwise */
 } ck_attention_args;
 
 typedef struct ck_swiglu_args { /* CK_OP_SWIGLU: y = silu(gate) * up */
     const float *gate, *up;
-    float *y;                   /* may alias gate */
+    float *y; /* may alias gate */
     size_t n;
 } ck_swiglu_args;
 
-typedef struct ck_unary_args {  /* CK_OP_GELU (tanh form) */
+typedef struct ck_unary_args { /* CK_OP_GELU (tanh form) */
     const float *x;
-    float *y;                   /* may alias x */
+    float *y; /* may alias x */
     size_t n;
 } ck_unary_args;
 
-typedef struct ck_add_args {    /* CK_OP_ADD: y = a + b */
+typedef struct ck_add_args { /* CK_OP_ADD: y = a + b */
     const float *a, *b;
-    float *y;                   /* may alias a */
+    float *y; /* may alias a */
     size_t n;
 } ck_add_args;
 
 typedef struct ck_embedding_args { /* CK_OP_EMBEDDING: y[t] = table[ids[t]] */
-    const int32_t *ids;         /* [T], each in [0, vocab) */
-    const void *table;          /* [vocab, D] in dtype */
-    float *y;                   /* [T, D] */
+    const int32_t *ids;            /* [T], each in [0, vocab) */
+    const void *table;             /* [vocab, D] in dtype */
+    float *y;                      /* [T, D] */
     size_t T, vocab, D;
     uint32_t dtype;
 } ck_embedding_args;
 
-typedef struct ck_adam_args {   /* CK_OP_ADAM: AdamW step, in place */
+typedef struct ck_adam_args { /* CK_OP_ADAM: AdamW step, in place */
     float *w, *m, *v;
     const float *g;
     size_t n;
     float lr, beta1, beta2, eps, weight_decay;
-    uint32_t step;              /* 1-based */
-    float bc1, bc2;             /* 1 - beta1^step, 1 - beta2^step, computed by the host */
+    uint32_t step;  /* 1-based */
+    float bc1, bc2; /* 1 - beta1^step, 1 - beta2^step, computed by the host */
 } ck_adam_args;
 
-typedef struct ck_quant_args {  /* CK_OP_QUANTIZE / CK_OP_DEQUANTIZE */
-    const void *src;            /* quantize: f32 [n]; dequantize: blocks */
-    void *dst;                  /* quantize: blocks; dequantize: f32 [n] */
-    size_t n;                   /* a multiple of CK_QBLOCK */
-    uint32_t dtype;             /* CK_DTYPE_Q8_0 or CK_DTYPE_Q4_0 */
+typedef struct ck_quant_args { /* CK_OP_QUANTIZE / CK_OP_DEQUANTIZE */
+    const void *src;           /* quantize: f32 [n]; dequantize: blocks */
+    void *dst;                 /* quantize: blocks; dequantize: f32 [n] */
+    size_t n;                  /* a multiple of CK_QBLOCK */
+    uint32_t dtype;            /* CK_DTYPE_Q8_0 or CK_DTYPE_Q4_0 */
 } ck_quant_args;
 
 /* ---- backward op arguments -------------------------------------------- */
@@ -276,31 +275,31 @@ typedef struct ck_norm_bwd_args { /* CK_OP_RMSNORM_BWD, CK_OP_LAYERNORM_BWD */
 } ck_norm_bwd_args;
 
 typedef struct ck_linear_bwd_args { /* CK_OP_LINEAR_BWD */
-    const float *x;               /* [T, K] */
-    const float *w;               /* [N, K] */
-    const float *dy;              /* [T, N] */
-    float *dx;                    /* [T, K] = dy . W */
-    float *dw;                    /* [N, K] = dy^T . x */
-    float *db;                    /* [N]    = sum_t dy */
+    const float *x;                 /* [T, K] */
+    const float *w;                 /* [N, K] */
+    const float *dy;                /* [T, N] */
+    float *dx;                      /* [T, K] = dy . W */
+    float *dw;                      /* [N, K] = dy^T . x */
+    float *db;                      /* [N]    = sum_t dy */
     size_t T, K, N;
 } ck_linear_bwd_args;
 
-typedef struct ck_qkv_bwd_args {  /* CK_OP_QKV_BWD */
-    const float *x;               /* [T, D] */
+typedef struct ck_qkv_bwd_args { /* CK_OP_QKV_BWD */
+    const float *x;              /* [T, D] */
     const float *wq, *wk, *wv;
-    const float *dq, *dk, *dv;    /* [T, H, hd], [T, Hkv, hd], [T, Hkv, hd] */
-    float *dx;                    /* [T, D]: sum of the three projections' dx */
+    const float *dq, *dk, *dv; /* [T, H, hd], [T, Hkv, hd], [T, Hkv, hd] */
+    float *dx;                 /* [T, D]: sum of the three projections' dx */
     float *dwq, *dwk, *dwv;
     float *dbq, *dbk, *dbv;
     size_t T, D, n_heads, n_kv_heads, head_dim;
 } ck_qkv_bwd_args;
 
 typedef struct ck_attention_bwd_args { /* CK_OP_ATTENTION_BWD */
-    const float *q, *k, *v;       /* as in the forward */
-    const float *dout;            /* [T, H, hd] */
-    const float *probs;           /* [H, T, S] from a materialising forward, or NULL: recompute */
-    float *dq;                    /* [T, H, hd] */
-    float *dk, *dv;               /* [S, Hkv, hd]: summed over the heads sharing a kv head */
+    const float *q, *k, *v;            /* as in the forward */
+    const float *dout;                 /* [T, H, hd] */
+    const float *probs;                /* [H, T, S] from a materialising forward, or NULL: recompute */
+    float *dq;                         /* [T, H, hd] */
+    float *dk, *dv;                    /* [S, Hkv, hd]: summed over the heads sharing a kv head */
     size_t T, S, n_heads, n_kv_heads, head_dim, q_pos;
     int causal;
     float scale;
@@ -320,16 +319,16 @@ typedef struct ck_unary_bwd_args { /* CK_OP_GELU_BWD */
 
 typedef struct ck_embedding_bwd_args { /* CK_OP_EMBEDDING_BWD: dtable[ids[t]] += dy[t], t in order */
     const int32_t *ids;
-    const float *dy;              /* [T, D] */
-    float *dtable;                /* [vocab, D], accumulated */
+    const float *dy; /* [T, D] */
+    float *dtable;   /* [vocab, D], accumulated */
     size_t T, vocab, D;
 } ck_embedding_bwd_args;
 
 typedef struct ck_cross_entropy_args { /* CK_OP_CROSS_ENTROPY */
-    const float *logits;          /* [T, V] */
-    const int32_t *targets;       /* [T], each in [0, V) */
-    float *loss;                  /* [1]: mean over T of -log softmax(logits)[target] */
-    float *dlogits;               /* [T, V] = (softmax - onehot) / T, or NULL */
+    const float *logits;               /* [T, V] */
+    const int32_t *targets;            /* [T], each in [0, V) */
+    float *loss;                       /* [1]: mean over T of -log softmax(logits)[target] */
+    float *dlogits;                    /* [T, V] = (softmax - onehot) / T, or NULL */
     size_t T, V;
 } ck_cross_entropy_args;
 
@@ -345,50 +344,50 @@ typedef struct ck_cross_entropy_args { /* CK_OP_CROSS_ENTROPY */
 enum { CK_NORM_RMS = 0, CK_NORM_LAYER = 1 };
 enum { CK_ACTIVATION_SWIGLU = 0, CK_ACTIVATION_GELU = 1 };
 
-typedef struct ck_fused_embed_norm_args {   /* CK_OP_EMBED_NORM */
-    ck_embedding_args embed;                /* embed.y (the residual stream) is written */
-    ck_norm_args norm;                      /* norm.x == embed.y */
+typedef struct ck_fused_embed_norm_args { /* CK_OP_EMBED_NORM */
+    ck_embedding_args embed;              /* embed.y (the residual stream) is written */
+    ck_norm_args norm;                    /* norm.x == embed.y */
     uint32_t norm_kind;
 } ck_fused_embed_norm_args;
 
-typedef struct ck_fused_norm_qkv_args {     /* CK_OP_NORM_QKV */
+typedef struct ck_fused_norm_qkv_args { /* CK_OP_NORM_QKV */
     ck_norm_args norm;
-    ck_qkv_args qkv;                        /* qkv.x == norm.y (may stay unwritten) */
+    ck_qkv_args qkv; /* qkv.x == norm.y (may stay unwritten) */
     uint32_t norm_kind;
 } ck_fused_norm_qkv_args;
 
-typedef struct ck_fused_qkv_rope_args {     /* CK_OP_QKV_ROPE */
+typedef struct ck_fused_qkv_rope_args { /* CK_OP_QKV_ROPE */
     ck_qkv_args qkv;
-    ck_rope_args rope;                      /* rope.q == qkv.q, rope.k == qkv.k: written rotated */
+    ck_rope_args rope; /* rope.q == qkv.q, rope.k == qkv.k: written rotated */
 } ck_fused_qkv_rope_args;
 
-typedef struct ck_fused_attn_proj_args {    /* CK_OP_ATTN_PROJ */
-    ck_attention_args attn;                 /* streaming: scores/probs NULL */
-    ck_linear_args proj;                    /* proj.x == attn.out (may stay unwritten) */
+typedef struct ck_fused_attn_proj_args { /* CK_OP_ATTN_PROJ */
+    ck_attention_args attn;              /* streaming: scores/probs NULL */
+    ck_linear_args proj;                 /* proj.x == attn.out (may stay unwritten) */
 } ck_fused_attn_proj_args;
 
-typedef struct ck_fused_norm_mlp_args {     /* CK_OP_NORM_MLP: norm, then the MLP's input projections */
+typedef struct ck_fused_norm_mlp_args { /* CK_OP_NORM_MLP: norm, then the MLP's input projections */
     ck_norm_args norm;
-    ck_linear_args gate;                    /* gate.x == norm.y; gate.w NULL for a GELU MLP */
-    ck_linear_args up;                      /* up.x == norm.y */
+    ck_linear_args gate; /* gate.x == norm.y; gate.w NULL for a GELU MLP */
+    ck_linear_args up;   /* up.x == norm.y */
     uint32_t norm_kind;
 } ck_fused_norm_mlp_args;
 
-typedef struct ck_fused_gate_up_args {      /* CK_OP_GATE_UP: silu(x.Wg^T) * (x.Wu^T) */
-    ck_linear_args gate, up;                /* same x; gate.y, up.y may stay unwritten */
-    ck_swiglu_args act;                     /* act.gate == gate.y, act.up == up.y */
+typedef struct ck_fused_gate_up_args { /* CK_OP_GATE_UP: silu(x.Wg^T) * (x.Wu^T) */
+    ck_linear_args gate, up;           /* same x; gate.y, up.y may stay unwritten */
+    ck_swiglu_args act;                /* act.gate == gate.y, act.up == up.y */
 } ck_fused_gate_up_args;
 
-typedef struct ck_fused_act_down_args {     /* CK_OP_ACT_DOWN: activation, then the down projection */
-    uint32_t act_kind;                      /* CK_ACTIVATION_SWIGLU or CK_ACTIVATION_GELU: which one is used */
+typedef struct ck_fused_act_down_args { /* CK_OP_ACT_DOWN: activation, then the down projection */
+    uint32_t act_kind;                  /* CK_ACTIVATION_SWIGLU or CK_ACTIVATION_GELU: which one is used */
     ck_swiglu_args swiglu;
     ck_unary_args gelu;
-    ck_linear_args down;                    /* down.x == the activation's y (may stay unwritten) */
+    ck_linear_args down; /* down.x == the activation's y (may stay unwritten) */
 } ck_fused_act_down_args;
 
-typedef struct ck_fused_add_norm_args {     /* CK_OP_ADD_NORM: residual add, then norm */
-    ck_add_args add;                        /* add.y (the new residual) is written */
-    ck_norm_args norm;                      /* norm.x == add.y */
+typedef struct ck_fused_add_norm_args { /* CK_OP_ADD_NORM: residual add, then norm */
+    ck_add_args add;                    /* add.y (the new residual) is written */
+    ck_norm_args norm;                  /* norm.x == add.y */
     uint32_t norm_kind;
 } ck_fused_add_norm_args;
 

@@ -20,14 +20,14 @@ typedef struct pool {
     int started;
     pthread_mutex_t mu;
     pthread_cond_t cv_work, cv_done;
-    atomic_ulong generation;  /* bumped (under mu) for each job */
+    atomic_ulong generation; /* bumped (under mu) for each job */
     atomic_int done_workers;
     atomic_int stop;
     int spin_polls;
     /* the current job */
     ck_range_fn fn;
     void *arg;
-    size_t n, chunk;          /* chunk: the smallest claim (the grain) */
+    size_t n, chunk; /* chunk: the smallest claim (the grain) */
     atomic_size_t next;
     scratch_buf *scratch; /* n_threads + 1 (the last is CK_SCRATCH_SHARED) */
 } pool;

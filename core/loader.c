@@ -154,7 +154,10 @@ static int check_elf(const char *path, char *err, size_t len)
     unsigned char h[20] = {0};
     size_t got = fread(h, 1, sizeof h, f);
     fclose(f);
-    if (got < sizeof h || memcmp(h, "\x7f" "ELF", 4) != 0) {
+    if (got < sizeof h || memcmp(h,
+                                 "\x7f"
+                                 "ELF",
+                                 4) != 0) {
         fail(err, len, path, "not a shared object (no ELF header); pass a plugin built with -shared");
         return -1;
     }
@@ -218,8 +221,8 @@ static int validate_desc(const ck_plugin_desc *d, const char *path, char *err, s
         for (uint32_t j = 0; j < i; j++) {
             const ck_kernel_desc *o = &d->kernels[j];
             if (o->op == k->op && o->dtype == k->dtype && o->flags == k->flags) {
-                fail(err, len, path, "kernel #%u (%s) duplicates kernel #%u (%s): same op, dtype and flags", i, kn,
-                     j, o->name ? o->name : "(unnamed)");
+                fail(err, len, path, "kernel #%u (%s) duplicates kernel #%u (%s): same op, dtype and flags", i, kn, j,
+                     o->name ? o->name : "(unnamed)");
                 return -1;
             }
         }
@@ -349,8 +352,9 @@ static int trial_in_child(const char *path, int by_path, char *err, size_t err_l
     close(fds[0]);
     if (WIFSIGNALED(status)) {
         int sig = WTERMSIG(status);
-        fail(err, err_len, path, "crashed while loading (signal %d, %s, in its constructor, entry, probe or init); refused",
-             sig, strsignal(sig));
+        fail(err, err_len, path,
+             "crashed while loading (signal %d, %s, in its constructor, entry, probe or init); refused", sig,
+             strsignal(sig));
         return -1;
     }
     if (WIFEXITED(status) && WEXITSTATUS(status) == 0)

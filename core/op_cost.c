@@ -18,8 +18,8 @@ static ck_cost norm_cost(const ck_shape *s, int layernorm)
 
 static ck_cost linear_cost(const ck_shape *s)
 {
-    uint64_t bytes = (uint64_t)s->T * s->K * F32 + weight_bytes(s->dtype, s->N, s->K) +
-                     (uint64_t)s->T * s->N * F32 + (s->has_bias ? (uint64_t)s->N * F32 : 0);
+    uint64_t bytes = (uint64_t)s->T * s->K * F32 + weight_bytes(s->dtype, s->N, s->K) + (uint64_t)s->T * s->N * F32 +
+                     (s->has_bias ? (uint64_t)s->N * F32 : 0);
     uint64_t flops = 2 * (uint64_t)s->T * s->K * s->N + (s->has_bias ? (uint64_t)s->T * s->N : 0);
     return (ck_cost){bytes, flops};
 }
@@ -56,16 +56,16 @@ static ck_cost attention_cost(const ck_shape *s)
     for (size_t t = 0; t < s->T; t++)
         pairs += visible_keys(s, t);
     uint64_t keys_read = s->T ? visible_keys(s, s->T - 1) : 0; /* the last row sees the most */
-    uint64_t bytes = 2 * (uint64_t)s->T * H * hd * F32      /* q in, out */
-                     + 2 * keys_read * Hkv * hd * F32;      /* k, v */
+    uint64_t bytes = 2 * (uint64_t)s->T * H * hd * F32         /* q in, out */
+                     + 2 * keys_read * Hkv * hd * F32;         /* k, v */
     if (s->materialize)
-        bytes += 2 * H * (uint64_t)s->T * s->S * F32;       /* scores, probs */
+        bytes += 2 * H * (uint64_t)s->T * s->S * F32; /* scores, probs */
     uint64_t flops = H * (pairs * (4 * hd + 5) + (uint64_t)s->T * hd);
     return (ck_cost){bytes, flops};
 }
 
 /* Elementwise ops, adam and quantisation take n values, or T * D when the
- * shape gives rows instead (as harness/case.c does). */
+ * shape gives rows instead (as harness/cases/case_buf.c does). */
 static uint64_t element_count(const ck_shape *s)
 {
     return s->n ? (uint64_t)s->n : (uint64_t)s->T * s->D;
@@ -78,8 +78,8 @@ static ck_cost elementwise_cost(const ck_shape *s, uint64_t streams, uint64_t fl
 
 static ck_cost embedding_cost(const ck_shape *s)
 {
-    uint64_t bytes = (uint64_t)s->T * sizeof(int32_t) + weight_bytes(s->dtype, s->T, s->D) +
-                     (uint64_t)s->T * s->D * F32;
+    uint64_t bytes =
+        (uint64_t)s->T * sizeof(int32_t) + weight_bytes(s->dtype, s->T, s->D) + (uint64_t)s->T * s->D * F32;
     return (ck_cost){bytes, 0};
 }
 
@@ -96,7 +96,7 @@ static ck_cost norm_bwd_cost(const ck_shape *s, int layernorm)
 {
     uint64_t td = (uint64_t)s->T * s->D;
     uint64_t params = (uint64_t)s->D * F32 * (layernorm && s->has_bias ? 3 : 2); /* gamma; dgamma (dbeta) */
-    return (ck_cost){4 * td * F32 + params, (layernorm ? 14 : 10) * td};  /* x, dy in; dx out */
+    return (ck_cost){4 * td * F32 + params, (layernorm ? 14 : 10) * td};         /* x, dy in; dx out */
 }
 
 /* dx = dy.W (2TKN), dw = dy^T.x (2TKN), db = sum_t dy (TN). */
@@ -116,10 +116,10 @@ static ck_cost attention_bwd_cost(const ck_shape *s)
     for (size_t t = 0; t < s->T; t++)
         pairs += visible_keys(s, t);
     uint64_t keys = s->T ? visible_keys(s, s->T - 1) : 0;
-    uint64_t bytes = 3 * (uint64_t)s->T * H * hd * F32   /* q, dout in; dq out */
-                     + 4 * keys * Hkv * hd * F32;        /* k, v in; dk, dv out */
+    uint64_t bytes = 3 * (uint64_t)s->T * H * hd * F32 /* q, dout in; dq out */
+                     + 4 * keys * Hkv * hd * F32;      /* k, v in; dk, dv out */
     if (s->materialize)
-        bytes += H * (uint64_t)s->T * s->S * F32;        /* probs in */
+        bytes += H * (uint64_t)s->T * s->S * F32; /* probs in */
     uint64_t flops = H * pairs * ((s->materialize ? 8 : 10) * hd + 5);
     return (ck_cost){bytes, flops};
 }
@@ -147,10 +147,10 @@ ck_cost ck_op_cost(const ck_shape *s)
     case CK_OP_QKV: return qkv_cost(s);
     case CK_OP_ROPE: return rope_cost(s);
     case CK_OP_ATTENTION: return attention_cost(s);
-    case CK_OP_SWIGLU: return elementwise_cost(s, 3, 4);  /* gate, up in; y out */
-    case CK_OP_GELU: return elementwise_cost(s, 2, 9);    /* x in; y out */
-    case CK_OP_ADD: return elementwise_cost(s, 3, 1);     /* a, b in; y out */
-    case CK_OP_ADAM: return elementwise_cost(s, 7, 16);   /* w, m, v in and out; g in */
+    case CK_OP_SWIGLU: return elementwise_cost(s, 3, 4); /* gate, up in; y out */
+    case CK_OP_GELU: return elementwise_cost(s, 2, 9);   /* x in; y out */
+    case CK_OP_ADD: return elementwise_cost(s, 3, 1);    /* a, b in; y out */
+    case CK_OP_ADAM: return elementwise_cost(s, 7, 16);  /* w, m, v in and out; g in */
     case CK_OP_EMBEDDING: return embedding_cost(s);
     case CK_OP_QUANTIZE: return quant_cost(s, 1);
     case CK_OP_DEQUANTIZE: return quant_cost(s, 0);

@@ -6,18 +6,38 @@
 #include "ck_host.h"
 
 static const char *const op_names[CK_OP_COUNT] = {
-    [CK_OP_NONE] = "none",         [CK_OP_RMSNORM] = "rmsnorm",   [CK_OP_LAYERNORM] = "layernorm",
-    [CK_OP_LINEAR] = "linear",     [CK_OP_QKV] = "qkv",           [CK_OP_ROPE] = "rope",
-    [CK_OP_ATTENTION] = "attention", [CK_OP_SWIGLU] = "swiglu",   [CK_OP_GELU] = "gelu",
-    [CK_OP_ADD] = "add",           [CK_OP_EMBEDDING] = "embedding", [CK_OP_ADAM] = "adam",
-    [CK_OP_QUANTIZE] = "quantize", [CK_OP_DEQUANTIZE] = "dequantize",
-    [CK_OP_RMSNORM_BWD] = "rmsnorm_bwd", [CK_OP_LAYERNORM_BWD] = "layernorm_bwd",
-    [CK_OP_LINEAR_BWD] = "linear_bwd", [CK_OP_QKV_BWD] = "qkv_bwd", [CK_OP_ROPE_BWD] = "rope_bwd",
-    [CK_OP_ATTENTION_BWD] = "attention_bwd", [CK_OP_SWIGLU_BWD] = "swiglu_bwd", [CK_OP_GELU_BWD] = "gelu_bwd",
-    [CK_OP_EMBEDDING_BWD] = "embedding_bwd", [CK_OP_CROSS_ENTROPY] = "cross_entropy",
-    [CK_OP_EMBED_NORM] = "embed_norm", [CK_OP_NORM_QKV] = "norm_qkv", [CK_OP_QKV_ROPE] = "qkv_rope",
-    [CK_OP_ATTN_PROJ] = "attn_proj", [CK_OP_NORM_MLP] = "norm_mlp", [CK_OP_GATE_UP] = "gate_up",
-    [CK_OP_ACT_DOWN] = "act_down", [CK_OP_ADD_NORM] = "add_norm",
+    [CK_OP_NONE] = "none",
+    [CK_OP_RMSNORM] = "rmsnorm",
+    [CK_OP_LAYERNORM] = "layernorm",
+    [CK_OP_LINEAR] = "linear",
+    [CK_OP_QKV] = "qkv",
+    [CK_OP_ROPE] = "rope",
+    [CK_OP_ATTENTION] = "attention",
+    [CK_OP_SWIGLU] = "swiglu",
+    [CK_OP_GELU] = "gelu",
+    [CK_OP_ADD] = "add",
+    [CK_OP_EMBEDDING] = "embedding",
+    [CK_OP_ADAM] = "adam",
+    [CK_OP_QUANTIZE] = "quantize",
+    [CK_OP_DEQUANTIZE] = "dequantize",
+    [CK_OP_RMSNORM_BWD] = "rmsnorm_bwd",
+    [CK_OP_LAYERNORM_BWD] = "layernorm_bwd",
+    [CK_OP_LINEAR_BWD] = "linear_bwd",
+    [CK_OP_QKV_BWD] = "qkv_bwd",
+    [CK_OP_ROPE_BWD] = "rope_bwd",
+    [CK_OP_ATTENTION_BWD] = "attention_bwd",
+    [CK_OP_SWIGLU_BWD] = "swiglu_bwd",
+    [CK_OP_GELU_BWD] = "gelu_bwd",
+    [CK_OP_EMBEDDING_BWD] = "embedding_bwd",
+    [CK_OP_CROSS_ENTROPY] = "cross_entropy",
+    [CK_OP_EMBED_NORM] = "embed_norm",
+    [CK_OP_NORM_QKV] = "norm_qkv",
+    [CK_OP_QKV_ROPE] = "qkv_rope",
+    [CK_OP_ATTN_PROJ] = "attn_proj",
+    [CK_OP_NORM_MLP] = "norm_mlp",
+    [CK_OP_GATE_UP] = "gate_up",
+    [CK_OP_ACT_DOWN] = "act_down",
+    [CK_OP_ADD_NORM] = "add_norm",
 };
 
 static const char *const dtype_names[CK_DTYPE_COUNT] = {
@@ -94,9 +114,8 @@ ck_tolerance ck_op_tolerance(uint32_t op, uint32_t dtype)
     case CK_OP_QUANTIZE:
     case CK_OP_DEQUANTIZE:
     case CK_OP_ROPE_BWD:
-    case CK_OP_EMBEDDING_BWD:
-        return exact;
-    /* Tolerance ops: bounds calibrated on the parity inputs (harness/case.c:
+    case CK_OP_EMBEDDING_BWD: return exact;
+    /* Tolerance ops: bounds calibrated on the parity inputs (harness/cases/case_buf.c:
      * activations N(0,1) with one row in 16 scaled by 32, weights N(0,0.02))
      * at the models' shapes, against f32 kernels that sum sequentially or in
      * SIMD lanes, with FMA; docs/ops.md gives each bound's justification. */
@@ -119,8 +138,7 @@ ck_tolerance ck_op_tolerance(uint32_t op, uint32_t dtype)
     /* transcendental: exp/tanh approximations; gelu's 1 + tanh(u) cancels
      * for u << 0, hence the absolute part */
     case CK_OP_SWIGLU:
-    case CK_OP_GELU:
-        return (ck_tolerance){CK_PARITY_TOLERANCE, 1e-6, 1e-5};
+    case CK_OP_GELU: return (ck_tolerance){CK_PARITY_TOLERANCE, 1e-6, 1e-5};
     /* backward ops, calibrated the same way (docs/ops.md) */
     case CK_OP_RMSNORM_BWD:
     case CK_OP_LAYERNORM_BWD:
@@ -145,8 +163,7 @@ ck_tolerance ck_op_tolerance(uint32_t op, uint32_t dtype)
         /* dlogits ~ 1/(T V), hence the tiny atol; f32 row sums over V:
          * worst at T=64 V=151936 uses 5% */
         return (ck_tolerance){CK_PARITY_TOLERANCE, 1e-8, 1e-4};
-    default:
-        return (ck_tolerance){CK_PARITY_TOLERANCE, 1e-4, 1e-3};
+    default: return (ck_tolerance){CK_PARITY_TOLERANCE, 1e-4, 1e-3};
     }
 }
 
@@ -176,34 +193,25 @@ void ck_shape_describe(const ck_shape *s, char *buf, size_t len)
     }
     switch (ck_op_forward_of(s->op)) {
     case CK_OP_RMSNORM:
-    case CK_OP_LAYERNORM:
-        snprintf(buf, len, "%s T=%zu D=%zu", op, s->T, s->D);
-        break;
+    case CK_OP_LAYERNORM: snprintf(buf, len, "%s T=%zu D=%zu", op, s->T, s->D); break;
     case CK_OP_LINEAR:
         snprintf(buf, len, "%s %s T=%zu K=%zu N=%zu%s", op, dt, s->T, s->K, s->N, s->has_bias ? " +bias" : "");
         break;
     case CK_OP_QKV:
-        snprintf(buf, len, "%s %s T=%zu D=%zu H=%zu Hkv=%zu hd=%zu%s", op, dt, s->T, s->D, s->n_heads,
-                 s->n_kv_heads, s->head_dim, s->has_bias ? " +bias" : "");
+        snprintf(buf, len, "%s %s T=%zu D=%zu H=%zu Hkv=%zu hd=%zu%s", op, dt, s->T, s->D, s->n_heads, s->n_kv_heads,
+                 s->head_dim, s->has_bias ? " +bias" : "");
         break;
     case CK_OP_ROPE:
         snprintf(buf, len, "%s %s T=%zu H=%zu Hkv=%zu hd=%zu pos=%zu", op, s->pairing ? "gptj" : "neox", s->T,
                  s->n_heads, s->n_kv_heads, s->head_dim, s->pos);
         break;
     case CK_OP_ATTENTION:
-        snprintf(buf, len, "%s %s%s T=%zu S=%zu H=%zu Hkv=%zu hd=%zu pos=%zu", op,
-                 s->causal ? "causal" : "bidir", s->materialize ? " mat" : "", s->T, s->S, s->n_heads,
-                 s->n_kv_heads, s->head_dim, s->pos);
+        snprintf(buf, len, "%s %s%s T=%zu S=%zu H=%zu Hkv=%zu hd=%zu pos=%zu", op, s->causal ? "causal" : "bidir",
+                 s->materialize ? " mat" : "", s->T, s->S, s->n_heads, s->n_kv_heads, s->head_dim, s->pos);
         break;
-    case CK_OP_EMBEDDING:
-        snprintf(buf, len, "%s %s T=%zu vocab=%zu D=%zu", op, dt, s->T, s->vocab, s->D);
-        break;
+    case CK_OP_EMBEDDING: snprintf(buf, len, "%s %s T=%zu vocab=%zu D=%zu", op, dt, s->T, s->vocab, s->D); break;
     case CK_OP_QUANTIZE:
-    case CK_OP_DEQUANTIZE:
-        snprintf(buf, len, "%s %s n=%zu", op, dt, s->n);
-        break;
-    default:
-        snprintf(buf, len, "%s n=%zu", op, s->n);
-        break;
+    case CK_OP_DEQUANTIZE: snprintf(buf, len, "%s %s n=%zu", op, dt, s->n); break;
+    default: snprintf(buf, len, "%s n=%zu", op, s->n); break;
     }
 }

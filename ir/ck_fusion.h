@@ -30,8 +30,8 @@ typedef enum ck_fusion {
 
 #define CK_FUSE_ALL ((1u << CK_FUSE_COUNT) - 1u)
 
-const char *ck_fusion_name(unsigned f);  /* "norm_qkv" */
-uint32_t ck_fusion_op(unsigned f);       /* CK_OP_NORM_QKV */
+const char *ck_fusion_name(unsigned f); /* "norm_qkv" */
+uint32_t ck_fusion_op(unsigned f);      /* CK_OP_NORM_QKV */
 
 /* "all", "none" or a comma list of names -> mask; -1 with one line in err. */
 int ck_fusion_parse(const char *spec, uint32_t *mask, char *err, size_t err_len);
@@ -46,7 +46,7 @@ typedef struct ck_fnode {
     int in[CK_FNODE_IO];
     int out[CK_FNODE_IO];
     size_t out_bytes[CK_FNODE_IO];
-    ck_role role;     /* where it came from (for reports) */
+    ck_role role; /* where it came from (for reports) */
     uint32_t layer;
     ck_shape shape;
 } ck_fnode;

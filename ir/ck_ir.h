@@ -26,23 +26,23 @@ typedef struct ck_section {
     char name[CK_SECTION_NAME_MAX + 1];
     ck_section_kind kind;
     size_t n_layers, d_model, n_heads, n_kv_heads, head_dim, d_ff, seq_len;
-    size_t vocab;                        /* decoder only */
+    size_t vocab;                            /* decoder only */
     size_t image_size, patch_size, channels; /* vision_encoder only */
-    int class_token;                     /* vision_encoder: a learned CLS row before the patches */
-    int patch_bias;                      /* vision_encoder: bias on the patch projection */
-    int pre_norm;                        /* norm after the header's embedding (CLIP) */
-    int final_norm;                      /* norm before the footer's projection */
+    int class_token;                         /* vision_encoder: a learned CLS row before the patches */
+    int patch_bias;                          /* vision_encoder: bias on the patch projection */
+    int pre_norm;                            /* norm after the header's embedding (CLIP) */
+    int final_norm;                          /* norm before the footer's projection */
     ck_norm_kind norm;
     float norm_eps;
-    int norm_bias;                       /* layernorm beta */
+    int norm_bias; /* layernorm beta */
     ck_act_kind activation;
     int qkv_bias, out_bias, mlp_bias;
     ck_pos_kind position;
     double rope_theta;
-    int rope_pairing;                    /* CK_ROPE_NEOX / CK_ROPE_GPTJ */
+    int rope_pairing; /* CK_ROPE_NEOX / CK_ROPE_GPTJ */
     int causal;
     int has_bridge;
-    size_t bridge_to;                    /* index of the section the bridge feeds */
+    size_t bridge_to; /* index of the section the bridge feeds */
     int bridge_bias;
 } ck_section;
 
@@ -93,8 +93,8 @@ typedef struct ck_node {
 
 #define CK_MAX_SECTION_NODES 32
 
-const char *ck_role_name(ck_role r);  /* "qkv", "mlp_gate" */
-const char *ck_part_name(ck_part p);  /* "header", "layer", "footer" */
+const char *ck_role_name(ck_role r); /* "qkv", "mlp_gate" */
+const char *ck_part_name(ck_part p); /* "header", "layer", "footer" */
 const char *ck_section_kind_name(ck_section_kind k);
 
 /* Check graph options against a model: decode position inside the context,

@@ -34,33 +34,33 @@ typedef enum ck_buf_kind {
 } ck_buf_kind;
 
 typedef struct ck_buffer {
-    char name[96];            /* "text.layer.3.qkv.wq", "text.layer.3.qkv.wq.grad" */
-    size_t offset, size;      /* bytes from the base of the allocation */
+    char name[96];       /* "text.layer.3.qkv.wq", "text.layer.3.qkv.wq.grad" */
+    size_t offset, size; /* bytes from the base of the allocation */
     uint32_t dtype;
     unsigned ndim;
     size_t shape[CK_MAX_DIMS];
     ck_buf_kind kind;
     uint32_t section;
     ck_part part;
-    uint32_t layer;           /* CK_PART_LAYER: the layer index; else 0 */
+    uint32_t layer; /* CK_PART_LAYER: the layer index; else 0 */
 } ck_buffer;
 
 typedef struct ck_plan_opts {
-    int training;             /* + gradients and Adam m, v for every weight; decoders also get
+    int training;          /* + gradients and Adam m, v for every weight; decoders also get
                                * activation gradients, targets and the loss (docs/training.md) */
-    int decode;               /* decoder sections at T = 1 with a per-layer KV cache */
-    size_t decode_pos;        /* decode: position of the token (< seq_len) */
-    size_t align;             /* 0: CK_PLAN_DEFAULT_ALIGN; else a power of two <= CK_PLAN_MAX_ALIGN */
-    uint32_t weight_dtype;    /* 0: the model's own */
+    int decode;            /* decoder sections at T = 1 with a per-layer KV cache */
+    size_t decode_pos;     /* decode: position of the token (< seq_len) */
+    size_t align;          /* 0: CK_PLAN_DEFAULT_ALIGN; else a power of two <= CK_PLAN_MAX_ALIGN */
+    uint32_t weight_dtype; /* 0: the model's own */
 } ck_plan_opts;
 
 typedef struct ck_span {
-    size_t start, end;        /* [start, end) in bytes; start == end when empty */
+    size_t start, end; /* [start, end) in bytes; start == end when empty */
 } ck_span;
 
 typedef struct ck_section_plan {
     ck_span all, header, footer;
-    ck_span *layers;          /* n_layers spans */
+    ck_span *layers; /* n_layers spans */
     size_t n_layers;
 } ck_section_plan;
 
@@ -68,19 +68,19 @@ typedef struct ck_section_plan {
  * (ck_plan_record_fusion); written into layout.json. Offsets do not change. */
 typedef struct ck_plan_fusion {
     int recorded;
-    uint32_t requested;       /* ck_fusion bits */
-    char plugin[64];          /* whose offer decided; "" = every requested fusion assumed offered */
-    size_t applied[16];       /* groups per ck_fusion */
-    size_t bytes_saved;       /* activation bytes not moved per forward */
+    uint32_t requested; /* ck_fusion bits */
+    char plugin[64];    /* whose offer decided; "" = every requested fusion assumed offered */
+    size_t applied[16]; /* groups per ck_fusion */
+    size_t bytes_saved; /* activation bytes not moved per forward */
 } ck_plan_fusion;
 
 typedef struct ck_plan {
     char model[64];
-    ck_plan_opts opts;        /* as used: align resolved, weight dtype resolved */
+    ck_plan_opts opts; /* as used: align resolved, weight dtype resolved */
     size_t section_align;
-    size_t total;             /* bytes to map: the end of the last buffer, aligned */
+    size_t total; /* bytes to map: the end of the last buffer, aligned */
     size_t by_kind[CK_BUF_KIND_COUNT];
-    ck_buffer *buffers;       /* in execution order, offsets rising */
+    ck_buffer *buffers; /* in execution order, offsets rising */
     size_t n_buffers;
     size_t n_sections;
     ck_section_plan sections[CK_MAX_SECTIONS];

@@ -7,16 +7,15 @@
 #include "ck_plan.h"
 
 static const char *const fusion_names[CK_FUSE_COUNT] = {
-    [CK_FUSE_GATE_UP] = "gate_up",     [CK_FUSE_NORM_MLP] = "norm_mlp", [CK_FUSE_ACT_DOWN] = "act_down",
-    [CK_FUSE_NORM_QKV] = "norm_qkv",   [CK_FUSE_ATTN_PROJ] = "attn_proj", [CK_FUSE_QKV_ROPE] = "qkv_rope",
-    [CK_FUSE_ADD_NORM] = "add_norm",   [CK_FUSE_EMBED_NORM] = "embed_norm",
+    [CK_FUSE_GATE_UP] = "gate_up",   [CK_FUSE_NORM_MLP] = "norm_mlp",     [CK_FUSE_ACT_DOWN] = "act_down",
+    [CK_FUSE_NORM_QKV] = "norm_qkv", [CK_FUSE_ATTN_PROJ] = "attn_proj",   [CK_FUSE_QKV_ROPE] = "qkv_rope",
+    [CK_FUSE_ADD_NORM] = "add_norm", [CK_FUSE_EMBED_NORM] = "embed_norm",
 };
 
 static const uint32_t fusion_ops[CK_FUSE_COUNT] = {
-    [CK_FUSE_GATE_UP] = CK_OP_GATE_UP,     [CK_FUSE_NORM_MLP] = CK_OP_NORM_MLP,
-    [CK_FUSE_ACT_DOWN] = CK_OP_ACT_DOWN,   [CK_FUSE_NORM_QKV] = CK_OP_NORM_QKV,
-    [CK_FUSE_ATTN_PROJ] = CK_OP_ATTN_PROJ, [CK_FUSE_QKV_ROPE] = CK_OP_QKV_ROPE,
-    [CK_FUSE_ADD_NORM] = CK_OP_ADD_NORM,   [CK_FUSE_EMBED_NORM] = CK_OP_EMBED_NORM,
+    [CK_FUSE_GATE_UP] = CK_OP_GATE_UP,   [CK_FUSE_NORM_MLP] = CK_OP_NORM_MLP,     [CK_FUSE_ACT_DOWN] = CK_OP_ACT_DOWN,
+    [CK_FUSE_NORM_QKV] = CK_OP_NORM_QKV, [CK_FUSE_ATTN_PROJ] = CK_OP_ATTN_PROJ,   [CK_FUSE_QKV_ROPE] = CK_OP_QKV_ROPE,
+    [CK_FUSE_ADD_NORM] = CK_OP_ADD_NORM, [CK_FUSE_EMBED_NORM] = CK_OP_EMBED_NORM,
 };
 
 const char *ck_fusion_name(unsigned f)
@@ -78,7 +77,10 @@ void ck_fusion_format(uint32_t mask, char *buf, size_t len)
 
 /* ---- matching ---------------------------------------------------------------- */
 
-static int is_norm(uint32_t op) { return op == CK_OP_RMSNORM || op == CK_OP_LAYERNORM; }
+static int is_norm(uint32_t op)
+{
+    return op == CK_OP_RMSNORM || op == CK_OP_LAYERNORM;
+}
 
 static int reads(const ck_fnode *n, int id)
 {
@@ -96,29 +98,22 @@ static size_t match_at(const ck_fnode *v, size_t n, size_t i, unsigned f)
     if (!b)
         return 0;
     switch (f) {
-    case CK_FUSE_EMBED_NORM:
-        return a->op == CK_OP_EMBEDDING && is_norm(b->op) && reads(b, a->out[0]) ? 2 : 0;
-    case CK_FUSE_ADD_NORM:
-        return a->op == CK_OP_ADD && is_norm(b->op) && reads(b, a->out[0]) ? 2 : 0;
-    case CK_FUSE_NORM_QKV:
-        return is_norm(a->op) && b->op == CK_OP_QKV && reads(b, a->out[0]) ? 2 : 0;
-    case CK_FUSE_QKV_ROPE:
-        return a->op == CK_OP_QKV && b->op == CK_OP_ROPE && reads(b, a->out[0]) ? 2 : 0;
-    case CK_FUSE_ATTN_PROJ:
-        return a->op == CK_OP_ATTENTION && b->op == CK_OP_LINEAR && reads(b, a->out[0]) ? 2 : 0;
+    case CK_FUSE_EMBED_NORM: return a->op == CK_OP_EMBEDDING && is_norm(b->op) && reads(b, a->out[0]) ? 2 : 0;
+    case CK_FUSE_ADD_NORM: return a->op == CK_OP_ADD && is_norm(b->op) && reads(b, a->out[0]) ? 2 : 0;
+    case CK_FUSE_NORM_QKV: return is_norm(a->op) && b->op == CK_OP_QKV && reads(b, a->out[0]) ? 2 : 0;
+    case CK_FUSE_QKV_ROPE: return a->op == CK_OP_QKV && b->op == CK_OP_ROPE && reads(b, a->out[0]) ? 2 : 0;
+    case CK_FUSE_ATTN_PROJ: return a->op == CK_OP_ATTENTION && b->op == CK_OP_LINEAR && reads(b, a->out[0]) ? 2 : 0;
     case CK_FUSE_NORM_MLP:
         if (!(is_norm(a->op) && b->op == CK_OP_LINEAR && reads(b, a->out[0])))
             return 0;
         return c && c->op == CK_OP_LINEAR && reads(c, a->out[0]) ? 3 : 2;
     case CK_FUSE_GATE_UP:
-        return c && a->op == CK_OP_LINEAR && b->op == CK_OP_LINEAR && c->op == CK_OP_SWIGLU &&
-                       a->in[0] == b->in[0] && reads(c, a->out[0]) && reads(c, b->out[0])
+        return c && a->op == CK_OP_LINEAR && b->op == CK_OP_LINEAR && c->op == CK_OP_SWIGLU && a->in[0] == b->in[0] &&
+                       reads(c, a->out[0]) && reads(c, b->out[0])
                    ? 3
                    : 0;
     case CK_FUSE_ACT_DOWN:
-        return (a->op == CK_OP_SWIGLU || a->op == CK_OP_GELU) && b->op == CK_OP_LINEAR && reads(b, a->out[0])
-                   ? 2
-                   : 0;
+        return (a->op == CK_OP_SWIGLU || a->op == CK_OP_GELU) && b->op == CK_OP_LINEAR && reads(b, a->out[0]) ? 2 : 0;
     }
     return 0;
 }
@@ -207,10 +202,10 @@ int ck_fuse(const ck_fnode *nodes, size_t n, uint32_t allowed, ck_fusion_result 
 {
     memset(res, 0, sizeof *res);
     size_t cells = (n ? n : 1) * CK_FUSE_COUNT;
-    size_t *cand_len = calloc(cells, sizeof *cand_len);     /* [i][f]: legal allowed match length */
+    size_t *cand_len = calloc(cells, sizeof *cand_len); /* [i][f]: legal allowed match length */
     size_t *cand_saved = calloc(cells, sizeof *cand_saved);
-    size_t *best = calloc(n + 1, sizeof *best);             /* bytes saved by nodes [i, n) */
-    int *choice = malloc((n ? n : 1) * sizeof *choice);     /* fusion chosen at i, -1 none */
+    size_t *best = calloc(n + 1, sizeof *best);         /* bytes saved by nodes [i, n) */
+    int *choice = malloc((n ? n : 1) * sizeof *choice); /* fusion chosen at i, -1 none */
     res->steps = malloc((n ? n : 1) * sizeof *res->steps);
     if (!cand_len || !cand_saved || !best || !choice || !res->steps) {
         free(cand_len), free(cand_saved), free(best), free(choice), free(res->steps);
@@ -273,8 +268,7 @@ uint32_t ck_fusion_section_allowed(const ck_model *m, size_t sec, uint32_t allow
     return allowed;
 }
 
-int ck_plan_record_fusion(ck_plan *p, const ck_model *m, uint32_t requested, uint32_t allowed,
-                          const char *plugin_name)
+int ck_plan_record_fusion(ck_plan *p, const ck_model *m, uint32_t requested, uint32_t allowed, const char *plugin_name)
 {
     ck_plan_fusion *rec = &p->fusion;
     memset(rec, 0, sizeof *rec);

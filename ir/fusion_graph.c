@@ -8,11 +8,11 @@
 
 typedef struct wiring {
     int next_id;
-    int input;             /* model input: token ids or image patches */
-    int res;               /* the residual stream */
-    int h;                 /* the last norm's output */
+    int input; /* model input: token ids or image patches */
+    int res;   /* the residual stream */
+    int h;     /* the last norm's output */
     int q, k, v, a, o, g, u, m, d;
-    int after_final_norm;  /* the footer projection reads the final norm, else the residual */
+    int after_final_norm; /* the footer projection reads the final norm, else the residual */
 } wiring;
 
 static size_t act_bytes(const ck_shape *s)

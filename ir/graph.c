@@ -9,15 +9,24 @@
 #include "ck_ir.h"
 
 static const char *const role_names[CK_ROLE_COUNT] = {
-    [CK_ROLE_PATCH_EMBED] = "patch_embed", [CK_ROLE_TOKEN_EMBED] = "embedding",
-    [CK_ROLE_POS_ADD] = "pos_add",         [CK_ROLE_PRE_NORM] = "pre_norm",
-    [CK_ROLE_ATTN_NORM] = "attn_norm",     [CK_ROLE_QKV] = "qkv",
-    [CK_ROLE_ROPE] = "rope",               [CK_ROLE_ATTENTION] = "attention",
-    [CK_ROLE_OUT_PROJ] = "out_proj",       [CK_ROLE_ATTN_RESIDUAL] = "attn_residual",
-    [CK_ROLE_MLP_NORM] = "mlp_norm",       [CK_ROLE_MLP_GATE] = "mlp_gate",
-    [CK_ROLE_MLP_UP] = "mlp_up",           [CK_ROLE_MLP_ACT] = "mlp_act",
-    [CK_ROLE_MLP_DOWN] = "mlp_down",       [CK_ROLE_MLP_RESIDUAL] = "mlp_residual",
-    [CK_ROLE_FINAL_NORM] = "final_norm",   [CK_ROLE_BRIDGE] = "bridge",
+    [CK_ROLE_PATCH_EMBED] = "patch_embed",
+    [CK_ROLE_TOKEN_EMBED] = "embedding",
+    [CK_ROLE_POS_ADD] = "pos_add",
+    [CK_ROLE_PRE_NORM] = "pre_norm",
+    [CK_ROLE_ATTN_NORM] = "attn_norm",
+    [CK_ROLE_QKV] = "qkv",
+    [CK_ROLE_ROPE] = "rope",
+    [CK_ROLE_ATTENTION] = "attention",
+    [CK_ROLE_OUT_PROJ] = "out_proj",
+    [CK_ROLE_ATTN_RESIDUAL] = "attn_residual",
+    [CK_ROLE_MLP_NORM] = "mlp_norm",
+    [CK_ROLE_MLP_GATE] = "mlp_gate",
+    [CK_ROLE_MLP_UP] = "mlp_up",
+    [CK_ROLE_MLP_ACT] = "mlp_act",
+    [CK_ROLE_MLP_DOWN] = "mlp_down",
+    [CK_ROLE_MLP_RESIDUAL] = "mlp_residual",
+    [CK_ROLE_FINAL_NORM] = "final_norm",
+    [CK_ROLE_BRIDGE] = "bridge",
     [CK_ROLE_LM_HEAD] = "lm_head",
 };
 
@@ -176,8 +185,8 @@ static void build_header(builder *b, size_t T, uint32_t wdt)
     const ck_section *s = b->s;
     b->part = CK_PART_HEADER;
     if (s->kind == CK_SECTION_VISION_ENCODER) {
-        add_linear(b, CK_ROLE_PATCH_EMBED, s->seq_len - (size_t)s->class_token, patch_k(s), s->d_model,
-                   s->patch_bias, wdt);
+        add_linear(b, CK_ROLE_PATCH_EMBED, s->seq_len - (size_t)s->class_token, patch_k(s), s->d_model, s->patch_bias,
+                   wdt);
         add_elementwise(b, CK_ROLE_POS_ADD, CK_OP_ADD, T * s->d_model);
     } else {
         ck_shape *sh = add(b, CK_ROLE_TOKEN_EMBED, CK_OP_EMBEDDING, wdt);
@@ -271,11 +280,11 @@ size_t ck_section_nodes(const ck_model *m, size_t sec, const ck_graph_opts *opts
 /* Same instance: every field but the label equal. */
 static int same_instance(const ck_shape *a, const ck_shape *b)
 {
-    return a->op == b->op && a->dtype == b->dtype && a->T == b->T && a->D == b->D && a->K == b->K &&
-           a->N == b->N && a->n_heads == b->n_heads && a->n_kv_heads == b->n_kv_heads &&
-           a->head_dim == b->head_dim && a->S == b->S && a->pos == b->pos && a->max_pos == b->max_pos &&
-           a->vocab == b->vocab && a->n == b->n && a->eps == b->eps && a->causal == b->causal &&
-           a->materialize == b->materialize && a->pairing == b->pairing && a->has_bias == b->has_bias;
+    return a->op == b->op && a->dtype == b->dtype && a->T == b->T && a->D == b->D && a->K == b->K && a->N == b->N &&
+           a->n_heads == b->n_heads && a->n_kv_heads == b->n_kv_heads && a->head_dim == b->head_dim && a->S == b->S &&
+           a->pos == b->pos && a->max_pos == b->max_pos && a->vocab == b->vocab && a->n == b->n && a->eps == b->eps &&
+           a->causal == b->causal && a->materialize == b->materialize && a->pairing == b->pairing &&
+           a->has_bias == b->has_bias;
 }
 
 size_t ck_model_op_instances(const ck_model *m, const ck_graph_opts *opts, ck_shape **out)

@@ -30,8 +30,7 @@ typedef struct vctx {
     size_t err_len;
 } vctx;
 
-static int fail(const vctx *c, const char *field, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+static int fail(const vctx *c, const char *field, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 static int fail(const vctx *c, const char *field, const char *fmt, ...)
 {
@@ -95,8 +94,8 @@ static const cJSON *get(const cJSON *obj, const char *key)
 }
 
 /* An integer field in [lo, hi]; `required` or else *out = dflt. */
-static int get_uint(const vctx *c, const cJSON *obj, const char *key, size_t lo, size_t hi, int required,
-                    size_t dflt, size_t *out)
+static int get_uint(const vctx *c, const cJSON *obj, const char *key, size_t lo, size_t hi, int required, size_t dflt,
+                    size_t *out)
 {
     const cJSON *v = get(obj, key);
     char found[96];
@@ -131,8 +130,8 @@ static int get_bool(const vctx *c, const cJSON *obj, const char *key, int dflt, 
 }
 
 /* A number in the open interval (lo, hi). */
-static int get_number(const vctx *c, const cJSON *obj, const char *key, double lo, double hi, int required,
-                      double dflt, double *out)
+static int get_number(const vctx *c, const cJSON *obj, const char *key, double lo, double hi, int required, double dflt,
+                      double *out)
 {
     const cJSON *v = get(obj, key);
     char found[96];
@@ -201,10 +200,10 @@ static int valid_name(const char *s, size_t max)
 }
 
 static const char *const section_fields[] = {
-    "name", "kind", "n_layers", "d_model", "n_heads", "n_kv_heads", "head_dim", "d_ff", "seq_len", "vocab",
-    "image_size", "patch_size", "channels", "class_token", "patch_bias", "pre_norm", "final_norm", "norm",
-    "norm_eps", "norm_bias", "activation", "qkv_bias", "out_bias", "mlp_bias", "position", "rope_theta",
-    "rope_pairing", "causal", "bridge", NULL,
+    "name",       "kind",       "n_layers",     "d_model",    "n_heads",    "n_kv_heads",  "head_dim",   "d_ff",
+    "seq_len",    "vocab",      "image_size",   "patch_size", "channels",   "class_token", "patch_bias", "pre_norm",
+    "final_norm", "norm",       "norm_eps",     "norm_bias",  "activation", "qkv_bias",    "out_bias",   "mlp_bias",
+    "position",   "rope_theta", "rope_pairing", "causal",     "bridge",     NULL,
 };
 static const char *const kind_names[] = {"vision_encoder", "decoder", NULL};
 static const char *const norm_names[] = {"rmsnorm", "layernorm", NULL};
@@ -261,7 +260,9 @@ static int parse_blocks(const vctx *c, const cJSON *j, ck_section *s)
     s->position = (ck_pos_kind)e;
     if (s->position == CK_POS_LEARNED)
         return refuse(c, j, "rope_theta", "with \"position\": \"learned\"") ||
-               refuse(c, j, "rope_pairing", "with \"position\": \"learned\"") ? -1 : 0;
+                       refuse(c, j, "rope_pairing", "with \"position\": \"learned\"")
+                   ? -1
+                   : 0;
     if (get_number(c, j, "rope_theta", 0.0, 1e12, 1, 0.0, &s->rope_theta) ||
         get_enum(c, j, "rope_pairing", pairing_names, 0, CK_ROPE_NEOX, &s->rope_pairing))
         return -1;
@@ -275,7 +276,7 @@ static int parse_kind_fields(const vctx *c, const cJSON *j, ck_section *s)
 {
     if (s->kind == CK_SECTION_DECODER) {
         static const char *const vision_only[] = {"image_size", "patch_size", "channels", "class_token",
-                                                  "patch_bias", "bridge", NULL};
+                                                  "patch_bias", "bridge",     NULL};
         for (size_t i = 0; vision_only[i]; i++)
             if (refuse(c, j, vision_only[i], "in a decoder section"))
                 return -1;
@@ -284,15 +285,13 @@ static int parse_kind_fields(const vctx *c, const cJSON *j, ck_section *s)
     if (refuse(c, j, "vocab", "in a vision_encoder section") ||
         get_uint(c, j, "image_size", 1, DIM_MAX, 1, 0, &s->image_size) ||
         get_uint(c, j, "patch_size", 1, DIM_MAX, 1, 0, &s->patch_size) ||
-        get_uint(c, j, "channels", 1, 64, 1, 0, &s->channels) ||
-        get_bool(c, j, "class_token", 1, &s->class_token) || get_bool(c, j, "patch_bias", 0, &s->patch_bias))
+        get_uint(c, j, "channels", 1, 64, 1, 0, &s->channels) || get_bool(c, j, "class_token", 1, &s->class_token) ||
+        get_bool(c, j, "patch_bias", 0, &s->patch_bias))
         return -1;
     if (s->patch_size > s->image_size || s->image_size % s->patch_size != 0)
-        return fail(c, "patch_size", "expected a divisor of image_size (%zu), found %zu", s->image_size,
-                    s->patch_size);
+        return fail(c, "patch_size", "expected a divisor of image_size (%zu), found %zu", s->image_size, s->patch_size);
     size_t side = s->image_size / s->patch_size, tokens;
-    if (!ck_mul_ok(side, side, &tokens) || !ck_add_ok(tokens, (size_t)s->class_token, &tokens) ||
-        tokens != s->seq_len)
+    if (!ck_mul_ok(side, side, &tokens) || !ck_add_ok(tokens, (size_t)s->class_token, &tokens) || tokens != s->seq_len)
         return fail(c, "seq_len", "expected (image_size / patch_size)^2%s = %zu, found %zu",
                     s->class_token ? " + 1 class token" : "", tokens, s->seq_len);
     return 0;
@@ -445,8 +444,7 @@ static int parse_sections(vctx *c, const cJSON *root, ck_model *m)
             return -1;
         for (int k = 0; k < i; k++)
             if (strcmp(m->sections[k].name, m->sections[i].name) == 0)
-                return fail(c, "name", "expected a name no other section has, found \"%s\" again",
-                            m->sections[i].name);
+                return fail(c, "name", "expected a name no other section has, found \"%s\" again", m->sections[i].name);
         if (!ck_add_ok(total, bound, &total))
             return fail(c, "n_layers", "expected a model whose byte size fits in size_t, found %zu layers more",
                         m->sections[i].n_layers);

@@ -15,15 +15,15 @@
 typedef struct planner {
     const ck_model *m;
     ck_plan *p;
-    size_t cap;          /* buffers allocated */
-    size_t cursor;       /* first free byte */
+    size_t cap;    /* buffers allocated */
+    size_t cursor; /* first free byte */
     uint32_t sec;
     ck_part part;
     uint32_t layer;
-    ck_span *span;       /* the part being filled */
+    ck_span *span; /* the part being filled */
     int span_empty;
-    uint32_t wdt;        /* matrix-weight dtype */
-    int backward;        /* training a decoder section: plan activation gradients */
+    uint32_t wdt; /* matrix-weight dtype */
+    int backward; /* training a decoder section: plan activation gradients */
     char *err;
     size_t err_len;
 } planner;
@@ -47,9 +47,12 @@ static int plan_fail(planner *pl, const char *fmt, ...)
 const char *ck_buf_kind_name(ck_buf_kind k)
 {
     static const char *const names[CK_BUF_KIND_COUNT] = {
-        [CK_BUF_WEIGHT] = "weight",           [CK_BUF_ACTIVATION] = "activation",
-        [CK_BUF_GRADIENT] = "gradient",       [CK_BUF_OPTIMIZER_M] = "optimizer_m",
-        [CK_BUF_OPTIMIZER_V] = "optimizer_v", [CK_BUF_KV_CACHE] = "kv_cache",
+        [CK_BUF_WEIGHT] = "weight",
+        [CK_BUF_ACTIVATION] = "activation",
+        [CK_BUF_GRADIENT] = "gradient",
+        [CK_BUF_OPTIMIZER_M] = "optimizer_m",
+        [CK_BUF_OPTIMIZER_V] = "optimizer_v",
+        [CK_BUF_KV_CACHE] = "kv_cache",
         [CK_BUF_TABLE] = "table",
     };
     return (unsigned)k < CK_BUF_KIND_COUNT ? names[k] : "?";
@@ -163,11 +166,9 @@ static int activation_grad(planner *pl, const char *prefix, const char *tensor, 
 }
 
 /* An activation followed, when training, by its gradient. */
-static int activation_with_grad(planner *pl, const char *prefix, const char *tensor, const size_t *shape,
-                                unsigned ndim)
+static int activation_with_grad(planner *pl, const char *prefix, const char *tensor, const size_t *shape, unsigned ndim)
 {
-    return activation(pl, prefix, tensor, CK_DTYPE_F32, shape, ndim) ||
-                   activation_grad(pl, prefix, tensor, shape, ndim)
+    return activation(pl, prefix, tensor, CK_DTYPE_F32, shape, ndim) || activation_grad(pl, prefix, tensor, shape, ndim)
                ? -1
                : 0;
 }
@@ -233,16 +234,14 @@ static int linear_grads(planner *pl, const char *prefix, ck_role role, const ck_
                        activation_grad(pl, prefix, "x", SHAPE(sh->T, sh->K))
                    ? -1
                    : 0;
-    case CK_ROLE_MLP_UP:
-        return activation_grad(pl, prefix, "out", SHAPE(sh->T, sh->N));
+    case CK_ROLE_MLP_UP: return activation_grad(pl, prefix, "out", SHAPE(sh->T, sh->N));
     case CK_ROLE_LM_HEAD:
         return activation_grad(pl, prefix, "logits", SHAPE(sh->T, sh->N)) ||
                        activation(pl, prefix, "targets", CK_DTYPE_I32, SHAPE(sh->T)) ||
                        activation(pl, prefix, "loss", CK_DTYPE_F32, SHAPE(1))
                    ? -1
                    : 0;
-    default:
-        return 0;
+    default: return 0;
     }
 }
 
@@ -293,8 +292,7 @@ static int header_buffers(planner *pl, const char *prefix, const ck_section *s, 
                        activation_with_grad(pl, prefix, "out", SHAPE(T, s->d_model))
                    ? -1
                    : 0;
-    default:
-        return 0;
+    default: return 0;
     }
 }
 
@@ -309,20 +307,14 @@ static int node_buffers(planner *pl, const ck_section *s, const ck_node *nd)
     switch (nd->role) {
     case CK_ROLE_PATCH_EMBED:
     case CK_ROLE_TOKEN_EMBED:
-    case CK_ROLE_POS_ADD:
-        return header_buffers(pl, prefix, s, nd);
+    case CK_ROLE_POS_ADD: return header_buffers(pl, prefix, s, nd);
     case CK_ROLE_PRE_NORM:
-    case CK_ROLE_FINAL_NORM:
-        return norm_buffers(pl, prefix, s, sh->T, 0);
+    case CK_ROLE_FINAL_NORM: return norm_buffers(pl, prefix, s, sh->T, 0);
     case CK_ROLE_ATTN_NORM:
-    case CK_ROLE_MLP_NORM:
-        return norm_buffers(pl, prefix, s, sh->T, 1);
-    case CK_ROLE_QKV:
-        return qkv_buffers(pl, prefix, s, sh);
-    case CK_ROLE_ROPE:
-        return 0; /* in place on q and k; its tables head the section */
-    case CK_ROLE_ATTENTION:
-        return activation_with_grad(pl, prefix, "out", SHAPE(sh->T, s->n_heads, s->head_dim));
+    case CK_ROLE_MLP_NORM: return norm_buffers(pl, prefix, s, sh->T, 1);
+    case CK_ROLE_QKV: return qkv_buffers(pl, prefix, s, sh);
+    case CK_ROLE_ROPE: return 0; /* in place on q and k; its tables head the section */
+    case CK_ROLE_ATTENTION: return activation_with_grad(pl, prefix, "out", SHAPE(sh->T, s->n_heads, s->head_dim));
     case CK_ROLE_OUT_PROJ:
     case CK_ROLE_MLP_GATE:
     case CK_ROLE_MLP_UP:
@@ -332,12 +324,9 @@ static int node_buffers(planner *pl, const ck_section *s, const ck_node *nd)
     case CK_ROLE_LM_HEAD:
         return linear_buffers(pl, prefix, sh, "logits") || linear_grads(pl, prefix, nd->role, sh) ? -1 : 0;
     case CK_ROLE_ATTN_RESIDUAL:
-    case CK_ROLE_MLP_RESIDUAL:
-        return activation_with_grad(pl, prefix, "out", SHAPE(sh->n / s->d_model, s->d_model));
-    case CK_ROLE_MLP_ACT:
-        return activation_with_grad(pl, prefix, "out", SHAPE(sh->n / s->d_ff, s->d_ff));
-    case CK_ROLE_COUNT:
-        break;
+    case CK_ROLE_MLP_RESIDUAL: return activation_with_grad(pl, prefix, "out", SHAPE(sh->n / s->d_model, s->d_model));
+    case CK_ROLE_MLP_ACT: return activation_with_grad(pl, prefix, "out", SHAPE(sh->n / s->d_ff, s->d_ff));
+    case CK_ROLE_COUNT: break;
     }
     return plan_fail(pl, "internal: node %s has no buffers", sh->label);
 }
@@ -430,8 +419,7 @@ int ck_plan_build(const ck_model *m, const ck_plan_opts *opts, ck_plan **out, ch
     }
     snprintf(p->model, sizeof p->model, "%s", m->name);
     p->n_sections = m->n_sections;
-    for (size_t i = 0; i < m->n_sections; i++)
-    {
+    for (size_t i = 0; i < m->n_sections; i++) {
         snprintf(p->section_names[i], sizeof p->section_names[i], "%s", m->sections[i].name);
         p->section_kinds[i] = m->sections[i].kind;
     }

@@ -38,8 +38,10 @@ void ck_plan_print_map(const ck_plan *p, FILE *f, int per_layer)
 {
     const ck_plan_opts *o = &p->opts;
     fprintf(f, "memory map of \"%s\": %s, weights %s, alignment %zu, sections on %zu-byte boundaries\n", p->model,
-            o->training ? "training" : o->decode ? "decode" : "forward", ck_dtype_name(o->weight_dtype), o->align,
-            p->section_align);
+            o->training ? "training"
+            : o->decode ? "decode"
+                        : "forward",
+            ck_dtype_name(o->weight_dtype), o->align, p->section_align);
     if (o->decode)
         fprintf(f, "decode position %zu\n", o->decode_pos);
     fprintf(f, "%-12s %-10s %-16s %-16s %14s  %12s\n", "section", "part", "start", "end", "bytes", "size");

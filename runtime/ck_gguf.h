@@ -15,10 +15,10 @@ extern "C" {
 typedef struct ck_gguf_tensor {
     char name[128];
     uint32_t n_dims;
-    uint64_t dims[4];   /* GGUF order: dims[0] is the contiguous one */
-    uint32_t dtype;     /* ck_dtype (converted from the ggml type) */
+    uint64_t dims[4]; /* GGUF order: dims[0] is the contiguous one */
+    uint32_t dtype;   /* ck_dtype (converted from the ggml type) */
     uint32_t ggml_type;
-    const void *data;   /* inside the mapping */
+    const void *data; /* inside the mapping */
     size_t bytes;
 } ck_gguf_tensor;
 

@@ -35,7 +35,7 @@ typedef struct ck_run_opts {
     size_t n_tokens;
     const char *gguf_path; /* weights from this GGUF file (NULL: seeded) */
     uint32_t weight_dtype; /* matrix weights: 0 = the model's own (or the GGUF's) */
-    int training;          /* plan the training layout (harness/ck_train.h); the forward is unchanged */
+    int training;          /* plan the training layout (runtime/ck_train.h); the forward is unchanged */
     uint32_t fuse_mask;    /* requested fusions (ck_fusion.h); applied where the plugin offers them */
     size_t max_layers;     /* 0: every layer; else the first N of each section (a sample for timing) */
     int decode;            /* one token at decode_pos through the decoder sections, against a
@@ -47,15 +47,15 @@ typedef struct ck_run_opts {
  * "<first member>+<fusion>"): which node, which kernel, where its outputs
  * are (for comparison against another run). */
 typedef struct ck_run_step {
-    char label[96];        /* "text.layer.3.qkv" */
+    char label[96]; /* "text.layer.3.qkv" */
     uint32_t op, dtype;
     uint32_t section, layer;
-    int part;              /* ck_part */
-    int fallback;          /* 1: run by the scalar plugin, the chosen one has no kernel */
-    size_t first, count;   /* the graph nodes it covers (count > 1: a fused group) */
+    int part;            /* ck_part */
+    int fallback;        /* 1: run by the scalar plugin, the chosen one has no kernel */
+    size_t first, count; /* the graph nodes it covers (count > 1: a fused group) */
     size_t n_out;
     struct {
-        const char *name;  /* buffer name in layout.json */
+        const char *name; /* buffer name in layout.json */
         size_t offset, bytes;
     } out[3];
 } ck_run_step;
@@ -77,8 +77,7 @@ typedef int (*ck_step_hook)(void *user, ck_runner *r, size_t step);
 
 /* Seed weights and inputs, then run every step. 0, or -1 with one line in
  * err (a kernel refused its arguments, a step failed). */
-int ck_runner_forward(ck_runner *r, const ck_exec_ctx *ctx, ck_step_hook hook, void *user, char *err,
-                      size_t err_len);
+int ck_runner_forward(ck_runner *r, const ck_exec_ctx *ctx, ck_step_hook hook, void *user, char *err, size_t err_len);
 
 /* Run only step i (inputs as they are in the arena). Used by diverge. */
 int ck_runner_run_step(ck_runner *r, size_t i, const ck_exec_ctx *ctx, char *err, size_t err_len);

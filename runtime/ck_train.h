@@ -21,11 +21,11 @@ extern "C" {
 typedef struct ck_trainer ck_trainer;
 
 typedef struct ck_train_opts {
-    uint64_t seed;             /* weights and the fixed batch of token ids */
-    const int32_t *tokens;     /* the batch (NULL: seeded), as ck_run_opts */
+    uint64_t seed;         /* weights and the fixed batch of token ids */
+    const int32_t *tokens; /* the batch (NULL: seeded), as ck_run_opts */
     size_t n_tokens;
     float lr, beta1, beta2, eps;
-    float weight_decay;        /* AdamW decay of matrices (2-D weights); vectors are not decayed */
+    float weight_decay; /* AdamW decay of matrices (2-D weights); vectors are not decayed */
 } ck_train_opts;
 
 /* lr 1e-2, betas 0.9 / 0.999, eps 1e-8, weight decay 0.01, seed 1. */
@@ -64,7 +64,7 @@ ck_train_counts ck_trainer_counts(const ck_trainer *t);
  * enabled: one row per section header, layer and footer. */
 typedef struct ck_train_time {
     uint32_t section, layer;
-    int part;                 /* ck_part */
+    int part;                       /* ck_part */
     double forward, backward, adam; /* seconds, summed over the steps run */
 } ck_train_time;
 void ck_trainer_time_enable(ck_trainer *t, int on);

@@ -166,9 +166,9 @@ static int read_tensor_info(cursor *c, ck_gguf_tensor *t, size_t i)
     if (!c->failed && (t->dtype == CK_DTYPE_Q8_0 || t->dtype == CK_DTYPE_Q4_0) && t->dims[0] % CK_QBLOCK)
         return bad(c, "tensor \"%s\": %s rows of %llu values are not whole 32-value blocks", t->name,
                    t->dtype == CK_DTYPE_Q8_0 ? "q8_0" : "q4_0", (unsigned long long)t->dims[0]);
-    uint64_t bytes = t->dtype == CK_DTYPE_Q8_0 ? n / CK_QBLOCK * 34
+    uint64_t bytes = t->dtype == CK_DTYPE_Q8_0   ? n / CK_QBLOCK * 34
                      : t->dtype == CK_DTYPE_Q4_0 ? n / CK_QBLOCK * 18
-                     : n * (t->dtype == CK_DTYPE_F32 ? 4 : 2);
+                                                 : n * (t->dtype == CK_DTYPE_F32 ? 4 : 2);
     t->bytes = (size_t)bytes;
     uint64_t off = u64(c, "tensor offset");
     t->data = (const void *)(uintptr_t)off; /* relative until the data section is known */

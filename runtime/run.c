@@ -41,7 +41,7 @@ ck_runner *ck_runner_create(const ck_model *m, const ck_plugin *plugin, const ck
         for (size_t t = 0; m->sections[i].kind == CK_SECTION_DECODER && t < r->opts.n_tokens; t++)
             if (r->opts.tokens[t] < 0 || (size_t)r->opts.tokens[t] >= m->sections[i].vocab) {
                 run_failf(err, err_len, "--tokens: token %zu is %d, outside the vocabulary [0, %zu) of section \"%s\"",
-                      t, r->opts.tokens[t], m->sections[i].vocab, m->sections[i].name);
+                          t, r->opts.tokens[t], m->sections[i].vocab, m->sections[i].name);
                 free(r);
                 return NULL;
             }
@@ -50,12 +50,13 @@ ck_runner *ck_runner_create(const ck_model *m, const ck_plugin *plugin, const ck
     po.decode = r->opts.decode;
     po.decode_pos = r->opts.decode_pos;
     if (r->opts.decode && (r->opts.fuse_mask || r->opts.training || r->opts.window_layers)) {
-        run_failf(err, err_len, "--decode runs one token through every layer: it does not combine with --fuse, "
-                            "--window or training yet");
+        run_failf(err, err_len,
+                  "--decode runs one token through every layer: it does not combine with --fuse, "
+                  "--window or training yet");
         free(r);
         return NULL;
     }
-    po.training = r->opts.training; /* gradients, Adam moments, activation gradients: harness/train.c */
+    po.training = r->opts.training; /* gradients, Adam moments, activation gradients: runtime/train_bind.c */
     size_t total_layers = 0;
     for (size_t i = 0; i < m->n_sections; i++)
         total_layers += m->sections[i].n_layers;
@@ -68,8 +69,7 @@ ck_runner *ck_runner_create(const ck_model *m, const ck_plugin *plugin, const ck
         if (!po.weight_dtype)
             po.weight_dtype = run_gguf_matrix_dtype(r, m);
     }
-    if (ck_plan_build(m, &po, &r->plan, err, err_len) ||
-        ck_arena_map(&r->arena, r->plan->total, NULL, err, err_len) ||
+    if (ck_plan_build(m, &po, &r->plan, err, err_len) || ck_arena_map(&r->arena, r->plan->total, NULL, err, err_len) ||
         !(r->resident = calloc(total_layers + 1, 1)) || !(r->seed_ctx = ck_exec_create(1)) ||
         run_bind_all(r, err, err_len) || run_group_units(r, err, err_len)) {
         ck_runner_free(r);
@@ -94,18 +94,36 @@ void ck_runner_free(ck_runner *r)
     free(r);
 }
 
-size_t ck_runner_n_steps(const ck_runner *r) { return r->n_units; }
-const ck_run_step *ck_runner_step(const ck_runner *r, size_t i) { return i < r->n_units ? &r->units[i].pub : NULL; }
+size_t ck_runner_n_steps(const ck_runner *r)
+{
+    return r->n_units;
+}
+const ck_run_step *ck_runner_step(const ck_runner *r, size_t i)
+{
+    return i < r->n_units ? &r->units[i].pub : NULL;
+}
 
 size_t ck_runner_fusion(const ck_runner *r, unsigned f)
 {
     return f < CK_FUSE_COUNT ? r->fused_applied[f] : 0;
 }
 
-size_t ck_runner_bytes_saved(const ck_runner *r) { return r->bytes_saved; }
-const ck_plan *ck_runner_plan(const ck_runner *r) { return r->plan; }
-void *ck_runner_base(const ck_runner *r) { return r->arena.base; }
-const char *ck_runner_arena_note(const ck_runner *r) { return r->arena.note; }
+size_t ck_runner_bytes_saved(const ck_runner *r)
+{
+    return r->bytes_saved;
+}
+const ck_plan *ck_runner_plan(const ck_runner *r)
+{
+    return r->plan;
+}
+void *ck_runner_base(const ck_runner *r)
+{
+    return r->arena.base;
+}
+const char *ck_runner_arena_note(const ck_runner *r)
+{
+    return r->arena.note;
+}
 
 const float *ck_runner_output(const ck_runner *r, size_t *count)
 {
@@ -162,7 +180,7 @@ static int run_bound(step *s, const ck_exec_ctx *ctx, char *err, size_t len)
     int rc = s->kernel->fn(ctx, &s->args);
     if (rc != CK_OK)
         return run_failf(err, len, "%s: kernel %s returned %s", s->pub.label, s->kernel->name,
-                     rc == CK_E_UNSUPPORTED ? "unsupported arguments" : "an error");
+                         rc == CK_E_UNSUPPORTED ? "unsupported arguments" : "an error");
     if (s->action == POST_SPLICE)
         memcpy(s->args.emb.y, s->splice_src, s->splice_rows * s->args.emb.D * sizeof(float));
     return 0;
@@ -178,7 +196,7 @@ int ck_runner_run_step(ck_runner *r, size_t i, const ck_exec_ctx *ctx, char *err
     int rc = u->kernel->fn(ctx, &u->args);
     if (rc != CK_OK)
         return run_failf(err, len, "%s: fused kernel %s returned %s", u->pub.label, u->kernel->name,
-                     rc == CK_E_UNSUPPORTED ? "unsupported arguments" : "an error");
+                         rc == CK_E_UNSUPPORTED ? "unsupported arguments" : "an error");
     return 0;
 }
 
@@ -207,4 +225,3 @@ int ck_runner_forward(ck_runner *r, const ck_exec_ctx *ctx, ck_step_hook hook, v
     }
     return 0;
 }
-

@@ -57,8 +57,8 @@ static void add_out(binder *b, step *s, const char *tensor_name)
 /* ---- binding one node ------------------------------------------------------ */
 
 typedef struct flow {
-    float *res;  /* residual stream */
-    float *h;    /* the last norm's output */
+    float *res; /* residual stream */
+    float *h;   /* the last norm's output */
     float *q, *k, *v, *attn, *proj, *gate, *up, *act, *down;
     float *k_cache, *v_cache; /* decode */
     int after_final_norm;
@@ -66,15 +66,15 @@ typedef struct flow {
 
 static void bind_norm(binder *b, step *s, const ck_shape *sh, flow *f)
 {
-    s->args.norm = (ck_norm_args){f->res, tensor(b, "out", 1), tensor(b, "gamma", 1), tensor(b, "beta", 0),
-                                  sh->T, sh->D, sh->eps};
+    s->args.norm =
+        (ck_norm_args){f->res, tensor(b, "out", 1), tensor(b, "gamma", 1), tensor(b, "beta", 0), sh->T, sh->D, sh->eps};
     add_out(b, s, "out");
 }
 
 static void bind_linear(binder *b, step *s, const ck_shape *sh, const float *x, const char *out)
 {
-    s->args.linear = (ck_linear_args){x, tensor(b, "w", 1), tensor(b, "b", 0), tensor(b, out, 1),
-                                      sh->T, sh->K, sh->N, sh->dtype};
+    s->args.linear =
+        (ck_linear_args){x, tensor(b, "w", 1), tensor(b, "b", 0), tensor(b, out, 1), sh->T, sh->K, sh->N, sh->dtype};
     add_out(b, s, out);
 }
 
@@ -92,8 +92,8 @@ static void bind_node(binder *b, step *s, const ck_node *nd, const ck_section *s
         f->res = layer_out(s);
         break;
     case CK_ROLE_TOKEN_EMBED:
-        s->args.emb = (ck_embedding_args){tensor(b, "ids", 1), tensor(b, "table", 1), tensor(b, "out", 1),
-                                          sh->T, sh->vocab, sh->D, sh->dtype};
+        s->args.emb = (ck_embedding_args){
+            tensor(b, "ids", 1), tensor(b, "table", 1), tensor(b, "out", 1), sh->T, sh->vocab, sh->D, sh->dtype};
         add_out(b, s, "out");
         f->res = s->args.emb.y;
         break;
@@ -123,9 +123,22 @@ static void bind_node(binder *b, step *s, const ck_node *nd, const ck_section *s
     case CK_ROLE_QKV:
         f->q = tensor(b, "q", 1), f->k = tensor(b, "k", 1), f->v = tensor(b, "v", 1);
         f->k_cache = tensor(b, "k_cache", 0), f->v_cache = tensor(b, "v_cache", 0);
-        s->args.qkv = (ck_qkv_args){f->h, tensor(b, "wq", 1), tensor(b, "wk", 1), tensor(b, "wv", 1),
-                                    tensor(b, "bq", 0), tensor(b, "bk", 0), tensor(b, "bv", 0), f->q, f->k, f->v,
-                                    sh->T, sh->D, sh->n_heads, sh->n_kv_heads, sh->head_dim, sh->dtype};
+        s->args.qkv = (ck_qkv_args){f->h,
+                                    tensor(b, "wq", 1),
+                                    tensor(b, "wk", 1),
+                                    tensor(b, "wv", 1),
+                                    tensor(b, "bq", 0),
+                                    tensor(b, "bk", 0),
+                                    tensor(b, "bv", 0),
+                                    f->q,
+                                    f->k,
+                                    f->v,
+                                    sh->T,
+                                    sh->D,
+                                    sh->n_heads,
+                                    sh->n_kv_heads,
+                                    sh->head_dim,
+                                    sh->dtype};
         add_out(b, s, "q"), add_out(b, s, "k"), add_out(b, s, "v");
         break;
     case CK_ROLE_ROPE: {
@@ -134,8 +147,17 @@ static void bind_node(binder *b, step *s, const ck_node *nd, const ck_section *s
         snprintf(b->prefix, sizeof b->prefix, "%s.header.rope", sec->name);
         const float *c = tensor(b, "cos", 1), *sn = tensor(b, "sin", 1);
         snprintf(b->prefix, sizeof b->prefix, "%s", tabs);
-        s->args.rope = (ck_rope_args){f->q, f->k, c, sn, sh->T, sh->n_heads, sh->n_kv_heads, sh->head_dim,
-                                      sh->pos, sh->max_pos ? sh->max_pos : sec->seq_len, (uint32_t)sh->pairing};
+        s->args.rope = (ck_rope_args){f->q,
+                                      f->k,
+                                      c,
+                                      sn,
+                                      sh->T,
+                                      sh->n_heads,
+                                      sh->n_kv_heads,
+                                      sh->head_dim,
+                                      sh->pos,
+                                      sh->max_pos ? sh->max_pos : sec->seq_len,
+                                      (uint32_t)sh->pairing};
         break;
     }
     case CK_ROLE_ATTENTION:
@@ -147,9 +169,9 @@ static void bind_node(binder *b, step *s, const ck_node *nd, const ck_section *s
             s->kv_row = sh->n_kv_heads * sh->head_dim;
             f->k = f->k_cache, f->v = f->v_cache;
         }
-        s->args.attn = (ck_attention_args){f->q, f->k, f->v, f->attn, NULL, NULL, sh->T, sh->S, sh->n_heads,
-                                           sh->n_kv_heads, sh->head_dim, sh->pos, sh->causal,
-                                           1.0f / sqrtf((float)sh->head_dim)};
+        s->args.attn = (ck_attention_args){
+            f->q,  f->k,        f->v,           f->attn,      NULL,    NULL,       sh->T,
+            sh->S, sh->n_heads, sh->n_kv_heads, sh->head_dim, sh->pos, sh->causal, 1.0f / sqrtf((float)sh->head_dim)};
         add_out(b, s, "out");
         break;
     case CK_ROLE_OUT_PROJ:
@@ -184,14 +206,9 @@ static void bind_node(binder *b, step *s, const ck_node *nd, const ck_section *s
         bind_linear(b, s, sh, f->act, "out");
         f->down = layer_out(s);
         break;
-    case CK_ROLE_BRIDGE:
-        bind_linear(b, s, sh, f->after_final_norm ? f->h : f->res, "out");
-        break;
-    case CK_ROLE_LM_HEAD:
-        bind_linear(b, s, sh, f->after_final_norm ? f->h : f->res, "logits");
-        break;
-    default:
-        break;
+    case CK_ROLE_BRIDGE: bind_linear(b, s, sh, f->after_final_norm ? f->h : f->res, "out"); break;
+    case CK_ROLE_LM_HEAD: bind_linear(b, s, sh, f->after_final_norm ? f->h : f->res, "logits"); break;
+    default: break;
     }
     f->after_final_norm = nd->role == CK_ROLE_FINAL_NORM;
 }
@@ -206,7 +223,7 @@ static int choose_kernel(ck_runner *r, step *s, char *err, size_t len)
     }
     if (!s->kernel)
         return run_failf(err, len, "%s: no %s kernel for %s weights in plugin '%s' nor in scalar", s->pub.label,
-                     ck_op_name(op), ck_dtype_name(dt), r->plugin->desc->name);
+                         ck_op_name(op), ck_dtype_name(dt), r->plugin->desc->name);
     return 0;
 }
 
@@ -286,5 +303,3 @@ int run_bind_all(ck_runner *r, char *err, size_t len)
     }
     return 0;
 }
-
-

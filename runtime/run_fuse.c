@@ -25,17 +25,13 @@ static void build_fused(unit *u, const step *m)
     case CK_FUSE_NORM_QKV:
         u->args.norm_qkv = (ck_fused_norm_qkv_args){m[0].args.norm, m[1].args.qkv, norm_kind(m[0].pub.op)};
         break;
-    case CK_FUSE_QKV_ROPE:
-        u->args.qkv_rope = (ck_fused_qkv_rope_args){m[0].args.qkv, m[1].args.rope};
-        break;
-    case CK_FUSE_ATTN_PROJ:
-        u->args.attn_proj = (ck_fused_attn_proj_args){m[0].args.attn, m[1].args.linear};
-        break;
+    case CK_FUSE_QKV_ROPE: u->args.qkv_rope = (ck_fused_qkv_rope_args){m[0].args.qkv, m[1].args.rope}; break;
+    case CK_FUSE_ATTN_PROJ: u->args.attn_proj = (ck_fused_attn_proj_args){m[0].args.attn, m[1].args.linear}; break;
     case CK_FUSE_NORM_MLP: {
         ck_linear_args none = {0};
-        u->args.norm_mlp = (ck_fused_norm_mlp_args){m[0].args.norm, u->count == 3 ? m[1].args.linear : none,
-                                                    u->count == 3 ? m[2].args.linear : m[1].args.linear,
-                                                    norm_kind(m[0].pub.op)};
+        u->args.norm_mlp =
+            (ck_fused_norm_mlp_args){m[0].args.norm, u->count == 3 ? m[1].args.linear : none,
+                                     u->count == 3 ? m[2].args.linear : m[1].args.linear, norm_kind(m[0].pub.op)};
         break;
     }
     case CK_FUSE_GATE_UP:
@@ -150,4 +146,3 @@ int run_group_units(ck_runner *r, char *err, size_t len)
         return run_failf(err, len, "internal: the fusion graph has %zu nodes, the runner %zu steps", at, r->n_steps);
     return 0;
 }
-

@@ -30,7 +30,7 @@ typedef struct step {
     const float *class_token; /* PRE_CLASS_ROWS: out = [class_token; patches] */
     const float *patches;
     size_t rows, width;
-    const float *splice_src;  /* POST_SPLICE: copy src rows into the embedding output */
+    const float *splice_src;    /* POST_SPLICE: copy src rows into the embedding output */
     const float *new_k, *new_v; /* PRE_APPEND_KV: this token's k, v (rotated) ... */
     float *cache_k, *cache_v;   /* ... copied to row `pos` of the layer's cache */
     size_t kv_row;              /* floats per cache row: Hkv * hd */
@@ -52,14 +52,14 @@ typedef union fused_args {
 typedef struct unit {
     ck_run_step pub;
     size_t first, count;
-    int fusion;                  /* ck_fusion, or -1 */
-    const ck_kernel_desc *kernel;/* fused groups */
+    int fusion;                   /* ck_fusion, or -1 */
+    const ck_kernel_desc *kernel; /* fused groups */
     fused_args args;
 } unit;
 
 struct ck_runner {
-    const ck_model *model;   /* &own_model */
-    ck_model own_model;      /* the caller's, with layers capped by opts.max_layers */
+    const ck_model *model; /* &own_model */
+    ck_model own_model;    /* the caller's, with layers capped by opts.max_layers */
     ck_plan *plan;
     ck_arena arena;
     const ck_plugin *plugin, *scalar;
@@ -72,8 +72,8 @@ struct ck_runner {
     size_t bytes_saved;
     const float *output;
     size_t output_count;
-    ck_exec_ctx *seed_ctx;   /* one thread, for the reference quantiser while seeding */
-    ck_gguf gguf;            /* when weights come from a file */
+    ck_exec_ctx *seed_ctx; /* one thread, for the reference quantiser while seeding */
+    ck_gguf gguf;          /* when weights come from a file */
     int have_gguf;
     unsigned char *resident; /* per section and layer, when windowing */
     size_t layer_index[CK_MAX_SECTIONS];

@@ -44,11 +44,18 @@ static void llama_cpp_name(const ck_runner *r, const ck_buffer *b, char *out, si
     static const struct {
         const char *ours, *theirs;
     } layer_map[] = {
-        {"attn_norm.gamma", "attn_norm.weight"}, {"qkv.wq", "attn_q.weight"},   {"qkv.wk", "attn_k.weight"},
-        {"qkv.wv", "attn_v.weight"},             {"qkv.bq", "attn_q.bias"},     {"qkv.bk", "attn_k.bias"},
-        {"qkv.bv", "attn_v.bias"},               {"out_proj.w", "attn_output.weight"},
-        {"mlp_norm.gamma", "ffn_norm.weight"},   {"mlp_gate.w", "ffn_gate.weight"},
-        {"mlp_up.w", "ffn_up.weight"},           {"mlp_down.w", "ffn_down.weight"},
+        {"attn_norm.gamma", "attn_norm.weight"},
+        {"qkv.wq", "attn_q.weight"},
+        {"qkv.wk", "attn_k.weight"},
+        {"qkv.wv", "attn_v.weight"},
+        {"qkv.bq", "attn_q.bias"},
+        {"qkv.bk", "attn_k.bias"},
+        {"qkv.bv", "attn_v.bias"},
+        {"out_proj.w", "attn_output.weight"},
+        {"mlp_norm.gamma", "ffn_norm.weight"},
+        {"mlp_gate.w", "ffn_gate.weight"},
+        {"mlp_up.w", "ffn_up.weight"},
+        {"mlp_down.w", "ffn_down.weight"},
     };
     const ck_section *s = section_of(r, b);
     out[0] = 0;
@@ -78,16 +85,17 @@ static int copy_from_gguf(ck_runner *r, const ck_buffer *b, void *dst, char *err
         t = ck_gguf_find(&r->gguf, alias);
     if (!t)
         return run_failf(err, len, "%s: no tensor \"%s\"%s%s%s", r->opts.gguf_path, b->name, alias[0] ? " (nor \"" : "",
-                     alias, alias[0] ? "\")" : "");
+                         alias, alias[0] ? "\")" : "");
     int shape_ok = t->n_dims == b->ndim;
     for (unsigned d = 0; shape_ok && d < b->ndim; d++)
         shape_ok = t->dims[d] == b->shape[b->ndim - 1 - d]; /* GGUF lists the contiguous dim first */
     if (t->dtype != b->dtype || !shape_ok || t->bytes != b->size)
-        return run_failf(err, len, "%s: tensor \"%s\": expected %s with %u dims [%zu, %zu] (%zu bytes), found %s with %u dims "
-                     "[%llu, %llu]; pass --weight-dtype to plan another dtype",
-                     r->opts.gguf_path, t->name, ck_dtype_name(b->dtype), b->ndim, b->shape[0],
-                     b->ndim > 1 ? b->shape[1] : 0, b->size, ck_dtype_name(t->dtype), t->n_dims,
-                     (unsigned long long)t->dims[t->n_dims > 1 ? 1 : 0], (unsigned long long)t->dims[0]);
+        return run_failf(err, len,
+                         "%s: tensor \"%s\": expected %s with %u dims [%zu, %zu] (%zu bytes), found %s with %u dims "
+                         "[%llu, %llu]; pass --weight-dtype to plan another dtype",
+                         r->opts.gguf_path, t->name, ck_dtype_name(b->dtype), b->ndim, b->shape[0],
+                         b->ndim > 1 ? b->shape[1] : 0, b->size, ck_dtype_name(t->dtype), t->n_dims,
+                         (unsigned long long)t->dims[t->n_dims > 1 ? 1 : 0], (unsigned long long)t->dims[0]);
     memcpy(dst, t->data, b->size);
     return 0;
 }
@@ -118,9 +126,8 @@ static int seed_buffer(ck_runner *r, const ck_buffer *b, char *err, size_t len)
         } else if (ends_with(b->name, ".ids")) {
             size_t vocab = section_of(r, b)->vocab;
             for (size_t i = 0; i < n; i++)
-                ((int32_t *)dst)[i] = r->opts.tokens && i < r->opts.n_tokens
-                                          ? r->opts.tokens[i]
-                                          : (int32_t)ck_rng_below(&rng, vocab);
+                ((int32_t *)dst)[i] =
+                    r->opts.tokens && i < r->opts.n_tokens ? r->opts.tokens[i] : (int32_t)ck_rng_below(&rng, vocab);
         }
         return 0;
     }
@@ -154,7 +161,7 @@ static int seed_buffer(ck_runner *r, const ck_buffer *b, char *err, size_t len)
         ck_quant_args qa = {tmp, dst, n, b->dtype};
         if (!q || q->fn(r->seed_ctx, &qa) != CK_OK)
             rc = run_failf(err, len, "%s: cannot quantise seeded weights to %s (no scalar quantize kernel)", b->name,
-                       ck_dtype_name(b->dtype));
+                           ck_dtype_name(b->dtype));
     } else if (b->dtype != CK_DTYPE_F32) {
         rc = run_failf(err, len, "%s: cannot seed weights of dtype %s", b->name, ck_dtype_name(b->dtype));
     }
@@ -225,4 +232,3 @@ uint32_t run_gguf_matrix_dtype(ck_runner *r, const ck_model *m)
     ck_plan_free(p);
     return dt;
 }
-

@@ -29,8 +29,7 @@ int train_failf(char *err, size_t len, const char *fmt, ...)
 
 ck_train_opts ck_train_defaults(void)
 {
-    return (ck_train_opts){.seed = 1, .lr = 1e-2f, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f,
-                           .weight_decay = 0.01f};
+    return (ck_train_opts){.seed = 1, .lr = 1e-2f, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f, .weight_decay = 0.01f};
 }
 
 ck_trainer *ck_trainer_create(const ck_model *m, const ck_plugin *plugin, const ck_plugin *scalar,
@@ -45,8 +44,11 @@ ck_trainer *ck_trainer_create(const ck_model *m, const ck_plugin *plugin, const 
     t->plugin = plugin;
     t->scalar = scalar;
     t->opts = opts ? *opts : ck_train_defaults();
-    ck_run_opts ro = {.seed = t->opts.seed, .tokens = t->opts.tokens, .n_tokens = t->opts.n_tokens,
-                      .weight_dtype = CK_DTYPE_F32, .training = 1};
+    ck_run_opts ro = {.seed = t->opts.seed,
+                      .tokens = t->opts.tokens,
+                      .n_tokens = t->opts.n_tokens,
+                      .weight_dtype = CK_DTYPE_F32,
+                      .training = 1};
     if (!(t->runner = ck_runner_create(m, plugin, scalar, &ro, err, len)) || ck_runner_prepare(t->runner, err, len) ||
         train_bind(t, err, len)) {
         ck_trainer_free(t);
@@ -66,7 +68,10 @@ void ck_trainer_free(ck_trainer *t)
     free(t);
 }
 
-ck_runner *ck_trainer_runner(ck_trainer *t) { return t->runner; }
+ck_runner *ck_trainer_runner(ck_trainer *t)
+{
+    return t->runner;
+}
 
 /* ---- running ------------------------------------------------------------------ */
 
@@ -101,7 +106,7 @@ static int run_list(ck_trainer *t, const op_list *l, const ck_exec_ctx *ctx, int
         int rc = s->kernel->fn(ctx, &s->args);
         if (rc != CK_OK)
             return train_failf(err, len, "%s: kernel %s returned %s", s->label, s->kernel->name,
-                         rc == CK_E_UNSUPPORTED ? "unsupported arguments" : "an error");
+                               rc == CK_E_UNSUPPORTED ? "unsupported arguments" : "an error");
         if (t->timing) {
             double dt = now() - t0;
             if (is_adam)
@@ -182,7 +187,10 @@ ck_train_counts ck_trainer_counts(const ck_trainer *t)
     return c;
 }
 
-void ck_trainer_time_enable(ck_trainer *t, int on) { t->timing = on; }
+void ck_trainer_time_enable(ck_trainer *t, int on)
+{
+    t->timing = on;
+}
 
 void ck_trainer_time_reset(ck_trainer *t)
 {
@@ -195,4 +203,3 @@ const ck_train_time *ck_trainer_times(const ck_trainer *t, size_t *n)
     *n = t->n_times;
     return t->times;
 }
-

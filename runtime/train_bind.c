@@ -93,7 +93,7 @@ typedef struct walk {
     op_list *l;
     const ck_section *sec;
     uint32_t si;
-    int fail;                     /* out of memory or no kernel */
+    int fail; /* out of memory or no kernel */
     char missing_kernel[128];
 } walk;
 
@@ -133,8 +133,7 @@ static void norm_bwd(walk *w, size_t slot, const char *prefix, const float *x, f
 {
     ck_trainer *t = w->t;
     const ck_section *s = w->sec;
-    op_step *st = add_op(w, s->norm == CK_NORM_LAYERNORM ? CK_OP_LAYERNORM_BWD : CK_OP_RMSNORM_BWD, slot, "%s",
-                         prefix);
+    op_step *st = add_op(w, s->norm == CK_NORM_LAYERNORM ? CK_OP_LAYERNORM_BWD : CK_OP_RMSNORM_BWD, slot, "%s", prefix);
     st->args.norm = (ck_norm_bwd_args){x,
                                        buf(t, 1, "%s.gamma", prefix),
                                        buf(t, 1, "%s.out.grad", prefix),
@@ -146,13 +145,13 @@ static void norm_bwd(walk *w, size_t slot, const char *prefix, const float *x, f
                                        s->norm_eps};
 }
 
-static void linear_bwd(walk *w, size_t slot, const char *prefix, const float *x, const float *dy, float *dx,
-                       size_t T, size_t K, size_t N)
+static void linear_bwd(walk *w, size_t slot, const char *prefix, const float *x, const float *dy, float *dx, size_t T,
+                       size_t K, size_t N)
 {
     ck_trainer *t = w->t;
     op_step *st = add_op(w, CK_OP_LINEAR_BWD, slot, "%s", prefix);
-    st->args.linear = (ck_linear_bwd_args){x,  buf(t, 1, "%s.w", prefix), dy, dx, buf(t, 1, "%s.w.grad", prefix),
-                                           buf(t, 0, "%s.b.grad", prefix), T, K, N};
+    st->args.linear = (ck_linear_bwd_args){
+        x, buf(t, 1, "%s.w", prefix), dy, dx, buf(t, 1, "%s.w.grad", prefix), buf(t, 0, "%s.b.grad", prefix), T, K, N};
 }
 
 /* The MLP of layer l, backwards: dR2 is its output gradient (the residual's);
@@ -206,8 +205,8 @@ static void attention_bwd(walk *w, size_t slot, uint32_t l, const float *dR1, si
         q, k, v, dattn, NULL, dq, dk, dv, T, T, H, Hkv, hd, 0, s->causal, 1.0f / sqrtf((float)hd)};
     if (s->position == CK_POS_ROPE)
         add_op(w, CK_OP_ROPE_BWD, slot, L_("rope"), n, l)->args.rope =
-            (ck_rope_args){dq, dk, buf(t, 1, H_("rope.cos"), n), buf(t, 1, H_("rope.sin"), n), T, H, Hkv, hd, 0,
-                           s->seq_len, (uint32_t)s->rope_pairing};
+            (ck_rope_args){dq, dk,         buf(t, 1, H_("rope.cos"), n), buf(t, 1, H_("rope.sin"), n), T, H, Hkv, hd,
+                           0,  s->seq_len, (uint32_t)s->rope_pairing};
     op_step *st = add_op(w, CK_OP_QKV_BWD, slot, L_("qkv"), n, l);
     st->args.qkv = (ck_qkv_bwd_args){buf(t, 1, L_("attn_norm.out"), n, l),
                                      buf(t, 1, L_("qkv.wq"), n, l),
@@ -328,9 +327,12 @@ static void section_bwd(ck_trainer *t, uint32_t si, walk *w, size_t first, size_
     float *logits = buf(t, 1, F_("lm_head.logits"), n), *dlogits = buf(t, 1, F_("lm_head.logits.grad"), n);
     int32_t *targets = buf(t, 1, F_("lm_head.targets"), n);
     op_step *ce = add_op(w, CK_OP_CROSS_ENTROPY, foot, F_("loss (cross_entropy)"), n);
-    ce->args.ce = (ck_cross_entropy_args){logits ? logits + first * V : NULL, targets ? targets + first : NULL,
-                                          buf(t, 1, F_("lm_head.loss"), n), dlogits ? dlogits + first * V : NULL,
-                                          rows, V};
+    ce->args.ce = (ck_cross_entropy_args){logits ? logits + first * V : NULL,
+                                          targets ? targets + first : NULL,
+                                          buf(t, 1, F_("lm_head.loss"), n),
+                                          dlogits ? dlogits + first * V : NULL,
+                                          rows,
+                                          V};
     char p[96];
     snprintf(p, sizeof p, F_("lm_head"), n);
     float *h = s->final_norm ? buf(t, 1, F_("final_norm.out"), n) : res;
@@ -362,7 +364,7 @@ static int bind_targets(ck_trainer *t, uint32_t si, size_t *first, size_t *rows,
     *first = splice ? splice - 1 : 0;
     if (T < 2 || *first + 1 >= T)
         return train_failf(err, len, "%s: section \"%s\": no next token to predict (seq_len %zu, %zu image rows)",
-                     t->model->name, s->name, T, splice);
+                           t->model->name, s->name, T, splice);
     *rows = T - 1 - *first;
     for (size_t i = 0; i < T; i++)
         targets[i] = i + 1 < T ? ids[i + 1] : 0; /* the last row has no next token: unused */
@@ -381,14 +383,25 @@ static int bind_adam(ck_trainer *t, char *err, size_t len)
         if (i + 3 >= p->n_buffers || b[1].kind != CK_BUF_GRADIENT || b[2].kind != CK_BUF_OPTIMIZER_M ||
             b[3].kind != CK_BUF_OPTIMIZER_V || b->dtype != CK_DTYPE_F32)
             return train_failf(err, len, "%s: internal: weight %s has no f32 grad, adam_m, adam_v after it", p->model,
-                         b->name);
+                               b->name);
         size_t slot = train_slot_of(t, b->section, b->part, b->layer);
         op_step *s = push(t, &t->adam, CK_OP_ADAM, slot, b->name);
         if (!s || !s->kernel)
-            return train_failf(err, len, "%s: %s", b->name, s ? "no adam kernel in the plugin nor in scalar" : "out of memory");
-        s->args.adam = (ck_adam_args){train_at(t, b), train_at(t, b + 2), train_at(t, b + 3), train_at(t, b + 1), b->size / sizeof(float),
-                                      t->opts.lr, t->opts.beta1, t->opts.beta2, t->opts.eps,
-                                      b->ndim == 2 ? t->opts.weight_decay : 0.0f, 0, 0, 0};
+            return train_failf(err, len, "%s: %s", b->name,
+                               s ? "no adam kernel in the plugin nor in scalar" : "out of memory");
+        s->args.adam = (ck_adam_args){train_at(t, b),
+                                      train_at(t, b + 2),
+                                      train_at(t, b + 3),
+                                      train_at(t, b + 1),
+                                      b->size / sizeof(float),
+                                      t->opts.lr,
+                                      t->opts.beta1,
+                                      t->opts.beta2,
+                                      t->opts.eps,
+                                      b->ndim == 2 ? t->opts.weight_decay : 0.0f,
+                                      0,
+                                      0,
+                                      0};
     }
     return 0;
 }
@@ -426,13 +439,12 @@ int train_bind(ck_trainer *t, char *err, size_t len)
         if (t->err_name[0])
             return train_failf(err, len, "%s: internal: the training plan has no buffer %s", m->name, t->err_name);
         if (w.fail)
-            return w.missing_kernel[0]
-                       ? train_failf(err, len, "%s: no kernel for %s in the plugin nor in scalar", m->name, w.missing_kernel)
-                       : train_failf(err, len, "%s: out of memory binding the backward pass", m->name);
+            return w.missing_kernel[0] ? train_failf(err, len, "%s: no kernel for %s in the plugin nor in scalar",
+                                                     m->name, w.missing_kernel)
+                                       : train_failf(err, len, "%s: out of memory binding the backward pass", m->name);
         decoders++;
     }
     if (!decoders)
         return train_failf(err, len, "model \"%s\": nothing to train: expected a decoder section", m->name);
     return bind_adam(t, err, len);
 }
-

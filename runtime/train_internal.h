@@ -25,11 +25,11 @@ typedef union bwd_args {
 typedef struct op_step {
     char label[96];
     uint32_t op;
-    size_t slot;                  /* timing row */
+    size_t slot; /* timing row */
     const ck_kernel_desc *kernel;
     int fallback;
     bwd_args args;
-    float *zero;                  /* zeroed first (a scatter-add target) */
+    float *zero; /* zeroed first (a scatter-add target) */
     size_t zero_bytes;
 } op_step;
 
@@ -43,14 +43,14 @@ struct ck_trainer {
     const ck_model *model;
     const ck_plugin *plugin, *scalar;
     ck_train_opts opts;
-    op_list backward, adam;       /* the loss and the backward ops; the optimizer */
+    op_list backward, adam; /* the loss and the backward ops; the optimizer */
     uint32_t adam_step;
     size_t frozen_sections;
     size_t slot_base[CK_MAX_SECTIONS]; /* timing rows: header, layers, footer per section */
     ck_train_time *times;
     size_t n_times;
     int timing;
-    char err_name[160];           /* the first tensor binding missed */
+    char err_name[160]; /* the first tensor binding missed */
 };
 
 

@@ -38,8 +38,8 @@ static void gemm_blocks(void *arg, size_t begin, size_t end, int tid)
     }
 }
 
-static void sgemm_xwt(const ck_exec_ctx *ctx, const float *x, const float *w, const float *bias, float *y,
-                      size_t T, size_t K, size_t N)
+static void sgemm_xwt(const ck_exec_ctx *ctx, const float *x, const float *w, const float *bias, float *y, size_t T,
+                      size_t K, size_t N)
 {
     openblas_set_num_threads(1);
     gemm_job j = {x, w, bias, y, T, K, N};

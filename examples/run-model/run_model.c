@@ -53,9 +53,9 @@ int main(int argc, char **argv)
         }
     for (size_t i = 0; i < ck_runner_n_steps(r); i++)
         fallback += (size_t)ck_runner_step(r, i)->fallback;
-    printf("%s through %s: %zu steps (%zu by scalar), %zu outputs, %zu finite, mean %.6g, rms %.6g\n",
-           ck_model_name(m), plugin->desc->name, ck_runner_n_steps(r), fallback, n, finite,
-           n ? sum / (double)n : 0.0, n ? sqrt(sq / (double)n) : 0.0);
+    printf("%s through %s: %zu steps (%zu by scalar), %zu outputs, %zu finite, mean %.6g, rms %.6g\n", ck_model_name(m),
+           plugin->desc->name, ck_runner_n_steps(r), fallback, n, finite, n ? sum / (double)n : 0.0,
+           n ? sqrt(sq / (double)n) : 0.0);
     ck_exec_destroy(ctx);
     ck_runner_free(r);
     ck_plugin_unload(plugin);

@@ -370,8 +370,7 @@ static void run_scalar(const ck_bench_opts *o, const ck_shape *shapes, size_t n_
     memset(sr, 0, sizeof *sr);
     sr->plugin = ck_plugin_load("scalar", err, sizeof err);
     if (!sr->plugin || !sr->plugin->runnable) {
-        fprintf(stderr, "ckbench bench: no scalar reference, so no speedups: %s\n",
-                sr->plugin ? sr->plugin->why : err);
+        fprintf(stderr, "ckbench bench: no scalar reference, so no speedups: %s\n", sr->plugin ? sr->plugin->why : err);
         ck_plugin_unload(sr->plugin);
         sr->plugin = NULL;
         return;
@@ -494,13 +493,21 @@ static int write_files(const bench_env *e, const ck_plugin *p, const char *gb_pa
     int threads[CK_BENCH_MAX_THREADS];
     for (int t = 0; t < e->cs->n; t++)
         threads[t] = e->cs->ctx[t]->n_threads;
-    ck_results_info info = {
-        .plugin = pr->plugin, .plugin_version = pr->version, .plugin_path = p->path,
-        .scalar_version = e->sr->plugin ? e->sr->plugin->desc->version : NULL, .model = e->out->model,
-        .model_path = o->model_path, .threads = threads, .n_threads = e->cs->n, .min_time = o->min_time,
-        .repetitions = o->repetitions, .scalar_budget_flops = o->no_scalar ? 0 : o->scalar_budget_flops,
-        .roofs = e->out->have_roofs ? &e->out->roofs : NULL, .roofs_path = e->roofs_path,
-        .counters_why = e->out->counters_why, .parity_json = o->parity_json};
+    ck_results_info info = {.plugin = pr->plugin,
+                            .plugin_version = pr->version,
+                            .plugin_path = p->path,
+                            .scalar_version = e->sr->plugin ? e->sr->plugin->desc->version : NULL,
+                            .model = e->out->model,
+                            .model_path = o->model_path,
+                            .threads = threads,
+                            .n_threads = e->cs->n,
+                            .min_time = o->min_time,
+                            .repetitions = o->repetitions,
+                            .scalar_budget_flops = o->no_scalar ? 0 : o->scalar_budget_flops,
+                            .roofs = e->out->have_roofs ? &e->out->roofs : NULL,
+                            .roofs_path = e->roofs_path,
+                            .counters_why = e->out->counters_why,
+                            .parity_json = o->parity_json};
     result_paths(o, e->dir, pr->plugin, e->out->model, pr);
     if (ck_results_write(gb_path, pr->json_path, &info, pr->rows, pr->n_rows, err, sizeof err) == 0)
         return 0;
@@ -530,12 +537,14 @@ static int bench_one(const bench_env *e, const char *name, ck_bench_plugin_resul
     snprintf(gb_path, sizeof gb_path, "%s", e->sr->gb_path);
     if (!scalar_itself) {
         snprintf(gb_path, sizeof gb_path, "%s/.%s-%d.gb.json", e->dir, pr->plugin, (int)getpid());
-        int ran = run_plugin(p, e->shapes, e->n_inst, e->cs->ctx, e->cs->n, e->o, e->papi, 0, gb_path, &own, err,
-                             sizeof err);
+        int ran =
+            run_plugin(p, e->shapes, e->n_inst, e->cs->ctx, e->cs->n, e->o, e->papi, 0, gb_path, &own, err, sizeof err);
         if (ran <= 0) {
             if (ran == 0)
-                snprintf(err, sizeof err, "it has no kernel for any op instance of %s (try --weights for a "
-                         "quantised plugin)", e->out->model);
+                snprintf(err, sizeof err,
+                         "it has no kernel for any op instance of %s (try --weights for a "
+                         "quantised plugin)",
+                         e->out->model);
             snprintf(pr->why, sizeof pr->why, "%s", err);
             pr->runnable = 0;
             free_run_set(&own);

@@ -23,41 +23,41 @@ typedef struct ck_bench_opts {
     unsigned weight_dtype;             /* 0: the model's own; else e.g. CK_DTYPE_Q8_0 for every weight */
     int threads[CK_BENCH_MAX_THREADS]; /* one exec context per entry; <= 0: all CPUs */
     int n_threads;
-    int op_filter[CK_OP_COUNT];        /* 1: bench this op; all 0: every op */
-    double min_time;                   /* seconds per benchmark (Google Benchmark) */
+    int op_filter[CK_OP_COUNT]; /* 1: bench this op; all 0: every op */
+    double min_time;            /* seconds per benchmark (Google Benchmark) */
     int repetitions;
-    const char *out_path;              /* NULL: results/<date>-<host>-<plugin>-<model>.json */
-    const char *parity_json;           /* a parity report to summarise in the results, or NULL */
-    double scalar_budget_flops;        /* above this, scalar runs at a reduced T (scaled) */
-    int no_scalar;                     /* 1: no scalar reference, no speedup column */
-    int progress;                      /* 1: progress line on stderr */
+    const char *out_path;       /* NULL: results/<date>-<host>-<plugin>-<model>.json */
+    const char *parity_json;    /* a parity report to summarise in the results, or NULL */
+    double scalar_budget_flops; /* above this, scalar runs at a reduced T (scaled) */
+    int no_scalar;              /* 1: no scalar reference, no speedup column */
+    int progress;               /* 1: progress line on stderr */
 } ck_bench_opts;
 
 void ck_bench_opts_default(ck_bench_opts *o);
 
 /* One op instance on one plugin at one thread count. */
 typedef struct ck_bench_row {
-    char name[256];      /* the Google Benchmark name */
-    char shape[160];     /* ck_shape_describe */
-    char label[64];      /* where in the model it comes from */
-    char kernel[64];     /* the plugin's kernel name */
+    char name[256];  /* the Google Benchmark name */
+    char shape[160]; /* ck_shape_describe */
+    char label[64];  /* where in the model it comes from */
+    char kernel[64]; /* the plugin's kernel name */
     uint32_t op;
     int threads;
-    double time_ns;      /* per call; 0 when not measured (see status) */
+    double time_ns; /* per call; 0 when not measured (see status) */
     double iterations;
     double bytes, flops;
     double gbs, gflops, intensity;
-    const char *bound;   /* "memory" or "compute" (by intensity vs the ridge), NULL without roofs */
-    double roof_pct;     /* % of the relevant roof; 0 without roofs */
-    double scalar_ns;    /* scalar's time at this shape (measured, or scaled from scalar_T) */
-    size_t scalar_T;     /* T scalar was measured at */
-    int scalar_scaled;   /* 1: scalar_T is below the shape's T and scalar_ns was scaled */
-    double speedup;      /* scalar_ns / time_ns; 0 when either is missing */
-    char status[320];    /* "" when measured, else why not ("no kernel for ...", an error) */
+    const char *bound; /* "memory" or "compute" (by intensity vs the ridge), NULL without roofs */
+    double roof_pct;   /* % of the relevant roof; 0 without roofs */
+    double scalar_ns;  /* scalar's time at this shape (measured, or scaled from scalar_T) */
+    size_t scalar_T;   /* T scalar was measured at */
+    int scalar_scaled; /* 1: scalar_T is below the shape's T and scalar_ns was scaled */
+    double speedup;    /* scalar_ns / time_ns; 0 when either is missing */
+    char status[320];  /* "" when measured, else why not ("no kernel for ...", an error) */
     int n_counters;
     const char *counter_names[CK_BENCH_MAX_COUNTERS];
     double counters[CK_BENCH_MAX_COUNTERS]; /* per call */
-    double traffic_bytes; /* last-level misses x line size per call; 0 without counters */
+    double traffic_bytes;                   /* last-level misses x line size per call; 0 without counters */
 } ck_bench_row;
 
 /* The rows of one plugin and where they were written. */

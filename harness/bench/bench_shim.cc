@@ -18,7 +18,8 @@
 
 #include "bench_shim.h"
 
-namespace {
+namespace
+{
 
 struct Entry {
     std::string name;
@@ -30,7 +31,7 @@ struct Entry {
 };
 
 struct Registry {
-    std::vector<Entry> entries; // by id; the lambdas read their entry from here
+    std::vector<Entry> entries;       // by id; the lambdas read their entry from here
     std::map<std::string, int> id_of; // registered name -> id
     std::vector<ckb_result> results;
     std::vector<bool> have_result;
@@ -66,12 +67,10 @@ double counter_or_zero(const benchmark::UserCounters &c, const char *key)
 // The display reporter: prints nothing, keeps the figures for ckb_get_result,
 // announces progress, and forwards everything to Google Benchmark's own JSON
 // reporter writing to our file.
-class CollectingReporter : public benchmark::BenchmarkReporter {
+class CollectingReporter : public benchmark::BenchmarkReporter
+{
   public:
-    CollectingReporter(const ckb_options &opts, benchmark::BenchmarkReporter *json)
-        : opts_(opts), json_(json)
-    {
-    }
+    CollectingReporter(const ckb_options &opts, benchmark::BenchmarkReporter *json) : opts_(opts), json_(json) {}
 
     bool ReportContext(const Context &context) override
     {

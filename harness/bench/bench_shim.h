@@ -36,19 +36,19 @@ typedef int (*ckb_fn)(void *arg);
 typedef void (*ckb_progress_fn)(void *user, const char *name, int done, int total);
 
 typedef struct ckb_options {
-    double min_time;       /* seconds per benchmark (Google Benchmark's MinTime); <= 0: 0.05 */
-    int repetitions;       /* >= 1; with more than one, the median is handed back */
+    double min_time;          /* seconds per benchmark (Google Benchmark's MinTime); <= 0: 0.05 */
+    int repetitions;          /* >= 1; with more than one, the median is handed back */
     ckb_progress_fn progress; /* may be NULL */
     void *progress_user;
 } ckb_options;
 
 typedef struct ckb_result {
-    char name[256];        /* as written to the JSON file */
-    double real_time_ns;   /* wall time per call (median over repetitions) */
-    int64_t iterations;    /* calls timed (of the run that was picked) */
+    char name[256];      /* as written to the JSON file */
+    double real_time_ns; /* wall time per call (median over repetitions) */
+    int64_t iterations;  /* calls timed (of the run that was picked) */
     double bytes_per_second;
     double flops_per_second;
-    int error;             /* 1: the function returned non-zero */
+    int error; /* 1: the function returned non-zero */
     char error_message[256];
 } ckb_result;
 

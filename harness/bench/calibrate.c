@@ -225,7 +225,7 @@ static int measure_bandwidth(ck_roofs *r, int quick, FILE *log, char *err, size_
 #define SCALAR_CHAINS 12
 __attribute__((target("fma"))) static float fma_loop_scalar(uint64_t iters)
 {
-#define DECL(i) __m128 acc##i = _mm_set_ss(1.0f + (float)(i) * 1e-3f);
+#define DECL(i) __m128 acc##i = _mm_set_ss(1.0f + (float)(i)*1e-3f);
 #define STEP(i) acc##i = _mm_fmadd_ss(acc##i, m, c);
 #define SUM(i) s = _mm_add_ss(s, acc##i);
     const __m128 m = _mm_set1_ps(0.999999f), c = _mm_set1_ps(1e-6f);
@@ -245,7 +245,7 @@ __attribute__((target("fma"))) static float fma_loop_scalar(uint64_t iters)
 #define AVX2_CHAINS 12
 __attribute__((target("avx2,fma"))) static float fma_loop_avx2(uint64_t iters)
 {
-#define DECL(i) __m256 acc##i = _mm256_set1_ps(1.0f + (float)(i) * 1e-3f);
+#define DECL(i) __m256 acc##i = _mm256_set1_ps(1.0f + (float)(i)*1e-3f);
 #define STEP(i) acc##i = _mm256_fmadd_ps(acc##i, m, c);
 #define SUM(i) s = _mm256_add_ps(s, acc##i);
     const __m256 m = _mm256_set1_ps(0.999999f), c = _mm256_set1_ps(1e-6f);
@@ -267,7 +267,7 @@ __attribute__((target("avx2,fma"))) static float fma_loop_avx2(uint64_t iters)
 #define AVX512_CHAINS 24
 __attribute__((target("avx512f"))) static float fma_loop_avx512(uint64_t iters)
 {
-#define DECL(i) __m512 acc##i = _mm512_set1_ps(1.0f + (float)(i) * 1e-3f);
+#define DECL(i) __m512 acc##i = _mm512_set1_ps(1.0f + (float)(i)*1e-3f);
 #define STEP(i) acc##i = _mm512_fmadd_ps(acc##i, m, c);
 #define SUM(i) s = _mm512_add_ps(s, acc##i);
     const __m512 m = _mm512_set1_ps(0.999999f), c = _mm512_set1_ps(1e-6f);
@@ -290,7 +290,7 @@ __attribute__((target("avx512f"))) static float fma_loop_avx512(uint64_t iters)
 #define SCALAR_CHAINS 12
 static float fma_loop_scalar(uint64_t iters)
 {
-#define DECL(i) float acc##i = 1.0f + (float)(i) * 1e-3f;
+#define DECL(i) float acc##i = 1.0f + (float)(i)*1e-3f;
 #define STEP(i) acc##i = __builtin_fmaf(acc##i, m, c);
 #define SUM(i) s += acc##i;
     const float m = 0.999999f, c = 1e-6f;
@@ -310,7 +310,7 @@ static float fma_loop_scalar(uint64_t iters)
 #define NEON_CHAINS 24
 static float fma_loop_neon(uint64_t iters)
 {
-#define DECL(i) float32x4_t acc##i = vdupq_n_f32(1.0f + (float)(i) * 1e-3f);
+#define DECL(i) float32x4_t acc##i = vdupq_n_f32(1.0f + (float)(i)*1e-3f);
 #define STEP(i) acc##i = vfmaq_f32(c, acc##i, m);
 #define SUM(i) s = vaddq_f32(s, acc##i);
     const float32x4_t m = vdupq_n_f32(0.999999f), c = vdupq_n_f32(1e-6f);
@@ -435,4 +435,3 @@ int ck_roofs_measure(ck_roofs *r, int threads, int quick, FILE *log, char *err, 
     }
     return 0;
 }
-

@@ -15,11 +15,11 @@ enum { CK_ROOF_ONE_THREAD = 0, CK_ROOF_ALL_THREADS = 1 };
 typedef struct ck_roofs {
     char host[64];
     char cpu[128];
-    char measured_at[32];      /* ISO 8601 UTC */
-    int threads;               /* the "all threads" count */
+    char measured_at[32]; /* ISO 8601 UTC */
+    int threads;          /* the "all threads" count */
     size_t llc_bytes;
-    size_t triad_array_bytes;  /* each of the three arrays */
-    double triad_gbs[2];       /* [CK_ROOF_ONE_THREAD], [CK_ROOF_ALL_THREADS] */
+    size_t triad_array_bytes;            /* each of the three arrays */
+    double triad_gbs[2];                 /* [CK_ROOF_ONE_THREAD], [CK_ROOF_ALL_THREADS] */
     double peak_gflops[CK_ISA_COUNT][2]; /* 0: this CPU lacks the ISA */
 } ck_roofs;
 

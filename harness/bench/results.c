@@ -207,8 +207,8 @@ static void write_csv(FILE *f, const char *plugin, const ck_bench_row *rows, siz
 
 /* ---- writing ------------------------------------------------------------------- */
 
-static int write_then_rename(const char *path, const char *text, const char *plugin, const ck_bench_row *rows,
-                             size_t n, char *err, size_t err_len)
+static int write_then_rename(const char *path, const char *text, const char *plugin, const ck_bench_row *rows, size_t n,
+                             char *err, size_t err_len)
 {
     char tmp[4200];
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
@@ -248,8 +248,8 @@ static char *insert_ckbench(const char *gb_text, const char *ckbench)
     return out;
 }
 
-int ck_results_write(const char *gb_json, const char *out_json, const ck_results_info *info,
-                     const ck_bench_row *rows, size_t n_rows, char *err, size_t err_len)
+int ck_results_write(const char *gb_json, const char *out_json, const ck_results_info *info, const ck_bench_row *rows,
+                     size_t n_rows, char *err, size_t err_len)
 {
     char *raw = slurp(gb_json);
     char *text = raw ? ck_json_nonfinite_to_null(raw) : NULL;

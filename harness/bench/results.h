@@ -17,17 +17,17 @@
 
 typedef struct ck_results_info {
     const char *plugin, *plugin_version, *plugin_path;
-    const char *scalar_version;  /* the reference plugin's version, or NULL */
+    const char *scalar_version; /* the reference plugin's version, or NULL */
     const char *model, *model_path;
     const int *threads;
     int n_threads;
     double min_time;
     int repetitions;
     double scalar_budget_flops;
-    const ck_roofs *roofs;       /* NULL: not calibrated */
+    const ck_roofs *roofs; /* NULL: not calibrated */
     const char *roofs_path;
-    const char *counters_why;    /* NULL or "": counters were read */
-    const char *parity_json;     /* a parity report file to summarise, or NULL */
+    const char *counters_why; /* NULL or "": counters were read */
+    const char *parity_json;  /* a parity report file to summarise, or NULL */
 } ck_results_info;
 
 /* dir/<date>-<host>-<plugin>-<model>.json (names made file-safe). */
@@ -40,7 +40,7 @@ void ck_results_csv_path(char *buf, size_t len, const char *json_path);
  * ckbench block into out_json, and write the CSV next to it. Both are written
  * to temporary files and renamed, so nothing is left half-written. 0 on
  * success; -1 with one line in err. */
-int ck_results_write(const char *gb_json, const char *out_json, const ck_results_info *info,
-                     const ck_bench_row *rows, size_t n_rows, char *err, size_t err_len);
+int ck_results_write(const char *gb_json, const char *out_json, const ck_results_info *info, const ck_bench_row *rows,
+                     size_t n_rows, char *err, size_t err_len);
 
 #endif

@@ -169,10 +169,10 @@ int ck_roofs_load(ck_roofs *r, const char *path, char *err, size_t err_len)
     int bad = get_positive(o, "threads", NULL, &threads, "threads", path, err, err_len) ||
               get_positive(o, "llc_bytes", NULL, &llc, "llc_bytes", path, err, err_len) ||
               get_positive(o, "triad_array_bytes", NULL, &array, "triad_array_bytes", path, err, err_len) ||
-              get_positive(o, "stream_triad_gbs", "one_thread", &r->triad_gbs[0], "stream_triad_gbs.one_thread",
-                           path, err, err_len) ||
-              get_positive(o, "stream_triad_gbs", "all_threads", &r->triad_gbs[1], "stream_triad_gbs.all_threads",
-                           path, err, err_len);
+              get_positive(o, "stream_triad_gbs", "one_thread", &r->triad_gbs[0], "stream_triad_gbs.one_thread", path,
+                           err, err_len) ||
+              get_positive(o, "stream_triad_gbs", "all_threads", &r->triad_gbs[1], "stream_triad_gbs.all_threads", path,
+                           err, err_len);
     const cJSON *peak = cJSON_GetObjectItemCaseSensitive(o, "peak_fma_gflops");
     if (!bad && !cJSON_IsObject(peak)) {
         snprintf(err, err_len, "%s: field 'peak_fma_gflops': expected an object", path);
@@ -184,8 +184,7 @@ int ck_roofs_load(ck_roofs *r, const char *path, char *err, size_t err_len)
         char one[64], all[64];
         snprintf(one, sizeof one, "peak_fma_gflops.%s.one_thread", ck_isa_name(isa));
         snprintf(all, sizeof all, "peak_fma_gflops.%s.all_threads", ck_isa_name(isa));
-        bad = get_positive(peak, ck_isa_name(isa), "one_thread", &r->peak_gflops[isa][0], one, path, err,
-                           err_len) ||
+        bad = get_positive(peak, ck_isa_name(isa), "one_thread", &r->peak_gflops[isa][0], one, path, err, err_len) ||
               get_positive(peak, ck_isa_name(isa), "all_threads", &r->peak_gflops[isa][1], all, path, err, err_len);
     }
     if (!bad) {

@@ -50,8 +50,8 @@ ck_case *ck_case_create(const ck_shape *s, uint64_t seed, char *err, size_t err_
     return c;
 }
 
-ck_case *ck_case_create_fused(uint32_t op, uint32_t dtype, const ck_shape *members, size_t n_members,
-                              uint64_t seed, char *err, size_t err_len)
+ck_case *ck_case_create_fused(uint32_t op, uint32_t dtype, const ck_shape *members, size_t n_members, uint64_t seed,
+                              char *err, size_t err_len)
 {
     ck_shape s = {.op = op, .dtype = dtype};
     if (n_members < 2 || n_members > CASE_MAX_MEMBERS) {
@@ -88,10 +88,22 @@ void ck_case_free(ck_case *c)
     free(c);
 }
 
-const ck_shape *ck_case_shape(const ck_case *c) { return &c->shape; }
-size_t ck_case_n_bufs(const ck_case *c) { return c->n_bufs; }
-size_t ck_case_bytes(const ck_case *c) { return c->total_bytes; }
-const void *ck_case_args(const ck_case *c) { return &c->args; }
+const ck_shape *ck_case_shape(const ck_case *c)
+{
+    return &c->shape;
+}
+size_t ck_case_n_bufs(const ck_case *c)
+{
+    return c->n_bufs;
+}
+size_t ck_case_bytes(const ck_case *c)
+{
+    return c->total_bytes;
+}
+const void *ck_case_args(const ck_case *c)
+{
+    return &c->args;
+}
 
 const ck_case_buf *ck_case_buf_at(const ck_case *c, size_t i)
 {
@@ -176,8 +188,8 @@ int ck_case_check_guards(const ck_case *c, char *msg, size_t len)
         }
         for (size_t j = GUARD; j-- > 0;) {
             if (front[j] != case_canary_byte(j)) {
-                snprintf(msg, len, "out-of-bounds write before the start of '%s' (%zu bytes before element 0)",
-                         b->name, GUARD - j);
+                snprintf(msg, len, "out-of-bounds write before the start of '%s' (%zu bytes before element 0)", b->name,
+                         GUARD - j);
                 return 1;
             }
         }
@@ -195,8 +207,8 @@ int ck_case_check_inputs(const ck_case *c, char *msg, size_t len)
         size_t j = 0;
         while (j < b->bytes && d[j] == o[j])
             j++;
-        snprintf(msg, len, "modified its read-only input '%s' (first at element %zu of %zu)", b->name,
-                 j / b->elem_size, b->count);
+        snprintf(msg, len, "modified its read-only input '%s' (first at element %zu of %zu)", b->name, j / b->elem_size,
+                 b->count);
         return 1;
     }
     return 0;

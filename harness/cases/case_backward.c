@@ -32,8 +32,14 @@ static int build_norm_bwd(ck_case *c, char *err, size_t err_len)
     case_dims(c, p_x, 2, s->T, s->D, 0);
     case_dims(c, p_dy, 2, s->T, s->D, 0);
     case_dims(c, p_dx, 2, s->T, s->D, 0);
-    c->args.norm_bwd = (ck_norm_bwd_args){.x = p_x, .gamma = p_gamma, .dy = p_dy, .dx = p_dx, .dgamma = p_dgamma,
-                                          .dbeta = p_dbeta, .T = s->T, .D = s->D,
+    c->args.norm_bwd = (ck_norm_bwd_args){.x = p_x,
+                                          .gamma = p_gamma,
+                                          .dy = p_dy,
+                                          .dx = p_dx,
+                                          .dgamma = p_dgamma,
+                                          .dbeta = p_dbeta,
+                                          .T = s->T,
+                                          .D = s->D,
                                           .eps = s->eps > 0 ? s->eps : 1e-5f};
     return 0;
 }
@@ -61,8 +67,8 @@ static int build_linear_bwd(ck_case *c, char *err, size_t err_len)
     case_dims(c, p_w, 2, s->N, s->K, 0);
     case_dims(c, p_dw, 2, s->N, s->K, 0);
     case_dims(c, p_dy, 2, s->T, s->N, 0);
-    c->args.linear_bwd = (ck_linear_bwd_args){.x = p_x, .w = p_w, .dy = p_dy, .dx = p_dx, .dw = p_dw, .db = p_db,
-                                              .T = s->T, .K = s->K, .N = s->N};
+    c->args.linear_bwd = (ck_linear_bwd_args){
+        .x = p_x, .w = p_w, .dy = p_dy, .dx = p_dx, .dw = p_dw, .db = p_db, .T = s->T, .K = s->K, .N = s->N};
     return 0;
 }
 
@@ -101,10 +107,25 @@ static int build_qkv_bwd(ck_case *c, char *err, size_t err_len)
     case_gen_normal(c, "dq", case_init_of(c, p_dq), s->T * nq, 0.0, 1.0);
     case_gen_normal(c, "dk", case_init_of(c, p_dk), s->T * nkv, 0.0, 1.0);
     case_gen_normal(c, "dv", case_init_of(c, p_dv), s->T * nkv, 0.0, 1.0);
-    c->args.qkv_bwd = (ck_qkv_bwd_args){
-        .x = p_x, .wq = p_wq, .wk = p_wk, .wv = p_wv, .dq = p_dq, .dk = p_dk, .dv = p_dv, .dx = p_dx,
-        .dwq = p_dwq, .dwk = p_dwk, .dwv = p_dwv, .dbq = p_dbq, .dbk = p_dbk, .dbv = p_dbv, .T = s->T, .D = s->D,
-        .n_heads = s->n_heads, .n_kv_heads = s->n_kv_heads, .head_dim = s->head_dim};
+    c->args.qkv_bwd = (ck_qkv_bwd_args){.x = p_x,
+                                        .wq = p_wq,
+                                        .wk = p_wk,
+                                        .wv = p_wv,
+                                        .dq = p_dq,
+                                        .dk = p_dk,
+                                        .dv = p_dv,
+                                        .dx = p_dx,
+                                        .dwq = p_dwq,
+                                        .dwk = p_dwk,
+                                        .dwv = p_dwv,
+                                        .dbq = p_dbq,
+                                        .dbk = p_dbk,
+                                        .dbv = p_dbv,
+                                        .T = s->T,
+                                        .D = s->D,
+                                        .n_heads = s->n_heads,
+                                        .n_kv_heads = s->n_kv_heads,
+                                        .head_dim = s->head_dim};
     return 0;
 }
 
@@ -163,10 +184,22 @@ static int build_attention_bwd(ck_case *c, char *err, size_t err_len)
     case_gen_activations(c, "k", case_init_of(c, p_k), s->S, s->n_kv_heads * s->head_dim);
     case_gen_activations(c, "v", case_init_of(c, p_v), s->S, s->n_kv_heads * s->head_dim);
     case_gen_normal(c, "dout", case_init_of(c, p_dout), qn, 0.0, 1.0);
-    c->args.attention_bwd = (ck_attention_bwd_args){
-        .q = p_q, .k = p_k, .v = p_v, .dout = p_dout, .probs = p_probs, .dq = p_dq, .dk = p_dk, .dv = p_dv,
-        .T = s->T, .S = s->S, .n_heads = s->n_heads, .n_kv_heads = s->n_kv_heads, .head_dim = s->head_dim,
-        .q_pos = s->pos, .causal = s->causal, .scale = (float)(1.0 / sqrt((double)s->head_dim))};
+    c->args.attention_bwd = (ck_attention_bwd_args){.q = p_q,
+                                                    .k = p_k,
+                                                    .v = p_v,
+                                                    .dout = p_dout,
+                                                    .probs = p_probs,
+                                                    .dq = p_dq,
+                                                    .dk = p_dk,
+                                                    .dv = p_dv,
+                                                    .T = s->T,
+                                                    .S = s->S,
+                                                    .n_heads = s->n_heads,
+                                                    .n_kv_heads = s->n_kv_heads,
+                                                    .head_dim = s->head_dim,
+                                                    .q_pos = s->pos,
+                                                    .causal = s->causal,
+                                                    .scale = (float)(1.0 / sqrt((double)s->head_dim))};
     if (p_probs) {
         ck_attention_bwd_args from_init = c->args.attention_bwd; /* generate from the initial contents */
         from_init.q = case_init_of(c, p_q);
@@ -231,8 +264,8 @@ static int build_embedding_bwd(ck_case *c, char *err, size_t err_len)
     case_gen_normal(c, "dtable", case_init_of(c, p_dtable), s->vocab * s->D, 0.0, 1.0);
     case_dims(c, p_dy, 2, s->T, s->D, 0);
     case_dims(c, p_dtable, 2, s->vocab, s->D, 0);
-    c->args.embedding_bwd = (ck_embedding_bwd_args){
-        .ids = p_ids, .dy = p_dy, .dtable = p_dtable, .T = s->T, .vocab = s->vocab, .D = s->D};
+    c->args.embedding_bwd =
+        (ck_embedding_bwd_args){.ids = p_ids, .dy = p_dy, .dtable = p_dtable, .T = s->T, .vocab = s->vocab, .D = s->D};
     return 0;
 }
 

@@ -87,7 +87,7 @@ static size_t storage_count(uint32_t dtype, size_t values)
 
 /* Add a buffer of `values` values; returns its data pointer, NULL on failure. */
 void *case_add_buf(ck_case *c, const char *name, ck_buf_role role, uint32_t dtype, size_t values, char *err,
-                     size_t err_len)
+                   size_t err_len)
 {
     if (c->n_bufs == CASE_MAX_BUFS) {
         case_fail(err, err_len, &c->shape, "more than %d buffers (at '%s')", CASE_MAX_BUFS, name);
@@ -105,7 +105,7 @@ void *case_add_buf(ck_case *c, const char *name, ck_buf_role role, uint32_t dtyp
     size_t padded = (b->bytes + GUARD - 1) / GUARD * GUARD;
     if (c->total_bytes + b->bytes > MAX_CASE_BYTES) {
         case_fail(err, err_len, &c->shape, "needs more than %llu GiB of buffers (at '%s'); reduce the shape",
-             MAX_CASE_BYTES >> 30, name);
+                  MAX_CASE_BYTES >> 30, name);
         return NULL;
     }
     void *mem = NULL;
@@ -293,4 +293,3 @@ void case_drop_buf(ck_case *c, const void *data)
         if (c->n_members)
             c->bufs[j].name = c->names[j];
 }
-

@@ -7,7 +7,6 @@
 #include "case_internal.h"
 
 
-
 static int build_norm(ck_case *c, char *err, size_t err_len)
 {
     const ck_shape *s = &c->shape;
@@ -27,8 +26,8 @@ static int build_norm(ck_case *c, char *err, size_t err_len)
         case_gen_normal(c, "beta", case_init_of(c, p_beta), s->D, 0.0, WEIGHT_SIGMA);
     case_dims(c, p_x, 2, s->T, s->D, 0);
     case_dims(c, p_y, 2, s->T, s->D, 0);
-    c->args.norm = (ck_norm_args){.x = p_x, .y = p_y, .gamma = p_gamma, .beta = p_beta, .T = s->T, .D = s->D,
-                                  .eps = s->eps > 0 ? s->eps : 1e-5f};
+    c->args.norm = (ck_norm_args){
+        .x = p_x, .y = p_y, .gamma = p_gamma, .beta = p_beta, .T = s->T, .D = s->D, .eps = s->eps > 0 ? s->eps : 1e-5f};
     return 0;
 }
 
@@ -37,8 +36,10 @@ static int build_linear(ck_case *c, char *err, size_t err_len)
     const ck_shape *s = &c->shape;
     int ok = 1, quant = s->dtype == CK_DTYPE_Q8_0 || s->dtype == CK_DTYPE_Q4_0;
     if (!case_need(s->T && s->K && s->N, err, err_len, s, "T, K and N must be >= 1") ||
-        !case_need(case_is_weight_dtype(s->dtype, 1), err, err_len, s, "weight dtype must be f32, bf16, f16, q8_0 or q4_0") ||
-        !case_need(!quant || s->K % CK_QBLOCK == 0, err, err_len, s, "K must be a multiple of 32 for quantised weights"))
+        !case_need(case_is_weight_dtype(s->dtype, 1), err, err_len, s,
+                   "weight dtype must be f32, bf16, f16, q8_0 or q4_0") ||
+        !case_need(!quant || s->K % CK_QBLOCK == 0, err, err_len, s,
+                   "K must be a multiple of 32 for quantised weights"))
         return -1;
     void *p_x, *p_w, *p_bias = NULL, *p_y;
     ADD(x, CK_BUF_IN, CK_DTYPE_F32, case_mul(s->T, s->K, &ok));
@@ -53,8 +54,8 @@ static int build_linear(ck_case *c, char *err, size_t err_len)
     case_dims(c, p_x, 2, s->T, s->K, 0);
     case_dims(c, p_w, 2, s->N, s->K, 0);
     case_dims(c, p_y, 2, s->T, s->N, 0);
-    c->args.linear = (ck_linear_args){.x = p_x, .w = p_w, .bias = p_bias, .y = p_y, .T = s->T, .K = s->K,
-                                      .N = s->N, .w_dtype = s->dtype};
+    c->args.linear = (ck_linear_args){
+        .x = p_x, .w = p_w, .bias = p_bias, .y = p_y, .T = s->T, .K = s->K, .N = s->N, .w_dtype = s->dtype};
     return 0;
 }
 
@@ -63,10 +64,12 @@ static int build_qkv(ck_case *c, char *err, size_t err_len)
     const ck_shape *s = &c->shape;
     int ok = 1, quant = s->dtype == CK_DTYPE_Q8_0 || s->dtype == CK_DTYPE_Q4_0;
     if (!case_need(s->T && s->D && s->n_heads && s->n_kv_heads && s->head_dim, err, err_len, s,
-              "T, D, n_heads, n_kv_heads and head_dim must be >= 1") ||
+                   "T, D, n_heads, n_kv_heads and head_dim must be >= 1") ||
         !case_need(s->n_heads % s->n_kv_heads == 0, err, err_len, s, "n_heads must be a multiple of n_kv_heads") ||
-        !case_need(case_is_weight_dtype(s->dtype, 1), err, err_len, s, "weight dtype must be f32, bf16, f16, q8_0 or q4_0") ||
-        !case_need(!quant || s->D % CK_QBLOCK == 0, err, err_len, s, "D must be a multiple of 32 for quantised weights"))
+        !case_need(case_is_weight_dtype(s->dtype, 1), err, err_len, s,
+                   "weight dtype must be f32, bf16, f16, q8_0 or q4_0") ||
+        !case_need(!quant || s->D % CK_QBLOCK == 0, err, err_len, s,
+                   "D must be a multiple of 32 for quantised weights"))
         return -1;
     size_t nq = case_mul(s->n_heads, s->head_dim, &ok), nkv = case_mul(s->n_kv_heads, s->head_dim, &ok);
     void *p_x, *p_wq, *p_wk, *p_wv, *p_bq = NULL, *p_bk = NULL, *p_bv = NULL, *p_q, *p_k, *p_v;
@@ -98,9 +101,22 @@ static int build_qkv(ck_case *c, char *err, size_t err_len)
     case_dims(c, p_q, 3, s->T, s->n_heads, s->head_dim);
     case_dims(c, p_k, 3, s->T, s->n_kv_heads, s->head_dim);
     case_dims(c, p_v, 3, s->T, s->n_kv_heads, s->head_dim);
-    c->args.qkv = (ck_qkv_args){.x = p_x, .wq = p_wq, .wk = p_wk, .wv = p_wv, .bq = p_bq, .bk = p_bk, .bv = p_bv,
-                                .q = p_q, .k = p_k, .v = p_v, .T = s->T, .D = s->D, .n_heads = s->n_heads,
-                                .n_kv_heads = s->n_kv_heads, .head_dim = s->head_dim, .w_dtype = s->dtype};
+    c->args.qkv = (ck_qkv_args){.x = p_x,
+                                .wq = p_wq,
+                                .wk = p_wk,
+                                .wv = p_wv,
+                                .bq = p_bq,
+                                .bk = p_bk,
+                                .bv = p_bv,
+                                .q = p_q,
+                                .k = p_k,
+                                .v = p_v,
+                                .T = s->T,
+                                .D = s->D,
+                                .n_heads = s->n_heads,
+                                .n_kv_heads = s->n_kv_heads,
+                                .head_dim = s->head_dim,
+                                .w_dtype = s->dtype};
     return 0;
 }
 
@@ -112,7 +128,7 @@ int case_build_rope(ck_case *c, char *err, size_t err_len)
     if (!case_need(s->T && s->n_heads && s->head_dim, err, err_len, s, "T, n_heads and head_dim must be >= 1") ||
         !case_need(s->head_dim % 2 == 0, err, err_len, s, "head_dim must be even") ||
         !case_need(s->pairing == CK_ROPE_NEOX || s->pairing == CK_ROPE_GPTJ, err, err_len, s,
-              "pairing must be neox (0) or gptj (1)") ||
+                   "pairing must be neox (0) or gptj (1)") ||
         !case_need(s->pos + s->T <= max_pos, err, err_len, s, "pos + T must not exceed max_pos (table rows)"))
         return -1;
     void *p_q, *p_k = NULL, *p_cos_tab, *p_sin_tab;
@@ -130,9 +146,17 @@ int case_build_rope(ck_case *c, char *err, size_t err_len)
     case_dims(c, p_k, 3, s->T, s->n_kv_heads, s->head_dim);
     case_dims(c, p_cos_tab, 2, max_pos, s->head_dim / 2, 0);
     case_dims(c, p_sin_tab, 2, max_pos, s->head_dim / 2, 0);
-    c->args.rope = (ck_rope_args){.q = p_q, .k = p_k, .cos_tab = p_cos_tab, .sin_tab = p_sin_tab, .T = s->T,
-                                  .n_heads = s->n_heads, .n_kv_heads = s->n_kv_heads, .head_dim = s->head_dim,
-                                  .pos_offset = s->pos, .max_pos = max_pos, .pairing = (uint32_t)s->pairing};
+    c->args.rope = (ck_rope_args){.q = p_q,
+                                  .k = p_k,
+                                  .cos_tab = p_cos_tab,
+                                  .sin_tab = p_sin_tab,
+                                  .T = s->T,
+                                  .n_heads = s->n_heads,
+                                  .n_kv_heads = s->n_kv_heads,
+                                  .head_dim = s->head_dim,
+                                  .pos_offset = s->pos,
+                                  .max_pos = max_pos,
+                                  .pairing = (uint32_t)s->pairing};
     return 0;
 }
 
@@ -141,7 +165,7 @@ static int build_attention(ck_case *c, char *err, size_t err_len)
     const ck_shape *s = &c->shape;
     int ok = 1;
     if (!case_need(s->T && s->S && s->n_heads && s->n_kv_heads && s->head_dim, err, err_len, s,
-              "T, S, n_heads, n_kv_heads and head_dim must be >= 1") ||
+                   "T, S, n_heads, n_kv_heads and head_dim must be >= 1") ||
         !case_need(s->n_heads % s->n_kv_heads == 0, err, err_len, s, "n_heads must be a multiple of n_kv_heads"))
         return -1;
     size_t qn = case_mul(s->T, case_mul(s->n_heads, s->head_dim, &ok), &ok);
@@ -165,10 +189,20 @@ static int build_attention(ck_case *c, char *err, size_t err_len)
     case_dims(c, p_v, 3, s->S, s->n_kv_heads, s->head_dim);
     case_dims(c, p_scores, 3, s->n_heads, s->T, s->S);
     case_dims(c, p_probs, 3, s->n_heads, s->T, s->S);
-    c->args.attention = (ck_attention_args){
-        .q = p_q, .k = p_k, .v = p_v, .out = p_out, .scores = p_scores, .probs = p_probs, .T = s->T, .S = s->S,
-        .n_heads = s->n_heads, .n_kv_heads = s->n_kv_heads, .head_dim = s->head_dim, .q_pos = s->pos,
-        .causal = s->causal, .scale = (float)(1.0 / sqrt((double)s->head_dim))};
+    c->args.attention = (ck_attention_args){.q = p_q,
+                                            .k = p_k,
+                                            .v = p_v,
+                                            .out = p_out,
+                                            .scores = p_scores,
+                                            .probs = p_probs,
+                                            .T = s->T,
+                                            .S = s->S,
+                                            .n_heads = s->n_heads,
+                                            .n_kv_heads = s->n_kv_heads,
+                                            .head_dim = s->head_dim,
+                                            .q_pos = s->pos,
+                                            .causal = s->causal,
+                                            .scale = (float)(1.0 / sqrt((double)s->head_dim))};
     return 0;
 }
 
@@ -223,8 +257,10 @@ static int build_embedding(ck_case *c, char *err, size_t err_len)
     int ok = 1;
     int quant = s->dtype == CK_DTYPE_Q8_0 || s->dtype == CK_DTYPE_Q4_0;
     if (!case_need(s->T && s->vocab && s->D, err, err_len, s, "T, vocab and D must be >= 1") ||
-        !case_need(case_is_weight_dtype(s->dtype, 1), err, err_len, s, "table dtype must be f32, bf16, f16, q8_0 or q4_0") ||
-        !case_need(!quant || s->D % CK_QBLOCK == 0, err, err_len, s, "D must be a multiple of 32 for a quantised table") ||
+        !case_need(case_is_weight_dtype(s->dtype, 1), err, err_len, s,
+                   "table dtype must be f32, bf16, f16, q8_0 or q4_0") ||
+        !case_need(!quant || s->D % CK_QBLOCK == 0, err, err_len, s,
+                   "D must be a multiple of 32 for a quantised table") ||
         !case_need(s->vocab <= INT32_MAX, err, err_len, s, "vocab must fit an int32 id"))
         return -1;
     void *p_ids, *p_table, *p_y;
@@ -266,9 +302,19 @@ static int build_adam(ck_case *c, char *err, size_t err_len)
         b1 *= 0.9;
         b2 *= 0.999;
     }
-    c->args.adam = (ck_adam_args){.w = p_w, .m = p_m, .v = p_v, .g = p_g, .n = n, .lr = 1e-3f, .beta1 = 0.9f,
-                                  .beta2 = 0.999f, .eps = 1e-8f, .weight_decay = 0.01f, .step = ADAM_STEP,
-                                  .bc1 = (float)(1.0 - b1), .bc2 = (float)(1.0 - b2)};
+    c->args.adam = (ck_adam_args){.w = p_w,
+                                  .m = p_m,
+                                  .v = p_v,
+                                  .g = p_g,
+                                  .n = n,
+                                  .lr = 1e-3f,
+                                  .beta1 = 0.9f,
+                                  .beta2 = 0.999f,
+                                  .eps = 1e-8f,
+                                  .weight_decay = 0.01f,
+                                  .step = ADAM_STEP,
+                                  .bc1 = (float)(1.0 - b1),
+                                  .bc2 = (float)(1.0 - b2)};
     return 0;
 }
 
@@ -278,7 +324,7 @@ static int build_quant(ck_case *c, char *err, size_t err_len)
     int ok = 1;
     size_t n = elementwise_n(s, &ok);
     if (!case_need(s->dtype == CK_DTYPE_Q8_0 || s->dtype == CK_DTYPE_Q4_0, err, err_len, s,
-              "dtype must be q8_0 or q4_0") ||
+                   "dtype must be q8_0 or q4_0") ||
         !case_need(n >= 1 && n % CK_QBLOCK == 0, err, err_len, s, "n must be a positive multiple of 32"))
         return -1;
     void *p_src, *p_dst;

@@ -72,15 +72,11 @@ static int members_fit(const ck_case *c)
     case CK_OP_EMBED_NORM: return n == 2 && m[0].op == CK_OP_EMBEDDING && is_norm(m[1].op);
     case CK_OP_NORM_QKV: return n == 2 && is_norm(m[0].op) && m[1].op == CK_OP_QKV;
     case CK_OP_QKV_ROPE: return n == 2 && m[0].op == CK_OP_QKV && m[1].op == CK_OP_ROPE;
-    case CK_OP_ATTN_PROJ:
-        return n == 2 && m[0].op == CK_OP_ATTENTION && !m[0].materialize && m[1].op == CK_OP_LINEAR;
+    case CK_OP_ATTN_PROJ: return n == 2 && m[0].op == CK_OP_ATTENTION && !m[0].materialize && m[1].op == CK_OP_LINEAR;
     case CK_OP_NORM_MLP:
-        return (n == 2 || n == 3) && is_norm(m[0].op) && m[1].op == CK_OP_LINEAR &&
-               (n == 2 || m[2].op == CK_OP_LINEAR);
-    case CK_OP_GATE_UP:
-        return n == 3 && m[0].op == CK_OP_LINEAR && m[1].op == CK_OP_LINEAR && m[2].op == CK_OP_SWIGLU;
-    case CK_OP_ACT_DOWN:
-        return n == 2 && (m[0].op == CK_OP_SWIGLU || m[0].op == CK_OP_GELU) && m[1].op == CK_OP_LINEAR;
+        return (n == 2 || n == 3) && is_norm(m[0].op) && m[1].op == CK_OP_LINEAR && (n == 2 || m[2].op == CK_OP_LINEAR);
+    case CK_OP_GATE_UP: return n == 3 && m[0].op == CK_OP_LINEAR && m[1].op == CK_OP_LINEAR && m[2].op == CK_OP_SWIGLU;
+    case CK_OP_ACT_DOWN: return n == 2 && (m[0].op == CK_OP_SWIGLU || m[0].op == CK_OP_GELU) && m[1].op == CK_OP_LINEAR;
     case CK_OP_ADD_NORM: return n == 2 && m[0].op == CK_OP_ADD && is_norm(m[1].op);
     default: return 0;
     }
@@ -142,8 +138,7 @@ static int fuse_norm_mlp(ck_case *c, char *err, size_t err_len)
 {
     int gelu = c->n_members == 2; /* norm, up: no gate */
     case_args n, g = {0}, u;
-    if (build_member(c, 0, "norm", &n, err, err_len) ||
-        (!gelu && build_member(c, 1, "gate", &g, err, err_len)) ||
+    if (build_member(c, 0, "norm", &n, err, err_len) || (!gelu && build_member(c, 1, "gate", &g, err, err_len)) ||
         build_member(c, gelu ? 1 : 2, "up", &u, err, err_len) ||
         (!gelu && link(c, g.linear.x, n.norm.y, err, err_len)) || link(c, u.linear.x, n.norm.y, err, err_len))
         return -1;
@@ -204,8 +199,8 @@ static int fuse_add_norm(ck_case *c, char *err, size_t err_len)
 int case_build_fused(ck_case *c, char *err, size_t err_len)
 {
     if (!members_fit(c)) {
-        case_fail(err, err_len, &c->shape, "the members (%zu, first %s) are not those of this fused op",
-                  c->n_members, ck_op_name(c->members[0].op));
+        case_fail(err, err_len, &c->shape, "the members (%zu, first %s) are not those of this fused op", c->n_members,
+                  ck_op_name(c->members[0].op));
         return -1;
     }
     switch (c->shape.op) {

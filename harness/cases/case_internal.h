@@ -10,10 +10,10 @@
 #include "ck_case.h"
 #include "ck_rng.h"
 
-#define GUARD 64                 /* canary bytes on each side of a buffer */
+#define GUARD 64 /* canary bytes on each side of a buffer */
 #define CASE_MAX_BUFS 16
 #define MAX_CASE_BYTES (6ull << 30) /* refuse shapes that would not fit a test machine */
-#define LARGE_ROW_ODDS 16        /* about one activation row in 16 is large */
+#define LARGE_ROW_ODDS 16           /* about one activation row in 16 is large */
 #define LARGE_ROW_SCALE 32.0
 #define WEIGHT_SIGMA 0.02
 #define ROPE_THETA 10000.0
@@ -67,8 +67,7 @@ struct ck_case {
 
 
 /* One line "<op instance>: <what>" into err. */
-void case_fail(char *err, size_t len, const ck_shape *s, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+void case_fail(char *err, size_t len, const ck_shape *s, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 /* a * b, or 0 with *ok cleared on overflow */
 size_t case_mul(size_t a, size_t b, int *ok);
 /* Add a guarded buffer of `values` values; its data pointer, or NULL with err. */
@@ -103,8 +102,7 @@ typedef struct case_memo_key {
     double sigma;
     char name[48];
 } case_memo_key;
-void case_memo_key_init(case_memo_key *k, const ck_case *c, const char *name, uint32_t dtype, size_t n,
-                        double sigma);
+void case_memo_key_init(case_memo_key *k, const ck_case *c, const char *name, uint32_t dtype, size_t n, double sigma);
 int case_memo_get(const case_memo_key *k, void *dst, size_t bytes);
 void case_memo_put(const case_memo_key *k, const void *src, size_t bytes);
 
@@ -120,15 +118,15 @@ ck_case_buf *case_buf_of(ck_case *c, const void *data);
 void case_drop_buf(ck_case *c, const void *data);
 
 /* Declare buffer p_<name> of the op (in a builder with `s`, `ok`, `err`). */
-#define ADD(name, role, dtype, n)                                                                   \
-    do {                                                                                            \
-        size_t n_ = (n);                                                                            \
-        if (!ok) {                                                                                  \
-            case_fail(err, err_len, s, "buffer '%s' size overflows", #name);                        \
-            return -1;                                                                              \
-        }                                                                                           \
-        if (!(p_##name = case_add_buf(c, #name, role, dtype, n_, err, err_len)))                    \
-            return -1;                                                                              \
+#define ADD(name, role, dtype, n)                                                                                      \
+    do {                                                                                                               \
+        size_t n_ = (n);                                                                                               \
+        if (!ok) {                                                                                                     \
+            case_fail(err, err_len, s, "buffer '%s' size overflows", #name);                                           \
+            return -1;                                                                                                 \
+        }                                                                                                              \
+        if (!(p_##name = case_add_buf(c, #name, role, dtype, n_, err, err_len)))                                       \
+            return -1;                                                                                                 \
     } while (0)
 
 #endif /* CK_CASE_INTERNAL_H */

@@ -30,8 +30,7 @@ static size_t held;
 static uint64_t tick;
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 
-void case_memo_key_init(case_memo_key *k, const ck_case *c, const char *name, uint32_t dtype, size_t n,
-                        double sigma)
+void case_memo_key_init(case_memo_key *k, const ck_case *c, const char *name, uint32_t dtype, size_t n, double sigma)
 {
     memset(k, 0, sizeof *k); /* keys are compared bytewise: no stray padding */
     k->seed = c->seed;

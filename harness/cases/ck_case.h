@@ -35,25 +35,25 @@ extern "C" {
 typedef struct ck_case ck_case;
 
 typedef enum ck_buf_role {
-    CK_BUF_IN = 0,    /* read-only input: must be unchanged after a run */
-    CK_BUF_OUT = 1,   /* output: poisoned before each run */
-    CK_BUF_INOUT = 2, /* updated in place by the op (rope q/k, adam w/m/v) */
+    CK_BUF_IN = 0,      /* read-only input: must be unchanged after a run */
+    CK_BUF_OUT = 1,     /* output: poisoned before each run */
+    CK_BUF_INOUT = 2,   /* updated in place by the op (rope q/k, adam w/m/v) */
     CK_BUF_SCRATCH = 3, /* a fused op's intermediate the kernel may leave
                          * unwritten: guarded, never compared */
 } ck_buf_role;
 
 typedef struct ck_case_buf {
-    const char *name;  /* the argument's field name: "x", "gamma", "y", "scores"
+    const char *name; /* the argument's field name: "x", "gamma", "y", "scores"
                         * (fused: "norm.gamma"); valid while the case lives */
     ck_buf_role role;
-    uint32_t dtype;    /* CK_DTYPE_F32/BF16/F16/I32, or Q8_0/Q4_0 (raw blocks) */
-    size_t count;      /* storage elements: values, or bytes for Q8_0/Q4_0 */
-    size_t elem_size;  /* bytes per storage element: 4, 2 or 1 */
-    size_t bytes;      /* count * elem_size */
-    void *data;        /* the live buffer the kernel sees (64-byte aligned) */
-    const void *init;  /* IN/INOUT: the generated contents; NULL for OUT */
-    int ndim;          /* the logical shape, row-major: [T, D], [H, T, S] ... */
-    size_t dims[3];    /* (quantised blocks: one dim, the byte count) */
+    uint32_t dtype;   /* CK_DTYPE_F32/BF16/F16/I32, or Q8_0/Q4_0 (raw blocks) */
+    size_t count;     /* storage elements: values, or bytes for Q8_0/Q4_0 */
+    size_t elem_size; /* bytes per storage element: 4, 2 or 1 */
+    size_t bytes;     /* count * elem_size */
+    void *data;       /* the live buffer the kernel sees (64-byte aligned) */
+    const void *init; /* IN/INOUT: the generated contents; NULL for OUT */
+    int ndim;         /* the logical shape, row-major: [T, D], [H, T, S] ... */
+    size_t dims[3];   /* (quantised blocks: one dim, the byte count) */
 } ck_case_buf;
 
 /* 1 if ck_case_create can build op (the forward ops; backward and fused
@@ -80,8 +80,8 @@ ck_case *ck_case_create(const ck_shape *s, uint64_t seed, char *err, size_t err_
  * "<member>.<field>" ("norm.gamma", "qkv.wq"); an intermediate the kernel may
  * skip is CK_BUF_SCRATCH, one it must write ("embed.y", "add.y") is an
  * output. Members that do not fit together are refused with err. */
-ck_case *ck_case_create_fused(uint32_t op, uint32_t dtype, const ck_shape *members, size_t n_members,
-                              uint64_t seed, char *err, size_t err_len);
+ck_case *ck_case_create_fused(uint32_t op, uint32_t dtype, const ck_shape *members, size_t n_members, uint64_t seed,
+                              char *err, size_t err_len);
 void ck_case_free(ck_case *c);
 
 const ck_shape *ck_case_shape(const ck_case *c);

@@ -135,8 +135,8 @@ static void print_plugin_table(const ck_bench_outcome *out, const ck_bench_plugi
      * rows up to a repeated count name them all */
     for (size_t i = 0; i < pr->n_rows && (i == 0 || pr->rows[i].threads != pr->rows[0].threads); i++)
         print_roofs_line(out, pr->plugin, pr->rows[i].threads);
-    printf("%-26s %3s %10s %8s %9s %7s %12s %8s %9s  %s\n", "op instance", "thr", "time", "GB/s", "GFLOP/s",
-           "flop/B", "% of roof", "speedup", "scalar@T", "shape");
+    printf("%-26s %3s %10s %8s %9s %7s %12s %8s %9s  %s\n", "op instance", "thr", "time", "GB/s", "GFLOP/s", "flop/B",
+           "% of roof", "speedup", "scalar@T", "shape");
     for (size_t i = 0; i < pr->n_rows; i++) {
         const ck_bench_row *r = &pr->rows[i];
         char t[32], roof[32] = "-", speed[32] = "-", sT[32] = "-";
@@ -150,8 +150,8 @@ static void print_plugin_table(const ck_bench_outcome *out, const ck_bench_plugi
         else if (r->scalar_ns > 0)
             snprintf(sT, sizeof sT, "full");
         if (r->time_ns > 0)
-            printf("%-26.26s %3d %10s %8.2f %9.2f %7.2f %12s %8s %9s  %s\n", r->label, r->threads, t, r->gbs,
-                   r->gflops, r->intensity, roof, speed, sT, r->shape);
+            printf("%-26.26s %3d %10s %8.2f %9.2f %7.2f %12s %8s %9s  %s\n", r->label, r->threads, t, r->gbs, r->gflops,
+                   r->intensity, roof, speed, sT, r->shape);
         else
             printf("%-26.26s %3d %10s  %s  (%s)\n", r->label, r->threads, "-", r->status, r->shape);
     }
@@ -184,21 +184,20 @@ void cli_print_outcome(const ck_bench_outcome *out)
 
 static void bench_usage(FILE *f)
 {
-    fprintf(f,
-            "usage: ckbench bench --plugin P[,P2...] --model M [--threads N[,N2...]] [--op OP,...]\n"
-            "                     [--weights DTYPE] [--min-time S] [--repetitions R] [--out FILE] [--no-scalar]\n"
-            "                     [--scalar-budget FLOPS] [--parity-json FILE]\n\n"
-            "Times every distinct op instance of model M at its real shapes (full sequence) through Google\n"
-            "Benchmark, for each plugin and thread count (default: all CPUs), and prints per op: time, GB/s,\n"
-            "GFLOP/s, arithmetic intensity, %% of the relevant calibrated roof and the speedup over the scalar\n"
-            "plugin measured in the same run. Scalar instances above --scalar-budget flops (default 2e8) run at\n"
-            "a reduced T and are scaled by the flops ratio; the scalar@T column says which (marked *).\n"
-            "--min-time: seconds per benchmark (default 0.05); --repetitions: report the median of R runs.\n"
-            "--weights: every weight in this dtype instead of the model's (q8_0 / q4_0 for the quant plugin).\n"
-            "Writes results/<date>-<host>-<plugin>-<model>.json (Google Benchmark JSON + a ckbench context;\n"
-            "compare.py reads it) and .csv, or --out FILE (FILE-<plugin>.json with several plugins).\n"
-            "$CK_RESULTS_DIR changes the results directory. Exit: 0 ok, 1 a plugin or kernel did not run,\n"
-            "2 bad usage or input.\n");
+    fprintf(f, "usage: ckbench bench --plugin P[,P2...] --model M [--threads N[,N2...]] [--op OP,...]\n"
+               "                     [--weights DTYPE] [--min-time S] [--repetitions R] [--out FILE] [--no-scalar]\n"
+               "                     [--scalar-budget FLOPS] [--parity-json FILE]\n\n"
+               "Times every distinct op instance of model M at its real shapes (full sequence) through Google\n"
+               "Benchmark, for each plugin and thread count (default: all CPUs), and prints per op: time, GB/s,\n"
+               "GFLOP/s, arithmetic intensity, %% of the relevant calibrated roof and the speedup over the scalar\n"
+               "plugin measured in the same run. Scalar instances above --scalar-budget flops (default 2e8) run at\n"
+               "a reduced T and are scaled by the flops ratio; the scalar@T column says which (marked *).\n"
+               "--min-time: seconds per benchmark (default 0.05); --repetitions: report the median of R runs.\n"
+               "--weights: every weight in this dtype instead of the model's (q8_0 / q4_0 for the quant plugin).\n"
+               "Writes results/<date>-<host>-<plugin>-<model>.json (Google Benchmark JSON + a ckbench context;\n"
+               "compare.py reads it) and .csv, or --out FILE (FILE-<plugin>.json with several plugins).\n"
+               "$CK_RESULTS_DIR changes the results directory. Exit: 0 ok, 1 a plugin or kernel did not run,\n"
+               "2 bad usage or input.\n");
 }
 
 static int parse_ops(char *list, ck_bench_opts *o)
@@ -271,7 +270,8 @@ int cli_parse_bench_args(int argc, char **argv, int first, ck_bench_opts *o, cha
         } else if (!strcmp(a, "--weights")) {
             o->weight_dtype = ck_dtype_from_name(v);
             if (o->weight_dtype == CK_DTYPE_NONE)
-                return cli_usage_error("ckbench bench", "--weights: expected f32, bf16, f16, q8_0 or q4_0, found '%s'", v);
+                return cli_usage_error("ckbench bench", "--weights: expected f32, bf16, f16, q8_0 or q4_0, found '%s'",
+                                       v);
         } else if (!strcmp(a, "--out")) {
             o->out_path = v;
         } else if (!strcmp(a, "--parity-json")) {
@@ -307,4 +307,3 @@ int ck_cmd_bench(int argc, char **argv)
     ck_bench_outcome_free(&out);
     return rc;
 }
-

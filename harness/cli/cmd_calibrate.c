@@ -20,12 +20,12 @@
 static void print_roofs(const ck_roofs *r, const char *path)
 {
     printf("roofs of %s (%s), %d threads, measured %s\n", r->host, r->cpu, r->threads, r->measured_at);
-    printf("  stream triad (3 x %zu MiB arrays): %.1f GB/s on 1 thread, %.1f GB/s on %d\n",
-           r->triad_array_bytes >> 20, r->triad_gbs[0], r->triad_gbs[1], r->threads);
+    printf("  stream triad (3 x %zu MiB arrays): %.1f GB/s on 1 thread, %.1f GB/s on %d\n", r->triad_array_bytes >> 20,
+           r->triad_gbs[0], r->triad_gbs[1], r->threads);
     for (int isa = 0; isa < CK_ISA_COUNT; isa++)
         if (r->peak_gflops[isa][0] > 0)
-            printf("  %-6s FMA peak: %8.1f GFLOP/s on 1 thread, %8.1f on %d (ridge %.1f flop/B)\n",
-                   ck_isa_name(isa), r->peak_gflops[isa][0], r->peak_gflops[isa][1], r->threads,
+            printf("  %-6s FMA peak: %8.1f GFLOP/s on 1 thread, %8.1f on %d (ridge %.1f flop/B)\n", ck_isa_name(isa),
+                   r->peak_gflops[isa][0], r->peak_gflops[isa][1], r->threads,
                    r->peak_gflops[isa][1] / r->triad_gbs[1]);
     if (path)
         printf("saved: %s\n", path);
@@ -82,4 +82,3 @@ int ck_cmd_calibrate(int argc, char **argv)
     ck_roofs r;
     return cli_calibrate_and_save(threads, quick, out, &r);
 }
-

@@ -233,8 +233,8 @@ int ck_cmd_fusion(int argc, char **argv)
     for (size_t s = 0; s < n_sec; s++)
         layers += m->sections[s].n_layers < c.layers ? m->sections[s].n_layers : c.layers;
     printf("%-10s %14s %14s %9s\n", "section", "unfused/layer", "fused/layer", "speedup");
-    printf("(times: best of %d; speedup: median of %d paired runs, unfused and fused alternating)\n",
-           c.repetitions, c.repetitions);
+    printf("(times: best of %d; speedup: median of %d paired runs, unfused and fused alternating)\n", c.repetitions,
+           c.repetitions);
     for (size_t s = 0; s < n_sec; s++) {
         size_t nl = m->sections[s].n_layers < c.layers ? m->sections[s].n_layers : c.layers;
         printf("%-10s %11.3f ms %11.3f ms %8.2fx\n", m->sections[s].name, 1e3 * tm.plain[s] / (double)nl,
@@ -242,7 +242,8 @@ int ck_cmd_fusion(int argc, char **argv)
     }
     printf("activation bytes not moved per forward: %zu (%.2f MiB per layer on average, header and footer "
            "included)\n",
-           ck_runner_bytes_saved(fused), (double)ck_runner_bytes_saved(fused) / (double)(layers ? layers : 1) / 1048576.0);
+           ck_runner_bytes_saved(fused),
+           (double)ck_runner_bytes_saved(fused) / (double)(layers ? layers : 1) / 1048576.0);
     status = c.json && write_json(&c, m, p, fused, &tm) ? 2 : 0;
 out:
     ck_exec_destroy(ctx);

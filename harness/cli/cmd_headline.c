@@ -134,7 +134,7 @@ int ck_cmd_headline(int argc, char **argv)
     snprintf(parity_path + strlen(parity_path) - 5, 16, ".parity.json");
     printf("\n== parity (reduced sizes)\n");
     fflush(stdout);
-    char *pargv[] = {"parity", "--plugin", (char *)o.plugins[0], "--model", (char *)o.model_path, "--json",
+    char *pargv[] = {"parity",    "--plugin", (char *)o.plugins[0], "--model", (char *)o.model_path, "--json",
                      parity_path, NULL};
     int parity_rc = ck_cmd_parity(7, pargv);
     o.parity_json = parity_rc == 2 ? NULL : parity_path;

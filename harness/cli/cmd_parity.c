@@ -75,7 +75,7 @@ static int parse_args(int argc, char **argv, options *o)
             usage(stdout);
             return -1;
         }
-        const char *keys[] = {"--plugin", "--model", "--op",     "--seed",    "--dump",
+        const char *keys[] = {"--plugin", "--model", "--op",      "--seed",    "--dump",
                               "--junit",  "--json",  "--timeout", "--threads", "--weight-dtype"};
         size_t k = 0, nk = sizeof keys / sizeof keys[0];
         const char *val = NULL;

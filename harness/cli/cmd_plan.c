@@ -17,42 +17,41 @@ typedef struct plan_args {
     ck_plan_opts opts;
     int per_layer;
     int map;
-    size_t window;          /* --touch-window: layers touched at a time; 0 = touch nothing */
+    size_t window; /* --touch-window: layers touched at a time; 0 = touch nothing */
     ck_arena_opts arena;
     int fuse_given;
-    uint32_t fuse;          /* --fuse: recorded in layout.json */
-    const char *plugin;     /* --plugin: whose fused kernels decide (default: all assumed offered) */
+    uint32_t fuse;      /* --fuse: recorded in layout.json */
+    const char *plugin; /* --plugin: whose fused kernels decide (default: all assumed offered) */
 } plan_args;
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: ckbench plan --model M [--training | --decode [--decode-pos P]] [--align N]\n"
-            "                    [--weight-dtype f32|bf16|f16|q8_0|q4_0] [--layout FILE] [--layers]\n"
-            "                    [--map [--hugepages none|2M|1G] [--numa interleave|NODE] [--touch-window L]]\n"
-            "                    [--fuse all|none|LIST [--plugin P]]\n"
-            "\n"
-            "Plans every tensor of model M (a file such as ir/models/llava.json, or a name found\n"
-            "in ir/models/) at a fixed offset in one allocation: sections on 2 MiB boundaries,\n"
-            "each a header, its layers and a footer, weights and activations in execution order.\n"
-            "Prints the memory map and the totals, and writes the address book to FILE\n"
-            "(default layout.json), atomically. Format and rules: docs/layout.md.\n"
-            "\n"
-            "  --training       add f32 gradients and Adam m, v for every weight\n"
-            "  --decode         decoder sections at one token with a per-layer KV cache\n"
-            "  --decode-pos P   the decoded token's position (default 0; less than seq_len)\n"
-            "  --align N        byte alignment of every tensor: a power of two, 8..2097152 (default 64)\n"
-            "  --weight-dtype D matrix weights in D instead of the model's dtype\n"
-            "  --layers         one map row per layer\n"
-            "  --map            map the plan (MAP_NORESERVE: nothing is touched) and say how\n"
-            "  --hugepages H    with --map: none, 2M or 1G (falls back, and says why)\n"
-            "  --numa P         with --map: interleave, or a node number (needs libnuma)\n"
-            "  --touch-window L with --map: fault in L layers at a time, releasing each window after\n"
-            "  --fuse LIST      run the fusion pass and record the flags and what it applied in the\n"
-            "                   layout (\"fusion\"); offsets do not move. With --plugin P only the\n"
-            "                   fused kernels P offers apply; without, every requested one is assumed\n"
-            "\n"
-            "Exit status: 0 planned, 2 bad usage or a model/option the planner refuses.\n");
+    fprintf(f, "usage: ckbench plan --model M [--training | --decode [--decode-pos P]] [--align N]\n"
+               "                    [--weight-dtype f32|bf16|f16|q8_0|q4_0] [--layout FILE] [--layers]\n"
+               "                    [--map [--hugepages none|2M|1G] [--numa interleave|NODE] [--touch-window L]]\n"
+               "                    [--fuse all|none|LIST [--plugin P]]\n"
+               "\n"
+               "Plans every tensor of model M (a file such as ir/models/llava.json, or a name found\n"
+               "in ir/models/) at a fixed offset in one allocation: sections on 2 MiB boundaries,\n"
+               "each a header, its layers and a footer, weights and activations in execution order.\n"
+               "Prints the memory map and the totals, and writes the address book to FILE\n"
+               "(default layout.json), atomically. Format and rules: docs/layout.md.\n"
+               "\n"
+               "  --training       add f32 gradients and Adam m, v for every weight\n"
+               "  --decode         decoder sections at one token with a per-layer KV cache\n"
+               "  --decode-pos P   the decoded token's position (default 0; less than seq_len)\n"
+               "  --align N        byte alignment of every tensor: a power of two, 8..2097152 (default 64)\n"
+               "  --weight-dtype D matrix weights in D instead of the model's dtype\n"
+               "  --layers         one map row per layer\n"
+               "  --map            map the plan (MAP_NORESERVE: nothing is touched) and say how\n"
+               "  --hugepages H    with --map: none, 2M or 1G (falls back, and says why)\n"
+               "  --numa P         with --map: interleave, or a node number (needs libnuma)\n"
+               "  --touch-window L with --map: fault in L layers at a time, releasing each window after\n"
+               "  --fuse LIST      run the fusion pass and record the flags and what it applied in the\n"
+               "                   layout (\"fusion\"); offsets do not move. With --plugin P only the\n"
+               "                   fused kernels P offers apply; without, every requested one is assumed\n"
+               "\n"
+               "Exit status: 0 planned, 2 bad usage or a model/option the planner refuses.\n");
 }
 
 /* A whole decimal number; -1 on anything else. */

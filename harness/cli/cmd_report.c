@@ -97,8 +97,13 @@ int ck_cmd_report(int argc, char **argv)
     }
     if (rc)
         return rc;
-    ck_report_request q = {.inputs = a.inputs, .n_inputs = a.n_inputs, .baselines = a.baselines,
-                           .n_baselines = a.n_baselines, .html = a.html, .md = a.md, .threshold = a.threshold,
+    ck_report_request q = {.inputs = a.inputs,
+                           .n_inputs = a.n_inputs,
+                           .baselines = a.baselines,
+                           .n_baselines = a.n_baselines,
+                           .html = a.html,
+                           .md = a.md,
+                           .threshold = a.threshold,
                            .md_stream = stdout};
     ck_report_summary sum;
     char err[1200];

@@ -97,8 +97,7 @@ static int parse(int argc, char **argv, run_cli *c)
                         argv[0], v);
                 return -1;
             }
-        }
-        else if (strcmp(a, "--fuse") == 0) {
+        } else if (strcmp(a, "--fuse") == 0) {
             char ferr[256];
             if (ck_fusion_parse(v, &c->fuse, ferr, sizeof ferr)) {
                 fprintf(stderr, "ckbench %s: %s\n", argv[0], ferr);
@@ -223,9 +222,15 @@ int ck_cmd_run(int argc, char **argv)
     ck_exec_ctx *ctx = NULL;
     if (load_all(&c, &l))
         goto out;
-    ck_run_opts o = {.seed = c.seed, .window_layers = c.window, .tokens = c.tokens, .n_tokens = c.n_tokens,
-                     .gguf_path = c.gguf, .weight_dtype = c.weight_dtype, .fuse_mask = c.fuse,
-                     .decode = c.decode, .decode_pos = c.decode_pos};
+    ck_run_opts o = {.seed = c.seed,
+                     .window_layers = c.window,
+                     .tokens = c.tokens,
+                     .n_tokens = c.n_tokens,
+                     .gguf_path = c.gguf,
+                     .weight_dtype = c.weight_dtype,
+                     .fuse_mask = c.fuse,
+                     .decode = c.decode,
+                     .decode_pos = c.decode_pos};
     if (!(r = ck_runner_create(l.model, l.plugin, l.scalar, &o, err, sizeof err))) {
         fprintf(stderr, "ckbench run: %s\n", err);
         goto out;
@@ -250,15 +255,14 @@ int ck_cmd_run(int argc, char **argv)
         sum += y[i];
         sq += (double)y[i] * y[i];
     }
-    printf("model %s through %s: %zu steps (%zu by scalar fallback), %d threads, %.3f s\n",
-           ck_model_name(l.model), l.plugin->desc->name, ck_runner_n_steps(r), fallbacks, ctx->n_threads,
+    printf("model %s through %s: %zu steps (%zu by scalar fallback), %d threads, %.3f s\n", ck_model_name(l.model),
+           l.plugin->desc->name, ck_runner_n_steps(r), fallbacks, ctx->n_threads,
            (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec));
     print_fusions(r, c.fuse, l.plugin, l.model);
     printf("allocation: %zu bytes in one mapping%s%s\n", ck_runner_plan(r)->total,
            ck_runner_arena_note(r)[0] ? "; " : "", ck_runner_arena_note(r));
     printf("output: %zu values, mean %.6g, rms %.6g, digest %016llx%s\n", n_out, n_out ? sum / (double)n_out : 0.0,
-           n_out ? sqrt(sq / (double)n_out) : 0.0, (unsigned long long)digest(y, n_out),
-           finite ? "" : " (NOT FINITE)");
+           n_out ? sqrt(sq / (double)n_out) : 0.0, (unsigned long long)digest(y, n_out), finite ? "" : " (NOT FINITE)");
     status = finite ? 0 : 1;
 out:
     ck_exec_destroy(ctx);
@@ -283,7 +287,7 @@ static worst compare_out(const float *got, const float *want, size_t n, ck_toler
     for (size_t i = 0; i < n; i++) {
         double d = fabs((double)got[i] - (double)want[i]);
         int bad = tol.cls == CK_PARITY_EXACT ? memcmp(&got[i], &want[i], sizeof *got) != 0
-                                              : !(d <= tol.atol + tol.rtol * fabs((double)want[i]));
+                                             : !(d <= tol.atol + tol.rtol * fabs((double)want[i]));
         if (isnan(got[i]) || isnan(want[i])) {
             bad = isnan(got[i]) != isnan(want[i]);
             d = bad ? INFINITY : 0.0;
@@ -315,8 +319,13 @@ int ck_cmd_diverge(int argc, char **argv)
     ck_exec_ctx *ctx = NULL;
     if (load_all(&c, &l))
         goto out;
-    ck_run_opts o = {.seed = c.seed, .tokens = c.tokens, .n_tokens = c.n_tokens, .gguf_path = c.gguf,
-                     .weight_dtype = c.weight_dtype, .decode = c.decode, .decode_pos = c.decode_pos};
+    ck_run_opts o = {.seed = c.seed,
+                     .tokens = c.tokens,
+                     .n_tokens = c.n_tokens,
+                     .gguf_path = c.gguf,
+                     .weight_dtype = c.weight_dtype,
+                     .decode = c.decode,
+                     .decode_pos = c.decode_pos};
     ck_run_opts fused = o;
     fused.fuse_mask = c.fuse;
     if (!(ref = ck_runner_create(l.model, l.scalar, l.scalar, &o, err, sizeof err)) ||
@@ -344,8 +353,8 @@ int ck_cmd_diverge(int argc, char **argv)
         }
         for (size_t k = 0; k < s->n_out; k++) {
             size_t n = s->out[k].bytes / sizeof(float);
-            worst w = compare_out((const float *)(db + s->out[k].offset), (const float *)(rb + s->out[k].offset), n,
-                                  tol);
+            worst w =
+                compare_out((const float *)(db + s->out[k].offset), (const float *)(rb + s->out[k].offset), n, tol);
             if (w.failing) {
                 printf("first divergence at step %zu of %zu: %s (%s, %s kernel%s)\n"
                        "  tensor %s at offset 0x%zx (+%zu bytes into it), element %zu: got %.9g, reference %.9g\n"

@@ -147,8 +147,8 @@ static int train(const train_cli *c, ck_model *m, ck_plugin *plugin, ck_plugin *
            (unsigned long long)c->opts.seed);
     printf("kernels: forward %zu ops (%zu by scalar fallback), loss + backward %zu ops (%zu by scalar fallback), "
            "adam %zu weights (%zu by scalar fallback); %zu frozen section%s (forward only)\n",
-           n.forward, n.forward_fallback, n.backward, n.backward_fallback, n.adam, n.adam_fallback,
-           n.frozen_sections, n.frozen_sections == 1 ? "" : "s");
+           n.forward, n.forward_fallback, n.backward, n.backward_fallback, n.adam, n.adam_fallback, n.frozen_sections,
+           n.frozen_sections == 1 ? "" : "s");
     status = 1;
     for (size_t s = 1; s <= c->steps; s++) {
         if (ck_trainer_step(t, ctx, &loss, err, sizeof err)) {
@@ -198,7 +198,7 @@ int ck_cmd_train_step(int argc, char **argv)
     char err[CK_ERR_LEN];
     ck_model *m = ck_model_load(c.model, err, sizeof err);
     ck_plugin *scalar = m ? ck_plugin_load("scalar", err, sizeof err) : NULL;
-    ck_plugin *plugin = !scalar                          ? NULL
+    ck_plugin *plugin = !scalar                           ? NULL
                         : strcmp(c.plugin, "scalar") == 0 ? scalar
                                                           : ck_plugin_load(c.plugin, err, sizeof err);
     int status = 2;

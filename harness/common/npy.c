@@ -27,8 +27,8 @@ static int host_is_little_endian(void)
     return b == 1;
 }
 
-int ck_npy_write(const char *path, const char *descr, const size_t *shape, int ndim, const void *data,
-                 size_t bytes, char *err, size_t err_len)
+int ck_npy_write(const char *path, const char *descr, const size_t *shape, int ndim, const void *data, size_t bytes,
+                 char *err, size_t err_len)
 {
     if (!host_is_little_endian() && descr[0] == '<') {
         snprintf(err, err_len, "%s: this writer only runs on little-endian hosts", path);
@@ -48,8 +48,8 @@ int ck_npy_write(const char *path, const char *descr, const size_t *shape, int n
     size_t total = 10 + (size_t)k + 1;
     size_t padded = (total + 63) / 64 * 64;
     size_t hlen = padded - 10;
-    unsigned char head[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, (unsigned char)(hlen & 0xff),
-                              (unsigned char)(hlen >> 8)};
+    unsigned char head[10] = {
+        0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, (unsigned char)(hlen & 0xff), (unsigned char)(hlen >> 8)};
     char tmp[4200];
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     FILE *f = fopen(tmp, "wb");

@@ -9,8 +9,8 @@
  * whose product times the item size is the data's byte count. Writes to
  * path.tmp and renames, so a failed write leaves no half file. 0 on success;
  * -1 with one line in err. */
-int ck_npy_write(const char *path, const char *descr, const size_t *shape, int ndim, const void *data,
-                 size_t bytes, char *err, size_t err_len);
+int ck_npy_write(const char *path, const char *descr, const size_t *shape, int ndim, const void *data, size_t bytes,
+                 char *err, size_t err_len);
 
 /* The descr for a ckernel storage dtype (CK_DTYPE_*): bf16 is '<u2' (NumPy
  * has no bfloat16), quantised blocks are '|u1'. */

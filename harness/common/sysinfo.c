@@ -154,8 +154,8 @@ void ck_sys_slug(char *s)
     char *w = s;
     for (const char *r = s; *r; r++) {
         char c = *r;
-        int keep = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
-                   c == '_' || c == '-';
+        int keep = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+                   c == '-';
         if (!keep)
             c = '-';
         if (c == '-' && (w == s || w[-1] == '-'))

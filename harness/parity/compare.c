@@ -60,8 +60,7 @@ static ck_cmp_reason special(uint32_t yb, float y, float ref, uint32_t poison)
     return CK_CMP_OK;
 }
 
-void ck_compare_f32(const float *y, const float *ref, size_t n, ck_tolerance tol, uint32_t poison,
-                    ck_cmp_result *r)
+void ck_compare_f32(const float *y, const float *ref, size_t n, ck_tolerance tol, uint32_t poison, ck_cmp_result *r)
 {
     reset(r, n);
     int exact = tol.cls == CK_PARITY_EXACT;
@@ -155,8 +154,8 @@ void ck_cmp_describe(const ck_cmp_result *r, int exact, const char *name, char *
     switch (r->reason) {
     case CK_CMP_NAN:
     case CK_CMP_INF:
-        snprintf(out, len, "'%s'[%zu] is %s where the reference is %.9g (%zu bad elements of %zu)", name,
-                 r->first_bad, r->reason == CK_CMP_NAN ? "NaN" : "Inf", r->first_ref, r->n_bad, r->n);
+        snprintf(out, len, "'%s'[%zu] is %s where the reference is %.9g (%zu bad elements of %zu)", name, r->first_bad,
+                 r->reason == CK_CMP_NAN ? "NaN" : "Inf", r->first_ref, r->n_bad, r->n);
         break;
     case CK_CMP_UNWRITTEN:
         snprintf(out, len, "'%s'[%zu] was never written (still the fill pattern; %zu bad elements of %zu)", name,
@@ -164,12 +163,16 @@ void ck_cmp_describe(const ck_cmp_result *r, int exact, const char *name, char *
         break;
     default:
         if (exact)
-            snprintf(out, len, "'%s' not bit-identical: first at [%zu]: %.9g vs reference %.9g (%llu ULP); %zu of %zu "
-                     "elements differ", name, r->first_bad, r->first_value, r->first_ref,
-                     (unsigned long long)r->first_ulp, r->n_bad, r->n);
+            snprintf(out, len,
+                     "'%s' not bit-identical: first at [%zu]: %.9g vs reference %.9g (%llu ULP); %zu of %zu "
+                     "elements differ",
+                     name, r->first_bad, r->first_value, r->first_ref, (unsigned long long)r->first_ulp, r->n_bad,
+                     r->n);
         else
-            snprintf(out, len, "'%s' out of tolerance: worst at [%zu]: %.9g vs reference %.9g; %zu of %zu elements "
-                     "outside the bound", name, r->worst, r->worst_value, r->worst_ref, r->n_bad, r->n);
+            snprintf(out, len,
+                     "'%s' out of tolerance: worst at [%zu]: %.9g vs reference %.9g; %zu of %zu elements "
+                     "outside the bound",
+                     name, r->worst, r->worst_value, r->worst_ref, r->n_bad, r->n);
         break;
     }
 }

@@ -32,8 +32,8 @@ typedef struct ck_cmp_result {
     double first_value, first_ref;
     uint64_t first_ulp;
     double max_abs, max_rel, nmse;
-    uint64_t max_ulp;     /* over finite pairs */
-    size_t worst;         /* index with the largest error relative to its bound */
+    uint64_t max_ulp; /* over finite pairs */
+    size_t worst;     /* index with the largest error relative to its bound */
     double worst_value, worst_ref;
 } ck_cmp_result;
 
@@ -45,8 +45,7 @@ uint64_t ck_ulp_distance_f32(float a, float b);
 
 /* Compare n floats. poison, if non-zero, is a bit pattern meaning "never
  * written" when found in y but not in ref. */
-void ck_compare_f32(const float *y, const float *ref, size_t n, ck_tolerance tol, uint32_t poison,
-                    ck_cmp_result *r);
+void ck_compare_f32(const float *y, const float *ref, size_t n, ck_tolerance tol, uint32_t poison, ck_cmp_result *r);
 
 /* Compare raw bytes (quantised blocks): exact, first differing byte. */
 void ck_compare_bytes(const void *y, const void *ref, size_t n, ck_cmp_result *r);

@@ -20,8 +20,8 @@ typedef ck_gate_opts options;
 
 typedef struct target {
     ck_plugin *p;
-    int owned;             /* 0 when it is the reference object itself */
-    unsigned char *tried;  /* per kernel: some case of its op and dtype came up */
+    int owned;            /* 0 when it is the reference object itself */
+    unsigned char *tried; /* per kernel: some case of its op and dtype came up */
 } target;
 
 typedef struct gate {
@@ -33,8 +33,8 @@ typedef struct gate {
     ck_parity_result *results;
     size_t n_results, cap_results;
     ck_parity_dump *dump;
-    int progress; /* stderr is a terminal */
-    int threads;  /* the kernels' threads: --threads, or every CPU but at least 2 */
+    int progress;                         /* stderr is a terminal */
+    int threads;                          /* the kernels' threads: --threads, or every CPU but at least 2 */
     const ck_kernel_desc *hung[MAX_HUNG]; /* kernels that timed out, and how often */
     int hung_count[MAX_HUNG];
     size_t n_hung;
@@ -196,8 +196,10 @@ static void check_kernel(gate *g, size_t si, const ck_parity_shape *ps, ck_case 
     if (h < g->n_hung && g->hung_count[h] >= MAX_TIMEOUTS_PER_KERNEL) {
         r->verdict = CK_FAIL;
         r->reason = "timeout";
-        snprintf(r->detail, sizeof r->detail, "hang (plugin '%s', kernel '%s', %s): not run, it timed out %d times "
-                 "already", r->plugin, r->kernel, r->shape_desc, MAX_TIMEOUTS_PER_KERNEL);
+        snprintf(r->detail, sizeof r->detail,
+                 "hang (plugin '%s', kernel '%s', %s): not run, it timed out %d times "
+                 "already",
+                 r->plugin, r->kernel, r->shape_desc, MAX_TIMEOUTS_PER_KERNEL);
         show(g, r);
         return;
     }
@@ -369,8 +371,8 @@ static int write_reports(gate *g)
 {
     char err[CK_ERR_LEN];
     int rc = 0;
-    if (g->o.json && ck_parity_write_json(g->o.json, g->results, g->n_results, g->o.seed, g->notes, err,
-                                          sizeof err) != 0) {
+    if (g->o.json &&
+        ck_parity_write_json(g->o.json, g->results, g->n_results, g->o.seed, g->notes, err, sizeof err) != 0) {
         fprintf(stderr, "ckbench parity: --json: %s\n", err);
         rc = 2;
     }
@@ -400,8 +402,8 @@ static void release(gate *g)
 static void print_intro(const gate *g, size_t n_shapes)
 {
     printf("parity: reference %s (%s); seed %llu; timeout %.3g s; %d threads (and 1 to compare); %zu op "
-           "instances%s\n", g->ref->desc->name, g->ref->path, (unsigned long long)g->o.seed, g->o.timeout, g->threads,
-           n_shapes,
+           "instances%s\n",
+           g->ref->desc->name, g->ref->path, (unsigned long long)g->o.seed, g->o.timeout, g->threads, n_shapes,
            g->o.model ? " (model, then edge suite)" : " (edge suite)");
     printf("parity: plugins checked:");
     for (size_t t = 0; t < g->n_targets; t++)

@@ -22,10 +22,10 @@
 #define CK_PARITY_MAX_MEMBERS 4
 
 typedef struct ck_parity_shape {
-    ck_shape shape;      /* a fused op: op, dtype and label only */
+    ck_shape shape;                          /* a fused op: op, dtype and label only */
     ck_shape members[CK_PARITY_MAX_MEMBERS]; /* a fused op's members, in order */
-    size_t n_members;    /* 0 for an unfused op */
-    char note[48];       /* "T=5 of 2048" when the rows were reduced, else "" */
+    size_t n_members;                        /* 0 for an unfused op */
+    char note[48];                           /* "T=5 of 2048" when the rows were reduced, else "" */
 } ck_parity_shape;
 
 /* ck_shape_describe, or for a fused op its members':
@@ -62,29 +62,28 @@ void ck_parity_reduce(ck_parity_shape *ps);
 /* ---- one isolated run -------------------------------------------------------------- */
 
 typedef enum ck_run_state {
-    CK_RUN_DONE = 0,     /* the kernel returned (see kernel_rc) */
-    CK_RUN_CRASHED,      /* killed by a signal */
-    CK_RUN_TIMED_OUT,    /* killed after the timeout */
-    CK_RUN_HARNESS_ERROR,/* fork/mmap failed, or the child exited oddly */
+    CK_RUN_DONE = 0,      /* the kernel returned (see kernel_rc) */
+    CK_RUN_CRASHED,       /* killed by a signal */
+    CK_RUN_TIMED_OUT,     /* killed after the timeout */
+    CK_RUN_HARNESS_ERROR, /* fork/mmap failed, or the child exited oddly */
 } ck_run_state;
 
 typedef struct ck_run_outcome {
     ck_run_state state;
-    int signal;          /* CRASHED */
-    int kernel_rc;       /* DONE: CK_OK, CK_E_UNSUPPORTED, ... */
-    int guard_bad;       /* canary damaged */
-    int input_bad;       /* a read-only input changed */
+    int signal;    /* CRASHED */
+    int kernel_rc; /* DONE: CK_OK, CK_E_UNSUPPORTED, ... */
+    int guard_bad; /* canary damaged */
+    int input_bad; /* a read-only input changed */
     char guard_msg[256], input_msg[256], error[256];
-    double seconds;      /* wall time of the kernel call in the child */
+    double seconds;         /* wall time of the kernel call in the child */
     unsigned char *outputs; /* every OUT/INOUT buffer, in case order (inside map) */
-    void *map;           /* the region the child wrote into */
+    void *map;              /* the region the child wrote into */
     size_t map_len;
 } ck_run_outcome;
 
 /* Run kernel k on case c in a forked child (which builds its own exec
  * context with n_threads), killing it after timeout seconds. */
-void ck_parity_run_isolated(ck_case *c, const ck_kernel_desc *k, int n_threads, double timeout,
-                            ck_run_outcome *o);
+void ck_parity_run_isolated(ck_case *c, const ck_kernel_desc *k, int n_threads, double timeout, ck_run_outcome *o);
 void ck_run_outcome_free(ck_run_outcome *o);
 
 /* Bytes of every output (OUT and INOUT) buffer of c, i.e. of o->outputs. */
@@ -109,13 +108,13 @@ typedef struct ck_parity_result {
     char note[48];
     char plugin[72];
     char kernel[96];
-    int exact;           /* parity class */
+    int exact; /* parity class */
     ck_verdict verdict;
     /* why: "pass", "not-offered", "no-reference", "unsupported", "crash",
      * "timeout", "oob-write", "input-modified", "nan", "inf", "unwritten",
      * "mismatch", "kernel-error", "reference-failed", "harness-error" */
     const char *reason;
-    char detail[1024];   /* one sentence; names op and plugin on failure */
+    char detail[1024]; /* one sentence; names op and plugin on failure */
     ck_parity_output outputs[CK_PARITY_MAX_OUTPUTS];
     size_t n_outputs;
     double seconds;

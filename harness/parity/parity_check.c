@@ -20,8 +20,8 @@ static void verdict(ck_parity_result *r, ck_verdict v, const char *reason, const
 }
 
 /* Compare every output buffer; the first failing one decides the reason. */
-static void compare_outputs(const ck_case *c, const ck_run_outcome *ref, const ck_run_outcome *got,
-                            ck_parity_result *r, const char **reason, char *what, size_t what_len)
+static void compare_outputs(const ck_case *c, const ck_run_outcome *ref, const ck_run_outcome *got, ck_parity_result *r,
+                            const char **reason, char *what, size_t what_len)
 {
     const ck_shape *s = ck_case_shape(c);
     ck_tolerance tol = ck_op_tolerance(s->op, s->dtype);
@@ -125,8 +125,10 @@ void ck_parity_judge_split(const ck_case *c, const ck_run_outcome *got, const ck
         size_t j = 0;
         while (x[j] == y[j])
             j++;
-        snprintf(what, sizeof what, "'%s' element %zu differs between %d threads and one thread: results depend on "
-                 "how parallel_for splits the work", b->name, j / b->elem_size, n_threads);
+        snprintf(what, sizeof what,
+                 "'%s' element %zu differs between %d threads and one thread: results depend on "
+                 "how parallel_for splits the work",
+                 b->name, j / b->elem_size, n_threads);
         verdict(r, CK_FAIL, "split-dependent", "thread-dependent", what);
         return;
     }

@@ -122,8 +122,7 @@ static int wait_with_timeout(pid_t pid, double timeout, int *st)
     }
 }
 
-void ck_parity_run_isolated(ck_case *c, const ck_kernel_desc *k, int n_threads, double timeout,
-                            ck_run_outcome *o)
+void ck_parity_run_isolated(ck_case *c, const ck_kernel_desc *k, int n_threads, double timeout, ck_run_outcome *o)
 {
     memset(o, 0, sizeof *o);
     size_t out_bytes = ck_parity_output_bytes(c);

@@ -19,7 +19,7 @@
 struct ck_parity_dump {
     char dir[4096];
     cJSON *root, *cases;
-    cJSON *current;        /* the manifest entry of the shape being dumped */
+    cJSON *current; /* the manifest entry of the shape being dumped */
     size_t current_index;
 };
 
@@ -136,8 +136,8 @@ static int start_shape(ck_parity_dump *d, const ck_case *c, size_t shape_index, 
             return -1;
     }
     cJSON *refo = cJSON_AddObjectToObject(e, "reference");
-    if (ref->state == CK_RUN_DONE && ref->outputs && dump_outputs(d, c, refo, "reference", ref->outputs, err,
-                                                                  err_len) != 0)
+    if (ref->state == CK_RUN_DONE && ref->outputs &&
+        dump_outputs(d, c, refo, "reference", ref->outputs, err, err_len) != 0)
         return -1;
     cJSON_AddArrayToObject(e, "results");
     return 0;

@@ -30,8 +30,8 @@ void ck_parity_print_row(const ck_parity_result *r)
     else
         snprintf(shape, sizeof shape, "%s", r->shape_desc);
     /* a NaN, an Inf or an unwritten element has no meaningful error figure */
-    int special = r->verdict == CK_FAIL && (!strcmp(r->reason, "nan") || !strcmp(r->reason, "inf") ||
-                                            !strcmp(r->reason, "unwritten"));
+    int special = r->verdict == CK_FAIL &&
+                  (!strcmp(r->reason, "nan") || !strcmp(r->reason, "inf") || !strcmp(r->reason, "unwritten"));
     if (r->n_outputs && !special) {
         snprintf(err, sizeof err, "%.3g", ck_parity_max_err(r));
         snprintf(ulp, sizeof ulp, "%llu", (unsigned long long)ck_parity_max_ulp(r));
@@ -186,10 +186,12 @@ int ck_parity_write_junit(const char *path, const ck_parity_result *rs, size_t n
     for (size_t i = 0; i < n; i++)
         total += rs[i].seconds;
     fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    fprintf(f, "<testsuites name=\"ckbench parity\" tests=\"%zu\" failures=\"%zu\" skipped=\"%zu\" time=\"%.6f\">\n",
+    fprintf(f, "<testsuites name=\"ckbench parity\" tests=\"%zu\" failures=\"%zu\" skipped=\"%zu\" time=\"%.6f\">\n", n,
+            c[CK_FAIL], c[CK_SKIP], total);
+    fprintf(f,
+            "  <testsuite name=\"parity\" tests=\"%zu\" failures=\"%zu\" errors=\"0\" skipped=\"%zu\" "
+            "time=\"%.6f\">\n",
             n, c[CK_FAIL], c[CK_SKIP], total);
-    fprintf(f, "  <testsuite name=\"parity\" tests=\"%zu\" failures=\"%zu\" errors=\"0\" skipped=\"%zu\" "
-               "time=\"%.6f\">\n", n, c[CK_FAIL], c[CK_SKIP], total);
     for (size_t i = 0; i < n; i++) {
         const ck_parity_result *r = &rs[i];
         fputs("    <testcase classname=\"parity.", f);

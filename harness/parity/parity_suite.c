@@ -72,7 +72,7 @@ static void edge_norms(suite *s)
 static void edge_linears(suite *s)
 {
     /* rows 6..16: a full GEMM register tile plus a tail; 1..5: only a tail */
-    static const size_t tkn[][3] = {{1, 1, 1},    {1, 17, 7},  {3, 64, 33},   {2, 100, 65}, {5, 4095, 9},
+    static const size_t tkn[][3] = {{1, 1, 1},     {1, 17, 7},  {3, 64, 33},  {2, 100, 65}, {5, 4095, 9},
                                     {1, 4096, 17}, {7, 33, 19}, {13, 64, 50}, {16, 128, 31}};
     static const uint32_t dtypes[] = {CK_DTYPE_F32, CK_DTYPE_BF16, CK_DTYPE_F16, CK_DTYPE_Q8_0, CK_DTYPE_Q4_0};
     for (size_t d = 0; d < sizeof dtypes / sizeof dtypes[0]; d++) {
@@ -249,8 +249,14 @@ static void edge_fused(suite *s)
         for (size_t T = 1; T <= 3; T += 2) {
             int v = T == 3; /* the variant: layernorm, bias, gptj, bidirectional, gelu */
             uint32_t norm = v ? CK_OP_LAYERNORM : CK_OP_RMSNORM;
-            ck_shape qkv = {.op = CK_OP_QKV, .dtype = dt, .T = T, .D = D, .n_heads = H, .n_kv_heads = Hkv,
-                            .head_dim = hd, .has_bias = v};
+            ck_shape qkv = {.op = CK_OP_QKV,
+                            .dtype = dt,
+                            .T = T,
+                            .D = D,
+                            .n_heads = H,
+                            .n_kv_heads = Hkv,
+                            .head_dim = hd,
+                            .has_bias = v};
             ck_shape m[3];
             m[0] = (ck_shape){.op = CK_OP_EMBEDDING, .dtype = dt, .T = T, .vocab = 50, .D = D};
             m[1] = norm_of(norm, T, D, v);
@@ -258,11 +264,25 @@ static void edge_fused(suite *s)
             m[0] = norm_of(norm, T, D, v), m[1] = qkv;
             push_fused(s, CK_OP_NORM_QKV, dt, m, 2);
             m[0] = qkv;
-            m[1] = (ck_shape){.op = CK_OP_ROPE, .dtype = CK_DTYPE_F32, .T = T, .n_heads = H, .n_kv_heads = Hkv,
-                              .head_dim = hd, .pos = 5, .max_pos = 16, .pairing = v};
+            m[1] = (ck_shape){.op = CK_OP_ROPE,
+                              .dtype = CK_DTYPE_F32,
+                              .T = T,
+                              .n_heads = H,
+                              .n_kv_heads = Hkv,
+                              .head_dim = hd,
+                              .pos = 5,
+                              .max_pos = 16,
+                              .pairing = v};
             push_fused(s, CK_OP_QKV_ROPE, dt, m, 2);
-            m[0] = (ck_shape){.op = CK_OP_ATTENTION, .dtype = CK_DTYPE_F32, .T = T, .S = 9, .pos = 9 - T,
-                              .n_heads = H, .n_kv_heads = Hkv, .head_dim = hd, .causal = !v};
+            m[0] = (ck_shape){.op = CK_OP_ATTENTION,
+                              .dtype = CK_DTYPE_F32,
+                              .T = T,
+                              .S = 9,
+                              .pos = 9 - T,
+                              .n_heads = H,
+                              .n_kv_heads = Hkv,
+                              .head_dim = hd,
+                              .causal = !v};
             m[1] = linear_of(dt, T, H * hd, D, v);
             push_fused(s, CK_OP_ATTN_PROJ, dt, m, 2);
             m[0] = norm_of(norm, T, D, v), m[1] = linear_of(dt, T, D, F, v), m[2] = linear_of(dt, T, D, F, v);

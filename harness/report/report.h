@@ -45,24 +45,24 @@ typedef struct ck_report_row {
     double noise;
     int n_reps;
     /* parity of the instance's label in this run's parity report */
-    const char *parity;          /* "PASS", "FAIL", "SKIP" or NULL: no parity */
+    const char *parity;                    /* "PASS", "FAIL", "SKIP" or NULL: no parity */
     double parity_max_abs, parity_max_rel; /* NAN when a case had no figure */
     int parity_cases;
     /* against the baseline (when given and matched) */
     const struct ck_report_row *base;
-    double base_ratio;           /* time_ns / base->time_ns: above 1 is slower */
-    double base_threshold;       /* fraction; how it was found: base_noise_known */
-    int base_noise_known;        /* 1: from repetitions, 0: the default */
-    int slower;                  /* 1: ratio > 1 + threshold */
+    double base_ratio;     /* time_ns / base->time_ns: above 1 is slower */
+    double base_threshold; /* fraction; how it was found: base_noise_known */
+    int base_noise_known;  /* 1: from repetitions, 0: the default */
+    int slower;            /* 1: ratio > 1 + threshold */
     const ck_report_run *run;
 } ck_report_row;
 
 typedef struct ck_report_machine {
     const char *host, *cpu, *cpu_flags;
     int have_roofs;
-    ck_roofs roofs;              /* from the first of its runs that has roofs */
+    ck_roofs roofs; /* from the first of its runs that has roofs */
     const ck_report_run *roofs_from;
-    int roofs_differ;            /* another run on it had different roofs */
+    int roofs_differ; /* another run on it had different roofs */
 } ck_report_machine;
 
 struct ck_report_run {
@@ -77,48 +77,48 @@ struct ck_report_run {
     ck_roofs roofs;
     int counters_available;
     const char *counters_reason;
-    int parity_run;              /* 1: the result file carries a parity report */
+    int parity_run; /* 1: the result file carries a parity report */
     int parity_passed, parity_failed, parity_skipped;
     const char *parity_note;
-    const cJSON *parity_cases;   /* the report's "cases" array, or NULL */
+    const cJSON *parity_cases; /* the report's "cases" array, or NULL */
     ck_report_row *rows;
     size_t n_rows;
-    char tag[160];               /* short unique name: plugin [· model] [@host] [#k] */
-    int color;                   /* index into the palette */
-    int machine;                 /* index into ck_report.machines */
+    char tag[160]; /* short unique name: plugin [· model] [@host] [#k] */
+    int color;     /* index into the palette */
+    int machine;   /* index into ck_report.machines */
 };
 
 typedef struct ck_report {
     ck_report_run *runs;
     size_t n_runs;
-    ck_report_run *baseline;     /* baseline runs (matched, never reported) */
+    ck_report_run *baseline; /* baseline runs (matched, never reported) */
     size_t n_baseline;
     ck_report_machine *machines;
     size_t n_machines;
-    const char **models;         /* distinct models in input order */
+    const char **models; /* distinct models in input order */
     size_t n_models;
     double default_threshold;
-    size_t n_slower;             /* rows flagged slower than the baseline */
-    size_t n_matched;            /* rows with a baseline counterpart */
-    char generated[40];          /* ISO date the report was made */
+    size_t n_slower;    /* rows flagged slower than the baseline */
+    size_t n_matched;   /* rows with a baseline counterpart */
+    char generated[40]; /* ISO date the report was made */
 } ck_report;
 
 /* ---- report_make.c: the whole job, for `ckbench report` and whoever else
  *      wants a report of result files (the headline command) ---- */
 
 typedef struct ck_report_request {
-    const char *const *inputs;    /* result files */
+    const char *const *inputs; /* result files */
     int n_inputs;
     const char *const *baselines; /* result files to compare with, or none */
     int n_baselines;
-    const char *html, *md;        /* either may be NULL */
-    double threshold;             /* "slower" threshold without repetitions (fraction); 0: the default */
-    FILE *md_stream;              /* html and md both NULL: the Markdown goes here (NULL: stdout) */
+    const char *html, *md; /* either may be NULL */
+    double threshold;      /* "slower" threshold without repetitions (fraction); 0: the default */
+    FILE *md_stream;       /* html and md both NULL: the Markdown goes here (NULL: stdout) */
 } ck_report_request;
 
 typedef struct ck_report_summary {
-    size_t n_runs, n_points;      /* runs read; roofline points drawn */
-    size_t n_matched, n_slower;   /* rows with a baseline; flagged slower */
+    size_t n_runs, n_points;    /* runs read; roofline points drawn */
+    size_t n_matched, n_slower; /* rows with a baseline; flagged slower */
 } ck_report_summary;
 
 /* 0 when every output is written; -1 with one line in err naming the file

@@ -18,7 +18,8 @@ static const char *const style =
     "p.meta{color:#57606a;margin:2px 0}nav a{margin-right:14px}p.note,figcaption{color:#57606a;font-size:13px}\n"
     "figure{margin:8px 0}svg.chart{width:100%;max-width:960px;height:auto;display:block;background:#fff}\n"
     ".plot-area{fill:#fbfcfd;stroke:#8c959f}.grid{stroke:#e4e8ec;stroke-width:1}.grid.one{stroke:#57606a}\n"
-    ".tick,.legend,.bar-label,.bar-value{font-size:12px;fill:#24292f}.op-label{font-size:13px;font-weight:600}.axis-label{font-size:13px;fill:#24292f}\n"
+    ".tick,.legend,.bar-label,.bar-value{font-size:12px;fill:#24292f}.op-label{font-size:13px;font-weight:600}.axis-"
+    "label{font-size:13px;fill:#24292f}\n"
     ".roof{stroke:#6e2c00;stroke-width:2;fill:none}.roof-label{font-size:12px;fill:#6e2c00}\n"
     ".kernel-point{stroke:#fff;stroke-width:1.2;opacity:.9}\n"
     ".table-wrap{overflow-x:auto}table{border-collapse:collapse;font-size:13px;margin:4px 0 10px}\n"
@@ -43,9 +44,9 @@ static void run_name(FILE *f, const ck_report_run *run)
 
 typedef struct html_table {
     FILE *f;
-    int baseline;               /* tables: with the "vs baseline" column */
+    int baseline; /* tables: with the "vs baseline" column */
     const ck_report_row *prev;
-    int open;                   /* parity: a <tr> is open */
+    int open; /* parity: a <tr> is open */
 } html_table;
 
 static void html_row(const ck_report_row *row, void *arg)
@@ -77,8 +78,8 @@ static void html_row(const ck_report_row *row, void *arg)
         fputs("not measured: ", f);
         esc(f, row->status);
     }
-    fprintf(f, "</td><td class=\"n\">%s</td><td class=\"n\">%s</td><td class=\"n\">%s</td><td class=\"n\">%s</td>",
-            gbs, gfl, roof, sp);
+    fprintf(f, "</td><td class=\"n\">%s</td><td class=\"n\">%s</td><td class=\"n\">%s</td><td class=\"n\">%s</td>", gbs,
+            gfl, roof, sp);
     if (row->parity)
         fprintf(f, "<td class=\"%s\">%s</td><td class=\"n\">%s</td>", row->parity, row->parity, err);
     else
@@ -176,9 +177,10 @@ static void html_parity(const ck_report *r, FILE *f)
         fputs("<li>", f);
         run_name(f, run);
         if (run->parity_run)
-            fprintf(f, ": %d passed, <span class=\"%s\">%d failed</span>, %d skipped (edge shapes and decode cases "
-                       "included)</li>\n", run->parity_passed, run->parity_failed ? "FAIL" : "PASS",
-                    run->parity_failed, run->parity_skipped);
+            fprintf(f,
+                    ": %d passed, <span class=\"%s\">%d failed</span>, %d skipped (edge shapes and decode cases "
+                    "included)</li>\n",
+                    run->parity_passed, run->parity_failed ? "FAIL" : "PASS", run->parity_failed, run->parity_skipped);
         else {
             fputs(": not run \u2014 ", f);
             esc(f, run->parity_note ? run->parity_note : "the result file has no parity report");
@@ -215,8 +217,8 @@ static void html_runs(const ck_report *r, FILE *f)
         const ck_report_run *run = &r->runs[i];
         fputs("<tr><td>", f);
         run_name(f, run);
-        const char *cells[] = {run->model, run->plugin, run->host, run->cpu_model, run->date, run->git_commit,
-                               run->compiler};
+        const char *cells[] = {run->model, run->plugin,     run->host,    run->cpu_model,
+                               run->date,  run->git_commit, run->compiler};
         for (size_t c = 0; c < sizeof cells / sizeof cells[0]; c++) {
             fputs("</td><td>", f);
             esc(f, cells[c]);
@@ -321,8 +323,10 @@ static void html_charts(const ck_report *r, FILE *f)
         fputs(")</h2>\n<figure>\n", f);
         size_t points = 0;
         ck_report_svg_roofline(r, m, f, &points);
-        fprintf(f, "<figcaption>%zu kernels, each a point at its arithmetic intensity (minimum bytes) and measured "
-                   "GFLOP/s; hover a point for its instance. ", points);
+        fprintf(f,
+                "<figcaption>%zu kernels, each a point at its arithmetic intensity (minimum bytes) and measured "
+                "GFLOP/s; hover a point for its instance. ",
+                points);
         if (mc->have_roofs)
             fputs("Roofs: the stream-triad bandwidth (slanted) and each ISA's FMA peak (flat), solid at all "
                   "threads, dashed at one thread where some kernel ran on fewer. ",
@@ -340,8 +344,10 @@ static void html_charts(const ck_report *r, FILE *f)
         fputs("</h2>\n<figure>\n", f);
         size_t bars = 0;
         ck_report_svg_speedups(r, r->models[m], f, &bars);
-        fprintf(f, "<figcaption>%zu bars, grouped by op; * marks speedups against a scalar time measured at a reduced "
-                   "T and scaled. Geometric mean:", bars);
+        fprintf(f,
+                "<figcaption>%zu bars, grouped by op; * marks speedups against a scalar time measured at a reduced "
+                "T and scaled. Geometric mean:",
+                bars);
         const char *sep = " ";
         for (size_t i = 0; i < r->n_runs; i++) {
             size_t n;

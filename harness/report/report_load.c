@@ -14,7 +14,8 @@
 
 #include "common/sysinfo.h"
 
-#define RESULT_KIND "a ckbench result file (Google Benchmark JSON with a context.ckbench object, written by 'ckbench bench')"
+#define RESULT_KIND                                                                                                    \
+    "a ckbench result file (Google Benchmark JSON with a context.ckbench object, written by 'ckbench bench')"
 
 void ck_report_init(ck_report *r)
 {
@@ -485,7 +486,7 @@ static void make_tags(ck_report *r)
         run->color = (int)i;
     }
     /* number the runs that share a tag, comparing unsuffixed tags only */
-    char (*plain)[sizeof r->runs[0].tag] = malloc(r->n_runs * sizeof *plain);
+    char(*plain)[sizeof r->runs[0].tag] = malloc(r->n_runs * sizeof *plain);
     for (size_t i = 0; plain && i < r->n_runs; i++)
         memcpy(plain[i], r->runs[i].tag, sizeof plain[i]);
     for (size_t i = 0; plain && i < r->n_runs; i++) {
@@ -511,7 +512,8 @@ static const ck_report_row *find_base(const ck_report *r, const ck_report_run *r
             continue;
         for (size_t i = 0; i < br->n_rows; i++) {
             const ck_report_row *x = &br->rows[i];
-            if (x->time_ns > 0 && x->threads == row->threads && same(x->label, row->label) && same(x->shape, row->shape))
+            if (x->time_ns > 0 && x->threads == row->threads && same(x->label, row->label) &&
+                same(x->shape, row->shape))
                 return x;
         }
     }

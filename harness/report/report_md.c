@@ -60,8 +60,9 @@ static void md_model(const ck_report *r, const char *model, FILE *f)
     int baseline = r->n_baseline > 0;
     for (size_t i = 0; i < n_ops; i++) {
         fprintf(f, "### %s\n\n", ops[i]);
-        fprintf(f, "| instance | shape | run | threads | time | GB/s | GFLOP/s | %% of roof | speedup | parity | "
-                   "max abs err |%s\n",
+        fprintf(f,
+                "| instance | shape | run | threads | time | GB/s | GFLOP/s | %% of roof | speedup | parity | "
+                "max abs err |%s\n",
                 baseline ? " vs baseline |" : "");
         fprintf(f, "|---|---|---|--:|--:|--:|--:|--:|--:|---|--:|%s\n", baseline ? "--:|" : "");
         md_table tb = {f, baseline};
@@ -82,8 +83,8 @@ static void md_runs(const ck_report *r, FILE *f)
         size_t used = 0;
         for (int t = 0; t < run->n_threads && used < sizeof threads - 12; t++)
             used += (size_t)snprintf(threads + used, sizeof threads - used, "%s%d", t ? "," : "", run->threads[t]);
-        const char *cells[] = {run->tag, run->model, run->plugin, run->host, run->cpu_model, run->date,
-                               run->git_commit, run->compiler, threads};
+        const char *cells[] = {run->tag,  run->model,      run->plugin,   run->host, run->cpu_model,
+                               run->date, run->git_commit, run->compiler, threads};
         for (size_t c = 0; c < sizeof cells / sizeof cells[0]; c++) {
             fputs(c ? " | " : "| ", f);
             ck_report_md_escape(f, cells[c]);
@@ -140,8 +141,7 @@ static void md_baseline(const ck_report *r, FILE *f)
         fputs(i ? ", " : " ", f);
         ck_report_md_escape(f, r->baseline[i].path);
     }
-    fprintf(f, ".\n%s\n\n%zu rows matched a baseline row, %zu flagged SLOWER.\n\n", rule, r->n_matched,
-            r->n_slower);
+    fprintf(f, ".\n%s\n\n%zu rows matched a baseline row, %zu flagged SLOWER.\n\n", rule, r->n_matched, r->n_slower);
     for (size_t i = 0; i < r->n_runs; i++)
         for (size_t k = 0; k < r->runs[i].n_rows; k++) {
             const ck_report_row *row = &r->runs[i].rows[k];

@@ -151,8 +151,10 @@ static void draw_log_grid(FILE *f, const log_axis *x, const log_axis *y, const c
         double py = axis_px(y, pow(10, e));
         decade_label(buf, sizeof buf, e, ys);
         fprintf(f, "<line class=\"grid\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>", x->px0, py, x->px1, py);
-        fprintf(f, "<text class=\"tick\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" dominant-baseline=\"middle\">%s"
-                   "</text>\n", x->px0 - 8, py, buf);
+        fprintf(f,
+                "<text class=\"tick\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" dominant-baseline=\"middle\">%s"
+                "</text>\n",
+                x->px0 - 8, py, buf);
     }
 }
 
@@ -167,8 +169,8 @@ static void point_title(FILE *f, const ck_report_row *row)
     ck_report_html_escape(f, row->label);
     fputs(" \u2014 ", f);
     ck_report_html_escape(f, row->shape);
-    fprintf(f, ", %d thr: %.3g flop/B, %.3g GFLOP/s, %s, %s of roof</title>", row->threads, row->intensity,
-            row->gflops, t, roof);
+    fprintf(f, ", %d thr: %.3g flop/B, %.3g GFLOP/s, %s, %s of roof</title>", row->threads, row->intensity, row->gflops,
+            t, roof);
 }
 
 /* The axes of a machine's roofline: every point, and where the machine has
@@ -231,9 +233,10 @@ static void draw_legend(const ck_report *r, size_t machine, FILE *f)
         if (r->runs[i].machine != (int)machine)
             continue;
         double ly = RL_H - RL_BOTTOM - 14.0 * (double)(n - 1 - row_i++);
-        fprintf(f, "<circle cx=\"%d\" cy=\"%.1f\" r=\"5\" fill=\"%s\"/><text class=\"legend\" x=\"%d\" y=\"%.1f\" "
-                   "dominant-baseline=\"middle\">", RL_W - RL_RIGHT + 12, ly, ck_report_color(r->runs[i].color),
-                RL_W - RL_RIGHT + 22, ly);
+        fprintf(f,
+                "<circle cx=\"%d\" cy=\"%.1f\" r=\"5\" fill=\"%s\"/><text class=\"legend\" x=\"%d\" y=\"%.1f\" "
+                "dominant-baseline=\"middle\">",
+                RL_W - RL_RIGHT + 12, ly, ck_report_color(r->runs[i].color), RL_W - RL_RIGHT + 22, ly);
         ck_report_html_escape(f, r->runs[i].tag);
         fputs("</text>\n", f);
     }
@@ -256,10 +259,14 @@ void ck_report_svg_roofline(const ck_report *r, size_t machine, FILE *f, size_t 
     fprintf(f, "\">\n<rect class=\"plot-area\" x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\"/>\n", RL_LEFT, RL_TOP, pw,
             ph);
     draw_log_grid(f, &x, &y, "", "");
-    fprintf(f, "<text class=\"axis-label\" x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">arithmetic intensity "
-               "(flop/byte, log scale)</text>\n", (x.px0 + x.px1) / 2, RL_H - 18);
-    fprintf(f, "<text class=\"axis-label\" x=\"18\" y=\"%.1f\" text-anchor=\"middle\" transform=\"rotate(-90 18 "
-               "%.1f)\">performance (GFLOP/s, log scale)</text>\n", (y.px0 + y.px1) / 2, (y.px0 + y.px1) / 2);
+    fprintf(f,
+            "<text class=\"axis-label\" x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">arithmetic intensity "
+            "(flop/byte, log scale)</text>\n",
+            (x.px0 + x.px1) / 2, RL_H - 18);
+    fprintf(f,
+            "<text class=\"axis-label\" x=\"18\" y=\"%.1f\" text-anchor=\"middle\" transform=\"rotate(-90 18 "
+            "%.1f)\">performance (GFLOP/s, log scale)</text>\n",
+            (y.px0 + y.px1) / 2, (y.px0 + y.px1) / 2);
     /* roofs and points in a nested viewport that clips them to the plot */
     fprintf(f, "<svg x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" viewBox=\"%d %d %d %d\" overflow=\"hidden\">\n",
             RL_LEFT, RL_TOP, pw, ph, RL_LEFT, RL_TOP, pw, ph);
@@ -306,17 +313,20 @@ static void draw_bar(FILE *f, const log_axis *x, double y, const ck_report_row *
     double x1 = axis_px(x, 1), x2 = axis_px(x, row->speedup);
     char sp[32];
     ck_report_fmt_speedup(sp, sizeof sp, row);
-    fprintf(f, "<rect class=\"speedup-bar\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%d\" fill=\"%s\" "
-               "data-run=\"", fmin(x1, x2), y, fmax(fabs(x2 - x1), 1), SB_BAR, ck_report_color(row->run->color));
+    fprintf(f,
+            "<rect class=\"speedup-bar\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%d\" fill=\"%s\" "
+            "data-run=\"",
+            fmin(x1, x2), y, fmax(fabs(x2 - x1), 1), SB_BAR, ck_report_color(row->run->color));
     ck_report_html_escape(f, row->run->tag);
     fputs("\"><title>", f);
     ck_report_html_escape(f, row->run->tag);
     fputs(": ", f);
     ck_report_html_escape(f, row->label);
     fprintf(f, " %s</title></rect>\n", sp);
-    fprintf(f, "<text class=\"bar-value\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"%s\" dominant-baseline=\"middle\">%s"
-               "</text>\n", x2 >= x1 ? fmax(x1, x2) + 4 : fmin(x1, x2) - 4, y + SB_BAR / 2.0,
-            x2 >= x1 ? "start" : "end", sp);
+    fprintf(f,
+            "<text class=\"bar-value\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"%s\" dominant-baseline=\"middle\">%s"
+            "</text>\n",
+            x2 >= x1 ? fmax(x1, x2) + 4 : fmin(x1, x2) - 4, y + SB_BAR / 2.0, x2 >= x1 ? "start" : "end", sp);
 }
 
 void ck_report_svg_speedups(const ck_report *r, const char *model, FILE *f, size_t *n_bars)
@@ -347,19 +357,23 @@ void ck_report_svg_speedups(const ck_report *r, const char *model, FILE *f, size
     }
     log_axis x = {.px0 = SB_LEFT, .px1 = SB_W - SB_RIGHT};
     axis_fit(&x, fmin(lo, 0.5), fmax(hi, 2));
-    double height = SB_TOP + (double)bars * (SB_BAR + SB_GAP) + (double)groups * SB_GROUP + (double)op_heads * SB_OP + 10;
+    double height =
+        SB_TOP + (double)bars * (SB_BAR + SB_GAP) + (double)groups * SB_GROUP + (double)op_heads * SB_OP + 10;
     fprintf(f, "<svg class=\"chart speedups\" viewBox=\"0 0 %d %.0f\" role=\"img\" aria-label=\"speedup over scalar, ",
             SB_W, height);
     ck_report_html_escape(f, model);
-    fprintf(f, "\">\n<text class=\"axis-label\" x=\"%.1f\" y=\"16\" text-anchor=\"middle\">speedup over the scalar "
-               "reference (\u00d7, log scale; right of 1\u00d7 is faster)</text>\n", (x.px0 + x.px1) / 2);
+    fprintf(f,
+            "\">\n<text class=\"axis-label\" x=\"%.1f\" y=\"16\" text-anchor=\"middle\">speedup over the scalar "
+            "reference (\u00d7, log scale; right of 1\u00d7 is faster)</text>\n",
+            (x.px0 + x.px1) / 2);
     char buf[32];
     for (int e = x.lo; e <= x.hi; e++) {
         double px = axis_px(&x, pow(10, e));
         decade_label(buf, sizeof buf, e, "\u00d7");
-        fprintf(f, "<line class=\"%s\" x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%.0f\"/><text class=\"tick\" x=\"%.1f\" "
-                   "y=\"%d\" text-anchor=\"middle\">%s</text>\n", e == 0 ? "grid one" : "grid", px, SB_TOP - 8, px,
-                height - 6, px, SB_TOP - 14, buf);
+        fprintf(f,
+                "<line class=\"%s\" x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%.0f\"/><text class=\"tick\" x=\"%.1f\" "
+                "y=\"%d\" text-anchor=\"middle\">%s</text>\n",
+                e == 0 ? "grid one" : "grid", px, SB_TOP - 8, px, height - 6, px, SB_TOP - 14, buf);
     }
     double y = SB_TOP;
     prev = NULL;
@@ -375,7 +389,8 @@ void ck_report_svg_speedups(const ck_report *r, const char *model, FILE *f, size
         }
         if (!same_group(prev, row)) { /* a new instance: its name on the left */
             y += SB_GROUP;
-            fprintf(f, "<text class=\"bar-label\" x=\"%d\" y=\"%.1f\" text-anchor=\"end\" dominant-baseline=\"middle\">",
+            fprintf(f,
+                    "<text class=\"bar-label\" x=\"%d\" y=\"%.1f\" text-anchor=\"end\" dominant-baseline=\"middle\">",
                     SB_LEFT - 8, y + SB_BAR / 2.0);
             ck_report_html_escape(f, row->label);
             fprintf(f, "<title>");

@@ -16,7 +16,10 @@ typedef __m256 bv_f32;
 /* the exported name of a backward kernel of this plugin */
 #define BV_KERNEL(op) ck_avx2_f32_##op
 
-static inline bv_f32 bv_load(const float *p) { return _mm256_loadu_ps(p); }
+static inline bv_f32 bv_load(const float *p)
+{
+    return _mm256_loadu_ps(p);
+}
 static inline bv_f32 bv_load_n(const float *p, size_t n)
 {
     return n >= BV_W ? _mm256_loadu_ps(p) : _mm256_maskload_ps(p, avx2_tail_mask(n));
@@ -34,7 +37,10 @@ static inline bv_f32 bv_keep_n(bv_f32 v, size_t n)
 {
     return n >= BV_W ? v : _mm256_and_ps(v, _mm256_castsi256_ps(avx2_tail_mask(n)));
 }
-static inline void bv_store(float *p, bv_f32 v) { _mm256_storeu_ps(p, v); }
+static inline void bv_store(float *p, bv_f32 v)
+{
+    _mm256_storeu_ps(p, v);
+}
 static inline void bv_store_n(float *p, bv_f32 v, size_t n)
 {
     if (n >= BV_W)
@@ -42,21 +48,57 @@ static inline void bv_store_n(float *p, bv_f32 v, size_t n)
     else
         _mm256_maskstore_ps(p, avx2_tail_mask(n), v);
 }
-static inline bv_f32 bv_set1(float x) { return _mm256_set1_ps(x); }
-static inline bv_f32 bv_zero(void) { return _mm256_setzero_ps(); }
-static inline bv_f32 bv_add(bv_f32 a, bv_f32 b) { return _mm256_add_ps(a, b); }
-static inline bv_f32 bv_sub(bv_f32 a, bv_f32 b) { return _mm256_sub_ps(a, b); }
-static inline bv_f32 bv_mul(bv_f32 a, bv_f32 b) { return _mm256_mul_ps(a, b); }
-static inline bv_f32 bv_div(bv_f32 a, bv_f32 b) { return _mm256_div_ps(a, b); }
-static inline bv_f32 bv_max(bv_f32 a, bv_f32 b) { return _mm256_max_ps(a, b); }
-static inline bv_f32 bv_fmadd(bv_f32 a, bv_f32 b, bv_f32 c) { return _mm256_fmadd_ps(a, b, c); }
-static inline float bv_hsum(bv_f32 v) { return avx2_hsum_ps(v); }
-static inline float bv_hmax(bv_f32 v) { return avx2_hmax_ps(v); }
+static inline bv_f32 bv_set1(float x)
+{
+    return _mm256_set1_ps(x);
+}
+static inline bv_f32 bv_zero(void)
+{
+    return _mm256_setzero_ps();
+}
+static inline bv_f32 bv_add(bv_f32 a, bv_f32 b)
+{
+    return _mm256_add_ps(a, b);
+}
+static inline bv_f32 bv_sub(bv_f32 a, bv_f32 b)
+{
+    return _mm256_sub_ps(a, b);
+}
+static inline bv_f32 bv_mul(bv_f32 a, bv_f32 b)
+{
+    return _mm256_mul_ps(a, b);
+}
+static inline bv_f32 bv_div(bv_f32 a, bv_f32 b)
+{
+    return _mm256_div_ps(a, b);
+}
+static inline bv_f32 bv_max(bv_f32 a, bv_f32 b)
+{
+    return _mm256_max_ps(a, b);
+}
+static inline bv_f32 bv_fmadd(bv_f32 a, bv_f32 b, bv_f32 c)
+{
+    return _mm256_fmadd_ps(a, b, c);
+}
+static inline float bv_hsum(bv_f32 v)
+{
+    return avx2_hsum_ps(v);
+}
+static inline float bv_hmax(bv_f32 v)
+{
+    return avx2_hmax_ps(v);
+}
 /* e^x (+inf above ln(FLT_MAX), 0 below ln(FLT_MIN), NaN kept) */
-static inline bv_f32 bv_exp(bv_f32 x) { return avx2_exp_ps(x); }
+static inline bv_f32 bv_exp(bv_f32 x)
+{
+    return avx2_exp_ps(x);
+}
 
 /* Lanes 2i and 2i+1 swapped (the gptj rope pairs). */
-static inline bv_f32 bv_swap_pairs(bv_f32 v) { return _mm256_permute_ps(v, 0xB1); }
+static inline bv_f32 bv_swap_pairs(bv_f32 v)
+{
+    return _mm256_permute_ps(v, 0xB1);
+}
 /* a + b in even lanes, a - b in odd lanes. */
 static inline bv_f32 bv_add_even_sub_odd(bv_f32 a, bv_f32 b)
 {
@@ -114,7 +156,7 @@ static inline void bv_exp_f64_row(double *x, size_t n)
         r = _mm256_fnmadd_pd(k, _mm256_set1_pd(1.90821492927058770002e-10), r);
         /* Taylor coefficients 1/10!, 1/9!, ..., 1/1!, 1/0! (Horner) */
         static const double c[] = {1.0 / 362880.0, 1.0 / 40320.0, 1.0 / 5040.0, 1.0 / 720.0, 1.0 / 120.0,
-                                   1.0 / 24.0, 1.0 / 6.0, 0.5, 1.0, 1.0};
+                                   1.0 / 24.0,     1.0 / 6.0,     0.5,          1.0,         1.0};
         __m256d p = _mm256_set1_pd(1.0 / 3628800.0);
         for (int d = 0; d < 10; d++)
             p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(c[d]));
@@ -151,8 +193,8 @@ static inline const ck_exec_ctx *bv_ctx_for(const ck_exec_ctx *ctx, ck_exec_ctx 
 
 /* dst[c * ld_dst + r] = src[r * ld_src + c] for r < rows, c < cols, in
  * parallel (8 x 8 register transposes, ragged edges element by element). */
-void avx2_bwd_transpose(const ck_exec_ctx *ctx, const float *src, size_t ld_src, size_t rows, size_t cols,
-                        float *dst, size_t ld_dst);
+void avx2_bwd_transpose(const ck_exec_ctx *ctx, const float *src, size_t ld_src, size_t rows, size_t cols, float *dst,
+                        size_t ld_dst);
 
 /* db[n] = sum over t in order of dy[t * N + n], f32, split over columns
  * only, so every sum has one fixed order. */
@@ -161,7 +203,6 @@ void avx2_bwd_colsum(const ck_exec_ctx *ctx, const float *dy, size_t T, size_t N
 /* y[M, Nc] = a[M, R] . b[Nc, R]^T with the forward GEMM (which reads a in
  * place and packs b into the threads' private scratch, so the callers keep
  * the shared scratch for their transposes). */
-int avx2_bwd_gemm_nt(const ck_exec_ctx *ctx, const float *a, const float *b, float *y, size_t M, size_t R,
-                     size_t Nc);
+int avx2_bwd_gemm_nt(const ck_exec_ctx *ctx, const float *a, const float *b, float *y, size_t M, size_t R, size_t Nc);
 
 #endif /* CK_BWD_AVX2_H */

@@ -28,10 +28,9 @@ static void adam_range(void *arg, size_t begin, size_t end, int tid)
     const ck_adam_args *a = arg;
     (void)tid;
     const adam_consts c = {
-        _mm256_set1_ps(a->beta1), _mm256_set1_ps(a->beta2),
-        _mm256_set1_ps(1.0f - a->beta1), _mm256_set1_ps(1.0f - a->beta2),
-        _mm256_set1_ps(a->bc1), _mm256_set1_ps(a->bc2),
-        _mm256_set1_ps(a->lr), _mm256_set1_ps(a->eps), _mm256_set1_ps(a->weight_decay),
+        _mm256_set1_ps(a->beta1),        _mm256_set1_ps(a->beta2), _mm256_set1_ps(1.0f - a->beta1),
+        _mm256_set1_ps(1.0f - a->beta2), _mm256_set1_ps(a->bc1),   _mm256_set1_ps(a->bc2),
+        _mm256_set1_ps(a->lr),           _mm256_set1_ps(a->eps),   _mm256_set1_ps(a->weight_decay),
     };
     size_t i = begin;
     for (; i + 8 <= end; i += 8) {

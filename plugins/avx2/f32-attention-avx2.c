@@ -28,7 +28,7 @@
 #include "avx2-kernels.h"
 
 #define ATT_LANES 16 /* query rows per sub-tile (two vectors) */
-#define ATT_SUBS 2    /* sub-tiles per tile, sharing each copied K/V block */
+#define ATT_SUBS 2   /* sub-tiles per tile, sharing each copied K/V block */
 #define ATT_BK 64    /* keys per block */
 #define ATT_KG 6     /* keys per QK micro-tile */
 #define ATT_DG 6     /* head dims per PV micro-tile */
@@ -40,23 +40,23 @@
 typedef struct stream_job {
     const ck_exec_ctx *ctx;
     const ck_attention_args *a;
-    size_t group;     /* query heads per kv head */
-    size_t lanes;     /* 8 or 16 rows per tile */
-    size_t tiles;     /* tiles (ATT_SUBS sub-tiles of `lanes` rows) per kv head */
+    size_t group; /* query heads per kv head */
+    size_t lanes; /* 8 or 16 rows per tile */
+    size_t tiles; /* tiles (ATT_SUBS sub-tiles of `lanes` rows) per kv head */
     size_t scratch_bytes;
 } stream_job;
 
 /* A sub-tile's working set, carved from the thread's scratch (sT and the
  * K/V blocks are shared by the sub-tiles of a tile). */
 typedef struct tile_state {
-    float *qT;       /* [hd][16] */
-    float *oT;       /* [hd][16] */
-    float *sT;       /* [ATT_BK + ATT_KG][16]: scores, then probabilities */
-    float *kblk;     /* [ATT_BK][vld]: the block's K rows, contiguous */
-    float *vblk;     /* [ATT_BK][vld]: the block's V rows, contiguous */
+    float *qT;            /* [hd][16] */
+    float *oT;            /* [hd][16] */
+    float *sT;            /* [ATT_BK + ATT_KG][16]: scores, then probabilities */
+    float *kblk;          /* [ATT_BK][vld]: the block's K rows, contiguous */
+    float *vblk;          /* [ATT_BK][vld]: the block's V rows, contiguous */
     float *m, *l, *alpha; /* [16] each */
-    int32_t *nvis;   /* [16]: keys each lane sees */
-    size_t rows;     /* real rows in the tile */
+    int32_t *nvis;        /* [16]: keys each lane sees */
+    size_t rows;          /* real rows in the tile */
     size_t t[ATT_LANES], h[ATT_LANES];
 } tile_state;
 

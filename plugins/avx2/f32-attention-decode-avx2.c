@@ -34,9 +34,9 @@ typedef struct decode_job {
 } decode_job;
 
 typedef struct decode_state {
-    float *o;           /* [heads * rows][hd] */
-    float *sc;          /* [DEC_ROWS][SC_LD]: scores, then probabilities */
-    float *m, *l;       /* [heads * rows] */
+    float *o;     /* [heads * rows][hd] */
+    float *sc;    /* [DEC_ROWS][SC_LD]: scores, then probabilities */
+    float *m, *l; /* [heads * rows] */
 } decode_state;
 
 /* Rows of K and V to prefetch while a block is computed, one K row per
@@ -60,16 +60,16 @@ static inline void prefetch_row(const kv_prefetch *pf, const float *base, size_t
 /* The query rows of one kv head: q pointers (a short group repeats its last
  * row; those copies are computed and dropped) and softmax states. */
 typedef struct group_rows {
-    size_t n;                  /* real rows, 1..DEC_ROWS */
+    size_t n; /* real rows, 1..DEC_ROWS */
     const float *q[DEC_ROWS];
-    size_t nvis[DEC_ROWS];     /* keys each row sees */
+    size_t nvis[DEC_ROWS]; /* keys each row sees */
     float *m[DEC_ROWS], *l[DEC_ROWS], *o[DEC_ROWS];
 } group_rows;
 
 /* sc[r][i] = scale * dot(q_r, k_i) for two rows and four keys: 8
  * accumulators, 6 loads per 8 FMAs, one reduction per row. */
-static inline void dot_2x4(const float *q0, const float *q1, const float *const k[4], size_t hd, float *sc0,
-                           float *sc1, float scale)
+static inline void dot_2x4(const float *q0, const float *q1, const float *const k[4], size_t hd, float *sc0, float *sc1,
+                           float scale)
 {
     __m256 a00 = _mm256_setzero_ps(), a01 = _mm256_setzero_ps(), a02 = _mm256_setzero_ps(), a03 = _mm256_setzero_ps();
     __m256 a10 = _mm256_setzero_ps(), a11 = _mm256_setzero_ps(), a12 = _mm256_setzero_ps(), a13 = _mm256_setzero_ps();
@@ -124,14 +124,14 @@ static inline void dot_1x4(const float *q0, const float *const k[4], size_t hd, 
         a03 = _mm256_fmadd_ps(x0, k3, a03);
     }
     __m256 h0 = _mm256_hadd_ps(_mm256_hadd_ps(a00, a01), _mm256_hadd_ps(a02, a03));
-    _mm_storeu_ps(sc0, _mm_mul_ps(_mm_add_ps(_mm256_castps256_ps128(h0), _mm256_extractf128_ps(h0, 1)),
-                                  _mm_set1_ps(scale)));
+    _mm_storeu_ps(sc0,
+                  _mm_mul_ps(_mm_add_ps(_mm256_castps256_ps128(h0), _mm256_extractf128_ps(h0, 1)), _mm_set1_ps(scale)));
 }
 
 /* Scores of the block for every row (stride SC_LD), -inf past what a row
  * sees. */
-static void group_scores(const decode_job *j, const float *kblk, const group_rows *g, size_t s0, size_t nb,
-                         float *sc, const kv_prefetch *pf)
+static void group_scores(const decode_job *j, const float *kblk, const group_rows *g, size_t s0, size_t nb, float *sc,
+                         const kv_prefetch *pf)
 {
     for (size_t r = 0; r < g->n; r += 2) { /* row pairs, then an odd last row alone */
         for (size_t i = 0; i < nb; i += 4) {
@@ -177,9 +177,9 @@ static float row_softmax(float *sc, size_t nb, float *m, float *l)
  * constant after inlining, so the accumulators live in registers), v loaded
  * once for all of them; masks for a chunk that passes hd. */
 static inline __attribute__((always_inline)) void group_pv_chunk(const decode_job *j, const float *vblk,
-                                                                  const float *sc, const group_rows *g,
-                                                                  const float alpha[DEC_ROWS], size_t d0, size_t nb,
-                                                                  const size_t rows, const kv_prefetch *pf)
+                                                                 const float *sc, const group_rows *g,
+                                                                 const float alpha[DEC_ROWS], size_t d0, size_t nb,
+                                                                 const size_t rows, const kv_prefetch *pf)
 {
     size_t hd = j->a->head_dim;
     int full = d0 + 16 <= hd;

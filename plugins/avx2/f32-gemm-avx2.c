@@ -167,8 +167,8 @@ static void gemm_block(const gemm_job *j, size_t n0, size_t n1, size_t t0, size_
                 size_t nq = n0 + q * GEMM_NR;
                 size_t nr = n1 - nq < GEMM_NR ? n1 - nq : GEMM_NR;
                 const float *bias = last && p->bias ? p->bias + nq : NULL;
-                micro_6x16(kc, p->x + t * p->K + k0, p->K, wpack + q * kc * GEMM_NR, p->y + t * p->ldy + nq,
-                           p->ldy, mr, nr, first, bias);
+                micro_6x16(kc, p->x + t * p->K + k0, p->K, wpack + q * kc * GEMM_NR, p->y + t * p->ldy + nq, p->ldy, mr,
+                           nr, first, bias);
             }
         }
     }

@@ -58,11 +58,12 @@ int ck_avx2_f32_qkv_bwd(const ck_exec_ctx *ctx, const void *args)
     if (bad_args(a))
         return CK_E_UNSUPPORTED;
     ck_exec_ctx one;
-    ctx = bv_ctx_for(ctx, &one, 4.0 * (double)a->T * (double)a->D * (double)((a->n_heads + 2 * a->n_kv_heads) * a->head_dim));
+    ctx = bv_ctx_for(ctx, &one,
+                     4.0 * (double)a->T * (double)a->D * (double)((a->n_heads + 2 * a->n_kv_heads) * a->head_dim));
     size_t T = a->T, D = a->D, nq = a->n_heads * a->head_dim, nkv = a->n_kv_heads * a->head_dim;
     size_t R = nq + 2 * nkv;
-    const proj p[3] = {{a->wq, a->dq, a->dwq, a->dbq, nq}, {a->wk, a->dk, a->dwk, a->dbk, nkv},
-                       {a->wv, a->dv, a->dwv, a->dbv, nkv}};
+    const proj p[3] = {
+        {a->wq, a->dq, a->dwq, a->dbq, nq}, {a->wk, a->dk, a->dwk, a->dbk, nkv}, {a->wv, a->dv, a->dwv, a->dbv, nkv}};
     int want_dw = a->dwq || a->dwk || a->dwv, rc = CK_OK;
     if (T && D && R) {
         size_t dx_floats = a->dx ? T * R + D * R : 0;

@@ -58,8 +58,8 @@ static void rope_gptj(float *x, size_t half, const float *ct, const float *st)
         size_t pairs = half - i;
         __m128i m4 = _mm256_castsi256_si128(avx2_tail_mask(pairs));
         __m256i m8 = avx2_tail_mask(2 * pairs);
-        __m256 y = rotate_gptj4(_mm256_maskload_ps(x + 2 * i, m8), _mm_maskload_ps(ct + i, m4),
-                                _mm_maskload_ps(st + i, m4));
+        __m256 y =
+            rotate_gptj4(_mm256_maskload_ps(x + 2 * i, m8), _mm_maskload_ps(ct + i, m4), _mm_maskload_ps(st + i, m4));
         _mm256_maskstore_ps(x + 2 * i, m8, y);
     }
 }

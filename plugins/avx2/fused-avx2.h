@@ -15,8 +15,8 @@
  * can be streamed, or, with reread, read out back (in place, or in cache).
  * stream: non-temporal stores for out and y (rows 32-byte aligned, see
  * avx2_fused_stream_rows; the caller ends with _mm_sfence). */
-void avx2_fused_norm_from(uint32_t kind, const ck_norm_args *a, const float *xa, const float *xb, float *out,
-                          float *y, int stream, int reread);
+void avx2_fused_norm_from(uint32_t kind, const ck_norm_args *a, const float *xa, const float *xb, float *out, float *y,
+                          int stream, int reread);
 
 /* Whether [T, D] outputs at p and q are streamed: as large as the unfused
  * kernels stream (AVX2_STREAM_BYTES), rows 32-byte aligned. */

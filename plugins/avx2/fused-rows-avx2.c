@@ -79,8 +79,8 @@ SPECIALISED __m256 norm8(uint32_t kind, __m256 x, __m256 mean, __m256 r, __m256 
     return _mm256_add_ps(_mm256_mul_ps(_mm256_mul_ps(_mm256_sub_ps(x, mean), r), g), b);
 }
 
-SPECIALISED void norm_of(uint32_t kind, int has_b, const ck_norm_args *a, const float *xa, const float *xb,
-                         float *out, float *y, int stream, int reread)
+SPECIALISED void norm_of(uint32_t kind, int has_b, const ck_norm_args *a, const float *xa, const float *xb, float *out,
+                         float *y, int stream, int reread)
 {
     const size_t D = a->D;
     float mean = 0.0f, first = first_pass(kind, has_b, xa, xb, D, out, stream), r;
@@ -104,13 +104,13 @@ SPECIALISED void norm_of(uint32_t kind, int has_b, const ck_norm_args *a, const 
     if (i < D) {
         __m256i m = tail8(D - i);
         __m256 b = beta ? _mm256_maskload_ps(a->beta + i, m) : _mm256_setzero_ps();
-        _mm256_maskstore_ps(y + i, m,
-                            norm8(kind, load_masked(has_b, xa, xb, i, m), vm, vr, _mm256_maskload_ps(a->gamma + i, m), b));
+        _mm256_maskstore_ps(
+            y + i, m, norm8(kind, load_masked(has_b, xa, xb, i, m), vm, vr, _mm256_maskload_ps(a->gamma + i, m), b));
     }
 }
 
-void avx2_fused_norm_from(uint32_t kind, const ck_norm_args *a, const float *xa, const float *xb, float *out,
-                          float *y, int stream, int reread)
+void avx2_fused_norm_from(uint32_t kind, const ck_norm_args *a, const float *xa, const float *xb, float *out, float *y,
+                          int stream, int reread)
 {
     reread = reread && out;
     if (kind == CK_NORM_RMS) {

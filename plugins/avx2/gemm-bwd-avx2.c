@@ -9,8 +9,8 @@
 
 #include "../x86-bwd/transpose-strips.inc"
 
-void avx2_bwd_transpose(const ck_exec_ctx *ctx, const float *src, size_t ld_src, size_t rows, size_t cols,
-                        float *dst, size_t ld_dst)
+void avx2_bwd_transpose(const ck_exec_ctx *ctx, const float *src, size_t ld_src, size_t rows, size_t cols, float *dst,
+                        size_t ld_dst)
 {
     transpose_job j = {src, ld_src, rows, cols, dst, ld_dst};
     avx2_parallel(ctx, (rows + 7) / 8, 16, transpose_strips, &j);
@@ -45,8 +45,7 @@ void avx2_bwd_colsum(const ck_exec_ctx *ctx, const float *dy, size_t T, size_t N
     avx2_parallel(ctx, (N + COLSUM_COLS - 1) / COLSUM_COLS, 4, colsum_blocks, &j);
 }
 
-int avx2_bwd_gemm_nt(const ck_exec_ctx *ctx, const float *a, const float *b, float *y, size_t M, size_t R,
-                     size_t Nc)
+int avx2_bwd_gemm_nt(const ck_exec_ctx *ctx, const float *a, const float *b, float *y, size_t M, size_t R, size_t Nc)
 {
     const avx2_linear_problem p = {a, b, CK_DTYPE_F32, NULL, y, Nc, M, R, Nc};
     return avx2_gemm(ctx, &p);

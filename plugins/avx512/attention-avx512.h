@@ -13,9 +13,9 @@ typedef struct ck512_attn_row {
     const float *k, *v; /* key / value row 0 of kv head h/group */
     size_t kv_stride;   /* floats between consecutive keys: Hkv * hd */
     size_t hd;
-    size_t n;           /* visible keys: 0 .. n-1 */
+    size_t n; /* visible keys: 0 .. n-1 */
     float scale;
-    float *acc;         /* [hd] scratch for the output accumulator */
+    float *acc; /* [hd] scratch for the output accumulator */
 } ck512_attn_row;
 
 /* Rows of K and V to bring into the cache while a block is computed,
@@ -72,30 +72,54 @@ static inline __m512 ck512_hsum_final(__m512 x0, __m512 x1, __m512 x2, __m512 x3
  * (45 instructions, not 16 full reductions). pf: K rows to prefetch, one
  * per key. */
 #define CK512_KEY_ROW(i) const float *k##i = r->k + (s0 + ((i) < cnt ? (i) : 0)) * r->kv_stride
-#define CK512_KEY_DOT(i)                                                                                    \
-    do {                                                                                                    \
-        for (size_t c = 0; c < full; c += 16)                                                               \
-            d##i = _mm512_fmadd_ps(_mm512_loadu_ps(r->q + c), _mm512_loadu_ps(k##i + c), d##i);            \
-        if (full < r->hd)                                                                                   \
-            d##i = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mt, r->q + full), _mm512_maskz_loadu_ps(mt, k##i + full), \
-                                   d##i);                                                                   \
-        ck512_prefetch_row(pf, pf ? pf->k : NULL, i);                                                       \
+#define CK512_KEY_DOT(i)                                                                                               \
+    do {                                                                                                               \
+        for (size_t c = 0; c < full; c += 16)                                                                          \
+            d##i = _mm512_fmadd_ps(_mm512_loadu_ps(r->q + c), _mm512_loadu_ps(k##i + c), d##i);                        \
+        if (full < r->hd)                                                                                              \
+            d##i =                                                                                                     \
+                _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mt, r->q + full), _mm512_maskz_loadu_ps(mt, k##i + full), d##i); \
+        ck512_prefetch_row(pf, pf ? pf->k : NULL, i);                                                                  \
     } while (0)
 static inline __attribute__((always_inline)) __m512 ck512_scores16_pf(const ck512_attn_row *r, size_t s0, size_t cnt,
                                                                       const ck512_attn_prefetch *pf)
 {
     const size_t full = r->hd & ~(size_t)15;
     const __mmask16 mt = ck512_mask(r->hd - full);
-    CK512_KEY_ROW(0); CK512_KEY_ROW(1); CK512_KEY_ROW(2); CK512_KEY_ROW(3);
-    CK512_KEY_ROW(4); CK512_KEY_ROW(5); CK512_KEY_ROW(6); CK512_KEY_ROW(7);
-    CK512_KEY_ROW(8); CK512_KEY_ROW(9); CK512_KEY_ROW(10); CK512_KEY_ROW(11);
-    CK512_KEY_ROW(12); CK512_KEY_ROW(13); CK512_KEY_ROW(14); CK512_KEY_ROW(15);
+    CK512_KEY_ROW(0);
+    CK512_KEY_ROW(1);
+    CK512_KEY_ROW(2);
+    CK512_KEY_ROW(3);
+    CK512_KEY_ROW(4);
+    CK512_KEY_ROW(5);
+    CK512_KEY_ROW(6);
+    CK512_KEY_ROW(7);
+    CK512_KEY_ROW(8);
+    CK512_KEY_ROW(9);
+    CK512_KEY_ROW(10);
+    CK512_KEY_ROW(11);
+    CK512_KEY_ROW(12);
+    CK512_KEY_ROW(13);
+    CK512_KEY_ROW(14);
+    CK512_KEY_ROW(15);
     __m512 d0 = _mm512_setzero_ps(), d1 = d0, d2 = d0, d3 = d0, d4 = d0, d5 = d0, d6 = d0, d7 = d0;
     __m512 d8 = d0, d9 = d0, d10 = d0, d11 = d0, d12 = d0, d13 = d0, d14 = d0, d15 = d0;
-    CK512_KEY_DOT(0); CK512_KEY_DOT(1); CK512_KEY_DOT(2); CK512_KEY_DOT(3);
-    CK512_KEY_DOT(4); CK512_KEY_DOT(5); CK512_KEY_DOT(6); CK512_KEY_DOT(7);
-    CK512_KEY_DOT(8); CK512_KEY_DOT(9); CK512_KEY_DOT(10); CK512_KEY_DOT(11);
-    CK512_KEY_DOT(12); CK512_KEY_DOT(13); CK512_KEY_DOT(14); CK512_KEY_DOT(15);
+    CK512_KEY_DOT(0);
+    CK512_KEY_DOT(1);
+    CK512_KEY_DOT(2);
+    CK512_KEY_DOT(3);
+    CK512_KEY_DOT(4);
+    CK512_KEY_DOT(5);
+    CK512_KEY_DOT(6);
+    CK512_KEY_DOT(7);
+    CK512_KEY_DOT(8);
+    CK512_KEY_DOT(9);
+    CK512_KEY_DOT(10);
+    CK512_KEY_DOT(11);
+    CK512_KEY_DOT(12);
+    CK512_KEY_DOT(13);
+    CK512_KEY_DOT(14);
+    CK512_KEY_DOT(15);
     __m512 sums = ck512_hsum_final(ck512_hsum_quad(ck512_hsum_pair(d0, d1), ck512_hsum_pair(d2, d3)),
                                    ck512_hsum_quad(ck512_hsum_pair(d4, d5), ck512_hsum_pair(d6, d7)),
                                    ck512_hsum_quad(ck512_hsum_pair(d8, d9), ck512_hsum_pair(d10, d11)),
@@ -116,8 +140,8 @@ static inline __attribute__((always_inline)) __m512 ck512_scores16(const ck512_a
  * is broadcast from the register (a store and 4-byte reloads would stall
  * on store forwarding). pf: V rows to prefetch, one per key. */
 static inline __attribute__((always_inline)) void ck512_accumulate_pv_pf(const ck512_attn_row *r, size_t s0, size_t cnt,
-                                                                        __m512 p, float corr,
-                                                                        const ck512_attn_prefetch *pf)
+                                                                         __m512 p, float corr,
+                                                                         const ck512_attn_prefetch *pf)
 {
     const __m512 cv = _mm512_set1_ps(corr);
     for (size_t c0 = 0; c0 < r->hd; c0 += 128) {
@@ -145,7 +169,7 @@ static inline __attribute__((always_inline)) void ck512_accumulate_pv_pf(const c
 }
 
 static inline __attribute__((always_inline)) void ck512_accumulate_pv(const ck512_attn_row *r, size_t s0, size_t cnt,
-                                                                     __m512 p, float corr)
+                                                                      __m512 p, float corr)
 {
     ck512_accumulate_pv_pf(r, s0, cnt, p, corr, NULL);
 }

@@ -93,19 +93,31 @@ static void pack_w_pairs(const void *w, size_t K, size_t n0, size_t nc, size_t N
 }
 
 #define ROW_ACC(r) __m512 c##r##0 = _mm512_setzero_ps(), c##r##1 = _mm512_setzero_ps()
-#define ROW_DP(r, off)                                                                                      \
-    do {                                                                                                    \
-        __m512bh ar = (__m512bh)_mm512_set1_epi32((int)a[(off) + (r)]);                                     \
-        c##r##0 = _mm512_dpbf16_ps(c##r##0, ar, b0);                                                        \
-        c##r##1 = _mm512_dpbf16_ps(c##r##1, ar, b1);                                                        \
+#define ROW_DP(r, off)                                                                                                 \
+    do {                                                                                                               \
+        __m512bh ar = (__m512bh)_mm512_set1_epi32((int)a[(off) + (r)]);                                                \
+        c##r##0 = _mm512_dpbf16_ps(c##r##0, ar, b0);                                                                   \
+        c##r##1 = _mm512_dpbf16_ps(c##r##1, ar, b1);                                                                   \
     } while (0)
-#define ALL_ROWS(M, off)                                                                                    \
-    M(0, off); M(1, off); M(2, off); M(3, off); M(4, off); M(5, off); M(6, off);                            \
-    M(7, off); M(8, off); M(9, off); M(10, off); M(11, off); M(12, off); M(13, off)
-#define ROW_SAVE(r)                                                                                         \
-    do {                                                                                                    \
-        acc[r][0] = c##r##0;                                                                                \
-        acc[r][1] = c##r##1;                                                                                \
+#define ALL_ROWS(M, off)                                                                                               \
+    M(0, off);                                                                                                         \
+    M(1, off);                                                                                                         \
+    M(2, off);                                                                                                         \
+    M(3, off);                                                                                                         \
+    M(4, off);                                                                                                         \
+    M(5, off);                                                                                                         \
+    M(6, off);                                                                                                         \
+    M(7, off);                                                                                                         \
+    M(8, off);                                                                                                         \
+    M(9, off);                                                                                                         \
+    M(10, off);                                                                                                        \
+    M(11, off);                                                                                                        \
+    M(12, off);                                                                                                        \
+    M(13, off)
+#define ROW_SAVE(r)                                                                                                    \
+    do {                                                                                                               \
+        acc[r][0] = c##r##0;                                                                                           \
+        acc[r][1] = c##r##1;                                                                                           \
     } while (0)
 
 static void store_tile(__m512 acc[CK512_MR][2], float *c, size_t ldc, size_t mr, size_t nr, int first,
@@ -126,14 +138,26 @@ static void store_tile(__m512 acc[CK512_MR][2], float *c, size_t ldc, size_t mr,
 }
 
 /* The 14x32 tile over kc (pairs rounded up); `split` adds the lo terms. */
-static inline __attribute__((always_inline)) void ukernel_dp(size_t kc, const float *ap, const float *bp,
-                                                             float *c, size_t ldc, size_t mr, size_t nr,
-                                                             int first, const float *bias, int split)
+static inline __attribute__((always_inline)) void ukernel_dp(size_t kc, const float *ap, const float *bp, float *c,
+                                                             size_t ldc, size_t mr, size_t nr, int first,
+                                                             const float *bias, int split)
 {
     const uint32_t *a = (const uint32_t *)(const void *)ap;
     const float *b = bp;
-    ROW_ACC(0); ROW_ACC(1); ROW_ACC(2); ROW_ACC(3); ROW_ACC(4); ROW_ACC(5); ROW_ACC(6);
-    ROW_ACC(7); ROW_ACC(8); ROW_ACC(9); ROW_ACC(10); ROW_ACC(11); ROW_ACC(12); ROW_ACC(13);
+    ROW_ACC(0);
+    ROW_ACC(1);
+    ROW_ACC(2);
+    ROW_ACC(3);
+    ROW_ACC(4);
+    ROW_ACC(5);
+    ROW_ACC(6);
+    ROW_ACC(7);
+    ROW_ACC(8);
+    ROW_ACC(9);
+    ROW_ACC(10);
+    ROW_ACC(11);
+    ROW_ACC(12);
+    ROW_ACC(13);
     for (size_t q = 0; q < (kc + 1) / 2; q++) {
         __m512bh b0 = (__m512bh)_mm512_load_si512(b), b1 = (__m512bh)_mm512_load_si512(b + 16);
         ALL_ROWS(ROW_DP, 0);
@@ -144,8 +168,20 @@ static inline __attribute__((always_inline)) void ukernel_dp(size_t kc, const fl
         b += CK512_NR;
     }
     __m512 acc[CK512_MR][2];
-    ROW_SAVE(0); ROW_SAVE(1); ROW_SAVE(2); ROW_SAVE(3); ROW_SAVE(4); ROW_SAVE(5); ROW_SAVE(6);
-    ROW_SAVE(7); ROW_SAVE(8); ROW_SAVE(9); ROW_SAVE(10); ROW_SAVE(11); ROW_SAVE(12); ROW_SAVE(13);
+    ROW_SAVE(0);
+    ROW_SAVE(1);
+    ROW_SAVE(2);
+    ROW_SAVE(3);
+    ROW_SAVE(4);
+    ROW_SAVE(5);
+    ROW_SAVE(6);
+    ROW_SAVE(7);
+    ROW_SAVE(8);
+    ROW_SAVE(9);
+    ROW_SAVE(10);
+    ROW_SAVE(11);
+    ROW_SAVE(12);
+    ROW_SAVE(13);
     store_tile(acc, c, ldc, mr, nr, first, bias);
 }
 
@@ -155,8 +191,8 @@ static void ukernel_split(size_t kc, const float *a, const float *b, float *c, s
     ukernel_dp(kc, a, b, c, ldc, mr, nr, first, bias, 1);
 }
 
-static void ukernel_rounded(size_t kc, const float *a, const float *b, float *c, size_t ldc, size_t mr,
-                            size_t nr, int first, const float *bias)
+static void ukernel_rounded(size_t kc, const float *a, const float *b, float *c, size_t ldc, size_t mr, size_t nr,
+                            int first, const float *bias)
 {
     ukernel_dp(kc, a, b, c, ldc, mr, nr, first, bias, 0);
 }

@@ -15,32 +15,83 @@ typedef __m512 bv_f32;
 /* the exported name of a backward kernel of this plugin */
 #define BV_KERNEL(op) ck_avx512_f32_##op
 
-static inline bv_f32 bv_load(const float *p) { return _mm512_loadu_ps(p); }
-static inline bv_f32 bv_load_n(const float *p, size_t n) { return ck512_load_tail(p, n); }
+static inline bv_f32 bv_load(const float *p)
+{
+    return _mm512_loadu_ps(p);
+}
+static inline bv_f32 bv_load_n(const float *p, size_t n)
+{
+    return ck512_load_tail(p, n);
+}
 /* the first n lanes from p, the others `fill` */
 static inline bv_f32 bv_load_n_fill(const float *p, size_t n, float fill)
 {
     return _mm512_mask_loadu_ps(_mm512_set1_ps(fill), ck512_mask(n), p);
 }
 /* lanes n and above set to 0 */
-static inline bv_f32 bv_keep_n(bv_f32 v, size_t n) { return _mm512_maskz_mov_ps(ck512_mask(n), v); }
-static inline void bv_store(float *p, bv_f32 v) { _mm512_storeu_ps(p, v); }
-static inline void bv_store_n(float *p, bv_f32 v, size_t n) { ck512_store_tail(p, v, n); }
-static inline bv_f32 bv_set1(float x) { return _mm512_set1_ps(x); }
-static inline bv_f32 bv_zero(void) { return _mm512_setzero_ps(); }
-static inline bv_f32 bv_add(bv_f32 a, bv_f32 b) { return _mm512_add_ps(a, b); }
-static inline bv_f32 bv_sub(bv_f32 a, bv_f32 b) { return _mm512_sub_ps(a, b); }
-static inline bv_f32 bv_mul(bv_f32 a, bv_f32 b) { return _mm512_mul_ps(a, b); }
-static inline bv_f32 bv_div(bv_f32 a, bv_f32 b) { return _mm512_div_ps(a, b); }
-static inline bv_f32 bv_max(bv_f32 a, bv_f32 b) { return _mm512_max_ps(a, b); }
-static inline bv_f32 bv_fmadd(bv_f32 a, bv_f32 b, bv_f32 c) { return _mm512_fmadd_ps(a, b, c); }
-static inline float bv_hsum(bv_f32 v) { return ck512_hsum(v); }
-static inline float bv_hmax(bv_f32 v) { return ck512_hmax(v); }
+static inline bv_f32 bv_keep_n(bv_f32 v, size_t n)
+{
+    return _mm512_maskz_mov_ps(ck512_mask(n), v);
+}
+static inline void bv_store(float *p, bv_f32 v)
+{
+    _mm512_storeu_ps(p, v);
+}
+static inline void bv_store_n(float *p, bv_f32 v, size_t n)
+{
+    ck512_store_tail(p, v, n);
+}
+static inline bv_f32 bv_set1(float x)
+{
+    return _mm512_set1_ps(x);
+}
+static inline bv_f32 bv_zero(void)
+{
+    return _mm512_setzero_ps();
+}
+static inline bv_f32 bv_add(bv_f32 a, bv_f32 b)
+{
+    return _mm512_add_ps(a, b);
+}
+static inline bv_f32 bv_sub(bv_f32 a, bv_f32 b)
+{
+    return _mm512_sub_ps(a, b);
+}
+static inline bv_f32 bv_mul(bv_f32 a, bv_f32 b)
+{
+    return _mm512_mul_ps(a, b);
+}
+static inline bv_f32 bv_div(bv_f32 a, bv_f32 b)
+{
+    return _mm512_div_ps(a, b);
+}
+static inline bv_f32 bv_max(bv_f32 a, bv_f32 b)
+{
+    return _mm512_max_ps(a, b);
+}
+static inline bv_f32 bv_fmadd(bv_f32 a, bv_f32 b, bv_f32 c)
+{
+    return _mm512_fmadd_ps(a, b, c);
+}
+static inline float bv_hsum(bv_f32 v)
+{
+    return ck512_hsum(v);
+}
+static inline float bv_hmax(bv_f32 v)
+{
+    return ck512_hmax(v);
+}
 /* e^x (+inf above ~88.7, 0 below ~-103, NaN kept) */
-static inline bv_f32 bv_exp(bv_f32 x) { return ck512_exp(x); }
+static inline bv_f32 bv_exp(bv_f32 x)
+{
+    return ck512_exp(x);
+}
 
 /* Lanes 2i and 2i+1 swapped (the gptj rope pairs). */
-static inline bv_f32 bv_swap_pairs(bv_f32 v) { return _mm512_permute_ps(v, 0xB1); }
+static inline bv_f32 bv_swap_pairs(bv_f32 v)
+{
+    return _mm512_permute_ps(v, 0xB1);
+}
 /* a + b in even lanes, a - b in odd lanes. */
 static inline bv_f32 bv_add_even_sub_odd(bv_f32 a, bv_f32 b)
 {
@@ -95,7 +146,7 @@ static inline void bv_exp_f64_row(double *x, size_t n)
         r = _mm512_fnmadd_pd(k, _mm512_set1_pd(1.90821492927058770002e-10), r);
         /* Taylor coefficients 1/10!, 1/9!, ..., 1/1!, 1/0! (Horner) */
         static const double c[] = {1.0 / 362880.0, 1.0 / 40320.0, 1.0 / 5040.0, 1.0 / 720.0, 1.0 / 120.0,
-                                   1.0 / 24.0, 1.0 / 6.0, 0.5, 1.0, 1.0};
+                                   1.0 / 24.0,     1.0 / 6.0,     0.5,          1.0,         1.0};
         __m512d p = _mm512_set1_pd(1.0 / 3628800.0);
         for (int d = 0; d < 10; d++)
             p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(c[d]));
@@ -130,8 +181,8 @@ static inline const ck_exec_ctx *bv_ctx_for(const ck_exec_ctx *ctx, ck_exec_ctx 
 
 /* dst[c * ld_dst + r] = src[r * ld_src + c] for r < rows, c < cols, in
  * parallel (8 x 8 register transposes, ragged edges element by element). */
-void ck512_bwd_transpose(const ck_exec_ctx *ctx, const float *src, size_t ld_src, size_t rows, size_t cols,
-                         float *dst, size_t ld_dst);
+void ck512_bwd_transpose(const ck_exec_ctx *ctx, const float *src, size_t ld_src, size_t rows, size_t cols, float *dst,
+                         size_t ld_dst);
 
 /* db[n] = sum over t in order of dy[t * N + n], f32, split over columns
  * only, so every sum has one fixed order. */
@@ -141,8 +192,8 @@ void ck512_bwd_colsum(const ck_exec_ctx *ctx, const float *dy, size_t T, size_t 
  * into px (ck512_bwd_packed_floats(M, R)) by the caller's choice, so that
  * the GEMM does not take the host's shared scratch for it: the callers
  * carve px and their transposes from that one shared buffer. */
-int ck512_bwd_gemm_nt(const ck_exec_ctx *ctx, const float *a, const float *b, float *y, size_t M, size_t R,
-                      size_t Nc, float *px);
+int ck512_bwd_gemm_nt(const ck_exec_ctx *ctx, const float *a, const float *b, float *y, size_t M, size_t R, size_t Nc,
+                      float *px);
 
 /* Floats of packed a for ck512_bwd_gemm_nt, rounded to a cache line. */
 size_t ck512_bwd_packed_floats(size_t M, size_t R);

@@ -16,13 +16,13 @@ static inline void adam16(const adam_consts *c, float *w, float *m, float *v, co
 {
     __m512 gv = _mm512_maskz_loadu_ps(k, g);
     __m512 mv = _mm512_add_ps(_mm512_mul_ps(c->b1, _mm512_maskz_loadu_ps(k, m)), _mm512_mul_ps(c->omb1, gv));
-    __m512 vv = _mm512_add_ps(_mm512_mul_ps(c->b2, _mm512_maskz_loadu_ps(k, v)),
-                              _mm512_mul_ps(c->omb2, _mm512_mul_ps(gv, gv)));
+    __m512 vv =
+        _mm512_add_ps(_mm512_mul_ps(c->b2, _mm512_maskz_loadu_ps(k, v)), _mm512_mul_ps(c->omb2, _mm512_mul_ps(gv, gv)));
     __m512 mhat = _mm512_div_ps(mv, c->bc1);
     __m512 vhat = _mm512_div_ps(vv, c->bc2);
     __m512 wv = _mm512_maskz_loadu_ps(k, w);
-    __m512 upd = _mm512_add_ps(_mm512_div_ps(mhat, _mm512_add_ps(_mm512_sqrt_ps(vhat), c->eps)),
-                               _mm512_mul_ps(c->wd, wv));
+    __m512 upd =
+        _mm512_add_ps(_mm512_div_ps(mhat, _mm512_add_ps(_mm512_sqrt_ps(vhat), c->eps)), _mm512_mul_ps(c->wd, wv));
     _mm512_mask_storeu_ps(w, k, _mm512_sub_ps(wv, _mm512_mul_ps(c->lr, upd)));
     _mm512_mask_storeu_ps(m, k, mv);
     _mm512_mask_storeu_ps(v, k, vv);
@@ -33,9 +33,9 @@ static void adam_range(void *arg, size_t begin, size_t end, int tid)
     const ck_adam_args *a = arg;
     (void)tid;
     const adam_consts c = {
-        _mm512_set1_ps(a->beta1), _mm512_set1_ps(a->beta2), _mm512_set1_ps(1.0f - a->beta1),
-        _mm512_set1_ps(1.0f - a->beta2), _mm512_set1_ps(a->bc1), _mm512_set1_ps(a->bc2),
-        _mm512_set1_ps(a->lr), _mm512_set1_ps(a->eps), _mm512_set1_ps(a->weight_decay),
+        _mm512_set1_ps(a->beta1),        _mm512_set1_ps(a->beta2), _mm512_set1_ps(1.0f - a->beta1),
+        _mm512_set1_ps(1.0f - a->beta2), _mm512_set1_ps(a->bc1),   _mm512_set1_ps(a->bc2),
+        _mm512_set1_ps(a->lr),           _mm512_set1_ps(a->eps),   _mm512_set1_ps(a->weight_decay),
     };
     for (size_t i = begin; i < end; i += 16)
         adam16(&c, a->w + i, a->m + i, a->v + i, a->g + i, ck512_mask(end - i));

@@ -29,8 +29,14 @@ static ck512_attn_row row_of(const ck_attention_args *a, size_t h, size_t kvh, s
 {
     const size_t hd = a->head_dim;
     ck512_attn_row r = {
-        a->q + (t * a->n_heads + h) * hd, a->k + kvh * hd, a->v + kvh * hd, a->n_kv_heads * hd, hd,
-        visible_keys(a, t), a->scale, acc,
+        a->q + (t * a->n_heads + h) * hd,
+        a->k + kvh * hd,
+        a->v + kvh * hd,
+        a->n_kv_heads * hd,
+        hd,
+        visible_keys(a, t),
+        a->scale,
+        acc,
     };
     return r;
 }

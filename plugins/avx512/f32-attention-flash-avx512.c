@@ -19,9 +19,9 @@
 #include "attention-avx512.h"
 #include "gemm-avx512.h"
 
-#define QB CK512_NR     /* query rows per item: the micro-kernel's columns */
-#define KG CK512_MR     /* keys (or head dims) per packed group */
-#define KB (2 * KG)     /* keys per softmax block */
+#define QB CK512_NR /* query rows per item: the micro-kernel's columns */
+#define KG CK512_MR /* keys (or head dims) per packed group */
+#define KB (2 * KG) /* keys per softmax block */
 
 static size_t groups_of(size_t n)
 {
@@ -29,8 +29,8 @@ static size_t groups_of(size_t n)
 }
 
 typedef struct flash_layout {
-    size_t s_pad;   /* S rounded up to KG */
-    size_t hd_pad;  /* head_dim rounded up to KG */
+    size_t s_pad;     /* S rounded up to KG */
+    size_t hd_pad;    /* head_dim rounded up to KG */
     size_t kv_floats; /* packed K + V floats per kv head */
 } flash_layout;
 
@@ -87,7 +87,8 @@ static void softmax_block(const ck_attention_args *a, float *p, size_t rows, siz
     for (size_t i = 0; i < rows; i++)
         for (int h = 0; h < 2; h++) {
             valid[i][h] = _mm512_cmpgt_epi32_mask(lim[h], _mm512_set1_epi32((int)(s0 + i)));
-            __m512 s = _mm512_mask_blend_ps(valid[i][h], ninf, _mm512_mul_ps(_mm512_load_ps(p + i * QB + 16 * h), scale));
+            __m512 s =
+                _mm512_mask_blend_ps(valid[i][h], ninf, _mm512_mul_ps(_mm512_load_ps(p + i * QB + 16 * h), scale));
             _mm512_store_ps(p + i * QB + 16 * h, s);
             bm[h] = _mm512_max_ps(bm[h], s);
         }
@@ -98,7 +99,8 @@ static void softmax_block(const ck_attention_args *a, float *p, size_t rows, siz
         corr[h] = ck512_exp(_mm512_sub_ps(m[h], m_use));
         __m512 sum = _mm512_setzero_ps();
         for (size_t i = 0; i < rows; i++) {
-            __m512 e = _mm512_maskz_mov_ps(valid[i][h], ck512_exp(_mm512_sub_ps(_mm512_load_ps(p + i * QB + 16 * h), m_use)));
+            __m512 e =
+                _mm512_maskz_mov_ps(valid[i][h], ck512_exp(_mm512_sub_ps(_mm512_load_ps(p + i * QB + 16 * h), m_use)));
             _mm512_store_ps(p + i * QB + 16 * h, e);
             sum = _mm512_add_ps(sum, e);
         }

@@ -32,8 +32,7 @@ _Static_assert(sizeof(head_state) <= 4 * sizeof(float), "head_state outgrew its 
 
 /* 16 dot products (4 query heads x 4 keys) over hd, reduced to one vector:
  * lane 4g + i = q_g . k_i. A key past cnt re-reads key 0 (masked later). */
-static inline __attribute__((always_inline)) __m512 dots4x4(const float *const q[4], const float *const k[4],
-                                                            size_t hd)
+static inline __attribute__((always_inline)) __m512 dots4x4(const float *const q[4], const float *const k[4], size_t hd)
 {
     const size_t full = hd & ~(size_t)15;
     __m512 d[4][4];
@@ -191,8 +190,8 @@ static void block_of_group(const ck512_attn_row *r, head_state *hs, size_t G, si
  * them (kv heads inner), to be prefetched while (kvh, s0) is computed. Two
  * steps (32-64 KiB ahead at hd = 128) measured best of 1, 2 and 4. */
 #define CK512_PF_AHEAD 2
-static ck512_attn_prefetch prefetch_target(const ck_attention_args *a, const ck512_attn_row *r, size_t kv0,
-                                           size_t kv1, size_t kvh, size_t s0, size_t n)
+static ck512_attn_prefetch prefetch_target(const ck_attention_args *a, const ck512_attn_row *r, size_t kv0, size_t kv1,
+                                           size_t kvh, size_t s0, size_t n)
 {
     size_t step = kvh - kv0 + CK512_PF_AHEAD, heads = kv1 - kv0;
     size_t blk = s0 + 16 * (step / heads), h = kv0 + step % heads;
@@ -225,8 +224,14 @@ void ck512_attention_stream_run(const ck_attention_args *a, size_t t, size_t kv0
         size_t cnt = n - s0 < 16 ? n - s0 : 16;
         for (size_t kvh = kv0; kvh < kv1; kvh++) {
             ck512_attn_row r = {
-                a->q + (t * a->n_heads + kvh * G) * hd, a->k + kvh * hd, a->v + kvh * hd, a->n_kv_heads * hd, hd,
-                n, a->scale, NULL,
+                a->q + (t * a->n_heads + kvh * G) * hd,
+                a->k + kvh * hd,
+                a->v + kvh * hd,
+                a->n_kv_heads * hd,
+                hd,
+                n,
+                a->scale,
+                NULL,
             };
             ck512_attn_prefetch pf = prefetch_target(a, &r, kv0, kv1, kvh, s0, n);
             block_of_group(&r, hs + (kvh - kv0) * G, G, s0, cnt, &pf);

@@ -6,20 +6,20 @@
 #include "gemm-avx512.h"
 
 #define ROW_ACC(r) __m512 c##r##0 = _mm512_setzero_ps(), c##r##1 = _mm512_setzero_ps()
-#define ROW_FMA(r)                                                                                          \
-    do {                                                                                                    \
-        __m512 ar = _mm512_set1_ps(a[r]);                                                                   \
-        c##r##0 = _mm512_fmadd_ps(ar, b0, c##r##0);                                                         \
-        c##r##1 = _mm512_fmadd_ps(ar, b1, c##r##1);                                                         \
+#define ROW_FMA(r)                                                                                                     \
+    do {                                                                                                               \
+        __m512 ar = _mm512_set1_ps(a[r]);                                                                              \
+        c##r##0 = _mm512_fmadd_ps(ar, b0, c##r##0);                                                                    \
+        c##r##1 = _mm512_fmadd_ps(ar, b1, c##r##1);                                                                    \
     } while (0)
-#define ROW_SAVE(r)                                                                                         \
-    do {                                                                                                    \
-        acc[r][0] = c##r##0;                                                                                \
-        acc[r][1] = c##r##1;                                                                                \
+#define ROW_SAVE(r)                                                                                                    \
+    do {                                                                                                               \
+        acc[r][0] = c##r##0;                                                                                           \
+        acc[r][1] = c##r##1;                                                                                           \
     } while (0)
 
-static inline void store_row(float *c, __m512 lo, __m512 hi, __mmask16 k0, __mmask16 k1, int first,
-                             __m512 b0, __m512 b1)
+static inline void store_row(float *c, __m512 lo, __m512 hi, __mmask16 k0, __mmask16 k1, int first, __m512 b0,
+                             __m512 b1)
 {
     if (!first) {
         lo = _mm512_add_ps(lo, _mm512_maskz_loadu_ps(k0, c));
@@ -29,21 +29,57 @@ static inline void store_row(float *c, __m512 lo, __m512 hi, __mmask16 k0, __mma
     _mm512_mask_storeu_ps(c + 16, k1, _mm512_add_ps(hi, b1));
 }
 
-void ck512_gemm_ukernel_14x32(size_t kc, const float *a, const float *b, float *c, size_t ldc, size_t mr,
-                              size_t nr, int first, const float *bias)
+void ck512_gemm_ukernel_14x32(size_t kc, const float *a, const float *b, float *c, size_t ldc, size_t mr, size_t nr,
+                              int first, const float *bias)
 {
-    ROW_ACC(0); ROW_ACC(1); ROW_ACC(2); ROW_ACC(3); ROW_ACC(4); ROW_ACC(5); ROW_ACC(6);
-    ROW_ACC(7); ROW_ACC(8); ROW_ACC(9); ROW_ACC(10); ROW_ACC(11); ROW_ACC(12); ROW_ACC(13);
+    ROW_ACC(0);
+    ROW_ACC(1);
+    ROW_ACC(2);
+    ROW_ACC(3);
+    ROW_ACC(4);
+    ROW_ACC(5);
+    ROW_ACC(6);
+    ROW_ACC(7);
+    ROW_ACC(8);
+    ROW_ACC(9);
+    ROW_ACC(10);
+    ROW_ACC(11);
+    ROW_ACC(12);
+    ROW_ACC(13);
     for (size_t k = 0; k < kc; k++) {
         __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
-        ROW_FMA(0); ROW_FMA(1); ROW_FMA(2); ROW_FMA(3); ROW_FMA(4); ROW_FMA(5); ROW_FMA(6);
-        ROW_FMA(7); ROW_FMA(8); ROW_FMA(9); ROW_FMA(10); ROW_FMA(11); ROW_FMA(12); ROW_FMA(13);
+        ROW_FMA(0);
+        ROW_FMA(1);
+        ROW_FMA(2);
+        ROW_FMA(3);
+        ROW_FMA(4);
+        ROW_FMA(5);
+        ROW_FMA(6);
+        ROW_FMA(7);
+        ROW_FMA(8);
+        ROW_FMA(9);
+        ROW_FMA(10);
+        ROW_FMA(11);
+        ROW_FMA(12);
+        ROW_FMA(13);
         a += CK512_MR;
         b += CK512_NR;
     }
     __m512 acc[CK512_MR][2];
-    ROW_SAVE(0); ROW_SAVE(1); ROW_SAVE(2); ROW_SAVE(3); ROW_SAVE(4); ROW_SAVE(5); ROW_SAVE(6);
-    ROW_SAVE(7); ROW_SAVE(8); ROW_SAVE(9); ROW_SAVE(10); ROW_SAVE(11); ROW_SAVE(12); ROW_SAVE(13);
+    ROW_SAVE(0);
+    ROW_SAVE(1);
+    ROW_SAVE(2);
+    ROW_SAVE(3);
+    ROW_SAVE(4);
+    ROW_SAVE(5);
+    ROW_SAVE(6);
+    ROW_SAVE(7);
+    ROW_SAVE(8);
+    ROW_SAVE(9);
+    ROW_SAVE(10);
+    ROW_SAVE(11);
+    ROW_SAVE(12);
+    ROW_SAVE(13);
     __mmask16 k0 = ck512_mask(nr), k1 = nr > 16 ? ck512_mask(nr - 16) : 0;
     __m512 bias0 = bias ? _mm512_maskz_loadu_ps(k0, bias) : _mm512_setzero_ps();
     __m512 bias1 = bias ? _mm512_maskz_loadu_ps(k1, bias + 16) : _mm512_setzero_ps();

@@ -78,7 +78,8 @@ static void layernorm_rows(void *arg, size_t begin, size_t end, int tid)
         if (i < D) {
             size_t n = D - i;
             __m512 b = a->beta ? ck512_load_tail(a->beta + i, n) : _mm512_setzero_ps();
-            ck512_store_tail(y + i, norm16(ck512_load_tail(x + i, n), mv, dv, r, ck512_load_tail(a->gamma + i, n), b), n);
+            ck512_store_tail(y + i, norm16(ck512_load_tail(x + i, n), mv, dv, r, ck512_load_tail(a->gamma + i, n), b),
+                             n);
         }
     }
 }

@@ -42,12 +42,12 @@ static void rmsnorm_rows(void *arg, size_t begin, size_t end, int tid)
         size_t i = 0;
         for (; i + 16 <= D; i += 16) {
             _mm_prefetch(next + i * sizeof(float), _MM_HINT_T0);
-            _mm512_storeu_ps(y + i, _mm512_mul_ps(_mm512_mul_ps(_mm512_loadu_ps(x + i), r),
-                                                  _mm512_loadu_ps(a->gamma + i)));
+            _mm512_storeu_ps(y + i,
+                             _mm512_mul_ps(_mm512_mul_ps(_mm512_loadu_ps(x + i), r), _mm512_loadu_ps(a->gamma + i)));
         }
         if (i < D) {
-            __m512 v = _mm512_mul_ps(_mm512_mul_ps(ck512_load_tail(x + i, D - i), r),
-                                     ck512_load_tail(a->gamma + i, D - i));
+            __m512 v =
+                _mm512_mul_ps(_mm512_mul_ps(ck512_load_tail(x + i, D - i), r), ck512_load_tail(a->gamma + i, D - i));
             ck512_store_tail(y + i, v, D - i);
         }
     }

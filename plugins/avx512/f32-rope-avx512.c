@@ -27,8 +27,8 @@ static void rotate_neox(float *x, const float *c, const float *s, size_t half)
 static void rotate_gptj(float *x, const float *c, const float *s, size_t half)
 {
     const __m512i dup = _mm512_set_epi32(7, 7, 6, 6, 5, 5, 4, 4, 3, 3, 2, 2, 1, 1, 0, 0);
-    const __m512i even_sign = _mm512_set_epi32(0, INT32_MIN, 0, INT32_MIN, 0, INT32_MIN, 0, INT32_MIN, 0,
-                                               INT32_MIN, 0, INT32_MIN, 0, INT32_MIN, 0, INT32_MIN);
+    const __m512i even_sign = _mm512_set_epi32(0, INT32_MIN, 0, INT32_MIN, 0, INT32_MIN, 0, INT32_MIN, 0, INT32_MIN, 0,
+                                               INT32_MIN, 0, INT32_MIN, 0, INT32_MIN);
     for (size_t i = 0; i < half; i += 8) {
         size_t pairs = half - i < 8 ? half - i : 8;
         __mmask16 kp = ck512_mask(pairs), kx = ck512_mask(2 * pairs);

@@ -29,7 +29,7 @@ typedef struct ck512_row_src {
  * f32-layernorm-avx512.c (private there). stream: non-temporal stores for out
  * and y (rows 64-byte aligned; the caller ends with _mm_sfence). */
 void ck512_norm_from(uint32_t kind, const ck_norm_args *a, const ck512_row_src *src, const ck512_row_src *again,
-                    float *out, float *y, int stream);
+                     float *out, float *y, int stream);
 /* y = norm(x) for one row, ordinary stores. */
 void ck512_norm_row(uint32_t kind, const ck_norm_args *a, const float *x, float *y);
 

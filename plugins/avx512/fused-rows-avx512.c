@@ -85,8 +85,8 @@ SPECIALISED void centered_sums_of(int st, const ck512_row_src *s, size_t D, floa
 }
 
 /* y = (x * r) * gamma (rms) or ((x - m) - delta) * r * gamma + beta (layer). */
-SPECIALISED void apply_of(uint32_t kind, int st, const ck_norm_args *a, const ck512_row_src *s, __m512 mv,
-                          __m512 dv, __m512 r, float *y, int stream)
+SPECIALISED void apply_of(uint32_t kind, int st, const ck_norm_args *a, const ck512_row_src *s, __m512 mv, __m512 dv,
+                          __m512 r, float *y, int stream)
 {
     const size_t D = a->D;
     size_t i = 0;
@@ -125,8 +125,8 @@ SPECIALISED void norm_of(uint32_t kind, int st, int at, const ck_norm_args *a, c
 }
 
 /* The later passes read either the source again or a plain f32 row. */
-#define NORM_OF(kind, st)                                                                                          \
-    (at == (st) ? norm_of(kind, st, st, a, src, again, out, y, stream)                                             \
+#define NORM_OF(kind, st)                                                                                              \
+    (at == (st) ? norm_of(kind, st, st, a, src, again, out, y, stream)                                                 \
                 : norm_of(kind, st, SRC_F32, a, src, again, out, y, stream))
 
 void ck512_norm_from(uint32_t kind, const ck_norm_args *a, const ck512_row_src *src, const ck512_row_src *again,

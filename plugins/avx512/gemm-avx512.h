@@ -42,11 +42,11 @@ typedef struct ck512_gemm_impl {
     void (*pack_w)(const void *w, size_t K, size_t n0, size_t nc, size_t N, size_t k0, size_t kc, float *dst);
     /* acc = sum over kc of a x b; c[0..mr)[0..nr) = acc (first slice) or
      * c += acc, then + bias[0..nr) when bias is non-NULL (last slice) */
-    void (*ukernel)(size_t kc, const float *a, const float *b, float *c, size_t ldc, size_t mr, size_t nr,
-                    int first, const float *bias);
+    void (*ukernel)(size_t kc, const float *a, const float *b, float *c, size_t ldc, size_t mr, size_t nr, int first,
+                    const float *bias);
 } ck512_gemm_impl;
 
-extern const ck512_gemm_impl ck512_gemm_f32;       /* f32 W, 14x32 FMA */
+extern const ck512_gemm_impl ck512_gemm_f32;        /* f32 W, 14x32 FMA */
 extern const ck512_gemm_impl ck512_gemm_bf16_widen; /* bf16 W widened while packing, 14x32 FMA */
 extern const ck512_gemm_impl ck512_gemm_f16_widen;  /* f16 W converted while packing, 14x32 FMA */
 /* bf16 W with vdpbf16ps (bf16-gemm-avx512bf16.c; only where the CPU has
@@ -59,31 +59,30 @@ extern const ck512_gemm_impl ck512_gemm_bf16_dp_rounded;
 /* The implementation ck512_linear uses for a weight dtype on this CPU. */
 const ck512_gemm_impl *ck512_gemm_for(uint32_t dtype);
 
-void ck512_gemm_ukernel_14x32(size_t kc, const float *a, const float *b, float *c, size_t ldc, size_t mr,
-                              size_t nr, int first, const float *bias);
+void ck512_gemm_ukernel_14x32(size_t kc, const float *a, const float *b, float *c, size_t ldc, size_t mr, size_t nr,
+                              int first, const float *bias);
 
 /* Bytes of packed x for T rows of K (any implementation). */
 size_t ck512_packed_x_bytes(size_t T, size_t K);
 
 /* Packs x [T, K] into dst (ck512_packed_x_bytes) for impl, in parallel. */
-void ck512_pack_x(const ck_exec_ctx *ctx, const ck512_gemm_impl *impl, const float *x, size_t T, size_t K,
-                  float *dst);
+void ck512_pack_x(const ck_exec_ctx *ctx, const ck512_gemm_impl *impl, const float *x, size_t T, size_t K, float *dst);
 
 /* y = x . W^T (+ bias) [T, N], W [N, K] in impl's dtype. px is x packed by
  * ck512_pack_x for impl, or NULL to pack here. Returns CK_OK or CK_E_NOMEM. */
-int ck512_gemm(const ck_exec_ctx *ctx, const ck512_gemm_impl *impl, const float *x, const float *px,
-               const void *w, const float *bias, float *y, size_t T, size_t K, size_t N);
+int ck512_gemm(const ck_exec_ctx *ctx, const ck512_gemm_impl *impl, const float *x, const float *px, const void *w,
+               const float *bias, float *y, size_t T, size_t K, size_t N);
 
 /* Chooses matvec or GEMM (and the GEMM implementation) for the dtype. */
 int ck512_linear(const ck_exec_ctx *ctx, const float *x, const float *px, const void *w, uint32_t dtype,
                  const float *bias, float *y, size_t T, size_t K, size_t N);
 
 /* The small-T path: y[t][n] for t < T, each W row read once per thread. */
-void ck512_matvec_f32(const ck_exec_ctx *ctx, const float *x, const float *w, const float *bias, float *y,
-                      size_t T, size_t K, size_t N);
-void ck512_matvec_bf16(const ck_exec_ctx *ctx, const float *x, const uint16_t *w, const float *bias, float *y,
-                       size_t T, size_t K, size_t N);
-void ck512_matvec_f16(const ck_exec_ctx *ctx, const float *x, const uint16_t *w, const float *bias, float *y,
-                      size_t T, size_t K, size_t N);
+void ck512_matvec_f32(const ck_exec_ctx *ctx, const float *x, const float *w, const float *bias, float *y, size_t T,
+                      size_t K, size_t N);
+void ck512_matvec_bf16(const ck_exec_ctx *ctx, const float *x, const uint16_t *w, const float *bias, float *y, size_t T,
+                       size_t K, size_t N);
+void ck512_matvec_f16(const ck_exec_ctx *ctx, const float *x, const uint16_t *w, const float *bias, float *y, size_t T,
+                      size_t K, size_t N);
 
 #endif /* CK_GEMM_AVX512_H */

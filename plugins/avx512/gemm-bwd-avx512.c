@@ -9,8 +9,8 @@
 
 #include "../x86-bwd/transpose-strips.inc"
 
-void ck512_bwd_transpose(const ck_exec_ctx *ctx, const float *src, size_t ld_src, size_t rows, size_t cols,
-                         float *dst, size_t ld_dst)
+void ck512_bwd_transpose(const ck_exec_ctx *ctx, const float *src, size_t ld_src, size_t rows, size_t cols, float *dst,
+                         size_t ld_dst)
 {
     transpose_job j = {src, ld_src, rows, cols, dst, ld_dst};
     ck512_parallel(ctx, (rows + 7) / 8, 16, transpose_strips, &j);
@@ -50,8 +50,8 @@ size_t ck512_bwd_packed_floats(size_t M, size_t R)
     return (ck512_packed_x_bytes(M, R) / sizeof(float) + 15) & ~(size_t)15;
 }
 
-int ck512_bwd_gemm_nt(const ck_exec_ctx *ctx, const float *a, const float *b, float *y, size_t M, size_t R,
-                      size_t Nc, float *px)
+int ck512_bwd_gemm_nt(const ck_exec_ctx *ctx, const float *a, const float *b, float *y, size_t M, size_t R, size_t Nc,
+                      float *px)
 {
     ck512_pack_x(ctx, &ck512_gemm_f32, a, M, R, px);
     return ck512_gemm(ctx, &ck512_gemm_f32, a, px, b, NULL, y, M, R, Nc);

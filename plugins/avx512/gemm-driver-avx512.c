@@ -42,8 +42,7 @@ static void pack_x_groups(void *arg, size_t begin, size_t end, int tid)
         j->impl->pack_x_group(j->x, j->T, j->K, g, j->dst + g * group_floats);
 }
 
-void ck512_pack_x(const ck_exec_ctx *ctx, const ck512_gemm_impl *impl, const float *x, size_t T, size_t K,
-                  float *dst)
+void ck512_pack_x(const ck_exec_ctx *ctx, const ck512_gemm_impl *impl, const float *x, size_t T, size_t K, float *dst)
 {
     pack_x_job j = {impl, x, T, K, dst};
     ck512_parallel(ctx, div_up(T, CK512_MR), 1, pack_x_groups, &j);
@@ -57,9 +56,9 @@ typedef struct gemm_job {
     const float *bias;
     float *y;
     size_t T, K, N;
-    size_t panels;    /* NR-wide column panels of W */
-    size_t n_nitems;  /* column ranges: item i has panels [i*panels/n, (i+1)*panels/n) */
-    size_t tblock;    /* rows of x per work item, a multiple of MR */
+    size_t panels;   /* NR-wide column panels of W */
+    size_t n_nitems; /* column ranges: item i has panels [i*panels/n, (i+1)*panels/n) */
+    size_t tblock;   /* rows of x per work item, a multiple of MR */
 } gemm_job;
 
 #define PANEL_BYTES ((size_t)CK512_NC * CK512_KC * sizeof(float))
@@ -101,8 +100,8 @@ static void gemm_items(void *arg, size_t begin, size_t end, int tid)
     }
 }
 
-int ck512_gemm(const ck_exec_ctx *ctx, const ck512_gemm_impl *impl, const float *x, const float *px,
-               const void *w, const float *bias, float *y, size_t T, size_t K, size_t N)
+int ck512_gemm(const ck_exec_ctx *ctx, const ck512_gemm_impl *impl, const float *x, const float *px, const void *w,
+               const float *bias, float *y, size_t T, size_t K, size_t N)
 {
     if (!px) {
         float *buf = ctx->scratch(ctx, CK_SCRATCH_SHARED, ck512_packed_x_bytes(T, K));

@@ -47,8 +47,7 @@ static void pack_w_f32(const void *w, size_t K, size_t n0, size_t nc, size_t N, 
 
 /* bf16 W: a 32-bit gather reads a pair of k (k even: low half); both are
  * widened exactly. A last odd k is read on its own. */
-static void pack_w_bf16_widen(const void *w, size_t K, size_t n0, size_t nc, size_t N, size_t k0, size_t kc,
-                              float *dst)
+static void pack_w_bf16_widen(const void *w, size_t K, size_t n0, size_t nc, size_t N, size_t k0, size_t kc, float *dst)
 {
     const __m512i idx = row_offsets(K), hi_mask = _mm512_set1_epi32((int)0xffff0000u);
     for (size_t p = 0; p < nc; p += CK512_NR, dst += kc * CK512_NR) {
@@ -69,8 +68,7 @@ static void pack_w_bf16_widen(const void *w, size_t K, size_t n0, size_t nc, siz
 }
 
 /* f16 W: as bf16, each half of the gathered pair converted by vcvtph2ps. */
-static void pack_w_f16_widen(const void *w, size_t K, size_t n0, size_t nc, size_t N, size_t k0, size_t kc,
-                             float *dst)
+static void pack_w_f16_widen(const void *w, size_t K, size_t n0, size_t nc, size_t N, size_t k0, size_t kc, float *dst)
 {
     const __m512i idx = row_offsets(K);
     for (size_t p = 0; p < nc; p += CK512_NR, dst += kc * CK512_NR) {

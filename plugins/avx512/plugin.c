@@ -37,7 +37,10 @@ static int probe(char *why, size_t why_size)
     unsigned b7 = 0, c7 = 0, d7 = 0;
     if (__get_cpuid_max(0, NULL) >= 7)
         __cpuid_count(7, 0, a, b7, c7, d7);
-    struct { int ok; const char *name; } need[] = {
+    struct {
+        int ok;
+        const char *name;
+    } need[] = {
         {has_fma, "fma"},
         {(b7 >> 16) & 1, "avx512f"},
         {(b7 >> 30) & 1, "avx512bw"},

@@ -7,7 +7,7 @@
 #include "neon-common.h"
 
 void ck_neon_bf16_linear_tile(const float *x, size_t rows, const void *w, size_t n0, size_t cols, size_t K, float *y,
-                           size_t ldy)
+                              size_t ldy)
 {
     ck_neon_linear_tile_any(x, rows, w, n0, cols, K, y, ldy, CK_DTYPE_BF16);
 }

@@ -90,8 +90,7 @@ static void fill(float *x, size_t n, float value)
         x[i] = value;
 }
 
-static void attend_materialised(const ck_attention_args *a, size_t h, size_t t, size_t kvh, size_t visible,
-                                float *buf)
+static void attend_materialised(const ck_attention_args *a, size_t h, size_t t, size_t kvh, size_t visible, float *buf)
 {
     size_t S = a->S, hd = a->head_dim, Hkv = a->n_kv_heads;
     size_t row = (h * a->T + t) * S;
@@ -117,8 +116,7 @@ static void attend_materialised(const ck_attention_args *a, size_t h, size_t t, 
         scale_add_row(out, 1.0f, prow[s], a->v + (s * Hkv + kvh) * hd, hd);
 }
 
-static void attend_streaming(const ck_attention_args *a, size_t h, size_t t, size_t kvh, size_t visible,
-                             float *buf)
+static void attend_streaming(const ck_attention_args *a, size_t h, size_t t, size_t kvh, size_t visible, float *buf)
 {
     size_t hd = a->head_dim, Hkv = a->n_kv_heads;
     const float *q = a->q + (t * a->n_heads + h) * hd;

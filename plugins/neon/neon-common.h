@@ -61,8 +61,8 @@ CK_NEON_KERNEL(ck_neon_f32_adam);
 
 /* Computes a tile y[t][n0 + j] = dot(x[t], w row n0 + j) for t < rows and
  * j < cols (both 1..4): ck_neon_linear_tile_any for one weight dtype. */
-typedef void (*ck_neon_tile_fn)(const float *x, size_t rows, const void *w, size_t n0, size_t cols, size_t K,
-                                float *y, size_t ldy);
+typedef void (*ck_neon_tile_fn)(const float *x, size_t rows, const void *w, size_t n0, size_t cols, size_t K, float *y,
+                                size_t ldy);
 
 /* The tile kernels of f32-, bf16- and f16-linear-neon.c. */
 CK_NEON_HIDDEN void ck_neon_f32_linear_tile(const float *x, size_t rows, const void *w, size_t n0, size_t cols,

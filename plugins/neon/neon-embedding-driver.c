@@ -18,8 +18,7 @@ static void embedding_rows(void *arg, size_t begin, size_t end, int tid)
         j->row_fn((const char *)a->table + (size_t)a->ids[t] * j->row_bytes, a->y + t * a->D, a->D);
 }
 
-int ck_neon_embedding_drive(const ck_exec_ctx *ctx, const ck_embedding_args *a, uint32_t dtype,
-                            ck_neon_row_fn row_fn)
+int ck_neon_embedding_drive(const ck_exec_ctx *ctx, const ck_embedding_args *a, uint32_t dtype, ck_neon_row_fn row_fn)
 {
     if (a->dtype != dtype)
         return CK_E_UNSUPPORTED;

@@ -42,8 +42,8 @@ static void linear_groups(void *arg, size_t begin, size_t end, int tid)
     }
 }
 
-void ck_neon_linear_drive(const ck_exec_ctx *ctx, const float *x, const void *w, const float *bias, float *y,
-                          size_t T, size_t K, size_t N, ck_neon_tile_fn tile_fn)
+void ck_neon_linear_drive(const ck_exec_ctx *ctx, const float *x, const void *w, const float *bias, float *y, size_t T,
+                          size_t K, size_t N, ck_neon_tile_fn tile_fn)
 {
     if (T == 0 || N == 0)
         return;

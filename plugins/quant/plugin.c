@@ -69,13 +69,18 @@ static int has_avx512vnni(void)
 /* Best first. */
 static const quant_path paths[] = {
 #if defined(__x86_64__)
-    {"avx512vnni", "avx512f, avx512bw, avx512vl and avx512vnni", has_avx512vnni,
+    {"avx512vnni",
+     "avx512f, avx512bw, avx512vl and avx512vnni",
+     has_avx512vnni,
      {ck_quant_q8_0_rows_avx512vnni, ck_quant_q8_0_gemm_avx512vnni, CK_QVNNI_GEMM_MIN_T, CK_QVNNI_PACKED_BLOCK},
      {ck_quant_q4_0_rows_avx512vnni, ck_quant_q4_0_gemm_avx512vnni, CK_QVNNI_GEMM_MIN_T, CK_QVNNI_PACKED_BLOCK}},
     {"avx2", "avx2 and f16c", has_avx2, {ck_quant_q8_0_rows_avx2, NULL, 0, 0}, {ck_quant_q4_0_rows_avx2, NULL, 0, 0}},
 #endif
 #if defined(__aarch64__)
-    {"neon", "AArch64 (NEON is baseline)", always, {ck_quant_q8_0_rows_neon, NULL, 0, 0},
+    {"neon",
+     "AArch64 (NEON is baseline)",
+     always,
+     {ck_quant_q8_0_rows_neon, NULL, 0, 0},
      {ck_quant_q4_0_rows_neon, NULL, 0, 0}},
 #endif
     {"scalar", "nothing", always, {ck_q8_0_rows_ref, NULL, 0, 0}, {ck_q4_0_rows_ref, NULL, 0, 0}},

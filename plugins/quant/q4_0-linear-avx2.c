@@ -30,8 +30,8 @@ CK_QX86_TARGET void q4_0_one_x(const unsigned char *rows[CK_QROWS], size_t row_b
 }
 
 __attribute__((target("avx2,f16c"))) void ck_quant_q4_0_rows_avx2(const void *w, size_t row_bytes, size_t n_rows,
-                                                                   const ck_block_q8_0 *xq, size_t nb, size_t n_x,
-                                                                   float *out)
+                                                                  const ck_block_q8_0 *xq, size_t nb, size_t n_x,
+                                                                  float *out)
 {
     const unsigned char *rows[CK_QROWS];
     ck_qx86_row_ptrs(w, row_bytes, n_rows, rows);

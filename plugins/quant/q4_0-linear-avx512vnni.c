@@ -14,8 +14,8 @@ CK_QVNNI_TARGET __m256 q4_0_one_block(__m256 acc, const unsigned char *rows[CK_Q
                                       size_t b)
 {
     const __m256i x = _mm256_loadu_si256((const __m256i *)xq[b].qs);
-    const __m256i start = _mm256_sub_epi32(_mm256_setzero_si256(),
-                                           _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_set1_epi8(8), x));
+    const __m256i start =
+        _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_set1_epi8(8), x));
     __m256i p[CK_QROWS];
     for (int r = 0; r < CK_QROWS; r++)
         p[r] = _mm256_dpbusd_epi32(start, ck_qx86_q4_0_codes((const ck_block_q4_0 *)rows[r] + b), x);
@@ -41,8 +41,8 @@ CK_QVNNI_TARGET __m512i q4_0_two_x(const ck_block_q8_0 *xq)
 }
 
 /* nx (1 or 2, a constant once inlined) activation rows. */
-CK_QVNNI_TARGET void q4_0_rows_nx(const unsigned char *rows[CK_QROWS], size_t row_bytes, size_t n_rows, const ck_block_q8_0 *xq,
-                                  size_t nb, const size_t nx, float *out)
+CK_QVNNI_TARGET void q4_0_rows_nx(const unsigned char *rows[CK_QROWS], size_t row_bytes, size_t n_rows,
+                                  const ck_block_q8_0 *xq, size_t nb, const size_t nx, float *out)
 {
     const __m512i eights = _mm512_set1_epi8(8);
     __m256 acc[CK_QXROWS] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
@@ -51,8 +51,8 @@ CK_QVNNI_TARGET void q4_0_rows_nx(const unsigned char *rows[CK_QROWS], size_t ro
         __m512i x[CK_QXROWS], start[CK_QXROWS], p[CK_QXROWS][CK_QROWS];
         for (size_t i = 0; i < nx; i++) {
             x[i] = q4_0_two_x(&xq[i * nb + b]);
-            start[i] = _mm512_sub_epi32(_mm512_setzero_si512(),
-                                        _mm512_dpbusd_epi32(_mm512_setzero_si512(), eights, x[i]));
+            start[i] =
+                _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_dpbusd_epi32(_mm512_setzero_si512(), eights, x[i]));
         }
         /* The same blocks two tiles ahead, into L2: a tile is eight short
          * streams the hardware prefetcher learns too late, and L2 keeps
@@ -61,8 +61,7 @@ CK_QVNNI_TARGET void q4_0_rows_nx(const unsigned char *rows[CK_QROWS], size_t ro
          * ahead into L1, 0.55 ms two tiles ahead into L2). A prefetch never
          * faults, so past the last row it is harmless. */
         for (int r = 0; r < CK_QROWS; r++)
-            _mm_prefetch((const char *)rows[r] + 2 * CK_QROWS * row_bytes + b * sizeof(ck_block_q4_0),
-                         _MM_HINT_T1);
+            _mm_prefetch((const char *)rows[r] + 2 * CK_QROWS * row_bytes + b * sizeof(ck_block_q4_0), _MM_HINT_T1);
         for (int r = 0; r < CK_QROWS; r++) {
             __m512i q = q4_0_two_blocks((const ck_block_q4_0 *)rows[r] + b);
             for (size_t i = 0; i < nx; i++)
@@ -72,8 +71,8 @@ CK_QVNNI_TARGET void q4_0_rows_nx(const unsigned char *rows[CK_QROWS], size_t ro
         for (size_t i = 0; i < nx; i++) {
             __m512i lo, hi;
             ck_qvnni_reduce_chunks(p[i], &lo, &hi);
-            acc[i] = ck_qvnni_acc_2steps(acc[i], ck_qvnni_block_sums(lo, hi, CK_QVNNI_B_IN_02), dw,
-                                         xq[i * nb + b].d, xq[i * nb + b + 1].d);
+            acc[i] = ck_qvnni_acc_2steps(acc[i], ck_qvnni_block_sums(lo, hi, CK_QVNNI_B_IN_02), dw, xq[i * nb + b].d,
+                                         xq[i * nb + b + 1].d);
         }
     }
     for (; b < nb; b++)
@@ -84,9 +83,8 @@ CK_QVNNI_TARGET void q4_0_rows_nx(const unsigned char *rows[CK_QROWS], size_t ro
 }
 
 __attribute__((target(CK_QVNNI_TARGET_STR))) void ck_quant_q4_0_rows_avx512vnni(const void *w, size_t row_bytes,
-                                                                                size_t n_rows,
-                                                                                const ck_block_q8_0 *xq, size_t nb,
-                                                                                size_t n_x, float *out)
+                                                                                size_t n_rows, const ck_block_q8_0 *xq,
+                                                                                size_t nb, size_t n_x, float *out)
 {
     const unsigned char *rows[CK_QROWS];
     ck_qx86_row_ptrs(w, row_bytes, n_rows, rows);

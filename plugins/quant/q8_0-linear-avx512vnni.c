@@ -16,8 +16,8 @@ CK_QVNNI_TARGET __m256 q8_0_one_block(__m256 acc, const unsigned char *rows[CK_Q
 {
     const __m256i bias = _mm256_set1_epi8((char)0x80);
     const __m256i x = _mm256_loadu_si256((const __m256i *)xq[b].qs);
-    const __m256i start = _mm256_sub_epi32(_mm256_setzero_si256(),
-                                           _mm256_dpbusd_epi32(_mm256_setzero_si256(), bias, x));
+    const __m256i start =
+        _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_dpbusd_epi32(_mm256_setzero_si256(), bias, x));
     __m256i p[CK_QROWS];
     for (int r = 0; r < CK_QROWS; r++) {
         const ck_block_q8_0 *blk = (const ck_block_q8_0 *)rows[r] + b;
@@ -37,8 +37,8 @@ CK_QVNNI_TARGET __m512i q8_0_two_blocks(const ck_block_q8_0 *blk)
 }
 
 /* nx (1 or 2, a constant once inlined) activation rows. */
-CK_QVNNI_TARGET void q8_0_rows_nx(const unsigned char *rows[CK_QROWS], size_t row_bytes, size_t n_rows, const ck_block_q8_0 *xq,
-                                  size_t nb, const size_t nx, float *out)
+CK_QVNNI_TARGET void q8_0_rows_nx(const unsigned char *rows[CK_QROWS], size_t row_bytes, size_t n_rows,
+                                  const ck_block_q8_0 *xq, size_t nb, const size_t nx, float *out)
 {
     const __m512i bias = _mm512_set1_epi8((char)0x80);
     __m256 acc[CK_QXROWS] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
@@ -47,8 +47,8 @@ CK_QVNNI_TARGET void q8_0_rows_nx(const unsigned char *rows[CK_QROWS], size_t ro
         __m512i x[CK_QXROWS], start[CK_QXROWS], p[CK_QXROWS][CK_QROWS];
         for (size_t i = 0; i < nx; i++) {
             x[i] = q8_0_two_blocks(&xq[i * nb + b]);
-            start[i] = _mm512_sub_epi32(_mm512_setzero_si512(),
-                                        _mm512_dpbusd_epi32(_mm512_setzero_si512(), bias, x[i]));
+            start[i] =
+                _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_dpbusd_epi32(_mm512_setzero_si512(), bias, x[i]));
         }
         /* The same blocks two tiles ahead, into L2: a tile is eight short
          * streams the hardware prefetcher learns too late, and L2 keeps
@@ -70,8 +70,8 @@ CK_QVNNI_TARGET void q8_0_rows_nx(const unsigned char *rows[CK_QROWS], size_t ro
         for (size_t i = 0; i < nx; i++) {
             __m512i lo, hi;
             ck_qvnni_reduce_chunks(p[i], &lo, &hi);
-            acc[i] = ck_qvnni_acc_2steps(acc[i], ck_qvnni_block_sums(lo, hi, CK_QVNNI_B_IN_01), dw,
-                                         xq[i * nb + b].d, xq[i * nb + b + 1].d);
+            acc[i] = ck_qvnni_acc_2steps(acc[i], ck_qvnni_block_sums(lo, hi, CK_QVNNI_B_IN_01), dw, xq[i * nb + b].d,
+                                         xq[i * nb + b + 1].d);
         }
     }
     for (; b < nb; b++)
@@ -82,9 +82,8 @@ CK_QVNNI_TARGET void q8_0_rows_nx(const unsigned char *rows[CK_QROWS], size_t ro
 }
 
 __attribute__((target(CK_QVNNI_TARGET_STR))) void ck_quant_q8_0_rows_avx512vnni(const void *w, size_t row_bytes,
-                                                                                size_t n_rows,
-                                                                                const ck_block_q8_0 *xq, size_t nb,
-                                                                                size_t n_x, float *out)
+                                                                                size_t n_rows, const ck_block_q8_0 *xq,
+                                                                                size_t nb, size_t n_x, float *out)
 {
     const unsigned char *rows[CK_QROWS];
     ck_qx86_row_ptrs(w, row_bytes, n_rows, rows);

@@ -76,8 +76,8 @@ CK_QVNNI_TARGET __m256 ck_qvnni_acc_2steps(__m256 acc, __m512i isums, __m512 dw,
  * register per activation row, and the activation bytes come as embedded
  * broadcasts. */
 
-static inline void ck_qvnni_pack_block(const uint8_t codes[CK_QGEMM_ROWS][CK_QBLOCK],
-                                       const uint16_t d[CK_QGEMM_ROWS], unsigned char *dst)
+static inline void ck_qvnni_pack_block(const uint8_t codes[CK_QGEMM_ROWS][CK_QBLOCK], const uint16_t d[CK_QGEMM_ROWS],
+                                       unsigned char *dst)
 {
     float scale[CK_QGEMM_ROWS];
     for (int r = 0; r < CK_QGEMM_ROWS; r++) {

@@ -11,8 +11,8 @@
 #define GROUP 4
 
 /* nt (GROUP or 1, a constant once inlined) activation rows from t0. */
-CK_QVNNI_TARGET void gemm_group(const unsigned char *packed, size_t nb, const ck_block_q8_0 *xq,
-                                const int32_t *xsum, size_t t0, const int nt, int32_t c, float *out)
+CK_QVNNI_TARGET void gemm_group(const unsigned char *packed, size_t nb, const ck_block_q8_0 *xq, const int32_t *xsum,
+                                size_t t0, const int nt, int32_t c, float *out)
 {
     __m512 acc[GROUP];
     for (int i = 0; i < nt; i++)
@@ -50,9 +50,8 @@ CK_QVNNI_TARGET void gemm_group(const unsigned char *packed, size_t nb, const ck
 }
 
 __attribute__((target(CK_QVNNI_TARGET_STR))) void ck_qvnni_gemm_packed(const unsigned char *packed, size_t nb,
-                                                                       const ck_block_q8_0 *xq,
-                                                                       const int32_t *xsum, size_t T, int32_t c,
-                                                                       float *out)
+                                                                       const ck_block_q8_0 *xq, const int32_t *xsum,
+                                                                       size_t T, int32_t c, float *out)
 {
     size_t t = 0;
     for (; t + GROUP <= T; t += GROUP)

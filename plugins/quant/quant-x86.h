@@ -14,8 +14,7 @@
 /* Pointers to the CK_QROWS rows of a tile; rows past n_rows repeat the last
  * valid row, so the kernel reads only memory it was given and the extra
  * lanes are simply not stored. */
-static inline void ck_qx86_row_ptrs(const void *w, size_t row_bytes, size_t n_rows,
-                                    const unsigned char *rows[CK_QROWS])
+static inline void ck_qx86_row_ptrs(const void *w, size_t row_bytes, size_t n_rows, const unsigned char *rows[CK_QROWS])
 {
     for (size_t r = 0; r < CK_QROWS; r++)
         rows[r] = (const unsigned char *)w + (r < n_rows ? r : n_rows - 1) * row_bytes;

@@ -9,14 +9,14 @@
 #include "../scalar/quant-scalar.h"
 
 #if defined(__x86_64__)
-void ck_quant_q8_0_rows_avx2(const void *w, size_t row_bytes, size_t n_rows, const ck_block_q8_0 *xq,
-                             size_t nb, size_t n_x, float *out);
-void ck_quant_q4_0_rows_avx2(const void *w, size_t row_bytes, size_t n_rows, const ck_block_q8_0 *xq,
-                             size_t nb, size_t n_x, float *out);
-void ck_quant_q8_0_rows_avx512vnni(const void *w, size_t row_bytes, size_t n_rows, const ck_block_q8_0 *xq,
-                                   size_t nb, size_t n_x, float *out);
-void ck_quant_q4_0_rows_avx512vnni(const void *w, size_t row_bytes, size_t n_rows, const ck_block_q8_0 *xq,
-                                   size_t nb, size_t n_x, float *out);
+void ck_quant_q8_0_rows_avx2(const void *w, size_t row_bytes, size_t n_rows, const ck_block_q8_0 *xq, size_t nb,
+                             size_t n_x, float *out);
+void ck_quant_q4_0_rows_avx2(const void *w, size_t row_bytes, size_t n_rows, const ck_block_q8_0 *xq, size_t nb,
+                             size_t n_x, float *out);
+void ck_quant_q8_0_rows_avx512vnni(const void *w, size_t row_bytes, size_t n_rows, const ck_block_q8_0 *xq, size_t nb,
+                                   size_t n_x, float *out);
+void ck_quant_q4_0_rows_avx512vnni(const void *w, size_t row_bytes, size_t n_rows, const ck_block_q8_0 *xq, size_t nb,
+                                   size_t n_x, float *out);
 /* Prefill: the tile repacked once (CK_QVNNI_PACKED_BLOCK bytes of work per
  * block), then every activation row against it; used from T >= CK_QVNNI_GEMM_MIN_T. */
 #define CK_QVNNI_PACKED_BLOCK 576
@@ -28,10 +28,10 @@ void ck_quant_q4_0_gemm_avx512vnni(const void *w, size_t row_bytes, size_t n_row
 #endif
 
 #if defined(__aarch64__)
-void ck_quant_q8_0_rows_neon(const void *w, size_t row_bytes, size_t n_rows, const ck_block_q8_0 *xq,
-                             size_t nb, size_t n_x, float *out);
-void ck_quant_q4_0_rows_neon(const void *w, size_t row_bytes, size_t n_rows, const ck_block_q8_0 *xq,
-                             size_t nb, size_t n_x, float *out);
+void ck_quant_q8_0_rows_neon(const void *w, size_t row_bytes, size_t n_rows, const ck_block_q8_0 *xq, size_t nb,
+                             size_t n_x, float *out);
+void ck_quant_q4_0_rows_neon(const void *w, size_t row_bytes, size_t n_rows, const ck_block_q8_0 *xq, size_t nb,
+                             size_t n_x, float *out);
 #endif
 
 #endif /* CK_QUANT_H */

@@ -13,8 +13,8 @@
 
 typedef struct attn_bwd {
     const ck_attention_bwd_args *a;
-    double *p, *dp;     /* [S] */
-    double *dk, *dv;    /* [S, Hkv, hd] */
+    double *p, *dp;  /* [S] */
+    double *dk, *dv; /* [S, Hkv, hd] */
 } attn_bwd;
 
 static size_t visible(const ck_attention_bwd_args *a, size_t t)

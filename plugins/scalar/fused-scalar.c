@@ -43,10 +43,10 @@ static int embedding(const ck_exec_ctx *ctx, const ck_embedding_args *a)
 }
 
 /* Runs two members in order, stopping at the first that refuses. */
-#define THEN(first, second)                                                                                        \
-    do {                                                                                                           \
-        int rc_ = (first);                                                                                         \
-        return rc_ != CK_OK ? rc_ : (second);                                                                      \
+#define THEN(first, second)                                                                                            \
+    do {                                                                                                               \
+        int rc_ = (first);                                                                                             \
+        return rc_ != CK_OK ? rc_ : (second);                                                                          \
     } while (0)
 
 int ck_scalar_embed_norm(const ck_exec_ctx *ctx, const void *args)

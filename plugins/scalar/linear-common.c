@@ -40,8 +40,8 @@ static void linear_columns(void *arg, size_t begin, size_t end, int tid)
     }
 }
 
-int scalar_linear(const ck_exec_ctx *ctx, const float *x, const void *w, const float *bias, float *y,
-                  size_t T, size_t K, size_t N, scalar_row_to_f32_fn to_f32)
+int scalar_linear(const ck_exec_ctx *ctx, const float *x, const void *w, const float *bias, float *y, size_t T,
+                  size_t K, size_t N, scalar_row_to_f32_fn to_f32)
 {
     if (T == 0 || N == 0)
         return CK_OK;
@@ -62,8 +62,7 @@ int scalar_linear(const ck_exec_ctx *ctx, const float *x, const void *w, const f
     return CK_OK;
 }
 
-int scalar_linear_dtype(const ck_exec_ctx *ctx, const ck_linear_args *a, uint32_t dtype,
-                        scalar_row_to_f32_fn to_f32)
+int scalar_linear_dtype(const ck_exec_ctx *ctx, const ck_linear_args *a, uint32_t dtype, scalar_row_to_f32_fn to_f32)
 {
     if (!a || a->w_dtype != dtype)
         return CK_E_UNSUPPORTED;

@@ -38,9 +38,9 @@ static void quantize_rows_body(void *arg, size_t begin, size_t end, int tid)
 typedef struct matmul_job {
     const ck_exec_ctx *ctx;
     acts a;
-    const unsigned char *w;  /* [N, row_bytes] */
-    const float *bias;       /* [N] or NULL */
-    float *y;                /* [T, N] */
+    const unsigned char *w; /* [N, row_bytes] */
+    const float *bias;      /* [N] or NULL */
+    float *y;               /* [T, N] */
     size_t T, nb, N, row_bytes;
     const ck_qkernels *k;
 } matmul_job;
@@ -113,8 +113,8 @@ static void run_parallel(const ck_exec_ctx *ctx, size_t n, size_t grain, ck_rang
         ctx->parallel_for(ctx, n, grain, fn, arg);
 }
 
-static void run_matmul(const ck_exec_ctx *ctx, acts a, size_t T, size_t K, const void *w, size_t N,
-                       const float *bias, float *y, uint32_t dtype, const ck_qkernels *k)
+static void run_matmul(const ck_exec_ctx *ctx, acts a, size_t T, size_t K, const void *w, size_t N, const float *bias,
+                       float *y, uint32_t dtype, const ck_qkernels *k)
 {
     matmul_job j = {ctx, a, w, bias, y, T, K / CK_QBLOCK, N, ck_dtype_row_bytes(dtype, K), k};
     if (k->gemm && T >= k->gemm_min_t)
@@ -124,8 +124,7 @@ static void run_matmul(const ck_exec_ctx *ctx, acts a, size_t T, size_t K, const
 }
 
 /* Checks shared by linear and qkv; on success *a holds x quantised. */
-static int quantize_activations(const ck_exec_ctx *ctx, const float *x, size_t T, size_t K, uint32_t dtype,
-                                acts *a)
+static int quantize_activations(const ck_exec_ctx *ctx, const float *x, size_t T, size_t K, uint32_t dtype, acts *a)
 {
     if ((dtype != CK_DTYPE_Q8_0 && dtype != CK_DTYPE_Q4_0) || K == 0 || K % CK_QBLOCK != 0)
         return CK_E_UNSUPPORTED;

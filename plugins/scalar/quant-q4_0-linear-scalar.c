@@ -12,8 +12,8 @@ int32_t ck_q4_0_block_isum_ref(const ck_block_q4_0 *w, const ck_block_q8_0 *x)
     return isum;
 }
 
-void ck_q4_0_rows_ref(const void *w, size_t row_bytes, size_t n_rows, const ck_block_q8_0 *xq, size_t nb,
-                      size_t n_x, float *out)
+void ck_q4_0_rows_ref(const void *w, size_t row_bytes, size_t n_rows, const ck_block_q8_0 *xq, size_t nb, size_t n_x,
+                      float *out)
 {
     for (size_t i = 0; i < n_x; i++) {
         const ck_block_q8_0 *xi = xq + i * nb;

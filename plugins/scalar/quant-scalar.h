@@ -55,10 +55,10 @@ static inline float ck_qacc_step(float acc, int32_t isum, uint16_t dw, uint16_t 
 typedef void (*ck_qrows_fn)(const void *w, size_t row_bytes, size_t n_rows, const ck_block_q8_0 *xq, size_t nb,
                             size_t n_x, float *out);
 
-void ck_q8_0_rows_ref(const void *w, size_t row_bytes, size_t n_rows, const ck_block_q8_0 *xq, size_t nb,
-                      size_t n_x, float *out);
-void ck_q4_0_rows_ref(const void *w, size_t row_bytes, size_t n_rows, const ck_block_q8_0 *xq, size_t nb,
-                      size_t n_x, float *out);
+void ck_q8_0_rows_ref(const void *w, size_t row_bytes, size_t n_rows, const ck_block_q8_0 *xq, size_t nb, size_t n_x,
+                      float *out);
+void ck_q4_0_rows_ref(const void *w, size_t row_bytes, size_t n_rows, const ck_block_q8_0 *xq, size_t nb, size_t n_x,
+                      float *out);
 
 /* An optional kernel for many activation rows (prefill): all T rows of xq
  * against n_rows (1..CK_QGEMM_ROWS) weight rows, writing
@@ -72,8 +72,8 @@ typedef void (*ck_qgemm_fn)(const void *w, size_t row_bytes, size_t n_rows, cons
 
 /* The kernels of one ISA path for one weight dtype. */
 typedef struct ck_qkernels {
-    ck_qrows_fn rows;      /* required */
-    ck_qgemm_fn gemm;      /* optional: NULL, or used when T >= gemm_min_t */
+    ck_qrows_fn rows; /* required */
+    ck_qgemm_fn gemm; /* optional: NULL, or used when T >= gemm_min_t */
     size_t gemm_min_t;
     size_t work_per_block; /* scratch bytes per weight block of the tile */
 } ck_qkernels;

@@ -39,12 +39,11 @@ typedef void (*scalar_row_to_f32_fn)(const void *w, size_t row, size_t K, float 
  * products, rounded once. to_f32 == NULL means W is f32 and read in place.
  * Shared by the linear and qkv kernels of every weight dtype (quantised
  * reference kernels pass their dequantiser). */
-int scalar_linear(const ck_exec_ctx *ctx, const float *x, const void *w, const float *bias, float *y,
-                  size_t T, size_t K, size_t N, scalar_row_to_f32_fn to_f32);
+int scalar_linear(const ck_exec_ctx *ctx, const float *x, const void *w, const float *bias, float *y, size_t T,
+                  size_t K, size_t N, scalar_row_to_f32_fn to_f32);
 
 /* The linear and qkv kernels of one weight dtype, given its row converter. */
-int scalar_linear_dtype(const ck_exec_ctx *ctx, const ck_linear_args *a, uint32_t dtype,
-                        scalar_row_to_f32_fn to_f32);
+int scalar_linear_dtype(const ck_exec_ctx *ctx, const ck_linear_args *a, uint32_t dtype, scalar_row_to_f32_fn to_f32);
 int scalar_qkv_dtype(const ck_exec_ctx *ctx, const ck_qkv_args *a, uint32_t dtype, scalar_row_to_f32_fn to_f32);
 
 /* y[t] = table[ids[t]] converted by row_to_f32; every id is checked to be

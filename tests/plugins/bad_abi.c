@@ -1,8 +1,16 @@
 /* Loader test: a plugin built against a future ABI version. */
 #include "ck_plugin.h"
 
-static int noop(const ck_exec_ctx *ctx, const void *args) { (void)ctx; (void)args; return 0; }
+static int noop(const ck_exec_ctx *ctx, const void *args)
+{
+    (void)ctx;
+    (void)args;
+    return 0;
+}
 static const ck_kernel_desc kernels[] = {{CK_OP_ADD, CK_DTYPE_F32, 0, "f32-add/bad", noop}};
-static const ck_plugin_desc desc = {CK_ABI_VERSION + 41, sizeof(ck_plugin_desc), "bad_abi", "0", "wrong ABI",
-                                    NULL, kernels, 1, NULL, NULL};
-CK_PLUGIN_EXPORT const ck_plugin_desc *ck_plugin_entry(void) { return &desc; }
+static const ck_plugin_desc desc = {
+    CK_ABI_VERSION + 41, sizeof(ck_plugin_desc), "bad_abi", "0", "wrong ABI", NULL, kernels, 1, NULL, NULL};
+CK_PLUGIN_EXPORT const ck_plugin_desc *ck_plugin_entry(void)
+{
+    return &desc;
+}

@@ -10,8 +10,15 @@ static int add(const ck_exec_ctx *ctx, const void *args)
     return CK_OK;
 }
 static int inits;
-static int init(void) { inits++; return 0; }
+static int init(void)
+{
+    inits++;
+    return 0;
+}
 static const ck_kernel_desc kernels[] = {{CK_OP_ADD, CK_DTYPE_F32, CK_KF_INPLACE, "f32-add/good", add}};
-static const ck_plugin_desc desc = {CK_ABI_VERSION, sizeof(ck_plugin_desc), "good_add", "1.2.3", "one add kernel",
-                                    NULL, kernels, 1, init, NULL};
-CK_PLUGIN_EXPORT const ck_plugin_desc *ck_plugin_entry(void) { return &desc; }
+static const ck_plugin_desc desc = {
+    CK_ABI_VERSION, sizeof(ck_plugin_desc), "good_add", "1.2.3", "one add kernel", NULL, kernels, 1, init, NULL};
+CK_PLUGIN_EXPORT const ck_plugin_desc *ck_plugin_entry(void)
+{
+    return &desc;
+}

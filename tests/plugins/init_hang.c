@@ -3,7 +3,12 @@
 
 #include "ck_plugin.h"
 
-static int noop(const ck_exec_ctx *ctx, const void *args) { (void)ctx; (void)args; return 0; }
+static int noop(const ck_exec_ctx *ctx, const void *args)
+{
+    (void)ctx;
+    (void)args;
+    return 0;
+}
 static int init(void)
 {
     for (;;)
@@ -11,6 +16,9 @@ static int init(void)
     return 0;
 }
 static const ck_kernel_desc kernels[] = {{CK_OP_ADD, CK_DTYPE_F32, 0, "f32-add/init_hang", noop}};
-static const ck_plugin_desc desc = {CK_ABI_VERSION, sizeof(ck_plugin_desc), "init_hang", "0", "init hangs",
-                                    NULL, kernels, 1, init, NULL};
-CK_PLUGIN_EXPORT const ck_plugin_desc *ck_plugin_entry(void) { return &desc; }
+static const ck_plugin_desc desc = {
+    CK_ABI_VERSION, sizeof(ck_plugin_desc), "init_hang", "0", "init hangs", NULL, kernels, 1, init, NULL};
+CK_PLUGIN_EXPORT const ck_plugin_desc *ck_plugin_entry(void)
+{
+    return &desc;
+}

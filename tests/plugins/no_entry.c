@@ -2,4 +2,7 @@
 #include "ck_plugin.h"
 
 CK_PLUGIN_EXPORT int ck_plugin_entry_misspelt(void);
-CK_PLUGIN_EXPORT int ck_plugin_entry_misspelt(void) { return 0; }
+CK_PLUGIN_EXPORT int ck_plugin_entry_misspelt(void)
+{
+    return 0;
+}

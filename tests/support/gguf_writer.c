@@ -6,9 +6,18 @@
 
 #include "ck_gguf.h"
 
-static void put(FILE *f, const void *p, size_t n) { fwrite(p, 1, n, f); }
-static void put_u32(FILE *f, uint32_t v) { put(f, &v, 4); }
-static void put_u64(FILE *f, uint64_t v) { put(f, &v, 8); }
+static void put(FILE *f, const void *p, size_t n)
+{
+    fwrite(p, 1, n, f);
+}
+static void put_u32(FILE *f, uint32_t v)
+{
+    put(f, &v, 4);
+}
+static void put_u64(FILE *f, uint64_t v)
+{
+    put(f, &v, 8);
+}
 static void put_str(FILE *f, const char *s)
 {
     put_u64(f, strlen(s));

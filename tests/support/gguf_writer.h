@@ -7,7 +7,7 @@
 
 typedef struct gguf_out_tensor {
     const char *name;
-    uint32_t dtype;      /* ck_dtype */
+    uint32_t dtype; /* ck_dtype */
     unsigned ndim;
     const size_t *shape; /* row-major, outermost first (as layout.json) */
     const void *data;

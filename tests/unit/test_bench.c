@@ -245,8 +245,8 @@ Test(cost, causal_attention_counts_visible_pairs)
 
 Test(cost, materialising_bidirectional_attention_writes_scores_and_probs)
 {
-    ck_shape s = {.op = CK_OP_ATTENTION, .T = 2, .S = 3, .n_heads = 1, .n_kv_heads = 1, .head_dim = 4,
-                  .materialize = 1};
+    ck_shape s = {
+        .op = CK_OP_ATTENTION, .T = 2, .S = 3, .n_heads = 1, .n_kv_heads = 1, .head_dim = 4, .materialize = 1};
     ck_cost c = ck_op_cost(&s);
     cr_assert_eq(c.flops, 6u * 21u + 2u * 4u);
     cr_assert_eq(c.bytes, 2u * 2u * 4u * 4u + 2u * 3u * 4u * 4u + 2u * 6u * 4u);
@@ -273,8 +273,7 @@ Test(cost, elementwise_take_n_or_rows)
 
 Test(roofs, save_load_round_trip_and_lookups)
 {
-    ck_roofs r = {.threads = 4, .llc_bytes = 32u << 20, .triad_array_bytes = 128u << 20,
-                  .triad_gbs = {20.0, 40.0}};
+    ck_roofs r = {.threads = 4, .llc_bytes = 32u << 20, .triad_array_bytes = 128u << 20, .triad_gbs = {20.0, 40.0}};
     snprintf(r.host, sizeof r.host, "h");
     snprintf(r.cpu, sizeof r.cpu, "cpu");
     r.peak_gflops[CK_ISA_SCALAR][0] = 10;
@@ -309,8 +308,7 @@ Test(roofs, bad_file_names_the_field)
     fclose(f);
     ck_roofs r;
     cr_assert_eq(ck_roofs_load(&r, path, err, sizeof err), -1);
-    cr_assert(strstr(err, path) && strstr(err, "stream_triad_gbs.all_threads") && !strchr(err, '\n'), "err: %s",
-              err);
+    cr_assert(strstr(err, path) && strstr(err, "stream_triad_gbs.all_threads") && !strchr(err, '\n'), "err: %s", err);
     remove(path);
 }
 

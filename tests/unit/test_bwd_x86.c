@@ -104,31 +104,50 @@ static void check_shape(const ck_shape *s)
 Test(bwd_x86, norms)
 {
     check_shape(&(ck_shape){.op = CK_OP_RMSNORM_BWD, .dtype = CK_DTYPE_F32, .T = 67, .D = 2053, .eps = 1e-5f});
-    check_shape(&(ck_shape){.op = CK_OP_LAYERNORM_BWD, .dtype = CK_DTYPE_F32, .T = 67, .D = 2053, .eps = 1e-5f,
-                            .has_bias = 1});
+    check_shape(
+        &(ck_shape){.op = CK_OP_LAYERNORM_BWD, .dtype = CK_DTYPE_F32, .T = 67, .D = 2053, .eps = 1e-5f, .has_bias = 1});
 }
 
 Test(bwd_x86, linear_and_qkv)
 {
-    check_shape(&(ck_shape){.op = CK_OP_LINEAR_BWD, .dtype = CK_DTYPE_F32, .T = 45, .K = 301, .N = 259,
+    check_shape(&(ck_shape){.op = CK_OP_LINEAR_BWD, .dtype = CK_DTYPE_F32, .T = 45, .K = 301, .N = 259, .has_bias = 1});
+    check_shape(&(ck_shape){.op = CK_OP_QKV_BWD,
+                            .dtype = CK_DTYPE_F32,
+                            .T = 29,
+                            .D = 203,
+                            .n_heads = 6,
+                            .n_kv_heads = 2,
+                            .head_dim = 36,
                             .has_bias = 1});
-    check_shape(&(ck_shape){.op = CK_OP_QKV_BWD, .dtype = CK_DTYPE_F32, .T = 29, .D = 203, .n_heads = 6,
-                            .n_kv_heads = 2, .head_dim = 36, .has_bias = 1});
 }
 
 Test(bwd_x86, rope_exact)
 {
     for (int pairing = CK_ROPE_NEOX; pairing <= CK_ROPE_GPTJ; pairing++)
-        check_shape(&(ck_shape){.op = CK_OP_ROPE_BWD, .dtype = CK_DTYPE_F32, .T = 301, .n_heads = 12,
-                                .n_kv_heads = 4, .head_dim = 90, .pos = 5, .max_pos = 400, .pairing = pairing});
+        check_shape(&(ck_shape){.op = CK_OP_ROPE_BWD,
+                                .dtype = CK_DTYPE_F32,
+                                .T = 301,
+                                .n_heads = 12,
+                                .n_kv_heads = 4,
+                                .head_dim = 90,
+                                .pos = 5,
+                                .max_pos = 400,
+                                .pairing = pairing});
 }
 
 Test(bwd_x86, attention)
 {
     for (int causal = 0; causal <= 1; causal++)
         for (int mat = 0; mat <= 1; mat++)
-            check_shape(&(ck_shape){.op = CK_OP_ATTENTION_BWD, .dtype = CK_DTYPE_F32, .T = 41, .S = 53,
-                                    .n_heads = 6, .n_kv_heads = 2, .head_dim = 40, .pos = 12, .causal = causal,
+            check_shape(&(ck_shape){.op = CK_OP_ATTENTION_BWD,
+                                    .dtype = CK_DTYPE_F32,
+                                    .T = 41,
+                                    .S = 53,
+                                    .n_heads = 6,
+                                    .n_kv_heads = 2,
+                                    .head_dim = 40,
+                                    .pos = 12,
+                                    .causal = causal,
                                     .materialize = mat});
 }
 

@@ -38,10 +38,24 @@ static void check_cover(int threads, size_t n, size_t grain)
     ck_exec_destroy(ctx);
 }
 
-Test(exec, covers_every_item_once_single_thread) { check_cover(1, 1000, 1); }
-Test(exec, covers_every_item_once_two_threads) { check_cover(2, 1000, 7); }
-Test(exec, covers_every_item_once_many_threads) { check_cover(5, 12345, 1); }
-Test(exec, handles_empty_and_tiny_ranges) { check_cover(4, 0, 1); check_cover(4, 1, 1); check_cover(4, 3, 100); }
+Test(exec, covers_every_item_once_single_thread)
+{
+    check_cover(1, 1000, 1);
+}
+Test(exec, covers_every_item_once_two_threads)
+{
+    check_cover(2, 1000, 7);
+}
+Test(exec, covers_every_item_once_many_threads)
+{
+    check_cover(5, 12345, 1);
+}
+Test(exec, handles_empty_and_tiny_ranges)
+{
+    check_cover(4, 0, 1);
+    check_cover(4, 1, 1);
+    check_cover(4, 3, 100);
+}
 
 typedef struct scratch_probe {
     const ck_exec_ctx *ctx;

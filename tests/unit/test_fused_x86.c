@@ -76,8 +76,8 @@ static void check_add_norm(ck_plugin *p, ck_exec_ctx *ctx, size_t T, size_t D, u
     float *a_ref = values(n, 1), *a = values(n, 1), *b = values(n, 2), *g = values(D, 3), *beta = values(D, 4);
     float *y_ref = values(n, 5), *y = values(n, 5), *out_ref = values(n, 6), *out = values(n, 6);
     const float *be = kind == CK_NORM_LAYER ? beta : NULL;
-    ck_fused_add_norm_args ref = {{a_ref, b, in_place ? a_ref : y_ref, n},
-                                  {in_place ? a_ref : y_ref, out_ref, g, be, T, D, 1e-5f}, kind};
+    ck_fused_add_norm_args ref = {
+        {a_ref, b, in_place ? a_ref : y_ref, n}, {in_place ? a_ref : y_ref, out_ref, g, be, T, D, 1e-5f}, kind};
     ck_fused_add_norm_args f = {{a, b, in_place ? a : y, n}, {in_place ? a : y, out, g, be, T, D, 1e-5f}, kind};
     uint32_t norm_op = kind == CK_NORM_RMS ? CK_OP_RMSNORM : CK_OP_LAYERNORM;
     cr_assert_eq(kernel(p, CK_OP_ADD, CK_DTYPE_F32, 0)(ctx, &ref.add), CK_OK);
@@ -123,10 +123,10 @@ Test(fused_x86, embed_norm_equals_the_unfused_pair)
             uint16_t *table = bf16_values(vocab * D, 7);
             float *g = values(D, 8), *e_ref = values(T * D, 9), *e = values(T * D, 9);
             float *y_ref = values(T * D, 10), *y = values(T * D, 10);
-            ck_fused_embed_norm_args ref = {{ids, table, e_ref, T, vocab, D, CK_DTYPE_BF16},
-                                            {e_ref, y_ref, g, NULL, T, D, 1e-5f}, CK_NORM_RMS};
-            ck_fused_embed_norm_args f = {{ids, table, e, T, vocab, D, CK_DTYPE_BF16},
-                                          {e, y, g, NULL, T, D, 1e-5f}, CK_NORM_RMS};
+            ck_fused_embed_norm_args ref = {
+                {ids, table, e_ref, T, vocab, D, CK_DTYPE_BF16}, {e_ref, y_ref, g, NULL, T, D, 1e-5f}, CK_NORM_RMS};
+            ck_fused_embed_norm_args f = {
+                {ids, table, e, T, vocab, D, CK_DTYPE_BF16}, {e, y, g, NULL, T, D, 1e-5f}, CK_NORM_RMS};
             cr_assert_eq(kernel(p, CK_OP_EMBEDDING, CK_DTYPE_BF16, 0)(ctx, &ref.embed), CK_OK);
             cr_assert_eq(kernel(p, CK_OP_RMSNORM, CK_DTYPE_F32, 0)(ctx, &ref.norm), CK_OK);
             cr_assert_eq(kernel(p, CK_OP_EMBED_NORM, CK_DTYPE_BF16, CK_KF_FUSED)(ctx, &f), CK_OK);
@@ -151,16 +151,17 @@ Test(fused_x86, avx512_packed_fusions_equal_the_unfused_pairs)
     const size_t D = 72, H = 4, Hkv = 2, hd = 16, F = 100;
     for (size_t T = 2; T <= 29; T += 27) {
         float *x = values(T * D, 11), *g = values(D, 12), *beta = values(D, 13), *xn = values(T * D, 14);
-        uint16_t *wq = bf16_values(H * hd * D, 15), *wk = bf16_values(Hkv * hd * D, 16), *wv = bf16_values(Hkv * hd * D, 17);
+        uint16_t *wq = bf16_values(H * hd * D, 15), *wk = bf16_values(Hkv * hd * D, 16),
+                 *wv = bf16_values(Hkv * hd * D, 17);
         float *q[2], *k[2], *v[2];
         for (int r = 0; r < 2; r++)
             q[r] = values(T * H * hd, 18), k[r] = values(T * Hkv * hd, 19), v[r] = values(T * Hkv * hd, 20);
         ck_fused_norm_qkv_args nq[2];
         for (int r = 0; r < 2; r++)
-            nq[r] = (ck_fused_norm_qkv_args){{x, xn, g, beta, T, D, 1e-5f},
-                                             {xn, wq, wk, wv, NULL, NULL, NULL, q[r], k[r], v[r], T, D, H, Hkv, hd,
-                                              CK_DTYPE_BF16},
-                                             CK_NORM_LAYER};
+            nq[r] = (ck_fused_norm_qkv_args){
+                {x, xn, g, beta, T, D, 1e-5f},
+                {xn, wq, wk, wv, NULL, NULL, NULL, q[r], k[r], v[r], T, D, H, Hkv, hd, CK_DTYPE_BF16},
+                CK_NORM_LAYER};
         cr_assert_eq(kernel(p, CK_OP_LAYERNORM, CK_DTYPE_F32, 0)(ctx, &nq[0].norm), CK_OK);
         cr_assert_eq(kernel(p, CK_OP_QKV, CK_DTYPE_BF16, 0)(ctx, &nq[0].qkv), CK_OK);
         cr_assert_eq(kernel(p, CK_OP_NORM_QKV, CK_DTYPE_BF16, CK_KF_FUSED)(ctx, &nq[1]), CK_OK);
@@ -178,7 +179,8 @@ Test(fused_x86, avx512_packed_fusions_equal_the_unfused_pairs)
                                                  .gelu = {gate, act, T * F},
                                                  .down = {act, wd, bias, down[r], T, F, D, CK_DTYPE_F32}};
             uint32_t act_op = kind == CK_ACTIVATION_SWIGLU ? CK_OP_SWIGLU : CK_OP_GELU;
-            const void *act_args = kind == CK_ACTIVATION_SWIGLU ? (const void *)&ad[0].swiglu : (const void *)&ad[0].gelu;
+            const void *act_args =
+                kind == CK_ACTIVATION_SWIGLU ? (const void *)&ad[0].swiglu : (const void *)&ad[0].gelu;
             cr_assert_eq(kernel(p, act_op, CK_DTYPE_F32, 0)(ctx, act_args), CK_OK);
             cr_assert_eq(kernel(p, CK_OP_LINEAR, CK_DTYPE_F32, 0)(ctx, &ad[0].down), CK_OK);
             cr_assert_eq(kernel(p, CK_OP_ACT_DOWN, CK_DTYPE_F32, CK_KF_FUSED)(ctx, &ad[1]), CK_OK);

@@ -70,8 +70,7 @@ Test(fusion_pass, norm_then_qkv_fuses_when_allowed)
 Test(fusion_pass, an_intermediate_read_later_blocks_the_fusion)
 {
     /* the norm's output h is also read by a later add: it must be written */
-    ck_fnode v[3] = {node(CK_OP_RMSNORM, 1, -1, 2, 400), node(CK_OP_QKV, 2, -1, 3, 400),
-                     node(CK_OP_ADD, 2, 3, 6, 400)};
+    ck_fnode v[3] = {node(CK_OP_RMSNORM, 1, -1, 2, 400), node(CK_OP_QKV, 2, -1, 3, 400), node(CK_OP_ADD, 2, 3, 6, 400)};
     ck_fusion_result r;
     cr_assert_eq(ck_fuse(v, 3, CK_FUSE_ALL, &r), 0);
     cr_assert_eq(r.applied[CK_FUSE_NORM_QKV], 0);
@@ -218,7 +217,8 @@ Test(fusion_flags, round_trip_through_layout_json_and_the_fusion_result)
         snprintf(result, sizeof result, "%s/fusion.json", dir);
         snprintf(cmd, sizeof cmd,
                  "%s plan --model %s/ir/models/tiny-gqa.json --fuse %s --plugin scalar --layout %s >/dev/null && "
-                 "%s fusion --model %s/ir/models/tiny-gqa.json --plugin scalar --fuse %s --layers 99 --repetitions 1 --json %s "
+                 "%s fusion --model %s/ir/models/tiny-gqa.json --plugin scalar --fuse %s --layers 99 --repetitions 1 "
+                 "--json %s "
                  ">/dev/null",
                  ck, src, specs[i], layout, ck, src, specs[i], result);
         cr_assert_eq(system(cmd), 0, "%s", cmd);

@@ -71,7 +71,7 @@ static size_t export_weights(world *w, const ck_run_opts *o, const char *file,
     cr_assert_eq(ck_runner_prepare(r, err, sizeof err), 0, "%s", err);
     const ck_plan *p = ck_runner_plan(r);
     gguf_out_tensor *t = calloc(p->n_buffers, sizeof *t);
-    char (*names)[128] = calloc(p->n_buffers, 128);
+    char(*names)[128] = calloc(p->n_buffers, 128);
     size_t n = 0;
     for (size_t i = 0; i < p->n_buffers; i++) {
         const ck_buffer *b = &p->buffers[i];
@@ -80,8 +80,7 @@ static size_t export_weights(world *w, const ck_run_opts *o, const char *file,
         snprintf(names[n], 128, "%s", b->name);
         if (rename)
             rename(b, names[n], 128);
-        t[n] = (gguf_out_tensor){names[n], b->dtype, b->ndim, b->shape, (char *)ck_runner_base(r) + b->offset,
-                                 b->size};
+        t[n] = (gguf_out_tensor){names[n], b->dtype, b->ndim, b->shape, (char *)ck_runner_base(r) + b->offset, b->size};
         n++;
     }
     cr_assert_eq(gguf_write(file, t, n), 0);
@@ -94,12 +93,20 @@ static size_t export_weights(world *w, const ck_run_opts *o, const char *file,
 static void llama_names(const ck_buffer *b, char *out, size_t len)
 {
     static const char *const map[][2] = {
-        {"attn_norm.gamma", "attn_norm.weight"}, {"qkv.wq", "attn_q.weight"}, {"qkv.wk", "attn_k.weight"},
-        {"qkv.wv", "attn_v.weight"},             {"qkv.bq", "attn_q.bias"},   {"qkv.bk", "attn_k.bias"},
-        {"qkv.bv", "attn_v.bias"},               {"out_proj.w", "attn_output.weight"},
-        {"mlp_norm.gamma", "ffn_norm.weight"},   {"mlp_gate.w", "ffn_gate.weight"},
-        {"mlp_up.w", "ffn_up.weight"},           {"mlp_down.w", "ffn_down.weight"},
-        {"header.embedding.table", "token_embd.weight"}, {"footer.final_norm.gamma", "output_norm.weight"},
+        {"attn_norm.gamma", "attn_norm.weight"},
+        {"qkv.wq", "attn_q.weight"},
+        {"qkv.wk", "attn_k.weight"},
+        {"qkv.wv", "attn_v.weight"},
+        {"qkv.bq", "attn_q.bias"},
+        {"qkv.bk", "attn_k.bias"},
+        {"qkv.bv", "attn_v.bias"},
+        {"out_proj.w", "attn_output.weight"},
+        {"mlp_norm.gamma", "ffn_norm.weight"},
+        {"mlp_gate.w", "ffn_gate.weight"},
+        {"mlp_up.w", "ffn_up.weight"},
+        {"mlp_down.w", "ffn_down.weight"},
+        {"header.embedding.table", "token_embd.weight"},
+        {"footer.final_norm.gamma", "output_norm.weight"},
         {"footer.lm_head.w", "output.weight"},
     };
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
@@ -136,10 +143,22 @@ static void round_trip(const char *model, uint32_t wdt, void (*rename)(const ck_
     close_world(&w);
 }
 
-Test(gguf, weights_by_layout_names_give_identical_logits) { round_trip("tiny-gqa.json", 0, NULL); }
-Test(gguf, weights_by_llama_cpp_names_give_identical_logits) { round_trip("tiny-gqa.json", 0, llama_names); }
-Test(gguf, q8_0_file_plans_q8_0_weights_by_itself) { round_trip("tiny-quant.json", CK_DTYPE_Q8_0, llama_names); }
-Test(gguf, f32_two_section_model) { round_trip("tiny-llava.json", 0, NULL); }
+Test(gguf, weights_by_layout_names_give_identical_logits)
+{
+    round_trip("tiny-gqa.json", 0, NULL);
+}
+Test(gguf, weights_by_llama_cpp_names_give_identical_logits)
+{
+    round_trip("tiny-gqa.json", 0, llama_names);
+}
+Test(gguf, q8_0_file_plans_q8_0_weights_by_itself)
+{
+    round_trip("tiny-quant.json", CK_DTYPE_Q8_0, llama_names);
+}
+Test(gguf, f32_two_section_model)
+{
+    round_trip("tiny-llava.json", 0, NULL);
+}
 
 static void expect_refused(const char *bytes, size_t len, const char *want)
 {
@@ -159,11 +178,17 @@ static void expect_refused(const char *bytes, size_t len, const char *want)
 Test(gguf, bad_files_are_refused_in_one_line)
 {
     expect_refused("GGML\3\0\0\0", 8, "not a GGUF file");
-    expect_refused("GGUF\7\0\0\0" "\0\0\0\0\0\0\0\0" "\0\0\0\0\0\0\0\0", 24, "GGUF version 7, expected 2 or 3");
+    expect_refused("GGUF\7\0\0\0"
+                   "\0\0\0\0\0\0\0\0"
+                   "\0\0\0\0\0\0\0\0",
+                   24, "GGUF version 7, expected 2 or 3");
     expect_refused("GGUF\3\0\0\0\1\0\0\0", 12, "truncated: tensor count");
     /* one tensor whose name claims to be longer than the file */
-    expect_refused("GGUF\3\0\0\0" "\1\0\0\0\0\0\0\0" "\0\0\0\0\0\0\0\0" "\377\377\0\0\0\0\0\0x", 33,
-                   "truncated: tensor name");
+    expect_refused("GGUF\3\0\0\0"
+                   "\1\0\0\0\0\0\0\0"
+                   "\0\0\0\0\0\0\0\0"
+                   "\377\377\0\0\0\0\0\0x",
+                   33, "truncated: tensor name");
 }
 
 Test(gguf, a_tensor_of_the_wrong_dtype_is_named)

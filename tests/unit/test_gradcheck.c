@@ -294,9 +294,18 @@ static void check_attention(int causal, size_t H, size_t Hkv, int with_probs)
     free(q), free(k), free(v), free(R), free(dq), free(dk), free(dv), free(out), free(scores), free(probs);
 }
 
-Test(gradcheck, attention_causal_recomputed) { check_attention(1, 2, 2, 0); }
-Test(gradcheck, attention_bidirectional_gqa) { check_attention(0, 4, 2, 0); }
-Test(gradcheck, attention_causal_gqa_from_forward_probs) { check_attention(1, 4, 1, 1); }
+Test(gradcheck, attention_causal_recomputed)
+{
+    check_attention(1, 2, 2, 0);
+}
+Test(gradcheck, attention_bidirectional_gqa)
+{
+    check_attention(0, 4, 2, 0);
+}
+Test(gradcheck, attention_causal_gqa_from_forward_probs)
+{
+    check_attention(1, 4, 1, 1);
+}
 
 Test(gradcheck, swiglu)
 {

@@ -31,14 +31,38 @@ static void expect_refused(const char *name, const char *reason)
     cr_assert(strchr(err, '\n') == NULL, "one line: %s", err);
 }
 
-Test(loader, refuses_wrong_abi_version) { expect_refused("bad_abi", "ABI version 42, this host speaks 1"); }
-Test(loader, refuses_bad_struct_size) { expect_refused("small_struct", "description is 24 bytes"); }
-Test(loader, refuses_missing_entry_symbol) { expect_refused("no_entry", "no entry symbol 'ck_plugin_entry'"); }
-Test(loader, refuses_null_kernel_pointer) { expect_refused("null_kernel", "kernel #1 (f32-gelu/bad) has a null function pointer"); }
-Test(loader, refuses_unknown_op_id) { expect_refused("unknown_op", "has unknown op id"); }
-Test(loader, refuses_duplicate_kernels) { expect_refused("dup_kernel", "kernel #1 (f32-add/two) duplicates kernel #0"); }
-Test(loader, refuses_empty_table) { expect_refused("empty_table", "empty kernel table"); }
-Test(loader, refuses_non_elf_file) { expect_refused("not_elf", "not a shared object (no ELF header)"); }
+Test(loader, refuses_wrong_abi_version)
+{
+    expect_refused("bad_abi", "ABI version 42, this host speaks 1");
+}
+Test(loader, refuses_bad_struct_size)
+{
+    expect_refused("small_struct", "description is 24 bytes");
+}
+Test(loader, refuses_missing_entry_symbol)
+{
+    expect_refused("no_entry", "no entry symbol 'ck_plugin_entry'");
+}
+Test(loader, refuses_null_kernel_pointer)
+{
+    expect_refused("null_kernel", "kernel #1 (f32-gelu/bad) has a null function pointer");
+}
+Test(loader, refuses_unknown_op_id)
+{
+    expect_refused("unknown_op", "has unknown op id");
+}
+Test(loader, refuses_duplicate_kernels)
+{
+    expect_refused("dup_kernel", "kernel #1 (f32-add/two) duplicates kernel #0");
+}
+Test(loader, refuses_empty_table)
+{
+    expect_refused("empty_table", "empty kernel table");
+}
+Test(loader, refuses_non_elf_file)
+{
+    expect_refused("not_elf", "not a shared object (no ELF header)");
+}
 
 Test(loader, refuses_missing_file)
 {

@@ -95,8 +95,7 @@ static cJSON *run_broken(const char *ops, const char *extra, run_result *rr)
     char *dir = make_tmpdir();
     char json[256], args[2048];
     snprintf(json, sizeof json, "%s/parity.json", dir);
-    snprintf(args, sizeof args, "--plugin '%s' --op %s --timeout 2 --json '%s' %s", broken_plugin(), ops, json,
-             extra);
+    snprintf(args, sizeof args, "--plugin '%s' --op %s --timeout 2 --json '%s' %s", broken_plugin(), ops, json, extra);
     *rr = run_parity(args);
     char *text = slurp(json);
     cr_assert_not_null(text, "--json was not written; stderr: %s", rr->err);
@@ -268,8 +267,8 @@ Test(parity_broken, whole_run_finishes_and_counts_add_up, .timeout = 120)
     cJSON *root = run_broken("rmsnorm,add,gelu,swiglu,layernorm,embedding,linear,attention", extra, &r);
     cr_expect_eq(r.status, 1);
     cr_expect(has_summary_line(r.out), "summary line missing:\n%s", r.out);
-    const char *reasons[] = {"unwritten", "mismatch", "oob-write", "crash", "nan", "timeout", "input-modified",
-                             "not-offered", "no-case", "split-dependent"};
+    const char *reasons[] = {"unwritten", "mismatch",       "oob-write",   "crash",   "nan",
+                             "timeout",   "input-modified", "not-offered", "no-case", "split-dependent"};
     for (size_t i = 0; i < sizeof reasons / sizeof reasons[0]; i++) {
         int seen = 0;
         const cJSON *c;
@@ -398,15 +397,42 @@ static void expect_usage_error(const char *args, const char *in_message)
     free(r.err);
 }
 
-Test(parity_usage, unknown_plugin) { expect_usage_error("--plugin no_such_plugin", "no_such_plugin"); }
-Test(parity_usage, unknown_op) { expect_usage_error("--plugin scalar --op rmsnorm,frobnicate", "unknown op 'frobnicate'"); }
-Test(parity_usage, missing_model) { expect_usage_error("--plugin scalar --model /nonexistent/model.json", "/nonexistent/model.json"); }
-Test(parity_usage, unknown_option) { expect_usage_error("--frobnicate", "unknown option '--frobnicate'"); }
-Test(parity_usage, bad_seed) { expect_usage_error("--seed twelve", "--seed"); }
-Test(parity_usage, bad_timeout) { expect_usage_error("--timeout -1", "--timeout"); }
-Test(parity_usage, bad_weight_dtype) { expect_usage_error("--model x.json --weight-dtype q9", "--weight-dtype"); }
-Test(parity_usage, weight_dtype_needs_model) { expect_usage_error("--weight-dtype q8_0", "needs --model"); }
-Test(parity_usage, option_without_value) { expect_usage_error("--plugin", "--plugin needs a value"); }
+Test(parity_usage, unknown_plugin)
+{
+    expect_usage_error("--plugin no_such_plugin", "no_such_plugin");
+}
+Test(parity_usage, unknown_op)
+{
+    expect_usage_error("--plugin scalar --op rmsnorm,frobnicate", "unknown op 'frobnicate'");
+}
+Test(parity_usage, missing_model)
+{
+    expect_usage_error("--plugin scalar --model /nonexistent/model.json", "/nonexistent/model.json");
+}
+Test(parity_usage, unknown_option)
+{
+    expect_usage_error("--frobnicate", "unknown option '--frobnicate'");
+}
+Test(parity_usage, bad_seed)
+{
+    expect_usage_error("--seed twelve", "--seed");
+}
+Test(parity_usage, bad_timeout)
+{
+    expect_usage_error("--timeout -1", "--timeout");
+}
+Test(parity_usage, bad_weight_dtype)
+{
+    expect_usage_error("--model x.json --weight-dtype q9", "--weight-dtype");
+}
+Test(parity_usage, weight_dtype_needs_model)
+{
+    expect_usage_error("--weight-dtype q8_0", "needs --model");
+}
+Test(parity_usage, option_without_value)
+{
+    expect_usage_error("--plugin", "--plugin needs a value");
+}
 
 /* ---- comparison rules ------------------------------------------------------------------------- */
 
@@ -598,8 +624,7 @@ Test(ck_case, inplace_kernel_sees_aliased_output)
 Test(ck_case, bad_shapes_are_refused_with_a_reason)
 {
     char err[256];
-    ck_shape s = {.op = CK_OP_QKV, .dtype = CK_DTYPE_F32, .T = 1, .D = 8, .n_heads = 6, .n_kv_heads = 4,
-                  .head_dim = 8};
+    ck_shape s = {.op = CK_OP_QKV, .dtype = CK_DTYPE_F32, .T = 1, .D = 8, .n_heads = 6, .n_kv_heads = 4, .head_dim = 8};
     cr_expect_null(ck_case_create(&s, 1, err, sizeof err));
     cr_expect(strstr(err, "n_heads must be a multiple of n_kv_heads") != NULL, "%s", err);
     ck_shape q = {.op = CK_OP_QUANTIZE, .dtype = CK_DTYPE_Q8_0, .n = 33};
@@ -613,8 +638,14 @@ Test(ck_case, bad_shapes_are_refused_with_a_reason)
 Test(ck_case, backward_cases_have_every_gradient_and_consistent_probs)
 {
     char err[256];
-    ck_shape q = {.op = CK_OP_QKV_BWD, .dtype = CK_DTYPE_F32, .T = 2, .D = 8, .n_heads = 4, .n_kv_heads = 2,
-                  .head_dim = 4, .has_bias = 1};
+    ck_shape q = {.op = CK_OP_QKV_BWD,
+                  .dtype = CK_DTYPE_F32,
+                  .T = 2,
+                  .D = 8,
+                  .n_heads = 4,
+                  .n_kv_heads = 2,
+                  .head_dim = 4,
+                  .has_bias = 1};
     ck_case *c = ck_case_create(&q, 1, err, sizeof err);
     cr_assert_not_null(c, "%s", err);
     cr_expect_eq(ck_case_n_bufs(c), 14, "x, 3 weights, 3 upstream grads, dx, 3 dW, 3 db");
@@ -622,8 +653,16 @@ Test(ck_case, backward_cases_have_every_gradient_and_consistent_probs)
     cr_expect_eq(qa->dbv, ck_case_find(c, "dbv")->data);
     ck_case_free(c);
 
-    ck_shape a = {.op = CK_OP_ATTENTION_BWD, .dtype = CK_DTYPE_F32, .T = 3, .S = 5, .pos = 2, .n_heads = 2,
-                  .n_kv_heads = 1, .head_dim = 8, .causal = 1, .materialize = 1};
+    ck_shape a = {.op = CK_OP_ATTENTION_BWD,
+                  .dtype = CK_DTYPE_F32,
+                  .T = 3,
+                  .S = 5,
+                  .pos = 2,
+                  .n_heads = 2,
+                  .n_kv_heads = 1,
+                  .head_dim = 8,
+                  .causal = 1,
+                  .materialize = 1};
     c = ck_case_create(&a, 1, err, sizeof err);
     cr_assert_not_null(c, "%s", err);
     const ck_case_buf *p = ck_case_find(c, "probs");
@@ -653,9 +692,9 @@ Test(ck_case, backward_cases_have_every_gradient_and_consistent_probs)
 Test(ck_case, fused_case_links_members_and_marks_intermediates)
 {
     char err[256];
-    ck_shape m[2] = {{.op = CK_OP_RMSNORM, .dtype = CK_DTYPE_F32, .T = 2, .D = 16, .eps = 1e-5f},
-                     {.op = CK_OP_QKV, .dtype = CK_DTYPE_BF16, .T = 2, .D = 16, .n_heads = 2, .n_kv_heads = 1,
-                      .head_dim = 8}};
+    ck_shape m[2] = {
+        {.op = CK_OP_RMSNORM, .dtype = CK_DTYPE_F32, .T = 2, .D = 16, .eps = 1e-5f},
+        {.op = CK_OP_QKV, .dtype = CK_DTYPE_BF16, .T = 2, .D = 16, .n_heads = 2, .n_kv_heads = 1, .head_dim = 8}};
     ck_case *c = ck_case_create_fused(CK_OP_NORM_QKV, CK_DTYPE_BF16, m, 2, 1, err, sizeof err);
     cr_assert_not_null(c, "%s", err);
     const ck_case_buf *ny = ck_case_find(c, "norm.y");
@@ -679,8 +718,14 @@ Test(ck_case, fused_case_links_members_and_marks_intermediates)
 Test(parity_judge, every_output_is_compared_even_the_seventh)
 {
     char err[256];
-    ck_shape q = {.op = CK_OP_QKV_BWD, .dtype = CK_DTYPE_F32, .T = 2, .D = 8, .n_heads = 2, .n_kv_heads = 1,
-                  .head_dim = 4, .has_bias = 1};
+    ck_shape q = {.op = CK_OP_QKV_BWD,
+                  .dtype = CK_DTYPE_F32,
+                  .T = 2,
+                  .D = 8,
+                  .n_heads = 2,
+                  .n_kv_heads = 1,
+                  .head_dim = 4,
+                  .has_bias = 1};
     ck_case *c = ck_case_create(&q, 1, err, sizeof err);
     cr_assert_not_null(c, "%s", err);
     size_t bytes = ck_parity_output_bytes(c);

@@ -67,7 +67,7 @@ static void check_invariants(const ck_plan *p, const char *what)
         prev_end = b->offset + b->size;
         const ck_section_plan *sp = &p->sections[b->section];
         cr_assert(b->offset >= sp->all.start && prev_end <= sp->all.end, "%s: %s outside its section", what, b->name);
-        const ck_span *part = b->part == CK_PART_HEADER ? &sp->header
+        const ck_span *part = b->part == CK_PART_HEADER   ? &sp->header
                               : b->part == CK_PART_FOOTER ? &sp->footer
                                                           : &sp->layers[b->layer];
         cr_assert(b->offset >= part->start && prev_end <= part->end, "%s: %s outside its part", what, b->name);
@@ -205,17 +205,17 @@ static totals vision_totals(void)
 {
     const unsigned long long D = 1024, F = 4096, L = 24, T = 577, P = 576, K = 588, OUT = 4096, bf = 2, f = 4;
     totals t = {0, 0, 0, 0};
-    t.weights += D * K * bf;                 /* patch projection, no bias */
-    t.weights += D * f + T * D * f;          /* CLS + learned positions */
-    t.weights += 2 * D * f;                  /* pre-norm gamma, beta */
-    unsigned long long layer_w = 2 * D * f   /* attention norm */
+    t.weights += D * K * bf;                                  /* patch projection, no bias */
+    t.weights += D * f + T * D * f;                           /* CLS + learned positions */
+    t.weights += 2 * D * f;                                   /* pre-norm gamma, beta */
+    unsigned long long layer_w = 2 * D * f                    /* attention norm */
                                  + 3 * D * D * bf + 3 * D * f /* q, k, v and their biases */
-                                 + D * D * bf + D * f          /* output projection */
-                                 + 2 * D * f                   /* mlp norm */
-                                 + F * D * bf + F * f          /* up */
-                                 + D * F * bf + D * f;         /* down */
+                                 + D * D * bf + D * f         /* output projection */
+                                 + 2 * D * f                  /* mlp norm */
+                                 + F * D * bf + F * f         /* up */
+                                 + D * F * bf + D * f;        /* down */
     t.weights += L * layer_w;
-    t.weights += 2 * D * f + OUT * D * bf + OUT * f; /* final norm, bridge */
+    t.weights += 2 * D * f + OUT * D * bf + OUT * f;                /* final norm, bridge */
     t.activations += P * K * f + P * D * f + T * D * f + T * D * f; /* pixels, patches, +pos, pre-norm */
     /* per layer: norm, q, k, v, attention, projection, residual, norm, down, residual (T x D) and up, gelu (T x F) */
     t.activations += L * (10 * T * D * f + 2 * T * F * f);
@@ -231,13 +231,13 @@ static totals text_totals(int decode)
     const unsigned long long T = decode ? 1 : S;
     totals t = {0, 0, 0, 0};
     t.tables = 2 * S * (HD / 2) * f;
-    t.weights += V * D * bf;                                    /* token embedding */
+    t.weights += V * D * bf; /* token embedding */
     t.weights += L * (D * f + 4 * D * D * bf + D * f + 3 * F * D * bf);
-    t.weights += D * f + V * D * bf;                            /* final norm, lm_head */
-    t.activations += T * 4 + T * D * f;                         /* ids, embedded */
+    t.weights += D * f + V * D * bf;    /* final norm, lm_head */
+    t.activations += T * 4 + T * D * f; /* ids, embedded */
     /* per layer: norm, q, k, v, attention, projection, residual, norm, down, residual (T x D); gate, up, swiglu (T x F) */
     t.activations += L * (10 * T * D * f + 3 * T * F * f);
-    t.activations += T * D * f + T * V * f;                     /* final norm, logits */
+    t.activations += T * D * f + T * V * f; /* final norm, logits */
     if (decode)
         t.kv = L * 2 * S * D * f;
     return t;
@@ -278,8 +278,8 @@ Test(planner, llava_training_totals_match_the_dimensions)
      * half their bytes, f32 vectors all of theirs */
     const unsigned long long vD = 1024, vF = 4096, tD = 4096, tF = 11008, V = 32000;
     unsigned long long vision_params = vD * 588 + vD + 577 * vD + 2 * vD +
-                                       24 * (2 * vD + 4 * vD * vD + 4 * vD + 2 * vD + 2 * vF * vD + vF + vD) +
-                                       2 * vD + 4096 * vD + 4096;
+                                       24 * (2 * vD + 4 * vD * vD + 4 * vD + 2 * vD + 2 * vF * vD + vF + vD) + 2 * vD +
+                                       4096 * vD + 4096;
     unsigned long long text_params = V * tD + 32 * (2 * tD + 4 * tD * tD + 3 * tF * tD) + tD + V * tD;
     unsigned long long f32_copy = (vision_params + text_params) * 4;
     /* the decoder's backward pass (docs/training.md; the vision encoder is
@@ -291,8 +291,7 @@ Test(planner, llava_training_totals_match_the_dimensions)
      * logits (T x V). The lm_head adds targets (T i32) and the loss (one
      * f32, the last buffer: 60 bytes of padding round the total to 64). */
     const unsigned long long T = 2048, f = 4;
-    unsigned long long act_grads =
-        32 * (11 * T * tD * f + 3 * T * tF * f) + T * tD * f + T * tD * f + T * V * f;
+    unsigned long long act_grads = 32 * (11 * T * tD * f + 3 * T * tF * f) + T * tD * f + T * tD * f + T * V * f;
     cr_assert_eq(p->by_kind[CK_BUF_WEIGHT], v.weights + t.weights);
     cr_assert_eq(p->by_kind[CK_BUF_GRADIENT], f32_copy);
     cr_assert_eq(p->by_kind[CK_BUF_OPTIMIZER_M], f32_copy);
@@ -300,8 +299,8 @@ Test(planner, llava_training_totals_match_the_dimensions)
     cr_assert_eq(p->by_kind[CK_BUF_ACTIVATION_GRADIENT], act_grads);
     cr_assert_eq(p->by_kind[CK_BUF_ACTIVATION], v.activations + t.activations + T * 4 + 4);
     unsigned long long vision_bytes = v.weights + v.activations + 3 * vision_params * 4;
-    unsigned long long text_bytes = t.weights + t.activations + T * 4 + 4 + 60 + t.tables + 3 * text_params * 4 +
-                                    act_grads;
+    unsigned long long text_bytes =
+        t.weights + t.activations + T * 4 + 4 + 60 + t.tables + 3 * text_params * 4 + act_grads;
     cr_assert_eq(p->total, round_2m(vision_bytes) + text_bytes);
     cr_assert_gt(p->total, 100ull * 1000 * 1000 * 1000, "LLaVA training is over 100 GB");
     ck_plan_free(p);
@@ -492,8 +491,7 @@ Test(planner, training_plans_activation_gradients_for_decoders_only)
             continue;
         }
         const ck_buffer *a = &p->buffers[i - 1];
-        cr_assert_eq(strncmp(a->name, b->name, len - 5), 0, "%s does not follow its activation (%s)", b->name,
-                     a->name);
+        cr_assert_eq(strncmp(a->name, b->name, len - 5), 0, "%s does not follow its activation (%s)", b->name, a->name);
         cr_assert_eq(a->name[len - 5], '\0');
         cr_assert_eq(a->ndim, b->ndim);
         cr_assert_arr_eq(a->shape, b->shape, a->ndim * sizeof(size_t), "%s", b->name);

@@ -13,9 +13,9 @@
 #define MAX_ARGS 16
 
 typedef struct run {
-    int status;      /* exit status, or -1 if it did not exit normally */
-    char err[2048];  /* stderr */
-    char dir[64];    /* holds the model file and (maybe) the layout */
+    int status;     /* exit status, or -1 if it did not exit normally */
+    char err[2048]; /* stderr */
+    char dir[64];   /* holds the model file and (maybe) the layout */
     char model[128];
     char layout[128];
 } run;

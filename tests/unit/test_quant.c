@@ -92,7 +92,7 @@ Test(quant_known, q8_0_block_bytes_and_values)
     float x[32] = {127, -127, 0.5f, -0.5f, 1.49f, -2.5f, 2.5f, 0, 100.2f, -99.7f};
     for (int j = 10; j < 32; j++)
         x[j] = (float)(j - 20);
-    const int8_t want_q[32] = {127, -127, 1, -1, 1, -3, 3, 0, 100, -100, -10, -9, -8, -7, -6, -5,
+    const int8_t want_q[32] = {127, -127, 1,  -1, 1, -3, 3, 0, 100, -100, -10, -9, -8, -7, -6, -5,
                                -4,  -3,   -2, -1, 0, 1,  2, 3, 4,   5,    6,   7,  8,  9,  10, 11};
     ck_plugin *p = load_quant(NULL);
     ck_block_q8_0 blk[1];
@@ -237,8 +237,8 @@ Test(quant_roundtrip, q8_0_error_per_block_within_bound)
         double bound = 0.5625 * (amax / 127) + 0x1p-18;
         for (size_t j = 0; j < 32; j++) {
             double err = fabs((double)x[b * 32 + j] - y[b * 32 + j]);
-            cr_assert(err <= bound, "block %zu element %zu: |%a - %a| = %g > bound %g", b, j,
-                      (double)x[b * 32 + j], (double)y[b * 32 + j], err, bound);
+            cr_assert(err <= bound, "block %zu element %zu: |%a - %a| = %g > bound %g", b, j, (double)x[b * 32 + j],
+                      (double)y[b * 32 + j], err, bound);
         }
     }
     ck_plugin_unload(p);
@@ -270,8 +270,8 @@ Test(quant_roundtrip, q4_0_error_per_block_within_bound)
             clipped += (size_t)at_clip;
             double bound = fabs(d) * ((at_clip ? 1.0 : 0.5) + 0x1p-7) + 0x1p-22;
             double err = fabs((double)x[b * 32 + j] - y[b * 32 + j]);
-            cr_assert(err <= bound, "block %zu element %zu: |%a - %a| = %g > bound %g", b, j,
-                      (double)x[b * 32 + j], (double)y[b * 32 + j], err, bound);
+            cr_assert(err <= bound, "block %zu element %zu: |%a - %a| = %g > bound %g", b, j, (double)x[b * 32 + j],
+                      (double)y[b * 32 + j], err, bound);
         }
     }
     cr_assert(clipped > 0, "the data should exercise the clipped end");
@@ -348,8 +348,8 @@ typedef struct qcase {
  * T >= 16 (the prefill kernels where a path has them: whole groups of
  * eight rows, an odd last row), one and many blocks. */
 static const qcase cases[] = {
-    {1, 32, 1, 0}, {1, 512, 37, 1}, {3, 96, 8, 0}, {5, 1024, 67, 1}, {2, 4096, 17, 0},
-    {16, 64, 9, 1}, {17, 256, 37, 0}, {43, 96, 8, 1},
+    {1, 32, 1, 0},    {1, 512, 37, 1}, {3, 96, 8, 0},    {5, 1024, 67, 1},
+    {2, 4096, 17, 0}, {16, 64, 9, 1},  {17, 256, 37, 0}, {43, 96, 8, 1},
 };
 
 typedef struct qdata {
@@ -425,8 +425,14 @@ static void linear_paths_bit_identical(uint32_t dtype)
     }
 }
 
-Test(quant_paths, q8_0_linear_bit_identical) { linear_paths_bit_identical(CK_DTYPE_Q8_0); }
-Test(quant_paths, q4_0_linear_bit_identical) { linear_paths_bit_identical(CK_DTYPE_Q4_0); }
+Test(quant_paths, q8_0_linear_bit_identical)
+{
+    linear_paths_bit_identical(CK_DTYPE_Q8_0);
+}
+Test(quant_paths, q4_0_linear_bit_identical)
+{
+    linear_paths_bit_identical(CK_DTYPE_Q4_0);
+}
 
 /* qkv = three linears on the same quantised activations, on every path. */
 static void qkv_matches_linears(uint32_t dtype)
@@ -460,8 +466,14 @@ static void qkv_matches_linears(uint32_t dtype)
     free_data(&dq), free_data(&dk), free_data(&dv);
 }
 
-Test(quant_paths, q8_0_qkv_is_three_linears) { qkv_matches_linears(CK_DTYPE_Q8_0); }
-Test(quant_paths, q4_0_qkv_is_three_linears) { qkv_matches_linears(CK_DTYPE_Q4_0); }
+Test(quant_paths, q8_0_qkv_is_three_linears)
+{
+    qkv_matches_linears(CK_DTYPE_Q8_0);
+}
+Test(quant_paths, q4_0_qkv_is_three_linears)
+{
+    qkv_matches_linears(CK_DTYPE_Q4_0);
+}
 
 /* Quantise / dequantise run the reference on every path today; this keeps
  * any future SIMD quantiser honest. */
@@ -524,9 +536,10 @@ static void linear_within_bound(uint32_t dtype)
                 }
                 double bound = quant_err + (double)(nb + 2) * 0x1p-24 * mass;
                 double err = fabs(y[t * s->N + n] - exact);
-                cr_assert(err <= bound, "%s T=%zu K=%zu N=%zu: y[%zu][%zu] = %g, f32 on dequantised weights %g, "
-                          "error %g > bound %g", ck_dtype_name(dtype), s->T, s->K, s->N, t, n,
-                          (double)y[t * s->N + n], exact, err, bound);
+                cr_assert(err <= bound,
+                          "%s T=%zu K=%zu N=%zu: y[%zu][%zu] = %g, f32 on dequantised weights %g, "
+                          "error %g > bound %g",
+                          ck_dtype_name(dtype), s->T, s->K, s->N, t, n, (double)y[t * s->N + n], exact, err, bound);
                 worst = fmax(worst, err / bound);
             }
         }
@@ -537,8 +550,14 @@ static void linear_within_bound(uint32_t dtype)
     ck_plugin_unload(p);
 }
 
-Test(quant_bound, q8_0_linear_vs_dequantised_f32) { linear_within_bound(CK_DTYPE_Q8_0); }
-Test(quant_bound, q4_0_linear_vs_dequantised_f32) { linear_within_bound(CK_DTYPE_Q4_0); }
+Test(quant_bound, q8_0_linear_vs_dequantised_f32)
+{
+    linear_within_bound(CK_DTYPE_Q8_0);
+}
+Test(quant_bound, q4_0_linear_vs_dequantised_f32)
+{
+    linear_within_bound(CK_DTYPE_Q4_0);
+}
 
 /* ---- the quantisers against ggml's formulas, restated here ------------------ */
 

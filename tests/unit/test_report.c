@@ -21,11 +21,11 @@
 
 #include "report/report.h"
 
-static char data_dir[512];     /* the shared real result files */
-static char work[256];         /* this test's own directory */
-static char inputs[4][600];    /* the real result files: scalar first */
+static char data_dir[512];  /* the shared real result files */
+static char work[256];      /* this test's own directory */
+static char inputs[4][600]; /* the real result files: scalar first */
 static int n_inputs;
-static int real_reps;          /* the repetitions the real files were made with */
+static int real_reps; /* the repetitions the real files were made with */
 
 /* ---- helpers -------------------------------------------------------------------------------- */
 
@@ -154,7 +154,8 @@ static void make_real_results(void)
         cr_assert_eq(sh("CK_RESULTS_DIR='%s' %s calibrate --quick >/dev/null 2>&1", data_dir, ckbench()), 0,
                      "ckbench calibrate --quick (roofs for %% of roof and the roof lines)");
         cr_assert_eq(sh("%s parity --plugin all --model '%s' --json '%s/parity.json' >/dev/null 2>&1", ckbench(), model,
-                        data_dir), 0, "ckbench parity on %s", model);
+                        data_dir),
+                     0, "ckbench parity on %s", model);
         /* exit 1 where avx2 cannot run here: scalar's file is still written.
          * With one repetition when two write no file (bench had that bug:
          * Google Benchmark's NaN stddev of a constant counter). */
@@ -475,7 +476,8 @@ Test(report, without_repetitions_the_stated_default_threshold_decides)
     snprintf(base, sizeof base, "%s/base.json", work);
     doctored_copy(base, k, 1 / 1.03, NULL, 0);
     without_repetitions(base, base);
-    snprintf(extra, sizeof extra, "%s report '%s' --baseline '%s' --md '%s/r.md' >/dev/null", ckbench(), cur, base, work);
+    snprintf(extra, sizeof extra, "%s report '%s' --baseline '%s' --md '%s/r.md' >/dev/null", ckbench(), cur, base,
+             work);
     cr_assert_eq(sh("%s", extra), 0, "3%% is within the default threshold");
     char *md = work_file("r.md");
     cr_assert_not(flagged(row_of(md, start)));
@@ -489,8 +491,9 @@ Test(report, without_repetitions_the_stated_default_threshold_decides)
     md = work_file("r.md");
     cr_assert(flagged(row_of(md, start)));
     free(md);
-    cr_assert_eq(sh("%s report '%s' --baseline '%s' --threshold 20 --md '%s/r.md' >/dev/null", ckbench(), cur, base5,
-                    work), 0, "--threshold 20 allows 10%%");
+    cr_assert_eq(
+        sh("%s report '%s' --baseline '%s' --threshold 20 --md '%s/r.md' >/dev/null", ckbench(), cur, base5, work), 0,
+        "--threshold 20 allows 10%%");
 }
 
 Test(report, noise_of_the_repetitions_sets_the_threshold)
@@ -632,8 +635,9 @@ Test(report, an_unwritable_output_leaves_no_other_output)
 {
     char md[600];
     snprintf(md, sizeof md, "%s/r.md", work);
-    cr_assert_eq(sh("%s report '%s' --md '%s' -o '%s/no/such/dir/r.html' 2>'%s/stderr'", ckbench(), inputs[0], md, work,
-                    work), 2);
+    cr_assert_eq(
+        sh("%s report '%s' --md '%s' -o '%s/no/such/dir/r.html' 2>'%s/stderr'", ckbench(), inputs[0], md, work, work),
+        2);
     cr_assert_neq(access(md, F_OK), 0, "the Markdown is not written when the HTML cannot be");
     cr_assert_eq(sh("ls -A '%s' | grep -q tmp", work), 1, "no temporary file left");
     char *err = work_file("stderr");

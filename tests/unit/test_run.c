@@ -42,7 +42,7 @@ static int track_resident(void *user, ck_runner *r, size_t step)
 
 /* Run `model_name` through `plugin_name`; NULL plugin when it does not run here. */
 static output run_model_fused(const char *model_name, const char *plugin_name, int threads, size_t window,
-                             uint32_t fuse);
+                              uint32_t fuse);
 
 static output run_model(const char *model_name, const char *plugin_name, int threads, size_t window)
 {
@@ -50,7 +50,7 @@ static output run_model(const char *model_name, const char *plugin_name, int thr
 }
 
 static output run_model_fused(const char *model_name, const char *plugin_name, int threads, size_t window,
-                             uint32_t fuse)
+                              uint32_t fuse)
 {
     char err[CK_ERR_LEN];
     output o = {0};
@@ -281,8 +281,8 @@ Test(run, decode_appends_the_token_to_the_cache_and_matches_scalar)
             n_ref = n;
         } else {
             for (size_t j = 0; j < n_ref; j++)
-                cr_assert(fabsf(y[j] - ref[j]) <= 1e-4f + 1e-3f * fabsf(ref[j]), "%s: logit %zu %.8g vs %.8g",
-                          names[i], j, y[j], ref[j]);
+                cr_assert(fabsf(y[j] - ref[j]) <= 1e-4f + 1e-3f * fabsf(ref[j]), "%s: logit %zu %.8g vs %.8g", names[i],
+                          j, y[j], ref[j]);
         }
         ck_exec_destroy(ctx);
         ck_runner_free(r);

@@ -18,8 +18,7 @@ typedef struct attn_bufs {
     ck_attention_args a;
 } attn_bufs;
 
-static attn_bufs attn_make(size_t T, size_t S, size_t H, size_t HKV, size_t HD, size_t q_pos, int causal,
-                           uint64_t seed)
+static attn_bufs attn_make(size_t T, size_t S, size_t H, size_t HKV, size_t HD, size_t q_pos, int causal, uint64_t seed)
 {
     attn_bufs b;
     st_rng r;
@@ -33,9 +32,20 @@ static attn_bufs attn_make(size_t T, size_t S, size_t H, size_t HKV, size_t HD, 
     st_fill(&r, b.q, T * H * HD, -3, 3);
     st_fill(&r, b.k, S * HKV * HD, -3, 3);
     st_fill(&r, b.v, S * HKV * HD, -3, 3);
-    b.a = (ck_attention_args){.q = b.q, .k = b.k, .v = b.v, .out = b.out, .scores = b.scores, .probs = b.probs,
-                              .T = T, .S = S, .n_heads = H, .n_kv_heads = HKV, .head_dim = HD, .q_pos = q_pos,
-                              .causal = causal, .scale = (float)(1.0 / sqrt((double)HD))};
+    b.a = (ck_attention_args){.q = b.q,
+                              .k = b.k,
+                              .v = b.v,
+                              .out = b.out,
+                              .scores = b.scores,
+                              .probs = b.probs,
+                              .T = T,
+                              .S = S,
+                              .n_heads = H,
+                              .n_kv_heads = HKV,
+                              .head_dim = HD,
+                              .q_pos = q_pos,
+                              .causal = causal,
+                              .scale = (float)(1.0 / sqrt((double)HD))};
     return b;
 }
 
@@ -162,8 +172,15 @@ Test(scalar_identities, gqa_head_h_reads_kv_head_h_over_group)
 static void run_rope(float *q, size_t T, size_t H, size_t HD, size_t pos, uint32_t pairing, const float *c,
                      const float *s, size_t max_pos)
 {
-    ck_rope_args a = {.q = q, .cos_tab = c, .sin_tab = s, .T = T, .n_heads = H, .head_dim = HD,
-                      .pos_offset = pos, .max_pos = max_pos, .pairing = pairing};
+    ck_rope_args a = {.q = q,
+                      .cos_tab = c,
+                      .sin_tab = s,
+                      .T = T,
+                      .n_heads = H,
+                      .head_dim = HD,
+                      .pos_offset = pos,
+                      .max_pos = max_pos,
+                      .pairing = pairing};
     cr_assert_eq(st_run(CK_OP_ROPE, CK_DTYPE_F32, &a, 1), CK_OK);
 }
 
@@ -181,8 +198,7 @@ Test(scalar_identities, rope_at_position_zero_is_the_identity)
         st_fill(&r, q, H * HD, -5, 5);
         float *q0 = st_copy(q, H * HD);
         run_rope(q, 1, H, HD, 0, pairing, c, s, MAXPOS);
-        cr_assert_eq(st_first_diff(q, q0, H * HD), (size_t)H * HD, "pairing %u moved a value at position 0",
-                     pairing);
+        cr_assert_eq(st_first_diff(q, q0, H * HD), (size_t)H * HD, "pairing %u moved a value at position 0", pairing);
         free(q), free(q0);
     }
 }
@@ -205,8 +221,8 @@ Test(scalar_identities, rope_preserves_each_pairs_norm)
                 const float *x = q0 + row * HD, *y = q + row * HD;
                 double n0 = hypot(x[a], x[b]), n1 = hypot(y[a], y[b]);
                 /* table rounding (2^-24 each) and four f32 roundings */
-                cr_assert(fabs(n1 - n0) <= 8 * 0x1p-24 * n0 + 1e-30,
-                          "pairing %u row %zu pair %zu: norm %.9g -> %.9g", pairing, row, i, n0, n1);
+                cr_assert(fabs(n1 - n0) <= 8 * 0x1p-24 * n0 + 1e-30, "pairing %u row %zu pair %zu: norm %.9g -> %.9g",
+                          pairing, row, i, n0, n1);
             }
         free(q), free(q0);
     }
@@ -261,14 +277,25 @@ Test(scalar_identities, one_adamw_step_by_hand)
      *    w = -2 - 0.1 * (-4/4.00000001 + 0.01*-2) = -2 + 0.1*1.02 = -1.898
      *  element 2: g=0: m, v stay 0 and only the decay acts: w = 3 - 0.1*0.03 = 2.997 */
     float w[3] = {1.0f, -2.0f, 3.0f}, m[3] = {0}, v[3] = {0}, g[3] = {0.5f, -4.0f, 0.0f};
-    ck_adam_args a = {.w = w, .m = m, .v = v, .g = g, .n = 3, .lr = 0.1f, .beta1 = 0.9f, .beta2 = 0.999f,
-                      .eps = 1e-8f, .weight_decay = 0.01f, .step = 1, .bc1 = 1.0f - 0.9f, .bc2 = 1.0f - 0.999f};
+    ck_adam_args a = {.w = w,
+                      .m = m,
+                      .v = v,
+                      .g = g,
+                      .n = 3,
+                      .lr = 0.1f,
+                      .beta1 = 0.9f,
+                      .beta2 = 0.999f,
+                      .eps = 1e-8f,
+                      .weight_decay = 0.01f,
+                      .step = 1,
+                      .bc1 = 1.0f - 0.9f,
+                      .bc2 = 1.0f - 0.999f};
     cr_assert_eq(st_run(CK_OP_ADAM, CK_DTYPE_F32, &a, 1), CK_OK);
-    const double want_w[3] = {0.899, -1.898, 2.997}, want_m[3] = {0.05, -0.4, 0}, want_v[3] = {0.000999987125396728515625 * 0.25, 0.000999987125396728515625 * 16, 0};
+    const double want_w[3] = {0.899, -1.898, 2.997}, want_m[3] = {0.05, -0.4, 0},
+                 want_v[3] = {0.000999987125396728515625 * 0.25, 0.000999987125396728515625 * 16, 0};
     for (int i = 0; i < 3; i++) {
         /* a few f32 roundings of numbers like 0.1 and 0.999: 1e-6 relative */
-        cr_assert(fabs(w[i] - want_w[i]) <= 1e-6 * fabs(want_w[i]), "w[%d] = %.9g want %g", i, (double)w[i],
-                  want_w[i]);
+        cr_assert(fabs(w[i] - want_w[i]) <= 1e-6 * fabs(want_w[i]), "w[%d] = %.9g want %g", i, (double)w[i], want_w[i]);
         cr_assert(fabs(m[i] - want_m[i]) <= 1e-6 * fabs(want_m[i]), "m[%d] = %.9g", i, (double)m[i]);
         cr_assert(fabs(v[i] - want_v[i]) <= 1e-6 * fabs(want_v[i]), "v[%d] = %.9g", i, (double)v[i]);
     }
@@ -304,8 +331,14 @@ static void same_bits_for_any_thread_count(uint32_t op, uint32_t dtype, void *ar
 enum { TN = 3 * 5000 };
 static size_t tT = 40, tD = 300;
 
-static void bind_norm(void *p, float *buf) { ((ck_norm_args *)p)->y = buf; }
-static void bind_linear(void *p, float *buf) { ((ck_linear_args *)p)->y = buf; }
+static void bind_norm(void *p, float *buf)
+{
+    ((ck_norm_args *)p)->y = buf;
+}
+static void bind_linear(void *p, float *buf)
+{
+    ((ck_linear_args *)p)->y = buf;
+}
 static void bind_attn(void *p, float *buf)
 {
     ck_attention_args *a = p;
@@ -313,10 +346,22 @@ static void bind_attn(void *p, float *buf)
     a->scores = buf + a->T * a->n_heads * a->head_dim;
     a->probs = a->scores + a->n_heads * a->T * a->S;
 }
-static void bind_rope(void *p, float *buf) { ((ck_rope_args *)p)->q = buf; }
-static void bind_swiglu(void *p, float *buf) { ((ck_swiglu_args *)p)->y = buf; }
-static void bind_gelu(void *p, float *buf) { ((ck_unary_args *)p)->y = buf; }
-static void bind_add(void *p, float *buf) { ((ck_add_args *)p)->y = buf; }
+static void bind_rope(void *p, float *buf)
+{
+    ((ck_rope_args *)p)->q = buf;
+}
+static void bind_swiglu(void *p, float *buf)
+{
+    ((ck_swiglu_args *)p)->y = buf;
+}
+static void bind_gelu(void *p, float *buf)
+{
+    ((ck_unary_args *)p)->y = buf;
+}
+static void bind_add(void *p, float *buf)
+{
+    ((ck_add_args *)p)->y = buf;
+}
 static void bind_adam(void *p, float *buf)
 {
     ck_adam_args *a = p;
@@ -345,15 +390,29 @@ Test(scalar_identities, one_thread_and_many_threads_give_identical_bits)
     same_bits_for_any_thread_count(CK_OP_LINEAR, CK_DTYPE_BF16, &lin, bind_linear, zero, 7 * 120);
     free(wb);
 
-    ck_attention_args at = {.q = x, .k = x2, .v = g, .T = 9, .S = 20, .n_heads = 4, .n_kv_heads = 2,
-                            .head_dim = 16, .q_pos = 11, .causal = 1, .scale = 0.25f};
-    same_bits_for_any_thread_count(CK_OP_ATTENTION, CK_DTYPE_F32, &at, bind_attn, zero,
-                                   9 * 4 * 16 + 2 * 4 * 9 * 20);
+    ck_attention_args at = {.q = x,
+                            .k = x2,
+                            .v = g,
+                            .T = 9,
+                            .S = 20,
+                            .n_heads = 4,
+                            .n_kv_heads = 2,
+                            .head_dim = 16,
+                            .q_pos = 11,
+                            .causal = 1,
+                            .scale = 0.25f};
+    same_bits_for_any_thread_count(CK_OP_ATTENTION, CK_DTYPE_F32, &at, bind_attn, zero, 9 * 4 * 16 + 2 * 4 * 9 * 20);
 
     float c[64 * 8], s[64 * 8];
     ck_rope_tables(10000.0, 16, 64, c, s);
-    ck_rope_args rope = {.cos_tab = c, .sin_tab = s, .T = 50, .n_heads = 6, .head_dim = 16, .pos_offset = 10,
-                         .max_pos = 64, .pairing = CK_ROPE_GPTJ};
+    ck_rope_args rope = {.cos_tab = c,
+                         .sin_tab = s,
+                         .T = 50,
+                         .n_heads = 6,
+                         .head_dim = 16,
+                         .pos_offset = 10,
+                         .max_pos = 64,
+                         .pairing = CK_ROPE_GPTJ};
     same_bits_for_any_thread_count(CK_OP_ROPE, CK_DTYPE_F32, &rope, bind_rope, x, 50 * 6 * 16);
 
     ck_swiglu_args sw = {.gate = x, .up = x2, .n = TN};
@@ -364,11 +423,19 @@ Test(scalar_identities, one_thread_and_many_threads_give_identical_bits)
     same_bits_for_any_thread_count(CK_OP_ADD, CK_DTYPE_F32, &ad, bind_add, zero, TN);
 
     float *wmv = st_floats(TN);
-    st_fill(&r, wmv, TN / 3, -1, 1);         /* w */
-    st_fill(&r, wmv + TN / 3, TN / 3, -0.1, 0.1); /* m */
+    st_fill(&r, wmv, TN / 3, -1, 1);                /* w */
+    st_fill(&r, wmv + TN / 3, TN / 3, -0.1, 0.1);   /* m */
     st_fill(&r, wmv + 2 * TN / 3, TN / 3, 0, 0.01); /* v */
-    ck_adam_args adam = {.g = x, .n = TN / 3, .lr = 1e-3f, .beta1 = 0.9f, .beta2 = 0.95f, .eps = 1e-8f,
-                         .weight_decay = 0.1f, .step = 3, .bc1 = 0.271f, .bc2 = 0.142625f};
+    ck_adam_args adam = {.g = x,
+                         .n = TN / 3,
+                         .lr = 1e-3f,
+                         .beta1 = 0.9f,
+                         .beta2 = 0.95f,
+                         .eps = 1e-8f,
+                         .weight_decay = 0.1f,
+                         .step = 3,
+                         .bc1 = 0.271f,
+                         .bc2 = 0.142625f};
     same_bits_for_any_thread_count(CK_OP_ADAM, CK_DTYPE_F32, &adam, bind_adam, wmv, TN);
     free(wmv);
     free(x), free(x2), free(g), free(zero);

@@ -108,9 +108,9 @@ Test(scalar_numeric, f16_known_values)
     cr_assert_eq(ck_f16_to_f32(0x3c00), 1.0f);
     cr_assert_eq(ck_f16_to_f32(0xc000), -2.0f);
     cr_assert_eq(ck_f16_to_f32(0x7bff), 65504.0f);
-    cr_assert_eq(ck_f16_to_f32(0x0001), 0x1p-24f); /* smallest subnormal */
+    cr_assert_eq(ck_f16_to_f32(0x0001), 0x1p-24f);        /* smallest subnormal */
     cr_assert_eq(ck_f16_to_f32(0x03ff), 1023 * 0x1p-24f); /* largest subnormal */
-    cr_assert_eq(ck_f16_to_f32(0x0400), 0x1p-14f);   /* smallest normal */
+    cr_assert_eq(ck_f16_to_f32(0x0400), 0x1p-14f);        /* smallest normal */
     cr_assert(isinf(ck_f16_to_f32(0x7c00)) && ck_f16_to_f32(0x7c00) > 0);
     cr_assert(isinf(ck_f16_to_f32(0xfc00)) && ck_f16_to_f32(0xfc00) < 0);
     cr_assert(isnan(ck_f16_to_f32(0x7e00)));

@@ -150,9 +150,20 @@ static void check_linear(uint32_t dtype, int with_bias)
     free(x), free(b), free(y), free(w);
 }
 
-Test(scalar_ops, linear_f32_matches_double) { check_linear(CK_DTYPE_F32, 1); check_linear(CK_DTYPE_F32, 0); }
-Test(scalar_ops, linear_bf16_matches_double) { check_linear(CK_DTYPE_BF16, 1); check_linear(CK_DTYPE_BF16, 0); }
-Test(scalar_ops, linear_f16_matches_double) { check_linear(CK_DTYPE_F16, 1); }
+Test(scalar_ops, linear_f32_matches_double)
+{
+    check_linear(CK_DTYPE_F32, 1);
+    check_linear(CK_DTYPE_F32, 0);
+}
+Test(scalar_ops, linear_bf16_matches_double)
+{
+    check_linear(CK_DTYPE_BF16, 1);
+    check_linear(CK_DTYPE_BF16, 0);
+}
+Test(scalar_ops, linear_f16_matches_double)
+{
+    check_linear(CK_DTYPE_F16, 1);
+}
 
 Test(scalar_ops, linear_refuses_a_weight_dtype_other_than_its_own)
 {
@@ -175,9 +186,22 @@ static void check_qkv(uint32_t dtype, int with_bias)
     st_fill(&r, bk, HKV * HD, -1, 1);
     st_fill(&r, bv, HKV * HD, -1, 1);
     float *q = st_floats(T * H * HD), *k = st_floats(T * HKV * HD), *v = st_floats(T * HKV * HD);
-    ck_qkv_args a = {.x = x, .wq = wq, .wk = wk, .wv = wv, .bq = with_bias ? bq : NULL, .bk = with_bias ? bk : NULL,
-                     .bv = with_bias ? bv : NULL, .q = q, .k = k, .v = v, .T = T, .D = D, .n_heads = H,
-                     .n_kv_heads = HKV, .head_dim = HD, .w_dtype = dtype};
+    ck_qkv_args a = {.x = x,
+                     .wq = wq,
+                     .wk = wk,
+                     .wv = wv,
+                     .bq = with_bias ? bq : NULL,
+                     .bk = with_bias ? bk : NULL,
+                     .bv = with_bias ? bv : NULL,
+                     .q = q,
+                     .k = k,
+                     .v = v,
+                     .T = T,
+                     .D = D,
+                     .n_heads = H,
+                     .n_kv_heads = HKV,
+                     .head_dim = HD,
+                     .w_dtype = dtype};
     cr_assert_eq(st_run(CK_OP_QKV, dtype, &a, 2), CK_OK);
     double want[T * H * HD];
     /* q[t][h][d] comes from weight row h*hd + d: a linear with N = H*hd */
@@ -190,14 +214,33 @@ static void check_qkv(uint32_t dtype, int with_bias)
     free(x), free(wq), free(wk), free(wv), free(bq), free(bk), free(bv), free(q), free(k), free(v);
 }
 
-Test(scalar_ops, qkv_f32_gqa_matches_three_linears) { check_qkv(CK_DTYPE_F32, 1); check_qkv(CK_DTYPE_F32, 0); }
-Test(scalar_ops, qkv_bf16_gqa_matches_three_linears) { check_qkv(CK_DTYPE_BF16, 0); check_qkv(CK_DTYPE_BF16, 1); }
+Test(scalar_ops, qkv_f32_gqa_matches_three_linears)
+{
+    check_qkv(CK_DTYPE_F32, 1);
+    check_qkv(CK_DTYPE_F32, 0);
+}
+Test(scalar_ops, qkv_bf16_gqa_matches_three_linears)
+{
+    check_qkv(CK_DTYPE_BF16, 0);
+    check_qkv(CK_DTYPE_BF16, 1);
+}
 
 Test(scalar_ops, qkv_refuses_kv_heads_that_do_not_divide_heads)
 {
     float x[4] = {0}, w[64] = {0}, o[64];
-    ck_qkv_args a = {.x = x, .wq = w, .wk = w, .wv = w, .q = o, .k = o, .v = o, .T = 1, .D = 4, .n_heads = 3,
-                     .n_kv_heads = 2, .head_dim = 2, .w_dtype = CK_DTYPE_F32};
+    ck_qkv_args a = {.x = x,
+                     .wq = w,
+                     .wk = w,
+                     .wv = w,
+                     .q = o,
+                     .k = o,
+                     .v = o,
+                     .T = 1,
+                     .D = 4,
+                     .n_heads = 3,
+                     .n_kv_heads = 2,
+                     .head_dim = 2,
+                     .w_dtype = CK_DTYPE_F32};
     cr_assert_eq(st_run(CK_OP_QKV, CK_DTYPE_F32, &a, 1), CK_E_UNSUPPORTED);
 }
 
@@ -226,8 +269,16 @@ static void check_rope(int gptj)
     st_fill(&r, q, T * H * HD, -2, 2);
     st_fill(&r, k, T * HKV * HD, -2, 2);
     float *q0 = st_copy(q, T * H * HD), *k0 = st_copy(k, T * HKV * HD);
-    ck_rope_args a = {.q = q, .k = k, .cos_tab = cos_tab, .sin_tab = sin_tab, .T = T, .n_heads = H,
-                      .n_kv_heads = HKV, .head_dim = HD, .pos_offset = POS, .max_pos = MAXPOS,
+    ck_rope_args a = {.q = q,
+                      .k = k,
+                      .cos_tab = cos_tab,
+                      .sin_tab = sin_tab,
+                      .T = T,
+                      .n_heads = H,
+                      .n_kv_heads = HKV,
+                      .head_dim = HD,
+                      .pos_offset = POS,
+                      .max_pos = MAXPOS,
                       .pairing = gptj ? CK_ROPE_GPTJ : CK_ROPE_NEOX};
     cr_assert_eq(st_run(CK_OP_ROPE, CK_DTYPE_F32, &a, 2), CK_OK);
     for (size_t t = 0; t < T; t++) {
@@ -256,8 +307,14 @@ static void check_rope(int gptj)
     free(q), free(k), free(q0), free(k0);
 }
 
-Test(scalar_ops, rope_neox_is_the_exact_f32_formula) { check_rope(0); }
-Test(scalar_ops, rope_gptj_is_the_exact_f32_formula) { check_rope(1); }
+Test(scalar_ops, rope_neox_is_the_exact_f32_formula)
+{
+    check_rope(0);
+}
+Test(scalar_ops, rope_gptj_is_the_exact_f32_formula)
+{
+    check_rope(1);
+}
 
 Test(scalar_ops, rope_refuses_odd_head_dim_and_positions_past_the_table)
 {
@@ -326,9 +383,20 @@ static void check_attention(attn_case c)
     st_fill(&r, k, nkv, -2, 2);
     st_fill(&r, v, nkv, -2, 2);
     float scale = (float)(1.0 / sqrt((double)c.HD));
-    ck_attention_args a = {.q = q, .k = k, .v = v, .out = out, .scores = scores, .probs = probs, .T = c.T, .S = c.S,
-                           .n_heads = c.H, .n_kv_heads = c.HKV, .head_dim = c.HD, .q_pos = c.q_pos,
-                           .causal = c.causal, .scale = scale};
+    ck_attention_args a = {.q = q,
+                           .k = k,
+                           .v = v,
+                           .out = out,
+                           .scores = scores,
+                           .probs = probs,
+                           .T = c.T,
+                           .S = c.S,
+                           .n_heads = c.H,
+                           .n_kv_heads = c.HKV,
+                           .head_dim = c.HD,
+                           .q_pos = c.q_pos,
+                           .causal = c.causal,
+                           .scale = scale};
     cr_assert_eq(st_run(CK_OP_ATTENTION, CK_DTYPE_F32, &a, 2), CK_OK);
     attention_double(&c, q, k, v, scale, wout, wsc, wpr);
     expect_close(out, wout, nq, "out");
@@ -368,8 +436,16 @@ Test(scalar_ops, attention_bidirectional_matches_double)
 Test(scalar_ops, attention_refuses_kv_heads_that_do_not_divide_heads)
 {
     float buf[64] = {0};
-    ck_attention_args a = {.q = buf, .k = buf, .v = buf, .out = buf, .T = 1, .S = 1, .n_heads = 4, .n_kv_heads = 3,
-                           .head_dim = 2, .scale = 1.0f};
+    ck_attention_args a = {.q = buf,
+                           .k = buf,
+                           .v = buf,
+                           .out = buf,
+                           .T = 1,
+                           .S = 1,
+                           .n_heads = 4,
+                           .n_kv_heads = 3,
+                           .head_dim = 2,
+                           .scale = 1.0f};
     cr_assert_eq(st_run(CK_OP_ATTENTION, CK_DTYPE_F32, &a, 1), CK_E_UNSUPPORTED);
     a.n_kv_heads = 0;
     cr_assert_eq(st_run(CK_OP_ATTENTION, CK_DTYPE_F32, &a, 1), CK_E_UNSUPPORTED);
@@ -378,10 +454,9 @@ Test(scalar_ops, attention_refuses_kv_heads_that_do_not_divide_heads)
 /* ---- elementwise ------------------------------------------------------------ */
 
 /* Values from tiny to large, both signs, so exp/tanh saturate somewhere. */
-static const float edge_values[] = {0.0f,   -0.0f,  1e-30f, -1e-30f, 1e-3f,  -1e-3f, 0.5f,   -0.5f,  1.0f,
-                                    -1.0f,  3.0f,   -3.0f,  5.5f,    -5.5f,  10.0f,  -10.0f, 20.0f,  -20.0f,
-                                    88.0f,  -88.0f, 100.0f, -100.0f, 1e4f,   -1e4f,  1e20f,  -1e20f, 3e38f,
-                                    -3e38f};
+static const float edge_values[] = {0.0f,   -0.0f,   1e-30f, -1e-30f, 1e-3f, -1e-3f, 0.5f,  -0.5f,  1.0f,  -1.0f,
+                                    3.0f,   -3.0f,   5.5f,   -5.5f,   10.0f, -10.0f, 20.0f, -20.0f, 88.0f, -88.0f,
+                                    100.0f, -100.0f, 1e4f,   -1e4f,   1e20f, -1e20f, 3e38f, -3e38f};
 #define N_EDGE (sizeof edge_values / sizeof edge_values[0])
 
 Test(scalar_ops, swiglu_matches_double_including_saturation)
@@ -479,9 +554,18 @@ static void check_embedding(uint32_t dtype)
     free(table), free(y), free(before);
 }
 
-Test(scalar_ops, embedding_f32_copies_rows) { check_embedding(CK_DTYPE_F32); }
-Test(scalar_ops, embedding_bf16_widens_rows_exactly) { check_embedding(CK_DTYPE_BF16); }
-Test(scalar_ops, embedding_f16_widens_rows_exactly) { check_embedding(CK_DTYPE_F16); }
+Test(scalar_ops, embedding_f32_copies_rows)
+{
+    check_embedding(CK_DTYPE_F32);
+}
+Test(scalar_ops, embedding_bf16_widens_rows_exactly)
+{
+    check_embedding(CK_DTYPE_BF16);
+}
+Test(scalar_ops, embedding_f16_widens_rows_exactly)
+{
+    check_embedding(CK_DTYPE_F16);
+}
 
 /* ---- adam --------------------------------------------------------------------- */
 
@@ -508,8 +592,19 @@ static void check_adam(adam_case c)
     float *w0 = st_copy(w, N), *m0 = st_copy(m, N), *v0 = st_copy(v, N), *g0 = st_copy(g, N);
     const float b1 = 0.9f, b2 = 0.999f, eps = 1e-8f;
     float bc1 = (float)(1.0 - pow(b1, c.step)), bc2 = (float)(1.0 - pow(b2, c.step));
-    ck_adam_args a = {.w = w, .m = m, .v = v, .g = g, .n = N, .lr = c.lr, .beta1 = b1, .beta2 = b2, .eps = eps,
-                      .weight_decay = c.wd, .step = c.step, .bc1 = bc1, .bc2 = bc2};
+    ck_adam_args a = {.w = w,
+                      .m = m,
+                      .v = v,
+                      .g = g,
+                      .n = N,
+                      .lr = c.lr,
+                      .beta1 = b1,
+                      .beta2 = b2,
+                      .eps = eps,
+                      .weight_decay = c.wd,
+                      .step = c.step,
+                      .bc1 = bc1,
+                      .bc2 = bc2};
     cr_assert_eq(st_run(CK_OP_ADAM, CK_DTYPE_F32, &a, 2), CK_OK);
     for (size_t i = 0; i < N; i++) {
         float gi = g0[i];
@@ -534,8 +629,18 @@ Test(scalar_ops, adam_is_the_exact_f32_formula_in_order)
 Test(scalar_ops, adam_refuses_step_zero)
 {
     float w = 1, m = 0, v = 0, g = 1;
-    ck_adam_args a = {.w = &w, .m = &m, .v = &v, .g = &g, .n = 1, .lr = 0.1f, .beta1 = 0.9f, .beta2 = 0.999f,
-                      .eps = 1e-8f, .step = 0, .bc1 = 0.0f, .bc2 = 0.0f};
+    ck_adam_args a = {.w = &w,
+                      .m = &m,
+                      .v = &v,
+                      .g = &g,
+                      .n = 1,
+                      .lr = 0.1f,
+                      .beta1 = 0.9f,
+                      .beta2 = 0.999f,
+                      .eps = 1e-8f,
+                      .step = 0,
+                      .bc1 = 0.0f,
+                      .bc2 = 0.0f};
     cr_assert_eq(st_run(CK_OP_ADAM, CK_DTYPE_F32, &a, 1), CK_E_UNSUPPORTED);
     cr_assert_eq(w, 1.0f);
 }
@@ -581,8 +686,18 @@ Test(scalar_ops, nan_in_an_input_reaches_the_outputs_that_depend_on_it)
     cr_assert(!isnan(out[0]) && isnan(out[1]));
     /* attention: a NaN key poisons every row that sees it, not the others */
     float q[2 * 2] = {1, 0, 0, 1}, k[2 * 2] = {1, 1, NAN, 1}, v[2 * 2] = {1, 2, 3, 4}, o[2 * 2];
-    ck_attention_args at = {.q = q, .k = k, .v = v, .out = o, .T = 2, .S = 2, .n_heads = 1, .n_kv_heads = 1,
-                            .head_dim = 2, .q_pos = 0, .causal = 1, .scale = 1.0f};
+    ck_attention_args at = {.q = q,
+                            .k = k,
+                            .v = v,
+                            .out = o,
+                            .T = 2,
+                            .S = 2,
+                            .n_heads = 1,
+                            .n_kv_heads = 1,
+                            .head_dim = 2,
+                            .q_pos = 0,
+                            .causal = 1,
+                            .scale = 1.0f};
     cr_assert_eq(st_run(CK_OP_ATTENTION, CK_DTYPE_F32, &at, 1), CK_OK);
     cr_assert(!isnan(o[0]) && !isnan(o[1]), "row 0 does not see key 1");
     cr_assert(isnan(o[2]) && isnan(o[3]), "row 1 sees the NaN key");
@@ -605,8 +720,17 @@ Test(scalar_ops, rope_without_k_rotates_q_only_at_decode_positions)
     memcpy(want, q, sizeof q);
     rope_f32(want, HD, c + 37 * HD / 2, s + 37 * HD / 2, 0);
     /* the token at position 37 alone (decode), no k */
-    ck_rope_args a = {.q = q, .k = NULL, .cos_tab = c, .sin_tab = s, .T = 1, .n_heads = 1, .n_kv_heads = 1,
-                      .head_dim = HD, .pos_offset = 37, .max_pos = MAXPOS, .pairing = CK_ROPE_NEOX};
+    ck_rope_args a = {.q = q,
+                      .k = NULL,
+                      .cos_tab = c,
+                      .sin_tab = s,
+                      .T = 1,
+                      .n_heads = 1,
+                      .n_kv_heads = 1,
+                      .head_dim = HD,
+                      .pos_offset = 37,
+                      .max_pos = MAXPOS,
+                      .pairing = CK_ROPE_NEOX};
     cr_assert_eq(st_run(CK_OP_ROPE, CK_DTYPE_F32, &a, 1), CK_OK);
     cr_assert_eq(st_first_diff(q, want, HD), (size_t)HD);
 }

@@ -1,4 +1,4 @@
-/* The training step (harness/ck_train.h, ckbench train-step): the loss falls
+/* The training step (runtime/ck_train.h, ckbench train-step): the loss falls
  * on a fixed batch; the whole-model backward pass agrees with central finite
  * differences of the loss; a step replays bit-identically; bad arguments get
  * one clear line. */
@@ -68,7 +68,10 @@ static void loss_falls(const char *model)
     ck_model_free(m);
 }
 
-Test(train, loss_falls_on_a_fixed_batch_tiny_gqa) { loss_falls("tiny-gqa.json"); }
+Test(train, loss_falls_on_a_fixed_batch_tiny_gqa)
+{
+    loss_falls("tiny-gqa.json");
+}
 
 Test(train, loss_falls_on_a_fixed_batch_tiny_llava_with_the_vision_encoder_frozen)
 {
@@ -156,8 +159,8 @@ static void check_gradients(ck_trainer *t, const probe *probes, size_t n_probes)
         size_t i = largest(g, n);
         double analytic = g[i], atol = ulp / probes[k].h;
         double numeric = finite_difference(t, ctx, w, i, probes[k].h);
-        cr_assert(fabs(analytic) >= 4 * atol, "%s: largest gradient %g is too small to check (atol %g)", name,
-                  analytic, atol);
+        cr_assert(fabs(analytic) >= 4 * atol, "%s: largest gradient %g is too small to check (atol %g)", name, analytic,
+                  atol);
         cr_assert(fabs(analytic - numeric) <= atol + 0.02 * fabs(numeric),
                   "%s[%zu]: backward %.6g, finite difference %.6g", name, i, analytic, numeric);
     }
@@ -218,12 +221,12 @@ Test(train, backward_matches_finite_differences_on_a_gelu_layernorm_decoder)
     /* the layers' norms get small gradients here (the branches of a
      * freshly seeded model are small): a larger step keeps the quotient's
      * rounding below them, and affine parameters have little curvature */
-    const probe probes[] = {{"text.layer.1.attn_norm.beta", 3e-2f},   {"text.layer.1.attn_norm.gamma", 3e-2f},
-                            {"text.layer.0.mlp_norm.gamma", 3e-2f},   {"text.layer.0.mlp_up.w", 1e-2f},
-                            {"text.layer.1.mlp_up.b", 1e-2f},         {"text.layer.0.mlp_down.b", 1e-2f},
-                            {"text.layer.1.out_proj.b", 1e-2f},       {"text.layer.0.qkv.bv", 1e-2f},
-                            {"text.layer.1.qkv.wv", 1e-2f},           {"text.header.pos_add.pos_embed", 1e-2f},
-                            {"text.header.pre_norm.gamma", 1e-2f},    {"text.header.embedding.table", 1e-2f},
+    const probe probes[] = {{"text.layer.1.attn_norm.beta", 3e-2f}, {"text.layer.1.attn_norm.gamma", 3e-2f},
+                            {"text.layer.0.mlp_norm.gamma", 3e-2f}, {"text.layer.0.mlp_up.w", 1e-2f},
+                            {"text.layer.1.mlp_up.b", 1e-2f},       {"text.layer.0.mlp_down.b", 1e-2f},
+                            {"text.layer.1.out_proj.b", 1e-2f},     {"text.layer.0.qkv.bv", 1e-2f},
+                            {"text.layer.1.qkv.wv", 1e-2f},         {"text.header.pos_add.pos_embed", 1e-2f},
+                            {"text.header.pre_norm.gamma", 1e-2f},  {"text.header.embedding.table", 1e-2f},
                             {"text.footer.final_norm.beta", 1e-2f}};
     char err[CK_ERR_LEN];
     ck_model *m = ck_model_parse(json, strlen(json), "tiny-gpt.json", err, sizeof err);
