@@ -24,6 +24,13 @@ typedef struct ck_plugin {
     const ck_plugin_desc *desc; /* validated */
     bool runnable;              /* probe said yes and init succeeded */
     char why[256];              /* reason when !runnable */
+    /* The kernels this host knows, copied into its own layout (the plugin's
+     * table may have a larger stride); use these, never desc->kernels. */
+    ck_kernel_desc *kernels;
+    uint32_t n_kernels;
+    /* Entries skipped (an op or dtype newer than this host), one line each. */
+    char skipped[8][160];
+    uint32_t n_skipped; /* may exceed 8: only the first 8 are described */
 } ck_plugin;
 
 /* Load a plugin by short name ("avx512"), file name or path. Names are looked

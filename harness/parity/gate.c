@@ -67,7 +67,7 @@ static void add_target(gate *g, ck_plugin *p)
         p = g->ref;
         owned = 0;
     }
-    unsigned char *tried = calloc(p->desc->n_kernels, 1);
+    unsigned char *tried = calloc(p->n_kernels, 1);
     if (!tried) {
         fprintf(stderr, "ckbench parity: out of memory\n");
         exit(2);
@@ -236,8 +236,8 @@ static void check_shape(gate *g, size_t si, const ck_parity_shape *ps)
     for (size_t t = 0; t < g->n_targets; t++) {
         const ck_plugin *p = g->targets[t].p;
         int any = 0;
-        for (uint32_t i = 0; i < p->desc->n_kernels; i++)
-            any |= p->desc->kernels[i].op == s->op && p->desc->kernels[i].dtype == s->dtype;
+        for (uint32_t i = 0; i < p->n_kernels; i++)
+            any |= p->kernels[i].op == s->op && p->kernels[i].dtype == s->dtype;
         if (!any) {
             ck_parity_result *r = new_result(g, si, ps, p->desc->name, NULL);
             r->verdict = CK_SKIP;
@@ -262,8 +262,8 @@ static void check_shape(gate *g, size_t si, const ck_parity_shape *ps)
     ref_cache rc = {0};
     for (size_t t = 0; t < g->n_targets; t++) {
         const ck_plugin *p = g->targets[t].p;
-        for (uint32_t i = 0; i < p->desc->n_kernels; i++) {
-            const ck_kernel_desc *k = &p->desc->kernels[i];
+        for (uint32_t i = 0; i < p->n_kernels; i++) {
+            const ck_kernel_desc *k = &p->kernels[i];
             if (k->op == s->op && k->dtype == s->dtype) {
                 g->targets[t].tried[i] = 1;
                 check_kernel(g, si, ps, c, p, k, &rc);
@@ -282,8 +282,8 @@ static void add_unchecked_kernels(gate *g)
 {
     for (size_t t = 0; t < g->n_targets; t++) {
         const ck_plugin *p = g->targets[t].p;
-        for (uint32_t i = 0; i < p->desc->n_kernels; i++) {
-            const ck_kernel_desc *k = &p->desc->kernels[i];
+        for (uint32_t i = 0; i < p->n_kernels; i++) {
+            const ck_kernel_desc *k = &p->kernels[i];
             if (g->targets[t].tried[i] || !g->o.op_on[k->op])
                 continue;
             ck_parity_shape ps = {.shape = {.op = k->op, .dtype = k->dtype}};

@@ -70,6 +70,7 @@ static const ck_kernel_desc kernels[] = {
 static const ck_plugin_desc desc = {
     .abi_version = CK_ABI_VERSION,
     .struct_size = sizeof(ck_plugin_desc),
+    .kernel_size = sizeof(ck_kernel_desc),
     .name = "neon",
     .version = "0.1.0",
     .description = description,

@@ -156,6 +156,7 @@ static ck_kernel_desc quant_kernels[] = {
 static const ck_plugin_desc quant_plugin = {
     .abi_version = CK_ABI_VERSION,
     .struct_size = sizeof(ck_plugin_desc),
+    .kernel_size = sizeof(ck_kernel_desc),
     .name = "quant",
     .version = "0.1.0",
     .description = description,

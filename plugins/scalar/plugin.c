@@ -70,6 +70,7 @@ static const ck_kernel_desc scalar_kernels[] = {
 static const ck_plugin_desc scalar_plugin = {
     .abi_version = CK_ABI_VERSION,
     .struct_size = sizeof(ck_plugin_desc),
+    .kernel_size = sizeof(ck_kernel_desc),
     .name = "scalar",
     .version = "0.1.0",
     .description = "reference kernels in plain C: the semantics every plugin is checked against",
