@@ -66,6 +66,11 @@ const char *ck_op_name(uint32_t op);        /* "rmsnorm"; "?" if unknown */
 uint32_t ck_op_from_name(const char *name); /* CK_OP_NONE if unknown */
 const char *ck_dtype_name(uint32_t dtype);  /* "f32"; "?" if unknown */
 uint32_t ck_op_forward_of(uint32_t op);     /* CK_OP_LINEAR for CK_OP_LINEAR_BWD; op itself otherwise */
+/* From the op registry (core/ck_ops.def): */
+enum { CK_OPK_FORWARD = 1, CK_OPK_BACKWARD = 2, CK_OPK_FUSED = 3 };
+uint32_t ck_op_kind(uint32_t op);           /* CK_OPK_*, 0 for unknown ids */
+size_t ck_op_args_size(uint32_t op);        /* sizeof its argument struct, 0 if unknown */
+const uint32_t *ck_op_members(uint32_t op); /* a fused op's members, CK_OP_NONE-ended; NULL otherwise */
 uint32_t ck_dtype_from_name(const char *name);
 
 typedef enum ck_parity_class { CK_PARITY_EXACT = 0, CK_PARITY_TOLERANCE = 1 } ck_parity_class;

@@ -30,16 +30,15 @@ static const newer_kernel_desc kernels[] = {
     {{CK_OP_LINEAR, CK_DTYPE_COUNT + 3, 0, "f8-linear/newer", add_f32}, 0},
 };
 
-static const newer_plugin_desc desc = {
-    {.abi_version = CK_ABI_VERSION,
-     .struct_size = sizeof(newer_plugin_desc),
-     .name = "newer_abi",
-     .version = "2.0",
-     .description = "built against a newer header",
-     .kernels = &kernels[0].base,
-     .n_kernels = 3,
-     .kernel_size = sizeof(newer_kernel_desc)},
-    0xffu};
+static const newer_plugin_desc desc = {{.abi_version = CK_ABI_VERSION,
+                                        .struct_size = sizeof(newer_plugin_desc),
+                                        .name = "newer_abi",
+                                        .version = "2.0",
+                                        .description = "built against a newer header",
+                                        .kernels = &kernels[0].base,
+                                        .n_kernels = 3,
+                                        .kernel_size = sizeof(newer_kernel_desc)},
+                                       0xffu};
 
 CK_PLUGIN_EXPORT const ck_plugin_desc *ck_plugin_entry(void)
 {
