@@ -50,14 +50,15 @@ ALL_CXXFLAGS := -std=c++17 -fPIC -ffp-contract=off -Wall -Wextra -Werror $(SANFL
               $(PKG_CFLAGS) $(CFLAGS)
 # Each layer sees only the layers below it: an include of a higher layer's
 # header fails to compile instead of quietly growing a circle. Plugins see
-# the ABI header alone (core/ck_plugin.h) and their own folder.
-INC_core    := -Icore
-INC_ir      := -Icore -Iir
-INC_runtime := -Icore -Iir -Iruntime
-INC_harness := -Icore -Iir -Iruntime -Iharness
-INC_plugins := -Icore -Iplugins/shared
+# the public ABI header alone (include/ckernel/ck_plugin.h), plugins/shared
+# and their own folder.
+INC_core    := -Iinclude/ckernel -Icore
+INC_ir      := $(INC_core) -Iir
+INC_runtime := $(INC_ir) -Iruntime
+INC_harness := $(INC_runtime) -Iharness
+INC_plugins := -Iinclude/ckernel -Iplugins/shared
 INC_tests   := $(INC_harness) -Itests/support
-INC_examples := -Icore -Iir -Iruntime
+
 layer_inc    = $(INC_$(firstword $(subst /, ,$(1))))
 LDFLAGS_ALL := $(SANFLAGS) $(LDFLAGS)
 PLUGIN_CFLAGS := -fvisibility=hidden -O3
@@ -246,13 +247,13 @@ FUZZ_DIR     := $(B)/fuzz
 FUZZ_SRC     := tests/fuzz/fuzz_model.c ir/model.c ir/graph.c ir/plan.c ir/plan_print.c ir/layout_json.c core/ops_meta.c \
                 ir/fusion.c ir/fusion_graph.c core/loader.c
 FUZZ_CFLAGS  := -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-                -Icore -Iir $(shell pkg-config --cflags libcjson 2>/dev/null)
+                -Iinclude/ckernel -Icore -Iir $(shell pkg-config --cflags libcjson 2>/dev/null)
 FUZZ_ARGS    := -max_len=4096 -dict=tests/fuzz/model.dict -artifact_prefix=$(FUZZ_DIR)/
 FUZZ_SECONDS ?= 600
 FUZZ_RUNS    ?= 50000
 .PHONY: test-fuzz
 
-$(FUZZ_DIR)/fuzz_model: $(FUZZ_SRC) $(wildcard ir/*.h core/*.h)
+$(FUZZ_DIR)/fuzz_model: $(FUZZ_SRC) $(wildcard ir/*.h core/*.h include/ckernel/*.h)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(FUZZ_SRC) $(shell pkg-config --libs libcjson 2>/dev/null || echo -lcjson) -ldl -lm
 

@@ -17,7 +17,7 @@ install -m 644 "$build/lib/libckruntime.a" "$dest/lib/libckruntime.a"
 for so in "$build"/plugins/libck_*.so; do
     [ -e "$so" ] && install -m 755 "$so" "$dest/lib/ckernel/plugins/"
 done
-install -m 644 core/ck_plugin.h "$dest/include/ckernel/ck_plugin.h"
+install -m 644 include/ckernel/ck_plugin.h "$dest/include/ckernel/ck_plugin.h"
 # the runtime's public header and what it includes, layer by layer
 for h in core/ck_host.h core/ck_arena.h ir/ck_model.h ir/ck_ir.h ir/ck_plan.h ir/ck_fusion.h \
          runtime/ck_run.h runtime/ck_train.h runtime/ck_gguf.h runtime/ck_runtime.h; do
@@ -29,7 +29,7 @@ done
 for d in docs/*.md; do
     [ -e "$d" ] && install -m 644 "$d" "$dest/share/doc/ckernel/"
 done
-abi=$(sed -n 's/^#define CK_ABI_VERSION \([0-9]*\)u$/\1/p' core/ck_plugin.h)
+abi=$(sed -n 's/^#define CK_ABI_VERSION \([0-9]*\)u$/\1/p' include/ckernel/ck_plugin.h)
 cat > "$dest/lib/pkgconfig/ckernel.pc" <<PC
 prefix=$prefix
 includedir=\${prefix}/include/ckernel
