@@ -1,7 +1,8 @@
 # ckernel — one entry point: make, make test, make bench, make install.
 #
 # The build is generic so that adding a kernel is adding a file:
-#   core/*.c ir/*.c            -> $(B)/lib/libckernel.a (PIC): plugin ABI, loader, threads, model IR, planner
+#   core/*.c                   -> $(B)/lib/libckernel.a (PIC): the host side of the plugin ABI, loader, threads
+#   ir/*.c                     -> $(B)/lib/libckir.a: models, graphs, the planner, the fusion pass
 #   runtime/*.c                -> $(B)/lib/libckruntime.a: binding, running and training a planned model
 #   harness/<room>/*.c, *.cc   -> $(B)/lib/libckharness.a + $(B)/bin/ckbench (main in harness/cli/main.c)
 #   plugins/<p>/plugin.mk      -> $(B)/plugins/libck_<p>.so (see plugins/README.md)
@@ -87,9 +88,12 @@ endif
 .PHONY: all deps format format-check compile_commands.json test test-build test-unit test-parity test-asan test-clang test-neon test-install bench run install clean fuzz
 
 # ---- core and IR -----------------------------------------------------------
-CORE_SRC := $(wildcard core/*.c ir/*.c)
+CORE_SRC := $(wildcard core/*.c)
 CORE_OBJ := $(CORE_SRC:%.c=$(B)/obj/%.o)
 LIBCK    := $(B)/lib/libckernel.a
+IR_SRC   := $(wildcard ir/*.c)
+IR_OBJ   := $(IR_SRC:%.c=$(B)/obj/%.o)
+LIBIR    := $(B)/lib/libckir.a
 
 # ---- model runtime ---------------------------------------------------------
 RUNTIME_SRC := $(wildcard runtime/*.c)
@@ -103,7 +107,7 @@ HARNESS_OBJ := $(HARNESS_C:%.c=$(B)/obj/%.o) $(HARNESS_CXX:%.cc=$(B)/obj/%.o)
 LIBHARNESS  := $(B)/lib/libckharness.a
 CKBENCH     := $(B)/bin/ckbench
 LINK        := $(if $(HARNESS_CXX),$(CXX),$(CC))
-HOST_LIBS   := $(LIBHARNESS) $(LIBRUNTIME) $(LIBCK) $(PKG_LIBS) -ldl -lm -lpthread
+HOST_LIBS   := $(LIBHARNESS) $(LIBRUNTIME) $(LIBIR) $(LIBCK) $(PKG_LIBS) -ldl -lm -lpthread
 
 # ---- plugins: each plugins/<p>/plugin.mk appends <p> to PLUGINS and sets
 #      <p>_SRCS (ISA flags), <p>_BASE_SRCS (no ISA flags: entry + probe),
@@ -131,7 +135,7 @@ TEST_PLUG_SOS := $(TEST_PLUG_SRC:tests/plugins/%.c=$(B)/tests/plugins/libck_%.so
 TEST_HELPER_SRC := $(wildcard tests/support/*.c)
 TEST_HELPER_OBJ := $(TEST_HELPER_SRC:%.c=$(B)/obj/%.o)
 
-all: $(LIBCK) $(LIBRUNTIME) $(CKBENCH) $(PLUGIN_SOS)
+all: $(LIBCK) $(LIBIR) $(LIBRUNTIME) $(CKBENCH) $(PLUGIN_SOS)
 
 # ---- generic compile rules -------------------------------------------------
 $(B)/obj/%.o: %.c
@@ -150,6 +154,10 @@ $(LIBCK): $(CORE_OBJ)
 	@mkdir -p $(@D)
 	$(Q)$(call say,AR,$@)rm -f $@ && ar rcs $@ $^
 
+$(LIBIR): $(IR_OBJ)
+	@mkdir -p $(@D)
+	$(Q)$(call say,AR,$@)rm -f $@ && ar rcs $@ $^
+
 $(LIBRUNTIME): $(RUNTIME_OBJ)
 	@mkdir -p $(@D)
 	$(Q)$(call say,AR,$@)rm -f $@ && ar rcs $@ $^
@@ -158,11 +166,11 @@ $(LIBHARNESS): $(HARNESS_OBJ)
 	@mkdir -p $(@D)
 	$(Q)$(call say,AR,$@)rm -f $@ && ar rcs $@ $^
 
-$(CKBENCH): $(B)/obj/harness/cli/main.o $(LIBHARNESS) $(LIBRUNTIME) $(LIBCK)
+$(CKBENCH): $(B)/obj/harness/cli/main.o $(LIBHARNESS) $(LIBRUNTIME) $(LIBIR) $(LIBCK)
 	@mkdir -p $(@D)
 	$(Q)$(call say,LD,$@)$(LINK) $(LDFLAGS_ALL) -rdynamic -o $@ $< $(HOST_LIBS)
 
-$(B)/tests/%: $(B)/obj/tests/unit/%.o $(TEST_HELPER_OBJ) $(LIBHARNESS) $(LIBRUNTIME) $(LIBCK)
+$(B)/tests/%: $(B)/obj/tests/unit/%.o $(TEST_HELPER_OBJ) $(LIBHARNESS) $(LIBRUNTIME) $(LIBIR) $(LIBCK)
 	@mkdir -p $(@D)
 	$(Q)$(call say,LD,$@)$(LINK) $(LDFLAGS_ALL) -rdynamic -o $@ $< $(TEST_HELPER_OBJ) $(HOST_LIBS) $(TEST_LIBS)
 

@@ -1,5 +1,5 @@
 #!/bin/sh
-# make install: ckbench, the libraries (core + ir, runtime), the plugins, the
+# make install: ckbench, the libraries (core, ir, runtime), the plugins, the
 # plugin ABI header, the runtime's headers, the model files and two
 # pkg-config files, under PREFIX (given with DESTDIR already applied):
 #   ckernel          the plugin ABI (ck_plugin.h) for writing plugins
@@ -13,6 +13,7 @@ install -d "$dest/bin" "$dest/lib/ckernel/plugins" "$dest/include/ckernel" "$des
     "$dest/share/doc/ckernel" "$dest/share/ckernel/models"
 install -m 755 "$build/bin/ckbench" "$dest/bin/ckbench"
 install -m 644 "$build/lib/libckernel.a" "$dest/lib/libckernel.a"
+install -m 644 "$build/lib/libckir.a" "$dest/lib/libckir.a"
 install -m 644 "$build/lib/libckruntime.a" "$dest/lib/libckruntime.a"
 for so in "$build"/plugins/libck_*.so; do
     [ -e "$so" ] && install -m 755 "$so" "$dest/lib/ckernel/plugins/"
@@ -55,6 +56,6 @@ Name: ckernel-runtime
 Description: ckernel model runtime (ck_runtime.h): plan a model, load plugins, run or train it
 Version: 0.1.0
 Cflags: -I\${includedir}
-Libs: -L\${libdir} -lckruntime -lckernel -lcjson $numa -ldl -lm -lpthread
+Libs: -L\${libdir} -lckruntime -lckir -lckernel -lcjson $numa -ldl -lm -lpthread
 PC
 echo "installed ckernel in $dest (plugins in $dest/lib/ckernel/plugins, pkg-config: $dest/lib/pkgconfig/ckernel.pc)"
