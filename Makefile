@@ -85,7 +85,7 @@ say = printf '  %-6s %s\n' $(1) $(2);
 endif
 
 .DEFAULT_GOAL := all
-.PHONY: all deps format format-check compile_commands.json test test-build test-unit test-parity test-asan test-clang test-neon test-install bench run install clean fuzz
+.PHONY: all deps format format-check lint check compile_commands.json test test-build test-unit test-parity test-asan test-clang test-neon test-install bench run install clean fuzz
 
 # ---- core and IR -----------------------------------------------------------
 CORE_SRC := $(wildcard core/*.c)
@@ -203,6 +203,15 @@ format-check:
 	if [ -n "$$bad" ]; then echo "format-check: not in the .clang-format style (make format fixes):" $$bad >&2; exit 1; fi; \
 	echo "format-check: $(words $(FORMAT_FILES)) files in style"
 
+# cppcheck over the product code: zero findings or a documented suppression
+# (scripts/lint.sh says which and why).
+lint:
+	@sh scripts/lint.sh
+
+# The fast loop while working: the unit tests and the parity gate of every
+# plugin that runs here; no apt-get, no sanitizer or clang rebuilds.
+check: test-unit test-parity
+
 # ---- dependencies ----------------------------------------------------------
 deps:
 	@sh scripts/deps.sh
@@ -235,6 +244,7 @@ test-install: all
 # that the x86 loader refuses it with the right reason.
 test: deps
 	$(MAKE) format-check
+	$(MAKE) lint
 	$(MAKE) test-neon
 	$(MAKE) test-unit
 	$(MAKE) test-parity

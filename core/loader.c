@@ -223,14 +223,14 @@ static int check_header(const ck_plugin_desc *d, const char *path, char *err, si
  * described; the rest of the plugin loads. */
 static int skip_unknown(ck_plugin *p, const ck_kernel_desc *k, uint32_t i)
 {
-    const char *what = k->op == CK_OP_NONE || k->op >= CK_OP_COUNT ? "op" : "dtype";
-    if (!strcmp(what, "dtype") && k->dtype != CK_DTYPE_NONE && k->dtype < CK_DTYPE_COUNT)
+    int bad_op = k->op == CK_OP_NONE || k->op >= CK_OP_COUNT;
+    if (!bad_op && k->dtype != CK_DTYPE_NONE && k->dtype < CK_DTYPE_COUNT)
         return 0;
     if (p->n_skipped < sizeof p->skipped / sizeof p->skipped[0])
         snprintf(p->skipped[p->n_skipped], sizeof p->skipped[0],
                  "kernel #%u (%.64s): unknown %s id %u (this host knows 1..%u); skipped", i,
-                 k->name ? k->name : "(unnamed)", what, !strcmp(what, "op") ? k->op : k->dtype,
-                 !strcmp(what, "op") ? CK_OP_COUNT - 1 : CK_DTYPE_COUNT - 1);
+                 k->name ? k->name : "(unnamed)", bad_op ? "op" : "dtype", bad_op ? k->op : k->dtype,
+                 bad_op ? (unsigned)CK_OP_COUNT - 1 : (unsigned)CK_DTYPE_COUNT - 1);
     p->n_skipped++;
     return 1;
 }

@@ -72,7 +72,10 @@ static void add_target(gate *g, ck_plugin *p)
         fprintf(stderr, "ckbench parity: out of memory\n");
         exit(2);
     }
-    g->targets[g->n_targets++] = (target){p, owned, tried};
+    target *t = &g->targets[g->n_targets++];
+    t->p = p;
+    t->owned = owned;
+    t->tried = tried;
 }
 
 static int load_plugins(gate *g)
