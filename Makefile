@@ -83,7 +83,7 @@ say = printf '  %-6s %s\n' $(1) $(2);
 endif
 
 .DEFAULT_GOAL := all
-.PHONY: all deps format format-check compile_commands.json test test-build test-unit test-parity test-asan test-clang test-neon test-install bench run install clean fuzz
+.PHONY: FORCE all deps format format-check compile_commands.json test test-build test-unit test-parity test-asan test-clang test-neon test-install bench run install clean fuzz
 
 # ---- core and IR -----------------------------------------------------------
 CORE_SRC := $(wildcard core/*.c ir/*.c)
@@ -98,10 +98,12 @@ LIBRUNTIME  := $(B)/lib/libckruntime.a
 # ---- harness: one folder per job (harness/README.md) -----------------------
 HARNESS_C   := $(filter-out harness/cli/main.c,$(wildcard harness/*/*.c))
 HARNESS_CXX := $(if $(filter 1,$(WITH_BENCH)),$(wildcard harness/*/*.cc),)
-HARNESS_OBJ := $(HARNESS_C:%.c=$(B)/obj/%.o) $(HARNESS_CXX:%.cc=$(B)/obj/%.o)
+HARNESS_OBJ := $(HARNESS_C:%.c=$(B)/obj/%.o) $(HARNESS_CXX:%.cc=$(B)/obj/%.o) $(B)/obj/gen/cli_doc.o
 LIBHARNESS  := $(B)/lib/libckharness.a
 CKBENCH     := $(B)/bin/ckbench
 LINK        := $(if $(HARNESS_CXX),$(CXX),$(CC))
+MANPAGE     := $(B)/man/ckbench.1
+CLI_DOC_C   := $(B)/gen/cli_doc.c
 HOST_LIBS   := $(LIBHARNESS) $(LIBRUNTIME) $(LIBCK) $(PKG_LIBS) -ldl -lm -lpthread
 
 # ---- plugins: each plugins/<p>/plugin.mk appends <p> to PLUGINS and sets
@@ -130,7 +132,12 @@ TEST_PLUG_SOS := $(TEST_PLUG_SRC:tests/plugins/%.c=$(B)/tests/plugins/libck_%.so
 TEST_HELPER_SRC := $(wildcard tests/support/*.c)
 TEST_HELPER_OBJ := $(TEST_HELPER_SRC:%.c=$(B)/obj/%.o)
 
-all: $(LIBCK) $(LIBRUNTIME) $(CKBENCH) $(PLUGIN_SOS)
+all: $(LIBCK) $(LIBRUNTIME) $(CKBENCH) $(PLUGIN_SOS) $(MANPAGE)
+
+# The test objects are reached through pattern rules only, which would make
+# them intermediate: make would delete them after every build (an "rm" line
+# listing all of them) and recompile them all the next time.
+.SECONDARY: $(TEST_SRC:%.c=$(B)/obj/%.o) $(TEST_PLUG_SRC:%.c=$(B)/obj/%.o)
 
 # ---- generic compile rules -------------------------------------------------
 $(B)/obj/%.o: %.c
@@ -144,6 +151,30 @@ $(B)/obj/%.base.o: %.c
 $(B)/obj/%.o: %.cc
 	@mkdir -p $(@D)
 	$(Q)$(call say,CXX,$@)$(CXX) $(ALL_CXXFLAGS) $(call layer_inc,$<) -MMD -MP -c $< -o $@
+
+# ---- build facts for `ckbench --version` and result files ------------------
+# Regenerated on every make; scripts/build-info.sh replaces the header only
+# when its text changes, so only a new commit or new flags rebuild it.
+BUILD_INFO_H := $(B)/gen/ck_build_info.h
+$(BUILD_INFO_H): FORCE
+	@mkdir -p $(@D)
+	@sh scripts/build-info.sh $@ '$(CFLAGS)' '$(SANFLAGS)'
+$(B)/obj/harness/common/build_info.o: $(BUILD_INFO_H)
+$(B)/obj/harness/common/build_info.o: EXTRA_CFLAGS := -I$(B)/gen
+FORCE:
+
+# ---- the manual: docs/cli.md is its one source ------------------------------
+# scripts/clidoc.awk renders it as ckbench(1) and as the C table of sections
+# behind `ckbench help COMMAND`.
+$(MANPAGE): docs/cli.md scripts/clidoc.awk VERSION
+	@mkdir -p $(@D)
+	$(Q)$(call say,GEN,$@)awk -v mode=man -v version="$$(cat VERSION)" -f scripts/clidoc.awk docs/cli.md >$@.tmp && mv $@.tmp $@
+$(CLI_DOC_C): docs/cli.md scripts/clidoc.awk
+	@mkdir -p $(@D)
+	$(Q)$(call say,GEN,$@)awk -v mode=c -f scripts/clidoc.awk docs/cli.md >$@.tmp && mv $@.tmp $@
+$(B)/obj/gen/cli_doc.o: $(CLI_DOC_C) harness/cli/cli_doc.h
+	@mkdir -p $(@D)
+	$(Q)$(call say,CC,$@)$(CC) $(ALL_CFLAGS) -Iharness/cli -c $< -o $@
 
 $(LIBCK): $(CORE_OBJ)
 	@mkdir -p $(@D)
