@@ -239,13 +239,13 @@ test-unit: test-build
 	@$(TEST_ENV) sh scripts/run-tests.sh $(TEST_BINS)
 
 test-parity: all
-	$(TEST_ENV) $(CKBENCH) parity --plugin all --json $(B)/parity.json --junit $(B)/parity.xml
+	@$(TEST_ENV) $(CKBENCH) parity --plugin all --json $(B)/parity.json --junit $(B)/parity.xml
 
 test-asan:
-	$(MAKE) SAN=1 test-unit
+	@$(MAKE) --no-print-directory SAN=1 test-unit
 
 test-clang:
-	$(MAKE) CC=clang B=build-clang all test-build
+	@$(MAKE) --no-print-directory CC=clang B=build-clang all test-build
 
 test-neon:
 	@sh scripts/test-neon.sh
@@ -254,18 +254,13 @@ test-install: all
 	@sh scripts/test-install.sh $(B)
 
 # test-neon first: the unit tests look for its cross-built plugin to check
-# that the x86 loader refuses it with the right reason.
+# that the x86 loader refuses it with the right reason. Every stage runs even
+# after one fails; the summary at the end gives each one's verdict and time
+# (logs in $(B)/test-logs/).
+TEST_STAGES := format-check test-neon test-unit test-parity test-asan test-clang test-install test-fuzz \
+               test-report-browser
 test: deps
-	$(MAKE) format-check
-	$(MAKE) test-neon
-	$(MAKE) test-unit
-	$(MAKE) test-parity
-	$(MAKE) test-asan
-	$(MAKE) test-clang
-	$(MAKE) test-install
-	$(MAKE) test-fuzz
-	$(MAKE) test-report-browser
-	@echo "make test: all stages passed"
+	@sh scripts/test-stages.sh $(B)/test-logs "$(MAKE)" $(TEST_STAGES)
 
 # ---- model parser fuzzing (issue 4, planner) --------------------------------
 # libFuzzer on ck_model_parse and what it feeds (graph, planner, map printer),
@@ -285,15 +280,15 @@ FUZZ_RUNS    ?= 50000
 
 $(FUZZ_DIR)/fuzz_model: $(FUZZ_SRC) $(wildcard ir/*.h core/*.h)
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(FUZZ_SRC) $(shell pkg-config --libs libcjson 2>/dev/null || echo -lcjson) -ldl -lm
+	$(Q)$(call say,CC,$@)$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(FUZZ_SRC) $(shell pkg-config --libs libcjson 2>/dev/null || echo -lcjson) -ldl -lm
 
 fuzz: $(FUZZ_DIR)/fuzz_model
 	@mkdir -p $(FUZZ_DIR)/corpus
 	$< $(FUZZ_ARGS) -max_total_time=$(FUZZ_SECONDS) $(FUZZ_DIR)/corpus ir/models tests/fuzz/seeds
 
 test-fuzz: $(FUZZ_DIR)/fuzz_model
-	rm -rf $(FUZZ_DIR)/short && mkdir -p $(FUZZ_DIR)/short
-	$< $(FUZZ_ARGS) -seed=1 -runs=$(FUZZ_RUNS) $(FUZZ_DIR)/short ir/models tests/fuzz/seeds
+	@rm -rf $(FUZZ_DIR)/short && mkdir -p $(FUZZ_DIR)/short
+	$(Q)$< $(FUZZ_ARGS) -seed=1 -runs=$(FUZZ_RUNS) $(FUZZ_DIR)/short ir/models tests/fuzz/seeds
 
 # ---- report browser check (issue 10, report) --------------------------------
 # tests/browser/check_report.sh: headless Chromium loads an HTML report made

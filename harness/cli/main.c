@@ -63,7 +63,8 @@ static void usage(FILE *f)
             "  CK_QUANT_ISA        the quant plugin's path: avx512vnni, avx2, neon or scalar (default: best here)\n"
             "  CK_LOAD_TIMEOUT_MS  how long a plugin may take to load in its trial child (default 10000)\n"
             "  CK_LOAD_IN_PROCESS  1: load plugins without the trial child first (for a debugger)\n"
-            "  NO_COLOR            set and not empty: no colour, even on a terminal\n",
+            "  NO_COLOR            set and not empty: no colour, even on a terminal\n"
+            "  TERM                dumb: no progress lines (they rewrite a line in place)\n",
             ck_plugin_default_dir());
 }
 

@@ -3,10 +3,13 @@
  * name every environment variable the code reads; `ckbench help COMMAND`
  * exists for every command and documents every option its --help lists; the
  * manual page (CK_TEST_BUILD/man/ckbench.1) is clean roff; the bash
- * completion completes commands, options, plugins and models. */
+ * completion completes commands, options, plugins and models; colour and
+ * progress lines reach a terminal only, and colour never under NO_COLOR. */
 #include <criterion/criterion.h>
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <pty.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -355,4 +358,100 @@ Test(cli, bash_completion_offers_commands_options_plugins_and_models)
 
     complete("plan --model tiny-g");
     cr_assert_str_eq(R.out, "[tiny-gqa]", "bare model names from ir/models, once");
+}
+
+/* `ckbench parity --plugin scalar --op add` with stdout and stderr on a
+ * pseudo-terminal and one variable set (value NULL: unset); the bytes in R.out. */
+static void parity_on_a_terminal(const char *var, const char *value)
+{
+    int master = -1;
+    pid_t pid = forkpty(&master, NULL, NULL, NULL);
+    cr_assert(pid >= 0, "forkpty: %s", strerror(errno));
+    if (pid == 0) {
+        unsetenv("NO_COLOR");
+        setenv("TERM", "xterm", 1);
+        if (value)
+            setenv(var, value, 1);
+        else
+            unsetenv(var);
+        execl(ckbench(), ckbench(), "parity", "--plugin", "scalar", "--op", "add", (char *)NULL);
+        _exit(127);
+    }
+    size_t n = 0;
+    ssize_t got;
+    /* EIO once the child has closed its side */
+    while (n < sizeof R.out - 1 && (got = read(master, R.out + n, sizeof R.out - 1 - n)) > 0)
+        n += (size_t)got;
+    R.out[n] = '\0';
+    close(master);
+    int st = 0;
+    waitpid(pid, &st, 0);
+    R.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    cr_assert_eq(R.status, 0, "parity on a terminal:\n%s", R.out);
+}
+
+Test(cli, colour_and_progress_on_a_terminal_only_and_never_under_no_color)
+{
+    char *argv[] = {(char *)ckbench(), "parity", "--plugin", "scalar", "--op", "add", NULL};
+    unsetenv("NO_COLOR");
+    run_argv(argv);
+    cr_assert_eq(R.status, 0, "%s", R.err);
+    cr_assert(strstr(R.out, "PASS"), "%s", R.out);
+    cr_assert_null(strchr(R.out, '\033'), "no escape sequence in piped stdout");
+    cr_assert_null(strchr(R.err, '\033'), "no progress line in piped stderr");
+
+    parity_on_a_terminal("NO_COLOR", NULL);
+    cr_assert(strstr(R.out, "\033[32mPASS"), "verdicts in colour on a terminal:\n%s", R.out);
+    cr_assert(strstr(R.out, "\033[K["), "a progress line on a terminal");
+
+    parity_on_a_terminal("NO_COLOR", "1");
+    cr_assert(strstr(R.out, "PASS"));
+    cr_assert_null(strstr(R.out, "\033[3"), "no colour under NO_COLOR:\n%s", R.out);
+    cr_assert_null(strstr(R.out, "\033[1;3"), "no colour under NO_COLOR");
+    cr_assert(strstr(R.out, "\033[K["), "NO_COLOR leaves progress lines alone");
+
+    parity_on_a_terminal("TERM", "dumb");
+    cr_assert_null(strstr(R.out, "\033[K"), "no line rewriting on a dumb terminal");
+}
+
+/* scripts/test-stages.sh, the runner behind `make test`, on three stages: one
+ * passes, one fails, one skips. */
+Test(cli, make_test_summary_gives_every_stage_its_verdict_and_time)
+{
+    char dir[] = "/tmp/ck-stages-XXXXXX", path[128];
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/Makefile", dir);
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    fprintf(f, "fails:\n\t@echo broken; exit 3\npasses:\n\t@echo fine\n"
+               "skips:\n\t@echo 'skips: SKIPPED: no such tool here'\n");
+    fclose(f);
+    char script[4200], make_cmd[200], logs[160];
+    snprintf(script, sizeof script, "%s/scripts/test-stages.sh", source_dir());
+    snprintf(make_cmd, sizeof make_cmd, "make -C %s", dir);
+    snprintf(logs, sizeof logs, "%s/logs", dir);
+    char *argv[] = {"/bin/sh", script, logs, make_cmd, "fails", "passes", "skips", NULL};
+    run_argv(argv);
+    cr_assert_eq(R.status, 1, "a failed stage fails the run:\n%s%s", R.out, R.err);
+    const char *sum = strstr(R.out, "== make test: summary\n");
+    cr_assert_not_null(sum, "%s", R.out);
+    cr_assert(strstr(R.out, "fine"), "the stage after the failure still ran:\n%s", R.out);
+    const char *fails = line_starting(sum, "fails "), *passes = line_starting(sum, "passes "),
+               *skips = line_starting(sum, "skips ");
+    cr_assert(fails && passes && skips, "a line per stage:\n%s", sum);
+    cr_assert(fails < passes && passes < skips, "in the order run");
+    cr_assert_eq(strncmp(fails + strspn(fails + 6, " ") + 6, "FAILED", 6), 0, "%.80s", fails);
+    cr_assert(strstr(fails, " s  see ") && strstr(fails, "/logs/fails.log"), "time and log: %.100s", fails);
+    cr_assert_eq(strncmp(passes + strspn(passes + 7, " ") + 7, "passed", 6), 0, "%.80s", passes);
+    cr_assert_eq(strncmp(skips + strspn(skips + 6, " ") + 6, "skipped", 7), 0, "%.80s", skips);
+    cr_assert(strstr(skips, "no such tool here"), "the reason: %.100s", skips);
+    cr_assert(strstr(sum, "make test: 1 passed, 1 failed, 1 skipped in "), "%s", sum);
+    cr_assert_null(strchr(R.out, '\033'), "no colour into a pipe");
+    snprintf(path, sizeof path, "%s/logs/fails.log", dir);
+    static char log[4096];
+    slurp(path, log, sizeof log);
+    cr_assert(strstr(log, "broken"), "the stage's output is kept: %s", log);
+    char rm[200];
+    snprintf(rm, sizeof rm, "rm -rf '%s'", dir);
+    cr_assert_eq(system(rm), 0);
 }
