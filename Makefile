@@ -137,7 +137,7 @@ all: $(LIBCK) $(LIBRUNTIME) $(CKBENCH) $(PLUGIN_SOS) $(MANPAGE)
 # The test objects are reached through pattern rules only, which would make
 # them intermediate: make would delete them after every build (an "rm" line
 # listing all of them) and recompile them all the next time.
-.SECONDARY: $(TEST_SRC:%.c=$(B)/obj/%.o) $(TEST_PLUG_SRC:%.c=$(B)/obj/%.o)
+.SECONDARY: $(TEST_SRC:%.c=$(B)/obj/%.o) $(TEST_PLUG_SRC:%.c=$(B)/obj/%.o) $(TEST_HELPER_OBJ)
 
 # ---- generic compile rules -------------------------------------------------
 $(B)/obj/%.o: %.c
