@@ -85,7 +85,7 @@ say = printf '  %-6s %s\n' $(1) $(2);
 endif
 
 .DEFAULT_GOAL := all
-.PHONY: all deps format format-check lint check compile_commands.json test test-build test-unit test-parity test-asan test-clang test-neon test-install bench run install clean fuzz
+.PHONY: FORCE all deps format format-check lint check compile_commands.json test test-build test-unit test-parity test-asan test-clang test-neon test-install bench run install clean fuzz
 
 # ---- core and IR -----------------------------------------------------------
 CORE_SRC := $(wildcard core/*.c)
@@ -103,10 +103,12 @@ LIBRUNTIME  := $(B)/lib/libckruntime.a
 # ---- harness: one folder per job (harness/README.md) -----------------------
 HARNESS_C   := $(filter-out harness/cli/main.c,$(wildcard harness/*/*.c))
 HARNESS_CXX := $(if $(filter 1,$(WITH_BENCH)),$(wildcard harness/*/*.cc),)
-HARNESS_OBJ := $(HARNESS_C:%.c=$(B)/obj/%.o) $(HARNESS_CXX:%.cc=$(B)/obj/%.o)
+HARNESS_OBJ := $(HARNESS_C:%.c=$(B)/obj/%.o) $(HARNESS_CXX:%.cc=$(B)/obj/%.o) $(B)/obj/gen/cli_doc.o
 LIBHARNESS  := $(B)/lib/libckharness.a
 CKBENCH     := $(B)/bin/ckbench
 LINK        := $(if $(HARNESS_CXX),$(CXX),$(CC))
+MANPAGE     := $(B)/man/ckbench.1
+CLI_DOC_C   := $(B)/gen/cli_doc.c
 HOST_LIBS   := $(LIBHARNESS) $(LIBRUNTIME) $(LIBIR) $(LIBCK) $(PKG_LIBS) -ldl -lm -lpthread
 
 # ---- plugins: each plugins/<p>/plugin.mk appends <p> to PLUGINS and sets
@@ -135,7 +137,12 @@ TEST_PLUG_SOS := $(TEST_PLUG_SRC:tests/plugins/%.c=$(B)/tests/plugins/libck_%.so
 TEST_HELPER_SRC := $(wildcard tests/support/*.c)
 TEST_HELPER_OBJ := $(TEST_HELPER_SRC:%.c=$(B)/obj/%.o)
 
-all: $(LIBCK) $(LIBIR) $(LIBRUNTIME) $(CKBENCH) $(PLUGIN_SOS)
+all: $(LIBCK) $(LIBIR) $(LIBRUNTIME) $(CKBENCH) $(PLUGIN_SOS) $(MANPAGE)
+
+# The test objects are reached through pattern rules only, which would make
+# them intermediate: make would delete them after every build (an "rm" line
+# listing all of them) and recompile them all the next time.
+.SECONDARY: $(TEST_SRC:%.c=$(B)/obj/%.o) $(TEST_PLUG_SRC:%.c=$(B)/obj/%.o) $(TEST_HELPER_OBJ)
 
 # ---- generic compile rules -------------------------------------------------
 $(B)/obj/%.o: %.c
@@ -149,6 +156,30 @@ $(B)/obj/%.base.o: %.c
 $(B)/obj/%.o: %.cc
 	@mkdir -p $(@D)
 	$(Q)$(call say,CXX,$@)$(CXX) $(ALL_CXXFLAGS) $(call layer_inc,$<) -MMD -MP -c $< -o $@
+
+# ---- build facts for `ckbench --version` and result files ------------------
+# Regenerated on every make; scripts/build-info.sh replaces the header only
+# when its text changes, so only a new commit or new flags rebuild it.
+BUILD_INFO_H := $(B)/gen/ck_build_info.h
+$(BUILD_INFO_H): FORCE
+	@mkdir -p $(@D)
+	@sh scripts/build-info.sh $@ '$(CFLAGS)' '$(SANFLAGS)'
+$(B)/obj/harness/common/build_info.o: $(BUILD_INFO_H)
+$(B)/obj/harness/common/build_info.o: EXTRA_CFLAGS := -I$(B)/gen
+FORCE:
+
+# ---- the manual: docs/cli.md is its one source ------------------------------
+# scripts/clidoc.awk renders it as ckbench(1) and as the C table of sections
+# behind `ckbench help COMMAND`.
+$(MANPAGE): docs/cli.md scripts/clidoc.awk VERSION
+	@mkdir -p $(@D)
+	$(Q)$(call say,GEN,$@)awk -v mode=man -v version="$$(cat VERSION)" -f scripts/clidoc.awk docs/cli.md >$@.tmp && mv $@.tmp $@
+$(CLI_DOC_C): docs/cli.md scripts/clidoc.awk
+	@mkdir -p $(@D)
+	$(Q)$(call say,GEN,$@)awk -v mode=c -f scripts/clidoc.awk docs/cli.md >$@.tmp && mv $@.tmp $@
+$(B)/obj/gen/cli_doc.o: $(CLI_DOC_C) harness/cli/cli_doc.h
+	@mkdir -p $(@D)
+	$(Q)$(call say,CC,$@)$(CC) $(ALL_CFLAGS) -Iharness/cli -c $< -o $@
 
 $(LIBCK): $(CORE_OBJ)
 	@mkdir -p $(@D)
@@ -226,13 +257,13 @@ test-unit: test-build
 	@$(TEST_ENV) sh scripts/run-tests.sh $(TEST_BINS)
 
 test-parity: all
-	$(TEST_ENV) $(CKBENCH) parity --plugin all --json $(B)/parity.json --junit $(B)/parity.xml
+	@$(TEST_ENV) $(CKBENCH) parity --plugin all --json $(B)/parity.json --junit $(B)/parity.xml
 
 test-asan:
-	$(MAKE) SAN=1 test-unit
+	@$(MAKE) --no-print-directory SAN=1 test-unit
 
 test-clang:
-	$(MAKE) CC=clang B=build-clang all test-build
+	@$(MAKE) --no-print-directory CC=clang B=build-clang all test-build
 
 test-neon:
 	@sh scripts/test-neon.sh
@@ -241,19 +272,13 @@ test-install: all
 	@sh scripts/test-install.sh $(B)
 
 # test-neon first: the unit tests look for its cross-built plugin to check
-# that the x86 loader refuses it with the right reason.
+# that the x86 loader refuses it with the right reason. Every stage runs even
+# after one fails; the summary at the end gives each one's verdict and time
+# (logs in $(B)/test-logs/).
+TEST_STAGES := format-check lint test-neon test-unit test-parity test-asan test-clang test-install test-fuzz \
+               test-report-browser
 test: deps
-	$(MAKE) format-check
-	$(MAKE) lint
-	$(MAKE) test-neon
-	$(MAKE) test-unit
-	$(MAKE) test-parity
-	$(MAKE) test-asan
-	$(MAKE) test-clang
-	$(MAKE) test-install
-	$(MAKE) test-fuzz
-	$(MAKE) test-report-browser
-	@echo "make test: all stages passed"
+	@sh scripts/test-stages.sh $(B)/test-logs "$(MAKE)" $(TEST_STAGES)
 
 # ---- model parser fuzzing (issue 4, planner) --------------------------------
 # libFuzzer on ck_model_parse and what it feeds (graph, planner, map printer),
@@ -273,15 +298,15 @@ FUZZ_RUNS    ?= 50000
 
 $(FUZZ_DIR)/fuzz_model: $(FUZZ_SRC) $(wildcard ir/*.h core/*.h include/ckernel/*.h)
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(FUZZ_SRC) $(shell pkg-config --libs libcjson 2>/dev/null || echo -lcjson) -ldl -lm
+	$(Q)$(call say,CC,$@)$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(FUZZ_SRC) $(shell pkg-config --libs libcjson 2>/dev/null || echo -lcjson) -ldl -lm
 
 fuzz: $(FUZZ_DIR)/fuzz_model
 	@mkdir -p $(FUZZ_DIR)/corpus
 	$< $(FUZZ_ARGS) -max_total_time=$(FUZZ_SECONDS) $(FUZZ_DIR)/corpus ir/models tests/fuzz/seeds
 
 test-fuzz: $(FUZZ_DIR)/fuzz_model
-	rm -rf $(FUZZ_DIR)/short && mkdir -p $(FUZZ_DIR)/short
-	$< $(FUZZ_ARGS) -seed=1 -runs=$(FUZZ_RUNS) $(FUZZ_DIR)/short ir/models tests/fuzz/seeds
+	@rm -rf $(FUZZ_DIR)/short && mkdir -p $(FUZZ_DIR)/short
+	$(Q)$< $(FUZZ_ARGS) -seed=1 -runs=$(FUZZ_RUNS) $(FUZZ_DIR)/short ir/models tests/fuzz/seeds
 
 # ---- report browser check (issue 10, report) --------------------------------
 # tests/browser/check_report.sh: headless Chromium loads an HTML report made

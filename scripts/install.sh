@@ -1,7 +1,8 @@
 #!/bin/sh
-# make install: ckbench, the libraries (core, ir, runtime), the plugins, the
-# plugin ABI header, the runtime's headers, the model files and two
-# pkg-config files, under PREFIX (given with DESTDIR already applied):
+# make install: ckbench with its manual page and bash completion, the
+# libraries (core, ir, runtime), the plugins, the plugin ABI header, the
+# runtime's headers, the model files and two pkg-config files, under PREFIX
+# (given with DESTDIR already applied):
 #   ckernel          the plugin ABI (ck_plugin.h) for writing plugins
 #   ckernel-runtime  ck_runtime.h and the libraries, for programs that plan and run models
 set -eu
@@ -10,8 +11,11 @@ build=$2
 prefix=${PREFIX:-$dest}
 [ -x "$build/bin/ckbench" ] || { echo "install: $build/bin/ckbench is not built; run make first" >&2; exit 1; }
 install -d "$dest/bin" "$dest/lib/ckernel/plugins" "$dest/include/ckernel" "$dest/lib/pkgconfig" \
-    "$dest/share/doc/ckernel" "$dest/share/ckernel/models"
+    "$dest/share/doc/ckernel" "$dest/share/ckernel/models" "$dest/share/man/man1" \
+    "$dest/share/bash-completion/completions"
 install -m 755 "$build/bin/ckbench" "$dest/bin/ckbench"
+install -m 644 "$build/man/ckbench.1" "$dest/share/man/man1/ckbench.1"
+install -m 644 scripts/ckbench.bash-completion "$dest/share/bash-completion/completions/ckbench"
 install -m 644 "$build/lib/libckernel.a" "$dest/lib/libckernel.a"
 install -m 644 "$build/lib/libckir.a" "$dest/lib/libckir.a"
 install -m 644 "$build/lib/libckruntime.a" "$dest/lib/libckruntime.a"
@@ -30,6 +34,7 @@ done
 for d in docs/*.md; do
     [ -e "$d" ] && install -m 644 "$d" "$dest/share/doc/ckernel/"
 done
+version=$(cat VERSION)
 abi=$(sed -n 's/^#define CK_ABI_VERSION \([0-9]*\)u$/\1/p' include/ckernel/ck_plugin.h)
 cat > "$dest/lib/pkgconfig/ckernel.pc" <<PC
 prefix=$prefix
@@ -40,7 +45,7 @@ abi_version=$abi
 
 Name: ckernel
 Description: ckernel plugin ABI (ck_plugin.h) for writing kernel plugins loaded by ckbench
-Version: 0.1.0
+Version: $version
 Cflags: -I\${includedir}
 PC
 numa=""
@@ -54,7 +59,7 @@ modeldir=\${prefix}/share/ckernel/models
 
 Name: ckernel-runtime
 Description: ckernel model runtime (ck_runtime.h): plan a model, load plugins, run or train it
-Version: 0.1.0
+Version: $version
 Cflags: -I\${includedir}
 Libs: -L\${libdir} -lckruntime -lckir -lckernel -lcjson $numa -ldl -lm -lpthread
 PC

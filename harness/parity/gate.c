@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/term.h"
 #include "gate.h"
 #include "parity.h"
 
@@ -444,7 +445,7 @@ int ck_gate_run(const ck_gate_opts *o)
             return bad("--dump: %s%s", err, "");
         }
     }
-    g.progress = isatty(STDERR_FILENO);
+    g.progress = ck_term_progress(stderr);
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     /* at least two threads, so every passing kernel is also run on one
      * thread and compared: the split must not change the bits */
@@ -467,7 +468,8 @@ int ck_gate_run(const ck_gate_opts *o)
     for (size_t i = 0; i < g.n_results; i++)
         count[g.results[i].verdict]++;
     printf("parity: %zu cases in %.1f s\n", g.n_results, now() - t0);
-    printf("%zu passed, %zu failed", count[CK_PASS], count[CK_FAIL]);
+    printf("%zu passed, %s%zu failed%s", count[CK_PASS], count[CK_FAIL] ? ck_term_on(stdout, CK_RED) : "",
+           count[CK_FAIL], count[CK_FAIL] ? ck_term_off(stdout) : "");
     if (count[CK_SKIP])
         printf(", %zu skipped", count[CK_SKIP]);
     printf("\n");
