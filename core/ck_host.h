@@ -71,6 +71,11 @@ enum { CK_OPK_FORWARD = 1, CK_OPK_BACKWARD = 2, CK_OPK_FUSED = 3 };
 uint32_t ck_op_kind(uint32_t op);           /* CK_OPK_*, 0 for unknown ids */
 size_t ck_op_args_size(uint32_t op);        /* sizeof its argument struct, 0 if unknown */
 const uint32_t *ck_op_members(uint32_t op); /* a fused op's members, CK_OP_NONE-ended; NULL otherwise */
+/* The argument rules of docs/ops.md for op (nulls with work to do, shapes,
+ * aliasing), checked by the host before a kernel runs: 0, or -1 with one line
+ * "<op>: <what is wrong>" in err. Data-dependent rules (ids in range) are
+ * the kernels'. */
+int ck_op_check_args(uint32_t op, const void *args, char *err, size_t err_len);
 uint32_t ck_dtype_from_name(const char *name);
 
 typedef enum ck_parity_class { CK_PARITY_EXACT = 0, CK_PARITY_TOLERANCE = 1 } ck_parity_class;
