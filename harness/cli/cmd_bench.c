@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "bench/bench_runner.h"
@@ -15,6 +14,7 @@
 #include "ck_host.h"
 #include "cli_bench.h"
 #include "commands.h"
+#include "common/model_path.h"
 #include "common/sysinfo.h"
 
 /* ---- option parsing helpers ----------------------------------------------------- */
@@ -68,31 +68,6 @@ static int split_list(char *s, char **parts, int max)
         parts[n++] = tok;
     }
     return n;
-}
-
-static int file_exists(const char *p)
-{
-    struct stat st;
-    return stat(p, &st) == 0 && S_ISREG(st.st_mode);
-}
-
-/* "llava.json" or "llava" finds ir/models/llava.json (also under
- * $CK_SOURCE_DIR) when no such file exists where it was given. */
-static const char *resolve_model(const char *m, char *buf, size_t len)
-{
-    if (file_exists(m) || strchr(m, '/'))
-        return m;
-    const char *src = getenv("CK_SOURCE_DIR");
-    const char *ext = strstr(m, ".json") ? "" : ".json";
-    const char *dirs[] = {"ir/models", src && *src ? src : NULL};
-    for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
-        if (!dirs[i])
-            continue;
-        snprintf(buf, len, i == 0 ? "%s/%s%s" : "%s/ir/models/%s%s", dirs[i], m, ext);
-        if (file_exists(buf))
-            return buf;
-    }
-    return m; /* the model loader names the missing file */
 }
 
 /* ---- printing ---------------------------------------------------------------------- */
@@ -229,7 +204,7 @@ static int parse_threads(char *list, ck_bench_opts *o)
 }
 
 /* Parse bench options from argv[first..]; 0 ok, 2 bad usage, -1 --help. */
-int cli_parse_bench_args(int argc, char **argv, int first, ck_bench_opts *o, char *model_buf, size_t model_len)
+int cli_parse_bench_args(int argc, char **argv, int first, ck_bench_opts *o)
 {
     static char lists[3][1024]; /* strtok needs writable copies */
     for (int i = first; i < argc; i++) {
@@ -249,7 +224,8 @@ int cli_parse_bench_args(int argc, char **argv, int first, ck_bench_opts *o, cha
             if (o->n_plugins <= 0)
                 return cli_usage_error("ckbench bench", "--plugin: expected P[,P...] (at most 8), found '%s'", v);
         } else if (!strcmp(a, "--model")) {
-            o->model_path = resolve_model(v, model_buf, model_len);
+            if (!(o->model_path = ck_model_arg("ckbench bench", v)))
+                return 2;
         } else if (!strcmp(a, "--threads")) {
             snprintf(lists[1], sizeof lists[1], "%s", v);
             if (parse_threads(lists[1], o))
@@ -291,8 +267,7 @@ int ck_cmd_bench(int argc, char **argv)
 {
     ck_bench_opts o;
     ck_bench_opts_default(&o);
-    char model_buf[4096];
-    int rc = cli_parse_bench_args(argc, argv, 1, &o, model_buf, sizeof model_buf);
+    int rc = cli_parse_bench_args(argc, argv, 1, &o);
     if (rc == -1) {
         bench_usage(stdout);
         return 0;

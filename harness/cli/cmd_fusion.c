@@ -15,6 +15,7 @@
 #include "ck_ir.h"
 #include "ck_run.h"
 #include "commands.h"
+#include "common/model_path.h"
 
 typedef struct fusion_cli {
     const char *plugin, *model;
@@ -51,9 +52,10 @@ static int parse(int argc, char **argv, fusion_cli *c)
         char err[256];
         if (strcmp(a, "--plugin") == 0)
             c->plugin = v;
-        else if (strcmp(a, "--model") == 0)
-            c->model = v;
-        else if (strcmp(a, "--fuse") == 0) {
+        else if (strcmp(a, "--model") == 0) {
+            if (!(c->model = ck_model_arg("ckbench fusion", v)))
+                return -1;
+        } else if (strcmp(a, "--fuse") == 0) {
             if (ck_fusion_parse(v, &c->fuse, err, sizeof err)) {
                 fprintf(stderr, "ckbench fusion: %s\n", err);
                 return -1;
@@ -191,7 +193,7 @@ int ck_cmd_fusion(int argc, char **argv)
     fusion_cli c;
     int pr = parse(argc, argv, &c);
     if (pr)
-        return usage(pr > 0 ? stdout : stderr);
+        return pr > 0 ? usage(stdout) : 2; /* the parser said why, in one line */
     char err[CK_ERR_LEN];
     int status = 2;
     ck_model *m = ck_model_load(c.model, err, sizeof err);

@@ -98,9 +98,8 @@ int ck_cmd_headline(int argc, char **argv)
 {
     ck_bench_opts o;
     ck_bench_opts_default(&o);
-    char model_buf[4096];
     /* argv[0] is already an option (main passes argv from "--plugin" on) */
-    int rc = cli_parse_bench_args(argc, argv, 0, &o, model_buf, sizeof model_buf);
+    int rc = cli_parse_bench_args(argc, argv, 0, &o);
     if (rc == -1) {
         printf("usage: ckbench --plugin P|best --model M [bench options]\n\n"
                "Parity (reduced sizes, against the scalar reference), then bench at the model's real shapes,\n"

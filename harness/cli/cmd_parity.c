@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "common/model_path.h"
 #include "parity/gate.h"
 #include "parity/parity.h"
 
@@ -98,7 +99,10 @@ static int parse_args(int argc, char **argv, options *o)
         errno = 0;
         switch (k) {
         case 0: o->plugin = val; break;
-        case 1: o->model = val; break;
+        case 1:
+            if (!(o->model = ck_model_arg("ckbench parity", val)))
+                return 2;
+            break;
         case 2: o->ops = val; break;
         case 3:
             o->seed = strtoull(val, &end, 0);

@@ -10,6 +10,7 @@
 #include "ck_fusion.h"
 #include "ck_plan.h"
 #include "commands.h"
+#include "common/model_path.h"
 
 typedef struct plan_args {
     const char *model;
@@ -32,7 +33,7 @@ static void usage(FILE *f)
                "                    [--fuse all|none|LIST [--plugin P]]\n"
                "\n"
                "Plans every tensor of model M (a file such as ir/models/llava.json, or a name found\n"
-               "in ir/models/) at a fixed offset in one allocation: sections on 2 MiB boundaries,\n"
+               "in ir/models/ or $CK_MODEL_PATH) at a fixed offset in one allocation: sections on 2 MiB boundaries,\n"
                "each a header, its layers and a footer, weights and activations in execution order.\n"
                "Prints the memory map and the totals, and writes the address book to FILE\n"
                "(default layout.json), atomically. Format and rules: docs/layout.md.\n"
@@ -79,7 +80,8 @@ static int parse_valued(plan_args *a, const char *opt, const char *val)
 {
     size_t n;
     if (strcmp(opt, "--model") == 0) {
-        a->model = val;
+        if (!(a->model = ck_model_arg("ckbench plan", val)))
+            return 2;
     } else if (strcmp(opt, "--layout") == 0) {
         a->layout = val;
     } else if (strcmp(opt, "--fuse") == 0) {
@@ -161,28 +163,6 @@ static int parse_args(int argc, char **argv, plan_args *a)
     return 0;
 }
 
-/* A bare name ("llava") is looked up as ir/models/<name>.json under
- * CK_SOURCE_DIR or the current directory. */
-static ck_model *load_model(const char *name, char *err, size_t err_len)
-{
-    ck_model *m = ck_model_load(name, err, err_len);
-    if (m || strchr(name, '/') || strstr(name, ".json"))
-        return m;
-    snprintf(err, err_len, "%s: no such model file, nor ir/models/%s.json under CK_SOURCE_DIR or .", name, name);
-    const char *roots[] = {getenv("CK_SOURCE_DIR"), "."};
-    for (size_t i = 0; i < 2 && !m; i++) {
-        char path[4096];
-        if (!roots[i] || snprintf(path, sizeof path, "%s/ir/models/%s.json", roots[i], name) >= (int)sizeof path)
-            continue;
-        FILE *f = fopen(path, "r");
-        if (f) {
-            fclose(f);
-            return ck_model_load(path, err, err_len);
-        }
-    }
-    return NULL;
-}
-
 /* Fault the plan in a window of layers at a time, giving each window back
  * before the next: the way a model larger than memory is run. */
 static int walk_windows(const ck_plan *p, ck_arena *ar, size_t window)
@@ -261,7 +241,7 @@ int ck_cmd_plan(int argc, char **argv)
     int rc = parse_args(argc, argv, &a);
     if (rc)
         return rc == 1 ? 0 : rc;
-    ck_model *m = load_model(a.model, err, sizeof err);
+    ck_model *m = ck_model_load(a.model, err, sizeof err);
     if (!m) {
         fprintf(stderr, "ckbench plan: %s\n", err);
         return 2;

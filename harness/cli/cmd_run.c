@@ -11,6 +11,7 @@
 #include "ck_ir.h"
 #include "ck_run.h"
 #include "commands.h"
+#include "common/model_path.h"
 
 typedef struct run_cli {
     const char *plugin, *model, *tokens_arg, *weights, *gguf;
@@ -84,9 +85,10 @@ static int parse(int argc, char **argv, run_cli *c)
         }
         if (strcmp(a, "--plugin") == 0)
             c->plugin = v;
-        else if (strcmp(a, "--model") == 0)
-            c->model = v;
-        else if (strcmp(a, "--tokens") == 0)
+        else if (strcmp(a, "--model") == 0) {
+            if (!(c->model = ck_model_arg(strcmp(argv[0], "run") ? "ckbench diverge" : "ckbench run", v)))
+                return -1;
+        } else if (strcmp(a, "--tokens") == 0)
             c->tokens_arg = v;
         else if (strcmp(a, "--weights") == 0)
             c->weights = v;
@@ -213,7 +215,7 @@ int ck_cmd_run(int argc, char **argv)
     int pr = parse(argc, argv, &c);
     if (pr) {
         free(c.tokens);
-        return pr > 0 ? usage("run", stdout) : usage("run", stderr);
+        return pr > 0 ? usage("run", stdout) : 2; /* the parser said why, in one line */
     }
     loaded l;
     int status = 2;
@@ -310,7 +312,7 @@ int ck_cmd_diverge(int argc, char **argv)
     int pr = parse(argc, argv, &c);
     if (pr) {
         free(c.tokens);
-        return pr > 0 ? usage("diverge", stdout) : usage("diverge", stderr);
+        return pr > 0 ? usage("diverge", stdout) : 2;
     }
     loaded l;
     int status = 2;

@@ -10,6 +10,7 @@
 #include "ck_ir.h"
 #include "ck_train.h"
 #include "commands.h"
+#include "common/model_path.h"
 
 typedef struct train_cli {
     const char *plugin, *model;
@@ -74,9 +75,10 @@ static int parse(int argc, char **argv, train_cli *c)
         }
         if (strcmp(a, "--plugin") == 0)
             c->plugin = v;
-        else if (strcmp(a, "--model") == 0)
-            c->model = v;
-        else if (strcmp(a, "--steps") == 0) {
+        else if (strcmp(a, "--model") == 0) {
+            if (!(c->model = ck_model_arg("ckbench train-step", v)))
+                return -1;
+        } else if (strcmp(a, "--steps") == 0) {
             if (number(a, v, 1, 2, 100000, &d))
                 return -1;
             c->steps = (size_t)d;

@@ -198,11 +198,11 @@ Test(bench_run, missing_model_is_one_line_and_status_2)
 Test(bench_run, bad_options_are_refused)
 {
     char err[2048];
-    cr_assert_eq(run_ckbench("bench --plugin scalar --model x.json --min-time soon", err, sizeof err), 2);
+    cr_assert_eq(run_ckbench("bench --plugin scalar --model tiny-gqa --min-time soon", err, sizeof err), 2);
     cr_assert(strstr(err, "--min-time") && strstr(err, "soon"), "%s", err);
-    cr_assert_eq(run_ckbench("bench --model x.json", err, sizeof err), 2);
+    cr_assert_eq(run_ckbench("bench --model tiny-gqa", err, sizeof err), 2);
     cr_assert(strstr(err, "--plugin"), "%s", err);
-    cr_assert_eq(run_ckbench("bench --plugin scalar --model x.json --op nosuchop", err, sizeof err), 2);
+    cr_assert_eq(run_ckbench("bench --plugin scalar --model tiny-gqa --op nosuchop", err, sizeof err), 2);
     cr_assert(strstr(err, "nosuchop"), "%s", err);
     cr_assert(results_dir_is_empty(), "nothing written");
 }

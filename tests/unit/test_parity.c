@@ -423,7 +423,7 @@ Test(parity_usage, bad_timeout)
 }
 Test(parity_usage, bad_weight_dtype)
 {
-    expect_usage_error("--model x.json --weight-dtype q9", "--weight-dtype");
+    expect_usage_error("--model tiny-gqa --weight-dtype q9", "--weight-dtype");
 }
 Test(parity_usage, weight_dtype_needs_model)
 {
