@@ -169,8 +169,9 @@ static void bench_usage(FILE *f)
                "a reduced T and are scaled by the flops ratio; the scalar@T column says which (marked *).\n"
                "--min-time: seconds per benchmark (default 0.05); --repetitions: report the median of R runs.\n"
                "--weights: every weight in this dtype instead of the model's (q8_0 / q4_0 for the quant plugin).\n"
-               "Writes results/<date>-<host>-<plugin>-<model>.json (Google Benchmark JSON + a ckbench context;\n"
-               "compare.py reads it) and .csv, or --out FILE (FILE-<plugin>.json with several plugins).\n"
+               "Writes results/<date>-<HHMMSS>-<host>-<plugin>-<model>.json (-2, -3, ... when taken; Google\n"
+               "Benchmark JSON + a ckbench context; compare.py reads it) and .csv, or --out FILE\n"
+               "(FILE-<plugin>.json with several plugins).\n"
                "$CK_RESULTS_DIR changes the results directory. Exit: 0 ok, 1 a plugin or kernel did not run,\n"
                "2 bad usage or input.\n");
 }
