@@ -1,21 +1,25 @@
 /* ckbench report: the command line of report_make.c, which merges bench
  * result files into Markdown and one self-contained HTML page (report.h). */
 #include <errno.h>
+#include <glob.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "commands.h"
 #include "report/report.h"
 
-#define MAX_INPUTS 256
+#define MAX_INPUTS 4096
 
 static void report_usage(FILE *f)
 {
     fprintf(f,
-            "usage: ckbench report FILE... [-o report.html] [--md report.md] [--baseline FILE]...\n"
+            "usage: ckbench report FILE|DIR|GLOB... [-o report.html] [--md report.md] [--baseline FILE]...\n"
             "                      [--threshold PCT]\n\n"
-            "Merges result files of 'ckbench bench' (several plugins, runs, machines) into one report:\n"
+            "Merges result files of 'ckbench bench' (several plugins, runs, machines) into one report.\n"
+            "A folder stands for its *.json files, a quoted glob for the files it matches; JSON files that\n"
+            "are no bench result (the headline's .parity.json, roofs-*.json) are skipped, one note each.\n"
             "  --md FILE     Markdown: per model and op, the plugins side by side (time, GB/s, GFLOP/s,\n"
             "                %% of roof, speedup over scalar, parity verdict and max error), and the\n"
             "                machine context of each run;\n"
@@ -45,6 +49,37 @@ typedef struct report_args {
     double threshold;
 } report_args;
 
+static int push_input(report_args *a, const char *path)
+{
+    if (a->n_inputs == MAX_INPUTS)
+        return usage_error("too many result files (at most 4096)", NULL);
+    a->inputs[a->n_inputs++] = path;
+    return 0;
+}
+
+/* A file as given; a folder as its *.json files; a pattern the shell left
+ * alone (quoted, or matching nothing there) as the files it matches. The
+ * matched names are kept until the process ends. */
+static int add_input(report_args *a, const char *arg)
+{
+    struct stat st;
+    int is_dir = stat(arg, &st) == 0 && S_ISDIR(st.st_mode);
+    if (!is_dir && (!strpbrk(arg, "*?[") || stat(arg, &st) == 0))
+        return push_input(a, arg);
+    char pattern[4200];
+    snprintf(pattern, sizeof pattern, is_dir ? "%s/*.json" : "%s", arg);
+    glob_t g;
+    int rc = glob(pattern, 0, NULL, &g);
+    if (rc == GLOB_NOMATCH || (rc == 0 && g.gl_pathc == 0))
+        return usage_error(is_dir ? "no *.json file in the folder" : "no file matches", arg);
+    if (rc != 0)
+        return usage_error("cannot read the folder or pattern", arg);
+    for (size_t i = 0; i < g.gl_pathc; i++)
+        if (push_input(a, g.gl_pathv[i]))
+            return 2;
+    return 0; /* g is not freed: a->inputs points into it */
+}
+
 /* 0 ok, 2 bad usage, -1 --help */
 static int parse_args(int argc, char **argv, report_args *a)
 {
@@ -55,9 +90,9 @@ static int parse_args(int argc, char **argv, report_args *a)
         if (!strcmp(o, "--help") || !strcmp(o, "-h"))
             return -1;
         if (o[0] != '-' || !strcmp(o, "-")) {
-            if (a->n_inputs == MAX_INPUTS)
-                return usage_error("too many result files (at most 256)", NULL);
-            a->inputs[a->n_inputs++] = o;
+            int rc = add_input(a, o);
+            if (rc)
+                return rc;
             continue;
         }
         if (i + 1 >= argc)
@@ -116,6 +151,9 @@ int ck_cmd_report(int argc, char **argv)
         fprintf(say, "report: wrote %s\n", a.md);
     if (a.html)
         fprintf(say, "report: wrote %s (%zu roofline points)\n", a.html, sum.n_points);
+    if (sum.n_skipped)
+        fprintf(say, "report: %zu run%s; %zu file%s skipped as no bench result\n", sum.n_runs,
+                sum.n_runs == 1 ? "" : "s", sum.n_skipped, sum.n_skipped == 1 ? "" : "s");
     if (a.n_baselines)
         fprintf(say, "report: %zu of %zu rows matched in the baseline are slower beyond their threshold\n",
                 sum.n_slower, sum.n_matched);
