@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bench_shim.h"
@@ -588,6 +589,8 @@ int ck_bench_run(const ck_bench_opts *o, ck_bench_outcome *out)
         out->load_avg = -1.0;
     out->n_cpus = ck_sys_ncpus();
     out->have_roofs = ck_roofs_load(&out->roofs, roofs_path, err, sizeof err) == 0;
+    if (out->have_roofs)
+        ck_roofs_doubtful(&out->roofs, (long long)time(NULL), out->roofs_doubt, sizeof out->roofs_doubt);
     ck_papi *papi = ck_papi_open(out->counters_why, sizeof out->counters_why);
     ctx_set cs = {0};
     if (make_contexts(o, &cs, err, sizeof err) != 0) {

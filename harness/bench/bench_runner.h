@@ -78,6 +78,7 @@ typedef struct ck_bench_outcome {
     char model[128];
     int have_roofs;
     ck_roofs roofs;
+    char roofs_doubt[200];  /* why the roofs should be measured again (ck_roofs_doubtful), or "" */
     char counters_why[300]; /* "" when counters were read */
     int any_scaled_scalar;  /* some scalar figure was measured at a reduced T */
     double load_avg;        /* the 1-minute load average when the run started; < 0 unknown */

@@ -420,6 +420,11 @@ int ck_roofs_measure(ck_roofs *r, int threads, int quick, FILE *log, char *err, 
     ck_sys_utc_iso(r->measured_at, sizeof r->measured_at);
     r->threads = threads > 0 ? threads : ck_sys_ncpus();
     r->llc_bytes = ck_sys_llc_bytes();
+    r->mode = quick ? CK_ROOFS_QUICK : CK_ROOFS_FULL;
+    r->cpus = ck_sys_ncpus();
+    double before = -1;
+    if (getloadavg(&before, 1) != 1)
+        before = -1;
     if (measure_bandwidth(r, quick, log, err, err_len) != 0)
         return -1;
     double target = quick ? 0.03 : 0.08;
@@ -433,5 +438,11 @@ int ck_roofs_measure(ck_roofs *r, int threads, int quick, FILE *log, char *err, 
         r->peak_gflops[isa][CK_ROOF_ONE_THREAD] = measure_fma(isa, 1, target, reps);
         r->peak_gflops[isa][CK_ROOF_ALL_THREADS] = measure_fma(isa, r->threads, target, reps);
     }
+    /* the 1-minute average lags: the higher of the two readings is the
+     * fairer picture of what shared the machine while it was measured */
+    double after = -1;
+    if (getloadavg(&after, 1) != 1)
+        after = -1;
+    r->load_avg = after > before ? after : before;
     return 0;
 }

@@ -147,6 +147,9 @@ void cli_print_outcome(const ck_bench_outcome *out)
     printf("%% of roof: memory-bound rows (intensity below the ridge) against stream-triad bandwidth,\n"
            "  compute-bound rows against the plugin ISA's FMA peak, both at the row's thread count;\n"
            "  above 100%% on a memory-bound row means its data stayed in cache between calls.\n");
+    if (out->roofs_doubt[0])
+        printf("roofs: %s; %% of roof may be off. 'ckbench calibrate' on a quiet machine measures them again.\n",
+               out->roofs_doubt);
     if (out->counters_why[0])
         printf("counters: unavailable: %s (time-based figures only)\n", out->counters_why);
     if (out->load_avg > 0.5 * out->n_cpus)

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bench/bench_runner.h"
@@ -19,7 +20,8 @@
 
 static void print_roofs(const ck_roofs *r, const char *path)
 {
-    printf("roofs of %s (%s), %d threads, measured %s\n", r->host, r->cpu, r->threads, r->measured_at);
+    printf("roofs of %s (%s), %d threads, measured %s (%s, load %.1f on %d CPUs)\n", r->host, r->cpu, r->threads,
+           r->measured_at, r->mode == CK_ROOFS_QUICK ? "quick" : "full", r->load_avg, r->cpus);
     printf("  stream triad (3 x %zu MiB arrays): %.1f GB/s on 1 thread, %.1f GB/s on %d\n", r->triad_array_bytes >> 20,
            r->triad_gbs[0], r->triad_gbs[1], r->threads);
     for (int isa = 0; isa < CK_ISA_COUNT; isa++)
@@ -29,6 +31,11 @@ static void print_roofs(const ck_roofs *r, const char *path)
                    r->peak_gflops[isa][1] / r->triad_gbs[1]);
     if (path)
         printf("saved: %s\n", path);
+    char why[200];
+    if (ck_roofs_doubtful(r, (long long)time(NULL), why, sizeof why))
+        printf("note: these roofs are %s; bench will say so on every run until 'ckbench calibrate'\n"
+               "  (without --quick, on a quiet machine) measures them again.\n",
+               why);
 }
 
 /* Measure and save; the headline uses it too (quick). */
