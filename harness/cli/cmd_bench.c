@@ -15,6 +15,7 @@
 #include "cli_bench.h"
 #include "commands.h"
 #include "common/model_path.h"
+#include "common/op_list.h"
 #include "common/sysinfo.h"
 
 /* ---- option parsing helpers ----------------------------------------------------- */
@@ -162,36 +163,22 @@ void cli_print_outcome(const ck_bench_outcome *out)
 
 static void bench_usage(FILE *f)
 {
-    fprintf(f, "usage: ckbench bench --plugin P[,P2...] --model M [--threads N[,N2...]] [--op OP,...]\n"
-               "                     [--weights DTYPE] [--min-time S] [--repetitions R] [--out FILE] [--no-scalar]\n"
-               "                     [--scalar-budget FLOPS] [--parity-json FILE]\n\n"
-               "Times every distinct op instance of model M at its real shapes (full sequence) through Google\n"
-               "Benchmark, for each plugin and thread count (default: all CPUs), and prints per op: time, GB/s,\n"
-               "GFLOP/s, arithmetic intensity, %% of the relevant calibrated roof and the speedup over the scalar\n"
-               "plugin measured in the same run. Scalar instances above --scalar-budget flops (default 2e8) run at\n"
-               "a reduced T and are scaled by the flops ratio; the scalar@T column says which (marked *).\n"
-               "--min-time: seconds per benchmark (default 0.05); --repetitions: report the median of R runs.\n"
-               "--weights: every weight in this dtype instead of the model's (q8_0 / q4_0 for the quant plugin).\n"
-               "Writes results/<date>-<HHMMSS>-<host>-<plugin>-<model>.json (-2, -3, ... when taken; Google\n"
-               "Benchmark JSON + a ckbench context; compare.py reads it) and .csv, or --out FILE\n"
-               "(FILE-<plugin>.json with several plugins).\n"
-               "$CK_RESULTS_DIR changes the results directory. Exit: 0 ok, 1 a plugin or kernel did not run,\n"
-               "2 bad usage or input.\n");
-}
-
-static int parse_ops(char *list, ck_bench_opts *o)
-{
-    char *parts[CK_OP_COUNT];
-    int n = split_list(list, parts, CK_OP_COUNT);
-    if (n <= 0)
-        return cli_usage_error("ckbench bench", "--op: expected OP[,OP...], found '%s'", list);
-    for (int i = 0; i < n; i++) {
-        uint32_t op = ck_op_from_name(parts[i]);
-        if (op == CK_OP_NONE)
-            return cli_usage_error("ckbench bench", "--op: unknown op '%s'", parts[i]);
-        o->op_filter[op] = 1;
-    }
-    return 0;
+    fprintf(f,
+            "usage: ckbench bench --plugin P[,P2...] --model M [--threads N[,N2...]] [--op OP,...]\n"
+            "                     [--weight-dtype DTYPE] [--min-time S] [--repetitions R] [--out FILE] [--no-scalar]\n"
+            "                     [--scalar-budget FLOPS] [--parity-json FILE]\n\n"
+            "Times every distinct op instance of model M at its real shapes (full sequence) through Google\n"
+            "Benchmark, for each plugin and thread count (default: all CPUs), and prints per op: time, GB/s,\n"
+            "GFLOP/s, arithmetic intensity, %% of the relevant calibrated roof and the speedup over the scalar\n"
+            "plugin measured in the same run. Scalar instances above --scalar-budget flops (default 2e8) run at\n"
+            "a reduced T and are scaled by the flops ratio; the scalar@T column says which (marked *).\n"
+            "--min-time: seconds per benchmark (default 0.05); --repetitions: report the median of R runs.\n"
+            "--weight-dtype: every weight in this dtype instead of the model's (q8_0 / q4_0 for quant).\n"
+            "Writes results/<date>-<HHMMSS>-<host>-<plugin>-<model>.json (-2, -3, ... when taken; Google\n"
+            "Benchmark JSON + a ckbench context; compare.py reads it) and .csv, or --out FILE\n"
+            "(FILE-<plugin>.json with several plugins).\n"
+            "$CK_RESULTS_DIR changes the results directory. Exit: 0 ok, 1 a plugin or kernel did not run,\n"
+            "2 bad usage or input.\n");
 }
 
 static int parse_threads(char *list, ck_bench_opts *o)
@@ -210,7 +197,7 @@ static int parse_threads(char *list, ck_bench_opts *o)
 /* Parse bench options from argv[first..]; 0 ok, 2 bad usage, -1 --help. */
 int cli_parse_bench_args(int argc, char **argv, int first, ck_bench_opts *o)
 {
-    static char lists[3][1024]; /* strtok needs writable copies */
+    static char lists[2][1024]; /* strtok needs writable copies */
     for (int i = first; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--help") || !strcmp(a, "-h"))
@@ -235,9 +222,9 @@ int cli_parse_bench_args(int argc, char **argv, int first, ck_bench_opts *o)
             if (parse_threads(lists[1], o))
                 return 2;
         } else if (!strcmp(a, "--op")) {
-            snprintf(lists[2], sizeof lists[2], "%s", v);
-            if (parse_ops(lists[2], o))
-                return 2;
+            char err[1400];
+            if (ck_op_list_parse(v, o->op_filter, err, sizeof err))
+                return cli_usage_error("ckbench bench", "%s", err);
         } else if (!strcmp(a, "--min-time")) {
             if (parse_double(v, &o->min_time))
                 return cli_usage_error("ckbench bench", "--min-time: expected seconds > 0, found '%s'", v);
@@ -247,11 +234,17 @@ int cli_parse_bench_args(int argc, char **argv, int first, ck_bench_opts *o)
         } else if (!strcmp(a, "--scalar-budget")) {
             if (parse_double(v, &o->scalar_budget_flops))
                 return cli_usage_error("ckbench bench", "--scalar-budget: expected flops > 0, found '%s'", v);
-        } else if (!strcmp(a, "--weights")) {
+        } else if (!strcmp(a, "--weight-dtype")) {
             o->weight_dtype = ck_dtype_from_name(v);
-            if (o->weight_dtype == CK_DTYPE_NONE)
-                return cli_usage_error("ckbench bench", "--weights: expected f32, bf16, f16, q8_0 or q4_0, found '%s'",
-                                       v);
+            if (o->weight_dtype == CK_DTYPE_NONE || o->weight_dtype == CK_DTYPE_I32)
+                return cli_usage_error("ckbench bench",
+                                       "--weight-dtype: expected f32, bf16, f16, q8_0 or q4_0, found '%s'", v);
+        } else if (!strcmp(a, "--weights")) {
+            /* the old spelling of the dtype here; --weights is a weight source in run and diverge */
+            return cli_usage_error("ckbench bench",
+                                   "--weights is the weight source (a .gguf file, run and diverge) in every "
+                                   "command; the weight dtype is --weight-dtype, e.g. '--weight-dtype %s'",
+                                   ck_dtype_from_name(v) ? v : "q8_0");
         } else if (!strcmp(a, "--out")) {
             o->out_path = v;
         } else if (!strcmp(a, "--parity-json")) {

@@ -28,7 +28,7 @@ typedef struct plan_args {
 static void usage(FILE *f)
 {
     fprintf(f, "usage: ckbench plan --model M [--training | --decode [--decode-pos P]] [--align N]\n"
-               "                    [--weight-dtype f32|bf16|f16|q8_0|q4_0] [--layout FILE] [--layers]\n"
+               "                    [--weight-dtype f32|bf16|f16|q8_0|q4_0] [--layout FILE] [--per-layer]\n"
                "                    [--map [--hugepages none|2M|1G] [--numa interleave|NODE] [--touch-window L]]\n"
                "                    [--fuse all|none|LIST [--plugin P]]\n"
                "\n"
@@ -43,7 +43,7 @@ static void usage(FILE *f)
                "  --decode-pos P   the decoded token's position (default 0; less than seq_len)\n"
                "  --align N        byte alignment of every tensor: a power of two, 8..2097152 (default 64)\n"
                "  --weight-dtype D matrix weights in D instead of the model's dtype\n"
-               "  --layers         one map row per layer\n"
+               "  --per-layer      one map row per layer\n"
                "  --map            map the plan (MAP_NORESERVE: nothing is touched) and say how\n"
                "  --hugepages H    with --map: none, 2M or 1G (falls back, and says why)\n"
                "  --numa P         with --map: interleave, or a node number (needs libnuma)\n"
@@ -138,8 +138,13 @@ static int parse_args(int argc, char **argv, plan_args *a)
             a->opts.training = 1;
         } else if (strcmp(o, "--decode") == 0) {
             a->opts.decode = 1;
-        } else if (strcmp(o, "--layers") == 0) {
+        } else if (strcmp(o, "--per-layer") == 0) {
             a->per_layer = 1;
+        } else if (strcmp(o, "--layers") == 0) {
+            /* the old spelling: --layers is a count everywhere else */
+            fprintf(stderr, "ckbench plan: --layers is a layer count (fusion, train-step); one map row per layer "
+                            "is --per-layer\n");
+            return 2;
         } else if (strcmp(o, "--map") == 0) {
             a->map = 1;
         } else if (o[0] == '-' && o[1] == '-' && i + 1 < argc && argv[i + 1][0] != '\0') {
