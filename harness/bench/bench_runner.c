@@ -144,11 +144,8 @@ static ck_shape scalar_shape(const ck_shape *full, double budget)
 
 static void progress_line(void *user, const char *name, int done, int total)
 {
-    const char *who = user;
-    fprintf(stderr, "\r\033[K[%d/%d] %s: %.90s", done, total, who, name);
-    if (done == total)
-        fprintf(stderr, "\r\033[K");
-    fflush(stderr);
+    (void)total; /* the part was sized before the run */
+    ck_progress_part(user, (size_t)done, name);
 }
 
 static void bench_name(char *buf, size_t len, const ck_shape *s, int threads, int dup)
@@ -212,7 +209,7 @@ static int run_plugin(const ck_plugin *p, const ck_shape *shapes, size_t n_inst,
     ckb_options bo = {.min_time = o->min_time, .repetitions = o->repetitions};
     if (o->progress) {
         bo.progress = progress_line;
-        bo.progress_user = (void *)p->desc->name;
+        bo.progress_user = o->progress;
     }
     return ckb_run(&bo, gb_path, err, err_len);
 }
@@ -363,6 +360,27 @@ static int is_scalar_name(const char *name)
     return strcmp(name, "scalar") == 0;
 }
 
+static int has_scalar(const ck_bench_opts *o)
+{
+    for (int i = 0; i < o->n_plugins; i++)
+        if (is_scalar_name(o->plugins[i]))
+            return 1;
+    return 0;
+}
+
+/* A part of the run begins (section named) or, with section NULL, ends. */
+static void progress_part(const ck_bench_opts *o, const char *section, size_t n)
+{
+    if (!o->progress)
+        return;
+    if (!section) {
+        ck_progress_end_part(o->progress);
+        return;
+    }
+    ck_progress_section(o->progress, section);
+    ck_progress_begin_part(o->progress, n);
+}
+
 /* Measure the scalar reference (its rows are at the shapes it ran). */
 static void run_scalar(const ck_bench_opts *o, const ck_shape *shapes, size_t n_inst, ctx_set *cs, ck_papi *papi,
                        const char *dir, scalar_ref *sr, ck_bench_outcome *out)
@@ -377,8 +395,10 @@ static void run_scalar(const ck_bench_opts *o, const ck_shape *shapes, size_t n_
         return;
     }
     snprintf(sr->gb_path, sizeof sr->gb_path, "%s/.scalar-%d.gb.json", dir, (int)getpid());
+    progress_part(o, "scalar reference", n_inst * (size_t)cs->n);
     int ran = run_plugin(sr->plugin, shapes, n_inst, cs->ctx, cs->n, o, papi, o->scalar_budget_flops, sr->gb_path,
                          &sr->rs, err, sizeof err);
+    progress_part(o, NULL, 0);
     if (ran < 0)
         fprintf(stderr, "ckbench bench: scalar reference: %s\n", err);
     if (ran <= 0) {
@@ -538,12 +558,14 @@ static int bench_one(const bench_env *e, const char *name, ck_bench_plugin_resul
     snprintf(gb_path, sizeof gb_path, "%s", e->sr->gb_path);
     if (!scalar_itself) {
         snprintf(gb_path, sizeof gb_path, "%s/.%s-%d.gb.json", e->dir, pr->plugin, (int)getpid());
+        progress_part(e->o, pr->plugin, e->n_inst * (size_t)e->cs->n);
         int ran =
             run_plugin(p, e->shapes, e->n_inst, e->cs->ctx, e->cs->n, e->o, e->papi, 0, gb_path, &own, err, sizeof err);
+        progress_part(e->o, NULL, 0);
         if (ran <= 0) {
             if (ran == 0)
                 snprintf(err, sizeof err,
-                         "it has no kernel for any op instance of %s (try --weights for a "
+                         "it has no kernel for any op instance of %s (try --weight-dtype for a "
                          "quantised plugin)",
                          e->out->model);
             snprintf(pr->why, sizeof pr->why, "%s", err);
@@ -601,9 +623,9 @@ int ck_bench_run(const ck_bench_opts *o, ck_bench_outcome *out)
         return 2;
     }
     scalar_ref sr = {0};
-    int wants_scalar = !o->no_scalar;
-    for (int i = 0; i < o->n_plugins; i++)
-        wants_scalar |= is_scalar_name(o->plugins[i]);
+    int wants_scalar = !o->no_scalar || has_scalar(o);
+    if (o->progress) /* every plugin's run and the reference's; scalar in the list is the reference */
+        ck_progress_total(o->progress, n_inst * (size_t)cs.n * (size_t)(o->n_plugins + wants_scalar - has_scalar(o)));
     if (wants_scalar)
         run_scalar(o, shapes, n_inst, &cs, papi, dir, &sr, out);
     bench_env env = {o, shapes, n_inst, &cs, papi, &sr, dir, roofs_path, out};

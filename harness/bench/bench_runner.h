@@ -11,6 +11,7 @@
 
 #include "calibrate.h"
 #include "ck_host.h"
+#include "common/progress.h"
 
 #define CK_BENCH_MAX_PLUGINS 8
 #define CK_BENCH_MAX_THREADS 8
@@ -30,7 +31,7 @@ typedef struct ck_bench_opts {
     const char *parity_json;    /* a parity report to summarise in the results, or NULL */
     double scalar_budget_flops; /* above this, scalar runs at a reduced T (scaled) */
     int no_scalar;              /* 1: no scalar reference, no speedup column */
-    int progress;               /* 1: progress line on stderr */
+    ck_progress *progress;      /* started by the caller (ck_progress_start), or NULL: none */
 } ck_bench_opts;
 
 void ck_bench_opts_default(ck_bench_opts *o);

@@ -271,9 +271,12 @@ int ck_cmd_bench(int argc, char **argv)
     }
     if (rc)
         return rc;
-    o.progress = isatty(STDERR_FILENO);
+    ck_progress prog;
+    ck_progress_start(&prog, "bench", 0);
+    o.progress = &prog;
     ck_bench_outcome out;
     rc = ck_bench_run(&o, &out);
+    ck_progress_finish(&prog);
     if (rc != 2)
         cli_print_outcome(&out);
     ck_bench_outcome_free(&out);

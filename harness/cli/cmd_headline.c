@@ -145,9 +145,12 @@ int ck_cmd_headline(int argc, char **argv)
     o.parity_json = parity_rc == 2 ? NULL : parity_path;
     printf("\n== bench (full shapes)\n");
     fflush(stdout);
-    o.progress = isatty(STDERR_FILENO);
+    ck_progress prog;
+    ck_progress_start(&prog, "bench", 0);
+    o.progress = &prog;
     ck_bench_outcome out;
     int bench_rc = ck_bench_run(&o, &out);
+    ck_progress_finish(&prog);
     if (bench_rc != 2) {
         cli_print_outcome(&out);
         print_report(&out, parity_rc);

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "gate.h"
+#include "common/progress.h"
 #include "parity.h"
 
 #define MAX_TARGETS 32
@@ -33,7 +34,7 @@ typedef struct gate {
     ck_parity_result *results;
     size_t n_results, cap_results;
     ck_parity_dump *dump;
-    int progress;                         /* stderr is a terminal */
+    ck_progress progress;                 /* k of N shapes on stderr */
     int threads;                          /* the kernels' threads: --threads, or every CPU but at least 2 */
     const ck_kernel_desc *hung[MAX_HUNG]; /* kernels that timed out, and how often */
     int hung_count[MAX_HUNG];
@@ -140,16 +141,9 @@ static ck_parity_result *new_result(gate *g, size_t shape_index, const ck_parity
     return r;
 }
 
-static void progress(gate *g, size_t i, size_t n, const char *what)
-{
-    if (g->progress)
-        fprintf(stderr, "\r\033[K[%zu/%zu] %s", i + 1, n, what);
-}
-
 static void show(gate *g, const ck_parity_result *r)
 {
-    if (g->progress)
-        fprintf(stderr, "\r\033[K");
+    ck_progress_clear(&g->progress);
     ck_parity_print_row(r);
     fflush(stdout);
 }
@@ -441,7 +435,7 @@ int ck_gate_run(const ck_gate_opts *o)
             return bad("--dump: %s%s", err, "");
         }
     }
-    g.progress = isatty(STDERR_FILENO);
+    ck_progress_start(&g.progress, "parity", n_shapes);
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     /* at least two threads, so every passing kernel is also run on one
      * thread and compared: the split must not change the bits */
@@ -452,11 +446,11 @@ int ck_gate_run(const ck_gate_opts *o)
     for (size_t i = 0; i < n_shapes; i++) {
         char desc[256];
         ck_parity_describe(&shapes[i], desc, sizeof desc);
-        progress(&g, i, n_shapes, desc);
+        ck_progress_step(&g.progress, i, desc);
         check_shape(&g, i, &shapes[i]);
     }
-    if (g.progress)
-        fprintf(stderr, "\r\033[K");
+    ck_progress_step(&g.progress, n_shapes, NULL);
+    ck_progress_finish(&g.progress);
     free(shapes);
     add_unchecked_kernels(&g);
     print_skipped_groups(&g);
