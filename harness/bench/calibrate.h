@@ -9,6 +9,8 @@
 
 #include <cjson/cJSON.h>
 
+#include "common/progress.h"
+
 enum { CK_ISA_SCALAR = 0, CK_ISA_AVX2 = 1, CK_ISA_AVX512 = 2, CK_ISA_NEON = 3, CK_ISA_COUNT };
 enum { CK_ROOF_ONE_THREAD = 0, CK_ROOF_ALL_THREADS = 1 };
 
@@ -49,8 +51,8 @@ int ck_isa_for_plugin(const char *plugin_name);
 void ck_roofs_path(char *buf, size_t len, const char *results_dir);
 
 /* Measure. `threads` <= 0: all online CPUs. `quick`: shorter timing (for the
- * headline's first run). Progress lines go to `log` when it is not NULL. */
-int ck_roofs_measure(ck_roofs *r, int threads, int quick, FILE *log, char *err, size_t err_len);
+ * headline's first run). Each part is a section of prog (may be NULL). */
+int ck_roofs_measure(ck_roofs *r, int threads, int quick, ck_progress *prog, char *err, size_t err_len);
 
 /* Save as JSON (written to a temporary file, then renamed) / load and check:
  * one line naming the file and the field on failure. */

@@ -51,8 +51,11 @@ int cli_calibrate_and_save(int threads, int quick, const char *out_path, ck_roof
         }
         ck_roofs_path(path, sizeof path, dir);
     }
-    if (ck_roofs_measure(r, threads, quick, isatty(STDERR_FILENO) ? stderr : NULL, err, sizeof err) != 0 ||
-        ck_roofs_save(r, path, err, sizeof err) != 0) {
+    ck_progress prog;
+    ck_progress_start(&prog, "calibrate", 0);
+    int failed = ck_roofs_measure(r, threads, quick, &prog, err, sizeof err);
+    ck_progress_finish(&prog);
+    if (failed || ck_roofs_save(r, path, err, sizeof err) != 0) {
         fprintf(stderr, "ckbench calibrate: %s\n", err);
         return 2;
     }

@@ -16,6 +16,7 @@
 #include "ck_run.h"
 #include "commands.h"
 #include "common/model_path.h"
+#include "common/progress.h"
 
 typedef struct fusion_cli {
     const char *plugin, *model;
@@ -88,11 +89,12 @@ static double now(void)
 }
 
 /* One pass over every step; the time of the layer steps of each section. */
-static int time_once(ck_runner *r, const ck_exec_ctx *ctx, double *per_section, size_t n_sec)
+static int time_once(ck_runner *r, const ck_exec_ctx *ctx, double *per_section, size_t n_sec, ck_progress *prog)
 {
     char err[CK_ERR_LEN];
     for (size_t s = 0; s < n_sec; s++)
         per_section[s] = 0;
+    ck_progress_begin_part(prog, ck_runner_n_steps(r));
     for (size_t i = 0; i < ck_runner_n_steps(r); i++) {
         const ck_run_step *st = ck_runner_step(r, i);
         double t0 = now();
@@ -102,7 +104,9 @@ static int time_once(ck_runner *r, const ck_exec_ctx *ctx, double *per_section, 
         }
         if (st->part == CK_PART_LAYER)
             per_section[st->section] += now() - t0;
+        ck_progress_part(prog, i + 1, st->label);
     }
+    ck_progress_end_part(prog);
     return 0;
 }
 
@@ -120,8 +124,10 @@ typedef struct timing {
 /* Unfused and fused alternate, repetition by repetition, and the speedup is
  * the median of the paired ratios: on a shared machine a change of load then
  * falls on both sides of a pair instead of on one configuration. */
-static int time_pairs(ck_runner *plain, ck_runner *fused, const ck_exec_ctx *ctx, int reps, size_t n_sec, timing *t)
+static int time_pairs(ck_runner *plain, ck_runner *fused, const ck_exec_ctx *ctx, int reps, size_t n_sec, timing *t,
+                      ck_progress *prog)
 {
+    ck_progress_total(prog, (size_t)reps * (ck_runner_n_steps(plain) + ck_runner_n_steps(fused)));
     double *ratios = calloc((size_t)reps * n_sec, sizeof *ratios);
     if (!ratios)
         return -1;
@@ -130,7 +136,10 @@ static int time_pairs(ck_runner *plain, ck_runner *fused, const ck_exec_ctx *ctx
     int rc = 0;
     for (int rep = 0; rep < reps && rc == 0; rep++) {
         double a[CK_MAX_SECTIONS], b[CK_MAX_SECTIONS];
-        rc = time_once(plain, ctx, a, n_sec) || time_once(fused, ctx, b, n_sec);
+        char section[64];
+        snprintf(section, sizeof section, "repetition %d of %d, unfused then fused", rep + 1, reps);
+        ck_progress_section(prog, section);
+        rc = time_once(plain, ctx, a, n_sec, prog) || time_once(fused, ctx, b, n_sec, prog);
         for (size_t s = 0; s < n_sec && rc == 0; s++) {
             t->plain[s] = a[s] < t->plain[s] ? a[s] : t->plain[s];
             t->fused[s] = b[s] < t->fused[s] ? b[s] : t->fused[s];
@@ -208,9 +217,13 @@ int ck_cmd_fusion(int argc, char **argv)
     ck_run_opts o = {.seed = 1, .max_layers = c.layers};
     ck_run_opts of = o;
     of.fuse_mask = c.fuse;
+    ck_progress prog;
+    ck_progress_start(&prog, "fusion", 0);
+    ck_progress_section(&prog, "planning both runs and seeding their weights");
     if (!(plain = ck_runner_create(m, p, scalar, &o, err, sizeof err)) ||
         !(fused = ck_runner_create(m, p, scalar, &of, err, sizeof err)) || ck_runner_prepare(plain, err, sizeof err) ||
         ck_runner_prepare(fused, err, sizeof err)) {
+        ck_progress_finish(&prog);
         fprintf(stderr, "ckbench fusion: %s\n", err);
         goto out;
     }
@@ -218,7 +231,9 @@ int ck_cmd_fusion(int argc, char **argv)
     size_t n_sec = m->n_sections;
     timing tm;
     status = 1;
-    if (time_pairs(plain, fused, ctx, c.repetitions, n_sec, &tm))
+    int failed = time_pairs(plain, fused, ctx, c.repetitions, n_sec, &tm, &prog);
+    ck_progress_finish(&prog);
+    if (failed)
         goto out;
     char mask[256];
     ck_fusion_format(c.fuse, mask, sizeof mask);

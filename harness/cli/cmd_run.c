@@ -12,6 +12,7 @@
 #include "ck_run.h"
 #include "commands.h"
 #include "common/model_path.h"
+#include "common/progress.h"
 
 typedef struct run_cli {
     const char *plugin, *model, *tokens_arg, *weights, *gguf;
@@ -209,6 +210,13 @@ static void print_fusions(const ck_runner *r, uint32_t requested, const ck_plugi
            layers ? (double)ck_runner_bytes_saved(r) / (double)layers / 1024.0 : 0.0);
 }
 
+/* After each step of run: k of N steps, with the step's name. */
+static int run_progress(void *user, ck_runner *r, size_t step)
+{
+    ck_progress_step(user, step + 1, ck_runner_step(r, step)->label);
+    return 0;
+}
+
 int ck_cmd_run(int argc, char **argv)
 {
     run_cli c;
@@ -240,7 +248,12 @@ int ck_cmd_run(int argc, char **argv)
     ctx = ck_exec_create(c.threads);
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    if (ck_runner_forward(r, ctx, NULL, NULL, err, sizeof err)) {
+    ck_progress prog;
+    ck_progress_start(&prog, "run", ck_runner_n_steps(r));
+    ck_progress_section(&prog, c.window ? "steps (weights seeded window by window)" : "seeding weights, then steps");
+    int failed = ck_runner_forward(r, ctx, run_progress, &prog, err, sizeof err);
+    ck_progress_finish(&prog);
+    if (failed) {
         fprintf(stderr, "ckbench run: %s\n", err);
         status = 1;
         goto out;

@@ -42,7 +42,7 @@ void ck_progress_start(ck_progress *p, const char *what, size_t total)
     snprintf(p->what, sizeof p->what, "%s", what);
     p->total = total;
     p->mode = mode_from_env();
-    p->t0 = now_s();
+    p->t0 = p->last_shown = now_s(); /* the first line comes with a section or after an interval */
     const char *iv = getenv("CK_PROGRESS_SECONDS");
     p->interval = iv && atof(iv) > 0 ? atof(iv) : 10.0;
 }
