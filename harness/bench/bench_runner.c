@@ -67,6 +67,10 @@ static int item_call(void *arg)
 static int item_setup(void *arg, char *err, size_t err_len)
 {
     bench_item *it = arg;
+    if (ck_progress_interrupted()) { /* the rest of the run is skipped quickly, the finished rows kept */
+        snprintf(err, err_len, "interrupted");
+        return -1;
+    }
     if (it->c)
         return 0;
     it->c = ck_case_create(&it->shape, BENCH_SEED, err, err_len);
@@ -528,13 +532,27 @@ static int write_files(const bench_env *e, const ck_plugin *p, const char *gb_pa
                             .roofs = e->out->have_roofs ? &e->out->roofs : NULL,
                             .roofs_path = e->roofs_path,
                             .counters_why = e->out->counters_why,
-                            .parity_json = o->parity_json};
+                            .parity_json = o->parity_json,
+                            .partial = ck_progress_interrupted()};
     result_paths(o, e->dir, pr->plugin, e->out->model, pr);
     if (ck_results_write(gb_path, pr->json_path, &info, pr->rows, pr->n_rows, err, sizeof err) == 0)
         return 0;
     snprintf(pr->why, sizeof pr->why, "%s", err);
     pr->json_path[0] = pr->csv_path[0] = '\0';
     return 1;
+}
+
+/* Benchmarks that finished with a time: the reference's and each plugin's
+ * (scalar in the list is the reference run, counted once). */
+static size_t count_measured(const ck_bench_outcome *out, const scalar_ref *sr)
+{
+    size_t n = 0;
+    for (size_t i = 0; sr->rows && i < sr->rs.n; i++)
+        n += sr->rows[i].time_ns > 0;
+    for (int p = 0; p < out->n_plugins; p++)
+        for (size_t i = 0; !is_scalar_name(out->plugins[p].plugin) && i < out->plugins[p].n_rows; i++)
+            n += out->plugins[p].rows[i].time_ns > 0;
+    return n;
 }
 
 /* Bench one plugin, fill its rows, write its files. 0 all measured, 1 not. */
@@ -552,6 +570,12 @@ static int bench_one(const bench_env *e, const char *name, ck_bench_plugin_resul
     snprintf(pr->version, sizeof pr->version, "%s", p->desc->version ? p->desc->version : "");
     /* scalar in the list is the reference run itself: no second run */
     int scalar_itself = is_scalar_name(p->desc->name) && e->sr->rows;
+    if (!scalar_itself && ck_progress_interrupted()) {
+        snprintf(pr->why, sizeof pr->why, "interrupted before it started");
+        pr->runnable = 0;
+        ck_plugin_unload(p);
+        return 1;
+    }
     run_set own = {0};
     const run_set *rs = &e->sr->rs;
     char gb_path[4200];
@@ -626,12 +650,16 @@ int ck_bench_run(const ck_bench_opts *o, ck_bench_outcome *out)
     int wants_scalar = !o->no_scalar || has_scalar(o);
     if (o->progress) /* every plugin's run and the reference's; scalar in the list is the reference */
         ck_progress_total(o->progress, n_inst * (size_t)cs.n * (size_t)(o->n_plugins + wants_scalar - has_scalar(o)));
+    ck_progress_trap_sigint();
     if (wants_scalar)
         run_scalar(o, shapes, n_inst, &cs, papi, dir, &sr, out);
     bench_env env = {o, shapes, n_inst, &cs, papi, &sr, dir, roofs_path, out};
     int status = 0;
     for (int i = 0; i < o->n_plugins && i < CK_BENCH_MAX_PLUGINS; i++)
         status |= bench_one(&env, o->plugins[i], &out->plugins[out->n_plugins++]);
+    ck_progress_untrap_sigint();
+    if ((out->interrupted = ck_progress_interrupted()) && o->progress)
+        ck_progress_say_interrupted(o->progress, count_measured(out, &sr), o->progress->total);
     free_scalar(&sr);
     free_contexts(&cs);
     ck_papi_close(papi);

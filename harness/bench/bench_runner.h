@@ -83,6 +83,7 @@ typedef struct ck_bench_outcome {
     char counters_why[300]; /* "" when counters were read */
     int any_scaled_scalar;  /* some scalar figure was measured at a reduced T */
     double load_avg;        /* the 1-minute load average when the run started; < 0 unknown */
+    int interrupted;        /* SIGINT stopped it: the files hold the rows that finished, marked partial */
     int n_cpus;
 } ck_bench_outcome;
 

@@ -198,6 +198,7 @@ static cJSON *ckbench_json(const ck_results_info *info, const ck_bench_row *rows
     else
         cJSON_AddStringToObject(counters, "reason", info->counters_why);
     cJSON_AddItemToObject(o, "parity", parity_json(info->parity_json));
+    cJSON_AddBoolToObject(o, "partial", info->partial != 0);
     cJSON *ops = cJSON_AddArrayToObject(o, "ops");
     for (size_t i = 0; i < n_rows; i++)
         cJSON_AddItemToArray(ops, row_json(&rows[i]));

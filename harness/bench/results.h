@@ -28,6 +28,7 @@ typedef struct ck_results_info {
     const char *roofs_path;
     const char *counters_why; /* NULL or "": counters were read */
     const char *parity_json;  /* a parity report file to summarise, or NULL */
+    int partial;              /* 1: interrupted; rows after the interrupt say so */
 } ck_results_info;
 
 /* dir/<date>-<HHMMSS>-<host>-<plugin>-<model>.json in UTC (names made

@@ -2,6 +2,7 @@
 #include "common/progress.h"
 
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -136,4 +137,47 @@ void ck_progress_finish(ck_progress *p)
         fprintf(stderr, "%s: %zu of %zu done in %s\n", p->what, p->done, p->total, el);
     }
     p->mode = CK_PROGRESS_OFF;
+}
+
+static volatile sig_atomic_t interrupted;
+
+static void on_sigint(int sig)
+{
+    (void)sig;
+    interrupted = 1;
+    struct sigaction dfl; /* the next Ctrl-C stops at once */
+    memset(&dfl, 0, sizeof dfl);
+    dfl.sa_handler = SIG_DFL;
+    sigaction(SIGINT, &dfl, NULL);
+}
+
+void ck_progress_trap_sigint(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigint;
+    sa.sa_flags = SA_RESTART; /* waits for parity's children go on */
+    sigemptyset(&sa.sa_mask);
+    interrupted = 0;
+    sigaction(SIGINT, &sa, NULL);
+}
+
+void ck_progress_untrap_sigint(void)
+{
+    struct sigaction dfl;
+    memset(&dfl, 0, sizeof dfl);
+    dfl.sa_handler = SIG_DFL;
+    sigaction(SIGINT, &dfl, NULL);
+}
+
+int ck_progress_interrupted(void)
+{
+    return interrupted != 0;
+}
+
+void ck_progress_say_interrupted(ck_progress *p, size_t k, size_t n)
+{
+    ck_progress_clear(p);
+    fprintf(stderr, "%s: interrupted after %zu of %zu\n", p->what, k, n);
+    p->started = 0; /* that was the closing line */
 }

@@ -48,6 +48,16 @@ void ck_progress_clear(ck_progress *p);
 /* The end: clear the live line; in the log form, one closing line. */
 void ck_progress_finish(ck_progress *p);
 
+/* SIGINT during a long command: the first one only sets a flag that the
+ * command checks between units of work (it then keeps what finished, marked
+ * partial); a second one ends the process as usual. untrap restores it. */
+void ck_progress_trap_sigint(void);
+void ck_progress_untrap_sigint(void);
+int ck_progress_interrupted(void);
+
+/* "<what>: interrupted after k of N" on stderr (the live line cleared). */
+void ck_progress_say_interrupted(ck_progress *p, size_t k, size_t n);
+
 /* "0:14", "1:02:03". */
 void ck_progress_format_seconds(double s, char *buf, size_t len);
 

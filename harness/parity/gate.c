@@ -361,16 +361,16 @@ static int load_suite(const gate *g, ck_parity_shape **shapes, size_t *n)
     return 0;
 }
 
-static int write_reports(gate *g)
+static int write_reports(gate *g, const char *partial)
 {
     char err[CK_ERR_LEN];
     int rc = 0;
     if (g->o.json &&
-        ck_parity_write_json(g->o.json, g->results, g->n_results, g->o.seed, g->notes, err, sizeof err) != 0) {
+        ck_parity_write_json(g->o.json, g->results, g->n_results, g->o.seed, g->notes, partial, err, sizeof err) != 0) {
         fprintf(stderr, "ckbench parity: --json: %s\n", err);
         rc = 2;
     }
-    if (g->o.junit && ck_parity_write_junit(g->o.junit, g->results, g->n_results, err, sizeof err) != 0) {
+    if (g->o.junit && ck_parity_write_junit(g->o.junit, g->results, g->n_results, partial, err, sizeof err) != 0) {
         fprintf(stderr, "ckbench parity: --junit: %s\n", err);
         rc = 2;
     }
@@ -410,6 +410,29 @@ static void print_intro(const gate *g, size_t n_shapes)
                CK_PARITY_WORK_BUDGET, CK_PARITY_MIN_ROWS, 1u << 20);
 }
 
+/* Every shape, in order, until done or SIGINT; the count checked. A shape
+ * the interrupt fell into is dropped whole: its children may have been
+ * killed by the same Ctrl-C, and a crash verdict would be a lie. */
+static size_t check_all(gate *g, const ck_parity_shape *shapes, size_t n_shapes)
+{
+    ck_progress_trap_sigint();
+    size_t i = 0;
+    for (; i < n_shapes; i++) {
+        char desc[256];
+        ck_parity_describe(&shapes[i], desc, sizeof desc);
+        ck_progress_step(&g->progress, i, desc);
+        size_t before = g->n_results;
+        check_shape(g, i, &shapes[i]);
+        if (ck_progress_interrupted()) {
+            g->n_results = before;
+            break;
+        }
+    }
+    ck_progress_untrap_sigint();
+    ck_progress_step(&g->progress, i, NULL);
+    return i;
+}
+
 int ck_gate_run(const ck_gate_opts *o)
 {
     gate g;
@@ -443,16 +466,16 @@ int ck_gate_run(const ck_gate_opts *o)
     double t0 = now();
     print_intro(&g, n_shapes);
     ck_parity_print_header();
-    for (size_t i = 0; i < n_shapes; i++) {
-        char desc[256];
-        ck_parity_describe(&shapes[i], desc, sizeof desc);
-        ck_progress_step(&g.progress, i, desc);
-        check_shape(&g, i, &shapes[i]);
+    size_t done = check_all(&g, shapes, n_shapes);
+    char partial[96] = "";
+    if (done < n_shapes) {
+        ck_progress_say_interrupted(&g.progress, done, n_shapes);
+        snprintf(partial, sizeof partial, "interrupted after %zu of %zu op instances", done, n_shapes);
     }
-    ck_progress_step(&g.progress, n_shapes, NULL);
     ck_progress_finish(&g.progress);
     free(shapes);
-    add_unchecked_kernels(&g);
+    if (!partial[0]) /* an interrupted run did not reach them: no verdict either way */
+        add_unchecked_kernels(&g);
     print_skipped_groups(&g);
     size_t count[3] = {0, 0, 0};
     for (size_t i = 0; i < g.n_results; i++)
@@ -461,11 +484,11 @@ int ck_gate_run(const ck_gate_opts *o)
     printf("%zu passed, %zu failed", count[CK_PASS], count[CK_FAIL]);
     if (count[CK_SKIP])
         printf(", %zu skipped", count[CK_SKIP]);
-    printf("\n");
+    printf("%s%s\n", partial[0] ? "; PARTIAL: " : "", partial);
     fflush(stdout);
-    rc = write_reports(&g);
+    rc = write_reports(&g, partial[0] ? partial : NULL);
     release(&g);
     if (rc)
         return rc;
-    return count[CK_FAIL] ? 1 : 0;
+    return count[CK_FAIL] || partial[0] ? 1 : 0;
 }
