@@ -197,6 +197,26 @@ static int write_json(const fusion_cli *c, const ck_model *m, const ck_plugin *p
     return ok ? 0 : -1;
 }
 
+/* The unfused and the fused run of the first layers, weights seeded; 0, or
+ * -1 after one line on stderr. */
+static int make_runners(const fusion_cli *c, const ck_model *m, const ck_plugin *p, const ck_plugin *scalar,
+                        ck_runner **plain, ck_runner **fused, ck_progress *prog)
+{
+    char err[CK_ERR_LEN];
+    ck_run_opts o = {.seed = 1, .max_layers = c->layers};
+    ck_run_opts of = o;
+    of.fuse_mask = c->fuse;
+    ck_progress_section(prog, "planning both runs and seeding their weights");
+    if (!(*plain = ck_runner_create(m, p, scalar, &o, err, sizeof err)) ||
+        !(*fused = ck_runner_create(m, p, scalar, &of, err, sizeof err)) ||
+        ck_runner_prepare(*plain, err, sizeof err) || ck_runner_prepare(*fused, err, sizeof err)) {
+        ck_progress_finish(prog);
+        fprintf(stderr, "ckbench fusion: %s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
 int ck_cmd_fusion(int argc, char **argv)
 {
     fusion_cli c;
@@ -214,19 +234,10 @@ int ck_cmd_fusion(int argc, char **argv)
         fprintf(stderr, "ckbench fusion: %s\n", err);
         goto out;
     }
-    ck_run_opts o = {.seed = 1, .max_layers = c.layers};
-    ck_run_opts of = o;
-    of.fuse_mask = c.fuse;
     ck_progress prog;
     ck_progress_start(&prog, "fusion", 0);
-    ck_progress_section(&prog, "planning both runs and seeding their weights");
-    if (!(plain = ck_runner_create(m, p, scalar, &o, err, sizeof err)) ||
-        !(fused = ck_runner_create(m, p, scalar, &of, err, sizeof err)) || ck_runner_prepare(plain, err, sizeof err) ||
-        ck_runner_prepare(fused, err, sizeof err)) {
-        ck_progress_finish(&prog);
-        fprintf(stderr, "ckbench fusion: %s\n", err);
+    if (make_runners(&c, m, p, scalar, &plain, &fused, &prog))
         goto out;
-    }
     ctx = ck_exec_create(c.threads);
     size_t n_sec = m->n_sections;
     timing tm;
