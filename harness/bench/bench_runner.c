@@ -630,11 +630,12 @@ int ck_bench_run(const ck_bench_opts *o, ck_bench_outcome *out)
         free(shapes);
         return 2;
     }
-    ck_roofs_path(roofs_path, sizeof roofs_path, dir);
+    if (ck_roofs_find(roofs_path, sizeof roofs_path, dir) != 0)
+        roofs_path[0] = '\0';
     if (getloadavg(&out->load_avg, 1) != 1)
         out->load_avg = -1.0;
     out->n_cpus = ck_sys_ncpus();
-    out->have_roofs = ck_roofs_load(&out->roofs, roofs_path, err, sizeof err) == 0;
+    out->have_roofs = roofs_path[0] && ck_roofs_load(&out->roofs, roofs_path, err, sizeof err) == 0;
     if (out->have_roofs)
         ck_roofs_doubtful(&out->roofs, (long long)time(NULL), out->roofs_doubt, sizeof out->roofs_doubt);
     ck_papi *papi = ck_papi_open(out->counters_why, sizeof out->counters_why);

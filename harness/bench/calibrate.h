@@ -1,6 +1,6 @@
 /* calibrate.h — this machine's roofs: stream-triad bandwidth and peak FMA
  * rate per instruction set, measured once by `ckbench calibrate` and saved as
- * results/roofs-<host>-<cpu>.json, which later runs reuse. */
+ * results/roofs-<host>-<cpu>-<date>-<time>.json; later runs use the newest. */
 #ifndef CK_CALIBRATE_H
 #define CK_CALIBRATE_H
 
@@ -47,8 +47,13 @@ int ck_isa_supported(int isa);
  * best ISA this CPU has (a plugin such as quant dispatches at run time). */
 int ck_isa_for_plugin(const char *plugin_name);
 
-/* results_dir/roofs-<host>-<cpu>.json for this machine. */
+/* Where roofs measured now are saved: results_dir/roofs-<host>-<cpu>-<date>-
+ * <HHMMSS>.json (UTC), so a new calibration never replaces an old one. */
 void ck_roofs_path(char *buf, size_t len, const char *results_dir);
+
+/* The newest roofs file of this machine in results_dir (or the older
+ * roofs-<host>-<cpu>.json): 0 with its path, -1 when there is none. */
+int ck_roofs_find(char *buf, size_t len, const char *results_dir);
 
 /* Measure. `threads` <= 0: all online CPUs. `quick`: shorter timing (for the
  * headline's first run). Each part is a section of prog (may be NULL). */

@@ -2,11 +2,13 @@
  * roofs of this machine are kept, and their JSON form, saved and loaded. */
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <glob.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "calibrate.h"
 #include "common/sysinfo.h"
@@ -30,14 +32,59 @@ int ck_isa_for_plugin(const char *plugin_name)
     return CK_ISA_SCALAR;
 }
 
-void ck_roofs_path(char *buf, size_t len, const char *results_dir)
+/* results_dir/roofs-<host>-<cpu> */
+static void machine_stem(char *buf, size_t len, const char *results_dir)
 {
     char host[64], cpu[128];
     ck_sys_host(host, sizeof host);
     ck_sys_cpu_model(cpu, sizeof cpu);
     ck_sys_slug(host);
     ck_sys_slug(cpu);
-    snprintf(buf, len, "%s/roofs-%s-%s.json", results_dir, host, cpu);
+    snprintf(buf, len, "%s/roofs-%s-%s", results_dir, host, cpu);
+}
+
+void ck_roofs_path(char *buf, size_t len, const char *results_dir)
+{
+    char stem[4096], when[32], try[4200];
+    machine_stem(stem, sizeof stem, results_dir);
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(when, sizeof when, "%Y-%m-%d-%H%M%S", &tm);
+    snprintf(try, sizeof try, "%s-%s.json", stem, when);
+    for (int n = 2; access(try, F_OK) == 0 && n < 10; n++) /* -2 sorts after the plain name: see find */
+        snprintf(try, sizeof try, "%s-%s-%d.json", stem, when, n);
+    snprintf(buf, len, "%s", try);
+}
+
+/* a is newer than b: names compared without ".json", so that "...-013357-2"
+ * comes after "...-013357". */
+static int newer_name(const char *a, const char *b)
+{
+    size_t la = strlen(a) - 5, lb = strlen(b) - 5;
+    int c = strncmp(a, b, la < lb ? la : lb);
+    return c > 0 || (c == 0 && la > lb);
+}
+
+int ck_roofs_find(char *buf, size_t len, const char *results_dir)
+{
+    char stem[4096], pattern[4200];
+    machine_stem(stem, sizeof stem, results_dir);
+    snprintf(pattern, sizeof pattern, "%s-[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]-*.json", stem);
+    glob_t g;
+    const char *best = NULL;
+    if (glob(pattern, 0, NULL, &g) == 0)
+        for (size_t i = 0; i < g.gl_pathc; i++)
+            if (!best || newer_name(g.gl_pathv[i], best))
+                best = g.gl_pathv[i];
+    int found = best != NULL;
+    if (best)
+        snprintf(buf, len, "%s", best);
+    globfree(&g);
+    if (found)
+        return 0;
+    snprintf(buf, len, "%s.json", stem); /* the name before roofs carried their time */
+    return access(buf, R_OK) == 0 ? 0 : -1;
 }
 
 static double interpolate(double one, double all, int all_threads, int threads)

@@ -74,7 +74,8 @@ int ck_cmd_calibrate(int argc, char **argv)
                    "Measures this machine's roofs: stream-triad bandwidth (three arrays of 4x the last-level\n"
                    "cache each) on 1 thread and on N (default: all CPUs), and the peak FMA rate of each ISA the\n"
                    "CPU has (scalar, AVX2, AVX-512) with register-resident FMA chains. Saves them to\n"
-                   "results/roofs-<host>-<cpu>.json (or FILE), which 'ckbench bench' reads. --quick: shorter\n"
+                   "results/roofs-<host>-<cpu>-<date>-<HHMMSS>.json (or FILE); 'ckbench bench' reads the newest.\n"
+                   "--quick: shorter\n"
                    "timing, for a first estimate.\n");
             return 0;
         } else if (!strcmp(a, "--quick")) {

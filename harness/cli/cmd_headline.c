@@ -39,8 +39,7 @@ static void ensure_roofs(void)
     ck_roofs r;
     if (ck_sys_results_dir(dir, sizeof dir, err, sizeof err) != 0)
         return; /* bench reports the directory problem */
-    ck_roofs_path(path, sizeof path, dir);
-    if (ck_roofs_load(&r, path, err, sizeof err) == 0)
+    if (ck_roofs_find(path, sizeof path, dir) == 0 && ck_roofs_load(&r, path, err, sizeof err) == 0)
         return;
     printf("== calibrate (no roofs for this machine yet; a quick measurement)\n");
     cli_calibrate_and_save(0, 1, NULL, &r);

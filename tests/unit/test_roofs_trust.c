@@ -1,4 +1,5 @@
-/* Roofs say how far to trust them: the file records quick or full mode, the
+/* Roofs say how far to trust them, and a new calibration never replaces an
+ * old one (bench reads the newest): the file records quick or full mode, the
  * load while measuring and when; roofs that are quick, taken under load or
  * older than a day are doubtful, and a bench run that uses them says so once,
  * naming `ckbench calibrate`; sound roofs bring no such line. */
@@ -116,4 +117,24 @@ Test(roofs_trust, bench_warns_once_about_doubtful_roofs_and_never_about_sound_on
     cr_expect_not_null(first, "no warning about quick roofs:\n%s", out);
     cr_expect(first && strstr(first, "'ckbench calibrate'"), "the warning does not say how to refresh:\n%s", out);
     cr_expect(first && !strstr(first + 10, "a quick measurement"), "warned more than once:\n%s", out);
+}
+
+Test(roofs_trust, a_new_calibration_is_a_new_file_and_the_newest_is_used)
+{
+    char results[128], first[4200], second[4200], found[4200], err[512], cmd[256];
+    snprintf(results, sizeof results, "%s/results", dir);
+    snprintf(cmd, sizeof cmd, "mkdir '%s'", results);
+    cr_assert_eq(system(cmd), 0);
+    cr_expect_eq(ck_roofs_find(found, sizeof found, results), -1, "roofs found in an empty folder: %s", found);
+    ck_roofs r = sound(60);
+    r.mode = CK_ROOFS_QUICK;
+    ck_roofs_path(first, sizeof first, results);
+    cr_assert_eq(ck_roofs_save(&r, first, err, sizeof err), 0, "%s", err);
+    r.mode = CK_ROOFS_FULL; /* in the same second as the first */
+    ck_roofs_path(second, sizeof second, results);
+    cr_assert_str_neq(first, second, "the second calibration would replace the first");
+    cr_assert_eq(ck_roofs_save(&r, second, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(ck_roofs_find(found, sizeof found, results), 0);
+    cr_expect_str_eq(found, second, "not the newest roofs");
+    cr_expect_eq(access(first, F_OK), 0);
 }
