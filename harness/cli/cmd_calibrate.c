@@ -75,8 +75,8 @@ int ck_cmd_calibrate(int argc, char **argv)
                    "cache each) on 1 thread and on N (default: all CPUs), and the peak FMA rate of each ISA the\n"
                    "CPU has (scalar, AVX2, AVX-512) with register-resident FMA chains. Saves them to\n"
                    "results/roofs-<host>-<cpu>-<date>-<HHMMSS>.json (or FILE); 'ckbench bench' reads the newest.\n"
-                   "--quick: shorter\n"
-                   "timing, for a first estimate.\n");
+                   "--quick: shorter timing, for a first estimate. The file records the mode, the load and the\n"
+                   "time; bench warns about roofs that are quick, loaded or older than a day.\n");
             return 0;
         } else if (!strcmp(a, "--quick")) {
             quick = 1;
