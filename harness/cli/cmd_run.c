@@ -132,8 +132,10 @@ static int parse(int argc, char **argv, run_cli *c)
     if (c->weights && strcmp(c->weights, "seeded") != 0) {
         size_t l = strlen(c->weights);
         if (l < 5 || strcmp(c->weights + l - 5, ".gguf") != 0) {
-            fprintf(stderr, "ckbench %s: --weights: expected 'seeded' or a .gguf file, found '%s'\n", argv[0],
-                    c->weights);
+            int dtype = ck_dtype_from_name(c->weights) != CK_DTYPE_NONE; /* bench's old spelling */
+            fprintf(stderr, "ckbench %s: --weights: expected 'seeded' or a .gguf file, found '%s'%s%s%s\n", argv[0],
+                    c->weights, dtype ? "; the weight dtype is --weight-dtype, e.g. '--weight-dtype " : "",
+                    dtype ? c->weights : "", dtype ? "'" : "");
             return -1;
         }
         c->gguf = c->weights;

@@ -62,6 +62,9 @@ Test(cli_names, bench_takes_weight_dtype_and_refuses_weights_with_the_new_name)
     one_line(err);
     cr_expect_eq(ckbench("--plugin scalar --model tiny-gqa --weights bf16", &err), 2, "the headline too");
     cr_expect(strstr(err, "'--weight-dtype bf16'"), "%s", err);
+    cr_expect_eq(ckbench("run --plugin scalar --model tiny-gqa --weights q8_0", &err), 2, "a dtype is no source");
+    cr_expect(strstr(err, "'--weight-dtype q8_0'"), "%s", err);
+    one_line(err);
     cr_expect_eq(ckbench("bench --plugin scalar --model tiny-gqa --weight-dtype q9", &err), 2);
     cr_expect(strstr(err, "--weight-dtype") && strstr(err, "q4_0"), "%s", err);
 }
