@@ -55,6 +55,7 @@ void ck_progress_total(ck_progress *p, size_t total)
 
 static void show(ck_progress *p, double t)
 {
+    fflush(stdout); /* in a log that has both (2>&1), the lines keep their order */
     char el[32], left[48] = "", count[64];
     double elapsed = t - p->t0;
     ck_progress_format_seconds(elapsed, el, sizeof el);
