@@ -78,6 +78,7 @@ struct ck_report_run {
     int counters_available;
     const char *counters_reason;
     int parity_run; /* 1: the result file carries a parity report */
+    int partial;    /* 1: Ctrl-C stopped the bench run; rows after it were not measured */
     int parity_passed, parity_failed, parity_skipped;
     const char *parity_note;
     const cJSON *parity_cases; /* the report's "cases" array, or NULL */

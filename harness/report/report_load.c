@@ -251,6 +251,7 @@ static void read_context(checker *c, const cJSON *ck, ck_report_run *run)
     run->counters_reason = opt_string(counters, "reason", "");
     read_roofs(c, cJSON_GetObjectItemCaseSensitive(ck, "roofs"), run);
     read_parity(c, cJSON_GetObjectItemCaseSensitive(ck, "parity"), run);
+    run->partial = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ck, "partial"));
 }
 
 /* What a JSON file that is no bench result is: the files a results folder
@@ -520,6 +521,11 @@ static void make_tags(ck_report *r)
         }
     }
     free(plain);
+    for (size_t i = 0; i < r->n_runs; i++) { /* wherever a run is named, say it is incomplete */
+        size_t l = strlen(r->runs[i].tag);
+        if (r->runs[i].partial)
+            snprintf(r->runs[i].tag + l, sizeof r->runs[i].tag - l, " (partial)");
+    }
 }
 
 static const ck_report_row *find_base(const ck_report *r, const ck_report_run *run, const ck_report_row *row)

@@ -1,7 +1,7 @@
 /* Ctrl-C during parity or bench: the command says "interrupted after k of
  * N" on stderr, exits 1, and keeps what finished in its files, marked
  * partial (parity's JSON and JUnit, bench's result file with the rows not
- * run saying "interrupted"). The signal is sent once the first unit of work
+ * run saying "interrupted"; report names such a run "(partial)"). The signal is sent once the first unit of work
  * has finished, as the progress line shows. */
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -33,7 +33,7 @@ static char *slurp(const char *name)
     snprintf(path, sizeof path, "%s/%s", dir, name);
     FILE *f = fopen(path, "r");
     if (!f)
-        return strdup("");
+        return (char *)"";
     static char buf[1 << 20];
     buf[fread(buf, 1, sizeof buf - 1, f)] = 0;
     fclose(f);
@@ -75,11 +75,16 @@ Test(interrupt, bench_keeps_the_finished_rows_marked_partial)
                              "bench --plugin scalar,avx2 --model tiny-llava --threads 1 --min-time 0.05 --no-scalar");
     cr_assert_eq(rc, 1, "exit %d; stderr:\n%s", rc, slurp("err"));
     cr_expect(strstr(slurp("err"), "bench: interrupted after "), "%s", slurp("err"));
-    char cmd[512];
+    char cmd[8192];
     snprintf(cmd, sizeof cmd, "cat '%s'/results/*-scalar-tiny-llava.json >'%s/r.json'", dir, dir);
     cr_assert_eq(system(cmd), 0, "the scalar run's finished rows were not written");
     char *res = slurp("r.json");
     cr_expect(strstr(res, "\"partial\":\ttrue"), "the result file is not marked partial");
     cr_expect(strstr(res, "\"status\":\t\"ok\""), "no finished row kept");
     cr_expect(strstr(res, "interrupted"), "the rows not run do not say why");
+    char bin[4096];
+    cr_assert_not_null(realpath(getenv("CK_CKBENCH") ? getenv("CK_CKBENCH") : "build/bin/ckbench", bin));
+    snprintf(cmd, sizeof cmd, "cd '%s' && '%s' report results/ --md r.md >/dev/null 2>&1", dir, bin);
+    cr_assert_eq(system(cmd), 0, "report refused the partial result");
+    cr_expect(strstr(slurp("r.md"), "scalar (partial)"), "the report does not mark the run partial");
 }
