@@ -70,11 +70,12 @@ static void show(ck_progress *p, double t)
     else
         snprintf(count, sizeof count, "%zu", p->done);
     const char *sep = p->section[0] && p->item[0] ? " / " : "";
+    const char *colon = p->section[0] || p->item[0] ? ": " : "";
     if (p->mode == CK_PROGRESS_LIVE)
-        fprintf(stderr, "\r\033[K%s: %s, %s elapsed%s: %.40s%s%.60s", p->what, count, el, left, p->section, sep,
+        fprintf(stderr, "\r\033[K%s: %s, %s elapsed%s%s%.40s%s%.60s", p->what, count, el, left, colon, p->section, sep,
                 p->item);
     else
-        fprintf(stderr, "%s: %s, %s elapsed%s: %s%s%s\n", p->what, count, el, left, p->section, sep, p->item);
+        fprintf(stderr, "%s: %s, %s elapsed%s%s%s%s%s\n", p->what, count, el, left, colon, p->section, sep, p->item);
     fflush(stderr);
     p->live = p->mode == CK_PROGRESS_LIVE;
     p->last_shown = t;
