@@ -193,6 +193,10 @@ $(LIBRUNTIME): $(RUNTIME_OBJ)
 	@mkdir -p $(@D)
 	$(Q)$(call say,AR,$@)rm -f $@ && ar rcs $@ $^
 
+# A bare model name is also looked up in the source tree ckbench was built
+# from, so `--model llava` works from any directory (harness/common/model_path.c).
+$(B)/obj/harness/common/model_path.o: EXTRA_CFLAGS := -DCK_SOURCE_MODELS='"$(CURDIR)/ir/models"'
+
 $(LIBHARNESS): $(HARNESS_OBJ)
 	@mkdir -p $(@D)
 	$(Q)$(call say,AR,$@)rm -f $@ && ar rcs $@ $^

@@ -182,8 +182,10 @@ void ck_shape_describe(const ck_shape *s, char *buf, size_t len)
         return;
     }
     switch (ck_op_forward_of(s->op)) {
-    case CK_OP_RMSNORM:
-    case CK_OP_LAYERNORM: snprintf(buf, len, "%s T=%zu D=%zu", op, s->T, s->D); break;
+    case CK_OP_RMSNORM: snprintf(buf, len, "%s T=%zu D=%zu", op, s->T, s->D); break;
+    case CK_OP_LAYERNORM: /* with and without beta are two cases: the name must tell them apart */
+        snprintf(buf, len, "%s T=%zu D=%zu%s", op, s->T, s->D, s->has_bias ? " +bias" : "");
+        break;
     case CK_OP_LINEAR:
         snprintf(buf, len, "%s %s T=%zu K=%zu N=%zu%s", op, dt, s->T, s->K, s->N, s->has_bias ? " +bias" : "");
         break;

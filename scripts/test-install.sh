@@ -2,7 +2,8 @@
 # make test-install: install into a clean temporary prefix, build the example
 # third-party plugin out of tree against the installed header via pkg-config,
 # and check it the way an outside author would: list, then the parity gate;
-# then build examples/run-model against the installed runtime and run a model.
+# then build examples/run-model against the installed runtime and run a model;
+# then every ckbench command of README.md and docs/cli.md (scripts/test-docs.sh).
 # Also checks that every plugin we ship exports only its entry symbol.
 set -eu
 build=${1:-build}
@@ -43,6 +44,8 @@ out=$(CK_PLUGIN_PATH="$prefix/lib/ckernel/plugins" ./run_model "$prefix/share/ck
 echo "$out"
 echo "$out" | grep -q "through scalar: .* (0 by scalar)" || {
     echo "test-install: examples/run-model printed no run summary" >&2; exit 1; }
+# every ckbench command README.md and docs/cli.md show, against this prefix
+sh "$top/scripts/test-docs.sh" "$prefix" "$tmp/example/libck_openblas-example.so" "$top"
 cd "$top"
 status=0
 for so in "$prefix"/lib/ckernel/plugins/libck_*.so; do

@@ -1,6 +1,6 @@
 /* The bench run (bench_runner.h): model -> op instances -> one Google
  * Benchmark per (instance, thread count) per plugin -> rows -> result files.
- * (About 600 lines: the registration, the setup/teardown hooks and the
+ * (About 680 lines: the registration, the setup/teardown hooks and the
  * collection share one run state that Google Benchmark's C shim calls back
  * into; split, they would need it in a header for no other reader.)
  *
@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bench_shim.h"
@@ -66,6 +67,10 @@ static int item_call(void *arg)
 static int item_setup(void *arg, char *err, size_t err_len)
 {
     bench_item *it = arg;
+    if (ck_progress_interrupted()) { /* the rest of the run is skipped quickly, the finished rows kept */
+        snprintf(err, err_len, "interrupted");
+        return -1;
+    }
     if (it->c)
         return 0;
     it->c = ck_case_create(&it->shape, BENCH_SEED, err, err_len);
@@ -143,11 +148,8 @@ static ck_shape scalar_shape(const ck_shape *full, double budget)
 
 static void progress_line(void *user, const char *name, int done, int total)
 {
-    const char *who = user;
-    fprintf(stderr, "\r\033[K[%d/%d] %s: %.90s", done, total, who, name);
-    if (done == total)
-        fprintf(stderr, "\r\033[K");
-    fflush(stderr);
+    (void)total; /* the part was sized before the run */
+    ck_progress_part(user, (size_t)done, name);
 }
 
 static void bench_name(char *buf, size_t len, const ck_shape *s, int threads, int dup)
@@ -211,7 +213,7 @@ static int run_plugin(const ck_plugin *p, const ck_shape *shapes, size_t n_inst,
     ckb_options bo = {.min_time = o->min_time, .repetitions = o->repetitions};
     if (o->progress) {
         bo.progress = progress_line;
-        bo.progress_user = (void *)p->desc->name;
+        bo.progress_user = o->progress;
     }
     return ckb_run(&bo, gb_path, err, err_len);
 }
@@ -362,6 +364,27 @@ static int is_scalar_name(const char *name)
     return strcmp(name, "scalar") == 0;
 }
 
+static int has_scalar(const ck_bench_opts *o)
+{
+    for (int i = 0; i < o->n_plugins; i++)
+        if (is_scalar_name(o->plugins[i]))
+            return 1;
+    return 0;
+}
+
+/* A part of the run begins (section named) or, with section NULL, ends. */
+static void progress_part(const ck_bench_opts *o, const char *section, size_t n)
+{
+    if (!o->progress)
+        return;
+    if (!section) {
+        ck_progress_end_part(o->progress);
+        return;
+    }
+    ck_progress_section(o->progress, section);
+    ck_progress_begin_part(o->progress, n);
+}
+
 /* Measure the scalar reference (its rows are at the shapes it ran). */
 static void run_scalar(const ck_bench_opts *o, const ck_shape *shapes, size_t n_inst, ctx_set *cs, ck_papi *papi,
                        const char *dir, scalar_ref *sr, ck_bench_outcome *out)
@@ -376,8 +399,10 @@ static void run_scalar(const ck_bench_opts *o, const ck_shape *shapes, size_t n_
         return;
     }
     snprintf(sr->gb_path, sizeof sr->gb_path, "%s/.scalar-%d.gb.json", dir, (int)getpid());
+    progress_part(o, "scalar reference", n_inst * (size_t)cs->n);
     int ran = run_plugin(sr->plugin, shapes, n_inst, cs->ctx, cs->n, o, papi, o->scalar_budget_flops, sr->gb_path,
                          &sr->rs, err, sizeof err);
+    progress_part(o, NULL, 0);
     if (ran < 0)
         fprintf(stderr, "ckbench bench: scalar reference: %s\n", err);
     if (ran <= 0) {
@@ -507,13 +532,27 @@ static int write_files(const bench_env *e, const ck_plugin *p, const char *gb_pa
                             .roofs = e->out->have_roofs ? &e->out->roofs : NULL,
                             .roofs_path = e->roofs_path,
                             .counters_why = e->out->counters_why,
-                            .parity_json = o->parity_json};
+                            .parity_json = o->parity_json,
+                            .partial = ck_progress_interrupted()};
     result_paths(o, e->dir, pr->plugin, e->out->model, pr);
     if (ck_results_write(gb_path, pr->json_path, &info, pr->rows, pr->n_rows, err, sizeof err) == 0)
         return 0;
     snprintf(pr->why, sizeof pr->why, "%s", err);
     pr->json_path[0] = pr->csv_path[0] = '\0';
     return 1;
+}
+
+/* Benchmarks that finished with a time: the reference's and each plugin's
+ * (scalar in the list is the reference run, counted once). */
+static size_t count_measured(const ck_bench_outcome *out, const scalar_ref *sr)
+{
+    size_t n = 0;
+    for (size_t i = 0; sr->rows && i < sr->rs.n; i++)
+        n += sr->rows[i].time_ns > 0;
+    for (int p = 0; p < out->n_plugins; p++)
+        for (size_t i = 0; !is_scalar_name(out->plugins[p].plugin) && i < out->plugins[p].n_rows; i++)
+            n += out->plugins[p].rows[i].time_ns > 0;
+    return n;
 }
 
 /* Bench one plugin, fill its rows, write its files. 0 all measured, 1 not. */
@@ -531,18 +570,26 @@ static int bench_one(const bench_env *e, const char *name, ck_bench_plugin_resul
     snprintf(pr->version, sizeof pr->version, "%s", p->desc->version ? p->desc->version : "");
     /* scalar in the list is the reference run itself: no second run */
     int scalar_itself = is_scalar_name(p->desc->name) && e->sr->rows;
+    if (!scalar_itself && ck_progress_interrupted()) {
+        snprintf(pr->why, sizeof pr->why, "interrupted before it started");
+        pr->runnable = 0;
+        ck_plugin_unload(p);
+        return 1;
+    }
     run_set own = {0};
     const run_set *rs = &e->sr->rs;
     char gb_path[4200];
     snprintf(gb_path, sizeof gb_path, "%s", e->sr->gb_path);
     if (!scalar_itself) {
         snprintf(gb_path, sizeof gb_path, "%s/.%s-%d.gb.json", e->dir, pr->plugin, (int)getpid());
+        progress_part(e->o, pr->plugin, e->n_inst * (size_t)e->cs->n);
         int ran =
             run_plugin(p, e->shapes, e->n_inst, e->cs->ctx, e->cs->n, e->o, e->papi, 0, gb_path, &own, err, sizeof err);
+        progress_part(e->o, NULL, 0);
         if (ran <= 0) {
             if (ran == 0)
                 snprintf(err, sizeof err,
-                         "it has no kernel for any op instance of %s (try --weights for a "
+                         "it has no kernel for any op instance of %s (try --weight-dtype for a "
                          "quantised plugin)",
                          e->out->model);
             snprintf(pr->why, sizeof pr->why, "%s", err);
@@ -583,11 +630,14 @@ int ck_bench_run(const ck_bench_opts *o, ck_bench_outcome *out)
         free(shapes);
         return 2;
     }
-    ck_roofs_path(roofs_path, sizeof roofs_path, dir);
+    if (ck_roofs_find(roofs_path, sizeof roofs_path, dir) != 0)
+        roofs_path[0] = '\0';
     if (getloadavg(&out->load_avg, 1) != 1)
         out->load_avg = -1.0;
     out->n_cpus = ck_sys_ncpus();
-    out->have_roofs = ck_roofs_load(&out->roofs, roofs_path, err, sizeof err) == 0;
+    out->have_roofs = roofs_path[0] && ck_roofs_load(&out->roofs, roofs_path, err, sizeof err) == 0;
+    if (out->have_roofs)
+        ck_roofs_doubtful(&out->roofs, (long long)time(NULL), out->roofs_doubt, sizeof out->roofs_doubt);
     ck_papi *papi = ck_papi_open(out->counters_why, sizeof out->counters_why);
     ctx_set cs = {0};
     if (make_contexts(o, &cs, err, sizeof err) != 0) {
@@ -598,15 +648,19 @@ int ck_bench_run(const ck_bench_opts *o, ck_bench_outcome *out)
         return 2;
     }
     scalar_ref sr = {0};
-    int wants_scalar = !o->no_scalar;
-    for (int i = 0; i < o->n_plugins; i++)
-        wants_scalar |= is_scalar_name(o->plugins[i]);
+    int wants_scalar = !o->no_scalar || has_scalar(o);
+    if (o->progress) /* every plugin's run and the reference's; scalar in the list is the reference */
+        ck_progress_total(o->progress, n_inst * (size_t)cs.n * (size_t)(o->n_plugins + wants_scalar - has_scalar(o)));
+    ck_progress_trap_sigint();
     if (wants_scalar)
         run_scalar(o, shapes, n_inst, &cs, papi, dir, &sr, out);
     bench_env env = {o, shapes, n_inst, &cs, papi, &sr, dir, roofs_path, out};
     int status = 0;
     for (int i = 0; i < o->n_plugins && i < CK_BENCH_MAX_PLUGINS; i++)
         status |= bench_one(&env, o->plugins[i], &out->plugins[out->n_plugins++]);
+    ck_progress_untrap_sigint();
+    if ((out->interrupted = ck_progress_interrupted()) && o->progress)
+        ck_progress_say_interrupted(o->progress, count_measured(out, &sr), o->progress->total);
     free_scalar(&sr);
     free_contexts(&cs);
     ck_papi_close(papi);

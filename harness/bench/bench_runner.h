@@ -11,6 +11,7 @@
 
 #include "calibrate.h"
 #include "ck_host.h"
+#include "common/progress.h"
 
 #define CK_BENCH_MAX_PLUGINS 8
 #define CK_BENCH_MAX_THREADS 8
@@ -30,7 +31,7 @@ typedef struct ck_bench_opts {
     const char *parity_json;    /* a parity report to summarise in the results, or NULL */
     double scalar_budget_flops; /* above this, scalar runs at a reduced T (scaled) */
     int no_scalar;              /* 1: no scalar reference, no speedup column */
-    int progress;               /* 1: progress line on stderr */
+    ck_progress *progress;      /* started by the caller (ck_progress_start), or NULL: none */
 } ck_bench_opts;
 
 void ck_bench_opts_default(ck_bench_opts *o);
@@ -78,9 +79,11 @@ typedef struct ck_bench_outcome {
     char model[128];
     int have_roofs;
     ck_roofs roofs;
+    char roofs_doubt[200];  /* why the roofs should be measured again (ck_roofs_doubtful), or "" */
     char counters_why[300]; /* "" when counters were read */
     int any_scaled_scalar;  /* some scalar figure was measured at a reduced T */
     double load_avg;        /* the 1-minute load average when the run started; < 0 unknown */
+    int interrupted;        /* SIGINT stopped it: the files hold the rows that finished, marked partial */
     int n_cpus;
 } ck_bench_outcome;
 

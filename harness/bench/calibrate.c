@@ -182,7 +182,18 @@ static double measure_triad(triad *t, int threads, int passes)
     return 3.0 * sizeof(double) * (double)t->n / best / 1e9;
 }
 
-static int measure_bandwidth(ck_roofs *r, int quick, FILE *log, char *err, size_t err_len)
+/* A section of the measurement (prog may be NULL). */
+static void next(ck_progress *prog, size_t done, const char *fmt, const char *a, int n)
+{
+    if (!prog)
+        return;
+    char section[96];
+    snprintf(section, sizeof section, fmt, a, n);
+    ck_progress_step(prog, done, NULL);
+    ck_progress_section(prog, section);
+}
+
+static int measure_bandwidth(ck_roofs *r, int quick, ck_progress *prog, char *err, size_t err_len)
 {
     size_t bytes = 4 * r->llc_bytes;
     if (bytes < ((size_t)64 << 20))
@@ -202,10 +213,9 @@ static int measure_bandwidth(ck_roofs *r, int quick, FILE *log, char *err, size_
     t.init = 1;
     run_team(r->threads, triad_work, &t); /* first touch from the threads that will use the pages */
     int passes = quick ? 4 : 15;
-    if (log)
-        fprintf(log, "calibrate: stream triad, 3 arrays of %zu MiB (LLC %zu KiB), best of %d passes\n", bytes >> 20,
-                r->llc_bytes >> 10, passes);
+    next(prog, 0, "stream triad%s on %d thread", "", 1);
     r->triad_gbs[CK_ROOF_ONE_THREAD] = measure_triad(&t, 1, passes);
+    next(prog, 1, "stream triad%s on %d threads", "", r->threads);
     r->triad_gbs[CK_ROOF_ALL_THREADS] = measure_triad(&t, r->threads, passes);
     free(t.a);
     free(t.b);
@@ -412,7 +422,7 @@ static double measure_fma(int isa, int threads, double target, int reps)
     return flops_per_round(isa) * (double)j.iters * threads / best / 1e9;
 }
 
-int ck_roofs_measure(ck_roofs *r, int threads, int quick, FILE *log, char *err, size_t err_len)
+int ck_roofs_measure(ck_roofs *r, int threads, int quick, ck_progress *prog, char *err, size_t err_len)
 {
     memset(r, 0, sizeof *r);
     ck_sys_host(r->host, sizeof r->host);
@@ -420,18 +430,36 @@ int ck_roofs_measure(ck_roofs *r, int threads, int quick, FILE *log, char *err, 
     ck_sys_utc_iso(r->measured_at, sizeof r->measured_at);
     r->threads = threads > 0 ? threads : ck_sys_ncpus();
     r->llc_bytes = ck_sys_llc_bytes();
-    if (measure_bandwidth(r, quick, log, err, err_len) != 0)
+    r->mode = quick ? CK_ROOFS_QUICK : CK_ROOFS_FULL;
+    r->cpus = ck_sys_ncpus();
+    double before = -1;
+    if (getloadavg(&before, 1) != 1)
+        before = -1;
+    size_t steps = 2;
+    for (int isa = 0; isa < CK_ISA_COUNT; isa++)
+        steps += ck_isa_supported(isa) ? 2 : 0;
+    if (prog)
+        ck_progress_total(prog, steps);
+    if (measure_bandwidth(r, quick, prog, err, err_len) != 0)
         return -1;
     double target = quick ? 0.03 : 0.08;
     int reps = quick ? 3 : 9;
+    size_t done = 2;
     for (int isa = 0; isa < CK_ISA_COUNT; isa++) {
-        if (!ck_isa_supported(isa)) {
-            if (log)
-                fprintf(log, "calibrate: %s FMA peak: not measured (this CPU lacks it)\n", ck_isa_name(isa));
-            continue;
-        }
+        if (!ck_isa_supported(isa))
+            continue; /* the roofs list only what was measured */
+        next(prog, done++, "%s FMA peak on %d thread", ck_isa_name(isa), 1);
         r->peak_gflops[isa][CK_ROOF_ONE_THREAD] = measure_fma(isa, 1, target, reps);
+        next(prog, done++, "%s FMA peak on %d threads", ck_isa_name(isa), r->threads);
         r->peak_gflops[isa][CK_ROOF_ALL_THREADS] = measure_fma(isa, r->threads, target, reps);
     }
+    if (prog)
+        ck_progress_step(prog, done, NULL);
+    /* the 1-minute average lags: the higher of the two readings is the
+     * fairer picture of what shared the machine while it was measured */
+    double after = -1;
+    if (getloadavg(&after, 1) != 1)
+        after = -1;
+    r->load_avg = after > before ? after : before;
     return 0;
 }

@@ -1,6 +1,6 @@
 /* calibrate.h — this machine's roofs: stream-triad bandwidth and peak FMA
  * rate per instruction set, measured once by `ckbench calibrate` and saved as
- * results/roofs-<host>-<cpu>.json, which later runs reuse. */
+ * results/roofs-<host>-<cpu>-<date>-<time>.json; later runs use the newest. */
 #ifndef CK_CALIBRATE_H
 #define CK_CALIBRATE_H
 
@@ -8,6 +8,8 @@
 #include <stdio.h>
 
 #include <cjson/cJSON.h>
+
+#include "common/progress.h"
 
 enum { CK_ISA_SCALAR = 0, CK_ISA_AVX2 = 1, CK_ISA_AVX512 = 2, CK_ISA_NEON = 3, CK_ISA_COUNT };
 enum { CK_ROOF_ONE_THREAD = 0, CK_ROOF_ALL_THREADS = 1 };
@@ -21,7 +23,20 @@ typedef struct ck_roofs {
     size_t triad_array_bytes;            /* each of the three arrays */
     double triad_gbs[2];                 /* [CK_ROOF_ONE_THREAD], [CK_ROOF_ALL_THREADS] */
     double peak_gflops[CK_ISA_COUNT][2]; /* 0: this CPU lacks the ISA */
+    /* How far to trust them: a quick measurement or one taken while other
+     * work ran gives low roofs, and a machine changes (a VM moves). */
+    int mode;        /* CK_ROOFS_QUICK, CK_ROOFS_FULL, or CK_ROOFS_UNKNOWN (an older file) */
+    double load_avg; /* the higher 1-minute load average, before and after measuring; < 0 unknown */
+    int cpus;        /* online CPUs when measured (what the load is relative to); 0 unknown */
 } ck_roofs;
+
+enum { CK_ROOFS_UNKNOWN = 0, CK_ROOFS_QUICK = 1, CK_ROOFS_FULL = 2 };
+
+/* A load above this many runnable tasks per CPU while measuring makes the
+ * roofs suspect (the same rule bench applies to its own timings). */
+#define CK_ROOFS_MAX_LOAD_PER_CPU 0.5
+/* Roofs older than this are worth measuring again. */
+#define CK_ROOFS_MAX_AGE_S (24 * 3600)
 
 const char *ck_isa_name(int isa); /* "scalar", "avx2", "avx512", "neon" */
 
@@ -32,18 +47,28 @@ int ck_isa_supported(int isa);
  * best ISA this CPU has (a plugin such as quant dispatches at run time). */
 int ck_isa_for_plugin(const char *plugin_name);
 
-/* results_dir/roofs-<host>-<cpu>.json for this machine. */
+/* Where roofs measured now are saved: results_dir/roofs-<host>-<cpu>-<date>-
+ * <HHMMSS>.json (UTC), so a new calibration never replaces an old one. */
 void ck_roofs_path(char *buf, size_t len, const char *results_dir);
 
+/* The newest roofs file of this machine in results_dir (or the older
+ * roofs-<host>-<cpu>.json): 0 with its path, -1 when there is none. */
+int ck_roofs_find(char *buf, size_t len, const char *results_dir);
+
 /* Measure. `threads` <= 0: all online CPUs. `quick`: shorter timing (for the
- * headline's first run). Progress lines go to `log` when it is not NULL. */
-int ck_roofs_measure(ck_roofs *r, int threads, int quick, FILE *log, char *err, size_t err_len);
+ * headline's first run). Each part is a section of prog (may be NULL). */
+int ck_roofs_measure(ck_roofs *r, int threads, int quick, ck_progress *prog, char *err, size_t err_len);
 
 /* Save as JSON (written to a temporary file, then renamed) / load and check:
  * one line naming the file and the field on failure. */
 int ck_roofs_save(const ck_roofs *r, const char *path, char *err, size_t err_len);
 int ck_roofs_load(ck_roofs *r, const char *path, char *err, size_t err_len);
 cJSON *ck_roofs_to_json(const ck_roofs *r);
+
+/* 1 when the roofs should be measured again, with why in one phrase
+ * ("a quick measurement, taken under load 1.9 on 2 CPUs, 3 days old"); 0 when
+ * they are a full, quiet and recent measurement. `now` is time(NULL). */
+int ck_roofs_doubtful(const ck_roofs *r, long long now, char *why, size_t len);
 
 /* Roofs at `threads` threads: bandwidth interpolated between one and all
  * threads, peak rate scaled per thread (capped at the measured all-threads). */

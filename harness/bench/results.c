@@ -8,23 +8,55 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 
 #include <cjson/cJSON.h>
 
 #include "ck_host.h"
 #include "common/sysinfo.h"
 
+static int exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+/* Whether stem + any ending a run writes is taken (the result, its CSV, the
+ * headline's parity report). */
+static int stem_taken(const char *stem)
+{
+    static const char *const ends[] = {".json", ".csv", ".parity.json"};
+    for (size_t i = 0; i < sizeof ends / sizeof ends[0]; i++) {
+        char p[4200];
+        snprintf(p, sizeof p, "%s%s", stem, ends[i]);
+        if (exists(p))
+            return 1;
+    }
+    return 0;
+}
+
 void ck_results_default_path(char *buf, size_t len, const char *dir, const char *plugin, const char *model)
 {
-    char date[32], host[64], p[64], m[128];
-    ck_sys_utc_date(date, sizeof date);
+    char when[32], host[64], p[64], m[128], stem[4096];
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(when, sizeof when, "%Y-%m-%d-%H%M%S", &tm);
     ck_sys_host(host, sizeof host);
     snprintf(p, sizeof p, "%s", plugin);
     snprintf(m, sizeof m, "%s", model);
     ck_sys_slug(host);
     ck_sys_slug(p);
     ck_sys_slug(m);
-    snprintf(buf, len, "%s/%s-%s-%s-%s.json", dir, date, host, p, m);
+    snprintf(stem, sizeof stem, "%s/%s-%s-%s-%s", dir, when, host, p, m);
+    /* two runs in one second (or a clock set back) get -2, -3, ...: a run
+     * never replaces another's files */
+    char try[4200];
+    snprintf(try, sizeof try, "%s", stem);
+    for (int n = 2; stem_taken(try) && n < 10000; n++)
+        snprintf(try, sizeof try, "%s-%d", stem, n);
+    snprintf(buf, len, "%s.json", try);
 }
 
 void ck_results_csv_path(char *buf, size_t len, const char *json_path)
@@ -181,6 +213,7 @@ static cJSON *ckbench_json(const ck_results_info *info, const ck_bench_row *rows
     else
         cJSON_AddStringToObject(counters, "reason", info->counters_why);
     cJSON_AddItemToObject(o, "parity", parity_json(info->parity_json));
+    cJSON_AddBoolToObject(o, "partial", info->partial != 0);
     cJSON *ops = cJSON_AddArrayToObject(o, "ops");
     for (size_t i = 0; i < n_rows; i++)
         cJSON_AddItemToArray(ops, row_json(&rows[i]));

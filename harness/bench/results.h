@@ -1,6 +1,6 @@
 /* results.h — the result files of a bench run.
  *
- * results/<date>-<host>-<plugin>-<model>.json is the JSON Google Benchmark
+ * results/<date>-<time>-<host>-<plugin>-<model>.json is the JSON Google Benchmark
  * wrote for the run (so its tools/compare.py diffs two runs), with one object
  * added to its "context": "ckbench" — git commit, CPU model and flags,
  * compiler, plugin versions, threads, roofs, the counters' availability,
@@ -28,9 +28,12 @@ typedef struct ck_results_info {
     const char *roofs_path;
     const char *counters_why; /* NULL or "": counters were read */
     const char *parity_json;  /* a parity report file to summarise, or NULL */
+    int partial;              /* 1: interrupted; rows after the interrupt say so */
 } ck_results_info;
 
-/* dir/<date>-<host>-<plugin>-<model>.json (names made file-safe). */
+/* dir/<date>-<HHMMSS>-<host>-<plugin>-<model>.json in UTC (names made
+ * file-safe), with -2, -3, ... before .json when a file of that stem (.json,
+ * .csv, .parity.json) exists already. */
 void ck_results_default_path(char *buf, size_t len, const char *dir, const char *plugin, const char *model);
 
 /* The CSV path for a JSON path: ".json" replaced by ".csv" (or appended). */

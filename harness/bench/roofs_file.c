@@ -2,10 +2,13 @@
  * roofs of this machine are kept, and their JSON form, saved and loaded. */
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <glob.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "calibrate.h"
 #include "common/sysinfo.h"
@@ -29,14 +32,59 @@ int ck_isa_for_plugin(const char *plugin_name)
     return CK_ISA_SCALAR;
 }
 
-void ck_roofs_path(char *buf, size_t len, const char *results_dir)
+/* results_dir/roofs-<host>-<cpu> */
+static void machine_stem(char *buf, size_t len, const char *results_dir)
 {
     char host[64], cpu[128];
     ck_sys_host(host, sizeof host);
     ck_sys_cpu_model(cpu, sizeof cpu);
     ck_sys_slug(host);
     ck_sys_slug(cpu);
-    snprintf(buf, len, "%s/roofs-%s-%s.json", results_dir, host, cpu);
+    snprintf(buf, len, "%s/roofs-%s-%s", results_dir, host, cpu);
+}
+
+void ck_roofs_path(char *buf, size_t len, const char *results_dir)
+{
+    char stem[4096], when[32], try[4200];
+    machine_stem(stem, sizeof stem, results_dir);
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(when, sizeof when, "%Y-%m-%d-%H%M%S", &tm);
+    snprintf(try, sizeof try, "%s-%s.json", stem, when);
+    for (int n = 2; access(try, F_OK) == 0 && n < 10; n++) /* -2 sorts after the plain name: see find */
+        snprintf(try, sizeof try, "%s-%s-%d.json", stem, when, n);
+    snprintf(buf, len, "%s", try);
+}
+
+/* a is newer than b: names compared without ".json", so that "...-013357-2"
+ * comes after "...-013357". */
+static int newer_name(const char *a, const char *b)
+{
+    size_t la = strlen(a) - 5, lb = strlen(b) - 5;
+    int c = strncmp(a, b, la < lb ? la : lb);
+    return c > 0 || (c == 0 && la > lb);
+}
+
+int ck_roofs_find(char *buf, size_t len, const char *results_dir)
+{
+    char stem[4096], pattern[4200];
+    machine_stem(stem, sizeof stem, results_dir);
+    snprintf(pattern, sizeof pattern, "%s-[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]-*.json", stem);
+    glob_t g;
+    const char *best = NULL;
+    if (glob(pattern, 0, NULL, &g) == 0)
+        for (size_t i = 0; i < g.gl_pathc; i++)
+            if (!best || newer_name(g.gl_pathv[i], best))
+                best = g.gl_pathv[i];
+    int found = best != NULL;
+    if (best)
+        snprintf(buf, len, "%s", best);
+    globfree(&g);
+    if (found)
+        return 0;
+    snprintf(buf, len, "%s.json", stem); /* the name before roofs carried their time */
+    return access(buf, R_OK) == 0 ? 0 : -1;
 }
 
 static double interpolate(double one, double all, int all_threads, int threads)
@@ -79,6 +127,12 @@ cJSON *ck_roofs_to_json(const ck_roofs *r)
     cJSON_AddStringToObject(o, "host", r->host);
     cJSON_AddStringToObject(o, "cpu", r->cpu);
     cJSON_AddStringToObject(o, "measured_at", r->measured_at);
+    if (r->mode != CK_ROOFS_UNKNOWN)
+        cJSON_AddStringToObject(o, "mode", r->mode == CK_ROOFS_QUICK ? "quick" : "full");
+    if (r->load_avg >= 0)
+        cJSON_AddNumberToObject(o, "load_avg", r->load_avg);
+    if (r->cpus > 0)
+        cJSON_AddNumberToObject(o, "cpus", r->cpus);
     cJSON_AddNumberToObject(o, "threads", r->threads);
     cJSON_AddNumberToObject(o, "llc_bytes", (double)r->llc_bytes);
     cJSON_AddNumberToObject(o, "triad_array_bytes", (double)r->triad_array_bytes);
@@ -152,6 +206,21 @@ static void get_string(const cJSON *obj, const char *key, char *buf, size_t len)
     snprintf(buf, len, "%s", cJSON_IsString(v) ? v->valuestring : "");
 }
 
+/* mode, load and CPUs; a file from before they were recorded loads with
+ * them unknown (and is then doubtful). */
+static void read_trust(const cJSON *o, ck_roofs *r)
+{
+    const char *mode = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "mode"));
+    r->mode = !mode                    ? CK_ROOFS_UNKNOWN
+              : !strcmp(mode, "quick") ? CK_ROOFS_QUICK
+              : !strcmp(mode, "full")  ? CK_ROOFS_FULL
+                                       : CK_ROOFS_UNKNOWN;
+    const cJSON *load = cJSON_GetObjectItemCaseSensitive(o, "load_avg");
+    r->load_avg = cJSON_IsNumber(load) && load->valuedouble >= 0 ? load->valuedouble : -1;
+    const cJSON *cpus = cJSON_GetObjectItemCaseSensitive(o, "cpus");
+    r->cpus = cJSON_IsNumber(cpus) && cpus->valuedouble >= 1 ? (int)cpus->valuedouble : 0;
+}
+
 int ck_roofs_load(ck_roofs *r, const char *path, char *err, size_t err_len)
 {
     memset(r, 0, sizeof *r);
@@ -191,10 +260,52 @@ int ck_roofs_load(ck_roofs *r, const char *path, char *err, size_t err_len)
         get_string(o, "host", r->host, sizeof r->host);
         get_string(o, "cpu", r->cpu, sizeof r->cpu);
         get_string(o, "measured_at", r->measured_at, sizeof r->measured_at);
+        read_trust(o, r);
         r->threads = (int)threads;
         r->llc_bytes = (size_t)llc;
         r->triad_array_bytes = (size_t)array;
     }
     cJSON_Delete(o);
     return bad ? -1 : 0;
+}
+
+/* Seconds since the epoch of "2026-11-24T05:40:00Z"; -1 if it is not that. */
+static long long parse_iso(const char *s)
+{
+    struct tm tm;
+    memset(&tm, 0, sizeof tm);
+    const char *end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return end && !*end ? (long long)timegm(&tm) : -1;
+}
+
+static void append(char *buf, size_t len, const char *text)
+{
+    size_t used = strlen(buf);
+    snprintf(buf + used, len - used, "%s%s", used ? ", " : "", text);
+}
+
+int ck_roofs_doubtful(const ck_roofs *r, long long now, char *why, size_t len)
+{
+    char part[128];
+    why[0] = 0;
+    if (r->mode == CK_ROOFS_QUICK)
+        append(why, len, "a quick measurement");
+    else if (r->mode == CK_ROOFS_UNKNOWN)
+        append(why, len, "of unrecorded mode and load (an older file)");
+    if (r->load_avg >= 0 && r->cpus > 0 && r->load_avg > CK_ROOFS_MAX_LOAD_PER_CPU * r->cpus) {
+        snprintf(part, sizeof part, "taken under load %.1f on %d CPU%s", r->load_avg, r->cpus, r->cpus == 1 ? "" : "s");
+        append(why, len, part);
+    }
+    long long at = parse_iso(r->measured_at);
+    if (at < 0) {
+        append(why, len, "of unknown age");
+    } else if (now - at > CK_ROOFS_MAX_AGE_S) {
+        long long hours = (now - at) / 3600;
+        if (hours >= 48)
+            snprintf(part, sizeof part, "%lld days old", hours / 24);
+        else
+            snprintf(part, sizeof part, "%lld hours old", hours);
+        append(why, len, part);
+    }
+    return why[0] != 0;
 }

@@ -19,7 +19,7 @@ int cli_parse_int(const char *s, int lo, int hi, int *out);
 void cli_format_time(char *buf, size_t len, double ns);
 
 /* bench's options from argv[first..]: 0, -1 for --help, 2 bad usage (said). */
-int cli_parse_bench_args(int argc, char **argv, int first, ck_bench_opts *o, char *model_buf, size_t model_len);
+int cli_parse_bench_args(int argc, char **argv, int first, ck_bench_opts *o);
 /* The per-plugin tables and the roofs line. */
 void cli_print_outcome(const ck_bench_outcome *out);
 

@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/term.h"
@@ -16,6 +15,8 @@
 #include "ck_host.h"
 #include "cli_bench.h"
 #include "commands.h"
+#include "common/model_path.h"
+#include "common/op_list.h"
 #include "common/sysinfo.h"
 
 /* ---- option parsing helpers ----------------------------------------------------- */
@@ -69,31 +70,6 @@ static int split_list(char *s, char **parts, int max)
         parts[n++] = tok;
     }
     return n;
-}
-
-static int file_exists(const char *p)
-{
-    struct stat st;
-    return stat(p, &st) == 0 && S_ISREG(st.st_mode);
-}
-
-/* "llava.json" or "llava" finds ir/models/llava.json (also under
- * $CK_SOURCE_DIR) when no such file exists where it was given. */
-static const char *resolve_model(const char *m, char *buf, size_t len)
-{
-    if (file_exists(m) || strchr(m, '/'))
-        return m;
-    const char *src = getenv("CK_SOURCE_DIR");
-    const char *ext = strstr(m, ".json") ? "" : ".json";
-    const char *dirs[] = {"ir/models", src && *src ? src : NULL};
-    for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
-        if (!dirs[i])
-            continue;
-        snprintf(buf, len, i == 0 ? "%s/%s%s" : "%s/ir/models/%s%s", dirs[i], m, ext);
-        if (file_exists(buf))
-            return buf;
-    }
-    return m; /* the model loader names the missing file */
 }
 
 /* ---- printing ---------------------------------------------------------------------- */
@@ -173,6 +149,9 @@ void cli_print_outcome(const ck_bench_outcome *out)
     printf("%% of roof: memory-bound rows (intensity below the ridge) against stream-triad bandwidth,\n"
            "  compute-bound rows against the plugin ISA's FMA peak, both at the row's thread count;\n"
            "  above 100%% on a memory-bound row means its data stayed in cache between calls.\n");
+    if (out->roofs_doubt[0])
+        printf("roofs: %s; %% of roof may be off. 'ckbench calibrate' on a quiet machine measures them again.\n",
+               out->roofs_doubt);
     if (out->counters_why[0])
         printf("counters: unavailable: %s (time-based figures only)\n", out->counters_why);
     if (out->load_avg > 0.5 * out->n_cpus)
@@ -185,35 +164,22 @@ void cli_print_outcome(const ck_bench_outcome *out)
 
 static void bench_usage(FILE *f)
 {
-    fprintf(f, "usage: ckbench bench --plugin P[,P2...] --model M [--threads N[,N2...]] [--op OP,...]\n"
-               "                     [--weights DTYPE] [--min-time S] [--repetitions R] [--out FILE] [--no-scalar]\n"
-               "                     [--scalar-budget FLOPS] [--parity-json FILE]\n\n"
-               "Times every distinct op instance of model M at its real shapes (full sequence) through Google\n"
-               "Benchmark, for each plugin and thread count (default: all CPUs), and prints per op: time, GB/s,\n"
-               "GFLOP/s, arithmetic intensity, %% of the relevant calibrated roof and the speedup over the scalar\n"
-               "plugin measured in the same run. Scalar instances above --scalar-budget flops (default 2e8) run at\n"
-               "a reduced T and are scaled by the flops ratio; the scalar@T column says which (marked *).\n"
-               "--min-time: seconds per benchmark (default 0.05); --repetitions: report the median of R runs.\n"
-               "--weights: every weight in this dtype instead of the model's (q8_0 / q4_0 for the quant plugin).\n"
-               "Writes results/<date>-<host>-<plugin>-<model>.json (Google Benchmark JSON + a ckbench context;\n"
-               "compare.py reads it) and .csv, or --out FILE (FILE-<plugin>.json with several plugins).\n"
-               "$CK_RESULTS_DIR changes the results directory. Exit: 0 ok, 1 a plugin or kernel did not run,\n"
-               "2 bad usage or input.\n");
-}
-
-static int parse_ops(char *list, ck_bench_opts *o)
-{
-    char *parts[CK_OP_COUNT];
-    int n = split_list(list, parts, CK_OP_COUNT);
-    if (n <= 0)
-        return cli_usage_error("ckbench bench", "--op: expected OP[,OP...], found '%s'", list);
-    for (int i = 0; i < n; i++) {
-        uint32_t op = ck_op_from_name(parts[i]);
-        if (op == CK_OP_NONE)
-            return cli_usage_error("ckbench bench", "--op: unknown op '%s'", parts[i]);
-        o->op_filter[op] = 1;
-    }
-    return 0;
+    fprintf(f,
+            "usage: ckbench bench --plugin P[,P2...] --model M [--threads N[,N2...]] [--op OP,...]\n"
+            "                     [--weight-dtype DTYPE] [--min-time S] [--repetitions R] [--out FILE] [--no-scalar]\n"
+            "                     [--scalar-budget FLOPS] [--parity-json FILE]\n\n"
+            "Times every distinct op instance of model M at its real shapes (full sequence) through Google\n"
+            "Benchmark, for each plugin and thread count (default: all CPUs), and prints per op: time, GB/s,\n"
+            "GFLOP/s, arithmetic intensity, %% of the relevant calibrated roof and the speedup over the scalar\n"
+            "plugin measured in the same run. Scalar instances above --scalar-budget flops (default 2e8) run at\n"
+            "a reduced T and are scaled by the flops ratio; the scalar@T column says which (marked *).\n"
+            "--min-time: seconds per benchmark (default 0.05); --repetitions: report the median of R runs.\n"
+            "--weight-dtype: every weight in this dtype instead of the model's (q8_0 / q4_0 for quant).\n"
+            "Writes results/<date>-<HHMMSS>-<host>-<plugin>-<model>.json (-2, -3, ... when taken; Google\n"
+            "Benchmark JSON + a ckbench context; compare.py reads it) and .csv, or --out FILE\n"
+            "(FILE-<plugin>.json with several plugins).\n"
+            "$CK_RESULTS_DIR changes the results directory. Exit: 0 ok, 1 a plugin or kernel did not run,\n"
+            "2 bad usage or input.\n");
 }
 
 static int parse_threads(char *list, ck_bench_opts *o)
@@ -230,9 +196,9 @@ static int parse_threads(char *list, ck_bench_opts *o)
 }
 
 /* Parse bench options from argv[first..]; 0 ok, 2 bad usage, -1 --help. */
-int cli_parse_bench_args(int argc, char **argv, int first, ck_bench_opts *o, char *model_buf, size_t model_len)
+int cli_parse_bench_args(int argc, char **argv, int first, ck_bench_opts *o)
 {
-    static char lists[3][1024]; /* strtok needs writable copies */
+    static char lists[2][1024]; /* strtok needs writable copies */
     for (int i = first; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--help") || !strcmp(a, "-h"))
@@ -250,15 +216,16 @@ int cli_parse_bench_args(int argc, char **argv, int first, ck_bench_opts *o, cha
             if (o->n_plugins <= 0)
                 return cli_usage_error("ckbench bench", "--plugin: expected P[,P...] (at most 8), found '%s'", v);
         } else if (!strcmp(a, "--model")) {
-            o->model_path = resolve_model(v, model_buf, model_len);
+            if (!(o->model_path = ck_model_arg("ckbench bench", v)))
+                return 2;
         } else if (!strcmp(a, "--threads")) {
             snprintf(lists[1], sizeof lists[1], "%s", v);
             if (parse_threads(lists[1], o))
                 return 2;
         } else if (!strcmp(a, "--op")) {
-            snprintf(lists[2], sizeof lists[2], "%s", v);
-            if (parse_ops(lists[2], o))
-                return 2;
+            char err[1400];
+            if (ck_op_list_parse(v, o->op_filter, err, sizeof err))
+                return cli_usage_error("ckbench bench", "%s", err);
         } else if (!strcmp(a, "--min-time")) {
             if (parse_double(v, &o->min_time))
                 return cli_usage_error("ckbench bench", "--min-time: expected seconds > 0, found '%s'", v);
@@ -268,11 +235,17 @@ int cli_parse_bench_args(int argc, char **argv, int first, ck_bench_opts *o, cha
         } else if (!strcmp(a, "--scalar-budget")) {
             if (parse_double(v, &o->scalar_budget_flops))
                 return cli_usage_error("ckbench bench", "--scalar-budget: expected flops > 0, found '%s'", v);
-        } else if (!strcmp(a, "--weights")) {
+        } else if (!strcmp(a, "--weight-dtype")) {
             o->weight_dtype = ck_dtype_from_name(v);
-            if (o->weight_dtype == CK_DTYPE_NONE)
-                return cli_usage_error("ckbench bench", "--weights: expected f32, bf16, f16, q8_0 or q4_0, found '%s'",
-                                       v);
+            if (o->weight_dtype == CK_DTYPE_NONE || o->weight_dtype == CK_DTYPE_I32)
+                return cli_usage_error("ckbench bench",
+                                       "--weight-dtype: expected f32, bf16, f16, q8_0 or q4_0, found '%s'", v);
+        } else if (!strcmp(a, "--weights")) {
+            /* the old spelling of the dtype here; --weights is a weight source in run and diverge */
+            return cli_usage_error("ckbench bench",
+                                   "--weights is the weight source (a .gguf file, run and diverge) in every "
+                                   "command; the weight dtype is --weight-dtype, e.g. '--weight-dtype %s'",
+                                   ck_dtype_from_name(v) ? v : "q8_0");
         } else if (!strcmp(a, "--out")) {
             o->out_path = v;
         } else if (!strcmp(a, "--parity-json")) {
@@ -292,17 +265,19 @@ int ck_cmd_bench(int argc, char **argv)
 {
     ck_bench_opts o;
     ck_bench_opts_default(&o);
-    char model_buf[4096];
-    int rc = cli_parse_bench_args(argc, argv, 1, &o, model_buf, sizeof model_buf);
+    int rc = cli_parse_bench_args(argc, argv, 1, &o);
     if (rc == -1) {
         bench_usage(stdout);
         return 0;
     }
     if (rc)
         return rc;
-    o.progress = ck_term_progress(stderr);
+    ck_progress prog;
+    ck_progress_start(&prog, "bench", 0);
+    o.progress = &prog;
     ck_bench_outcome out;
     rc = ck_bench_run(&o, &out);
+    ck_progress_finish(&prog);
     if (rc != 2)
         cli_print_outcome(&out);
     ck_bench_outcome_free(&out);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/term.h"
@@ -20,7 +21,8 @@
 
 static void print_roofs(const ck_roofs *r, const char *path)
 {
-    printf("roofs of %s (%s), %d threads, measured %s\n", r->host, r->cpu, r->threads, r->measured_at);
+    printf("roofs of %s (%s), %d threads, measured %s (%s, load %.1f on %d CPUs)\n", r->host, r->cpu, r->threads,
+           r->measured_at, r->mode == CK_ROOFS_QUICK ? "quick" : "full", r->load_avg, r->cpus);
     printf("  stream triad (3 x %zu MiB arrays): %.1f GB/s on 1 thread, %.1f GB/s on %d\n", r->triad_array_bytes >> 20,
            r->triad_gbs[0], r->triad_gbs[1], r->threads);
     for (int isa = 0; isa < CK_ISA_COUNT; isa++)
@@ -30,6 +32,11 @@ static void print_roofs(const ck_roofs *r, const char *path)
                    r->peak_gflops[isa][1] / r->triad_gbs[1]);
     if (path)
         printf("saved: %s\n", path);
+    char why[200];
+    if (ck_roofs_doubtful(r, (long long)time(NULL), why, sizeof why))
+        printf("note: these roofs are %s; bench will say so on every run until 'ckbench calibrate'\n"
+               "  (without --quick, on a quiet machine) measures them again.\n",
+               why);
 }
 
 /* Measure and save; the headline uses it too (quick). */
@@ -45,8 +52,11 @@ int cli_calibrate_and_save(int threads, int quick, const char *out_path, ck_roof
         }
         ck_roofs_path(path, sizeof path, dir);
     }
-    if (ck_roofs_measure(r, threads, quick, ck_term_progress(stderr) ? stderr : NULL, err, sizeof err) != 0 ||
-        ck_roofs_save(r, path, err, sizeof err) != 0) {
+    ck_progress prog;
+    ck_progress_start(&prog, "calibrate", 0);
+    int failed = ck_roofs_measure(r, threads, quick, &prog, err, sizeof err);
+    ck_progress_finish(&prog);
+    if (failed || ck_roofs_save(r, path, err, sizeof err) != 0) {
         fprintf(stderr, "ckbench calibrate: %s\n", err);
         return 2;
     }
@@ -65,8 +75,9 @@ int ck_cmd_calibrate(int argc, char **argv)
                    "Measures this machine's roofs: stream-triad bandwidth (three arrays of 4x the last-level\n"
                    "cache each) on 1 thread and on N (default: all CPUs), and the peak FMA rate of each ISA the\n"
                    "CPU has (scalar, AVX2, AVX-512) with register-resident FMA chains. Saves them to\n"
-                   "results/roofs-<host>-<cpu>.json (or FILE), which 'ckbench bench' reads. --quick: shorter\n"
-                   "timing, for a first estimate.\n");
+                   "results/roofs-<host>-<cpu>-<date>-<HHMMSS>.json (or FILE); 'ckbench bench' reads the newest.\n"
+                   "--quick: shorter timing, for a first estimate. The file records the mode, the load and the\n"
+                   "time; bench warns about roofs that are quick, loaded or older than a day.\n");
             return 0;
         } else if (!strcmp(a, "--quick")) {
             quick = 1;

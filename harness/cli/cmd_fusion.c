@@ -15,6 +15,8 @@
 #include "ck_ir.h"
 #include "ck_run.h"
 #include "commands.h"
+#include "common/model_path.h"
+#include "common/progress.h"
 
 typedef struct fusion_cli {
     const char *plugin, *model;
@@ -51,9 +53,10 @@ static int parse(int argc, char **argv, fusion_cli *c)
         char err[256];
         if (strcmp(a, "--plugin") == 0)
             c->plugin = v;
-        else if (strcmp(a, "--model") == 0)
-            c->model = v;
-        else if (strcmp(a, "--fuse") == 0) {
+        else if (strcmp(a, "--model") == 0) {
+            if (!(c->model = ck_model_arg("ckbench fusion", v)))
+                return -1;
+        } else if (strcmp(a, "--fuse") == 0) {
             if (ck_fusion_parse(v, &c->fuse, err, sizeof err)) {
                 fprintf(stderr, "ckbench fusion: %s\n", err);
                 return -1;
@@ -86,11 +89,12 @@ static double now(void)
 }
 
 /* One pass over every step; the time of the layer steps of each section. */
-static int time_once(ck_runner *r, const ck_exec_ctx *ctx, double *per_section, size_t n_sec)
+static int time_once(ck_runner *r, const ck_exec_ctx *ctx, double *per_section, size_t n_sec, ck_progress *prog)
 {
     char err[CK_ERR_LEN];
     for (size_t s = 0; s < n_sec; s++)
         per_section[s] = 0;
+    ck_progress_begin_part(prog, ck_runner_n_steps(r));
     for (size_t i = 0; i < ck_runner_n_steps(r); i++) {
         const ck_run_step *st = ck_runner_step(r, i);
         double t0 = now();
@@ -100,7 +104,9 @@ static int time_once(ck_runner *r, const ck_exec_ctx *ctx, double *per_section, 
         }
         if (st->part == CK_PART_LAYER)
             per_section[st->section] += now() - t0;
+        ck_progress_part(prog, i + 1, st->label);
     }
+    ck_progress_end_part(prog);
     return 0;
 }
 
@@ -118,8 +124,10 @@ typedef struct timing {
 /* Unfused and fused alternate, repetition by repetition, and the speedup is
  * the median of the paired ratios: on a shared machine a change of load then
  * falls on both sides of a pair instead of on one configuration. */
-static int time_pairs(ck_runner *plain, ck_runner *fused, const ck_exec_ctx *ctx, int reps, size_t n_sec, timing *t)
+static int time_pairs(ck_runner *plain, ck_runner *fused, const ck_exec_ctx *ctx, int reps, size_t n_sec, timing *t,
+                      ck_progress *prog)
 {
+    ck_progress_total(prog, (size_t)reps * (ck_runner_n_steps(plain) + ck_runner_n_steps(fused)));
     double *ratios = calloc((size_t)reps * n_sec, sizeof *ratios);
     if (!ratios)
         return -1;
@@ -128,7 +136,10 @@ static int time_pairs(ck_runner *plain, ck_runner *fused, const ck_exec_ctx *ctx
     int rc = 0;
     for (int rep = 0; rep < reps && rc == 0; rep++) {
         double a[CK_MAX_SECTIONS], b[CK_MAX_SECTIONS];
-        rc = time_once(plain, ctx, a, n_sec) || time_once(fused, ctx, b, n_sec);
+        char section[64];
+        snprintf(section, sizeof section, "repetition %d of %d, unfused then fused", rep + 1, reps);
+        ck_progress_section(prog, section);
+        rc = time_once(plain, ctx, a, n_sec, prog) || time_once(fused, ctx, b, n_sec, prog);
         for (size_t s = 0; s < n_sec && rc == 0; s++) {
             t->plain[s] = a[s] < t->plain[s] ? a[s] : t->plain[s];
             t->fused[s] = b[s] < t->fused[s] ? b[s] : t->fused[s];
@@ -186,12 +197,32 @@ static int write_json(const fusion_cli *c, const ck_model *m, const ck_plugin *p
     return ok ? 0 : -1;
 }
 
+/* The unfused and the fused run of the first layers, weights seeded; 0, or
+ * -1 after one line on stderr. */
+static int make_runners(const fusion_cli *c, const ck_model *m, const ck_plugin *p, const ck_plugin *scalar,
+                        ck_runner **plain, ck_runner **fused, ck_progress *prog)
+{
+    char err[CK_ERR_LEN];
+    ck_run_opts o = {.seed = 1, .max_layers = c->layers};
+    ck_run_opts of = o;
+    of.fuse_mask = c->fuse;
+    ck_progress_section(prog, "planning both runs and seeding their weights");
+    if (!(*plain = ck_runner_create(m, p, scalar, &o, err, sizeof err)) ||
+        !(*fused = ck_runner_create(m, p, scalar, &of, err, sizeof err)) ||
+        ck_runner_prepare(*plain, err, sizeof err) || ck_runner_prepare(*fused, err, sizeof err)) {
+        ck_progress_finish(prog);
+        fprintf(stderr, "ckbench fusion: %s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
 int ck_cmd_fusion(int argc, char **argv)
 {
     fusion_cli c;
     int pr = parse(argc, argv, &c);
     if (pr)
-        return usage(pr > 0 ? stdout : stderr);
+        return pr > 0 ? usage(stdout) : 2; /* the parser said why, in one line */
     char err[CK_ERR_LEN];
     int status = 2;
     ck_model *m = ck_model_load(c.model, err, sizeof err);
@@ -203,20 +234,17 @@ int ck_cmd_fusion(int argc, char **argv)
         fprintf(stderr, "ckbench fusion: %s\n", err);
         goto out;
     }
-    ck_run_opts o = {.seed = 1, .max_layers = c.layers};
-    ck_run_opts of = o;
-    of.fuse_mask = c.fuse;
-    if (!(plain = ck_runner_create(m, p, scalar, &o, err, sizeof err)) ||
-        !(fused = ck_runner_create(m, p, scalar, &of, err, sizeof err)) || ck_runner_prepare(plain, err, sizeof err) ||
-        ck_runner_prepare(fused, err, sizeof err)) {
-        fprintf(stderr, "ckbench fusion: %s\n", err);
+    ck_progress prog;
+    ck_progress_start(&prog, "fusion", 0);
+    if (make_runners(&c, m, p, scalar, &plain, &fused, &prog))
         goto out;
-    }
     ctx = ck_exec_create(c.threads);
     size_t n_sec = m->n_sections;
     timing tm;
     status = 1;
-    if (time_pairs(plain, fused, ctx, c.repetitions, n_sec, &tm))
+    int failed = time_pairs(plain, fused, ctx, c.repetitions, n_sec, &tm, &prog);
+    ck_progress_finish(&prog);
+    if (failed)
         goto out;
     char mask[256];
     ck_fusion_format(c.fuse, mask, sizeof mask);

@@ -40,8 +40,7 @@ static void ensure_roofs(void)
     ck_roofs r;
     if (ck_sys_results_dir(dir, sizeof dir, err, sizeof err) != 0)
         return; /* bench reports the directory problem */
-    ck_roofs_path(path, sizeof path, dir);
-    if (ck_roofs_load(&r, path, err, sizeof err) == 0)
+    if (ck_roofs_find(path, sizeof path, dir) == 0 && ck_roofs_load(&r, path, err, sizeof err) == 0)
         return;
     printf("== calibrate (no roofs for this machine yet; a quick measurement)\n");
     cli_calibrate_and_save(0, 1, NULL, &r);
@@ -104,9 +103,8 @@ int ck_cmd_headline(int argc, char **argv)
 {
     ck_bench_opts o;
     ck_bench_opts_default(&o);
-    char model_buf[4096];
     /* argv[0] is already an option (main passes argv from "--plugin" on) */
-    int rc = cli_parse_bench_args(argc, argv, 0, &o, model_buf, sizeof model_buf);
+    int rc = cli_parse_bench_args(argc, argv, 0, &o);
     if (rc == -1) {
         printf("usage: ckbench --plugin P|best --model M [bench options]\n\n"
                "Parity (reduced sizes, against the scalar reference), then bench at the model's real shapes,\n"
@@ -125,19 +123,25 @@ int ck_cmd_headline(int argc, char **argv)
     }
     printf("ckbench: %s on %s\n", o.plugins[0], o.model_path);
     ensure_roofs();
-    char dir[4096], err[CK_ERR_LEN], parity_path[4200];
+    char dir[4096], err[CK_ERR_LEN], result_path[4096], parity_path[4200];
     if (ck_sys_results_dir(dir, sizeof dir, err, sizeof err) != 0) {
         fprintf(stderr, "ckbench: %s\n", err);
         return 2;
     }
-    /* kept next to the bench results: results/<date>-<host>-<plugin>-<model file>.parity.json */
-    char stem[256];
-    const char *base = strrchr(o.model_path, '/');
-    snprintf(stem, sizeof stem, "%s", base ? base + 1 : o.model_path);
-    if (strlen(stem) > 5 && !strcmp(stem + strlen(stem) - 5, ".json"))
-        stem[strlen(stem) - 5] = '\0';
-    ck_results_default_path(parity_path, sizeof parity_path - 16, dir, o.plugins[0], stem);
-    snprintf(parity_path + strlen(parity_path) - 5, 16, ".parity.json");
+    /* The run's name is chosen once, before parity, so that its parity report
+     * and its bench results share it: <stem>.parity.json beside <stem>.json. */
+    if (!o.out_path) {
+        char model[256];
+        const char *base = strrchr(o.model_path, '/');
+        snprintf(model, sizeof model, "%s", base ? base + 1 : o.model_path);
+        if (strlen(model) > 5 && !strcmp(model + strlen(model) - 5, ".json"))
+            model[strlen(model) - 5] = '\0';
+        ck_results_default_path(result_path, sizeof result_path, dir, o.plugins[0], model);
+        o.out_path = result_path;
+    }
+    size_t stem = strlen(o.out_path);
+    stem -= stem > 5 && !strcmp(o.out_path + stem - 5, ".json") ? 5 : 0;
+    snprintf(parity_path, sizeof parity_path, "%.*s.parity.json", (int)stem, o.out_path);
     printf("\n== parity (reduced sizes)\n");
     fflush(stdout);
     char *pargv[] = {"parity",    "--plugin", (char *)o.plugins[0], "--model", (char *)o.model_path, "--json",
@@ -146,9 +150,12 @@ int ck_cmd_headline(int argc, char **argv)
     o.parity_json = parity_rc == 2 ? NULL : parity_path;
     printf("\n== bench (full shapes)\n");
     fflush(stdout);
-    o.progress = ck_term_progress(stderr);
+    ck_progress prog;
+    ck_progress_start(&prog, "bench", 0);
+    o.progress = &prog;
     ck_bench_outcome out;
     int bench_rc = ck_bench_run(&o, &out);
+    ck_progress_finish(&prog);
     if (bench_rc != 2) {
         cli_print_outcome(&out);
         print_report(&out, parity_rc);

@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "commands.h"
+#include "common/model_path.h"
+#include "common/op_list.h"
 #include "parity/gate.h"
 #include "parity/parity.h"
 
@@ -45,21 +47,9 @@ static int bad(const char *fmt, const char *a, const char *b)
 
 static int parse_ops(options *o)
 {
-    char buf[512];
-    snprintf(buf, sizeof buf, "%s", o->ops);
-    char *save = NULL;
-    for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-        uint32_t op = ck_op_from_name(t);
-        if (op == CK_OP_NONE) {
-            char known[1024] = "";
-            for (uint32_t i = 1; i < CK_OP_COUNT; i++) {
-                size_t l = strlen(known);
-                snprintf(known + l, sizeof known - l, "%s%s", i > 1 ? ", " : "", ck_op_name(i));
-            }
-            return bad("--op: unknown op '%s'; known: %s", t, known);
-        }
-        o->op_on[op] = 1;
-    }
+    char err[1400];
+    if (ck_op_list_parse(o->ops, o->op_on, err, sizeof err) != 0)
+        return bad("%s%s", err, "");
     return 0;
 }
 
@@ -98,7 +88,10 @@ static int parse_args(int argc, char **argv, options *o)
         errno = 0;
         switch (k) {
         case 0: o->plugin = val; break;
-        case 1: o->model = val; break;
+        case 1:
+            if (!(o->model = ck_model_arg("ckbench parity", val)))
+                return 2;
+            break;
         case 2: o->ops = val; break;
         case 3:
             o->seed = strtoull(val, &end, 0);

@@ -10,6 +10,7 @@
 #include "ck_fusion.h"
 #include "ck_plan.h"
 #include "commands.h"
+#include "common/model_path.h"
 
 typedef struct plan_args {
     const char *model;
@@ -27,12 +28,12 @@ typedef struct plan_args {
 static void usage(FILE *f)
 {
     fprintf(f, "usage: ckbench plan --model M [--training | --decode [--decode-pos P]] [--align N]\n"
-               "                    [--weight-dtype f32|bf16|f16|q8_0|q4_0] [--layout FILE] [--layers]\n"
+               "                    [--weight-dtype f32|bf16|f16|q8_0|q4_0] [--layout FILE] [--per-layer]\n"
                "                    [--map [--hugepages none|2M|1G] [--numa interleave|NODE] [--touch-window L]]\n"
                "                    [--fuse all|none|LIST [--plugin P]]\n"
                "\n"
                "Plans every tensor of model M (a file such as ir/models/llava.json, or a name found\n"
-               "in ir/models/) at a fixed offset in one allocation: sections on 2 MiB boundaries,\n"
+               "in ir/models/ or $CK_MODEL_PATH) at a fixed offset in one allocation: sections on 2 MiB boundaries,\n"
                "each a header, its layers and a footer, weights and activations in execution order.\n"
                "Prints the memory map and the totals, and writes the address book to FILE\n"
                "(default layout.json), atomically. Format and rules: docs/layout.md.\n"
@@ -42,7 +43,7 @@ static void usage(FILE *f)
                "  --decode-pos P   the decoded token's position (default 0; less than seq_len)\n"
                "  --align N        byte alignment of every tensor: a power of two, 8..2097152 (default 64)\n"
                "  --weight-dtype D matrix weights in D instead of the model's dtype\n"
-               "  --layers         one map row per layer\n"
+               "  --per-layer      one map row per layer\n"
                "  --map            map the plan (MAP_NORESERVE: nothing is touched) and say how\n"
                "  --hugepages H    with --map: none, 2M or 1G (falls back, and says why)\n"
                "  --numa P         with --map: interleave, or a node number (needs libnuma)\n"
@@ -79,7 +80,8 @@ static int parse_valued(plan_args *a, const char *opt, const char *val)
 {
     size_t n;
     if (strcmp(opt, "--model") == 0) {
-        a->model = val;
+        if (!(a->model = ck_model_arg("ckbench plan", val)))
+            return 2;
     } else if (strcmp(opt, "--layout") == 0) {
         a->layout = val;
     } else if (strcmp(opt, "--fuse") == 0) {
@@ -136,8 +138,13 @@ static int parse_args(int argc, char **argv, plan_args *a)
             a->opts.training = 1;
         } else if (strcmp(o, "--decode") == 0) {
             a->opts.decode = 1;
-        } else if (strcmp(o, "--layers") == 0) {
+        } else if (strcmp(o, "--per-layer") == 0) {
             a->per_layer = 1;
+        } else if (strcmp(o, "--layers") == 0) {
+            /* the old spelling: --layers is a count everywhere else */
+            fprintf(stderr, "ckbench plan: --layers is a layer count (fusion, train-step); one map row per layer "
+                            "is --per-layer\n");
+            return 2;
         } else if (strcmp(o, "--map") == 0) {
             a->map = 1;
         } else if (o[0] == '-' && o[1] == '-' && i + 1 < argc && argv[i + 1][0] != '\0') {
@@ -159,28 +166,6 @@ static int parse_args(int argc, char **argv, plan_args *a)
         return 2;
     }
     return 0;
-}
-
-/* A bare name ("llava") is looked up as ir/models/<name>.json under
- * CK_SOURCE_DIR or the current directory. */
-static ck_model *load_model(const char *name, char *err, size_t err_len)
-{
-    ck_model *m = ck_model_load(name, err, err_len);
-    if (m || strchr(name, '/') || strstr(name, ".json"))
-        return m;
-    snprintf(err, err_len, "%s: no such model file, nor ir/models/%s.json under CK_SOURCE_DIR or .", name, name);
-    const char *roots[] = {getenv("CK_SOURCE_DIR"), "."};
-    for (size_t i = 0; i < 2 && !m; i++) {
-        char path[4096];
-        if (!roots[i] || snprintf(path, sizeof path, "%s/ir/models/%s.json", roots[i], name) >= (int)sizeof path)
-            continue;
-        FILE *f = fopen(path, "r");
-        if (f) {
-            fclose(f);
-            return ck_model_load(path, err, err_len);
-        }
-    }
-    return NULL;
 }
 
 /* Fault the plan in a window of layers at a time, giving each window back
@@ -261,7 +246,7 @@ int ck_cmd_plan(int argc, char **argv)
     int rc = parse_args(argc, argv, &a);
     if (rc)
         return rc == 1 ? 0 : rc;
-    ck_model *m = load_model(a.model, err, sizeof err);
+    ck_model *m = ck_model_load(a.model, err, sizeof err);
     if (!m) {
         fprintf(stderr, "ckbench plan: %s\n", err);
         return 2;

@@ -11,6 +11,8 @@
 #include "ck_ir.h"
 #include "ck_run.h"
 #include "commands.h"
+#include "common/model_path.h"
+#include "common/progress.h"
 
 typedef struct run_cli {
     const char *plugin, *model, *tokens_arg, *weights, *gguf;
@@ -84,9 +86,10 @@ static int parse(int argc, char **argv, run_cli *c)
         }
         if (strcmp(a, "--plugin") == 0)
             c->plugin = v;
-        else if (strcmp(a, "--model") == 0)
-            c->model = v;
-        else if (strcmp(a, "--tokens") == 0)
+        else if (strcmp(a, "--model") == 0) {
+            if (!(c->model = ck_model_arg(strcmp(argv[0], "run") ? "ckbench diverge" : "ckbench run", v)))
+                return -1;
+        } else if (strcmp(a, "--tokens") == 0)
             c->tokens_arg = v;
         else if (strcmp(a, "--weights") == 0)
             c->weights = v;
@@ -129,8 +132,10 @@ static int parse(int argc, char **argv, run_cli *c)
     if (c->weights && strcmp(c->weights, "seeded") != 0) {
         size_t l = strlen(c->weights);
         if (l < 5 || strcmp(c->weights + l - 5, ".gguf") != 0) {
-            fprintf(stderr, "ckbench %s: --weights: expected 'seeded' or a .gguf file, found '%s'\n", argv[0],
-                    c->weights);
+            int dtype = ck_dtype_from_name(c->weights) != CK_DTYPE_NONE; /* bench's old spelling */
+            fprintf(stderr, "ckbench %s: --weights: expected 'seeded' or a .gguf file, found '%s'%s%s%s\n", argv[0],
+                    c->weights, dtype ? "; the weight dtype is --weight-dtype, e.g. '--weight-dtype " : "",
+                    dtype ? c->weights : "", dtype ? "'" : "");
             return -1;
         }
         c->gguf = c->weights;
@@ -207,13 +212,20 @@ static void print_fusions(const ck_runner *r, uint32_t requested, const ck_plugi
            layers ? (double)ck_runner_bytes_saved(r) / (double)layers / 1024.0 : 0.0);
 }
 
+/* After each step of run: k of N steps, with the step's name. */
+static int run_progress(void *user, ck_runner *r, size_t step)
+{
+    ck_progress_step(user, step + 1, ck_runner_step(r, step)->label);
+    return 0;
+}
+
 int ck_cmd_run(int argc, char **argv)
 {
     run_cli c;
     int pr = parse(argc, argv, &c);
     if (pr) {
         free(c.tokens);
-        return pr > 0 ? usage("run", stdout) : usage("run", stderr);
+        return pr > 0 ? usage("run", stdout) : 2; /* the parser said why, in one line */
     }
     loaded l;
     int status = 2;
@@ -238,7 +250,12 @@ int ck_cmd_run(int argc, char **argv)
     ctx = ck_exec_create(c.threads);
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    if (ck_runner_forward(r, ctx, NULL, NULL, err, sizeof err)) {
+    ck_progress prog;
+    ck_progress_start(&prog, "run", ck_runner_n_steps(r));
+    ck_progress_section(&prog, c.window ? "steps (weights seeded window by window)" : "seeding weights, then steps");
+    int failed = ck_runner_forward(r, ctx, run_progress, &prog, err, sizeof err);
+    ck_progress_finish(&prog);
+    if (failed) {
         fprintf(stderr, "ckbench run: %s\n", err);
         status = 1;
         goto out;
@@ -310,7 +327,7 @@ int ck_cmd_diverge(int argc, char **argv)
     int pr = parse(argc, argv, &c);
     if (pr) {
         free(c.tokens);
-        return pr > 0 ? usage("diverge", stdout) : usage("diverge", stderr);
+        return pr > 0 ? usage("diverge", stdout) : 2;
     }
     loaded l;
     int status = 2;

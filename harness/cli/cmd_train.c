@@ -10,6 +10,8 @@
 #include "ck_ir.h"
 #include "ck_train.h"
 #include "commands.h"
+#include "common/model_path.h"
+#include "common/progress.h"
 
 typedef struct train_cli {
     const char *plugin, *model;
@@ -74,9 +76,10 @@ static int parse(int argc, char **argv, train_cli *c)
         }
         if (strcmp(a, "--plugin") == 0)
             c->plugin = v;
-        else if (strcmp(a, "--model") == 0)
-            c->model = v;
-        else if (strcmp(a, "--steps") == 0) {
+        else if (strcmp(a, "--model") == 0) {
+            if (!(c->model = ck_model_arg("ckbench train-step", v)))
+                return -1;
+        } else if (strcmp(a, "--steps") == 0) {
             if (number(a, v, 1, 2, 100000, &d))
                 return -1;
             c->steps = (size_t)d;
@@ -129,6 +132,28 @@ static void print_times(const ck_trainer *t, const ck_model *m, int reps)
     printf("  %-21s %43.3f\n", "step", total);
 }
 
+/* --time: more steps with the per-part clocks on; 0, or 1 if one failed. */
+static int timed_steps(const train_cli *c, ck_trainer *t, const ck_model *m, const ck_exec_ctx *ctx, ck_progress *prog)
+{
+    char err[CK_ERR_LEN];
+    float loss;
+    ck_trainer_time_enable(t, 1);
+    ck_trainer_time_reset(t);
+    ck_progress_section(prog, "timed steps (--time)");
+    for (int r = 0; r < c->time_reps; r++) {
+        int failed = ck_trainer_step(t, ctx, &loss, err, sizeof err);
+        ck_progress_step(prog, c->steps + (size_t)r + 1, NULL);
+        if (failed) {
+            ck_progress_finish(prog);
+            fprintf(stderr, "ckbench train-step: --time: %s\n", err);
+            return 1;
+        }
+    }
+    ck_progress_finish(prog);
+    print_times(t, m, c->time_reps);
+    return 0;
+}
+
 static int train(const train_cli *c, ck_model *m, ck_plugin *plugin, ck_plugin *scalar)
 {
     char err[CK_ERR_LEN];
@@ -150,16 +175,26 @@ static int train(const train_cli *c, ck_model *m, ck_plugin *plugin, ck_plugin *
            n.forward, n.forward_fallback, n.backward, n.backward_fallback, n.adam, n.adam_fallback, n.frozen_sections,
            n.frozen_sections == 1 ? "" : "s");
     status = 1;
+    ck_progress prog;
+    ck_progress_start(&prog, "train-step", c->steps + (size_t)c->time_reps);
+    ck_progress_section(&prog, "training steps");
     for (size_t s = 1; s <= c->steps; s++) {
         if (ck_trainer_step(t, ctx, &loss, err, sizeof err)) {
+            ck_progress_finish(&prog);
             fprintf(stderr, "ckbench train-step: step %zu: %s\n", s, err);
             goto out;
         }
         if (s == 1)
             first = loss;
+        ck_progress_clear(&prog);
         printf("step %zu: loss %.6f\n", s, (double)loss);
+        fflush(stdout);
+        ck_progress_step(&prog, s, NULL);
     }
+    if (!c->time_reps)
+        ck_progress_finish(&prog);
     if (ck_trainer_loss(t, ctx, &loss, err, sizeof err)) {
+        ck_progress_finish(&prog);
         fprintf(stderr, "ckbench train-step: %s\n", err);
         goto out;
     }
@@ -167,22 +202,12 @@ static int train(const train_cli *c, ck_model *m, ck_plugin *plugin, ck_plugin *
     printf("after %zu steps: loss %.6f (%s from %.6f)\n", c->steps, (double)loss, fell ? "fell" : "DID NOT FALL",
            (double)first);
     if (!fell) {
+        ck_progress_finish(&prog);
         fprintf(stderr, "ckbench train-step: the loss did not fall over %zu steps on a fixed batch (%.6f -> %.6f)\n",
                 c->steps, (double)first, (double)loss);
         goto out;
     }
-    status = 0;
-    if (c->time_reps) {
-        ck_trainer_time_enable(t, 1);
-        ck_trainer_time_reset(t);
-        for (int r = 0; r < c->time_reps; r++)
-            if (ck_trainer_step(t, ctx, &loss, err, sizeof err)) {
-                fprintf(stderr, "ckbench train-step: --time: %s\n", err);
-                status = 1;
-                goto out;
-            }
-        print_times(t, m, c->time_reps);
-    }
+    status = c->time_reps ? timed_steps(c, t, m, ctx, &prog) : 0;
 out:
     ck_exec_destroy(ctx);
     ck_trainer_free(t);

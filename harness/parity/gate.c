@@ -10,6 +10,7 @@
 
 #include "common/term.h"
 #include "gate.h"
+#include "common/progress.h"
 #include "parity.h"
 
 #define MAX_TARGETS 32
@@ -34,7 +35,7 @@ typedef struct gate {
     ck_parity_result *results;
     size_t n_results, cap_results;
     ck_parity_dump *dump;
-    int progress;                         /* stderr is a terminal */
+    ck_progress progress;                 /* k of N shapes on stderr */
     int threads;                          /* the kernels' threads: --threads, or every CPU but at least 2 */
     const ck_kernel_desc *hung[MAX_HUNG]; /* kernels that timed out, and how often */
     int hung_count[MAX_HUNG];
@@ -144,16 +145,9 @@ static ck_parity_result *new_result(gate *g, size_t shape_index, const ck_parity
     return r;
 }
 
-static void progress(gate *g, size_t i, size_t n, const char *what)
-{
-    if (g->progress)
-        fprintf(stderr, "\r\033[K[%zu/%zu] %s", i + 1, n, what);
-}
-
 static void show(gate *g, const ck_parity_result *r)
 {
-    if (g->progress)
-        fprintf(stderr, "\r\033[K");
+    ck_progress_clear(&g->progress);
     ck_parity_print_row(r);
     fflush(stdout);
 }
@@ -371,16 +365,16 @@ static int load_suite(const gate *g, ck_parity_shape **shapes, size_t *n)
     return 0;
 }
 
-static int write_reports(gate *g)
+static int write_reports(gate *g, const char *partial)
 {
     char err[CK_ERR_LEN];
     int rc = 0;
     if (g->o.json &&
-        ck_parity_write_json(g->o.json, g->results, g->n_results, g->o.seed, g->notes, err, sizeof err) != 0) {
+        ck_parity_write_json(g->o.json, g->results, g->n_results, g->o.seed, g->notes, partial, err, sizeof err) != 0) {
         fprintf(stderr, "ckbench parity: --json: %s\n", err);
         rc = 2;
     }
-    if (g->o.junit && ck_parity_write_junit(g->o.junit, g->results, g->n_results, err, sizeof err) != 0) {
+    if (g->o.junit && ck_parity_write_junit(g->o.junit, g->results, g->n_results, partial, err, sizeof err) != 0) {
         fprintf(stderr, "ckbench parity: --junit: %s\n", err);
         rc = 2;
     }
@@ -420,6 +414,29 @@ static void print_intro(const gate *g, size_t n_shapes)
                CK_PARITY_WORK_BUDGET, CK_PARITY_MIN_ROWS, 1u << 20);
 }
 
+/* Every shape, in order, until done or SIGINT; the count checked. A shape
+ * the interrupt fell into is dropped whole: its children may have been
+ * killed by the same Ctrl-C, and a crash verdict would be a lie. */
+static size_t check_all(gate *g, const ck_parity_shape *shapes, size_t n_shapes)
+{
+    ck_progress_trap_sigint();
+    size_t i = 0;
+    for (; i < n_shapes; i++) {
+        char desc[256];
+        ck_parity_describe(&shapes[i], desc, sizeof desc);
+        ck_progress_step(&g->progress, i, desc);
+        size_t before = g->n_results;
+        check_shape(g, i, &shapes[i]);
+        if (ck_progress_interrupted()) {
+            g->n_results = before;
+            break;
+        }
+    }
+    ck_progress_untrap_sigint();
+    ck_progress_step(&g->progress, i, NULL);
+    return i;
+}
+
 int ck_gate_run(const ck_gate_opts *o)
 {
     gate g;
@@ -445,7 +462,7 @@ int ck_gate_run(const ck_gate_opts *o)
             return bad("--dump: %s%s", err, "");
         }
     }
-    g.progress = ck_term_progress(stderr);
+    ck_progress_start(&g.progress, "parity", n_shapes);
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     /* at least two threads, so every passing kernel is also run on one
      * thread and compared: the split must not change the bits */
@@ -453,16 +470,16 @@ int ck_gate_run(const ck_gate_opts *o)
     double t0 = now();
     print_intro(&g, n_shapes);
     ck_parity_print_header();
-    for (size_t i = 0; i < n_shapes; i++) {
-        char desc[256];
-        ck_parity_describe(&shapes[i], desc, sizeof desc);
-        progress(&g, i, n_shapes, desc);
-        check_shape(&g, i, &shapes[i]);
+    size_t done = check_all(&g, shapes, n_shapes);
+    char partial[96] = "";
+    if (done < n_shapes) {
+        ck_progress_say_interrupted(&g.progress, done, n_shapes);
+        snprintf(partial, sizeof partial, "interrupted after %zu of %zu op instances", done, n_shapes);
     }
-    if (g.progress)
-        fprintf(stderr, "\r\033[K");
+    ck_progress_finish(&g.progress);
     free(shapes);
-    add_unchecked_kernels(&g);
+    if (!partial[0]) /* an interrupted run did not reach them: no verdict either way */
+        add_unchecked_kernels(&g);
     print_skipped_groups(&g);
     size_t count[3] = {0, 0, 0};
     for (size_t i = 0; i < g.n_results; i++)
@@ -472,11 +489,11 @@ int ck_gate_run(const ck_gate_opts *o)
            count[CK_FAIL], count[CK_FAIL] ? ck_term_off(stdout) : "");
     if (count[CK_SKIP])
         printf(", %zu skipped", count[CK_SKIP]);
-    printf("\n");
+    printf("%s%s\n", partial[0] ? "; PARTIAL: " : "", partial);
     fflush(stdout);
-    rc = write_reports(&g);
+    rc = write_reports(&g, partial[0] ? partial : NULL);
     release(&g);
     if (rc)
         return rc;
-    return count[CK_FAIL] ? 1 : 0;
+    return count[CK_FAIL] || partial[0] ? 1 : 0;
 }

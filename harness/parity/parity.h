@@ -139,10 +139,12 @@ const char *ck_verdict_name(ck_verdict v); /* "PASS", "FAIL", "SKIP" */
 void ck_parity_print_header(void);
 void ck_parity_print_row(const ck_parity_result *r);
 /* JSON and JUnit over all results; 0 or -1 with err. Both are written to a
- * temporary file and renamed. */
+ * temporary file and renamed. partial: NULL for a whole run, else why it is
+ * not ("interrupted after 12 of 300 op instances"), recorded in the file. */
 int ck_parity_write_json(const char *path, const ck_parity_result *rs, size_t n, uint64_t seed, const char *notes,
-                         char *err, size_t err_len);
-int ck_parity_write_junit(const char *path, const ck_parity_result *rs, size_t n, char *err, size_t err_len);
+                         const char *partial, char *err, size_t err_len);
+int ck_parity_write_junit(const char *path, const ck_parity_result *rs, size_t n, const char *partial, char *err,
+                          size_t err_len);
 
 /* ---- dumps --------------------------------------------------------------------------- */
 

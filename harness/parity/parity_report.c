@@ -128,7 +128,7 @@ static void count(const ck_parity_result *rs, size_t n, size_t c[3])
 }
 
 int ck_parity_write_json(const char *path, const ck_parity_result *rs, size_t n, uint64_t seed, const char *notes,
-                         char *err, size_t err_len)
+                         const char *partial, char *err, size_t err_len)
 {
     size_t c[3];
     count(rs, n, c);
@@ -141,6 +141,9 @@ int ck_parity_write_json(const char *path, const ck_parity_result *rs, size_t n,
     cJSON_AddNumberToObject(root, "failed", (double)c[CK_FAIL]);
     cJSON_AddNumberToObject(root, "skipped", (double)c[CK_SKIP]);
     cJSON_AddStringToObject(root, "notes", notes ? notes : "");
+    cJSON_AddBoolToObject(root, "partial", partial != NULL);
+    if (partial)
+        cJSON_AddStringToObject(root, "partial_why", partial);
     cJSON *cases = cJSON_AddArrayToObject(root, "cases");
     for (size_t i = 0; i < n; i++)
         cJSON_AddItemToArray(cases, case_json(&rs[i]));
@@ -174,7 +177,8 @@ static void xml_escape(FILE *f, const char *s)
     }
 }
 
-int ck_parity_write_junit(const char *path, const ck_parity_result *rs, size_t n, char *err, size_t err_len)
+int ck_parity_write_junit(const char *path, const ck_parity_result *rs, size_t n, const char *partial, char *err,
+                          size_t err_len)
 {
     size_t c[3];
     count(rs, n, c);
@@ -195,6 +199,11 @@ int ck_parity_write_junit(const char *path, const ck_parity_result *rs, size_t n
             "  <testsuite name=\"parity\" tests=\"%zu\" failures=\"%zu\" errors=\"0\" skipped=\"%zu\" "
             "time=\"%.6f\">\n",
             n, c[CK_FAIL], c[CK_SKIP], total);
+    if (partial) {
+        fputs("    <properties><property name=\"partial\" value=\"", f);
+        xml_escape(f, partial);
+        fputs("\"/></properties>\n", f);
+    }
     for (size_t i = 0; i < n; i++) {
         const ck_parity_result *r = &rs[i];
         fputs("    <testcase classname=\"parity.", f);

@@ -78,6 +78,7 @@ struct ck_report_run {
     int counters_available;
     const char *counters_reason;
     int parity_run; /* 1: the result file carries a parity report */
+    int partial;    /* 1: Ctrl-C stopped the bench run; rows after it were not measured */
     int parity_passed, parity_failed, parity_skipped;
     const char *parity_note;
     const cJSON *parity_cases; /* the report's "cases" array, or NULL */
@@ -114,10 +115,12 @@ typedef struct ck_report_request {
     const char *html, *md; /* either may be NULL */
     double threshold;      /* "slower" threshold without repetitions (fraction); 0: the default */
     FILE *md_stream;       /* html and md both NULL: the Markdown goes here (NULL: stdout) */
+    FILE *note_stream;     /* one line per input skipped as no bench result (NULL: stderr) */
 } ck_report_request;
 
 typedef struct ck_report_summary {
     size_t n_runs, n_points;    /* runs read; roofline points drawn */
+    size_t n_skipped;           /* inputs that were no bench result */
     size_t n_matched, n_slower; /* rows with a baseline; flagged slower */
 } ck_report_summary;
 
@@ -131,7 +134,9 @@ void ck_report_init(ck_report *r);
 void ck_report_free(ck_report *r);
 
 /* Read one result file into r (as a run, or as a baseline run). -1 with one
- * line in err naming the file, the field and what was expected. */
+ * line in err naming the file, the field and what was expected; 1 when the
+ * file is JSON but no bench result at all (a parity report, a roofs file),
+ * with err saying what it is: a caller may skip it. */
 int ck_report_add_file(ck_report *r, const char *path, int is_baseline, char *err, size_t err_len);
 
 /* After every file is added: tags, colours, machines, models, baseline

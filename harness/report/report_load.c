@@ -251,8 +251,22 @@ static void read_context(checker *c, const cJSON *ck, ck_report_run *run)
     run->counters_reason = opt_string(counters, "reason", "");
     read_roofs(c, cJSON_GetObjectItemCaseSensitive(ck, "roofs"), run);
     read_parity(c, cJSON_GetObjectItemCaseSensitive(ck, "parity"), run);
+    run->partial = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ck, "partial"));
 }
 
+/* What a JSON file that is no bench result is: the files a results folder
+ * also holds (the headline's parity report, the machine's roofs). */
+static const char *other_kind(const cJSON *doc)
+{
+    const char *tool = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(doc, "tool"));
+    if (tool && !strcmp(tool, "ckbench parity"))
+        return "a parity report, not a bench result";
+    if (cJSON_GetObjectItemCaseSensitive(doc, "stream_triad_gbs"))
+        return "a roofs file (ckbench calibrate), not a bench result";
+    return "no 'context' nor 'benchmarks': not a bench result";
+}
+
+/* 0 read; 1 not a bench result at all (err says what it is); -1 bad. */
 static int read_run(const char *path, ck_report_run *run, char *err, size_t err_len)
 {
     memset(run, 0, sizeof *run);
@@ -266,6 +280,10 @@ static int read_run(const char *path, ck_report_run *run, char *err, size_t err_
     run->path = strdup(path);
     checker c = {.path = path, .err = err, .err_len = err_len};
     const cJSON *context = cJSON_GetObjectItemCaseSensitive(run->doc, "context");
+    if (cJSON_IsObject(run->doc) && !context && !cJSON_GetObjectItemCaseSensitive(run->doc, "benchmarks")) {
+        snprintf(err, err_len, "%s: %s", path, other_kind(run->doc));
+        return 1;
+    }
     const cJSON *ck = cJSON_GetObjectItemCaseSensitive(context, "ckbench");
     if (!cJSON_IsObject(run->doc)) {
         snprintf(err, err_len, "%s: not a JSON object; expected %s", path, RESULT_KIND);
@@ -405,11 +423,12 @@ int ck_report_add_file(ck_report *r, const char *path, int is_baseline, char *er
     }
     *list = grown;
     ck_report_run *run = &grown[*n];
-    if (read_run(path, run, err, err_len) != 0) {
+    int rc = read_run(path, run, err, err_len);
+    if (rc != 0) {
         free(run->path); /* the array itself stays, one slot too long */
         free(run->rows);
         cJSON_Delete(run->doc);
-        return -1;
+        return rc;
     }
     (*n)++;
     const cJSON *benchmarks = cJSON_GetObjectItemCaseSensitive(run->doc, "benchmarks");
@@ -502,6 +521,11 @@ static void make_tags(ck_report *r)
         }
     }
     free(plain);
+    for (size_t i = 0; i < r->n_runs; i++) { /* wherever a run is named, say it is incomplete */
+        size_t l = strlen(r->runs[i].tag);
+        if (r->runs[i].partial)
+            snprintf(r->runs[i].tag + l, sizeof r->runs[i].tag - l, " (partial)");
+    }
 }
 
 static const ck_report_row *find_base(const ck_report *r, const ck_report_run *run, const ck_report_row *row)

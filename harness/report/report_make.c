@@ -61,14 +61,26 @@ static int write_outputs(output *outs, int n, char *err, size_t err_len)
     return rc;
 }
 
-static int load(const ck_report_request *q, ck_report *r, char *err, size_t err_len)
+/* A baseline must be a bench result; an input that is none (a results
+ * folder also holds parity reports and roofs) is skipped with a note. */
+static int load(const ck_report_request *q, ck_report *r, size_t *skipped, char *err, size_t err_len)
 {
     for (int i = 0; i < q->n_baselines; i++)
         if (ck_report_add_file(r, q->baselines[i], 1, err, err_len) != 0)
             return -1;
-    for (int i = 0; i < q->n_inputs; i++)
-        if (ck_report_add_file(r, q->inputs[i], 0, err, err_len) != 0)
+    for (int i = 0; i < q->n_inputs; i++) {
+        int rc = ck_report_add_file(r, q->inputs[i], 0, err, err_len);
+        if (rc < 0)
             return -1;
+        if (rc > 0) {
+            fprintf(q->note_stream ? q->note_stream : stderr, "report: skipped %s\n", err);
+            ++*skipped;
+        }
+    }
+    if (r->n_runs == 0) {
+        snprintf(err, err_len, "no bench result among the %d input file%s", q->n_inputs, q->n_inputs == 1 ? "" : "s");
+        return -1;
+    }
     ck_report_finish(r);
     return 0;
 }
@@ -85,7 +97,8 @@ int ck_report_make(const ck_report_request *q, ck_report_summary *sum, char *err
     if (q->threshold > 0)
         r.default_threshold = q->threshold;
     output outs[2] = {{.path = q->md}, {.path = q->html}}; /* the order they are written in */
-    int rc = load(q, &r, err, err_len);
+    size_t skipped = 0;
+    int rc = load(q, &r, &skipped, err, err_len);
     if (rc == 0 && (render(&r, &outs[0], ck_report_write_md) != 0 ||
                     (q->html && render(&r, &outs[1], ck_report_write_html) != 0))) {
         snprintf(err, err_len, "out of memory rendering the report");
@@ -102,6 +115,7 @@ int ck_report_make(const ck_report_request *q, ck_report_summary *sum, char *err
     }
     if (rc == 0) {
         sum->n_runs = r.n_runs;
+        sum->n_skipped = skipped;
         sum->n_matched = r.n_matched;
         sum->n_slower = r.n_slower;
         for (size_t i = 0; i < r.n_runs; i++)

@@ -219,11 +219,11 @@ Test(bench_run, missing_model_is_one_line_and_status_2)
 Test(bench_run, bad_options_are_refused)
 {
     char err[2048];
-    cr_assert_eq(run_ckbench("bench --plugin scalar --model x.json --min-time soon", err, sizeof err), 2);
+    cr_assert_eq(run_ckbench("bench --plugin scalar --model tiny-gqa --min-time soon", err, sizeof err), 2);
     cr_assert(strstr(err, "--min-time") && strstr(err, "soon"), "%s", err);
-    cr_assert_eq(run_ckbench("bench --model x.json", err, sizeof err), 2);
+    cr_assert_eq(run_ckbench("bench --model tiny-gqa", err, sizeof err), 2);
     cr_assert(strstr(err, "--plugin"), "%s", err);
-    cr_assert_eq(run_ckbench("bench --plugin scalar --model x.json --op nosuchop", err, sizeof err), 2);
+    cr_assert_eq(run_ckbench("bench --plugin scalar --model tiny-gqa --op nosuchop", err, sizeof err), 2);
     cr_assert(strstr(err, "nosuchop"), "%s", err);
     cr_assert(results_dir_is_empty(), "nothing written");
 }
@@ -299,4 +299,36 @@ Test(bench_run, headline_runs_parity_then_bench_and_names_the_file)
     cr_assert(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(parity, "run")), "parity ran before bench");
     cr_assert(cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(parity, "report")), "its report is in the file");
     cJSON_Delete(doc);
+    char parity_file[4200];
+    snprintf(parity_file, sizeof parity_file, "%.*s.parity.json", (int)(strlen(result_file) - 5), result_file);
+    struct stat st;
+    cr_expect_eq(stat(parity_file, &st), 0, "the parity report is named after the run: %s", parity_file);
+}
+
+/* "Run twice, then compare" needs two files: the second run of the same
+ * plugin and model, even within the same second, must not replace the first. */
+Test(bench_run, two_runs_in_a_row_give_two_files)
+{
+    char model[512], paths[2][4096];
+    tiny_model(model, sizeof model);
+    for (int k = 0; k < 2; k++) {
+        ck_bench_opts o;
+        ck_bench_opts_default(&o);
+        o.plugins[0] = "scalar";
+        o.n_plugins = 1;
+        o.model_path = model;
+        o.threads[0] = 1;
+        o.min_time = 0.001;
+        o.no_scalar = 1;
+        o.op_filter[CK_OP_ADD] = 1;
+        ck_bench_outcome out;
+        cr_assert_eq(ck_bench_run(&o, &out), 0);
+        snprintf(paths[k], sizeof paths[k], "%s", out.plugins[0].json_path);
+        ck_bench_outcome_free(&out);
+    }
+    cr_assert_str_neq(paths[0], paths[1], "both runs wrote %s", paths[0]);
+    struct stat st;
+    cr_expect_eq(stat(paths[0], &st), 0, "the first run's file is gone: %s", paths[0]);
+    cr_expect_eq(stat(paths[1], &st), 0, "%s", paths[1]);
+    cr_expect(strstr(paths[0], "-scalar-"), "named <date>-<time>-<host>-<plugin>-<model>.json: %s", paths[0]);
 }

@@ -242,7 +242,7 @@ Test(parity_broken, fused_kernel_must_write_the_residual)
     cJSON *root = run_broken("add_norm", "", &r);
     cr_expect_eq(r.status, 1);
     expect_failure(root, "add_norm f32 = add n=100 + rmsnorm T=1 D=100", "unwritten", "'add.y'[0] was never written");
-    const cJSON *declined = find_case(root, "add_norm f32 = add n=300 + layernorm T=3 D=100");
+    const cJSON *declined = find_case(root, "add_norm f32 = add n=300 + layernorm T=3 D=100 +bias");
     cr_expect_str_eq(str(declined, "verdict"), "SKIP", "a kernel may decline (CK_E_UNSUPPORTED)");
     cr_expect_str_eq(str(declined, "reason"), "unsupported");
     free_run(&r, root);
@@ -423,7 +423,7 @@ Test(parity_usage, bad_timeout)
 }
 Test(parity_usage, bad_weight_dtype)
 {
-    expect_usage_error("--model x.json --weight-dtype q9", "--weight-dtype");
+    expect_usage_error("--model tiny-gqa --weight-dtype q9", "--weight-dtype");
 }
 Test(parity_usage, weight_dtype_needs_model)
 {

@@ -148,7 +148,7 @@ Test(plan_cli, good_model_plans_and_writes_identical_layouts)
     run a, b;
     char ta[1 << 16], tb[1 << 16];
     run_plan(&a, good, NULL);
-    run_plan(&b, good, (const char *const[]){"--layers", NULL});
+    run_plan(&b, good, (const char *const[]){"--per-layer", NULL});
     cr_assert_eq(a.status, 0, "%s", a.err);
     cr_assert_eq(b.status, 0, "%s", b.err);
     read_file(a.layout, ta, sizeof ta);
