@@ -25,8 +25,8 @@
 #define MAX_THREADS 1025
 
 static const char *const names[CK_CTR_COUNT] = {
-    "task_clock_ns", "page_faults", "context_switches", "involuntary_switches", "cpu_migrations",
-    "cycles",        "instructions", "llc_misses",
+    "task_clock_ns",  "page_faults", "context_switches", "involuntary_switches",
+    "cpu_migrations", "cycles",      "instructions",     "llc_misses",
 };
 
 const char *ck_counter_name(int id)

@@ -238,7 +238,8 @@ Test(report, markdown_has_one_row_per_instance_and_plugin)
         const cJSON *op;
         cJSON_ArrayForEach(op, ops_of(doc))
         {
-            /* | label | shape | run | threads | time | GB/s | GFLOP/s | % of roof | speedup | parity | max err | */
+            /* | label | shape | run | threads | time | GB/s | GFLOP/s | % of roof | speedup | parity | max err
+             * | cpu | notes | */
             char start[512], time[32], speed[32];
             snprintf(start, sizeof start, "\n| %s | %s | %s | %d | ", str(op, "label"), str(op, "shape"), plugin,
                      (int)num(op, "threads"));
@@ -257,6 +258,15 @@ Test(report, markdown_has_one_row_per_instance_and_plugin)
             /* parity ran on every label of the model (scalar is the reference: none) */
             const char *verdict = strstr(line, strcmp(plugin, "scalar") ? " | PASS | " : " | - | - |");
             cr_assert(verdict && verdict < eol, "row '%s': parity verdict", start + 1);
+            /* the counters' columns: thread use, then the notes (first words: Markdown may escape the rest) */
+            const cJSON *use = cJSON_GetObjectItemCaseSensitive(op, "thread_use");
+            cr_assert(cJSON_IsNumber(use), "bench counts the software set here");
+            row.thread_use = use->valuedouble;
+            char use_cell[32];
+            ck_report_fmt_use(use_cell, sizeof use_cell, &row);
+            snprintf(cells, sizeof cells, " | %s | %.12s", use_cell, str(op, "notes")[0] ? str(op, "notes") : "- |");
+            cr_assert(strstr(line, cells) && strstr(line, cells) < eol, "row '%s': cpu and notes '%s'", start + 1,
+                      cells);
             rows++;
         }
         /* the parity counts are this plugin's, not the whole report's ('parity --plugin all') */
