@@ -215,6 +215,10 @@ static void bench_usage(FILE *f)
                "--weights: every weight in this dtype instead of the model's (q8_0 / q4_0 for the quant plugin).\n"
                "Writes results/<date>-<host>-<plugin>-<model>.json (Google Benchmark JSON + a ckbench context;\n"
                "compare.py reads it) and .csv, or --out FILE (FILE-<plugin>.json with several plugins).\n"
+               "Each row carries counters over its timed loop, per iteration, on every thread: task clock, page\n"
+               "faults, context switches, migrations (perf_event_open), cycles, instructions, LLC misses (PAPI,\n"
+               "where the PMU is there); cpu = task clock / (wall x threads); ! flags N noisy, F faults, I idle.\n"
+               "CK_COUNTERS=sw leaves the hardware set out, CK_COUNTERS=none both sets.\n"
                "$CK_RESULTS_DIR changes the results directory. Exit: 0 ok, 1 a plugin or kernel did not run,\n"
                "2 bad usage or input.\n");
 }
