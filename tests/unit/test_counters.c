@@ -103,6 +103,9 @@ Test(counters, first_touch_faults_once_per_page_on_every_thread)
     ck_counters *c = ck_counters_open(ctx, &why);
     cr_assert_not_null(c);
     cr_assert_str_empty(why.software, "the software set counts on this machine: %s", why.software);
+#if !CK_WITH_PAPI /* make WITH_PAPI=0: the same software set, and the hardware set's reason */
+    cr_assert_str_eq(why.hardware, "ckbench was built without PAPI (WITH_PAPI=0)");
+#endif
     first_touch ft;
     ckb_result r = run_first_touch(ctx, c, &ft);
     double pages = (double)TOUCH_BYTES / (double)ft.page;
