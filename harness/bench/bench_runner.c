@@ -1,6 +1,6 @@
 /* The bench run (bench_runner.h): model -> op instances -> one Google
  * Benchmark per (instance, thread count) per plugin -> rows -> result files.
- * (About 600 lines: the registration, the setup/teardown hooks and the
+ * (About 640 lines: the registration, the setup/teardown/counting hooks and the
  * collection share one run state that Google Benchmark's C shim calls back
  * into; split, they would need it in a header for no other reader.)
  *
