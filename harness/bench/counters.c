@@ -64,7 +64,7 @@ static int perf_open(int tid, int e, int exclude_kernel)
     a.disabled = 1;
     a.exclude_kernel = (unsigned)exclude_kernel;
     a.exclude_hv = 1;
-    return (int)syscall(SYS_perf_event_open, &a, tid, -1, -1, 0);
+    return (int)syscall(SYS_perf_event_open, &a, tid, -1, -1, PERF_FLAG_FD_CLOEXEC); /* not into forked children */
 }
 
 /* Every event on every thread (0, or the errno of the open that failed);
@@ -73,7 +73,7 @@ static int perf_open(int tid, int e, int exclude_kernel)
  * sleeping worker's page faults went partly uncounted when its group was
  * enabled (a first-touch test counted 512 to 1024 of a worker's 1024 faults,
  * /proc and lone events all 1024), and lone events count every one. */
-static int open_groups(ck_counters *c, int exclude_kernel, char *why, size_t len)
+static int open_events(ck_counters *c, int exclude_kernel, char *why, size_t len)
 {
     for (int t = 0; t < c->n_tids; t++) {
         int *fd = &c->fds[t * N_PERF];
@@ -92,7 +92,7 @@ static int open_groups(ck_counters *c, int exclude_kernel, char *why, size_t len
     return 0;
 }
 
-static void close_groups(ck_counters *c)
+static void close_events(ck_counters *c)
 {
     for (int i = 0; c->fds && i < c->n_tids * N_PERF; i++) {
         if (c->fds[i] >= 0)
@@ -128,13 +128,13 @@ static void open_software(ck_counters *c, ck_counters_why *w)
     for (int i = 0; i < c->n_tids * N_PERF; i++)
         c->fds[i] = -1;
     c->kernel_side = 1;
-    int err = open_groups(c, 0, why, len);
+    int err = open_events(c, 0, why, len);
     if (err == 0)
         return;
-    close_groups(c);
+    close_events(c);
     if (err == EACCES || err == EPERM) { /* perf_event_paranoid >= 2 and no CAP_PERFMON: user side only */
         c->kernel_side = 0;
-        if (open_groups(c, 1, why, len) == 0) {
+        if (open_events(c, 1, why, len) == 0) {
             why[0] = '\0';
             snprintf(w->partial, sizeof w->partial,
                      "context switches and CPU migrations unavailable: only user-side events may be counted "
@@ -142,7 +142,7 @@ static void open_software(ck_counters *c, ck_counters_why *w)
                      paranoid_level());
             return;
         }
-        close_groups(c);
+        close_events(c);
     }
     size_t l = strlen(why);
     snprintf(why + l, len - l, "; kernel.perf_event_paranoid = %d", paranoid_level());
@@ -234,7 +234,7 @@ void ck_counters_close(ck_counters *c)
     if (!c)
         return;
 #if HAVE_PERF_EVENTS
-    close_groups(c);
+    close_events(c);
 #endif
     free(c->fds);
     free(c->invol_before);
