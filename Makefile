@@ -1,7 +1,8 @@
 # ckernel — one entry point: make, make test, make bench, make install.
 #
 # The build is generic so that adding a kernel is adding a file:
-#   core/*.c ir/*.c            -> $(B)/lib/libckernel.a (PIC): plugin ABI, loader, threads, model IR, planner
+#   core/*.c                   -> $(B)/lib/libckernel.a (PIC): the host side of the plugin ABI, loader, threads
+#   ir/*.c                     -> $(B)/lib/libckir.a: models, graphs, the planner, the fusion pass
 #   runtime/*.c                -> $(B)/lib/libckruntime.a: binding, running and training a planned model
 #   harness/<room>/*.c, *.cc   -> $(B)/lib/libckharness.a + $(B)/bin/ckbench (main in harness/cli/main.c)
 #   plugins/<p>/plugin.mk      -> $(B)/plugins/libck_<p>.so (see plugins/README.md)
@@ -50,14 +51,15 @@ ALL_CXXFLAGS := -std=c++17 -fPIC -ffp-contract=off -Wall -Wextra -Werror $(SANFL
               $(PKG_CFLAGS) $(CFLAGS)
 # Each layer sees only the layers below it: an include of a higher layer's
 # header fails to compile instead of quietly growing a circle. Plugins see
-# the ABI header alone (core/ck_plugin.h) and their own folder.
-INC_core    := -Icore
-INC_ir      := -Icore -Iir
-INC_runtime := -Icore -Iir -Iruntime
-INC_harness := -Icore -Iir -Iruntime -Iharness
-INC_plugins := -Icore
+# the public ABI header alone (include/ckernel/ck_plugin.h), plugins/shared
+# and their own folder.
+INC_core    := -Iinclude/ckernel -Icore
+INC_ir      := $(INC_core) -Iir
+INC_runtime := $(INC_ir) -Iruntime
+INC_harness := $(INC_runtime) -Iharness
+INC_plugins := -Iinclude/ckernel -Iplugins/shared
 INC_tests   := $(INC_harness) -Itests/support
-INC_examples := -Icore -Iir -Iruntime
+
 layer_inc    = $(INC_$(firstword $(subst /, ,$(1))))
 LDFLAGS_ALL := $(SANFLAGS) $(LDFLAGS)
 PLUGIN_CFLAGS := -fvisibility=hidden -O3
@@ -83,12 +85,15 @@ say = printf '  %-6s %s\n' $(1) $(2);
 endif
 
 .DEFAULT_GOAL := all
-.PHONY: all deps format format-check compile_commands.json test test-build test-unit test-parity test-asan test-clang test-nopapi test-neon test-install bench run install clean fuzz
+.PHONY: FORCE all deps format format-check lint check compile_commands.json test test-build test-unit test-parity test-asan test-clang test-nopapi test-neon test-install bench run install clean fuzz
 
 # ---- core and IR -----------------------------------------------------------
-CORE_SRC := $(wildcard core/*.c ir/*.c)
+CORE_SRC := $(wildcard core/*.c)
 CORE_OBJ := $(CORE_SRC:%.c=$(B)/obj/%.o)
 LIBCK    := $(B)/lib/libckernel.a
+IR_SRC   := $(wildcard ir/*.c)
+IR_OBJ   := $(IR_SRC:%.c=$(B)/obj/%.o)
+LIBIR    := $(B)/lib/libckir.a
 
 # ---- model runtime ---------------------------------------------------------
 RUNTIME_SRC := $(wildcard runtime/*.c)
@@ -98,11 +103,13 @@ LIBRUNTIME  := $(B)/lib/libckruntime.a
 # ---- harness: one folder per job (harness/README.md) -----------------------
 HARNESS_C   := $(filter-out harness/cli/main.c,$(wildcard harness/*/*.c))
 HARNESS_CXX := $(if $(filter 1,$(WITH_BENCH)),$(wildcard harness/*/*.cc),)
-HARNESS_OBJ := $(HARNESS_C:%.c=$(B)/obj/%.o) $(HARNESS_CXX:%.cc=$(B)/obj/%.o)
+HARNESS_OBJ := $(HARNESS_C:%.c=$(B)/obj/%.o) $(HARNESS_CXX:%.cc=$(B)/obj/%.o) $(B)/obj/gen/cli_doc.o
 LIBHARNESS  := $(B)/lib/libckharness.a
 CKBENCH     := $(B)/bin/ckbench
 LINK        := $(if $(HARNESS_CXX),$(CXX),$(CC))
-HOST_LIBS   := $(LIBHARNESS) $(LIBRUNTIME) $(LIBCK) $(PKG_LIBS) -ldl -lm -lpthread
+MANPAGE     := $(B)/man/ckbench.1
+CLI_DOC_C   := $(B)/gen/cli_doc.c
+HOST_LIBS   := $(LIBHARNESS) $(LIBRUNTIME) $(LIBIR) $(LIBCK) $(PKG_LIBS) -ldl -lm -lpthread
 
 # ---- plugins: each plugins/<p>/plugin.mk appends <p> to PLUGINS and sets
 #      <p>_SRCS (ISA flags), <p>_BASE_SRCS (no ISA flags: entry + probe),
@@ -130,7 +137,12 @@ TEST_PLUG_SOS := $(TEST_PLUG_SRC:tests/plugins/%.c=$(B)/tests/plugins/libck_%.so
 TEST_HELPER_SRC := $(wildcard tests/support/*.c)
 TEST_HELPER_OBJ := $(TEST_HELPER_SRC:%.c=$(B)/obj/%.o)
 
-all: $(LIBCK) $(LIBRUNTIME) $(CKBENCH) $(PLUGIN_SOS)
+all: $(LIBCK) $(LIBIR) $(LIBRUNTIME) $(CKBENCH) $(PLUGIN_SOS) $(MANPAGE)
+
+# The test objects are reached through pattern rules only, which would make
+# them intermediate: make would delete them after every build (an "rm" line
+# listing all of them) and recompile them all the next time.
+.SECONDARY: $(TEST_SRC:%.c=$(B)/obj/%.o) $(TEST_PLUG_SRC:%.c=$(B)/obj/%.o) $(TEST_HELPER_OBJ)
 
 # ---- generic compile rules -------------------------------------------------
 $(B)/obj/%.o: %.c
@@ -145,7 +157,35 @@ $(B)/obj/%.o: %.cc
 	@mkdir -p $(@D)
 	$(Q)$(call say,CXX,$@)$(CXX) $(ALL_CXXFLAGS) $(call layer_inc,$<) -MMD -MP -c $< -o $@
 
+# ---- build facts for `ckbench --version` and result files ------------------
+# Regenerated on every make; scripts/build-info.sh replaces the header only
+# when its text changes, so only a new commit or new flags rebuild it.
+BUILD_INFO_H := $(B)/gen/ck_build_info.h
+$(BUILD_INFO_H): FORCE
+	@mkdir -p $(@D)
+	@sh scripts/build-info.sh $@ '$(CFLAGS)' '$(SANFLAGS)'
+$(B)/obj/harness/common/build_info.o: $(BUILD_INFO_H)
+$(B)/obj/harness/common/build_info.o: EXTRA_CFLAGS := -I$(B)/gen
+FORCE:
+
+# ---- the manual: docs/cli.md is its one source ------------------------------
+# scripts/clidoc.awk renders it as ckbench(1) and as the C table of sections
+# behind `ckbench help COMMAND`.
+$(MANPAGE): docs/cli.md scripts/clidoc.awk VERSION
+	@mkdir -p $(@D)
+	$(Q)$(call say,GEN,$@)awk -v mode=man -v version="$$(cat VERSION)" -f scripts/clidoc.awk docs/cli.md >$@.tmp && mv $@.tmp $@
+$(CLI_DOC_C): docs/cli.md scripts/clidoc.awk
+	@mkdir -p $(@D)
+	$(Q)$(call say,GEN,$@)awk -v mode=c -f scripts/clidoc.awk docs/cli.md >$@.tmp && mv $@.tmp $@
+$(B)/obj/gen/cli_doc.o: $(CLI_DOC_C) harness/cli/cli_doc.h
+	@mkdir -p $(@D)
+	$(Q)$(call say,CC,$@)$(CC) $(ALL_CFLAGS) -Iharness/cli -c $< -o $@
+
 $(LIBCK): $(CORE_OBJ)
+	@mkdir -p $(@D)
+	$(Q)$(call say,AR,$@)rm -f $@ && ar rcs $@ $^
+
+$(LIBIR): $(IR_OBJ)
 	@mkdir -p $(@D)
 	$(Q)$(call say,AR,$@)rm -f $@ && ar rcs $@ $^
 
@@ -157,11 +197,11 @@ $(LIBHARNESS): $(HARNESS_OBJ)
 	@mkdir -p $(@D)
 	$(Q)$(call say,AR,$@)rm -f $@ && ar rcs $@ $^
 
-$(CKBENCH): $(B)/obj/harness/cli/main.o $(LIBHARNESS) $(LIBRUNTIME) $(LIBCK)
+$(CKBENCH): $(B)/obj/harness/cli/main.o $(LIBHARNESS) $(LIBRUNTIME) $(LIBIR) $(LIBCK)
 	@mkdir -p $(@D)
 	$(Q)$(call say,LD,$@)$(LINK) $(LDFLAGS_ALL) -rdynamic -o $@ $< $(HOST_LIBS)
 
-$(B)/tests/%: $(B)/obj/tests/unit/%.o $(TEST_HELPER_OBJ) $(LIBHARNESS) $(LIBRUNTIME) $(LIBCK)
+$(B)/tests/%: $(B)/obj/tests/unit/%.o $(TEST_HELPER_OBJ) $(LIBHARNESS) $(LIBRUNTIME) $(LIBIR) $(LIBCK)
 	@mkdir -p $(@D)
 	$(Q)$(call say,LD,$@)$(LINK) $(LDFLAGS_ALL) -rdynamic -o $@ $< $(TEST_HELPER_OBJ) $(HOST_LIBS) $(TEST_LIBS)
 
@@ -194,6 +234,15 @@ format-check:
 	if [ -n "$$bad" ]; then echo "format-check: not in the .clang-format style (make format fixes):" $$bad >&2; exit 1; fi; \
 	echo "format-check: $(words $(FORMAT_FILES)) files in style"
 
+# cppcheck over the product code: zero findings or a documented suppression
+# (scripts/lint.sh says which and why).
+lint:
+	@sh scripts/lint.sh
+
+# The fast loop while working: the unit tests and the parity gate of every
+# plugin that runs here; no apt-get, no sanitizer or clang rebuilds.
+check: test-unit test-parity
+
 # ---- dependencies ----------------------------------------------------------
 deps:
 	@sh scripts/deps.sh
@@ -210,19 +259,19 @@ test-unit: test-build
 	@$(TEST_ENV) sh scripts/run-tests.sh $(TEST_BINS)
 
 test-parity: all
-	$(TEST_ENV) $(CKBENCH) parity --plugin all --json $(B)/parity.json --junit $(B)/parity.xml
+	@$(TEST_ENV) $(CKBENCH) parity --plugin all --json $(B)/parity.json --junit $(B)/parity.xml
 
 test-asan:
-	$(MAKE) SAN=1 test-unit
+	@$(MAKE) --no-print-directory SAN=1 test-unit
 
 test-clang:
-	$(MAKE) CC=clang B=build-clang all test-build
+	@$(MAKE) --no-print-directory CC=clang B=build-clang all test-build
 
 # The build without PAPI: the software counters must come the same way
 # (perf_event_open) and the hardware set say why it is missing. A second
 # whole build, so not part of `make test`.
 test-nopapi:
-	$(MAKE) WITH_PAPI=0 B=build-nopapi all build-nopapi/tests/test_counters build-nopapi/tests/test_bench_run
+	@$(MAKE) --no-print-directory WITH_PAPI=0 B=build-nopapi all build-nopapi/tests/test_counters build-nopapi/tests/test_bench_run
 	@$(call test_env,build-nopapi) sh scripts/run-tests.sh build-nopapi/tests/test_counters \
 	    build-nopapi/tests/test_bench_run
 
@@ -233,18 +282,13 @@ test-install: all
 	@sh scripts/test-install.sh $(B)
 
 # test-neon first: the unit tests look for its cross-built plugin to check
-# that the x86 loader refuses it with the right reason.
+# that the x86 loader refuses it with the right reason. Every stage runs even
+# after one fails; the summary at the end gives each one's verdict and time
+# (logs in $(B)/test-logs/).
+TEST_STAGES := format-check lint test-neon test-unit test-parity test-asan test-clang test-install test-fuzz \
+               test-report-browser
 test: deps
-	$(MAKE) format-check
-	$(MAKE) test-neon
-	$(MAKE) test-unit
-	$(MAKE) test-parity
-	$(MAKE) test-asan
-	$(MAKE) test-clang
-	$(MAKE) test-install
-	$(MAKE) test-fuzz
-	$(MAKE) test-report-browser
-	@echo "make test: all stages passed"
+	@sh scripts/test-stages.sh $(B)/test-logs "$(MAKE)" $(TEST_STAGES)
 
 # ---- model parser fuzzing (issue 4, planner) --------------------------------
 # libFuzzer on ck_model_parse and what it feeds (graph, planner, map printer),
@@ -256,23 +300,23 @@ FUZZ_DIR     := $(B)/fuzz
 FUZZ_SRC     := tests/fuzz/fuzz_model.c ir/model.c ir/graph.c ir/plan.c ir/plan_print.c ir/layout_json.c core/ops_meta.c \
                 ir/fusion.c ir/fusion_graph.c core/loader.c
 FUZZ_CFLAGS  := -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-                -Icore -Iir $(shell pkg-config --cflags libcjson 2>/dev/null)
+                -Iinclude/ckernel -Icore -Iir $(shell pkg-config --cflags libcjson 2>/dev/null)
 FUZZ_ARGS    := -max_len=4096 -dict=tests/fuzz/model.dict -artifact_prefix=$(FUZZ_DIR)/
 FUZZ_SECONDS ?= 600
 FUZZ_RUNS    ?= 50000
 .PHONY: test-fuzz
 
-$(FUZZ_DIR)/fuzz_model: $(FUZZ_SRC) $(wildcard ir/*.h core/*.h)
+$(FUZZ_DIR)/fuzz_model: $(FUZZ_SRC) $(wildcard ir/*.h core/*.h include/ckernel/*.h)
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(FUZZ_SRC) $(shell pkg-config --libs libcjson 2>/dev/null || echo -lcjson) -ldl -lm
+	$(Q)$(call say,CC,$@)$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(FUZZ_SRC) $(shell pkg-config --libs libcjson 2>/dev/null || echo -lcjson) -ldl -lm
 
 fuzz: $(FUZZ_DIR)/fuzz_model
 	@mkdir -p $(FUZZ_DIR)/corpus
 	$< $(FUZZ_ARGS) -max_total_time=$(FUZZ_SECONDS) $(FUZZ_DIR)/corpus ir/models tests/fuzz/seeds
 
 test-fuzz: $(FUZZ_DIR)/fuzz_model
-	rm -rf $(FUZZ_DIR)/short && mkdir -p $(FUZZ_DIR)/short
-	$< $(FUZZ_ARGS) -seed=1 -runs=$(FUZZ_RUNS) $(FUZZ_DIR)/short ir/models tests/fuzz/seeds
+	@rm -rf $(FUZZ_DIR)/short && mkdir -p $(FUZZ_DIR)/short
+	$(Q)$< $(FUZZ_ARGS) -seed=1 -runs=$(FUZZ_RUNS) $(FUZZ_DIR)/short ir/models tests/fuzz/seeds
 
 # ---- report browser check (issue 10, report) --------------------------------
 # tests/browser/check_report.sh: headless Chromium loads an HTML report made

@@ -24,6 +24,13 @@ typedef struct ck_plugin {
     const ck_plugin_desc *desc; /* validated */
     bool runnable;              /* probe said yes and init succeeded */
     char why[256];              /* reason when !runnable */
+    /* The kernels this host knows, copied into its own layout (the plugin's
+     * table may have a larger stride); use these, never desc->kernels. */
+    ck_kernel_desc *kernels;
+    uint32_t n_kernels;
+    /* Entries skipped (an op or dtype newer than this host), one line each. */
+    char skipped[8][160];
+    uint32_t n_skipped; /* may exceed 8: only the first 8 are described */
 } ck_plugin;
 
 /* Load a plugin by short name ("avx512"), file name or path. Names are looked
@@ -66,6 +73,16 @@ const char *ck_op_name(uint32_t op);        /* "rmsnorm"; "?" if unknown */
 uint32_t ck_op_from_name(const char *name); /* CK_OP_NONE if unknown */
 const char *ck_dtype_name(uint32_t dtype);  /* "f32"; "?" if unknown */
 uint32_t ck_op_forward_of(uint32_t op);     /* CK_OP_LINEAR for CK_OP_LINEAR_BWD; op itself otherwise */
+/* From the op registry (core/ck_ops.def): */
+enum { CK_OPK_FORWARD = 1, CK_OPK_BACKWARD = 2, CK_OPK_FUSED = 3 };
+uint32_t ck_op_kind(uint32_t op);           /* CK_OPK_*, 0 for unknown ids */
+size_t ck_op_args_size(uint32_t op);        /* sizeof its argument struct, 0 if unknown */
+const uint32_t *ck_op_members(uint32_t op); /* a fused op's members, CK_OP_NONE-ended; NULL otherwise */
+/* The argument rules of docs/ops.md for op (nulls with work to do, shapes,
+ * aliasing), checked by the host before a kernel runs: 0, or -1 with one line
+ * "<op>: <what is wrong>" in err. Data-dependent rules (ids in range) are
+ * the kernels'. */
+int ck_op_check_args(uint32_t op, const void *args, char *err, size_t err_len);
 uint32_t ck_dtype_from_name(const char *name);
 
 typedef enum ck_parity_class { CK_PARITY_EXACT = 0, CK_PARITY_TOLERANCE = 1 } ck_parity_class;

@@ -174,16 +174,34 @@ static int check_elf(const char *path, char *err, size_t len)
     return 0;
 }
 
-static int validate_desc(const ck_plugin_desc *d, const char *path, char *err, size_t len)
+/* The plugin's kernel table stride: kernel_size where the description has
+ * the field, else the original five-field entry. 0 if unusable. */
+static uint32_t kernel_stride(const ck_plugin_desc *d)
+{
+    if (d->struct_size < offsetof(ck_plugin_desc, kernel_size) + sizeof d->kernel_size)
+        return CK_KERNEL_DESC_V1_SIZE;
+    return d->kernel_size;
+}
+
+static int check_header(const ck_plugin_desc *d, const char *path, char *err, size_t len)
 {
     if (d->abi_version != CK_ABI_VERSION) {
         fail(err, len, path, "plugin ABI version %u, this host speaks %u; rebuild it against this ck_plugin.h",
              d->abi_version, CK_ABI_VERSION);
         return -1;
     }
-    if (d->struct_size != sizeof(ck_plugin_desc)) {
-        fail(err, len, path, "plugin description is %u bytes, expected %zu; rebuild it against this ck_plugin.h",
-             d->struct_size, sizeof(ck_plugin_desc));
+    /* larger (newer) descriptions are read up to the fields this host knows */
+    if (d->struct_size < CK_PLUGIN_DESC_V1_SIZE) {
+        fail(err, len, path, "plugin description is %u bytes, at least %u expected; rebuild it against ck_plugin.h",
+             d->struct_size, CK_PLUGIN_DESC_V1_SIZE);
+        return -1;
+    }
+    uint32_t stride = kernel_stride(d);
+    if (stride < CK_KERNEL_DESC_V1_SIZE || stride % sizeof(void *)) {
+        fail(err, len, path,
+             "kernel_size is %u; expected sizeof(ck_kernel_desc) (at least %u, a multiple of %zu): set "
+             ".kernel_size = sizeof(ck_kernel_desc)",
+             stride, CK_KERNEL_DESC_V1_SIZE, sizeof(void *));
         return -1;
     }
     if (!d->name || !d->name[0] || strlen(d->name) > 64 || strchr(d->name, '/')) {
@@ -198,34 +216,63 @@ static int validate_desc(const ck_plugin_desc *d, const char *path, char *err, s
         fail(err, len, path, "plugin '%s' has an empty kernel table", d->name);
         return -1;
     }
+    return 0;
+}
+
+/* An entry newer than this host (unknown op or dtype) is skipped and
+ * described; the rest of the plugin loads. */
+static int skip_unknown(ck_plugin *p, const ck_kernel_desc *k, uint32_t i)
+{
+    int bad_op = k->op == CK_OP_NONE || k->op >= CK_OP_COUNT;
+    if (!bad_op && k->dtype != CK_DTYPE_NONE && k->dtype < CK_DTYPE_COUNT)
+        return 0;
+    if (p->n_skipped < sizeof p->skipped / sizeof p->skipped[0])
+        snprintf(p->skipped[p->n_skipped], sizeof p->skipped[0],
+                 "kernel #%u (%.64s): unknown %s id %u (this host knows 1..%u); skipped", i,
+                 k->name ? k->name : "(unnamed)", bad_op ? "op" : "dtype", bad_op ? k->op : k->dtype,
+                 bad_op ? (unsigned)CK_OP_COUNT - 1 : (unsigned)CK_DTYPE_COUNT - 1);
+    p->n_skipped++;
+    return 1;
+}
+
+/* Check the description and copy the known kernels into p->kernels. */
+static int validate_desc(ck_plugin *p, const ck_plugin_desc *d, const char *path, char *err, size_t len)
+{
+    if (check_header(d, path, err, len) != 0)
+        return -1;
+    uint32_t stride = kernel_stride(d);
+    if (!(p->kernels = calloc(d->n_kernels, sizeof *p->kernels))) {
+        fail(err, len, path, "out of memory");
+        return -1;
+    }
     for (uint32_t i = 0; i < d->n_kernels; i++) {
-        const ck_kernel_desc *k = &d->kernels[i];
-        const char *kn = k->name ? k->name : "(unnamed)";
-        if (k->op == CK_OP_NONE || k->op >= CK_OP_COUNT) {
-            fail(err, len, path, "kernel #%u (%s) has unknown op id %u (this host knows 1..%u)", i, kn, k->op,
-                 CK_OP_COUNT - 1);
-            return -1;
-        }
-        if (k->dtype == CK_DTYPE_NONE || k->dtype >= CK_DTYPE_COUNT) {
-            fail(err, len, path, "kernel #%u (%s) has unknown dtype id %u", i, kn, k->dtype);
-            return -1;
-        }
-        if (!k->fn) {
+        ck_kernel_desc k;
+        memset(&k, 0, sizeof k);
+        /* the fields this host knows, at the plugin's stride */
+        memcpy(&k, (const char *)d->kernels + (size_t)i * stride, stride < sizeof k ? stride : sizeof k);
+        const char *kn = k.name ? k.name : "(unnamed)";
+        if (skip_unknown(p, &k, i))
+            continue;
+        if (!k.fn) {
             fail(err, len, path, "kernel #%u (%s) has a null function pointer", i, kn);
             return -1;
         }
-        if (!k->name) {
-            fail(err, len, path, "kernel #%u (%s %s) has no name", i, ck_op_name(k->op), ck_dtype_name(k->dtype));
+        if (!k.name) {
+            fail(err, len, path, "kernel #%u (%s %s) has no name", i, ck_op_name(k.op), ck_dtype_name(k.dtype));
             return -1;
         }
-        for (uint32_t j = 0; j < i; j++) {
-            const ck_kernel_desc *o = &d->kernels[j];
-            if (o->op == k->op && o->dtype == k->dtype && o->flags == k->flags) {
-                fail(err, len, path, "kernel #%u (%s) duplicates kernel #%u (%s): same op, dtype and flags", i, kn, j,
-                     o->name ? o->name : "(unnamed)");
+        for (uint32_t j = 0; j < p->n_kernels; j++) {
+            const ck_kernel_desc *o = &p->kernels[j];
+            if (o->op == k.op && o->dtype == k.dtype && o->flags == k.flags) {
+                fail(err, len, path, "kernel #%u (%s) duplicates %s: same op, dtype and flags", i, kn, o->name);
                 return -1;
             }
         }
+        p->kernels[p->n_kernels++] = k;
+    }
+    if (p->n_kernels == 0) {
+        fail(err, len, path, "plugin '%s' has no kernel this host knows (%s)", d->name, p->skipped[0]);
+        return -1;
     }
     return 0;
 }
@@ -272,7 +319,7 @@ static ck_plugin *load_resolved(const char *path, int by_path, char *err, size_t
         fail(err, err_len, p->path, "entry symbol '%s' returned NULL", CK_PLUGIN_ENTRY_SYMBOL);
         goto bad;
     }
-    if (validate_desc(d, p->path, err, err_len) != 0)
+    if (validate_desc(p, d, p->path, err, err_len) != 0)
         goto bad;
     if (by_path && check_name_clash(d->name, p->path, err, err_len) != 0)
         goto bad;
@@ -291,6 +338,7 @@ static ck_plugin *load_resolved(const char *path, int by_path, char *err, size_t
 bad:
     if (p->handle)
         dlclose(p->handle);
+    free(p->kernels);
     free(p);
     return NULL;
 }
@@ -406,6 +454,7 @@ void ck_plugin_unload(ck_plugin *p)
         p->desc->fini();
     if (p->handle)
         dlclose(p->handle);
+    free(p->kernels);
     free(p);
 }
 
@@ -413,8 +462,8 @@ const ck_kernel_desc *ck_plugin_kernel(const ck_plugin *p, uint32_t op, uint32_t
 {
     if (!p || !p->desc)
         return NULL;
-    for (uint32_t i = 0; i < p->desc->n_kernels; i++) {
-        const ck_kernel_desc *k = &p->desc->kernels[i];
+    for (uint32_t i = 0; i < p->n_kernels; i++) {
+        const ck_kernel_desc *k = &p->kernels[i];
         if (k->op == op && k->dtype == dtype && k->flags == flags)
             return k;
     }

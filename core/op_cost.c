@@ -138,33 +138,27 @@ static ck_cost cross_entropy_cost(const ck_shape *s)
     return (ck_cost){2 * tv * F32 + (uint64_t)s->T * sizeof(int32_t) + F32, 7 * tv};
 }
 
+static ck_cost qkv_bwd_cost(const ck_shape *s)
+{
+    return linear_bwd_cost(s, s->D, (s->n_heads + 2 * s->n_kv_heads) * s->head_dim);
+}
+
+/* Fused ops: no single shape describes them; callers sum their members. */
+static ck_cost fused_cost(const ck_shape *s)
+{
+    (void)s;
+    return (ck_cost){0, 0};
+}
+
 ck_cost ck_op_cost(const ck_shape *s)
 {
     switch (s->op) {
-    case CK_OP_RMSNORM: return norm_cost(s, 0);
-    case CK_OP_LAYERNORM: return norm_cost(s, 1);
-    case CK_OP_LINEAR: return linear_cost(s);
-    case CK_OP_QKV: return qkv_cost(s);
-    case CK_OP_ROPE: return rope_cost(s);
-    case CK_OP_ATTENTION: return attention_cost(s);
-    case CK_OP_SWIGLU: return elementwise_cost(s, 3, 4); /* gate, up in; y out */
-    case CK_OP_GELU: return elementwise_cost(s, 2, 9);   /* x in; y out */
-    case CK_OP_ADD: return elementwise_cost(s, 3, 1);    /* a, b in; y out */
-    case CK_OP_ADAM: return elementwise_cost(s, 7, 16);  /* w, m, v in and out; g in */
-    case CK_OP_EMBEDDING: return embedding_cost(s);
-    case CK_OP_QUANTIZE: return quant_cost(s, 1);
-    case CK_OP_DEQUANTIZE: return quant_cost(s, 0);
-    case CK_OP_RMSNORM_BWD: return norm_bwd_cost(s, 0);
-    case CK_OP_LAYERNORM_BWD: return norm_bwd_cost(s, 1);
-    case CK_OP_LINEAR_BWD: return linear_bwd_cost(s, s->K, s->N);
-    case CK_OP_QKV_BWD: return linear_bwd_cost(s, s->D, (s->n_heads + 2 * s->n_kv_heads) * s->head_dim);
-    case CK_OP_ROPE_BWD: return rope_cost(s);
-    case CK_OP_ATTENTION_BWD: return attention_bwd_cost(s);
-    case CK_OP_SWIGLU_BWD: return elementwise_cost(s, 5, 11); /* gate, up, dy in; dgate, dup out */
-    case CK_OP_GELU_BWD: return elementwise_cost(s, 3, 16);   /* x, dy in; dx out */
-    case CK_OP_EMBEDDING_BWD: return embedding_bwd_cost(s);
-    case CK_OP_CROSS_ENTROPY: return cross_entropy_cost(s);
-    default: return (ck_cost){0, 0}; /* fused ops: no single shape describes them */
+#define CK_OP_ENTRY(ID, num, name, args, kind, FWD, cost)                                                              \
+    case CK_OP_##ID:                                                                                                   \
+        return cost;
+#include "ck_ops.def"
+#undef CK_OP_ENTRY
+    default: return (ck_cost){0, 0};
     }
 }
 

@@ -5,39 +5,30 @@
 
 #include "ck_host.h"
 
-static const char *const op_names[CK_OP_COUNT] = {
-    [CK_OP_NONE] = "none",
-    [CK_OP_RMSNORM] = "rmsnorm",
-    [CK_OP_LAYERNORM] = "layernorm",
-    [CK_OP_LINEAR] = "linear",
-    [CK_OP_QKV] = "qkv",
-    [CK_OP_ROPE] = "rope",
-    [CK_OP_ATTENTION] = "attention",
-    [CK_OP_SWIGLU] = "swiglu",
-    [CK_OP_GELU] = "gelu",
-    [CK_OP_ADD] = "add",
-    [CK_OP_EMBEDDING] = "embedding",
-    [CK_OP_ADAM] = "adam",
-    [CK_OP_QUANTIZE] = "quantize",
-    [CK_OP_DEQUANTIZE] = "dequantize",
-    [CK_OP_RMSNORM_BWD] = "rmsnorm_bwd",
-    [CK_OP_LAYERNORM_BWD] = "layernorm_bwd",
-    [CK_OP_LINEAR_BWD] = "linear_bwd",
-    [CK_OP_QKV_BWD] = "qkv_bwd",
-    [CK_OP_ROPE_BWD] = "rope_bwd",
-    [CK_OP_ATTENTION_BWD] = "attention_bwd",
-    [CK_OP_SWIGLU_BWD] = "swiglu_bwd",
-    [CK_OP_GELU_BWD] = "gelu_bwd",
-    [CK_OP_EMBEDDING_BWD] = "embedding_bwd",
-    [CK_OP_CROSS_ENTROPY] = "cross_entropy",
-    [CK_OP_EMBED_NORM] = "embed_norm",
-    [CK_OP_NORM_QKV] = "norm_qkv",
-    [CK_OP_QKV_ROPE] = "qkv_rope",
-    [CK_OP_ATTN_PROJ] = "attn_proj",
-    [CK_OP_NORM_MLP] = "norm_mlp",
-    [CK_OP_GATE_UP] = "gate_up",
-    [CK_OP_ACT_DOWN] = "act_down",
-    [CK_OP_ADD_NORM] = "add_norm",
+/* Every op is in the registry, with the number ck_plugin.h gives it. */
+#define CK_OP_ENTRY(ID, num, name, args, kind, FWD, cost)                                                              \
+    CK_STATIC_ASSERT(CK_OP_##ID == (num), "ck_ops.def: " #ID " is not op " #num " in ck_plugin.h");
+#include "ck_ops.def"
+#undef CK_OP_ENTRY
+#define CK_OP_ENTRY(ID, num, name, args, kind, FWD, cost) +1
+enum {
+    REGISTERED_OPS = 0
+#include "ck_ops.def"
+};
+#undef CK_OP_ENTRY
+CK_STATIC_ASSERT(REGISTERED_OPS == CK_OP_COUNT - 1, "ck_ops.def: an op of ck_plugin.h has no registry line");
+
+typedef struct op_info {
+    const char *name;
+    uint32_t kind, forward;
+    size_t args_size;
+} op_info;
+
+static const op_info ops[CK_OP_COUNT] = {
+    [CK_OP_NONE] = {"none", 0, CK_OP_NONE, 0},
+#define CK_OP_ENTRY(ID, num, name, args, kind, FWD, cost) [CK_OP_##ID] = {name, kind, CK_OP_##FWD, sizeof(args)},
+#include "ck_ops.def"
+#undef CK_OP_ENTRY
 };
 
 static const char *const dtype_names[CK_DTYPE_COUNT] = {
@@ -47,15 +38,25 @@ static const char *const dtype_names[CK_DTYPE_COUNT] = {
 
 const char *ck_op_name(uint32_t op)
 {
-    return op < CK_OP_COUNT && op_names[op] ? op_names[op] : "?";
+    return op < CK_OP_COUNT ? ops[op].name : "?";
 }
 
 uint32_t ck_op_from_name(const char *name)
 {
     for (uint32_t i = 1; name && i < CK_OP_COUNT; i++)
-        if (op_names[i] && strcmp(op_names[i], name) == 0)
+        if (strcmp(ops[i].name, name) == 0)
             return i;
     return CK_OP_NONE;
+}
+
+uint32_t ck_op_kind(uint32_t op)
+{
+    return op > CK_OP_NONE && op < CK_OP_COUNT ? ops[op].kind : 0;
+}
+
+size_t ck_op_args_size(uint32_t op)
+{
+    return op < CK_OP_COUNT ? ops[op].args_size : 0;
 }
 
 const char *ck_dtype_name(uint32_t dtype)
@@ -72,23 +73,23 @@ uint32_t ck_dtype_from_name(const char *name)
 }
 
 /* The members of a fused op, in order (CK_OP_NONE ends the list). */
-static const uint32_t fused_members[][4] = {
-    [CK_OP_EMBED_NORM - CK_OP_EMBED_NORM] = {CK_OP_EMBEDDING, CK_OP_RMSNORM, CK_OP_LAYERNORM},
-    [CK_OP_NORM_QKV - CK_OP_EMBED_NORM] = {CK_OP_RMSNORM, CK_OP_LAYERNORM, CK_OP_QKV},
-    [CK_OP_QKV_ROPE - CK_OP_EMBED_NORM] = {CK_OP_QKV, CK_OP_ROPE},
-    [CK_OP_ATTN_PROJ - CK_OP_EMBED_NORM] = {CK_OP_ATTENTION, CK_OP_LINEAR},
-    [CK_OP_NORM_MLP - CK_OP_EMBED_NORM] = {CK_OP_RMSNORM, CK_OP_LAYERNORM, CK_OP_LINEAR},
-    [CK_OP_GATE_UP - CK_OP_EMBED_NORM] = {CK_OP_LINEAR, CK_OP_SWIGLU},
-    [CK_OP_ACT_DOWN - CK_OP_EMBED_NORM] = {CK_OP_SWIGLU, CK_OP_GELU, CK_OP_LINEAR},
-    [CK_OP_ADD_NORM - CK_OP_EMBED_NORM] = {CK_OP_ADD, CK_OP_RMSNORM, CK_OP_LAYERNORM},
+static const uint32_t fused_members[CK_OP_COUNT][4] = {
+#define CK_FUSED_ENTRY(ID, m0, m1, m2) [CK_OP_##ID] = {CK_OP_##m0, CK_OP_##m1, CK_OP_##m2, CK_OP_NONE},
+#include "ck_ops.def"
+#undef CK_FUSED_ENTRY
 };
+
+const uint32_t *ck_op_members(uint32_t op)
+{
+    return ck_op_kind(op) == CK_OPK_FUSED ? fused_members[op] : NULL;
+}
 
 /* A fused op is held to its slowest member's bound: exact only if every
  * member is, else the largest atol and rtol among them. */
 static ck_tolerance fused_tolerance(uint32_t op, uint32_t dtype)
 {
     ck_tolerance t = {CK_PARITY_EXACT, 0.0, 0.0};
-    const uint32_t *m = fused_members[op - CK_OP_EMBED_NORM];
+    const uint32_t *m = fused_members[op];
     for (int i = 0; i < 4 && m[i] != CK_OP_NONE; i++) {
         ck_tolerance u = ck_op_tolerance(m[i], dtype);
         if (u.cls == CK_PARITY_TOLERANCE) {
@@ -103,7 +104,7 @@ static ck_tolerance fused_tolerance(uint32_t op, uint32_t dtype)
 ck_tolerance ck_op_tolerance(uint32_t op, uint32_t dtype)
 {
     const ck_tolerance exact = {CK_PARITY_EXACT, 0.0, 0.0};
-    if (op >= CK_OP_EMBED_NORM && op <= CK_OP_ADD_NORM)
+    if (ck_op_kind(op) == CK_OPK_FUSED)
         return fused_tolerance(op, dtype);
     switch (op) {
     /* correctly rounded IEEE operations in a fixed order */
@@ -169,18 +170,7 @@ ck_tolerance ck_op_tolerance(uint32_t op, uint32_t dtype)
 
 uint32_t ck_op_forward_of(uint32_t op)
 {
-    switch (op) {
-    case CK_OP_RMSNORM_BWD: return CK_OP_RMSNORM;
-    case CK_OP_LAYERNORM_BWD: return CK_OP_LAYERNORM;
-    case CK_OP_LINEAR_BWD: return CK_OP_LINEAR;
-    case CK_OP_QKV_BWD: return CK_OP_QKV;
-    case CK_OP_ROPE_BWD: return CK_OP_ROPE;
-    case CK_OP_ATTENTION_BWD: return CK_OP_ATTENTION;
-    case CK_OP_SWIGLU_BWD: return CK_OP_SWIGLU;
-    case CK_OP_GELU_BWD: return CK_OP_GELU;
-    case CK_OP_EMBEDDING_BWD: return CK_OP_EMBEDDING;
-    default: return op;
-    }
+    return op > CK_OP_NONE && op < CK_OP_COUNT ? ops[op].forward : op;
 }
 
 void ck_shape_describe(const ck_shape *s, char *buf, size_t len)

@@ -103,6 +103,9 @@ static int run_list(ck_trainer *t, const op_list *l, const ck_exec_ctx *ctx, int
         double t0 = t->timing ? now() : 0;
         if (s->zero)
             memset(s->zero, 0, s->zero_bytes);
+        char why[CK_ERR_LEN];
+        if (ck_op_check_args(s->op, &s->args, why, sizeof why))
+            return train_failf(err, len, "%s: internal: arguments break the op's rules: %s", s->label, why);
         int rc = s->kernel->fn(ctx, &s->args);
         if (rc != CK_OK)
             return train_failf(err, len, "%s: kernel %s returned %s", s->label, s->kernel->name,

@@ -6,8 +6,9 @@ set -eu
 # package list: Debian package, and how we recognise it is there
 # (chromium: the headless browser that loads the HTML report in
 # tests/browser/check_report.sh, issue 10; that check skips where it is absent;
-# clang-format for make format-check, bear for make compile_commands.json)
-PKGS="build-essential pkg-config clang clang-format bear libcjson-dev libbenchmark-dev libnuma-dev libpapi-dev \
+# clang-format for make format-check, bear for make compile_commands.json,
+# cppcheck for make lint)
+PKGS="build-essential pkg-config clang clang-format bear cppcheck libcjson-dev libbenchmark-dev libnuma-dev libpapi-dev \
 libcriterion-dev libopenblas-dev gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user \
 chromium"
 

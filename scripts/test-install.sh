@@ -15,6 +15,20 @@ cp -r examples/openblas-plugin "$tmp/example"
 cd "$tmp/example"
 PKG_CONFIG_PATH="$prefix/lib/pkgconfig" make -s >/dev/null
 ckbench="$prefix/bin/ckbench"
+# the version, manual and completion a user looks for first
+version=$(cat "$top/VERSION")
+[ "$("$ckbench" --version | head -n 1)" = "ckbench $version" ] || {
+    echo "test-install: the installed 'ckbench --version' does not start with 'ckbench $version'" >&2; exit 1; }
+[ "$(PKG_CONFIG_PATH="$prefix/lib/pkgconfig" pkg-config --modversion ckernel)" = "$version" ] || {
+    echo "test-install: ckernel.pc's version is not VERSION's ($version)" >&2; exit 1; }
+[ -s "$prefix/share/bash-completion/completions/ckbench" ] || {
+    echo "test-install: no bash completion in share/bash-completion/completions" >&2; exit 1; }
+if command -v man >/dev/null 2>&1; then
+    MANPATH="$prefix/share/man" man -w ckbench | grep -q "^$prefix/share/man/man1/ckbench.1" || {
+        echo "test-install: 'man ckbench' does not find the installed page" >&2; exit 1; }
+    MANPATH="$prefix/share/man" MANWIDTH=80 man ckbench 2>/dev/null | grep -q "ckbench bench" || {
+        echo "test-install: the installed manual page does not render" >&2; exit 1; }
+fi
 "$ckbench" list --plugin ./libck_openblas-example.so | grep -q "runs here" || {
     echo "test-install: the example plugin does not load from the installed ckbench" >&2; exit 1; }
 "$ckbench" list --brief | grep -q "^scalar" || {

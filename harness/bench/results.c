@@ -1,5 +1,6 @@
 /* Result files (results.h): Google Benchmark's JSON plus a "ckbench" context
  * object, and a CSV of the same rows. */
+#include "common/build_info.h"
 #include "common/json_text.h"
 #include "results.h"
 
@@ -166,6 +167,19 @@ static cJSON *counters_json(const ck_counters_why *w)
     return o;
 }
 
+/* The `ckbench --version` facts: which build wrote this file. */
+static void add_build(cJSON *o)
+{
+    cJSON *b = cJSON_AddObjectToObject(o, "build");
+    cJSON_AddStringToObject(b, "ckbench_version", ck_build_version());
+    cJSON_AddStringToObject(b, "commit", ck_build_commit());
+    cJSON_AddStringToObject(b, "compiler", ck_sys_compiler());
+    cJSON_AddStringToObject(b, "cflags", ck_build_cflags());
+    cJSON_AddStringToObject(b, "march", ck_build_march());
+    cJSON_AddStringToObject(b, "sanitizers", ck_build_sanitizers());
+    cJSON_AddNumberToObject(b, "plugin_abi", ck_build_abi_version());
+}
+
 static cJSON *ckbench_json(const ck_results_info *info, const ck_bench_row *rows, size_t n_rows)
 {
     cJSON *o = cJSON_CreateObject();
@@ -182,6 +196,7 @@ static cJSON *ckbench_json(const ck_results_info *info, const ck_bench_row *rows
     ck_sys_cpu_flags(buf, sizeof buf);
     cJSON_AddStringToObject(o, "cpu_flags", buf);
     cJSON_AddStringToObject(o, "compiler", ck_sys_compiler());
+    add_build(o);
     cJSON_AddStringToObject(o, "model", info->model);
     cJSON_AddStringToObject(o, "model_file", info->model_path);
     cJSON *plug = cJSON_AddObjectToObject(o, "plugin");

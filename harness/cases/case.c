@@ -16,7 +16,22 @@ int ck_case_supports(uint32_t op)
            (op >= CK_OP_EMBED_NORM && op <= CK_OP_ADD_NORM);
 }
 
+static int build_any(ck_case *c, char *err, size_t err_len);
+
+/* Build, then hold the arguments to docs/ops.md's rules (ck_op_check_args):
+ * a case the host would refuse is a builder bug, never a kernel's failure. */
 static int build(ck_case *c, char *err, size_t err_len)
+{
+    if (build_any(c, err, err_len) != 0)
+        return -1;
+    char why[CK_ERR_LEN];
+    if (ck_op_check_args(c->shape.op, &c->args, why, sizeof why) == 0)
+        return 0;
+    case_fail(err, err_len, &c->shape, "internal: the case's arguments break the op's rules: %s", why);
+    return -1;
+}
+
+static int build_any(ck_case *c, char *err, size_t err_len)
 {
     uint32_t op = c->shape.op;
     if (op >= CK_OP_RMSNORM && op <= CK_OP_DEQUANTIZE)

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/term.h"
 #include "bench/bench_runner.h"
 #include "bench/calibrate.h"
 #include "bench/results.h"
@@ -322,7 +323,7 @@ int ck_cmd_bench(int argc, char **argv)
     }
     if (rc)
         return rc;
-    o.progress = isatty(STDERR_FILENO);
+    o.progress = ck_term_progress(stderr);
     ck_bench_outcome out;
     rc = ck_bench_run(&o, &out);
     if (rc != 2)

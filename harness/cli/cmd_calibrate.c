@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/term.h"
 #include "bench/bench_runner.h"
 #include "bench/calibrate.h"
 #include "bench/results.h"
@@ -44,7 +45,7 @@ int cli_calibrate_and_save(int threads, int quick, const char *out_path, ck_roof
         }
         ck_roofs_path(path, sizeof path, dir);
     }
-    if (ck_roofs_measure(r, threads, quick, isatty(STDERR_FILENO) ? stderr : NULL, err, sizeof err) != 0 ||
+    if (ck_roofs_measure(r, threads, quick, ck_term_progress(stderr) ? stderr : NULL, err, sizeof err) != 0 ||
         ck_roofs_save(r, path, err, sizeof err) != 0) {
         fprintf(stderr, "ckbench calibrate: %s\n", err);
         return 2;

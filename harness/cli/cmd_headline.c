@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/term.h"
 #include "bench/bench_runner.h"
 #include "bench/calibrate.h"
 #include "bench/results.h"
@@ -63,7 +64,12 @@ static void print_report(const ck_bench_outcome *out, int parity_rc)
 {
     const ck_bench_plugin_result *pr = &out->plugins[0];
     printf("\n== report\n");
-    printf("parity:  %s\n", parity_rc == 0 ? "passed" : parity_rc == 1 ? "FAILED (see above)" : "not run (error)");
+    ck_colour c = parity_rc == 0 ? CK_GREEN : parity_rc == 1 ? CK_RED : CK_YELLOW;
+    printf("parity:  %s%s%s\n", ck_term_on(stdout, c),
+           parity_rc == 0   ? "passed"
+           : parity_rc == 1 ? "FAILED (see above)"
+                            : "not run (error)",
+           ck_term_off(stdout));
     if (!pr->runnable) {
         printf("bench:   %s did not run: %s\n", pr->plugin, pr->why);
         return;
@@ -140,7 +146,7 @@ int ck_cmd_headline(int argc, char **argv)
     o.parity_json = parity_rc == 2 ? NULL : parity_path;
     printf("\n== bench (full shapes)\n");
     fflush(stdout);
-    o.progress = isatty(STDERR_FILENO);
+    o.progress = ck_term_progress(stderr);
     ck_bench_outcome out;
     int bench_rc = ck_bench_run(&o, &out);
     if (bench_rc != 2) {

@@ -7,8 +7,8 @@
 
 static void print_kernels(const ck_plugin *p)
 {
-    for (uint32_t i = 0; i < p->desc->n_kernels; i++) {
-        const ck_kernel_desc *k = &p->desc->kernels[i];
+    for (uint32_t i = 0; i < p->n_kernels; i++) {
+        const ck_kernel_desc *k = &p->kernels[i];
         printf("    %-12s %-5s %-28s%s%s\n", ck_op_name(k->op), ck_dtype_name(k->dtype), k->name,
                (k->flags & CK_KF_INPLACE) ? " in-place" : "", (k->flags & CK_KF_FUSED) ? " fused" : "");
     }
@@ -58,9 +58,12 @@ int ck_cmd_list(int argc, char **argv)
                p->runnable ? "runs here" : "does not run here", p->path, p->desc->description);
         if (!p->runnable)
             printf("  why not: %s\n", p->why);
-        printf("  kernels: %u\n", p->desc->n_kernels);
+        printf("  kernels: %u\n", p->n_kernels);
         if (verbose)
             print_kernels(p);
+        /* always shown: a skipped kernel is one the user may expect to run */
+        for (uint32_t s = 0; s < p->n_skipped; s++)
+            printf("  skipped: %s\n", s < 8 ? p->skipped[s] : "(more entries newer than this host)");
         ck_plugin_unload(p);
     }
     if (!only)

@@ -14,6 +14,9 @@ int ck_cmd_run(int argc, char **argv);
 int ck_cmd_diverge(int argc, char **argv);
 int ck_cmd_train_step(int argc, char **argv);
 int ck_cmd_fusion(int argc, char **argv);
+int ck_cmd_version(int argc, char **argv);
+/* ckbench help COMMAND (argv[1]): its section of docs/cli.md */
+int ck_cmd_help(int argc, char **argv);
 /* ckbench --plugin P --model M (no sub-command): parity, bench, report */
 int ck_cmd_headline(int argc, char **argv);
 

@@ -2,7 +2,20 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "ck_host.h"
 #include "commands.h"
+
+static void usage(FILE *f);
+
+/* `ckbench help` alone is --help; with a command, its manual section. */
+static int help_command(int argc, char **argv)
+{
+    if (argc == 1 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+        usage(stdout);
+        return 0;
+    }
+    return ck_cmd_help(argc, argv);
+}
 
 typedef struct command {
     const char *name;
@@ -21,17 +34,39 @@ static const command commands[] = {
     {"fusion", ck_cmd_fusion, "fused vs unfused at model shapes: time per layer and bytes saved"},
     {"calibrate", ck_cmd_calibrate, "measure this machine's roofs (stream bandwidth, peak FMA rate)"},
     {"report", ck_cmd_report, "merge result files into Markdown and a self-contained HTML page with charts"},
+    {"help", help_command, "a command's section of the manual (ckbench help bench); man ckbench"},
+    {"version", ck_cmd_version, "version, commit and build flags, plugin ABI, the plugins found (also --version)"},
 };
 
 static void usage(FILE *f)
 {
     fprintf(f, "usage: ckbench <command> [options]\n"
-               "       ckbench --plugin P --model M   (parity, then bench, then a report)\n\n"
+               "       ckbench --plugin P --model M   (parity, then bench, then a report)\n"
+               "       ckbench --version\n\n"
                "commands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
-    fprintf(f, "\n'ckbench <command> --help' describes each. Plugins are found by name in CK_PLUGIN_PATH\n"
-               "(colon-separated) and next to the binary, or given as a path (./libmine.so).\n");
+    fprintf(f,
+            "\n'ckbench <command> --help' gives its options, 'ckbench help <command>' its manual section\n"
+            "(man ckbench). Plugins are found by name in CK_PLUGIN_PATH and next to the binary, or given\n"
+            "as a path (./libmine.so).\n\n"
+            "exit status:\n"
+            "  0  ok\n"
+            "  1  a check failed (parity, a report row slower than its baseline) or something did not run\n"
+            "  2  bad usage or input: one line on stderr naming the file or option; nothing written\n\n"
+            "environment:\n"
+            "  CK_PLUGIN_PATH      colon-separated directories searched for plugins, before %s\n"
+            "  CK_RESULTS_DIR      where bench and calibrate write result and roofs files (default: results)\n"
+            "  CK_SOURCE_DIR       the source tree: bare model names are looked up in its ir/models, and\n"
+            "                      result files record its git commit (default: the current directory)\n"
+            "  CK_SPIN             polls a pool thread spins before it sleeps (default 1000; 0 on a busy machine)\n"
+            "  CK_QUANT_ISA        the quant plugin's path: avx512vnni, avx2, neon or scalar (default: best here)\n"
+            "  CK_COUNTERS         sw: bench and run count no hardware counters; none: no counters at all\n"
+            "  CK_LOAD_TIMEOUT_MS  how long a plugin may take to load in its trial child (default 10000)\n"
+            "  CK_LOAD_IN_PROCESS  1: load plugins without the trial child first (for a debugger)\n"
+            "  NO_COLOR            set and not empty: no colour, even on a terminal\n"
+            "  TERM                dumb: no progress lines (they rewrite a line in place)\n",
+            ck_plugin_default_dir());
 }
 
 int main(int argc, char **argv)
@@ -40,10 +75,12 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         usage(stdout);
         return 0;
     }
+    if (strcmp(argv[1], "--version") == 0)
+        return ck_cmd_version(argc - 1, argv + 1);
     if (argv[1][0] == '-')
         return ck_cmd_headline(argc - 1, argv + 1);
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)

@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/term.h"
 #include "gate.h"
 #include "parity.h"
 
@@ -67,12 +68,15 @@ static void add_target(gate *g, ck_plugin *p)
         p = g->ref;
         owned = 0;
     }
-    unsigned char *tried = calloc(p->desc->n_kernels, 1);
+    unsigned char *tried = calloc(p->n_kernels, 1);
     if (!tried) {
         fprintf(stderr, "ckbench parity: out of memory\n");
         exit(2);
     }
-    g->targets[g->n_targets++] = (target){p, owned, tried};
+    target *t = &g->targets[g->n_targets++];
+    t->p = p;
+    t->owned = owned;
+    t->tried = tried;
 }
 
 static int load_plugins(gate *g)
@@ -236,8 +240,8 @@ static void check_shape(gate *g, size_t si, const ck_parity_shape *ps)
     for (size_t t = 0; t < g->n_targets; t++) {
         const ck_plugin *p = g->targets[t].p;
         int any = 0;
-        for (uint32_t i = 0; i < p->desc->n_kernels; i++)
-            any |= p->desc->kernels[i].op == s->op && p->desc->kernels[i].dtype == s->dtype;
+        for (uint32_t i = 0; i < p->n_kernels; i++)
+            any |= p->kernels[i].op == s->op && p->kernels[i].dtype == s->dtype;
         if (!any) {
             ck_parity_result *r = new_result(g, si, ps, p->desc->name, NULL);
             r->verdict = CK_SKIP;
@@ -262,8 +266,8 @@ static void check_shape(gate *g, size_t si, const ck_parity_shape *ps)
     ref_cache rc = {0};
     for (size_t t = 0; t < g->n_targets; t++) {
         const ck_plugin *p = g->targets[t].p;
-        for (uint32_t i = 0; i < p->desc->n_kernels; i++) {
-            const ck_kernel_desc *k = &p->desc->kernels[i];
+        for (uint32_t i = 0; i < p->n_kernels; i++) {
+            const ck_kernel_desc *k = &p->kernels[i];
             if (k->op == s->op && k->dtype == s->dtype) {
                 g->targets[t].tried[i] = 1;
                 check_kernel(g, si, ps, c, p, k, &rc);
@@ -282,8 +286,8 @@ static void add_unchecked_kernels(gate *g)
 {
     for (size_t t = 0; t < g->n_targets; t++) {
         const ck_plugin *p = g->targets[t].p;
-        for (uint32_t i = 0; i < p->desc->n_kernels; i++) {
-            const ck_kernel_desc *k = &p->desc->kernels[i];
+        for (uint32_t i = 0; i < p->n_kernels; i++) {
+            const ck_kernel_desc *k = &p->kernels[i];
             if (g->targets[t].tried[i] || !g->o.op_on[k->op])
                 continue;
             ck_parity_shape ps = {.shape = {.op = k->op, .dtype = k->dtype}};
@@ -441,7 +445,7 @@ int ck_gate_run(const ck_gate_opts *o)
             return bad("--dump: %s%s", err, "");
         }
     }
-    g.progress = isatty(STDERR_FILENO);
+    g.progress = ck_term_progress(stderr);
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     /* at least two threads, so every passing kernel is also run on one
      * thread and compared: the split must not change the bits */
@@ -464,7 +468,8 @@ int ck_gate_run(const ck_gate_opts *o)
     for (size_t i = 0; i < g.n_results; i++)
         count[g.results[i].verdict]++;
     printf("parity: %zu cases in %.1f s\n", g.n_results, now() - t0);
-    printf("%zu passed, %zu failed", count[CK_PASS], count[CK_FAIL]);
+    printf("%zu passed, %s%zu failed%s", count[CK_PASS], count[CK_FAIL] ? ck_term_on(stdout, CK_RED) : "",
+           count[CK_FAIL], count[CK_FAIL] ? ck_term_off(stdout) : "");
     if (count[CK_SKIP])
         printf(", %zu skipped", count[CK_SKIP]);
     printf("\n");

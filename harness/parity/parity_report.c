@@ -9,6 +9,7 @@
 
 #include <cJSON.h>
 
+#include "common/term.h"
 #include "parity.h"
 
 const char *ck_verdict_name(ck_verdict v)
@@ -36,8 +37,10 @@ void ck_parity_print_row(const ck_parity_result *r)
         snprintf(err, sizeof err, "%.3g", ck_parity_max_err(r));
         snprintf(ulp, sizeof ulp, "%llu", (unsigned long long)ck_parity_max_ulp(r));
     }
-    printf("%-64s %-12s %-5s %-5s %10s %8s  %s\n", shape, r->plugin, r->exact ? "exact" : "tol",
-           ck_verdict_name(r->verdict), err, ulp, r->verdict == CK_PASS ? "" : r->detail);
+    ck_colour c = r->verdict == CK_PASS ? CK_GREEN : r->verdict == CK_FAIL ? CK_RED : CK_YELLOW;
+    printf("%-64s %-12s %-5s %s%-5s%s %10s %8s  %s\n", shape, r->plugin, r->exact ? "exact" : "tol",
+           ck_term_on(stdout, c), ck_verdict_name(r->verdict), ck_term_off(stdout), err, ulp,
+           r->verdict == CK_PASS ? "" : r->detail);
 }
 
 /* ---- JSON ------------------------------------------------------------------------------- */

@@ -226,7 +226,8 @@ static void group_block(const decode_job *j, const float *kblk, const float *vbl
     group_scores(j, kblk, g, s0, nb, sc, pf);
     for (size_t r = 0; r < g->n; r++)
         alpha[r] = row_softmax(sc + r * SC_LD, nb, g->m[r], g->l[r]);
-    for (size_t r = g->n; r < DEC_ROWS; r++) { /* copies of the last row */
+    for (size_t r = g->n; r < DEC_ROWS; r++) { /* copies of the last row (a group has n >= 1) */
+        // cppcheck-suppress uninitvar
         alpha[r] = alpha[g->n - 1];
         memcpy(sc + r * SC_LD, sc + (g->n - 1) * SC_LD, nb * sizeof(float));
     }

@@ -4,6 +4,7 @@
 #ifndef CK_AVX512_KERNELS_H
 #define CK_AVX512_KERNELS_H
 
+#include "ck_kernel_table.h"
 #include "ck_plugin.h"
 
 /* Set once by the plugin's init() (after the probe said yes) from CPUID:
@@ -11,42 +12,12 @@
  * ck512_gemm_for to choose the bf16-weight GEMM at run time. */
 extern int ck_avx512_has_bf16;
 
-int ck_avx512_f32_rmsnorm(const ck_exec_ctx *ctx, const void *args);
-int ck_avx512_f32_layernorm(const ck_exec_ctx *ctx, const void *args);
-int ck_avx512_f32_linear(const ck_exec_ctx *ctx, const void *args);
-int ck_avx512_bf16_linear(const ck_exec_ctx *ctx, const void *args);
-int ck_avx512_f16_linear(const ck_exec_ctx *ctx, const void *args);
-int ck_avx512_f32_qkv(const ck_exec_ctx *ctx, const void *args);
-int ck_avx512_bf16_qkv(const ck_exec_ctx *ctx, const void *args);
-int ck_avx512_f16_qkv(const ck_exec_ctx *ctx, const void *args);
-int ck_avx512_f32_rope(const ck_exec_ctx *ctx, const void *args);
-int ck_avx512_f32_attention(const ck_exec_ctx *ctx, const void *args);
-int ck_avx512_f32_swiglu(const ck_exec_ctx *ctx, const void *args);
-int ck_avx512_f32_gelu(const ck_exec_ctx *ctx, const void *args);
-int ck_avx512_f32_add(const ck_exec_ctx *ctx, const void *args);
-int ck_avx512_f32_embedding(const ck_exec_ctx *ctx, const void *args);
-int ck_avx512_bf16_embedding(const ck_exec_ctx *ctx, const void *args);
-int ck_avx512_f16_embedding(const ck_exec_ctx *ctx, const void *args);
-int ck_avx512_f32_adam(const ck_exec_ctx *ctx, const void *args);
+/* every kernel of the table: kernels.def */
+#define CK_KERNEL(dt, op, DT, OP, flags) CK_KERNEL_DECL(avx512, dt, op)
+#define CK_KERNEL_FN(dt, op, DT, OP, flags, fn) CK_KERNEL_DECL_FN(fn)
+#include "kernels.def"
+#undef CK_KERNEL
+#undef CK_KERNEL_FN
 /* backward (training) kernels */
-int ck_avx512_f32_rmsnorm_bwd(const ck_exec_ctx *ctx, const void *args);
-int ck_avx512_f32_layernorm_bwd(const ck_exec_ctx *ctx, const void *args);
-int ck_avx512_f32_linear_bwd(const ck_exec_ctx *ctx, const void *args);
-int ck_avx512_f32_qkv_bwd(const ck_exec_ctx *ctx, const void *args);
-int ck_avx512_f32_rope_bwd(const ck_exec_ctx *ctx, const void *args);
-int ck_avx512_f32_attention_bwd(const ck_exec_ctx *ctx, const void *args);
-int ck_avx512_f32_swiglu_bwd(const ck_exec_ctx *ctx, const void *args);
-int ck_avx512_f32_gelu_bwd(const ck_exec_ctx *ctx, const void *args);
-int ck_avx512_f32_embedding_bwd(const ck_exec_ctx *ctx, const void *args);
-int ck_avx512_f32_cross_entropy(const ck_exec_ctx *ctx, const void *args);
-int ck_avx512_f32_embed_norm(const ck_exec_ctx *ctx, const void *args);
-int ck_avx512_bf16_embed_norm(const ck_exec_ctx *ctx, const void *args);
-int ck_avx512_f32_norm_qkv(const ck_exec_ctx *ctx, const void *args);
-int ck_avx512_bf16_norm_qkv(const ck_exec_ctx *ctx, const void *args);
-int ck_avx512_f32_norm_mlp(const ck_exec_ctx *ctx, const void *args);
-int ck_avx512_bf16_norm_mlp(const ck_exec_ctx *ctx, const void *args);
-int ck_avx512_f32_act_down(const ck_exec_ctx *ctx, const void *args);
-int ck_avx512_bf16_act_down(const ck_exec_ctx *ctx, const void *args);
-int ck_avx512_f32_add_norm(const ck_exec_ctx *ctx, const void *args);
 
 #endif /* CK_AVX512_KERNELS_H */

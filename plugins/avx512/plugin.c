@@ -94,49 +94,17 @@ static int init(void)
 #endif
 
 static const ck_kernel_desc kernels[] = {
-    {CK_OP_RMSNORM, CK_DTYPE_F32, 0, "f32-rmsnorm/avx512", ck_avx512_f32_rmsnorm},
-    {CK_OP_LAYERNORM, CK_DTYPE_F32, 0, "f32-layernorm/avx512", ck_avx512_f32_layernorm},
-    {CK_OP_LINEAR, CK_DTYPE_F32, 0, "f32-linear/avx512", ck_avx512_f32_linear},
-    {CK_OP_LINEAR, CK_DTYPE_BF16, 0, "bf16-linear/avx512", ck_avx512_bf16_linear},
-    {CK_OP_LINEAR, CK_DTYPE_F16, 0, "f16-linear/avx512", ck_avx512_f16_linear},
-    {CK_OP_QKV, CK_DTYPE_F32, 0, "f32-qkv/avx512", ck_avx512_f32_qkv},
-    {CK_OP_QKV, CK_DTYPE_BF16, 0, "bf16-qkv/avx512", ck_avx512_bf16_qkv},
-    {CK_OP_QKV, CK_DTYPE_F16, 0, "f16-qkv/avx512", ck_avx512_f16_qkv},
-    {CK_OP_ROPE, CK_DTYPE_F32, 0, "f32-rope/avx512", ck_avx512_f32_rope},
-    {CK_OP_ATTENTION, CK_DTYPE_F32, 0, "f32-attention/avx512", ck_avx512_f32_attention},
-    {CK_OP_SWIGLU, CK_DTYPE_F32, 0, "f32-swiglu/avx512", ck_avx512_f32_swiglu},
-    {CK_OP_GELU, CK_DTYPE_F32, 0, "f32-gelu/avx512", ck_avx512_f32_gelu},
-    {CK_OP_ADD, CK_DTYPE_F32, 0, "f32-add/avx512", ck_avx512_f32_add},
-    {CK_OP_EMBEDDING, CK_DTYPE_F32, 0, "f32-embedding/avx512", ck_avx512_f32_embedding},
-    {CK_OP_EMBEDDING, CK_DTYPE_BF16, 0, "bf16-embedding/avx512", ck_avx512_bf16_embedding},
-    {CK_OP_EMBEDDING, CK_DTYPE_F16, 0, "f16-embedding/avx512", ck_avx512_f16_embedding},
-    {CK_OP_ADAM, CK_DTYPE_F32, 0, "f32-adam/avx512", ck_avx512_f32_adam},
-    /* backward (training) kernels */
-    {CK_OP_RMSNORM_BWD, CK_DTYPE_F32, 0, "f32-rmsnorm_bwd/avx512", ck_avx512_f32_rmsnorm_bwd},
-    {CK_OP_LAYERNORM_BWD, CK_DTYPE_F32, 0, "f32-layernorm_bwd/avx512", ck_avx512_f32_layernorm_bwd},
-    {CK_OP_LINEAR_BWD, CK_DTYPE_F32, 0, "f32-linear_bwd/avx512", ck_avx512_f32_linear_bwd},
-    {CK_OP_QKV_BWD, CK_DTYPE_F32, 0, "f32-qkv_bwd/avx512", ck_avx512_f32_qkv_bwd},
-    {CK_OP_ROPE_BWD, CK_DTYPE_F32, 0, "f32-rope_bwd/avx512", ck_avx512_f32_rope_bwd},
-    {CK_OP_ATTENTION_BWD, CK_DTYPE_F32, 0, "f32-attention_bwd/avx512", ck_avx512_f32_attention_bwd},
-    {CK_OP_SWIGLU_BWD, CK_DTYPE_F32, 0, "f32-swiglu_bwd/avx512", ck_avx512_f32_swiglu_bwd},
-    {CK_OP_GELU_BWD, CK_DTYPE_F32, 0, "f32-gelu_bwd/avx512", ck_avx512_f32_gelu_bwd},
-    {CK_OP_EMBEDDING_BWD, CK_DTYPE_F32, 0, "f32-embedding_bwd/avx512", ck_avx512_f32_embedding_bwd},
-    {CK_OP_CROSS_ENTROPY, CK_DTYPE_F32, 0, "f32-cross_entropy/avx512", ck_avx512_f32_cross_entropy},
-    /* fused kernels (the fusion pass, docs/ops.md) */
-    {CK_OP_EMBED_NORM, CK_DTYPE_F32, CK_KF_FUSED, "f32-embed_norm/avx512", ck_avx512_f32_embed_norm},
-    {CK_OP_EMBED_NORM, CK_DTYPE_BF16, CK_KF_FUSED, "bf16-embed_norm/avx512", ck_avx512_bf16_embed_norm},
-    {CK_OP_NORM_QKV, CK_DTYPE_F32, CK_KF_FUSED, "f32-norm_qkv/avx512", ck_avx512_f32_norm_qkv},
-    {CK_OP_NORM_QKV, CK_DTYPE_BF16, CK_KF_FUSED, "bf16-norm_qkv/avx512", ck_avx512_bf16_norm_qkv},
-    {CK_OP_NORM_MLP, CK_DTYPE_F32, CK_KF_FUSED, "f32-norm_mlp/avx512", ck_avx512_f32_norm_mlp},
-    {CK_OP_NORM_MLP, CK_DTYPE_BF16, CK_KF_FUSED, "bf16-norm_mlp/avx512", ck_avx512_bf16_norm_mlp},
-    {CK_OP_ACT_DOWN, CK_DTYPE_F32, CK_KF_FUSED, "f32-act_down/avx512", ck_avx512_f32_act_down},
-    {CK_OP_ACT_DOWN, CK_DTYPE_BF16, CK_KF_FUSED, "bf16-act_down/avx512", ck_avx512_bf16_act_down},
-    {CK_OP_ADD_NORM, CK_DTYPE_F32, CK_KF_FUSED, "f32-add_norm/avx512", ck_avx512_f32_add_norm},
+#define CK_KERNEL(dt, op, DT, OP, flags) CK_KERNEL_ROW(avx512, dt, op, DT, OP, flags)
+#define CK_KERNEL_FN(dt, op, DT, OP, flags, fn) CK_KERNEL_ROW_FN(avx512, dt, op, DT, OP, flags, fn)
+#include "kernels.def"
+#undef CK_KERNEL
+#undef CK_KERNEL_FN
 };
 
 static const ck_plugin_desc desc = {
     .abi_version = CK_ABI_VERSION,
     .struct_size = sizeof(ck_plugin_desc),
+    .kernel_size = sizeof(ck_kernel_desc),
     .name = "avx512",
     .version = "0.1.0",
     .description = "x86-64 AVX-512 F/BW/VL kernels (packed FMA GEMM, streaming attention)",

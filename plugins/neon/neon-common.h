@@ -22,6 +22,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "ck_kernel_table.h"
 #include "ck_plugin.h"
 
 #define CK_NEON_HIDDEN __attribute__((visibility("hidden")))
@@ -38,24 +39,11 @@ CK_NEON_HIDDEN extern ck_neon_features ck_neon_cpu;
 
 /* ---- kernels (one per file), registered in plugin.c --------------------- */
 
-#define CK_NEON_KERNEL(fn) CK_NEON_HIDDEN int fn(const ck_exec_ctx *ctx, const void *args)
-CK_NEON_KERNEL(ck_neon_f32_rmsnorm);
-CK_NEON_KERNEL(ck_neon_f32_layernorm);
-CK_NEON_KERNEL(ck_neon_f32_linear);
-CK_NEON_KERNEL(ck_neon_bf16_linear);
-CK_NEON_KERNEL(ck_neon_f16_linear);
-CK_NEON_KERNEL(ck_neon_f32_qkv);
-CK_NEON_KERNEL(ck_neon_bf16_qkv);
-CK_NEON_KERNEL(ck_neon_f16_qkv);
-CK_NEON_KERNEL(ck_neon_f32_rope);
-CK_NEON_KERNEL(ck_neon_f32_attention);
-CK_NEON_KERNEL(ck_neon_f32_swiglu);
-CK_NEON_KERNEL(ck_neon_f32_gelu);
-CK_NEON_KERNEL(ck_neon_f32_add);
-CK_NEON_KERNEL(ck_neon_f32_embedding);
-CK_NEON_KERNEL(ck_neon_bf16_embedding);
-CK_NEON_KERNEL(ck_neon_f16_embedding);
-CK_NEON_KERNEL(ck_neon_f32_adam);
+#define CK_KERNEL(dt, op, DT, OP, flags) CK_NEON_HIDDEN CK_KERNEL_DECL(neon, dt, op)
+#define CK_KERNEL_FN(dt, op, DT, OP, flags, fn) CK_NEON_HIDDEN CK_KERNEL_DECL_FN(fn)
+#include "kernels.def"
+#undef CK_KERNEL
+#undef CK_KERNEL_FN
 
 /* ---- linear driver (neon-linear-driver.c) -------------------------------- */
 

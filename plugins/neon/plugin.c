@@ -48,28 +48,17 @@ static int neon_probe(char *why, size_t why_size)
 }
 
 static const ck_kernel_desc kernels[] = {
-    {CK_OP_RMSNORM, CK_DTYPE_F32, 0, "f32-rmsnorm/neon", ck_neon_f32_rmsnorm},
-    {CK_OP_LAYERNORM, CK_DTYPE_F32, 0, "f32-layernorm/neon", ck_neon_f32_layernorm},
-    {CK_OP_LINEAR, CK_DTYPE_F32, 0, "f32-linear/neon", ck_neon_f32_linear},
-    {CK_OP_LINEAR, CK_DTYPE_BF16, 0, "bf16-linear/neon", ck_neon_bf16_linear},
-    {CK_OP_LINEAR, CK_DTYPE_F16, 0, "f16-linear/neon", ck_neon_f16_linear},
-    {CK_OP_QKV, CK_DTYPE_F32, 0, "f32-qkv/neon", ck_neon_f32_qkv},
-    {CK_OP_QKV, CK_DTYPE_BF16, 0, "bf16-qkv/neon", ck_neon_bf16_qkv},
-    {CK_OP_QKV, CK_DTYPE_F16, 0, "f16-qkv/neon", ck_neon_f16_qkv},
-    {CK_OP_ROPE, CK_DTYPE_F32, 0, "f32-rope/neon", ck_neon_f32_rope},
-    {CK_OP_ATTENTION, CK_DTYPE_F32, 0, "f32-attention/neon", ck_neon_f32_attention},
-    {CK_OP_SWIGLU, CK_DTYPE_F32, 0, "f32-swiglu/neon", ck_neon_f32_swiglu},
-    {CK_OP_GELU, CK_DTYPE_F32, 0, "f32-gelu/neon", ck_neon_f32_gelu},
-    {CK_OP_ADD, CK_DTYPE_F32, 0, "f32-add/neon", ck_neon_f32_add},
-    {CK_OP_EMBEDDING, CK_DTYPE_F32, 0, "f32-embedding/neon", ck_neon_f32_embedding},
-    {CK_OP_EMBEDDING, CK_DTYPE_BF16, 0, "bf16-embedding/neon", ck_neon_bf16_embedding},
-    {CK_OP_EMBEDDING, CK_DTYPE_F16, 0, "f16-embedding/neon", ck_neon_f16_embedding},
-    {CK_OP_ADAM, CK_DTYPE_F32, 0, "f32-adam/neon", ck_neon_f32_adam},
+#define CK_KERNEL(dt, op, DT, OP, flags) CK_KERNEL_ROW(neon, dt, op, DT, OP, flags)
+#define CK_KERNEL_FN(dt, op, DT, OP, flags, fn) CK_KERNEL_ROW_FN(neon, dt, op, DT, OP, flags, fn)
+#include "kernels.def"
+#undef CK_KERNEL
+#undef CK_KERNEL_FN
 };
 
 static const ck_plugin_desc desc = {
     .abi_version = CK_ABI_VERSION,
     .struct_size = sizeof(ck_plugin_desc),
+    .kernel_size = sizeof(ck_kernel_desc),
     .name = "neon",
     .version = "0.1.0",
     .description = description,

@@ -1,7 +1,7 @@
 /* The quant plugin: Q8_0 / Q4_0 weights in the GGUF block layout.
  *
  * One kernel per (op, dtype) in the table; each linear / qkv kernel runs the
- * shared driver (plugins/scalar/quant-linear-driver.c) with the kernels
+ * shared driver (plugins/shared/quant/quant-linear-driver.c) with the kernels
  * (row kernel for decode, optional gemm kernel for prefill) of the path
  * chosen at load time: the best this CPU runs (avx512vnni > avx2 >
  * scalar on x86-64; neon on AArch64), or the one named by the environment
@@ -156,6 +156,7 @@ static ck_kernel_desc quant_kernels[] = {
 static const ck_plugin_desc quant_plugin = {
     .abi_version = CK_ABI_VERSION,
     .struct_size = sizeof(ck_plugin_desc),
+    .kernel_size = sizeof(ck_kernel_desc),
     .name = "quant",
     .version = "0.1.0",
     .description = description,

@@ -6,7 +6,7 @@
 #ifndef CK_QUANT_H
 #define CK_QUANT_H
 
-#include "../scalar/quant-scalar.h"
+#include "quant-ref.h"
 
 #if defined(__x86_64__)
 void ck_quant_q8_0_rows_avx2(const void *w, size_t row_bytes, size_t n_rows, const ck_block_q8_0 *xq, size_t nb,

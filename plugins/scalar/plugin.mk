@@ -4,6 +4,7 @@
 PLUGINS += scalar
 scalar_ARCH      := any
 scalar_BASE_SRCS := plugins/scalar/plugin.c
-scalar_SRCS      := $(filter-out $(scalar_BASE_SRCS),$(wildcard plugins/scalar/*.c))
+scalar_SRCS      := $(filter-out $(scalar_BASE_SRCS),$(wildcard plugins/scalar/*.c)) \
+                    $(wildcard plugins/shared/quant/*.c)
 scalar_CFLAGS    :=
 scalar_LIBS      :=

@@ -1,7 +1,7 @@
 /* q8_0-embedding/scalar and q4_0-embedding/scalar (exact class): token rows
  * of a quantised table (llama.cpp quantises token_embd too) dequantised with
  * the reference dequantisers. Rows must be whole blocks. */
-#include "quant-scalar.h"
+#include "quant-ref.h"
 #include "scalar.h"
 
 static void q8_0_row(const void *w, size_t row, size_t K, float *dst)

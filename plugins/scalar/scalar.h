@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ck_kernel_table.h"
 #include "ck_plugin.h"
 
 /* Run fn over [0, n) on the host's threads. Every kernel of this plugin
@@ -56,23 +57,12 @@ void scalar_bf16_row_to_f32(const void *w, size_t row, size_t K, float *dst);
 void scalar_f16_row_to_f32(const void *w, size_t row, size_t K, float *dst);
 
 /* ---- kernels (one per file, named like the file) ------------------------ */
-int ck_scalar_f32_rmsnorm(const ck_exec_ctx *ctx, const void *args);
-int ck_scalar_f32_layernorm(const ck_exec_ctx *ctx, const void *args);
-int ck_scalar_f32_linear(const ck_exec_ctx *ctx, const void *args);
-int ck_scalar_bf16_linear(const ck_exec_ctx *ctx, const void *args);
-int ck_scalar_f16_linear(const ck_exec_ctx *ctx, const void *args);
-int ck_scalar_f32_qkv(const ck_exec_ctx *ctx, const void *args);
-int ck_scalar_bf16_qkv(const ck_exec_ctx *ctx, const void *args);
-int ck_scalar_f16_qkv(const ck_exec_ctx *ctx, const void *args);
-int ck_scalar_f32_rope(const ck_exec_ctx *ctx, const void *args);
-int ck_scalar_f32_attention(const ck_exec_ctx *ctx, const void *args);
-int ck_scalar_f32_swiglu(const ck_exec_ctx *ctx, const void *args);
-int ck_scalar_f32_gelu(const ck_exec_ctx *ctx, const void *args);
-int ck_scalar_f32_add(const ck_exec_ctx *ctx, const void *args);
-int ck_scalar_f32_embedding(const ck_exec_ctx *ctx, const void *args);
-int ck_scalar_bf16_embedding(const ck_exec_ctx *ctx, const void *args);
-int ck_scalar_f16_embedding(const ck_exec_ctx *ctx, const void *args);
-int ck_scalar_f32_adam(const ck_exec_ctx *ctx, const void *args);
+/* every kernel of the table: kernels.def */
+#define CK_KERNEL(dt, op, DT, OP, flags) CK_KERNEL_DECL(scalar, dt, op)
+#define CK_KERNEL_FN(dt, op, DT, OP, flags, fn) CK_KERNEL_DECL_FN(fn)
+#include "kernels.def"
+#undef CK_KERNEL
+#undef CK_KERNEL_FN
 
 /* Elementwise ops split into chunks of this many items. */
 #define SCALAR_ELEM_GRAIN 4096

@@ -28,7 +28,7 @@ for c in chromium chromium-browser google-chrome; do
     if command -v "$c" >/dev/null 2>&1; then browser=$c; break; fi
 done
 if [ -z "$browser" ]; then
-    echo "check_report: SKIP: no Chromium found (Debian: 'apt-get install chromium', or 'make deps' as root)"
+    echo "check_report: SKIPPED: no Chromium found (Debian: 'apt-get install chromium', or 'make deps' as root)"
     exit 0
 fi
 

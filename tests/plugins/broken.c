@@ -187,6 +187,7 @@ static const ck_kernel_desc kernels[] = {
 static const ck_plugin_desc desc = {
     .abi_version = CK_ABI_VERSION,
     .struct_size = sizeof(ck_plugin_desc),
+    .kernel_size = sizeof(ck_kernel_desc),
     .name = "broken",
     .version = "0.0.1",
     .description = "one deliberate defect per kernel, to prove the parity gate can fail",

@@ -14,6 +14,9 @@
 
 #include "bench/bench_runner.h"
 #include "bench/calibrate.h"
+#include "ck_plugin.h"
+#include "common/build_info.h"
+#include "common/sysinfo.h"
 
 static char results_dir[256];
 
@@ -74,6 +77,24 @@ static size_t count_lines(const char *path)
     return n;
 }
 
+
+/* The `ckbench --version` facts, as the file records them: the build's own. */
+static void check_build_block(const cJSON *b)
+{
+    cr_assert(cJSON_IsObject(b), "ckbench.build is there");
+    const char *want[][2] = {
+        {"ckbench_version", ck_build_version()}, {"commit", ck_build_commit()}, {"compiler", ck_sys_compiler()},
+        {"cflags", ck_build_cflags()},           {"march", ck_build_march()},   {"sanitizers", ck_build_sanitizers()}};
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(b, want[i][0]);
+        cr_assert(cJSON_IsString(v), "build.%s is a string", want[i][0]);
+        cr_assert_str_eq(v->valuestring, want[i][1], "build.%s", want[i][0]);
+    }
+    cr_assert(strlen(ck_build_version()) > 0 && strlen(ck_build_commit()) > 0);
+    const cJSON *abi = cJSON_GetObjectItemCaseSensitive(b, "plugin_abi");
+    cr_assert(cJSON_IsNumber(abi) && abi->valueint == (int)CK_ABI_VERSION, "build.plugin_abi is CK_ABI_VERSION");
+}
+
 /* The software set counted on every row; the hardware set forced missing,
  * so that the file says so the same way on a machine with a PMU. */
 Test(bench_run, tiny_model_gives_a_full_result_file_with_software_counters)
@@ -108,6 +129,7 @@ Test(bench_run, tiny_model_gives_a_full_result_file_with_software_counters)
     cr_assert(cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(ck, "threads")));
     cr_assert_not_null(cJSON_GetObjectItemCaseSensitive(ck, "roofs"), "roofs: the figures or null");
     cr_assert(cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(ck, "parity")));
+    check_build_block(cJSON_GetObjectItemCaseSensitive(ck, "build"));
 
     const cJSON *counters = cJSON_GetObjectItemCaseSensitive(ck, "counters");
     const cJSON *hardware = cJSON_GetObjectItemCaseSensitive(counters, "hardware");

@@ -47,13 +47,54 @@ Test(loader, refuses_null_kernel_pointer)
 {
     expect_refused("null_kernel", "kernel #1 (f32-gelu/bad) has a null function pointer");
 }
-Test(loader, refuses_unknown_op_id)
+Test(loader, refuses_a_plugin_whose_only_kernel_has_an_unknown_op_id)
 {
-    expect_refused("unknown_op", "has unknown op id");
+    expect_refused("unknown_op", "has no kernel this host knows (kernel #0 (f32-future/bad): unknown op id");
+}
+Test(loader, refuses_a_description_without_kernel_size)
+{
+    expect_refused("no_kernel_size", "set .kernel_size = sizeof(ck_kernel_desc)");
+}
+
+/* ABI rule (docs/plugin.md): a newer plugin of the same ABI version loads;
+ * the entries this host does not know are skipped and named. */
+Test(loader, loads_a_newer_plugin_and_skips_what_it_does_not_know)
+{
+    char err[CK_ERR_LEN];
+    ck_plugin *p = load_test_plugin("newer_abi", err);
+    cr_assert_not_null(p, "%s", err);
+    cr_assert(p->runnable, "%s", p->why);
+    cr_assert_eq(p->n_kernels, 1);
+    cr_assert_eq(p->n_skipped, 2);
+    cr_assert(strstr(p->skipped[0], "kernel #0 (f32-futureop/newer): unknown op id"), "%s", p->skipped[0]);
+    cr_assert(strstr(p->skipped[1], "kernel #2 (f8-linear/newer): unknown dtype id"), "%s", p->skipped[1]);
+    const ck_kernel_desc *k = ck_plugin_kernel(p, CK_OP_ADD, CK_DTYPE_F32, 0);
+    cr_assert_not_null(k);
+    cr_assert_str_eq(k->name, "f32-add/newer");
+    float a[3] = {1, 2, 3}, b[3] = {0.5f, 0.25f, -3}, y[3] = {0};
+    ck_add_args args = {a, b, y, 3};
+    ck_exec_ctx *ctx = ck_exec_create(1);
+    cr_assert_eq(k->fn(ctx, &args), CK_OK);
+    cr_assert(y[0] == 1.5f && y[1] == 2.25f && y[2] == 0.0f);
+    ck_exec_destroy(ctx);
+    ck_plugin_unload(p);
+}
+
+Test(loader, loads_a_plugin_built_before_kernel_size_at_the_original_stride)
+{
+    char err[CK_ERR_LEN];
+    ck_plugin *p = load_test_plugin("older_abi", err);
+    cr_assert_not_null(p, "%s", err);
+    cr_assert_eq(p->n_kernels, 2);
+    cr_assert_eq(p->n_skipped, 0);
+    const ck_kernel_desc *k = ck_plugin_kernel(p, CK_OP_ADD, CK_DTYPE_F32, CK_KF_INPLACE);
+    cr_assert_not_null(k);
+    cr_assert_str_eq(k->name, "f32-add-inplace/older");
+    ck_plugin_unload(p);
 }
 Test(loader, refuses_duplicate_kernels)
 {
-    expect_refused("dup_kernel", "kernel #1 (f32-add/two) duplicates kernel #0");
+    expect_refused("dup_kernel", "kernel #1 (f32-add/two) duplicates f32-add/one");
 }
 Test(loader, refuses_empty_table)
 {
@@ -157,4 +198,21 @@ Test(loader_hostile, name_clashing_with_a_builtin_is_refused)
     if (access(builtin, F_OK) != 0)
         cr_skip_test("no built-in scalar plugin at %s to clash with", builtin);
     expect_refused("name_clash", "plugin name 'scalar' clashes with the built-in plugin");
+}
+
+/* `ckbench list` names the skipped kernels, so a user sees what will not run. */
+Test(loader, list_names_the_kernels_it_skipped)
+{
+    char cmd[8192];
+    snprintf(cmd, sizeof cmd, "%s list --plugin %s/libck_newer_abi.so", getenv("CK_CKBENCH"),
+             getenv("CK_TEST_PLUGIN_DIR"));
+    FILE *f = popen(cmd, "r");
+    cr_assert_not_null(f);
+    char out[8192];
+    size_t n = fread(out, 1, sizeof out - 1, f);
+    out[n] = 0;
+    cr_assert_eq(pclose(f), 0, "%s", out);
+    cr_assert(strstr(out, "kernels: 1"), "%s", out);
+    cr_assert(strstr(out, "skipped: kernel #0 (f32-futureop/newer): unknown op id"), "%s", out);
+    cr_assert(strstr(out, "skipped: kernel #2 (f8-linear/newer): unknown dtype id"), "%s", out);
 }

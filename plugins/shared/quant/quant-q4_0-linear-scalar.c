@@ -1,6 +1,6 @@
 /* Q4_0-weight linear and qkv (reference): like q8_0-linear-scalar.c, with
  * the weight code of element j being (nibble - 8). */
-#include "quant-scalar.h"
+#include "quant-ref.h"
 
 int32_t ck_q4_0_block_isum_ref(const ck_block_q4_0 *w, const ck_block_q8_0 *x)
 {

@@ -9,10 +9,12 @@
  * context and a pointer to the argument struct of its op (ck_<op>_args below).
  * Plugins never create threads: they split work with ctx->parallel_for.
  *
- * ABI version rule (docs/plugin.md): any change to the layout or meaning of a
- * struct or enum value already published bumps CK_ABI_VERSION. Appending new
- * op ids or new dtypes at the end does not; a host refuses a kernel whose op id
- * it does not know, with a message naming the id.
+ * ABI version rule (docs/plugin.md §ABI): changing the layout or meaning of
+ * anything already published bumps CK_ABI_VERSION. Appending does not: new op
+ * ids and dtypes at the end of their enums (a host skips a kernel whose op or
+ * dtype it does not know, names it in `ckbench list`, and loads the rest),
+ * and new fields at the end of ck_plugin_desc or ck_kernel_desc (a host reads
+ * the fields it knows of a larger descriptor, and refuses a smaller one).
  *
  * C11, no dependencies beyond the C standard headers.
  */
@@ -28,6 +30,12 @@ extern "C" {
 #endif
 
 #define CK_ABI_VERSION 1u
+
+#ifdef __cplusplus
+#define CK_STATIC_ASSERT static_assert
+#else
+#define CK_STATIC_ASSERT _Static_assert
+#endif
 #define CK_PLUGIN_ENTRY_SYMBOL "ck_plugin_entry"
 
 #if defined(__GNUC__)
@@ -54,12 +62,14 @@ typedef enum ck_dtype {
 typedef struct ck_block_q8_0 {
     uint16_t d; /* f16 scale */
     int8_t qs[CK_QBLOCK];
-} ck_block_q8_0; /* 34 bytes */
+} ck_block_q8_0;
+CK_STATIC_ASSERT(sizeof(ck_block_q8_0) == 34, "q8_0 blocks are 34 bytes, as GGUF stores them");
 
 typedef struct ck_block_q4_0 {
     uint16_t d;                /* f16 scale */
     uint8_t qs[CK_QBLOCK / 2]; /* low nibble: elements 0..15, high: 16..31 */
-} ck_block_q4_0;               /* 18 bytes */
+} ck_block_q4_0;
+CK_STATIC_ASSERT(sizeof(ck_block_q4_0) == 18, "q4_0 blocks are 18 bytes, as GGUF stores them");
 
 /* ---- ops ---------------------------------------------------------------- */
 
@@ -136,6 +146,11 @@ enum { CK_OK = 0, CK_E_UNSUPPORTED = 1, CK_E_NOMEM = 2 };
 
 typedef int (*ck_kernel_fn)(const ck_exec_ctx *ctx, const void *args);
 
+/* One entry of a plugin's kernel table. Fields may be appended (ABI rule
+ * above); the table's stride is ck_plugin_desc.kernel_size, so a host walks
+ * a table of larger entries correctly. The size lives in the plugin
+ * description rather than in each entry because the stride must be known
+ * before the second entry can be found. */
 typedef struct ck_kernel_desc {
     uint32_t op;      /* ck_op */
     uint32_t dtype;   /* weight dtype for linear/qkv/embedding/quantize ops, else F32 */
@@ -157,7 +172,16 @@ typedef struct ck_plugin_desc {
     uint32_t n_kernels;
     int (*init)(void);  /* optional; non-zero refuses the plugin */
     void (*fini)(void); /* optional */
+    /* sizeof(ck_kernel_desc) as the plugin was built: the kernel table's
+     * stride. Required (non-zero) from this field on; a plugin built before
+     * the field existed has a smaller struct_size and the original layout. */
+    uint32_t kernel_size;
 } ck_plugin_desc;
+
+/* The smallest descriptions a host accepts: those of the first ABI v1
+ * header (before kernel_size), whose kernel entries were the five fields. */
+#define CK_PLUGIN_DESC_V1_SIZE ((uint32_t)offsetof(ck_plugin_desc, kernel_size))
+#define CK_KERNEL_DESC_V1_SIZE ((uint32_t)(offsetof(ck_kernel_desc, fn) + sizeof(ck_kernel_fn)))
 
 typedef const ck_plugin_desc *(*ck_plugin_entry_fn)(void);
 

@@ -6,7 +6,7 @@
  * has one, tiles of CK_QGEMM_ROWS rows to its gemm kernel with all rows.
  * Each output is computed whole by one kernel call, so results do not depend
  * on how parallel_for splits the tiles. */
-#include "quant-scalar.h"
+#include "quant-ref.h"
 
 typedef struct acts {
     ck_block_q8_0 *xq; /* [T, nb] */

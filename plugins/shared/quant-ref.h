@@ -1,13 +1,13 @@
-/* quant-scalar.h — the reference for the quantised ops (Q8_0 / Q4_0, GGUF
+/* quant-ref.h — the reference for the quantised ops (Q8_0 / Q4_0, GGUF
  * block layout): row quantisers and dequantisers, the integer block dot
  * products, the specified accumulation order of a quantised row dot, and the
  * linear / qkv driver that every ISA path of plugins/quant shares.
  *
- * These files are compiled into libck_scalar.so (the parity reference) and,
+ * These files (plugins/shared/quant/) are compiled into libck_scalar.so (the parity reference) and,
  * unchanged, into libck_quant.so (its scalar path and its activation
  * quantiser), so the semantics live once. docs/quant.md is the prose. */
-#ifndef CK_QUANT_SCALAR_H
-#define CK_QUANT_SCALAR_H
+#ifndef CK_QUANT_REF_H
+#define CK_QUANT_REF_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -98,4 +98,4 @@ int ck_scalar_q4_0_qkv(const ck_exec_ctx *ctx, const void *args);
 int ck_scalar_q8_0_embedding(const ck_exec_ctx *ctx, const void *args);
 int ck_scalar_q4_0_embedding(const ck_exec_ctx *ctx, const void *args);
 
-#endif /* CK_QUANT_SCALAR_H */
+#endif /* CK_QUANT_REF_H */

@@ -1,6 +1,6 @@
 /* Q8_0 dequantiser (reference): y = q * d, one correctly rounded product
  * (exact in fact: an 8-bit integer times an f16 fits in f32). */
-#include "quant-scalar.h"
+#include "quant-ref.h"
 
 void ck_q8_0_dequantize_row_ref(const ck_block_q8_0 *x, float *y, size_t n)
 {

@@ -5,7 +5,7 @@
  * Also used, unchanged, to quantise activations for the quantised linear. */
 #include <math.h>
 
-#include "quant-scalar.h"
+#include "quant-ref.h"
 
 /* roundf(v) for |v| < 2^23, without a libm call so the loop stays cheap
  * (it also quantises every activation row): v - (float)(int)v is exact, so

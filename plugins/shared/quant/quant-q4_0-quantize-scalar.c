@@ -7,7 +7,7 @@
  * in its high nibble. */
 #include <math.h>
 
-#include "quant-scalar.h"
+#include "quant-ref.h"
 
 static uint8_t q4_0_code(float x, float id)
 {

@@ -1,7 +1,7 @@
 /* Q8_0-weight linear and qkv (reference): activations quantised to Q8_0 per
  * row, exact integer block dot products, and per output one f32 accumulator
  * updated in block order with ck_qacc_step. */
-#include "quant-scalar.h"
+#include "quant-ref.h"
 
 int32_t ck_q8_0_block_isum_ref(const ck_block_q8_0 *w, const ck_block_q8_0 *x)
 {

@@ -1,6 +1,6 @@
 /* Q4_0 dequantiser (reference): y = (q - 8) * d; low nibble of byte j is
  * element j, high nibble is element j + 16. Exact, like Q8_0. */
-#include "quant-scalar.h"
+#include "quant-ref.h"
 
 void ck_q4_0_dequantize_row_ref(const ck_block_q4_0 *x, float *y, size_t n)
 {

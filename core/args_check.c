@@ -1,0 +1,394 @@
+/* args_check.c — the argument rules of docs/ops.md checked once, in the
+ * host, before a kernel sees them (ck_op_check_args, ck_host.h): null
+ * pointers where there is work to do, shape rules, and aliasing (an output
+ * may alias an input exactly where the contract says "may alias", never
+ * overlap it partly, and never overlap an input it must not alias). The
+ * runtime checks every bound node and the harness every case it builds, so a
+ * kernel keeps only its own limits (CK_E_UNSUPPORTED). Data-dependent rules
+ * (token ids in range) stay with the kernels: checking them here would read
+ * the data. */
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "ck_host.h"
+
+typedef struct checker {
+    char *err;
+    size_t len;
+    const char *op;
+    int bad;
+} checker;
+
+static void fail(checker *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void fail(checker *c, const char *fmt, ...)
+{
+    if (c->bad++)
+        return; /* the first problem is the one reported */
+    int n = snprintf(c->err, c->len, "%s: ", c->op);
+    if (n >= 0 && (size_t)n < c->len) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(c->err + n, c->len - (size_t)n, fmt, ap);
+        va_end(ap);
+    }
+}
+
+static void need(checker *c, const void *p, int work, const char *name)
+{
+    if (work && !p)
+        fail(c, "%s is NULL with work to do", name);
+}
+
+/* Bytes [p, p + n) and [q, q + m) share a byte. */
+static int overlap(const void *p, size_t n, const void *q, size_t m)
+{
+    const char *a = p, *b = q;
+    return a && b && n && m && a < b + m && b < a + n;
+}
+
+/* An output that may alias an input: the same start, or no overlap at all. */
+static void alias_ok(checker *c, const void *out, const void *in, size_t bytes, const char *o, const char *i)
+{
+    if (out != in && overlap(out, bytes, in, bytes))
+        fail(c, "%s partly overlaps %s (it may be the same buffer, not a shifted one)", o, i);
+}
+
+static void disjoint(checker *c, const void *out, size_t n, const void *in, size_t m, const char *o, const char *i)
+{
+    if (overlap(out, n, in, m))
+        fail(c, "%s overlaps %s, which it may not alias", o, i);
+}
+
+static int weight_dtype(uint32_t d)
+{
+    return d == CK_DTYPE_F32 || d == CK_DTYPE_BF16 || d == CK_DTYPE_F16 || d == CK_DTYPE_Q8_0 || d == CK_DTYPE_Q4_0;
+}
+
+static void dtype_rule(checker *c, uint32_t d, size_t K, const char *field)
+{
+    if (!weight_dtype(d))
+        fail(c, "%s %u is not a weight dtype (f32, bf16, f16, q8_0, q4_0)", field, d);
+    else if ((d == CK_DTYPE_Q8_0 || d == CK_DTYPE_Q4_0) && K % CK_QBLOCK)
+        fail(c, "%s %s needs the reduction length (%zu) to be a multiple of %d", field, ck_dtype_name(d), K, CK_QBLOCK);
+}
+
+static void heads_rule(checker *c, size_t H, size_t Hkv, size_t hd)
+{
+    if (!Hkv || H % Hkv)
+        fail(c, "n_kv_heads (%zu) must be >= 1 and divide n_heads (%zu)", Hkv, H);
+    if (!hd)
+        fail(c, "head_dim is 0");
+}
+
+static void check_norm(checker *c, const ck_norm_args *a)
+{
+    int work = a->T && a->D;
+    need(c, a->x, work, "x");
+    need(c, a->y, work, "y");
+    need(c, a->gamma, work, "gamma");
+    alias_ok(c, a->y, a->x, a->T * a->D * 4, "y", "x");
+    if (!(a->eps >= 0))
+        fail(c, "eps must be >= 0");
+}
+
+static void check_linear(checker *c, const ck_linear_args *a)
+{
+    int work = a->T && a->N;
+    need(c, a->x, work && a->K, "x");
+    need(c, a->w, work && a->K, "w");
+    need(c, a->y, work, "y");
+    dtype_rule(c, a->w_dtype, a->K, "w_dtype");
+    disjoint(c, a->y, a->T * a->N * 4, a->x, a->T * a->K * 4, "y", "x");
+}
+
+static void check_qkv(checker *c, const ck_qkv_args *a)
+{
+    heads_rule(c, a->n_heads, a->n_kv_heads, a->head_dim);
+    size_t nq = a->T * a->n_heads * a->head_dim * 4, nkv = a->T * a->n_kv_heads * a->head_dim * 4;
+    int work = a->T && a->D;
+    need(c, a->x, work, "x");
+    need(c, a->wq, work, "wq");
+    need(c, a->wk, work, "wk");
+    need(c, a->wv, work, "wv");
+    need(c, a->q, a->T, "q");
+    need(c, a->k, a->T, "k");
+    need(c, a->v, a->T, "v");
+    dtype_rule(c, a->w_dtype, a->D, "w_dtype");
+    size_t nx = a->T * a->D * 4;
+    disjoint(c, a->q, nq, a->x, nx, "q", "x");
+    disjoint(c, a->k, nkv, a->x, nx, "k", "x");
+    disjoint(c, a->v, nkv, a->x, nx, "v", "x");
+    disjoint(c, a->q, nq, a->k, nkv, "q", "k");
+    disjoint(c, a->q, nq, a->v, nkv, "q", "v");
+    disjoint(c, a->k, nkv, a->v, nkv, "k", "v");
+}
+
+static void check_rope(checker *c, const ck_rope_args *a)
+{
+    if (a->head_dim % 2)
+        fail(c, "head_dim %zu is odd: rope rotates pairs", a->head_dim);
+    if (a->pairing != CK_ROPE_NEOX && a->pairing != CK_ROPE_GPTJ)
+        fail(c, "pairing %u is neither neox nor gptj", a->pairing);
+    if (a->T && a->pos_offset + a->T > a->max_pos)
+        fail(c, "positions %zu..%zu need table rows beyond max_pos %zu", a->pos_offset, a->pos_offset + a->T - 1,
+             a->max_pos);
+    need(c, a->q, a->T, "q");
+    need(c, a->cos_tab, a->T, "cos_tab");
+    need(c, a->sin_tab, a->T, "sin_tab");
+    if (a->k)
+        disjoint(c, a->q, a->T * a->n_heads * a->head_dim * 4, a->k, a->T * a->n_kv_heads * a->head_dim * 4, "q", "k");
+}
+
+static void check_attention(checker *c, const ck_attention_args *a)
+{
+    heads_rule(c, a->n_heads, a->n_kv_heads, a->head_dim);
+    size_t nq = a->T * a->n_heads * a->head_dim * 4, nkv = a->S * a->n_kv_heads * a->head_dim * 4;
+    need(c, a->q, a->T, "q");
+    need(c, a->out, a->T, "out");
+    need(c, a->k, a->T && a->S, "k");
+    need(c, a->v, a->T && a->S, "v");
+    if ((a->scores == NULL) != (a->probs == NULL))
+        fail(c, "scores and probs must both be given (materialising) or both be NULL (streaming)");
+    disjoint(c, a->out, nq, a->q, nq, "out", "q");
+    disjoint(c, a->out, nq, a->k, nkv, "out", "k");
+    disjoint(c, a->out, nq, a->v, nkv, "out", "v");
+}
+
+static void check_elementwise(checker *c, const void *y, const void *a, const void *b, size_t n, const char *an,
+                              const char *bn)
+{
+    need(c, y, n, "y");
+    need(c, a, n, an);
+    if (bn)
+        need(c, b, n, bn);
+    alias_ok(c, y, a, n * 4, "y", an);
+    if (bn)
+        alias_ok(c, y, b, n * 4, "y", bn);
+}
+
+static void check_embedding(checker *c, const ck_embedding_args *a)
+{
+    need(c, a->ids, a->T, "ids");
+    need(c, a->table, a->T && a->D, "table");
+    need(c, a->y, a->T && a->D, "y");
+    if (a->T && !a->vocab)
+        fail(c, "vocab is 0: no id can be in range");
+    dtype_rule(c, a->dtype, a->D, "dtype");
+}
+
+static void check_adam(checker *c, const ck_adam_args *a)
+{
+    need(c, a->w, a->n, "w");
+    need(c, a->m, a->n, "m");
+    need(c, a->v, a->n, "v");
+    need(c, a->g, a->n, "g");
+    if (a->step == 0)
+        fail(c, "step is 0 (1-based)");
+    if (!(a->bc1 > 0 && a->bc1 <= 1) || !(a->bc2 > 0 && a->bc2 <= 1))
+        fail(c, "bc1 (%g) and bc2 (%g) must be in (0, 1]", (double)a->bc1, (double)a->bc2);
+}
+
+static void check_quant(checker *c, const ck_quant_args *a)
+{
+    need(c, a->src, a->n, "src");
+    need(c, a->dst, a->n, "dst");
+    if (a->dtype != CK_DTYPE_Q8_0 && a->dtype != CK_DTYPE_Q4_0)
+        fail(c, "dtype %s is not q8_0 or q4_0", ck_dtype_name(a->dtype));
+    if (a->n % CK_QBLOCK)
+        fail(c, "n (%zu) is not a multiple of %d", a->n, CK_QBLOCK);
+}
+
+static void check_forward(checker *c, uint32_t op, const void *args)
+{
+    switch (op) {
+    case CK_OP_RMSNORM:
+    case CK_OP_LAYERNORM: check_norm(c, args); break;
+    case CK_OP_LINEAR: check_linear(c, args); break;
+    case CK_OP_QKV: check_qkv(c, args); break;
+    case CK_OP_ROPE: check_rope(c, args); break;
+    case CK_OP_ATTENTION: check_attention(c, args); break;
+    case CK_OP_SWIGLU: {
+        const ck_swiglu_args *a = args;
+        check_elementwise(c, a->y, a->gate, a->up, a->n, "gate", "up");
+        break;
+    }
+    case CK_OP_GELU: {
+        const ck_unary_args *a = args;
+        check_elementwise(c, a->y, a->x, NULL, a->n, "x", NULL);
+        break;
+    }
+    case CK_OP_ADD: {
+        const ck_add_args *a = args;
+        check_elementwise(c, a->y, a->a, a->b, a->n, "a", "b");
+        break;
+    }
+    case CK_OP_EMBEDDING: check_embedding(c, args); break;
+    case CK_OP_ADAM: check_adam(c, args); break;
+    case CK_OP_QUANTIZE:
+    case CK_OP_DEQUANTIZE: check_quant(c, args); break;
+    default: break;
+    }
+}
+
+static void check_backward(checker *c, uint32_t op, const void *args)
+{
+    switch (op) {
+    case CK_OP_RMSNORM_BWD:
+    case CK_OP_LAYERNORM_BWD: {
+        const ck_norm_bwd_args *a = args;
+        int work = a->T && a->D;
+        need(c, a->x, work, "x");
+        need(c, a->gamma, work, "gamma");
+        need(c, a->dy, work, "dy");
+        need(c, a->dx, work, "dx");
+        need(c, a->dgamma, work, "dgamma");
+        break;
+    }
+    case CK_OP_LINEAR_BWD: {
+        const ck_linear_bwd_args *a = args;
+        int work = a->T && a->K && a->N;
+        need(c, a->x, work, "x");
+        need(c, a->w, work, "w");
+        need(c, a->dy, work, "dy");
+        disjoint(c, a->dx, a->T * a->K * 4, a->dy, a->T * a->N * 4, "dx", "dy");
+        break;
+    }
+    case CK_OP_QKV_BWD: {
+        const ck_qkv_bwd_args *a = args;
+        heads_rule(c, a->n_heads, a->n_kv_heads, a->head_dim);
+        need(c, a->x, a->T && a->D, "x");
+        need(c, a->dq, a->T, "dq");
+        break;
+    }
+    case CK_OP_ATTENTION_BWD: {
+        const ck_attention_bwd_args *a = args;
+        heads_rule(c, a->n_heads, a->n_kv_heads, a->head_dim);
+        need(c, a->q, a->T, "q");
+        need(c, a->dout, a->T, "dout");
+        need(c, a->dq, a->T, "dq");
+        need(c, a->k, a->T && a->S, "k");
+        need(c, a->v, a->T && a->S, "v");
+        break;
+    }
+    case CK_OP_SWIGLU_BWD: {
+        const ck_swiglu_bwd_args *a = args;
+        need(c, a->gate, a->n, "gate");
+        need(c, a->up, a->n, "up");
+        need(c, a->dy, a->n, "dy");
+        break;
+    }
+    case CK_OP_GELU_BWD: {
+        const ck_unary_bwd_args *a = args;
+        need(c, a->x, a->n, "x");
+        need(c, a->dy, a->n, "dy");
+        need(c, a->dx, a->n, "dx");
+        break;
+    }
+    case CK_OP_EMBEDDING_BWD: {
+        const ck_embedding_bwd_args *a = args;
+        need(c, a->ids, a->T, "ids");
+        need(c, a->dy, a->T && a->D, "dy");
+        need(c, a->dtable, a->T && a->D, "dtable");
+        break;
+    }
+    case CK_OP_CROSS_ENTROPY: {
+        const ck_cross_entropy_args *a = args;
+        need(c, a->logits, a->T && a->V, "logits");
+        need(c, a->targets, a->T, "targets");
+        need(c, a->loss, 1, "loss");
+        if (a->T && !a->V)
+            fail(c, "V is 0: no target can be in range");
+        break;
+    }
+    default: break;
+    }
+}
+
+static uint32_t norm_op(uint32_t kind)
+{
+    return kind == CK_NORM_LAYER ? CK_OP_LAYERNORM : CK_OP_RMSNORM;
+}
+
+/* A fused op's members, each against its own rules. */
+static void check_fused(checker *c, uint32_t op, const void *args)
+{
+    switch (op) {
+    case CK_OP_EMBED_NORM: {
+        const ck_fused_embed_norm_args *a = args;
+        check_embedding(c, &a->embed);
+        check_norm(c, &a->norm);
+        break;
+    }
+    case CK_OP_NORM_QKV: {
+        const ck_fused_norm_qkv_args *a = args;
+        check_forward(c, norm_op(a->norm_kind), &a->norm);
+        check_qkv(c, &a->qkv);
+        break;
+    }
+    case CK_OP_QKV_ROPE: {
+        const ck_fused_qkv_rope_args *a = args;
+        check_qkv(c, &a->qkv);
+        check_rope(c, &a->rope);
+        break;
+    }
+    case CK_OP_ATTN_PROJ: {
+        const ck_fused_attn_proj_args *a = args;
+        check_attention(c, &a->attn);
+        check_linear(c, &a->proj);
+        break;
+    }
+    case CK_OP_NORM_MLP: {
+        const ck_fused_norm_mlp_args *a = args;
+        check_norm(c, &a->norm);
+        if (a->gate.w) /* a GELU MLP has no gate */
+            check_linear(c, &a->gate);
+        check_linear(c, &a->up);
+        break;
+    }
+    case CK_OP_GATE_UP: {
+        const ck_fused_gate_up_args *a = args;
+        check_linear(c, &a->gate);
+        check_linear(c, &a->up);
+        check_forward(c, CK_OP_SWIGLU, &a->act);
+        break;
+    }
+    case CK_OP_ACT_DOWN: {
+        const ck_fused_act_down_args *a = args;
+        check_forward(c, a->act_kind == CK_ACTIVATION_GELU ? CK_OP_GELU : CK_OP_SWIGLU,
+                      a->act_kind == CK_ACTIVATION_GELU ? (const void *)&a->gelu : (const void *)&a->swiglu);
+        check_linear(c, &a->down);
+        break;
+    }
+    case CK_OP_ADD_NORM: {
+        const ck_fused_add_norm_args *a = args;
+        check_forward(c, CK_OP_ADD, &a->add);
+        check_norm(c, &a->norm);
+        break;
+    }
+    default: break;
+    }
+}
+
+int ck_op_check_args(uint32_t op, const void *args, char *err, size_t err_len)
+{
+    checker c = {err, err_len, ck_op_name(op), 0};
+    if (err && err_len)
+        err[0] = 0;
+    if (!args) {
+        fail(&c, "no argument struct");
+        return -1;
+    }
+    switch (ck_op_kind(op)) {
+    case CK_OPK_FORWARD: check_forward(&c, op, args); break;
+    case CK_OPK_BACKWARD:
+        if (op == CK_OP_ROPE_BWD)
+            check_rope(&c, args);
+        else
+            check_backward(&c, op, args);
+        break;
+    case CK_OPK_FUSED: check_fused(&c, op, args); break;
+    default: fail(&c, "unknown op id %u", op); return -1;
+    }
+    return c.bad ? -1 : 0;
+}

@@ -1,0 +1,66 @@
+/* The op registry (core/ck_ops.def) as the host sees it: every op id has a
+ * unique name that round-trips, an argument struct, a kind; backward ops
+ * name a forward op; fused ops name forward members whose argument structs
+ * sit side by side in the fused one (docs/design.md: fused args are
+ * compositions). */
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "ck_host.h"
+
+Test(ops_registry, every_op_has_a_unique_name_that_round_trips)
+{
+    for (uint32_t op = 1; op < CK_OP_COUNT; op++) {
+        const char *n = ck_op_name(op);
+        cr_assert_str_neq(n, "?", "op %u has no name", op);
+        cr_assert_eq(ck_op_from_name(n), op, "%s does not round-trip", n);
+        for (uint32_t o = 1; o < op; o++)
+            cr_assert_str_neq(ck_op_name(o), n, "ops %u and %u are both '%s'", o, op, n);
+    }
+    cr_assert_str_eq(ck_op_name(CK_OP_COUNT), "?");
+    cr_assert_eq(ck_op_from_name("no-such-op"), CK_OP_NONE);
+}
+
+Test(ops_registry, every_op_has_a_kind_and_an_argument_struct)
+{
+    for (uint32_t op = 1; op < CK_OP_COUNT; op++) {
+        uint32_t k = ck_op_kind(op);
+        cr_assert(k == CK_OPK_FORWARD || k == CK_OPK_BACKWARD || k == CK_OPK_FUSED, "%s: kind %u", ck_op_name(op), k);
+        cr_assert_gt(ck_op_args_size(op), 0, "%s", ck_op_name(op));
+    }
+    cr_assert_eq(ck_op_kind(CK_OP_COUNT), 0);
+    cr_assert_eq(ck_op_args_size(CK_OP_LINEAR), sizeof(ck_linear_args));
+}
+
+Test(ops_registry, backward_ops_name_their_forward_op)
+{
+    for (uint32_t op = 1; op < CK_OP_COUNT; op++) {
+        uint32_t f = ck_op_forward_of(op);
+        if (ck_op_kind(op) != CK_OPK_BACKWARD || op == CK_OP_CROSS_ENTROPY)
+            cr_assert_eq(f, op, "%s", ck_op_name(op));
+        else
+            cr_assert_eq(ck_op_kind(f), CK_OPK_FORWARD, "%s -> %s", ck_op_name(op), ck_op_name(f));
+    }
+    cr_assert_eq(ck_op_forward_of(CK_OP_QKV_BWD), CK_OP_QKV);
+}
+
+Test(ops_registry, fused_ops_are_compositions_of_forward_members)
+{
+    for (uint32_t op = 1; op < CK_OP_COUNT; op++) {
+        const uint32_t *m = ck_op_members(op);
+        if (ck_op_kind(op) != CK_OPK_FUSED) {
+            cr_assert_null(m, "%s", ck_op_name(op));
+            continue;
+        }
+        cr_assert_not_null(m, "%s", ck_op_name(op));
+        int n = 0;
+        for (; m[n] != CK_OP_NONE; n++)
+            cr_assert_eq(ck_op_kind(m[n]), CK_OPK_FORWARD, "%s member %d", ck_op_name(op), n);
+        cr_assert_geq(n, 2, "%s has %d members", ck_op_name(op), n);
+        /* the fused struct holds one struct per member role (a norm member
+         * counts once: rmsnorm or layernorm), so it is at least the two
+         * distinct members' structs side by side */
+        size_t at_least = ck_op_args_size(m[0]) + ck_op_args_size(m[n - 1]);
+        cr_assert_geq(ck_op_args_size(op), at_least, "%s", ck_op_name(op));
+    }
+}
