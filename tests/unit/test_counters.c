@@ -3,8 +3,9 @@
  * pages the caller and a pool worker each touch half of, every iteration —
  * must show, per iteration, one page fault per page (so the worker's faults
  * are counted too) and a non-zero task clock. Forcing the hardware set (or
- * both sets) missing leaves them absent (NAN), never 0, with the reason. And
- * the rules that turn counters into a row's notes. */
+ * both sets) missing leaves them absent (NAN), never 0, with the reason;
+ * repetitions give the time's cv. And the rules that turn counters into a
+ * row's notes. */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdatomic.h>
@@ -74,8 +75,8 @@ static int count_stop(void *arg, double *totals)
 
 static const char *names[CK_CTR_COUNT];
 
-/* Run the first-touch benchmark on ctx counted by c; its result. */
-static ckb_result run_first_touch(ck_exec_ctx *ctx, ck_counters *c, first_touch *ft)
+/* Run the first-touch benchmark on ctx counted by c, reps times; its result. */
+static ckb_result run_first_touch(ck_exec_ctx *ctx, ck_counters *c, first_touch *ft, int reps)
 {
     for (int i = 0; i < CK_CTR_COUNT; i++)
         names[i] = ck_counter_name(i);
@@ -85,8 +86,10 @@ static ckb_result run_first_touch(ck_exec_ctx *ctx, ck_counters *c, first_touch 
     ft->page = (size_t)sysconf(_SC_PAGESIZE);
     ckb_reset();
     int id = ckb_register("first touch", first_touch_call, ft, TOUCH_BYTES, 0);
+    cr_assert_eq(ckb_set_counting(id + 1, count_start, count_stop, names, CK_CTR_COUNT), -1, "unknown id");
+    cr_assert_eq(ckb_set_counting(id, count_start, count_stop, names, CKB_MAX_COUNTERS + 1), -1, "too many");
     cr_assert_eq(ckb_set_counting(id, count_start, count_stop, names, CK_CTR_COUNT), 0);
-    ckb_options o = {.min_time = 0.02, .repetitions = 1};
+    ckb_options o = {.min_time = 0.02, .repetitions = reps};
     char err[256];
     cr_assert_eq(ckb_run(&o, NULL, err, sizeof err), 1, "%s", err);
     ckb_result r;
@@ -107,7 +110,8 @@ Test(counters, first_touch_faults_once_per_page_on_every_thread)
     cr_assert_str_eq(why.hardware, "ckbench was built without PAPI (WITH_PAPI=0)");
 #endif
     first_touch ft;
-    ckb_result r = run_first_touch(ctx, c, &ft);
+    ckb_result r = run_first_touch(ctx, c, &ft, 1);
+    cr_assert_eq(r.cv, -1.0, "no repetitions, no cv");
     double pages = (double)TOUCH_BYTES / (double)ft.page;
     double faults = r.counters[CK_CTR_PAGE_FAULTS];
     cr_assert(atomic_load(&ft.worker_pages) > 0, "the worker touched its half");
@@ -132,7 +136,7 @@ Test(counters, forced_missing_sets_are_absent_not_zero)
     ck_counters *c = ck_counters_open(ctx, &why);
     cr_assert(strstr(why.hardware, "CK_COUNTERS=sw"), "the reason names the switch: %s", why.hardware);
     first_touch ft;
-    ckb_result r = run_first_touch(ctx, c, &ft);
+    ckb_result r = run_first_touch(ctx, c, &ft, 1);
     for (int i = CK_CTR_FIRST_HW; i < CK_CTR_COUNT; i++) {
         cr_assert(!ck_counters_has(c, i));
         cr_assert(isnan(r.counters[i]), "%s is absent, not %g", ck_counter_name(i), r.counters[i]);
@@ -143,10 +147,11 @@ Test(counters, forced_missing_sets_are_absent_not_zero)
     setenv("CK_COUNTERS", "none", 1);
     c = ck_counters_open(ctx, &why);
     cr_assert(strstr(why.software, "CK_COUNTERS=none") && why.hardware[0]);
-    r = run_first_touch(ctx, c, &ft);
+    r = run_first_touch(ctx, c, &ft, 3);
     for (int i = 0; i < CK_CTR_COUNT; i++)
         cr_assert(isnan(r.counters[i]), "%s is absent, not %g", ck_counter_name(i), r.counters[i]);
     cr_assert(r.real_time_ns > 0, "timing goes on without counters");
+    cr_assert(r.cv > 0, "3 repetitions give the time's cv (%g)", r.cv);
     unsetenv("CK_COUNTERS");
     ck_counters_close(c);
     ck_exec_destroy(ctx);
