@@ -60,6 +60,13 @@ const ck_kernel_desc *ck_plugin_kernel(const ck_plugin *p, uint32_t op, uint32_t
 ck_exec_ctx *ck_exec_create(int n_threads);
 void ck_exec_destroy(ck_exec_ctx *ctx);
 
+/* The kernel thread ids (gettid) of the context's worker threads, starting
+ * them if they have not started, so that a measurement can count the threads
+ * a kernel really runs on (the caller's own thread is tid 0 of every
+ * parallel_for and is not listed). Returns how many were written (at most
+ * cap; 0 for a one-thread context). */
+int ck_exec_thread_ids(const ck_exec_ctx *ctx, int *tids, int cap);
+
 /* ---- op and dtype metadata ---------------------------------------------- */
 
 const char *ck_op_name(uint32_t op);        /* "rmsnorm"; "?" if unknown */

@@ -2,9 +2,11 @@
  * ck_exec_ctx.parallel_for, and per-thread scratch buffers. Threads belong to
  * the host so that --threads N means the same for every plugin. */
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "ck_host.h"
@@ -17,6 +19,7 @@ typedef struct scratch_buf {
 typedef struct pool {
     ck_exec_ctx ctx; /* first: plugins get &pool->ctx */
     pthread_t *threads;
+    atomic_int *kernel_tids; /* each worker's kernel thread id, once it has run (for counting it) */
     int started;
     pthread_mutex_t mu;
     pthread_cond_t cv_work, cv_done;
@@ -80,6 +83,7 @@ static void *worker_main(void *v)
     worker_arg wa = *(worker_arg *)v;
     free(v);
     pool *pl = wa.pl;
+    atomic_store(&pl->kernel_tids[wa.tid - 1], (int)syscall(SYS_gettid));
     unsigned long seen = 0;
     for (;;) {
         for (int i = 0; i < pl->spin_polls && atomic_load_explicit(&pl->generation, memory_order_acquire) == seen &&
@@ -106,9 +110,12 @@ static void *worker_main(void *v)
 
 static int start_workers(pool *pl)
 {
+    if (pl->threads) /* tried before (ck_exec_thread_ids starts them too) */
+        return pl->started > 0 ? 0 : -1;
     int nw = pl->ctx.n_threads - 1;
     pl->threads = calloc((size_t)nw, sizeof *pl->threads);
-    if (!pl->threads)
+    pl->kernel_tids = calloc((size_t)nw, sizeof *pl->kernel_tids);
+    if (!pl->threads || !pl->kernel_tids)
         return -1;
     for (int i = 0; i < nw; i++) {
         worker_arg *wa = malloc(sizeof *wa);
@@ -219,6 +226,7 @@ void ck_exec_destroy(ck_exec_ctx *ctx)
     for (int i = 0; i < pl->started; i++)
         pthread_join(pl->threads[i], NULL);
     free(pl->threads);
+    free(pl->kernel_tids);
     for (int i = 0; i <= ctx->n_threads; i++)
         free(pl->scratch[i].p);
     free(pl->scratch);
@@ -226,4 +234,19 @@ void ck_exec_destroy(ck_exec_ctx *ctx)
     pthread_cond_destroy(&pl->cv_work);
     pthread_cond_destroy(&pl->cv_done);
     free(pl);
+}
+
+int ck_exec_thread_ids(const ck_exec_ctx *ctx, int *tids, int cap)
+{
+    pool *pl = (pool *)ctx->host;
+    if (ctx->n_threads > 1)
+        start_workers(pl);
+    int n = 0;
+    for (int i = 0; i < pl->started && n < cap; i++) {
+        int tid;
+        while ((tid = atomic_load(&pl->kernel_tids[i])) == 0) /* it has not run its first line yet */
+            sched_yield();
+        tids[n++] = tid;
+    }
+    return n;
 }

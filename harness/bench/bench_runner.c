@@ -1,6 +1,6 @@
 /* The bench run (bench_runner.h): model -> op instances -> one Google
  * Benchmark per (instance, thread count) per plugin -> rows -> result files.
- * (About 680 lines: the registration, the setup/teardown hooks and the
+ * (About 700 lines: the registration, the setup/teardown/counting hooks and the
  * collection share one run state that Google Benchmark's C shim calls back
  * into; split, they would need it in a header for no other reader.)
  *
@@ -17,6 +17,7 @@
 #include "bench_runner.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,12 +28,10 @@
 #include "cases/ck_case.h"
 #include "ck_cost.h"
 #include "ck_model.h"
-#include "papi_counters.h"
 #include "results.h"
 #include "common/sysinfo.h"
 
 #define BENCH_SEED 20260524u
-#define PAPI_CALLS 3
 
 void ck_bench_opts_default(ck_bench_opts *o)
 {
@@ -51,10 +50,8 @@ typedef struct bench_item {
     const ck_kernel_desc *kernel;
     const ck_exec_ctx *ctx;
     ck_case *c;
-    ck_papi *papi; /* shared; NULL when counters are unavailable */
-    int id;        /* shim id, -1 when not registered */
-    int n_counters;
-    double counters[CK_BENCH_MAX_COUNTERS];
+    ck_counters *ctr; /* the context's; NULL on out of memory */
+    int id;           /* shim id, -1 when not registered */
     char setup_error[200];
 } bench_item;
 
@@ -85,11 +82,21 @@ static int item_setup(void *arg, char *err, size_t err_len)
     return 0;
 }
 
+static int item_count_start(void *arg)
+{
+    bench_item *it = arg;
+    return it->ctr ? ck_counters_start(it->ctr) : -1;
+}
+
+static int item_count_stop(void *arg, double *totals)
+{
+    bench_item *it = arg;
+    return it->ctr ? ck_counters_stop(it->ctr, totals) : -1;
+}
+
 static void item_teardown(void *arg)
 {
     bench_item *it = arg;
-    if (it->c && it->papi && ck_papi_measure(it->papi, item_call, it, PAPI_CALLS, it->counters) == 0)
-        it->n_counters = ck_papi_n_events(it->papi);
     ck_case_free(it->c);
     it->c = NULL;
 }
@@ -172,6 +179,10 @@ static void register_item(bench_item *it, int threads)
         it->id = ckb_register(name, item_call, it, (double)cost.bytes, (double)cost.flops);
     }
     ckb_set_hooks(it->id, item_setup, item_teardown);
+    static const char *names[CK_CTR_COUNT];
+    for (int i = 0; i < CK_CTR_COUNT; i++)
+        names[i] = ck_counter_name(i);
+    ckb_set_counting(it->id, item_count_start, item_count_stop, names, CK_CTR_COUNT);
 }
 
 typedef struct run_set {
@@ -182,8 +193,8 @@ typedef struct run_set {
 /* Register and run one plugin over every (instance, context). Returns the
  * number of benchmarks run (0: the plugin has no kernel for any instance),
  * or -1 with err. */
-static int run_plugin(const ck_plugin *p, const ck_shape *shapes, size_t n_inst, ck_exec_ctx **ctxs, int n_ctx,
-                      const ck_bench_opts *o, ck_papi *papi, double scalar_budget, const char *gb_path, run_set *rs,
+static int run_plugin(const ck_plugin *p, const ck_shape *shapes, size_t n_inst, ck_exec_ctx **ctxs, ck_counters **ctrs,
+                      int n_ctx, const ck_bench_opts *o, double scalar_budget, const char *gb_path, run_set *rs,
                       char *err, size_t err_len)
 {
     rs->n = n_inst * (size_t)n_ctx;
@@ -200,7 +211,7 @@ static int run_plugin(const ck_plugin *p, const ck_shape *shapes, size_t n_inst,
             it->shape = scalar_budget > 0 ? scalar_shape(&shapes[i], scalar_budget) : shapes[i];
             it->kernel = pick_kernel(p, &shapes[i]);
             it->ctx = ctxs[t];
-            it->papi = papi;
+            it->ctr = ctrs[t];
             it->id = -1;
             if (it->kernel) {
                 register_item(it, ctxs[t]->n_threads);
@@ -247,6 +258,10 @@ static void apply_roofs(ck_bench_row *r, const ck_roofs *roofs, int isa)
 static void fill_row(ck_bench_row *r, const bench_item *it, const ck_shape *full, const ck_plugin *p)
 {
     memset(r, 0, sizeof *r);
+    for (int c = 0; c < CK_CTR_COUNT; c++)
+        r->counters[c] = NAN;
+    r->cv = -1.0;
+    r->thread_use = NAN;
     ck_shape_describe(full, r->shape, sizeof r->shape);
     snprintf(r->label, sizeof r->label, "%s", full->label);
     r->op = full->op;
@@ -275,16 +290,10 @@ static void fill_row(ck_bench_row *r, const bench_item *it, const ck_shape *full
     r->iterations = (double)res.iterations;
     r->gbs = res.bytes_per_second / 1e9;
     r->gflops = res.flops_per_second / 1e9;
-    r->n_counters = it->n_counters;
-    for (int c = 0; c < it->n_counters; c++) {
-        r->counter_names[c] = ck_papi_event_name(it->papi, c);
-        r->counters[c] = it->counters[c];
-    }
-    int llc = ck_papi_llc_event(it->papi);
-    if (it->n_counters > 0 && llc >= 0) {
-        long line = sysconf(_SC_LEVEL1_DCACHE_LINESIZE);
-        r->traffic_bytes = it->counters[llc] * (double)(line > 0 ? line : 64);
-    }
+    r->cv = res.cv;
+    for (int c = 0; c < CK_CTR_COUNT; c++)
+        r->counters[c] = res.counters[c];
+    ck_bench_row_judge(r);
 }
 
 /* Scalar's time at the full shape, from its measurement at it->shape. */
@@ -298,12 +307,15 @@ static double scaled_scalar_ns(const ck_bench_row *scalar_row, const ck_shape *f
 
 /* ---- the run -------------------------------------------------------------------- */
 
+/* One exec context per thread count, each with the counters of its threads
+ * (their reasons are alike: the first context's are kept). */
 typedef struct ctx_set {
     ck_exec_ctx *ctx[CK_BENCH_MAX_THREADS];
+    ck_counters *ctr[CK_BENCH_MAX_THREADS];
     int n;
 } ctx_set;
 
-static int make_contexts(const ck_bench_opts *o, ctx_set *cs, char *err, size_t err_len)
+static int make_contexts(const ck_bench_opts *o, ctx_set *cs, ck_counters_why *why, char *err, size_t err_len)
 {
     cs->n = 0;
     for (int t = 0; t < (o->n_threads ? o->n_threads : 1); t++) {
@@ -312,6 +324,10 @@ static int make_contexts(const ck_bench_opts *o, ctx_set *cs, char *err, size_t 
             snprintf(err, err_len, "cannot create an execution context with %d threads", o->threads[t]);
             return -1;
         }
+        ck_counters_why w;
+        cs->ctr[t] = ck_counters_open(cs->ctx[t], &w);
+        if (t == 0)
+            *why = w;
         cs->n++;
     }
     return 0;
@@ -319,8 +335,10 @@ static int make_contexts(const ck_bench_opts *o, ctx_set *cs, char *err, size_t 
 
 static void free_contexts(ctx_set *cs)
 {
-    for (int t = 0; t < cs->n; t++)
+    for (int t = 0; t < cs->n; t++) {
+        ck_counters_close(cs->ctr[t]);
         ck_exec_destroy(cs->ctx[t]);
+    }
     cs->n = 0;
 }
 
@@ -386,8 +404,8 @@ static void progress_part(const ck_bench_opts *o, const char *section, size_t n)
 }
 
 /* Measure the scalar reference (its rows are at the shapes it ran). */
-static void run_scalar(const ck_bench_opts *o, const ck_shape *shapes, size_t n_inst, ctx_set *cs, ck_papi *papi,
-                       const char *dir, scalar_ref *sr, ck_bench_outcome *out)
+static void run_scalar(const ck_bench_opts *o, const ck_shape *shapes, size_t n_inst, ctx_set *cs, const char *dir,
+                       scalar_ref *sr, ck_bench_outcome *out)
 {
     char err[CK_ERR_LEN];
     memset(sr, 0, sizeof *sr);
@@ -400,7 +418,7 @@ static void run_scalar(const ck_bench_opts *o, const ck_shape *shapes, size_t n_
     }
     snprintf(sr->gb_path, sizeof sr->gb_path, "%s/.scalar-%d.gb.json", dir, (int)getpid());
     progress_part(o, "scalar reference", n_inst * (size_t)cs->n);
-    int ran = run_plugin(sr->plugin, shapes, n_inst, cs->ctx, cs->n, o, papi, o->scalar_budget_flops, sr->gb_path,
+    int ran = run_plugin(sr->plugin, shapes, n_inst, cs->ctx, cs->ctr, cs->n, o, o->scalar_budget_flops, sr->gb_path,
                          &sr->rs, err, sizeof err);
     progress_part(o, NULL, 0);
     if (ran < 0)
@@ -453,7 +471,6 @@ typedef struct bench_env {
     const ck_shape *shapes;
     size_t n_inst;
     ctx_set *cs;
-    ck_papi *papi;
     const scalar_ref *sr;
     const char *dir, *roofs_path;
     ck_bench_outcome *out;
@@ -477,6 +494,10 @@ static void scalar_row_at_full_shape(ck_bench_row *r, const ck_bench_row *measur
     r->gbs = r->time_ns > 0 ? r->bytes / r->time_ns : 0;
     r->gflops = r->time_ns > 0 ? r->flops / r->time_ns : 0;
     r->speedup = r->time_ns > 0 ? 1.0 : 0.0;
+    if (r->scalar_scaled) /* counted at the reduced shape: they say nothing of this one */
+        for (int c = 0; c < CK_CTR_COUNT; c++)
+            r->counters[c] = NAN;
+    ck_bench_row_judge(r);
 }
 
 /* Rows of a plugin from its run set; returns 1 if any row was not measured. */
@@ -531,7 +552,7 @@ static int write_files(const bench_env *e, const ck_plugin *p, const char *gb_pa
                             .scalar_budget_flops = o->no_scalar ? 0 : o->scalar_budget_flops,
                             .roofs = e->out->have_roofs ? &e->out->roofs : NULL,
                             .roofs_path = e->roofs_path,
-                            .counters_why = e->out->counters_why,
+                            .counters = &e->out->counters,
                             .parity_json = o->parity_json,
                             .partial = ck_progress_interrupted()};
     result_paths(o, e->dir, pr->plugin, e->out->model, pr);
@@ -583,8 +604,8 @@ static int bench_one(const bench_env *e, const char *name, ck_bench_plugin_resul
     if (!scalar_itself) {
         snprintf(gb_path, sizeof gb_path, "%s/.%s-%d.gb.json", e->dir, pr->plugin, (int)getpid());
         progress_part(e->o, pr->plugin, e->n_inst * (size_t)e->cs->n);
-        int ran =
-            run_plugin(p, e->shapes, e->n_inst, e->cs->ctx, e->cs->n, e->o, e->papi, 0, gb_path, &own, err, sizeof err);
+        int ran = run_plugin(p, e->shapes, e->n_inst, e->cs->ctx, e->cs->ctr, e->cs->n, e->o, 0, gb_path, &own, err,
+                             sizeof err);
         progress_part(e->o, NULL, 0);
         if (ran <= 0) {
             if (ran == 0)
@@ -638,12 +659,10 @@ int ck_bench_run(const ck_bench_opts *o, ck_bench_outcome *out)
     out->have_roofs = roofs_path[0] && ck_roofs_load(&out->roofs, roofs_path, err, sizeof err) == 0;
     if (out->have_roofs)
         ck_roofs_doubtful(&out->roofs, (long long)time(NULL), out->roofs_doubt, sizeof out->roofs_doubt);
-    ck_papi *papi = ck_papi_open(out->counters_why, sizeof out->counters_why);
     ctx_set cs = {0};
-    if (make_contexts(o, &cs, err, sizeof err) != 0) {
+    if (make_contexts(o, &cs, &out->counters, err, sizeof err) != 0) {
         fprintf(stderr, "ckbench bench: %s\n", err);
         free_contexts(&cs);
-        ck_papi_close(papi);
         free(shapes);
         return 2;
     }
@@ -653,8 +672,8 @@ int ck_bench_run(const ck_bench_opts *o, ck_bench_outcome *out)
         ck_progress_total(o->progress, n_inst * (size_t)cs.n * (size_t)(o->n_plugins + wants_scalar - has_scalar(o)));
     ck_progress_trap_sigint();
     if (wants_scalar)
-        run_scalar(o, shapes, n_inst, &cs, papi, dir, &sr, out);
-    bench_env env = {o, shapes, n_inst, &cs, papi, &sr, dir, roofs_path, out};
+        run_scalar(o, shapes, n_inst, &cs, dir, &sr, out);
+    bench_env env = {o, shapes, n_inst, &cs, &sr, dir, roofs_path, out};
     int status = 0;
     for (int i = 0; i < o->n_plugins && i < CK_BENCH_MAX_PLUGINS; i++)
         status |= bench_one(&env, o->plugins[i], &out->plugins[out->n_plugins++]);
@@ -663,7 +682,6 @@ int ck_bench_run(const ck_bench_opts *o, ck_bench_outcome *out)
         ck_progress_say_interrupted(o->progress, count_measured(out, &sr), o->progress->total);
     free_scalar(&sr);
     free_contexts(&cs);
-    ck_papi_close(papi);
     free(shapes);
     return status ? 1 : 0;
 #endif

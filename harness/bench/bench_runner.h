@@ -12,10 +12,10 @@
 #include "calibrate.h"
 #include "ck_host.h"
 #include "common/progress.h"
+#include "counters.h"
 
 #define CK_BENCH_MAX_PLUGINS 8
 #define CK_BENCH_MAX_THREADS 8
-#define CK_BENCH_MAX_COUNTERS 5
 
 typedef struct ck_bench_opts {
     const char *plugins[CK_BENCH_MAX_PLUGINS]; /* names or paths */
@@ -48,18 +48,38 @@ typedef struct ck_bench_row {
     double iterations;
     double bytes, flops;
     double gbs, gflops, intensity;
-    const char *bound; /* "memory" or "compute" (by intensity vs the ridge), NULL without roofs */
-    double roof_pct;   /* % of the relevant roof; 0 without roofs */
-    double scalar_ns;  /* scalar's time at this shape (measured, or scaled from scalar_T) */
-    size_t scalar_T;   /* T scalar was measured at */
-    int scalar_scaled; /* 1: scalar_T is below the shape's T and scalar_ns was scaled */
-    double speedup;    /* scalar_ns / time_ns; 0 when either is missing */
-    char status[320];  /* "" when measured, else why not ("no kernel for ...", an error) */
-    int n_counters;
-    const char *counter_names[CK_BENCH_MAX_COUNTERS];
-    double counters[CK_BENCH_MAX_COUNTERS]; /* per call */
-    double traffic_bytes;                   /* last-level misses x line size per call; 0 without counters */
+    const char *bound;             /* "memory" or "compute" (by intensity vs the ridge), NULL without roofs */
+    double roof_pct;               /* % of the relevant roof; 0 without roofs */
+    double scalar_ns;              /* scalar's time at this shape (measured, or scaled from scalar_T) */
+    size_t scalar_T;               /* T scalar was measured at */
+    int scalar_scaled;             /* 1: scalar_T is below the shape's T and scalar_ns was scaled */
+    double speedup;                /* scalar_ns / time_ns; 0 when either is missing */
+    char status[320];              /* "" when measured, else why not ("no kernel for ...", an error) */
+    double counters[CK_CTR_COUNT]; /* per timed iteration (counters.h); NAN where not counted */
+    double traffic_bytes;          /* last-level misses x line size per call; 0 without that counter */
+    double cv;                     /* of the time over repetitions; < 0 without repetitions */
+    double thread_use;             /* task clock / (time x threads); NAN without the task clock */
+    unsigned flags;                /* CK_ROW_* (ck_bench_row_judge) */
 } ck_bench_row;
+
+/* What the counters and repetitions say about a row. */
+#define CK_ROW_SWITCHED 1u     /* preempted or migrated during the timed loop: noisy */
+#define CK_ROW_VARIES 2u       /* coefficient of variation over repetitions above CK_ROW_MAX_CV: noisy */
+#define CK_ROW_FAULTS 4u       /* page faults in the timed loop: first touch or paging */
+#define CK_ROW_THREADS_IDLE 8u /* the threads were on a CPU well under the wall time */
+#define CK_ROW_NOISY (CK_ROW_SWITCHED | CK_ROW_VARIES)
+#define CK_ROW_MAX_CV 0.05
+#define CK_ROW_MIN_THREAD_USE 0.8
+
+/* Derive thread_use, traffic_bytes and flags from the row's time, threads,
+ * counters and cv. */
+void ck_bench_row_judge(ck_bench_row *r);
+
+/* The flags in words, "; "-separated ("" for none): "noisy: 2 involuntary
+ * context switches per iteration", "faults in its timed loop: first-touch or
+ * paging (256 per iteration)", "threads idle: task clock / (wall x threads)
+ * = 0.41". */
+void ck_bench_row_notes(const ck_bench_row *r, char *buf, size_t len);
 
 /* The rows of one plugin and where they were written. */
 typedef struct ck_bench_plugin_result {
@@ -79,11 +99,11 @@ typedef struct ck_bench_outcome {
     char model[128];
     int have_roofs;
     ck_roofs roofs;
-    char roofs_doubt[200];  /* why the roofs should be measured again (ck_roofs_doubtful), or "" */
-    char counters_why[300]; /* "" when counters were read */
-    int any_scaled_scalar;  /* some scalar figure was measured at a reduced T */
-    double load_avg;        /* the 1-minute load average when the run started; < 0 unknown */
-    int interrupted;        /* SIGINT stopped it: the files hold the rows that finished, marked partial */
+    char roofs_doubt[200];    /* why the roofs should be measured again (ck_roofs_doubtful), or "" */
+    ck_counters_why counters; /* which counter sets were read, and why not */
+    int any_scaled_scalar;    /* some scalar figure was measured at a reduced T */
+    double load_avg;          /* the 1-minute load average when the run started; < 0 unknown */
+    int interrupted;          /* SIGINT stopped it: the files hold the rows that finished, marked partial */
     int n_cpus;
 } ck_bench_outcome;
 

@@ -8,6 +8,7 @@
 #include <benchmark/benchmark.h>
 
 #include <cerrno>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -28,6 +29,9 @@ struct Entry {
     double bytes, flops;
     ckb_setup_fn setup;
     ckb_teardown_fn teardown;
+    ckb_count_start_fn count_start;
+    ckb_count_stop_fn count_stop;
+    std::vector<const char *> counter_names;
 };
 
 struct Registry {
@@ -85,6 +89,9 @@ class CollectingReporter : public benchmark::BenchmarkReporter
             json_->ReportRuns(runs);
         std::string last;
         int id = -1;
+        for (const Run &run : runs)
+            if (run.run_type == Run::RT_Iteration && !run.error_occurred)
+                times_[run.run_name.function_name].push_back(run.GetAdjustedRealTime());
         for (const Run &run : runs) {
             if (!is_the_figure(run))
                 continue;
@@ -132,14 +139,34 @@ class CollectingReporter : public benchmark::BenchmarkReporter
             r.bytes_per_second = counter_or_zero(run.counters, "bytes_per_second");
             r.flops_per_second = counter_or_zero(run.counters, "flops_per_second");
         }
+        r.cv = cv_of(times_[run.run_name.function_name]);
+        const Entry &e = reg.entries[(size_t)it->second];
+        for (size_t i = 0; i < CKB_MAX_COUNTERS; i++) {
+            auto c = i < e.counter_names.size() ? run.counters.find(e.counter_names[i]) : run.counters.end();
+            r.counters[i] = c == run.counters.end() || run.error_occurred ? NAN : c->second.value;
+        }
         reg.results[(size_t)it->second] = r;
         reg.have_result[(size_t)it->second] = true;
         return it->second;
     }
 
+    // Of the repetitions' times; -1 with fewer than two.
+    static double cv_of(const std::vector<double> &t)
+    {
+        if (t.size() < 2)
+            return -1.0;
+        double mean = 0, ss = 0;
+        for (double x : t)
+            mean += x / (double)t.size();
+        for (double x : t)
+            ss += (x - mean) * (x - mean);
+        return mean > 0 ? std::sqrt(ss / (double)(t.size() - 1)) / mean : -1.0;
+    }
+
     ckb_options opts_;
     benchmark::BenchmarkReporter *json_;
     int done_ = 0;
+    std::map<std::string, std::vector<double>> times_; // per benchmark, each repetition's real time
 };
 
 void run_entry(benchmark::State &state, int id)
@@ -154,6 +181,8 @@ void run_entry(benchmark::State &state, int id)
             return;
         }
     }
+    double totals[CKB_MAX_COUNTERS];
+    int counting = e.count_start ? e.count_start(e.arg) : -1;
     for (auto _ : state) {
         int status = e.fn(e.arg);
         if (status != 0) {
@@ -162,6 +191,10 @@ void run_entry(benchmark::State &state, int id)
             break;
         }
     }
+    if (e.count_stop && e.count_stop(e.arg, totals) == 0 && counting == 0)
+        for (size_t i = 0; i < e.counter_names.size(); i++)
+            if (std::isfinite(totals[i]))
+                state.counters[e.counter_names[i]] = benchmark::Counter(totals[i], benchmark::Counter::kAvgIterations);
     state.SetBytesProcessed((int64_t)(e.bytes * (double)state.iterations()));
     state.counters["bytes"] = benchmark::Counter(e.bytes);
     state.counters["flops"] = benchmark::Counter(e.flops);
@@ -209,7 +242,7 @@ extern "C" int ckb_register(const char *name, ckb_fn fn, void *arg, double bytes
     Registry &reg = registry();
     if (reg.id_of.count(name))
         return -1;
-    Entry e{name, fn, arg, bytes_per_call, flops_per_call, nullptr, nullptr};
+    Entry e{name, fn, arg, bytes_per_call, flops_per_call, nullptr, nullptr, nullptr, nullptr, {}};
     int id = (int)reg.entries.size();
     reg.entries.push_back(e);
     reg.id_of[e.name] = id;
@@ -228,6 +261,19 @@ extern "C" int ckb_set_hooks(int id, ckb_setup_fn setup, ckb_teardown_fn teardow
         return -1;
     reg.entries[(size_t)id].setup = setup;
     reg.entries[(size_t)id].teardown = teardown;
+    return 0;
+}
+
+extern "C" int ckb_set_counting(int id, ckb_count_start_fn start, ckb_count_stop_fn stop, const char *const *names,
+                                int n)
+{
+    Registry &reg = registry();
+    if (id < 0 || (size_t)id >= reg.entries.size() || n < 0 || n > CKB_MAX_COUNTERS || (n > 0 && !names))
+        return -1;
+    Entry &e = reg.entries[(size_t)id];
+    e.count_start = start;
+    e.count_stop = stop;
+    e.counter_names.assign(names, names + n);
     return 0;
 }
 

@@ -42,12 +42,18 @@ typedef struct ckb_options {
     void *progress_user;
 } ckb_options;
 
+#define CKB_MAX_COUNTERS 12
+
 typedef struct ckb_result {
     char name[256];      /* as written to the JSON file */
     double real_time_ns; /* wall time per call (median over repetitions) */
     int64_t iterations;  /* calls timed (of the run that was picked) */
     double bytes_per_second;
     double flops_per_second;
+    double cv; /* stddev / mean of the real time over the repetitions; -1 with one */
+    /* per timed iteration, in the order of ckb_set_counting's names (median
+     * over repetitions); NAN where not counted */
+    double counters[CKB_MAX_COUNTERS];
     int error; /* 1: the function returned non-zero */
     char error_message[256];
 } ckb_result;
@@ -69,6 +75,18 @@ int ckb_register(const char *name, ckb_fn fn, void *arg, double bytes_per_call, 
 typedef int (*ckb_setup_fn)(void *arg, char *err, size_t err_len);
 typedef void (*ckb_teardown_fn)(void *arg);
 int ckb_set_hooks(int id, ckb_setup_fn setup, ckb_teardown_fn teardown);
+
+/* Counting around benchmark `id`'s timed loop: start right before its first
+ * timed iteration, stop right after its last, in every run Google Benchmark
+ * makes of it; stop writes the totals of counter i to totals[i] (NAN: not
+ * counted). The figures of the reported run, divided by its iterations, come
+ * back in ckb_result.counters and go to the JSON file as user counters named
+ * names[i] (which must outlive the run). A non-zero return of either drops
+ * that run's counts. n <= CKB_MAX_COUNTERS. Returns 0, or -1 for an unknown
+ * id or too many names. */
+typedef int (*ckb_count_start_fn)(void *arg);
+typedef int (*ckb_count_stop_fn)(void *arg, double *totals);
+int ckb_set_counting(int id, ckb_count_start_fn start, ckb_count_stop_fn stop, const char *const *names, int n);
 
 /* Add a key/value string to the "context" object of the JSON file. */
 void ckb_add_context(const char *key, const char *value);

@@ -1,5 +1,5 @@
-/* Hardware counters through PAPI (papi_counters.h). Without PAPI in the build
- * (CK_WITH_PAPI=0, e.g. the AArch64 cross build) every call says so. */
+/* The hardware set through PAPI (papi_counters.h). Without PAPI in the build
+ * (CK_WITH_PAPI=0, e.g. the AArch64 cross build) ck_papi_open says so. */
 #include "papi_counters.h"
 
 #include <stdio.h>
@@ -9,20 +9,23 @@
 #if CK_WITH_PAPI
 #include <papi.h>
 
-/* The wish list, in order; the last-level entry is the one for traffic. */
+/* The wish list, by CK_PAPI_* slot; the last level is L3 where the machine
+ * has one, else L2. */
 static const struct {
-    int code;
+    int slot, code;
     const char *name;
-} wanted[CK_PAPI_MAX_EVENTS] = {
-    {PAPI_TOT_CYC, "PAPI_TOT_CYC"}, {PAPI_TOT_INS, "PAPI_TOT_INS"}, {PAPI_L1_DCM, "PAPI_L1_DCM"},
-    {PAPI_L2_DCM, "PAPI_L2_DCM"},   {PAPI_L3_TCM, "PAPI_L3_TCM"},
+} wanted[] = {
+    {CK_PAPI_CYCLES, PAPI_TOT_CYC, "PAPI_TOT_CYC"},
+    {CK_PAPI_INSTRUCTIONS, PAPI_TOT_INS, "PAPI_TOT_INS"},
+    {CK_PAPI_LLC_MISSES, PAPI_L3_TCM, "PAPI_L3_TCM"},
+    {CK_PAPI_LLC_MISSES, PAPI_L2_TCM, "PAPI_L2_TCM"},
 };
+#define N_WANTED ((int)(sizeof wanted / sizeof wanted[0]))
 
 struct ck_papi {
     int event_set;
     int n;
-    int llc; /* index of the last-level miss event or -1 */
-    const char *names[CK_PAPI_MAX_EVENTS];
+    int slot_of[CK_PAPI_N]; /* position in the event set, or -1 */
 };
 
 static int paranoid_level(void)
@@ -50,12 +53,11 @@ static void explain(char *why, size_t len, const char *event, int status)
     if (!info)
         snprintf(why, len, "PAPI has no perf_event component%s", paranoid);
     else if (info->disabled)
-        snprintf(why, len, "PAPI's perf_event component is disabled: %s%s", info->disabled_reason, paranoid);
+        snprintf(why, len, "PAPI's perf_event component is disabled: %s (a VM without a virtual PMU?)%s",
+                 info->disabled_reason, paranoid);
     else
-        snprintf(why, len,
-                 "PAPI's perf_event component offers no hardware events here (%s: %s) - a VM without a "
-                 "virtual PMU?%s",
-                 event, PAPI_strerror(status), paranoid);
+        snprintf(why, len, "PAPI's perf_event component offers no hardware events here (%s: %s)%s", event,
+                 PAPI_strerror(status), paranoid);
 }
 
 static int library_ready(char *why, size_t len)
@@ -84,7 +86,8 @@ ck_papi *ck_papi_open(char *why, size_t why_len)
         return NULL;
     }
     p->event_set = PAPI_NULL;
-    p->llc = -1;
+    for (int s = 0; s < CK_PAPI_N; s++)
+        p->slot_of[s] = -1;
     int status = PAPI_create_eventset(&p->event_set);
     if (status != PAPI_OK) {
         snprintf(why, why_len, "PAPI_create_eventset failed: %s", PAPI_strerror(status));
@@ -92,16 +95,16 @@ ck_papi *ck_papi_open(char *why, size_t why_len)
         return NULL;
     }
     int first_status = PAPI_OK;
-    for (int i = 0; i < CK_PAPI_MAX_EVENTS; i++) {
+    for (int i = 0; i < N_WANTED; i++) {
+        if (p->slot_of[wanted[i].slot] >= 0)
+            continue; /* L3 found: no L2 */
         status = PAPI_add_event(p->event_set, wanted[i].code);
         if (status != PAPI_OK) {
             if (i == 0)
                 first_status = status;
             continue; /* not on this machine, or no counter left: count the rest */
         }
-        if (wanted[i].code == PAPI_L3_TCM || (wanted[i].code == PAPI_L2_DCM && p->llc < 0))
-            p->llc = p->n;
-        p->names[p->n++] = wanted[i].name;
+        p->slot_of[wanted[i].slot] = p->n++;
     }
     if (p->n == 0) {
         explain(why, why_len, wanted[0].name, first_status);
@@ -120,33 +123,24 @@ void ck_papi_close(ck_papi *p)
     free(p);
 }
 
-int ck_papi_n_events(const ck_papi *p)
+int ck_papi_has(const ck_papi *p, int e)
 {
-    return p ? p->n : 0;
+    return p && e >= 0 && e < CK_PAPI_N && p->slot_of[e] >= 0;
 }
 
-const char *ck_papi_event_name(const ck_papi *p, int i)
+int ck_papi_start(ck_papi *p)
 {
-    return p && i >= 0 && i < p->n ? p->names[i] : "?";
+    return p && PAPI_start(p->event_set) == PAPI_OK ? 0 : -1;
 }
 
-int ck_papi_llc_event(const ck_papi *p)
+int ck_papi_stop(ck_papi *p, double values[CK_PAPI_N])
 {
-    return p ? p->llc : -1;
-}
-
-int ck_papi_measure(ck_papi *p, int (*fn)(void *arg), void *arg, long calls, double *values)
-{
-    long long counts[CK_PAPI_MAX_EVENTS] = {0};
-    if (!p || calls < 1 || PAPI_start(p->event_set) != PAPI_OK)
+    long long counts[CK_PAPI_N] = {0};
+    if (!p || PAPI_stop(p->event_set, counts) != PAPI_OK)
         return -1;
-    int failed = 0;
-    for (long i = 0; i < calls && !failed; i++)
-        failed = fn(arg) != 0;
-    if (PAPI_stop(p->event_set, counts) != PAPI_OK || failed)
-        return -1;
-    for (int i = 0; i < p->n; i++)
-        values[i] = (double)counts[i] / (double)calls;
+    for (int s = 0; s < CK_PAPI_N; s++)
+        if (p->slot_of[s] >= 0)
+            values[s] = (double)counts[p->slot_of[s]];
     return 0;
 }
 
@@ -163,31 +157,22 @@ void ck_papi_close(ck_papi *p)
     (void)p;
 }
 
-int ck_papi_n_events(const ck_papi *p)
+int ck_papi_has(const ck_papi *p, int e)
 {
     (void)p;
+    (void)e;
     return 0;
 }
 
-const char *ck_papi_event_name(const ck_papi *p, int i)
-{
-    (void)p;
-    (void)i;
-    return "?";
-}
-
-int ck_papi_llc_event(const ck_papi *p)
+int ck_papi_start(ck_papi *p)
 {
     (void)p;
     return -1;
 }
 
-int ck_papi_measure(ck_papi *p, int (*fn)(void *arg), void *arg, long calls, double *values)
+int ck_papi_stop(ck_papi *p, double values[CK_PAPI_N])
 {
     (void)p;
-    (void)fn;
-    (void)arg;
-    (void)calls;
     (void)values;
     return -1;
 }

@@ -1,39 +1,39 @@
-/* papi_counters.h — hardware counters around a kernel, through PAPI.
+/* papi_counters.h — the hardware set through PAPI: cycles, instructions and
+ * last-level cache misses, whichever the machine offers.
  *
- * One event set per kernel: cycles, instructions and cache misses at the
- * levels the machine offers (L1D, L2, L3). Where the counters cannot be read —
- * PAPI missing from the build, the perf_event component disabled, a VM without
- * a virtual PMU, perf_event_paranoid too strict — ck_papi_open returns NULL
- * and one sentence saying why; the bench run goes on with time-based figures.
- * Counting a kernel never fails a run.
+ * counters.h chooses the sets; this is its hardware backend. Where the
+ * events cannot be read — PAPI missing from the build, the perf_event
+ * component disabled (PAPI 7 disables it whole, software events included,
+ * when libpfm4 finds no core PMU: a VM without a virtual PMU), the events
+ * absent, perf_event_paranoid too strict — ck_papi_open returns NULL and one
+ * sentence saying why.
  *
- * PAPI counts the thread that starts the event set: with a thread pool the
- * figures are those of the calling thread (tid 0), which the report says. */
+ * PAPI counts the thread that starts the event set (one running event set
+ * per thread and component), so these figures are the calling thread's
+ * (tid 0 of every parallel_for); the result file says so. */
 #ifndef CK_PAPI_COUNTERS_H
 #define CK_PAPI_COUNTERS_H
 
 #include <stddef.h>
 
-#define CK_PAPI_MAX_EVENTS 5
+/* What the hardware set can hold, in this order. */
+enum { CK_PAPI_CYCLES, CK_PAPI_INSTRUCTIONS, CK_PAPI_LLC_MISSES, CK_PAPI_N };
 
 typedef struct ck_papi ck_papi;
 
-/* An event set with every available event of the list above, or NULL with
- * the reason in why ("PAPI: the perf_event component has no hardware events
- * here (PAPI_TOT_CYC: Event does not exist); a VM without a virtual PMU?
- * kernel.perf_event_paranoid = 2"). */
+/* An event set of every available event above, or NULL with the reason in
+ * why ("PAPI's perf_event component is disabled: Error libpfm4 no default
+ * PMU found; kernel.perf_event_paranoid = 2"). */
 ck_papi *ck_papi_open(char *why, size_t why_len);
 void ck_papi_close(ck_papi *p);
 
-int ck_papi_n_events(const ck_papi *p);
-const char *ck_papi_event_name(const ck_papi *p, int i); /* "PAPI_TOT_CYC" */
+/* 1 if event e (CK_PAPI_*) is in the set. */
+int ck_papi_has(const ck_papi *p, int e);
 
-/* Index of the last-level cache miss event, or -1 (for the traffic estimate:
- * misses x cache line). */
-int ck_papi_llc_event(const ck_papi *p);
-
-/* Count around `calls` calls of fn(arg); values[i] receives the count of
- * event i per call. 0 on success; -1 (values untouched) if counting failed. */
-int ck_papi_measure(ck_papi *p, int (*fn)(void *arg), void *arg, long calls, double *values);
+/* Count from start to stop on the calling thread; stop writes the counts of
+ * the events in the set to values[e] (the others are left alone). 0 on
+ * success, -1 if counting failed. */
+int ck_papi_start(ck_papi *p);
+int ck_papi_stop(ck_papi *p, double values[CK_PAPI_N]);
 
 #endif

@@ -5,6 +5,7 @@
 #include "results.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,13 +117,25 @@ static cJSON *row_json(const ck_bench_row *r)
     }
     if (r->speedup > 0)
         cJSON_AddNumberToObject(o, "speedup_vs_scalar", r->speedup);
-    if (r->n_counters > 0) {
-        cJSON *c = cJSON_AddObjectToObject(o, "counters_per_call");
-        for (int i = 0; i < r->n_counters; i++)
-            cJSON_AddNumberToObject(c, r->counter_names[i], r->counters[i]);
-        if (r->traffic_bytes > 0) /* next to the analytic "bytes" */
-            cJSON_AddNumberToObject(o, "llc_miss_traffic_bytes", r->traffic_bytes);
+    cJSON *c = cJSON_AddObjectToObject(o, "counters_per_iteration");
+    for (int i = 0; i < CK_CTR_COUNT; i++) {
+        if (isnan(r->counters[i]))
+            cJSON_AddNullToObject(c, ck_counter_name(i)); /* not counted: never 0 */
+        else
+            cJSON_AddNumberToObject(c, ck_counter_name(i), r->counters[i]);
     }
+    if (!isnan(r->thread_use))
+        cJSON_AddNumberToObject(o, "thread_use", r->thread_use);
+    if (r->cv >= 0)
+        cJSON_AddNumberToObject(o, "cv", r->cv);
+    if (r->traffic_bytes > 0) /* next to the analytic "bytes" */
+        cJSON_AddNumberToObject(o, "llc_miss_traffic_bytes", r->traffic_bytes);
+    cJSON_AddBoolToObject(o, "noisy", (r->flags & CK_ROW_NOISY) != 0);
+    cJSON_AddBoolToObject(o, "faults_in_timed_loop", (r->flags & CK_ROW_FAULTS) != 0);
+    cJSON_AddBoolToObject(o, "threads_idle", (r->flags & CK_ROW_THREADS_IDLE) != 0);
+    char notes[600];
+    ck_bench_row_notes(r, notes, sizeof notes);
+    cJSON_AddStringToObject(o, "notes", notes);
     return o;
 }
 
@@ -143,6 +156,46 @@ static cJSON *parity_json(const char *path)
         cJSON_AddItemToObject(o, "report", report);
     else
         cJSON_AddStringToObject(o, "note", "the parity report could not be read");
+    return o;
+}
+
+static cJSON *counter_set_json(const char *why, const char *source, const char *threads)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddBoolToObject(o, "available", !why[0]);
+    cJSON_AddStringToObject(o, "source", source);
+    if (why[0])
+        cJSON_AddStringToObject(o, "reason", why);
+    else
+        cJSON_AddStringToObject(o, "threads", threads);
+    return o;
+}
+
+/* Both sets; "available" and "reason" sum them up for a reader that wants
+ * one word and one sentence. */
+static cJSON *counters_json(const ck_counters_why *w)
+{
+    static const ck_counters_why none = {"not tried", "not tried", ""};
+    if (!w)
+        w = &none;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddBoolToObject(o, "available", !w->software[0] || !w->hardware[0]);
+    char reason[700] = "";
+    if (w->software[0] || w->partial[0])
+        snprintf(reason, sizeof reason, "software set: %s", w->software[0] ? w->software : w->partial);
+    if (w->hardware[0]) {
+        size_t l = strlen(reason);
+        snprintf(reason + l, sizeof reason - l, "%shardware set: %s", l ? "; " : "", w->hardware);
+    }
+    if (reason[0])
+        cJSON_AddStringToObject(o, "reason", reason);
+    cJSON_AddStringToObject(o, "per", "timed iteration, over exactly the timed loop");
+    cJSON *sw = counter_set_json(w->software, "perf_event_open (the kernel's software events)",
+                                 "the calling thread and every worker of the exec context");
+    if (w->partial[0])
+        cJSON_AddStringToObject(sw, "partial", w->partial);
+    cJSON_AddItemToObject(o, "software", sw);
+    cJSON_AddItemToObject(o, "hardware", counter_set_json(w->hardware, "PAPI", "the calling thread only"));
     return o;
 }
 
@@ -168,8 +221,8 @@ static cJSON *ckbench_json(const ck_results_info *info, const ck_bench_row *rows
     cJSON_AddNumberToObject(o, "format_version", 1);
     cJSON_AddStringToObject(o, "date", date);
     cJSON_AddStringToObject(o, "host", host);
-    ck_sys_git_commit(buf, sizeof buf);
-    cJSON_AddStringToObject(o, "git_commit", buf);
+    /* the commit ckbench was built from (build_info), not the current directory's */
+    cJSON_AddStringToObject(o, "git_commit", ck_build_commit());
     ck_sys_cpu_model(buf, sizeof buf);
     cJSON_AddStringToObject(o, "cpu_model", buf);
     ck_sys_cpu_flags(buf, sizeof buf);
@@ -205,13 +258,7 @@ static cJSON *ckbench_json(const ck_results_info *info, const ck_bench_row *rows
     } else {
         cJSON_AddNullToObject(o, "roofs");
     }
-    cJSON *counters = cJSON_AddObjectToObject(o, "counters");
-    int have = !info->counters_why || !info->counters_why[0];
-    cJSON_AddBoolToObject(counters, "available", have);
-    if (have)
-        cJSON_AddStringToObject(counters, "note", "PAPI counts the calling thread (tid 0) over 3 untimed calls");
-    else
-        cJSON_AddStringToObject(counters, "reason", info->counters_why);
+    cJSON_AddItemToObject(o, "counters", counters_json(info->counters));
     cJSON_AddItemToObject(o, "parity", parity_json(info->parity_json));
     cJSON_AddBoolToObject(o, "partial", info->partial != 0);
     cJSON *ops = cJSON_AddArrayToObject(o, "ops");
@@ -233,10 +280,34 @@ static void csv_string(FILE *f, const char *s)
     fputc('"', f);
 }
 
+/* cv, thread use, the counters, the notes; empty where there is none
+ * (an uncounted counter is empty, never 0). */
+static void write_csv_counters(FILE *f, const ck_bench_row *r)
+{
+    fputc(',', f);
+    if (r->cv >= 0)
+        fprintf(f, "%.4g", r->cv);
+    fputc(',', f);
+    if (!isnan(r->thread_use))
+        fprintf(f, "%.4g", r->thread_use);
+    for (int c = 0; c < CK_CTR_COUNT; c++) {
+        fputc(',', f);
+        if (!isnan(r->counters[c]))
+            fprintf(f, "%.6g", r->counters[c]);
+    }
+    char notes[600];
+    ck_bench_row_notes(r, notes, sizeof notes);
+    fputc(',', f);
+    csv_string(f, notes);
+}
+
 static void write_csv(FILE *f, const char *plugin, const ck_bench_row *rows, size_t n)
 {
     fprintf(f, "plugin,label,shape,op,kernel,threads,time_us,gb_per_s,gflop_per_s,intensity,bound,roof_pct,"
-               "scalar_time_us,scalar_measured_T,speedup_vs_scalar,status\n");
+               "scalar_time_us,scalar_measured_T,speedup_vs_scalar,status,cv,thread_use");
+    for (int c = 0; c < CK_CTR_COUNT; c++)
+        fprintf(f, ",%s", ck_counter_name(c));
+    fprintf(f, ",notes\n");
     for (size_t i = 0; i < n; i++) {
         const ck_bench_row *r = &rows[i];
         csv_string(f, plugin);
@@ -249,6 +320,7 @@ static void write_csv(FILE *f, const char *plugin, const ck_bench_row *rows, siz
         fprintf(f, ",%d,%.6g,%.6g,%.6g,%.6g,%s,%.4g,%.6g,%zu,%.4g,", r->threads, r->time_ns / 1e3, r->gbs, r->gflops,
                 r->intensity, r->bound ? r->bound : "", r->roof_pct, r->scalar_ns / 1e3, r->scalar_T, r->speedup);
         csv_string(f, r->status[0] ? r->status : "ok");
+        write_csv_counters(f, r);
         fputc('\n', f);
     }
 }

@@ -3,10 +3,12 @@
  * results/<date>-<time>-<host>-<plugin>-<model>.json is the JSON Google Benchmark
  * wrote for the run (so its tools/compare.py diffs two runs), with one object
  * added to its "context": "ckbench" — git commit, CPU model and flags,
- * compiler, plugin versions, threads, roofs, the counters' availability,
- * parity verdicts and, per benchmark, the derived figures (GB/s, GFLOP/s,
- * intensity, % of roof, speedup over scalar and how scalar was measured).
- * Next to it, the same rows as CSV. */
+ * compiler, plugin versions, threads, roofs, the counter sets and why one is
+ * missing, parity verdicts and, per benchmark, the derived figures (GB/s,
+ * GFLOP/s, intensity, % of roof, speedup over scalar and how scalar was
+ * measured), the counters per timed iteration (null where not counted) and
+ * what they say (noisy, faults, idle threads). Next to it, the same rows as
+ * CSV. */
 #ifndef CK_RESULTS_H
 #define CK_RESULTS_H
 
@@ -26,9 +28,9 @@ typedef struct ck_results_info {
     double scalar_budget_flops;
     const ck_roofs *roofs; /* NULL: not calibrated */
     const char *roofs_path;
-    const char *counters_why; /* NULL or "": counters were read */
-    const char *parity_json;  /* a parity report file to summarise, or NULL */
-    int partial;              /* 1: interrupted; rows after the interrupt say so */
+    const ck_counters_why *counters; /* which counter sets were read; NULL: none tried */
+    const char *parity_json;         /* a parity report file to summarise, or NULL */
+    int partial;                     /* 1: interrupted; rows after the interrupt say so */
 } ck_results_info;
 
 /* dir/<date>-<HHMMSS>-<host>-<plugin>-<model>.json in UTC (names made

@@ -112,8 +112,8 @@ static void print_plugin_table(const ck_bench_outcome *out, const ck_bench_plugi
      * rows up to a repeated count name them all */
     for (size_t i = 0; i < pr->n_rows && (i == 0 || pr->rows[i].threads != pr->rows[0].threads); i++)
         print_roofs_line(out, pr->plugin, pr->rows[i].threads);
-    printf("%-26s %3s %10s %8s %9s %7s %12s %8s %9s  %s\n", "op instance", "thr", "time", "GB/s", "GFLOP/s", "flop/B",
-           "% of roof", "speedup", "scalar@T", "shape");
+    printf("%-26s %3s %10s %8s %9s %7s %12s %8s %9s %4s %-3s  %s\n", "op instance", "thr", "time", "GB/s", "GFLOP/s",
+           "flop/B", "% of roof", "speedup", "scalar@T", "cpu", "!", "shape");
     for (size_t i = 0; i < pr->n_rows; i++) {
         const ck_bench_row *r = &pr->rows[i];
         char t[32], roof[32] = "-", speed[32] = "-", sT[32] = "-";
@@ -126,9 +126,14 @@ static void print_plugin_table(const ck_bench_outcome *out, const ck_bench_plugi
             snprintf(sT, sizeof sT, "%zu*", r->scalar_T);
         else if (r->scalar_ns > 0)
             snprintf(sT, sizeof sT, "full");
+        char use[16] = "-", flags[8] = "";
+        if (!isnan(r->thread_use))
+            snprintf(use, sizeof use, "%.2f", r->thread_use);
+        snprintf(flags, sizeof flags, "%s%s%s", r->flags & CK_ROW_NOISY ? "N" : "", r->flags & CK_ROW_FAULTS ? "F" : "",
+                 r->flags & CK_ROW_THREADS_IDLE ? "I" : "");
         if (r->time_ns > 0)
-            printf("%-26.26s %3d %10s %8.2f %9.2f %7.2f %12s %8s %9s  %s\n", r->label, r->threads, t, r->gbs, r->gflops,
-                   r->intensity, roof, speed, sT, r->shape);
+            printf("%-26.26s %3d %10s %8.2f %9.2f %7.2f %12s %8s %9s %4s %-3s  %s\n", r->label, r->threads, t, r->gbs,
+                   r->gflops, r->intensity, roof, speed, sT, use, flags, r->shape);
         else
             printf("%-26.26s %3d %10s  %s  (%s)\n", r->label, r->threads, "-", r->status, r->shape);
     }
@@ -136,6 +141,21 @@ static void print_plugin_table(const ck_bench_outcome *out, const ck_bench_plugi
         printf("files: %s\n       %s\n", pr->json_path, pr->csv_path);
     else
         printf("files: not written: %s\n", pr->why[0] ? pr->why : "unknown reason");
+}
+
+/* Which counter sets were read, each reason once, and what cpu and ! mean. */
+static void print_counters_legend(const ck_counters_why *w)
+{
+    if (w->software[0])
+        printf("counters: software set unavailable: %s; no cpu or ! column\n", w->software);
+    else
+        printf("counters: per timed iteration, on every thread of the pool (perf_event_open)%s%s\n"
+               "  cpu: task clock / (wall x threads), how much the threads really ran; !: N noisy (preempted,\n"
+               "  migrated, or cv over repetitions > %.0f%%), F page faults in the timed loop (first touch or\n"
+               "  paging), I threads idle (cpu < %.2f); the result file says each in words\n",
+               w->partial[0] ? "; " : "", w->partial, 100 * CK_ROW_MAX_CV, CK_ROW_MIN_THREAD_USE);
+    if (w->hardware[0])
+        printf("hardware counters: unavailable: %s\n", w->hardware);
 }
 
 void cli_print_outcome(const ck_bench_outcome *out)
@@ -152,8 +172,7 @@ void cli_print_outcome(const ck_bench_outcome *out)
     if (out->roofs_doubt[0])
         printf("roofs: %s; %% of roof may be off. 'ckbench calibrate' on a quiet machine measures them again.\n",
                out->roofs_doubt);
-    if (out->counters_why[0])
-        printf("counters: unavailable: %s (time-based figures only)\n", out->counters_why);
+    print_counters_legend(&out->counters);
     if (out->load_avg > 0.5 * out->n_cpus)
         printf("load: %.1f on %d CPUs when the run started: other work shares this machine and the times are\n"
                "  noisy; --repetitions R reports the median of R runs.\n",
@@ -178,6 +197,10 @@ static void bench_usage(FILE *f)
             "Writes results/<date>-<HHMMSS>-<host>-<plugin>-<model>.json (-2, -3, ... when taken; Google\n"
             "Benchmark JSON + a ckbench context; compare.py reads it) and .csv, or --out FILE\n"
             "(FILE-<plugin>.json with several plugins).\n"
+            "Each row carries counters over its timed loop, per iteration, on every thread: task clock, page\n"
+            "faults, context switches, migrations (perf_event_open), cycles, instructions, LLC misses (PAPI,\n"
+            "where the PMU is there); cpu = task clock / (wall x threads); ! flags N noisy, F faults, I idle.\n"
+            "CK_COUNTERS=sw leaves the hardware set out, CK_COUNTERS=none both sets.\n"
             "$CK_RESULTS_DIR changes the results directory. Exit: 0 ok, 1 a plugin or kernel did not run,\n"
             "2 bad usage or input.\n");
 }

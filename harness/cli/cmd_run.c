@@ -6,7 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "bench/counters.h"
 #include "ck_fusion.h"
 #include "ck_ir.h"
 #include "ck_run.h"
@@ -184,6 +186,21 @@ static uint64_t digest(const float *p, size_t n)
 }
 
 /* Which requested fusions applied, and which did not and why. */
+/* The forward's page faults (the mapping's first touch, and with --window
+ * the layers faulted in and released) and whether its threads ran. */
+static void print_run_counters(const double *c, const char *why, double wall_s, int threads)
+{
+    if (!c) {
+        printf("counters: unavailable: %s\n", why[0] ? why : "counting failed");
+        return;
+    }
+    long page = sysconf(_SC_PAGESIZE);
+    printf("counters: %.0f page faults (%.1f MiB at %ld-byte pages: first touch and paging), cpu %.2f "
+           "(task clock / (wall x threads)), %.0f involuntary context switches\n",
+           c[CK_CTR_PAGE_FAULTS], c[CK_CTR_PAGE_FAULTS] * (double)page / (1 << 20), page,
+           wall_s > 0 ? c[CK_CTR_TASK_CLOCK_NS] / (wall_s * 1e9 * threads) : 0.0, c[CK_CTR_INVOLUNTARY_SWITCHES]);
+}
+
 static void print_fusions(const ck_runner *r, uint32_t requested, const ck_plugin *p, const ck_model *m)
 {
     if (!requested)
@@ -232,6 +249,7 @@ int ck_cmd_run(int argc, char **argv)
     char err[CK_ERR_LEN];
     ck_runner *r = NULL;
     ck_exec_ctx *ctx = NULL;
+    ck_counters *ctr = NULL;
     if (load_all(&c, &l))
         goto out;
     ck_run_opts o = {.seed = c.seed,
@@ -248,7 +266,11 @@ int ck_cmd_run(int argc, char **argv)
         goto out;
     }
     ctx = ck_exec_create(c.threads);
+    ck_counters_why cwhy;
+    ctr = ck_counters_open(ctx, &cwhy);
+    double counts[CK_CTR_COUNT];
     struct timespec t0, t1;
+    int counting = ctr && ck_counters_start(ctr) == 0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     ck_progress prog;
     ck_progress_start(&prog, "run", ck_runner_n_steps(r));
@@ -261,6 +283,7 @@ int ck_cmd_run(int argc, char **argv)
         goto out;
     }
     clock_gettime(CLOCK_MONOTONIC, &t1);
+    counting = ctr && ck_counters_stop(ctr, counts) == 0 && counting;
     size_t n_out, fallbacks = 0;
     const float *y = ck_runner_output(r, &n_out);
     for (size_t i = 0; i < ck_runner_n_steps(r); i++)
@@ -280,8 +303,11 @@ int ck_cmd_run(int argc, char **argv)
            ck_runner_arena_note(r)[0] ? "; " : "", ck_runner_arena_note(r));
     printf("output: %zu values, mean %.6g, rms %.6g, digest %016llx%s\n", n_out, n_out ? sum / (double)n_out : 0.0,
            n_out ? sqrt(sq / (double)n_out) : 0.0, (unsigned long long)digest(y, n_out), finite ? "" : " (NOT FINITE)");
+    print_run_counters(counting ? counts : NULL, cwhy.software,
+                       (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec), ctx->n_threads);
     status = finite ? 0 : 1;
 out:
+    ck_counters_close(ctr);
     ck_exec_destroy(ctx);
     ck_runner_free(r);
     unload_all(&l);

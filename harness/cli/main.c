@@ -57,14 +57,16 @@ static void usage(FILE *f)
             "environment:\n"
             "  CK_PLUGIN_PATH      colon-separated directories searched for plugins, before %s\n"
             "  CK_RESULTS_DIR      where bench and calibrate write result and roofs files (default: results)\n"
-            "  CK_SOURCE_DIR       the source tree: bare model names are looked up in its ir/models, and\n"
-            "                      result files record its git commit (default: the current directory)\n"
+            "  CK_MODEL_PATH       colon-separated directories searched first for bare model names (--model llava)\n"
             "  CK_SPIN             polls a pool thread spins before it sleeps (default 1000; 0 on a busy machine)\n"
             "  CK_QUANT_ISA        the quant plugin's path: avx512vnni, avx2, neon or scalar (default: best here)\n"
+            "  CK_COUNTERS         sw: bench and run count no hardware counters; none: no counters at all\n"
             "  CK_LOAD_TIMEOUT_MS  how long a plugin may take to load in its trial child (default 10000)\n"
             "  CK_LOAD_IN_PROCESS  1: load plugins without the trial child first (for a debugger)\n"
             "  NO_COLOR            set and not empty: no colour, even on a terminal\n"
-            "  TERM                dumb: no progress lines (they rewrite a line in place)\n",
+            "  TERM                dumb: no progress lines (they rewrite a line in place)\n"
+            "  CK_PROGRESS         0: no progress on stderr; lines: one line every few seconds even on a terminal\n"
+            "  CK_PROGRESS_SECONDS seconds between progress lines off a terminal (default 10)\n",
             ck_plugin_default_dir());
 }
 

@@ -100,7 +100,8 @@ void ck_progress_step(ck_progress *p, size_t done, const char *item)
     p->done = p->total && done > p->total ? p->total : done;
     snprintf(p->item, sizeof p->item, "%s", item ? item : "");
     double t = now_s();
-    if (t - p->last_shown >= (p->mode == CK_PROGRESS_LIVE ? LIVE_INTERVAL_S : p->interval))
+    /* the first step shows at once, so even a short command says it started */
+    if (!p->started || t - p->last_shown >= (p->mode == CK_PROGRESS_LIVE ? LIVE_INTERVAL_S : p->interval))
         show(p, t);
 }
 

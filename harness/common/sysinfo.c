@@ -119,35 +119,6 @@ const char *ck_sys_compiler(void)
 #endif
 }
 
-/* First line of a shell command's output, or -1. */
-static int command_line(const char *cmd, char *buf, size_t len)
-{
-    FILE *p = popen(cmd, "r");
-    if (!p)
-        return -1;
-    int ok = fgets(buf, (int)len, p) != NULL;
-    int status = pclose(p);
-    if (!ok || status != 0)
-        return -1;
-    buf[strcspn(buf, "\n")] = '\0';
-    return 0;
-}
-
-void ck_sys_git_commit(char *buf, size_t len)
-{
-    const char *dir = getenv("CK_SOURCE_DIR");
-    char cmd[4400], hash[128], dirty[8];
-    /* the directory is passed through the environment, not pasted into the command */
-    const char *cd = dir && *dir ? "cd \"$CK_SOURCE_DIR\" 2>/dev/null && " : "";
-    snprintf(cmd, sizeof cmd, "%sgit rev-parse HEAD 2>/dev/null", cd);
-    if (command_line(cmd, hash, sizeof hash) != 0) {
-        snprintf(buf, len, "unknown");
-        return;
-    }
-    snprintf(cmd, sizeof cmd, "%sgit diff --quiet HEAD 2>/dev/null || echo dirty", cd);
-    int is_dirty = command_line(cmd, dirty, sizeof dirty) == 0 && strcmp(dirty, "dirty") == 0;
-    snprintf(buf, len, "%s%s", hash, is_dirty ? "-dirty" : "");
-}
 
 void ck_sys_slug(char *s)
 {

@@ -25,9 +25,6 @@ int ck_sys_ncpus(void);
 /* The compiler that built ckbench ("gcc 14.2.0"). */
 const char *ck_sys_compiler(void);
 
-/* `git rev-parse HEAD` of the source tree ($CK_SOURCE_DIR, else the current
- * directory), with "-dirty" when tracked files differ; "unknown" outside git. */
-void ck_sys_git_commit(char *buf, size_t len);
 
 /* Replace every character outside [A-Za-z0-9._-] with '-' and squeeze runs:
  * for names made into file names ("AMD EPYC 9B45" -> "AMD-EPYC-9B45"). */

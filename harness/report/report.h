@@ -40,6 +40,10 @@ typedef struct ck_report_row {
     double roof_pct;             /* valid when bound != NULL */
     double scalar_ns, speedup;   /* speedup 0: no scalar figure */
     int scalar_scaled;
+    /* from the counters (NAN / "" in files without them): the threads' CPU
+     * time over wall x threads, and what the counters say of the row */
+    double thread_use;
+    const char *notes;
     /* noise of time_ns across repetitions: relative standard deviation, or
      * -1 when the run had no repetitions (n_reps < 2) */
     double noise;
@@ -162,6 +166,8 @@ void ck_report_fmt_num(char *buf, size_t len, double v);
 void ck_report_fmt_err(char *buf, size_t len, double v); /* "0", "7.6e-06", "nan" */
 /* speedup "10.8x" (+ "*" when the scalar time was scaled); "-" when none */
 void ck_report_fmt_speedup(char *buf, size_t len, const ck_report_row *row);
+/* thread use "0.98"; "-" when not counted */
+void ck_report_fmt_use(char *buf, size_t len, const ck_report_row *row);
 /* "45% mem" / "105% comp"; "-" without roofs */
 void ck_report_fmt_roof(char *buf, size_t len, const ck_report_row *row);
 /* the CPU flags that say which SIMD the machine has */

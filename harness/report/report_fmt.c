@@ -31,6 +31,14 @@ void ck_report_fmt_num(char *buf, size_t len, double v)
         snprintf(buf, len, "%.2g", v);
 }
 
+void ck_report_fmt_use(char *buf, size_t len, const ck_report_row *row)
+{
+    if (isnan(row->thread_use))
+        snprintf(buf, len, "-");
+    else
+        snprintf(buf, len, "%.2f", row->thread_use);
+}
+
 void ck_report_fmt_err(char *buf, size_t len, double v)
 {
     if (isnan(v))

@@ -56,7 +56,8 @@ static void html_row(const ck_report_row *row, void *arg)
     int first = !tb->prev || strcmp(tb->prev->label, row->label) || strcmp(tb->prev->shape, row->shape) ||
                 tb->prev->threads != row->threads;
     tb->prev = row;
-    char t[32], gbs[32], gfl[32], roof[32], sp[32], err[32];
+    char t[32], gbs[32], gfl[32], roof[32], sp[32], err[32], use[32];
+    ck_report_fmt_use(use, sizeof use, row);
     ck_report_fmt_time(t, sizeof t, row->time_ns, "\u00b5s");
     ck_report_fmt_num(gbs, sizeof gbs, row->time_ns > 0 ? row->gbs : -1);
     ck_report_fmt_num(gfl, sizeof gfl, row->time_ns > 0 ? row->gflops : -1);
@@ -84,6 +85,9 @@ static void html_row(const ck_report_row *row, void *arg)
         fprintf(f, "<td class=\"%s\">%s</td><td class=\"n\">%s</td>", row->parity, row->parity, err);
     else
         fputs("<td>-</td><td class=\"n\">-</td>", f);
+    fprintf(f, "<td class=\"n\">%s</td><td>", use);
+    esc(f, row->notes[0] ? row->notes : "-");
+    fputs("</td>", f);
     if (tb->baseline && row->base)
         fprintf(f, "<td class=\"n%s\">%.2f\u00d7%s</td>", row->slower ? " slower" : "", row->base_ratio,
                 row->slower ? " slower" : "");
@@ -103,7 +107,7 @@ static void html_model_tables(const ck_report *r, const char *model, FILE *f)
         esc(f, ops[i]);
         fputs("</h3>\n<div class=\"table-wrap\"><table>\n<tr><th>instance</th><th>shape</th><th>run</th><th>thr</th>"
               "<th>time</th><th>GB/s</th><th>GFLOP/s</th><th>% of roof</th><th>speedup</th><th>parity</th>"
-              "<th>max abs err</th>",
+              "<th>max abs err</th><th>cpu</th><th>notes</th>",
               f);
         if (r->n_baseline)
             fputs("<th>vs baseline</th>", f);
@@ -231,7 +235,10 @@ static void html_runs(const ck_report *r, FILE *f)
         fprintf(f, "</td><td class=\"n\">%g s</td><td class=\"n\">%d</td><td title=\"", run->min_time,
                 run->repetitions);
         esc(f, run->counters_reason);
-        fprintf(f, "\">%s</td><td><code>", run->counters_available ? "read" : "unavailable (hover for why)");
+        fprintf(f, "\">%s</td><td><code>",
+                !run->counters_available  ? "unavailable (hover for why)"
+                : run->counters_reason[0] ? "read (hover for what is missing)"
+                                          : "read");
         esc(f, run->path);
         fputs("</code></td></tr>\n", f);
     }

@@ -149,6 +149,9 @@ static void read_row(checker *c, const cJSON *op, size_t i, ck_report_row *row)
     row->scalar_ns = opt_number(c, op, "scalar_time_ns", where);
     row->speedup = opt_number(c, op, "speedup_vs_scalar", where);
     row->scalar_scaled = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(op, "scalar_scaled"));
+    row->thread_use =
+        cJSON_GetObjectItemCaseSensitive(op, "thread_use") ? need_number(c, op, "thread_use", where) : NAN;
+    row->notes = opt_string(op, "notes", "");
     row->noise = -1;
     row->parity_max_abs = row->parity_max_rel = NAN;
 }

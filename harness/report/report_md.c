@@ -16,7 +16,8 @@ static void md_row(const ck_report_row *row, void *arg)
 {
     const md_table *tb = arg;
     FILE *f = tb->f;
-    char t[32], gbs[32], gfl[32], roof[32], sp[32], err[32];
+    char t[32], gbs[32], gfl[32], roof[32], sp[32], err[32], use[32];
+    ck_report_fmt_use(use, sizeof use, row);
     ck_report_fmt_time(t, sizeof t, row->time_ns, "us");
     ck_report_fmt_num(gbs, sizeof gbs, row->time_ns > 0 ? row->gbs : -1);
     ck_report_fmt_num(gfl, sizeof gfl, row->time_ns > 0 ? row->gflops : -1);
@@ -36,8 +37,10 @@ static void md_row(const ck_report_row *row, void *arg)
         fputs("not measured: ", f);
         ck_report_md_escape(f, row->status);
     }
-    fprintf(f, " | %s | %s | %s | %s | %s | %s |", gbs, gfl, roof, sp, row->parity ? row->parity : "-",
-            row->parity ? err : "-");
+    fprintf(f, " | %s | %s | %s | %s | %s | %s | %s | ", gbs, gfl, roof, sp, row->parity ? row->parity : "-",
+            row->parity ? err : "-", use);
+    ck_report_md_escape(f, row->notes[0] ? row->notes : "-");
+    fputs(" |", f);
     if (tb->baseline && row->base)
         fprintf(f, row->slower ? " **%.2fx SLOWER** |" : " %.2fx |", row->base_ratio);
     else if (tb->baseline)
@@ -62,9 +65,9 @@ static void md_model(const ck_report *r, const char *model, FILE *f)
         fprintf(f, "### %s\n\n", ops[i]);
         fprintf(f,
                 "| instance | shape | run | threads | time | GB/s | GFLOP/s | %% of roof | speedup | parity | "
-                "max abs err |%s\n",
+                "max abs err | cpu | notes |%s\n",
                 baseline ? " vs baseline |" : "");
-        fprintf(f, "|---|---|---|--:|--:|--:|--:|--:|--:|---|--:|%s\n", baseline ? "--:|" : "");
+        fprintf(f, "|---|---|---|--:|--:|--:|--:|--:|--:|---|--:|--:|---|%s\n", baseline ? "--:|" : "");
         md_table tb = {f, baseline};
         ck_report_each_row(r, model, ops[i], md_row, &tb);
         fputc('\n', f);
@@ -92,9 +95,14 @@ static void md_runs(const ck_report *r, FILE *f)
                 fprintf(f, " %s", run->plugin_version);
         }
         fprintf(f, " | %g s | %d | ", run->min_time, run->repetitions);
-        if (run->counters_available)
+        if (run->counters_available) {
             fputs("read", f);
-        else
+            if (run->counters_reason[0]) { /* a set, or part of one, was missing */
+                fputs(" (", f);
+                ck_report_md_escape(f, run->counters_reason);
+                fputs(")", f);
+            }
+        } else
             ck_report_md_escape(f, run->counters_reason[0] ? run->counters_reason : "not read");
         if (run->parity_run)
             fprintf(f, " | %d passed, %d failed, %d skipped | ", run->parity_passed, run->parity_failed,

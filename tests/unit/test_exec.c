@@ -3,7 +3,10 @@
 #include <criterion/criterion.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "ck_host.h"
 
@@ -96,5 +99,43 @@ Test(exec, zero_threads_means_all_cpus)
 {
     ck_exec_ctx *ctx = ck_exec_create(0);
     cr_assert(ctx->n_threads >= 1);
+    ck_exec_destroy(ctx);
+}
+
+/* The workers' kernel thread ids: one per worker, none the caller's, each
+ * a live thread of this process — and the one that ran an item. */
+static void record_tid(void *arg, size_t b, size_t e, int tid)
+{
+    atomic_int *seen = arg;
+    if (tid > 0)
+        atomic_store(&seen[tid - 1], (int)syscall(SYS_gettid));
+    (void)b;
+    (void)e;
+}
+
+Test(exec, thread_ids_are_the_workers)
+{
+    ck_exec_ctx *one = ck_exec_create(1);
+    int tids[8] = {0};
+    cr_assert_eq(ck_exec_thread_ids(one, tids, 8), 0, "a one-thread context has no workers");
+    ck_exec_destroy(one);
+
+    ck_exec_ctx *ctx = ck_exec_create(3);
+    cr_assert_eq(ck_exec_thread_ids(ctx, tids, 8), 2, "started on demand: two workers");
+    cr_assert_eq(ck_exec_thread_ids(ctx, tids + 2, 1), 1, "at most cap");
+    cr_assert_eq(tids[2], tids[0], "the same threads when asked again");
+    int self = (int)syscall(SYS_gettid);
+    cr_assert(tids[0] != tids[1] && tids[0] != self && tids[1] != self);
+    for (int i = 0; i < 2; i++) {
+        char path[64];
+        snprintf(path, sizeof path, "/proc/self/task/%d", tids[i]);
+        cr_assert_eq(access(path, F_OK), 0, "%s is a thread of this process", path);
+    }
+    atomic_int seen[2] = {0};
+    for (int rep = 0; rep < 200 && !(atomic_load(&seen[0]) && atomic_load(&seen[1])); rep++)
+        ctx->parallel_for(ctx, 64, 1, record_tid, seen);
+    for (int i = 0; i < 2; i++)
+        cr_assert(atomic_load(&seen[i]) == 0 || atomic_load(&seen[i]) == tids[i],
+                  "worker %d ran on thread %d, listed as %d", i + 1, atomic_load(&seen[i]), tids[i]);
     ck_exec_destroy(ctx);
 }

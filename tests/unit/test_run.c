@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "ck_fusion.h"
 #include "ck_model.h"
@@ -184,6 +185,27 @@ Test(run, bad_arguments_get_one_clear_line)
     snprintf(cmd, sizeof cmd, "%s run --plugin scalar --model /nonexistent.json 2>&1", ck);
     cr_assert_eq(run_cmd(cmd, out, sizeof out), 2, "%s", out);
     cr_assert(strstr(out, "/nonexistent.json") != NULL, "%s", out);
+}
+
+/* The forward writes every buffer of its fresh mapping (weights seeded,
+ * activations computed), so it faults at least once per page of it; tiny-gqa's
+ * mapping is under 2 MiB, so no transparent huge page can stand in for 512. */
+Test(run, the_forward_faults_in_its_whole_mapping)
+{
+    const char *ck = getenv("CK_CKBENCH");
+    if (!ck)
+        cr_skip_test("CK_CKBENCH not set");
+    char cmd[4096], out[8192];
+    snprintf(cmd, sizeof cmd, "%s run --plugin scalar --model %s 2>&1", ck, model("tiny-gqa.json"));
+    cr_assert_eq(run_cmd(cmd, out, sizeof out), 0, "%s", out);
+    const char *a = strstr(out, "allocation: "), *c = strstr(out, "counters: ");
+    double bytes = 0, faults = 0, cpu = 0;
+    cr_assert(a && sscanf(a, "allocation: %lf bytes", &bytes) == 1 && bytes > 0, "%s", out);
+    cr_assert(c && sscanf(c, "counters: %lf page faults", &faults) == 1, "%s", out);
+    const char *u = strstr(c, "cpu ");
+    cr_assert(u && sscanf(u, "cpu %lf", &cpu) == 1 && cpu > 0, "the threads ran: %s", out);
+    cr_assert(bytes < 2 << 20);
+    cr_assert_geq(faults, bytes / (double)sysconf(_SC_PAGESIZE), "%g faults for a %g-byte mapping", faults, bytes);
 }
 
 Test(run, scalar_fused_groups_are_bit_identical_to_the_unfused_graph)

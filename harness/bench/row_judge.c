@@ -1,0 +1,78 @@
+/* What a row's counters and repetitions say about its time
+ * (ck_bench_row_judge in bench_runner.h). The rules:
+ *
+ * - noisy: the timed loop was preempted (involuntary context switches) or a
+ *   thread moved CPU, or the time varies over repetitions by more than
+ *   CK_ROW_MAX_CV. Voluntary switches are not noise: the pool's workers
+ *   sleep between jobs by design.
+ * - faults: any page fault in the timed loop. Kernels run on buffers
+ *   touched in the untimed warm-up, so a fault there is first touch (of
+ *   scratch, of a fresh mapping) or paging, and the time includes it.
+ * - threads idle: the threads' CPU time is well under wall time x threads,
+ *   i.e. they waited — for a CPU on a shared machine, or on each other. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bench_runner.h"
+
+static int positive(double v)
+{
+    return !isnan(v) && v > 0;
+}
+
+void ck_bench_row_judge(ck_bench_row *r)
+{
+    const double *c = r->counters;
+    r->flags = 0;
+    r->thread_use = NAN;
+    r->traffic_bytes = 0;
+    if (r->time_ns > 0 && r->threads > 0 && !isnan(c[CK_CTR_TASK_CLOCK_NS]))
+        r->thread_use = c[CK_CTR_TASK_CLOCK_NS] / (r->time_ns * r->threads);
+    if (positive(c[CK_CTR_LLC_MISSES])) {
+        long line = sysconf(_SC_LEVEL1_DCACHE_LINESIZE);
+        r->traffic_bytes = c[CK_CTR_LLC_MISSES] * (double)(line > 0 ? line : 64);
+    }
+    if (positive(c[CK_CTR_INVOLUNTARY_SWITCHES]) || positive(c[CK_CTR_CPU_MIGRATIONS]))
+        r->flags |= CK_ROW_SWITCHED;
+    if (r->cv > CK_ROW_MAX_CV)
+        r->flags |= CK_ROW_VARIES;
+    if (positive(c[CK_CTR_PAGE_FAULTS]))
+        r->flags |= CK_ROW_FAULTS;
+    if (!isnan(r->thread_use) && r->thread_use < CK_ROW_MIN_THREAD_USE)
+        r->flags |= CK_ROW_THREADS_IDLE;
+}
+
+static void add(char *buf, size_t len, const char *text)
+{
+    size_t l = strlen(buf);
+    if (l < len)
+        snprintf(buf + l, len - l, "%s%s", l ? "; " : "", text);
+}
+
+void ck_bench_row_notes(const ck_bench_row *r, char *buf, size_t len)
+{
+    char t[200];
+    const double *c = r->counters;
+    buf[0] = '\0';
+    if (r->flags & CK_ROW_SWITCHED) {
+        snprintf(t, sizeof t, "noisy: %.3g involuntary context switches and %.3g CPU migrations per iteration",
+                 isnan(c[CK_CTR_INVOLUNTARY_SWITCHES]) ? 0 : c[CK_CTR_INVOLUNTARY_SWITCHES],
+                 isnan(c[CK_CTR_CPU_MIGRATIONS]) ? 0 : c[CK_CTR_CPU_MIGRATIONS]);
+        add(buf, len, t);
+    }
+    if (r->flags & CK_ROW_VARIES) {
+        snprintf(t, sizeof t, "noisy: time varies by %.1f%% over repetitions", 100.0 * r->cv);
+        add(buf, len, t);
+    }
+    if (r->flags & CK_ROW_FAULTS) {
+        snprintf(t, sizeof t, "faults in its timed loop: first-touch or paging (%.3g per iteration)",
+                 c[CK_CTR_PAGE_FAULTS]);
+        add(buf, len, t);
+    }
+    if (r->flags & CK_ROW_THREADS_IDLE) {
+        snprintf(t, sizeof t, "threads idle: task clock / (wall x threads) = %.2f", r->thread_use);
+        add(buf, len, t);
+    }
+}
