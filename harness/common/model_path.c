@@ -79,7 +79,7 @@ static int cmp_str(const void *a, const void *b)
 static void list_names(const search_dirs *s, char *buf, size_t len)
 {
     static char names[MAX_NAMES][NAME_MAX + 1];
-    const char *sorted[MAX_NAMES];
+    const char *sorted[MAX_NAMES] = {0};
     int n = 0;
     for (int i = 0; i < s->n; i++) {
         DIR *d = opendir(s->dir[i]);
