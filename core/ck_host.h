@@ -53,6 +53,23 @@ const ck_kernel_desc *ck_plugin_kernel(const ck_plugin *p, uint32_t op, uint32_t
 ck_exec_ctx *ck_exec_create(int n_threads);
 void ck_exec_destroy(ck_exec_ctx *ctx);
 
+/* ---- floating-point state around a kernel call ---------------------------- */
+
+/* What a kernel must leave as it found it (host_state.c): the control bits
+ * of MXCSR (x86: rounding, flush-to-zero, denormals-are-zero, exception
+ * masks) or FPCR (AArch64), and the fenv rounding mode; the calling thread's. */
+typedef struct ck_host_state {
+    unsigned control;
+    int round;
+} ck_host_state;
+
+void ck_host_state_save(ck_host_state *s);
+/* 0 if the current state equals *before; else 1 and a phrase per change
+ * in msg ("left MXCSR flush-to-zero set, left the fenv rounding mode at
+ * FE_UPWARD (was FE_TONEAREST)"). */
+int ck_host_state_changed(const ck_host_state *before, char *msg, size_t len);
+void ck_host_state_restore(const ck_host_state *s);
+
 /* ---- op and dtype metadata ---------------------------------------------- */
 
 const char *ck_op_name(uint32_t op);        /* "rmsnorm"; "?" if unknown */

@@ -174,7 +174,7 @@ static const ck_run_outcome *reference_for(gate *g, ck_case *c, const ck_kernel_
     if (rc->n == MAX_REF_KERNELS)
         return NULL;
     rc->k[rc->n] = rk;
-    ck_parity_run_isolated(c, rk, g->threads, g->o.timeout, &rc->out[rc->n]);
+    ck_parity_run_isolated(c, rk, g->threads, 0, g->o.timeout, &rc->out[rc->n]);
     return &rc->out[rc->n++];
 }
 
@@ -204,14 +204,8 @@ static void check_kernel(gate *g, size_t si, const ck_parity_shape *ps, ck_case 
         return;
     }
     ck_run_outcome got;
-    ck_parity_run_isolated(c, k, g->threads, g->o.timeout, &got);
+    ck_parity_run_isolated(c, k, g->threads, CK_RUN_CHECK_THREADS, g->o.timeout, &got);
     ck_parity_judge(c, ref, &got, r);
-    if (r->verdict == CK_PASS && g->threads > 1) {
-        ck_run_outcome single;
-        ck_parity_run_isolated(c, k, 1, g->o.timeout, &single);
-        ck_parity_judge_split(c, &got, &single, g->threads, r);
-        ck_run_outcome_free(&single);
-    }
     if (got.state == CK_RUN_TIMED_OUT && (h < g->n_hung || g->n_hung < MAX_HUNG)) {
         if (h == g->n_hung)
             g->hung[g->n_hung++] = k;
@@ -401,8 +395,8 @@ static void release(gate *g)
 
 static void print_intro(const gate *g, size_t n_shapes)
 {
-    printf("parity: reference %s (%s); seed %llu; timeout %.3g s; %d threads (and 1 to compare); %zu op "
-           "instances%s\n",
+    printf("parity: reference %s (%s); seed %llu; timeout %.3g s; %d threads (and 1, 2, 3, 4, 7 logical threads "
+           "to compare); %zu op instances%s\n",
            g->ref->desc->name, g->ref->path, (unsigned long long)g->o.seed, g->o.timeout, g->threads, n_shapes,
            g->o.model ? " (model, then edge suite)" : " (edge suite)");
     printf("parity: plugins checked:");
@@ -443,8 +437,8 @@ int ck_gate_run(const ck_gate_opts *o)
     }
     g.progress = isatty(STDERR_FILENO);
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    /* at least two threads, so every passing kernel is also run on one
-     * thread and compared: the split must not change the bits */
+    /* the main run's threads; every passing kernel is re-run on the
+     * logical thread counts of ck_parity_thread_counts as well */
     g.threads = g.o.threads ? g.o.threads : cpus > 2 ? (int)cpus : 2;
     double t0 = now();
     print_intro(&g, n_shapes);

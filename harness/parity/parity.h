@@ -74,16 +74,32 @@ typedef struct ck_run_outcome {
     int kernel_rc; /* DONE: CK_OK, CK_E_UNSUPPORTED, ... */
     int guard_bad; /* canary damaged */
     int input_bad; /* a read-only input changed */
-    char guard_msg[256], input_msg[256], error[256];
+    int state_bad; /* floating-point control state or exec context changed */
+    int split_bad; /* other bits on another logical thread count */
+    char guard_msg[256], input_msg[256], state_msg[256], split_msg[256], error[256];
     double seconds;         /* wall time of the kernel call in the child */
     unsigned char *outputs; /* every OUT/INOUT buffer, in case order (inside map) */
     void *map;              /* the region the child wrote into */
     size_t map_len;
 } ck_run_outcome;
 
+/* Logical thread counts every passing kernel is re-run on, whatever the
+ * number of cores: splits of 3 and 7 are what catch a kernel that assumes
+ * a power of two or at most as many threads as this machine has. */
+#define CK_PARITY_N_THREAD_COUNTS 5
+extern const int ck_parity_thread_counts[CK_PARITY_N_THREAD_COUNTS];
+
+/* What a child checks beyond the one run (bits of `checks`). */
+enum {
+    CK_RUN_CHECK_THREADS = 1, /* re-run on ck_parity_thread_counts, bits must match */
+};
+
 /* Run kernel k on case c in a forked child (which builds its own exec
- * context with n_threads), killing it after timeout seconds. */
-void ck_parity_run_isolated(ck_case *c, const ck_kernel_desc *k, int n_threads, double timeout, ck_run_outcome *o);
+ * context with n_threads), killing it when one of its runs takes more than
+ * timeout seconds. Every call is checked for the floating-point state and
+ * the exec context it leaves behind (state_bad). */
+void ck_parity_run_isolated(ck_case *c, const ck_kernel_desc *k, int n_threads, int checks, double timeout,
+                            ck_run_outcome *o);
 void ck_run_outcome_free(ck_run_outcome *o);
 
 /* Bytes of every output (OUT and INOUT) buffer of c, i.e. of o->outputs. */
@@ -111,7 +127,7 @@ typedef struct ck_parity_result {
     int exact; /* parity class */
     ck_verdict verdict;
     /* why: "pass", "not-offered", "no-reference", "unsupported", "crash",
-     * "timeout", "oob-write", "input-modified", "nan", "inf", "unwritten",
+     * "timeout", "oob-write", "input-modified", "host-state", "split-dependent", "nan", "inf", "unwritten",
      * "mismatch", "kernel-error", "reference-failed", "harness-error" */
     const char *reason;
     char detail[1024]; /* one sentence; names op and plugin on failure */
@@ -123,11 +139,6 @@ typedef struct ck_parity_result {
 /* Fill r's verdict from the plugin's outcome and the reference's outputs. */
 void ck_parity_judge(const ck_case *c, const ck_run_outcome *ref, const ck_run_outcome *got, ck_parity_result *r);
 
-/* A passing r fails ("split-dependent") unless the kernel's run on one
- * thread (`single`) gave the same bits as its run on n_threads (`got`):
- * results must not depend on how parallel_for splits the work. */
-void ck_parity_judge_split(const ck_case *c, const ck_run_outcome *got, const ck_run_outcome *single, int n_threads,
-                           ck_parity_result *r);
 
 /* Worst figures over r's outputs, for the table. */
 double ck_parity_max_err(const ck_parity_result *r);

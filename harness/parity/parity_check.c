@@ -94,44 +94,19 @@ void ck_parity_judge(const ck_case *c, const ck_run_outcome *ref, const ck_run_o
         verdict(r, CK_FAIL, "input-modified", "input modified", got->input_msg);
         return;
     }
+    if (got->state_bad) {
+        verdict(r, CK_FAIL, "host-state", "host state changed", got->state_msg);
+        return;
+    }
     if (reason) {
         verdict(r, CK_FAIL, reason, "wrong output", what);
         return;
     }
+    if (got->split_bad) {
+        verdict(r, CK_FAIL, "split-dependent", "thread-dependent", got->split_msg);
+        return;
+    }
     verdict(r, CK_PASS, "pass", "pass", r->exact ? "bit-identical" : "within tolerance");
-}
-
-void ck_parity_judge_split(const ck_case *c, const ck_run_outcome *got, const ck_run_outcome *single, int n_threads,
-                           ck_parity_result *r)
-{
-    if (r->verdict != CK_PASS)
-        return;
-    char what[400];
-    if (single->state != CK_RUN_DONE || single->kernel_rc != CK_OK) {
-        snprintf(what, sizeof what, "passes on %d threads but on one thread: %s", n_threads,
-                 single->state == CK_RUN_DONE ? "returned an error" : single->error);
-        verdict(r, CK_FAIL, "split-dependent", "thread-dependent", what);
-        return;
-    }
-    size_t off = 0;
-    for (size_t i = 0; i < ck_case_n_bufs(c); i++) {
-        const ck_case_buf *b = ck_case_buf_at(c, i);
-        if (!ck_case_buf_is_output(b))
-            continue;
-        const unsigned char *x = got->outputs + off, *y = single->outputs + off;
-        off += b->bytes;
-        if (memcmp(x, y, b->bytes) == 0)
-            continue;
-        size_t j = 0;
-        while (x[j] == y[j])
-            j++;
-        snprintf(what, sizeof what,
-                 "'%s' element %zu differs between %d threads and one thread: results depend on "
-                 "how parallel_for splits the work",
-                 b->name, j / b->elem_size, n_threads);
-        verdict(r, CK_FAIL, "split-dependent", "thread-dependent", what);
-        return;
-    }
 }
 
 double ck_parity_max_err(const ck_parity_result *r)

@@ -20,9 +20,12 @@
 typedef struct child_report {
     int finished; /* set last: the child got through every step */
     int kernel_rc;
-    int guard_bad, input_bad;
-    char guard_msg[256], input_msg[256];
+    int guard_bad, input_bad, state_bad, split_bad;
+    char guard_msg[256], input_msg[256], state_msg[256], split_msg[256];
     double seconds;
+    /* when the current run began (CLOCK_MONOTONIC, shared by all
+     * processes): the timeout is per run, not per child */
+    volatile double run_started;
 } child_report;
 
 #define REPORT_BYTES ((sizeof(child_report) + 63) / 64 * 64)
@@ -63,7 +66,114 @@ static void restore_default_fault_handlers(void)
     }
 }
 
-static _Noreturn void child_main(ck_case *c, const ck_kernel_desc *k, int n_threads, child_report *rep,
+const int ck_parity_thread_counts[CK_PARITY_N_THREAD_COUNTS] = {1, 2, 3, 4, 7};
+
+static const char *const ctx_fields[] = {"struct_size", "n_threads", "parallel_for", "scratch", "host"};
+
+/* Which field of the exec context a kernel wrote into ("" if none). */
+static const char *changed_ctx_field(const ck_exec_ctx *now, const ck_exec_ctx *was)
+{
+    if (now->struct_size != was->struct_size)
+        return ctx_fields[0];
+    if (now->n_threads != was->n_threads)
+        return ctx_fields[1];
+    if (now->parallel_for != was->parallel_for)
+        return ctx_fields[2];
+    if (now->scratch != was->scratch)
+        return ctx_fields[3];
+    if (now->host != was->host)
+        return ctx_fields[4];
+    return memcmp(now, was, sizeof *now) ? "padding" : "";
+}
+
+/* One kernel call with the host's side of the contract checked: the
+ * floating-point control state and the exec context must be as they were.
+ * Both are put back, so the next run starts clean; the first offence is
+ * kept in rep. */
+static int checked_call(ck_case *c, const ck_kernel_desc *k, ck_exec_ctx *ctx, child_report *rep, const char *when)
+{
+    ck_host_state fp;
+    ck_exec_ctx saved = *ctx;
+    ck_host_state_save(&fp);
+    rep->run_started = now();
+    int rc = ck_case_run_noreset(c, k, ctx);
+    double t = now() - rep->run_started;
+    char what[200];
+    const char *field = changed_ctx_field(ctx, &saved);
+    if (!rep->state_bad && ck_host_state_changed(&fp, what, sizeof what)) {
+        rep->state_bad = 1;
+        snprintf(rep->state_msg, sizeof rep->state_msg, "%s (%s)", what, when);
+    }
+    if (!rep->state_bad && *field) {
+        rep->state_bad = 1;
+        snprintf(rep->state_msg, sizeof rep->state_msg,
+                 "wrote into the const exec context it was handed ('%s' changed, %s)", field, when);
+    }
+    ck_host_state_restore(&fp);
+    *ctx = saved;
+    if (!rep->seconds)
+        rep->seconds = t;
+    return rc;
+}
+
+/* Bits of every output against those of the first run (at out). */
+static int same_outputs(const ck_case *c, const unsigned char *out, char *msg, size_t len, int n, int n0)
+{
+    for (size_t i = 0; i < ck_case_n_bufs(c); i++) {
+        const ck_case_buf *b = ck_case_buf_at(c, i);
+        if (!ck_case_buf_is_output(b))
+            continue;
+        const unsigned char *y = b->data;
+        if (memcmp(y, out, b->bytes) != 0) {
+            size_t j = 0;
+            while (y[j] == out[j])
+                j++;
+            snprintf(msg, len,
+                     "'%s' element %zu differs between %d and %d logical threads: results depend on how "
+                     "parallel_for splits the work",
+                     b->name, j / b->elem_size, n, n0);
+            return 0;
+        }
+        out += b->bytes;
+    }
+    return 1;
+}
+
+/* The kernel again on every logical thread count of
+ * ck_parity_thread_counts (more threads than cores is fine: the pool's
+ * threads are logical), each time from a reset case, bits compared with the
+ * first run's. */
+static void rerun_thread_counts(ck_case *c, const ck_kernel_desc *k, int n0, child_report *rep,
+                                const unsigned char *out)
+{
+    for (int i = 0; i < CK_PARITY_N_THREAD_COUNTS && !rep->split_bad; i++) {
+        int n = ck_parity_thread_counts[i];
+        if (n == n0)
+            continue;
+        ck_exec_ctx *ctx = ck_exec_create(n);
+        if (!ctx)
+            _exit(3);
+        ck_case_reset(c);
+        char when[48];
+        snprintf(when, sizeof when, "on %d logical threads", n);
+        int rc = checked_call(c, k, ctx, rep, when);
+        if (rc != CK_OK) {
+            rep->split_bad = 1;
+            snprintf(rep->split_msg, sizeof rep->split_msg, "returned status %d on %d logical threads, %d on %d", rc, n,
+                     CK_OK, n0);
+        } else if (!same_outputs(c, out, rep->split_msg, sizeof rep->split_msg, n, n0)) {
+            rep->split_bad = 1;
+        }
+        /* a run that changed nothing else keeps its guards and inputs */
+        if (!rep->guard_bad)
+            rep->guard_bad = ck_case_check_guards(c, rep->guard_msg, sizeof rep->guard_msg);
+        if (!rep->input_bad)
+            rep->input_bad = ck_case_check_inputs(c, rep->input_msg, sizeof rep->input_msg);
+        ck_exec_destroy(ctx);
+    }
+}
+
+static _Noreturn void child_main(ck_case *c, const ck_kernel_desc *k, int n_threads, int checks, child_report *rep,
                                  unsigned char *out)
 {
     /* a plugin's chatter must not end up in the table on stdout */
@@ -79,29 +189,32 @@ static _Noreturn void child_main(ck_case *c, const ck_kernel_desc *k, int n_thre
         _exit(3);
     /* no reset: the parent never runs kernels, so c is as ck_case_create
      * left it, and this child has its own copy-on-write pages of it */
-    double t0 = now();
-    rep->kernel_rc = ck_case_run_noreset(c, k, ctx);
-    rep->seconds = now() - t0;
+    rep->kernel_rc = checked_call(c, k, ctx, rep, "main run");
     rep->guard_bad = ck_case_check_guards(c, rep->guard_msg, sizeof rep->guard_msg);
     rep->input_bad = ck_case_check_inputs(c, rep->input_msg, sizeof rep->input_msg);
+    unsigned char *o = out;
     for (size_t i = 0; i < ck_case_n_bufs(c); i++) {
         const ck_case_buf *b = ck_case_buf_at(c, i);
         if (!ck_case_buf_is_output(b))
             continue;
-        memcpy(out, b->data, b->bytes);
-        out += b->bytes;
+        memcpy(o, b->data, b->bytes);
+        o += b->bytes;
     }
+    if ((checks & CK_RUN_CHECK_THREADS) && rep->kernel_rc == CK_OK)
+        rerun_thread_counts(c, k, n_threads, rep, out);
     rep->finished = 1;
     /* no ck_exec_destroy: _exit ends the workers, and a broken kernel may
      * have left them in any state */
     _exit(0);
 }
 
-/* Wait for pid up to timeout seconds; 1 if it exited (status in *st), 0 if
- * it had to be killed. */
-static int wait_with_timeout(pid_t pid, double timeout, int *st)
+/* Wait for pid while none of its runs has taken more than timeout seconds
+ * (a child that has not begun a run yet is setting up); 1 if it exited
+ * (status in *st), 0 if it had to be killed. */
+static int wait_with_timeout(pid_t pid, double timeout, const child_report *rep, int *st)
 {
-    double deadline = now() + timeout;
+    /* a child stuck outside any run (say, starting threads) ends too */
+    double deadline = now() + timeout * (CK_PARITY_N_THREAD_COUNTS + 3);
     long nap_ns = 20000;
     for (;;) {
         pid_t r = waitpid(pid, st, WNOHANG);
@@ -109,7 +222,9 @@ static int wait_with_timeout(pid_t pid, double timeout, int *st)
             return 1;
         if (r < 0 && errno != EINTR)
             return 1;
-        if (now() >= deadline) {
+        double started = rep->run_started;
+        double t = now();
+        if ((started > 0 && t >= started + timeout) || t >= deadline) {
             kill(pid, SIGKILL);
             while (waitpid(pid, st, 0) < 0 && errno == EINTR)
                 ;
@@ -122,7 +237,8 @@ static int wait_with_timeout(pid_t pid, double timeout, int *st)
     }
 }
 
-void ck_parity_run_isolated(ck_case *c, const ck_kernel_desc *k, int n_threads, double timeout, ck_run_outcome *o)
+void ck_parity_run_isolated(ck_case *c, const ck_kernel_desc *k, int n_threads, int checks, double timeout,
+                            ck_run_outcome *o)
 {
     memset(o, 0, sizeof *o);
     size_t out_bytes = ck_parity_output_bytes(c);
@@ -148,9 +264,9 @@ void ck_parity_run_isolated(ck_case *c, const ck_kernel_desc *k, int n_threads, 
         return;
     }
     if (pid == 0)
-        child_main(c, k, n_threads, rep, out);
+        child_main(c, k, n_threads, checks, rep, out);
     int st = 0;
-    if (!wait_with_timeout(pid, timeout, &st)) {
+    if (!wait_with_timeout(pid, timeout, rep, &st)) {
         o->state = CK_RUN_TIMED_OUT;
         snprintf(o->error, sizeof o->error, "did not return within %.3g s (killed)", timeout);
         return;
@@ -171,6 +287,12 @@ void ck_parity_run_isolated(ck_case *c, const ck_kernel_desc *k, int n_threads, 
     o->kernel_rc = rep->kernel_rc;
     o->guard_bad = rep->guard_bad;
     o->input_bad = rep->input_bad;
+    o->state_bad = rep->state_bad;
+    o->split_bad = rep->split_bad;
+    memcpy(o->state_msg, rep->state_msg, sizeof o->state_msg);
+    memcpy(o->split_msg, rep->split_msg, sizeof o->split_msg);
+    o->state_msg[sizeof o->state_msg - 1] = 0;
+    o->split_msg[sizeof o->split_msg - 1] = 0;
     memcpy(o->guard_msg, rep->guard_msg, sizeof o->guard_msg);
     memcpy(o->input_msg, rep->input_msg, sizeof o->input_msg);
     o->guard_msg[sizeof o->guard_msg - 1] = 0;

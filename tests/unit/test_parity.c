@@ -26,11 +26,11 @@ static const char *ckbench(void)
     return p ? p : "build/bin/ckbench";
 }
 
-static const char *broken_plugin(void)
+static const char *test_plugin(const char *name)
 {
     static char path[1024];
     const char *d = getenv("CK_TEST_PLUGIN_DIR");
-    snprintf(path, sizeof path, "%s/libck_broken.so", d ? d : "build/tests/plugins");
+    snprintf(path, sizeof path, "%s/libck_%s.so", d ? d : "build/tests/plugins", name);
     return path;
 }
 
@@ -89,13 +89,14 @@ static int has_summary_line(const char *out)
     return ok;
 }
 
-/* Run the broken plugin on some ops, return the parsed --json. */
-static cJSON *run_broken(const char *ops, const char *extra, run_result *rr)
+/* Run a test plugin on some ops, return the parsed --json. */
+static cJSON *run_plugin(const char *plugin, const char *ops, const char *extra, run_result *rr)
 {
     char *dir = make_tmpdir();
     char json[256], args[2048];
     snprintf(json, sizeof json, "%s/parity.json", dir);
-    snprintf(args, sizeof args, "--plugin '%s' --op %s --timeout 2 --json '%s' %s", broken_plugin(), ops, json, extra);
+    snprintf(args, sizeof args, "--plugin '%s' --op %s --timeout 2 --json '%s' %s", test_plugin(plugin), ops, json,
+             extra);
     *rr = run_parity(args);
     char *text = slurp(json);
     cr_assert_not_null(text, "--json was not written; stderr: %s", rr->err);
@@ -106,6 +107,11 @@ static cJSON *run_broken(const char *ops, const char *extra, run_result *rr)
     rmdir(dir);
     free(dir);
     return root;
+}
+
+static cJSON *run_broken(const char *ops, const char *extra, run_result *rr)
+{
+    return run_plugin("broken", ops, extra, rr);
 }
 
 static const cJSON *find_case(const cJSON *root, const char *instance)
@@ -142,14 +148,22 @@ static const cJSON *first_output(const cJSON *c)
     return o;
 }
 
-static void expect_failure(const cJSON *root, const char *instance, const char *reason, const char *in_detail)
+static void expect_failure_of(const cJSON *root, const char *plugin, const char *instance, const char *reason,
+                              const char *in_detail)
 {
     const cJSON *c = find_case(root, instance);
     cr_expect_str_eq(str(c, "verdict"), "FAIL", "%s", instance);
     cr_expect_str_eq(str(c, "reason"), reason, "%s: %s", instance, str(c, "detail"));
     cr_expect(strstr(str(c, "detail"), in_detail) != NULL, "%s: expected \"%s\" in \"%s\"", instance, in_detail,
               str(c, "detail"));
-    cr_expect(strstr(str(c, "detail"), "plugin 'broken'") != NULL, "the detail names the plugin");
+    char who[96];
+    snprintf(who, sizeof who, "plugin '%s'", plugin);
+    cr_expect(strstr(str(c, "detail"), who) != NULL, "the detail names the plugin");
+}
+
+static void expect_failure(const cJSON *root, const char *instance, const char *reason, const char *in_detail)
+{
+    expect_failure_of(root, "broken", instance, reason, in_detail);
 }
 
 static void free_run(run_result *r, cJSON *root)
@@ -253,7 +267,44 @@ Test(parity_broken, result_depending_on_the_work_split)
     run_result r;
     cJSON *root = run_broken("linear", "--threads 2", &r);
     cr_expect_eq(r.status, 1);
-    expect_failure(root, "linear bf16 T=3 K=64 N=33", "split-dependent", "differs between 2 threads and one thread");
+    expect_failure(root, "linear bf16 T=3 K=64 N=33", "split-dependent", "differs between 1 and 2 logical threads");
+    free_run(&r, root);
+}
+
+/* ---- the hostile plugins: one per class of defect the gate must name -------------------------- */
+
+Test(parity_hostile, floating_point_state_left_behind)
+{
+    run_result r;
+    cJSON *root = run_plugin("hostile_host", "gelu", "", &r);
+    cr_expect_eq(r.status, 1);
+#if defined(__x86_64__) || defined(__i386__)
+    expect_failure_of(root, "hostile_host", "gelu n=7", "host-state", "left MXCSR flush-to-zero set");
+    expect_failure_of(root, "hostile_host", "gelu n=7", "host-state", "left MXCSR denormals-are-zero set");
+#endif
+    expect_failure_of(root, "hostile_host", "gelu n=7", "host-state", "fenv rounding mode at FE_UPWARD");
+    free_run(&r, root);
+}
+
+Test(parity_hostile, write_into_the_const_exec_context)
+{
+    run_result r;
+    cJSON *root = run_plugin("hostile_host", "swiglu", "", &r);
+    cr_expect_eq(r.status, 1);
+    expect_failure_of(root, "hostile_host", "swiglu n=7", "host-state", "wrote into the const exec context");
+    expect_failure_of(root, "hostile_host", "swiglu n=7", "host-state", "'n_threads' changed");
+    free_run(&r, root);
+}
+
+Test(parity_hostile, wrong_only_on_three_or_more_threads)
+{
+    run_result r;
+    /* the main run on 2 threads and 1 and 2 logical threads agree: only
+     * the re-runs on 3, 4 and 7 logical threads can see it */
+    cJSON *root = run_plugin("hostile_host", "rmsnorm", "--threads 2", &r);
+    cr_expect_eq(r.status, 1);
+    expect_failure_of(root, "hostile_host", "rmsnorm T=3 D=17", "split-dependent",
+                      "differs between 3 and 2 logical threads");
     free_run(&r, root);
 }
 
