@@ -80,8 +80,7 @@ static void describe_control(unsigned was, unsigned now, char *msg, size_t len)
     if ((was ^ now) & 0x8000u)
         append(msg, len, now & 0x8000u ? "left MXCSR flush-to-zero set" : "left MXCSR flush-to-zero cleared");
     if ((was ^ now) & 0x40u)
-        append(msg, len,
-               now & 0x40u ? "left MXCSR denormals-are-zero set" : "left MXCSR denormals-are-zero cleared");
+        append(msg, len, now & 0x40u ? "left MXCSR denormals-are-zero set" : "left MXCSR denormals-are-zero cleared");
     if ((was ^ now) & 0x6000u) {
         snprintf(buf, sizeof buf, "left MXCSR rounding %s (was %s)", rounding[(now >> 13) & 3],
                  rounding[(was >> 13) & 3]);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "case_internal.h"
 #include "ck_rng.h"
@@ -82,7 +83,7 @@ void ck_case_free(ck_case *c)
     if (!c)
         return;
     for (size_t i = 0; i < c->n_bufs; i++) {
-        free(c->alloc[i]);
+        case_map_free(&c->map[i]);
         free((void *)c->bufs[i].init);
     }
     free(c);
@@ -122,7 +123,7 @@ void ck_case_reset(ck_case *c)
 {
     for (size_t i = 0; i < c->n_bufs; i++) {
         ck_case_buf *b = &c->bufs[i];
-        case_arm_canaries(c->alloc[i], b->bytes);
+        case_arm_canaries(c, i);
         if (!ck_case_buf_is_input(b))
             case_poison(b);
         else if (b->role == CK_BUF_INOUT || memcmp(b->data, b->init, b->bytes) != 0)
@@ -175,10 +176,11 @@ int ck_case_check_guards(const ck_case *c, char *msg, size_t len)
 {
     for (size_t i = 0; i < c->n_bufs; i++) {
         const ck_case_buf *b = &c->bufs[i];
-        const unsigned char *front = c->alloc[i], *back = front + GUARD + b->bytes;
+        const unsigned char *d = b->data, *end = d + b->bytes;
         /* report the damaged byte nearest the buffer: that is the bad index */
-        for (size_t j = 0; j < GUARD; j++) {
-            if (back[j] != case_canary_byte(j + GUARD)) {
+        for (const unsigned char *p = end; p < c->map[i].hi; p++) {
+            size_t j = (size_t)(p - end);
+            if (*p != case_canary_byte(j + GUARD)) {
                 snprintf(msg, len,
                          "out-of-bounds write past the end of '%s' (byte %zu after its last byte, i.e. element %zu "
                          "of %zu)",
@@ -186,15 +188,71 @@ int ck_case_check_guards(const ck_case *c, char *msg, size_t len)
                 return 1;
             }
         }
-        for (size_t j = GUARD; j-- > 0;) {
-            if (front[j] != case_canary_byte(j)) {
+        for (const unsigned char *p = d; p-- > c->map[i].lo;) {
+            size_t back = (size_t)(d - p);
+            if (*p != case_canary_byte(back - 1)) {
                 snprintf(msg, len, "out-of-bounds write before the start of '%s' (%zu bytes before element 0)", b->name,
-                         GUARD - j);
+                         back);
                 return 1;
             }
         }
     }
     return 0;
+}
+
+/* Point every pointer of the argument struct that lies in [from, from +
+ * bytes) at the same offset of to. The structs hold only pointers and
+ * scalars, pointers aligned: a size or flag is never a live heap address. */
+static void rebase_args(ck_case *c, const unsigned char *from, size_t bytes, unsigned char *to)
+{
+    uintptr_t lo = (uintptr_t)from, hi = lo + (bytes ? bytes : 1);
+    unsigned char *a = (unsigned char *)&c->args;
+    for (size_t off = 0; off + sizeof(uintptr_t) <= sizeof c->args; off += _Alignof(void *)) {
+        uintptr_t v;
+        memcpy(&v, a + off, sizeof v);
+        if (v >= lo && v < hi) {
+            v = (uintptr_t)to + (v - lo);
+            memcpy(a + off, &v, sizeof v);
+        }
+    }
+}
+
+int ck_case_place(ck_case *c, int end_aligned, char *err, size_t len)
+{
+    for (size_t i = 0; i < c->n_bufs; i++) {
+        ck_case_buf *b = &c->bufs[i];
+        unsigned char *at = b->data;
+        if (end_aligned ? at + b->bytes == c->map[i].hi : at == c->map[i].lo)
+            continue; /* already there (a whole number of pages): no copy of a large weight */
+        case_map m;
+        unsigned char *data;
+        if (case_map_alloc(&m, b->bytes, end_aligned, &data) != 0) {
+            case_fail(err, len, &c->shape, "cannot map '%s' again (%zu bytes)", b->name, b->bytes);
+            return -1;
+        }
+        memcpy(data, b->data, b->bytes);
+        rebase_args(c, b->data, b->bytes, data);
+        case_map_free(&c->map[i]);
+        c->map[i] = m;
+        b->data = data;
+        case_arm_canaries(c, i);
+    }
+    return 0;
+}
+
+int ck_case_protect_inputs(ck_case *c)
+{
+    for (size_t i = 0; i < c->n_bufs; i++)
+        if (c->bufs[i].role == CK_BUF_IN &&
+            mprotect(c->map[i].lo, (size_t)(c->map[i].hi - c->map[i].lo), PROT_READ) != 0)
+            return -1;
+    return 0;
+}
+
+void ck_case_buf_mapping(const ck_case *c, size_t i, uintptr_t *lo, uintptr_t *hi)
+{
+    *lo = (uintptr_t)c->map[i].base;
+    *hi = *lo + c->map[i].len;
 }
 
 int ck_case_check_inputs(const ck_case *c, char *msg, size_t len)

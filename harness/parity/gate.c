@@ -204,7 +204,7 @@ static void check_kernel(gate *g, size_t si, const ck_parity_shape *ps, ck_case 
         return;
     }
     ck_run_outcome got;
-    ck_parity_run_isolated(c, k, g->threads, CK_RUN_CHECK_THREADS, g->o.timeout, &got);
+    ck_parity_run_isolated(c, k, g->threads, CK_RUN_CHECK_THREADS | CK_RUN_CHECK_GUARDS, g->o.timeout, &got);
     ck_parity_judge(c, ref, &got, r);
     if (got.state == CK_RUN_TIMED_OUT && (h < g->n_hung || g->n_hung < MAX_HUNG)) {
         if (h == g->n_hung)

@@ -70,7 +70,10 @@ typedef enum ck_run_state {
 
 typedef struct ck_run_outcome {
     ck_run_state state;
-    int signal;    /* CRASHED */
+    int signal; /* CRASHED */
+    /* CRASHED at an address in a buffer's guard pages or read-only data:
+     * "oob-write", "oob-read" or "input-modified" (error names the buffer) */
+    const char *crash_reason;
     int kernel_rc; /* DONE: CK_OK, CK_E_UNSUPPORTED, ... */
     int guard_bad; /* canary damaged */
     int input_bad; /* a read-only input changed */
@@ -92,6 +95,7 @@ extern const int ck_parity_thread_counts[CK_PARITY_N_THREAD_COUNTS];
 /* What a child checks beyond the one run (bits of `checks`). */
 enum {
     CK_RUN_CHECK_THREADS = 1, /* re-run on ck_parity_thread_counts, bits must match */
+    CK_RUN_CHECK_GUARDS = 2,  /* re-run with every buffer ending at a page end */
 };
 
 /* Run kernel k on case c in a forked child (which builds its own exec
@@ -127,7 +131,7 @@ typedef struct ck_parity_result {
     int exact; /* parity class */
     ck_verdict verdict;
     /* why: "pass", "not-offered", "no-reference", "unsupported", "crash",
-     * "timeout", "oob-write", "input-modified", "host-state", "split-dependent", "nan", "inf", "unwritten",
+     * "timeout", "oob-write", "oob-read", "input-modified", "host-state", "split-dependent", "nan", "inf", "unwritten",
      * "mismatch", "kernel-error", "reference-failed", "harness-error" */
     const char *reason;
     char detail[1024]; /* one sentence; names op and plugin on failure */

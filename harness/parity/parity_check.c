@@ -70,7 +70,12 @@ void ck_parity_judge(const ck_case *c, const ck_run_outcome *ref, const ck_run_o
         return;
     }
     switch (got->state) {
-    case CK_RUN_CRASHED: verdict(r, CK_FAIL, "crash", "crash", got->error); return;
+    case CK_RUN_CRASHED:
+        if (got->crash_reason)
+            verdict(r, CK_FAIL, got->crash_reason, "out-of-bounds access", got->error);
+        else
+            verdict(r, CK_FAIL, "crash", "crash", got->error);
+        return;
     case CK_RUN_TIMED_OUT: verdict(r, CK_FAIL, "timeout", "hang", got->error); return;
     case CK_RUN_HARNESS_ERROR: verdict(r, CK_FAIL, "harness-error", "not run", got->error); return;
     case CK_RUN_DONE: break;

@@ -17,6 +17,14 @@
 
 #include "parity.h"
 
+/* Where each buffer of the case lives in the child during the current run,
+ * for naming a faulting address after the child is gone. */
+typedef struct child_region {
+    uintptr_t lo, hi, data; /* the whole mapping; the data */
+    size_t bytes;
+    int readonly;
+} child_region;
+
 typedef struct child_report {
     int finished; /* set last: the child got through every step */
     int kernel_rc;
@@ -26,6 +34,12 @@ typedef struct child_report {
     /* when the current run began (CLOCK_MONOTONIC, shared by all
      * processes): the timeout is per run, not per child */
     volatile double run_started;
+    char phase[48]; /* "main run", "on 3 logical threads", "end-aligned run" */
+    child_region regions[CK_CASE_MAX_BUFS];
+    size_t n_regions;
+    /* set by the fault handler */
+    volatile int faulted, fault_write; /* fault_write: 1 write, 0 read, -1 unknown */
+    volatile uintptr_t fault_addr;
 } child_report;
 
 #define REPORT_BYTES ((sizeof(child_report) + 63) / 64 * 64)
@@ -66,6 +80,64 @@ static void restore_default_fault_handlers(void)
     }
 }
 
+static child_report *fault_report;
+
+static void record_regions(const ck_case *c, child_report *rep)
+{
+    rep->n_regions = ck_case_n_bufs(c) < CK_CASE_MAX_BUFS ? ck_case_n_bufs(c) : CK_CASE_MAX_BUFS;
+    for (size_t i = 0; i < rep->n_regions; i++) {
+        const ck_case_buf *b = ck_case_buf_at(c, i);
+        child_region *r = &rep->regions[i];
+        ck_case_buf_mapping(c, i, &r->lo, &r->hi);
+        r->data = (uintptr_t)b->data;
+        r->bytes = b->bytes;
+        r->readonly = b->role == CK_BUF_IN;
+    }
+}
+
+/* Async-signal-safe: note where the fault was, then die of the same signal
+ * (default action restored, the signal re-sent; SA_NODEFER lets it through),
+ * so the parent still sees the signal and can name the address. */
+static void on_fault(int sig, siginfo_t *si, void *uc_)
+{
+    child_report *rep = fault_report;
+    rep->fault_addr = (uintptr_t)si->si_addr;
+    rep->fault_write = -1;
+#if defined(__x86_64__) && defined(REG_ERR)
+    const ucontext_t *uc = uc_;
+    rep->fault_write = (uc->uc_mcontext.gregs[REG_ERR] & 2) ? 1 : 0; /* page-fault error code: W */
+#else
+    (void)uc_;
+#endif
+    rep->faulted = 1;
+#ifdef __linux__
+    unsigned long dfl[4] = {0, 0, 0, 0};
+    syscall(SYS_rt_sigaction, sig, dfl, NULL, sizeof(unsigned long));
+    syscall(SYS_tgkill, getpid(), syscall(SYS_gettid), sig);
+#else
+    signal(sig, SIG_DFL);
+    raise(sig);
+#endif
+    _exit(128 + sig);
+}
+
+/* Through libc: the kernel wants a signal-return trampoline (sa_restorer)
+ * on x86-64 even for a handler that never returns, and libc supplies it.
+ * ASan lets a program install its own SIGSEGV handler by default. */
+static void catch_faults(child_report *rep)
+{
+    fault_report = rep;
+    const int faults[] = {SIGSEGV, SIGBUS};
+    for (size_t i = 0; i < sizeof faults / sizeof faults[0]; i++) {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_sigaction = on_fault;
+        sa.sa_flags = SA_SIGINFO | SA_NODEFER;
+        sigemptyset(&sa.sa_mask);
+        sigaction(faults[i], &sa, NULL);
+    }
+}
+
 const int ck_parity_thread_counts[CK_PARITY_N_THREAD_COUNTS] = {1, 2, 3, 4, 7};
 
 static const char *const ctx_fields[] = {"struct_size", "n_threads", "parallel_for", "scratch", "host"};
@@ -95,6 +167,7 @@ static int checked_call(ck_case *c, const ck_kernel_desc *k, ck_exec_ctx *ctx, c
     ck_host_state fp;
     ck_exec_ctx saved = *ctx;
     ck_host_state_save(&fp);
+    snprintf(rep->phase, sizeof rep->phase, "%s", when);
     rep->run_started = now();
     int rc = ck_case_run_noreset(c, k, ctx);
     double t = now() - rep->run_started;
@@ -173,6 +246,27 @@ static void rerun_thread_counts(ck_case *c, const ck_kernel_desc *k, int n0, chi
     }
 }
 
+/* The main run had every buffer start at a page start; now every buffer
+ * ends at a page end, so a read or write just past the end faults too. */
+static void run_end_aligned(ck_case *c, const ck_kernel_desc *k, ck_exec_ctx *ctx, child_report *rep)
+{
+    char err[256];
+    if (ck_case_place(c, 1, err, sizeof err) != 0 || ck_case_protect_inputs(c) != 0)
+        _exit(3);
+    record_regions(c, rep);
+    ck_case_reset(c);
+    int rc = checked_call(c, k, ctx, rep, "end-aligned run");
+    if (rc != CK_OK && !rep->split_bad) {
+        rep->split_bad = 1;
+        snprintf(rep->split_msg, sizeof rep->split_msg,
+                 "returned status %d when its buffers end at a page end, %d when they start at one", rc, CK_OK);
+    }
+    if (!rep->guard_bad)
+        rep->guard_bad = ck_case_check_guards(c, rep->guard_msg, sizeof rep->guard_msg);
+    if (!rep->input_bad)
+        rep->input_bad = ck_case_check_inputs(c, rep->input_msg, sizeof rep->input_msg);
+}
+
 static _Noreturn void child_main(ck_case *c, const ck_kernel_desc *k, int n_threads, int checks, child_report *rep,
                                  unsigned char *out)
 {
@@ -181,6 +275,7 @@ static _Noreturn void child_main(ck_case *c, const ck_kernel_desc *k, int n_thre
     if (devnull >= 0)
         dup2(devnull, STDOUT_FILENO);
     restore_default_fault_handlers();
+    catch_faults(rep);
     /* a crashing kernel is expected here: no core file per case */
     struct rlimit no_core = {0, 0};
     setrlimit(RLIMIT_CORE, &no_core);
@@ -189,6 +284,9 @@ static _Noreturn void child_main(ck_case *c, const ck_kernel_desc *k, int n_thre
         _exit(3);
     /* no reset: the parent never runs kernels, so c is as ck_case_create
      * left it, and this child has its own copy-on-write pages of it */
+    if (ck_case_protect_inputs(c) != 0)
+        _exit(3);
+    record_regions(c, rep);
     rep->kernel_rc = checked_call(c, k, ctx, rep, "main run");
     rep->guard_bad = ck_case_check_guards(c, rep->guard_msg, sizeof rep->guard_msg);
     rep->input_bad = ck_case_check_inputs(c, rep->input_msg, sizeof rep->input_msg);
@@ -202,10 +300,44 @@ static _Noreturn void child_main(ck_case *c, const ck_kernel_desc *k, int n_thre
     }
     if ((checks & CK_RUN_CHECK_THREADS) && rep->kernel_rc == CK_OK)
         rerun_thread_counts(c, k, n_threads, rep, out);
+    if ((checks & CK_RUN_CHECK_GUARDS) && rep->kernel_rc == CK_OK)
+        run_end_aligned(c, k, ctx, rep);
     rep->finished = 1;
     /* no ck_exec_destroy: _exit ends the workers, and a broken kernel may
      * have left them in any state */
     _exit(0);
+}
+
+/* Name the buffer and the direction of a fault the handler noted: "wrote
+ * 68 bytes before the start of 'y'", "read past the end of 'x' (4 bytes
+ * after its last byte)". The reason is "oob-write", "oob-read" or, for a
+ * write into a read-only input, "input-modified"; NULL if the address is in
+ * no buffer's mapping. */
+static const char *describe_fault(const ck_case *c, const child_report *rep, char *msg, size_t len)
+{
+    uintptr_t a = rep->fault_addr;
+    const char *did = rep->fault_write == 1 ? "wrote" : rep->fault_write == 0 ? "read" : "accessed memory";
+    const char *reason = rep->fault_write == 0 ? "oob-read" : "oob-write";
+    for (size_t i = 0; i < rep->n_regions && i < ck_case_n_bufs(c); i++) {
+        const child_region *r = &rep->regions[i];
+        const char *name = ck_case_buf_at(c, i)->name;
+        if (a < r->lo || a >= r->hi)
+            continue;
+        if (a >= r->data && a < r->data + r->bytes) {
+            snprintf(msg, len, "%s its read-only input '%s' (element %zu, %s)",
+                     rep->fault_write == 0 ? "read" : "wrote into", name,
+                     (size_t)(a - r->data) / ck_case_buf_at(c, i)->elem_size, rep->phase);
+            return "input-modified";
+        }
+        if (a >= r->data + r->bytes)
+            snprintf(msg, len, "%s past the end of '%s' (%zu bytes after its last byte, %s)", did, name,
+                     (size_t)(a - r->data - r->bytes), rep->phase);
+        else
+            snprintf(msg, len, "%s %zu bytes before the start of '%s' (%s)", did, (size_t)(r->data - a), name,
+                     rep->phase);
+        return reason;
+    }
+    return NULL;
 }
 
 /* Wait for pid while none of its runs has taken more than timeout seconds
@@ -274,7 +406,13 @@ void ck_parity_run_isolated(ck_case *c, const ck_kernel_desc *k, int n_threads, 
     if (WIFSIGNALED(st)) {
         o->state = CK_RUN_CRASHED;
         o->signal = WTERMSIG(st);
-        snprintf(o->error, sizeof o->error, "crashed with signal %d (%s)", o->signal, strsignal(o->signal));
+        o->crash_reason = rep->faulted ? describe_fault(c, rep, o->error, sizeof o->error) : NULL;
+        if (!o->crash_reason && rep->faulted)
+            snprintf(o->error, sizeof o->error,
+                     "crashed with signal %d (%s) at address %#lx, in no buffer of the case (%s)", o->signal,
+                     strsignal(o->signal), (unsigned long)rep->fault_addr, rep->phase);
+        else if (!o->crash_reason)
+            snprintf(o->error, sizeof o->error, "crashed with signal %d (%s)", o->signal, strsignal(o->signal));
         return;
     }
     if (!rep->finished) {

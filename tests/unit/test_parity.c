@@ -308,6 +308,36 @@ Test(parity_hostile, wrong_only_on_three_or_more_threads)
     free_run(&r, root);
 }
 
+Test(parity_hostile, write_before_the_start_faults_and_is_named)
+{
+    run_result r;
+    cJSON *root = run_plugin("hostile_mem", "add", "", &r);
+    cr_expect_eq(r.status, 1);
+    expect_failure_of(root, "hostile_mem", "add n=7", "oob-write", "wrote 68 bytes before the start of 'y'");
+    free_run(&r, root);
+}
+
+Test(parity_hostile, write_far_past_the_end_faults_and_is_named)
+{
+    run_result r;
+    cJSON *root = run_plugin("hostile_mem", "layernorm", "", &r);
+    cr_expect_eq(r.status, 1);
+    expect_failure_of(root, "hostile_mem", "layernorm T=3 D=17", "oob-write",
+                      "wrote past the end of 'y' (8192 bytes after its last byte");
+    free_run(&r, root);
+}
+
+Test(parity_hostile, read_past_the_end_of_an_input)
+{
+    run_result r;
+    cJSON *root = run_plugin("hostile_mem", "linear", "", &r);
+    cr_expect_eq(r.status, 1);
+    /* 3 x 64 floats are 768 bytes: only the end-aligned run can see it */
+    expect_failure_of(root, "hostile_mem", "linear f32 T=3 K=64 N=33", "oob-read",
+                      "read past the end of 'x' (0 bytes after its last byte, end-aligned run)");
+    free_run(&r, root);
+}
+
 Test(parity_broken, whole_run_finishes_and_counts_add_up, .timeout = 120)
 {
     char *dir = make_tmpdir();
@@ -636,7 +666,13 @@ Test(ck_case, guards_catch_writes_outside_and_input_changes)
     cr_expect(strstr(msg, "past the end of 'y'") && strstr(msg, "element 85 of 85"), "%s", msg);
     ck_case_reset(c);
     cr_expect_eq(ck_case_check_guards(c, msg, sizeof msg), 0, "reset re-arms the canaries");
-    y[-1] = 1.0f;
+    /* y starts at a page start (a guard page before it); end-aligned, the
+     * rest of its first page is a canary */
+    cr_assert_eq(ck_case_place(c, 1, err, sizeof err), 0, "%s", err);
+    cr_expect_eq(((uintptr_t)ck_case_find(c, "y")->data + 85 * 4) % 4096, 0, "y ends at a page end");
+    cr_expect_eq(((const ck_norm_args *)ck_case_args(c))->y, ck_case_find(c, "y")->data, "args follow the move");
+    y = ck_case_find(c, "y")->data;
+    y[-17] = 1.0f;
     cr_expect_eq(ck_case_check_guards(c, msg, sizeof msg), 1);
     cr_expect(strstr(msg, "before the start of 'y'"), "%s", msg);
     float *x = ck_case_find(c, "x")->data;
