@@ -32,8 +32,13 @@ static int build(ck_case *c, char *err, size_t err_len)
 
 /* ---- public API ------------------------------------------------------------------------ */
 
-ck_case *ck_case_create(const ck_shape *s, uint64_t seed, char *err, size_t err_len)
+static ck_case *create(const ck_shape *s, const ck_shape *members, size_t n_members, int unbacked, uint64_t seed,
+                       char *err, size_t err_len)
 {
+    if (n_members && (n_members < 2 || n_members > CASE_MAX_MEMBERS)) {
+        case_fail(err, err_len, s, "a fused op has 2 to %d members, found %zu", CASE_MAX_MEMBERS, n_members);
+        return NULL;
+    }
     if (err && err_len)
         err[0] = 0;
     ck_case *c = calloc(1, sizeof *c);
@@ -43,39 +48,39 @@ ck_case *ck_case_create(const ck_shape *s, uint64_t seed, char *err, size_t err_
     }
     c->shape = *s;
     c->seed = seed;
+    c->unbacked = unbacked;
+    if (n_members)
+        memcpy(c->members, members, n_members * sizeof *members);
+    c->n_members = n_members;
     if (build(c, err, err_len) != 0) {
         ck_case_free(c);
         return NULL;
     }
-    ck_case_reset(c);
+    if (!unbacked)
+        ck_case_reset(c);
     return c;
+}
+
+ck_case *ck_case_create(const ck_shape *s, uint64_t seed, char *err, size_t err_len)
+{
+    return create(s, NULL, 0, 0, seed, err, err_len);
 }
 
 ck_case *ck_case_create_fused(uint32_t op, uint32_t dtype, const ck_shape *members, size_t n_members, uint64_t seed,
                               char *err, size_t err_len)
 {
     ck_shape s = {.op = op, .dtype = dtype};
-    if (n_members < 2 || n_members > CASE_MAX_MEMBERS) {
+    if (n_members < 2) {
         case_fail(err, err_len, &s, "a fused op has 2 to %d members, found %zu", CASE_MAX_MEMBERS, n_members);
         return NULL;
     }
-    if (err && err_len)
-        err[0] = 0;
-    ck_case *c = calloc(1, sizeof *c);
-    if (!c) {
-        case_fail(err, err_len, &s, "out of memory");
-        return NULL;
-    }
-    c->shape = s;
-    c->seed = seed;
-    memcpy(c->members, members, n_members * sizeof *members);
-    c->n_members = n_members;
-    if (build(c, err, err_len) != 0) {
-        ck_case_free(c);
-        return NULL;
-    }
-    ck_case_reset(c);
-    return c;
+    return create(&s, members, n_members, 0, seed, err, err_len);
+}
+
+ck_case *ck_case_create_unbacked(const ck_shape *s, const ck_shape *members, size_t n_members, char *err,
+                                 size_t err_len)
+{
+    return create(s, members, n_members, 1, 0, err, err_len);
 }
 
 void ck_case_free(ck_case *c)
@@ -84,7 +89,7 @@ void ck_case_free(ck_case *c)
         return;
     for (size_t i = 0; i < c->n_bufs; i++) {
         case_map_free(&c->map[i]);
-        free((void *)c->bufs[i].init);
+        case_free_init(c, &c->bufs[i]);
     }
     free(c);
 }
@@ -138,19 +143,23 @@ static void make_inplace(const ck_case *c, case_args *a)
     switch (c->shape.op) {
     case CK_OP_RMSNORM:
     case CK_OP_LAYERNORM:
-        memcpy(a->norm.y, a->norm.x, c->shape.T * c->shape.D * sizeof(float));
+        if (!c->unbacked)
+            memcpy(a->norm.y, a->norm.x, c->shape.T * c->shape.D * sizeof(float));
         a->norm.x = a->norm.y;
         break;
     case CK_OP_SWIGLU:
-        memcpy(a->swiglu.y, a->swiglu.gate, a->swiglu.n * sizeof(float));
+        if (!c->unbacked)
+            memcpy(a->swiglu.y, a->swiglu.gate, a->swiglu.n * sizeof(float));
         a->swiglu.gate = a->swiglu.y;
         break;
     case CK_OP_GELU:
-        memcpy(a->unary.y, a->unary.x, a->unary.n * sizeof(float));
+        if (!c->unbacked)
+            memcpy(a->unary.y, a->unary.x, a->unary.n * sizeof(float));
         a->unary.x = a->unary.y;
         break;
     case CK_OP_ADD:
-        memcpy(a->add.y, a->add.a, a->add.n * sizeof(float));
+        if (!c->unbacked)
+            memcpy(a->add.y, a->add.a, a->add.n * sizeof(float));
         a->add.a = a->add.y;
         break;
     default: break;

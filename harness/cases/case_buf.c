@@ -66,6 +66,11 @@ static size_t page_size(void)
 
 int case_map_alloc(case_map *m, size_t bytes, int end_aligned, unsigned char **data)
 {
+    return case_map_alloc_prot(m, bytes, end_aligned, PROT_READ | PROT_WRITE, data);
+}
+
+int case_map_alloc_prot(case_map *m, size_t bytes, int end_aligned, int prot, unsigned char **data)
+{
     size_t ps = page_size(), span = (bytes + ps - 1) / ps * ps;
     if (!span)
         span = ps;
@@ -77,13 +82,22 @@ int case_map_alloc(case_map *m, size_t bytes, int end_aligned, unsigned char **d
     m->len = len;
     m->lo = m->base + GUARD_PAGES * ps;
     m->hi = m->lo + span;
-    if (mprotect(m->lo, span, PROT_READ | PROT_WRITE) != 0) {
+    if (prot != PROT_NONE && mprotect(m->lo, span, prot) != 0) {
         munmap(base, len);
         m->base = NULL;
         return -1;
     }
     *data = end_aligned ? m->hi - bytes : m->lo;
     return 0;
+}
+
+void case_free_init(const ck_case *c, ck_case_buf *b)
+{
+    if (c->unbacked && b->init)
+        munmap((void *)b->init, b->bytes ? b->bytes : 1);
+    else
+        free((void *)b->init);
+    b->init = NULL;
 }
 
 void case_map_free(case_map *m)
@@ -157,20 +171,32 @@ void *case_add_buf(ck_case *c, const char *name, ck_buf_role role, uint32_t dtyp
     b->bytes = b->count * b->elem_size;
     b->ndim = 1;
     b->dims[0] = b->count;
-    if (c->total_bytes + b->bytes > MAX_CASE_BYTES) {
+    if (!c->unbacked && c->total_bytes + b->bytes > MAX_CASE_BYTES) {
         case_fail(err, err_len, &c->shape, "needs more than %llu GiB of buffers (at '%s'); reduce the shape",
                   MAX_CASE_BYTES >> 30, name);
         return NULL;
     }
     case_map *m = &c->map[c->n_bufs];
     unsigned char *data;
-    if (case_map_alloc(m, b->bytes, 0, &data) != 0) {
+    if (case_map_alloc_prot(m, b->bytes, 0, c->unbacked ? PROT_NONE : PROT_READ | PROT_WRITE, &data) != 0) {
         case_fail(err, err_len, &c->shape, "out of memory mapping '%s' (%zu bytes)", name, b->bytes);
         return NULL;
     }
     b->data = data;
-    case_arm_canaries(c, c->n_bufs);
-    if (role == CK_BUF_IN || role == CK_BUF_INOUT) {
+    if (!c->unbacked)
+        case_arm_canaries(c, c->n_bufs);
+    if (c->unbacked) {
+        /* zero pages a builder may write a little into (rope tables); the
+         * generators leave them alone */
+        void *init = mmap(NULL, b->bytes ? b->bytes : 1, PROT_READ | PROT_WRITE,
+                          MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        if (init == MAP_FAILED) {
+            case_map_free(m);
+            case_fail(err, err_len, &c->shape, "cannot reserve '%s' (%zu bytes)", name, b->bytes);
+            return NULL;
+        }
+        b->init = init;
+    } else if (role == CK_BUF_IN || role == CK_BUF_INOUT) {
         void *init = malloc(b->bytes ? b->bytes : 1);
         if (!init) {
             case_map_free(m);
@@ -227,6 +253,8 @@ void case_stream(const ck_case *c, const char *name, ck_rng *r)
  * hidden states have a few outlier tokens and kernels must survive them. */
 void case_gen_activations(const ck_case *c, const char *name, float *x, size_t rows, size_t cols)
 {
+    if (c->unbacked)
+        return;
     ck_rng r;
     case_stream(c, name, &r);
     for (size_t t = 0; t < rows; t++) {
@@ -238,6 +266,8 @@ void case_gen_activations(const ck_case *c, const char *name, float *x, size_t r
 
 void case_gen_normal(const ck_case *c, const char *name, float *x, size_t n, double mean, double sigma)
 {
+    if (c->unbacked)
+        return;
     ck_rng r;
     case_stream(c, name, &r);
     for (size_t i = 0; i < n; i++)
@@ -281,6 +311,8 @@ static void generate_weights(const ck_case *c, const char *name, void *w, uint32
 
 void case_gen_weights(const ck_case *c, const char *name, void *w, uint32_t dtype, size_t n, double sigma)
 {
+    if (c->unbacked)
+        return;
     case_memo_key key;
     case_memo_key_init(&key, c, name, dtype, n, sigma);
     size_t bytes = ck_dtype_row_bytes(dtype, n);
@@ -307,6 +339,8 @@ int case_need(int cond, char *err, size_t err_len, const ck_shape *s, const char
  * where off-by-one errors show. */
 void case_gen_ids(const ck_case *c, const char *name, int32_t *ids, size_t T, size_t n)
 {
+    if (c->unbacked)
+        return;
     ck_rng r;
     case_stream(c, name, &r);
     for (size_t t = 0; t < T; t++)
@@ -334,7 +368,7 @@ void case_drop_buf(ck_case *c, const void *data)
     size_t i = (size_t)(b - c->bufs);
     c->total_bytes -= b->bytes;
     case_map_free(&c->map[i]);
-    free((void *)b->init);
+    case_free_init(c, b);
     for (size_t j = i; j + 1 < c->n_bufs; j++) {
         c->bufs[j] = c->bufs[j + 1];
         c->map[j] = c->map[j + 1];

@@ -72,6 +72,9 @@ struct ck_case {
     ck_shape members[CASE_MAX_MEMBERS];
     size_t n_members;
     char names[CASE_MAX_BUFS][48];
+    /* unbacked (ck_case_create_unbacked): buffers are PROT_NONE address
+     * space, inputs are not generated, and nothing is ever reset */
+    int unbacked;
 };
 
 
@@ -95,6 +98,8 @@ int case_is_weight_dtype(uint32_t d, int allow_quant);
 unsigned char case_canary_byte(size_t i);
 void case_arm_canaries(ck_case *c, size_t i);
 int case_map_alloc(case_map *m, size_t bytes, int end_aligned, unsigned char **data);
+int case_map_alloc_prot(case_map *m, size_t bytes, int end_aligned, int prot, unsigned char **data);
+void case_free_init(const ck_case *c, ck_case_buf *b);
 void case_map_free(case_map *m);
 void case_poison(ck_case_buf *b);
 

@@ -87,6 +87,15 @@ ck_case *ck_case_create(const ck_shape *s, uint64_t seed, char *err, size_t err_
  * output. Members that do not fit together are refused with err. */
 ck_case *ck_case_create_fused(uint32_t op, uint32_t dtype, const ck_shape *members, size_t n_members, uint64_t seed,
                               char *err, size_t err_len);
+/* The same op instance (fused when n_members > 0: op and dtype from s)
+ * with no memory behind it: every buffer is PROT_NONE address space, nothing
+ * is generated, and the argument struct is what the real case's would be.
+ * For asking a kernel whether it takes a shape at all: one that declines
+ * returns CK_E_UNSUPPORTED without touching a buffer, one that accepts
+ * faults at its first access. Only ck_case_args, ck_case_run_noreset and
+ * ck_case_free apply to it. */
+ck_case *ck_case_create_unbacked(const ck_shape *s, const ck_shape *members, size_t n_members, char *err,
+                                 size_t err_len);
 void ck_case_free(ck_case *c);
 
 const ck_shape *ck_case_shape(const ck_case *c);

@@ -26,6 +26,11 @@ typedef struct ck_parity_shape {
     ck_shape members[CK_PARITY_MAX_MEMBERS]; /* a fused op's members, in order */
     size_t n_members;                        /* 0 for an unfused op */
     char note[48];                           /* "T=5 of 2048" when the rows were reduced, else "" */
+    /* an instance of the model (not the edge suite), as the model has it
+     * before the rows were reduced: a kernel must take this size */
+    int from_model;
+    ck_shape full;
+    ck_shape full_members[CK_PARITY_MAX_MEMBERS];
 } ck_parity_shape;
 
 /* ck_shape_describe, or for a fused op its members':
@@ -34,6 +39,11 @@ void ck_parity_describe(const ck_parity_shape *ps, char *buf, size_t len);
 
 /* The case of ps (fused or not); NULL with err. */
 ck_case *ck_parity_case(const ck_parity_shape *ps, uint64_t seed, char *err, size_t err_len);
+
+/* The unbacked case (ck_case_create_unbacked) of ps at the model's own size,
+ * for asking the kernel whether it takes it; NULL if ps was not reduced (or
+ * with err if it cannot be built). */
+ck_case *ck_parity_full_case(const ck_parity_shape *ps, char *err, size_t err_len);
 
 /* Reference work allowed per case (multiply-adds of the scalar kernel):
  * rows are cut to fit it, but never below CK_PARITY_MIN_ROWS (or T if
@@ -96,6 +106,7 @@ extern const int ck_parity_thread_counts[CK_PARITY_N_THREAD_COUNTS];
 enum {
     CK_RUN_CHECK_THREADS = 1, /* re-run on ck_parity_thread_counts, bits must match */
     CK_RUN_CHECK_GUARDS = 2,  /* re-run with every buffer ending at a page end */
+    CK_RUN_PROBE = 4,         /* an unbacked case: only the kernel's status counts */
 };
 
 /* Run kernel k on case c in a forked child (which builds its own exec
@@ -131,7 +142,7 @@ typedef struct ck_parity_result {
     int exact; /* parity class */
     ck_verdict verdict;
     /* why: "pass", "not-offered", "no-reference", "unsupported", "crash",
-     * "timeout", "oob-write", "oob-read", "input-modified", "host-state", "split-dependent", "nan", "inf", "unwritten",
+     * "timeout", "oob-write", "oob-read", "input-modified", "declined", "host-state", "split-dependent", "nan", "inf", "unwritten",
      * "mismatch", "kernel-error", "reference-failed", "harness-error" */
     const char *reason;
     char detail[1024]; /* one sentence; names op and plugin on failure */

@@ -422,6 +422,9 @@ static void add_unique(suite *s, ck_parity_shape *ps, int decode)
         snprintf(l, sizeof l, "%s", ps->shape.label);
         snprintf(ps->shape.label, sizeof ps->shape.label, "decode:%.55s", l);
     }
+    ps->from_model = 1;
+    ps->full = ps->shape;
+    memcpy(ps->full_members, ps->members, sizeof ps->members);
     ck_parity_reduce(ps);
     for (size_t q = 0; q < s->n; q++)
         if (same_case(&s->v[q], ps))
@@ -516,6 +519,13 @@ void ck_parity_describe(const ck_parity_shape *ps, char *buf, size_t len)
         ck_shape_describe(&ps->members[i], m, sizeof m);
         k += snprintf(buf + k, len - (size_t)k, "%s %s", i ? " +" : "", m);
     }
+}
+
+ck_case *ck_parity_full_case(const ck_parity_shape *ps, char *err, size_t err_len)
+{
+    if (!ps->from_model || !ps->note[0])
+        return NULL;
+    return ck_case_create_unbacked(&ps->full, ps->full_members, ps->n_members, err, err_len);
 }
 
 ck_case *ck_parity_case(const ck_parity_shape *ps, uint64_t seed, char *err, size_t err_len)

@@ -338,6 +338,30 @@ Test(parity_hostile, read_past_the_end_of_an_input)
     free_run(&r, root);
 }
 
+static cJSON *run_on_model(const char *plugin, const char *ops, run_result *r)
+{
+    char extra[1024];
+    const char *src = getenv("CK_SOURCE_DIR");
+    snprintf(extra, sizeof extra, "--model '%s/tests/models/long-rows.json'", src ? src : ".");
+    return run_plugin(plugin, ops, extra, r);
+}
+
+Test(parity_hostile, declining_a_models_rows_is_a_failure)
+{
+    run_result r;
+    cJSON *root = run_on_model("hostile_decline", "rmsnorm,linear", &r);
+    cr_expect_eq(r.status, 1);
+    /* run at the model's rows: the decline is the main run's */
+    expect_failure_of(root, "hostile_decline", "rmsnorm T=512 D=512", "declined",
+                      "CK_E_UNSUPPORTED for an instance of the model, at T=512");
+    /* run at reduced rows (passes there), offered the model's own rows */
+    expect_failure_of(root, "hostile_decline", "linear f32 T=95 K=512 N=1024", "declined", "declined at T=512");
+    /* the edge suite may be declined: only the model's sizes must be taken */
+    const cJSON *edge = find_case(root, "rmsnorm T=1 D=17");
+    cr_expect_str_eq(str(edge, "verdict"), "PASS");
+    free_run(&r, root);
+}
+
 Test(parity_broken, whole_run_finishes_and_counts_add_up, .timeout = 120)
 {
     char *dir = make_tmpdir();
