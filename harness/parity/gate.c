@@ -174,8 +174,11 @@ static const ck_run_outcome *reference_for(gate *g, ck_case *c, const ck_kernel_
     if (rc->n == MAX_REF_KERNELS)
         return NULL;
     rc->k[rc->n] = rk;
-    ck_parity_run_isolated(c, rk, g->threads, 0, g->o.timeout, &rc->out[rc->n]);
-    return &rc->out[rc->n++];
+    ck_run_outcome *o = &rc->out[rc->n++];
+    ck_parity_run_isolated(c, rk, g->threads, 0, g->o.timeout, o);
+    if (o->state == CK_RUN_DONE && o->kernel_rc == CK_OK)
+        o->bounds = ck_error_bounds(c, o);
+    return o;
 }
 
 /* "T=2048" (or "n=...") from a reduced note "T=8 of 2048". */

@@ -94,6 +94,10 @@ typedef struct ck_run_outcome {
     unsigned char *outputs; /* every OUT/INOUT buffer, in case order (inside map) */
     void *map;              /* the region the child wrote into */
     size_t map_len;
+    /* the reference's outcome only: per-element bounds of the error model
+     * (ck_error_bounds), one double per element of every output in case
+     * order; NULL where the op keeps ck_op_tolerance */
+    double *bounds;
 } ck_run_outcome;
 
 /* Logical thread counts every passing kernel is re-run on, whatever the
@@ -119,6 +123,12 @@ void ck_run_outcome_free(ck_run_outcome *o);
 
 /* Bytes of every output (OUT and INOUT) buffer of c, i.e. of o->outputs. */
 size_t ck_parity_output_bytes(const ck_case *c);
+
+/* Per-element error bounds of c's tolerance outputs from its inputs and the
+ * reference's outputs (error_model.c; docs/ops.md gives each formula);
+ * malloc'd, or NULL for ops without a model (exact ops, quantised weights,
+ * fused and backward ops: they keep ck_op_tolerance). */
+double *ck_error_bounds(const ck_case *c, const ck_run_outcome *ref);
 
 /* ---- verdicts ----------------------------------------------------------------------- */
 
@@ -157,6 +167,7 @@ void ck_parity_judge(const ck_case *c, const ck_run_outcome *ref, const ck_run_o
 
 /* Worst figures over r's outputs, for the table. */
 double ck_parity_max_err(const ck_parity_result *r);
+double ck_parity_max_use(const ck_parity_result *r); /* error / bound, tolerance class */
 uint64_t ck_parity_max_ulp(const ck_parity_result *r);
 
 /* ---- reports ------------------------------------------------------------------------ */

@@ -25,7 +25,7 @@ static void compare_outputs(const ck_case *c, const ck_run_outcome *ref, const c
 {
     const ck_shape *s = ck_case_shape(c);
     ck_tolerance tol = ck_op_tolerance(s->op, s->dtype);
-    size_t off = 0;
+    size_t off = 0, elems = 0;
     *reason = NULL;
     r->n_outputs = 0;
     for (size_t i = 0; i < ck_case_n_bufs(c); i++) {
@@ -33,13 +33,19 @@ static void compare_outputs(const ck_case *c, const ck_run_outcome *ref, const c
         if (!ck_case_buf_is_output(b))
             continue;
         const unsigned char *y = got->outputs + off, *x = ref->outputs + off;
+        const double *bound = ref->bounds ? ref->bounds + elems : NULL;
         off += b->bytes;
+        elems += b->count;
         ck_parity_output po = {.exact = tol.cls == CK_PARITY_EXACT};
         snprintf(po.name, sizeof po.name, "%s", b->name);
         if (b->dtype == CK_DTYPE_F32) {
             /* offsets stay multiples of 4: only f32 outputs precede an f32 one */
-            ck_compare_f32((const float *)(const void *)y, (const float *)(const void *)x, b->count, tol,
-                           b->role == CK_BUF_OUT ? CK_CASE_POISON_F32 : 0, &po.cmp);
+            uint32_t poison = b->role == CK_BUF_OUT ? CK_CASE_POISON_F32 : 0;
+            const float *yf = (const float *)(const void *)y, *xf = (const float *)(const void *)x;
+            if (bound && !po.exact)
+                ck_compare_f32_bounded(yf, xf, b->count, bound, poison, &po.cmp);
+            else
+                ck_compare_f32(yf, xf, b->count, tol, poison, &po.cmp);
         } else {
             ck_compare_bytes(y, x, b->bytes, &po.cmp);
             po.exact = 1;
@@ -120,6 +126,15 @@ double ck_parity_max_err(const ck_parity_result *r)
     for (size_t i = 0; i < r->n_outputs; i++)
         if (r->outputs[i].cmp.max_abs > m)
             m = r->outputs[i].cmp.max_abs;
+    return m;
+}
+
+double ck_parity_max_use(const ck_parity_result *r)
+{
+    double m = 0;
+    for (size_t i = 0; i < r->n_outputs; i++)
+        if (r->outputs[i].cmp.worst_use > m)
+            m = r->outputs[i].cmp.worst_use;
     return m;
 }
 

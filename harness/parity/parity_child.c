@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
@@ -453,4 +454,6 @@ void ck_run_outcome_free(ck_run_outcome *o)
         munmap(o->map, o->map_len);
     o->map = NULL;
     o->outputs = NULL;
+    free(o->bounds);
+    o->bounds = NULL;
 }

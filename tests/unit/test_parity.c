@@ -362,6 +362,43 @@ Test(parity_hostile, declining_a_models_rows_is_a_failure)
     free_run(&r, root);
 }
 
+Test(parity_hostile, error_model_catches_a_narrowed_x_and_a_coarse_rsqrt)
+{
+    run_result r;
+    cJSON *root = run_plugin("hostile_values", "linear,rmsnorm", "", &r);
+    cr_expect_eq(r.status, 1);
+    /* x rounded to bf16: 2^-9 per product, far above what f32 can do at K = 64 */
+    expect_failure_of(root, "hostile_values", "linear f32 T=3 K=64 N=33", "mismatch", "times its bound");
+    /* 2^-14: above (gamma(D + 3)/2 + 9u) at D = 17 */
+    expect_failure_of(root, "hostile_values", "rmsnorm T=3 D=17", "mismatch", "out of tolerance");
+    /* every tolerance case carries its worst use of the bound */
+    const cJSON *o = first_output(find_case(root, "rmsnorm T=3 D=17"));
+    cr_expect(num(o, "bound_use") > 1.0);
+    cr_expect(num(o, "worst_bound") > 0.0);
+    free_run(&r, root);
+}
+
+Test(parity_error_model, linear_bound_scales_with_the_terms_not_the_result)
+{
+    /* one row of x: terms 1e3, -1e3 and 1: the result is 1, the bound is
+     * set by the 2e3 the terms sum to in magnitude */
+    ck_shape s = {.op = CK_OP_LINEAR, .dtype = CK_DTYPE_F32, .T = 1, .K = 3, .N = 1};
+    char err[256];
+    ck_case *c = ck_case_create(&s, 1, err, sizeof err);
+    cr_assert_not_null(c, "%s", err);
+    const ck_linear_args *a = ck_case_args(c);
+    float *x = (float *)a->x, *w = (float *)a->w;
+    x[0] = 1e3f, x[1] = -1e3f, x[2] = 1.0f, w[0] = w[1] = w[2] = 1.0f;
+    float y = 1.0f;
+    ck_run_outcome ref = {.state = CK_RUN_DONE, .kernel_rc = CK_OK, .outputs = (unsigned char *)&y};
+    double *b = ck_error_bounds(c, &ref);
+    cr_assert_not_null(b);
+    double expect = 10.0 * sqrt(4.0) * 0x1p-24 * 2001.0;
+    cr_expect(b[0] >= expect && b[0] < expect * 1.01, "bound %g, expected about %g", b[0], expect);
+    free(b);
+    ck_case_free(c);
+}
+
 Test(parity_broken, whole_run_finishes_and_counts_add_up, .timeout = 120)
 {
     char *dir = make_tmpdir();
