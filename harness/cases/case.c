@@ -124,6 +124,14 @@ const ck_case_buf *ck_case_find(const ck_case *c, const char *name)
     return NULL;
 }
 
+void *ck_case_edit_input(ck_case *c, const char *name)
+{
+    for (size_t i = 0; i < c->n_bufs && !c->unbacked; i++)
+        if (ck_case_buf_is_input(&c->bufs[i]) && strcmp(c->bufs[i].name, name) == 0)
+            return (void *)c->bufs[i].init;
+    return NULL;
+}
+
 void ck_case_reset(ck_case *c)
 {
     for (size_t i = 0; i < c->n_bufs; i++) {

@@ -127,6 +127,12 @@ int ck_case_run_noreset(ck_case *c, const ck_kernel_desc *k, const ck_exec_ctx *
  * nearest damaged byte. */
 int ck_case_check_guards(const ck_case *c, char *msg, size_t len);
 
+/* The generated contents of input `name` (IN or INOUT), for a caller that
+ * wants other values there (parity's special inputs): write them, then
+ * ck_case_reset copies them into the live buffer. NULL if there is no such
+ * input or the case is unbacked. */
+void *ck_case_edit_input(ck_case *c, const char *name);
+
 /* Move every buffer into a fresh mapping, contents kept and the argument
  * struct re-pointed: its data starting at a page start (end_aligned 0: an
  * access before it faults) or ending at a page end (1: an access past it

@@ -148,7 +148,9 @@ static int norm_bounds(model *m, const ck_norm_args *a, int layer)
             double g = fabs((double)a->gamma[i]);
             double core = fabs((double)x[i] - mean) * inv * g;
             double beta = layer && a->beta ? fabs((double)a->beta[i]) : 0.0;
-            b[j] = (rel + var_rel) * core + delta * inv * g + 2 * U * beta + U * fabs((double)r[j]) + TINY;
+            /* x gamma may round in the subnormal range before * inv */
+            b[j] =
+                (rel + var_rel) * core + delta * inv * g + 2 * U * beta + U * fabs((double)r[j]) + TINY * (1.0 + inv);
         }
     }
     return 0;
@@ -168,7 +170,8 @@ static int swiglu_bounds(model *m, const ck_swiglu_args *a)
     for (size_t i = 0; i < a->n; i++) {
         double g = a->gate[i], e = exp(-g), ar = fabs((double)r[i]);
         double damp = isinf(e) ? 1.0 : e / (1.0 + e);
-        b[i] = (EPS_F * damp + 5 * U) * ar + (-g > EXP_MAX ? ar : 0.0) + TINY;
+        /* silu(g) may round in the subnormal range before the product */
+        b[i] = (EPS_F * damp + 5 * U) * ar + (-g > EXP_MAX ? ar : 0.0) + TINY * (1.0 + fabs((double)a->up[i]));
     }
     return 0;
 }

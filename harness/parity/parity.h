@@ -29,6 +29,7 @@ typedef struct ck_parity_shape {
     /* an instance of the model (not the edge suite), as the model has it
      * before the rows were reduced: a kernel must take this size */
     int from_model;
+    int inputs; /* 0: the generated inputs; else a special pattern (parity_cover.c) */
     ck_shape full;
     ck_shape full_members[CK_PARITY_MAX_MEMBERS];
 } ck_parity_shape;
@@ -55,8 +56,23 @@ ck_case *ck_parity_full_case(const ck_parity_shape *ps, char *err, size_t err_le
 /* The built-in edge suite: tails that are no multiple of 4..64, T = 1, head
  * dims 64/80/96/128, GQA 1/4/8, decode at several positions, causal and
  * bidirectional, materialising and streaming attention, every weight dtype
- * the reference offers, both rope pairings. Returns the count; *out malloc'd. */
+ * the reference offers, both rope pairings; then ck_parity_cover's generated
+ * lengths and special inputs. Returns the count; *out malloc'd. */
 size_t ck_parity_edge_suite(ck_parity_shape **out);
+
+/* Generated coverage (parity_cover.c), part of the edge suite: every length
+ * around the vector widths the plugins use for elementwise ops and for the
+ * reduction dims (D, K, hd), rope positions at the ends of the table, and
+ * special inputs per op. Appended to *v (n, cap as realloc'd). */
+void ck_parity_cover(ck_parity_shape **v, size_t *n, size_t *cap);
+/* Append a zeroed shape of op and dtype to *v (grown as needed). */
+ck_parity_shape *ck_parity_push(ck_parity_shape **v, size_t *n, size_t *cap, uint32_t op, uint32_t dtype,
+                                const char *label);
+
+/* The name of special input pattern `inputs` ("gate beyond +-88.7"), and
+ * writing it into case c (then reset); 0 or -1 with err. */
+const char *ck_parity_inputs_name(int inputs);
+int ck_parity_apply_inputs(ck_case *c, int inputs, char *err, size_t err_len);
 
 /* Every distinct op instance of a model (prefill and one decode step) with
  * rows reduced to the work budget; weight_dtype 0 keeps the model's own.

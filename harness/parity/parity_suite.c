@@ -26,24 +26,30 @@ typedef struct suite {
     size_t n, cap;
 } suite;
 
-static ck_parity_shape *push_case(suite *s, uint32_t op, uint32_t dtype, const char *label)
+ck_parity_shape *ck_parity_push(ck_parity_shape **v, size_t *n, size_t *cap, uint32_t op, uint32_t dtype,
+                                const char *label)
 {
-    if (s->n == s->cap) {
-        size_t cap = s->cap ? 2 * s->cap : 128;
-        ck_parity_shape *v = realloc(s->v, cap * sizeof *v);
-        if (!v) {
+    if (*n == *cap) {
+        size_t c = *cap ? 2 * *cap : 128;
+        ck_parity_shape *nv = realloc(*v, c * sizeof *nv);
+        if (!nv) {
             fprintf(stderr, "ckbench parity: out of memory building the suite\n");
             exit(2);
         }
-        s->v = v;
-        s->cap = cap;
+        *v = nv;
+        *cap = c;
     }
-    ck_parity_shape *ps = &s->v[s->n++];
+    ck_parity_shape *ps = &(*v)[(*n)++];
     memset(ps, 0, sizeof *ps);
     ps->shape.op = op;
     ps->shape.dtype = dtype;
     snprintf(ps->shape.label, sizeof ps->shape.label, "%s", label);
     return ps;
+}
+
+static ck_parity_shape *push_case(suite *s, uint32_t op, uint32_t dtype, const char *label)
+{
+    return ck_parity_push(&s->v, &s->n, &s->cap, op, dtype, label);
 }
 
 static ck_shape *push(suite *s, uint32_t op, uint32_t dtype, const char *label)
@@ -313,6 +319,7 @@ size_t ck_parity_edge_suite(ck_parity_shape **out)
     edge_embedding_quant(&s);
     edge_backward(&s);
     edge_fused(&s);
+    ck_parity_cover(&s.v, &s.n, &s.cap);
     *out = s.v;
     return s.n;
 }
@@ -511,6 +518,9 @@ void ck_parity_describe(const ck_parity_shape *ps, char *buf, size_t len)
 {
     if (!ps->n_members) {
         ck_shape_describe(&ps->shape, buf, len);
+        size_t l = strlen(buf);
+        if (ps->inputs && l < len)
+            snprintf(buf + l, len - l, " inputs=%s", ck_parity_inputs_name(ps->inputs));
         return;
     }
     int k = snprintf(buf, len, "%s %s =", ck_op_name(ps->shape.op), ck_dtype_name(ps->shape.dtype));
@@ -532,5 +542,10 @@ ck_case *ck_parity_case(const ck_parity_shape *ps, uint64_t seed, char *err, siz
 {
     if (ps->n_members)
         return ck_case_create_fused(ps->shape.op, ps->shape.dtype, ps->members, ps->n_members, seed, err, err_len);
-    return ck_case_create(&ps->shape, seed, err, err_len);
+    ck_case *c = ck_case_create(&ps->shape, seed, err, err_len);
+    if (c && ps->inputs && ck_parity_apply_inputs(c, ps->inputs, err, err_len) != 0) {
+        ck_case_free(c);
+        return NULL;
+    }
+    return c;
 }

@@ -378,6 +378,21 @@ Test(parity_hostile, error_model_catches_a_narrowed_x_and_a_coarse_rsqrt)
     free_run(&r, root);
 }
 
+Test(parity_hostile, coverage_finds_a_length_and_a_value_bug)
+{
+    run_result r;
+    cJSON *root = run_plugin("hostile_values", "add,swiglu", "", &r);
+    cr_expect_eq(r.status, 1);
+    /* one ULP off only when n % 16 == 0: the generated lengths have 16, 32, 64 ... */
+    expect_failure_of(root, "hostile_values", "add n=16", "mismatch", "not bit-identical");
+    expect_failure_of(root, "hostile_values", "add n=256", "mismatch", "not bit-identical");
+    const cJSON *ok = find_case(root, "add n=17");
+    cr_expect_str_eq(str(ok, "verdict"), "PASS");
+    /* NaN where gate > 88.7: only the special inputs go there */
+    expect_failure_of(root, "hostile_values", "swiglu n=67 inputs=exp-range", "nan", "is NaN");
+    free_run(&r, root);
+}
+
 Test(parity_error_model, linear_bound_scales_with_the_terms_not_the_result)
 {
     /* one row of x: terms 1e3, -1e3 and 1: the result is 1, the bound is
