@@ -69,6 +69,11 @@ void ck_host_state_save(ck_host_state *s);
  * FE_UPWARD (was FE_TONEAREST)"). */
 int ck_host_state_changed(const ck_host_state *before, char *msg, size_t len);
 void ck_host_state_restore(const ck_host_state *s);
+/* k->fn(ctx, args), then what the kernel must have left alone put back:
+ * the floating-point control state and the exec context; *restored is 1
+ * if either had changed. For hosts that run kernels (run, train-step): a
+ * kernel that leaves FTZ set must not change every kernel after it. */
+int ck_kernel_call_restoring(const ck_kernel_desc *k, const ck_exec_ctx *ctx, const void *args, int *restored);
 
 /* ---- op and dtype metadata ---------------------------------------------- */
 

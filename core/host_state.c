@@ -128,3 +128,23 @@ void ck_host_state_restore(const ck_host_state *s)
     fesetround(s->round);
     write_control(s->control);
 }
+
+int ck_kernel_call_restoring(const ck_kernel_desc *k, const ck_exec_ctx *ctx, const void *args, int *restored)
+{
+    ck_host_state fp, after;
+    ck_exec_ctx saved = *ctx;
+    ck_host_state_save(&fp);
+    int rc = k->fn(ctx, args);
+    ck_host_state_save(&after);
+    *restored = 0;
+    if (after.control != fp.control || after.round != fp.round) {
+        ck_host_state_restore(&fp);
+        *restored = 1;
+    }
+    if (memcmp(ctx, &saved, sizeof saved) != 0) {
+        /* the host's own object, handed to the kernel as const */
+        memcpy((void *)ctx, &saved, sizeof saved);
+        *restored = 1;
+    }
+    return rc;
+}

@@ -20,8 +20,8 @@
 
 #include "parity.h"
 
-static const size_t lens[] = {1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11,  12,  13,  14,  15,  16,  17,  18,  19,  20,  21,
-                              22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32,  33,  63,  64,  65,  127, 128, 129, 255, 256, 257};
+static const size_t lens[] = {1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15, 16,  17,  18,  19,  20,  21,
+                              22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 63, 64, 65, 127, 128, 129, 255, 256, 257};
 #define N_LENS (sizeof lens / sizeof lens[0])
 
 typedef struct cover {
@@ -260,7 +260,10 @@ int ck_parity_apply_inputs(ck_case *c, int inputs, char *err, size_t err_len)
     case CK_OP_ATTENTION: attention_inputs(c, inputs); break;
     default: break;
     }
-    if (!ck_case_find(c, s->op == CK_OP_ADD ? "a" : s->op == CK_OP_SWIGLU ? "gate" : s->op == CK_OP_ATTENTION ? "q" : "x")) {
+    if (!ck_case_find(c, s->op == CK_OP_ADD         ? "a"
+                         : s->op == CK_OP_SWIGLU    ? "gate"
+                         : s->op == CK_OP_ATTENTION ? "q"
+                                                    : "x")) {
         snprintf(err, err_len, "%s: no input for the '%s' pattern", ck_op_name(s->op), ck_parity_inputs_name(inputs));
         return -1;
     }

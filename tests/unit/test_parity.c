@@ -296,6 +296,24 @@ Test(parity_hostile, write_into_the_const_exec_context)
     free_run(&r, root);
 }
 
+Test(parity_hostile, run_puts_the_host_state_back_and_counts_it)
+{
+    char *dir = make_tmpdir(), cmd[4096], out[512];
+    const char *src = getenv("CK_SOURCE_DIR");
+    snprintf(out, sizeof out, "%s/stdout", dir);
+    snprintf(cmd, sizeof cmd, "'%s' run --plugin '%s' --model '%s/ir/models/tiny-llava.json' >'%s' 2>&1", ckbench(),
+             test_plugin("hostile_host"), src ? src : ".", out);
+    int st = system(cmd);
+    char *text = slurp(out);
+    cr_assert_not_null(text);
+    cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the run goes on: %s", text);
+    cr_expect(strstr(text, "host state: put back after") && strstr(text, "f32-gelu/hostile-fpenv"), "%s", text);
+    free(text);
+    unlink(out);
+    rmdir(dir);
+    free(dir);
+}
+
 Test(parity_hostile, wrong_only_on_three_or_more_threads)
 {
     run_result r;
