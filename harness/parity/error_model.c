@@ -44,25 +44,87 @@ static double pdot(double n)
 typedef struct model {
     const ck_case *c;
     const ck_run_outcome *ref;
-    double *b; /* one per element of every output, in case order */
+    double *b;                         /* one per element of every output, in case order */
+    double *scratch[CK_CASE_MAX_BUFS]; /* bounds of a fused op's intermediates */
+    unsigned char done[CK_CASE_MAX_BUFS];
 } model;
 
-/* The bounds and the reference values of output `name`. */
-static double *bounds_of(model *m, const char *name, const float **r)
+/* The case buffer p points into, or -1. */
+static int buf_of(const model *m, const void *p)
 {
-    size_t off = 0, boff = 0;
-    for (size_t i = 0; i < ck_case_n_bufs(m->c); i++) {
+    for (size_t i = 0; p && i < ck_case_n_bufs(m->c); i++) {
         const ck_case_buf *b = ck_case_buf_at(m->c, i);
-        if (!ck_case_buf_is_output(b))
-            continue;
-        if (!strcmp(b->name, name)) {
-            *r = (const float *)(const void *)(m->ref->outputs + off);
-            return m->b + boff;
-        }
-        off += b->bytes;
-        boff += b->count;
+        const unsigned char *d = b->data;
+        if ((const unsigned char *)p >= d && (const unsigned char *)p < d + (b->bytes ? b->bytes : 1))
+            return (int)i;
     }
-    return NULL;
+    return -1;
+}
+
+/* Byte offset of buffer i's copy in the reference's outputs (outputs in
+ * case order, then intermediates), and its element offset in m->b. */
+static void offsets(const model *m, int i, size_t *bytes, size_t *elems)
+{
+    const ck_case_buf *bi = ck_case_buf_at(m->c, (size_t)i);
+    *bytes = *elems = 0;
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t j = 0; j < ck_case_n_bufs(m->c); j++) {
+            const ck_case_buf *b = ck_case_buf_at(m->c, j);
+            int in_pass = pass == 0 ? ck_case_buf_is_output(b) : b->role == CK_BUF_SCRATCH;
+            if (!in_pass)
+                continue;
+            if ((int)j == i)
+                return;
+            *bytes += b->bytes;
+            if (pass == 0)
+                *elems += b->count;
+        }
+    (void)bi;
+}
+
+/* The values an op read at p: the case's input, or the reference's copy of
+ * an output or intermediate (the parent never ran a kernel on the case). */
+static const float *vals(const model *m, const float *p)
+{
+    int i = buf_of(m, p);
+    if (i < 0 || ck_case_buf_is_input(ck_case_buf_at(m->c, (size_t)i)))
+        return p;
+    size_t bytes, elems;
+    offsets(m, i, &bytes, &elems);
+    return (const float *)(const void *)(m->ref->outputs + bytes) +
+           (p - (const float *)ck_case_buf_at(m->c, (size_t)i)->data);
+}
+
+/* The error bound of what an op read at p: NULL for the case's inputs
+ * (exact), else the bound a previous member left there. */
+static const double *errs(const model *m, const float *p)
+{
+    int i = buf_of(m, p);
+    if (i < 0 || !m->done[i])
+        return NULL;
+    const ck_case_buf *b = ck_case_buf_at(m->c, (size_t)i);
+    size_t bytes, elems, at = (size_t)(p - (const float *)b->data);
+    offsets(m, i, &bytes, &elems);
+    return b->role == CK_BUF_SCRATCH ? m->scratch[i] + at : m->b + elems + at;
+}
+
+/* Where an op's bounds for output p go, and the reference's values there. */
+static double *bounds_at(model *m, const float *p, const float **r)
+{
+    int i = buf_of(m, p);
+    if (i < 0)
+        return NULL;
+    const ck_case_buf *b = ck_case_buf_at(m->c, (size_t)i);
+    size_t bytes, elems, at = (size_t)(p - (const float *)b->data);
+    offsets(m, i, &bytes, &elems);
+    if (b->role == CK_BUF_SCRATCH && !m->scratch[i] &&
+        !(m->scratch[i] = calloc(b->count ? b->count : 1, sizeof(double))))
+        return NULL;
+    if (!ck_case_buf_is_output(b) && b->role != CK_BUF_SCRATCH)
+        return NULL;
+    m->done[i] = 1;
+    *r = vals(m, p);
+    return b->role == CK_BUF_SCRATCH ? m->scratch[i] + at : m->b + elems + at;
 }
 
 static double widen(const void *w, uint32_t dtype, size_t i)
@@ -76,42 +138,43 @@ static double widen(const void *w, uint32_t dtype, size_t i)
 
 /* ---- linear, qkv: |y - r| <= pdot(K + 1) (sum_k |x_k w_k| + |b|) ---------------------- */
 
-static void dot_rows(const float *x, const void *w, uint32_t dt, const float *bias, size_t T, size_t K, size_t N,
-                     double *b, const float *r)
+/* For a fused op's later member x carries the error e of the member that
+ * made it: sum_k e_k |w_k| more, and the magnitude taken at |x| + e. */
+static int dot_rows(model *m, const float *xp, const void *w, uint32_t dt, const float *bias, const float *yp, size_t T,
+                    size_t K, size_t N)
 {
+    const float *r, *x = vals(m, xp);
+    const double *e = errs(m, xp);
+    double *b = bounds_at(m, yp, &r);
+    if (!b)
+        return -1;
     for (size_t t = 0; t < T; t++)
         for (size_t n = 0; n < N; n++) {
-            double mag = bias ? fabs((double)bias[n]) : 0.0;
-            for (size_t k = 0; k < K; k++)
-                mag += fabs((double)x[t * K + k] * widen(w, dt, n * K + k));
+            double mag = bias ? fabs((double)bias[n]) : 0.0, prop = 0.0;
+            for (size_t k = 0; k < K; k++) {
+                double aw = fabs(widen(w, dt, n * K + k)), ek = e ? e[t * K + k] : 0.0;
+                mag += (fabs((double)x[t * K + k]) + ek) * aw;
+                prop += ek * aw;
+            }
             size_t i = t * N + n;
-            b[i] = pdot((double)K + 1) * mag + U * fabs((double)r[i]) + (double)(K + 1) * TINY;
+            b[i] = pdot((double)K + 1) * mag + prop + U * fabs((double)r[i]) + (double)(K + 1) * TINY;
         }
+    return 0;
 }
 
 static int linear_bounds(model *m, const ck_linear_args *a)
 {
-    const float *r;
-    double *b = bounds_of(m, "y", &r);
-    if (!b)
-        return -1;
-    dot_rows(a->x, a->w, a->w_dtype, a->bias, a->T, a->K, a->N, b, r);
-    return 0;
+    return dot_rows(m, a->x, a->w, a->w_dtype, a->bias, a->y, a->T, a->K, a->N);
 }
 
 static int qkv_bounds(model *m, const ck_qkv_args *a)
 {
-    const char *names[3] = {"q", "k", "v"};
     const void *w[3] = {a->wq, a->wk, a->wv};
-    const float *bias[3] = {a->bq, a->bk, a->bv};
+    const float *bias[3] = {a->bq, a->bk, a->bv}, *y[3] = {a->q, a->k, a->v};
     size_t heads[3] = {a->n_heads, a->n_kv_heads, a->n_kv_heads};
-    for (int i = 0; i < 3; i++) {
-        const float *r;
-        double *b = bounds_of(m, names[i], &r);
-        if (!b)
+    for (int i = 0; i < 3; i++)
+        if (dot_rows(m, a->x, w[i], a->w_dtype, bias[i], y[i], a->T, a->D, heads[i] * a->head_dim))
             return -1;
-        dot_rows(a->x, w[i], a->w_dtype, bias[i], a->T, a->D, heads[i] * a->head_dim, b, r);
-    }
     return 0;
 }
 
@@ -119,16 +182,17 @@ static int qkv_bounds(model *m, const ck_qkv_args *a)
 
 /* rmsnorm: the sum of squares has no cancellation (gamma(D) relative); then
  * /D, +eps, sqrt (halves what came before), reciprocal, x*, *gamma: 5
- * roundings, and 3 more allowed for a refined rsqrt or another order. */
+ * roundings, and 3 more allowed for a refined rsqrt or another order. A
+ * norm reads exact inputs only (a case input, or an exact member's output). */
 static int norm_bounds(model *m, const ck_norm_args *a, int layer)
 {
-    const float *r;
-    double *b = bounds_of(m, "y", &r);
+    const float *r, *x0 = vals(m, a->x);
+    double *b = bounds_at(m, a->y, &r);
     if (!b)
         return -1;
     size_t D = a->D;
     for (size_t t = 0; t < a->T; t++) {
-        const float *x = a->x + t * D;
+        const float *x = x0 + t * D;
         double mean = 0, sabs = 0, ss = 0;
         for (size_t i = 0; layer && i < D; i++) {
             mean += x[i];
@@ -158,20 +222,26 @@ static int norm_bounds(model *m, const ck_norm_args *a, int layer)
 
 /* ---- swiglu, gelu ------------------------------------------------------------------------------- */
 
+#define SILU_SLOPE 1.0999 /* max |silu'|: an input error's largest effect */
+#define GELU_SLOPE 1.1290 /* max |gelu'| */
+
 /* y = g / (1 + e) * up, e = exp(-g): e's error EPS_F reaches y damped by
  * e / (1 + e); add, divide (or reciprocal and multiply), multiply: 4u.
  * Where exp(-g) overflows f32 the kernel's 0 is right: the whole |r|. */
 static int swiglu_bounds(model *m, const ck_swiglu_args *a)
 {
-    const float *r;
-    double *b = bounds_of(m, "y", &r);
+    const float *r, *gate = vals(m, a->gate), *up = vals(m, a->up);
+    const double *ge = errs(m, a->gate), *ue = errs(m, a->up);
+    double *b = bounds_at(m, a->y, &r);
     if (!b)
         return -1;
     for (size_t i = 0; i < a->n; i++) {
-        double g = a->gate[i], e = exp(-g), ar = fabs((double)r[i]);
+        double g = gate[i], e = exp(-g), ar = fabs((double)r[i]), u = fabs((double)up[i]);
         double damp = isinf(e) ? 1.0 : e / (1.0 + e);
+        double dg = ge ? ge[i] : 0.0, du = ue ? ue[i] : 0.0;
+        double prop = SILU_SLOPE * dg * (u + du) + fabs(g / (1.0 + e)) * du;
         /* silu(g) may round in the subnormal range before the product */
-        b[i] = (EPS_F * damp + 5 * U) * ar + (-g > EXP_MAX ? ar : 0.0) + TINY * (1.0 + fabs((double)a->up[i]));
+        b[i] = (EPS_F * damp + 5 * U) * ar + (-g > EXP_MAX ? ar : 0.0) + prop + TINY * (1.0 + u);
     }
     return 0;
 }
@@ -183,17 +253,59 @@ static int swiglu_bounds(model *m, const ck_swiglu_args *a)
  * last roundings relative to y. */
 static int gelu_bounds(model *m, const ck_unary_args *a)
 {
-    const float *r;
-    double *b = bounds_of(m, "y", &r);
+    const float *r, *xv = vals(m, a->x);
+    const double *xe = errs(m, a->x);
+    double *b = bounds_at(m, a->y, &r);
     if (!b)
         return -1;
     const double c = 0.7978845608028654, k3 = 0.044715;
     for (size_t i = 0; i < a->n; i++) {
-        double x = a->x[i], ax = fabs(x);
+        double x = xv[i], ax = fabs(x);
         double z = c * (x + k3 * x * x * x), t = tanh(z);
         double dz = 5 * U * c * (ax + k3 * ax * ax * ax);
-        b[i] = 0.5 * ax * (EPS_F * fabs(t) + (1 - t * t) * 2 * dz) + (EPS_F + 4 * U) * fabs((double)r[i]) + TINY;
+        b[i] = 0.5 * ax * (EPS_F * fabs(t) + (1 - t * t) * 2 * dz) + (EPS_F + 4 * U) * fabs((double)r[i]) +
+               (xe ? GELU_SLOPE * xe[i] : 0.0) + TINY;
     }
+    return 0;
+}
+
+/* rope in a fused op: a rotation of qkv's outputs, whose errors it turns
+ * (|c| e0 + |s| e1), plus its own roundings on each side (the kernel's and
+ * the reference's): 2u (|x0 c| + |x1 s| + |y0|). Only the rotated values
+ * are kept (the outputs): the pair's norm stands for |x0| and |x1|. */
+static int rope_rotate(model *m, const ck_rope_args *a, float *p, size_t heads)
+{
+    const float *r;
+    const double *e = errs(m, p);
+    const float *x = vals(m, p);
+    double *b = bounds_at(m, p, &r);
+    if (!b || !e)
+        return -1;
+    size_t hd = a->head_dim, half = hd / 2;
+    for (size_t t = 0; t < a->T; t++)
+        for (size_t h = 0; h < heads; h++) {
+            size_t base = (t * heads + h) * hd, row = (a->pos_offset + t) * half;
+            for (size_t i = 0; i < half; i++) {
+                size_t i0 = a->pairing == CK_ROPE_GPTJ ? base + 2 * i : base + i;
+                size_t i1 = a->pairing == CK_ROPE_GPTJ ? i0 + 1 : i0 + half;
+                double c = fabs((double)a->cos_tab[row + i]), s = fabs((double)a->sin_tab[row + i]);
+                /* |x0|, |x1| <= the pair's norm, which the rotation keeps */
+                double e0 = e[i0], e1 = e[i1], nrm = hypot((double)x[i0], (double)x[i1]);
+                b[i0] = c * e0 + s * e1 + 2 * U * (nrm * (c + s) + fabs((double)r[i0])) + TINY;
+                b[i1] = s * e0 + c * e1 + 2 * U * (nrm * (s + c) + fabs((double)r[i1])) + TINY;
+            }
+        }
+    return 0;
+}
+
+/* An exact member's output (embed.y, add.y): the reference's bits. */
+static int exact_output(model *m, const float *p, size_t n)
+{
+    const float *r;
+    double *b = bounds_at(m, p, &r);
+    if (!b)
+        return -1;
+    memset(b, 0, n * sizeof *b);
     return 0;
 }
 
@@ -270,13 +382,13 @@ static void att_one(const ck_attention_args *a, size_t t, size_t h, att_row *w, 
 static int attention_bounds(model *m, const ck_attention_args *a)
 {
     const float *r_out, *r_sc = NULL, *r_p = NULL;
-    double *b_out = bounds_of(m, "out", &r_out), *b_sc = NULL, *b_p = NULL;
+    double *b_out = bounds_at(m, a->out, &r_out), *b_sc = NULL, *b_p = NULL;
     if (!b_out)
         return -1;
     if (a->scores)
-        b_sc = bounds_of(m, "scores", &r_sc);
+        b_sc = bounds_at(m, a->scores, &r_sc);
     if (a->probs)
-        b_p = bounds_of(m, "probs", &r_p);
+        b_p = bounds_at(m, a->probs, &r_p);
     size_t S = a->S ? a->S : 1;
     double *buf = malloc(3 * S * sizeof *buf);
     if (!buf)
@@ -294,33 +406,90 @@ static int attention_bounds(model *m, const ck_attention_args *a)
 
 /* ---- dispatch ----------------------------------------------------------------------------------- */
 
+static int norm_of(model *m, const ck_norm_args *a, uint32_t kind)
+{
+    return norm_bounds(m, a, kind == CK_NORM_LAYER);
+}
+
+/* A fused op is its members in order: each member's bound, with the errors
+ * its inputs carry from the members before it. */
+static int fused_bounds(model *m, uint32_t op, const void *args)
+{
+    switch (op) {
+    case CK_OP_EMBED_NORM: {
+        const ck_fused_embed_norm_args *f = args;
+        return exact_output(m, f->embed.y, f->embed.T * f->embed.D) || norm_of(m, &f->norm, f->norm_kind);
+    }
+    case CK_OP_NORM_QKV: {
+        const ck_fused_norm_qkv_args *f = args;
+        return norm_of(m, &f->norm, f->norm_kind) || qkv_bounds(m, &f->qkv);
+    }
+    case CK_OP_QKV_ROPE: {
+        const ck_fused_qkv_rope_args *f = args;
+        return qkv_bounds(m, &f->qkv) || rope_rotate(m, &f->rope, f->rope.q, f->rope.n_heads) ||
+               (f->rope.k && rope_rotate(m, &f->rope, f->rope.k, f->rope.n_kv_heads));
+    }
+    case CK_OP_ATTN_PROJ: {
+        const ck_fused_attn_proj_args *f = args;
+        return attention_bounds(m, &f->attn) || linear_bounds(m, &f->proj);
+    }
+    case CK_OP_NORM_MLP: {
+        const ck_fused_norm_mlp_args *f = args;
+        return norm_of(m, &f->norm, f->norm_kind) || (f->gate.w && linear_bounds(m, &f->gate)) ||
+               linear_bounds(m, &f->up);
+    }
+    case CK_OP_GATE_UP: {
+        const ck_fused_gate_up_args *f = args;
+        return linear_bounds(m, &f->gate) || linear_bounds(m, &f->up) || swiglu_bounds(m, &f->act);
+    }
+    case CK_OP_ACT_DOWN: {
+        const ck_fused_act_down_args *f = args;
+        int rc = f->act_kind == CK_ACTIVATION_GELU ? gelu_bounds(m, &f->gelu) : swiglu_bounds(m, &f->swiglu);
+        return rc || linear_bounds(m, &f->down);
+    }
+    case CK_OP_ADD_NORM: {
+        const ck_fused_add_norm_args *f = args;
+        return exact_output(m, f->add.y, f->add.n) || norm_of(m, &f->norm, f->norm_kind);
+    }
+    default: return -1;
+    }
+}
+
+static int op_bounds(model *m, uint32_t op, const void *args)
+{
+    switch (op) {
+    case CK_OP_LINEAR: return linear_bounds(m, args);
+    case CK_OP_QKV: return qkv_bounds(m, args);
+    case CK_OP_RMSNORM: return norm_bounds(m, args, 0);
+    case CK_OP_LAYERNORM: return norm_bounds(m, args, 1);
+    case CK_OP_SWIGLU: return swiglu_bounds(m, args);
+    case CK_OP_GELU: return gelu_bounds(m, args);
+    case CK_OP_ATTENTION: return attention_bounds(m, args);
+    default: return op >= CK_OP_EMBED_NORM && op <= CK_OP_ADD_NORM ? fused_bounds(m, op, args) : -1;
+    }
+}
+
+/* The weight dtype the model covers: widened exactly (quantised: quant.md). */
+static int modelled_dtype(uint32_t dt)
+{
+    return dt == CK_DTYPE_F32 || dt == CK_DTYPE_BF16 || dt == CK_DTYPE_F16;
+}
+
 double *ck_error_bounds(const ck_case *c, const ck_run_outcome *ref)
 {
     const ck_shape *s = ck_case_shape(c);
-    const void *args = ck_case_args(c);
-    if (ref->state != CK_RUN_DONE || !ref->outputs)
+    if (ref->state != CK_RUN_DONE || !ref->outputs || !modelled_dtype(s->dtype))
         return NULL;
-    if ((s->op == CK_OP_LINEAR || s->op == CK_OP_QKV) && s->dtype != CK_DTYPE_F32 && s->dtype != CK_DTYPE_BF16 &&
-        s->dtype != CK_DTYPE_F16)
-        return NULL; /* quantised: quant.md's bounds */
     size_t n = 0;
     for (size_t i = 0; i < ck_case_n_bufs(c); i++)
         if (ck_case_buf_is_output(ck_case_buf_at(c, i)))
             n += ck_case_buf_at(c, i)->count;
-    model m = {c, ref, malloc((n ? n : 1) * sizeof(double))};
+    model m = {.c = c, .ref = ref, .b = malloc((n ? n : 1) * sizeof(double))};
     if (!m.b)
         return NULL;
-    int rc;
-    switch (s->op) {
-    case CK_OP_LINEAR: rc = linear_bounds(&m, args); break;
-    case CK_OP_QKV: rc = qkv_bounds(&m, args); break;
-    case CK_OP_RMSNORM: rc = norm_bounds(&m, args, 0); break;
-    case CK_OP_LAYERNORM: rc = norm_bounds(&m, args, 1); break;
-    case CK_OP_SWIGLU: rc = swiglu_bounds(&m, args); break;
-    case CK_OP_GELU: rc = gelu_bounds(&m, args); break;
-    case CK_OP_ATTENTION: rc = attention_bounds(&m, args); break;
-    default: rc = -1; break;
-    }
+    int rc = op_bounds(&m, s->op, ck_case_args(c));
+    for (size_t i = 0; i < CK_CASE_MAX_BUFS; i++)
+        free(m.scratch[i]);
     if (rc != 0) {
         free(m.b);
         return NULL;

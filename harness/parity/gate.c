@@ -175,7 +175,7 @@ static const ck_run_outcome *reference_for(gate *g, ck_case *c, const ck_kernel_
         return NULL;
     rc->k[rc->n] = rk;
     ck_run_outcome *o = &rc->out[rc->n++];
-    ck_parity_run_isolated(c, rk, g->threads, 0, g->o.timeout, o);
+    ck_parity_run_isolated(c, rk, g->threads, CK_RUN_KEEP_SCRATCH, g->o.timeout, o);
     if (o->state == CK_RUN_DONE && o->kernel_rc == CK_OK)
         o->bounds = ck_error_bounds(c, o);
     return o;

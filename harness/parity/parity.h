@@ -127,6 +127,7 @@ enum {
     CK_RUN_CHECK_THREADS = 1, /* re-run on ck_parity_thread_counts, bits must match */
     CK_RUN_CHECK_GUARDS = 2,  /* re-run with every buffer ending at a page end */
     CK_RUN_PROBE = 4,         /* an unbacked case: only the kernel's status counts */
+    CK_RUN_KEEP_SCRATCH = 8,  /* copy a fused op's intermediates after the outputs (the error model reads them) */
 };
 
 /* Run kernel k on case c in a forked child (which builds its own exec
@@ -143,7 +144,8 @@ size_t ck_parity_output_bytes(const ck_case *c);
 /* Per-element error bounds of c's tolerance outputs from its inputs and the
  * reference's outputs (error_model.c; docs/ops.md gives each formula);
  * malloc'd, or NULL for ops without a model (exact ops, quantised weights,
- * fused and backward ops: they keep ck_op_tolerance). */
+ * backward ops: they keep ck_op_tolerance). A fused op's model reads its
+ * intermediates from ref, run with CK_RUN_KEEP_SCRATCH. */
 double *ck_error_bounds(const ck_case *c, const ck_run_outcome *ref);
 
 /* ---- verdicts ----------------------------------------------------------------------- */

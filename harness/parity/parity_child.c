@@ -300,13 +300,14 @@ static _Noreturn void child_main(ck_case *c, const ck_kernel_desc *k, int n_thre
     rep->guard_bad = ck_case_check_guards(c, rep->guard_msg, sizeof rep->guard_msg);
     rep->input_bad = ck_case_check_inputs(c, rep->input_msg, sizeof rep->input_msg);
     unsigned char *o = out;
-    for (size_t i = 0; i < ck_case_n_bufs(c); i++) {
-        const ck_case_buf *b = ck_case_buf_at(c, i);
-        if (!ck_case_buf_is_output(b))
-            continue;
-        memcpy(o, b->data, b->bytes);
-        o += b->bytes;
-    }
+    for (int pass = 0; pass < ((checks & CK_RUN_KEEP_SCRATCH) ? 2 : 1); pass++)
+        for (size_t i = 0; i < ck_case_n_bufs(c); i++) {
+            const ck_case_buf *b = ck_case_buf_at(c, i);
+            if (pass == 0 ? !ck_case_buf_is_output(b) : b->role != CK_BUF_SCRATCH)
+                continue;
+            memcpy(o, b->data, b->bytes);
+            o += b->bytes;
+        }
     if ((checks & CK_RUN_CHECK_THREADS) && rep->kernel_rc == CK_OK)
         rerun_thread_counts(c, k, n_threads, rep, out);
     if ((checks & CK_RUN_CHECK_GUARDS) && rep->kernel_rc == CK_OK)
@@ -383,6 +384,9 @@ void ck_parity_run_isolated(ck_case *c, const ck_kernel_desc *k, int n_threads, 
 {
     memset(o, 0, sizeof *o);
     size_t out_bytes = (checks & CK_RUN_PROBE) ? 0 : ck_parity_output_bytes(c);
+    for (size_t i = 0; (checks & CK_RUN_KEEP_SCRATCH) && i < ck_case_n_bufs(c); i++)
+        if (ck_case_buf_at(c, i)->role == CK_BUF_SCRATCH)
+            out_bytes += ck_case_buf_at(c, i)->bytes;
     o->map_len = REPORT_BYTES + out_bytes;
     void *map = mmap(NULL, o->map_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (map == MAP_FAILED) {
