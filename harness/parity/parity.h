@@ -106,9 +106,10 @@ typedef struct ck_run_outcome {
     int state_bad; /* floating-point control state or exec context changed */
     int split_bad; /* other bits on another logical thread count */
     char guard_msg[256], input_msg[256], state_msg[256], split_msg[256], error[256];
-    double seconds;         /* wall time of the kernel call in the child */
-    unsigned char *outputs; /* every OUT/INOUT buffer, in case order (inside map) */
-    void *map;              /* the region the child wrote into */
+    double seconds;                 /* wall time of the kernel call in the child */
+    unsigned char *outputs;         /* every OUT/INOUT buffer, in case order (inside map) */
+    unsigned char *aligned_outputs; /* the same from the end-aligned run (CK_RUN_CHECK_GUARDS), or NULL */
+    void *map;                      /* the region the child wrote into */
     size_t map_len;
     /* the reference's outcome only: per-element bounds of the error model
      * (ck_error_bounds), one double per element of every output in case

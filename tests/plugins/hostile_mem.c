@@ -4,8 +4,11 @@
  *   layernorm  writes 8 KiB past the end of y (beyond any canary)
  *   linear     reads the element just past the end of x (a tail loop's
  *              overrun; the value is multiplied by 0, so outputs stay right)
+ *   gelu       skips the first element when x is not 32-byte aligned (a
+ *              peel loop that only works on aligned buffers)
  * Each computes in double and rounds once, like the reference. */
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "ck_plugin.h"
@@ -61,7 +64,22 @@ static int linear_reads_past_x(const ck_exec_ctx *ctx, const void *args)
     return CK_OK;
 }
 
+static int gelu_needs_alignment(const ck_exec_ctx *ctx, const void *args)
+{
+    (void)ctx;
+    const ck_unary_args *a = args;
+    size_t first = (uintptr_t)a->x % 32 ? 1 : 0;
+    for (size_t i = first; i < a->n; i++) {
+        double x = (double)a->x[i];
+        a->y[i] = (float)(0.5 * x * (1.0 + tanh(0.7978845608028654 * (x + 0.044715 * x * x * x))));
+    }
+    if (first && a->n)
+        a->y[0] = 0.0f;
+    return CK_OK;
+}
+
 static const ck_kernel_desc kernels[] = {
+    {CK_OP_GELU, CK_DTYPE_F32, 0, "f32-gelu/hostile-aligned", gelu_needs_alignment},
     {CK_OP_ADD, CK_DTYPE_F32, 0, "f32-add/hostile-before", add_writes_before},
     {CK_OP_LAYERNORM, CK_DTYPE_F32, 0, "f32-layernorm/hostile-far", layernorm_writes_far_past},
     {CK_OP_LINEAR, CK_DTYPE_F32, 0, "f32-linear/hostile-overread", linear_reads_past_x},

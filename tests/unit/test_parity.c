@@ -345,6 +345,16 @@ Test(parity_hostile, write_far_past_the_end_faults_and_is_named)
     free_run(&r, root);
 }
 
+Test(parity_hostile, wrong_only_on_unaligned_buffers)
+{
+    run_result r;
+    cJSON *root = run_plugin("hostile_mem", "gelu", "", &r);
+    cr_expect_eq(r.status, 1);
+    /* 7 floats end at a page end 28 bytes into a 32-byte line: x is unaligned */
+    expect_failure_of(root, "hostile_mem", "gelu n=7", "mismatch", "when its buffers end at a page end");
+    free_run(&r, root);
+}
+
 Test(parity_hostile, read_past_the_end_of_an_input)
 {
     run_result r;
