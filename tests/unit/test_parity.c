@@ -314,6 +314,25 @@ Test(parity_hostile, run_puts_the_host_state_back_and_counts_it)
     free(dir);
 }
 
+Test(parity_hostile, bench_does_not_time_a_kernel_that_changes_the_host_state, .timeout = 120)
+{
+    char *dir = make_tmpdir(), cmd[4096], out[512];
+    const char *src = getenv("CK_SOURCE_DIR");
+    snprintf(out, sizeof out, "%s/stdout", dir);
+    snprintf(cmd, sizeof cmd,
+             "'%s' bench --plugin '%s' --model '%s/ir/models/tiny-gqa.json' --op swiglu --min-time 0.001 >'%s' 2>&1",
+             ckbench(), test_plugin("hostile_host"), src ? src : ".", out);
+    int st = system(cmd);
+    char *text = slurp(out);
+    cr_assert_not_null(text);
+    (void)st;
+    cr_expect(strstr(text, "f32-swiglu/hostile-ctx wrote into its exec context (put back; not timed)"), "%s", text);
+    free(text);
+    unlink(out);
+    rmdir(dir);
+    free(dir);
+}
+
 Test(parity_hostile, wrong_only_on_three_or_more_threads)
 {
     run_result r;
