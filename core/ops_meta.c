@@ -117,8 +117,9 @@ ck_tolerance ck_op_tolerance(uint32_t op, uint32_t dtype)
     case CK_OP_EMBEDDING_BWD: return exact;
     /* Tolerance ops: bounds calibrated on the parity inputs. The parity gate
      * judges the forward ops, fused or not (f32/bf16/f16 weights), by its
-     * error model instead (harness/parity/error_model.c); these remain for
-     * backward ops and quantised weights, and as a summary elsewhere.
+     * error model instead (harness/parity/error_model.c), and linear, qkv,
+     * swiglu and rmsnorm backward too; these remain for the other backward
+     * ops and quantised weights, and as a summary elsewhere.
      * Calibration (harness/cases/case_buf.c): activations N(0,1) with one row in 16 scaled by 32,
      * weights N(0,0.02), at the models' shapes, against f32 kernels that sum
      * sequentially or in SIMD lanes, with FMA; docs/ops.md gives each. */

@@ -22,32 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "parity.h"
+#include "error_model.h"
 
-#define U 0x1p-24
-#define LAMBDA 10.0 /* 2 n e^-50: < 1e-17 per element for n < 2^16 */
-#define EPS_F (8.0 * U)
-#define TINY 0x1p-146
-#define EXP_MAX 88.72283935546875 /* exp overflows f32 beyond */
-#define EXP_FLOOR 0x1p-126        /* FLT_MIN */
-
-static double gamma_n(double n)
-{
-    return n * U / (1.0 - n * U);
-}
-
-static double pdot(double n)
-{
-    return LAMBDA * sqrt(n) * U;
-}
-
-typedef struct model {
-    const ck_case *c;
-    const ck_run_outcome *ref;
-    double *b;                         /* one per element of every output, in case order */
-    double *scratch[CK_CASE_MAX_BUFS]; /* bounds of a fused op's intermediates */
-    unsigned char done[CK_CASE_MAX_BUFS];
-} model;
 
 /* The case buffer p points into, or -1. */
 static int buf_of(const model *m, const void *p)
@@ -109,7 +85,7 @@ static const double *errs(const model *m, const float *p)
 }
 
 /* Where an op's bounds for output p go, and the reference's values there. */
-static double *bounds_at(model *m, const float *p, const float **r)
+double *em_bounds_at(model *m, const float *p, const float **r)
 {
     int i = buf_of(m, p);
     if (i < 0)
@@ -145,7 +121,7 @@ static int dot_rows(model *m, const float *xp, const void *w, uint32_t dt, const
 {
     const float *r, *x = vals(m, xp);
     const double *e = errs(m, xp);
-    double *b = bounds_at(m, yp, &r);
+    double *b = em_bounds_at(m, yp, &r);
     if (!b)
         return -1;
     for (size_t t = 0; t < T; t++)
@@ -187,7 +163,7 @@ static int qkv_bounds(model *m, const ck_qkv_args *a)
 static int norm_bounds(model *m, const ck_norm_args *a, int layer)
 {
     const float *r, *x0 = vals(m, a->x);
-    double *b = bounds_at(m, a->y, &r);
+    double *b = em_bounds_at(m, a->y, &r);
     if (!b)
         return -1;
     size_t D = a->D;
@@ -232,7 +208,7 @@ static int swiglu_bounds(model *m, const ck_swiglu_args *a)
 {
     const float *r, *gate = vals(m, a->gate), *up = vals(m, a->up);
     const double *ge = errs(m, a->gate), *ue = errs(m, a->up);
-    double *b = bounds_at(m, a->y, &r);
+    double *b = em_bounds_at(m, a->y, &r);
     if (!b)
         return -1;
     for (size_t i = 0; i < a->n; i++) {
@@ -255,7 +231,7 @@ static int gelu_bounds(model *m, const ck_unary_args *a)
 {
     const float *r, *xv = vals(m, a->x);
     const double *xe = errs(m, a->x);
-    double *b = bounds_at(m, a->y, &r);
+    double *b = em_bounds_at(m, a->y, &r);
     if (!b)
         return -1;
     const double c = 0.7978845608028654, k3 = 0.044715;
@@ -278,7 +254,7 @@ static int rope_rotate(model *m, const ck_rope_args *a, float *p, size_t heads)
     const float *r;
     const double *e = errs(m, p);
     const float *x = vals(m, p);
-    double *b = bounds_at(m, p, &r);
+    double *b = em_bounds_at(m, p, &r);
     if (!b || !e)
         return -1;
     size_t hd = a->head_dim, half = hd / 2;
@@ -302,7 +278,7 @@ static int rope_rotate(model *m, const ck_rope_args *a, float *p, size_t heads)
 static int exact_output(model *m, const float *p, size_t n)
 {
     const float *r;
-    double *b = bounds_at(m, p, &r);
+    double *b = em_bounds_at(m, p, &r);
     if (!b)
         return -1;
     memset(b, 0, n * sizeof *b);
@@ -382,13 +358,13 @@ static void att_one(const ck_attention_args *a, size_t t, size_t h, att_row *w, 
 static int attention_bounds(model *m, const ck_attention_args *a)
 {
     const float *r_out, *r_sc = NULL, *r_p = NULL;
-    double *b_out = bounds_at(m, a->out, &r_out), *b_sc = NULL, *b_p = NULL;
+    double *b_out = em_bounds_at(m, a->out, &r_out), *b_sc = NULL, *b_p = NULL;
     if (!b_out)
         return -1;
     if (a->scores)
-        b_sc = bounds_at(m, a->scores, &r_sc);
+        b_sc = em_bounds_at(m, a->scores, &r_sc);
     if (a->probs)
-        b_p = bounds_at(m, a->probs, &r_p);
+        b_p = em_bounds_at(m, a->probs, &r_p);
     size_t S = a->S ? a->S : 1;
     double *buf = malloc(3 * S * sizeof *buf);
     if (!buf)
@@ -465,6 +441,10 @@ static int op_bounds(model *m, uint32_t op, const void *args)
     case CK_OP_SWIGLU: return swiglu_bounds(m, args);
     case CK_OP_GELU: return gelu_bounds(m, args);
     case CK_OP_ATTENTION: return attention_bounds(m, args);
+    case CK_OP_LINEAR_BWD:
+    case CK_OP_QKV_BWD:
+    case CK_OP_SWIGLU_BWD:
+    case CK_OP_RMSNORM_BWD: return em_backward_bounds(m, op, args);
     default: return op >= CK_OP_EMBED_NORM && op <= CK_OP_ADD_NORM ? fused_bounds(m, op, args) : -1;
     }
 }

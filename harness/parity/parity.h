@@ -145,7 +145,8 @@ size_t ck_parity_output_bytes(const ck_case *c);
 /* Per-element error bounds of c's tolerance outputs from its inputs and the
  * reference's outputs (error_model.c; docs/ops.md gives each formula);
  * malloc'd, or NULL for ops without a model (exact ops, quantised weights,
- * backward ops: they keep ck_op_tolerance). A fused op's model reads its
+ * layernorm/attention/gelu backward, cross_entropy: they keep
+ * ck_op_tolerance). A fused op's model reads its
  * intermediates from ref, run with CK_RUN_KEEP_SCRATCH. */
 double *ck_error_bounds(const ck_case *c, const ck_run_outcome *ref);
 

@@ -5,6 +5,7 @@
  *   linear   rounds each x to bf16 before multiplying (a narrowing the
  *            contract forbids; 2^-9 per product)
  *   rmsnorm  an unrefined reciprocal square root (2^-14 relative)
+ *   linear_bwd  dW from x rounded to bf16 (dx and db right)
  * Otherwise each computes in double and rounds once, like the reference. */
 #include <math.h>
 
@@ -65,7 +66,35 @@ static int rmsnorm_coarse_rsqrt(const ck_exec_ctx *ctx, const void *args)
     return CK_OK;
 }
 
+static int linear_bwd_narrows_x(const ck_exec_ctx *ctx, const void *args)
+{
+    (void)ctx;
+    const ck_linear_bwd_args *a = args;
+    for (size_t t = 0; a->dx && t < a->T; t++)
+        for (size_t k = 0; k < a->K; k++) {
+            double acc = 0;
+            for (size_t n = 0; n < a->N; n++)
+                acc += (double)a->dy[t * a->N + n] * (double)a->w[n * a->K + k];
+            a->dx[t * a->K + k] = (float)acc;
+        }
+    for (size_t n = 0; a->dw && n < a->N; n++)
+        for (size_t k = 0; k < a->K; k++) {
+            double acc = 0;
+            for (size_t t = 0; t < a->T; t++)
+                acc += (double)a->dy[t * a->N + n] * (double)ck_bf16_to_f32(ck_f32_to_bf16(a->x[t * a->K + k]));
+            a->dw[n * a->K + k] = (float)acc;
+        }
+    for (size_t n = 0; a->db && n < a->N; n++) {
+        double acc = 0;
+        for (size_t t = 0; t < a->T; t++)
+            acc += (double)a->dy[t * a->N + n];
+        a->db[n] = (float)acc;
+    }
+    return CK_OK;
+}
+
 static const ck_kernel_desc kernels[] = {
+    {CK_OP_LINEAR_BWD, CK_DTYPE_F32, 0, "f32-linear_bwd/hostile-narrow", linear_bwd_narrows_x},
     {CK_OP_ADD, CK_DTYPE_F32, 0, "f32-add/hostile-16", add_off_at_16},
     {CK_OP_SWIGLU, CK_DTYPE_F32, 0, "f32-swiglu/hostile-overflow", swiglu_overflows},
     {CK_OP_LINEAR, CK_DTYPE_F32, 0, "f32-linear/hostile-narrow", linear_narrows_x},

@@ -418,6 +418,13 @@ Test(parity_hostile, error_model_catches_a_narrowed_x_and_a_coarse_rsqrt)
     expect_failure_of(root, "hostile_values", "linear f32 T=3 K=64 N=33", "mismatch", "times its bound");
     /* 2^-14: above (gamma(D + 3)/2 + 9u) at D = 17 */
     expect_failure_of(root, "hostile_values", "rmsnorm T=3 D=17", "mismatch", "out of tolerance");
+    free_run(&r, root);
+    /* the backward GEMMs have the same model: dW from a bf16-rounded x */
+    root = run_plugin("hostile_values", "linear_bwd", "", &r);
+    cr_expect_eq(r.status, 1);
+    expect_failure_of(root, "hostile_values", "linear_bwd f32 T=3 K=17 N=7 +bias", "mismatch", "'dw' out of tolerance");
+    free_run(&r, root);
+    root = run_plugin("hostile_values", "rmsnorm", "", &r);
     /* every tolerance case carries its worst use of the bound */
     const cJSON *o = first_output(find_case(root, "rmsnorm T=3 D=17"));
     cr_expect(num(o, "bound_use") > 1.0);
