@@ -67,6 +67,28 @@ void ck_exec_destroy(ck_exec_ctx *ctx);
  * cap; 0 for a one-thread context). */
 int ck_exec_thread_ids(const ck_exec_ctx *ctx, int *tids, int cap);
 
+/* ---- floating-point state around a kernel call ---------------------------- */
+
+/* What a kernel must leave as it found it (host_state.c): the control bits
+ * of MXCSR (x86: rounding, flush-to-zero, denormals-are-zero, exception
+ * masks) or FPCR (AArch64), and the fenv rounding mode; the calling thread's. */
+typedef struct ck_host_state {
+    unsigned control;
+    int round;
+} ck_host_state;
+
+void ck_host_state_save(ck_host_state *s);
+/* 0 if the current state equals *before; else 1 and a phrase per change
+ * in msg ("left MXCSR flush-to-zero set, left the fenv rounding mode at
+ * FE_UPWARD (was FE_TONEAREST)"). */
+int ck_host_state_changed(const ck_host_state *before, char *msg, size_t len);
+void ck_host_state_restore(const ck_host_state *s);
+/* k->fn(ctx, args), then what the kernel must have left alone put back:
+ * the floating-point control state and the exec context; *restored is 1
+ * if either had changed. For hosts that run kernels (run, train-step): a
+ * kernel that leaves FTZ set must not change every kernel after it. */
+int ck_kernel_call_restoring(const ck_kernel_desc *k, const ck_exec_ctx *ctx, const void *args, int *restored);
+
 /* ---- op and dtype metadata ---------------------------------------------- */
 
 const char *ck_op_name(uint32_t op);        /* "rmsnorm"; "?" if unknown */

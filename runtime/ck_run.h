@@ -91,6 +91,12 @@ int ck_runner_prepare(ck_runner *r, char *err, size_t err_len);
 size_t ck_runner_fusion(const ck_runner *r, unsigned f);
 size_t ck_runner_bytes_saved(const ck_runner *r);
 
+/* Kernel calls after which the host had to put its floating-point control
+ * state or exec context back (a kernel left FTZ or a rounding mode set, or
+ * wrote into the context), and the first such kernel's name (NULL if none).
+ * The run goes on with the state restored; parity fails such a kernel. */
+size_t ck_runner_host_restores(const ck_runner *r, const char **first_kernel);
+
 /* How many layers of section `sec` are resident now (windowed runs). */
 size_t ck_runner_resident_layers(const ck_runner *r, uint32_t sec);
 

@@ -168,8 +168,24 @@ static void assemble_class_rows(const step *s)
     memmove(out + off, s->patches, s->rows * s->width * sizeof *out);
 }
 
+int run_call(ck_runner *r, const ck_kernel_desc *k, const ck_exec_ctx *ctx, const void *args)
+{
+    int restored;
+    int rc = ck_kernel_call_restoring(k, ctx, args, &restored);
+    if (restored && r->host_restores++ == 0)
+        r->host_restore_kernel = k->name;
+    return rc;
+}
+
+size_t ck_runner_host_restores(const ck_runner *r, const char **first_kernel)
+{
+    if (first_kernel)
+        *first_kernel = r->host_restore_kernel;
+    return r->host_restores;
+}
+
 /* One bound step with its host-side actions around the kernel. */
-static int run_bound(step *s, const ck_exec_ctx *ctx, char *err, size_t len)
+static int run_bound(ck_runner *r, step *s, const ck_exec_ctx *ctx, char *err, size_t len)
 {
     if (s->action == PRE_CLASS_ROWS)
         assemble_class_rows(s);
@@ -177,7 +193,7 @@ static int run_bound(step *s, const ck_exec_ctx *ctx, char *err, size_t len)
         memcpy(s->cache_k + s->args.attn.q_pos * s->kv_row, s->new_k, s->kv_row * sizeof(float));
         memcpy(s->cache_v + s->args.attn.q_pos * s->kv_row, s->new_v, s->kv_row * sizeof(float));
     }
-    int rc = s->kernel->fn(ctx, &s->args);
+    int rc = run_call(r, s->kernel, ctx, &s->args);
     if (rc != CK_OK)
         return run_failf(err, len, "%s: kernel %s returned %s", s->pub.label, s->kernel->name,
                          rc == CK_E_UNSUPPORTED ? "unsupported arguments" : "an error");
@@ -190,10 +206,10 @@ int ck_runner_run_step(ck_runner *r, size_t i, const ck_exec_ctx *ctx, char *err
 {
     unit *u = &r->units[i];
     if (u->fusion < 0)
-        return run_bound(&r->steps[u->first], ctx, err, len);
+        return run_bound(r, &r->steps[u->first], ctx, err, len);
     if (r->steps[u->first].action == PRE_CLASS_ROWS) /* pos_add + pre_norm */
         assemble_class_rows(&r->steps[u->first]);
-    int rc = u->kernel->fn(ctx, &u->args);
+    int rc = run_call(r, u->kernel, ctx, &u->args);
     if (rc != CK_OK)
         return run_failf(err, len, "%s: fused kernel %s returned %s", u->pub.label, u->kernel->name,
                          rc == CK_E_UNSUPPORTED ? "unsupported arguments" : "an error");

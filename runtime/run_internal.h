@@ -77,8 +77,13 @@ struct ck_runner {
     int have_gguf;
     unsigned char *resident; /* per section and layer, when windowing */
     size_t layer_index[CK_MAX_SECTIONS];
+    size_t host_restores;            /* kernel calls after which the host state was put back */
+    const char *host_restore_kernel; /* the first such kernel's name */
 };
 
+
+/* Run kernel k through ck_kernel_call_restoring, counting a restore. */
+int run_call(ck_runner *r, const ck_kernel_desc *k, const ck_exec_ctx *ctx, const void *args);
 
 /* One line into err; returns -1. */
 int run_failf(char *err, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

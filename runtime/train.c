@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "run_internal.h"
 #include "train_internal.h"
 
 int train_failf(char *err, size_t len, const char *fmt, ...)
@@ -106,7 +107,7 @@ static int run_list(ck_trainer *t, const op_list *l, const ck_exec_ctx *ctx, int
         char why[CK_ERR_LEN];
         if (ck_op_check_args(s->op, &s->args, why, sizeof why))
             return train_failf(err, len, "%s: internal: arguments break the op's rules: %s", s->label, why);
-        int rc = s->kernel->fn(ctx, &s->args);
+        int rc = run_call(t->runner, s->kernel, ctx, &s->args);
         if (rc != CK_OK)
             return train_failf(err, len, "%s: kernel %s returned %s", s->label, s->kernel->name,
                                rc == CK_E_UNSUPPORTED ? "unsupported arguments" : "an error");
@@ -141,7 +142,7 @@ int ck_trainer_loss(ck_trainer *t, const ck_exec_ctx *ctx, float *loss, char *er
             continue;
         ck_cross_entropy_args a = s->args.ce;
         a.dlogits = NULL;
-        if (s->kernel->fn(ctx, &a) != CK_OK)
+        if (run_call(t->runner, s->kernel, ctx, &a) != CK_OK)
             return train_failf(err, len, "%s: kernel %s refused its arguments", s->label, s->kernel->name);
     }
     *loss = read_loss(t);

@@ -73,7 +73,25 @@ static int item_setup(void *arg, char *err, size_t err_len)
     it->c = ck_case_create(&it->shape, BENCH_SEED, err, err_len);
     if (!it->c)
         return -1;
-    int status = ck_case_run(it->c, it->kernel, it->ctx); /* warm-up, and the first error shows here */
+    /* warm-up, and the first error shows here; a kernel that leaves the
+     * host state changed is not timed (every later benchmark would run
+     * under it): the state is put back and the row says why */
+    ck_host_state fp;
+    ck_exec_ctx saved = *it->ctx;
+    ck_host_state_save(&fp);
+    int status = ck_case_run(it->c, it->kernel, it->ctx);
+    char what[300];
+    int changed = ck_host_state_changed(&fp, what, sizeof what);
+    if (!changed && memcmp(it->ctx, &saved, sizeof saved) != 0) {
+        changed = 1;
+        snprintf(what, sizeof what, "wrote into its exec context");
+    }
+    if (changed) {
+        ck_host_state_restore(&fp);
+        memcpy((void *)it->ctx, &saved, sizeof saved); /* the host's own object */
+        snprintf(err, err_len, "kernel %s %s (put back; not timed)", it->kernel->name, what);
+        return -1;
+    }
     if (status != CK_OK) {
         snprintf(err, err_len, "kernel %s returned %d (%s)", it->kernel->name, status,
                  status == CK_E_UNSUPPORTED ? "unsupported arguments" : "error");

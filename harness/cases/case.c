@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "case_internal.h"
 #include "ck_rng.h"
@@ -46,8 +47,13 @@ static int build_any(ck_case *c, char *err, size_t err_len)
 
 /* ---- public API ------------------------------------------------------------------------ */
 
-ck_case *ck_case_create(const ck_shape *s, uint64_t seed, char *err, size_t err_len)
+static ck_case *create(const ck_shape *s, const ck_shape *members, size_t n_members, int unbacked, uint64_t seed,
+                       char *err, size_t err_len)
 {
+    if (n_members && (n_members < 2 || n_members > CASE_MAX_MEMBERS)) {
+        case_fail(err, err_len, s, "a fused op has 2 to %d members, found %zu", CASE_MAX_MEMBERS, n_members);
+        return NULL;
+    }
     if (err && err_len)
         err[0] = 0;
     ck_case *c = calloc(1, sizeof *c);
@@ -57,39 +63,39 @@ ck_case *ck_case_create(const ck_shape *s, uint64_t seed, char *err, size_t err_
     }
     c->shape = *s;
     c->seed = seed;
+    c->unbacked = unbacked;
+    if (n_members)
+        memcpy(c->members, members, n_members * sizeof *members);
+    c->n_members = n_members;
     if (build(c, err, err_len) != 0) {
         ck_case_free(c);
         return NULL;
     }
-    ck_case_reset(c);
+    if (!unbacked)
+        ck_case_reset(c);
     return c;
+}
+
+ck_case *ck_case_create(const ck_shape *s, uint64_t seed, char *err, size_t err_len)
+{
+    return create(s, NULL, 0, 0, seed, err, err_len);
 }
 
 ck_case *ck_case_create_fused(uint32_t op, uint32_t dtype, const ck_shape *members, size_t n_members, uint64_t seed,
                               char *err, size_t err_len)
 {
     ck_shape s = {.op = op, .dtype = dtype};
-    if (n_members < 2 || n_members > CASE_MAX_MEMBERS) {
+    if (n_members < 2) {
         case_fail(err, err_len, &s, "a fused op has 2 to %d members, found %zu", CASE_MAX_MEMBERS, n_members);
         return NULL;
     }
-    if (err && err_len)
-        err[0] = 0;
-    ck_case *c = calloc(1, sizeof *c);
-    if (!c) {
-        case_fail(err, err_len, &s, "out of memory");
-        return NULL;
-    }
-    c->shape = s;
-    c->seed = seed;
-    memcpy(c->members, members, n_members * sizeof *members);
-    c->n_members = n_members;
-    if (build(c, err, err_len) != 0) {
-        ck_case_free(c);
-        return NULL;
-    }
-    ck_case_reset(c);
-    return c;
+    return create(&s, members, n_members, 0, seed, err, err_len);
+}
+
+ck_case *ck_case_create_unbacked(const ck_shape *s, const ck_shape *members, size_t n_members, char *err,
+                                 size_t err_len)
+{
+    return create(s, members, n_members, 1, 0, err, err_len);
 }
 
 void ck_case_free(ck_case *c)
@@ -97,8 +103,8 @@ void ck_case_free(ck_case *c)
     if (!c)
         return;
     for (size_t i = 0; i < c->n_bufs; i++) {
-        free(c->alloc[i]);
-        free((void *)c->bufs[i].init);
+        case_map_free(&c->map[i]);
+        case_free_init(c, &c->bufs[i]);
     }
     free(c);
 }
@@ -133,11 +139,19 @@ const ck_case_buf *ck_case_find(const ck_case *c, const char *name)
     return NULL;
 }
 
+void *ck_case_edit_input(ck_case *c, const char *name)
+{
+    for (size_t i = 0; i < c->n_bufs && !c->unbacked; i++)
+        if (ck_case_buf_is_input(&c->bufs[i]) && strcmp(c->bufs[i].name, name) == 0)
+            return (void *)c->bufs[i].init;
+    return NULL;
+}
+
 void ck_case_reset(ck_case *c)
 {
     for (size_t i = 0; i < c->n_bufs; i++) {
         ck_case_buf *b = &c->bufs[i];
-        case_arm_canaries(c->alloc[i], b->bytes);
+        case_arm_canaries(c, i);
         if (!ck_case_buf_is_input(b))
             case_poison(b);
         else if (b->role == CK_BUF_INOUT || memcmp(b->data, b->init, b->bytes) != 0)
@@ -152,19 +166,23 @@ static void make_inplace(const ck_case *c, case_args *a)
     switch (c->shape.op) {
     case CK_OP_RMSNORM:
     case CK_OP_LAYERNORM:
-        memcpy(a->norm.y, a->norm.x, c->shape.T * c->shape.D * sizeof(float));
+        if (!c->unbacked)
+            memcpy(a->norm.y, a->norm.x, c->shape.T * c->shape.D * sizeof(float));
         a->norm.x = a->norm.y;
         break;
     case CK_OP_SWIGLU:
-        memcpy(a->swiglu.y, a->swiglu.gate, a->swiglu.n * sizeof(float));
+        if (!c->unbacked)
+            memcpy(a->swiglu.y, a->swiglu.gate, a->swiglu.n * sizeof(float));
         a->swiglu.gate = a->swiglu.y;
         break;
     case CK_OP_GELU:
-        memcpy(a->unary.y, a->unary.x, a->unary.n * sizeof(float));
+        if (!c->unbacked)
+            memcpy(a->unary.y, a->unary.x, a->unary.n * sizeof(float));
         a->unary.x = a->unary.y;
         break;
     case CK_OP_ADD:
-        memcpy(a->add.y, a->add.a, a->add.n * sizeof(float));
+        if (!c->unbacked)
+            memcpy(a->add.y, a->add.a, a->add.n * sizeof(float));
         a->add.a = a->add.y;
         break;
     default: break;
@@ -190,10 +208,11 @@ int ck_case_check_guards(const ck_case *c, char *msg, size_t len)
 {
     for (size_t i = 0; i < c->n_bufs; i++) {
         const ck_case_buf *b = &c->bufs[i];
-        const unsigned char *front = c->alloc[i], *back = front + GUARD + b->bytes;
+        const unsigned char *d = b->data, *end = d + b->bytes;
         /* report the damaged byte nearest the buffer: that is the bad index */
-        for (size_t j = 0; j < GUARD; j++) {
-            if (back[j] != case_canary_byte(j + GUARD)) {
+        for (const unsigned char *p = end; p < c->map[i].hi; p++) {
+            size_t j = (size_t)(p - end);
+            if (*p != case_canary_byte(j + GUARD)) {
                 snprintf(msg, len,
                          "out-of-bounds write past the end of '%s' (byte %zu after its last byte, i.e. element %zu "
                          "of %zu)",
@@ -201,15 +220,71 @@ int ck_case_check_guards(const ck_case *c, char *msg, size_t len)
                 return 1;
             }
         }
-        for (size_t j = GUARD; j-- > 0;) {
-            if (front[j] != case_canary_byte(j)) {
+        for (const unsigned char *p = d; p-- > c->map[i].lo;) {
+            size_t back = (size_t)(d - p);
+            if (*p != case_canary_byte(back - 1)) {
                 snprintf(msg, len, "out-of-bounds write before the start of '%s' (%zu bytes before element 0)", b->name,
-                         GUARD - j);
+                         back);
                 return 1;
             }
         }
     }
     return 0;
+}
+
+/* Point every pointer of the argument struct that lies in [from, from +
+ * bytes) at the same offset of to. The structs hold only pointers and
+ * scalars, pointers aligned: a size or flag is never a live heap address. */
+static void rebase_args(ck_case *c, const unsigned char *from, size_t bytes, unsigned char *to)
+{
+    uintptr_t lo = (uintptr_t)from, hi = lo + (bytes ? bytes : 1);
+    unsigned char *a = (unsigned char *)&c->args;
+    for (size_t off = 0; off + sizeof(uintptr_t) <= sizeof c->args; off += _Alignof(void *)) {
+        uintptr_t v;
+        memcpy(&v, a + off, sizeof v);
+        if (v >= lo && v < hi) {
+            v = (uintptr_t)to + (v - lo);
+            memcpy(a + off, &v, sizeof v);
+        }
+    }
+}
+
+int ck_case_place(ck_case *c, int end_aligned, char *err, size_t len)
+{
+    for (size_t i = 0; i < c->n_bufs; i++) {
+        ck_case_buf *b = &c->bufs[i];
+        unsigned char *at = b->data;
+        if (end_aligned ? at + b->bytes == c->map[i].hi : at == c->map[i].lo)
+            continue; /* already there (a whole number of pages): no copy of a large weight */
+        case_map m;
+        unsigned char *data;
+        if (case_map_alloc(&m, b->bytes, end_aligned, &data) != 0) {
+            case_fail(err, len, &c->shape, "cannot map '%s' again (%zu bytes)", b->name, b->bytes);
+            return -1;
+        }
+        memcpy(data, b->data, b->bytes);
+        rebase_args(c, b->data, b->bytes, data);
+        case_map_free(&c->map[i]);
+        c->map[i] = m;
+        b->data = data;
+        case_arm_canaries(c, i);
+    }
+    return 0;
+}
+
+int ck_case_protect_inputs(ck_case *c)
+{
+    for (size_t i = 0; i < c->n_bufs; i++)
+        if (c->bufs[i].role == CK_BUF_IN &&
+            mprotect(c->map[i].lo, (size_t)(c->map[i].hi - c->map[i].lo), PROT_READ) != 0)
+            return -1;
+    return 0;
+}
+
+void ck_case_buf_mapping(const ck_case *c, size_t i, uintptr_t *lo, uintptr_t *hi)
+{
+    *lo = (uintptr_t)c->map[i].base;
+    *hi = *lo + c->map[i].len;
 }
 
 int ck_case_check_inputs(const ck_case *c, char *msg, size_t len)

@@ -1,5 +1,6 @@
 /* case_buf.c — what the per-op builders build with: guarded buffers
- * (canaries on both sides, outputs poisoned), the seeded generators, and
+ * (each in its own mapping between PROT_NONE pages, canaries in the rest of
+ * its pages, outputs poisoned), the seeded generators, and
  * small helpers. Calls nothing in the builders, so the builders and the
  * dispatcher in case.c depend on it and not on each other. */
 #include <math.h>
@@ -7,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "case_internal.h"
 #include "ck_rng.h"
@@ -46,11 +49,77 @@ unsigned char case_canary_byte(size_t i)
     return (unsigned char)(0xC5u ^ (unsigned)(i * 0x3Bu));
 }
 
-void case_arm_canaries(unsigned char *alloc, size_t bytes)
+/* Distance in bytes from the buffer to the guard pages' far end: a stray
+ * access up to this far (64 KiB) faults rather than landing in some other
+ * mapping. Address space only: PROT_NONE pages cost no memory. */
+#define GUARD_PAGES 16
+
+static size_t page_size(void)
 {
-    for (size_t i = 0; i < GUARD; i++) {
-        alloc[i] = case_canary_byte(i);
-        alloc[GUARD + bytes + i] = case_canary_byte(i + GUARD);
+    static size_t ps;
+    if (!ps) {
+        long p = sysconf(_SC_PAGESIZE);
+        ps = p > 0 ? (size_t)p : 4096;
+    }
+    return ps;
+}
+
+int case_map_alloc(case_map *m, size_t bytes, int end_aligned, unsigned char **data)
+{
+    return case_map_alloc_prot(m, bytes, end_aligned, PROT_READ | PROT_WRITE, data);
+}
+
+int case_map_alloc_prot(case_map *m, size_t bytes, int end_aligned, int prot, unsigned char **data)
+{
+    size_t ps = page_size(), span = (bytes + ps - 1) / ps * ps;
+    if (!span)
+        span = ps;
+    size_t len = span + 2 * GUARD_PAGES * ps;
+    void *base = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (base == MAP_FAILED)
+        return -1;
+    m->base = base;
+    m->len = len;
+    m->lo = m->base + GUARD_PAGES * ps;
+    m->hi = m->lo + span;
+    if (prot != PROT_NONE && mprotect(m->lo, span, prot) != 0) {
+        munmap(base, len);
+        m->base = NULL;
+        return -1;
+    }
+    *data = end_aligned ? m->hi - bytes : m->lo;
+    return 0;
+}
+
+void case_free_init(const ck_case *c, ck_case_buf *b)
+{
+    if (c->unbacked && b->init)
+        munmap((void *)b->init, b->bytes ? b->bytes : 1);
+    else
+        free((void *)b->init);
+    b->init = NULL;
+}
+
+void case_map_free(case_map *m)
+{
+    if (m->base)
+        munmap(m->base, m->len);
+    m->base = NULL;
+}
+
+void case_arm_canaries(ck_case *c, size_t i)
+{
+    const ck_case_buf *b = &c->bufs[i];
+    unsigned char *d = b->data, *end = d + b->bytes;
+    for (unsigned char *p = c->map[i].lo; p < d; p++) {
+        unsigned char v = case_canary_byte((size_t)(d - p) - 1);
+        if (*p != v)
+            *p = v;
+    }
+    for (unsigned char *p = end; p < c->map[i].hi; p++) {
+        unsigned char v = case_canary_byte((size_t)(p - end) + GUARD);
+        if (*p != v)
+            *p = v;
     }
 }
 
@@ -102,25 +171,35 @@ void *case_add_buf(ck_case *c, const char *name, ck_buf_role role, uint32_t dtyp
     b->bytes = b->count * b->elem_size;
     b->ndim = 1;
     b->dims[0] = b->count;
-    size_t padded = (b->bytes + GUARD - 1) / GUARD * GUARD;
-    if (c->total_bytes + b->bytes > MAX_CASE_BYTES) {
+    if (!c->unbacked && c->total_bytes + b->bytes > MAX_CASE_BYTES) {
         case_fail(err, err_len, &c->shape, "needs more than %llu GiB of buffers (at '%s'); reduce the shape",
                   MAX_CASE_BYTES >> 30, name);
         return NULL;
     }
-    void *mem = NULL;
-    if (posix_memalign(&mem, GUARD, 2 * GUARD + padded) != 0) {
-        case_fail(err, err_len, &c->shape, "out of memory allocating '%s' (%zu bytes)", name, b->bytes);
+    case_map *m = &c->map[c->n_bufs];
+    unsigned char *data;
+    if (case_map_alloc_prot(m, b->bytes, 0, c->unbacked ? PROT_NONE : PROT_READ | PROT_WRITE, &data) != 0) {
+        case_fail(err, err_len, &c->shape, "out of memory mapping '%s' (%zu bytes)", name, b->bytes);
         return NULL;
     }
-    unsigned char *alloc = mem;
-    memset(alloc, 0, 2 * GUARD + padded);
-    case_arm_canaries(alloc, b->bytes);
-    b->data = alloc + GUARD;
-    if (role == CK_BUF_IN || role == CK_BUF_INOUT) {
+    b->data = data;
+    if (!c->unbacked)
+        case_arm_canaries(c, c->n_bufs);
+    if (c->unbacked) {
+        /* zero pages a builder may write a little into (rope tables); the
+         * generators leave them alone */
+        void *init = mmap(NULL, b->bytes ? b->bytes : 1, PROT_READ | PROT_WRITE,
+                          MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        if (init == MAP_FAILED) {
+            case_map_free(m);
+            case_fail(err, err_len, &c->shape, "cannot reserve '%s' (%zu bytes)", name, b->bytes);
+            return NULL;
+        }
+        b->init = init;
+    } else if (role == CK_BUF_IN || role == CK_BUF_INOUT) {
         void *init = malloc(b->bytes ? b->bytes : 1);
         if (!init) {
-            free(alloc);
+            case_map_free(m);
             case_fail(err, err_len, &c->shape, "out of memory allocating '%s' (%zu bytes)", name, b->bytes);
             return NULL;
         }
@@ -128,7 +207,6 @@ void *case_add_buf(ck_case *c, const char *name, ck_buf_role role, uint32_t dtyp
     } else {
         case_poison(b);
     }
-    c->alloc[c->n_bufs] = alloc;
     c->n_bufs++;
     c->total_bytes += b->bytes;
     return b->data;
@@ -175,6 +253,8 @@ void case_stream(const ck_case *c, const char *name, ck_rng *r)
  * hidden states have a few outlier tokens and kernels must survive them. */
 void case_gen_activations(const ck_case *c, const char *name, float *x, size_t rows, size_t cols)
 {
+    if (c->unbacked)
+        return;
     ck_rng r;
     case_stream(c, name, &r);
     for (size_t t = 0; t < rows; t++) {
@@ -186,6 +266,8 @@ void case_gen_activations(const ck_case *c, const char *name, float *x, size_t r
 
 void case_gen_normal(const ck_case *c, const char *name, float *x, size_t n, double mean, double sigma)
 {
+    if (c->unbacked)
+        return;
     ck_rng r;
     case_stream(c, name, &r);
     for (size_t i = 0; i < n; i++)
@@ -229,6 +311,8 @@ static void generate_weights(const ck_case *c, const char *name, void *w, uint32
 
 void case_gen_weights(const ck_case *c, const char *name, void *w, uint32_t dtype, size_t n, double sigma)
 {
+    if (c->unbacked)
+        return;
     case_memo_key key;
     case_memo_key_init(&key, c, name, dtype, n, sigma);
     size_t bytes = ck_dtype_row_bytes(dtype, n);
@@ -255,6 +339,8 @@ int case_need(int cond, char *err, size_t err_len, const ck_shape *s, const char
  * where off-by-one errors show. */
 void case_gen_ids(const ck_case *c, const char *name, int32_t *ids, size_t T, size_t n)
 {
+    if (c->unbacked)
+        return;
     ck_rng r;
     case_stream(c, name, &r);
     for (size_t t = 0; t < T; t++)
@@ -281,11 +367,11 @@ void case_drop_buf(ck_case *c, const void *data)
         return;
     size_t i = (size_t)(b - c->bufs);
     c->total_bytes -= b->bytes;
-    free(c->alloc[i]);
-    free((void *)b->init);
+    case_map_free(&c->map[i]);
+    case_free_init(c, b);
     for (size_t j = i; j + 1 < c->n_bufs; j++) {
         c->bufs[j] = c->bufs[j + 1];
-        c->alloc[j] = c->alloc[j + 1];
+        c->map[j] = c->map[j + 1];
         memcpy(c->names[j], c->names[j + 1], sizeof c->names[j]);
     }
     c->n_bufs--;

@@ -294,7 +294,7 @@ static int build_adam(ck_case *c, char *err, size_t err_len)
     /* second moments are positive, of the order of g^2 */
     float *v = case_init_of(c, p_v);
     case_gen_normal(c, "v", v, n, 0.0, 1e-3);
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n && !c->unbacked; i++)
         v[i] = v[i] * v[i];
     /* bias corrections by repeated multiplication: the same on every machine */
     double b1 = 1.0, b2 = 1.0;

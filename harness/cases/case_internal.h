@@ -10,8 +10,8 @@
 #include "ck_case.h"
 #include "ck_rng.h"
 
-#define GUARD 64 /* canary bytes on each side of a buffer */
-#define CASE_MAX_BUFS 16
+#define GUARD 64 /* canary bytes: the distance the canary pattern's index starts the back side at */
+#define CASE_MAX_BUFS CK_CASE_MAX_BUFS
 #define MAX_CASE_BYTES (6ull << 30) /* refuse shapes that would not fit a test machine */
 #define LARGE_ROW_ODDS 16           /* about one activation row in 16 is large */
 #define LARGE_ROW_SCALE 32.0
@@ -51,11 +51,20 @@ typedef union case_args {
 
 #define CASE_MAX_MEMBERS 4
 
+/* A buffer's own mapping: PROT_NONE guard pages | canary | data | canary |
+ * PROT_NONE guard pages, with the data starting at a page start or ending at
+ * a page end (ck_case_place), so a kernel's access just outside faults. */
+typedef struct case_map {
+    unsigned char *base; /* the whole mapping, guard pages included */
+    size_t len;
+    unsigned char *lo, *hi; /* the accessible bytes: [lo, data) and [data + bytes, hi) are canaries */
+} case_map;
+
 struct ck_case {
     ck_shape shape;
     uint64_t seed;
     ck_case_buf bufs[CASE_MAX_BUFS];
-    unsigned char *alloc[CASE_MAX_BUFS]; /* front canary | data | back canary */
+    case_map map[CASE_MAX_BUFS];
     size_t n_bufs;
     size_t total_bytes;
     case_args args;
@@ -63,6 +72,9 @@ struct ck_case {
     ck_shape members[CASE_MAX_MEMBERS];
     size_t n_members;
     char names[CASE_MAX_BUFS][48];
+    /* unbacked (ck_case_create_unbacked): buffers are PROT_NONE address
+     * space, inputs are not generated, and nothing is ever reset */
+    int unbacked;
 };
 
 
@@ -80,10 +92,15 @@ void case_dims(ck_case *c, const void *data, int ndim, size_t d0, size_t d1, siz
 int case_need(int cond, char *err, size_t err_len, const ck_shape *s, const char *what);
 int case_is_weight_dtype(uint32_t d, int allow_quant);
 
-/* Guards: the canary byte at offset i, canaries on both sides of an
- * allocation, and an output's poison fill. */
+/* Guards: the canary byte at offset i, (re-)arming the canaries of buffer i
+ * (writing only bytes that differ: an input's may be read-only), a mapping
+ * for `bytes` with its data at a page start or end, and an output's poison. */
 unsigned char case_canary_byte(size_t i);
-void case_arm_canaries(unsigned char *alloc, size_t bytes);
+void case_arm_canaries(ck_case *c, size_t i);
+int case_map_alloc(case_map *m, size_t bytes, int end_aligned, unsigned char **data);
+int case_map_alloc_prot(case_map *m, size_t bytes, int end_aligned, int prot, unsigned char **data);
+void case_free_init(const ck_case *c, ck_case_buf *b);
+void case_map_free(case_map *m);
 void case_poison(ck_case_buf *b);
 
 /* Generators, each seeded from (seed, op, buffer name). */

@@ -16,10 +16,13 @@
  * (theta 10000); ids uniform in range, the first and last id always present;
  * adam: m ~ N(0, 1e-3), v = N(0, 1e-3)^2, g ~ N(0, 1e-3), step 10.
  *
- * Guards: every buffer sits between two 64-byte canary regions; outputs are
- * filled with a poison pattern before each run, so an element a kernel never
- * wrote is recognisable (ck_case_poisoned) and a write past either end is
- * caught by ck_case_check_guards. */
+ * Guards: every buffer has its own mapping, between 64 KiB of PROT_NONE
+ * pages on each side; its data starts at a page start (or, after
+ * ck_case_place(c, 1), ends at a page end), and the rest of its pages are
+ * canaries. An access that crosses into a guard page faults; a write into
+ * the canaries is caught by ck_case_check_guards. Outputs are filled with a
+ * poison pattern before each run, so an element a kernel never wrote is
+ * recognisable (ck_case_poisoned). */
 #ifndef CK_CASE_H
 #define CK_CASE_H
 
@@ -33,6 +36,8 @@ extern "C" {
 #endif
 
 typedef struct ck_case ck_case;
+
+#define CK_CASE_MAX_BUFS 16 /* buffers of one case (qkv_bwd and fused ops have the most) */
 
 typedef enum ck_buf_role {
     CK_BUF_IN = 0,      /* read-only input: must be unchanged after a run */
@@ -50,7 +55,7 @@ typedef struct ck_case_buf {
     size_t count;     /* storage elements: values, or bytes for Q8_0/Q4_0 */
     size_t elem_size; /* bytes per storage element: 4, 2 or 1 */
     size_t bytes;     /* count * elem_size */
-    void *data;       /* the live buffer the kernel sees (64-byte aligned) */
+    void *data;       /* the live buffer the kernel sees (at a page start, or end: see Guards) */
     const void *init; /* IN/INOUT: the generated contents; NULL for OUT */
     int ndim;         /* the logical shape, row-major: [T, D], [H, T, S] ... */
     size_t dims[3];   /* (quantised blocks: one dim, the byte count) */
@@ -82,6 +87,15 @@ ck_case *ck_case_create(const ck_shape *s, uint64_t seed, char *err, size_t err_
  * output. Members that do not fit together are refused with err. */
 ck_case *ck_case_create_fused(uint32_t op, uint32_t dtype, const ck_shape *members, size_t n_members, uint64_t seed,
                               char *err, size_t err_len);
+/* The same op instance (fused when n_members > 0: op and dtype from s)
+ * with no memory behind it: every buffer is PROT_NONE address space, nothing
+ * is generated, and the argument struct is what the real case's would be.
+ * For asking a kernel whether it takes a shape at all: one that declines
+ * returns CK_E_UNSUPPORTED without touching a buffer, one that accepts
+ * faults at its first access. Only ck_case_args, ck_case_run_noreset and
+ * ck_case_free apply to it. */
+ck_case *ck_case_create_unbacked(const ck_shape *s, const ck_shape *members, size_t n_members, char *err,
+                                 size_t err_len);
 void ck_case_free(ck_case *c);
 
 const ck_shape *ck_case_shape(const ck_case *c);
@@ -112,6 +126,26 @@ int ck_case_run_noreset(ck_case *c, const ck_kernel_desc *k, const ck_exec_ctx *
  * naming the buffer, the side (before the start / past the end) and the
  * nearest damaged byte. */
 int ck_case_check_guards(const ck_case *c, char *msg, size_t len);
+
+/* The generated contents of input `name` (IN or INOUT), for a caller that
+ * wants other values there (parity's special inputs): write them, then
+ * ck_case_reset copies them into the live buffer. NULL if there is no such
+ * input or the case is unbacked. */
+void *ck_case_edit_input(ck_case *c, const char *name);
+
+/* Move every buffer into a fresh mapping, contents kept and the argument
+ * struct re-pointed: its data starting at a page start (end_aligned 0: an
+ * access before it faults) or ending at a page end (1: an access past it
+ * faults). 0, or -1 with err. */
+int ck_case_place(ck_case *c, int end_aligned, char *err, size_t len);
+
+/* Map every CK_BUF_IN buffer (and its canaries) read-only, so that a kernel
+ * writing an input faults at the write. After it, ck_case_reset still works
+ * (it writes inputs and canaries only where they differ). 0, or -1. */
+int ck_case_protect_inputs(ck_case *c);
+
+/* The whole mapping of buffer i, guard pages included: [*lo, *hi). */
+void ck_case_buf_mapping(const ck_case *c, size_t i, uintptr_t *lo, uintptr_t *hi);
 
 /* After a run: 0 if every CK_BUF_IN buffer still holds its initial contents;
  * else 1 and the buffer and first changed element in msg. */

@@ -236,6 +236,16 @@ static int run_progress(void *user, ck_runner *r, size_t step)
     return 0;
 }
 
+void ck_print_host_restores(const ck_runner *r)
+{
+    const char *first;
+    size_t n = ck_runner_host_restores(r, &first);
+    if (n)
+        printf("host state: put back after %zu kernel call%s (first: %s): a kernel left the floating-point "
+               "control state or its exec context changed ('ckbench parity' names what)\n",
+               n, n == 1 ? "" : "s", first ? first : "?");
+}
+
 int ck_cmd_run(int argc, char **argv)
 {
     run_cli c;
@@ -298,6 +308,7 @@ int ck_cmd_run(int argc, char **argv)
     printf("model %s through %s: %zu steps (%zu by scalar fallback), %d threads, %.3f s\n", ck_model_name(l.model),
            l.plugin->desc->name, ck_runner_n_steps(r), fallbacks, ctx->n_threads,
            (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec));
+    ck_print_host_restores(r);
     print_fusions(r, c.fuse, l.plugin, l.model);
     printf("allocation: %zu bytes in one mapping%s%s\n", ck_runner_plan(r)->total,
            ck_runner_arena_note(r)[0] ? "; " : "", ck_runner_arena_note(r));

@@ -199,6 +199,7 @@ static int train(const train_cli *c, ck_model *m, ck_plugin *plugin, ck_plugin *
         goto out;
     }
     int fell = isfinite(loss) && loss < first;
+    ck_print_host_restores(ck_trainer_runner(t));
     printf("after %zu steps: loss %.6f (%s from %.6f)\n", c->steps, (double)loss, fell ? "fell" : "DID NOT FALL",
            (double)first);
     if (!fell) {

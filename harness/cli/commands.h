@@ -20,4 +20,10 @@ int ck_cmd_help(int argc, char **argv);
 /* ckbench --plugin P --model M (no sub-command): parity, bench, report */
 int ck_cmd_headline(int argc, char **argv);
 
+/* The run summary's line for kernel calls after which the host state had
+ * to be put back (ck_runner_host_restores); nothing if there were none.
+ * Shared by run and train-step. */
+struct ck_runner;
+void ck_print_host_restores(const struct ck_runner *r);
+
 #endif

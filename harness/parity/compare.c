@@ -60,10 +60,11 @@ static ck_cmp_reason special(uint32_t yb, float y, float ref, uint32_t poison)
     return CK_CMP_OK;
 }
 
-void ck_compare_f32(const float *y, const float *ref, size_t n, ck_tolerance tol, uint32_t poison, ck_cmp_result *r)
+static void compare(const float *y, const float *ref, size_t n, ck_tolerance tol, const double *bounds, uint32_t poison,
+                    ck_cmp_result *r)
 {
     reset(r, n);
-    int exact = tol.cls == CK_PARITY_EXACT;
+    int exact = !bounds && tol.cls == CK_PARITY_EXACT;
     double sq_err = 0.0, sq_ref = 0.0, worst_ratio = -1.0;
     for (size_t i = 0; i < n; i++) {
         float a = y[i], b = ref[i];
@@ -98,19 +99,34 @@ void ck_compare_f32(const float *y, const float *ref, size_t n, ck_tolerance tol
             r->max_rel = rel;
         if (ulp > r->max_ulp)
             r->max_ulp = ulp;
-        double bound = exact ? 0.0 : tol.atol + tol.rtol * fabs((double)b);
+        double bound = bounds ? bounds[i] : exact ? 0.0 : tol.atol + tol.rtol * fabs((double)b);
         double ratio = bound > 0 ? err / bound : (err > 0 ? INFINITY : 0.0);
+        if (!exact && ratio > r->worst_use)
+            r->worst_use = ratio;
         if (ratio > worst_ratio) {
             worst_ratio = ratio;
             r->worst = i;
             r->worst_value = a;
             r->worst_ref = b;
+            r->worst_bound = bound;
         }
         int bad = exact ? ab != bb : !(err <= bound);
         if (bad)
             note_bad(r, i, CK_CMP_MISMATCH, a, b);
     }
     r->nmse = sq_ref > 0 ? sq_err / sq_ref : (sq_err > 0 ? INFINITY : 0.0);
+}
+
+void ck_compare_f32(const float *y, const float *ref, size_t n, ck_tolerance tol, uint32_t poison, ck_cmp_result *r)
+{
+    compare(y, ref, n, tol, NULL, poison, r);
+}
+
+void ck_compare_f32_bounded(const float *y, const float *ref, size_t n, const double *bound, uint32_t poison,
+                            ck_cmp_result *r)
+{
+    ck_tolerance tol = {CK_PARITY_TOLERANCE, 0.0, 0.0};
+    compare(y, ref, n, tol, bound, poison, r);
 }
 
 void ck_compare_bytes(const void *y, const void *ref, size_t n, ck_cmp_result *r)
@@ -170,9 +186,10 @@ void ck_cmp_describe(const ck_cmp_result *r, int exact, const char *name, char *
                      r->n);
         else
             snprintf(out, len,
-                     "'%s' out of tolerance: worst at [%zu]: %.9g vs reference %.9g; %zu of %zu elements "
-                     "outside the bound",
-                     name, r->worst, r->worst_value, r->worst_ref, r->n_bad, r->n);
+                     "'%s' out of tolerance: worst at [%zu]: %.9g vs reference %.9g (error %.3g, %.3g times its "
+                     "bound %.3g); %zu of %zu elements outside the bound",
+                     name, r->worst, r->worst_value, r->worst_ref, fabs(r->worst_value - r->worst_ref), r->worst_use,
+                     r->worst_bound, r->n_bad, r->n);
         break;
     }
 }

@@ -2,7 +2,8 @@
  *
  * Exact class: bit-identical (two NaNs count as equal whatever their payload);
  * else the first differing index, both values, their ULP distance and how many
- * elements differ. Tolerance class: per element |y - ref| <= atol + rtol*|ref|,
+ * elements differ. Tolerance class: per element |y - ref| <= atol + rtol*|ref|
+ * or, with an error model, <= bound[i],
  * with max abs error, max relative error, max ULP distance, NMSE and the worst
  * element's index reported whether the buffer passes or not. In both classes a
  * NaN or Inf where the reference has a finite value fails, and so does an
@@ -35,6 +36,8 @@ typedef struct ck_cmp_result {
     uint64_t max_ulp; /* over finite pairs */
     size_t worst;     /* index with the largest error relative to its bound */
     double worst_value, worst_ref;
+    double worst_bound; /* the bound at `worst` */
+    double worst_use;   /* max over finite pairs of error / bound (tolerance class): the margin */
 } ck_cmp_result;
 
 #define CK_ULP_INF UINT64_MAX /* distance involving a NaN */
@@ -46,6 +49,11 @@ uint64_t ck_ulp_distance_f32(float a, float b);
 /* Compare n floats. poison, if non-zero, is a bit pattern meaning "never
  * written" when found in y but not in ref. */
 void ck_compare_f32(const float *y, const float *ref, size_t n, ck_tolerance tol, uint32_t poison, ck_cmp_result *r);
+
+/* The same with a bound per element (the error model's) instead of
+ * atol + rtol |ref|: element i passes if |y - ref| <= bound[i]. */
+void ck_compare_f32_bounded(const float *y, const float *ref, size_t n, const double *bound, uint32_t poison,
+                            ck_cmp_result *r);
 
 /* Compare raw bytes (quantised blocks): exact, first differing byte. */
 void ck_compare_bytes(const void *y, const void *ref, size_t n, ck_cmp_result *r);

@@ -172,11 +172,64 @@ static const ck_run_outcome *reference_for(gate *g, ck_case *c, const ck_kernel_
     if (rc->n == MAX_REF_KERNELS)
         return NULL;
     rc->k[rc->n] = rk;
-    ck_parity_run_isolated(c, rk, g->threads, g->o.timeout, &rc->out[rc->n]);
-    return &rc->out[rc->n++];
+    ck_run_outcome *o = &rc->out[rc->n++];
+    ck_parity_run_isolated(c, rk, g->threads, CK_RUN_KEEP_SCRATCH, g->o.timeout, o);
+    if (o->state == CK_RUN_DONE && o->kernel_rc == CK_OK)
+        o->bounds = ck_error_bounds(c, o);
+    return o;
 }
 
-static void check_kernel(gate *g, size_t si, const ck_parity_shape *ps, ck_case *c, const ck_plugin *p,
+/* "T=2048" (or "n=...") from a reduced note "T=8 of 2048". */
+static void full_size(const ck_parity_shape *ps, char *buf, size_t len)
+{
+    char what[8] = "T";
+    size_t cut = 0, full = 0;
+    if (sscanf(ps->note, "%7[^=]=%zu of %zu", what, &cut, &full) == 3)
+        snprintf(buf, len, "%s=%zu", what, full);
+    else
+        snprintf(buf, len, "T=%zu", ps->full.T);
+}
+
+/* A kernel that declines a model's instance is a silent fallback in `run`:
+ * at the reduced rows (the case it was run on), or at the model's own size,
+ * offered on an unbacked case (no reference, no memory: a kernel that takes
+ * the shape faults at once, one that declines returns first). */
+static void check_declines(gate *g, const ck_parity_shape *ps, ck_case *full, const ck_kernel_desc *k,
+                           ck_parity_result *r)
+{
+    if (!ps->from_model)
+        return;
+    char size[48], what[400];
+    if (r->verdict == CK_SKIP && !strcmp(r->reason, "unsupported")) {
+        snprintf(size, sizeof size, "T=%zu", ps->n_members ? ps->members[0].T : ps->shape.T);
+        snprintf(what, sizeof what, "returned CK_E_UNSUPPORTED for an instance of the model, at %s%s%s", size,
+                 ps->note[0] ? ", rows reduced: " : "", ps->note);
+    } else if (r->verdict == CK_PASS && full) {
+        ck_run_outcome o;
+        ck_parity_run_isolated(full, k, g->threads, CK_RUN_PROBE, g->o.timeout, &o);
+        int rc = o.state == CK_RUN_DONE ? o.kernel_rc : CK_OK;
+        ck_run_outcome_free(&o);
+        if (rc == CK_OK)
+            return;
+        full_size(ps, size, sizeof size);
+        if (rc == CK_E_UNSUPPORTED)
+            snprintf(what, sizeof what,
+                     "declined at %s, the model's size (CK_E_UNSUPPORTED; it passed at the reduced %s): `run` would "
+                     "fall back to another kernel",
+                     size, ps->note);
+        else
+            snprintf(what, sizeof what, "returned status %d at %s, the model's size (it passed at the reduced %s)", rc,
+                     size, ps->note);
+    } else {
+        return;
+    }
+    r->verdict = CK_FAIL;
+    r->reason = "declined";
+    snprintf(r->detail, sizeof r->detail, "declined (plugin '%s', kernel '%s', %s): %s", r->plugin, r->kernel,
+             r->shape_desc, what);
+}
+
+static void check_kernel(gate *g, size_t si, const ck_parity_shape *ps, ck_case *c, ck_case *full, const ck_plugin *p,
                          const ck_kernel_desc *k, ref_cache *rc)
 {
     ck_parity_result *r = new_result(g, si, ps, p->desc->name, k->name);
@@ -202,14 +255,9 @@ static void check_kernel(gate *g, size_t si, const ck_parity_shape *ps, ck_case 
         return;
     }
     ck_run_outcome got;
-    ck_parity_run_isolated(c, k, g->threads, g->o.timeout, &got);
+    ck_parity_run_isolated(c, k, g->threads, CK_RUN_CHECK_THREADS | CK_RUN_CHECK_GUARDS, g->o.timeout, &got);
     ck_parity_judge(c, ref, &got, r);
-    if (r->verdict == CK_PASS && g->threads > 1) {
-        ck_run_outcome single;
-        ck_parity_run_isolated(c, k, 1, g->o.timeout, &single);
-        ck_parity_judge_split(c, &got, &single, g->threads, r);
-        ck_run_outcome_free(&single);
-    }
+    check_declines(g, ps, full, k, r);
     if (got.state == CK_RUN_TIMED_OUT && (h < g->n_hung || g->n_hung < MAX_HUNG)) {
         if (h == g->n_hung)
             g->hung[g->n_hung++] = k;
@@ -257,6 +305,7 @@ static void check_shape(gate *g, size_t si, const ck_parity_shape *ps)
         show(g, r);
         return;
     }
+    ck_case *full = ck_parity_full_case(ps, err, sizeof err);
     ref_cache rc = {0};
     for (size_t t = 0; t < g->n_targets; t++) {
         const ck_plugin *p = g->targets[t].p;
@@ -264,13 +313,14 @@ static void check_shape(gate *g, size_t si, const ck_parity_shape *ps)
             const ck_kernel_desc *k = &p->kernels[i];
             if (k->op == s->op && k->dtype == s->dtype) {
                 g->targets[t].tried[i] = 1;
-                check_kernel(g, si, ps, c, p, k, &rc);
+                check_kernel(g, si, ps, c, full, p, k, &rc);
             }
         }
     }
     for (size_t i = 0; i < rc.n; i++)
         ck_run_outcome_free(&rc.out[i]);
     ck_case_free(c);
+    ck_case_free(full);
 }
 
 /* Kernels no case came up for (an op ck_case cannot build, or an op and
@@ -399,8 +449,8 @@ static void release(gate *g)
 
 static void print_intro(const gate *g, size_t n_shapes)
 {
-    printf("parity: reference %s (%s); seed %llu; timeout %.3g s; %d threads (and 1 to compare); %zu op "
-           "instances%s\n",
+    printf("parity: reference %s (%s); seed %llu; timeout %.3g s; %d threads (and 1, 2, 3, 4, 7 logical threads "
+           "to compare); %zu op instances%s\n",
            g->ref->desc->name, g->ref->path, (unsigned long long)g->o.seed, g->o.timeout, g->threads, n_shapes,
            g->o.model ? " (model, then edge suite)" : " (edge suite)");
     printf("parity: plugins checked:");
@@ -464,8 +514,8 @@ int ck_gate_run(const ck_gate_opts *o)
     }
     ck_progress_start(&g.progress, "parity", n_shapes);
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    /* at least two threads, so every passing kernel is also run on one
-     * thread and compared: the split must not change the bits */
+    /* the main run's threads; every passing kernel is re-run on the
+     * logical thread counts of ck_parity_thread_counts as well */
     g.threads = g.o.threads ? g.o.threads : cpus > 2 ? (int)cpus : 2;
     double t0 = now();
     print_intro(&g, n_shapes);

@@ -26,6 +26,12 @@ typedef struct ck_parity_shape {
     ck_shape members[CK_PARITY_MAX_MEMBERS]; /* a fused op's members, in order */
     size_t n_members;                        /* 0 for an unfused op */
     char note[48];                           /* "T=5 of 2048" when the rows were reduced, else "" */
+    /* an instance of the model (not the edge suite), as the model has it
+     * before the rows were reduced: a kernel must take this size */
+    int from_model;
+    int inputs; /* 0: the generated inputs; else a special pattern (parity_cover.c) */
+    ck_shape full;
+    ck_shape full_members[CK_PARITY_MAX_MEMBERS];
 } ck_parity_shape;
 
 /* ck_shape_describe, or for a fused op its members':
@@ -34,6 +40,11 @@ void ck_parity_describe(const ck_parity_shape *ps, char *buf, size_t len);
 
 /* The case of ps (fused or not); NULL with err. */
 ck_case *ck_parity_case(const ck_parity_shape *ps, uint64_t seed, char *err, size_t err_len);
+
+/* The unbacked case (ck_case_create_unbacked) of ps at the model's own size,
+ * for asking the kernel whether it takes it; NULL if ps was not reduced (or
+ * with err if it cannot be built). */
+ck_case *ck_parity_full_case(const ck_parity_shape *ps, char *err, size_t err_len);
 
 /* Reference work allowed per case (multiply-adds of the scalar kernel):
  * rows are cut to fit it, but never below CK_PARITY_MIN_ROWS (or T if
@@ -45,8 +56,23 @@ ck_case *ck_parity_case(const ck_parity_shape *ps, uint64_t seed, char *err, siz
 /* The built-in edge suite: tails that are no multiple of 4..64, T = 1, head
  * dims 64/80/96/128, GQA 1/4/8, decode at several positions, causal and
  * bidirectional, materialising and streaming attention, every weight dtype
- * the reference offers, both rope pairings. Returns the count; *out malloc'd. */
+ * the reference offers, both rope pairings; then ck_parity_cover's generated
+ * lengths and special inputs. Returns the count; *out malloc'd. */
 size_t ck_parity_edge_suite(ck_parity_shape **out);
+
+/* Generated coverage (parity_cover.c), part of the edge suite: every length
+ * around the vector widths the plugins use for elementwise ops and for the
+ * reduction dims (D, K, hd), rope positions at the ends of the table, and
+ * special inputs per op. Appended to *v (n, cap as realloc'd). */
+void ck_parity_cover(ck_parity_shape **v, size_t *n, size_t *cap);
+/* Append a zeroed shape of op and dtype to *v (grown as needed). */
+ck_parity_shape *ck_parity_push(ck_parity_shape **v, size_t *n, size_t *cap, uint32_t op, uint32_t dtype,
+                                const char *label);
+
+/* The name of special input pattern `inputs` ("gate beyond +-88.7"), and
+ * writing it into case c (then reset); 0 or -1 with err. */
+const char *ck_parity_inputs_name(int inputs);
+int ck_parity_apply_inputs(ck_case *c, int inputs, char *err, size_t err_len);
 
 /* Every distinct op instance of a model (prefill and one decode step) with
  * rows reduced to the work budget; weight_dtype 0 keeps the model's own.
@@ -70,24 +96,59 @@ typedef enum ck_run_state {
 
 typedef struct ck_run_outcome {
     ck_run_state state;
-    int signal;    /* CRASHED */
+    int signal; /* CRASHED */
+    /* CRASHED at an address in a buffer's guard pages or read-only data:
+     * "oob-write", "oob-read" or "input-modified" (error names the buffer) */
+    const char *crash_reason;
     int kernel_rc; /* DONE: CK_OK, CK_E_UNSUPPORTED, ... */
     int guard_bad; /* canary damaged */
     int input_bad; /* a read-only input changed */
-    char guard_msg[256], input_msg[256], error[256];
-    double seconds;         /* wall time of the kernel call in the child */
-    unsigned char *outputs; /* every OUT/INOUT buffer, in case order (inside map) */
-    void *map;              /* the region the child wrote into */
+    int state_bad; /* floating-point control state or exec context changed */
+    int split_bad; /* other bits on another logical thread count */
+    char guard_msg[256], input_msg[256], state_msg[256], split_msg[256], error[256];
+    double seconds;                 /* wall time of the kernel call in the child */
+    unsigned char *outputs;         /* every OUT/INOUT buffer, in case order (inside map) */
+    unsigned char *aligned_outputs; /* the same from the end-aligned run (CK_RUN_CHECK_GUARDS), or NULL */
+    void *map;                      /* the region the child wrote into */
     size_t map_len;
+    /* the reference's outcome only: per-element bounds of the error model
+     * (ck_error_bounds), one double per element of every output in case
+     * order; NULL where the op keeps ck_op_tolerance */
+    double *bounds;
 } ck_run_outcome;
 
+/* Logical thread counts every passing kernel is re-run on, whatever the
+ * number of cores: splits of 3 and 7 are what catch a kernel that assumes
+ * a power of two or at most as many threads as this machine has. */
+#define CK_PARITY_N_THREAD_COUNTS 5
+extern const int ck_parity_thread_counts[CK_PARITY_N_THREAD_COUNTS];
+
+/* What a child checks beyond the one run (bits of `checks`). */
+enum {
+    CK_RUN_CHECK_THREADS = 1, /* re-run on ck_parity_thread_counts, bits must match */
+    CK_RUN_CHECK_GUARDS = 2,  /* re-run with every buffer ending at a page end */
+    CK_RUN_PROBE = 4,         /* an unbacked case: only the kernel's status counts */
+    CK_RUN_KEEP_SCRATCH = 8,  /* copy a fused op's intermediates after the outputs (the error model reads them) */
+};
+
 /* Run kernel k on case c in a forked child (which builds its own exec
- * context with n_threads), killing it after timeout seconds. */
-void ck_parity_run_isolated(ck_case *c, const ck_kernel_desc *k, int n_threads, double timeout, ck_run_outcome *o);
+ * context with n_threads), killing it when one of its runs takes more than
+ * timeout seconds. Every call is checked for the floating-point state and
+ * the exec context it leaves behind (state_bad). */
+void ck_parity_run_isolated(ck_case *c, const ck_kernel_desc *k, int n_threads, int checks, double timeout,
+                            ck_run_outcome *o);
 void ck_run_outcome_free(ck_run_outcome *o);
 
 /* Bytes of every output (OUT and INOUT) buffer of c, i.e. of o->outputs. */
 size_t ck_parity_output_bytes(const ck_case *c);
+
+/* Per-element error bounds of c's tolerance outputs from its inputs and the
+ * reference's outputs (error_model.c; docs/ops.md gives each formula);
+ * malloc'd, or NULL for ops without a model (exact ops, quantised weights,
+ * layernorm/attention/gelu backward, cross_entropy: they keep
+ * ck_op_tolerance). A fused op's model reads its
+ * intermediates from ref, run with CK_RUN_KEEP_SCRATCH. */
+double *ck_error_bounds(const ck_case *c, const ck_run_outcome *ref);
 
 /* ---- verdicts ----------------------------------------------------------------------- */
 
@@ -111,7 +172,7 @@ typedef struct ck_parity_result {
     int exact; /* parity class */
     ck_verdict verdict;
     /* why: "pass", "not-offered", "no-reference", "unsupported", "crash",
-     * "timeout", "oob-write", "input-modified", "nan", "inf", "unwritten",
+     * "timeout", "oob-write", "oob-read", "input-modified", "declined", "host-state", "split-dependent", "nan", "inf", "unwritten",
      * "mismatch", "kernel-error", "reference-failed", "harness-error" */
     const char *reason;
     char detail[1024]; /* one sentence; names op and plugin on failure */
@@ -123,14 +184,10 @@ typedef struct ck_parity_result {
 /* Fill r's verdict from the plugin's outcome and the reference's outputs. */
 void ck_parity_judge(const ck_case *c, const ck_run_outcome *ref, const ck_run_outcome *got, ck_parity_result *r);
 
-/* A passing r fails ("split-dependent") unless the kernel's run on one
- * thread (`single`) gave the same bits as its run on n_threads (`got`):
- * results must not depend on how parallel_for splits the work. */
-void ck_parity_judge_split(const ck_case *c, const ck_run_outcome *got, const ck_run_outcome *single, int n_threads,
-                           ck_parity_result *r);
 
 /* Worst figures over r's outputs, for the table. */
 double ck_parity_max_err(const ck_parity_result *r);
+double ck_parity_max_use(const ck_parity_result *r); /* error / bound, tolerance class */
 uint64_t ck_parity_max_ulp(const ck_parity_result *r);
 
 /* ---- reports ------------------------------------------------------------------------ */

@@ -19,13 +19,13 @@ const char *ck_verdict_name(ck_verdict v)
 
 void ck_parity_print_header(void)
 {
-    printf("%-64s %-12s %-5s %-5s %10s %8s  %s\n", "op instance", "plugin", "class", "verdict", "max err", "ULP",
-           "note");
+    printf("%-64s %-12s %-5s %-5s %10s %8s %6s  %s\n", "op instance", "plugin", "class", "verdict", "max err", "ULP",
+           "use", "note");
 }
 
 void ck_parity_print_row(const ck_parity_result *r)
 {
-    char shape[sizeof r->shape_desc + sizeof r->note + 4], err[32] = "-", ulp[32] = "-";
+    char shape[sizeof r->shape_desc + sizeof r->note + 4], err[32] = "-", ulp[32] = "-", use[32] = "-";
     if (r->note[0])
         snprintf(shape, sizeof shape, "%s [%s]", r->shape_desc, r->note);
     else
@@ -36,10 +36,12 @@ void ck_parity_print_row(const ck_parity_result *r)
     if (r->n_outputs && !special) {
         snprintf(err, sizeof err, "%.3g", ck_parity_max_err(r));
         snprintf(ulp, sizeof ulp, "%llu", (unsigned long long)ck_parity_max_ulp(r));
+        if (!r->exact)
+            snprintf(use, sizeof use, "%.2g%%", 100 * ck_parity_max_use(r));
     }
     ck_colour c = r->verdict == CK_PASS ? CK_GREEN : r->verdict == CK_FAIL ? CK_RED : CK_YELLOW;
-    printf("%-64s %-12s %-5s %s%-5s%s %10s %8s  %s\n", shape, r->plugin, r->exact ? "exact" : "tol",
-           ck_term_on(stdout, c), ck_verdict_name(r->verdict), ck_term_off(stdout), err, ulp,
+    printf("%-64s %-12s %-5s %s%-5s%s %10s %8s %6s  %s\n", shape, r->plugin, r->exact ? "exact" : "tol",
+           ck_term_on(stdout, c), ck_verdict_name(r->verdict), ck_term_off(stdout), err, ulp, use,
            r->verdict == CK_PASS ? "" : r->detail);
 }
 
@@ -70,6 +72,10 @@ static cJSON *output_json(const ck_parity_output *po)
     cJSON_AddNumberToObject(o, "worst_index", (double)c->worst);
     add_number(o, "worst_value", c->worst_value);
     add_number(o, "worst_ref", c->worst_ref);
+    if (!po->exact) {
+        add_number(o, "worst_bound", c->worst_bound);
+        add_number(o, "bound_use", c->worst_use);
+    }
     if (!c->pass) {
         cJSON_AddNumberToObject(o, "first_bad_index", (double)c->first_bad);
         add_number(o, "first_bad_value", c->first_value);

@@ -26,24 +26,30 @@ typedef struct suite {
     size_t n, cap;
 } suite;
 
-static ck_parity_shape *push_case(suite *s, uint32_t op, uint32_t dtype, const char *label)
+ck_parity_shape *ck_parity_push(ck_parity_shape **v, size_t *n, size_t *cap, uint32_t op, uint32_t dtype,
+                                const char *label)
 {
-    if (s->n == s->cap) {
-        size_t cap = s->cap ? 2 * s->cap : 128;
-        ck_parity_shape *v = realloc(s->v, cap * sizeof *v);
-        if (!v) {
+    if (*n == *cap) {
+        size_t c = *cap ? 2 * *cap : 128;
+        ck_parity_shape *nv = realloc(*v, c * sizeof *nv);
+        if (!nv) {
             fprintf(stderr, "ckbench parity: out of memory building the suite\n");
             exit(2);
         }
-        s->v = v;
-        s->cap = cap;
+        *v = nv;
+        *cap = c;
     }
-    ck_parity_shape *ps = &s->v[s->n++];
+    ck_parity_shape *ps = &(*v)[(*n)++];
     memset(ps, 0, sizeof *ps);
     ps->shape.op = op;
     ps->shape.dtype = dtype;
     snprintf(ps->shape.label, sizeof ps->shape.label, "%s", label);
     return ps;
+}
+
+static ck_parity_shape *push_case(suite *s, uint32_t op, uint32_t dtype, const char *label)
+{
+    return ck_parity_push(&s->v, &s->n, &s->cap, op, dtype, label);
 }
 
 static ck_shape *push(suite *s, uint32_t op, uint32_t dtype, const char *label)
@@ -302,6 +308,27 @@ static void edge_fused(suite *s)
     }
 }
 
+/* Drop a case that repeats an earlier one (the generated lengths include some
+ * the hand-written list has): a repeat checks nothing new and would share
+ * its name in the table, the JSON and JUnit. */
+static void drop_repeats(suite *s)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < s->n; i++) {
+        char a[512];
+        ck_parity_describe(&s->v[i], a, sizeof a);
+        int seen = 0;
+        for (size_t j = 0; j < k && !seen; j++) {
+            char b[512];
+            ck_parity_describe(&s->v[j], b, sizeof b);
+            seen = !strcmp(a, b) && !strcmp(s->v[i].note, s->v[j].note);
+        }
+        if (!seen)
+            s->v[k++] = s->v[i];
+    }
+    s->n = k;
+}
+
 size_t ck_parity_edge_suite(ck_parity_shape **out)
 {
     suite s = {0};
@@ -313,6 +340,8 @@ size_t ck_parity_edge_suite(ck_parity_shape **out)
     edge_embedding_quant(&s);
     edge_backward(&s);
     edge_fused(&s);
+    ck_parity_cover(&s.v, &s.n, &s.cap);
+    drop_repeats(&s);
     *out = s.v;
     return s.n;
 }
@@ -422,6 +451,9 @@ static void add_unique(suite *s, ck_parity_shape *ps, int decode)
         snprintf(l, sizeof l, "%s", ps->shape.label);
         snprintf(ps->shape.label, sizeof ps->shape.label, "decode:%.55s", l);
     }
+    ps->from_model = 1;
+    ps->full = ps->shape;
+    memcpy(ps->full_members, ps->members, sizeof ps->members);
     ck_parity_reduce(ps);
     for (size_t q = 0; q < s->n; q++)
         if (same_case(&s->v[q], ps))
@@ -508,6 +540,9 @@ void ck_parity_describe(const ck_parity_shape *ps, char *buf, size_t len)
 {
     if (!ps->n_members) {
         ck_shape_describe(&ps->shape, buf, len);
+        size_t l = strlen(buf);
+        if (ps->inputs && l < len)
+            snprintf(buf + l, len - l, " inputs=%s", ck_parity_inputs_name(ps->inputs));
         return;
     }
     int k = snprintf(buf, len, "%s %s =", ck_op_name(ps->shape.op), ck_dtype_name(ps->shape.dtype));
@@ -518,9 +553,21 @@ void ck_parity_describe(const ck_parity_shape *ps, char *buf, size_t len)
     }
 }
 
+ck_case *ck_parity_full_case(const ck_parity_shape *ps, char *err, size_t err_len)
+{
+    if (!ps->from_model || !ps->note[0])
+        return NULL;
+    return ck_case_create_unbacked(&ps->full, ps->full_members, ps->n_members, err, err_len);
+}
+
 ck_case *ck_parity_case(const ck_parity_shape *ps, uint64_t seed, char *err, size_t err_len)
 {
     if (ps->n_members)
         return ck_case_create_fused(ps->shape.op, ps->shape.dtype, ps->members, ps->n_members, seed, err, err_len);
-    return ck_case_create(&ps->shape, seed, err, err_len);
+    ck_case *c = ck_case_create(&ps->shape, seed, err, err_len);
+    if (c && ps->inputs && ck_parity_apply_inputs(c, ps->inputs, err, err_len) != 0) {
+        ck_case_free(c);
+        return NULL;
+    }
+    return c;
 }

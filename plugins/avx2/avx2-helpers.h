@@ -103,14 +103,15 @@ static inline float avx2_hmax_ps(__m256 v)
 
 /* ---- exp -------------------------------------------------------------------- */
 
-/* The core of the vector exp, about 1 ULP for x in [ln(FLT_MIN), 88.376]
+/* The core of the vector exp, about 1 ULP for x in [ln(FLT_MIN), ln(FLT_MAX)]
  * (Cephes expf: x = n ln2 + r with ln2 split in two so that r is exact, a
  * degree-6 polynomial on |r| <= ln2/2, then 2^n built in the exponent
  * field). x is clamped to that range first, so no special values come out:
  * the wrappers below restore them. */
 static inline __m256 avx2_exp_core_ps(__m256 x)
 {
-    const __m256 hi = _mm256_set1_ps(88.3762626647949f);
+    /* up to ln(FLT_MAX): 2^n is applied as two halves, so n = 128 works */
+    const __m256 hi = _mm256_set1_ps(88.72283935546875f);
     const __m256 lo = _mm256_set1_ps(-87.3365447504f);
     __m256 xc = _mm256_min_ps(_mm256_max_ps(x, lo), hi);
     __m256 n = _mm256_round_ps(_mm256_mul_ps(xc, _mm256_set1_ps(1.44269504088896341f)),
@@ -124,8 +125,12 @@ static inline __m256 avx2_exp_core_ps(__m256 x)
     p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
     p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
     p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
-    __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
-    return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
+    /* p * 2^n1 * 2^n2, n1 = floor(n / 2): each factor a normal power of two,
+     * so the product rounds once, as p * 2^n did where 2^n is an f32 */
+    __m256i ni = _mm256_cvtps_epi32(n), n1 = _mm256_srai_epi32(ni, 1), n2 = _mm256_sub_epi32(ni, n1);
+    __m256i e1 = _mm256_slli_epi32(_mm256_add_epi32(n1, _mm256_set1_epi32(127)), 23);
+    __m256i e2 = _mm256_slli_epi32(_mm256_add_epi32(n2, _mm256_set1_epi32(127)), 23);
+    return _mm256_mul_ps(_mm256_mul_ps(p, _mm256_castsi256_ps(e1)), _mm256_castsi256_ps(e2));
 }
 
 /* e^x to about 1 ULP: below ln(FLT_MIN) the result is 0 (no subnormals),

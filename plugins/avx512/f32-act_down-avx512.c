@@ -69,7 +69,7 @@ int ck512_act_down(const ck_exec_ctx *ctx, const void *args, uint32_t dtype)
     float *px = ctx->scratch(ctx, CK_SCRATCH_SHARED, ck512_packed_x_bytes(d->T, d->K));
     if (!px)
         return CK_E_NOMEM;
-    int rc = ck512_pack_x_rows(ctx, ck512_gemm_for(dtype), d->T, d->K, swiglu ? swiglu_row : gelu_row,
+    int rc = ck512_pack_x_rows(ctx, ck512_gemm_for(dtype, d->K), d->T, d->K, swiglu ? swiglu_row : gelu_row,
                                swiglu ? (const void *)&f->swiglu : (const void *)&f->gelu, px);
     return rc != CK_OK ? rc : ck512_linear(ctx, NULL, px, d->w, dtype, d->bias, d->y, d->T, d->K, d->N);
 }

@@ -34,7 +34,7 @@ int ck512_norm_mlp(const ck_exec_ctx *ctx, const void *args, uint32_t dtype)
     if (!px)
         return CK_E_NOMEM;
     ck512_norm_src src = {&f->norm, f->norm_kind};
-    int rc = ck512_pack_x_rows(ctx, ck512_gemm_for(dtype), T, D, ck512_norm_src_row, &src, px);
+    int rc = ck512_pack_x_rows(ctx, ck512_gemm_for(dtype, D), T, D, ck512_norm_src_row, &src, px);
     if (rc == CK_OK && f->gate.w)
         rc = ck512_linear(ctx, NULL, px, f->gate.w, dtype, f->gate.bias, f->gate.y, T, D, f->gate.N);
     if (rc == CK_OK)

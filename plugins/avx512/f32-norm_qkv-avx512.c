@@ -25,7 +25,7 @@ int ck512_norm_qkv(const ck_exec_ctx *ctx, const void *args, uint32_t dtype)
     if (!px)
         return CK_E_NOMEM;
     ck512_norm_src src = {n, f->norm_kind};
-    int rc = ck512_pack_x_rows(ctx, ck512_gemm_for(dtype), T, D, ck512_norm_src_row, &src, px);
+    int rc = ck512_pack_x_rows(ctx, ck512_gemm_for(dtype, D), T, D, ck512_norm_src_row, &src, px);
     if (rc == CK_OK)
         rc = ck512_linear(ctx, NULL, px, a->wq, dtype, a->bq, a->q, T, D, nq);
     if (rc == CK_OK)

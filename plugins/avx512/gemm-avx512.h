@@ -56,8 +56,12 @@ extern const ck512_gemm_impl ck512_gemm_f16_widen;  /* f16 W converted while pac
 extern const ck512_gemm_impl ck512_gemm_bf16_dp_split;
 extern const ck512_gemm_impl ck512_gemm_bf16_dp_rounded;
 
-/* The implementation ck512_linear uses for a weight dtype on this CPU. */
-const ck512_gemm_impl *ck512_gemm_for(uint32_t dtype);
+/* The implementation ck512_linear uses for a weight dtype and reduction
+ * length K on this CPU: the bf16 split only from CK512_SPLIT_MIN_K, where
+ * its narrowing of x fits the error model (gemm-driver-avx512.c). The
+ * packing of x and the GEMM must be given the same K. */
+#define CK512_SPLIT_MIN_K 2621
+const ck512_gemm_impl *ck512_gemm_for(uint32_t dtype, size_t K);
 
 void ck512_gemm_ukernel_14x32(size_t kc, const float *a, const float *b, float *c, size_t ldc, size_t mr, size_t nr,
                               int first, const float *bias);

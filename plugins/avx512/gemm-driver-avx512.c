@@ -133,14 +133,20 @@ int ck512_gemm(const ck_exec_ctx *ctx, const ck512_gemm_impl *impl, const float 
     return CK_OK;
 }
 
-const ck512_gemm_impl *ck512_gemm_for(uint32_t dtype)
+const ck512_gemm_impl *ck512_gemm_for(uint32_t dtype, size_t K)
 {
     if (dtype == CK_DTYPE_F16)
         return &ck512_gemm_f16_widen;
     if (dtype != CK_DTYPE_BF16)
         return &ck512_gemm_f32;
-    /* vdpbf16ps with x split into hi + lo: within the linear tolerance, half
-     * the packed-W bytes of the widening path, same instruction rate. */
+    /* vdpbf16ps with x split into hi + lo: half the packed-W bytes of the
+     * widening path, same instruction rate. But hi + lo keeps 16 of x's 24
+     * bits: up to 2^-16 |x w| per product, which f32 accumulation in any
+     * order is only allowed (the gate's error model, docs/ops.md:
+     * 10 sqrt(K + 1) 2^-24 sum |x w|) once K is long; from K = 2621 even the
+     * worst case takes at most half of that, below it x is widened exactly. */
+    if (K < CK512_SPLIT_MIN_K)
+        return &ck512_gemm_bf16_widen;
     return ck_avx512_has_bf16 ? &ck512_gemm_bf16_dp_split : &ck512_gemm_bf16_widen;
 }
 
@@ -172,5 +178,5 @@ int ck512_linear(const ck_exec_ctx *ctx, const float *x, const float *px, const 
             ck512_matvec_f32(ctx, x, w, bias, y, T, K, N);
         return CK_OK;
     }
-    return ck512_gemm(ctx, ck512_gemm_for(dtype), x, px, w, bias, y, T, K, N);
+    return ck512_gemm(ctx, ck512_gemm_for(dtype, K), x, px, w, bias, y, T, K, N);
 }

@@ -34,7 +34,7 @@ static inline int ck512_qkv_kernel(const ck_exec_ctx *ctx, const ck_qkv_args *a,
         float *buf = ctx->scratch(ctx, CK_SCRATCH_SHARED, ck512_packed_x_bytes(T, D));
         if (!buf)
             return CK_E_NOMEM;
-        ck512_pack_x(ctx, ck512_gemm_for(dtype), a->x, T, D, buf);
+        ck512_pack_x(ctx, ck512_gemm_for(dtype, D), a->x, T, D, buf);
         px = buf;
     }
     int rc = ck512_linear(ctx, a->x, px, a->wq, dtype, a->bq, a->q, T, D, nq);

@@ -26,11 +26,11 @@ static const char *ckbench(void)
     return p ? p : "build/bin/ckbench";
 }
 
-static const char *broken_plugin(void)
+static const char *test_plugin(const char *name)
 {
     static char path[1024];
     const char *d = getenv("CK_TEST_PLUGIN_DIR");
-    snprintf(path, sizeof path, "%s/libck_broken.so", d ? d : "build/tests/plugins");
+    snprintf(path, sizeof path, "%s/libck_%s.so", d ? d : "build/tests/plugins", name);
     return path;
 }
 
@@ -89,13 +89,14 @@ static int has_summary_line(const char *out)
     return ok;
 }
 
-/* Run the broken plugin on some ops, return the parsed --json. */
-static cJSON *run_broken(const char *ops, const char *extra, run_result *rr)
+/* Run a test plugin on some ops, return the parsed --json. */
+static cJSON *run_plugin(const char *plugin, const char *ops, const char *extra, run_result *rr)
 {
     char *dir = make_tmpdir();
     char json[256], args[2048];
     snprintf(json, sizeof json, "%s/parity.json", dir);
-    snprintf(args, sizeof args, "--plugin '%s' --op %s --timeout 2 --json '%s' %s", broken_plugin(), ops, json, extra);
+    snprintf(args, sizeof args, "--plugin '%s' --op %s --timeout 2 --json '%s' %s", test_plugin(plugin), ops, json,
+             extra);
     *rr = run_parity(args);
     char *text = slurp(json);
     cr_assert_not_null(text, "--json was not written; stderr: %s", rr->err);
@@ -106,6 +107,11 @@ static cJSON *run_broken(const char *ops, const char *extra, run_result *rr)
     rmdir(dir);
     free(dir);
     return root;
+}
+
+static cJSON *run_broken(const char *ops, const char *extra, run_result *rr)
+{
+    return run_plugin("broken", ops, extra, rr);
 }
 
 static const cJSON *find_case(const cJSON *root, const char *instance)
@@ -142,14 +148,22 @@ static const cJSON *first_output(const cJSON *c)
     return o;
 }
 
-static void expect_failure(const cJSON *root, const char *instance, const char *reason, const char *in_detail)
+static void expect_failure_of(const cJSON *root, const char *plugin, const char *instance, const char *reason,
+                              const char *in_detail)
 {
     const cJSON *c = find_case(root, instance);
     cr_expect_str_eq(str(c, "verdict"), "FAIL", "%s", instance);
     cr_expect_str_eq(str(c, "reason"), reason, "%s: %s", instance, str(c, "detail"));
     cr_expect(strstr(str(c, "detail"), in_detail) != NULL, "%s: expected \"%s\" in \"%s\"", instance, in_detail,
               str(c, "detail"));
-    cr_expect(strstr(str(c, "detail"), "plugin 'broken'") != NULL, "the detail names the plugin");
+    char who[96];
+    snprintf(who, sizeof who, "plugin '%s'", plugin);
+    cr_expect(strstr(str(c, "detail"), who) != NULL, "the detail names the plugin");
+}
+
+static void expect_failure(const cJSON *root, const char *instance, const char *reason, const char *in_detail)
+{
+    expect_failure_of(root, "broken", instance, reason, in_detail);
 }
 
 static void free_run(run_result *r, cJSON *root)
@@ -253,8 +267,205 @@ Test(parity_broken, result_depending_on_the_work_split)
     run_result r;
     cJSON *root = run_broken("linear", "--threads 2", &r);
     cr_expect_eq(r.status, 1);
-    expect_failure(root, "linear bf16 T=3 K=64 N=33", "split-dependent", "differs between 2 threads and one thread");
+    expect_failure(root, "linear bf16 T=3 K=64 N=33", "split-dependent", "differs between 1 and 2 logical threads");
     free_run(&r, root);
+}
+
+/* ---- the hostile plugins: one per class of defect the gate must name -------------------------- */
+
+Test(parity_hostile, floating_point_state_left_behind)
+{
+    run_result r;
+    cJSON *root = run_plugin("hostile_host", "gelu", "", &r);
+    cr_expect_eq(r.status, 1);
+#if defined(__x86_64__) || defined(__i386__)
+    expect_failure_of(root, "hostile_host", "gelu n=7", "host-state", "left MXCSR flush-to-zero set");
+    expect_failure_of(root, "hostile_host", "gelu n=7", "host-state", "left MXCSR denormals-are-zero set");
+#endif
+    expect_failure_of(root, "hostile_host", "gelu n=7", "host-state", "fenv rounding mode at FE_UPWARD");
+    free_run(&r, root);
+}
+
+Test(parity_hostile, write_into_the_const_exec_context)
+{
+    run_result r;
+    cJSON *root = run_plugin("hostile_host", "swiglu", "", &r);
+    cr_expect_eq(r.status, 1);
+    expect_failure_of(root, "hostile_host", "swiglu n=7", "host-state", "wrote into the const exec context");
+    expect_failure_of(root, "hostile_host", "swiglu n=7", "host-state", "'n_threads' changed");
+    free_run(&r, root);
+}
+
+Test(parity_hostile, run_puts_the_host_state_back_and_counts_it)
+{
+    char *dir = make_tmpdir(), cmd[4096], out[512];
+    const char *src = getenv("CK_SOURCE_DIR");
+    snprintf(out, sizeof out, "%s/stdout", dir);
+    snprintf(cmd, sizeof cmd, "'%s' run --plugin '%s' --model '%s/ir/models/tiny-llava.json' >'%s' 2>&1", ckbench(),
+             test_plugin("hostile_host"), src ? src : ".", out);
+    int st = system(cmd);
+    char *text = slurp(out);
+    cr_assert_not_null(text);
+    cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the run goes on: %s", text);
+    cr_expect(strstr(text, "host state: put back after") && strstr(text, "f32-gelu/hostile-fpenv"), "%s", text);
+    free(text);
+    unlink(out);
+    rmdir(dir);
+    free(dir);
+}
+
+Test(parity_hostile, bench_does_not_time_a_kernel_that_changes_the_host_state, .timeout = 120)
+{
+    char *dir = make_tmpdir(), cmd[4096], out[512];
+    const char *src = getenv("CK_SOURCE_DIR");
+    snprintf(out, sizeof out, "%s/stdout", dir);
+    snprintf(cmd, sizeof cmd,
+             "'%s' bench --plugin '%s' --model '%s/ir/models/tiny-gqa.json' --op swiglu --min-time 0.001 >'%s' 2>&1",
+             ckbench(), test_plugin("hostile_host"), src ? src : ".", out);
+    int st = system(cmd);
+    char *text = slurp(out);
+    cr_assert_not_null(text);
+    (void)st;
+    cr_expect(strstr(text, "f32-swiglu/hostile-ctx wrote into its exec context (put back; not timed)"), "%s", text);
+    free(text);
+    unlink(out);
+    rmdir(dir);
+    free(dir);
+}
+
+Test(parity_hostile, wrong_only_on_three_or_more_threads)
+{
+    run_result r;
+    /* the main run on 2 threads and 1 and 2 logical threads agree: only
+     * the re-runs on 3, 4 and 7 logical threads can see it */
+    cJSON *root = run_plugin("hostile_host", "rmsnorm", "--threads 2", &r);
+    cr_expect_eq(r.status, 1);
+    expect_failure_of(root, "hostile_host", "rmsnorm T=3 D=17", "split-dependent",
+                      "differs between 3 and 2 logical threads");
+    free_run(&r, root);
+}
+
+Test(parity_hostile, write_before_the_start_faults_and_is_named)
+{
+    run_result r;
+    cJSON *root = run_plugin("hostile_mem", "add", "", &r);
+    cr_expect_eq(r.status, 1);
+    expect_failure_of(root, "hostile_mem", "add n=7", "oob-write", "wrote 68 bytes before the start of 'y'");
+    free_run(&r, root);
+}
+
+Test(parity_hostile, write_far_past_the_end_faults_and_is_named)
+{
+    run_result r;
+    cJSON *root = run_plugin("hostile_mem", "layernorm", "", &r);
+    cr_expect_eq(r.status, 1);
+    expect_failure_of(root, "hostile_mem", "layernorm T=3 D=17", "oob-write",
+                      "wrote past the end of 'y' (8192 bytes after its last byte");
+    free_run(&r, root);
+}
+
+Test(parity_hostile, wrong_only_on_unaligned_buffers)
+{
+    run_result r;
+    cJSON *root = run_plugin("hostile_mem", "gelu", "", &r);
+    cr_expect_eq(r.status, 1);
+    /* 7 floats end at a page end 28 bytes into a 32-byte line: x is unaligned */
+    expect_failure_of(root, "hostile_mem", "gelu n=7", "mismatch", "when its buffers end at a page end");
+    free_run(&r, root);
+}
+
+Test(parity_hostile, read_past_the_end_of_an_input)
+{
+    run_result r;
+    cJSON *root = run_plugin("hostile_mem", "linear", "", &r);
+    cr_expect_eq(r.status, 1);
+    /* 3 x 64 floats are 768 bytes: only the end-aligned run can see it */
+    expect_failure_of(root, "hostile_mem", "linear f32 T=3 K=64 N=33", "oob-read",
+                      "read past the end of 'x' (0 bytes after its last byte, end-aligned run)");
+    free_run(&r, root);
+}
+
+static cJSON *run_on_model(const char *plugin, const char *ops, run_result *r)
+{
+    char extra[1024];
+    const char *src = getenv("CK_SOURCE_DIR");
+    snprintf(extra, sizeof extra, "--model '%s/tests/models/long-rows.json'", src ? src : ".");
+    return run_plugin(plugin, ops, extra, r);
+}
+
+Test(parity_hostile, declining_a_models_rows_is_a_failure)
+{
+    run_result r;
+    cJSON *root = run_on_model("hostile_decline", "rmsnorm,linear", &r);
+    cr_expect_eq(r.status, 1);
+    /* run at the model's rows: the decline is the main run's */
+    expect_failure_of(root, "hostile_decline", "rmsnorm T=512 D=512", "declined",
+                      "CK_E_UNSUPPORTED for an instance of the model, at T=512");
+    /* run at reduced rows (passes there), offered the model's own rows */
+    expect_failure_of(root, "hostile_decline", "linear f32 T=95 K=512 N=1024", "declined", "declined at T=512");
+    /* the edge suite may be declined: only the model's sizes must be taken */
+    const cJSON *edge = find_case(root, "rmsnorm T=1 D=17");
+    cr_expect_str_eq(str(edge, "verdict"), "PASS");
+    free_run(&r, root);
+}
+
+Test(parity_hostile, error_model_catches_a_narrowed_x_and_a_coarse_rsqrt)
+{
+    run_result r;
+    cJSON *root = run_plugin("hostile_values", "linear,rmsnorm", "", &r);
+    cr_expect_eq(r.status, 1);
+    /* x rounded to bf16: 2^-9 per product, far above what f32 can do at K = 64 */
+    expect_failure_of(root, "hostile_values", "linear f32 T=3 K=64 N=33", "mismatch", "times its bound");
+    /* 2^-14: above (gamma(D + 3)/2 + 9u) at D = 17 */
+    expect_failure_of(root, "hostile_values", "rmsnorm T=3 D=17", "mismatch", "out of tolerance");
+    free_run(&r, root);
+    /* the backward GEMMs have the same model: dW from a bf16-rounded x */
+    root = run_plugin("hostile_values", "linear_bwd", "", &r);
+    cr_expect_eq(r.status, 1);
+    expect_failure_of(root, "hostile_values", "linear_bwd f32 T=3 K=17 N=7 +bias", "mismatch", "'dw' out of tolerance");
+    free_run(&r, root);
+    root = run_plugin("hostile_values", "rmsnorm", "", &r);
+    /* every tolerance case carries its worst use of the bound */
+    const cJSON *o = first_output(find_case(root, "rmsnorm T=3 D=17"));
+    cr_expect(num(o, "bound_use") > 1.0);
+    cr_expect(num(o, "worst_bound") > 0.0);
+    free_run(&r, root);
+}
+
+Test(parity_hostile, coverage_finds_a_length_and_a_value_bug)
+{
+    run_result r;
+    cJSON *root = run_plugin("hostile_values", "add,swiglu", "", &r);
+    cr_expect_eq(r.status, 1);
+    /* one ULP off only when n % 16 == 0: the generated lengths have 16, 32, 64 ... */
+    expect_failure_of(root, "hostile_values", "add n=16", "mismatch", "not bit-identical");
+    expect_failure_of(root, "hostile_values", "add n=256", "mismatch", "not bit-identical");
+    const cJSON *ok = find_case(root, "add n=17");
+    cr_expect_str_eq(str(ok, "verdict"), "PASS");
+    /* NaN where gate > 88.7: only the special inputs go there */
+    expect_failure_of(root, "hostile_values", "swiglu n=67 inputs=exp-range", "nan", "is NaN");
+    free_run(&r, root);
+}
+
+Test(parity_error_model, linear_bound_scales_with_the_terms_not_the_result)
+{
+    /* one row of x: terms 1e3, -1e3 and 1: the result is 1, the bound is
+     * set by the 2e3 the terms sum to in magnitude */
+    ck_shape s = {.op = CK_OP_LINEAR, .dtype = CK_DTYPE_F32, .T = 1, .K = 3, .N = 1};
+    char err[256];
+    ck_case *c = ck_case_create(&s, 1, err, sizeof err);
+    cr_assert_not_null(c, "%s", err);
+    const ck_linear_args *a = ck_case_args(c);
+    float *x = (float *)a->x, *w = (float *)a->w;
+    x[0] = 1e3f, x[1] = -1e3f, x[2] = 1.0f, w[0] = w[1] = w[2] = 1.0f;
+    float y = 1.0f;
+    ck_run_outcome ref = {.state = CK_RUN_DONE, .kernel_rc = CK_OK, .outputs = (unsigned char *)&y};
+    double *b = ck_error_bounds(c, &ref);
+    cr_assert_not_null(b);
+    double expect = 10.0 * sqrt(4.0) * 0x1p-24 * 2001.0;
+    cr_expect(b[0] >= expect && b[0] < expect * 1.01, "bound %g, expected about %g", b[0], expect);
+    free(b);
+    ck_case_free(c);
 }
 
 Test(parity_broken, whole_run_finishes_and_counts_add_up, .timeout = 120)
@@ -585,7 +796,13 @@ Test(ck_case, guards_catch_writes_outside_and_input_changes)
     cr_expect(strstr(msg, "past the end of 'y'") && strstr(msg, "element 85 of 85"), "%s", msg);
     ck_case_reset(c);
     cr_expect_eq(ck_case_check_guards(c, msg, sizeof msg), 0, "reset re-arms the canaries");
-    y[-1] = 1.0f;
+    /* y starts at a page start (a guard page before it); end-aligned, the
+     * rest of its first page is a canary */
+    cr_assert_eq(ck_case_place(c, 1, err, sizeof err), 0, "%s", err);
+    cr_expect_eq(((uintptr_t)ck_case_find(c, "y")->data + 85 * 4) % 4096, 0, "y ends at a page end");
+    cr_expect_eq(((const ck_norm_args *)ck_case_args(c))->y, ck_case_find(c, "y")->data, "args follow the move");
+    y = ck_case_find(c, "y")->data;
+    y[-17] = 1.0f;
     cr_expect_eq(ck_case_check_guards(c, msg, sizeof msg), 1);
     cr_expect(strstr(msg, "before the start of 'y'"), "%s", msg);
     float *x = ck_case_find(c, "x")->data;

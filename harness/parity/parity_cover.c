@@ -1,0 +1,272 @@
+/* parity_cover.c — the generated part of the edge suite (parity.h):
+ *
+ * Lengths. The shipped plugins work in vectors of 4, 8, 16 and 32 floats,
+ * with 2- and 4-way unrolled loops (so 64, 128, 256 at most): every length
+ * 1..33 (each tail of 4, 8, 16 and 32, and 16 / 32 themselves) and each side
+ * of 64, 128 and 256 is taken by every elementwise op, and as the reduction
+ * dim D, K or hd of the reductions; the other dims of a case walk the same
+ * list at another stride, so tails meet tails without the product of sizes.
+ *
+ * Special inputs: values where a kernel's own arithmetic differs from the
+ * reference's — signed zeros, subnormals, overflow, exp's range (|g| near
+ * and beyond 88.72), rows of large equal values, rows whose terms cancel,
+ * sparse rows (few terms: the error model's bound is tight there, so a
+ * kernel that narrows its inputs shows), scores far apart (all but one
+ * probability underflow) and tied; rope rows at the ends of the table. */
+#include <float.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "parity.h"
+
+static const size_t lens[] = {1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15, 16,  17,  18,  19,  20,  21,
+                              22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 63, 64, 65, 127, 128, 129, 255, 256, 257};
+#define N_LENS (sizeof lens / sizeof lens[0])
+
+typedef struct cover {
+    ck_parity_shape **v;
+    size_t *n, *cap;
+} cover;
+
+static ck_shape *push(cover *cv, uint32_t op, uint32_t dtype, int inputs)
+{
+    ck_parity_shape *ps = ck_parity_push(cv->v, cv->n, cv->cap, op, dtype, inputs ? "cover inputs" : "cover lengths");
+    ps->inputs = inputs;
+    return &ps->shape;
+}
+
+static void cover_lengths(cover *cv)
+{
+    static const uint32_t elementwise[] = {CK_OP_ADD, CK_OP_SWIGLU, CK_OP_GELU, CK_OP_ADAM};
+    static const uint32_t wdt[] = {CK_DTYPE_F32, CK_DTYPE_BF16, CK_DTYPE_F16};
+    for (size_t i = 0; i < N_LENS; i++) {
+        size_t L = lens[i], other = lens[(i * 7 + 3) % N_LENS];
+        for (size_t o = 0; o < 4; o++)
+            push(cv, elementwise[o], CK_DTYPE_F32, 0)->n = L;
+        ck_shape *s = push(cv, CK_OP_RMSNORM, CK_DTYPE_F32, 0);
+        s->T = 2, s->D = L, s->eps = 1e-6f;
+        s = push(cv, CK_OP_LAYERNORM, CK_DTYPE_F32, 0);
+        s->T = 2, s->D = L, s->eps = 1e-5f, s->has_bias = (int)(i & 1);
+        /* rows 1..16 cycle through a GEMM's row tiles and tails */
+        for (size_t d = 0; d < 3; d++) {
+            if (d == 2 && i % 3)
+                continue; /* f16 widens like bf16: every third length */
+            s = push(cv, CK_OP_LINEAR, wdt[d], 0);
+            s->T = 1 + i % 16, s->K = L, s->N = other, s->has_bias = (int)(i & 1);
+        }
+        s = push(cv, CK_OP_ATTENTION, CK_DTYPE_F32, 0);
+        s->T = 3, s->S = 3 + other % 40, s->pos = s->S - 3, s->n_heads = 4, s->n_kv_heads = i % 3 == 0 ? 4 : 1;
+        s->head_dim = L, s->causal = (int)(i & 1), s->materialize = (int)((i >> 1) & 1);
+        if (L % 2 == 0) {
+            s = push(cv, CK_OP_ROPE, CK_DTYPE_F32, 0);
+            s->T = 2, s->n_heads = 2, s->n_kv_heads = 1, s->head_dim = L, s->pos = other, s->max_pos = other + 2;
+            s->pairing = (int)((i >> 1) & 1);
+        }
+        if (i % 3 == 0) {
+            s = push(cv, CK_OP_QKV, CK_DTYPE_F32, 0);
+            s->T = 1 + i % 7, s->D = L, s->n_heads = 2, s->n_kv_heads = 1, s->head_dim = 2 + other % 32 * 2;
+        }
+    }
+    for (uint32_t dt = CK_DTYPE_Q8_0; dt <= CK_DTYPE_Q4_0; dt++)
+        for (size_t K = 32; K <= 256; K *= 2) {
+            ck_shape *s = push(cv, CK_OP_LINEAR, dt, 0);
+            s->T = K / 32 + 2, s->K = K, s->N = 7 + K / 16;
+        }
+}
+
+/* ---- special inputs -------------------------------------------------------------------------- */
+
+enum {
+    IN_ZEROS = 1,  /* +0, -0 and subnormals, among normal values */
+    IN_OVERFLOW,   /* near and beyond FLT_MAX */
+    IN_EXP_RANGE,  /* gate / x around and beyond +-88.72, and far beyond */
+    IN_EQUAL_ROWS, /* rows of one large value */
+    IN_CANCEL,     /* rows with a large mean and a small spread */
+    IN_SPARSE,     /* one non-zero per row of x */
+    IN_FAR_SCORES, /* q scaled up: scores far apart, all probabilities but one underflow */
+    IN_TIED,       /* every key the same: tied scores */
+    IN_COUNT
+};
+
+static const char *const in_names[IN_COUNT] = {
+    [IN_ZEROS] = "zeros-subnormals", [IN_OVERFLOW] = "overflow", [IN_EXP_RANGE] = "exp-range",
+    [IN_EQUAL_ROWS] = "equal-rows",  [IN_CANCEL] = "cancelling", [IN_SPARSE] = "sparse",
+    [IN_FAR_SCORES] = "far-scores",  [IN_TIED] = "tied-keys",
+};
+
+const char *ck_parity_inputs_name(int inputs)
+{
+    return inputs > 0 && inputs < IN_COUNT ? in_names[inputs] : "?";
+}
+
+static void cover_inputs(cover *cv)
+{
+    static const uint32_t unary[] = {CK_OP_ADD, CK_OP_SWIGLU, CK_OP_GELU};
+    for (size_t o = 0; o < 3; o++) {
+        push(cv, unary[o], CK_DTYPE_F32, IN_ZEROS)->n = 67;
+        push(cv, unary[o], CK_DTYPE_F32, o == 0 ? IN_OVERFLOW : IN_EXP_RANGE)->n = 67;
+    }
+    static const int norm_in[] = {IN_ZEROS, IN_EQUAL_ROWS, IN_CANCEL};
+    for (size_t i = 0; i < 3; i++)
+        for (uint32_t op = CK_OP_RMSNORM; op <= CK_OP_LAYERNORM; op++) {
+            ck_shape *s = push(cv, op, CK_DTYPE_F32, norm_in[i]);
+            s->T = 3, s->D = i == 1 ? 4096 : 100, s->eps = 1e-5f, s->has_bias = op == CK_OP_LAYERNORM;
+        }
+    static const int lin_in[] = {IN_SPARSE, IN_EQUAL_ROWS, IN_CANCEL};
+    for (size_t i = 0; i < 3; i++)
+        for (uint32_t dt = CK_DTYPE_F32; dt <= CK_DTYPE_F16; dt++) {
+            ck_shape *s = push(cv, CK_OP_LINEAR, dt, lin_in[i]);
+            s->T = 9, s->K = i == 0 ? 4096 : 300, s->N = 21;
+        }
+    static const int att_in[] = {IN_FAR_SCORES, IN_TIED};
+    for (size_t i = 0; i < 2; i++)
+        for (int mat = 0; mat <= 1; mat++) {
+            ck_shape *s = push(cv, CK_OP_ATTENTION, CK_DTYPE_F32, att_in[i]);
+            s->T = 9, s->S = 9, s->n_heads = 4, s->n_kv_heads = 2, s->head_dim = 64, s->causal = 1;
+            s->materialize = mat;
+        }
+    /* rope rows at the ends of the table: the first row only, and a block
+     * ending on the last */
+    for (int pairing = CK_ROPE_NEOX; pairing <= CK_ROPE_GPTJ; pairing++) {
+        ck_shape *s = push(cv, CK_OP_ROPE, CK_DTYPE_F32, 0);
+        s->T = 1, s->n_heads = 2, s->n_kv_heads = 1, s->head_dim = 128, s->pos = 0, s->max_pos = 1;
+        s->pairing = pairing;
+        s = push(cv, CK_OP_ROPE, CK_DTYPE_F32, 0);
+        s->T = 7, s->n_heads = 2, s->n_kv_heads = 1, s->head_dim = 128, s->pos = 8185, s->max_pos = 8192;
+        s->pairing = pairing;
+    }
+}
+
+void ck_parity_cover(ck_parity_shape **v, size_t *n, size_t *cap)
+{
+    cover cv = {v, n, cap};
+    cover_lengths(&cv);
+    cover_inputs(&cv);
+}
+
+/* The generated contents of f32 input `name` and its element count. */
+static float *input(ck_case *c, const char *name, size_t *n)
+{
+    const ck_case_buf *b = ck_case_find(c, name);
+    if (!b || b->dtype != CK_DTYPE_F32) {
+        *n = 0;
+        return NULL;
+    }
+    *n = b->count;
+    return ck_case_edit_input(c, name);
+}
+
+static void zeros_subnormals(float *x, size_t n)
+{
+    static const float v[] = {0.0f, -0.0f, 0x1p-149f, -0x1p-149f, 1e-40f, -3e-39f, FLT_MIN, -FLT_MIN};
+    for (size_t i = 0; i < n; i++)
+        if (i % 9 != 8) /* every ninth keeps its normal value */
+            x[i] = v[i % 8];
+}
+
+static void exp_range(float *x, size_t n)
+{
+    static const float v[] = {-1e30f, -1e4f, -100.0f, -89.0f, -88.8f, -88.7f, -87.4f, -80.0f,
+                              80.0f,  87.4f, 88.7f,   88.8f,  89.0f,  100.0f, 1e4f,   1e30f};
+    for (size_t i = 0; i < n; i++)
+        x[i] = v[i % 16];
+}
+
+/* Row by row: large equal values (sign alternating by row), or a large mean
+ * with the generated values as a small spread. */
+static void rows(float *x, size_t T, size_t D, int cancel)
+{
+    for (size_t t = 0; t < T; t++)
+        for (size_t i = 0; i < D; i++)
+            x[t * D + i] = cancel ? 1000.0f + 0.01f * x[t * D + i] : (t % 2 ? -30000.0f : 30000.0f);
+}
+
+/* Linear: x_k = -x_{k-1} and w[n][k] = w[n][k-1] for odd k, so pairs of
+ * products cancel exactly; or one non-zero x per row. */
+static void linear_inputs(ck_case *c, int inputs)
+{
+    const ck_shape *s = ck_case_shape(c);
+    size_t n;
+    float *x = input(c, "x", &n);
+    const ck_case_buf *wb = ck_case_find(c, "w");
+    unsigned char *w = ck_case_edit_input(c, "w");
+    for (size_t t = 0; t < s->T; t++)
+        for (size_t k = 0; k < s->K; k++) {
+            float *xk = &x[t * s->K + k];
+            if (inputs == IN_SPARSE)
+                *xk = k == (t * 37) % s->K ? *xk : 0.0f;
+            else if (inputs == IN_EQUAL_ROWS)
+                *xk = t % 2 ? -30.0f : 30.0f;
+            else if (k % 2)
+                *xk = -xk[-1];
+        }
+    for (size_t r = 0; inputs == IN_CANCEL && r < s->N; r++)
+        for (size_t k = 1; k < s->K; k += 2)
+            memcpy(w + (r * s->K + k) * wb->elem_size, w + (r * s->K + k - 1) * wb->elem_size, wb->elem_size);
+}
+
+static void attention_inputs(ck_case *c, int inputs)
+{
+    const ck_shape *s = ck_case_shape(c);
+    size_t n;
+    if (inputs == IN_FAR_SCORES) {
+        float *q = input(c, "q", &n);
+        for (size_t i = 0; i < n; i++)
+            q[i] *= 50.0f;
+        return;
+    }
+    float *k = input(c, "k", &n);
+    size_t row = s->n_kv_heads * s->head_dim;
+    for (size_t i = row; i < n; i++)
+        k[i] = k[i % row];
+}
+
+int ck_parity_apply_inputs(ck_case *c, int inputs, char *err, size_t err_len)
+{
+    const ck_shape *s = ck_case_shape(c);
+    size_t n;
+    float *x;
+    switch (s->op) {
+    case CK_OP_ADD:
+    case CK_OP_SWIGLU:
+    case CK_OP_GELU: {
+        static const char *const first[] = {"a", "gate", "x"}, *const second[] = {"b", NULL, NULL};
+        int o = s->op == CK_OP_ADD ? 0 : s->op == CK_OP_SWIGLU ? 1 : 2;
+        const char *names[2] = {first[o], second[o]};
+        for (int i = 0; i < 2 && names[i]; i++) {
+            if (!(x = input(c, names[i], &n)))
+                break;
+            if (inputs == IN_ZEROS)
+                zeros_subnormals(x, n);
+            else if (inputs == IN_OVERFLOW)
+                for (size_t j = 0; j < n; j++)
+                    x[j] = (j % 3 ? 1.0f : -1.0f) * (j % 2 ? FLT_MAX : 3e38f);
+            else
+                exp_range(x, n);
+        }
+        break;
+    }
+    case CK_OP_RMSNORM:
+    case CK_OP_LAYERNORM:
+        if (!(x = input(c, "x", &n)))
+            break;
+        if (inputs == IN_ZEROS)
+            zeros_subnormals(x, n);
+        else
+            rows(x, s->T, s->D, inputs == IN_CANCEL);
+        break;
+    case CK_OP_LINEAR: linear_inputs(c, inputs); break;
+    case CK_OP_ATTENTION: attention_inputs(c, inputs); break;
+    default: break;
+    }
+    if (!ck_case_find(c, s->op == CK_OP_ADD         ? "a"
+                         : s->op == CK_OP_SWIGLU    ? "gate"
+                         : s->op == CK_OP_ATTENTION ? "q"
+                                                    : "x")) {
+        snprintf(err, err_len, "%s: no input for the '%s' pattern", ck_op_name(s->op), ck_parity_inputs_name(inputs));
+        return -1;
+    }
+    ck_case_reset(c);
+    return 0;
+}
