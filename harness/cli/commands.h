@@ -14,6 +14,8 @@ int ck_cmd_run(int argc, char **argv);
 int ck_cmd_diverge(int argc, char **argv);
 int ck_cmd_train_step(int argc, char **argv);
 int ck_cmd_fusion(int argc, char **argv);
+int ck_cmd_inspect(int argc, char **argv);
+int ck_cmd_diff(int argc, char **argv);
 /* ckbench --plugin P --model M (no sub-command): parity, bench, report */
 int ck_cmd_headline(int argc, char **argv);
 

@@ -2,13 +2,18 @@
  * processes: tensors out by name (--dump), activation patches (--patch), the
  * shared arena and its read-only inspector, checkpoints and their diff. */
 #include <criterion/criterion.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "ck_model.h"
+#include "ck_plan.h"
+#include "ck_share.h"
 #include "common/files.h"
 #include "common/npy.h"
 
@@ -148,4 +153,239 @@ Test(observe, bad_patches_get_one_line)
     cr_assert_eq(
         sh(out, sizeof out, "%s run --plugin scalar --model %s --patch 'text.layer.0.attn_norm.gamma=zero'", ck, m), 2);
     cr_assert(strstr(out, "is not written by any step of this run") != NULL, "%s", out);
+}
+
+/* ---- the shared arena and the inspector ----------------------------------- */
+
+static void remove_share(const char *name)
+{
+    char path[256];
+    const char *suffix[] = {"", ".layout.json", ".ops"};
+    for (size_t i = 0; i < 3; i++) {
+        snprintf(path, sizeof path, "%s/ckernel-%s%s", CK_SHARE_DIR, name, suffix[i]);
+        unlink(path);
+    }
+}
+
+static const char *share_name(const char *what)
+{
+    static char name[64];
+    snprintf(name, sizeof name, "test-%s-%ld", what, (long)getpid());
+    remove_share(name);
+    return name;
+}
+
+/* "key":number in a JSON line */
+static double json_number(const char *line, const char *key)
+{
+    char k[64];
+    snprintf(k, sizeof k, "\"%s\":", key);
+    const char *p = strstr(line, k);
+    cr_assert_not_null(p, "no %s in %s", key, line);
+    return strtod(p + strlen(k), NULL);
+}
+
+Test(observe, an_inspector_sees_a_running_train_steps_gradients_change)
+{
+    const char *ck = ckbench(), *name = share_name("live"), *grad = "text.layer.1.qkv.wq.grad";
+    char out[16384], first[16384] = "";
+    pid_t pid = fork();
+    cr_assert(pid >= 0);
+    if (pid == 0) {
+        freopen("/dev/null", "w", stdout);
+        execl(ck, ck, "train-step", "--plugin", "scalar", "--model", model("tiny-gqa.json"), "--steps", "100000",
+              "--share", name, (char *)NULL);
+        _exit(127);
+    }
+    double step1 = 0, step2 = 0, mean1 = 0, mean2 = 0;
+    for (int tries = 0; tries < 400 && (step2 == 0 || step2 == step1); tries++) {
+        usleep(20000);
+        if (sh(out, sizeof out, "%s inspect %s --tensor %s --json", ck, name, grad) != 0)
+            continue; /* not yet published */
+        cr_assert(strstr(out, "\"state\":\"running\"") != NULL, "%s", out);
+        double step = json_number(out, "step"), mean = json_number(out, "mean");
+        if (step < 1)
+            continue;
+        if (!first[0]) {
+            snprintf(first, sizeof first, "%s", out);
+            step1 = step, mean1 = mean;
+        } else
+            step2 = step, mean2 = mean;
+    }
+    cr_assert(step1 >= 1 && step2 > step1, "two snapshots at different steps: %g, %g", step1, step2);
+    cr_assert(mean1 != mean2, "the gradient did not change between step %g and %g: %s", step1, step2, out);
+    cr_assert(strstr(first, "\"name\":\"text.layer.1.qkv.wq.grad\"") && strstr(first, "\"shape\":[48,48]"), "%s",
+              first);
+    /* killed while running: the mapping is stale, and the inspector says so */
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    cr_assert_eq(sh(out, sizeof out, "%s inspect %s", ck, name), 2, "%s", out);
+    cr_assert(strstr(out, "stale: its writer (pid ") != NULL && strchr(out, '\n') == strrchr(out, '\n'), "%s", out);
+    remove_share(name);
+}
+
+Test(observe, nan_alert_names_the_tensor_a_plugin_poisoned_at_step_3)
+{
+    const char *ck = ckbench(), *plugs = getenv("CK_TEST_PLUGIN_DIR"), *name = share_name("nan");
+    char out[16384], err[256];
+    if (!plugs)
+        cr_skip_test("CK_TEST_PLUGIN_DIR not set");
+    cr_assert_eq(sh(out, sizeof out, "%s train-step --plugin %s/libck_nan_adam.so --model %s --steps 3 --share %s", ck,
+                    plugs, model("tiny-gqa.json"), name),
+                 1, "the loss turns NaN after step 3: %s", out);
+    /* the plugin poisons the 4th weight Adam updates: the 4th weight of the training plan */
+    ck_model *m = ck_model_load(model("tiny-gqa.json"), err, sizeof err);
+    ck_plan *p;
+    ck_plan_opts po = {.training = 1, .weight_dtype = CK_DTYPE_F32};
+    cr_assert_eq(ck_plan_build(m, &po, &p, err, sizeof err), 0, "%s", err);
+    const ck_buffer *want = NULL;
+    for (size_t i = 0, k = 0; i < p->n_buffers && !want; i++)
+        if (p->buffers[i].kind == CK_BUF_WEIGHT && ++k == 4)
+            want = &p->buffers[i];
+    char expect[256];
+    snprintf(expect, sizeof expect, "ckbench inspect: NaN in %s (layer %u, element 5, step 3): nan\n", want->name,
+             want->layer);
+    cr_assert_eq(sh(out, sizeof out, "%s inspect %s --nan-alert", ck, name), 1, "%s", out);
+    cr_assert(strstr(out, expect) != NULL, "expected '%s' in: %s", expect, out);
+    ck_plan_free(p);
+    ck_model_free(m);
+    /* the same run through scalar: no alert */
+    cr_assert_eq(sh(out, sizeof out, "%s train-step --plugin scalar --model %s --steps 3 --share %s", ck,
+                    model("tiny-gqa.json"), name),
+                 0, "%s", out);
+    cr_assert_eq(sh(out, sizeof out, "%s inspect %s --nan-alert", ck, name), 0, "%s", out);
+    cr_assert(strstr(out, "no NaN or Inf in ") != NULL, "%s", out);
+    remove_share(name);
+}
+
+Test(observe, an_inspector_cannot_write_into_the_arena)
+{
+    const char *ck = ckbench(), *name = share_name("ro");
+    char out[16384], err[256];
+    cr_assert_eq(sh(out, sizeof out, "%s run --plugin scalar --model %s --share %s", ck, model("tiny-gqa.json"), name),
+                 0, "%s", out);
+    ck_share_view v;
+    cr_assert_eq(ck_share_open(name, &v, err, sizeof err), 0, "%s", err);
+    pid_t pid = fork();
+    if (pid == 0) {
+        signal(SIGSEGV, SIG_DFL);
+        ((volatile unsigned char *)v.base)[0] = 1; /* must fault: PROT_READ from an O_RDONLY fd */
+        _exit(0);
+    }
+    int status;
+    waitpid(pid, &status, 0);
+    cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV, "a write through the reader's view did not fault");
+    cr_assert_neq(mprotect((void *)v.h, 4096, PROT_READ | PROT_WRITE), 0,
+                  "the view must not be upgradable to writable (O_RDONLY descriptor)");
+    ck_share_view_close(&v);
+    remove_share(name);
+}
+
+Test(observe, missing_foreign_and_mismatched_mappings_get_one_line)
+{
+    const char *ck = ckbench(), *name = share_name("bad");
+    char out[16384], path[256];
+    cr_assert_eq(sh(out, sizeof out, "%s inspect %s", ck, name), 2, "%s", out);
+    cr_assert(strstr(out, "ckbench inspect: no shared arena 'test-bad-") == out, "%s", out);
+    cr_assert_eq(sh(out, sizeof out, "%s run --plugin scalar --model %s --share %s", ck, model("tiny-gqa.json"), name),
+                 0, "%s", out);
+    cr_assert_eq(sh(out, sizeof out, "%s inspect %s --tensor 'text.nothing*'", ck, name), 2, "%s", out);
+    cr_assert(strstr(out, "no tensor of tiny-gqa matches 'text.nothing*'") != NULL, "%s", out);
+    /* the layout beside it replaced by another model's */
+    snprintf(path, sizeof path, "%s/ckernel-%s.layout.json", CK_SHARE_DIR, name);
+    cr_assert_eq(sh(out, sizeof out, "%s plan --model %s --layout %s", ck, model("tiny-llava.json"), path), 0, "%s",
+                 out);
+    cr_assert_eq(sh(out, sizeof out, "%s inspect %s", ck, name), 2, "%s", out);
+    cr_assert(strstr(out, "(layout mismatch") != NULL && strchr(out, '\n') == strrchr(out, '\n'), "%s", out);
+    /* not ours at all */
+    snprintf(path, sizeof path, "%s/ckernel-%s", CK_SHARE_DIR, name);
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    for (int i = 0; i < 8192; i++)
+        fputc('x', f);
+    fclose(f);
+    cr_assert_eq(sh(out, sizeof out, "%s inspect %s", ck, name), 2, "%s", out);
+    cr_assert(strstr(out, "not a ckernel shared arena (bad magic)") != NULL, "%s", out);
+    remove_share(name);
+}
+
+/* ---- checkpoints and diff --------------------------------------------------- */
+
+/* 1 if the two files differ in any byte. */
+static int files_differ(const char *a, const char *b)
+{
+    size_t la, lb;
+    char *x = ck_read_file(a, &la), *y = ck_read_file(b, &lb);
+    cr_assert(x && y, "%s or %s unreadable", a, b);
+    int d = la != lb || memcmp(x, y, la) != 0;
+    free(x), free(y);
+    return d;
+}
+
+Test(observe, diff_of_checkpoints_k_and_k_plus_1_names_exactly_the_weights_that_changed)
+{
+    const char *ck = ckbench(), *dir = temp_dir(), *m = model("tiny-llava.json");
+    static char out[1 << 16];
+    for (int k = 2; k <= 3; k++)
+        cr_assert_eq(
+            sh(out, sizeof out, "%s train-step --plugin scalar --model %s --steps %d --save %s/k%d", ck, m, k, dir, k),
+            0, "%s", out);
+    cr_assert_eq(sh(out, sizeof out, "%s diff %s/k2 %s/k3", ck, dir, dir), 1, "%s", out);
+    /* the truth, byte by byte, from the manifest's file list */
+    char path[512], a[512], b[512];
+    snprintf(path, sizeof path, "%s/k2/manifest.json", dir);
+    char *manifest = ck_read_file(path, NULL);
+    cr_assert_not_null(manifest);
+    size_t changed = 0, same = 0, frozen = 0;
+    for (const char *p = manifest; (p = strstr(p, "\"file\":\t\"")) != NULL;) {
+        char file[200], line[300];
+        p += strlen("\"file\":\t\"");
+        snprintf(file, sizeof file, "%.*s", (int)(strchr(p, '"') - p), p);
+        snprintf(a, sizeof a, "%s/k2/%s", dir, file);
+        snprintf(b, sizeof b, "%s/k3/%s", dir, file);
+        int differs = files_differ(a, b);
+        snprintf(line, sizeof line, "%s%.*s%s", differs ? "changed   " : "same      ", (int)strlen(file) - 4, file,
+                 differs ? ": " : "\n");
+        cr_assert(strstr(out, line) != NULL, "diff does not say '%s'", line);
+        changed += (size_t)differs;
+        same += (size_t)!differs;
+        frozen += !differs && strncmp(file, "vision.", 7) == 0;
+        cr_assert(differs || strncmp(file, "vision.", 7) == 0, "%s did not change in step 3", file);
+    }
+    free(manifest);
+    cr_assert(changed > 0 && frozen > 0, "a step changes the decoder, never the frozen encoder");
+    char summary[128];
+    snprintf(summary, sizeof summary, "%zu tensors compared: %zu changed, %zu identical;", changed + same, changed,
+             same);
+    cr_assert(strstr(out, summary) != NULL, "%s", summary);
+    cr_assert_eq(sh(out, sizeof out, "%s diff %s/k3 %s/k3", ck, dir, dir), 0, "%s", out);
+    cr_assert_eq(sh(out, sizeof out, "%s diff %s/k3 %s/nothing", ck, dir, dir), 2, "%s", out);
+    cr_assert(strstr(out, "/nothing: not a dump or checkpoint (cannot read manifest.json)\n") != NULL, "%s", out);
+    sh(out, sizeof out, "rm -rf %s", dir);
+}
+
+Test(observe, diff_flags_a_std_that_grew_3x)
+{
+    const char *ck = ckbench(), *dir = temp_dir(), *m = model("tiny-gqa.json");
+    char out[16384];
+    cr_assert_eq(sh(out, sizeof out, "%s run --plugin scalar --model %s --dump '*.attention.out' %s/a", ck, m, dir), 0,
+                 "%s", out);
+    /* the same tensors, then layer 0's scaled 5x: its std grows 5x */
+    cr_assert_eq(sh(out, sizeof out, "%s run --plugin scalar --model %s --dump '*.attention.out' %s/b", ck, m, dir), 0,
+                 "%s", out);
+    char path[512];
+    snprintf(path, sizeof path, "%s/b/text.layer.0.attention.out.npy", dir);
+    ck_npy t;
+    char err[256];
+    cr_assert_eq(ck_npy_read(path, &t, err, sizeof err), 0, "%s", err);
+    for (size_t i = 0; i < t.bytes / 4; i++)
+        ((float *)t.data)[i] *= 5.0f;
+    size_t shape[4] = {t.shape[0], t.shape[1], t.shape[2], 0};
+    cr_assert_eq(ck_npy_write(path, "<f4", shape, t.ndim, t.data, t.bytes, err, sizeof err), 0, "%s", err);
+    free(t.data);
+    cr_assert_eq(sh(out, sizeof out, "%s diff %s/a %s/b", ck, dir, dir), 1, "%s", out);
+    cr_assert(strstr(out, "changed   text.layer.0.attention.out: ") != NULL, "%s", out);
+    cr_assert(strstr(out, "; std grew 5.0x: possible gradient explosion") != NULL, "%s", out);
+    cr_assert(strstr(out, "same      text.layer.1.attention.out\n") != NULL, "%s", out);
+    sh(out, sizeof out, "rm -rf %s", dir);
 }
