@@ -27,8 +27,7 @@ static int parse_number(const char *opt, const char *v, double lo, double *out)
     errno = 0;
     double d = v ? strtod(v, &end) : 0;
     if (!v || end == v || *end || errno || !(d >= lo && d <= 86400)) {
-        fprintf(stderr, "ckbench inspect: %s: expected a number from %g to 86400, found '%s'\n", opt, lo,
-                v ? v : "");
+        fprintf(stderr, "ckbench inspect: %s: expected a number from %g to 86400, found '%s'\n", opt, lo, v ? v : "");
         return -1;
     }
     *out = d;
@@ -61,8 +60,7 @@ static int parse(int argc, char **argv, ck_inspect_opts *o)
         } else if (a[0] != '-' && !o->name)
             o->name = a;
         else {
-            fprintf(stderr, "ckbench inspect: unknown option or missing value '%s'; see 'ckbench inspect --help'\n",
-                    a);
+            fprintf(stderr, "ckbench inspect: unknown option or missing value '%s'; see 'ckbench inspect --help'\n", a);
             return -1;
         }
     }

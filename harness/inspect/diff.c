@@ -100,7 +100,9 @@ static int compare(const cJSON *ta, const ck_npy *a, const ck_npy *b, FILE *out)
 {
     const char *name = str(ta, "name");
     uint32_t dtype = ck_dtype_from_name(str(ta, "dtype"));
-    size_t es = dtype == CK_DTYPE_F32 || dtype == CK_DTYPE_I32 ? 4 : dtype == CK_DTYPE_BF16 || dtype == CK_DTYPE_F16 ? 2 : 1;
+    size_t es = dtype == CK_DTYPE_F32 || dtype == CK_DTYPE_I32    ? 4
+                : dtype == CK_DTYPE_BF16 || dtype == CK_DTYPE_F16 ? 2
+                                                                  : 1;
     if (a->bytes != b->bytes || a->ndim != b->ndim || memcmp(a->shape, b->shape, sizeof a->shape) ||
         strcmp(a->descr, b->descr)) {
         fprintf(out, "changed   %s: shape or dtype differs\n", name);
@@ -170,7 +172,8 @@ int ck_diff_dirs(const char *a, const char *b, FILE *out, char *err, size_t len)
     side sa = {0}, sb = {0};
     totals t = {0};
     int rc = 2;
-    if (load_side(&sa, a, err, len) == 0 && load_side(&sb, b, err, len) == 0 && walk(&sa, &sb, out, &t, err, len) == 0) {
+    if (load_side(&sa, a, err, len) == 0 && load_side(&sb, b, err, len) == 0 &&
+        walk(&sa, &sb, out, &t, err, len) == 0) {
         fprintf(out, "%zu tensors compared: %zu changed, %zu identical; %zu only in A (%s), %zu only in B (%s)\n",
                 t.changed + t.same, t.changed, t.same, t.only_a, a, t.only_b, b);
         rc = t.changed || t.only_a || t.only_b ? 1 : 0;

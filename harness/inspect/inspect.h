@@ -10,12 +10,12 @@
 #include <stdio.h>
 
 typedef struct ck_inspect_opts {
-    const char *name;  /* the --share NAME */
-    const char *glob;  /* --tensor; NULL: every tensor */
-    double watch;      /* seconds between snapshots; 0: one snapshot */
-    long count;        /* --watch: stop after this many (0: until the writer finishes) */
-    int nan_alert;     /* stop at the first NaN or Inf */
-    int json;          /* one JSON object per snapshot, one per line */
+    const char *name; /* the --share NAME */
+    const char *glob; /* --tensor; NULL: every tensor */
+    double watch;     /* seconds between snapshots; 0: one snapshot */
+    long count;       /* --watch: stop after this many (0: until the writer finishes) */
+    int nan_alert;    /* stop at the first NaN or Inf */
+    int json;         /* one JSON object per snapshot, one per line */
 } ck_inspect_opts;
 
 /* The exit status: 0, 1 when --nan-alert found one (said in one line), 2

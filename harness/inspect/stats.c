@@ -15,39 +15,67 @@ double ck_stats_value(const void *p, uint32_t dtype, size_t i)
     }
 }
 
+#define CHUNK 4096
+
+/* Elements [i, i + n) as floats: the tensor itself when f32 (the common
+ * case, and the inspector's hot loop), else converted into tmp. */
+static const float *chunk(const void *p, uint32_t dtype, size_t i, size_t n, float *tmp)
+{
+    if (dtype == CK_DTYPE_F32)
+        return (const float *)p + i;
+    for (size_t k = 0; k < n; k++)
+        tmp[k] = (float)ck_stats_value(p, dtype, i + k);
+    return tmp;
+}
+
+static void moments(const void *p, uint32_t dtype, ck_stats *s, float *tmp)
+{
+    double sum = 0, sq = 0;
+    float lo = INFINITY, hi = -INFINITY;
+    for (size_t i = 0; i < s->n; i += CHUNK) {
+        size_t n = s->n - i < CHUNK ? s->n - i : CHUNK;
+        const float *x = chunk(p, dtype, i, n, tmp);
+        for (size_t k = 0; k < n; k++) {
+            if (!isfinite(x[k])) {
+                if (s->nan + s->inf == 0)
+                    s->first_bad = i + k;
+                s->nan += isnan(x[k]) != 0;
+                s->inf += isinf(x[k]) != 0;
+                continue;
+            }
+            lo = x[k] < lo ? x[k] : lo;
+            hi = x[k] > hi ? x[k] : hi;
+            sum += x[k];
+            sq += (double)x[k] * x[k];
+        }
+    }
+    s->finite = s->n - s->nan - s->inf;
+    if (!s->finite)
+        return;
+    s->min = lo;
+    s->max = hi;
+    s->mean = sum / (double)s->finite;
+    s->std = sqrt(fmax(0.0, sq / (double)s->finite - s->mean * s->mean));
+}
+
 int ck_stats_compute(const void *p, uint32_t dtype, size_t n, ck_stats *s)
 {
+    float tmp[CHUNK];
     memset(s, 0, sizeof *s);
     if (dtype != CK_DTYPE_F32 && dtype != CK_DTYPE_BF16 && dtype != CK_DTYPE_F16 && dtype != CK_DTYPE_I32)
         return -1;
-    double sum = 0, sq = 0;
     s->n = n;
-    for (size_t i = 0; i < n; i++) {
-        double x = ck_stats_value(p, dtype, i);
-        if (!isfinite(x)) {
-            if (s->nan + s->inf == 0)
-                s->first_bad = i;
-            s->nan += isnan(x) != 0;
-            s->inf += isinf(x) != 0;
-            continue;
-        }
-        s->min = s->finite == 0 || x < s->min ? x : s->min;
-        s->max = s->finite == 0 || x > s->max ? x : s->max;
-        s->finite++;
-        sum += x;
-        sq += x * x;
-    }
-    if (!s->finite)
-        return 0;
-    s->mean = sum / (double)s->finite;
-    s->std = sqrt(fmax(0.0, sq / (double)s->finite - s->mean * s->mean));
+    moments(p, dtype, s, tmp);
     double width = s->max - s->min;
-    for (size_t i = 0; i < n; i++) {
-        double x = ck_stats_value(p, dtype, i);
-        if (!isfinite(x))
-            continue;
-        size_t b = width > 0 ? (size_t)((x - s->min) / width * CK_HIST_BINS) : 0;
-        s->hist[b < CK_HIST_BINS ? b : CK_HIST_BINS - 1]++;
+    for (size_t i = 0; s->finite && i < n; i += CHUNK) {
+        size_t m = n - i < CHUNK ? n - i : CHUNK;
+        const float *x = chunk(p, dtype, i, m, tmp);
+        for (size_t k = 0; k < m; k++) {
+            if (!isfinite(x[k]))
+                continue;
+            size_t b = width > 0 ? (size_t)((x[k] - s->min) / width * CK_HIST_BINS) : 0;
+            s->hist[b < CK_HIST_BINS ? b : CK_HIST_BINS - 1]++;
+        }
     }
     return 0;
 }

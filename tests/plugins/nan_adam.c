@@ -28,9 +28,16 @@ static int adam(const ck_exec_ctx *ctx, const void *args)
 }
 
 static const ck_kernel_desc kernels[] = {{CK_OP_ADAM, CK_DTYPE_F32, 0, "f32-adam/nan-at-step-3", adam}};
-static const ck_plugin_desc desc = {
-    CK_ABI_VERSION, sizeof(ck_plugin_desc), "nan_adam", "0", "AdamW that leaves a NaN at step 3", NULL, kernels, 1,
-    NULL, NULL};
+static const ck_plugin_desc desc = {CK_ABI_VERSION,
+                                    sizeof(ck_plugin_desc),
+                                    "nan_adam",
+                                    "0",
+                                    "AdamW that leaves a NaN at step 3",
+                                    NULL,
+                                    kernels,
+                                    1,
+                                    NULL,
+                                    NULL};
 CK_PLUGIN_EXPORT const ck_plugin_desc *ck_plugin_entry(void)
 {
     return &desc;
