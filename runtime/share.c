@@ -19,6 +19,7 @@ struct ck_share {
     int published;
     char name[64];
     char path[256], tmp[288];
+    char layout[320], layout_tmp[352]; /* renamed into place with the mapping */
 };
 
 static int failf(char *err, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -132,7 +133,6 @@ static int make_header(ck_share *s, const ck_plan *p, int fd, const char *layout
 
 ck_share *ck_share_create(const char *name, const ck_plan *p, ck_arena *arena, char *err, size_t len)
 {
-    char layout[320];
     if (ck_share_check_name(name, err, len))
         return NULL;
     ck_share *s = calloc(1, sizeof *s);
@@ -143,8 +143,9 @@ ck_share *ck_share_create(const char *name, const ck_plan *p, ck_arena *arena, c
     snprintf(s->name, sizeof s->name, "%s", name);
     snprintf(s->path, sizeof s->path, "%s/ckernel-%s", CK_SHARE_DIR, name);
     snprintf(s->tmp, sizeof s->tmp, "%s.tmp-%ld", s->path, (long)getpid());
-    snprintf(layout, sizeof layout, "%s.layout.json", s->path);
-    if (check_not_in_use(s->path, err, len) || ck_plan_write_json(p, layout, err, len)) {
+    snprintf(s->layout, sizeof s->layout, "%s.layout.json", s->path);
+    snprintf(s->layout_tmp, sizeof s->layout_tmp, "%s.tmp-%ld", s->layout, (long)getpid());
+    if (check_not_in_use(s->path, err, len) || ck_plan_write_json(p, s->layout_tmp, err, len)) {
         free(s);
         return NULL;
     }
@@ -154,7 +155,7 @@ ck_share *ck_share_create(const char *name, const ck_plan *p, ck_arena *arena, c
         free(s);
         return NULL;
     }
-    int rc = make_header(s, p, fd, layout, err, len);
+    int rc = make_header(s, p, fd, s->layout_tmp, err, len);
     if (rc == 0)
         rc = ck_arena_map_file(arena, p->total, fd, s->header_bytes, err, len);
     close(fd); /* the mappings keep the file */
@@ -190,9 +191,10 @@ int ck_share_publish_ops(ck_share *s, const char *const *labels, size_t n, char 
         return 0;
     memcpy(s->h->magic, CK_SHARE_MAGIC, sizeof CK_SHARE_MAGIC);
     atomic_store(&s->h->state, CK_SHARE_RUNNING);
-    /* the name appears only once the header is whole */
-    if (rename(s->tmp, s->path) != 0)
-        return failf(err, len, "%s: cannot rename to %s: %s", s->tmp, s->path, strerror(errno));
+    /* the names appear only once the header is whole; a reader that sees the
+     * new mapping with the old layout for an instant says "layout mismatch" */
+    if (rename(s->layout_tmp, s->layout) != 0 || rename(s->tmp, s->path) != 0)
+        return failf(err, len, "%s: cannot rename into place: %s", s->path, strerror(errno));
     s->published = 1;
     return 0;
 }
@@ -206,8 +208,10 @@ void ck_share_close(ck_share *s)
         atomic_store(&s->h->state, CK_SHARE_FINISHED);
         munmap(s->h, s->header_bytes);
     }
-    if (!s->published)
+    if (!s->published) {
         unlink(s->tmp);
+        unlink(s->layout_tmp);
+    }
     free(s);
 }
 

@@ -389,3 +389,22 @@ Test(observe, diff_flags_a_std_that_grew_3x)
     cr_assert(strstr(out, "same      text.layer.1.attention.out\n") != NULL, "%s", out);
     sh(out, sizeof out, "rm -rf %s", dir);
 }
+
+Test(observe, a_shared_arena_changes_no_bit_of_a_run_or_a_training_step)
+{
+    const char *ck = ckbench(), *name = share_name("same");
+    static char a[16384], b[16384];
+    const char *m = model("tiny-llava.json");
+    cr_assert_eq(sh(a, sizeof a, "%s run --plugin scalar --model %s --window 1", ck, m), 0, "%s", a);
+    cr_assert_eq(sh(b, sizeof b, "%s run --plugin scalar --model %s --window 1 --share %s", ck, m, name), 0, "%s", b);
+    cr_assert_eq(printed_digest(a, "digest "), printed_digest(b, "digest "), "%s\n%s", a, b);
+    cr_assert_eq(sh(a, sizeof a, "%s train-step --plugin scalar --model %s --steps 3", ck, m), 0, "%s", a);
+    cr_assert_eq(sh(b, sizeof b, "%s train-step --plugin scalar --model %s --steps 3 --share %s", ck, m, name), 0, "%s",
+                 b);
+    cr_assert_str_eq(strstr(a, "step 1:"), strstr(b, "step 1:"), "the losses differ with --share");
+    /* the finished mapping says where it stopped */
+    cr_assert_eq(sh(a, sizeof a, "%s inspect %s --tensor text.footer.lm_head.loss", ck, name), 0, "%s", a);
+    cr_assert(strstr(a, "tiny-llava (training), step 3, finished, op -, writer pid ") != NULL, "%s", a);
+    cr_assert(strstr(a, "text.footer.lm_head.loss") != NULL, "%s", a);
+    remove_share(name);
+}
