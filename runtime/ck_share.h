@@ -56,9 +56,12 @@ typedef struct ck_share ck_share;
 int ck_share_check_name(const char *name, char *err, size_t len);
 
 /* Write layout.json, create the mapping and map the arena into *arena
- * (ck_arena_map_file). Refused when NAME is held by a live writer. The
- * header's magic is set by ck_share_publish_ops. NULL with err. */
-ck_share *ck_share_create(const char *name, const ck_plan *p, ck_arena *arena, char *err, size_t len);
+ * (ck_arena_map_file). Refused when NAME is held by a live writer, and,
+ * when `whole` (every byte will be touched: no window), when CK_SHARE_DIR
+ * has less free space than the arena: tmpfs would SIGBUS at the first page
+ * past its limit instead. The header's magic is set by
+ * ck_share_publish_ops. NULL with err. */
+ck_share *ck_share_create(const char *name, const ck_plan *p, int whole, ck_arena *arena, char *err, size_t len);
 ck_share_header *ck_share_hdr(ck_share *s);
 /* Replace the .ops file with these labels, then mark the mapping live. */
 int ck_share_publish_ops(ck_share *s, const char *const *labels, size_t n, char *err, size_t len);

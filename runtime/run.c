@@ -23,7 +23,7 @@ static int map_arena(ck_runner *r, char *err, size_t len)
 {
     if (!r->opts.share_name)
         return ck_arena_map(&r->arena, r->plan->total, NULL, err, len);
-    if (!(r->share = ck_share_create(r->opts.share_name, r->plan, &r->arena, err, len)))
+    if (!(r->share = ck_share_create(r->opts.share_name, r->plan, r->opts.window_layers == 0, &r->arena, err, len)))
         return -1;
     r->share_h = ck_share_hdr(r->share);
     return 0;

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "ck_share.h"
@@ -131,9 +132,21 @@ static int make_header(ck_share *s, const ck_plan *p, int fd, const char *layout
     return 0;
 }
 
-ck_share *ck_share_create(const char *name, const ck_plan *p, ck_arena *arena, char *err, size_t len)
+static int check_space(const ck_plan *p, char *err, size_t len)
 {
-    if (ck_share_check_name(name, err, len))
+    struct statvfs fs;
+    if (statvfs(CK_SHARE_DIR, &fs) != 0)
+        return failf(err, len, "--share: %s: %s", CK_SHARE_DIR, strerror(errno));
+    unsigned long long avail = (unsigned long long)fs.f_bavail * fs.f_frsize;
+    if (avail < (unsigned long long)p->total + (1u << 20))
+        return failf(err, len, "--share: %s has %llu bytes free; the arena of %s needs %zu (a --window run needs less)",
+                     CK_SHARE_DIR, avail, p->model, p->total);
+    return 0;
+}
+
+ck_share *ck_share_create(const char *name, const ck_plan *p, int whole, ck_arena *arena, char *err, size_t len)
+{
+    if (ck_share_check_name(name, err, len) || (whole && check_space(p, err, len)))
         return NULL;
     ck_share *s = calloc(1, sizeof *s);
     if (!s) {
