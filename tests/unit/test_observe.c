@@ -291,6 +291,18 @@ Test(observe, missing_foreign_and_mismatched_mappings_get_one_line)
                  0, "%s", out);
     cr_assert_eq(sh(out, sizeof out, "%s inspect %s --tensor 'text.nothing*'", ck, name), 2, "%s", out);
     cr_assert(strstr(out, "no tensor of tiny-gqa matches 'text.nothing*'") != NULL, "%s", out);
+    /* a header of another format version */
+    snprintf(path, sizeof path, "%s/ckernel-%s", CK_SHARE_DIR, name);
+    FILE *hf = fopen(path, "r+b");
+    uint32_t version = 2;
+    cr_assert(hf && fseek(hf, 8, SEEK_SET) == 0 && fwrite(&version, 4, 1, hf) == 1);
+    fclose(hf);
+    cr_assert_eq(sh(out, sizeof out, "%s inspect %s", ck, name), 2, "%s", out);
+    cr_assert(strstr(out, "shared arena format version 2, this ckbench reads version 1\n") != NULL, "%s", out);
+    version = 1;
+    cr_assert((hf = fopen(path, "r+b")) && fseek(hf, 8, SEEK_SET) == 0 && fwrite(&version, 4, 1, hf) == 1);
+    fclose(hf);
+    cr_assert_eq(sh(out, sizeof out, "%s inspect %s", ck, name), 0, "%s", out);
     /* the layout beside it replaced by another model's */
     snprintf(path, sizeof path, "%s/ckernel-%s.layout.json", CK_SHARE_DIR, name);
     cr_assert_eq(sh(out, sizeof out, "%s plan --model %s --layout %s", ck, model("tiny-llava.json"), path), 0, "%s",
@@ -406,5 +418,41 @@ Test(observe, a_shared_arena_changes_no_bit_of_a_run_or_a_training_step)
     cr_assert_eq(sh(a, sizeof a, "%s inspect %s --tensor text.footer.lm_head.loss", ck, name), 0, "%s", a);
     cr_assert(strstr(a, "tiny-llava (training), step 3, finished, op -, writer pid ") != NULL, "%s", a);
     cr_assert(strstr(a, "text.footer.lm_head.loss") != NULL, "%s", a);
+    remove_share(name);
+}
+
+/* A writer stopped inside a step leaves that part's seqlock odd: the
+ * inspector must mark what it read there as not consistent, and nothing
+ * when the writer is stopped between steps. */
+Test(observe, tensors_read_while_their_step_runs_are_marked)
+{
+    const char *ck = ckbench(), *name = share_name("seq");
+    static char out[1 << 18];
+    pid_t pid = fork();
+    cr_assert(pid >= 0);
+    if (pid == 0) {
+        freopen("/dev/null", "w", stdout);
+        execl(ck, ck, "train-step", "--plugin", "scalar", "--model", model("tiny-gqa.json"), "--steps", "100000",
+              "--threads", "1", "--share", name, (char *)NULL);
+        _exit(127);
+    }
+    int inside = 0, between = 0;
+    for (int tries = 0; tries < 300 && inside < 5; tries++) {
+        usleep(10000);
+        kill(pid, SIGSTOP);
+        int rc = sh(out, sizeof out, "%s inspect %s --json", ck, name);
+        kill(pid, SIGCONT);
+        if (rc != 0 || !strstr(out, "\"state\":\"running\""))
+            continue;
+        int idle = strstr(out, "\"op\":\"-\"") != NULL, torn = strstr(out, "\"consistent\":false") != NULL;
+        cr_assert(idle ? !torn : torn, "stopped %s a step, yet %s tensor was marked torn: %.300s",
+                  idle ? "between" : "inside", idle ? "a" : "no", out);
+        inside += !idle;
+        between += idle;
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    cr_assert(inside > 0, "never caught the writer inside a step");
+    cr_log_info("stopped inside a step %d times, between steps %d times", inside, between);
     remove_share(name);
 }
