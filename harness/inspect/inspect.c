@@ -78,25 +78,40 @@ static void close_watch(watch *w)
     ck_share_view_close(&w->v);
 }
 
+/* The counters of t's slot and its neighbours into before[]; 1 if one is odd. */
+static int read_seqs(ck_share_header *h, size_t lo, size_t hi, uint64_t *before)
+{
+    int busy = 0;
+    for (size_t s = lo; s <= hi; s++)
+        busy |= (int)((before[s - lo] = atomic_load_explicit(&h->seq[s], memory_order_acquire)) & 1);
+    return busy;
+}
+
 /* Copy t under the seqlocks of its slot and its neighbours; 1 if no step of
- * theirs ran while it was copied. */
+ * theirs ran while it was copied. While one runs we poll the counters, not
+ * the data: re-copying a tensor the writer is busy with would only take
+ * memory bandwidth and cache from it. */
 static int copy_consistent(const watch *w, const ck_tensor *t)
 {
     ck_share_header *h = hdr(w);
     size_t lo = t->slot ? t->slot - 1 : 0, hi = t->slot + 1 < h->n_slots ? t->slot + 1 : t->slot;
-    for (int tries = 0; tries < 8; tries++) {
-        uint64_t before[3];
-        int busy = 0, same = 1;
-        for (size_t s = lo; s <= hi; s++)
-            busy |= (int)((before[s - lo] = atomic_load_explicit(&h->seq[s], memory_order_acquire)) & 1);
+    uint64_t before[3];
+    for (int copies = 0, polls = 0; copies < 4 && polls < 100;) {
+        if (read_seqs(h, lo, hi, before)) {
+            polls++;
+            nanosleep(&(struct timespec){0, 25000}, NULL);
+            continue;
+        }
         memcpy(w->buf, w->v.base + t->offset, t->size);
         atomic_thread_fence(memory_order_acquire);
+        int same = 1;
         for (size_t s = lo; s <= hi; s++)
             same &= atomic_load_explicit(&h->seq[s], memory_order_relaxed) == before[s - lo];
-        if (!busy && same)
+        if (same)
             return 1;
-        nanosleep(&(struct timespec){0, 50000}, NULL);
+        copies++;
     }
+    memcpy(w->buf, w->v.base + t->offset, t->size); /* shown, but marked */
     return 0;
 }
 
