@@ -9,7 +9,7 @@ CK=${CK_CKBENCH:-build/bin/ckbench}
 PLUGIN=${1:-avx512}
 ROUNDS=${2:-7}
 GLOB=${3:-text.layer.2.*}
-EVERY=${4:-0.2}
+EVERY=${4:-1}
 TMP=$(mktemp -d)
 NAME=overhead-$$
 trap 'kill $INSPECTOR 2>/dev/null || true; rm -rf "$TMP" /dev/shm/ckernel-$NAME /dev/shm/ckernel-$NAME.*' EXIT

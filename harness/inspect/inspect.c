@@ -231,7 +231,8 @@ int ck_inspect_run(const ck_inspect_opts *o, FILE *out, char *err, size_t len)
         }
         if (o->watch <= 0 || (o->count && k >= o->count) || finished)
             break;
-        if (!ck_share_writer_alive(w.v.h)) {
+        /* a writer that finished during this snapshot is gone but not stale */
+        if (!ck_share_writer_alive(w.v.h) && atomic_load(&hdr(&w)->state) != CK_SHARE_FINISHED) {
             rc = failf(err, len, "%s: stale: its writer (pid %lld) ended without finishing", w.v.path,
                        (long long)w.v.h->writer_pid);
             break;
