@@ -1,9 +1,15 @@
 #!/bin/sh
 # What --share costs a running model (issue 22): run and train-step of a
 # mid-size decoder, each ROUNDS times, interleaved: private arena; shared
-# arena; shared arena with `ckbench inspect --watch` reading every tensor as
-# fast as it can in a loop beside it. Prints the median time of each.
-# Usage: sh scripts/observe-overhead.sh [PLUGIN] [ROUNDS]   (from the repo root, after make)
+# arena; shared arena with `ckbench inspect --watch S` attached (default
+# every second), reading the tensors matching GLOB (default one layer's,
+# 'text.layer.2.*': weights, gradients and moments, 50 MB in training).
+# run's time is its printed forward (weight seeding included); train-step's
+# the mean step of --time 5. Prints the median of ROUNDS for each, and the
+# rounds. On a small shared machine the spread between rounds is large:
+# compare medians of many rounds, and expect a reader that copies tens of MB
+# often to compete with the writer for cores and cache.
+# Usage: sh scripts/observe-overhead.sh [PLUGIN] [ROUNDS] [GLOB] [S]   (from the repo root, after make)
 set -eu
 CK=${CK_CKBENCH:-build/bin/ckbench}
 PLUGIN=${1:-avx512}
@@ -23,13 +29,14 @@ JSON
 # the inspector: reattaches to each new writer, a snapshot every EVERY seconds
 watch_loop() {
     while :; do
-        "$CK" inspect "$NAME" --tensor "$GLOB" --watch "$EVERY" --json >/dev/null 2>&1 || sleep 0.01
+        "$CK" inspect "$NAME" --tensor "$GLOB" --watch "$EVERY" --json >/dev/null 2>&1 || sleep 0.1
     done
 }
 
 # one timing: run's forward seconds, or train-step's ms per step (--time)
 one() { # what mode
     share=
+    rm -f /dev/shm/ckernel-$NAME /dev/shm/ckernel-$NAME.* # the inspector must not find the last round's
     [ "$2" = plain ] || share="--share $NAME"
     if [ "$2" = inspected ]; then watch_loop & INSPECTOR=$!; fi
     if [ "$1" = run ]; then
