@@ -234,5 +234,41 @@ int ck_arena_release(ck_arena *a, size_t offset, size_t len)
     size_t n;
     if (page_range(a, offset, len, &p, &n))
         return -1;
-    return madvise(p, n, MADV_DONTNEED) == 0 ? 0 : -1;
+    /* MADV_DONTNEED on a shared file mapping only drops our view of the
+     * pages: the file keeps them (and their contents). */
+    return madvise(p, n, a->shared ? MADV_REMOVE : MADV_DONTNEED) == 0 ? 0 : -1;
+}
+
+int ck_arena_map_file(ck_arena *a, size_t size, int fd, size_t file_offset, char *err, size_t err_len)
+{
+    size_t page = (size_t)sysconf(_SC_PAGESIZE), len;
+    memset(a, 0, sizeof *a);
+    a->size = size ? size : 1;
+    if (file_offset % page || round_up(a->size, page, &len) || len > SIZE_MAX - SZ_2M) {
+        snprintf(err, err_len, "arena: %zu bytes at file offset %zu cannot be mapped", a->size, file_offset);
+        return -1;
+    }
+    /* reserve 2 MiB more than needed, then put the file at the aligned start */
+    uint8_t *p = mmap(NULL, len + SZ_2M, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED) {
+        snprintf(err, err_len, "arena: reserving %zu bytes failed: %s", len, strerror(errno));
+        return -1;
+    }
+    uintptr_t aligned = ((uintptr_t)p + SZ_2M - 1) & ~(uintptr_t)(SZ_2M - 1);
+    size_t head = aligned - (uintptr_t)p, tail = SZ_2M - head;
+    void *q = mmap((void *)aligned, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, (off_t)file_offset);
+    if (q == MAP_FAILED) {
+        snprintf(err, err_len, "arena: shared mmap of %zu bytes failed: %s", len, strerror(errno));
+        munmap(p, len + SZ_2M);
+        return -1;
+    }
+    if (head)
+        munmap(p, head);
+    if (tail)
+        munmap((uint8_t *)aligned + len, tail);
+    a->base = q;
+    a->mapped = len;
+    a->page = page;
+    a->shared = 1;
+    return 0;
 }

@@ -38,6 +38,7 @@ typedef struct ck_arena {
     size_t page;            /* page size in use */
     ck_hugepages hugepages; /* mode actually in use */
     int thp;                /* 1: transparent hugepages were requested with madvise */
+    int shared;             /* 1: a MAP_SHARED mapping of a file (ck_arena_map_file) */
     char note[768];         /* what was asked for and not granted, and why; "" if all granted */
 } ck_arena;
 
@@ -45,6 +46,13 @@ typedef struct ck_arena {
  * mapping fails. A NULL opts means no hugepages, default placement. */
 int ck_arena_map(ck_arena *a, size_t size, const ck_arena_opts *opts, char *err, size_t err_len);
 void ck_arena_unmap(ck_arena *a);
+
+/* Map `size` bytes of the file `fd` from `file_offset` (a multiple of the
+ * page size) MAP_SHARED, read-write, at a 2 MiB aligned base, so that another
+ * process can map the same bytes (runtime/ck_share.h). The file must already
+ * be that long; tmpfs files stay sparse until touched, like MAP_NORESERVE.
+ * Released windows are punched out of the file (MADV_REMOVE). */
+int ck_arena_map_file(ck_arena *a, size_t size, int fd, size_t file_offset, char *err, size_t err_len);
 
 /* Fault in [offset, offset + len) (one write per page), or give its pages
  * back to the kernel (contents become zero): a window of layers at a time. */

@@ -41,6 +41,7 @@ typedef struct ck_run_opts {
     int decode;            /* one token at decode_pos through the decoder sections, against a
                             * per-layer KV cache whose earlier rows are seeded (the prefill's stand-in) */
     size_t decode_pos;
+    const char *share_name; /* map the arena as a named shared mapping (ck_share.h); NULL: private */
 } ck_run_opts;
 
 /* One step as the run sees it (a fused group counts as one step, labelled
@@ -99,6 +100,12 @@ size_t ck_runner_host_restores(const ck_runner *r, const char **first_kernel);
 
 /* How many layers of section `sec` are resident now (windowed runs). */
 size_t ck_runner_resident_layers(const ck_runner *r, uint32_t sec);
+
+/* The shared mapping's header when the run was created with share_name,
+ * else NULL; a trainer bumps its counters around its own steps. */
+struct ck_share_header *ck_runner_share(const ck_runner *r);
+struct ck_share;
+struct ck_share *ck_runner_share_handle(const ck_runner *r);
 
 /* The final output of the last section: logits [T, vocab] (or the bridge
  * output for an encoder-only model), with its element count. */

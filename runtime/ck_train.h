@@ -25,7 +25,8 @@ typedef struct ck_train_opts {
     const int32_t *tokens; /* the batch (NULL: seeded), as ck_run_opts */
     size_t n_tokens;
     float lr, beta1, beta2, eps;
-    float weight_decay; /* AdamW decay of matrices (2-D weights); vectors are not decayed */
+    float weight_decay;     /* AdamW decay of matrices (2-D weights); vectors are not decayed */
+    const char *share_name; /* the arena as a named shared mapping (ck_share.h); NULL: private */
 } ck_train_opts;
 
 /* lr 1e-2, betas 0.9 / 0.999, eps 1e-8, weight decay 0.01, seed 1. */

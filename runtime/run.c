@@ -19,6 +19,33 @@ int run_failf(char *err, size_t len, const char *fmt, ...)
     return -1;
 }
 
+static int map_arena(ck_runner *r, char *err, size_t len)
+{
+    if (!r->opts.share_name)
+        return ck_arena_map(&r->arena, r->plan->total, NULL, err, len);
+    if (!(r->share = ck_share_create(r->opts.share_name, r->plan, r->opts.window_layers == 0, &r->arena, err, len)))
+        return -1;
+    r->share_h = ck_share_hdr(r->share);
+    return 0;
+}
+
+/* Each unit's seqlock slot, and its label published for readers. */
+static int share_units(ck_runner *r, char *err, size_t len)
+{
+    for (size_t i = 0; i < r->n_units; i++)
+        r->units[i].slot = ck_share_slot(r->plan, r->units[i].pub.section, r->units[i].pub.part, r->units[i].pub.layer);
+    if (!r->share)
+        return 0;
+    const char **labels = malloc((r->n_units + 1) * sizeof *labels);
+    if (!labels)
+        return run_failf(err, len, "out of memory");
+    for (size_t i = 0; i < r->n_units; i++)
+        labels[i] = r->units[i].pub.label;
+    int rc = ck_share_publish_ops(r->share, labels, r->n_units, err, len);
+    free(labels);
+    return rc;
+}
+
 ck_runner *ck_runner_create(const ck_model *m, const ck_plugin *plugin, const ck_plugin *scalar,
                             const ck_run_opts *opts, char *err, size_t err_len)
 {
@@ -69,9 +96,9 @@ ck_runner *ck_runner_create(const ck_model *m, const ck_plugin *plugin, const ck
         if (!po.weight_dtype)
             po.weight_dtype = run_gguf_matrix_dtype(r, m);
     }
-    if (ck_plan_build(m, &po, &r->plan, err, err_len) || ck_arena_map(&r->arena, r->plan->total, NULL, err, err_len) ||
+    if (ck_plan_build(m, &po, &r->plan, err, err_len) || map_arena(r, err, err_len) ||
         !(r->resident = calloc(total_layers + 1, 1)) || !(r->seed_ctx = ck_exec_create(1)) ||
-        run_bind_all(r, err, err_len) || run_group_units(r, err, err_len)) {
+        run_bind_all(r, err, err_len) || run_group_units(r, err, err_len) || share_units(r, err, err_len)) {
         ck_runner_free(r);
         return NULL;
     }
@@ -84,6 +111,7 @@ void ck_runner_free(ck_runner *r)
         return;
     if (r->arena.base)
         ck_arena_unmap(&r->arena);
+    ck_share_close(r->share);
     ck_plan_free(r->plan);
     if (r->have_gguf)
         ck_gguf_close(&r->gguf);
@@ -119,6 +147,14 @@ const ck_plan *ck_runner_plan(const ck_runner *r)
 void *ck_runner_base(const ck_runner *r)
 {
     return r->arena.base;
+}
+ck_share_header *ck_runner_share(const ck_runner *r)
+{
+    return r->share_h;
+}
+ck_share *ck_runner_share_handle(const ck_runner *r)
+{
+    return r->share;
 }
 const char *ck_runner_arena_note(const ck_runner *r)
 {
@@ -202,7 +238,7 @@ static int run_bound(ck_runner *r, step *s, const ck_exec_ctx *ctx, char *err, s
     return 0;
 }
 
-int ck_runner_run_step(ck_runner *r, size_t i, const ck_exec_ctx *ctx, char *err, size_t len)
+static int run_unit(ck_runner *r, size_t i, const ck_exec_ctx *ctx, char *err, size_t len)
 {
     unit *u = &r->units[i];
     if (u->fusion < 0)
@@ -214,6 +250,16 @@ int ck_runner_run_step(ck_runner *r, size_t i, const ck_exec_ctx *ctx, char *err
         return run_failf(err, len, "%s: fused kernel %s returned %s", u->pub.label, u->kernel->name,
                          rc == CK_E_UNSUPPORTED ? "unsupported arguments" : "an error");
     return 0;
+}
+
+int ck_runner_run_step(ck_runner *r, size_t i, const ck_exec_ctx *ctx, char *err, size_t len)
+{
+    if (!r->share_h)
+        return run_unit(r, i, ctx, err, len);
+    ck_share_enter(r->share_h, r->units[i].slot, i);
+    int rc = run_unit(r, i, ctx, err, len);
+    ck_share_leave(r->share_h, r->units[i].slot);
+    return rc;
 }
 
 int ck_runner_forward(ck_runner *r, const ck_exec_ctx *ctx, ck_step_hook hook, void *user, char *err, size_t len)

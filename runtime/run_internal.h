@@ -7,6 +7,7 @@
 #include "ck_fusion.h"
 #include "ck_gguf.h"
 #include "ck_run.h"
+#include "ck_share.h"
 
 typedef union any_args {
     ck_norm_args norm;
@@ -53,6 +54,7 @@ typedef struct unit {
     ck_run_step pub;
     size_t first, count;
     int fusion;                   /* ck_fusion, or -1 */
+    size_t slot;                  /* ck_share_slot of its part */
     const ck_kernel_desc *kernel; /* fused groups */
     fused_args args;
 } unit;
@@ -79,6 +81,8 @@ struct ck_runner {
     size_t layer_index[CK_MAX_SECTIONS];
     size_t host_restores;            /* kernel calls after which the host state was put back */
     const char *host_restore_kernel; /* the first such kernel's name */
+    ck_share *share;                 /* opts.share_name: the arena is a shared mapping */
+    ck_share_header *share_h;
 };
 
 

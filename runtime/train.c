@@ -33,6 +33,29 @@ ck_train_opts ck_train_defaults(void)
     return (ck_train_opts){.seed = 1, .lr = 1e-2f, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f, .weight_decay = 0.01f};
 }
 
+/* The forward's labels, then the loss and backward ops, then Adam's: the
+ * op index a reader sees in the shared header. */
+static int share_ops(ck_trainer *t, char *err, size_t len)
+{
+    ck_share *s = ck_runner_share_handle(t->runner);
+    if (!s)
+        return 0;
+    t->share = ck_runner_share(t->runner);
+    size_t nf = ck_runner_n_steps(t->runner), n = nf + t->backward.n + t->adam.n;
+    const char **labels = malloc(n * sizeof *labels);
+    if (!labels)
+        return train_failf(err, len, "out of memory");
+    for (size_t i = 0; i < nf; i++)
+        labels[i] = ck_runner_step(t->runner, i)->label;
+    for (size_t i = 0; i < t->backward.n; i++)
+        labels[nf + i] = t->backward.v[i].label;
+    for (size_t i = 0; i < t->adam.n; i++)
+        labels[nf + t->backward.n + i] = t->adam.v[i].label;
+    int rc = ck_share_publish_ops(s, labels, n, err, len);
+    free(labels);
+    return rc;
+}
+
 ck_trainer *ck_trainer_create(const ck_model *m, const ck_plugin *plugin, const ck_plugin *scalar,
                               const ck_train_opts *opts, char *err, size_t len)
 {
@@ -49,9 +72,10 @@ ck_trainer *ck_trainer_create(const ck_model *m, const ck_plugin *plugin, const 
                       .tokens = t->opts.tokens,
                       .n_tokens = t->opts.n_tokens,
                       .weight_dtype = CK_DTYPE_F32,
-                      .training = 1};
+                      .training = 1,
+                      .share_name = t->opts.share_name};
     if (!(t->runner = ck_runner_create(m, plugin, scalar, &ro, err, len)) || ck_runner_prepare(t->runner, err, len) ||
-        train_bind(t, err, len)) {
+        train_bind(t, err, len) || share_ops(t, err, len)) {
         ck_trainer_free(t);
         return NULL;
     }
@@ -99,15 +123,20 @@ static int forward(ck_trainer *t, const ck_exec_ctx *ctx, char *err, size_t len)
 
 static int run_list(ck_trainer *t, const op_list *l, const ck_exec_ctx *ctx, int is_adam, char *err, size_t len)
 {
+    size_t first_op = ck_runner_n_steps(t->runner) + (is_adam ? t->backward.n : 0);
     for (size_t i = 0; i < l->n; i++) {
         op_step *s = &l->v[i];
         double t0 = t->timing ? now() : 0;
+        if (t->share)
+            ck_share_enter(t->share, s->slot, first_op + i);
         if (s->zero)
             memset(s->zero, 0, s->zero_bytes);
         char why[CK_ERR_LEN];
         if (ck_op_check_args(s->op, &s->args, why, sizeof why))
             return train_failf(err, len, "%s: internal: arguments break the op's rules: %s", s->label, why);
         int rc = run_call(t->runner, s->kernel, ctx, &s->args);
+        if (t->share)
+            ck_share_leave(t->share, s->slot);
         if (rc != CK_OK)
             return train_failf(err, len, "%s: kernel %s returned %s", s->label, s->kernel->name,
                                rc == CK_E_UNSUPPORTED ? "unsupported arguments" : "an error");
@@ -159,6 +188,8 @@ int ck_trainer_gradients(ck_trainer *t, const ck_exec_ctx *ctx, float *loss, cha
 
 int ck_trainer_step(ck_trainer *t, const ck_exec_ctx *ctx, float *loss, char *err, size_t len)
 {
+    if (t->share)
+        atomic_store_explicit(&t->share->step, t->adam_step + 1, memory_order_relaxed);
     if (ck_trainer_gradients(t, ctx, loss, err, len))
         return -1;
     t->adam_step++;

@@ -5,6 +5,7 @@
 #define CK_TRAIN_INTERNAL_H
 
 #include "ck_ir.h"
+#include "ck_share.h"
 #include "ck_train.h"
 
 typedef union bwd_args {
@@ -50,7 +51,8 @@ struct ck_trainer {
     ck_train_time *times;
     size_t n_times;
     int timing;
-    char err_name[160]; /* the first tensor binding missed */
+    char err_name[160];     /* the first tensor binding missed */
+    ck_share_header *share; /* opts.share_name: seqlocks around every op */
 };
 
 

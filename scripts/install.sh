@@ -25,7 +25,7 @@ done
 install -m 644 include/ckernel/ck_plugin.h "$dest/include/ckernel/ck_plugin.h"
 # the runtime's public header and what it includes, layer by layer
 for h in core/ck_host.h core/ck_arena.h ir/ck_model.h ir/ck_ir.h ir/ck_plan.h ir/ck_fusion.h \
-         runtime/ck_run.h runtime/ck_train.h runtime/ck_gguf.h runtime/ck_runtime.h; do
+         runtime/ck_run.h runtime/ck_train.h runtime/ck_gguf.h runtime/ck_share.h runtime/ck_runtime.h; do
     install -m 644 "$h" "$dest/include/ckernel/"
 done
 for m in ir/models/*.json; do

@@ -18,6 +18,7 @@ set -eu
 command -v cppcheck >/dev/null || { echo "lint: cppcheck is missing; 'make deps' installs it" >&2; exit 1; }
 out=$(cppcheck -q --enable=warning,portability,performance --std=c11 --inline-suppr \
     --suppressions-list=scripts/cppcheck-suppressions.txt --suppress=missingIncludeSystem \
+    --include=scripts/cppcheck-defs.h \
     -Iinclude/ckernel -Icore -Iir -Iruntime -Iharness -Iplugins/shared -D__GNUC__ -D_GNU_SOURCE \
     -i plugins/neon -j2 --template='{file}:{line}: {severity}: {id}: {message}' \
     core ir runtime harness plugins examples 2>&1 | grep -E '^[^ ]+:[0-9]+: ' || true)

@@ -12,9 +12,12 @@
 #include "ck_fusion.h"
 #include "ck_ir.h"
 #include "ck_run.h"
+#include "ck_share.h"
 #include "commands.h"
 #include "common/model_path.h"
 #include "common/progress.h"
+#include "inspect/dump.h"
+#include "inspect/patch.h"
 
 typedef struct run_cli {
     const char *plugin, *model, *tokens_arg, *weights, *gguf;
@@ -27,6 +30,8 @@ typedef struct run_cli {
     uint64_t seed;
     int32_t *tokens;
     size_t n_tokens;
+    const char *dump_glob, *dump_dir, *share; /* issue 22: observing a run */
+    ck_patch_set patches;
 } run_cli;
 
 static int usage(const char *cmd, FILE *f)
@@ -35,13 +40,20 @@ static int usage(const char *cmd, FILE *f)
             "usage: ckbench %s --plugin P --model M [--tokens 1,2,3] [--weights seeded|FILE.gguf]\n"
             "       [--weight-dtype f32|bf16|f16|q8_0|q4_0] [--fuse all|none|LIST] [--decode-pos P]\n"
             "       [--seed S] [--threads N]%s\n",
-            cmd, strcmp(cmd, "run") == 0 ? " [--window LAYERS]" : "");
+            cmd,
+            strcmp(cmd, "run") == 0
+                ? " [--window LAYERS]\n       [--dump GLOB DIR] [--share NAME] [--patch NAME[A:B]=FILE.npy|zero]"
+                : "");
     if (strcmp(cmd, "run") == 0)
         fprintf(f, "Runs the whole planned model (every section, in execution order) in its single allocation\n"
                    "through plugin P (scalar stands in for ops P lacks), and prints a digest of the output.\n"
                    "--window N keeps N layers of a section resident at a time (larger-than-memory models).\n"
                    "--decode-pos P runs one token at position P through the decoder sections against the\n"
-                   "per-layer KV cache (its rows before P seeded, standing in for the prefill).\n");
+                   "per-layer KV cache (its rows before P seeded, standing in for the prefill).\n"
+                   "--dump GLOB DIR writes every tensor whose layout.json name matches GLOB as .npy, with\n"
+                   "manifest.json. --share NAME maps the arena as /dev/shm/ckernel-NAME for 'ckbench inspect'.\n"
+                   "--patch overwrites an activation (or columns A..B-1 of it) right after the step that writes\n"
+                   "it and reports how far the output moved from an unpatched run (repeatable).\n");
     else
         fprintf(f, "Runs scalar and P side by side over the same graph, feeding both the reference inputs at\n"
                    "every op, and names the first op whose output leaves its tolerance (layer, op, tensor,\n"
@@ -71,6 +83,35 @@ static int parse_tokens(run_cli *c)
     }
     c->n_tokens = n;
     return 0;
+}
+
+/* --dump GLOB DIR, --share NAME, --patch SPEC: 1 if argv[*i] is one of
+ * them (consumed; *i < 0 after a bad one, said in one line), else 0. */
+static int parse_observe(int argc, char **argv, int *i, run_cli *c)
+{
+    const char *a = argv[*i], *v = argv[*i + 1];
+    char err[CK_ERR_LEN];
+    int bad = 0;
+    if (strcmp(a, "--dump") == 0) {
+        if (*i + 2 >= argc) {
+            fprintf(stderr, "ckbench run: --dump needs a GLOB and a DIR\n");
+            bad = 1;
+        } else {
+            c->dump_glob = v;
+            c->dump_dir = argv[++*i + 1];
+        }
+    } else if (strcmp(a, "--share") == 0) {
+        c->share = v;
+        bad = ck_share_check_name(v, err, sizeof err) != 0;
+    } else if (strcmp(a, "--patch") == 0)
+        bad = ck_patch_parse(&c->patches, v, err, sizeof err) != 0;
+    else
+        return 0;
+    if (bad && strcmp(a, "--dump") != 0)
+        fprintf(stderr, "ckbench run: %s\n", err);
+    if (bad)
+        *i = -1;
+    return 1;
 }
 
 static int parse(int argc, char **argv, run_cli *c)
@@ -122,7 +163,10 @@ static int parse(int argc, char **argv, run_cli *c)
             c->threads = atoi(v);
         else if (strcmp(a, "--window") == 0 && strcmp(argv[0], "run") == 0)
             c->window = strtoull(v, NULL, 10);
-        else {
+        else if (strcmp(argv[0], "run") == 0 && parse_observe(argc, argv, &i, c) != 0) {
+            if (i < 0)
+                return -1;
+        } else {
             fprintf(stderr, "ckbench %s: unknown option '%s'; see 'ckbench %s --help'\n", argv[0], a, argv[0]);
             return -1;
         }
@@ -141,6 +185,11 @@ static int parse(int argc, char **argv, run_cli *c)
             return -1;
         }
         c->gguf = c->weights;
+    }
+    if (c->window && (c->dump_glob || c->patches.n)) {
+        fprintf(stderr,
+                "ckbench run: --dump and --patch need every layer resident; they do not combine with --window\n");
+        return -1;
     }
     return parse_tokens(c);
 }
@@ -246,12 +295,64 @@ void ck_print_host_restores(const ck_runner *r)
                n, n == 1 ? "" : "s", first ? first : "?");
 }
 
+/* An unpatched forward's output, copied: the baseline a patch is measured against. */
+static float *forward_copy(ck_runner *r, const ck_exec_ctx *ctx, char *err, size_t len)
+{
+    size_t n;
+    if (ck_runner_forward(r, ctx, NULL, NULL, err, len))
+        return NULL;
+    const float *y = ck_runner_output(r, &n);
+    float *copy = malloc(n * sizeof *copy + 1);
+    if (copy)
+        memcpy(copy, y, n * sizeof *copy);
+    else
+        snprintf(err, len, "out of memory");
+    return copy;
+}
+
+static void print_moved(const ck_patch_set *ps, const float *base, const float *y, size_t n)
+{
+    ck_moved m = ck_patch_moved(base, y, n);
+    for (size_t i = 0; i < ps->n; i++)
+        printf("patched %s after step %zu (%s)\n", ps->v[i].spec, ps->v[i].step,
+               ps->v[i].zero ? "zeroed" : "from file");
+    printf("output moved: %zu of %zu values changed, max |d| %.6g, rms d %.6g; unpatched digest %016llx%s\n", m.changed,
+           m.n, m.max_abs, m.rms, (unsigned long long)digest(base, n), m.changed ? "" : " (bit-identical)");
+}
+
+static int print_dump(const run_cli *c, ck_runner *r, ck_dump_opts *o)
+{
+    char err[CK_ERR_LEN];
+    size_t n;
+    o->step = 0;
+    if (ck_dump_write(c->dump_dir, ck_runner_plan(r), ck_runner_base(r), o, &n, err, sizeof err)) {
+        fprintf(stderr, "ckbench run: --dump: %s\n", err);
+        return -1;
+    }
+    printf("dumped %zu tensors matching '%s' to %s (manifest.json)\n", n, c->dump_glob, c->dump_dir);
+    return 0;
+}
+
+/* What run's step hook does: progress, then any --patch. */
+typedef struct run_hook {
+    ck_progress *prog;
+    ck_patch_set *patches;
+} run_hook;
+
+static int run_step_hook(void *user, ck_runner *r, size_t step)
+{
+    run_hook *h = user;
+    run_progress(h->prog, r, step);
+    return h->patches->n ? ck_patch_hook(h->patches, r, step) : 0;
+}
+
 int ck_cmd_run(int argc, char **argv)
 {
     run_cli c;
     int pr = parse(argc, argv, &c);
     if (pr) {
         free(c.tokens);
+        ck_patch_free(&c.patches);
         return pr > 0 ? usage("run", stdout) : 2; /* the parser said why, in one line */
     }
     loaded l;
@@ -260,6 +361,7 @@ int ck_cmd_run(int argc, char **argv)
     ck_runner *r = NULL;
     ck_exec_ctx *ctx = NULL;
     ck_counters *ctr = NULL;
+    float *baseline = NULL;
     if (load_all(&c, &l))
         goto out;
     ck_run_opts o = {.seed = c.seed,
@@ -270,12 +372,24 @@ int ck_cmd_run(int argc, char **argv)
                      .weight_dtype = c.weight_dtype,
                      .fuse_mask = c.fuse,
                      .decode = c.decode,
-                     .decode_pos = c.decode_pos};
-    if (!(r = ck_runner_create(l.model, l.plugin, l.scalar, &o, err, sizeof err))) {
+                     .decode_pos = c.decode_pos,
+                     .share_name = c.share};
+    ck_dump_opts dump = {.glob = c.dump_glob, .source = "run"};
+    if (!(r = ck_runner_create(l.model, l.plugin, l.scalar, &o, err, sizeof err)) ||
+        ck_patch_bind(&c.patches, r, err, sizeof err)) {
         fprintf(stderr, "ckbench run: %s\n", err);
         goto out;
     }
+    if (c.dump_glob && ck_dump_count(ck_runner_plan(r), &dump) == 0) {
+        fprintf(stderr, "ckbench run: --dump: no tensor of %s matches '%s'\n", ck_model_name(l.model), c.dump_glob);
+        goto out;
+    }
     ctx = ck_exec_create(c.threads);
+    status = 1;
+    if (c.patches.n && !(baseline = forward_copy(r, ctx, err, sizeof err))) {
+        fprintf(stderr, "ckbench run: %s\n", err);
+        goto out;
+    }
     ck_counters_why cwhy;
     ctr = ck_counters_open(ctx, &cwhy);
     double counts[CK_CTR_COUNT];
@@ -285,11 +399,11 @@ int ck_cmd_run(int argc, char **argv)
     ck_progress prog;
     ck_progress_start(&prog, "run", ck_runner_n_steps(r));
     ck_progress_section(&prog, c.window ? "steps (weights seeded window by window)" : "seeding weights, then steps");
-    int failed = ck_runner_forward(r, ctx, run_progress, &prog, err, sizeof err);
+    run_hook hook = {&prog, &c.patches};
+    int failed = ck_runner_forward(r, ctx, run_step_hook, &hook, err, sizeof err);
     ck_progress_finish(&prog);
     if (failed) {
         fprintf(stderr, "ckbench run: %s\n", err);
-        status = 1;
         goto out;
     }
     clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -305,24 +419,29 @@ int ck_cmd_run(int argc, char **argv)
         sum += y[i];
         sq += (double)y[i] * y[i];
     }
+    double seconds = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
     printf("model %s through %s: %zu steps (%zu by scalar fallback), %d threads, %.3f s\n", ck_model_name(l.model),
-           l.plugin->desc->name, ck_runner_n_steps(r), fallbacks, ctx->n_threads,
-           (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec));
+           l.plugin->desc->name, ck_runner_n_steps(r), fallbacks, ctx->n_threads, seconds);
     ck_print_host_restores(r);
     print_fusions(r, c.fuse, l.plugin, l.model);
     printf("allocation: %zu bytes in one mapping%s%s\n", ck_runner_plan(r)->total,
            ck_runner_arena_note(r)[0] ? "; " : "", ck_runner_arena_note(r));
     printf("output: %zu values, mean %.6g, rms %.6g, digest %016llx%s\n", n_out, n_out ? sum / (double)n_out : 0.0,
            n_out ? sqrt(sq / (double)n_out) : 0.0, (unsigned long long)digest(y, n_out), finite ? "" : " (NOT FINITE)");
-    print_run_counters(counting ? counts : NULL, cwhy.software,
-                       (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec), ctx->n_threads);
+    print_run_counters(counting ? counts : NULL, cwhy.software, seconds, ctx->n_threads);
     status = finite ? 0 : 1;
+    if (c.patches.n)
+        print_moved(&c.patches, baseline, y, n_out);
+    if (c.dump_glob && print_dump(&c, r, &dump) != 0)
+        status = 1;
 out:
     ck_counters_close(ctr);
     ck_exec_destroy(ctx);
     ck_runner_free(r);
     unload_all(&l);
     free(c.tokens);
+    free(baseline);
+    ck_patch_free(&c.patches);
     return status;
 }
 

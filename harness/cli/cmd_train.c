@@ -8,22 +8,25 @@
 #include <string.h>
 
 #include "ck_ir.h"
+#include "ck_share.h"
 #include "ck_train.h"
 #include "commands.h"
 #include "common/model_path.h"
 #include "common/progress.h"
+#include "inspect/dump.h"
 
 typedef struct train_cli {
     const char *plugin, *model;
     size_t steps, layers;
     int threads, time_reps;
     ck_train_opts opts;
+    const char *save; /* checkpoint directory (issue 22) */
 } train_cli;
 
 static int usage(FILE *f)
 {
     fprintf(f, "usage: ckbench train-step --plugin P --model M [--steps N] [--lr X] [--seed S] [--threads N]\n"
-               "       [--layers L] [--time [REPS]]\n"
+               "       [--layers L] [--time [REPS]] [--share NAME] [--save DIR]\n"
                "Runs N training steps (default 5) on one fixed batch (seeded token ids; the targets are the ids\n"
                "shifted by one) of model M in its single training allocation: forward, cross-entropy loss,\n"
                "backward through every decoder layer in reverse, AdamW (lr X, default 0.01) on every decoder\n"
@@ -31,7 +34,9 @@ static int usage(FILE *f)
                "scalar's otherwise (the counts are printed). Prints the loss per step; exit 1 unless the loss\n"
                "after the last step is below the first. --time then times REPS more steps (default 3) and\n"
                "prints the mean time of a training step per layer (forward + backward + adam). --layers L\n"
-               "keeps only the first L layers of every section: a real model's shapes at a size that fits.\n");
+               "keeps only the first L layers of every section: a real model's shapes at a size that fits.\n"
+               "--share NAME maps the arena as /dev/shm/ckernel-NAME for 'ckbench inspect'. --save DIR writes\n"
+               "the weights and Adam moments after the last step as a checkpoint ('ckbench diff' compares two).\n");
     return f == stdout ? 0 : 2;
 }
 
@@ -99,7 +104,16 @@ static int parse(int argc, char **argv, train_cli *c)
             if (number(a, v, 1, 0, 1024, &d))
                 return -1;
             c->threads = (int)d;
-        } else {
+        } else if (strcmp(a, "--share") == 0) {
+            char err[CK_ERR_LEN];
+            if (ck_share_check_name(v, err, sizeof err)) {
+                fprintf(stderr, "ckbench train-step: %s\n", err);
+                return -1;
+            }
+            c->opts.share_name = v;
+        } else if (strcmp(a, "--save") == 0)
+            c->save = v;
+        else {
             fprintf(stderr, "ckbench train-step: unknown option '%s'; see 'ckbench train-step --help'\n", a);
             return -1;
         }
@@ -154,6 +168,22 @@ static int timed_steps(const train_cli *c, ck_trainer *t, const ck_model *m, con
     return 0;
 }
 
+/* The weights and Adam moments as a checkpoint directory (inspect/dump.h). */
+static int save(const train_cli *c, ck_trainer *t)
+{
+    static const char *const kinds[] = {"weight", "optimizer_m", "optimizer_v", NULL};
+    ck_dump_opts o = {.kinds = kinds, .step = c->steps, .source = "checkpoint"};
+    ck_runner *r = ck_trainer_runner(t);
+    char err[CK_ERR_LEN];
+    size_t n;
+    if (ck_dump_write(c->save, ck_runner_plan(r), ck_runner_base(r), &o, &n, err, sizeof err)) {
+        fprintf(stderr, "ckbench train-step: --save: %s\n", err);
+        return -1;
+    }
+    printf("checkpoint: %zu tensors (weights, adam_m, adam_v) after step %zu in %s\n", n, c->steps, c->save);
+    return 0;
+}
+
 static int train(const train_cli *c, ck_model *m, ck_plugin *plugin, ck_plugin *scalar)
 {
     char err[CK_ERR_LEN];
@@ -193,6 +223,8 @@ static int train(const train_cli *c, ck_model *m, ck_plugin *plugin, ck_plugin *
     }
     if (!c->time_reps)
         ck_progress_finish(&prog);
+    if (c->save && save(c, t))
+        goto out;
     if (ck_trainer_loss(t, ctx, &loss, err, sizeof err)) {
         ck_progress_finish(&prog);
         fprintf(stderr, "ckbench train-step: %s\n", err);

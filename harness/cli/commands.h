@@ -17,6 +17,8 @@ int ck_cmd_fusion(int argc, char **argv);
 int ck_cmd_version(int argc, char **argv);
 /* ckbench help COMMAND (argv[1]): its section of docs/cli.md */
 int ck_cmd_help(int argc, char **argv);
+int ck_cmd_inspect(int argc, char **argv);
+int ck_cmd_diff(int argc, char **argv);
 /* ckbench --plugin P --model M (no sub-command): parity, bench, report */
 int ck_cmd_headline(int argc, char **argv);
 

@@ -33,6 +33,8 @@ static const command commands[] = {
     {"train-step", ck_cmd_train_step, "train a tiny model a few steps on a fixed batch; the loss must fall"},
     {"fusion", ck_cmd_fusion, "fused vs unfused at model shapes: time per layer and bytes saved"},
     {"calibrate", ck_cmd_calibrate, "measure this machine's roofs (stream bandwidth, peak FMA rate)"},
+    {"inspect", ck_cmd_inspect, "watch a shared run's tensors from another process, read-only"},
+    {"diff", ck_cmd_diff, "compare two checkpoints or dump directories tensor by tensor"},
     {"report", ck_cmd_report, "merge result files into Markdown and a self-contained HTML page with charts"},
     {"help", help_command, "a command's section of the manual (ckbench help bench); man ckbench"},
     {"version", ck_cmd_version, "version, commit and build flags, plugin ABI, the plugins found (also --version)"},

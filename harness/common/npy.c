@@ -3,6 +3,7 @@
  * multiple of 64 bytes and ended by '\n', then the raw data. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ck_plugin.h"
@@ -66,6 +67,72 @@ int ck_npy_write(const char *path, const char *descr, const size_t *shape, int n
     if (!ok || rename(tmp, path) != 0) {
         snprintf(err, err_len, "%s: write failed: %s", path, strerror(errno));
         remove(tmp);
+        return -1;
+    }
+    return 0;
+}
+
+/* The dict's 'descr' and 'shape' and 'fortran_order'; -1 if malformed. */
+static int parse_dict(const char *d, ck_npy *o)
+{
+    const char *p = strstr(d, "'descr':");
+    if (!p || sscanf(p + 8, " '%7[^']'", o->descr) != 1 || strstr(d, "'fortran_order': True"))
+        return -1;
+    if (!(p = strstr(d, "'shape':")) || !(p = strchr(p, '(')))
+        return -1;
+    o->ndim = 0;
+    for (p++; *p && *p != ')';) {
+        char *end;
+        unsigned long long v = strtoull(p, &end, 10);
+        if (end == p || o->ndim == 8)
+            return -1;
+        o->shape[o->ndim++] = (size_t)v;
+        p = end;
+        while (*p == ',' || *p == ' ')
+            p++;
+    }
+    return *p == ')' ? 0 : -1;
+}
+
+static size_t descr_size(const char *descr)
+{
+    size_t n = strlen(descr);
+    return n >= 3 && (descr[1] == 'f' || descr[1] == 'i' || descr[1] == 'u') ? (size_t)atoi(descr + 2) : 0;
+}
+
+int ck_npy_read(const char *path, ck_npy *o, char *err, size_t err_len)
+{
+    memset(o, 0, sizeof *o);
+    FILE *f = fopen(path, "rb");
+    unsigned char head[12];
+    char dict[4096];
+    if (!f) {
+        snprintf(err, err_len, "%s: cannot open: %s", path, strerror(errno));
+        return -1;
+    }
+    size_t hlen = 0, items = 1;
+    int ok = fread(head, 1, 10, f) == 10 && memcmp(head, "\x93NUMPY", 6) == 0 && (head[6] == 1 || head[6] == 2);
+    if (ok && head[6] == 2) /* a 4-byte header length */
+        ok = fread(head + 10, 1, 2, f) == 2;
+    if (ok)
+        hlen = head[8] | (size_t)head[9] << 8 | (head[6] == 2 ? (size_t)head[10] << 16 | (size_t)head[11] << 24 : 0);
+    ok = ok && hlen < sizeof dict && fread(dict, 1, hlen, f) == hlen;
+    if (ok)
+        dict[hlen] = 0;
+    ok = ok && parse_dict(dict, o) == 0 && descr_size(o->descr) > 0;
+    for (int i = 0; ok && i < o->ndim; i++)
+        items *= o->shape[i];
+    if (ok) {
+        o->bytes = items * descr_size(o->descr);
+        o->data = malloc(o->bytes ? o->bytes : 1);
+        ok = o->data && fread(o->data, 1, o->bytes, f) == o->bytes;
+    }
+    fclose(f);
+    if (!ok) {
+        free(o->data);
+        o->data = NULL;
+        snprintf(err, err_len,
+                 "%s: not a NumPy .npy file this reader understands (v1/v2, C order, <f4 <i4 <u2 <f2 |u1)", path);
         return -1;
     }
     return 0;

@@ -16,4 +16,16 @@ int ck_npy_write(const char *path, const char *descr, const size_t *shape, int n
  * has no bfloat16), quantised blocks are '|u1'. */
 const char *ck_npy_descr(unsigned dtype);
 
+/* A .npy file read back (version 1.0 or 2.0, C order): its descr
+ * ("<f4"), shape and data (malloc'd; free it). 0, or -1 with one line in
+ * err naming the file and what is wrong with it. */
+typedef struct ck_npy {
+    char descr[8];
+    int ndim;
+    size_t shape[8];
+    void *data;
+    size_t bytes;
+} ck_npy;
+int ck_npy_read(const char *path, ck_npy *out, char *err, size_t err_len);
+
 #endif

@@ -13,6 +13,7 @@
 
 #include <cJSON.h>
 
+#include "common/files.h"
 #include "common/npy.h"
 #include "parity.h"
 
@@ -23,38 +24,13 @@ struct ck_parity_dump {
     size_t current_index;
 };
 
-static int mkdir_p(const char *path, char *err, size_t err_len)
-{
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s", path);
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = 0;
-        if (mkdir(tmp, 0777) != 0 && errno != EEXIST)
-            goto bad;
-        *p = '/';
-    }
-    if (mkdir(tmp, 0777) != 0 && errno != EEXIST)
-        goto bad;
-    struct stat st;
-    if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode)) {
-        errno = ENOTDIR;
-        goto bad;
-    }
-    return 0;
-bad:
-    snprintf(err, err_len, "%s: cannot create dump directory: %s", tmp, strerror(errno));
-    return -1;
-}
-
 ck_parity_dump *ck_parity_dump_open(const char *dir, char *err, size_t err_len)
 {
     if (strlen(dir) >= 3900) {
         snprintf(err, err_len, "--dump: directory path too long");
         return NULL;
     }
-    if (mkdir_p(dir, err, err_len) != 0)
+    if (ck_mkdir_p(dir, err, err_len) != 0)
         return NULL;
     ck_parity_dump *d = calloc(1, sizeof *d);
     if (!d) {
@@ -118,7 +94,7 @@ static int start_shape(ck_parity_dump *d, const ck_case *c, size_t shape_index, 
     d->current_index = shape_index;
     char sub[4096 + 32];
     snprintf(sub, sizeof sub, "%s/case-%04zu", d->dir, shape_index);
-    if (mkdir_p(sub, err, err_len) != 0)
+    if (ck_mkdir_p(sub, err, err_len) != 0)
         return -1;
     cJSON *e = cJSON_CreateObject();
     cJSON_AddItemToArray(d->cases, e);
@@ -167,21 +143,19 @@ int ck_parity_dump_close(ck_parity_dump *d, char *err, size_t err_len)
 {
     int rc = 0;
     char *text = cJSON_Print(d->root);
-    char path[4096 + 32], tmp[4096 + 40];
+    char path[4096 + 32];
     snprintf(path, sizeof path, "%s/manifest.json", d->dir);
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = text ? fopen(tmp, "w") : NULL;
-    if (!f) {
-        snprintf(err, err_len, "%s: cannot write: %s", path, text ? strerror(errno) : "out of memory");
+    if (!text) {
+        snprintf(err, err_len, "%s: out of memory", path);
         rc = -1;
     } else {
-        int ok = fputs(text, f) >= 0 && fputc('\n', f) != EOF;
-        ok = (fclose(f) == 0) && ok;
-        if (!ok || rename(tmp, path) != 0) {
-            snprintf(err, err_len, "%s: write failed: %s", path, strerror(errno));
-            remove(tmp);
-            rc = -1;
+        size_t n = strlen(text);
+        char *line = realloc(text, n + 2);
+        if (line) {
+            text = line;
+            memcpy(text + n, "\n", 2);
         }
+        rc = ck_write_file_atomic(path, text, n + (line != NULL), err, err_len);
     }
     free(text);
     cJSON_Delete(d->root);
