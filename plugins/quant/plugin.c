@@ -72,9 +72,13 @@ static const quant_path paths[] = {
     {"avx512vnni",
      "avx512f, avx512bw, avx512vl and avx512vnni",
      has_avx512vnni,
-     {ck_quant_q8_0_rows_avx512vnni, ck_quant_q8_0_gemm_avx512vnni, CK_QVNNI_GEMM_MIN_T, CK_QVNNI_PACKED_BLOCK},
-     {ck_quant_q4_0_rows_avx512vnni, ck_quant_q4_0_gemm_avx512vnni, CK_QVNNI_GEMM_MIN_T, CK_QVNNI_PACKED_BLOCK}},
-    {"avx2", "avx2 and f16c", has_avx2, {ck_quant_q8_0_rows_avx2, NULL, 0, 0}, {ck_quant_q4_0_rows_avx2, NULL, 0, 0}},
+     {ck_quant_q8_0_rows_avx512vnni, ck_quant_q8_0_gemm_avx512vnni, CK_QGEMM_MIN_T, CK_QGEMM_PACKED_BLOCK},
+     {ck_quant_q4_0_rows_avx512vnni, ck_quant_q4_0_gemm_avx512vnni, CK_QGEMM_MIN_T, CK_QGEMM_PACKED_BLOCK}},
+    {"avx2",
+     "avx2 and f16c",
+     has_avx2,
+     {ck_quant_q8_0_rows_avx2, ck_quant_q8_0_gemm_avx2, CK_QGEMM_MIN_T, CK_QGEMM_PACKED_BLOCK},
+     {ck_quant_q4_0_rows_avx2, ck_quant_q4_0_gemm_avx2, CK_QGEMM_MIN_T, CK_QGEMM_PACKED_BLOCK}},
 #endif
 #if defined(__aarch64__)
     {"neon",

@@ -346,10 +346,11 @@ typedef struct qcase {
 
 /* Odd N (tile tails), T = 1 (decode), small T (row kernels, odd T), and
  * T >= 16 (the prefill kernels where a path has them: whole groups of
- * eight rows, an odd last row), one and many blocks. */
+ * activation rows and a remainder, sixteen-row tiles and a short last
+ * one), one and many blocks. */
 static const qcase cases[] = {
-    {1, 32, 1, 0},    {1, 512, 37, 1}, {3, 96, 8, 0},    {5, 1024, 67, 1},
-    {2, 4096, 17, 0}, {16, 64, 9, 1},  {17, 256, 37, 0}, {43, 96, 8, 1},
+    {1, 32, 1, 0},  {1, 512, 37, 1},  {3, 96, 8, 0},  {5, 1024, 67, 1}, {2, 4096, 17, 0},
+    {16, 64, 9, 1}, {17, 256, 37, 0}, {43, 96, 8, 1}, {21, 32, 37, 1},  {18, 2048, 3, 0},
 };
 
 typedef struct qdata {
@@ -473,6 +474,64 @@ Test(quant_paths, q8_0_qkv_is_three_linears)
 Test(quant_paths, q4_0_qkv_is_three_linears)
 {
     qkv_matches_linears(CK_DTYPE_Q4_0);
+}
+
+/* The largest integer terms the SIMD tricks must carry without saturating:
+ * Q8_0 codes -128 against activation codes -127 (vpmaddubsw pairs of
+ * 2 * 128 * 127 = 32512), Q4_0 nibbles 15 against +127 (eight steps of
+ * pairs summed in int16: 8 * 2 * 15 * 127 = 30480). Every path must give the
+ * scalar path's bits, and the scalar path the exact block sum. */
+static void extreme_codes(uint32_t dtype)
+{
+    const char *paths[4];
+    size_t np = runnable_paths(paths);
+    const qcase c = {19, 64, 21, 0}; /* prefill and row kernels both */
+    size_t nblk = c.N * c.K / 32;
+    float *x = malloc(c.T * c.K * sizeof *x);
+    for (size_t i = 0; i < c.T * c.K; i++)
+        x[i] = dtype == CK_DTYPE_Q8_0 ? -1.0f : 1.0f; /* codes -127 / +127, d_x = f16(1/127) */
+    void *w = malloc(ck_dtype_row_bytes(dtype, c.K) * c.N);
+    for (size_t b = 0; b < nblk; b++) {
+        if (dtype == CK_DTYPE_Q8_0) {
+            ck_block_q8_0 *blk = (ck_block_q8_0 *)w + b;
+            blk->d = 0x3c00; /* 1.0 */
+            memset(blk->qs, 0x80, sizeof blk->qs);
+        } else {
+            ck_block_q4_0 *blk = (ck_block_q4_0 *)w + b;
+            blk->d = 0x3c00;
+            memset(blk->qs, 0xff, sizeof blk->qs); /* code 15: value 7 */
+        }
+    }
+    /* isum per block: 32 * (-128) * (-127) or 32 * 7 * 127 */
+    double isum = dtype == CK_DTYPE_Q8_0 ? 32.0 * 128 * 127 : 32.0 * 7 * 127;
+    double want = 2 * isum * (double)(1.0f / 127.0f);
+    qdata d = {x, NULL, w, NULL};
+    float *ref = NULL;
+    for (size_t i = 0; i < np; i++) {
+        ck_plugin *p = load_quant(paths[i]);
+        float *y = run_linear(p, &c, dtype, &d, 2);
+        if (i == 0) {
+            cr_assert_str_eq(paths[0], "scalar");
+            ref = y;
+            cr_assert_float_eq(ref[0], want, want * 1e-3, "scalar gives %g, expected about %g", (double)ref[0], want);
+        } else {
+            char what[64];
+            snprintf(what, sizeof what, "%s %s extreme codes", ck_dtype_name(dtype), paths[i]);
+            expect_same_bits(y, ref, c.T * c.N, what);
+            free(y);
+        }
+        ck_plugin_unload(p);
+    }
+    free(ref), free(x), free(w);
+}
+
+Test(quant_paths, q8_0_extreme_codes_do_not_saturate)
+{
+    extreme_codes(CK_DTYPE_Q8_0);
+}
+Test(quant_paths, q4_0_extreme_codes_do_not_saturate)
+{
+    extreme_codes(CK_DTYPE_Q4_0);
 }
 
 /* Quantise / dequantise run the reference on every path today; this keeps
