@@ -62,6 +62,12 @@ static ck_cmp_reason special(uint32_t yb, float y, float ref, uint32_t poison)
 
 void ck_compare_f32(const float *y, const float *ref, size_t n, ck_tolerance tol, uint32_t poison, ck_cmp_result *r)
 {
+    ck_compare_f32_bounded(y, ref, n, tol, NULL, poison, r);
+}
+
+void ck_compare_f32_bounded(const float *y, const float *ref, size_t n, ck_tolerance tol, const double *bounds,
+                            uint32_t poison, ck_cmp_result *r)
+{
     reset(r, n);
     int exact = tol.cls == CK_PARITY_EXACT;
     double sq_err = 0.0, sq_ref = 0.0, worst_ratio = -1.0;
@@ -98,7 +104,7 @@ void ck_compare_f32(const float *y, const float *ref, size_t n, ck_tolerance tol
             r->max_rel = rel;
         if (ulp > r->max_ulp)
             r->max_ulp = ulp;
-        double bound = exact ? 0.0 : tol.atol + tol.rtol * fabs((double)b);
+        double bound = exact ? 0.0 : bounds ? bounds[i] : tol.atol + tol.rtol * fabs((double)b);
         double ratio = bound > 0 ? err / bound : (err > 0 ? INFINITY : 0.0);
         if (ratio > worst_ratio) {
             worst_ratio = ratio;

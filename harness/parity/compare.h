@@ -46,6 +46,10 @@ uint64_t ck_ulp_distance_f32(float a, float b);
 /* Compare n floats. poison, if non-zero, is a bit pattern meaning "never
  * written" when found in y but not in ref. */
 void ck_compare_f32(const float *y, const float *ref, size_t n, ck_tolerance tol, uint32_t poison, ck_cmp_result *r);
+/* The same with a bound per element (|y - ref| <= bound[i]) in place of
+ * atol + rtol * |ref|; tol.cls still says exact or not. */
+void ck_compare_f32_bounded(const float *y, const float *ref, size_t n, ck_tolerance tol, const double *bound,
+                            uint32_t poison, ck_cmp_result *r);
 
 /* Compare raw bytes (quantised blocks): exact, first differing byte. */
 void ck_compare_bytes(const void *y, const void *ref, size_t n, ck_cmp_result *r);
