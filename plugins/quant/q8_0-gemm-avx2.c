@@ -12,8 +12,8 @@
 
 /* nt (GROUP or 1, a constant once inlined) activation rows from t0, against
  * rows 8h..8h+7 of the packed tile. */
-CK_QX86_TARGET void q8_0_group(const unsigned char *packed, size_t nb, const ck_block_q8_0 *xq, size_t t0,
-                               const int nt, int h, float *out)
+CK_QX86_TARGET void q8_0_group(const unsigned char *packed, size_t nb, const ck_block_q8_0 *xq, size_t t0, const int nt,
+                               int h, float *out)
 {
     const __m256i ones16 = _mm256_set1_epi16(1);
     __m256 acc[GROUP];
