@@ -28,6 +28,7 @@ typedef struct ck_results_info {
     const char *roofs_path;
     const char *counters_why; /* NULL or "": counters were read */
     const char *parity_json;  /* a parity report file to summarise, or NULL */
+    const char *compute;      /* the run's compute type ("f32", "bf16"); NULL: f32 */
 } ck_results_info;
 
 /* dir/<date>-<host>-<plugin>-<model>.json (names made file-safe). */

@@ -173,6 +173,10 @@ void cli_print_outcome(const ck_bench_outcome *out)
     printf("%% of roof: memory-bound rows (intensity below the ridge) against stream-triad bandwidth,\n"
            "  compute-bound rows against the plugin ISA's FMA peak, both at the row's thread count;\n"
            "  above 100%% on a memory-bound row means its data stayed in cache between calls.\n");
+    if (out->compute == CK_COMPUTE_BF16)
+        printf("compute: bf16: bf16-weight linear / qkv ran their compute-bf16 kernels (x rounded to bf16,\n"
+               "  docs/ops.md); their %% of roof is against the f32 FMA peak (calibrate measures no bf16\n"
+               "  dot-product peak), which vdpbf16ps can exceed up to 2x.\n");
     if (out->counters_why[0])
         printf("counters: unavailable: %s (time-based figures only)\n", out->counters_why);
     if (out->load_avg > 0.5 * out->n_cpus)
@@ -187,7 +191,7 @@ static void bench_usage(FILE *f)
 {
     fprintf(f, "usage: ckbench bench --plugin P[,P2...] --model M [--threads N[,N2...]] [--op OP,...]\n"
                "                     [--weights DTYPE] [--min-time S] [--repetitions R] [--out FILE] [--no-scalar]\n"
-               "                     [--scalar-budget FLOPS] [--parity-json FILE]\n\n"
+               "                     [--scalar-budget FLOPS] [--parity-json FILE] [--compute f32|bf16]\n\n"
                "Times every distinct op instance of model M at its real shapes (full sequence) through Google\n"
                "Benchmark, for each plugin and thread count (default: all CPUs), and prints per op: time, GB/s,\n"
                "GFLOP/s, arithmetic intensity, %% of the relevant calibrated roof and the speedup over the scalar\n"
@@ -195,6 +199,8 @@ static void bench_usage(FILE *f)
                "a reduced T and are scaled by the flops ratio; the scalar@T column says which (marked *).\n"
                "--min-time: seconds per benchmark (default 0.05); --repetitions: report the median of R runs.\n"
                "--weights: every weight in this dtype instead of the model's (q8_0 / q4_0 for the quant plugin).\n"
+               "--compute bf16: bf16-weight linear / qkv take the compute-bf16 kernels (x rounded to bf16;\n"
+               "docs/ops.md), scalar's too; a plugin without them shows 'no kernel'.\n"
                "Writes results/<date>-<host>-<plugin>-<model>.json (Google Benchmark JSON + a ckbench context;\n"
                "compare.py reads it) and .csv, or --out FILE (FILE-<plugin>.json with several plugins).\n"
                "$CK_RESULTS_DIR changes the results directory. Exit: 0 ok, 1 a plugin or kernel did not run,\n"
@@ -273,6 +279,9 @@ int cli_parse_bench_args(int argc, char **argv, int first, ck_bench_opts *o, cha
             if (o->weight_dtype == CK_DTYPE_NONE)
                 return cli_usage_error("ckbench bench", "--weights: expected f32, bf16, f16, q8_0 or q4_0, found '%s'",
                                        v);
+        } else if (!strcmp(a, "--compute")) {
+            if (ck_compute_from_name(v, &o->compute))
+                return cli_usage_error("ckbench bench", "--compute: expected f32 or bf16, found '%s'", v);
         } else if (!strcmp(a, "--out")) {
             o->out_path = v;
         } else if (!strcmp(a, "--parity-json")) {

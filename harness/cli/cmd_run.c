@@ -15,6 +15,7 @@
 typedef struct run_cli {
     const char *plugin, *model, *tokens_arg, *weights, *gguf;
     uint32_t weight_dtype;
+    uint32_t compute; /* ck_compute */
     uint32_t fuse;
     int decode;
     size_t decode_pos;
@@ -30,14 +31,15 @@ static int usage(const char *cmd, FILE *f)
     fprintf(f,
             "usage: ckbench %s --plugin P --model M [--tokens 1,2,3] [--weights seeded|FILE.gguf]\n"
             "       [--weight-dtype f32|bf16|f16|q8_0|q4_0] [--fuse all|none|LIST] [--decode-pos P]\n"
-            "       [--seed S] [--threads N]%s\n",
+            "       [--seed S] [--threads N] [--compute f32|bf16]%s\n",
             cmd, strcmp(cmd, "run") == 0 ? " [--window LAYERS]" : "");
     if (strcmp(cmd, "run") == 0)
         fprintf(f, "Runs the whole planned model (every section, in execution order) in its single allocation\n"
                    "through plugin P (scalar stands in for ops P lacks), and prints a digest of the output.\n"
                    "--window N keeps N layers of a section resident at a time (larger-than-memory models).\n"
                    "--decode-pos P runs one token at position P through the decoder sections against the\n"
-                   "per-layer KV cache (its rows before P seeded, standing in for the prefill).\n");
+                   "per-layer KV cache (its rows before P seeded, standing in for the prefill).\n"
+                   "--compute bf16 runs bf16-weight linear / qkv with x rounded to bf16 (docs/ops.md), unfused.\n");
     else
         fprintf(f, "Runs scalar and P side by side over the same graph, feeding both the reference inputs at\n"
                    "every op, and names the first op whose output leaves its tolerance (layer, op, tensor,\n"
@@ -97,6 +99,13 @@ static int parse(int argc, char **argv, run_cli *c)
                         argv[0], v);
                 return -1;
             }
+        } else if (strcmp(a, "--compute") == 0) {
+            ck_compute cc;
+            if (ck_compute_from_name(v, &cc)) {
+                fprintf(stderr, "ckbench %s: --compute: expected f32 or bf16, found '%s'\n", argv[0], v);
+                return -1;
+            }
+            c->compute = cc;
         } else if (strcmp(a, "--fuse") == 0) {
             char ferr[256];
             if (ck_fusion_parse(v, &c->fuse, ferr, sizeof ferr)) {
@@ -230,7 +239,8 @@ int ck_cmd_run(int argc, char **argv)
                      .weight_dtype = c.weight_dtype,
                      .fuse_mask = c.fuse,
                      .decode = c.decode,
-                     .decode_pos = c.decode_pos};
+                     .decode_pos = c.decode_pos,
+                     .compute = c.compute};
     if (!(r = ck_runner_create(l.model, l.plugin, l.scalar, &o, err, sizeof err))) {
         fprintf(stderr, "ckbench run: %s\n", err);
         goto out;
@@ -255,9 +265,10 @@ int ck_cmd_run(int argc, char **argv)
         sum += y[i];
         sq += (double)y[i] * y[i];
     }
-    printf("model %s through %s: %zu steps (%zu by scalar fallback), %d threads, %.3f s\n", ck_model_name(l.model),
+    printf("model %s through %s: %zu steps (%zu by scalar fallback), %d threads, %.3f s%s\n", ck_model_name(l.model),
            l.plugin->desc->name, ck_runner_n_steps(r), fallbacks, ctx->n_threads,
-           (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec));
+           (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec),
+           c.compute == CK_COMPUTE_BF16 ? ", compute bf16" : "");
     print_fusions(r, c.fuse, l.plugin, l.model);
     printf("allocation: %zu bytes in one mapping%s%s\n", ck_runner_plan(r)->total,
            ck_runner_arena_note(r)[0] ? "; " : "", ck_runner_arena_note(r));
@@ -325,7 +336,8 @@ int ck_cmd_diverge(int argc, char **argv)
                      .gguf_path = c.gguf,
                      .weight_dtype = c.weight_dtype,
                      .decode = c.decode,
-                     .decode_pos = c.decode_pos};
+                     .decode_pos = c.decode_pos,
+                     .compute = c.compute};
     ck_run_opts fused = o;
     fused.fuse_mask = c.fuse;
     if (!(ref = ck_runner_create(l.model, l.scalar, l.scalar, &o, err, sizeof err)) ||

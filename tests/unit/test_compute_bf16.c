@@ -193,3 +193,73 @@ Test(compute_bf16_gate, truncating_x_fails_the_bound, .timeout = 120)
     cr_expect_eq(passed_long, 0, "a K = 4095 case passed despite the truncation");
     cJSON_Delete(root);
 }
+
+/* ---- the command line ---------------------------------------------------------------------- */
+
+/* Run `ckbench <args>`, stdout and stderr together into out; exit status. */
+static int ckbench_cmd(const char *args, char *out, size_t len)
+{
+    const char *bench = getenv("CK_CKBENCH");
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "'%s' %s 2>&1", bench ? bench : "build/bin/ckbench", args);
+    FILE *p = popen(cmd, "r");
+    cr_assert_not_null(p);
+    size_t n = fread(out, 1, len - 1, p);
+    out[n] = 0;
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static const char *model_path(void)
+{
+    static char path[512];
+    const char *src = getenv("CK_SOURCE_DIR");
+    snprintf(path, sizeof path, "%s/ir/models/tiny-gqa.json", src ? src : ".");
+    return path;
+}
+
+Test(compute_bf16_cli, plan_records_the_compute_type_in_layout_json)
+{
+    char dir[] = "/tmp/ck_cbf16_plan_XXXXXX", args[2048], out[8192], layout[300];
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(layout, sizeof layout, "%s/layout.json", dir);
+    const char *want[2] = {"\"compute\": \"f32\"", "\"compute\": \"bf16\""};
+    for (int c = 0; c < 2; c++) {
+        snprintf(args, sizeof args, "plan --model '%s' --layout '%s' %s", model_path(), layout,
+                 c ? "--compute bf16" : "");
+        cr_assert_eq(ckbench_cmd(args, out, sizeof out), 0, "%s", out);
+        FILE *f = fopen(layout, "r");
+        cr_assert_not_null(f);
+        size_t n = fread(out, 1, sizeof out - 1, f);
+        out[n] = 0;
+        fclose(f);
+        cr_expect(strstr(out, want[c]) != NULL, "layout.json lacks %s", want[c]);
+    }
+    unlink(layout);
+    rmdir(dir);
+}
+
+Test(compute_bf16_cli, run_takes_compute_bf16_kernels_and_refuses_other_weights)
+{
+    char args[2048], out[8192];
+    snprintf(args, sizeof args, "run --plugin avx2 --model '%s' --compute bf16 --weight-dtype bf16", model_path());
+    cr_assert_eq(ckbench_cmd(args, out, sizeof out), 0, "%s", out);
+    cr_expect(strstr(out, ", compute bf16") != NULL, "the summary names the compute type: %s", out);
+    /* avx2 has no compute-bf16 kernel: its linears and qkv go to scalar's */
+    cr_expect(strstr(out, "(0 by scalar fallback)") == NULL, "%s", out);
+    snprintf(args, sizeof args, "run --plugin avx2 --model '%s' --compute bf16 --weight-dtype f32", model_path());
+    cr_expect_eq(ckbench_cmd(args, out, sizeof out), 2);
+    cr_expect(strstr(out, "--compute bf16 applies to bf16 weights, and this run's are f32") != NULL, "%s", out);
+    snprintf(args, sizeof args, "run --plugin avx2 --model '%s' --compute f16", model_path());
+    cr_expect_eq(ckbench_cmd(args, out, sizeof out), 2);
+    cr_expect(strstr(out, "--compute: expected f32 or bf16, found 'f16'") != NULL, "%s", out);
+}
+
+Test(compute_bf16_cli, bench_and_parity_refuse_an_unknown_compute_type)
+{
+    char out[4096];
+    cr_expect_eq(ckbench_cmd("parity --compute fp8", out, sizeof out), 2);
+    cr_expect(strstr(out, "--compute: expected f32 or bf16, found 'fp8'") != NULL, "%s", out);
+    cr_expect_eq(ckbench_cmd("bench --plugin avx2 --model tiny-gqa --compute fp8", out, sizeof out), 2);
+    cr_expect(strstr(out, "--compute: expected f32 or bf16, found 'fp8'") != NULL, "%s", out);
+}
