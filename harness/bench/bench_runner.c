@@ -230,11 +230,15 @@ static void free_run_set(run_set *rs)
     rs->n = 0;
 }
 
-/* % of the relevant roof: bandwidth below the ridge point, compute above. */
-static void apply_roofs(ck_bench_row *r, const ck_roofs *roofs, int isa)
+/* % of the relevant roof: bandwidth below the ridge point, compute above;
+ * a compute-bf16 kernel's compute roof is the bf16 dot-product peak where
+ * calibrate measured one. */
+static void apply_roofs(ck_bench_row *r, const ck_roofs *roofs, int isa, const ck_kernel_desc *k)
 {
     double bw = ck_roofs_bandwidth_gbs(roofs, r->threads);
     double peak = ck_roofs_peak_gflops(roofs, isa, r->threads);
+    if (k && (k->flags & CK_KF_COMPUTE_BF16) && ck_roofs_bf16_dot_gflops(roofs, r->threads) > 0)
+        peak = ck_roofs_bf16_dot_gflops(roofs, r->threads);
     if (bw <= 0 || peak <= 0 || r->time_ns <= 0)
         return;
     double ridge = peak / bw; /* flops per byte */
@@ -492,7 +496,7 @@ static int make_rows(const bench_env *e, const ck_plugin *p, const run_set *rs, 
             }
         }
         if (e->out->have_roofs)
-            apply_roofs(r, &e->out->roofs, isa);
+            apply_roofs(r, &e->out->roofs, isa, rs->items[i].kernel);
         incomplete |= r->time_ns <= 0;
     }
     return incomplete;

@@ -21,12 +21,20 @@ typedef struct ck_roofs {
     size_t triad_array_bytes;            /* each of the three arrays */
     double triad_gbs[2];                 /* [CK_ROOF_ONE_THREAD], [CK_ROOF_ALL_THREADS] */
     double peak_gflops[CK_ISA_COUNT][2]; /* 0: this CPU lacks the ISA */
+    /* AVX512_BF16 vdpbf16ps, register-resident (the roof of compute-bf16
+     * kernels, docs/ops.md): 0 where the CPU lacks it or the roofs file
+     * predates it */
+    double bf16_dot_gflops[2];
 } ck_roofs;
 
 const char *ck_isa_name(int isa); /* "scalar", "avx2", "avx512", "neon" */
 
 /* 1 if this CPU (and OS) can run the ISA's measuring loop. */
 int ck_isa_supported(int isa);
+
+/* The bf16 dot-product peak at `threads` threads (scaled like
+ * ck_roofs_peak_gflops); 0 when not measured. */
+double ck_roofs_bf16_dot_gflops(const ck_roofs *r, int threads);
 
 /* The ISA whose roof applies to a plugin: by name ("avx512", "avx2"), else the
  * best ISA this CPU has (a plugin such as quant dispatches at run time). */

@@ -175,8 +175,8 @@ void cli_print_outcome(const ck_bench_outcome *out)
            "  above 100%% on a memory-bound row means its data stayed in cache between calls.\n");
     if (out->compute == CK_COMPUTE_BF16)
         printf("compute: bf16: bf16-weight linear / qkv ran their compute-bf16 kernels (x rounded to bf16,\n"
-               "  docs/ops.md); their %% of roof is against the f32 FMA peak (calibrate measures no bf16\n"
-               "  dot-product peak), which vdpbf16ps can exceed up to 2x.\n");
+               "  docs/ops.md); their %% of roof is against calibrate's bf16 dot-product peak (vdpbf16ps), or\n"
+               "  the f32 FMA peak where the roofs have none (older roofs files: run ckbench calibrate).\n");
     if (out->counters_why[0])
         printf("counters: unavailable: %s (time-based figures only)\n", out->counters_why);
     if (out->load_avg > 0.5 * out->n_cpus)

@@ -13,6 +13,7 @@
 
 #include <cJSON.h>
 
+#include "bench/calibrate.h"
 #include "ck_host.h"
 
 /* ---- the scalar reference ---------------------------------------------------------------- */
@@ -262,4 +263,34 @@ Test(compute_bf16_cli, bench_and_parity_refuse_an_unknown_compute_type)
     cr_expect(strstr(out, "--compute: expected f32 or bf16, found 'fp8'") != NULL, "%s", out);
     cr_expect_eq(ckbench_cmd("bench --plugin avx2 --model tiny-gqa --compute fp8", out, sizeof out), 2);
     cr_expect(strstr(out, "--compute: expected f32 or bf16, found 'fp8'") != NULL, "%s", out);
+}
+
+/* ---- the compute-bf16 roof ------------------------------------------------------------------ */
+
+/* calibrate's bf16 dot-product peak survives a save and a load, a roofs file
+ * without it (older, or a CPU without avx512_bf16) still loads, with 0. */
+Test(compute_bf16_roofs, bf16_peak_round_trips_and_is_optional)
+{
+    ck_roofs r = {.host = "h", .cpu = "c", .measured_at = "now", .threads = 2, .llc_bytes = 1 << 20};
+    r.triad_array_bytes = 1 << 24;
+    r.triad_gbs[0] = 20, r.triad_gbs[1] = 40;
+    r.peak_gflops[CK_ISA_AVX512][0] = 250, r.peak_gflops[CK_ISA_AVX512][1] = 500;
+    r.bf16_dot_gflops[0] = 500, r.bf16_dot_gflops[1] = 1000;
+    char dir[] = "/tmp/ck_cbf16_roofs_XXXXXX", path[300], err[CK_ERR_LEN];
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/roofs.json", dir);
+    cr_assert_eq(ck_roofs_save(&r, path, err, sizeof err), 0, "%s", err);
+    ck_roofs back;
+    cr_assert_eq(ck_roofs_load(&back, path, err, sizeof err), 0, "%s", err);
+    cr_expect_eq(back.bf16_dot_gflops[0], 500.0);
+    cr_expect_eq(back.bf16_dot_gflops[1], 1000.0);
+    cr_expect_eq(ck_roofs_bf16_dot_gflops(&back, 1), 500.0);
+    cr_expect_eq(ck_roofs_bf16_dot_gflops(&back, 2), 1000.0);
+    r.bf16_dot_gflops[0] = r.bf16_dot_gflops[1] = 0;
+    cr_assert_eq(ck_roofs_save(&r, path, err, sizeof err), 0, "%s", err);
+    memset(&back, 0xff, sizeof back);
+    cr_assert_eq(ck_roofs_load(&back, path, err, sizeof err), 0, "a file without the bf16 peak: %s", err);
+    cr_expect_eq(back.bf16_dot_gflops[0], 0.0, "absent means 0, not garbage");
+    unlink(path);
+    rmdir(dir);
 }
