@@ -294,3 +294,51 @@ Test(compute_bf16_roofs, bf16_peak_round_trips_and_is_optional)
     unlink(path);
     rmdir(dir);
 }
+
+/* bench --compute bf16 times the compute-bf16 kernels, writes "compute" into
+ * the result file, and the report tags the run. */
+Test(compute_bf16_cli, bench_records_compute_and_report_tags_it, .timeout = 120)
+{
+    char dir[] = "/tmp/ck_cbf16_bench_XXXXXX", args[2048], out[16384], res[300];
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(res, sizeof res, "%s/r.json", dir);
+    snprintf(args, sizeof args,
+             "bench --plugin avx512 --model '%s' --compute bf16 --op linear,qkv --threads 1 --min-time 0.001 "
+             "--no-scalar --out '%s'",
+             model_path(), res);
+    int rc = ckbench_cmd(args, out, sizeof out);
+    if (!cpu_has_avx512_bf16()) { /* the kernels decline: nothing to record */
+        unlink(res);
+        rmdir(dir);
+        return;
+    }
+    cr_assert_eq(rc, 0, "%s", out);
+    cr_expect(strstr(out, "compute: bf16") != NULL, "bench says which compute ran: %s", out);
+    FILE *f = fopen(res, "r");
+    cr_assert_not_null(f, "no result file: %s", out);
+    static char text[1 << 20];
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    text[n] = 0;
+    fclose(f);
+    cJSON *root = cJSON_Parse(text);
+    cr_assert_not_null(root);
+    const cJSON *ck = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(root, "context"), "ckbench");
+    cr_expect_str_eq(field(ck, "compute"), "bf16");
+    const cJSON *op;
+    int rows = 0;
+    cJSON_ArrayForEach(op, cJSON_GetObjectItemCaseSensitive(ck, "ops"))
+    {
+        rows++;
+        cr_expect(strstr(field(op, "kernel"), "cbf16") != NULL, "row ran %s", field(op, "kernel"));
+    }
+    cr_expect_gt(rows, 0);
+    cJSON_Delete(root);
+    snprintf(args, sizeof args, "report '%s'", res);
+    cr_assert_eq(ckbench_cmd(args, out, sizeof out), 0, "%s", out);
+    cr_expect(strstr(out, "avx512 (compute bf16)") != NULL, "the report tags the run: %s", out);
+    char csv[320];
+    snprintf(csv, sizeof csv, "%s/r.csv", dir);
+    unlink(res);
+    unlink(csv);
+    rmdir(dir);
+}
