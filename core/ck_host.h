@@ -117,6 +117,23 @@ typedef struct ck_tolerance {
 /* The parity rule for an op at a weight dtype (docs/ops.md is the prose). */
 ck_tolerance ck_op_tolerance(uint32_t op, uint32_t dtype);
 
+/* ---- compute type (--compute; docs/ops.md, "Compute bf16") -------------- */
+/* Which arithmetic a run asks of linear / qkv with bf16 weights: f32 (the
+ * default: x exact, the linear bound) or bf16 (x rounded to bf16, its own
+ * bound), chosen through kernel flags (CK_KF_COMPUTE_BF16). Other ops and
+ * dtypes have only f32 compute. core/compute.c. */
+typedef enum ck_compute { CK_COMPUTE_F32 = 0, CK_COMPUTE_BF16 = 1 } ck_compute;
+const char *ck_compute_name(ck_compute c);                 /* "f32", "bf16" */
+int ck_compute_from_name(const char *name, ck_compute *c); /* 0, or -1 if unknown */
+/* 1 if op at weight dtype has a compute type other than f32 to choose. */
+int ck_compute_applies(uint32_t op, uint32_t dtype);
+/* The kernel flags that select compute c for op at dtype (0 where c is f32
+ * or does not apply). */
+uint32_t ck_compute_flags(ck_compute c, uint32_t op, uint32_t dtype);
+/* The compute type a kernel implements (CK_COMPUTE_BF16 if it carries
+ * CK_KF_COMPUTE_BF16). */
+ck_compute ck_kernel_compute(const ck_kernel_desc *k);
+
 /* ---- one op instance ----------------------------------------------------- */
 /* A flat description of an op at concrete dimensions: what the model graph
  * produces and what parity and bench run. Fields an op does not use are 0. */

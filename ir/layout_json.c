@@ -82,8 +82,9 @@ static void write_layout(FILE *f, const ck_plan *p)
             mode_name(&p->opts));
     if (p->opts.decode)
         fprintf(f, "  \"decode_pos\": %zu,\n", p->opts.decode_pos);
-    fprintf(f, "  \"weight_dtype\": \"%s\",\n  \"alignment\": %zu,\n  \"section_alignment\": %zu,\n",
-            ck_dtype_name(p->opts.weight_dtype), p->opts.align, p->section_align);
+    fprintf(f, "  \"weight_dtype\": \"%s\",\n  \"compute\": \"%s\",\n  \"alignment\": %zu,\n",
+            ck_dtype_name(p->opts.weight_dtype), ck_compute_name((ck_compute)p->opts.compute), p->opts.align);
+    fprintf(f, "  \"section_alignment\": %zu,\n", p->section_align);
     if (p->fusion.recorded)
         write_fusion(f, &p->fusion);
     fprintf(f, "  \"total_bytes\": %zu,\n  \"total\": \"0x%zx\",\n  \"totals\": {", p->total, p->total);

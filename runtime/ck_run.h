@@ -42,6 +42,7 @@ typedef struct ck_run_opts {
                             * per-layer KV cache whose earlier rows are seeded (the prefill's stand-in) */
     size_t decode_pos;
     const char *share_name; /* map the arena as a named shared mapping (ck_share.h); NULL: private */
+    uint32_t compute;       /* ck_compute: bf16 runs bf16-weight linear / qkv on CK_KF_COMPUTE_BF16 kernels */
 } ck_run_opts;
 
 /* One step as the run sees it (a fused group counts as one step, labelled

@@ -74,6 +74,7 @@ ck_runner *ck_runner_create(const ck_model *m, const ck_plugin *plugin, const ck
             }
     ck_plan_opts po = {0};
     po.weight_dtype = r->opts.weight_dtype;
+    po.compute = r->opts.compute;
     po.decode = r->opts.decode;
     po.decode_pos = r->opts.decode_pos;
     if (r->opts.decode && (r->opts.fuse_mask || r->opts.training || r->opts.window_layers)) {
@@ -99,6 +100,13 @@ ck_runner *ck_runner_create(const ck_model *m, const ck_plugin *plugin, const ck
     if (ck_plan_build(m, &po, &r->plan, err, err_len) || map_arena(r, err, err_len) ||
         !(r->resident = calloc(total_layers + 1, 1)) || !(r->seed_ctx = ck_exec_create(1)) ||
         run_bind_all(r, err, err_len) || run_group_units(r, err, err_len) || share_units(r, err, err_len)) {
+        ck_runner_free(r);
+        return NULL;
+    }
+    if (r->opts.compute == CK_COMPUTE_BF16 && !ck_compute_applies(CK_OP_LINEAR, r->plan->opts.weight_dtype)) {
+        run_failf(err, err_len,
+                  "--compute bf16 applies to bf16 weights, and this run's are %s (add --weight-dtype bf16)",
+                  ck_dtype_name(r->plan->opts.weight_dtype));
         ck_runner_free(r);
         return NULL;
     }

@@ -213,17 +213,20 @@ static void bind_node(binder *b, step *s, const ck_node *nd, const ck_section *s
     f->after_final_norm = nd->role == CK_ROLE_FINAL_NORM;
 }
 
+/* The plugin's kernel, else scalar's; with compute bf16, the compute-bf16
+ * kernel where that compute type applies (scalar always has one). */
 static int choose_kernel(ck_runner *r, step *s, char *err, size_t len)
 {
     uint32_t op = s->pub.op, dt = s->pub.dtype;
-    s->kernel = ck_plugin_kernel(r->plugin, op, dt, 0);
+    uint32_t flags = ck_compute_flags((ck_compute)r->opts.compute, op, dt);
+    s->kernel = ck_plugin_kernel(r->plugin, op, dt, flags);
     if (!s->kernel && r->plugin != r->scalar) {
-        s->kernel = ck_plugin_kernel(r->scalar, op, dt, 0);
+        s->kernel = ck_plugin_kernel(r->scalar, op, dt, flags);
         s->pub.fallback = 1;
     }
     if (!s->kernel)
-        return run_failf(err, len, "%s: no %s kernel for %s weights in plugin '%s' nor in scalar", s->pub.label,
-                         ck_op_name(op), ck_dtype_name(dt), r->plugin->desc->name);
+        return run_failf(err, len, "%s: no %s kernel for %s weights%s in plugin '%s' nor in scalar", s->pub.label,
+                         ck_op_name(op), ck_dtype_name(dt), flags ? " with compute bf16" : "", r->plugin->desc->name);
     return 0;
 }
 

@@ -83,6 +83,10 @@ static uint32_t fusion_dtype(const ck_runner *r, unsigned f)
 /* What the plugin offers of the requested fusions, for section `sec`. */
 static uint32_t allowed_fusions(const ck_runner *r, size_t sec)
 {
+    /* fused kernels implement compute f32 only: with compute bf16, no group
+     * may take a linear / qkv away from its compute-bf16 kernel */
+    if (r->opts.compute == CK_COMPUTE_BF16 && ck_compute_applies(CK_OP_LINEAR, weight_dtype_of(r)))
+        return 0;
     uint32_t allowed = r->opts.fuse_mask & ck_fusion_offered(r->plugin, weight_dtype_of(r));
     return ck_fusion_section_allowed(r->model, sec, allowed);
 }

@@ -122,10 +122,15 @@ static void item_teardown(void *arg)
 /* ---- which kernel, which shape ------------------------------------------------ */
 
 /* The kernel for an instance: the plain one, else an in-place one (ck_case
- * then feeds it y == x, at the cost of a copy per call, which the row notes). */
-static const ck_kernel_desc *pick_kernel(const ck_plugin *p, const ck_shape *s)
+ * then feeds it y == x, at the cost of a copy per call, which the row notes);
+ * with compute bf16, the compute-bf16 one where the compute type applies
+ * (none: the row says there is no kernel). */
+static const ck_kernel_desc *pick_kernel(const ck_plugin *p, const ck_shape *s, ck_compute compute)
 {
     uint32_t dtype = s->dtype ? s->dtype : CK_DTYPE_F32;
+    uint32_t cflags = ck_compute_flags(compute, s->op, dtype);
+    if (cflags)
+        return ck_plugin_kernel(p, s->op, dtype, cflags);
     const ck_kernel_desc *k = ck_plugin_kernel(p, s->op, dtype, 0);
     return k ? k : ck_plugin_kernel(p, s->op, dtype, CK_KF_INPLACE);
 }
@@ -227,7 +232,7 @@ static int run_plugin(const ck_plugin *p, const ck_shape *shapes, size_t n_inst,
         for (int t = 0; t < n_ctx; t++) {
             bench_item *it = &rs->items[i * (size_t)n_ctx + (size_t)t];
             it->shape = scalar_budget > 0 ? scalar_shape(&shapes[i], scalar_budget) : shapes[i];
-            it->kernel = pick_kernel(p, &shapes[i]);
+            it->kernel = pick_kernel(p, &shapes[i], o->compute);
             it->ctx = ctxs[t];
             it->ctr = ctrs[t];
             it->id = -1;
@@ -256,11 +261,15 @@ static void free_run_set(run_set *rs)
     rs->n = 0;
 }
 
-/* % of the relevant roof: bandwidth below the ridge point, compute above. */
-static void apply_roofs(ck_bench_row *r, const ck_roofs *roofs, int isa)
+/* % of the relevant roof: bandwidth below the ridge point, compute above;
+ * a compute-bf16 kernel's compute roof is the bf16 dot-product peak where
+ * calibrate measured one. */
+static void apply_roofs(ck_bench_row *r, const ck_roofs *roofs, int isa, const ck_kernel_desc *k)
 {
     double bw = ck_roofs_bandwidth_gbs(roofs, r->threads);
     double peak = ck_roofs_peak_gflops(roofs, isa, r->threads);
+    if (k && (k->flags & CK_KF_COMPUTE_BF16) && ck_roofs_bf16_dot_gflops(roofs, r->threads) > 0)
+        peak = ck_roofs_bf16_dot_gflops(roofs, r->threads);
     if (bw <= 0 || peak <= 0 || r->time_ns <= 0)
         return;
     double ridge = peak / bw; /* flops per byte */
@@ -379,6 +388,15 @@ static size_t load_instances(const ck_bench_opts *o, char *model_name, size_t na
     for (size_t i = 0; i < n; i++)
         if (!filtered || (all[i].op < CK_OP_COUNT && o->op_filter[all[i].op]))
             all[kept++] = all[i];
+    int applies = 0;
+    for (size_t i = 0; i < kept; i++)
+        applies |= ck_compute_applies(all[i].op, all[i].dtype);
+    if (kept > 0 && o->compute == CK_COMPUTE_BF16 && !applies) {
+        snprintf(err, err_len, "--compute bf16 applies to linear / qkv with bf16 weights, and %s has none%s",
+                 o->model_path, " (add --weights bf16)");
+        free(all);
+        return 0;
+    }
     if (kept == 0) {
         snprintf(err, err_len, "%s: no op instances%s", o->model_path, filtered ? " match --op" : "");
         free(all);
@@ -542,7 +560,7 @@ static int make_rows(const bench_env *e, const ck_plugin *p, const run_set *rs, 
             }
         }
         if (e->out->have_roofs)
-            apply_roofs(r, &e->out->roofs, isa);
+            apply_roofs(r, &e->out->roofs, isa, rs->items[i].kernel);
         incomplete |= r->time_ns <= 0;
     }
     return incomplete;
@@ -572,7 +590,8 @@ static int write_files(const bench_env *e, const ck_plugin *p, const char *gb_pa
                             .roofs_path = e->roofs_path,
                             .counters = &e->out->counters,
                             .parity_json = o->parity_json,
-                            .partial = ck_progress_interrupted()};
+                            .partial = ck_progress_interrupted(),
+                            .compute = ck_compute_name(o->compute)};
     result_paths(o, e->dir, pr->plugin, e->out->model, pr);
     if (ck_results_write(gb_path, pr->json_path, &info, pr->rows, pr->n_rows, err, sizeof err) == 0)
         return 0;
@@ -653,6 +672,7 @@ static int bench_one(const bench_env *e, const char *name, ck_bench_plugin_resul
 int ck_bench_run(const ck_bench_opts *o, ck_bench_outcome *out)
 {
     memset(out, 0, sizeof *out);
+    out->compute = o->compute;
 #if !CK_WITH_BENCH
     fprintf(stderr, "ckbench bench: this ckbench was built without Google Benchmark (WITH_BENCH=0)\n");
     return 2;

@@ -22,6 +22,7 @@ typedef struct ck_bench_opts {
     int n_plugins;
     const char *model_path;
     unsigned weight_dtype;             /* 0: the model's own; else e.g. CK_DTYPE_Q8_0 for every weight */
+    ck_compute compute;                /* --compute: bf16 takes the CK_KF_COMPUTE_BF16 linear / qkv kernels */
     int threads[CK_BENCH_MAX_THREADS]; /* one exec context per entry; <= 0: all CPUs */
     int n_threads;
     int op_filter[CK_OP_COUNT]; /* 1: bench this op; all 0: every op */
@@ -104,6 +105,7 @@ typedef struct ck_bench_outcome {
     int any_scaled_scalar;    /* some scalar figure was measured at a reduced T */
     double load_avg;          /* the 1-minute load average when the run started; < 0 unknown */
     int interrupted;          /* SIGINT stopped it: the files hold the rows that finished, marked partial */
+    ck_compute compute;       /* the run's compute type (--compute) */
     int n_cpus;
 } ck_bench_outcome;
 

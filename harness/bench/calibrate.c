@@ -33,6 +33,7 @@
 #include <time.h>
 
 #if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
 #include <immintrin.h>
 #define CK_X86 1
 #else
@@ -293,6 +294,36 @@ __attribute__((target("avx512f"))) static float fma_loop_avx512(uint64_t iters)
 #undef STEP
 #undef SUM
 }
+
+/* The compute-bf16 roof: vdpbf16ps, 16 lanes x 2 pairs x 2 flops, in the
+ * same 24 independent chains. */
+#define BF16_DOT_CHAINS 24
+__attribute__((target("avx512f,avx512bf16"))) static float dot_loop_avx512bf16(uint64_t iters)
+{
+#define DECL(i) __m512 acc##i = _mm512_set1_ps(1.0f + (float)(i)*1e-3f);
+#define STEP(i) acc##i = _mm512_dpbf16_ps(acc##i, a, b);
+#define SUM(i) s = _mm512_add_ps(s, acc##i);
+    const __m512bh a = (__m512bh)_mm512_set1_epi32(0x3f7f3f7f), b = (__m512bh)_mm512_set1_epi32(0x358637bd);
+    REP24(DECL)
+    for (uint64_t k = 0; k < iters; k++) {
+        REP24(STEP)
+        __asm__ volatile("" ::: "memory");
+    }
+    __m512 s = _mm512_setzero_ps();
+    REP24(SUM)
+    return _mm512_reduce_add_ps(s);
+#undef DECL
+#undef STEP
+#undef SUM
+}
+
+/* CPUID.(7,1):EAX[5]; the OS's AVX-512 state is what avx512f's check covers. */
+static int has_avx512bf16(void)
+{
+    unsigned a, b, c, d;
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __get_cpuid_count(7, 1, &a, &b, &c, &d) && ((a >> 5) & 1u);
+}
 #endif
 
 #if CK_ARM64
@@ -356,11 +387,15 @@ int ck_isa_supported(int isa)
 #endif
 }
 
+/* Not an ISA of ck_roofs.peak_gflops: the bf16 dot-product loop's job id. */
+#define BF16_DOT_JOB CK_ISA_COUNT
+
 /* Flops of one round of a loop: chains x lanes x 2. */
 static double flops_per_round(int isa)
 {
 #if CK_X86
     switch (isa) {
+    case BF16_DOT_JOB: return BF16_DOT_CHAINS * 16 * 2 * 2.0;
     case CK_ISA_SCALAR: return SCALAR_CHAINS * 1 * 2.0;
     case CK_ISA_AVX2: return AVX2_CHAINS * 8 * 2.0;
     case CK_ISA_AVX512: return AVX512_CHAINS * 16 * 2.0;
@@ -392,6 +427,7 @@ static void fma_work(void *v, int tid, int n_threads)
     case CK_ISA_SCALAR: r = fma_loop_scalar(j->iters); break;
     case CK_ISA_AVX2: r = fma_loop_avx2(j->iters); break;
     case CK_ISA_AVX512: r = fma_loop_avx512(j->iters); break;
+    case BF16_DOT_JOB: r = dot_loop_avx512bf16(j->iters); break;
     }
 #elif CK_ARM64
     switch (j->isa) {
@@ -453,6 +489,15 @@ int ck_roofs_measure(ck_roofs *r, int threads, int quick, ck_progress *prog, cha
         next(prog, done++, "%s FMA peak on %d threads", ck_isa_name(isa), r->threads);
         r->peak_gflops[isa][CK_ROOF_ALL_THREADS] = measure_fma(isa, r->threads, target, reps);
     }
+#if CK_X86
+    /* a CPU without AVX512_BF16 keeps 0 here, which the roofs print as absent */
+    if (has_avx512bf16()) {
+        next(prog, done, "%s dot-product peak on %d thread", "bf16", 1);
+        r->bf16_dot_gflops[CK_ROOF_ONE_THREAD] = measure_fma(BF16_DOT_JOB, 1, target, reps);
+        next(prog, done, "%s dot-product peak on %d threads", "bf16", r->threads);
+        r->bf16_dot_gflops[CK_ROOF_ALL_THREADS] = measure_fma(BF16_DOT_JOB, r->threads, target, reps);
+    }
+#endif
     if (prog)
         ck_progress_step(prog, done, NULL);
     /* the 1-minute average lags: the higher of the two readings is the

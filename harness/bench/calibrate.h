@@ -28,6 +28,10 @@ typedef struct ck_roofs {
     int mode;        /* CK_ROOFS_QUICK, CK_ROOFS_FULL, or CK_ROOFS_UNKNOWN (an older file) */
     double load_avg; /* the higher 1-minute load average, before and after measuring; < 0 unknown */
     int cpus;        /* online CPUs when measured (what the load is relative to); 0 unknown */
+    /* AVX512_BF16 vdpbf16ps, register-resident (the roof of compute-bf16
+     * kernels, docs/ops.md): 0 where the CPU lacks it or the roofs file
+     * predates it */
+    double bf16_dot_gflops[2];
 } ck_roofs;
 
 enum { CK_ROOFS_UNKNOWN = 0, CK_ROOFS_QUICK = 1, CK_ROOFS_FULL = 2 };
@@ -42,6 +46,10 @@ const char *ck_isa_name(int isa); /* "scalar", "avx2", "avx512", "neon" */
 
 /* 1 if this CPU (and OS) can run the ISA's measuring loop. */
 int ck_isa_supported(int isa);
+
+/* The bf16 dot-product peak at `threads` threads (scaled like
+ * ck_roofs_peak_gflops); 0 when not measured. */
+double ck_roofs_bf16_dot_gflops(const ck_roofs *r, int threads);
 
 /* The ISA whose roof applies to a plugin: by name ("avx512", "avx2"), else the
  * best ISA this CPU has (a plugin such as quant dispatches at run time). */

@@ -231,6 +231,7 @@ static cJSON *ckbench_json(const ck_results_info *info, const ck_bench_row *rows
     add_build(o);
     cJSON_AddStringToObject(o, "model", info->model);
     cJSON_AddStringToObject(o, "model_file", info->model_path);
+    cJSON_AddStringToObject(o, "compute", info->compute ? info->compute : "f32");
     cJSON *plug = cJSON_AddObjectToObject(o, "plugin");
     cJSON_AddStringToObject(plug, "name", info->plugin);
     cJSON_AddStringToObject(plug, "version", info->plugin_version ? info->plugin_version : "");

@@ -31,6 +31,7 @@ typedef struct ck_results_info {
     const ck_counters_why *counters; /* which counter sets were read; NULL: none tried */
     const char *parity_json;         /* a parity report file to summarise, or NULL */
     int partial;                     /* 1: interrupted; rows after the interrupt say so */
+    const char *compute;             /* the run's compute type ("f32", "bf16"); NULL: f32 */
 } ck_results_info;
 
 /* dir/<date>-<HHMMSS>-<host>-<plugin>-<model>.json in UTC (names made

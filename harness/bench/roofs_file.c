@@ -111,6 +111,12 @@ double ck_roofs_peak_gflops(const ck_roofs *r, int isa, int threads)
     return threads >= r->threads || scaled > all ? all : scaled;
 }
 
+double ck_roofs_bf16_dot_gflops(const ck_roofs *r, int threads)
+{
+    double scaled = r->bf16_dot_gflops[0] * (threads > 0 ? threads : 1);
+    return threads >= r->threads || scaled > r->bf16_dot_gflops[1] ? r->bf16_dot_gflops[1] : scaled;
+}
+
 /* ---- JSON ------------------------------------------------------------------------- */
 
 static cJSON *pair(double one, double all)
@@ -141,6 +147,8 @@ cJSON *ck_roofs_to_json(const ck_roofs *r)
     for (int isa = 0; isa < CK_ISA_COUNT; isa++)
         if (r->peak_gflops[isa][0] > 0)
             cJSON_AddItemToObject(peak, ck_isa_name(isa), pair(r->peak_gflops[isa][0], r->peak_gflops[isa][1]));
+    if (r->bf16_dot_gflops[0] > 0)
+        cJSON_AddItemToObject(o, "peak_bf16_dot_gflops", pair(r->bf16_dot_gflops[0], r->bf16_dot_gflops[1]));
     return o;
 }
 
@@ -256,6 +264,12 @@ int ck_roofs_load(ck_roofs *r, const char *path, char *err, size_t err_len)
         bad = get_positive(peak, ck_isa_name(isa), "one_thread", &r->peak_gflops[isa][0], one, path, err, err_len) ||
               get_positive(peak, ck_isa_name(isa), "all_threads", &r->peak_gflops[isa][1], all, path, err, err_len);
     }
+    /* optional: absent on CPUs without avx512_bf16 and in older files */
+    if (!bad && cJSON_GetObjectItemCaseSensitive(o, "peak_bf16_dot_gflops"))
+        bad = get_positive(o, "peak_bf16_dot_gflops", "one_thread", &r->bf16_dot_gflops[0],
+                           "peak_bf16_dot_gflops.one_thread", path, err, err_len) ||
+              get_positive(o, "peak_bf16_dot_gflops", "all_threads", &r->bf16_dot_gflops[1],
+                           "peak_bf16_dot_gflops.all_threads", path, err, err_len);
     if (!bad) {
         get_string(o, "host", r->host, sizeof r->host);
         get_string(o, "cpu", r->cpu, sizeof r->cpu);

@@ -169,6 +169,10 @@ void cli_print_outcome(const ck_bench_outcome *out)
     printf("%% of roof: memory-bound rows (intensity below the ridge) against stream-triad bandwidth,\n"
            "  compute-bound rows against the plugin ISA's FMA peak, both at the row's thread count;\n"
            "  above 100%% on a memory-bound row means its data stayed in cache between calls.\n");
+    if (out->compute == CK_COMPUTE_BF16)
+        printf("compute: bf16: bf16-weight linear / qkv ran their compute-bf16 kernels (x rounded to bf16,\n"
+               "  docs/ops.md); their %% of roof is against calibrate's bf16 dot-product peak (vdpbf16ps), or\n"
+               "  the f32 FMA peak where the roofs have none (older roofs files: run ckbench calibrate).\n");
     if (out->roofs_doubt[0])
         printf("roofs: %s; %% of roof may be off. 'ckbench calibrate' on a quiet machine measures them again.\n",
                out->roofs_doubt);
@@ -186,7 +190,7 @@ static void bench_usage(FILE *f)
     fprintf(f,
             "usage: ckbench bench --plugin P[,P2...] --model M [--threads N[,N2...]] [--op OP,...]\n"
             "                     [--weight-dtype DTYPE] [--min-time S] [--repetitions R] [--out FILE] [--no-scalar]\n"
-            "                     [--scalar-budget FLOPS] [--parity-json FILE]\n\n"
+            "                     [--scalar-budget FLOPS] [--parity-json FILE] [--compute f32|bf16]\n\n"
             "Times every distinct op instance of model M at its real shapes (full sequence) through Google\n"
             "Benchmark, for each plugin and thread count (default: all CPUs), and prints per op: time, GB/s,\n"
             "GFLOP/s, arithmetic intensity, %% of the relevant calibrated roof and the speedup over the scalar\n"
@@ -194,6 +198,8 @@ static void bench_usage(FILE *f)
             "a reduced T and are scaled by the flops ratio; the scalar@T column says which (marked *).\n"
             "--min-time: seconds per benchmark (default 0.05); --repetitions: report the median of R runs.\n"
             "--weight-dtype: every weight in this dtype instead of the model's (q8_0 / q4_0 for quant).\n"
+            "--compute bf16: bf16-weight linear / qkv take the compute-bf16 kernels (x rounded to bf16;\n"
+            "docs/ops.md), scalar's too; a plugin without them shows 'no kernel'.\n"
             "Writes results/<date>-<HHMMSS>-<host>-<plugin>-<model>.json (-2, -3, ... when taken; Google\n"
             "Benchmark JSON + a ckbench context; compare.py reads it) and .csv, or --out FILE\n"
             "(FILE-<plugin>.json with several plugins).\n"
@@ -269,6 +275,9 @@ int cli_parse_bench_args(int argc, char **argv, int first, ck_bench_opts *o)
                                    "--weights is the weight source (a .gguf file, run and diverge) in every "
                                    "command; the weight dtype is --weight-dtype, e.g. '--weight-dtype %s'",
                                    ck_dtype_from_name(v) ? v : "q8_0");
+        } else if (!strcmp(a, "--compute")) {
+            if (ck_compute_from_name(v, &o->compute))
+                return cli_usage_error("ckbench bench", "--compute: expected f32 or bf16, found '%s'", v);
         } else if (!strcmp(a, "--out")) {
             o->out_path = v;
         } else if (!strcmp(a, "--parity-json")) {

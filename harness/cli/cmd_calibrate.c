@@ -30,6 +30,9 @@ static void print_roofs(const ck_roofs *r, const char *path)
             printf("  %-6s FMA peak: %8.1f GFLOP/s on 1 thread, %8.1f on %d (ridge %.1f flop/B)\n", ck_isa_name(isa),
                    r->peak_gflops[isa][0], r->peak_gflops[isa][1], r->threads,
                    r->peak_gflops[isa][1] / r->triad_gbs[1]);
+    if (r->bf16_dot_gflops[0] > 0)
+        printf("  bf16 dot-product peak (vdpbf16ps): %.1f GFLOP/s on 1 thread, %.1f on %d (the compute-bf16 roof)\n",
+               r->bf16_dot_gflops[0], r->bf16_dot_gflops[1], r->threads);
     if (path)
         printf("saved: %s\n", path);
     char why[200];

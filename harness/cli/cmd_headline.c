@@ -59,7 +59,7 @@ static double geomean_speedup(const ck_bench_plugin_result *pr, int *n)
     return *n ? exp(logs / *n) : 0.0;
 }
 
-static void print_report(const ck_bench_outcome *out, int parity_rc)
+static void print_report(const ck_bench_outcome *out, int parity_rc, ck_compute compute)
 {
     const ck_bench_plugin_result *pr = &out->plugins[0];
     printf("\n== report\n");
@@ -96,6 +96,8 @@ static void print_report(const ck_bench_outcome *out, int parity_rc)
         printf("speedup: %.1fx over scalar (geometric mean of %d instances)\n", g, n_speed);
     if (roofs)
         printf("roofs:   %.0f%% of the relevant roof on average\n", roof_sum / roofs);
+    if (compute == CK_COMPUTE_BF16)
+        printf("compute: bf16 (bf16-weight linear / qkv round x to bf16; docs/ops.md)\n");
     printf("results: %s\n", pr->json_path[0] ? pr->json_path : "(not written)");
 }
 
@@ -144,9 +146,17 @@ int ck_cmd_headline(int argc, char **argv)
     snprintf(parity_path, sizeof parity_path, "%.*s.parity.json", (int)stem, o.out_path);
     printf("\n== parity (reduced sizes)\n");
     fflush(stdout);
-    char *pargv[] = {"parity",    "--plugin", (char *)o.plugins[0], "--model", (char *)o.model_path, "--json",
-                     parity_path, NULL};
-    int parity_rc = ck_cmd_parity(7, pargv);
+    /* parity checks what bench will time: the same weights and compute type */
+    char *pargv[12] = {"parity",    "--plugin",           (char *)o.plugins[0],
+                       "--model",   (char *)o.model_path, "--json",
+                       parity_path, "--compute",          (char *)ck_compute_name(o.compute)};
+    int pargc = 9;
+    if (o.weight_dtype) {
+        pargv[pargc++] = "--weight-dtype";
+        pargv[pargc++] = (char *)ck_dtype_name(o.weight_dtype);
+    }
+    pargv[pargc] = NULL;
+    int parity_rc = ck_cmd_parity(pargc, pargv);
     o.parity_json = parity_rc == 2 ? NULL : parity_path;
     printf("\n== bench (full shapes)\n");
     fflush(stdout);
@@ -158,7 +168,7 @@ int ck_cmd_headline(int argc, char **argv)
     ck_progress_finish(&prog);
     if (bench_rc != 2) {
         cli_print_outcome(&out);
-        print_report(&out, parity_rc);
+        print_report(&out, parity_rc, o.compute);
     }
     ck_bench_outcome_free(&out);
     return parity_rc ? parity_rc : bench_rc;

@@ -23,14 +23,16 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: ckbench parity [--plugin NAME|PATH|all] [--model M] [--op OP,...] [--seed S]\n"
             "                      [--dump DIR] [--junit FILE] [--json FILE] [--timeout SEC] [--threads N]\n"
-            "                      [--weight-dtype f32|bf16|f16|q8_0|q4_0]\n\n"
+            "                      [--weight-dtype f32|bf16|f16|q8_0|q4_0] [--compute f32|bf16]\n\n"
             "Checks every kernel of a plugin against the scalar reference on seeded inputs, each\n"
             "case in a child process guarded by canaries. --plugin all (the default) checks every\n"
             "plugin found that runs on this CPU, except scalar itself. Without --model the built-in\n"
             "edge suite runs; with --model, also every op instance of the model, with rows reduced\n"
             "so the reference does at most %.0e multiply-adds per case, keeping at least %d rows\n"
             "(shown as 'T=x of y'); --weight-dtype checks the model's linears at another weight\n"
-            "type. A kernel that hangs %d times fails its remaining cases without running them.\n"
+            "type. --compute checks only the bf16-weight linear / qkv kernels of that compute type\n"
+            "(default: both); compute bf16 rounds x to bf16 and has its own bound (docs/ops.md).\n"
+            "A kernel that hangs %d times fails its remaining cases without running them.\n"
             "Exit status: 0 all passed, 1 a case failed, 2 bad usage or input.\n",
             CK_PARITY_WORK_BUDGET, CK_PARITY_MIN_ROWS, MAX_TIMEOUTS_PER_KERNEL);
 }
@@ -65,8 +67,8 @@ static int parse_args(int argc, char **argv, options *o)
             usage(stdout);
             return -1;
         }
-        const char *keys[] = {"--plugin", "--model", "--op",      "--seed",    "--dump",
-                              "--junit",  "--json",  "--timeout", "--threads", "--weight-dtype"};
+        const char *keys[] = {"--plugin", "--model",   "--op",      "--seed",         "--dump",   "--junit",
+                              "--json",   "--timeout", "--threads", "--weight-dtype", "--compute"};
         size_t k = 0, nk = sizeof keys / sizeof keys[0];
         const char *val = NULL;
         for (; k < nk; k++) {
@@ -117,6 +119,11 @@ static int parse_args(int argc, char **argv, options *o)
             o->weight_dtype = ck_dtype_from_name(val);
             if (o->weight_dtype == CK_DTYPE_NONE || o->weight_dtype == CK_DTYPE_I32)
                 return bad("--weight-dtype: expected f32, bf16, f16, q8_0 or q4_0, found '%s'%s", val, "");
+            break;
+        case 10:
+            if (ck_compute_from_name(val, &o->compute) != 0)
+                return bad("--compute: expected f32 or bf16, found '%s'%s", val, "");
+            o->compute_only = 1;
             break;
         }
     }

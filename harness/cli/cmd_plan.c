@@ -30,7 +30,7 @@ static void usage(FILE *f)
     fprintf(f, "usage: ckbench plan --model M [--training | --decode [--decode-pos P]] [--align N]\n"
                "                    [--weight-dtype f32|bf16|f16|q8_0|q4_0] [--layout FILE] [--per-layer]\n"
                "                    [--map [--hugepages none|2M|1G] [--numa interleave|NODE] [--touch-window L]]\n"
-               "                    [--fuse all|none|LIST [--plugin P]]\n"
+               "                    [--fuse all|none|LIST [--plugin P]] [--compute f32|bf16]\n"
                "\n"
                "Plans every tensor of model M (a file such as ir/models/llava.json, or a name found\n"
                "in ir/models/ or $CK_MODEL_PATH) at a fixed offset in one allocation: sections on 2 MiB boundaries,\n"
@@ -43,6 +43,7 @@ static void usage(FILE *f)
                "  --decode-pos P   the decoded token's position (default 0; less than seq_len)\n"
                "  --align N        byte alignment of every tensor: a power of two, 8..2097152 (default 64)\n"
                "  --weight-dtype D matrix weights in D instead of the model's dtype\n"
+               "  --compute C      the compute type the run will use (f32, bf16), recorded in layout.json\n"
                "  --per-layer      one map row per layer\n"
                "  --map            map the plan (MAP_NORESERVE: nothing is touched) and say how\n"
                "  --hugepages H    with --map: none, 2M or 1G (falls back, and says why)\n"
@@ -104,6 +105,11 @@ static int parse_valued(plan_args *a, const char *opt, const char *val)
         a->opts.weight_dtype = ck_dtype_from_name(val);
         if (a->opts.weight_dtype == CK_DTYPE_NONE || a->opts.weight_dtype == CK_DTYPE_I32)
             return bad_value(opt, val, "f32, bf16, f16, q8_0 or q4_0");
+    } else if (strcmp(opt, "--compute") == 0) {
+        ck_compute c;
+        if (ck_compute_from_name(val, &c))
+            return bad_value(opt, val, "f32 or bf16");
+        a->opts.compute = c;
     } else if (strcmp(opt, "--hugepages") == 0) {
         if (ck_hugepages_parse(val, &a->arena.hugepages))
             return bad_value(opt, val, "none, 2M or 1G");

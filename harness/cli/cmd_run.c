@@ -22,6 +22,7 @@
 typedef struct run_cli {
     const char *plugin, *model, *tokens_arg, *weights, *gguf;
     uint32_t weight_dtype;
+    uint32_t compute; /* ck_compute */
     uint32_t fuse;
     int decode;
     size_t decode_pos;
@@ -39,7 +40,7 @@ static int usage(const char *cmd, FILE *f)
     fprintf(f,
             "usage: ckbench %s --plugin P --model M [--tokens 1,2,3] [--weights seeded|FILE.gguf]\n"
             "       [--weight-dtype f32|bf16|f16|q8_0|q4_0] [--fuse all|none|LIST] [--decode-pos P]\n"
-            "       [--seed S] [--threads N]%s\n",
+            "       [--seed S] [--threads N] [--compute f32|bf16]%s\n",
             cmd,
             strcmp(cmd, "run") == 0
                 ? " [--window LAYERS]\n       [--dump GLOB DIR] [--share NAME] [--patch NAME[A:B]=FILE.npy|zero]"
@@ -53,7 +54,8 @@ static int usage(const char *cmd, FILE *f)
                    "--dump GLOB DIR writes every tensor whose layout.json name matches GLOB as .npy, with\n"
                    "manifest.json. --share NAME maps the arena as /dev/shm/ckernel-NAME for 'ckbench inspect'.\n"
                    "--patch overwrites an activation (or columns A..B-1 of it) right after the step that writes\n"
-                   "it and reports how far the output moved from an unpatched run (repeatable).\n");
+                   "it and reports how far the output moved from an unpatched run (repeatable).\n"
+                   "--compute bf16 runs bf16-weight linear / qkv with x rounded to bf16 (docs/ops.md), unfused.\n");
     else
         fprintf(f, "Runs scalar and P side by side over the same graph, feeding both the reference inputs at\n"
                    "every op, and names the first op whose output leaves its tolerance (layer, op, tensor,\n"
@@ -143,6 +145,13 @@ static int parse(int argc, char **argv, run_cli *c)
                         argv[0], v);
                 return -1;
             }
+        } else if (strcmp(a, "--compute") == 0) {
+            ck_compute cc;
+            if (ck_compute_from_name(v, &cc)) {
+                fprintf(stderr, "ckbench %s: --compute: expected f32 or bf16, found '%s'\n", argv[0], v);
+                return -1;
+            }
+            c->compute = cc;
         } else if (strcmp(a, "--fuse") == 0) {
             char ferr[256];
             if (ck_fusion_parse(v, &c->fuse, ferr, sizeof ferr)) {
@@ -373,7 +382,8 @@ int ck_cmd_run(int argc, char **argv)
                      .fuse_mask = c.fuse,
                      .decode = c.decode,
                      .decode_pos = c.decode_pos,
-                     .share_name = c.share};
+                     .share_name = c.share,
+                     .compute = c.compute};
     ck_dump_opts dump = {.glob = c.dump_glob, .source = "run"};
     if (!(r = ck_runner_create(l.model, l.plugin, l.scalar, &o, err, sizeof err)) ||
         ck_patch_bind(&c.patches, r, err, sizeof err)) {
@@ -420,8 +430,9 @@ int ck_cmd_run(int argc, char **argv)
         sq += (double)y[i] * y[i];
     }
     double seconds = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
-    printf("model %s through %s: %zu steps (%zu by scalar fallback), %d threads, %.3f s\n", ck_model_name(l.model),
-           l.plugin->desc->name, ck_runner_n_steps(r), fallbacks, ctx->n_threads, seconds);
+    printf("model %s through %s: %zu steps (%zu by scalar fallback), %d threads, %.3f s%s\n", ck_model_name(l.model),
+           l.plugin->desc->name, ck_runner_n_steps(r), fallbacks, ctx->n_threads, seconds,
+           c.compute == CK_COMPUTE_BF16 ? ", compute bf16" : "");
     ck_print_host_restores(r);
     print_fusions(r, c.fuse, l.plugin, l.model);
     printf("allocation: %zu bytes in one mapping%s%s\n", ck_runner_plan(r)->total,
@@ -498,7 +509,8 @@ int ck_cmd_diverge(int argc, char **argv)
                      .gguf_path = c.gguf,
                      .weight_dtype = c.weight_dtype,
                      .decode = c.decode,
-                     .decode_pos = c.decode_pos};
+                     .decode_pos = c.decode_pos,
+                     .compute = c.compute};
     ck_run_opts fused = o;
     fused.fuse_mask = c.fuse;
     if (!(ref = ck_runner_create(l.model, l.scalar, l.scalar, &o, err, sizeof err)) ||

@@ -162,7 +162,8 @@ typedef struct ref_cache {
 static const ck_run_outcome *reference_for(gate *g, ck_case *c, const ck_kernel_desc *k, ref_cache *rc)
 {
     const ck_kernel_desc *rk = ck_plugin_kernel(g->ref, k->op, k->dtype, k->flags);
-    if (!rk)
+    /* a compute type changes the semantics: never judged by the f32 one */
+    if (!rk && !(k->flags & CK_KF_COMPUTE_BF16))
         rk = ck_plugin_kernel(g->ref, k->op, k->dtype, 0);
     if (!rk)
         return NULL;
@@ -233,6 +234,9 @@ static void check_kernel(gate *g, size_t si, const ck_parity_shape *ps, ck_case 
                          const ck_kernel_desc *k, ref_cache *rc)
 {
     ck_parity_result *r = new_result(g, si, ps, p->desc->name, k->name);
+    r->kernel_flags = k->flags;
+    if (k->flags & CK_KF_COMPUTE_BF16) /* the table shows which of the two kernels a row is */
+        snprintf(r->note, sizeof r->note, "%s%scompute bf16", ps->note, ps->note[0] ? ", " : "");
     const ck_run_outcome *ref = reference_for(g, c, k, rc);
     if (!ref) {
         r->verdict = CK_SKIP;
@@ -275,6 +279,15 @@ static void check_kernel(gate *g, size_t si, const ck_parity_shape *ps, ck_case 
     ck_run_outcome_free(&got);
 }
 
+/* Kernel k is one the gate checks for this shape: same op and dtype, and
+ * of the asked compute type where one applies. */
+static int kernel_wanted(const gate *g, const ck_kernel_desc *k, const ck_shape *s)
+{
+    if (k->op != s->op || k->dtype != s->dtype)
+        return 0;
+    return !g->o.compute_only || !ck_compute_applies(k->op, k->dtype) || ck_kernel_compute(k) == g->o.compute;
+}
+
 static void check_shape(gate *g, size_t si, const ck_parity_shape *ps)
 {
     const ck_shape *s = &ps->shape;
@@ -283,13 +296,16 @@ static void check_shape(gate *g, size_t si, const ck_parity_shape *ps)
         const ck_plugin *p = g->targets[t].p;
         int any = 0;
         for (uint32_t i = 0; i < p->n_kernels; i++)
-            any |= p->kernels[i].op == s->op && p->kernels[i].dtype == s->dtype;
+            any |= kernel_wanted(g, &p->kernels[i], s);
         if (!any) {
             ck_parity_result *r = new_result(g, si, ps, p->desc->name, NULL);
             r->verdict = CK_SKIP;
             r->reason = "not-offered";
-            snprintf(r->detail, sizeof r->detail, "not offered: no %s %s kernel", ck_dtype_name(s->dtype),
-                     ck_op_name(s->op));
+            snprintf(r->detail, sizeof r->detail, "not offered: no %s %s kernel%s", ck_dtype_name(s->dtype),
+                     ck_op_name(s->op),
+                     g->o.compute_only && ck_compute_applies(s->op, s->dtype) && g->o.compute == CK_COMPUTE_BF16
+                         ? " with compute bf16"
+                         : "");
         }
         offered |= any;
     }
@@ -311,7 +327,7 @@ static void check_shape(gate *g, size_t si, const ck_parity_shape *ps)
         const ck_plugin *p = g->targets[t].p;
         for (uint32_t i = 0; i < p->n_kernels; i++) {
             const ck_kernel_desc *k = &p->kernels[i];
-            if (k->op == s->op && k->dtype == s->dtype) {
+            if (kernel_wanted(g, k, s)) {
                 g->targets[t].tried[i] = 1;
                 check_kernel(g, si, ps, c, full, p, k, &rc);
             }
@@ -334,6 +350,8 @@ static void add_unchecked_kernels(gate *g)
             const ck_kernel_desc *k = &p->kernels[i];
             if (g->targets[t].tried[i] || !g->o.op_on[k->op])
                 continue;
+            if (g->o.compute_only && ck_compute_applies(k->op, k->dtype) && ck_kernel_compute(k) != g->o.compute)
+                continue; /* not asked for (--compute) */
             ck_parity_shape ps = {.shape = {.op = k->op, .dtype = k->dtype}};
             ck_parity_result *r = new_result(g, (size_t)-1, &ps, p->desc->name, k->name);
             snprintf(r->shape_desc, sizeof r->shape_desc, "%s %s", ck_op_name(k->op), ck_dtype_name(k->dtype));

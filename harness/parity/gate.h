@@ -23,6 +23,10 @@ typedef struct ck_gate_opts {
     double timeout;
     int threads;
     int op_on[CK_OP_COUNT];
+    /* --compute: 0 checks every kernel; 1 only the kernels of `compute`
+     * where a compute type applies (bf16 linear / qkv) */
+    int compute_only;
+    ck_compute compute;
 } ck_gate_opts;
 
 /* Exit status: 0 all passed (or skipped), 1 a case failed, 2 bad input

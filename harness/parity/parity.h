@@ -169,7 +169,8 @@ typedef struct ck_parity_result {
     char note[48];
     char plugin[72];
     char kernel[96];
-    int exact; /* parity class */
+    uint32_t kernel_flags; /* CK_KF_*: CK_KF_COMPUTE_BF16 selects its own bound */
+    int exact;             /* parity class */
     ck_verdict verdict;
     /* why: "pass", "not-offered", "no-reference", "unsupported", "crash",
      * "timeout", "oob-write", "oob-read", "input-modified", "declined", "host-state", "split-dependent", "nan", "inf", "unwritten",
@@ -180,6 +181,11 @@ typedef struct ck_parity_result {
     size_t n_outputs;
     double seconds;
 } ck_parity_result;
+
+/* The compute-bf16 bound of output `out` of a linear / qkv case, per
+ * element (bound_cbf16.c; docs/ops.md); NULL for any other output or op,
+ * or without memory. The caller frees it. */
+double *ck_parity_cbf16_bounds(const ck_case *c, const char *out);
 
 /* Fill r's verdict from the plugin's outcome and the reference's outputs. */
 void ck_parity_judge(const ck_case *c, const ck_run_outcome *ref, const ck_run_outcome *got, ck_parity_result *r);

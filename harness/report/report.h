@@ -74,6 +74,7 @@ struct ck_report_run {
     cJSON *doc;
     const char *date, *host, *git_commit, *cpu_model, *cpu_flags, *compiler;
     const char *model, *plugin, *plugin_version, *plugin_file;
+    const char *compute; /* "f32" (also for files from before the field) or "bf16" */
     int threads[16], n_threads;
     double min_time;
     int repetitions;

@@ -238,6 +238,7 @@ static void read_context(checker *c, const cJSON *ck, ck_report_run *run)
     run->cpu_flags = opt_string(ck, "cpu_flags", "");
     run->compiler = need_string(c, ck, "compiler", w);
     run->model = need_string(c, ck, "model", w);
+    run->compute = opt_string(ck, "compute", "f32");
     const cJSON *plugin = cJSON_GetObjectItemCaseSensitive(ck, "plugin");
     run->plugin = need_string(c, plugin, "name", "context.ckbench.plugin.");
     run->plugin_version = opt_string(plugin, "version", "");
@@ -494,13 +495,16 @@ static void find_models(ck_report *r)
     }
 }
 
-/* plugin, then " \u00b7 model" when there are several models, "@host" when
- * several machines, and " #k" when that still leaves two runs with one name. */
+/* plugin (and " (compute bf16)"), then " \u00b7 model" when there are several
+ * models, "@host" when several machines, and " #k" when that still leaves two
+ * runs with one name. */
 static void make_tags(ck_report *r)
 {
     for (size_t i = 0; i < r->n_runs; i++) {
         ck_report_run *run = &r->runs[i];
-        int len = snprintf(run->tag, sizeof run->tag, "%s", run->plugin);
+        /* a compute-bf16 run is another arithmetic: never confused with f32's */
+        int len = snprintf(run->tag, sizeof run->tag, "%s%s", run->plugin,
+                           strcmp(run->compute, "bf16") == 0 ? " (compute bf16)" : "");
         if (r->n_models > 1)
             len += snprintf(run->tag + len, sizeof run->tag - (size_t)len, " \u00b7 %s", run->model);
         if (r->n_machines > 1)

@@ -115,6 +115,10 @@ typedef enum ck_op {
 enum {
     CK_KF_INPLACE = 1u << 0, /* output may alias its first input */
     CK_KF_FUSED = 1u << 1,   /* a fused kernel (see the fusion pass) */
+    /* linear / qkv with "compute bf16" semantics (docs/ops.md): x rounded
+     * to bf16, exact bf16 x bf16 products, f32 accumulation. Chosen only
+     * when a run asks for it (--compute bf16). */
+    CK_KF_COMPUTE_BF16 = 1u << 2,
 };
 
 /* ---- execution context (owned by the host) ------------------------------ */

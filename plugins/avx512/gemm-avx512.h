@@ -52,7 +52,8 @@ extern const ck512_gemm_impl ck512_gemm_f16_widen;  /* f16 W converted while pac
 /* bf16 W with vdpbf16ps (bf16-gemm-avx512bf16.c; only where the CPU has
  * avx512_bf16). split: x = hi + lo in two bf16 terms, within the linear
  * tolerance; rounded: x rounded to one bf16, twice the rate but NOT within
- * it (kept for measurement, never chosen by ck512_gemm_for). */
+ * it, so never chosen by ck512_gemm_for: only by the compute-bf16 kernels
+ * (CK_KF_COMPUTE_BF16), whose contract is that rounding. */
 extern const ck512_gemm_impl ck512_gemm_bf16_dp_split;
 extern const ck512_gemm_impl ck512_gemm_bf16_dp_rounded;
 

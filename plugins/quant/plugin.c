@@ -3,7 +3,7 @@
  * One kernel per (op, dtype) in the table; each linear / qkv kernel runs the
  * shared driver (plugins/shared/quant/quant-linear-driver.c) with the kernels
  * (row kernel for decode, optional gemm kernel for prefill) of the path
- * chosen at load time: the best this CPU runs (avx512vnni > avx2 >
+ * chosen at load time: the best this CPU runs (avx512vnni > avxvnni > avx2 >
  * scalar on x86-64; neon on AArch64), or the one named by the environment
  * variable CK_QUANT_ISA. Every path gives the scalar path's bits, so the
  * choice changes speed only. The chosen path is in the description and in the
@@ -54,6 +54,13 @@ static int has_avx2(void)
     return (b >> 5) & 1u; /* AVX2 */
 }
 
+/* AVX-VNNI: CPUID.(7,1):EAX[4], VEX-encoded vpdpbusd on AVX registers. */
+static int has_avxvnni(void)
+{
+    unsigned a, b, c, d;
+    return has_avx2() && __get_cpuid_count(7, 1, &a, &b, &c, &d) && ((a >> 4) & 1u);
+}
+
 static int has_avx512vnni(void)
 {
     unsigned a, b, c, d;
@@ -72,9 +79,18 @@ static const quant_path paths[] = {
     {"avx512vnni",
      "avx512f, avx512bw, avx512vl and avx512vnni",
      has_avx512vnni,
-     {ck_quant_q8_0_rows_avx512vnni, ck_quant_q8_0_gemm_avx512vnni, CK_QVNNI_GEMM_MIN_T, CK_QVNNI_PACKED_BLOCK},
-     {ck_quant_q4_0_rows_avx512vnni, ck_quant_q4_0_gemm_avx512vnni, CK_QVNNI_GEMM_MIN_T, CK_QVNNI_PACKED_BLOCK}},
-    {"avx2", "avx2 and f16c", has_avx2, {ck_quant_q8_0_rows_avx2, NULL, 0, 0}, {ck_quant_q4_0_rows_avx2, NULL, 0, 0}},
+     {ck_quant_q8_0_rows_avx512vnni, ck_quant_q8_0_gemm_avx512vnni, CK_QGEMM_MIN_T, CK_QGEMM_PACKED_BLOCK},
+     {ck_quant_q4_0_rows_avx512vnni, ck_quant_q4_0_gemm_avx512vnni, CK_QGEMM_MIN_T, CK_QGEMM_PACKED_BLOCK}},
+    {"avxvnni",
+     "avx2, f16c and avxvnni",
+     has_avxvnni,
+     {ck_quant_q8_0_rows_avx2, ck_quant_q8_0_gemm_avxvnni, CK_QGEMM_MIN_T, CK_QGEMM_PACKED_BLOCK},
+     {ck_quant_q4_0_rows_avx2, ck_quant_q4_0_gemm_avxvnni, CK_QGEMM_MIN_T, CK_QGEMM_PACKED_BLOCK}},
+    {"avx2",
+     "avx2 and f16c",
+     has_avx2,
+     {ck_quant_q8_0_rows_avx2, ck_quant_q8_0_gemm_avx2, CK_QGEMM_MIN_T, CK_QGEMM_PACKED_BLOCK},
+     {ck_quant_q4_0_rows_avx2, ck_quant_q4_0_gemm_avx2, CK_QGEMM_MIN_T, CK_QGEMM_PACKED_BLOCK}},
 #endif
 #if defined(__aarch64__)
     {"neon",

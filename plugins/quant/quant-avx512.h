@@ -63,38 +63,14 @@ CK_QVNNI_TARGET __m256 ck_qvnni_acc_2steps(__m256 acc, __m512i isums, __m512 dw,
     return _mm256_add_ps(acc, _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(term), 1)));
 }
 
-/* ---- prefill (gemm) layout --------------------------------------------------
- * CK_QGEMM_ROWS (16) weight rows are repacked once, block by block, into
- * CK_QVNNI_PACKED_BLOCK (576) bytes per block:
- *   bytes   0..511  step j = 0..7 at 64 j: row r's codes 4j..4j+3 at 4 r, as
- *                   unsigned bytes u = w + c (q8_0: w ^ 0x80, c = 128;
- *                   q4_0: the nibble itself, c = 8);
- *   bytes 512..575  f32 per row: the block's scale.
- * For activation row t, eight vpdpbusd steps with x's four bytes of step j
- * broadcast to every lane leave sum(u * x) for row r in lane r; starting the
- * sum at -c * sum(x) makes it the exact isum. No horizontal reduction, one
- * register per activation row, and the activation bytes come as embedded
- * broadcasts. */
-
-static inline void ck_qvnni_pack_block(const uint8_t codes[CK_QGEMM_ROWS][CK_QBLOCK], const uint16_t d[CK_QGEMM_ROWS],
-                                       unsigned char *dst)
-{
-    float scale[CK_QGEMM_ROWS];
-    for (int r = 0; r < CK_QGEMM_ROWS; r++) {
-        scale[r] = ck_f16_to_f32(d[r]);
-        for (int j = 0; j < CK_QBLOCK / 4; j++)
-            memcpy(dst + 64 * j + 4 * r, &codes[r][4 * j], 4);
-    }
-    memcpy(dst + 512, scale, sizeof scale);
-}
-
-/* Row pointers of a gemm tile; rows past n_rows repeat the last one. */
-static inline void ck_qvnni_gemm_rows(const void *w, size_t row_bytes, size_t n_rows,
-                                      const unsigned char *rows[CK_QGEMM_ROWS])
-{
-    for (size_t r = 0; r < CK_QGEMM_ROWS; r++)
-        rows[r] = (const unsigned char *)w + (r < n_rows ? r : n_rows - 1) * row_bytes;
-}
+/* ---- prefill (gemm) -------------------------------------------------------
+ * The tile is packed by ck_qx86_pack_tile_* (quant-x86.h) with the codes made
+ * unsigned, u = w + c (q8_0: w ^ 0x80, c = 128; q4_0: the nibble itself,
+ * c = 8). For activation row t, eight vpdpbusd steps with x's four bytes of
+ * step j broadcast to every lane leave sum(u * x) for row r in lane r;
+ * starting the sum at -c * sum(x) makes it the exact isum. No horizontal
+ * reduction, one register per activation row, and the activation bytes come
+ * as embedded broadcasts. */
 
 /* All T activation rows against a packed tile: out[t * CK_QGEMM_ROWS + r]
  * (quant-gemm-avx512vnni.c); c as in the layout above. */

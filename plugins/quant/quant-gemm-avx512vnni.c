@@ -1,6 +1,6 @@
 /* The prefill kernel of the AVX-512 VNNI path, shared by Q8_0 and Q4_0:
- * a tile of CK_QGEMM_ROWS rows repacked by ck_qvnni_pack_block
- * (quant-avx512.h) against every activation row. Lane r of a register is
+ * a tile of CK_QGEMM_ROWS rows repacked by ck_qx86_pack_tile_*
+ * (quant-x86.h) against every activation row. Lane r of a register is
  * weight row r; each block takes eight vpdpbusd steps (two independent
  * chains, even and odd steps, added as integers) and then one reference
  * accumulation step per lane, in block order, so the bits are the
@@ -18,7 +18,7 @@ CK_QVNNI_TARGET void gemm_group(const unsigned char *packed, size_t nb, const ck
     for (int i = 0; i < nt; i++)
         acc[i] = _mm512_setzero_ps();
     for (size_t b = 0; b < nb; b++) {
-        const unsigned char *blk = packed + b * CK_QVNNI_PACKED_BLOCK;
+        const unsigned char *blk = packed + b * CK_QGEMM_PACKED_BLOCK;
         const ck_block_q8_0 *x[GROUP];
         __m512i even[GROUP], odd[GROUP];
         for (int i = 0; i < nt; i++) {

@@ -85,4 +85,78 @@ CK_QX86_TARGET __m256i ck_qx86_q4_0_codes(const ck_block_q4_0 *blk)
     return _mm256_and_si256(both, _mm256_set1_epi8(0x0f));
 }
 
+/* ---- prefill (gemm) layout --------------------------------------------------
+ * CK_QGEMM_ROWS (16) weight rows are repacked once, block by block, into
+ * CK_QGEMM_PACKED_BLOCK (576) bytes per block:
+ *   bytes   0..511  step j = 0..7 at 64 j: row r's codes 4j..4j+3 at 4 r
+ *                   (rows 0-7 in the first 32 bytes, 8-15 in the next 32);
+ *   bytes 512..575  f32 per row: the block's scale.
+ * So one 32-byte load is four codes of eight rows, one row per int32 lane,
+ * and one 64-byte load the same for all sixteen rows; a broadcast of the
+ * activation's four codes of step j meets every row at once, and each lane
+ * ends the block holding its own row's isum, with no horizontal reduction.
+ * How the codes are stored (signed, or made unsigned) is the kernel's
+ * choice: `flip` is XORed into every Q8_0 code (0x80 makes w + 128). */
+
+/* Row pointers of a gemm tile; rows past n_rows repeat the last one. */
+static inline void ck_qx86_gemm_rows(const void *w, size_t row_bytes, size_t n_rows,
+                                     const unsigned char *rows[CK_QGEMM_ROWS])
+{
+    for (size_t r = 0; r < CK_QGEMM_ROWS; r++)
+        rows[r] = (const unsigned char *)w + (r < n_rows ? r : n_rows - 1) * row_bytes;
+}
+
+static inline void ck_qx86_pack_block(const uint8_t codes[CK_QGEMM_ROWS][CK_QBLOCK], const uint16_t d[CK_QGEMM_ROWS],
+                                      unsigned char *dst)
+{
+    float scale[CK_QGEMM_ROWS];
+    for (int r = 0; r < CK_QGEMM_ROWS; r++) {
+        scale[r] = ck_f16_to_f32(d[r]);
+        for (int j = 0; j < CK_QBLOCK / 4; j++)
+            memcpy(dst + 64 * j + 4 * r, &codes[r][4 * j], 4);
+    }
+    memcpy(dst + 512, scale, sizeof scale);
+}
+
+/* The nb blocks of a Q8_0 tile, each code XORed with flip. */
+static inline void ck_qx86_pack_tile_q8_0(const void *w, size_t row_bytes, size_t n_rows, size_t nb, uint8_t flip,
+                                          unsigned char *packed)
+{
+    const unsigned char *rows[CK_QGEMM_ROWS];
+    ck_qx86_gemm_rows(w, row_bytes, n_rows, rows);
+    for (size_t b = 0; b < nb; b++) {
+        uint8_t codes[CK_QGEMM_ROWS][CK_QBLOCK];
+        uint16_t d[CK_QGEMM_ROWS];
+        for (int r = 0; r < CK_QGEMM_ROWS; r++) {
+            const ck_block_q8_0 *blk = (const ck_block_q8_0 *)(const void *)rows[r] + b;
+            for (int k = 0; k < CK_QBLOCK; k++)
+                codes[r][k] = (uint8_t)((uint8_t)blk->qs[k] ^ flip);
+            d[r] = blk->d;
+        }
+        ck_qx86_pack_block(codes, d, packed + b * CK_QGEMM_PACKED_BLOCK);
+    }
+}
+
+/* The nb blocks of a Q4_0 tile as unsigned codes 0..15 (nibbles, element
+ * order). */
+static inline void ck_qx86_pack_tile_q4_0(const void *w, size_t row_bytes, size_t n_rows, size_t nb,
+                                          unsigned char *packed)
+{
+    const unsigned char *rows[CK_QGEMM_ROWS];
+    ck_qx86_gemm_rows(w, row_bytes, n_rows, rows);
+    for (size_t b = 0; b < nb; b++) {
+        uint8_t codes[CK_QGEMM_ROWS][CK_QBLOCK];
+        uint16_t d[CK_QGEMM_ROWS];
+        for (int r = 0; r < CK_QGEMM_ROWS; r++) {
+            const ck_block_q4_0 *blk = (const ck_block_q4_0 *)(const void *)rows[r] + b;
+            for (int j = 0; j < CK_QBLOCK / 2; j++) {
+                codes[r][j] = blk->qs[j] & 0x0f;
+                codes[r][j + CK_QBLOCK / 2] = blk->qs[j] >> 4;
+            }
+            d[r] = blk->d;
+        }
+        ck_qx86_pack_block(codes, d, packed + b * CK_QGEMM_PACKED_BLOCK);
+    }
+}
+
 #endif /* CK_QUANT_X86_H */

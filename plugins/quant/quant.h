@@ -17,10 +17,20 @@ void ck_quant_q8_0_rows_avx512vnni(const void *w, size_t row_bytes, size_t n_row
                                    size_t n_x, float *out);
 void ck_quant_q4_0_rows_avx512vnni(const void *w, size_t row_bytes, size_t n_rows, const ck_block_q8_0 *xq, size_t nb,
                                    size_t n_x, float *out);
-/* Prefill: the tile repacked once (CK_QVNNI_PACKED_BLOCK bytes of work per
- * block), then every activation row against it; used from T >= CK_QVNNI_GEMM_MIN_T. */
-#define CK_QVNNI_PACKED_BLOCK 576
-#define CK_QVNNI_GEMM_MIN_T 16
+/* Prefill (x86): the tile of CK_QGEMM_ROWS weight rows repacked once into
+ * CK_QGEMM_PACKED_BLOCK bytes of work per block (layout in quant-x86.h),
+ * then every activation row against it; used from T >= CK_QGEMM_MIN_T. */
+#define CK_QGEMM_PACKED_BLOCK 576
+#define CK_QGEMM_MIN_T 16
+void ck_quant_q8_0_gemm_avx2(const void *w, size_t row_bytes, size_t n_rows, const ck_block_q8_0 *xq,
+                             const int32_t *xsum, size_t nb, size_t T, void *work, float *out);
+void ck_quant_q4_0_gemm_avx2(const void *w, size_t row_bytes, size_t n_rows, const ck_block_q8_0 *xq,
+                             const int32_t *xsum, size_t nb, size_t T, void *work, float *out);
+/* AVX-VNNI (VEX vpdpbusd, 256-bit): quant-gemm-avxvnni.c. */
+void ck_quant_q8_0_gemm_avxvnni(const void *w, size_t row_bytes, size_t n_rows, const ck_block_q8_0 *xq,
+                                const int32_t *xsum, size_t nb, size_t T, void *work, float *out);
+void ck_quant_q4_0_gemm_avxvnni(const void *w, size_t row_bytes, size_t n_rows, const ck_block_q8_0 *xq,
+                                const int32_t *xsum, size_t nb, size_t T, void *work, float *out);
 void ck_quant_q8_0_gemm_avx512vnni(const void *w, size_t row_bytes, size_t n_rows, const ck_block_q8_0 *xq,
                                    const int32_t *xsum, size_t nb, size_t T, void *work, float *out);
 void ck_quant_q4_0_gemm_avx512vnni(const void *w, size_t row_bytes, size_t n_rows, const ck_block_q8_0 *xq,

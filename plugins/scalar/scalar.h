@@ -46,6 +46,9 @@ int scalar_linear(const ck_exec_ctx *ctx, const float *x, const void *w, const f
 /* The linear and qkv kernels of one weight dtype, given its row converter. */
 int scalar_linear_dtype(const ck_exec_ctx *ctx, const ck_linear_args *a, uint32_t dtype, scalar_row_to_f32_fn to_f32);
 int scalar_qkv_dtype(const ck_exec_ctx *ctx, const ck_qkv_args *a, uint32_t dtype, scalar_row_to_f32_fn to_f32);
+/* The same with each x rounded to bf16 first (compute bf16, bf16 weights). */
+int scalar_linear_compute_bf16(const ck_exec_ctx *ctx, const ck_linear_args *a);
+int scalar_qkv_compute_bf16(const ck_exec_ctx *ctx, const ck_qkv_args *a);
 
 /* y[t] = table[ids[t]] converted by row_to_f32; every id is checked to be
  * in [0, vocab) before anything is written. */

@@ -3,6 +3,9 @@
  * bit-identical to its scalar path, and the quantised linear within the
  * bound of docs/quant.md of an f32 linear on the dequantised weights.
  * Everything goes through the plugin ABI, as the host would call it. */
+#if defined(__x86_64__)
+#include <cpuid.h>
+#endif
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdio.h>
@@ -33,8 +36,9 @@ static ck_kernel_fn kernel(const ck_plugin *p, uint32_t op, uint32_t dtype)
     return k->fn;
 }
 
-/* The paths this CPU must run; the plugin must agree. */
-static size_t runnable_paths(const char *out[4])
+/* The paths this CPU must run, worst first (the last is the plugin's own
+ * choice); the plugin must agree. */
+static size_t runnable_paths(const char *out[5])
 {
     size_t n = 0;
     out[n++] = "scalar";
@@ -43,6 +47,9 @@ static size_t runnable_paths(const char *out[4])
     int avx2 = __builtin_cpu_supports("avx2"); /* F16C comes with every AVX2 CPU */
     if (avx2)
         out[n++] = "avx2";
+    unsigned a, b, c, d; /* AVX-VNNI: CPUID.(7,1):EAX[4] (not every compiler's cpu_supports knows it) */
+    if (avx2 && __get_cpuid_count(7, 1, &a, &b, &c, &d) && ((a >> 4) & 1u))
+        out[n++] = "avxvnni";
     if (avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
         __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni"))
         out[n++] = "avx512vnni";
@@ -199,7 +206,7 @@ Test(quant_known, q8_0_linear_of_exact_blocks)
         want[0] += (double)w[k] * x[k];
         want[1] += (double)w[32 + k] * x[k];
     }
-    const char *paths[4];
+    const char *paths[5];
     size_t np = runnable_paths(paths);
     for (size_t i = 0; i < np; i++) {
         ck_plugin *p = load_quant(paths[i]);
@@ -283,7 +290,7 @@ Test(quant_roundtrip, q4_0_error_per_block_within_bound)
 
 Test(quant_refuse, k_not_multiple_of_32_on_every_path)
 {
-    const char *paths[4];
+    const char *paths[5];
     size_t np = runnable_paths(paths);
     float x[2 * 48] = {1}, y[2 * 5], src[40] = {1};
     unsigned char w[5 * 2 * 34] = {0}, dst[64];
@@ -325,7 +332,7 @@ Test(quant_refuse, unknown_or_unrunnable_path_is_a_probe_sentence)
 
 Test(quant_refuse, description_names_the_chosen_path)
 {
-    const char *paths[4];
+    const char *paths[5];
     size_t np = runnable_paths(paths);
     ck_plugin *p = load_quant(NULL);
     char want[64];
@@ -346,10 +353,11 @@ typedef struct qcase {
 
 /* Odd N (tile tails), T = 1 (decode), small T (row kernels, odd T), and
  * T >= 16 (the prefill kernels where a path has them: whole groups of
- * eight rows, an odd last row), one and many blocks. */
+ * activation rows and a remainder, sixteen-row tiles and a short last
+ * one), one and many blocks. */
 static const qcase cases[] = {
-    {1, 32, 1, 0},    {1, 512, 37, 1}, {3, 96, 8, 0},    {5, 1024, 67, 1},
-    {2, 4096, 17, 0}, {16, 64, 9, 1},  {17, 256, 37, 0}, {43, 96, 8, 1},
+    {1, 32, 1, 0},  {1, 512, 37, 1},  {3, 96, 8, 0},  {5, 1024, 67, 1}, {2, 4096, 17, 0},
+    {16, 64, 9, 1}, {17, 256, 37, 0}, {43, 96, 8, 1}, {21, 32, 37, 1},  {18, 2048, 3, 0},
 };
 
 typedef struct qdata {
@@ -401,7 +409,7 @@ static void expect_same_bits(const float *a, const float *b, size_t n, const cha
  * loaded alone: the scalar path's results first, then every path's. */
 static void linear_paths_bit_identical(uint32_t dtype)
 {
-    const char *paths[4];
+    const char *paths[5];
     size_t np = runnable_paths(paths);
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         ck_plugin *scalar = load_quant("scalar");
@@ -437,7 +445,7 @@ Test(quant_paths, q4_0_linear_bit_identical)
 /* qkv = three linears on the same quantised activations, on every path. */
 static void qkv_matches_linears(uint32_t dtype)
 {
-    const char *paths[4];
+    const char *paths[5];
     size_t np = runnable_paths(paths);
     const size_t T = 19, D = 128, H = 4, Hkv = 2, hd = 24; /* T >= 16: prefill kernels too */
     const qcase cq = {T, D, H * hd, 1}, ckv = {T, D, Hkv * hd, 1};
@@ -475,11 +483,69 @@ Test(quant_paths, q4_0_qkv_is_three_linears)
     qkv_matches_linears(CK_DTYPE_Q4_0);
 }
 
+/* The largest integer terms the SIMD tricks must carry without saturating:
+ * Q8_0 codes -128 against activation codes -127 (vpmaddubsw pairs of
+ * 2 * 128 * 127 = 32512), Q4_0 nibbles 15 against +127 (eight steps of
+ * pairs summed in int16: 8 * 2 * 15 * 127 = 30480). Every path must give the
+ * scalar path's bits, and the scalar path the exact block sum. */
+static void extreme_codes(uint32_t dtype)
+{
+    const char *paths[5];
+    size_t np = runnable_paths(paths);
+    const qcase c = {19, 64, 21, 0}; /* prefill and row kernels both */
+    size_t nblk = c.N * c.K / 32;
+    float *x = malloc(c.T * c.K * sizeof *x);
+    for (size_t i = 0; i < c.T * c.K; i++)
+        x[i] = dtype == CK_DTYPE_Q8_0 ? -1.0f : 1.0f; /* codes -127 / +127, d_x = f16(1/127) */
+    void *w = malloc(ck_dtype_row_bytes(dtype, c.K) * c.N);
+    for (size_t b = 0; b < nblk; b++) {
+        if (dtype == CK_DTYPE_Q8_0) {
+            ck_block_q8_0 *blk = (ck_block_q8_0 *)w + b;
+            blk->d = 0x3c00; /* 1.0 */
+            memset(blk->qs, 0x80, sizeof blk->qs);
+        } else {
+            ck_block_q4_0 *blk = (ck_block_q4_0 *)w + b;
+            blk->d = 0x3c00;
+            memset(blk->qs, 0xff, sizeof blk->qs); /* code 15: value 7 */
+        }
+    }
+    /* isum per block: 32 * (-128) * (-127) or 32 * 7 * 127 */
+    double isum = dtype == CK_DTYPE_Q8_0 ? 32.0 * 128 * 127 : 32.0 * 7 * 127;
+    double want = 2 * isum * (double)(1.0f / 127.0f);
+    qdata d = {x, NULL, w, NULL};
+    float *ref = NULL;
+    for (size_t i = 0; i < np; i++) {
+        ck_plugin *p = load_quant(paths[i]);
+        float *y = run_linear(p, &c, dtype, &d, 2);
+        if (i == 0) {
+            cr_assert_str_eq(paths[0], "scalar");
+            ref = y;
+            cr_assert_float_eq(ref[0], want, want * 1e-3, "scalar gives %g, expected about %g", (double)ref[0], want);
+        } else {
+            char what[64];
+            snprintf(what, sizeof what, "%s %s extreme codes", ck_dtype_name(dtype), paths[i]);
+            expect_same_bits(y, ref, c.T * c.N, what);
+            free(y);
+        }
+        ck_plugin_unload(p);
+    }
+    free(ref), free(x), free(w);
+}
+
+Test(quant_paths, q8_0_extreme_codes_do_not_saturate)
+{
+    extreme_codes(CK_DTYPE_Q8_0);
+}
+Test(quant_paths, q4_0_extreme_codes_do_not_saturate)
+{
+    extreme_codes(CK_DTYPE_Q4_0);
+}
+
 /* Quantise / dequantise run the reference on every path today; this keeps
  * any future SIMD quantiser honest. */
 Test(quant_paths, quantize_dequantize_bit_identical)
 {
-    const char *paths[4];
+    const char *paths[5];
     size_t np = runnable_paths(paths);
     const size_t n = 32 * 40;
     float *x = random_floats(n, 5, 3.0f);
