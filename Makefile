@@ -253,7 +253,7 @@ deps:
 
 # ---- tests -----------------------------------------------------------------
 # The environment the tests of build dir $(1) run in.
-test_env = CK_PLUGIN_PATH=$(1)/plugins CK_TEST_BUILD=$(1) CK_TEST_PLUGIN_DIR=$(1)/tests/plugins \
+test_env = CK_RESULTS_DIR=$(CURDIR)/$(1)/test-results CK_PLUGIN_PATH=$(1)/plugins CK_TEST_BUILD=$(1) CK_TEST_PLUGIN_DIR=$(1)/tests/plugins \
            CK_CKBENCH=$(1)/bin/ckbench CK_SOURCE_DIR=$(CURDIR)
 TEST_ENV := $(call test_env,$(B))
 
