@@ -41,6 +41,12 @@ typedef struct ck_section {
     double rope_theta;
     int rope_pairing; /* CK_ROPE_NEOX / CK_ROPE_GPTJ */
     int causal;
+    size_t sliding_window; /* 0: none; else >= seq_len, so it masks nothing (docs/layout.md) */
+    /* llama3 rope scaling of the inverse frequencies (factor 0: none) */
+    double rope_factor, rope_low_freq_factor, rope_high_freq_factor;
+    size_t rope_original_context;
+    int tie_embeddings;     /* decoder: lm_head reads the embedding table */
+    double embedding_scale; /* decoder: the embedding's rows times this (0: none) */
     int has_bridge;
     size_t bridge_to; /* index of the section the bridge feeds */
     int bridge_bias;

@@ -200,10 +200,40 @@ static int valid_name(const char *s, size_t max)
 }
 
 static const char *const section_fields[] = {
-    "name",       "kind",       "n_layers",     "d_model",    "n_heads",    "n_kv_heads",  "head_dim",   "d_ff",
-    "seq_len",    "vocab",      "image_size",   "patch_size", "channels",   "class_token", "patch_bias", "pre_norm",
-    "final_norm", "norm",       "norm_eps",     "norm_bias",  "activation", "qkv_bias",    "out_bias",   "mlp_bias",
-    "position",   "rope_theta", "rope_pairing", "causal",     "bridge",     NULL,
+    "name",
+    "kind",
+    "n_layers",
+    "d_model",
+    "n_heads",
+    "n_kv_heads",
+    "head_dim",
+    "d_ff",
+    "seq_len",
+    "vocab",
+    "image_size",
+    "patch_size",
+    "channels",
+    "class_token",
+    "patch_bias",
+    "pre_norm",
+    "final_norm",
+    "norm",
+    "norm_eps",
+    "norm_bias",
+    "activation",
+    "qkv_bias",
+    "out_bias",
+    "mlp_bias",
+    "position",
+    "rope_theta",
+    "rope_pairing",
+    "causal",
+    "bridge",
+    "tie_word_embeddings",
+    "embedding_scale",
+    "sliding_window",
+    "rope_scaling",
+    NULL,
 };
 static const char *const kind_names[] = {"vision_encoder", "decoder", NULL};
 static const char *const norm_names[] = {"rmsnorm", "layernorm", NULL};
@@ -223,9 +253,63 @@ static int parse_dims(const vctx *c, const cJSON *j, ck_section *s)
         return -1;
     if (s->n_heads % s->n_kv_heads != 0)
         return fail(c, "n_kv_heads", "expected a divisor of n_heads (%zu), found %zu", s->n_heads, s->n_kv_heads);
-    if (s->n_heads * s->head_dim != s->d_model)
-        return fail(c, "head_dim", "expected n_heads (%zu) x head_dim = d_model (%zu), found %zu x %zu = %zu",
-                    s->n_heads, s->d_model, s->n_heads, s->head_dim, s->n_heads * s->head_dim);
+    /* head_dim is free of d_model (Gemma, Qwen3): q is [H x hd] wide (at most
+     * 2^16 x 2^16), out_proj maps it back to D; check_section_bytes sizes it */
+    return 0;
+}
+
+/* A sliding window only where it masks nothing: a window of W keys (a query
+ * at i sees keys i-W+1 .. i) is the full causal mask when W >= seq_len.
+ * Narrower windows need a masked attention kernel the project does not have,
+ * so they are refused rather than silently run as full attention. */
+static int parse_window(const vctx *c, const cJSON *j, ck_section *s)
+{
+    const cJSON *v = get(j, "sliding_window");
+    char found[96];
+    if (!v) {
+        s->sliding_window = 0;
+        return 0;
+    }
+    describe(v, found, sizeof found);
+    if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble) || v->valuedouble < 1 ||
+        v->valuedouble > (double)DIM_MAX)
+        return fail(c, "sliding_window", "expected an integer in [1, %zu], found %s", DIM_MAX, found);
+    if (v->valuedouble < (double)s->seq_len)
+        return fail(c, "sliding_window",
+                    "expected at least seq_len (%zu): windows narrower than the context are not implemented, "
+                    "found %s",
+                    s->seq_len, found);
+    s->sliding_window = (size_t)v->valuedouble;
+    return 0;
+}
+
+static const char *const rope_scaling_fields[] = {
+    "type", "factor", "low_freq_factor", "high_freq_factor", "original_context", NULL};
+static const char *const rope_scaling_types[] = {"llama3", NULL};
+
+/* Llama 3.1's frequency scaling: the rope tables change, the op does not. */
+static int parse_rope_scaling(const vctx *c, const cJSON *j, ck_section *s)
+{
+    const cJSON *r = get(j, "rope_scaling");
+    char found[96];
+    int type;
+    s->rope_factor = 0.0;
+    if (!r)
+        return 0;
+    if (!cJSON_IsObject(r)) {
+        describe(r, found, sizeof found);
+        return fail(c, "rope_scaling", "expected an object {\"type\": \"llama3\", ...}, found %s", found);
+    }
+    if (check_keys(c, r, rope_scaling_fields, "rope_scaling") ||
+        get_enum(c, r, "type", rope_scaling_types, 1, 0, &type) ||
+        get_number(c, r, "factor", 0.0, 1e6, 1, 0.0, &s->rope_factor) ||
+        get_number(c, r, "low_freq_factor", 0.0, 1e6, 1, 0.0, &s->rope_low_freq_factor) ||
+        get_number(c, r, "high_freq_factor", 0.0, 1e6, 1, 0.0, &s->rope_high_freq_factor) ||
+        get_uint(c, r, "original_context", 1, DIM_MAX, 1, 0, &s->rope_original_context))
+        return -1;
+    if (s->rope_high_freq_factor <= s->rope_low_freq_factor)
+        return fail(c, "rope_scaling.high_freq_factor", "expected more than low_freq_factor (%g), found %g",
+                    s->rope_low_freq_factor, s->rope_high_freq_factor);
     return 0;
 }
 
@@ -258,13 +342,16 @@ static int parse_blocks(const vctx *c, const cJSON *j, ck_section *s)
     if (get_enum(c, j, "position", pos_names, 1, 0, &e))
         return -1;
     s->position = (ck_pos_kind)e;
+    if (parse_window(c, j, s))
+        return -1;
     if (s->position == CK_POS_LEARNED)
         return refuse(c, j, "rope_theta", "with \"position\": \"learned\"") ||
-                       refuse(c, j, "rope_pairing", "with \"position\": \"learned\"")
+                       refuse(c, j, "rope_pairing", "with \"position\": \"learned\"") ||
+                       refuse(c, j, "rope_scaling", "with \"position\": \"learned\"")
                    ? -1
                    : 0;
     if (get_number(c, j, "rope_theta", 0.0, 1e12, 1, 0.0, &s->rope_theta) ||
-        get_enum(c, j, "rope_pairing", pairing_names, 0, CK_ROPE_NEOX, &s->rope_pairing))
+        get_enum(c, j, "rope_pairing", pairing_names, 0, CK_ROPE_NEOX, &s->rope_pairing) || parse_rope_scaling(c, j, s))
         return -1;
     if (s->head_dim % 2 != 0)
         return fail(c, "head_dim", "expected an even head_dim with \"position\": \"rope\", found %zu", s->head_dim);
@@ -280,19 +367,27 @@ static int parse_kind_fields(const vctx *c, const cJSON *j, ck_section *s)
         for (size_t i = 0; vision_only[i]; i++)
             if (refuse(c, j, vision_only[i], "in a decoder section"))
                 return -1;
-        return get_uint(c, j, "vocab", 1, DIM_MAX, 1, 0, &s->vocab);
+        return get_uint(c, j, "vocab", 1, DIM_MAX, 1, 0, &s->vocab) ||
+                       get_bool(c, j, "tie_word_embeddings", 0, &s->tie_embeddings) ||
+                       get_number(c, j, "embedding_scale", 0.0, 1e6, 0, 0.0, &s->embedding_scale)
+                   ? -1
+                   : 0;
     }
     if (refuse(c, j, "vocab", "in a vision_encoder section") ||
+        refuse(c, j, "tie_word_embeddings", "in a vision_encoder section (it has no embedding table)") ||
+        refuse(c, j, "embedding_scale", "in a vision_encoder section (it has no embedding table)") ||
         get_uint(c, j, "image_size", 1, DIM_MAX, 1, 0, &s->image_size) ||
         get_uint(c, j, "patch_size", 1, DIM_MAX, 1, 0, &s->patch_size) ||
         get_uint(c, j, "channels", 1, 64, 1, 0, &s->channels) || get_bool(c, j, "class_token", 1, &s->class_token) ||
         get_bool(c, j, "patch_bias", 0, &s->patch_bias))
         return -1;
-    if (s->patch_size > s->image_size || s->image_size % s->patch_size != 0)
-        return fail(c, "patch_size", "expected a divisor of image_size (%zu), found %zu", s->image_size, s->patch_size);
+    /* a strided patch convolution drops the last image_size % patch_size pixels
+     * of each side (SigLIP at 384 px, patch 14: 27 x 27 patches) */
+    if (s->patch_size > s->image_size)
+        return fail(c, "patch_size", "expected at most image_size (%zu), found %zu", s->image_size, s->patch_size);
     size_t side = s->image_size / s->patch_size, tokens;
     if (!ck_mul_ok(side, side, &tokens) || !ck_add_ok(tokens, (size_t)s->class_token, &tokens) || tokens != s->seq_len)
-        return fail(c, "seq_len", "expected (image_size / patch_size)^2%s = %zu, found %zu",
+        return fail(c, "seq_len", "expected floor(image_size / patch_size)^2%s = %zu, found %zu",
                     s->class_token ? " + 1 class token" : "", tokens, s->seq_len);
     return 0;
 }
@@ -328,11 +423,16 @@ static int parse_bridge(const vctx *c, const cJSON *j, ck_section *s, const char
  * must fit in size_t: the planner's exact sums then cannot overflow either. */
 static int check_section_bytes(const vctx *c, const ck_section *s, size_t *bound)
 {
-    size_t D = s->d_model, F = s->d_ff, T = s->seq_len, wide = F > D ? F : D, x, y, layer = 0, head = 0;
+    size_t D = s->d_model, F = s->d_ff, T = s->seq_len, A = s->n_heads * s->head_dim, x, y, layer = 0, head = 0;
+    size_t wide = F > D ? F : D, attn = A > D ? A : D;
+    wide = attn > wide ? attn : wide;
     if (!ck_mul3_ok(F, D, BYTES_F32, &x) || !ck_mul_ok(x, 16, &x) || !ck_add_ok(layer, x, &layer))
         return fail(c, "d_ff", "expected d_ff x d_model weights whose byte size fits in size_t, found %zu", F);
-    if (!ck_mul3_ok(D, D, BYTES_F32, &x) || !ck_mul_ok(x, 16, &x) || !ck_add_ok(layer, x, &layer))
-        return fail(c, "d_model", "expected d_model x d_model weights whose byte size fits in size_t, found %zu", D);
+    if (!ck_mul3_ok(attn, D, BYTES_F32, &x) || !ck_mul_ok(x, 16, &x) || !ck_add_ok(layer, x, &layer))
+        return fail(c, "d_model",
+                    "expected d_model x max(d_model, n_heads x head_dim) weights whose byte size fits in size_t, "
+                    "found %zu",
+                    D);
     if (!ck_mul3_ok(T, wide, BYTES_F32, &x) || !ck_mul_ok(x, 16, &x) || !ck_add_ok(layer, x, &layer) ||
         !ck_mul_ok(ALIGN_BOUND, 64, &y) || !ck_add_ok(layer, y, &layer))
         return fail(c, "seq_len", "expected seq_len x width activations whose byte size fits in size_t, found %zu", T);

@@ -46,7 +46,7 @@ static int plan_fail(planner *pl, const char *fmt, ...)
 
 const char *ck_buf_kind_name(ck_buf_kind k)
 {
-    static const char *const names[CK_BUF_KIND_COUNT] = {
+    static const char *const names[] = {
         [CK_BUF_WEIGHT] = "weight",
         [CK_BUF_ACTIVATION] = "activation",
         [CK_BUF_GRADIENT] = "gradient",
@@ -326,6 +326,12 @@ static int node_buffers(planner *pl, const ck_section *s, const ck_node *nd)
     case CK_ROLE_BRIDGE:
         return linear_buffers(pl, prefix, sh, "out") || linear_grads(pl, prefix, nd->role, sh) ? -1 : 0;
     case CK_ROLE_LM_HEAD:
+        /* tied: the head reads the embedding table, planned once in the header */
+        if (s->tie_embeddings)
+            return activation(pl, prefix, "logits", CK_DTYPE_F32, SHAPE(sh->T, sh->N)) ||
+                           linear_grads(pl, prefix, nd->role, sh)
+                       ? -1
+                       : 0;
         return linear_buffers(pl, prefix, sh, "logits") || linear_grads(pl, prefix, nd->role, sh) ? -1 : 0;
     case CK_ROLE_ATTN_RESIDUAL:
     case CK_ROLE_MLP_RESIDUAL: return activation_with_grad(pl, prefix, "out", SHAPE(sh->n / s->d_model, s->d_model));

@@ -181,6 +181,9 @@ static int run_bound(step *s, const ck_exec_ctx *ctx, char *err, size_t len)
     if (rc != CK_OK)
         return run_failf(err, len, "%s: kernel %s returned %s", s->pub.label, s->kernel->name,
                          rc == CK_E_UNSUPPORTED ? "unsupported arguments" : "an error");
+    if (s->emb_scale != 0.0f) /* Gemma's sqrt(d_model): one f32 multiply per element */
+        for (size_t i = 0, n = s->args.emb.T * s->args.emb.D; i < n; i++)
+            s->args.emb.y[i] *= s->emb_scale;
     if (s->action == POST_SPLICE)
         memcpy(s->args.emb.y, s->splice_src, s->splice_rows * s->args.emb.D * sizeof(float));
     return 0;

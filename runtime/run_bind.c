@@ -78,6 +78,18 @@ static void bind_linear(binder *b, step *s, const ck_shape *sh, const float *x, 
     add_out(b, s, out);
 }
 
+/* A tied head's weight: the section's embedding table (also a weight read by
+ * the embedding). Records a miss like tensor(). */
+static void *tied_table(binder *b, const ck_section *sec)
+{
+    char saved[96];
+    snprintf(saved, sizeof saved, "%s", b->prefix);
+    snprintf(b->prefix, sizeof b->prefix, "%s.header.embedding", sec->name);
+    void *w = tensor(b, "table", 1);
+    snprintf(b->prefix, sizeof b->prefix, "%s", saved);
+    return w;
+}
+
 static float *layer_out(step *s)
 {
     return (float *)s->args.linear.y;
@@ -95,6 +107,7 @@ static void bind_node(binder *b, step *s, const ck_node *nd, const ck_section *s
         s->args.emb = (ck_embedding_args){
             tensor(b, "ids", 1), tensor(b, "table", 1), tensor(b, "out", 1), sh->T, sh->vocab, sh->D, sh->dtype};
         add_out(b, s, "out");
+        s->emb_scale = (float)sec->embedding_scale;
         f->res = s->args.emb.y;
         break;
     case CK_ROLE_POS_ADD: {
@@ -207,7 +220,22 @@ static void bind_node(binder *b, step *s, const ck_node *nd, const ck_section *s
         f->down = layer_out(s);
         break;
     case CK_ROLE_BRIDGE: bind_linear(b, s, sh, f->after_final_norm ? f->h : f->res, "out"); break;
-    case CK_ROLE_LM_HEAD: bind_linear(b, s, sh, f->after_final_norm ? f->h : f->res, "logits"); break;
+    case CK_ROLE_LM_HEAD:
+        if (!sec->tie_embeddings) {
+            bind_linear(b, s, sh, f->after_final_norm ? f->h : f->res, "logits");
+            break;
+        }
+        /* tied: the table [vocab, D] is the head's [N, K] weight, no bias */
+        s->args.linear = (ck_linear_args){f->after_final_norm ? f->h : f->res,
+                                          tied_table(b, sec),
+                                          NULL,
+                                          tensor(b, "logits", 1),
+                                          sh->T,
+                                          sh->K,
+                                          sh->N,
+                                          sh->dtype};
+        add_out(b, s, "logits");
+        break;
     default: break;
     }
     f->after_final_norm = nd->role == CK_ROLE_FINAL_NORM;

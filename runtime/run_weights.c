@@ -116,7 +116,9 @@ static int seed_buffer(ck_runner *r, const ck_buffer *b, char *err, size_t len)
         const ck_buffer *sb = b + 1;
         if (sb < r->plan->buffers + r->plan->n_buffers && ends_with(sb->name, ".sin"))
             sin_tab = (float *)((char *)r->arena.base + sb->offset);
-        ck_rope_tables(s->rope_theta, s->head_dim, b->shape[0], dst, sin_tab);
+        ck_rope_scaling sc = {s->rope_factor, s->rope_low_freq_factor, s->rope_high_freq_factor,
+                              s->rope_original_context};
+        ck_rope_tables_scaled(s->rope_theta, s->head_dim, b->shape[0], &sc, dst, sin_tab);
         return 0;
     }
     if (b->kind == CK_BUF_ACTIVATION) {

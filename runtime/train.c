@@ -103,6 +103,8 @@ static int run_list(ck_trainer *t, const op_list *l, const ck_exec_ctx *ctx, int
         double t0 = t->timing ? now() : 0;
         if (s->zero)
             memset(s->zero, 0, s->zero_bytes);
+        for (size_t k = 0; s->scale && k < s->scale_n; k++)
+            s->scale[k] *= s->scale_by;
         int rc = s->kernel->fn(ctx, &s->args);
         if (rc != CK_OK)
             return train_failf(err, len, "%s: kernel %s returned %s", s->label, s->kernel->name,

@@ -154,6 +154,26 @@ static void linear_bwd(walk *w, size_t slot, const char *prefix, const float *x,
         x, buf(t, 1, "%s.w", prefix), dy, dx, buf(t, 1, "%s.w.grad", prefix), buf(t, 0, "%s.b.grad", prefix), T, K, N};
 }
 
+/* A tied lm_head: its weight is the embedding table, its dW the table's
+ * gradient, written here before the embedding's scatter-add joins it. */
+static void tied_head_bwd(walk *w, size_t slot, const char *prefix, const float *x, const float *dy, float *dx,
+                          size_t T)
+{
+    ck_trainer *t = w->t;
+    const ck_section *s = w->sec;
+    const char *n = s->name;
+    op_step *st = add_op(w, CK_OP_LINEAR_BWD, slot, "%s", prefix);
+    st->args.linear = (ck_linear_bwd_args){x,
+                                           buf(t, 1, H_("embedding.table"), n),
+                                           dy,
+                                           dx,
+                                           buf(t, 1, H_("embedding.table.grad"), n),
+                                           NULL,
+                                           T,
+                                           s->d_model,
+                                           s->vocab};
+}
+
 /* The MLP of layer l, backwards: dR2 is its output gradient (the residual's);
  * writes the MLP norm's output gradient. */
 static void mlp_bwd(walk *w, size_t slot, uint32_t l, const float *dR2, size_t T)
@@ -305,8 +325,14 @@ static void header_bwd(walk *w, float *dres, size_t T, size_t splice)
     op_step *st = add_op(w, CK_OP_EMBEDDING_BWD, slot, H_("embedding"), n);
     float *dtable = buf(t, 1, H_("embedding.table.grad"), n);
     const int32_t *ids = buf(t, 1, H_("embedding.ids"), n);
-    st->zero = dtable;
+    /* tied: the lm_head's share is already there, the scatter-add sums into it */
+    st->zero = s->tie_embeddings ? NULL : dtable;
     st->zero_bytes = s->vocab * D * sizeof(float);
+    if (s->embedding_scale != 0.0) { /* out = scale * table[id]: d(table[id]) = scale * d(out) */
+        st->scale = d + splice * D;
+        st->scale_n = (T - splice) * D;
+        st->scale_by = (float)s->embedding_scale;
+    }
     st->args.emb = (ck_embedding_bwd_args){ids ? ids + splice : NULL, d + splice * D, dtable, T - splice, s->vocab, D};
 }
 
@@ -337,7 +363,10 @@ static void section_bwd(ck_trainer *t, uint32_t si, walk *w, size_t first, size_
     snprintf(p, sizeof p, F_("lm_head"), n);
     float *h = s->final_norm ? buf(t, 1, F_("final_norm.out"), n) : res;
     float *dh = s->final_norm ? buf(t, 1, F_("final_norm.out.grad"), n) : dres;
-    linear_bwd(w, foot, p, h, dlogits, dh, T, D, V);
+    if (s->tie_embeddings) /* the head's dW goes to the table's gradient first; the embedding adds to it */
+        tied_head_bwd(w, foot, p, h, dlogits, dh, T);
+    else
+        linear_bwd(w, foot, p, h, dlogits, dh, T, D, V);
     if (s->final_norm) {
         snprintf(p, sizeof p, F_("final_norm"), n);
         norm_bwd(w, foot, p, res, dres, T);

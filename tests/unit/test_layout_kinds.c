@@ -146,5 +146,6 @@ Test(layout_kinds, every_model_every_mode_writes_documented_kinds)
     rmdir(tmp);
     cr_assert_geq(models, 5, "found %zu models in %s", models, dir);
     /* every shipped model has a decoder, so training plans activation gradients */
-    cr_assert_eq(with_grads, models, "%zu of %zu training layouts hold activation_gradient tensors", with_grads, models);
+    cr_assert_eq(with_grads, models, "%zu of %zu training layouts hold activation_gradient tensors", with_grads,
+                 models);
 }

@@ -115,11 +115,13 @@ Test(model, refuses_zero_and_negative_dimensions)
                           "found 40.5");
 }
 
-Test(model, refuses_heads_inconsistent_with_width)
+Test(model, refuses_attention_weights_that_overflow)
 {
-    expect_mutation_error("\"head_dim\": 8", "\"head_dim\": 6",
-                          "bad.json: section 0 \"text\": field \"head_dim\": expected n_heads (4) x head_dim = "
-                          "d_model (32), found 4 x 6 = 24");
+    expect_mutation_error("\"d_model\": 32, \"n_heads\": 4, \"n_kv_heads\": 2, \"head_dim\": 8, \"d_ff\": 40",
+                          "\"d_model\": 4294967296, \"n_heads\": 65536, \"n_kv_heads\": 2, \"head_dim\": 65536, "
+                          "\"d_ff\": 1",
+                          "bad.json: section 0 \"text\": field \"d_model\": expected d_model x max(d_model, n_heads x "
+                          "head_dim) weights whose byte size fits in size_t, found 4294967296");
 }
 
 Test(model, refuses_sizes_that_overflow)
@@ -160,6 +162,54 @@ Test(model, refuses_fields_of_another_kind)
                           "\"position\": \"learned\", found 10000");
 }
 
+/* The fields of published configurations (docs/layout.md): each refusal is one line. */
+Test(model, refuses_bad_new_fields)
+{
+    expect_mutation_error("\"vocab\": 50", "\"vocab\": 50, \"sliding_window\": 15",
+                          "bad.json: section 0 \"text\": field \"sliding_window\": expected at least seq_len (16): "
+                          "windows narrower than the context are not implemented, found 15");
+    expect_mutation_error("\"vocab\": 50", "\"vocab\": 50, \"embedding_scale\": 0",
+                          "bad.json: section 0 \"text\": field \"embedding_scale\": expected a number in (0, 1e+06), "
+                          "found 0");
+    expect_mutation_error("\"vocab\": 50", "\"vocab\": 50, \"tie_word_embeddings\": 1",
+                          "bad.json: section 0 \"text\": field \"tie_word_embeddings\": expected true or false, "
+                          "found 1");
+    expect_mutation_error("\"rope_theta\": 10000", "\"rope_theta\": 10000, \"rope_scaling\": {\"type\": \"yarn\"}",
+                          "bad.json: section 0 \"text\": field \"type\": expected one of llama3, found \"yarn\"");
+    expect_mutation_error("\"rope_theta\": 10000",
+                          "\"rope_theta\": 10000, \"rope_scaling\": {\"type\": \"llama3\", \"factor\": 8, "
+                          "\"low_freq_factor\": 4, \"high_freq_factor\": 1, \"original_context\": 8192}",
+                          "bad.json: section 0 \"text\": field \"rope_scaling.high_freq_factor\": expected more than "
+                          "low_freq_factor (4), found 1");
+    expect_mutation_error("\"rope_theta\": 10000", "\"rope_theta\": 10000, \"rope_scaling\": {\"factr\": 8}",
+                          "bad.json: section 0 \"text\": field \"factr\": expected a known rope_scaling field "
+                          "(docs/layout.md), found an unknown field");
+    expect_mutation_error("\"position\": \"rope\", \"rope_theta\": 10000",
+                          "\"position\": \"learned\", \"rope_scaling\": {}",
+                          "bad.json: section 0 \"text\": field \"rope_scaling\": expected no such field with "
+                          "\"position\": \"learned\", found an object");
+}
+
+Test(model, accepts_head_dim_independent_of_width)
+{
+    char err[CK_ERR_LEN];
+    char *text = mutate("\"head_dim\": 8", "\"head_dim\": 6");
+    ck_model *m = ck_model_parse(text, strlen(text), "ok.json", err, sizeof err);
+    cr_assert_not_null(m, "%s", err);
+    ck_node nodes[CK_MAX_SECTION_NODES];
+    size_t n = ck_section_nodes(m, 0, NULL, nodes), seen = 0;
+    for (size_t i = 0; i < n; i++) {
+        const ck_shape *sh = &nodes[i].shape;
+        if (nodes[i].role == CK_ROLE_QKV)
+            seen += sh->D == 32 && sh->n_heads * sh->head_dim == 24;
+        if (nodes[i].role == CK_ROLE_OUT_PROJ)
+            seen += sh->K == 24 && sh->N == 32;
+    }
+    cr_assert_eq(seen, 2, "qkv reads D = 32 and writes 4 x 6; out_proj maps 24 back to 32");
+    ck_model_free(m);
+    free(text);
+}
+
 Test(model, refuses_bad_json_and_duplicates)
 {
     expect_error("{\"name\": \"t\",\n \"dtype\": }", "bad.json: expected valid JSON, found a syntax error at line 2 "
@@ -176,8 +226,8 @@ Test(model, refuses_vision_token_count_mismatch)
                        "\"vision_encoder\", \"n_layers\": 1, \"d_model\": 16, \"n_heads\": 2, \"head_dim\": 8, "
                        "\"d_ff\": 32, \"seq_len\": 18, \"image_size\": 12, \"patch_size\": 3, \"channels\": 3, "
                        "\"norm\": \"layernorm\", \"activation\": \"gelu\", \"position\": \"learned\"}]}";
-    expect_error(text, "bad.json: section 0 \"vis\": field \"seq_len\": expected (image_size / patch_size)^2 + 1 "
-                       "class token = 17, found 18");
+    expect_error(text, "bad.json: section 0 \"vis\": field \"seq_len\": expected floor(image_size / patch_size)^2 "
+                       "+ 1 class token = 17, found 18");
 }
 
 Test(model, refuses_bridge_to_unknown_section)
