@@ -185,7 +185,9 @@ static int refuse(const vctx *c, const cJSON *obj, const char *key, const char *
     return fail(c, key, "expected no such field %s, found %s", why, found);
 }
 
-static int valid_name(const char *s, size_t max)
+/* `dot`: a model name may carry a version ("llama-3.1-8b"); a section name
+ * may not, '.' separates the parts of buffer names. */
+static int valid_name(const char *s, size_t max, int dot)
 {
     size_t n = strlen(s);
     if (n == 0 || n > max)
@@ -193,7 +195,7 @@ static int valid_name(const char *s, size_t max)
     for (size_t i = 0; i < n; i++) {
         char ch = s[i];
         if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_' ||
-              ch == '-'))
+              ch == '-' || (dot && ch == '.')))
             return 0;
     }
     return 1;
@@ -461,7 +463,7 @@ static int parse_section(vctx *c, const cJSON *j, ck_section *s, const char **br
         describe(j, found, sizeof found);
         return fail(c, NULL, "expected an object, found %s", found);
     }
-    if (!cJSON_IsString(name) || !valid_name(name->valuestring, CK_SECTION_NAME_MAX)) {
+    if (!cJSON_IsString(name) || !valid_name(name->valuestring, CK_SECTION_NAME_MAX, 0)) {
         describe(name, found, sizeof found);
         return fail(c, "name", "expected 1 to %d characters of [A-Za-z0-9_-], found %s", CK_SECTION_NAME_MAX, found);
     }
@@ -489,9 +491,9 @@ static int parse_top(vctx *c, const cJSON *root, ck_model *m)
     if (check_keys(c, root, top_fields, "model"))
         return -1;
     const cJSON *name = get(root, "name"), *desc = get(root, "description");
-    if (!cJSON_IsString(name) || !valid_name(name->valuestring, sizeof m->name - 1)) {
+    if (!cJSON_IsString(name) || !valid_name(name->valuestring, sizeof m->name - 1, 1)) {
         describe(name, found, sizeof found);
-        return fail(c, "name", "expected 1 to %zu characters of [A-Za-z0-9_-], found %s", sizeof m->name - 1, found);
+        return fail(c, "name", "expected 1 to %zu characters of [A-Za-z0-9_.-], found %s", sizeof m->name - 1, found);
     }
     snprintf(m->name, sizeof m->name, "%s", name->valuestring);
     if (desc && !cJSON_IsString(desc)) {

@@ -53,7 +53,9 @@ static void expect_mutation_error(const char *from, const char *to, const char *
 
 Test(model, loads_shipped_models)
 {
-    const char *names[] = {"llava.json", "llama-7b.json", "tiny-llava.json", "tiny-gqa.json", "tiny-quant.json"};
+    const char *names[] = {"llava.json",        "llama-7b.json",      "tiny-llava.json",      "tiny-gqa.json",
+                           "tiny-quant.json",   "tiny-features.json", "llama-3.1-8b.json",    "llama-3.2-1b.json",
+                           "qwen2.5-0.5b.json", "qwen2.5-7b.json",    "mistral-7b-v0.1.json", "phi-3-mini.json"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         ck_model_free(load_shipped(names[i]));
 }
@@ -188,6 +190,20 @@ Test(model, refuses_bad_new_fields)
                           "\"position\": \"learned\", \"rope_scaling\": {}",
                           "bad.json: section 0 \"text\": field \"rope_scaling\": expected no such field with "
                           "\"position\": \"learned\", found an object");
+}
+
+Test(model, a_model_name_may_carry_a_version_a_section_name_not)
+{
+    char err[CK_ERR_LEN];
+    char *text = mutate("\"name\": \"t\"", "\"name\": \"llama-3.1-8b\"");
+    ck_model *m = ck_model_parse(text, strlen(text), "ok.json", err, sizeof err);
+    cr_assert_not_null(m, "%s", err);
+    cr_assert_str_eq(ck_model_name(m), "llama-3.1-8b");
+    ck_model_free(m);
+    free(text);
+    expect_mutation_error("\"name\": \"text\"", "\"name\": \"te.xt\"",
+                          "bad.json: section 0 \"?\": field \"name\": expected 1 to 24 characters of [A-Za-z0-9_-], "
+                          "found \"te.xt\"");
 }
 
 Test(model, accepts_head_dim_independent_of_width)

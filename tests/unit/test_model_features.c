@@ -79,8 +79,8 @@ Test(features, the_plan_has_one_table_and_wide_attention)
         size_t vis = 27 * 24 + 24 + 16 * 24 + 2 * vis_layer + 2 * 24 + (40 * 24 + 40);
         size_t txt_layer = 40 + (48 * 40 + 48 + 2 * (24 * 40 + 24)) + 40 * 48 + 40 + 3 * 45 * 40;
         size_t txt = 67 * 40 + 2 * txt_layer + 40;
-        cr_assert_eq(p->by_kind[CK_BUF_WEIGHT], (vis + txt) * 4, "weights %zu, expected %zu",
-                     p->by_kind[CK_BUF_WEIGHT], (vis + txt) * 4);
+        cr_assert_eq(p->by_kind[CK_BUF_WEIGHT], (vis + txt) * 4, "weights %zu, expected %zu", p->by_kind[CK_BUF_WEIGHT],
+                     (vis + txt) * 4);
         ck_plan_free(p);
     }
     ck_model_free(m);
@@ -123,8 +123,8 @@ Test(features, a_run_scales_the_embedding_and_reads_the_tied_table)
                 want += (double)h[t * D + k] * (double)table[v * D + k];
                 mag += fabs((double)h[t * D + k] * (double)table[v * D + k]);
             }
-            cr_assert(fabs(logits[t * V + v] - want) <= 1e-6 * mag + 1e-30, "logit [%zu, %zu]: %g, expected %g", t,
-                      v, logits[t * V + v], want);
+            cr_assert(fabs(logits[t * V + v] - want) <= 1e-6 * mag + 1e-30, "logit [%zu, %zu]: %g, expected %g", t, v,
+                      logits[t * V + v], want);
         }
     ck_exec_destroy(ctx);
     ck_runner_free(r);
