@@ -21,6 +21,7 @@ typedef enum ck_section_kind { CK_SECTION_VISION_ENCODER = 0, CK_SECTION_DECODER
 typedef enum ck_norm_kind { CK_NORM_RMSNORM = 0, CK_NORM_LAYERNORM = 1 } ck_norm_kind;
 typedef enum ck_act_kind { CK_ACT_SWIGLU = 0, CK_ACT_GELU = 1 } ck_act_kind;
 typedef enum ck_pos_kind { CK_POS_ROPE = 0, CK_POS_LEARNED = 1 } ck_pos_kind;
+#define CK_ROLE_DTYPE_SLOTS 24 /* >= CK_ROLE_COUNT (checked in graph.c) */
 
 typedef struct ck_section {
     char name[CK_SECTION_NAME_MAX + 1];
@@ -50,11 +51,15 @@ typedef struct ck_section {
     int has_bridge;
     size_t bridge_to; /* index of the section the bridge feeds */
     int bridge_bias;
+    /* per role (ck_role), the matrix-weight dtype when it differs from the
+     * model's: set from a GGUF file's tensors (mixed dtypes), never from JSON */
+    uint32_t role_dtype[CK_ROLE_DTYPE_SLOTS];
 } ck_section;
 
 struct ck_model {
     char name[64];
-    uint32_t dtype; /* matrix weights: linear, qkv, embedding tables */
+    uint32_t dtype;       /* matrix weights: linear, qkv, embedding tables */
+    int dtypes_from_file; /* built from a GGUF file: its tensors' dtypes are the plan's */
     size_t n_sections;
     ck_section sections[CK_MAX_SECTIONS];
 };

@@ -55,6 +55,19 @@ uint32_t ck_graph_weight_dtype(const ck_model *m, const ck_graph_opts *opts)
     return opts && opts->weight_dtype ? opts->weight_dtype : m->dtype;
 }
 
+_Static_assert(CK_ROLE_DTYPE_SLOTS >= CK_ROLE_COUNT, "a dtype slot per role");
+
+/* A role's matrix dtype: an override of the options wins, then the role's
+ * own (a GGUF file's mixed dtypes), then the model's. Plans record the
+ * resolved dtype as their option, so an "override" equal to the model's
+ * own dtype is none. */
+static uint32_t role_dtype(const ck_section *s, ck_role role, uint32_t model_dtype, const ck_graph_opts *opts)
+{
+    if (opts && opts->weight_dtype && opts->weight_dtype != model_dtype)
+        return opts->weight_dtype;
+    return s->role_dtype[role] ? s->role_dtype[role] : model_dtype;
+}
+
 size_t ck_section_rows(const ck_section *s, const ck_graph_opts *opts)
 {
     return opts && opts->decode && s->kind == CK_SECTION_DECODER ? 1 : s->seq_len;
@@ -141,6 +154,8 @@ typedef struct builder {
     ck_node *out;
     size_t n;
     ck_part part;
+    const ck_graph_opts *opts;
+    uint32_t model_dtype;
 } builder;
 
 static ck_shape *add(builder *b, ck_role role, uint32_t op, uint32_t dtype)
@@ -150,7 +165,10 @@ static ck_shape *add(builder *b, ck_role role, uint32_t op, uint32_t dtype)
     nd->part = b->part;
     nd->role = role;
     nd->shape.op = op;
-    nd->shape.dtype = dtype;
+    /* activation-only ops stay f32; matrix ops take their role's dtype */
+    nd->shape.dtype = op == CK_OP_LINEAR || op == CK_OP_QKV || op == CK_OP_EMBEDDING
+                          ? role_dtype(b->s, role, b->model_dtype, b->opts)
+                          : dtype;
     snprintf(nd->shape.label, sizeof nd->shape.label, "%s.%s.%s", b->s->name, ck_part_name(b->part),
              ck_role_name(role));
     return &nd->shape;
@@ -267,7 +285,7 @@ static void build_footer(const ck_model *m, builder *b, size_t T, uint32_t wdt)
 size_t ck_section_nodes(const ck_model *m, size_t sec, const ck_graph_opts *opts, ck_node *out)
 {
     const ck_section *s = &m->sections[sec];
-    builder b = {s, out, 0, CK_PART_HEADER};
+    builder b = {s, out, 0, CK_PART_HEADER, opts, m->dtype};
     uint32_t wdt = ck_graph_weight_dtype(m, opts);
     size_t T = ck_section_rows(s, opts);
     size_t pos = opts && opts->decode && s->kind == CK_SECTION_DECODER ? opts->decode_pos : 0;

@@ -66,7 +66,7 @@ ck_runner *ck_runner_create(const ck_model *m, const ck_plugin *plugin, const ck
             return NULL;
         }
         r->have_gguf = 1;
-        if (!po.weight_dtype)
+        if (!po.weight_dtype && !m->dtypes_from_file) /* a model built from the file has its dtypes */
             po.weight_dtype = run_gguf_matrix_dtype(r, m);
     }
     if (ck_plan_build(m, &po, &r->plan, err, err_len) || ck_arena_map(&r->arena, r->plan->total, NULL, err, err_len) ||

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ck_gguf.h"
 #include "ck_arena.h"
 #include "ck_fusion.h"
 #include "ck_plan.h"
@@ -165,8 +166,8 @@ static int parse_args(int argc, char **argv, plan_args *a)
  * CK_SOURCE_DIR or the current directory. */
 static ck_model *load_model(const char *name, char *err, size_t err_len)
 {
-    ck_model *m = ck_model_load(name, err, err_len);
-    if (m || strchr(name, '/') || strstr(name, ".json"))
+    ck_model *m = ck_model_open(name, err, err_len);
+    if (m || strchr(name, '/') || strstr(name, ".json") || strstr(name, ".gguf"))
         return m;
     snprintf(err, err_len, "%s: no such model file, nor ir/models/%s.json under CK_SOURCE_DIR or .", name, name);
     const char *roots[] = {getenv("CK_SOURCE_DIR"), "."};

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "ck_gguf.h"
 #include "ck_fusion.h"
 #include "ck_ir.h"
 #include "ck_run.h"
@@ -135,6 +136,9 @@ static int parse(int argc, char **argv, run_cli *c)
         }
         c->gguf = c->weights;
     }
+    size_t ml = strlen(c->model);
+    if (!c->weights && ml > 5 && strcmp(c->model + ml - 5, ".gguf") == 0)
+        c->gguf = c->model; /* a GGUF model runs its own weights unless told --weights seeded */
     return parse_tokens(c);
 }
 
@@ -147,7 +151,7 @@ static int load_all(const run_cli *c, loaded *l)
 {
     char err[CK_ERR_LEN];
     memset(l, 0, sizeof *l);
-    if (!(l->model = ck_model_load(c->model, err, sizeof err)) ||
+    if (!(l->model = ck_model_open(c->model, err, sizeof err)) ||
         !(l->scalar = ck_plugin_load("scalar", err, sizeof err)) ||
         !(l->plugin = strcmp(c->plugin, "scalar") == 0 ? l->scalar : ck_plugin_load(c->plugin, err, sizeof err))) {
         fprintf(stderr, "ckbench: %s\n", err);

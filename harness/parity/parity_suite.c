@@ -14,6 +14,7 @@
 
 #include "ck_fusion.h"
 #include "ck_ir.h"
+#include "ck_gguf.h"
 #include "ck_model.h"
 #include "parity.h"
 
@@ -470,7 +471,7 @@ static void add_model_fused(suite *s, const ck_model *m, const ck_graph_opts *op
 int ck_parity_model_suite(const char *path, uint32_t weight_dtype, ck_parity_shape **out, size_t *n, char *err,
                           size_t err_len)
 {
-    ck_model *m = ck_model_load(path, err, err_len);
+    ck_model *m = ck_model_open(path, err, err_len);
     if (!m)
         return -1;
     suite s = {0};
