@@ -47,6 +47,7 @@ typedef struct ck_section {
     double rope_factor, rope_low_freq_factor, rope_high_freq_factor;
     size_t rope_original_context;
     int tie_embeddings;     /* decoder: lm_head reads the embedding table */
+    int qk_norm;            /* rmsnorm of each q and k head (own gammas [hd]) before rope (Qwen3) */
     double embedding_scale; /* decoder: the embedding's rows times this (0: none) */
     int has_bridge;
     size_t bridge_to; /* index of the section the bridge feeds */
@@ -93,6 +94,8 @@ typedef enum ck_role {
     CK_ROLE_FINAL_NORM,
     CK_ROLE_BRIDGE,
     CK_ROLE_LM_HEAD,
+    CK_ROLE_Q_NORM, /* qk_norm: rmsnorm over each head's hd, after qkv, before rope */
+    CK_ROLE_K_NORM,
     CK_ROLE_COUNT
 } ck_role;
 

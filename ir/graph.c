@@ -28,6 +28,8 @@ static const char *const role_names[CK_ROLE_COUNT] = {
     [CK_ROLE_FINAL_NORM] = "final_norm",
     [CK_ROLE_BRIDGE] = "bridge",
     [CK_ROLE_LM_HEAD] = "lm_head",
+    [CK_ROLE_Q_NORM] = "q_norm",
+    [CK_ROLE_K_NORM] = "k_norm",
 };
 
 const char *ck_role_name(ck_role r)
@@ -228,6 +230,12 @@ static void build_attention(builder *b, size_t T, size_t pos, uint32_t wdt)
     sh->n_kv_heads = s->n_kv_heads;
     sh->head_dim = s->head_dim;
     sh->has_bias = s->qkv_bias;
+    if (s->qk_norm) { /* the rmsnorm op on [T*H, hd] rows: one gamma [hd] shared by the heads */
+        sh = add(b, CK_ROLE_Q_NORM, CK_OP_RMSNORM, CK_DTYPE_F32);
+        sh->T = T * s->n_heads, sh->D = s->head_dim, sh->eps = s->norm_eps;
+        sh = add(b, CK_ROLE_K_NORM, CK_OP_RMSNORM, CK_DTYPE_F32);
+        sh->T = T * s->n_kv_heads, sh->D = s->head_dim, sh->eps = s->norm_eps;
+    }
     if (s->position == CK_POS_ROPE) {
         sh = add(b, CK_ROLE_ROPE, CK_OP_ROPE, CK_DTYPE_F32);
         sh->T = T;

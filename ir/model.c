@@ -235,6 +235,7 @@ static const char *const section_fields[] = {
     "embedding_scale",
     "sliding_window",
     "rope_scaling",
+    "qk_norm",
     NULL,
 };
 static const char *const kind_names[] = {"vision_encoder", "decoder", NULL};
@@ -333,6 +334,12 @@ static int parse_blocks(const vctx *c, const cJSON *j, ck_section *s)
     } else if (get_bool(c, j, "norm_bias", 1, &s->norm_bias)) {
         return -1;
     }
+    if (get_bool(c, j, "qk_norm", 0, &s->qk_norm))
+        return -1;
+    if (s->qk_norm && s->norm != CK_NORM_RMSNORM)
+        return fail(c, "qk_norm",
+                    "expected it only with \"norm\": \"rmsnorm\" (an rmsnorm of each head), found "
+                    "true with layernorm");
     if (get_enum(c, j, "activation", act_names, 1, 0, &e))
         return -1;
     s->activation = (ck_act_kind)e;

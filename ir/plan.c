@@ -318,6 +318,14 @@ static int node_buffers(planner *pl, const ck_section *s, const ck_node *nd)
     case CK_ROLE_MLP_NORM: return norm_buffers(pl, prefix, s, sh->T, 1);
     case CK_ROLE_QKV: return qkv_buffers(pl, prefix, s, sh);
     case CK_ROLE_ROPE: return 0; /* in place on q and k; its tables head the section */
+    case CK_ROLE_Q_NORM:
+    case CK_ROLE_K_NORM: {
+        size_t heads = nd->role == CK_ROLE_Q_NORM ? s->n_heads : s->n_kv_heads;
+        return weight(pl, prefix, "gamma", CK_DTYPE_F32, SHAPE(s->head_dim)) ||
+                       activation(pl, prefix, "out", CK_DTYPE_F32, SHAPE(sh->T / heads, heads, s->head_dim))
+                   ? -1
+                   : 0;
+    }
     case CK_ROLE_ATTENTION: return activation_with_grad(pl, prefix, "out", SHAPE(sh->T, s->n_heads, s->head_dim));
     case CK_ROLE_OUT_PROJ:
     case CK_ROLE_MLP_GATE:

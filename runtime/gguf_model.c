@@ -17,7 +17,6 @@
 static const struct {
     const char *arch, *why;
 } unimplemented[] = {
-    {"qwen3", "per-head q / k rmsnorm (qk_norm)"},
     {"gemma", "GeGLU and the (1 + gamma) norm offset"},
     {"gemma2", "GeGLU, soft-capping and norms after attention and MLP"},
     {"gemma3", "GeGLU, qk_norm, local attention windows and norms after attention and MLP"},
@@ -27,7 +26,7 @@ static const struct {
 typedef struct dims {
     uint64_t D, L, F, H, Hkv, hd, ctx, vocab;
     double theta, eps;
-    int tied, bias;
+    int tied, bias, qk_norm;
 } dims;
 
 static int arch_of(const ck_gguf *g, const char *path, char *arch, size_t cap, char *err, size_t err_len)
@@ -35,13 +34,13 @@ static int arch_of(const ck_gguf *g, const char *path, char *arch, size_t cap, c
     if (ck_gguf_kv_string(g, "general.architecture", arch, cap))
         return GM_ERR("%s: general.architecture: expected a string naming the architecture, found %s", path,
                       ck_gguf_kv_find(g, "general.architecture") ? "another type" : "nothing");
-    if (strcmp(arch, "llama") == 0 || strcmp(arch, "qwen2") == 0)
+    if (strcmp(arch, "llama") == 0 || strcmp(arch, "qwen2") == 0 || strcmp(arch, "qwen3") == 0)
         return 0;
     for (size_t i = 0; i < sizeof unimplemented / sizeof unimplemented[0]; i++)
         if (strcmp(arch, unimplemented[i].arch) == 0)
             return GM_ERR("%s: general.architecture: \"%s\" needs %s, which is not implemented", path, arch,
                           unimplemented[i].why);
-    return GM_ERR("%s: general.architecture: expected llama or qwen2, found \"%.60s\"", path, arch);
+    return GM_ERR("%s: general.architecture: expected llama, qwen2 or qwen3, found \"%.60s\"", path, arch);
 }
 
 /* "<arch>.<what>" as an unsigned integer; `dflt` < 0: required. */
@@ -118,6 +117,7 @@ static int read_vocab(const ck_gguf *g, dims *d, const char *path, char *err, si
                       (unsigned long long)emb->dims[0]);
     d->tied = ck_gguf_find(g, "output.weight") == NULL;
     d->bias = ck_gguf_find(g, "blk.0.attn_q.bias") != NULL;
+    d->qk_norm = ck_gguf_find(g, "blk.0.attn_q_norm.weight") != NULL;
     if (ck_gguf_find(g, "rope_freqs.weight"))
         return GM_ERR("%s: rope_freqs.weight: per-frequency rope factors (Llama 3.1's scaling as GGUF stores it) "
                       "are not implemented",
@@ -147,18 +147,18 @@ static ck_model *parse_dims(const dims *d, const char *arch, const char *path, c
     char name[64], text[1536];
     stem_name(path, name, sizeof name);
     /* llama.cpp permutes llama's q / k rows so that adjacent pairs rotate
-     * (its "normal" rope); qwen2 keeps the halves (neox) */
+     * (its "normal" rope); qwen2 and qwen3 keep the halves (neox) */
     const char *pairing = strcmp(arch, "llama") == 0 ? "gptj" : "neox";
     snprintf(text, sizeof text,
              "{\"name\": \"%s\", \"dtype\": \"f32\", \"sections\": [{\"name\": \"text\", \"kind\": \"decoder\", "
              "\"n_layers\": %llu, \"d_model\": %llu, \"n_heads\": %llu, \"n_kv_heads\": %llu, \"head_dim\": %llu, "
              "\"d_ff\": %llu, \"seq_len\": %llu, \"vocab\": %llu, \"tie_word_embeddings\": %s, \"norm\": "
              "\"rmsnorm\", \"norm_eps\": %.17g, \"activation\": \"swiglu\", \"qkv_bias\": %s, \"position\": "
-             "\"rope\", \"rope_theta\": %.17g, \"rope_pairing\": \"%s\"}]}",
+             "\"rope\", \"rope_theta\": %.17g, \"rope_pairing\": \"%s\", \"qk_norm\": %s}]}",
              name, (unsigned long long)d->L, (unsigned long long)d->D, (unsigned long long)d->H,
              (unsigned long long)d->Hkv, (unsigned long long)d->hd, (unsigned long long)d->F,
              (unsigned long long)d->ctx, (unsigned long long)d->vocab, d->tied ? "true" : "false", d->eps,
-             d->bias ? "true" : "false", d->theta, pairing);
+             d->bias ? "true" : "false", d->theta, pairing, d->qk_norm ? "true" : "false");
     char inner[CK_ERR_LEN];
     ck_model *m = ck_model_parse(text, strlen(text), path, inner, sizeof inner);
     if (!m)
@@ -192,7 +192,7 @@ static int take_dtypes(const ck_gguf *g, const dims *d, ck_model *m, const char 
     ck_section *s = &m->sections[0];
     static const struct {
         const char *what;
-        int role; /* -1: must be f32 */
+        int role; /* < 0: a norm, must be f32 */
     } roles[] = {{"attn_q.weight", CK_ROLE_QKV},
                  {"attn_k.weight", CK_ROLE_QKV},
                  {"attn_v.weight", CK_ROLE_QKV},
@@ -201,9 +201,13 @@ static int take_dtypes(const ck_gguf *g, const dims *d, ck_model *m, const char 
                  {"ffn_up.weight", CK_ROLE_MLP_UP},
                  {"ffn_down.weight", CK_ROLE_MLP_DOWN},
                  {"attn_norm.weight", -1},
-                 {"ffn_norm.weight", -1}};
+                 {"ffn_norm.weight", -1},
+                 {"attn_q_norm.weight", -2},
+                 {"attn_k_norm.weight", -2}};
     for (size_t i = 0; i < sizeof roles / sizeof roles[0]; i++) {
         uint32_t dt = 0;
+        if (roles[i].role == -2 && !d->qk_norm) /* -2: q / k norms, where the file has them */
+            continue;
         if (role_tensor_dtype(g, d, roles[i].what, &dt, path, err, err_len))
             return -1;
         if (roles[i].role < 0) {

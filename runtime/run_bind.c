@@ -154,6 +154,14 @@ static void bind_node(binder *b, step *s, const ck_node *nd, const ck_section *s
                                     sh->dtype};
         add_out(b, s, "q"), add_out(b, s, "k"), add_out(b, s, "v");
         break;
+    case CK_ROLE_Q_NORM:
+    case CK_ROLE_K_NORM: { /* each head's hd normalised: rows of [T*H, hd] */
+        float **x = nd->role == CK_ROLE_Q_NORM ? &f->q : &f->k;
+        s->args.norm = (ck_norm_args){*x, tensor(b, "out", 1), tensor(b, "gamma", 1), NULL, sh->T, sh->D, sh->eps};
+        add_out(b, s, "out");
+        *x = s->args.norm.y;
+        break;
+    }
     case CK_ROLE_ROPE: {
         char tabs[96];
         snprintf(tabs, sizeof tabs, "%s", b->prefix);

@@ -56,6 +56,8 @@ static void llama_cpp_name(const ck_runner *r, const ck_buffer *b, char *out, si
         {"mlp_gate.w", "ffn_gate.weight"},
         {"mlp_up.w", "ffn_up.weight"},
         {"mlp_down.w", "ffn_down.weight"},
+        {"q_norm.gamma", "attn_q_norm.weight"},
+        {"k_norm.gamma", "attn_k_norm.weight"},
     };
     const ck_section *s = section_of(r, b);
     out[0] = 0;

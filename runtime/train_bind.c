@@ -460,6 +460,9 @@ int train_bind(ck_trainer *t, char *err, size_t len)
             t->frozen_sections++;
             continue;
         }
+        if (m->sections[si].qk_norm) /* forward, decode, parity and bench run it; the backward is not wired */
+            return train_failf(err, len, "%s: section \"%s\": training with qk_norm is not implemented", m->name,
+                               m->sections[si].name);
         size_t first = 0, rows = 0;
         if (bind_targets(t, si, &first, &rows, err, len))
             return -1;

@@ -23,7 +23,7 @@ enum { D = 64, L = 2, H = 4, HKV = 2, HD = 16, F = 96, V = 40, CTX = 24, MAXT = 
 typedef struct spec {
     const char *arch;
     uint32_t layer_dt, embed_dt, head_dt; /* head_dt 0: tied (no output.weight) */
-    int bias, tokens;                     /* q/k/v biases; a token list in the metadata */
+    int bias, tokens, qk_norm;            /* q/k/v biases; a token list in the metadata; q/k norms */
     gguf_out_tensor t[MAXT];
     size_t shapes[MAXT][2];
     char names[MAXT][64];
@@ -89,6 +89,10 @@ static void build(spec *s)
         for (size_t k = 0; k < sizeof m / sizeof m[0]; k++) {
             snprintf(name, sizeof name, "blk.%d.%s", l, m[k].what);
             add(s, name, s->layer_dt, m[k].rows, m[k].cols);
+        }
+        for (int k = 0; k < 2 && s->qk_norm; k++) {
+            snprintf(name, sizeof name, "blk.%d.attn_%c_norm.weight", l, "qk"[k]);
+            add(s, name, CK_DTYPE_F32, 1, HD);
         }
         for (int k = 0; k < 3 && s->bias; k++) {
             snprintf(name, sizeof name, "blk.%d.attn_%c.bias", l, "qkv"[k]);
@@ -331,6 +335,36 @@ Test(gguf_model, qwen2_tied_with_biases)
     release(&s);
 }
 
+/* qwen3: per-head q / k norms from the file, run on its weights. */
+Test(gguf_model, qwen3_with_qk_norm)
+{
+    spec s = {.arch = "qwen3", .layer_dt = CK_DTYPE_Q8_0, .embed_dt = CK_DTYPE_F16, .qk_norm = 1, .tokens = 1};
+    build(&s);
+    const char *path = tmp_file("qwen3.gguf");
+    write_file(&s, path, NULL, NULL);
+    char err[CK_ERR_LEN];
+    ck_model *m = ck_model_open(path, err, sizeof err);
+    cr_assert_not_null(m, "%s", err);
+    cr_assert_eq(m->sections[0].qk_norm, 1);
+    cr_assert_eq(m->sections[0].tie_embeddings, 1);
+    ck_plugin *scalar = ck_plugin_load("scalar", err, sizeof err);
+    ck_run_opts o = {.seed = 3, .gguf_path = path};
+    ck_runner *r = ck_runner_create(m, scalar, scalar, &o, err, sizeof err);
+    cr_assert_not_null(r, "%s", err);
+    ck_exec_ctx *ctx = ck_exec_create(1);
+    cr_assert_eq(ck_runner_forward(r, ctx, NULL, NULL, err, sizeof err), 0, "%s", err);
+    const ck_buffer *gb = buffer(ck_runner_plan(r), "text.layer.1.q_norm.gamma");
+    cr_assert_not_null(gb);
+    const float *gamma = (const float *)((const char *)ck_runner_base(r) + gb->offset);
+    for (size_t i = 0; i < HD; i++)
+        cr_assert_eq(gamma[i], 1.0f, "the file's q_norm gamma (1), not a seeded one");
+    ck_exec_destroy(ctx);
+    ck_runner_free(r);
+    ck_plugin_unload(scalar);
+    ck_model_free(m);
+    release(&s);
+}
+
 static void expect_refusal(const char *path, const char *message)
 {
     char err[CK_ERR_LEN];
@@ -362,15 +396,17 @@ Test(gguf_model, what_cannot_be_the_model_is_refused_in_one_line)
     build(&s);
     p = tmp_file("mamba.gguf");
     write_file(&s, p, NULL, NULL);
-    snprintf(want, sizeof want, "%s: general.architecture: expected llama or qwen2, found \"mamba\"", p);
+    snprintf(want, sizeof want, "%s: general.architecture: expected llama, qwen2 or qwen3, found \"mamba\"", p);
     expect_refusal(p, want);
     release(&s);
-    s = (spec){.arch = "qwen3", .layer_dt = CK_DTYPE_F16, .embed_dt = CK_DTYPE_F16, .head_dt = CK_DTYPE_F16};
+    s = (spec){.arch = "gemma2", .layer_dt = CK_DTYPE_F16, .embed_dt = CK_DTYPE_F16, .head_dt = CK_DTYPE_F16};
     build(&s);
-    p = tmp_file("qwen3.gguf");
+    p = tmp_file("gemma2.gguf");
     write_file(&s, p, NULL, NULL);
     snprintf(want, sizeof want,
-             "%s: general.architecture: \"qwen3\" needs per-head q / k rmsnorm (qk_norm), which is not implemented", p);
+             "%s: general.architecture: \"gemma2\" needs GeGLU, soft-capping and norms after attention and MLP, "
+             "which is not implemented",
+             p);
     expect_refusal(p, want);
     release(&s);
 }

@@ -55,7 +55,8 @@ Test(model, loads_shipped_models)
 {
     const char *names[] = {"llava.json",        "llama-7b.json",      "tiny-llava.json",      "tiny-gqa.json",
                            "tiny-quant.json",   "tiny-features.json", "llama-3.1-8b.json",    "llama-3.2-1b.json",
-                           "qwen2.5-0.5b.json", "qwen2.5-7b.json",    "mistral-7b-v0.1.json", "phi-3-mini.json"};
+                           "qwen2.5-0.5b.json", "qwen2.5-7b.json",    "mistral-7b-v0.1.json", "phi-3-mini.json",
+                           "qwen3-0.6b.json"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         ck_model_free(load_shipped(names[i]));
 }
@@ -204,6 +205,13 @@ Test(model, a_model_name_may_carry_a_version_a_section_name_not)
     expect_mutation_error("\"name\": \"text\"", "\"name\": \"te.xt\"",
                           "bad.json: section 0 \"?\": field \"name\": expected 1 to 24 characters of [A-Za-z0-9_-], "
                           "found \"te.xt\"");
+}
+
+Test(model, refuses_qk_norm_with_layernorm)
+{
+    expect_mutation_error("\"norm\": \"rmsnorm\"", "\"norm\": \"layernorm\", \"qk_norm\": true",
+                          "bad.json: section 0 \"text\": field \"qk_norm\": expected it only with \"norm\": "
+                          "\"rmsnorm\" (an rmsnorm of each head), found true with layernorm");
 }
 
 Test(model, accepts_head_dim_independent_of_width)

@@ -11,6 +11,7 @@
 
 #include "ck_plan.h"
 #include "ck_run.h"
+#include "ck_train.h"
 
 static ck_model *load_features(void)
 {
@@ -71,13 +72,15 @@ Test(features, the_plan_has_one_table_and_wide_attention)
         expect_shape(p, "text.layer.0.qkv.wq", 48, 40);
         expect_shape(p, "text.layer.0.qkv.wk", 24, 40);
         expect_shape(p, "text.layer.1.out_proj.w", 40, 48);
+        cr_assert_eq(find(p, "text.layer.0.q_norm.gamma")->shape[0], 12);
+        cr_assert_eq(find(p, "text.layer.0.k_norm.out")->shape[1], 2);
         expect_shape(p, "vision.header.patch_embed.pixels", 16, 27);
         expect_shape(p, "vision.header.pos_add.pos_embed", 16, 24);
         cr_assert_null(find(p, "vision.header.pos_add.class_token"));
         /* the weights, from the dimensions alone (f32): the table counted once */
         size_t vis_layer = 2 * 24 + 2 * 24 + (3 * 32 * 24 + 3 * 32) + (24 * 32 + 24) + (36 * 24 + 36) + (24 * 36 + 24);
         size_t vis = 27 * 24 + 24 + 16 * 24 + 2 * vis_layer + 2 * 24 + (40 * 24 + 40);
-        size_t txt_layer = 40 + (48 * 40 + 48 + 2 * (24 * 40 + 24)) + 40 * 48 + 40 + 3 * 45 * 40;
+        size_t txt_layer = 40 + (48 * 40 + 48 + 2 * (24 * 40 + 24)) + 2 * 12 + 40 * 48 + 40 + 3 * 45 * 40;
         size_t txt = 67 * 40 + 2 * txt_layer + 40;
         cr_assert_eq(p->by_kind[CK_BUF_WEIGHT], (vis + txt) * 4, "weights %zu, expected %zu", p->by_kind[CK_BUF_WEIGHT],
                      (vis + txt) * 4);
@@ -115,6 +118,21 @@ Test(features, a_run_scales_the_embedding_and_reads_the_tied_table)
     for (size_t t = image_rows; t < T; t++)
         for (size_t k = 0; k < D; k++)
             cr_assert_eq(emb[t * D + k], table[(size_t)ids[t] * D + k] * scale, "row %zu col %zu", t, k);
+    /* qk_norm: k's row 0 (position 0, which rope leaves as it is) is the
+     * rmsnorm of each of its 2 heads of 12, times the shared gamma */
+    const float *kr = at(r, "text.layer.1.qkv.k"), *kn = at(r, "text.layer.1.k_norm.out");
+    const float *kg = at(r, "text.layer.1.k_norm.gamma");
+    for (size_t hh = 0; hh < 2; hh++) {
+        double ss = 0;
+        for (size_t i = 0; i < 12; i++)
+            ss += (double)kr[hh * 12 + i] * kr[hh * 12 + i];
+        double inv = 1.0 / sqrt(ss / 12 + 1e-6);
+        for (size_t i = 0; i < 12; i++) {
+            double want = kr[hh * 12 + i] * inv * kg[i];
+            cr_assert(fabs(kn[hh * 12 + i] - want) <= 1e-5 * fabs(want) + 1e-7, "k head %zu dim %zu: %g, expected %g",
+                      hh, i, kn[hh * 12 + i], want);
+        }
+    }
     const float *h = at(r, "text.footer.final_norm.out"), *logits = at(r, "text.footer.lm_head.logits");
     for (size_t t = 0; t < T; t += 5)
         for (size_t v = 0; v < V; v++) {
@@ -156,6 +174,21 @@ Test(features, rope_tables_are_llama3_scaled)
         cr_assert_eq(cos_tab[pos * half + i], (float)cos((double)pos * pow(1e4, -2.0 * (double)i / 12.0) / 8.0),
                      "frequency %zu", i);
     ck_runner_free(r);
+    ck_plugin_unload(scalar);
+    ck_model_free(m);
+}
+
+/* qk_norm runs forward, not backward yet: training says so in one line. */
+Test(features, training_with_qk_norm_is_refused)
+{
+    char err[CK_ERR_LEN];
+    ck_model *m = load_features();
+    ck_plugin *scalar = ck_plugin_load("scalar", err, sizeof err);
+    cr_assert_not_null(scalar, "%s", err);
+    ck_train_opts o = ck_train_defaults();
+    ck_trainer *t = ck_trainer_create(m, scalar, scalar, &o, err, sizeof err);
+    cr_assert_null(t);
+    cr_assert_str_eq(err, "tiny-features: section \"text\": training with qk_norm is not implemented");
     ck_plugin_unload(scalar);
     ck_model_free(m);
 }
