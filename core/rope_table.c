@@ -18,8 +18,8 @@ static double scaled_inv_freq(double inv_freq, const ck_rope_scaling *sc)
     return (1.0 - smooth) * inv_freq / sc->factor + smooth * inv_freq;
 }
 
-void ck_rope_tables_scaled(double theta, size_t head_dim, size_t max_pos, const ck_rope_scaling *sc, float *cos_tab,
-                           float *sin_tab)
+static void tables(double theta, size_t head_dim, size_t max_pos, const ck_rope_scaling *sc, const float *factors,
+                   float *cos_tab, float *sin_tab)
 {
     size_t half = head_dim / 2;
     for (size_t p = 0; p < max_pos; p++) {
@@ -27,11 +27,25 @@ void ck_rope_tables_scaled(double theta, size_t head_dim, size_t max_pos, const 
             double inv_freq = pow(theta, -2.0 * (double)i / (double)head_dim);
             if (sc && sc->factor > 0.0)
                 inv_freq = scaled_inv_freq(inv_freq, sc);
+            if (factors)
+                inv_freq /= (double)factors[i];
             double a = (double)p * inv_freq;
             cos_tab[p * half + i] = (float)cos(a);
             sin_tab[p * half + i] = (float)sin(a);
         }
     }
+}
+
+void ck_rope_tables_scaled(double theta, size_t head_dim, size_t max_pos, const ck_rope_scaling *sc, float *cos_tab,
+                           float *sin_tab)
+{
+    tables(theta, head_dim, max_pos, sc, NULL, cos_tab, sin_tab);
+}
+
+void ck_rope_tables_factors(double theta, size_t head_dim, size_t max_pos, const float *factors, float *cos_tab,
+                            float *sin_tab)
+{
+    tables(theta, head_dim, max_pos, NULL, factors, cos_tab, sin_tab);
 }
 
 void ck_rope_tables(double theta, size_t head_dim, size_t max_pos, float *cos_tab, float *sin_tab)

@@ -46,9 +46,10 @@ typedef struct ck_section {
     /* llama3 rope scaling of the inverse frequencies (factor 0: none) */
     double rope_factor, rope_low_freq_factor, rope_high_freq_factor;
     size_t rope_original_context;
-    int tie_embeddings;     /* decoder: lm_head reads the embedding table */
-    int qk_norm;            /* rmsnorm of each q and k head (own gammas [hd]) before rope (Qwen3) */
-    double embedding_scale; /* decoder: the embedding's rows times this (0: none) */
+    float *rope_freq_factors; /* [head_dim/2], owned by the model: a GGUF file's rope_freqs (NULL: none) */
+    int tie_embeddings;       /* decoder: lm_head reads the embedding table */
+    int qk_norm;              /* rmsnorm of each q and k head (own gammas [hd]) before rope (Qwen3) */
+    double embedding_scale;   /* decoder: the embedding's rows times this (0: none) */
     int has_bridge;
     size_t bridge_to; /* index of the section the bridge feeds */
     int bridge_bias;

@@ -641,6 +641,8 @@ ck_model *ck_model_load(const char *path, char *err, size_t err_len)
 
 void ck_model_free(ck_model *m)
 {
+    for (size_t i = 0; m && i < m->n_sections; i++)
+        free(m->sections[i].rope_freq_factors);
     free(m);
 }
 

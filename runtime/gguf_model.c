@@ -118,10 +118,6 @@ static int read_vocab(const ck_gguf *g, dims *d, const char *path, char *err, si
     d->tied = ck_gguf_find(g, "output.weight") == NULL;
     d->bias = ck_gguf_find(g, "blk.0.attn_q.bias") != NULL;
     d->qk_norm = ck_gguf_find(g, "blk.0.attn_q_norm.weight") != NULL;
-    if (ck_gguf_find(g, "rope_freqs.weight"))
-        return GM_ERR("%s: rope_freqs.weight: per-frequency rope factors (Llama 3.1's scaling as GGUF stores it) "
-                      "are not implemented",
-                      path);
     return 0;
 }
 
@@ -230,6 +226,28 @@ static int take_dtypes(const ck_gguf *g, const dims *d, ck_model *m, const char 
     return 0;
 }
 
+/* Llama 3.1's rope scaling as llama.cpp stores it: rope_freqs.weight, f32
+ * [head_dim/2] divisors of the inverse frequencies, positive and finite. */
+static int take_rope_freqs(const ck_gguf *g, ck_model *m, const char *path, char *err, size_t err_len)
+{
+    const ck_gguf_tensor *t = ck_gguf_find(g, "rope_freqs.weight");
+    ck_section *s = &m->sections[0];
+    if (!t)
+        return 0;
+    size_t half = s->head_dim / 2;
+    if (t->dtype != CK_DTYPE_F32 || t->n_dims != 1 || t->dims[0] != half)
+        return GM_ERR("%s: rope_freqs.weight: expected f32 [%zu] (head_dim / 2), found %s with %llu values", path, half,
+                      ck_dtype_name(t->dtype), (unsigned long long)t->dims[0]);
+    if (!(s->rope_freq_factors = malloc(half * sizeof(float))))
+        return GM_ERR("%s: out of memory", path);
+    memcpy(s->rope_freq_factors, t->data, half * sizeof(float));
+    for (size_t i = 0; i < half; i++)
+        if (!(s->rope_freq_factors[i] > 0.0f && s->rope_freq_factors[i] < 1e30f))
+            return GM_ERR("%s: rope_freqs.weight: value %zu is %g, expected a positive finite factor", path, i,
+                          (double)s->rope_freq_factors[i]);
+    return 0;
+}
+
 ck_model *ck_gguf_model(const ck_gguf *g, const char *path, char *err, size_t err_len)
 {
     char arch[64];
@@ -238,7 +256,7 @@ ck_model *ck_gguf_model(const ck_gguf *g, const char *path, char *err, size_t er
         read_vocab(g, &d, path, err, err_len))
         return NULL;
     ck_model *m = parse_dims(&d, arch, path, err, err_len);
-    if (m && take_dtypes(g, &d, m, path, err, err_len)) {
+    if (m && (take_dtypes(g, &d, m, path, err, err_len) || take_rope_freqs(g, m, path, err, err_len))) {
         ck_model_free(m);
         m = NULL;
     }

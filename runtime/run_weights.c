@@ -120,7 +120,10 @@ static int seed_buffer(ck_runner *r, const ck_buffer *b, char *err, size_t len)
             sin_tab = (float *)((char *)r->arena.base + sb->offset);
         ck_rope_scaling sc = {s->rope_factor, s->rope_low_freq_factor, s->rope_high_freq_factor,
                               s->rope_original_context};
-        ck_rope_tables_scaled(s->rope_theta, s->head_dim, b->shape[0], &sc, dst, sin_tab);
+        if (s->rope_freq_factors)
+            ck_rope_tables_factors(s->rope_theta, s->head_dim, b->shape[0], s->rope_freq_factors, dst, sin_tab);
+        else
+            ck_rope_tables_scaled(s->rope_theta, s->head_dim, b->shape[0], &sc, dst, sin_tab);
         return 0;
     }
     if (b->kind == CK_BUF_ACTIVATION) {

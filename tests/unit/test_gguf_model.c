@@ -5,6 +5,7 @@
  * --model FILE.gguf` (the run on the file's own weights), and a one-line
  * refusal for each thing that cannot be the model. */
 #include <criterion/criterion.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -359,6 +360,45 @@ Test(gguf_model, qwen3_with_qk_norm)
     for (size_t i = 0; i < HD; i++)
         cr_assert_eq(gamma[i], 1.0f, "the file's q_norm gamma (1), not a seeded one");
     ck_exec_destroy(ctx);
+    ck_runner_free(r);
+    ck_plugin_unload(scalar);
+    ck_model_free(m);
+    release(&s);
+}
+
+/* Llama 3.1's rope scaling as llama.cpp's converter stores it: rope_freqs
+ * divisors, here for factor 8, low / high 1 / 4, original context 16. The
+ * run's tables are those of the same scaling given in a model file. */
+Test(gguf_model, rope_freqs_scale_the_tables_like_rope_scaling)
+{
+    spec s = llama_mixed();
+    add(&s, "rope_freqs.weight", CK_DTYPE_F32, 1, HD / 2);
+    float *f = s.data[s.n - 1];
+    const double pi = 3.14159265358979323846;
+    for (size_t i = 0; i < HD / 2; i++) {
+        double freq = pow(500000.0, -2.0 * (double)i / HD), wavelen = 2 * pi / freq;
+        double smooth = (16.0 / wavelen - 1.0) / (4.0 - 1.0);
+        f[i] = wavelen < 16.0 / 4 ? 1.0f : wavelen > 16.0 / 1 ? 8.0f : (float)(1.0 / ((1 - smooth) / 8.0 + smooth));
+    }
+    const char *path = tmp_file("llama31.gguf");
+    write_file(&s, path, NULL, NULL);
+    char err[CK_ERR_LEN];
+    ck_model *m = ck_model_open(path, err, sizeof err);
+    cr_assert_not_null(m, "%s", err);
+    cr_assert_not_null(m->sections[0].rope_freq_factors);
+    ck_plugin *scalar = ck_plugin_load("scalar", err, sizeof err);
+    ck_run_opts o = {.seed = 3, .gguf_path = path};
+    ck_runner *r = ck_runner_create(m, scalar, scalar, &o, err, sizeof err);
+    cr_assert_not_null(r, "%s", err);
+    cr_assert_eq(ck_runner_prepare(r, err, sizeof err), 0, "%s", err);
+    const float *cos_tab =
+        (const float *)((const char *)ck_runner_base(r) + buffer(ck_runner_plan(r), "text.header.rope.cos")->offset);
+    float want_cos[CTX * HD / 2], want_sin[CTX * HD / 2];
+    ck_rope_scaling sc = {8.0, 1.0, 4.0, 16};
+    ck_rope_tables_scaled(500000.0, HD, CTX, &sc, want_cos, want_sin);
+    for (size_t i = 0; i < CTX * HD / 2; i++)
+        cr_assert(fabsf(cos_tab[i] - want_cos[i]) <= 1e-6f, "cos[%zu]: %.9g, with rope_scaling %.9g", i, cos_tab[i],
+                  want_cos[i]);
     ck_runner_free(r);
     ck_plugin_unload(scalar);
     ck_model_free(m);
