@@ -322,7 +322,7 @@ static int node_buffers(planner *pl, const ck_section *s, const ck_node *nd)
     case CK_ROLE_K_NORM: {
         size_t heads = nd->role == CK_ROLE_Q_NORM ? s->n_heads : s->n_kv_heads;
         return weight(pl, prefix, "gamma", CK_DTYPE_F32, SHAPE(s->head_dim)) ||
-                       activation(pl, prefix, "out", CK_DTYPE_F32, SHAPE(sh->T / heads, heads, s->head_dim))
+                       activation_with_grad(pl, prefix, "out", SHAPE(sh->T / heads, heads, s->head_dim))
                    ? -1
                    : 0;
     }

@@ -206,6 +206,29 @@ static void mlp_bwd(walk *w, size_t slot, uint32_t l, const float *dR2, size_t T
     }
 }
 
+/* qk_norm of layer l backwards (role "q_norm" or "k_norm"): from the
+ * normalised heads' gradient to qkv's q or k gradient, rows of hd. */
+static void head_norm_bwd(walk *w, size_t slot, uint32_t l, const char *role, const char *qkv_out, size_t heads,
+                          size_t T)
+{
+    ck_trainer *t = w->t;
+    const ck_section *s = w->sec;
+    const char *n = s->name;
+    char p[96], x[96];
+    snprintf(p, sizeof p, "%s.layer.%u.%s", n, l, role);
+    snprintf(x, sizeof x, "%s.layer.%u.qkv.%s", n, l, qkv_out);
+    op_step *st = add_op(w, CK_OP_RMSNORM_BWD, slot, "%s", p);
+    st->args.norm = (ck_norm_bwd_args){buf(t, 1, "%s", x),
+                                       buf(t, 1, "%s.gamma", p),
+                                       buf(t, 1, "%s.out.grad", p),
+                                       buf(t, 1, "%s.grad", x),
+                                       buf(t, 1, "%s.gamma.grad", p),
+                                       NULL,
+                                       T * heads,
+                                       s->head_dim,
+                                       s->norm_eps};
+}
+
 /* Attention of layer l, backwards from dR1 (its residual's gradient) to the
  * attention norm's output gradient. */
 static void attention_bwd(walk *w, size_t slot, uint32_t l, const float *dR1, size_t T)
@@ -215,8 +238,11 @@ static void attention_bwd(walk *w, size_t slot, uint32_t l, const float *dR1, si
     const char *n = s->name;
     size_t H = s->n_heads, Hkv = s->n_kv_heads, hd = s->head_dim;
     char p[96];
-    float *q = buf(t, 1, L_("qkv.q"), n, l), *k = buf(t, 1, L_("qkv.k"), n, l), *v = buf(t, 1, L_("qkv.v"), n, l);
-    float *dq = buf(t, 1, L_("qkv.q.grad"), n, l), *dk = buf(t, 1, L_("qkv.k.grad"), n, l);
+    /* with qk_norm, attention and rope see the normalised heads */
+    const char *qn = s->qk_norm ? "q_norm.out" : "qkv.q", *kn = s->qk_norm ? "k_norm.out" : "qkv.k";
+    float *q = buf(t, 1, "%s.layer.%u.%s", n, l, qn), *k = buf(t, 1, "%s.layer.%u.%s", n, l, kn);
+    float *v = buf(t, 1, L_("qkv.v"), n, l);
+    float *dq = buf(t, 1, "%s.layer.%u.%s.grad", n, l, qn), *dk = buf(t, 1, "%s.layer.%u.%s.grad", n, l, kn);
     float *dv = buf(t, 1, L_("qkv.v.grad"), n, l), *dattn = buf(t, 1, L_("attention.out.grad"), n, l);
     snprintf(p, sizeof p, L_("out_proj"), n, l);
     linear_bwd(w, slot, p, buf(t, 1, L_("attention.out"), n, l), dR1, dattn, T, H * hd, s->d_model);
@@ -227,6 +253,11 @@ static void attention_bwd(walk *w, size_t slot, uint32_t l, const float *dR1, si
         add_op(w, CK_OP_ROPE_BWD, slot, L_("rope"), n, l)->args.rope =
             (ck_rope_args){dq, dk,         buf(t, 1, H_("rope.cos"), n), buf(t, 1, H_("rope.sin"), n), T, H, Hkv, hd,
                            0,  s->seq_len, (uint32_t)s->rope_pairing};
+    if (s->qk_norm) {
+        head_norm_bwd(w, slot, l, "q_norm", "q", H, T);
+        head_norm_bwd(w, slot, l, "k_norm", "k", Hkv, T);
+        dq = buf(t, 1, L_("qkv.q.grad"), n, l), dk = buf(t, 1, L_("qkv.k.grad"), n, l);
+    }
     op_step *st = add_op(w, CK_OP_QKV_BWD, slot, L_("qkv"), n, l);
     st->args.qkv = (ck_qkv_bwd_args){buf(t, 1, L_("attn_norm.out"), n, l),
                                      buf(t, 1, L_("qkv.wq"), n, l),
@@ -460,9 +491,6 @@ int train_bind(ck_trainer *t, char *err, size_t len)
             t->frozen_sections++;
             continue;
         }
-        if (m->sections[si].qk_norm) /* forward, decode, parity and bench run it; the backward is not wired */
-            return train_failf(err, len, "%s: section \"%s\": training with qk_norm is not implemented", m->name,
-                               m->sections[si].name);
         size_t first = 0, rows = 0;
         if (bind_targets(t, si, &first, &rows, err, len))
             return -1;

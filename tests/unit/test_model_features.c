@@ -11,7 +11,6 @@
 
 #include "ck_plan.h"
 #include "ck_run.h"
-#include "ck_train.h"
 
 static ck_model *load_features(void)
 {
@@ -174,21 +173,6 @@ Test(features, rope_tables_are_llama3_scaled)
         cr_assert_eq(cos_tab[pos * half + i], (float)cos((double)pos * pow(1e4, -2.0 * (double)i / 12.0) / 8.0),
                      "frequency %zu", i);
     ck_runner_free(r);
-    ck_plugin_unload(scalar);
-    ck_model_free(m);
-}
-
-/* qk_norm runs forward, not backward yet: training says so in one line. */
-Test(features, training_with_qk_norm_is_refused)
-{
-    char err[CK_ERR_LEN];
-    ck_model *m = load_features();
-    ck_plugin *scalar = ck_plugin_load("scalar", err, sizeof err);
-    cr_assert_not_null(scalar, "%s", err);
-    ck_train_opts o = ck_train_defaults();
-    ck_trainer *t = ck_trainer_create(m, scalar, scalar, &o, err, sizeof err);
-    cr_assert_null(t);
-    cr_assert_str_eq(err, "tiny-features: section \"text\": training with qk_norm is not implemented");
     ck_plugin_unload(scalar);
     ck_model_free(m);
 }

@@ -285,6 +285,29 @@ Test(train, backward_matches_finite_differences_with_a_tied_scaled_table)
     ck_model_free(m);
 }
 
+/* qk_norm: the heads' rmsnorm between qkv and rope, backwards through the
+ * rmsnorm_bwd op on [T*H, hd] rows; q / k gammas and the projections. */
+Test(train, backward_matches_finite_differences_with_qk_norm)
+{
+    const char *json = "{\"name\": \"tiny-qk\", \"dtype\": \"f32\", \"sections\": [{\"name\": \"text\", "
+                       "\"kind\": \"decoder\", \"n_layers\": 2, \"d_model\": 40, \"n_heads\": 4, "
+                       "\"n_kv_heads\": 2, \"head_dim\": 12, \"d_ff\": 37, \"seq_len\": 11, \"vocab\": 29, "
+                       "\"qk_norm\": true, \"qkv_bias\": true, \"norm\": \"rmsnorm\", \"activation\": "
+                       "\"swiglu\", \"position\": \"rope\", \"rope_theta\": 10000}]}";
+    const probe probes[] = {{"text.layer.0.q_norm.gamma", 3e-2f}, {"text.layer.1.k_norm.gamma", 3e-2f},
+                            {"text.layer.0.qkv.wq", 1e-2f},       {"text.layer.1.qkv.wk", 1e-2f},
+                            {"text.layer.0.qkv.bk", 1e-2f},       {"text.layer.1.qkv.wv", 1e-2f}};
+    char err[CK_ERR_LEN];
+    ck_model *m = ck_model_parse(json, strlen(json), "tiny-qk.json", err, sizeof err);
+    cr_assert_not_null(m, "%s", err);
+    ck_plugin *p = scalar_plugin();
+    ck_trainer *t = trainer(m, p, 11);
+    check_gradients(t, probes, sizeof probes / sizeof probes[0]);
+    ck_trainer_free(t);
+    ck_plugin_unload(p);
+    ck_model_free(m);
+}
+
 /* ---- deterministic replay --------------------------------------------------------- */
 
 static unsigned char *one_step_arena(const ck_model *m, ck_plugin *p, uint64_t seed, int threads, size_t *bytes)
