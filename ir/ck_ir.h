@@ -19,7 +19,7 @@ extern "C" {
 
 typedef enum ck_section_kind { CK_SECTION_VISION_ENCODER = 0, CK_SECTION_DECODER = 1 } ck_section_kind;
 typedef enum ck_norm_kind { CK_NORM_RMSNORM = 0, CK_NORM_LAYERNORM = 1 } ck_norm_kind;
-typedef enum ck_act_kind { CK_ACT_SWIGLU = 0, CK_ACT_GELU = 1 } ck_act_kind;
+typedef enum ck_act_kind { CK_ACT_SWIGLU = 0, CK_ACT_GELU = 1, CK_ACT_GEGLU = 2 } ck_act_kind;
 typedef enum ck_pos_kind { CK_POS_ROPE = 0, CK_POS_LEARNED = 1 } ck_pos_kind;
 #define CK_ROLE_DTYPE_SLOTS 24 /* >= CK_ROLE_COUNT (checked in graph.c) */
 

@@ -67,7 +67,7 @@ static void wire(wiring *w, ck_fnode *f)
     case CK_ROLE_MLP_GATE: f->in[0] = w->h, w->g = id; break;
     case CK_ROLE_MLP_UP: f->in[0] = w->h, w->u = id; break;
     case CK_ROLE_MLP_ACT:
-        if (s->op == CK_OP_SWIGLU)
+        if (s->op == CK_OP_SWIGLU || s->op == CK_OP_GEGLU)
             f->in[0] = w->g, f->in[1] = w->u;
         else
             f->in[0] = w->u;

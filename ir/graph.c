@@ -266,10 +266,10 @@ static void build_layer(builder *b, size_t T, size_t pos, uint32_t wdt)
     add_norm(b, CK_ROLE_ATTN_NORM, T);
     build_attention(b, T, pos, wdt);
     add_norm(b, CK_ROLE_MLP_NORM, T);
-    if (s->activation == CK_ACT_SWIGLU) {
+    if (s->activation == CK_ACT_SWIGLU || s->activation == CK_ACT_GEGLU) {
         add_linear(b, CK_ROLE_MLP_GATE, T, s->d_model, s->d_ff, s->mlp_bias, wdt);
         add_linear(b, CK_ROLE_MLP_UP, T, s->d_model, s->d_ff, s->mlp_bias, wdt);
-        add_elementwise(b, CK_ROLE_MLP_ACT, CK_OP_SWIGLU, T * s->d_ff);
+        add_elementwise(b, CK_ROLE_MLP_ACT, s->activation == CK_ACT_GEGLU ? CK_OP_GEGLU : CK_OP_SWIGLU, T * s->d_ff);
     } else {
         add_linear(b, CK_ROLE_MLP_UP, T, s->d_model, s->d_ff, s->mlp_bias, wdt);
         add_elementwise(b, CK_ROLE_MLP_ACT, CK_OP_GELU, T * s->d_ff);

@@ -214,7 +214,7 @@ static const char *const section_fields[] = {
 /* clang-format on */
 static const char *const kind_names[] = {"vision_encoder", "decoder", NULL};
 static const char *const norm_names[] = {"rmsnorm", "layernorm", NULL};
-static const char *const act_names[] = {"swiglu", "gelu", NULL};
+static const char *const act_names[] = {"swiglu", "gelu", "geglu", NULL};
 static const char *const pos_names[] = {"rope", "learned", NULL};
 static const char *const pairing_names[] = {"neox", "gptj", NULL};
 

@@ -217,7 +217,7 @@ static void bind_node(binder *b, step *s, const ck_node *nd, const ck_section *s
         break;
     case CK_ROLE_MLP_ACT:
         f->act = tensor(b, "out", 1);
-        if (sh->op == CK_OP_SWIGLU)
+        if (sh->op == CK_OP_SWIGLU || sh->op == CK_OP_GEGLU)
             s->args.swiglu = (ck_swiglu_args){f->gate, f->up, f->act, sh->n};
         else
             s->args.unary = (ck_unary_args){f->up, f->act, sh->n};

@@ -491,6 +491,9 @@ int train_bind(ck_trainer *t, char *err, size_t len)
             t->frozen_sections++;
             continue;
         }
+        if (m->sections[si].activation == CK_ACT_GEGLU) /* forward, decode, parity, bench run it */
+            return train_failf(err, len, "%s: section \"%s\": training with geglu is not implemented (no geglu_bwd op)",
+                               m->name, m->sections[si].name);
         size_t first = 0, rows = 0;
         if (bind_targets(t, si, &first, &rows, err, len))
             return -1;

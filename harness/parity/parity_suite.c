@@ -141,7 +141,7 @@ static void edge_attention(suite *s)
 
 static void edge_elementwise(suite *s)
 {
-    static const uint32_t ops[] = {CK_OP_SWIGLU, CK_OP_GELU, CK_OP_ADD, CK_OP_ADAM};
+    static const uint32_t ops[] = {CK_OP_SWIGLU, CK_OP_GELU, CK_OP_GEGLU, CK_OP_ADD, CK_OP_ADAM};
     for (size_t o = 0; o < sizeof ops / sizeof ops[0]; o++)
         for (size_t i = 0; i < sizeof edge_lens / sizeof edge_lens[0]; i++)
             push(s, ops[o], CK_DTYPE_F32, "edge")->n = edge_lens[i];

@@ -11,6 +11,7 @@
 
 #include "ck_plan.h"
 #include "ck_run.h"
+#include "ck_train.h"
 
 static ck_model *load_features(void)
 {
@@ -132,6 +133,14 @@ Test(features, a_run_scales_the_embedding_and_reads_the_tied_table)
                       hh, i, kn[hh * 12 + i], want);
         }
     }
+    /* geglu: the MLP's activation is gelu(gate) * up, tanh form */
+    const float *gate = at(r, "text.layer.0.mlp_gate.out"), *up = at(r, "text.layer.0.mlp_up.out");
+    const float *act = at(r, "text.layer.0.mlp_act.out");
+    for (size_t i = 0; i < T * 45; i++) {
+        double g = gate[i], u = 0.7978845608028654 * (g + 0.044715 * g * g * g);
+        double want = 0.5 * g * (1.0 + tanh(u)) * up[i];
+        cr_assert(fabs(act[i] - want) <= 1e-6 * fabs(want) + 1e-12, "geglu [%zu]: %g, expected %g", i, act[i], want);
+    }
     const float *h = at(r, "text.footer.final_norm.out"), *logits = at(r, "text.footer.lm_head.logits");
     for (size_t t = 0; t < T; t += 5)
         for (size_t v = 0; v < V; v++) {
@@ -173,6 +182,21 @@ Test(features, rope_tables_are_llama3_scaled)
         cr_assert_eq(cos_tab[pos * half + i], (float)cos((double)pos * pow(1e4, -2.0 * (double)i / 12.0) / 8.0),
                      "frequency %zu", i);
     ck_runner_free(r);
+    ck_plugin_unload(scalar);
+    ck_model_free(m);
+}
+
+/* geglu runs forward, not backward yet: a training step says so in one line. */
+Test(features, training_with_geglu_is_refused)
+{
+    char err[CK_ERR_LEN];
+    ck_model *m = load_features();
+    ck_plugin *scalar = ck_plugin_load("scalar", err, sizeof err);
+    cr_assert_not_null(scalar, "%s", err);
+    ck_train_opts o = ck_train_defaults();
+    ck_trainer *t = ck_trainer_create(m, scalar, scalar, &o, err, sizeof err);
+    cr_assert_null(t);
+    cr_assert_str_eq(err, "tiny-features: section \"text\": training with geglu is not implemented (no geglu_bwd op)");
     ck_plugin_unload(scalar);
     ck_model_free(m);
 }
