@@ -49,6 +49,9 @@ typedef struct ck_section {
     float *rope_freq_factors; /* [head_dim/2], owned by the model: a GGUF file's rope_freqs (NULL: none) */
     int tie_embeddings;       /* decoder: lm_head reads the embedding table */
     int qk_norm;              /* rmsnorm of each q and k head (own gammas [hd]) before rope (Qwen3) */
+    int post_norms;           /* norms of the attention and MLP outputs before their residual adds */
+    double rope_local_theta;  /* 0: none; else the theta of local layers (Gemma 3) ... */
+    size_t global_every;      /* ... every global_every-th layer (l + 1 a multiple) keeps rope_theta */
     double embedding_scale;   /* decoder: the embedding's rows times this (0: none) */
     int has_bridge;
     size_t bridge_to; /* index of the section the bridge feeds */
@@ -97,6 +100,8 @@ typedef enum ck_role {
     CK_ROLE_LM_HEAD,
     CK_ROLE_Q_NORM, /* qk_norm: rmsnorm over each head's hd, after qkv, before rope */
     CK_ROLE_K_NORM,
+    CK_ROLE_POST_ATTN_NORM, /* post_norms: a norm of out_proj's output before the residual add (Gemma 2 / 3) */
+    CK_ROLE_POST_MLP_NORM,  /* and of mlp_down's */
     CK_ROLE_COUNT
 } ck_role;
 

@@ -63,6 +63,8 @@ static void wire(wiring *w, ck_fnode *f)
     case CK_ROLE_K_NORM: f->in[0] = w->k, w->k = id; break;
     case CK_ROLE_ATTENTION: set_io(f, w->q, w->k, w->v, id, -1, -1), w->a = id; break;
     case CK_ROLE_OUT_PROJ: f->in[0] = w->a, w->o = id; break;
+    case CK_ROLE_POST_ATTN_NORM: f->in[0] = w->o, w->o = id; break;
+    case CK_ROLE_POST_MLP_NORM: f->in[0] = w->d, w->d = id; break;
     case CK_ROLE_ATTN_RESIDUAL: f->in[0] = w->res, f->in[1] = w->o, w->res = id; break;
     case CK_ROLE_MLP_GATE: f->in[0] = w->h, w->g = id; break;
     case CK_ROLE_MLP_UP: f->in[0] = w->h, w->u = id; break;

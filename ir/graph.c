@@ -30,6 +30,8 @@ static const char *const role_names[CK_ROLE_COUNT] = {
     [CK_ROLE_LM_HEAD] = "lm_head",
     [CK_ROLE_Q_NORM] = "q_norm",
     [CK_ROLE_K_NORM] = "k_norm",
+    [CK_ROLE_POST_ATTN_NORM] = "post_attn_norm",
+    [CK_ROLE_POST_MLP_NORM] = "post_mlp_norm",
 };
 
 const char *ck_role_name(ck_role r)
@@ -256,6 +258,8 @@ static void build_attention(builder *b, size_t T, size_t pos, uint32_t wdt)
     sh->causal = s->causal;
     sh->materialize = 0;
     add_linear(b, CK_ROLE_OUT_PROJ, T, s->n_heads * s->head_dim, s->d_model, s->out_bias, wdt);
+    if (s->post_norms)
+        add_norm(b, CK_ROLE_POST_ATTN_NORM, T);
     add_elementwise(b, CK_ROLE_ATTN_RESIDUAL, CK_OP_ADD, T * s->d_model);
 }
 
@@ -275,6 +279,8 @@ static void build_layer(builder *b, size_t T, size_t pos, uint32_t wdt)
         add_elementwise(b, CK_ROLE_MLP_ACT, CK_OP_GELU, T * s->d_ff);
     }
     add_linear(b, CK_ROLE_MLP_DOWN, T, s->d_ff, s->d_model, s->mlp_bias, wdt);
+    if (s->post_norms)
+        add_norm(b, CK_ROLE_POST_MLP_NORM, T);
     add_elementwise(b, CK_ROLE_MLP_RESIDUAL, CK_OP_ADD, T * s->d_model);
 }
 

@@ -2,7 +2,7 @@
  * and refuse anything doubtful with one line that names the file, the
  * section, the field, what was expected and what was found. The schema is
  * docs/layout.md; unknown fields are refused so that a typo never falls back
- * to a default silently. Just over 600 lines: one validator whose helpers
+ * to a default silently. About 650 lines: one validator whose helpers
  * (fail, get_*) every field shares; splitting it would export them. */
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -209,7 +209,7 @@ static const char *const section_fields[] = {
     "image_size", "patch_size", "channels", "class_token", "patch_bias", "pre_norm", "final_norm", "norm",
     "norm_eps", "norm_bias", "activation", "qkv_bias", "out_bias", "mlp_bias", "position", "rope_theta",
     "rope_pairing", "causal", "bridge", "tie_word_embeddings", "embedding_scale", "sliding_window",
-    "rope_scaling", "qk_norm", NULL,
+    "rope_scaling", "qk_norm", "post_norms", "rope_local_theta", "global_every", NULL,
 };
 /* clang-format on */
 static const char *const kind_names[] = {"vision_encoder", "decoder", NULL};
@@ -290,6 +290,21 @@ static int parse_rope_scaling(const vctx *c, const cJSON *j, ck_section *s)
     return 0;
 }
 
+/* Gemma 3's local layers: their own rope theta, every global_every-th
+ * layer global (rope_theta). */
+static int parse_local_rope(const vctx *c, const cJSON *j, ck_section *s)
+{
+    if (!get(j, "rope_local_theta"))
+        return refuse(c, j, "global_every", "without \"rope_local_theta\"");
+    if (get(j, "rope_scaling"))
+        return fail(c, "rope_local_theta",
+                    "expected no rope_scaling with it (which tables would it scale?), found both");
+    return get_number(c, j, "rope_local_theta", 0.0, 1e12, 1, 0.0, &s->rope_local_theta) ||
+                   get_uint(c, j, "global_every", 1, LAYERS_MAX, 1, 0, &s->global_every)
+               ? -1
+               : 0;
+}
+
 /* Norm, activation, biases, position encoding, masking. */
 static int parse_blocks(const vctx *c, const cJSON *j, ck_section *s)
 {
@@ -308,7 +323,7 @@ static int parse_blocks(const vctx *c, const cJSON *j, ck_section *s)
     } else if (get_bool(c, j, "norm_bias", 1, &s->norm_bias)) {
         return -1;
     }
-    if (get_bool(c, j, "qk_norm", 0, &s->qk_norm))
+    if (get_bool(c, j, "qk_norm", 0, &s->qk_norm) || get_bool(c, j, "post_norms", 0, &s->post_norms))
         return -1;
     if (s->qk_norm && s->norm != CK_NORM_RMSNORM)
         return fail(c, "qk_norm",
@@ -330,11 +345,14 @@ static int parse_blocks(const vctx *c, const cJSON *j, ck_section *s)
     if (s->position == CK_POS_LEARNED)
         return refuse(c, j, "rope_theta", "with \"position\": \"learned\"") ||
                        refuse(c, j, "rope_pairing", "with \"position\": \"learned\"") ||
-                       refuse(c, j, "rope_scaling", "with \"position\": \"learned\"")
+                       refuse(c, j, "rope_scaling", "with \"position\": \"learned\"") ||
+                       refuse(c, j, "rope_local_theta", "with \"position\": \"learned\"") ||
+                       refuse(c, j, "global_every", "with \"position\": \"learned\"")
                    ? -1
                    : 0;
     if (get_number(c, j, "rope_theta", 0.0, 1e12, 1, 0.0, &s->rope_theta) ||
-        get_enum(c, j, "rope_pairing", pairing_names, 0, CK_ROPE_NEOX, &s->rope_pairing) || parse_rope_scaling(c, j, s))
+        get_enum(c, j, "rope_pairing", pairing_names, 0, CK_ROPE_NEOX, &s->rope_pairing) ||
+        parse_rope_scaling(c, j, s) || parse_local_rope(c, j, s))
         return -1;
     if (s->head_dim % 2 != 0)
         return fail(c, "head_dim", "expected an even head_dim with \"position\": \"rope\", found %zu", s->head_dim);

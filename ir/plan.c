@@ -316,6 +316,8 @@ static int node_buffers(planner *pl, const ck_section *s, const ck_node *nd)
     case CK_ROLE_FINAL_NORM: return norm_buffers(pl, prefix, s, sh->T, 0);
     case CK_ROLE_ATTN_NORM:
     case CK_ROLE_MLP_NORM: return norm_buffers(pl, prefix, s, sh->T, 1);
+    case CK_ROLE_POST_ATTN_NORM: /* their input has one reader: no x.grad */
+    case CK_ROLE_POST_MLP_NORM: return norm_buffers(pl, prefix, s, sh->T, 0);
     case CK_ROLE_QKV: return qkv_buffers(pl, prefix, s, sh);
     case CK_ROLE_ROPE: return 0; /* in place on q and k; its tables head the section */
     case CK_ROLE_Q_NORM:
@@ -375,6 +377,10 @@ static int plan_section(planner *pl, uint32_t sec)
         snprintf(prefix, sizeof prefix, "%s.header.rope", s->name);
         if (place(pl, prefix, "cos", CK_BUF_TABLE, CK_DTYPE_F32, SHAPE(s->seq_len, s->head_dim / 2)) ||
             place(pl, prefix, "sin", CK_BUF_TABLE, CK_DTYPE_F32, SHAPE(s->seq_len, s->head_dim / 2)))
+            return -1;
+        if (s->rope_local_theta > 0.0 && /* the local layers' tables */
+            (place(pl, prefix, "cos_local", CK_BUF_TABLE, CK_DTYPE_F32, SHAPE(s->seq_len, s->head_dim / 2)) ||
+             place(pl, prefix, "sin_local", CK_BUF_TABLE, CK_DTYPE_F32, SHAPE(s->seq_len, s->head_dim / 2))))
             return -1;
     }
     if (plan_part(pl, s, nodes, n, CK_PART_HEADER))

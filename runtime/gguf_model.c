@@ -17,9 +17,10 @@
 static const struct {
     const char *arch, *why;
 } unimplemented[] = {
-    {"gemma", "GeGLU and the (1 + gamma) norm offset"},
+    {"gemma", "geglu, the embedding scale and tied embeddings read from its metadata (the schema has them)"},
     {"gemma2", "GeGLU, soft-capping and norms after attention and MLP"},
-    {"gemma3", "GeGLU, qk_norm, local attention windows and norms after attention and MLP"},
+    {"gemma3", "its post norms and local rope layers read from its metadata (the schema has them: "
+               "ir/models/gemma-3-1b.json)"},
     {"phi3", "splitting the fused attn_qkv and ffn_up (gate | up) tensors"},
 };
 

@@ -20,6 +20,7 @@ const ck_buffer *run_find_buffer(const ck_runner *r, const char *name)
 
 typedef struct binder {
     ck_runner *r;
+    size_t layer; /* of a layer node */
     char prefix[96];
     int missing;
     char missing_name[128];
@@ -127,6 +128,15 @@ static void bind_node(binder *b, step *s, const ck_node *nd, const ck_section *s
         bind_norm(b, s, sh, f);
         f->res = s->args.norm.y;
         break;
+    case CK_ROLE_POST_ATTN_NORM:
+    case CK_ROLE_POST_MLP_NORM: { /* the branch's output, normalised before its residual add */
+        float **x = nd->role == CK_ROLE_POST_ATTN_NORM ? &f->proj : &f->down;
+        s->args.norm =
+            (ck_norm_args){*x, tensor(b, "out", 1), tensor(b, "gamma", 1), tensor(b, "beta", 0), sh->T, sh->D, sh->eps};
+        add_out(b, s, "out");
+        *x = s->args.norm.y;
+        break;
+    }
     case CK_ROLE_ATTN_NORM:
     case CK_ROLE_MLP_NORM:
     case CK_ROLE_FINAL_NORM:
@@ -166,7 +176,9 @@ static void bind_node(binder *b, step *s, const ck_node *nd, const ck_section *s
         char tabs[96];
         snprintf(tabs, sizeof tabs, "%s", b->prefix);
         snprintf(b->prefix, sizeof b->prefix, "%s.header.rope", sec->name);
-        const float *c = tensor(b, "cos", 1), *sn = tensor(b, "sin", 1);
+        /* Gemma 3: a local layer (not every global_every-th) has its own theta */
+        int local = sec->rope_local_theta > 0.0 && (b->layer + 1) % sec->global_every != 0;
+        const float *c = tensor(b, local ? "cos_local" : "cos", 1), *sn = tensor(b, local ? "sin_local" : "sin", 1);
         snprintf(b->prefix, sizeof b->prefix, "%s", tabs);
         s->args.rope = (ck_rope_args){f->q,
                                       f->k,
@@ -293,7 +305,7 @@ int run_bind_all(ck_runner *r, char *err, size_t len)
             continue;
         size_t k = ck_section_nodes(m, si, &g, nodes);
         flow f = {0};
-        binder b = {r, "", 0, ""};
+        binder b = {r, 0, "", 0, ""};
         for (int part = CK_PART_HEADER; part <= CK_PART_FOOTER; part++) {
             size_t reps = part == CK_PART_LAYER ? sec->n_layers : 1;
             for (size_t l = 0; l < reps; l++)
@@ -304,6 +316,7 @@ int run_bind_all(ck_runner *r, char *err, size_t len)
                         return run_failf(err, len, "out of memory binding %s", m->name);
                     step *s = &r->steps[r->n_steps++];
                     memset(s, 0, sizeof *s);
+                    b.layer = l;
                     if (part == CK_PART_LAYER)
                         snprintf(b.prefix, sizeof b.prefix, "%s.layer.%zu.%s", sec->name, l,
                                  ck_role_name(nodes[j].role));

@@ -491,6 +491,11 @@ int train_bind(ck_trainer *t, char *err, size_t len)
             t->frozen_sections++;
             continue;
         }
+        if (m->sections[si].post_norms || m->sections[si].rope_local_theta > 0.0) /* Gemma 3: forward only */
+            return train_failf(err, len,
+                               "%s: section \"%s\": training with post_norms or local rope layers is not "
+                               "implemented",
+                               m->name, m->sections[si].name);
         if (m->sections[si].activation == CK_ACT_GEGLU) /* forward, decode, parity, bench run it */
             return train_failf(err, len, "%s: section \"%s\": training with geglu is not implemented (no geglu_bwd op)",
                                m->name, m->sections[si].name);

@@ -56,7 +56,7 @@ Test(model, loads_shipped_models)
     const char *names[] = {"llava.json",        "llama-7b.json",      "tiny-llava.json",      "tiny-gqa.json",
                            "tiny-quant.json",   "tiny-features.json", "llama-3.1-8b.json",    "llama-3.2-1b.json",
                            "qwen2.5-0.5b.json", "qwen2.5-7b.json",    "mistral-7b-v0.1.json", "phi-3-mini.json",
-                           "qwen3-0.6b.json"};
+                           "qwen3-0.6b.json",   "gemma-3-1b.json",    "tiny-gemma3.json"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         ck_model_free(load_shipped(names[i]));
 }
@@ -205,6 +205,16 @@ Test(model, a_model_name_may_carry_a_version_a_section_name_not)
     expect_mutation_error("\"name\": \"text\"", "\"name\": \"te.xt\"",
                           "bad.json: section 0 \"?\": field \"name\": expected 1 to 24 characters of [A-Za-z0-9_-], "
                           "found \"te.xt\"");
+}
+
+Test(model, refuses_local_rope_without_its_pair)
+{
+    expect_mutation_error("\"rope_theta\": 10000", "\"rope_theta\": 10000, \"global_every\": 6",
+                          "bad.json: section 0 \"text\": field \"global_every\": expected no such field without "
+                          "\"rope_local_theta\", found 6");
+    expect_mutation_error("\"rope_theta\": 10000", "\"rope_theta\": 10000, \"rope_local_theta\": 10000",
+                          "bad.json: section 0 \"text\": field \"global_every\": expected an integer in [1, 4096], "
+                          "found nothing (the field is required)");
 }
 
 Test(model, refuses_qk_norm_with_layernorm)

@@ -200,3 +200,70 @@ Test(features, training_with_geglu_is_refused)
     ck_plugin_unload(scalar);
     ck_model_free(m);
 }
+
+/* ---- tiny-gemma3: Gemma 3's layer -------------------------------------------- */
+
+static ck_model *load_gemma3(void)
+{
+    const char *root = getenv("CK_SOURCE_DIR");
+    char path[1024], err[CK_ERR_LEN];
+    snprintf(path, sizeof path, "%s/ir/models/tiny-gemma3.json", root ? root : ".");
+    ck_model *m = ck_model_load(path, err, sizeof err);
+    cr_assert_not_null(m, "%s", err);
+    return m;
+}
+
+/* rmsnorm of one row of n, times gamma, in double */
+static double normed(const float *x, const float *gamma, size_t n, size_t i)
+{
+    double ss = 0;
+    for (size_t k = 0; k < n; k++)
+        ss += (double)x[k] * x[k];
+    return x[i] / sqrt(ss / (double)n + 1e-6) * gamma[i];
+}
+
+/* After a scalar run: the residual adds read the post norms' outputs, which
+ * normalise out_proj's and mlp_down's; layer 0 (local) rotates k by theta
+ * 1e4, layer 1 (global, every 2nd) by 1e6: row 1 of k_norm.out against the
+ * normalised qkv.k rotated here (neox pairs, hd 16). */
+Test(features, gemma3_post_norms_and_local_rope)
+{
+    char err[CK_ERR_LEN];
+    ck_model *m = load_gemma3();
+    ck_plugin *scalar = ck_plugin_load("scalar", err, sizeof err);
+    cr_assert_not_null(scalar, "%s", err);
+    ck_run_opts opts = {.seed = 5};
+    ck_runner *r = ck_runner_create(m, scalar, scalar, &opts, err, sizeof err);
+    cr_assert_not_null(r, "%s", err);
+    ck_exec_ctx *ctx = ck_exec_create(1);
+    cr_assert_eq(ck_runner_forward(r, ctx, NULL, NULL, err, sizeof err), 0, "%s", err);
+    const size_t D = 24, T = 11;
+    const float *proj = at(r, "text.layer.2.out_proj.out"), *pn = at(r, "text.layer.2.post_attn_norm.out");
+    const float *pg = at(r, "text.layer.2.post_attn_norm.gamma"), *res_in = at(r, "text.layer.1.mlp_residual.out");
+    const float *res = at(r, "text.layer.2.attn_residual.out");
+    for (size_t t = 0; t < T; t++)
+        for (size_t i = 0; i < D; i++) {
+            double want = normed(proj + t * D, pg, D, i);
+            cr_assert(fabs(pn[t * D + i] - want) <= 1e-5 * fabs(want) + 1e-7, "post_attn_norm [%zu, %zu]", t, i);
+            cr_assert_eq(res[t * D + i], res_in[t * D + i] + pn[t * D + i], "the residual adds the normalised branch");
+        }
+    const double thetas[2] = {1e4, 1e6};
+    for (uint32_t l = 0; l < 2; l++) {
+        char kn[64], kq[64], kg[64];
+        snprintf(kn, sizeof kn, "text.layer.%u.k_norm.out", l);
+        snprintf(kq, sizeof kq, "text.layer.%u.qkv.k", l);
+        snprintf(kg, sizeof kg, "text.layer.%u.k_norm.gamma", l);
+        const float *k = at(r, kq) + 16, *out = at(r, kn) + 16, *g = at(r, kg); /* row 1: one kv head of 16 */
+        for (size_t i = 0; i < 8; i++) {
+            double a = pow(thetas[l], -2.0 * (double)i / 16.0), x0 = normed(k, g, 16, i), x1 = normed(k, g, 16, i + 8);
+            double y0 = x0 * cos(a) - x1 * sin(a), y1 = x0 * sin(a) + x1 * cos(a);
+            cr_assert(fabs(out[i] - y0) <= 1e-5 * fabs(y0) + 1e-6 && fabs(out[i + 8] - y1) <= 1e-5 * fabs(y1) + 1e-6,
+                      "layer %u pair %zu: (%g, %g), expected (%g, %g) with theta %g", l, i, out[i], out[i + 8], y0, y1,
+                      thetas[l]);
+        }
+    }
+    ck_exec_destroy(ctx);
+    ck_runner_free(r);
+    ck_plugin_unload(scalar);
+    ck_model_free(m);
+}

@@ -14,19 +14,20 @@
 typedef struct zoo {
     const char *file;
     size_t L, D, H, Hkv, hd, F, T, V;
-    int tied, qkv_bias, qk_norm;
+    int tied, qkv_bias, qk_norm, gemma3; /* gemma3: post norms, local rope tables */
 } zoo;
 
 /* From each model's config.json (named in the file's description); T is the
  * context the file plans for. All bf16, rmsnorm, swiglu, rope, decoders. */
 static const zoo models[] = {
-    {"llama-3.1-8b", 32, 4096, 32, 8, 128, 14336, 8192, 128256, 0, 0, 0},
-    {"llama-3.2-1b", 16, 2048, 32, 8, 64, 8192, 8192, 128256, 1, 0, 0},
-    {"qwen2.5-0.5b", 24, 896, 14, 2, 64, 4864, 4096, 151936, 1, 1, 0},
-    {"qwen2.5-7b", 28, 3584, 28, 4, 128, 18944, 4096, 152064, 0, 1, 0},
-    {"mistral-7b-v0.1", 32, 4096, 32, 8, 128, 14336, 4096, 32000, 0, 0, 0},
-    {"phi-3-mini", 32, 3072, 32, 32, 96, 8192, 2047, 32064, 0, 0, 0},
-    {"qwen3-0.6b", 28, 1024, 16, 8, 128, 3072, 4096, 151936, 1, 0, 1},
+    {"llama-3.1-8b", 32, 4096, 32, 8, 128, 14336, 8192, 128256, 0, 0, 0, 0},
+    {"llama-3.2-1b", 16, 2048, 32, 8, 64, 8192, 8192, 128256, 1, 0, 0, 0},
+    {"qwen2.5-0.5b", 24, 896, 14, 2, 64, 4864, 4096, 151936, 1, 1, 0, 0},
+    {"qwen2.5-7b", 28, 3584, 28, 4, 128, 18944, 4096, 152064, 0, 1, 0, 0},
+    {"mistral-7b-v0.1", 32, 4096, 32, 8, 128, 14336, 4096, 32000, 0, 0, 0, 0},
+    {"phi-3-mini", 32, 3072, 32, 32, 96, 8192, 2047, 32064, 0, 0, 0, 0},
+    {"qwen3-0.6b", 28, 1024, 16, 8, 128, 3072, 4096, 151936, 1, 0, 1, 0},
+    {"gemma-3-1b", 26, 1152, 4, 1, 256, 6912, 512, 262144, 1, 0, 1, 1},
 };
 
 typedef struct totals {
@@ -38,7 +39,8 @@ static void params(const zoo *z, size_t *matrix, size_t *vector)
 {
     size_t qd = z->H * z->hd, kvd = z->Hkv * z->hd;
     size_t layer_m = qd * z->D + 2 * kvd * z->D + z->D * qd + 3 * z->F * z->D;
-    size_t layer_v = 2 * z->D + (z->qkv_bias ? qd + 2 * kvd : 0) + (z->qk_norm ? 2 * z->hd : 0);
+    size_t layer_v =
+        2 * z->D + (z->qkv_bias ? qd + 2 * kvd : 0) + (z->qk_norm ? 2 * z->hd : 0) + (z->gemma3 ? 2 * z->D : 0);
     *matrix = z->V * z->D * (z->tied ? 1 : 2) + z->L * layer_m;
     *vector = z->L * layer_v + z->D; /* + the final norm */
 }
@@ -48,8 +50,8 @@ static size_t activations(const zoo *z, size_t T)
 {
     size_t qd = z->H * z->hd, kvd = z->Hkv * z->hd;
     size_t layer = T * (z->D /* attn_norm */ + qd + 2 * kvd + (z->qk_norm ? qd + kvd : 0) + qd /* attention */ +
-                        2 * z->D /* out_proj, residual */ + z->D /* mlp_norm */ + 3 * z->F /* gate, up, act */ +
-                        2 * z->D /* down, residual */);
+                        2 * z->D /* out_proj, residual */ + (z->gemma3 ? 2 * z->D : 0) /* post norms */ +
+                        z->D /* mlp_norm */ + 3 * z->F /* gate, up, act */ + 2 * z->D /* down, residual */);
     return 4 * (T /* ids */ + T * z->D /* embedding */ + z->L * layer + T * z->D /* final norm */ + T * z->V);
 }
 
@@ -59,7 +61,7 @@ static totals derive(const zoo *z, int mode)
     size_t matrix, vector;
     params(z, &matrix, &vector);
     t.weight = 2 * matrix + 4 * vector;
-    t.table = 2 * z->T * (z->hd / 2) * 4;
+    t.table = 2 * z->T * (z->hd / 2) * 4 * (z->gemma3 ? 2 : 1); /* + the local layers' tables */
     t.activation = activations(z, mode == 2 ? 1 : z->T);
     if (mode == 1) { /* training: f32 grad, m, v of every weight; lm_head's targets and loss */
         t.gradient = t.optimizer_m = t.optimizer_v = 4 * (matrix + vector);
