@@ -208,7 +208,8 @@ static void check_forward(checker *c, uint32_t op, const void *args)
     case CK_OP_QKV: check_qkv(c, args); break;
     case CK_OP_ROPE: check_rope(c, args); break;
     case CK_OP_ATTENTION: check_attention(c, args); break;
-    case CK_OP_SWIGLU: {
+    case CK_OP_SWIGLU:
+    case CK_OP_GEGLU: {
         const ck_swiglu_args *a = args;
         check_elementwise(c, a->y, a->gate, a->up, a->n, "gate", "up");
         break;

@@ -161,6 +161,23 @@ typedef struct ck_shape {
  * computed in double and rounded once. */
 void ck_rope_tables(double theta, size_t head_dim, size_t max_pos, float *cos_tab, float *sin_tab);
 
+/* Llama 3.1's scaling of the inverse frequencies (transformers'
+ * rope_type "llama3"): wavelengths longer than original_context /
+ * low_freq_factor are divided by `factor`, shorter than original_context /
+ * high_freq_factor kept, and those between interpolated. */
+typedef struct ck_rope_scaling {
+    double factor, low_freq_factor, high_freq_factor;
+    size_t original_context;
+} ck_rope_scaling;
+
+/* ck_rope_tables with the inverse frequencies scaled (sc NULL: none), and
+ * then divided by per-frequency factors (NULL: none; head_dim/2 of them, as
+ * a GGUF file's rope_freqs.weight holds llama3's scaling). */
+void ck_rope_tables_scaled(double theta, size_t head_dim, size_t max_pos, const ck_rope_scaling *sc, float *cos_tab,
+                           float *sin_tab);
+void ck_rope_tables_factors(double theta, size_t head_dim, size_t max_pos, const float *factors, float *cos_tab,
+                            float *sin_tab);
+
 /* "rmsnorm T=577 D=1024" style one-line description into buf. */
 void ck_shape_describe(const ck_shape *s, char *buf, size_t len);
 

@@ -143,6 +143,7 @@ ck_tolerance ck_op_tolerance(uint32_t op, uint32_t dtype)
     /* transcendental: exp/tanh approximations; gelu's 1 + tanh(u) cancels
      * for u << 0, hence the absolute part */
     case CK_OP_SWIGLU:
+    case CK_OP_GEGLU: /* gelu's error times up, as swiglu's silu */
     case CK_OP_GELU: return (ck_tolerance){CK_PARITY_TOLERANCE, 1e-6, 1e-5};
     /* backward ops, calibrated the same way (docs/ops.md) */
     case CK_OP_RMSNORM_BWD:

@@ -19,8 +19,9 @@ extern "C" {
 
 typedef enum ck_section_kind { CK_SECTION_VISION_ENCODER = 0, CK_SECTION_DECODER = 1 } ck_section_kind;
 typedef enum ck_norm_kind { CK_NORM_RMSNORM = 0, CK_NORM_LAYERNORM = 1 } ck_norm_kind;
-typedef enum ck_act_kind { CK_ACT_SWIGLU = 0, CK_ACT_GELU = 1 } ck_act_kind;
+typedef enum ck_act_kind { CK_ACT_SWIGLU = 0, CK_ACT_GELU = 1, CK_ACT_GEGLU = 2 } ck_act_kind;
 typedef enum ck_pos_kind { CK_POS_ROPE = 0, CK_POS_LEARNED = 1 } ck_pos_kind;
+#define CK_ROLE_DTYPE_SLOTS 24 /* >= CK_ROLE_COUNT (checked in graph.c) */
 
 typedef struct ck_section {
     char name[CK_SECTION_NAME_MAX + 1];
@@ -41,14 +42,29 @@ typedef struct ck_section {
     double rope_theta;
     int rope_pairing; /* CK_ROPE_NEOX / CK_ROPE_GPTJ */
     int causal;
+    size_t sliding_window; /* 0: none; else >= seq_len, so it masks nothing (docs/layout.md) */
+    /* llama3 rope scaling of the inverse frequencies (factor 0: none) */
+    double rope_factor, rope_low_freq_factor, rope_high_freq_factor;
+    size_t rope_original_context;
+    float *rope_freq_factors; /* [head_dim/2], owned by the model: a GGUF file's rope_freqs (NULL: none) */
+    int tie_embeddings;       /* decoder: lm_head reads the embedding table */
+    int qk_norm;              /* rmsnorm of each q and k head (own gammas [hd]) before rope (Qwen3) */
+    int post_norms;           /* norms of the attention and MLP outputs before their residual adds */
+    double rope_local_theta;  /* 0: none; else the theta of local layers (Gemma 3) ... */
+    size_t global_every;      /* ... every global_every-th layer (l + 1 a multiple) keeps rope_theta */
+    double embedding_scale;   /* decoder: the embedding's rows times this (0: none) */
     int has_bridge;
     size_t bridge_to; /* index of the section the bridge feeds */
     int bridge_bias;
+    /* per role (ck_role), the matrix-weight dtype when it differs from the
+     * model's: set from a GGUF file's tensors (mixed dtypes), never from JSON */
+    uint32_t role_dtype[CK_ROLE_DTYPE_SLOTS];
 } ck_section;
 
 struct ck_model {
     char name[64];
-    uint32_t dtype; /* matrix weights: linear, qkv, embedding tables */
+    uint32_t dtype;       /* matrix weights: linear, qkv, embedding tables */
+    int dtypes_from_file; /* built from a GGUF file: its tensors' dtypes are the plan's */
     size_t n_sections;
     ck_section sections[CK_MAX_SECTIONS];
 };
@@ -82,6 +98,10 @@ typedef enum ck_role {
     CK_ROLE_FINAL_NORM,
     CK_ROLE_BRIDGE,
     CK_ROLE_LM_HEAD,
+    CK_ROLE_Q_NORM, /* qk_norm: rmsnorm over each head's hd, after qkv, before rope */
+    CK_ROLE_K_NORM,
+    CK_ROLE_POST_ATTN_NORM, /* post_norms: a norm of out_proj's output before the residual add (Gemma 2 / 3) */
+    CK_ROLE_POST_MLP_NORM,  /* and of mlp_down's */
     CK_ROLE_COUNT
 } ck_role;
 

@@ -265,6 +265,14 @@ uint32_t ck_fusion_section_allowed(const ck_model *m, size_t sec, uint32_t allow
     for (size_t i = 0; i < m->n_sections; i++)
         if (m->sections[i].has_bridge && m->sections[i].bridge_to == sec)
             allowed &= ~(1u << CK_FUSE_EMBED_NORM);
+    /* mixed matrix dtypes (a GGUF file's): a fused kernel is picked for one
+     * weight dtype, so only the f32 add_norm stays */
+    for (size_t r = 0; r < CK_ROLE_DTYPE_SLOTS; r++)
+        if (m->sections[sec].role_dtype[r] && m->sections[sec].role_dtype[r] != m->dtype)
+            allowed &= 1u << CK_FUSE_ADD_NORM;
+    /* the embedding scale is applied between the two members */
+    if (m->sections[sec].embedding_scale != 0.0)
+        allowed &= ~(1u << CK_FUSE_EMBED_NORM);
     return allowed;
 }
 

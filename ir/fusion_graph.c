@@ -59,13 +59,17 @@ static void wire(wiring *w, ck_fnode *f)
         f->out_bytes[0] = qb, f->out_bytes[1] = kvb;
         w->q = id, w->k = id + 1, outs = 2;
         break;
+    case CK_ROLE_Q_NORM: f->in[0] = w->q, w->q = id; break;
+    case CK_ROLE_K_NORM: f->in[0] = w->k, w->k = id; break;
     case CK_ROLE_ATTENTION: set_io(f, w->q, w->k, w->v, id, -1, -1), w->a = id; break;
     case CK_ROLE_OUT_PROJ: f->in[0] = w->a, w->o = id; break;
+    case CK_ROLE_POST_ATTN_NORM: f->in[0] = w->o, w->o = id; break;
+    case CK_ROLE_POST_MLP_NORM: f->in[0] = w->d, w->d = id; break;
     case CK_ROLE_ATTN_RESIDUAL: f->in[0] = w->res, f->in[1] = w->o, w->res = id; break;
     case CK_ROLE_MLP_GATE: f->in[0] = w->h, w->g = id; break;
     case CK_ROLE_MLP_UP: f->in[0] = w->h, w->u = id; break;
     case CK_ROLE_MLP_ACT:
-        if (s->op == CK_OP_SWIGLU)
+        if (s->op == CK_OP_SWIGLU || s->op == CK_OP_GEGLU)
             f->in[0] = w->g, f->in[1] = w->u;
         else
             f->in[0] = w->u;

@@ -28,6 +28,10 @@ static const char *const role_names[CK_ROLE_COUNT] = {
     [CK_ROLE_FINAL_NORM] = "final_norm",
     [CK_ROLE_BRIDGE] = "bridge",
     [CK_ROLE_LM_HEAD] = "lm_head",
+    [CK_ROLE_Q_NORM] = "q_norm",
+    [CK_ROLE_K_NORM] = "k_norm",
+    [CK_ROLE_POST_ATTN_NORM] = "post_attn_norm",
+    [CK_ROLE_POST_MLP_NORM] = "post_mlp_norm",
 };
 
 const char *ck_role_name(ck_role r)
@@ -53,6 +57,19 @@ const char *ck_section_kind_name(ck_section_kind k)
 uint32_t ck_graph_weight_dtype(const ck_model *m, const ck_graph_opts *opts)
 {
     return opts && opts->weight_dtype ? opts->weight_dtype : m->dtype;
+}
+
+_Static_assert(CK_ROLE_DTYPE_SLOTS >= CK_ROLE_COUNT, "a dtype slot per role");
+
+/* A role's matrix dtype: an override of the options wins, then the role's
+ * own (a GGUF file's mixed dtypes), then the model's. Plans record the
+ * resolved dtype as their option, so an "override" equal to the model's
+ * own dtype is none. */
+static uint32_t role_dtype(const ck_section *s, ck_role role, uint32_t model_dtype, const ck_graph_opts *opts)
+{
+    if (opts && opts->weight_dtype && opts->weight_dtype != model_dtype)
+        return opts->weight_dtype;
+    return s->role_dtype[role] ? s->role_dtype[role] : model_dtype;
 }
 
 size_t ck_section_rows(const ck_section *s, const ck_graph_opts *opts)
@@ -141,6 +158,8 @@ typedef struct builder {
     ck_node *out;
     size_t n;
     ck_part part;
+    const ck_graph_opts *opts;
+    uint32_t model_dtype;
 } builder;
 
 static ck_shape *add(builder *b, ck_role role, uint32_t op, uint32_t dtype)
@@ -150,7 +169,10 @@ static ck_shape *add(builder *b, ck_role role, uint32_t op, uint32_t dtype)
     nd->part = b->part;
     nd->role = role;
     nd->shape.op = op;
-    nd->shape.dtype = dtype;
+    /* activation-only ops stay f32; matrix ops take their role's dtype */
+    nd->shape.dtype = op == CK_OP_LINEAR || op == CK_OP_QKV || op == CK_OP_EMBEDDING
+                          ? role_dtype(b->s, role, b->model_dtype, b->opts)
+                          : dtype;
     snprintf(nd->shape.label, sizeof nd->shape.label, "%s.%s.%s", b->s->name, ck_part_name(b->part),
              ck_role_name(role));
     return &nd->shape;
@@ -210,6 +232,12 @@ static void build_attention(builder *b, size_t T, size_t pos, uint32_t wdt)
     sh->n_kv_heads = s->n_kv_heads;
     sh->head_dim = s->head_dim;
     sh->has_bias = s->qkv_bias;
+    if (s->qk_norm) { /* the rmsnorm op on [T*H, hd] rows: one gamma [hd] shared by the heads */
+        sh = add(b, CK_ROLE_Q_NORM, CK_OP_RMSNORM, CK_DTYPE_F32);
+        sh->T = T * s->n_heads, sh->D = s->head_dim, sh->eps = s->norm_eps;
+        sh = add(b, CK_ROLE_K_NORM, CK_OP_RMSNORM, CK_DTYPE_F32);
+        sh->T = T * s->n_kv_heads, sh->D = s->head_dim, sh->eps = s->norm_eps;
+    }
     if (s->position == CK_POS_ROPE) {
         sh = add(b, CK_ROLE_ROPE, CK_OP_ROPE, CK_DTYPE_F32);
         sh->T = T;
@@ -230,6 +258,8 @@ static void build_attention(builder *b, size_t T, size_t pos, uint32_t wdt)
     sh->causal = s->causal;
     sh->materialize = 0;
     add_linear(b, CK_ROLE_OUT_PROJ, T, s->n_heads * s->head_dim, s->d_model, s->out_bias, wdt);
+    if (s->post_norms)
+        add_norm(b, CK_ROLE_POST_ATTN_NORM, T);
     add_elementwise(b, CK_ROLE_ATTN_RESIDUAL, CK_OP_ADD, T * s->d_model);
 }
 
@@ -240,15 +270,17 @@ static void build_layer(builder *b, size_t T, size_t pos, uint32_t wdt)
     add_norm(b, CK_ROLE_ATTN_NORM, T);
     build_attention(b, T, pos, wdt);
     add_norm(b, CK_ROLE_MLP_NORM, T);
-    if (s->activation == CK_ACT_SWIGLU) {
+    if (s->activation == CK_ACT_SWIGLU || s->activation == CK_ACT_GEGLU) {
         add_linear(b, CK_ROLE_MLP_GATE, T, s->d_model, s->d_ff, s->mlp_bias, wdt);
         add_linear(b, CK_ROLE_MLP_UP, T, s->d_model, s->d_ff, s->mlp_bias, wdt);
-        add_elementwise(b, CK_ROLE_MLP_ACT, CK_OP_SWIGLU, T * s->d_ff);
+        add_elementwise(b, CK_ROLE_MLP_ACT, s->activation == CK_ACT_GEGLU ? CK_OP_GEGLU : CK_OP_SWIGLU, T * s->d_ff);
     } else {
         add_linear(b, CK_ROLE_MLP_UP, T, s->d_model, s->d_ff, s->mlp_bias, wdt);
         add_elementwise(b, CK_ROLE_MLP_ACT, CK_OP_GELU, T * s->d_ff);
     }
     add_linear(b, CK_ROLE_MLP_DOWN, T, s->d_ff, s->d_model, s->mlp_bias, wdt);
+    if (s->post_norms)
+        add_norm(b, CK_ROLE_POST_MLP_NORM, T);
     add_elementwise(b, CK_ROLE_MLP_RESIDUAL, CK_OP_ADD, T * s->d_model);
 }
 
@@ -267,7 +299,7 @@ static void build_footer(const ck_model *m, builder *b, size_t T, uint32_t wdt)
 size_t ck_section_nodes(const ck_model *m, size_t sec, const ck_graph_opts *opts, ck_node *out)
 {
     const ck_section *s = &m->sections[sec];
-    builder b = {s, out, 0, CK_PART_HEADER};
+    builder b = {s, out, 0, CK_PART_HEADER, opts, m->dtype};
     uint32_t wdt = ck_graph_weight_dtype(m, opts);
     size_t T = ck_section_rows(s, opts);
     size_t pos = opts && opts->decode && s->kind == CK_SECTION_DECODER ? opts->decode_pos : 0;

@@ -2,7 +2,8 @@
  * and refuse anything doubtful with one line that names the file, the
  * section, the field, what was expected and what was found. The schema is
  * docs/layout.md; unknown fields are refused so that a typo never falls back
- * to a default silently. */
+ * to a default silently. About 650 lines: one validator whose helpers
+ * (fail, get_*) every field shares; splitting it would export them. */
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <math.h>
@@ -185,7 +186,9 @@ static int refuse(const vctx *c, const cJSON *obj, const char *key, const char *
     return fail(c, key, "expected no such field %s, found %s", why, found);
 }
 
-static int valid_name(const char *s, size_t max)
+/* `dot`: a model name may carry a version ("llama-3.1-8b"); a section name
+ * may not, '.' separates the parts of buffer names. */
+static int valid_name(const char *s, size_t max, int dot)
 {
     size_t n = strlen(s);
     if (n == 0 || n > max)
@@ -193,21 +196,25 @@ static int valid_name(const char *s, size_t max)
     for (size_t i = 0; i < n; i++) {
         char ch = s[i];
         if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_' ||
-              ch == '-'))
+              ch == '-' || (dot && ch == '.')))
             return 0;
     }
     return 1;
 }
 
+/* the known fields as one table, not one a line */
+/* clang-format off */
 static const char *const section_fields[] = {
-    "name",       "kind",       "n_layers",     "d_model",    "n_heads",    "n_kv_heads",  "head_dim",   "d_ff",
-    "seq_len",    "vocab",      "image_size",   "patch_size", "channels",   "class_token", "patch_bias", "pre_norm",
-    "final_norm", "norm",       "norm_eps",     "norm_bias",  "activation", "qkv_bias",    "out_bias",   "mlp_bias",
-    "position",   "rope_theta", "rope_pairing", "causal",     "bridge",     NULL,
+    "name", "kind", "n_layers", "d_model", "n_heads", "n_kv_heads", "head_dim", "d_ff", "seq_len", "vocab",
+    "image_size", "patch_size", "channels", "class_token", "patch_bias", "pre_norm", "final_norm", "norm",
+    "norm_eps", "norm_bias", "activation", "qkv_bias", "out_bias", "mlp_bias", "position", "rope_theta",
+    "rope_pairing", "causal", "bridge", "tie_word_embeddings", "embedding_scale", "sliding_window",
+    "rope_scaling", "qk_norm", "post_norms", "rope_local_theta", "global_every", NULL,
 };
+/* clang-format on */
 static const char *const kind_names[] = {"vision_encoder", "decoder", NULL};
 static const char *const norm_names[] = {"rmsnorm", "layernorm", NULL};
-static const char *const act_names[] = {"swiglu", "gelu", NULL};
+static const char *const act_names[] = {"swiglu", "gelu", "geglu", NULL};
 static const char *const pos_names[] = {"rope", "learned", NULL};
 static const char *const pairing_names[] = {"neox", "gptj", NULL};
 
@@ -223,10 +230,79 @@ static int parse_dims(const vctx *c, const cJSON *j, ck_section *s)
         return -1;
     if (s->n_heads % s->n_kv_heads != 0)
         return fail(c, "n_kv_heads", "expected a divisor of n_heads (%zu), found %zu", s->n_heads, s->n_kv_heads);
-    if (s->n_heads * s->head_dim != s->d_model)
-        return fail(c, "head_dim", "expected n_heads (%zu) x head_dim = d_model (%zu), found %zu x %zu = %zu",
-                    s->n_heads, s->d_model, s->n_heads, s->head_dim, s->n_heads * s->head_dim);
+    /* head_dim is free of d_model (Gemma, Qwen3): q is [H x hd] wide (at most
+     * 2^16 x 2^16), out_proj maps it back to D; check_section_bytes sizes it */
     return 0;
+}
+
+/* A sliding window only where it masks nothing: a window of W keys (a query
+ * at i sees keys i-W+1 .. i) is the full causal mask when W >= seq_len.
+ * Narrower windows need a masked attention kernel the project does not have,
+ * so they are refused rather than silently run as full attention. */
+static int parse_window(const vctx *c, const cJSON *j, ck_section *s)
+{
+    const cJSON *v = get(j, "sliding_window");
+    char found[96];
+    if (!v) {
+        s->sliding_window = 0;
+        return 0;
+    }
+    describe(v, found, sizeof found);
+    if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble) || v->valuedouble < 1 ||
+        v->valuedouble > (double)DIM_MAX)
+        return fail(c, "sliding_window", "expected an integer in [1, %zu], found %s", DIM_MAX, found);
+    if (v->valuedouble < (double)s->seq_len)
+        return fail(c, "sliding_window",
+                    "expected at least seq_len (%zu): windows narrower than the context are not implemented, "
+                    "found %s",
+                    s->seq_len, found);
+    s->sliding_window = (size_t)v->valuedouble;
+    return 0;
+}
+
+static const char *const rope_scaling_fields[] = {
+    "type", "factor", "low_freq_factor", "high_freq_factor", "original_context", NULL};
+static const char *const rope_scaling_types[] = {"llama3", NULL};
+
+/* Llama 3.1's frequency scaling: the rope tables change, the op does not. */
+static int parse_rope_scaling(const vctx *c, const cJSON *j, ck_section *s)
+{
+    const cJSON *r = get(j, "rope_scaling");
+    char found[96];
+    int type;
+    s->rope_factor = 0.0;
+    if (!r)
+        return 0;
+    if (!cJSON_IsObject(r)) {
+        describe(r, found, sizeof found);
+        return fail(c, "rope_scaling", "expected an object {\"type\": \"llama3\", ...}, found %s", found);
+    }
+    if (check_keys(c, r, rope_scaling_fields, "rope_scaling") ||
+        get_enum(c, r, "type", rope_scaling_types, 1, 0, &type) ||
+        get_number(c, r, "factor", 0.0, 1e6, 1, 0.0, &s->rope_factor) ||
+        get_number(c, r, "low_freq_factor", 0.0, 1e6, 1, 0.0, &s->rope_low_freq_factor) ||
+        get_number(c, r, "high_freq_factor", 0.0, 1e6, 1, 0.0, &s->rope_high_freq_factor) ||
+        get_uint(c, r, "original_context", 1, DIM_MAX, 1, 0, &s->rope_original_context))
+        return -1;
+    if (s->rope_high_freq_factor <= s->rope_low_freq_factor)
+        return fail(c, "rope_scaling.high_freq_factor", "expected more than low_freq_factor (%g), found %g",
+                    s->rope_low_freq_factor, s->rope_high_freq_factor);
+    return 0;
+}
+
+/* Gemma 3's local layers: their own rope theta, every global_every-th
+ * layer global (rope_theta). */
+static int parse_local_rope(const vctx *c, const cJSON *j, ck_section *s)
+{
+    if (!get(j, "rope_local_theta"))
+        return refuse(c, j, "global_every", "without \"rope_local_theta\"");
+    if (get(j, "rope_scaling"))
+        return fail(c, "rope_local_theta",
+                    "expected no rope_scaling with it (which tables would it scale?), found both");
+    return get_number(c, j, "rope_local_theta", 0.0, 1e12, 1, 0.0, &s->rope_local_theta) ||
+                   get_uint(c, j, "global_every", 1, LAYERS_MAX, 1, 0, &s->global_every)
+               ? -1
+               : 0;
 }
 
 /* Norm, activation, biases, position encoding, masking. */
@@ -247,6 +323,12 @@ static int parse_blocks(const vctx *c, const cJSON *j, ck_section *s)
     } else if (get_bool(c, j, "norm_bias", 1, &s->norm_bias)) {
         return -1;
     }
+    if (get_bool(c, j, "qk_norm", 0, &s->qk_norm) || get_bool(c, j, "post_norms", 0, &s->post_norms))
+        return -1;
+    if (s->qk_norm && s->norm != CK_NORM_RMSNORM)
+        return fail(c, "qk_norm",
+                    "expected it only with \"norm\": \"rmsnorm\" (an rmsnorm of each head), found "
+                    "true with layernorm");
     if (get_enum(c, j, "activation", act_names, 1, 0, &e))
         return -1;
     s->activation = (ck_act_kind)e;
@@ -258,13 +340,19 @@ static int parse_blocks(const vctx *c, const cJSON *j, ck_section *s)
     if (get_enum(c, j, "position", pos_names, 1, 0, &e))
         return -1;
     s->position = (ck_pos_kind)e;
+    if (parse_window(c, j, s))
+        return -1;
     if (s->position == CK_POS_LEARNED)
         return refuse(c, j, "rope_theta", "with \"position\": \"learned\"") ||
-                       refuse(c, j, "rope_pairing", "with \"position\": \"learned\"")
+                       refuse(c, j, "rope_pairing", "with \"position\": \"learned\"") ||
+                       refuse(c, j, "rope_scaling", "with \"position\": \"learned\"") ||
+                       refuse(c, j, "rope_local_theta", "with \"position\": \"learned\"") ||
+                       refuse(c, j, "global_every", "with \"position\": \"learned\"")
                    ? -1
                    : 0;
     if (get_number(c, j, "rope_theta", 0.0, 1e12, 1, 0.0, &s->rope_theta) ||
-        get_enum(c, j, "rope_pairing", pairing_names, 0, CK_ROPE_NEOX, &s->rope_pairing))
+        get_enum(c, j, "rope_pairing", pairing_names, 0, CK_ROPE_NEOX, &s->rope_pairing) ||
+        parse_rope_scaling(c, j, s) || parse_local_rope(c, j, s))
         return -1;
     if (s->head_dim % 2 != 0)
         return fail(c, "head_dim", "expected an even head_dim with \"position\": \"rope\", found %zu", s->head_dim);
@@ -280,19 +368,27 @@ static int parse_kind_fields(const vctx *c, const cJSON *j, ck_section *s)
         for (size_t i = 0; vision_only[i]; i++)
             if (refuse(c, j, vision_only[i], "in a decoder section"))
                 return -1;
-        return get_uint(c, j, "vocab", 1, DIM_MAX, 1, 0, &s->vocab);
+        return get_uint(c, j, "vocab", 1, DIM_MAX, 1, 0, &s->vocab) ||
+                       get_bool(c, j, "tie_word_embeddings", 0, &s->tie_embeddings) ||
+                       get_number(c, j, "embedding_scale", 0.0, 1e6, 0, 0.0, &s->embedding_scale)
+                   ? -1
+                   : 0;
     }
     if (refuse(c, j, "vocab", "in a vision_encoder section") ||
+        refuse(c, j, "tie_word_embeddings", "in a vision_encoder section (it has no embedding table)") ||
+        refuse(c, j, "embedding_scale", "in a vision_encoder section (it has no embedding table)") ||
         get_uint(c, j, "image_size", 1, DIM_MAX, 1, 0, &s->image_size) ||
         get_uint(c, j, "patch_size", 1, DIM_MAX, 1, 0, &s->patch_size) ||
         get_uint(c, j, "channels", 1, 64, 1, 0, &s->channels) || get_bool(c, j, "class_token", 1, &s->class_token) ||
         get_bool(c, j, "patch_bias", 0, &s->patch_bias))
         return -1;
-    if (s->patch_size > s->image_size || s->image_size % s->patch_size != 0)
-        return fail(c, "patch_size", "expected a divisor of image_size (%zu), found %zu", s->image_size, s->patch_size);
+    /* a strided patch convolution drops the last image_size % patch_size pixels
+     * of each side (SigLIP at 384 px, patch 14: 27 x 27 patches) */
+    if (s->patch_size > s->image_size)
+        return fail(c, "patch_size", "expected at most image_size (%zu), found %zu", s->image_size, s->patch_size);
     size_t side = s->image_size / s->patch_size, tokens;
     if (!ck_mul_ok(side, side, &tokens) || !ck_add_ok(tokens, (size_t)s->class_token, &tokens) || tokens != s->seq_len)
-        return fail(c, "seq_len", "expected (image_size / patch_size)^2%s = %zu, found %zu",
+        return fail(c, "seq_len", "expected floor(image_size / patch_size)^2%s = %zu, found %zu",
                     s->class_token ? " + 1 class token" : "", tokens, s->seq_len);
     return 0;
 }
@@ -328,11 +424,16 @@ static int parse_bridge(const vctx *c, const cJSON *j, ck_section *s, const char
  * must fit in size_t: the planner's exact sums then cannot overflow either. */
 static int check_section_bytes(const vctx *c, const ck_section *s, size_t *bound)
 {
-    size_t D = s->d_model, F = s->d_ff, T = s->seq_len, wide = F > D ? F : D, x, y, layer = 0, head = 0;
+    size_t D = s->d_model, F = s->d_ff, T = s->seq_len, A = s->n_heads * s->head_dim, x, y, layer = 0, head = 0;
+    size_t wide = F > D ? F : D, attn = A > D ? A : D;
+    wide = attn > wide ? attn : wide;
     if (!ck_mul3_ok(F, D, BYTES_F32, &x) || !ck_mul_ok(x, 16, &x) || !ck_add_ok(layer, x, &layer))
         return fail(c, "d_ff", "expected d_ff x d_model weights whose byte size fits in size_t, found %zu", F);
-    if (!ck_mul3_ok(D, D, BYTES_F32, &x) || !ck_mul_ok(x, 16, &x) || !ck_add_ok(layer, x, &layer))
-        return fail(c, "d_model", "expected d_model x d_model weights whose byte size fits in size_t, found %zu", D);
+    if (!ck_mul3_ok(attn, D, BYTES_F32, &x) || !ck_mul_ok(x, 16, &x) || !ck_add_ok(layer, x, &layer))
+        return fail(c, "d_model",
+                    "expected d_model x max(d_model, n_heads x head_dim) weights whose byte size fits in size_t, "
+                    "found %zu",
+                    D);
     if (!ck_mul3_ok(T, wide, BYTES_F32, &x) || !ck_mul_ok(x, 16, &x) || !ck_add_ok(layer, x, &layer) ||
         !ck_mul_ok(ALIGN_BOUND, 64, &y) || !ck_add_ok(layer, y, &layer))
         return fail(c, "seq_len", "expected seq_len x width activations whose byte size fits in size_t, found %zu", T);
@@ -361,7 +462,7 @@ static int parse_section(vctx *c, const cJSON *j, ck_section *s, const char **br
         describe(j, found, sizeof found);
         return fail(c, NULL, "expected an object, found %s", found);
     }
-    if (!cJSON_IsString(name) || !valid_name(name->valuestring, CK_SECTION_NAME_MAX)) {
+    if (!cJSON_IsString(name) || !valid_name(name->valuestring, CK_SECTION_NAME_MAX, 0)) {
         describe(name, found, sizeof found);
         return fail(c, "name", "expected 1 to %d characters of [A-Za-z0-9_-], found %s", CK_SECTION_NAME_MAX, found);
     }
@@ -389,9 +490,9 @@ static int parse_top(vctx *c, const cJSON *root, ck_model *m)
     if (check_keys(c, root, top_fields, "model"))
         return -1;
     const cJSON *name = get(root, "name"), *desc = get(root, "description");
-    if (!cJSON_IsString(name) || !valid_name(name->valuestring, sizeof m->name - 1)) {
+    if (!cJSON_IsString(name) || !valid_name(name->valuestring, sizeof m->name - 1, 1)) {
         describe(name, found, sizeof found);
-        return fail(c, "name", "expected 1 to %zu characters of [A-Za-z0-9_-], found %s", sizeof m->name - 1, found);
+        return fail(c, "name", "expected 1 to %zu characters of [A-Za-z0-9_.-], found %s", sizeof m->name - 1, found);
     }
     snprintf(m->name, sizeof m->name, "%s", name->valuestring);
     if (desc && !cJSON_IsString(desc)) {
@@ -532,6 +633,8 @@ ck_model *ck_model_load(const char *path, char *err, size_t err_len)
 
 void ck_model_free(ck_model *m)
 {
+    for (size_t i = 0; m && i < m->n_sections; i++)
+        free(m->sections[i].rope_freq_factors);
     free(m);
 }
 

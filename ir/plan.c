@@ -46,7 +46,7 @@ static int plan_fail(planner *pl, const char *fmt, ...)
 
 const char *ck_buf_kind_name(ck_buf_kind k)
 {
-    static const char *const names[CK_BUF_KIND_COUNT] = {
+    static const char *const names[] = {
         [CK_BUF_WEIGHT] = "weight",
         [CK_BUF_ACTIVATION] = "activation",
         [CK_BUF_GRADIENT] = "gradient",
@@ -54,7 +54,11 @@ const char *ck_buf_kind_name(ck_buf_kind k)
         [CK_BUF_OPTIMIZER_V] = "optimizer_v",
         [CK_BUF_KV_CACHE] = "kv_cache",
         [CK_BUF_TABLE] = "table",
+        [CK_BUF_ACTIVATION_GRADIENT] = "activation_gradient",
     };
+    /* the last kind once lacked a name and layout.json said "(null)": a kind
+     * appended without a name now fails the build */
+    _Static_assert(sizeof names / sizeof names[0] == CK_BUF_KIND_COUNT, "every ck_buf_kind has a name");
     return (unsigned)k < CK_BUF_KIND_COUNT ? names[k] : "?";
 }
 
@@ -312,8 +316,18 @@ static int node_buffers(planner *pl, const ck_section *s, const ck_node *nd)
     case CK_ROLE_FINAL_NORM: return norm_buffers(pl, prefix, s, sh->T, 0);
     case CK_ROLE_ATTN_NORM:
     case CK_ROLE_MLP_NORM: return norm_buffers(pl, prefix, s, sh->T, 1);
+    case CK_ROLE_POST_ATTN_NORM: /* their input has one reader: no x.grad */
+    case CK_ROLE_POST_MLP_NORM: return norm_buffers(pl, prefix, s, sh->T, 0);
     case CK_ROLE_QKV: return qkv_buffers(pl, prefix, s, sh);
     case CK_ROLE_ROPE: return 0; /* in place on q and k; its tables head the section */
+    case CK_ROLE_Q_NORM:
+    case CK_ROLE_K_NORM: {
+        size_t heads = nd->role == CK_ROLE_Q_NORM ? s->n_heads : s->n_kv_heads;
+        return weight(pl, prefix, "gamma", CK_DTYPE_F32, SHAPE(s->head_dim)) ||
+                       activation_with_grad(pl, prefix, "out", SHAPE(sh->T / heads, heads, s->head_dim))
+                   ? -1
+                   : 0;
+    }
     case CK_ROLE_ATTENTION: return activation_with_grad(pl, prefix, "out", SHAPE(sh->T, s->n_heads, s->head_dim));
     case CK_ROLE_OUT_PROJ:
     case CK_ROLE_MLP_GATE:
@@ -322,6 +336,12 @@ static int node_buffers(planner *pl, const ck_section *s, const ck_node *nd)
     case CK_ROLE_BRIDGE:
         return linear_buffers(pl, prefix, sh, "out") || linear_grads(pl, prefix, nd->role, sh) ? -1 : 0;
     case CK_ROLE_LM_HEAD:
+        /* tied: the head reads the embedding table, planned once in the header */
+        if (s->tie_embeddings)
+            return activation(pl, prefix, "logits", CK_DTYPE_F32, SHAPE(sh->T, sh->N)) ||
+                           linear_grads(pl, prefix, nd->role, sh)
+                       ? -1
+                       : 0;
         return linear_buffers(pl, prefix, sh, "logits") || linear_grads(pl, prefix, nd->role, sh) ? -1 : 0;
     case CK_ROLE_ATTN_RESIDUAL:
     case CK_ROLE_MLP_RESIDUAL: return activation_with_grad(pl, prefix, "out", SHAPE(sh->n / s->d_model, s->d_model));
@@ -357,6 +377,10 @@ static int plan_section(planner *pl, uint32_t sec)
         snprintf(prefix, sizeof prefix, "%s.header.rope", s->name);
         if (place(pl, prefix, "cos", CK_BUF_TABLE, CK_DTYPE_F32, SHAPE(s->seq_len, s->head_dim / 2)) ||
             place(pl, prefix, "sin", CK_BUF_TABLE, CK_DTYPE_F32, SHAPE(s->seq_len, s->head_dim / 2)))
+            return -1;
+        if (s->rope_local_theta > 0.0 && /* the local layers' tables */
+            (place(pl, prefix, "cos_local", CK_BUF_TABLE, CK_DTYPE_F32, SHAPE(s->seq_len, s->head_dim / 2)) ||
+             place(pl, prefix, "sin_local", CK_BUF_TABLE, CK_DTYPE_F32, SHAPE(s->seq_len, s->head_dim / 2))))
             return -1;
     }
     if (plan_part(pl, s, nodes, n, CK_PART_HEADER))

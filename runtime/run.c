@@ -94,7 +94,7 @@ ck_runner *ck_runner_create(const ck_model *m, const ck_plugin *plugin, const ck
             return NULL;
         }
         r->have_gguf = 1;
-        if (!po.weight_dtype)
+        if (!po.weight_dtype && !m->dtypes_from_file) /* a model built from the file has its dtypes */
             po.weight_dtype = run_gguf_matrix_dtype(r, m);
     }
     if (ck_plan_build(m, &po, &r->plan, err, err_len) || map_arena(r, err, err_len) ||
@@ -241,6 +241,9 @@ static int run_bound(ck_runner *r, step *s, const ck_exec_ctx *ctx, char *err, s
     if (rc != CK_OK)
         return run_failf(err, len, "%s: kernel %s returned %s", s->pub.label, s->kernel->name,
                          rc == CK_E_UNSUPPORTED ? "unsupported arguments" : "an error");
+    if (s->emb_scale != 0.0f) /* Gemma's sqrt(d_model): one f32 multiply per element */
+        for (size_t i = 0, n = s->args.emb.T * s->args.emb.D; i < n; i++)
+            s->args.emb.y[i] *= s->emb_scale;
     if (s->action == POST_SPLICE)
         memcpy(s->args.emb.y, s->splice_src, s->splice_rows * s->args.emb.D * sizeof(float));
     return 0;

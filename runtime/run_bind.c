@@ -20,6 +20,7 @@ const ck_buffer *run_find_buffer(const ck_runner *r, const char *name)
 
 typedef struct binder {
     ck_runner *r;
+    size_t layer; /* of a layer node */
     char prefix[96];
     int missing;
     char missing_name[128];
@@ -78,6 +79,18 @@ static void bind_linear(binder *b, step *s, const ck_shape *sh, const float *x, 
     add_out(b, s, out);
 }
 
+/* A tied head's weight: the section's embedding table (also a weight read by
+ * the embedding). Records a miss like tensor(). */
+static void *tied_table(binder *b, const ck_section *sec)
+{
+    char saved[96];
+    snprintf(saved, sizeof saved, "%s", b->prefix);
+    snprintf(b->prefix, sizeof b->prefix, "%s.header.embedding", sec->name);
+    void *w = tensor(b, "table", 1);
+    snprintf(b->prefix, sizeof b->prefix, "%s", saved);
+    return w;
+}
+
 static float *layer_out(step *s)
 {
     return (float *)s->args.linear.y;
@@ -95,6 +108,7 @@ static void bind_node(binder *b, step *s, const ck_node *nd, const ck_section *s
         s->args.emb = (ck_embedding_args){
             tensor(b, "ids", 1), tensor(b, "table", 1), tensor(b, "out", 1), sh->T, sh->vocab, sh->D, sh->dtype};
         add_out(b, s, "out");
+        s->emb_scale = (float)sec->embedding_scale;
         f->res = s->args.emb.y;
         break;
     case CK_ROLE_POS_ADD: {
@@ -114,6 +128,15 @@ static void bind_node(binder *b, step *s, const ck_node *nd, const ck_section *s
         bind_norm(b, s, sh, f);
         f->res = s->args.norm.y;
         break;
+    case CK_ROLE_POST_ATTN_NORM:
+    case CK_ROLE_POST_MLP_NORM: { /* the branch's output, normalised before its residual add */
+        float **x = nd->role == CK_ROLE_POST_ATTN_NORM ? &f->proj : &f->down;
+        s->args.norm =
+            (ck_norm_args){*x, tensor(b, "out", 1), tensor(b, "gamma", 1), tensor(b, "beta", 0), sh->T, sh->D, sh->eps};
+        add_out(b, s, "out");
+        *x = s->args.norm.y;
+        break;
+    }
     case CK_ROLE_ATTN_NORM:
     case CK_ROLE_MLP_NORM:
     case CK_ROLE_FINAL_NORM:
@@ -141,11 +164,21 @@ static void bind_node(binder *b, step *s, const ck_node *nd, const ck_section *s
                                     sh->dtype};
         add_out(b, s, "q"), add_out(b, s, "k"), add_out(b, s, "v");
         break;
+    case CK_ROLE_Q_NORM:
+    case CK_ROLE_K_NORM: { /* each head's hd normalised: rows of [T*H, hd] */
+        float **x = nd->role == CK_ROLE_Q_NORM ? &f->q : &f->k;
+        s->args.norm = (ck_norm_args){*x, tensor(b, "out", 1), tensor(b, "gamma", 1), NULL, sh->T, sh->D, sh->eps};
+        add_out(b, s, "out");
+        *x = s->args.norm.y;
+        break;
+    }
     case CK_ROLE_ROPE: {
         char tabs[96];
         snprintf(tabs, sizeof tabs, "%s", b->prefix);
         snprintf(b->prefix, sizeof b->prefix, "%s.header.rope", sec->name);
-        const float *c = tensor(b, "cos", 1), *sn = tensor(b, "sin", 1);
+        /* Gemma 3: a local layer (not every global_every-th) has its own theta */
+        int local = sec->rope_local_theta > 0.0 && (b->layer + 1) % sec->global_every != 0;
+        const float *c = tensor(b, local ? "cos_local" : "cos", 1), *sn = tensor(b, local ? "sin_local" : "sin", 1);
         snprintf(b->prefix, sizeof b->prefix, "%s", tabs);
         s->args.rope = (ck_rope_args){f->q,
                                       f->k,
@@ -196,7 +229,7 @@ static void bind_node(binder *b, step *s, const ck_node *nd, const ck_section *s
         break;
     case CK_ROLE_MLP_ACT:
         f->act = tensor(b, "out", 1);
-        if (sh->op == CK_OP_SWIGLU)
+        if (sh->op == CK_OP_SWIGLU || sh->op == CK_OP_GEGLU)
             s->args.swiglu = (ck_swiglu_args){f->gate, f->up, f->act, sh->n};
         else
             s->args.unary = (ck_unary_args){f->up, f->act, sh->n};
@@ -207,7 +240,22 @@ static void bind_node(binder *b, step *s, const ck_node *nd, const ck_section *s
         f->down = layer_out(s);
         break;
     case CK_ROLE_BRIDGE: bind_linear(b, s, sh, f->after_final_norm ? f->h : f->res, "out"); break;
-    case CK_ROLE_LM_HEAD: bind_linear(b, s, sh, f->after_final_norm ? f->h : f->res, "logits"); break;
+    case CK_ROLE_LM_HEAD:
+        if (!sec->tie_embeddings) {
+            bind_linear(b, s, sh, f->after_final_norm ? f->h : f->res, "logits");
+            break;
+        }
+        /* tied: the table [vocab, D] is the head's [N, K] weight, no bias */
+        s->args.linear = (ck_linear_args){f->after_final_norm ? f->h : f->res,
+                                          tied_table(b, sec),
+                                          NULL,
+                                          tensor(b, "logits", 1),
+                                          sh->T,
+                                          sh->K,
+                                          sh->N,
+                                          sh->dtype};
+        add_out(b, s, "logits");
+        break;
     default: break;
     }
     f->after_final_norm = nd->role == CK_ROLE_FINAL_NORM;
@@ -260,7 +308,7 @@ int run_bind_all(ck_runner *r, char *err, size_t len)
             continue;
         size_t k = ck_section_nodes(m, si, &g, nodes);
         flow f = {0};
-        binder b = {r, "", 0, ""};
+        binder b = {r, 0, "", 0, ""};
         for (int part = CK_PART_HEADER; part <= CK_PART_FOOTER; part++) {
             size_t reps = part == CK_PART_LAYER ? sec->n_layers : 1;
             for (size_t l = 0; l < reps; l++)
@@ -271,6 +319,7 @@ int run_bind_all(ck_runner *r, char *err, size_t len)
                         return run_failf(err, len, "out of memory binding %s", m->name);
                     step *s = &r->steps[r->n_steps++];
                     memset(s, 0, sizeof *s);
+                    b.layer = l;
                     if (part == CK_PART_LAYER)
                         snprintf(b.prefix, sizeof b.prefix, "%s.layer.%zu.%s", sec->name, l,
                                  ck_role_name(nodes[j].role));

@@ -56,6 +56,8 @@ static void llama_cpp_name(const ck_runner *r, const ck_buffer *b, char *out, si
         {"mlp_gate.w", "ffn_gate.weight"},
         {"mlp_up.w", "ffn_up.weight"},
         {"mlp_down.w", "ffn_down.weight"},
+        {"q_norm.gamma", "attn_q_norm.weight"},
+        {"k_norm.gamma", "attn_k_norm.weight"},
     };
     const ck_section *s = section_of(r, b);
     out[0] = 0;
@@ -109,14 +111,24 @@ static int seed_buffer(ck_runner *r, const ck_buffer *b, char *err, size_t len)
     ck_rng rng;
     ck_rng_seed(&rng, name_seed(r->opts.seed, b->name));
     if (b->kind == CK_BUF_TABLE) {
-        if (!ends_with(b->name, ".cos"))
+        int local = ends_with(b->name, ".cos_local");
+        if (!ends_with(b->name, ".cos") && !local)
             return 0; /* the sin table is written together with cos */
         const ck_section *s = section_of(r, b);
         float *sin_tab = (float *)((char *)dst + b->size);
         const ck_buffer *sb = b + 1;
-        if (sb < r->plan->buffers + r->plan->n_buffers && ends_with(sb->name, ".sin"))
+        if (sb < r->plan->buffers + r->plan->n_buffers && ends_with(sb->name, local ? ".sin_local" : ".sin"))
             sin_tab = (float *)((char *)r->arena.base + sb->offset);
-        ck_rope_tables(s->rope_theta, s->head_dim, b->shape[0], dst, sin_tab);
+        if (local) {
+            ck_rope_tables(s->rope_local_theta, s->head_dim, b->shape[0], dst, sin_tab);
+            return 0;
+        }
+        ck_rope_scaling sc = {s->rope_factor, s->rope_low_freq_factor, s->rope_high_freq_factor,
+                              s->rope_original_context};
+        if (s->rope_freq_factors)
+            ck_rope_tables_factors(s->rope_theta, s->head_dim, b->shape[0], s->rope_freq_factors, dst, sin_tab);
+        else
+            ck_rope_tables_scaled(s->rope_theta, s->head_dim, b->shape[0], &sc, dst, sin_tab);
         return 0;
     }
     if (b->kind == CK_BUF_ACTIVATION) {

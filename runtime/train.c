@@ -131,6 +131,8 @@ static int run_list(ck_trainer *t, const op_list *l, const ck_exec_ctx *ctx, int
             ck_share_enter(t->share, s->slot, first_op + i);
         if (s->zero)
             memset(s->zero, 0, s->zero_bytes);
+        for (size_t k = 0; s->scale && k < s->scale_n; k++)
+            s->scale[k] *= s->scale_by;
         char why[CK_ERR_LEN];
         if (ck_op_check_args(s->op, &s->args, why, sizeof why))
             return train_failf(err, len, "%s: internal: arguments break the op's rules: %s", s->label, why);

@@ -154,6 +154,26 @@ static void linear_bwd(walk *w, size_t slot, const char *prefix, const float *x,
         x, buf(t, 1, "%s.w", prefix), dy, dx, buf(t, 1, "%s.w.grad", prefix), buf(t, 0, "%s.b.grad", prefix), T, K, N};
 }
 
+/* A tied lm_head: its weight is the embedding table, its dW the table's
+ * gradient, written here before the embedding's scatter-add joins it. */
+static void tied_head_bwd(walk *w, size_t slot, const char *prefix, const float *x, const float *dy, float *dx,
+                          size_t T)
+{
+    ck_trainer *t = w->t;
+    const ck_section *s = w->sec;
+    const char *n = s->name;
+    op_step *st = add_op(w, CK_OP_LINEAR_BWD, slot, "%s", prefix);
+    st->args.linear = (ck_linear_bwd_args){x,
+                                           buf(t, 1, H_("embedding.table"), n),
+                                           dy,
+                                           dx,
+                                           buf(t, 1, H_("embedding.table.grad"), n),
+                                           NULL,
+                                           T,
+                                           s->d_model,
+                                           s->vocab};
+}
+
 /* The MLP of layer l, backwards: dR2 is its output gradient (the residual's);
  * writes the MLP norm's output gradient. */
 static void mlp_bwd(walk *w, size_t slot, uint32_t l, const float *dR2, size_t T)
@@ -186,6 +206,29 @@ static void mlp_bwd(walk *w, size_t slot, uint32_t l, const float *dR2, size_t T
     }
 }
 
+/* qk_norm of layer l backwards (role "q_norm" or "k_norm"): from the
+ * normalised heads' gradient to qkv's q or k gradient, rows of hd. */
+static void head_norm_bwd(walk *w, size_t slot, uint32_t l, const char *role, const char *qkv_out, size_t heads,
+                          size_t T)
+{
+    ck_trainer *t = w->t;
+    const ck_section *s = w->sec;
+    const char *n = s->name;
+    char p[96], x[96];
+    snprintf(p, sizeof p, "%s.layer.%u.%s", n, l, role);
+    snprintf(x, sizeof x, "%s.layer.%u.qkv.%s", n, l, qkv_out);
+    op_step *st = add_op(w, CK_OP_RMSNORM_BWD, slot, "%s", p);
+    st->args.norm = (ck_norm_bwd_args){buf(t, 1, "%s", x),
+                                       buf(t, 1, "%s.gamma", p),
+                                       buf(t, 1, "%s.out.grad", p),
+                                       buf(t, 1, "%s.grad", x),
+                                       buf(t, 1, "%s.gamma.grad", p),
+                                       NULL,
+                                       T * heads,
+                                       s->head_dim,
+                                       s->norm_eps};
+}
+
 /* Attention of layer l, backwards from dR1 (its residual's gradient) to the
  * attention norm's output gradient. */
 static void attention_bwd(walk *w, size_t slot, uint32_t l, const float *dR1, size_t T)
@@ -195,8 +238,11 @@ static void attention_bwd(walk *w, size_t slot, uint32_t l, const float *dR1, si
     const char *n = s->name;
     size_t H = s->n_heads, Hkv = s->n_kv_heads, hd = s->head_dim;
     char p[96];
-    float *q = buf(t, 1, L_("qkv.q"), n, l), *k = buf(t, 1, L_("qkv.k"), n, l), *v = buf(t, 1, L_("qkv.v"), n, l);
-    float *dq = buf(t, 1, L_("qkv.q.grad"), n, l), *dk = buf(t, 1, L_("qkv.k.grad"), n, l);
+    /* with qk_norm, attention and rope see the normalised heads */
+    const char *qn = s->qk_norm ? "q_norm.out" : "qkv.q", *kn = s->qk_norm ? "k_norm.out" : "qkv.k";
+    float *q = buf(t, 1, "%s.layer.%u.%s", n, l, qn), *k = buf(t, 1, "%s.layer.%u.%s", n, l, kn);
+    float *v = buf(t, 1, L_("qkv.v"), n, l);
+    float *dq = buf(t, 1, "%s.layer.%u.%s.grad", n, l, qn), *dk = buf(t, 1, "%s.layer.%u.%s.grad", n, l, kn);
     float *dv = buf(t, 1, L_("qkv.v.grad"), n, l), *dattn = buf(t, 1, L_("attention.out.grad"), n, l);
     snprintf(p, sizeof p, L_("out_proj"), n, l);
     linear_bwd(w, slot, p, buf(t, 1, L_("attention.out"), n, l), dR1, dattn, T, H * hd, s->d_model);
@@ -207,6 +253,11 @@ static void attention_bwd(walk *w, size_t slot, uint32_t l, const float *dR1, si
         add_op(w, CK_OP_ROPE_BWD, slot, L_("rope"), n, l)->args.rope =
             (ck_rope_args){dq, dk,         buf(t, 1, H_("rope.cos"), n), buf(t, 1, H_("rope.sin"), n), T, H, Hkv, hd,
                            0,  s->seq_len, (uint32_t)s->rope_pairing};
+    if (s->qk_norm) {
+        head_norm_bwd(w, slot, l, "q_norm", "q", H, T);
+        head_norm_bwd(w, slot, l, "k_norm", "k", Hkv, T);
+        dq = buf(t, 1, L_("qkv.q.grad"), n, l), dk = buf(t, 1, L_("qkv.k.grad"), n, l);
+    }
     op_step *st = add_op(w, CK_OP_QKV_BWD, slot, L_("qkv"), n, l);
     st->args.qkv = (ck_qkv_bwd_args){buf(t, 1, L_("attn_norm.out"), n, l),
                                      buf(t, 1, L_("qkv.wq"), n, l),
@@ -305,8 +356,14 @@ static void header_bwd(walk *w, float *dres, size_t T, size_t splice)
     op_step *st = add_op(w, CK_OP_EMBEDDING_BWD, slot, H_("embedding"), n);
     float *dtable = buf(t, 1, H_("embedding.table.grad"), n);
     const int32_t *ids = buf(t, 1, H_("embedding.ids"), n);
-    st->zero = dtable;
+    /* tied: the lm_head's share is already there, the scatter-add sums into it */
+    st->zero = s->tie_embeddings ? NULL : dtable;
     st->zero_bytes = s->vocab * D * sizeof(float);
+    if (s->embedding_scale != 0.0) { /* out = scale * table[id]: d(table[id]) = scale * d(out) */
+        st->scale = d + splice * D;
+        st->scale_n = (T - splice) * D;
+        st->scale_by = (float)s->embedding_scale;
+    }
     st->args.emb = (ck_embedding_bwd_args){ids ? ids + splice : NULL, d + splice * D, dtable, T - splice, s->vocab, D};
 }
 
@@ -337,7 +394,10 @@ static void section_bwd(ck_trainer *t, uint32_t si, walk *w, size_t first, size_
     snprintf(p, sizeof p, F_("lm_head"), n);
     float *h = s->final_norm ? buf(t, 1, F_("final_norm.out"), n) : res;
     float *dh = s->final_norm ? buf(t, 1, F_("final_norm.out.grad"), n) : dres;
-    linear_bwd(w, foot, p, h, dlogits, dh, T, D, V);
+    if (s->tie_embeddings) /* the head's dW goes to the table's gradient first; the embedding adds to it */
+        tied_head_bwd(w, foot, p, h, dlogits, dh, T);
+    else
+        linear_bwd(w, foot, p, h, dlogits, dh, T, D, V);
     if (s->final_norm) {
         snprintf(p, sizeof p, F_("final_norm"), n);
         norm_bwd(w, foot, p, res, dres, T);
@@ -431,6 +491,14 @@ int train_bind(ck_trainer *t, char *err, size_t len)
             t->frozen_sections++;
             continue;
         }
+        if (m->sections[si].post_norms || m->sections[si].rope_local_theta > 0.0) /* Gemma 3: forward only */
+            return train_failf(err, len,
+                               "%s: section \"%s\": training with post_norms or local rope layers is not "
+                               "implemented",
+                               m->name, m->sections[si].name);
+        if (m->sections[si].activation == CK_ACT_GEGLU) /* forward, decode, parity, bench run it */
+            return train_failf(err, len, "%s: section \"%s\": training with geglu is not implemented (no geglu_bwd op)",
+                               m->name, m->sections[si].name);
         size_t first = 0, rows = 0;
         if (bind_targets(t, si, &first, &rows, err, len))
             return -1;

@@ -32,6 +32,9 @@ typedef struct op_step {
     bwd_args args;
     float *zero; /* zeroed first (a scatter-add target) */
     size_t zero_bytes;
+    float *scale; /* then scale_n floats multiplied by scale_by in place (the embedding scale) */
+    size_t scale_n;
+    float scale_by;
 } op_step;
 
 typedef struct op_list {

@@ -27,6 +27,7 @@
 #include "bench_shim.h"
 #include "cases/ck_case.h"
 #include "ck_cost.h"
+#include "ck_gguf.h"
 #include "ck_model.h"
 #include "results.h"
 #include "common/sysinfo.h"
@@ -373,7 +374,7 @@ static void free_contexts(ctx_set *cs)
 static size_t load_instances(const ck_bench_opts *o, char *model_name, size_t name_len, ck_shape **out, char *err,
                              size_t err_len)
 {
-    ck_model *m = ck_model_load(o->model_path, err, err_len);
+    ck_model *m = ck_model_open(o->model_path, err, err_len);
     if (!m)
         return 0;
     snprintf(model_name, name_len, "%s", ck_model_name(m));

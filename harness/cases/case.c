@@ -14,7 +14,7 @@
 int ck_case_supports(uint32_t op)
 {
     return (op >= CK_OP_RMSNORM && op <= CK_OP_DEQUANTIZE) || (op >= CK_OP_RMSNORM_BWD && op <= CK_OP_CROSS_ENTROPY) ||
-           (op >= CK_OP_EMBED_NORM && op <= CK_OP_ADD_NORM);
+           (op >= CK_OP_EMBED_NORM && op <= CK_OP_ADD_NORM) || op == CK_OP_GEGLU;
 }
 
 static int build_any(ck_case *c, char *err, size_t err_len);
@@ -35,7 +35,7 @@ static int build(ck_case *c, char *err, size_t err_len)
 static int build_any(ck_case *c, char *err, size_t err_len)
 {
     uint32_t op = c->shape.op;
-    if (op >= CK_OP_RMSNORM && op <= CK_OP_DEQUANTIZE)
+    if ((op >= CK_OP_RMSNORM && op <= CK_OP_DEQUANTIZE) || op == CK_OP_GEGLU) /* forward ops appended later */
         return case_build_forward(c, err, err_len);
     if (op >= CK_OP_RMSNORM_BWD && op <= CK_OP_CROSS_ENTROPY)
         return case_build_backward(c, err, err_len);
@@ -171,6 +171,7 @@ static void make_inplace(const ck_case *c, case_args *a)
         a->norm.x = a->norm.y;
         break;
     case CK_OP_SWIGLU:
+    case CK_OP_GEGLU:
         if (!c->unbacked)
             memcpy(a->swiglu.y, a->swiglu.gate, a->swiglu.n * sizeof(float));
         a->swiglu.gate = a->swiglu.y;

@@ -225,7 +225,7 @@ static int build_elementwise(ck_case *c, char *err, size_t err_len)
     if (!case_need(n >= 1, err, err_len, s, "n (or T * D) must be >= 1"))
         return -1;
     size_t cols = elementwise_cols(s, n), rows = n / cols;
-    if (s->op == CK_OP_SWIGLU) {
+    if (s->op == CK_OP_SWIGLU || s->op == CK_OP_GEGLU) { /* both gate * up shaped */
         void *p_gate, *p_up, *p_y;
         ADD(gate, CK_BUF_IN, CK_DTYPE_F32, n);
         ADD(up, CK_BUF_IN, CK_DTYPE_F32, n);
@@ -351,6 +351,7 @@ int case_build_forward(ck_case *c, char *err, size_t err_len)
     case CK_OP_ROPE: return case_build_rope(c, err, err_len);
     case CK_OP_ATTENTION: return build_attention(c, err, err_len);
     case CK_OP_SWIGLU:
+    case CK_OP_GEGLU:
     case CK_OP_GELU:
     case CK_OP_ADD: return build_elementwise(c, err, err_len);
     case CK_OP_EMBEDDING: return build_embedding(c, err, err_len);

@@ -11,6 +11,7 @@
 
 #include <cJSON.h>
 
+#include "ck_gguf.h"
 #include "ck_fusion.h"
 #include "ck_ir.h"
 #include "ck_run.h"
@@ -225,7 +226,7 @@ int ck_cmd_fusion(int argc, char **argv)
         return pr > 0 ? usage(stdout) : 2; /* the parser said why, in one line */
     char err[CK_ERR_LEN];
     int status = 2;
-    ck_model *m = ck_model_load(c.model, err, sizeof err);
+    ck_model *m = ck_model_open(c.model, err, sizeof err);
     ck_plugin *scalar = m ? ck_plugin_load("scalar", err, sizeof err) : NULL;
     ck_plugin *p = scalar ? (strcmp(c.plugin, "scalar") ? ck_plugin_load(c.plugin, err, sizeof err) : scalar) : NULL;
     ck_runner *plain = NULL, *fused = NULL;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ck_gguf.h"
 #include "ck_arena.h"
 #include "ck_fusion.h"
 #include "ck_plan.h"
@@ -252,7 +253,7 @@ int ck_cmd_plan(int argc, char **argv)
     int rc = parse_args(argc, argv, &a);
     if (rc)
         return rc == 1 ? 0 : rc;
-    ck_model *m = ck_model_load(a.model, err, sizeof err);
+    ck_model *m = ck_model_open(a.model, err, sizeof err);
     if (!m) {
         fprintf(stderr, "ckbench plan: %s\n", err);
         return 2;

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "bench/counters.h"
+#include "ck_gguf.h"
 #include "ck_fusion.h"
 #include "ck_ir.h"
 #include "ck_run.h"
@@ -200,6 +201,9 @@ static int parse(int argc, char **argv, run_cli *c)
                 "ckbench run: --dump and --patch need every layer resident; they do not combine with --window\n");
         return -1;
     }
+    size_t ml = strlen(c->model);
+    if (!c->weights && ml > 5 && strcmp(c->model + ml - 5, ".gguf") == 0)
+        c->gguf = c->model; /* a GGUF model runs its own weights unless told --weights seeded */
     return parse_tokens(c);
 }
 
@@ -212,7 +216,7 @@ static int load_all(const run_cli *c, loaded *l)
 {
     char err[CK_ERR_LEN];
     memset(l, 0, sizeof *l);
-    if (!(l->model = ck_model_load(c->model, err, sizeof err)) ||
+    if (!(l->model = ck_model_open(c->model, err, sizeof err)) ||
         !(l->scalar = ck_plugin_load("scalar", err, sizeof err)) ||
         !(l->plugin = strcmp(c->plugin, "scalar") == 0 ? l->scalar : ck_plugin_load(c->plugin, err, sizeof err))) {
         fprintf(stderr, "ckbench: %s\n", err);

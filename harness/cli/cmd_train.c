@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ck_gguf.h"
 #include "ck_ir.h"
 #include "ck_share.h"
 #include "ck_train.h"
@@ -254,7 +255,7 @@ int ck_cmd_train_step(int argc, char **argv)
     if (pr) /* a bad argument has said so in one line */
         return pr > 0 ? usage(stdout) : 2;
     char err[CK_ERR_LEN];
-    ck_model *m = ck_model_load(c.model, err, sizeof err);
+    ck_model *m = ck_model_open(c.model, err, sizeof err);
     ck_plugin *scalar = m ? ck_plugin_load("scalar", err, sizeof err) : NULL;
     ck_plugin *plugin = !scalar                           ? NULL
                         : strcmp(c.plugin, "scalar") == 0 ? scalar

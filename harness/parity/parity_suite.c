@@ -14,6 +14,7 @@
 
 #include "ck_fusion.h"
 #include "ck_ir.h"
+#include "ck_gguf.h"
 #include "ck_model.h"
 #include "parity.h"
 
@@ -146,7 +147,7 @@ static void edge_attention(suite *s)
 
 static void edge_elementwise(suite *s)
 {
-    static const uint32_t ops[] = {CK_OP_SWIGLU, CK_OP_GELU, CK_OP_ADD, CK_OP_ADAM};
+    static const uint32_t ops[] = {CK_OP_SWIGLU, CK_OP_GELU, CK_OP_GEGLU, CK_OP_ADD, CK_OP_ADAM};
     for (size_t o = 0; o < sizeof ops / sizeof ops[0]; o++)
         for (size_t i = 0; i < sizeof edge_lens / sizeof edge_lens[0]; i++)
             push(s, ops[o], CK_DTYPE_F32, "edge")->n = edge_lens[i];
@@ -502,7 +503,7 @@ static void add_model_fused(suite *s, const ck_model *m, const ck_graph_opts *op
 int ck_parity_model_suite(const char *path, uint32_t weight_dtype, ck_parity_shape **out, size_t *n, char *err,
                           size_t err_len)
 {
-    ck_model *m = ck_model_load(path, err, err_len);
+    ck_model *m = ck_model_open(path, err, err_len);
     if (!m)
         return -1;
     suite s = {0};

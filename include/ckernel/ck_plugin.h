@@ -108,7 +108,8 @@ typedef enum ck_op {
     CK_OP_GATE_UP = 29,
     CK_OP_ACT_DOWN = 30,
     CK_OP_ADD_NORM = 31,
-    CK_OP_COUNT /* append new ops above this line, never renumber */
+    CK_OP_GEGLU = 32, /* y = gelu_tanh(gate) * up, ck_swiglu_args (Gemma) */
+    CK_OP_COUNT       /* append new ops above this line, never renumber */
 } ck_op;
 
 /* Kernel flags (ck_kernel_desc.flags). */
@@ -246,7 +247,7 @@ typedef struct ck_attention_args { /* CK_OP_ATTENTION */
     float scale; /* 1/sqrt(head_dim) unless a model says otherwise */
 } ck_attention_args;
 
-typedef struct ck_swiglu_args { /* CK_OP_SWIGLU: y = silu(gate) * up */
+typedef struct ck_swiglu_args { /* CK_OP_SWIGLU: y = silu(gate) * up; CK_OP_GEGLU: gelu(gate) * up */
     const float *gate, *up;
     float *y; /* may alias gate */
     size_t n;

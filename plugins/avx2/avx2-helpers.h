@@ -346,4 +346,14 @@ int avx2_attention_materialising(const ck_exec_ctx *ctx, const ck_attention_args
 #define AVX2_ATT_ROWS_MAX 4
 int avx2_attention_decode(const ck_exec_ctx *ctx, const ck_attention_args *a);
 
+/* gelu, tanh form, as y = x / (1 + exp(-2u)) (f32-gelu-avx2.c says why);
+ * shared by gelu and geglu so both round the same way. */
+static inline __m256 avx2_gelu_ps(__m256 x)
+{
+    __m256 x3 = _mm256_mul_ps(_mm256_mul_ps(x, x), x);
+    __m256 inner = _mm256_fmadd_ps(_mm256_set1_ps(0.044715f), x3, x);
+    __m256 e = avx2_exp_logistic_ps(_mm256_mul_ps(_mm256_set1_ps(-2.0f * 0.7978845608028654f), inner));
+    return _mm256_div_ps(x, _mm256_add_ps(_mm256_set1_ps(1.0f), e));
+}
+
 #endif /* CK_AVX2_HELPERS_H */

@@ -11,13 +11,6 @@
 #include "avx2-helpers.h"
 #include "avx2-kernels.h"
 
-static inline __m256 gelu8(__m256 x)
-{
-    __m256 x3 = _mm256_mul_ps(_mm256_mul_ps(x, x), x);
-    __m256 inner = _mm256_fmadd_ps(_mm256_set1_ps(0.044715f), x3, x);
-    __m256 e = avx2_exp_logistic_ps(_mm256_mul_ps(_mm256_set1_ps(-2.0f * 0.7978845608028654f), inner));
-    return _mm256_div_ps(x, _mm256_add_ps(_mm256_set1_ps(1.0f), e));
-}
 
 typedef struct gelu_job {
     ck_unary_args a;
@@ -27,7 +20,7 @@ typedef struct gelu_job {
 static inline void gelu_masked(const ck_unary_args *a, size_t i, size_t n)
 {
     __m256i m = avx2_tail_mask(n);
-    _mm256_maskstore_ps(a->y + i, m, gelu8(_mm256_maskload_ps(a->x + i, m)));
+    _mm256_maskstore_ps(a->y + i, m, avx2_gelu_ps(_mm256_maskload_ps(a->x + i, m)));
 }
 
 static void gelu_range(void *arg, size_t begin, size_t end, int tid)
@@ -43,7 +36,7 @@ static void gelu_range(void *arg, size_t begin, size_t end, int tid)
         i += k;
     }
     for (; i + 8 <= end; i += 8)
-        avx2_store8(a->y + i, gelu8(_mm256_loadu_ps(a->x + i)), j->stream);
+        avx2_store8(a->y + i, avx2_gelu_ps(_mm256_loadu_ps(a->x + i)), j->stream);
     if (i < end)
         gelu_masked(a, i, end - i);
     if (j->stream)

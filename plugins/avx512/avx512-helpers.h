@@ -118,4 +118,14 @@ static inline __m512 ck512_one_plus_exp_neg(__m512 x)
     return _mm512_add_ps(_mm512_set1_ps(1.0f), ck512_exp(_mm512_sub_ps(_mm512_setzero_ps(), x)));
 }
 
+/* gelu, tanh form, as x / (1 + exp(-2u)) (f32-gelu-avx512.c says why);
+ * shared by gelu and geglu. */
+static inline __m512 ck512_gelu(__m512 x)
+{
+    const __m512 c = _mm512_set1_ps(0.7978845608028654f);
+    __m512 x3 = _mm512_mul_ps(_mm512_mul_ps(x, x), x);
+    __m512 u = _mm512_mul_ps(c, _mm512_fmadd_ps(_mm512_set1_ps(0.044715f), x3, x));
+    return _mm512_div_ps(x, ck512_one_plus_exp_neg(_mm512_add_ps(u, u)));
+}
+
 #endif /* CK_AVX512_HELPERS_H */

@@ -6,24 +6,16 @@
 #include "avx512-helpers.h"
 #include "avx512-kernels.h"
 
-static inline __m512 gelu16(__m512 x)
-{
-    const __m512 c = _mm512_set1_ps(0.7978845608028654f);
-    __m512 x3 = _mm512_mul_ps(_mm512_mul_ps(x, x), x);
-    __m512 u = _mm512_mul_ps(c, _mm512_fmadd_ps(_mm512_set1_ps(0.044715f), x3, x));
-    return _mm512_div_ps(x, ck512_one_plus_exp_neg(_mm512_add_ps(u, u)));
-}
-
 static void gelu_range(void *arg, size_t begin, size_t end, int tid)
 {
     const ck_unary_args *a = arg;
     (void)tid;
     size_t i = begin;
     for (; i + 16 <= end; i += 16)
-        _mm512_storeu_ps(a->y + i, gelu16(_mm512_loadu_ps(a->x + i)));
+        _mm512_storeu_ps(a->y + i, ck512_gelu(_mm512_loadu_ps(a->x + i)));
     if (i < end) {
         size_t n = end - i;
-        ck512_store_tail(a->y + i, gelu16(ck512_load_tail(a->x + i, n)), n);
+        ck512_store_tail(a->y + i, ck512_gelu(ck512_load_tail(a->x + i, n)), n);
     }
 }
 

@@ -80,7 +80,8 @@ static size_t export_weights(world *w, const ck_run_opts *o, const char *file,
         snprintf(names[n], 128, "%s", b->name);
         if (rename)
             rename(b, names[n], 128);
-        t[n] = (gguf_out_tensor){names[n], b->dtype, b->ndim, b->shape, (char *)ck_runner_base(r) + b->offset, b->size};
+        t[n] =
+            (gguf_out_tensor){names[n], b->dtype, b->ndim, b->shape, (char *)ck_runner_base(r) + b->offset, b->size, 0};
         n++;
     }
     cr_assert_eq(gguf_write(file, t, n), 0);

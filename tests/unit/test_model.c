@@ -53,7 +53,10 @@ static void expect_mutation_error(const char *from, const char *to, const char *
 
 Test(model, loads_shipped_models)
 {
-    const char *names[] = {"llava.json", "llama-7b.json", "tiny-llava.json", "tiny-gqa.json", "tiny-quant.json"};
+    const char *names[] = {"llava.json",        "llama-7b.json",      "tiny-llava.json",      "tiny-gqa.json",
+                           "tiny-quant.json",   "tiny-features.json", "llama-3.1-8b.json",    "llama-3.2-1b.json",
+                           "qwen2.5-0.5b.json", "qwen2.5-7b.json",    "mistral-7b-v0.1.json", "phi-3-mini.json",
+                           "qwen3-0.6b.json",   "gemma-3-1b.json",    "tiny-gemma3.json"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         ck_model_free(load_shipped(names[i]));
 }
@@ -115,11 +118,13 @@ Test(model, refuses_zero_and_negative_dimensions)
                           "found 40.5");
 }
 
-Test(model, refuses_heads_inconsistent_with_width)
+Test(model, refuses_attention_weights_that_overflow)
 {
-    expect_mutation_error("\"head_dim\": 8", "\"head_dim\": 6",
-                          "bad.json: section 0 \"text\": field \"head_dim\": expected n_heads (4) x head_dim = "
-                          "d_model (32), found 4 x 6 = 24");
+    expect_mutation_error("\"d_model\": 32, \"n_heads\": 4, \"n_kv_heads\": 2, \"head_dim\": 8, \"d_ff\": 40",
+                          "\"d_model\": 4294967296, \"n_heads\": 65536, \"n_kv_heads\": 2, \"head_dim\": 65536, "
+                          "\"d_ff\": 1",
+                          "bad.json: section 0 \"text\": field \"d_model\": expected d_model x max(d_model, n_heads x "
+                          "head_dim) weights whose byte size fits in size_t, found 4294967296");
 }
 
 Test(model, refuses_sizes_that_overflow)
@@ -160,6 +165,85 @@ Test(model, refuses_fields_of_another_kind)
                           "\"position\": \"learned\", found 10000");
 }
 
+/* The fields of published configurations (docs/layout.md): each refusal is one line. */
+Test(model, refuses_bad_new_fields)
+{
+    expect_mutation_error("\"vocab\": 50", "\"vocab\": 50, \"sliding_window\": 15",
+                          "bad.json: section 0 \"text\": field \"sliding_window\": expected at least seq_len (16): "
+                          "windows narrower than the context are not implemented, found 15");
+    expect_mutation_error("\"vocab\": 50", "\"vocab\": 50, \"embedding_scale\": 0",
+                          "bad.json: section 0 \"text\": field \"embedding_scale\": expected a number in (0, 1e+06), "
+                          "found 0");
+    expect_mutation_error("\"vocab\": 50", "\"vocab\": 50, \"tie_word_embeddings\": 1",
+                          "bad.json: section 0 \"text\": field \"tie_word_embeddings\": expected true or false, "
+                          "found 1");
+    expect_mutation_error("\"rope_theta\": 10000", "\"rope_theta\": 10000, \"rope_scaling\": {\"type\": \"yarn\"}",
+                          "bad.json: section 0 \"text\": field \"type\": expected one of llama3, found \"yarn\"");
+    expect_mutation_error("\"rope_theta\": 10000",
+                          "\"rope_theta\": 10000, \"rope_scaling\": {\"type\": \"llama3\", \"factor\": 8, "
+                          "\"low_freq_factor\": 4, \"high_freq_factor\": 1, \"original_context\": 8192}",
+                          "bad.json: section 0 \"text\": field \"rope_scaling.high_freq_factor\": expected more than "
+                          "low_freq_factor (4), found 1");
+    expect_mutation_error("\"rope_theta\": 10000", "\"rope_theta\": 10000, \"rope_scaling\": {\"factr\": 8}",
+                          "bad.json: section 0 \"text\": field \"factr\": expected a known rope_scaling field "
+                          "(docs/layout.md), found an unknown field");
+    expect_mutation_error("\"position\": \"rope\", \"rope_theta\": 10000",
+                          "\"position\": \"learned\", \"rope_scaling\": {}",
+                          "bad.json: section 0 \"text\": field \"rope_scaling\": expected no such field with "
+                          "\"position\": \"learned\", found an object");
+}
+
+Test(model, a_model_name_may_carry_a_version_a_section_name_not)
+{
+    char err[CK_ERR_LEN];
+    char *text = mutate("\"name\": \"t\"", "\"name\": \"llama-3.1-8b\"");
+    ck_model *m = ck_model_parse(text, strlen(text), "ok.json", err, sizeof err);
+    cr_assert_not_null(m, "%s", err);
+    cr_assert_str_eq(ck_model_name(m), "llama-3.1-8b");
+    ck_model_free(m);
+    free(text);
+    expect_mutation_error("\"name\": \"text\"", "\"name\": \"te.xt\"",
+                          "bad.json: section 0 \"?\": field \"name\": expected 1 to 24 characters of [A-Za-z0-9_-], "
+                          "found \"te.xt\"");
+}
+
+Test(model, refuses_local_rope_without_its_pair)
+{
+    expect_mutation_error("\"rope_theta\": 10000", "\"rope_theta\": 10000, \"global_every\": 6",
+                          "bad.json: section 0 \"text\": field \"global_every\": expected no such field without "
+                          "\"rope_local_theta\", found 6");
+    expect_mutation_error("\"rope_theta\": 10000", "\"rope_theta\": 10000, \"rope_local_theta\": 10000",
+                          "bad.json: section 0 \"text\": field \"global_every\": expected an integer in [1, 4096], "
+                          "found nothing (the field is required)");
+}
+
+Test(model, refuses_qk_norm_with_layernorm)
+{
+    expect_mutation_error("\"norm\": \"rmsnorm\"", "\"norm\": \"layernorm\", \"qk_norm\": true",
+                          "bad.json: section 0 \"text\": field \"qk_norm\": expected it only with \"norm\": "
+                          "\"rmsnorm\" (an rmsnorm of each head), found true with layernorm");
+}
+
+Test(model, accepts_head_dim_independent_of_width)
+{
+    char err[CK_ERR_LEN];
+    char *text = mutate("\"head_dim\": 8", "\"head_dim\": 6");
+    ck_model *m = ck_model_parse(text, strlen(text), "ok.json", err, sizeof err);
+    cr_assert_not_null(m, "%s", err);
+    ck_node nodes[CK_MAX_SECTION_NODES];
+    size_t n = ck_section_nodes(m, 0, NULL, nodes), seen = 0;
+    for (size_t i = 0; i < n; i++) {
+        const ck_shape *sh = &nodes[i].shape;
+        if (nodes[i].role == CK_ROLE_QKV)
+            seen += sh->D == 32 && sh->n_heads * sh->head_dim == 24;
+        if (nodes[i].role == CK_ROLE_OUT_PROJ)
+            seen += sh->K == 24 && sh->N == 32;
+    }
+    cr_assert_eq(seen, 2, "qkv reads D = 32 and writes 4 x 6; out_proj maps 24 back to 32");
+    ck_model_free(m);
+    free(text);
+}
+
 Test(model, refuses_bad_json_and_duplicates)
 {
     expect_error("{\"name\": \"t\",\n \"dtype\": }", "bad.json: expected valid JSON, found a syntax error at line 2 "
@@ -176,8 +260,8 @@ Test(model, refuses_vision_token_count_mismatch)
                        "\"vision_encoder\", \"n_layers\": 1, \"d_model\": 16, \"n_heads\": 2, \"head_dim\": 8, "
                        "\"d_ff\": 32, \"seq_len\": 18, \"image_size\": 12, \"patch_size\": 3, \"channels\": 3, "
                        "\"norm\": \"layernorm\", \"activation\": \"gelu\", \"position\": \"learned\"}]}";
-    expect_error(text, "bad.json: section 0 \"vis\": field \"seq_len\": expected (image_size / patch_size)^2 + 1 "
-                       "class token = 17, found 18");
+    expect_error(text, "bad.json: section 0 \"vis\": field \"seq_len\": expected floor(image_size / patch_size)^2 "
+                       "+ 1 class token = 17, found 18");
 }
 
 Test(model, refuses_bridge_to_unknown_section)

@@ -192,11 +192,10 @@ Test(plan_cli, refuses_negative_dimension)
                      "section 0 \"vis\": field \"n_layers\": expected an integer in [1, 4096], found -1");
 }
 
-Test(plan_cli, refuses_heads_times_head_dim_not_width)
+Test(plan_cli, refuses_patch_larger_than_image)
 {
-    refused_mutation("\"vis\"", "\"head_dim\": 8", "\"head_dim\": 7",
-                     "section 0 \"vis\": field \"head_dim\": expected n_heads (2) x head_dim = d_model (16), found "
-                     "2 x 7 = 14");
+    refused_mutation("\"vis\"", "\"patch_size\": 3", "\"patch_size\": 13",
+                     "section 0 \"vis\": field \"patch_size\": expected at most image_size (12), found 13");
 }
 
 Test(plan_cli, refuses_byte_sizes_that_overflow)
@@ -209,8 +208,8 @@ Test(plan_cli, refuses_byte_sizes_that_overflow)
 Test(plan_cli, refuses_vision_token_count_mismatch)
 {
     refused_mutation("\"vis\"", "\"seq_len\": 17", "\"seq_len\": 16",
-                     "section 0 \"vis\": field \"seq_len\": expected (image_size / patch_size)^2 + 1 class token = "
-                     "17, found 16");
+                     "section 0 \"vis\": field \"seq_len\": expected floor(image_size / patch_size)^2 + 1 class "
+                     "token = 17, found 16");
 }
 
 Test(plan_cli, refuses_bridge_to_missing_section)

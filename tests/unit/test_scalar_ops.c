@@ -503,6 +503,31 @@ Test(scalar_ops, gelu_matches_double_including_saturation)
     free(x), free(y);
 }
 
+/* geglu = gelu(gate) * up (Gemma): the gelu above times up, rounded once.
+ * The edge gates stop at 1e20, where gate * up still fits in f32. */
+Test(scalar_ops, geglu_matches_double_including_saturation)
+{
+    enum { N = 1000, NE = N_EDGE - 2 };
+    st_rng r;
+    st_seed(&r, 53);
+    float *gate = st_floats(N + NE), *up = st_floats(N + NE), *y = st_floats(N + NE);
+    double want[N + NE];
+    st_fill(&r, gate, N, -8, 8);
+    st_fill(&r, up, N + NE, -3, 3);
+    memcpy(gate + N, edge_values, NE * sizeof edge_values[0]);
+    for (size_t i = 0; i < N + NE; i++) {
+        long double v = gate[i];
+        long double u = 0.7978845608028654L * (v + 0.044715L * v * v * v);
+        want[i] = (double)(0.5L * v * (1 + tanhl(u)) * up[i]);
+    }
+    ck_swiglu_args a = {.gate = gate, .up = up, .y = y, .n = N + NE};
+    cr_assert_eq(st_run(CK_OP_GEGLU, CK_DTYPE_F32, &a, 1), CK_OK);
+    for (size_t i = 0; i < N + NE; i++) /* the same absolute slack as gelu's, scaled by up */
+        cr_assert(st_close_rounded_once(y[i], want[i], 1e-15 * fabs((double)gate[i] * up[i])),
+                  "geglu(%.9g, %.9g) = %.9g, want %.17g", (double)gate[i], (double)up[i], (double)y[i], want[i]);
+    free(gate), free(up), free(y);
+}
+
 Test(scalar_ops, add_is_one_f32_addition_per_element)
 {
     enum { N = 777 };

@@ -239,6 +239,75 @@ Test(train, backward_matches_finite_differences_on_a_gelu_layernorm_decoder)
     ck_model_free(m);
 }
 
+/* Tied embeddings and the embedding scale: the table's gradient is the sum
+ * of the head's share (every row) and the embedding's (the batch's rows,
+ * times the scale). A row the batch uses is checked as well as the largest
+ * element, so a missing share fails either way. Attention is 4 x 12 wide on
+ * a 40-wide residual. */
+Test(train, backward_matches_finite_differences_with_a_tied_scaled_table)
+{
+    const char *json = "{\"name\": \"tiny-tied\", \"dtype\": \"f32\", \"sections\": [{\"name\": \"text\", "
+                       "\"kind\": \"decoder\", \"n_layers\": 2, \"d_model\": 40, \"n_heads\": 4, "
+                       "\"n_kv_heads\": 2, \"head_dim\": 12, \"d_ff\": 37, \"seq_len\": 11, \"vocab\": 29, "
+                       "\"tie_word_embeddings\": true, \"embedding_scale\": 6.324555320336759, "
+                       "\"norm\": \"rmsnorm\", \"activation\": \"swiglu\", \"position\": \"rope\", "
+                       "\"rope_theta\": 10000}]}";
+    const probe probes[] = {
+        {"text.header.embedding.table", 1e-2f}, {"text.layer.0.qkv.wq", 1e-2f}, {"text.layer.1.out_proj.w", 1e-2f}};
+    char err[CK_ERR_LEN];
+    ck_model *m = ck_model_parse(json, strlen(json), "tiny-tied.json", err, sizeof err);
+    cr_assert_not_null(m, "%s", err);
+    ck_plugin *p = scalar_plugin();
+    ck_trainer *t = trainer(m, p, 9);
+    check_gradients(t, probes, sizeof probes / sizeof probes[0]);
+    const ck_plan *plan = ck_runner_plan(ck_trainer_runner(t));
+    const int32_t *ids = NULL;
+    for (size_t b = 0; b < plan->n_buffers; b++)
+        if (strcmp(plan->buffers[b].name, "text.header.embedding.ids") == 0)
+            ids = (const int32_t *)((const char *)ck_runner_base(ck_trainer_runner(t)) + plan->buffers[b].offset);
+    cr_assert_not_null(ids);
+    size_t n;
+    float *w = ck_trainer_tensor(t, "text.header.embedding.table", &n);
+    const float *g = ck_trainer_tensor(t, "text.header.embedding.table.grad", NULL);
+    ck_exec_ctx *ctx = ck_exec_create(1);
+    size_t row = (size_t)ids[3], best = row * 40;
+    for (size_t k = 1; k < 40; k++)
+        if (fabsf(g[row * 40 + k]) > fabsf(g[best]))
+            best = row * 40 + k;
+    double numeric = finite_difference(t, ctx, w, best, 1e-2f);
+    cr_assert(fabs(g[best] - numeric) <= 1e-4 + 0.02 * fabs(numeric),
+              "row %zu of the batch: backward %.6g, finite "
+              "difference %.6g",
+              row, g[best], numeric);
+    ck_exec_destroy(ctx);
+    ck_trainer_free(t);
+    ck_plugin_unload(p);
+    ck_model_free(m);
+}
+
+/* qk_norm: the heads' rmsnorm between qkv and rope, backwards through the
+ * rmsnorm_bwd op on [T*H, hd] rows; q / k gammas and the projections. */
+Test(train, backward_matches_finite_differences_with_qk_norm)
+{
+    const char *json = "{\"name\": \"tiny-qk\", \"dtype\": \"f32\", \"sections\": [{\"name\": \"text\", "
+                       "\"kind\": \"decoder\", \"n_layers\": 2, \"d_model\": 40, \"n_heads\": 4, "
+                       "\"n_kv_heads\": 2, \"head_dim\": 12, \"d_ff\": 37, \"seq_len\": 11, \"vocab\": 29, "
+                       "\"qk_norm\": true, \"qkv_bias\": true, \"norm\": \"rmsnorm\", \"activation\": "
+                       "\"swiglu\", \"position\": \"rope\", \"rope_theta\": 10000}]}";
+    const probe probes[] = {{"text.layer.0.q_norm.gamma", 3e-2f}, {"text.layer.1.k_norm.gamma", 3e-2f},
+                            {"text.layer.0.qkv.wq", 1e-2f},       {"text.layer.1.qkv.wk", 1e-2f},
+                            {"text.layer.0.qkv.bk", 1e-2f},       {"text.layer.1.qkv.wv", 1e-2f}};
+    char err[CK_ERR_LEN];
+    ck_model *m = ck_model_parse(json, strlen(json), "tiny-qk.json", err, sizeof err);
+    cr_assert_not_null(m, "%s", err);
+    ck_plugin *p = scalar_plugin();
+    ck_trainer *t = trainer(m, p, 11);
+    check_gradients(t, probes, sizeof probes / sizeof probes[0]);
+    ck_trainer_free(t);
+    ck_plugin_unload(p);
+    ck_model_free(m);
+}
+
 /* ---- deterministic replay --------------------------------------------------------- */
 
 static unsigned char *one_step_arena(const ck_model *m, ck_plugin *p, uint64_t seed, int threads, size_t *bytes)
