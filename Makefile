@@ -312,7 +312,7 @@ test: deps
 FUZZ_CC      ?= clang
 FUZZ_DIR     := $(B)/fuzz
 FUZZ_SRC     := tests/fuzz/fuzz_model.c ir/model.c ir/graph.c ir/plan.c ir/plan_print.c ir/layout_json.c core/ops_meta.c \
-                ir/fusion.c ir/fusion_graph.c core/loader.c
+                ir/fusion.c ir/fusion_graph.c core/loader.c core/compute.c
 FUZZ_CFLAGS  := -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
                 -Iinclude/ckernel -Icore -Iir $(shell pkg-config --cflags libcjson 2>/dev/null)
 FUZZ_ARGS    := -max_len=4096 -dict=tests/fuzz/model.dict -artifact_prefix=$(FUZZ_DIR)/
