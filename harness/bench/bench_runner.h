@@ -16,6 +16,10 @@
 #define CK_BENCH_MAX_THREADS 8
 #define CK_BENCH_MAX_COUNTERS 5
 
+/* Phases and cache modes, as bit sets in the options (0: the default). */
+enum { CK_PHASE_PREFILL = 1, CK_PHASE_DECODE = 2 };
+enum { CK_CACHE_COLD = 1, CK_CACHE_HOT = 2 };
+
 typedef struct ck_bench_opts {
     const char *plugins[CK_BENCH_MAX_PLUGINS]; /* names or paths */
     int n_plugins;
@@ -31,6 +35,9 @@ typedef struct ck_bench_opts {
     double scalar_budget_flops; /* above this, scalar runs at a reduced T (scaled) */
     int no_scalar;              /* 1: no scalar reference, no speedup column */
     int progress;               /* 1: progress line on stderr */
+    int phases;                 /* CK_PHASE_* bits; 0: both */
+    int cache;                  /* CK_CACHE_* bits; 0: cold for decode, both for prefill */
+    long decode_pos;            /* decode: KV cache filled to this position; < 0: seq_len / 2 */
 } ck_bench_opts;
 
 void ck_bench_opts_default(ck_bench_opts *o);
@@ -58,6 +65,14 @@ typedef struct ck_bench_row {
     const char *counter_names[CK_BENCH_MAX_COUNTERS];
     double counters[CK_BENCH_MAX_COUNTERS]; /* per call */
     double traffic_bytes;                   /* last-level misses x line size per call; 0 without counters */
+    /* the cache-aware roofline (roofline.c) */
+    const char *phase;   /* "prefill" or "decode" */
+    const char *cache;   /* "cold" (operands rotated through copies) or "hot" */
+    size_t copies;       /* cold: copies of the operands rotated through */
+    int mem_level;       /* CK_MEM_*: where the working set lives (cold: DRAM) */
+    const char *arith;   /* the compute roof: an ISA's FMA, "int8" or "bf16" dot */
+    double ideal_ns;     /* max(bytes / level bandwidth, flops / peak); 0 without roofs */
+    char roof_flag[160]; /* "" unless the row is above 105% of its roof: why */
 } ck_bench_row;
 
 /* The rows of one plugin and where they were written. */
@@ -81,6 +96,7 @@ typedef struct ck_bench_outcome {
     char counters_why[300]; /* "" when counters were read */
     int any_scaled_scalar;  /* some scalar figure was measured at a reduced T */
     double load_avg;        /* the 1-minute load average when the run started; < 0 unknown */
+    size_t decode_pos;      /* the decode rows' KV cache position */
     int n_cpus;
 } ck_bench_outcome;
 
@@ -89,5 +105,14 @@ typedef struct ck_bench_outcome {
  * 2 on bad input (one line on stderr, nothing written). */
 int ck_bench_run(const ck_bench_opts *o, ck_bench_outcome *out);
 void ck_bench_outcome_free(ck_bench_outcome *out);
+
+/* The roof of a measured row (roofline.c): level, arithmetic, ideal time,
+ * bound, % of roof and the flag above 105%. `isa` is the plugin's. */
+void ck_roofline_apply(ck_bench_row *r, const ck_roofs *roofs, int isa, uint32_t dtype);
+
+/* Time-weighted fraction of the roof of the measured rows of one phase
+ * (NULL: all): sum of ideal times / sum of measured times; 0 if none. */
+double ck_roofline_fraction(const ck_bench_row *rows, size_t n, const char *phase, double *ideal_ns,
+                            double *measured_ns);
 
 #endif

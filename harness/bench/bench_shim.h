@@ -70,6 +70,13 @@ typedef int (*ckb_setup_fn)(void *arg, char *err, size_t err_len);
 typedef void (*ckb_teardown_fn)(void *arg);
 int ckb_set_hooks(int id, ckb_setup_fn setup, ckb_teardown_fn teardown);
 
+/* Make benchmark `id` call `advance` before every call of its function,
+ * outside the timed part: the benchmark then times each call itself (Google
+ * Benchmark's manual time, and its name ends in "/manual_time" instead of
+ * "/real_time"). For cold runs, which rotate through copies of the operands.
+ * Returns 0, or -1 for an unknown id or a NULL advance. */
+int ckb_set_advance(int id, ckb_fn advance);
+
 /* Add a key/value string to the "context" object of the JSON file. */
 void ckb_add_context(const char *key, const char *value);
 

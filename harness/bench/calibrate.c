@@ -45,11 +45,10 @@
 #define CK_ARM64 0
 #endif
 
+#include "calibrate_internal.h"
 #include "common/sysinfo.h"
 
 /* ---- run a function on n threads at once ---------------------------------- */
-
-typedef void (*thread_work_fn)(void *arg, int tid, int n_threads);
 
 typedef struct team {
     pthread_barrier_t start;
@@ -87,11 +86,6 @@ static void *member_main(void *v)
     return NULL;
 }
 
-typedef struct team_time {
-    double wall;    /* from the barrier until the last member finished */
-    double cpu_max; /* CPU seconds of the member that used the most */
-} team_time;
-
 static double wall_seconds(void)
 {
     struct timespec ts;
@@ -99,9 +93,7 @@ static double wall_seconds(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* Runs fn on n threads at once (the calling thread is tid 0); negative times
- * if the threads cannot be set up. */
-static team_time run_team(int n, thread_work_fn fn, void *arg)
+team_time run_team(int n, thread_work_fn fn, void *arg)
 {
     team t = {.fn = fn, .arg = arg, .n = n};
     pthread_t *th = calloc((size_t)n, sizeof *th);
@@ -399,17 +391,22 @@ static void fma_work(void *v, int tid, int n_threads)
 static double measure_fma(int isa, int threads, double target, int reps)
 {
     fma_job j = {.isa = isa, .iters = 1000};
+    return flops_per_round(isa) * calibrate_best_rate(fma_work, &j, &j.iters, threads, target, reps) / 1e9;
+}
+
+double calibrate_best_rate(thread_work_fn fn, void *job, uint64_t *iters, int threads, double target, int reps)
+{
     double dt = 0;
-    while ((dt = run_team(1, fma_work, &j).cpu_max) < target / 8 && j.iters < (1ull << 40))
-        j.iters *= 4;
-    j.iters = (uint64_t)((double)j.iters * target / (dt > 0 ? dt : 1e-3)) + 1;
+    while ((dt = run_team(1, fn, job).cpu_max) < target / 8 && *iters < (1ull << 40))
+        *iters *= 4;
+    *iters = (uint64_t)((double)*iters * target / (dt > 0 ? dt : 1e-3)) + 1;
     double best = INFINITY;
     for (int rep = 0; rep < reps; rep++) {
-        double t = run_team(threads, fma_work, &j).cpu_max;
+        double t = run_team(threads, fn, job).cpu_max;
         if (t > 0 && t < best)
             best = t;
     }
-    return flops_per_round(isa) * (double)j.iters * threads / best / 1e9;
+    return (double)*iters * threads / best;
 }
 
 int ck_roofs_measure(ck_roofs *r, int threads, int quick, FILE *log, char *err, size_t err_len)
@@ -433,5 +430,7 @@ int ck_roofs_measure(ck_roofs *r, int threads, int quick, FILE *log, char *err, 
         r->peak_gflops[isa][CK_ROOF_ONE_THREAD] = measure_fma(isa, 1, target, reps);
         r->peak_gflops[isa][CK_ROOF_ALL_THREADS] = measure_fma(isa, r->threads, target, reps);
     }
+    calibrate_dot_peaks(r, target, reps, log);
+    calibrate_levels(r, quick, log);
     return 0;
 }

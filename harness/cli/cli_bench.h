@@ -20,6 +20,9 @@ void cli_format_time(char *buf, size_t len, double ns);
 
 /* bench's options from argv[first..]: 0, -1 for --help, 2 bad usage (said). */
 int cli_parse_bench_args(int argc, char **argv, int first, ck_bench_opts *o, char *model_buf, size_t model_len);
+/* --phase, --cache, --decode-pos (cli_phase.c): 0 taken, 2 bad value
+ * (said), -1 not one of these. */
+int cli_phase_option(const char *a, const char *v, ck_bench_opts *o);
 /* The per-plugin tables and the roofs line. */
 void cli_print_outcome(const ck_bench_outcome *out);
 

@@ -119,10 +119,18 @@ static void print_roofs_line(const ck_bench_outcome *out, const char *plugin, in
         return;
     }
     int isa = ck_isa_for_plugin(plugin);
-    double bw = ck_roofs_bandwidth_gbs(&out->roofs, threads);
-    double peak = ck_roofs_peak_gflops(&out->roofs, isa, threads);
-    printf("roofs at %d thread%s: stream triad %.1f GB/s, %s FMA peak %.1f GFLOP/s, ridge %.1f flop/B\n", threads,
-           threads == 1 ? "" : "s", bw, ck_isa_name(isa), peak, bw > 0 ? peak / bw : 0.0);
+    const ck_roofs *r = &out->roofs;
+    printf("roofs at %d thread%s:", threads, threads == 1 ? "" : "s");
+    for (int lv = 0; lv < CK_MEM_COUNT; lv++)
+        if (ck_roofs_level_gbs(r, lv, threads) > 0)
+            printf(" %s %.1f GB/s,", ck_mem_level_name(lv), ck_roofs_level_gbs(r, lv, threads));
+    printf(" %s FMA %.1f GFLOP/s", ck_isa_name(isa), ck_roofs_peak_gflops(r, isa, threads));
+    for (int k = 0; k < CK_DOT_COUNT; k++)
+        if (ck_roofs_dot_gops(r, k, threads) > 0)
+            printf(", %s dot %.1f GOP/s", ck_dot_name(k), ck_roofs_dot_gops(r, k, threads));
+    printf("\n");
+    if (!r->have_levels)
+        printf("roofs: this roofs file has no cache levels (DRAM only) - run ckbench calibrate\n");
 }
 
 static void print_plugin_table(const ck_bench_outcome *out, const ck_bench_plugin_result *pr)
@@ -136,14 +144,18 @@ static void print_plugin_table(const ck_bench_outcome *out, const ck_bench_plugi
      * rows up to a repeated count name them all */
     for (size_t i = 0; i < pr->n_rows && (i == 0 || pr->rows[i].threads != pr->rows[0].threads); i++)
         print_roofs_line(out, pr->plugin, pr->rows[i].threads);
-    printf("%-26s %3s %10s %8s %9s %7s %12s %8s %9s  %s\n", "op instance", "thr", "time", "GB/s", "GFLOP/s", "flop/B",
-           "% of roof", "speedup", "scalar@T", "shape");
+    printf("%-26s %-12s %3s %10s %8s %9s %7s %16s %8s %9s  %s\n", "op instance", "phase/cache", "thr", "time", "GB/s",
+           "GFLOP/s", "flop/B", "% of roof", "speedup", "scalar@T", "shape");
+    int flagged = 0;
     for (size_t i = 0; i < pr->n_rows; i++) {
         const ck_bench_row *r = &pr->rows[i];
-        char t[32], roof[32] = "-", speed[32] = "-", sT[32] = "-";
+        char t[32], roof[48] = "-", speed[32] = "-", sT[32] = "-", pc[24];
+        snprintf(pc, sizeof pc, "%s/%s", r->phase ? r->phase : "-", r->cache ? r->cache : "-");
         cli_format_time(t, sizeof t, r->time_ns);
         if (r->bound)
-            snprintf(roof, sizeof roof, "%.0f%% %s", r->roof_pct, r->bound[0] == 'm' ? "mem" : "cmp");
+            snprintf(roof, sizeof roof, "%.0f%% %s%s", r->roof_pct,
+                     r->bound[0] == 'm' ? ck_mem_level_name(r->mem_level) : r->arith, r->roof_flag[0] ? " !" : "");
+        flagged |= r->roof_flag[0] != 0;
         if (r->speedup > 0)
             snprintf(speed, sizeof speed, "%.1fx", r->speedup);
         if (r->scalar_ns > 0 && r->scalar_scaled)
@@ -151,11 +163,15 @@ static void print_plugin_table(const ck_bench_outcome *out, const ck_bench_plugi
         else if (r->scalar_ns > 0)
             snprintf(sT, sizeof sT, "full");
         if (r->time_ns > 0)
-            printf("%-26.26s %3d %10s %8.2f %9.2f %7.2f %12s %8s %9s  %s\n", r->label, r->threads, t, r->gbs, r->gflops,
-                   r->intensity, roof, speed, sT, r->shape);
+            printf("%-26.26s %-12s %3d %10s %8.2f %9.2f %7.2f %16s %8s %9s  %s\n", r->label, pc, r->threads, t, r->gbs,
+                   r->gflops, r->intensity, roof, speed, sT, r->shape);
         else
-            printf("%-26.26s %3d %10s  %s  (%s)\n", r->label, r->threads, "-", r->status, r->shape);
+            printf("%-26.26s %-12s %3d %10s  %s  (%s)\n", r->label, pc, r->threads, "-", r->status, r->shape);
     }
+    for (size_t i = 0; flagged && i < pr->n_rows; i++)
+        if (pr->rows[i].roof_flag[0])
+            printf("! %s %s/%s %d thr: %s\n", pr->rows[i].label, pr->rows[i].phase, pr->rows[i].cache,
+                   pr->rows[i].threads, pr->rows[i].roof_flag);
     if (pr->json_path[0])
         printf("files: %s\n       %s\n", pr->json_path, pr->csv_path);
     else
@@ -170,9 +186,11 @@ void cli_print_outcome(const ck_bench_outcome *out)
     if (out->any_scaled_scalar)
         printf("* scalar@T: the scalar reference ran at that T (the full shape would take too long) and its\n"
                "  time was scaled to the full shape by the flops ratio; unmarked: measured at the full shape.\n");
-    printf("%% of roof: memory-bound rows (intensity below the ridge) against stream-triad bandwidth,\n"
-           "  compute-bound rows against the plugin ISA's FMA peak, both at the row's thread count;\n"
-           "  above 100%% on a memory-bound row means its data stayed in cache between calls.\n");
+    printf("%% of roof: ideal time / measured time, the ideal being max(bytes / bandwidth of the memory level\n"
+           "  the working set lives in (hot: where it fits; cold: DRAM), flops / peak of the arithmetic the\n"
+           "  kernel uses (FMA of its ISA; int8 or bf16 dot product for quantised / bf16 matmuls)), at the\n"
+           "  row's thread count; the level or arithmetic that bounds it follows; '!': above 105%%, why below.\n"
+           "cold: operands rotated through copies that together exceed 4x the last-level cache.\n");
     if (out->counters_why[0])
         printf("counters: unavailable: %s (time-based figures only)\n", out->counters_why);
     if (out->load_avg > 0.5 * out->n_cpus)
@@ -187,7 +205,8 @@ static void bench_usage(FILE *f)
 {
     fprintf(f, "usage: ckbench bench --plugin P[,P2...] --model M [--threads N[,N2...]] [--op OP,...]\n"
                "                     [--weights DTYPE] [--min-time S] [--repetitions R] [--out FILE] [--no-scalar]\n"
-               "                     [--scalar-budget FLOPS] [--parity-json FILE]\n\n"
+               "                     [--scalar-budget FLOPS] [--parity-json FILE] [--phase prefill|decode|both]\n"
+               "                     [--cache cold|hot|both] [--decode-pos P]\n\n"
                "Times every distinct op instance of model M at its real shapes (full sequence) through Google\n"
                "Benchmark, for each plugin and thread count (default: all CPUs), and prints per op: time, GB/s,\n"
                "GFLOP/s, arithmetic intensity, %% of the relevant calibrated roof and the speedup over the scalar\n"
@@ -195,6 +214,9 @@ static void bench_usage(FILE *f)
                "a reduced T and are scaled by the flops ratio; the scalar@T column says which (marked *).\n"
                "--min-time: seconds per benchmark (default 0.05); --repetitions: report the median of R runs.\n"
                "--weights: every weight in this dtype instead of the model's (q8_0 / q4_0 for the quant plugin).\n"
+               "--phase: prefill (full sequence), decode (T=1 against a KV cache filled to --decode-pos P,\n"
+               "default seq_len/2) or both (default). --cache: cold (operands rotated through copies exceeding\n"
+               "4x the LLC), hot, or both; default cold for decode, both for prefill.\n"
                "Writes results/<date>-<host>-<plugin>-<model>.json (Google Benchmark JSON + a ckbench context;\n"
                "compare.py reads it) and .csv, or --out FILE (FILE-<plugin>.json with several plugins).\n"
                "$CK_RESULTS_DIR changes the results directory. Exit: 0 ok, 1 a plugin or kernel did not run,\n"
@@ -278,7 +300,11 @@ int cli_parse_bench_args(int argc, char **argv, int first, ck_bench_opts *o, cha
         } else if (!strcmp(a, "--parity-json")) {
             o->parity_json = v;
         } else {
-            return cli_usage_error("ckbench bench", "unknown option '%s'", a);
+            int taken = cli_phase_option(a, v, o);
+            if (taken < 0)
+                return cli_usage_error("ckbench bench", "unknown option '%s'", a);
+            if (taken)
+                return taken;
         }
     }
     if (!o->n_plugins)

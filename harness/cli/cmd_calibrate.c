@@ -28,6 +28,17 @@ static void print_roofs(const ck_roofs *r, const char *path)
             printf("  %-6s FMA peak: %8.1f GFLOP/s on 1 thread, %8.1f on %d (ridge %.1f flop/B)\n", ck_isa_name(isa),
                    r->peak_gflops[isa][0], r->peak_gflops[isa][1], r->threads,
                    r->peak_gflops[isa][1] / r->triad_gbs[1]);
+    for (int k = 0; k < CK_DOT_COUNT; k++)
+        if (r->dot_gops[k][0] > 0)
+            printf("  %-6s dot peak: %8.1f GOP/s on 1 thread, %8.1f on %d\n", ck_dot_name(k), r->dot_gops[k][0],
+                   r->dot_gops[k][1], r->threads);
+    for (int lv = 0; r->have_levels && lv < CK_MEM_COUNT; lv++) {
+        const ck_mem_level *l = &r->level[lv];
+        if (l->read_gbs[0] > 0)
+            printf("  %-4s (%6zu KiB per thread): read %7.1f / %7.1f GB/s, triad %7.1f / %7.1f GB/s (1 / %d threads)\n",
+                   ck_mem_level_name(lv), l->set_bytes >> 10, l->read_gbs[0], l->read_gbs[1], l->triad_gbs[0],
+                   l->triad_gbs[1], r->threads);
+    }
     if (path)
         printf("saved: %s\n", path);
 }
@@ -63,8 +74,9 @@ int ck_cmd_calibrate(int argc, char **argv)
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             printf("usage: ckbench calibrate [--threads N] [--quick] [--out FILE]\n\n"
                    "Measures this machine's roofs: stream-triad bandwidth (three arrays of 4x the last-level\n"
-                   "cache each) on 1 thread and on N (default: all CPUs), and the peak FMA rate of each ISA the\n"
-                   "CPU has (scalar, AVX2, AVX-512) with register-resident FMA chains. Saves them to\n"
+                   "cache each) on 1 thread and on N (default: all CPUs), read and triad bandwidth at L1, L2, L3\n"
+                   "and DRAM working sets, the peak FMA rate of each ISA the CPU has (scalar, AVX2, AVX-512) with\n"
+                   "register-resident FMA chains, and the int8 (VNNI) and bf16 dot-product peaks. Saves them to\n"
                    "results/roofs-<host>-<cpu>.json (or FILE), which 'ckbench bench' reads. --quick: shorter\n"
                    "timing, for a first estimate.\n");
             return 0;

@@ -60,6 +60,25 @@ static double geomean_speedup(const ck_bench_plugin_result *pr, int *n)
     return *n ? exp(logs / *n) : 0.0;
 }
 
+/* Per phase and cache mode: sum of ideal times / sum of measured times, so a
+ * row weighs what it costs; an average of percentages would let a tiny row
+ * above its roof hide a slow large one. */
+static void print_roof_fractions(const ck_bench_plugin_result *pr)
+{
+    static const char *const phases[] = {"prefill", "decode"};
+    for (size_t p = 0; p < 2; p++) {
+        double ideal = 0, measured = 0;
+        double f = ck_roofline_fraction(pr->rows, pr->n_rows, phases[p], &ideal, &measured);
+        if (measured <= 0)
+            continue;
+        char ti[32], tm[32];
+        cli_format_time(ti, sizeof ti, ideal);
+        cli_format_time(tm, sizeof tm, measured);
+        printf("roofs:   %-7s %.0f%% of the roof, time-weighted (ideal %s / measured %s, all rows of the phase)\n",
+               phases[p], 100.0 * f, ti, tm);
+    }
+}
+
 static void print_report(const ck_bench_outcome *out, int parity_rc)
 {
     const ck_bench_plugin_result *pr = &out->plugins[0];
@@ -75,17 +94,12 @@ static void print_report(const ck_bench_outcome *out, int parity_rc)
         return;
     }
     size_t measured = 0;
-    double total = 0, roof_sum = 0;
-    int roofs = 0;
+    double total = 0;
     for (size_t i = 0; i < pr->n_rows; i++) {
         if (pr->rows[i].time_ns <= 0)
             continue;
         measured++;
         total += pr->rows[i].time_ns;
-        if (pr->rows[i].bound) {
-            roof_sum += pr->rows[i].roof_pct;
-            roofs++;
-        }
     }
     int n_speed;
     double g = geomean_speedup(pr, &n_speed);
@@ -95,8 +109,7 @@ static void print_report(const ck_bench_outcome *out, int parity_rc)
            out->model, measured, pr->n_rows, t);
     if (n_speed)
         printf("speedup: %.1fx over scalar (geometric mean of %d instances)\n", g, n_speed);
-    if (roofs)
-        printf("roofs:   %.0f%% of the relevant roof on average\n", roof_sum / roofs);
+    print_roof_fractions(pr);
     printf("results: %s\n", pr->json_path[0] ? pr->json_path : "(not written)");
 }
 
@@ -104,6 +117,7 @@ int ck_cmd_headline(int argc, char **argv)
 {
     ck_bench_opts o;
     ck_bench_opts_default(&o);
+    o.repetitions = 3; /* the headline's figures are medians; --repetitions overrides */
     char model_buf[4096];
     /* argv[0] is already an option (main passes argv from "--plugin" on) */
     int rc = cli_parse_bench_args(argc, argv, 0, &o, model_buf, sizeof model_buf);

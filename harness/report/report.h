@@ -38,7 +38,10 @@ typedef struct ck_report_row {
     double bytes, flops, intensity;
     double time_ns, gbs, gflops; /* time_ns 0: not measured (see status) */
     double roof_pct;             /* valid when bound != NULL */
-    double scalar_ns, speedup;   /* speedup 0: no scalar figure */
+    /* cache-aware roofline (NULL / 0 in files from before it) */
+    const char *phase, *cache, *mem_level, *arith, *roof_flag;
+    double ideal_ns;
+    double scalar_ns, speedup; /* speedup 0: no scalar figure */
     int scalar_scaled;
     /* noise of time_ns across repetitions: relative standard deviation, or
      * -1 when the run had no repetitions (n_reps < 2) */

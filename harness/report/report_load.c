@@ -122,6 +122,28 @@ static double opt_number(checker *c, const cJSON *obj, const char *key, const ch
     return need_number(c, obj, key, where);
 }
 
+/* The cache-aware roofline members (absent in files from before them). A
+ * row of a phase is shown as "<shape> · <phase>/<cache>", so that an instance
+ * timed hot and cold, or at prefill and decode, is two rows everywhere (and
+ * matches its own kind in a baseline); the text lives in the document. */
+static void read_roofline(checker *c, cJSON *op, const char *where, ck_report_row *row)
+{
+    row->phase = opt_string(op, "phase", NULL);
+    row->cache = opt_string(op, "cache", NULL);
+    row->mem_level = opt_string(op, "mem_level", NULL);
+    row->arith = opt_string(op, "arith", NULL);
+    row->roof_flag = opt_string(op, "roof_flag", NULL);
+    row->ideal_ns = opt_number(c, op, "ideal_ns", where);
+    if (!row->phase || !row->shape)
+        return;
+    char shown[400];
+    snprintf(shown, sizeof shown, "%s \u00b7 %s/%s", row->shape, row->phase, row->cache ? row->cache : "hot");
+    cJSON_DeleteItemFromObjectCaseSensitive(op, "ck_report_shape");
+    const cJSON *v = cJSON_AddStringToObject(op, "ck_report_shape", shown);
+    if (v)
+        row->shape = v->valuestring;
+}
+
 static void read_row(checker *c, const cJSON *op, size_t i, ck_report_row *row)
 {
     char where[64];
@@ -151,6 +173,7 @@ static void read_row(checker *c, const cJSON *op, size_t i, ck_report_row *row)
     row->scalar_scaled = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(op, "scalar_scaled"));
     row->noise = -1;
     row->parity_max_abs = row->parity_max_rel = NAN;
+    read_roofline(c, (cJSON *)op, where, row);
 }
 
 static void read_pair(checker *c, const cJSON *obj, const char *key, const char *where, double out[2])

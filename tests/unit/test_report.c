@@ -104,6 +104,20 @@ static const char *str(const cJSON *o, const char *key)
     return cJSON_IsString(v) ? v->valuestring : "";
 }
 
+/* The shape column of a row: "<shape> · <phase>/<cache>" for rows that have
+ * a phase (an instance is timed hot and cold, at prefill and decode). */
+static const char *shown_shape(const cJSON *op)
+{
+    static char buf[2][400];
+    static int k;
+    k ^= 1;
+    const cJSON *phase = cJSON_GetObjectItemCaseSensitive(op, "phase");
+    if (!cJSON_IsString(phase))
+        return str(op, "shape");
+    snprintf(buf[k], sizeof buf[k], "%s \u00b7 %s/%s", str(op, "shape"), phase->valuestring, str(op, "cache"));
+    return buf[k];
+}
+
 static size_t count(const char *hay, const char *needle)
 {
     size_t n = 0;
@@ -240,7 +254,7 @@ Test(report, markdown_has_one_row_per_instance_and_plugin)
         {
             /* | label | shape | run | threads | time | GB/s | GFLOP/s | % of roof | speedup | parity | max err | */
             char start[512], time[32], speed[32];
-            snprintf(start, sizeof start, "\n| %s | %s | %s | %d | ", str(op, "label"), str(op, "shape"), plugin,
+            snprintf(start, sizeof start, "\n| %s | %s | %s | %d | ", str(op, "label"), shown_shape(op), plugin,
                      (int)num(op, "threads"));
             const char *line = strstr(md, start);
             cr_assert_not_null(line, "no Markdown row starts with '%s'", start + 1);
@@ -428,7 +442,7 @@ static int first_measured(char *row_start, size_t len)
         i++;
     }
     cr_assert_not_null(op, "a measured op");
-    snprintf(row_start, len, "\n| %s | %s | %s |", str(op, "label"), str(op, "shape"),
+    snprintf(row_start, len, "\n| %s | %s | %s |", str(op, "label"), shown_shape(op),
              str(cJSON_GetObjectItemCaseSensitive(ck_block(doc), "plugin"), "name"));
     cJSON_Delete(doc);
     return i;
