@@ -62,8 +62,8 @@ static int add_phase(const ck_bench_opts *o, const ck_model *m, int decode, size
     return 0;
 }
 
-size_t ck_bench_variants(const ck_bench_opts *o, char *model_name, size_t name_len, size_t *pos,
-                         ck_bench_variant **out, char *err, size_t err_len)
+size_t ck_bench_variants(const ck_bench_opts *o, char *model_name, size_t name_len, size_t *pos, ck_bench_variant **out,
+                         char *err, size_t err_len)
 {
     *out = NULL;
     ck_model *m = ck_model_load(o->model_path, err, err_len);

@@ -18,7 +18,7 @@ typedef struct ck_bench_variant {
  * --decode-pos, --op, --weights), prefill first, each instance hot before
  * cold. Returns the count (*out malloc'd), or 0 with one line in err. The
  * model's name goes to model_name and the decode position used to *pos. */
-size_t ck_bench_variants(const ck_bench_opts *o, char *model_name, size_t name_len, size_t *pos,
-                         ck_bench_variant **out, char *err, size_t err_len);
+size_t ck_bench_variants(const ck_bench_opts *o, char *model_name, size_t name_len, size_t *pos, ck_bench_variant **out,
+                         char *err, size_t err_len);
 
 #endif

@@ -210,8 +210,6 @@ static int measure_bandwidth(ck_roofs *r, int quick, FILE *log, char *err, size_
  * (m slightly below 1 keeps every value bounded and normal) and returns a sum
  * of the accumulators so that nothing can be optimised away. */
 
-#define REP12(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11)
-#define REP24(X) REP12(X) X(12) X(13) X(14) X(15) X(16) X(17) X(18) X(19) X(20) X(21) X(22) X(23)
 
 #if CK_X86
 #define SCALAR_CHAINS 12

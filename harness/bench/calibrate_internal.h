@@ -9,6 +9,10 @@
 
 #include "calibrate.h"
 
+/* 12 and 24 copies of X(i): the independent chains of the peak loops. */
+#define REP12(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11)
+#define REP24(X) REP12(X) X(12) X(13) X(14) X(15) X(16) X(17) X(18) X(19) X(20) X(21) X(22) X(23)
+
 typedef void (*thread_work_fn)(void *arg, int tid, int n_threads);
 
 typedef struct team_time {

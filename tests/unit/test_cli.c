@@ -265,6 +265,20 @@ Test(cli, help_command_documents_every_option_its_usage_lists)
     cr_assert(strstr(R.out, "--plugin best"), "the headline has a section too");
 }
 
+Test(cli, bench_refuses_a_bad_phase_cache_or_position_in_one_line)
+{
+    const char *bad[][2] = {{"--phase", "sideways"}, {"--cache", "warm"}, {"--decode-pos", "-3"}};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char *argv[] = {(char *)ckbench(), "bench",           "--plugin",        "scalar", "--model",
+                        "tiny-gqa",        (char *)bad[i][0], (char *)bad[i][1], NULL};
+        run_argv(argv);
+        cr_assert_eq(R.status, 2, "%s %s", bad[i][0], bad[i][1]);
+        cr_assert_str_empty(R.out);
+        cr_assert_eq(count_lines(R.err), 1, "%s", R.err);
+        cr_assert(strstr(R.err, bad[i][0]) && strstr(R.err, bad[i][1]), "names the option and value: %s", R.err);
+    }
+}
+
 Test(cli, help_for_an_unknown_command_is_one_line_and_status_2)
 {
     run_ck("help", "no-such-command", NULL);
