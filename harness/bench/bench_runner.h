@@ -38,6 +38,8 @@ typedef struct ck_bench_opts {
     int phases;                 /* CK_PHASE_* bits; 0: both */
     int cache;                  /* CK_CACHE_* bits; 0: cold for decode, both for prefill */
     long decode_pos;            /* decode: KV cache filled to this position; < 0: seq_len / 2 */
+    int e2e;                    /* 1: the whole model (bench_e2e.h) instead of op instances */
+    size_t e2e_pp, e2e_tg;      /* --pp, --tg; 0: the defaults */
 } ck_bench_opts;
 
 void ck_bench_opts_default(ck_bench_opts *o);

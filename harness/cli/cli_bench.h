@@ -23,6 +23,9 @@ int cli_parse_bench_args(int argc, char **argv, int first, ck_bench_opts *o, cha
 /* --phase, --cache, --decode-pos (cli_phase.c): 0 taken, 2 bad value
  * (said), -1 not one of these. */
 int cli_phase_option(const char *a, const char *v, ck_bench_opts *o);
+/* bench --e2e (cli_e2e.c): every plugin at every thread count; the exit
+ * status (0, 1 a run failed, 2 bad input). */
+int cli_bench_e2e(const ck_bench_opts *o);
 /* The per-plugin tables and the roofs line. */
 void cli_print_outcome(const ck_bench_outcome *out);
 

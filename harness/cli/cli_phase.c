@@ -1,5 +1,5 @@
 /* bench's options for phases and cache modes (cli_bench.h): --phase,
- * --cache, --decode-pos. Kept apart from cmd_bench.c's parser, which calls
+ * --cache, --decode-pos, and the whole model's --pp, --tg. Kept apart from cmd_bench.c's parser, which calls
  * this for every option it does not know itself. */
 #include <errno.h>
 #include <stdlib.h>
@@ -40,6 +40,30 @@ int cli_phase_option(const char *a, const char *v, ck_bench_opts *o)
         if (errno || end == v || *end || p < 0)
             return cli_usage_error("ckbench bench", "--decode-pos: expected a position (0 or more), found '%s'", v);
         o->decode_pos = p;
+        return 0;
+    }
+    if (!strcmp(a, "--pp") || !strcmp(a, "--tg")) {
+        char *end;
+        errno = 0;
+        long n = strtol(v, &end, 10);
+        if (errno || end == v || *end || n < 1)
+            return cli_usage_error("ckbench bench",
+                                   a[2] == 'p' ? "--pp: expected a token count (1 or more), found '%s'"
+                                               : "--tg: expected a token count (1 or more), found '%s'",
+                                   v);
+        *(a[2] == 'p' ? &o->e2e_pp : &o->e2e_tg) = (size_t)n;
+        return 0;
+    }
+    if (!strcmp(a, "--pp") || !strcmp(a, "--tg")) {
+        char *end;
+        errno = 0;
+        long n = strtol(v, &end, 10);
+        if (errno || end == v || *end || n < 1)
+            return cli_usage_error("ckbench bench",
+                                   a[2] == 'p' ? "--pp: expected a token count (1 or more), found '%s'"
+                                               : "--tg: expected a token count (1 or more), found '%s'",
+                                   v);
+        *(a[2] == 'p' ? &o->e2e_pp : &o->e2e_tg) = (size_t)n;
         return 0;
     }
     return -1;

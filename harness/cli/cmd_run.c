@@ -10,6 +10,7 @@
 #include "ck_fusion.h"
 #include "ck_ir.h"
 #include "ck_run.h"
+#include "cli_generate.h"
 #include "commands.h"
 
 typedef struct run_cli {
@@ -23,6 +24,7 @@ typedef struct run_cli {
     uint64_t seed;
     int32_t *tokens;
     size_t n_tokens;
+    size_t generate; /* run --generate M: tokens to generate greedily (cli_generate.c) */
 } run_cli;
 
 static int usage(const char *cmd, FILE *f)
@@ -31,13 +33,15 @@ static int usage(const char *cmd, FILE *f)
             "usage: ckbench %s --plugin P --model M [--tokens 1,2,3] [--weights seeded|FILE.gguf]\n"
             "       [--weight-dtype f32|bf16|f16|q8_0|q4_0] [--fuse all|none|LIST] [--decode-pos P]\n"
             "       [--seed S] [--threads N]%s\n",
-            cmd, strcmp(cmd, "run") == 0 ? " [--window LAYERS]" : "");
+            cmd, strcmp(cmd, "run") == 0 ? " [--window LAYERS] [--generate M]" : "");
     if (strcmp(cmd, "run") == 0)
         fprintf(f, "Runs the whole planned model (every section, in execution order) in its single allocation\n"
                    "through plugin P (scalar stands in for ops P lacks), and prints a digest of the output.\n"
                    "--window N keeps N layers of a section resident at a time (larger-than-memory models).\n"
                    "--decode-pos P runs one token at position P through the decoder sections against the\n"
-                   "per-layer KV cache (its rows before P seeded, standing in for the prefill).\n");
+                   "per-layer KV cache (its rows before P seeded, standing in for the prefill).\n"
+                   "--generate M generates M tokens greedily from position P (default 0): each step's argmax of\n"
+                   "the logits is the next step's token; prints the ids and the time per token.\n");
     else
         fprintf(f, "Runs scalar and P side by side over the same graph, feeding both the reference inputs at\n"
                    "every op, and names the first op whose output leaves its tolerance (layer, op, tensor,\n"
@@ -117,7 +121,15 @@ static int parse(int argc, char **argv, run_cli *c)
             c->threads = atoi(v);
         else if (strcmp(a, "--window") == 0 && strcmp(argv[0], "run") == 0)
             c->window = strtoull(v, NULL, 10);
-        else {
+        else if (strcmp(a, "--generate") == 0 && strcmp(argv[0], "run") == 0) {
+            char *end;
+            c->generate = strtoull(v, &end, 10);
+            if (end == v || *end || v[0] == '-' || c->generate == 0) {
+                fprintf(stderr, "ckbench run: --generate: expected a token count (1 or more), found '%s'\n", v);
+                return -1;
+            }
+            c->decode = 1; /* generation is the decode loop */
+        } else {
             fprintf(stderr, "ckbench %s: unknown option '%s'; see 'ckbench %s --help'\n", argv[0], a, argv[0]);
             return -1;
         }
@@ -236,6 +248,10 @@ int ck_cmd_run(int argc, char **argv)
         goto out;
     }
     ctx = ck_exec_create(c.threads);
+    if (c.generate) {
+        status = cli_generate(r, ctx, c.decode_pos, c.generate);
+        goto out;
+    }
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     if (ck_runner_forward(r, ctx, NULL, NULL, err, sizeof err)) {

@@ -150,7 +150,7 @@ Test(roofline, a_row_is_compared_with_its_level_and_its_arithmetic)
 Test(roofline, the_summary_weighs_rows_by_time)
 {
     ck_bench_row rows[3] = {
-        {.phase = "decode", .ideal_ns = 1, .time_ns = 1},   /* 100% */
+        {.phase = "decode", .ideal_ns = 1, .time_ns = 1},    /* 100% */
         {.phase = "decode", .ideal_ns = 10, .time_ns = 100}, /* 10% */
         {.phase = "prefill", .ideal_ns = 50, .time_ns = 50},
     };
