@@ -129,8 +129,7 @@ static int phase_lengths(const ck_bench_opts *o, const ck_model *m, ck_e2e_resul
     return 0;
 }
 
-int ck_e2e_run(const ck_bench_opts *o, const char *plugin, int threads, ck_e2e_result *res, char *err,
-               size_t err_len)
+int ck_e2e_run(const ck_bench_opts *o, const char *plugin, int threads, ck_e2e_result *res, char *err, size_t err_len)
 {
     memset(res, 0, sizeof *res);
     ck_model *m = ck_model_load(o->model_path, err, err_len);

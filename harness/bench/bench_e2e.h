@@ -33,7 +33,6 @@ typedef struct ck_e2e_result {
 
 /* pp and tg default (0) to min(512, seq_len / 2) and min(128, seq_len - pp)
  * of the decoder. 0, 1 (a step failed), 2 bad input; one line in err. */
-int ck_e2e_run(const ck_bench_opts *o, const char *plugin, int threads, ck_e2e_result *res, char *err,
-               size_t err_len);
+int ck_e2e_run(const ck_bench_opts *o, const char *plugin, int threads, ck_e2e_result *res, char *err, size_t err_len);
 
 #endif

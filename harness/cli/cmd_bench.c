@@ -206,7 +206,7 @@ static void bench_usage(FILE *f)
     fprintf(f, "usage: ckbench bench --plugin P[,P2...] --model M [--threads N[,N2...]] [--op OP,...]\n"
                "                     [--weights DTYPE] [--min-time S] [--repetitions R] [--out FILE] [--no-scalar]\n"
                "                     [--scalar-budget FLOPS] [--parity-json FILE] [--phase prefill|decode|both]\n"
-               "                     [--cache cold|hot|both] [--decode-pos P] [--e2e [--pp N] [--tg N]]\n\n"
+               "                     [--cache cold|hot|both] [--decode-pos P] [--e2e [--pp N] [--tg N]] [--md]\n\n"
                "Times every distinct op instance of model M at its real shapes (full sequence) through Google\n"
                "Benchmark, for each plugin and thread count (default: all CPUs), and prints per op: time, GB/s,\n"
                "GFLOP/s, arithmetic intensity, %% of the relevant calibrated roof and the speedup over the scalar\n"
@@ -219,6 +219,7 @@ static void bench_usage(FILE *f)
                "4x the LLC), hot, or both; default cold for decode, both for prefill.\n"
                "--e2e: the whole model instead: prefill of --pp N tokens and greedy generation of --tg N\n"
                "(default 512 and 128, within the context), tokens/s (median, min-max) and a profile.\n"
+               "--md: the rows as one Markdown table (to paste into a pull request) instead of the tables.\n"
                "Writes results/<date>-<host>-<plugin>-<model>.json (Google Benchmark JSON + a ckbench context;\n"
                "compare.py reads it) and .csv, or --out FILE (FILE-<plugin>.json with several plugins).\n"
                "$CK_RESULTS_DIR changes the results directory. Exit: 0 ok, 1 a plugin or kernel did not run,\n"
@@ -267,6 +268,10 @@ int cli_parse_bench_args(int argc, char **argv, int first, ck_bench_opts *o, cha
         }
         if (!strcmp(a, "--e2e")) {
             o->e2e = 1;
+            continue;
+        }
+        if (!strcmp(a, "--md")) {
+            o->md = 1;
             continue;
         }
         const char *v = cli_option_value(argc, argv, &i);
@@ -337,7 +342,9 @@ int ck_cmd_bench(int argc, char **argv)
     o.progress = ck_term_progress(stderr);
     ck_bench_outcome out;
     rc = ck_bench_run(&o, &out);
-    if (rc != 2)
+    if (rc != 2 && o.md)
+        cli_print_md(&out);
+    else if (rc != 2)
         cli_print_outcome(&out);
     ck_bench_outcome_free(&out);
     return rc;
