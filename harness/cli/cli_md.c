@@ -15,8 +15,8 @@ static void md_row(const char *plugin, const ck_bench_row *r)
     if (r->speedup > 0)
         snprintf(speed, sizeof speed, "%.1fx%s", r->speedup, r->scalar_scaled ? "*" : "");
     printf("| %s | %s | %s | %s | %s | %d | %s | %.2f | %.2f | %s | %s |\n", plugin, r->label, r->shape,
-           r->phase ? r->phase : "-", r->cache ? r->cache : "-", r->threads, r->time_ns > 0 ? t : r->status,
-           r->gbs, r->gflops, roof, speed);
+           r->phase ? r->phase : "-", r->cache ? r->cache : "-", r->threads, r->time_ns > 0 ? t : r->status, r->gbs,
+           r->gflops, roof, speed);
 }
 
 void cli_print_md(const ck_bench_outcome *out)

@@ -185,6 +185,28 @@ static void read_pair(checker *c, const cJSON *obj, const char *key, const char 
     out[1] = need_number(c, p, "all_threads", w);
 }
 
+/* The bandwidth per memory level (files from before levels have none): one
+ * roof line per level in the HTML roofline. */
+static void read_levels(checker *c, const cJSON *lv, ck_roofs *rf)
+{
+    if (!lv)
+        return;
+    if (!cJSON_IsObject(lv)) {
+        fail(c, "context.ckbench.roofs.memory_levels", "an object (bandwidth per level)");
+        return;
+    }
+    for (int l = 0; l < CK_MEM_COUNT && !c->failed; l++) {
+        const cJSON *e = cJSON_GetObjectItemCaseSensitive(lv, ck_mem_level_name(l));
+        if (!e)
+            continue;
+        char where[80];
+        snprintf(where, sizeof where, "context.ckbench.roofs.memory_levels.%s.", ck_mem_level_name(l));
+        read_pair(c, e, "read_gbs", where, rf->level[l].read_gbs);
+        read_pair(c, e, "triad_gbs", where, rf->level[l].triad_gbs);
+    }
+    rf->have_levels = !c->failed && rf->level[CK_MEM_DRAM].read_gbs[0] > 0;
+}
+
 static void read_roofs(checker *c, const cJSON *ro, ck_report_run *run)
 {
     if (!ro || cJSON_IsNull(ro))
@@ -206,6 +228,7 @@ static void read_roofs(checker *c, const cJSON *ro, ck_report_run *run)
     for (int isa = 0; isa < CK_ISA_COUNT && !c->failed; isa++)
         if (cJSON_GetObjectItemCaseSensitive(peak, ck_isa_name(isa)))
             read_pair(c, peak, ck_isa_name(isa), "context.ckbench.roofs.peak_fma_gflops.", rf->peak_gflops[isa]);
+    read_levels(c, cJSON_GetObjectItemCaseSensitive(ro, "memory_levels"), rf);
     run->have_roofs = !c->failed && rf->triad_gbs[1] > 0;
 }
 

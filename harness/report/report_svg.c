@@ -1,7 +1,7 @@
 /* The report's charts as inline SVG (report.h), drawn by hand so the page
  * needs no script and no network:
- *   - a roofline per machine: log-log, the measured bandwidth roof (stream
- *     triad) and the FMA peak of each ISA, each kernel a point (class
+ *   - a roofline per machine: log-log, the measured bandwidth roofs (one per
+ *     memory level where the roofs have levels, else the stream triad) and the FMA peak of each ISA, each kernel a point (class
  *     "kernel-point") at its arithmetic intensity and GFLOP/s;
  *   - speedup over scalar per model: one bar (class "speedup-bar") per
  *     instance and run, grouped by op, drawn from the 1x line on a log axis.
@@ -118,6 +118,15 @@ static int draw_roofs(FILE *f, const ck_roofs *rf, const log_axis *x, const log_
             fprintf(f, "<title>%s FMA peak (calibrate)</title></line>\n", l->text);
         }
         char text[128];
+        if (rf->have_levels) { /* the cache-aware roofline: one slanted line per level */
+            for (int l = 0; l < CK_MEM_COUNT; l++) {
+                double bw = ck_roofs_level_gbs(rf, l, threads);
+                snprintf(text, sizeof text, "%s %.1f GB/s (%d thr)", ck_mem_level_name(l), bw, threads);
+                if (bw > 0)
+                    draw_bandwidth(f, x, y, bw, top > 0 ? top : pow(10, y->hi), dash, text);
+            }
+            continue;
+        }
         snprintf(text, sizeof text, "stream triad %.1f GB/s (%d thr)", rf->triad_gbs[t], threads);
         if (rf->triad_gbs[t] > 0)
             draw_bandwidth(f, x, y, rf->triad_gbs[t], top > 0 ? top : pow(10, y->hi), dash, text);

@@ -347,6 +347,9 @@ Test(report, html_has_one_svg_point_per_kernel_inside_the_plot)
     cr_assert_eq(count(html, "class=\"kernel-point\""), kernels, "one roofline point per measured kernel with flops");
     cr_assert_eq(count(html, "class=\"speedup-bar\""), speedups, "one speedup bar per row with a speedup");
     cr_assert_eq(count(html, "class=\"chart roofline\""), 1, "one machine, one roofline");
+    /* the roofs of these runs have memory levels: a slanted line per level */
+    cr_assert_geq(count(html, "class=\"roof roof-bw\""), 4, "L1, L2, L3 (where there is one) and DRAM");
+    cr_assert(strstr(html, "<title>L1 ") && strstr(html, "<title>DRAM "), "each line says its level");
     /* every point lies inside the plot area */
     const char *area = strstr(html, "class=\"plot-area\"");
     cr_assert_not_null(area);
