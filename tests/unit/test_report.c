@@ -19,6 +19,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "common/json_text.h"
 #include "report/report.h"
 
 static char data_dir[512];  /* the shared real result files */
@@ -696,4 +697,22 @@ Test(report, nan_and_infinity_from_google_benchmark_are_read)
     char *md = work_file("r.md");
     cr_assert(strstr(md, "| odd \"NaN\" -Infinity 1e5 label |"), "the label is kept as written");
     free(md);
+}
+
+/* The bare words of a file are made null before cJSON reads it; a file from
+ * another machine may be anything, and one-letter words grow the text 4x
+ * (the fuzzer found the buffer sized for 2x). */
+Test(report, bare_words_become_null_at_any_growth)
+{
+    char *out = ck_json_nonfinite_to_null("[x,y,z,-inf,\"x\",1e5,true]");
+    cr_assert_not_null(out);
+    cr_assert_str_eq(out, "[null,null,null,null,\"x\",1e5,true]");
+    free(out);
+    char many[401];
+    for (int i = 0; i < 200; i++)
+        many[2 * i] = 'q', many[2 * i + 1] = ',';
+    many[400] = '\0';
+    out = ck_json_nonfinite_to_null(many);
+    cr_assert_eq(strlen(out), 200 * 5, "200 words of one letter, 4 bytes more each");
+    free(out);
 }
