@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/wait.h>
 
+#include "ck_fusion.h"
 #include "ck_model.h"
 #include "ck_run.h"
 
@@ -151,4 +152,37 @@ Test(generate, bench_e2e_prints_pp_tg_and_a_profile_that_adds_up)
     cr_assert_eq(sh_out(out, sizeof out, cmd), 2, "pp + tg beyond the context: bad input");
     cr_assert(strstr(out, "pp + tg <= seq_len (13)") && strchr(out, '\n') == out + strlen(out) - 1, "one line: %s",
               out);
+}
+
+/* Decode with fusions: a fused attention + projection still appends the
+ * token's k and v to the cache first, so the output is the unfused one (the
+ * scalar plugin's fused kernels are their members composed: the same bits). */
+static float *decode_logits(const fixture *f, uint32_t fuse, size_t *n, size_t *attn_proj)
+{
+    char err[CK_ERR_LEN];
+    ck_run_opts o = {.seed = 7, .decode = 1, .decode_pos = 5, .fuse_mask = fuse};
+    ck_runner *r = ck_runner_create(f->m, f->p, f->scalar, &o, err, sizeof err);
+    cr_assert_not_null(r, "%s", err);
+    cr_assert_eq(ck_runner_forward(r, f->ctx, NULL, NULL, err, sizeof err), 0, "%s", err);
+    const float *y = ck_runner_output(r, n);
+    float *copy = malloc(*n * sizeof *copy);
+    memcpy(copy, y, *n * sizeof *copy);
+    *attn_proj = ck_runner_fusion(r, CK_FUSE_ATTN_PROJ);
+    ck_runner_free(r);
+    return copy;
+}
+
+Test(generate, decode_combines_with_fusions)
+{
+    fixture f = open_all("scalar", 1);
+    size_t n1, n2, fused_plain, fused;
+    float *plain = decode_logits(&f, 0, &n1, &fused_plain);
+    float *all = decode_logits(&f, CK_FUSE_ALL, &n2, &fused);
+    cr_assert_eq(fused_plain, 0);
+    cr_assert_gt(fused, 0, "attention + projection fused in the decode step");
+    cr_assert_eq(n1, n2);
+    cr_assert_arr_eq(plain, all, n1 * sizeof *plain, "the cache row is appended before the fused kernel reads it");
+    free(plain);
+    free(all);
+    close_all(&f);
 }
