@@ -113,9 +113,10 @@ void ck_bench_outcome_free(ck_bench_outcome *out);
  * bound, % of roof and the flag above 105%. `isa` is the plugin's. */
 void ck_roofline_apply(ck_bench_row *r, const ck_roofs *roofs, int isa, uint32_t dtype);
 
-/* Time-weighted fraction of the roof of the measured rows of one phase
- * (NULL: all): sum of ideal times / sum of measured times; 0 if none. */
-double ck_roofline_fraction(const ck_bench_row *rows, size_t n, const char *phase, double *ideal_ns,
+/* Time-weighted fraction of the roof of the measured rows of one phase and
+ * cache mode (NULL: any): sum of ideal times / sum of measured times; 0 if
+ * none. */
+double ck_roofline_fraction(const ck_bench_row *rows, size_t n, const char *phase, const char *cache, double *ideal_ns,
                             double *measured_ns);
 
 #endif

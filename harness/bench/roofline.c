@@ -129,13 +129,18 @@ void ck_roofline_apply(ck_bench_row *r, const ck_roofs *roofs, int isa, uint32_t
         explain(r, roofs);
 }
 
-double ck_roofline_fraction(const ck_bench_row *rows, size_t n, const char *phase, double *ideal_ns,
+static int matches(const char *value, const char *want)
+{
+    return !want || (value && strcmp(value, want) == 0);
+}
+
+double ck_roofline_fraction(const ck_bench_row *rows, size_t n, const char *phase, const char *cache, double *ideal_ns,
                             double *measured_ns)
 {
     double ideal = 0, measured = 0;
     for (size_t i = 0; i < n; i++) {
         const ck_bench_row *r = &rows[i];
-        if (r->ideal_ns <= 0 || r->time_ns <= 0 || (phase && (!r->phase || strcmp(r->phase, phase) != 0)))
+        if (r->ideal_ns <= 0 || r->time_ns <= 0 || !matches(r->phase, phase) || !matches(r->cache, cache))
             continue;
         ideal += r->ideal_ns;
         measured += r->time_ns;

@@ -65,17 +65,18 @@ static double geomean_speedup(const ck_bench_plugin_result *pr, int *n)
  * above its roof hide a slow large one. */
 static void print_roof_fractions(const ck_bench_plugin_result *pr)
 {
-    static const char *const phases[] = {"prefill", "decode"};
-    for (size_t p = 0; p < 2; p++) {
+    static const char *const phases[] = {"prefill", "decode"}, *const caches[] = {"hot", "cold"};
+    for (size_t k = 0; k < 4; k++) {
         double ideal = 0, measured = 0;
-        double f = ck_roofline_fraction(pr->rows, pr->n_rows, phases[p], &ideal, &measured);
+        double f = ck_roofline_fraction(pr->rows, pr->n_rows, phases[k / 2], caches[k % 2], &ideal, &measured);
         if (measured <= 0)
             continue;
-        char ti[32], tm[32];
+        char ti[32], tm[32], which[24];
         cli_format_time(ti, sizeof ti, ideal);
         cli_format_time(tm, sizeof tm, measured);
-        printf("roofs:   %-7s %.0f%% of the roof, time-weighted (ideal %s / measured %s, all rows of the phase)\n",
-               phases[p], 100.0 * f, ti, tm);
+        snprintf(which, sizeof which, "%s/%s", phases[k / 2], caches[k % 2]);
+        printf("roofs:   %-12s %3.0f%% of the roof, time-weighted (sum of ideal %s / sum of measured %s)\n", which,
+               100.0 * f, ti, tm);
     }
 }
 
@@ -105,8 +106,8 @@ static void print_report(const ck_bench_outcome *out, int parity_rc)
     double g = geomean_speedup(pr, &n_speed);
     char t[32];
     cli_format_time(t, sizeof t, total);
-    printf("bench:   %s on %s: %zu of %zu op instances measured, one call of each: %s in total\n", pr->plugin,
-           out->model, measured, pr->n_rows, t);
+    printf("bench:   %s on %s: %zu of %zu rows (instance, phase, cache) measured, one call of each: %s in total\n",
+           pr->plugin, out->model, measured, pr->n_rows, t);
     if (n_speed)
         printf("speedup: %.1fx over scalar (geometric mean of %d instances)\n", g, n_speed);
     print_roof_fractions(pr);

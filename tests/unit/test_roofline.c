@@ -150,18 +150,20 @@ Test(roofline, a_row_is_compared_with_its_level_and_its_arithmetic)
 Test(roofline, the_summary_weighs_rows_by_time)
 {
     ck_bench_row rows[3] = {
-        {.phase = "decode", .ideal_ns = 1, .time_ns = 1},    /* 100% */
-        {.phase = "decode", .ideal_ns = 10, .time_ns = 100}, /* 10% */
-        {.phase = "prefill", .ideal_ns = 50, .time_ns = 50},
+        {.phase = "decode", .cache = "cold", .ideal_ns = 1, .time_ns = 1},    /* 100% */
+        {.phase = "decode", .cache = "cold", .ideal_ns = 10, .time_ns = 100}, /* 10% */
+        {.phase = "prefill", .cache = "hot", .ideal_ns = 50, .time_ns = 50},
     };
     double ideal, measured;
-    double f = ck_roofline_fraction(rows, 3, "decode", &ideal, &measured);
+    double f = ck_roofline_fraction(rows, 3, "decode", NULL, &ideal, &measured);
     cr_assert_float_eq(f, 11.0 / 101.0, 1e-12, "sum of ideal / sum of measured, not the 55%% average");
     cr_assert_float_eq(ideal, 11, 1e-12);
     cr_assert_float_eq(measured, 101, 1e-12);
-    cr_assert_float_eq(ck_roofline_fraction(rows, 3, "prefill", NULL, NULL), 1.0, 1e-12);
-    cr_assert_float_eq(ck_roofline_fraction(rows, 3, NULL, NULL, NULL), 61.0 / 151.0, 1e-12);
-    cr_assert_float_eq(ck_roofline_fraction(rows, 2, "prefill", NULL, NULL), 0, 0, "no rows: 0");
+    cr_assert_float_eq(ck_roofline_fraction(rows, 3, "prefill", NULL, NULL, NULL), 1.0, 1e-12);
+    cr_assert_float_eq(ck_roofline_fraction(rows, 3, NULL, NULL, NULL, NULL), 61.0 / 151.0, 1e-12);
+    cr_assert_float_eq(ck_roofline_fraction(rows, 2, "prefill", NULL, NULL, NULL), 0, 0, "no rows: 0");
+    cr_assert_float_eq(ck_roofline_fraction(rows, 3, NULL, "hot", NULL, NULL), 1.0, 1e-12, "by cache mode");
+    cr_assert_float_eq(ck_roofline_fraction(rows, 3, "prefill", "cold", NULL, NULL), 0, 0);
 }
 
 Test(roofline, cold_copies_exceed_four_times_the_cache)
