@@ -331,11 +331,13 @@ static void draw_bar(FILE *f, const log_axis *x, double y, const ck_report_row *
     ck_report_html_escape(f, row->run->tag);
     fputs(": ", f);
     ck_report_html_escape(f, row->label);
-    fprintf(f, " %s</title></rect>\n", sp);
+    fprintf(f, " %s on %d thr</title></rect>\n", sp, row->threads);
+    /* the thread count on every bar: runs at 1 and N threads sit side by side */
     fprintf(f,
             "<text class=\"bar-value\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"%s\" dominant-baseline=\"middle\">%s"
-            "</text>\n",
-            x2 >= x1 ? fmax(x1, x2) + 4 : fmin(x1, x2) - 4, y + SB_BAR / 2.0, x2 >= x1 ? "start" : "end", sp);
+            " (%d thr)</text>\n",
+            x2 >= x1 ? fmax(x1, x2) + 4 : fmin(x1, x2) - 4, y + SB_BAR / 2.0, x2 >= x1 ? "start" : "end", sp,
+            row->threads);
 }
 
 void ck_report_svg_speedups(const ck_report *r, const char *model, FILE *f, size_t *n_bars)

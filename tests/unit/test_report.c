@@ -347,6 +347,11 @@ Test(report, html_has_one_svg_point_per_kernel_inside_the_plot)
     cr_assert_gt(kernels, 5);
     cr_assert_eq(count(html, "class=\"kernel-point\""), kernels, "one roofline point per measured kernel with flops");
     cr_assert_eq(count(html, "class=\"speedup-bar\""), speedups, "one speedup bar per row with a speedup");
+    cr_assert_eq(count(html, "class=\"bar-value\""), speedups, "a value at the end of every bar");
+    for (const char *v = html; (v = strstr(v, "class=\"bar-value\"")); v++) {
+        const char *end = strstr(v, "</text>"), *thr = strstr(v, " thr)");
+        cr_assert(thr && thr < end, "every bar says its thread count: %.120s", v);
+    }
     cr_assert_eq(count(html, "class=\"chart roofline\""), 1, "one machine, one roofline");
     /* the roofs of these runs have memory levels: a slanted line per level */
     cr_assert_geq(count(html, "class=\"roof roof-bw\""), 4, "L1, L2, L3 (where there is one) and DRAM");
