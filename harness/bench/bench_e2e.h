@@ -35,4 +35,11 @@ typedef struct ck_e2e_result {
  * of the decoder. 0, 1 (a step failed), 2 bad input; one line in err. */
 int ck_e2e_run(const ck_bench_opts *o, const char *plugin, int threads, ck_e2e_result *res, char *err, size_t err_len);
 
+/* The result file of n results of one plugin (bench_e2e_file.c): Google
+ * Benchmark's shape plus context.ckbench with an "e2e" array; written to
+ * --out or results/<date>-<host>-<plugin>-e2e-<model>.json, whose path goes
+ * to json_path. 0, or -1 with one line in err. */
+int ck_e2e_write(const ck_bench_opts *o, const ck_e2e_result *res, size_t n, const char *model, char *json_path,
+                 size_t path_len, char *err, size_t err_len);
+
 #endif

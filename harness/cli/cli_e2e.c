@@ -56,14 +56,17 @@ int cli_bench_e2e(const ck_bench_opts *o)
     char err[CK_ERR_LEN], dir[4096], path[4200], model[128];
     const char *base = strrchr(o->model_path, '/');
     snprintf(model, sizeof model, "%s", base ? base + 1 : o->model_path);
+    size_t ml = strlen(model);
+    if (ml > 5 && !strcmp(model + ml - 5, ".json"))
+        model[ml - 5] = '\0';
     ck_roofs roofs;
     int have_roofs = ck_sys_results_dir(dir, sizeof dir, err, sizeof err) == 0 &&
                      (ck_roofs_path(path, sizeof path, dir), ck_roofs_load(&roofs, path, err, sizeof err) == 0);
     int status = 0;
     printf("| model | plugin | threads | test | t/s | min - max | ms per token |\n|---|---|--:|---|--:|--:|--:|\n");
     ck_e2e_result res[CK_BENCH_MAX_PLUGINS * CK_BENCH_MAX_THREADS];
-    size_t n = 0;
-    for (int p = 0; p < o->n_plugins; p++)
+    size_t n = 0, first[CK_BENCH_MAX_PLUGINS + 1] = {0};
+    for (int p = 0; p < o->n_plugins; p++, first[p] = n)
         for (int t = 0; t < (o->n_threads ? o->n_threads : 1); t++) {
             int rc = ck_e2e_run(o, o->plugins[p], o->n_threads ? o->threads[t] : 0, &res[n], err, sizeof err);
             if (rc) {
@@ -85,6 +88,17 @@ int cli_bench_e2e(const ck_bench_opts *o)
         if (have_roofs)
             print_bound(&res[i], &roofs);
         print_profile(&res[i]);
+    }
+    for (int p = 0; p < o->n_plugins; p++) {
+        char json[4200];
+        if (first[p + 1] == first[p])
+            continue; /* nothing ran */
+        if (ck_e2e_write(o, &res[first[p]], first[p + 1] - first[p], model, json, sizeof json, err, sizeof err)) {
+            fprintf(stderr, "ckbench bench --e2e: %s\n", err);
+            status = 1;
+        } else {
+            printf("file: %s\n", json);
+        }
     }
     return status;
 }

@@ -297,6 +297,9 @@ static void read_context(checker *c, const cJSON *ck, ck_report_run *run)
     run->counters_reason = opt_string(counters, "reason", "");
     read_roofs(c, cJSON_GetObjectItemCaseSensitive(ck, "roofs"), run);
     read_parity(c, cJSON_GetObjectItemCaseSensitive(ck, "parity"), run);
+    char field[64];
+    if (!c->failed && ck_report_read_e2e(ck, run, field, sizeof field) != 0)
+        fail(c, field, "whole-model tests: test, threads, tokens_per_second and a profile of shares");
 }
 
 static int read_run(const char *path, ck_report_run *run, char *err, size_t err_len)

@@ -9,6 +9,8 @@
 #include <string.h>
 #include <sys/wait.h>
 
+#include <cjson/cJSON.h>
+
 #include "ck_fusion.h"
 #include "ck_model.h"
 #include "ck_run.h"
@@ -185,4 +187,61 @@ Test(generate, decode_combines_with_fusions)
     free(plain);
     free(all);
     close_all(&f);
+}
+
+/* The whole-model result file: Google Benchmark's fields for compare.py, an
+ * e2e array the report draws as stacked bars (one segment per op share),
+ * and a doctored share refused naming the field. */
+Test(generate, e2e_result_file_feeds_the_report)
+{
+    const char *ck = getenv("CK_CKBENCH");
+    if (!ck)
+        cr_skip_test("CK_CKBENCH not set");
+    char dir[64], cmd[4096], out[16384], file[128];
+    snprintf(dir, sizeof dir, "/tmp/ck-test-e2e-%d", (int)getpid());
+    snprintf(file, sizeof file, "%s/e2e.json", dir);
+    snprintf(cmd, sizeof cmd,
+             "mkdir -p %s && CK_RESULTS_DIR=%s %s bench --e2e --plugin scalar --model '%s' --threads 1 --pp 5 "
+             "--tg 3 --out %s 2>&1",
+             dir, dir, ck, model_path(), file);
+    cr_assert_eq(sh_out(out, sizeof out, cmd), 0, "%s", out);
+    FILE *f = fopen(file, "rb");
+    cr_assert_not_null(f, "%s", out);
+    static char text[1 << 20];
+    text[fread(text, 1, sizeof text - 1, f)] = '\0';
+    fclose(f);
+    cJSON *doc = cJSON_Parse(text);
+    const cJSON *b, *e;
+    size_t n_bench = 0, segments = 0;
+    cJSON_ArrayForEach(b, cJSON_GetObjectItemCaseSensitive(doc, "benchmarks"))
+    {
+        cr_assert(cJSON_IsString(cJSON_GetObjectItemCaseSensitive(b, "name")));
+        cr_assert(cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(b, "real_time")));
+        cr_assert_str_eq(cJSON_GetObjectItemCaseSensitive(b, "time_unit")->valuestring, "ms");
+        n_bench++;
+    }
+    cr_assert_eq(n_bench, 2, "pp5/threads:1 and tg3/threads:1");
+    const cJSON *e2e = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(doc, "context"), "ckbench"), "e2e");
+    cJSON_ArrayForEach(e, e2e)
+    {
+        const cJSON *v;
+        cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(e, "profile")) segments += v->valuedouble > 0;
+    }
+    cJSON_Delete(doc);
+    snprintf(cmd, sizeof cmd, "%s report %s -o %s/r.html --md %s/r.md >/dev/null 2>&1 && cat %s/r.md %s/r.html", ck,
+             file, dir, dir, dir, dir);
+    cr_assert_eq(sh_out(out, sizeof out, cmd), 0);
+    cr_assert(strstr(out, "## Whole model") && strstr(out, "| 1 | pp5 | ") && strstr(out, "| 1 | tg3 | "), "%s", out);
+    size_t drawn = 0;
+    for (const char *p = out; (p = strstr(p, "class=\"e2e-segment\"")); p++)
+        drawn++;
+    cr_assert_eq(drawn, segments, "one segment per op share");
+    /* a share of 7 is no share */
+    snprintf(cmd, sizeof cmd,
+             "sed -i 's/\"linear\":[^,}]*/\"linear\": 7/' %s && %s report %s --md %s/r2.md 2>&1 >/dev/null; "
+             "echo status=$?; rm -rf %s",
+             file, ck, file, dir, dir);
+    sh_out(out, sizeof out, cmd);
+    cr_assert(strstr(out, "context.ckbench.e2e[0]") && strstr(out, "status=2"), "%s", out);
 }
