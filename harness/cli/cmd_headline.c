@@ -127,7 +127,8 @@ int ck_cmd_headline(int argc, char **argv)
                "Parity (reduced sizes, against the scalar reference), then bench at the model's real shapes,\n"
                "then a short report with the result file's path. '--plugin best' takes the best plugin that\n"
                "runs here (avx512 > avx2 > neon > scalar). Calibrates the roofs first if this machine has\n"
-               "none. Bench options: see 'ckbench bench --help'.\n");
+               "none. With --e2e, then the whole model: prefill and generation (see 'ckbench bench --help').\n"
+               "Bench options: see 'ckbench bench --help'.\n");
         return 0;
     }
     if (rc)
@@ -169,5 +170,11 @@ int ck_cmd_headline(int argc, char **argv)
         print_report(&out, parity_rc);
     }
     ck_bench_outcome_free(&out);
+    if (o.e2e && bench_rc != 2) { /* the whole model too: mapping a large model takes a while, so on request */
+        printf("\n== whole model (prefill and generation)\n");
+        fflush(stdout);
+        int e2e_rc = cli_bench_e2e(&o);
+        bench_rc = e2e_rc > bench_rc ? e2e_rc : bench_rc;
+    }
     return parity_rc ? parity_rc : bench_rc;
 }
