@@ -35,7 +35,13 @@ __attribute__((target("avx512f,avx512vnni"))) static int dot_loop_int8(uint64_t 
     }
     __m512i s = _mm512_setzero_si512();
     REP24(SUM)
-    return _mm512_reduce_add_epi32(s);
+    /* the lanes wrap (vector adds are modular); summed as unsigned, since
+     * _mm512_reduce_add_epi32 adds as signed int, which may overflow (UB) */
+    uint32_t lanes[16], sum = 0;
+    _mm512_storeu_si512((void *)lanes, s);
+    for (int i = 0; i < 16; i++)
+        sum += lanes[i];
+    return (int)(sum & 0x7fffffff);
 #undef DECL
 #undef STEP
 #undef SUM

@@ -73,7 +73,12 @@ __attribute__((target("avx512f"))) static uint64_t read_512(const uint64_t *p, s
         s2 = _mm512_add_epi64(s2, _mm512_load_si512((const void *)(p + i + 16)));
         s3 = _mm512_add_epi64(s3, _mm512_load_si512((const void *)(p + i + 24)));
     }
-    return (uint64_t)_mm512_reduce_add_epi64(_mm512_add_epi64(_mm512_add_epi64(s0, s1), _mm512_add_epi64(s2, s3)));
+    /* unsigned lanes summed here: _mm512_reduce_add_epi64 adds as signed (UB on overflow) */
+    uint64_t lanes[8], sum = 0;
+    _mm512_storeu_si512((void *)lanes, _mm512_add_epi64(_mm512_add_epi64(s0, s1), _mm512_add_epi64(s2, s3)));
+    for (int i = 0; i < 8; i++)
+        sum += lanes[i];
+    return sum;
 }
 
 __attribute__((target("avx512f"))) static void triad_512(double *a, const double *b, const double *c, size_t n)
@@ -199,7 +204,8 @@ static double measure_level(const ck_roofs *r, int level, int threads, int triad
 {
     level_job j = {.triad = triad, .width = vector_width(), .iters = 1};
     j.set = set_bytes(r, level, threads);
-    j.stride = j.set + 4096; /* slices never share a page */
+    j.stride = (j.set + 2 * 4096 - 1) / 4096 * 4096; /* whole pages: slices never share one, and
+                                                    * aligned_alloc wants a multiple of its alignment */
     j.base = aligned_alloc(4096, j.stride * (size_t)threads);
     if (!j.base)
         return 0.0;
