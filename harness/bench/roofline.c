@@ -98,6 +98,9 @@ static void explain(ck_bench_row *r, const ck_roofs *roofs)
                  "above the calibrated %s peak: calibrate ran on a busy machine, or the kernel does fewer ops "
                  "than counted",
                  r->arith);
+    else if (r->mem_level == CK_MEM_DRAM && r->cache && strcmp(r->cache, "cold") == 0 && r->copies == 1)
+        snprintf(r->roof_flag, sizeof r->roof_flag,
+                 "above DRAM: one copy of large operands, of which the op reads a part that stays cached");
     else if (r->mem_level == CK_MEM_DRAM && r->cache && strcmp(r->cache, "cold") == 0)
         snprintf(r->roof_flag, sizeof r->roof_flag,
                  "above DRAM: part of the rotated copies still hit the last-level cache");

@@ -130,6 +130,9 @@ Test(roofline, a_row_is_compared_with_its_level_and_its_arithmetic)
     cr_assert_eq(cold.mem_level, CK_MEM_DRAM);
     cr_assert_float_eq(cold.roof_pct, 312.5, 1e-9);
     cr_assert(strstr(cold.roof_flag, "DRAM"), "flag: %s", cold.roof_flag);
+    cold.copies = 1; /* an embedding table read one row at a time: the row stays cached */
+    ck_roofline_apply(&cold, &r, CK_ISA_AVX512, CK_DTYPE_F32);
+    cr_assert(strstr(cold.roof_flag, "one copy"), "flag: %s", cold.roof_flag);
     /* hot above its L2 roof: part of it stays in L1 */
     hot.time_ns = 1000;
     ck_roofline_apply(&hot, &r, CK_ISA_AVX512, CK_DTYPE_F32);
