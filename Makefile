@@ -302,25 +302,44 @@ test: deps
 FUZZ_CC      ?= clang
 FUZZ_DIR     := $(B)/fuzz
 FUZZ_SRC     := tests/fuzz/fuzz_model.c ir/model.c ir/graph.c ir/plan.c ir/plan_print.c ir/layout_json.c core/ops_meta.c \
-                ir/fusion.c ir/fusion_graph.c core/loader.c
+                ir/fusion.c ir/fusion_graph.c core/loader.c core/compute.c
 FUZZ_CFLAGS  := -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
                 -Iinclude/ckernel -Icore -Iir $(shell pkg-config --cflags libcjson 2>/dev/null)
 FUZZ_ARGS    := -max_len=4096 -dict=tests/fuzz/model.dict -artifact_prefix=$(FUZZ_DIR)/
 FUZZ_SECONDS ?= 600
 FUZZ_RUNS    ?= 50000
+FUZZ_REPORT_RUNS ?= 20000
 .PHONY: test-fuzz
 
 $(FUZZ_DIR)/fuzz_model: $(FUZZ_SRC) $(wildcard ir/*.h core/*.h include/ckernel/*.h)
 	@mkdir -p $(@D)
 	$(Q)$(call say,CC,$@)$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(FUZZ_SRC) $(shell pkg-config --libs libcjson 2>/dev/null || echo -lcjson) -ldl -lm
 
-fuzz: $(FUZZ_DIR)/fuzz_model
-	@mkdir -p $(FUZZ_DIR)/corpus
-	$< $(FUZZ_ARGS) -max_total_time=$(FUZZ_SECONDS) $(FUZZ_DIR)/corpus ir/models tests/fuzz/seeds
+# The second target: the result-file loader behind `ckbench report` (files
+# from other machines), with the report writers behind it.
+FUZZ_REPORT_SRC := tests/fuzz/fuzz_report.c $(wildcard harness/report/*.c) harness/common/json_text.c \
+                   harness/common/sysinfo.c harness/common/progress.c harness/common/term.c \
+                   harness/bench/roofs_file.c harness/bench/roofline.c \
+                   harness/bench/calibrate.c harness/bench/calibrate_levels.c harness/bench/calibrate_dot.c \
+                   core/ops_meta.c core/loader.c core/compute.c
+FUZZ_REPORT_ARGS := -max_len=8192 -dict=tests/fuzz/report.dict -artifact_prefix=$(FUZZ_DIR)/report-
 
-test-fuzz: $(FUZZ_DIR)/fuzz_model
-	@rm -rf $(FUZZ_DIR)/short && mkdir -p $(FUZZ_DIR)/short
+$(FUZZ_DIR)/fuzz_report: $(FUZZ_REPORT_SRC) $(wildcard harness/report/*.h harness/bench/*.h harness/common/*.h)
+	@mkdir -p $(@D)
+	$(Q)$(call say,CC,$@)$(FUZZ_CC) $(FUZZ_CFLAGS) -Iharness -Iruntime -o $@ $(FUZZ_REPORT_SRC) \
+		$(shell pkg-config --libs libcjson 2>/dev/null || echo -lcjson) -ldl -lm -lpthread
+
+fuzz: $(FUZZ_DIR)/fuzz_model $(FUZZ_DIR)/fuzz_report
+	@mkdir -p $(FUZZ_DIR)/corpus $(FUZZ_DIR)/report-corpus
+	$< $(FUZZ_ARGS) -max_total_time=$(FUZZ_SECONDS) $(FUZZ_DIR)/corpus ir/models tests/fuzz/seeds
+	$(FUZZ_DIR)/fuzz_report $(FUZZ_REPORT_ARGS) -max_total_time=$(FUZZ_SECONDS) $(FUZZ_DIR)/report-corpus \
+		tests/fuzz/report-seeds
+
+test-fuzz: $(FUZZ_DIR)/fuzz_model $(FUZZ_DIR)/fuzz_report
+	@rm -rf $(FUZZ_DIR)/short $(FUZZ_DIR)/report-short && mkdir -p $(FUZZ_DIR)/short $(FUZZ_DIR)/report-short
 	$(Q)$< $(FUZZ_ARGS) -seed=1 -runs=$(FUZZ_RUNS) $(FUZZ_DIR)/short ir/models tests/fuzz/seeds
+	$(Q)$(FUZZ_DIR)/fuzz_report $(FUZZ_REPORT_ARGS) -seed=1 -runs=$(FUZZ_REPORT_RUNS) $(FUZZ_DIR)/report-short \
+		tests/fuzz/report-seeds
 
 # ---- report browser check (issue 10, report) --------------------------------
 # tests/browser/check_report.sh: headless Chromium loads an HTML report made
