@@ -318,16 +318,12 @@ FUZZ_CFLAGS  := -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefine
 FUZZ_ARGS    := -max_len=4096 -dict=tests/fuzz/model.dict -artifact_prefix=$(FUZZ_DIR)/
 FUZZ_SECONDS ?= 600
 FUZZ_RUNS    ?= 50000
+FUZZ_REPORT_RUNS ?= 20000
 .PHONY: test-fuzz
 
 $(FUZZ_DIR)/fuzz_model: $(FUZZ_SRC) $(wildcard ir/*.h core/*.h include/ckernel/*.h)
 	@mkdir -p $(@D)
 	$(Q)$(call say,CC,$@)$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(FUZZ_SRC) $(shell pkg-config --libs libcjson 2>/dev/null || echo -lcjson) -ldl -lm
-
-fuzz: $(FUZZ_DIR)/fuzz_model $(FUZZ_DIR)/fuzz_gguf
-	@mkdir -p $(FUZZ_DIR)/corpus $(FUZZ_DIR)/corpus-gguf
-	$< $(FUZZ_ARGS) -max_total_time=$(FUZZ_SECONDS) $(FUZZ_DIR)/corpus ir/models tests/fuzz/seeds
-	$(FUZZ_DIR)/fuzz_gguf $(FUZZ_GGUF_ARGS) -max_total_time=$(FUZZ_SECONDS) $(FUZZ_DIR)/corpus-gguf tests/fuzz/seeds-gguf
 
 # The GGUF reader and the model built from a file's metadata: a second target.
 FUZZ_GGUF_SRC  := tests/fuzz/fuzz_gguf.c runtime/gguf.c runtime/gguf_model.c $(filter-out tests/fuzz/fuzz_model.c,$(FUZZ_SRC))
@@ -337,11 +333,34 @@ $(FUZZ_DIR)/fuzz_gguf: $(FUZZ_GGUF_SRC) $(wildcard ir/*.h core/*.h runtime/ck_gg
 	@mkdir -p $(@D)
 	$(Q)$(call say,CC,$@)$(FUZZ_CC) $(FUZZ_CFLAGS) -Iruntime -o $@ $(FUZZ_GGUF_SRC) $(shell pkg-config --libs libcjson 2>/dev/null || echo -lcjson) -ldl -lm
 
-test-fuzz: $(FUZZ_DIR)/fuzz_model $(FUZZ_DIR)/fuzz_gguf
-	@rm -rf $(FUZZ_DIR)/short && mkdir -p $(FUZZ_DIR)/short
+# The second target: the result-file loader behind `ckbench report` (files
+# from other machines), with the report writers behind it.
+FUZZ_REPORT_SRC := tests/fuzz/fuzz_report.c $(wildcard harness/report/*.c) harness/common/json_text.c \
+                   harness/common/sysinfo.c harness/common/progress.c harness/common/term.c \
+                   harness/bench/roofs_file.c harness/bench/roofline.c \
+                   harness/bench/calibrate.c harness/bench/calibrate_levels.c harness/bench/calibrate_dot.c \
+                   core/ops_meta.c core/loader.c core/compute.c
+FUZZ_REPORT_ARGS := -max_len=8192 -dict=tests/fuzz/report.dict -artifact_prefix=$(FUZZ_DIR)/report-
+
+$(FUZZ_DIR)/fuzz_report: $(FUZZ_REPORT_SRC) $(wildcard harness/report/*.h harness/bench/*.h harness/common/*.h)
+	@mkdir -p $(@D)
+	$(Q)$(call say,CC,$@)$(FUZZ_CC) $(FUZZ_CFLAGS) -Iharness -Iruntime -o $@ $(FUZZ_REPORT_SRC) \
+		$(shell pkg-config --libs libcjson 2>/dev/null || echo -lcjson) -ldl -lm -lpthread
+
+fuzz: $(FUZZ_DIR)/fuzz_model $(FUZZ_DIR)/fuzz_gguf $(FUZZ_DIR)/fuzz_report
+	@mkdir -p $(FUZZ_DIR)/corpus $(FUZZ_DIR)/corpus-gguf $(FUZZ_DIR)/report-corpus
+	$< $(FUZZ_ARGS) -max_total_time=$(FUZZ_SECONDS) $(FUZZ_DIR)/corpus ir/models tests/fuzz/seeds
+	$(FUZZ_DIR)/fuzz_gguf $(FUZZ_GGUF_ARGS) -max_total_time=$(FUZZ_SECONDS) $(FUZZ_DIR)/corpus-gguf tests/fuzz/seeds-gguf
+	$(FUZZ_DIR)/fuzz_report $(FUZZ_REPORT_ARGS) -max_total_time=$(FUZZ_SECONDS) $(FUZZ_DIR)/report-corpus \
+		tests/fuzz/report-seeds
+
+test-fuzz: $(FUZZ_DIR)/fuzz_model $(FUZZ_DIR)/fuzz_gguf $(FUZZ_DIR)/fuzz_report
+	@rm -rf $(FUZZ_DIR)/short $(FUZZ_DIR)/short-gguf $(FUZZ_DIR)/report-short
+	@mkdir -p $(FUZZ_DIR)/short $(FUZZ_DIR)/short-gguf $(FUZZ_DIR)/report-short
 	$(Q)$< $(FUZZ_ARGS) -seed=1 -runs=$(FUZZ_RUNS) $(FUZZ_DIR)/short ir/models tests/fuzz/seeds
-	@rm -rf $(FUZZ_DIR)/short-gguf && mkdir -p $(FUZZ_DIR)/short-gguf
 	$(Q)$(FUZZ_DIR)/fuzz_gguf $(FUZZ_GGUF_ARGS) -seed=1 -runs=$(FUZZ_RUNS) $(FUZZ_DIR)/short-gguf tests/fuzz/seeds-gguf
+	$(Q)$(FUZZ_DIR)/fuzz_report $(FUZZ_REPORT_ARGS) -seed=1 -runs=$(FUZZ_REPORT_RUNS) $(FUZZ_DIR)/report-short \
+		tests/fuzz/report-seeds
 
 # ---- report browser check (issue 10, report) --------------------------------
 # tests/browser/check_report.sh: headless Chromium loads an HTML report made

@@ -107,6 +107,28 @@ size_t ck_runner_resident_layers(const ck_runner *r, uint32_t sec);
 struct ck_share_header *ck_runner_share(const ck_runner *r);
 struct ck_share;
 struct ck_share *ck_runner_share_handle(const ck_runner *r);
+/* Decode runners (opts.decode): move to another position, for a generation
+ * loop (run_decode.c) — rope, the attention's keys and the cache row this
+ * token's k and v go to follow; the cache rows before it are left as they
+ * are. 0, or -1 with one line in err (not a decode runner, pos outside the
+ * context). Run the steps with ck_runner_run_step after ck_runner_prepare. */
+int ck_runner_set_decode_pos(ck_runner *r, size_t pos, char *err, size_t err_len);
+/* The decoder's input token id of a decode runner (write the next token
+ * here); NULL when there is none. */
+int32_t *ck_runner_decode_ids(ck_runner *r);
+
+/* Every unit once, in order, inputs as they are (after ck_runner_prepare;
+ * not for windowed runners). unit_ns, when not NULL, has
+ * ck_runner_n_steps(r) entries and gains each unit's wall time. */
+int ck_runner_run_all(ck_runner *r, const ck_exec_ctx *ctx, double *unit_ns, char *err, size_t err_len);
+
+/* Greedy generation on a decode runner after ck_runner_prepare: n tokens at
+ * positions start_pos.., each step's argmax of the logits (the lowest id
+ * on a tie) becoming the next step's input and out_ids[m] (may be NULL). The
+ * first input is the ids buffer as prepared. Deterministic: the same runner
+ * options and threads give the same ids. */
+int ck_runner_generate(ck_runner *r, const ck_exec_ctx *ctx, size_t start_pos, size_t n, int32_t *out_ids,
+                       double *unit_ns, char *err, size_t err_len);
 
 /* The final output of the last section: logits [T, vocab] (or the bridge
  * output for an encoder-only model), with its element count. */

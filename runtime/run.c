@@ -77,10 +77,10 @@ ck_runner *ck_runner_create(const ck_model *m, const ck_plugin *plugin, const ck
     po.compute = r->opts.compute;
     po.decode = r->opts.decode;
     po.decode_pos = r->opts.decode_pos;
-    if (r->opts.decode && (r->opts.fuse_mask || r->opts.training || r->opts.window_layers)) {
+    if (r->opts.decode && (r->opts.training || r->opts.window_layers)) {
         run_failf(err, err_len,
-                  "--decode runs one token through every layer: it does not combine with --fuse, "
-                  "--window or training yet");
+                  "--decode runs one token through every layer: it does not combine with --window or "
+                  "training yet");
         free(r);
         return NULL;
     }
@@ -228,15 +228,20 @@ size_t ck_runner_host_restores(const ck_runner *r, const char **first_kernel)
     return r->host_restores;
 }
 
+/* Decode: this token's rotated k and v join the cache at its row. */
+static void append_kv(const step *s)
+{
+    memcpy(s->cache_k + s->args.attn.q_pos * s->kv_row, s->new_k, s->kv_row * sizeof(float));
+    memcpy(s->cache_v + s->args.attn.q_pos * s->kv_row, s->new_v, s->kv_row * sizeof(float));
+}
+
 /* One bound step with its host-side actions around the kernel. */
 static int run_bound(ck_runner *r, step *s, const ck_exec_ctx *ctx, char *err, size_t len)
 {
     if (s->action == PRE_CLASS_ROWS)
         assemble_class_rows(s);
-    if (s->action == PRE_APPEND_KV) {
-        memcpy(s->cache_k + s->args.attn.q_pos * s->kv_row, s->new_k, s->kv_row * sizeof(float));
-        memcpy(s->cache_v + s->args.attn.q_pos * s->kv_row, s->new_v, s->kv_row * sizeof(float));
-    }
+    if (s->action == PRE_APPEND_KV)
+        append_kv(s);
     int rc = run_call(r, s->kernel, ctx, &s->args);
     if (rc != CK_OK)
         return run_failf(err, len, "%s: kernel %s returned %s", s->pub.label, s->kernel->name,
@@ -256,6 +261,9 @@ static int run_unit(ck_runner *r, size_t i, const ck_exec_ctx *ctx, char *err, s
         return run_bound(r, &r->steps[u->first], ctx, err, len);
     if (r->steps[u->first].action == PRE_CLASS_ROWS) /* pos_add + pre_norm */
         assemble_class_rows(&r->steps[u->first]);
+    for (size_t k = u->first; k < u->first + u->count; k++) /* decode: attn + proj appends first */
+        if (r->steps[k].action == PRE_APPEND_KV)
+            append_kv(&r->steps[k]);
     int rc = run_call(r, u->kernel, ctx, &u->args);
     if (rc != CK_OK)
         return run_failf(err, len, "%s: fused kernel %s returned %s", u->pub.label, u->kernel->name,

@@ -24,6 +24,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_cold.h"
+#include "bench_phase.h"
 #include "bench_shim.h"
 #include "cases/ck_case.h"
 #include "ck_cost.h"
@@ -42,6 +44,7 @@ void ck_bench_opts_default(ck_bench_opts *o)
     o->min_time = 0.05;
     o->repetitions = 1;
     o->scalar_budget_flops = 2e8;
+    o->decode_pos = -1;
 }
 
 #if CK_WITH_BENCH
@@ -54,6 +57,10 @@ typedef struct bench_item {
     ck_counters *ctr; /* the context's; NULL on out of memory */
     int id;           /* shim id, -1 when not registered */
     char setup_error[200];
+    const char *phase;
+    int cold;             /* rotate through cold_set (bench_cold.h) */
+    ck_cold_set cold_set; /* made by the setup hook of a cold item */
+    size_t n_copies;      /* how many it had (the set is gone after teardown) */
 } bench_item;
 
 static int item_call(void *arg)
@@ -98,6 +105,9 @@ static int item_setup(void *arg, char *err, size_t err_len)
                  status == CK_E_UNSUPPORTED ? "unsupported arguments" : "error");
         return -1;
     }
+    if (it->cold && ck_cold_make(&it->cold_set, it->c, BENCH_SEED, ck_sys_llc_bytes(), err, err_len) != 0)
+        return -1; /* it->c stays, freed by the teardown */
+    it->n_copies = it->cold_set.n;
     return 0;
 }
 
@@ -113,11 +123,27 @@ static int item_count_stop(void *arg, double *totals)
     return it->ctr ? ck_counters_stop(it->ctr, totals) : -1;
 }
 
+/* Cold items: the next copy of the operands (not timed). */
+static int item_advance(void *arg)
+{
+    bench_item *it = arg;
+    it->c = ck_cold_next(&it->cold_set);
+    return 0;
+}
+
+static void item_free_case(bench_item *it)
+{
+    if (it->cold_set.n)
+        ck_cold_free(&it->cold_set); /* it->c is one of the copies */
+    else
+        ck_case_free(it->c);
+    it->c = NULL;
+}
+
 static void item_teardown(void *arg)
 {
     bench_item *it = arg;
-    ck_case_free(it->c);
-    it->c = NULL;
+    item_free_case(it);
 }
 
 /* ---- which kernel, which shape ------------------------------------------------ */
@@ -183,14 +209,15 @@ static void progress_line(void *user, const char *name, int done, int total)
     ck_progress_part(user, (size_t)done, name);
 }
 
-static void bench_name(char *buf, size_t len, const ck_shape *s, int threads, int dup)
+/* "<shape>/<phase>/<cache>/threads:N": the phase and cache mode are part of
+ * the name, so that compare.py pairs like with like across runs. */
+static void bench_name(char *buf, size_t len, const bench_item *it, int threads, int dup)
 {
-    char desc[160];
-    ck_shape_describe(s, desc, sizeof desc);
+    char desc[160], dupl[16] = "";
+    ck_shape_describe(&it->shape, desc, sizeof desc);
     if (dup)
-        snprintf(buf, len, "%s #%d/threads:%d", desc, dup + 1, threads);
-    else
-        snprintf(buf, len, "%s/threads:%d", desc, threads);
+        snprintf(dupl, sizeof dupl, " #%d", dup + 1);
+    snprintf(buf, len, "%s%s/%s/%s/threads:%d", desc, dupl, it->phase, it->cold ? "cold" : "hot", threads);
 }
 
 static void register_item(bench_item *it, int threads)
@@ -199,7 +226,7 @@ static void register_item(bench_item *it, int threads)
     char name[256];
     it->id = -1;
     for (int dup = 0; dup < 100 && it->id < 0; dup++) { /* equal descriptions of different shapes */
-        bench_name(name, sizeof name, &it->shape, threads, dup);
+        bench_name(name, sizeof name, it, threads, dup);
         it->id = ckb_register(name, item_call, it, (double)cost.bytes, (double)cost.flops);
     }
     ckb_set_hooks(it->id, item_setup, item_teardown);
@@ -207,6 +234,8 @@ static void register_item(bench_item *it, int threads)
     for (int i = 0; i < CK_CTR_COUNT; i++)
         names[i] = ck_counter_name(i);
     ckb_set_counting(it->id, item_count_start, item_count_stop, names, CK_CTR_COUNT);
+    if (it->cold)
+        ckb_set_advance(it->id, item_advance);
 }
 
 typedef struct run_set {
@@ -217,9 +246,9 @@ typedef struct run_set {
 /* Register and run one plugin over every (instance, context). Returns the
  * number of benchmarks run (0: the plugin has no kernel for any instance),
  * or -1 with err. */
-static int run_plugin(const ck_plugin *p, const ck_shape *shapes, size_t n_inst, ck_exec_ctx **ctxs, ck_counters **ctrs,
-                      int n_ctx, const ck_bench_opts *o, double scalar_budget, const char *gb_path, run_set *rs,
-                      char *err, size_t err_len)
+static int run_plugin(const ck_plugin *p, const ck_bench_variant *vars, size_t n_inst, ck_exec_ctx **ctxs,
+                      ck_counters **ctrs, int n_ctx, const ck_bench_opts *o, double scalar_budget, const char *gb_path,
+                      run_set *rs, char *err, size_t err_len)
 {
     rs->n = n_inst * (size_t)n_ctx;
     rs->items = calloc(rs->n ? rs->n : 1, sizeof *rs->items);
@@ -232,8 +261,10 @@ static int run_plugin(const ck_plugin *p, const ck_shape *shapes, size_t n_inst,
     for (size_t i = 0; i < n_inst; i++) {
         for (int t = 0; t < n_ctx; t++) {
             bench_item *it = &rs->items[i * (size_t)n_ctx + (size_t)t];
-            it->shape = scalar_budget > 0 ? scalar_shape(&shapes[i], scalar_budget) : shapes[i];
-            it->kernel = pick_kernel(p, &shapes[i], o->compute);
+            it->shape = scalar_budget > 0 ? scalar_shape(&vars[i].shape, scalar_budget) : vars[i].shape;
+            it->kernel = pick_kernel(p, &vars[i].shape, o->compute);
+            it->phase = vars[i].phase;
+            it->cold = vars[i].cold;
             it->ctx = ctxs[t];
             it->ctr = ctrs[t];
             it->id = -1;
@@ -256,31 +287,10 @@ static int run_plugin(const ck_plugin *p, const ck_shape *shapes, size_t n_inst,
 static void free_run_set(run_set *rs)
 {
     for (size_t i = 0; i < rs->n; i++)
-        ck_case_free(rs->items[i].c);
+        item_free_case(&rs->items[i]);
     free(rs->items);
     rs->items = NULL;
     rs->n = 0;
-}
-
-/* % of the relevant roof: bandwidth below the ridge point, compute above;
- * a compute-bf16 kernel's compute roof is the bf16 dot-product peak where
- * calibrate measured one. */
-static void apply_roofs(ck_bench_row *r, const ck_roofs *roofs, int isa, const ck_kernel_desc *k)
-{
-    double bw = ck_roofs_bandwidth_gbs(roofs, r->threads);
-    double peak = ck_roofs_peak_gflops(roofs, isa, r->threads);
-    if (k && (k->flags & CK_KF_COMPUTE_BF16) && ck_roofs_bf16_dot_gflops(roofs, r->threads) > 0)
-        peak = ck_roofs_bf16_dot_gflops(roofs, r->threads);
-    if (bw <= 0 || peak <= 0 || r->time_ns <= 0)
-        return;
-    double ridge = peak / bw; /* flops per byte */
-    if (r->intensity < ridge) {
-        r->bound = "memory";
-        r->roof_pct = 100.0 * r->gbs / bw;
-    } else {
-        r->bound = "compute";
-        r->roof_pct = 100.0 * r->gflops / peak;
-    }
 }
 
 static void fill_row(ck_bench_row *r, const bench_item *it, const ck_shape *full, const ck_plugin *p)
@@ -294,6 +304,8 @@ static void fill_row(ck_bench_row *r, const bench_item *it, const ck_shape *full
     snprintf(r->label, sizeof r->label, "%s", full->label);
     r->op = full->op;
     r->threads = it->ctx->n_threads;
+    r->phase = it->phase;
+    r->cache = it->cold ? "cold" : "hot";
     ck_cost cost = ck_op_cost(full);
     r->bytes = (double)cost.bytes;
     r->flops = (double)cost.flops;
@@ -316,11 +328,20 @@ static void fill_row(ck_bench_row *r, const bench_item *it, const ck_shape *full
     }
     r->time_ns = res.real_time_ns;
     r->iterations = (double)res.iterations;
-    r->gbs = res.bytes_per_second / 1e9;
-    r->gflops = res.flops_per_second / 1e9;
+    /* from the time (GB/s = bytes per ns): the same for real and manual time */
+    r->gbs = r->time_ns > 0 ? r->bytes / r->time_ns : 0;
+    r->gflops = r->time_ns > 0 ? r->flops / r->time_ns : 0;
+    r->copies = it->n_copies;
+    r->compute_bf16 = (it->kernel->flags & CK_KF_COMPUTE_BF16) != 0;
     r->cv = res.cv;
     for (int c = 0; c < CK_CTR_COUNT; c++)
         r->counters[c] = res.counters[c];
+    /* last-level traffic from the shim's LLC-miss count (per timed
+     * iteration, all threads); 0 where the hardware set was not counted */
+    if (!isnan(r->counters[CK_CTR_LLC_MISSES])) {
+        long line = sysconf(_SC_LEVEL1_DCACHE_LINESIZE);
+        r->traffic_bytes = r->counters[CK_CTR_LLC_MISSES] * (double)(line > 0 ? line : 64);
+    }
     ck_bench_row_judge(r);
 }
 
@@ -370,43 +391,6 @@ static void free_contexts(ctx_set *cs)
     cs->n = 0;
 }
 
-/* The op instances of the model that pass the --op filter. */
-static size_t load_instances(const ck_bench_opts *o, char *model_name, size_t name_len, ck_shape **out, char *err,
-                             size_t err_len)
-{
-    ck_model *m = ck_model_open(o->model_path, err, err_len);
-    if (!m)
-        return 0;
-    snprintf(model_name, name_len, "%s", ck_model_name(m));
-    ck_graph_opts go = {.weight_dtype = o->weight_dtype};
-    ck_shape *all = NULL;
-    size_t n = ck_model_op_instances(m, &go, &all);
-    ck_model_free(m);
-    int filtered = 0;
-    for (int op = 0; op < CK_OP_COUNT; op++)
-        filtered |= o->op_filter[op];
-    size_t kept = 0;
-    for (size_t i = 0; i < n; i++)
-        if (!filtered || (all[i].op < CK_OP_COUNT && o->op_filter[all[i].op]))
-            all[kept++] = all[i];
-    int applies = 0;
-    for (size_t i = 0; i < kept; i++)
-        applies |= ck_compute_applies(all[i].op, all[i].dtype);
-    if (kept > 0 && o->compute == CK_COMPUTE_BF16 && !applies) {
-        snprintf(err, err_len, "--compute bf16 applies to linear / qkv with bf16 weights, and %s has none%s",
-                 o->model_path, " (add --weights bf16)");
-        free(all);
-        return 0;
-    }
-    if (kept == 0) {
-        snprintf(err, err_len, "%s: no op instances%s", o->model_path, filtered ? " match --op" : "");
-        free(all);
-        return 0;
-    }
-    *out = all;
-    return kept;
-}
-
 typedef struct scalar_ref {
     ck_plugin *plugin;
     run_set rs;
@@ -441,8 +425,8 @@ static void progress_part(const ck_bench_opts *o, const char *section, size_t n)
 }
 
 /* Measure the scalar reference (its rows are at the shapes it ran). */
-static void run_scalar(const ck_bench_opts *o, const ck_shape *shapes, size_t n_inst, ctx_set *cs, const char *dir,
-                       scalar_ref *sr, ck_bench_outcome *out)
+static void run_scalar(const ck_bench_opts *o, const ck_bench_variant *vars, size_t n_inst, ctx_set *cs,
+                       const char *dir, scalar_ref *sr, ck_bench_outcome *out)
 {
     char err[CK_ERR_LEN];
     memset(sr, 0, sizeof *sr);
@@ -455,7 +439,7 @@ static void run_scalar(const ck_bench_opts *o, const ck_shape *shapes, size_t n_
     }
     snprintf(sr->gb_path, sizeof sr->gb_path, "%s/.scalar-%d.gb.json", dir, (int)getpid());
     progress_part(o, "scalar reference", n_inst * (size_t)cs->n);
-    int ran = run_plugin(sr->plugin, shapes, n_inst, cs->ctx, cs->ctr, cs->n, o, o->scalar_budget_flops, sr->gb_path,
+    int ran = run_plugin(sr->plugin, vars, n_inst, cs->ctx, cs->ctr, cs->n, o, o->scalar_budget_flops, sr->gb_path,
                          &sr->rs, err, sizeof err);
     progress_part(o, NULL, 0);
     if (ran < 0)
@@ -468,7 +452,7 @@ static void run_scalar(const ck_bench_opts *o, const ck_shape *shapes, size_t n_
     for (size_t i = 0; sr->rows && i < sr->rs.n; i++) {
         const bench_item *it = &sr->rs.items[i];
         fill_row(&sr->rows[i], it, &it->shape, sr->plugin);
-        if (it->shape.T != shapes[i / (size_t)cs->n].T)
+        if (it->shape.T != vars[i / (size_t)cs->n].shape.T)
             out->any_scaled_scalar = 1;
     }
 }
@@ -505,7 +489,7 @@ static void result_paths(const ck_bench_opts *o, const char *dir, const char *pl
 /* What every plugin of a run shares. */
 typedef struct bench_env {
     const ck_bench_opts *o;
-    const ck_shape *shapes;
+    const ck_bench_variant *vars;
     size_t n_inst;
     ctx_set *cs;
     const scalar_ref *sr;
@@ -547,7 +531,7 @@ static int make_rows(const bench_env *e, const ck_plugin *p, const run_set *rs, 
     int incomplete = !pr->rows;
     int isa = ck_isa_for_plugin(pr->plugin);
     for (size_t i = 0; i < pr->n_rows; i++) {
-        const ck_shape *full = &e->shapes[i / (size_t)e->cs->n];
+        const ck_shape *full = &e->vars[i / (size_t)e->cs->n].shape;
         ck_bench_row *r = &pr->rows[i];
         if (scalar_itself) {
             scalar_row_at_full_shape(r, &sr->rows[i], full, &rs->items[i].shape);
@@ -561,7 +545,7 @@ static int make_rows(const bench_env *e, const ck_plugin *p, const run_set *rs, 
             }
         }
         if (e->out->have_roofs)
-            apply_roofs(r, &e->out->roofs, isa, rs->items[i].kernel);
+            ck_roofline_apply(r, &e->out->roofs, isa, full->dtype);
         incomplete |= r->time_ns <= 0;
     }
     return incomplete;
@@ -642,7 +626,7 @@ static int bench_one(const bench_env *e, const char *name, ck_bench_plugin_resul
     if (!scalar_itself) {
         snprintf(gb_path, sizeof gb_path, "%s/.%s-%d.gb.json", e->dir, pr->plugin, (int)getpid());
         progress_part(e->o, pr->plugin, e->n_inst * (size_t)e->cs->n);
-        int ran = run_plugin(p, e->shapes, e->n_inst, e->cs->ctx, e->cs->ctr, e->cs->n, e->o, 0, gb_path, &own, err,
+        int ran = run_plugin(p, e->vars, e->n_inst, e->cs->ctx, e->cs->ctr, e->cs->n, e->o, 0, gb_path, &own, err,
                              sizeof err);
         progress_part(e->o, NULL, 0);
         if (ran <= 0) {
@@ -679,15 +663,15 @@ int ck_bench_run(const ck_bench_opts *o, ck_bench_outcome *out)
     return 2;
 #else
     char err[CK_ERR_LEN], dir[4096], roofs_path[4200];
-    ck_shape *shapes = NULL;
-    size_t n_inst = load_instances(o, out->model, sizeof out->model, &shapes, err, sizeof err);
+    ck_bench_variant *vars = NULL;
+    size_t n_inst = ck_bench_variants(o, out->model, sizeof out->model, &out->decode_pos, &vars, err, sizeof err);
     if (n_inst == 0) {
         fprintf(stderr, "ckbench bench: %s\n", err);
         return 2;
     }
     if (ck_sys_results_dir(dir, sizeof dir, err, sizeof err) != 0) {
         fprintf(stderr, "ckbench bench: %s\n", err);
-        free(shapes);
+        free(vars);
         return 2;
     }
     if (ck_roofs_find(roofs_path, sizeof roofs_path, dir) != 0)
@@ -702,7 +686,7 @@ int ck_bench_run(const ck_bench_opts *o, ck_bench_outcome *out)
     if (make_contexts(o, &cs, &out->counters, err, sizeof err) != 0) {
         fprintf(stderr, "ckbench bench: %s\n", err);
         free_contexts(&cs);
-        free(shapes);
+        free(vars);
         return 2;
     }
     scalar_ref sr = {0};
@@ -711,8 +695,8 @@ int ck_bench_run(const ck_bench_opts *o, ck_bench_outcome *out)
         ck_progress_total(o->progress, n_inst * (size_t)cs.n * (size_t)(o->n_plugins + wants_scalar - has_scalar(o)));
     ck_progress_trap_sigint();
     if (wants_scalar)
-        run_scalar(o, shapes, n_inst, &cs, dir, &sr, out);
-    bench_env env = {o, shapes, n_inst, &cs, &sr, dir, roofs_path, out};
+        run_scalar(o, vars, n_inst, &cs, dir, &sr, out);
+    bench_env env = {o, vars, n_inst, &cs, &sr, dir, roofs_path, out};
     int status = 0;
     for (int i = 0; i < o->n_plugins && i < CK_BENCH_MAX_PLUGINS; i++)
         status |= bench_one(&env, o->plugins[i], &out->plugins[out->n_plugins++]);
@@ -721,7 +705,7 @@ int ck_bench_run(const ck_bench_opts *o, ck_bench_outcome *out)
         ck_progress_say_interrupted(o->progress, count_measured(out, &sr), o->progress->total);
     free_scalar(&sr);
     free_contexts(&cs);
-    free(shapes);
+    free(vars);
     return status ? 1 : 0;
 #endif
 }

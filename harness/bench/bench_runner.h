@@ -17,6 +17,10 @@
 #define CK_BENCH_MAX_PLUGINS 8
 #define CK_BENCH_MAX_THREADS 8
 
+/* Phases and cache modes, as bit sets in the options (0: the default). */
+enum { CK_PHASE_PREFILL = 1, CK_PHASE_DECODE = 2 };
+enum { CK_CACHE_COLD = 1, CK_CACHE_HOT = 2 };
+
 typedef struct ck_bench_opts {
     const char *plugins[CK_BENCH_MAX_PLUGINS]; /* names or paths */
     int n_plugins;
@@ -33,6 +37,12 @@ typedef struct ck_bench_opts {
     double scalar_budget_flops; /* above this, scalar runs at a reduced T (scaled) */
     int no_scalar;              /* 1: no scalar reference, no speedup column */
     ck_progress *progress;      /* started by the caller (ck_progress_start), or NULL: none */
+    int phases;                 /* CK_PHASE_* bits; 0: both */
+    int cache;                  /* CK_CACHE_* bits; 0: cold for decode, both for prefill */
+    long decode_pos;            /* decode: KV cache filled to this position; < 0: seq_len / 2 */
+    int e2e;                    /* 1: the whole model (bench_e2e.h) instead of op instances */
+    size_t e2e_pp, e2e_tg;      /* --pp, --tg; 0: the defaults */
+    int md;                     /* 1: print the rows as a Markdown table (the cli's) */
 } ck_bench_opts;
 
 void ck_bench_opts_default(ck_bench_opts *o);
@@ -61,6 +71,15 @@ typedef struct ck_bench_row {
     double cv;                     /* of the time over repetitions; < 0 without repetitions */
     double thread_use;             /* task clock / (time x threads); NAN without the task clock */
     unsigned flags;                /* CK_ROW_* (ck_bench_row_judge) */
+    /* the cache-aware roofline (roofline.c) */
+    const char *phase;   /* "prefill" or "decode" */
+    const char *cache;   /* "cold" (operands rotated through copies) or "hot" */
+    size_t copies;       /* cold: copies of the operands rotated through */
+    int mem_level;       /* CK_MEM_*: where the working set lives (cold: DRAM) */
+    const char *arith;   /* the compute roof: an ISA's FMA, "int8" or "bf16" dot */
+    int compute_bf16;    /* ran a compute-bf16 kernel (CK_KF_COMPUTE_BF16): its roof is the bf16 dot peak */
+    double ideal_ns;     /* max(bytes / level bandwidth, flops / peak); 0 without roofs */
+    char roof_flag[160]; /* "" unless the row is above 105% of its roof: why */
 } ck_bench_row;
 
 /* What the counters and repetitions say about a row. */
@@ -106,6 +125,7 @@ typedef struct ck_bench_outcome {
     double load_avg;          /* the 1-minute load average when the run started; < 0 unknown */
     int interrupted;          /* SIGINT stopped it: the files hold the rows that finished, marked partial */
     ck_compute compute;       /* the run's compute type (--compute) */
+    size_t decode_pos;        /* the decode rows' KV cache position */
     int n_cpus;
 } ck_bench_outcome;
 
@@ -114,5 +134,15 @@ typedef struct ck_bench_outcome {
  * 2 on bad input (one line on stderr, nothing written). */
 int ck_bench_run(const ck_bench_opts *o, ck_bench_outcome *out);
 void ck_bench_outcome_free(ck_bench_outcome *out);
+
+/* The roof of a measured row (roofline.c): level, arithmetic, ideal time,
+ * bound, % of roof and the flag above 105%. `isa` is the plugin's. */
+void ck_roofline_apply(ck_bench_row *r, const ck_roofs *roofs, int isa, uint32_t dtype);
+
+/* Time-weighted fraction of the roof of the measured rows of one phase and
+ * cache mode (NULL: any): sum of ideal times / sum of measured times; 0 if
+ * none. */
+double ck_roofline_fraction(const ck_bench_row *rows, size_t n, const char *phase, const char *cache, double *ideal_ns,
+                            double *measured_ns);
 
 #endif

@@ -9,6 +9,7 @@
 
 #include <cerrno>
 #include <cmath>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -32,6 +33,8 @@ struct Entry {
     ckb_count_start_fn count_start;
     ckb_count_stop_fn count_stop;
     std::vector<const char *> counter_names;
+    ckb_fn advance;                        // cold runs: the untimed step before each call
+    benchmark::internal::Benchmark *bench; // to switch it to manual time
 };
 
 struct Registry {
@@ -169,6 +172,12 @@ class CollectingReporter : public benchmark::BenchmarkReporter
     std::map<std::string, std::vector<double>> times_; // per benchmark, each repetition's real time
 };
 
+void skip(benchmark::State &state, int status)
+{
+    std::string msg = "the benchmarked function returned " + std::to_string(status);
+    state.SkipWithError(msg.c_str());
+}
+
 void run_entry(benchmark::State &state, int id)
 {
     const Entry &e = registry().entries[(size_t)id];
@@ -183,12 +192,27 @@ void run_entry(benchmark::State &state, int id)
     }
     double totals[CKB_MAX_COUNTERS];
     int counting = e.count_start ? e.count_start(e.arg) : -1;
-    for (auto _ : state) {
-        int status = e.fn(e.arg);
-        if (status != 0) {
-            std::string msg = "the benchmarked function returned " + std::to_string(status);
-            state.SkipWithError(msg.c_str());
-            break;
+    if (e.advance) {
+        // Only the call is timed (manual time): picking the next copy of the
+        // operands is not what the row measures (the counters, started and
+        // stopped around the whole loop, include that small step).
+        for (auto _ : state) {
+            e.advance(e.arg);
+            auto t0 = std::chrono::steady_clock::now();
+            int status = e.fn(e.arg);
+            state.SetIterationTime(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+            if (status != 0) {
+                skip(state, status);
+                break;
+            }
+        }
+    } else {
+        for (auto _ : state) {
+            int status = e.fn(e.arg);
+            if (status != 0) {
+                skip(state, status);
+                break;
+            }
         }
     }
     if (e.count_stop && e.count_stop(e.arg, totals) == 0 && counting == 0)
@@ -242,16 +266,26 @@ extern "C" int ckb_register(const char *name, ckb_fn fn, void *arg, double bytes
     Registry &reg = registry();
     if (reg.id_of.count(name))
         return -1;
-    Entry e{name, fn, arg, bytes_per_call, flops_per_call, nullptr, nullptr, nullptr, nullptr, {}};
+    Entry e{name, fn, arg, bytes_per_call, flops_per_call, nullptr, nullptr, nullptr, nullptr, {}, nullptr, nullptr};
     int id = (int)reg.entries.size();
+    // Real (wall) time unless ckb_set_advance switches it to manual time:
+    // Google Benchmark takes one or the other, so it is set when the run starts.
+    e.bench = benchmark::RegisterBenchmark(e.name.c_str(), [id](benchmark::State &st) { run_entry(st, id); });
+    e.bench->Unit(benchmark::kMicrosecond);
     reg.entries.push_back(e);
     reg.id_of[e.name] = id;
     reg.results.push_back(ckb_result());
     reg.have_result.push_back(false);
-    benchmark::RegisterBenchmark(e.name.c_str(), [id](benchmark::State &st) { run_entry(st, id); })
-        ->UseRealTime()
-        ->Unit(benchmark::kMicrosecond);
     return id;
+}
+
+extern "C" int ckb_set_advance(int id, ckb_fn advance)
+{
+    Registry &reg = registry();
+    if (id < 0 || (size_t)id >= reg.entries.size() || !advance)
+        return -1;
+    reg.entries[(size_t)id].advance = advance;
+    return 0;
 }
 
 extern "C" int ckb_set_hooks(int id, ckb_setup_fn setup, ckb_teardown_fn teardown)
@@ -308,6 +342,12 @@ extern "C" int ckb_run(const ckb_options *opts_in, const char *json_out_path, ch
         json->SetErrorStream(&out);
     }
     set_flags(opts);
+    for (Entry &e : registry().entries) {
+        if (e.advance)
+            e.bench->UseManualTime();
+        else
+            e.bench->UseRealTime();
+    }
     CollectingReporter display(opts, json.get());
     size_t n = benchmark::RunSpecifiedBenchmarks(&display);
     if (json_out_path) {

@@ -87,6 +87,12 @@ int ckb_set_hooks(int id, ckb_setup_fn setup, ckb_teardown_fn teardown);
 typedef int (*ckb_count_start_fn)(void *arg);
 typedef int (*ckb_count_stop_fn)(void *arg, double *totals);
 int ckb_set_counting(int id, ckb_count_start_fn start, ckb_count_stop_fn stop, const char *const *names, int n);
+/* Make benchmark `id` call `advance` before every call of its function,
+ * outside the timed part: the benchmark then times each call itself (Google
+ * Benchmark's manual time, and its name ends in "/manual_time" instead of
+ * "/real_time"). For cold runs, which rotate through copies of the operands.
+ * Returns 0, or -1 for an unknown id or a NULL advance. */
+int ckb_set_advance(int id, ckb_fn advance);
 
 /* Add a key/value string to the "context" object of the JSON file. */
 void ckb_add_context(const char *key, const char *value);

@@ -33,7 +33,6 @@
 #include <time.h>
 
 #if defined(__x86_64__) || defined(__i386__)
-#include <cpuid.h>
 #include <immintrin.h>
 #define CK_X86 1
 #else
@@ -46,11 +45,10 @@
 #define CK_ARM64 0
 #endif
 
+#include "calibrate_internal.h"
 #include "common/sysinfo.h"
 
 /* ---- run a function on n threads at once ---------------------------------- */
-
-typedef void (*thread_work_fn)(void *arg, int tid, int n_threads);
 
 typedef struct team {
     pthread_barrier_t start;
@@ -88,11 +86,6 @@ static void *member_main(void *v)
     return NULL;
 }
 
-typedef struct team_time {
-    double wall;    /* from the barrier until the last member finished */
-    double cpu_max; /* CPU seconds of the member that used the most */
-} team_time;
-
 static double wall_seconds(void)
 {
     struct timespec ts;
@@ -100,9 +93,7 @@ static double wall_seconds(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* Runs fn on n threads at once (the calling thread is tid 0); negative times
- * if the threads cannot be set up. */
-static team_time run_team(int n, thread_work_fn fn, void *arg)
+team_time run_team(int n, thread_work_fn fn, void *arg)
 {
     team t = {.fn = fn, .arg = arg, .n = n};
     pthread_t *th = calloc((size_t)n, sizeof *th);
@@ -229,8 +220,6 @@ static int measure_bandwidth(ck_roofs *r, int quick, ck_progress *prog, char *er
  * (m slightly below 1 keeps every value bounded and normal) and returns a sum
  * of the accumulators so that nothing can be optimised away. */
 
-#define REP12(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11)
-#define REP24(X) REP12(X) X(12) X(13) X(14) X(15) X(16) X(17) X(18) X(19) X(20) X(21) X(22) X(23)
 
 #if CK_X86
 #define SCALAR_CHAINS 12
@@ -295,35 +284,6 @@ __attribute__((target("avx512f"))) static float fma_loop_avx512(uint64_t iters)
 #undef SUM
 }
 
-/* The compute-bf16 roof: vdpbf16ps, 16 lanes x 2 pairs x 2 flops, in the
- * same 24 independent chains. */
-#define BF16_DOT_CHAINS 24
-__attribute__((target("avx512f,avx512bf16"))) static float dot_loop_avx512bf16(uint64_t iters)
-{
-#define DECL(i) __m512 acc##i = _mm512_set1_ps(1.0f + (float)(i)*1e-3f);
-#define STEP(i) acc##i = _mm512_dpbf16_ps(acc##i, a, b);
-#define SUM(i) s = _mm512_add_ps(s, acc##i);
-    const __m512bh a = (__m512bh)_mm512_set1_epi32(0x3f7f3f7f), b = (__m512bh)_mm512_set1_epi32(0x358637bd);
-    REP24(DECL)
-    for (uint64_t k = 0; k < iters; k++) {
-        REP24(STEP)
-        __asm__ volatile("" ::: "memory");
-    }
-    __m512 s = _mm512_setzero_ps();
-    REP24(SUM)
-    return _mm512_reduce_add_ps(s);
-#undef DECL
-#undef STEP
-#undef SUM
-}
-
-/* CPUID.(7,1):EAX[5]; the OS's AVX-512 state is what avx512f's check covers. */
-static int has_avx512bf16(void)
-{
-    unsigned a, b, c, d;
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512f") && __get_cpuid_count(7, 1, &a, &b, &c, &d) && ((a >> 5) & 1u);
-}
 #endif
 
 #if CK_ARM64
@@ -387,15 +347,11 @@ int ck_isa_supported(int isa)
 #endif
 }
 
-/* Not an ISA of ck_roofs.peak_gflops: the bf16 dot-product loop's job id. */
-#define BF16_DOT_JOB CK_ISA_COUNT
-
 /* Flops of one round of a loop: chains x lanes x 2. */
 static double flops_per_round(int isa)
 {
 #if CK_X86
     switch (isa) {
-    case BF16_DOT_JOB: return BF16_DOT_CHAINS * 16 * 2 * 2.0;
     case CK_ISA_SCALAR: return SCALAR_CHAINS * 1 * 2.0;
     case CK_ISA_AVX2: return AVX2_CHAINS * 8 * 2.0;
     case CK_ISA_AVX512: return AVX512_CHAINS * 16 * 2.0;
@@ -427,7 +383,6 @@ static void fma_work(void *v, int tid, int n_threads)
     case CK_ISA_SCALAR: r = fma_loop_scalar(j->iters); break;
     case CK_ISA_AVX2: r = fma_loop_avx2(j->iters); break;
     case CK_ISA_AVX512: r = fma_loop_avx512(j->iters); break;
-    case BF16_DOT_JOB: r = dot_loop_avx512bf16(j->iters); break;
     }
 #elif CK_ARM64
     switch (j->isa) {
@@ -445,17 +400,22 @@ static void fma_work(void *v, int tid, int n_threads)
 static double measure_fma(int isa, int threads, double target, int reps)
 {
     fma_job j = {.isa = isa, .iters = 1000};
+    return flops_per_round(isa) * calibrate_best_rate(fma_work, &j, &j.iters, threads, target, reps) / 1e9;
+}
+
+double calibrate_best_rate(thread_work_fn fn, void *job, uint64_t *iters, int threads, double target, int reps)
+{
     double dt = 0;
-    while ((dt = run_team(1, fma_work, &j).cpu_max) < target / 8 && j.iters < (1ull << 40))
-        j.iters *= 4;
-    j.iters = (uint64_t)((double)j.iters * target / (dt > 0 ? dt : 1e-3)) + 1;
+    while ((dt = run_team(1, fn, job).cpu_max) < target / 8 && *iters < (1ull << 40))
+        *iters *= 4;
+    *iters = (uint64_t)((double)*iters * target / (dt > 0 ? dt : 1e-3)) + 1;
     double best = INFINITY;
     for (int rep = 0; rep < reps; rep++) {
-        double t = run_team(threads, fma_work, &j).cpu_max;
+        double t = run_team(threads, fn, job).cpu_max;
         if (t > 0 && t < best)
             best = t;
     }
-    return flops_per_round(isa) * (double)j.iters * threads / best / 1e9;
+    return (double)*iters * threads / best;
 }
 
 int ck_roofs_measure(ck_roofs *r, int threads, int quick, ck_progress *prog, char *err, size_t err_len)
@@ -471,7 +431,7 @@ int ck_roofs_measure(ck_roofs *r, int threads, int quick, ck_progress *prog, cha
     double before = -1;
     if (getloadavg(&before, 1) != 1)
         before = -1;
-    size_t steps = 2;
+    size_t steps = 4; /* bandwidth (2), dot peaks, levels */
     for (int isa = 0; isa < CK_ISA_COUNT; isa++)
         steps += ck_isa_supported(isa) ? 2 : 0;
     if (prog)
@@ -489,15 +449,13 @@ int ck_roofs_measure(ck_roofs *r, int threads, int quick, ck_progress *prog, cha
         next(prog, done++, "%s FMA peak on %d threads", ck_isa_name(isa), r->threads);
         r->peak_gflops[isa][CK_ROOF_ALL_THREADS] = measure_fma(isa, r->threads, target, reps);
     }
-#if CK_X86
-    /* a CPU without AVX512_BF16 keeps 0 here, which the roofs print as absent */
-    if (has_avx512bf16()) {
-        next(prog, done, "%s dot-product peak on %d thread", "bf16", 1);
-        r->bf16_dot_gflops[CK_ROOF_ONE_THREAD] = measure_fma(BF16_DOT_JOB, 1, target, reps);
-        next(prog, done, "%s dot-product peak on %d threads", "bf16", r->threads);
-        r->bf16_dot_gflops[CK_ROOF_ALL_THREADS] = measure_fma(BF16_DOT_JOB, r->threads, target, reps);
-    }
-#endif
+    /* the int8 and bf16 dot-product peaks (calibrate_dot.c; the bf16 one is
+     * also the compute-bf16 roof), then bandwidth per memory level
+     * (calibrate_levels.c); a figure the CPU lacks stays 0 */
+    next(prog, done++, "%s on %d and all threads", "dot-product peaks", 1);
+    calibrate_dot_peaks(r, target, reps, NULL);
+    next(prog, done++, "%s (L1, L2, L3, DRAM; %d and all threads)", "per-level bandwidth", 1);
+    calibrate_levels(r, quick, NULL);
     if (prog)
         ck_progress_step(prog, done, NULL);
     /* the 1-minute average lags: the higher of the two readings is the

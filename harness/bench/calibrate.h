@@ -1,5 +1,7 @@
-/* calibrate.h — this machine's roofs: stream-triad bandwidth and peak FMA
- * rate per instruction set, measured once by `ckbench calibrate` and saved as
+/* calibrate.h — this machine's roofs: stream-triad bandwidth, read and triad
+ * bandwidth per memory level (L1, L2, L3, DRAM), peak FMA rate per
+ * instruction set and the int8 / bf16 dot-product peaks, measured once by
+ * `ckbench calibrate` and saved as
  * results/roofs-<host>-<cpu>-<date>-<time>.json; later runs use the newest. */
 #ifndef CK_CALIBRATE_H
 #define CK_CALIBRATE_H
@@ -13,6 +15,20 @@
 
 enum { CK_ISA_SCALAR = 0, CK_ISA_AVX2 = 1, CK_ISA_AVX512 = 2, CK_ISA_NEON = 3, CK_ISA_COUNT };
 enum { CK_ROOF_ONE_THREAD = 0, CK_ROOF_ALL_THREADS = 1 };
+
+/* Memory levels, in the order a working set spills through them. */
+enum { CK_MEM_L1 = 0, CK_MEM_L2 = 1, CK_MEM_L3 = 2, CK_MEM_DRAM = 3, CK_MEM_COUNT };
+/* Dot-product arithmetic beyond FMA: int8 (x86 vpdpbusd, AVX512-VNNI) and
+ * bf16 (vdpbf16ps, AVX512-BF16); 2 ops per multiply-add, as flops count. */
+enum { CK_DOT_INT8 = 0, CK_DOT_BF16 = 1, CK_DOT_COUNT };
+
+typedef struct ck_mem_level {
+    size_t cache_bytes; /* capacity (per core when private); DRAM: 0 */
+    int shared;         /* 1: one cache for all cores (L3) */
+    size_t set_bytes;   /* working set per thread it was measured with */
+    double read_gbs[2]; /* [CK_ROOF_ONE_THREAD], [CK_ROOF_ALL_THREADS]; 0: not measured */
+    double triad_gbs[2];
+} ck_mem_level;
 
 typedef struct ck_roofs {
     char host[64];
@@ -28,10 +44,13 @@ typedef struct ck_roofs {
     int mode;        /* CK_ROOFS_QUICK, CK_ROOFS_FULL, or CK_ROOFS_UNKNOWN (an older file) */
     double load_avg; /* the higher 1-minute load average, before and after measuring; < 0 unknown */
     int cpus;        /* online CPUs when measured (what the load is relative to); 0 unknown */
-    /* AVX512_BF16 vdpbf16ps, register-resident (the roof of compute-bf16
-     * kernels, docs/ops.md): 0 where the CPU lacks it or the roofs file
-     * predates it */
-    double bf16_dot_gflops[2];
+    int have_levels; /* 0: a roofs file from before levels (DRAM triad only) */
+    ck_mem_level level[CK_MEM_COUNT];
+    /* register-resident dot-product peaks: [CK_DOT_INT8] vpdpbusd,
+     * [CK_DOT_BF16] AVX512_BF16 vdpbf16ps (also the roof of compute-bf16
+     * kernels, docs/ops.md); 0 where the CPU lacks the instruction or the
+     * roofs file predates it */
+    double dot_gops[CK_DOT_COUNT][2];
 } ck_roofs;
 
 enum { CK_ROOFS_UNKNOWN = 0, CK_ROOFS_QUICK = 1, CK_ROOFS_FULL = 2 };
@@ -82,5 +101,22 @@ int ck_roofs_doubtful(const ck_roofs *r, long long now, char *why, size_t len);
  * threads, peak rate scaled per thread (capped at the measured all-threads). */
 double ck_roofs_bandwidth_gbs(const ck_roofs *r, int threads);
 double ck_roofs_peak_gflops(const ck_roofs *r, int isa, int threads);
+
+/* "L1", "L2", "L3", "DRAM"; "int8", "bf16". */
+const char *ck_mem_level_name(int level);
+const char *ck_dot_name(int kind);
+
+/* The level a working set of `bytes` (all operands of one call, spread over
+ * `threads` threads) lives in when it stays hot: the first whose capacity
+ * holds it (private levels count once per thread), else DRAM. Without
+ * levels in the roofs: DRAM. */
+int ck_roofs_level_of(const ck_roofs *r, double bytes, int threads);
+
+/* The memory roof of a level at `threads` threads: the better of read and
+ * triad, interpolated between one and all threads. DRAM without levels: the
+ * triad. 0 when the level was not measured. */
+double ck_roofs_level_gbs(const ck_roofs *r, int level, int threads);
+/* The dot-product peak at `threads` threads (scaled like the FMA peak). */
+double ck_roofs_dot_gops(const ck_roofs *r, int kind, int threads);
 
 #endif

@@ -110,6 +110,7 @@ static cJSON *row_json(const ck_bench_row *r)
         cJSON_AddStringToObject(o, "bound", r->bound);
         cJSON_AddNumberToObject(o, "roof_pct", r->roof_pct);
     }
+    ck_results_row_roofline(o, r);
     if (r->scalar_ns > 0) {
         cJSON_AddNumberToObject(o, "scalar_time_ns", r->scalar_ns);
         cJSON_AddNumberToObject(o, "scalar_measured_T", (double)r->scalar_T);
@@ -305,7 +306,8 @@ static void write_csv_counters(FILE *f, const ck_bench_row *r)
 static void write_csv(FILE *f, const char *plugin, const ck_bench_row *rows, size_t n)
 {
     fprintf(f, "plugin,label,shape,op,kernel,threads,time_us,gb_per_s,gflop_per_s,intensity,bound,roof_pct,"
-               "scalar_time_us,scalar_measured_T,speedup_vs_scalar,status,cv,thread_use");
+               "scalar_time_us,scalar_measured_T,speedup_vs_scalar,status,phase,cache,mem_level,arith,ideal_us,"
+               "roof_flag,cv,thread_use");
     for (int c = 0; c < CK_CTR_COUNT; c++)
         fprintf(f, ",%s", ck_counter_name(c));
     fprintf(f, ",notes\n");
@@ -321,6 +323,9 @@ static void write_csv(FILE *f, const char *plugin, const ck_bench_row *rows, siz
         fprintf(f, ",%d,%.6g,%.6g,%.6g,%.6g,%s,%.4g,%.6g,%zu,%.4g,", r->threads, r->time_ns / 1e3, r->gbs, r->gflops,
                 r->intensity, r->bound ? r->bound : "", r->roof_pct, r->scalar_ns / 1e3, r->scalar_T, r->speedup);
         csv_string(f, r->status[0] ? r->status : "ok");
+        fprintf(f, ",%s,%s,%s,%s,%.6g,", r->phase ? r->phase : "", r->cache ? r->cache : "",
+                r->bound ? ck_mem_level_name(r->mem_level) : "", r->arith ? r->arith : "", r->ideal_ns / 1e3);
+        csv_string(f, r->roof_flag);
         write_csv_counters(f, r);
         fputc('\n', f);
     }
@@ -378,13 +383,19 @@ int ck_results_write(const char *gb_json, const char *out_json, const ck_results
     cJSON *doc = text ? cJSON_Parse(text) : NULL;
     int shaped = cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(doc, "context")) &&
                  cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(doc, "benchmarks"));
-    cJSON_Delete(doc);
     if (!shaped) {
+        cJSON_Delete(doc);
         snprintf(err, err_len, "%s: expected Google Benchmark's JSON (an object with 'context' and 'benchmarks')",
                  gb_json);
         free(text);
         return -1;
     }
+    /* each benchmark gains its phase, cache mode and memory level */
+    if (ck_results_tag_benchmarks(doc, rows, n_rows)) {
+        free(text);
+        text = cJSON_Print(doc);
+    }
+    cJSON_Delete(doc);
     cJSON *ck = ckbench_json(info, rows, n_rows);
     char *ck_text = cJSON_Print(ck);
     cJSON_Delete(ck);

@@ -49,4 +49,10 @@ void ck_results_csv_path(char *buf, size_t len, const char *json_path);
 int ck_results_write(const char *gb_json, const char *out_json, const ck_results_info *info, const ck_bench_row *rows,
                      size_t n_rows, char *err, size_t err_len);
 
+/* results_roofline.c: a row's roofline members into its JSON object; and
+ * phase, cache and memory level into each Google Benchmark entry of doc
+ * (returns how many were tagged). */
+void ck_results_row_roofline(cJSON *o, const ck_bench_row *r);
+int ck_results_tag_benchmarks(cJSON *doc, const ck_bench_row *rows, size_t n);
+
 #endif

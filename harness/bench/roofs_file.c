@@ -113,8 +113,7 @@ double ck_roofs_peak_gflops(const ck_roofs *r, int isa, int threads)
 
 double ck_roofs_bf16_dot_gflops(const ck_roofs *r, int threads)
 {
-    double scaled = r->bf16_dot_gflops[0] * (threads > 0 ? threads : 1);
-    return threads >= r->threads || scaled > r->bf16_dot_gflops[1] ? r->bf16_dot_gflops[1] : scaled;
+    return ck_roofs_dot_gops(r, CK_DOT_BF16, threads);
 }
 
 /* ---- JSON ------------------------------------------------------------------------- */
@@ -147,8 +146,24 @@ cJSON *ck_roofs_to_json(const ck_roofs *r)
     for (int isa = 0; isa < CK_ISA_COUNT; isa++)
         if (r->peak_gflops[isa][0] > 0)
             cJSON_AddItemToObject(peak, ck_isa_name(isa), pair(r->peak_gflops[isa][0], r->peak_gflops[isa][1]));
-    if (r->bf16_dot_gflops[0] > 0)
-        cJSON_AddItemToObject(o, "peak_bf16_dot_gflops", pair(r->bf16_dot_gflops[0], r->bf16_dot_gflops[1]));
+    cJSON *dot = cJSON_AddObjectToObject(o, "peak_dot_gops");
+    for (int k = 0; k < CK_DOT_COUNT; k++)
+        if (r->dot_gops[k][0] > 0)
+            cJSON_AddItemToObject(dot, ck_dot_name(k), pair(r->dot_gops[k][0], r->dot_gops[k][1]));
+    if (r->have_levels) {
+        cJSON *levels = cJSON_AddObjectToObject(o, "memory_levels");
+        for (int lv = 0; lv < CK_MEM_COUNT; lv++) {
+            const ck_mem_level *l = &r->level[lv];
+            if (!(l->read_gbs[0] > 0))
+                continue;
+            cJSON *e = cJSON_AddObjectToObject(levels, ck_mem_level_name(lv));
+            cJSON_AddNumberToObject(e, "cache_bytes", (double)l->cache_bytes);
+            cJSON_AddBoolToObject(e, "shared", l->shared);
+            cJSON_AddNumberToObject(e, "set_bytes", (double)l->set_bytes);
+            cJSON_AddItemToObject(e, "read_gbs", pair(l->read_gbs[0], l->read_gbs[1]));
+            cJSON_AddItemToObject(e, "triad_gbs", pair(l->triad_gbs[0], l->triad_gbs[1]));
+        }
+    }
     return o;
 }
 
@@ -229,6 +244,67 @@ static void read_trust(const cJSON *o, ck_roofs *r)
     r->cpus = cJSON_IsNumber(cpus) && cpus->valuedouble >= 1 ? (int)cpus->valuedouble : 0;
 }
 
+/* A one/all-threads pair of positive numbers at obj[key]; `field` names it. */
+static int get_pair(const cJSON *obj, const char *key, double out[2], const char *field, const char *path, char *err,
+                    size_t err_len)
+{
+    char one[96], all[96];
+    snprintf(one, sizeof one, "%s.one_thread", field);
+    snprintf(all, sizeof all, "%s.all_threads", field);
+    return get_positive(obj, key, "one_thread", &out[0], one, path, err, err_len) ||
+           get_positive(obj, key, "all_threads", &out[1], all, path, err, err_len);
+}
+
+/* The optional parts of format 2 (levels, dot peaks): a file from before
+ * them loads with have_levels 0, and bench says to run calibrate. */
+static int load_levels(ck_roofs *r, const cJSON *o, const char *path, char *err, size_t err_len)
+{
+    const cJSON *dot = cJSON_GetObjectItemCaseSensitive(o, "peak_dot_gops");
+    for (int k = 0; dot && k < CK_DOT_COUNT; k++) {
+        char field[64];
+        snprintf(field, sizeof field, "peak_dot_gops.%s", ck_dot_name(k));
+        if (cJSON_GetObjectItemCaseSensitive(dot, ck_dot_name(k)) &&
+            get_pair(dot, ck_dot_name(k), r->dot_gops[k], field, path, err, err_len))
+            return -1;
+    }
+    const cJSON *levels = cJSON_GetObjectItemCaseSensitive(o, "memory_levels");
+    if (!levels)
+        return 0;
+    for (int lv = 0; lv < CK_MEM_COUNT; lv++) {
+        const cJSON *e = cJSON_GetObjectItemCaseSensitive(levels, ck_mem_level_name(lv));
+        if (!e)
+            continue;
+        ck_mem_level *l = &r->level[lv];
+        char field[64], rd[80], tr[80];
+        snprintf(field, sizeof field, "memory_levels.%s", ck_mem_level_name(lv));
+        snprintf(rd, sizeof rd, "%s.read_gbs", field);
+        snprintf(tr, sizeof tr, "%s.triad_gbs", field);
+        double cache = 0, set = 0;
+        if (lv < CK_MEM_DRAM) {
+            snprintf(rd + strlen(field), sizeof rd - strlen(field), ".cache_bytes");
+            if (get_positive(e, "cache_bytes", NULL, &cache, rd, path, err, err_len))
+                return -1;
+            snprintf(rd + strlen(field), sizeof rd - strlen(field), ".read_gbs");
+        }
+        snprintf(tr + strlen(field), sizeof tr - strlen(field), ".set_bytes");
+        if (get_positive(e, "set_bytes", NULL, &set, tr, path, err, err_len))
+            return -1;
+        snprintf(tr + strlen(field), sizeof tr - strlen(field), ".triad_gbs");
+        if (get_pair(e, "read_gbs", l->read_gbs, rd, path, err, err_len) ||
+            get_pair(e, "triad_gbs", l->triad_gbs, tr, path, err, err_len))
+            return -1;
+        l->cache_bytes = (size_t)cache;
+        l->set_bytes = (size_t)set;
+        l->shared = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "shared"));
+    }
+    r->have_levels = r->level[CK_MEM_DRAM].read_gbs[0] > 0;
+    if (!r->have_levels) {
+        snprintf(err, err_len, "%s: field 'memory_levels.DRAM': missing (run ckbench calibrate)", path);
+        return -1;
+    }
+    return 0;
+}
+
 int ck_roofs_load(ck_roofs *r, const char *path, char *err, size_t err_len)
 {
     memset(r, 0, sizeof *r);
@@ -264,12 +340,13 @@ int ck_roofs_load(ck_roofs *r, const char *path, char *err, size_t err_len)
         bad = get_positive(peak, ck_isa_name(isa), "one_thread", &r->peak_gflops[isa][0], one, path, err, err_len) ||
               get_positive(peak, ck_isa_name(isa), "all_threads", &r->peak_gflops[isa][1], all, path, err, err_len);
     }
-    /* optional: absent on CPUs without avx512_bf16 and in older files */
-    if (!bad && cJSON_GetObjectItemCaseSensitive(o, "peak_bf16_dot_gflops"))
-        bad = get_positive(o, "peak_bf16_dot_gflops", "one_thread", &r->bf16_dot_gflops[0],
-                           "peak_bf16_dot_gflops.one_thread", path, err, err_len) ||
-              get_positive(o, "peak_bf16_dot_gflops", "all_threads", &r->bf16_dot_gflops[1],
-                           "peak_bf16_dot_gflops.all_threads", path, err, err_len);
+    if (!bad)
+        bad = load_levels(r, o, path, err, err_len);
+    /* the bf16 dot peak under its earlier name (roofs files written between
+     * the compute-bf16 roof and the per-level roofs): absent on CPUs without
+     * avx512_bf16 and in older files */
+    if (!bad && !(r->dot_gops[CK_DOT_BF16][0] > 0) && cJSON_GetObjectItemCaseSensitive(o, "peak_bf16_dot_gflops"))
+        bad = get_pair(o, "peak_bf16_dot_gflops", r->dot_gops[CK_DOT_BF16], "peak_bf16_dot_gflops", path, err, err_len);
     if (!bad) {
         get_string(o, "host", r->host, sizeof r->host);
         get_string(o, "cpu", r->cpu, sizeof r->cpu);

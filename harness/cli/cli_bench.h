@@ -20,6 +20,14 @@ void cli_format_time(char *buf, size_t len, double ns);
 
 /* bench's options from argv[first..]: 0, -1 for --help, 2 bad usage (said). */
 int cli_parse_bench_args(int argc, char **argv, int first, ck_bench_opts *o);
+/* --phase, --cache, --decode-pos (cli_phase.c): 0 taken, 2 bad value
+ * (said), -1 not one of these. */
+int cli_phase_option(const char *a, const char *v, ck_bench_opts *o);
+/* bench --e2e (cli_e2e.c): every plugin at every thread count; the exit
+ * status (0, 1 a run failed, 2 bad input). */
+int cli_bench_e2e(const ck_bench_opts *o);
+/* bench --md (cli_md.c): every row as one Markdown table. */
+void cli_print_md(const ck_bench_outcome *out);
 /* The per-plugin tables and the roofs line. */
 void cli_print_outcome(const ck_bench_outcome *out);
 

@@ -95,10 +95,18 @@ static void print_roofs_line(const ck_bench_outcome *out, const char *plugin, in
         return;
     }
     int isa = ck_isa_for_plugin(plugin);
-    double bw = ck_roofs_bandwidth_gbs(&out->roofs, threads);
-    double peak = ck_roofs_peak_gflops(&out->roofs, isa, threads);
-    printf("roofs at %d thread%s: stream triad %.1f GB/s, %s FMA peak %.1f GFLOP/s, ridge %.1f flop/B\n", threads,
-           threads == 1 ? "" : "s", bw, ck_isa_name(isa), peak, bw > 0 ? peak / bw : 0.0);
+    const ck_roofs *r = &out->roofs;
+    printf("roofs at %d thread%s:", threads, threads == 1 ? "" : "s");
+    for (int lv = 0; lv < CK_MEM_COUNT; lv++)
+        if (ck_roofs_level_gbs(r, lv, threads) > 0)
+            printf(" %s %.1f GB/s,", ck_mem_level_name(lv), ck_roofs_level_gbs(r, lv, threads));
+    printf(" %s FMA %.1f GFLOP/s", ck_isa_name(isa), ck_roofs_peak_gflops(r, isa, threads));
+    for (int k = 0; k < CK_DOT_COUNT; k++)
+        if (ck_roofs_dot_gops(r, k, threads) > 0)
+            printf(", %s dot %.1f GOP/s", ck_dot_name(k), ck_roofs_dot_gops(r, k, threads));
+    printf("\n");
+    if (!r->have_levels)
+        printf("roofs: this roofs file has no cache levels (DRAM only) - run ckbench calibrate\n");
 }
 
 static void print_plugin_table(const ck_bench_outcome *out, const ck_bench_plugin_result *pr)
@@ -112,14 +120,18 @@ static void print_plugin_table(const ck_bench_outcome *out, const ck_bench_plugi
      * rows up to a repeated count name them all */
     for (size_t i = 0; i < pr->n_rows && (i == 0 || pr->rows[i].threads != pr->rows[0].threads); i++)
         print_roofs_line(out, pr->plugin, pr->rows[i].threads);
-    printf("%-26s %3s %10s %8s %9s %7s %12s %8s %9s %4s %-3s  %s\n", "op instance", "thr", "time", "GB/s", "GFLOP/s",
-           "flop/B", "% of roof", "speedup", "scalar@T", "cpu", "!", "shape");
+    printf("%-26s %-12s %3s %10s %8s %9s %7s %16s %8s %9s %4s %-3s  %s\n", "op instance", "phase/cache", "thr", "time",
+           "GB/s", "GFLOP/s", "flop/B", "% of roof", "speedup", "scalar@T", "cpu", "!", "shape");
+    int flagged = 0;
     for (size_t i = 0; i < pr->n_rows; i++) {
         const ck_bench_row *r = &pr->rows[i];
-        char t[32], roof[32] = "-", speed[32] = "-", sT[32] = "-";
+        char t[32], roof[48] = "-", speed[32] = "-", sT[32] = "-", pc[24];
+        snprintf(pc, sizeof pc, "%s/%s", r->phase ? r->phase : "-", r->cache ? r->cache : "-");
         cli_format_time(t, sizeof t, r->time_ns);
         if (r->bound)
-            snprintf(roof, sizeof roof, "%.0f%% %s", r->roof_pct, r->bound[0] == 'm' ? "mem" : "cmp");
+            snprintf(roof, sizeof roof, "%.0f%% %s%s", r->roof_pct,
+                     r->bound[0] == 'm' ? ck_mem_level_name(r->mem_level) : r->arith, r->roof_flag[0] ? " !" : "");
+        flagged |= r->roof_flag[0] != 0;
         if (r->speedup > 0)
             snprintf(speed, sizeof speed, "%.1fx", r->speedup);
         if (r->scalar_ns > 0 && r->scalar_scaled)
@@ -132,11 +144,15 @@ static void print_plugin_table(const ck_bench_outcome *out, const ck_bench_plugi
         snprintf(flags, sizeof flags, "%s%s%s", r->flags & CK_ROW_NOISY ? "N" : "", r->flags & CK_ROW_FAULTS ? "F" : "",
                  r->flags & CK_ROW_THREADS_IDLE ? "I" : "");
         if (r->time_ns > 0)
-            printf("%-26.26s %3d %10s %8.2f %9.2f %7.2f %12s %8s %9s %4s %-3s  %s\n", r->label, r->threads, t, r->gbs,
-                   r->gflops, r->intensity, roof, speed, sT, use, flags, r->shape);
+            printf("%-26.26s %-12s %3d %10s %8.2f %9.2f %7.2f %16s %8s %9s %4s %-3s  %s\n", r->label, pc, r->threads, t,
+                   r->gbs, r->gflops, r->intensity, roof, speed, sT, use, flags, r->shape);
         else
-            printf("%-26.26s %3d %10s  %s  (%s)\n", r->label, r->threads, "-", r->status, r->shape);
+            printf("%-26.26s %-12s %3d %10s  %s  (%s)\n", r->label, pc, r->threads, "-", r->status, r->shape);
     }
+    for (size_t i = 0; flagged && i < pr->n_rows; i++)
+        if (pr->rows[i].roof_flag[0])
+            printf("! %s %s/%s %d thr: %s\n", pr->rows[i].label, pr->rows[i].phase, pr->rows[i].cache,
+                   pr->rows[i].threads, pr->rows[i].roof_flag);
     if (pr->json_path[0])
         printf("files: %s\n       %s\n", pr->json_path, pr->csv_path);
     else
@@ -166,9 +182,11 @@ void cli_print_outcome(const ck_bench_outcome *out)
     if (out->any_scaled_scalar)
         printf("* scalar@T: the scalar reference ran at that T (the full shape would take too long) and its\n"
                "  time was scaled to the full shape by the flops ratio; unmarked: measured at the full shape.\n");
-    printf("%% of roof: memory-bound rows (intensity below the ridge) against stream-triad bandwidth,\n"
-           "  compute-bound rows against the plugin ISA's FMA peak, both at the row's thread count;\n"
-           "  above 100%% on a memory-bound row means its data stayed in cache between calls.\n");
+    printf("%% of roof: ideal time / measured time, the ideal being max(bytes / bandwidth of the memory level\n"
+           "  the working set lives in (hot: where it fits; cold: DRAM), flops / peak of the arithmetic the\n"
+           "  kernel uses (FMA of its ISA; int8 or bf16 dot product for quantised / bf16 matmuls)), at the\n"
+           "  row's thread count; the level or arithmetic that bounds it follows; '!': above 105%%, why below.\n"
+           "cold: operands rotated through copies that together exceed 4x the last-level cache.\n");
     if (out->compute == CK_COMPUTE_BF16)
         printf("compute: bf16: bf16-weight linear / qkv ran their compute-bf16 kernels (x rounded to bf16,\n"
                "  docs/ops.md); their %% of roof is against calibrate's bf16 dot-product peak (vdpbf16ps), or\n"
@@ -190,7 +208,9 @@ static void bench_usage(FILE *f)
     fprintf(f,
             "usage: ckbench bench --plugin P[,P2...] --model M [--threads N[,N2...]] [--op OP,...]\n"
             "                     [--weight-dtype DTYPE] [--min-time S] [--repetitions R] [--out FILE] [--no-scalar]\n"
-            "                     [--scalar-budget FLOPS] [--parity-json FILE] [--compute f32|bf16]\n\n"
+            "                     [--scalar-budget FLOPS] [--parity-json FILE] [--compute f32|bf16]\n"
+            "                     [--phase prefill|decode|both] [--cache cold|hot|both] [--decode-pos P]\n"
+            "                     [--e2e [--pp N] [--tg N]] [--md]\n\n"
             "Times every distinct op instance of model M at its real shapes (full sequence) through Google\n"
             "Benchmark, for each plugin and thread count (default: all CPUs), and prints per op: time, GB/s,\n"
             "GFLOP/s, arithmetic intensity, %% of the relevant calibrated roof and the speedup over the scalar\n"
@@ -200,6 +220,12 @@ static void bench_usage(FILE *f)
             "--weight-dtype: every weight in this dtype instead of the model's (q8_0 / q4_0 for quant).\n"
             "--compute bf16: bf16-weight linear / qkv take the compute-bf16 kernels (x rounded to bf16;\n"
             "docs/ops.md), scalar's too; a plugin without them shows 'no kernel'.\n"
+            "--phase: prefill (full sequence), decode (T=1 against a KV cache filled to --decode-pos P,\n"
+            "default seq_len/2) or both (default). --cache: cold (operands rotated through copies exceeding\n"
+            "4x the LLC), hot, or both; default cold for decode, both for prefill.\n"
+            "--e2e: the whole model instead: prefill of --pp N tokens and greedy generation of --tg N\n"
+            "(default 512 and 128, within the context), tokens/s (median, min-max) and a profile.\n"
+            "--md: the rows as one Markdown table (to paste into a pull request) instead of the tables.\n"
             "Writes results/<date>-<HHMMSS>-<host>-<plugin>-<model>.json (-2, -3, ... when taken; Google\n"
             "Benchmark JSON + a ckbench context; compare.py reads it) and .csv, or --out FILE\n"
             "(FILE-<plugin>.json with several plugins).\n"
@@ -234,6 +260,14 @@ int cli_parse_bench_args(int argc, char **argv, int first, ck_bench_opts *o)
             return -1;
         if (!strcmp(a, "--no-scalar")) {
             o->no_scalar = 1;
+            continue;
+        }
+        if (!strcmp(a, "--e2e")) {
+            o->e2e = 1;
+            continue;
+        }
+        if (!strcmp(a, "--md")) {
+            o->md = 1;
             continue;
         }
         const char *v = cli_option_value(argc, argv, &i);
@@ -283,7 +317,11 @@ int cli_parse_bench_args(int argc, char **argv, int first, ck_bench_opts *o)
         } else if (!strcmp(a, "--parity-json")) {
             o->parity_json = v;
         } else {
-            return cli_usage_error("ckbench bench", "unknown option '%s'", a);
+            int taken = cli_phase_option(a, v, o);
+            if (taken < 0)
+                return cli_usage_error("ckbench bench", "unknown option '%s'", a);
+            if (taken)
+                return taken;
         }
     }
     if (!o->n_plugins)
@@ -304,13 +342,17 @@ int ck_cmd_bench(int argc, char **argv)
     }
     if (rc)
         return rc;
+    if (o.e2e)
+        return cli_bench_e2e(&o);
     ck_progress prog;
     ck_progress_start(&prog, "bench", 0);
     o.progress = &prog;
     ck_bench_outcome out;
     rc = ck_bench_run(&o, &out);
     ck_progress_finish(&prog);
-    if (rc != 2)
+    if (rc != 2 && o.md)
+        cli_print_md(&out);
+    else if (rc != 2)
         cli_print_outcome(&out);
     ck_bench_outcome_free(&out);
     return rc;

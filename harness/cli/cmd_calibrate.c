@@ -30,9 +30,19 @@ static void print_roofs(const ck_roofs *r, const char *path)
             printf("  %-6s FMA peak: %8.1f GFLOP/s on 1 thread, %8.1f on %d (ridge %.1f flop/B)\n", ck_isa_name(isa),
                    r->peak_gflops[isa][0], r->peak_gflops[isa][1], r->threads,
                    r->peak_gflops[isa][1] / r->triad_gbs[1]);
-    if (r->bf16_dot_gflops[0] > 0)
-        printf("  bf16 dot-product peak (vdpbf16ps): %.1f GFLOP/s on 1 thread, %.1f on %d (the compute-bf16 roof)\n",
-               r->bf16_dot_gflops[0], r->bf16_dot_gflops[1], r->threads);
+    for (int k = 0; k < CK_DOT_COUNT; k++)
+        if (r->dot_gops[k][0] > 0)
+            printf("  %-6s dot peak: %8.1f GOP/s on 1 thread, %8.1f on %d\n", ck_dot_name(k), r->dot_gops[k][0],
+                   r->dot_gops[k][1], r->threads);
+    for (int lv = 0; r->have_levels && lv < CK_MEM_COUNT; lv++) {
+        const ck_mem_level *l = &r->level[lv];
+        if (l->read_gbs[0] > 0)
+            printf("  %-4s (%6zu KiB per thread): read %7.1f / %7.1f GB/s, triad %7.1f / %7.1f GB/s (1 / %d threads)\n",
+                   ck_mem_level_name(lv), l->set_bytes >> 10, l->read_gbs[0], l->read_gbs[1], l->triad_gbs[0],
+                   l->triad_gbs[1], r->threads);
+    }
+    if (!r->have_levels)
+        printf("  per-level bandwidth: not measured (the system does not say its cache sizes)\n");
     if (path)
         printf("saved: %s\n", path);
     char why[200];
@@ -76,11 +86,13 @@ int ck_cmd_calibrate(int argc, char **argv)
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             printf("usage: ckbench calibrate [--threads N] [--quick] [--out FILE]\n\n"
                    "Measures this machine's roofs: stream-triad bandwidth (three arrays of 4x the last-level\n"
-                   "cache each) on 1 thread and on N (default: all CPUs), and the peak FMA rate of each ISA the\n"
-                   "CPU has (scalar, AVX2, AVX-512) with register-resident FMA chains. Saves them to\n"
-                   "results/roofs-<host>-<cpu>-<date>-<HHMMSS>.json (or FILE); 'ckbench bench' reads the newest.\n"
-                   "--quick: shorter timing, for a first estimate. The file records the mode, the load and the\n"
-                   "time; bench warns about roofs that are quick, loaded or older than a day.\n");
+                   "cache each) on 1 thread and on N (default: all CPUs), read and triad bandwidth at L1, L2, L3\n"
+                   "and DRAM working sets, the peak FMA rate of each ISA the CPU has (scalar, AVX2, AVX-512) with\n"
+                   "register-resident FMA chains, and the int8 (VNNI) and bf16 (vdpbf16ps, the compute-bf16 roof)\n"
+                   "dot-product peaks. Saves them to results/roofs-<host>-<cpu>-<date>-<HHMMSS>.json (or FILE);\n"
+                   "'ckbench bench' reads the newest. --quick: shorter timing, for a first estimate. The file\n"
+                   "records the mode, the load and the time; bench warns about roofs that are quick, loaded or\n"
+                   "older than a day.\n");
             return 0;
         } else if (!strcmp(a, "--quick")) {
             quick = 1;

@@ -59,6 +59,26 @@ static double geomean_speedup(const ck_bench_plugin_result *pr, int *n)
     return *n ? exp(logs / *n) : 0.0;
 }
 
+/* Per phase and cache mode: sum of ideal times / sum of measured times, so a
+ * row weighs what it costs; an average of percentages would let a tiny row
+ * above its roof hide a slow large one. */
+static void print_roof_fractions(const ck_bench_plugin_result *pr)
+{
+    static const char *const phases[] = {"prefill", "decode"}, *const caches[] = {"hot", "cold"};
+    for (size_t k = 0; k < 4; k++) {
+        double ideal = 0, measured = 0;
+        double f = ck_roofline_fraction(pr->rows, pr->n_rows, phases[k / 2], caches[k % 2], &ideal, &measured);
+        if (measured <= 0)
+            continue;
+        char ti[32], tm[32], which[24];
+        cli_format_time(ti, sizeof ti, ideal);
+        cli_format_time(tm, sizeof tm, measured);
+        snprintf(which, sizeof which, "%s/%s", phases[k / 2], caches[k % 2]);
+        printf("roofs:   %-12s %3.0f%% of the roof, time-weighted (sum of ideal %s / sum of measured %s)\n", which,
+               100.0 * f, ti, tm);
+    }
+}
+
 static void print_report(const ck_bench_outcome *out, int parity_rc, ck_compute compute)
 {
     const ck_bench_plugin_result *pr = &out->plugins[0];
@@ -74,28 +94,22 @@ static void print_report(const ck_bench_outcome *out, int parity_rc, ck_compute 
         return;
     }
     size_t measured = 0;
-    double total = 0, roof_sum = 0;
-    int roofs = 0;
+    double total = 0;
     for (size_t i = 0; i < pr->n_rows; i++) {
         if (pr->rows[i].time_ns <= 0)
             continue;
         measured++;
         total += pr->rows[i].time_ns;
-        if (pr->rows[i].bound) {
-            roof_sum += pr->rows[i].roof_pct;
-            roofs++;
-        }
     }
     int n_speed;
     double g = geomean_speedup(pr, &n_speed);
     char t[32];
     cli_format_time(t, sizeof t, total);
-    printf("bench:   %s on %s: %zu of %zu op instances measured, one call of each: %s in total\n", pr->plugin,
-           out->model, measured, pr->n_rows, t);
+    printf("bench:   %s on %s: %zu of %zu rows (instance, phase, cache) measured, one call of each: %s in total\n",
+           pr->plugin, out->model, measured, pr->n_rows, t);
     if (n_speed)
         printf("speedup: %.1fx over scalar (geometric mean of %d instances)\n", g, n_speed);
-    if (roofs)
-        printf("roofs:   %.0f%% of the relevant roof on average\n", roof_sum / roofs);
+    print_roof_fractions(pr);
     if (compute == CK_COMPUTE_BF16)
         printf("compute: bf16 (bf16-weight linear / qkv round x to bf16; docs/ops.md)\n");
     printf("results: %s\n", pr->json_path[0] ? pr->json_path : "(not written)");
@@ -105,6 +119,7 @@ int ck_cmd_headline(int argc, char **argv)
 {
     ck_bench_opts o;
     ck_bench_opts_default(&o);
+    o.repetitions = 3; /* the headline's figures are medians; --repetitions overrides */
     /* argv[0] is already an option (main passes argv from "--plugin" on) */
     int rc = cli_parse_bench_args(argc, argv, 0, &o);
     if (rc == -1) {
@@ -112,7 +127,8 @@ int ck_cmd_headline(int argc, char **argv)
                "Parity (reduced sizes, against the scalar reference), then bench at the model's real shapes,\n"
                "then a short report with the result file's path. '--plugin best' takes the best plugin that\n"
                "runs here (avx512 > avx2 > neon > scalar). Calibrates the roofs first if this machine has\n"
-               "none. Bench options: see 'ckbench bench --help'.\n");
+               "none. With --e2e, then the whole model: prefill and generation (see 'ckbench bench --help').\n"
+               "Bench options: see 'ckbench bench --help'.\n");
         return 0;
     }
     if (rc)
@@ -171,5 +187,11 @@ int ck_cmd_headline(int argc, char **argv)
         print_report(&out, parity_rc, o.compute);
     }
     ck_bench_outcome_free(&out);
+    if (o.e2e && bench_rc != 2) { /* the whole model too: mapping a large model takes a while, so on request */
+        printf("\n== whole model (prefill and generation)\n");
+        fflush(stdout);
+        int e2e_rc = cli_bench_e2e(&o);
+        bench_rc = e2e_rc > bench_rc ? e2e_rc : bench_rc;
+    }
     return parity_rc ? parity_rc : bench_rc;
 }

@@ -14,6 +14,7 @@
 #include "ck_ir.h"
 #include "ck_run.h"
 #include "ck_share.h"
+#include "cli_generate.h"
 #include "commands.h"
 #include "common/model_path.h"
 #include "common/progress.h"
@@ -34,6 +35,7 @@ typedef struct run_cli {
     size_t n_tokens;
     const char *dump_glob, *dump_dir, *share; /* issue 22: observing a run */
     ck_patch_set patches;
+    size_t generate; /* run --generate M: tokens to generate greedily (cli_generate.c) */
 } run_cli;
 
 static int usage(const char *cmd, FILE *f)
@@ -43,9 +45,9 @@ static int usage(const char *cmd, FILE *f)
             "       [--weight-dtype f32|bf16|f16|q8_0|q4_0] [--fuse all|none|LIST] [--decode-pos P]\n"
             "       [--seed S] [--threads N] [--compute f32|bf16]%s\n",
             cmd,
-            strcmp(cmd, "run") == 0
-                ? " [--window LAYERS]\n       [--dump GLOB DIR] [--share NAME] [--patch NAME[A:B]=FILE.npy|zero]"
-                : "");
+            strcmp(cmd, "run") == 0 ? " [--window LAYERS] [--generate M]\n       [--dump GLOB DIR] [--share NAME] "
+                                      "[--patch NAME[A:B]=FILE.npy|zero]"
+                                    : "");
     if (strcmp(cmd, "run") == 0)
         fprintf(f, "Runs the whole planned model (every section, in execution order) in its single allocation\n"
                    "through plugin P (scalar stands in for ops P lacks), and prints a digest of the output.\n"
@@ -56,7 +58,10 @@ static int usage(const char *cmd, FILE *f)
                    "manifest.json. --share NAME maps the arena as /dev/shm/ckernel-NAME for 'ckbench inspect'.\n"
                    "--patch overwrites an activation (or columns A..B-1 of it) right after the step that writes\n"
                    "it and reports how far the output moved from an unpatched run (repeatable).\n"
-                   "--compute bf16 runs bf16-weight linear / qkv with x rounded to bf16 (docs/ops.md), unfused.\n");
+                   "--compute bf16 runs bf16-weight linear / qkv with x rounded to bf16 (docs/ops.md), unfused.\n"
+                   "--generate M generates M tokens greedily from position P (default 0): each step's argmax of\n"
+                   "the logits is the next step's token; prints the ids and the time per token (not with --dump\n"
+                   "or --patch).\n");
     else
         fprintf(f, "Runs scalar and P side by side over the same graph, feeding both the reference inputs at\n"
                    "every op, and names the first op whose output leaves its tolerance (layer, op, tensor,\n"
@@ -173,7 +178,15 @@ static int parse(int argc, char **argv, run_cli *c)
             c->threads = atoi(v);
         else if (strcmp(a, "--window") == 0 && strcmp(argv[0], "run") == 0)
             c->window = strtoull(v, NULL, 10);
-        else if (strcmp(argv[0], "run") == 0 && parse_observe(argc, argv, &i, c) != 0) {
+        else if (strcmp(a, "--generate") == 0 && strcmp(argv[0], "run") == 0) {
+            char *end;
+            c->generate = strtoull(v, &end, 10);
+            if (end == v || *end || v[0] == '-' || c->generate == 0) {
+                fprintf(stderr, "ckbench run: --generate: expected a token count (1 or more), found '%s'\n", v);
+                return -1;
+            }
+            c->decode = 1; /* generation is the decode loop */
+        } else if (strcmp(argv[0], "run") == 0 && parse_observe(argc, argv, &i, c) != 0) {
             if (i < 0)
                 return -1;
         } else {
@@ -400,6 +413,17 @@ int ck_cmd_run(int argc, char **argv)
     }
     ctx = ck_exec_create(c.threads);
     status = 1;
+    if (c.generate) {
+        /* the generation loop runs the steps itself: no step hook, so no
+         * patches or dumps there (--share still shows its steps) */
+        if (c.patches.n || c.dump_glob) {
+            fprintf(stderr, "ckbench run: --generate does not take --patch or --dump (they observe one forward)\n");
+            status = 2;
+            goto out;
+        }
+        status = cli_generate(r, ctx, c.decode_pos, c.generate);
+        goto out;
+    }
     if (c.patches.n && !(baseline = forward_copy(r, ctx, err, sizeof err))) {
         fprintf(stderr, "ckbench run: %s\n", err);
         goto out;

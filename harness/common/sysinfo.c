@@ -80,6 +80,29 @@ static size_t sysfs_cache_size(int index)
     return v;
 }
 
+static int sysfs_cache_text(int index, const char *what, char *text, size_t len)
+{
+    char path[128];
+    snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu0/cache/index%d/%s", index, what);
+    FILE *f = fopen(path, "r");
+    int ok = f && fgets(text, (int)len, f);
+    if (f)
+        fclose(f);
+    return ok ? 0 : -1;
+}
+
+size_t ck_sys_cache_bytes(int level)
+{
+    for (int i = 0; i < 8; i++) {
+        char lv[16], type[32];
+        if (sysfs_cache_text(i, "level", lv, sizeof lv) || sysfs_cache_text(i, "type", type, sizeof type))
+            continue;
+        if (atoi(lv) == level && strncmp(type, "Instruction", 11) != 0)
+            return sysfs_cache_size(i);
+    }
+    return 0;
+}
+
 /* sysfs first: it is the kernel's view of the caches, while sysconf repeats
  * what CPUID says, which a hypervisor may invent (a VM here reports 320 MiB
  * of L3 through CPUID and 32 MiB through sysfs). */

@@ -19,6 +19,10 @@ void ck_sys_cpu_flags(char *buf, size_t len);
 /* Last-level cache in bytes; 32 MiB if the system does not say. */
 size_t ck_sys_llc_bytes(void);
 
+/* The data (or unified) cache of `level` (1, 2, 3) as the kernel describes
+ * it for CPU 0, in bytes; 0 when the system does not say (no such level). */
+size_t ck_sys_cache_bytes(int level);
+
 /* Online CPUs, >= 1. */
 int ck_sys_ncpus(void);
 

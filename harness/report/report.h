@@ -38,7 +38,10 @@ typedef struct ck_report_row {
     double bytes, flops, intensity;
     double time_ns, gbs, gflops; /* time_ns 0: not measured (see status) */
     double roof_pct;             /* valid when bound != NULL */
-    double scalar_ns, speedup;   /* speedup 0: no scalar figure */
+    /* cache-aware roofline (NULL / 0 in files from before it) */
+    const char *phase, *cache, *mem_level, *arith, *roof_flag;
+    double ideal_ns;
+    double scalar_ns, speedup; /* speedup 0: no scalar figure */
     int scalar_scaled;
     /* from the counters (NAN / "" in files without them): the threads' CPU
      * time over wall x threads, and what the counters say of the row */
@@ -89,9 +92,10 @@ struct ck_report_run {
     const cJSON *parity_cases; /* the report's "cases" array, or NULL */
     ck_report_row *rows;
     size_t n_rows;
-    char tag[160]; /* short unique name: plugin [· model] [@host] [#k] */
-    int color;     /* index into the palette */
-    int machine;   /* index into ck_report.machines */
+    const cJSON *e2e; /* whole-model tests (bench --e2e), checked; NULL: none */
+    char tag[160];    /* short unique name: plugin [· model] [@host] [#k] */
+    int color;        /* index into the palette */
+    int machine;      /* index into ck_report.machines */
 };
 
 typedef struct ck_report {
@@ -196,5 +200,14 @@ int ck_report_write_html(const ck_report *r, FILE *f);
 void ck_report_svg_roofline(const ck_report *r, size_t machine, FILE *f, size_t *n_points);
 void ck_report_svg_speedups(const ck_report *r, const char *model, FILE *f, size_t *n_bars);
 const char *ck_report_color(int index); /* "#0072b2", ... */
+
+/* ---- report_e2e.c: whole-model runs ---- */
+/* Check context.ckbench.e2e (absent: fine) and keep it in run->e2e; -1 with
+ * the bad field's name in `field`. */
+int ck_report_read_e2e(const cJSON *ck, ck_report_run *run, char *field, size_t field_len);
+/* A Markdown table / an HTML section with stacked profile bars; nothing
+ * when no run has whole-model tests. */
+void ck_report_e2e_md(const ck_report *r, FILE *f);
+void ck_report_e2e_html(const ck_report *r, FILE *f);
 
 #endif

@@ -64,7 +64,12 @@ void ck_report_fmt_roof(char *buf, size_t len, const ck_report_row *row)
     if (!row->bound || !(row->time_ns > 0))
         snprintf(buf, len, "-");
     else
-        snprintf(buf, len, "%.0f%% %s", row->roof_pct, !strcmp(row->bound, "memory") ? "mem" : "comp");
+        snprintf(buf, len, "%.0f%% %s%s", row->roof_pct,
+                 row->mem_level && !strcmp(row->bound, "memory") ? row->mem_level
+                 : row->arith && strcmp(row->bound, "memory")    ? row->arith
+                 : !strcmp(row->bound, "memory")                 ? "mem"
+                                                                 : "comp",
+                 row->roof_flag ? " !" : "");
 }
 
 /* Flags that tell which SIMD a run could use; the full list is in the JSON. */

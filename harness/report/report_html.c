@@ -395,14 +395,17 @@ int ck_report_write_html(const ck_report *r, FILE *f)
         fputs("<a href=\"#baseline\">baseline</a>", f);
     fputs("</nav>\n</header>\n", f);
     html_charts(r, f);
+    ck_report_e2e_html(r, f);
     if (r->n_baseline)
         html_baseline(r, f);
-    fputs("<h2 id=\"tables\">Per model and op</h2>\n<p class=\"note\">time: per call, the median of the repetitions. "
-          "GB/s, GFLOP/s: the op's minimum bytes and its flops over that time. % of roof: mem = memory-bound, against "
-          "the stream-triad bandwidth; comp = compute-bound, against the ISA's FMA peak. speedup: scalar's time / "
-          "this time in the same run (* scalar measured at a reduced T and scaled). parity: the run's verdict over "
-          "every case of the instance's label, and its largest absolute error.</p>\n",
-          f);
+    fputs(
+        "<h2 id=\"tables\">Per model and op</h2>\n<p class=\"note\">time: per call, the median of the repetitions. "
+        "GB/s, GFLOP/s: the op's minimum bytes and its flops over that time. % of roof: ideal time / this time, named "
+        "by what bounds it: a memory level (L1..DRAM, cold rows DRAM) or the arithmetic (the ISA's FMA, int8 or "
+        "bf16 dot product); mem / comp in files from before memory levels; ! above 105%. speedup: scalar's time / "
+        "this time in the same run (* scalar measured at a reduced T and scaled). parity: the run's verdict over "
+        "every case of the instance's label, and its largest absolute error.</p>\n",
+        f);
     for (size_t m = 0; m < r->n_models; m++)
         html_model_tables(r, r->models[m], f);
     html_parity(r, f);

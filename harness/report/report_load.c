@@ -122,6 +122,28 @@ static double opt_number(checker *c, const cJSON *obj, const char *key, const ch
     return need_number(c, obj, key, where);
 }
 
+/* The cache-aware roofline members (absent in files from before them). A
+ * row of a phase is shown as "<shape> · <phase>/<cache>", so that an instance
+ * timed hot and cold, or at prefill and decode, is two rows everywhere (and
+ * matches its own kind in a baseline); the text lives in the document. */
+static void read_roofline(checker *c, cJSON *op, const char *where, ck_report_row *row)
+{
+    row->phase = opt_string(op, "phase", NULL);
+    row->cache = opt_string(op, "cache", NULL);
+    row->mem_level = opt_string(op, "mem_level", NULL);
+    row->arith = opt_string(op, "arith", NULL);
+    row->roof_flag = opt_string(op, "roof_flag", NULL);
+    row->ideal_ns = opt_number(c, op, "ideal_ns", where);
+    if (!row->phase || !row->shape)
+        return;
+    char shown[400];
+    snprintf(shown, sizeof shown, "%s \u00b7 %s/%s", row->shape, row->phase, row->cache ? row->cache : "hot");
+    cJSON_DeleteItemFromObjectCaseSensitive(op, "ck_report_shape");
+    const cJSON *v = cJSON_AddStringToObject(op, "ck_report_shape", shown);
+    if (v)
+        row->shape = v->valuestring;
+}
+
 static void read_row(checker *c, const cJSON *op, size_t i, ck_report_row *row)
 {
     char where[64];
@@ -154,6 +176,7 @@ static void read_row(checker *c, const cJSON *op, size_t i, ck_report_row *row)
     row->notes = opt_string(op, "notes", "");
     row->noise = -1;
     row->parity_max_abs = row->parity_max_rel = NAN;
+    read_roofline(c, (cJSON *)op, where, row);
 }
 
 static void read_pair(checker *c, const cJSON *obj, const char *key, const char *where, double out[2])
@@ -163,6 +186,28 @@ static void read_pair(checker *c, const cJSON *obj, const char *key, const char 
     const cJSON *p = cJSON_GetObjectItemCaseSensitive(obj, key);
     out[0] = need_number(c, p, "one_thread", w);
     out[1] = need_number(c, p, "all_threads", w);
+}
+
+/* The bandwidth per memory level (files from before levels have none): one
+ * roof line per level in the HTML roofline. */
+static void read_levels(checker *c, const cJSON *lv, ck_roofs *rf)
+{
+    if (!lv)
+        return;
+    if (!cJSON_IsObject(lv)) {
+        fail(c, "context.ckbench.roofs.memory_levels", "an object (bandwidth per level)");
+        return;
+    }
+    for (int l = 0; l < CK_MEM_COUNT && !c->failed; l++) {
+        const cJSON *e = cJSON_GetObjectItemCaseSensitive(lv, ck_mem_level_name(l));
+        if (!e)
+            continue;
+        char where[80];
+        snprintf(where, sizeof where, "context.ckbench.roofs.memory_levels.%s.", ck_mem_level_name(l));
+        read_pair(c, e, "read_gbs", where, rf->level[l].read_gbs);
+        read_pair(c, e, "triad_gbs", where, rf->level[l].triad_gbs);
+    }
+    rf->have_levels = !c->failed && rf->level[CK_MEM_DRAM].read_gbs[0] > 0;
 }
 
 static void read_roofs(checker *c, const cJSON *ro, ck_report_run *run)
@@ -186,6 +231,7 @@ static void read_roofs(checker *c, const cJSON *ro, ck_report_run *run)
     for (int isa = 0; isa < CK_ISA_COUNT && !c->failed; isa++)
         if (cJSON_GetObjectItemCaseSensitive(peak, ck_isa_name(isa)))
             read_pair(c, peak, ck_isa_name(isa), "context.ckbench.roofs.peak_fma_gflops.", rf->peak_gflops[isa]);
+    read_levels(c, cJSON_GetObjectItemCaseSensitive(ro, "memory_levels"), rf);
     run->have_roofs = !c->failed && rf->triad_gbs[1] > 0;
 }
 
@@ -256,6 +302,9 @@ static void read_context(checker *c, const cJSON *ck, ck_report_run *run)
     read_roofs(c, cJSON_GetObjectItemCaseSensitive(ck, "roofs"), run);
     read_parity(c, cJSON_GetObjectItemCaseSensitive(ck, "parity"), run);
     run->partial = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ck, "partial"));
+    char field[64];
+    if (!c->failed && ck_report_read_e2e(ck, run, field, sizeof field) != 0)
+        fail(c, field, "whole-model tests: test, threads, tokens_per_second and a profile of shares");
 }
 
 /* What a JSON file that is no bench result is: the files a results folder

@@ -169,14 +169,17 @@ int ck_report_write_md(const ck_report *r, FILE *f)
             r->n_runs == 1 ? "" : "s", r->n_models, r->n_models == 1 ? "" : "s", r->n_machines,
             r->n_machines == 1 ? "" : "s");
     fprintf(f, "time: per call, the median of the repetitions. GB/s and GFLOP/s: the op's minimum bytes and its "
-               "flops over that time. %% of roof: against the run's calibrated roofs (mem: memory-bound, "
-               "stream-triad bandwidth; comp: compute-bound, the ISA's FMA peak). speedup: scalar's time / this "
+               "flops over that time. %% of roof: ideal time / this time against the run's calibrated roofs, "
+               "named by what bounds it: a memory level (L1..DRAM; cold rows DRAM) or the arithmetic (the ISA's FMA, "
+               "int8 or bf16 dot product); mem / comp in files from before memory levels; ! above 105%%. speedup: "
+               "scalar's time / this "
                "time in the same run (* scalar ran at a reduced T and was scaled). parity: the run's parity verdict "
                "for the instance (every case of its label) and the largest absolute error.\n\n");
     if (r->n_baseline)
         md_baseline(r, f);
     for (size_t m = 0; m < r->n_models; m++)
         md_model(r, r->models[m], f);
+    ck_report_e2e_md(r, f);
     md_runs(r, f);
     md_machines(r, f);
     return ferror(f) ? -1 : 0;

@@ -1,7 +1,7 @@
 /* The report's charts as inline SVG (report.h), drawn by hand so the page
  * needs no script and no network:
- *   - a roofline per machine: log-log, the measured bandwidth roof (stream
- *     triad) and the FMA peak of each ISA, each kernel a point (class
+ *   - a roofline per machine: log-log, the measured bandwidth roofs (one per
+ *     memory level where the roofs have levels, else the stream triad) and the FMA peak of each ISA, each kernel a point (class
  *     "kernel-point") at its arithmetic intensity and GFLOP/s;
  *   - speedup over scalar per model: one bar (class "speedup-bar") per
  *     instance and run, grouped by op, drawn from the 1x line on a log axis.
@@ -118,6 +118,15 @@ static int draw_roofs(FILE *f, const ck_roofs *rf, const log_axis *x, const log_
             fprintf(f, "<title>%s FMA peak (calibrate)</title></line>\n", l->text);
         }
         char text[128];
+        if (rf->have_levels) { /* the cache-aware roofline: one slanted line per level */
+            for (int l = 0; l < CK_MEM_COUNT; l++) {
+                double bw = ck_roofs_level_gbs(rf, l, threads);
+                snprintf(text, sizeof text, "%s %.1f GB/s (%d thr)", ck_mem_level_name(l), bw, threads);
+                if (bw > 0)
+                    draw_bandwidth(f, x, y, bw, top > 0 ? top : pow(10, y->hi), dash, text);
+            }
+            continue;
+        }
         snprintf(text, sizeof text, "stream triad %.1f GB/s (%d thr)", rf->triad_gbs[t], threads);
         if (rf->triad_gbs[t] > 0)
             draw_bandwidth(f, x, y, rf->triad_gbs[t], top > 0 ? top : pow(10, y->hi), dash, text);
@@ -322,11 +331,13 @@ static void draw_bar(FILE *f, const log_axis *x, double y, const ck_report_row *
     ck_report_html_escape(f, row->run->tag);
     fputs(": ", f);
     ck_report_html_escape(f, row->label);
-    fprintf(f, " %s</title></rect>\n", sp);
+    fprintf(f, " %s on %d thr</title></rect>\n", sp, row->threads);
+    /* the thread count on every bar: runs at 1 and N threads sit side by side */
     fprintf(f,
             "<text class=\"bar-value\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"%s\" dominant-baseline=\"middle\">%s"
-            "</text>\n",
-            x2 >= x1 ? fmax(x1, x2) + 4 : fmin(x1, x2) - 4, y + SB_BAR / 2.0, x2 >= x1 ? "start" : "end", sp);
+            " (%d thr)</text>\n",
+            x2 >= x1 ? fmax(x1, x2) + 4 : fmin(x1, x2) - 4, y + SB_BAR / 2.0, x2 >= x1 ? "start" : "end", sp,
+            row->threads);
 }
 
 void ck_report_svg_speedups(const ck_report *r, const char *model, FILE *f, size_t *n_bars)

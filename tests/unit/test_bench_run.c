@@ -1,9 +1,8 @@
-/* A whole bench run on a tiny model (the first ir/models/tiny*.json): a full
+/* A whole bench run on a tiny model (ir/models/tiny-gqa.json): a full
  * result file, with the software counters on every row and the reason the
  * hardware set is missing recorded; bad input is one line and exit status 2
  * with nothing written. */
 #include <criterion/criterion.h>
-#include <glob.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,16 +35,16 @@ static void remove_results_dir(void)
 
 TestSuite(bench_run, .init = make_results_dir, .fini = remove_results_dir);
 
-/* The first tiny model, sorted by name. */
+/* The plain tiny decoder (tiny-gqa): its decode rows are one token each,
+ * which the assertions below count on (tiny-features' qk_norm rows are
+ * T x heads). */
 static void tiny_model(char *buf, size_t len)
 {
     const char *src = getenv("CK_SOURCE_DIR");
-    char pattern[512];
-    snprintf(pattern, sizeof pattern, "%s/ir/models/tiny*.json", src ? src : ".");
-    glob_t g;
-    cr_assert_eq(glob(pattern, 0, NULL, &g), 0, "no tiny model matches %s", pattern);
-    snprintf(buf, len, "%s", g.gl_pathv[0]);
-    globfree(&g);
+    snprintf(buf, len, "%s/ir/models/tiny-gqa.json", src ? src : ".");
+    FILE *f = fopen(buf, "r");
+    cr_assert_not_null(f, "%s", buf);
+    fclose(f);
 }
 
 static cJSON *read_json(const char *path)
@@ -339,4 +338,75 @@ Test(bench_run, two_runs_in_a_row_give_two_files)
     cr_expect_eq(stat(paths[0], &st), 0, "the first run's file is gone: %s", paths[0]);
     cr_expect_eq(stat(paths[1], &st), 0, "%s", paths[1]);
     cr_expect(strstr(paths[0], "-scalar-"), "named <date>-<time>-<host>-<plugin>-<model>.json: %s", paths[0]);
+}
+
+/* Decode of the tiny model, cold by default: every row T = 1 at the middle
+ * of the context, attention over pos + 1 keys; phase, cache and copies in
+ * the rows; and the Google Benchmark entries keep what compare.py reads. */
+Test(bench_run, decode_rows_are_cold_single_token_and_tagged)
+{
+    char model[512];
+    tiny_model(model, sizeof model);
+    ck_bench_opts o;
+    ck_bench_opts_default(&o);
+    o.plugins[0] = "scalar";
+    o.n_plugins = 1;
+    o.model_path = model;
+    o.threads[0] = 1;
+    o.min_time = 0.001;
+    o.phases = CK_PHASE_DECODE;
+    o.no_scalar = 1;
+    ck_bench_outcome out;
+    cr_assert_eq(ck_bench_run(&o, &out), 0);
+    const ck_bench_plugin_result *pr = &out.plugins[0];
+    cr_assert_gt(pr->n_rows, 3);
+    int attention = 0;
+    for (size_t i = 0; i < pr->n_rows; i++) {
+        const ck_bench_row *r = &pr->rows[i];
+        cr_assert_str_eq(r->phase, "decode");
+        cr_assert_str_eq(r->cache, "cold", "decode is cold by default");
+        cr_assert_geq(r->copies, 2, "%s: rotated through copies", r->label);
+        cr_assert(strstr(r->name, "/decode/cold/threads:1/manual_time"), "name %s", r->name);
+        cr_assert(strstr(r->shape, " T=1 ") || strncmp(r->shape, "add", 3) == 0 ||
+                      strncmp(r->shape, "swiglu", 6) == 0 || strncmp(r->shape, "gelu", 4) == 0,
+                  "one token: %s", r->shape);
+        if (r->op == CK_OP_ATTENTION) {
+            char want[64];
+            snprintf(want, sizeof want, "S=%zu ", out.decode_pos + 1);
+            cr_assert(strstr(r->shape, want), "attention over pos + 1 keys: %s", r->shape);
+            attention++;
+        }
+    }
+    cr_assert_gt(attention, 0);
+    cJSON *doc = read_json(pr->json_path);
+    const cJSON *b;
+    cJSON_ArrayForEach(b, cJSON_GetObjectItemCaseSensitive(doc, "benchmarks"))
+    {
+        const char *strings[] = {"name", "run_name", "run_type", "time_unit", "phase", "cache"};
+        for (size_t k = 0; k < sizeof strings / sizeof strings[0]; k++)
+            cr_assert(cJSON_IsString(cJSON_GetObjectItemCaseSensitive(b, strings[k])), "benchmarks[].%s", strings[k]);
+        const char *numbers[] = {"real_time", "cpu_time", "iterations"};
+        for (size_t k = 0; k < sizeof numbers / sizeof numbers[0]; k++)
+            cr_assert(cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(b, numbers[k])), "benchmarks[].%s", numbers[k]);
+        cr_assert_str_eq(cJSON_GetObjectItemCaseSensitive(b, "phase")->valuestring, "decode");
+    }
+    cJSON_Delete(doc);
+    ck_bench_outcome_free(&out);
+}
+
+Test(bench_run, a_decode_position_outside_the_context_is_refused)
+{
+    char model[512];
+    tiny_model(model, sizeof model);
+    ck_bench_opts o;
+    ck_bench_opts_default(&o);
+    o.plugins[0] = "scalar";
+    o.n_plugins = 1;
+    o.model_path = model;
+    o.phases = CK_PHASE_DECODE;
+    o.decode_pos = 1000000;
+    ck_bench_outcome out;
+    cr_assert_eq(ck_bench_run(&o, &out), 2, "bad input: exit 2, nothing run");
+    cr_assert_eq(out.n_plugins, 0);
+    ck_bench_outcome_free(&out);
 }

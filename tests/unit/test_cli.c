@@ -265,6 +265,50 @@ Test(cli, help_command_documents_every_option_its_usage_lists)
     cr_assert(strstr(R.out, "--plugin best"), "the headline has a section too");
 }
 
+Test(cli, bench_refuses_a_bad_phase_cache_or_position_in_one_line)
+{
+    const char *bad[][2] = {{"--phase", "sideways"}, {"--cache", "warm"}, {"--decode-pos", "-3"}};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char *argv[] = {(char *)ckbench(), "bench",           "--plugin",        "scalar", "--model",
+                        "tiny-gqa",        (char *)bad[i][0], (char *)bad[i][1], NULL};
+        run_argv(argv);
+        cr_assert_eq(R.status, 2, "%s %s", bad[i][0], bad[i][1]);
+        cr_assert_str_empty(R.out);
+        cr_assert_eq(count_lines(R.err), 1, "%s", R.err);
+        cr_assert(strstr(R.err, bad[i][0]) && strstr(R.err, bad[i][1]), "names the option and value: %s", R.err);
+    }
+}
+
+/* bench --md: one Markdown table, a row per (instance, cache, threads), every
+ * row with the header's number of cells. */
+Test(cli, bench_md_is_one_table_a_row_per_benchmark)
+{
+    char dir[64];
+    snprintf(dir, sizeof dir, "/tmp/ck-test-md-%d", (int)getpid());
+    cr_assert_eq(mkdir(dir, 0700), 0);
+    setenv("CK_RESULTS_DIR", dir, 1);
+    char *argv[] = {(char *)ckbench(), "bench",     "--plugin", "scalar",     "--model", "tiny-gqa",    "--op",
+                    "add,rmsnorm",     "--threads", "1",        "--min-time", "0.001",   "--no-scalar", "--phase",
+                    "prefill",         "--md",      NULL};
+    run_argv(argv);
+    unsetenv("CK_RESULTS_DIR");
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    cr_assert_eq(system(cmd), 0);
+    cr_assert_eq(R.status, 0, "%s", R.err);
+    cr_assert(strncmp(R.out, "| plugin | op instance |", 24) == 0, "the table comes first:\n%s", R.out);
+    size_t rows = 0;
+    for (const char *l = strstr(R.out, "\n| scalar |"); l; l = strstr(l + 1, "\n| scalar |")) {
+        size_t bars = 0;
+        for (const char *c = l + 1; *c && *c != '\n'; c++)
+            bars += *c == '|';
+        cr_assert_eq(bars, 12, "11 cells: %.120s", l + 1);
+        rows++;
+    }
+    cr_assert_eq(rows, 4, "add and rmsnorm, each hot and cold:\n%s", R.out);
+    cr_assert_null(strstr(R.out, "op instance                phase/cache"), "no plain table besides");
+}
+
 Test(cli, help_for_an_unknown_command_is_one_line_and_status_2)
 {
     run_ck("help", "no-such-command", NULL);

@@ -267,30 +267,47 @@ Test(compute_bf16_cli, bench_and_parity_refuse_an_unknown_compute_type)
 
 /* ---- the compute-bf16 roof ------------------------------------------------------------------ */
 
-/* calibrate's bf16 dot-product peak survives a save and a load, a roofs file
- * without it (older, or a CPU without avx512_bf16) still loads, with 0. */
+/* calibrate's bf16 dot-product peak (one figure: the per-level roofs'
+ * dot_gops[CK_DOT_BF16]) survives a save and a load, a roofs file without it
+ * (older, or a CPU without avx512_bf16) still loads, with 0, and a file
+ * with it under its earlier name (peak_bf16_dot_gflops) loads it. */
 Test(compute_bf16_roofs, bf16_peak_round_trips_and_is_optional)
 {
     ck_roofs r = {.host = "h", .cpu = "c", .measured_at = "now", .threads = 2, .llc_bytes = 1 << 20};
     r.triad_array_bytes = 1 << 24;
     r.triad_gbs[0] = 20, r.triad_gbs[1] = 40;
     r.peak_gflops[CK_ISA_AVX512][0] = 250, r.peak_gflops[CK_ISA_AVX512][1] = 500;
-    r.bf16_dot_gflops[0] = 500, r.bf16_dot_gflops[1] = 1000;
+    r.dot_gops[CK_DOT_BF16][0] = 500, r.dot_gops[CK_DOT_BF16][1] = 1000;
     char dir[] = "/tmp/ck_cbf16_roofs_XXXXXX", path[300], err[CK_ERR_LEN];
     cr_assert_not_null(mkdtemp(dir));
     snprintf(path, sizeof path, "%s/roofs.json", dir);
     cr_assert_eq(ck_roofs_save(&r, path, err, sizeof err), 0, "%s", err);
     ck_roofs back;
     cr_assert_eq(ck_roofs_load(&back, path, err, sizeof err), 0, "%s", err);
-    cr_expect_eq(back.bf16_dot_gflops[0], 500.0);
-    cr_expect_eq(back.bf16_dot_gflops[1], 1000.0);
+    cr_expect_eq(back.dot_gops[CK_DOT_BF16][0], 500.0);
+    cr_expect_eq(back.dot_gops[CK_DOT_BF16][1], 1000.0);
     cr_expect_eq(ck_roofs_bf16_dot_gflops(&back, 1), 500.0);
     cr_expect_eq(ck_roofs_bf16_dot_gflops(&back, 2), 1000.0);
-    r.bf16_dot_gflops[0] = r.bf16_dot_gflops[1] = 0;
+    /* the earlier name */
+    cJSON *o = ck_roofs_to_json(&r);
+    cJSON_DeleteItemFromObjectCaseSensitive(o, "peak_dot_gops");
+    cJSON *old = cJSON_AddObjectToObject(o, "peak_bf16_dot_gflops");
+    cJSON_AddNumberToObject(old, "one_thread", 300);
+    cJSON_AddNumberToObject(old, "all_threads", 600);
+    char *text = cJSON_Print(o);
+    cJSON_Delete(o);
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    fputs(text, f);
+    fclose(f);
+    free(text);
+    cr_assert_eq(ck_roofs_load(&back, path, err, sizeof err), 0, "%s", err);
+    cr_expect_eq(ck_roofs_bf16_dot_gflops(&back, 2), 600.0, "the earlier name loads into the one bf16 peak");
+    r.dot_gops[CK_DOT_BF16][0] = r.dot_gops[CK_DOT_BF16][1] = 0;
     cr_assert_eq(ck_roofs_save(&r, path, err, sizeof err), 0, "%s", err);
     memset(&back, 0xff, sizeof back);
     cr_assert_eq(ck_roofs_load(&back, path, err, sizeof err), 0, "a file without the bf16 peak: %s", err);
-    cr_expect_eq(back.bf16_dot_gflops[0], 0.0, "absent means 0, not garbage");
+    cr_expect_eq(back.dot_gops[CK_DOT_BF16][0], 0.0, "absent means 0, not garbage");
     unlink(path);
     rmdir(dir);
 }

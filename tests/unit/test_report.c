@@ -19,6 +19,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "common/json_text.h"
 #include "report/report.h"
 
 static char data_dir[512];  /* the shared real result files */
@@ -102,6 +103,20 @@ static const char *str(const cJSON *o, const char *key)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
     return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+/* The shape column of a row: "<shape> · <phase>/<cache>" for rows that have
+ * a phase (an instance is timed hot and cold, at prefill and decode). */
+static const char *shown_shape(const cJSON *op)
+{
+    static char buf[2][400];
+    static int k;
+    k ^= 1;
+    const cJSON *phase = cJSON_GetObjectItemCaseSensitive(op, "phase");
+    if (!cJSON_IsString(phase))
+        return str(op, "shape");
+    snprintf(buf[k], sizeof buf[k], "%s \u00b7 %s/%s", str(op, "shape"), phase->valuestring, str(op, "cache"));
+    return buf[k];
 }
 
 static size_t count(const char *hay, const char *needle)
@@ -243,7 +258,7 @@ Test(report, markdown_has_one_row_per_instance_and_plugin)
             /* | label | shape | run | threads | time | GB/s | GFLOP/s | % of roof | speedup | parity | max err
              * | cpu | notes | */
             char start[512], time[32], speed[32];
-            snprintf(start, sizeof start, "\n| %s | %s | %s | %d | ", str(op, "label"), str(op, "shape"), plugin,
+            snprintf(start, sizeof start, "\n| %s | %s | %s | %d | ", str(op, "label"), shown_shape(op), plugin,
                      (int)num(op, "threads"));
             const char *line = strstr(md, start);
             cr_assert_not_null(line, "no Markdown row starts with '%s'", start + 1);
@@ -344,7 +359,15 @@ Test(report, html_has_one_svg_point_per_kernel_inside_the_plot)
     cr_assert_gt(kernels, 5);
     cr_assert_eq(count(html, "class=\"kernel-point\""), kernels, "one roofline point per measured kernel with flops");
     cr_assert_eq(count(html, "class=\"speedup-bar\""), speedups, "one speedup bar per row with a speedup");
+    cr_assert_eq(count(html, "class=\"bar-value\""), speedups, "a value at the end of every bar");
+    for (const char *v = html; (v = strstr(v, "class=\"bar-value\"")); v++) {
+        const char *end = strstr(v, "</text>"), *thr = strstr(v, " thr)");
+        cr_assert(thr && thr < end, "every bar says its thread count: %.120s", v);
+    }
     cr_assert_eq(count(html, "class=\"chart roofline\""), 1, "one machine, one roofline");
+    /* the roofs of these runs have memory levels: a slanted line per level */
+    cr_assert_geq(count(html, "class=\"roof roof-bw\""), 4, "L1, L2, L3 (where there is one) and DRAM");
+    cr_assert(strstr(html, "<title>L1 ") && strstr(html, "<title>DRAM "), "each line says its level");
     /* every point lies inside the plot area */
     const char *area = strstr(html, "class=\"plot-area\"");
     cr_assert_not_null(area);
@@ -440,7 +463,7 @@ static int first_measured(char *row_start, size_t len)
         i++;
     }
     cr_assert_not_null(op, "a measured op");
-    snprintf(row_start, len, "\n| %s | %s | %s |", str(op, "label"), str(op, "shape"),
+    snprintf(row_start, len, "\n| %s | %s | %s |", str(op, "label"), shown_shape(op),
              str(cJSON_GetObjectItemCaseSensitive(ck_block(doc), "plugin"), "name"));
     cJSON_Delete(doc);
     return i;
@@ -702,4 +725,22 @@ Test(report, nan_and_infinity_from_google_benchmark_are_read)
     char *md = work_file("r.md");
     cr_assert(strstr(md, "| odd \"NaN\" -Infinity 1e5 label |"), "the label is kept as written");
     free(md);
+}
+
+/* The bare words of a file are made null before cJSON reads it; a file from
+ * another machine may be anything, and one-letter words grow the text 4x
+ * (the fuzzer found the buffer sized for 2x). */
+Test(report, bare_words_become_null_at_any_growth)
+{
+    char *out = ck_json_nonfinite_to_null("[x,y,z,-inf,\"x\",1e5,true]");
+    cr_assert_not_null(out);
+    cr_assert_str_eq(out, "[null,null,null,null,\"x\",1e5,true]");
+    free(out);
+    char many[401];
+    for (int i = 0; i < 200; i++)
+        many[2 * i] = 'q', many[2 * i + 1] = ',';
+    many[400] = '\0';
+    out = ck_json_nonfinite_to_null(many);
+    cr_assert_eq(strlen(out), 200 * 5, "200 words of one letter, 4 bytes more each");
+    free(out);
 }

@@ -36,6 +36,17 @@ static ck_roofs sound(long long age)
     ck_roofs r = {.threads = 2, .llc_bytes = 1u << 20, .triad_array_bytes = 4u << 20, .triad_gbs = {10, 18}};
     r.peak_gflops[CK_ISA_SCALAR][0] = 20, r.peak_gflops[CK_ISA_SCALAR][1] = 40;
     r.mode = CK_ROOFS_FULL, r.load_avg = 0.1, r.cpus = 2;
+    /* a sound calibration has the per-level roofs too (without them bench
+     * asks for a new one) */
+    static const size_t cache[CK_MEM_COUNT] = {32u << 10, 1u << 20, 8u << 20, 0};
+    for (int lv = 0; lv < CK_MEM_COUNT; lv++) {
+        r.level[lv].cache_bytes = cache[lv];
+        r.level[lv].shared = lv == CK_MEM_L3;
+        r.level[lv].set_bytes = lv < CK_MEM_DRAM ? cache[lv] / 2 : 64u << 20;
+        r.level[lv].read_gbs[0] = 100.0 / (lv + 1), r.level[lv].read_gbs[1] = 180.0 / (lv + 1);
+        r.level[lv].triad_gbs[0] = 80.0 / (lv + 1), r.level[lv].triad_gbs[1] = 150.0 / (lv + 1);
+    }
+    r.have_levels = 1;
     time_t at = time(NULL) - (time_t)age;
     struct tm tm;
     gmtime_r(&at, &tm);
@@ -54,6 +65,9 @@ Test(roofs_trust, mode_load_and_cpus_survive_the_file)
     cr_expect_eq(back.mode, CK_ROOFS_QUICK);
     cr_expect_float_eq(back.load_avg, 1.25, 1e-9);
     cr_expect_eq(back.cpus, 3);
+    cr_expect_eq(back.have_levels, 1, "the per-level roofs survive beside the metadata");
+    cr_expect_float_eq(back.level[CK_MEM_L2].read_gbs[1], 90.0, 1e-9);
+    cr_expect_eq(back.level[CK_MEM_L3].cache_bytes, (size_t)8 << 20);
     cr_expect_str_eq(back.measured_at, r.measured_at);
 }
 

@@ -1,0 +1,179 @@
+/* The whole-model benchmark (bench_e2e.h). Two runners, one after the other
+ * so that only one model is mapped at a time: the prefill runner plans the
+ * decoder at seq_len = pp (the encoders at their own length) and times every
+ * step of one forward; the decode runner plans the decode step and times the
+ * generation loop from position pp (the cache rows before it seeded, the
+ * prefill's stand-in). Seeding and mapping are outside the timed part, and
+ * each repetition of the loop starts again at pp from the same token. */
+#include "bench_e2e.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ck_cost.h"
+#include "ck_gguf.h"
+#include "ck_model.h"
+#include "ck_run.h"
+
+static double now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return 1e9 * (double)ts.tv_sec + (double)ts.tv_nsec;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Bytes one run of the graph under `go` must move: every node's minimum
+ * bytes (ck_cost.h), layers counted n_layers times. */
+static double graph_bytes(const ck_model *m, const ck_graph_opts *go)
+{
+    double total = 0;
+    for (size_t si = 0; si < m->n_sections; si++) {
+        if (go->decode && m->sections[si].kind != CK_SECTION_DECODER)
+            continue;
+        ck_node nodes[CK_MAX_SECTION_NODES];
+        size_t n = ck_section_nodes(m, si, go, nodes);
+        for (size_t j = 0; j < n; j++)
+            total += (double)ck_op_cost(&nodes[j].shape).bytes *
+                     (nodes[j].part == CK_PART_LAYER ? (double)m->sections[si].n_layers : 1.0);
+    }
+    return total;
+}
+
+/* The profile of one timed pass, added to the phase's. */
+static void add_profile(ck_e2e_phase *ph, const ck_runner *r, const double *unit_ns)
+{
+    for (size_t i = 0; i < ck_runner_n_steps(r); i++) {
+        const ck_run_step *s = ck_runner_step(r, i);
+        if (s->op < sizeof ph->op_ns / sizeof ph->op_ns[0])
+            ph->op_ns[s->op] += unit_ns[i];
+        if (s->section < CK_MAX_SECTIONS)
+            ph->section_ns[s->section] += unit_ns[i];
+    }
+}
+
+static void summarise(ck_e2e_phase *ph, double *ns, int reps)
+{
+    qsort(ns, (size_t)reps, sizeof *ns, cmp_double);
+    ph->ns_median = reps % 2 ? ns[reps / 2] : 0.5 * (ns[reps / 2 - 1] + ns[reps / 2]);
+    ph->tps_median = 1e9 * (double)ph->tokens / ph->ns_median;
+    ph->tps_min = 1e9 * (double)ph->tokens / ns[reps - 1];
+    ph->tps_max = 1e9 * (double)ph->tokens / ns[0];
+}
+
+typedef struct e2e_env {
+    const ck_bench_opts *o;
+    const ck_plugin *plugin, *scalar;
+    ck_exec_ctx *ctx;
+    int reps;
+} e2e_env;
+
+/* Time one phase on a runner for `m` (decode: generation from res->tg_from). */
+static int time_phase(const e2e_env *e, const ck_model *m, int decode, ck_e2e_result *res, char *err, size_t len)
+{
+    ck_e2e_phase *ph = &res->phase[decode ? CK_E2E_TG : CK_E2E_PP];
+    ck_run_opts ro = {.seed = 1,
+                      .weight_dtype = e->o->weight_dtype,
+                      .compute = e->o->compute,
+                      .decode = decode,
+                      .decode_pos = res->tg_from};
+    ck_runner *r = ck_runner_create(m, e->plugin, e->scalar, &ro, err, len);
+    if (!r)
+        return 2;
+    double *unit_ns = calloc(ck_runner_n_steps(r) + 1, sizeof *unit_ns);
+    double ns[64];
+    int rc = !unit_ns || ck_runner_prepare(r, err, len);
+    int32_t *ids = decode ? ck_runner_decode_ids(r) : NULL;
+    int32_t first = ids ? ids[0] : 0;
+    for (int k = 0; !rc && k < e->reps; k++) {
+        memset(unit_ns, 0, ck_runner_n_steps(r) * sizeof *unit_ns);
+        if (ids)
+            ids[0] = first;
+        double t0 = now_ns();
+        rc = decode ? ck_runner_generate(r, e->ctx, res->tg_from, ph->tokens, NULL, unit_ns, err, len)
+                    : ck_runner_run_all(r, e->ctx, unit_ns, err, len);
+        ns[k] = now_ns() - t0;
+        if (!rc)
+            add_profile(ph, r, unit_ns);
+    }
+    if (!rc)
+        summarise(ph, ns, e->reps);
+    free(unit_ns);
+    ck_runner_free(r);
+    return rc ? 1 : 0;
+}
+
+/* pp and tg from the options and the decoder's context; -1 with err. */
+static int phase_lengths(const ck_bench_opts *o, const ck_model *m, ck_e2e_result *res, char *err, size_t len)
+{
+    size_t seq = 0;
+    for (size_t i = 0; i < m->n_sections; i++)
+        if (m->sections[i].kind == CK_SECTION_DECODER)
+            seq = m->sections[i].seq_len;
+    if (!seq) {
+        snprintf(err, len, "%s: --e2e: the model has no decoder section", o->model_path);
+        return -1;
+    }
+    size_t pp = o->e2e_pp ? o->e2e_pp : (seq / 2 < 512 ? seq / 2 : 512);
+    size_t tg = o->e2e_tg ? o->e2e_tg : (seq - pp < 128 ? seq - pp : 128);
+    if (pp < 1 || tg < 1 || pp + tg > seq) {
+        snprintf(err, len, "%s: --e2e: expected 1 <= pp, 1 <= tg and pp + tg <= seq_len (%zu), found pp %zu, tg %zu",
+                 o->model_path, seq, pp, tg);
+        return -1;
+    }
+    res->phase[CK_E2E_PP].tokens = pp;
+    res->phase[CK_E2E_TG].tokens = tg;
+    res->tg_from = pp;
+    return 0;
+}
+
+int ck_e2e_run(const ck_bench_opts *o, const char *plugin, int threads, ck_e2e_result *res, char *err, size_t err_len)
+{
+    memset(res, 0, sizeof *res);
+    ck_model *m = ck_model_open(o->model_path, err, err_len); /* a .json or a .gguf */
+    if (!m)
+        return 2;
+    e2e_env e = {.o = o, .reps = o->repetitions < 1 ? 1 : o->repetitions > 64 ? 64 : o->repetitions};
+    ck_plugin *p = NULL, *sc = NULL;
+    int rc = phase_lengths(o, m, res, err, err_len) ? 2 : 0;
+    if (!rc && (!(p = ck_plugin_load(plugin, err, err_len)) || !(sc = ck_plugin_load("scalar", err, err_len))))
+        rc = 2;
+    if (!rc && (!p->runnable || !sc->runnable)) {
+        snprintf(err, err_len, "plugin %s does not run here: %s", p->runnable ? "scalar" : plugin,
+                 p->runnable ? sc->why : p->why);
+        rc = 2;
+    }
+    if (!rc) {
+        snprintf(res->plugin, sizeof res->plugin, "%s", p->desc->name);
+        e.plugin = p, e.scalar = sc, e.ctx = ck_exec_create(threads);
+        res->threads = e.ctx ? e.ctx->n_threads : 0;
+        res->n_sections = m->n_sections;
+        for (size_t i = 0; i < m->n_sections; i++)
+            snprintf(res->section_names[i], sizeof res->section_names[i], "%s", m->sections[i].name);
+        ck_model pm = *m; /* prefill: the decoder at pp rows */
+        for (size_t i = 0; i < pm.n_sections; i++)
+            if (pm.sections[i].kind == CK_SECTION_DECODER)
+                pm.sections[i].seq_len = res->tg_from;
+        ck_graph_opts go = {.weight_dtype = o->weight_dtype};
+        res->phase[CK_E2E_PP].ideal_bytes = graph_bytes(&pm, &go);
+        go.decode = 1, go.decode_pos = res->tg_from + res->phase[CK_E2E_TG].tokens / 2;
+        res->phase[CK_E2E_TG].ideal_bytes = graph_bytes(m, &go);
+        if (!e.ctx)
+            snprintf(err, err_len, "cannot create an execution context with %d threads", threads);
+        rc = !e.ctx ? 2 : time_phase(&e, &pm, 0, res, err, err_len);
+        if (!rc)
+            rc = time_phase(&e, m, 1, res, err, err_len);
+        ck_exec_destroy(e.ctx);
+    }
+    ck_plugin_unload(sc);
+    ck_plugin_unload(p);
+    ck_model_free(m);
+    return rc;
+}

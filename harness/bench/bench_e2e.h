@@ -1,0 +1,45 @@
+/* bench_e2e.h — `ckbench bench --e2e`: the whole model through the runtime
+ * in its one allocation, as llama-bench measures it: prefill of pp prompt
+ * tokens (pp512) and a greedy generation loop of tg tokens that appends each
+ * token's k and v to the KV cache (tg128); tokens per second with the spread
+ * over repetitions, and where the time goes (per op kind, per section). */
+#ifndef CK_BENCH_E2E_H
+#define CK_BENCH_E2E_H
+
+#include <stddef.h>
+
+#include "bench_runner.h"
+#include "ck_ir.h"
+
+enum { CK_E2E_PP = 0, CK_E2E_TG = 1 };
+
+typedef struct ck_e2e_phase {
+    size_t tokens;                       /* pp or tg */
+    double tps_median, tps_min, tps_max; /* tokens per second over the repetitions */
+    double ns_median;                    /* the whole phase */
+    double op_ns[CK_OP_COUNT + 16];      /* profile, summed over repetitions (fused ops included) */
+    double section_ns[CK_MAX_SECTIONS];
+    double ideal_bytes; /* pp: one forward; tg: one token at the middle position, weights + KV */
+} ck_e2e_phase;
+
+typedef struct ck_e2e_result {
+    char plugin[64];
+    int threads;
+    size_t n_sections;
+    char section_names[CK_MAX_SECTIONS][32];
+    size_t tg_from; /* the generation starts at this position (= pp) */
+    ck_e2e_phase phase[2];
+} ck_e2e_result;
+
+/* pp and tg default (0) to min(512, seq_len / 2) and min(128, seq_len - pp)
+ * of the decoder. 0, 1 (a step failed), 2 bad input; one line in err. */
+int ck_e2e_run(const ck_bench_opts *o, const char *plugin, int threads, ck_e2e_result *res, char *err, size_t err_len);
+
+/* The result file of n results of one plugin (bench_e2e_file.c): Google
+ * Benchmark's shape plus context.ckbench with an "e2e" array; written to
+ * --out or results/<date>-<host>-<plugin>-e2e-<model>.json, whose path goes
+ * to json_path. 0, or -1 with one line in err. */
+int ck_e2e_write(const ck_bench_opts *o, const ck_e2e_result *res, size_t n, const char *model, char *json_path,
+                 size_t path_len, char *err, size_t err_len);
+
+#endif

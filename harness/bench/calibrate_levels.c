@@ -1,0 +1,247 @@
+/* Bandwidth per memory level (calibrate_internal.h): read and triad over a
+ * working set sized to live in L1, L2, L3 or DRAM, on one thread and on all.
+ *
+ * Sizes: half of a private cache per thread (L1, L2: the other half leaves
+ * room for the stack, the page tables and the next level's victims); half of
+ * the shared L3 split over the threads, never below twice the L2 (else the
+ * set would fit the L2); DRAM 4x the last-level cache in total (at least
+ * 64 MiB), the triad's arrays. Each thread reads and writes only its own
+ * slice, first touched by itself.
+ *
+ * Read is a sum of 64-bit integers (integer adds reassociate freely, so the
+ * loop is limited by loads, not by an add chain); triad is a[i] = b[i] +
+ * s*c[i], counted as STREAM counts it (24 bytes per element). Both use the
+ * widest vectors the CPU has (function-level target attributes, run only
+ * after CPUID says so): a baseline SSE2 loop cannot reach an L1's bandwidth.
+ *
+ * Timing: as the FMA peak, the best of several runs by the longest CPU time
+ * of the team, each run long enough to repeat the pass many times. DRAM is
+ * shared by the cores, but a pass that was descheduled counts only its CPU
+ * time, which is what the triad fallback of calibrate.c does too. */
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define CK_X86 1
+#else
+#define CK_X86 0
+#endif
+
+#include "calibrate_internal.h"
+#include "common/sysinfo.h"
+
+typedef struct level_job {
+    unsigned char *base; /* threads x stride bytes */
+    size_t stride;       /* bytes per thread, a multiple of 256 */
+    size_t set;          /* bytes touched per thread and pass (<= stride) */
+    uint64_t iters;      /* passes per run */
+    int triad;           /* 0: read, 1: triad */
+    int width;           /* 512, 256 or 0 (plain C) */
+    volatile uint64_t sink;
+} level_job;
+
+/* ---- the loops: n is a multiple of 32 (read: uint64; triad: doubles) ---------------- */
+
+static uint64_t read_plain(const uint64_t *p, size_t n)
+{
+    uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    for (size_t i = 0; i < n; i += 4) {
+        s0 += p[i];
+        s1 += p[i + 1];
+        s2 += p[i + 2];
+        s3 += p[i + 3];
+    }
+    return s0 + s1 + s2 + s3;
+}
+
+static void triad_plain(double *restrict a, const double *restrict b, const double *restrict c, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        a[i] = b[i] + 3.0 * c[i];
+}
+
+#if CK_X86
+__attribute__((target("avx512f"))) static uint64_t read_512(const uint64_t *p, size_t n)
+{
+    __m512i s0 = _mm512_setzero_si512(), s1 = s0, s2 = s0, s3 = s0;
+    for (size_t i = 0; i < n; i += 32) {
+        s0 = _mm512_add_epi64(s0, _mm512_load_si512((const void *)(p + i)));
+        s1 = _mm512_add_epi64(s1, _mm512_load_si512((const void *)(p + i + 8)));
+        s2 = _mm512_add_epi64(s2, _mm512_load_si512((const void *)(p + i + 16)));
+        s3 = _mm512_add_epi64(s3, _mm512_load_si512((const void *)(p + i + 24)));
+    }
+    /* unsigned lanes summed here: _mm512_reduce_add_epi64 adds as signed (UB on overflow) */
+    uint64_t lanes[8], sum = 0;
+    _mm512_storeu_si512((void *)lanes, _mm512_add_epi64(_mm512_add_epi64(s0, s1), _mm512_add_epi64(s2, s3)));
+    for (int i = 0; i < 8; i++)
+        sum += lanes[i];
+    return sum;
+}
+
+__attribute__((target("avx512f"))) static void triad_512(double *a, const double *b, const double *c, size_t n)
+{
+    const __m512d s = _mm512_set1_pd(3.0);
+    for (size_t i = 0; i < n; i += 8)
+        _mm512_store_pd(a + i, _mm512_fmadd_pd(_mm512_load_pd(c + i), s, _mm512_load_pd(b + i)));
+}
+
+__attribute__((target("avx2"))) static uint64_t read_256(const uint64_t *p, size_t n)
+{
+    __m256i s0 = _mm256_setzero_si256(), s1 = s0, s2 = s0, s3 = s0;
+    for (size_t i = 0; i < n; i += 16) {
+        s0 = _mm256_add_epi64(s0, _mm256_load_si256((const __m256i *)(p + i)));
+        s1 = _mm256_add_epi64(s1, _mm256_load_si256((const __m256i *)(p + i + 4)));
+        s2 = _mm256_add_epi64(s2, _mm256_load_si256((const __m256i *)(p + i + 8)));
+        s3 = _mm256_add_epi64(s3, _mm256_load_si256((const __m256i *)(p + i + 12)));
+    }
+    __m256i s = _mm256_add_epi64(_mm256_add_epi64(s0, s1), _mm256_add_epi64(s2, s3));
+    uint64_t out[4];
+    _mm256_storeu_si256((__m256i *)out, s);
+    return out[0] + out[1] + out[2] + out[3];
+}
+
+__attribute__((target("avx2,fma"))) static void triad_256(double *a, const double *b, const double *c, size_t n)
+{
+    const __m256d s = _mm256_set1_pd(3.0);
+    for (size_t i = 0; i < n; i += 4)
+        _mm256_store_pd(a + i, _mm256_fmadd_pd(_mm256_load_pd(c + i), s, _mm256_load_pd(b + i)));
+}
+#endif
+
+static uint64_t read_pass(int width, const uint64_t *p, size_t n)
+{
+#if CK_X86
+    if (width == 512)
+        return read_512(p, n);
+    if (width == 256)
+        return read_256(p, n);
+#endif
+    (void)width;
+    return read_plain(p, n);
+}
+
+static void triad_pass(int width, double *a, const double *b, const double *c, size_t n)
+{
+#if CK_X86
+    if (width == 512) {
+        triad_512(a, b, c, n);
+        return;
+    }
+    if (width == 256) {
+        triad_256(a, b, c, n);
+        return;
+    }
+#endif
+    (void)width;
+    triad_plain(a, b, c, n);
+}
+
+static void level_work(void *v, int tid, int n_threads)
+{
+    (void)n_threads;
+    level_job *j = v;
+    unsigned char *mine = j->base + (size_t)tid * j->stride;
+    uint64_t sum = 0;
+    if (j->triad) {
+        size_t n = j->set / 3 / sizeof(double) / 32 * 32; /* three arrays */
+        double *a = (double *)mine, *b = a + n, *c = b + n;
+        for (uint64_t k = 0; k < j->iters; k++) {
+            triad_pass(j->width, a, b, c, n);
+            __asm__ volatile("" ::: "memory");
+        }
+    } else {
+        for (uint64_t k = 0; k < j->iters; k++)
+            sum += read_pass(j->width, (const uint64_t *)mine, j->set / sizeof(uint64_t) / 32 * 32);
+    }
+    if (tid == 0)
+        j->sink = sum;
+}
+
+static void touch_work(void *v, int tid, int n_threads)
+{
+    (void)n_threads;
+    level_job *j = v;
+    double *d = (double *)(j->base + (size_t)tid * j->stride);
+    for (size_t i = 0; i < j->stride / sizeof(double); i++)
+        d[i] = 1.0 + (double)(i & 7);
+}
+
+static int vector_width(void)
+{
+#if CK_X86
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f"))
+        return 512;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        return 256;
+#endif
+    return 0;
+}
+
+/* Bytes per thread that live in `level` when `threads` threads run. */
+static size_t set_bytes(const ck_roofs *r, int level, int threads)
+{
+    const ck_mem_level *l = &r->level[level];
+    size_t s;
+    if (level == CK_MEM_DRAM) {
+        s = 4 * r->llc_bytes > ((size_t)64 << 20) ? 4 * r->llc_bytes : (size_t)64 << 20;
+        s /= (size_t)threads;
+    } else if (l->shared) {
+        s = l->cache_bytes / 2 / (size_t)threads;
+        if (level > 0 && s < 2 * r->level[level - 1].cache_bytes)
+            s = 2 * r->level[level - 1].cache_bytes;
+    } else {
+        s = l->cache_bytes / 2;
+    }
+    return (s + 767) / 768 * 768; /* whole 256-byte chunks for each of three arrays */
+}
+
+/* GB/s of one kind at one level on `threads` threads; 0 if memory is short. */
+static double measure_level(const ck_roofs *r, int level, int threads, int triad, double target, int reps)
+{
+    level_job j = {.triad = triad, .width = vector_width(), .iters = 1};
+    j.set = set_bytes(r, level, threads);
+    j.stride = (j.set + 2 * 4096 - 1) / 4096 * 4096; /* whole pages: slices never share one, and
+                                                    * aligned_alloc wants a multiple of its alignment */
+    j.base = aligned_alloc(4096, j.stride * (size_t)threads);
+    if (!j.base)
+        return 0.0;
+    run_team(threads, touch_work, &j);
+    double passes = calibrate_best_rate(level_work, &j, &j.iters, threads, target, reps);
+    free(j.base);
+    size_t counted = triad ? j.set / 3 / sizeof(double) / 32 * 32 * 24 : j.set / 256 * 256;
+    return passes * (double)counted / 1e9;
+}
+
+void calibrate_levels(ck_roofs *r, int quick, FILE *log)
+{
+    for (int lv = 0; lv < CK_MEM_DRAM; lv++) {
+        r->level[lv].cache_bytes = ck_sys_cache_bytes(lv + 1);
+        r->level[lv].shared = lv + 1 >= 3;
+    }
+    if (!r->level[CK_MEM_L1].cache_bytes || !r->level[CK_MEM_L2].cache_bytes) {
+        if (log)
+            fprintf(log, "calibrate: per-level bandwidth: not measured (the system does not say its cache sizes)\n");
+        return;
+    }
+    double target = quick ? 0.02 : 0.05;
+    int reps = quick ? 3 : 7;
+    for (int lv = 0; lv < CK_MEM_COUNT; lv++) {
+        if (lv < CK_MEM_DRAM && !r->level[lv].cache_bytes)
+            continue; /* no L3 here: L2 is the last cache */
+        r->level[lv].set_bytes = set_bytes(r, lv, 1);
+        int counts[2] = {1, r->threads};
+        for (int k = 0; k < 2; k++) {
+            r->level[lv].read_gbs[k] = measure_level(r, lv, counts[k], 0, target, reps);
+            r->level[lv].triad_gbs[k] = measure_level(r, lv, counts[k], 1, target, reps);
+        }
+        if (log)
+            fprintf(log, "calibrate: %-4s read %.1f / %.1f GB/s, triad %.1f / %.1f GB/s (1 / %d threads)\n",
+                    ck_mem_level_name(lv), r->level[lv].read_gbs[0], r->level[lv].read_gbs[1],
+                    r->level[lv].triad_gbs[0], r->level[lv].triad_gbs[1], r->threads);
+    }
+    r->have_levels = r->level[CK_MEM_DRAM].read_gbs[0] > 0;
+}

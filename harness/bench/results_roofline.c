@@ -1,0 +1,58 @@
+/* The roofline facts of result files (results.h): per ops row its phase,
+ * cache mode, memory level, arithmetic, ideal time and flag; per Google
+ * Benchmark entry its phase, cache mode and memory level, as extra members
+ * that compare.py ignores (it reads name, run_type, real_time, cpu_time,
+ * time_unit). Kept apart from results.c, which writes the rest. */
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "results.h"
+
+void ck_results_row_roofline(cJSON *o, const ck_bench_row *r)
+{
+    if (r->phase)
+        cJSON_AddStringToObject(o, "phase", r->phase);
+    if (r->cache)
+        cJSON_AddStringToObject(o, "cache", r->cache);
+    if (r->copies)
+        cJSON_AddNumberToObject(o, "cold_copies", (double)r->copies);
+    if (!r->bound)
+        return;
+    cJSON_AddStringToObject(o, "mem_level", ck_mem_level_name(r->mem_level));
+    cJSON_AddStringToObject(o, "arith", r->arith ? r->arith : "");
+    cJSON_AddNumberToObject(o, "ideal_ns", r->ideal_ns);
+    if (r->roof_flag[0])
+        cJSON_AddStringToObject(o, "roof_flag", r->roof_flag);
+}
+
+/* The row a Google Benchmark entry belongs to: its name is the run name,
+ * or the run name and "_median" (an aggregate of repetitions). */
+static const ck_bench_row *row_of(const char *run_name, const ck_bench_row *rows, size_t n)
+{
+    size_t len = strlen(run_name);
+    for (size_t i = 0; i < n; i++)
+        if (strncmp(rows[i].name, run_name, len) == 0 && (rows[i].name[len] == '\0' || rows[i].name[len] == '_'))
+            return &rows[i];
+    return NULL;
+}
+
+int ck_results_tag_benchmarks(cJSON *doc, const ck_bench_row *rows, size_t n)
+{
+    int tagged = 0;
+    const cJSON *b;
+    cJSON_ArrayForEach(b, cJSON_GetObjectItemCaseSensitive(doc, "benchmarks"))
+    {
+        const cJSON *rn = cJSON_GetObjectItemCaseSensitive(b, "run_name");
+        const ck_bench_row *r = cJSON_IsString(rn) ? row_of(rn->valuestring, rows, n) : NULL;
+        if (!r || !r->phase)
+            continue;
+        cJSON *e = (cJSON *)b;
+        cJSON_AddStringToObject(e, "phase", r->phase);
+        cJSON_AddStringToObject(e, "cache", r->cache ? r->cache : "hot");
+        if (r->bound)
+            cJSON_AddStringToObject(e, "mem_level", ck_mem_level_name(r->mem_level));
+        tagged++;
+    }
+    return tagged;
+}

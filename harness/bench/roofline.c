@@ -1,0 +1,156 @@
+/* The cache-aware roofline (calibrate.h, bench_runner.h): which memory level
+ * a row's working set lives in, which arithmetic it is limited by, its ideal
+ * time, and the time-weighted fraction of the roof of a set of rows.
+ *
+ * A row's ideal time is max(bytes / bandwidth of its level, flops / peak of
+ * its arithmetic): the roofline's own definition, and a time, so that rows
+ * add up. A hot row's level is where its working set fits (operands stay in
+ * cache between calls); a cold row's is DRAM (every call reads operands the
+ * previous calls evicted). A quantised matmul is compared with the int8
+ * dot-product peak and a bf16 matmul of a plugin with AVX-512 with the bf16
+ * one, where the CPU has them: those instructions do more per cycle than
+ * FMAs, and a row above the FMA peak would say nothing. */
+#include <string.h>
+
+#include "bench_runner.h"
+
+const char *ck_mem_level_name(int level)
+{
+    static const char *const names[CK_MEM_COUNT] = {"L1", "L2", "L3", "DRAM"};
+    return level >= 0 && level < CK_MEM_COUNT ? names[level] : "?";
+}
+
+const char *ck_dot_name(int kind)
+{
+    return kind == CK_DOT_INT8 ? "int8" : kind == CK_DOT_BF16 ? "bf16" : "?";
+}
+
+int ck_roofs_level_of(const ck_roofs *r, double bytes, int threads)
+{
+    if (!r->have_levels)
+        return CK_MEM_DRAM;
+    for (int lv = 0; lv < CK_MEM_DRAM; lv++) {
+        const ck_mem_level *l = &r->level[lv];
+        if (!(l->read_gbs[0] > 0))
+            continue;
+        double cap = (double)l->cache_bytes * (l->shared ? 1 : (threads > 1 ? threads : 1));
+        if (bytes <= cap)
+            return lv;
+    }
+    return CK_MEM_DRAM;
+}
+
+static double between(const double v[2], int all_threads, int threads)
+{
+    if (threads <= 1 || all_threads <= 1)
+        return v[0];
+    if (threads >= all_threads)
+        return v[1];
+    return v[0] + (v[1] - v[0]) * (double)(threads - 1) / (double)(all_threads - 1);
+}
+
+double ck_roofs_level_gbs(const ck_roofs *r, int level, int threads)
+{
+    if (level < 0 || level >= CK_MEM_COUNT)
+        return 0.0;
+    if (!r->have_levels)
+        return level == CK_MEM_DRAM ? ck_roofs_bandwidth_gbs(r, threads) : 0.0;
+    const ck_mem_level *l = &r->level[level];
+    double rd = between(l->read_gbs, r->threads, threads), tr = between(l->triad_gbs, r->threads, threads);
+    return rd > tr ? rd : tr;
+}
+
+double ck_roofs_dot_gops(const ck_roofs *r, int kind, int threads)
+{
+    if (kind < 0 || kind >= CK_DOT_COUNT || !(r->dot_gops[kind][0] > 0))
+        return 0.0;
+    double scaled = r->dot_gops[kind][0] * (threads > 0 ? threads : 1);
+    return threads >= r->threads || scaled > r->dot_gops[kind][1] ? r->dot_gops[kind][1] : scaled;
+}
+
+/* The peak a row's arithmetic runs at, and its name. */
+static double row_peak(const ck_bench_row *row, const ck_roofs *roofs, int isa, uint32_t dtype, const char **name)
+{
+    int matmul = row->op == CK_OP_LINEAR || row->op == CK_OP_QKV;
+    int dot = -1;
+    if (matmul && (dtype == CK_DTYPE_Q8_0 || dtype == CK_DTYPE_Q4_0))
+        dot = CK_DOT_INT8;
+    else if (row->compute_bf16 || (matmul && dtype == CK_DTYPE_BF16 && isa == CK_ISA_AVX512))
+        dot = CK_DOT_BF16; /* a compute-bf16 kernel (--compute bf16) at any ISA, as calibrate measured it */
+    double peak = dot >= 0 ? ck_roofs_dot_gops(roofs, dot, row->threads) : 0.0;
+    if (peak > 0) {
+        *name = ck_dot_name(dot);
+        return peak;
+    }
+    *name = ck_isa_name(isa);
+    return ck_roofs_peak_gflops(roofs, isa, row->threads);
+}
+
+/* Why a row beat its roof by more than 5%: the likely cause, said once. */
+static void explain(ck_bench_row *r, const ck_roofs *roofs)
+{
+    const char *lv = ck_mem_level_name(r->mem_level);
+    if (!roofs->have_levels)
+        snprintf(r->roof_flag, sizeof r->roof_flag,
+                 "roofs without cache levels: compared with DRAM; run ckbench calibrate");
+    else if (strcmp(r->bound, "compute") == 0)
+        snprintf(r->roof_flag, sizeof r->roof_flag,
+                 "above the calibrated %s peak: calibrate ran on a busy machine, or the kernel does fewer ops "
+                 "than counted",
+                 r->arith);
+    else if (r->mem_level == CK_MEM_DRAM && r->cache && strcmp(r->cache, "cold") == 0 && r->copies == 1)
+        snprintf(r->roof_flag, sizeof r->roof_flag,
+                 "above DRAM: one copy of large operands, of which the op reads a part that stays cached");
+    else if (r->mem_level == CK_MEM_DRAM && r->cache && strcmp(r->cache, "cold") == 0)
+        snprintf(r->roof_flag, sizeof r->roof_flag,
+                 "above DRAM: part of the rotated copies still hit the last-level cache");
+    else if (r->mem_level > CK_MEM_L1)
+        snprintf(r->roof_flag, sizeof r->roof_flag, "above %s: part of the working set stays in %s", lv,
+                 ck_mem_level_name(r->mem_level - 1));
+    else
+        snprintf(r->roof_flag, sizeof r->roof_flag,
+                 "above L1: the calibrated L1 loop is slower than this kernel's access pattern");
+}
+
+void ck_roofline_apply(ck_bench_row *r, const ck_roofs *roofs, int isa, uint32_t dtype)
+{
+    r->bound = NULL;
+    r->roof_pct = 0;
+    r->ideal_ns = 0;
+    r->roof_flag[0] = '\0';
+    int cold = r->cache && strcmp(r->cache, "cold") == 0;
+    r->mem_level = cold ? CK_MEM_DRAM : ck_roofs_level_of(roofs, r->bytes, r->threads);
+    double bw = ck_roofs_level_gbs(roofs, r->mem_level, r->threads);
+    double peak = row_peak(r, roofs, isa, dtype, &r->arith);
+    if (bw <= 0 || peak <= 0 || r->time_ns <= 0)
+        return;
+    double t_mem = r->bytes / bw, t_comp = r->flops / peak; /* ns: GB/s is bytes per ns */
+    r->bound = t_mem >= t_comp ? "memory" : "compute";
+    r->ideal_ns = t_mem >= t_comp ? t_mem : t_comp;
+    r->roof_pct = 100.0 * r->ideal_ns / r->time_ns;
+    if (r->roof_pct > 105.0)
+        explain(r, roofs);
+}
+
+static int matches(const char *value, const char *want)
+{
+    return !want || (value && strcmp(value, want) == 0);
+}
+
+double ck_roofline_fraction(const ck_bench_row *rows, size_t n, const char *phase, const char *cache, double *ideal_ns,
+                            double *measured_ns)
+{
+    double ideal = 0, measured = 0;
+    for (size_t i = 0; i < n; i++) {
+        const ck_bench_row *r = &rows[i];
+        if (r->ideal_ns <= 0 || r->time_ns <= 0 || !matches(r->phase, phase) || !matches(r->cache, cache))
+            continue;
+        ideal += r->ideal_ns;
+        measured += r->time_ns;
+    }
+    if (ideal_ns)
+        *ideal_ns = ideal;
+    if (measured_ns)
+        *measured_ns = measured;
+    return measured > 0 ? ideal / measured : 0.0;
+}

@@ -1,0 +1,181 @@
+/* The cache-aware roofline without timing anything: roofs files with memory
+ * levels and dot-product peaks (and those from before them), the level a
+ * working set lives in, a row's ideal time, arithmetic and flag, the
+ * time-weighted fraction of a phase, and how many cold copies are made. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bench/bench_cold.h"
+#include "bench/bench_runner.h"
+#include "bench/calibrate.h"
+
+static void temp_path(char *buf, size_t len, const char *suffix)
+{
+    snprintf(buf, len, "/tmp/ck-test-roofline-%d-%s", (int)getpid(), suffix);
+}
+
+/* L1 48 KiB and L2 1 MiB per core, L3 32 MiB shared, two threads. */
+static ck_roofs levels(void)
+{
+    ck_roofs r = {.threads = 2, .llc_bytes = 32u << 20, .triad_array_bytes = 128u << 20, .triad_gbs = {20, 40}};
+    const size_t cache[CK_MEM_COUNT] = {48u << 10, 1u << 20, 32u << 20, 0};
+    const double read[CK_MEM_COUNT] = {500, 250, 100, 40};
+    for (int lv = 0; lv < CK_MEM_COUNT; lv++) {
+        r.level[lv] = (ck_mem_level){.cache_bytes = cache[lv], .shared = lv == CK_MEM_L3, .set_bytes = cache[lv] / 2};
+        r.level[lv].read_gbs[0] = read[lv];
+        r.level[lv].read_gbs[1] = 2 * read[lv];
+        r.level[lv].triad_gbs[0] = read[lv] / 2; /* read is the better: the roof */
+        r.level[lv].triad_gbs[1] = read[lv];
+    }
+    r.level[CK_MEM_DRAM].set_bytes = 64u << 20;
+    r.have_levels = 1;
+    r.peak_gflops[CK_ISA_AVX512][0] = 100;
+    r.peak_gflops[CK_ISA_AVX512][1] = 200;
+    r.dot_gops[CK_DOT_INT8][0] = 400;
+    r.dot_gops[CK_DOT_INT8][1] = 800;
+    return r;
+}
+
+Test(roofline, levels_and_dot_peaks_survive_the_file)
+{
+    ck_roofs r = levels(), back;
+    char path[256], err[512];
+    temp_path(path, sizeof path, "roofs.json");
+    cr_assert_eq(ck_roofs_save(&r, path, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(ck_roofs_load(&back, path, err, sizeof err), 0, "%s", err);
+    remove(path);
+    cr_assert(back.have_levels);
+    for (int lv = 0; lv < CK_MEM_COUNT; lv++) {
+        cr_assert_eq(back.level[lv].cache_bytes, r.level[lv].cache_bytes, "%s capacity", ck_mem_level_name(lv));
+        cr_assert_eq(back.level[lv].shared, r.level[lv].shared);
+        cr_assert_float_eq(back.level[lv].read_gbs[1], r.level[lv].read_gbs[1], 1e-9);
+        cr_assert_float_eq(back.level[lv].triad_gbs[0], r.level[lv].triad_gbs[0], 1e-9);
+    }
+    cr_assert_float_eq(back.dot_gops[CK_DOT_INT8][1], 800, 1e-9);
+    cr_assert_float_eq(back.dot_gops[CK_DOT_BF16][0], 0, 0, "a dot product not measured stays 0");
+}
+
+Test(roofline, a_roofs_file_from_before_levels_loads_as_dram_only)
+{
+    char path[256], err[512];
+    temp_path(path, sizeof path, "old-roofs.json");
+    FILE *f = fopen(path, "w");
+    fputs("{\"threads\": 2, \"llc_bytes\": 33554432, \"triad_array_bytes\": 134217728,"
+          " \"stream_triad_gbs\": {\"one_thread\": 20, \"all_threads\": 40},"
+          " \"peak_fma_gflops\": {\"avx2\": {\"one_thread\": 100, \"all_threads\": 190}}}",
+          f);
+    fclose(f);
+    ck_roofs r;
+    cr_assert_eq(ck_roofs_load(&r, path, err, sizeof err), 0, "%s", err);
+    remove(path);
+    cr_assert_not(r.have_levels);
+    cr_assert_eq(ck_roofs_level_of(&r, 1000, 1), CK_MEM_DRAM, "no levels: everything is compared with DRAM");
+    cr_assert_float_eq(ck_roofs_level_gbs(&r, CK_MEM_DRAM, 2), 40, 1e-9, "DRAM is the triad");
+    cr_assert_float_eq(ck_roofs_level_gbs(&r, CK_MEM_L1, 1), 0, 0);
+    /* and a row above it says to calibrate */
+    ck_bench_row row = {.op = CK_OP_ADD, .threads = 1, .bytes = 4e6, .flops = 1e6, .time_ns = 1e4, .cache = "hot"};
+    ck_roofline_apply(&row, &r, CK_ISA_AVX2, CK_DTYPE_F32);
+    cr_assert_gt(row.roof_pct, 105);
+    cr_assert(strstr(row.roof_flag, "run ckbench calibrate"), "flag: %s", row.roof_flag);
+}
+
+Test(roofline, a_bad_level_is_refused_naming_the_field)
+{
+    char path[256], err[512];
+    temp_path(path, sizeof path, "bad-level.json");
+    FILE *f = fopen(path, "w");
+    fputs("{\"threads\": 2, \"llc_bytes\": 1, \"triad_array_bytes\": 1,"
+          " \"stream_triad_gbs\": {\"one_thread\": 20, \"all_threads\": 40}, \"peak_fma_gflops\": {},"
+          " \"memory_levels\": {\"L2\": {\"cache_bytes\": 1048576, \"set_bytes\": 524288,"
+          " \"read_gbs\": {\"one_thread\": 200, \"all_threads\": \"fast\"},"
+          " \"triad_gbs\": {\"one_thread\": 100, \"all_threads\": 200}}}}",
+          f);
+    fclose(f);
+    ck_roofs r;
+    cr_assert_eq(ck_roofs_load(&r, path, err, sizeof err), -1);
+    remove(path);
+    cr_assert(strstr(err, path) && strstr(err, "memory_levels.L2.read_gbs.all_threads") && !strchr(err, '\n'),
+              "err: %s", err);
+}
+
+Test(roofline, a_working_set_lives_in_the_first_level_that_holds_it)
+{
+    ck_roofs r = levels();
+    cr_assert_eq(ck_roofs_level_of(&r, 30e3, 1), CK_MEM_L1);
+    cr_assert_eq(ck_roofs_level_of(&r, 60e3, 1), CK_MEM_L2, "60 KB spills one L1");
+    cr_assert_eq(ck_roofs_level_of(&r, 60e3, 2), CK_MEM_L1, "but fits two private L1s");
+    cr_assert_eq(ck_roofs_level_of(&r, 20e6, 2), CK_MEM_L3, "the shared L3 counts once");
+    cr_assert_eq(ck_roofs_level_of(&r, 40e6, 2), CK_MEM_DRAM);
+    cr_assert_float_eq(ck_roofs_level_gbs(&r, CK_MEM_L2, 1), 250, 1e-9, "the better of read and triad");
+    cr_assert_float_eq(ck_roofs_level_gbs(&r, CK_MEM_L2, 2), 500, 1e-9);
+}
+
+Test(roofline, a_row_is_compared_with_its_level_and_its_arithmetic)
+{
+    ck_roofs r = levels();
+    /* hot, 500 KB in L2 at 250 GB/s: 2000 ns ideal; measured 4000 ns: 50% */
+    ck_bench_row hot = {.op = CK_OP_ADD, .threads = 1, .bytes = 500e3, .flops = 1e5, .time_ns = 4000, .cache = "hot"};
+    ck_roofline_apply(&hot, &r, CK_ISA_AVX512, CK_DTYPE_F32);
+    cr_assert_eq(hot.mem_level, CK_MEM_L2);
+    cr_assert_str_eq(hot.bound, "memory");
+    cr_assert_float_eq(hot.ideal_ns, 2000, 1e-6);
+    cr_assert_float_eq(hot.roof_pct, 50, 1e-9);
+    cr_assert_str_eq(hot.roof_flag, "", "below 105%%: no flag");
+    /* the same row cold: DRAM at 40 GB/s, ideal 12500 ns, above it by far */
+    ck_bench_row cold = hot;
+    cold.cache = "cold";
+    ck_roofline_apply(&cold, &r, CK_ISA_AVX512, CK_DTYPE_F32);
+    cr_assert_eq(cold.mem_level, CK_MEM_DRAM);
+    cr_assert_float_eq(cold.roof_pct, 312.5, 1e-9);
+    cr_assert(strstr(cold.roof_flag, "DRAM"), "flag: %s", cold.roof_flag);
+    cold.copies = 1; /* an embedding table read one row at a time: the row stays cached */
+    ck_roofline_apply(&cold, &r, CK_ISA_AVX512, CK_DTYPE_F32);
+    cr_assert(strstr(cold.roof_flag, "one copy"), "flag: %s", cold.roof_flag);
+    /* hot above its L2 roof: part of it stays in L1 */
+    hot.time_ns = 1000;
+    ck_roofline_apply(&hot, &r, CK_ISA_AVX512, CK_DTYPE_F32);
+    cr_assert(strstr(hot.roof_flag, "L1"), "flag: %s", hot.roof_flag);
+    /* a q8_0 matmul: compute-bound against the int8 dot peak, not the FMA's */
+    ck_bench_row q = {.op = CK_OP_LINEAR, .threads = 1, .bytes = 1e4, .flops = 4e6, .time_ns = 2e4, .cache = "hot"};
+    ck_roofline_apply(&q, &r, CK_ISA_AVX512, CK_DTYPE_Q8_0);
+    cr_assert_str_eq(q.arith, "int8");
+    cr_assert_str_eq(q.bound, "compute");
+    cr_assert_float_eq(q.ideal_ns, 1e4, 1e-6, "4e6 ops at 400 GOP/s");
+    /* a bf16 matmul where no bf16 peak was measured: the ISA's FMA */
+    ck_roofline_apply(&q, &r, CK_ISA_AVX512, CK_DTYPE_BF16);
+    cr_assert_str_eq(q.arith, "avx512");
+    cr_assert_float_eq(q.ideal_ns, 4e4, 1e-6);
+    cr_assert(strstr(q.roof_flag, "avx512 peak"), "200%% of the FMA peak is flagged: %s", q.roof_flag);
+}
+
+Test(roofline, the_summary_weighs_rows_by_time)
+{
+    ck_bench_row rows[3] = {
+        {.phase = "decode", .cache = "cold", .ideal_ns = 1, .time_ns = 1},    /* 100% */
+        {.phase = "decode", .cache = "cold", .ideal_ns = 10, .time_ns = 100}, /* 10% */
+        {.phase = "prefill", .cache = "hot", .ideal_ns = 50, .time_ns = 50},
+    };
+    double ideal, measured;
+    double f = ck_roofline_fraction(rows, 3, "decode", NULL, &ideal, &measured);
+    cr_assert_float_eq(f, 11.0 / 101.0, 1e-12, "sum of ideal / sum of measured, not the 55%% average");
+    cr_assert_float_eq(ideal, 11, 1e-12);
+    cr_assert_float_eq(measured, 101, 1e-12);
+    cr_assert_float_eq(ck_roofline_fraction(rows, 3, "prefill", NULL, NULL, NULL), 1.0, 1e-12);
+    cr_assert_float_eq(ck_roofline_fraction(rows, 3, NULL, NULL, NULL, NULL), 61.0 / 151.0, 1e-12);
+    cr_assert_float_eq(ck_roofline_fraction(rows, 2, "prefill", NULL, NULL, NULL), 0, 0, "no rows: 0");
+    cr_assert_float_eq(ck_roofline_fraction(rows, 3, NULL, "hot", NULL, NULL), 1.0, 1e-12, "by cache mode");
+    cr_assert_float_eq(ck_roofline_fraction(rows, 3, "prefill", "cold", NULL, NULL), 0, 0);
+}
+
+Test(roofline, cold_copies_exceed_four_times_the_cache)
+{
+    size_t llc = 32u << 20;
+    size_t n = ck_cold_copies(48u << 10, llc);
+    cr_assert_gt(n * (48u << 10), 4 * llc, "%zu copies", n);
+    cr_assert_leq((n - 2) * (48u << 10), 4 * llc, "not many more than needed");
+    cr_assert_eq(ck_cold_copies(200u << 20, llc), 1, "one copy alone is 4x the cache");
+    cr_assert_geq(ck_cold_copies(100u << 20, llc), 2, "never a call right after itself");
+    cr_assert_eq(ck_cold_copies(64, llc), CK_COLD_MAX_COPIES, "capped");
+}
