@@ -7,8 +7,8 @@ set -eu
 # (chromium: the headless browser that loads the HTML report in
 # tests/browser/check_report.sh, issue 10; that check skips where it is absent;
 # clang-format for make format-check, bear for make compile_commands.json,
-# cppcheck for make lint)
-PKGS="build-essential pkg-config clang clang-format bear cppcheck libcjson-dev libbenchmark-dev libnuma-dev libpapi-dev \
+# cppcheck for make lint, groff-base for the manual page check of test_cli)
+PKGS="build-essential pkg-config clang clang-format bear cppcheck groff-base libcjson-dev libbenchmark-dev libnuma-dev libpapi-dev \
 libcriterion-dev libopenblas-dev gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user \
 chromium"
 
