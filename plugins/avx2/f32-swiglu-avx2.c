@@ -1,7 +1,6 @@
 /* swiglu: y = gate / (1 + exp(-gate)) * up, with the shared vector exp
- * (about 1 ULP). Elementwise: each lane is computed the same way in the
- * body and the masked tail, so the split does not change any result.
- * y may alias gate; a large, not in-place y is written with streaming stores. */
+ * (about 1 ULP); the driver (tails, streaming stores, threads) is the one
+ * gated-avx2.inc shares with geglu. */
 #include "avx2-helpers.h"
 #include "avx2-kernels.h"
 
@@ -11,45 +10,6 @@ static inline __m256 swiglu8(__m256 g, __m256 u)
     return _mm256_mul_ps(_mm256_div_ps(g, _mm256_add_ps(_mm256_set1_ps(1.0f), e)), u);
 }
 
-typedef struct swiglu_job {
-    ck_swiglu_args a;
-    int stream; /* non-temporal stores for y */
-} swiglu_job;
-
-static inline void swiglu_masked(const ck_swiglu_args *a, size_t i, size_t n)
-{
-    __m256i m = avx2_tail_mask(n);
-    _mm256_maskstore_ps(a->y + i, m, swiglu8(_mm256_maskload_ps(a->gate + i, m), _mm256_maskload_ps(a->up + i, m)));
-}
-
-static void swiglu_range(void *arg, size_t begin, size_t end, int tid)
-{
-    const swiglu_job *j = arg;
-    const ck_swiglu_args *a = &j->a;
-    (void)tid;
-    size_t i = begin;
-    if (j->stream) { /* up to an aligned y: streaming stores need it */
-        size_t k = avx2_peel(a->y + i, end - i);
-        if (k)
-            swiglu_masked(a, i, k);
-        i += k;
-    }
-    for (; i + 8 <= end; i += 8)
-        avx2_store8(a->y + i, swiglu8(_mm256_loadu_ps(a->gate + i), _mm256_loadu_ps(a->up + i)), j->stream);
-    if (i < end)
-        swiglu_masked(a, i, end - i);
-    if (j->stream)
-        _mm_sfence();
-}
-
-int ck_avx2_f32_swiglu(const ck_exec_ctx *ctx, const void *args)
-{
-    const ck_swiglu_args *a = args;
-    if (!a)
-        return CK_E_UNSUPPORTED;
-    if (a->n > 0 && (!a->gate || !a->up || !a->y))
-        return CK_E_UNSUPPORTED;
-    swiglu_job job = {*a, avx2_should_stream(a->n * sizeof(float), a->y, a->gate) && a->y != a->up};
-    avx2_parallel(ctx, a->n, AVX2_ELEM_GRAIN, swiglu_range, &job);
-    return CK_OK;
-}
+#define GATED_NAME swiglu
+#define GATED_ACT8 swiglu8
+#include "gated-avx2.inc"
