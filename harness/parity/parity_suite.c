@@ -312,22 +312,45 @@ static void edge_fused(suite *s)
 /* Drop a case that repeats an earlier one (the generated lengths include some
  * the hand-written list has): a repeat checks nothing new and would share
  * its name in the table, the JSON and JUnit. */
+typedef struct named_case {
+    char name[576]; /* description, then the note */
+    size_t index;
+} named_case;
+
+static int cmp_named(const void *x, const void *y)
+{
+    const named_case *a = x, *b = y;
+    int c = strcmp(a->name, b->name);
+    return c ? c : (a->index > b->index) - (a->index < b->index);
+}
+
 static void drop_repeats(suite *s)
 {
-    size_t k = 0;
-    for (size_t i = 0; i < s->n; i++) {
-        char a[512];
-        ck_parity_describe(&s->v[i], a, sizeof a);
-        int seen = 0;
-        for (size_t j = 0; j < k && !seen; j++) {
-            char b[512];
-            ck_parity_describe(&s->v[j], b, sizeof b);
-            seen = !strcmp(a, b) && !strcmp(s->v[i].note, s->v[j].note);
-        }
-        if (!seen)
-            s->v[k++] = s->v[i];
+    /* each case described once, sorted by name: a repeat sits right after
+     * the first of its name (the lowest index), in O(n log n) */
+    named_case *v = malloc(s->n * sizeof *v);
+    unsigned char *drop = calloc(s->n, 1);
+    if (!v || !drop) { /* keep the repeats rather than fail the suite */
+        free(v);
+        free(drop);
+        return;
     }
+    for (size_t i = 0; i < s->n; i++) {
+        char d[512];
+        ck_parity_describe(&s->v[i], d, sizeof d);
+        snprintf(v[i].name, sizeof v[i].name, "%s\x1f%s", d, s->v[i].note);
+        v[i].index = i;
+    }
+    qsort(v, s->n, sizeof *v, cmp_named);
+    for (size_t i = 1; i < s->n; i++)
+        drop[v[i].index] = strcmp(v[i].name, v[i - 1].name) == 0;
+    size_t k = 0;
+    for (size_t i = 0; i < s->n; i++)
+        if (!drop[i])
+            s->v[k++] = s->v[i];
     s->n = k;
+    free(v);
+    free(drop);
 }
 
 size_t ck_parity_edge_suite(ck_parity_shape **out)
