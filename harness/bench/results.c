@@ -16,6 +16,7 @@
 
 #include "ck_host.h"
 #include "common/sysinfo.h"
+#include "common/files.h"
 
 static int exists(const char *path)
 {
@@ -69,22 +70,6 @@ void ck_results_csv_path(char *buf, size_t len, const char *json_path)
         snprintf(buf, len, "%s.csv", json_path);
 }
 
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    long size = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
-    char *buf = size >= 0 && fseek(f, 0, SEEK_SET) == 0 ? malloc((size_t)size + 1) : NULL;
-    if (buf && fread(buf, 1, (size_t)size, f) != (size_t)size) {
-        free(buf);
-        buf = NULL;
-    }
-    fclose(f);
-    if (buf)
-        buf[size] = '\0';
-    return buf;
-}
 
 /* ---- the ckbench object ------------------------------------------------------- */
 
@@ -150,7 +135,7 @@ static cJSON *parity_json(const char *path)
     }
     cJSON_AddBoolToObject(o, "run", 1);
     cJSON_AddStringToObject(o, "file", path);
-    char *text = slurp(path);
+    char *text = ck_read_file(path, NULL);
     cJSON *report = text ? cJSON_Parse(text) : NULL;
     free(text);
     if (report)
@@ -377,7 +362,7 @@ static char *insert_ckbench(const char *gb_text, const char *ckbench)
 int ck_results_write(const char *gb_json, const char *out_json, const ck_results_info *info, const ck_bench_row *rows,
                      size_t n_rows, char *err, size_t err_len)
 {
-    char *raw = slurp(gb_json);
+    char *raw = ck_read_file(gb_json, NULL);
     char *text = raw ? ck_json_nonfinite_to_null(raw) : NULL;
     free(raw);
     cJSON *doc = text ? cJSON_Parse(text) : NULL;

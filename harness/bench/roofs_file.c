@@ -12,6 +12,7 @@
 
 #include "calibrate.h"
 #include "common/sysinfo.h"
+#include "common/files.h"
 
 /* ---- names and lookups ------------------------------------------------------------ */
 
@@ -189,21 +190,13 @@ int ck_roofs_save(const ck_roofs *r, const char *path, char *err, size_t err_len
 
 static char *read_text(const char *path, char *err, size_t err_len)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        snprintf(err, err_len, "%s: cannot open: %s", path, strerror(errno));
-        return NULL;
+    char *buf = ck_read_file(path, NULL);
+    if (!buf) {
+        if (access(path, R_OK) != 0) /* the reason fopen gave */
+            snprintf(err, err_len, "%s: cannot open: %s", path, strerror(errno));
+        else
+            snprintf(err, err_len, "%s: cannot read it", path);
     }
-    long size = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
-    char *buf = size >= 0 && fseek(f, 0, SEEK_SET) == 0 ? malloc((size_t)size + 1) : NULL;
-    if (!buf || fread(buf, 1, (size_t)size, f) != (size_t)size) {
-        snprintf(err, err_len, "%s: cannot read it", path);
-        free(buf);
-        fclose(f);
-        return NULL;
-    }
-    fclose(f);
-    buf[size] = '\0';
     return buf;
 }
 

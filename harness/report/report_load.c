@@ -11,8 +11,10 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/sysinfo.h"
+#include "common/files.h"
 
 #define RESULT_KIND                                                                                                    \
     "a ckbench result file (Google Benchmark JSON with a context.ckbench object, written by 'ckbench bench')"
@@ -47,21 +49,13 @@ void ck_report_free(ck_report *r)
 
 static char *read_file(const char *path, char *err, size_t err_len)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        snprintf(err, err_len, "%s: cannot open: %s (expected %s)", path, strerror(errno), RESULT_KIND);
-        return NULL;
+    char *buf = ck_read_file(path, NULL);
+    if (!buf) {
+        if (access(path, R_OK) != 0) /* the reason fopen gave */
+            snprintf(err, err_len, "%s: cannot open: %s (expected %s)", path, strerror(errno), RESULT_KIND);
+        else
+            snprintf(err, err_len, "%s: cannot read it (is it a regular file?)", path);
     }
-    long size = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
-    char *buf = size >= 0 && fseek(f, 0, SEEK_SET) == 0 ? malloc((size_t)size + 1) : NULL;
-    if (!buf || fread(buf, 1, (size_t)size, f) != (size_t)size) {
-        snprintf(err, err_len, "%s: cannot read it (is it a regular file?)", path);
-        free(buf);
-        fclose(f);
-        return NULL;
-    }
-    fclose(f);
-    buf[size] = '\0';
     return buf;
 }
 
