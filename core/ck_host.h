@@ -67,6 +67,13 @@ void ck_exec_destroy(ck_exec_ctx *ctx);
  * cap; 0 for a one-thread context). */
 int ck_exec_thread_ids(const ck_exec_ctx *ctx, int *tids, int cap);
 
+/* 1 if a kernel left the floating-point control state changed on one of
+ * the context's worker threads since the last call (the worker has put it
+ * back already), with the phrase of ck_host_state_changed and the worker in
+ * msg ("left MXCSR flush-to-zero set on pool worker 1"); else 0. The
+ * caller's own thread is checked with ck_host_state_save/changed. */
+int ck_exec_workers_state_changed(const ck_exec_ctx *ctx, char *msg, size_t len);
+
 /* ---- floating-point state around a kernel call ---------------------------- */
 
 /* What a kernel must leave as it found it (host_state.c): the control bits
@@ -86,7 +93,9 @@ void ck_host_state_restore(const ck_host_state *s);
 /* k->fn(ctx, args), then what the kernel must have left alone put back:
  * the floating-point control state and the exec context; *restored is 1
  * if either had changed. For hosts that run kernels (run, train-step): a
- * kernel that leaves FTZ set must not change every kernel after it. */
+ * kernel that leaves FTZ set must not change every kernel after it. The
+ * pool's workers put their own state back (ck_exec_workers_state_changed);
+ * that counts as restored too. */
 int ck_kernel_call_restoring(const ck_kernel_desc *k, const ck_exec_ctx *ctx, const void *args, int *restored);
 
 /* ---- op and dtype metadata ---------------------------------------------- */

@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -33,6 +34,11 @@ typedef struct pool {
     size_t n, chunk; /* chunk: the smallest claim (the grain) */
     atomic_size_t next;
     scratch_buf *scratch; /* n_threads + 1 (the last is CK_SCRATCH_SHARED) */
+    /* The first floating-point state a kernel left behind on a worker (the
+     * worker put its own back at once); read and cleared by
+     * ck_exec_workers_state_changed. */
+    atomic_int state_bad;
+    char state_msg[200];
 } pool;
 
 /* Guided self-scheduling: each claim takes half of what is left divided by
@@ -61,6 +67,24 @@ typedef struct worker_arg {
     int tid;
 } worker_arg;
 
+/* MXCSR / FPCR are per thread: a kernel that sets flush-to-zero inside its
+ * parallel_for body changes the workers, not the caller, and every later
+ * kernel on them. Each worker compares after each job with the state it
+ * started with (inherited from the thread that made the pool), puts it
+ * back and keeps the first offence for the host to report. */
+static void check_worker_state(pool *pl, int tid, const ck_host_state *base)
+{
+    char what[160];
+    if (!ck_host_state_changed(base, what, sizeof what))
+        return;
+    ck_host_state_restore(base);
+    int expected = 0;
+    if (atomic_compare_exchange_strong(&pl->state_bad, &expected, -1)) {
+        snprintf(pl->state_msg, sizeof pl->state_msg, "%s on pool worker %d", what, tid);
+        atomic_store(&pl->state_bad, 1);
+    }
+}
+
 /* Kernels of a model come back to back: a worker that just finished polls
  * for the next job (and the caller for the workers) this many times, a few
  * tens of microseconds, before sleeping on a condition variable, so a small
@@ -83,6 +107,8 @@ static void *worker_main(void *v)
     worker_arg wa = *(worker_arg *)v;
     free(v);
     pool *pl = wa.pl;
+    ck_host_state base;
+    ck_host_state_save(&base);
     atomic_store(&pl->kernel_tids[wa.tid - 1], (int)syscall(SYS_gettid));
     unsigned long seen = 0;
     for (;;) {
@@ -100,6 +126,7 @@ static void *worker_main(void *v)
         seen = atomic_load(&pl->generation);
         pthread_mutex_unlock(&pl->mu);
         run_chunks(pl, wa.tid);
+        check_worker_state(pl, wa.tid, &base);
         if (atomic_fetch_add(&pl->done_workers, 1) + 1 == pl->ctx.n_threads - 1) {
             pthread_mutex_lock(&pl->mu);
             pthread_cond_signal(&pl->cv_done);
@@ -249,4 +276,20 @@ int ck_exec_thread_ids(const ck_exec_ctx *ctx, int *tids, int cap)
         tids[n++] = tid;
     }
     return n;
+}
+
+int ck_exec_workers_state_changed(const ck_exec_ctx *ctx, char *msg, size_t len)
+{
+    pool *pl = (pool *)ctx->host;
+    if (len)
+        msg[0] = 0;
+    if (!pl)
+        return 0;
+    /* parallel_for has returned: every worker's record is complete (1), or none began */
+    if (atomic_load(&pl->state_bad) != 1)
+        return 0;
+    if (len)
+        snprintf(msg, len, "%s", pl->state_msg);
+    atomic_store(&pl->state_bad, 0);
+    return 1;
 }

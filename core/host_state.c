@@ -141,6 +141,9 @@ int ck_kernel_call_restoring(const ck_kernel_desc *k, const ck_exec_ctx *ctx, co
         ck_host_state_restore(&fp);
         *restored = 1;
     }
+    char msg[200];
+    if (ck_exec_workers_state_changed(ctx, msg, sizeof msg))
+        *restored = 1;
     if (memcmp(ctx, &saved, sizeof saved) != 0) {
         /* the host's own object, handed to the kernel as const */
         memcpy((void *)ctx, &saved, sizeof saved);

@@ -90,6 +90,11 @@ static int item_setup(void *arg, char *err, size_t err_len)
     int status = ck_case_run(it->c, it->kernel, it->ctx);
     char what[300];
     int changed = ck_host_state_changed(&fp, what, sizeof what);
+    char on_worker[200];
+    if (ck_exec_workers_state_changed(it->ctx, on_worker, sizeof on_worker) && !changed) {
+        changed = 1;
+        snprintf(what, sizeof what, "%s", on_worker);
+    }
     if (!changed && memcmp(it->ctx, &saved, sizeof saved) != 0) {
         changed = 1;
         snprintf(what, sizeof what, "wrote into its exec context");

@@ -161,7 +161,8 @@ static const char *changed_ctx_field(const ck_exec_ctx *now, const ck_exec_ctx *
 }
 
 /* One kernel call with the host's side of the contract checked: the
- * floating-point control state and the exec context must be as they were.
+ * floating-point control state (the caller's and the pool workers') and
+ * the exec context must be as they were.
  * Both are put back, so the next run starts clean; the first offence is
  * kept in rep. */
 static int checked_call(ck_case *c, const ck_kernel_desc *k, ck_exec_ctx *ctx, child_report *rep, const char *when)
@@ -178,6 +179,12 @@ static int checked_call(ck_case *c, const ck_kernel_desc *k, ck_exec_ctx *ctx, c
     if (!rep->state_bad && ck_host_state_changed(&fp, what, sizeof what)) {
         rep->state_bad = 1;
         snprintf(rep->state_msg, sizeof rep->state_msg, "%s (%s)", what, when);
+    }
+    char on_worker[200];
+    int worker_bad = ck_exec_workers_state_changed(ctx, on_worker, sizeof on_worker); /* read: it clears */
+    if (!rep->state_bad && worker_bad) {
+        rep->state_bad = 1;
+        snprintf(rep->state_msg, sizeof rep->state_msg, "%s (%s)", on_worker, when);
     }
     if (!rep->state_bad && *field) {
         rep->state_bad = 1;

@@ -5,9 +5,13 @@
  *   swiglu   writes into its const exec context (n_threads)
  *   rmsnorm  one ULP off in one element when it runs on 3 or more logical
  *            threads: right on this 2-core machine's 1 and 2 threads
+ *   add      sets MXCSR flush-to-zero inside a parallel_for body on the
+ *            pool's worker threads only, never undone: the calling thread
+ *            stays clean, so only a check of the workers sees it
  * Each computes in double and rounds once, like the reference. */
 #include <fenv.h>
 #include <math.h>
+#include <unistd.h>
 #if defined(__x86_64__) || defined(__i386__)
 #include <xmmintrin.h>
 #endif
@@ -71,10 +75,37 @@ static int rmsnorm_wrong_from_3_threads(const ck_exec_ctx *ctx, const void *args
     return CK_OK;
 }
 
+/* One item per thread, each long enough (2 ms) that the caller cannot take
+ * them all before a worker wakes: every worker runs one and is left with
+ * FTZ set. The sum itself is done on the calling thread. */
+static void set_ftz_on_workers(void *arg, size_t begin, size_t end, int tid)
+{
+    (void)arg;
+    (void)begin;
+    (void)end;
+#if defined(__x86_64__) || defined(__i386__)
+    if (tid != 0)
+        _mm_setcsr(_mm_getcsr() | 0x8000u); /* "for speed", never undone */
+#else
+    (void)tid;
+#endif
+    usleep(2000);
+}
+
+static int add_leaks_worker_fpenv(const ck_exec_ctx *ctx, const void *args)
+{
+    const ck_add_args *a = args;
+    ctx->parallel_for(ctx, (size_t)ctx->n_threads, 1, set_ftz_on_workers, NULL);
+    for (size_t i = 0; i < a->n; i++)
+        a->y[i] = a->a[i] + a->b[i];
+    return CK_OK;
+}
+
 static const ck_kernel_desc kernels[] = {
     {CK_OP_GELU, CK_DTYPE_F32, 0, "f32-gelu/hostile-fpenv", gelu_leaks_fpenv},
     {CK_OP_SWIGLU, CK_DTYPE_F32, 0, "f32-swiglu/hostile-ctx", swiglu_writes_ctx},
     {CK_OP_RMSNORM, CK_DTYPE_F32, 0, "f32-rmsnorm/hostile-threads", rmsnorm_wrong_from_3_threads},
+    {CK_OP_ADD, CK_DTYPE_F32, 0, "f32-add/hostile-worker-fpenv", add_leaks_worker_fpenv},
 };
 
 static const ck_plugin_desc desc = {
