@@ -100,15 +100,20 @@ double ck_case_row_work(const ck_shape *s)
 }
 
 static int build_any(ck_case *c, char *err, size_t err_len);
+static int inplace_args(ck_case *c, case_args *a, int load);
 
-/* Build, then hold the arguments to docs/ops.md's rules (ck_op_check_args):
- * a case the host would refuse is a builder bug, never a kernel's failure. */
+/* Build, then hold the arguments to docs/ops.md's rules (ck_op_check_args),
+ * and those an in-place kernel gets too (y == x): a case the host would
+ * refuse is a builder bug, never a kernel's failure, and no kernel is ever
+ * run on arguments the host has not checked. */
 static int build(ck_case *c, char *err, size_t err_len)
 {
     if (build_any(c, err, err_len) != 0)
         return -1;
     char why[CK_ERR_LEN];
-    if (ck_op_check_args(c->shape.op, &c->args, why, sizeof why) == 0)
+    case_args in_place = c->args;
+    if (ck_op_check_args(c->shape.op, &c->args, why, sizeof why) == 0 &&
+        (!inplace_args(c, &in_place, 0) || ck_op_check_args(c->shape.op, &in_place, why, sizeof why) == 0))
         return 0;
     case_fail(err, err_len, &c->shape, "internal: the case's arguments break the op's rules: %s", why);
     return -1;
@@ -242,20 +247,22 @@ void ck_case_reset(ck_case *c)
     }
 }
 
-/* For a CK_KF_INPLACE kernel: load the output with the op's first input and
- * point the input at it. Ops without an in-place form keep their args. */
-static void make_inplace(ck_case *c, case_args *a)
+/* For a CK_KF_INPLACE kernel: point the op's first input at its output,
+ * with load, after copying the input's contents there. 0 if the op has no
+ * in-place form (a unchanged), else 1. */
+static int inplace_args(ck_case *c, case_args *a, int load)
 {
     const struct case_op *o = op_of(c->shape.op);
     if (!o || !o->inplace.has)
-        return;
+        return 0;
     void *in, *out;
     memcpy(&in, (char *)a + o->inplace.in, sizeof in);
     memcpy(&out, (char *)a + o->inplace.out, sizeof out);
     const ck_case_buf *b = case_buf_of(c, out);
-    if (!c->unbacked && b)
+    if (load && !c->unbacked && b)
         memcpy(out, in, b->bytes);
     memcpy((char *)a + o->inplace.in, &out, sizeof out);
+    return 1;
 }
 
 int ck_case_run_noreset(ck_case *c, const ck_kernel_desc *k, const ck_exec_ctx *ctx)
@@ -263,10 +270,9 @@ int ck_case_run_noreset(ck_case *c, const ck_kernel_desc *k, const ck_exec_ctx *
     if (!(k->flags & CK_KF_INPLACE))
         return k->fn(ctx, &c->args);
     case_args a = c->args;
-    make_inplace(c, &a);
+    inplace_args(c, &a, 1);
     return k->fn(ctx, &a);
 }
-
 int ck_case_run(ck_case *c, const ck_kernel_desc *k, const ck_exec_ctx *ctx)
 {
     ck_case_reset(c);
