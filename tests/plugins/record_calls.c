@@ -31,9 +31,17 @@ static const ck_kernel_desc kernels[] = {
     {CK_OP_ADD, CK_DTYPE_F32, 0, "f32-add/record", add},
     {CK_OP_QUANTIZE, CK_DTYPE_Q8_0, 0, "q8_0-quantize/record", quantize},
 };
-static const ck_plugin_desc desc = {
-    CK_ABI_VERSION, sizeof(ck_plugin_desc), "record_calls", "1.0.0", "kernels that count their calls", NULL, kernels, 2,
-    NULL,           NULL,                   sizeof(ck_kernel_desc)};
+static const ck_plugin_desc desc = {CK_ABI_VERSION,
+                                    sizeof(ck_plugin_desc),
+                                    "record_calls",
+                                    "1.0.0",
+                                    "kernels that count their calls",
+                                    NULL,
+                                    kernels,
+                                    2,
+                                    NULL,
+                                    NULL,
+                                    sizeof(ck_kernel_desc)};
 CK_PLUGIN_EXPORT const ck_plugin_desc *ck_plugin_entry(void)
 {
     return &desc;
