@@ -187,12 +187,21 @@ int case_build_attention_bwd(ck_case *c, char *err, size_t err_len)
     return 0;
 }
 
-int case_build_swiglu_bwd(ck_case *c, char *err, size_t err_len)
+/* The activations' length: n, or T * D; 0 with err if there is none. */
+static size_t activation_n(const ck_case *c, char *err, size_t err_len)
 {
     const ck_shape *s = &c->shape;
     int ok = 1;
     size_t n = s->n ? s->n : case_mul(s->T, s->D, &ok);
-    if (!case_need(n >= 1, err, err_len, s, "n (or T * D) must be >= 1"))
+    return case_need(n >= 1, err, err_len, s, "n (or T * D) must be >= 1") ? n : 0;
+}
+
+int case_build_swiglu_bwd(ck_case *c, char *err, size_t err_len)
+{
+    const ck_shape *s = &c->shape;
+    int ok = 1;
+    size_t n = activation_n(c, err, err_len);
+    if (!n)
         return -1;
     void *p_gate, *p_up, *p_dy, *p_dgate, *p_dup;
     ADD(gate, CK_BUF_IN, CK_DTYPE_F32, n);
@@ -212,8 +221,8 @@ int case_build_gelu_bwd(ck_case *c, char *err, size_t err_len)
 {
     const ck_shape *s = &c->shape;
     int ok = 1;
-    size_t n = s->n ? s->n : case_mul(s->T, s->D, &ok);
-    if (!case_need(n >= 1, err, err_len, s, "n (or T * D) must be >= 1"))
+    size_t n = activation_n(c, err, err_len);
+    if (!n)
         return -1;
     void *p_x, *p_dy, *p_dx;
     ADD(x, CK_BUF_IN, CK_DTYPE_F32, n);
