@@ -58,7 +58,7 @@ static const struct case_op {
     {                                                                                                                  \
         0, 0, 0                                                                                                        \
     }
-#define CK_CASE_OP(ID, build, rows, inplace, inputs) [CK_OP_##ID] = {build, rows, inplace},
+#define CK_CASE_OP(ID, build, rows, inplace, inputs, bounds) [CK_OP_##ID] = {build, rows, inplace},
 #include "case_ops.def"
 #undef CK_CASE_OP
 #undef IP
@@ -68,7 +68,7 @@ static const struct case_op {
 /* case_ops.def has one line per op of ck_ops.def, in its order: a missing
  * line is an undeclared CASE_SEQ_<op>, a misplaced one a failed assert. */
 enum case_op_seq {
-#define CK_CASE_OP(ID, build, rows, inplace, inputs) CASE_SEQ_##ID,
+#define CK_CASE_OP(ID, build, rows, inplace, inputs, bounds) CASE_SEQ_##ID,
 #include "case_ops.def"
 #undef CK_CASE_OP
     CASE_SEQ_COUNT

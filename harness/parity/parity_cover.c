@@ -279,7 +279,7 @@ static int norm_inputs(ck_case *c, int inputs)
 
 /* case_ops.def's inputs column: the op's special inputs, 0 for none. */
 static int (*const special[CK_OP_COUNT])(ck_case *c, int inputs) = {
-#define CK_CASE_OP(ID, build, rows, inplace, inputs) [CK_OP_##ID] = inputs,
+#define CK_CASE_OP(ID, build, rows, inplace, inputs, bounds) [CK_OP_##ID] = inputs,
 #include "cases/case_ops.def"
 #undef CK_CASE_OP
 };
