@@ -50,14 +50,10 @@ static const struct case_op {
     double (*rows)(const ck_shape *s);
     case_inplace inplace;
 } case_ops[CK_OP_COUNT] = {
-#define IP(args, in, out)                                                                                              \
-    {                                                                                                                  \
-        1, offsetof(args, in), offsetof(args, out)                                                                     \
-    }
-#define NO_IP                                                                                                          \
-    {                                                                                                                  \
-        0, 0, 0                                                                                                        \
-    }
+/* clang-format off */
+#define IP(args, in, out) {1, offsetof(args, in), offsetof(args, out)}
+#define NO_IP {0, 0, 0}
+/* clang-format on */
 #define CK_CASE_OP(ID, build, rows, inplace, inputs, bounds) [CK_OP_##ID] = {build, rows, inplace},
 #include "case_ops.def"
 #undef CK_CASE_OP
