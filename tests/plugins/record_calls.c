@@ -5,6 +5,7 @@
 #include "ck_plugin.h"
 
 CK_PLUGIN_EXPORT int ck_test_record_calls;
+CK_PLUGIN_EXPORT int ck_test_record_aliased; /* the in-place kernel's last call had y == a */
 
 static int add(const ck_exec_ctx *ctx, const void *args)
 {
@@ -14,6 +15,13 @@ static int add(const ck_exec_ctx *ctx, const void *args)
     for (size_t i = 0; i < a->n; i++)
         a->y[i] = a->a[i] + a->b[i];
     return CK_OK;
+}
+
+static int add_inplace(const ck_exec_ctx *ctx, const void *args)
+{
+    const ck_add_args *a = args;
+    ck_test_record_aliased = a->a == a->y;
+    return add(ctx, args);
 }
 
 static int quantize(const ck_exec_ctx *ctx, const void *args)
@@ -29,19 +37,19 @@ static int quantize(const ck_exec_ctx *ctx, const void *args)
 
 static const ck_kernel_desc kernels[] = {
     {CK_OP_ADD, CK_DTYPE_F32, 0, "f32-add/record", add},
+    {CK_OP_ADD, CK_DTYPE_F32, CK_KF_INPLACE, "f32-add/record-inplace", add_inplace},
     {CK_OP_QUANTIZE, CK_DTYPE_Q8_0, 0, "q8_0-quantize/record", quantize},
 };
-static const ck_plugin_desc desc = {CK_ABI_VERSION,
-                                    sizeof(ck_plugin_desc),
-                                    "record_calls",
-                                    "1.0.0",
-                                    "kernels that count their calls",
-                                    NULL,
-                                    kernels,
-                                    2,
-                                    NULL,
-                                    NULL,
-                                    sizeof(ck_kernel_desc)};
+static const ck_plugin_desc desc = {
+    .abi_version = CK_ABI_VERSION,
+    .struct_size = sizeof(ck_plugin_desc),
+    .name = "record_calls",
+    .version = "1.0.0",
+    .description = "kernels that count their calls",
+    .kernels = kernels,
+    .n_kernels = sizeof kernels / sizeof kernels[0],
+    .kernel_size = sizeof(ck_kernel_desc),
+};
 CK_PLUGIN_EXPORT const ck_plugin_desc *ck_plugin_entry(void)
 {
     return &desc;
