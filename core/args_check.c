@@ -259,7 +259,7 @@ static void check_backward(checker *c, uint32_t op, const void *args)
         int work = a->T && a->K && a->N;
         need(c, a->x, work, "x");
         need(c, a->w, work, "w");
-        need(c, a->dy, work, "dy");
+        need(c, a->dy, a->T && a->N, "dy"); /* read for db too, whatever K */
         disjoint(c, a->dx, a->T * a->K * 4, a->dy, a->T * a->N * 4, "dx", "dy");
         break;
     }
@@ -267,7 +267,12 @@ static void check_backward(checker *c, uint32_t op, const void *args)
         const ck_qkv_bwd_args *a = args;
         heads_rule(c, a->n_heads, a->n_kv_heads, a->head_dim);
         need(c, a->x, a->T && a->D, "x");
+        need(c, a->wq, a->T && a->D, "wq");
+        need(c, a->wk, a->T && a->D, "wk");
+        need(c, a->wv, a->T && a->D, "wv");
         need(c, a->dq, a->T, "dq");
+        need(c, a->dk, a->T, "dk");
+        need(c, a->dv, a->T, "dv");
         break;
     }
     case CK_OP_ATTENTION_BWD: {
@@ -319,18 +324,26 @@ static uint32_t norm_op(uint32_t kind)
     return kind == CK_NORM_LAYER ? CK_OP_LAYERNORM : CK_OP_RMSNORM;
 }
 
-/* A fused op's members, each against its own rules. */
+static void kind_rule(checker *c, uint32_t kind, uint32_t a, uint32_t b, const char *field)
+{
+    if (kind != a && kind != b)
+        fail(c, "%s %u is not one of the kinds ck_plugin.h names (%u, %u)", field, kind, a, b);
+}
+
+/* A fused op's members, each against its own rules, and its kinds. */
 static void check_fused(checker *c, uint32_t op, const void *args)
 {
     switch (op) {
     case CK_OP_EMBED_NORM: {
         const ck_fused_embed_norm_args *a = args;
+        kind_rule(c, a->norm_kind, CK_NORM_RMS, CK_NORM_LAYER, "norm_kind");
         check_embedding(c, &a->embed);
         check_norm(c, &a->norm);
         break;
     }
     case CK_OP_NORM_QKV: {
         const ck_fused_norm_qkv_args *a = args;
+        kind_rule(c, a->norm_kind, CK_NORM_RMS, CK_NORM_LAYER, "norm_kind");
         check_forward(c, norm_op(a->norm_kind), &a->norm);
         check_qkv(c, &a->qkv);
         break;
@@ -349,6 +362,7 @@ static void check_fused(checker *c, uint32_t op, const void *args)
     }
     case CK_OP_NORM_MLP: {
         const ck_fused_norm_mlp_args *a = args;
+        kind_rule(c, a->norm_kind, CK_NORM_RMS, CK_NORM_LAYER, "norm_kind");
         check_norm(c, &a->norm);
         if (a->gate.w) /* a GELU MLP has no gate */
             check_linear(c, &a->gate);
@@ -364,6 +378,7 @@ static void check_fused(checker *c, uint32_t op, const void *args)
     }
     case CK_OP_ACT_DOWN: {
         const ck_fused_act_down_args *a = args;
+        kind_rule(c, a->act_kind, CK_ACTIVATION_SWIGLU, CK_ACTIVATION_GELU, "act_kind");
         check_forward(c, a->act_kind == CK_ACTIVATION_GELU ? CK_OP_GELU : CK_OP_SWIGLU,
                       a->act_kind == CK_ACTIVATION_GELU ? (const void *)&a->gelu : (const void *)&a->swiglu);
         check_linear(c, &a->down);
@@ -371,6 +386,7 @@ static void check_fused(checker *c, uint32_t op, const void *args)
     }
     case CK_OP_ADD_NORM: {
         const ck_fused_add_norm_args *a = args;
+        kind_rule(c, a->norm_kind, CK_NORM_RMS, CK_NORM_LAYER, "norm_kind");
         check_forward(c, CK_OP_ADD, &a->add);
         check_norm(c, &a->norm);
         break;
@@ -400,4 +416,11 @@ int ck_op_check_args(uint32_t op, const void *args, char *err, size_t err_len)
     default: fail(&c, "unknown op id %u", op); return -1;
     }
     return c.bad ? -1 : 0;
+}
+
+int ck_kernel_call_checked(const ck_kernel_desc *k, const ck_exec_ctx *ctx, const void *args, char *err, size_t err_len)
+{
+    if (ck_op_check_args(k->op, args, err, err_len) != 0)
+        return -1;
+    return k->fn(ctx, args);
 }

@@ -141,6 +141,11 @@ const uint32_t *ck_op_members(uint32_t op); /* a fused op's members, CK_OP_NONE-
  * "<op>: <what is wrong>" in err. Data-dependent rules (ids in range) are
  * the kernels'. */
 int ck_op_check_args(uint32_t op, const void *args, char *err, size_t err_len);
+/* Call kernel k on args only if they keep the rules of k's op: the kernel's
+ * status, or -1 with err and the kernel never called. The door for a call
+ * whose arguments were not checked when they were bound. */
+int ck_kernel_call_checked(const ck_kernel_desc *k, const ck_exec_ctx *ctx, const void *args, char *err,
+                           size_t err_len);
 uint32_t ck_dtype_from_name(const char *name);
 
 typedef enum ck_parity_class { CK_PARITY_EXACT = 0, CK_PARITY_TOLERANCE = 1 } ck_parity_class;

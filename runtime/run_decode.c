@@ -47,7 +47,7 @@ int ck_runner_set_decode_pos(ck_runner *r, size_t pos, char *err, size_t len)
             move_attention(&u->args.attn_proj.attn, pos);
     }
     r->opts.decode_pos = pos;
-    return 0;
+    return run_check_units(r, err, len); /* the moved positions against the rules, before a kernel sees them */
 }
 
 int32_t *ck_runner_decode_ids(ck_runner *r)

@@ -125,7 +125,7 @@ static int add_unit(ck_runner *r, size_t first, size_t count, int fusion)
 /* Run the fusion pass per section and lay out the units. */
 /* Every unit's arguments against docs/ops.md's rules, once, before any
  * kernel sees them: a failure here is a binding bug, not a kernel's. */
-static int check_units(const ck_runner *r, char *err, size_t len)
+int run_check_units(const ck_runner *r, char *err, size_t len)
 {
     for (size_t i = 0; i < r->n_units; i++) {
         const unit *u = &r->units[i];
@@ -169,5 +169,5 @@ int run_group_units(ck_runner *r, char *err, size_t len)
     }
     if (at != r->n_steps)
         return run_failf(err, len, "internal: the fusion graph has %zu nodes, the runner %zu steps", at, r->n_steps);
-    return check_units(r, err, len);
+    return run_check_units(r, err, len);
 }

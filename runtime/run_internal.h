@@ -101,6 +101,8 @@ int run_bind_all(ck_runner *r, char *err, size_t len);
 int run_skipped_section(const ck_runner *r, size_t si);
 /* run_fuse.c: bound steps grouped into units, fused where the plugin can. */
 int run_group_units(ck_runner *r, char *err, size_t len);
+/* Every unit's arguments against the op's rules (ck_op_check_args): 0, or -1 with err. */
+int run_check_units(const ck_runner *r, char *err, size_t len);
 /* run_weights.c: seeding or loading weights, and windows of resident layers. */
 int run_seed_span(ck_runner *r, size_t start, size_t end, char *err, size_t len);
 int run_make_resident(ck_runner *r, uint32_t sec, uint32_t layer, char *err, size_t len);

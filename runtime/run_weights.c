@@ -171,9 +171,10 @@ static int seed_buffer(ck_runner *r, const ck_buffer *b, char *err, size_t len)
     } else if (b->dtype == CK_DTYPE_Q8_0 || b->dtype == CK_DTYPE_Q4_0) {
         const ck_kernel_desc *q = ck_plugin_kernel(r->scalar, CK_OP_QUANTIZE, b->dtype, 0);
         ck_quant_args qa = {tmp, dst, n, b->dtype};
-        if (!q || q->fn(r->seed_ctx, &qa) != CK_OK)
-            rc = run_failf(err, len, "%s: cannot quantise seeded weights to %s (no scalar quantize kernel)", b->name,
-                           ck_dtype_name(b->dtype));
+        char why[CK_ERR_LEN] = "no scalar quantize kernel";
+        if (!q || ck_kernel_call_checked(q, r->seed_ctx, &qa, why, sizeof why) != CK_OK)
+            rc = run_failf(err, len, "%s: cannot quantise seeded weights to %s (%s)", b->name, ck_dtype_name(b->dtype),
+                           why);
     } else if (b->dtype != CK_DTYPE_F32) {
         rc = run_failf(err, len, "%s: cannot seed weights of dtype %s", b->name, ck_dtype_name(b->dtype));
     }

@@ -173,6 +173,9 @@ int ck_trainer_loss(ck_trainer *t, const ck_exec_ctx *ctx, float *loss, char *er
             continue;
         ck_cross_entropy_args a = s->args.ce;
         a.dlogits = NULL;
+        char why[CK_ERR_LEN];
+        if (ck_op_check_args(s->op, &a, why, sizeof why))
+            return train_failf(err, len, "%s: internal: arguments break the op's rules: %s", s->label, why);
         if (run_call(t->runner, s->kernel, ctx, &a) != CK_OK)
             return train_failf(err, len, "%s: kernel %s refused its arguments", s->label, s->kernel->name);
     }

@@ -173,16 +173,7 @@ static const ck_kernel_desc *pick_kernel(const ck_plugin *p, const ck_shape *s, 
 /* Ops whose cost grows with T and that can be cut down along it. */
 static int reducible(const ck_shape *s)
 {
-    switch (s->op) {
-    case CK_OP_RMSNORM:
-    case CK_OP_LAYERNORM:
-    case CK_OP_LINEAR:
-    case CK_OP_QKV:
-    case CK_OP_ROPE:
-    case CK_OP_ATTENTION:
-    case CK_OP_EMBEDDING: return s->T > 1;
-    default: return 0;
-    }
+    return ck_case_has_rows(s->op) && s->T > 1;
 }
 
 static double work_of(const ck_shape *s)

@@ -1,8 +1,9 @@
 /* case.c — one op instance made runnable (see ck_case.h): dispatch to the
- * per-op builders (case_forward.c, case_backward.c, case_fused.c), the
+ * per-op builders through case_ops.def's table, the
  * public API, running a kernel on the case, and checking its guards. */
 #include <math.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,22 +12,109 @@
 #include "case_internal.h"
 #include "ck_rng.h"
 
+/* Multiply-adds of the reference per row (case_ops.def's rows column). */
+static double rows_norm(const ck_shape *s)
+{
+    return 4.0 * (double)s->D;
+}
+static double rows_linear(const ck_shape *s)
+{
+    return (double)s->K * (double)s->N;
+}
+static double rows_qkv(const ck_shape *s)
+{
+    return (double)s->D * (double)(s->n_heads + 2 * s->n_kv_heads) * (double)s->head_dim;
+}
+static double rows_rope(const ck_shape *s)
+{
+    return (double)(s->n_heads + s->n_kv_heads) * (double)s->head_dim;
+}
+static double rows_attention(const ck_shape *s)
+{
+    return 2.0 * (double)s->S * (double)s->n_heads * (double)s->head_dim;
+}
+static double rows_embedding(const ck_shape *s)
+{
+    return (double)s->D;
+}
+
+/* The in-place form: the offsets of its input and output pointers in the
+ * argument struct (has 0: none). */
+typedef struct case_inplace {
+    int has;
+    size_t in, out;
+} case_inplace;
+
+static const struct case_op {
+    case_builder build;
+    double (*rows)(const ck_shape *s);
+    case_inplace inplace;
+} case_ops[CK_OP_COUNT] = {
+/* clang-format off */
+#define IP(args, in, out) {1, offsetof(args, in), offsetof(args, out)}
+#define NO_IP {0, 0, 0}
+/* clang-format on */
+#define CK_CASE_OP(ID, build, rows, inplace, inputs, bounds) [CK_OP_##ID] = {build, rows, inplace},
+#include "case_ops.def"
+#undef CK_CASE_OP
+#undef IP
+#undef NO_IP
+};
+
+/* case_ops.def has one line per op of ck_ops.def, in its order: a missing
+ * line is an undeclared CASE_SEQ_<op>, a misplaced one a failed assert. */
+enum case_op_seq {
+#define CK_CASE_OP(ID, build, rows, inplace, inputs, bounds) CASE_SEQ_##ID,
+#include "case_ops.def"
+#undef CK_CASE_OP
+    CASE_SEQ_COUNT
+};
+#define CK_OP_ENTRY(ID, num, name, args, kind, FORWARD, cost)                                                          \
+    _Static_assert(CASE_SEQ_##ID + 1 == (num), "harness/cases/case_ops.def: the line of " #ID " is out of place");
+#include "ck_ops.def"
+#undef CK_OP_ENTRY
+_Static_assert(CASE_SEQ_COUNT == CK_OP_COUNT - 1, "harness/cases/case_ops.def: one line per op of core/ck_ops.def");
+/* A new op's argument struct needs its member in case_args. */
+#define CK_OP_ENTRY(ID, num, name, args, kind, FORWARD, cost)                                                          \
+    _Static_assert(sizeof(args) <= sizeof(case_args), "case_internal.h: case_args lacks " #args);
+#include "ck_ops.def"
+#undef CK_OP_ENTRY
+
+static const struct case_op *op_of(uint32_t op)
+{
+    return op > 0 && op < CK_OP_COUNT && case_ops[op].build ? &case_ops[op] : NULL;
+}
+
 int ck_case_supports(uint32_t op)
 {
-    return (op >= CK_OP_RMSNORM && op <= CK_OP_DEQUANTIZE) || (op >= CK_OP_RMSNORM_BWD && op <= CK_OP_CROSS_ENTROPY) ||
-           (op >= CK_OP_EMBED_NORM && op <= CK_OP_ADD_NORM) || op == CK_OP_GEGLU;
+    return op_of(op) != NULL;
+}
+
+int ck_case_has_rows(uint32_t op)
+{
+    return op_of(op) && op_of(op)->rows;
+}
+
+double ck_case_row_work(const ck_shape *s)
+{
+    return ck_case_has_rows(s->op) ? op_of(s->op)->rows(s) : 0;
 }
 
 static int build_any(ck_case *c, char *err, size_t err_len);
+static int inplace_args(ck_case *c, case_args *a, int load);
 
-/* Build, then hold the arguments to docs/ops.md's rules (ck_op_check_args):
- * a case the host would refuse is a builder bug, never a kernel's failure. */
+/* Build, then hold the arguments to docs/ops.md's rules (ck_op_check_args),
+ * and those an in-place kernel gets too (y == x): a case the host would
+ * refuse is a builder bug, never a kernel's failure, and no kernel is ever
+ * run on arguments the host has not checked. */
 static int build(ck_case *c, char *err, size_t err_len)
 {
     if (build_any(c, err, err_len) != 0)
         return -1;
     char why[CK_ERR_LEN];
-    if (ck_op_check_args(c->shape.op, &c->args, why, sizeof why) == 0)
+    case_args in_place = c->args;
+    if (ck_op_check_args(c->shape.op, &c->args, why, sizeof why) == 0 &&
+        (!inplace_args(c, &in_place, 0) || ck_op_check_args(c->shape.op, &in_place, why, sizeof why) == 0))
         return 0;
     case_fail(err, err_len, &c->shape, "internal: the case's arguments break the op's rules: %s", why);
     return -1;
@@ -35,14 +123,15 @@ static int build(ck_case *c, char *err, size_t err_len)
 static int build_any(ck_case *c, char *err, size_t err_len)
 {
     uint32_t op = c->shape.op;
-    if ((op >= CK_OP_RMSNORM && op <= CK_OP_DEQUANTIZE) || op == CK_OP_GEGLU) /* forward ops appended later */
-        return case_build_forward(c, err, err_len);
-    if (op >= CK_OP_RMSNORM_BWD && op <= CK_OP_CROSS_ENTROPY)
-        return case_build_backward(c, err, err_len);
-    if (op >= CK_OP_EMBED_NORM && op <= CK_OP_ADD_NORM && c->n_members)
-        return case_build_fused(c, err, err_len);
+    if (op_of(op) && (ck_op_kind(op) != CK_OPK_FUSED || c->n_members))
+        return op_of(op)->build(c, err, err_len);
     case_fail(err, err_len, &c->shape, "parity cannot build cases of op id %u (%s) yet", op, ck_op_name(op));
     return -1;
+}
+
+int case_build_op(ck_case *c, char *err, size_t err_len)
+{
+    return build_any(c, err, err_len);
 }
 
 /* ---- public API ------------------------------------------------------------------------ */
@@ -159,35 +248,22 @@ void ck_case_reset(ck_case *c)
     }
 }
 
-/* For a CK_KF_INPLACE kernel: load the output with the op's first input and
- * point the input at it. Ops without an in-place form keep their args. */
-static void make_inplace(const ck_case *c, case_args *a)
+/* For a CK_KF_INPLACE kernel: point the op's first input at its output,
+ * with load, after copying the input's contents there. 0 if the op has no
+ * in-place form (a unchanged), else 1. */
+static int inplace_args(ck_case *c, case_args *a, int load)
 {
-    switch (c->shape.op) {
-    case CK_OP_RMSNORM:
-    case CK_OP_LAYERNORM:
-        if (!c->unbacked)
-            memcpy(a->norm.y, a->norm.x, c->shape.T * c->shape.D * sizeof(float));
-        a->norm.x = a->norm.y;
-        break;
-    case CK_OP_SWIGLU:
-    case CK_OP_GEGLU:
-        if (!c->unbacked)
-            memcpy(a->swiglu.y, a->swiglu.gate, a->swiglu.n * sizeof(float));
-        a->swiglu.gate = a->swiglu.y;
-        break;
-    case CK_OP_GELU:
-        if (!c->unbacked)
-            memcpy(a->unary.y, a->unary.x, a->unary.n * sizeof(float));
-        a->unary.x = a->unary.y;
-        break;
-    case CK_OP_ADD:
-        if (!c->unbacked)
-            memcpy(a->add.y, a->add.a, a->add.n * sizeof(float));
-        a->add.a = a->add.y;
-        break;
-    default: break;
-    }
+    const struct case_op *o = op_of(c->shape.op);
+    if (!o || !o->inplace.has)
+        return 0;
+    void *in, *out;
+    memcpy(&in, (char *)a + o->inplace.in, sizeof in);
+    memcpy(&out, (char *)a + o->inplace.out, sizeof out);
+    const ck_case_buf *b = case_buf_of(c, out);
+    if (load && !c->unbacked && b)
+        memcpy(out, in, b->bytes);
+    memcpy((char *)a + o->inplace.in, &out, sizeof out);
+    return 1;
 }
 
 int ck_case_run_noreset(ck_case *c, const ck_kernel_desc *k, const ck_exec_ctx *ctx)
@@ -195,10 +271,9 @@ int ck_case_run_noreset(ck_case *c, const ck_kernel_desc *k, const ck_exec_ctx *
     if (!(k->flags & CK_KF_INPLACE))
         return k->fn(ctx, &c->args);
     case_args a = c->args;
-    make_inplace(c, &a);
+    inplace_args(c, &a, 1);
     return k->fn(ctx, &a);
 }
-
 int ck_case_run(ck_case *c, const ck_kernel_desc *k, const ck_exec_ctx *ctx)
 {
     ck_case_reset(c);

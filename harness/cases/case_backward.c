@@ -9,27 +9,20 @@
 
 #include "case_internal.h"
 
-#define WEIGHT_SIGMA 0.02
-
-static int build_norm_bwd(ck_case *c, char *err, size_t err_len)
+int case_build_norm_bwd(ck_case *c, char *err, size_t err_len)
 {
     const ck_shape *s = &c->shape;
     int ok = 1, layer = s->op == CK_OP_LAYERNORM_BWD;
-    if (!case_need(s->T && s->D, err, err_len, s, "T and D must be >= 1"))
-        return -1;
-    size_t td = case_mul(s->T, s->D, &ok);
     void *p_x, *p_gamma, *p_dy, *p_dx, *p_dgamma, *p_dbeta = NULL;
-    ADD(x, CK_BUF_IN, CK_DTYPE_F32, td);
-    ADD(gamma, CK_BUF_IN, CK_DTYPE_F32, s->D);
+    if (case_norm_inputs(c, &p_x, &p_gamma, err, err_len) != 0)
+        return -1;
+    size_t td = s->T * s->D; /* case_norm_inputs checked it */
     ADD(dy, CK_BUF_IN, CK_DTYPE_F32, td);
     ADD(dx, CK_BUF_OUT, CK_DTYPE_F32, td);
     ADD(dgamma, CK_BUF_OUT, CK_DTYPE_F32, s->D);
     if (layer && s->has_bias)
         ADD(dbeta, CK_BUF_OUT, CK_DTYPE_F32, s->D);
-    case_gen_activations(c, "x", case_init_of(c, p_x), s->T, s->D);
-    case_gen_normal(c, "gamma", case_init_of(c, p_gamma), s->D, 1.0, 0.1);
     case_gen_normal(c, "dy", case_init_of(c, p_dy), td, 0.0, 1.0);
-    case_dims(c, p_x, 2, s->T, s->D, 0);
     case_dims(c, p_dy, 2, s->T, s->D, 0);
     case_dims(c, p_dx, 2, s->T, s->D, 0);
     c->args.norm_bwd = (ck_norm_bwd_args){.x = p_x,
@@ -44,7 +37,7 @@ static int build_norm_bwd(ck_case *c, char *err, size_t err_len)
     return 0;
 }
 
-static int build_linear_bwd(ck_case *c, char *err, size_t err_len)
+int case_build_linear_bwd(ck_case *c, char *err, size_t err_len)
 {
     const ck_shape *s = &c->shape;
     int ok = 1;
@@ -52,19 +45,15 @@ static int build_linear_bwd(ck_case *c, char *err, size_t err_len)
         !case_need(s->dtype == CK_DTYPE_F32, err, err_len, s, "training weights are f32"))
         return -1;
     void *p_x, *p_w, *p_dy, *p_dx, *p_dw, *p_db = NULL;
-    ADD(x, CK_BUF_IN, CK_DTYPE_F32, case_mul(s->T, s->K, &ok));
-    ADD(w, CK_BUF_IN, CK_DTYPE_F32, case_mul(s->N, s->K, &ok));
+    if (case_linear_inputs(c, &p_x, &p_w, err, err_len) != 0)
+        return -1;
     ADD(dy, CK_BUF_IN, CK_DTYPE_F32, case_mul(s->T, s->N, &ok));
     ADD(dx, CK_BUF_OUT, CK_DTYPE_F32, s->T * s->K);
     ADD(dw, CK_BUF_OUT, CK_DTYPE_F32, s->N * s->K);
     if (s->has_bias)
         ADD(db, CK_BUF_OUT, CK_DTYPE_F32, s->N);
-    case_gen_activations(c, "x", case_init_of(c, p_x), s->T, s->K);
-    case_gen_weights(c, "w", case_init_of(c, p_w), CK_DTYPE_F32, s->N * s->K, WEIGHT_SIGMA);
     case_gen_normal(c, "dy", case_init_of(c, p_dy), s->T * s->N, 0.0, 1.0);
-    case_dims(c, p_x, 2, s->T, s->K, 0);
     case_dims(c, p_dx, 2, s->T, s->K, 0);
-    case_dims(c, p_w, 2, s->N, s->K, 0);
     case_dims(c, p_dw, 2, s->N, s->K, 0);
     case_dims(c, p_dy, 2, s->T, s->N, 0);
     c->args.linear_bwd = (ck_linear_bwd_args){
@@ -72,22 +61,18 @@ static int build_linear_bwd(ck_case *c, char *err, size_t err_len)
     return 0;
 }
 
-static int build_qkv_bwd(ck_case *c, char *err, size_t err_len)
+int case_build_qkv_bwd(ck_case *c, char *err, size_t err_len)
 {
     const ck_shape *s = &c->shape;
     int ok = 1;
-    if (!case_need(s->T && s->D && s->n_heads && s->n_kv_heads && s->head_dim, err, err_len, s,
-                   "T, D, n_heads, n_kv_heads and head_dim must be >= 1") ||
-        !case_need(s->n_heads % s->n_kv_heads == 0, err, err_len, s, "n_heads must be a multiple of n_kv_heads") ||
-        !case_need(s->dtype == CK_DTYPE_F32, err, err_len, s, "training weights are f32"))
+    void *in[4];
+    if (!case_qkv_shape_ok(c, err, err_len) ||
+        !case_need(s->dtype == CK_DTYPE_F32, err, err_len, s, "training weights are f32") ||
+        case_qkv_inputs(c, in, err, err_len) != 0)
         return -1;
-    size_t nq = case_mul(s->n_heads, s->head_dim, &ok), nkv = case_mul(s->n_kv_heads, s->head_dim, &ok);
-    void *p_x, *p_wq, *p_wk, *p_wv, *p_dq, *p_dk, *p_dv, *p_dx, *p_dwq, *p_dwk, *p_dwv;
+    size_t nq = s->n_heads * s->head_dim, nkv = s->n_kv_heads * s->head_dim; /* case_qkv_inputs checked them */
+    void *p_dq, *p_dk, *p_dv, *p_dx, *p_dwq, *p_dwk, *p_dwv;
     void *p_dbq = NULL, *p_dbk = NULL, *p_dbv = NULL;
-    ADD(x, CK_BUF_IN, CK_DTYPE_F32, case_mul(s->T, s->D, &ok));
-    ADD(wq, CK_BUF_IN, CK_DTYPE_F32, case_mul(nq, s->D, &ok));
-    ADD(wk, CK_BUF_IN, CK_DTYPE_F32, case_mul(nkv, s->D, &ok));
-    ADD(wv, CK_BUF_IN, CK_DTYPE_F32, nkv * s->D);
     ADD(dq, CK_BUF_IN, CK_DTYPE_F32, case_mul(s->T, nq, &ok));
     ADD(dk, CK_BUF_IN, CK_DTYPE_F32, case_mul(s->T, nkv, &ok));
     ADD(dv, CK_BUF_IN, CK_DTYPE_F32, s->T * nkv);
@@ -100,17 +85,13 @@ static int build_qkv_bwd(ck_case *c, char *err, size_t err_len)
         ADD(dbk, CK_BUF_OUT, CK_DTYPE_F32, nkv);
         ADD(dbv, CK_BUF_OUT, CK_DTYPE_F32, nkv);
     }
-    case_gen_activations(c, "x", case_init_of(c, p_x), s->T, s->D);
-    case_gen_weights(c, "wq", case_init_of(c, p_wq), CK_DTYPE_F32, nq * s->D, WEIGHT_SIGMA);
-    case_gen_weights(c, "wk", case_init_of(c, p_wk), CK_DTYPE_F32, nkv * s->D, WEIGHT_SIGMA);
-    case_gen_weights(c, "wv", case_init_of(c, p_wv), CK_DTYPE_F32, nkv * s->D, WEIGHT_SIGMA);
     case_gen_normal(c, "dq", case_init_of(c, p_dq), s->T * nq, 0.0, 1.0);
     case_gen_normal(c, "dk", case_init_of(c, p_dk), s->T * nkv, 0.0, 1.0);
     case_gen_normal(c, "dv", case_init_of(c, p_dv), s->T * nkv, 0.0, 1.0);
-    c->args.qkv_bwd = (ck_qkv_bwd_args){.x = p_x,
-                                        .wq = p_wq,
-                                        .wk = p_wk,
-                                        .wv = p_wv,
+    c->args.qkv_bwd = (ck_qkv_bwd_args){.x = in[0],
+                                        .wq = in[1],
+                                        .wk = in[2],
+                                        .wv = in[3],
                                         .dq = p_dq,
                                         .dk = p_dk,
                                         .dv = p_dv,
@@ -159,30 +140,22 @@ static void forward_probs(const ck_attention_bwd_args *a, float *probs)
     free(row);
 }
 
-static int build_attention_bwd(ck_case *c, char *err, size_t err_len)
+int case_build_attention_bwd(ck_case *c, char *err, size_t err_len)
 {
     const ck_shape *s = &c->shape;
     int ok = 1;
-    if (!case_need(s->T && s->S && s->n_heads && s->n_kv_heads && s->head_dim, err, err_len, s,
-                   "T, S, n_heads, n_kv_heads and head_dim must be >= 1") ||
-        !case_need(s->n_heads % s->n_kv_heads == 0, err, err_len, s, "n_heads must be a multiple of n_kv_heads"))
+    void *in[3], *p_dout, *p_probs = NULL, *p_dq, *p_dk, *p_dv;
+    if (case_attention_inputs(c, in, err, err_len) != 0)
         return -1;
-    size_t qn = case_mul(s->T, case_mul(s->n_heads, s->head_dim, &ok), &ok);
-    size_t kvn = case_mul(s->S, case_mul(s->n_kv_heads, s->head_dim, &ok), &ok);
+    void *p_q = in[0], *p_k = in[1], *p_v = in[2];
+    size_t qn = s->T * s->n_heads * s->head_dim, kvn = s->S * s->n_kv_heads * s->head_dim; /* checked */
     size_t hts = case_mul(s->n_heads, case_mul(s->T, s->S, &ok), &ok);
-    void *p_q, *p_k, *p_v, *p_dout, *p_probs = NULL, *p_dq, *p_dk, *p_dv;
-    ADD(q, CK_BUF_IN, CK_DTYPE_F32, qn);
-    ADD(k, CK_BUF_IN, CK_DTYPE_F32, kvn);
-    ADD(v, CK_BUF_IN, CK_DTYPE_F32, kvn);
     ADD(dout, CK_BUF_IN, CK_DTYPE_F32, qn);
     if (s->materialize)
         ADD(probs, CK_BUF_IN, CK_DTYPE_F32, hts);
     ADD(dq, CK_BUF_OUT, CK_DTYPE_F32, qn);
     ADD(dk, CK_BUF_OUT, CK_DTYPE_F32, kvn);
     ADD(dv, CK_BUF_OUT, CK_DTYPE_F32, kvn);
-    case_gen_activations(c, "q", case_init_of(c, p_q), s->T, s->n_heads * s->head_dim);
-    case_gen_activations(c, "k", case_init_of(c, p_k), s->S, s->n_kv_heads * s->head_dim);
-    case_gen_activations(c, "v", case_init_of(c, p_v), s->S, s->n_kv_heads * s->head_dim);
     case_gen_normal(c, "dout", case_init_of(c, p_dout), qn, 0.0, 1.0);
     c->args.attention_bwd = (ck_attention_bwd_args){.q = p_q,
                                                     .k = p_k,
@@ -206,49 +179,62 @@ static int build_attention_bwd(ck_case *c, char *err, size_t err_len)
         from_init.k = case_init_of(c, p_k);
         forward_probs(&from_init, case_init_of(c, p_probs));
     }
-    case_dims(c, p_q, 3, s->T, s->n_heads, s->head_dim);
     case_dims(c, p_dq, 3, s->T, s->n_heads, s->head_dim);
     case_dims(c, p_dout, 3, s->T, s->n_heads, s->head_dim);
-    case_dims(c, p_k, 3, s->S, s->n_kv_heads, s->head_dim);
-    case_dims(c, p_v, 3, s->S, s->n_kv_heads, s->head_dim);
     case_dims(c, p_dk, 3, s->S, s->n_kv_heads, s->head_dim);
     case_dims(c, p_dv, 3, s->S, s->n_kv_heads, s->head_dim);
     case_dims(c, p_probs, 3, s->n_heads, s->T, s->S);
     return 0;
 }
 
-static int build_activation_bwd(ck_case *c, char *err, size_t err_len)
+/* The activations' length: n, or T * D; 0 with err if there is none. */
+static size_t activation_n(const ck_case *c, char *err, size_t err_len)
 {
     const ck_shape *s = &c->shape;
     int ok = 1;
     size_t n = s->n ? s->n : case_mul(s->T, s->D, &ok);
-    if (!case_need(n >= 1, err, err_len, s, "n (or T * D) must be >= 1"))
+    return case_need(n >= 1, err, err_len, s, "n (or T * D) must be >= 1") ? n : 0;
+}
+
+int case_build_swiglu_bwd(ck_case *c, char *err, size_t err_len)
+{
+    const ck_shape *s = &c->shape;
+    int ok = 1;
+    size_t n = activation_n(c, err, err_len);
+    if (!n)
         return -1;
-    if (s->op == CK_OP_SWIGLU_BWD) {
-        void *p_gate, *p_up, *p_dy, *p_dgate, *p_dup;
-        ADD(gate, CK_BUF_IN, CK_DTYPE_F32, n);
-        ADD(up, CK_BUF_IN, CK_DTYPE_F32, n);
-        ADD(dy, CK_BUF_IN, CK_DTYPE_F32, n);
-        ADD(dgate, CK_BUF_OUT, CK_DTYPE_F32, n);
-        ADD(dup, CK_BUF_OUT, CK_DTYPE_F32, n);
-        case_gen_activations(c, "gate", case_init_of(c, p_gate), 1, n);
-        case_gen_activations(c, "up", case_init_of(c, p_up), 1, n);
-        case_gen_normal(c, "dy", case_init_of(c, p_dy), n, 0.0, 1.0);
-        c->args.swiglu_bwd =
-            (ck_swiglu_bwd_args){.gate = p_gate, .up = p_up, .dy = p_dy, .dgate = p_dgate, .dup = p_dup, .n = n};
-    } else {
-        void *p_x, *p_dy, *p_dx;
-        ADD(x, CK_BUF_IN, CK_DTYPE_F32, n);
-        ADD(dy, CK_BUF_IN, CK_DTYPE_F32, n);
-        ADD(dx, CK_BUF_OUT, CK_DTYPE_F32, n);
-        case_gen_activations(c, "x", case_init_of(c, p_x), 1, n);
-        case_gen_normal(c, "dy", case_init_of(c, p_dy), n, 0.0, 1.0);
-        c->args.unary_bwd = (ck_unary_bwd_args){.x = p_x, .dy = p_dy, .dx = p_dx, .n = n};
-    }
+    void *p_gate, *p_up, *p_dy, *p_dgate, *p_dup;
+    ADD(gate, CK_BUF_IN, CK_DTYPE_F32, n);
+    ADD(up, CK_BUF_IN, CK_DTYPE_F32, n);
+    ADD(dy, CK_BUF_IN, CK_DTYPE_F32, n);
+    ADD(dgate, CK_BUF_OUT, CK_DTYPE_F32, n);
+    ADD(dup, CK_BUF_OUT, CK_DTYPE_F32, n);
+    case_gen_activations(c, "gate", case_init_of(c, p_gate), 1, n);
+    case_gen_activations(c, "up", case_init_of(c, p_up), 1, n);
+    case_gen_normal(c, "dy", case_init_of(c, p_dy), n, 0.0, 1.0);
+    c->args.swiglu_bwd =
+        (ck_swiglu_bwd_args){.gate = p_gate, .up = p_up, .dy = p_dy, .dgate = p_dgate, .dup = p_dup, .n = n};
     return 0;
 }
 
-static int build_embedding_bwd(ck_case *c, char *err, size_t err_len)
+int case_build_gelu_bwd(ck_case *c, char *err, size_t err_len)
+{
+    const ck_shape *s = &c->shape;
+    int ok = 1;
+    size_t n = activation_n(c, err, err_len);
+    if (!n)
+        return -1;
+    void *p_x, *p_dy, *p_dx;
+    ADD(x, CK_BUF_IN, CK_DTYPE_F32, n);
+    ADD(dy, CK_BUF_IN, CK_DTYPE_F32, n);
+    ADD(dx, CK_BUF_OUT, CK_DTYPE_F32, n);
+    case_gen_activations(c, "x", case_init_of(c, p_x), 1, n);
+    case_gen_normal(c, "dy", case_init_of(c, p_dy), n, 0.0, 1.0);
+    c->args.unary_bwd = (ck_unary_bwd_args){.x = p_x, .dy = p_dy, .dx = p_dx, .n = n};
+    return 0;
+}
+
+int case_build_embedding_bwd(ck_case *c, char *err, size_t err_len)
 {
     const ck_shape *s = &c->shape;
     int ok = 1;
@@ -269,7 +255,7 @@ static int build_embedding_bwd(ck_case *c, char *err, size_t err_len)
     return 0;
 }
 
-static int build_cross_entropy(ck_case *c, char *err, size_t err_len)
+int case_build_cross_entropy(ck_case *c, char *err, size_t err_len)
 {
     const ck_shape *s = &c->shape;
     int ok = 1;
@@ -289,21 +275,4 @@ static int build_cross_entropy(ck_case *c, char *err, size_t err_len)
     c->args.cross_entropy = (ck_cross_entropy_args){
         .logits = p_logits, .targets = p_targets, .loss = p_loss, .dlogits = p_dlogits, .T = s->T, .V = s->vocab};
     return 0;
-}
-
-int case_build_backward(ck_case *c, char *err, size_t err_len)
-{
-    switch (c->shape.op) {
-    case CK_OP_RMSNORM_BWD:
-    case CK_OP_LAYERNORM_BWD: return build_norm_bwd(c, err, err_len);
-    case CK_OP_LINEAR_BWD: return build_linear_bwd(c, err, err_len);
-    case CK_OP_QKV_BWD: return build_qkv_bwd(c, err, err_len);
-    case CK_OP_ROPE_BWD: return case_build_rope(c, err, err_len); /* the inverse rotation, same buffers */
-    case CK_OP_ATTENTION_BWD: return build_attention_bwd(c, err, err_len);
-    case CK_OP_SWIGLU_BWD:
-    case CK_OP_GELU_BWD: return build_activation_bwd(c, err, err_len);
-    case CK_OP_EMBEDDING_BWD: return build_embedding_bwd(c, err, err_len);
-    case CK_OP_CROSS_ENTROPY: return build_cross_entropy(c, err, err_len);
-    default: case_fail(err, err_len, &c->shape, "not a backward op"); return -1;
-    }
 }

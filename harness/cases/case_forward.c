@@ -7,31 +7,62 @@
 #include "case_internal.h"
 
 
-static int build_norm(ck_case *c, char *err, size_t err_len)
+/* x [T, D] and gamma [D]: the inputs norm and norm_bwd share. */
+int case_norm_inputs(ck_case *c, void **x, void **gamma, char *err, size_t err_len)
 {
     const ck_shape *s = &c->shape;
     int ok = 1;
     if (!case_need(s->T && s->D, err, err_len, s, "T and D must be >= 1"))
         return -1;
-    void *p_x, *p_gamma, *p_beta = NULL, *p_y;
-    size_t td = case_mul(s->T, s->D, &ok);
-    ADD(x, CK_BUF_IN, CK_DTYPE_F32, td);
+    void *p_x, *p_gamma;
+    ADD(x, CK_BUF_IN, CK_DTYPE_F32, case_mul(s->T, s->D, &ok));
     ADD(gamma, CK_BUF_IN, CK_DTYPE_F32, s->D);
+    case_gen_activations(c, "x", case_init_of(c, p_x), s->T, s->D);
+    case_gen_normal(c, "gamma", case_init_of(c, p_gamma), s->D, 1.0, 0.1);
+    case_dims(c, p_x, 2, s->T, s->D, 0);
+    *x = p_x;
+    *gamma = p_gamma;
+    return 0;
+}
+
+int case_build_norm(ck_case *c, char *err, size_t err_len)
+{
+    const ck_shape *s = &c->shape;
+    int ok = 1;
+    void *p_x, *p_gamma, *p_beta = NULL, *p_y;
+    if (case_norm_inputs(c, &p_x, &p_gamma, err, err_len) != 0)
+        return -1;
+    size_t td = s->T * s->D; /* case_norm_inputs checked it */
     if (s->op == CK_OP_LAYERNORM && s->has_bias)
         ADD(beta, CK_BUF_IN, CK_DTYPE_F32, s->D);
     ADD(y, CK_BUF_OUT, CK_DTYPE_F32, td);
-    case_gen_activations(c, "x", case_init_of(c, p_x), s->T, s->D);
-    case_gen_normal(c, "gamma", case_init_of(c, p_gamma), s->D, 1.0, 0.1);
     if (p_beta)
         case_gen_normal(c, "beta", case_init_of(c, p_beta), s->D, 0.0, WEIGHT_SIGMA);
-    case_dims(c, p_x, 2, s->T, s->D, 0);
     case_dims(c, p_y, 2, s->T, s->D, 0);
     c->args.norm = (ck_norm_args){
         .x = p_x, .y = p_y, .gamma = p_gamma, .beta = p_beta, .T = s->T, .D = s->D, .eps = s->eps > 0 ? s->eps : 1e-5f};
     return 0;
 }
 
-static int build_linear(ck_case *c, char *err, size_t err_len)
+/* x [T, K] and w [N, K] of the shape's weight dtype: the inputs linear and
+ * linear_bwd share. */
+int case_linear_inputs(ck_case *c, void **x, void **w, char *err, size_t err_len)
+{
+    const ck_shape *s = &c->shape;
+    int ok = 1;
+    void *p_x, *p_w;
+    ADD(x, CK_BUF_IN, CK_DTYPE_F32, case_mul(s->T, s->K, &ok));
+    ADD(w, CK_BUF_IN, s->dtype, case_mul(s->N, s->K, &ok));
+    case_gen_activations(c, "x", case_init_of(c, p_x), s->T, s->K);
+    case_gen_weights(c, "w", case_init_of(c, p_w), s->dtype, s->N * s->K, WEIGHT_SIGMA);
+    case_dims(c, p_x, 2, s->T, s->K, 0);
+    case_dims(c, p_w, 2, s->N, s->K, 0);
+    *x = p_x;
+    *w = p_w;
+    return 0;
+}
+
+int case_build_linear(ck_case *c, char *err, size_t err_len)
 {
     const ck_shape *s = &c->shape;
     int ok = 1, quant = s->dtype == CK_DTYPE_Q8_0 || s->dtype == CK_DTYPE_Q4_0;
@@ -42,41 +73,65 @@ static int build_linear(ck_case *c, char *err, size_t err_len)
                    "K must be a multiple of 32 for quantised weights"))
         return -1;
     void *p_x, *p_w, *p_bias = NULL, *p_y;
-    ADD(x, CK_BUF_IN, CK_DTYPE_F32, case_mul(s->T, s->K, &ok));
-    ADD(w, CK_BUF_IN, s->dtype, case_mul(s->N, s->K, &ok));
+    if (case_linear_inputs(c, &p_x, &p_w, err, err_len) != 0)
+        return -1;
     if (s->has_bias)
         ADD(bias, CK_BUF_IN, CK_DTYPE_F32, s->N);
     ADD(y, CK_BUF_OUT, CK_DTYPE_F32, case_mul(s->T, s->N, &ok));
-    case_gen_activations(c, "x", case_init_of(c, p_x), s->T, s->K);
-    case_gen_weights(c, "w", case_init_of(c, p_w), s->dtype, s->N * s->K, WEIGHT_SIGMA);
     if (p_bias)
         case_gen_normal(c, "bias", case_init_of(c, p_bias), s->N, 0.0, WEIGHT_SIGMA);
-    case_dims(c, p_x, 2, s->T, s->K, 0);
-    case_dims(c, p_w, 2, s->N, s->K, 0);
     case_dims(c, p_y, 2, s->T, s->N, 0);
     c->args.linear = (ck_linear_args){
         .x = p_x, .w = p_w, .bias = p_bias, .y = p_y, .T = s->T, .K = s->K, .N = s->N, .w_dtype = s->dtype};
     return 0;
 }
 
-static int build_qkv(ck_case *c, char *err, size_t err_len)
+int case_qkv_shape_ok(const ck_case *c, char *err, size_t err_len)
 {
     const ck_shape *s = &c->shape;
-    int ok = 1, quant = s->dtype == CK_DTYPE_Q8_0 || s->dtype == CK_DTYPE_Q4_0;
-    if (!case_need(s->T && s->D && s->n_heads && s->n_kv_heads && s->head_dim, err, err_len, s,
-                   "T, D, n_heads, n_kv_heads and head_dim must be >= 1") ||
-        !case_need(s->n_heads % s->n_kv_heads == 0, err, err_len, s, "n_heads must be a multiple of n_kv_heads") ||
-        !case_need(case_is_weight_dtype(s->dtype, 1), err, err_len, s,
-                   "weight dtype must be f32, bf16, f16, q8_0 or q4_0") ||
-        !case_need(!quant || s->D % CK_QBLOCK == 0, err, err_len, s,
-                   "D must be a multiple of 32 for quantised weights"))
-        return -1;
+    return case_need(s->T && s->D && s->n_heads && s->n_kv_heads && s->head_dim, err, err_len, s,
+                     "T, D, n_heads, n_kv_heads and head_dim must be >= 1") &&
+           case_need(s->n_heads % s->n_kv_heads == 0, err, err_len, s, "n_heads must be a multiple of n_kv_heads");
+}
+
+/* x [T, D] and wq, wk, wv [heads * head_dim, D] of the shape's weight
+ * dtype: the inputs qkv and qkv_bwd share (w[0..3] = x, wq, wk, wv). */
+int case_qkv_inputs(ck_case *c, void *w[4], char *err, size_t err_len)
+{
+    const ck_shape *s = &c->shape;
+    int ok = 1;
     size_t nq = case_mul(s->n_heads, s->head_dim, &ok), nkv = case_mul(s->n_kv_heads, s->head_dim, &ok);
-    void *p_x, *p_wq, *p_wk, *p_wv, *p_bq = NULL, *p_bk = NULL, *p_bv = NULL, *p_q, *p_k, *p_v;
+    void *p_x, *p_wq, *p_wk, *p_wv;
     ADD(x, CK_BUF_IN, CK_DTYPE_F32, case_mul(s->T, s->D, &ok));
     ADD(wq, CK_BUF_IN, s->dtype, case_mul(nq, s->D, &ok));
     ADD(wk, CK_BUF_IN, s->dtype, case_mul(nkv, s->D, &ok));
     ADD(wv, CK_BUF_IN, s->dtype, case_mul(nkv, s->D, &ok));
+    case_gen_activations(c, "x", case_init_of(c, p_x), s->T, s->D);
+    case_gen_weights(c, "wq", case_init_of(c, p_wq), s->dtype, nq * s->D, WEIGHT_SIGMA);
+    case_gen_weights(c, "wk", case_init_of(c, p_wk), s->dtype, nkv * s->D, WEIGHT_SIGMA);
+    case_gen_weights(c, "wv", case_init_of(c, p_wv), s->dtype, nkv * s->D, WEIGHT_SIGMA);
+    case_dims(c, p_x, 2, s->T, s->D, 0);
+    case_dims(c, p_wq, 2, nq, s->D, 0);
+    case_dims(c, p_wk, 2, nkv, s->D, 0);
+    case_dims(c, p_wv, 2, nkv, s->D, 0);
+    w[0] = p_x, w[1] = p_wq, w[2] = p_wk, w[3] = p_wv;
+    return 0;
+}
+
+int case_build_qkv(ck_case *c, char *err, size_t err_len)
+{
+    const ck_shape *s = &c->shape;
+    int ok = 1, quant = s->dtype == CK_DTYPE_Q8_0 || s->dtype == CK_DTYPE_Q4_0;
+    void *in[4];
+    if (!case_qkv_shape_ok(c, err, err_len) ||
+        !case_need(case_is_weight_dtype(s->dtype, 1), err, err_len, s,
+                   "weight dtype must be f32, bf16, f16, q8_0 or q4_0") ||
+        !case_need(!quant || s->D % CK_QBLOCK == 0, err, err_len, s,
+                   "D must be a multiple of 32 for quantised weights") ||
+        case_qkv_inputs(c, in, err, err_len) != 0)
+        return -1;
+    size_t nq = s->n_heads * s->head_dim, nkv = s->n_kv_heads * s->head_dim; /* case_qkv_inputs checked them */
+    void *p_bq = NULL, *p_bk = NULL, *p_bv = NULL, *p_q, *p_k, *p_v;
     if (s->has_bias) {
         ADD(bq, CK_BUF_IN, CK_DTYPE_F32, nq);
         ADD(bk, CK_BUF_IN, CK_DTYPE_F32, nkv);
@@ -85,26 +140,18 @@ static int build_qkv(ck_case *c, char *err, size_t err_len)
     ADD(q, CK_BUF_OUT, CK_DTYPE_F32, case_mul(s->T, nq, &ok));
     ADD(k, CK_BUF_OUT, CK_DTYPE_F32, case_mul(s->T, nkv, &ok));
     ADD(v, CK_BUF_OUT, CK_DTYPE_F32, case_mul(s->T, nkv, &ok));
-    case_gen_activations(c, "x", case_init_of(c, p_x), s->T, s->D);
-    case_gen_weights(c, "wq", case_init_of(c, p_wq), s->dtype, nq * s->D, WEIGHT_SIGMA);
-    case_gen_weights(c, "wk", case_init_of(c, p_wk), s->dtype, nkv * s->D, WEIGHT_SIGMA);
-    case_gen_weights(c, "wv", case_init_of(c, p_wv), s->dtype, nkv * s->D, WEIGHT_SIGMA);
     if (s->has_bias) {
         case_gen_normal(c, "bq", case_init_of(c, p_bq), nq, 0.0, WEIGHT_SIGMA);
         case_gen_normal(c, "bk", case_init_of(c, p_bk), nkv, 0.0, WEIGHT_SIGMA);
         case_gen_normal(c, "bv", case_init_of(c, p_bv), nkv, 0.0, WEIGHT_SIGMA);
     }
-    case_dims(c, p_x, 2, s->T, s->D, 0);
-    case_dims(c, p_wq, 2, nq, s->D, 0);
-    case_dims(c, p_wk, 2, nkv, s->D, 0);
-    case_dims(c, p_wv, 2, nkv, s->D, 0);
     case_dims(c, p_q, 3, s->T, s->n_heads, s->head_dim);
     case_dims(c, p_k, 3, s->T, s->n_kv_heads, s->head_dim);
     case_dims(c, p_v, 3, s->T, s->n_kv_heads, s->head_dim);
-    c->args.qkv = (ck_qkv_args){.x = p_x,
-                                .wq = p_wq,
-                                .wk = p_wk,
-                                .wv = p_wv,
+    c->args.qkv = (ck_qkv_args){.x = in[0],
+                                .wq = in[1],
+                                .wk = in[2],
+                                .wv = in[3],
                                 .bq = p_bq,
                                 .bk = p_bk,
                                 .bv = p_bv,
@@ -164,7 +211,9 @@ int case_build_rope(ck_case *c, char *err, size_t err_len)
     return 0;
 }
 
-static int build_attention(ck_case *c, char *err, size_t err_len)
+/* q [T, H, hd], k and v [S, Hkv, hd], after the shape's check: the inputs
+ * attention and attention_bwd share (in[0..2] = q, k, v). */
+int case_attention_inputs(ck_case *c, void *in[3], char *err, size_t err_len)
 {
     const ck_shape *s = &c->shape;
     int ok = 1;
@@ -174,30 +223,40 @@ static int build_attention(ck_case *c, char *err, size_t err_len)
         !case_need(!s->window || s->causal, err, err_len, s, "a window needs causal attention") ||
         !case_need(s->softcap >= 0.0f, err, err_len, s, "softcap must be >= 0"))
         return -1;
-    size_t qn = case_mul(s->T, case_mul(s->n_heads, s->head_dim, &ok), &ok);
     size_t kvn = case_mul(s->S, case_mul(s->n_kv_heads, s->head_dim, &ok), &ok);
-    size_t hts = case_mul(s->n_heads, case_mul(s->T, s->S, &ok), &ok);
-    void *p_q, *p_k, *p_v, *p_out, *p_scores = NULL, *p_probs = NULL;
-    ADD(q, CK_BUF_IN, CK_DTYPE_F32, qn);
+    void *p_q, *p_k, *p_v;
+    ADD(q, CK_BUF_IN, CK_DTYPE_F32, case_mul(s->T, case_mul(s->n_heads, s->head_dim, &ok), &ok));
     ADD(k, CK_BUF_IN, CK_DTYPE_F32, kvn);
     ADD(v, CK_BUF_IN, CK_DTYPE_F32, kvn);
-    ADD(out, CK_BUF_OUT, CK_DTYPE_F32, qn);
-    if (s->materialize) {
-        ADD(scores, CK_BUF_OUT, CK_DTYPE_F32, hts);
-        ADD(probs, CK_BUF_OUT, CK_DTYPE_F32, hts);
-    }
     case_gen_activations(c, "q", case_init_of(c, p_q), s->T, s->n_heads * s->head_dim);
     case_gen_activations(c, "k", case_init_of(c, p_k), s->S, s->n_kv_heads * s->head_dim);
     case_gen_activations(c, "v", case_init_of(c, p_v), s->S, s->n_kv_heads * s->head_dim);
     case_dims(c, p_q, 3, s->T, s->n_heads, s->head_dim);
-    case_dims(c, p_out, 3, s->T, s->n_heads, s->head_dim);
     case_dims(c, p_k, 3, s->S, s->n_kv_heads, s->head_dim);
     case_dims(c, p_v, 3, s->S, s->n_kv_heads, s->head_dim);
+    in[0] = p_q, in[1] = p_k, in[2] = p_v;
+    return 0;
+}
+
+int case_build_attention(ck_case *c, char *err, size_t err_len)
+{
+    const ck_shape *s = &c->shape;
+    int ok = 1;
+    void *in[3], *p_out, *p_scores = NULL, *p_probs = NULL;
+    if (case_attention_inputs(c, in, err, err_len) != 0)
+        return -1;
+    size_t hts = case_mul(s->n_heads, case_mul(s->T, s->S, &ok), &ok);
+    ADD(out, CK_BUF_OUT, CK_DTYPE_F32, s->T * s->n_heads * s->head_dim); /* the size of q */
+    if (s->materialize) {
+        ADD(scores, CK_BUF_OUT, CK_DTYPE_F32, hts);
+        ADD(probs, CK_BUF_OUT, CK_DTYPE_F32, hts);
+    }
+    case_dims(c, p_out, 3, s->T, s->n_heads, s->head_dim);
     case_dims(c, p_scores, 3, s->n_heads, s->T, s->S);
     case_dims(c, p_probs, 3, s->n_heads, s->T, s->S);
-    c->args.attention = (ck_attention_args){.q = p_q,
-                                            .k = p_k,
-                                            .v = p_v,
+    c->args.attention = (ck_attention_args){.q = in[0],
+                                            .k = in[1],
+                                            .v = in[2],
                                             .out = p_out,
                                             .scores = p_scores,
                                             .probs = p_probs,
@@ -225,41 +284,62 @@ static size_t elementwise_cols(const ck_shape *s, size_t n)
     return s->D && n % s->D == 0 ? s->D : n;
 }
 
-static int build_elementwise(ck_case *c, char *err, size_t err_len)
+/* An elementwise op's buffers: inputs a and b (b NULL: one input), then y,
+ * n values each, the inputs generated as rows of the shape's width
+ * (p[0..2] = a, b, y). */
+static int elementwise_bufs(ck_case *c, const char *a, const char *b, void *p[3], size_t *n, char *err, size_t err_len)
 {
     const ck_shape *s = &c->shape;
     int ok = 1;
-    size_t n = elementwise_n(s, &ok);
-    if (!case_need(n >= 1, err, err_len, s, "n (or T * D) must be >= 1"))
+    *n = elementwise_n(s, &ok);
+    if (!case_need(*n >= 1, err, err_len, s, "n (or T * D) must be >= 1"))
         return -1;
-    size_t cols = elementwise_cols(s, n), rows = n / cols;
-    if (s->op == CK_OP_SWIGLU || s->op == CK_OP_GEGLU) { /* both gate * up shaped */
-        void *p_gate, *p_up, *p_y;
-        ADD(gate, CK_BUF_IN, CK_DTYPE_F32, n);
-        ADD(up, CK_BUF_IN, CK_DTYPE_F32, n);
-        ADD(y, CK_BUF_OUT, CK_DTYPE_F32, n);
-        case_gen_activations(c, "gate", case_init_of(c, p_gate), rows, cols);
-        case_gen_activations(c, "up", case_init_of(c, p_up), rows, cols);
-        c->args.swiglu = (ck_swiglu_args){.gate = p_gate, .up = p_up, .y = p_y, .n = n};
-    } else if (s->op == CK_OP_GELU) {
-        void *p_x, *p_y;
-        ADD(x, CK_BUF_IN, CK_DTYPE_F32, n);
-        ADD(y, CK_BUF_OUT, CK_DTYPE_F32, n);
-        case_gen_activations(c, "x", case_init_of(c, p_x), rows, cols);
-        c->args.unary = (ck_unary_args){.x = p_x, .y = p_y, .n = n};
-    } else {
-        void *p_a, *p_b, *p_y;
-        ADD(a, CK_BUF_IN, CK_DTYPE_F32, n);
-        ADD(b, CK_BUF_IN, CK_DTYPE_F32, n);
-        ADD(y, CK_BUF_OUT, CK_DTYPE_F32, n);
-        case_gen_activations(c, "a", case_init_of(c, p_a), rows, cols);
-        case_gen_activations(c, "b", case_init_of(c, p_b), rows, cols);
-        c->args.add = (ck_add_args){.a = p_a, .b = p_b, .y = p_y, .n = n};
+    const char *names[3] = {a, b, "y"};
+    for (int i = 0; i < 3; i++) {
+        p[i] = NULL;
+        if (names[i] &&
+            !(p[i] = case_add_buf(c, names[i], i < 2 ? CK_BUF_IN : CK_BUF_OUT, CK_DTYPE_F32, *n, err, err_len)))
+            return -1;
     }
+    size_t cols = elementwise_cols(s, *n), rows = *n / cols;
+    for (int i = 0; i < 2; i++)
+        if (names[i])
+            case_gen_activations(c, names[i], case_init_of(c, p[i]), rows, cols);
     return 0;
 }
 
-static int build_embedding(ck_case *c, char *err, size_t err_len)
+/* swiglu and geglu: both gate * up shaped */
+int case_build_gated(ck_case *c, char *err, size_t err_len)
+{
+    void *p[3];
+    size_t n;
+    if (elementwise_bufs(c, "gate", "up", p, &n, err, err_len) != 0)
+        return -1;
+    c->args.swiglu = (ck_swiglu_args){.gate = p[0], .up = p[1], .y = p[2], .n = n};
+    return 0;
+}
+
+int case_build_gelu(ck_case *c, char *err, size_t err_len)
+{
+    void *p[3];
+    size_t n;
+    if (elementwise_bufs(c, "x", NULL, p, &n, err, err_len) != 0)
+        return -1;
+    c->args.unary = (ck_unary_args){.x = p[0], .y = p[2], .n = n};
+    return 0;
+}
+
+int case_build_add(ck_case *c, char *err, size_t err_len)
+{
+    void *p[3];
+    size_t n;
+    if (elementwise_bufs(c, "a", "b", p, &n, err, err_len) != 0)
+        return -1;
+    c->args.add = (ck_add_args){.a = p[0], .b = p[1], .y = p[2], .n = n};
+    return 0;
+}
+
+int case_build_embedding(ck_case *c, char *err, size_t err_len)
 {
     const ck_shape *s = &c->shape;
     int ok = 1;
@@ -284,7 +364,7 @@ static int build_embedding(ck_case *c, char *err, size_t err_len)
     return 0;
 }
 
-static int build_adam(ck_case *c, char *err, size_t err_len)
+int case_build_adam(ck_case *c, char *err, size_t err_len)
 {
     const ck_shape *s = &c->shape;
     int ok = 1;
@@ -326,7 +406,7 @@ static int build_adam(ck_case *c, char *err, size_t err_len)
     return 0;
 }
 
-static int build_quant(ck_case *c, char *err, size_t err_len)
+int case_build_quant(ck_case *c, char *err, size_t err_len)
 {
     const ck_shape *s = &c->shape;
     int ok = 1;
@@ -347,25 +427,4 @@ static int build_quant(ck_case *c, char *err, size_t err_len)
     }
     c->args.quant = (ck_quant_args){.src = p_src, .dst = p_dst, .n = n, .dtype = s->dtype};
     return 0;
-}
-
-int case_build_forward(ck_case *c, char *err, size_t err_len)
-{
-    switch (c->shape.op) {
-    case CK_OP_RMSNORM:
-    case CK_OP_LAYERNORM: return build_norm(c, err, err_len);
-    case CK_OP_LINEAR: return build_linear(c, err, err_len);
-    case CK_OP_QKV: return build_qkv(c, err, err_len);
-    case CK_OP_ROPE: return case_build_rope(c, err, err_len);
-    case CK_OP_ATTENTION: return build_attention(c, err, err_len);
-    case CK_OP_SWIGLU:
-    case CK_OP_GEGLU:
-    case CK_OP_GELU:
-    case CK_OP_ADD: return build_elementwise(c, err, err_len);
-    case CK_OP_EMBEDDING: return build_embedding(c, err, err_len);
-    case CK_OP_ADAM: return build_adam(c, err, err_len);
-    case CK_OP_QUANTIZE:
-    case CK_OP_DEQUANTIZE: return build_quant(c, err, err_len);
-    default: case_fail(err, err_len, &c->shape, "not a forward op"); return -1;
-    }
 }

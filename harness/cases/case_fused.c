@@ -16,7 +16,7 @@ static int build_member(ck_case *c, size_t m, const char *prefix, case_args *out
     size_t first = c->n_bufs;
     ck_shape fused = c->shape;
     c->shape = c->members[m];
-    int rc = case_build_forward(c, err, err_len);
+    int rc = case_build_op(c, err, err_len);
     c->shape = fused;
     if (rc != 0)
         return -1;
@@ -63,24 +63,21 @@ static uint32_t norm_kind(uint32_t op)
     return op == CK_OP_LAYERNORM ? CK_NORM_LAYER : CK_NORM_RMS;
 }
 
-/* 1 if the members are the ops this fused op is made of, in order. */
-static int members_fit(const ck_case *c)
+/* 0 if the members are the ops this fused op is made of, in order (`fits`,
+ * over the members); else -1 with err. */
+static int misfit(const ck_case *c, int fits, char *err, size_t err_len)
 {
-    const ck_shape *m = c->members;
-    size_t n = c->n_members;
-    switch (c->shape.op) {
-    case CK_OP_EMBED_NORM: return n == 2 && m[0].op == CK_OP_EMBEDDING && is_norm(m[1].op);
-    case CK_OP_NORM_QKV: return n == 2 && is_norm(m[0].op) && m[1].op == CK_OP_QKV;
-    case CK_OP_QKV_ROPE: return n == 2 && m[0].op == CK_OP_QKV && m[1].op == CK_OP_ROPE;
-    case CK_OP_ATTN_PROJ: return n == 2 && m[0].op == CK_OP_ATTENTION && !m[0].materialize && m[1].op == CK_OP_LINEAR;
-    case CK_OP_NORM_MLP:
-        return (n == 2 || n == 3) && is_norm(m[0].op) && m[1].op == CK_OP_LINEAR && (n == 2 || m[2].op == CK_OP_LINEAR);
-    case CK_OP_GATE_UP: return n == 3 && m[0].op == CK_OP_LINEAR && m[1].op == CK_OP_LINEAR && m[2].op == CK_OP_SWIGLU;
-    case CK_OP_ACT_DOWN: return n == 2 && (m[0].op == CK_OP_SWIGLU || m[0].op == CK_OP_GELU) && m[1].op == CK_OP_LINEAR;
-    case CK_OP_ADD_NORM: return n == 2 && m[0].op == CK_OP_ADD && is_norm(m[1].op);
-    default: return 0;
-    }
+    if (fits)
+        return 0;
+    case_fail(err, err_len, &c->shape, "the members (%zu, first %s) are not those of this fused op", c->n_members,
+              ck_op_name(c->members[0].op));
+    return -1;
 }
+
+/* In a fused builder: its members' count, the op of member i, and the check. */
+#define NM (c->n_members)
+#define OP(i) (c->members[i].op)
+#define MEMBERS_FIT(cond) (misfit(c, (cond), err, err_len) == 0)
 
 /* Two-member fusions: build both, then link. */
 static int build_pair(ck_case *c, const char *p0, const char *p1, case_args *a0, case_args *a1, char *err,
@@ -89,8 +86,10 @@ static int build_pair(ck_case *c, const char *p0, const char *p1, case_args *a0,
     return build_member(c, 0, p0, a0, err, err_len) || build_member(c, 1, p1, a1, err, err_len) ? -1 : 0;
 }
 
-static int fuse_embed_norm(ck_case *c, char *err, size_t err_len)
+int case_fuse_embed_norm(ck_case *c, char *err, size_t err_len)
 {
+    if (!MEMBERS_FIT(NM == 2 && OP(0) == CK_OP_EMBEDDING && is_norm(OP(1))))
+        return -1;
     case_args e, n;
     if (build_pair(c, "embed", "norm", &e, &n, err, err_len) || link(c, n.norm.x, e.embedding.y, err, err_len))
         return -1;
@@ -99,8 +98,10 @@ static int fuse_embed_norm(ck_case *c, char *err, size_t err_len)
     return 0;
 }
 
-static int fuse_norm_qkv(ck_case *c, char *err, size_t err_len)
+int case_fuse_norm_qkv(ck_case *c, char *err, size_t err_len)
 {
+    if (!MEMBERS_FIT(NM == 2 && is_norm(OP(0)) && OP(1) == CK_OP_QKV))
+        return -1;
     case_args n, q;
     if (build_pair(c, "norm", "qkv", &n, &q, err, err_len) || link(c, q.qkv.x, n.norm.y, err, err_len))
         return -1;
@@ -110,8 +111,10 @@ static int fuse_norm_qkv(ck_case *c, char *err, size_t err_len)
     return 0;
 }
 
-static int fuse_qkv_rope(ck_case *c, char *err, size_t err_len)
+int case_fuse_qkv_rope(ck_case *c, char *err, size_t err_len)
 {
+    if (!MEMBERS_FIT(NM == 2 && OP(0) == CK_OP_QKV && OP(1) == CK_OP_ROPE))
+        return -1;
     case_args q, r;
     if (build_pair(c, "qkv", "rope", &q, &r, err, err_len) || link(c, r.rope.q, q.qkv.q, err, err_len) ||
         (r.rope.k && link(c, r.rope.k, q.qkv.k, err, err_len)))
@@ -123,8 +126,10 @@ static int fuse_qkv_rope(ck_case *c, char *err, size_t err_len)
     return 0;
 }
 
-static int fuse_attn_proj(ck_case *c, char *err, size_t err_len)
+int case_fuse_attn_proj(ck_case *c, char *err, size_t err_len)
 {
+    if (!MEMBERS_FIT(NM == 2 && OP(0) == CK_OP_ATTENTION && !c->members[0].materialize && OP(1) == CK_OP_LINEAR))
+        return -1;
     case_args a, p;
     if (build_pair(c, "attn", "proj", &a, &p, err, err_len) || link(c, p.linear.x, a.attention.out, err, err_len))
         return -1;
@@ -134,8 +139,11 @@ static int fuse_attn_proj(ck_case *c, char *err, size_t err_len)
     return 0;
 }
 
-static int fuse_norm_mlp(ck_case *c, char *err, size_t err_len)
+int case_fuse_norm_mlp(ck_case *c, char *err, size_t err_len)
 {
+    if (!MEMBERS_FIT((NM == 2 || NM == 3) && is_norm(OP(0)) && OP(1) == CK_OP_LINEAR &&
+                     (NM == 2 || OP(2) == CK_OP_LINEAR)))
+        return -1;
     int gelu = c->n_members == 2; /* norm, up: no gate */
     case_args n, g = {0}, u;
     if (build_member(c, 0, "norm", &n, err, err_len) || (!gelu && build_member(c, 1, "gate", &g, err, err_len)) ||
@@ -150,8 +158,10 @@ static int fuse_norm_mlp(ck_case *c, char *err, size_t err_len)
     return 0;
 }
 
-static int fuse_gate_up(ck_case *c, char *err, size_t err_len)
+int case_fuse_gate_up(ck_case *c, char *err, size_t err_len)
 {
+    if (!MEMBERS_FIT(NM == 3 && OP(0) == CK_OP_LINEAR && OP(1) == CK_OP_LINEAR && OP(2) == CK_OP_SWIGLU))
+        return -1;
     case_args g, u, s;
     if (build_member(c, 0, "gate", &g, err, err_len) || build_member(c, 1, "up", &u, err, err_len) ||
         build_member(c, 2, "act", &s, err, err_len) || link(c, u.linear.x, g.linear.x, err, err_len) ||
@@ -166,8 +176,10 @@ static int fuse_gate_up(ck_case *c, char *err, size_t err_len)
     return 0;
 }
 
-static int fuse_act_down(ck_case *c, char *err, size_t err_len)
+int case_fuse_act_down(ck_case *c, char *err, size_t err_len)
 {
+    if (!MEMBERS_FIT(NM == 2 && (OP(0) == CK_OP_SWIGLU || OP(0) == CK_OP_GELU) && OP(1) == CK_OP_LINEAR))
+        return -1;
     int swiglu = c->members[0].op == CK_OP_SWIGLU;
     case_args a, d;
     if (build_pair(c, "act", "down", &a, &d, err, err_len))
@@ -186,32 +198,14 @@ static int fuse_act_down(ck_case *c, char *err, size_t err_len)
     return 0;
 }
 
-static int fuse_add_norm(ck_case *c, char *err, size_t err_len)
+int case_fuse_add_norm(ck_case *c, char *err, size_t err_len)
 {
+    if (!MEMBERS_FIT(NM == 2 && OP(0) == CK_OP_ADD && is_norm(OP(1))))
+        return -1;
     case_args a, n;
     if (build_pair(c, "add", "norm", &a, &n, err, err_len) || link(c, n.norm.x, a.add.y, err, err_len))
         return -1;
     n.norm.x = a.add.y; /* the new residual: written, compared */
     c->args.add_norm = (ck_fused_add_norm_args){a.add, n.norm, norm_kind(c->members[1].op)};
     return 0;
-}
-
-int case_build_fused(ck_case *c, char *err, size_t err_len)
-{
-    if (!members_fit(c)) {
-        case_fail(err, err_len, &c->shape, "the members (%zu, first %s) are not those of this fused op", c->n_members,
-                  ck_op_name(c->members[0].op));
-        return -1;
-    }
-    switch (c->shape.op) {
-    case CK_OP_EMBED_NORM: return fuse_embed_norm(c, err, err_len);
-    case CK_OP_NORM_QKV: return fuse_norm_qkv(c, err, err_len);
-    case CK_OP_QKV_ROPE: return fuse_qkv_rope(c, err, err_len);
-    case CK_OP_ATTN_PROJ: return fuse_attn_proj(c, err, err_len);
-    case CK_OP_NORM_MLP: return fuse_norm_mlp(c, err, err_len);
-    case CK_OP_GATE_UP: return fuse_gate_up(c, err, err_len);
-    case CK_OP_ACT_DOWN: return fuse_act_down(c, err, err_len);
-    case CK_OP_ADD_NORM: return fuse_add_norm(c, err, err_len);
-    default: case_fail(err, err_len, &c->shape, "not a fused op"); return -1;
-    }
 }

@@ -1,6 +1,7 @@
 /* case_internal.h — what the ck_case files share: the case itself, the
- * guarded buffers and the seeded generators (case.c), and the per-op
- * builders (case_forward.c, case_backward.c). Not for use outside them. */
+ * guarded buffers and the seeded generators (case_buf.c), and the per-op
+ * builders (case_forward.c, case_backward.c, case_fused.c) that
+ * case_ops.def names. Not for use outside them. */
 #ifndef CK_CASE_INTERNAL_H
 #define CK_CASE_INTERNAL_H
 
@@ -123,11 +124,46 @@ void case_memo_key_init(case_memo_key *k, const ck_case *c, const char *name, ui
 int case_memo_get(const case_memo_key *k, void *dst, size_t bytes);
 void case_memo_put(const case_memo_key *k, const void *src, size_t bytes);
 
-/* Builders: fill c->bufs and c->args for c->shape; 0, or -1 with err. */
-int case_build_forward(ck_case *c, char *err, size_t err_len);
+/* Builders (case_ops.def names one per op): fill c->bufs and c->args for
+ * c->shape (a fused op: from c->members); 0, or -1 with err. */
+typedef int (*case_builder)(ck_case *c, char *err, size_t err_len);
+int case_build_op(ck_case *c, char *err, size_t err_len); /* the builder of c->shape.op */
+int case_build_norm(ck_case *c, char *err, size_t err_len);
+int case_build_linear(ck_case *c, char *err, size_t err_len);
+int case_build_qkv(ck_case *c, char *err, size_t err_len);
 int case_build_rope(ck_case *c, char *err, size_t err_len); /* also rope_bwd: same buffers */
-int case_build_backward(ck_case *c, char *err, size_t err_len);
-int case_build_fused(ck_case *c, char *err, size_t err_len); /* from c->members */
+int case_build_attention(ck_case *c, char *err, size_t err_len);
+int case_build_gated(ck_case *c, char *err, size_t err_len); /* swiglu, geglu */
+int case_build_gelu(ck_case *c, char *err, size_t err_len);
+int case_build_add(ck_case *c, char *err, size_t err_len);
+int case_build_embedding(ck_case *c, char *err, size_t err_len);
+int case_build_adam(ck_case *c, char *err, size_t err_len);
+int case_build_quant(ck_case *c, char *err, size_t err_len);
+int case_build_norm_bwd(ck_case *c, char *err, size_t err_len);
+int case_build_linear_bwd(ck_case *c, char *err, size_t err_len);
+int case_build_qkv_bwd(ck_case *c, char *err, size_t err_len);
+int case_build_attention_bwd(ck_case *c, char *err, size_t err_len);
+int case_build_swiglu_bwd(ck_case *c, char *err, size_t err_len);
+int case_build_gelu_bwd(ck_case *c, char *err, size_t err_len);
+int case_build_embedding_bwd(ck_case *c, char *err, size_t err_len);
+int case_build_cross_entropy(ck_case *c, char *err, size_t err_len);
+int case_fuse_embed_norm(ck_case *c, char *err, size_t err_len);
+int case_fuse_norm_qkv(ck_case *c, char *err, size_t err_len);
+int case_fuse_qkv_rope(ck_case *c, char *err, size_t err_len);
+int case_fuse_attn_proj(ck_case *c, char *err, size_t err_len);
+int case_fuse_norm_mlp(ck_case *c, char *err, size_t err_len);
+int case_fuse_gate_up(ck_case *c, char *err, size_t err_len);
+int case_fuse_act_down(ck_case *c, char *err, size_t err_len);
+int case_fuse_add_norm(ck_case *c, char *err, size_t err_len);
+
+/* The inputs a forward op and its backward share, added and generated
+ * (case_forward.c): norm's x and gamma, linear's x and w, qkv's x, wq, wk,
+ * wv (after case_qkv_shape_ok), attention's q, k, v (shape checked). */
+int case_norm_inputs(ck_case *c, void **x, void **gamma, char *err, size_t err_len);
+int case_linear_inputs(ck_case *c, void **x, void **w, char *err, size_t err_len);
+int case_qkv_shape_ok(const ck_case *c, char *err, size_t err_len);
+int case_qkv_inputs(ck_case *c, void *in[4], char *err, size_t err_len);
+int case_attention_inputs(ck_case *c, void *in[3], char *err, size_t err_len);
 
 /* Fused cases: the buffer whose data is `data` (NULL if none), its removal,
  * and a change of role. */

@@ -61,9 +61,15 @@ typedef struct ck_case_buf {
     size_t dims[3];   /* (quantised blocks: one dim, the byte count) */
 } ck_case_buf;
 
-/* 1 if ck_case_create can build op (the forward ops; backward and fused
- * ops are not described by a ck_shape alone yet). */
+/* 1 if op has a case builder (harness/cases/case_ops.def: every op of the
+ * registry; fused ops are built from their members, ck_case_create_fused). */
 int ck_case_supports(uint32_t op);
+
+/* 1 if op's cost grows with T and it can be cut along it (parity's reduced
+ * model cases, bench's scalar shape); the reference's multiply-adds per row
+ * of s, 0 for ops without rows. */
+int ck_case_has_rows(uint32_t op);
+double ck_case_row_work(const ck_shape *s);
 
 /* Inputs hold generated contents (init); outputs are what a run is judged by. */
 static inline int ck_case_buf_is_input(const ck_case_buf *b)

@@ -416,66 +416,112 @@ static int norm_of(model *m, const ck_norm_args *a, uint32_t kind)
     return norm_bounds(m, a, kind == CK_NORM_LAYER);
 }
 
-/* A fused op is its members in order: each member's bound, with the errors
- * its inputs carry from the members before it. */
-static int fused_bounds(model *m, uint32_t op, const void *args)
+/* The ops' bounds, as case_ops.def's bounds column names them. A fused op
+ * is its members in order: each member's bound, with the errors its inputs
+ * carry from the members before it. */
+static int em_norm(model *m, uint32_t op, const void *args)
 {
-    switch (op) {
-    case CK_OP_EMBED_NORM: {
-        const ck_fused_embed_norm_args *f = args;
-        return exact_output(m, f->embed.y, f->embed.T * f->embed.D) || norm_of(m, &f->norm, f->norm_kind);
-    }
-    case CK_OP_NORM_QKV: {
-        const ck_fused_norm_qkv_args *f = args;
-        return norm_of(m, &f->norm, f->norm_kind) || qkv_bounds(m, &f->qkv);
-    }
-    case CK_OP_QKV_ROPE: {
-        const ck_fused_qkv_rope_args *f = args;
-        return qkv_bounds(m, &f->qkv) || rope_rotate(m, &f->rope, f->rope.q, f->rope.n_heads) ||
-               (f->rope.k && rope_rotate(m, &f->rope, f->rope.k, f->rope.n_kv_heads));
-    }
-    case CK_OP_ATTN_PROJ: {
-        const ck_fused_attn_proj_args *f = args;
-        return attention_bounds(m, &f->attn) || linear_bounds(m, &f->proj);
-    }
-    case CK_OP_NORM_MLP: {
-        const ck_fused_norm_mlp_args *f = args;
-        return norm_of(m, &f->norm, f->norm_kind) || (f->gate.w && linear_bounds(m, &f->gate)) ||
-               linear_bounds(m, &f->up);
-    }
-    case CK_OP_GATE_UP: {
-        const ck_fused_gate_up_args *f = args;
-        return linear_bounds(m, &f->gate) || linear_bounds(m, &f->up) || swiglu_bounds(m, &f->act);
-    }
-    case CK_OP_ACT_DOWN: {
-        const ck_fused_act_down_args *f = args;
-        int rc = f->act_kind == CK_ACTIVATION_GELU ? gelu_bounds(m, &f->gelu) : swiglu_bounds(m, &f->swiglu);
-        return rc || linear_bounds(m, &f->down);
-    }
-    case CK_OP_ADD_NORM: {
-        const ck_fused_add_norm_args *f = args;
-        return exact_output(m, f->add.y, f->add.n) || norm_of(m, &f->norm, f->norm_kind);
-    }
-    default: return -1;
-    }
+    return norm_bounds(m, args, op == CK_OP_LAYERNORM);
 }
 
+static int em_linear(model *m, uint32_t op, const void *args)
+{
+    (void)op;
+    return linear_bounds(m, args);
+}
+
+static int em_qkv(model *m, uint32_t op, const void *args)
+{
+    (void)op;
+    return qkv_bounds(m, args);
+}
+
+static int em_swiglu(model *m, uint32_t op, const void *args)
+{
+    (void)op;
+    return swiglu_bounds(m, args);
+}
+
+static int em_gelu(model *m, uint32_t op, const void *args)
+{
+    (void)op;
+    return gelu_bounds(m, args);
+}
+
+static int em_attention(model *m, uint32_t op, const void *args)
+{
+    (void)op;
+    return attention_bounds(m, args);
+}
+
+static int em_embed_norm(model *m, uint32_t op, const void *args)
+{
+    const ck_fused_embed_norm_args *f = args;
+    (void)op;
+    return exact_output(m, f->embed.y, f->embed.T * f->embed.D) || norm_of(m, &f->norm, f->norm_kind);
+}
+
+static int em_norm_qkv(model *m, uint32_t op, const void *args)
+{
+    const ck_fused_norm_qkv_args *f = args;
+    (void)op;
+    return norm_of(m, &f->norm, f->norm_kind) || qkv_bounds(m, &f->qkv);
+}
+
+static int em_qkv_rope(model *m, uint32_t op, const void *args)
+{
+    const ck_fused_qkv_rope_args *f = args;
+    (void)op;
+    return qkv_bounds(m, &f->qkv) || rope_rotate(m, &f->rope, f->rope.q, f->rope.n_heads) ||
+           (f->rope.k && rope_rotate(m, &f->rope, f->rope.k, f->rope.n_kv_heads));
+}
+
+static int em_attn_proj(model *m, uint32_t op, const void *args)
+{
+    const ck_fused_attn_proj_args *f = args;
+    (void)op;
+    return attention_bounds(m, &f->attn) || linear_bounds(m, &f->proj);
+}
+
+static int em_norm_mlp(model *m, uint32_t op, const void *args)
+{
+    const ck_fused_norm_mlp_args *f = args;
+    (void)op;
+    return norm_of(m, &f->norm, f->norm_kind) || (f->gate.w && linear_bounds(m, &f->gate)) || linear_bounds(m, &f->up);
+}
+
+static int em_gate_up(model *m, uint32_t op, const void *args)
+{
+    const ck_fused_gate_up_args *f = args;
+    (void)op;
+    return linear_bounds(m, &f->gate) || linear_bounds(m, &f->up) || swiglu_bounds(m, &f->act);
+}
+
+static int em_act_down(model *m, uint32_t op, const void *args)
+{
+    const ck_fused_act_down_args *f = args;
+    (void)op;
+    int rc = f->act_kind == CK_ACTIVATION_GELU ? gelu_bounds(m, &f->gelu) : swiglu_bounds(m, &f->swiglu);
+    return rc || linear_bounds(m, &f->down);
+}
+
+static int em_add_norm(model *m, uint32_t op, const void *args)
+{
+    const ck_fused_add_norm_args *f = args;
+    (void)op;
+    return exact_output(m, f->add.y, f->add.n) || norm_of(m, &f->norm, f->norm_kind);
+}
+
+static int (*const bounds_of[CK_OP_COUNT])(model *m, uint32_t op, const void *args) = {
+#define CK_CASE_OP(ID, build, rows, inplace, inputs, bounds) [CK_OP_##ID] = bounds,
+#include "cases/case_ops.def"
+#undef CK_CASE_OP
+};
+
+/* -1: no model for op (the caller falls back to atol / rtol) */
 static int op_bounds(model *m, uint32_t op, const void *args)
 {
-    switch (op) {
-    case CK_OP_LINEAR: return linear_bounds(m, args);
-    case CK_OP_QKV: return qkv_bounds(m, args);
-    case CK_OP_RMSNORM: return norm_bounds(m, args, 0);
-    case CK_OP_LAYERNORM: return norm_bounds(m, args, 1);
-    case CK_OP_SWIGLU: return swiglu_bounds(m, args);
-    case CK_OP_GELU: return gelu_bounds(m, args);
-    case CK_OP_ATTENTION: return attention_bounds(m, args);
-    case CK_OP_LINEAR_BWD:
-    case CK_OP_QKV_BWD:
-    case CK_OP_SWIGLU_BWD:
-    case CK_OP_RMSNORM_BWD: return em_backward_bounds(m, op, args);
-    default: return op >= CK_OP_EMBED_NORM && op <= CK_OP_ADD_NORM ? fused_bounds(m, op, args) : -1;
-    }
+    return op < CK_OP_COUNT && bounds_of[op] ? bounds_of[op](m, op, args) : -1;
 }
 
 /* The weight dtype the model covers: widened exactly (quantised: quant.md). */

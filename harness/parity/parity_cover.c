@@ -184,12 +184,14 @@ static void rows(float *x, size_t T, size_t D, int cancel)
 
 /* Linear: x_k = -x_{k-1} and w[n][k] = w[n][k-1] for odd k, so pairs of
  * products cancel exactly; or one non-zero x per row. */
-static void linear_inputs(ck_case *c, int inputs)
+static int linear_inputs(ck_case *c, int inputs)
 {
     const ck_shape *s = ck_case_shape(c);
     size_t n;
     float *x = input(c, "x", &n);
     const ck_case_buf *wb = ck_case_find(c, "w");
+    if (!x || !wb)
+        return -1;
     unsigned char *w = ck_case_edit_input(c, "w");
     for (size_t t = 0; t < s->T; t++)
         for (size_t k = 0; k < s->K; k++) {
@@ -204,67 +206,89 @@ static void linear_inputs(ck_case *c, int inputs)
     for (size_t r = 0; inputs == IN_CANCEL && r < s->N; r++)
         for (size_t k = 1; k < s->K; k += 2)
             memcpy(w + (r * s->K + k) * wb->elem_size, w + (r * s->K + k - 1) * wb->elem_size, wb->elem_size);
+    return 0;
 }
 
-static void attention_inputs(ck_case *c, int inputs)
+static int attention_inputs(ck_case *c, int inputs)
 {
     const ck_shape *s = ck_case_shape(c);
     size_t n;
+    float *q = input(c, "q", &n);
+    if (!q)
+        return -1;
     if (inputs == IN_FAR_SCORES) {
-        float *q = input(c, "q", &n);
         for (size_t i = 0; i < n; i++)
             q[i] *= 50.0f;
-        return;
+        return 0;
     }
     float *k = input(c, "k", &n);
     size_t row = s->n_kv_heads * s->head_dim;
-    for (size_t i = row; i < n; i++)
+    for (size_t i = row; k && i < n; i++)
         k[i] = k[i % row];
+    return 0;
 }
 
-int ck_parity_apply_inputs(ck_case *c, int inputs, char *err, size_t err_len)
+/* Elementwise ops: each input (b NULL: one) gets the pattern. */
+static int elementwise_inputs(ck_case *c, int inputs, const char *a, const char *b)
+{
+    const char *names[2] = {a, b};
+    size_t n;
+    float *x;
+    for (int i = 0; i < 2 && names[i]; i++) {
+        if (!(x = input(c, names[i], &n)))
+            return -1;
+        if (inputs == IN_ZEROS)
+            zeros_subnormals(x, n);
+        else if (inputs == IN_OVERFLOW)
+            for (size_t j = 0; j < n; j++)
+                x[j] = (j % 3 ? 1.0f : -1.0f) * (j % 2 ? FLT_MAX : 3e38f);
+        else
+            exp_range(x, n);
+    }
+    return 0;
+}
+
+static int add_inputs(ck_case *c, int inputs)
+{
+    return elementwise_inputs(c, inputs, "a", "b");
+}
+
+static int swiglu_inputs(ck_case *c, int inputs)
+{
+    return elementwise_inputs(c, inputs, "gate", NULL);
+}
+
+static int gelu_inputs(ck_case *c, int inputs)
+{
+    return elementwise_inputs(c, inputs, "x", NULL);
+}
+
+static int norm_inputs(ck_case *c, int inputs)
 {
     const ck_shape *s = ck_case_shape(c);
     size_t n;
-    float *x;
-    switch (s->op) {
-    case CK_OP_ADD:
-    case CK_OP_SWIGLU:
-    case CK_OP_GELU: {
-        static const char *const first[] = {"a", "gate", "x"}, *const second[] = {"b", NULL, NULL};
-        int o = s->op == CK_OP_ADD ? 0 : s->op == CK_OP_SWIGLU ? 1 : 2;
-        const char *names[2] = {first[o], second[o]};
-        for (int i = 0; i < 2 && names[i]; i++) {
-            if (!(x = input(c, names[i], &n)))
-                break;
-            if (inputs == IN_ZEROS)
-                zeros_subnormals(x, n);
-            else if (inputs == IN_OVERFLOW)
-                for (size_t j = 0; j < n; j++)
-                    x[j] = (j % 3 ? 1.0f : -1.0f) * (j % 2 ? FLT_MAX : 3e38f);
-            else
-                exp_range(x, n);
-        }
-        break;
-    }
-    case CK_OP_RMSNORM:
-    case CK_OP_LAYERNORM:
-        if (!(x = input(c, "x", &n)))
-            break;
-        if (inputs == IN_ZEROS)
-            zeros_subnormals(x, n);
-        else
-            rows(x, s->T, s->D, inputs == IN_CANCEL);
-        break;
-    case CK_OP_LINEAR: linear_inputs(c, inputs); break;
-    case CK_OP_ATTENTION: attention_inputs(c, inputs); break;
-    default: break;
-    }
-    if (!ck_case_find(c, s->op == CK_OP_ADD         ? "a"
-                         : s->op == CK_OP_SWIGLU    ? "gate"
-                         : s->op == CK_OP_ATTENTION ? "q"
-                                                    : "x")) {
-        snprintf(err, err_len, "%s: no input for the '%s' pattern", ck_op_name(s->op), ck_parity_inputs_name(inputs));
+    float *x = input(c, "x", &n);
+    if (!x)
+        return -1;
+    if (inputs == IN_ZEROS)
+        zeros_subnormals(x, n);
+    else
+        rows(x, s->T, s->D, inputs == IN_CANCEL);
+    return 0;
+}
+
+/* case_ops.def's inputs column: the op's special inputs, 0 for none. */
+static int (*const special[CK_OP_COUNT])(ck_case *c, int inputs) = {
+#define CK_CASE_OP(ID, build, rows, inplace, inputs, bounds) [CK_OP_##ID] = inputs,
+#include "cases/case_ops.def"
+#undef CK_CASE_OP
+};
+
+int ck_parity_apply_inputs(ck_case *c, int inputs, char *err, size_t err_len)
+{
+    uint32_t op = ck_case_shape(c)->op;
+    if (op >= CK_OP_COUNT || !special[op] || special[op](c, inputs) != 0) {
+        snprintf(err, err_len, "%s: no input for the '%s' pattern", ck_op_name(op), ck_parity_inputs_name(inputs));
         return -1;
     }
     ck_case_reset(c);

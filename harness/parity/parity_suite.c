@@ -439,16 +439,7 @@ size_t ck_parity_edge_suite(ck_parity_shape **out)
 /* Multiply-adds of the reference per row of s (0 for row-less ops). */
 static double work_per_row(const ck_shape *s)
 {
-    switch (s->op) {
-    case CK_OP_RMSNORM:
-    case CK_OP_LAYERNORM: return 4.0 * (double)s->D;
-    case CK_OP_LINEAR: return (double)s->K * (double)s->N;
-    case CK_OP_QKV: return (double)s->D * (double)(s->n_heads + 2 * s->n_kv_heads) * (double)s->head_dim;
-    case CK_OP_ROPE: return (double)(s->n_heads + s->n_kv_heads) * (double)s->head_dim;
-    case CK_OP_ATTENTION: return 2.0 * (double)s->S * (double)s->n_heads * (double)s->head_dim;
-    case CK_OP_EMBEDDING: return (double)s->D;
-    default: return 0;
-    }
+    return ck_case_row_work(s);
 }
 
 /* Rows of one shape after the cut, and the note saying so. */

@@ -259,8 +259,6 @@ static inline int avx2_linear(const ck_exec_ctx *ctx, const avx2_linear_problem 
 {
     if (p->T == 0 || p->N == 0)
         return CK_OK;
-    if (!p->y || (p->K > 0 && (!p->x || !p->w)))
-        return CK_E_UNSUPPORTED;
     if (!avx2_weight_dtype_ok(p->w_dtype))
         return CK_E_UNSUPPORTED;
     if (p->K == 0) {
@@ -276,7 +274,7 @@ static inline int avx2_linear(const ck_exec_ctx *ctx, const avx2_linear_problem 
 static inline int avx2_linear_kernel(const ck_exec_ctx *ctx, const void *args, uint32_t dtype)
 {
     const ck_linear_args *a = args;
-    if (!a || a->w_dtype != dtype)
+    if (a->w_dtype != dtype)
         return CK_E_UNSUPPORTED;
     avx2_linear_problem p = {a->x, a->w, dtype, a->bias, a->y, a->N, a->T, a->K, a->N};
     return avx2_linear(ctx, &p);
@@ -288,9 +286,7 @@ static inline int avx2_linear_kernel(const ck_exec_ctx *ctx, const void *args, u
 static inline int avx2_qkv_kernel(const ck_exec_ctx *ctx, const void *args, uint32_t dtype)
 {
     const ck_qkv_args *a = args;
-    if (!a || a->w_dtype != dtype)
-        return CK_E_UNSUPPORTED;
-    if (a->n_kv_heads == 0 || a->n_heads % a->n_kv_heads != 0)
+    if (a->w_dtype != dtype)
         return CK_E_UNSUPPORTED;
     size_t nq = a->n_heads * a->head_dim, nkv = a->n_kv_heads * a->head_dim;
     const avx2_linear_problem parts[3] = {

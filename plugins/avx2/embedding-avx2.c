@@ -41,12 +41,10 @@ static void gather_rows(void *arg, size_t begin, size_t end, int tid)
 
 int avx2_embedding(const ck_exec_ctx *ctx, const ck_embedding_args *a, uint32_t dtype)
 {
-    if (!a || a->dtype != dtype || !avx2_weight_dtype_ok(dtype))
+    if (a->dtype != dtype || !avx2_weight_dtype_ok(dtype))
         return CK_E_UNSUPPORTED;
     if (a->T == 0 || a->D == 0)
         return CK_OK;
-    if (!a->ids || !a->table || !a->y)
-        return CK_E_UNSUPPORTED;
     for (size_t t = 0; t < a->T; t++)
         if (a->ids[t] < 0 || (size_t)a->ids[t] >= a->vocab)
             return CK_E_UNSUPPORTED;

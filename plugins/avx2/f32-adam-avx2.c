@@ -54,10 +54,6 @@ static void adam_range(void *arg, size_t begin, size_t end, int tid)
 int ck_avx2_f32_adam(const ck_exec_ctx *ctx, const void *args)
 {
     const ck_adam_args *a = args;
-    if (!a)
-        return CK_E_UNSUPPORTED;
-    if (a->n > 0 && (!a->w || !a->m || !a->v || !a->g))
-        return CK_E_UNSUPPORTED;
     ck_adam_args job = *a; /* a mutable copy for the void * of parallel_for */
     avx2_parallel(ctx, a->n, AVX2_ELEM_GRAIN, adam_range, &job);
     return CK_OK;

@@ -42,10 +42,6 @@ static void add_range(void *arg, size_t begin, size_t end, int tid)
 int ck_avx2_f32_add(const ck_exec_ctx *ctx, const void *args)
 {
     const ck_add_args *a = args;
-    if (!a)
-        return CK_E_UNSUPPORTED;
-    if (a->n > 0 && (!a->a || !a->b || !a->y))
-        return CK_E_UNSUPPORTED;
     add_job job = {*a, avx2_should_stream(a->n * sizeof(float), a->y, a->a) && a->y != a->b};
     avx2_parallel(ctx, a->n, AVX2_ELEM_GRAIN, add_range, &job);
     return CK_OK;

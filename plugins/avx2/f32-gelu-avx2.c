@@ -46,10 +46,6 @@ static void gelu_range(void *arg, size_t begin, size_t end, int tid)
 int ck_avx2_f32_gelu(const ck_exec_ctx *ctx, const void *args)
 {
     const ck_unary_args *a = args;
-    if (!a)
-        return CK_E_UNSUPPORTED;
-    if (a->n > 0 && (!a->x || !a->y))
-        return CK_E_UNSUPPORTED;
     gelu_job job = {*a, avx2_should_stream(a->n * sizeof(float), a->y, a->x)};
     avx2_parallel(ctx, a->n, AVX2_ELEM_GRAIN, gelu_range, &job);
     return CK_OK;

@@ -15,12 +15,6 @@ typedef struct proj {
     size_t n; /* output rows of the projection */
 } proj;
 
-static int bad_args(const ck_qkv_bwd_args *a)
-{
-    return !a || !a->x || !a->wq || !a->wk || !a->wv || !a->dq || !a->dk || !a->dv || a->n_kv_heads == 0 ||
-           a->n_heads % a->n_kv_heads;
-}
-
 /* dx over the stacked reduction R: cat [T, R] and wt [D, R] in buf. */
 static int input_grad(const ck_exec_ctx *ctx, const ck_qkv_bwd_args *a, const proj p[3], size_t R, float *buf)
 {
@@ -55,8 +49,6 @@ static int weight_grads(const ck_exec_ctx *ctx, const ck_qkv_bwd_args *a, const 
 int ck_avx2_f32_qkv_bwd(const ck_exec_ctx *ctx, const void *args)
 {
     const ck_qkv_bwd_args *a = args;
-    if (bad_args(a))
-        return CK_E_UNSUPPORTED;
     ck_exec_ctx one;
     ctx = bv_ctx_for(ctx, &one,
                      4.0 * (double)a->T * (double)a->D * (double)((a->n_heads + 2 * a->n_kv_heads) * a->head_dim));

@@ -70,12 +70,8 @@ static void rmsnorm_rows(void *arg, size_t begin, size_t end, int tid)
 int ck_avx2_f32_rmsnorm(const ck_exec_ctx *ctx, const void *args)
 {
     const ck_norm_args *a = args;
-    if (!a)
-        return CK_E_UNSUPPORTED;
     if (a->T == 0 || a->D == 0)
         return CK_OK;
-    if (!a->x || !a->y || !a->gamma)
-        return CK_E_UNSUPPORTED;
     rmsnorm_job job = {*a, avx2_should_stream(a->T * a->D * sizeof(float), a->y, a->x)};
     /* at least ~64 KiB of row data per chunk */
     size_t grain = a->D >= 16384 ? 1 : 16384 / a->D;

@@ -24,12 +24,10 @@ static void ck512_embed_range(void *arg, size_t begin, size_t end, int tid)
 static inline int ck512_embedding(const ck_exec_ctx *ctx, const ck_embedding_args *a, uint32_t dtype,
                                   ck512_embed_row_fn row)
 {
-    if (!a || a->dtype != dtype)
+    if (a->dtype != dtype)
         return CK_E_UNSUPPORTED;
     if (a->T == 0 || a->D == 0)
         return CK_OK;
-    if (!a->ids || !a->table || !a->y)
-        return CK_E_UNSUPPORTED;
     for (size_t t = 0; t < a->T; t++)
         if (a->ids[t] < 0 || (size_t)a->ids[t] >= a->vocab)
             return CK_E_UNSUPPORTED;

@@ -36,8 +36,6 @@ static void add_norm_rows(void *arg, size_t begin, size_t end, int tid)
 int ck_avx512_f32_add_norm(const ck_exec_ctx *ctx, const void *args)
 {
     const ck_fused_add_norm_args *f = args;
-    if (!f || (f->norm_kind != CK_NORM_RMS && f->norm_kind != CK_NORM_LAYER))
-        return CK_E_UNSUPPORTED;
     const ck_add_args *a = &f->add;
     const ck_norm_args *n = &f->norm;
     int fits = a->a && a->b && a->y && n->x == a->y && n->y && n->y != a->y && n->gamma && a->n == n->T * n->D;

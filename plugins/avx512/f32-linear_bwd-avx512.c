@@ -25,8 +25,6 @@ static int degenerate(const ck_exec_ctx *ctx, const ck_linear_bwd_args *a)
 int ck_avx512_f32_linear_bwd(const ck_exec_ctx *ctx, const void *args)
 {
     const ck_linear_bwd_args *a = args;
-    if (!a || !a->x || !a->w || !a->dy)
-        return CK_E_UNSUPPORTED;
     ck_exec_ctx one;
     ctx = bv_ctx_for(ctx, &one, 4.0 * (double)a->T * (double)a->K * (double)a->N);
     size_t T = a->T, K = a->K, N = a->N;

@@ -20,8 +20,7 @@ static int fits(const ck_fused_norm_mlp_args *f)
 int ck512_norm_mlp(const ck_exec_ctx *ctx, const void *args, uint32_t dtype)
 {
     const ck_fused_norm_mlp_args *f = args;
-    if (!f || f->up.w_dtype != dtype || (f->gate.w && f->gate.w_dtype != dtype) ||
-        (f->norm_kind != CK_NORM_RMS && f->norm_kind != CK_NORM_LAYER))
+    if (f->up.w_dtype != dtype || (f->gate.w && f->gate.w_dtype != dtype))
         return CK_E_UNSUPPORTED;
     if (!fits(f)) {
         int rc = ck512_norm_kernel(ctx, f->norm_kind, &f->norm);

@@ -10,7 +10,7 @@
 int ck512_norm_qkv(const ck_exec_ctx *ctx, const void *args, uint32_t dtype)
 {
     const ck_fused_norm_qkv_args *f = args;
-    if (!f || f->qkv.w_dtype != dtype || (f->norm_kind != CK_NORM_RMS && f->norm_kind != CK_NORM_LAYER))
+    if (f->qkv.w_dtype != dtype)
         return CK_E_UNSUPPORTED;
     const ck_norm_args *n = &f->norm;
     const ck_qkv_args *a = &f->qkv;

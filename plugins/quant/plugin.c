@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ck_kernel_table.h"
 #include "quant.h"
 
 typedef struct quant_path {
@@ -134,39 +135,24 @@ static int quant_probe(char *why, size_t why_size)
     return 0;
 }
 
-static int q8_0_linear(const ck_exec_ctx *ctx, const void *args)
-{
-    return ck_qlinear_exec(ctx, args, CK_DTYPE_Q8_0, &chosen->q8_0);
-}
-
-static int q4_0_linear(const ck_exec_ctx *ctx, const void *args)
-{
-    return ck_qlinear_exec(ctx, args, CK_DTYPE_Q4_0, &chosen->q4_0);
-}
-
-static int q8_0_qkv(const ck_exec_ctx *ctx, const void *args)
-{
-    return ck_qqkv_exec(ctx, args, CK_DTYPE_Q8_0, &chosen->q8_0);
-}
-
-static int q4_0_qkv(const ck_exec_ctx *ctx, const void *args)
-{
-    return ck_qqkv_exec(ctx, args, CK_DTYPE_Q4_0, &chosen->q4_0);
-}
-
-/* Names of the dispatched kernels carry the chosen path: "q8_0-linear/avx2". */
-static char name_q8_0_linear[48], name_q4_0_linear[48], name_q8_0_qkv[48], name_q4_0_qkv[48];
+/* The path's kernels behind each weight kernel, and its name, which carries
+ * the chosen path: "q8_0-linear/avx2". */
+#define CK_QKERNEL(dt, op, DT, OP, exec)                                                                               \
+    static int dt##_##op(const ck_exec_ctx *ctx, const void *args)                                                     \
+    {                                                                                                                  \
+        return exec(ctx, args, CK_DTYPE_##DT, &chosen->dt);                                                            \
+    }                                                                                                                  \
+    static char name_##dt##_##op[48];
+#include "kernels.def"
+#undef CK_QKERNEL
 static char description[200];
 
 static ck_kernel_desc quant_kernels[] = {
-    {CK_OP_LINEAR, CK_DTYPE_Q8_0, 0, name_q8_0_linear, q8_0_linear},
-    {CK_OP_LINEAR, CK_DTYPE_Q4_0, 0, name_q4_0_linear, q4_0_linear},
-    {CK_OP_QKV, CK_DTYPE_Q8_0, 0, name_q8_0_qkv, q8_0_qkv},
-    {CK_OP_QKV, CK_DTYPE_Q4_0, 0, name_q4_0_qkv, q4_0_qkv},
-    {CK_OP_QUANTIZE, CK_DTYPE_Q8_0, 0, "q8_0-quantize/scalar", ck_scalar_q8_0_quantize},
-    {CK_OP_QUANTIZE, CK_DTYPE_Q4_0, 0, "q4_0-quantize/scalar", ck_scalar_q4_0_quantize},
-    {CK_OP_DEQUANTIZE, CK_DTYPE_Q8_0, 0, "q8_0-dequantize/scalar", ck_scalar_q8_0_dequantize},
-    {CK_OP_DEQUANTIZE, CK_DTYPE_Q4_0, 0, "q4_0-dequantize/scalar", ck_scalar_q4_0_dequantize},
+#define CK_QKERNEL(dt, op, DT, OP, exec) {CK_OP_##OP, CK_DTYPE_##DT, 0, name_##dt##_##op, dt##_##op},
+#define CK_KERNEL(dt, op, DT, OP, flags) CK_KERNEL_ROW(scalar, dt, op, DT, OP, flags)
+#include "kernels.def"
+#undef CK_QKERNEL
+#undef CK_KERNEL
 };
 
 static const ck_plugin_desc quant_plugin = {
@@ -192,9 +178,8 @@ CK_PLUGIN_EXPORT const ck_plugin_desc *ck_plugin_entry(void)
     snprintf(description, sizeof description,
              "Q8_0/Q4_0 weights (GGUF blocks), activations quantised to Q8_0; path: %s%s", path,
              forced && *forced ? " (set by CK_QUANT_ISA)" : " (best on this CPU; CK_QUANT_ISA overrides)");
-    snprintf(name_q8_0_linear, sizeof name_q8_0_linear, "q8_0-linear/%s", path);
-    snprintf(name_q4_0_linear, sizeof name_q4_0_linear, "q4_0-linear/%s", path);
-    snprintf(name_q8_0_qkv, sizeof name_q8_0_qkv, "q8_0-qkv/%s", path);
-    snprintf(name_q4_0_qkv, sizeof name_q4_0_qkv, "q4_0-qkv/%s", path);
+#define CK_QKERNEL(dt, op, DT, OP, exec) snprintf(name_##dt##_##op, sizeof name_##dt##_##op, #dt "-" #op "/%s", path);
+#include "kernels.def"
+#undef CK_QKERNEL
     return &quant_plugin;
 }

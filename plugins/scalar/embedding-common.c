@@ -18,12 +18,10 @@ static void embed_rows(void *arg, size_t begin, size_t end, int tid)
 int scalar_embedding(const ck_exec_ctx *ctx, const ck_embedding_args *a, uint32_t dtype,
                      scalar_row_to_f32_fn row_to_f32)
 {
-    if (!a || a->dtype != dtype)
+    if (a->dtype != dtype)
         return CK_E_UNSUPPORTED;
     if (a->T == 0)
         return CK_OK;
-    if (!a->ids || (a->D > 0 && (!a->table || !a->y)))
-        return CK_E_UNSUPPORTED;
     for (size_t t = 0; t < a->T; t++)
         if (a->ids[t] < 0 || (uint64_t)a->ids[t] >= (uint64_t)a->vocab)
             return CK_E_UNSUPPORTED;

@@ -30,15 +30,8 @@ static void adam_range(void *arg, size_t begin, size_t end, int tid)
 int ck_scalar_f32_adam(const ck_exec_ctx *ctx, const void *args)
 {
     const ck_adam_args *a = args;
-    if (!a || a->step == 0)
-        return CK_E_UNSUPPORTED;
-    /* bias corrections are in (0, 1] for any step >= 1 and beta in [0, 1) */
-    if (!(a->bc1 > 0.0f && a->bc1 <= 1.0f && a->bc2 > 0.0f && a->bc2 <= 1.0f))
-        return CK_E_UNSUPPORTED;
     if (a->n == 0)
         return CK_OK;
-    if (!a->w || !a->m || !a->v || !a->g)
-        return CK_E_UNSUPPORTED;
     scalar_parallel(ctx, a->n, SCALAR_ELEM_GRAIN, adam_range, (void *)a);
     return CK_OK;
 }

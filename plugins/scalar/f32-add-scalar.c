@@ -13,12 +13,8 @@ static void add_range(void *arg, size_t begin, size_t end, int tid)
 int ck_scalar_f32_add(const ck_exec_ctx *ctx, const void *args)
 {
     const ck_add_args *a = args;
-    if (!a)
-        return CK_E_UNSUPPORTED;
     if (a->n == 0)
         return CK_OK;
-    if (!a->a || !a->b || !a->y)
-        return CK_E_UNSUPPORTED;
     scalar_parallel(ctx, a->n, SCALAR_ELEM_GRAIN, add_range, (void *)a);
     return CK_OK;
 }

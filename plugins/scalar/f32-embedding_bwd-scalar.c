@@ -7,8 +7,6 @@ int ck_scalar_f32_embedding_bwd(const ck_exec_ctx *ctx, const void *args)
 {
     const ck_embedding_bwd_args *a = args;
     (void)ctx;
-    if (!a || !a->ids || !a->dy || !a->dtable)
-        return CK_E_UNSUPPORTED;
     for (size_t t = 0; t < a->T; t++)
         if (a->ids[t] < 0 || (size_t)a->ids[t] >= a->vocab)
             return CK_E_UNSUPPORTED;

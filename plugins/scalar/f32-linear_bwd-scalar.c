@@ -46,8 +46,6 @@ int ck_scalar_f32_linear_bwd(const ck_exec_ctx *ctx, const void *args)
 {
     const ck_linear_bwd_args *a = args;
     (void)ctx;
-    if (!a || !a->x || !a->w || !a->dy)
-        return CK_E_UNSUPPORTED;
     double *acc = NULL;
     if (a->dx && !(acc = calloc(a->T * a->K + 1, sizeof *acc)))
         return CK_E_NOMEM;
@@ -62,9 +60,6 @@ int ck_scalar_f32_qkv_bwd(const ck_exec_ctx *ctx, const void *args)
 {
     const ck_qkv_bwd_args *a = args;
     (void)ctx;
-    if (!a || !a->x || !a->wq || !a->wk || !a->wv || !a->dq || !a->dk || !a->dv || a->n_kv_heads == 0 ||
-        a->n_heads % a->n_kv_heads)
-        return CK_E_UNSUPPORTED;
     size_t nq = a->n_heads * a->head_dim, nkv = a->n_kv_heads * a->head_dim;
     double *acc = NULL;
     if (a->dx && !(acc = calloc(a->T * a->D + 1, sizeof *acc)))

@@ -53,8 +53,6 @@ static int linear_run(const ck_exec_ctx *ctx, const float *x, const void *w, con
 {
     if (T == 0 || N == 0)
         return CK_OK;
-    if (!y || (K > 0 && (!x || !w)))
-        return CK_E_UNSUPPORTED;
     if (K == 0) { /* an empty sum: y = bias, and x, w are never touched */
         for (size_t i = 0; i < T * N; i++)
             y[i] = bias ? bias[i % N] : 0.0f;
@@ -79,7 +77,7 @@ int scalar_linear(const ck_exec_ctx *ctx, const float *x, const void *w, const f
 static int linear_args(const ck_exec_ctx *ctx, const ck_linear_args *a, uint32_t dtype, scalar_row_to_f32_fn to_f32,
                        int round_x_bf16)
 {
-    if (!a || a->w_dtype != dtype)
+    if (a->w_dtype != dtype)
         return CK_E_UNSUPPORTED;
     return linear_run(ctx, a->x, a->w, a->bias, a->y, a->T, a->K, a->N, to_f32, round_x_bf16);
 }
@@ -94,9 +92,7 @@ int scalar_linear_dtype(const ck_exec_ctx *ctx, const ck_linear_args *a, uint32_
 static int qkv_args(const ck_exec_ctx *ctx, const ck_qkv_args *a, uint32_t dtype, scalar_row_to_f32_fn to_f32,
                     int round_x_bf16)
 {
-    if (!a || a->w_dtype != dtype)
-        return CK_E_UNSUPPORTED;
-    if (a->n_kv_heads == 0 || a->n_heads % a->n_kv_heads != 0)
+    if (a->w_dtype != dtype)
         return CK_E_UNSUPPORTED;
     size_t nq = a->n_heads * a->head_dim, nkv = a->n_kv_heads * a->head_dim;
     int rc = linear_run(ctx, a->x, a->wq, a->bq, a->q, a->T, a->D, nq, to_f32, round_x_bf16);

@@ -1,11 +1,16 @@
 /* The host's argument rules (ck_op_check_args, core/args_check.c) refuse
  * exactly what docs/ops.md refuses: each case starts from valid arguments,
  * breaks one rule, and expects that rule's sentence; the valid arguments
- * and the allowed aliasing pass. */
+ * and the allowed aliasing pass. And the contract docs/plugin.md gives
+ * kernels: refused arguments never reach one (a plugin that counts calls). */
 #include <criterion/criterion.h>
+#include <dlfcn.h>
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "cases/ck_case.h"
 #include "ck_host.h"
 
 static float buf[4096];
@@ -201,4 +206,81 @@ Test(args_check, unknown_op_and_missing_struct)
     cr_assert(strstr(err, "unknown op id"), "%s", err);
     cr_assert_eq(ck_op_check_args(CK_OP_ADD, NULL, err, sizeof err), -1);
     cr_assert(strstr(err, "no argument struct"), "%s", err);
+}
+
+Test(args_check, fused_kinds_are_the_hosts)
+{
+    ck_fused_add_norm_args a = {{buf, buf + 64, buf + 128, 64}, norm(), 7};
+    a.norm.x = buf + 128;
+    a.norm.y = buf + 1024;
+    expect_refused(CK_OP_ADD_NORM, &a, "norm_kind 7");
+}
+
+/* ---- the contract: kernels may trust their arguments, because refused ones never reach them ---- */
+
+static ck_plugin *record_plugin(int **calls)
+{
+    const char *dir = getenv("CK_TEST_PLUGIN_DIR");
+    char path[1024], err[CK_ERR_LEN];
+    snprintf(path, sizeof path, "%s/libck_record_calls.so", dir ? dir : "build/tests/plugins");
+    ck_plugin *p = ck_plugin_load(path, err, sizeof err);
+    cr_assert_not_null(p, "%s", err);
+    void *h = dlopen(path, RTLD_NOW | RTLD_NOLOAD); /* the loader's own copy */
+    cr_assert_not_null(h, "%s", dlerror());
+    *calls = dlsym(h, "ck_test_record_calls");
+    cr_assert_not_null(*calls);
+    dlclose(h);
+    return p;
+}
+
+Test(args_check, refused_arguments_never_reach_the_kernel)
+{
+    int *calls;
+    ck_plugin *p = record_plugin(&calls);
+    const ck_kernel_desc *add = ck_plugin_kernel(p, CK_OP_ADD, CK_DTYPE_F32, 0);
+    const ck_kernel_desc *quant = ck_plugin_kernel(p, CK_OP_QUANTIZE, CK_DTYPE_Q8_0, 0);
+    cr_assert(add && quant);
+    ck_exec_ctx *ctx = ck_exec_create(1);
+    char err[CK_ERR_LEN];
+    float a[8] = {1, 2, 3, 4, 5, 6, 7, 8}, b[8] = {1, 1, 1, 1, 1, 1, 1, 1}, y[9] = {0};
+    ck_add_args null_y = {a, b, NULL, 8};
+    ck_add_args shifted = {a, b, a + 1, 7}; /* y partly overlaps a */
+    unsigned char blocks[64];
+    ck_quant_args partial = {a, blocks, 8, CK_DTYPE_Q8_0}; /* n not a multiple of 32 */
+    cr_assert_eq(ck_kernel_call_checked(add, ctx, &null_y, err, sizeof err), -1);
+    cr_assert(strstr(err, "y is NULL"), "%s", err);
+    cr_assert_eq(ck_kernel_call_checked(add, ctx, &shifted, err, sizeof err), -1);
+    cr_assert(strstr(err, "partly overlaps"), "%s", err);
+    cr_assert_eq(ck_kernel_call_checked(quant, ctx, &partial, err, sizeof err), -1);
+    cr_assert(strstr(err, "not a multiple of 32"), "%s", err);
+    cr_assert_eq(*calls, 0, "a refused call reached the kernel %d times", *calls);
+    ck_add_args good = {a, b, y, 8};
+    cr_assert_eq(ck_kernel_call_checked(add, ctx, &good, err, sizeof err), CK_OK);
+    cr_assert_eq(*calls, 1);
+    cr_assert_eq(y[7], 9.0f);
+    ck_exec_destroy(ctx);
+    ck_plugin_unload(p);
+}
+
+/* The harness runs a kernel only on a case whose arguments it built and
+ * checked: a bad shape is refused at ck_case_create, and the kernel never
+ * sees it. */
+Test(args_check, harness_cases_run_kernels_on_checked_arguments_only)
+{
+    int *calls;
+    ck_plugin *p = record_plugin(&calls);
+    const ck_kernel_desc *add = ck_plugin_kernel(p, CK_OP_ADD, CK_DTYPE_F32, 0);
+    ck_exec_ctx *ctx = ck_exec_create(1);
+    char err[CK_ERR_LEN];
+    ck_shape bad = {.op = CK_OP_ADD, .dtype = CK_DTYPE_F32, .n = 0};
+    cr_assert_null(ck_case_create(&bad, 1, err, sizeof err));
+    ck_shape s = {.op = CK_OP_ADD, .dtype = CK_DTYPE_F32, .n = 33};
+    ck_case *c = ck_case_create(&s, 1, err, sizeof err);
+    cr_assert_not_null(c, "%s", err);
+    cr_assert_eq(ck_op_check_args(CK_OP_ADD, ck_case_args(c), err, sizeof err), 0, "%s", err);
+    cr_assert_eq(ck_case_run(c, add, ctx), CK_OK);
+    cr_assert_eq(*calls, 1);
+    ck_case_free(c);
+    ck_exec_destroy(ctx);
+    ck_plugin_unload(p);
 }

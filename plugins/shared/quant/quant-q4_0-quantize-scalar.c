@@ -41,7 +41,7 @@ int ck_scalar_q4_0_quantize(const ck_exec_ctx *ctx, const void *args)
 {
     const ck_quant_args *a = args;
     (void)ctx;
-    if (a->dtype != CK_DTYPE_Q4_0 || a->n % CK_QBLOCK != 0)
+    if (a->dtype != CK_DTYPE_Q4_0)
         return CK_E_UNSUPPORTED;
     ck_q4_0_quantize_row_ref(a->src, a->dst, a->n);
     return CK_OK;
