@@ -32,6 +32,8 @@ static const char *const role_names[CK_ROLE_COUNT] = {
     [CK_ROLE_K_NORM] = "k_norm",
     [CK_ROLE_POST_ATTN_NORM] = "post_attn_norm",
     [CK_ROLE_POST_MLP_NORM] = "post_mlp_norm",
+    [CK_ROLE_BRIDGE_ACT] = "bridge_act",
+    [CK_ROLE_BRIDGE_OUT] = "bridge_out",
 };
 
 const char *ck_role_name(ck_role r)
@@ -290,8 +292,14 @@ static void build_footer(const ck_model *m, builder *b, size_t T, uint32_t wdt)
     b->part = CK_PART_FOOTER;
     if (s->final_norm)
         add_norm(b, CK_ROLE_FINAL_NORM, T);
-    if (s->has_bridge)
-        add_linear(b, CK_ROLE_BRIDGE, T, s->d_model, m->sections[s->bridge_to].d_model, s->bridge_bias, wdt);
+    if (s->has_bridge) {
+        size_t to = m->sections[s->bridge_to].d_model;
+        add_linear(b, CK_ROLE_BRIDGE, T, s->d_model, to, s->bridge_bias, wdt);
+        if (s->bridge_type == CK_BRIDGE_MLP2X_GELU) {
+            add_elementwise(b, CK_ROLE_BRIDGE_ACT, CK_OP_GELU, T * to);
+            add_linear(b, CK_ROLE_BRIDGE_OUT, T, to, to, s->bridge_bias, wdt);
+        }
+    }
     if (s->kind == CK_SECTION_DECODER)
         add_linear(b, CK_ROLE_LM_HEAD, T, s->d_model, s->vocab, 0, wdt);
 }
@@ -307,6 +315,53 @@ size_t ck_section_nodes(const ck_model *m, size_t sec, const ck_graph_opts *opts
     build_layer(&b, T, pos, wdt);
     build_footer(m, &b, T, wdt);
     return b.n;
+}
+
+int ck_section_layer_local(const ck_section *s, size_t layer)
+{
+    return s->global_every == 0 || (layer + 1) % s->global_every != 0;
+}
+
+size_t ck_section_layer_window(const ck_section *s, size_t layer)
+{
+    if (!s->sliding_window || s->sliding_window >= s->seq_len || !ck_section_layer_local(s, layer))
+        return 0;
+    return s->sliding_window;
+}
+
+/* 1 when some layer of the section has a window that masks. */
+static int section_has_window(const ck_section *s)
+{
+    for (size_t l = 0; l < s->n_layers && (!s->global_every || l < s->global_every); l++)
+        if (ck_section_layer_window(s, l))
+            return 1;
+    return 0;
+}
+
+int ck_model_training_check(const ck_model *m, char *err, size_t err_len)
+{
+    for (size_t i = 0; i < m->n_sections; i++) {
+        const ck_section *s = &m->sections[i];
+        const char *field = NULL;
+        if (s->kind != CK_SECTION_DECODER) /* frozen in training: forward only */
+            continue;
+        if (section_has_window(s))
+            field = "sliding_window";
+        else if (s->attn_softcap != 0.0)
+            field = "attn_logit_softcap";
+        else if (s->final_softcap != 0.0)
+            field = "final_logit_softcap";
+        else if (s->position == CK_POS_ROPE && s->rotary_dim != s->head_dim)
+            field = "rotary_dim";
+        if (field) {
+            snprintf(err, err_len,
+                     "model \"%s\": section %zu \"%s\": field \"%s\": training is not implemented with it (no "
+                     "backward op); expected a model without it, or a forward run",
+                     m->name, i, s->name, field);
+            return -1;
+        }
+    }
+    return 0;
 }
 
 /* Same instance: every field but the label equal. */

@@ -177,7 +177,7 @@ static void bind_node(binder *b, step *s, const ck_node *nd, const ck_section *s
         snprintf(tabs, sizeof tabs, "%s", b->prefix);
         snprintf(b->prefix, sizeof b->prefix, "%s.header.rope", sec->name);
         /* Gemma 3: a local layer (not every global_every-th) has its own theta */
-        int local = sec->rope_local_theta > 0.0 && (b->layer + 1) % sec->global_every != 0;
+        int local = sec->rope_local_theta > 0.0 && ck_section_layer_local(sec, b->layer);
         const float *c = tensor(b, local ? "cos_local" : "cos", 1), *sn = tensor(b, local ? "sin_local" : "sin", 1);
         snprintf(b->prefix, sizeof b->prefix, "%s", tabs);
         s->args.rope = (ck_rope_args){f->q,
@@ -239,8 +239,18 @@ static void bind_node(binder *b, step *s, const ck_node *nd, const ck_section *s
         bind_linear(b, s, sh, f->act, "out");
         f->down = layer_out(s);
         break;
-    case CK_ROLE_BRIDGE: bind_linear(b, s, sh, f->after_final_norm ? f->h : f->res, "out"); break;
+    case CK_ROLE_BRIDGE:
+        bind_linear(b, s, sh, f->after_final_norm ? f->h : f->res, "out");
+        f->proj = layer_out(s);
+        break;
+    case CK_ROLE_BRIDGE_ACT: /* mlp2x_gelu: gelu between the bridge's two linears */
+        f->act = tensor(b, "out", 1);
+        s->args.unary = (ck_unary_args){f->proj, f->act, sh->n};
+        add_out(b, s, "out");
+        break;
+    case CK_ROLE_BRIDGE_OUT: bind_linear(b, s, sh, f->act, "out"); break;
     case CK_ROLE_LM_HEAD:
+        s->final_softcap = sec->final_softcap;
         if (!sec->tie_embeddings) {
             bind_linear(b, s, sh, f->after_final_norm ? f->h : f->res, "logits");
             break;
@@ -293,6 +303,15 @@ int run_skipped_section(const ck_runner *r, size_t si)
     return r->plan->opts.decode && r->model->sections[si].kind != CK_SECTION_DECODER;
 }
 
+/* What the attention and rope ops cannot take yet. */
+static int unsupported_field(const ck_section *s)
+{
+    for (size_t l = 0; l < s->n_layers; l++)
+        if (ck_section_layer_window(s, l))
+            return 1;
+    return s->attn_softcap != 0.0 || (s->position == CK_POS_ROPE && s->rotary_dim != s->head_dim);
+}
+
 /* Bind every node of every section, layers expanded, in execution order. */
 int run_bind_all(ck_runner *r, char *err, size_t len)
 {
@@ -306,6 +325,11 @@ int run_bind_all(ck_runner *r, char *err, size_t len)
         r->layer_index[si] = si == 0 ? 0 : r->layer_index[si - 1] + m->sections[si - 1].n_layers;
         if (run_skipped_section(r, si))
             continue;
+        if (unsupported_field(sec))
+            return run_failf(err, len,
+                             "%s: section \"%s\": narrow windows, attention soft-capping and partial rotary are not "
+                             "implemented in the runtime yet",
+                             m->name, sec->name);
         size_t k = ck_section_nodes(m, si, &g, nodes);
         flow f = {0};
         binder b = {r, 0, "", 0, ""};
@@ -335,7 +359,7 @@ int run_bind_all(ck_runner *r, char *err, size_t len)
                     bind_node(&b, s, &nodes[j], sec, &f);
                     if (b.missing)
                         return run_failf(err, len, "%s: internal: the plan has no buffer %s", m->name, b.missing_name);
-                    if (nodes[j].role == CK_ROLE_BRIDGE) {
+                    if (nodes[j].role == CK_ROLE_BRIDGE || nodes[j].role == CK_ROLE_BRIDGE_OUT) {
                         bridge_out[sec->bridge_to] = s->args.linear.y;
                         bridge_rows[sec->bridge_to] = s->args.linear.T;
                     }
@@ -346,7 +370,8 @@ int run_bind_all(ck_runner *r, char *err, size_t len)
                     }
                     if (choose_kernel(r, s, err, len))
                         return -1;
-                    if (nodes[j].role == CK_ROLE_LM_HEAD || nodes[j].role == CK_ROLE_BRIDGE) {
+                    if (nodes[j].role == CK_ROLE_LM_HEAD || nodes[j].role == CK_ROLE_BRIDGE ||
+                        nodes[j].role == CK_ROLE_BRIDGE_OUT) {
                         r->output = s->args.linear.y;
                         r->output_count = s->args.linear.T * s->args.linear.N;
                     }

@@ -120,15 +120,15 @@ static int seed_buffer(ck_runner *r, const ck_buffer *b, char *err, size_t len)
         if (sb < r->plan->buffers + r->plan->n_buffers && ends_with(sb->name, local ? ".sin_local" : ".sin"))
             sin_tab = (float *)((char *)r->arena.base + sb->offset);
         if (local) {
-            ck_rope_tables(s->rope_local_theta, s->head_dim, b->shape[0], dst, sin_tab);
+            ck_rope_tables(s->rope_local_theta, s->rotary_dim, b->shape[0], dst, sin_tab);
             return 0;
         }
         ck_rope_scaling sc = {s->rope_factor, s->rope_low_freq_factor, s->rope_high_freq_factor,
                               s->rope_original_context};
         if (s->rope_freq_factors)
-            ck_rope_tables_factors(s->rope_theta, s->head_dim, b->shape[0], s->rope_freq_factors, dst, sin_tab);
-        else
-            ck_rope_tables_scaled(s->rope_theta, s->head_dim, b->shape[0], &sc, dst, sin_tab);
+            ck_rope_tables_factors(s->rope_theta, s->rotary_dim, b->shape[0], s->rope_freq_factors, dst, sin_tab);
+        else /* partial rotary: the frequencies of a rotary_dim-wide head (Phi-2, NeoX) */
+            ck_rope_tables_scaled(s->rope_theta, s->rotary_dim, b->shape[0], &sc, dst, sin_tab);
         return 0;
     }
     if (b->kind == CK_BUF_ACTIVATION) {
