@@ -249,6 +249,7 @@ static void build_attention(builder *b, size_t T, size_t pos, uint32_t wdt)
         sh->pos = pos;
         sh->max_pos = s->seq_len;
         sh->pairing = s->rope_pairing;
+        sh->rotary_dim = s->rotary_dim == s->head_dim ? 0 : s->rotary_dim; /* 0: the whole head */
     }
     sh = add(b, CK_ROLE_ATTENTION, CK_OP_ATTENTION, CK_DTYPE_F32);
     sh->T = T;
@@ -259,6 +260,10 @@ static void build_attention(builder *b, size_t T, size_t pos, uint32_t wdt)
     sh->pos = pos;
     sh->causal = s->causal;
     sh->materialize = 0;
+    /* layer 0's window (local in every pattern); the runtime binds each
+     * layer's own, and op instances add the global layers' variant */
+    sh->window = ck_section_layer_window(s, 0);
+    sh->softcap = (float)s->attn_softcap;
     add_linear(b, CK_ROLE_OUT_PROJ, T, s->n_heads * s->head_dim, s->d_model, s->out_bias, wdt);
     if (s->post_norms)
         add_norm(b, CK_ROLE_POST_ATTN_NORM, T);
@@ -371,7 +376,8 @@ static int same_instance(const ck_shape *a, const ck_shape *b)
            a->n_heads == b->n_heads && a->n_kv_heads == b->n_kv_heads && a->head_dim == b->head_dim && a->S == b->S &&
            a->pos == b->pos && a->max_pos == b->max_pos && a->vocab == b->vocab && a->n == b->n && a->eps == b->eps &&
            a->causal == b->causal && a->materialize == b->materialize && a->pairing == b->pairing &&
-           a->has_bias == b->has_bias;
+           a->has_bias == b->has_bias && a->window == b->window && a->softcap == b->softcap &&
+           a->rotary_dim == b->rotary_dim;
 }
 
 size_t ck_model_op_instances(const ck_model *m, const ck_graph_opts *opts, ck_shape **out)
@@ -391,6 +397,13 @@ size_t ck_model_op_instances(const ck_model *m, const ck_graph_opts *opts, ck_sh
         if (opts && opts->decode && m->sections[i].kind != CK_SECTION_DECODER)
             continue;
         size_t k = ck_section_nodes(m, i, opts, nodes);
+        for (size_t j = 0; j < k && k < CK_MAX_SECTION_NODES; j++)
+            if (nodes[j].role == CK_ROLE_ATTENTION && nodes[j].shape.window && m->sections[i].global_every &&
+                m->sections[i].global_every <= m->sections[i].n_layers) { /* the global layers' attention */
+                nodes[k] = nodes[j];
+                nodes[k++].shape.window = 0;
+                break;
+            }
         for (size_t j = 0; j < k; j++) {
             size_t q = 0;
             while (q < n && !same_instance(&list[q], &nodes[j].shape))

@@ -23,13 +23,13 @@ typedef struct arch_traits {
     const char *name;
     const char *pairing, *activation;
     int embed_scale, post_norms;
-    unsigned global_every;  /* Gemma 2: 2, Gemma 3: 6; 1 (with a window): every layer local */
-    int window_required;    /* <arch>.attention.sliding_window must be there */
-    size_t default_window;  /* when the key is absent (Gemma 2: 4096) */
+    unsigned global_every;      /* Gemma 2: 2, Gemma 3: 6; 1 (with a window): every layer local */
+    int window_required;        /* <arch>.attention.sliding_window must be there */
+    size_t default_window;      /* when the key is absent (Gemma 2: 4096) */
     double attn_cap, final_cap; /* defaults of the soft-cap keys (0: none) */
-    double local_theta;     /* Gemma 3's local layers' rope base (rope.freq_base_swa, default 10000) */
-    unsigned big_layers;    /* the 27B's block_count, whose attention scale is 1/sqrt(D/H) */
-    int fused;              /* attn_qkv and ffn_up = gate | up */
+    double local_theta;         /* Gemma 3's local layers' rope base (rope.freq_base_swa, default 10000) */
+    unsigned big_layers;        /* the 27B's block_count, whose attention scale is 1/sqrt(D/H) */
+    int fused;                  /* attn_qkv and ffn_up = gate | up */
 } arch_traits;
 
 /* llama.cpp permutes llama's q / k rows so that adjacent pairs rotate (its
@@ -116,8 +116,7 @@ static int refuse_rope_scaling(const ck_gguf *g, const char *arch, const char *p
 
 /* Windows, soft-caps and the attention scale: the GGUF spec's keys where
  * the file has them, else llama.cpp's defaults for the architecture. */
-static int read_attention_keys(const ck_gguf *g, const char *arch, dims *d, const char *path, char *err,
-                               size_t err_len)
+static int read_attention_keys(const ck_gguf *g, const char *arch, dims *d, const char *path, char *err, size_t err_len)
 {
     const arch_traits *a = d->a;
     if (key_uint(g, arch, "attention.sliding_window", a->window_required ? -1 : (long long)a->default_window,
@@ -272,7 +271,8 @@ static int check_fused(const ck_gguf *g, const dims *d, const char *path, char *
     for (uint64_t l = 0; l < d->L; l++)
         for (int k = 0; k < 2; k++) {
             uint64_t rows = k == 0 ? (d->H + 2 * d->Hkv) * d->hd : 2 * d->F;
-            snprintf(name, sizeof name, "blk.%llu.%s", (unsigned long long)l, k == 0 ? "attn_qkv.weight" : "ffn_up.weight");
+            snprintf(name, sizeof name, "blk.%llu.%s", (unsigned long long)l,
+                     k == 0 ? "attn_qkv.weight" : "ffn_up.weight");
             const ck_gguf_tensor *t = ck_gguf_find(g, name);
             if (t && (t->n_dims != 2 || t->dims[1] != rows || t->dims[0] != d->D))
                 return GM_ERR("%s: %s: expected [%llu, %llu] (%s), found another shape", path, name,
@@ -347,9 +347,8 @@ static int take_rope_freqs(const ck_gguf *g, ck_model *m, const char *path, char
         return 0;
     size_t half = s->rotary_dim / 2;
     if (t->dtype != CK_DTYPE_F32 || t->n_dims != 1 || t->dims[0] != half)
-        return GM_ERR("%s: rope_freqs.weight: expected f32 [%zu] (rope dimensions / 2), found %s with %llu values", path,
-                      half,
-                      ck_dtype_name(t->dtype), (unsigned long long)t->dims[0]);
+        return GM_ERR("%s: rope_freqs.weight: expected f32 [%zu] (rope dimensions / 2), found %s with %llu values",
+                      path, half, ck_dtype_name(t->dtype), (unsigned long long)t->dims[0]);
     if (!(s->rope_freq_factors = malloc(half * sizeof(float))))
         return GM_ERR("%s: out of memory", path);
     memcpy(s->rope_freq_factors, t->data, half * sizeof(float));

@@ -203,14 +203,22 @@ static void bind_node(binder *b, step *s, const ck_node *nd, const ck_section *s
             s->kv_row = sh->n_kv_heads * sh->head_dim;
             f->k = f->k_cache, f->v = f->v_cache;
         }
-        s->args.attn = (ck_attention_args){f->q,         f->k,
-                                           f->v,         f->attn,
-                                           NULL,         NULL,
-                                           sh->T,        sh->S,
-                                           sh->n_heads,  sh->n_kv_heads,
-                                           sh->head_dim, sh->pos,
-                                           sh->causal,   1.0f / sqrtf((float)sh->head_dim),
-                                           sh->window,   sh->softcap};
+        s->args.attn = (ck_attention_args){f->q,
+                                           f->k,
+                                           f->v,
+                                           f->attn,
+                                           NULL,
+                                           NULL,
+                                           sh->T,
+                                           sh->S,
+                                           sh->n_heads,
+                                           sh->n_kv_heads,
+                                           sh->head_dim,
+                                           sh->pos,
+                                           sh->causal,
+                                           1.0f / sqrtf((float)sec->attn_scalar),
+                                           ck_section_layer_window(sec, b->layer),
+                                           sh->softcap};
         add_out(b, s, "out");
         break;
     case CK_ROLE_OUT_PROJ:
@@ -309,15 +317,6 @@ int run_skipped_section(const ck_runner *r, size_t si)
     return r->plan->opts.decode && r->model->sections[si].kind != CK_SECTION_DECODER;
 }
 
-/* What the attention and rope ops cannot take yet. */
-static int unsupported_field(const ck_section *s)
-{
-    for (size_t l = 0; l < s->n_layers; l++)
-        if (ck_section_layer_window(s, l))
-            return 1;
-    return s->attn_softcap != 0.0 || (s->position == CK_POS_ROPE && s->rotary_dim != s->head_dim);
-}
-
 /* Bind every node of every section, layers expanded, in execution order. */
 int run_bind_all(ck_runner *r, char *err, size_t len)
 {
@@ -331,11 +330,6 @@ int run_bind_all(ck_runner *r, char *err, size_t len)
         r->layer_index[si] = si == 0 ? 0 : r->layer_index[si - 1] + m->sections[si - 1].n_layers;
         if (run_skipped_section(r, si))
             continue;
-        if (unsupported_field(sec))
-            return run_failf(err, len,
-                             "%s: section \"%s\": narrow windows, attention soft-capping and partial rotary are not "
-                             "implemented in the runtime yet",
-                             m->name, sec->name);
         size_t k = ck_section_nodes(m, si, &g, nodes);
         flow f = {0};
         binder b = {r, 0, "", 0, ""};

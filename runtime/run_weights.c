@@ -123,7 +123,8 @@ static int copy_from_gguf(ck_runner *r, const ck_buffer *b, void *dst, char *err
         size_t row_bytes = b->size / b->shape[0];
         if (t->dtype != b->dtype || t->dims[0] != b->shape[1] || t->bytes / t->dims[1] != row_bytes ||
             first_row + b->shape[0] > t->dims[1])
-            return run_failf(err, len, "%s: tensor \"%s\": expected %s rows of %zu values holding \"%s\" from row %zu, "
+            return run_failf(err, len,
+                             "%s: tensor \"%s\": expected %s rows of %zu values holding \"%s\" from row %zu, "
                              "found %s [%llu, %llu]",
                              r->opts.gguf_path, t->name, ck_dtype_name(b->dtype), b->shape[1], b->name, first_row,
                              ck_dtype_name(t->dtype), (unsigned long long)t->dims[1], (unsigned long long)t->dims[0]);
