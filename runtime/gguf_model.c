@@ -48,6 +48,7 @@ typedef struct dims {
     uint64_t D, L, F, H, Hkv, hd, ctx, vocab, rot, window;
     double theta, eps, attn_cap, final_cap, local_theta, scalar;
     int tied, bias, qk_norm;
+    int fused_qkv, fused_up; /* phi3: attn_qkv instead of attn_q / k / v; ffn_up = gate | up, no ffn_gate */
     const arch_traits *a;
 } dims;
 
@@ -181,6 +182,8 @@ static int read_vocab(const ck_gguf *g, dims *d, const char *path, char *err, si
     d->tied = ck_gguf_find(g, "output.weight") == NULL;
     d->bias = ck_gguf_find(g, "blk.0.attn_q.bias") != NULL;
     d->qk_norm = ck_gguf_find(g, "blk.0.attn_q_norm.weight") != NULL;
+    d->fused_qkv = d->a->fused && ck_gguf_find(g, "blk.0.attn_qkv.weight") != NULL;
+    d->fused_up = d->a->fused && ck_gguf_find(g, "blk.0.ffn_gate.weight") == NULL;
     return 0;
 }
 
@@ -271,6 +274,8 @@ static int check_fused(const ck_gguf *g, const dims *d, const char *path, char *
     for (uint64_t l = 0; l < d->L; l++)
         for (int k = 0; k < 2; k++) {
             uint64_t rows = k == 0 ? (d->H + 2 * d->Hkv) * d->hd : 2 * d->F;
+            if ((k == 0 && !d->fused_qkv) || (k == 1 && !d->fused_up))
+                continue;
             snprintf(name, sizeof name, "blk.%llu.%s", (unsigned long long)l,
                      k == 0 ? "attn_qkv.weight" : "ffn_up.weight");
             const ck_gguf_tensor *t = ck_gguf_find(g, name);
@@ -290,14 +295,14 @@ static int take_dtypes(const ck_gguf *g, const dims *d, ck_model *m, const char 
     enum { NORM = -1, QK_NORM = -2, POST_NORM = -3 };
     static const struct {
         const char *what;
-        int role, fused; /* role < 0: a norm, must be f32; fused: 1 separate tensors only, 2 fused only */
+        int role, fused; /* role < 0: a norm, must be f32; fused: 1 without attn_qkv, 2 with it, 3 with ffn_gate */
         int role2;       /* fused ffn_up: gate and up */
     } roles[] = {{"attn_q.weight", CK_ROLE_QKV, 1, 0},
                  {"attn_k.weight", CK_ROLE_QKV, 1, 0},
                  {"attn_v.weight", CK_ROLE_QKV, 1, 0},
                  {"attn_qkv.weight", CK_ROLE_QKV, 2, 0},
                  {"attn_output.weight", CK_ROLE_OUT_PROJ, 0, 0},
-                 {"ffn_gate.weight", CK_ROLE_MLP_GATE, 1, 0},
+                 {"ffn_gate.weight", CK_ROLE_MLP_GATE, 3, 0},
                  {"ffn_up.weight", CK_ROLE_MLP_UP, 0, CK_ROLE_MLP_GATE},
                  {"ffn_down.weight", CK_ROLE_MLP_DOWN, 0, 0},
                  {"attn_norm.weight", NORM, 0, 0},
@@ -306,12 +311,13 @@ static int take_dtypes(const ck_gguf *g, const dims *d, ck_model *m, const char 
                  {"attn_k_norm.weight", QK_NORM, 0, 0},
                  {"post_attention_norm.weight", POST_NORM, 0, 0},
                  {"post_ffw_norm.weight", POST_NORM, 0, 0}};
-    if (d->a->fused && check_fused(g, d, path, err, err_len))
+    if ((d->fused_qkv || d->fused_up) && check_fused(g, d, path, err, err_len))
         return -1;
     for (size_t i = 0; i < sizeof roles / sizeof roles[0]; i++) {
         uint32_t dt = 0;
         if ((roles[i].role == QK_NORM && !d->qk_norm) || (roles[i].role == POST_NORM && !d->a->post_norms) ||
-            roles[i].fused == (d->a->fused ? 1 : 2))
+            (roles[i].fused == 1 && d->fused_qkv) || (roles[i].fused == 2 && !d->fused_qkv) ||
+            (roles[i].fused == 3 && d->fused_up))
             continue;
         if (role_tensor_dtype(g, d, roles[i].what, &dt, path, err, err_len))
             return -1;
@@ -326,7 +332,7 @@ static int take_dtypes(const ck_gguf *g, const dims *d, ck_model *m, const char 
             return GM_ERR("%s: blk.0.%s: expected %s like attn_q (one qkv op), found %s", path, roles[i].what,
                           ck_dtype_name(*slot), ck_dtype_name(dt));
         *slot = dt;
-        if (d->a->fused && roles[i].role2) /* ffn_up holds gate and up */
+        if (d->fused_up && roles[i].role2) /* ffn_up holds gate and up */
             s->role_dtype[roles[i].role2] = dt;
     }
     const ck_gguf_tensor *emb = ck_gguf_find(g, "token_embd.weight"), *out = ck_gguf_find(g, "output.weight");

@@ -117,8 +117,7 @@ static int copy_from_gguf(ck_runner *r, const ck_buffer *b, void *dst, char *err
     size_t first_row = 0;
     const ck_gguf_tensor *t = ck_gguf_find(&r->gguf, b->name);
     llama_cpp_name(r, b, alias, sizeof alias);
-    if (!t && alias[0])
-        t = ck_gguf_find(&r->gguf, alias);
+    /* before the alias: a fused ffn_up has the unfused up's name */
     if (!t && b->ndim == 2 && (t = fused_source(r, b, &first_row)) != NULL) {
         size_t row_bytes = b->size / b->shape[0];
         if (t->dtype != b->dtype || t->dims[0] != b->shape[1] || t->bytes / t->dims[1] != row_bytes ||
@@ -131,6 +130,8 @@ static int copy_from_gguf(ck_runner *r, const ck_buffer *b, void *dst, char *err
         memcpy(dst, (const char *)t->data + first_row * row_bytes, b->size);
         return 0;
     }
+    if (!t && alias[0])
+        t = ck_gguf_find(&r->gguf, alias);
     if (!t)
         return run_failf(err, len, "%s: no tensor \"%s\"%s%s%s", r->opts.gguf_path, b->name, alias[0] ? " (nor \"" : "",
                          alias, alias[0] ? "\")" : "");

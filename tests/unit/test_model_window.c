@@ -149,7 +149,8 @@ Test(window, windows_caps_scale_and_partial_rotary)
                 double want = pre[i];
                 if (i < RD) {
                     double ang = (double)t * pow(10000.0, -2.0 * (double)(i / 2) / RD);
-                    want = i % 2 == 0 ? pre[i] * cos(ang) - pre[i + 1] * sin(ang) : pre[i - 1] * sin(ang) + pre[i] * cos(ang);
+                    want = i % 2 == 0 ? pre[i] * cos(ang) - pre[i + 1] * sin(ang)
+                                      : pre[i - 1] * sin(ang) + pre[i] * cos(ang);
                 }
                 near(q[(t * H + h) * HD + i], want, 1e-5, "layer 1 q", (t * H + h) * HD + i);
             }
