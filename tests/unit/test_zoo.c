@@ -26,12 +26,14 @@ static const zoo models[] = {
     {"llama-3.2-1b", 16, 2048, 32, 8, 64, 8192, 8192, 128256, 1, 0, 0, 0, 0, 0},
     {"qwen2.5-0.5b", 24, 896, 14, 2, 64, 4864, 4096, 151936, 1, 1, 0, 0, 0, 0},
     {"qwen2.5-7b", 28, 3584, 28, 4, 128, 18944, 4096, 152064, 0, 1, 0, 0, 0, 0},
-    {"mistral-7b-v0.1", 32, 4096, 32, 8, 128, 14336, 4096, 32000, 0, 0, 0, 0, 0, 0},
-    {"phi-3-mini", 32, 3072, 32, 32, 96, 8192, 2047, 32064, 0, 0, 0, 0, 0, 0},
+    {"mistral-7b-v0.1", 32, 4096, 32, 8, 128, 14336, 32768, 32000, 0, 0, 0, 0, 0, 1},
+    {"phi-3-mini", 32, 3072, 32, 32, 96, 8192, 4096, 32064, 0, 0, 0, 0, 0, 1},
     {"qwen3-0.6b", 28, 1024, 16, 8, 128, 3072, 4096, 151936, 1, 0, 1, 0, 0, 0},
-    {"gemma-3-1b", 26, 1152, 4, 1, 256, 6912, 512, 262144, 1, 0, 1, 1, 1, 0},
-    /* google/gemma-2-2b at its 8192 positions: 4096-key windows on even layers,
-     * soft-capping 50 / 30 */
+    {"gemma-3-1b", 26, 1152, 4, 1, 256, 6912, 32768, 262144, 1, 0, 1, 1, 1, 1},
+    /* at their published contexts, where the windows mask (training refused):
+     * google/gemma-2-2b 8192 with 4096-key windows on even layers and soft-caps
+     * 50 / 30; mistral 32768 with 4096 on every layer; phi-3-mini-4k 4096 with
+     * 2047; gemma-3-1b 32768 with 512 on five of six layers */
     {"gemma-2-2b", 26, 2304, 8, 4, 256, 9216, 8192, 256000, 1, 0, 0, 1, 0, 1},
 };
 
