@@ -66,6 +66,8 @@ uint32_t ck_kernel_variant(uint32_t flags); /* flags without the capability ones
  * attention (or attn_proj), rotary_dim partial on a rope, rope_bwd or
  * qkv_rope. 0 when they use none. */
 uint32_t ck_args_needs(uint32_t op, const void *args);
+/* The same for an op instance not yet bound (bench): from its window,
+ * softcap and rotary_dim. Declared below ck_shape. */
 /* 1 if kernel k carries every capability args need. */
 int ck_kernel_honours(const ck_kernel_desc *k, const void *args);
 /* The kernel of p for (op, dtype, flags) that honours args, else scalar's
@@ -205,6 +207,10 @@ void ck_rope_tables_scaled(double theta, size_t head_dim, size_t max_pos, const 
                            float *sin_tab);
 void ck_rope_tables_factors(double theta, size_t head_dim, size_t max_pos, const float *factors, float *cos_tab,
                             float *sin_tab);
+
+/* The capability flags an op instance needs (ck_args_needs, from the
+ * shape's window, softcap and rotary_dim; core/kernel_caps.c). */
+uint32_t ck_shape_needs(const ck_shape *s);
 
 /* "rmsnorm T=577 D=1024" style one-line description into buf. */
 void ck_shape_describe(const ck_shape *s, char *buf, size_t len);

@@ -32,6 +32,14 @@ uint32_t ck_args_needs(uint32_t op, const void *args)
     }
 }
 
+uint32_t ck_shape_needs(const ck_shape *s)
+{
+    ck_attention_args a = {.window = s->window, .softcap = s->softcap};
+    ck_rope_args r = {.head_dim = s->head_dim, .rotary_dim = s->rotary_dim};
+    uint32_t op = ck_op_forward_of(s->op);
+    return op == CK_OP_ATTENTION ? ck_args_needs(op, &a) : op == CK_OP_ROPE ? ck_args_needs(op, &r) : 0;
+}
+
 int ck_kernel_honours(const ck_kernel_desc *k, const void *args)
 {
     uint32_t need = ck_args_needs(k->op, args);
