@@ -2,7 +2,7 @@
  * and refuse anything doubtful with one line that names the file, the
  * section, the field, what was expected and what was found. The schema is
  * docs/layout.md; unknown fields are refused so that a typo never falls back
- * to a default silently. About 650 lines: one validator whose helpers
+ * to a default silently. About 690 lines: one validator whose helpers
  * (fail, get_*) every field shares; splitting it would export them. */
 #include <cjson/cJSON.h>
 #include <errno.h>

@@ -1,9 +1,12 @@
-/* A GGUF file as the model: the tests write llama and qwen2 files with the
- * spec's key names (tests/support/gguf_writer.c) and mixed dtypes (q8_0
- * layers, f16 embedding and head, f32 norms); the model built from the
- * metadata, its plan's per-tensor dtypes, `ckbench plan / parity / run
- * --model FILE.gguf` (the run on the file's own weights), and a one-line
- * refusal for each thing that cannot be the model. */
+/* A GGUF file as the model: the tests write llama, qwen2, qwen3, gemma,
+ * gemma2, gemma3 and phi3 files with the spec's key names
+ * (tests/support/gguf_writer.c) and mixed dtypes (q8_0 layers, f16
+ * embedding and head, f32 norms); the model built from the metadata, its
+ * plan's per-tensor dtypes and totals, `ckbench plan / parity / run --model
+ * FILE.gguf` (the run on the file's own weights, phi3's fused tensors split
+ * by rows), and a one-line refusal for each thing that cannot be the model.
+ * About 760 lines: every test builds its file with the one spec writer
+ * below; split, the files would each need a copy of it. */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdio.h>
