@@ -356,8 +356,6 @@ int ck_model_training_check(const ck_model *m, char *err, size_t err_len)
             field = "attn_logit_softcap";
         else if (s->final_softcap != 0.0)
             field = "final_logit_softcap";
-        else if (s->position == CK_POS_ROPE && s->rotary_dim != s->head_dim)
-            field = "rotary_dim";
         if (field) {
             snprintf(err, err_len,
                      "model \"%s\": section %zu \"%s\": field \"%s\": training is not implemented with it (no "
