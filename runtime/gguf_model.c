@@ -45,7 +45,7 @@ static const arch_traits archs[] = {
 };
 
 typedef struct dims {
-    uint64_t D, L, F, H, Hkv, hd, ctx, vocab, rot, window;
+    uint64_t D, L, F, H, Hkv, hd, ctx, vocab, rot, window, global_every;
     double theta, eps, attn_cap, final_cap, local_theta, scalar;
     int tied, bias, qk_norm;
     int fused_qkv, fused_up; /* phi3: attn_qkv instead of attn_q / k / v; ffn_up = gate | up, no ffn_gate */
@@ -127,6 +127,13 @@ static int read_attention_keys(const ck_gguf *g, const char *arch, dims *d, cons
         key_number(g, arch, "rope.freq_base_swa", a->local_theta, &d->local_theta, path, err, err_len) ||
         refuse_rope_scaling(g, arch, path, err, err_len))
         return -1;
+    /* a pattern the file states (layers per global layer) wins over the
+     * architecture's; llama.cpp's per-layer bool arrays are not read */
+    if (key_uint(g, arch, "attention.sliding_window_pattern", a->global_every, &d->global_every, path, err, err_len))
+        return -1;
+    if (a->global_every && (d->global_every == 0 || d->global_every > 4096))
+        return GM_ERR("%s: %s.attention.sliding_window_pattern: expected 1 to 4096 layers per global layer, found %llu",
+                      path, arch, (unsigned long long)d->global_every);
     if (!a->global_every && d->window) /* llama, qwen: the schema would window every layer */
         return GM_ERR("%s: %s.attention.sliding_window: a window on %s is not implemented (which layers?)", path, arch,
                       arch);
@@ -232,9 +239,9 @@ static ck_model *parse_dims(const dims *d, const char *arch, const char *path, c
     /* Gemma scales the embedding by sqrt(d_model) in f32, as llama.cpp does */
     add_field(text, sizeof text, a->embed_scale, "embedding_scale", sqrt((double)d->D));
     add_field(text, sizeof text, d->window != 0, "sliding_window", (double)d->window);
-    add_field(text, sizeof text, d->window != 0 && a->global_every > 1, "global_every", a->global_every);
+    add_field(text, sizeof text, d->window != 0 && d->global_every > 1, "global_every", (double)d->global_every);
     add_field(text, sizeof text, d->local_theta != 0.0, "rope_local_theta", d->local_theta);
-    add_field(text, sizeof text, d->local_theta != 0.0 && d->window == 0, "global_every", a->global_every);
+    add_field(text, sizeof text, d->local_theta != 0.0 && d->window == 0, "global_every", (double)d->global_every);
     add_field(text, sizeof text, d->attn_cap != 0.0, "attn_logit_softcap", d->attn_cap);
     add_field(text, sizeof text, d->final_cap != 0.0, "final_logit_softcap", d->final_cap);
     size_t n = strlen(text);

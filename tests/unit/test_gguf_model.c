@@ -690,6 +690,13 @@ Test(gguf_model, gemma3_local_layers)
     ck_runner_free(r);
     ck_plugin_unload(scalar);
     ck_model_free(m);
+    /* a pattern the file states wins over the architecture's six */
+    gguf_out_kv pattern[] = {window, {"gemma3.attention.sliding_window_pattern", GGUF_U32, 2, 0, NULL}};
+    path = tmp_file("gemma3-pattern.gguf");
+    write_file_kvs(&s, path, NULL, pattern, 2);
+    m = open_ok(path);
+    cr_assert(m->sections[0].global_every == 2 && ck_section_layer_window(&m->sections[0], 1) == 0);
+    ck_model_free(m);
     release(&s);
 }
 
