@@ -263,9 +263,10 @@ test-unit: test-build
 	@$(TEST_ENV) sh scripts/run-tests.sh $(TEST_BINS)
 
 # Zoo models gated on top of the edge suite: the model features at tiny
-# sizes, and one published configuration (tied, q/k/v biases, GQA 7:1) whose
-# reduced-row cases take about a minute on 2 cores.
-PARITY_MODELS ?= tiny-features qwen2.5-0.5b
+# sizes (tiny-window: windows, soft-caps, partial rotary, about 10 s), and one
+# published configuration (tied, q/k/v biases, GQA 7:1) whose reduced-row
+# cases take about a minute on 2 cores.
+PARITY_MODELS ?= tiny-features tiny-window qwen2.5-0.5b
 
 test-parity: all
 	@$(TEST_ENV) $(CKBENCH) parity --plugin all --json $(B)/parity.json --junit $(B)/parity.xml

@@ -21,7 +21,8 @@ typedef enum ck_section_kind { CK_SECTION_VISION_ENCODER = 0, CK_SECTION_DECODER
 typedef enum ck_norm_kind { CK_NORM_RMSNORM = 0, CK_NORM_LAYERNORM = 1 } ck_norm_kind;
 typedef enum ck_act_kind { CK_ACT_SWIGLU = 0, CK_ACT_GELU = 1, CK_ACT_GEGLU = 2 } ck_act_kind;
 typedef enum ck_pos_kind { CK_POS_ROPE = 0, CK_POS_LEARNED = 1 } ck_pos_kind;
-#define CK_ROLE_DTYPE_SLOTS 24 /* >= CK_ROLE_COUNT (checked in graph.c) */
+typedef enum ck_bridge_kind { CK_BRIDGE_LINEAR = 0, CK_BRIDGE_MLP2X_GELU = 1 } ck_bridge_kind;
+#define CK_ROLE_DTYPE_SLOTS 32 /* >= CK_ROLE_COUNT (checked in graph.c) */
 
 typedef struct ck_section {
     char name[CK_SECTION_NAME_MAX + 1];
@@ -42,7 +43,11 @@ typedef struct ck_section {
     double rope_theta;
     int rope_pairing; /* CK_ROPE_NEOX / CK_ROPE_GPTJ */
     int causal;
-    size_t sliding_window; /* 0: none; else >= seq_len, so it masks nothing (docs/layout.md) */
+    size_t sliding_window; /* 0: none; else W keys on the local layers (ck_section_layer_window) */
+    double attn_softcap;   /* 0: none; else scores become cap * tanh(score / cap) (Gemma 2) */
+    double final_softcap;  /* decoder, 0: none; else the logits, likewise */
+    double attn_scalar;    /* attention scale 1 / sqrt(attn_scalar): query_pre_attn_scalar, default head_dim */
+    size_t rotary_dim;     /* rope: the first rotary_dim values of each head rotate (= head_dim: all) */
     /* llama3 rope scaling of the inverse frequencies (factor 0: none) */
     double rope_factor, rope_low_freq_factor, rope_high_freq_factor;
     size_t rope_original_context;
@@ -51,11 +56,13 @@ typedef struct ck_section {
     int qk_norm;              /* rmsnorm of each q and k head (own gammas [hd]) before rope (Qwen3) */
     int post_norms;           /* norms of the attention and MLP outputs before their residual adds */
     double rope_local_theta;  /* 0: none; else the theta of local layers (Gemma 3) ... */
-    size_t global_every;      /* ... every global_every-th layer (l + 1 a multiple) keeps rope_theta */
+    size_t global_every;      /* 0: every layer local; else every global_every-th (l + 1 a multiple) is
+                               * global: rope_theta, no window; the others local */
     double embedding_scale;   /* decoder: the embedding's rows times this (0: none) */
     int has_bridge;
     size_t bridge_to; /* index of the section the bridge feeds */
     int bridge_bias;
+    int bridge_type; /* ck_bridge_kind */
     /* per role (ck_role), the matrix-weight dtype when it differs from the
      * model's: set from a GGUF file's tensors (mixed dtypes), never from JSON */
     uint32_t role_dtype[CK_ROLE_DTYPE_SLOTS];
@@ -102,6 +109,8 @@ typedef enum ck_role {
     CK_ROLE_K_NORM,
     CK_ROLE_POST_ATTN_NORM, /* post_norms: a norm of out_proj's output before the residual add (Gemma 2 / 3) */
     CK_ROLE_POST_MLP_NORM,  /* and of mlp_down's */
+    CK_ROLE_BRIDGE_ACT,     /* mlp2x_gelu bridge: gelu after the first linear (bridge) ... */
+    CK_ROLE_BRIDGE_OUT,     /* ... and the second linear */
     CK_ROLE_COUNT
 } ck_role;
 
@@ -133,6 +142,17 @@ size_t ck_section_rows(const ck_section *s, const ck_graph_opts *opts);
  * for every layer), footer. Returns the count (<= CK_MAX_SECTION_NODES). The
  * options must have passed ck_graph_opts_check. */
 size_t ck_section_nodes(const ck_model *m, size_t sec, const ck_graph_opts *opts, ck_node *out);
+
+/* 1 when layer l of the section is local (global_every: l + 1 not a
+ * multiple of it; without global_every every layer is). */
+int ck_section_layer_local(const ck_section *s, size_t layer);
+/* The attention window of layer l: 0 (none) on global layers, without a
+ * window, or where the window is at least seq_len and so masks nothing. */
+size_t ck_section_layer_window(const ck_section *s, size_t layer);
+/* 0 or -1 and one line naming the model, section and field when training
+ * a decoder needs a backward op the project lacks: attention_bwd has no
+ * window or soft-cap (rope_bwd does take a partial rotary_dim). */
+int ck_model_training_check(const ck_model *m, char *err, size_t err_len);
 
 #ifdef __cplusplus
 }

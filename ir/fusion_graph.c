@@ -12,6 +12,7 @@ typedef struct wiring {
     int res;   /* the residual stream */
     int h;     /* the last norm's output */
     int q, k, v, a, o, g, u, m, d;
+    int b;                /* the bridge's last output (mlp2x_gelu: through gelu to its second linear) */
     int after_final_norm; /* the footer projection reads the final norm, else the residual */
 } wiring;
 
@@ -77,7 +78,9 @@ static void wire(wiring *w, ck_fnode *f)
         break;
     case CK_ROLE_MLP_DOWN: f->in[0] = w->m, w->d = id; break;
     case CK_ROLE_MLP_RESIDUAL: f->in[0] = w->res, f->in[1] = w->d, w->res = id; break;
-    case CK_ROLE_BRIDGE:
+    case CK_ROLE_BRIDGE: f->in[0] = w->after_final_norm ? w->h : w->res, w->b = id; break;
+    case CK_ROLE_BRIDGE_ACT:
+    case CK_ROLE_BRIDGE_OUT: f->in[0] = w->b, w->b = id; break;
     case CK_ROLE_LM_HEAD: f->in[0] = w->after_final_norm ? w->h : w->res; break;
     default: break;
     }

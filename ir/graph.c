@@ -32,6 +32,8 @@ static const char *const role_names[CK_ROLE_COUNT] = {
     [CK_ROLE_K_NORM] = "k_norm",
     [CK_ROLE_POST_ATTN_NORM] = "post_attn_norm",
     [CK_ROLE_POST_MLP_NORM] = "post_mlp_norm",
+    [CK_ROLE_BRIDGE_ACT] = "bridge_act",
+    [CK_ROLE_BRIDGE_OUT] = "bridge_out",
 };
 
 const char *ck_role_name(ck_role r)
@@ -247,6 +249,7 @@ static void build_attention(builder *b, size_t T, size_t pos, uint32_t wdt)
         sh->pos = pos;
         sh->max_pos = s->seq_len;
         sh->pairing = s->rope_pairing;
+        sh->rotary_dim = s->rotary_dim == s->head_dim ? 0 : s->rotary_dim; /* 0: the whole head */
     }
     sh = add(b, CK_ROLE_ATTENTION, CK_OP_ATTENTION, CK_DTYPE_F32);
     sh->T = T;
@@ -257,6 +260,10 @@ static void build_attention(builder *b, size_t T, size_t pos, uint32_t wdt)
     sh->pos = pos;
     sh->causal = s->causal;
     sh->materialize = 0;
+    /* layer 0's window (local in every pattern); the runtime binds each
+     * layer's own, and op instances add the global layers' variant */
+    sh->window = ck_section_layer_window(s, 0);
+    sh->softcap = (float)s->attn_softcap;
     add_linear(b, CK_ROLE_OUT_PROJ, T, s->n_heads * s->head_dim, s->d_model, s->out_bias, wdt);
     if (s->post_norms)
         add_norm(b, CK_ROLE_POST_ATTN_NORM, T);
@@ -290,8 +297,14 @@ static void build_footer(const ck_model *m, builder *b, size_t T, uint32_t wdt)
     b->part = CK_PART_FOOTER;
     if (s->final_norm)
         add_norm(b, CK_ROLE_FINAL_NORM, T);
-    if (s->has_bridge)
-        add_linear(b, CK_ROLE_BRIDGE, T, s->d_model, m->sections[s->bridge_to].d_model, s->bridge_bias, wdt);
+    if (s->has_bridge) {
+        size_t to = m->sections[s->bridge_to].d_model;
+        add_linear(b, CK_ROLE_BRIDGE, T, s->d_model, to, s->bridge_bias, wdt);
+        if (s->bridge_type == CK_BRIDGE_MLP2X_GELU) {
+            add_elementwise(b, CK_ROLE_BRIDGE_ACT, CK_OP_GELU, T * to);
+            add_linear(b, CK_ROLE_BRIDGE_OUT, T, to, to, s->bridge_bias, wdt);
+        }
+    }
     if (s->kind == CK_SECTION_DECODER)
         add_linear(b, CK_ROLE_LM_HEAD, T, s->d_model, s->vocab, 0, wdt);
 }
@@ -309,6 +322,51 @@ size_t ck_section_nodes(const ck_model *m, size_t sec, const ck_graph_opts *opts
     return b.n;
 }
 
+int ck_section_layer_local(const ck_section *s, size_t layer)
+{
+    return s->global_every == 0 || (layer + 1) % s->global_every != 0;
+}
+
+size_t ck_section_layer_window(const ck_section *s, size_t layer)
+{
+    if (!s->sliding_window || s->sliding_window >= s->seq_len || !ck_section_layer_local(s, layer))
+        return 0;
+    return s->sliding_window;
+}
+
+/* 1 when some layer of the section has a window that masks. */
+static int section_has_window(const ck_section *s)
+{
+    for (size_t l = 0; l < s->n_layers && (!s->global_every || l < s->global_every); l++)
+        if (ck_section_layer_window(s, l))
+            return 1;
+    return 0;
+}
+
+int ck_model_training_check(const ck_model *m, char *err, size_t err_len)
+{
+    for (size_t i = 0; i < m->n_sections; i++) {
+        const ck_section *s = &m->sections[i];
+        const char *field = NULL;
+        if (s->kind != CK_SECTION_DECODER) /* frozen in training: forward only */
+            continue;
+        if (section_has_window(s))
+            field = "sliding_window";
+        else if (s->attn_softcap != 0.0)
+            field = "attn_logit_softcap";
+        else if (s->final_softcap != 0.0)
+            field = "final_logit_softcap";
+        if (field) {
+            snprintf(err, err_len,
+                     "model \"%s\": section %zu \"%s\": field \"%s\": training is not implemented with it (no "
+                     "backward op); expected a model without it, or a forward run",
+                     m->name, i, s->name, field);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 /* Same instance: every field but the label equal. */
 static int same_instance(const ck_shape *a, const ck_shape *b)
 {
@@ -316,7 +374,8 @@ static int same_instance(const ck_shape *a, const ck_shape *b)
            a->n_heads == b->n_heads && a->n_kv_heads == b->n_kv_heads && a->head_dim == b->head_dim && a->S == b->S &&
            a->pos == b->pos && a->max_pos == b->max_pos && a->vocab == b->vocab && a->n == b->n && a->eps == b->eps &&
            a->causal == b->causal && a->materialize == b->materialize && a->pairing == b->pairing &&
-           a->has_bias == b->has_bias;
+           a->has_bias == b->has_bias && a->window == b->window && a->softcap == b->softcap &&
+           a->rotary_dim == b->rotary_dim;
 }
 
 size_t ck_model_op_instances(const ck_model *m, const ck_graph_opts *opts, ck_shape **out)
@@ -336,6 +395,13 @@ size_t ck_model_op_instances(const ck_model *m, const ck_graph_opts *opts, ck_sh
         if (opts && opts->decode && m->sections[i].kind != CK_SECTION_DECODER)
             continue;
         size_t k = ck_section_nodes(m, i, opts, nodes);
+        for (size_t j = 0; j < k && k < CK_MAX_SECTION_NODES; j++)
+            if (nodes[j].role == CK_ROLE_ATTENTION && nodes[j].shape.window && m->sections[i].global_every &&
+                m->sections[i].global_every <= m->sections[i].n_layers) { /* the global layers' attention */
+                nodes[k] = nodes[j];
+                nodes[k++].shape.window = 0;
+                break;
+            }
         for (size_t j = 0; j < k; j++) {
             size_t q = 0;
             while (q < n && !same_instance(&list[q], &nodes[j].shape))

@@ -2,7 +2,7 @@
  * and refuse anything doubtful with one line that names the file, the
  * section, the field, what was expected and what was found. The schema is
  * docs/layout.md; unknown fields are refused so that a typo never falls back
- * to a default silently. About 650 lines: one validator whose helpers
+ * to a default silently. About 690 lines: one validator whose helpers
  * (fail, get_*) every field shares; splitting it would export them. */
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -209,7 +209,8 @@ static const char *const section_fields[] = {
     "image_size", "patch_size", "channels", "class_token", "patch_bias", "pre_norm", "final_norm", "norm",
     "norm_eps", "norm_bias", "activation", "qkv_bias", "out_bias", "mlp_bias", "position", "rope_theta",
     "rope_pairing", "causal", "bridge", "tie_word_embeddings", "embedding_scale", "sliding_window",
-    "rope_scaling", "qk_norm", "post_norms", "rope_local_theta", "global_every", NULL,
+    "rope_scaling", "qk_norm", "post_norms", "rope_local_theta", "global_every", "attn_logit_softcap",
+    "final_logit_softcap", "query_pre_attn_scalar", "rotary_dim", NULL,
 };
 /* clang-format on */
 static const char *const kind_names[] = {"vision_encoder", "decoder", NULL};
@@ -235,28 +236,63 @@ static int parse_dims(const vctx *c, const cJSON *j, ck_section *s)
     return 0;
 }
 
-/* A sliding window only where it masks nothing: a window of W keys (a query
- * at i sees keys i-W+1 .. i) is the full causal mask when W >= seq_len.
- * Narrower windows need a masked attention kernel the project does not have,
- * so they are refused rather than silently run as full attention. */
+/* A sliding window of W keys (the query at i sees keys i-W+1 .. i) on every
+ * layer, or with global_every on the local layers only (Gemma 2: every
+ * other layer, Gemma 3: five of six). A window is a mask on causal
+ * attention: an encoder's bidirectional attention has none. */
 static int parse_window(const vctx *c, const cJSON *j, ck_section *s)
 {
-    const cJSON *v = get(j, "sliding_window");
-    char found[96];
-    if (!v) {
+    if (!get(j, "sliding_window")) {
         s->sliding_window = 0;
         return 0;
     }
-    describe(v, found, sizeof found);
-    if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble) || v->valuedouble < 1 ||
-        v->valuedouble > (double)DIM_MAX)
-        return fail(c, "sliding_window", "expected an integer in [1, %zu], found %s", DIM_MAX, found);
-    if (v->valuedouble < (double)s->seq_len)
+    if (get_uint(c, j, "sliding_window", 1, DIM_MAX, 1, 0, &s->sliding_window))
+        return -1;
+    if (!s->causal)
         return fail(c, "sliding_window",
-                    "expected at least seq_len (%zu): windows narrower than the context are not implemented, "
-                    "found %s",
-                    s->seq_len, found);
-    s->sliding_window = (size_t)v->valuedouble;
+                    "expected it only with causal attention (a window masks earlier keys), "
+                    "found it with \"causal\": false");
+    return 0;
+}
+
+/* Which layers are global: every global_every-th (l + 1 a multiple); the
+ * others are local, with the window and the local rope theta where given. */
+static int parse_global_every(const vctx *c, const cJSON *j, ck_section *s)
+{
+    s->global_every = 0;
+    if (!get(j, "global_every"))
+        return get(j, "rope_local_theta") ? fail(c, "global_every",
+                                                 "expected an integer in [1, %d] with \"rope_local_theta\" (which "
+                                                 "layers are local?), found nothing",
+                                                 LAYERS_MAX)
+                                          : 0;
+    if (!get(j, "sliding_window") && !get(j, "rope_local_theta"))
+        return fail(c, "global_every",
+                    "expected it only with \"sliding_window\" or \"rope_local_theta\" (what makes a layer local), "
+                    "found neither");
+    return get_uint(c, j, "global_every", 1, LAYERS_MAX, 1, 0, &s->global_every);
+}
+
+/* Gemma 2's soft-capping (cap * tanh(x / cap)) and attention scale. */
+static int parse_attention_extras(const vctx *c, const cJSON *j, ck_section *s)
+{
+    if (get_number(c, j, "attn_logit_softcap", 0.0, 1e6, 0, 0.0, &s->attn_softcap) ||
+        get_number(c, j, "query_pre_attn_scalar", 0.0, 1e12, 0, (double)s->head_dim, &s->attn_scalar))
+        return -1;
+    if (s->kind != CK_SECTION_DECODER)
+        return refuse(c, j, "final_logit_softcap", "in a vision_encoder section (it has no logits)");
+    return get_number(c, j, "final_logit_softcap", 0.0, 1e6, 0, 0.0, &s->final_softcap);
+}
+
+/* Partial rotary (Phi-2: 32 of 80): rope on the first rotary_dim values of
+ * each head, the rest passed through. Only with rope. */
+static int parse_rotary_dim(const vctx *c, const cJSON *j, ck_section *s)
+{
+    if (get_uint(c, j, "rotary_dim", 2, HEADS_MAX, 0, s->head_dim, &s->rotary_dim))
+        return -1;
+    if (s->rotary_dim % 2 != 0 || s->rotary_dim > s->head_dim)
+        return fail(c, "rotary_dim", "expected an even number of at most head_dim (%zu), found %zu", s->head_dim,
+                    s->rotary_dim);
     return 0;
 }
 
@@ -290,19 +326,15 @@ static int parse_rope_scaling(const vctx *c, const cJSON *j, ck_section *s)
     return 0;
 }
 
-/* Gemma 3's local layers: their own rope theta, every global_every-th
- * layer global (rope_theta). */
+/* Gemma 3's local layers (see parse_global_every) have their own rope theta. */
 static int parse_local_rope(const vctx *c, const cJSON *j, ck_section *s)
 {
     if (!get(j, "rope_local_theta"))
-        return refuse(c, j, "global_every", "without \"rope_local_theta\"");
+        return 0;
     if (get(j, "rope_scaling"))
         return fail(c, "rope_local_theta",
                     "expected no rope_scaling with it (which tables would it scale?), found both");
-    return get_number(c, j, "rope_local_theta", 0.0, 1e12, 1, 0.0, &s->rope_local_theta) ||
-                   get_uint(c, j, "global_every", 1, LAYERS_MAX, 1, 0, &s->global_every)
-               ? -1
-               : 0;
+    return get_number(c, j, "rope_local_theta", 0.0, 1e12, 1, 0.0, &s->rope_local_theta);
 }
 
 /* Norm, activation, biases, position encoding, masking. */
@@ -340,23 +372,25 @@ static int parse_blocks(const vctx *c, const cJSON *j, ck_section *s)
     if (get_enum(c, j, "position", pos_names, 1, 0, &e))
         return -1;
     s->position = (ck_pos_kind)e;
-    if (parse_window(c, j, s))
+    if (parse_window(c, j, s) || parse_attention_extras(c, j, s))
         return -1;
-    if (s->position == CK_POS_LEARNED)
+    if (s->position == CK_POS_LEARNED) {
+        s->rotary_dim = 0;
         return refuse(c, j, "rope_theta", "with \"position\": \"learned\"") ||
                        refuse(c, j, "rope_pairing", "with \"position\": \"learned\"") ||
                        refuse(c, j, "rope_scaling", "with \"position\": \"learned\"") ||
                        refuse(c, j, "rope_local_theta", "with \"position\": \"learned\"") ||
-                       refuse(c, j, "global_every", "with \"position\": \"learned\"")
+                       refuse(c, j, "rotary_dim", "with \"position\": \"learned\"") || parse_global_every(c, j, s)
                    ? -1
                    : 0;
+    }
     if (get_number(c, j, "rope_theta", 0.0, 1e12, 1, 0.0, &s->rope_theta) ||
         get_enum(c, j, "rope_pairing", pairing_names, 0, CK_ROPE_NEOX, &s->rope_pairing) ||
-        parse_rope_scaling(c, j, s) || parse_local_rope(c, j, s))
+        parse_rope_scaling(c, j, s) || parse_local_rope(c, j, s) || parse_global_every(c, j, s))
         return -1;
     if (s->head_dim % 2 != 0)
         return fail(c, "head_dim", "expected an even head_dim with \"position\": \"rope\", found %zu", s->head_dim);
-    return 0;
+    return parse_rotary_dim(c, j, s);
 }
 
 /* What only a vision encoder or only a decoder has. */
@@ -393,7 +427,8 @@ static int parse_kind_fields(const vctx *c, const cJSON *j, ck_section *s)
     return 0;
 }
 
-static const char *const bridge_fields[] = {"to", "bias", NULL};
+static const char *const bridge_fields[] = {"to", "bias", "type", NULL};
+static const char *const bridge_types[] = {"linear", "mlp2x_gelu", NULL};
 
 /* The bridge's target is resolved once every section is read. */
 static int parse_bridge(const vctx *c, const cJSON *j, ck_section *s, const char **target)
@@ -405,7 +440,8 @@ static int parse_bridge(const vctx *c, const cJSON *j, ck_section *s, const char
         return 0;
     if (!cJSON_IsObject(b)) {
         describe(b, found, sizeof found);
-        return fail(c, "bridge", "expected an object {\"to\": section, \"bias\": bool}, found %s", found);
+        return fail(c, "bridge", "expected an object {\"to\": section, \"bias\": bool, \"type\": kind}, found %s",
+                    found);
     }
     if (check_keys(c, b, bridge_fields, "bridge"))
         return -1;
@@ -416,7 +452,11 @@ static int parse_bridge(const vctx *c, const cJSON *j, ck_section *s, const char
     }
     s->has_bridge = 1;
     *target = to->valuestring;
-    return get_bool(c, b, "bias", 0, &s->bridge_bias);
+    /* mlp2x_gelu: LLaVA-1.5's and LLaVA-OneVision's projector, linear, gelu, linear */
+    return get_bool(c, b, "bias", 0, &s->bridge_bias) ||
+                   get_enum(c, b, "type", bridge_types, 0, CK_BRIDGE_LINEAR, &s->bridge_type)
+               ? -1
+               : 0;
 }
 
 /* Byte sizes of the largest tensors, and an upper bound of the whole section

@@ -334,6 +334,7 @@ static int node_buffers(planner *pl, const ck_section *s, const ck_node *nd)
     case CK_ROLE_MLP_UP:
     case CK_ROLE_MLP_DOWN:
     case CK_ROLE_BRIDGE:
+    case CK_ROLE_BRIDGE_OUT:
         return linear_buffers(pl, prefix, sh, "out") || linear_grads(pl, prefix, nd->role, sh) ? -1 : 0;
     case CK_ROLE_LM_HEAD:
         /* tied: the head reads the embedding table, planned once in the header */
@@ -346,6 +347,9 @@ static int node_buffers(planner *pl, const ck_section *s, const ck_node *nd)
     case CK_ROLE_ATTN_RESIDUAL:
     case CK_ROLE_MLP_RESIDUAL: return activation_with_grad(pl, prefix, "out", SHAPE(sh->n / s->d_model, s->d_model));
     case CK_ROLE_MLP_ACT: return activation_with_grad(pl, prefix, "out", SHAPE(sh->n / s->d_ff, s->d_ff));
+    case CK_ROLE_BRIDGE_ACT: /* in an encoder's footer: frozen, no gradient */
+        return activation(pl, prefix, "out", CK_DTYPE_F32,
+                          SHAPE(sh->n / pl->m->sections[s->bridge_to].d_model, pl->m->sections[s->bridge_to].d_model));
     case CK_ROLE_COUNT: break;
     }
     return plan_fail(pl, "internal: node %s has no buffers", sh->label);
@@ -375,12 +379,14 @@ static int plan_section(planner *pl, uint32_t sec)
     begin_part(pl, CK_PART_HEADER, 0, &sp->header);
     if (s->position == CK_POS_ROPE) {
         snprintf(prefix, sizeof prefix, "%s.header.rope", s->name);
-        if (place(pl, prefix, "cos", CK_BUF_TABLE, CK_DTYPE_F32, SHAPE(s->seq_len, s->head_dim / 2)) ||
-            place(pl, prefix, "sin", CK_BUF_TABLE, CK_DTYPE_F32, SHAPE(s->seq_len, s->head_dim / 2)))
+        /* partial rotary: only the rotated dims have frequencies */
+        size_t half = s->rotary_dim / 2;
+        if (place(pl, prefix, "cos", CK_BUF_TABLE, CK_DTYPE_F32, SHAPE(s->seq_len, half)) ||
+            place(pl, prefix, "sin", CK_BUF_TABLE, CK_DTYPE_F32, SHAPE(s->seq_len, half)))
             return -1;
         if (s->rope_local_theta > 0.0 && /* the local layers' tables */
-            (place(pl, prefix, "cos_local", CK_BUF_TABLE, CK_DTYPE_F32, SHAPE(s->seq_len, s->head_dim / 2)) ||
-             place(pl, prefix, "sin_local", CK_BUF_TABLE, CK_DTYPE_F32, SHAPE(s->seq_len, s->head_dim / 2))))
+            (place(pl, prefix, "cos_local", CK_BUF_TABLE, CK_DTYPE_F32, SHAPE(s->seq_len, half)) ||
+             place(pl, prefix, "sin_local", CK_BUF_TABLE, CK_DTYPE_F32, SHAPE(s->seq_len, half))))
             return -1;
     }
     if (plan_part(pl, s, nodes, n, CK_PART_HEADER))
@@ -421,6 +427,11 @@ static int resolve_opts(planner *pl, const ck_plan_opts *in)
         return -1;
     }
     pl->wdt = o->weight_dtype = ck_graph_weight_dtype(pl->m, &g);
+    if (o->training && ck_model_training_check(pl->m, gerr, sizeof gerr)) {
+        if (pl->err && pl->err_len)
+            snprintf(pl->err, pl->err_len, "%s", gerr);
+        return -1;
+    }
     if (o->training && block_bytes(pl->wdt))
         return plan_fail(pl, "training: expected f32, bf16 or f16 weights (Adam updates them in place), found %s",
                          ck_dtype_name(pl->wdt));

@@ -63,7 +63,7 @@ int ck_gguf_kv_number(const ck_gguf *g, const char *key, double *out);
 int ck_gguf_kv_string(const ck_gguf *g, const char *key, char *out, size_t cap);
 
 /* The model a GGUF file describes (runtime/gguf_model.c): general.architecture
- * llama, qwen2 or qwen3 and its <arch>.* keys, each matrix role's dtype from the
+ * llama, qwen2, qwen3, gemma, gemma2, gemma3 or phi3 and its <arch>.* keys, each matrix role's dtype from the
  * file's tensors. NULL with one line naming the key or tensor. */
 ck_model *ck_gguf_model(const ck_gguf *g, const char *path, char *err, size_t err_len);
 /* A model file: FILE.gguf through ck_gguf_model, anything else through

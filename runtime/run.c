@@ -235,6 +235,18 @@ static void append_kv(const step *s)
     memcpy(s->cache_v + s->args.attn.q_pos * s->kv_row, s->new_v, s->kv_row * sizeof(float));
 }
 
+/* Gemma 2's final soft-capping, a host step after the head like the
+ * embedding scale: one tanh per logit in double, rounded once, so every
+ * plugin's logits are capped alike (docs/layout.md says why not an op). */
+static void cap_logits(const step *s)
+{
+    if (s->final_softcap == 0.0)
+        return;
+    float *y = s->args.linear.y;
+    for (size_t i = 0, n = s->args.linear.T * s->args.linear.N; i < n; i++)
+        y[i] = (float)(s->final_softcap * tanh((double)y[i] / s->final_softcap));
+}
+
 /* One bound step with its host-side actions around the kernel. */
 static int run_bound(ck_runner *r, step *s, const ck_exec_ctx *ctx, char *err, size_t len)
 {
@@ -251,6 +263,7 @@ static int run_bound(ck_runner *r, step *s, const ck_exec_ctx *ctx, char *err, s
             s->args.emb.y[i] *= s->emb_scale;
     if (s->action == POST_SPLICE)
         memcpy(s->args.emb.y, s->splice_src, s->splice_rows * s->args.emb.D * sizeof(float));
+    cap_logits(s);
     return 0;
 }
 
@@ -268,6 +281,7 @@ static int run_unit(ck_runner *r, size_t i, const ck_exec_ctx *ctx, char *err, s
     if (rc != CK_OK)
         return run_failf(err, len, "%s: fused kernel %s returned %s", u->pub.label, u->kernel->name,
                          rc == CK_E_UNSUPPORTED ? "unsupported arguments" : "an error");
+    cap_logits(&r->steps[u->first + u->count - 1]); /* final_norm + lm_head */
     return 0;
 }
 

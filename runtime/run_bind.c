@@ -177,7 +177,7 @@ static void bind_node(binder *b, step *s, const ck_node *nd, const ck_section *s
         snprintf(tabs, sizeof tabs, "%s", b->prefix);
         snprintf(b->prefix, sizeof b->prefix, "%s.header.rope", sec->name);
         /* Gemma 3: a local layer (not every global_every-th) has its own theta */
-        int local = sec->rope_local_theta > 0.0 && (b->layer + 1) % sec->global_every != 0;
+        int local = sec->rope_local_theta > 0.0 && ck_section_layer_local(sec, b->layer);
         const float *c = tensor(b, local ? "cos_local" : "cos", 1), *sn = tensor(b, local ? "sin_local" : "sin", 1);
         snprintf(b->prefix, sizeof b->prefix, "%s", tabs);
         s->args.rope = (ck_rope_args){f->q,
@@ -203,14 +203,22 @@ static void bind_node(binder *b, step *s, const ck_node *nd, const ck_section *s
             s->kv_row = sh->n_kv_heads * sh->head_dim;
             f->k = f->k_cache, f->v = f->v_cache;
         }
-        s->args.attn = (ck_attention_args){f->q,         f->k,
-                                           f->v,         f->attn,
-                                           NULL,         NULL,
-                                           sh->T,        sh->S,
-                                           sh->n_heads,  sh->n_kv_heads,
-                                           sh->head_dim, sh->pos,
-                                           sh->causal,   1.0f / sqrtf((float)sh->head_dim),
-                                           sh->window,   sh->softcap};
+        s->args.attn = (ck_attention_args){f->q,
+                                           f->k,
+                                           f->v,
+                                           f->attn,
+                                           NULL,
+                                           NULL,
+                                           sh->T,
+                                           sh->S,
+                                           sh->n_heads,
+                                           sh->n_kv_heads,
+                                           sh->head_dim,
+                                           sh->pos,
+                                           sh->causal,
+                                           1.0f / sqrtf((float)sec->attn_scalar),
+                                           ck_section_layer_window(sec, b->layer),
+                                           sh->softcap};
         add_out(b, s, "out");
         break;
     case CK_ROLE_OUT_PROJ:
@@ -245,8 +253,18 @@ static void bind_node(binder *b, step *s, const ck_node *nd, const ck_section *s
         bind_linear(b, s, sh, f->act, "out");
         f->down = layer_out(s);
         break;
-    case CK_ROLE_BRIDGE: bind_linear(b, s, sh, f->after_final_norm ? f->h : f->res, "out"); break;
+    case CK_ROLE_BRIDGE:
+        bind_linear(b, s, sh, f->after_final_norm ? f->h : f->res, "out");
+        f->proj = layer_out(s);
+        break;
+    case CK_ROLE_BRIDGE_ACT: /* mlp2x_gelu: gelu between the bridge's two linears */
+        f->act = tensor(b, "out", 1);
+        s->args.unary = (ck_unary_args){f->proj, f->act, sh->n};
+        add_out(b, s, "out");
+        break;
+    case CK_ROLE_BRIDGE_OUT: bind_linear(b, s, sh, f->act, "out"); break;
     case CK_ROLE_LM_HEAD:
+        s->final_softcap = sec->final_softcap;
         if (!sec->tie_embeddings) {
             bind_linear(b, s, sh, f->after_final_norm ? f->h : f->res, "logits");
             break;
@@ -341,7 +359,7 @@ int run_bind_all(ck_runner *r, char *err, size_t len)
                     bind_node(&b, s, &nodes[j], sec, &f);
                     if (b.missing)
                         return run_failf(err, len, "%s: internal: the plan has no buffer %s", m->name, b.missing_name);
-                    if (nodes[j].role == CK_ROLE_BRIDGE) {
+                    if (nodes[j].role == CK_ROLE_BRIDGE || nodes[j].role == CK_ROLE_BRIDGE_OUT) {
                         bridge_out[sec->bridge_to] = s->args.linear.y;
                         bridge_rows[sec->bridge_to] = s->args.linear.T;
                     }
@@ -352,7 +370,8 @@ int run_bind_all(ck_runner *r, char *err, size_t len)
                     }
                     if (choose_kernel(r, s, err, len))
                         return -1;
-                    if (nodes[j].role == CK_ROLE_LM_HEAD || nodes[j].role == CK_ROLE_BRIDGE) {
+                    if (nodes[j].role == CK_ROLE_LM_HEAD || nodes[j].role == CK_ROLE_BRIDGE ||
+                        nodes[j].role == CK_ROLE_BRIDGE_OUT) {
                         r->output = s->args.linear.y;
                         r->output_count = s->args.linear.T * s->args.linear.N;
                     }

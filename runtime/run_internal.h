@@ -36,7 +36,8 @@ typedef struct step {
     float *cache_k, *cache_v;   /* ... copied to row `pos` of the layer's cache */
     size_t kv_row;              /* floats per cache row: Hkv * hd */
     size_t splice_rows;
-    float emb_scale; /* embedding: rows times this after the kernel, before a splice (0: none) */
+    float emb_scale;      /* embedding: rows times this after the kernel, before a splice (0: none) */
+    double final_softcap; /* lm_head: logits become cap * tanh(logit / cap) after the kernel (0: none) */
 } step;
 
 typedef union fused_args {

@@ -58,6 +58,8 @@ static void llama_cpp_name(const ck_runner *r, const ck_buffer *b, char *out, si
         {"mlp_down.w", "ffn_down.weight"},
         {"q_norm.gamma", "attn_q_norm.weight"},
         {"k_norm.gamma", "attn_k_norm.weight"},
+        {"post_attn_norm.gamma", "post_attention_norm.weight"},
+        {"post_mlp_norm.gamma", "post_ffw_norm.weight"},
     };
     const ck_section *s = section_of(r, b);
     out[0] = 0;
@@ -78,11 +80,56 @@ static void llama_cpp_name(const ck_runner *r, const ck_buffer *b, char *out, si
     }
 }
 
+/* Phi-3's fused tensors: q, k and v are row ranges of blk.N.attn_qkv, gate
+ * and up of blk.N.ffn_up (when there is no ffn_gate). Each part is copied
+ * straight from its rows in the file: a row of any dtype, quantised ones
+ * included, is whole blocks, so a row range is a byte range. */
+static const ck_gguf_tensor *fused_source(const ck_runner *r, const ck_buffer *b, size_t *first_row)
+{
+    const ck_section *s = section_of(r, b);
+    char name[128];
+    const char *tail = b->part == CK_PART_LAYER ? strchr(b->name + strlen(s->name) + strlen(".layer."), '.') : NULL;
+    if (!tail)
+        return NULL;
+    size_t q = s->n_heads * s->head_dim, kv = s->n_kv_heads * s->head_dim;
+    if (strncmp(tail, ".qkv.w", 6) == 0 && strlen(tail) == 7) {
+        snprintf(name, sizeof name, "blk.%u.attn_qkv.weight", b->layer);
+        *first_row = tail[6] == 'q' ? 0 : tail[6] == 'k' ? q : q + kv;
+        return ck_gguf_find(&r->gguf, name);
+    }
+    int gate = strcmp(tail, ".mlp_gate.w") == 0;
+    if (!gate && strcmp(tail, ".mlp_up.w") != 0)
+        return NULL;
+    snprintf(name, sizeof name, "blk.%u.ffn_gate.weight", b->layer);
+    if (ck_gguf_find(&r->gguf, name))
+        return NULL;
+    snprintf(name, sizeof name, "blk.%u.ffn_up.weight", b->layer);
+    const ck_gguf_tensor *t = ck_gguf_find(&r->gguf, name);
+    if (!t || t->n_dims != 2 || t->dims[1] != 2 * s->d_ff) /* an unfused ffn_up is found by its own name */
+        return NULL;
+    *first_row = gate ? 0 : s->d_ff;
+    return t;
+}
+
 static int copy_from_gguf(ck_runner *r, const ck_buffer *b, void *dst, char *err, size_t len)
 {
     char alias[128];
+    size_t first_row = 0;
     const ck_gguf_tensor *t = ck_gguf_find(&r->gguf, b->name);
     llama_cpp_name(r, b, alias, sizeof alias);
+    /* before the alias: a fused ffn_up has the unfused up's name */
+    if (!t && b->ndim == 2 && (t = fused_source(r, b, &first_row)) != NULL) {
+        size_t row_bytes = b->size / b->shape[0];
+        if (t->dtype != b->dtype || t->dims[0] != b->shape[1] || t->bytes / t->dims[1] != row_bytes ||
+            first_row + b->shape[0] > t->dims[1])
+            return run_failf(err, len,
+                             "%s: tensor \"%s\": expected %s rows of %zu values holding \"%s\" from row %zu, "
+                             "found %s [%llu, %llu]",
+                             r->opts.gguf_path, t->name, ck_dtype_name(b->dtype), b->shape[1], b->name, first_row,
+                             ck_dtype_name(t->dtype), (unsigned long long)t->dims[1], (unsigned long long)t->dims[0]);
+        memcpy(dst, (const char *)t->data + first_row * row_bytes, b->size);
+        return 0;
+    }
     if (!t && alias[0])
         t = ck_gguf_find(&r->gguf, alias);
     if (!t)
@@ -120,15 +167,15 @@ static int seed_buffer(ck_runner *r, const ck_buffer *b, char *err, size_t len)
         if (sb < r->plan->buffers + r->plan->n_buffers && ends_with(sb->name, local ? ".sin_local" : ".sin"))
             sin_tab = (float *)((char *)r->arena.base + sb->offset);
         if (local) {
-            ck_rope_tables(s->rope_local_theta, s->head_dim, b->shape[0], dst, sin_tab);
+            ck_rope_tables(s->rope_local_theta, s->rotary_dim, b->shape[0], dst, sin_tab);
             return 0;
         }
         ck_rope_scaling sc = {s->rope_factor, s->rope_low_freq_factor, s->rope_high_freq_factor,
                               s->rope_original_context};
         if (s->rope_freq_factors)
-            ck_rope_tables_factors(s->rope_theta, s->head_dim, b->shape[0], s->rope_freq_factors, dst, sin_tab);
-        else
-            ck_rope_tables_scaled(s->rope_theta, s->head_dim, b->shape[0], &sc, dst, sin_tab);
+            ck_rope_tables_factors(s->rope_theta, s->rotary_dim, b->shape[0], s->rope_freq_factors, dst, sin_tab);
+        else /* partial rotary: the frequencies of a rotary_dim-wide head (Phi-2, NeoX) */
+            ck_rope_tables_scaled(s->rope_theta, s->rotary_dim, b->shape[0], &sc, dst, sin_tab);
         return 0;
     }
     if (b->kind == CK_BUF_ACTIVATION) {

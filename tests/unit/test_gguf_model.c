@@ -1,9 +1,12 @@
-/* A GGUF file as the model: the tests write llama and qwen2 files with the
- * spec's key names (tests/support/gguf_writer.c) and mixed dtypes (q8_0
- * layers, f16 embedding and head, f32 norms); the model built from the
- * metadata, its plan's per-tensor dtypes, `ckbench plan / parity / run
- * --model FILE.gguf` (the run on the file's own weights), and a one-line
- * refusal for each thing that cannot be the model. */
+/* A GGUF file as the model: the tests write llama, qwen2, qwen3, gemma,
+ * gemma2, gemma3 and phi3 files with the spec's key names
+ * (tests/support/gguf_writer.c) and mixed dtypes (q8_0 layers, f16
+ * embedding and head, f32 norms); the model built from the metadata, its
+ * plan's per-tensor dtypes and totals, `ckbench plan / parity / run --model
+ * FILE.gguf` (the run on the file's own weights, phi3's fused tensors split
+ * by rows), and a one-line refusal for each thing that cannot be the model.
+ * About 760 lines: every test builds its file with the one spec writer
+ * below; split, the files would each need a copy of it. */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdio.h>
@@ -25,6 +28,7 @@ typedef struct spec {
     const char *arch;
     uint32_t layer_dt, embed_dt, head_dt; /* head_dt 0: tied (no output.weight) */
     int bias, tokens, qk_norm;            /* q/k/v biases; a token list in the metadata; q/k norms */
+    int post_norms, fused;                /* gemma2 / 3: post_attention_norm, post_ffw_norm; phi3: attn_qkv, ffn_up */
     gguf_out_tensor t[MAXT];
     size_t shapes[MAXT][2];
     char names[MAXT][64];
@@ -88,8 +92,15 @@ static void build(spec *s)
         snprintf(name, sizeof name, "blk.%d.ffn_norm.weight", l);
         add(s, name, CK_DTYPE_F32, 1, D);
         for (size_t k = 0; k < sizeof m / sizeof m[0]; k++) {
-            snprintf(name, sizeof name, "blk.%d.%s", l, m[k].what);
-            add(s, name, s->layer_dt, m[k].rows, m[k].cols);
+            if (s->fused && (k == 1 || k == 2 || k == 4)) /* k, v in attn_qkv; gate in ffn_up */
+                continue;
+            snprintf(name, sizeof name, "blk.%d.%s", l, s->fused && k == 0 ? "attn_qkv.weight" : m[k].what);
+            size_t rows = !s->fused ? m[k].rows : k == 0 ? (H + 2 * HKV) * HD : k == 5 ? 2 * F : m[k].rows;
+            add(s, name, s->layer_dt, rows, m[k].cols);
+        }
+        for (int k = 0; k < 2 && s->post_norms; k++) {
+            snprintf(name, sizeof name, "blk.%d.%s", l, k ? "post_ffw_norm.weight" : "post_attention_norm.weight");
+            add(s, name, CK_DTYPE_F32, 1, D);
         }
         for (int k = 0; k < 2 && s->qk_norm; k++) {
             snprintf(name, sizeof name, "blk.%d.attn_%c_norm.weight", l, "qk"[k]);
@@ -111,8 +122,8 @@ static void release(spec *s)
         free(s->data[i]);
 }
 
-/* The metadata of the spec, with `drop` left out and `extra` added. */
-static void write_file(spec *s, const char *path, const char *drop, const gguf_out_kv *extra)
+/* The metadata of the spec, with `drop` left out and n_extra `extra` added. */
+static void write_file_kvs(spec *s, const char *path, const char *drop, const gguf_out_kv *extra, size_t n_extra)
 {
     char k[16][64];
     const char *a = s->arch;
@@ -141,13 +152,18 @@ static void write_file(spec *s, const char *path, const char *drop, const gguf_o
                          {0},
                          {0}};
     size_t n = 0, total = sizeof all / sizeof all[0] - 2;
-    gguf_out_kv kvs[16];
+    gguf_out_kv kvs[24];
     for (size_t i = 0; i < total; i++)
         if (!(drop && strcmp(all[i].key, drop) == 0) && (s->tokens || all[i].type != GGUF_ARRAY))
             kvs[n++] = all[i];
-    if (extra)
-        kvs[n++] = *extra;
+    for (size_t i = 0; i < n_extra && n < sizeof kvs / sizeof kvs[0]; i++)
+        kvs[n++] = extra[i];
     cr_assert_eq(gguf_write_kv(path, kvs, n, s->t, s->n), 0);
+}
+
+static void write_file(spec *s, const char *path, const char *drop, const gguf_out_kv *extra)
+{
+    write_file_kvs(s, path, drop, extra, extra ? 1 : 0);
 }
 
 static char tmpdir[64];
@@ -437,29 +453,55 @@ Test(gguf_model, what_cannot_be_the_model_is_refused_in_one_line)
     snprintf(want, sizeof want,
              "%s: llama.block_count: expected an unsigned integer, found nothing (the key is required)", p);
     expect_refusal(p, want);
-    gguf_out_kv partial = {"llama.rope.dimension_count", GGUF_U32, 8, 0, NULL};
+    gguf_out_kv partial = {"llama.rope.dimension_count", GGUF_U32, 7, 0, NULL};
     p = tmp_file("partial.gguf");
     write_file(&s, p, "llama.rope.dimension_count", &partial);
     snprintf(want, sizeof want,
-             "%s: llama.rope.dimension_count: expected the head dimension (16): partial rotary is not implemented, "
-             "found 8",
-             p);
+             "%s: llama.rope.dimension_count: expected an even number from 2 to the head dimension (16), found 7", p);
+    expect_refusal(p, want);
+    gguf_out_kv window = {"llama.attention.sliding_window", GGUF_U32, 4, 0, NULL};
+    p = tmp_file("llama-window.gguf");
+    write_file(&s, p, NULL, &window);
+    snprintf(want, sizeof want,
+             "%s: llama.attention.sliding_window: a window on llama is not implemented (which layers?)", p);
     expect_refusal(p, want);
     release(&s);
     s = (spec){.arch = "mamba", .layer_dt = CK_DTYPE_F16, .embed_dt = CK_DTYPE_F16, .head_dt = CK_DTYPE_F16};
     build(&s);
     p = tmp_file("mamba.gguf");
     write_file(&s, p, NULL, NULL);
-    snprintf(want, sizeof want, "%s: general.architecture: expected llama, qwen2 or qwen3, found \"mamba\"", p);
+    snprintf(want, sizeof want,
+             "%s: general.architecture: expected llama, qwen2, qwen3, gemma, gemma2, gemma3 or phi3, found \"mamba\"",
+             p);
     expect_refusal(p, want);
     release(&s);
-    s = (spec){.arch = "gemma2", .layer_dt = CK_DTYPE_F16, .embed_dt = CK_DTYPE_F16, .head_dt = CK_DTYPE_F16};
+    /* gemma3 needs its window; phi3's fused tensors their rows; scaled rope is refused */
+    s = (spec){.arch = "gemma3", .layer_dt = CK_DTYPE_F16, .embed_dt = CK_DTYPE_F16, .qk_norm = 1, .post_norms = 1};
     build(&s);
-    p = tmp_file("gemma2.gguf");
+    p = tmp_file("gemma3-nowindow.gguf");
     write_file(&s, p, NULL, NULL);
     snprintf(want, sizeof want,
-             "%s: general.architecture: \"gemma2\" needs GeGLU, soft-capping and norms after attention and MLP, "
-             "which is not implemented",
+             "%s: gemma3.attention.sliding_window: expected an unsigned integer, found nothing (the key is required)",
+             p);
+    expect_refusal(p, want);
+    gguf_out_kv linear[] = {{"gemma3.attention.sliding_window", GGUF_U32, 4, 0, NULL},
+                            {"gemma3.rope.scaling.type", GGUF_STRING, 0, 0, "linear"}};
+    p = tmp_file("gemma3-linear.gguf");
+    write_file_kvs(&s, p, NULL, linear, 2);
+    snprintf(want, sizeof want,
+             "%s: gemma3.rope.scaling.type: \"linear\" rope scaling is not implemented (expected none)", p);
+    expect_refusal(p, want);
+    release(&s);
+    s = (spec){.arch = "phi3", .layer_dt = CK_DTYPE_F16, .embed_dt = CK_DTYPE_F16, .head_dt = CK_DTYPE_F16, .fused = 1};
+    build(&s);
+    size_t up = 0;
+    while (strcmp(s.names[up], "blk.0.ffn_up.weight") != 0)
+        up++;
+    s.shapes[up][0] = 2 * F - 32; /* 160 rows, not gate and up */
+    s.t[up].bytes = (2 * F - 32) * D * 2;
+    p = tmp_file("phi3-short.gguf");
+    write_file(&s, p, NULL, NULL);
+    snprintf(want, sizeof want, "%s: blk.0.ffn_up.weight: expected [192, 64] (gate and up rows), found another shape",
              p);
     expect_refusal(p, want);
     release(&s);
@@ -556,5 +598,173 @@ Test(gguf_model, damaged_files_get_one_line)
     expect_parse_error(c, n, "truncated");
     free(c);
     free(b);
+    release(&s);
+}
+
+static ck_model *open_ok(const char *path)
+{
+    char err[CK_ERR_LEN];
+    ck_model *m = ck_model_open(path, err, sizeof err);
+    cr_assert_not_null(m, "%s", err);
+    return m;
+}
+
+/* Bytes of the plan's weights, derived from the test's own dimensions:
+ * f16 matrices (q, k, v, out and three MLP), f32 norms (two, four with post
+ * norms, plus q / k norms), the f16 embedding, a tied head, the final norm. */
+static size_t derived_weights(int post_norms, int qk_norm)
+{
+    size_t matrices = (size_t)H * HD * D + 2 * HKV * HD * D + (size_t)D * H * HD + 3 * (size_t)F * D;
+    size_t norms = (post_norms ? 4 : 2) * D + (qk_norm ? 2 * HD : 0);
+    return (size_t)V * D * 2 + L * (matrices * 2 + norms * 4) + D * 4;
+}
+
+/* Run the file's own weights on scalar; the plan's totals against the derived. */
+static ck_runner *run_file(const ck_model *m, const char *path, ck_plugin **scalar, int post_norms, int qk_norm,
+                           size_t tables)
+{
+    char err[CK_ERR_LEN];
+    *scalar = ck_plugin_load("scalar", err, sizeof err);
+    cr_assert_not_null(*scalar, "%s", err);
+    ck_run_opts o = {.seed = 3, .gguf_path = path};
+    ck_runner *r = ck_runner_create(m, *scalar, *scalar, &o, err, sizeof err);
+    cr_assert_not_null(r, "%s", err);
+    const ck_plan *p = ck_runner_plan(r);
+    cr_assert_eq(p->by_kind[CK_BUF_WEIGHT], derived_weights(post_norms, qk_norm), "weights %zu, derived %zu",
+                 p->by_kind[CK_BUF_WEIGHT], derived_weights(post_norms, qk_norm));
+    cr_assert_eq(p->by_kind[CK_BUF_TABLE], tables, "tables %zu, derived %zu", p->by_kind[CK_BUF_TABLE], tables);
+    ck_exec_ctx *ctx = ck_exec_create(1);
+    cr_assert_eq(ck_runner_forward(r, ctx, NULL, NULL, err, sizeof err), 0, "%s", err);
+    ck_exec_destroy(ctx);
+    return r;
+}
+
+/* gemma2: geglu, sqrt(D) embedding scale, post norms, a window on even
+ * layers, llama.cpp's default caps 50 / 30 (the keys absent) */
+Test(gguf_model, gemma2_windows_caps_and_post_norms)
+{
+    spec s = {.arch = "gemma2", .layer_dt = CK_DTYPE_F16, .embed_dt = CK_DTYPE_F16, .post_norms = 1, .tokens = 1};
+    build(&s);
+    const char *path = tmp_file("gemma2.gguf");
+    gguf_out_kv window = {"gemma2.attention.sliding_window", GGUF_U32, 5, 0, NULL};
+    write_file(&s, path, NULL, &window);
+    ck_model *m = open_ok(path);
+    const ck_section *t = &m->sections[0];
+    cr_assert(t->activation == CK_ACT_GEGLU && t->post_norms && t->tie_embeddings && !t->qk_norm);
+    cr_assert_float_eq(t->embedding_scale, 8.0, 1e-12, "sqrt(64)");
+    cr_assert_float_eq(t->attn_softcap, 50.0, 0.0);
+    cr_assert_float_eq(t->final_softcap, 30.0, 0.0);
+    cr_assert_float_eq(t->attn_scalar, (double)HD, 0.0);
+    cr_assert(ck_section_layer_window(t, 0) == 5 && ck_section_layer_window(t, 1) == 0);
+    ck_plugin *scalar;
+    ck_runner *r = run_file(m, path, &scalar, 1, 0, 2 * CTX * (HD / 2) * 4);
+    const ck_buffer *gb = buffer(ck_runner_plan(r), "text.layer.1.post_mlp_norm.gamma");
+    cr_assert_not_null(gb);
+    cr_assert_eq(((const float *)((const char *)ck_runner_base(r) + gb->offset))[0], 1.0f, "the file's gamma");
+    size_t n;
+    const float *logits = ck_runner_output(r, &n);
+    for (size_t i = 0; i < n; i++)
+        cr_assert(fabsf(logits[i]) <= 30.0f, "logit %zu beyond the final cap: %g", i, (double)logits[i]);
+    ck_runner_free(r);
+    ck_plugin_unload(scalar);
+    ck_model_free(m);
+    release(&s);
+}
+
+/* gemma3: q / k norms, local layers (five of six) with their window and
+ * rope base 10000 (rope.freq_base_swa absent), no caps */
+Test(gguf_model, gemma3_local_layers)
+{
+    spec s = {.arch = "gemma3", .layer_dt = CK_DTYPE_F16, .embed_dt = CK_DTYPE_F16, .post_norms = 1, .qk_norm = 1};
+    build(&s);
+    const char *path = tmp_file("gemma3.gguf");
+    gguf_out_kv window = {"gemma3.attention.sliding_window", GGUF_U32, 7, 0, NULL};
+    write_file(&s, path, NULL, &window);
+    ck_model *m = open_ok(path);
+    const ck_section *t = &m->sections[0];
+    cr_assert(t->qk_norm && t->post_norms && t->global_every == 6 && t->attn_softcap == 0.0 && t->final_softcap == 0.0);
+    cr_assert_float_eq(t->rope_local_theta, 10000.0, 0.0);
+    cr_assert(ck_section_layer_window(t, 0) == 7 && ck_section_layer_window(t, 1) == 7, "layers 0, 1 are local");
+    ck_plugin *scalar;
+    ck_runner *r = run_file(m, path, &scalar, 1, 1, 2 * 2 * CTX * (HD / 2) * 4); /* global and local tables */
+    ck_runner_free(r);
+    ck_plugin_unload(scalar);
+    ck_model_free(m);
+    /* a pattern the file states wins over the architecture's six */
+    gguf_out_kv pattern[] = {window, {"gemma3.attention.sliding_window_pattern", GGUF_U32, 2, 0, NULL}};
+    path = tmp_file("gemma3-pattern.gguf");
+    write_file_kvs(&s, path, NULL, pattern, 2);
+    m = open_ok(path);
+    cr_assert(m->sections[0].global_every == 2 && ck_section_layer_window(&m->sections[0], 1) == 0);
+    ck_model_free(m);
+    release(&s);
+}
+
+/* phi3: q, k, v are row ranges of attn_qkv and gate, up of ffn_up, copied
+ * straight from the file; the sliding window read from its key */
+Test(gguf_model, phi3_splits_the_fused_tensors)
+{
+    spec s = {.arch = "phi3", .layer_dt = CK_DTYPE_Q8_0, .embed_dt = CK_DTYPE_F16, .head_dt = CK_DTYPE_F16, .fused = 1};
+    build(&s);
+    const char *path = tmp_file("phi3.gguf");
+    gguf_out_kv kv[] = {{"phi3.attention.sliding_window", GGUF_U32, 9, 0, NULL},
+                        {"phi3.rope.dimension_count", GGUF_U32, 8, 0, NULL}};
+    write_file_kvs(&s, path, "phi3.rope.dimension_count", kv, 2);
+    ck_model *m = open_ok(path);
+    const ck_section *t = &m->sections[0];
+    cr_assert(t->role_dtype[CK_ROLE_QKV] == CK_DTYPE_Q8_0 && t->role_dtype[CK_ROLE_MLP_GATE] == CK_DTYPE_Q8_0 &&
+              t->role_dtype[CK_ROLE_MLP_UP] == CK_DTYPE_Q8_0);
+    cr_assert(t->rotary_dim == 8 && ck_section_layer_window(t, 1) == 9 && t->rope_pairing == CK_ROPE_NEOX);
+    char err[CK_ERR_LEN];
+    ck_plugin *scalar = ck_plugin_load("scalar", err, sizeof err);
+    ck_run_opts o = {.seed = 3, .gguf_path = path};
+    ck_runner *r = ck_runner_create(m, scalar, scalar, &o, err, sizeof err);
+    cr_assert_not_null(r, "%s", err);
+    ck_exec_ctx *ctx = ck_exec_create(1);
+    cr_assert_eq(ck_runner_forward(r, ctx, NULL, NULL, err, sizeof err), 0, "%s", err);
+    const size_t row = D / 32 * 34; /* a q8_0 row of 64 values */
+    static const struct {
+        const char *ours, *theirs;
+        size_t first_row, rows;
+    } parts[] = {{"text.layer.1.qkv.wq", "blk.1.attn_qkv.weight", 0, H * HD},
+                 {"text.layer.1.qkv.wk", "blk.1.attn_qkv.weight", H * HD, HKV * HD},
+                 {"text.layer.1.qkv.wv", "blk.1.attn_qkv.weight", (H + HKV) * HD, HKV * HD},
+                 {"text.layer.1.mlp_gate.w", "blk.1.ffn_up.weight", 0, F},
+                 {"text.layer.1.mlp_up.w", "blk.1.ffn_up.weight", F, F}};
+    for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
+        const ck_buffer *b = buffer(ck_runner_plan(r), parts[i].ours);
+        cr_assert_not_null(b, "%s", parts[i].ours);
+        cr_assert_eq(b->size, parts[i].rows * row, "%s", parts[i].ours);
+        size_t k = 0;
+        while (k < s.n && strcmp(s.names[k], parts[i].theirs) != 0)
+            k++;
+        cr_assert_lt(k, s.n);
+        cr_assert_eq(memcmp((const char *)ck_runner_base(r) + b->offset,
+                            (const char *)s.data[k] + parts[i].first_row * row, b->size),
+                     0, "%s: not rows %zu.. of %s", parts[i].ours, parts[i].first_row, parts[i].theirs);
+    }
+    ck_exec_destroy(ctx);
+    ck_runner_free(r);
+    ck_plugin_unload(scalar);
+    ck_model_free(m);
+    release(&s);
+}
+
+/* gemma (1): geglu, the embedding scale, a tied head; no windows */
+Test(gguf_model, gemma_geglu_and_scale)
+{
+    spec s = {.arch = "gemma", .layer_dt = CK_DTYPE_F16, .embed_dt = CK_DTYPE_F16};
+    build(&s);
+    const char *path = tmp_file("gemma.gguf");
+    write_file(&s, path, NULL, NULL);
+    ck_model *m = open_ok(path);
+    const ck_section *t = &m->sections[0];
+    cr_assert(t->activation == CK_ACT_GEGLU && !t->post_norms && t->tie_embeddings && t->sliding_window == 0);
+    cr_assert_float_eq(t->embedding_scale, 8.0, 1e-12);
+    ck_plugin *scalar;
+    ck_runner *r = run_file(m, path, &scalar, 0, 0, 2 * CTX * (HD / 2) * 4);
+    ck_runner_free(r);
+    ck_plugin_unload(scalar);
+    ck_model_free(m);
     release(&s);
 }

@@ -53,10 +53,23 @@ static void expect_mutation_error(const char *from, const char *to, const char *
 
 Test(model, loads_shipped_models)
 {
-    const char *names[] = {"llava.json",        "llama-7b.json",      "tiny-llava.json",      "tiny-gqa.json",
-                           "tiny-quant.json",   "tiny-features.json", "llama-3.1-8b.json",    "llama-3.2-1b.json",
-                           "qwen2.5-0.5b.json", "qwen2.5-7b.json",    "mistral-7b-v0.1.json", "phi-3-mini.json",
-                           "qwen3-0.6b.json",   "gemma-3-1b.json",    "tiny-gemma3.json"};
+    const char *names[] = {"llava.json",
+                           "tiny-llava.json",
+                           "tiny-gqa.json",
+                           "tiny-quant.json",
+                           "tiny-features.json",
+                           "llama-3.1-8b.json",
+                           "llama-3.2-1b.json",
+                           "qwen2.5-0.5b.json",
+                           "qwen2.5-7b.json",
+                           "mistral-7b-v0.1.json",
+                           "phi-3-mini.json",
+                           "qwen3-0.6b.json",
+                           "gemma-3-1b.json",
+                           "tiny-gemma3.json",
+                           "gemma-2-2b.json",
+                           "tiny-window.json",
+                           "llava-onevision-qwen2-0.5b.json"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         ck_model_free(load_shipped(names[i]));
 }
@@ -168,9 +181,31 @@ Test(model, refuses_fields_of_another_kind)
 /* The fields of published configurations (docs/layout.md): each refusal is one line. */
 Test(model, refuses_bad_new_fields)
 {
-    expect_mutation_error("\"vocab\": 50", "\"vocab\": 50, \"sliding_window\": 15",
-                          "bad.json: section 0 \"text\": field \"sliding_window\": expected at least seq_len (16): "
-                          "windows narrower than the context are not implemented, found 15");
+    expect_mutation_error("\"vocab\": 50", "\"vocab\": 50, \"sliding_window\": 0",
+                          "bad.json: section 0 \"text\": field \"sliding_window\": expected an integer in [1, "
+                          "4294967296], found 0");
+    expect_mutation_error("\"vocab\": 50", "\"vocab\": 50, \"causal\": false, \"sliding_window\": 4",
+                          "bad.json: section 0 \"text\": field \"sliding_window\": expected it only with causal "
+                          "attention (a window masks earlier keys), found it with \"causal\": false");
+    expect_mutation_error("\"vocab\": 50", "\"vocab\": 50, \"attn_logit_softcap\": -50",
+                          "bad.json: section 0 \"text\": field \"attn_logit_softcap\": expected a number in (0, "
+                          "1e+06), found -50");
+    expect_mutation_error("\"vocab\": 50", "\"vocab\": 50, \"final_logit_softcap\": \"30\"",
+                          "bad.json: section 0 \"text\": field \"final_logit_softcap\": expected a number in (0, "
+                          "1e+06), found \"30\"");
+    expect_mutation_error("\"vocab\": 50", "\"vocab\": 50, \"query_pre_attn_scalar\": 0",
+                          "bad.json: section 0 \"text\": field \"query_pre_attn_scalar\": expected a number in "
+                          "(0, 1e+12), found 0");
+    expect_mutation_error("\"vocab\": 50", "\"vocab\": 50, \"rotary_dim\": 5",
+                          "bad.json: section 0 \"text\": field \"rotary_dim\": expected an even number of at most "
+                          "head_dim (8), found 5");
+    expect_mutation_error("\"vocab\": 50", "\"vocab\": 50, \"rotary_dim\": 10",
+                          "bad.json: section 0 \"text\": field \"rotary_dim\": expected an even number of at most "
+                          "head_dim (8), found 10");
+    expect_mutation_error("\"position\": \"rope\", \"rope_theta\": 10000",
+                          "\"position\": \"learned\", \"rotary_dim\": 4",
+                          "bad.json: section 0 \"text\": field \"rotary_dim\": expected no such field with "
+                          "\"position\": \"learned\", found 4");
     expect_mutation_error("\"vocab\": 50", "\"vocab\": 50, \"embedding_scale\": 0",
                           "bad.json: section 0 \"text\": field \"embedding_scale\": expected a number in (0, 1e+06), "
                           "found 0");
@@ -207,14 +242,78 @@ Test(model, a_model_name_may_carry_a_version_a_section_name_not)
                           "found \"te.xt\"");
 }
 
-Test(model, refuses_local_rope_without_its_pair)
+Test(model, refuses_local_layers_without_their_pair)
 {
     expect_mutation_error("\"rope_theta\": 10000", "\"rope_theta\": 10000, \"global_every\": 6",
-                          "bad.json: section 0 \"text\": field \"global_every\": expected no such field without "
-                          "\"rope_local_theta\", found 6");
+                          "bad.json: section 0 \"text\": field \"global_every\": expected it only with "
+                          "\"sliding_window\" or \"rope_local_theta\" (what makes a layer local), found neither");
     expect_mutation_error("\"rope_theta\": 10000", "\"rope_theta\": 10000, \"rope_local_theta\": 10000",
-                          "bad.json: section 0 \"text\": field \"global_every\": expected an integer in [1, 4096], "
-                          "found nothing (the field is required)");
+                          "bad.json: section 0 \"text\": field \"global_every\": expected an integer in [1, 4096] "
+                          "with \"rope_local_theta\" (which layers are local?), found nothing");
+}
+
+/* Mistral: every layer windowed; Gemma 2: even layers (global_every 2);
+ * Gemma 3: five of six; a window as wide as the context masks nothing. */
+Test(model, windows_per_layer)
+{
+    static const struct {
+        const char *fields;
+        size_t want[6];
+    } cases[] = {
+        {"\"sliding_window\": 4", {4, 4, 4, 4, 4, 4}},
+        {"\"sliding_window\": 4, \"global_every\": 2", {4, 0, 4, 0, 4, 0}},
+        {"\"sliding_window\": 4, \"global_every\": 6", {4, 4, 4, 4, 4, 0}},
+        {"\"sliding_window\": 16", {0, 0, 0, 0, 0, 0}},
+        {"\"rope_local_theta\": 100, \"global_every\": 2", {0, 0, 0, 0, 0, 0}},
+    };
+    char err[CK_ERR_LEN], to[160];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        snprintf(to, sizeof to, "\"n_layers\": 6, %s", cases[i].fields);
+        char *text = mutate("\"n_layers\": 2", to);
+        ck_model *m = ck_model_parse(text, strlen(text), "ok.json", err, sizeof err);
+        cr_assert_not_null(m, "%s: %s", cases[i].fields, err);
+        for (size_t l = 0; l < 6; l++)
+            cr_assert_eq(ck_section_layer_window(&m->sections[0], l), cases[i].want[l], "%s: layer %zu",
+                         cases[i].fields, l);
+        cr_assert_eq(ck_model_training_check(m, err, sizeof err), i < 3 ? -1 : 0, "%s", cases[i].fields);
+        ck_model_free(m);
+        free(text);
+    }
+}
+
+Test(model, gemma2_fields)
+{
+    ck_model *m = load_shipped("gemma-2-2b.json");
+    const ck_section *s = &m->sections[0];
+    cr_assert_float_eq(s->attn_softcap, 50.0, 0.0);
+    cr_assert_float_eq(s->final_softcap, 30.0, 0.0);
+    cr_assert_float_eq(s->attn_scalar, 256.0, 0.0);
+    cr_assert_eq(s->rotary_dim, 256);
+    cr_assert_eq(ck_section_layer_window(s, 0), 4096);
+    cr_assert_eq(ck_section_layer_window(s, 1), 0);
+    char err[CK_ERR_LEN];
+    cr_assert_eq(ck_model_training_check(m, err, sizeof err), -1);
+    cr_assert_str_eq(err, "model \"gemma-2-2b\": section 0 \"text\": field \"sliding_window\": training is not "
+                          "implemented with it (no backward op); expected a model without it, or a forward run");
+    ck_model_free(m);
+}
+
+Test(model, bridge_types)
+{
+    ck_model *m = load_shipped("llava-onevision-qwen2-0.5b.json");
+    cr_assert_eq(m->sections[0].bridge_type, CK_BRIDGE_MLP2X_GELU);
+    ck_node nodes[CK_MAX_SECTION_NODES];
+    size_t n = ck_section_nodes(m, 0, NULL, nodes);
+    /* the footer: linear 1152 -> 896, gelu over 729 x 896, linear 896 -> 896 */
+    cr_assert_eq(nodes[n - 3].role, CK_ROLE_BRIDGE);
+    cr_assert(nodes[n - 3].shape.K == 1152 && nodes[n - 3].shape.N == 896 && nodes[n - 3].shape.T == 729);
+    cr_assert(nodes[n - 2].role == CK_ROLE_BRIDGE_ACT && nodes[n - 2].shape.op == CK_OP_GELU);
+    cr_assert_eq(nodes[n - 2].shape.n, 729 * 896);
+    cr_assert(nodes[n - 1].role == CK_ROLE_BRIDGE_OUT && nodes[n - 1].shape.K == 896 && nodes[n - 1].shape.N == 896);
+    ck_model_free(m);
+    m = load_shipped("llava.json");
+    cr_assert_eq(m->sections[0].bridge_type, CK_BRIDGE_LINEAR);
+    ck_model_free(m);
 }
 
 Test(model, refuses_qk_norm_with_layernorm)
@@ -273,6 +372,18 @@ Test(model, refuses_bridge_to_unknown_section)
                        "\"bridge\": {\"to\": \"txt\"}}]}";
     expect_error(text, "bad.json: section 0 \"vis\": field \"bridge.to\": expected the name of a later section, "
                        "found \"txt\"");
+    const char *typed = "{\"name\": \"v\", \"dtype\": \"f32\", \"sections\": [{\"name\": \"vis\", \"kind\": "
+                        "\"vision_encoder\", \"n_layers\": 1, \"d_model\": 16, \"n_heads\": 2, \"head_dim\": 8, "
+                        "\"d_ff\": 32, \"seq_len\": 17, \"image_size\": 12, \"patch_size\": 3, \"channels\": 3, "
+                        "\"norm\": \"layernorm\", \"activation\": \"gelu\", \"position\": \"learned\", "
+                        "\"final_logit_softcap\": 30, \"bridge\": {\"to\": \"txt\", \"type\": \"mlp3x_gelu\"}}]}";
+    expect_error(typed, "bad.json: section 0 \"vis\": field \"final_logit_softcap\": expected no such field in a "
+                        "vision_encoder section (it has no logits), found 30");
+    char *fixed = strdup(typed), *at = strstr(fixed, "\"final_logit_softcap\": 30, ");
+    memmove(at, at + strlen("\"final_logit_softcap\": 30, "), strlen(at + strlen("\"final_logit_softcap\": 30, ")) + 1);
+    expect_error(fixed, "bad.json: section 0 \"vis\": field \"type\": expected one of linear, mlp2x_gelu, found "
+                        "\"mlp3x_gelu\"");
+    free(fixed);
 }
 
 Test(model, refuses_missing_file)
@@ -372,7 +483,7 @@ Test(graph, decode_instances_are_one_token_against_the_cache)
 
 Test(graph, gqa_model_keeps_kv_heads_and_biases)
 {
-    ck_model *m = load_shipped("llama-7b.json");
+    ck_model *m = load_shipped("qwen2.5-0.5b.json");
     ck_shape *s = NULL;
     size_t n = ck_model_op_instances(m, NULL, &s);
     const ck_shape *q = find(s, n, "text.layer.qkv");

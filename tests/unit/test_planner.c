@@ -114,7 +114,7 @@ static void check_training_companions(const ck_plan *p)
 
 Test(planner, invariants_hold_for_every_model_mode_and_alignment)
 {
-    const char *models[] = {"tiny-llava.json", "tiny-gqa.json", "tiny-quant.json", "llama-7b.json", "llava.json"};
+    const char *models[] = {"tiny-llava.json", "tiny-gqa.json", "tiny-quant.json", "qwen2.5-0.5b.json", "llava.json"};
     const size_t aligns[] = {8, 64, 4096, MIB2};
     for (size_t mi = 0; mi < sizeof models / sizeof models[0]; mi++) {
         ck_model *m = load_shipped(models[mi]);

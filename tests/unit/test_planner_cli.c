@@ -273,3 +273,21 @@ Test(plan_cli, refuses_decode_past_the_context)
                    "model \"t\": section 1 \"txt\": decode position: expected less than "
                    "seq_len (16), found 16");
 }
+
+Test(plan_cli, refuses_training_with_a_window_or_a_cap)
+{
+    static const struct {
+        const char *to, *field;
+    } cases[] = {{"\"rope_theta\": 10000, \"sliding_window\": 4", "sliding_window"},
+                 {"\"rope_theta\": 10000, \"attn_logit_softcap\": 50", "attn_logit_softcap"},
+                 {"\"rope_theta\": 10000, \"final_logit_softcap\": 30", "final_logit_softcap"}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *text = mutate("\"txt\"", "\"rope_theta\": 10000", cases[i].to), message[320];
+        snprintf(message, sizeof message,
+                 "model \"t\": section 1 \"txt\": field \"%s\": training is not implemented with it (no backward "
+                 "op); expected a model without it, or a forward run",
+                 cases[i].field);
+        expect_refused(text, (const char *const[]){"--training", NULL}, message);
+        free(text);
+    }
+}

@@ -308,6 +308,31 @@ Test(train, backward_matches_finite_differences_with_qk_norm)
     ck_model_free(m);
 }
 
+/* Partial rotary (6 of 12 dims, gptj pairs) and an attention scale of
+ * 1/sqrt(7): rope_bwd rotates back only the rotated dims, attention_bwd
+ * takes the forward's scale. */
+Test(train, backward_matches_finite_differences_with_partial_rotary)
+{
+    const char *json = "{\"name\": \"tiny-rd\", \"dtype\": \"f32\", \"sections\": [{\"name\": \"text\", "
+                       "\"kind\": \"decoder\", \"n_layers\": 2, \"d_model\": 40, \"n_heads\": 4, "
+                       "\"n_kv_heads\": 2, \"head_dim\": 12, \"d_ff\": 37, \"seq_len\": 11, \"vocab\": 29, "
+                       "\"rotary_dim\": 6, \"query_pre_attn_scalar\": 7, \"norm\": \"rmsnorm\", \"activation\": "
+                       "\"swiglu\", \"position\": \"rope\", \"rope_theta\": 10000, \"rope_pairing\": \"gptj\"}]}";
+    const probe probes[] = {{"text.layer.0.qkv.wq", 1e-2f},
+                            {"text.layer.1.qkv.wk", 1e-2f},
+                            {"text.layer.0.qkv.wk", 1e-2f},
+                            {"text.layer.1.qkv.wv", 1e-2f}};
+    char err[CK_ERR_LEN];
+    ck_model *m = ck_model_parse(json, strlen(json), "tiny-rd.json", err, sizeof err);
+    cr_assert_not_null(m, "%s", err);
+    ck_plugin *p = scalar_plugin();
+    ck_trainer *t = trainer(m, p, 13);
+    check_gradients(t, probes, sizeof probes / sizeof probes[0]);
+    ck_trainer_free(t);
+    ck_plugin_unload(p);
+    ck_model_free(m);
+}
+
 /* ---- deterministic replay --------------------------------------------------------- */
 
 static unsigned char *one_step_arena(const ck_model *m, ck_plugin *p, uint64_t seed, int threads, size_t *bytes)
