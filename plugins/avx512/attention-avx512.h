@@ -207,6 +207,15 @@ void ck512_attention_row_mat(const ck512_attn_row *r, size_t S, float *row, floa
  * CK_E_NOMEM / CK_E_UNSUPPORTED (S beyond int32) leave out untouched. */
 int ck512_attention_flash(const ck_exec_ctx *ctx, const ck_attention_args *a);
 
+/* Fewer query rows than CK512_FLASH_MIN_T, nothing materialised: keys in
+ * chunks fixed by S, each chunk a work item for all heads, then a merge
+ * (f32-attention-decode-avx512.c). Arguments already checked; CK_E_NOMEM
+ * leaves out untouched. */
+int ck512_attention_decode(const ck_exec_ctx *ctx, const ck_attention_args *a);
+size_t ck512_attention_decode_chunk(size_t S);
+size_t ck512_attention_decode_part_floats(size_t H, size_t hd);
+size_t ck512_attention_decode_thread_floats(size_t H, size_t hd);
+
 /* From this many query rows on, the blocked prefill path is used. */
 #define CK512_FLASH_MIN_T 8
 

@@ -90,6 +90,8 @@ int ck_avx512_f32_attention(const ck_exec_ctx *ctx, const void *args)
      * row path below computes the same op. */
     if (!a->scores && !a->probs && a->T >= CK512_FLASH_MIN_T && ck512_attention_flash(ctx, a) == CK_OK)
         return CK_OK;
+    if (!a->scores && !a->probs && a->T < CK512_FLASH_MIN_T && ck512_attention_decode(ctx, a) == CK_OK)
+        return CK_OK;
     attn_job j = {ctx, a, a->n_heads / a->n_kv_heads, 0};
     const int mat = a->scores || a->probs;
     const size_t acc = CK512_ATTN_ACC_STRIDE(a->head_dim);
