@@ -189,7 +189,7 @@ static void block_of_group(const ck512_attn_row *r, head_state *hs, size_t G, si
 /* The block CK512_PF_AHEAD steps after (kvh, s0) in the order the run walks
  * them (kv heads inner), to be prefetched while (kvh, s0) is computed. Two
  * steps (32-64 KiB ahead at hd = 128) measured best of 1, 2 and 4. */
-#define CK512_PF_AHEAD 16
+#define CK512_PF_AHEAD 2
 static ck512_attn_prefetch prefetch_target(const ck_attention_args *a, const ck512_attn_row *r, size_t kv0, size_t kv1,
                                            size_t kvh, size_t s0, size_t n)
 {
