@@ -190,7 +190,8 @@ static void bind_node(binder *b, step *s, const ck_node *nd, const ck_section *s
                                       sh->head_dim,
                                       sh->pos,
                                       sh->max_pos ? sh->max_pos : sec->seq_len,
-                                      (uint32_t)sh->pairing};
+                                      (uint32_t)sh->pairing,
+                                      sh->rotary_dim};
         break;
     }
     case CK_ROLE_ATTENTION:
@@ -202,9 +203,14 @@ static void bind_node(binder *b, step *s, const ck_node *nd, const ck_section *s
             s->kv_row = sh->n_kv_heads * sh->head_dim;
             f->k = f->k_cache, f->v = f->v_cache;
         }
-        s->args.attn = (ck_attention_args){
-            f->q,  f->k,        f->v,           f->attn,      NULL,    NULL,       sh->T,
-            sh->S, sh->n_heads, sh->n_kv_heads, sh->head_dim, sh->pos, sh->causal, 1.0f / sqrtf((float)sh->head_dim)};
+        s->args.attn = (ck_attention_args){f->q,         f->k,
+                                           f->v,         f->attn,
+                                           NULL,         NULL,
+                                           sh->T,        sh->S,
+                                           sh->n_heads,  sh->n_kv_heads,
+                                           sh->head_dim, sh->pos,
+                                           sh->causal,   1.0f / sqrtf((float)sh->head_dim),
+                                           sh->window,   sh->softcap};
         add_out(b, s, "out");
         break;
     case CK_ROLE_OUT_PROJ:
@@ -262,16 +268,16 @@ static void bind_node(binder *b, step *s, const ck_node *nd, const ck_section *s
 }
 
 /* The plugin's kernel, else scalar's; with compute bf16, the compute-bf16
- * kernel where that compute type applies (scalar always has one). */
+ * kernel where that compute type applies (scalar always has one). A kernel
+ * without the capability its arguments need (a window, a cap, a partial
+ * rope) is passed over for scalar's too (ck_kernel_for_args). */
 static int choose_kernel(ck_runner *r, step *s, char *err, size_t len)
 {
     uint32_t op = s->pub.op, dt = s->pub.dtype;
     uint32_t flags = ck_compute_flags((ck_compute)r->opts.compute, op, dt);
-    s->kernel = ck_plugin_kernel(r->plugin, op, dt, flags);
-    if (!s->kernel && r->plugin != r->scalar) {
-        s->kernel = ck_plugin_kernel(r->scalar, op, dt, flags);
-        s->pub.fallback = 1;
-    }
+    int fallback = 0;
+    s->kernel = ck_kernel_for_args(r->plugin, r->scalar, op, dt, flags, &s->args, &fallback, NULL, 0);
+    s->pub.fallback = fallback;
     if (!s->kernel)
         return run_failf(err, len, "%s: no %s kernel for %s weights%s in plugin '%s' nor in scalar", s->pub.label,
                          ck_op_name(op), ck_dtype_name(dt), flags ? " with compute bf16" : "", r->plugin->desc->name);

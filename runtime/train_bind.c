@@ -250,9 +250,18 @@ static void attention_bwd(walk *w, size_t slot, uint32_t l, const float *dR1, si
     add_op(w, CK_OP_ATTENTION_BWD, slot, L_("attention"), n, l)->args.attn = (ck_attention_bwd_args){
         q, k, v, dattn, NULL, dq, dk, dv, T, T, H, Hkv, hd, 0, s->causal, 1.0f / sqrtf((float)hd)};
     if (s->position == CK_POS_ROPE)
-        add_op(w, CK_OP_ROPE_BWD, slot, L_("rope"), n, l)->args.rope =
-            (ck_rope_args){dq, dk,         buf(t, 1, H_("rope.cos"), n), buf(t, 1, H_("rope.sin"), n), T, H, Hkv, hd,
-                           0,  s->seq_len, (uint32_t)s->rope_pairing};
+        add_op(w, CK_OP_ROPE_BWD, slot, L_("rope"), n, l)->args.rope = (ck_rope_args){dq,
+                                                                                      dk,
+                                                                                      buf(t, 1, H_("rope.cos"), n),
+                                                                                      buf(t, 1, H_("rope.sin"), n),
+                                                                                      T,
+                                                                                      H,
+                                                                                      Hkv,
+                                                                                      hd,
+                                                                                      0,
+                                                                                      s->seq_len,
+                                                                                      (uint32_t)s->rope_pairing,
+                                                                                      0};
     if (s->qk_norm) {
         head_norm_bwd(w, slot, l, "q_norm", "q", H, T);
         head_norm_bwd(w, slot, l, "k_norm", "k", Hkv, T);
