@@ -18,6 +18,8 @@
  *   a 16-key block one head at a time (16 rows 4 KiB apart, side by side)
  *   streamed at 22-24 GB/s where the same bytes in address order stream at
  *   40.
+ * - A sliding window only narrows the keys a row's chunks cover; the
+ *   soft-cap is applied to each score row.
  * - Within a GQA group the K loads are shared by the group's query heads
  *   (G = 1, 2, 4, 8, 16 with H a multiple of 16; other shapes take the
  *   generic loop). */
@@ -146,8 +148,8 @@ static void pack_q(const dec_job *j, const float *q, float *qp)
         }
 }
 
-/* scale * q . k of every head with key row krow, into out[0 .. hp); qp:
- * q packed by pack_q. */
+/* scale * q . k of every head with key row krow, soft-capped if asked,
+ * into out[0 .. hp); qp: q packed by pack_q. */
 static void scores_row(const dec_job *j, const float *q, const float *qp, const float *krow, float *out)
 {
     const ck_attention_args *a = j->a;
@@ -169,7 +171,10 @@ static void scores_row(const dec_job *j, const float *q, const float *qp, const 
             d = dots16_grouped(qh, kh, hd, 16);
         else
             d = dots16_any(q, krow, h0, H, G, hd);
-        _mm512_storeu_ps(out + h0, _mm512_mul_ps(d, scale));
+        d = _mm512_mul_ps(d, scale);
+        if (a->softcap > 0.0f)
+            d = ck512_softcap(d, _mm512_set1_ps(a->softcap), _mm512_set1_ps(2.0f / a->softcap));
+        _mm512_storeu_ps(out + h0, d);
     }
 }
 
@@ -296,29 +301,15 @@ static void chunk_run(const dec_job *j, size_t t, size_t k0, size_t k1, float *p
     }
 }
 
-static size_t first_key(const ck_attention_args *a, size_t t)
-{
-    (void)a;
-    (void)t;
-    return 0;
-}
-
-static size_t end_key(const ck_attention_args *a, size_t t)
-{
-    if (!a->causal)
-        return a->S;
-    size_t last = a->q_pos + t;
-    return last >= a->S ? a->S : last + 1;
-}
-
 /* Items are (t, chunk), t-major. */
 static void chunk_items(void *arg, size_t begin, size_t end, int tid)
 {
     const dec_job *j = arg;
-    float *sc = j->ctx->scratch(j->ctx, tid, ck512_attention_decode_thread_floats(j->a->n_heads, j->a->head_dim) * sizeof(float));
+    float *sc = j->ctx->scratch(j->ctx, tid,
+                                ck512_attention_decode_thread_floats(j->a->n_heads, j->a->head_dim) * sizeof(float));
     for (size_t i = begin; i < end; i++) {
         size_t t = i / j->n_chunks, c = i % j->n_chunks;
-        size_t lo = first_key(j->a, t), hi = end_key(j->a, t);
+        size_t lo = ck512_first_key(j->a, t), hi = ck512_end_key(j->a, t);
         size_t k0 = c * j->chunk, k1 = k0 + j->chunk;
         k0 = k0 > lo ? k0 : lo;
         k1 = k1 < hi ? k1 : hi;
