@@ -32,8 +32,8 @@ double calibrate_best_rate(thread_work_fn fn, void *job, uint64_t *iters, int th
 
 /* The same for work that shares a resource between the threads (memory
  * bandwidth): on several threads the best wall time of runs in which every
- * member ran throughout (CPU time >= 90% of the wall time), CPU time only if
- * no run was clean. On one thread, calibrate_best_rate. */
+ * member ran throughout (CPU time >= 90% of the wall time), the best wall
+ * time of any run if none was clean. On one thread, calibrate_best_rate. */
 double calibrate_best_shared_rate(thread_work_fn fn, void *job, uint64_t *iters, int threads, double target, int reps);
 
 /* Read and triad bandwidth per memory level (calibrate_levels.c) and the
