@@ -83,7 +83,8 @@ static void softmax_block(const ck_attention_args *a, float *p, size_t rows, siz
                           const __m512i first[2], __m512 m[2], __m512 l[2], __m512 corr[2])
 {
     const __m512 scale = _mm512_set1_ps(a->scale), ninf = _mm512_set1_ps(-INFINITY);
-    const __m512 cap = _mm512_set1_ps(a->softcap), two_over_cap = _mm512_set1_ps(2.0f / a->softcap);
+    const int capped = a->softcap > 0.0f; /* no 2 / cap without a cap: it would raise divide-by-zero */
+    const __m512 cap = _mm512_set1_ps(a->softcap), two_over_cap = _mm512_set1_ps(capped ? 2.0f / a->softcap : 0.0f);
     __m512 bm[2] = {ninf, ninf};
     __mmask16 valid[KB][2];
     for (size_t i = 0; i < rows; i++)
@@ -91,7 +92,7 @@ static void softmax_block(const ck_attention_args *a, float *p, size_t rows, siz
             const __m512i key = _mm512_set1_epi32((int)(s0 + i));
             valid[i][h] = _mm512_cmpgt_epi32_mask(lim[h], key) & _mm512_cmpge_epi32_mask(key, first[h]);
             __m512 s = _mm512_mul_ps(_mm512_load_ps(p + i * QB + 16 * h), scale);
-            if (a->softcap > 0.0f)
+            if (capped)
                 s = ck512_softcap(s, cap, two_over_cap);
             s = _mm512_mask_blend_ps(valid[i][h], ninf, s);
             _mm512_store_ps(p + i * QB + 16 * h, s);
