@@ -475,6 +475,20 @@ static int bind_adam(ck_trainer *t, char *err, size_t len)
     return 0;
 }
 
+/* The host rule for capability flags (core/kernel_caps.c), once the
+ * arguments are bound (push chose by op before they were): a kernel that
+ * does not read rotary_dim (or a window) never gets a call that uses it. */
+static void honour_capabilities(ck_trainer *t, op_list *l)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        op_step *s = &l->v[i];
+        if (!s->kernel || ck_kernel_honours(s->kernel, &s->args))
+            continue;
+        s->kernel = ck_plugin_kernel(t->scalar, s->op, CK_DTYPE_F32, 0);
+        s->fallback = 1;
+    }
+}
+
 int train_bind(ck_trainer *t, char *err, size_t len)
 {
     const ck_model *m = t->model;
@@ -523,5 +537,6 @@ int train_bind(ck_trainer *t, char *err, size_t len)
     }
     if (!decoders)
         return train_failf(err, len, "model \"%s\": nothing to train: expected a decoder section", m->name);
+    honour_capabilities(t, &t->backward);
     return bind_adam(t, err, len);
 }
