@@ -2,8 +2,10 @@
  * shape and seed, so every copy holds the same values at a different
  * address: the kernel does the same work on each, only where its operands
  * come from changes. Large weights are copied from case_memo.c's memory, not
- * generated again, so making the copies costs about a memcpy of 4x the LLC. */
+ * generated again, so making the copies costs about a memcpy of the DRAM
+ * set (ck_dram_set_bytes: 8x the LLC, what the DRAM roof was read over). */
 #include "bench_cold.h"
+#include "calibrate.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,12 +13,12 @@
 
 size_t ck_cold_copies(size_t case_bytes, size_t llc_bytes)
 {
-    size_t want = 4 * llc_bytes;
+    size_t want = ck_dram_set_bytes(llc_bytes);
     if (case_bytes == 0)
         return 1;
     if (case_bytes >= want)
         return 1;
-    size_t n = (want + case_bytes - 1) / case_bytes + 1; /* strictly more than 4x */
+    size_t n = (want + case_bytes - 1) / case_bytes + 1; /* strictly more than the DRAM set */
     return n > CK_COLD_MAX_COPIES ? CK_COLD_MAX_COPIES : n;
 }
 

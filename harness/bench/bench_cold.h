@@ -20,9 +20,10 @@ typedef struct ck_cold_set {
     size_t n, next;
 } ck_cold_set;
 
-/* Copies needed for `case_bytes` per copy to exceed 4x a last-level cache
- * of `llc_bytes` together (at least 2, so no call follows itself; 1 when one
- * copy alone is 4x the cache; at most CK_COLD_MAX_COPIES). */
+/* Copies needed for `case_bytes` per copy to exceed the DRAM working set
+ * (calibrate.h's ck_dram_set_bytes: 8x a last-level cache of `llc_bytes`)
+ * together (at least 2, so no call follows itself; 1 when one copy alone is
+ * that large; at most CK_COLD_MAX_COPIES). */
 size_t ck_cold_copies(size_t case_bytes, size_t llc_bytes);
 
 /* Make the set around `first` (taken over: freed by ck_cold_free), adding

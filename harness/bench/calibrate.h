@@ -61,6 +61,17 @@ enum { CK_ROOFS_UNKNOWN = 0, CK_ROOFS_QUICK = 1, CK_ROOFS_FULL = 2 };
 /* Roofs older than this are worth measuring again. */
 #define CK_ROOFS_MAX_AGE_S (24 * 3600)
 
+/* Bytes a working set needs to live in DRAM: 8x the last-level cache, at
+ * least 64 MiB. The DRAM roof is read over this many bytes and a cold bench
+ * row rotates through at least as many, so both see the same memory. Not 4x:
+ * an LLC whose replacement resists streaming (AMD EPYC, a 32 MiB L3) still
+ * serves part of a set of 4x its size, and the read bandwidth of one thread
+ * there measured 44 GB/s at 128 MiB, 39.5 at 256 MiB, 38 at 512 MiB-1 GiB;
+ * a roof taken at 4x the LLC was above what a row streaming a larger weight
+ * can reach. */
+#define CK_DRAM_LLC_MULTIPLE 8
+size_t ck_dram_set_bytes(size_t llc_bytes);
+
 const char *ck_isa_name(int isa); /* "scalar", "avx2", "avx512", "neon" */
 
 /* 1 if this CPU (and OS) can run the ISA's measuring loop. */

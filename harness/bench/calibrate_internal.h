@@ -18,6 +18,7 @@ typedef void (*thread_work_fn)(void *arg, int tid, int n_threads);
 typedef struct team_time {
     double wall;    /* from the barrier until the last member finished */
     double cpu_max; /* CPU seconds of the member that used the most */
+    double cpu_min; /* and of the one that used the least */
 } team_time;
 
 /* Runs fn on n threads at once (the calling thread is tid 0); negative times
@@ -28,6 +29,12 @@ team_time run_team(int n, thread_work_fn fn, void *arg);
  * *iters rounds: *iters is first sized so one run takes about `target`
  * seconds on one thread, then the best (least CPU time) of `reps` runs. */
 double calibrate_best_rate(thread_work_fn fn, void *job, uint64_t *iters, int threads, double target, int reps);
+
+/* The same for work that shares a resource between the threads (memory
+ * bandwidth): on several threads the best wall time of runs in which every
+ * member ran throughout (CPU time >= 90% of the wall time), the best wall
+ * time of any run if none was clean. On one thread, calibrate_best_rate. */
+double calibrate_best_shared_rate(thread_work_fn fn, void *job, uint64_t *iters, int threads, double target, int reps);
 
 /* Read and triad bandwidth per memory level (calibrate_levels.c) and the
  * int8 / bf16 dot-product peaks (calibrate_dot.c); both fill r in place and

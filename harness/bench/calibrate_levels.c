@@ -4,8 +4,8 @@
  * Sizes: half of a private cache per thread (L1, L2: the other half leaves
  * room for the stack, the page tables and the next level's victims); half of
  * the shared L3 split over the threads, never below twice the L2 (else the
- * set would fit the L2); DRAM 4x the last-level cache in total (at least
- * 64 MiB), the triad's arrays. Each thread reads and writes only its own
+ * set would fit the L2); DRAM ck_dram_set_bytes in total (calibrate.h: 8x the
+ * last-level cache, what a cold bench row rotates through too). Each thread reads and writes only its own
  * slice, first touched by itself.
  *
  * Read is a sum of 64-bit integers (integer adds reassociate freely, so the
@@ -14,10 +14,12 @@
  * widest vectors the CPU has (function-level target attributes, run only
  * after CPUID says so): a baseline SSE2 loop cannot reach an L1's bandwidth.
  *
- * Timing: as the FMA peak, the best of several runs by the longest CPU time
- * of the team, each run long enough to repeat the pass many times. DRAM is
- * shared by the cores, but a pass that was descheduled counts only its CPU
- * time, which is what the triad fallback of calibrate.c does too. */
+ * Timing: the best of several runs, each long enough to repeat the pass many
+ * times; on one thread by CPU time, on several by the wall time of runs in
+ * which every thread ran throughout, as the stream triad of calibrate.c:
+ * bandwidth is shared by the cores, and the longest CPU time of a team whose
+ * members took turns on a busy machine counts their bandwidth one after
+ * another as if it were at once (calibrate_best_shared_rate). */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -187,8 +189,7 @@ static size_t set_bytes(const ck_roofs *r, int level, int threads)
     const ck_mem_level *l = &r->level[level];
     size_t s;
     if (level == CK_MEM_DRAM) {
-        s = 4 * r->llc_bytes > ((size_t)64 << 20) ? 4 * r->llc_bytes : (size_t)64 << 20;
-        s /= (size_t)threads;
+        s = ck_dram_set_bytes(r->llc_bytes) / (size_t)threads;
     } else if (l->shared) {
         s = l->cache_bytes / 2 / (size_t)threads;
         if (level > 0 && s < 2 * r->level[level - 1].cache_bytes)
@@ -210,7 +211,7 @@ static double measure_level(const ck_roofs *r, int level, int threads, int triad
     if (!j.base)
         return 0.0;
     run_team(threads, touch_work, &j);
-    double passes = calibrate_best_rate(level_work, &j, &j.iters, threads, target, reps);
+    double passes = calibrate_best_shared_rate(level_work, &j, &j.iters, threads, target, reps);
     free(j.base);
     size_t counted = triad ? j.set / 3 / sizeof(double) / 32 * 32 * 24 : j.set / 256 * 256;
     return passes * (double)counted / 1e9;

@@ -186,7 +186,8 @@ void cli_print_outcome(const ck_bench_outcome *out)
            "  the working set lives in (hot: where it fits; cold: DRAM), flops / peak of the arithmetic the\n"
            "  kernel uses (FMA of its ISA; int8 or bf16 dot product for quantised / bf16 matmuls)), at the\n"
            "  row's thread count; the level or arithmetic that bounds it follows; '!': above 105%%, why below.\n"
-           "cold: operands rotated through copies that together exceed 4x the last-level cache.\n");
+           "cold: operands rotated through copies that together exceed 8x the last-level cache\n"
+           "  (the working set of the DRAM roof).\n");
     if (out->compute == CK_COMPUTE_BF16)
         printf("compute: bf16: bf16-weight linear / qkv ran their compute-bf16 kernels (x rounded to bf16,\n"
                "  docs/ops.md); their %% of roof is against calibrate's bf16 dot-product peak (vdpbf16ps), or\n"
@@ -222,7 +223,7 @@ static void bench_usage(FILE *f)
             "docs/ops.md), scalar's too; a plugin without them shows 'no kernel'.\n"
             "--phase: prefill (full sequence), decode (T=1 against a KV cache filled to --decode-pos P,\n"
             "default seq_len/2) or both (default). --cache: cold (operands rotated through copies exceeding\n"
-            "4x the LLC), hot, or both; default cold for decode, both for prefill.\n"
+            "8x the LLC), hot, or both; default cold for decode, both for prefill.\n"
             "--e2e: the whole model instead: prefill of --pp N tokens and greedy generation of --tg N\n"
             "(default 512 and 128, within the context), tokens/s (median, min-max) and a profile.\n"
             "--md: the rows as one Markdown table (to paste into a pull request) instead of the tables.\n"

@@ -15,8 +15,50 @@ typedef struct ck512_attn_row {
     size_t hd;
     size_t n; /* visible keys: 0 .. n-1 */
     float scale;
-    float *acc; /* [hd] scratch for the output accumulator */
+    float *acc;    /* [hd] scratch for the output accumulator */
+    size_t first;  /* first visible key (sliding window); keys first .. n-1 */
+    float softcap; /* 0: none; else scores become softcap * tanh(s / softcap) */
 } ck512_attn_row;
+
+/* Keys query row t sees: [ck512_first_key, ck512_end_key). All S, or
+ * causally those s <= p = q_pos + t, and with a window those s > p - W
+ * too (first <= end: a row past the cache with a short window sees none). */
+static inline size_t ck512_end_key(const ck_attention_args *a, size_t t)
+{
+    if (!a->causal)
+        return a->S;
+    size_t last = a->q_pos + t;
+    return last >= a->S ? a->S : last + 1;
+}
+
+static inline size_t ck512_first_key(const ck_attention_args *a, size_t t)
+{
+    size_t p = a->q_pos + t, end = ck512_end_key(a, t);
+    size_t first = a->causal && a->window && p >= a->window ? p - a->window + 1 : 0;
+    return first < end ? first : end;
+}
+
+/* The soft-cap cap * tanh(s / cap) as sign(s) cap (1 - 2 / (1 + e^{2|s|/cap})):
+ * exp's argument is >= 0, so the division never cancels; e = inf gives
+ * exactly +-cap and a NaN stays NaN. two_over_cap = 2 / cap, rounded (the
+ * error model of docs/ops.md allows it). */
+static inline __m512 ck512_softcap(__m512 s, __m512 cap, __m512 two_over_cap)
+{
+    const __m512 one = _mm512_set1_ps(1.0f);
+    __m512 e = ck512_exp(_mm512_mul_ps(_mm512_abs_ps(s), two_over_cap));
+    __m512 t = _mm512_sub_ps(one, _mm512_div_ps(_mm512_set1_ps(2.0f), _mm512_add_ps(one, e)));
+    const __m512i sign = _mm512_set1_epi32((int)0x80000000u);
+    return _mm512_castsi512_ps(
+        _mm512_or_si512(_mm512_castps_si512(_mm512_mul_ps(cap, t)), _mm512_and_si512(_mm512_castps_si512(s), sign)));
+}
+
+/* s soft-capped where the row asks for it (lanes in `live`; others kept). */
+static inline __m512 ck512_softcap_row(const ck512_attn_row *r, __m512 s, __mmask16 live)
+{
+    if (!(r->softcap > 0.0f))
+        return s;
+    return _mm512_mask_mov_ps(s, live, ck512_softcap(s, _mm512_set1_ps(r->softcap), _mm512_set1_ps(2.0f / r->softcap)));
+}
 
 /* Rows of K and V to bring into the cache while a block is computed,
  * spread over its loops; NULL or n == 0: none. The hint is T2 (towards L2),
@@ -206,6 +248,15 @@ void ck512_attention_row_mat(const ck512_attn_row *r, size_t S, float *row, floa
  * materialised (f32-attention-flash-avx512.c). Arguments already checked;
  * CK_E_NOMEM / CK_E_UNSUPPORTED (S beyond int32) leave out untouched. */
 int ck512_attention_flash(const ck_exec_ctx *ctx, const ck_attention_args *a);
+
+/* Fewer query rows than CK512_FLASH_MIN_T, nothing materialised: keys in
+ * chunks fixed by S, each chunk a work item for all heads, then a merge
+ * (f32-attention-decode-avx512.c). Arguments already checked; CK_E_NOMEM
+ * leaves out untouched. */
+int ck512_attention_decode(const ck_exec_ctx *ctx, const ck_attention_args *a);
+size_t ck512_attention_decode_chunk(size_t S);
+size_t ck512_attention_decode_part_floats(size_t H, size_t hd);
+size_t ck512_attention_decode_thread_floats(size_t H, size_t hd);
 
 /* From this many query rows on, the blocked prefill path is used. */
 #define CK512_FLASH_MIN_T 8

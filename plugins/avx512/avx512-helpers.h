@@ -18,6 +18,54 @@
  * f32, large enough that the pool's hand-off costs nothing next to it. */
 #define CK512_ELEM_GRAIN 16384
 
+/* Outputs of elementwise ops and norms at least this large are written with
+ * streaming stores: far beyond L2, read again only by the next op, and a
+ * cold prefill row (T = 2048, D = 4096: 32 MiB) would otherwise read every
+ * output line from DRAM before writing it (a quarter more traffic for add). */
+#define CK512_STREAM_BYTES ((size_t)16 << 20)
+
+static inline int ck512_stream_out(size_t n_floats)
+{
+    return n_floats >= CK512_STREAM_BYTES / sizeof(float);
+}
+
+/* Elements from y + i to the next 64-byte boundary, at most n (the
+ * unaligned head before streaming stores). */
+static inline size_t ck512_align_head(const float *y, size_t i, size_t n)
+{
+    size_t h = (size_t)(-(uintptr_t)(y + i) & 63) / sizeof(float);
+    return h < n ? h : n;
+}
+
+/* y[i] for i in [begin, end) of an elementwise op whose 16 lanes at i are
+ * V(i, mask) (masked loads: lanes off the mask read nothing), 64-byte
+ * stores; with `stream`, streaming stores after an unaligned head, and a
+ * fence so that the host's hand-back sees them. */
+#define CK512_ELEMWISE_RANGE(y, begin, end, stream, V)                                                                 \
+    do {                                                                                                               \
+        size_t i_ = (begin);                                                                                           \
+        const size_t e_ = (end);                                                                                       \
+        if (stream) {                                                                                                  \
+            size_t h_ = ck512_align_head((y), i_, e_ - i_);                                                            \
+            if (h_) {                                                                                                  \
+                const __mmask16 m_ = ck512_mask(h_);                                                                   \
+                _mm512_mask_storeu_ps((y) + i_, m_, V(i_, m_));                                                        \
+                i_ += h_;                                                                                              \
+            }                                                                                                          \
+            for (; i_ + 16 <= e_; i_ += 16)                                                                            \
+                _mm512_stream_ps((y) + i_, V(i_, (__mmask16)0xffff));                                                  \
+        } else {                                                                                                       \
+            for (; i_ + 16 <= e_; i_ += 16)                                                                            \
+                _mm512_storeu_ps((y) + i_, V(i_, (__mmask16)0xffff));                                                  \
+        }                                                                                                              \
+        if (i_ < e_) {                                                                                                 \
+            const __mmask16 m_ = ck512_mask(e_ - i_);                                                                  \
+            _mm512_mask_storeu_ps((y) + i_, m_, V(i_, m_));                                                            \
+        }                                                                                                              \
+        if (stream)                                                                                                    \
+            _mm_sfence();                                                                                              \
+    } while (0)
+
 /* Run fn over [0, n) on the host's threads (inline when there is one).
  * Every kernel computes each item independently of the split. */
 static inline void ck512_parallel(const ck_exec_ctx *ctx, size_t n, size_t grain, ck_range_fn fn, void *arg)

@@ -3,10 +3,13 @@
  * prefill or decode. With scores or probs requested, each row is
  * materialised (f32-attention-mat-avx512.c); otherwise it streams with an
  * online softmax: blocked on the GEMM micro-kernel for prefill
- * (f32-attention-flash-avx512.c), one row at a time for decode and short T
- * (f32-attention-stream-avx512.c), where a thread takes one query row of
- * a run of kv heads with all their query heads, so grouped-query decode
- * reads the KV cache once, in address order. S == 0 gives out = 0. */
+ * (f32-attention-flash-avx512.c); for decode and short T, key chunks of
+ * every head as work items, merged per head (f32-attention-decode-
+ * avx512.c), which reads the KV cache once, in address order; one row at a
+ * time (f32-attention-stream-avx512.c) where either has no scratch. S == 0
+ * gives out = 0. Every
+ * path honours a sliding window (keys before ck512_first_key are masked
+ * like the causal ones) and soft-capping (CK_KF_ATTN_WINDOW_SOFTCAP). */
 #include "attention-avx512.h"
 #include "avx512-kernels.h"
 
@@ -17,14 +20,6 @@ typedef struct attn_job {
     size_t scratch; /* bytes per thread */
 } attn_job;
 
-static size_t visible_keys(const ck_attention_args *a, size_t t)
-{
-    if (!a->causal)
-        return a->S;
-    size_t last = a->q_pos + t;
-    return last >= a->S ? a->S : last + 1;
-}
-
 static ck512_attn_row row_of(const ck_attention_args *a, size_t h, size_t kvh, size_t t, float *acc)
 {
     const size_t hd = a->head_dim;
@@ -34,9 +29,11 @@ static ck512_attn_row row_of(const ck_attention_args *a, size_t h, size_t kvh, s
         a->v + kvh * hd,
         a->n_kv_heads * hd,
         hd,
-        visible_keys(a, t),
+        ck512_end_key(a, t),
         a->scale,
         acc,
+        ck512_first_key(a, t),
+        a->softcap,
     };
     return r;
 }
@@ -75,20 +72,16 @@ static void stream_items(void *arg, size_t begin, size_t end, int tid)
 
 int ck_avx512_f32_attention(const ck_exec_ctx *ctx, const void *args)
 {
-    const ck_attention_args *a = args;
-    if (!a)
-        return CK_E_UNSUPPORTED;
-    if (a->n_kv_heads == 0 || a->n_heads % a->n_kv_heads != 0)
-        return CK_E_UNSUPPORTED;
+    const ck_attention_args *a = args; /* the host checked them (core/args_check.c) */
     if (a->T == 0 || a->n_heads == 0 || a->head_dim == 0)
         return CK_OK;
-    if (!a->q || !a->out || (a->S > 0 && (!a->k || !a->v)))
-        return CK_E_UNSUPPORTED;
-    if (a->S > SIZE_MAX / sizeof(float) / 2 - a->head_dim - 16)
+    if (a->S > SIZE_MAX / sizeof(float) / 2 - a->head_dim - 16) /* a materialised row's scratch */
         return CK_E_UNSUPPORTED;
     /* The blocked path packs all of K and V; without room for that, the
      * row path below computes the same op. */
     if (!a->scores && !a->probs && a->T >= CK512_FLASH_MIN_T && ck512_attention_flash(ctx, a) == CK_OK)
+        return CK_OK;
+    if (!a->scores && !a->probs && a->T < CK512_FLASH_MIN_T && ck512_attention_decode(ctx, a) == CK_OK)
         return CK_OK;
     attn_job j = {ctx, a, a->n_heads / a->n_kv_heads, 0};
     const int mat = a->scores || a->probs;

@@ -12,7 +12,8 @@
  * K and V of every kv head are packed once per call into the kernel's
  * shared scratch (K as groups of 14 keys [hd][14], V as groups of 14 head
  * dims [S][14]); one work item is (head, block of 32 query rows), h-major.
- * Keys past a row's causal limit (or past S) get p = 0 exactly. */
+ * Keys past a row's causal limit (or past S) or before its window get p = 0
+ * exactly; scores are soft-capped before the mask. */
 #include <math.h>
 #include <string.h>
 
@@ -79,16 +80,21 @@ static void pack_kv(void *arg, size_t begin, size_t end, int tid)
 /* Softmax of one block of `rows` keys (tile p: [rows][QB] scores in, p out),
  * updating m, l; returns the per-query rescale factor of O^T. */
 static void softmax_block(const ck_attention_args *a, float *p, size_t rows, size_t s0, const __m512i lim[2],
-                          __m512 m[2], __m512 l[2], __m512 corr[2])
+                          const __m512i first[2], __m512 m[2], __m512 l[2], __m512 corr[2])
 {
     const __m512 scale = _mm512_set1_ps(a->scale), ninf = _mm512_set1_ps(-INFINITY);
+    const int capped = a->softcap > 0.0f; /* no 2 / cap without a cap: it would raise divide-by-zero */
+    const __m512 cap = _mm512_set1_ps(a->softcap), two_over_cap = _mm512_set1_ps(capped ? 2.0f / a->softcap : 0.0f);
     __m512 bm[2] = {ninf, ninf};
     __mmask16 valid[KB][2];
     for (size_t i = 0; i < rows; i++)
         for (int h = 0; h < 2; h++) {
-            valid[i][h] = _mm512_cmpgt_epi32_mask(lim[h], _mm512_set1_epi32((int)(s0 + i)));
-            __m512 s =
-                _mm512_mask_blend_ps(valid[i][h], ninf, _mm512_mul_ps(_mm512_load_ps(p + i * QB + 16 * h), scale));
+            const __m512i key = _mm512_set1_epi32((int)(s0 + i));
+            valid[i][h] = _mm512_cmpgt_epi32_mask(lim[h], key) & _mm512_cmpge_epi32_mask(key, first[h]);
+            __m512 s = _mm512_mul_ps(_mm512_load_ps(p + i * QB + 16 * h), scale);
+            if (capped)
+                s = ck512_softcap(s, cap, two_over_cap);
+            s = _mm512_mask_blend_ps(valid[i][h], ninf, s);
             _mm512_store_ps(p + i * QB + 16 * h, s);
             bm[h] = _mm512_max_ps(bm[h], s);
         }
@@ -117,16 +123,21 @@ static void flash_item(const flash_job *j, float *buf, size_t h, size_t qb)
     float *qt = buf, *pt = qt + hd * QB, *ot = pt + KB * QB;
     const float *kp = j->kv + kvh * j->L.kv_floats, *vp = kp + j->L.s_pad * hd;
 
-    int32_t lim_s[QB];
-    size_t n_keys = 0;
+    int32_t lim_s[QB], first_s[QB];
+    size_t n_keys = 0, k_lo = a->S;
     for (size_t i = 0; i < QB; i++) {
-        size_t lim = 0;
-        if (i < nq)
-            lim = !a->causal || a->q_pos + t0 + i >= a->S ? a->S : a->q_pos + t0 + i + 1;
+        size_t lim = 0, first = 0;
+        if (i < nq) {
+            lim = ck512_end_key(a, t0 + i);
+            first = ck512_first_key(a, t0 + i);
+            k_lo = first < k_lo ? first : k_lo;
+        }
         lim_s[i] = (int32_t)lim;
+        first_s[i] = (int32_t)first;
         n_keys = lim > n_keys ? lim : n_keys;
     }
     const __m512i lim[2] = {_mm512_loadu_si512(lim_s), _mm512_loadu_si512(lim_s + 16)};
+    const __m512i first[2] = {_mm512_loadu_si512(first_s), _mm512_loadu_si512(first_s + 16)};
     for (size_t d = 0; d < hd; d++)
         for (size_t i = 0; i < QB; i++)
             qt[d * QB + i] = i < nq ? a->q[((t0 + i) * H + h) * hd + d] : 0.0f;
@@ -134,12 +145,13 @@ static void flash_item(const flash_job *j, float *buf, size_t h, size_t qb)
 
     __m512 m[2] = {_mm512_set1_ps(-INFINITY), _mm512_set1_ps(-INFINITY)};
     __m512 l[2] = {_mm512_setzero_ps(), _mm512_setzero_ps()}, corr[2];
-    for (size_t s0 = 0; s0 < n_keys; s0 += KB) {
+    /* blocks before every row's window are skipped (whole groups) */
+    for (size_t s0 = k_lo / KG * KG; s0 < n_keys; s0 += KB) {
         size_t rows = n_keys - s0 < KG ? KG : KB; /* whole groups: padding keys are masked */
         for (size_t g = 0; g < rows / KG; g++)
             ck512_gemm_ukernel_14x32(hd, kp + (s0 / KG + g) * hd * KG, qt, pt + g * KG * QB, QB, KG, QB, 1, NULL);
-        softmax_block(a, pt, rows, s0, lim, m, l, corr);
-        if (s0 > 0)
+        softmax_block(a, pt, rows, s0, lim, first, m, l, corr);
+        if (s0 > k_lo / KG * KG)
             for (size_t d = 0; d < hd; d++) {
                 _mm512_store_ps(ot + d * QB, _mm512_mul_ps(_mm512_load_ps(ot + d * QB), corr[0]));
                 _mm512_store_ps(ot + d * QB + 16, _mm512_mul_ps(_mm512_load_ps(ot + d * QB + 16), corr[1]));
@@ -148,9 +160,12 @@ static void flash_item(const flash_job *j, float *buf, size_t h, size_t qb)
             ck512_gemm_ukernel_14x32(rows, vp + dg * j->L.s_pad * KG + s0 * KG, pt, ot + dg * KG * QB, QB,
                                      hd - dg * KG < KG ? hd - dg * KG : KG, QB, 0, NULL);
     }
+    /* a row that saw no key (past the cache, short window) has l = 0: out = 0 */
     float inv[QB];
-    _mm512_storeu_ps(inv, _mm512_div_ps(_mm512_set1_ps(1.0f), l[0]));
-    _mm512_storeu_ps(inv + 16, _mm512_div_ps(_mm512_set1_ps(1.0f), l[1]));
+    for (int half = 0; half < 2; half++) {
+        const __mmask16 seen = _mm512_cmp_ps_mask(l[half], _mm512_setzero_ps(), _CMP_GT_OQ);
+        _mm512_storeu_ps(inv + 16 * half, _mm512_maskz_div_ps(seen, _mm512_set1_ps(1.0f), l[half]));
+    }
     for (size_t i = 0; i < nq; i++) {
         float *out = a->out + ((t0 + i) * H + h) * hd;
         for (size_t d = 0; d < hd; d++)

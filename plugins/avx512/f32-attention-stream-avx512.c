@@ -15,7 +15,9 @@
  *   of dot products, 4 heads x 64 dims of p . V), so the work per KV byte
  *   does not grow with the group.
  * Which heads go four at a time depends on the group size only, so a row's
- * result does not depend on the run (or thread) that computes it. */
+ * result does not depend on the run (or thread) that computes it. The walk
+ * starts at the row's window (ck512_first_key); soft-capping is applied to
+ * each block's live scores before its softmax step. */
 #include <math.h>
 
 #include "attention-avx512.h"
@@ -148,8 +150,10 @@ static inline __attribute__((always_inline)) void accumulate_pv4(const ck512_att
 
 /* The online-softmax step of one head for a block of scores: new max, the
  * rescale factor, probabilities (0 past cnt), new sum. */
-static inline __attribute__((always_inline)) __m512 softmax_step(head_state *h, __m512 sc, size_t cnt, float *corr)
+static inline __attribute__((always_inline)) __m512 softmax_step(const ck512_attn_row *r, head_state *h, __m512 sc,
+                                                                 size_t cnt, float *corr)
 {
+    sc = ck512_softcap_row(r, sc, ck512_mask(cnt));
     float bm = ck512_hmax(sc);
     float m_new = bm > h->m ? bm : h->m;
     *corr = h->m == -INFINITY ? 0.0f : expf(h->m - m_new);
@@ -171,7 +175,7 @@ static void block_of_group(const ck512_attn_row *r, head_state *hs, size_t G, si
         float corr[4];
         scores16x4(r, q, s0, cnt, sc, pf);
         for (size_t u = 0; u < 4; u++)
-            p[u] = softmax_step(&hs[g + u], sc[u], cnt, &corr[u]);
+            p[u] = softmax_step(r, &hs[g + u], sc[u], cnt, &corr[u]);
         accumulate_pv4(r, hs + g, s0, cnt, p, corr, pf);
         pf = NULL;
     }
@@ -180,7 +184,7 @@ static void block_of_group(const ck512_attn_row *r, head_state *hs, size_t G, si
         rg.q = r->q + g * r->hd;
         rg.acc = hs[g].acc;
         float corr;
-        __m512 p = softmax_step(&hs[g], ck512_scores16_pf(&rg, s0, cnt, pf), cnt, &corr);
+        __m512 p = softmax_step(r, &hs[g], ck512_scores16_pf(&rg, s0, cnt, pf), cnt, &corr);
         ck512_accumulate_pv_pf(&rg, s0, cnt, p, corr, pf);
         pf = NULL;
     }
@@ -208,9 +212,7 @@ void ck512_attention_stream_run(const ck_attention_args *a, size_t t, size_t kv0
 {
     const size_t hd = a->head_dim, G = a->n_heads / a->n_kv_heads, acc_stride = CK512_ATTN_ACC_STRIDE(hd);
     const size_t nh = (kv1 - kv0) * G;
-    size_t n = a->S;
-    if (a->causal)
-        n = a->q_pos + t >= a->S ? a->S : a->q_pos + t + 1;
+    const size_t n = ck512_end_key(a, t), first = ck512_first_key(a, t);
     head_state *hs = (head_state *)(void *)(scratch + nh * acc_stride);
     for (size_t i = 0; i < nh; i++) {
         hs[i].acc = scratch + i * acc_stride;
@@ -220,7 +222,7 @@ void ck512_attention_stream_run(const ck_attention_args *a, size_t t, size_t kv0
             hs[i].acc[c] = 0.0f;
     }
     const size_t h0 = kv0 * G;
-    for (size_t s0 = 0; s0 < n; s0 += 16) {
+    for (size_t s0 = first; s0 < n; s0 += 16) {
         size_t cnt = n - s0 < 16 ? n - s0 : 16;
         for (size_t kvh = kv0; kvh < kv1; kvh++) {
             ck512_attn_row r = {
@@ -232,13 +234,15 @@ void ck512_attention_stream_run(const ck_attention_args *a, size_t t, size_t kv0
                 n,
                 a->scale,
                 NULL,
+                first,
+                a->softcap,
             };
             ck512_attn_prefetch pf = prefetch_target(a, &r, kv0, kv1, kvh, s0, n);
             block_of_group(&r, hs + (kvh - kv0) * G, G, s0, cnt, &pf);
         }
     }
     for (size_t i = 0; i < nh; i++) {
-        ck512_attn_row r = {NULL, NULL, NULL, 0, hd, 0, 0.0f, hs[i].acc};
+        ck512_attn_row r = {NULL, NULL, NULL, 0, hd, 0, 0.0f, hs[i].acc, 0, 0.0f};
         ck512_attn_store(&r, a->out + (t * a->n_heads + h0 + i) * hd, hs[i].l);
     }
 }

@@ -6,17 +6,13 @@
 #include "avx512-helpers.h"
 #include "avx512-kernels.h"
 
+#define GELU16(i, m) ck512_gelu(_mm512_maskz_loadu_ps(m, a->x + (i)))
+
 static void gelu_range(void *arg, size_t begin, size_t end, int tid)
 {
     const ck_unary_args *a = arg;
     (void)tid;
-    size_t i = begin;
-    for (; i + 16 <= end; i += 16)
-        _mm512_storeu_ps(a->y + i, ck512_gelu(_mm512_loadu_ps(a->x + i)));
-    if (i < end) {
-        size_t n = end - i;
-        ck512_store_tail(a->y + i, ck512_gelu(ck512_load_tail(a->x + i, n)), n);
-    }
+    CK512_ELEMWISE_RANGE(a->y, begin, end, ck512_stream_out(a->n), GELU16);
 }
 
 int ck_avx512_f32_gelu(const ck_exec_ctx *ctx, const void *args)

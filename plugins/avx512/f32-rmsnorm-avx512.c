@@ -2,7 +2,7 @@
  * The sum of squares uses four zmm accumulators (f32, FMA); the row is then
  * read a second time from cache, so memory sees one pass; the next row is
  * prefetched during the second pass. Rows are split across threads; y may
- * alias x. */
+ * alias x. A large y is written with streaming stores (CK512_STREAM_BYTES). */
 #include <math.h>
 
 #include "avx512-helpers.h"
@@ -39,6 +39,15 @@ static void rmsnorm_rows(void *arg, size_t begin, size_t end, int tid)
          * memory system is busy in both passes. */
         const char *next = (const char *)(t + 1 < end ? x + D : x);
         __m512 r = _mm512_set1_ps(1.0f / sqrtf(sum_squares(x, D) / (float)D + a->eps));
+        if (ck512_stream_out(a->T * D)) {
+            for (size_t b = 0; b < D * sizeof(float); b += 64)
+                _mm_prefetch(next + b, _MM_HINT_T0);
+#define NORM16(k, m)                                                                                                   \
+    _mm512_mul_ps(_mm512_mul_ps(_mm512_maskz_loadu_ps(m, x + (k)), r), _mm512_maskz_loadu_ps(m, a->gamma + (k)))
+            CK512_ELEMWISE_RANGE(y, 0, D, 1, NORM16);
+#undef NORM16
+            continue;
+        }
         size_t i = 0;
         for (; i + 16 <= D; i += 16) {
             _mm_prefetch(next + i * sizeof(float), _MM_HINT_T0);

@@ -50,16 +50,18 @@ CK_QVNNI_TARGET void q8_0_rows_nx(const unsigned char *rows[CK_QROWS], size_t ro
             start[i] =
                 _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_dpbusd_epi32(_mm512_setzero_si512(), bias, x[i]));
         }
-        /* The same blocks two tiles ahead, into L2: a tile is eight short
-         * streams the hardware prefetcher learns too late, and L2 keeps
-         * more misses in flight than L1 (decode of a 4096 x 4096 q4_0
-         * weight from DRAM, one thread: 0.87 ms without, 0.67 ms one tile
-         * ahead into L1, 0.55 ms two tiles ahead into L2). A prefetch never
-         * faults, so past the last row it is harmless. */
-        for (int r = 0; r < CK_QROWS; r++) { /* 68 bytes per row per step: two lines */
-            const char *ahead = (const char *)rows[r] + 2 * CK_QROWS * row_bytes + b * sizeof(ck_block_q8_0);
-            _mm_prefetch(ahead, _MM_HINT_T1);
-            _mm_prefetch(ahead + 64, _MM_HINT_T1);
+        /* The next tile, in address order, spread over this tile's steps
+         * (its rows are contiguous): the hardware prefetcher serves the
+         * tile's eight rows side by side poorly, and a prefetch of each
+         * row's own next bytes keeps the same order. Decode of a 4096 x
+         * 4096 q8_0 weight from DRAM, one thread: 0.58 ms against 0.65
+         * with each row's blocks prefetched two tiles ahead into L2. A
+         * prefetch never faults, so past the last row it is harmless. */
+        {
+            const size_t per = ((CK_QROWS * row_bytes + nb / 2 - 1) / (nb / 2) + 63) & ~(size_t)63;
+            const char *ahead = (const char *)rows[0] + CK_QROWS * row_bytes + (b / 2) * per;
+            for (size_t o = 0; o < per; o += 64)
+                _mm_prefetch(ahead + o, _MM_HINT_T0);
         }
         for (int r = 0; r < CK_QROWS; r++) {
             __m512i wv = _mm512_xor_si512(q8_0_two_blocks((const ck_block_q8_0 *)rows[r] + b), bias);

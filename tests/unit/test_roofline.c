@@ -169,13 +169,15 @@ Test(roofline, the_summary_weighs_rows_by_time)
     cr_assert_float_eq(ck_roofline_fraction(rows, 3, "prefill", "cold", NULL, NULL), 0, 0);
 }
 
-Test(roofline, cold_copies_exceed_four_times_the_cache)
+Test(roofline, cold_copies_exceed_the_dram_set)
 {
     size_t llc = 32u << 20;
-    size_t n = ck_cold_copies(48u << 10, llc);
-    cr_assert_gt(n * (48u << 10), 4 * llc, "%zu copies", n);
-    cr_assert_leq((n - 2) * (48u << 10), 4 * llc, "not many more than needed");
-    cr_assert_eq(ck_cold_copies(200u << 20, llc), 1, "one copy alone is 4x the cache");
+    size_t n = ck_cold_copies(96u << 10, llc);
+    cr_assert_eq(ck_dram_set_bytes(llc), 8 * llc, "the DRAM roof's set: 8x the cache");
+    cr_assert_gt(n * (96u << 10), 8 * llc, "%zu copies", n);
+    cr_assert_leq((n - 2) * (96u << 10), 8 * llc, "not many more than needed");
+    cr_assert_eq(ck_cold_copies(300u << 20, llc), 1, "one copy alone is 8x the cache");
+    cr_assert_geq(ck_cold_copies(200u << 20, llc), 2, "4x the cache is not enough");
     cr_assert_geq(ck_cold_copies(100u << 20, llc), 2, "never a call right after itself");
     cr_assert_eq(ck_cold_copies(64, llc), CK_COLD_MAX_COPIES, "capped");
 }
