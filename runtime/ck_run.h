@@ -53,7 +53,8 @@ typedef struct ck_run_step {
     uint32_t op, dtype;
     uint32_t section, layer;
     int part;            /* ck_part */
-    int fallback;        /* 1: run by the scalar plugin, the chosen one has no kernel */
+    int fallback;        /* 1: run by the scalar plugin, no plugin of the chain has a kernel */
+    const char *plugin;  /* the plugin whose kernel runs it (its desc->name) */
     size_t first, count; /* the graph nodes it covers (count > 1: a fused group) */
     size_t n_out;
     struct {
@@ -66,6 +67,10 @@ typedef struct ck_run_step {
  * same plugin). NULL with one line in err. */
 ck_runner *ck_runner_create(const ck_model *m, const ck_plugin *plugin, const ck_plugin *scalar,
                             const ck_run_opts *opts, char *err, size_t err_len);
+/* The same through a chain (ck_host.h's ck_chain): each op's kernel from the
+ * first of plugins[0..n) that has it, fused kernels included, then scalar's. */
+ck_runner *ck_runner_create_chain(const ck_model *m, const ck_plugin *const *plugins, size_t n,
+                                  const ck_plugin *scalar, const ck_run_opts *opts, char *err, size_t err_len);
 void ck_runner_free(ck_runner *r);
 
 size_t ck_runner_n_steps(const ck_runner *r);

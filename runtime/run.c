@@ -49,6 +49,16 @@ static int share_units(ck_runner *r, char *err, size_t len)
 ck_runner *ck_runner_create(const ck_model *m, const ck_plugin *plugin, const ck_plugin *scalar,
                             const ck_run_opts *opts, char *err, size_t err_len)
 {
+    return ck_runner_create_chain(m, &plugin, 1, scalar, opts, err, err_len);
+}
+
+ck_runner *ck_runner_create_chain(const ck_model *m, const ck_plugin *const *plugins, size_t n,
+                                  const ck_plugin *scalar, const ck_run_opts *opts, char *err, size_t err_len)
+{
+    if (n < 1 || n > CK_CHAIN_MAX) {
+        run_failf(err, err_len, "a chain has 1 to %d plugins, not %zu", CK_CHAIN_MAX, n);
+        return NULL;
+    }
     ck_runner *r = calloc(1, sizeof *r);
     if (!r) {
         run_failf(err, err_len, "out of memory");
@@ -56,7 +66,10 @@ ck_runner *ck_runner_create(const ck_model *m, const ck_plugin *plugin, const ck
     }
     r->own_model = *m;
     r->model = &r->own_model;
-    r->plugin = plugin;
+    for (size_t i = 0; i < n; i++)
+        r->chain[i] = plugins[i];
+    r->n_chain = n;
+    r->plugin = plugins[0];
     r->scalar = scalar;
     if (opts)
         r->opts = *opts;

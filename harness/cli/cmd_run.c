@@ -222,32 +222,50 @@ static int parse(int argc, char **argv, run_cli *c)
 
 typedef struct loaded {
     ck_model *model;
-    ck_plugin *plugin, *scalar;
+    ck_chain chain;             /* --plugin P or P1+P2+... */
+    ck_plugin *plugin, *scalar; /* the chain's first, and scalar */
 } loaded;
 
 static int load_all(const run_cli *c, loaded *l)
 {
     char err[CK_ERR_LEN];
     memset(l, 0, sizeof *l);
-    if (!(l->model = ck_model_open(c->model, err, sizeof err)) ||
-        !(l->scalar = ck_plugin_load("scalar", err, sizeof err)) ||
-        !(l->plugin = strcmp(c->plugin, "scalar") == 0 ? l->scalar : ck_plugin_load(c->plugin, err, sizeof err))) {
+    if (!(l->model = ck_model_open(c->model, err, sizeof err)) || ck_chain_load(&l->chain, c->plugin, err, sizeof err)) {
         fprintf(stderr, "ckbench: %s\n", err);
         return -1;
     }
-    if (!l->plugin->runnable) {
-        fprintf(stderr, "ckbench: plugin '%s' does not run here: %s\n", l->plugin->desc->name, l->plugin->why);
-        return -1;
-    }
+    l->plugin = l->chain.plugins[0];
+    l->scalar = l->chain.scalar;
     return 0;
 }
 
 static void unload_all(loaded *l)
 {
-    if (l->plugin && l->plugin != l->scalar)
-        ck_plugin_unload(l->plugin);
-    ck_plugin_unload(l->scalar);
+    ck_chain_unload(&l->chain);
     ck_model_free(l->model);
+}
+
+static ck_runner *create_runner(const loaded *l, const ck_run_opts *o, char *err, size_t len)
+{
+    return ck_runner_create_chain(l->model, (const ck_plugin *const *)l->chain.plugins, l->chain.n, l->scalar, o,
+                                  err, len);
+}
+
+/* How many units each plugin of the chain runs, for run's report line. */
+static void print_chain_counts(const ck_runner *r, const ck_chain *ch)
+{
+    printf("kernels by plugin:");
+    for (size_t p = 0; p <= ch->n; p++) {
+        const ck_plugin *pl = p < ch->n ? ch->plugins[p] : ch->scalar;
+        size_t n = 0;
+        for (size_t i = 0; i < ck_runner_n_steps(r); i++) {
+            const ck_run_step *s = ck_runner_step(r, i);
+            n += p < ch->n ? s->plugin == pl->desc->name && !s->fallback : (size_t)s->fallback;
+        }
+        if (p < ch->n || n)
+            printf("%s %s %zu%s", p ? "," : "", pl->desc->name, n, p < ch->n ? "" : " (fallback)");
+    }
+    printf("\n");
 }
 
 /* FNV-1a over the output's bytes: equal digests mean bit-identical outputs. */
@@ -402,7 +420,7 @@ int ck_cmd_run(int argc, char **argv)
                      .share_name = c.share,
                      .compute = c.compute};
     ck_dump_opts dump = {.glob = c.dump_glob, .source = "run"};
-    if (!(r = ck_runner_create(l.model, l.plugin, l.scalar, &o, err, sizeof err)) ||
+    if (!(r = create_runner(&l, &o, err, sizeof err)) ||
         ck_patch_bind(&c.patches, r, err, sizeof err)) {
         fprintf(stderr, "ckbench run: %s\n", err);
         goto out;
@@ -422,6 +440,8 @@ int ck_cmd_run(int argc, char **argv)
             goto out;
         }
         status = cli_generate(r, ctx, c.decode_pos, c.generate);
+        if (status == 0 && l.chain.n > 1)
+            print_chain_counts(r, &l.chain);
         goto out;
     }
     if (c.patches.n && !(baseline = forward_copy(r, ctx, err, sizeof err))) {
@@ -459,8 +479,10 @@ int ck_cmd_run(int argc, char **argv)
     }
     double seconds = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
     printf("model %s through %s: %zu steps (%zu by scalar fallback), %d threads, %.3f s%s\n", ck_model_name(l.model),
-           l.plugin->desc->name, ck_runner_n_steps(r), fallbacks, ctx->n_threads, seconds,
+           l.chain.name, ck_runner_n_steps(r), fallbacks, ctx->n_threads, seconds,
            c.compute == CK_COMPUTE_BF16 ? ", compute bf16" : "");
+    if (l.chain.n > 1)
+        print_chain_counts(r, &l.chain);
     ck_print_host_restores(r);
     print_fusions(r, c.fuse, l.plugin, l.model);
     printf("allocation: %zu bytes in one mapping%s%s\n", ck_runner_plan(r)->total,
@@ -542,7 +564,7 @@ int ck_cmd_diverge(int argc, char **argv)
     ck_run_opts fused = o;
     fused.fuse_mask = c.fuse;
     if (!(ref = ck_runner_create(l.model, l.scalar, l.scalar, &o, err, sizeof err)) ||
-        !(dut = ck_runner_create(l.model, l.plugin, l.scalar, &fused, err, sizeof err)) ||
+        !(dut = create_runner(&l, &fused, err, sizeof err)) ||
         ck_runner_prepare(ref, err, sizeof err) || ck_runner_prepare(dut, err, sizeof err)) {
         fprintf(stderr, "ckbench diverge: %s\n", err);
         goto out;
@@ -583,7 +605,7 @@ int ck_cmd_diverge(int argc, char **argv)
     }
     if (status == 0)
         printf("no divergence: all %zu steps of %s through %s within tolerance of scalar\n", ck_runner_n_steps(dut),
-               ck_model_name(l.model), l.plugin->desc->name);
+               ck_model_name(l.model), l.chain.name);
     if (status == 0 && c.fuse)
         print_fusions(dut, c.fuse, l.plugin, l.model);
 out:
