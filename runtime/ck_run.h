@@ -69,8 +69,8 @@ ck_runner *ck_runner_create(const ck_model *m, const ck_plugin *plugin, const ck
                             const ck_run_opts *opts, char *err, size_t err_len);
 /* The same through a chain (ck_host.h's ck_chain): each op's kernel from the
  * first of plugins[0..n) that has it, fused kernels included, then scalar's. */
-ck_runner *ck_runner_create_chain(const ck_model *m, const ck_plugin *const *plugins, size_t n,
-                                  const ck_plugin *scalar, const ck_run_opts *opts, char *err, size_t err_len);
+ck_runner *ck_runner_create_chain(const ck_model *m, const ck_plugin *const *plugins, size_t n, const ck_plugin *scalar,
+                                  const ck_run_opts *opts, char *err, size_t err_len);
 void ck_runner_free(ck_runner *r);
 
 size_t ck_runner_n_steps(const ck_runner *r);

@@ -52,8 +52,8 @@ ck_runner *ck_runner_create(const ck_model *m, const ck_plugin *plugin, const ck
     return ck_runner_create_chain(m, &plugin, 1, scalar, opts, err, err_len);
 }
 
-ck_runner *ck_runner_create_chain(const ck_model *m, const ck_plugin *const *plugins, size_t n,
-                                  const ck_plugin *scalar, const ck_run_opts *opts, char *err, size_t err_len)
+ck_runner *ck_runner_create_chain(const ck_model *m, const ck_plugin *const *plugins, size_t n, const ck_plugin *scalar,
+                                  const ck_run_opts *opts, char *err, size_t err_len)
 {
     if (n < 1 || n > CK_CHAIN_MAX) {
         run_failf(err, err_len, "a chain has 1 to %d plugins, not %zu", CK_CHAIN_MAX, n);

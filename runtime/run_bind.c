@@ -262,8 +262,8 @@ static void bind_node(binder *b, step *s, const ck_node *nd, const ck_section *s
     f->after_final_norm = nd->role == CK_ROLE_FINAL_NORM;
 }
 
-const ck_kernel_desc *run_pick_kernel(const ck_runner *r, uint32_t op, uint32_t dtype, uint32_t flags,
-                                      const char **by, int *fallback)
+const ck_kernel_desc *run_pick_kernel(const ck_runner *r, uint32_t op, uint32_t dtype, uint32_t flags, const char **by,
+                                      int *fallback)
 {
     *fallback = 0;
     for (size_t i = 0; i < r->n_chain; i++) {

@@ -8,6 +8,7 @@
 #include "bench_e2e.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -47,13 +48,26 @@ static double graph_bytes(const ck_model *m, const ck_graph_opts *go)
     return total;
 }
 
+/* Which plugins ran op kind `op`: each name once, in the order met. */
+static void note_plugin(ck_e2e_result *res, const ck_run_step *s)
+{
+    char *by = res->op_by[s->op];
+    size_t len = strlen(by), nl = strlen(s->plugin ? s->plugin : "?");
+    for (const char *p = by; (p = strstr(p, s->plugin ? s->plugin : "?")); p += nl)
+        if ((p == by || p[-1] == ',') && (p[nl] == ',' || p[nl] == '\0'))
+            return;
+    snprintf(by + len, sizeof res->op_by[0] - len, "%s%s", len ? "," : "", s->plugin ? s->plugin : "?");
+}
+
 /* The profile of one timed pass, added to the phase's. */
-static void add_profile(ck_e2e_phase *ph, const ck_runner *r, const double *unit_ns)
+static void add_profile(ck_e2e_result *res, ck_e2e_phase *ph, const ck_runner *r, const double *unit_ns)
 {
     for (size_t i = 0; i < ck_runner_n_steps(r); i++) {
         const ck_run_step *s = ck_runner_step(r, i);
-        if (s->op < sizeof ph->op_ns / sizeof ph->op_ns[0])
+        if (s->op < sizeof ph->op_ns / sizeof ph->op_ns[0]) {
             ph->op_ns[s->op] += unit_ns[i];
+            note_plugin(res, s);
+        }
         if (s->section < CK_MAX_SECTIONS)
             ph->section_ns[s->section] += unit_ns[i];
     }
@@ -70,7 +84,7 @@ static void summarise(ck_e2e_phase *ph, double *ns, int reps)
 
 typedef struct e2e_env {
     const ck_bench_opts *o;
-    const ck_plugin *plugin, *scalar;
+    const ck_chain *chain;
     ck_exec_ctx *ctx;
     int reps;
 } e2e_env;
@@ -84,7 +98,8 @@ static int time_phase(const e2e_env *e, const ck_model *m, int decode, ck_e2e_re
                       .compute = e->o->compute,
                       .decode = decode,
                       .decode_pos = res->tg_from};
-    ck_runner *r = ck_runner_create(m, e->plugin, e->scalar, &ro, err, len);
+    ck_runner *r = ck_runner_create_chain(m, (const ck_plugin *const *)e->chain->plugins, e->chain->n, e->chain->scalar,
+                                          &ro, err, len);
     if (!r)
         return 2;
     double *unit_ns = calloc(ck_runner_n_steps(r) + 1, sizeof *unit_ns);
@@ -101,7 +116,7 @@ static int time_phase(const e2e_env *e, const ck_model *m, int decode, ck_e2e_re
                     : ck_runner_run_all(r, e->ctx, unit_ns, err, len);
         ns[k] = now_ns() - t0;
         if (!rc)
-            add_profile(ph, r, unit_ns);
+            add_profile(res, ph, r, unit_ns);
     }
     if (!rc)
         summarise(ph, ns, e->reps);
@@ -141,18 +156,13 @@ int ck_e2e_run(const ck_bench_opts *o, const char *plugin, int threads, ck_e2e_r
     if (!m)
         return 2;
     e2e_env e = {.o = o, .reps = o->repetitions < 1 ? 1 : o->repetitions > 64 ? 64 : o->repetitions};
-    ck_plugin *p = NULL, *sc = NULL;
+    ck_chain chain = {0};
     int rc = phase_lengths(o, m, res, err, err_len) ? 2 : 0;
-    if (!rc && (!(p = ck_plugin_load(plugin, err, err_len)) || !(sc = ck_plugin_load("scalar", err, err_len))))
+    if (!rc && ck_chain_load(&chain, plugin, err, err_len))
         rc = 2;
-    if (!rc && (!p->runnable || !sc->runnable)) {
-        snprintf(err, err_len, "plugin %s does not run here: %s", p->runnable ? "scalar" : plugin,
-                 p->runnable ? sc->why : p->why);
-        rc = 2;
-    }
     if (!rc) {
-        snprintf(res->plugin, sizeof res->plugin, "%s", p->desc->name);
-        e.plugin = p, e.scalar = sc, e.ctx = ck_exec_create(threads);
+        snprintf(res->plugin, sizeof res->plugin, "%.63s", chain.n > 1 ? chain.name : chain.plugins[0]->desc->name);
+        e.chain = &chain, e.ctx = ck_exec_create(threads);
         res->threads = e.ctx ? e.ctx->n_threads : 0;
         res->n_sections = m->n_sections;
         for (size_t i = 0; i < m->n_sections; i++)
@@ -172,8 +182,7 @@ int ck_e2e_run(const ck_bench_opts *o, const char *plugin, int threads, ck_e2e_r
             rc = time_phase(&e, m, 1, res, err, err_len);
         ck_exec_destroy(e.ctx);
     }
-    ck_plugin_unload(sc);
-    ck_plugin_unload(p);
+    ck_chain_unload(&chain);
     ck_model_free(m);
     return rc;
 }

@@ -23,7 +23,8 @@ typedef struct ck_e2e_phase {
 } ck_e2e_phase;
 
 typedef struct ck_e2e_result {
-    char plugin[64];
+    char plugin[64];                  /* a plugin or a chain, "quant+avx512" */
+    char op_by[CK_OP_COUNT + 16][48]; /* per op kind, the plugins whose kernels ran it ("scalar" a fallback) */
     int threads;
     size_t n_sections;
     char section_names[CK_MAX_SECTIONS][32];

@@ -37,14 +37,14 @@ static void print_profile(const ck_e2e_result *r)
     for (int k = 0; k < 2; k++)
         for (size_t s = 0; s < r->n_sections; s++)
             total[k] += r->phase[k].section_ns[s];
-    printf("profile of %s, %d threads (share of each phase's time):\n  %-14s %7s %7s\n", r->plugin, r->threads,
-           "op / section", "pp", "tg");
+    printf("profile of %s, %d threads (share of each phase's time):\n  %-14s %7s %7s  %s\n", r->plugin, r->threads,
+           "op / section", "pp", "tg", "kernels of");
     size_t n_ops = sizeof r->phase[0].op_ns / sizeof r->phase[0].op_ns[0];
     for (size_t op = 0; op < n_ops; op++)
         if (r->phase[0].op_ns[op] > 0 || r->phase[1].op_ns[op] > 0)
-            printf("  %-14s %6.1f%% %6.1f%%\n", ck_op_name((uint32_t)op),
+            printf("  %-14s %6.1f%% %6.1f%%  %s\n", ck_op_name((uint32_t)op),
                    total[0] > 0 ? 100 * r->phase[0].op_ns[op] / total[0] : 0,
-                   total[1] > 0 ? 100 * r->phase[1].op_ns[op] / total[1] : 0);
+                   total[1] > 0 ? 100 * r->phase[1].op_ns[op] / total[1] : 0, r->op_by[op]);
     for (size_t s = 0; s < r->n_sections; s++)
         printf("  %-14s %6.1f%% %6.1f%%\n", r->section_names[s],
                total[0] > 0 ? 100 * r->phase[0].section_ns[s] / total[0] : 0,

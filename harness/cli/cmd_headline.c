@@ -135,6 +135,11 @@ int ck_cmd_headline(int argc, char **argv)
         return rc;
     if (o.n_plugins != 1)
         return cli_usage_error("ckbench", "%s", "the headline takes one plugin (use 'ckbench bench' for several)");
+    if (ck_chain_spec(o.plugins[0])) /* parity and the per-op table are per plugin */
+        return cli_usage_error("ckbench",
+                               "--plugin '%s': the headline takes one plugin; a chain runs in 'ckbench run' and "
+                               "'ckbench bench --e2e'",
+                               o.plugins[0]);
     if (!strcmp(o.plugins[0], "best") && !(o.plugins[0] = best_plugin())) {
         fprintf(stderr, "ckbench: --plugin best: no plugin runs here; see 'ckbench list'\n");
         return 2;

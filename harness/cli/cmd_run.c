@@ -41,7 +41,7 @@ typedef struct run_cli {
 static int usage(const char *cmd, FILE *f)
 {
     fprintf(f,
-            "usage: ckbench %s --plugin P --model M [--tokens 1,2,3] [--weights seeded|FILE.gguf]\n"
+            "usage: ckbench %s --plugin P|P1+P2 --model M [--tokens 1,2,3] [--weights seeded|FILE.gguf]\n"
             "       [--weight-dtype f32|bf16|f16|q8_0|q4_0] [--fuse all|none|LIST] [--decode-pos P]\n"
             "       [--seed S] [--threads N] [--compute f32|bf16]%s\n",
             cmd,
@@ -51,6 +51,7 @@ static int usage(const char *cmd, FILE *f)
     if (strcmp(cmd, "run") == 0)
         fprintf(f, "Runs the whole planned model (every section, in execution order) in its single allocation\n"
                    "through plugin P (scalar stands in for ops P lacks), and prints a digest of the output.\n"
+                   "A chain P1+P2 takes each op's kernel from the first plugin that has one, then scalar.\n"
                    "--window N keeps N layers of a section resident at a time (larger-than-memory models).\n"
                    "--decode-pos P runs one token at position P through the decoder sections against the\n"
                    "per-layer KV cache (its rows before P seeded, standing in for the prefill).\n"
@@ -230,7 +231,8 @@ static int load_all(const run_cli *c, loaded *l)
 {
     char err[CK_ERR_LEN];
     memset(l, 0, sizeof *l);
-    if (!(l->model = ck_model_open(c->model, err, sizeof err)) || ck_chain_load(&l->chain, c->plugin, err, sizeof err)) {
+    if (!(l->model = ck_model_open(c->model, err, sizeof err)) ||
+        ck_chain_load(&l->chain, c->plugin, err, sizeof err)) {
         fprintf(stderr, "ckbench: %s\n", err);
         return -1;
     }
@@ -247,8 +249,8 @@ static void unload_all(loaded *l)
 
 static ck_runner *create_runner(const loaded *l, const ck_run_opts *o, char *err, size_t len)
 {
-    return ck_runner_create_chain(l->model, (const ck_plugin *const *)l->chain.plugins, l->chain.n, l->scalar, o,
-                                  err, len);
+    return ck_runner_create_chain(l->model, (const ck_plugin *const *)l->chain.plugins, l->chain.n, l->scalar, o, err,
+                                  len);
 }
 
 /* How many units each plugin of the chain runs, for run's report line. */
@@ -420,8 +422,7 @@ int ck_cmd_run(int argc, char **argv)
                      .share_name = c.share,
                      .compute = c.compute};
     ck_dump_opts dump = {.glob = c.dump_glob, .source = "run"};
-    if (!(r = create_runner(&l, &o, err, sizeof err)) ||
-        ck_patch_bind(&c.patches, r, err, sizeof err)) {
+    if (!(r = create_runner(&l, &o, err, sizeof err)) || ck_patch_bind(&c.patches, r, err, sizeof err)) {
         fprintf(stderr, "ckbench run: %s\n", err);
         goto out;
     }
@@ -564,8 +565,8 @@ int ck_cmd_diverge(int argc, char **argv)
     ck_run_opts fused = o;
     fused.fuse_mask = c.fuse;
     if (!(ref = ck_runner_create(l.model, l.scalar, l.scalar, &o, err, sizeof err)) ||
-        !(dut = create_runner(&l, &fused, err, sizeof err)) ||
-        ck_runner_prepare(ref, err, sizeof err) || ck_runner_prepare(dut, err, sizeof err)) {
+        !(dut = create_runner(&l, &fused, err, sizeof err)) || ck_runner_prepare(ref, err, sizeof err) ||
+        ck_runner_prepare(dut, err, sizeof err)) {
         fprintf(stderr, "ckbench diverge: %s\n", err);
         goto out;
     }
