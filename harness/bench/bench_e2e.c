@@ -48,6 +48,46 @@ static double graph_bytes(const ck_model *m, const ck_graph_opts *go)
     return total;
 }
 
+/* The ISA whose FMA peak bounds op kind `op`: that of the first plugin that ran it. */
+static int op_isa(const ck_e2e_result *res, uint32_t op)
+{
+    char first[48];
+    snprintf(first, sizeof first, "%s", res->op_by[op]);
+    first[strcspn(first, ",")] = '\0';
+    return ck_isa_for_plugin(first);
+}
+
+/* Prefill's time-weighted roof: per node the cache-aware ideal of bench's
+ * rows (its bytes at the bandwidth of the level they fit, its flops at the
+ * int8 dot peak for quantised matmuls, else the FMA peak of the ISA that ran
+ * it), summed over the forward, so pp's fraction is sum ideal / measured. */
+static double graph_ideal_ns(const ck_model *m, const ck_graph_opts *go, const ck_e2e_result *res,
+                             const ck_roofs *roofs)
+{
+    double total = 0;
+    for (size_t si = 0; si < m->n_sections; si++) {
+        ck_node nodes[CK_MAX_SECTION_NODES];
+        size_t n = ck_section_nodes(m, si, go, nodes);
+        for (size_t j = 0; j < n; j++) {
+            const ck_shape *sh = &nodes[j].shape;
+            ck_cost c = ck_op_cost(sh);
+            double bw =
+                ck_roofs_level_gbs(roofs, ck_roofs_level_of(roofs, (double)c.bytes, res->threads), res->threads);
+            int q = (sh->op == CK_OP_LINEAR || sh->op == CK_OP_QKV) &&
+                    (sh->dtype == CK_DTYPE_Q8_0 || sh->dtype == CK_DTYPE_Q4_0);
+            double peak = q ? ck_roofs_dot_gops(roofs, CK_DOT_INT8, res->threads) : 0;
+            if (!(peak > 0))
+                peak = ck_roofs_peak_gflops(roofs, op_isa(res, sh->op), res->threads);
+            if (!(bw > 0) || !(peak > 0))
+                return 0;
+            double t_mem = (double)c.bytes / bw, t_comp = (double)c.flops / peak; /* GB/s = bytes per ns */
+            total += (t_mem > t_comp ? t_mem : t_comp) *
+                     (nodes[j].part == CK_PART_LAYER ? (double)m->sections[si].n_layers : 1.0);
+        }
+    }
+    return total;
+}
+
 /* Which plugins ran op kind `op`: each name once, in the order met. */
 static void note_plugin(ck_e2e_result *res, const ck_run_step *s)
 {
@@ -149,7 +189,8 @@ static int phase_lengths(const ck_bench_opts *o, const ck_model *m, ck_e2e_resul
     return 0;
 }
 
-int ck_e2e_run(const ck_bench_opts *o, const char *plugin, int threads, ck_e2e_result *res, char *err, size_t err_len)
+int ck_e2e_run(const ck_bench_opts *o, const char *plugin, int threads, const ck_roofs *roofs, ck_e2e_result *res,
+               char *err, size_t err_len)
 {
     memset(res, 0, sizeof *res);
     ck_model *m = ck_model_open(o->model_path, err, err_len); /* a .json or a .gguf */
@@ -180,6 +221,9 @@ int ck_e2e_run(const ck_bench_opts *o, const char *plugin, int threads, ck_e2e_r
         rc = !e.ctx ? 2 : time_phase(&e, &pm, 0, res, err, err_len);
         if (!rc)
             rc = time_phase(&e, m, 1, res, err, err_len);
+        go.decode = 0;
+        if (!rc && roofs)
+            res->phase[CK_E2E_PP].ideal_ns = graph_ideal_ns(&pm, &go, res, roofs);
         ck_exec_destroy(e.ctx);
     }
     ck_chain_unload(&chain);

@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 #include "bench_runner.h"
+#include "calibrate.h"
 #include "ck_ir.h"
 
 enum { CK_E2E_PP = 0, CK_E2E_TG = 1 };
@@ -20,6 +21,8 @@ typedef struct ck_e2e_phase {
     double op_ns[CK_OP_COUNT + 16];      /* profile, summed over repetitions (fused ops included) */
     double section_ns[CK_MAX_SECTIONS];
     double ideal_bytes; /* pp: one forward; tg: one token at the middle position, weights + KV */
+    double ideal_ns;    /* pp: sum over nodes of max(bytes at their level's bandwidth, flops at the peak of
+                         * the arithmetic their kernel uses); 0 without roofs */
 } ck_e2e_phase;
 
 typedef struct ck_e2e_result {
@@ -34,7 +37,8 @@ typedef struct ck_e2e_result {
 
 /* pp and tg default (0) to min(512, seq_len / 2) and min(128, seq_len - pp)
  * of the decoder. 0, 1 (a step failed), 2 bad input; one line in err. */
-int ck_e2e_run(const ck_bench_opts *o, const char *plugin, int threads, ck_e2e_result *res, char *err, size_t err_len);
+int ck_e2e_run(const ck_bench_opts *o, const char *plugin, int threads, const ck_roofs *roofs, ck_e2e_result *res,
+               char *err, size_t err_len);
 
 /* The result file of n results of one plugin (bench_e2e_file.c): Google
  * Benchmark's shape plus context.ckbench with an "e2e" array; written to

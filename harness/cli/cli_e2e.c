@@ -29,6 +29,12 @@ static void print_bound(const ck_e2e_result *r, const ck_roofs *roofs)
     printf("tg %s, %d threads: %.2f ms per token; its %.2f GB per token at the DRAM roof (%.1f GB/s) take %.2f ms: "
            "%.2fx the bound\n",
            r->plugin, r->threads, 1e-6 * per_token, tg->ideal_bytes / 1e9, bw, 1e-6 * ideal, per_token / ideal);
+    const ck_e2e_phase *pp = &r->phase[CK_E2E_PP];
+    if (pp->ideal_ns > 0)
+        printf("pp%zu %s, %d threads: %.0f%% of the roof, time-weighted (sum of each op's ideal %.1f ms / measured "
+               "%.1f ms)\n",
+               pp->tokens, r->plugin, r->threads, 100 * pp->ideal_ns / pp->ns_median, 1e-6 * pp->ideal_ns,
+               1e-6 * pp->ns_median);
 }
 
 static void print_profile(const ck_e2e_result *r)
@@ -60,15 +66,17 @@ int cli_bench_e2e(const ck_bench_opts *o)
     if (ml > 5 && !strcmp(model + ml - 5, ".json"))
         model[ml - 5] = '\0';
     ck_roofs roofs;
+    /* the newest roofs file (ck_roofs_path would name a new one, never there) */
     int have_roofs = ck_sys_results_dir(dir, sizeof dir, err, sizeof err) == 0 &&
-                     (ck_roofs_path(path, sizeof path, dir), ck_roofs_load(&roofs, path, err, sizeof err) == 0);
+                     ck_roofs_find(path, sizeof path, dir) == 0 && ck_roofs_load(&roofs, path, err, sizeof err) == 0;
     int status = 0;
     printf("| model | plugin | threads | test | t/s | min - max | ms per token |\n|---|---|--:|---|--:|--:|--:|\n");
     ck_e2e_result res[CK_BENCH_MAX_PLUGINS * CK_BENCH_MAX_THREADS];
     size_t n = 0, first[CK_BENCH_MAX_PLUGINS + 1] = {0};
     for (int p = 0; p < o->n_plugins; p++, first[p] = n)
         for (int t = 0; t < (o->n_threads ? o->n_threads : 1); t++) {
-            int rc = ck_e2e_run(o, o->plugins[p], o->n_threads ? o->threads[t] : 0, &res[n], err, sizeof err);
+            int rc = ck_e2e_run(o, o->plugins[p], o->n_threads ? o->threads[t] : 0, have_roofs ? &roofs : NULL, &res[n],
+                                err, sizeof err);
             if (rc) {
                 fprintf(stderr, "ckbench bench --e2e: %s\n", err);
                 if (rc == 2)

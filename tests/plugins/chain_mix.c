@@ -30,10 +30,17 @@ static const ck_kernel_desc kernels[] = {
     {CK_OP_ADD, CK_DTYPE_F32, 0, "f32-add/chain_mix", add},
     {CK_OP_EMBEDDING, CK_DTYPE_F32, 0, "f32-embedding/chain_mix", embedding},
 };
-static const ck_plugin_desc desc = {
-    CK_ABI_VERSION, sizeof(ck_plugin_desc), "chain_mix", "1.0.0", "chain test: add and embedding", NULL, kernels, 2,
-    NULL,           NULL,
-    sizeof(ck_kernel_desc)};
+static const ck_plugin_desc desc = {CK_ABI_VERSION,
+                                    sizeof(ck_plugin_desc),
+                                    "chain_mix",
+                                    "1.0.0",
+                                    "chain test: add and embedding",
+                                    NULL,
+                                    kernels,
+                                    2,
+                                    NULL,
+                                    NULL,
+                                    sizeof(ck_kernel_desc)};
 CK_PLUGIN_EXPORT const ck_plugin_desc *ck_plugin_entry(void)
 {
     return &desc;

@@ -174,8 +174,8 @@ Test(chain, run_reports_the_kernels_each_plugin_runs)
     if (!ck)
         cr_skip_test("CK_CKBENCH not set");
     char cmd[4096], out[16384];
-    snprintf(cmd, sizeof cmd, "%s run --plugin '%s+%s' --model %s --weight-dtype f32 --threads 1 2>&1", ck, test_plugin("chain_add"),
-             test_plugin("chain_mix"), model_path());
+    snprintf(cmd, sizeof cmd, "%s run --plugin '%s+%s' --model %s --weight-dtype f32 --threads 1 2>&1", ck,
+             test_plugin("chain_add"), test_plugin("chain_mix"), model_path());
     cr_assert_eq(sh_out(out, sizeof out, cmd), 0, "%s", out);
     const char *line = strstr(out, "kernels by plugin: chain_add ");
     cr_assert_not_null(line, "%s", out);
