@@ -104,6 +104,10 @@ size_t ck_runner_bytes_saved(const ck_runner *r);
  * The run goes on with the state restored; parity fails such a kernel. */
 size_t ck_runner_host_restores(const ck_runner *r, const char **first_kernel);
 
+/* Windowed runs: the wall time spent so far faulting layers in, seeding or
+ * copying their weights and releasing them (0 without a window). */
+double ck_runner_paging_ns(const ck_runner *r);
+
 /* How many layers of section `sec` are resident now (windowed runs). */
 size_t ck_runner_resident_layers(const ck_runner *r, uint32_t sec);
 
@@ -123,7 +127,8 @@ int ck_runner_set_decode_pos(ck_runner *r, size_t pos, char *err, size_t err_len
 int32_t *ck_runner_decode_ids(ck_runner *r);
 
 /* Every unit once, in order, inputs as they are (after ck_runner_prepare;
- * not for windowed runners). unit_ns, when not NULL, has
+ * a windowed runner pages its layers in and out as ck_runner_forward does,
+ * outside the units' times). unit_ns, when not NULL, has
  * ck_runner_n_steps(r) entries and gains each unit's wall time. */
 int ck_runner_run_all(ck_runner *r, const ck_exec_ctx *ctx, double *unit_ns, char *err, size_t err_len);
 

@@ -86,6 +86,7 @@ struct ck_runner {
     const char *host_restore_kernel; /* the first such kernel's name */
     ck_share *share;                 /* opts.share_name: the arena is a shared mapping */
     ck_share_header *share_h;
+    double paging_ns; /* windowed runs: faulting in, seeding and releasing layers */
 };
 
 
@@ -112,6 +113,9 @@ int run_group_units(ck_runner *r, char *err, size_t len);
 int run_seed_span(ck_runner *r, size_t start, size_t end, char *err, size_t len);
 int run_make_resident(ck_runner *r, uint32_t sec, uint32_t layer, char *err, size_t len);
 void run_evict(ck_runner *r, uint32_t sec, uint32_t layer);
+/* run.c: before unit i of a windowed run, its layer resident (and the next
+ * one prefetched), the one behind the window released; timed into paging_ns. */
+int run_window_at(ck_runner *r, size_t i, char *err, size_t len);
 uint32_t run_gguf_matrix_dtype(ck_runner *r, const ck_model *m);
 
 #endif

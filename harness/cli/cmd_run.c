@@ -440,7 +440,7 @@ int ck_cmd_run(int argc, char **argv)
             status = 2;
             goto out;
         }
-        status = cli_generate(r, ctx, c.decode_pos, c.generate);
+        status = cli_generate(r, ctx, c.decode_pos, c.generate, c.window);
         if (status == 0 && l.chain.n > 1)
             print_chain_counts(r, &l.chain);
         goto out;
