@@ -176,8 +176,9 @@ static int phase_lengths(const ck_bench_opts *o, const ck_model *m, ck_e2e_resul
         snprintf(err, len, "%s: --e2e: the model has no decoder section", o->model_path);
         return -1;
     }
-    size_t pp = o->e2e_pp ? o->e2e_pp : (seq / 2 < 512 ? seq / 2 : 512);
-    size_t tg = o->e2e_tg ? o->e2e_tg : (seq - pp < 128 ? seq - pp : 128);
+    size_t pp_max = o->e2e_short ? CK_E2E_SHORT_PP : 512, tg_max = o->e2e_short ? CK_E2E_SHORT_TG : 128;
+    size_t pp = o->e2e_pp ? o->e2e_pp : (seq / 2 < pp_max ? seq / 2 : pp_max);
+    size_t tg = o->e2e_tg ? o->e2e_tg : (seq - pp < tg_max ? seq - pp : tg_max);
     if (pp < 1 || tg < 1 || pp + tg > seq) {
         snprintf(err, len, "%s: --e2e: expected 1 <= pp, 1 <= tg and pp + tg <= seq_len (%zu), found pp %zu, tg %zu",
                  o->model_path, seq, pp, tg);
@@ -196,6 +197,9 @@ int ck_e2e_run(const ck_bench_opts *o, const char *plugin, int threads, const ck
     ck_model *m = ck_model_open(o->model_path, err, err_len); /* a .json or a .gguf */
     if (!m)
         return 2;
+    for (size_t i = 0; o->e2e_short && i < m->n_sections; i++) /* a sample: the bounds count the same layer */
+        if (m->sections[i].n_layers > 1)
+            m->sections[i].n_layers = 1;
     e2e_env e = {.o = o, .reps = o->repetitions < 1 ? 1 : o->repetitions > 64 ? 64 : o->repetitions};
     ck_chain chain = {0};
     int rc = phase_lengths(o, m, res, err, err_len) ? 2 : 0;

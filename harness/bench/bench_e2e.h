@@ -35,8 +35,14 @@ typedef struct ck_e2e_result {
     ck_e2e_phase phase[2];
 } ck_e2e_result;
 
+/* The headline's short sample (o->e2e_short): the first layer of each
+ * section, pp and tg at most these by default, so that `make run` grows by
+ * seconds, not the minutes that seeding every layer of a 7B model takes. */
+#define CK_E2E_SHORT_PP 16
+#define CK_E2E_SHORT_TG 4
+
 /* pp and tg default (0) to min(512, seq_len / 2) and min(128, seq_len - pp)
- * of the decoder. 0, 1 (a step failed), 2 bad input; one line in err. */
+ * of the decoder (CK_E2E_SHORT_* with o->e2e_short). 0, 1 (a step failed), 2 bad input; one line in err. */
 int ck_e2e_run(const ck_bench_opts *o, const char *plugin, int threads, const ck_roofs *roofs, ck_e2e_result *res,
                char *err, size_t err_len);
 

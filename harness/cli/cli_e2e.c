@@ -57,7 +57,19 @@ static void print_profile(const ck_e2e_result *r)
                total[1] > 0 ? 100 * r->phase[1].section_ns[s] / total[1] : 0);
 }
 
-int cli_bench_e2e(const ck_bench_opts *o)
+/* The headline's figures of result r. */
+static void summarise(const ck_e2e_result *r, const ck_roofs *roofs, cli_e2e_summary *sum)
+{
+    const ck_e2e_phase *pp = &r->phase[CK_E2E_PP], *tg = &r->phase[CK_E2E_TG];
+    double bw = roofs ? ck_roofs_level_gbs(roofs, CK_MEM_DRAM, r->threads) : 0;
+    *sum = (cli_e2e_summary){1, pp->tokens, tg->tokens, pp->tps_median, tg->tps_median, 0, 0};
+    if (bw > 0 && tg->ideal_bytes > 0)
+        sum->tg_bound_ratio = (tg->ns_median / (double)tg->tokens) / (tg->ideal_bytes / bw);
+    if (pp->ideal_ns > 0)
+        sum->pp_roof = pp->ideal_ns / pp->ns_median;
+}
+
+int cli_bench_e2e(const ck_bench_opts *o, cli_e2e_summary *sum)
 {
     char err[CK_ERR_LEN], dir[4096], path[4200], model[128];
     const char *base = strrchr(o->model_path, '/');
@@ -92,6 +104,8 @@ int cli_bench_e2e(const ck_bench_opts *o)
     printf("\nt/s: median over %d repetition%s (min - max); prefill is one forward of pp tokens, generation a "
            "greedy loop of tg\ntokens from position pp, each appending its k and v to the KV cache.\n",
            o->repetitions, o->repetitions == 1 ? "" : "s");
+    if (sum && n)
+        summarise(&res[0], have_roofs ? &roofs : NULL, sum);
     for (size_t i = 0; i < n; i++) {
         if (have_roofs)
             print_bound(&res[i], &roofs);

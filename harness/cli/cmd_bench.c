@@ -344,7 +344,7 @@ int ck_cmd_bench(int argc, char **argv)
     if (rc)
         return rc;
     if (o.e2e)
-        return cli_bench_e2e(&o);
+        return cli_bench_e2e(&o, NULL);
     /* the per-op table times each plugin's own kernels; a chain is a way to run the whole model */
     for (int i = 0; i < o.n_plugins; i++)
         if (ck_chain_spec(o.plugins[i]))
