@@ -7,6 +7,7 @@
  * kernel keeps only its own limits (CK_E_UNSUPPORTED). Data-dependent rules
  * (token ids in range) stay with the kernels: checking them here would read
  * the data. */
+#include <float.h>
 #include <stdarg.h>
 #include <stdio.h>
 
@@ -130,6 +131,9 @@ static void check_rope(checker *c, const ck_rope_args *a)
         fail(c, "head_dim %zu is odd: rope rotates pairs", a->head_dim);
     if (a->pairing != CK_ROPE_NEOX && a->pairing != CK_ROPE_GPTJ)
         fail(c, "pairing %u is neither neox nor gptj", a->pairing);
+    if (a->rotary_dim && (a->rotary_dim % 2 || a->rotary_dim > a->head_dim))
+        fail(c, "rotary_dim %zu: expected 0 (all of head_dim) or an even number in [2, head_dim %zu]", a->rotary_dim,
+             a->head_dim);
     if (a->T && a->pos_offset + a->T > a->max_pos)
         fail(c, "positions %zu..%zu need table rows beyond max_pos %zu", a->pos_offset, a->pos_offset + a->T - 1,
              a->max_pos);
@@ -148,6 +152,10 @@ static void check_attention(checker *c, const ck_attention_args *a)
     need(c, a->out, a->T, "out");
     need(c, a->k, a->T && a->S, "k");
     need(c, a->v, a->T && a->S, "v");
+    if (a->window && !a->causal)
+        fail(c, "window %zu on a bidirectional attention: a sliding window is causal only", a->window);
+    if (!(a->softcap >= 0.0f) || a->softcap > FLT_MAX)
+        fail(c, "softcap %g: expected 0 (none) or a finite positive cap", (double)a->softcap);
     if ((a->scores == NULL) != (a->probs == NULL))
         fail(c, "scores and probs must both be given (materialising) or both be NULL (streaming)");
     disjoint(c, a->out, nq, a->q, nq, "out", "q");

@@ -50,7 +50,8 @@ void ck_plugin_paths_free(char **paths, size_t n);
 /* The directory built-in plugins live in (next to the binary). */
 const char *ck_plugin_default_dir(void);
 
-/* The kernel for (op, dtype) with exactly the requested flags, or NULL. */
+/* The kernel for (op, dtype) with exactly the requested variant flags
+ * (ck_kernel_variant: capability flags are not compared), or NULL. */
 const ck_kernel_desc *ck_plugin_kernel(const ck_plugin *p, uint32_t op, uint32_t dtype, uint32_t flags);
 
 /* A chain, "quant+avx512": a run takes each op's kernel from the first of
@@ -71,6 +72,32 @@ int ck_chain_load(ck_chain *c, const char *spec, char *err, size_t err_len);
 void ck_chain_unload(ck_chain *c);
 /* 1 if spec names a chain of more than one plugin. */
 int ck_chain_spec(const char *spec);
+
+/* ---- capability flags (core/kernel_caps.c) -------------------------------- */
+/* A kernel's flags split in two: variant flags (in place, fused, compute
+ * bf16) name which kernel is asked for; capability flags
+ * (CK_KF_ATTN_WINDOW_SOFTCAP, CK_KF_ROPE_PARTIAL) say which newer argument
+ * fields it honours. The host rule, in one place: arguments that use such a
+ * field go only to a kernel that carries its flag. */
+#define CK_KF_CAPABILITIES ((uint32_t)(CK_KF_ATTN_WINDOW_SOFTCAP | CK_KF_ROPE_PARTIAL))
+uint32_t ck_kernel_variant(uint32_t flags); /* flags without the capability ones */
+/* The capability flags op's arguments need: window or softcap set on an
+ * attention (or attn_proj), rotary_dim partial on a rope, rope_bwd or
+ * qkv_rope. 0 when they use none. */
+uint32_t ck_args_needs(uint32_t op, const void *args);
+/* The same for an op instance not yet bound (bench): from its window,
+ * softcap and rotary_dim. Declared below ck_shape. */
+/* 1 if kernel k carries every capability args need. */
+int ck_kernel_honours(const ck_kernel_desc *k, const void *args);
+/* The kernel of p for (op, dtype, flags) that honours args, else scalar's
+ * (the same lookup in the reference plugin); *fallback is set to 1 when
+ * scalar's was taken because p has none or its one lacks a capability
+ * (why, if not NULL, says which). NULL if neither has one. */
+const ck_kernel_desc *ck_kernel_for_args(const ck_plugin *p, const ck_plugin *scalar, uint32_t op, uint32_t dtype,
+                                         uint32_t flags, const void *args, int *fallback, char *why, size_t why_len);
+/* "window/softcap" or "partial rotary_dim": what the capability bits in
+ * caps are about, for messages. */
+const char *ck_capability_name(uint32_t caps);
 
 /* ---- execution context --------------------------------------------------- */
 
@@ -163,17 +190,20 @@ typedef struct ck_shape {
     size_t D;       /* model dim: norm width, qkv input, embedding width */
     size_t K, N;    /* linear: in, out */
     size_t n_heads, n_kv_heads, head_dim;
-    size_t S;        /* attention: keys */
-    size_t pos;      /* rope: pos_offset; attention: q_pos */
-    size_t max_pos;  /* rope: table rows */
-    size_t vocab;    /* embedding; cross_entropy: V */
-    size_t n;        /* elementwise ops, adam, quantize: element count */
-    float eps;       /* norms */
-    int causal;      /* attention */
-    int materialize; /* attention: write scores and probs */
-    int pairing;     /* rope */
-    int has_bias;    /* linear, qkv; layernorm: has beta */
-    char label[64];  /* where it comes from: "vision.layer.qkv", "edge D=17" */
+    size_t S;          /* attention: keys */
+    size_t pos;        /* rope: pos_offset; attention: q_pos */
+    size_t max_pos;    /* rope: table rows */
+    size_t vocab;      /* embedding; cross_entropy: V */
+    size_t n;          /* elementwise ops, adam, quantize: element count */
+    float eps;         /* norms */
+    int causal;        /* attention */
+    int materialize;   /* attention: write scores and probs */
+    int pairing;       /* rope */
+    int has_bias;      /* linear, qkv; layernorm: has beta */
+    size_t window;     /* attention: sliding window (0: none) */
+    float softcap;     /* attention: logit soft-cap (0: none) */
+    size_t rotary_dim; /* rope: dims rotated per head (0: head_dim) */
+    char label[64];    /* where it comes from: "vision.layer.qkv", "edge D=17" */
 } ck_shape;
 
 /* RoPE tables [max_pos, head_dim/2]: cos/sin(p * theta^(-2i/head_dim)),
@@ -196,6 +226,10 @@ void ck_rope_tables_scaled(double theta, size_t head_dim, size_t max_pos, const 
                            float *sin_tab);
 void ck_rope_tables_factors(double theta, size_t head_dim, size_t max_pos, const float *factors, float *cos_tab,
                             float *sin_tab);
+
+/* The capability flags an op instance needs (ck_args_needs, from the
+ * shape's window, softcap and rotary_dim; core/kernel_caps.c). */
+uint32_t ck_shape_needs(const ck_shape *s);
 
 /* "rmsnorm T=577 D=1024" style one-line description into buf. */
 void ck_shape_describe(const ck_shape *s, char *buf, size_t len);

@@ -235,6 +235,29 @@ static int skip_unknown(ck_plugin *p, const ck_kernel_desc *k, uint32_t i)
     return 1;
 }
 
+/* The argument-struct revision a description was built with: 1 where it
+ * predates the field (ck_plugin.h, CK_ARGS_REVISION). */
+static uint32_t args_revision(const ck_plugin_desc *d)
+{
+    if (d->struct_size < offsetof(ck_plugin_desc, args_revision) + sizeof d->args_revision)
+        return 1;
+    return d->args_revision;
+}
+
+/* An ATTN_PROJ kernel built before ck_attention_args grew reads .proj at
+ * the old offset: skipped and described, never run on moved fields. */
+static int skip_old_layout(ck_plugin *p, const ck_kernel_desc *k, uint32_t i, uint32_t rev)
+{
+    if (k->op != CK_OP_ATTN_PROJ || rev >= 2)
+        return 0;
+    if (p->n_skipped < sizeof p->skipped / sizeof p->skipped[0])
+        snprintf(p->skipped[p->n_skipped], sizeof p->skipped[0],
+                 "kernel #%u (%.64s): built against attention args before revision 2; skipped", i,
+                 k->name ? k->name : "(unnamed)");
+    p->n_skipped++;
+    return 1;
+}
+
 /* Check the description and copy the known kernels into p->kernels. */
 static int validate_desc(ck_plugin *p, const ck_plugin_desc *d, const char *path, char *err, size_t len)
 {
@@ -251,7 +274,7 @@ static int validate_desc(ck_plugin *p, const ck_plugin_desc *d, const char *path
         /* the fields this host knows, at the plugin's stride */
         memcpy(&k, (const char *)d->kernels + (size_t)i * stride, stride < sizeof k ? stride : sizeof k);
         const char *kn = k.name ? k.name : "(unnamed)";
-        if (skip_unknown(p, &k, i))
+        if (skip_unknown(p, &k, i) || skip_old_layout(p, &k, i, args_revision(d)))
             continue;
         if (!k.fn) {
             fail(err, len, path, "kernel #%u (%s) has a null function pointer", i, kn);
@@ -263,7 +286,7 @@ static int validate_desc(ck_plugin *p, const ck_plugin_desc *d, const char *path
         }
         for (uint32_t j = 0; j < p->n_kernels; j++) {
             const ck_kernel_desc *o = &p->kernels[j];
-            if (o->op == k.op && o->dtype == k.dtype && o->flags == k.flags) {
+            if (o->op == k.op && o->dtype == k.dtype && ck_kernel_variant(o->flags) == ck_kernel_variant(k.flags)) {
                 fail(err, len, path, "kernel #%u (%s) duplicates %s: same op, dtype and flags", i, kn, o->name);
                 return -1;
             }
@@ -458,13 +481,18 @@ void ck_plugin_unload(ck_plugin *p)
     free(p);
 }
 
+uint32_t ck_kernel_variant(uint32_t flags)
+{
+    return flags & ~CK_KF_CAPABILITIES;
+}
+
 const ck_kernel_desc *ck_plugin_kernel(const ck_plugin *p, uint32_t op, uint32_t dtype, uint32_t flags)
 {
     if (!p || !p->desc)
         return NULL;
     for (uint32_t i = 0; i < p->n_kernels; i++) {
         const ck_kernel_desc *k = &p->kernels[i];
-        if (k->op == op && k->dtype == dtype && k->flags == flags)
+        if (k->op == op && k->dtype == dtype && ck_kernel_variant(k->flags) == ck_kernel_variant(flags))
             return k;
     }
     return NULL;

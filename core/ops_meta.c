@@ -1,5 +1,6 @@
 /* Names and parity rules of ops and dtypes: the one table the harness, the
  * planner and the docs agree on (docs/ops.md explains each bound). */
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -178,6 +179,19 @@ uint32_t ck_op_forward_of(uint32_t op)
     return op > CK_OP_NONE && op < CK_OP_COUNT ? ops[op].forward : op;
 }
 
+static void describe_more(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void describe_more(char *buf, size_t len, const char *fmt, ...)
+{
+    size_t n = strnlen(buf, len);
+    if (n + 1 >= len)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf + n, len - n, fmt, ap);
+    va_end(ap);
+}
+
 void ck_shape_describe(const ck_shape *s, char *buf, size_t len)
 {
     const char *op = ck_op_name(s->op);
@@ -198,13 +212,19 @@ void ck_shape_describe(const ck_shape *s, char *buf, size_t len)
         snprintf(buf, len, "%s %s T=%zu D=%zu H=%zu Hkv=%zu hd=%zu%s", op, dt, s->T, s->D, s->n_heads, s->n_kv_heads,
                  s->head_dim, s->has_bias ? " +bias" : "");
         break;
-    case CK_OP_ROPE:
+    case CK_OP_ROPE: /* a partial rotary_dim, a window or a cap makes another case: named */
         snprintf(buf, len, "%s %s T=%zu H=%zu Hkv=%zu hd=%zu pos=%zu", op, s->pairing ? "gptj" : "neox", s->T,
                  s->n_heads, s->n_kv_heads, s->head_dim, s->pos);
+        if (s->rotary_dim)
+            describe_more(buf, len, " rd=%zu", s->rotary_dim);
         break;
     case CK_OP_ATTENTION:
         snprintf(buf, len, "%s %s%s T=%zu S=%zu H=%zu Hkv=%zu hd=%zu pos=%zu", op, s->causal ? "causal" : "bidir",
                  s->materialize ? " mat" : "", s->T, s->S, s->n_heads, s->n_kv_heads, s->head_dim, s->pos);
+        if (s->window)
+            describe_more(buf, len, " W=%zu", s->window);
+        if (s->softcap != 0.0f)
+            describe_more(buf, len, " cap=%g", (double)s->softcap);
         break;
     case CK_OP_EMBEDDING: snprintf(buf, len, "%s %s T=%zu vocab=%zu D=%zu", op, dt, s->T, s->vocab, s->D); break;
     case CK_OP_QUANTIZE:

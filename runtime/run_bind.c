@@ -191,7 +191,8 @@ static void bind_node(binder *b, step *s, const ck_node *nd, const ck_section *s
                                       sh->head_dim,
                                       sh->pos,
                                       sh->max_pos ? sh->max_pos : sec->seq_len,
-                                      (uint32_t)sh->pairing};
+                                      (uint32_t)sh->pairing,
+                                      sh->rotary_dim};
         break;
     }
     case CK_ROLE_ATTENTION:
@@ -203,9 +204,14 @@ static void bind_node(binder *b, step *s, const ck_node *nd, const ck_section *s
             s->kv_row = sh->n_kv_heads * sh->head_dim;
             f->k = f->k_cache, f->v = f->v_cache;
         }
-        s->args.attn = (ck_attention_args){
-            f->q,  f->k,        f->v,           f->attn,      NULL,    NULL,       sh->T,
-            sh->S, sh->n_heads, sh->n_kv_heads, sh->head_dim, sh->pos, sh->causal, 1.0f / sqrtf((float)sh->head_dim)};
+        s->args.attn = (ck_attention_args){f->q,         f->k,
+                                           f->v,         f->attn,
+                                           NULL,         NULL,
+                                           sh->T,        sh->S,
+                                           sh->n_heads,  sh->n_kv_heads,
+                                           sh->head_dim, sh->pos,
+                                           sh->causal,   1.0f / sqrtf((float)sh->head_dim),
+                                           sh->window,   sh->softcap};
         add_out(b, s, "out");
         break;
     case CK_ROLE_OUT_PROJ:
@@ -262,18 +268,20 @@ static void bind_node(binder *b, step *s, const ck_node *nd, const ck_section *s
     f->after_final_norm = nd->role == CK_ROLE_FINAL_NORM;
 }
 
-const ck_kernel_desc *run_pick_kernel(const ck_runner *r, uint32_t op, uint32_t dtype, uint32_t flags, const char **by,
-                                      int *fallback)
+const ck_kernel_desc *run_pick_kernel(const ck_runner *r, uint32_t op, uint32_t dtype, uint32_t flags, const void *args,
+                                      const char **by, int *fallback)
 {
     *fallback = 0;
     for (size_t i = 0; i < r->n_chain; i++) {
         const ck_kernel_desc *k = ck_plugin_kernel(r->chain[i], op, dtype, flags);
-        if (k) {
+        if (k && ck_kernel_honours(k, args)) { /* one without a capability its arguments need: the next */
             *by = r->chain[i]->desc->name;
             return k;
         }
     }
     const ck_kernel_desc *k = ck_plugin_kernel(r->scalar, op, dtype, flags);
+    if (k && !ck_kernel_honours(k, args))
+        k = NULL;
     *by = k ? r->scalar->desc->name : NULL;
     for (size_t i = 0; k && i < r->n_chain; i++)
         if (r->chain[i] == r->scalar)
@@ -283,12 +291,14 @@ const ck_kernel_desc *run_pick_kernel(const ck_runner *r, uint32_t op, uint32_t 
 }
 
 /* Through run_pick_kernel; with compute bf16, the compute-bf16 kernel where
- * that compute type applies (scalar always has one). */
+ * that compute type applies (scalar always has one). A kernel without the
+ * capability its arguments need (a window, a cap, a partial rope) is passed
+ * over for the next plugin's, then scalar's. */
 static int choose_kernel(ck_runner *r, step *s, char *err, size_t len)
 {
     uint32_t op = s->pub.op, dt = s->pub.dtype;
     uint32_t flags = ck_compute_flags((ck_compute)r->opts.compute, op, dt);
-    s->kernel = run_pick_kernel(r, op, dt, flags, &s->pub.plugin, &s->pub.fallback);
+    s->kernel = run_pick_kernel(r, op, dt, flags, &s->args, &s->pub.plugin, &s->pub.fallback);
     if (!s->kernel)
         return run_failf(err, len, "%s: no %s kernel for %s weights%s in plugin '%s'%s nor in scalar", s->pub.label,
                          ck_op_name(op), ck_dtype_name(dt), flags ? " with compute bf16" : "", r->plugin->desc->name,

@@ -114,9 +114,10 @@ static int add_unit(ck_runner *r, size_t first, size_t count, int fusion)
     (void)k;
     u->pub.op = ck_fusion_op((unsigned)fusion);
     u->pub.dtype = fusion_dtype(r, (unsigned)fusion);
-    u->kernel = run_pick_kernel(r, u->pub.op, u->pub.dtype, CK_KF_FUSED, &u->pub.plugin, &u->pub.fallback);
     build_fused(u, m);
     fused_outputs(u, m);
+    /* after the args: a kernel without a window, cap or partial rope they use is passed over */
+    u->kernel = run_pick_kernel(r, u->pub.op, u->pub.dtype, CK_KF_FUSED, &u->args, &u->pub.plugin, &u->pub.fallback);
     return 0;
 }
 
@@ -131,6 +132,9 @@ static int check_units(const ck_runner *r, char *err, size_t len)
         char why[CK_ERR_LEN];
         if (ck_op_check_args(u->pub.op, args, why, sizeof why))
             return run_failf(err, len, "%s: internal: bound arguments break the op's rules: %s", u->pub.label, why);
+        if (u->fusion >= 0 && (!u->kernel || !ck_kernel_honours(u->kernel, args)))
+            return run_failf(err, len, "%s: no fused %s kernel honours its %s, in the plugin nor in scalar",
+                             u->pub.label, ck_op_name(u->pub.op), ck_capability_name(ck_args_needs(u->pub.op, args)));
     }
     return 0;
 }

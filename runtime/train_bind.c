@@ -250,9 +250,18 @@ static void attention_bwd(walk *w, size_t slot, uint32_t l, const float *dR1, si
     add_op(w, CK_OP_ATTENTION_BWD, slot, L_("attention"), n, l)->args.attn = (ck_attention_bwd_args){
         q, k, v, dattn, NULL, dq, dk, dv, T, T, H, Hkv, hd, 0, s->causal, 1.0f / sqrtf((float)hd)};
     if (s->position == CK_POS_ROPE)
-        add_op(w, CK_OP_ROPE_BWD, slot, L_("rope"), n, l)->args.rope =
-            (ck_rope_args){dq, dk,         buf(t, 1, H_("rope.cos"), n), buf(t, 1, H_("rope.sin"), n), T, H, Hkv, hd,
-                           0,  s->seq_len, (uint32_t)s->rope_pairing};
+        add_op(w, CK_OP_ROPE_BWD, slot, L_("rope"), n, l)->args.rope = (ck_rope_args){dq,
+                                                                                      dk,
+                                                                                      buf(t, 1, H_("rope.cos"), n),
+                                                                                      buf(t, 1, H_("rope.sin"), n),
+                                                                                      T,
+                                                                                      H,
+                                                                                      Hkv,
+                                                                                      hd,
+                                                                                      0,
+                                                                                      s->seq_len,
+                                                                                      (uint32_t)s->rope_pairing,
+                                                                                      0};
     if (s->qk_norm) {
         head_norm_bwd(w, slot, l, "q_norm", "q", H, T);
         head_norm_bwd(w, slot, l, "k_norm", "k", Hkv, T);
@@ -466,6 +475,20 @@ static int bind_adam(ck_trainer *t, char *err, size_t len)
     return 0;
 }
 
+/* The host rule for capability flags (core/kernel_caps.c), once the
+ * arguments are bound (push chose by op before they were): a kernel that
+ * does not read rotary_dim (or a window) never gets a call that uses it. */
+static void honour_capabilities(ck_trainer *t, op_list *l)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        op_step *s = &l->v[i];
+        if (!s->kernel || ck_kernel_honours(s->kernel, &s->args))
+            continue;
+        s->kernel = ck_plugin_kernel(t->scalar, s->op, CK_DTYPE_F32, 0);
+        s->fallback = 1;
+    }
+}
+
 int train_bind(ck_trainer *t, char *err, size_t len)
 {
     const ck_model *m = t->model;
@@ -514,5 +537,6 @@ int train_bind(ck_trainer *t, char *err, size_t len)
     }
     if (!decoders)
         return train_failf(err, len, "model \"%s\": nothing to train: expected a decoder section", m->name);
+    honour_capabilities(t, &t->backward);
     return bind_adam(t, err, len);
 }

@@ -81,6 +81,7 @@ static const ck_plugin_desc desc = {
     .abi_version = CK_ABI_VERSION,
     .struct_size = sizeof(ck_plugin_desc),
     .kernel_size = sizeof(ck_kernel_desc),
+    .args_revision = CK_ARGS_REVISION,
     .name = "openblas-example",
     .version = "0.1.0",
     .description = "example third-party plugin: linear and qkv through OpenBLAS cblas_sgemm",

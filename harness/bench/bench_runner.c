@@ -151,15 +151,18 @@ static void item_teardown(void *arg)
 /* The kernel for an instance: the plain one, else an in-place one (ck_case
  * then feeds it y == x, at the cost of a copy per call, which the row notes);
  * with compute bf16, the compute-bf16 one where the compute type applies
- * (none: the row says there is no kernel). */
+ * (none: the row says there is no kernel); only one that honours the
+ * instance's window, softcap or rotary_dim (ck_shape_needs). */
 static const ck_kernel_desc *pick_kernel(const ck_plugin *p, const ck_shape *s, ck_compute compute)
 {
     uint32_t dtype = s->dtype ? s->dtype : CK_DTYPE_F32;
-    uint32_t cflags = ck_compute_flags(compute, s->op, dtype);
-    if (cflags)
-        return ck_plugin_kernel(p, s->op, dtype, cflags);
-    const ck_kernel_desc *k = ck_plugin_kernel(p, s->op, dtype, 0);
-    return k ? k : ck_plugin_kernel(p, s->op, dtype, CK_KF_INPLACE);
+    uint32_t cflags = ck_compute_flags(compute, s->op, dtype), need = ck_shape_needs(s);
+    const ck_kernel_desc *k = ck_plugin_kernel(p, s->op, dtype, cflags);
+    if (!k && !cflags)
+        k = ck_plugin_kernel(p, s->op, dtype, CK_KF_INPLACE);
+    /* a kernel that does not read the window / cap / rotary_dim would be
+     * timed on other work: as if it had none (the host rule) */
+    return k && (k->flags & need) == need ? k : NULL;
 }
 
 /* Ops whose cost grows with T and that can be cut down along it. */

@@ -129,23 +129,26 @@ int case_build_rope(ck_case *c, char *err, size_t err_len)
         !case_need(s->head_dim % 2 == 0, err, err_len, s, "head_dim must be even") ||
         !case_need(s->pairing == CK_ROPE_NEOX || s->pairing == CK_ROPE_GPTJ, err, err_len, s,
                    "pairing must be neox (0) or gptj (1)") ||
-        !case_need(s->pos + s->T <= max_pos, err, err_len, s, "pos + T must not exceed max_pos (table rows)"))
+        !case_need(s->pos + s->T <= max_pos, err, err_len, s, "pos + T must not exceed max_pos (table rows)") ||
+        !case_need(s->rotary_dim % 2 == 0 && s->rotary_dim <= s->head_dim, err, err_len, s,
+                   "rotary_dim must be 0 or even and at most head_dim"))
         return -1;
+    size_t rd = s->rotary_dim ? s->rotary_dim : s->head_dim;
     void *p_q, *p_k = NULL, *p_cos_tab, *p_sin_tab;
     ADD(q, CK_BUF_INOUT, CK_DTYPE_F32, case_mul(s->T, case_mul(s->n_heads, s->head_dim, &ok), &ok));
     if (s->n_kv_heads)
         ADD(k, CK_BUF_INOUT, CK_DTYPE_F32, case_mul(s->T, case_mul(s->n_kv_heads, s->head_dim, &ok), &ok));
-    size_t tab = case_mul(max_pos, s->head_dim / 2, &ok);
+    size_t tab = case_mul(max_pos, rd / 2, &ok);
     ADD(cos_tab, CK_BUF_IN, CK_DTYPE_F32, tab);
     ADD(sin_tab, CK_BUF_IN, CK_DTYPE_F32, tab);
     case_gen_activations(c, "q", case_init_of(c, p_q), s->T, s->n_heads * s->head_dim);
     if (p_k)
         case_gen_activations(c, "k", case_init_of(c, p_k), s->T, s->n_kv_heads * s->head_dim);
-    ck_rope_tables(ROPE_THETA, s->head_dim, max_pos, case_init_of(c, p_cos_tab), case_init_of(c, p_sin_tab));
+    ck_rope_tables(ROPE_THETA, rd, max_pos, case_init_of(c, p_cos_tab), case_init_of(c, p_sin_tab));
     case_dims(c, p_q, 3, s->T, s->n_heads, s->head_dim);
     case_dims(c, p_k, 3, s->T, s->n_kv_heads, s->head_dim);
-    case_dims(c, p_cos_tab, 2, max_pos, s->head_dim / 2, 0);
-    case_dims(c, p_sin_tab, 2, max_pos, s->head_dim / 2, 0);
+    case_dims(c, p_cos_tab, 2, max_pos, rd / 2, 0);
+    case_dims(c, p_sin_tab, 2, max_pos, rd / 2, 0);
     c->args.rope = (ck_rope_args){.q = p_q,
                                   .k = p_k,
                                   .cos_tab = p_cos_tab,
@@ -156,7 +159,8 @@ int case_build_rope(ck_case *c, char *err, size_t err_len)
                                   .head_dim = s->head_dim,
                                   .pos_offset = s->pos,
                                   .max_pos = max_pos,
-                                  .pairing = (uint32_t)s->pairing};
+                                  .pairing = (uint32_t)s->pairing,
+                                  .rotary_dim = s->rotary_dim};
     return 0;
 }
 
@@ -166,7 +170,9 @@ static int build_attention(ck_case *c, char *err, size_t err_len)
     int ok = 1;
     if (!case_need(s->T && s->S && s->n_heads && s->n_kv_heads && s->head_dim, err, err_len, s,
                    "T, S, n_heads, n_kv_heads and head_dim must be >= 1") ||
-        !case_need(s->n_heads % s->n_kv_heads == 0, err, err_len, s, "n_heads must be a multiple of n_kv_heads"))
+        !case_need(s->n_heads % s->n_kv_heads == 0, err, err_len, s, "n_heads must be a multiple of n_kv_heads") ||
+        !case_need(!s->window || s->causal, err, err_len, s, "a window needs causal attention") ||
+        !case_need(s->softcap >= 0.0f, err, err_len, s, "softcap must be >= 0"))
         return -1;
     size_t qn = case_mul(s->T, case_mul(s->n_heads, s->head_dim, &ok), &ok);
     size_t kvn = case_mul(s->S, case_mul(s->n_kv_heads, s->head_dim, &ok), &ok);
@@ -202,7 +208,9 @@ static int build_attention(ck_case *c, char *err, size_t err_len)
                                             .head_dim = s->head_dim,
                                             .q_pos = s->pos,
                                             .causal = s->causal,
-                                            .scale = (float)(1.0 / sqrt((double)s->head_dim))};
+                                            .scale = (float)(1.0 / sqrt((double)s->head_dim)),
+                                            .window = s->window,
+                                            .softcap = s->softcap};
     return 0;
 }
 

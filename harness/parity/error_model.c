@@ -257,10 +257,12 @@ static int rope_rotate(model *m, const ck_rope_args *a, float *p, size_t heads)
     double *b = em_bounds_at(m, p, &r);
     if (!b || !e)
         return -1;
-    size_t hd = a->head_dim, half = hd / 2;
+    size_t hd = a->head_dim, half = (a->rotary_dim ? a->rotary_dim : hd) / 2;
     for (size_t t = 0; t < a->T; t++)
         for (size_t h = 0; h < heads; h++) {
             size_t base = (t * heads + h) * hd, row = (a->pos_offset + t) * half;
+            for (size_t i = 2 * half; i < hd; i++)
+                b[base + i] = e[base + i]; /* past rotary_dim: qkv's value, passed through */
             for (size_t i = 0; i < half; i++) {
                 size_t i0 = a->pairing == CK_ROPE_GPTJ ? base + 2 * i : base + i;
                 size_t i1 = a->pairing == CK_ROPE_GPTJ ? i0 + 1 : i0 + half;
@@ -291,8 +293,31 @@ typedef struct att_row {
     double *sc, *p, *pi; /* score, probability, relative error bound of p; per key */
 } att_row;
 
+/* A soft-capped score cap tanh(s / cap) and its error: s's error (and the
+ * division's, or a reciprocal's, 2u|s|) scaled by the slope 1 - t^2 <= 1;
+ * tanh's own E + 3u absolute, which covers a tanh accurate to E relative
+ * and the form 1 - 2 / (1 + exp(2x)), whose cancellation near 0 is
+ * absolute; and u for the product by cap (docs/ops.md, "Error model"). */
+static double softcapped(double cap, double *score, double sig)
+{
+    double t = tanh(*score / cap), c = cap * t;
+    sig = (1 - t * t) * (sig + 2 * U * fabs(*score)) + cap * (EPS_F + 3 * U) + U * fabs(c);
+    *score = c;
+    return sig;
+}
+
+/* Keys row t sees: [*lo, end) (docs/ops.md: causal, window). */
+static size_t att_visible(const ck_attention_args *a, size_t t, size_t *lo)
+{
+    size_t p = a->q_pos + t, end = a->causal ? (p + 1 < a->S ? p + 1 : a->S) : a->S;
+    *lo = a->causal && a->window && p >= a->window ? p - a->window + 1 : 0;
+    if (*lo > end)
+        *lo = end;
+    return end;
+}
+
 /* One query row of one head: scores (error sig = pdot(hd + 2) scale
- * sum|q k| + u|score|), probabilities (exp of score - max: the score's and
+ * sum|q k| + u|score|, then through the cap), probabilities (exp of score - max: the score's and
  * the max's errors, u|score - max|, EPS_F; the sum Z of positive terms
  * gamma(S); the division u), then out = sum p v (each p's error, the signed
  * sum pdot(S + 1), and gamma(2S) for an online softmax's rescalings of the
@@ -301,11 +326,11 @@ static void att_one(const ck_attention_args *a, size_t t, size_t h, att_row *w, 
                     double *b_p, const float *r_p, double *b_out, const float *r_out)
 {
     size_t H = a->n_heads, hd = a->head_dim, S = a->S, kvh = h / (H / a->n_kv_heads);
-    size_t vis = a->causal ? (a->q_pos + t + 1 < S ? a->q_pos + t + 1 : S) : S;
+    size_t lo, vis = att_visible(a, t, &lo), n = vis - lo;
     const float *q = a->q + (t * H + h) * hd;
     double mx = -INFINITY, sig_max = 0, z = 0, a_rel = 0;
     double *sig = w->pi;
-    for (size_t s = 0; s < vis; s++) {
+    for (size_t s = lo; s < vis; s++) {
         const float *k = a->k + (s * a->n_kv_heads + kvh) * hd;
         double dot = 0, mag = 0;
         for (size_t d = 0; d < hd; d++) {
@@ -314,12 +339,14 @@ static void att_one(const ck_attention_args *a, size_t t, size_t h, att_row *w, 
         }
         w->sc[s] = (double)a->scale * dot;
         sig[s] = pdot((double)hd + 2) * fabs((double)a->scale) * mag + U * fabs(w->sc[s]);
+        if (a->softcap > 0.0f)
+            sig[s] = softcapped((double)a->softcap, &w->sc[s], sig[s]);
         mx = w->sc[s] > mx ? w->sc[s] : mx;
         sig_max = sig[s] > sig_max ? sig[s] : sig_max;
     }
-    for (size_t s = 0; s < vis; s++)
+    for (size_t s = lo; s < vis; s++)
         z += (w->p[s] = exp(w->sc[s] - mx));
-    for (size_t s = 0; s < vis; s++) {
+    for (size_t s = lo; s < vis; s++) {
         w->p[s] /= z;
         /* rho: relative error of exp(score - max) */
         double rho = sig[s] + sig_max + U * fabs(w->sc[s] - mx) + EPS_F;
@@ -328,13 +355,15 @@ static void att_one(const ck_attention_args *a, size_t t, size_t h, att_row *w, 
         w->pi[s] = rho; /* sig no longer needed */
         a_rel += w->p[s] * rho;
     }
-    for (size_t s = 0; s < vis; s++) {
-        w->pi[s] += a_rel + gamma_n((double)vis + 1);
+    for (size_t s = lo; s < vis; s++) {
+        w->pi[s] += a_rel + gamma_n((double)n + 1);
         size_t j = (h * a->T + t) * S + s;
         if (b_p)
             b_p[j] = w->p[s] * w->pi[s] + U * fabs((double)r_p[j]) + EXP_FLOOR + TINY;
     }
-    for (size_t s = vis; s < S; s++) {
+    for (size_t s = 0; s < S; s++) {
+        if (s >= lo && s < vis)
+            continue;
         size_t j = (h * a->T + t) * S + s;
         if (b_sc)
             b_sc[j] = 0; /* masked: exactly -inf and 0 */
@@ -343,15 +372,15 @@ static void att_one(const ck_attention_args *a, size_t t, size_t h, att_row *w, 
     }
     for (size_t d = 0; d < hd; d++) {
         double mag = 0, perr = 0, vsum = 0;
-        for (size_t s = 0; s < vis; s++) {
+        for (size_t s = lo; s < vis; s++) {
             double av = fabs((double)a->v[(s * a->n_kv_heads + kvh) * hd + d]), pv = w->p[s] * av;
             vsum += av;
             mag += pv;
             perr += pv * w->pi[s];
         }
         size_t j = (t * H + h) * hd + d;
-        b_out[j] = perr + (pdot((double)vis + 1) + gamma_n(2.0 * (double)vis)) * mag + U * fabs((double)r_out[j]) +
-                   EXP_FLOOR * vsum + (double)(vis + 1) * TINY;
+        b_out[j] = perr + (pdot((double)n + 1) + gamma_n(2.0 * (double)n)) * mag + U * fabs((double)r_out[j]) +
+                   EXP_FLOOR * vsum + (double)(n + 1) * TINY;
     }
 }
 

@@ -245,6 +245,14 @@ static void check_kernel(gate *g, size_t si, const ck_parity_shape *ps, ck_case 
                  ck_dtype_name(ps->shape.dtype), ck_op_name(ps->shape.op));
         return;
     }
+    uint32_t need = ck_args_needs(k->op, ck_case_args(c));
+    if (!ck_kernel_honours(k, ck_case_args(c))) { /* the host rule: `run` hands this call to scalar's kernel */
+        r->verdict = CK_SKIP;
+        r->reason = "not-claimed";
+        snprintf(r->detail, sizeof r->detail, "not claimed: %s %s kernels without %s (run uses scalar's)",
+                 ck_dtype_name(ps->shape.dtype), ck_op_name(ps->shape.op), ck_capability_name(need));
+        return;
+    }
     size_t h = 0;
     while (h < g->n_hung && g->hung[h] != k)
         h++;

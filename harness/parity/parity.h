@@ -172,7 +172,7 @@ typedef struct ck_parity_result {
     uint32_t kernel_flags; /* CK_KF_*: CK_KF_COMPUTE_BF16 selects its own bound */
     int exact;             /* parity class */
     ck_verdict verdict;
-    /* why: "pass", "not-offered", "no-reference", "unsupported", "crash",
+    /* why: "pass", "not-offered", "not-claimed" (lacks a capability flag), "no-reference", "unsupported", "crash",
      * "timeout", "oob-write", "oob-read", "input-modified", "declined", "host-state", "split-dependent", "nan", "inf", "unwritten",
      * "mismatch", "kernel-error", "reference-failed", "harness-error" */
     const char *reason;

@@ -118,6 +118,23 @@ static void edge_rope(suite *s)
     sh->T = 2, sh->n_heads = 3, sh->n_kv_heads = 1, sh->head_dim = 6, sh->max_pos = 8;
 }
 
+/* Partial rotary (Phi-2's 32 of 80, and tails no vector width divides:
+ * 24 of 96, 2 of 10, 6 of 64), rotary_dim == head_dim spelt out, both
+ * pairings, with and without k. */
+static void edge_rope_partial(suite *s)
+{
+    static const size_t hd_rd[][2] = {{80, 32}, {96, 24}, {64, 64}, {128, 64}, {10, 2}, {64, 6}, {80, 78}};
+    for (size_t i = 0; i < sizeof hd_rd / sizeof hd_rd[0]; i++)
+        for (int pairing = CK_ROPE_NEOX; pairing <= CK_ROPE_GPTJ; pairing++) {
+            ck_shape *sh = push(s, CK_OP_ROPE, CK_DTYPE_F32, "edge partial");
+            sh->T = i & 1 ? 1 : 5, sh->n_heads = 4, sh->n_kv_heads = i == 3 ? 0 : 2, sh->head_dim = hd_rd[i][0];
+            sh->rotary_dim = hd_rd[i][1], sh->pos = i & 1 ? 1000 : 3, sh->max_pos = sh->pos + 8, sh->pairing = pairing;
+            sh = push(s, CK_OP_ROPE_BWD, CK_DTYPE_F32, "edge partial");
+            sh->T = 3, sh->n_heads = 4, sh->n_kv_heads = 1, sh->head_dim = hd_rd[i][0], sh->rotary_dim = hd_rd[i][1];
+            sh->pos = 2, sh->max_pos = 8, sh->pairing = pairing;
+        }
+}
+
 static void edge_attention(suite *s)
 {
     static const size_t gqa[] = {1, 4, 8};
@@ -143,6 +160,49 @@ static void edge_attention(suite *s)
     ck_shape *sh = push(s, CK_OP_ATTENTION, CK_DTYPE_F32, "edge chunked prefill");
     sh->T = 5, sh->S = 37, sh->pos = 32, sh->n_heads = 4, sh->n_kv_heads = 1, sh->head_dim = 64, sh->causal = 1,
     sh->materialize = 1;
+}
+
+/* Sliding windows (1, S - 1, wider than S, and edges inside a block of
+ * keys), soft-capping (a cap small enough that tanh saturates, and Gemma-2's
+ * 50), both together; prefill, chunks and decode (one row over a cache), GQA,
+ * streaming and materialising. */
+static void edge_attention_window_softcap(suite *s)
+{
+    static const size_t windows[] = {1, 16, 40, 5};
+    static const float caps[] = {0.0f, 0.02f, 50.0f};
+    for (size_t w = 0; w < 4; w++)
+        for (size_t c = 0; c < 3; c++)
+            for (int mat = 0; mat <= 1; mat++) {
+                ck_shape *sh = push(s, CK_OP_ATTENTION, CK_DTYPE_F32, "edge window");
+                sh->T = 17, sh->S = 17, sh->n_heads = 8, sh->n_kv_heads = c == 1 ? 2 : 8;
+                sh->head_dim = w & 1 ? 80 : 64, sh->causal = 1, sh->materialize = mat;
+                sh->window = windows[w], sh->softcap = caps[c];
+            }
+    for (size_t c = 1; c < 3; c++)
+        for (int causal = 0; causal <= 1; causal++) {
+            ck_shape *sh = push(s, CK_OP_ATTENTION, CK_DTYPE_F32, "edge softcap");
+            sh->T = 9, sh->S = 9, sh->n_heads = 4, sh->n_kv_heads = 1, sh->head_dim = 96, sh->causal = causal;
+            sh->materialize = causal, sh->softcap = caps[c];
+        }
+    /* decode: one row at position p over p + 1 cached keys */
+    static const size_t pos[][2] = {{0, 1}, {16, 1}, {16, 16}, {127, 8}, {127, 128}, {127, 300}, {200, 33}};
+    for (size_t p = 0; p < sizeof pos / sizeof pos[0]; p++) {
+        ck_shape *sh = push(s, CK_OP_ATTENTION, CK_DTYPE_F32, "edge window decode");
+        sh->T = 1, sh->S = pos[p][0] + 1, sh->pos = pos[p][0], sh->n_heads = 8, sh->n_kv_heads = p & 1 ? 2 : 8;
+        sh->head_dim = p % 3 == 0 ? 128 : 64, sh->causal = 1, sh->materialize = (int)(p & 1);
+        sh->window = pos[p][1], sh->softcap = p % 3 == 2 ? 30.0f : 0.0f;
+    }
+    /* long rows, so that a kernel working in blocks of keys meets the window
+     * edge inside a block and whole blocks outside it */
+    static const size_t longw[] = {33, 64, 100};
+    for (size_t i = 0; i < 3; i++) {
+        ck_shape *sh = push(s, CK_OP_ATTENTION, CK_DTYPE_F32, "edge window long");
+        sh->T = 130, sh->S = 130, sh->n_heads = 2, sh->n_kv_heads = 1, sh->head_dim = 64, sh->causal = 1;
+        sh->materialize = (int)(i & 1), sh->window = longw[i], sh->softcap = i == 2 ? 50.0f : 0.0f;
+    }
+    ck_shape *sh = push(s, CK_OP_ATTENTION, CK_DTYPE_F32, "edge window chunk");
+    sh->T = 5, sh->S = 37, sh->pos = 32, sh->n_heads = 4, sh->n_kv_heads = 1, sh->head_dim = 64, sh->causal = 1;
+    sh->window = 4, sh->softcap = 0.02f;
 }
 
 static void edge_elementwise(suite *s)
@@ -281,6 +341,8 @@ static void edge_fused(suite *s)
                               .max_pos = 16,
                               .pairing = v};
             push_fused(s, CK_OP_QKV_ROPE, dt, m, 2);
+            m[1].rotary_dim = v ? 24 : 32; /* tails of 12 and 16 pairs in a head of 64 */
+            push_fused(s, CK_OP_QKV_ROPE, dt, m, 2);
             m[0] = (ck_shape){.op = CK_OP_ATTENTION,
                               .dtype = CK_DTYPE_F32,
                               .T = T,
@@ -291,6 +353,8 @@ static void edge_fused(suite *s)
                               .head_dim = hd,
                               .causal = !v};
             m[1] = linear_of(dt, T, H * hd, D, v);
+            push_fused(s, CK_OP_ATTN_PROJ, dt, m, 2);
+            m[0].causal = 1, m[0].window = T == 1 ? 1 : 4, m[0].softcap = v ? 0.02f : 50.0f; /* Gemma-2 */
             push_fused(s, CK_OP_ATTN_PROJ, dt, m, 2);
             m[0] = norm_of(norm, T, D, v), m[1] = linear_of(dt, T, D, F, v), m[2] = linear_of(dt, T, D, F, v);
             push_fused(s, CK_OP_NORM_MLP, dt, m, v ? 2 : 3); /* a GELU MLP has no gate */
@@ -359,7 +423,9 @@ size_t ck_parity_edge_suite(ck_parity_shape **out)
     edge_norms(&s);
     edge_linears(&s);
     edge_rope(&s);
+    edge_rope_partial(&s);
     edge_attention(&s);
+    edge_attention_window_softcap(&s);
     edge_elementwise(&s);
     edge_embedding_quant(&s);
     edge_backward(&s);

@@ -120,6 +120,15 @@ enum {
      * to bf16, exact bf16 x bf16 products, f32 accumulation. Chosen only
      * when a run asks for it (--compute bf16). */
     CK_KF_COMPUTE_BF16 = 1u << 2,
+    /* Capability flags: what a kernel honours, not a variant to ask for.
+     * A host looks kernels up without them and hands arguments that use the
+     * feature only to a kernel that carries its flag (else to the scalar
+     * reference), so a kernel that never reads the field is never given it.
+     * ATTN_WINDOW_SOFTCAP: ck_attention_args.window and .softcap, in every
+     * path of an attention kernel or a fused kernel containing attention.
+     * ROPE_PARTIAL: ck_rope_args.rotary_dim (rope, rope_bwd, qkv_rope). */
+    CK_KF_ATTN_WINDOW_SOFTCAP = 1u << 3,
+    CK_KF_ROPE_PARTIAL = 1u << 4,
 };
 
 /* ---- execution context (owned by the host) ------------------------------ */
@@ -181,7 +190,16 @@ typedef struct ck_plugin_desc {
      * stride. Required (non-zero) from this field on; a plugin built before
      * the field existed has a smaller struct_size and the original layout. */
     uint32_t kernel_size;
+    /* CK_ARGS_REVISION as the plugin was built. Revision 2 grew
+     * ck_attention_args (window, softcap), which moved ck_fused_attn_proj_args
+     * .proj: a host skips the ATTN_PROJ kernels of a plugin whose description
+     * predates this field or says less than 2, and loads the rest. */
+    uint32_t args_revision;
 } ck_plugin_desc;
+
+/* The revision of the argument structs' layout within CK_ABI_VERSION:
+ * 1 before the field existed, 2 from ck_attention_args.window/softcap. */
+#define CK_ARGS_REVISION 2u
 
 /* The smallest descriptions a host accepts: those of the first ABI v1
  * header (before kernel_size), whose kernel entries were the five fields. */
@@ -228,11 +246,15 @@ enum { CK_ROPE_NEOX = 0, CK_ROPE_GPTJ = 1 };
 typedef struct ck_rope_args {       /* CK_OP_ROPE, in place on q and k */
     float *q;                       /* [T, H, hd] */
     float *k;                       /* [T, Hkv, hd] (may be NULL) */
-    const float *cos_tab, *sin_tab; /* [max_pos, hd/2] */
+    const float *cos_tab, *sin_tab; /* [max_pos, rotary_dim/2] */
     size_t T, n_heads, n_kv_heads, head_dim;
     size_t pos_offset; /* position of row 0 */
     size_t max_pos;    /* rows in the tables */
     uint32_t pairing;  /* CK_ROPE_NEOX or CK_ROPE_GPTJ */
+    /* 0 means head_dim. Else even, 2 <= rotary_dim <= head_dim: rotate the
+     * first rotary_dim dims of each head with tables [max_pos, rotary_dim/2];
+     * dims rotary_dim..head_dim-1 pass through unchanged (CK_KF_ROPE_PARTIAL) */
+    size_t rotary_dim;
 } ck_rope_args;
 
 typedef struct ck_attention_args { /* CK_OP_ATTENTION */
@@ -245,6 +267,12 @@ typedef struct ck_attention_args { /* CK_OP_ATTENTION */
     size_t q_pos; /* position of query row 0; causal: row t sees keys <= q_pos + t */
     int causal;
     float scale; /* 1/sqrt(head_dim) unless a model says otherwise */
+    /* 0: none. Else (causal only) query row t, at position p = q_pos + t,
+     * sees keys j with p - window < j <= p (CK_KF_ATTN_WINDOW_SOFTCAP) */
+    size_t window;
+    /* 0: none. Else each score s = (q . k) * scale becomes
+     * softcap * tanh(s / softcap), before the mask and the softmax */
+    float softcap;
 } ck_attention_args;
 
 typedef struct ck_swiglu_args { /* CK_OP_SWIGLU: y = silu(gate) * up; CK_OP_GEGLU: gelu(gate) * up */
@@ -385,6 +413,9 @@ typedef struct ck_fused_norm_qkv_args { /* CK_OP_NORM_QKV */
     uint32_t norm_kind;
 } ck_fused_norm_qkv_args;
 
+/* ck_rope_args is the last member here, so appending to it moved nothing;
+ * ck_attention_args is the first member of ck_fused_attn_proj_args, so
+ * growing it moved .proj (CK_ARGS_REVISION 2). */
 typedef struct ck_fused_qkv_rope_args { /* CK_OP_QKV_ROPE */
     ck_qkv_args qkv;
     ck_rope_args rope; /* rope.q == qkv.q, rope.k == qkv.k: written rotated */

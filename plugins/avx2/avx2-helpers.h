@@ -308,13 +308,55 @@ static inline int avx2_qkv_kernel(const ck_exec_ctx *ctx, const void *args, uint
 
 /* ---- attention ------------------------------------------------------------ */
 
-/* Keys query row t may see: all S, or causally those s <= q_pos + t. */
+/* Keys query row t may see: [avx2_first_key, avx2_visible_keys). All S,
+ * or causally those s <= p = q_pos + t, and with a window those s > p - W
+ * too (first <= end, so a row past the cache with a short window sees none). */
 static inline size_t avx2_visible_keys(const ck_attention_args *a, size_t t)
 {
     if (!a->causal)
         return a->S;
     size_t last = a->q_pos + t;
     return last >= a->S ? a->S : last + 1;
+}
+
+static inline size_t avx2_first_key(const ck_attention_args *a, size_t t)
+{
+    size_t p = a->q_pos + t, end = avx2_visible_keys(a, t);
+    size_t first = a->causal && a->window && p >= a->window ? p - a->window + 1 : 0;
+    return first < end ? first : end;
+}
+
+/* The soft-cap cap * tanh(s / cap), tanh as sign(s) (1 - 2 / (1 + e^{2|s|/cap})):
+ * exp's argument is >= 0, so e >= 1 and the division never cancels; e = inf
+ * gives exactly +-cap, a NaN stays NaN. two_over_cap = 2 / cap (rounded:
+ * docs/ops.md's error model allows the argument 2u). */
+static inline __m256 avx2_softcap_ps(__m256 s, __m256 cap, __m256 two_over_cap)
+{
+    const __m256 sign = _mm256_set1_ps(-0.0f), one = _mm256_set1_ps(1.0f);
+    __m256 e = avx2_exp_ps(_mm256_mul_ps(_mm256_andnot_ps(sign, s), two_over_cap));
+    __m256 t = _mm256_sub_ps(one, _mm256_div_ps(_mm256_set1_ps(2.0f), _mm256_add_ps(one, e)));
+    return _mm256_or_ps(_mm256_mul_ps(cap, t), _mm256_and_ps(s, sign));
+}
+
+/* p[0..n) soft-capped in place (cap > 0); whole vectors, then a masked tail. */
+static inline void avx2_softcap_row(float *p, size_t n, float cap)
+{
+    __m256 vc = _mm256_set1_ps(cap), v2 = _mm256_set1_ps(2.0f / cap);
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(p + i, avx2_softcap_ps(_mm256_loadu_ps(p + i), vc, v2));
+    if (i < n) {
+        __m256i m = avx2_tail_mask(n - i);
+        _mm256_maskstore_ps(p + i, m, avx2_softcap_ps(_mm256_maskload_ps(p + i, m), vc, v2));
+    }
+}
+
+/* exp's shift for an online softmax: the running max, or 0 where it is
+ * still -inf (a row none of whose keys so far is visible: exp(-inf - 0)
+ * = 0 keeps its sums at 0, where -inf - -inf would be NaN). */
+static inline __m256 avx2_safe_max(__m256 mx)
+{
+    return _mm256_blendv_ps(mx, _mm256_setzero_ps(), _mm256_cmp_ps(mx, _mm256_set1_ps(-INFINITY), _CMP_EQ_OQ));
 }
 
 /* Row stride of a packed K or V block: hd rounded up to whole cache lines

@@ -1,5 +1,7 @@
-/* attention: scores = scale * q . k^T (causal mask: key s > q_pos + t is
- * -inf), softmax over keys with the row max subtracted, out = probs . v;
+/* attention: scores = scale * q . k^T, soft-capped (cap * tanh(s / cap))
+ * when asked (causal mask: key s > q_pos + t is -inf, and with a window W
+ * key s <= q_pos + t - W), softmax over keys with the row max subtracted,
+ * out = probs . v;
  * grouped-query (query head h reads kv head h / (H / Hkv)), prefill and
  * decode alike.
  *
@@ -20,8 +22,11 @@
  *   online softmax, vectorised over lanes: m' = max(m, max_s sT),
  *   alpha = exp(m - m'), p = exp(sT - m'), l = l*alpha + sum_s p
  *   oT[d][lane] = oT*alpha + sum_s v[s][d] * p[s][lane] (6 dims x 16 lanes)
- * and out = oT / l at the end. Key blocks start at fixed multiples of
- * ATT_BK, a sub-tile stops at the keys its rows need, and every lane's
+ * and out = oT / l at the end (0 for a row that sees no key). A lane whose
+ * window has not begun has m = -inf; exp is then taken against 0, so its
+ * sums stay exactly 0 until its first key (never -inf - -inf). Key blocks
+ * start at fixed multiples of ATT_BK, a sub-tile starts at the block of its
+ * rows' first key and stops at the keys its rows need, and every lane's
  * arithmetic is its own, so a row's result does not
  * depend on which tile or thread computes it. */
 #include "avx2-helpers.h"
@@ -55,15 +60,17 @@ typedef struct tile_state {
     float *kblk;          /* [ATT_BK][vld]: the block's K rows, contiguous */
     float *vblk;          /* [ATT_BK][vld]: the block's V rows, contiguous */
     float *m, *l, *alpha; /* [16] each */
-    int32_t *nvis;        /* [16]: keys each lane sees */
+    int32_t *nvis;        /* [16]: keys each lane sees: [first, nvis) */
+    int32_t *first;       /* [16] */
     size_t rows;          /* real rows in the tile */
     size_t t[ATT_LANES], h[ATT_LANES];
 } tile_state;
 
-/* Per sub-tile: qT, oT, m, l, alpha, nvis; shared: sT and the K/V blocks. */
+/* Per sub-tile: qT, oT, m, l, alpha, nvis, first; shared: sT and the K/V
+ * blocks. */
 static size_t sub_scratch_floats(size_t hd)
 {
-    return 2 * hd * ATT_LANES + 4 * ATT_LANES;
+    return 2 * hd * ATT_LANES + 5 * ATT_LANES;
 }
 
 static size_t tile_scratch_floats(size_t hd)
@@ -106,8 +113,9 @@ ATT_INLINE void qk_micro(const float *const kp[ATT_KG], const float *qT, size_t 
     }
 }
 
-/* Scores of keys [s0, s0 + nb), masked per lane: key s is -inf for a lane
- * that sees fewer than s + 1 keys. */
+/* Scores of keys [s0, s0 + nb), soft-capped when asked, masked per lane:
+ * key s is -inf for a lane that sees fewer than s + 1 keys or whose window
+ * starts after s. */
 ATT_INLINE void block_scores(const stream_job *j, const tile_state *ts, size_t s0, size_t nb, int nv)
 {
     const ck_attention_args *a = j->a;
@@ -121,12 +129,19 @@ ATT_INLINE void block_scores(const stream_job *j, const tile_state *ts, size_t s
         qk_micro(kp, ts->qT, hd, ts->sT + i * ATT_LANES, scale, nv);
     }
     const __m256 ninf = _mm256_set1_ps(-INFINITY);
+    const __m256 cap = _mm256_set1_ps(a->softcap), two_over_cap = _mm256_set1_ps(2.0f / a->softcap);
     for (int v = 0; v < nv; v++) {
         __m256i nvis = _mm256_load_si256((const __m256i *)(const void *)(ts->nvis + 8 * v));
+        __m256i first = _mm256_load_si256((const __m256i *)(const void *)(ts->first + 8 * v));
         for (size_t i = 0; i < nb; i++) {
-            __m256 vis = _mm256_castsi256_ps(_mm256_cmpgt_epi32(nvis, _mm256_set1_epi32((int32_t)(s0 + i))));
+            __m256i s = _mm256_set1_epi32((int32_t)(s0 + i));
+            __m256 vis =
+                _mm256_castsi256_ps(_mm256_andnot_si256(_mm256_cmpgt_epi32(first, s), _mm256_cmpgt_epi32(nvis, s)));
             float *row = ts->sT + i * ATT_LANES + 8 * v;
-            _mm256_store_ps(row, _mm256_blendv_ps(ninf, _mm256_load_ps(row), vis));
+            __m256 sc = _mm256_load_ps(row);
+            if (a->softcap > 0.0f)
+                sc = avx2_softcap_ps(sc, cap, two_over_cap);
+            _mm256_store_ps(row, _mm256_blendv_ps(ninf, sc, vis));
         }
     }
 }
@@ -139,14 +154,14 @@ ATT_INLINE void block_softmax(tile_state *ts, size_t nb, int nv)
         __m256 m_old = _mm256_load_ps(ts->m + 8 * v), mx = m_old;
         for (size_t i = 0; i < nb; i++)
             mx = _mm256_max_ps(mx, _mm256_load_ps(ts->sT + i * ATT_LANES + 8 * v));
-        __m256 sum = _mm256_setzero_ps();
+        __m256 shift = avx2_safe_max(mx), sum = _mm256_setzero_ps();
         for (size_t i = 0; i < nb; i++) {
             float *row = ts->sT + i * ATT_LANES + 8 * v;
-            __m256 p = avx2_exp_ps(_mm256_sub_ps(_mm256_load_ps(row), mx));
+            __m256 p = avx2_exp_ps(_mm256_sub_ps(_mm256_load_ps(row), shift));
             _mm256_store_ps(row, p);
             sum = _mm256_add_ps(sum, p);
         }
-        __m256 alpha = avx2_exp_ps(_mm256_sub_ps(m_old, mx));
+        __m256 alpha = avx2_exp_ps(_mm256_sub_ps(m_old, shift));
         _mm256_store_ps(ts->alpha + 8 * v, alpha);
         _mm256_store_ps(ts->m + 8 * v, mx);
         _mm256_store_ps(ts->l + 8 * v, _mm256_add_ps(_mm256_mul_ps(_mm256_load_ps(ts->l + 8 * v), alpha), sum));
@@ -192,12 +207,14 @@ ATT_INLINE void block_pv(const stream_job *j, tile_state *ts, size_t nb, int nv)
 
 /* Fills the tile's rows (t-major over the group's heads), packs qT, resets
  * m, l, oT. Padding lanes get q = 0 and see every key: harmless finite
- * values that are never written out. Returns the keys the tile needs. */
-static size_t tile_init(const stream_job *j, tile_state *ts, size_t kvh, size_t first)
+ * values that are never written out. Returns the keys the tile needs, and
+ * in *from the first key any of its rows sees. */
+static size_t tile_init(const stream_job *j, tile_state *ts, size_t kvh, size_t first, size_t *from)
 {
     const ck_attention_args *a = j->a;
     size_t hd = a->head_dim, total = a->T * j->group;
     size_t need = 0;
+    *from = a->S;
     ts->rows = first >= total ? 0 : total - first < j->lanes ? total - first : j->lanes;
     memset(ts->qT, 0, hd * ATT_LANES * sizeof(float));
     memset(ts->oT, 0, hd * ATT_LANES * sizeof(float));
@@ -205,13 +222,16 @@ static size_t tile_init(const stream_job *j, tile_state *ts, size_t kvh, size_t 
         ts->m[r] = -INFINITY;
         ts->l[r] = 0.0f;
         ts->nvis[r] = (int32_t)a->S;
+        ts->first[r] = 0;
         if (r >= ts->rows)
             continue;
         ts->t[r] = (first + r) / j->group;
         ts->h[r] = kvh * j->group + (first + r) % j->group;
-        size_t n = avx2_visible_keys(a, ts->t[r]);
+        size_t n = avx2_visible_keys(a, ts->t[r]), lo = avx2_first_key(a, ts->t[r]);
         ts->nvis[r] = (int32_t)n;
+        ts->first[r] = (int32_t)lo;
         need = n > need ? n : need;
+        *from = lo < *from ? lo : *from;
         const float *q = a->q + (ts->t[r] * a->n_heads + ts->h[r]) * hd;
         for (size_t d = 0; d < hd; d++)
             ts->qT[d * ATT_LANES + r] = q[d];
@@ -224,23 +244,26 @@ static void tile_finish(const stream_job *j, const tile_state *ts)
     const ck_attention_args *a = j->a;
     size_t hd = a->head_dim;
     for (size_t r = 0; r < ts->rows; r++) {
-        float *out = a->out + (ts->t[r] * a->n_heads + ts->h[r]) * hd;
+        float *out = a->out + (ts->t[r] * a->n_heads + ts->h[r]) * hd, l = ts->l[r];
         for (size_t d = 0; d < hd; d++)
-            out[d] = ts->oT[d * ATT_LANES + r] / ts->l[r];
+            out[d] = l > 0.0f ? ts->oT[d * ATT_LANES + r] / l : 0.0f;
     }
 }
 
 /* The sub-tiles of one tile walk the key blocks together, so that each K/V
- * block is copied once for all of them; a sub-tile stops at the keys its
- * own rows need, exactly as if it were alone. */
-ATT_INLINE void tile_blocks(const stream_job *j, tile_state *sub, const size_t need[ATT_SUBS], size_t kvh, int nv)
+ * block is copied once for all of them; a sub-tile starts at the block of
+ * its rows' first key and stops at the keys its own rows need, exactly as
+ * if it were alone (a block wholly before a lane's window leaves its state
+ * at zero, so skipping it changes nothing). */
+ATT_INLINE void tile_blocks(const stream_job *j, tile_state *sub, const size_t need[ATT_SUBS],
+                            const size_t from[ATT_SUBS], size_t kvh, int nv)
 {
-    size_t all = need[0] > need[1] ? need[0] : need[1];
-    for (size_t s0 = 0; s0 < all; s0 += ATT_BK) {
+    size_t all = need[0] > need[1] ? need[0] : need[1], lo = from[0] < from[1] ? from[0] : from[1];
+    for (size_t s0 = lo / ATT_BK * ATT_BK; s0 < all; s0 += ATT_BK) {
         size_t nb = all - s0 < ATT_BK ? all - s0 : ATT_BK;
         pack_kv_block(j, &sub[0], kvh, s0, nb);
         for (int u = 0; u < ATT_SUBS; u++) {
-            if (s0 >= need[u])
+            if (s0 >= need[u] || s0 + nb <= from[u])
                 continue;
             size_t nbu = need[u] - s0 < nb ? need[u] - s0 : nb;
             block_scores(j, &sub[u], s0, nbu, nv);
@@ -265,19 +288,20 @@ static void stream_items(void *arg, size_t begin, size_t end, int tid)
         ts->l = ts->m + ATT_LANES;
         ts->alpha = ts->l + ATT_LANES;
         ts->nvis = (int32_t *)(void *)(ts->alpha + ATT_LANES);
+        ts->first = ts->nvis + ATT_LANES;
         ts->sT = shared;
         ts->kblk = shared + (ATT_BK + ATT_KG) * ATT_LANES;
         ts->vblk = ts->kblk + ATT_BK * bld;
     }
     for (size_t item = begin; item < end; item++) {
         size_t kvh = item / j->tiles, first = item % j->tiles * ATT_SUBS * j->lanes;
-        size_t need[ATT_SUBS];
+        size_t need[ATT_SUBS], from[ATT_SUBS];
         for (int u = 0; u < ATT_SUBS; u++)
-            need[u] = tile_init(j, &sub[u], kvh, first + (size_t)u * j->lanes);
+            need[u] = tile_init(j, &sub[u], kvh, first + (size_t)u * j->lanes, &from[u]);
         if (j->lanes > 8)
-            tile_blocks(j, sub, need, kvh, 2);
+            tile_blocks(j, sub, need, from, kvh, 2);
         else
-            tile_blocks(j, sub, need, kvh, 1);
+            tile_blocks(j, sub, need, from, kvh, 1);
         for (int u = 0; u < ATT_SUBS; u++)
             tile_finish(j, &sub[u]);
     }
@@ -300,11 +324,9 @@ static int attention_streaming(const ck_exec_ctx *ctx, const ck_attention_args *
 int ck_avx2_f32_attention(const ck_exec_ctx *ctx, const void *args)
 {
     const ck_attention_args *a = args;
-    if (!a || a->n_kv_heads == 0 || a->n_heads % a->n_kv_heads != 0)
-        return CK_E_UNSUPPORTED;
     if (a->T == 0 || a->n_heads == 0 || a->head_dim == 0)
         return CK_OK;
-    if (!a->q || !a->out || (a->S > 0 && (!a->k || !a->v)) || a->S > INT32_MAX)
+    if (a->S > INT32_MAX) /* lane key indices are int32 */
         return CK_E_UNSUPPORTED;
     size_t group = a->n_heads / a->n_kv_heads;
     if (a->S == 0) { /* nothing to attend to: out = 0, as the reference */

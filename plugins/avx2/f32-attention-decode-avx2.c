@@ -10,7 +10,10 @@
  * (rows Hkv*hd apart defeat the hardware prefetcher; prefetches into L1
  * hold its few miss buffers and cap the stream at about half the memory
  * bandwidth). Per kv head and block, the query rows of the head together:
- *   scores s_i = scale * dot(q, k_i)   (2 rows x 4 keys per pass)
+ *   scores s_i = scale * dot(q, k_i)   (2 rows x 4 keys per pass), then
+ *                   soft-capped when asked; -inf for keys a row does not
+ *                   see (causal limit, window: the walk starts at the block
+ *                   of the first row's first key)
  *   online softmax per row: m' = max(m, max_i s_i), alpha = exp(m - m'),
  *                   p_i = exp(s_i - m'), l = l*alpha + sum_i p_i
  *   o = o*alpha + sum_i p_i v_i        (16 dims of every row per pass, each
@@ -62,7 +65,8 @@ static inline void prefetch_row(const kv_prefetch *pf, const float *base, size_t
 typedef struct group_rows {
     size_t n; /* real rows, 1..DEC_ROWS */
     const float *q[DEC_ROWS];
-    size_t nvis[DEC_ROWS]; /* keys each row sees */
+    size_t nvis[DEC_ROWS];  /* keys each row sees: [first, nvis) */
+    size_t first[DEC_ROWS]; /* its window's first key */
     float *m[DEC_ROWS], *l[DEC_ROWS], *o[DEC_ROWS];
 } group_rows;
 
@@ -148,9 +152,14 @@ static void group_scores(const decode_job *j, const float *kblk, const group_row
                     prefetch_row(pf, pf->k, i + c, j->ld, j->a->head_dim);
         }
     }
-    for (size_t r = 0; r < g->n; r++)
+    for (size_t r = 0; r < g->n; r++) {
+        if (j->a->softcap > 0.0f)
+            avx2_softcap_row(sc + r * SC_LD, nb, j->a->softcap);
+        for (size_t i = 0; i + s0 < g->first[r] && i < nb; i++)
+            sc[r * SC_LD + i] = -INFINITY;
         for (size_t i = g->nvis[r] > s0 ? g->nvis[r] - s0 : 0; i < nb; i++)
             sc[r * SC_LD + i] = -INFINITY;
+    }
 }
 
 /* The online-softmax step of one row: probabilities in place (lanes past
@@ -160,14 +169,14 @@ static float row_softmax(float *sc, size_t nb, float *m, float *l)
     float mx = *m;
     for (size_t i = 0; i < nb; i++)
         mx = sc[i] > mx ? sc[i] : mx;
-    __m256 vmx = _mm256_set1_ps(mx), sum = _mm256_setzero_ps();
+    __m256 vmx = avx2_safe_max(_mm256_set1_ps(mx)), sum = _mm256_setzero_ps();
     for (size_t i = 0; i < nb; i += 8) {
         __m256 p = avx2_exp_ps(_mm256_sub_ps(_mm256_loadu_ps(sc + i), vmx));
         p = _mm256_and_ps(p, _mm256_castsi256_ps(avx2_tail_mask(nb - i < 8 ? nb - i : 8)));
         _mm256_storeu_ps(sc + i, p);
         sum = _mm256_add_ps(sum, p);
     }
-    float alpha = _mm256_cvtss_f32(avx2_exp_ps(_mm256_set1_ps(*m - mx)));
+    float alpha = _mm256_cvtss_f32(avx2_exp_ps(_mm256_sub_ps(_mm256_set1_ps(*m), vmx)));
     *l = *l * alpha + avx2_hsum_ps(sum);
     *m = mx;
     return alpha;
@@ -262,21 +271,23 @@ static void decode_heads(const decode_job *j, const decode_state *st, size_t h0,
 {
     const ck_attention_args *a = j->a;
     size_t hd = a->head_dim, need = avx2_visible_keys(a, a->T - 1), nrows = (h1 - h0) * j->rows;
+    size_t start = avx2_first_key(a, 0) / ATT_DEC_BK * ATT_DEC_BK; /* blocks before: no row sees them */
     for (size_t r = 0; r < nrows; r++) {
         st->m[r] = -INFINITY;
         st->l[r] = 0.0f;
     }
     memset(st->o, 0, nrows * hd * sizeof(float));
-    for (size_t s0 = 0; s0 < need; s0 += ATT_DEC_BK) {
+    for (size_t s0 = start; s0 < need; s0 += ATT_DEC_BK) {
         size_t nb = need - s0 < ATT_DEC_BK ? need - s0 : ATT_DEC_BK;
         for (size_t kvh = h0; kvh < h1; kvh++) {
             kv_prefetch pf = prefetch_ahead(j, h0, h1, kvh, s0, need);
-            group_rows g = {j->rows, {0}, {0}, {0}, {0}, {0}};
+            group_rows g = {j->rows, {0}, {0}, {0}, {0}, {0}, {0}};
             for (size_t r = 0; r < DEC_ROWS; r++) {
                 size_t rr = r < j->rows ? r : j->rows - 1, t = rr / j->group;
                 size_t h = kvh * j->group + rr % j->group, idx = (kvh - h0) * j->rows + rr;
                 g.q[r] = a->q + (t * a->n_heads + h) * hd;
                 g.nvis[r] = avx2_visible_keys(a, t);
+                g.first[r] = avx2_first_key(a, t);
                 g.m[r] = st->m + idx;
                 g.l[r] = st->l + idx;
                 g.o[r] = st->o + idx * hd;
@@ -288,9 +299,9 @@ static void decode_heads(const decode_job *j, const decode_state *st, size_t h0,
     for (size_t kvh = h0; kvh < h1; kvh++) {
         for (size_t r = 0; r < j->rows; r++) {
             size_t t = r / j->group, h = kvh * j->group + r % j->group, idx = (kvh - h0) * j->rows + r;
-            float *out = a->out + (t * a->n_heads + h) * hd;
-            for (size_t d = 0; d < hd; d++)
-                out[d] = st->o[idx * hd + d] / st->l[idx];
+            float *out = a->out + (t * a->n_heads + h) * hd, l = st->l[idx];
+            for (size_t d = 0; d < hd; d++) /* l == 0: a row that sees no key, out = 0 */
+                out[d] = l > 0.0f ? st->o[idx * hd + d] / l : 0.0f;
         }
     }
 }

@@ -1,7 +1,8 @@
 /* attention, materialising variant (scores and/or probs non-NULL): each
  * (head, query row) in full — scores s = scale * dot(q, k) vectorised over
- * the head dim, the row max, p = exp(s - max) / sum, scores and probs
- * written ([H, T, S]; -inf and 0 past the causal limit), then
+ * the head dim over the keys the row sees (causal limit, window), soft-capped
+ * when asked, the row max, p = exp(s - max) / sum, scores and probs
+ * written ([H, T, S]; -inf and 0 for keys the row does not see), then
  * out = sum_s p[s] * v[s] with 32 dims in registers. (head, row) pairs split
  * over the threads; each row's arithmetic is its own. */
 #include "avx2-helpers.h"
@@ -48,10 +49,10 @@ static float exp_shift_sum(float *p, size_t n, float mx)
 
 /* out[0..hd) = sum_s p[s] * v_s[0..hd), 32 dims at a time in registers
  * (plain loads and stores for whole chunks, masks for the last one). */
-static void weighted_sum_v(const ck_attention_args *a, size_t kvh, const float *p, size_t n, float *out)
+static void weighted_sum_v(const ck_attention_args *a, size_t kvh, size_t lo, const float *p, size_t n, float *out)
 {
     size_t hd = a->head_dim, ld = a->n_kv_heads * hd;
-    const float *v = a->v + kvh * hd;
+    const float *v = a->v + lo * ld + kvh * hd;
     size_t d = 0;
     for (; d + 32 <= hd; d += 32) {
         __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
@@ -73,37 +74,45 @@ static void weighted_sum_v(const ck_attention_args *a, size_t kvh, const float *
     }
 }
 
+/* p[lo..n) hold the row's probabilities; the rest of scores / probs is
+ * -inf / 0. */
+static void write_row(float *dst, const float *p, size_t lo, size_t n, size_t S, float masked)
+{
+    for (size_t s = 0; s < lo; s++)
+        dst[s] = masked;
+    memcpy(dst + lo, p + lo, (n - lo) * sizeof *p);
+    for (size_t s = n; s < S; s++)
+        dst[s] = masked;
+}
+
 static void mat_row(const mat_job *j, size_t h, size_t t, float *p)
 {
     const ck_attention_args *a = j->a;
-    size_t hd = a->head_dim, kvh = h / j->group, n = avx2_visible_keys(a, t), ld = a->n_kv_heads * hd;
+    size_t hd = a->head_dim, kvh = h / j->group, n = avx2_visible_keys(a, t), lo = avx2_first_key(a, t);
+    size_t ld = a->n_kv_heads * hd;
     const float *q = a->q + (t * a->n_heads + h) * hd;
     float *out = a->out + (t * a->n_heads + h) * hd;
     float *scores = a->scores ? a->scores + (h * a->T + t) * a->S : NULL;
     float *probs = a->probs ? a->probs + (h * a->T + t) * a->S : NULL;
     float mx = -INFINITY;
-    for (size_t s = 0; s < n; s++) {
+    for (size_t s = lo; s < n; s++)
         p[s] = a->scale * dot_hd(q, a->k + s * ld + kvh * hd, hd);
+    if (a->softcap > 0.0f)
+        avx2_softcap_row(p + lo, n - lo, a->softcap);
+    for (size_t s = lo; s < n; s++)
         mx = p[s] > mx ? p[s] : mx;
-    }
-    if (scores) {
-        memcpy(scores, p, n * sizeof *p);
-        for (size_t s = n; s < a->S; s++)
-            scores[s] = -INFINITY;
-    }
-    float sum = exp_shift_sum(p, n, mx);
+    if (scores)
+        write_row(scores, p, lo, n, a->S, -INFINITY);
+    float sum = exp_shift_sum(p + lo, n - lo, mx);
     __m256 vsum = _mm256_set1_ps(sum);
-    size_t i = 0;
+    size_t i = lo;
     for (; i + 8 <= n; i += 8)
         _mm256_storeu_ps(p + i, _mm256_div_ps(_mm256_loadu_ps(p + i), vsum));
     for (; i < n; i++)
         p[i] /= sum;
-    if (probs) {
-        memcpy(probs, p, n * sizeof *p);
-        for (size_t s = n; s < a->S; s++)
-            probs[s] = 0.0f;
-    }
-    weighted_sum_v(a, kvh, p, n, out);
+    if (probs)
+        write_row(probs, p, lo, n, a->S, 0.0f);
+    weighted_sum_v(a, kvh, lo, p + lo, n - lo, out);
 }
 
 typedef struct mat_run {

@@ -6,8 +6,10 @@
  * pairs per step from the two halves. gptj pairs (x[2i], x[2i+1]): four
  * pairs per vector, c and s duplicated per pair, the partner from an
  * in-lane swap, and addsub giving (x0c - x1s, x1c + x0s) — the odd lane's
- * sum is the reference's (addition commutes exactly). Rows split over the
- * threads. */
+ * sum is the reference's (addition commutes exactly). A partial rotary_dim
+ * rd is the same over the first rd dims (half = rd/2, tables of half
+ * columns; the halves' tails masked), the rest of the head never touched.
+ * Rows split over the threads. */
 #include "avx2-helpers.h"
 #include "avx2-kernels.h"
 
@@ -68,7 +70,7 @@ static void rope_rows(void *arg, size_t begin, size_t end, int tid)
 {
     const ck_rope_args *a = arg;
     (void)tid;
-    size_t hd = a->head_dim, half = hd / 2;
+    size_t hd = a->head_dim, half = (a->rotary_dim ? a->rotary_dim : hd) / 2;
     for (size_t t = begin; t < end; t++) {
         size_t pos = a->pos_offset + t;
         const float *ct = a->cos_tab + pos * half, *st = a->sin_tab + pos * half;
@@ -91,14 +93,8 @@ static void rope_rows(void *arg, size_t begin, size_t end, int tid)
 int ck_avx2_f32_rope(const ck_exec_ctx *ctx, const void *args)
 {
     const ck_rope_args *a = args;
-    if (!a || (a->pairing != CK_ROPE_NEOX && a->pairing != CK_ROPE_GPTJ))
-        return CK_E_UNSUPPORTED;
-    if (a->head_dim % 2 != 0)
-        return CK_E_UNSUPPORTED;
     if (a->T == 0 || a->head_dim == 0)
         return CK_OK;
-    if (!a->q || !a->cos_tab || !a->sin_tab || a->pos_offset + a->T > a->max_pos)
-        return CK_E_UNSUPPORTED;
     ck_rope_args job = *a;
     size_t per_row = (a->n_heads + a->n_kv_heads) * a->head_dim;
     size_t grain = per_row >= 8192 ? 1 : 8192 / (per_row ? per_row : 1);

@@ -75,6 +75,7 @@ static const ck_plugin_desc desc = {
     .abi_version = CK_ABI_VERSION,
     .struct_size = sizeof(ck_plugin_desc),
     .kernel_size = sizeof(ck_kernel_desc),
+    .args_revision = CK_ARGS_REVISION,
     .name = "avx2",
     .version = "0.1.0",
     .description = "x86-64 AVX2+FMA(+F16C) kernels: packed 6x16 GEMM, flash-style streaming attention, vector exp",

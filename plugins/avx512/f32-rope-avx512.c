@@ -6,7 +6,9 @@
  *   neox: pairs (x[i], x[i+hd/2]): 16 pairs per step, straight loads.
  *   gptj: pairs (x[2i], x[2i+1]): 8 pairs per zmm; with c, s duplicated per
  *         pair and the pair swapped, y = x*c + swap(x)*(-s, s), which is the
- *         same IEEE result (a - b == a + (-b), and + commutes). */
+ *         same IEEE result (a - b == a + (-b), and + commutes).
+ * A partial rotary_dim rd: the same over the first rd dims (half = rd/2,
+ * tables of half columns, tails masked); the rest of the head untouched. */
 #include "avx512-helpers.h"
 #include "avx512-kernels.h"
 
@@ -69,17 +71,9 @@ static void rope_rows(void *arg, size_t begin, size_t end, int tid)
 int ck_avx512_f32_rope(const ck_exec_ctx *ctx, const void *args)
 {
     const ck_rope_args *a = args;
-    if (!a || a->head_dim % 2 != 0)
-        return CK_E_UNSUPPORTED;
-    if (a->pairing != CK_ROPE_NEOX && a->pairing != CK_ROPE_GPTJ)
-        return CK_E_UNSUPPORTED;
-    if (a->pos_offset > a->max_pos || a->T > a->max_pos - a->pos_offset)
-        return CK_E_UNSUPPORTED;
     if (a->T == 0 || a->head_dim == 0)
         return CK_OK;
-    if (!a->q || !a->cos_tab || !a->sin_tab)
-        return CK_E_UNSUPPORTED;
-    rope_job j = {a, a->head_dim / 2};
+    rope_job j = {a, (a->rotary_dim ? a->rotary_dim : a->head_dim) / 2};
     size_t row = (a->n_heads + a->n_kv_heads) * a->head_dim;
     size_t grain = row >= CK512_ELEM_GRAIN ? 1 : CK512_ELEM_GRAIN / (row ? row : 1);
     ck512_parallel(ctx, a->T, grain, rope_rows, &j);

@@ -105,6 +105,7 @@ static const ck_plugin_desc desc = {
     .abi_version = CK_ABI_VERSION,
     .struct_size = sizeof(ck_plugin_desc),
     .kernel_size = sizeof(ck_kernel_desc),
+    .args_revision = CK_ARGS_REVISION,
     .name = "avx512",
     .version = "0.1.0",
     .description = "x86-64 AVX-512 F/BW/VL kernels (packed FMA GEMM, streaming attention)",

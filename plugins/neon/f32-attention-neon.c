@@ -1,5 +1,8 @@
 /* attention, f32, NEON: GQA (query head h reads kv head h / (H / Hkv)),
- * causal (row t sees keys s <= q_pos + t) or bidirectional, prefill or decode.
+ * causal (row t sees keys s <= q_pos + t, and with a window W only those
+ * s > q_pos + t - W) or bidirectional, prefill or decode; a soft-cap makes
+ * each score cap * tanh(s * (1 / cap)) (ck_neon_tanh, gelu's), before the
+ * mask and the softmax.
  *
  * With scores or probs non-NULL the kernel materialises [H, T, S] rows:
  * scores = scale * q.k (-INFINITY where masked), probs = softmax (0 where
@@ -84,39 +87,63 @@ static float exp_shifted(const float *src, float *dst, size_t n, float m)
     return ck_neon_hsum(sum);
 }
 
+static float32x4_t softcap4(float32x4_t s, float32x4_t cap, float32x4_t inv_cap)
+{
+    return vmulq_f32(cap, ck_neon_tanh(vmulq_f32(s, inv_cap)));
+}
+
+/* x[0..n) soft-capped in place when the arguments ask for it. */
+static void softcap_row(const ck_attention_args *a, float *x, size_t n)
+{
+    if (!(a->softcap > 0.0f))
+        return;
+    float32x4_t cap = vdupq_n_f32(a->softcap), inv = vdupq_n_f32(1.0f / a->softcap);
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4)
+        vst1q_f32(x + i, softcap4(vld1q_f32(x + i), cap, inv));
+    if (i < n)
+        ck_neon_store_tail(x + i, softcap4(ck_neon_load_tail(x + i, n - i, 0.0f), cap, inv), n - i);
+}
+
 static void fill(float *x, size_t n, float value)
 {
     for (size_t i = 0; i < n; i++)
         x[i] = value;
 }
 
-static void attend_materialised(const ck_attention_args *a, size_t h, size_t t, size_t kvh, size_t visible, float *buf)
+/* Keys [lo, end) of the row: its window and its causal limit. */
+static void attend_materialised(const ck_attention_args *a, size_t h, size_t t, size_t kvh, size_t lo, size_t end,
+                                float *buf)
 {
-    size_t S = a->S, hd = a->head_dim, Hkv = a->n_kv_heads;
+    size_t S = a->S, hd = a->head_dim, Hkv = a->n_kv_heads, n = end - lo;
     size_t row = (h * a->T + t) * S;
     float *srow = a->scores ? a->scores + row : buf;
     float *prow = a->probs ? a->probs + row : buf + S;
     const float *q = a->q + (t * a->n_heads + h) * hd;
     float *out = a->out + (t * a->n_heads + h) * hd;
-    for (size_t s = 0; s < visible; s++)
+    for (size_t s = lo; s < end; s++)
         srow[s] = a->scale * dot(q, a->k + (s * Hkv + kvh) * hd, hd);
-    fill(srow + visible, S - visible, -INFINITY);
-    fill(prow + visible, S - visible, 0.0f);
+    softcap_row(a, srow + lo, n);
+    fill(srow, lo, -INFINITY);
+    fill(prow, lo, 0.0f);
+    fill(srow + end, S - end, -INFINITY);
+    fill(prow + end, S - end, 0.0f);
     fill(out, hd, 0.0f);
-    if (visible == 0)
+    if (n == 0)
         return;
-    float sum = exp_shifted(srow, prow, visible, row_max(srow, visible));
+    float sum = exp_shifted(srow + lo, prow + lo, n, row_max(srow + lo, n));
     float32x4_t vsum = vdupq_n_f32(sum);
-    size_t s = 0;
-    for (; s + 4 <= visible; s += 4)
+    size_t s = lo;
+    for (; s + 4 <= end; s += 4)
         vst1q_f32(prow + s, vdivq_f32(vld1q_f32(prow + s), vsum));
-    for (; s < visible; s++)
+    for (; s < end; s++)
         prow[s] = prow[s] / sum;
-    for (s = 0; s < visible; s++)
+    for (s = lo; s < end; s++)
         scale_add_row(out, 1.0f, prow[s], a->v + (s * Hkv + kvh) * hd, hd);
 }
 
-static void attend_streaming(const ck_attention_args *a, size_t h, size_t t, size_t kvh, size_t visible, float *buf)
+static void attend_streaming(const ck_attention_args *a, size_t h, size_t t, size_t kvh, size_t lo, size_t end,
+                             float *buf)
 {
     size_t hd = a->head_dim, Hkv = a->n_kv_heads;
     const float *q = a->q + (t * a->n_heads + h) * hd;
@@ -124,10 +151,11 @@ static void attend_streaming(const ck_attention_args *a, size_t h, size_t t, siz
     float *acc = buf, *blk = buf + hd;
     float m = -INFINITY, l = 0.0f;
     fill(acc, hd, 0.0f);
-    for (size_t s0 = 0; s0 < visible; s0 += BLOCK) {
-        size_t nb = visible - s0 < BLOCK ? visible - s0 : BLOCK;
+    for (size_t s0 = lo; s0 < end; s0 += BLOCK) {
+        size_t nb = end - s0 < BLOCK ? end - s0 : BLOCK;
         for (size_t j = 0; j < nb; j++)
             blk[j] = a->scale * dot(q, a->k + ((s0 + j) * Hkv + kvh) * hd, hd);
+        softcap_row(a, blk, nb);
         float bm = row_max(blk, nb);
         float corr = 1.0f;
         if (bm > m) {
@@ -141,7 +169,7 @@ static void attend_streaming(const ck_attention_args *a, size_t h, size_t t, siz
             corr = 1.0f;
         }
     }
-    float inv = visible ? 1.0f / l : 0.0f;
+    float inv = end > lo ? 1.0f / l : 0.0f;
     for (size_t i = 0; i < hd; i++)
         out[i] = acc[i] * inv;
 }
@@ -152,23 +180,23 @@ static void attn_items(void *arg, size_t begin, size_t end, int tid)
     const ck_attention_args *a = j->a;
     float *buf = j->ctx->scratch(j->ctx, tid, j->scratch_bytes); /* reserved in the kernel: cannot fail */
     for (size_t i = begin; i < end; i++) {
-        size_t h = i / a->T, t = i % a->T;
+        size_t h = i / a->T, t = i % a->T, p = a->q_pos + t;
         size_t kvh = h / j->group;
-        size_t visible = a->S;
-        if (a->causal && a->q_pos + t + 1 < visible)
-            visible = a->q_pos + t + 1;
+        size_t visible = a->S, lo = 0;
+        if (a->causal && p + 1 < visible)
+            visible = p + 1;
+        if (a->causal && a->window && p >= a->window)
+            lo = p - a->window + 1 < visible ? p - a->window + 1 : visible;
         if (a->scores || a->probs)
-            attend_materialised(a, h, t, kvh, visible, buf);
+            attend_materialised(a, h, t, kvh, lo, visible, buf);
         else
-            attend_streaming(a, h, t, kvh, visible, buf);
+            attend_streaming(a, h, t, kvh, lo, visible, buf);
     }
 }
 
 int ck_neon_f32_attention(const ck_exec_ctx *ctx, const void *args)
 {
     const ck_attention_args *a = args;
-    if (a->n_kv_heads == 0 || a->n_heads % a->n_kv_heads != 0)
-        return CK_E_UNSUPPORTED;
     if (a->T == 0 || a->n_heads == 0 || a->head_dim == 0)
         return CK_OK;
     size_t floats = (a->scores || a->probs) ? 2 * a->S : a->head_dim + BLOCK;

@@ -4,7 +4,8 @@
  * with each product rounded on its own (vmulq, then vsubq / vaddq; never
  * vfmaq), in the reference's order, so the result is bit-identical to it.
  * neox pairs (x[i], x[i + hd/2]); gptj pairs (x[2i], x[2i+1]), de-interleaved
- * with vld2q. An odd head_dim leaves its last element as it is. */
+ * with vld2q. A partial rotary_dim rd: the same over the first rd dims
+ * (half = rd/2, tables of half columns, scalar tails), the rest untouched. */
 #include "neon-common.h"
 
 typedef struct rope_job {
@@ -53,7 +54,7 @@ static void rope_rows(void *arg, size_t begin, size_t end, int tid)
     const rope_job *j = arg;
     const ck_rope_args *a = j->a;
     (void)tid;
-    size_t hd = a->head_dim, half = hd / 2;
+    size_t hd = a->head_dim, half = (a->rotary_dim ? a->rotary_dim : hd) / 2;
     for (size_t r = begin; r < end; r++) {
         float *x;
         size_t t;
@@ -76,10 +77,6 @@ static void rope_rows(void *arg, size_t begin, size_t end, int tid)
 int ck_neon_f32_rope(const ck_exec_ctx *ctx, const void *args)
 {
     const ck_rope_args *a = args;
-    if (a->pairing != CK_ROPE_NEOX && a->pairing != CK_ROPE_GPTJ)
-        return CK_E_UNSUPPORTED;
-    if (a->T > 0 && a->pos_offset + a->T > a->max_pos)
-        return CK_E_UNSUPPORTED; /* positions beyond the tables: the host must size them */
     size_t q_rows = a->T * a->n_heads;
     size_t k_rows = a->k ? a->T * a->n_kv_heads : 0;
     if (a->head_dim < 2 || q_rows + k_rows == 0)

@@ -173,6 +173,7 @@ static const ck_plugin_desc quant_plugin = {
     .abi_version = CK_ABI_VERSION,
     .struct_size = sizeof(ck_plugin_desc),
     .kernel_size = sizeof(ck_kernel_desc),
+    .args_revision = CK_ARGS_REVISION,
     .name = "quant",
     .version = "0.1.0",
     .description = description,

@@ -3,7 +3,9 @@
  *   y0 = x0*c - x1*s;  y1 = x0*s + x1*c
  * in f32, each product rounded on its own (no FMA: -ffp-contract=off), the
  * subtraction and addition in that order. neox pairs (x[i], x[i + hd/2]),
- * gptj pairs (x[2i], x[2i + 1]), for i in [0, hd/2). */
+ * gptj pairs (x[2i], x[2i + 1]), for i in [0, half), half = rd/2 with
+ * rd = rotary_dim (0: head_dim); the tables have half columns and dims
+ * rd..hd-1 are not touched. */
 #include "scalar.h"
 
 typedef struct rope_job {
@@ -44,18 +46,9 @@ static void rope_rows(void *arg, size_t begin, size_t end, int tid)
 int ck_scalar_f32_rope(const ck_exec_ctx *ctx, const void *args)
 {
     const ck_rope_args *a = args;
-    if (!a || a->head_dim % 2 != 0)
-        return CK_E_UNSUPPORTED;
-    if (a->pairing != CK_ROPE_NEOX && a->pairing != CK_ROPE_GPTJ)
-        return CK_E_UNSUPPORTED;
-    /* every position must have a table row: pos_offset + T <= max_pos */
-    if (a->pos_offset > a->max_pos || a->T > a->max_pos - a->pos_offset)
-        return CK_E_UNSUPPORTED;
     if (a->T == 0 || a->head_dim == 0)
         return CK_OK;
-    if (!a->q || !a->cos_tab || !a->sin_tab)
-        return CK_E_UNSUPPORTED;
-    rope_job j = {a, a->head_dim / 2};
+    rope_job j = {a, (a->rotary_dim ? a->rotary_dim : a->head_dim) / 2};
     scalar_parallel(ctx, a->T, 1, rope_rows, &j);
     return CK_OK;
 }

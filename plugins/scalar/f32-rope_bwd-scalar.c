@@ -1,11 +1,12 @@
 /* f32-rope_bwd/scalar (exact class): the transpose of the rotation, applied
  * in place to dq and dk: dx0 = dy0*c + dy1*s; dx1 = dy1*c - dy0*s, each
- * product rounded on its own (no FMA), in this order. */
+ * product rounded on its own (no FMA), in this order. Only the first
+ * rotary_dim dims of a head (0: all) were rotated; the rest pass through. */
 #include "scalar-bwd.h"
 
 static void unrotate(float *v, size_t rows, size_t heads, size_t hd, const ck_rope_args *a)
 {
-    size_t half = hd / 2;
+    size_t half = (a->rotary_dim ? a->rotary_dim : hd) / 2;
     for (size_t t = 0; t < rows; t++) {
         size_t pos = a->pos_offset + t;
         const float *c = a->cos_tab + pos * half, *s = a->sin_tab + pos * half;
@@ -27,9 +28,6 @@ int ck_scalar_f32_rope_bwd(const ck_exec_ctx *ctx, const void *args)
 {
     const ck_rope_args *a = args;
     (void)ctx;
-    if (!a || !a->q || !a->cos_tab || !a->sin_tab || a->head_dim % 2 || a->pairing > CK_ROPE_GPTJ ||
-        a->pos_offset + a->T > a->max_pos)
-        return CK_E_UNSUPPORTED;
     unrotate(a->q, a->T, a->n_heads, a->head_dim, a);
     if (a->k)
         unrotate(a->k, a->T, a->n_kv_heads, a->head_dim, a);

@@ -21,6 +21,7 @@ static const ck_plugin_desc scalar_plugin = {
     .abi_version = CK_ABI_VERSION,
     .struct_size = sizeof(ck_plugin_desc),
     .kernel_size = sizeof(ck_kernel_desc),
+    .args_revision = CK_ARGS_REVISION,
     .name = "scalar",
     .version = "0.1.0",
     .description = "reference kernels in plain C: the semantics every plugin is checked against",

@@ -28,8 +28,8 @@ static const ck_kernel_desc kernels[] = {
     {CK_OP_ADD_NORM, CK_DTYPE_F32, CK_KF_FUSED, "f32-add_norm/bad", add_norm},
 };
 static const ck_plugin_desc desc = {
-    CK_ABI_VERSION, sizeof(ck_plugin_desc), "bad_fused", "0", "add_norm without gamma", NULL, kernels, 1, NULL,
-    NULL,           sizeof(ck_kernel_desc)};
+    CK_ABI_VERSION, sizeof(ck_plugin_desc), "bad_fused",     "0", "add_norm without gamma", NULL, kernels, 1, NULL,
+    NULL,           sizeof(ck_kernel_desc), CK_ARGS_REVISION};
 CK_PLUGIN_EXPORT const ck_plugin_desc *ck_plugin_entry(void)
 {
     return &desc;

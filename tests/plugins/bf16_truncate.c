@@ -38,7 +38,7 @@ static const ck_kernel_desc kernels[] = {
     {CK_OP_LINEAR, CK_DTYPE_BF16, CK_KF_COMPUTE_BF16, "bf16-linear_cbf16/truncate", linear}};
 static const ck_plugin_desc desc = {
     CK_ABI_VERSION, sizeof(ck_plugin_desc), "bf16_truncate", "0", "compute bf16 by truncation", NULL, kernels, 1, NULL,
-    NULL,           sizeof(ck_kernel_desc)};
+    NULL,           sizeof(ck_kernel_desc), CK_ARGS_REVISION};
 CK_PLUGIN_EXPORT const ck_plugin_desc *ck_plugin_entry(void)
 {
     return &desc;

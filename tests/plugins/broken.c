@@ -188,6 +188,7 @@ static const ck_plugin_desc desc = {
     .abi_version = CK_ABI_VERSION,
     .struct_size = sizeof(ck_plugin_desc),
     .kernel_size = sizeof(ck_kernel_desc),
+    .args_revision = CK_ARGS_REVISION,
     .name = "broken",
     .version = "0.0.1",
     .description = "one deliberate defect per kernel, to prove the parity gate can fail",

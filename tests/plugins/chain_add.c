@@ -12,8 +12,8 @@ static int add(const ck_exec_ctx *ctx, const void *args)
 }
 static const ck_kernel_desc kernels[] = {{CK_OP_ADD, CK_DTYPE_F32, 0, "f32-add/chain_add", add}};
 static const ck_plugin_desc desc = {
-    CK_ABI_VERSION, sizeof(ck_plugin_desc), "chain_add", "1.0.0", "chain test: add only", NULL, kernels, 1, NULL,
-    NULL,           sizeof(ck_kernel_desc)};
+    CK_ABI_VERSION, sizeof(ck_plugin_desc), "chain_add",     "1.0.0", "chain test: add only", NULL, kernels, 1, NULL,
+    NULL,           sizeof(ck_kernel_desc), CK_ARGS_REVISION};
 CK_PLUGIN_EXPORT const ck_plugin_desc *ck_plugin_entry(void)
 {
     return &desc;

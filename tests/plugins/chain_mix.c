@@ -40,7 +40,8 @@ static const ck_plugin_desc desc = {CK_ABI_VERSION,
                                     2,
                                     NULL,
                                     NULL,
-                                    sizeof(ck_kernel_desc)};
+                                    sizeof(ck_kernel_desc),
+                                    CK_ARGS_REVISION};
 CK_PLUGIN_EXPORT const ck_plugin_desc *ck_plugin_entry(void)
 {
     return &desc;

@@ -81,6 +81,7 @@ static const ck_plugin_desc desc = {
     .abi_version = CK_ABI_VERSION,
     .struct_size = sizeof(ck_plugin_desc),
     .kernel_size = sizeof(ck_kernel_desc),
+    .args_revision = CK_ARGS_REVISION,
     .name = "hostile_host",
     .version = "0.0.1",
     .description = "right outputs, broken host contract: fp state, exec context, thread count",

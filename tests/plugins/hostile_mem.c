@@ -89,6 +89,7 @@ static const ck_plugin_desc desc = {
     .abi_version = CK_ABI_VERSION,
     .struct_size = sizeof(ck_plugin_desc),
     .kernel_size = sizeof(ck_kernel_desc),
+    .args_revision = CK_ARGS_REVISION,
     .name = "hostile_mem",
     .version = "0.0.1",
     .description = "right outputs, memory it was not given: before, far past, read past",

@@ -105,6 +105,7 @@ static const ck_plugin_desc desc = {
     .abi_version = CK_ABI_VERSION,
     .struct_size = sizeof(ck_plugin_desc),
     .kernel_size = sizeof(ck_kernel_desc),
+    .args_revision = CK_ARGS_REVISION,
     .name = "hostile_values",
     .version = "0.0.1",
     .description = "wrong only at some lengths or values: n % 16, gate > 88.7, narrowed x, coarse rsqrt",

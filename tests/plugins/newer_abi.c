@@ -2,7 +2,7 @@
  * version): its description and its kernel entries each carry a field this
  * host does not know, and its table holds a kernel of an op id and one of a
  * dtype id from the future. The host must skip those two, name them, and
- * load and run the add kernel. */
+ * load and run the add kernel; its attn_proj kernel (args revision 2) loads. */
 #include "ck_plugin.h"
 
 typedef struct newer_kernel_desc {
@@ -28,6 +28,7 @@ static const newer_kernel_desc kernels[] = {
     {{CK_OP_COUNT + 7, CK_DTYPE_F32, 0, "f32-futureop/newer", add_f32}, 64},
     {{CK_OP_ADD, CK_DTYPE_F32, 0, "f32-add/newer", add_f32}, 1u << 20},
     {{CK_OP_LINEAR, CK_DTYPE_COUNT + 3, 0, "f8-linear/newer", add_f32}, 0},
+    {{CK_OP_ATTN_PROJ, CK_DTYPE_F32, CK_KF_FUSED, "f32-attn_proj/newer", add_f32}, 0},
 };
 
 static const newer_plugin_desc desc = {{.abi_version = CK_ABI_VERSION,
@@ -36,8 +37,9 @@ static const newer_plugin_desc desc = {{.abi_version = CK_ABI_VERSION,
                                         .version = "2.0",
                                         .description = "built against a newer header",
                                         .kernels = &kernels[0].base,
-                                        .n_kernels = 3,
-                                        .kernel_size = sizeof(newer_kernel_desc)},
+                                        .n_kernels = 4,
+                                        .kernel_size = sizeof(newer_kernel_desc),
+                                        .args_revision = CK_ARGS_REVISION},
                                        0xffu};
 
 CK_PLUGIN_EXPORT const ck_plugin_desc *ck_plugin_entry(void)

@@ -12,8 +12,8 @@ static const ck_kernel_desc kernels[] = {
     {CK_OP_GELU, CK_DTYPE_F32, 0, "f32-gelu/bad", NULL},
 };
 static const ck_plugin_desc desc = {
-    CK_ABI_VERSION, sizeof(ck_plugin_desc), "null_kernel", "0", "null kernel", NULL, kernels, 2, NULL,
-    NULL,           sizeof(ck_kernel_desc)};
+    CK_ABI_VERSION, sizeof(ck_plugin_desc), "null_kernel",   "0", "null kernel", NULL, kernels, 2, NULL,
+    NULL,           sizeof(ck_kernel_desc), CK_ARGS_REVISION};
 CK_PLUGIN_EXPORT const ck_plugin_desc *ck_plugin_entry(void)
 {
     return &desc;

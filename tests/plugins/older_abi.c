@@ -1,6 +1,8 @@
 /* Loader test: a plugin built against the first ABI v1 header, before
  * ck_plugin_desc had kernel_size: its description is CK_PLUGIN_DESC_V1_SIZE
- * bytes. It must still load, its table read at the original stride. */
+ * bytes. It must still load, its table read at the original stride; its
+ * attn_proj kernel, built before ck_attention_args grew (args revision 1),
+ * must be skipped and named, never handed the moved .proj. */
 #include "ck_plugin.h"
 
 static int add_f32(const ck_exec_ctx *ctx, const void *args)
@@ -15,6 +17,7 @@ static int add_f32(const ck_exec_ctx *ctx, const void *args)
 static const ck_kernel_desc kernels[] = {
     {CK_OP_ADD, CK_DTYPE_F32, 0, "f32-add/older", add_f32},
     {CK_OP_ADD, CK_DTYPE_F32, CK_KF_INPLACE, "f32-add-inplace/older", add_f32},
+    {CK_OP_ATTN_PROJ, CK_DTYPE_F32, CK_KF_FUSED, "f32-attn_proj/older", add_f32},
 };
 
 static const ck_plugin_desc desc = {.abi_version = CK_ABI_VERSION,
@@ -23,7 +26,7 @@ static const ck_plugin_desc desc = {.abi_version = CK_ABI_VERSION,
                                     .version = "1.0",
                                     .description = "built before kernel_size",
                                     .kernels = kernels,
-                                    .n_kernels = 2,
+                                    .n_kernels = 3,
                                     .kernel_size = 12345 /* beyond its struct_size: never read */};
 
 CK_PLUGIN_EXPORT const ck_plugin_desc *ck_plugin_entry(void)

@@ -16,8 +16,8 @@ static int probe(char *why, size_t len)
 }
 static const ck_kernel_desc kernels[] = {{CK_OP_ADD, CK_DTYPE_F32, 0, "f32-add/probe_no", noop}};
 static const ck_plugin_desc desc = {
-    CK_ABI_VERSION, sizeof(ck_plugin_desc), "probe_no", "1.0", "probe says no", probe, kernels, 1, NULL,
-    NULL,           sizeof(ck_kernel_desc)};
+    CK_ABI_VERSION, sizeof(ck_plugin_desc), "probe_no",      "1.0", "probe says no", probe, kernels, 1, NULL,
+    NULL,           sizeof(ck_kernel_desc), CK_ARGS_REVISION};
 CK_PLUGIN_EXPORT const ck_plugin_desc *ck_plugin_entry(void)
 {
     return &desc;

@@ -23,8 +23,8 @@ static int rmsnorm(const ck_exec_ctx *ctx, const void *args)
 
 static const ck_kernel_desc kernels[] = {{CK_OP_RMSNORM, CK_DTYPE_F32, 0, "f32-rmsnorm/skewed", rmsnorm}};
 static const ck_plugin_desc desc = {
-    CK_ABI_VERSION, sizeof(ck_plugin_desc), "skewed_norm", "0", "rmsnorm 0.1% off", NULL, kernels, 1, NULL,
-    NULL,           sizeof(ck_kernel_desc)};
+    CK_ABI_VERSION, sizeof(ck_plugin_desc), "skewed_norm",   "0", "rmsnorm 0.1% off", NULL, kernels, 1, NULL,
+    NULL,           sizeof(ck_kernel_desc), CK_ARGS_REVISION};
 CK_PLUGIN_EXPORT const ck_plugin_desc *ck_plugin_entry(void)
 {
     return &desc;

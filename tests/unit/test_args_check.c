@@ -3,6 +3,7 @@
  * breaks one rule, and expects that rule's sentence; the valid arguments
  * and the allowed aliasing pass. */
 #include <criterion/criterion.h>
+#include <math.h>
 #include <string.h>
 
 #include "ck_host.h"
@@ -82,7 +83,7 @@ Test(args_check, qkv_heads_and_outputs)
 
 Test(args_check, rope)
 {
-    ck_rope_args a = {buf, buf + 512, buf + 1024, buf + 2048, 4, 2, 1, 8, 0, 16, CK_ROPE_NEOX};
+    ck_rope_args a = {buf, buf + 512, buf + 1024, buf + 2048, 4, 2, 1, 8, 0, 16, CK_ROPE_NEOX, 0};
     expect_ok(CK_OP_ROPE, &a);
     expect_ok(CK_OP_ROPE_BWD, &a);
     a.head_dim = 7;
@@ -95,9 +96,45 @@ Test(args_check, rope)
     expect_refused(CK_OP_ROPE_BWD, &a, "pairing 9");
 }
 
+/* rotary_dim: 0 (all of head_dim) or even in [2, head_dim]; broken once each. */
+Test(args_check, rope_rotary_dim)
+{
+    ck_rope_args a = {buf, buf + 512, buf + 1024, buf + 2048, 4, 2, 1, 8, 0, 16, CK_ROPE_GPTJ, 2};
+    expect_ok(CK_OP_ROPE, &a);
+    a.rotary_dim = 8;
+    expect_ok(CK_OP_ROPE, &a);
+    a.rotary_dim = 3;
+    expect_refused(CK_OP_ROPE, &a, "rotary_dim 3: expected 0 (all of head_dim) or an even number in [2, head_dim 8]");
+    a.rotary_dim = 10;
+    expect_refused(CK_OP_ROPE_BWD, &a, "rotary_dim 10");
+    ck_fused_qkv_rope_args f = {
+        {buf, buf, buf, buf, NULL, NULL, NULL, buf + 1024, buf + 2048, buf + 3072, 2, 8, 4, 2, 8, CK_DTYPE_F32}, a};
+    expect_refused(CK_OP_QKV_ROPE, &f, "rotary_dim 10");
+}
+
+/* window only with causal; softcap finite and >= 0; broken once each. */
+Test(args_check, attention_window_and_softcap)
+{
+    ck_attention_args a = {buf, buf + 512, buf + 1024, buf + 2048, NULL, NULL, 2, 3, 4, 2, 8, 0, 1, 0.35f, 1, 50.0f};
+    expect_ok(CK_OP_ATTENTION, &a);
+    a.causal = 0;
+    expect_refused(CK_OP_ATTENTION, &a, "window 1 on a bidirectional attention");
+    a.causal = 1;
+    a.softcap = -1.0f;
+    expect_refused(CK_OP_ATTENTION, &a, "softcap -1: expected 0 (none) or a finite positive cap");
+    a.softcap = INFINITY;
+    expect_refused(CK_OP_ATTENTION, &a, "softcap inf");
+    a.softcap = NAN;
+    expect_refused(CK_OP_ATTENTION, &a, "softcap nan");
+    a.softcap = 0.0f;
+    ck_fused_attn_proj_args p = {a, {0}};
+    p.attn.causal = 0;
+    expect_refused(CK_OP_ATTN_PROJ, &p, "window 1 on a bidirectional attention");
+}
+
 Test(args_check, attention)
 {
-    ck_attention_args a = {buf, buf + 512, buf + 1024, buf + 2048, NULL, NULL, 2, 3, 4, 2, 8, 0, 1, 0.35f};
+    ck_attention_args a = {buf, buf + 512, buf + 1024, buf + 2048, NULL, NULL, 2, 3, 4, 2, 8, 0, 1, 0.35f, 0, 0.0f};
     expect_ok(CK_OP_ATTENTION, &a);
     a.scores = buf + 3000;
     expect_refused(CK_OP_ATTENTION, &a, "scores and probs must both be given");
@@ -147,7 +184,7 @@ Test(args_check, fused_ops_check_their_members)
     expect_ok(CK_OP_ADD_NORM, &a);
     a.norm.gamma = NULL;
     expect_refused(CK_OP_ADD_NORM, &a, "gamma is NULL");
-    ck_fused_attn_proj_args p = {{buf, buf + 512, buf + 1024, buf + 2048, NULL, NULL, 2, 3, 4, 2, 8, 0, 1, 0.35f},
+    ck_fused_attn_proj_args p = {{buf, buf + 512, buf + 1024, buf + 2048, NULL, NULL, 2, 3, 4, 2, 8, 0, 1, 0.35f, 0, 0},
                                  linear()};
     p.proj.x = buf + 2048;
     p.proj.K = 32;

@@ -282,7 +282,7 @@ static void check_attention(int causal, size_t H, size_t Hkv, int with_probs)
     float *scores = calloc(H * T * S, 4), *probs = calloc(H * T * S, 4);
     float scale = 1.0f / sqrtf((float)hd);
     if (with_probs) {
-        ck_attention_args fa = {q, k, v, out, scores, probs, T, S, H, Hkv, hd, 0, causal, scale};
+        ck_attention_args fa = {q, k, v, out, scores, probs, T, S, H, Hkv, hd, 0, causal, scale, 0, 0.0f};
         cr_assert_eq(ck_plugin_kernel(plugin, CK_OP_ATTENTION, CK_DTYPE_F32, 0)->fn(ctx, &fa), CK_OK);
     }
     ck_attention_bwd_args a = {q, k, v, R, with_probs ? probs : NULL, dq, dk, dv, T, S, H, Hkv, hd, 0, causal, scale};
@@ -359,9 +359,9 @@ Test(gradcheck, rope_bwd_is_the_transpose_of_rope)
         float *x = frand(T * H * hd, 1), *r = frand(T * H * hd, 1);
         float *xk = frand(T * Hkv * hd, 1), *rk = frand(T * Hkv * hd, 1);
         double before = 0, after = 0;
-        ck_rope_args fa = {x, xk, cs, sn, T, H, Hkv, hd, 2, maxp, (uint32_t)pairing};
+        ck_rope_args fa = {x, xk, cs, sn, T, H, Hkv, hd, 2, maxp, (uint32_t)pairing, 0};
         cr_assert_eq(ck_plugin_kernel(plugin, CK_OP_ROPE, CK_DTYPE_F32, 0)->fn(ctx, &fa), CK_OK);
-        ck_rope_args ba = {r, rk, cs, sn, T, H, Hkv, hd, 2, maxp, (uint32_t)pairing};
+        ck_rope_args ba = {r, rk, cs, sn, T, H, Hkv, hd, 2, maxp, (uint32_t)pairing, 0};
         float *r0 = malloc(T * H * hd * 4);
         memcpy(r0, r, T * H * hd * 4);
         cr_assert_eq(kernel(CK_OP_ROPE_BWD)->fn(ctx, &ba), CK_OK);
@@ -369,7 +369,7 @@ Test(gradcheck, rope_bwd_is_the_transpose_of_rope)
          * undo the forward with the backward on a copy to recover x_orig */
         float *xo = malloc(T * H * hd * 4);
         memcpy(xo, x, T * H * hd * 4);
-        ck_rope_args ua = {xo, NULL, cs, sn, T, H, Hkv, hd, 2, maxp, (uint32_t)pairing};
+        ck_rope_args ua = {xo, NULL, cs, sn, T, H, Hkv, hd, 2, maxp, (uint32_t)pairing, 0};
         cr_assert_eq(kernel(CK_OP_ROPE_BWD)->fn(ctx, &ua), CK_OK);
         for (size_t i = 0; i < T * H * hd; i++) {
             before += (double)x[i] * r0[i];

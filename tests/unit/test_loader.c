@@ -64,8 +64,10 @@ Test(loader, loads_a_newer_plugin_and_skips_what_it_does_not_know)
     ck_plugin *p = load_test_plugin("newer_abi", err);
     cr_assert_not_null(p, "%s", err);
     cr_assert(p->runnable, "%s", p->why);
-    cr_assert_eq(p->n_kernels, 1);
+    cr_assert_eq(p->n_kernels, 2);
     cr_assert_eq(p->n_skipped, 2);
+    cr_assert_not_null(ck_plugin_kernel(p, CK_OP_ATTN_PROJ, CK_DTYPE_F32, CK_KF_FUSED),
+                       "args revision 2: its attn_proj kernel loads");
     cr_assert(strstr(p->skipped[0], "kernel #0 (f32-futureop/newer): unknown op id"), "%s", p->skipped[0]);
     cr_assert(strstr(p->skipped[1], "kernel #2 (f8-linear/newer): unknown dtype id"), "%s", p->skipped[1]);
     const ck_kernel_desc *k = ck_plugin_kernel(p, CK_OP_ADD, CK_DTYPE_F32, 0);
@@ -86,11 +88,76 @@ Test(loader, loads_a_plugin_built_before_kernel_size_at_the_original_stride)
     ck_plugin *p = load_test_plugin("older_abi", err);
     cr_assert_not_null(p, "%s", err);
     cr_assert_eq(p->n_kernels, 2);
-    cr_assert_eq(p->n_skipped, 0);
+    cr_assert_eq(p->n_skipped, 1);
+    cr_assert(strstr(p->skipped[0],
+                     "kernel #2 (f32-attn_proj/older): built against attention args before revision 2; skipped"),
+              "%s", p->skipped[0]);
+    cr_assert_null(ck_plugin_kernel(p, CK_OP_ATTN_PROJ, CK_DTYPE_F32, CK_KF_FUSED));
     const ck_kernel_desc *k = ck_plugin_kernel(p, CK_OP_ADD, CK_DTYPE_F32, CK_KF_INPLACE);
     cr_assert_not_null(k);
     cr_assert_str_eq(k->name, "f32-add-inplace/older");
     ck_plugin_unload(p);
+}
+
+/* A description of the kernel_size era ends before args_revision: its
+ * attn_proj kernel (ck_attention_args grew, .proj moved) is skipped and
+ * named, its other kernels load, and `ckbench list` shows the reason. */
+Test(loader, skips_attn_proj_of_a_plugin_built_before_args_revision_2)
+{
+    char err[CK_ERR_LEN];
+    ck_plugin *p = load_test_plugin("pre_rev2", err);
+    cr_assert_not_null(p, "%s", err);
+    cr_assert_eq(p->n_kernels, 1);
+    cr_assert_eq(p->n_skipped, 1);
+    cr_assert(
+        strstr(p->skipped[0], "kernel #0 (f32-attn_proj/pre_rev2): built against attention args before revision 2"),
+        "%s", p->skipped[0]);
+    cr_assert_null(ck_plugin_kernel(p, CK_OP_ATTN_PROJ, CK_DTYPE_F32, CK_KF_FUSED));
+    cr_assert_not_null(ck_plugin_kernel(p, CK_OP_ATTENTION, CK_DTYPE_F32, 0));
+    ck_plugin_unload(p);
+    char cmd[1200], out[4096] = {0};
+    const char *bin = getenv("CK_CKBENCH") ? getenv("CK_CKBENCH") : "build/bin/ckbench";
+    snprintf(cmd, sizeof cmd, "%s list --plugin %s/libck_pre_rev2.so 2>&1", bin, plugin_dir());
+    FILE *f = popen(cmd, "r");
+    cr_assert_not_null(f);
+    size_t n = fread(out, 1, sizeof out - 1, f);
+    out[n] = 0;
+    pclose(f);
+    cr_assert(
+        strstr(out, "skipped: kernel #0 (f32-attn_proj/pre_rev2): built against attention args before revision 2"),
+        "ckbench list does not name it:\n%s", out);
+}
+
+/* The host rule for capability flags: a kernel that does not claim the
+ * window / softcap (or partial rope) is passed over for scalar's when the
+ * arguments use it, and taken when they do not. */
+Test(loader, arguments_with_a_window_go_only_to_a_kernel_that_claims_it)
+{
+    char err[CK_ERR_LEN];
+    ck_plugin *p = load_test_plugin("pre_rev2", err);
+    cr_assert_not_null(p, "%s", err);
+    ck_plugin *ref = ck_plugin_load("scalar", err, sizeof err);
+    cr_assert_not_null(ref, "%s", err);
+    ck_attention_args a = {.T = 1, .S = 4, .n_heads = 1, .n_kv_heads = 1, .head_dim = 8, .causal = 1, .scale = 1};
+    int fallback = -1;
+    char why[256];
+    const ck_kernel_desc *k =
+        ck_kernel_for_args(p, ref, CK_OP_ATTENTION, CK_DTYPE_F32, 0, &a, &fallback, why, sizeof why);
+    cr_assert(k && !strcmp(k->name, "f32-attention/pre_rev2") && fallback == 0);
+    a.window = 2;
+    k = ck_kernel_for_args(p, ref, CK_OP_ATTENTION, CK_DTYPE_F32, 0, &a, &fallback, why, sizeof why);
+    cr_assert(k && !strcmp(k->name, "f32-attention/scalar") && fallback == 1, "%s", k ? k->name : "NULL");
+    cr_assert(strstr(why, "f32-attention/pre_rev2 does not claim window/softcap"), "%s", why);
+    a.window = 0, a.softcap = 30.0f;
+    k = ck_kernel_for_args(p, ref, CK_OP_ATTENTION, CK_DTYPE_F32, 0, &a, &fallback, why, sizeof why);
+    cr_assert(k && (k->flags & CK_KF_ATTN_WINDOW_SOFTCAP) && fallback == 1);
+    ck_rope_args r = {.T = 1, .n_heads = 1, .head_dim = 8, .max_pos = 1, .rotary_dim = 8};
+    cr_assert_eq(ck_args_needs(CK_OP_ROPE, &r), 0, "rotary_dim == head_dim is full rope");
+    r.rotary_dim = 4;
+    cr_assert_eq(ck_args_needs(CK_OP_ROPE, &r), CK_KF_ROPE_PARTIAL);
+    cr_assert_eq(ck_args_needs(CK_OP_ROPE_BWD, &r), CK_KF_ROPE_PARTIAL);
+    ck_plugin_unload(p);
+    ck_plugin_unload(ref);
 }
 Test(loader, refuses_duplicate_kernels)
 {
@@ -212,7 +279,7 @@ Test(loader, list_names_the_kernels_it_skipped)
     size_t n = fread(out, 1, sizeof out - 1, f);
     out[n] = 0;
     cr_assert_eq(pclose(f), 0, "%s", out);
-    cr_assert(strstr(out, "kernels: 1"), "%s", out);
+    cr_assert(strstr(out, "kernels: 2"), "%s", out);
     cr_assert(strstr(out, "skipped: kernel #0 (f32-futureop/newer): unknown op id"), "%s", out);
     cr_assert(strstr(out, "skipped: kernel #2 (f8-linear/newer): unknown dtype id"), "%s", out);
 }

@@ -271,6 +271,69 @@ Test(parity_broken, result_depending_on_the_work_split)
     free_run(&r, root);
 }
 
+/* ---- window, softcap, partial rotary (issue 18): tests/plugins/broken_window.c ----------------- */
+
+static void expect_pass(const cJSON *root, const char *instance)
+{
+    const cJSON *c = find_case(root, instance);
+    cr_expect_str_eq(str(c, "verdict"), "PASS", "%s: %s", instance, str(c, "detail"));
+}
+
+Test(parity_broken, window_off_by_one_fails_the_window_cases_only)
+{
+    run_result r;
+    cJSON *root = run_plugin("broken_window", "attention", "", &r);
+    cr_expect_eq(r.status, 1);
+    expect_failure_of(root, "broken_window", "attention causal T=17 S=17 H=8 Hkv=8 hd=64 pos=0 W=1", "mismatch",
+                      "kernel 'f32-attention/window-off-by-one'");
+    expect_failure_of(root, "broken_window", "attention causal T=1 S=201 H=8 Hkv=8 hd=128 pos=200 W=33", "mismatch",
+                      "'out' out of tolerance");
+    expect_pass(root, "attention causal T=17 S=17 H=8 Hkv=8 hd=64 pos=0");
+    expect_pass(root, "attention causal T=17 S=17 H=8 Hkv=8 hd=64 pos=0 W=40"); /* wider than S: no edge */
+    free_run(&r, root);
+}
+
+Test(parity_broken, ignored_softcap_fails_the_capped_cases)
+{
+    run_result r;
+    cJSON *root = run_plugin("broken_window", "attn_proj", "", &r);
+    cr_expect_eq(r.status, 1);
+    expect_failure_of(root, "broken_window",
+                      "attn_proj f32 = attention causal T=3 S=9 H=4 Hkv=2 hd=64 pos=6 W=4 cap=0.02 + linear f32 T=3 "
+                      "K=256 N=100 +bias",
+                      "mismatch", "kernel 'f32-attn_proj/ignores-softcap'");
+    expect_pass(root, "attn_proj f32 = attention causal T=1 S=9 H=4 Hkv=2 hd=64 pos=8 + linear f32 T=1 K=256 N=100");
+    free_run(&r, root);
+}
+
+Test(parity_broken, rope_past_rotary_dim_fails_the_partial_cases)
+{
+    run_result r;
+    cJSON *root = run_plugin("broken_window", "rope", "", &r);
+    cr_expect_eq(r.status, 1);
+    expect_failure_of(root, "broken_window", "rope neox T=5 H=4 Hkv=2 hd=80 pos=3 rd=32", "mismatch",
+                      "'q' not bit-identical: first at [32]");
+    expect_failure_of(root, "broken_window", "rope gptj T=1 H=4 Hkv=2 hd=96 pos=1000 rd=24", "mismatch",
+                      "kernel 'f32-rope/past-rotary-dim'");
+    expect_pass(root, "rope neox T=5 H=4 Hkv=1 hd=64 pos=0");
+    expect_pass(root, "rope gptj T=5 H=4 Hkv=2 hd=64 pos=3 rd=64"); /* rotary_dim == head_dim: nothing past it */
+    free_run(&r, root);
+}
+
+/* A kernel without the capability flag is never run on a case that needs
+ * it: the gate reports "not claimed" (run would use scalar's), not a pass
+ * and not a failure. The test plugin pre_rev2 has a plain attention kernel. */
+Test(parity_gate, kernel_without_the_flag_is_not_claimed_for_window_cases)
+{
+    run_result r;
+    cJSON *root = run_plugin("pre_rev2", "attention", "", &r);
+    const cJSON *c = find_case(root, "attention causal T=17 S=17 H=8 Hkv=8 hd=64 pos=0 W=1");
+    cr_expect_str_eq(str(c, "verdict"), "SKIP");
+    cr_expect_str_eq(str(c, "reason"), "not-claimed");
+    cr_expect(strstr(str(c, "detail"), "without window/softcap (run uses scalar's)") != NULL, "%s", str(c, "detail"));
+    free_run(&r, root);
+}
+
 /* ---- the hostile plugins: one per class of defect the gate must name -------------------------- */
 
 Test(parity_hostile, floating_point_state_left_behind)

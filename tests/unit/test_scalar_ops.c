@@ -258,14 +258,17 @@ static void rope_f32(float *x, size_t hd, const float *c, const float *s, int gp
     }
 }
 
-static void check_rope(int gptj)
+/* rd: rotary_dim (0: all of HD). The first rd dims of each head are the
+ * f32 formula over pairs within rd, the rest are the input's bits. */
+static void check_rope(int gptj, size_t HD, size_t rd)
 {
-    enum { T = 3, H = 4, HKV = 2, HD = 8, MAXPOS = 16, POS = 5 };
-    float cos_tab[MAXPOS * HD / 2], sin_tab[MAXPOS * HD / 2];
-    ck_rope_tables(10000.0, HD, MAXPOS, cos_tab, sin_tab);
+    enum { T = 3, H = 4, HKV = 2, MAXPOS = 16, POS = 5 };
+    size_t R = rd ? rd : HD;
+    float *cos_tab = st_floats(MAXPOS * R / 2), *sin_tab = st_floats(MAXPOS * R / 2);
+    ck_rope_tables(10000.0, R, MAXPOS, cos_tab, sin_tab);
     st_rng r;
-    st_seed(&r, 30 + gptj);
-    float *q = st_floats(T * H * HD), *k = st_floats(T * HKV * HD);
+    st_seed(&r, 30 + gptj + HD);
+    float *q = st_floats(T * H * HD), *k = st_floats(T * HKV * HD), *want = st_floats(HD);
     st_fill(&r, q, T * H * HD, -2, 2);
     st_fill(&r, k, T * HKV * HD, -2, 2);
     float *q0 = st_copy(q, T * H * HD), *k0 = st_copy(k, T * HKV * HD);
@@ -279,56 +282,71 @@ static void check_rope(int gptj)
                       .head_dim = HD,
                       .pos_offset = POS,
                       .max_pos = MAXPOS,
-                      .pairing = gptj ? CK_ROPE_GPTJ : CK_ROPE_NEOX};
+                      .pairing = gptj ? CK_ROPE_GPTJ : CK_ROPE_NEOX,
+                      .rotary_dim = rd};
     cr_assert_eq(st_run(CK_OP_ROPE, CK_DTYPE_F32, &a, 2), CK_OK);
     for (size_t t = 0; t < T; t++) {
-        const float *c = cos_tab + (POS + t) * HD / 2, *s = sin_tab + (POS + t) * HD / 2;
+        const float *c = cos_tab + (POS + t) * R / 2, *s = sin_tab + (POS + t) * R / 2;
         for (size_t h = 0; h < H; h++) {
-            float want[HD];
-            memcpy(want, q0 + (t * H + h) * HD, sizeof want);
-            rope_f32(want, HD, c, s, gptj);
-            cr_assert_eq(st_first_diff(q + (t * H + h) * HD, want, HD), (size_t)HD, "q t=%zu h=%zu", t, h);
+            memcpy(want, q0 + (t * H + h) * HD, HD * sizeof *want);
+            rope_f32(want, R, c, s, gptj);
+            cr_assert_eq(st_first_diff(q + (t * H + h) * HD, want, HD), HD, "q t=%zu h=%zu", t, h);
             /* and the rotation is the true one to f32 accuracy */
-            for (size_t i = 0; i < HD / 2; i++) {
-                size_t i0 = gptj ? 2 * i : i, i1 = gptj ? 2 * i + 1 : i + HD / 2;
-                double ang = (double)(POS + t) * pow(10000.0, -2.0 * (double)i / HD);
+            for (size_t i = 0; i < R / 2; i++) {
+                size_t i0 = gptj ? 2 * i : i, i1 = gptj ? 2 * i + 1 : i + R / 2;
+                double ang = (double)(POS + t) * pow(10000.0, -2.0 * (double)i / (double)R);
                 double x0 = q0[(t * H + h) * HD + i0], x1 = q0[(t * H + h) * HD + i1];
                 cr_assert(fabs(q[(t * H + h) * HD + i0] - (x0 * cos(ang) - x1 * sin(ang))) < 1e-6);
                 cr_assert(fabs(q[(t * H + h) * HD + i1] - (x0 * sin(ang) + x1 * cos(ang))) < 1e-6);
             }
+            for (size_t i = R; i < HD; i++)
+                cr_assert(q[(t * H + h) * HD + i] == q0[(t * H + h) * HD + i], "dim %zu past rotary_dim changed", i);
         }
         for (size_t h = 0; h < HKV; h++) {
-            float want[HD];
-            memcpy(want, k0 + (t * HKV + h) * HD, sizeof want);
-            rope_f32(want, HD, c, s, gptj);
-            cr_assert_eq(st_first_diff(k + (t * HKV + h) * HD, want, HD), (size_t)HD, "k t=%zu h=%zu", t, h);
+            memcpy(want, k0 + (t * HKV + h) * HD, HD * sizeof *want);
+            rope_f32(want, R, c, s, gptj);
+            cr_assert_eq(st_first_diff(k + (t * HKV + h) * HD, want, HD), HD, "k t=%zu h=%zu", t, h);
         }
     }
-    free(q), free(k), free(q0), free(k0);
+    /* rope_bwd with the same rotary_dim undoes it to rounding, the tail untouched */
+    cr_assert_eq(st_run(CK_OP_ROPE_BWD, CK_DTYPE_F32, &a, 1), CK_OK);
+    for (size_t i = 0; i < T * H * HD; i++)
+        cr_assert(fabsf(q[i] - q0[i]) < 1e-5f, "rope_bwd(rope(q))[%zu] = %g, q = %g", i, q[i], q0[i]);
+    free(q), free(k), free(q0), free(k0), free(want), free(cos_tab), free(sin_tab);
 }
 
 Test(scalar_ops, rope_neox_is_the_exact_f32_formula)
 {
-    check_rope(0);
+    check_rope(0, 8, 0);
 }
 Test(scalar_ops, rope_gptj_is_the_exact_f32_formula)
 {
-    check_rope(1);
+    check_rope(1, 8, 0);
+}
+Test(scalar_ops, partial_rope_rotates_only_the_first_rotary_dim_dims)
+{
+    check_rope(0, 80, 32); /* Phi-2's 32 of 80 */
+    check_rope(1, 80, 32);
+    check_rope(0, 96, 24);
+    check_rope(1, 10, 2);
+    check_rope(0, 8, 8); /* rotary_dim == head_dim is full rope */
 }
 
-Test(scalar_ops, rope_refuses_odd_head_dim_and_positions_past_the_table)
+/* The argument rules are the host's (ck_op_check_args); the kernel takes
+ * the last table row. */
+Test(scalar_ops, rope_takes_the_last_table_row_and_the_host_refuses_the_rest)
 {
     float q[12] = {0}, c[8] = {0}, s[8] = {0};
+    char err[CK_ERR_LEN];
     ck_rope_args a = {.q = q, .cos_tab = c, .sin_tab = s, .T = 1, .n_heads = 1, .head_dim = 3, .max_pos = 4};
-    cr_assert_eq(st_run(CK_OP_ROPE, CK_DTYPE_F32, &a, 1), CK_E_UNSUPPORTED, "odd head_dim");
+    cr_assert_eq(ck_op_check_args(CK_OP_ROPE, &a, err, sizeof err), -1, "odd head_dim");
     a.head_dim = 4;
-    a.max_pos = 4;
     a.pos_offset = 4; /* row 0 would need table row 4 of 4 */
-    cr_assert_eq(st_run(CK_OP_ROPE, CK_DTYPE_F32, &a, 1), CK_E_UNSUPPORTED, "position past the table");
+    cr_assert_eq(ck_op_check_args(CK_OP_ROPE, &a, err, sizeof err), -1, "position past the table");
     a.pos_offset = 3;
     cr_assert_eq(st_run(CK_OP_ROPE, CK_DTYPE_F32, &a, 1), CK_OK, "last table row");
     a.pairing = 7;
-    cr_assert_eq(st_run(CK_OP_ROPE, CK_DTYPE_F32, &a, 1), CK_E_UNSUPPORTED, "unknown pairing");
+    cr_assert_eq(ck_op_check_args(CK_OP_ROPE, &a, err, sizeof err), -1, "unknown pairing");
 }
 
 /* ---- attention ------------------------------------------------------------- */
@@ -336,6 +354,8 @@ Test(scalar_ops, rope_refuses_odd_head_dim_and_positions_past_the_table)
 typedef struct attn_case {
     size_t T, S, H, HKV, HD, q_pos;
     int causal;
+    size_t window;
+    float softcap;
 } attn_case;
 
 /* Independent recomputation: scores, probs, out in long double. */
@@ -348,11 +368,14 @@ static void attention_double(const attn_case *c, const float *q, const float *k,
             long double sc[64], mx = -INFINITY, sum = 0;
             size_t kvh = h / group, base = (h * c->T + t) * c->S;
             for (size_t s = 0; s < c->S; s++) {
-                int masked = c->causal && s > c->q_pos + t;
+                int masked = c->causal && (s > c->q_pos + t || (c->window && s + c->window <= c->q_pos + t));
                 long double d = 0;
                 for (size_t i = 0; i < c->HD; i++)
                     d += (long double)q[(t * c->H + h) * c->HD + i] * k[(s * c->HKV + kvh) * c->HD + i];
-                sc[s] = masked ? -INFINITY : scale * d;
+                d *= scale;
+                if (c->softcap > 0)
+                    d = c->softcap * tanhl(d / c->softcap);
+                sc[s] = masked ? -INFINITY : d;
                 if (sc[s] > mx)
                     mx = sc[s];
             }
@@ -396,7 +419,9 @@ static void check_attention(attn_case c)
                            .head_dim = c.HD,
                            .q_pos = c.q_pos,
                            .causal = c.causal,
-                           .scale = scale};
+                           .scale = scale,
+                           .window = c.window,
+                           .softcap = c.softcap};
     cr_assert_eq(st_run(CK_OP_ATTENTION, CK_DTYPE_F32, &a, 2), CK_OK);
     attention_double(&c, q, k, v, scale, wout, wsc, wpr);
     expect_close(out, wout, nq, "out");
@@ -433,22 +458,44 @@ Test(scalar_ops, attention_bidirectional_matches_double)
     check_attention((attn_case){.T = 5, .S = 9, .H = 6, .HKV = 3, .HD = 10, .q_pos = 0, .causal = 0});
 }
 
-Test(scalar_ops, attention_refuses_kv_heads_that_do_not_divide_heads)
+Test(scalar_ops, attention_sliding_window_matches_double)
+{
+    check_attention((attn_case){.T = 7, .S = 7, .H = 4, .HKV = 2, .HD = 16, .causal = 1, .window = 1});
+    check_attention((attn_case){.T = 7, .S = 7, .H = 4, .HKV = 2, .HD = 16, .causal = 1, .window = 3});
+    check_attention((attn_case){.T = 7, .S = 7, .H = 4, .HKV = 2, .HD = 16, .causal = 1, .window = 6});
+    check_attention((attn_case){.T = 5, .S = 5, .H = 2, .HKV = 1, .HD = 8, .causal = 1, .window = 50});
+    /* decode: position 9 against keys 0..9 sees 7..9 */
+    check_attention((attn_case){.T = 1, .S = 10, .H = 4, .HKV = 1, .HD = 8, .q_pos = 9, .causal = 1, .window = 3});
+}
+
+Test(scalar_ops, attention_softcap_matches_double)
+{
+    check_attention((attn_case){.T = 6, .S = 6, .H = 2, .HKV = 2, .HD = 16, .causal = 1, .softcap = 50.0f});
+    /* a cap so small that tanh saturates: scores pinned near +-cap */
+    check_attention((attn_case){.T = 4, .S = 9, .H = 2, .HKV = 1, .HD = 10, .causal = 0, .softcap = 0.05f});
+    check_attention(
+        (attn_case){.T = 3, .S = 8, .H = 2, .HKV = 2, .HD = 6, .q_pos = 5, .causal = 1, .window = 2, .softcap = 1.0f});
+}
+
+/* The heads rule is the host's now (ck_op_check_args): the kernel keeps
+ * only its own limits. */
+Test(scalar_ops, attention_heads_rule_is_the_hosts)
 {
     float buf[64] = {0};
+    char err[CK_ERR_LEN];
     ck_attention_args a = {.q = buf,
-                           .k = buf,
-                           .v = buf,
-                           .out = buf,
+                           .k = buf + 8,
+                           .v = buf + 16,
+                           .out = buf + 32,
                            .T = 1,
                            .S = 1,
                            .n_heads = 4,
                            .n_kv_heads = 3,
                            .head_dim = 2,
                            .scale = 1.0f};
-    cr_assert_eq(st_run(CK_OP_ATTENTION, CK_DTYPE_F32, &a, 1), CK_E_UNSUPPORTED);
+    cr_assert_eq(ck_op_check_args(CK_OP_ATTENTION, &a, err, sizeof err), -1);
     a.n_kv_heads = 0;
-    cr_assert_eq(st_run(CK_OP_ATTENTION, CK_DTYPE_F32, &a, 1), CK_E_UNSUPPORTED);
+    cr_assert_eq(ck_op_check_args(CK_OP_ATTENTION, &a, err, sizeof err), -1);
 }
 
 /* ---- elementwise ------------------------------------------------------------ */

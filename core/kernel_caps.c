@@ -1,0 +1,77 @@
+/* kernel_caps.c — the host rule for capability flags (ck_host.h): which
+ * newer argument fields a call uses, and a kernel that honours them or, if
+ * the plugin has none, the scalar reference's. In one place so that run,
+ * train-step, parity and bench cannot disagree on it: a plugin built before
+ * window, softcap or rotary_dim existed never reads them, and would compute
+ * plain attention or full rope without a word. */
+#include <stdio.h>
+
+#include "ck_host.h"
+
+static uint32_t attention_needs(const ck_attention_args *a)
+{
+    return a->window || a->softcap != 0.0f ? CK_KF_ATTN_WINDOW_SOFTCAP : 0;
+}
+
+static uint32_t rope_needs(const ck_rope_args *a)
+{
+    return a->rotary_dim && a->rotary_dim != a->head_dim ? CK_KF_ROPE_PARTIAL : 0;
+}
+
+uint32_t ck_args_needs(uint32_t op, const void *args)
+{
+    if (!args)
+        return 0;
+    switch (op) {
+    case CK_OP_ATTENTION: return attention_needs(args);
+    case CK_OP_ATTN_PROJ: return attention_needs(&((const ck_fused_attn_proj_args *)args)->attn);
+    case CK_OP_ROPE:
+    case CK_OP_ROPE_BWD: return rope_needs(args);
+    case CK_OP_QKV_ROPE: return rope_needs(&((const ck_fused_qkv_rope_args *)args)->rope);
+    default: return 0;
+    }
+}
+
+uint32_t ck_shape_needs(const ck_shape *s)
+{
+    ck_attention_args a = {.window = s->window, .softcap = s->softcap};
+    ck_rope_args r = {.head_dim = s->head_dim, .rotary_dim = s->rotary_dim};
+    uint32_t op = ck_op_forward_of(s->op);
+    return op == CK_OP_ATTENTION ? ck_args_needs(op, &a) : op == CK_OP_ROPE ? ck_args_needs(op, &r) : 0;
+}
+
+int ck_kernel_honours(const ck_kernel_desc *k, const void *args)
+{
+    uint32_t need = ck_args_needs(k->op, args);
+    return (k->flags & need) == need;
+}
+
+const char *ck_capability_name(uint32_t caps)
+{
+    if (caps == CK_KF_ATTN_WINDOW_SOFTCAP)
+        return "window/softcap";
+    if (caps == CK_KF_ROPE_PARTIAL)
+        return "partial rotary_dim";
+    return caps ? "window/softcap and partial rotary_dim" : "none";
+}
+
+const ck_kernel_desc *ck_kernel_for_args(const ck_plugin *p, const ck_plugin *scalar, uint32_t op, uint32_t dtype,
+                                         uint32_t flags, const void *args, int *fallback, char *why, size_t why_len)
+{
+    const ck_kernel_desc *k = ck_plugin_kernel(p, op, dtype, flags);
+    if (why && why_len)
+        why[0] = 0;
+    *fallback = 0;
+    if (k && ck_kernel_honours(k, args))
+        return k;
+    if (k && why && why_len)
+        snprintf(why, why_len, "%s does not claim %s (%s)", k->name, ck_capability_name(ck_args_needs(op, args)),
+                 ck_args_needs(op, args) == CK_KF_ROPE_PARTIAL ? "CK_KF_ROPE_PARTIAL" : "CK_KF_ATTN_WINDOW_SOFTCAP");
+    if (!scalar || scalar == p)
+        return NULL;
+    const ck_kernel_desc *r = ck_plugin_kernel(scalar, op, dtype, flags);
+    if (r && !ck_kernel_honours(r, args))
+        r = NULL;
+    *fallback = r != NULL;
+    return r;
+}
