@@ -129,7 +129,8 @@ ATT_INLINE void block_scores(const stream_job *j, const tile_state *ts, size_t s
         qk_micro(kp, ts->qT, hd, ts->sT + i * ATT_LANES, scale, nv);
     }
     const __m256 ninf = _mm256_set1_ps(-INFINITY);
-    const __m256 cap = _mm256_set1_ps(a->softcap), two_over_cap = _mm256_set1_ps(2.0f / a->softcap);
+    const __m256 cap = _mm256_set1_ps(a->softcap),
+                 two_over_cap = _mm256_set1_ps(a->softcap > 0.0f ? 2.0f / a->softcap : 0.0f);
     for (int v = 0; v < nv; v++) {
         __m256i nvis = _mm256_load_si256((const __m256i *)(const void *)(ts->nvis + 8 * v));
         __m256i first = _mm256_load_si256((const __m256i *)(const void *)(ts->first + 8 * v));
