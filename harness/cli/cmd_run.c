@@ -592,13 +592,13 @@ int ck_cmd_diverge(int argc, char **argv)
             worst w =
                 compare_out((const float *)(db + s->out[k].offset), (const float *)(rb + s->out[k].offset), n, tol);
             if (w.failing) {
-                printf("first divergence at step %zu of %zu: %s (%s, %s kernel%s)\n"
+                printf("first divergence at step %zu of %zu: %s (%s, %s kernel of %s%s)\n"
                        "  tensor %s at offset 0x%zx (+%zu bytes into it), element %zu: got %.9g, reference %.9g\n"
                        "  abs error %.3g, rel error %.3g, %zu of %zu elements outside %s\n",
                        i, ck_runner_n_steps(dut), s->label, ck_op_name(s->op), ck_dtype_name(s->dtype),
-                       s->fallback ? ", scalar fallback" : "", s->out[k].name, s->out[k].offset,
-                       w.index * sizeof(float), w.index, w.got, w.want, w.abs_err, w.rel_err, w.failing, n,
-                       tol.cls == CK_PARITY_EXACT ? "bit-exactness" : "tolerance");
+                       s->plugin ? s->plugin : "?", s->fallback ? ", scalar fallback" : "", s->out[k].name,
+                       s->out[k].offset, w.index * sizeof(float), w.index, w.got, w.want, w.abs_err, w.rel_err,
+                       w.failing, n, tol.cls == CK_PARITY_EXACT ? "bit-exactness" : "tolerance");
                 status = 1;
                 goto out;
             }
