@@ -82,7 +82,8 @@ Test(model, llava_dimensions)
     const ck_section *v = &m->sections[0], *t = &m->sections[1];
     cr_assert_eq(v->kind, CK_SECTION_VISION_ENCODER);
     cr_assert_eq(v->d_model, 1024);
-    cr_assert_eq(v->n_layers, 24);
+    cr_assert_eq(v->n_layers, 23, "LLaVA-1.5 runs 23 of CLIP's 24 layers (vision_feature_layer -2)");
+    cr_assert_eq(v->final_norm, 0);
     cr_assert_eq(v->seq_len, 577);
     cr_assert_eq(v->has_bridge, 1);
     cr_assert_eq(v->bridge_to, 1);
@@ -312,7 +313,7 @@ Test(model, bridge_types)
     cr_assert(nodes[n - 1].role == CK_ROLE_BRIDGE_OUT && nodes[n - 1].shape.K == 896 && nodes[n - 1].shape.N == 896);
     ck_model_free(m);
     m = load_shipped("llava.json");
-    cr_assert_eq(m->sections[0].bridge_type, CK_BRIDGE_LINEAR);
+    cr_assert_eq(m->sections[0].bridge_type, CK_BRIDGE_MLP2X_GELU, "LLaVA-1.5's projector is two linears");
     ck_model_free(m);
 }
 
@@ -409,7 +410,11 @@ Test(graph, llava_forward_instances)
     ck_shape *s = NULL;
     ck_graph_opts o = {0};
     size_t n = ck_model_op_instances(m, &o, &s);
-    cr_assert_eq(n, 20);
+    /* the projector's second linear is new; its gelu has the vision MLP's shape */
+    cr_assert_eq(n, 21);
+    const ck_shape *proj = find(s, n, "vision.footer.bridge_out");
+    cr_assert_not_null(proj);
+    cr_assert(proj->op == CK_OP_LINEAR && proj->T == 577 && proj->K == 4096 && proj->N == 4096);
     const ck_shape *patch = find(s, n, "vision.header.patch_embed");
     cr_assert_not_null(patch);
     cr_assert_eq(patch->op, CK_OP_LINEAR);

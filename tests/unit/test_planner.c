@@ -212,12 +212,14 @@ typedef struct totals {
     unsigned long long weights, activations, tables, kv;
 } totals;
 
-/* ViT-L/14 at 336 px: D 1024, F 4096, 24 layers, 577 tokens (576 patches of
- * 3 x 14 x 14 = 588 values + CLS), LayerNorm with beta, GELU, biases; bf16
- * matrices; a 1024 -> 4096 bridge with bias. */
+/* ViT-L/14 at 336 px: D 1024, F 4096, 23 of its 24 layers (LLaVA-1.5 takes
+ * the penultimate layer's states, without the post-norm), 577 tokens (576
+ * patches of 3 x 14 x 14 = 588 values + CLS), LayerNorm with beta, GELU,
+ * biases; bf16 matrices; the mlp2x_gelu bridge: 1024 -> 4096, gelu,
+ * 4096 -> 4096, with biases. */
 static totals vision_totals(void)
 {
-    const unsigned long long D = 1024, F = 4096, L = 24, T = 577, P = 576, K = 588, OUT = 4096, bf = 2, f = 4;
+    const unsigned long long D = 1024, F = 4096, L = 23, T = 577, P = 576, K = 588, OUT = 4096, bf = 2, f = 4;
     totals t = {0, 0, 0, 0};
     t.weights += D * K * bf;                                  /* patch projection, no bias */
     t.weights += D * f + T * D * f;                           /* CLS + learned positions */
@@ -229,11 +231,11 @@ static totals vision_totals(void)
                                  + F * D * bf + F * f         /* up */
                                  + D * F * bf + D * f;        /* down */
     t.weights += L * layer_w;
-    t.weights += 2 * D * f + OUT * D * bf + OUT * f;                /* final norm, bridge */
+    t.weights += OUT * D * bf + OUT * f + OUT * OUT * bf + OUT * f; /* bridge, bridge_out */
     t.activations += P * K * f + P * D * f + T * D * f + T * D * f; /* pixels, patches, +pos, pre-norm */
     /* per layer: norm, q, k, v, attention, projection, residual, norm, down, residual (T x D) and up, gelu (T x F) */
     t.activations += L * (10 * T * D * f + 2 * T * F * f);
-    t.activations += T * D * f + T * OUT * f; /* final norm, bridge output */
+    t.activations += 3 * T * OUT * f; /* bridge, its gelu, bridge_out */
     return t;
 }
 
@@ -277,7 +279,7 @@ Test(planner, llava_forward_totals_match_the_dimensions)
      * gap up to the text section's 2 MiB boundary */
     unsigned long long vision_bytes = v.weights + v.activations;
     cr_assert_eq(p->total, round_2m(vision_bytes) + t.weights + t.activations + t.tables);
-    cr_assert_eq(p->total, 34860982272ull);
+    cr_assert_eq(p->total, 34844205056ull);
     ck_plan_free(p);
     ck_model_free(m);
 }
@@ -292,8 +294,8 @@ Test(planner, llava_training_totals_match_the_dimensions)
      * half their bytes, f32 vectors all of theirs */
     const unsigned long long vD = 1024, vF = 4096, tD = 4096, tF = 11008, V = 32000;
     unsigned long long vision_params = vD * 588 + vD + 577 * vD + 2 * vD +
-                                       24 * (2 * vD + 4 * vD * vD + 4 * vD + 2 * vD + 2 * vF * vD + vF + vD) + 2 * vD +
-                                       4096 * vD + 4096;
+                                       23 * (2 * vD + 4 * vD * vD + 4 * vD + 2 * vD + 2 * vF * vD + vF + vD) +
+                                       4096 * vD + 4096 + 4096 * 4096 + 4096;
     unsigned long long text_params = V * tD + 32 * (2 * tD + 4 * tD * tD + 3 * tF * tD) + tD + V * tD;
     unsigned long long f32_copy = (vision_params + text_params) * 4;
     /* the decoder's backward pass (docs/training.md; the vision encoder is
