@@ -1,5 +1,5 @@
 /* `ckbench report results/` after a headline run: the folder holds the
- * result file, its CSV, the headline's .parity.json and the machine's roofs;
+ * result files (per-op and the whole-model sample), their CSV, the headline's .parity.json and the machine's roofs;
  * report takes the folder (or a quoted glob), reads the result and skips the
  * other JSON files with one note each. A folder with no result at all, or a
  * damaged result among them, is still refused with exit 2. */
@@ -89,7 +89,8 @@ static void a_results_folder_is_read_and_its_other_files_skipped(void)
     cr_expect_eq(count(err, "report: skipped "), 2, "one note per skipped file:\n%s", err);
     cr_expect(strstr(err, ".parity.json: a parity report"), "%s", err);
     cr_expect(strstr(err, "roofs-") && strstr(err, "a roofs file"), "%s", err);
-    cr_expect(strstr(slurp("out"), "1 run; 2 files skipped"), "%s", slurp("out"));
+    /* two runs: the headline's per-op result and its short whole-model sample */
+    cr_expect(strstr(slurp("out"), "2 runs; 2 files skipped"), "%s", slurp("out"));
     cr_expect(strstr(slurp("r.md"), "rmsnorm"), "the result's rows are in the report");
 }
 
