@@ -1,6 +1,7 @@
 /* error_model_bwd.c — the error model of the backward ops that have one
  * (docs/ops.md, "Error model"): the three GEMMs of linear_bwd and qkv_bwd,
- * swiglu_bwd's two products and rmsnorm_bwd's cancelling terms. The others
+ * swiglu_bwd's and geglu_bwd's two products and rmsnorm_bwd's cancelling
+ * terms. The others
  * (layernorm, attention and gelu backward, cross_entropy) keep their
  * calibrated bounds. */
 #include <math.h>
@@ -123,6 +124,42 @@ static int swiglu_bwd_bounds(model *m, const ck_swiglu_bwd_args *a)
     return 0;
 }
 
+/* geglu_bwd, with z = c (g + k g^3) (error dz = 5u c (|g| + k|g|^3), as
+ * gelu's forward), t = tanh z, s = (1 + t) / 2 and s' = (1 - t) / 2 (the
+ * sigmoids of +-2z, each with exp's EPS_F): dup = dy gelu(g) is gelu's bound
+ * times |dy| plus a product. gelu'(g) = s + 2 g s s' w, w = c (1 + 3k g^2),
+ * crosses 0 near g = -0.75, so its error is absolute: s errs by
+ * s s' (2dz + EPS_F) + 2u s; the second term's s and s' err relatively by
+ * s' (2dz + EPS_F) and s (2dz + EPS_F) (s + s' = 1), w and its four products
+ * by 12u; then the sum (u) and the products by dy and up (2u |r|). Where
+ * exp(-2z) overflows f32 the kernel's 0 is right: the whole |r|. */
+static int geglu_bwd_bounds(model *m, const ck_swiglu_bwd_args *a)
+{
+    const float *r_g = NULL, *r_u = NULL;
+    double *bg = a->dgate ? em_bounds_at(m, a->dgate, &r_g) : NULL, *bu = a->dup ? em_bounds_at(m, a->dup, &r_u) : NULL;
+    if ((a->dgate && !bg) || (a->dup && !bu))
+        return -1;
+    const double c = 0.7978845608028654, k = 0.044715;
+    for (size_t i = 0; i < a->n; i++) {
+        double g = a->gate[i], ag = fabs(g), z = c * (g + k * g * g * g), t = tanh(z);
+        double dz = 5 * U * c * (ag + k * ag * ag * ag), ez = 2 * dz + EPS_F, over = -2 * z > EXP_MAX;
+        double dy = fabs((double)a->dy[i]), du = dy * fabs((double)a->up[i]);
+        if (bg) {
+            double s = 0.5 * (1 + t), ss = 0.25 * (1 - t * t), w = c * (1 + 3 * k * g * g);
+            double second = 2 * ag * ss * w, slope = fabs(s + 2 * g * ss * w);
+            double abs_err = ss * ez + 2 * U * s + second * (ez + 12 * U) + U * slope;
+            double ar = fabs((double)r_g[i]);
+            bg[i] = du * abs_err + 2 * U * ar + (over ? ar : 0.0) + TINY * (1.0 + du);
+        }
+        if (bu) {
+            double ar = fabs((double)r_u[i]);
+            bu[i] = dy * 0.5 * ag * (EPS_F * fabs(t) + (1 - t * t) * 2 * dz) + (EPS_F + 5 * U) * ar +
+                    (over ? ar : 0.0) + TINY * (1.0 + dy);
+        }
+    }
+    return 0;
+}
+
 /* rmsnorm_bwd, with inv = 1 / sqrt(mean x^2 + eps) (relative error
  * ei = gamma(D + 3)/2 + 4u) and c = sum_j gamma_j dy_j x_j (a signed sum):
  * dx_i = inv gamma_i dy_i - x_i c inv^3 / D, two terms that may cancel, so
@@ -167,6 +204,7 @@ int em_backward_bounds(model *m, uint32_t op, const void *args)
     case CK_OP_LINEAR_BWD: return linear_bwd_bounds(m, args);
     case CK_OP_QKV_BWD: return qkv_bwd_bounds(m, args);
     case CK_OP_SWIGLU_BWD: return swiglu_bwd_bounds(m, args);
+    case CK_OP_GEGLU_BWD: return geglu_bwd_bounds(m, args);
     case CK_OP_RMSNORM_BWD: return rmsnorm_bwd_bounds(m, args);
     default: return -1;
     }
