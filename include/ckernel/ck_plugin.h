@@ -126,7 +126,8 @@ enum {
      * feature only to a kernel that carries its flag (else to the scalar
      * reference), so a kernel that never reads the field is never given it.
      * ATTN_WINDOW_SOFTCAP: ck_attention_args.window and .softcap, in every
-     * path of an attention kernel or a fused kernel containing attention.
+     * path of an attention kernel or a fused kernel containing attention;
+     * ck_attention_bwd_args.window and .softcap in an attention_bwd kernel.
      * ROPE_PARTIAL: ck_rope_args.rotary_dim (rope, rope_bwd, qkv_rope). */
     CK_KF_ATTN_WINDOW_SOFTCAP = 1u << 3,
     CK_KF_ROPE_PARTIAL = 1u << 4,

@@ -149,12 +149,27 @@ Test(bwd_x86, attention)
                                     .pos = 12,
                                     .causal = causal,
                                     .materialize = mat});
+    /* a window that cuts rows inside the chunk, with and without a cap */
+    for (int cap = 0; cap <= 1; cap++)
+        check_shape(&(ck_shape){.op = CK_OP_ATTENTION_BWD,
+                                .dtype = CK_DTYPE_F32,
+                                .T = 41,
+                                .S = 53,
+                                .n_heads = 6,
+                                .n_kv_heads = 2,
+                                .head_dim = 40,
+                                .pos = 12,
+                                .causal = 1,
+                                .materialize = cap,
+                                .window = 9,
+                                .softcap = cap ? 0.5f : 0.0f});
 }
 
 Test(bwd_x86, activations)
 {
     check_shape(&(ck_shape){.op = CK_OP_SWIGLU_BWD, .dtype = CK_DTYPE_F32, .n = 100003});
     check_shape(&(ck_shape){.op = CK_OP_GELU_BWD, .dtype = CK_DTYPE_F32, .n = 100003});
+    check_shape(&(ck_shape){.op = CK_OP_GEGLU_BWD, .dtype = CK_DTYPE_F32, .n = 100003});
 }
 
 Test(bwd_x86, embedding_exact_and_cross_entropy)
