@@ -23,8 +23,10 @@ static geglu_grads geglu_bwd4(float32x4_t g, float32x4_t up, float32x4_t dy)
     float32x4_t z2 = vaddq_f32(z, z);
     float32x4_t s = vdivq_f32(one, vaddq_f32(one, ck_neon_exp(vnegq_f32(z2))));
     float32x4_t sm = vdivq_f32(one, vaddq_f32(one, ck_neon_exp(z2)));
-    float32x4_t w = vmulq_f32(c, vfmaq_f32(one, vdupq_n_f32(3.0f * 0.044715f), g2));
-    float32x4_t slope = vmulq_f32(w, vmulq_f32(vaddq_f32(g, g), vmulq_f32(s, sm)));
+    /* g^2 capped (s s' is 0 long before): 0 * w, never 0 * inf */
+    float32x4_t w = vmulq_f32(c, vfmaq_f32(one, vdupq_n_f32(3.0f * 0.044715f), vminq_f32(g2, vdupq_n_f32(1e30f))));
+    float32x4_t slope =
+        vmulq_f32(w, vmulq_f32(vdupq_n_f32(2.0f), vmulq_f32(g, vmulq_f32(s, sm)))); /* g s s' first: no inf * 0 */
     return (geglu_grads){vmulq_f32(vmulq_f32(dy, up), vaddq_f32(s, slope)), vmulq_f32(dy, vmulq_f32(g, s))};
 }
 
