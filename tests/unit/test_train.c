@@ -68,6 +68,14 @@ static void loss_falls(const char *model)
     ck_model_free(m);
 }
 
+/* Gemma 3's layer (geglu, post norms, local rope, qk_norm, tied scaled
+ * table) and the features model (geglu, head_dim apart from d_model) */
+Test(train, loss_falls_on_a_fixed_batch_tiny_gemma3_and_tiny_features)
+{
+    loss_falls("tiny-gemma3.json");
+    loss_falls("tiny-features.json");
+}
+
 Test(train, loss_falls_on_a_fixed_batch_tiny_gqa)
 {
     loss_falls("tiny-gqa.json");
