@@ -233,8 +233,9 @@ static int linear_buffers(planner *pl, const char *prefix, const ck_shape *sh, c
 
 /* Gradients around a decoder's linears. out_proj and mlp_down feed a
  * residual add, whose output gradient they reuse (the add's gradient is the
- * identity): nothing of their own, unless a post norm stands between. The gate's dx is its share of the MLP
- * norm's output gradient (the up projection writes the other share there
+ * identity): nothing of their own, unless a post norm stands between (its
+ * dx is their out.grad). The gate's dx is its share of the MLP norm's
+ * output gradient (the up projection writes the other share there
  * directly). lm_head: the logits' gradient, next-token targets and the loss. */
 static int linear_grads(planner *pl, const char *prefix, ck_role role, const ck_shape *sh)
 {
