@@ -283,9 +283,14 @@ static void check_backward(checker *c, uint32_t op, const void *args)
         need(c, a->dq, a->T, "dq");
         need(c, a->k, a->T && a->S, "k");
         need(c, a->v, a->T && a->S, "v");
+        if (a->window && !a->causal)
+            fail(c, "window %zu on a bidirectional attention: a sliding window is causal only", a->window);
+        if (!(a->softcap >= 0.0f) || a->softcap > FLT_MAX)
+            fail(c, "softcap %g: expected 0 (none) or a finite positive cap", (double)a->softcap);
         break;
     }
-    case CK_OP_SWIGLU_BWD: {
+    case CK_OP_SWIGLU_BWD:
+    case CK_OP_GEGLU_BWD: {
         const ck_swiglu_bwd_args *a = args;
         need(c, a->gate, a->n, "gate");
         need(c, a->up, a->n, "up");

@@ -22,7 +22,7 @@
  *   attention  per head and visible (query, key) pair: 2 hd (q.k) + 2 hd (p.v)
  *              + 5 (scale, max, subtract, exp, sum); per head and query row
  *              hd more (the final normalisation). Causal rows see
- *              min(S, q_pos + t + 1) keys.
+ *              min(S, q_pos + t + 1) keys, a window only its last W of them.
  *   swiglu     4 n       exp, add, divide, multiply
  *   gelu       9 n       the tanh form's 8 arithmetic operations + tanh
  *   add        1 n
@@ -38,7 +38,8 @@
  *   rope_bwd    as rope
  *   attention_bwd per head and visible pair 10 hd + 5 (8 hd + 5 when the
  *               forward's probs are given: materialize = 1)
- *   swiglu_bwd 11 n, gelu_bwd 16 n, embedding_bwd T D (scatter-add rows)
+ *   swiglu_bwd 11 n, geglu_bwd 22 n, gelu_bwd 16 n, embedding_bwd T D
+ *               (scatter-add rows)
  *   cross_entropy 7 T V (V = vocab): softmax, loss, dlogits
  * Fused ops have no single ck_shape; they cost {0, 0} here.
  */

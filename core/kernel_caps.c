@@ -13,6 +13,11 @@ static uint32_t attention_needs(const ck_attention_args *a)
     return a->window || a->softcap != 0.0f ? CK_KF_ATTN_WINDOW_SOFTCAP : 0;
 }
 
+static uint32_t attention_bwd_needs(const ck_attention_bwd_args *a)
+{
+    return a->window || a->softcap != 0.0f ? CK_KF_ATTN_WINDOW_SOFTCAP : 0;
+}
+
 static uint32_t rope_needs(const ck_rope_args *a)
 {
     return a->rotary_dim && a->rotary_dim != a->head_dim ? CK_KF_ROPE_PARTIAL : 0;
@@ -24,6 +29,7 @@ uint32_t ck_args_needs(uint32_t op, const void *args)
         return 0;
     switch (op) {
     case CK_OP_ATTENTION: return attention_needs(args);
+    case CK_OP_ATTENTION_BWD: return attention_bwd_needs(args);
     case CK_OP_ATTN_PROJ: return attention_needs(&((const ck_fused_attn_proj_args *)args)->attn);
     case CK_OP_ROPE:
     case CK_OP_ROPE_BWD: return rope_needs(args);

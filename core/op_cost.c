@@ -49,12 +49,22 @@ static uint64_t visible_keys(const ck_shape *s, size_t t)
     return last < s->S ? last : s->S;
 }
 
+/* Keys row t attends to: visible_keys less those a sliding window drops. */
+static uint64_t seen_keys(const ck_shape *s, size_t t)
+{
+    uint64_t end = visible_keys(s, t), p = (uint64_t)s->pos + t;
+    if (!s->causal || !s->window || p < s->window)
+        return end;
+    uint64_t lo = p - s->window + 1;
+    return lo < end ? end - lo : 0;
+}
+
 static ck_cost attention_cost(const ck_shape *s)
 {
     uint64_t hd = s->head_dim, H = s->n_heads, Hkv = s->n_kv_heads;
     uint64_t pairs = 0; /* visible (query row, key) pairs of one head */
     for (size_t t = 0; t < s->T; t++)
-        pairs += visible_keys(s, t);
+        pairs += seen_keys(s, t);
     uint64_t keys_read = s->T ? visible_keys(s, s->T - 1) : 0; /* the last row sees the most */
     uint64_t bytes = 2 * (uint64_t)s->T * H * hd * F32         /* q in, out */
                      + 2 * keys_read * Hkv * hd * F32;         /* k, v */
@@ -114,7 +124,7 @@ static ck_cost attention_bwd_cost(const ck_shape *s)
     uint64_t hd = s->head_dim, H = s->n_heads, Hkv = s->n_kv_heads;
     uint64_t pairs = 0;
     for (size_t t = 0; t < s->T; t++)
-        pairs += visible_keys(s, t);
+        pairs += seen_keys(s, t);
     uint64_t keys = s->T ? visible_keys(s, s->T - 1) : 0;
     uint64_t bytes = 3 * (uint64_t)s->T * H * hd * F32 /* q, dout in; dq out */
                      + 4 * keys * Hkv * hd * F32;      /* k, v in; dk, dv out */

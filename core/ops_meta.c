@@ -163,6 +163,7 @@ ck_tolerance ck_op_tolerance(uint32_t op, uint32_t dtype)
          * avx2/avx512, with P, dP, dq in double, use 1.3% */
         return (ck_tolerance){CK_PARITY_TOLERANCE, 2e-3, 4e-3};
     case CK_OP_SWIGLU_BWD:
+    case CK_OP_GEGLU_BWD:
     case CK_OP_GELU_BWD:
         /* f32 exp-based sigmoid forms (no cancellation): worst uses 12% */
         return (ck_tolerance){CK_PARITY_TOLERANCE, 1e-6, 1e-5};

@@ -151,10 +151,6 @@ int ck_section_layer_local(const ck_section *s, size_t layer);
 /* The attention window of layer l: 0 (none) on global layers, without a
  * window, or where the window is at least seq_len and so masks nothing. */
 size_t ck_section_layer_window(const ck_section *s, size_t layer);
-/* 0 or -1 and one line naming the model, section and field when training
- * a decoder needs a backward op the project lacks: attention_bwd has no
- * window or soft-cap (rope_bwd does take a partial rotary_dim). */
-int ck_model_training_check(const ck_model *m, char *err, size_t err_len);
 
 #ifdef __cplusplus
 }

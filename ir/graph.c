@@ -335,39 +335,6 @@ size_t ck_section_layer_window(const ck_section *s, size_t layer)
     return s->sliding_window;
 }
 
-/* 1 when some layer of the section has a window that masks. */
-static int section_has_window(const ck_section *s)
-{
-    for (size_t l = 0; l < s->n_layers && (!s->global_every || l < s->global_every); l++)
-        if (ck_section_layer_window(s, l))
-            return 1;
-    return 0;
-}
-
-int ck_model_training_check(const ck_model *m, char *err, size_t err_len)
-{
-    for (size_t i = 0; i < m->n_sections; i++) {
-        const ck_section *s = &m->sections[i];
-        const char *field = NULL;
-        if (s->kind != CK_SECTION_DECODER) /* frozen in training: forward only */
-            continue;
-        if (section_has_window(s))
-            field = "sliding_window";
-        else if (s->attn_softcap != 0.0)
-            field = "attn_logit_softcap";
-        else if (s->final_softcap != 0.0)
-            field = "final_logit_softcap";
-        if (field) {
-            snprintf(err, err_len,
-                     "model \"%s\": section %zu \"%s\": field \"%s\": training is not implemented with it (no "
-                     "backward op); expected a model without it, or a forward run",
-                     m->name, i, s->name, field);
-            return -1;
-        }
-    }
-    return 0;
-}
-
 /* Same instance: every field but the label equal. */
 static int same_instance(const ck_shape *a, const ck_shape *b)
 {

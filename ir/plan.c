@@ -22,8 +22,9 @@ typedef struct planner {
     uint32_t layer;
     ck_span *span; /* the part being filled */
     int span_empty;
-    uint32_t wdt; /* matrix-weight dtype */
-    int backward; /* training a decoder section: plan activation gradients */
+    uint32_t wdt;   /* matrix-weight dtype */
+    int backward;   /* training a decoder section: plan activation gradients */
+    int post_norms; /* that section's post norms: out_proj and mlp_down get out.grad */
     char *err;
     size_t err_len;
 } planner;
@@ -204,6 +205,13 @@ static int weight(planner *pl, const char *prefix, const char *tensor, uint32_t 
  * the two. Header and footer norms are their input's only reader. */
 static int norm_buffers(planner *pl, const char *prefix, const ck_section *s, size_t T, int in_layer)
 {
+    if (in_layer == 2) /* a post norm: its output's gradient is the residual add's */
+        return weight(pl, prefix, "gamma", CK_DTYPE_F32, SHAPE(s->d_model)) ||
+                       (s->norm == CK_NORM_LAYERNORM && s->norm_bias &&
+                        weight(pl, prefix, "beta", CK_DTYPE_F32, SHAPE(s->d_model))) ||
+                       activation(pl, prefix, "out", CK_DTYPE_F32, SHAPE(T, s->d_model))
+                   ? -1
+                   : 0;
     if (weight(pl, prefix, "gamma", CK_DTYPE_F32, SHAPE(s->d_model)))
         return -1;
     if (s->norm == CK_NORM_LAYERNORM && s->norm_bias && weight(pl, prefix, "beta", CK_DTYPE_F32, SHAPE(s->d_model)))
@@ -225,14 +233,18 @@ static int linear_buffers(planner *pl, const char *prefix, const ck_shape *sh, c
 
 /* Gradients around a decoder's linears. out_proj and mlp_down feed a
  * residual add, whose output gradient they reuse (the add's gradient is the
- * identity): nothing of their own. The gate's dx is its share of the MLP
- * norm's output gradient (the up projection writes the other share there
+ * identity): nothing of their own, unless a post norm stands between (its
+ * dx is their out.grad). The gate's dx is its share of the MLP norm's
+ * output gradient (the up projection writes the other share there
  * directly). lm_head: the logits' gradient, next-token targets and the loss. */
 static int linear_grads(planner *pl, const char *prefix, ck_role role, const ck_shape *sh)
 {
     if (!pl->backward)
         return 0;
     switch (role) {
+    case CK_ROLE_OUT_PROJ:
+    case CK_ROLE_MLP_DOWN: /* behind a post norm, whose dx it is */
+        return pl->post_norms ? activation_grad(pl, prefix, "out", SHAPE(sh->T, sh->N)) : 0;
     case CK_ROLE_MLP_GATE:
         return activation_grad(pl, prefix, "out", SHAPE(sh->T, sh->N)) ||
                        activation_grad(pl, prefix, "x", SHAPE(sh->T, sh->K))
@@ -331,7 +343,7 @@ static int node_buffers(planner *pl, const ck_section *s, const ck_node *nd)
     case CK_ROLE_ATTN_NORM:
     case CK_ROLE_MLP_NORM: return norm_buffers(pl, prefix, s, sh->T, 1);
     case CK_ROLE_POST_ATTN_NORM: /* their input has one reader: no x.grad */
-    case CK_ROLE_POST_MLP_NORM: return norm_buffers(pl, prefix, s, sh->T, 0);
+    case CK_ROLE_POST_MLP_NORM: return norm_buffers(pl, prefix, s, sh->T, 2);
     case CK_ROLE_QKV: return qkv_buffers(pl, prefix, s, sh);
     case CK_ROLE_ROPE: return 0; /* in place on q and k; its tables head the section */
     case CK_ROLE_Q_NORM:
@@ -387,6 +399,7 @@ static int plan_section(planner *pl, uint32_t sec)
     char prefix[64];
     pl->sec = sec;
     pl->backward = pl->p->opts.training && s->kind == CK_SECTION_DECODER;
+    pl->post_norms = s->post_norms;
     if (!ck_align_up_ok(pl->cursor, pl->p->section_align, &pl->cursor))
         return plan_fail(pl, "section \"%s\": offset overflows size_t", s->name);
     sp->all.start = pl->cursor;
@@ -441,11 +454,6 @@ static int resolve_opts(planner *pl, const ck_plan_opts *in)
         return -1;
     }
     pl->wdt = o->weight_dtype = ck_graph_weight_dtype(pl->m, &g);
-    if (o->training && ck_model_training_check(pl->m, gerr, sizeof gerr)) {
-        if (pl->err && pl->err_len)
-            snprintf(pl->err, pl->err_len, "%s", gerr);
-        return -1;
-    }
     if (o->training && block_bytes(pl->wdt))
         return plan_fail(pl, "training: expected f32, bf16 or f16 weights (Adam updates them in place), found %s",
                          ck_dtype_name(pl->wdt));

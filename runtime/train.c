@@ -121,6 +121,17 @@ static int forward(ck_trainer *t, const ck_exec_ctx *ctx, char *err, size_t len)
     return 0;
 }
 
+/* The final logit soft-cap is a host step of the forward (run.c), so its
+ * backward is one too: y = c tanh(z / c) gives dz = dy (1 - (y / c)^2), in
+ * double from the capped logits the forward left, rounded once. */
+static void cap_slope(const op_step *s)
+{
+    for (size_t k = 0; s->cap_dy && k < s->cap_n; k++) {
+        double th = (double)s->cap_y[k] / s->cap;
+        s->cap_dy[k] = (float)((double)s->cap_dy[k] * (1.0 - th * th));
+    }
+}
+
 static int run_list(ck_trainer *t, const op_list *l, const ck_exec_ctx *ctx, int is_adam, char *err, size_t len)
 {
     size_t first_op = ck_runner_n_steps(t->runner) + (is_adam ? t->backward.n : 0);
@@ -137,6 +148,8 @@ static int run_list(ck_trainer *t, const op_list *l, const ck_exec_ctx *ctx, int
         if (ck_op_check_args(s->op, &s->args, why, sizeof why))
             return train_failf(err, len, "%s: internal: arguments break the op's rules: %s", s->label, why);
         int rc = run_call(t->runner, s->kernel, ctx, &s->args);
+        if (rc == CK_OK)
+            cap_slope(s);
         if (t->share)
             ck_share_leave(t->share, s->slot);
         if (rc != CK_OK)

@@ -129,20 +129,27 @@ static void add_join(walk *w, size_t slot, const char *label, const float *a, co
 #define H_(what) "%s.header." what
 #define F_(what) "%s.footer." what
 
-static void norm_bwd(walk *w, size_t slot, const char *prefix, const float *x, float *dx, size_t T)
+/* dy: the output's gradient, "<prefix>.out.grad" when NULL (a post norm's
+ * is the residual's, which the add passes through) */
+static void norm_bwd_dy(walk *w, size_t slot, const char *prefix, const float *x, const float *dy, float *dx, size_t T)
 {
     ck_trainer *t = w->t;
     const ck_section *s = w->sec;
     op_step *st = add_op(w, s->norm == CK_NORM_LAYERNORM ? CK_OP_LAYERNORM_BWD : CK_OP_RMSNORM_BWD, slot, "%s", prefix);
     st->args.norm = (ck_norm_bwd_args){x,
                                        buf(t, 1, "%s.gamma", prefix),
-                                       buf(t, 1, "%s.out.grad", prefix),
+                                       dy ? dy : buf(t, 1, "%s.out.grad", prefix),
                                        dx,
                                        buf(t, 1, "%s.gamma.grad", prefix),
                                        buf(t, 0, "%s.beta.grad", prefix),
                                        T,
                                        s->d_model,
                                        s->norm_eps};
+}
+
+static void norm_bwd(walk *w, size_t slot, const char *prefix, const float *x, float *dx, size_t T)
+{
+    norm_bwd_dy(w, slot, prefix, x, NULL, dx, T);
 }
 
 static void linear_bwd(walk *w, size_t slot, const char *prefix, const float *x, const float *dy, float *dx, size_t T,
@@ -188,11 +195,11 @@ static void mlp_bwd(walk *w, size_t slot, uint32_t l, const float *dR2, size_t T
     float *up = buf(t, 1, L_("mlp_up.out"), n, l), *dup = buf(t, 1, L_("mlp_up.out.grad"), n, l);
     snprintf(p, sizeof p, L_("mlp_down"), n, l);
     linear_bwd(w, slot, p, act, dR2, dact, T, F, D);
-    if (s->activation == CK_ACT_SWIGLU) {
+    if (s->activation == CK_ACT_SWIGLU || s->activation == CK_ACT_GEGLU) {
         float *gate = buf(t, 1, L_("mlp_gate.out"), n, l), *dgate = buf(t, 1, L_("mlp_gate.out.grad"), n, l);
         float *gate_dx = buf(t, 1, L_("mlp_gate.x.grad"), n, l);
-        add_op(w, CK_OP_SWIGLU_BWD, slot, L_("mlp_act"), n, l)->args.swiglu =
-            (ck_swiglu_bwd_args){gate, up, dact, dgate, dup, T * F};
+        uint32_t op = s->activation == CK_ACT_GEGLU ? CK_OP_GEGLU_BWD : CK_OP_SWIGLU_BWD;
+        add_op(w, op, slot, L_("mlp_act"), n, l)->args.swiglu = (ck_swiglu_bwd_args){gate, up, dact, dgate, dup, T * F};
         snprintf(p, sizeof p, L_("mlp_up"), n, l);
         linear_bwd(w, slot, p, h2, dup, dh2, T, D, F);
         snprintf(p, sizeof p, L_("mlp_gate"), n, l);
@@ -247,12 +254,31 @@ static void attention_bwd(walk *w, size_t slot, uint32_t l, const float *dR1, si
     snprintf(p, sizeof p, L_("out_proj"), n, l);
     linear_bwd(w, slot, p, buf(t, 1, L_("attention.out"), n, l), dR1, dattn, T, H * hd, s->d_model);
     /* probs are recomputed from q and k (the forward is the streaming form) */
-    add_op(w, CK_OP_ATTENTION_BWD, slot, L_("attention"), n, l)->args.attn = (ck_attention_bwd_args){
-        q, k, v, dattn, NULL, dq, dk, dv, T, T, H, Hkv, hd, 0, s->causal, 1.0f / sqrtf((float)s->attn_scalar)};
+    add_op(w, CK_OP_ATTENTION_BWD, slot, L_("attention"), n, l)->args.attn =
+        (ck_attention_bwd_args){q,
+                                k,
+                                v,
+                                dattn,
+                                NULL,
+                                dq,
+                                dk,
+                                dv,
+                                T,
+                                T,
+                                H,
+                                Hkv,
+                                hd,
+                                0,
+                                s->causal,
+                                1.0f / sqrtf((float)s->attn_scalar),
+                                ck_section_layer_window(s, l),
+                                (float)s->attn_softcap};
+    /* Gemma 3: a local layer rotated with its own theta's tables */
+    const char *tab = s->rope_local_theta > 0.0 && ck_section_layer_local(s, l) ? "_local" : "";
     if (s->position == CK_POS_ROPE)
         add_op(w, CK_OP_ROPE_BWD, slot, L_("rope"), n, l)->args.rope = (ck_rope_args){
-            dq, dk,         buf(t, 1, H_("rope.cos"), n), buf(t, 1, H_("rope.sin"), n),           T, H, Hkv, hd,
-            0,  s->seq_len, (uint32_t)s->rope_pairing,    s->rotary_dim == hd ? 0 : s->rotary_dim};
+            dq, dk,         buf(t, 1, H_("rope.cos%s"), n, tab), buf(t, 1, H_("rope.sin%s"), n, tab),    T, H, Hkv, hd,
+            0,  s->seq_len, (uint32_t)s->rope_pairing,           s->rotary_dim == hd ? 0 : s->rotary_dim};
     if (s->qk_norm) {
         head_norm_bwd(w, slot, l, "q_norm", "q", H, T);
         head_norm_bwd(w, slot, l, "k_norm", "k", Hkv, T);
@@ -280,6 +306,24 @@ static void attention_bwd(walk *w, size_t slot, uint32_t l, const float *dR1, si
                                      hd};
 }
 
+/* Gemma's norm after a branch (role `post`) on the output of its last
+ * linear (`proj`): from dres, the residual's gradient that the add passes
+ * to the norm's output, to the linear's output gradient, which it returns.
+ * Without post norms the linear's output gradient is dres itself. */
+static const float *post_norm_bwd(walk *w, size_t slot, uint32_t l, const char *post, const char *proj,
+                                  const float *dres, size_t T)
+{
+    ck_trainer *t = w->t;
+    const char *n = w->sec->name;
+    if (!w->sec->post_norms)
+        return dres;
+    char p[96];
+    float *dx = buf(t, 1, "%s.layer.%u.%s.out.grad", n, l, proj);
+    snprintf(p, sizeof p, "%s.layer.%u.%s", n, l, post);
+    norm_bwd_dy(w, slot, p, buf(t, 1, "%s.layer.%u.%s.out", n, l, proj), dres, dx, T);
+    return dx;
+}
+
 /* One decoder layer, backwards. res_in / dres_in: the residual stream the
  * layer reads and where its gradient goes (the previous layer's output or
  * the header's). */
@@ -293,13 +337,13 @@ static void layer_bwd(walk *w, uint32_t l, const float *res_in, float *dres_in, 
     float *dR2 = buf(t, 1, L_("mlp_residual.out.grad"), n, l);
     float *r1 = buf(t, 1, L_("attn_residual.out"), n, l), *dR1 = buf(t, 1, L_("attn_residual.out.grad"), n, l);
     float *mlp_dx = buf(t, 1, L_("mlp_norm.x.grad"), n, l), *attn_dx = buf(t, 1, L_("attn_norm.x.grad"), n, l);
-    mlp_bwd(w, slot, l, dR2, T);
+    mlp_bwd(w, slot, l, post_norm_bwd(w, slot, l, "post_mlp_norm", "mlp_down", dR2, T), T);
     snprintf(p, sizeof p, L_("mlp_norm"), n, l);
     norm_bwd(w, slot, p, r1, mlp_dx, T);
     /* r2 = r1 + mlp(norm(r1)): both branches carry gradient back to r1 */
     snprintf(p, sizeof p, L_("attn_residual (residual + mlp_norm)"), n, l);
     add_join(w, slot, p, dR2, mlp_dx, dR1, T * D);
-    attention_bwd(w, slot, l, dR1, T);
+    attention_bwd(w, slot, l, post_norm_bwd(w, slot, l, "post_attn_norm", "out_proj", dR1, T), T);
     snprintf(p, sizeof p, L_("attn_norm"), n, l);
     norm_bwd(w, slot, p, res_in, attn_dx, T);
     snprintf(p, sizeof p, L_("residual in (residual + attn_norm)"), n, l);
@@ -390,6 +434,12 @@ static void section_bwd(ck_trainer *t, uint32_t si, walk *w, size_t first, size_
                                           dlogits ? dlogits + first * V : NULL,
                                           rows,
                                           V};
+    if (s->final_softcap != 0.0 && logits && dlogits) {
+        ce->cap_y = logits + first * V;
+        ce->cap_dy = dlogits + first * V;
+        ce->cap_n = rows * V;
+        ce->cap = s->final_softcap;
+    }
     char p[96];
     snprintf(p, sizeof p, F_("lm_head"), n);
     float *h = s->final_norm ? buf(t, 1, F_("final_norm.out"), n) : res;
@@ -505,14 +555,6 @@ int train_bind(ck_trainer *t, char *err, size_t len)
             t->frozen_sections++;
             continue;
         }
-        if (m->sections[si].post_norms || m->sections[si].rope_local_theta > 0.0) /* Gemma 3: forward only */
-            return train_failf(err, len,
-                               "%s: section \"%s\": training with post_norms or local rope layers is not "
-                               "implemented",
-                               m->name, m->sections[si].name);
-        if (m->sections[si].activation == CK_ACT_GEGLU) /* forward, decode, parity, bench run it */
-            return train_failf(err, len, "%s: section \"%s\": training with geglu is not implemented (no geglu_bwd op)",
-                               m->name, m->sections[si].name);
         size_t first = 0, rows = 0;
         if (bind_targets(t, si, &first, &rows, err, len))
             return -1;

@@ -35,6 +35,12 @@ typedef struct op_step {
     float *scale; /* then scale_n floats multiplied by scale_by in place (the embedding scale) */
     size_t scale_n;
     float scale_by;
+    /* after the kernel: cap_dy[k] *= 1 - (cap_y[k] / cap)^2 for cap_n values,
+     * the final logit soft-cap's slope (cap_y holds the capped logits) */
+    const float *cap_y;
+    float *cap_dy;
+    size_t cap_n;
+    double cap;
 } op_step;
 
 typedef struct op_list {

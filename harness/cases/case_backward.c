@@ -112,7 +112,8 @@ int case_build_qkv_bwd(ck_case *c, char *err, size_t err_len)
 
 /* Probabilities of the forward pass, so a backward kernel that takes them
  * instead of recomputing sees a consistent set (rows sum to one, masked
- * keys 0). Double precision, rounded once. */
+ * keys 0, a window's and a cap's as the forward's). Double precision,
+ * rounded once. */
 static void forward_probs(const ck_attention_bwd_args *a, float *probs)
 {
     size_t group = a->n_heads / a->n_kv_heads, hd = a->head_dim;
@@ -128,7 +129,12 @@ static void forward_probs(const ck_attention_bwd_args *a, float *probs)
                 double d = 0;
                 for (size_t i = 0; i < hd; i++)
                     d += (double)q[i] * (double)k[i];
-                row[j] = a->causal && j > a->q_pos + t ? -INFINITY : (double)a->scale * d;
+                size_t p = a->q_pos + t;
+                int out = a->causal && (j > p || (a->window && p >= a->window && j <= p - a->window));
+                double sc = (double)a->scale * d;
+                if (a->softcap > 0.0f)
+                    sc = (double)a->softcap * tanh(sc / (double)a->softcap);
+                row[j] = out ? -INFINITY : sc;
                 mx = row[j] > mx ? row[j] : mx;
             }
             for (size_t j = 0; j < a->S; j++)
@@ -146,6 +152,9 @@ int case_build_attention_bwd(ck_case *c, char *err, size_t err_len)
     int ok = 1;
     void *in[3], *p_dout, *p_probs = NULL, *p_dq, *p_dk, *p_dv;
     if (case_attention_inputs(c, in, err, err_len) != 0)
+        return -1;
+    if (!case_need(!s->window || s->causal, err, err_len, s, "a window needs causal attention") ||
+        !case_need(s->softcap >= 0.0f, err, err_len, s, "softcap must be >= 0"))
         return -1;
     void *p_q = in[0], *p_k = in[1], *p_v = in[2];
     size_t qn = s->T * s->n_heads * s->head_dim, kvn = s->S * s->n_kv_heads * s->head_dim; /* checked */
@@ -172,7 +181,9 @@ int case_build_attention_bwd(ck_case *c, char *err, size_t err_len)
                                                     .head_dim = s->head_dim,
                                                     .q_pos = s->pos,
                                                     .causal = s->causal,
-                                                    .scale = (float)(1.0 / sqrt((double)s->head_dim))};
+                                                    .scale = (float)(1.0 / sqrt((double)s->head_dim)),
+                                                    .window = s->window,
+                                                    .softcap = s->softcap};
     if (p_probs) {
         ck_attention_bwd_args from_init = c->args.attention_bwd; /* generate from the initial contents */
         from_init.q = case_init_of(c, p_q);

@@ -39,7 +39,8 @@ typedef struct model {
  * output buffer. */
 double *em_bounds_at(model *m, const float *p, const float **r);
 
-/* linear, qkv, swiglu and rmsnorm backward; -1 for other ops. */
+/* linear, qkv, attention, swiglu, geglu and rmsnorm backward; -1 for other
+ * ops. */
 int em_backward_bounds(model *m, uint32_t op, const void *args);
 
 #endif /* CK_ERROR_MODEL_H */

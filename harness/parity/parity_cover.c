@@ -44,6 +44,7 @@ static void cover_lengths(cover *cv)
         size_t L = lens[i], other = lens[(i * 7 + 3) % N_LENS];
         for (size_t o = 0; o < 4; o++)
             push(cv, elementwise[o], CK_DTYPE_F32, 0)->n = L;
+        push(cv, CK_OP_GEGLU_BWD, CK_DTYPE_F32, 0)->n = L;
         ck_shape *s = push(cv, CK_OP_RMSNORM, CK_DTYPE_F32, 0);
         s->T = 2, s->D = L, s->eps = 1e-6f;
         s = push(cv, CK_OP_LAYERNORM, CK_DTYPE_F32, 0);

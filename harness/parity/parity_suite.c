@@ -203,6 +203,20 @@ static void edge_attention_window_softcap(suite *s)
     ck_shape *sh = push(s, CK_OP_ATTENTION, CK_DTYPE_F32, "edge window chunk");
     sh->T = 5, sh->S = 37, sh->pos = 32, sh->n_heads = 4, sh->n_kv_heads = 1, sh->head_dim = 64, sh->causal = 1;
     sh->window = 4, sh->softcap = 0.02f;
+    /* the backward: windows 1, inside and wider than S, each cap, with and
+     * without the forward's probs, and a chunk past a cache */
+    for (size_t w = 0; w < 4; w++)
+        for (size_t c = 0; c < 3; c++) {
+            sh = push(s, CK_OP_ATTENTION_BWD, CK_DTYPE_F32, "edge window");
+            sh->T = 17, sh->S = 17, sh->n_heads = 4, sh->n_kv_heads = c == 1 ? 2 : 4;
+            sh->head_dim = w & 1 ? 80 : 64, sh->causal = 1, sh->materialize = (int)((w + c) & 1);
+            sh->window = windows[w], sh->softcap = caps[c];
+        }
+    sh = push(s, CK_OP_ATTENTION_BWD, CK_DTYPE_F32, "edge softcap");
+    sh->T = 9, sh->S = 9, sh->n_heads = 4, sh->n_kv_heads = 1, sh->head_dim = 96, sh->softcap = 0.02f;
+    sh = push(s, CK_OP_ATTENTION_BWD, CK_DTYPE_F32, "edge window chunk");
+    sh->T = 5, sh->S = 37, sh->pos = 32, sh->n_heads = 4, sh->n_kv_heads = 1, sh->head_dim = 64, sh->causal = 1;
+    sh->window = 4, sh->softcap = 30.0f;
 }
 
 static void edge_elementwise(suite *s)
@@ -274,6 +288,7 @@ static void edge_backward(suite *s)
     static const size_t lens[] = {1, 7, 17, 4095};
     for (size_t i = 0; i < 4; i++) {
         push(s, CK_OP_SWIGLU_BWD, CK_DTYPE_F32, "edge")->n = lens[i];
+        push(s, CK_OP_GEGLU_BWD, CK_DTYPE_F32, "edge")->n = lens[i];
         push(s, CK_OP_GELU_BWD, CK_DTYPE_F32, "edge")->n = lens[i];
         sh = push(s, CK_OP_EMBEDDING_BWD, CK_DTYPE_F32, "edge"); /* vocab 5: ids repeat */
         sh->T = 9, sh->vocab = 5, sh->D = edge_dims[i];

@@ -108,8 +108,9 @@ typedef enum ck_op {
     CK_OP_GATE_UP = 29,
     CK_OP_ACT_DOWN = 30,
     CK_OP_ADD_NORM = 31,
-    CK_OP_GEGLU = 32, /* y = gelu_tanh(gate) * up, ck_swiglu_args (Gemma) */
-    CK_OP_COUNT       /* append new ops above this line, never renumber */
+    CK_OP_GEGLU = 32,     /* y = gelu_tanh(gate) * up, ck_swiglu_args (Gemma) */
+    CK_OP_GEGLU_BWD = 33, /* geglu's gradients, ck_swiglu_bwd_args */
+    CK_OP_COUNT           /* append new ops above this line, never renumber */
 } ck_op;
 
 /* Kernel flags (ck_kernel_desc.flags). */
@@ -125,7 +126,8 @@ enum {
      * feature only to a kernel that carries its flag (else to the scalar
      * reference), so a kernel that never reads the field is never given it.
      * ATTN_WINDOW_SOFTCAP: ck_attention_args.window and .softcap, in every
-     * path of an attention kernel or a fused kernel containing attention.
+     * path of an attention kernel or a fused kernel containing attention;
+     * ck_attention_bwd_args.window and .softcap in an attention_bwd kernel.
      * ROPE_PARTIAL: ck_rope_args.rotary_dim (rope, rope_bwd, qkv_rope). */
     CK_KF_ATTN_WINDOW_SOFTCAP = 1u << 3,
     CK_KF_ROPE_PARTIAL = 1u << 4,
@@ -360,9 +362,15 @@ typedef struct ck_attention_bwd_args { /* CK_OP_ATTENTION_BWD */
     size_t T, S, n_heads, n_kv_heads, head_dim, q_pos;
     int causal;
     float scale;
+    /* Appended (CK_ARGS_REVISION 2, CK_KF_ATTN_WINDOW_SOFTCAP): as in
+     * ck_attention_args; with a softcap the derivative of the capped score,
+     * 1 - tanh^2(s / softcap), scales dS, so `probs` alone is not enough and
+     * the kernel recomputes the raw scores. */
+    size_t window;
+    float softcap;
 } ck_attention_bwd_args;
 
-typedef struct ck_swiglu_bwd_args { /* CK_OP_SWIGLU_BWD */
+typedef struct ck_swiglu_bwd_args { /* CK_OP_SWIGLU_BWD, CK_OP_GEGLU_BWD */
     const float *gate, *up, *dy;
     float *dgate, *dup;
     size_t n;

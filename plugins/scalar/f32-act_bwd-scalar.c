@@ -1,7 +1,10 @@
-/* f32-swiglu_bwd/scalar and f32-gelu_bwd/scalar, in double, rounded once.
+/* f32-swiglu_bwd/scalar, f32-geglu_bwd/scalar and f32-gelu_bwd/scalar, in
+ * double, rounded once.
  *   swiglu y = g*sig(g)*u:  dgate = dy*u*sig*(1 + g*(1-sig)),  dup = dy*g*sig
  *   gelu (tanh form) with z = c*(x + 0.044715 x^3), th = tanh(z):
- *     dx = dy * (0.5*(1+th) + 0.5*x*(1-th^2)*c*(1 + 3*0.044715 x^2)) */
+ *     dx = dy * (0.5*(1+th) + 0.5*x*(1-th^2)*c*(1 + 3*0.044715 x^2))
+ *   geglu y = gelu(g)*u:  dgate = dy*u*gelu'(g) (gelu' as above),
+ *     dup = dy*gelu(g) */
 #include <math.h>
 
 #include "scalar-bwd.h"
@@ -31,6 +34,24 @@ int ck_scalar_f32_gelu_bwd(const ck_exec_ctx *ctx, const void *args)
         double th = tanh(c * (x + k * x * x * x));
         double d = 0.5 * (1.0 + th) + 0.5 * x * (1.0 - th * th) * c * (1.0 + 3.0 * k * x * x);
         a->dx[i] = (float)(a->dy[i] * d);
+    }
+    return CK_OK;
+}
+
+int ck_scalar_f32_geglu_bwd(const ck_exec_ctx *ctx, const void *args)
+{
+    const ck_swiglu_bwd_args *a = args;
+    (void)ctx;
+    const double c = 0.7978845608028654, k = 0.044715;
+    for (size_t i = 0; i < a->n; i++) {
+        double g = a->gate[i], dy = a->dy[i];
+        double th = tanh(c * (g + k * g * g * g));
+        if (a->dgate) {
+            double d = 0.5 * (1.0 + th) + 0.5 * g * (1.0 - th * th) * c * (1.0 + 3.0 * k * g * g);
+            a->dgate[i] = (float)(dy * (double)a->up[i] * d);
+        }
+        if (a->dup)
+            a->dup[i] = (float)(dy * 0.5 * g * (1.0 + th));
     }
     return CK_OK;
 }

@@ -4,7 +4,11 @@
  *   dV[s] += P[s] * dout;   dP[s] = dout . v[s];
  *   dS[s] = P[s] * (dP[s] - sum_j P[j] dP[j]);
  *   dq = scale * sum_s dS[s] k[s];   dK[s] += scale * dS[s] q.
- * dK and dV sum over the query heads that share a kv head (GQA). */
+ * dK and dV sum over the query heads that share a kv head (GQA).
+ * A window limits row t to the keys [lo, n) the forward let it see; a soft
+ * cap c (score = c tanh(r / c), r = scale * dot) multiplies dS by the cap's
+ * slope 1 - tanh^2(r / c), for which the raw r is recomputed even when the
+ * forward's probs are given. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,51 +18,74 @@
 typedef struct attn_bwd {
     const ck_attention_bwd_args *a;
     double *p, *dp;  /* [S] */
+    double *slope;   /* [S]: d capped / d raw score, 1 without a cap */
     double *dk, *dv; /* [S, Hkv, hd] */
 } attn_bwd;
 
-static size_t visible(const ck_attention_bwd_args *a, size_t t)
+/* Keys row t sees: [*lo, end), as the forward (f32-attention-scalar.c). */
+static size_t visible(const ck_attention_bwd_args *a, size_t t, size_t *lo)
 {
+    *lo = 0;
     if (!a->causal)
         return a->S;
-    size_t last = a->q_pos + t + 1;
-    return last < a->S ? last : a->S;
+    size_t p = a->q_pos + t;
+    if (a->window && p >= a->window)
+        *lo = p - a->window + 1;
+    size_t end = p >= a->S ? a->S : p + 1;
+    if (*lo > end)
+        *lo = end;
+    return end;
 }
 
-static void softmax_row(const attn_bwd *w, size_t h, size_t t, size_t kvh, size_t n)
+/* Raw scores into p[lo, n) with the cap applied and its slope kept. */
+static void capped_scores(const attn_bwd *w, size_t h, size_t t, size_t kvh, size_t lo, size_t n)
 {
     const ck_attention_bwd_args *a = w->a;
     size_t hd = a->head_dim;
-    if (a->probs) {
-        for (size_t s = 0; s < n; s++)
-            w->p[s] = a->probs[(h * a->T + t) * a->S + s];
-        return;
-    }
     const float *q = a->q + (t * a->n_heads + h) * hd;
-    double mx = -INFINITY, sum = 0;
-    for (size_t s = 0; s < n; s++) {
+    for (size_t s = lo; s < n; s++) {
         const float *k = a->k + (s * a->n_kv_heads + kvh) * hd;
         double d = 0;
         for (size_t i = 0; i < hd; i++)
             d += (double)q[i] * k[i];
         w->p[s] = d * a->scale;
-        mx = w->p[s] > mx ? w->p[s] : mx;
+        w->slope[s] = 1.0;
+        if (a->softcap > 0.0f) {
+            double th = tanh(w->p[s] / (double)a->softcap);
+            w->p[s] = (double)a->softcap * th;
+            w->slope[s] = 1.0 - th * th;
+        }
     }
-    for (size_t s = 0; s < n; s++)
+}
+
+static void softmax_row(const attn_bwd *w, size_t h, size_t t, size_t kvh, size_t lo, size_t n)
+{
+    const ck_attention_bwd_args *a = w->a;
+    if (a->softcap > 0.0f || !a->probs)
+        capped_scores(w, h, t, kvh, lo, n);
+    if (a->probs) {
+        for (size_t s = lo; s < n; s++)
+            w->p[s] = a->probs[(h * a->T + t) * a->S + s];
+        return;
+    }
+    double mx = -INFINITY, sum = 0;
+    for (size_t s = lo; s < n; s++)
+        mx = w->p[s] > mx ? w->p[s] : mx;
+    for (size_t s = lo; s < n; s++)
         sum += (w->p[s] = exp(w->p[s] - mx));
-    for (size_t s = 0; s < n; s++)
+    for (size_t s = lo; s < n; s++)
         w->p[s] /= sum;
 }
 
 static void one_row(attn_bwd *w, size_t h, size_t t)
 {
     const ck_attention_bwd_args *a = w->a;
-    size_t hd = a->head_dim, kvh = h / (a->n_heads / a->n_kv_heads), n = visible(a, t);
+    size_t hd = a->head_dim, kvh = h / (a->n_heads / a->n_kv_heads), lo, n = visible(a, t, &lo);
     const float *dout = a->dout + (t * a->n_heads + h) * hd;
     const float *q = a->q + (t * a->n_heads + h) * hd;
-    softmax_row(w, h, t, kvh, n);
+    softmax_row(w, h, t, kvh, lo, n);
     double pdp = 0;
-    for (size_t s = 0; s < n; s++) {
+    for (size_t s = lo; s < n; s++) {
         const float *v = a->v + (s * a->n_kv_heads + kvh) * hd;
         double d = 0;
         for (size_t i = 0; i < hd; i++) {
@@ -68,14 +95,17 @@ static void one_row(attn_bwd *w, size_t h, size_t t)
         w->dp[s] = d;
         pdp += w->p[s] * d;
     }
+    /* dS, through the cap's slope, replaces dP in place */
+    for (size_t s = lo; s < n; s++)
+        w->dp[s] = w->p[s] * (w->dp[s] - pdp) * (a->softcap > 0.0f ? w->slope[s] : 1.0);
     for (size_t i = 0; i < hd && a->dq; i++) {
         double g = 0;
-        for (size_t s = 0; s < n; s++)
-            g += w->p[s] * (w->dp[s] - pdp) * a->k[(s * a->n_kv_heads + kvh) * hd + i];
+        for (size_t s = lo; s < n; s++)
+            g += w->dp[s] * a->k[(s * a->n_kv_heads + kvh) * hd + i];
         a->dq[(t * a->n_heads + h) * hd + i] = (float)(g * a->scale);
     }
-    for (size_t s = 0; s < n; s++) {
-        double ds = w->p[s] * (w->dp[s] - pdp) * a->scale;
+    for (size_t s = lo; s < n; s++) {
+        double ds = w->dp[s] * a->scale;
         for (size_t i = 0; i < hd; i++)
             w->dk[(s * a->n_kv_heads + kvh) * hd + i] += ds * q[i];
     }
@@ -88,10 +118,14 @@ int ck_scalar_f32_attention_bwd(const ck_exec_ctx *ctx, const void *args)
     if (!a || !a->q || !a->k || !a->v || !a->dout || a->n_kv_heads == 0 || a->n_heads % a->n_kv_heads)
         return CK_E_UNSUPPORTED;
     size_t kvn = a->S * a->n_kv_heads * a->head_dim;
-    attn_bwd w = {a, calloc(a->S + 1, sizeof(double)), calloc(a->S + 1, sizeof(double)),
-                  calloc(kvn + 1, sizeof(double)), calloc(kvn + 1, sizeof(double))};
+    attn_bwd w = {a,
+                  calloc(a->S + 1, sizeof(double)),
+                  calloc(a->S + 1, sizeof(double)),
+                  calloc(a->S + 1, sizeof(double)),
+                  calloc(kvn + 1, sizeof(double)),
+                  calloc(kvn + 1, sizeof(double))};
     int rc = CK_E_NOMEM;
-    if (w.p && w.dp && w.dk && w.dv) {
+    if (w.p && w.dp && w.slope && w.dk && w.dv) {
         for (size_t h = 0; h < a->n_heads; h++)
             for (size_t t = 0; t < a->T; t++)
                 one_row(&w, h, t);
@@ -105,6 +139,7 @@ int ck_scalar_f32_attention_bwd(const ck_exec_ctx *ctx, const void *args)
     }
     free(w.p);
     free(w.dp);
+    free(w.slope);
     free(w.dk);
     free(w.dv);
     return rc;

@@ -13,6 +13,7 @@ int ck_scalar_f32_qkv_bwd(const ck_exec_ctx *ctx, const void *args);
 int ck_scalar_f32_rope_bwd(const ck_exec_ctx *ctx, const void *args);
 int ck_scalar_f32_attention_bwd(const ck_exec_ctx *ctx, const void *args);
 int ck_scalar_f32_swiglu_bwd(const ck_exec_ctx *ctx, const void *args);
+int ck_scalar_f32_geglu_bwd(const ck_exec_ctx *ctx, const void *args);
 int ck_scalar_f32_gelu_bwd(const ck_exec_ctx *ctx, const void *args);
 int ck_scalar_f32_embedding_bwd(const ck_exec_ctx *ctx, const void *args);
 int ck_scalar_f32_cross_entropy(const ck_exec_ctx *ctx, const void *args);

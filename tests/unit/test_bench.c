@@ -241,6 +241,10 @@ Test(cost, causal_attention_counts_visible_pairs)
     cr_assert_eq(c.bytes, 2u * 256u + 2u * 128u);
     s.pos = 10; /* a later chunk: every row sees all 4 keys */
     cr_assert_eq(ck_op_cost(&s).flops, 2u * (16u * 37u + 32u));
+    s.pos = 0, s.window = 2; /* rows see 1+2+2+2 = 7 keys */
+    cr_assert_eq(ck_op_cost(&s).flops, 2u * (7u * 37u + 32u));
+    s.op = CK_OP_ATTENTION_BWD; /* per head and seen pair 10 hd + 5 */
+    cr_assert_eq(ck_op_cost(&s).flops, 2u * 7u * 85u);
 }
 
 Test(cost, materialising_bidirectional_attention_writes_scores_and_probs)

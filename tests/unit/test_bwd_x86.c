@@ -7,6 +7,7 @@
  * have ragged widths (not a multiple of either vector width) and GQA.
  * Plugins this CPU cannot run are skipped. */
 #include <criterion/criterion.h>
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -149,12 +150,56 @@ Test(bwd_x86, attention)
                                     .pos = 12,
                                     .causal = causal,
                                     .materialize = mat});
+    /* a window that cuts rows inside the chunk, with and without a cap */
+    for (int cap = 0; cap <= 1; cap++)
+        check_shape(&(ck_shape){.op = CK_OP_ATTENTION_BWD,
+                                .dtype = CK_DTYPE_F32,
+                                .T = 41,
+                                .S = 53,
+                                .n_heads = 6,
+                                .n_kv_heads = 2,
+                                .head_dim = 40,
+                                .pos = 12,
+                                .causal = 1,
+                                .materialize = cap,
+                                .window = 9,
+                                .softcap = cap ? 0.5f : 0.0f});
 }
 
 Test(bwd_x86, activations)
 {
     check_shape(&(ck_shape){.op = CK_OP_SWIGLU_BWD, .dtype = CK_DTYPE_F32, .n = 100003});
     check_shape(&(ck_shape){.op = CK_OP_GELU_BWD, .dtype = CK_DTYPE_F32, .n = 100003});
+    check_shape(&(ck_shape){.op = CK_OP_GEGLU_BWD, .dtype = CK_DTYPE_F32, .n = 100003});
+}
+
+/* Gates whose cube or square overflows f32: geglu_bwd saturates to
+ * dgate = dy up (g >> 0) or 0 (g << 0), as the reference does, never NaN. */
+Test(bwd_x86, geglu_bwd_saturates_without_nan)
+{
+    static const char *const names[] = {"scalar", "avx2", "avx512"};
+    float g[] = {1e20f, -1e20f, 3e19f, -3e19f, 1e13f, -1e13f, 2.5f, 0.0f, -FLT_MAX};
+    float up[9], dy[9], dg[3][9], du[3][9];
+    for (int i = 0; i < 9; i++)
+        up[i] = 0.5f + (float)i, dy[i] = 1.0f - 0.25f * (float)i;
+    ck_exec_ctx *ctx = ck_exec_create(1);
+    for (int p = 0; p < 3; p++) {
+        ck_plugin *pl = load(names[p]);
+        ck_swiglu_bwd_args a = {g, up, dy, dg[p], du[p], 9};
+        if (pl->runnable)
+            cr_assert_eq(ck_plugin_kernel(pl, CK_OP_GEGLU_BWD, CK_DTYPE_F32, 0)->fn(ctx, &a), CK_OK);
+        else
+            memcpy(dg[p], dg[0], sizeof dg[0]), memcpy(du[p], du[0], sizeof du[0]);
+        ck_plugin_unload(pl);
+        for (int i = 0; i < 9; i++) {
+            cr_assert(isfinite(dg[p][i]) && isfinite(du[p][i]), "%s: g %g: dgate %g, dup %g", names[p], (double)g[i],
+                      (double)dg[p][i], (double)du[p][i]);
+            if (fabsf(g[i]) > 1e12f)
+                cr_assert_eq(dg[p][i], g[i] > 0 ? dy[i] * up[i] : 0.0f, "%s: g %g: dgate %g", names[p], (double)g[i],
+                             (double)dg[p][i]);
+        }
+    }
+    ck_exec_destroy(ctx);
 }
 
 Test(bwd_x86, embedding_exact_and_cross_entropy)

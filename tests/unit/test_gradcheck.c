@@ -21,6 +21,8 @@ typedef struct fwd {
     int causal;
     float eps;
     const int32_t *ids;
+    size_t window; /* attention: as the forward's (0: none) */
+    double softcap;
 } fwd;
 
 static ck_plugin *plugin;
@@ -152,19 +154,22 @@ static void attention_d(const fwd *f, double *const *in, double *y) /* in: q, k,
     for (size_t h = 0; h < f->H; h++)
         for (size_t t = 0; t < f->T; t++) {
             size_t n = f->causal ? t + 1 : f->S, kvh = h / grp;
+            size_t lo = f->window && t >= f->window ? t - f->window + 1 : 0;
             double mx = -INFINITY, sum = 0;
-            for (size_t s = 0; s < n; s++) {
+            for (size_t s = lo; s < n; s++) {
                 double d = 0;
                 for (size_t i = 0; i < hd; i++)
                     d += in[0][(t * f->H + h) * hd + i] * in[1][(s * f->Hkv + kvh) * hd + i];
                 p[s] = d / sqrt((double)hd);
+                if (f->softcap > 0)
+                    p[s] = f->softcap * tanh(p[s] / f->softcap);
                 mx = fmax(mx, p[s]);
             }
-            for (size_t s = 0; s < n; s++)
+            for (size_t s = lo; s < n; s++)
                 sum += (p[s] = exp(p[s] - mx));
             for (size_t i = 0; i < hd; i++) {
                 double o = 0;
-                for (size_t s = 0; s < n; s++)
+                for (size_t s = lo; s < n; s++)
                     o += p[s] / sum * in[2][(s * f->Hkv + kvh) * hd + i];
                 y[(t * f->H + h) * hd + i] = o;
             }
@@ -273,25 +278,42 @@ Test(gradcheck, qkv_dx_is_the_sum_of_three_projections)
     free(x), free(wq), free(wk), free(wv), free(dq), free(dk), free(dv);
 }
 
-static void check_attention(int causal, size_t H, size_t Hkv, int with_probs)
+static void check_attention_with(int causal, size_t H, size_t Hkv, int with_probs, size_t window, float cap)
 {
-    size_t T = 4, S = 4, hd = 3, nq = T * H * hd, nkv = S * Hkv * hd;
-    fwd f = {attention_d, {nq, nkv, nkv}, nq, .T = T, .S = S, .H = H, .Hkv = Hkv, .hd = hd, .causal = causal};
+    size_t T = 6, S = 6, hd = 3, nq = T * H * hd, nkv = S * Hkv * hd;
+    fwd f = {attention_d,      {nq, nkv, nkv}, nq, .T = T, .S = S, .H = H, .Hkv = Hkv, .hd = hd, .causal = causal,
+             .window = window, .softcap = cap};
     float *q = frand(nq, 1), *k = frand(nkv, 1), *v = frand(nkv, 1), *R = frand(nq, 1);
     float *dq = calloc(nq, 4), *dk = calloc(nkv, 4), *dv = calloc(nkv, 4), *out = calloc(nq, 4);
     float *scores = calloc(H * T * S, 4), *probs = calloc(H * T * S, 4);
     float scale = 1.0f / sqrtf((float)hd);
     if (with_probs) {
-        ck_attention_args fa = {q, k, v, out, scores, probs, T, S, H, Hkv, hd, 0, causal, scale, 0, 0.0f};
+        ck_attention_args fa = {q, k, v, out, scores, probs, T, S, H, Hkv, hd, 0, causal, scale, window, cap};
         cr_assert_eq(ck_plugin_kernel(plugin, CK_OP_ATTENTION, CK_DTYPE_F32, 0)->fn(ctx, &fa), CK_OK);
     }
-    ck_attention_bwd_args a = {q, k, v, R, with_probs ? probs : NULL, dq, dk, dv, T, S, H, Hkv, hd, 0, causal, scale};
+    ck_attention_bwd_args a = {q,      k,     v,      R,  with_probs ? probs : NULL, dq, dk, dv, T, S, H, Hkv, hd, 0,
+                               causal, scale, window, cap};
     cr_assert_eq(kernel(CK_OP_ATTENTION_BWD)->fn(ctx, &a), CK_OK);
     float *ins[] = {q, k, v};
     check_grad(&f, ins, 0, R, dq, "attention dq");
     check_grad(&f, ins, 1, R, dk, "attention dk");
     check_grad(&f, ins, 2, R, dv, "attention dv");
     free(q), free(k), free(v), free(R), free(dq), free(dk), free(dv), free(out), free(scores), free(probs);
+}
+
+static void check_attention(int causal, size_t H, size_t Hkv, int with_probs)
+{
+    check_attention_with(causal, H, Hkv, with_probs, 0, 0.0f);
+}
+
+/* A window of 3 of the 6 rows and a cap of 0.4, where tanh bends (the
+ * scores of these inputs reach about 1): recomputed and from the probs. */
+Test(gradcheck, attention_windowed_and_capped)
+{
+    check_attention_with(1, 4, 2, 0, 3, 0.0f);
+    check_attention_with(1, 4, 2, 0, 0, 0.4f);
+    check_attention_with(1, 2, 1, 1, 3, 0.4f);
+    check_attention_with(0, 2, 2, 1, 0, 0.4f);
 }
 
 Test(gradcheck, attention_causal_recomputed)
@@ -317,6 +339,27 @@ Test(gradcheck, swiglu)
     float *ins[] = {g, u};
     check_grad(&f, ins, 0, R, dg, "swiglu dgate");
     check_grad(&f, ins, 1, R, du, "swiglu dup");
+    free(g), free(u), free(R);
+}
+
+static void geglu_d(const fwd *f, double *const *in, double *y)
+{
+    for (size_t i = 0; i < f->n_out; i++) {
+        double g = in[0][i];
+        y[i] = 0.5 * g * (1 + tanh(0.7978845608028654 * (g + 0.044715 * g * g * g))) * in[1][i];
+    }
+}
+
+Test(gradcheck, geglu)
+{
+    size_t n = 37;
+    fwd f = {geglu_d, {n, n}, n, .T = 1};
+    float *g = frand(n, 4), *u = frand(n, 2), *R = frand(n, 1), dg[37], du[37];
+    ck_swiglu_bwd_args a = {g, u, R, dg, du, n};
+    cr_assert_eq(kernel(CK_OP_GEGLU_BWD)->fn(ctx, &a), CK_OK);
+    float *ins[] = {g, u};
+    check_grad(&f, ins, 0, R, dg, "geglu dgate");
+    check_grad(&f, ins, 1, R, du, "geglu dup");
     free(g), free(u), free(R);
 }
 

@@ -186,8 +186,9 @@ Test(features, rope_tables_are_llama3_scaled)
     ck_model_free(m);
 }
 
-/* geglu runs forward, not backward yet: a training step says so in one line. */
-Test(features, training_with_geglu_is_refused)
+/* geglu trains (geglu_bwd): a training step binds its backward to the
+ * plugin's kernel, none falls back, and the loss is finite. */
+Test(features, training_with_geglu_runs_geglu_bwd)
 {
     char err[CK_ERR_LEN];
     ck_model *m = load_features();
@@ -195,8 +196,14 @@ Test(features, training_with_geglu_is_refused)
     cr_assert_not_null(scalar, "%s", err);
     ck_train_opts o = ck_train_defaults();
     ck_trainer *t = ck_trainer_create(m, scalar, scalar, &o, err, sizeof err);
-    cr_assert_null(t);
-    cr_assert_str_eq(err, "tiny-features: section \"text\": training with geglu is not implemented (no geglu_bwd op)");
+    cr_assert_not_null(t, "%s", err);
+    ck_exec_ctx *ctx = ck_exec_create(1);
+    float loss;
+    cr_assert_eq(ck_trainer_step(t, ctx, &loss, err, sizeof err), 0, "%s", err);
+    cr_assert(isfinite(loss));
+    cr_assert_eq(ck_trainer_counts(t).backward_fallback, 0);
+    ck_exec_destroy(ctx);
+    ck_trainer_free(t);
     ck_plugin_unload(scalar);
     ck_model_free(m);
 }

@@ -320,6 +320,31 @@ Test(parity_broken, rope_past_rotary_dim_fails_the_partial_cases)
     free_run(&r, root);
 }
 
+/* The backward of the trainable variants: tests/plugins/broken_bwd.c */
+Test(parity_broken, attention_bwd_without_the_cap_slope_fails_the_capped_cases)
+{
+    run_result r;
+    cJSON *root = run_plugin("broken_bwd", "attention_bwd", "", &r);
+    cr_expect_eq(r.status, 1);
+    expect_failure_of(root, "broken_bwd", "attention_bwd causal T=17 S=17 H=4 Hkv=2 hd=80 pos=0 W=5 cap=0.02",
+                      "mismatch", "kernel 'f32-attention_bwd/ignores-cap-slope'");
+    expect_failure_of(root, "broken_bwd", "attention_bwd causal T=5 S=37 H=4 Hkv=1 hd=64 pos=32 W=4 cap=30", "mismatch",
+                      "out of tolerance");
+    expect_pass(root, "attention_bwd causal mat T=17 S=17 H=4 Hkv=4 hd=80 pos=0 W=5"); /* the window is right */
+    expect_pass(root, "attention_bwd causal T=3 S=17 H=4 Hkv=1 hd=64 pos=14");
+    free_run(&r, root);
+}
+
+Test(parity_broken, geglu_bwd_without_the_tanh_slope_term_fails)
+{
+    run_result r;
+    cJSON *root = run_plugin("broken_bwd", "geglu_bwd", "", &r);
+    cr_expect_eq(r.status, 1);
+    expect_failure_of(root, "broken_bwd", "geglu_bwd n=7", "mismatch", "'dgate' out of tolerance");
+    expect_failure_of(root, "broken_bwd", "geglu_bwd n=4095", "mismatch", "kernel 'f32-geglu_bwd/drops-slope-term'");
+    free_run(&r, root);
+}
+
 /* A kernel without the capability flag is never run on a case that needs
  * it: the gate reports "not claimed" (run would use scalar's), not a pass
  * and not a failure. The test plugin pre_rev2 has a plain attention kernel. */

@@ -113,6 +113,19 @@ static void expect_refused(const char *text, const char *const *extra, const cha
     cleanup(&r);
 }
 
+/* Exit 0, nothing on stderr, and a layout.json with activation gradients. */
+static void expect_planned(const char *text, const char *const *extra)
+{
+    run r;
+    static char layout[1 << 20];
+    run_plan(&r, text, extra);
+    cr_assert_eq(r.status, 0, "exit %d (stderr: %s)", r.status, r.err);
+    cr_assert_str_eq(r.err, "");
+    read_file(r.layout, layout, sizeof layout);
+    cr_assert(strstr(layout, "\"activation_gradient\"") != NULL, "no activation gradients planned");
+    cleanup(&r);
+}
+
 /* A small valid two-section model (vision + text); cases break one field. */
 static const char *const good =
     "{\"name\": \"t\", \"dtype\": \"bf16\", \"sections\": [\n"
@@ -274,20 +287,16 @@ Test(plan_cli, refuses_decode_past_the_context)
                    "seq_len (16), found 16");
 }
 
-Test(plan_cli, refuses_training_with_a_window_or_a_cap)
+/* A window, an attention cap and a final cap train (attention_bwd takes the
+ * first two, the trainer the last): plan --training lays the model out. */
+Test(plan_cli, plans_training_with_a_window_or_a_cap)
 {
-    static const struct {
-        const char *to, *field;
-    } cases[] = {{"\"rope_theta\": 10000, \"sliding_window\": 4", "sliding_window"},
-                 {"\"rope_theta\": 10000, \"attn_logit_softcap\": 50", "attn_logit_softcap"},
-                 {"\"rope_theta\": 10000, \"final_logit_softcap\": 30", "final_logit_softcap"}};
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        char *text = mutate("\"txt\"", "\"rope_theta\": 10000", cases[i].to), message[320];
-        snprintf(message, sizeof message,
-                 "model \"t\": section 1 \"txt\": field \"%s\": training is not implemented with it (no backward "
-                 "op); expected a model without it, or a forward run",
-                 cases[i].field);
-        expect_refused(text, (const char *const[]){"--training", NULL}, message);
+    static const char *const to[] = {"\"rope_theta\": 10000, \"sliding_window\": 4",
+                                     "\"rope_theta\": 10000, \"attn_logit_softcap\": 50",
+                                     "\"rope_theta\": 10000, \"final_logit_softcap\": 30"};
+    for (size_t i = 0; i < sizeof to / sizeof to[0]; i++) {
+        char *text = mutate("\"txt\"", "\"rope_theta\": 10000", to[i]);
+        expect_planned(text, (const char *const[]){"--training", NULL});
         free(text);
     }
 }

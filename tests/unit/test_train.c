@@ -68,6 +68,14 @@ static void loss_falls(const char *model)
     ck_model_free(m);
 }
 
+/* Gemma 3's layer (geglu, post norms, local rope, qk_norm, tied scaled
+ * table) and the features model (geglu, head_dim apart from d_model) */
+Test(train, loss_falls_on_a_fixed_batch_tiny_gemma3_and_tiny_features)
+{
+    loss_falls("tiny-gemma3.json");
+    loss_falls("tiny-features.json");
+}
+
 Test(train, loss_falls_on_a_fixed_batch_tiny_gqa)
 {
     loss_falls("tiny-gqa.json");
@@ -327,6 +335,55 @@ Test(train, backward_matches_finite_differences_with_partial_rotary)
     cr_assert_not_null(m, "%s", err);
     ck_plugin *p = scalar_plugin();
     ck_trainer *t = trainer(m, p, 13);
+    check_gradients(t, probes, sizeof probes / sizeof probes[0]);
+    ck_trainer_free(t);
+    ck_plugin_unload(p);
+    ck_model_free(m);
+}
+
+/* tiny-window's decoder: 5-key sliding windows on layers 0 and 2 (of its
+ * 19 rows), an attention soft-cap of 0.05 and a final one of 0.1 (small
+ * enough that the seeded scores and logits reach the tanh's bend), post
+ * norms, partial gptj rotary; its encoder and mlp2x_gelu bridge are frozen.
+ * The q / k projections of a windowed and a global layer see the window and
+ * the cap's slope, lm_head the final cap's. */
+Test(train, backward_matches_finite_differences_with_windows_and_soft_caps)
+{
+    /* the final cap keeps the logits within 0.1 of each other, so every
+     * gradient is small: steps of 3e-2 keep the quotient's rounding below */
+    const probe probes[] = {{"text.layer.0.qkv.wq", 3e-2f},
+                            {"text.layer.0.qkv.wk", 3e-2f},
+                            {"text.layer.1.qkv.wq", 3e-2f},
+                            {"text.layer.2.qkv.wk", 3e-2f},
+                            {"text.layer.2.out_proj.w", 3e-2f},
+                            {"text.layer.1.post_attn_norm.gamma", 3e-2f},
+                            {"text.layer.0.post_mlp_norm.gamma", 3e-2f},
+                            {"text.layer.1.mlp_down.w", 3e-2f},
+                            {"text.footer.lm_head.w", 1e-2f},
+                            {"text.header.embedding.table", 1e-3f}};
+    ck_model *m = load_shipped("tiny-window.json");
+    ck_plugin *p = scalar_plugin();
+    ck_trainer *t = trainer(m, p, 17);
+    check_gradients(t, probes, sizeof probes / sizeof probes[0]);
+    ck_trainer_free(t);
+    ck_plugin_unload(p);
+    ck_model_free(m);
+}
+
+/* tiny-gemma3: geglu (geglu_bwd), post norms, qk_norm, local rope layers
+ * with their own theta's tables, a tied table scaled by sqrt(d_model). */
+Test(train, backward_matches_finite_differences_with_geglu_and_local_rope)
+{
+    const probe probes[] = {{"text.layer.0.mlp_gate.w", 1e-2f},
+                            {"text.layer.1.mlp_up.w", 1e-2f},
+                            {"text.layer.0.post_mlp_norm.gamma", 3e-2f},
+                            {"text.layer.1.post_attn_norm.gamma", 3e-2f},
+                            {"text.layer.0.qkv.wq", 1e-2f},
+                            {"text.layer.1.qkv.wk", 1e-2f},
+                            {"text.header.embedding.table", 1e-2f}};
+    ck_model *m = load_shipped("tiny-gemma3.json");
+    ck_plugin *p = scalar_plugin();
+    ck_trainer *t = trainer(m, p, 19);
     check_gradients(t, probes, sizeof probes / sizeof probes[0]);
     ck_trainer_free(t);
     ck_plugin_unload(p);
