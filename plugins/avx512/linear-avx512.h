@@ -8,27 +8,21 @@
 
 static inline int ck512_linear_kernel(const ck_exec_ctx *ctx, const ck_linear_args *a, uint32_t dtype)
 {
-    if (!a || a->w_dtype != dtype)
+    if (a->w_dtype != dtype)
         return CK_E_UNSUPPORTED;
     if (a->T == 0 || a->N == 0)
         return CK_OK;
-    if (!a->y || (a->K > 0 && (!a->x || !a->w)))
-        return CK_E_UNSUPPORTED;
     return ck512_linear(ctx, a->x, NULL, a->w, dtype, a->bias, a->y, a->T, a->K, a->N);
 }
 
 /* Three projections of one x: x is packed once for all three GEMMs. */
 static inline int ck512_qkv_kernel(const ck_exec_ctx *ctx, const ck_qkv_args *a, uint32_t dtype)
 {
-    if (!a || a->w_dtype != dtype)
-        return CK_E_UNSUPPORTED;
-    if (a->n_kv_heads == 0 || a->n_heads % a->n_kv_heads != 0)
+    if (a->w_dtype != dtype)
         return CK_E_UNSUPPORTED;
     size_t T = a->T, D = a->D, nq = a->n_heads * a->head_dim, nkv = a->n_kv_heads * a->head_dim;
     if (T == 0 || nq == 0)
         return CK_OK;
-    if (!a->q || !a->k || !a->v || (D > 0 && (!a->x || !a->wq || !a->wk || !a->wv)))
-        return CK_E_UNSUPPORTED;
     const float *px = NULL;
     if (T >= CK512_MATVEC_MAX_T && D > 0 && D <= (size_t)INT32_MAX / CK512_NR) {
         float *buf = ctx->scratch(ctx, CK_SCRATCH_SHARED, ck512_packed_x_bytes(T, D));
@@ -79,12 +73,10 @@ static inline int ck512_cbf16_ok(size_t K, int has_bf16)
 
 static inline int ck512_linear_cbf16_kernel(const ck_exec_ctx *ctx, const ck_linear_args *a, int has_bf16)
 {
-    if (!a || a->w_dtype != CK_DTYPE_BF16 || !ck512_cbf16_ok(a->K, has_bf16))
+    if (a->w_dtype != CK_DTYPE_BF16 || !ck512_cbf16_ok(a->K, has_bf16))
         return CK_E_UNSUPPORTED;
     if (a->T == 0 || a->N == 0)
         return CK_OK;
-    if (!a->y || (a->K > 0 && (!a->x || !a->w)))
-        return CK_E_UNSUPPORTED;
     if (a->K == 0) /* y = bias: ck512_linear's empty sum */
         return ck512_linear(ctx, a->x, NULL, a->w, CK_DTYPE_BF16, a->bias, a->y, a->T, 0, a->N);
     if (ck512_cbf16_matvec(a->T, a->K)) {
@@ -100,15 +92,11 @@ static inline int ck512_linear_cbf16_kernel(const ck_exec_ctx *ctx, const ck_lin
 /* x rounded and packed once for the three GEMMs. */
 static inline int ck512_qkv_cbf16_kernel(const ck_exec_ctx *ctx, const ck_qkv_args *a, int has_bf16)
 {
-    if (!a || a->w_dtype != CK_DTYPE_BF16 || !ck512_cbf16_ok(a->D, has_bf16))
-        return CK_E_UNSUPPORTED;
-    if (a->n_kv_heads == 0 || a->n_heads % a->n_kv_heads != 0)
+    if (a->w_dtype != CK_DTYPE_BF16 || !ck512_cbf16_ok(a->D, has_bf16))
         return CK_E_UNSUPPORTED;
     size_t T = a->T, D = a->D, nq = a->n_heads * a->head_dim, nkv = a->n_kv_heads * a->head_dim;
     if (T == 0 || nq == 0)
         return CK_OK;
-    if (!a->q || !a->k || !a->v || (D > 0 && (!a->x || !a->wq || !a->wk || !a->wv)))
-        return CK_E_UNSUPPORTED;
     if (D == 0)
         return ck512_qkv_kernel(ctx, a, CK_DTYPE_BF16); /* the biases alone */
     if (ck512_cbf16_matvec(T, D)) {
