@@ -54,6 +54,25 @@ const char *ck_plugin_default_dir(void);
  * (ck_kernel_variant: capability flags are not compared), or NULL. */
 const ck_kernel_desc *ck_plugin_kernel(const ck_plugin *p, uint32_t op, uint32_t dtype, uint32_t flags);
 
+/* A chain, "quant+avx512": a run takes each op's kernel from the first of
+ * these plugins that has it, then from scalar (plugin_chain.c). A list with
+ * commas is something else: bench compares the plugins of "avx512,avx2". */
+#define CK_CHAIN_MAX 8
+typedef struct ck_chain {
+    ck_plugin *plugins[CK_CHAIN_MAX]; /* in order; an item "scalar" is `scalar` itself */
+    size_t n;
+    ck_plugin *scalar; /* the fallback, always loaded */
+    char name[256];    /* the spec as given */
+} ck_chain;
+
+/* Load every plugin of spec (one name is a chain of one). -1 with one line
+ * in err naming the spec and the item: an empty item, a plugin named twice,
+ * more than CK_CHAIN_MAX, one that does not load or does not run here. */
+int ck_chain_load(ck_chain *c, const char *spec, char *err, size_t err_len);
+void ck_chain_unload(ck_chain *c);
+/* 1 if spec names a chain of more than one plugin. */
+int ck_chain_spec(const char *spec);
+
 /* ---- capability flags (core/kernel_caps.c) -------------------------------- */
 /* A kernel's flags split in two: variant flags (in place, fused, compute
  * bf16) name which kernel is asked for; capability flags

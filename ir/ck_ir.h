@@ -82,7 +82,9 @@ ck_model *ck_model_parse(const char *text, size_t len, const char *path, char *e
 
 /* ---- the op graph ---------------------------------------------------------- */
 
-typedef enum ck_part { CK_PART_HEADER = 0, CK_PART_LAYER = 1, CK_PART_FOOTER = 2 } ck_part;
+/* CK_PART_KV_CACHE: no nodes, only the decode plan's per-layer caches, after
+ * the footer so that a window of layers pages weights, never the cache. */
+typedef enum ck_part { CK_PART_HEADER = 0, CK_PART_LAYER = 1, CK_PART_FOOTER = 2, CK_PART_KV_CACHE = 3 } ck_part;
 
 /* What a node does in its section; the planner emits buffers per role. */
 typedef enum ck_role {
@@ -123,7 +125,7 @@ typedef struct ck_node {
 #define CK_MAX_SECTION_NODES 32
 
 const char *ck_role_name(ck_role r); /* "qkv", "mlp_gate" */
-const char *ck_part_name(ck_part p); /* "header", "layer", "footer" */
+const char *ck_part_name(ck_part p); /* "header", "layer", "footer", "kv_cache" */
 const char *ck_section_kind_name(ck_section_kind k);
 
 /* Check graph options against a model: decode position inside the context,

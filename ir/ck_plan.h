@@ -61,7 +61,8 @@ typedef struct ck_span {
 
 typedef struct ck_section_plan {
     ck_span all, header, footer;
-    ck_span *layers; /* n_layers spans */
+    ck_span kv_cache; /* decode plans of decoders: every layer's k_cache, v_cache; else empty */
+    ck_span *layers;  /* n_layers spans */
     size_t n_layers;
 } ck_section_plan;
 

@@ -47,6 +47,7 @@ const char *ck_part_name(ck_part p)
     case CK_PART_HEADER: return "header";
     case CK_PART_LAYER: return "layer";
     case CK_PART_FOOTER: return "footer";
+    case CK_PART_KV_CACHE: return "kv_cache";
     }
     return "?";
 }

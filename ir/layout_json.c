@@ -34,7 +34,7 @@ static void write_part(FILE *f, const ck_plan *p, size_t *i, uint32_t sec, ck_pa
 {
     size_t first = *i, end = *i;
     while (end < p->n_buffers && p->buffers[end].section == sec && p->buffers[end].part == part &&
-           p->buffers[end].layer == layer)
+           (part == CK_PART_KV_CACHE || p->buffers[end].layer == layer)) /* the caches of every layer */
         end++;
     if (is_layer)
         fprintf(f, "        {\"index\": %u, ", layer);
@@ -61,6 +61,10 @@ static void write_section(FILE *f, const ck_plan *p, size_t *i, uint32_t sec)
     }
     fprintf(f, "      ],\n");
     write_part(f, p, i, sec, CK_PART_FOOTER, 0, &sp->footer, 0);
+    if (sp->kv_cache.end > sp->kv_cache.start) { /* decode plans only: other layouts keep their bytes */
+        fprintf(f, ",\n");
+        write_part(f, p, i, sec, CK_PART_KV_CACHE, 0, &sp->kv_cache, 0);
+    }
     fprintf(f, "\n    }%s\n", sec + 1 < p->n_sections ? "," : "");
 }
 

@@ -132,7 +132,7 @@ static int place(planner *pl, const char *prefix, const char *tensor, ck_buf_kin
     b->kind = kind;
     b->section = pl->sec;
     b->part = pl->part;
-    b->layer = pl->part == CK_PART_LAYER ? pl->layer : 0;
+    b->layer = pl->part == CK_PART_LAYER || pl->part == CK_PART_KV_CACHE ? pl->layer : 0;
     size_t end;
     if (tensor_bytes(pl, b, &b->size))
         return -1;
@@ -262,14 +262,28 @@ static int qkv_buffers(planner *pl, const char *prefix, const ck_section *s, con
         activation_with_grad(pl, prefix, "k", SHAPE(T, s->n_kv_heads, s->head_dim)) ||
         activation_with_grad(pl, prefix, "v", SHAPE(T, s->n_kv_heads, s->head_dim)))
         return -1;
+    return 0;
+}
+
+/* Decode: each layer's cache holds the whole context (this token's k, v are
+ * appended). They keep their layer's names but live together after the
+ * footer, outside the layer spans a window faults in and releases, so that
+ * generation with --window pages weights and keeps the cache. */
+static int kv_cache_part(planner *pl, const ck_section *s, ck_section_plan *sp)
+{
+    begin_part(pl, CK_PART_KV_CACHE, 0, &sp->kv_cache);
     if (!pl->p->opts.decode || s->kind != CK_SECTION_DECODER)
         return 0;
-    /* decode: the cache holds the whole context; this token's k, v are appended */
-    return place(pl, prefix, "k_cache", CK_BUF_KV_CACHE, CK_DTYPE_F32, SHAPE(s->seq_len, s->n_kv_heads, s->head_dim)) ||
-                   place(pl, prefix, "v_cache", CK_BUF_KV_CACHE, CK_DTYPE_F32,
-                         SHAPE(s->seq_len, s->n_kv_heads, s->head_dim))
-               ? -1
-               : 0;
+    for (uint32_t l = 0; l < s->n_layers; l++) {
+        char prefix[80];
+        pl->layer = l;
+        snprintf(prefix, sizeof prefix, "%s.layer.%u.%s", s->name, l, ck_role_name(CK_ROLE_QKV));
+        if (place(pl, prefix, "k_cache", CK_BUF_KV_CACHE, CK_DTYPE_F32,
+                  SHAPE(s->seq_len, s->n_kv_heads, s->head_dim)) ||
+            place(pl, prefix, "v_cache", CK_BUF_KV_CACHE, CK_DTYPE_F32, SHAPE(s->seq_len, s->n_kv_heads, s->head_dim)))
+            return -1;
+    }
+    return 0;
 }
 
 /* Header inputs and embeddings: patches or token ids, position embeddings. */
@@ -401,7 +415,7 @@ static int plan_section(planner *pl, uint32_t sec)
             return -1;
     }
     begin_part(pl, CK_PART_FOOTER, 0, &sp->footer);
-    if (plan_part(pl, s, nodes, n, CK_PART_FOOTER))
+    if (plan_part(pl, s, nodes, n, CK_PART_FOOTER) || kv_cache_part(pl, s, sp))
         return -1;
     sp->all.end = pl->cursor;
     return 0;

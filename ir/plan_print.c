@@ -60,6 +60,8 @@ void ck_plan_print_map(const ck_plan *p, FILE *f, int per_layer)
             row(f, p->section_names[s], part, &all);
         }
         row(f, p->section_names[s], "footer", &sp->footer);
+        if (sp->kv_cache.end > sp->kv_cache.start)
+            row(f, p->section_names[s], "kv_cache", &sp->kv_cache);
     }
     size_t used = 0;
     for (int k = 0; k < CK_BUF_KIND_COUNT; k++)

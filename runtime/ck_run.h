@@ -53,7 +53,8 @@ typedef struct ck_run_step {
     uint32_t op, dtype;
     uint32_t section, layer;
     int part;            /* ck_part */
-    int fallback;        /* 1: run by the scalar plugin, the chosen one has no kernel */
+    int fallback;        /* 1: run by the scalar plugin, no plugin of the chain has a kernel */
+    const char *plugin;  /* the plugin whose kernel runs it (its desc->name) */
     size_t first, count; /* the graph nodes it covers (count > 1: a fused group) */
     size_t n_out;
     struct {
@@ -66,6 +67,10 @@ typedef struct ck_run_step {
  * same plugin). NULL with one line in err. */
 ck_runner *ck_runner_create(const ck_model *m, const ck_plugin *plugin, const ck_plugin *scalar,
                             const ck_run_opts *opts, char *err, size_t err_len);
+/* The same through a chain (ck_host.h's ck_chain): each op's kernel from the
+ * first of plugins[0..n) that has it, fused kernels included, then scalar's. */
+ck_runner *ck_runner_create_chain(const ck_model *m, const ck_plugin *const *plugins, size_t n, const ck_plugin *scalar,
+                                  const ck_run_opts *opts, char *err, size_t err_len);
 void ck_runner_free(ck_runner *r);
 
 size_t ck_runner_n_steps(const ck_runner *r);
@@ -99,6 +104,10 @@ size_t ck_runner_bytes_saved(const ck_runner *r);
  * The run goes on with the state restored; parity fails such a kernel. */
 size_t ck_runner_host_restores(const ck_runner *r, const char **first_kernel);
 
+/* Windowed runs: the wall time spent so far faulting layers in, seeding or
+ * copying their weights and releasing them (0 without a window). */
+double ck_runner_paging_ns(const ck_runner *r);
+
 /* How many layers of section `sec` are resident now (windowed runs). */
 size_t ck_runner_resident_layers(const ck_runner *r, uint32_t sec);
 
@@ -118,7 +127,8 @@ int ck_runner_set_decode_pos(ck_runner *r, size_t pos, char *err, size_t err_len
 int32_t *ck_runner_decode_ids(ck_runner *r);
 
 /* Every unit once, in order, inputs as they are (after ck_runner_prepare;
- * not for windowed runners). unit_ns, when not NULL, has
+ * a windowed runner pages its layers in and out as ck_runner_forward does,
+ * outside the units' times). unit_ns, when not NULL, has
  * ck_runner_n_steps(r) entries and gains each unit's wall time. */
 int ck_runner_run_all(ck_runner *r, const ck_exec_ctx *ctx, double *unit_ns, char *err, size_t err_len);
 

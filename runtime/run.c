@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "run_internal.h"
 
@@ -49,6 +50,16 @@ static int share_units(ck_runner *r, char *err, size_t len)
 ck_runner *ck_runner_create(const ck_model *m, const ck_plugin *plugin, const ck_plugin *scalar,
                             const ck_run_opts *opts, char *err, size_t err_len)
 {
+    return ck_runner_create_chain(m, &plugin, 1, scalar, opts, err, err_len);
+}
+
+ck_runner *ck_runner_create_chain(const ck_model *m, const ck_plugin *const *plugins, size_t n, const ck_plugin *scalar,
+                                  const ck_run_opts *opts, char *err, size_t err_len)
+{
+    if (n < 1 || n > CK_CHAIN_MAX) {
+        run_failf(err, err_len, "a chain has 1 to %d plugins, not %zu", CK_CHAIN_MAX, n);
+        return NULL;
+    }
     ck_runner *r = calloc(1, sizeof *r);
     if (!r) {
         run_failf(err, err_len, "out of memory");
@@ -56,7 +67,10 @@ ck_runner *ck_runner_create(const ck_model *m, const ck_plugin *plugin, const ck
     }
     r->own_model = *m;
     r->model = &r->own_model;
-    r->plugin = plugin;
+    for (size_t i = 0; i < n; i++)
+        r->chain[i] = plugins[i];
+    r->n_chain = n;
+    r->plugin = plugins[0];
     r->scalar = scalar;
     if (opts)
         r->opts = *opts;
@@ -77,10 +91,8 @@ ck_runner *ck_runner_create(const ck_model *m, const ck_plugin *plugin, const ck
     po.compute = r->opts.compute;
     po.decode = r->opts.decode;
     po.decode_pos = r->opts.decode_pos;
-    if (r->opts.decode && (r->opts.training || r->opts.window_layers)) {
-        run_failf(err, err_len,
-                  "--decode runs one token through every layer: it does not combine with --window or "
-                  "training yet");
+    if (r->opts.decode && r->opts.training) {
+        run_failf(err, err_len, "--decode runs one token through every layer: it does not combine with training");
         free(r);
         return NULL;
     }
@@ -189,8 +201,10 @@ int ck_runner_prepare(ck_runner *r, char *err, size_t len)
     /* headers and footers always; layers now, or window by window in forward */
     for (uint32_t s = 0; s < r->model->n_sections; s++) {
         const ck_section_plan *sp = &r->plan->sections[s];
+        /* the KV cache too: it lives outside the layers, so a window never releases it */
         if (run_seed_span(r, sp->header.start, sp->header.end, err, len) ||
-            run_seed_span(r, sp->footer.start, sp->footer.end, err, len))
+            run_seed_span(r, sp->footer.start, sp->footer.end, err, len) ||
+            run_seed_span(r, sp->kv_cache.start, sp->kv_cache.end, err, len))
             return -1;
         if (r->opts.window_layers == 0)
             for (uint32_t l = 0; l < sp->n_layers; l++)
@@ -295,25 +309,42 @@ int ck_runner_run_step(ck_runner *r, size_t i, const ck_exec_ctx *ctx, char *err
     return rc;
 }
 
+static double now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return 1e9 * (double)ts.tv_sec + (double)ts.tv_nsec;
+}
+
+int run_window_at(ck_runner *r, size_t i, char *err, size_t len)
+{
+    size_t w = r->opts.window_layers;
+    const ck_run_step *p = &r->units[i].pub;
+    if (!w || p->part != CK_PART_LAYER)
+        return 0;
+    double t0 = now_ns();
+    int rc = run_make_resident(r, p->section, p->layer, err, len);
+    /* the previous layer's output feeds this one: run_evict behind the window */
+    if (!rc && p->layer >= w + 1)
+        run_evict(r, p->section, p->layer - (uint32_t)w - 1);
+    /* prefetch: the next layer's weights are faulted in and seeded now */
+    if (!rc && p->layer + 1 < r->plan->sections[p->section].n_layers && w > 1)
+        rc = run_make_resident(r, p->section, p->layer + 1, err, len);
+    r->paging_ns += now_ns() - t0;
+    return rc;
+}
+
+double ck_runner_paging_ns(const ck_runner *r)
+{
+    return r->paging_ns;
+}
+
 int ck_runner_forward(ck_runner *r, const ck_exec_ctx *ctx, ck_step_hook hook, void *user, char *err, size_t len)
 {
     if (ck_runner_prepare(r, err, len))
         return -1;
-    size_t w = r->opts.window_layers;
     for (size_t i = 0; i < r->n_units; i++) {
-        const ck_run_step *p = &r->units[i].pub;
-        if (w && p->part == CK_PART_LAYER) {
-            if (run_make_resident(r, p->section, p->layer, err, len))
-                return -1;
-            /* the previous layer's output feeds this one: run_evict behind the window */
-            if (p->layer >= w + 1)
-                run_evict(r, p->section, p->layer - (uint32_t)w - 1);
-            /* prefetch: the next layer's weights are faulted in and seeded now */
-            if (p->layer + 1 < r->plan->sections[p->section].n_layers && w > 1 &&
-                run_make_resident(r, p->section, p->layer + 1, err, len))
-                return -1;
-        }
-        if (ck_runner_run_step(r, i, ctx, err, len))
+        if (run_window_at(r, i, err, len) || ck_runner_run_step(r, i, ctx, err, len))
             return -1;
         if (hook && hook(user, r, i))
             break;

@@ -1,5 +1,6 @@
 /* run_bind.c — binding: each planned node to its buffers (by the names the
- * planner gave them) and to a kernel of the plugin, or of scalar. */
+ * planner gave them) and to a kernel: the first plugin of the chain that
+ * has one, or scalar (run_pick_kernel, the only place a kernel is chosen). */
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -285,20 +286,41 @@ static void bind_node(binder *b, step *s, const ck_node *nd, const ck_section *s
     f->after_final_norm = nd->role == CK_ROLE_FINAL_NORM;
 }
 
-/* The plugin's kernel, else scalar's; with compute bf16, the compute-bf16
- * kernel where that compute type applies (scalar always has one). A kernel
- * without the capability its arguments need (a window, a cap, a partial
- * rope) is passed over for scalar's too (ck_kernel_for_args). */
+const ck_kernel_desc *run_pick_kernel(const ck_runner *r, uint32_t op, uint32_t dtype, uint32_t flags, const void *args,
+                                      const char **by, int *fallback)
+{
+    *fallback = 0;
+    for (size_t i = 0; i < r->n_chain; i++) {
+        const ck_kernel_desc *k = ck_plugin_kernel(r->chain[i], op, dtype, flags);
+        if (k && ck_kernel_honours(k, args)) { /* one without a capability its arguments need: the next */
+            *by = r->chain[i]->desc->name;
+            return k;
+        }
+    }
+    const ck_kernel_desc *k = ck_plugin_kernel(r->scalar, op, dtype, flags);
+    if (k && !ck_kernel_honours(k, args))
+        k = NULL;
+    *by = k ? r->scalar->desc->name : NULL;
+    for (size_t i = 0; k && i < r->n_chain; i++)
+        if (r->chain[i] == r->scalar)
+            return k; /* scalar is a member: its kernel is a choice, not a stand-in */
+    *fallback = k != NULL;
+    return k;
+}
+
+/* Through run_pick_kernel; with compute bf16, the compute-bf16 kernel where
+ * that compute type applies (scalar always has one). A kernel without the
+ * capability its arguments need (a window, a cap, a partial rope) is passed
+ * over for the next plugin's, then scalar's. */
 static int choose_kernel(ck_runner *r, step *s, char *err, size_t len)
 {
     uint32_t op = s->pub.op, dt = s->pub.dtype;
     uint32_t flags = ck_compute_flags((ck_compute)r->opts.compute, op, dt);
-    int fallback = 0;
-    s->kernel = ck_kernel_for_args(r->plugin, r->scalar, op, dt, flags, &s->args, &fallback, NULL, 0);
-    s->pub.fallback = fallback;
+    s->kernel = run_pick_kernel(r, op, dt, flags, &s->args, &s->pub.plugin, &s->pub.fallback);
     if (!s->kernel)
-        return run_failf(err, len, "%s: no %s kernel for %s weights%s in plugin '%s' nor in scalar", s->pub.label,
-                         ck_op_name(op), ck_dtype_name(dt), flags ? " with compute bf16" : "", r->plugin->desc->name);
+        return run_failf(err, len, "%s: no %s kernel for %s weights%s in plugin '%s'%s nor in scalar", s->pub.label,
+                         ck_op_name(op), ck_dtype_name(dt), flags ? " with compute bf16" : "", r->plugin->desc->name,
+                         r->n_chain > 1 ? " (nor the rest of the chain)" : "");
     return 0;
 }
 

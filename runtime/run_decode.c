@@ -70,9 +70,9 @@ static double now_ns(void)
 
 int ck_runner_run_all(ck_runner *r, const ck_exec_ctx *ctx, double *unit_ns, char *err, size_t len)
 {
-    if (r->opts.window_layers)
-        return run_failf(err, len, "a step-by-step run needs the whole model resident (no --window)");
     for (size_t i = 0; i < r->n_units; i++) {
+        if (run_window_at(r, i, err, len)) /* windowed: paging outside the unit's time */
+            return -1;
         double t0 = unit_ns ? now_ns() : 0;
         if (ck_runner_run_step(r, i, ctx, err, len))
             return -1;

@@ -87,7 +87,10 @@ static uint32_t allowed_fusions(const ck_runner *r, size_t sec)
      * may take a linear / qkv away from its compute-bf16 kernel */
     if (r->opts.compute == CK_COMPUTE_BF16 && ck_compute_applies(CK_OP_LINEAR, weight_dtype_of(r)))
         return 0;
-    uint32_t allowed = r->opts.fuse_mask & ck_fusion_offered(r->plugin, weight_dtype_of(r));
+    uint32_t offered = 0; /* any plugin of the chain; run_pick_kernel takes the first that has it */
+    for (size_t i = 0; i < r->n_chain; i++)
+        offered |= ck_fusion_offered(r->chain[i], weight_dtype_of(r));
+    uint32_t allowed = r->opts.fuse_mask & offered;
     return ck_fusion_section_allowed(r->model, sec, allowed);
 }
 
@@ -111,14 +114,10 @@ static int add_unit(ck_runner *r, size_t first, size_t count, int fusion)
     (void)k;
     u->pub.op = ck_fusion_op((unsigned)fusion);
     u->pub.dtype = fusion_dtype(r, (unsigned)fusion);
-    u->pub.fallback = 0;
-    u->kernel = ck_plugin_kernel(r->plugin, u->pub.op, u->pub.dtype, CK_KF_FUSED);
     build_fused(u, m);
     fused_outputs(u, m);
-    if (u->kernel && !ck_kernel_honours(u->kernel, &u->args)) { /* a window, cap or partial rope it never reads */
-        u->kernel = ck_plugin_kernel(r->scalar, u->pub.op, u->pub.dtype, CK_KF_FUSED);
-        u->pub.fallback = 1;
-    }
+    /* after the args: a kernel without a window, cap or partial rope they use is passed over */
+    u->kernel = run_pick_kernel(r, u->pub.op, u->pub.dtype, CK_KF_FUSED, &u->args, &u->pub.plugin, &u->pub.fallback);
     return 0;
 }
 

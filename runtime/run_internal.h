@@ -66,7 +66,9 @@ struct ck_runner {
     ck_model own_model;    /* the caller's, with layers capped by opts.max_layers */
     ck_plan *plan;
     ck_arena arena;
-    const ck_plugin *plugin, *scalar;
+    const ck_plugin *plugin, *scalar; /* plugin: the chain's first */
+    const ck_plugin *chain[CK_CHAIN_MAX];
+    size_t n_chain;
     ck_run_opts opts;
     step *steps;
     size_t n_steps;
@@ -85,6 +87,7 @@ struct ck_runner {
     const char *host_restore_kernel; /* the first such kernel's name */
     ck_share *share;                 /* opts.share_name: the arena is a shared mapping */
     ck_share_header *share_h;
+    double paging_ns; /* windowed runs: faulting in, seeding and releasing layers */
 };
 
 
@@ -96,6 +99,12 @@ int run_failf(char *err, size_t len, const char *fmt, ...) __attribute__((format
 /* The planned buffer of that layout.json name, or NULL. */
 const ck_buffer *run_find_buffer(const ck_runner *r, const char *name);
 
+/* run_bind.c: the one place a kernel is chosen — the first plugin of the
+ * chain that has (op, dtype, flags) and honours the capabilities args need
+ * (ck_kernel_honours), else scalar's; *by names the plugin and *fallback
+ * says it was scalar standing in. NULL if none has one. */
+const ck_kernel_desc *run_pick_kernel(const ck_runner *r, uint32_t op, uint32_t dtype, uint32_t flags, const void *args,
+                                      const char **by, int *fallback);
 /* run_bind.c: every node of every section bound to its buffers and kernel. */
 int run_bind_all(ck_runner *r, char *err, size_t len);
 /* 1: section si does not run (the encoders in a decode step). */
@@ -108,6 +117,9 @@ int run_check_units(const ck_runner *r, char *err, size_t len);
 int run_seed_span(ck_runner *r, size_t start, size_t end, char *err, size_t len);
 int run_make_resident(ck_runner *r, uint32_t sec, uint32_t layer, char *err, size_t len);
 void run_evict(ck_runner *r, uint32_t sec, uint32_t layer);
+/* run.c: before unit i of a windowed run, its layer resident (and the next
+ * one prefetched), the one behind the window released; timed into paging_ns. */
+int run_window_at(ck_runner *r, size_t i, char *err, size_t len);
 uint32_t run_gguf_matrix_dtype(ck_runner *r, const ck_model *m);
 
 #endif

@@ -260,7 +260,12 @@ void run_evict(ck_runner *r, uint32_t sec, uint32_t layer)
     if (!*flag)
         return;
     const ck_span *sp = &r->plan->sections[sec].layers[layer];
-    ck_arena_release(&r->arena, sp->start, sp->end - sp->start);
+    /* only the pages wholly inside the layer: a page it shares with the next
+     * layer (still resident) or the one before must keep its bytes, or a
+     * layer kept resident across generation steps would lose weights */
+    size_t page = r->arena.page, start = (sp->start + page - 1) / page * page, end = sp->end / page * page;
+    if (end > start)
+        ck_arena_release(&r->arena, start, end - start);
     *flag = 0;
 }
 

@@ -8,6 +8,7 @@
 #include "bench_e2e.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -47,13 +48,66 @@ static double graph_bytes(const ck_model *m, const ck_graph_opts *go)
     return total;
 }
 
+/* The ISA whose FMA peak bounds op kind `op`: that of the first plugin that ran it. */
+static int op_isa(const ck_e2e_result *res, uint32_t op)
+{
+    char first[48];
+    snprintf(first, sizeof first, "%s", res->op_by[op]);
+    first[strcspn(first, ",")] = '\0';
+    return ck_isa_for_plugin(first);
+}
+
+/* Prefill's time-weighted roof: per node the cache-aware ideal of bench's
+ * rows (its bytes at the bandwidth of the level they fit, its flops at the
+ * int8 dot peak for quantised matmuls, else the FMA peak of the ISA that ran
+ * it), summed over the forward, so pp's fraction is sum ideal / measured. */
+static double graph_ideal_ns(const ck_model *m, const ck_graph_opts *go, const ck_e2e_result *res,
+                             const ck_roofs *roofs)
+{
+    double total = 0;
+    for (size_t si = 0; si < m->n_sections; si++) {
+        ck_node nodes[CK_MAX_SECTION_NODES];
+        size_t n = ck_section_nodes(m, si, go, nodes);
+        for (size_t j = 0; j < n; j++) {
+            const ck_shape *sh = &nodes[j].shape;
+            ck_cost c = ck_op_cost(sh);
+            double bw =
+                ck_roofs_level_gbs(roofs, ck_roofs_level_of(roofs, (double)c.bytes, res->threads), res->threads);
+            int q = (sh->op == CK_OP_LINEAR || sh->op == CK_OP_QKV) &&
+                    (sh->dtype == CK_DTYPE_Q8_0 || sh->dtype == CK_DTYPE_Q4_0);
+            double peak = q ? ck_roofs_dot_gops(roofs, CK_DOT_INT8, res->threads) : 0;
+            if (!(peak > 0))
+                peak = ck_roofs_peak_gflops(roofs, op_isa(res, sh->op), res->threads);
+            if (!(bw > 0) || !(peak > 0))
+                return 0;
+            double t_mem = (double)c.bytes / bw, t_comp = (double)c.flops / peak; /* GB/s = bytes per ns */
+            total += (t_mem > t_comp ? t_mem : t_comp) *
+                     (nodes[j].part == CK_PART_LAYER ? (double)m->sections[si].n_layers : 1.0);
+        }
+    }
+    return total;
+}
+
+/* Which plugins ran op kind `op`: each name once, in the order met. */
+static void note_plugin(ck_e2e_result *res, const ck_run_step *s)
+{
+    char *by = res->op_by[s->op];
+    size_t len = strlen(by), nl = strlen(s->plugin ? s->plugin : "?");
+    for (const char *p = by; (p = strstr(p, s->plugin ? s->plugin : "?")); p += nl)
+        if ((p == by || p[-1] == ',') && (p[nl] == ',' || p[nl] == '\0'))
+            return;
+    snprintf(by + len, sizeof res->op_by[0] - len, "%s%s", len ? "," : "", s->plugin ? s->plugin : "?");
+}
+
 /* The profile of one timed pass, added to the phase's. */
-static void add_profile(ck_e2e_phase *ph, const ck_runner *r, const double *unit_ns)
+static void add_profile(ck_e2e_result *res, ck_e2e_phase *ph, const ck_runner *r, const double *unit_ns)
 {
     for (size_t i = 0; i < ck_runner_n_steps(r); i++) {
         const ck_run_step *s = ck_runner_step(r, i);
-        if (s->op < sizeof ph->op_ns / sizeof ph->op_ns[0])
+        if (s->op < sizeof ph->op_ns / sizeof ph->op_ns[0]) {
             ph->op_ns[s->op] += unit_ns[i];
+            note_plugin(res, s);
+        }
         if (s->section < CK_MAX_SECTIONS)
             ph->section_ns[s->section] += unit_ns[i];
     }
@@ -70,7 +124,7 @@ static void summarise(ck_e2e_phase *ph, double *ns, int reps)
 
 typedef struct e2e_env {
     const ck_bench_opts *o;
-    const ck_plugin *plugin, *scalar;
+    const ck_chain *chain;
     ck_exec_ctx *ctx;
     int reps;
 } e2e_env;
@@ -84,7 +138,8 @@ static int time_phase(const e2e_env *e, const ck_model *m, int decode, ck_e2e_re
                       .compute = e->o->compute,
                       .decode = decode,
                       .decode_pos = res->tg_from};
-    ck_runner *r = ck_runner_create(m, e->plugin, e->scalar, &ro, err, len);
+    ck_runner *r = ck_runner_create_chain(m, (const ck_plugin *const *)e->chain->plugins, e->chain->n, e->chain->scalar,
+                                          &ro, err, len);
     if (!r)
         return 2;
     double *unit_ns = calloc(ck_runner_n_steps(r) + 1, sizeof *unit_ns);
@@ -101,7 +156,7 @@ static int time_phase(const e2e_env *e, const ck_model *m, int decode, ck_e2e_re
                     : ck_runner_run_all(r, e->ctx, unit_ns, err, len);
         ns[k] = now_ns() - t0;
         if (!rc)
-            add_profile(ph, r, unit_ns);
+            add_profile(res, ph, r, unit_ns);
     }
     if (!rc)
         summarise(ph, ns, e->reps);
@@ -121,8 +176,9 @@ static int phase_lengths(const ck_bench_opts *o, const ck_model *m, ck_e2e_resul
         snprintf(err, len, "%s: --e2e: the model has no decoder section", o->model_path);
         return -1;
     }
-    size_t pp = o->e2e_pp ? o->e2e_pp : (seq / 2 < 512 ? seq / 2 : 512);
-    size_t tg = o->e2e_tg ? o->e2e_tg : (seq - pp < 128 ? seq - pp : 128);
+    size_t pp_max = o->e2e_short ? CK_E2E_SHORT_PP : 512, tg_max = o->e2e_short ? CK_E2E_SHORT_TG : 128;
+    size_t pp = o->e2e_pp ? o->e2e_pp : (seq / 2 < pp_max ? seq / 2 : pp_max);
+    size_t tg = o->e2e_tg ? o->e2e_tg : (seq - pp < tg_max ? seq - pp : tg_max);
     if (pp < 1 || tg < 1 || pp + tg > seq) {
         snprintf(err, len, "%s: --e2e: expected 1 <= pp, 1 <= tg and pp + tg <= seq_len (%zu), found pp %zu, tg %zu",
                  o->model_path, seq, pp, tg);
@@ -134,25 +190,24 @@ static int phase_lengths(const ck_bench_opts *o, const ck_model *m, ck_e2e_resul
     return 0;
 }
 
-int ck_e2e_run(const ck_bench_opts *o, const char *plugin, int threads, ck_e2e_result *res, char *err, size_t err_len)
+int ck_e2e_run(const ck_bench_opts *o, const char *plugin, int threads, const ck_roofs *roofs, ck_e2e_result *res,
+               char *err, size_t err_len)
 {
     memset(res, 0, sizeof *res);
     ck_model *m = ck_model_open(o->model_path, err, err_len); /* a .json or a .gguf */
     if (!m)
         return 2;
+    for (size_t i = 0; o->e2e_short && i < m->n_sections; i++) /* a sample: the bounds count the same layer */
+        if (m->sections[i].n_layers > 1)
+            m->sections[i].n_layers = 1;
     e2e_env e = {.o = o, .reps = o->repetitions < 1 ? 1 : o->repetitions > 64 ? 64 : o->repetitions};
-    ck_plugin *p = NULL, *sc = NULL;
+    ck_chain chain = {0};
     int rc = phase_lengths(o, m, res, err, err_len) ? 2 : 0;
-    if (!rc && (!(p = ck_plugin_load(plugin, err, err_len)) || !(sc = ck_plugin_load("scalar", err, err_len))))
+    if (!rc && ck_chain_load(&chain, plugin, err, err_len))
         rc = 2;
-    if (!rc && (!p->runnable || !sc->runnable)) {
-        snprintf(err, err_len, "plugin %s does not run here: %s", p->runnable ? "scalar" : plugin,
-                 p->runnable ? sc->why : p->why);
-        rc = 2;
-    }
     if (!rc) {
-        snprintf(res->plugin, sizeof res->plugin, "%s", p->desc->name);
-        e.plugin = p, e.scalar = sc, e.ctx = ck_exec_create(threads);
+        snprintf(res->plugin, sizeof res->plugin, "%.63s", chain.n > 1 ? chain.name : chain.plugins[0]->desc->name);
+        e.chain = &chain, e.ctx = ck_exec_create(threads);
         res->threads = e.ctx ? e.ctx->n_threads : 0;
         res->n_sections = m->n_sections;
         for (size_t i = 0; i < m->n_sections; i++)
@@ -170,10 +225,12 @@ int ck_e2e_run(const ck_bench_opts *o, const char *plugin, int threads, ck_e2e_r
         rc = !e.ctx ? 2 : time_phase(&e, &pm, 0, res, err, err_len);
         if (!rc)
             rc = time_phase(&e, m, 1, res, err, err_len);
+        go.decode = 0;
+        if (!rc && roofs)
+            res->phase[CK_E2E_PP].ideal_ns = graph_ideal_ns(&pm, &go, res, roofs);
         ck_exec_destroy(e.ctx);
     }
-    ck_plugin_unload(sc);
-    ck_plugin_unload(p);
+    ck_chain_unload(&chain);
     ck_model_free(m);
     return rc;
 }

@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 #include "bench_runner.h"
+#include "calibrate.h"
 #include "ck_ir.h"
 
 enum { CK_E2E_PP = 0, CK_E2E_TG = 1 };
@@ -20,10 +21,13 @@ typedef struct ck_e2e_phase {
     double op_ns[CK_OP_COUNT + 16];      /* profile, summed over repetitions (fused ops included) */
     double section_ns[CK_MAX_SECTIONS];
     double ideal_bytes; /* pp: one forward; tg: one token at the middle position, weights + KV */
+    double ideal_ns;    /* pp: sum over nodes of max(bytes at their level's bandwidth, flops at the peak of
+                         * the arithmetic their kernel uses); 0 without roofs */
 } ck_e2e_phase;
 
 typedef struct ck_e2e_result {
-    char plugin[64];
+    char plugin[64];                  /* a plugin or a chain, "quant+avx512" */
+    char op_by[CK_OP_COUNT + 16][48]; /* per op kind, the plugins whose kernels ran it ("scalar" a fallback) */
     int threads;
     size_t n_sections;
     char section_names[CK_MAX_SECTIONS][32];
@@ -31,9 +35,16 @@ typedef struct ck_e2e_result {
     ck_e2e_phase phase[2];
 } ck_e2e_result;
 
+/* The headline's short sample (o->e2e_short): the first layer of each
+ * section, pp and tg at most these by default, so that `make run` grows by
+ * seconds, not the minutes that seeding every layer of a 7B model takes. */
+#define CK_E2E_SHORT_PP 16
+#define CK_E2E_SHORT_TG 4
+
 /* pp and tg default (0) to min(512, seq_len / 2) and min(128, seq_len - pp)
- * of the decoder. 0, 1 (a step failed), 2 bad input; one line in err. */
-int ck_e2e_run(const ck_bench_opts *o, const char *plugin, int threads, ck_e2e_result *res, char *err, size_t err_len);
+ * of the decoder (CK_E2E_SHORT_* with o->e2e_short). 0, 1 (a step failed), 2 bad input; one line in err. */
+int ck_e2e_run(const ck_bench_opts *o, const char *plugin, int threads, const ck_roofs *roofs, ck_e2e_result *res,
+               char *err, size_t err_len);
 
 /* The result file of n results of one plugin (bench_e2e_file.c): Google
  * Benchmark's shape plus context.ckbench with an "e2e" array; written to

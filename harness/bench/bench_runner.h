@@ -42,6 +42,7 @@ typedef struct ck_bench_opts {
     long decode_pos;            /* decode: KV cache filled to this position; < 0: seq_len / 2 */
     int e2e;                    /* 1: the whole model (bench_e2e.h) instead of op instances */
     size_t e2e_pp, e2e_tg;      /* --pp, --tg; 0: the defaults */
+    int e2e_short;              /* the headline's sample: the first layer of each section, default pp 16 and tg 4 */
     int md;                     /* 1: print the rows as a Markdown table (the cli's) */
 } ck_bench_opts;
 

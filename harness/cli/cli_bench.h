@@ -23,9 +23,19 @@ int cli_parse_bench_args(int argc, char **argv, int first, ck_bench_opts *o);
 /* --phase, --cache, --decode-pos (cli_phase.c): 0 taken, 2 bad value
  * (said), -1 not one of these. */
 int cli_phase_option(const char *a, const char *v, ck_bench_opts *o);
+/* What the headline's summary says of the whole model: the first result's
+ * tokens per second and how far each phase is from its roof (0: unknown). */
+typedef struct cli_e2e_summary {
+    int ran;
+    size_t pp, tg;
+    double pp_tps, tg_tps;
+    double tg_bound_ratio; /* ms per token / (bytes per token at the DRAM roof) */
+    double pp_roof;        /* time-weighted fraction of the roof */
+} cli_e2e_summary;
 /* bench --e2e (cli_e2e.c): every plugin at every thread count; the exit
- * status (0, 1 a run failed, 2 bad input). */
-int cli_bench_e2e(const ck_bench_opts *o);
+ * status (0, 1 a run failed, 2 bad input). sum, when not NULL, gets the
+ * first result's figures. */
+int cli_bench_e2e(const ck_bench_opts *o, cli_e2e_summary *sum);
 /* bench --md (cli_md.c): every row as one Markdown table. */
 void cli_print_md(const ck_bench_outcome *out);
 /* The per-plugin tables and the roofs line. */

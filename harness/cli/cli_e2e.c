@@ -29,6 +29,12 @@ static void print_bound(const ck_e2e_result *r, const ck_roofs *roofs)
     printf("tg %s, %d threads: %.2f ms per token; its %.2f GB per token at the DRAM roof (%.1f GB/s) take %.2f ms: "
            "%.2fx the bound\n",
            r->plugin, r->threads, 1e-6 * per_token, tg->ideal_bytes / 1e9, bw, 1e-6 * ideal, per_token / ideal);
+    const ck_e2e_phase *pp = &r->phase[CK_E2E_PP];
+    if (pp->ideal_ns > 0)
+        printf("pp%zu %s, %d threads: %.0f%% of the roof, time-weighted (sum of each op's ideal %.1f ms / measured "
+               "%.1f ms)\n",
+               pp->tokens, r->plugin, r->threads, 100 * pp->ideal_ns / pp->ns_median, 1e-6 * pp->ideal_ns,
+               1e-6 * pp->ns_median);
 }
 
 static void print_profile(const ck_e2e_result *r)
@@ -37,21 +43,33 @@ static void print_profile(const ck_e2e_result *r)
     for (int k = 0; k < 2; k++)
         for (size_t s = 0; s < r->n_sections; s++)
             total[k] += r->phase[k].section_ns[s];
-    printf("profile of %s, %d threads (share of each phase's time):\n  %-14s %7s %7s\n", r->plugin, r->threads,
-           "op / section", "pp", "tg");
+    printf("profile of %s, %d threads (share of each phase's time):\n  %-14s %7s %7s  %s\n", r->plugin, r->threads,
+           "op / section", "pp", "tg", "kernels of");
     size_t n_ops = sizeof r->phase[0].op_ns / sizeof r->phase[0].op_ns[0];
     for (size_t op = 0; op < n_ops; op++)
         if (r->phase[0].op_ns[op] > 0 || r->phase[1].op_ns[op] > 0)
-            printf("  %-14s %6.1f%% %6.1f%%\n", ck_op_name((uint32_t)op),
+            printf("  %-14s %6.1f%% %6.1f%%  %s\n", ck_op_name((uint32_t)op),
                    total[0] > 0 ? 100 * r->phase[0].op_ns[op] / total[0] : 0,
-                   total[1] > 0 ? 100 * r->phase[1].op_ns[op] / total[1] : 0);
+                   total[1] > 0 ? 100 * r->phase[1].op_ns[op] / total[1] : 0, r->op_by[op]);
     for (size_t s = 0; s < r->n_sections; s++)
         printf("  %-14s %6.1f%% %6.1f%%\n", r->section_names[s],
                total[0] > 0 ? 100 * r->phase[0].section_ns[s] / total[0] : 0,
                total[1] > 0 ? 100 * r->phase[1].section_ns[s] / total[1] : 0);
 }
 
-int cli_bench_e2e(const ck_bench_opts *o)
+/* The headline's figures of result r. */
+static void summarise(const ck_e2e_result *r, const ck_roofs *roofs, cli_e2e_summary *sum)
+{
+    const ck_e2e_phase *pp = &r->phase[CK_E2E_PP], *tg = &r->phase[CK_E2E_TG];
+    double bw = roofs ? ck_roofs_level_gbs(roofs, CK_MEM_DRAM, r->threads) : 0;
+    *sum = (cli_e2e_summary){1, pp->tokens, tg->tokens, pp->tps_median, tg->tps_median, 0, 0};
+    if (bw > 0 && tg->ideal_bytes > 0)
+        sum->tg_bound_ratio = (tg->ns_median / (double)tg->tokens) / (tg->ideal_bytes / bw);
+    if (pp->ideal_ns > 0)
+        sum->pp_roof = pp->ideal_ns / pp->ns_median;
+}
+
+int cli_bench_e2e(const ck_bench_opts *o, cli_e2e_summary *sum)
 {
     char err[CK_ERR_LEN], dir[4096], path[4200], model[128];
     const char *base = strrchr(o->model_path, '/');
@@ -60,15 +78,17 @@ int cli_bench_e2e(const ck_bench_opts *o)
     if (ml > 5 && !strcmp(model + ml - 5, ".json"))
         model[ml - 5] = '\0';
     ck_roofs roofs;
+    /* the newest roofs file (ck_roofs_path would name a new one, never there) */
     int have_roofs = ck_sys_results_dir(dir, sizeof dir, err, sizeof err) == 0 &&
-                     (ck_roofs_path(path, sizeof path, dir), ck_roofs_load(&roofs, path, err, sizeof err) == 0);
+                     ck_roofs_find(path, sizeof path, dir) == 0 && ck_roofs_load(&roofs, path, err, sizeof err) == 0;
     int status = 0;
     printf("| model | plugin | threads | test | t/s | min - max | ms per token |\n|---|---|--:|---|--:|--:|--:|\n");
     ck_e2e_result res[CK_BENCH_MAX_PLUGINS * CK_BENCH_MAX_THREADS];
     size_t n = 0, first[CK_BENCH_MAX_PLUGINS + 1] = {0};
     for (int p = 0; p < o->n_plugins; p++, first[p] = n)
         for (int t = 0; t < (o->n_threads ? o->n_threads : 1); t++) {
-            int rc = ck_e2e_run(o, o->plugins[p], o->n_threads ? o->threads[t] : 0, &res[n], err, sizeof err);
+            int rc = ck_e2e_run(o, o->plugins[p], o->n_threads ? o->threads[t] : 0, have_roofs ? &roofs : NULL, &res[n],
+                                err, sizeof err);
             if (rc) {
                 fprintf(stderr, "ckbench bench --e2e: %s\n", err);
                 if (rc == 2)
@@ -84,6 +104,8 @@ int cli_bench_e2e(const ck_bench_opts *o)
     printf("\nt/s: median over %d repetition%s (min - max); prefill is one forward of pp tokens, generation a "
            "greedy loop of tg\ntokens from position pp, each appending its k and v to the KV cache.\n",
            o->repetitions, o->repetitions == 1 ? "" : "s");
+    if (sum && n)
+        summarise(&res[0], have_roofs ? &roofs : NULL, sum);
     for (size_t i = 0; i < n; i++) {
         if (have_roofs)
             print_bound(&res[i], &roofs);

@@ -7,7 +7,7 @@
 
 #include "cli_generate.h"
 
-int cli_generate(ck_runner *r, const ck_exec_ctx *ctx, size_t start_pos, size_t n)
+int cli_generate(ck_runner *r, const ck_exec_ctx *ctx, size_t start_pos, size_t n, size_t window)
 {
     char err[CK_ERR_LEN];
     /* the last position first: a loop that cannot finish is refused before it starts */
@@ -22,6 +22,7 @@ int cli_generate(ck_runner *r, const ck_exec_ctx *ctx, size_t start_pos, size_t 
         return 1;
     }
     struct timespec t0, t1;
+    double paged0 = ck_runner_paging_ns(r);
     clock_gettime(CLOCK_MONOTONIC, &t0);
     int rc = ck_runner_generate(r, ctx, start_pos, n, ids, NULL, err, sizeof err);
     clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -36,6 +37,11 @@ int cli_generate(ck_runner *r, const ck_exec_ctx *ctx, size_t start_pos, size_t 
         printf(" %d", (int)ids[i]);
     printf("\ntime: %.3f ms per token, %.2f tokens/s, %d threads\n", 1e3 * s / (double)n, (double)n / s,
            ctx->n_threads);
+    double paged = 1e-9 * (ck_runner_paging_ns(r) - paged0);
+    if (window) /* every token walks the layers again: each is faulted in and seeded anew */
+        printf("paging (--window %zu): %.3f ms per token faulting in, seeding and releasing layers, %.3f ms per "
+               "token computing\n",
+               window, 1e3 * paged / (double)n, 1e3 * (s - paged) / (double)n);
     free(ids);
     return 0;
 }

@@ -54,17 +54,5 @@ int cli_phase_option(const char *a, const char *v, ck_bench_opts *o)
         *(a[2] == 'p' ? &o->e2e_pp : &o->e2e_tg) = (size_t)n;
         return 0;
     }
-    if (!strcmp(a, "--pp") || !strcmp(a, "--tg")) {
-        char *end;
-        errno = 0;
-        long n = strtol(v, &end, 10);
-        if (errno || end == v || *end || n < 1)
-            return cli_usage_error("ckbench bench",
-                                   a[2] == 'p' ? "--pp: expected a token count (1 or more), found '%s'"
-                                               : "--tg: expected a token count (1 or more), found '%s'",
-                                   v);
-        *(a[2] == 'p' ? &o->e2e_pp : &o->e2e_tg) = (size_t)n;
-        return 0;
-    }
     return -1;
 }

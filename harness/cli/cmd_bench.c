@@ -225,7 +225,8 @@ static void bench_usage(FILE *f)
             "default seq_len/2) or both (default). --cache: cold (operands rotated through copies exceeding\n"
             "8x the LLC), hot, or both; default cold for decode, both for prefill.\n"
             "--e2e: the whole model instead: prefill of --pp N tokens and greedy generation of --tg N\n"
-            "(default 512 and 128, within the context), tokens/s (median, min-max) and a profile.\n"
+            "(default 512 and 128, within the context), tokens/s (median, min-max) and a profile. With --e2e a\n"
+            "plugin may be a chain P1+P2 (each op on the first that has a kernel, then scalar).\n"
             "--md: the rows as one Markdown table (to paste into a pull request) instead of the tables.\n"
             "Writes results/<date>-<HHMMSS>-<host>-<plugin>-<model>.json (-2, -3, ... when taken; Google\n"
             "Benchmark JSON + a ckbench context; compare.py reads it) and .csv, or --out FILE\n"
@@ -344,7 +345,14 @@ int ck_cmd_bench(int argc, char **argv)
     if (rc)
         return rc;
     if (o.e2e)
-        return cli_bench_e2e(&o);
+        return cli_bench_e2e(&o, NULL);
+    /* the per-op table times each plugin's own kernels; a chain is a way to run the whole model */
+    for (int i = 0; i < o.n_plugins; i++)
+        if (ck_chain_spec(o.plugins[i]))
+            return cli_usage_error("ckbench bench",
+                                   "--plugin '%s': a chain (P1+P2) runs with --e2e only; the per-op table times "
+                                   "each plugin's own kernels (list them: P1,P2)",
+                                   o.plugins[i]);
     ck_progress prog;
     ck_progress_start(&prog, "bench", 0);
     o.progress = &prog;

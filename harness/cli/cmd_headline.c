@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "common/term.h"
+#include "bench/bench_e2e.h"
 #include "bench/bench_runner.h"
 #include "bench/calibrate.h"
 #include "bench/results.h"
@@ -79,7 +80,41 @@ static void print_roof_fractions(const ck_bench_plugin_result *pr)
     }
 }
 
-static void print_report(const ck_bench_outcome *out, int parity_rc, ck_compute compute)
+/* The whole model after bench: by default a short sample (its first layer
+ * per section, small pp and tg: bench_e2e.h), every layer with --e2e. Its
+ * own result file: the headline's --out names bench's. */
+static int run_e2e(ck_bench_opts o, cli_e2e_summary *sum)
+{
+    o.out_path = NULL;
+    o.e2e_short = !o.e2e;
+    if (o.e2e_short)
+        printf("\n== whole model, short: the first layer of each section, pp and tg at most %d and %d tokens "
+               "(--e2e: every layer)\n",
+               CK_E2E_SHORT_PP, CK_E2E_SHORT_TG);
+    else
+        printf("\n== whole model (prefill and generation)\n");
+    fflush(stdout);
+    return cli_bench_e2e(&o, sum);
+}
+
+/* The summary's whole-model line: tokens per second, and each phase against its roof. */
+static void print_e2e(const cli_e2e_summary *e, int sample)
+{
+    if (!e->ran) {
+        printf("e2e:     not run (see above)\n");
+        return;
+    }
+    printf("e2e:     pp%zu %.1f tokens/s%s; tg%zu %.2f tokens/s", e->pp, e->pp_tps, e->pp_roof > 0 ? "" : " (no roofs)",
+           e->tg, e->tg_tps);
+    if (e->tg_bound_ratio > 0)
+        printf(", %.2fx its DRAM bound", e->tg_bound_ratio);
+    printf("%s\n", sample ? " (first layer of each section)" : "");
+    if (e->pp_roof > 0)
+        printf("e2e:     pp%zu at %.0f%% of the roof, time-weighted\n", e->pp, 100 * e->pp_roof);
+}
+
+static void print_report(const ck_bench_outcome *out, int parity_rc, ck_compute compute, const cli_e2e_summary *e2e,
+                         int sample)
 {
     const ck_bench_plugin_result *pr = &out->plugins[0];
     printf("\n== report\n");
@@ -91,6 +126,7 @@ static void print_report(const ck_bench_outcome *out, int parity_rc, ck_compute 
            ck_term_off(stdout));
     if (!pr->runnable) {
         printf("bench:   %s did not run: %s\n", pr->plugin, pr->why);
+        print_e2e(e2e, sample);
         return;
     }
     size_t measured = 0;
@@ -110,6 +146,7 @@ static void print_report(const ck_bench_outcome *out, int parity_rc, ck_compute 
     if (n_speed)
         printf("speedup: %.1fx over scalar (geometric mean of %d instances)\n", g, n_speed);
     print_roof_fractions(pr);
+    print_e2e(e2e, sample);
     if (compute == CK_COMPUTE_BF16)
         printf("compute: bf16 (bf16-weight linear / qkv round x to bf16; docs/ops.md)\n");
     printf("results: %s\n", pr->json_path[0] ? pr->json_path : "(not written)");
@@ -127,7 +164,8 @@ int ck_cmd_headline(int argc, char **argv)
                "Parity (reduced sizes, against the scalar reference), then bench at the model's real shapes,\n"
                "then a short report with the result file's path. '--plugin best' takes the best plugin that\n"
                "runs here (avx512 > avx2 > neon > scalar). Calibrates the roofs first if this machine has\n"
-               "none. With --e2e, then the whole model: prefill and generation (see 'ckbench bench --help').\n"
+               "none. Then the whole model, prefill and generation ('ckbench bench --help', --e2e): by\n"
+               "default a short sample (the first layer of each section, pp 16, tg 4), with --e2e every layer.\n"
                "Bench options: see 'ckbench bench --help'.\n");
         return 0;
     }
@@ -135,6 +173,11 @@ int ck_cmd_headline(int argc, char **argv)
         return rc;
     if (o.n_plugins != 1)
         return cli_usage_error("ckbench", "%s", "the headline takes one plugin (use 'ckbench bench' for several)");
+    if (ck_chain_spec(o.plugins[0])) /* parity and the per-op table are per plugin */
+        return cli_usage_error("ckbench",
+                               "--plugin '%s': the headline takes one plugin; a chain runs in 'ckbench run' and "
+                               "'ckbench bench --e2e'",
+                               o.plugins[0]);
     if (!strcmp(o.plugins[0], "best") && !(o.plugins[0] = best_plugin())) {
         fprintf(stderr, "ckbench: --plugin best: no plugin runs here; see 'ckbench list'\n");
         return 2;
@@ -182,16 +225,13 @@ int ck_cmd_headline(int argc, char **argv)
     ck_bench_outcome out;
     int bench_rc = ck_bench_run(&o, &out);
     ck_progress_finish(&prog);
+    cli_e2e_summary e2e = {0};
     if (bench_rc != 2) {
         cli_print_outcome(&out);
-        print_report(&out, parity_rc, o.compute);
+        int e2e_rc = run_e2e(o, &e2e);
+        bench_rc = e2e_rc > bench_rc ? e2e_rc : bench_rc;
+        print_report(&out, parity_rc, o.compute, &e2e, !o.e2e);
     }
     ck_bench_outcome_free(&out);
-    if (o.e2e && bench_rc != 2) { /* the whole model too: mapping a large model takes a while, so on request */
-        printf("\n== whole model (prefill and generation)\n");
-        fflush(stdout);
-        int e2e_rc = cli_bench_e2e(&o);
-        bench_rc = e2e_rc > bench_rc ? e2e_rc : bench_rc;
-    }
     return parity_rc ? parity_rc : bench_rc;
 }

@@ -129,6 +129,11 @@ static int parse_args(int argc, char **argv, options *o)
     }
     if (o->weight_dtype && !o->model)
         return bad("--weight-dtype needs --model%s%s", "", "");
+    /* a chain only picks kernels of its plugins: gating each plugin gates every kernel it can pick */
+    if (ck_chain_spec(o->plugin))
+        return bad("--plugin '%s': parity gates one plugin at a time, not a chain; run it for each plugin of "
+                   "the chain (its kernels are the ones the chain picks)%s",
+                   o->plugin, "");
     if (o->ops)
         return parse_ops(o);
     for (int op = 1; op < CK_OP_COUNT; op++)

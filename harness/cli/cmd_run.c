@@ -41,7 +41,7 @@ typedef struct run_cli {
 static int usage(const char *cmd, FILE *f)
 {
     fprintf(f,
-            "usage: ckbench %s --plugin P --model M [--tokens 1,2,3] [--weights seeded|FILE.gguf]\n"
+            "usage: ckbench %s --plugin P|P1+P2 --model M [--tokens 1,2,3] [--weights seeded|FILE.gguf]\n"
             "       [--weight-dtype f32|bf16|f16|q8_0|q4_0] [--fuse all|none|LIST] [--decode-pos P]\n"
             "       [--seed S] [--threads N] [--compute f32|bf16]%s\n",
             cmd,
@@ -51,6 +51,7 @@ static int usage(const char *cmd, FILE *f)
     if (strcmp(cmd, "run") == 0)
         fprintf(f, "Runs the whole planned model (every section, in execution order) in its single allocation\n"
                    "through plugin P (scalar stands in for ops P lacks), and prints a digest of the output.\n"
+                   "A chain P1+P2 takes each op's kernel from the first plugin that has one, then scalar.\n"
                    "--window N keeps N layers of a section resident at a time (larger-than-memory models).\n"
                    "--decode-pos P runs one token at position P through the decoder sections against the\n"
                    "per-layer KV cache (its rows before P seeded, standing in for the prefill).\n"
@@ -222,7 +223,8 @@ static int parse(int argc, char **argv, run_cli *c)
 
 typedef struct loaded {
     ck_model *model;
-    ck_plugin *plugin, *scalar;
+    ck_chain chain;             /* --plugin P or P1+P2+... */
+    ck_plugin *plugin, *scalar; /* the chain's first, and scalar */
 } loaded;
 
 static int load_all(const run_cli *c, loaded *l)
@@ -230,24 +232,42 @@ static int load_all(const run_cli *c, loaded *l)
     char err[CK_ERR_LEN];
     memset(l, 0, sizeof *l);
     if (!(l->model = ck_model_open(c->model, err, sizeof err)) ||
-        !(l->scalar = ck_plugin_load("scalar", err, sizeof err)) ||
-        !(l->plugin = strcmp(c->plugin, "scalar") == 0 ? l->scalar : ck_plugin_load(c->plugin, err, sizeof err))) {
+        ck_chain_load(&l->chain, c->plugin, err, sizeof err)) {
         fprintf(stderr, "ckbench: %s\n", err);
         return -1;
     }
-    if (!l->plugin->runnable) {
-        fprintf(stderr, "ckbench: plugin '%s' does not run here: %s\n", l->plugin->desc->name, l->plugin->why);
-        return -1;
-    }
+    l->plugin = l->chain.plugins[0];
+    l->scalar = l->chain.scalar;
     return 0;
 }
 
 static void unload_all(loaded *l)
 {
-    if (l->plugin && l->plugin != l->scalar)
-        ck_plugin_unload(l->plugin);
-    ck_plugin_unload(l->scalar);
+    ck_chain_unload(&l->chain);
     ck_model_free(l->model);
+}
+
+static ck_runner *create_runner(const loaded *l, const ck_run_opts *o, char *err, size_t len)
+{
+    return ck_runner_create_chain(l->model, (const ck_plugin *const *)l->chain.plugins, l->chain.n, l->scalar, o, err,
+                                  len);
+}
+
+/* How many units each plugin of the chain runs, for run's report line. */
+static void print_chain_counts(const ck_runner *r, const ck_chain *ch)
+{
+    printf("kernels by plugin:");
+    for (size_t p = 0; p <= ch->n; p++) {
+        const ck_plugin *pl = p < ch->n ? ch->plugins[p] : ch->scalar;
+        size_t n = 0;
+        for (size_t i = 0; i < ck_runner_n_steps(r); i++) {
+            const ck_run_step *s = ck_runner_step(r, i);
+            n += p < ch->n ? s->plugin == pl->desc->name && !s->fallback : (size_t)s->fallback;
+        }
+        if (p < ch->n || n)
+            printf("%s %s %zu%s", p ? "," : "", pl->desc->name, n, p < ch->n ? "" : " (fallback)");
+    }
+    printf("\n");
 }
 
 /* FNV-1a over the output's bytes: equal digests mean bit-identical outputs. */
@@ -402,8 +422,7 @@ int ck_cmd_run(int argc, char **argv)
                      .share_name = c.share,
                      .compute = c.compute};
     ck_dump_opts dump = {.glob = c.dump_glob, .source = "run"};
-    if (!(r = ck_runner_create(l.model, l.plugin, l.scalar, &o, err, sizeof err)) ||
-        ck_patch_bind(&c.patches, r, err, sizeof err)) {
+    if (!(r = create_runner(&l, &o, err, sizeof err)) || ck_patch_bind(&c.patches, r, err, sizeof err)) {
         fprintf(stderr, "ckbench run: %s\n", err);
         goto out;
     }
@@ -421,7 +440,9 @@ int ck_cmd_run(int argc, char **argv)
             status = 2;
             goto out;
         }
-        status = cli_generate(r, ctx, c.decode_pos, c.generate);
+        status = cli_generate(r, ctx, c.decode_pos, c.generate, c.window);
+        if (status == 0 && l.chain.n > 1)
+            print_chain_counts(r, &l.chain);
         goto out;
     }
     if (c.patches.n && !(baseline = forward_copy(r, ctx, err, sizeof err))) {
@@ -459,8 +480,10 @@ int ck_cmd_run(int argc, char **argv)
     }
     double seconds = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
     printf("model %s through %s: %zu steps (%zu by scalar fallback), %d threads, %.3f s%s\n", ck_model_name(l.model),
-           l.plugin->desc->name, ck_runner_n_steps(r), fallbacks, ctx->n_threads, seconds,
+           l.chain.name, ck_runner_n_steps(r), fallbacks, ctx->n_threads, seconds,
            c.compute == CK_COMPUTE_BF16 ? ", compute bf16" : "");
+    if (l.chain.n > 1)
+        print_chain_counts(r, &l.chain);
     ck_print_host_restores(r);
     print_fusions(r, c.fuse, l.plugin, l.model);
     printf("allocation: %zu bytes in one mapping%s%s\n", ck_runner_plan(r)->total,
@@ -542,8 +565,8 @@ int ck_cmd_diverge(int argc, char **argv)
     ck_run_opts fused = o;
     fused.fuse_mask = c.fuse;
     if (!(ref = ck_runner_create(l.model, l.scalar, l.scalar, &o, err, sizeof err)) ||
-        !(dut = ck_runner_create(l.model, l.plugin, l.scalar, &fused, err, sizeof err)) ||
-        ck_runner_prepare(ref, err, sizeof err) || ck_runner_prepare(dut, err, sizeof err)) {
+        !(dut = create_runner(&l, &fused, err, sizeof err)) || ck_runner_prepare(ref, err, sizeof err) ||
+        ck_runner_prepare(dut, err, sizeof err)) {
         fprintf(stderr, "ckbench diverge: %s\n", err);
         goto out;
     }
@@ -569,13 +592,13 @@ int ck_cmd_diverge(int argc, char **argv)
             worst w =
                 compare_out((const float *)(db + s->out[k].offset), (const float *)(rb + s->out[k].offset), n, tol);
             if (w.failing) {
-                printf("first divergence at step %zu of %zu: %s (%s, %s kernel%s)\n"
+                printf("first divergence at step %zu of %zu: %s (%s, %s kernel of %s%s)\n"
                        "  tensor %s at offset 0x%zx (+%zu bytes into it), element %zu: got %.9g, reference %.9g\n"
                        "  abs error %.3g, rel error %.3g, %zu of %zu elements outside %s\n",
                        i, ck_runner_n_steps(dut), s->label, ck_op_name(s->op), ck_dtype_name(s->dtype),
-                       s->fallback ? ", scalar fallback" : "", s->out[k].name, s->out[k].offset,
-                       w.index * sizeof(float), w.index, w.got, w.want, w.abs_err, w.rel_err, w.failing, n,
-                       tol.cls == CK_PARITY_EXACT ? "bit-exactness" : "tolerance");
+                       s->plugin ? s->plugin : "?", s->fallback ? ", scalar fallback" : "", s->out[k].name,
+                       s->out[k].offset, w.index * sizeof(float), w.index, w.got, w.want, w.abs_err, w.rel_err,
+                       w.failing, n, tol.cls == CK_PARITY_EXACT ? "bit-exactness" : "tolerance");
                 status = 1;
                 goto out;
             }
@@ -583,7 +606,7 @@ int ck_cmd_diverge(int argc, char **argv)
     }
     if (status == 0)
         printf("no divergence: all %zu steps of %s through %s within tolerance of scalar\n", ck_runner_n_steps(dut),
-               ck_model_name(l.model), l.plugin->desc->name);
+               ck_model_name(l.model), l.chain.name);
     if (status == 0 && c.fuse)
         print_fusions(dut, c.fuse, l.plugin, l.model);
 out:

@@ -122,6 +122,16 @@ static int add_sections(ck_tensor_set *s, const cJSON *sections, const char *wha
         }
         if (add_part(s, cJSON_GetObjectItem(sec, "footer"), -1, slot + 1 + (size_t)k, what, err, len))
             return -1;
+        const cJSON *kv = cJSON_GetObjectItem(sec, "kv_cache"); /* decode plans: the caches after the footer */
+        size_t first_kv = s->n;
+        if (kv && add_part(s, kv, -1, slot, what, err, len))
+            return -1;
+        for (size_t i = first_kv; i < s->n; i++) { /* each cache belongs to its layer (written by its attention) */
+            const char *at = strstr(s->v[i].name, ".layer.");
+            long layer = at ? strtol(at + 7, NULL, 10) : -1;
+            if (layer >= 0 && layer < k)
+                s->v[i].layer = layer, s->v[i].slot = slot + 1 + (size_t)layer;
+        }
         slot += (size_t)k + 2;
     }
     return 0;

@@ -52,6 +52,15 @@ static void close_all(fixture *f)
     ck_model_free(f->m);
 }
 
+static ck_runner *window_runner(const fixture *f, size_t pos, size_t window)
+{
+    char err[CK_ERR_LEN];
+    ck_run_opts o = {.seed = 7, .decode = 1, .decode_pos = pos, .window_layers = window};
+    ck_runner *r = ck_runner_create(f->m, f->p, f->scalar, &o, err, sizeof err);
+    cr_assert_not_null(r, "%s", err);
+    return r;
+}
+
 static ck_runner *decode_runner(const fixture *f, size_t pos)
 {
     char err[CK_ERR_LEN];
@@ -108,6 +117,25 @@ Test(generate, replays_bit_identically_on_any_thread_count)
     close_all(&two);
 }
 
+/* --window with generation: the cache lives outside the layer spans the
+ * window releases, so paging layers in and out (weights seeded anew each
+ * token) changes nothing in what is generated. */
+Test(generate, a_window_of_one_layer_generates_the_same_tokens)
+{
+    fixture f = open_all("scalar", 1);
+    char err[CK_ERR_LEN];
+    int32_t whole[8], windowed[8];
+    generate(&f, 0, 8, whole);
+    ck_runner *r = window_runner(&f, 0, 1);
+    cr_assert_eq(ck_runner_prepare(r, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(ck_runner_generate(r, f.ctx, 0, 8, windowed, NULL, err, sizeof err), 0, "%s", err);
+    cr_assert_arr_eq(whole, windowed, sizeof whole, "--window 1 against every layer resident");
+    cr_assert_gt(ck_runner_paging_ns(r), 0, "the layers were paged, and that time is counted apart");
+    cr_assert_leq(ck_runner_resident_layers(r, 0), 2, "at most the window and the layer behind it stay");
+    ck_runner_free(r);
+    close_all(&f);
+}
+
 Test(generate, a_position_outside_the_context_is_refused)
 {
     fixture f = open_all("scalar", 1);
@@ -129,6 +157,23 @@ static int sh_out(char *out, size_t len, const char *cmd)
     out[n] = '\0';
     int st = pclose(p);
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+Test(generate, run_generate_with_a_window_says_the_paging_apart)
+{
+    const char *ck = getenv("CK_CKBENCH");
+    if (!ck)
+        cr_skip_test("CK_CKBENCH not set");
+    char cmd[2048], whole[4096], windowed[4096];
+    snprintf(cmd, sizeof cmd, "%s run --plugin scalar --model '%s' --threads 1 --generate 8 2>&1", ck, model_path());
+    cr_assert_eq(sh_out(whole, sizeof whole, cmd), 0, "%s", whole);
+    snprintf(cmd, sizeof cmd, "%s run --plugin scalar --model '%s' --threads 1 --generate 8 --window 1 2>&1", ck,
+             model_path());
+    cr_assert_eq(sh_out(windowed, sizeof windowed, cmd), 0, "%s", windowed);
+    size_t ids = strcspn(whole, "\n");
+    cr_assert(strncmp(whole, windowed, ids) == 0, "the same ids:\n%s\n%s", whole, windowed);
+    cr_assert(strstr(windowed, "paging (--window 1): ") && strstr(windowed, "ms per token computing"), "%s", windowed);
+    cr_assert_null(strstr(whole, "paging"), "%s", whole);
 }
 
 Test(generate, bench_e2e_prints_pp_tg_and_a_profile_that_adds_up)

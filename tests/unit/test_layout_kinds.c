@@ -100,6 +100,8 @@ static size_t check_layout(const char *path, char kinds[MAX_KINDS][32], size_t n
         check_part(cJSON_GetObjectItem(sec, "header"), kinds, n, &tensors, what);
         cJSON_ArrayForEach(layer, cJSON_GetObjectItem(sec, "layers")) check_part(layer, kinds, n, &tensors, what);
         check_part(cJSON_GetObjectItem(sec, "footer"), kinds, n, &tensors, what);
+        if (cJSON_GetObjectItem(sec, "kv_cache")) /* decode plans: the caches after the footer */
+            check_part(cJSON_GetObjectItem(sec, "kv_cache"), kinds, n, &tensors, what);
     }
     cr_assert_gt(tensors, 0, "%s", what);
     grads = strstr(text, "\"kind\": \"activation_gradient\"") != NULL;

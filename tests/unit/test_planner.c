@@ -67,9 +67,10 @@ static void check_invariants(const ck_plan *p, const char *what)
         prev_end = b->offset + b->size;
         const ck_section_plan *sp = &p->sections[b->section];
         cr_assert(b->offset >= sp->all.start && prev_end <= sp->all.end, "%s: %s outside its section", what, b->name);
-        const ck_span *part = b->part == CK_PART_HEADER   ? &sp->header
-                              : b->part == CK_PART_FOOTER ? &sp->footer
-                                                          : &sp->layers[b->layer];
+        const ck_span *part = b->part == CK_PART_HEADER     ? &sp->header
+                              : b->part == CK_PART_FOOTER   ? &sp->footer
+                              : b->part == CK_PART_KV_CACHE ? &sp->kv_cache
+                                                            : &sp->layers[b->layer];
         cr_assert(b->offset >= part->start && prev_end <= part->end, "%s: %s outside its part", what, b->name);
         by_kind[b->kind] += b->size;
     }
@@ -188,6 +189,19 @@ Test(planner, decode_adds_a_kv_cache_per_decoder_layer)
         cr_assert_eq(b->shape[2], 8);
     }
     cr_assert_eq(caches, 2 * 2); /* k and v for each of 2 text layers */
+    /* after the footer, outside every layer span (a window pages layers, never the cache) */
+    const ck_section_plan *sp = &p->sections[1];
+    for (size_t i = 0; i < p->n_buffers; i++) {
+        const ck_buffer *b = &p->buffers[i];
+        if (b->kind != CK_BUF_KV_CACHE)
+            continue;
+        cr_assert_eq(b->part, CK_PART_KV_CACHE, "%s", b->name);
+        cr_assert(b->offset >= sp->kv_cache.start && b->offset + b->size <= sp->kv_cache.end, "%s", b->name);
+        cr_assert_geq(b->offset, sp->footer.end, "%s", b->name);
+        for (size_t l = 0; l < sp->n_layers; l++)
+            cr_assert(b->offset >= sp->layers[l].end || b->offset + b->size <= sp->layers[l].start, "%s", b->name);
+    }
+    cr_assert_eq(sp->kv_cache.end, sp->all.end, "the cache closes the section");
     ck_plan_free(p);
     ck_model_free(m);
 }
