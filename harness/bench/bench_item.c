@@ -117,8 +117,8 @@ static void register_item(bench_item *it, int threads)
  * number of benchmarks run (0: the plugin has no kernel for any instance),
  * or -1 with err. */
 int bench_run_plugin(const ck_plugin *p, const ck_bench_variant *vars, size_t n_inst, ck_exec_ctx **ctxs,
-                      ck_counters **ctrs, int n_ctx, const ck_bench_opts *o, double scalar_budget, const char *gb_path,
-                      run_set *rs, char *err, size_t err_len)
+                     ck_counters **ctrs, int n_ctx, const ck_bench_opts *o, double scalar_budget, const char *gb_path,
+                     run_set *rs, char *err, size_t err_len)
 {
     rs->n = n_inst * (size_t)n_ctx;
     rs->items = calloc(rs->n ? rs->n : 1, sizeof *rs->items);

@@ -96,7 +96,7 @@ static void scalar_row_at_full_shape(ck_bench_row *r, const ck_bench_row *measur
 
 /* Rows of a plugin from its run set; returns 1 if any row was not measured. */
 int bench_make_rows(const bench_env *e, const ck_plugin *p, const run_set *rs, int scalar_itself,
-                     ck_bench_plugin_result *pr)
+                    ck_bench_plugin_result *pr)
 {
     const scalar_ref *sr = e->sr;
     pr->rows = calloc(rs->n ? rs->n : 1, sizeof *pr->rows);
