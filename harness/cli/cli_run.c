@@ -180,6 +180,20 @@ void cli_run_unload(loaded *l)
     ck_model_free(l->model);
 }
 
+ck_run_opts cli_run_opts(const run_cli *c)
+{
+    return (ck_run_opts){.seed = c->seed,
+                         .window_layers = c->window,
+                         .tokens = c->tokens,
+                         .n_tokens = c->n_tokens,
+                         .gguf_path = c->gguf,
+                         .weight_dtype = c->weight_dtype,
+                         .decode = c->decode,
+                         .decode_pos = c->decode_pos,
+                         .share_name = c->share,
+                         .compute = c->compute};
+}
+
 ck_runner *cli_run_runner(const loaded *l, const ck_run_opts *o, char *err, size_t len)
 {
     return ck_runner_create_chain(l->model, (const ck_plugin *const *)l->chain.plugins, l->chain.n, l->scalar, o, err,

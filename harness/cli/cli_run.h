@@ -43,6 +43,9 @@ int cli_run_usage(const char *cmd, FILE *f);
 int cli_run_parse(int argc, char **argv, run_cli *c);
 int cli_run_load(const run_cli *c, loaded *l);
 void cli_run_unload(loaded *l);
+/* The runner options the command line gave, all but --fuse (diverge's
+ * reference runs unfused). */
+ck_run_opts cli_run_opts(const run_cli *c);
 ck_runner *cli_run_runner(const loaded *l, const ck_run_opts *o, char *err, size_t len);
 void cli_print_chain_counts(const ck_runner *r, const ck_chain *ch);
 uint64_t cli_digest(const float *p, size_t n);

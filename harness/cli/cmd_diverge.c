@@ -54,14 +54,7 @@ int ck_cmd_diverge(int argc, char **argv)
     ck_exec_ctx *ctx = NULL;
     if (cli_run_load(&c, &l))
         goto out;
-    ck_run_opts o = {.seed = c.seed,
-                     .tokens = c.tokens,
-                     .n_tokens = c.n_tokens,
-                     .gguf_path = c.gguf,
-                     .weight_dtype = c.weight_dtype,
-                     .decode = c.decode,
-                     .decode_pos = c.decode_pos,
-                     .compute = c.compute};
+    ck_run_opts o = cli_run_opts(&c); /* the reference runs unfused */
     ck_run_opts fused = o;
     fused.fuse_mask = c.fuse;
     if (!(ref = ck_runner_create(l.model, l.scalar, l.scalar, &o, err, sizeof err)) ||

@@ -109,17 +109,8 @@ int ck_cmd_run(int argc, char **argv)
     float *baseline = NULL;
     if (cli_run_load(&c, &l))
         goto out;
-    ck_run_opts o = {.seed = c.seed,
-                     .window_layers = c.window,
-                     .tokens = c.tokens,
-                     .n_tokens = c.n_tokens,
-                     .gguf_path = c.gguf,
-                     .weight_dtype = c.weight_dtype,
-                     .fuse_mask = c.fuse,
-                     .decode = c.decode,
-                     .decode_pos = c.decode_pos,
-                     .share_name = c.share,
-                     .compute = c.compute};
+    ck_run_opts o = cli_run_opts(&c);
+    o.fuse_mask = c.fuse;
     ck_dump_opts dump = {.glob = c.dump_glob, .source = "run"};
     if (!(r = cli_run_runner(&l, &o, err, sizeof err)) || ck_patch_bind(&c.patches, r, err, sizeof err)) {
         fprintf(stderr, "ckbench run: %s\n", err);
