@@ -1,6 +1,7 @@
-/* `ckbench run --generate M` (cli_generate.h): the decode loop the runtime
- * offers (ck_runner_generate), for a person: the token ids one line, then the
- * time per token. Kept out of cmd_run.c, which is about single forwards. */
+/* `ckbench run --generate M` (cli_run.h): its option, and the decode loop
+ * the runtime offers (ck_runner_generate) in place of the forward, for a
+ * person: the token ids one line, then the time per token. Kept out of
+ * cmd_run.c, which is about single forwards. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
