@@ -207,127 +207,99 @@ static void check_quant(checker *c, const ck_quant_args *a)
         fail(c, "n (%zu) is not a multiple of %d", a->n, CK_QBLOCK);
 }
 
-static void check_forward(checker *c, uint32_t op, const void *args)
+static void check_gated(checker *c, const ck_swiglu_args *a)
 {
-    switch (op) {
-    case CK_OP_RMSNORM:
-    case CK_OP_LAYERNORM: check_norm(c, args); break;
-    case CK_OP_LINEAR: check_linear(c, args); break;
-    case CK_OP_QKV: check_qkv(c, args); break;
-    case CK_OP_ROPE: check_rope(c, args); break;
-    case CK_OP_ATTENTION: check_attention(c, args); break;
-    case CK_OP_SWIGLU:
-    case CK_OP_GEGLU: {
-        const ck_swiglu_args *a = args;
-        check_elementwise(c, a->y, a->gate, a->up, a->n, "gate", "up");
-        break;
-    }
-    case CK_OP_GELU: {
-        const ck_unary_args *a = args;
-        check_elementwise(c, a->y, a->x, NULL, a->n, "x", NULL);
-        break;
-    }
-    case CK_OP_ADD: {
-        const ck_add_args *a = args;
-        check_elementwise(c, a->y, a->a, a->b, a->n, "a", "b");
-        break;
-    }
-    case CK_OP_EMBEDDING: check_embedding(c, args); break;
-    case CK_OP_ADAM: check_adam(c, args); break;
-    case CK_OP_QUANTIZE:
-    case CK_OP_DEQUANTIZE: check_quant(c, args); break;
-    default: break;
-    }
+    check_elementwise(c, a->y, a->gate, a->up, a->n, "gate", "up");
 }
 
-static void check_backward(checker *c, uint32_t op, const void *args)
+static void check_gelu(checker *c, const ck_unary_args *a)
 {
-    switch (op) {
-    case CK_OP_RMSNORM_BWD:
-    case CK_OP_LAYERNORM_BWD: {
-        const ck_norm_bwd_args *a = args;
-        int work = a->T && a->D;
-        need(c, a->x, work, "x");
-        need(c, a->gamma, work, "gamma");
-        need(c, a->dy, work, "dy");
-        need(c, a->dx, work, "dx");
-        need(c, a->dgamma, work, "dgamma");
-        break;
-    }
-    case CK_OP_LINEAR_BWD: {
-        const ck_linear_bwd_args *a = args;
-        int work = a->T && a->K && a->N;
-        need(c, a->x, work, "x");
-        need(c, a->w, work, "w");
-        need(c, a->dy, a->T && a->N, "dy"); /* read for db too, whatever K */
-        disjoint(c, a->dx, a->T * a->K * 4, a->dy, a->T * a->N * 4, "dx", "dy");
-        break;
-    }
-    case CK_OP_QKV_BWD: {
-        const ck_qkv_bwd_args *a = args;
-        heads_rule(c, a->n_heads, a->n_kv_heads, a->head_dim);
-        need(c, a->x, a->T && a->D, "x");
-        need(c, a->wq, a->T && a->D, "wq");
-        need(c, a->wk, a->T && a->D, "wk");
-        need(c, a->wv, a->T && a->D, "wv");
-        need(c, a->dq, a->T, "dq");
-        need(c, a->dk, a->T, "dk");
-        need(c, a->dv, a->T, "dv");
-        break;
-    }
-    case CK_OP_ATTENTION_BWD: {
-        const ck_attention_bwd_args *a = args;
-        heads_rule(c, a->n_heads, a->n_kv_heads, a->head_dim);
-        need(c, a->q, a->T, "q");
-        need(c, a->dout, a->T, "dout");
-        need(c, a->dq, a->T, "dq");
-        need(c, a->k, a->T && a->S, "k");
-        need(c, a->v, a->T && a->S, "v");
-        if (a->window && !a->causal)
-            fail(c, "window %zu on a bidirectional attention: a sliding window is causal only", a->window);
-        if (!(a->softcap >= 0.0f) || a->softcap > FLT_MAX)
-            fail(c, "softcap %g: expected 0 (none) or a finite positive cap", (double)a->softcap);
-        break;
-    }
-    case CK_OP_SWIGLU_BWD:
-    case CK_OP_GEGLU_BWD: {
-        const ck_swiglu_bwd_args *a = args;
-        need(c, a->gate, a->n, "gate");
-        need(c, a->up, a->n, "up");
-        need(c, a->dy, a->n, "dy");
-        break;
-    }
-    case CK_OP_GELU_BWD: {
-        const ck_unary_bwd_args *a = args;
-        need(c, a->x, a->n, "x");
-        need(c, a->dy, a->n, "dy");
-        need(c, a->dx, a->n, "dx");
-        break;
-    }
-    case CK_OP_EMBEDDING_BWD: {
-        const ck_embedding_bwd_args *a = args;
-        need(c, a->ids, a->T, "ids");
-        need(c, a->dy, a->T && a->D, "dy");
-        need(c, a->dtable, a->T && a->D, "dtable");
-        break;
-    }
-    case CK_OP_CROSS_ENTROPY: {
-        const ck_cross_entropy_args *a = args;
-        need(c, a->logits, a->T && a->V, "logits");
-        need(c, a->targets, a->T, "targets");
-        need(c, a->loss, 1, "loss");
-        if (a->T && !a->V)
-            fail(c, "V is 0: no target can be in range");
-        break;
-    }
-    default: break;
-    }
+    check_elementwise(c, a->y, a->x, NULL, a->n, "x", NULL);
 }
 
-static uint32_t norm_op(uint32_t kind)
+static void check_add(checker *c, const ck_add_args *a)
 {
-    return kind == CK_NORM_LAYER ? CK_OP_LAYERNORM : CK_OP_RMSNORM;
+    check_elementwise(c, a->y, a->a, a->b, a->n, "a", "b");
 }
+
+/* ---- backward ops ---- */
+
+static void check_norm_bwd(checker *c, const ck_norm_bwd_args *a)
+{
+    int work = a->T && a->D;
+    need(c, a->x, work, "x");
+    need(c, a->gamma, work, "gamma");
+    need(c, a->dy, work, "dy");
+    need(c, a->dx, work, "dx");
+    need(c, a->dgamma, work, "dgamma");
+}
+
+static void check_linear_bwd(checker *c, const ck_linear_bwd_args *a)
+{
+    int work = a->T && a->K && a->N;
+    need(c, a->x, work, "x");
+    need(c, a->w, work, "w");
+    need(c, a->dy, a->T && a->N, "dy"); /* read for db too, whatever K */
+    disjoint(c, a->dx, a->T * a->K * 4, a->dy, a->T * a->N * 4, "dx", "dy");
+}
+
+static void check_qkv_bwd(checker *c, const ck_qkv_bwd_args *a)
+{
+    heads_rule(c, a->n_heads, a->n_kv_heads, a->head_dim);
+    need(c, a->x, a->T && a->D, "x");
+    need(c, a->wq, a->T && a->D, "wq");
+    need(c, a->wk, a->T && a->D, "wk");
+    need(c, a->wv, a->T && a->D, "wv");
+    need(c, a->dq, a->T, "dq");
+    need(c, a->dk, a->T, "dk");
+    need(c, a->dv, a->T, "dv");
+}
+
+static void check_attention_bwd(checker *c, const ck_attention_bwd_args *a)
+{
+    heads_rule(c, a->n_heads, a->n_kv_heads, a->head_dim);
+    need(c, a->q, a->T, "q");
+    need(c, a->dout, a->T, "dout");
+    need(c, a->dq, a->T, "dq");
+    need(c, a->k, a->T && a->S, "k");
+    need(c, a->v, a->T && a->S, "v");
+    if (a->window && !a->causal)
+        fail(c, "window %zu on a bidirectional attention: a sliding window is causal only", a->window);
+    if (!(a->softcap >= 0.0f) || a->softcap > FLT_MAX)
+        fail(c, "softcap %g: expected 0 (none) or a finite positive cap", (double)a->softcap);
+}
+
+static void check_swiglu_bwd(checker *c, const ck_swiglu_bwd_args *a)
+{
+    need(c, a->gate, a->n, "gate");
+    need(c, a->up, a->n, "up");
+    need(c, a->dy, a->n, "dy");
+}
+
+static void check_gelu_bwd(checker *c, const ck_unary_bwd_args *a)
+{
+    need(c, a->x, a->n, "x");
+    need(c, a->dy, a->n, "dy");
+    need(c, a->dx, a->n, "dx");
+}
+
+static void check_embedding_bwd(checker *c, const ck_embedding_bwd_args *a)
+{
+    need(c, a->ids, a->T, "ids");
+    need(c, a->dy, a->T && a->D, "dy");
+    need(c, a->dtable, a->T && a->D, "dtable");
+}
+
+static void check_cross_entropy(checker *c, const ck_cross_entropy_args *a)
+{
+    need(c, a->logits, a->T && a->V, "logits");
+    need(c, a->targets, a->T, "targets");
+    need(c, a->loss, 1, "loss");
+    if (a->T && !a->V)
+        fail(c, "V is 0: no target can be in range");
+}
+
+/* ---- fused ops: each member against its own rules, and the kinds ---- */
 
 static void kind_rule(checker *c, uint32_t kind, uint32_t a, uint32_t b, const char *field)
 {
@@ -335,69 +307,68 @@ static void kind_rule(checker *c, uint32_t kind, uint32_t a, uint32_t b, const c
         fail(c, "%s %u is not one of the kinds ck_plugin.h names (%u, %u)", field, kind, a, b);
 }
 
-/* A fused op's members, each against its own rules, and its kinds. */
-static void check_fused(checker *c, uint32_t op, const void *args)
+static void norm_kind_rule(checker *c, uint32_t kind)
 {
-    switch (op) {
-    case CK_OP_EMBED_NORM: {
-        const ck_fused_embed_norm_args *a = args;
-        kind_rule(c, a->norm_kind, CK_NORM_RMS, CK_NORM_LAYER, "norm_kind");
-        check_embedding(c, &a->embed);
-        check_norm(c, &a->norm);
-        break;
-    }
-    case CK_OP_NORM_QKV: {
-        const ck_fused_norm_qkv_args *a = args;
-        kind_rule(c, a->norm_kind, CK_NORM_RMS, CK_NORM_LAYER, "norm_kind");
-        check_forward(c, norm_op(a->norm_kind), &a->norm);
-        check_qkv(c, &a->qkv);
-        break;
-    }
-    case CK_OP_QKV_ROPE: {
-        const ck_fused_qkv_rope_args *a = args;
-        check_qkv(c, &a->qkv);
-        check_rope(c, &a->rope);
-        break;
-    }
-    case CK_OP_ATTN_PROJ: {
-        const ck_fused_attn_proj_args *a = args;
-        check_attention(c, &a->attn);
-        check_linear(c, &a->proj);
-        break;
-    }
-    case CK_OP_NORM_MLP: {
-        const ck_fused_norm_mlp_args *a = args;
-        kind_rule(c, a->norm_kind, CK_NORM_RMS, CK_NORM_LAYER, "norm_kind");
-        check_norm(c, &a->norm);
-        if (a->gate.w) /* a GELU MLP has no gate */
-            check_linear(c, &a->gate);
-        check_linear(c, &a->up);
-        break;
-    }
-    case CK_OP_GATE_UP: {
-        const ck_fused_gate_up_args *a = args;
+    kind_rule(c, kind, CK_NORM_RMS, CK_NORM_LAYER, "norm_kind");
+}
+
+static void check_embed_norm(checker *c, const ck_fused_embed_norm_args *a)
+{
+    norm_kind_rule(c, a->norm_kind);
+    check_embedding(c, &a->embed);
+    check_norm(c, &a->norm);
+}
+
+static void check_norm_qkv(checker *c, const ck_fused_norm_qkv_args *a)
+{
+    norm_kind_rule(c, a->norm_kind);
+    check_norm(c, &a->norm);
+    check_qkv(c, &a->qkv);
+}
+
+static void check_qkv_rope(checker *c, const ck_fused_qkv_rope_args *a)
+{
+    check_qkv(c, &a->qkv);
+    check_rope(c, &a->rope);
+}
+
+static void check_attn_proj(checker *c, const ck_fused_attn_proj_args *a)
+{
+    check_attention(c, &a->attn);
+    check_linear(c, &a->proj);
+}
+
+static void check_norm_mlp(checker *c, const ck_fused_norm_mlp_args *a)
+{
+    norm_kind_rule(c, a->norm_kind);
+    check_norm(c, &a->norm);
+    if (a->gate.w) /* a GELU MLP has no gate */
         check_linear(c, &a->gate);
-        check_linear(c, &a->up);
-        check_forward(c, CK_OP_SWIGLU, &a->act);
-        break;
-    }
-    case CK_OP_ACT_DOWN: {
-        const ck_fused_act_down_args *a = args;
-        kind_rule(c, a->act_kind, CK_ACTIVATION_SWIGLU, CK_ACTIVATION_GELU, "act_kind");
-        check_forward(c, a->act_kind == CK_ACTIVATION_GELU ? CK_OP_GELU : CK_OP_SWIGLU,
-                      a->act_kind == CK_ACTIVATION_GELU ? (const void *)&a->gelu : (const void *)&a->swiglu);
-        check_linear(c, &a->down);
-        break;
-    }
-    case CK_OP_ADD_NORM: {
-        const ck_fused_add_norm_args *a = args;
-        kind_rule(c, a->norm_kind, CK_NORM_RMS, CK_NORM_LAYER, "norm_kind");
-        check_forward(c, CK_OP_ADD, &a->add);
-        check_norm(c, &a->norm);
-        break;
-    }
-    default: break;
-    }
+    check_linear(c, &a->up);
+}
+
+static void check_gate_up(checker *c, const ck_fused_gate_up_args *a)
+{
+    check_linear(c, &a->gate);
+    check_linear(c, &a->up);
+    check_gated(c, &a->act);
+}
+
+static void check_act_down(checker *c, const ck_fused_act_down_args *a)
+{
+    kind_rule(c, a->act_kind, CK_ACTIVATION_SWIGLU, CK_ACTIVATION_GELU, "act_kind");
+    if (a->act_kind == CK_ACTIVATION_GELU)
+        check_gelu(c, &a->gelu);
+    else
+        check_gated(c, &a->swiglu);
+    check_linear(c, &a->down);
+}
+
+static void check_add_norm(checker *c, const ck_fused_add_norm_args *a)
+{
+    norm_kind_rule(c, a->norm_kind);
+    check_add(c, &a->add);
+    check_norm(c, &a->norm);
 }
 
 int ck_op_check_args(uint32_t op, const void *args, char *err, size_t err_len)
@@ -409,15 +380,13 @@ int ck_op_check_args(uint32_t op, const void *args, char *err, size_t err_len)
         fail(&c, "no argument struct");
         return -1;
     }
-    switch (ck_op_kind(op)) {
-    case CK_OPK_FORWARD: check_forward(&c, op, args); break;
-    case CK_OPK_BACKWARD:
-        if (op == CK_OP_ROPE_BWD)
-            check_rope(&c, args);
-        else
-            check_backward(&c, op, args);
+    switch (op) { /* the check column of ck_ops.def */
+#define CK_OP_ENTRY(ID, num, name, args_type, kind, FWD, cost, tol, shape, check)                                      \
+    case CK_OP_##ID:                                                                                                   \
+        check(&c, args);                                                                                               \
         break;
-    case CK_OPK_FUSED: check_fused(&c, op, args); break;
+#include "ck_ops.def"
+#undef CK_OP_ENTRY
     default: fail(&c, "unknown op id %u", op); return -1;
     }
     return c.bad ? -1 : 0;

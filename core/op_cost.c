@@ -163,7 +163,7 @@ static ck_cost fused_cost(const ck_shape *s)
 ck_cost ck_op_cost(const ck_shape *s)
 {
     switch (s->op) {
-#define CK_OP_ENTRY(ID, num, name, args, kind, FWD, cost)                                                              \
+#define CK_OP_ENTRY(ID, num, name, args, kind, FWD, cost, ...)                                                         \
     case CK_OP_##ID:                                                                                                   \
         return cost;
 #include "ck_ops.def"

@@ -1,7 +1,7 @@
 /* bench_cold.h — cold runs: copies of every operand of an op instance,
  * rotated through so that each call reads data the previous calls have
  * evicted from the caches (oneDNN benchdnn's --cold-cache does the same).
- * Used by bench_runner.c; the step to the next copy is not timed
+ * Used by bench_item.c; the step to the next copy is not timed
  * (bench_shim.h, ckb_set_advance). */
 #ifndef CK_BENCH_COLD_H
 #define CK_BENCH_COLD_H

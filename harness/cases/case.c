@@ -69,13 +69,13 @@ enum case_op_seq {
 #undef CK_CASE_OP
     CASE_SEQ_COUNT
 };
-#define CK_OP_ENTRY(ID, num, name, args, kind, FORWARD, cost)                                                          \
+#define CK_OP_ENTRY(ID, num, ...)                                                                                      \
     _Static_assert(CASE_SEQ_##ID + 1 == (num), "harness/cases/case_ops.def: the line of " #ID " is out of place");
 #include "ck_ops.def"
 #undef CK_OP_ENTRY
 _Static_assert(CASE_SEQ_COUNT == CK_OP_COUNT - 1, "harness/cases/case_ops.def: one line per op of core/ck_ops.def");
 /* A new op's argument struct needs its member in case_args. */
-#define CK_OP_ENTRY(ID, num, name, args, kind, FORWARD, cost)                                                          \
+#define CK_OP_ENTRY(ID, num, name, args, ...)                                                                          \
     _Static_assert(sizeof(args) <= sizeof(case_args), "case_internal.h: case_args lacks " #args);
 #include "ck_ops.def"
 #undef CK_OP_ENTRY

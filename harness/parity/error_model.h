@@ -39,8 +39,13 @@ typedef struct model {
  * output buffer. */
 double *em_bounds_at(model *m, const float *p, const float **r);
 
-/* linear, qkv, attention, swiglu, geglu and rmsnorm backward; -1 for other
- * ops. */
-int em_backward_bounds(model *m, uint32_t op, const void *args);
+/* The backward ops that have a model (error_model_bwd.c), named in the
+ * bounds column of case_ops.def. */
+int em_linear_bwd(model *m, uint32_t op, const void *args);
+int em_qkv_bwd(model *m, uint32_t op, const void *args);
+int em_swiglu_bwd(model *m, uint32_t op, const void *args);
+int em_geglu_bwd(model *m, uint32_t op, const void *args);
+int em_attention_bwd(model *m, uint32_t op, const void *args);
+int em_rmsnorm_bwd(model *m, uint32_t op, const void *args);
 
 #endif /* CK_ERROR_MODEL_H */

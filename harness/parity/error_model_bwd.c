@@ -58,8 +58,10 @@ static int colsum_bounds(model *m, const float *dy, size_t T, size_t N, const fl
 }
 
 /* dx = dy W (sum over N), dW = dy^T x (sum over T), db = sum_t dy */
-static int linear_bwd_bounds(model *m, const ck_linear_bwd_args *a)
+int em_linear_bwd(model *m, uint32_t op, const void *args)
 {
+    const ck_linear_bwd_args *a = args;
+    (void)op;
     gemm_view dx = {a->dy, a->w, a->T, a->K, a->N, a->N, 1, a->K, 1};
     gemm_view dw = {a->dy, a->x, a->N, a->K, a->T, 1, a->N, a->K, 1};
     return gemm_bounds(m, &dx, a->dx) || gemm_bounds(m, &dw, a->dw) || colsum_bounds(m, a->dy, a->T, a->N, a->db);
@@ -67,8 +69,10 @@ static int linear_bwd_bounds(model *m, const ck_linear_bwd_args *a)
 
 /* dx sums the three projections' dx: one signed sum over (H + 2 Hkv) hd
  * terms; each weight and bias gradient is linear_bwd's. */
-static int qkv_bwd_bounds(model *m, const ck_qkv_bwd_args *a)
+int em_qkv_bwd(model *m, uint32_t op, const void *args)
 {
+    const ck_qkv_bwd_args *a = args;
+    (void)op;
     const float *dy[3] = {a->dq, a->dk, a->dv}, *w[3] = {a->wq, a->wk, a->wv};
     float *dw[3] = {a->dwq, a->dwk, a->dwv}, *db[3] = {a->dbq, a->dbk, a->dbv};
     size_t n[3] = {a->n_heads * a->head_dim, a->n_kv_heads * a->head_dim, a->n_kv_heads * a->head_dim};
@@ -101,8 +105,10 @@ static int qkv_bwd_bounds(model *m, const ck_qkv_bwd_args *a)
  * E_s = EPS_F + 3u; 1 - s may be formed as 1 - s (absolute error E_s s + u)
  * and cancels against g's term near g = -1.28, so the bound is absolute:
  * |dy up| (E_s s + |g| s ((1 - s) E_s + E_s s + u) + 3u (s + |g| s (1 - s))). */
-static int swiglu_bwd_bounds(model *m, const ck_swiglu_bwd_args *a)
+int em_swiglu_bwd(model *m, uint32_t op, const void *args)
 {
+    const ck_swiglu_bwd_args *a = args;
+    (void)op;
     const float *r_g = NULL, *r_u = NULL;
     double *bg = a->dgate ? em_bounds_at(m, a->dgate, &r_g) : NULL, *bu = a->dup ? em_bounds_at(m, a->dup, &r_u) : NULL;
     if ((a->dgate && !bg) || (a->dup && !bu))
@@ -134,8 +140,10 @@ static int swiglu_bwd_bounds(model *m, const ck_swiglu_bwd_args *a)
  * s' (2dz + EPS_F) and s (2dz + EPS_F) (s + s' = 1), w and its four products
  * by 12u; then the sum (u) and the products by dy and up (2u |r|). Where
  * exp(-2z) overflows f32 the kernel's 0 is right: the whole |r|. */
-static int geglu_bwd_bounds(model *m, const ck_swiglu_bwd_args *a)
+int em_geglu_bwd(model *m, uint32_t op, const void *args)
 {
+    const ck_swiglu_bwd_args *a = args;
+    (void)op;
     const float *r_g = NULL, *r_u = NULL;
     double *bg = a->dgate ? em_bounds_at(m, a->dgate, &r_g) : NULL, *bu = a->dup ? em_bounds_at(m, a->dup, &r_u) : NULL;
     if ((a->dgate && !bg) || (a->dup && !bu))
@@ -302,8 +310,10 @@ static void attb_row_bounds(const ck_attention_bwd_args *a, size_t h, size_t t, 
  * difference and the cap's slope; then dq, dk and dv as sums of products
  * over the keys (dq) or the query rows of the kv head's group (dk, dv:
  * pdot(G T + 1), every row counted). */
-static int attention_bwd_bounds(model *m, const ck_attention_bwd_args *a)
+int em_attention_bwd(model *m, uint32_t op, const void *args)
 {
+    const ck_attention_bwd_args *a = args;
+    (void)op;
     const float *r_dq = NULL, *r_dk = NULL, *r_dv = NULL;
     double *b_dq = a->dq ? em_bounds_at(m, a->dq, &r_dq) : NULL, *b_dk = a->dk ? em_bounds_at(m, a->dk, &r_dk) : NULL,
            *b_dv = a->dv ? em_bounds_at(m, a->dv, &r_dv) : NULL;
@@ -335,8 +345,10 @@ static int attention_bwd_bounds(model *m, const ck_attention_bwd_args *a)
  * ei = gamma(D + 3)/2 + 4u) and c = sum_j gamma_j dy_j x_j (a signed sum):
  * dx_i = inv gamma_i dy_i - x_i c inv^3 / D, two terms that may cancel, so
  * each is bounded on its own; dgamma_j = sum_t dy x inv (a sum over T). */
-static int rmsnorm_bwd_bounds(model *m, const ck_norm_bwd_args *a)
+int em_rmsnorm_bwd(model *m, uint32_t op, const void *args)
 {
+    const ck_norm_bwd_args *a = args;
+    (void)op;
     const float *r_dx = NULL, *r_dg = NULL;
     double *bx = a->dx ? em_bounds_at(m, a->dx, &r_dx) : NULL,
            *bg = a->dgamma ? em_bounds_at(m, a->dgamma, &r_dg) : NULL;
@@ -367,17 +379,4 @@ static int rmsnorm_bwd_bounds(model *m, const ck_norm_bwd_args *a)
     for (size_t i = 0; bg && i < D; i++)
         bg[i] = (pdot((double)a->T + 1) + ei + 2 * U) * bg[i] + U * fabs((double)r_dg[i]) + (double)(a->T + 1) * TINY;
     return 0;
-}
-
-int em_backward_bounds(model *m, uint32_t op, const void *args)
-{
-    switch (op) {
-    case CK_OP_LINEAR_BWD: return linear_bwd_bounds(m, args);
-    case CK_OP_QKV_BWD: return qkv_bwd_bounds(m, args);
-    case CK_OP_SWIGLU_BWD: return swiglu_bwd_bounds(m, args);
-    case CK_OP_GEGLU_BWD: return geglu_bwd_bounds(m, args);
-    case CK_OP_ATTENTION_BWD: return attention_bwd_bounds(m, args);
-    case CK_OP_RMSNORM_BWD: return rmsnorm_bwd_bounds(m, args);
-    default: return -1;
-    }
 }

@@ -115,8 +115,6 @@ int ck_scalar_f32_attention_bwd(const ck_exec_ctx *ctx, const void *args)
 {
     const ck_attention_bwd_args *a = args;
     (void)ctx;
-    if (!a || !a->q || !a->k || !a->v || !a->dout || a->n_kv_heads == 0 || a->n_heads % a->n_kv_heads)
-        return CK_E_UNSUPPORTED;
     size_t kvn = a->S * a->n_kv_heads * a->head_dim;
     attn_bwd w = {a,
                   calloc(a->S + 1, sizeof(double)),

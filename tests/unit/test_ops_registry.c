@@ -4,6 +4,7 @@
  * sit side by side in the fused one (docs/design.md: fused args are
  * compositions). */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "ck_host.h"
@@ -63,4 +64,37 @@ Test(ops_registry, fused_ops_are_compositions_of_forward_members)
         size_t at_least = ck_op_args_size(m[0]) + ck_op_args_size(m[n - 1]);
         cr_assert_geq(ck_op_args_size(op), at_least, "%s", ck_op_name(op));
     }
+}
+
+/* The rule columns (tol, shape, check) reach every op: a zeroed argument
+ * struct is judged by its op's own check (refused or not, never "unknown
+ * op"), a shape is named after its op, and a fused op is held to its
+ * slowest member's bound. */
+Test(ops_registry, every_op_has_its_rules)
+{
+    static double zero[64]; /* larger than any argument struct */
+    for (uint32_t op = 1; op < CK_OP_COUNT; op++) {
+        const char *n = ck_op_name(op);
+        cr_assert_leq(ck_op_args_size(op), sizeof zero, "%s", n);
+        char err[CK_ERR_LEN], desc[256], want[64];
+        if (ck_op_check_args(op, zero, err, sizeof err) != 0) {
+            snprintf(want, sizeof want, "%s: ", n);
+            cr_assert(strncmp(err, want, strlen(want)) == 0 && !strstr(err, "unknown op"), "%s", err);
+        }
+        ck_shape s = {.op = op, .dtype = CK_DTYPE_F32};
+        ck_shape_describe(&s, desc, sizeof desc);
+        snprintf(want, sizeof want, "%s ", n);
+        cr_assert(strncmp(desc, want, strlen(want)) == 0, "%s: '%s'", n, desc);
+        const uint32_t *m = ck_op_members(op);
+        for (int i = 0; m && m[i] != CK_OP_NONE; i++) {
+            ck_tolerance t = ck_op_tolerance(op, CK_DTYPE_F32), u = ck_op_tolerance(m[i], CK_DTYPE_F32);
+            cr_assert(t.cls >= u.cls && t.atol >= u.atol && t.rtol >= u.rtol, "%s member %s", n, ck_op_name(m[i]));
+        }
+    }
+    char err[CK_ERR_LEN];
+    cr_assert_eq(ck_op_check_args(CK_OP_COUNT, zero, err, sizeof err), -1);
+    cr_assert(strstr(err, "unknown op id"), "%s", err);
+    cr_assert_eq(ck_op_tolerance(CK_OP_EMBED_NORM, CK_DTYPE_F32).cls, CK_PARITY_TOLERANCE);
+    cr_assert_eq(ck_op_tolerance(CK_OP_ADD, CK_DTYPE_F32).cls, CK_PARITY_EXACT);
+    cr_assert_eq(ck_op_tolerance(CK_OP_LINEAR, CK_DTYPE_Q8_0).atol, 1e-4);
 }
