@@ -80,7 +80,7 @@ typedef struct ck_bench_row {
     const char *arith;   /* the compute roof: an ISA's FMA, "int8" or "bf16" dot */
     int compute_bf16;    /* ran a compute-bf16 kernel (CK_KF_COMPUTE_BF16): its roof is the bf16 dot peak */
     double ideal_ns;     /* max(bytes / level bandwidth, flops / peak); 0 without roofs */
-    char roof_flag[160]; /* "" unless the row is above 105% of its roof: why */
+    char roof_flag[256]; /* "" unless the row is above 105% of its roof: why */
 } ck_bench_row;
 
 /* What the counters and repetitions say about a row. */

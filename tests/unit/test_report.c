@@ -171,8 +171,8 @@ static void make_real_results(void)
         cr_assert_eq(sh("CK_RESULTS_DIR='%s' %s calibrate --quick >/dev/null 2>&1", data_dir, ckbench()), 0,
                      "ckbench calibrate --quick (roofs for %% of roof and the roof lines)");
         /* the parity of the one plugin benched beside scalar: the report folds in no other */
-        cr_assert_eq(sh("%s parity --plugin avx2 --model '%s' --json '%s/parity.json' >/dev/null 2>&1", ckbench(), model,
-                        data_dir),
+        cr_assert_eq(sh("%s parity --plugin avx2 --model '%s' --json '%s/parity.json' >/dev/null 2>&1", ckbench(),
+                        model, data_dir),
                      0, "ckbench parity on %s", model);
         /* exit 1 where avx2 cannot run here: scalar's file is still written.
          * With one repetition when two write no file (bench had that bug:

@@ -140,6 +140,20 @@ Test(roofline, a_row_is_compared_with_its_level_and_its_arithmetic)
     cold.copies = 1; /* an embedding table read one row at a time: the row stays cached */
     ck_roofline_apply(&cold, &r, CK_ISA_AVX512, CK_DTYPE_F32);
     cr_assert(strstr(cold.roof_flag, "one copy"), "flag: %s", cold.roof_flag);
+    /* quick or loaded roofs are named first: they are low more often than a kernel is fast */
+    ck_roofs quick = r;
+    quick.mode = CK_ROOFS_QUICK;
+    ck_roofline_apply(&cold, &quick, CK_ISA_AVX512, CK_DTYPE_F32);
+    cr_assert(strstr(cold.roof_flag, "roofs a quick measurement") == cold.roof_flag &&
+                  strstr(cold.roof_flag, "one copy"),
+              "flag: %s", cold.roof_flag);
+    ck_roofs loaded = r;
+    loaded.mode = CK_ROOFS_FULL, loaded.cpus = 2, loaded.load_avg = 1.9;
+    ck_roofline_apply(&cold, &loaded, CK_ISA_AVX512, CK_DTYPE_F32);
+    cr_assert(strstr(cold.roof_flag, "roofs measured under load") == cold.roof_flag, "flag: %s", cold.roof_flag);
+    loaded.load_avg = 0.2; /* quiet and full: the row's own reason alone */
+    ck_roofline_apply(&cold, &loaded, CK_ISA_AVX512, CK_DTYPE_F32);
+    cr_assert(strncmp(cold.roof_flag, "above DRAM: one copy", 20) == 0, "flag: %s", cold.roof_flag);
     /* hot above its L2 roof: part of it stays in L1 */
     hot.time_ns = 1000;
     ck_roofline_apply(&hot, &r, CK_ISA_AVX512, CK_DTYPE_F32);
