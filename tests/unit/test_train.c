@@ -175,6 +175,18 @@ static void check_gradients(ck_trainer *t, const probe *probes, size_t n_probes)
     ck_exec_destroy(ctx);
 }
 
+/* check_gradients on a trainer of m through scalar, seeded with `seed`;
+ * frees m. */
+static void check_model_gradients(ck_model *m, uint64_t seed, const probe *probes, size_t n_probes)
+{
+    ck_plugin *p = scalar_plugin();
+    ck_trainer *t = trainer(m, p, seed);
+    check_gradients(t, probes, n_probes);
+    ck_trainer_free(t);
+    ck_plugin_unload(p);
+    ck_model_free(m);
+}
+
 Test(train, backward_matches_finite_differences_of_the_loss)
 {
     /* one weight of each kind, spread over the layers; an f32 forward of
@@ -239,12 +251,7 @@ Test(train, backward_matches_finite_differences_on_a_gelu_layernorm_decoder)
     char err[CK_ERR_LEN];
     ck_model *m = ck_model_parse(json, strlen(json), "tiny-gpt.json", err, sizeof err);
     cr_assert_not_null(m, "%s", err);
-    ck_plugin *p = scalar_plugin();
-    ck_trainer *t = trainer(m, p, 5);
-    check_gradients(t, probes, sizeof probes / sizeof probes[0]);
-    ck_trainer_free(t);
-    ck_plugin_unload(p);
-    ck_model_free(m);
+    check_model_gradients(m, 5, probes, sizeof probes / sizeof probes[0]);
 }
 
 /* Tied embeddings and the embedding scale: the table's gradient is the sum
@@ -308,12 +315,7 @@ Test(train, backward_matches_finite_differences_with_qk_norm)
     char err[CK_ERR_LEN];
     ck_model *m = ck_model_parse(json, strlen(json), "tiny-qk.json", err, sizeof err);
     cr_assert_not_null(m, "%s", err);
-    ck_plugin *p = scalar_plugin();
-    ck_trainer *t = trainer(m, p, 11);
-    check_gradients(t, probes, sizeof probes / sizeof probes[0]);
-    ck_trainer_free(t);
-    ck_plugin_unload(p);
-    ck_model_free(m);
+    check_model_gradients(m, 11, probes, sizeof probes / sizeof probes[0]);
 }
 
 /* Partial rotary (6 of 12 dims, gptj pairs) and an attention scale of
@@ -333,12 +335,7 @@ Test(train, backward_matches_finite_differences_with_partial_rotary)
     char err[CK_ERR_LEN];
     ck_model *m = ck_model_parse(json, strlen(json), "tiny-rd.json", err, sizeof err);
     cr_assert_not_null(m, "%s", err);
-    ck_plugin *p = scalar_plugin();
-    ck_trainer *t = trainer(m, p, 13);
-    check_gradients(t, probes, sizeof probes / sizeof probes[0]);
-    ck_trainer_free(t);
-    ck_plugin_unload(p);
-    ck_model_free(m);
+    check_model_gradients(m, 13, probes, sizeof probes / sizeof probes[0]);
 }
 
 /* tiny-window's decoder: 5-key sliding windows on layers 0 and 2 (of its
@@ -362,12 +359,7 @@ Test(train, backward_matches_finite_differences_with_windows_and_soft_caps)
                             {"text.footer.lm_head.w", 1e-2f},
                             {"text.header.embedding.table", 1e-3f}};
     ck_model *m = load_shipped("tiny-window.json");
-    ck_plugin *p = scalar_plugin();
-    ck_trainer *t = trainer(m, p, 17);
-    check_gradients(t, probes, sizeof probes / sizeof probes[0]);
-    ck_trainer_free(t);
-    ck_plugin_unload(p);
-    ck_model_free(m);
+    check_model_gradients(m, 17, probes, sizeof probes / sizeof probes[0]);
 }
 
 /* tiny-gemma3: geglu (geglu_bwd), post norms, qk_norm, local rope layers
@@ -382,12 +374,7 @@ Test(train, backward_matches_finite_differences_with_geglu_and_local_rope)
                             {"text.layer.1.qkv.wk", 1e-2f},
                             {"text.header.embedding.table", 1e-2f}};
     ck_model *m = load_shipped("tiny-gemma3.json");
-    ck_plugin *p = scalar_plugin();
-    ck_trainer *t = trainer(m, p, 19);
-    check_gradients(t, probes, sizeof probes / sizeof probes[0]);
-    ck_trainer_free(t);
-    ck_plugin_unload(p);
-    ck_model_free(m);
+    check_model_gradients(m, 19, probes, sizeof probes / sizeof probes[0]);
 }
 
 /* ---- deterministic replay --------------------------------------------------------- */
