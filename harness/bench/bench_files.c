@@ -51,7 +51,8 @@ int bench_write_files(const bench_env *e, const ck_plugin *p, const char *gb_pat
                             .counters = &e->out->counters,
                             .parity_json = o->parity_json,
                             .partial = ck_progress_interrupted(),
-                            .compute = ck_compute_name(o->compute)};
+                            .compute = ck_compute_name(o->compute),
+                            .probe = &pr->probe};
     result_paths(o, e->dir, pr->plugin, e->out->model, pr);
     if (ck_results_write(gb_path, pr->json_path, &info, pr->rows, pr->n_rows, err, sizeof err) == 0)
         return 0;

@@ -121,6 +121,39 @@ static void free_scalar(scalar_ref *sr)
     ck_plugin_unload(sr->plugin);
 }
 
+/* The DRAM read before the first plugin (before the scalar reference too),
+ * when there are cold rows to put against it. */
+static void probe_start(const ck_bench_variant *vars, size_t n_inst, const ctx_set *cs, ck_bench_outcome *out)
+{
+    int cold = 0;
+    for (size_t i = 0; i < n_inst; i++)
+        cold |= vars[i].cold;
+    if (!out->have_roofs || !cold) {
+        memset(&out->probe, 0, sizeof out->probe);
+        snprintf(out->probe.why_not, sizeof out->probe.why_not, "%s",
+                 !out->have_roofs ? "no roofs (run 'ckbench calibrate')" : "no cold rows");
+        return;
+    }
+    int threads[CK_BENCH_MAX_THREADS];
+    for (int t = 0; t < cs->n; t++)
+        threads[t] = cs->ctx[t]->n_threads;
+    ck_mem_probe_take(&out->probe, &out->roofs, threads, cs->n, 0);
+}
+
+/* The DRAM read after a plugin's rows, and each row against the reads
+ * before and after it. */
+static void probe_after(const bench_env *e, ck_bench_plugin_result *pr)
+{
+    ck_mem_probe *mp = &e->out->probe;
+    if (mp->n > 0)
+        ck_mem_probe_take(mp, &e->out->roofs, NULL, 0, 1);
+    pr->probe = *mp;
+    pr->probe.buf = (ck_level_buf){0};
+    for (size_t i = 0; mp->n > 0 && i < pr->n_rows; i++)
+        ck_roofline_now(&pr->rows[i], &e->out->roofs, ck_mem_probe_ratio(mp, pr->rows[i].threads));
+    ck_mem_probe_advance(mp);
+}
+
 /* Bench one plugin, fill its rows, write its files. 0 all measured, 1 not. */
 static int bench_one(const bench_env *e, const char *name, ck_bench_plugin_result *pr)
 {
@@ -167,6 +200,7 @@ static int bench_one(const bench_env *e, const char *name, ck_bench_plugin_resul
         rs = &own;
     }
     int incomplete = bench_make_rows(e, p, rs, scalar_itself, pr);
+    probe_after(e, pr);
     incomplete |= bench_write_files(e, p, gb_path, pr);
     if (!scalar_itself)
         remove(gb_path);
@@ -217,6 +251,7 @@ int ck_bench_run(const ck_bench_opts *o, ck_bench_outcome *out)
     if (o->progress) /* every plugin's run and the reference's; scalar in the list is the reference */
         ck_progress_total(o->progress, n_inst * (size_t)cs.n * (size_t)(o->n_plugins + wants_scalar - has_scalar(o)));
     ck_progress_trap_sigint();
+    probe_start(vars, n_inst, &cs, out);
     if (wants_scalar)
         run_scalar(o, vars, n_inst, &cs, dir, &sr, out);
     bench_env env = {o, vars, n_inst, &cs, &sr, dir, roofs_path, out};
@@ -226,6 +261,7 @@ int ck_bench_run(const ck_bench_opts *o, ck_bench_outcome *out)
     ck_progress_untrap_sigint();
     if ((out->interrupted = ck_progress_interrupted()) && o->progress)
         ck_progress_say_interrupted(o->progress, bench_count_measured(out, &sr), o->progress->total);
+    ck_mem_probe_free(&out->probe);
     free_scalar(&sr);
     free_contexts(&cs);
     free(vars);

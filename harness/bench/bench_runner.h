@@ -13,6 +13,7 @@
 #include "ck_host.h"
 #include "common/progress.h"
 #include "counters.h"
+#include "mem_probe.h"
 
 #define CK_BENCH_MAX_PLUGINS 8
 #define CK_BENCH_MAX_THREADS 8
@@ -80,6 +81,9 @@ typedef struct ck_bench_row {
     const char *arith;   /* the compute roof: an ISA's FMA, "int8" or "bf16" dot */
     int compute_bf16;    /* ran a compute-bf16 kernel (CK_KF_COMPUTE_BF16): its roof is the bf16 dot peak */
     double ideal_ns;     /* max(bytes / level bandwidth, flops / peak); 0 without roofs */
+    double compute_ns;   /* flops / peak, the compute part of ideal_ns */
+    double now_pct;      /* DRAM-level rows: % of the roof scaled to the DRAM read the run measured
+                          * around the row (mem_probe.h); 0 when not probed */
     char roof_flag[256]; /* "" unless the row is above 105% of its roof: why */
 } ck_bench_row;
 
@@ -112,6 +116,7 @@ typedef struct ck_bench_plugin_result {
     size_t n_rows;
     char json_path[4096];
     char csv_path[4096];
+    ck_mem_probe probe; /* the DRAM read measured before and after this plugin's rows */
 } ck_bench_plugin_result;
 
 typedef struct ck_bench_outcome {
@@ -128,6 +133,7 @@ typedef struct ck_bench_outcome {
     ck_compute compute;       /* the run's compute type (--compute) */
     size_t decode_pos;        /* the decode rows' KV cache position */
     int n_cpus;
+    ck_mem_probe probe; /* the latest DRAM read probe (before: the one before it) */
 } ck_bench_outcome;
 
 /* Run. Returns 0 when every plugin ran and every row was measured, 1 when a
@@ -143,6 +149,15 @@ void ck_roofline_apply(ck_bench_row *r, const ck_roofs *roofs, int isa, uint32_t
 /* Time-weighted fraction of the roof of the measured rows of one phase and
  * cache mode (NULL: any): sum of ideal times / sum of measured times; 0 if
  * none. */
+/* now_pct from the ratio of the DRAM read measured now to the calibrated
+ * read (ck_mem_probe_ratio): the DRAM bandwidth scaled by it, the compute
+ * part unchanged. Rows not at the DRAM level, or ratio <= 0: now_pct 0. */
+void ck_roofline_now(ck_bench_row *r, const ck_roofs *roofs, double ratio);
+
+/* The time-weighted fraction of the now-scaled roof (now_pct) of the rows
+ * at `threads` that have one; 0 if none. */
+double ck_roofline_now_fraction(const ck_bench_row *rows, size_t n, int threads);
+
 double ck_roofline_fraction(const ck_bench_row *rows, size_t n, const char *phase, const char *cache, double *ideal_ns,
                             double *measured_ns);
 

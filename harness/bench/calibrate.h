@@ -127,6 +127,19 @@ int ck_roofs_level_of(const ck_roofs *r, double bytes, int threads);
  * triad, interpolated between one and all threads. DRAM without levels: the
  * triad. 0 when the level was not measured. */
 double ck_roofs_level_gbs(const ck_roofs *r, int level, int threads);
+/* The read bandwidth alone of a level, interpolated the same way. */
+double ck_roofs_level_read_gbs(const ck_roofs *r, int level, int threads);
+/* The DRAM read bandwidth now, measured as calibrate measures the roof (its
+ * loop and working set, --quick's timing) on `threads` threads; 0 when the
+ * roofs have no levels or memory is short. For bench's probe (mem_probe.h):
+ * keep holds the working set between calls (first touch is most of a call's
+ * time); ck_level_buf_free releases it. */
+typedef struct ck_level_buf {
+    unsigned char *base;
+    size_t bytes;
+} ck_level_buf;
+double ck_dram_read_now(const ck_roofs *r, int threads, ck_level_buf *keep);
+void ck_level_buf_free(ck_level_buf *b);
 /* The dot-product peak at `threads` threads (scaled like the FMA peak). */
 double ck_roofs_dot_gops(const ck_roofs *r, int kind, int threads);
 

@@ -200,21 +200,55 @@ static size_t set_bytes(const ck_roofs *r, int level, int threads)
     return (s + 767) / 768 * 768; /* whole 256-byte chunks for each of three arrays */
 }
 
-/* GB/s of one kind at one level on `threads` threads; 0 if memory is short. */
-static double measure_level(const ck_roofs *r, int level, int threads, int triad, double target, int reps)
+/* GB/s of one kind at one level on `threads` threads; 0 if memory is short.
+ * keep: NULL, or a buffer (and its size) kept between calls, grown and
+ * touched only when it is too small. */
+static double measure_level_in(const ck_roofs *r, int level, int threads, int triad, double target, int reps,
+                               ck_level_buf *keep)
 {
     level_job j = {.triad = triad, .width = vector_width(), .iters = 1};
     j.set = set_bytes(r, level, threads);
     j.stride = (j.set + 2 * 4096 - 1) / 4096 * 4096; /* whole pages: slices never share one, and
                                                     * aligned_alloc wants a multiple of its alignment */
-    j.base = aligned_alloc(4096, j.stride * (size_t)threads);
-    if (!j.base)
-        return 0.0;
-    run_team(threads, touch_work, &j);
+    size_t need = j.stride * (size_t)threads;
+    if (keep && keep->bytes >= need) {
+        j.base = keep->base;
+    } else {
+        if (keep)
+            ck_level_buf_free(keep);
+        j.base = aligned_alloc(4096, need);
+        if (!j.base)
+            return 0.0;
+        run_team(threads, touch_work, &j);
+    }
     double passes = calibrate_best_shared_rate(level_work, &j, &j.iters, threads, target, reps);
-    free(j.base);
+    if (keep) {
+        keep->base = j.base;
+        keep->bytes = need;
+    } else {
+        free(j.base);
+    }
     size_t counted = triad ? j.set / 3 / sizeof(double) / 32 * 32 * 24 : j.set / 256 * 256;
     return passes * (double)counted / 1e9;
+}
+
+static double measure_level(const ck_roofs *r, int level, int threads, int triad, double target, int reps)
+{
+    return measure_level_in(r, level, threads, triad, target, reps, NULL);
+}
+
+void ck_level_buf_free(ck_level_buf *b)
+{
+    free(b->base);
+    b->base = NULL;
+    b->bytes = 0;
+}
+
+double ck_dram_read_now(const ck_roofs *r, int threads, ck_level_buf *keep)
+{
+    if (!r->have_levels || !r->llc_bytes || threads < 1)
+        return 0.0;
+    return measure_level_in(r, CK_MEM_DRAM, threads, 0, 0.02, 3, keep);
 }
 
 void calibrate_levels(ck_roofs *r, int quick, FILE *log)

@@ -245,6 +245,7 @@ static cJSON *ckbench_json(const ck_results_info *info, const ck_bench_row *rows
     } else {
         cJSON_AddNullToObject(o, "roofs");
     }
+    cJSON_AddItemToObject(o, "dram_probe", ck_results_probe_json(info->probe));
     cJSON_AddItemToObject(o, "counters", counters_json(info->counters));
     cJSON_AddItemToObject(o, "parity", parity_json(info->parity_json));
     cJSON_AddBoolToObject(o, "partial", info->partial != 0);
@@ -292,7 +293,7 @@ static void write_csv(FILE *f, const char *plugin, const ck_bench_row *rows, siz
 {
     fprintf(f, "plugin,label,shape,op,kernel,threads,time_us,gb_per_s,gflop_per_s,intensity,bound,roof_pct,"
                "scalar_time_us,scalar_measured_T,speedup_vs_scalar,status,phase,cache,mem_level,arith,ideal_us,"
-               "roof_flag,cv,thread_use");
+               "roof_flag,pct_of_dram_now,cv,thread_use");
     for (int c = 0; c < CK_CTR_COUNT; c++)
         fprintf(f, ",%s", ck_counter_name(c));
     fprintf(f, ",notes\n");
@@ -311,6 +312,9 @@ static void write_csv(FILE *f, const char *plugin, const ck_bench_row *rows, siz
         fprintf(f, ",%s,%s,%s,%s,%.6g,", r->phase ? r->phase : "", r->cache ? r->cache : "",
                 r->bound ? ck_mem_level_name(r->mem_level) : "", r->arith ? r->arith : "", r->ideal_ns / 1e3);
         csv_string(f, r->roof_flag);
+        fputc(',', f);
+        if (r->now_pct > 0)
+            fprintf(f, "%.4g", r->now_pct);
         write_csv_counters(f, r);
         fputc('\n', f);
     }

@@ -32,6 +32,7 @@ typedef struct ck_results_info {
     const char *parity_json;         /* a parity report file to summarise, or NULL */
     int partial;                     /* 1: interrupted; rows after the interrupt say so */
     const char *compute;             /* the run's compute type ("f32", "bf16"); NULL: f32 */
+    const ck_mem_probe *probe;       /* the DRAM read around the rows; NULL: none */
 } ck_results_info;
 
 /* dir/<date>-<HHMMSS>-<host>-<plugin>-<model>.json in UTC (names made
@@ -54,5 +55,7 @@ int ck_results_write(const char *gb_json, const char *out_json, const ck_results
  * (returns how many were tagged). */
 void ck_results_row_roofline(cJSON *o, const ck_bench_row *r);
 int ck_results_tag_benchmarks(cJSON *doc, const ck_bench_row *rows, size_t n);
+/* The run's DRAM read probe (mem_probe.h) as the context's "dram_probe". */
+cJSON *ck_results_probe_json(const ck_mem_probe *p);
 
 #endif

@@ -22,6 +22,8 @@ void ck_results_row_roofline(cJSON *o, const ck_bench_row *r)
     cJSON_AddStringToObject(o, "mem_level", ck_mem_level_name(r->mem_level));
     cJSON_AddStringToObject(o, "arith", r->arith ? r->arith : "");
     cJSON_AddNumberToObject(o, "ideal_ns", r->ideal_ns);
+    if (r->now_pct > 0)
+        cJSON_AddNumberToObject(o, "pct_of_dram_now", r->now_pct);
     if (r->roof_flag[0])
         cJSON_AddStringToObject(o, "roof_flag", r->roof_flag);
 }
@@ -55,4 +57,24 @@ int ck_results_tag_benchmarks(cJSON *doc, const ck_bench_row *rows, size_t n)
         tagged++;
     }
     return tagged;
+}
+
+cJSON *ck_results_probe_json(const ck_mem_probe *p)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (!p || p->n == 0) {
+        cJSON_AddStringToObject(o, "not_measured", p && p->why_not[0] ? p->why_not : "no probe");
+        return o;
+    }
+    cJSON_AddStringToObject(o, "what",
+                            "DRAM read (GB/s), calibrate's loop and working set, before and after this plugin's rows");
+    cJSON *t = cJSON_AddArrayToObject(o, "threads"), *b = cJSON_AddArrayToObject(o, "before_gbs"),
+          *a = cJSON_AddArrayToObject(o, "after_gbs"), *r = cJSON_AddArrayToObject(o, "roof_read_gbs");
+    for (int i = 0; i < p->n; i++) {
+        cJSON_AddItemToArray(t, cJSON_CreateNumber(p->threads[i]));
+        cJSON_AddItemToArray(b, cJSON_CreateNumber(p->start_gbs[i]));
+        cJSON_AddItemToArray(a, cJSON_CreateNumber(p->end_gbs[i]));
+        cJSON_AddItemToArray(r, cJSON_CreateNumber(p->roof_gbs[i]));
+    }
+    return o;
 }

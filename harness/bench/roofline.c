@@ -60,6 +60,13 @@ double ck_roofs_level_gbs(const ck_roofs *r, int level, int threads)
     return rd > tr ? rd : tr;
 }
 
+double ck_roofs_level_read_gbs(const ck_roofs *r, int level, int threads)
+{
+    if (level < 0 || level >= CK_MEM_COUNT || !r->have_levels)
+        return 0.0;
+    return between(r->level[level].read_gbs, r->threads, threads);
+}
+
 double ck_roofs_dot_gops(const ck_roofs *r, int kind, int threads)
 {
     if (kind < 0 || kind >= CK_DOT_COUNT || !(r->dot_gops[kind][0] > 0))
@@ -147,6 +154,8 @@ void ck_roofline_apply(ck_bench_row *r, const ck_roofs *roofs, int isa, uint32_t
     r->bound = NULL;
     r->roof_pct = 0;
     r->ideal_ns = 0;
+    r->compute_ns = 0;
+    r->now_pct = 0;
     r->roof_flag[0] = '\0';
     int cold = r->cache && strcmp(r->cache, "cold") == 0;
     r->mem_level = cold ? CK_MEM_DRAM : ck_roofs_level_of(roofs, r->bytes, r->threads);
@@ -157,11 +166,35 @@ void ck_roofline_apply(ck_bench_row *r, const ck_roofs *roofs, int isa, uint32_t
     double t_mem = r->bytes / bw, t_comp = r->flops / peak; /* ns: GB/s is bytes per ns */
     r->bound = t_mem >= t_comp ? "memory" : "compute";
     r->ideal_ns = t_mem >= t_comp ? t_mem : t_comp;
+    r->compute_ns = t_comp;
     r->roof_pct = 100.0 * r->ideal_ns / r->time_ns;
     if (r->roof_pct > 105.0) {
         explain(r, roofs);
         explain_doubtful_roofs(r, roofs);
     }
+}
+
+void ck_roofline_now(ck_bench_row *r, const ck_roofs *roofs, double ratio)
+{
+    r->now_pct = 0;
+    double bw = ck_roofs_level_gbs(roofs, CK_MEM_DRAM, r->threads) * ratio;
+    if (!(ratio > 0) || !(bw > 0) || r->ideal_ns <= 0 || r->time_ns <= 0 || r->mem_level != CK_MEM_DRAM)
+        return;
+    double t = r->bytes / bw;
+    if (t < r->compute_ns)
+        t = r->compute_ns;
+    r->now_pct = 100.0 * t / r->time_ns;
+}
+
+double ck_roofline_now_fraction(const ck_bench_row *rows, size_t n, int threads)
+{
+    double ideal = 0, measured = 0;
+    for (size_t i = 0; i < n; i++)
+        if (rows[i].now_pct > 0 && rows[i].threads == threads) {
+            ideal += rows[i].now_pct / 100.0 * rows[i].time_ns;
+            measured += rows[i].time_ns;
+        }
+    return measured > 0 ? ideal / measured : 0.0;
 }
 
 static int matches(const char *value, const char *want)

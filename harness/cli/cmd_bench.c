@@ -72,6 +72,40 @@ static int split_list(char *s, char **parts, int max)
     return n;
 }
 
+/* The DRAM read measured around the rows, and the rows against it: on a VM
+ * whose memory other tenants share, the calibrated roof may be far from what
+ * the memory gave while the rows ran. */
+static void print_probe(const ck_bench_plugin_result *pr)
+{
+    const ck_mem_probe *p = &pr->probe;
+    if (p->n == 0)
+        return;
+    printf("memory: DRAM read before / after these rows:");
+    double low = 1.0;
+    for (int i = 0; i < p->n; i++) {
+        printf("%s %.1f / %.1f GB/s on %d thr (roof %.1f)", i ? "," : "", p->start_gbs[i], p->end_gbs[i], p->threads[i],
+               p->roof_gbs[i]);
+        double ratio = ck_mem_probe_ratio(p, p->threads[i]);
+        if (ratio > 0 && ratio < low)
+            low = ratio;
+    }
+    printf("\n");
+    int any = 0;
+    for (int i = 0; i < p->n; i++) {
+        double f = ck_roofline_now_fraction(pr->rows, pr->n_rows, p->threads[i]);
+        if (f <= 0)
+            continue;
+        printf("%s %.0f%% on %d thr", any++ ? "," : "  DRAM rows against that read (time-weighted):", 100 * f,
+               p->threads[i]);
+    }
+    if (any)
+        printf("\n");
+    if (low < CK_PROBE_SHARED)
+        printf("  the memory gave %.0f%% of its calibrated read: other work shares it, and the %% of roof of\n"
+               "  the DRAM rows understates them\n",
+               100 * low);
+}
+
 /* ---- printing ---------------------------------------------------------------------- */
 
 void cli_format_time(char *buf, size_t len, double ns)
@@ -153,6 +187,7 @@ static void print_plugin_table(const ck_bench_outcome *out, const ck_bench_plugi
         if (pr->rows[i].roof_flag[0])
             printf("! %s %s/%s %d thr: %s\n", pr->rows[i].label, pr->rows[i].phase, pr->rows[i].cache,
                    pr->rows[i].threads, pr->rows[i].roof_flag);
+    print_probe(pr);
     if (pr->json_path[0])
         printf("files: %s\n       %s\n", pr->json_path, pr->csv_path);
     else
@@ -235,6 +270,8 @@ static void bench_usage(FILE *f)
             "faults, context switches, migrations (perf_event_open), cycles, instructions, LLC misses (PAPI,\n"
             "where the PMU is there); cpu = task clock / (wall x threads); ! flags N noisy, F faults, I idle.\n"
             "CK_COUNTERS=sw leaves the hardware set out, CK_COUNTERS=none both sets.\n"
+            "With cold rows, the DRAM read is measured before and after each plugin's rows (CK_PROBE=0: not)\n"
+            "and the DRAM rows are also put against it ('memory:' under the table, pct_of_dram_now).\n"
             "$CK_RESULTS_DIR changes the results directory. Exit: 0 ok, 1 a plugin or kernel did not run,\n"
             "2 bad usage or input.\n");
 }

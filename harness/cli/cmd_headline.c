@@ -60,6 +60,25 @@ static double geomean_speedup(const ck_bench_plugin_result *pr, int *n)
     return *n ? exp(logs / *n) : 0.0;
 }
 
+/* ", N% against the DRAM read measured in the run" for the rows of a phase
+ * and cache mode that have one (mem_probe.h), else "". */
+static const char *now_part(const ck_bench_plugin_result *pr, const char *phase, const char *cache)
+{
+    static char buf[96];
+    double ideal = 0, measured = 0;
+    for (size_t i = 0; i < pr->n_rows; i++) {
+        const ck_bench_row *r = &pr->rows[i];
+        if (r->now_pct > 0 && r->phase && r->cache && strcmp(r->phase, phase) == 0 && strcmp(r->cache, cache) == 0) {
+            ideal += r->now_pct / 100.0 * r->time_ns;
+            measured += r->time_ns;
+        }
+    }
+    buf[0] = '\0';
+    if (measured > 0)
+        snprintf(buf, sizeof buf, "; %.0f%% against the DRAM read measured in the run", 100.0 * ideal / measured);
+    return buf;
+}
+
 /* Per phase and cache mode: sum of ideal times / sum of measured times, so a
  * row weighs what it costs; an average of percentages would let a tiny row
  * above its roof hide a slow large one. */
@@ -75,8 +94,8 @@ static void print_roof_fractions(const ck_bench_plugin_result *pr)
         cli_format_time(ti, sizeof ti, ideal);
         cli_format_time(tm, sizeof tm, measured);
         snprintf(which, sizeof which, "%s/%s", phases[k / 2], caches[k % 2]);
-        printf("roofs:   %-12s %3.0f%% of the roof, time-weighted (sum of ideal %s / sum of measured %s)\n", which,
-               100.0 * f, ti, tm);
+        printf("roofs:   %-12s %3.0f%% of the roof, time-weighted (sum of ideal %s / sum of measured %s)%s\n", which,
+               100.0 * f, ti, tm, now_part(pr, phases[k / 2], caches[k % 2]));
     }
 }
 

@@ -64,6 +64,7 @@ static void usage(FILE *f)
             "  CK_QUANT_ISA        the quant plugin's path: avx512vnni, avxvnni, avx2, neon or scalar (default: best "
             "here)\n"
             "  CK_COUNTERS         sw: bench and run count no hardware counters; none: no counters at all\n"
+            "  CK_PROBE            0: bench does not measure the DRAM read around its cold rows\n"
             "  CK_LOAD_TIMEOUT_MS  how long a plugin may take to load in its trial child (default 10000)\n"
             "  CK_LOAD_IN_PROCESS  1: load plugins without the trial child first (for a debugger)\n"
             "  NO_COLOR            set and not empty: no colour, even on a terminal\n"

@@ -419,3 +419,104 @@ Test(bench_run, a_decode_position_outside_the_context_is_refused)
     cr_assert_eq(out.n_plugins, 0);
     ck_bench_outcome_free(&out);
 }
+
+/* Roofs with memory levels, an LLC of 1 MiB (a DRAM set of 8 MiB, so the
+ * probe is quick) and a read of `read_gbs` on one thread. */
+static void save_level_roofs(double read_gbs)
+{
+    ck_roofs r = {.threads = 1, .llc_bytes = 1u << 20, .triad_array_bytes = 4u << 20, .triad_gbs = {1.0, 1.0}};
+    for (int isa = 0; isa < CK_ISA_COUNT; isa++)
+        r.peak_gflops[isa][0] = r.peak_gflops[isa][1] = 1e9; /* every row memory-bound */
+    const size_t cache[CK_MEM_COUNT] = {32u << 10, 256u << 10, 1u << 20, 0};
+    for (int lv = 0; lv < CK_MEM_COUNT; lv++) {
+        r.level[lv] = (ck_mem_level){.cache_bytes = cache[lv], .shared = lv == CK_MEM_L3, .set_bytes = cache[lv] / 2};
+        r.level[lv].read_gbs[0] = r.level[lv].read_gbs[1] = lv == CK_MEM_DRAM ? read_gbs : 100.0;
+        r.level[lv].triad_gbs[0] = r.level[lv].triad_gbs[1] = lv == CK_MEM_DRAM ? read_gbs / 2 : 50.0;
+    }
+    r.level[CK_MEM_DRAM].set_bytes = ck_dram_set_bytes(r.llc_bytes);
+    r.have_levels = 1;
+    char path[600], err[512];
+    ck_roofs_path(path, sizeof path, results_dir);
+    cr_assert_eq(ck_roofs_save(&r, path, err, sizeof err), 0, "%s", err);
+    ck_roofs back;
+    cr_assert_eq(ck_roofs_load(&back, path, err, sizeof err), 0, "%s", err);
+}
+
+static int run_decode(ck_bench_outcome *out)
+{
+    static char model[512];
+    tiny_model(model, sizeof model);
+    ck_bench_opts o;
+    ck_bench_opts_default(&o);
+    o.plugins[0] = "scalar";
+    o.n_plugins = 1;
+    o.model_path = model;
+    o.threads[0] = 1;
+    o.min_time = 0.001;
+    o.phases = CK_PHASE_DECODE;
+    o.no_scalar = 1;
+    o.op_filter[CK_OP_LINEAR] = 1;
+    return ck_bench_run(&o, out);
+}
+
+/* On a VM the memory's bandwidth is shared with other tenants: a cold run
+ * measures the DRAM read itself before and after the rows, says it in the
+ * result file, and puts each DRAM row against it as well. */
+Test(bench_run, cold_rows_carry_the_dram_read_measured_around_them)
+{
+    save_level_roofs(12345.0); /* far above any VM: the probe reads well under it */
+    ck_bench_outcome out;
+    cr_assert_eq(run_decode(&out), 0);
+    const ck_bench_plugin_result *pr = &out.plugins[0];
+    const ck_mem_probe *p = &pr->probe;
+    cr_assert_eq(p->n, 1, "one thread count probed (%s)", p->why_not);
+    cr_assert_eq(p->threads[0], 1);
+    cr_assert_float_eq(p->roof_gbs[0], 12345.0, 1e-9, "the calibrated read at 1 thread");
+    cr_assert(p->start_gbs[0] > 0 && p->end_gbs[0] > 0, "before %g, after %g", p->start_gbs[0], p->end_gbs[0]);
+    double ratio = (p->start_gbs[0] + p->end_gbs[0]) / 2 / 12345.0;
+    cr_assert_float_eq(ck_mem_probe_ratio(p, 1), ratio, 1e-12);
+    cr_assert_null(p->buf.base, "the result's copy owns no buffer");
+    for (size_t i = 0; i < pr->n_rows; i++) {
+        const ck_bench_row *r = &pr->rows[i];
+        cr_assert_eq(r->mem_level, CK_MEM_DRAM, "%s: cold", r->label);
+        cr_assert_float_eq(r->now_pct, r->roof_pct / ratio, 1e-6 * r->now_pct, "%s: roof %g%%, now %g%%", r->label,
+                           r->roof_pct, r->now_pct);
+    }
+    cJSON *doc = read_json(pr->json_path);
+    const cJSON *ckb = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(doc, "context"), "ckbench");
+    const cJSON *dp = cJSON_GetObjectItemCaseSensitive(ckb, "dram_probe");
+    cr_assert(cJSON_IsObject(dp), "ckbench.dram_probe");
+    const char *arrays[] = {"threads", "before_gbs", "after_gbs", "roof_read_gbs"};
+    for (size_t k = 0; k < 4; k++)
+        cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(dp, arrays[k])), 1, "dram_probe.%s",
+                     arrays[k]);
+    const cJSON *op0 = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(ckb, "ops"), 0);
+    cr_assert(cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(op0, "pct_of_dram_now")), "ops[0].pct_of_dram_now");
+    cJSON_Delete(doc);
+    FILE *f = fopen(pr->csv_path, "r");
+    cr_assert_not_null(f);
+    char head[2048];
+    cr_assert_not_null(fgets(head, sizeof head, f));
+    fclose(f);
+    cr_assert(strstr(head, ",roof_flag,pct_of_dram_now,"), "csv header: %s", head);
+    ck_bench_outcome_free(&out);
+}
+
+Test(bench_run, the_dram_probe_is_skipped_with_ck_probe_0_and_says_so)
+{
+    save_level_roofs(40.0);
+    setenv("CK_PROBE", "0", 1);
+    ck_bench_outcome out;
+    cr_assert_eq(run_decode(&out), 0);
+    const ck_bench_plugin_result *pr = &out.plugins[0];
+    cr_assert_eq(pr->probe.n, 0);
+    for (size_t i = 0; i < pr->n_rows; i++)
+        cr_assert_eq(pr->rows[i].now_pct, 0, "%s: no probe, no now", pr->rows[i].label);
+    cJSON *doc = read_json(pr->json_path);
+    const cJSON *ckb = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(doc, "context"), "ckbench");
+    const cJSON *dp = cJSON_GetObjectItemCaseSensitive(ckb, "dram_probe");
+    const cJSON *why = cJSON_GetObjectItemCaseSensitive(dp, "not_measured");
+    cr_assert(cJSON_IsString(why) && strcmp(why->valuestring, "CK_PROBE=0") == 0, "dram_probe.not_measured");
+    cJSON_Delete(doc);
+    ck_bench_outcome_free(&out);
+}

@@ -4,6 +4,7 @@
  * time-weighted fraction of a phase, and how many cold copies are made. */
 #include <criterion/criterion.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -201,4 +202,61 @@ Test(roofline, cold_copies_exceed_the_dram_set)
     cr_assert_geq(ck_cold_copies(200u << 20, llc), 2, "4x the cache is not enough");
     cr_assert_geq(ck_cold_copies(100u << 20, llc), 2, "never a call right after itself");
     cr_assert_eq(ck_cold_copies(64, llc), CK_COLD_MAX_COPIES, "capped");
+}
+
+/* A row against the DRAM read the run measured: the memory part of its ideal
+ * scales with the probe's ratio, the compute part does not, and only DRAM
+ * rows have one. */
+Test(roofline, the_roof_now_scales_the_dram_part_only)
+{
+    ck_roofs r = levels();
+    /* cold, 4 MB at 40 GB/s: 100000 ns; 1e6 flops at 100 GFLOP/s: 10000 ns */
+    ck_bench_row row = {.op = CK_OP_ADD, .threads = 1, .bytes = 4e6, .flops = 1e6, .time_ns = 200000, .cache = "cold"};
+    ck_roofline_apply(&row, &r, CK_ISA_AVX512, CK_DTYPE_F32);
+    cr_assert_float_eq(row.roof_pct, 50, 1e-9);
+    cr_assert_float_eq(row.compute_ns, 10000, 1e-6);
+    ck_roofline_now(&row, &r, 0.5); /* the memory gave half its roof: 200000 ns ideal */
+    cr_assert_float_eq(row.now_pct, 100, 1e-9);
+    ck_roofline_now(&row, &r, 20.0); /* memory part 5000 ns, below the compute part */
+    cr_assert_float_eq(row.now_pct, 5, 1e-9, "the compute part bounds it: %g", row.now_pct);
+    ck_roofline_now(&row, &r, 0);
+    cr_assert_eq(row.now_pct, 0, "no probe, no figure");
+    ck_bench_row hot = row;
+    hot.cache = "hot";
+    hot.bytes = 500e3;
+    ck_roofline_apply(&hot, &r, CK_ISA_AVX512, CK_DTYPE_F32);
+    ck_roofline_now(&hot, &r, 0.5);
+    cr_assert_eq(hot.now_pct, 0, "an L2 row is not against the DRAM read");
+    /* time-weighted: 100% over 200000 ns and 50% over 100000 ns */
+    ck_bench_row rows[2] = {row, row};
+    ck_roofline_now(&rows[0], &r, 0.5);
+    rows[1].time_ns = 100000;
+    rows[1].now_pct = 50;
+    cr_assert_float_eq(ck_roofline_now_fraction(rows, 2, 1), (200000 + 50000) / 300000.0, 1e-12);
+    cr_assert_eq(ck_roofline_now_fraction(rows, 2, 2), 0, "no rows at 2 threads");
+}
+
+/* The probe's ratio: the mean of before and after over the calibrated read;
+ * one of them alone when the other is missing; 0 for a count not probed.
+ * CK_PROBE=0 and roofs without levels take nothing and say why. */
+Test(roofline, the_probe_ratio_and_why_it_was_not_taken)
+{
+    ck_mem_probe p = {.n = 2, .threads = {1, 2}, .start_gbs = {30, 60}, .end_gbs = {10, 0}, .roof_gbs = {40, 80}};
+    cr_assert_float_eq(ck_mem_probe_ratio(&p, 1), 0.5, 1e-12);
+    cr_assert_float_eq(ck_mem_probe_ratio(&p, 2), 0.75, 1e-12);
+    cr_assert_eq(ck_mem_probe_ratio(&p, 4), 0);
+    ck_mem_probe_advance(&p);
+    cr_assert_float_eq(p.start_gbs[0], 10, 1e-12, "after becomes before");
+    cr_assert_eq(p.end_gbs[0], 0);
+    ck_roofs r = levels();
+    int threads[1] = {1};
+    setenv("CK_PROBE", "0", 1);
+    ck_mem_probe_take(&p, &r, threads, 1, 0);
+    cr_assert_eq(p.n, 0);
+    cr_assert_str_eq(p.why_not, "CK_PROBE=0");
+    unsetenv("CK_PROBE");
+    r.have_levels = 0;
+    ck_mem_probe_take(&p, &r, threads, 1, 0);
+    cr_assert_eq(p.n, 0);
+    cr_assert(strstr(p.why_not, "calibrate"), "why: %s", p.why_not);
 }
