@@ -101,7 +101,14 @@ static int resolve(const char *name, char *out, size_t len, char *err, size_t er
     for (const char *c = name; *c; c++) {
         if (!(*c == '_' || *c == '-' || (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
               (*c >= '0' && *c <= '9'))) {
-            fail(err, err_len, name, "not a plugin name (letters, digits, '-' and '_') nor a path");
+            /* the two list syntaxes users mix up: ',' lists plugins to compare,
+             * '+' chains them into one backend, and each command takes one */
+            fail(err, err_len, name,
+                 *c == ','   ? "not a plugin name (letters, digits, '-' and '_') nor a path; this command takes one "
+                               "plugin, or where it takes a chain (run, diverge, bench --e2e) P1+P2"
+                 : *c == '+' ? "not a plugin name (letters, digits, '-' and '_') nor a path; chains P1+P2 are "
+                               "taken by run, diverge and bench --e2e only"
+                             : "not a plugin name (letters, digits, '-' and '_') nor a path");
             return -1;
         }
     }

@@ -186,6 +186,12 @@ Test(loader, refuses_unknown_name)
     cr_assert(strstr(err, "no plugin of that name") != NULL, "%s", err);
     cr_assert_null(ck_plugin_load("bad name!", err, sizeof err));
     cr_assert(strstr(err, "not a plugin name") != NULL, "%s", err);
+    cr_assert(!strstr(err, "chain"), "no list in it, no hint: %s", err);
+    /* a list where one plugin is wanted: the hint names the other syntax */
+    cr_assert_null(ck_plugin_load("quant,avx512", err, sizeof err));
+    cr_assert(strstr(err, "takes one plugin") && strstr(err, "P1+P2"), "%s", err);
+    cr_assert_null(ck_plugin_load("quant+avx512", err, sizeof err));
+    cr_assert(strstr(err, "run, diverge and bench --e2e only"), "%s", err);
 }
 
 Test(loader, refuses_text_file_given_by_path)
