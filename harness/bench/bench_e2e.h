@@ -33,6 +33,9 @@ typedef struct ck_e2e_result {
     char section_names[CK_MAX_SECTIONS][32];
     size_t tg_from; /* the generation starts at this position (= pp) */
     ck_e2e_phase phase[2];
+    /* the DRAM read measured before and after the run (mem_probe.h) and the
+     * calibrated read at its thread count; 0: not probed */
+    double dram_before_gbs, dram_after_gbs, dram_roof_gbs;
 } ck_e2e_result;
 
 /* The headline's short sample (o->e2e_short): the first layer of each

@@ -73,6 +73,11 @@ static cJSON *e2e_entry(const ck_e2e_result *r, int k)
     cJSON_AddNumberToObject(e, "tokens_per_second_max", ph->tps_max);
     cJSON_AddNumberToObject(e, "time_ns", ph->ns_median);
     cJSON_AddNumberToObject(e, "ideal_bytes", ph->ideal_bytes);
+    if (r->dram_roof_gbs > 0) {
+        cJSON_AddNumberToObject(e, "dram_read_before_gbs", r->dram_before_gbs);
+        cJSON_AddNumberToObject(e, "dram_read_after_gbs", r->dram_after_gbs);
+        cJSON_AddNumberToObject(e, "dram_roof_read_gbs", r->dram_roof_gbs);
+    }
     double total = 0;
     for (size_t s = 0; s < r->n_sections; s++)
         total += ph->section_ns[s];

@@ -30,7 +30,9 @@ static int known(const ck_mem_probe *p, int t)
 void ck_mem_probe_take(ck_mem_probe *p, const ck_roofs *r, const int *threads, int n_threads, int end)
 {
     if (!end) {
+        ck_level_buf keep = p->buf;
         memset(p, 0, sizeof *p);
+        p->buf = keep;
         if (!probe_wanted(r, p->why_not, sizeof p->why_not))
             return;
         for (int i = 0; i < n_threads && p->n < CK_PROBE_MAX; i++)

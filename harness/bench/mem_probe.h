@@ -26,7 +26,7 @@ typedef struct ck_mem_probe {
 #define CK_PROBE_SHARED 0.9
 
 /* Measure at the start (end = 0: also sets up p for the thread counts, each
- * once) or at the end (end = 1) of a run. Without DRAM levels in the roofs,
+ * once, keeping the working set of an earlier probe; p starts zeroed) or at the end (end = 1) of a run. Without DRAM levels in the roofs,
  * or with CK_PROBE=0 in the environment, nothing is measured and why_not
  * says why. About 0.2 s per thread count. */
 void ck_mem_probe_take(ck_mem_probe *p, const ck_roofs *r, const int *threads, int n_threads, int end);

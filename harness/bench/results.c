@@ -245,7 +245,8 @@ static cJSON *ckbench_json(const ck_results_info *info, const ck_bench_row *rows
     } else {
         cJSON_AddNullToObject(o, "roofs");
     }
-    cJSON_AddItemToObject(o, "dram_probe", ck_results_probe_json(info->probe));
+    if (info->probe) /* bench's; an e2e file has its reads per entry */
+        cJSON_AddItemToObject(o, "dram_probe", ck_results_probe_json(info->probe));
     cJSON_AddItemToObject(o, "counters", counters_json(info->counters));
     cJSON_AddItemToObject(o, "parity", parity_json(info->parity_json));
     cJSON_AddBoolToObject(o, "partial", info->partial != 0);

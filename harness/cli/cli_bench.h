@@ -31,6 +31,7 @@ typedef struct cli_e2e_summary {
     double pp_tps, tg_tps;
     double tg_bound_ratio; /* ms per token / (bytes per token at the DRAM roof) */
     double pp_roof;        /* time-weighted fraction of the roof */
+    double tg_now_ratio;   /* tg_bound_ratio against the DRAM read measured around the run; 0: none */
 } cli_e2e_summary;
 /* bench --e2e (cli_e2e.c): every plugin at every thread count; the exit
  * status (0, 1 a run failed, 2 bad input). sum, when not NULL, gets the

@@ -19,6 +19,14 @@ static void print_row(const char *model, const ck_e2e_result *r, int k)
 
 /* Generation against its bound: the bytes of one step at the middle of the
  * loop (weights, KV cache, activations) at the DRAM read bandwidth. */
+/* The DRAM read measured around the run over the calibrated read; 0: none. */
+static double now_ratio(const ck_e2e_result *r)
+{
+    double b = r->dram_before_gbs, a = r->dram_after_gbs;
+    double now = b > 0 && a > 0 ? (a + b) / 2 : b > 0 ? b : a;
+    return now > 0 && r->dram_roof_gbs > 0 ? now / r->dram_roof_gbs : 0.0;
+}
+
 static void print_bound(const ck_e2e_result *r, const ck_roofs *roofs)
 {
     const ck_e2e_phase *tg = &r->phase[CK_E2E_TG];
@@ -29,6 +37,12 @@ static void print_bound(const ck_e2e_result *r, const ck_roofs *roofs)
     printf("tg %s, %d threads: %.2f ms per token; its %.2f GB per token at the DRAM roof (%.1f GB/s) take %.2f ms: "
            "%.2fx the bound\n",
            r->plugin, r->threads, 1e-6 * per_token, tg->ideal_bytes / 1e9, bw, 1e-6 * ideal, per_token / ideal);
+    double ratio = now_ratio(r);
+    if (ratio > 0)
+        printf("  the DRAM read measured before / after the run: %.1f / %.1f GB/s (roof's read %.1f); at that\n"
+               "  bandwidth the bound is %.2f ms: %.2fx it\n",
+               r->dram_before_gbs, r->dram_after_gbs, r->dram_roof_gbs, 1e-6 * ideal / ratio,
+               per_token / (ideal / ratio));
     const ck_e2e_phase *pp = &r->phase[CK_E2E_PP];
     if (pp->ideal_ns > 0)
         printf("pp%zu %s, %d threads: %.0f%% of the roof, time-weighted (sum of each op's ideal %.1f ms / measured "
@@ -62,11 +76,30 @@ static void summarise(const ck_e2e_result *r, const ck_roofs *roofs, cli_e2e_sum
 {
     const ck_e2e_phase *pp = &r->phase[CK_E2E_PP], *tg = &r->phase[CK_E2E_TG];
     double bw = roofs ? ck_roofs_level_gbs(roofs, CK_MEM_DRAM, r->threads) : 0;
-    *sum = (cli_e2e_summary){1, pp->tokens, tg->tokens, pp->tps_median, tg->tps_median, 0, 0};
+    *sum = (cli_e2e_summary){1, pp->tokens, tg->tokens, pp->tps_median, tg->tps_median, 0, 0, 0};
     if (bw > 0 && tg->ideal_bytes > 0)
         sum->tg_bound_ratio = (tg->ns_median / (double)tg->tokens) / (tg->ideal_bytes / bw);
     if (pp->ideal_ns > 0)
         sum->pp_roof = pp->ideal_ns / pp->ns_median;
+    if (sum->tg_bound_ratio > 0 && now_ratio(r) > 0)
+        sum->tg_now_ratio = sum->tg_bound_ratio * now_ratio(r);
+}
+
+/* One e2e run between two DRAM read probes at its thread count. */
+static int run_probed(const ck_bench_opts *o, const char *plugin, int threads, const ck_roofs *roofs, ck_mem_probe *mp,
+                      ck_e2e_result *res, char *err, size_t err_len)
+{
+    int t = threads > 0 ? threads : ck_sys_ncpus();
+    if (roofs)
+        ck_mem_probe_take(mp, roofs, &t, 1, 0);
+    int rc = ck_e2e_run(o, plugin, threads, roofs, res, err, err_len);
+    if (rc || !roofs || mp->n == 0)
+        return rc;
+    ck_mem_probe_take(mp, roofs, NULL, 0, 1);
+    res->dram_before_gbs = mp->start_gbs[0];
+    res->dram_after_gbs = mp->end_gbs[0];
+    res->dram_roof_gbs = mp->roof_gbs[0];
+    return 0;
 }
 
 int cli_bench_e2e(const ck_bench_opts *o, cli_e2e_summary *sum)
@@ -82,17 +115,20 @@ int cli_bench_e2e(const ck_bench_opts *o, cli_e2e_summary *sum)
     int have_roofs = ck_sys_results_dir(dir, sizeof dir, err, sizeof err) == 0 &&
                      ck_roofs_find(path, sizeof path, dir) == 0 && ck_roofs_load(&roofs, path, err, sizeof err) == 0;
     int status = 0;
+    ck_mem_probe mp = {0};
     printf("| model | plugin | threads | test | t/s | min - max | ms per token |\n|---|---|--:|---|--:|--:|--:|\n");
     ck_e2e_result res[CK_BENCH_MAX_PLUGINS * CK_BENCH_MAX_THREADS];
     size_t n = 0, first[CK_BENCH_MAX_PLUGINS + 1] = {0};
     for (int p = 0; p < o->n_plugins; p++, first[p] = n)
         for (int t = 0; t < (o->n_threads ? o->n_threads : 1); t++) {
-            int rc = ck_e2e_run(o, o->plugins[p], o->n_threads ? o->threads[t] : 0, have_roofs ? &roofs : NULL, &res[n],
-                                err, sizeof err);
+            int rc = run_probed(o, o->plugins[p], o->n_threads ? o->threads[t] : 0, have_roofs ? &roofs : NULL, &mp,
+                                &res[n], err, sizeof err);
             if (rc) {
                 fprintf(stderr, "ckbench bench --e2e: %s\n", err);
-                if (rc == 2)
+                if (rc == 2) {
+                    ck_mem_probe_free(&mp);
                     return 2;
+                }
                 status = 1;
                 continue;
             }
@@ -101,6 +137,7 @@ int cli_bench_e2e(const ck_bench_opts *o, cli_e2e_summary *sum)
             fflush(stdout);
             n++;
         }
+    ck_mem_probe_free(&mp);
     printf("\nt/s: median over %d repetition%s (min - max); prefill is one forward of pp tokens, generation a "
            "greedy loop of tg\ntokens from position pp, each appending its k and v to the KV cache.\n",
            o->repetitions, o->repetitions == 1 ? "" : "s");

@@ -127,6 +127,8 @@ static void print_e2e(const cli_e2e_summary *e, int sample)
            e->tg, e->tg_tps);
     if (e->tg_bound_ratio > 0)
         printf(", %.2fx its DRAM bound", e->tg_bound_ratio);
+    if (e->tg_now_ratio > 0)
+        printf(" (%.2fx at the DRAM read measured around it)", e->tg_now_ratio);
     printf("%s\n", sample ? " (first layer of each section)" : "");
     if (e->pp_roof > 0)
         printf("e2e:     pp%zu at %.0f%% of the roof, time-weighted\n", e->pp, 100 * e->pp_roof);
