@@ -167,6 +167,8 @@ static void print_report(const ck_bench_outcome *out, int parity_rc, ck_compute 
     if (n_speed)
         printf("speedup: %.1fx over scalar (geometric mean of %d instances)\n", g, n_speed);
     print_roof_fractions(pr);
+    if (out->roofs_doubt[0]) /* the fractions above are against these roofs */
+        printf("         (roofs: %s; 'ckbench calibrate' on a quiet machine measures them again)\n", out->roofs_doubt);
     print_e2e(e2e, sample);
     if (compute == CK_COMPUTE_BF16)
         printf("compute: bf16 (bf16-weight linear / qkv round x to bf16; docs/ops.md)\n");
