@@ -16,6 +16,7 @@
 #include "ck_plugin.h"
 #include "common/build_info.h"
 #include "common/sysinfo.h"
+#include "roofs_testlib.h"
 
 static char results_dir[256];
 
@@ -352,12 +353,11 @@ Test(bench_run, two_runs_in_a_row_give_two_files)
     cr_expect(strstr(paths[0], "-scalar-"), "named <date>-<time>-<host>-<plugin>-<model>.json: %s", paths[0]);
 }
 
-/* Decode of the tiny model, cold by default: every row T = 1 at the middle
- * of the context, attention over pos + 1 keys; phase, cache and copies in
- * the rows; and the Google Benchmark entries keep what compare.py reads. */
-Test(bench_run, decode_rows_are_cold_single_token_and_tagged)
+/* A decode run of the tiny model on scalar, one thread; op: only that op,
+ * or -1 every op. */
+static int run_decode(ck_bench_outcome *out, int op)
 {
-    char model[512];
+    static char model[512];
     tiny_model(model, sizeof model);
     ck_bench_opts o;
     ck_bench_opts_default(&o);
@@ -368,8 +368,18 @@ Test(bench_run, decode_rows_are_cold_single_token_and_tagged)
     o.min_time = 0.001;
     o.phases = CK_PHASE_DECODE;
     o.no_scalar = 1;
+    if (op >= 0)
+        o.op_filter[op] = 1;
+    return ck_bench_run(&o, out);
+}
+
+/* Decode of the tiny model, cold by default: every row T = 1 at the middle
+ * of the context, attention over pos + 1 keys; phase, cache and copies in
+ * the rows; and the Google Benchmark entries keep what compare.py reads. */
+Test(bench_run, decode_rows_are_cold_single_token_and_tagged)
+{
     ck_bench_outcome out;
-    cr_assert_eq(ck_bench_run(&o, &out), 0);
+    cr_assert_eq(run_decode(&out, -1), 0);
     const ck_bench_plugin_result *pr = &out.plugins[0];
     cr_assert_gt(pr->n_rows, 3);
     int attention = 0;
@@ -423,44 +433,12 @@ Test(bench_run, a_decode_position_outside_the_context_is_refused)
     ck_bench_outcome_free(&out);
 }
 
-/* Roofs with memory levels, an LLC of 1 MiB (a DRAM set of 8 MiB, so the
- * probe is quick) and a read of `read_gbs` on one thread. */
 static void save_level_roofs(double read_gbs)
 {
-    ck_roofs r = {.threads = 1, .llc_bytes = 1u << 20, .triad_array_bytes = 4u << 20, .triad_gbs = {1.0, 1.0}};
-    for (int isa = 0; isa < CK_ISA_COUNT; isa++)
-        r.peak_gflops[isa][0] = r.peak_gflops[isa][1] = 1e9; /* every row memory-bound */
-    const size_t cache[CK_MEM_COUNT] = {32u << 10, 256u << 10, 1u << 20, 0};
-    for (int lv = 0; lv < CK_MEM_COUNT; lv++) {
-        r.level[lv] = (ck_mem_level){.cache_bytes = cache[lv], .shared = lv == CK_MEM_L3, .set_bytes = cache[lv] / 2};
-        r.level[lv].read_gbs[0] = r.level[lv].read_gbs[1] = lv == CK_MEM_DRAM ? read_gbs : 100.0;
-        r.level[lv].triad_gbs[0] = r.level[lv].triad_gbs[1] = lv == CK_MEM_DRAM ? read_gbs / 2 : 50.0;
-    }
-    r.level[CK_MEM_DRAM].set_bytes = ck_dram_set_bytes(r.llc_bytes);
-    r.have_levels = 1;
-    char path[600], err[512];
-    ck_roofs_path(path, sizeof path, results_dir);
-    cr_assert_eq(ck_roofs_save(&r, path, err, sizeof err), 0, "%s", err);
-    ck_roofs back;
-    cr_assert_eq(ck_roofs_load(&back, path, err, sizeof err), 0, "%s", err);
+    char err[512];
+    cr_assert_eq(st_save_level_roofs(results_dir, read_gbs, err, sizeof err), 0, "%s", err);
 }
 
-static int run_decode(ck_bench_outcome *out)
-{
-    static char model[512];
-    tiny_model(model, sizeof model);
-    ck_bench_opts o;
-    ck_bench_opts_default(&o);
-    o.plugins[0] = "scalar";
-    o.n_plugins = 1;
-    o.model_path = model;
-    o.threads[0] = 1;
-    o.min_time = 0.001;
-    o.phases = CK_PHASE_DECODE;
-    o.no_scalar = 1;
-    o.op_filter[CK_OP_LINEAR] = 1;
-    return ck_bench_run(&o, out);
-}
 
 /* On a VM the memory's bandwidth is shared with other tenants: a cold run
  * measures the DRAM read itself before and after the rows, says it in the
@@ -469,7 +447,7 @@ Test(bench_run, cold_rows_carry_the_dram_read_measured_around_them)
 {
     save_level_roofs(12345.0); /* far above any VM: the probe reads well under it */
     ck_bench_outcome out;
-    cr_assert_eq(run_decode(&out), 0);
+    cr_assert_eq(run_decode(&out, CK_OP_LINEAR), 0);
     const ck_bench_plugin_result *pr = &out.plugins[0];
     const ck_mem_probe *p = &pr->probe;
     cr_assert_eq(p->n, 1, "one thread count probed (%s)", p->why_not);
@@ -510,7 +488,7 @@ Test(bench_run, the_dram_probe_is_skipped_with_ck_probe_0_and_says_so)
     save_level_roofs(40.0);
     setenv("CK_PROBE", "0", 1);
     ck_bench_outcome out;
-    cr_assert_eq(run_decode(&out), 0);
+    cr_assert_eq(run_decode(&out, CK_OP_LINEAR), 0);
     const ck_bench_plugin_result *pr = &out.plugins[0];
     cr_assert_eq(pr->probe.n, 0);
     for (size_t i = 0; i < pr->n_rows; i++)

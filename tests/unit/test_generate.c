@@ -13,8 +13,8 @@
 
 #include "ck_fusion.h"
 #include "ck_model.h"
-#include "bench/calibrate.h"
 #include "ck_run.h"
+#include "roofs_testlib.h"
 
 #define MODEL "tiny-gqa.json"
 
@@ -235,6 +235,19 @@ Test(generate, decode_combines_with_fusions)
     close_all(&f);
 }
 
+/* The result file a run wrote (its output says why when there is none). */
+static cJSON *read_result(const char *file, const char *out)
+{
+    FILE *f = fopen(file, "rb");
+    cr_assert_not_null(f, "%s", out);
+    static char text[1 << 20];
+    text[fread(text, 1, sizeof text - 1, f)] = '\0';
+    fclose(f);
+    cJSON *doc = cJSON_Parse(text);
+    cr_assert_not_null(doc, "%s: not JSON", file);
+    return doc;
+}
+
 /* The whole-model result file: Google Benchmark's fields for compare.py, an
  * e2e array the report draws as stacked bars (one segment per op share),
  * and a doctored share refused naming the field. */
@@ -251,12 +264,7 @@ Test(generate, e2e_result_file_feeds_the_report)
              "--tg 3 --out %s 2>&1",
              dir, dir, ck, model_path(), file);
     cr_assert_eq(sh_out(out, sizeof out, cmd), 0, "%s", out);
-    FILE *f = fopen(file, "rb");
-    cr_assert_not_null(f, "%s", out);
-    static char text[1 << 20];
-    text[fread(text, 1, sizeof text - 1, f)] = '\0';
-    fclose(f);
-    cJSON *doc = cJSON_Parse(text);
+    cJSON *doc = read_result(file, out);
     const cJSON *b, *e;
     size_t n_bench = 0, segments = 0;
     cJSON_ArrayForEach(b, cJSON_GetObjectItemCaseSensitive(doc, "benchmarks"))
@@ -301,36 +309,19 @@ Test(generate, e2e_measures_the_dram_read_around_the_run)
     const char *ck = getenv("CK_CKBENCH");
     if (!ck)
         cr_skip_test("CK_CKBENCH not set");
-    char dir[64], cmd[4096], out[16384], file[128], roofs_path[600], err[512];
+    char dir[64], cmd[4096], out[16384], file[128], err[512];
     snprintf(dir, sizeof dir, "/tmp/ck-test-e2e-probe-%d", (int)getpid());
     snprintf(file, sizeof file, "%s/e2e.json", dir);
     snprintf(cmd, sizeof cmd, "mkdir -p %s", dir);
     cr_assert_eq(system(cmd), 0);
-    ck_roofs r = {.threads = 1, .llc_bytes = 1u << 20, .triad_array_bytes = 4u << 20, .triad_gbs = {1.0, 1.0}};
-    for (int isa = 0; isa < CK_ISA_COUNT; isa++)
-        r.peak_gflops[isa][0] = r.peak_gflops[isa][1] = 1e9;
-    const size_t cache[CK_MEM_COUNT] = {32u << 10, 256u << 10, 1u << 20, 0};
-    for (int lv = 0; lv < CK_MEM_COUNT; lv++) {
-        r.level[lv] = (ck_mem_level){.cache_bytes = cache[lv], .shared = lv == CK_MEM_L3, .set_bytes = cache[lv] / 2};
-        r.level[lv].read_gbs[0] = r.level[lv].read_gbs[1] = 100.0;
-        r.level[lv].triad_gbs[0] = r.level[lv].triad_gbs[1] = 50.0;
-    }
-    r.level[CK_MEM_DRAM].set_bytes = ck_dram_set_bytes(r.llc_bytes);
-    r.have_levels = 1;
-    ck_roofs_path(roofs_path, sizeof roofs_path, dir);
-    cr_assert_eq(ck_roofs_save(&r, roofs_path, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(st_save_level_roofs(dir, 100.0, err, sizeof err), 0, "%s", err);
     snprintf(cmd, sizeof cmd,
              "CK_RESULTS_DIR=%s %s bench --e2e --plugin scalar --model '%s' --threads 1 --pp 4 --tg 2 --out %s 2>&1",
              dir, ck, model_path(), file);
     cr_assert_eq(sh_out(out, sizeof out, cmd), 0, "%s", out);
     cr_assert(strstr(out, "the DRAM read measured before / after the run: ") && strstr(out, "(roof's read 100.0)"),
               "%s", out);
-    FILE *f = fopen(file, "rb");
-    cr_assert_not_null(f, "%s", out);
-    static char text[1 << 20];
-    text[fread(text, 1, sizeof text - 1, f)] = '\0';
-    fclose(f);
-    cJSON *doc = cJSON_Parse(text);
+    cJSON *doc = read_result(file, out);
     const cJSON *e,
         *e2e = cJSON_GetObjectItemCaseSensitive(
             cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(doc, "context"), "ckbench"), "e2e");
