@@ -419,4 +419,3 @@ size_t ck_parity_edge_suite(ck_parity_shape **out)
     *out = s.v;
     return s.n;
 }
-

@@ -156,7 +156,12 @@ void ck_report_finish(ck_report *r);
  * relative standard deviation of its repetitions' real_time (the repetitions
  * themselves, else the stddev/mean aggregates); -1 without repetitions.
  * *n_reps gets the number of repetitions. */
+/* obj's string member key, or dflt where there is none. */
+const char *ck_report_str(const cJSON *obj, const char *key, const char *dflt);
 double ck_report_noise(const cJSON *benchmarks, const char *name, int *n_reps);
+/* A row's parity verdict and errors from its run's parity report (the run
+ * had one: parity_run). */
+void ck_report_row_parity(ck_report_row *row, const ck_report_run *run);
 
 /* Measured rows of a run that have flops: the points of the roofline. */
 int ck_report_row_on_roofline(const ck_report_row *row);

@@ -53,12 +53,6 @@ static double num(const cJSON *o, const char *key)
     return cJSON_IsNumber(v) ? v->valuedouble : 0;
 }
 
-static const char *str(const cJSON *o, const char *key)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    return cJSON_IsString(v) ? v->valuestring : "";
-}
-
 static int any_e2e(const ck_report *r)
 {
     for (size_t i = 0; i < r->n_runs; i++)
@@ -81,7 +75,7 @@ void ck_report_e2e_md(const ck_report *r, FILE *f)
             fputs(" | ", f);
             ck_report_md_escape(f, r->runs[i].model);
             fprintf(f, " | %d | ", (int)num(e, "threads"));
-            ck_report_md_escape(f, str(e, "test"));
+            ck_report_md_escape(f, ck_report_str(e, "test", ""));
             fprintf(f, " | %.2f | %.2f - %.2f |\n", num(e, "tokens_per_second"), num(e, "tokens_per_second_min"),
                     num(e, "tokens_per_second_max"));
         }
@@ -162,7 +156,7 @@ void ck_report_e2e_html(const ck_report *r, FILE *f)
                     E2E_LEFT - 8, y + E2E_BAR / 2.0);
             ck_report_html_escape(f, r->runs[i].tag);
             fputs(" ", f);
-            ck_report_html_escape(f, str(e, "test"));
+            ck_report_html_escape(f, ck_report_str(e, "test", ""));
             fprintf(f, " (%d thr): %.1f t/s</text>\n", (int)num(e, "threads"), num(e, "tokens_per_second"));
             draw_profile_bar(f, cJSON_GetObjectItemCaseSensitive(e, "profile"), names, n_names, y);
             y += E2E_BAR + E2E_GAP;
