@@ -37,6 +37,12 @@ ck_train_opts ck_train_defaults(void);
  * decoder section, a batch with nothing to predict, a missing kernel). */
 ck_trainer *ck_trainer_create(const ck_model *m, const ck_plugin *plugin, const ck_plugin *scalar,
                               const ck_train_opts *opts, char *err, size_t err_len);
+/* The same through a chain (ck_host.h's ck_chain), as ck_runner_create_chain:
+ * every op, forward, loss, backward and adam, on the first of
+ * plugins[0..n) that has its kernel and honours what its arguments need,
+ * else on scalar. */
+ck_trainer *ck_trainer_create_chain(const ck_model *m, const ck_plugin *const *plugins, size_t n,
+                                    const ck_plugin *scalar, const ck_train_opts *opts, char *err, size_t err_len);
 void ck_trainer_free(ck_trainer *t);
 
 /* Forward and the loss only (no gradient): for finite differences. */
@@ -60,6 +66,18 @@ typedef struct ck_train_counts {
     size_t frozen_sections;             /* vision encoders: forward only */
 } ck_train_counts;
 ck_train_counts ck_trainer_counts(const ck_trainer *t);
+
+/* The ops after the forward (whose steps ck_runner_step describes), in the
+ * order they run: the loss and backward ops, then one Adam update per
+ * trained weight; i < ck_trainer_n_ops. */
+typedef struct ck_train_op {
+    const char *label;
+    uint32_t op;
+    const char *plugin; /* the plugin whose kernel runs it (its desc->name) */
+    int fallback;       /* 1: run by scalar, no plugin of the chain has a kernel */
+} ck_train_op;
+size_t ck_trainer_n_ops(const ck_trainer *t);
+ck_train_op ck_trainer_op(const ck_trainer *t, size_t i);
 
 /* Per-part timing of the steps run since ck_trainer_time_reset, when
  * enabled: one row per section header, layer and footer. */

@@ -1,6 +1,7 @@
 /* run_bind.c — binding: each planned node to its buffers (by the names the
  * planner gave them) and to a kernel: the first plugin of the chain that
- * has one, or scalar (run_pick_kernel, the only place a kernel is chosen). */
+ * has one, or scalar (run_pick_kernel, the only place a kernel is chosen;
+ * a training step's loss, backward and Adam ops are chosen by it too). */
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>

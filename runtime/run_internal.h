@@ -99,10 +99,12 @@ int run_failf(char *err, size_t len, const char *fmt, ...) __attribute__((format
 /* The planned buffer of that layout.json name, or NULL. */
 const ck_buffer *run_find_buffer(const ck_runner *r, const char *name);
 
-/* run_bind.c: the one place a kernel is chosen — the first plugin of the
- * chain that has (op, dtype, flags) and honours the capabilities args need
- * (ck_kernel_honours), else scalar's; *by names the plugin and *fallback
- * says it was scalar standing in. NULL if none has one. */
+/* run_bind.c: the one place a kernel is chosen, for the forward here and
+ * for the loss, backward and Adam ops of a trainer over this runner
+ * (train_bind.c) — the first plugin of the chain that has (op, dtype, flags)
+ * and honours the capabilities args need (ck_kernel_honours), else scalar's;
+ * *by names the plugin and *fallback says it was scalar standing in. NULL if
+ * none has one. */
 const ck_kernel_desc *run_pick_kernel(const ck_runner *r, uint32_t op, uint32_t dtype, uint32_t flags, const void *args,
                                       const char **by, int *fallback);
 /* run_bind.c: every node of every section bound to its buffers and kernel. */

@@ -59,14 +59,18 @@ static int share_ops(ck_trainer *t, char *err, size_t len)
 ck_trainer *ck_trainer_create(const ck_model *m, const ck_plugin *plugin, const ck_plugin *scalar,
                               const ck_train_opts *opts, char *err, size_t len)
 {
+    return ck_trainer_create_chain(m, &plugin, 1, scalar, opts, err, len);
+}
+
+ck_trainer *ck_trainer_create_chain(const ck_model *m, const ck_plugin *const *plugins, size_t n,
+                                    const ck_plugin *scalar, const ck_train_opts *opts, char *err, size_t len)
+{
     ck_trainer *t = calloc(1, sizeof *t);
     if (!t) {
         train_failf(err, len, "out of memory");
         return NULL;
     }
     t->model = m;
-    t->plugin = plugin;
-    t->scalar = scalar;
     t->opts = opts ? *opts : ck_train_defaults();
     ck_run_opts ro = {.seed = t->opts.seed,
                       .tokens = t->opts.tokens,
@@ -74,8 +78,8 @@ ck_trainer *ck_trainer_create(const ck_model *m, const ck_plugin *plugin, const 
                       .weight_dtype = CK_DTYPE_F32,
                       .training = 1,
                       .share_name = t->opts.share_name};
-    if (!(t->runner = ck_runner_create(m, plugin, scalar, &ro, err, len)) || ck_runner_prepare(t->runner, err, len) ||
-        train_bind(t, err, len) || share_ops(t, err, len)) {
+    if (!(t->runner = ck_runner_create_chain(m, plugins, n, scalar, &ro, err, len)) ||
+        ck_runner_prepare(t->runner, err, len) || train_bind(t, err, len) || share_ops(t, err, len)) {
         ck_trainer_free(t);
         return NULL;
     }
@@ -238,6 +242,17 @@ ck_train_counts ck_trainer_counts(const ck_trainer *t)
         c.adam_fallback += (size_t)t->adam.v[i].fallback;
     c.frozen_sections = t->frozen_sections;
     return c;
+}
+
+size_t ck_trainer_n_ops(const ck_trainer *t)
+{
+    return t->backward.n + t->adam.n;
+}
+
+ck_train_op ck_trainer_op(const ck_trainer *t, size_t i)
+{
+    const op_step *s = i < t->backward.n ? &t->backward.v[i] : &t->adam.v[i - t->backward.n];
+    return (ck_train_op){s->label, s->op, s->plugin, s->fallback};
 }
 
 void ck_trainer_time_enable(ck_trainer *t, int on)

@@ -1,7 +1,9 @@
 /* train_bind.c — binding what follows the forward in a training step, once,
  * to the planned buffers by name: the loss, the backward ops of every decoder
  * layer in reverse (activation gradients written, two readers joined by an
- * add), and one Adam update per weight. Names: docs/layout.md. */
+ * add), and one Adam update per weight. Names: docs/layout.md. Each op's
+ * kernel comes from the runner's chain through run_pick_kernel, the picker
+ * the forward uses: training has no rule of its own for choosing one. */
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -9,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "run_internal.h"
 #include "train_internal.h"
 
 /* ---- buffers by name ------------------------------------------------------- */
@@ -63,7 +66,9 @@ size_t train_slot_of(const ck_trainer *t, uint32_t sec, int part, uint32_t layer
 
 /* ---- the op lists ------------------------------------------------------------ */
 
-static op_step *push(ck_trainer *t, op_list *l, uint32_t op, size_t slot, const char *label)
+/* Kernels are picked once the arguments are bound (pick_kernels): which
+ * plugin may run an op depends on what its arguments need. */
+static op_step *push(op_list *l, uint32_t op, size_t slot, const char *label)
 {
     if (l->n == l->cap) {
         size_t cap = l->cap ? 2 * l->cap : 64;
@@ -78,12 +83,6 @@ static op_step *push(ck_trainer *t, op_list *l, uint32_t op, size_t slot, const 
     s->op = op;
     s->slot = slot;
     snprintf(s->label, sizeof s->label, "%s", label);
-    /* the plugin's kernel where it has one, else the scalar reference */
-    s->kernel = ck_plugin_kernel(t->plugin, op, CK_DTYPE_F32, 0);
-    if (!s->kernel && t->plugin != t->scalar) {
-        s->kernel = ck_plugin_kernel(t->scalar, op, CK_DTYPE_F32, 0);
-        s->fallback = 1;
-    }
     return s;
 }
 
@@ -93,8 +92,7 @@ typedef struct walk {
     op_list *l;
     const ck_section *sec;
     uint32_t si;
-    int fail; /* out of memory or no kernel */
-    char missing_kernel[128];
+    int fail; /* out of memory */
 } walk;
 
 static op_step *add_op(walk *w, uint32_t op, size_t slot, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
@@ -107,11 +105,7 @@ static op_step *add_op(walk *w, uint32_t op, size_t slot, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(label, sizeof label, fmt, ap);
     va_end(ap);
-    op_step *s = w->fail ? NULL : push(w->t, w->l, op, slot, label);
-    if (s && !s->kernel) {
-        snprintf(w->missing_kernel, sizeof w->missing_kernel, "%.96s (%s)", label, ck_op_name(op));
-        s = NULL;
-    }
+    op_step *s = w->fail ? NULL : push(w->l, op, slot, label);
     if (!s) {
         w->fail = 1;
         memset(&sink, 0, sizeof sink);
@@ -495,10 +489,9 @@ static int bind_adam(ck_trainer *t, char *err, size_t len)
             return train_failf(err, len, "%s: internal: weight %s has no f32 grad, adam_m, adam_v after it", p->model,
                                b->name);
         size_t slot = train_slot_of(t, b->section, b->part, b->layer);
-        op_step *s = push(t, &t->adam, CK_OP_ADAM, slot, b->name);
-        if (!s || !s->kernel)
-            return train_failf(err, len, "%s: %s", b->name,
-                               s ? "no adam kernel in the plugin nor in scalar" : "out of memory");
+        op_step *s = push(&t->adam, CK_OP_ADAM, slot, b->name);
+        if (!s)
+            return train_failf(err, len, "%s: out of memory", b->name);
         s->args.adam = (ck_adam_args){train_at(t, b),
                                       train_at(t, b + 2),
                                       train_at(t, b + 3),
@@ -516,18 +509,21 @@ static int bind_adam(ck_trainer *t, char *err, size_t len)
     return 0;
 }
 
-/* The host rule for capability flags (core/kernel_caps.c), once the
- * arguments are bound (push chose by op before they were): a kernel that
- * does not read rotary_dim (or a window) never gets a call that uses it. */
-static void honour_capabilities(ck_trainer *t, op_list *l)
+/* Every op's kernel through the runner's chain, as the forward's were
+ * (run_pick_kernel): the first plugin that has it (f32, no variant) and
+ * honours what its bound arguments need, else scalar. */
+static int pick_kernels(ck_trainer *t, op_list *l, char *err, size_t len)
 {
+    const ck_runner *r = t->runner;
     for (size_t i = 0; i < l->n; i++) {
         op_step *s = &l->v[i];
-        if (!s->kernel || ck_kernel_honours(s->kernel, &s->args))
-            continue;
-        s->kernel = ck_plugin_kernel(t->scalar, s->op, CK_DTYPE_F32, 0);
-        s->fallback = 1;
+        s->kernel = run_pick_kernel(r, s->op, CK_DTYPE_F32, 0, &s->args, &s->plugin, &s->fallback);
+        if (!s->kernel)
+            return train_failf(err, len, "%s: %s: no f32 %s kernel in plugin '%s'%s nor in scalar", t->model->name,
+                               s->label, ck_op_name(s->op), r->plugin->desc->name,
+                               r->n_chain > 1 ? " (nor the rest of the chain)" : "");
     }
+    return 0;
 }
 
 int train_bind(ck_trainer *t, char *err, size_t len)
@@ -558,18 +554,17 @@ int train_bind(ck_trainer *t, char *err, size_t len)
         size_t first = 0, rows = 0;
         if (bind_targets(t, si, &first, &rows, err, len))
             return -1;
-        walk w = {t, &t->backward, &m->sections[si], si, 0, ""};
+        walk w = {t, &t->backward, &m->sections[si], si, 0};
         section_bwd(t, si, &w, first, rows);
         if (t->err_name[0])
             return train_failf(err, len, "%s: internal: the training plan has no buffer %s", m->name, t->err_name);
         if (w.fail)
-            return w.missing_kernel[0] ? train_failf(err, len, "%s: no kernel for %s in the plugin nor in scalar",
-                                                     m->name, w.missing_kernel)
-                                       : train_failf(err, len, "%s: out of memory binding the backward pass", m->name);
+            return train_failf(err, len, "%s: out of memory binding the backward pass", m->name);
         decoders++;
     }
     if (!decoders)
         return train_failf(err, len, "model \"%s\": nothing to train: expected a decoder section", m->name);
-    honour_capabilities(t, &t->backward);
-    return bind_adam(t, err, len);
+    if (bind_adam(t, err, len))
+        return -1;
+    return pick_kernels(t, &t->backward, err, len) || pick_kernels(t, &t->adam, err, len) ? -1 : 0;
 }

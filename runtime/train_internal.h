@@ -26,8 +26,9 @@ typedef union bwd_args {
 typedef struct op_step {
     char label[96];
     uint32_t op;
-    size_t slot; /* timing row */
-    const ck_kernel_desc *kernel;
+    size_t slot;                  /* timing row */
+    const ck_kernel_desc *kernel; /* run_pick_kernel's, once args are bound */
+    const char *plugin;           /* whose kernel it is (its desc->name) */
     int fallback;
     bwd_args args;
     float *zero; /* zeroed first (a scatter-add target) */
@@ -49,9 +50,8 @@ typedef struct op_list {
 } op_list;
 
 struct ck_trainer {
-    ck_runner *runner;
+    ck_runner *runner; /* holds the chain every kernel is picked from */
     const ck_model *model;
-    const ck_plugin *plugin, *scalar;
     ck_train_opts opts;
     op_list backward, adam; /* the loss and the backward ops; the optimizer */
     uint32_t adam_step;

@@ -32,10 +32,11 @@ static int usage(FILE *f)
                "shifted by one) of model M in its single training allocation: forward, cross-entropy loss,\n"
                "backward through every decoder layer in reverse, AdamW (lr X, default 0.01) on every decoder\n"
                "weight. Vision encoders are frozen (forward only). P's kernels are used where it has them,\n"
-               "scalar's otherwise (the counts are printed). Prints the loss per step; exit 1 unless the loss\n"
-               "after the last step is below the first. --time then times REPS more steps (default 3) and\n"
-               "prints the mean time of a training step per layer (forward + backward + adam). --layers L\n"
-               "keeps only the first L layers of every section: a real model's shapes at a size that fits.\n"
+               "scalar's otherwise (the counts are printed); a chain P1+P2 takes each op, forward and backward,\n"
+               "from the first plugin that has its kernel, then scalar. Prints the loss per step; exit 1 unless\n"
+               "the loss after the last step is below the first. --time then times REPS more steps (default\n"
+               "3) and prints the mean time of a training step per layer (forward + backward + adam). --layers\n"
+               "L keeps only the first L layers of every section: a real model's shapes at a size that fits.\n"
                "--share NAME maps the arena as /dev/shm/ckernel-NAME for 'ckbench inspect'. --save DIR writes\n"
                "the weights and Adam moments after the last step as a checkpoint ('ckbench diff' compares two).\n");
     return f == stdout ? 0 : 2;
@@ -185,11 +186,38 @@ static int save(const train_cli *c, ck_trainer *t)
     return 0;
 }
 
-static int train(const train_cli *c, ck_model *m, ck_plugin *plugin, ck_plugin *scalar)
+/* 1 if an op run by `by` (fallback as given) counts in column p of a
+ * chain's line: p < n is that plugin, p == n scalar standing in. */
+static int counts_in(const ck_chain *ch, size_t p, const char *by, int fallback)
+{
+    return p < ch->n ? by == ch->plugins[p]->desc->name && !fallback : fallback;
+}
+
+/* A chain's line: how many ops each plugin runs, forward, loss + backward
+ * and adam together, in run's format (scalar's marked fallback). */
+static void print_chain_counts(ck_trainer *t, const ck_chain *ch)
+{
+    const ck_runner *r = ck_trainer_runner(t);
+    printf("kernels by plugin:");
+    for (size_t p = 0; p <= ch->n; p++) {
+        size_t n = 0;
+        for (size_t i = 0; i < ck_runner_n_steps(r); i++)
+            n += (size_t)counts_in(ch, p, ck_runner_step(r, i)->plugin, ck_runner_step(r, i)->fallback);
+        for (size_t i = 0; i < ck_trainer_n_ops(t); i++)
+            n += (size_t)counts_in(ch, p, ck_trainer_op(t, i).plugin, ck_trainer_op(t, i).fallback);
+        const ck_plugin *pl = p < ch->n ? ch->plugins[p] : ch->scalar;
+        if (p < ch->n || n)
+            printf("%s %s %zu%s", p ? "," : "", pl->desc->name, n, p < ch->n ? "" : " (fallback)");
+    }
+    printf("\n");
+}
+
+static int train(const train_cli *c, ck_model *m, const ck_chain *ch)
 {
     char err[CK_ERR_LEN];
     ck_exec_ctx *ctx = NULL;
-    ck_trainer *t = ck_trainer_create(m, plugin, scalar, &c->opts, err, sizeof err);
+    ck_trainer *t =
+        ck_trainer_create_chain(m, (const ck_plugin *const *)ch->plugins, ch->n, ch->scalar, &c->opts, err, sizeof err);
     int status = 2;
     float first = 0, loss = 0;
     if (!t) {
@@ -198,13 +226,16 @@ static int train(const train_cli *c, ck_model *m, ck_plugin *plugin, ck_plugin *
     }
     ctx = ck_exec_create(c->threads);
     ck_train_counts n = ck_trainer_counts(t);
+    /* one plugin by its own name, as before chains; a chain as it was spelt */
     printf("train-step %s through %s: %d threads, one allocation of %zu bytes, lr %g, seed %llu\n", m->name,
-           plugin->desc->name, ctx->n_threads, ck_runner_plan(ck_trainer_runner(t))->total, (double)c->opts.lr,
-           (unsigned long long)c->opts.seed);
+           ch->n > 1 ? ch->name : ch->plugins[0]->desc->name, ctx->n_threads,
+           ck_runner_plan(ck_trainer_runner(t))->total, (double)c->opts.lr, (unsigned long long)c->opts.seed);
     printf("kernels: forward %zu ops (%zu by scalar fallback), loss + backward %zu ops (%zu by scalar fallback), "
            "adam %zu weights (%zu by scalar fallback); %zu frozen section%s (forward only)\n",
            n.forward, n.forward_fallback, n.backward, n.backward_fallback, n.adam, n.adam_fallback, n.frozen_sections,
            n.frozen_sections == 1 ? "" : "s");
+    if (ch->n > 1)
+        print_chain_counts(t, ch);
     status = 1;
     ck_progress prog;
     ck_progress_start(&prog, "train-step", c->steps + (size_t)c->time_reps);
@@ -255,24 +286,20 @@ int ck_cmd_train_step(int argc, char **argv)
     if (pr) /* a bad argument has said so in one line */
         return pr > 0 ? usage(stdout) : 2;
     char err[CK_ERR_LEN];
+    ck_chain ch = {0};
     ck_model *m = ck_model_open(c.model, err, sizeof err);
-    ck_plugin *scalar = m ? ck_plugin_load("scalar", err, sizeof err) : NULL;
-    ck_plugin *plugin = !scalar                           ? NULL
-                        : strcmp(c.plugin, "scalar") == 0 ? scalar
-                                                          : ck_plugin_load(c.plugin, err, sizeof err);
+    /* the chain's refusals (empty item, a plugin twice, unknown, not runnable) are run's own lines */
+    int loaded = m && ck_chain_load(&ch, c.plugin, err, sizeof err) == 0;
     int status = 2;
     for (size_t i = 0; m && c.layers && i < m->n_sections; i++)
         if (m->sections[i].n_layers > c.layers)
             m->sections[i].n_layers = c.layers;
-    if (!plugin)
+    if (!loaded)
         fprintf(stderr, "ckbench train-step: %s\n", err);
-    else if (!plugin->runnable)
-        fprintf(stderr, "ckbench train-step: plugin '%s' does not run here: %s\n", plugin->desc->name, plugin->why);
     else
-        status = train(&c, m, plugin, scalar);
-    if (plugin && plugin != scalar)
-        ck_plugin_unload(plugin);
-    ck_plugin_unload(scalar);
+        status = train(&c, m, &ch);
+    if (loaded)
+        ck_chain_unload(&ch);
     ck_model_free(m);
     return status;
 }

@@ -462,6 +462,9 @@ Test(train_cli, trains_and_reports_the_loss_per_step)
     cr_assert(strstr(r.out, "step 1: loss ") && strstr(r.out, "step 3: loss "), "%s", r.out);
     cr_assert(strstr(r.out, "(fell from"), "%s", r.out);
     cr_assert(strstr(r.out, "by scalar fallback"), "%s", r.out);
+    /* one plugin is a chain of one: named as loaded, no per-plugin line */
+    cr_assert(strstr(r.out, "train-step tiny-gqa through scalar: 1 threads"), "%s", r.out);
+    cr_assert_null(strstr(r.out, "kernels by plugin"), "%s", r.out);
 }
 
 Test(train_cli, time_prints_a_row_per_layer)
@@ -492,6 +495,7 @@ Test(train_cli, bad_arguments_get_one_clear_line)
         {"--plugin scalar --model ir/models/tiny-gqa.json --window 2", "unknown option '--window'"},
         {"--plugin scalar --model /nonexistent/m.json", "/nonexistent/m.json"},
         {"--plugin nosuch --model ir/models/tiny-gqa.json", "nosuch"},
+        {"--plugin scalar+ --model ir/models/tiny-gqa.json", "--plugin 'scalar+': item 2 is empty"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         run_result r = ckbench(cases[i].args);
