@@ -200,21 +200,29 @@ ck_runner *cli_run_runner(const loaded *l, const ck_run_opts *o, char *err, size
                                   len);
 }
 
-/* How many units each plugin of the chain runs, for run's report line. */
-void cli_print_chain_counts(const ck_runner *r, const ck_chain *ch)
+void cli_count_kernel(const ck_chain *ch, const char *by, int fallback, size_t counts[CK_CHAIN_MAX + 1])
+{
+    for (size_t p = 0; p <= ch->n; p++)
+        counts[p] += p < ch->n ? by == ch->plugins[p]->desc->name && !fallback : fallback != 0;
+}
+
+void cli_print_kernel_counts(const ck_chain *ch, const size_t counts[CK_CHAIN_MAX + 1])
 {
     printf("kernels by plugin:");
     for (size_t p = 0; p <= ch->n; p++) {
         const ck_plugin *pl = p < ch->n ? ch->plugins[p] : ch->scalar;
-        size_t n = 0;
-        for (size_t i = 0; i < ck_runner_n_steps(r); i++) {
-            const ck_run_step *s = ck_runner_step(r, i);
-            n += p < ch->n ? s->plugin == pl->desc->name && !s->fallback : (size_t)s->fallback;
-        }
-        if (p < ch->n || n)
-            printf("%s %s %zu%s", p ? "," : "", pl->desc->name, n, p < ch->n ? "" : " (fallback)");
+        if (p < ch->n || counts[p])
+            printf("%s %s %zu%s", p ? "," : "", pl->desc->name, counts[p], p < ch->n ? "" : " (fallback)");
     }
     printf("\n");
+}
+
+void cli_print_chain_counts(const ck_runner *r, const ck_chain *ch)
+{
+    size_t counts[CK_CHAIN_MAX + 1] = {0};
+    for (size_t i = 0; i < ck_runner_n_steps(r); i++)
+        cli_count_kernel(ch, ck_runner_step(r, i)->plugin, ck_runner_step(r, i)->fallback, counts);
+    cli_print_kernel_counts(ch, counts);
 }
 
 /* FNV-1a over the output's bytes: equal digests mean bit-identical outputs. */

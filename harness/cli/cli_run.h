@@ -48,6 +48,11 @@ void cli_run_unload(loaded *l);
 ck_run_opts cli_run_opts(const run_cli *c);
 ck_runner *cli_run_runner(const loaded *l, const ck_run_opts *o, char *err, size_t len);
 void cli_print_chain_counts(const ck_runner *r, const ck_chain *ch);
+/* The same line from counts made by cli_count_kernel: counts[p] for plugin
+ * p of the chain, counts[ch->n] for scalar standing in (train-step counts
+ * its loss, backward and Adam ops too). */
+void cli_count_kernel(const ck_chain *ch, const char *by, int fallback, size_t counts[CK_CHAIN_MAX + 1]);
+void cli_print_kernel_counts(const ck_chain *ch, const size_t counts[CK_CHAIN_MAX + 1]);
 uint64_t cli_digest(const float *p, size_t n);
 void cli_print_fusions(const ck_runner *r, uint32_t requested, const ck_plugin *p, const ck_model *m);
 

@@ -11,6 +11,7 @@
 #include "ck_ir.h"
 #include "ck_share.h"
 #include "ck_train.h"
+#include "cli_run.h"
 #include "commands.h"
 #include "common/model_path.h"
 #include "common/progress.h"
@@ -186,30 +187,17 @@ static int save(const train_cli *c, ck_trainer *t)
     return 0;
 }
 
-/* 1 if an op run by `by` (fallback as given) counts in column p of a
- * chain's line: p < n is that plugin, p == n scalar standing in. */
-static int counts_in(const ck_chain *ch, size_t p, const char *by, int fallback)
-{
-    return p < ch->n ? by == ch->plugins[p]->desc->name && !fallback : fallback;
-}
-
 /* A chain's line: how many ops each plugin runs, forward, loss + backward
- * and adam together, in run's format (scalar's marked fallback). */
+ * and adam together, in run's format. */
 static void print_chain_counts(ck_trainer *t, const ck_chain *ch)
 {
     const ck_runner *r = ck_trainer_runner(t);
-    printf("kernels by plugin:");
-    for (size_t p = 0; p <= ch->n; p++) {
-        size_t n = 0;
-        for (size_t i = 0; i < ck_runner_n_steps(r); i++)
-            n += (size_t)counts_in(ch, p, ck_runner_step(r, i)->plugin, ck_runner_step(r, i)->fallback);
-        for (size_t i = 0; i < ck_trainer_n_ops(t); i++)
-            n += (size_t)counts_in(ch, p, ck_trainer_op(t, i).plugin, ck_trainer_op(t, i).fallback);
-        const ck_plugin *pl = p < ch->n ? ch->plugins[p] : ch->scalar;
-        if (p < ch->n || n)
-            printf("%s %s %zu%s", p ? "," : "", pl->desc->name, n, p < ch->n ? "" : " (fallback)");
-    }
-    printf("\n");
+    size_t counts[CK_CHAIN_MAX + 1] = {0};
+    for (size_t i = 0; i < ck_runner_n_steps(r); i++)
+        cli_count_kernel(ch, ck_runner_step(r, i)->plugin, ck_runner_step(r, i)->fallback, counts);
+    for (size_t i = 0; i < ck_trainer_n_ops(t); i++)
+        cli_count_kernel(ch, ck_trainer_op(t, i).plugin, ck_trainer_op(t, i).fallback, counts);
+    cli_print_kernel_counts(ch, counts);
 }
 
 static int train(const train_cli *c, ck_model *m, const ck_chain *ch)
@@ -289,16 +277,16 @@ int ck_cmd_train_step(int argc, char **argv)
     ck_chain ch = {0};
     ck_model *m = ck_model_open(c.model, err, sizeof err);
     /* the chain's refusals (empty item, a plugin twice, unknown, not runnable) are run's own lines */
-    int loaded = m && ck_chain_load(&ch, c.plugin, err, sizeof err) == 0;
+    int chain_ok = m && ck_chain_load(&ch, c.plugin, err, sizeof err) == 0;
     int status = 2;
     for (size_t i = 0; m && c.layers && i < m->n_sections; i++)
         if (m->sections[i].n_layers > c.layers)
             m->sections[i].n_layers = c.layers;
-    if (!loaded)
+    if (!chain_ok)
         fprintf(stderr, "ckbench train-step: %s\n", err);
     else
         status = train(&c, m, &ch);
-    if (loaded)
+    if (chain_ok)
         ck_chain_unload(&ch);
     ck_model_free(m);
     return status;
