@@ -1,14 +1,16 @@
 /* Q4_0 row kernel, AVX-512 VNNI: vpdpbusd of the unsigned codes (0..15)
  * with x, each row's accumulator starting at -8 * sum(x), so the result is
  * sum((q - 8) * x), the reference's isum exactly. Where the CPU has
- * AVX512-VBMI, four blocks per 512-bit register: one vpermt2b gathers the
- * four blocks' codes from two loads of the row and one masked vpermb the
- * eight rows' scales into one register, so neither takes scalar loads or
- * inserts (hot 4096 x 4096, one thread: 50 GB/s against 38 with the
- * two-block step). Otherwise, and for the last pair, two blocks per
- * register: codes as [low nibbles b, b+1 | high nibbles b, b+1], x
- * permuted to match. Each decoded weight register serves up to CK_QXROWS
- * activation rows; an odd last block takes the 256-bit step. */
+ * AVX512-VBMI, four blocks per 512-bit register: per row, one vpermt2b
+ * gathers the four blocks' codes from two loads of the row (rows on 64-byte
+ * lines: from the two lines that hold them) and one masked vpermb (there:
+ * a vpermt2b and a blend) its scales into the register of all eight rows',
+ * so neither takes scalar loads or inserts (hot 4096 x 4096, one thread:
+ * 50 GB/s against 38 with the two-block step). Otherwise, and for the last
+ * pair, two blocks per register: codes as [low nibbles b, b+1 | high
+ * nibbles b, b+1], x permuted to match. Each decoded weight register serves
+ * up to CK_QXROWS activation rows; an odd last block takes the 256-bit
+ * step. */
 #if defined(__x86_64__)
 #include "quant-avx512.h"
 

@@ -1,10 +1,13 @@
 /* Q8_0 row kernel, AVX-512 VNNI. vpdpbusd wants unsigned x signed bytes, so
  * w is biased to w + 128 (w ^ 0x80) and the bias is taken back out by
  * starting each row's accumulator at -128 * sum(x), computed once per block.
- * Two blocks per 512-bit register, and each biased weight register serves
- * up to CK_QXROWS activation rows; an odd last block goes through the
- * 256-bit step. All integer, so every isum is the reference's exactly, and
- * the f32 accumulation is the reference's, lane by lane. */
+ * Where the CPU has AVX512-VBMI, four blocks per step in the layout of
+ * quant-avx512.h (two vpermt2b per row, one reduction per 32 sums);
+ * otherwise, and for the last blocks, two blocks per 512-bit register. Each
+ * biased weight register serves up to CK_QXROWS activation rows; an odd
+ * last block goes through the 256-bit step. All integer, so every isum is
+ * the reference's exactly, and the f32 accumulation is the reference's,
+ * lane by lane. */
 #if defined(__x86_64__)
 #include "quant-avx512.h"
 
