@@ -139,10 +139,13 @@ CK_QVBMI_TARGET __m256 ck_qvbmi_finish4(__m256 acc, const __m512i p[CK_QROWS], _
 }
 
 /* Bytes of the next tile to prefetch per step of `blocks` blocks, so that
- * the nb / blocks steps of this tile cover it, whole lines. */
+ * the nb / blocks steps of this tile cover it, whole lines (0 where the row
+ * has no whole step). */
 static inline size_t ck_qvnni_prefetch_per_step(size_t row_bytes, size_t nb, size_t blocks)
 {
     size_t steps = nb / blocks;
+    if (steps == 0)
+        return 0;
     return ((CK_QROWS * row_bytes + steps - 1) / steps + 63) & ~(size_t)63;
 }
 
