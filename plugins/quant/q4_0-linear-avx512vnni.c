@@ -1,14 +1,16 @@
 /* Q4_0 row kernel, AVX-512 VNNI: vpdpbusd of the unsigned codes (0..15)
  * with x, each row's accumulator starting at -8 * sum(x), so the result is
  * sum((q - 8) * x), the reference's isum exactly. Where the CPU has
- * AVX512-VBMI, four blocks per 512-bit register: one vpermt2b gathers the
- * four blocks' codes from two loads of the row and one masked vpermb the
- * eight rows' scales into one register, so neither takes scalar loads or
- * inserts (hot 4096 x 4096, one thread: 50 GB/s against 38 with the
- * two-block step). Otherwise, and for the last pair, two blocks per
- * register: codes as [low nibbles b, b+1 | high nibbles b, b+1], x
- * permuted to match. Each decoded weight register serves up to CK_QXROWS
- * activation rows; an odd last block takes the 256-bit step. */
+ * AVX512-VBMI, four blocks per 512-bit register: per row, one vpermt2b
+ * gathers the four blocks' codes from two loads of the row (rows on 64-byte
+ * lines: from the two lines that hold them) and one masked vpermb (there:
+ * a vpermt2b and a blend) its scales into the register of all eight rows',
+ * so neither takes scalar loads or inserts (hot 4096 x 4096, one thread:
+ * 50 GB/s against 38 with the two-block step). Otherwise, and for the last
+ * pair, two blocks per register: codes as [low nibbles b, b+1 | high
+ * nibbles b, b+1], x permuted to match. Each decoded weight register serves
+ * up to CK_QXROWS activation rows; an odd last block takes the 256-bit
+ * step. */
 #if defined(__x86_64__)
 #include "quant-avx512.h"
 
@@ -45,9 +47,7 @@ CK_QVNNI_TARGET __m512i q4_0_two_x(const ck_block_q8_0 *xq)
     return _mm512_shuffle_i32x4(x, x, _MM_SHUFFLE(3, 1, 2, 0));
 }
 
-/* ---- four blocks per register (AVX512-VBMI) ------------------------------ */
-#define Q4_VBMI_TARGET_STR CK_QVNNI_TARGET_STR ",avx512vbmi"
-#define Q4_VBMI_TARGET __attribute__((target(Q4_VBMI_TARGET_STR), always_inline)) static inline
+/* ---- four blocks per register (AVX512-VBMI, layout in quant-avx512.h) ---- */
 
 /* Byte 16c + j of a row's codes of blocks b..b+3 is byte 18c + 2 + j of
  * the 72 bytes from block b: below 64 from the load at 0, else byte
@@ -57,98 +57,73 @@ static const unsigned char q4_codes_idx[64] = {
     26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 38, 39, 40,  41,  42,  43,  44,  45,  46,  47,  48, 49,
     50, 51, 52, 53, 56, 57, 58, 59, 60, 61, 62, 63, 120, 121, 122, 123, 124, 125, 126, 127,
 };
-/* The scale of block c of row r goes to f16 word w = 4c + r % 4 (+ 16 for
- * rows 4-7), the lane order of ck_qvnni_reduce_chunks' output: byte 2w + k
- * is byte 18c + k of the row's load at 0, written under row r's mask. */
+/* Scale word w (block c = (w % 16) / 4) is bytes 18c, 18c + 1 of the load
+ * at 0; each row writes only its own words. */
 static const unsigned char q4_scale_idx[64] = {
     0,  1,  0,  1,  0,  1,  0,  1,  18, 19, 18, 19, 18, 19, 18, 19, 36, 37, 36, 37, 36, 37,
     36, 37, 54, 55, 54, 55, 54, 55, 54, 55, 0,  1,  0,  1,  0,  1,  0,  1,  18, 19, 18, 19,
     18, 19, 18, 19, 36, 37, 36, 37, 36, 37, 36, 37, 54, 55, 54, 55, 54, 55, 54, 55,
 };
-static const __mmask64 q4_scale_mask[CK_QROWS] = {
-    0x0000000003030303ull, 0x000000000c0c0c0cull, 0x0000000030303030ull, 0x00000000c0c0c0c0ull,
-    0x0303030300000000ull, 0x0c0c0c0c00000000ull, 0x3030303000000000ull, 0xc0c0c0c000000000ull,
+
+/* Byte 16c + j of the codes is byte 18c + 2 + j of the 72 bytes, counted
+ * from the line they start in when the rows start on 64-byte lines: the
+ * 72 bytes of blocks b..b+3 then start 8 * ((b / 4) % 8) bytes into a line
+ * and end within the next, so two whole-line loads and one vpermt2b with
+ * that offset added give the codes (and the scales), where the two loads at
+ * 0 and 8 would each span two lines (see q8_0_group for why that counts). */
+static const unsigned char q4_codes_off[64] = {
+    2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15, 16, 17, 20, 21, 22, 23, 24, 25,
+    26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49,
+    50, 51, 52, 53, 56, 57, 58, 59, 60, 61, 62, 63, 64, 65, 66, 67, 68, 69, 70, 71,
 };
 
-/* Activations of blocks b..b+3: elements 0-15 of each block in *lo, 16-31
- * in *hi, block c in 128-bit chunk c. */
-Q4_VBMI_TARGET void q4_0_four_x(const ck_block_q8_0 *xq, __m512i *lo, __m512i *hi)
-{
-    __m512i x01 = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)xq[0].qs)),
-                                     _mm256_loadu_si256((const __m256i *)xq[1].qs), 1);
-    __m512i x23 = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)xq[2].qs)),
-                                     _mm256_loadu_si256((const __m256i *)xq[3].qs), 1);
-    *lo = _mm512_shuffle_i32x4(x01, x23, _MM_SHUFFLE(2, 0, 2, 0));
-    *hi = _mm512_shuffle_i32x4(x01, x23, _MM_SHUFFLE(3, 1, 3, 1));
-}
-
-/* dx of blocks b..b+3 as f32, block c's in the four lanes of chunk c. */
-Q4_VBMI_TARGET __m512 q4_0_four_dx(const ck_block_q8_0 *xq)
-{
-    uint64_t d = (uint64_t)xq[0].d | (uint64_t)xq[1].d << 16 | (uint64_t)xq[2].d << 32 | (uint64_t)xq[3].d << 48;
-    __m128 f = _mm_cvtph_ps(_mm_cvtsi64_si128((long long)d));
-    return _mm512_permutexvar_ps(_mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0),
-                                 _mm512_castps128_ps512(f));
-}
-
-/* Four ck_qacc_step rounds per row, blocks in order; tlo / thi hold the
- * terms of rows 0-3 / 4-7, block c in chunk c. */
-Q4_VBMI_TARGET __m256 q4_0_acc_4steps(__m256 acc, __m512 tlo, __m512 thi)
-{
-    const __m512i i01 = _mm512_set_epi32(23, 22, 21, 20, 7, 6, 5, 4, 19, 18, 17, 16, 3, 2, 1, 0);
-    const __m512i i23 = _mm512_set_epi32(31, 30, 29, 28, 15, 14, 13, 12, 27, 26, 25, 24, 11, 10, 9, 8);
-    __m512 t01 = _mm512_permutex2var_ps(tlo, i01, thi), t23 = _mm512_permutex2var_ps(tlo, i23, thi);
-    acc = _mm256_add_ps(acc, _mm512_castps512_ps256(t01));
-    acc = _mm256_add_ps(acc, _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(t01), 1)));
-    acc = _mm256_add_ps(acc, _mm512_castps512_ps256(t23));
-    return _mm256_add_ps(acc, _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(t23), 1)));
-}
-
 /* Blocks [0, nb - nb % 4) of nx (1 or 2, a constant once inlined)
- * activation rows into acc. */
-Q4_VBMI_TARGET void q4_0_steps4_nx(const unsigned char *rows[CK_QROWS], size_t row_bytes, const ck_block_q8_0 *xq,
-                                   size_t nb, const size_t nx, __m256 acc[CK_QXROWS])
+ * activation rows into acc; `aligned` (a constant once inlined): every row
+ * starts on a 64-byte line. */
+CK_QVBMI_TARGET void q4_0_steps4_nx(const unsigned char *rows[CK_QROWS], size_t row_bytes, const ck_block_q8_0 *xq,
+                                    size_t nb, const size_t nx, const int aligned, __m256 acc[CK_QXROWS])
 {
     const __m512i eights = _mm512_set1_epi8(8), nib = _mm512_set1_epi8(0x0f);
     const __m512i idx_qs = _mm512_loadu_si512(q4_codes_idx), idx_d = _mm512_loadu_si512(q4_scale_idx);
+    const __m512i off_qs = _mm512_loadu_si512(q4_codes_off);
     /* The next tile, in address order, spread over this tile's steps (its
      * rows are contiguous): the hardware prefetcher serves eight rows side
      * by side poorly (decode of a 4096 x 4096 q4_0 weight from DRAM, one
      * thread: 43 GB/s, against 36 with each row's blocks prefetched two
      * tiles ahead into L2). A prefetch never faults, so past the last row
      * it is harmless. */
-    const size_t per = ((CK_QROWS * row_bytes + nb / 4 - 1) / (nb / 4) + 63) & ~(size_t)63;
+    const size_t per = ck_qvnni_prefetch_per_step(row_bytes, nb, 4);
     for (size_t b = 0; b + 4 <= nb; b += 4) {
         __m512i xlo[CK_QXROWS], xhi[CK_QXROWS], start[CK_QXROWS], p[CK_QXROWS][CK_QROWS];
         for (size_t i = 0; i < nx; i++) {
-            q4_0_four_x(&xq[i * nb + b], &xlo[i], &xhi[i]);
-            start[i] = _mm512_sub_epi32(
-                _mm512_setzero_si512(),
-                _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), eights, xlo[i]), eights, xhi[i]));
+            ck_qvbmi_four_x(&xq[i * nb + b], &xlo[i], &xhi[i]);
+            start[i] = ck_qvbmi_start(eights, xlo[i], xhi[i]);
         }
         const char *ahead = (const char *)rows[0] + CK_QROWS * row_bytes + (b / 4) * per;
         for (size_t o = 0; o < per; o += 64)
             _mm_prefetch(ahead + o, _MM_HINT_T0);
+        const __m512i line_off = _mm512_set1_epi8((char)(8 * ((b / 4) % 8)));
+        const __m512i al_qs = _mm512_add_epi8(off_qs, line_off), al_d = _mm512_add_epi8(idx_d, line_off);
         __m512i dws = _mm512_setzero_si512();
         for (int r = 0; r < CK_QROWS; r++) {
             const unsigned char *blk = rows[r] + b * sizeof(ck_block_q4_0);
-            __m512i a = _mm512_loadu_si512(blk), a8 = _mm512_loadu_si512(blk + 8);
-            __m512i v = _mm512_permutex2var_epi8(a, idx_qs, a8);
-            dws = _mm512_mask_permutexvar_epi8(dws, q4_scale_mask[r], idx_d, a);
+            __m512i v;
+            if (aligned) {
+                const unsigned char *line = (const unsigned char *)((uintptr_t)blk & ~(uintptr_t)63);
+                __m512i l0 = _mm512_load_si512(line), l1 = _mm512_load_si512(line + 64);
+                v = _mm512_permutex2var_epi8(l0, al_qs, l1);
+                dws = _mm512_mask_blend_epi8(ck_qvbmi_scale_mask(r), dws, _mm512_permutex2var_epi8(l0, al_d, l1));
+            } else {
+                __m512i a = _mm512_loadu_si512(blk), a8 = _mm512_loadu_si512(blk + 8);
+                v = _mm512_permutex2var_epi8(a, idx_qs, a8);
+                dws = _mm512_mask_permutexvar_epi8(dws, ck_qvbmi_scale_mask(r), idx_d, a);
+            }
             __m512i lo = _mm512_and_si512(v, nib), hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), nib);
             for (size_t i = 0; i < nx; i++)
                 p[i][r] = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(start[i], lo, xlo[i]), hi, xhi[i]);
         }
-        __m512 dw_lo = _mm512_cvtph_ps(_mm512_castsi512_si256(dws));
-        __m512 dw_hi = _mm512_cvtph_ps(_mm512_extracti64x4_epi64(dws, 1));
-        for (size_t i = 0; i < nx; i++) {
-            __m512i lo, hi;
-            ck_qvnni_reduce_chunks(p[i], &lo, &hi);
-            __m512 dx = q4_0_four_dx(&xq[i * nb + b]);
-            __m512 tlo = _mm512_mul_ps(_mm512_cvtepi32_ps(lo), _mm512_mul_ps(dw_lo, dx));
-            __m512 thi = _mm512_mul_ps(_mm512_cvtepi32_ps(hi), _mm512_mul_ps(dw_hi, dx));
-            acc[i] = q4_0_acc_4steps(acc[i], tlo, thi);
-        }
+        for (size_t i = 0; i < nx; i++)
+            acc[i] = ck_qvbmi_finish4(acc[i], p[i], dws, &xq[i * nb + b]);
     }
 }
 
@@ -202,25 +177,28 @@ CK_QVNNI_TARGET void q4_0_rows_nx(const unsigned char *rows[CK_QROWS], size_t ro
         ck_qx86_store_rows(acc[i], n_rows, out + i * CK_QROWS);
 }
 
-Q4_VBMI_TARGET void q4_0_rows4_nx(const unsigned char *rows[CK_QROWS], size_t row_bytes, size_t n_rows,
-                                  const ck_block_q8_0 *xq, size_t nb, const size_t nx, float *out)
+CK_QVBMI_TARGET void q4_0_rows4_nx(const unsigned char *rows[CK_QROWS], size_t row_bytes, size_t n_rows,
+                                   const ck_block_q8_0 *xq, size_t nb, const size_t nx, const int aligned, float *out)
 {
     __m256 acc[CK_QXROWS] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
-    q4_0_steps4_nx(rows, row_bytes, xq, nb, nx, acc);
+    q4_0_steps4_nx(rows, row_bytes, xq, nb, nx, aligned, acc);
     q4_0_pairs_nx(rows, row_bytes, xq, nb, nb - nb % 4, nx, acc);
     for (size_t i = 0; i < nx; i++)
         ck_qx86_store_rows(acc[i], n_rows, out + i * CK_QROWS);
 }
 
-__attribute__((target(Q4_VBMI_TARGET_STR), noinline)) static void q4_0_rows_vbmi(const unsigned char *rows[CK_QROWS],
-                                                                                 size_t row_bytes, size_t n_rows,
-                                                                                 const ck_block_q8_0 *xq, size_t nb,
-                                                                                 size_t n_x, float *out)
+__attribute__((target(CK_QVBMI_TARGET_STR), noinline)) static void q4_0_rows_vbmi(const unsigned char *rows[CK_QROWS],
+                                                                                  size_t row_bytes, size_t n_rows,
+                                                                                  const ck_block_q8_0 *xq, size_t nb,
+                                                                                  size_t n_x, float *out)
 {
+    int aligned = ((uintptr_t)rows[0] | row_bytes) % 64 == 0;
     if (n_x == 2)
-        q4_0_rows4_nx(rows, row_bytes, n_rows, xq, nb, 2, out);
+        q4_0_rows4_nx(rows, row_bytes, n_rows, xq, nb, 2, 0, out);
+    else if (aligned)
+        q4_0_rows4_nx(rows, row_bytes, n_rows, xq, nb, 1, 1, out);
     else
-        q4_0_rows4_nx(rows, row_bytes, n_rows, xq, nb, 1, out);
+        q4_0_rows4_nx(rows, row_bytes, n_rows, xq, nb, 1, 0, out);
 }
 
 __attribute__((target(CK_QVNNI_TARGET_STR))) void ck_quant_q4_0_rows_avx512vnni(const void *w, size_t row_bytes,

@@ -63,6 +63,92 @@ CK_QVNNI_TARGET __m256 ck_qvnni_acc_2steps(__m256 acc, __m512i isums, __m512 dw,
     return _mm256_add_ps(acc, _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(term), 1)));
 }
 
+/* ---- four blocks per step (AVX512-VBMI) -----------------------------------
+ * Each row's codes of blocks b..b+3 come as two registers made by one
+ * vpermt2b each: elements 0-15 of block c in 128-bit chunk c of the first,
+ * elements 16-31 in chunk c of the second. Two vpdpbusd into one
+ * accumulator then leave each block's partial sums in its own chunk, and
+ * ck_qvnni_reduce_chunks alone finishes the 32 (row, block) sums, with no
+ * block_sums step. The 32 f16 scales are dropped, row by row, into one
+ * register in the lane order of the reduced sums: word 4c + r % 4 (+ 16 for
+ * rows 4-7) is block c of row r. */
+#define CK_QVBMI_TARGET_STR CK_QVNNI_TARGET_STR ",avx512vbmi"
+#define CK_QVBMI_TARGET __attribute__((target(CK_QVBMI_TARGET_STR), always_inline)) static inline
+
+/* The bytes of row r's scale words in that layout. */
+CK_QVBMI_TARGET __mmask64 ck_qvbmi_scale_mask(int r)
+{
+    return (__mmask64)((0x03030303ull << (2 * (r % 4))) << (32 * (r / 4)));
+}
+
+/* Activations of blocks b..b+3: elements 0-15 of each block in *lo, 16-31
+ * in *hi, block c in 128-bit chunk c. */
+CK_QVBMI_TARGET void ck_qvbmi_four_x(const ck_block_q8_0 *xq, __m512i *lo, __m512i *hi)
+{
+    __m512i x01 = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)xq[0].qs)),
+                                     _mm256_loadu_si256((const __m256i *)xq[1].qs), 1);
+    __m512i x23 = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)xq[2].qs)),
+                                     _mm256_loadu_si256((const __m256i *)xq[3].qs), 1);
+    *lo = _mm512_shuffle_i32x4(x01, x23, _MM_SHUFFLE(2, 0, 2, 0));
+    *hi = _mm512_shuffle_i32x4(x01, x23, _MM_SHUFFLE(3, 1, 3, 1));
+}
+
+/* -c * sum(x) per chunk, spread over the chunk's four lanes, for the four
+ * blocks of lo / hi: the start that makes sum(u * x), u = w + c, the isum. */
+CK_QVBMI_TARGET __m512i ck_qvbmi_start(__m512i c, __m512i lo, __m512i hi)
+{
+    return _mm512_sub_epi32(_mm512_setzero_si512(),
+                            _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), c, lo), c, hi));
+}
+
+/* dx of blocks b..b+3 as f32, block c's in the four lanes of chunk c. */
+CK_QVBMI_TARGET __m512 ck_qvbmi_four_dx(const ck_block_q8_0 *xq)
+{
+    uint64_t d = (uint64_t)xq[0].d | (uint64_t)xq[1].d << 16 | (uint64_t)xq[2].d << 32 | (uint64_t)xq[3].d << 48;
+    __m128 f = _mm_cvtph_ps(_mm_cvtsi64_si128((long long)d));
+    return _mm512_permutexvar_ps(_mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0),
+                                 _mm512_castps128_ps512(f));
+}
+
+/* Four ck_qacc_step rounds per row, blocks in order; tlo / thi hold the
+ * terms of rows 0-3 / 4-7, block c in chunk c. */
+CK_QVBMI_TARGET __m256 ck_qvbmi_acc_4steps(__m256 acc, __m512 tlo, __m512 thi)
+{
+    const __m512i i01 = _mm512_set_epi32(23, 22, 21, 20, 7, 6, 5, 4, 19, 18, 17, 16, 3, 2, 1, 0);
+    const __m512i i23 = _mm512_set_epi32(31, 30, 29, 28, 15, 14, 13, 12, 27, 26, 25, 24, 11, 10, 9, 8);
+    __m512 t01 = _mm512_permutex2var_ps(tlo, i01, thi), t23 = _mm512_permutex2var_ps(tlo, i23, thi);
+    acc = _mm256_add_ps(acc, _mm512_castps512_ps256(t01));
+    acc = _mm256_add_ps(acc, _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(t01), 1)));
+    acc = _mm256_add_ps(acc, _mm512_castps512_ps256(t23));
+    return _mm256_add_ps(acc, _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(t23), 1)));
+}
+
+/* The f32 steps of blocks b..b+3 for one activation row: p the eight rows'
+ * sums (block c in chunk c), dws the scales in the layout above, xq the
+ * activation row. */
+CK_QVBMI_TARGET __m256 ck_qvbmi_finish4(__m256 acc, const __m512i p[CK_QROWS], __m512i dws, const ck_block_q8_0 *xq)
+{
+    __m512i lo, hi;
+    ck_qvnni_reduce_chunks(p, &lo, &hi);
+    __m512 dx = ck_qvbmi_four_dx(xq);
+    __m512 dw_lo = _mm512_cvtph_ps(_mm512_castsi512_si256(dws));
+    __m512 dw_hi = _mm512_cvtph_ps(_mm512_extracti64x4_epi64(dws, 1));
+    __m512 tlo = _mm512_mul_ps(_mm512_cvtepi32_ps(lo), _mm512_mul_ps(dw_lo, dx));
+    __m512 thi = _mm512_mul_ps(_mm512_cvtepi32_ps(hi), _mm512_mul_ps(dw_hi, dx));
+    return ck_qvbmi_acc_4steps(acc, tlo, thi);
+}
+
+/* Bytes of the next tile to prefetch per step of `blocks` blocks, so that
+ * the nb / blocks steps of this tile cover it, whole lines (0 where the row
+ * has no whole step). */
+static inline size_t ck_qvnni_prefetch_per_step(size_t row_bytes, size_t nb, size_t blocks)
+{
+    size_t steps = nb / blocks;
+    if (steps == 0)
+        return 0;
+    return ((CK_QROWS * row_bytes + steps - 1) / steps + 63) & ~(size_t)63;
+}
+
 /* ---- prefill (gemm) -------------------------------------------------------
  * The tile is packed by ck_qx86_pack_tile_* (quant-x86.h) with the codes made
  * unsigned, u = w + c (q8_0: w ^ 0x80, c = 128; q4_0: the nibble itself,

@@ -351,21 +351,28 @@ Test(quant_refuse, description_names_the_chosen_path)
 typedef struct qcase {
     size_t T, K, N;
     int bias;
+    size_t offset; /* bytes the weights start past a 64-byte boundary */
 } qcase;
 
 /* Odd N (tile tails), T = 1 (decode), small T (row kernels, odd T), and
  * T >= 16 (the prefill kernels where a path has them: whole groups of
  * activation rows and a remainder, sixteen-row tiles and a short last
- * one), one and many blocks. */
+ * one), one and many blocks. Block counts with every remainder mod 4
+ * (the four-block steps) and above 4. Rows on 64-byte lines (K a multiple
+ * of 1024, weights 64-byte aligned: the decode kernels' whole-line loads)
+ * and the same K off the line. */
 static const qcase cases[] = {
-    {1, 32, 1, 0},  {1, 512, 37, 1},  {3, 96, 8, 0},  {5, 1024, 67, 1}, {2, 4096, 17, 0},
-    {16, 64, 9, 1}, {17, 256, 37, 0}, {43, 96, 8, 1}, {21, 32, 37, 1},  {18, 2048, 3, 0},
+    {1, 32, 1, 0, 0},    {1, 512, 37, 1, 0},  {3, 96, 8, 0, 0},  {5, 1024, 67, 1, 0}, {2, 4096, 17, 0, 0},
+    {16, 64, 9, 1, 0},   {17, 256, 37, 0, 0}, {43, 96, 8, 1, 0}, {21, 32, 37, 1, 0},  {18, 2048, 3, 0, 0},
+    {1, 160, 13, 1, 0},  {3, 224, 11, 0, 0},  {1, 192, 9, 1, 0}, {1, 1024, 19, 0, 0}, {1, 3072, 16, 1, 0},
+    {1, 2048, 11, 1, 2}, {1, 1024, 9, 0, 8},
 };
 
 typedef struct qdata {
     float *x, *bias;
-    void *w;   /* N rows of quantised blocks */
-    float *wd; /* the same, dequantised */
+    void *w;      /* N rows of quantised blocks */
+    float *wd;    /* the same, dequantised */
+    void *w_base; /* what w was allocated as (w is offset bytes in) */
 } qdata;
 
 static qdata make_data(const ck_plugin *p, const qcase *c, uint32_t dtype, uint64_t seed)
@@ -374,7 +381,9 @@ static qdata make_data(const ck_plugin *p, const qcase *c, uint32_t dtype, uint6
     d.x = random_floats(c->T * c->K, seed, 2.0f);
     d.bias = c->bias ? random_floats(c->N, seed + 1, 1.0f) : NULL;
     float *wf = random_floats(c->N * c->K, seed + 2, 0.05f);
-    d.w = malloc(ck_dtype_row_bytes(dtype, c->K) * c->N);
+    size_t w_bytes = ck_dtype_row_bytes(dtype, c->K) * c->N;
+    d.w_base = aligned_alloc(64, (w_bytes + c->offset + 63) / 64 * 64);
+    d.w = (unsigned char *)d.w_base + c->offset;
     d.wd = malloc(c->N * c->K * sizeof *d.wd);
     cr_assert_eq(run_quant_op(p, CK_OP_QUANTIZE, dtype, wf, d.w, c->N * c->K), CK_OK);
     if (dtype == CK_DTYPE_Q8_0) /* -128 never comes out of the quantiser, but is a valid int8 in a file */
@@ -387,7 +396,7 @@ static qdata make_data(const ck_plugin *p, const qcase *c, uint32_t dtype, uint6
 
 static void free_data(qdata *d)
 {
-    free(d->x), free(d->bias), free(d->w), free(d->wd);
+    free(d->x), free(d->bias), free(d->w_base), free(d->wd);
 }
 
 static float *run_linear(const ck_plugin *p, const qcase *c, uint32_t dtype, const qdata *d, int threads)
@@ -450,7 +459,7 @@ static void qkv_matches_linears(uint32_t dtype)
     const char *paths[5];
     size_t np = runnable_paths(paths);
     const size_t T = 19, D = 128, H = 4, Hkv = 2, hd = 24; /* T >= 16: prefill kernels too */
-    const qcase cq = {T, D, H * hd, 1}, ckv = {T, D, Hkv * hd, 1};
+    const qcase cq = {T, D, H * hd, 1, 0}, ckv = {T, D, Hkv * hd, 1, 0};
     ck_plugin *scalar = load_quant("scalar");
     qdata dq = make_data(scalar, &cq, dtype, 7), dk = make_data(scalar, &ckv, dtype, 8);
     qdata dv = make_data(scalar, &ckv, dtype, 9);
@@ -494,7 +503,7 @@ static void extreme_codes(uint32_t dtype)
 {
     const char *paths[5];
     size_t np = runnable_paths(paths);
-    const qcase c = {19, 64, 21, 0}; /* prefill and row kernels both */
+    const qcase c = {19, 64, 21, 0, 0}; /* prefill and row kernels both */
     size_t nblk = c.N * c.K / 32;
     float *x = malloc(c.T * c.K * sizeof *x);
     for (size_t i = 0; i < c.T * c.K; i++)
@@ -514,7 +523,7 @@ static void extreme_codes(uint32_t dtype)
     /* isum per block: 32 * (-128) * (-127) or 32 * 7 * 127 */
     double isum = dtype == CK_DTYPE_Q8_0 ? 32.0 * 128 * 127 : 32.0 * 7 * 127;
     double want = 2 * isum * (double)(1.0f / 127.0f);
-    qdata d = {x, NULL, w, NULL};
+    qdata d = {x, NULL, w, NULL, w};
     float *ref = NULL;
     for (size_t i = 0; i < np; i++) {
         ck_plugin *p = load_quant(paths[i]);
