@@ -24,11 +24,11 @@
 
 #include "attention-avx512.h"
 
-#define CK512_DEC_B 32          /* keys per block */
+#define CK512_DEC_B 16          /* keys per block */
 #define CK512_DEC_MIN_CHUNK 128 /* keys per chunk, at least */
 #define CK512_DEC_MAX_CHUNKS 64 /* chunks per row, at most (bounds the merge) */
-#define CK512_DEC_AHEAD 32      /* rows prefetched ahead of the block computed */
-#define CK512_DEC_PF _MM_HINT_T2
+#define CK512_DEC_AHEAD 16      /* rows prefetched ahead of the block computed */
+#define CK512_DEC_PF _MM_HINT_T0
 
 static size_t round16(size_t n)
 {
@@ -81,12 +81,16 @@ static void pack_q(const dec_job *j, const float *q, float *qp)
                             _mm512_maskz_loadu_ps(ck512_mask(hd > c ? hd - c : 0), q + h * hd + c));
 }
 
-/* Software prefetch of the K and V rows a block ahead, spread over the
- * block's arithmetic: `per` lines of each per step (a step is about 16
- * FMAs). The hardware prefetcher alone left the stream idle while a block
- * was computed; prefetches bunched at the start of a block filled the miss
- * queues and stalled the arithmetic behind them. T2 (towards L2): into L1
- * they hold its few miss buffers (attention-avx512.h). */
+/* Software prefetch of the K and V rows a block ahead, every line, in
+ * address order, spread over the block's arithmetic: `per` lines of each
+ * per step (a step is about 16 FMAs). Measured cold, 1 thread, S = 2048,
+ * H = 32, Hkv = 8, hd = 128 on the development VM (Zen 5): without it the
+ * kernel's access order left the hardware prefetchers streaming at 15
+ * GB/s; prefetching only the first lines of each 4 KiB row, or the rows
+ * in the order the tiles read them, or all of a block's lines at its
+ * start, was as slow or slower; spread, one block of 16 rows ahead, it
+ * gave 27-30. T0 beat T2, T1 and NTA there by 5-15%, and 16 rows ahead
+ * beat 12, 20, 24 and 32. */
 typedef struct dec_pf {
     const char *k, *v; /* first byte of the rows to bring in */
     size_t off, end;   /* bytes issued, bytes in all */
@@ -160,7 +164,7 @@ static inline __attribute__((always_inline)) void scores_nh(const dec_job *j, co
                                                             float *sc, dec_pf *pf, const size_t NH)
 {
     const ck_attention_args *a = j->a;
-    const size_t hd = a->head_dim, row = a->n_kv_heads * hd, NK = 16 / NH, G = j->G;
+    const size_t hd = a->head_dim, row = a->n_kv_heads * hd, NK = 16 / NH, G = j->G, hp = j->hp, hdp = j->hdp;
     const size_t steps = (hd + 15) / 16;
     const __m512 scale = _mm512_set1_ps(a->scale), cap = _mm512_set1_ps(a->softcap),
                  two_over_cap = _mm512_set1_ps(a->softcap > 0.0f ? 2.0f / a->softcap : 0.0f);
@@ -170,6 +174,7 @@ static inline __attribute__((always_inline)) void scores_nh(const dec_job *j, co
         _mm512_and_si512(_mm512_add_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
                                           _mm512_set1_epi32((int)NH)),
                          _mm512_set1_epi32(15));
+    dec_pf p = *pf;
     for (size_t kvh = 0; kvh < a->n_kv_heads; kvh++) {
         const float *kb = a->k + s0 * row + kvh * hd;
         for (size_t r0 = 0; r0 < rows; r0 += NK) {
@@ -179,18 +184,19 @@ static inline __attribute__((always_inline)) void scores_nh(const dec_job *j, co
                 kp[i] = kb + (r0 + (i < n ? i : n - 1)) * row;
             for (size_t g = 0; g < G; g += NH) {
                 const size_t h0 = kvh * G + g;
-                __m512 d = _mm512_mul_ps(tile16(qp + h0 * j->hdp, kp, hd, NH), scale);
+                __m512 d = _mm512_mul_ps(tile16(qp + h0 * hdp, kp, hd, NH), scale);
                 if (a->softcap > 0.0f)
                     d = ck512_softcap(d, cap, two_over_cap);
-                float *out = sc + r0 * j->hp + h0;
-                for (size_t i = 0; i < n; i++, out += j->hp) {
+                float *out = sc + r0 * hp + h0;
+                for (size_t i = 0; i < n; i++, out += hp) {
                     _mm512_mask_storeu_ps(out, lo, d);
                     d = _mm512_permutexvar_ps(next, d);
                 }
-                pf_step(pf, steps);
+                pf_step(&p, steps);
             }
         }
     }
+    *pf = p;
 }
 
 static void scores_block(const dec_job *j, const float *qp, size_t s0, size_t rows, float *sc, dec_pf *pf)
@@ -235,7 +241,9 @@ static inline __attribute__((always_inline)) void pv_heads(const dec_job *j, con
                                                            const float *sc, size_t h0, float *acc, const float *corr,
                                                            dec_pf *pf, const size_t NG)
 {
-    const size_t hd = j->a->head_dim, stride = j->a->n_kv_heads * hd;
+    /* locals: a store through pf would otherwise reload every size_t of j */
+    const size_t hd = j->a->head_dim, stride = j->a->n_kv_heads * hd, hp = j->hp, hdp = j->hdp;
+    dec_pf p = *pf;
     for (size_t c0 = 0; c0 < hd; c0 += 64) {
         __mmask16 mk[4];
         __m512 x[4][4];
@@ -246,29 +254,30 @@ static inline __attribute__((always_inline)) void pv_heads(const dec_job *j, con
         for (size_t g = 0; g < NG; g++)
 #pragma GCC unroll 4
             for (size_t u = 0; u < 4; u++)
-                x[g][u] = _mm512_mul_ps(_mm512_maskz_loadu_ps(mk[u], acc + (h0 + g) * j->hdp + c0 + 16 * u),
+                x[g][u] = _mm512_mul_ps(_mm512_maskz_loadu_ps(mk[u], acc + (h0 + g) * hdp + c0 + 16 * u),
                                         _mm512_set1_ps(corr[h0 + g]));
-        for (size_t r = 0; r < rows; r++) {
-            const float *vr = v + r * stride + c0;
+        const float *vr = v + c0, *pr = sc + h0;
+        for (size_t r = 0; r < rows; r++, vr += stride, pr += hp) {
             __m512 vv[4];
 #pragma GCC unroll 4
             for (size_t u = 0; u < 4; u++)
                 vv[u] = _mm512_maskz_loadu_ps(mk[u], vr + 16 * u);
 #pragma GCC unroll 4
             for (size_t g = 0; g < NG; g++) {
-                const __m512 p = _mm512_set1_ps(sc[r * j->hp + h0 + g]);
+                const __m512 pb = _mm512_set1_ps(pr[g]);
 #pragma GCC unroll 4
                 for (size_t u = 0; u < 4; u++)
-                    x[g][u] = _mm512_fmadd_ps(p, vv[u], x[g][u]);
+                    x[g][u] = _mm512_fmadd_ps(pb, vv[u], x[g][u]);
             }
-            pf_step(pf, 1);
+            pf_step(&p, 1);
         }
 #pragma GCC unroll 4
         for (size_t g = 0; g < NG; g++)
 #pragma GCC unroll 4
             for (size_t u = 0; u < 4; u++)
-                _mm512_mask_storeu_ps(acc + (h0 + g) * j->hdp + c0 + 16 * u, mk[u], x[g][u]);
+                _mm512_mask_storeu_ps(acc + (h0 + g) * hdp + c0 + 16 * u, mk[u], x[g][u]);
     }
+    *pf = p;
 }
 
 static void pv_block(const dec_job *j, size_t s0, size_t rows, const float *sc, float *acc, const float *corr,
