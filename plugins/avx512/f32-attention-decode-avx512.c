@@ -83,25 +83,31 @@ static void pack_q(const dec_job *j, const float *q, float *qp)
 
 /* Software prefetch of the K and V rows a block ahead, every line, in
  * address order, spread over the block's arithmetic: `per` lines of each
- * per step (a step is about 16 FMAs). Measured cold, 1 thread, S = 2048,
+ * per step (16 FMAs: one pass of a score tile's dot loop, one p . V row).
+ * Measured cold, 1 thread, S = 2048,
  * H = 32, Hkv = 8, hd = 128 on the development VM (Zen 5): without it the
  * kernel's access order left the hardware prefetchers streaming at 15
  * GB/s; prefetching only the first lines of each 4 KiB row, or the rows
  * in the order the tiles read them, or all of a block's lines at its
  * start, was as slow or slower; spread, one block of 16 rows ahead, it
- * gave 27-30. T0 beat T2, T1 and NTA there by 5-15%, and 16 rows ahead
- * beat 12, 20, 24 and 32. */
+ * gave 27-30, issued after each tile rather than within its loop 7-9%
+ * less. T0 beat T2, T1 and NTA there by 5-15%, and 16 rows ahead beat 12,
+ * 20, 24 and 32. */
 typedef struct dec_pf {
     const char *k, *v; /* first byte of the rows to bring in */
     size_t off, end;   /* bytes issued, bytes in all */
     size_t per;        /* lines of each per step */
 } dec_pf;
 
-static inline __attribute__((always_inline)) void pf_step(dec_pf *p, size_t steps)
+/* The next `per` lines of each, past the end the last one again (no
+ * branch in the hot loops). */
+static inline __attribute__((always_inline)) void pf_step(dec_pf *p)
 {
-    for (size_t i = p->per * steps; i > 0 && p->off < p->end; i--, p->off += 64) {
-        _mm_prefetch(p->k + p->off, CK512_DEC_PF);
-        _mm_prefetch(p->v + p->off, CK512_DEC_PF);
+    const size_t last = p->end - 64;
+    for (size_t i = 0; i < p->per; i++, p->off += 64) {
+        const size_t o = p->off < last ? p->off : last;
+        _mm_prefetch(p->k + o, CK512_DEC_PF);
+        _mm_prefetch(p->v + o, CK512_DEC_PF);
     }
 }
 
@@ -133,17 +139,20 @@ static inline __attribute__((always_inline)) void pf_step(dec_pf *p, size_t step
         CK512_DEC_DOT(15, LOADK);                                                                                      \
     } while (0)
 static inline __attribute__((always_inline)) __m512 tile16(const float *qg, const float *const kp[16], size_t hd,
-                                                           const size_t NH)
+                                                           dec_pf *pf, const size_t NH)
 {
     __m512 d0 = _mm512_setzero_ps(), d1 = d0, d2 = d0, d3 = d0, d4 = d0, d5 = d0, d6 = d0, d7 = d0;
     __m512 d8 = d0, d9 = d0, d10 = d0, d11 = d0, d12 = d0, d13 = d0, d14 = d0, d15 = d0;
     const float *qc = qg;
     size_t c = 0;
-    for (; c + 16 <= hd; c += 16, qc += 16 * NH)
+    for (; c + 16 <= hd; c += 16, qc += 16 * NH) {
         CK512_DEC_DOTS(CK512_DEC_LOADU);
+        pf_step(pf);
+    }
     if (c < hd) {
         const __mmask16 m = ck512_mask(hd - c);
         CK512_DEC_DOTS(CK512_DEC_LOADM);
+        pf_step(pf);
     }
     return ck512_hsum_final(ck512_hsum_quad(ck512_hsum_pair(d0, d1), ck512_hsum_pair(d2, d3)),
                             ck512_hsum_quad(ck512_hsum_pair(d4, d5), ck512_hsum_pair(d6, d7)),
@@ -165,7 +174,6 @@ static inline __attribute__((always_inline)) void scores_nh(const dec_job *j, co
 {
     const ck_attention_args *a = j->a;
     const size_t hd = a->head_dim, row = a->n_kv_heads * hd, NK = 16 / NH, G = j->G, hp = j->hp, hdp = j->hdp;
-    const size_t steps = (hd + 15) / 16;
     const __m512 scale = _mm512_set1_ps(a->scale), cap = _mm512_set1_ps(a->softcap),
                  two_over_cap = _mm512_set1_ps(a->softcap > 0.0f ? 2.0f / a->softcap : 0.0f);
     const __mmask16 lo = ck512_mask(NH);
@@ -184,7 +192,7 @@ static inline __attribute__((always_inline)) void scores_nh(const dec_job *j, co
                 kp[i] = kb + (r0 + (i < n ? i : n - 1)) * row;
             for (size_t g = 0; g < G; g += NH) {
                 const size_t h0 = kvh * G + g;
-                __m512 d = _mm512_mul_ps(tile16(qp + h0 * hdp, kp, hd, NH), scale);
+                __m512 d = _mm512_mul_ps(tile16(qp + h0 * hdp, kp, hd, &p, NH), scale);
                 if (a->softcap > 0.0f)
                     d = ck512_softcap(d, cap, two_over_cap);
                 float *out = sc + r0 * hp + h0;
@@ -192,7 +200,6 @@ static inline __attribute__((always_inline)) void scores_nh(const dec_job *j, co
                     _mm512_mask_storeu_ps(out, lo, d);
                     d = _mm512_permutexvar_ps(next, d);
                 }
-                pf_step(&p, steps);
             }
         }
     }
@@ -269,7 +276,7 @@ static inline __attribute__((always_inline)) void pv_heads(const dec_job *j, con
                 for (size_t u = 0; u < 4; u++)
                     x[g][u] = _mm512_fmadd_ps(pb, vv[u], x[g][u]);
             }
-            pf_step(&p, 1);
+            pf_step(&p);
         }
 #pragma GCC unroll 4
         for (size_t g = 0; g < NG; g++)
@@ -314,7 +321,7 @@ static dec_pf pf_rows(const dec_job *j, size_t s, size_t rows, size_t end, size_
                                           (j->G + 3) / 4 * ((hd + 63) / 64) * block_rows);
     const size_t lines = (n * row * sizeof(float) + 63) / 64;
     dec_pf pf = {(const char *)(a->k + s * row), (const char *)(a->v + s * row), 0, lines * 64,
-                 (lines + steps - 1) / steps};
+                 (lines + steps - 1) / steps}; /* 0 lines: per 0 */
     return pf;
 }
 
@@ -368,8 +375,10 @@ static void chunk_items(void *arg, size_t begin, size_t end, int tid)
          * been prefetched yet */
         if (k0 != next) {
             dec_pf pf = pf_rows(j, k0, CK512_DEC_AHEAD, hi, 1);
-            pf.per = SIZE_MAX / 2;
-            pf_step(&pf, 1);
+            for (; pf.off < pf.end; pf.off += 64) {
+                _mm_prefetch(pf.k + pf.off, CK512_DEC_PF);
+                _mm_prefetch(pf.v + pf.off, CK512_DEC_PF);
+            }
         }
         chunk_run(j, k0, k1, hi, qp, part, sc);
         next = k1;
