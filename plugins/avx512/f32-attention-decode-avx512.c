@@ -8,14 +8,13 @@
  *   head). A second pass merges the chunks of each head in chunk order. So
  *   a decode with fewer kv heads than threads still uses every thread, and
  *   the result does not depend on how the chunks were shared out.
- * - Within a chunk, blocks of CK512_DEC_B keys (16 where a tile has 16
- *   keys): the scores of the block in tiles of NH query heads of one kv
- *   head by 16 / NH keys (NH = 4 when the group size G allows, else 2 or
- *   1), so that each K load serves NH heads and each q load 16 / NH keys
- *   (one q load per FMA, as scoring a key row at a time does, made the
- *   scores load-bound); then the softmax of the block, vectorised over
- *   heads; then p . V with a head group's accumulators in registers across
- *   the block's keys.
+ * - Within a chunk, blocks of CK512_DEC_B keys: the scores of the block in
+ *   tiles of NH query heads of one kv head by 16 / NH keys (NH = 4 when
+ *   the group size G allows, else 2 or 1), so that each K load serves NH
+ *   heads and each q load 16 / NH keys (one q load per FMA, as scoring a
+ *   key row at a time does, made the scores load-bound); then the softmax
+ *   of the block, vectorised over heads; then p . V with a head group's
+ *   accumulators in registers across the block's keys.
  * - The block's K and V come from cache: both are prefetched one block
  *   ahead in address order, a few lines per 16 FMAs, so that DRAM streams
  *   while the block is computed (dec_pf says why so).
@@ -25,8 +24,7 @@
 
 #include "attention-avx512.h"
 
-#define CK512_DEC_B 8           /* keys per block, or a score tile's keys where more */
-#define CK512_DEC_MAX_B 16      /* 16 / NH, NH = 1 */
+#define CK512_DEC_B 16          /* keys per block, and rows prefetched ahead */
 #define CK512_DEC_MIN_CHUNK 128 /* keys per chunk, at least */
 #define CK512_DEC_MAX_CHUNKS 64 /* chunks per row, at most (bounds the merge) */
 #define CK512_DEC_PF _MM_HINT_T0
@@ -39,7 +37,7 @@ static size_t round16(size_t n)
 size_t ck512_attention_decode_chunk(size_t S)
 {
     size_t c = (S + CK512_DEC_MAX_CHUNKS - 1) / CK512_DEC_MAX_CHUNKS;
-    c = (c + CK512_DEC_MAX_B - 1) / CK512_DEC_MAX_B * CK512_DEC_MAX_B;
+    c = (c + CK512_DEC_B - 1) / CK512_DEC_B * CK512_DEC_B;
     return c < CK512_DEC_MIN_CHUNK ? CK512_DEC_MIN_CHUNK : c;
 }
 
@@ -50,17 +48,17 @@ size_t ck512_attention_decode_part_floats(size_t H, size_t hd)
     return round16(H) * (round16(hd) + 2) + 16;
 }
 
-/* Per thread: the block's scores [CK512_DEC_MAX_B][hp], corr [hp], then the
+/* Per thread: the block's scores [CK512_DEC_B][hp], corr [hp], then the
  * packed query (hp * hdp floats, 64-byte aligned: hp is a multiple of 16). */
 size_t ck512_attention_decode_thread_floats(size_t H, size_t hd)
 {
-    return (CK512_DEC_MAX_B + 1) * round16(H) + round16(H) * round16(hd);
+    return (CK512_DEC_B + 1) * round16(H) + round16(H) * round16(hd);
 }
 
 typedef struct dec_job {
     const ck_attention_args *a;
     const ck_exec_ctx *ctx;
-    size_t G, NH, B, hp, hdp, chunk, n_chunks, part_floats;
+    size_t G, NH, hp, hdp, chunk, n_chunks, part_floats;
     float *part; /* [T][n_chunks][part_floats] (ck512_attention_decode_part_floats) */
 } dec_job;
 
@@ -92,8 +90,8 @@ static void pack_q(const dec_job *j, const float *q, float *qp)
  * or all of a block's lines at its start, was as slow or slower; spread,
  * one block ahead, it gave 27-30, issued after each tile rather than
  * within its loop 7-9% less. T0 beat T2, T1 and NTA there by 5-15%;
- * blocks of 8 keys with 8 rows ahead beat 16/16 by 2-8% (and 4/4, 4/8,
- * 8/12, 12/12, 16/8 ... 16/24, 32/32). */
+ * blocks of 16 keys with 16 rows ahead beat 16 / 8, 16 / 24 and 32 / 32
+ * and were within the noise of 8 / 8 (which is slower hot). */
 typedef struct dec_pf {
     const char *k, *v; /* first byte of the rows to bring in */
     size_t off, end;   /* bytes issued, bytes in all */
@@ -165,7 +163,7 @@ static inline __attribute__((always_inline)) __m512 tile16(const float *qg, cons
 #undef CK512_DEC_LOADU
 #undef CK512_DEC_LOADM
 
-/* The scores of keys s0 .. s0+rows-1 (rows <= j->B) for every head,
+/* The scores of keys s0 .. s0+rows-1 (rows <= CK512_DEC_B) for every head,
  * scaled and soft-capped, into sc [rows][hp]: tiles of NH heads x 16 / NH
  * keys of one kv head. A short tile repeats its last key and stores only
  * the keys it has. K is read a kv head at a time, 16 / NH rows side by
@@ -252,6 +250,11 @@ static inline __attribute__((always_inline)) void pv_heads(const dec_job *j, con
     /* locals: a store through pf would otherwise reload every size_t of j */
     const size_t hd = j->a->head_dim, stride = j->a->n_kv_heads * hd, hp = j->hp, hdp = j->hdp;
     dec_pf p = *pf;
+    /* once a chunk's maxima settle, corr is exactly 1 (exp(0)) block after
+     * block */
+    int rescale = 0;
+    for (size_t g = 0; g < NG; g++)
+        rescale |= corr[h0 + g] != 1.0f;
     for (size_t c0 = 0; c0 < hd; c0 += 64) {
         __mmask16 mk[4];
         __m512 x[4][4];
@@ -261,9 +264,11 @@ static inline __attribute__((always_inline)) void pv_heads(const dec_job *j, con
 #pragma GCC unroll 4
         for (size_t g = 0; g < NG; g++)
 #pragma GCC unroll 4
-            for (size_t u = 0; u < 4; u++)
-                x[g][u] = _mm512_mul_ps(_mm512_maskz_loadu_ps(mk[u], acc + (h0 + g) * hdp + c0 + 16 * u),
-                                        _mm512_set1_ps(corr[h0 + g]));
+            for (size_t u = 0; u < 4; u++) {
+                x[g][u] = _mm512_maskz_loadu_ps(mk[u], acc + (h0 + g) * hdp + c0 + 16 * u);
+                if (rescale)
+                    x[g][u] = _mm512_mul_ps(x[g][u], _mm512_set1_ps(corr[h0 + g]));
+            }
         const float *vr = v + c0, *pr = sc + h0;
         for (size_t r = 0; r < rows; r++, vr += stride, pr += hp) {
             __m512 vv[4];
@@ -330,16 +335,16 @@ static dec_pf pf_rows(const dec_job *j, size_t s, size_t rows, size_t end, size_
  * partial; qp: the row's q packed. */
 static void chunk_run(const dec_job *j, size_t k0, size_t k1, size_t end, const float *qp, float *part, float *sc)
 {
-    float *m = part + j->hp * j->hdp, *l = m + j->hp, *corr = sc + CK512_DEC_MAX_B * j->hp;
+    float *m = part + j->hp * j->hdp, *l = m + j->hp, *corr = sc + CK512_DEC_B * j->hp;
     for (size_t h = 0; h < j->hp; h++) {
         m[h] = -INFINITY;
         l[h] = 0.0f;
     }
     for (size_t i = 0; i < j->hp * j->hdp; i++)
         part[i] = 0.0f;
-    for (size_t s0 = k0; s0 < k1; s0 += j->B) {
-        size_t rows = k1 - s0 < j->B ? k1 - s0 : j->B;
-        dec_pf pf = pf_rows(j, s0 + j->B, rows, end, rows);
+    for (size_t s0 = k0; s0 < k1; s0 += CK512_DEC_B) {
+        size_t rows = k1 - s0 < CK512_DEC_B ? k1 - s0 : CK512_DEC_B;
+        dec_pf pf = pf_rows(j, s0 + CK512_DEC_B, rows, end, rows);
         scores_block(j, qp, s0, rows, sc, &pf);
         softmax_block(j, sc, rows, m, l, corr);
         pv_block(j, s0, rows, sc, part, corr, &pf);
@@ -353,9 +358,9 @@ static void chunk_items(void *arg, size_t begin, size_t end, int tid)
     const ck_attention_args *a = j->a;
     float *sc =
         j->ctx->scratch(j->ctx, tid, ck512_attention_decode_thread_floats(a->n_heads, a->head_dim) * sizeof(float));
-    float *qp = sc + (CK512_DEC_MAX_B + 1) * j->hp;
+    float *qp = sc + (CK512_DEC_B + 1) * j->hp;
     /* heads past H: finite scores the softmax may read */
-    for (size_t i = 0; i < CK512_DEC_MAX_B * j->hp; i++)
+    for (size_t i = 0; i < CK512_DEC_B * j->hp; i++)
         sc[i] = 0.0f;
     size_t packed = SIZE_MAX, next = SIZE_MAX;
     for (size_t i = begin; i < end; i++) {
@@ -375,7 +380,7 @@ static void chunk_items(void *arg, size_t begin, size_t end, int tid)
         /* a run that does not continue the last one: nothing of it has
          * been prefetched yet */
         if (k0 != next) {
-            dec_pf pf = pf_rows(j, k0, j->B, hi, 1);
+            dec_pf pf = pf_rows(j, k0, CK512_DEC_B, hi, 1);
             for (; pf.off < pf.end; pf.off += 64) {
                 _mm_prefetch(pf.k + pf.off, CK512_DEC_PF);
                 _mm_prefetch(pf.v + pf.off, CK512_DEC_PF);
@@ -431,10 +436,7 @@ static void merge_items(void *arg, size_t begin, size_t end, int tid)
 int ck512_attention_decode(const ck_exec_ctx *ctx, const ck_attention_args *a)
 {
     const size_t G = a->n_heads / a->n_kv_heads;
-    const size_t NH = tile_heads(G);
-    dec_job j = {
-        a, ctx, G, NH,  16 / NH > CK512_DEC_B ? 16 / NH : CK512_DEC_B, round16(a->n_heads), round16(a->head_dim),
-        0, 0,   0, NULL};
+    dec_job j = {a, ctx, G, tile_heads(G), round16(a->n_heads), round16(a->head_dim), 0, 0, 0, NULL};
     j.chunk = ck512_attention_decode_chunk(a->S);
     j.n_chunks = a->S == 0 ? 1 : (a->S + j.chunk - 1) / j.chunk;
     j.part_floats = ck512_attention_decode_part_floats(a->n_heads, a->head_dim);
