@@ -85,9 +85,11 @@ static void pack_q(const dec_job *j, const float *q, float *qp)
  * per step (16 FMAs: one pass of a score tile's dot loop, one p . V row).
  * Measured cold, 1 thread, S = 2048, H = 32, Hkv = 8, hd = 128 on the
  * development VM (Zen 5): without it the kernel's access order left the
- * hardware prefetchers streaming at 15 GB/s; prefetching only the first
- * lines of each 4 KiB row, or the rows in the order the tiles read them,
- * or all of a block's lines at its start, was as slow or slower; spread,
+ * hardware prefetchers streaming at 15 GB/s, and a variant that read K
+ * and V strictly row by row in address order (p . V accumulators in L1)
+ * at 12-14; prefetching only the first lines of each 4 KiB row, or the
+ * rows in the order the tiles read them, or all of a block's lines at its
+ * start, was as slow or slower; spread,
  * one block ahead, it gave 30-32 (about 70% of the DRAM read roof),
  * issued after each tile rather than within its loop 7-9% less. Every
  * line prefetched caps even a plain sequential read at 34-36 GB/s there
