@@ -89,9 +89,9 @@ static void pack_q(const dec_job *j, const float *q, float *qp)
  * and V strictly row by row in address order (p . V accumulators in L1)
  * at 12-14; prefetching only the first lines of each 4 KiB row, or the
  * rows in the order the tiles read them, or all of a block's lines at its
- * start, was as slow or slower; spread,
- * one block ahead, it gave 30-32 (about 70% of the DRAM read roof),
- * issued after each tile rather than within its loop 7-9% less. Every
+ * start, was as slow or slower; spread, one block ahead, it gave 30-32
+ * (about 70% of the DRAM read roof), issued after each tile rather than
+ * within its loop 7-9% less. Every
  * line prefetched caps even a plain sequential read at 34-36 GB/s there
  * (42-46 without), so this is near what software prefetch can give. T0
  * beat T2, T1 and NTA by 5-15%; blocks of 16 keys with 16 rows ahead beat
