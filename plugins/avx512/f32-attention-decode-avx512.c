@@ -8,29 +8,26 @@
  *   head). A second pass merges the chunks of each head in chunk order. So
  *   a decode with fewer kv heads than threads still uses every thread, and
  *   the result does not depend on how the chunks were shared out.
- * - Within a chunk, blocks of CK512_DEC_B keys: the scores of every head for
- *   one key row at a time (a row is all Hkv heads of one key, contiguous),
- *   so K is read strictly in address order; then the softmax of the block,
- *   vectorised over heads; then p . V with a head group's accumulators in
- *   registers across the block's keys. V is read column-wise there, so its
- *   rows are prefetched in address order one block ahead, during the
- *   scores. On this machine's prefetchers the order is what counts: reading
- *   a 16-key block one head at a time (16 rows 4 KiB apart, side by side)
- *   streamed at 22-24 GB/s where the same bytes in address order stream at
- *   40.
+ * - Within a chunk, blocks of CK512_DEC_B keys: the scores of the block in
+ *   tiles of NH query heads of one kv head by 16 / NH keys (NH = 4 when
+ *   the group size G allows, else 2 or 1), so that each K load serves NH
+ *   heads and each q load 16 / NH keys (one q load per FMA, as scoring a
+ *   key row at a time does, made the scores load-bound); then the softmax
+ *   of the block, vectorised over heads; then p . V with a head group's
+ *   accumulators in registers across the block's keys.
+ * - The block's K and V come from cache: both are prefetched one block
+ *   ahead in address order, a few lines per 16 FMAs, so that DRAM streams
+ *   while the block is computed (dec_pf says why so).
  * - A sliding window only narrows the keys a row's chunks cover; the
- *   soft-cap is applied to each score row.
- * - Within a GQA group the K loads are shared by the group's query heads
- *   (G = 1, 2, 4, 8, 16 with H a multiple of 16; other shapes take the
- *   generic loop). */
+ *   soft-cap is applied to each score tile. */
 #include <math.h>
 
 #include "attention-avx512.h"
 
-#define CK512_DEC_B 32           /* keys per block */
-#define CK512_DEC_MIN_CHUNK 128  /* keys per chunk, at least */
-#define CK512_DEC_MAX_CHUNKS 64  /* chunks per row, at most (bounds the merge) */
-#define CK512_DEC_PF _MM_HINT_T1 /* K and V rows of the next block go to L2 */
+#define CK512_DEC_B 16          /* keys per block, and rows prefetched ahead */
+#define CK512_DEC_MIN_CHUNK 128 /* keys per chunk, at least */
+#define CK512_DEC_MAX_CHUNKS 64 /* chunks per row, at most (bounds the merge) */
+#define CK512_DEC_PF _MM_HINT_T0
 
 static size_t round16(size_t n)
 {
@@ -52,53 +49,114 @@ size_t ck512_attention_decode_part_floats(size_t H, size_t hd)
 }
 
 /* Per thread: the block's scores [CK512_DEC_B][hp], corr [hp], then the
- * packed query [hp][hdp] (64-byte aligned: hp is a multiple of 16). */
+ * packed query (hp * hdp floats, 64-byte aligned: hp is a multiple of 16). */
 size_t ck512_attention_decode_thread_floats(size_t H, size_t hd)
 {
     return (CK512_DEC_B + 1) * round16(H) + round16(H) * round16(hd);
 }
 
-/* The 16 sums of d[0..15] in lanes 0..15. */
-static inline __attribute__((always_inline)) __m512 tree16(const __m512 d[16])
+typedef struct dec_job {
+    const ck_attention_args *a;
+    const ck_exec_ctx *ctx;
+    size_t G, NH, hp, hdp, chunk, n_chunks, part_floats;
+    float *part; /* [T][n_chunks][part_floats] (ck512_attention_decode_part_floats) */
+} dec_job;
+
+/* Query heads per score tile: NH heads of one kv head times 16 / NH keys,
+ * so that a K load serves NH heads and a q load 16 / NH keys. */
+static size_t tile_heads(size_t G)
 {
-    return ck512_hsum_final(ck512_hsum_quad(ck512_hsum_pair(d[0], d[1]), ck512_hsum_pair(d[2], d[3])),
-                            ck512_hsum_quad(ck512_hsum_pair(d[4], d[5]), ck512_hsum_pair(d[6], d[7])),
-                            ck512_hsum_quad(ck512_hsum_pair(d[8], d[9]), ck512_hsum_pair(d[10], d[11])),
-                            ck512_hsum_quad(ck512_hsum_pair(d[12], d[13]), ck512_hsum_pair(d[14], d[15])));
+    return G % 4 == 0 ? 4 : G % 2 == 0 ? 2 : 1;
 }
 
-/* q . k of 16 consecutive query heads with their kv heads (k: the first,
- * hd apart; G heads each, G a constant once inlined). q is packed
- * (pack_q): per 16 dims, the 16 heads' 16 floats side by side, zero past
- * hd, so every q load has a constant offset. The K vector of a kv head is
- * the same load for its G heads, which the compiler merges. Named
- * accumulators: an array indexed in unrolled loops stays on the stack. */
-#define CK512_DEC_DOT(i)                                                                                               \
-    d##i = _mm512_fmadd_ps(_mm512_load_ps(qc + 16 * (i)), _mm512_maskz_loadu_ps(m, k + (i) / G * hd + c), d##i)
-static inline __attribute__((always_inline)) __m512 dots16_grouped(const float *qp, const float *k, size_t hd,
-                                                                   const size_t G)
+/* q [H][hd] of one query row as tile16 reads it: per NH heads, per 16
+ * dims, [NH heads][16 floats], zero past hd. H * hdp floats. */
+static void pack_q(const dec_job *j, const float *q, float *qp)
+{
+    const size_t H = j->a->n_heads, hd = j->a->head_dim, NH = j->NH;
+    for (size_t h = 0; h < H; h++)
+        for (size_t c = 0; c < j->hdp; c += 16)
+            _mm512_store_ps(qp + (h / NH) * NH * j->hdp + c * NH + (h % NH) * 16,
+                            _mm512_maskz_loadu_ps(ck512_mask(hd > c ? hd - c : 0), q + h * hd + c));
+}
+
+/* Software prefetch of the K and V rows a block ahead, every line, in
+ * address order, spread over the block's arithmetic: `per` lines of each
+ * per step (16 FMAs: one pass of a score tile's dot loop, one p . V row).
+ * Measured cold, 1 thread, S = 2048, H = 32, Hkv = 8, hd = 128 on the
+ * development VM (Zen 5): without it the kernel's access order left the
+ * hardware prefetchers streaming at 15 GB/s, and a variant that read K
+ * and V strictly row by row in address order (p . V accumulators in L1)
+ * at 12-14; prefetching only the first lines of each 4 KiB row, or the
+ * rows in the order the tiles read them, or all of a block's lines at its
+ * start, was as slow or slower; spread, one block ahead, it gave 30-32
+ * (about 70% of the DRAM read roof), issued after each tile rather than
+ * within its loop 7-9% less. Every
+ * line prefetched caps even a plain sequential read at 34-36 GB/s there
+ * (42-46 without), so this is near what software prefetch can give. T0
+ * beat T2, T1 and NTA by 5-15%; blocks of 16 keys with 16 rows ahead beat
+ * 16 / 8, 16 / 24 and 32 / 32 and were within the noise of 8 / 8 (which
+ * is slower hot). */
+typedef struct dec_pf {
+    const char *k, *v; /* first byte of the rows to bring in */
+    size_t off, end;   /* bytes issued, bytes in all */
+    size_t per;        /* lines of each per step */
+} dec_pf;
+
+/* The next `per` lines of each, past the end the last one again (no
+ * branch in the hot loops). */
+static inline __attribute__((always_inline)) void pf_step(dec_pf *p)
+{
+    const size_t last = p->end - 64;
+    for (size_t i = 0; i < p->per; i++, p->off += 64) {
+        const size_t o = p->off < last ? p->off : last;
+        _mm_prefetch(p->k + o, CK512_DEC_PF);
+        _mm_prefetch(p->v + o, CK512_DEC_PF);
+    }
+}
+
+/* q . k of NH heads (packed by pack_q, qg their first) with 16 / NH keys
+ * (kp[i]: key i's row of their kv head): lane i * NH + h is head h, key i.
+ * Named accumulators: an array indexed in unrolled loops stays on the
+ * stack. */
+#define CK512_DEC_DOT(i, LOADK)                                                                                        \
+    d##i = _mm512_fmadd_ps(_mm512_load_ps(qc + 16 * ((i) % NH)), LOADK(kp[(i) / NH] + c), d##i)
+#define CK512_DEC_LOADU(p) _mm512_loadu_ps(p)
+#define CK512_DEC_LOADM(p) _mm512_maskz_loadu_ps(m, p)
+#define CK512_DEC_DOTS(LOADK)                                                                                          \
+    do {                                                                                                               \
+        CK512_DEC_DOT(0, LOADK);                                                                                       \
+        CK512_DEC_DOT(1, LOADK);                                                                                       \
+        CK512_DEC_DOT(2, LOADK);                                                                                       \
+        CK512_DEC_DOT(3, LOADK);                                                                                       \
+        CK512_DEC_DOT(4, LOADK);                                                                                       \
+        CK512_DEC_DOT(5, LOADK);                                                                                       \
+        CK512_DEC_DOT(6, LOADK);                                                                                       \
+        CK512_DEC_DOT(7, LOADK);                                                                                       \
+        CK512_DEC_DOT(8, LOADK);                                                                                       \
+        CK512_DEC_DOT(9, LOADK);                                                                                       \
+        CK512_DEC_DOT(10, LOADK);                                                                                      \
+        CK512_DEC_DOT(11, LOADK);                                                                                      \
+        CK512_DEC_DOT(12, LOADK);                                                                                      \
+        CK512_DEC_DOT(13, LOADK);                                                                                      \
+        CK512_DEC_DOT(14, LOADK);                                                                                      \
+        CK512_DEC_DOT(15, LOADK);                                                                                      \
+    } while (0)
+static inline __attribute__((always_inline)) __m512 tile16(const float *qg, const float *const kp[16], size_t hd,
+                                                           dec_pf *pf, const size_t NH)
 {
     __m512 d0 = _mm512_setzero_ps(), d1 = d0, d2 = d0, d3 = d0, d4 = d0, d5 = d0, d6 = d0, d7 = d0;
     __m512 d8 = d0, d9 = d0, d10 = d0, d11 = d0, d12 = d0, d13 = d0, d14 = d0, d15 = d0;
-    for (size_t c = 0; c < hd; c += 16) {
-        const float *qc = qp + 16 * c;
+    const float *qc = qg;
+    size_t c = 0;
+    for (; c + 16 <= hd; c += 16, qc += 16 * NH) {
+        CK512_DEC_DOTS(CK512_DEC_LOADU);
+        pf_step(pf);
+    }
+    if (c < hd) {
         const __mmask16 m = ck512_mask(hd - c);
-        CK512_DEC_DOT(0);
-        CK512_DEC_DOT(1);
-        CK512_DEC_DOT(2);
-        CK512_DEC_DOT(3);
-        CK512_DEC_DOT(4);
-        CK512_DEC_DOT(5);
-        CK512_DEC_DOT(6);
-        CK512_DEC_DOT(7);
-        CK512_DEC_DOT(8);
-        CK512_DEC_DOT(9);
-        CK512_DEC_DOT(10);
-        CK512_DEC_DOT(11);
-        CK512_DEC_DOT(12);
-        CK512_DEC_DOT(13);
-        CK512_DEC_DOT(14);
-        CK512_DEC_DOT(15);
+        CK512_DEC_DOTS(CK512_DEC_LOADM);
+        pf_step(pf);
     }
     return ck512_hsum_final(ck512_hsum_quad(ck512_hsum_pair(d0, d1), ck512_hsum_pair(d2, d3)),
                             ck512_hsum_quad(ck512_hsum_pair(d4, d5), ck512_hsum_pair(d6, d7)),
@@ -106,76 +164,60 @@ static inline __attribute__((always_inline)) __m512 dots16_grouped(const float *
                             ck512_hsum_quad(ck512_hsum_pair(d12, d13), ck512_hsum_pair(d14, d15)));
 }
 #undef CK512_DEC_DOT
+#undef CK512_DEC_DOTS
+#undef CK512_DEC_LOADU
+#undef CK512_DEC_LOADM
 
-/* Any shape: heads h0 .. h0+15 (past H: head H-1 again, lanes unused). */
-static __m512 dots16_any(const float *q, const float *krow, size_t h0, size_t H, size_t G, size_t hd)
-{
-    const float *qp[16], *kp[16];
-    for (size_t i = 0; i < 16; i++) {
-        size_t h = h0 + i < H ? h0 + i : H - 1;
-        qp[i] = q + h * hd;
-        kp[i] = krow + h / G * hd;
-    }
-    __m512 d[16];
-    for (size_t i = 0; i < 16; i++)
-        d[i] = _mm512_setzero_ps();
-    for (size_t c = 0; c < hd; c += 16) {
-        const __mmask16 m = ck512_mask(hd - c);
-#pragma GCC unroll 16
-        for (size_t i = 0; i < 16; i++)
-            d[i] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, qp[i] + c), _mm512_maskz_loadu_ps(m, kp[i] + c), d[i]);
-    }
-    return tree16(d);
-}
-
-typedef struct dec_job {
-    const ck_attention_args *a;
-    const ck_exec_ctx *ctx;
-    size_t G, hp, hdp, chunk, n_chunks, part_floats;
-    float *part; /* [T][n_chunks][part_floats] (ck512_attention_decode_part_floats) */
-} dec_job;
-
-/* q [H][hd] of one query row as dots16_grouped reads it: per group of 16
- * heads, per 16 dims, [16 heads][16 floats], zero past hd. hp * hdp floats. */
-static void pack_q(const dec_job *j, const float *q, float *qp)
-{
-    const size_t H = j->a->n_heads, hd = j->a->head_dim;
-    for (size_t h = 0; h < j->hp; h++)
-        for (size_t c = 0; c < j->hdp; c += 16) {
-            const __mmask16 m = h < H ? ck512_mask(hd > c ? hd - c : 0) : 0;
-            _mm512_store_ps(qp + (h / 16) * 16 * j->hdp + c * 16 + (h % 16) * 16,
-                            _mm512_maskz_loadu_ps(m, q + (h < H ? h : 0) * hd + c));
-        }
-}
-
-/* scale * q . k of every head with key row krow, soft-capped if asked,
- * into out[0 .. hp); qp: q packed by pack_q. */
-static void scores_row(const dec_job *j, const float *q, const float *qp, const float *krow, float *out)
+/* The scores of keys s0 .. s0+rows-1 (rows <= CK512_DEC_B) for every head,
+ * scaled and soft-capped, into sc [rows][hp]: tiles of NH heads x 16 / NH
+ * keys of one kv head. A short tile repeats its last key and stores only
+ * the keys it has. K is read a kv head at a time, 16 / NH rows side by
+ * side; that is fine from L2, where the prefetch has put it. */
+static inline __attribute__((always_inline)) void scores_nh(const dec_job *j, const float *qp, size_t s0, size_t rows,
+                                                            float *sc, dec_pf *pf, const size_t NH)
 {
     const ck_attention_args *a = j->a;
-    const size_t H = a->n_heads, G = j->G, hd = a->head_dim;
-    const __m512 scale = _mm512_set1_ps(a->scale);
-    const int grouped = H % 16 == 0 && 16 % G == 0;
-    for (size_t h0 = 0; h0 < H; h0 += 16) {
-        const float *qh = qp + h0 * j->hdp, *kh = krow + h0 / G * hd;
-        __m512 d;
-        if (grouped && G == 4)
-            d = dots16_grouped(qh, kh, hd, 4);
-        else if (grouped && G == 1)
-            d = dots16_grouped(qh, kh, hd, 1);
-        else if (grouped && G == 2)
-            d = dots16_grouped(qh, kh, hd, 2);
-        else if (grouped && G == 8)
-            d = dots16_grouped(qh, kh, hd, 8);
-        else if (grouped && G == 16)
-            d = dots16_grouped(qh, kh, hd, 16);
-        else
-            d = dots16_any(q, krow, h0, H, G, hd);
-        d = _mm512_mul_ps(d, scale);
-        if (a->softcap > 0.0f)
-            d = ck512_softcap(d, _mm512_set1_ps(a->softcap), _mm512_set1_ps(2.0f / a->softcap));
-        _mm512_storeu_ps(out + h0, d);
+    const size_t hd = a->head_dim, row = a->n_kv_heads * hd, NK = 16 / NH, G = j->G, hp = j->hp, hdp = j->hdp;
+    const __m512 scale = _mm512_set1_ps(a->scale), cap = _mm512_set1_ps(a->softcap),
+                 two_over_cap = _mm512_set1_ps(a->softcap > 0.0f ? 2.0f / a->softcap : 0.0f);
+    const __mmask16 lo = ck512_mask(NH);
+    /* lane i + NH to lane i: the next key's heads to the bottom */
+    const __m512i next =
+        _mm512_and_si512(_mm512_add_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
+                                          _mm512_set1_epi32((int)NH)),
+                         _mm512_set1_epi32(15));
+    dec_pf p = *pf;
+    for (size_t kvh = 0; kvh < a->n_kv_heads; kvh++) {
+        const float *kb = a->k + s0 * row + kvh * hd;
+        for (size_t r0 = 0; r0 < rows; r0 += NK) {
+            const size_t n = rows - r0 < NK ? rows - r0 : NK;
+            const float *kp[16];
+            for (size_t i = 0; i < NK; i++)
+                kp[i] = kb + (r0 + (i < n ? i : n - 1)) * row;
+            for (size_t g = 0; g < G; g += NH) {
+                const size_t h0 = kvh * G + g;
+                __m512 d = _mm512_mul_ps(tile16(qp + h0 * hdp, kp, hd, &p, NH), scale);
+                if (a->softcap > 0.0f)
+                    d = ck512_softcap(d, cap, two_over_cap);
+                float *out = sc + r0 * hp + h0;
+                for (size_t i = 0; i < n; i++, out += hp) {
+                    _mm512_mask_storeu_ps(out, lo, d);
+                    d = _mm512_permutexvar_ps(next, d);
+                }
+            }
+        }
     }
+    *pf = p;
+}
+
+static void scores_block(const dec_job *j, const float *qp, size_t s0, size_t rows, float *sc, dec_pf *pf)
+{
+    if (j->NH == 4)
+        scores_nh(j, qp, s0, rows, sc, pf, 4);
+    else if (j->NH == 2)
+        scores_nh(j, qp, s0, rows, sc, pf, 2);
+    else
+        scores_nh(j, qp, s0, rows, sc, pf, 1);
 }
 
 /* The block's softmax step, 16 heads at a time: new max, the factor corr
@@ -208,9 +250,16 @@ static void softmax_block(const dec_job *j, float *sc, size_t rows, float *m, fl
  * head dims at a time held in registers across the block's rows. */
 static inline __attribute__((always_inline)) void pv_heads(const dec_job *j, const float *v, size_t rows,
                                                            const float *sc, size_t h0, float *acc, const float *corr,
-                                                           const size_t NG)
+                                                           dec_pf *pf, const size_t NG)
 {
-    const size_t hd = j->a->head_dim, stride = j->a->n_kv_heads * hd;
+    /* locals: a store through pf would otherwise reload every size_t of j */
+    const size_t hd = j->a->head_dim, stride = j->a->n_kv_heads * hd, hp = j->hp, hdp = j->hdp;
+    dec_pf p = *pf;
+    /* once a chunk's maxima settle, corr is exactly 1 (exp(0)) block after
+     * block */
+    int rescale = 0;
+    for (size_t g = 0; g < NG; g++)
+        rescale |= corr[h0 + g] != 1.0f;
     for (size_t c0 = 0; c0 < hd; c0 += 64) {
         __mmask16 mk[4];
         __m512 x[4][4];
@@ -220,32 +269,37 @@ static inline __attribute__((always_inline)) void pv_heads(const dec_job *j, con
 #pragma GCC unroll 4
         for (size_t g = 0; g < NG; g++)
 #pragma GCC unroll 4
-            for (size_t u = 0; u < 4; u++)
-                x[g][u] = _mm512_mul_ps(_mm512_maskz_loadu_ps(mk[u], acc + (h0 + g) * j->hdp + c0 + 16 * u),
-                                        _mm512_set1_ps(corr[h0 + g]));
-        for (size_t r = 0; r < rows; r++) {
-            const float *vr = v + r * stride + c0;
+            for (size_t u = 0; u < 4; u++) {
+                x[g][u] = _mm512_maskz_loadu_ps(mk[u], acc + (h0 + g) * hdp + c0 + 16 * u);
+                if (rescale)
+                    x[g][u] = _mm512_mul_ps(x[g][u], _mm512_set1_ps(corr[h0 + g]));
+            }
+        const float *vr = v + c0, *pr = sc + h0;
+        for (size_t r = 0; r < rows; r++, vr += stride, pr += hp) {
             __m512 vv[4];
 #pragma GCC unroll 4
             for (size_t u = 0; u < 4; u++)
                 vv[u] = _mm512_maskz_loadu_ps(mk[u], vr + 16 * u);
 #pragma GCC unroll 4
             for (size_t g = 0; g < NG; g++) {
-                const __m512 p = _mm512_set1_ps(sc[r * j->hp + h0 + g]);
+                const __m512 pb = _mm512_set1_ps(pr[g]);
 #pragma GCC unroll 4
                 for (size_t u = 0; u < 4; u++)
-                    x[g][u] = _mm512_fmadd_ps(p, vv[u], x[g][u]);
+                    x[g][u] = _mm512_fmadd_ps(pb, vv[u], x[g][u]);
             }
+            pf_step(&p);
         }
 #pragma GCC unroll 4
         for (size_t g = 0; g < NG; g++)
 #pragma GCC unroll 4
             for (size_t u = 0; u < 4; u++)
-                _mm512_mask_storeu_ps(acc + (h0 + g) * j->hdp + c0 + 16 * u, mk[u], x[g][u]);
+                _mm512_mask_storeu_ps(acc + (h0 + g) * hdp + c0 + 16 * u, mk[u], x[g][u]);
     }
+    *pf = p;
 }
 
-static void pv_block(const dec_job *j, size_t s0, size_t rows, const float *sc, float *acc, const float *corr)
+static void pv_block(const dec_job *j, size_t s0, size_t rows, const float *sc, float *acc, const float *corr,
+                     dec_pf *pf)
 {
     const ck_attention_args *a = j->a;
     const size_t hd = a->head_dim, G = j->G;
@@ -254,23 +308,38 @@ static void pv_block(const dec_job *j, size_t s0, size_t rows, const float *sc, 
         for (size_t g = 0; g < G;) {
             size_t h = kvh * G + g, left = G - g;
             if (left >= 4)
-                pv_heads(j, v, rows, sc, h, acc, corr, 4);
+                pv_heads(j, v, rows, sc, h, acc, corr, pf, 4);
             else if (left == 3)
-                pv_heads(j, v, rows, sc, h, acc, corr, 3);
+                pv_heads(j, v, rows, sc, h, acc, corr, pf, 3);
             else if (left == 2)
-                pv_heads(j, v, rows, sc, h, acc, corr, 2);
+                pv_heads(j, v, rows, sc, h, acc, corr, pf, 2);
             else
-                pv_heads(j, v, rows, sc, h, acc, corr, 1);
+                pv_heads(j, v, rows, sc, h, acc, corr, pf, 1);
             g += left >= 4 ? 4 : left;
         }
     }
 }
 
-/* Keys [k0, k1) of query row t into its partial. */
-static void chunk_run(const dec_job *j, size_t t, size_t k0, size_t k1, float *part, float *sc)
+/* The prefetch of rows [s, s + rows) (those past `end` left out), spread
+ * over the steps of one block of `rows` keys: its score tiles and its p . V
+ * rows. */
+static dec_pf pf_rows(const dec_job *j, size_t s, size_t rows, size_t end, size_t block_rows)
 {
     const ck_attention_args *a = j->a;
-    const size_t hd = a->head_dim, row = a->n_kv_heads * hd, row_bytes = row * sizeof(float);
+    const size_t hd = a->head_dim, row = a->n_kv_heads * hd, NK = 16 / j->NH;
+    const size_t n = s >= end ? 0 : end - s < rows ? end - s : rows;
+    const size_t steps = a->n_kv_heads * ((block_rows + NK - 1) / NK * (j->G / j->NH) * ((hd + 15) / 16) +
+                                          (j->G + 3) / 4 * ((hd + 63) / 64) * block_rows);
+    const size_t lines = (n * row * sizeof(float) + 63) / 64;
+    dec_pf pf = {(const char *)(a->k + s * row), (const char *)(a->v + s * row), 0, lines * 64,
+                 (lines + steps - 1) / steps}; /* 0 lines: per 0 */
+    return pf;
+}
+
+/* Keys [k0, k1) of query row t (which sees keys up to `end`) into its
+ * partial; qp: the row's q packed. */
+static void chunk_run(const dec_job *j, size_t k0, size_t k1, size_t end, const float *qp, float *part, float *sc)
+{
     float *m = part + j->hp * j->hdp, *l = m + j->hp, *corr = sc + CK512_DEC_B * j->hp;
     for (size_t h = 0; h < j->hp; h++) {
         m[h] = -INFINITY;
@@ -278,26 +347,12 @@ static void chunk_run(const dec_job *j, size_t t, size_t k0, size_t k1, float *p
     }
     for (size_t i = 0; i < j->hp * j->hdp; i++)
         part[i] = 0.0f;
-    const float *q = a->q + t * a->n_heads * hd;
-    float *qp = corr + j->hp;
-    pack_q(j, q, qp);
     for (size_t s0 = k0; s0 < k1; s0 += CK512_DEC_B) {
         size_t rows = k1 - s0 < CK512_DEC_B ? k1 - s0 : CK512_DEC_B;
-        for (size_t r = 0; r < rows; r++) {
-            /* K and V one block ahead, in address order, into L2: the
-             * hardware prefetcher alone left K's stream idle while a block
-             * was computed. A prefetch never faults, so past the cache's
-             * end it is harmless. */
-            const char *pk = (const char *)(a->k + (s0 + r + CK512_DEC_B) * row);
-            const char *pv = (const char *)(a->v + (s0 + r + CK512_DEC_B) * row);
-            for (size_t b = 0; b < row_bytes; b += 64) {
-                _mm_prefetch(pk + b, CK512_DEC_PF);
-                _mm_prefetch(pv + b, CK512_DEC_PF);
-            }
-            scores_row(j, q, qp, a->k + (s0 + r) * row, sc + r * j->hp);
-        }
+        dec_pf pf = pf_rows(j, s0 + CK512_DEC_B, rows, end, rows);
+        scores_block(j, qp, s0, rows, sc, &pf);
         softmax_block(j, sc, rows, m, l, corr);
-        pv_block(j, s0, rows, sc, part, corr);
+        pv_block(j, s0, rows, sc, part, corr, &pf);
     }
 }
 
@@ -305,21 +360,41 @@ static void chunk_run(const dec_job *j, size_t t, size_t k0, size_t k1, float *p
 static void chunk_items(void *arg, size_t begin, size_t end, int tid)
 {
     const dec_job *j = arg;
-    float *sc = j->ctx->scratch(j->ctx, tid,
-                                ck512_attention_decode_thread_floats(j->a->n_heads, j->a->head_dim) * sizeof(float));
+    const ck_attention_args *a = j->a;
+    float *sc =
+        j->ctx->scratch(j->ctx, tid, ck512_attention_decode_thread_floats(a->n_heads, a->head_dim) * sizeof(float));
+    float *qp = sc + (CK512_DEC_B + 1) * j->hp;
+    /* heads past H: finite scores the softmax may read */
+    for (size_t i = 0; i < CK512_DEC_B * j->hp; i++)
+        sc[i] = 0.0f;
+    size_t packed = SIZE_MAX, next = SIZE_MAX;
     for (size_t i = begin; i < end; i++) {
         size_t t = i / j->n_chunks, c = i % j->n_chunks;
-        size_t lo = ck512_first_key(j->a, t), hi = ck512_end_key(j->a, t);
+        size_t lo = ck512_first_key(a, t), hi = ck512_end_key(a, t);
         size_t k0 = c * j->chunk, k1 = k0 + j->chunk;
         k0 = k0 > lo ? k0 : lo;
         k1 = k1 < hi ? k1 : hi;
         float *part = j->part + i * j->part_floats;
         part[j->hp * (j->hdp + 2)] = k0 < k1 ? 1.0f : 0.0f;
-        if (k0 < k1)
-            chunk_run(j, t, k0, k1, part, sc);
+        if (k0 >= k1)
+            continue;
+        if (t != packed) {
+            pack_q(j, a->q + t * a->n_heads * a->head_dim, qp);
+            packed = t;
+        }
+        /* a run that does not continue the last one: nothing of it has
+         * been prefetched yet */
+        if (k0 != next) {
+            dec_pf pf = pf_rows(j, k0, CK512_DEC_B, hi, 1);
+            for (; pf.off < pf.end; pf.off += 64) {
+                _mm_prefetch(pf.k + pf.off, CK512_DEC_PF);
+                _mm_prefetch(pf.v + pf.off, CK512_DEC_PF);
+            }
+        }
+        chunk_run(j, k0, k1, hi, qp, part, sc);
+        next = k1;
     }
 }
-
 /* Items are (t, head): out = sum_c w_c acc_c / sum_c w_c l_c with w_c =
  * exp(m_c - max_c m_c), chunks in order. */
 static void merge_items(void *arg, size_t begin, size_t end, int tid)
@@ -365,7 +440,8 @@ static void merge_items(void *arg, size_t begin, size_t end, int tid)
 
 int ck512_attention_decode(const ck_exec_ctx *ctx, const ck_attention_args *a)
 {
-    dec_job j = {a, ctx, a->n_heads / a->n_kv_heads, round16(a->n_heads), round16(a->head_dim), 0, 0, 0, NULL};
+    const size_t G = a->n_heads / a->n_kv_heads;
+    dec_job j = {a, ctx, G, tile_heads(G), round16(a->n_heads), round16(a->head_dim), 0, 0, 0, NULL};
     j.chunk = ck512_attention_decode_chunk(a->S);
     j.n_chunks = a->S == 0 ? 1 : (a->S + j.chunk - 1) / j.chunk;
     j.part_floats = ck512_attention_decode_part_floats(a->n_heads, a->head_dim);
