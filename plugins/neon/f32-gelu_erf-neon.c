@@ -14,7 +14,7 @@
 static float32x4_t gelu_erf4(float32x4_t x)
 {
     const float32x4_t one = vdupq_n_f32(1.0f), k = vdupq_n_f32(CK_GERF_K);
-    float32x4_t a = vminq_f32(vabsq_f32(x), vdupq_n_f32(16.0f)); /* a NaN stays NaN */
+    float32x4_t a = vminq_f32(vabsq_f32(x), vdupq_n_f32(16.0f));           /* a NaN stays NaN */
     float32x4_t hi = vmulq_f32(a, a), lo = vnegq_f32(vfmsq_f32(hi, a, a)); /* lo = a a - hi, exactly */
     float32x4_t e = ck_neon_exp(vmulq_f32(vdupq_n_f32(-0.5f), hi));
     e = vfmsq_f32(e, vmulq_f32(vdupq_n_f32(0.5f), lo), e); /* exp(-lo / 2) ~ 1 - lo / 2 */
