@@ -1,7 +1,7 @@
 /* f32-gelu_erf/avx2, the exact gelu y = x Phi(x), through the one
  * approximation of plugins/shared/gelu_erf-poly.h:
  *   P = Phi(-|x|) = exp(-x^2 / 2) s Q(s),  s = 4 / (4 + |x|)
- *   y = x P (x < 0),  x (1 - P) (x >= 0)
+ *   y = x P (x < 0),  x (1 - P) (x >= 0),  both as max(x, 0) - |x| P
  * |x| clamped to 16 (P < FLT_MIN from 13.2 on; x^2 must not overflow), x^2
  * split into hi + lo with an FMA so that exp's argument is exact to second
  * order (f32-gelu_erf-avx512.c says why). exp gives 0 below FLT_MIN here,
@@ -19,8 +19,8 @@ typedef struct gelu_erf_job {
 
 static inline __m256 gelu_erf8(__m256 x)
 {
-    const __m256 one = _mm256_set1_ps(1.0f), k = _mm256_set1_ps(CK_GERF_K);
-    /* min returns its second operand for a NaN x: 16, and y = x * ... stays NaN */
+    const __m256 k = _mm256_set1_ps(CK_GERF_K);
+    /* min returns its second operand for a NaN x: 16; max(0, x) below keeps the NaN */
     __m256 a = _mm256_min_ps(_mm256_andnot_ps(_mm256_set1_ps(-0.0f), x), _mm256_set1_ps(16.0f));
     __m256 hi = _mm256_mul_ps(a, a), lo = _mm256_fmsub_ps(a, a, hi);
     __m256 e = avx2_exp_ps(_mm256_mul_ps(_mm256_set1_ps(-0.5f), hi));
@@ -37,8 +37,8 @@ static inline __m256 gelu_erf8(__m256 x)
     q = _mm256_fmadd_ps(q, s, _mm256_set1_ps(CK_GERF_Q1));
     q = _mm256_fmadd_ps(q, s, _mm256_set1_ps(CK_GERF_Q0));
     __m256 p = _mm256_mul_ps(_mm256_mul_ps(q, s), e);
-    __m256 neg = _mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_LT_OQ);
-    return _mm256_mul_ps(x, _mm256_blendv_ps(_mm256_sub_ps(one, p), p, neg));
+    /* max(0, x) returns x when both are zero (-0 stays -0) or x is NaN */
+    return _mm256_fnmadd_ps(_mm256_andnot_ps(_mm256_set1_ps(-0.0f), x), p, _mm256_max_ps(_mm256_setzero_ps(), x));
 }
 
 static inline void gelu_erf_masked(const ck_unary_args *a, size_t i, size_t n)
