@@ -363,7 +363,7 @@ Test(parity_broken, gelu_erf_in_the_tanh_form_and_quick_gelu_with_1_7_fail)
 
 /* gelu_erf as 0.5 x (1 + erff(x / sqrt 2)) in f32 (tests/plugins/
  * broken_erf_cancel.c): right near 0, but the sum cancels for x << 0, which
- *  Phi's relative bound does not allow; already at x ~ -2.6 (n=7) it is off
+ * Phi's relative bound does not allow; already at x ~ -2.6 (n=7) it is off
  * by twice its bound. */
 Test(parity_broken, gelu_erf_through_one_plus_erf_fails_on_the_negative_tail)
 {
