@@ -25,6 +25,9 @@
  *              min(S, q_pos + t + 1) keys, a window only its last W of them.
  *   swiglu     4 n       exp, add, divide, multiply
  *   gelu       9 n       the tanh form's 8 arithmetic operations + tanh
+ *   gelu_erf   24 n      Phi(x) as exp(-x^2/2) times a degree-9 polynomial
+ *                        in 4 / (4 + |x|) (docs/ops.md), then x Phi(x)
+ *   quick_gelu 4 n       as swiglu: multiply, exp, add, divide
  *   add        1 n
  *   embedding  0
  *   adam       16 n      docs/ops.md's update, operation by operation
@@ -38,7 +41,8 @@
  *   rope_bwd    as rope
  *   attention_bwd per head and visible pair 10 hd + 5 (8 hd + 5 when the
  *               forward's probs are given: materialize = 1)
- *   swiglu_bwd 11 n, geglu_bwd 22 n, gelu_bwd 16 n, embedding_bwd T D
+ *   swiglu_bwd 11 n, geglu_bwd 22 n, gelu_bwd 16 n, gelu_erf_bwd 28 n
+ *               (Phi and the density), quick_gelu_bwd 10 n, embedding_bwd T D
  *               (scatter-add rows)
  *   cross_entropy 7 T V (V = vocab): softmax, loss, dlogits
  * Fused ops have no single ck_shape; they cost {0, 0} here.

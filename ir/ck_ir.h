@@ -19,7 +19,14 @@ extern "C" {
 
 typedef enum ck_section_kind { CK_SECTION_VISION_ENCODER = 0, CK_SECTION_DECODER = 1 } ck_section_kind;
 typedef enum ck_norm_kind { CK_NORM_RMSNORM = 0, CK_NORM_LAYERNORM = 1 } ck_norm_kind;
-typedef enum ck_act_kind { CK_ACT_SWIGLU = 0, CK_ACT_GELU = 1, CK_ACT_GEGLU = 2 } ck_act_kind;
+/* gelu: the tanh form; gelu_erf: the exact x Phi(x); quick_gelu: x sigmoid(1.702 x) */
+typedef enum ck_act_kind {
+    CK_ACT_SWIGLU = 0,
+    CK_ACT_GELU = 1,
+    CK_ACT_GEGLU = 2,
+    CK_ACT_GELU_ERF = 3,
+    CK_ACT_QUICK_GELU = 4
+} ck_act_kind;
 typedef enum ck_pos_kind { CK_POS_ROPE = 0, CK_POS_LEARNED = 1 } ck_pos_kind;
 typedef enum ck_bridge_kind { CK_BRIDGE_LINEAR = 0, CK_BRIDGE_MLP2X_GELU = 1 } ck_bridge_kind;
 #define CK_ROLE_DTYPE_SLOTS 32 /* >= CK_ROLE_COUNT (checked in graph.c) */
@@ -111,7 +118,7 @@ typedef enum ck_role {
     CK_ROLE_K_NORM,
     CK_ROLE_POST_ATTN_NORM, /* post_norms: a norm of out_proj's output before the residual add (Gemma 2 / 3) */
     CK_ROLE_POST_MLP_NORM,  /* and of mlp_down's */
-    CK_ROLE_BRIDGE_ACT,     /* mlp2x_gelu bridge: gelu after the first linear (bridge) ... */
+    CK_ROLE_BRIDGE_ACT,     /* mlp2x_gelu bridge: gelu_erf after the first linear (bridge) ... */
     CK_ROLE_BRIDGE_OUT,     /* ... and the second linear */
     CK_ROLE_COUNT
 } ck_role;
@@ -151,6 +158,10 @@ int ck_section_layer_local(const ck_section *s, size_t layer);
 /* The attention window of layer l: 0 (none) on global layers, without a
  * window, or where the window is at least seq_len and so masks nothing. */
 size_t ck_section_layer_window(const ck_section *s, size_t layer);
+/* The op of an ungated MLP's activation (gelu, gelu_erf, quick_gelu; a
+ * gated kind gives gelu's), or its backward op: the one place the schema's
+ * names meet the ops, for the graph and the trainer alike. */
+uint32_t ck_unary_act_op(ck_act_kind act, int backward);
 
 #ifdef __cplusplus
 }

@@ -284,7 +284,7 @@ static void build_layer(builder *b, size_t T, size_t pos, uint32_t wdt)
         add_elementwise(b, CK_ROLE_MLP_ACT, s->activation == CK_ACT_GEGLU ? CK_OP_GEGLU : CK_OP_SWIGLU, T * s->d_ff);
     } else {
         add_linear(b, CK_ROLE_MLP_UP, T, s->d_model, s->d_ff, s->mlp_bias, wdt);
-        add_elementwise(b, CK_ROLE_MLP_ACT, CK_OP_GELU, T * s->d_ff);
+        add_elementwise(b, CK_ROLE_MLP_ACT, ck_unary_act_op(s->activation, 0), T * s->d_ff);
     }
     add_linear(b, CK_ROLE_MLP_DOWN, T, s->d_ff, s->d_model, s->mlp_bias, wdt);
     if (s->post_norms)
@@ -302,7 +302,7 @@ static void build_footer(const ck_model *m, builder *b, size_t T, uint32_t wdt)
         size_t to = m->sections[s->bridge_to].d_model;
         add_linear(b, CK_ROLE_BRIDGE, T, s->d_model, to, s->bridge_bias, wdt);
         if (s->bridge_type == CK_BRIDGE_MLP2X_GELU) {
-            add_elementwise(b, CK_ROLE_BRIDGE_ACT, CK_OP_GELU, T * to);
+            add_elementwise(b, CK_ROLE_BRIDGE_ACT, CK_OP_GELU_ERF, T * to);
             add_linear(b, CK_ROLE_BRIDGE_OUT, T, to, to, s->bridge_bias, wdt);
         }
     }
@@ -321,6 +321,15 @@ size_t ck_section_nodes(const ck_model *m, size_t sec, const ck_graph_opts *opts
     build_layer(&b, T, pos, wdt);
     build_footer(m, &b, T, wdt);
     return b.n;
+}
+
+uint32_t ck_unary_act_op(ck_act_kind act, int backward)
+{
+    switch (act) {
+    case CK_ACT_GELU_ERF: return backward ? CK_OP_GELU_ERF_BWD : CK_OP_GELU_ERF;
+    case CK_ACT_QUICK_GELU: return backward ? CK_OP_QUICK_GELU_BWD : CK_OP_QUICK_GELU;
+    default: return backward ? CK_OP_GELU_BWD : CK_OP_GELU;
+    }
 }
 
 int ck_section_layer_local(const ck_section *s, size_t layer)

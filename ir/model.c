@@ -215,7 +215,8 @@ static const char *const section_fields[] = {
 /* clang-format on */
 static const char *const kind_names[] = {"vision_encoder", "decoder", NULL};
 static const char *const norm_names[] = {"rmsnorm", "layernorm", NULL};
-static const char *const act_names[] = {"swiglu", "gelu", "geglu", NULL};
+/* in ck_act_kind order */
+static const char *const act_names[] = {"swiglu", "gelu", "geglu", "gelu_erf", "quick_gelu", NULL};
 static const char *const pos_names[] = {"rope", "learned", NULL};
 static const char *const pairing_names[] = {"neox", "gptj", NULL};
 
@@ -452,7 +453,8 @@ static int parse_bridge(const vctx *c, const cJSON *j, ck_section *s, const char
     }
     s->has_bridge = 1;
     *target = to->valuestring;
-    /* mlp2x_gelu: LLaVA-1.5's and LLaVA-OneVision's projector, linear, gelu, linear */
+    /* mlp2x_gelu: LLaVA-1.5's and LLaVA-OneVision's projector, linear, gelu,
+     * linear; their gelu is torch's nn.GELU(), the erf form (gelu_erf) */
     return get_bool(c, b, "bias", 0, &s->bridge_bias) ||
                    get_enum(c, b, "type", bridge_types, 0, CK_BRIDGE_LINEAR, &s->bridge_type)
                ? -1

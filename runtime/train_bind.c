@@ -201,7 +201,8 @@ static void mlp_bwd(walk *w, size_t slot, uint32_t l, const float *dR2, size_t T
         snprintf(p, sizeof p, L_("mlp_norm (gate + up)"), n, l);
         add_join(w, slot, p, dh2, gate_dx, dh2, T * D);
     } else {
-        add_op(w, CK_OP_GELU_BWD, slot, L_("mlp_act"), n, l)->args.unary = (ck_unary_bwd_args){up, dact, dup, T * F};
+        add_op(w, ck_unary_act_op(s->activation, 1), slot, L_("mlp_act"), n, l)->args.unary =
+            (ck_unary_bwd_args){up, dact, dup, T * F};
         snprintf(p, sizeof p, L_("mlp_up"), n, l);
         linear_bwd(w, slot, p, h2, dup, dh2, T, D, F);
     }

@@ -1,7 +1,8 @@
-/* error_model.h — what error_model.c (forward and fused ops) and
- * error_model_bwd.c (backward ops) share: the constants of the model (the
+/* error_model.h — what error_model.c (forward and fused ops),
+ * error_model_act.c (gelu_erf, quick_gelu) and error_model_bwd.c (backward
+ * ops) share: the constants of the model (the
  * comment at the top of error_model.c says what each is), the state of one
- * case's computation, and where an op's bounds go. Only those two include it. */
+ * case's computation, and where an op's bounds go. Only those three include it. */
 #ifndef CK_ERROR_MODEL_H
 #define CK_ERROR_MODEL_H
 
@@ -47,5 +48,9 @@ int em_swiglu_bwd(model *m, uint32_t op, const void *args);
 int em_geglu_bwd(model *m, uint32_t op, const void *args);
 int em_attention_bwd(model *m, uint32_t op, const void *args);
 int em_rmsnorm_bwd(model *m, uint32_t op, const void *args);
+
+/* gelu_erf and quick_gelu (error_model_act.c) */
+int em_gelu_erf(model *m, uint32_t op, const void *args);
+int em_quick_gelu(model *m, uint32_t op, const void *args);
 
 #endif /* CK_ERROR_MODEL_H */

@@ -12,7 +12,8 @@
  * and beyond 88.72), rows of large equal values, rows whose terms cancel,
  * sparse rows (few terms: the error model's bound is tight there, so a
  * kernel that narrows its inputs shows), scores far apart (all but one
- * probability underflow) and tied; rope rows at the ends of the table. */
+ * probability underflow) and tied; rope rows at the ends of the table;
+ * Phi's tails for the gelus (saturated, underflowing, around 0). */
 #include <float.h>
 #include <math.h>
 #include <stdio.h>
@@ -38,11 +39,12 @@ static ck_shape *push(cover *cv, uint32_t op, uint32_t dtype, int inputs)
 
 static void cover_lengths(cover *cv)
 {
-    static const uint32_t elementwise[] = {CK_OP_ADD, CK_OP_SWIGLU, CK_OP_GELU, CK_OP_ADAM};
+    static const uint32_t elementwise[] = {CK_OP_ADD,      CK_OP_SWIGLU,     CK_OP_GELU,
+                                           CK_OP_GELU_ERF, CK_OP_QUICK_GELU, CK_OP_ADAM};
     static const uint32_t wdt[] = {CK_DTYPE_F32, CK_DTYPE_BF16, CK_DTYPE_F16};
     for (size_t i = 0; i < N_LENS; i++) {
         size_t L = lens[i], other = lens[(i * 7 + 3) % N_LENS];
-        for (size_t o = 0; o < 4; o++)
+        for (size_t o = 0; o < sizeof elementwise / sizeof elementwise[0]; o++)
             push(cv, elementwise[o], CK_DTYPE_F32, 0)->n = L;
         push(cv, CK_OP_GEGLU_BWD, CK_DTYPE_F32, 0)->n = L;
         ck_shape *s = push(cv, CK_OP_RMSNORM, CK_DTYPE_F32, 0);
@@ -87,13 +89,14 @@ enum {
     IN_SPARSE,     /* one non-zero per row of x */
     IN_FAR_SCORES, /* q scaled up: scores far apart, all probabilities but one underflow */
     IN_TIED,       /* every key the same: tied scores */
+    IN_ERF_TAILS,  /* x where Phi(x) saturates to 1 or underflows, and around 0 */
     IN_COUNT
 };
 
 static const char *const in_names[IN_COUNT] = {
     [IN_ZEROS] = "zeros-subnormals", [IN_OVERFLOW] = "overflow", [IN_EXP_RANGE] = "exp-range",
     [IN_EQUAL_ROWS] = "equal-rows",  [IN_CANCEL] = "cancelling", [IN_SPARSE] = "sparse",
-    [IN_FAR_SCORES] = "far-scores",  [IN_TIED] = "tied-keys",
+    [IN_FAR_SCORES] = "far-scores",  [IN_TIED] = "tied-keys",    [IN_ERF_TAILS] = "erf-tails",
 };
 
 const char *ck_parity_inputs_name(int inputs)
@@ -108,6 +111,11 @@ static void cover_inputs(cover *cv)
         push(cv, unary[o], CK_DTYPE_F32, IN_ZEROS)->n = 67;
         push(cv, unary[o], CK_DTYPE_F32, o == 0 ? IN_OVERFLOW : IN_EXP_RANGE)->n = 67;
     }
+    static const uint32_t gelus[] = {CK_OP_GELU_ERF, CK_OP_QUICK_GELU};
+    static const int gelu_in[] = {IN_ZEROS, IN_EXP_RANGE, IN_ERF_TAILS};
+    for (size_t o = 0; o < 2; o++)
+        for (size_t i = 0; i < 3; i++)
+            push(cv, gelus[o], CK_DTYPE_F32, gelu_in[i])->n = 67;
     static const int norm_in[] = {IN_ZEROS, IN_EQUAL_ROWS, IN_CANCEL};
     for (size_t i = 0; i < 3; i++)
         for (uint32_t op = CK_OP_RMSNORM; op <= CK_OP_LAYERNORM; op++) {
@@ -172,6 +180,18 @@ static void exp_range(float *x, size_t n)
                               80.0f,  87.4f, 88.7f,   88.8f,  89.0f,  100.0f, 1e4f,   1e30f};
     for (size_t i = 0; i < n; i++)
         x[i] = v[i % 16];
+}
+
+/* Phi(x) = 1 - 2^-24 near 5.3, Phi(x) < FLT_MIN from -13.2 (where exp's
+ * argument leaves the normal range), 2^-149 below -14, and small |x|, where
+ * y = x / 2: each side of each edge, and of sqrt 2, gelu_erf's steepest. */
+static void erf_tails(float *x, size_t n)
+{
+    static const float v[] = {-20.0f,      -14.1f, -13.3f, -13.1f, -12.0f, -9.5f, -7.0f, -5.3f,      -4.0f, -2.5f,
+                              -1.4142135f, -0.75f, -1e-3f, -3e-8f, 3e-8f,  1e-3f, 0.75f, 1.4142135f, 2.5f,  4.0f,
+                              5.2f,        5.4f,   6.0f,   9.5f,   13.1f,  13.3f, 16.5f, 20.0f};
+    for (size_t i = 0; i < n; i++)
+        x[i] = v[i % (sizeof v / sizeof v[0])];
 }
 
 /* Row by row: large equal values (sign alternating by row), or a large mean
@@ -243,6 +263,8 @@ static int elementwise_inputs(ck_case *c, int inputs, const char *a, const char 
         else if (inputs == IN_OVERFLOW)
             for (size_t j = 0; j < n; j++)
                 x[j] = (j % 3 ? 1.0f : -1.0f) * (j % 2 ? FLT_MAX : 3e38f);
+        else if (inputs == IN_ERF_TAILS)
+            erf_tails(x, n);
         else
             exp_range(x, n);
     }

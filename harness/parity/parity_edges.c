@@ -190,7 +190,8 @@ static void edge_attention_window_softcap(suite *s)
 
 static void edge_elementwise(suite *s)
 {
-    static const uint32_t ops[] = {CK_OP_SWIGLU, CK_OP_GELU, CK_OP_GEGLU, CK_OP_ADD, CK_OP_ADAM};
+    static const uint32_t ops[] = {CK_OP_SWIGLU,     CK_OP_GELU, CK_OP_GEGLU, CK_OP_GELU_ERF,
+                                   CK_OP_QUICK_GELU, CK_OP_ADD,  CK_OP_ADAM};
     for (size_t o = 0; o < sizeof ops / sizeof ops[0]; o++)
         for (size_t i = 0; i < sizeof edge_lens / sizeof edge_lens[0]; i++)
             push(s, ops[o], CK_DTYPE_F32, "edge")->n = edge_lens[i];
@@ -259,6 +260,8 @@ static void edge_backward(suite *s)
         push(s, CK_OP_SWIGLU_BWD, CK_DTYPE_F32, "edge")->n = lens[i];
         push(s, CK_OP_GEGLU_BWD, CK_DTYPE_F32, "edge")->n = lens[i];
         push(s, CK_OP_GELU_BWD, CK_DTYPE_F32, "edge")->n = lens[i];
+        push(s, CK_OP_GELU_ERF_BWD, CK_DTYPE_F32, "edge")->n = lens[i];
+        push(s, CK_OP_QUICK_GELU_BWD, CK_DTYPE_F32, "edge")->n = lens[i];
         sh = push(s, CK_OP_EMBEDDING_BWD, CK_DTYPE_F32, "edge"); /* vocab 5: ids repeat */
         sh->T = 9, sh->vocab = 5, sh->D = edge_dims[i];
     }

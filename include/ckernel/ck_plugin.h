@@ -108,9 +108,13 @@ typedef enum ck_op {
     CK_OP_GATE_UP = 29,
     CK_OP_ACT_DOWN = 30,
     CK_OP_ADD_NORM = 31,
-    CK_OP_GEGLU = 32,     /* y = gelu_tanh(gate) * up, ck_swiglu_args (Gemma) */
-    CK_OP_GEGLU_BWD = 33, /* geglu's gradients, ck_swiglu_bwd_args */
-    CK_OP_COUNT           /* append new ops above this line, never renumber */
+    CK_OP_GEGLU = 32,          /* y = gelu_tanh(gate) * up, ck_swiglu_args (Gemma) */
+    CK_OP_GEGLU_BWD = 33,      /* geglu's gradients, ck_swiglu_bwd_args */
+    CK_OP_GELU_ERF = 34,       /* y = x Phi(x), the exact (erf) gelu, ck_unary_args (CLIP-style projectors) */
+    CK_OP_QUICK_GELU = 35,     /* y = x sigmoid(1.702 x), ck_unary_args (CLIP's vision tower) */
+    CK_OP_GELU_ERF_BWD = 36,   /* gelu_erf's gradient, ck_unary_bwd_args */
+    CK_OP_QUICK_GELU_BWD = 37, /* quick_gelu's gradient, ck_unary_bwd_args */
+    CK_OP_COUNT                /* append new ops above this line, never renumber */
 } ck_op;
 
 /* Kernel flags (ck_kernel_desc.flags). */
@@ -283,7 +287,7 @@ typedef struct ck_swiglu_args { /* CK_OP_SWIGLU: y = silu(gate) * up; CK_OP_GEGL
     size_t n;
 } ck_swiglu_args;
 
-typedef struct ck_unary_args { /* CK_OP_GELU (tanh form) */
+typedef struct ck_unary_args { /* CK_OP_GELU (tanh form), CK_OP_GELU_ERF, CK_OP_QUICK_GELU */
     const float *x;
     float *y; /* may alias x */
     size_t n;
@@ -376,7 +380,7 @@ typedef struct ck_swiglu_bwd_args { /* CK_OP_SWIGLU_BWD, CK_OP_GEGLU_BWD */
     size_t n;
 } ck_swiglu_bwd_args;
 
-typedef struct ck_unary_bwd_args { /* CK_OP_GELU_BWD */
+typedef struct ck_unary_bwd_args { /* CK_OP_GELU_BWD, CK_OP_GELU_ERF_BWD, CK_OP_QUICK_GELU_BWD */
     const float *x, *dy;
     float *dx;
     size_t n;

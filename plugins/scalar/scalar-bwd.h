@@ -15,6 +15,8 @@ int ck_scalar_f32_attention_bwd(const ck_exec_ctx *ctx, const void *args);
 int ck_scalar_f32_swiglu_bwd(const ck_exec_ctx *ctx, const void *args);
 int ck_scalar_f32_geglu_bwd(const ck_exec_ctx *ctx, const void *args);
 int ck_scalar_f32_gelu_bwd(const ck_exec_ctx *ctx, const void *args);
+int ck_scalar_f32_gelu_erf_bwd(const ck_exec_ctx *ctx, const void *args);
+int ck_scalar_f32_quick_gelu_bwd(const ck_exec_ctx *ctx, const void *args);
 int ck_scalar_f32_embedding_bwd(const ck_exec_ctx *ctx, const void *args);
 int ck_scalar_f32_cross_entropy(const ck_exec_ctx *ctx, const void *args);
 

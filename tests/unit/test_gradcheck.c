@@ -375,6 +375,42 @@ Test(gradcheck, gelu)
     free(x), free(R);
 }
 
+static void gelu_erf_d(const fwd *f, double *const *in, double *y)
+{
+    for (size_t i = 0; i < f->n_out; i++)
+        y[i] = 0.5 * in[0][i] * (1 + erf(in[0][i] / sqrt(2.0)));
+}
+
+Test(gradcheck, gelu_erf)
+{
+    size_t n = 43;
+    fwd f = {gelu_erf_d, {n}, n, .T = 1};
+    float *x = frand(n, 4), *R = frand(n, 1), dx[43];
+    ck_unary_bwd_args a = {x, R, dx, n};
+    cr_assert_eq(kernel(CK_OP_GELU_ERF_BWD)->fn(ctx, &a), CK_OK);
+    float *ins[] = {x};
+    check_grad(&f, ins, 0, R, dx, "gelu_erf dx");
+    free(x), free(R);
+}
+
+static void quick_gelu_d(const fwd *f, double *const *in, double *y)
+{
+    for (size_t i = 0; i < f->n_out; i++)
+        y[i] = in[0][i] / (1 + exp(-1.702 * in[0][i]));
+}
+
+Test(gradcheck, quick_gelu)
+{
+    size_t n = 47;
+    fwd f = {quick_gelu_d, {n}, n, .T = 1};
+    float *x = frand(n, 4), *R = frand(n, 1), dx[47];
+    ck_unary_bwd_args a = {x, R, dx, n};
+    cr_assert_eq(kernel(CK_OP_QUICK_GELU_BWD)->fn(ctx, &a), CK_OK);
+    float *ins[] = {x};
+    check_grad(&f, ins, 0, R, dx, "quick_gelu dx");
+    free(x), free(R);
+}
+
 Test(gradcheck, cross_entropy)
 {
     size_t T = 3, V = 11;

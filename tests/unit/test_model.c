@@ -87,6 +87,7 @@ Test(model, llava_dimensions)
     cr_assert_eq(v->seq_len, 577);
     cr_assert_eq(v->has_bridge, 1);
     cr_assert_eq(v->bridge_to, 1);
+    cr_assert_eq(v->activation, CK_ACT_QUICK_GELU, "CLIP ViT-L/14-336: hidden_act quick_gelu");
     cr_assert_eq(t->kind, CK_SECTION_DECODER);
     cr_assert_eq(t->d_ff, 11008);
     cr_assert_eq(t->vocab, 32000);
@@ -158,6 +159,9 @@ Test(model, refuses_wrong_types_and_choices)
                           "\"batchnorm\"");
     expect_mutation_error("\"vocab\": 50", "\"vocab\": 50, \"causal\": \"yes\"",
                           "bad.json: section 0 \"text\": field \"causal\": expected true or false, found \"yes\"");
+    expect_mutation_error("\"activation\": \"swiglu\"", "\"activation\": \"gelu_new\"",
+                          "bad.json: section 0 \"text\": field \"activation\": expected one of swiglu, gelu, geglu, "
+                          "gelu_erf, quick_gelu, found \"gelu_new\"");
     expect_mutation_error("\"dtype\": \"f32\"", "\"dtype\": \"f64\"",
                           "bad.json: field \"dtype\": expected one of f32, bf16, f16, found \"f64\"");
 }
@@ -300,16 +304,45 @@ Test(model, bridge_types)
     cr_assert_eq(m->sections[0].bridge_type, CK_BRIDGE_MLP2X_GELU);
     ck_node nodes[CK_MAX_SECTION_NODES];
     size_t n = ck_section_nodes(m, 0, NULL, nodes);
-    /* the footer: linear 1152 -> 896, gelu over 729 x 896, linear 896 -> 896 */
+    /* the footer: linear 1152 -> 896, gelu (torch's nn.GELU(): the erf form)
+     * over 729 x 896, linear 896 -> 896 */
     cr_assert_eq(nodes[n - 3].role, CK_ROLE_BRIDGE);
     cr_assert(nodes[n - 3].shape.K == 1152 && nodes[n - 3].shape.N == 896 && nodes[n - 3].shape.T == 729);
-    cr_assert(nodes[n - 2].role == CK_ROLE_BRIDGE_ACT && nodes[n - 2].shape.op == CK_OP_GELU);
+    cr_assert(nodes[n - 2].role == CK_ROLE_BRIDGE_ACT && nodes[n - 2].shape.op == CK_OP_GELU_ERF);
     cr_assert_eq(nodes[n - 2].shape.n, 729 * 896);
     cr_assert(nodes[n - 1].role == CK_ROLE_BRIDGE_OUT && nodes[n - 1].shape.K == 896 && nodes[n - 1].shape.N == 896);
     ck_model_free(m);
     m = load_shipped("llava.json");
     cr_assert_eq(m->sections[0].bridge_type, CK_BRIDGE_MLP2X_GELU, "LLaVA-1.5's projector is two linears");
     ck_model_free(m);
+}
+
+/* "activation" names the MLP's op: the CLIP activations are ops of their
+ * own (an ungated MLP: up, the activation, down), "gelu" stays the tanh form */
+Test(model, activations_pick_their_ops)
+{
+    static const char *const names[] = {"gelu", "gelu_erf", "quick_gelu"};
+    static const uint32_t ops[] = {CK_OP_GELU, CK_OP_GELU_ERF, CK_OP_QUICK_GELU};
+    for (size_t i = 0; i < 3; i++) {
+        char to[64], err[CK_ERR_LEN];
+        snprintf(to, sizeof to, "\"activation\": \"%s\"", names[i]);
+        char *text = mutate("\"activation\": \"swiglu\"", to);
+        ck_model *m = ck_model_parse(text, strlen(text), "ok.json", err, sizeof err);
+        cr_assert_not_null(m, "%s: %s", names[i], err);
+        ck_node nodes[CK_MAX_SECTION_NODES];
+        size_t n = ck_section_nodes(m, 0, NULL, nodes), found = 0;
+        for (size_t k = 0; k < n; k++)
+            if (nodes[k].role == CK_ROLE_MLP_ACT) {
+                cr_assert_eq(nodes[k].shape.op, ops[i], "%s", names[i]);
+                cr_assert_eq(nodes[k].shape.n, 16 * 40);
+                found++;
+            } else {
+                cr_assert_neq(nodes[k].role, CK_ROLE_MLP_GATE, "%s: no gate", names[i]);
+            }
+        cr_assert_eq(found, 1);
+        ck_model_free(m);
+        free(text);
+    }
 }
 
 Test(model, refuses_qk_norm_with_layernorm)
@@ -405,8 +438,12 @@ Test(graph, llava_forward_instances)
     ck_shape *s = NULL;
     ck_graph_opts o = {0};
     size_t n = ck_model_op_instances(m, &o, &s);
-    /* the projector's second linear is new; its gelu has the vision MLP's shape */
-    cr_assert_eq(n, 21);
+    /* the projector's second linear is new, and its gelu (erf) is an op of
+     * its own, though it has the vision MLP's (quick_gelu) shape */
+    cr_assert_eq(n, 22);
+    const ck_shape *vact = find(s, n, "vision.layer.mlp_act"), *bact = find(s, n, "vision.footer.bridge_act");
+    cr_assert(vact && vact->op == CK_OP_QUICK_GELU && vact->n == 577 * 4096);
+    cr_assert(bact && bact->op == CK_OP_GELU_ERF && bact->n == 577 * 4096);
     const ck_shape *proj = find(s, n, "vision.footer.bridge_out");
     cr_assert_not_null(proj);
     cr_assert(proj->op == CK_OP_LINEAR && proj->T == 577 && proj->K == 4096 && proj->N == 4096);

@@ -1,6 +1,6 @@
 /* ir/models/tiny-window.json end to end, each step of a scalar run against a
  * recomputation here in double from the run's own inputs to that step: the
- * mlp2x_gelu bridge (linear, gelu, linear), partial rotary (the first 6 of
+ * mlp2x_gelu bridge (linear, erf gelu, linear), partial rotary (the first 6 of
  * 14 dims of each head rotated, the rest as qkv wrote them), attention with
  * a 5-key window on even layers and full causal attention on odd ones, its
  * soft-cap and 1/sqrt(query_pre_attn_scalar) scale, and the final soft-cap
@@ -42,9 +42,10 @@ static void near(double got, double want, double tol, const char *what, size_t i
     cr_assert(fabs(got - want) <= tol * (1.0 + fabs(want)), "%s[%zu]: %.9g, recomputed %.9g", what, i, got, want);
 }
 
-static double gelu_tanh(double x)
+/* mlp2x_gelu's gelu is torch's nn.GELU(): the exact form */
+static double gelu_erf(double x)
 {
-    return 0.5 * x * (1.0 + tanh(0.7978845608028654 * (x + 0.044715 * x * x * x)));
+    return 0.5 * x * erfc(-x / sqrt(2.0));
 }
 
 /* y[t, n] = x[t] . w[n] + b[n] */
@@ -67,7 +68,7 @@ static ck_runner *run_forward(ck_model *m, ck_plugin *scalar, const ck_run_opts 
     return r;
 }
 
-Test(window, the_bridge_is_linear_gelu_linear)
+Test(window, the_bridge_is_linear_erf_gelu_linear)
 {
     char err[CK_ERR_LEN];
     ck_model *m = load_window();
@@ -81,7 +82,7 @@ Test(window, the_bridge_is_linear_gelu_linear)
     const float *y = at(r, "vision.footer.bridge_out.out"), *emb = at(r, "text.header.embedding.out");
     for (size_t t = 0; t < P; t++)
         for (size_t n = 0; n < D; n++) {
-            near(a[t * D + n], gelu_tanh(dot_row(x, w1, b1, DV, t, n)), 1e-5, "bridge_act", t * D + n);
+            near(a[t * D + n], gelu_erf(dot_row(x, w1, b1, DV, t, n)), 1e-5, "bridge_act", t * D + n);
             near(y[t * D + n], dot_row(a, w2, b2, D, t, n), 1e-5, "bridge_out", t * D + n);
         }
     cr_assert_eq(memcmp(emb, y, P * D * sizeof(float)), 0, "the image rows are the second linear's");

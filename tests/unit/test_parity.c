@@ -345,6 +345,38 @@ Test(parity_broken, geglu_bwd_without_the_tanh_slope_term_fails)
     free_run(&r, root);
 }
 
+/* The CLIP activations' near neighbours: tests/plugins/broken_act.c. The
+ * tanh form is within 5e-4 of erf gelu and quick_gelu's 1.7 within 4e-4 of
+ * 1.702: the derived bounds must still name both, on the model-sized cases
+ * and on the tails of the special inputs. */
+Test(parity_broken, gelu_erf_in_the_tanh_form_and_quick_gelu_with_1_7_fail)
+{
+    run_result r;
+    cJSON *root = run_plugin("broken_act", "gelu_erf,quick_gelu", "", &r);
+    cr_expect_eq(r.status, 1);
+    expect_failure_of(root, "broken_act", "gelu_erf n=4095", "mismatch", "kernel 'f32-gelu_erf/tanh-form'");
+    expect_failure_of(root, "broken_act", "gelu_erf n=67 inputs=erf-tails", "mismatch", "'y' out of tolerance");
+    expect_failure_of(root, "broken_act", "quick_gelu n=4095", "mismatch", "kernel 'f32-quick_gelu/1.7'");
+    expect_failure_of(root, "broken_act", "quick_gelu n=7", "mismatch", "'y' out of tolerance");
+    free_run(&r, root);
+}
+
+/* gelu_erf as 0.5 x (1 + erff(x / sqrt 2)) in f32 (tests/plugins/
+ * broken_erf_cancel.c): right near 0, but the sum cancels for x << 0, which
+ * Phi's relative bound does not allow; already at x ~ -2.6 (n=7) it is off
+ * by twice its bound. */
+Test(parity_broken, gelu_erf_through_one_plus_erf_fails_on_the_negative_tail)
+{
+    run_result r;
+    cJSON *root = run_plugin("broken_erf_cancel", "gelu_erf", "", &r);
+    cr_expect_eq(r.status, 1);
+    expect_failure_of(root, "broken_erf_cancel", "gelu_erf n=67 inputs=erf-tails", "mismatch",
+                      "kernel 'f32-gelu_erf/one-plus-erff'");
+    expect_failure_of(root, "broken_erf_cancel", "gelu_erf n=7", "mismatch", "'y' out of tolerance");
+    expect_pass(root, "gelu_erf n=1");
+    free_run(&r, root);
+}
+
 /* A kernel without the capability flag is never run on a case that needs
  * it: the gate reports "not claimed" (run would use scalar's), not a pass
  * and not a failure. The test plugin pre_rev2 has a plain attention kernel. */

@@ -576,6 +576,53 @@ Test(scalar_ops, geglu_matches_double_including_saturation)
     free(gate), free(up), free(y);
 }
 
+/* gelu_erf = x Phi(x) (torch's nn.GELU()), against long double erfcl: its
+ * tail for x << 0 (Phi below 1e-20 at -10) must keep its relative digits,
+ * which 1 + erf(x / sqrt 2) would lose. */
+Test(scalar_ops, gelu_erf_matches_long_double_including_both_tails)
+{
+    enum { N = 1000 };
+    st_rng r;
+    st_seed(&r, 57);
+    float *x = st_floats(N + N_EDGE), *y = st_floats(N + N_EDGE);
+    double want[N + N_EDGE];
+    st_fill(&r, x, N, -8, 8);
+    memcpy(x + N, edge_values, sizeof edge_values);
+    for (size_t i = 0; i < N + N_EDGE; i++) {
+        long double v = x[i];
+        want[i] = (double)(0.5L * v * erfcl(-v / sqrtl(2.0L)));
+    }
+    ck_unary_args a = {.x = x, .y = y, .n = N + N_EDGE};
+    cr_assert_eq(st_run(CK_OP_GELU_ERF, CK_DTYPE_F32, &a, 1), CK_OK);
+    for (size_t i = 0; i < N + N_EDGE; i++)
+        cr_assert(st_close_rounded_once(y[i], want[i], 1e-15 * fabs(want[i])), "gelu_erf(%.9g) = %.9g, want %.17g",
+                  (double)x[i], (double)y[i], want[i]);
+    cr_assert_lt(y[N + 15], -7e-23f, "gelu_erf(-10) = -7.6e-23, not 0"); /* edge_values[15] = -10 */
+    free(x), free(y);
+}
+
+/* quick_gelu = x sigmoid(1.702 x) (CLIP), against long double expl. */
+Test(scalar_ops, quick_gelu_matches_long_double_including_saturation)
+{
+    enum { N = 1000 };
+    st_rng r;
+    st_seed(&r, 59);
+    float *x = st_floats(N + N_EDGE), *y = st_floats(N + N_EDGE);
+    double want[N + N_EDGE];
+    st_fill(&r, x, N, -8, 8);
+    memcpy(x + N, edge_values, sizeof edge_values);
+    for (size_t i = 0; i < N + N_EDGE; i++) {
+        long double v = x[i];
+        want[i] = (double)(v / (1.0L + expl(-1.702L * v)));
+    }
+    ck_unary_args a = {.x = x, .y = y, .n = N + N_EDGE};
+    cr_assert_eq(st_run(CK_OP_QUICK_GELU, CK_DTYPE_F32, &a, 1), CK_OK);
+    for (size_t i = 0; i < N + N_EDGE; i++)
+        cr_assert(st_close_rounded_once(y[i], want[i], 1e-15 * fabs(want[i])), "quick_gelu(%.9g) = %.9g, want %.17g",
+                  (double)x[i], (double)y[i], want[i]);
+    free(x), free(y);
+}
+
 Test(scalar_ops, add_is_one_f32_addition_per_element)
 {
     enum { N = 777 };

@@ -131,3 +131,32 @@ Test(stream_x86, gelu_and_rmsnorm_stream_as_they_compute_slices)
     ck_exec_destroy(ctx);
     ck_plugin_unload(p);
 }
+
+/* The CLIP activations write through the same streaming range as gelu: the
+ * streamed output equals the same kernel's output computed in slices below
+ * the threshold, bit for bit, from an unaligned start. */
+Test(stream_x86, gelu_erf_and_quick_gelu_stream_as_they_compute_slices)
+{
+    ck_plugin *p = avx512();
+    if (!p)
+        cr_skip_test("avx512 cannot run on this CPU");
+    ck_exec_ctx *ctx = ck_exec_create(2);
+    float *x = values(BIG, 9), *big = values(BIG, 10), *small = values(BIG, 11);
+    static const uint32_t ops[] = {CK_OP_GELU_ERF, CK_OP_QUICK_GELU};
+    for (size_t o = 0; o < 2; o++) {
+        ck_kernel_fn fn = kernel(p, ops[o]);
+        ck_unary_args u = {x + 3, big + 3, BIG};
+        cr_assert_eq(fn(ctx, &u), CK_OK);
+        for (size_t i = 0; i < BIG; i += SLICE) {
+            ck_unary_args us = {x + 3 + i, small + 3 + i, BIG - i < SLICE ? BIG - i : SLICE};
+            cr_assert_eq(fn(ctx, &us), CK_OK);
+        }
+        cr_assert_eq(memcmp(big + 3, small + 3, BIG * sizeof(float)), 0, "%s: streamed output differs",
+                     ck_op_name(ops[o]));
+    }
+    free(x);
+    free(big);
+    free(small);
+    ck_exec_destroy(ctx);
+    ck_plugin_unload(p);
+}

@@ -1,0 +1,54 @@
+/* The parity gate's test subject for the CLIP activations: each kernel
+ * computes a near neighbour of its op, the mistakes a port makes:
+ *   gelu_erf    the tanh form (gelu's), which is within 5e-4 of erf gelu
+ *               and far off in relative terms in its negative tail
+ *   quick_gelu  x sigmoid(1.7 x): 1.702 rounded to 1.7 (a relative change
+ *               of about 4e-4 near x = 1)
+ * Plain C in double, rounded once, one thread: no other defect to confuse
+ * the verdicts. tests/unit/test_parity.c checks that `ckbench parity` fails
+ * both and names the kernels. */
+#include <math.h>
+
+#include "ck_plugin.h"
+
+static int gelu_erf_in_tanh_form(const ck_exec_ctx *ctx, const void *args)
+{
+    const ck_unary_args *a = args;
+    (void)ctx;
+    for (size_t i = 0; i < a->n; i++) {
+        double x = a->x[i];
+        a->y[i] = (float)(0.5 * x * (1.0 + tanh(0.7978845608028654 * (x + 0.044715 * x * x * x))));
+    }
+    return CK_OK;
+}
+
+static int quick_gelu_with_1_7(const ck_exec_ctx *ctx, const void *args)
+{
+    const ck_unary_args *a = args;
+    (void)ctx;
+    for (size_t i = 0; i < a->n; i++) {
+        double x = a->x[i];
+        a->y[i] = (float)(x / (1.0 + exp(-1.7 * x)));
+    }
+    return CK_OK;
+}
+
+static const ck_kernel_desc kernels[] = {
+    {CK_OP_GELU_ERF, CK_DTYPE_F32, 0, "f32-gelu_erf/tanh-form", gelu_erf_in_tanh_form},
+    {CK_OP_QUICK_GELU, CK_DTYPE_F32, 0, "f32-quick_gelu/1.7", quick_gelu_with_1_7},
+};
+
+static const ck_plugin_desc desc = {.abi_version = CK_ABI_VERSION,
+                                    .struct_size = sizeof(ck_plugin_desc),
+                                    .name = "broken_act",
+                                    .version = "0",
+                                    .description = "gelu_erf in gelu's tanh form, quick_gelu with 1.7 for 1.702",
+                                    .kernels = kernels,
+                                    .n_kernels = sizeof kernels / sizeof kernels[0],
+                                    .kernel_size = sizeof(ck_kernel_desc),
+                                    .args_revision = CK_ARGS_REVISION};
+
+CK_PLUGIN_EXPORT const ck_plugin_desc *ck_plugin_entry(void)
+{
+    return &desc;
+}
