@@ -3,16 +3,18 @@
  * dtype. Memory-bound on W, which is read exactly once, converted exactly to
  * f32 by the dtype's loader. Split over blocks of 4 W rows.
  *
- * Decode (T = 1) with x in L1 (K <= CK512_MATVEC_ROW1_MAX_K): one W row at a
- * time, so W is read in address order: four rows side by side are four
- * streams 4-28 KiB apart, which this machine's prefetchers serve at a
- * fraction of one stream's rate (bf16 4096 x 4096 from DRAM, one thread:
- * 1.41 ms four rows at a time, 1.04 ms one row).
+ * Decode (T = 1) of 16-bit weights with x in L1 (K <= ROW1_MAX_K, 6144):
+ * one W row at a time, so W is read in address order: four rows side by
+ * side are four streams 8-28 KiB apart, which this machine's prefetchers
+ * serve at a fraction of one stream's rate (bf16 4096 x 4096 from DRAM, one
+ * thread: 26 GB/s four rows at a time, 32 one row, a plain read 40).
  *
- * Longer K (mlp_down's 14336: x is 56 KiB, past L1) and T = 2, 3: four rows
- * side by side, each x vector loaded once for the four (one row at a time
- * reads x from L2 twice per bf16 W byte, and ran at 23 GB/s where four rows
- * ran at 26 and a plain read at 36-39).
+ * Everything else takes four rows side by side, each x vector loaded once
+ * for the four: 16-bit weights at longer K (mlp_down's 14336: x is 56 KiB,
+ * past L1; one row at a time reads x from L2 twice per bf16 W byte and ran
+ * at 23 GB/s where four rows ran at 26 and a plain read at 36-39), T = 2, 3,
+ * and f32 at every K (four f32 rows read 36.5 GB/s at K = 4096 where one
+ * row read 34, and 39 of a plain read's 40 at K = 14336).
  *
  * Both loops keep 8 accumulator chains in flight (one row: 4 chains of 16;
  * four rows: 2 each): with 2 or 4 chains the FMA latency bounded bf16 at
@@ -32,7 +34,7 @@
 #include "gemm-avx512.h"
 
 #define CK512_MATVEC_ROWS 4
-/* T = 1 and K up to this: one row at a time (x, 4K bytes, stays in L1). */
+/* The most K of a 16-bit dtype's one-row path: x, 4K bytes, stays in L1. */
 #define CK512_MATVEC_ROW1_MAX_K 6144
 
 #define CK512_MATVEC_PREFETCH(p, dist, b)                                                                              \
@@ -43,8 +45,9 @@
 
 /* Defines `void fn(ctx, x, w, bias, y, T, K, N)` for weights of type WT,
  * loaded 16 at a time by LOAD16(p) and LOADN(p, n) (n < 16, zero filled);
- * PF1 and PF4 as above. */
-#define CK512_DEFINE_MATVEC(fn, WT, LOAD16, LOADN, PF1, PF4)                                                           \
+ * T = 1 takes the one-row loop for K up to ROW1_MAX_K; PF1 and PF4 as
+ * above. */
+#define CK512_DEFINE_MATVEC(fn, WT, LOAD16, LOADN, ROW1_MAX_K, PF1, PF4)                                               \
     typedef struct fn##_job {                                                                                          \
         const float *x, *bias;                                                                                         \
         const WT *w;                                                                                                   \
@@ -117,7 +120,7 @@
         for (size_t b = begin; b < end; b++) {                                                                         \
             size_t n = b * CK512_MATVEC_ROWS;                                                                          \
             size_t rows = j->N - n < CK512_MATVEC_ROWS ? j->N - n : CK512_MATVEC_ROWS;                                 \
-            if (j->T == 1 && j->K <= CK512_MATVEC_ROW1_MAX_K)                                                          \
+            if (j->T == 1 && j->K <= (ROW1_MAX_K))                                                                     \
                 fn##_row1(j, n, rows);                                                                                 \
             else                                                                                                       \
                 fn##_rows(j, n, rows);                                                                                 \
