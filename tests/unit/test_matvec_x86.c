@@ -1,0 +1,110 @@
+/* The small-T linear path of the avx512 plugin (T < 4, matvec-avx512.h)
+ * on every weight dtype, for the shapes that pick each of its loops: T = 1
+ * with K up to and beyond the one-row limit (x in L1, then the long-K
+ * path), T = 2 and 3, K around multiples of 16, 32 and 64 (the vector tail
+ * and the unrolled loops' tails) and N around multiples of 4 (a short last
+ * block of rows). x and W hold small integers, so every product and every
+ * partial sum is an exact f32 whatever the summation order: y must equal
+ * the integer dot product exactly, on 1 and on 2 threads, and nothing past
+ * y[T][N] may be written. (Parity within tolerance on random values is the
+ * parity gate's job.) Skipped where the CPU cannot run avx512. */
+#include <criterion/criterion.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ck_host.h"
+
+/* Small integers in [-3, 3] without 0 (so that a lost or doubled product
+ * changes the sum), seeded. */
+static int small_int(uint32_t i, uint32_t seed)
+{
+    uint32_t h = (i + 1u) * 2654435761u ^ (seed * 40503u);
+    h ^= h >> 15;
+    h *= 2246822519u;
+    h ^= h >> 13;
+    int v = (int)(h % 6u) - 3;
+    return v >= 0 ? v + 1 : v;
+}
+
+static uint16_t f32_to_16(float f, uint32_t dtype)
+{
+    if (dtype == CK_DTYPE_BF16) {
+        uint32_t u;
+        memcpy(&u, &f, sizeof u);
+        return (uint16_t)(u >> 16); /* exact: small integers */
+    }
+    int v = (int)f; /* IEEE half of a small integer: sign, exponent 15 + e, 10-bit mantissa */
+    uint16_t s = v < 0 ? 0x8000u : 0u;
+    unsigned a = (unsigned)(v < 0 ? -v : v), e = 0;
+    while ((a >> e) > 1u)
+        e++;
+    return (uint16_t)(s | (uint16_t)((15u + e) << 10) | (uint16_t)(((a << 10) >> e) & 0x3ffu));
+}
+
+/* Runs the avx512 linear kernel for (dtype, T, K, N) on ctx and checks y. */
+static void check_shape(const ck_plugin *p, ck_exec_ctx *ctx, uint32_t dtype, size_t T, size_t K, size_t N, int bias)
+{
+    const ck_kernel_desc *kd = ck_plugin_kernel(p, CK_OP_LINEAR, dtype, 0);
+    cr_assert_not_null(kd, "avx512 offers no linear kernel for dtype %u", dtype);
+    size_t es = dtype == CK_DTYPE_F32 ? 4 : 2, pad = 16;
+    float *x = malloc(T * K * sizeof *x), *b = malloc(N * sizeof *b), *y = malloc((T * N + pad) * sizeof *y);
+    void *w = malloc(N * K * es);
+    cr_assert(x && b && y && w);
+    for (size_t i = 0; i < T * K; i++)
+        x[i] = (float)small_int((uint32_t)i, 1);
+    for (size_t i = 0; i < N * K; i++) {
+        float v = (float)small_int((uint32_t)i, 2);
+        if (es == 4)
+            ((float *)w)[i] = v;
+        else
+            ((uint16_t *)w)[i] = f32_to_16(v, dtype);
+    }
+    for (size_t n = 0; n < N; n++)
+        b[n] = (float)small_int((uint32_t)n, 3);
+    for (size_t i = 0; i < T * N + pad; i++)
+        y[i] = -12345.0f;
+    ck_linear_args a = {x, w, bias ? b : NULL, y, T, K, N, dtype};
+    cr_assert_eq(kd->fn(ctx, &a), CK_OK);
+    for (size_t t = 0; t < T; t++)
+        for (size_t n = 0; n < N; n++) {
+            long want = bias ? (long)b[n] : 0;
+            for (size_t k = 0; k < K; k++)
+                want += (long)small_int((uint32_t)(t * K + k), 1) * small_int((uint32_t)(n * K + k), 2);
+            cr_assert_eq(y[t * N + n], (float)want,
+                         "dtype %u T=%zu K=%zu N=%zu bias=%d, %d threads: y[%zu][%zu] = %g, want %ld", dtype, T, K, N,
+                         bias, ctx->n_threads, t, n, (double)y[t * N + n], want);
+        }
+    for (size_t i = T * N; i < T * N + pad; i++)
+        cr_assert_eq(y[i], -12345.0f, "dtype %u T=%zu K=%zu N=%zu: y[%zu] past the end was written", dtype, T, K, N, i);
+    free(x), free(b), free(y), free(w);
+}
+
+Test(matvec_x86, every_loop_and_tail_is_exact_on_integers)
+{
+    char err[512];
+    ck_plugin *p = ck_plugin_load("avx512", err, sizeof err);
+    cr_assert_not_null(p, "loading avx512: %s", err);
+    if (!p->runnable) {
+        ck_plugin_unload(p);
+        return;
+    }
+    static const uint32_t dtypes[] = {CK_DTYPE_F32, CK_DTYPE_BF16, CK_DTYPE_F16};
+    /* 6144 / 6145: the last K of the one-row path and the first of the long-K path */
+    static const size_t Ks[] = {1, 15, 16, 17, 31, 33, 63, 64, 65, 100, 4095, 4096, 6144, 6145, 8207, 14336, 14353};
+    static const size_t Ns[] = {1, 3, 4, 9, 70};
+    for (int threads = 1; threads <= 2; threads++) {
+        ck_exec_ctx *ctx = ck_exec_create(threads);
+        cr_assert_not_null(ctx);
+        for (size_t d = 0; d < 3; d++)
+            for (size_t T = 1; T <= 3; T++)
+                for (size_t ki = 0; ki < sizeof Ks / sizeof Ks[0]; ki++)
+                    for (size_t ni = 0; ni < sizeof Ns / sizeof Ns[0]; ni++) {
+                        if (Ks[ki] * Ns[ni] * T > 2000000)
+                            continue; /* the reference is a scalar triple loop */
+                        check_shape(p, ctx, dtypes[d], T, Ks[ki], Ns[ni], (int)((ki + ni) & 1));
+                    }
+        ck_exec_destroy(ctx);
+    }
+    ck_plugin_unload(p);
+}
