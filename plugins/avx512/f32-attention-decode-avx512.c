@@ -96,7 +96,19 @@ static void pack_q(const dec_job *j, const float *q, float *qp)
  * (42-46 without), so this is near what software prefetch can give. T0
  * beat T2, T1 and NTA by 5-15%; blocks of 16 keys with 16 rows ahead beat
  * 16 / 8, 16 / 24 and 32 / 32 and were within the noise of 8 / 8 (which
- * is slower hot). */
+ * is slower hot).
+ * With G = 1 and 32 kv heads (LLaMA-7B: a key row is 16 KiB of K and 16 of
+ * V, a block 512 KiB, a block and the next one the whole 1 MiB L2) it
+ * streams at 25-29 GB/s there, Hkv = 8 at 31-33 in the same runs. Blocks
+ * sized in bytes did not help: 128 KiB of K + V (4 keys, tiles of 4 kv
+ * heads x 4 keys) was 10-13% slower, 256 KiB as slow, 512 KiB and 1 MiB
+ * level with 16 keys, 2 MiB 12% slower; work items of 8 kv heads (runs of
+ * 4 KiB per key row, 128 KiB blocks) 30% slower (its prefetch, which
+ * follows the runs, cost 10% of it); a prefetch 2 or 3 blocks ahead, T1 /
+ * T2 / NTA, every 2nd or 4th line, or T2 a block ahead with T0 of the
+ * next kv head's rows, all slower. In L2 this shape computes at ~90 GB/s,
+ * so cold the arithmetic hardly overlaps the prefetch stream (1 / (1/90 +
+ * 1/36) = 26); that, not the L2's size, is what bounds it. */
 typedef struct dec_pf {
     const char *k, *v; /* first byte of the rows to bring in */
     size_t off, end;   /* bytes issued, bytes in all */

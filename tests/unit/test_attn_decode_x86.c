@@ -2,8 +2,9 @@
  * merged per head, plugins/avx512/f32-attention-decode-avx512.c) at shapes
  * the parity gate's edge suite does not reach: caches of several chunks
  * with a ragged last block, every score-tile width (GQA groups of 1, 2, 3,
- * 4, 6, 8 and 16 query heads), head dims that are no multiple of 16,
- * windows that start inside a chunk, soft-capping, and a few query rows.
+ * 4, 6, 8 and 16 query heads), MHA with 32 kv heads (LLaMA-7B), head dims
+ * that are no multiple of 16, windows that start inside a chunk,
+ * soft-capping, and a few query rows.
  * Each is judged as the gate judges a case: within the error model's bound
  * of the scalar reference, the same bits on every thread count, nothing
  * written outside its buffers, inputs kept. Skipped where the CPU cannot
@@ -78,6 +79,17 @@ Test(attn_decode_x86, llama_shape_and_a_ragged_cache)
 {
     check(1, 2048, 32, 8, 128, 0, 0.0f);
     check(1, 2085, 32, 8, 128, 0, 0.0f);
+}
+
+/* LLaMA-7B's decode step (issue 17's whole-model target): no GQA, so 32
+ * kv heads of one query head each, a key row of 16 KiB of K and 16 of V;
+ * its model file's full cache, a cache of many chunks with a last block of
+ * five keys, and two query rows of which the first misses the last key. */
+Test(attn_decode_x86, mha_with_many_kv_heads)
+{
+    check(1, 1024, 32, 32, 128, 0, 0.0f);
+    check(1, 2085, 32, 32, 128, 0, 0.0f);
+    check(2, 601, 32, 32, 128, 0, 0.0f);
 }
 
 /* Query heads per kv head decide the score tile (4, 2 or 1 heads at a
