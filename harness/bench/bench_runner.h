@@ -151,7 +151,8 @@ void ck_roofline_apply(ck_bench_row *r, const ck_roofs *roofs, int isa, uint32_t
  * none. */
 /* now_pct from the ratio of the DRAM read measured now to the calibrated
  * read (ck_mem_probe_ratio): the DRAM bandwidth scaled by it, the compute
- * part unchanged. Rows not at the DRAM level, or ratio <= 0: now_pct 0. */
+ * part unchanged. Only rows bound by DRAM at the calibrated roofs have one;
+ * the others, or ratio <= 0: now_pct 0. */
 void ck_roofline_now(ck_bench_row *r, const ck_roofs *roofs, double ratio);
 
 /* The time-weighted fraction of the now-scaled roof (now_pct) of the rows

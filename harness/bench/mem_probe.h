@@ -5,7 +5,7 @@
  * read moves by a third from one minute to the next, so a cold row's % of the
  * calibrated roof says as much about the neighbours as about the kernel. The
  * probe says how far the memory was from its roof while the rows ran, and
- * each DRAM-bound cold row is also put against it (roofline.c). */
+ * each row bound by DRAM is also put against it (roofline.c). */
 #ifndef CK_MEM_PROBE_H
 #define CK_MEM_PROBE_H
 

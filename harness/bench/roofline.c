@@ -178,7 +178,9 @@ void ck_roofline_now(ck_bench_row *r, const ck_roofs *roofs, double ratio)
 {
     r->now_pct = 0;
     double bw = ck_roofs_level_gbs(roofs, CK_MEM_DRAM, r->threads) * ratio;
-    if (!(ratio > 0) || !(bw > 0) || r->ideal_ns <= 0 || r->time_ns <= 0 || r->mem_level != CK_MEM_DRAM)
+    /* a compute-bound row stays against its peak: the probe says nothing of it */
+    if (!(ratio > 0) || !(bw > 0) || r->ideal_ns <= 0 || r->time_ns <= 0 || r->mem_level != CK_MEM_DRAM || !r->bound ||
+        strcmp(r->bound, "memory") != 0)
         return;
     double t = r->bytes / bw;
     if (t < r->compute_ns)

@@ -60,22 +60,25 @@ static double geomean_speedup(const ck_bench_plugin_result *pr, int *n)
     return *n ? exp(logs / *n) : 0.0;
 }
 
-/* ", N% against the DRAM read measured in the run" for the rows of a phase
- * and cache mode that have one (mem_probe.h), else "". */
+/* For the DRAM-bound rows of a phase and cache mode (those with a now_pct,
+ * mem_probe.h): "; its DRAM-bound rows N% of the roof, M% against the DRAM
+ * read measured in the run", else "". */
 static const char *now_part(const ck_bench_plugin_result *pr, const char *phase, const char *cache)
 {
-    static char buf[96];
-    double ideal = 0, measured = 0;
+    static char buf[128];
+    double ideal = 0, now = 0, measured = 0;
     for (size_t i = 0; i < pr->n_rows; i++) {
         const ck_bench_row *r = &pr->rows[i];
         if (r->now_pct > 0 && r->phase && r->cache && strcmp(r->phase, phase) == 0 && strcmp(r->cache, cache) == 0) {
-            ideal += r->now_pct / 100.0 * r->time_ns;
+            ideal += r->ideal_ns;
+            now += r->now_pct / 100.0 * r->time_ns;
             measured += r->time_ns;
         }
     }
     buf[0] = '\0';
     if (measured > 0)
-        snprintf(buf, sizeof buf, "; %.0f%% against the DRAM read measured in the run", 100.0 * ideal / measured);
+        snprintf(buf, sizeof buf, "; its DRAM-bound rows %.0f%%, %.0f%% against the DRAM read measured in the run",
+                 100.0 * ideal / measured, 100.0 * now / measured);
     return buf;
 }
 

@@ -221,6 +221,12 @@ Test(roofline, the_roof_now_scales_the_dram_part_only)
     cr_assert_float_eq(row.now_pct, 5, 1e-9, "the compute part bounds it: %g", row.now_pct);
     ck_roofline_now(&row, &r, 0);
     cr_assert_eq(row.now_pct, 0, "no probe, no figure");
+    ck_bench_row heavy = row; /* 1e8 flops: 1 ms at the peak, compute-bound */
+    heavy.flops = 1e8;
+    ck_roofline_apply(&heavy, &r, CK_ISA_AVX512, CK_DTYPE_F32);
+    cr_assert_str_eq(heavy.bound, "compute");
+    ck_roofline_now(&heavy, &r, 0.5);
+    cr_assert_eq(heavy.now_pct, 0, "a compute-bound row stays against its peak alone");
     ck_bench_row hot = row;
     hot.cache = "hot";
     hot.bytes = 500e3;
