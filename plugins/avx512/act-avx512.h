@@ -12,7 +12,8 @@
  *   gate -87.6 used 0.67 of its bound);
  * - exp(r) on |r| <= ln2/2 is a degree-6 polynomial (Chebyshev nodes, 0.34
  *   ulp with f32 coefficients) against ck512_exp's degree 7 (degree 5
- *   would save 0.1 ns more but spends 0.55 of swiglu's bound);
+ *   would save 0.1 ns more, a cold gelu 1.03-1.04x, but spends 0.55 of
+ *   swiglu's bound and 0.39 of gelu's);
  * - gelu's -2u is x * (k0 + k1 x^2) with -2c folded into the constants:
  *   3 operations instead of 6;
  * - the divide stays: rcp14 and a Newton step were slower here (Zen 5
