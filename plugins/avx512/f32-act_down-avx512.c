@@ -2,25 +2,12 @@
  * then the down projection. The activation is applied row by row while the
  * GEMM's x panel is packed (fused-avx512.h), so its output (T x F floats)
  * is neither written nor read back: gate and up (or x) are read once. The
- * activations use the formulas of f32-swiglu-avx512.c and f32-gelu-avx512.c
- * (private there). Few rows (matvec) run the members unfused. */
+ * activations are act-avx512.h's, as in f32-swiglu-avx512.c and
+ * f32-gelu-avx512.c. Few rows (matvec) run the members unfused. */
+#include "act-avx512.h"
 #include "avx512-kernels.h"
 #include "fused-avx512.h"
 #include "linear-avx512.h"
-
-static inline __m512 swiglu16(__m512 g, __m512 u)
-{
-    return _mm512_mul_ps(_mm512_div_ps(g, ck512_one_plus_exp_neg(g)), u);
-}
-
-/* x / (1 + exp(-2u)) == 0.5 x (1 + tanh(u)), u = c (x + 0.044715 x^3) */
-static inline __m512 gelu16(__m512 x)
-{
-    const __m512 c = _mm512_set1_ps(0.7978845608028654f);
-    __m512 x3 = _mm512_mul_ps(_mm512_mul_ps(x, x), x);
-    __m512 u = _mm512_mul_ps(c, _mm512_fmadd_ps(_mm512_set1_ps(0.044715f), x3, x));
-    return _mm512_div_ps(x, ck512_one_plus_exp_neg(_mm512_add_ps(u, u)));
-}
 
 static void swiglu_row(const void *src, size_t t, size_t K, float *dst)
 {
@@ -28,9 +15,9 @@ static void swiglu_row(const void *src, size_t t, size_t K, float *dst)
     const float *g = s->gate + t * K, *u = s->up + t * K;
     size_t i = 0;
     for (; i + 16 <= K; i += 16)
-        _mm512_storeu_ps(dst + i, swiglu16(_mm512_loadu_ps(g + i), _mm512_loadu_ps(u + i)));
+        _mm512_storeu_ps(dst + i, ck512_swiglu16(_mm512_loadu_ps(g + i), _mm512_loadu_ps(u + i)));
     if (i < K)
-        ck512_store_tail(dst + i, swiglu16(ck512_load_tail(g + i, K - i), ck512_load_tail(u + i, K - i)), K - i);
+        ck512_store_tail(dst + i, ck512_swiglu16(ck512_load_tail(g + i, K - i), ck512_load_tail(u + i, K - i)), K - i);
 }
 
 static void gelu_row(const void *src, size_t t, size_t K, float *dst)
@@ -38,9 +25,9 @@ static void gelu_row(const void *src, size_t t, size_t K, float *dst)
     const float *x = ((const ck_unary_args *)src)->x + t * K;
     size_t i = 0;
     for (; i + 16 <= K; i += 16)
-        _mm512_storeu_ps(dst + i, gelu16(_mm512_loadu_ps(x + i)));
+        _mm512_storeu_ps(dst + i, ck512_gelu16(_mm512_loadu_ps(x + i)));
     if (i < K)
-        ck512_store_tail(dst + i, gelu16(ck512_load_tail(x + i, K - i)), K - i);
+        ck512_store_tail(dst + i, ck512_gelu16(ck512_load_tail(x + i, K - i)), K - i);
 }
 
 /* The activation's inputs, if they are exactly down's x and fully given. */

@@ -2,11 +2,11 @@
  *   y = 0.5 * x * (1 + tanh(u)),  u = 0.7978845608028654 * (x + 0.044715 x^3)
  * computed as y = x / (1 + exp(-2u)), the same function (1 + tanh(u) =
  * 2 / (1 + exp(-2u))) without the cancellation 1 + tanh(u) suffers for
- * negative x. y may alias x. */
-#include "avx512-helpers.h"
+ * negative x (act-avx512.h). y may alias x. */
+#include "act-avx512.h"
 #include "avx512-kernels.h"
 
-#define GELU16(i, m) ck512_gelu(_mm512_maskz_loadu_ps(m, a->x + (i)))
+#define GELU16(i, m) ck512_gelu16(_mm512_maskz_loadu_ps(m, a->x + (i)))
 
 static void gelu_range(void *arg, size_t begin, size_t end, int tid)
 {

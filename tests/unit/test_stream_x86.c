@@ -160,3 +160,42 @@ Test(stream_x86, gelu_erf_and_quick_gelu_stream_as_they_compute_slices)
     ck_exec_destroy(ctx);
     ck_plugin_unload(p);
 }
+
+/* A streamed y whose rows are 64-byte aligned (D a multiple of 16) takes
+ * the pipelined loop (the next row's sum of squares taken while this one is
+ * scaled): the same bits as slices on the ordinary stores, out of place and
+ * in place; the last row of each chunk has no next row to sum. */
+Test(stream_x86, rmsnorm_pipelined_rows_match_slices)
+{
+    ck_plugin *p = avx512();
+    if (!p)
+        cr_skip_test("avx512 cannot run on this CPU");
+    ck_exec_ctx *ctx = ck_exec_create(2);
+    const size_t D = 4112, T = BIG / D + 1; /* 257 vectors: a 16-lane tail after the 64-lane blocks */
+    cr_assert_geq(T * D * sizeof(float), (size_t)16 << 20, "the output must reach the streaming size");
+    float *src = values(T * D, 9), *gamma = values(D, 10), *want = values(T * D, 11);
+    float *x = aligned_alloc(64, T * D * sizeof(float)), *y = aligned_alloc(64, T * D * sizeof(float));
+    cr_assert(x && y);
+    memcpy(x, src + 3, T * D * sizeof(float));
+    ck_kernel_fn norm = kernel(p, CK_OP_RMSNORM);
+    ck_norm_args n = {.x = x, .gamma = gamma + 3, .y = y, .T = T, .D = D, .eps = 1e-5f};
+    cr_assert_eq(norm(ctx, &n), CK_OK);
+    for (size_t t = 0; t < T; t += 200) {
+        ck_norm_args ns = n;
+        ns.x = x + t * D;
+        ns.y = want + 3 + t * D;
+        ns.T = T - t < 200 ? T - t : 200;
+        cr_assert_eq(norm(ctx, &ns), CK_OK);
+    }
+    cr_assert_eq(memcmp(y, want + 3, T * D * sizeof(float)), 0, "rmsnorm: pipelined output differs");
+    n.y = x; /* in place */
+    cr_assert_eq(norm(ctx, &n), CK_OK);
+    cr_assert_eq(memcmp(x, want + 3, T * D * sizeof(float)), 0, "rmsnorm in place: pipelined output differs");
+    free(x);
+    free(y);
+    free(src);
+    free(gamma);
+    free(want);
+    ck_exec_destroy(ctx);
+    ck_plugin_unload(p);
+}
