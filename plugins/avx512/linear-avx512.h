@@ -45,8 +45,9 @@ static inline int ck512_qkv_kernel(const ck_exec_ctx *ctx, const ck_qkv_args *a,
  * whose KC = 256 slices keep each product within 256 + K / 256 + 1
  * roundings of y, the depth the contract allows. Decode (T < 4) with
  * K <= CK512_CBF16_MATVEC_MAX_K takes the matvec on a rounded copy of x
- * instead (W streamed once; products exact, 16 lane chains of K / 16 <= 256
- * FMAs, 4 levels of lane sums and the bias: within the depth); beyond that K
+ * instead (W streamed once; products exact, lane chains at most K / 16 <=
+ * 256 FMAs deep (matvec-avx512.h keeps 2-4 chains per row, shallower
+ * still), then their sums and the bias: within the depth); beyond that K
  * its chains would not be, so it takes the GEMM (several times slower at
  * T = 1). Declined without AVX512_BF16 (no faster than compute f32 there)
  * and for K beyond the packing's 32-bit gather offsets. */
