@@ -83,6 +83,51 @@ static inline __m256i avx2_tail_mask(size_t n)
     return _mm256_loadu_si256((const __m256i *)(const void *)(table + 8 - n));
 }
 
+/* Defines `int fn(ctx, args)`, an elementwise unary kernel on
+ * ck_unary_args from its lane function LANE8(__m256): the body and the
+ * masked tail apply the same lanes, and a large, not in-place y is written
+ * with streaming stores from an aligned start. gelu, gelu_erf and
+ * quick_gelu differ only in LANE8. */
+#define AVX2_DEFINE_UNARY(fn, LANE8)                                                                                   \
+    typedef struct fn##_job {                                                                                          \
+        ck_unary_args a;                                                                                               \
+        int stream; /* non-temporal stores for y */                                                                    \
+    } fn##_job;                                                                                                        \
+                                                                                                                       \
+    static inline void fn##_masked(const ck_unary_args *a, size_t i, size_t n)                                         \
+    {                                                                                                                  \
+        __m256i m = avx2_tail_mask(n);                                                                                 \
+        _mm256_maskstore_ps(a->y + i, m, LANE8(_mm256_maskload_ps(a->x + i, m)));                                      \
+    }                                                                                                                  \
+                                                                                                                       \
+    static void fn##_range(void *arg, size_t begin, size_t end, int tid)                                               \
+    {                                                                                                                  \
+        const fn##_job *j = arg;                                                                                       \
+        const ck_unary_args *a = &j->a;                                                                                \
+        (void)tid;                                                                                                     \
+        size_t i = begin;                                                                                              \
+        if (j->stream) { /* up to an aligned y: streaming stores need it */                                            \
+            size_t k = avx2_peel(a->y + i, end - i);                                                                   \
+            if (k)                                                                                                     \
+                fn##_masked(a, i, k);                                                                                  \
+            i += k;                                                                                                    \
+        }                                                                                                              \
+        for (; i + 8 <= end; i += 8)                                                                                   \
+            avx2_store8(a->y + i, LANE8(_mm256_loadu_ps(a->x + i)), j->stream);                                        \
+        if (i < end)                                                                                                   \
+            fn##_masked(a, i, end - i);                                                                                \
+        if (j->stream)                                                                                                 \
+            _mm_sfence();                                                                                              \
+    }                                                                                                                  \
+                                                                                                                       \
+    int fn(const ck_exec_ctx *ctx, const void *args)                                                                   \
+    {                                                                                                                  \
+        const ck_unary_args *a = args;                                                                                 \
+        fn##_job job = {*a, avx2_should_stream(a->n * sizeof(float), a->y, a->x)};                                     \
+        avx2_parallel(ctx, a->n, AVX2_ELEM_GRAIN, fn##_range, &job);                                                   \
+        return CK_OK;                                                                                                  \
+    }
+
 /* ---- horizontal reductions ------------------------------------------------ */
 
 static inline float avx2_hsum_ps(__m256 v)

@@ -12,11 +12,6 @@
 #include "avx2-kernels.h"
 #include "gelu_erf-poly.h"
 
-typedef struct gelu_erf_job {
-    ck_unary_args a;
-    int stream; /* non-temporal stores for y */
-} gelu_erf_job;
-
 static inline __m256 gelu_erf8(__m256 x)
 {
     const __m256 k = _mm256_set1_ps(CK_GERF_K);
@@ -41,36 +36,4 @@ static inline __m256 gelu_erf8(__m256 x)
     return _mm256_fnmadd_ps(_mm256_andnot_ps(_mm256_set1_ps(-0.0f), x), p, _mm256_max_ps(_mm256_setzero_ps(), x));
 }
 
-static inline void gelu_erf_masked(const ck_unary_args *a, size_t i, size_t n)
-{
-    __m256i m = avx2_tail_mask(n);
-    _mm256_maskstore_ps(a->y + i, m, gelu_erf8(_mm256_maskload_ps(a->x + i, m)));
-}
-
-static void gelu_erf_range(void *arg, size_t begin, size_t end, int tid)
-{
-    const gelu_erf_job *j = arg;
-    const ck_unary_args *a = &j->a;
-    (void)tid;
-    size_t i = begin;
-    if (j->stream) { /* up to an aligned y: streaming stores need it */
-        size_t k = avx2_peel(a->y + i, end - i);
-        if (k)
-            gelu_erf_masked(a, i, k);
-        i += k;
-    }
-    for (; i + 8 <= end; i += 8)
-        avx2_store8(a->y + i, gelu_erf8(_mm256_loadu_ps(a->x + i)), j->stream);
-    if (i < end)
-        gelu_erf_masked(a, i, end - i);
-    if (j->stream)
-        _mm_sfence();
-}
-
-int ck_avx2_f32_gelu_erf(const ck_exec_ctx *ctx, const void *args)
-{
-    const ck_unary_args *a = args;
-    gelu_erf_job job = {*a, avx2_should_stream(a->n * sizeof(float), a->y, a->x)};
-    avx2_parallel(ctx, a->n, AVX2_ELEM_GRAIN, gelu_erf_range, &job);
-    return CK_OK;
-}
+AVX2_DEFINE_UNARY(ck_avx2_f32_gelu_erf, gelu_erf8)

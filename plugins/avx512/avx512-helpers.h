@@ -66,6 +66,28 @@ static inline size_t ck512_align_head(const float *y, size_t i, size_t n)
             _mm_sfence();                                                                                              \
     } while (0)
 
+/* Defines `int fn(ctx, args)`, an elementwise unary kernel on
+ * ck_unary_args from its lane function LANE16(__m512), through
+ * CK512_ELEMWISE_RANGE (streaming stores for a large y): its V(i, m) becomes
+ * LANE16 applied to x's masked lanes. */
+#define CK512_UNARY_X(i, m) (_mm512_maskz_loadu_ps(m, a->x + (i)))
+#define CK512_DEFINE_UNARY(fn, LANE16)                                                                                 \
+    static void fn##_range(void *arg, size_t begin, size_t end, int tid)                                               \
+    {                                                                                                                  \
+        const ck_unary_args *a = arg;                                                                                  \
+        (void)tid;                                                                                                     \
+        CK512_ELEMWISE_RANGE(a->y, begin, end, ck512_stream_out(a->n), LANE16 CK512_UNARY_X);                          \
+    }                                                                                                                  \
+                                                                                                                       \
+    int fn(const ck_exec_ctx *ctx, const void *args)                                                                   \
+    {                                                                                                                  \
+        const ck_unary_args *a = args;                                                                                 \
+        if (a->n == 0)                                                                                                 \
+            return CK_OK;                                                                                              \
+        ck512_parallel(ctx, a->n, CK512_ELEM_GRAIN, fn##_range, (void *)a);                                            \
+        return CK_OK;                                                                                                  \
+    }
+
 /* Run fn over [0, n) on the host's threads (inline when there is one).
  * Every kernel computes each item independently of the split. */
 static inline void ck512_parallel(const ck_exec_ctx *ctx, size_t n, size_t grain, ck_range_fn fn, void *arg)

@@ -41,20 +41,4 @@ static inline __m512 gelu_erf16(__m512 x)
     return _mm512_fnmadd_ps(_mm512_abs_ps(x), p, _mm512_max_ps(_mm512_setzero_ps(), x));
 }
 
-#define GERF16(i, m) gelu_erf16(_mm512_maskz_loadu_ps(m, a->x + (i)))
-
-static void gelu_erf_range(void *arg, size_t begin, size_t end, int tid)
-{
-    const ck_unary_args *a = arg;
-    (void)tid;
-    CK512_ELEMWISE_RANGE(a->y, begin, end, ck512_stream_out(a->n), GERF16);
-}
-
-int ck_avx512_f32_gelu_erf(const ck_exec_ctx *ctx, const void *args)
-{
-    const ck_unary_args *a = args;
-    if (a->n == 0)
-        return CK_OK;
-    ck512_parallel(ctx, a->n, CK512_ELEM_GRAIN, gelu_erf_range, (void *)a);
-    return CK_OK;
-}
+CK512_DEFINE_UNARY(ck_avx512_f32_gelu_erf, gelu_erf16)

@@ -12,20 +12,4 @@ static inline __m512 quick_gelu16(__m512 x)
     return _mm512_div_ps(x, ck512_one_plus_exp_neg(_mm512_mul_ps(_mm512_set1_ps(1.702f), x)));
 }
 
-#define QGELU16(i, m) quick_gelu16(_mm512_maskz_loadu_ps(m, a->x + (i)))
-
-static void quick_gelu_range(void *arg, size_t begin, size_t end, int tid)
-{
-    const ck_unary_args *a = arg;
-    (void)tid;
-    CK512_ELEMWISE_RANGE(a->y, begin, end, ck512_stream_out(a->n), QGELU16);
-}
-
-int ck_avx512_f32_quick_gelu(const ck_exec_ctx *ctx, const void *args)
-{
-    const ck_unary_args *a = args;
-    if (a->n == 0)
-        return CK_OK;
-    ck512_parallel(ctx, a->n, CK512_ELEM_GRAIN, quick_gelu_range, (void *)a);
-    return CK_OK;
-}
+CK512_DEFINE_UNARY(ck_avx512_f32_quick_gelu, quick_gelu16)

@@ -101,6 +101,29 @@ static inline void ck_neon_store_tail(float *p, float32x4_t v, size_t n)
     memcpy(p, buf, n * sizeof *p);
 }
 
+/* Defines `int fn(ctx, args)`, an elementwise unary kernel on
+ * ck_unary_args from its lane function LANE4(float32x4_t), split over the
+ * pool in claims of at least `grain` elements; the tail goes through a
+ * zero-padded vector so every element uses the same lanes. */
+#define CK_NEON_DEFINE_UNARY(fn, LANE4, grain)                                                                         \
+    static void fn##_range(void *arg, size_t begin, size_t end, int tid)                                               \
+    {                                                                                                                  \
+        const ck_unary_args *a = arg;                                                                                  \
+        (void)tid;                                                                                                     \
+        size_t i = begin;                                                                                              \
+        for (; i + 4 <= end; i += 4)                                                                                   \
+            vst1q_f32(a->y + i, LANE4(vld1q_f32(a->x + i)));                                                           \
+        if (i < end)                                                                                                   \
+            ck_neon_store_tail(a->y + i, LANE4(ck_neon_load_tail(a->x + i, end - i, 0.0f)), end - i);                  \
+    }                                                                                                                  \
+                                                                                                                       \
+    int fn(const ck_exec_ctx *ctx, const void *args)                                                                   \
+    {                                                                                                                  \
+        const ck_unary_args *a = args;                                                                                 \
+        ctx->parallel_for(ctx, a->n, grain, fn##_range, (void *)a);                                                    \
+        return CK_OK;                                                                                                  \
+    }
+
 /* ---- bf16 widening (exact) ------------------------------------------------ */
 
 static inline float32x4_t ck_neon_bf16x4_to_f32(const uint16_t *p)
