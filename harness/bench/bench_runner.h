@@ -156,8 +156,11 @@ void ck_roofline_apply(ck_bench_row *r, const ck_roofs *roofs, int isa, uint32_t
 void ck_roofline_now(ck_bench_row *r, const ck_roofs *roofs, double ratio);
 
 /* The time-weighted fraction of the now-scaled roof (now_pct) of the rows
- * at `threads` that have one; 0 if none. */
-double ck_roofline_now_fraction(const ck_bench_row *rows, size_t n, int threads);
+ * that have one, at `threads` (<= 0: any) and of a phase and cache mode
+ * (NULL: any); 0 if none. roof, when not NULL, gets the same rows'
+ * fraction of their calibrated roof. */
+double ck_roofline_now_fraction(const ck_bench_row *rows, size_t n, int threads, const char *phase, const char *cache,
+                                double *roof);
 
 double ck_roofline_fraction(const ck_bench_row *rows, size_t n, const char *phase, const char *cache, double *ideal_ns,
                             double *measured_ns);

@@ -188,20 +188,28 @@ void ck_roofline_now(ck_bench_row *r, const ck_roofs *roofs, double ratio)
     r->now_pct = 100.0 * t / r->time_ns;
 }
 
-double ck_roofline_now_fraction(const ck_bench_row *rows, size_t n, int threads)
-{
-    double ideal = 0, measured = 0;
-    for (size_t i = 0; i < n; i++)
-        if (rows[i].now_pct > 0 && rows[i].threads == threads) {
-            ideal += rows[i].now_pct / 100.0 * rows[i].time_ns;
-            measured += rows[i].time_ns;
-        }
-    return measured > 0 ? ideal / measured : 0.0;
-}
 
 static int matches(const char *value, const char *want)
 {
     return !want || (value && strcmp(value, want) == 0);
+}
+
+double ck_roofline_now_fraction(const ck_bench_row *rows, size_t n, int threads, const char *phase, const char *cache,
+                                double *roof)
+{
+    double ideal = 0, now = 0, measured = 0;
+    for (size_t i = 0; i < n; i++) {
+        const ck_bench_row *r = &rows[i];
+        if (!(r->now_pct > 0) || (threads > 0 && r->threads != threads) || !matches(r->phase, phase) ||
+            !matches(r->cache, cache))
+            continue;
+        ideal += r->ideal_ns;
+        now += r->now_pct / 100.0 * r->time_ns;
+        measured += r->time_ns;
+    }
+    if (roof)
+        *roof = measured > 0 ? ideal / measured : 0.0;
+    return measured > 0 ? now / measured : 0.0;
 }
 
 double ck_roofline_fraction(const ck_bench_row *rows, size_t n, const char *phase, const char *cache, double *ideal_ns,

@@ -92,7 +92,7 @@ static void print_probe(const ck_bench_plugin_result *pr)
     printf("\n");
     int any = 0;
     for (int i = 0; i < p->n; i++) {
-        double f = ck_roofline_now_fraction(pr->rows, pr->n_rows, p->threads[i]);
+        double f = ck_roofline_now_fraction(pr->rows, pr->n_rows, p->threads[i], NULL, NULL, NULL);
         if (f <= 0)
             continue;
         printf("%s %.0f%% on %d thr", any++ ? "," : "  DRAM rows against that read (time-weighted):", 100 * f,

@@ -66,19 +66,11 @@ static double geomean_speedup(const ck_bench_plugin_result *pr, int *n)
 static const char *now_part(const ck_bench_plugin_result *pr, const char *phase, const char *cache)
 {
     static char buf[128];
-    double ideal = 0, now = 0, measured = 0;
-    for (size_t i = 0; i < pr->n_rows; i++) {
-        const ck_bench_row *r = &pr->rows[i];
-        if (r->now_pct > 0 && r->phase && r->cache && strcmp(r->phase, phase) == 0 && strcmp(r->cache, cache) == 0) {
-            ideal += r->ideal_ns;
-            now += r->now_pct / 100.0 * r->time_ns;
-            measured += r->time_ns;
-        }
-    }
+    double roof = 0, now = ck_roofline_now_fraction(pr->rows, pr->n_rows, 0, phase, cache, &roof);
     buf[0] = '\0';
-    if (measured > 0)
+    if (now > 0)
         snprintf(buf, sizeof buf, "; its DRAM-bound rows %.0f%%, %.0f%% against the DRAM read measured in the run",
-                 100.0 * ideal / measured, 100.0 * now / measured);
+                 100.0 * roof, 100.0 * now);
     return buf;
 }
 

@@ -238,8 +238,8 @@ Test(roofline, the_roof_now_scales_the_dram_part_only)
     ck_roofline_now(&rows[0], &r, 0.5);
     rows[1].time_ns = 100000;
     rows[1].now_pct = 50;
-    cr_assert_float_eq(ck_roofline_now_fraction(rows, 2, 1), (200000 + 50000) / 300000.0, 1e-12);
-    cr_assert_eq(ck_roofline_now_fraction(rows, 2, 2), 0, "no rows at 2 threads");
+    cr_assert_float_eq(ck_roofline_now_fraction(rows, 2, 1, NULL, NULL, NULL), (200000 + 50000) / 300000.0, 1e-12);
+    cr_assert_eq(ck_roofline_now_fraction(rows, 2, 2, NULL, NULL, NULL), 0, "no rows at 2 threads");
 }
 
 /* The probe's ratio: the mean of before and after over the calibrated read;
