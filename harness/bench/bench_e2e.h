@@ -36,6 +36,7 @@ typedef struct ck_e2e_result {
     /* the DRAM read measured before and after the run (mem_probe.h) and the
      * calibrated read at its thread count; 0: not probed */
     double dram_before_gbs, dram_after_gbs, dram_roof_gbs;
+    double dram_ratio; /* ck_mem_probe_ratio of those reads; 0: not probed */
 } ck_e2e_result;
 
 /* The headline's short sample (o->e2e_short): the first layer of each

@@ -19,14 +19,6 @@ static void print_row(const char *model, const ck_e2e_result *r, int k)
 
 /* Generation against its bound: the bytes of one step at the middle of the
  * loop (weights, KV cache, activations) at the DRAM read bandwidth. */
-/* The DRAM read measured around the run over the calibrated read; 0: none. */
-static double now_ratio(const ck_e2e_result *r)
-{
-    double b = r->dram_before_gbs, a = r->dram_after_gbs;
-    double now = b > 0 && a > 0 ? (a + b) / 2 : b > 0 ? b : a;
-    return now > 0 && r->dram_roof_gbs > 0 ? now / r->dram_roof_gbs : 0.0;
-}
-
 static void print_bound(const ck_e2e_result *r, const ck_roofs *roofs)
 {
     const ck_e2e_phase *tg = &r->phase[CK_E2E_TG];
@@ -37,7 +29,7 @@ static void print_bound(const ck_e2e_result *r, const ck_roofs *roofs)
     printf("tg %s, %d threads: %.2f ms per token; its %.2f GB per token at the DRAM roof (%.1f GB/s) take %.2f ms: "
            "%.2fx the bound\n",
            r->plugin, r->threads, 1e-6 * per_token, tg->ideal_bytes / 1e9, bw, 1e-6 * ideal, per_token / ideal);
-    double ratio = now_ratio(r);
+    double ratio = r->dram_ratio;
     if (ratio > 0)
         printf("  the DRAM read measured before / after the run: %.1f / %.1f GB/s (roof's read %.1f); at that\n"
                "  bandwidth the bound is %.2f ms: %.2fx it\n",
@@ -81,8 +73,8 @@ static void summarise(const ck_e2e_result *r, const ck_roofs *roofs, cli_e2e_sum
         sum->tg_bound_ratio = (tg->ns_median / (double)tg->tokens) / (tg->ideal_bytes / bw);
     if (pp->ideal_ns > 0)
         sum->pp_roof = pp->ideal_ns / pp->ns_median;
-    if (sum->tg_bound_ratio > 0 && now_ratio(r) > 0)
-        sum->tg_now_ratio = sum->tg_bound_ratio * now_ratio(r);
+    if (sum->tg_bound_ratio > 0 && r->dram_ratio > 0)
+        sum->tg_now_ratio = sum->tg_bound_ratio * r->dram_ratio;
 }
 
 /* One e2e run between two DRAM read probes at its thread count. */
@@ -99,6 +91,7 @@ static int run_probed(const ck_bench_opts *o, const char *plugin, int threads, c
     res->dram_before_gbs = mp->start_gbs[0];
     res->dram_after_gbs = mp->end_gbs[0];
     res->dram_roof_gbs = mp->roof_gbs[0];
+    res->dram_ratio = ck_mem_probe_ratio(mp, t);
     return 0;
 }
 
