@@ -356,11 +356,13 @@ static void check_gate_up(checker *c, const ck_fused_gate_up_args *a)
 
 static void check_act_down(checker *c, const ck_fused_act_down_args *a)
 {
-    kind_rule(c, a->act_kind, CK_ACTIVATION_SWIGLU, CK_ACTIVATION_GELU, "act_kind");
-    if (a->act_kind == CK_ACTIVATION_GELU)
-        check_gelu(c, &a->gelu);
-    else
+    if (a->act_kind > CK_ACTIVATION_QUICK_GELU)
+        fail(c, "act_kind %u is not one of the kinds ck_plugin.h names (0 to %u)", a->act_kind,
+             (unsigned)CK_ACTIVATION_QUICK_GELU);
+    else if (a->act_kind == CK_ACTIVATION_SWIGLU)
         check_gated(c, &a->swiglu);
+    else /* gelu, gelu_erf and quick_gelu: one input x */
+        check_gelu(c, &a->gelu);
     check_linear(c, &a->down);
 }
 

@@ -76,14 +76,17 @@ int ck_chain_spec(const char *spec);
 /* ---- capability flags (core/kernel_caps.c) -------------------------------- */
 /* A kernel's flags split in two: variant flags (in place, fused, compute
  * bf16) name which kernel is asked for; capability flags
- * (CK_KF_ATTN_WINDOW_SOFTCAP, CK_KF_ROPE_PARTIAL) say which newer argument
- * fields it honours. The host rule, in one place: arguments that use such a
- * field go only to a kernel that carries its flag. */
-#define CK_KF_CAPABILITIES ((uint32_t)(CK_KF_ATTN_WINDOW_SOFTCAP | CK_KF_ROPE_PARTIAL))
+ * (CK_KF_ATTN_WINDOW_SOFTCAP, CK_KF_ROPE_PARTIAL, CK_KF_ACT_DOWN_UNARY) say
+ * which newer argument fields or values it honours. The host rule, in one
+ * place: arguments that use such a field go only to a kernel that carries
+ * its flag. kernel_caps.c names each (one table: a flag missing there fails
+ * test_loader). */
+#define CK_KF_CAPABILITIES ((uint32_t)(CK_KF_ATTN_WINDOW_SOFTCAP | CK_KF_ROPE_PARTIAL | CK_KF_ACT_DOWN_UNARY))
 uint32_t ck_kernel_variant(uint32_t flags); /* flags without the capability ones */
 /* The capability flags op's arguments need: window or softcap set on an
  * attention (or attn_proj), rotary_dim partial on a rope, rope_bwd or
- * qkv_rope. 0 when they use none. */
+ * qkv_rope, act_kind gelu_erf or quick_gelu on an act_down. 0 when they use
+ * none. */
 uint32_t ck_args_needs(uint32_t op, const void *args);
 /* The same for an op instance not yet bound (bench): from its window,
  * softcap and rotary_dim. Declared below ck_shape. */
@@ -95,8 +98,9 @@ int ck_kernel_honours(const ck_kernel_desc *k, const void *args);
  * (why, if not NULL, says which). NULL if neither has one. */
 const ck_kernel_desc *ck_kernel_for_args(const ck_plugin *p, const ck_plugin *scalar, uint32_t op, uint32_t dtype,
                                          uint32_t flags, const void *args, int *fallback, char *why, size_t why_len);
-/* "window/softcap" or "partial rotary_dim": what the capability bits in
- * caps are about, for messages. */
+/* "window/softcap", "partial rotary_dim", "act_down gelu_erf/quick_gelu",
+ * several joined by " and " ("none" for 0): what the capability bits in caps
+ * are about, for messages. */
 const char *ck_capability_name(uint32_t caps);
 
 /* ---- execution context --------------------------------------------------- */
@@ -150,6 +154,10 @@ const char *ck_op_name(uint32_t op);        /* "rmsnorm"; "?" if unknown */
 uint32_t ck_op_from_name(const char *name); /* CK_OP_NONE if unknown */
 const char *ck_dtype_name(uint32_t dtype);  /* "f32"; "?" if unknown */
 uint32_t ck_op_forward_of(uint32_t op);     /* CK_OP_LINEAR for CK_OP_LINEAR_BWD; op itself otherwise */
+/* act_down's activation: CK_ACTIVATION_* of a member op (UINT32_MAX if it is
+ * none), and back (CK_OP_NONE for an unknown kind). */
+uint32_t ck_activation_of(uint32_t op);
+uint32_t ck_activation_op(uint32_t kind);
 /* From the op registry (core/ck_ops.def): */
 enum { CK_OPK_FORWARD = 1, CK_OPK_BACKWARD = 2, CK_OPK_FUSED = 3 };
 uint32_t ck_op_kind(uint32_t op);           /* CK_OPK_*, 0 for unknown ids */

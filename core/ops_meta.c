@@ -86,6 +86,23 @@ const uint32_t *ck_op_members(uint32_t op)
     return ck_op_kind(op) == CK_OPK_FUSED ? fused_members[op] : NULL;
 }
 
+uint32_t ck_activation_of(uint32_t op)
+{
+    switch (op) {
+    case CK_OP_SWIGLU: return CK_ACTIVATION_SWIGLU;
+    case CK_OP_GELU: return CK_ACTIVATION_GELU;
+    case CK_OP_GELU_ERF: return CK_ACTIVATION_GELU_ERF;
+    case CK_OP_QUICK_GELU: return CK_ACTIVATION_QUICK_GELU;
+    default: return UINT32_MAX;
+    }
+}
+
+uint32_t ck_activation_op(uint32_t kind)
+{
+    static const uint32_t ops_of[] = {CK_OP_SWIGLU, CK_OP_GELU, CK_OP_GELU_ERF, CK_OP_QUICK_GELU};
+    return kind < sizeof ops_of / sizeof ops_of[0] ? ops_of[kind] : CK_OP_NONE;
+}
+
 uint32_t ck_op_forward_of(uint32_t op)
 {
     return op > CK_OP_NONE && op < CK_OP_COUNT ? ops[op].forward : op;

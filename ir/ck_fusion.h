@@ -28,7 +28,19 @@ typedef enum ck_fusion {
     CK_FUSE_COUNT
 } ck_fusion;
 
-#define CK_FUSE_ALL ((1u << CK_FUSE_COUNT) - 1u)
+/* Not a fusion but a condition on one, carried in the same masks: act_down
+ * may take gelu_erf and quick_gelu only where the act_down kernel that would
+ * run it claims CK_KF_ACT_DOWN_UNARY. ck_fusion_offered sets it, requesting
+ * act_down requests it, and ck_fuse matches those activations only with it,
+ * so `plan --plugin` and `run` decide alike. The alternative, a fused unit
+ * whose kernel falls back to scalar split back into its members in the
+ * runtime, would leave plan's report (which binds no arguments) telling
+ * another story. Without it the group runs as its members on the plugin's
+ * own kernels: never as scalar's fused act_down, which would be a reference
+ * GEMM in the middle of a SIMD run. */
+#define CK_FUSE_ACT_DOWN_UNARY (1u << CK_FUSE_COUNT)
+#define CK_FUSE_FUSIONS ((1u << CK_FUSE_COUNT) - 1u)
+#define CK_FUSE_ALL (CK_FUSE_FUSIONS | CK_FUSE_ACT_DOWN_UNARY)
 
 const char *ck_fusion_name(unsigned f); /* "norm_qkv" */
 uint32_t ck_fusion_op(unsigned f);      /* CK_OP_NORM_QKV */
@@ -72,7 +84,9 @@ int ck_fuse(const ck_fnode *nodes, size_t n, uint32_t allowed, ck_fusion_result 
 void ck_fusion_result_free(ck_fusion_result *res);
 
 /* The fusions plugin p offers for matrix weights of `weight_dtype`: the
- * kernel of each fused op with CK_KF_FUSED at that dtype (F32 for add_norm). */
+ * kernel of each fused op with CK_KF_FUSED at that dtype (F32 for add_norm),
+ * and CK_FUSE_ACT_DOWN_UNARY where its act_down kernel claims
+ * CK_KF_ACT_DOWN_UNARY. */
 uint32_t ck_fusion_offered(const ck_plugin *p, uint32_t weight_dtype);
 uint32_t ck_fusion_kernel_dtype(unsigned f, uint32_t weight_dtype);
 

@@ -53,6 +53,8 @@ int ck_fusion_parse(const char *spec, uint32_t *mask, char *err, size_t err_len)
             return -1;
         }
         *mask |= 1u << f;
+        if (f == CK_FUSE_ACT_DOWN) /* every activation act_down has */
+            *mask |= CK_FUSE_ACT_DOWN_UNARY;
         p = e ? e + 1 : p + l;
     }
     return 0;
@@ -60,8 +62,8 @@ int ck_fusion_parse(const char *spec, uint32_t *mask, char *err, size_t err_len)
 
 void ck_fusion_format(uint32_t mask, char *buf, size_t len)
 {
-    mask &= CK_FUSE_ALL;
-    if (mask == 0 || mask == CK_FUSE_ALL) {
+    mask &= CK_FUSE_FUSIONS; /* the condition bit is no fusion of its own */
+    if (mask == 0 || mask == CK_FUSE_FUSIONS) {
         snprintf(buf, len, "%s", mask ? "all" : "none");
         return;
     }
@@ -90,9 +92,18 @@ static int reads(const ck_fnode *n, int id)
     return 0;
 }
 
+/* act_down's activations: swiglu and gelu for every act_down kernel,
+ * gelu_erf and quick_gelu only with CK_FUSE_ACT_DOWN_UNARY allowed. */
+static int act_down_activation(uint32_t op, uint32_t allowed)
+{
+    if (op == CK_OP_SWIGLU || op == CK_OP_GELU)
+        return 1;
+    return (op == CK_OP_GELU_ERF || op == CK_OP_QUICK_GELU) && (allowed & CK_FUSE_ACT_DOWN_UNARY);
+}
+
 /* The length of the run of nodes forming fusion f at i (ops in order, each
  * member reading its predecessor's output), or 0. */
-static size_t match_at(const ck_fnode *v, size_t n, size_t i, unsigned f)
+static size_t match_at(const ck_fnode *v, size_t n, size_t i, unsigned f, uint32_t allowed)
 {
     const ck_fnode *a = &v[i], *b = i + 1 < n ? &v[i + 1] : NULL, *c = i + 2 < n ? &v[i + 2] : NULL;
     if (!b)
@@ -113,7 +124,7 @@ static size_t match_at(const ck_fnode *v, size_t n, size_t i, unsigned f)
                    ? 3
                    : 0;
     case CK_FUSE_ACT_DOWN:
-        return (a->op == CK_OP_SWIGLU || a->op == CK_OP_GELU) && b->op == CK_OP_LINEAR && reads(b, a->out[0]) ? 2 : 0;
+        return act_down_activation(a->op, allowed) && b->op == CK_OP_LINEAR && reads(b, a->out[0]) ? 2 : 0;
     }
     return 0;
 }
@@ -214,7 +225,7 @@ int ck_fuse(const ck_fnode *nodes, size_t n, uint32_t allowed, ck_fusion_result 
     }
     for (size_t i = 0; i < n; i++)
         for (unsigned f = 0; f < CK_FUSE_COUNT; f++) {
-            size_t len = match_at(nodes, n, i, f);
+            size_t len = match_at(nodes, n, i, f, allowed);
             if (!len)
                 continue;
             res->matched[f]++;
@@ -314,5 +325,8 @@ uint32_t ck_fusion_offered(const ck_plugin *p, uint32_t weight_dtype)
     for (unsigned f = 0; f < CK_FUSE_COUNT; f++)
         if (ck_plugin_kernel(p, fusion_ops[f], ck_fusion_kernel_dtype(f, weight_dtype), CK_KF_FUSED))
             offered |= 1u << f;
+    const ck_kernel_desc *k = ck_plugin_kernel(p, CK_OP_ACT_DOWN, weight_dtype, CK_KF_FUSED);
+    if (k && (k->flags & CK_KF_ACT_DOWN_UNARY))
+        offered |= CK_FUSE_ACT_DOWN_UNARY;
     return offered;
 }

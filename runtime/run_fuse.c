@@ -39,7 +39,7 @@ static void build_fused(unit *u, const step *m)
         break;
     case CK_FUSE_ACT_DOWN: {
         ck_fused_act_down_args a = {0};
-        a.act_kind = m[0].pub.op == CK_OP_SWIGLU ? CK_ACTIVATION_SWIGLU : CK_ACTIVATION_GELU;
+        a.act_kind = ck_activation_of(m[0].pub.op);
         if (m[0].pub.op == CK_OP_SWIGLU)
             a.swiglu = m[0].args.swiglu;
         else

@@ -178,7 +178,7 @@ int case_fuse_gate_up(ck_case *c, char *err, size_t err_len)
 
 int case_fuse_act_down(ck_case *c, char *err, size_t err_len)
 {
-    if (!MEMBERS_FIT(NM == 2 && (OP(0) == CK_OP_SWIGLU || OP(0) == CK_OP_GELU) && OP(1) == CK_OP_LINEAR))
+    if (!MEMBERS_FIT(NM == 2 && ck_activation_of(OP(0)) != UINT32_MAX && OP(1) == CK_OP_LINEAR))
         return -1;
     int swiglu = c->members[0].op == CK_OP_SWIGLU;
     case_args a, d;
@@ -189,7 +189,7 @@ int case_fuse_act_down(ck_case *c, char *err, size_t err_len)
         return -1;
     set_role(c, act_y, CK_BUF_SCRATCH);
     d.linear.x = act_y;
-    ck_fused_act_down_args f = {.act_kind = swiglu ? CK_ACTIVATION_SWIGLU : CK_ACTIVATION_GELU, .down = d.linear};
+    ck_fused_act_down_args f = {.act_kind = ck_activation_of(OP(0)), .down = d.linear};
     if (swiglu)
         f.swiglu = a.swiglu;
     else

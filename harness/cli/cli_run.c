@@ -235,6 +235,18 @@ uint64_t cli_digest(const float *p, size_t n)
     return h;
 }
 
+/* Whether m has an activation act_down takes only with CK_KF_ACT_DOWN_UNARY. */
+static int uses_unary_act_down(const ck_model *m)
+{
+    for (size_t i = 0; i < m->n_sections; i++) {
+        const ck_section *s = &m->sections[i];
+        if (s->activation == CK_ACT_GELU_ERF || s->activation == CK_ACT_QUICK_GELU ||
+            (s->has_bridge && s->bridge_type == CK_BRIDGE_MLP2X_GELU))
+            return 1;
+    }
+    return 0;
+}
+
 /* Which requested fusions applied, and which did not and why. */
 void cli_print_fusions(const ck_runner *r, uint32_t requested, const ck_plugin *p, const ck_model *m)
 {
@@ -259,6 +271,10 @@ void cli_print_fusions(const ck_runner *r, uint32_t requested, const ck_plugin *
         else
             printf("  %-10s not applied: no legal sequence, or another fusion saved more on the same ops\n",
                    ck_fusion_name(f));
+        const ck_kernel_desc *k = ck_plugin_kernel(p, CK_OP_ACT_DOWN, m->dtype, CK_KF_FUSED);
+        if (f == CK_FUSE_ACT_DOWN && k && !(k->flags & CK_KF_ACT_DOWN_UNARY) && uses_unary_act_down(m))
+            printf("  %-10s gelu_erf and quick_gelu run unfused: %s does not claim CK_KF_ACT_DOWN_UNARY\n",
+                   ck_fusion_name(f), k->name);
     }
     printf("activation bytes saved per forward: %zu (%.1f KiB per layer)\n", ck_runner_bytes_saved(r),
            layers ? (double)ck_runner_bytes_saved(r) / (double)layers / 1024.0 : 0.0);

@@ -9,11 +9,12 @@ static void print_kernels(const ck_plugin *p)
 {
     for (uint32_t i = 0; i < p->n_kernels; i++) {
         const ck_kernel_desc *k = &p->kernels[i];
-        printf("    %-12s %-5s %-28s%s%s%s%s%s\n", ck_op_name(k->op), ck_dtype_name(k->dtype), k->name,
+        printf("    %-12s %-5s %-28s%s%s%s%s%s%s\n", ck_op_name(k->op), ck_dtype_name(k->dtype), k->name,
                (k->flags & CK_KF_INPLACE) ? " in-place" : "", (k->flags & CK_KF_FUSED) ? " fused" : "",
                (k->flags & CK_KF_COMPUTE_BF16) ? " compute-bf16" : "",
                (k->flags & CK_KF_ATTN_WINDOW_SOFTCAP) ? " window-softcap" : "",
-               (k->flags & CK_KF_ROPE_PARTIAL) ? " partial-rope" : "");
+               (k->flags & CK_KF_ROPE_PARTIAL) ? " partial-rope" : "",
+               (k->flags & CK_KF_ACT_DOWN_UNARY) ? " act-down-unary" : "");
     }
 }
 

@@ -501,7 +501,14 @@ static int em_act_down(model *m, uint32_t op, const void *args)
 {
     const ck_fused_act_down_args *f = args;
     (void)op;
-    int rc = f->act_kind == CK_ACTIVATION_GELU ? gelu_bounds(m, &f->gelu) : swiglu_bounds(m, &f->swiglu);
+    int rc;
+    switch (f->act_kind) { /* each activation's own bound, the down projection's after it */
+    case CK_ACTIVATION_SWIGLU: rc = swiglu_bounds(m, &f->swiglu); break;
+    case CK_ACTIVATION_GELU: rc = gelu_bounds(m, &f->gelu); break;
+    case CK_ACTIVATION_GELU_ERF: rc = em_gelu_erf(m, CK_OP_GELU_ERF, &f->gelu); break;
+    case CK_ACTIVATION_QUICK_GELU: rc = em_quick_gelu(m, CK_OP_QUICK_GELU, &f->gelu); break;
+    default: return -1;
+    }
     return rc || linear_bounds(m, &f->down);
 }
 

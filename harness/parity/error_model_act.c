@@ -3,8 +3,10 @@
  * the op's f32 arithmetic can do at x, derived from the forms the contract
  * allows, never fitted to a kernel: a kernel that computes another function
  * (erf gelu in the tanh form, quick_gelu with 1.7 for 1.702) is off by
- * 1e-4 and more, which no bound here comes near. Neither op is a member of a
- * fused op, so x is always a case input, exact. */
+ * 1e-4 and more, which no bound here comes near. x is always a case input,
+ * exact: unfused, or as act_down's first member (error_model.c's
+ * em_act_down, whose down projection then carries these bounds as its
+ * input's errors). */
 #include <math.h>
 
 #include "error_model.h"

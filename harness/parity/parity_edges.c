@@ -291,8 +291,8 @@ static ck_shape linear_of(uint32_t dt, size_t T, size_t K, size_t N, int bias)
     return (ck_shape){.op = CK_OP_LINEAR, .dtype = dt, .T = T, .K = K, .N = N, .has_bias = bias};
 }
 
-/* Every fused op with f32 and bf16 weights, rms and layer norms, both
- * activations, at one row (decode) and a few: dims that are no multiple of
+/* Every fused op with f32 and bf16 weights, rms and layer norms, every
+ * activation, at one row (decode) and a few: dims that are no multiple of
  * 16 where the op allows it. */
 static void edge_fused(suite *s)
 {
@@ -350,6 +350,10 @@ static void edge_fused(suite *s)
             push_fused(s, CK_OP_GATE_UP, dt, m, 3);
             m[0] = (ck_shape){.op = v ? CK_OP_GELU : CK_OP_SWIGLU, .dtype = CK_DTYPE_F32, .n = T * F};
             m[1] = linear_of(dt, T, F, D, v);
+            push_fused(s, CK_OP_ACT_DOWN, dt, m, 2);
+            m[0].op = v ? CK_OP_QUICK_GELU : CK_OP_GELU_ERF; /* CLIP's and its projector's (CK_KF_ACT_DOWN_UNARY) */
+            push_fused(s, CK_OP_ACT_DOWN, dt, m, 2);
+            m[0].op = v ? CK_OP_GELU_ERF : CK_OP_QUICK_GELU;
             push_fused(s, CK_OP_ACT_DOWN, dt, m, 2);
             if (dt == CK_DTYPE_F32) {
                 m[0] = (ck_shape){.op = CK_OP_ADD, .dtype = CK_DTYPE_F32, .n = T * D};

@@ -132,9 +132,13 @@ enum {
      * ATTN_WINDOW_SOFTCAP: ck_attention_args.window and .softcap, in every
      * path of an attention kernel or a fused kernel containing attention;
      * ck_attention_bwd_args.window and .softcap in an attention_bwd kernel.
-     * ROPE_PARTIAL: ck_rope_args.rotary_dim (rope, rope_bwd, qkv_rope). */
+     * ROPE_PARTIAL: ck_rope_args.rotary_dim (rope, rope_bwd, qkv_rope).
+     * ACT_DOWN_UNARY: an act_down kernel honours act_kind
+     * CK_ACTIVATION_GELU_ERF and CK_ACTIVATION_QUICK_GELU (one built before
+     * them would take any kind but swiglu for tanh gelu). */
     CK_KF_ATTN_WINDOW_SOFTCAP = 1u << 3,
     CK_KF_ROPE_PARTIAL = 1u << 4,
+    CK_KF_ACT_DOWN_UNARY = 1u << 5,
 };
 
 /* ---- execution context (owned by the host) ------------------------------ */
@@ -411,7 +415,10 @@ typedef struct ck_cross_entropy_args { /* CK_OP_CROSS_ENTROPY */
  * (F32 for add_norm). Semantics: equal to running the members in order. */
 
 enum { CK_NORM_RMS = 0, CK_NORM_LAYER = 1 };
-enum { CK_ACTIVATION_SWIGLU = 0, CK_ACTIVATION_GELU = 1 };
+/* act_down's activation. GELU is the tanh form (CK_OP_GELU), GELU_ERF
+ * CK_OP_GELU_ERF, QUICK_GELU CK_OP_QUICK_GELU; the last two only for a kernel
+ * with CK_KF_ACT_DOWN_UNARY. */
+enum { CK_ACTIVATION_SWIGLU = 0, CK_ACTIVATION_GELU = 1, CK_ACTIVATION_GELU_ERF = 2, CK_ACTIVATION_QUICK_GELU = 3 };
 
 typedef struct ck_fused_embed_norm_args { /* CK_OP_EMBED_NORM */
     ck_embedding_args embed;              /* embed.y (the residual stream) is written */
@@ -451,10 +458,10 @@ typedef struct ck_fused_gate_up_args { /* CK_OP_GATE_UP: silu(x.Wg^T) * (x.Wu^T)
 } ck_fused_gate_up_args;
 
 typedef struct ck_fused_act_down_args { /* CK_OP_ACT_DOWN: activation, then the down projection */
-    uint32_t act_kind;                  /* CK_ACTIVATION_SWIGLU or CK_ACTIVATION_GELU: which one is used */
-    ck_swiglu_args swiglu;
-    ck_unary_args gelu;
-    ck_linear_args down; /* down.x == the activation's y (may stay unwritten) */
+    uint32_t act_kind;                  /* CK_ACTIVATION_*: which member below is used */
+    ck_swiglu_args swiglu;              /* act_kind SWIGLU */
+    ck_unary_args gelu;                 /* every other act_kind: GELU (tanh), GELU_ERF, QUICK_GELU */
+    ck_linear_args down;                /* down.x == the activation's y (may stay unwritten) */
 } ck_fused_act_down_args;
 
 typedef struct ck_fused_add_norm_args { /* CK_OP_ADD_NORM: residual add, then norm */

@@ -98,6 +98,10 @@ int ck_scalar_act_down(const ck_exec_ctx *ctx, const void *args)
         THEN(ck_scalar_f32_swiglu(ctx, &a->swiglu), linear(ctx, &a->down));
     if (a->act_kind == CK_ACTIVATION_GELU)
         THEN(ck_scalar_f32_gelu(ctx, &a->gelu), linear(ctx, &a->down));
+    if (a->act_kind == CK_ACTIVATION_GELU_ERF)
+        THEN(ck_scalar_f32_gelu_erf(ctx, &a->gelu), linear(ctx, &a->down));
+    if (a->act_kind == CK_ACTIVATION_QUICK_GELU)
+        THEN(ck_scalar_f32_quick_gelu(ctx, &a->gelu), linear(ctx, &a->down));
     return CK_E_UNSUPPORTED;
 }
 
