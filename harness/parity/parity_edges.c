@@ -351,10 +351,15 @@ static void edge_fused(suite *s)
             m[0] = (ck_shape){.op = v ? CK_OP_GELU : CK_OP_SWIGLU, .dtype = CK_DTYPE_F32, .n = T * F};
             m[1] = linear_of(dt, T, F, D, v);
             push_fused(s, CK_OP_ACT_DOWN, dt, m, 2);
-            m[0].op = v ? CK_OP_QUICK_GELU : CK_OP_GELU_ERF; /* CLIP's and its projector's (CK_KF_ACT_DOWN_UNARY) */
-            push_fused(s, CK_OP_ACT_DOWN, dt, m, 2);
-            m[0].op = v ? CK_OP_GELU_ERF : CK_OP_QUICK_GELU;
-            push_fused(s, CK_OP_ACT_DOWN, dt, m, 2);
+            /* CLIP's and its projector's (CK_KF_ACT_DOWN_UNARY), also at
+             * T + 4 rows: a SIMD kernel may run few rows as the members and
+             * only more through its own fused path */
+            for (size_t rows = T; rows <= T + 4; rows += 4)
+                for (int k = 0; k < 2; k++) {
+                    m[0].op = k == v ? CK_OP_GELU_ERF : CK_OP_QUICK_GELU, m[0].n = rows * F;
+                    m[1].T = rows;
+                    push_fused(s, CK_OP_ACT_DOWN, dt, m, 2);
+                }
             if (dt == CK_DTYPE_F32) {
                 m[0] = (ck_shape){.op = CK_OP_ADD, .dtype = CK_DTYPE_F32, .n = T * D};
                 m[1] = norm_of(norm, T, D, v);

@@ -4,9 +4,15 @@
  *               and far off in relative terms in its negative tail
  *   quick_gelu  x sigmoid(1.7 x): 1.702 rounded to 1.7 (a relative change
  *               of about 4e-4 near x = 1)
+ *   act_down    (f32, claims CK_KF_ACT_DOWN_UNARY) act_kind GELU_ERF and
+ *               QUICK_GELU read the other way round (each a right function
+ *               of the wrong kind), right for swiglu and gelu, then a right
+ *               down projection. Not the tanh form here: behind a down
+ *               projection its 1e-4 relative error is within what the
+ *               projection's f32 sum may add (ops.md, act_down)
  * Plain C in double, rounded once, one thread: no other defect to confuse
  * the verdicts. tests/unit/test_parity.c checks that `ckbench parity` fails
- * both and names the kernels. */
+ * them and names the kernels, and passes act_down's swiglu and gelu. */
 #include <math.h>
 
 #include "ck_plugin.h"
@@ -33,20 +39,61 @@ static int quick_gelu_with_1_7(const ck_exec_ctx *ctx, const void *args)
     return CK_OK;
 }
 
+static int act_down_with_both(const ck_exec_ctx *ctx, const void *args)
+{
+    const ck_fused_act_down_args *f = args;
+    const ck_linear_args *d = &f->down;
+    float *h = f->act_kind == CK_ACTIVATION_SWIGLU ? f->swiglu.y : f->gelu.y; /* down.x: written, as the members do */
+    if (f->act_kind == CK_ACTIVATION_SWIGLU) {
+        for (size_t i = 0; i < f->swiglu.n; i++) {
+            double g = f->swiglu.gate[i];
+            h[i] = (float)(g / (1.0 + exp(-g)) * f->swiglu.up[i]);
+        }
+    } else if (f->act_kind == CK_ACTIVATION_GELU) {
+        for (size_t i = 0; i < f->gelu.n; i++) {
+            double x = f->gelu.x[i];
+            h[i] = (float)(0.5 * x * (1.0 + tanh(0.7978845608028654 * (x + 0.044715 * x * x * x))));
+        }
+    } else if (f->act_kind == CK_ACTIVATION_GELU_ERF || f->act_kind == CK_ACTIVATION_QUICK_GELU) {
+        for (size_t i = 0; i < f->gelu.n; i++) { /* the defect: 2 and 3 swapped */
+            double x = f->gelu.x[i];
+            h[i] = (float)(f->act_kind == CK_ACTIVATION_GELU_ERF ? x / (1.0 + exp(-1.702 * x))
+                                                                 : 0.5 * x * erfc(-x * 0.70710678118654752440));
+        }
+    } else {
+        return CK_E_UNSUPPORTED;
+    }
+    if (d->w_dtype != CK_DTYPE_F32)
+        return CK_E_UNSUPPORTED;
+    const float *w = d->w;
+    for (size_t t = 0; t < d->T; t++)
+        for (size_t n = 0; n < d->N; n++) {
+            double acc = d->bias ? d->bias[n] : 0.0;
+            for (size_t k = 0; k < d->K; k++)
+                acc += (double)h[t * d->K + k] * w[n * d->K + k];
+            d->y[t * d->N + n] = (float)acc;
+        }
+    return CK_OK;
+}
+
 static const ck_kernel_desc kernels[] = {
     {CK_OP_GELU_ERF, CK_DTYPE_F32, 0, "f32-gelu_erf/tanh-form", gelu_erf_in_tanh_form},
     {CK_OP_QUICK_GELU, CK_DTYPE_F32, 0, "f32-quick_gelu/1.7", quick_gelu_with_1_7},
+    {CK_OP_ACT_DOWN, CK_DTYPE_F32, CK_KF_FUSED | CK_KF_ACT_DOWN_UNARY, "f32-act_down/kinds-2-3-swapped",
+     act_down_with_both},
 };
 
-static const ck_plugin_desc desc = {.abi_version = CK_ABI_VERSION,
-                                    .struct_size = sizeof(ck_plugin_desc),
-                                    .name = "broken_act",
-                                    .version = "0",
-                                    .description = "gelu_erf in gelu's tanh form, quick_gelu with 1.7 for 1.702",
-                                    .kernels = kernels,
-                                    .n_kernels = sizeof kernels / sizeof kernels[0],
-                                    .kernel_size = sizeof(ck_kernel_desc),
-                                    .args_revision = CK_ARGS_REVISION};
+static const ck_plugin_desc desc = {
+    .abi_version = CK_ABI_VERSION,
+    .struct_size = sizeof(ck_plugin_desc),
+    .name = "broken_act",
+    .version = "0",
+    .description =
+        "gelu_erf in gelu's tanh form, quick_gelu with 1.7 for 1.702 (alone); act_down's kinds 2 and 3 swapped",
+    .kernels = kernels,
+    .n_kernels = sizeof kernels / sizeof kernels[0],
+    .kernel_size = sizeof(ck_kernel_desc),
+    .args_revision = CK_ARGS_REVISION};
 
 CK_PLUGIN_EXPORT const ck_plugin_desc *ck_plugin_entry(void)
 {

@@ -35,7 +35,10 @@ Test(fusion_flags, parse_and_format_round_trip)
     cr_assert_eq(back, m);
     for (unsigned f = 0; f < CK_FUSE_COUNT; f++) {
         cr_assert_eq(ck_fusion_parse(ck_fusion_name(f), &m, err, sizeof err), 0);
-        cr_assert_eq(m, 1u << f);
+        /* act_down asks for every activation it has: its condition bit too */
+        cr_assert_eq(m, (1u << f) | (f == CK_FUSE_ACT_DOWN ? CK_FUSE_ACT_DOWN_UNARY : 0u));
+        ck_fusion_format(m, buf, sizeof buf);
+        cr_assert_str_eq(buf, ck_fusion_name(f), "the condition bit is no fusion of its own");
         cr_assert_neq(ck_fusion_op(f), (uint32_t)CK_OP_NONE);
     }
 }
@@ -167,19 +170,48 @@ Test(fusion_pass, a_gelu_encoder_has_no_gate_up_or_qkv_rope)
     cr_assert_eq(r.matched[CK_FUSE_GATE_UP], 0);
     cr_assert_eq(r.matched[CK_FUSE_QKV_ROPE], 0, "learned positions: no rope");
     cr_assert_eq(r.applied[CK_FUSE_NORM_QKV], 1);
-    cr_assert_eq(r.applied[CK_FUSE_ACT_DOWN], 1, "gelu + down in its one layer, not the bridge's gelu_erf");
+    cr_assert_eq(r.applied[CK_FUSE_ACT_DOWN], 2, "gelu + down in its one layer, the bridge's gelu_erf + linear");
+    ck_fusion_result_free(&r);
+    count_fnodes_fused("tiny-window.json", CK_FUSE_ALL & ~CK_FUSE_ACT_DOWN_UNARY, &r, 0);
+    cr_assert_eq(r.applied[CK_FUSE_ACT_DOWN], 1, "without the condition bit, not the bridge's gelu_erf");
     ck_fusion_result_free(&r);
 }
 
-/* act_down's act_kind names swiglu and gelu only (docs/fusion.md): CLIP's
- * quick_gelu MLP (tiny-llava's encoder) stays two steps, the rest fuses. */
-Test(fusion_pass, a_quick_gelu_encoder_leaves_its_activation_unfused)
+/* CLIP's quick_gelu MLP (tiny-llava's encoder, 2 layers) fuses act_down
+ * only with CK_FUSE_ACT_DOWN_UNARY (an act_down kernel that claims
+ * CK_KF_ACT_DOWN_UNARY): without it the activation and down stay two steps
+ * and the rest fuses as before. */
+Test(fusion_pass, a_quick_gelu_encoder_fuses_act_down_only_where_the_kernel_claims_it)
 {
     ck_fusion_result r;
     count_fnodes_fused("tiny-llava.json", CK_FUSE_ALL, &r, 0);
-    cr_assert_eq(r.matched[CK_FUSE_ACT_DOWN], 0);
+    cr_assert_eq(r.applied[CK_FUSE_ACT_DOWN], 2, "quick_gelu + down in each encoder layer");
     cr_assert_eq(r.applied[CK_FUSE_NORM_QKV], 2);
     ck_fusion_result_free(&r);
+    count_fnodes_fused("tiny-llava.json", CK_FUSE_ALL & ~CK_FUSE_ACT_DOWN_UNARY, &r, 0);
+    cr_assert_eq(r.matched[CK_FUSE_ACT_DOWN], 0, "quick_gelu is no act_down activation for this kernel");
+    cr_assert_eq(r.applied[CK_FUSE_NORM_QKV], 2);
+    ck_fusion_result_free(&r);
+}
+
+/* x -> gelu_erf -> h -> down: with and without the condition bit */
+Test(fusion_pass, gelu_erf_and_quick_gelu_need_the_condition_bit_swiglu_and_gelu_do_not)
+{
+    const uint32_t acts[] = {CK_OP_SWIGLU, CK_OP_GELU, CK_OP_GELU_ERF, CK_OP_QUICK_GELU};
+    for (int i = 0; i < 4; i++) {
+        ck_fnode v[2] = {node(acts[i], 1, -1, 2, 400), node(CK_OP_LINEAR, 2, -1, 3, 100)};
+        ck_fusion_result r;
+        cr_assert_eq(ck_fuse(v, 2, 1u << CK_FUSE_ACT_DOWN, &r), 0);
+        cr_assert_eq(r.applied[CK_FUSE_ACT_DOWN], i < 2, "%s without the bit", ck_op_name(acts[i]));
+        ck_fusion_result_free(&r);
+        cr_assert_eq(ck_fuse(v, 2, (1u << CK_FUSE_ACT_DOWN) | CK_FUSE_ACT_DOWN_UNARY, &r), 0);
+        cr_assert_eq(r.applied[CK_FUSE_ACT_DOWN], 1, "%s with it", ck_op_name(acts[i]));
+        cr_assert_eq(r.bytes_saved, 800);
+        ck_fusion_result_free(&r);
+        cr_assert_eq(ck_fuse(v, 2, CK_FUSE_ACT_DOWN_UNARY, &r), 0);
+        cr_assert_eq(r.applied[CK_FUSE_ACT_DOWN], 0, "the bit alone allows no fusion");
+        ck_fusion_result_free(&r);
+    }
 }
 
 /* ---- the flags round-trip through layout.json and the fusion result file ---- */
@@ -269,4 +301,83 @@ Test(fusion_flags, a_layout_without_fuse_has_no_fusion_record)
     unlink(path);
     cr_assert_null(cJSON_GetObjectItemCaseSensitive(l, "fusion"));
     cJSON_Delete(l);
+}
+
+/* ---- a plugin's act_down without CK_KF_ACT_DOWN_UNARY: the members run ---- */
+
+#include "ck_run.h"
+
+static ck_plugin *load_plugin(const char *name, int test_fixture)
+{
+    char path[1024], err[CK_ERR_LEN];
+    const char *dir = getenv(test_fixture ? "CK_TEST_PLUGIN_DIR" : "CK_PLUGIN_PATH");
+    if (!dir)
+        cr_skip_test("CK_TEST_PLUGIN_DIR / CK_PLUGIN_PATH not set (run through make test-unit)");
+    snprintf(path, sizeof path, "%s/libck_%s.so", dir, name);
+    ck_plugin *p = ck_plugin_load(path, err, sizeof err);
+    cr_assert_not_null(p, "%s", err);
+    return p;
+}
+
+/* The steps of tiny-llava's vision section run through p with every fusion
+ * requested: how many are act_down units and quick_gelu steps, and whether
+ * any act_down unit went to scalar's kernel as a stand-in. */
+static void vision_units(const ck_plugin *p, const ck_plugin *scalar, size_t *act_down, size_t *quick_gelu,
+                         size_t *act_down_by_scalar)
+{
+    char path[512], err[CK_ERR_LEN];
+    const char *src = getenv("CK_SOURCE_DIR");
+    snprintf(path, sizeof path, "%s/ir/models/tiny-llava.json", src ? src : ".");
+    ck_model *m = ck_model_load(path, err, sizeof err);
+    cr_assert_not_null(m, "%s", err);
+    ck_run_opts opts = {.seed = 42, .fuse_mask = CK_FUSE_ALL};
+    ck_runner *r = ck_runner_create(m, p, scalar, &opts, err, sizeof err);
+    cr_assert_not_null(r, "%s", err);
+    *act_down = *quick_gelu = *act_down_by_scalar = 0;
+    for (size_t i = 0; i < ck_runner_n_steps(r); i++) {
+        const ck_run_step *s = ck_runner_step(r, i);
+        if (s->section != 0)
+            continue;
+        *act_down += s->op == CK_OP_ACT_DOWN;
+        *quick_gelu += s->op == CK_OP_QUICK_GELU;
+        *act_down_by_scalar += s->op == CK_OP_ACT_DOWN && (s->fallback || strcmp(s->plugin, p->desc->name) != 0);
+    }
+    ck_runner_free(r);
+    ck_model_free(m);
+}
+
+Test(fusion_run, an_act_down_kernel_without_the_flag_leaves_the_quick_gelu_mlp_to_its_members)
+{
+    ck_plugin *old = load_plugin("old_act_down", 1), *scalar = load_plugin("scalar", 0);
+    uint32_t offered = ck_fusion_offered(old, CK_DTYPE_F32);
+    cr_assert(offered & (1u << CK_FUSE_ACT_DOWN), "it has a fused act_down kernel");
+    cr_assert_not(offered & CK_FUSE_ACT_DOWN_UNARY, "which does not claim CK_KF_ACT_DOWN_UNARY");
+    cr_assert(ck_fusion_offered(scalar, CK_DTYPE_F32) & CK_FUSE_ACT_DOWN_UNARY);
+    cr_assert(ck_fusion_offered(scalar, CK_DTYPE_BF16) & CK_FUSE_ACT_DOWN_UNARY);
+    size_t act_down, quick_gelu, by_scalar;
+    vision_units(old, scalar, &act_down, &quick_gelu, &by_scalar);
+    cr_assert_eq(act_down, 0, "no act_down group: scalar's fused kernel would stand in");
+    cr_assert_eq(quick_gelu, 2, "each layer's quick_gelu runs as its own step");
+    vision_units(scalar, scalar, &act_down, &quick_gelu, &by_scalar);
+    cr_assert_eq(act_down, 2, "scalar's act_down claims the flag: both layers fuse");
+    cr_assert_eq(quick_gelu, 0);
+    ck_plugin_unload(old);
+    ck_plugin_unload(scalar);
+}
+
+Test(fusion_run, avx512_fuses_the_quick_gelu_mlp_with_its_own_kernel)
+{
+    ck_plugin *p = load_plugin("avx512", 0), *scalar = load_plugin("scalar", 0);
+    if (!p->runnable) {
+        ck_plugin_unload(p);
+        ck_plugin_unload(scalar);
+        cr_skip_test("avx512 does not run on this CPU");
+    }
+    size_t act_down, quick_gelu, by_scalar;
+    vision_units(p, scalar, &act_down, &quick_gelu, &by_scalar);
+    cr_assert_eq(act_down, 2);
+    cr_assert_eq(quick_gelu, 0);
+    cr_assert_eq(by_scalar, 0, "avx512's own act_down runs them");
+    ck_plugin_unload(p);
+    ck_plugin_unload(scalar);
 }

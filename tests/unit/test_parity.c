@@ -361,6 +361,27 @@ Test(parity_broken, gelu_erf_in_the_tanh_form_and_quick_gelu_with_1_7_fail)
     free_run(&r, root);
 }
 
+/* act_down with gelu_erf and quick_gelu (CK_KF_ACT_DOWN_UNARY): broken_act's
+ * act_down claims the flag and reads kinds 2 and 3 the other way round. The
+ * gate names it on both kinds, at few rows and at more (a SIMD kernel's two
+ * paths), and passes its right swiglu and gelu. */
+Test(parity_broken, act_down_with_gelu_erf_and_quick_gelu_swapped_fails)
+{
+    run_result r;
+    cJSON *root = run_plugin("broken_act", "act_down", "", &r);
+    cr_expect_eq(r.status, 1);
+    const char *kernel = "kernel 'f32-act_down/kinds-2-3-swapped'";
+    expect_failure_of(root, "broken_act", "act_down f32 = gelu_erf n=72 + linear f32 T=1 K=72 N=100", "mismatch",
+                      kernel);
+    expect_failure_of(root, "broken_act", "act_down f32 = quick_gelu n=360 + linear f32 T=5 K=72 N=100", "mismatch",
+                      "'down.y' out of tolerance");
+    expect_failure_of(root, "broken_act", "act_down f32 = gelu_erf n=504 + linear f32 T=7 K=72 N=100 +bias", "mismatch",
+                      kernel);
+    expect_pass(root, "act_down f32 = swiglu n=72 + linear f32 T=1 K=72 N=100");
+    expect_pass(root, "act_down f32 = gelu n=216 + linear f32 T=3 K=72 N=100 +bias");
+    free_run(&r, root);
+}
+
 /* gelu_erf as 0.5 x (1 + erff(x / sqrt 2)) in f32 (tests/plugins/
  * broken_erf_cancel.c): right near 0, but the sum cancels for x << 0, which
  * Phi's relative bound does not allow; already at x ~ -2.6 (n=7) it is off
@@ -388,6 +409,27 @@ Test(parity_gate, kernel_without_the_flag_is_not_claimed_for_window_cases)
     cr_expect_str_eq(str(c, "verdict"), "SKIP");
     cr_expect_str_eq(str(c, "reason"), "not-claimed");
     cr_expect(strstr(str(c, "detail"), "without window/softcap (run uses scalar's)") != NULL, "%s", str(c, "detail"));
+    free_run(&r, root);
+}
+
+/* An act_down kernel built before gelu_erf and quick_gelu (tests/plugins/
+ * old_act_down.c, no CK_KF_ACT_DOWN_UNARY) is never given them: not claimed,
+ * and run leaves such groups unfused (not scalar's fused kernel). */
+Test(parity_gate, act_down_without_the_flag_is_not_claimed_for_gelu_erf_and_quick_gelu)
+{
+    run_result r;
+    cJSON *root = run_plugin("old_act_down", "act_down", "", &r);
+    cr_expect_eq(r.status, 0, "%s", r.out);
+    const char *kinds[] = {"act_down f32 = gelu_erf n=72 + linear f32 T=1 K=72 N=100",
+                           "act_down f32 = quick_gelu n=504 + linear f32 T=7 K=72 N=100 +bias"};
+    for (int i = 0; i < 2; i++) {
+        const cJSON *c = find_case(root, kinds[i]);
+        cr_expect_str_eq(str(c, "verdict"), "SKIP", "%s", kinds[i]);
+        cr_expect_str_eq(str(c, "reason"), "not-claimed", "%s", kinds[i]);
+        cr_expect(strstr(str(c, "detail"), "without act_down gelu_erf/quick_gelu (run leaves such groups unfused)"),
+                  "%s", str(c, "detail"));
+    }
+    expect_pass(root, "act_down f32 = swiglu n=72 + linear f32 T=1 K=72 N=100");
     free_run(&r, root);
 }
 
