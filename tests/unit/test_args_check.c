@@ -216,6 +216,24 @@ Test(args_check, fused_kinds_are_the_hosts)
     expect_refused(CK_OP_ADD_NORM, &a, "norm_kind 7");
 }
 
+/* act_down's kinds 1-3 (gelu, gelu_erf, quick_gelu) read the gelu member;
+ * swiglu's member is then not looked at; 4 is no kind. */
+Test(args_check, act_down_kinds_read_their_own_member)
+{
+    for (uint32_t kind = CK_ACTIVATION_GELU; kind <= CK_ACTIVATION_QUICK_GELU; kind++) {
+        ck_fused_act_down_args a = {.act_kind = kind,
+                                    .gelu = {buf, buf + 64, 16},
+                                    .down = {buf + 64, buf + 256, NULL, buf + 1024, 1, 16, 8, CK_DTYPE_F32}};
+        expect_ok(CK_OP_ACT_DOWN, &a);
+        a.gelu.x = NULL;
+        expect_refused(CK_OP_ACT_DOWN, &a, "x");
+    }
+    ck_fused_act_down_args a = {.act_kind = 4,
+                                .gelu = {buf, buf + 64, 16},
+                                .down = {buf + 64, buf + 256, NULL, buf + 1024, 1, 16, 8, CK_DTYPE_F32}};
+    expect_refused(CK_OP_ACT_DOWN, &a, "act_kind 4");
+}
+
 /* ---- the contract: kernels may trust their arguments, because refused ones never reach them ---- */
 
 static ck_plugin *record_plugin(int **calls)

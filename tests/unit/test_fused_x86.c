@@ -139,8 +139,8 @@ Test(fused_x86, embed_norm_equals_the_unfused_pair)
     ck_exec_destroy(ctx);
 }
 
-/* norm_qkv and act_down of avx512: the rows are produced into the packed x
- * of the same GEMM the unfused linear runs. T = 2 takes the matvec (members
+/* norm_qkv and act_down of avx512 (every act_kind): the rows are produced
+ * into the packed x of the same GEMM the unfused linear runs. T = 2 takes the matvec (members
  * run unfused), 29 the packed path with a partial last group of 14 rows. */
 Test(fused_x86, avx512_packed_fusions_equal_the_unfused_pairs)
 {
@@ -170,26 +170,28 @@ Test(fused_x86, avx512_packed_fusions_equal_the_unfused_pairs)
         expect_same("norm_qkv v", v[0], v[1], T * Hkv * hd);
 
         float *gate = values(T * F, 21), *up = values(T * F, 22), *act = values(T * F, 23), *bias = values(D, 24);
-        float *wd = values(D * F, 25), *down[2] = {values(T * D, 26), values(T * D, 26)};
-        for (uint32_t kind = CK_ACTIVATION_SWIGLU; kind <= CK_ACTIVATION_GELU; kind++) {
+        float *wd = values(D * F, 25), *down[2] = {values(T * D, 26), values(T * D, 26)}, *wide = values(T * F, 27);
+        for (size_t i = 0; i < T * F; i++) /* the unary activations' tails too: |x| up to 12 */
+            wide[i] *= 24.0f;
+        for (uint32_t kind = CK_ACTIVATION_SWIGLU; kind <= CK_ACTIVATION_QUICK_GELU; kind++) {
             ck_fused_act_down_args ad[2];
             for (int r = 0; r < 2; r++)
                 ad[r] = (ck_fused_act_down_args){.act_kind = kind,
                                                  .swiglu = {gate, up, act, T * F},
-                                                 .gelu = {gate, act, T * F},
+                                                 .gelu = {kind == CK_ACTIVATION_GELU ? gate : wide, act, T * F},
                                                  .down = {act, wd, bias, down[r], T, F, D, CK_DTYPE_F32}};
-            uint32_t act_op = kind == CK_ACTIVATION_SWIGLU ? CK_OP_SWIGLU : CK_OP_GELU;
+            uint32_t act_op = ck_activation_op(kind);
             const void *act_args =
                 kind == CK_ACTIVATION_SWIGLU ? (const void *)&ad[0].swiglu : (const void *)&ad[0].gelu;
             cr_assert_eq(kernel(p, act_op, CK_DTYPE_F32, 0)(ctx, act_args), CK_OK);
             cr_assert_eq(kernel(p, CK_OP_LINEAR, CK_DTYPE_F32, 0)(ctx, &ad[0].down), CK_OK);
             cr_assert_eq(kernel(p, CK_OP_ACT_DOWN, CK_DTYPE_F32, CK_KF_FUSED)(ctx, &ad[1]), CK_OK);
-            expect_same("act_down y", down[0], down[1], T * D);
+            expect_same(ck_op_name(act_op), down[0], down[1], T * D);
         }
         free(x), free(g), free(beta), free(xn), free(wq), free(wk), free(wv);
         for (int r = 0; r < 2; r++)
             free(q[r]), free(k[r]), free(v[r]), free(down[r]);
-        free(gate), free(up), free(act), free(bias), free(wd);
+        free(gate), free(up), free(act), free(bias), free(wd), free(wide);
     }
     ck_exec_destroy(ctx);
     ck_plugin_unload(p);

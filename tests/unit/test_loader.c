@@ -159,6 +159,57 @@ Test(loader, arguments_with_a_window_go_only_to_a_kernel_that_claims_it)
     ck_plugin_unload(p);
     ck_plugin_unload(ref);
 }
+/* act_down's gelu_erf and quick_gelu need CK_KF_ACT_DOWN_UNARY; swiglu and
+ * gelu need nothing. old_act_down's kernel lacks the flag: the unary kinds
+ * go to scalar's (ck_kernel_for_args, the host rule; the fusion pass keeps
+ * them from being asked at all), with a message naming flag and macro. */
+Test(loader, act_down_gelu_erf_and_quick_gelu_need_the_unary_flag)
+{
+    char err[CK_ERR_LEN], why[256];
+    ck_plugin *p = load_test_plugin("old_act_down", err);
+    cr_assert_not_null(p, "%s", err);
+    ck_plugin *ref = ck_plugin_load("scalar", err, sizeof err);
+    cr_assert_not_null(ref, "%s", err);
+    const uint32_t need[] = {[CK_ACTIVATION_SWIGLU] = 0,
+                             [CK_ACTIVATION_GELU] = 0,
+                             [CK_ACTIVATION_GELU_ERF] = CK_KF_ACT_DOWN_UNARY,
+                             [CK_ACTIVATION_QUICK_GELU] = CK_KF_ACT_DOWN_UNARY};
+    for (uint32_t kind = 0; kind < 4; kind++) {
+        ck_fused_act_down_args a = {.act_kind = kind};
+        cr_assert_eq(ck_args_needs(CK_OP_ACT_DOWN, &a), need[kind], "act_kind %u", kind);
+        int fallback = -1;
+        const ck_kernel_desc *k =
+            ck_kernel_for_args(p, ref, CK_OP_ACT_DOWN, CK_DTYPE_F32, CK_KF_FUSED, &a, &fallback, why, sizeof why);
+        cr_assert_not_null(k);
+        cr_assert_str_eq(k->name, need[kind] ? "f32-act_down/scalar" : "f32-act_down/before-unary");
+        cr_assert_eq(fallback, need[kind] != 0);
+        if (need[kind])
+            cr_assert_str_eq(why, "f32-act_down/before-unary does not claim act_down gelu_erf/quick_gelu "
+                                  "(CK_KF_ACT_DOWN_UNARY)");
+        cr_assert(ck_kernel_honours(ck_plugin_kernel(ref, CK_OP_ACT_DOWN, CK_DTYPE_BF16, CK_KF_FUSED), &a));
+    }
+    cr_assert_eq(ck_kernel_variant(CK_KF_FUSED | CK_KF_ACT_DOWN_UNARY), CK_KF_FUSED, "a capability, not a variant");
+    ck_plugin_unload(p);
+    ck_plugin_unload(ref);
+}
+
+/* The capability names come from one table: each flag alone, combinations
+ * joined, every flag of CK_KF_CAPABILITIES named. */
+Test(loader, capability_names_cover_every_flag_and_join_combinations)
+{
+    cr_assert_str_eq(ck_capability_name(0), "none");
+    cr_assert_str_eq(ck_capability_name(CK_KF_ATTN_WINDOW_SOFTCAP), "window/softcap");
+    cr_assert_str_eq(ck_capability_name(CK_KF_ROPE_PARTIAL), "partial rotary_dim");
+    cr_assert_str_eq(ck_capability_name(CK_KF_ACT_DOWN_UNARY), "act_down gelu_erf/quick_gelu");
+    cr_assert_str_eq(ck_capability_name(CK_KF_ATTN_WINDOW_SOFTCAP | CK_KF_ACT_DOWN_UNARY),
+                     "window/softcap and act_down gelu_erf/quick_gelu");
+    cr_assert_str_eq(ck_capability_name(CK_KF_CAPABILITIES),
+                     "window/softcap and partial rotary_dim and act_down gelu_erf/quick_gelu");
+    for (uint32_t bit = 1; bit; bit <<= 1)
+        if (CK_KF_CAPABILITIES & bit)
+            cr_assert_str_neq(ck_capability_name(bit), "none", "flag %#x has no name", bit);
+}
+
 Test(loader, refuses_duplicate_kernels)
 {
     expect_refused("dup_kernel", "kernel #1 (f32-add/two) duplicates f32-add/one");
