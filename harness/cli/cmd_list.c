@@ -5,16 +5,36 @@
 #include "ck_host.h"
 #include "commands.h"
 
+/* The tags of a kernel's flags, in the order `list` prints them. */
+static const struct {
+    uint32_t flag;
+    const char *tag;
+} tags[] = {
+    {CK_KF_INPLACE, "in-place"},          {CK_KF_FUSED, "fused"},
+    {CK_KF_COMPUTE_BF16, "compute-bf16"}, {CK_KF_ATTN_WINDOW_SOFTCAP, "window-softcap"},
+    {CK_KF_ROPE_PARTIAL, "partial-rope"}, {CK_KF_ACT_DOWN_UNARY, "act-down-unary"},
+};
+
+/* Columns as wide as the plugin's longest op and kernel names, so that
+ * the dtype and the tags line up whatever ops it has (quick_gelu_bwd is
+ * 14 characters, a third-party kernel name may be anything). */
 static void print_kernels(const ck_plugin *p)
 {
+    int op_w = 0, name_w = 0;
+    for (uint32_t i = 0; i < p->n_kernels; i++) {
+        int o = (int)strlen(ck_op_name(p->kernels[i].op)), n = (int)strlen(p->kernels[i].name);
+        op_w = o > op_w ? o : op_w;
+        name_w = n > name_w ? n : name_w;
+    }
     for (uint32_t i = 0; i < p->n_kernels; i++) {
         const ck_kernel_desc *k = &p->kernels[i];
-        printf("    %-12s %-5s %-28s%s%s%s%s%s%s\n", ck_op_name(k->op), ck_dtype_name(k->dtype), k->name,
-               (k->flags & CK_KF_INPLACE) ? " in-place" : "", (k->flags & CK_KF_FUSED) ? " fused" : "",
-               (k->flags & CK_KF_COMPUTE_BF16) ? " compute-bf16" : "",
-               (k->flags & CK_KF_ATTN_WINDOW_SOFTCAP) ? " window-softcap" : "",
-               (k->flags & CK_KF_ROPE_PARTIAL) ? " partial-rope" : "",
-               (k->flags & CK_KF_ACT_DOWN_UNARY) ? " act-down-unary" : "");
+        char t[128] = "";
+        for (size_t j = 0; j < sizeof tags / sizeof tags[0]; j++)
+            if (k->flags & tags[j].flag)
+                snprintf(t + strlen(t), sizeof t - strlen(t), " %s", tags[j].tag);
+        /* no padding after the last column */
+        printf("    %-*s %-5s %-*s%s\n", op_w, ck_op_name(k->op), ck_dtype_name(k->dtype), t[0] ? name_w : 0, k->name,
+               t);
     }
 }
 
