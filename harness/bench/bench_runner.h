@@ -146,13 +146,14 @@ void ck_bench_outcome_free(ck_bench_outcome *out);
  * bound, % of roof and the flag above 105%. `isa` is the plugin's. */
 void ck_roofline_apply(ck_bench_row *r, const ck_roofs *roofs, int isa, uint32_t dtype);
 
-/* Time-weighted fraction of the roof of the measured rows of one phase and
- * cache mode (NULL: any): sum of ideal times / sum of measured times; 0 if
- * none. */
-/* now_pct from the ratio of the DRAM read measured now to the calibrated
- * read (ck_mem_probe_ratio): the DRAM bandwidth scaled by it, the compute
- * part unchanged. Only rows bound by DRAM at the calibrated roofs have one;
- * the others, or ratio <= 0: now_pct 0. */
+/* The DRAM read measured now, from the ratio of it to the calibrated read
+ * (ck_mem_probe_ratio): that read itself, not the roof (the better of read
+ * and triad) scaled, which is more than was measured wherever calibrate's
+ * triad came out above its read. Without levels: the roof scaled. */
+double ck_roofs_dram_now_gbs(const ck_roofs *roofs, int threads, double ratio);
+/* now_pct: the row's bytes at ck_roofs_dram_now_gbs, the compute part
+ * unchanged. Only rows bound by DRAM at the calibrated roofs have one; the
+ * others, or ratio <= 0: now_pct 0. */
 void ck_roofline_now(ck_bench_row *r, const ck_roofs *roofs, double ratio);
 
 /* The time-weighted fraction of the now-scaled roof (now_pct) of the rows
@@ -162,6 +163,9 @@ void ck_roofline_now(ck_bench_row *r, const ck_roofs *roofs, double ratio);
 double ck_roofline_now_fraction(const ck_bench_row *rows, size_t n, int threads, const char *phase, const char *cache,
                                 double *roof);
 
+/* Time-weighted fraction of the roof of the measured rows of one phase and
+ * cache mode (NULL: any): sum of ideal times / sum of measured times; 0 if
+ * none. */
 double ck_roofline_fraction(const ck_bench_row *rows, size_t n, const char *phase, const char *cache, double *ideal_ns,
                             double *measured_ns);
 

@@ -174,10 +174,16 @@ void ck_roofline_apply(ck_bench_row *r, const ck_roofs *roofs, int isa, uint32_t
     }
 }
 
+double ck_roofs_dram_now_gbs(const ck_roofs *roofs, int threads, double ratio)
+{
+    double read = ck_roofs_level_read_gbs(roofs, CK_MEM_DRAM, threads);
+    return (read > 0 ? read : ck_roofs_level_gbs(roofs, CK_MEM_DRAM, threads)) * ratio;
+}
+
 void ck_roofline_now(ck_bench_row *r, const ck_roofs *roofs, double ratio)
 {
     r->now_pct = 0;
-    double bw = ck_roofs_level_gbs(roofs, CK_MEM_DRAM, r->threads) * ratio;
+    double bw = ck_roofs_dram_now_gbs(roofs, r->threads, ratio);
     /* a compute-bound row stays against its peak: the probe says nothing of it */
     if (!(ratio > 0) || !(bw > 0) || r->ideal_ns <= 0 || r->time_ns <= 0 || r->mem_level != CK_MEM_DRAM || !r->bound ||
         strcmp(r->bound, "memory") != 0)

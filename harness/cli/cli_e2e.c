@@ -29,12 +29,12 @@ static void print_bound(const ck_e2e_result *r, const ck_roofs *roofs)
     printf("tg %s, %d threads: %.2f ms per token; its %.2f GB per token at the DRAM roof (%.1f GB/s) take %.2f ms: "
            "%.2fx the bound\n",
            r->plugin, r->threads, 1e-6 * per_token, tg->ideal_bytes / 1e9, bw, 1e-6 * ideal, per_token / ideal);
-    double ratio = r->dram_ratio;
-    if (ratio > 0)
+    double now = ck_roofs_dram_now_gbs(roofs, r->threads, r->dram_ratio);
+    if (now > 0)
         printf("  the DRAM read measured before / after the run: %.1f / %.1f GB/s (roof's read %.1f); at that\n"
-               "  bandwidth the bound is %.2f ms: %.2fx it\n",
-               r->dram_before_gbs, r->dram_after_gbs, r->dram_roof_gbs, 1e-6 * ideal / ratio,
-               per_token / (ideal / ratio));
+               "  bandwidth (%.1f GB/s) the bound is %.2f ms: %.2fx it\n",
+               r->dram_before_gbs, r->dram_after_gbs, r->dram_roof_gbs, now, 1e-6 * tg->ideal_bytes / now,
+               per_token / (tg->ideal_bytes / now));
     const ck_e2e_phase *pp = &r->phase[CK_E2E_PP];
     if (pp->ideal_ns > 0)
         printf("pp%zu %s, %d threads: %.0f%% of the roof, time-weighted (sum of each op's ideal %.1f ms / measured "
@@ -73,8 +73,9 @@ static void summarise(const ck_e2e_result *r, const ck_roofs *roofs, cli_e2e_sum
         sum->tg_bound_ratio = (tg->ns_median / (double)tg->tokens) / (tg->ideal_bytes / bw);
     if (pp->ideal_ns > 0)
         sum->pp_roof = pp->ideal_ns / pp->ns_median;
-    if (sum->tg_bound_ratio > 0 && r->dram_ratio > 0)
-        sum->tg_now_ratio = sum->tg_bound_ratio * r->dram_ratio;
+    double now = roofs ? ck_roofs_dram_now_gbs(roofs, r->threads, r->dram_ratio) : 0;
+    if (now > 0 && tg->ideal_bytes > 0)
+        sum->tg_now_ratio = (tg->ns_median / (double)tg->tokens) / (tg->ideal_bytes / now);
 }
 
 /* One e2e run between two DRAM read probes at its thread count. */

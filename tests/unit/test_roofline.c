@@ -242,6 +242,25 @@ Test(roofline, the_roof_now_scales_the_dram_part_only)
     cr_assert_eq(ck_roofline_now_fraction(rows, 2, 2, NULL, NULL, NULL), 0, "no rows at 2 threads");
 }
 
+/* "against that read" is against the read the probe measured: where
+ * calibrate's triad came out above its read (the roof is the better of the
+ * two), scaling the roof by the probe's ratio would put a row against more
+ * than was measured. */
+Test(roofline, the_roof_now_is_the_measured_read_even_below_the_triad)
+{
+    ck_roofs r = levels();
+    r.level[CK_MEM_DRAM].triad_gbs[0] = 50; /* roof 50, read 40 */
+    cr_assert_float_eq(ck_roofs_level_gbs(&r, CK_MEM_DRAM, 1), 50, 1e-12);
+    cr_assert_float_eq(ck_roofs_dram_now_gbs(&r, 1, 0.5), 20, 1e-12, "half the calibrated read of 40");
+    ck_bench_row row = {.op = CK_OP_ADD, .threads = 1, .bytes = 4e6, .flops = 1e3, .time_ns = 400000, .cache = "cold"};
+    ck_roofline_apply(&row, &r, CK_ISA_AVX512, CK_DTYPE_F32);
+    cr_assert_float_eq(row.roof_pct, 20, 1e-9, "4 MB at the 50 GB/s roof: 80000 ns");
+    ck_roofline_now(&row, &r, 0.5); /* 4 MB at 20 GB/s: 200000 ns */
+    cr_assert_float_eq(row.now_pct, 50, 1e-9, "%g", row.now_pct);
+    r.have_levels = 0; /* no read of its own: the roof scaled */
+    cr_assert_float_eq(ck_roofs_dram_now_gbs(&r, 1, 0.5), 0.5 * ck_roofs_level_gbs(&r, CK_MEM_DRAM, 1), 1e-12);
+}
+
 /* The probe's ratio: the mean of before and after over the calibrated read;
  * one of them alone when the other is missing; 0 for a count not probed.
  * CK_PROBE=0 and roofs without levels take nothing and say why. */
