@@ -7,7 +7,9 @@
  *   and leaves its partial softmax (max m, sum l, unnormalised p . V per
  *   head). A second pass merges the chunks of each head in chunk order. So
  *   a decode with fewer kv heads than threads still uses every thread, and
- *   the result does not depend on how the chunks were shared out.
+ *   the result does not depend on how the chunks were shared out. Each
+ *   thread takes one run of consecutive chunks (items / threads), so that
+ *   its prefetch carries on from chunk to chunk.
  * - Within a chunk, blocks of CK512_DEC_B keys: the scores of the block in
  *   tiles of NH query heads of one kv head by 16 / NH keys (NH = 4 when
  *   the group size G allows, else 2 or 1), so that each K load serves NH
@@ -25,7 +27,7 @@
 #include "attention-avx512.h"
 
 #define CK512_DEC_B 16          /* keys per block, and rows prefetched ahead */
-#define CK512_DEC_MIN_CHUNK 128 /* keys per chunk, at least */
+#define CK512_DEC_MIN_CHUNK 64  /* keys per chunk, at least */
 #define CK512_DEC_MAX_CHUNKS 64 /* chunks per row, at most (bounds the merge) */
 #define CK512_DEC_PF _MM_HINT_T0
 
@@ -84,31 +86,26 @@ static void pack_q(const dec_job *j, const float *q, float *qp)
  * address order, spread over the block's arithmetic: `per` lines of each
  * per step (16 FMAs: one pass of a score tile's dot loop, one p . V row).
  * Measured cold, 1 thread, S = 2048, H = 32, Hkv = 8, hd = 128 on the
- * development VM (Zen 5): without it the kernel's access order left the
- * hardware prefetchers streaming at 15 GB/s, and a variant that read K
- * and V strictly row by row in address order (p . V accumulators in L1)
- * at 12-14; prefetching only the first lines of each 4 KiB row, or the
- * rows in the order the tiles read them, or all of a block's lines at its
- * start, was as slow or slower; spread, one block ahead, it gave 30-32
- * (about 70% of the DRAM read roof), issued after each tile rather than
- * within its loop 7-9% less. Every
- * line prefetched caps even a plain sequential read at 34-36 GB/s there
- * (42-46 without), so this is near what software prefetch can give. T0
- * beat T2, T1 and NTA by 5-15%; blocks of 16 keys with 16 rows ahead beat
- * 16 / 8, 16 / 24 and 32 / 32 and were within the noise of 8 / 8 (which
- * is slower hot).
- * With G = 1 and 32 kv heads (LLaMA-7B: a key row is 16 KiB of K and 16 of
- * V, a block 512 KiB, a block and the next one the whole 1 MiB L2) it
- * streams at 25-29 GB/s there, Hkv = 8 at 31-33 in the same runs. Blocks
- * sized in bytes did not help: 128 KiB of K + V (4 keys, tiles of 4 kv
- * heads x 4 keys) was 10-13% slower, 256 KiB as slow, 512 KiB and 1 MiB
- * level with 16 keys, 2 MiB 12% slower; work items of 8 kv heads (runs of
- * 4 KiB per key row, 128 KiB blocks) 30% slower (its prefetch, which
- * follows the runs, cost 10% of it); a prefetch 2 or 3 blocks ahead, T1 /
- * T2 / NTA, every 2nd or 4th line, or T2 a block ahead with T0 of the
- * next kv head's rows, all slower. In L2 this shape computes at ~90 GB/s,
- * so cold the arithmetic hardly overlaps the prefetch stream (1 / (1/90 +
- * 1/36) = 26); that, not the L2's size, is what bounds it. */
+ * development VM (Zen 5, DRAM read ~40 GB/s): 30-32 GB/s, where the same
+ * loops without it stream at 15. The hardware prefetchers there keep up
+ * with a plain read but not with a loop that computes as it reads: blocks
+ * of 4 or 8 keys without software prefetch (K, then V, read as 4 or 8
+ * rows of 4 KiB side by side, front to back, a pattern a plain read
+ * streams at ~40) gave 12 and 15 GB/s; a read loop with this shape's 4
+ * FMAs per 64-byte line reads 4 rows side by side at 24 GB/s (33 with one
+ * FMA) and one stream at 29-37 (42-43). Every line prefetched caps even a
+ * plain read at 34-36. So cold the arithmetic only partly overlaps the
+ * stream; hot in L2 (96 keys) the scores take 5.1 us, p . V 4.5, the
+ * softmax 0.6 (57-64% of the FMA peak), the prefetch instructions 1.2
+ * more.
+ * Tried and slower or level: prefetching only the first lines of each
+ * row, the rows in tile order, all of a block at its start, 2 or 3 blocks
+ * ahead, T1 / T2 / NTA (T0 is 5-15% faster), every 2nd or 4th line, K
+ * during the score tiles and V during p . V (one stream at a time),
+ * blocks of 8, 24 or 32 keys, or sized in bytes (128 KiB - 2 MiB of
+ * K + V), work items of 8 kv heads. With G = 1 and 32 kv heads
+ * (LLaMA-7B, a key row of 16 KiB of K and 16 of V) it streams at 25-29
+ * GB/s there. */
 typedef struct dec_pf {
     const char *k, *v; /* first byte of the rows to bring in */
     size_t off, end;   /* bytes issued, bytes in all */
@@ -464,7 +461,13 @@ int ck512_attention_decode(const ck_exec_ctx *ctx, const ck_attention_args *a)
     for (int tid = 0; tid < ctx->n_threads; tid++)
         if (!ctx->scratch(ctx, tid, ck512_attention_decode_thread_floats(a->n_heads, a->head_dim) * sizeof(float)))
             return CK_E_NOMEM;
-    ck512_parallel(ctx, items, 1, chunk_items, &j);
+    /* One run of consecutive chunks per thread: a thread that moves to a
+     * chunk not following its last one starts its prefetch pipeline
+     * again, and 16 chunks handed out one at a time cost 2 threads 5-6%
+     * at S = 2048 (dec_pf). A late thread still leaves its run to the
+     * others: the host hands runs out first come, first served. */
+    const size_t nt = ctx->n_threads > 1 ? (size_t)ctx->n_threads : 1;
+    ck512_parallel(ctx, items, (items + nt - 1) / nt, chunk_items, &j);
     ck512_parallel(ctx, a->T * a->n_heads, 4, merge_items, &j);
     return CK_OK;
 }

@@ -73,8 +73,9 @@ static void check(size_t T, size_t S, size_t H, size_t Hkv, size_t hd, size_t wi
     ck_plugin_unload(scalar);
 }
 
-/* LLaMA-3-8B's decode step, the issue's benchmark shape, and one row past
- * it: every chunk full, then a last block of one key. */
+/* LLaMA-3-8B's decode step, the issue's benchmark shape (every chunk
+ * full), and a cache 37 keys longer: a ragged last chunk whose last block
+ * has 5 keys. */
 Test(attn_decode_x86, llama_shape_and_a_ragged_cache)
 {
     check(1, 2048, 32, 8, 128, 0, 0.0f);
