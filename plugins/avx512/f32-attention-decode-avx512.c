@@ -27,7 +27,7 @@
 #include "attention-avx512.h"
 
 #define CK512_DEC_B 16          /* keys per block, and rows prefetched ahead */
-#define CK512_DEC_MIN_CHUNK 64  /* keys per chunk, at least */
+#define CK512_DEC_MIN_CHUNK 64  /* keys per chunk, at least (ck512_attention_decode_chunk) */
 #define CK512_DEC_MAX_CHUNKS 64 /* chunks per row, at most (bounds the merge) */
 #define CK512_DEC_PF _MM_HINT_T0
 
@@ -36,11 +36,23 @@ static size_t round16(size_t n)
     return (n + 15) & ~(size_t)15;
 }
 
+/* Keys / n rounded up to whole blocks. */
+static size_t chunk_of(size_t S, size_t n)
+{
+    return ((S + n - 1) / n + CK512_DEC_B - 1) / CK512_DEC_B * CK512_DEC_B;
+}
+
+/* At most CK512_DEC_MAX_CHUNKS chunks; below that 128 keys, or as many as
+ * give about 8 chunks, down to 64 keys: a short cache cut into runs of
+ * whole chunks (one per thread) stays balanced (S = 601 on 2 threads:
+ * 5 chunks of 128 took 144-160 us, 8 of 80 107-133), and a long one
+ * keeps fewer partials to write and merge. */
 size_t ck512_attention_decode_chunk(size_t S)
 {
-    size_t c = (S + CK512_DEC_MAX_CHUNKS - 1) / CK512_DEC_MAX_CHUNKS;
-    c = (c + CK512_DEC_B - 1) / CK512_DEC_B * CK512_DEC_B;
-    return c < CK512_DEC_MIN_CHUNK ? CK512_DEC_MIN_CHUNK : c;
+    size_t lo = chunk_of(S, 8);
+    lo = lo < CK512_DEC_MIN_CHUNK ? CK512_DEC_MIN_CHUNK : lo > 2 * CK512_DEC_MIN_CHUNK ? 2 * CK512_DEC_MIN_CHUNK : lo;
+    const size_t c = chunk_of(S, CK512_DEC_MAX_CHUNKS);
+    return c > lo ? c : lo;
 }
 
 /* acc [hp][hdp], m [hp], l [hp], then 16 floats whose first says whether
