@@ -8,8 +8,8 @@
  *   head). A second pass merges the chunks of each head in chunk order. So
  *   a decode with fewer kv heads than threads still uses every thread, and
  *   the result does not depend on how the chunks were shared out. Each
- *   thread takes one run of consecutive chunks (items / threads), so that
- *   its prefetch carries on from chunk to chunk.
+ *   thread takes a run of consecutive chunks, so that its prefetch carries
+ *   on from chunk to chunk, then the other runs' last chunks.
  * - Within a chunk, blocks of CK512_DEC_B keys: the scores of the block in
  *   tiles of NH query heads of one kv head by 16 / NH keys (NH = 4 when
  *   the group size G allows, else 2 or 1), so that each K load serves NH
@@ -23,11 +23,13 @@
  * - A sliding window only narrows the keys a row's chunks cover; the
  *   soft-cap is applied to each score tile. */
 #include <math.h>
+#include <stdatomic.h>
+#include <stdint.h>
 
 #include "attention-avx512.h"
 
 #define CK512_DEC_B 16          /* keys per block, and rows prefetched ahead */
-#define CK512_DEC_MIN_CHUNK 64  /* keys per chunk, at least (ck512_attention_decode_chunk) */
+#define CK512_DEC_MIN_CHUNK 128 /* keys per chunk, at least */
 #define CK512_DEC_MAX_CHUNKS 64 /* chunks per row, at most (bounds the merge) */
 #define CK512_DEC_PF _MM_HINT_T0
 
@@ -36,23 +38,11 @@ static size_t round16(size_t n)
     return (n + 15) & ~(size_t)15;
 }
 
-/* Keys / n rounded up to whole blocks. */
-static size_t chunk_of(size_t S, size_t n)
-{
-    return ((S + n - 1) / n + CK512_DEC_B - 1) / CK512_DEC_B * CK512_DEC_B;
-}
-
-/* At most CK512_DEC_MAX_CHUNKS chunks; below that 128 keys, or as many as
- * give about 8 chunks, down to 64 keys: a short cache cut into runs of
- * whole chunks (one per thread) stays balanced (S = 601 on 2 threads:
- * 5 chunks of 128 took 144-160 us, 8 of 80 107-133), and a long one
- * keeps fewer partials to write and merge. */
 size_t ck512_attention_decode_chunk(size_t S)
 {
-    size_t lo = chunk_of(S, 8);
-    lo = lo < CK512_DEC_MIN_CHUNK ? CK512_DEC_MIN_CHUNK : lo > 2 * CK512_DEC_MIN_CHUNK ? 2 * CK512_DEC_MIN_CHUNK : lo;
-    const size_t c = chunk_of(S, CK512_DEC_MAX_CHUNKS);
-    return c > lo ? c : lo;
+    size_t c = (S + CK512_DEC_MAX_CHUNKS - 1) / CK512_DEC_MAX_CHUNKS;
+    c = (c + CK512_DEC_B - 1) / CK512_DEC_B * CK512_DEC_B;
+    return c < CK512_DEC_MIN_CHUNK ? CK512_DEC_MIN_CHUNK : c;
 }
 
 /* acc [hp][hdp], m [hp], l [hp], then 16 floats whose first says whether
@@ -74,6 +64,9 @@ typedef struct dec_job {
     const ck_exec_ctx *ctx;
     size_t G, NH, hp, hdp, chunk, n_chunks, part_floats;
     float *part; /* [T][n_chunks][part_floats] (ck512_attention_decode_part_floats) */
+    /* per run of items: first unclaimed | end << 32 (claim_item) */
+    _Atomic uint64_t *runs;
+    size_t n_runs;
 } dec_job;
 
 /* Query heads per score tile: NH heads of one kv head times 16 / NH keys,
@@ -377,44 +370,78 @@ static void chunk_run(const dec_job *j, size_t k0, size_t k1, size_t end, const 
     }
 }
 
-/* Items are (t, chunk), t-major. */
-static void chunk_items(void *arg, size_t begin, size_t end, int tid)
+/* Per thread: where its scores and packed q live, which row's q is
+ * packed, and the key its last chunk ended at. */
+typedef struct dec_thread {
+    float *sc, *qp;
+    size_t packed, next;
+} dec_thread;
+
+/* Item i, (t, chunk) t-major, into its partial. */
+static void run_item(const dec_job *j, dec_thread *th, size_t i)
+{
+    const ck_attention_args *a = j->a;
+    size_t t = i / j->n_chunks, c = i % j->n_chunks;
+    size_t lo = ck512_first_key(a, t), hi = ck512_end_key(a, t);
+    size_t k0 = c * j->chunk, k1 = k0 + j->chunk;
+    k0 = k0 > lo ? k0 : lo;
+    k1 = k1 < hi ? k1 : hi;
+    float *part = j->part + i * j->part_floats;
+    part[j->hp * (j->hdp + 2)] = k0 < k1 ? 1.0f : 0.0f;
+    if (k0 >= k1)
+        return;
+    if (t != th->packed) {
+        pack_q(j, a->q + t * a->n_heads * a->head_dim, th->qp);
+        th->packed = t;
+    }
+    /* a chunk that does not continue the last one: nothing of it has been
+     * prefetched yet */
+    if (k0 != th->next) {
+        dec_pf pf = pf_rows(j, k0, CK512_DEC_B, hi, 1);
+        for (; pf.off < pf.end; pf.off += 64) {
+            _mm_prefetch(pf.k + pf.off, CK512_DEC_PF);
+            _mm_prefetch(pf.v + pf.off, CK512_DEC_PF);
+        }
+    }
+    chunk_run(j, k0, k1, hi, th->qp, part, th->sc);
+    th->next = k1;
+}
+
+/* The next item of a run, from its front (its owner) or its back (a
+ * thread whose own run is done); 0 when the run is empty. */
+static int claim_item(_Atomic uint64_t *run, int back, size_t *item)
+{
+    uint64_t v = atomic_load_explicit(run, memory_order_relaxed);
+    for (;;) {
+        const uint64_t first = v & 0xffffffffu, end = v >> 32;
+        if (first >= end)
+            return 0;
+        const uint64_t nv = back ? first | (end - 1) << 32 : (first + 1) | end << 32;
+        if (atomic_compare_exchange_weak_explicit(run, &v, nv, memory_order_relaxed, memory_order_relaxed)) {
+            *item = (size_t)(back ? end - 1 : first);
+            return 1;
+        }
+    }
+}
+
+/* Runs [begin, end): each run's items in order from its front, then the
+ * other runs' items from their backs. */
+static void run_items(void *arg, size_t begin, size_t end, int tid)
 {
     const dec_job *j = arg;
     const ck_attention_args *a = j->a;
-    float *sc =
-        j->ctx->scratch(j->ctx, tid, ck512_attention_decode_thread_floats(a->n_heads, a->head_dim) * sizeof(float));
-    float *qp = sc + (CK512_DEC_B + 1) * j->hp;
+    dec_thread th = {
+        j->ctx->scratch(j->ctx, tid, ck512_attention_decode_thread_floats(a->n_heads, a->head_dim) * sizeof(float)),
+        NULL, SIZE_MAX, SIZE_MAX};
+    th.qp = th.sc + (CK512_DEC_B + 1) * j->hp;
     /* heads past H: finite scores the softmax may read */
     for (size_t i = 0; i < CK512_DEC_B * j->hp; i++)
-        sc[i] = 0.0f;
-    size_t packed = SIZE_MAX, next = SIZE_MAX;
-    for (size_t i = begin; i < end; i++) {
-        size_t t = i / j->n_chunks, c = i % j->n_chunks;
-        size_t lo = ck512_first_key(a, t), hi = ck512_end_key(a, t);
-        size_t k0 = c * j->chunk, k1 = k0 + j->chunk;
-        k0 = k0 > lo ? k0 : lo;
-        k1 = k1 < hi ? k1 : hi;
-        float *part = j->part + i * j->part_floats;
-        part[j->hp * (j->hdp + 2)] = k0 < k1 ? 1.0f : 0.0f;
-        if (k0 >= k1)
-            continue;
-        if (t != packed) {
-            pack_q(j, a->q + t * a->n_heads * a->head_dim, qp);
-            packed = t;
-        }
-        /* a run that does not continue the last one: nothing of it has
-         * been prefetched yet */
-        if (k0 != next) {
-            dec_pf pf = pf_rows(j, k0, CK512_DEC_B, hi, 1);
-            for (; pf.off < pf.end; pf.off += 64) {
-                _mm_prefetch(pf.k + pf.off, CK512_DEC_PF);
-                _mm_prefetch(pf.v + pf.off, CK512_DEC_PF);
-            }
-        }
-        chunk_run(j, k0, k1, hi, qp, part, sc);
-        next = k1;
-    }
+        th.sc[i] = 0.0f;
+    size_t item;
+    for (size_t r = begin; r < end; r++)
+        for (size_t d = 0; d < j->n_runs; d++)
+            while (claim_item(&j->runs[(r + d) % j->n_runs], d != 0, &item))
+                run_item(j, &th, item);
 }
 /* Items are (t, head): out = sum_c w_c acc_c / sum_c w_c l_c with w_c =
  * exp(m_c - max_c m_c), chunks in order. */
@@ -462,24 +489,31 @@ static void merge_items(void *arg, size_t begin, size_t end, int tid)
 int ck512_attention_decode(const ck_exec_ctx *ctx, const ck_attention_args *a)
 {
     const size_t G = a->n_heads / a->n_kv_heads;
-    dec_job j = {a, ctx, G, tile_heads(G), round16(a->n_heads), round16(a->head_dim), 0, 0, 0, NULL};
+    dec_job j = {a, ctx, G, tile_heads(G), round16(a->n_heads), round16(a->head_dim), 0, 0, 0, NULL, NULL, 0};
     j.chunk = ck512_attention_decode_chunk(a->S);
     j.n_chunks = a->S == 0 ? 1 : (a->S + j.chunk - 1) / j.chunk;
     j.part_floats = ck512_attention_decode_part_floats(a->n_heads, a->head_dim);
     size_t items = a->T * j.n_chunks;
-    j.part = ctx->scratch(ctx, CK_SCRATCH_SHARED, items * j.part_floats * sizeof(float));
+    /* One run of consecutive chunks per thread: a thread that moves to a
+     * chunk not following its last one starts its prefetch pipeline
+     * again, and 16 chunks handed out one at a time cost 2 threads 5-6%
+     * at S = 2048. A thread done with its run takes the other
+     * runs' last chunks, so a thread the OS holds up delays the call by
+     * one chunk, not by its run. */
+    j.n_runs = ctx->n_threads > 1 ? (size_t)ctx->n_threads : 1;
+    j.n_runs = j.n_runs < items ? j.n_runs : items;
+    const size_t part_bytes = items * j.part_floats * sizeof(float);
+    j.part = ctx->scratch(ctx, CK_SCRATCH_SHARED, part_bytes + j.n_runs * sizeof(uint64_t));
     if (!j.part)
         return CK_E_NOMEM;
     for (int tid = 0; tid < ctx->n_threads; tid++)
         if (!ctx->scratch(ctx, tid, ck512_attention_decode_thread_floats(a->n_heads, a->head_dim) * sizeof(float)))
             return CK_E_NOMEM;
-    /* One run of consecutive chunks per thread: a thread that moves to a
-     * chunk not following its last one starts its prefetch pipeline
-     * again, and 16 chunks handed out one at a time cost 2 threads 5-6%
-     * at S = 2048 (dec_pf). A late thread still leaves its run to the
-     * others: the host hands runs out first come, first served. */
-    const size_t nt = ctx->n_threads > 1 ? (size_t)ctx->n_threads : 1;
-    ck512_parallel(ctx, items, (items + nt - 1) / nt, chunk_items, &j);
+    /* part_bytes is a multiple of 64 (part_floats of 16) */
+    j.runs = (_Atomic uint64_t *)(void *)((char *)j.part + part_bytes);
+    for (size_t r = 0; r < j.n_runs; r++)
+        atomic_init(&j.runs[r], (uint64_t)(r * items / j.n_runs) | (uint64_t)((r + 1) * items / j.n_runs) << 32);
+    ck512_parallel(ctx, j.n_runs, 1, run_items, &j);
     ck512_parallel(ctx, a->T * a->n_heads, 4, merge_items, &j);
     return CK_OK;
 }
