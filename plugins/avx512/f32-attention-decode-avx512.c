@@ -7,7 +7,9 @@
  *   and leaves its partial softmax (max m, sum l, unnormalised p . V per
  *   head). A second pass merges the chunks of each head in chunk order. So
  *   a decode with fewer kv heads than threads still uses every thread, and
- *   the result does not depend on how the chunks were shared out.
+ *   the result does not depend on how the chunks were shared out. Each
+ *   thread takes a run of consecutive chunks, so that its prefetch carries
+ *   on from chunk to chunk, then the other runs' last chunks.
  * - Within a chunk, blocks of CK512_DEC_B keys: the scores of the block in
  *   tiles of NH query heads of one kv head by 16 / NH keys (NH = 4 when
  *   the group size G allows, else 2 or 1), so that each K load serves NH
@@ -21,6 +23,8 @@
  * - A sliding window only narrows the keys a row's chunks cover; the
  *   soft-cap is applied to each score tile. */
 #include <math.h>
+#include <stdatomic.h>
+#include <stdint.h>
 
 #include "attention-avx512.h"
 
@@ -60,6 +64,9 @@ typedef struct dec_job {
     const ck_exec_ctx *ctx;
     size_t G, NH, hp, hdp, chunk, n_chunks, part_floats;
     float *part; /* [T][n_chunks][part_floats] (ck512_attention_decode_part_floats) */
+    /* per run of items: first unclaimed | end << 32 (claim_item) */
+    _Atomic uint64_t *runs;
+    size_t n_runs;
 } dec_job;
 
 /* Query heads per score tile: NH heads of one kv head times 16 / NH keys,
@@ -84,31 +91,26 @@ static void pack_q(const dec_job *j, const float *q, float *qp)
  * address order, spread over the block's arithmetic: `per` lines of each
  * per step (16 FMAs: one pass of a score tile's dot loop, one p . V row).
  * Measured cold, 1 thread, S = 2048, H = 32, Hkv = 8, hd = 128 on the
- * development VM (Zen 5): without it the kernel's access order left the
- * hardware prefetchers streaming at 15 GB/s, and a variant that read K
- * and V strictly row by row in address order (p . V accumulators in L1)
- * at 12-14; prefetching only the first lines of each 4 KiB row, or the
- * rows in the order the tiles read them, or all of a block's lines at its
- * start, was as slow or slower; spread, one block ahead, it gave 30-32
- * (about 70% of the DRAM read roof), issued after each tile rather than
- * within its loop 7-9% less. Every
- * line prefetched caps even a plain sequential read at 34-36 GB/s there
- * (42-46 without), so this is near what software prefetch can give. T0
- * beat T2, T1 and NTA by 5-15%; blocks of 16 keys with 16 rows ahead beat
- * 16 / 8, 16 / 24 and 32 / 32 and were within the noise of 8 / 8 (which
- * is slower hot).
- * With G = 1 and 32 kv heads (LLaMA-7B: a key row is 16 KiB of K and 16 of
- * V, a block 512 KiB, a block and the next one the whole 1 MiB L2) it
- * streams at 25-29 GB/s there, Hkv = 8 at 31-33 in the same runs. Blocks
- * sized in bytes did not help: 128 KiB of K + V (4 keys, tiles of 4 kv
- * heads x 4 keys) was 10-13% slower, 256 KiB as slow, 512 KiB and 1 MiB
- * level with 16 keys, 2 MiB 12% slower; work items of 8 kv heads (runs of
- * 4 KiB per key row, 128 KiB blocks) 30% slower (its prefetch, which
- * follows the runs, cost 10% of it); a prefetch 2 or 3 blocks ahead, T1 /
- * T2 / NTA, every 2nd or 4th line, or T2 a block ahead with T0 of the
- * next kv head's rows, all slower. In L2 this shape computes at ~90 GB/s,
- * so cold the arithmetic hardly overlaps the prefetch stream (1 / (1/90 +
- * 1/36) = 26); that, not the L2's size, is what bounds it. */
+ * development VM (Zen 5, DRAM read ~40 GB/s): 30-32 GB/s, where the same
+ * loops without it stream at 15. The hardware prefetchers there keep up
+ * with a plain read but not with a loop that computes as it reads: blocks
+ * of 4 or 8 keys without software prefetch (K, then V, read as 4 or 8
+ * rows of 4 KiB side by side, front to back, a pattern a plain read
+ * streams at ~40) gave 12 and 15 GB/s; a read loop with this shape's 4
+ * FMAs per 64-byte line reads 4 rows side by side at 24 GB/s (33 with one
+ * FMA) and one stream at 29-37 (42-43). Every line prefetched caps even a
+ * plain read at 34-36. So cold the arithmetic only partly overlaps the
+ * stream; hot in L2 (96 keys) the scores take 5.1 us, p . V 4.5, the
+ * softmax 0.6 (57-64% of the FMA peak), the prefetch instructions 1.2
+ * more.
+ * Tried and slower or level: prefetching only the first lines of each
+ * row, the rows in tile order, all of a block at its start, 2 or 3 blocks
+ * ahead, T1 / T2 / NTA (T0 is 5-15% faster), every 2nd or 4th line, K
+ * during the score tiles and V during p . V (one stream at a time),
+ * blocks of 8, 24 or 32 keys, or sized in bytes (128 KiB - 2 MiB of
+ * K + V), work items of 8 kv heads. With G = 1 and 32 kv heads
+ * (LLaMA-7B, a key row of 16 KiB of K and 16 of V) it streams at 25-29
+ * GB/s there. */
 typedef struct dec_pf {
     const char *k, *v; /* first byte of the rows to bring in */
     size_t off, end;   /* bytes issued, bytes in all */
@@ -368,44 +370,78 @@ static void chunk_run(const dec_job *j, size_t k0, size_t k1, size_t end, const 
     }
 }
 
-/* Items are (t, chunk), t-major. */
-static void chunk_items(void *arg, size_t begin, size_t end, int tid)
+/* Per thread: where its scores and packed q live, which row's q is
+ * packed, and the key its last chunk ended at. */
+typedef struct dec_thread {
+    float *sc, *qp;
+    size_t packed, next;
+} dec_thread;
+
+/* Item i, (t, chunk) t-major, into its partial. */
+static void run_item(const dec_job *j, dec_thread *th, size_t i)
+{
+    const ck_attention_args *a = j->a;
+    size_t t = i / j->n_chunks, c = i % j->n_chunks;
+    size_t lo = ck512_first_key(a, t), hi = ck512_end_key(a, t);
+    size_t k0 = c * j->chunk, k1 = k0 + j->chunk;
+    k0 = k0 > lo ? k0 : lo;
+    k1 = k1 < hi ? k1 : hi;
+    float *part = j->part + i * j->part_floats;
+    part[j->hp * (j->hdp + 2)] = k0 < k1 ? 1.0f : 0.0f;
+    if (k0 >= k1)
+        return;
+    if (t != th->packed) {
+        pack_q(j, a->q + t * a->n_heads * a->head_dim, th->qp);
+        th->packed = t;
+    }
+    /* a chunk that does not continue the last one: nothing of it has been
+     * prefetched yet */
+    if (k0 != th->next) {
+        dec_pf pf = pf_rows(j, k0, CK512_DEC_B, hi, 1);
+        for (; pf.off < pf.end; pf.off += 64) {
+            _mm_prefetch(pf.k + pf.off, CK512_DEC_PF);
+            _mm_prefetch(pf.v + pf.off, CK512_DEC_PF);
+        }
+    }
+    chunk_run(j, k0, k1, hi, th->qp, part, th->sc);
+    th->next = k1;
+}
+
+/* The next item of a run, from its front (its owner) or its back (a
+ * thread whose own run is done); 0 when the run is empty. */
+static int claim_item(_Atomic uint64_t *run, int back, size_t *item)
+{
+    uint64_t v = atomic_load_explicit(run, memory_order_relaxed);
+    for (;;) {
+        const uint64_t first = v & 0xffffffffu, end = v >> 32;
+        if (first >= end)
+            return 0;
+        const uint64_t nv = back ? first | (end - 1) << 32 : (first + 1) | end << 32;
+        if (atomic_compare_exchange_weak_explicit(run, &v, nv, memory_order_relaxed, memory_order_relaxed)) {
+            *item = (size_t)(back ? end - 1 : first);
+            return 1;
+        }
+    }
+}
+
+/* Runs [begin, end): each run's items in order from its front, then the
+ * other runs' items from their backs. */
+static void run_items(void *arg, size_t begin, size_t end, int tid)
 {
     const dec_job *j = arg;
     const ck_attention_args *a = j->a;
-    float *sc =
-        j->ctx->scratch(j->ctx, tid, ck512_attention_decode_thread_floats(a->n_heads, a->head_dim) * sizeof(float));
-    float *qp = sc + (CK512_DEC_B + 1) * j->hp;
+    dec_thread th = {
+        j->ctx->scratch(j->ctx, tid, ck512_attention_decode_thread_floats(a->n_heads, a->head_dim) * sizeof(float)),
+        NULL, SIZE_MAX, SIZE_MAX};
+    th.qp = th.sc + (CK512_DEC_B + 1) * j->hp;
     /* heads past H: finite scores the softmax may read */
     for (size_t i = 0; i < CK512_DEC_B * j->hp; i++)
-        sc[i] = 0.0f;
-    size_t packed = SIZE_MAX, next = SIZE_MAX;
-    for (size_t i = begin; i < end; i++) {
-        size_t t = i / j->n_chunks, c = i % j->n_chunks;
-        size_t lo = ck512_first_key(a, t), hi = ck512_end_key(a, t);
-        size_t k0 = c * j->chunk, k1 = k0 + j->chunk;
-        k0 = k0 > lo ? k0 : lo;
-        k1 = k1 < hi ? k1 : hi;
-        float *part = j->part + i * j->part_floats;
-        part[j->hp * (j->hdp + 2)] = k0 < k1 ? 1.0f : 0.0f;
-        if (k0 >= k1)
-            continue;
-        if (t != packed) {
-            pack_q(j, a->q + t * a->n_heads * a->head_dim, qp);
-            packed = t;
-        }
-        /* a run that does not continue the last one: nothing of it has
-         * been prefetched yet */
-        if (k0 != next) {
-            dec_pf pf = pf_rows(j, k0, CK512_DEC_B, hi, 1);
-            for (; pf.off < pf.end; pf.off += 64) {
-                _mm_prefetch(pf.k + pf.off, CK512_DEC_PF);
-                _mm_prefetch(pf.v + pf.off, CK512_DEC_PF);
-            }
-        }
-        chunk_run(j, k0, k1, hi, qp, part, sc);
-        next = k1;
-    }
+        th.sc[i] = 0.0f;
+    size_t item;
+    for (size_t r = begin; r < end; r++)
+        for (size_t d = 0; d < j->n_runs; d++)
+            while (claim_item(&j->runs[(r + d) % j->n_runs], d != 0, &item))
+                run_item(j, &th, item);
 }
 /* Items are (t, head): out = sum_c w_c acc_c / sum_c w_c l_c with w_c =
  * exp(m_c - max_c m_c), chunks in order. */
@@ -453,18 +489,31 @@ static void merge_items(void *arg, size_t begin, size_t end, int tid)
 int ck512_attention_decode(const ck_exec_ctx *ctx, const ck_attention_args *a)
 {
     const size_t G = a->n_heads / a->n_kv_heads;
-    dec_job j = {a, ctx, G, tile_heads(G), round16(a->n_heads), round16(a->head_dim), 0, 0, 0, NULL};
+    dec_job j = {a, ctx, G, tile_heads(G), round16(a->n_heads), round16(a->head_dim), 0, 0, 0, NULL, NULL, 0};
     j.chunk = ck512_attention_decode_chunk(a->S);
     j.n_chunks = a->S == 0 ? 1 : (a->S + j.chunk - 1) / j.chunk;
     j.part_floats = ck512_attention_decode_part_floats(a->n_heads, a->head_dim);
     size_t items = a->T * j.n_chunks;
-    j.part = ctx->scratch(ctx, CK_SCRATCH_SHARED, items * j.part_floats * sizeof(float));
+    /* One run of consecutive chunks per thread: a thread that moves to a
+     * chunk not following its last one starts its prefetch pipeline
+     * again, and 16 chunks handed out one at a time cost 2 threads 5-6%
+     * at S = 2048. A thread done with its run takes the other
+     * runs' last chunks, so a thread the OS holds up delays the call by
+     * one chunk, not by its run. */
+    j.n_runs = ctx->n_threads > 1 ? (size_t)ctx->n_threads : 1;
+    j.n_runs = j.n_runs < items ? j.n_runs : items;
+    const size_t part_bytes = items * j.part_floats * sizeof(float);
+    j.part = ctx->scratch(ctx, CK_SCRATCH_SHARED, part_bytes + j.n_runs * sizeof(uint64_t));
     if (!j.part)
         return CK_E_NOMEM;
     for (int tid = 0; tid < ctx->n_threads; tid++)
         if (!ctx->scratch(ctx, tid, ck512_attention_decode_thread_floats(a->n_heads, a->head_dim) * sizeof(float)))
             return CK_E_NOMEM;
-    ck512_parallel(ctx, items, 1, chunk_items, &j);
+    /* part_bytes is a multiple of 64 (part_floats of 16) */
+    j.runs = (_Atomic uint64_t *)(void *)((char *)j.part + part_bytes);
+    for (size_t r = 0; r < j.n_runs; r++)
+        atomic_init(&j.runs[r], (uint64_t)(r * items / j.n_runs) | (uint64_t)((r + 1) * items / j.n_runs) << 32);
+    ck512_parallel(ctx, j.n_runs, 1, run_items, &j);
     ck512_parallel(ctx, a->T * a->n_heads, 4, merge_items, &j);
     return CK_OK;
 }

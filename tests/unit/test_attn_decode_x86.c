@@ -11,6 +11,7 @@
  * run avx512. */
 #include <criterion/criterion.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cases/ck_case.h"
@@ -73,8 +74,9 @@ static void check(size_t T, size_t S, size_t H, size_t Hkv, size_t hd, size_t wi
     ck_plugin_unload(scalar);
 }
 
-/* LLaMA-3-8B's decode step, the issue's benchmark shape, and one row past
- * it: every chunk full, then a last block of one key. */
+/* LLaMA-3-8B's decode step, the issue's benchmark shape (every chunk
+ * full), and a cache 37 keys longer: a ragged last chunk whose last block
+ * has 5 keys. */
 Test(attn_decode_x86, llama_shape_and_a_ragged_cache)
 {
     check(1, 2048, 32, 8, 128, 0, 0.0f);
@@ -125,4 +127,96 @@ Test(attn_decode_x86, several_rows)
 {
     check(3, 600, 8, 2, 128, 0, 0.0f);
     check(7, 260, 6, 3, 40, 50, 30.0f);
+}
+
+/* Each thread takes a run of consecutive chunks and, when its run is done,
+ * the other runs' chunks from their back. These hosts force the two ways
+ * of stealing whatever the timing: one that runs every run on the calling
+ * thread (a worker that never came: run 0 takes all of run 1 from its
+ * back, then run 1 finds nothing), and one that runs the runs last first
+ * (run n-1 then takes the others'). Both must give the bits of one thread. */
+static void in_one_call(const ck_exec_ctx *ctx, size_t n, size_t grain, ck_range_fn fn, void *arg)
+{
+    (void)ctx;
+    (void)grain;
+    fn(arg, 0, n, 0);
+}
+
+static void last_first(const ck_exec_ctx *ctx, size_t n, size_t grain, ck_range_fn fn, void *arg)
+{
+    (void)ctx;
+    (void)grain;
+    for (size_t i = n; i-- > 0;)
+        fn(arg, i, i + 1, 0);
+}
+
+/* The output buffers one after the other into dst; their bytes. */
+static size_t outputs(const ck_case *c, unsigned char *dst, size_t cap)
+{
+    size_t off = 0;
+    for (size_t i = 0; i < ck_case_n_bufs(c); i++) {
+        const ck_case_buf *b = ck_case_buf_at(c, i);
+        if (!ck_case_buf_is_output(b))
+            continue;
+        cr_assert_leq(off + b->bytes, cap);
+        memcpy(dst + off, b->data, b->bytes);
+        off += b->bytes;
+    }
+    return off;
+}
+
+static void check_stealing(size_t T, size_t S, int n_threads)
+{
+    ck_shape s = {.op = CK_OP_ATTENTION,
+                  .dtype = CK_DTYPE_F32,
+                  .T = T,
+                  .S = S,
+                  .pos = S - T,
+                  .n_heads = 32,
+                  .n_kv_heads = 8,
+                  .head_dim = 128,
+                  .causal = 1};
+    ck_plugin *avx = load("avx512");
+    if (!avx->runnable) {
+        ck_plugin_unload(avx);
+        cr_skip_test("avx512 cannot run on this CPU");
+    }
+    char err[512];
+    ck_case *c = ck_case_create(&s, SEED, err, sizeof err);
+    cr_assert_not_null(c, "%s", err);
+    const ck_kernel_desc *k = ck_plugin_kernel(avx, CK_OP_ATTENTION, CK_DTYPE_F32, 0);
+    cr_assert_not_null(k);
+    const size_t cap = ck_case_bytes(c);
+    unsigned char *want = malloc(cap), *got = malloc(cap);
+    cr_assert(want && got);
+    ck_exec_ctx *one = ck_exec_create(1), *pool = ck_exec_create(n_threads);
+    cr_assert(one && pool);
+    cr_assert_eq(ck_case_run(c, k, one), CK_OK);
+    const size_t n = outputs(c, want, cap);
+    void (*const hosts[])(const ck_exec_ctx *, size_t, size_t, ck_range_fn, void *) = {in_one_call, last_first};
+    for (size_t h = 0; h < 2; h++) {
+        ck_exec_ctx ctx = *pool;
+        ctx.parallel_for = hosts[h];
+        /* NaN in the partials a run leaves: a chunk no run computes shows */
+        void *shared = ctx.scratch(&ctx, CK_SCRATCH_SHARED, (size_t)4 << 20);
+        cr_assert_not_null(shared);
+        memset(shared, 0xff, (size_t)4 << 20);
+        cr_assert_eq(ck_case_run(c, k, &ctx), CK_OK);
+        cr_assert_eq(outputs(c, got, cap), n);
+        cr_assert(memcmp(want, got, n) == 0, "T=%zu S=%zu on %d threads, host %zu: not the bits of one thread", T, S,
+                  n_threads, h);
+    }
+    ck_exec_destroy(pool);
+    ck_exec_destroy(one);
+    free(want);
+    free(got);
+    ck_case_free(c);
+    ck_plugin_unload(avx);
+}
+
+Test(attn_decode_x86, runs_taken_from_the_back)
+{
+    check_stealing(1, 2085, 2);
+    check_stealing(3, 600, 3);
+    check_stealing(1, 601, 7);
 }
