@@ -82,12 +82,18 @@ void ck_q4_0_rows_ref(const void *w, size_t row_bytes, size_t n_rows, const ck_b
 typedef void (*ck_qgemm_fn)(const void *w, size_t row_bytes, size_t n_rows, const unsigned char *xg, size_t nb,
                             size_t T, void *work, float *out);
 
+/* An optional activation quantiser with ck_q8_0_quantize_row_ref's bits:
+ * one row x of nb blocks into xq[0..nb) and, when rec is not NULL, into row
+ * i of the records rec + b * CK_QXG_BYTES (codes, their sum, f32 scale). */
+typedef void (*ck_qacts_fn)(const float *x, size_t nb, ck_block_q8_0 *xq, unsigned char *rec, size_t i);
+
 /* The kernels of one ISA path for one weight dtype. */
 typedef struct ck_qkernels {
     ck_qrows_fn rows; /* required */
     ck_qgemm_fn gemm; /* optional: NULL, or used when T >= gemm_min_t */
     size_t gemm_min_t;
     size_t work_per_block; /* scratch bytes per weight block of the tile */
+    ck_qacts_fn acts;      /* optional: NULL, the reference quantiser */
 } ck_qkernels;
 
 /* Quantise x [T, K] to Q8_0 per row (into ctx->scratch), then

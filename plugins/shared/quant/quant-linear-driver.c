@@ -20,14 +20,13 @@ typedef struct quantize_job {
     const float *x;
     acts a;
     size_t K;
+    ck_qacts_fn fast; /* the path's quantiser, or NULL */
 } quantize_job;
 
-/* Row t's quantised blocks also into the records of its group
+/* Row i of a group: its quantised blocks also into the group's records
  * (quant-ref.h). */
-static void group_row(const ck_block_q8_0 *xq, unsigned char *xg, size_t t, size_t nb)
+static void group_row(const ck_block_q8_0 *xq, unsigned char *rec, size_t i, size_t nb)
 {
-    size_t i = t % CK_QXG_ROWS;
-    unsigned char *rec = xg + t / CK_QXG_ROWS * nb * CK_QXG_BYTES;
     for (size_t b = 0; b < nb; b++, rec += CK_QXG_BYTES) {
         int32_t sum = 0;
         for (int k = 0; k < CK_QBLOCK; k++)
@@ -45,9 +44,14 @@ static void quantize_rows_body(void *arg, size_t begin, size_t end, int tid)
     (void)tid;
     size_t nb = j->K / CK_QBLOCK;
     for (size_t t = begin; t < end; t++) {
+        unsigned char *rec = j->a.xg ? j->a.xg + t / CK_QXG_ROWS * nb * CK_QXG_BYTES : NULL;
+        if (j->fast) {
+            j->fast(j->x + t * j->K, nb, j->a.xq + t * nb, rec, t % CK_QXG_ROWS);
+            continue;
+        }
         ck_q8_0_quantize_row_ref(j->x + t * j->K, j->a.xq + t * nb, j->K);
-        if (j->a.xg)
-            group_row(j->a.xq + t * nb, j->a.xg, t, nb);
+        if (rec)
+            group_row(j->a.xq + t * nb, rec, t % CK_QXG_ROWS, nb);
     }
 }
 
@@ -64,10 +68,17 @@ typedef struct matmul_job {
 static void store_rows(const matmul_job *j, size_t t, size_t nx, size_t n0, size_t nr, const float *out,
                        size_t out_stride)
 {
+    /* the bias test hoisted out of the loops: a copy the compiler vectorises
+     * (this runs over every output of a prefill) */
     for (size_t i = 0; i < nx; i++) {
         float *y = j->y + (t + i) * j->N + n0;
+        const float *o = out + i * out_stride;
+        if (!j->bias) {
+            memcpy(y, o, nr * sizeof *y);
+            continue;
+        }
         for (size_t r = 0; r < nr; r++)
-            y[r] = j->bias ? out[i * out_stride + r] + j->bias[n0 + r] : out[i * out_stride + r];
+            y[r] = o[r] + j->bias[n0 + r];
     }
 }
 
@@ -162,7 +173,7 @@ static int quantize_activations(const ck_exec_ctx *ctx, const float *x, size_t T
     a->xg = xg_bytes ? buf + xq_bytes : NULL;
     if (a->xg && T % CK_QXG_ROWS != 0) /* the padding rows are zero */
         memset(a->xg + (groups - 1) * nb * CK_QXG_BYTES, 0, nb * CK_QXG_BYTES);
-    quantize_job j = {x, *a, K};
+    quantize_job j = {x, *a, K, k->acts};
     run_parallel(ctx, T, 16, quantize_rows_body, &j);
     return CK_OK;
 }
