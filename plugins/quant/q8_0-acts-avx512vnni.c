@@ -21,9 +21,8 @@ CK_QVNNI_TARGET __m512i round_half_away16(__m512 v)
     return _mm512_mask_sub_epi32(i, _mm512_cmp_ps_mask(frac, _mm512_set1_ps(-0.5f), _CMP_LE_OQ), i, one);
 }
 
-__attribute__((target(CK_QVNNI_TARGET_STR))) void ck_quant_q8_0_acts_avx512vnni(const float *x, size_t nb,
-                                                                                ck_block_q8_0 *xq,
-                                                                                unsigned char *rec, size_t i)
+__attribute__((target(CK_QVNNI_TARGET_STR))) void
+ck_quant_q8_0_acts_avx512vnni(const float *x, size_t nb, ck_block_q8_0 *xq, unsigned char *rec, size_t i)
 {
     for (size_t b = 0; b < nb; b++) {
         __m512 x0 = _mm512_loadu_ps(x + CK_QBLOCK * b), x1 = _mm512_loadu_ps(x + CK_QBLOCK * b + 16);

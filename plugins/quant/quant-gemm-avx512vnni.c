@@ -40,17 +40,20 @@ CK_QVNNI_TARGET void gemm_group(const unsigned char *packed, size_t nb, const un
         acc[i] = _mm512_setzero_ps();
     for (size_t b = 0; b < nb; b++, rec += CK_QXG_BYTES) {
         const unsigned char *blk = packed + b * CK_QGEMM_PACKED_BLOCK;
-        __m512i dot[G];
+        __m512i dot[G], dot2[G];
         for (int i = 0; i < G; i++)
-            dot[i] = _mm512_setzero_si512();
-        for (int j = 0; j < CK_QBLOCK / 4; j++) {
-            const __m512i w = _mm512_load_si512(blk + 64 * j);
-            for (int i = 0; i < G; i++)
+            dot[i] = dot2[i] = _mm512_setzero_si512();
+        for (int j = 0; j < CK_QBLOCK / 4; j += 2) {
+            const __m512i w = _mm512_load_si512(blk + 64 * j), w2 = _mm512_load_si512(blk + 64 * j + 64);
+            for (int i = 0; i < G; i++) {
                 dot[i] = dpbusd_bcast(dot[i], w, rec + CK_QBLOCK * i + 4 * j);
+                dot2[i] = dpbusd_bcast(dot2[i], w2, rec + CK_QBLOCK * i + 4 * j + 4);
+            }
         }
         const __m512 dw = _mm512_load_ps(blk + 512);
         for (int i = 0; i < G; i++) {
-            __m512i isum = _mm512_sub_epi32(dot[i], _mm512_slli_epi32(bcast32(rec + 256 + 4 * i), (unsigned)shift));
+            __m512i isum = _mm512_sub_epi32(_mm512_add_epi32(dot[i], dot2[i]),
+                                            _mm512_slli_epi32(bcast32(rec + 256 + 4 * i), (unsigned)shift));
             __m512 scale = _mm512_mul_ps(dw, _mm512_castsi512_ps(bcast32(rec + 288 + 4 * i)));
             acc[i] = _mm512_add_ps(acc[i], _mm512_mul_ps(_mm512_cvtepi32_ps(isum), scale));
         }
