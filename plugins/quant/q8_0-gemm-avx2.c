@@ -22,9 +22,10 @@ CK_QX86_TARGET void q8_0_group(const unsigned char *packed, size_t nb, const uns
     for (size_t b = 0; b < nb; b++, rec += CK_QXG_BYTES) {
         const unsigned char *blk = packed + b * CK_QGEMM_PACKED_BLOCK;
         __m256i isum[GROUP];
-        for (int i = 0; i < GROUP; i++)
+        for (int i = 0; i < GROUP; i++) {
             isum[i] = _mm256_setzero_si256();
-            /* rolled: unrolled, gcc computes all 32 products before adding any
+        }
+        /* rolled: unrolled, gcc computes all 32 products before adding any
          * and spills them */
 #pragma GCC unroll 1
         for (int j = 0; j < CK_QBLOCK / 4; j++) {

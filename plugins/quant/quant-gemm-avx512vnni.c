@@ -2,11 +2,12 @@
  * a tile of CK_QGEMM_ROWS rows repacked by ck_qx86_pack_tile_*
  * (quant-x86.h) against the driver's groups of CK_QXG_ROWS activation rows
  * (quant-ref.h). Lane r of a register is weight row r; a block takes eight
- * vpdpbusd steps on one chain per activation row, then the code offset
- * c * sum(x) comes off as an integer and one reference accumulation step
- * runs per lane, in block order, so the bits are the reference's.
+ * vpdpbusd steps on two chains per activation row (even and odd steps),
+ * then the code offset c * sum(x) comes off as an integer and one
+ * reference accumulation step runs per lane, in block order, so the bits
+ * are the reference's.
  *
- * Eight activation rows share each loaded weight step, so eight
+ * Eight activation rows share each loaded weight step, so sixteen
  * independent chains cover vpdpbusd's latency. On Zen 5 vpdpbusd and
  * vmulps share two ports: the accumulation step's two multiplies cost
  * 2 of every 10 slots there, while the offset (a shift of the broadcast
@@ -23,8 +24,8 @@ CK_QVNNI_TARGET __m512i bcast32(const unsigned char *p)
 }
 
 /* acc + vpdpbusd(w, the four bytes at p broadcast), the broadcast embedded
- * in the instruction: gcc and clang emit a separate vpbroadcastd, one more
- * instruction per step for the front end. */
+ * in the instruction: from the intrinsics gcc emits a separate vpbroadcastd,
+ * one more instruction per step for the front end (about 2% here). */
 CK_QVNNI_TARGET __m512i dpbusd_bcast(__m512i acc, __m512i w, const unsigned char *p)
 {
     __asm__("vpdpbusd %2%{1to16%}, %1, %0" : "+v"(acc) : "v"(w), "m"(*(const int32_t(*)[1])(const void *)p));

@@ -1,9 +1,10 @@
 /* The quantised linear / qkv driver shared by every path of every plugin
  * that runs Q8_0 / Q4_0 weights: quantise the activations to Q8_0 per row
- * (into ctx->scratch, with the reference quantiser), then either hand tiles
- * of CK_QROWS weight rows to the path's row kernel with up to CK_QXROWS
- * activation rows at a time, or, for many activation rows and a path that
- * has one, tiles of CK_QGEMM_ROWS rows to its gemm kernel with all rows
+ * (into ctx->scratch, with the path's quantiser or the reference), then
+ * either hand tiles of CK_QROWS weight rows to the path's row kernel with up
+ * to CK_QXROWS activation rows at a time, or, for many activation rows and a
+ * path that has one, tiles of CK_QGEMM_ROWS rows to its gemm kernel with all
+ * rows
  * (the activations then regrouped as quant-ref.h's CK_QXG layout).
  * Each output is computed whole by one kernel call, so results do not depend
  * on how parallel_for splits the tiles. */
