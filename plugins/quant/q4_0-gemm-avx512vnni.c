@@ -1,12 +1,14 @@
 /* Q4_0 prefill kernel, AVX-512 VNNI: repack the tile's nibbles as unsigned
- * codes (quant-x86.h), then the shared packed kernel with c = 8. */
+ * codes (quant-x86.h), then the shared packed kernel with c = 8 (shift 3). */
 #if defined(__x86_64__)
 #include "quant-avx512.h"
 
-void ck_quant_q4_0_gemm_avx512vnni(const void *w, size_t row_bytes, size_t n_rows, const ck_block_q8_0 *xq,
-                                   const int32_t *xsum, size_t nb, size_t T, void *work, float *out)
+__attribute__((target(CK_QVNNI_TARGET_STR))) void ck_quant_q4_0_gemm_avx512vnni(const void *w, size_t row_bytes,
+                                                                                size_t n_rows, const unsigned char *xg,
+                                                                                size_t nb, size_t T, void *work,
+                                                                                float *out)
 {
     ck_qx86_pack_tile_q4_0(w, row_bytes, n_rows, nb, work);
-    ck_qvnni_gemm_packed(work, nb, xq, xsum, T, 8, out);
+    ck_qvnni_gemm_packed(work, nb, xg, T, 3, out);
 }
 #endif

@@ -158,9 +158,11 @@ static inline size_t ck_qvnni_prefetch_per_step(size_t row_bytes, size_t nb, siz
  * reduction, one register per activation row, and the activation bytes come
  * as embedded broadcasts. */
 
-/* All T activation rows against a packed tile: out[t * CK_QGEMM_ROWS + r]
- * (quant-gemm-avx512vnni.c); c as in the layout above. */
-void ck_qvnni_gemm_packed(const unsigned char *packed, size_t nb, const ck_block_q8_0 *xq, const int32_t *xsum,
-                          size_t T, int32_t c, float *out);
+/* The activation groups xg (quant-ref.h) of T rows against a packed tile:
+ * out[t * CK_QGEMM_ROWS + r], padding rows included
+ * (quant-gemm-avx512vnni.c); the codes are unsigned, w + c with
+ * c = 1 << shift (the layout above). */
+void ck_qvnni_gemm_packed(const unsigned char *packed, size_t nb, const unsigned char *xg, size_t T, int shift,
+                          float *out);
 
 #endif /* CK_QUANT_AVX512_H */

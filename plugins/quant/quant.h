@@ -22,19 +22,21 @@ void ck_quant_q4_0_rows_avx512vnni(const void *w, size_t row_bytes, size_t n_row
  * then every activation row against it; used from T >= CK_QGEMM_MIN_T. */
 #define CK_QGEMM_PACKED_BLOCK 576
 #define CK_QGEMM_MIN_T 16
-void ck_quant_q8_0_gemm_avx2(const void *w, size_t row_bytes, size_t n_rows, const ck_block_q8_0 *xq,
-                             const int32_t *xsum, size_t nb, size_t T, void *work, float *out);
-void ck_quant_q4_0_gemm_avx2(const void *w, size_t row_bytes, size_t n_rows, const ck_block_q8_0 *xq,
-                             const int32_t *xsum, size_t nb, size_t T, void *work, float *out);
+void ck_quant_q8_0_gemm_avx2(const void *w, size_t row_bytes, size_t n_rows, const unsigned char *xg, size_t nb,
+                             size_t T, void *work, float *out);
+void ck_quant_q4_0_gemm_avx2(const void *w, size_t row_bytes, size_t n_rows, const unsigned char *xg, size_t nb,
+                             size_t T, void *work, float *out);
 /* AVX-VNNI (VEX vpdpbusd, 256-bit): quant-gemm-avxvnni.c. */
-void ck_quant_q8_0_gemm_avxvnni(const void *w, size_t row_bytes, size_t n_rows, const ck_block_q8_0 *xq,
-                                const int32_t *xsum, size_t nb, size_t T, void *work, float *out);
-void ck_quant_q4_0_gemm_avxvnni(const void *w, size_t row_bytes, size_t n_rows, const ck_block_q8_0 *xq,
-                                const int32_t *xsum, size_t nb, size_t T, void *work, float *out);
-void ck_quant_q8_0_gemm_avx512vnni(const void *w, size_t row_bytes, size_t n_rows, const ck_block_q8_0 *xq,
-                                   const int32_t *xsum, size_t nb, size_t T, void *work, float *out);
-void ck_quant_q4_0_gemm_avx512vnni(const void *w, size_t row_bytes, size_t n_rows, const ck_block_q8_0 *xq,
-                                   const int32_t *xsum, size_t nb, size_t T, void *work, float *out);
+void ck_quant_q8_0_gemm_avxvnni(const void *w, size_t row_bytes, size_t n_rows, const unsigned char *xg, size_t nb,
+                                size_t T, void *work, float *out);
+void ck_quant_q4_0_gemm_avxvnni(const void *w, size_t row_bytes, size_t n_rows, const unsigned char *xg, size_t nb,
+                                size_t T, void *work, float *out);
+void ck_quant_q8_0_gemm_avx512vnni(const void *w, size_t row_bytes, size_t n_rows, const unsigned char *xg, size_t nb,
+                                   size_t T, void *work, float *out);
+void ck_quant_q4_0_gemm_avx512vnni(const void *w, size_t row_bytes, size_t n_rows, const unsigned char *xg, size_t nb,
+                                   size_t T, void *work, float *out);
+/* The AVX-512 activation quantiser (ck_qacts_fn, quant-ref.h). */
+void ck_quant_q8_0_acts_avx512vnni(const float *x, size_t nb, ck_block_q8_0 *xq, unsigned char *rec, size_t i);
 #endif
 
 #if defined(__aarch64__)

@@ -60,15 +60,32 @@ void ck_q8_0_rows_ref(const void *w, size_t row_bytes, size_t n_rows, const ck_b
 void ck_q4_0_rows_ref(const void *w, size_t row_bytes, size_t n_rows, const ck_block_q8_0 *xq, size_t nb, size_t n_x,
                       float *out);
 
-/* An optional kernel for many activation rows (prefill): all T rows of xq
- * against n_rows (1..CK_QGEMM_ROWS) weight rows, writing
- * out[t * CK_QGEMM_ROWS + r], with the same bits as the row kernel. xsum[t *
- * nb + b] is the sum of the 32 codes of activation block b of row t. `work`
- * is per-thread scratch of work_per_block * nb bytes, 64-byte aligned, for
- * the rows in whatever layout the kernel likes (reused for all T rows). */
+/* Activation rows as the gemm kernels read them, regrouped once per call by
+ * the driver: groups of CK_QXG_ROWS rows, and per group and block b one
+ * record of CK_QXG_BYTES (64-byte aligned):
+ *   bytes   0..255  row i's 32 codes at 32 i;
+ *   bytes 256..287  int32 at 256 + 4 i: the sum of those codes;
+ *   bytes 288..319  f32 at 288 + 4 i: the block's scale, f32(d).
+ * Record (g, b) is at (g * nb + b) * CK_QXG_BYTES, so a kernel walks one
+ * sequential stream with constant offsets. Rows past T (the last group's
+ * padding) are all zero: codes, sum and scale. */
+#define CK_QXG_ROWS 8
+#define CK_QXG_BYTES 320
+
+/* An optional kernel for many activation rows (prefill): the
+ * round_up(T, CK_QXG_ROWS) rows of xg against n_rows (1..CK_QGEMM_ROWS)
+ * weight rows, writing out[t * CK_QGEMM_ROWS + r] (padding rows included),
+ * with the same bits as the row kernel. `work` is per-thread scratch of
+ * work_per_block * nb bytes, 64-byte aligned, for the rows in whatever
+ * layout the kernel likes (reused for all T rows). */
 #define CK_QGEMM_ROWS 16
-typedef void (*ck_qgemm_fn)(const void *w, size_t row_bytes, size_t n_rows, const ck_block_q8_0 *xq,
-                            const int32_t *xsum, size_t nb, size_t T, void *work, float *out);
+typedef void (*ck_qgemm_fn)(const void *w, size_t row_bytes, size_t n_rows, const unsigned char *xg, size_t nb,
+                            size_t T, void *work, float *out);
+
+/* An optional activation quantiser with ck_q8_0_quantize_row_ref's bits:
+ * one row x of nb blocks into xq[0..nb) and, when rec is not NULL, into row
+ * i of the records rec + b * CK_QXG_BYTES (codes, their sum, f32 scale). */
+typedef void (*ck_qacts_fn)(const float *x, size_t nb, ck_block_q8_0 *xq, unsigned char *rec, size_t i);
 
 /* The kernels of one ISA path for one weight dtype. */
 typedef struct ck_qkernels {
@@ -76,6 +93,7 @@ typedef struct ck_qkernels {
     ck_qgemm_fn gemm; /* optional: NULL, or used when T >= gemm_min_t */
     size_t gemm_min_t;
     size_t work_per_block; /* scratch bytes per weight block of the tile */
+    ck_qacts_fn acts;      /* optional: NULL, the reference quantiser */
 } ck_qkernels;
 
 /* Quantise x [T, K] to Q8_0 per row (into ctx->scratch), then

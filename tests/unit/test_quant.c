@@ -362,10 +362,10 @@ typedef struct qcase {
  * of 1024, weights 64-byte aligned: the decode kernels' whole-line loads)
  * and the same K off the line. */
 static const qcase cases[] = {
-    {1, 32, 1, 0, 0},    {1, 512, 37, 1, 0},  {3, 96, 8, 0, 0},  {5, 1024, 67, 1, 0}, {2, 4096, 17, 0, 0},
-    {16, 64, 9, 1, 0},   {17, 256, 37, 0, 0}, {43, 96, 8, 1, 0}, {21, 32, 37, 1, 0},  {18, 2048, 3, 0, 0},
-    {1, 160, 13, 1, 0},  {3, 224, 11, 0, 0},  {1, 192, 9, 1, 0}, {1, 1024, 19, 0, 0}, {1, 3072, 16, 1, 0},
-    {1, 2048, 11, 1, 2}, {1, 1024, 9, 0, 8},
+    {1, 32, 1, 0, 0},    {1, 512, 37, 1, 0},  {3, 96, 8, 0, 0},    {5, 1024, 67, 1, 0}, {2, 4096, 17, 0, 0},
+    {16, 64, 9, 1, 0},   {17, 256, 37, 0, 0}, {43, 96, 8, 1, 0},   {21, 32, 37, 1, 0},  {18, 2048, 3, 0, 0},
+    {1, 160, 13, 1, 0},  {3, 224, 11, 0, 0},  {1, 192, 9, 1, 0},   {1, 1024, 19, 0, 0}, {1, 3072, 16, 1, 0},
+    {1, 2048, 11, 1, 2}, {1, 1024, 9, 0, 8},  {24, 128, 33, 1, 0}, {32, 96, 48, 0, 0},  {31, 64, 16, 1, 0},
 };
 
 typedef struct qdata {
@@ -451,6 +451,43 @@ Test(quant_paths, q8_0_linear_bit_identical)
 Test(quant_paths, q4_0_linear_bit_identical)
 {
     linear_paths_bit_identical(CK_DTYPE_Q4_0);
+}
+
+/* Activations whose every other value quantises to a tie (each block's
+ * amax is 127, so d = 1 and x * id = x): the paths' own activation
+ * quantisers must round halves away from zero as the reference does. T is
+ * a whole number of the gemm kernels' row groups and N leaves a short tile. */
+static void activation_ties_paths_bit_identical(uint32_t dtype)
+{
+    const qcase c = {24, 128, 33, 1, 0};
+    const char *paths[5];
+    size_t np = runnable_paths(paths);
+    ck_plugin *scalar = load_quant("scalar");
+    qdata d = make_data(scalar, &c, dtype, 7);
+    for (size_t i = 0; i < c.T * c.K; i++)
+        d.x[i] = i % CK_QBLOCK == 0 ? 127.0f : (float)((int)(i % 61) - 30) + (i % 2 ? 0.5f : 0.25f);
+    float *ref = run_linear(scalar, &c, dtype, &d, 1);
+    ck_plugin_unload(scalar);
+    for (size_t i = 0; i < np; i++) {
+        ck_plugin *p = load_quant(paths[i]);
+        char what[96];
+        snprintf(what, sizeof what, "%s linear %s, ties", ck_dtype_name(dtype), paths[i]);
+        float *y = run_linear(p, &c, dtype, &d, 2);
+        expect_same_bits(y, ref, c.T * c.N, what);
+        free(y);
+        ck_plugin_unload(p);
+    }
+    free(ref);
+    free_data(&d);
+}
+
+Test(quant_paths, q8_0_activation_ties_bit_identical)
+{
+    activation_ties_paths_bit_identical(CK_DTYPE_Q8_0);
+}
+Test(quant_paths, q4_0_activation_ties_bit_identical)
+{
+    activation_ties_paths_bit_identical(CK_DTYPE_Q4_0);
 }
 
 /* qkv = three linears on the same quantised activations, on every path. */

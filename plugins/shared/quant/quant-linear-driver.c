@@ -1,23 +1,42 @@
 /* The quantised linear / qkv driver shared by every path of every plugin
  * that runs Q8_0 / Q4_0 weights: quantise the activations to Q8_0 per row
- * (into ctx->scratch, with the reference quantiser), then either hand tiles
- * of CK_QROWS weight rows to the path's row kernel with up to CK_QXROWS
- * activation rows at a time, or, for many activation rows and a path that
- * has one, tiles of CK_QGEMM_ROWS rows to its gemm kernel with all rows.
+ * (into ctx->scratch, with the path's quantiser or the reference), then
+ * either hand tiles of CK_QROWS weight rows to the path's row kernel with up
+ * to CK_QXROWS activation rows at a time, or, for many activation rows and a
+ * path that has one, tiles of CK_QGEMM_ROWS rows to its gemm kernel with all
+ * rows (the activations then regrouped as quant-ref.h's CK_QXG layout).
  * Each output is computed whole by one kernel call, so results do not depend
  * on how parallel_for splits the tiles. */
+#include <string.h>
+
 #include "quant-ref.h"
 
 typedef struct acts {
-    ck_block_q8_0 *xq; /* [T, nb] */
-    int32_t *xsum;     /* [T, nb]: sum of each block's codes */
+    ck_block_q8_0 *xq; /* [T, nb], for the row kernels (and a gemm tile without scratch) */
+    unsigned char *xg; /* CK_QXG records for the gemm kernels, or NULL */
 } acts;
 
 typedef struct quantize_job {
     const float *x;
     acts a;
     size_t K;
+    ck_qacts_fn fast; /* the path's quantiser, or NULL */
 } quantize_job;
+
+/* Row i of a group: its quantised blocks also into the group's records
+ * (quant-ref.h). */
+static void group_row(const ck_block_q8_0 *xq, unsigned char *rec, size_t i, size_t nb)
+{
+    for (size_t b = 0; b < nb; b++, rec += CK_QXG_BYTES) {
+        int32_t sum = 0;
+        for (int k = 0; k < CK_QBLOCK; k++)
+            sum += xq[b].qs[k];
+        float d = ck_f16_to_f32(xq[b].d);
+        memcpy(rec + CK_QBLOCK * i, xq[b].qs, CK_QBLOCK);
+        memcpy(rec + 256 + 4 * i, &sum, sizeof sum);
+        memcpy(rec + 288 + 4 * i, &d, sizeof d);
+    }
+}
 
 static void quantize_rows_body(void *arg, size_t begin, size_t end, int tid)
 {
@@ -25,13 +44,14 @@ static void quantize_rows_body(void *arg, size_t begin, size_t end, int tid)
     (void)tid;
     size_t nb = j->K / CK_QBLOCK;
     for (size_t t = begin; t < end; t++) {
-        ck_q8_0_quantize_row_ref(j->x + t * j->K, j->a.xq + t * nb, j->K);
-        for (size_t b = t * nb; b < (t + 1) * nb; b++) {
-            int32_t sum = 0;
-            for (int i = 0; i < CK_QBLOCK; i++)
-                sum += j->a.xq[b].qs[i];
-            j->a.xsum[b] = sum;
+        unsigned char *rec = j->a.xg ? j->a.xg + t / CK_QXG_ROWS * nb * CK_QXG_BYTES : NULL;
+        if (j->fast) {
+            j->fast(j->x + t * j->K, nb, j->a.xq + t * nb, rec, t % CK_QXG_ROWS);
+            continue;
         }
+        ck_q8_0_quantize_row_ref(j->x + t * j->K, j->a.xq + t * nb, j->K);
+        if (rec)
+            group_row(j->a.xq + t * nb, rec, t % CK_QXG_ROWS, nb);
     }
 }
 
@@ -48,10 +68,17 @@ typedef struct matmul_job {
 static void store_rows(const matmul_job *j, size_t t, size_t nx, size_t n0, size_t nr, const float *out,
                        size_t out_stride)
 {
+    /* the bias test hoisted out of the loops: a copy the compiler vectorises
+     * (this runs over every output of a prefill) */
     for (size_t i = 0; i < nx; i++) {
         float *y = j->y + (t + i) * j->N + n0;
+        const float *o = out + i * out_stride;
+        if (!j->bias) {
+            memcpy(y, o, nr * sizeof *y);
+            continue;
+        }
         for (size_t r = 0; r < nr; r++)
-            y[r] = j->bias ? out[i * out_stride + r] + j->bias[n0 + r] : out[i * out_stride + r];
+            y[r] = o[r] + j->bias[n0 + r];
     }
 }
 
@@ -88,7 +115,8 @@ static void gemm_body(void *arg, size_t begin, size_t end, int tid)
 {
     const matmul_job *j = arg;
     size_t work_bytes = (j->k->work_per_block * j->nb + 63) / 64 * 64;
-    unsigned char *work = j->ctx->scratch(j->ctx, tid, work_bytes + j->T * CK_QGEMM_ROWS * sizeof(float));
+    size_t t_pad = (j->T + CK_QXG_ROWS - 1) / CK_QXG_ROWS * CK_QXG_ROWS;
+    unsigned char *work = j->ctx->scratch(j->ctx, tid, work_bytes + t_pad * CK_QGEMM_ROWS * sizeof(float));
     for (size_t tile = begin; tile < end; tile++) {
         size_t n0 = tile * CK_QGEMM_ROWS, nr = min_size(j->N - n0, CK_QGEMM_ROWS);
         if (!work) {
@@ -97,7 +125,7 @@ static void gemm_body(void *arg, size_t begin, size_t end, int tid)
             continue;
         }
         float *out = (float *)(void *)(work + work_bytes);
-        j->k->gemm(j->w + n0 * j->row_bytes, j->row_bytes, nr, j->a.xq, j->a.xsum, j->nb, j->T, work, out);
+        j->k->gemm(j->w + n0 * j->row_bytes, j->row_bytes, nr, j->a.xg, j->nb, j->T, work, out);
         store_rows(j, 0, j->T, n0, nr, out, CK_QGEMM_ROWS);
     }
 }
@@ -113,29 +141,39 @@ static void run_parallel(const ck_exec_ctx *ctx, size_t n, size_t grain, ck_rang
         ctx->parallel_for(ctx, n, grain, fn, arg);
 }
 
+static int use_gemm(const ck_qkernels *k, size_t T)
+{
+    return k->gemm && T >= k->gemm_min_t;
+}
+
 static void run_matmul(const ck_exec_ctx *ctx, acts a, size_t T, size_t K, const void *w, size_t N, const float *bias,
                        float *y, uint32_t dtype, const ck_qkernels *k)
 {
     matmul_job j = {ctx, a, w, bias, y, T, K / CK_QBLOCK, N, ck_dtype_row_bytes(dtype, K), k};
-    if (k->gemm && T >= k->gemm_min_t)
+    if (use_gemm(k, T))
         run_parallel(ctx, (N + CK_QGEMM_ROWS - 1) / CK_QGEMM_ROWS, 2, gemm_body, &j);
     else
         run_parallel(ctx, (N + CK_QROWS - 1) / CK_QROWS, 4, rows_body, &j);
 }
 
-/* Checks shared by linear and qkv; on success *a holds x quantised. */
-static int quantize_activations(const ck_exec_ctx *ctx, const float *x, size_t T, size_t K, uint32_t dtype, acts *a)
+/* Checks shared by linear and qkv; on success *a holds x quantised (and
+ * grouped, when the gemm kernel will run). */
+static int quantize_activations(const ck_exec_ctx *ctx, const float *x, size_t T, size_t K, uint32_t dtype,
+                                const ck_qkernels *k, acts *a)
 {
     if ((dtype != CK_DTYPE_Q8_0 && dtype != CK_DTYPE_Q4_0) || K == 0 || K % CK_QBLOCK != 0)
         return CK_E_UNSUPPORTED;
-    size_t blocks = T * (K / CK_QBLOCK);
-    size_t xq_bytes = (blocks * sizeof(ck_block_q8_0) + 63) / 64 * 64;
-    unsigned char *buf = ctx->scratch(ctx, CK_SCRATCH_SHARED, xq_bytes + blocks * sizeof(int32_t));
+    size_t nb = K / CK_QBLOCK, groups = (T + CK_QXG_ROWS - 1) / CK_QXG_ROWS;
+    size_t xq_bytes = (T * nb * sizeof(ck_block_q8_0) + 63) / 64 * 64;
+    size_t xg_bytes = use_gemm(k, T) ? groups * nb * CK_QXG_BYTES : 0;
+    unsigned char *buf = ctx->scratch(ctx, CK_SCRATCH_SHARED, xq_bytes + xg_bytes);
     if (!buf)
         return CK_E_NOMEM;
     a->xq = (ck_block_q8_0 *)(void *)buf;
-    a->xsum = (int32_t *)(void *)(buf + xq_bytes);
-    quantize_job j = {x, *a, K};
+    a->xg = xg_bytes ? buf + xq_bytes : NULL;
+    if (a->xg && T % CK_QXG_ROWS != 0) /* the padding rows are zero */
+        memset(a->xg + (groups - 1) * nb * CK_QXG_BYTES, 0, nb * CK_QXG_BYTES);
+    quantize_job j = {x, *a, K, k->acts};
     run_parallel(ctx, T, 16, quantize_rows_body, &j);
     return CK_OK;
 }
@@ -147,7 +185,7 @@ int ck_qlinear_exec(const ck_exec_ctx *ctx, const ck_linear_args *a, uint32_t dt
     if (a->T == 0 || a->N == 0)
         return a->K % CK_QBLOCK == 0 ? CK_OK : CK_E_UNSUPPORTED;
     acts x;
-    int rc = quantize_activations(ctx, a->x, a->T, a->K, dtype, &x);
+    int rc = quantize_activations(ctx, a->x, a->T, a->K, dtype, k, &x);
     if (rc != CK_OK)
         return rc;
     run_matmul(ctx, x, a->T, a->K, a->w, a->N, a->bias, a->y, dtype, k);
@@ -162,7 +200,7 @@ int ck_qqkv_exec(const ck_exec_ctx *ctx, const ck_qkv_args *a, uint32_t dtype, c
     if (a->T == 0 || nq == 0)
         return a->D % CK_QBLOCK == 0 ? CK_OK : CK_E_UNSUPPORTED;
     acts x;
-    int rc = quantize_activations(ctx, a->x, a->T, a->D, dtype, &x);
+    int rc = quantize_activations(ctx, a->x, a->T, a->D, dtype, k, &x);
     if (rc != CK_OK)
         return rc;
     run_matmul(ctx, x, a->T, a->D, a->wq, nq, a->bq, a->q, dtype, k);
