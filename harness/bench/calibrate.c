@@ -48,6 +48,7 @@
 #endif
 
 #include "calibrate_internal.h"
+#include "common/hugepages.h"
 #include "common/sysinfo.h"
 
 /* ---- run a function on n threads at once ---------------------------------- */
@@ -198,9 +199,9 @@ static int measure_bandwidth(ck_roofs *r, int quick, ck_progress *prog, char *er
     if (bytes < ((size_t)64 << 20))
         bytes = (size_t)64 << 20;
     triad t = {.n = bytes / sizeof(double)};
-    t.a = aligned_alloc(64, bytes);
-    t.b = aligned_alloc(64, bytes);
-    t.c = aligned_alloc(64, bytes);
+    t.a = ck_alloc_huge(64, bytes);
+    t.b = ck_alloc_huge(64, bytes);
+    t.c = ck_alloc_huge(64, bytes);
     if (!t.a || !t.b || !t.c) {
         snprintf(err, err_len, "calibrate: cannot allocate 3 x %zu MiB for the stream triad", bytes >> 20);
         free(t.a);

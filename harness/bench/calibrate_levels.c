@@ -33,6 +33,7 @@
 #endif
 
 #include "calibrate_internal.h"
+#include "common/hugepages.h"
 #include "common/sysinfo.h"
 
 typedef struct level_job {
@@ -216,7 +217,7 @@ static double measure_level_in(const ck_roofs *r, int level, int threads, int tr
     } else {
         if (keep)
             ck_level_buf_free(keep);
-        j.base = aligned_alloc(4096, need);
+        j.base = ck_alloc_huge(4096, need); /* the pages the kernels run on (common/hugepages.h) */
         if (!j.base)
             return 0.0;
         run_team(threads, touch_work, &j);
