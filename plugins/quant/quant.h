@@ -9,6 +9,8 @@
 #include "quant-ref.h"
 
 #if defined(__x86_64__)
+/* ck_q8_0_quantize_row_ref's bits (q8_0-quantize-avx512.c). */
+void ck_quant_q8_0_quantize_row_avx512(const float *x, ck_block_q8_0 *y, size_t n);
 void ck_quant_q8_0_rows_avx2(const void *w, size_t row_bytes, size_t n_rows, const ck_block_q8_0 *xq, size_t nb,
                              size_t n_x, float *out);
 void ck_quant_q4_0_rows_avx2(const void *w, size_t row_bytes, size_t n_rows, const ck_block_q8_0 *xq, size_t nb,

@@ -76,6 +76,9 @@ typedef struct ck_qkernels {
     ck_qgemm_fn gemm; /* optional: NULL, or used when T >= gemm_min_t */
     size_t gemm_min_t;
     size_t work_per_block; /* scratch bytes per weight block of the tile */
+    /* optional: quantises the activations with ck_q8_0_quantize_row_ref's
+     * bits (NULL: that function) */
+    void (*quantize)(const float *x, ck_block_q8_0 *y, size_t n);
 } ck_qkernels;
 
 /* Quantise x [T, K] to Q8_0 per row (into ctx->scratch), then

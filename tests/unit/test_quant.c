@@ -453,6 +453,64 @@ Test(quant_paths, q4_0_linear_bit_identical)
     linear_paths_bit_identical(CK_DTYPE_Q4_0);
 }
 
+/* Activations whose products x * (1 / d) land on exact halves (rounded
+ * away from zero), on integers and on +-127, and all-zero blocks: a path's
+ * own activation quantiser must give the reference's codes on them, which
+ * random x hardly ever tests. Block kinds by b % 4: max 127 (d = 1) with
+ * halves, all zero, max 63.5 (d = 1/2) with quarters, tie-heavy random. */
+static float *tie_heavy_floats(size_t n, uint64_t seed);
+
+static void tie_activations(float *x, size_t n)
+{
+    float *r = tie_heavy_floats(n, 31);
+    for (size_t i = 0; i < n; i++) {
+        size_t b = i / 32, j = i % 32;
+        int k = (int)((i * 37u + 11u) % 253u) - 126; /* -126..126 */
+        switch (b % 4) {
+        case 0: x[i] = j == 5 ? (b % 8 ? 127.0f : -127.0f) : (float)k + (k < 0 ? -0.5f : 0.5f); break;
+        case 1: x[i] = 0.0f; break;
+        case 2: x[i] = j == 0 ? 63.5f : (float)(k / 2) * 0.25f; break;
+        default: x[i] = r[i];
+        }
+    }
+    free(r);
+}
+
+static void activation_ties_bit_identical(uint32_t dtype)
+{
+    const qcase cs[] = {{1, 1024, 19, 0, 0}, {3, 512, 9, 1, 0}};
+    const char *paths[5];
+    size_t np = runnable_paths(paths);
+    for (size_t c = 0; c < sizeof cs / sizeof cs[0]; c++) {
+        ck_plugin *scalar = load_quant("scalar");
+        qdata d = make_data(scalar, &cs[c], dtype, 200 + c);
+        tie_activations(d.x, cs[c].T * cs[c].K);
+        float *ref = run_linear(scalar, &cs[c], dtype, &d, 1);
+        ck_plugin_unload(scalar);
+        for (size_t i = 0; i < np; i++) {
+            ck_plugin *p = load_quant(paths[i]);
+            char what[128];
+            snprintf(what, sizeof what, "%s linear %s on tie-heavy x, T=%zu K=%zu", ck_dtype_name(dtype), paths[i],
+                     cs[c].T, cs[c].K);
+            float *y = run_linear(p, &cs[c], dtype, &d, 1);
+            expect_same_bits(y, ref, cs[c].T * cs[c].N, what);
+            free(y);
+            ck_plugin_unload(p);
+        }
+        free(ref);
+        free_data(&d);
+    }
+}
+
+Test(quant_paths, q8_0_activation_ties_bit_identical)
+{
+    activation_ties_bit_identical(CK_DTYPE_Q8_0);
+}
+Test(quant_paths, q4_0_activation_ties_bit_identical)
+{
+    activation_ties_bit_identical(CK_DTYPE_Q4_0);
+}
+
 /* qkv = three linears on the same quantised activations, on every path. */
 static void qkv_matches_linears(uint32_t dtype)
 {

@@ -17,6 +17,8 @@ typedef struct quantize_job {
     const float *x;
     acts a;
     size_t K;
+    void (*quantize)(const float *x, ck_block_q8_0 *y, size_t n);
+    int xsum; /* the gemm kernel reads xsum; the row kernels do not */
 } quantize_job;
 
 static void quantize_rows_body(void *arg, size_t begin, size_t end, int tid)
@@ -25,8 +27,8 @@ static void quantize_rows_body(void *arg, size_t begin, size_t end, int tid)
     (void)tid;
     size_t nb = j->K / CK_QBLOCK;
     for (size_t t = begin; t < end; t++) {
-        ck_q8_0_quantize_row_ref(j->x + t * j->K, j->a.xq + t * nb, j->K);
-        for (size_t b = t * nb; b < (t + 1) * nb; b++) {
+        j->quantize(j->x + t * j->K, j->a.xq + t * nb, j->K);
+        for (size_t b = t * nb; j->xsum && b < (t + 1) * nb; b++) {
             int32_t sum = 0;
             for (int i = 0; i < CK_QBLOCK; i++)
                 sum += j->a.xq[b].qs[i];
@@ -113,18 +115,25 @@ static void run_parallel(const ck_exec_ctx *ctx, size_t n, size_t grain, ck_rang
         ctx->parallel_for(ctx, n, grain, fn, arg);
 }
 
+static int uses_gemm(const ck_qkernels *k, size_t T)
+{
+    return k->gemm && T >= k->gemm_min_t;
+}
+
 static void run_matmul(const ck_exec_ctx *ctx, acts a, size_t T, size_t K, const void *w, size_t N, const float *bias,
                        float *y, uint32_t dtype, const ck_qkernels *k)
 {
     matmul_job j = {ctx, a, w, bias, y, T, K / CK_QBLOCK, N, ck_dtype_row_bytes(dtype, K), k};
-    if (k->gemm && T >= k->gemm_min_t)
+    if (uses_gemm(k, T))
         run_parallel(ctx, (N + CK_QGEMM_ROWS - 1) / CK_QGEMM_ROWS, 2, gemm_body, &j);
     else
         run_parallel(ctx, (N + CK_QROWS - 1) / CK_QROWS, 4, rows_body, &j);
 }
 
-/* Checks shared by linear and qkv; on success *a holds x quantised. */
-static int quantize_activations(const ck_exec_ctx *ctx, const float *x, size_t T, size_t K, uint32_t dtype, acts *a)
+/* Checks shared by linear and qkv; on success *a holds x quantised (and,
+ * where the gemm kernel will run, its block sums). */
+static int quantize_activations(const ck_exec_ctx *ctx, const float *x, size_t T, size_t K, uint32_t dtype,
+                                const ck_qkernels *k, acts *a)
 {
     if ((dtype != CK_DTYPE_Q8_0 && dtype != CK_DTYPE_Q4_0) || K == 0 || K % CK_QBLOCK != 0)
         return CK_E_UNSUPPORTED;
@@ -135,7 +144,7 @@ static int quantize_activations(const ck_exec_ctx *ctx, const float *x, size_t T
         return CK_E_NOMEM;
     a->xq = (ck_block_q8_0 *)(void *)buf;
     a->xsum = (int32_t *)(void *)(buf + xq_bytes);
-    quantize_job j = {x, *a, K};
+    quantize_job j = {x, *a, K, k->quantize ? k->quantize : ck_q8_0_quantize_row_ref, uses_gemm(k, T)};
     run_parallel(ctx, T, 16, quantize_rows_body, &j);
     return CK_OK;
 }
@@ -147,7 +156,7 @@ int ck_qlinear_exec(const ck_exec_ctx *ctx, const ck_linear_args *a, uint32_t dt
     if (a->T == 0 || a->N == 0)
         return a->K % CK_QBLOCK == 0 ? CK_OK : CK_E_UNSUPPORTED;
     acts x;
-    int rc = quantize_activations(ctx, a->x, a->T, a->K, dtype, &x);
+    int rc = quantize_activations(ctx, a->x, a->T, a->K, dtype, k, &x);
     if (rc != CK_OK)
         return rc;
     run_matmul(ctx, x, a->T, a->K, a->w, a->N, a->bias, a->y, dtype, k);
@@ -162,7 +171,7 @@ int ck_qqkv_exec(const ck_exec_ctx *ctx, const ck_qkv_args *a, uint32_t dtype, c
     if (a->T == 0 || nq == 0)
         return a->D % CK_QBLOCK == 0 ? CK_OK : CK_E_UNSUPPORTED;
     acts x;
-    int rc = quantize_activations(ctx, a->x, a->T, a->D, dtype, &x);
+    int rc = quantize_activations(ctx, a->x, a->T, a->D, dtype, k, &x);
     if (rc != CK_OK)
         return rc;
     run_matmul(ctx, x, a->T, a->D, a->wq, nq, a->bq, a->q, dtype, k);
