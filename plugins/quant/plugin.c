@@ -8,8 +8,9 @@
  * variable CK_QUANT_ISA. Every path gives the scalar path's bits, so the
  * choice changes speed only. The chosen path is in the description and in the
  * kernel names, which `ckbench list` prints. Quantise / dequantise are the
- * reference code on every path (they are not on the hot path: weights are
- * quantised once, activations inside the linear kernel). */
+ * reference code on every path (weights are quantised once); the activations,
+ * quantised inside every linear, by the reference code too except where a
+ * path brings its own quantiser with the same bits (avx512vnni). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
