@@ -53,6 +53,8 @@ int ck_hugepages_parse(const char *s, ck_hugepages *out)
         *out = CK_HUGEPAGES_2M;
     else if (strcasecmp(s, "1G") == 0)
         *out = CK_HUGEPAGES_1G;
+    else if (strcasecmp(s, "thp") == 0)
+        *out = CK_HUGEPAGES_THP;
     else
         return -1;
     return 0;
@@ -110,7 +112,7 @@ static void thp_mode(char *buf, size_t len)
 
 /* Base pages, reserved lazily; aligned to 2 MiB so that sections (which
  * start on 2 MiB offsets) can be backed by transparent hugepages. */
-static int map_plain(ck_arena *a, int want_thp, char *err, size_t err_len)
+static int map_plain(ck_arena *a, int want_thp, int fell_back, char *err, size_t err_len)
 {
     size_t page = (size_t)sysconf(_SC_PAGESIZE), len, over;
     if (round_up(a->size, page, &len) || len > SIZE_MAX - SZ_2M) {
@@ -134,15 +136,16 @@ static int map_plain(ck_arena *a, int want_thp, char *err, size_t err_len)
     a->page = page;
     a->hugepages = CK_HUGEPAGES_NONE;
     if (want_thp) {
+        const char *lead = fell_back ? "Fell back to" : "On";
         char mode[32];
         thp_mode(mode, sizeof mode);
         if (strcmp(mode, "never") == 0) {
-            note(a, "Fell back to %zu-byte pages: transparent hugepages are off (\"never\").", page);
+            note(a, "%s %zu-byte pages: transparent hugepages are off (\"never\").", lead, page);
         } else if (madvise(a->base, len, MADV_HUGEPAGE) == 0) {
             a->thp = 1;
-            note(a, "Fell back to %zu-byte pages with transparent hugepages (madvise; mode \"%s\").", page, mode);
+            note(a, "%s %zu-byte pages with transparent hugepages (madvise; mode \"%s\").", lead, page, mode);
         } else {
-            note(a, "Fell back to %zu-byte pages: madvise(MADV_HUGEPAGE) failed: %s.", page, strerror(errno));
+            note(a, "%s %zu-byte pages: madvise(MADV_HUGEPAGE) failed: %s.", lead, page, strerror(errno));
         }
     }
     return 0;
@@ -182,13 +185,13 @@ int ck_arena_map(ck_arena *a, size_t size, const ck_arena_opts *opts, char *err,
         mapped = map_hugetlb(a, SZ_1G, MAP_HUGE_1GB, "1 GiB");
         a->hugepages = mapped == 0 ? CK_HUGEPAGES_1G : CK_HUGEPAGES_NONE;
     }
-    if (mapped != 0 && o->hugepages != CK_HUGEPAGES_NONE) {
+    if (mapped != 0 && (o->hugepages == CK_HUGEPAGES_2M || o->hugepages == CK_HUGEPAGES_1G)) {
         mapped = map_hugetlb(a, SZ_2M, MAP_HUGE_2MB, "2 MiB");
         a->hugepages = mapped == 0 ? CK_HUGEPAGES_2M : CK_HUGEPAGES_NONE;
         if (mapped == 0 && o->hugepages == CK_HUGEPAGES_1G)
             note(a, "Fell back to 2 MiB hugepages.");
     }
-    if (mapped != 0 && map_plain(a, o->hugepages != CK_HUGEPAGES_NONE, err, err_len))
+    if (mapped != 0 && map_plain(a, o->hugepages != CK_HUGEPAGES_NONE, o->hugepages != CK_HUGEPAGES_THP, err, err_len))
         return -1;
     place_numa(a, o);
     return 0;

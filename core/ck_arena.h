@@ -17,6 +17,7 @@ typedef enum ck_hugepages {
     CK_HUGEPAGES_NONE = 0, /* base pages */
     CK_HUGEPAGES_2M = 1,   /* hugetlbfs 2 MiB pages; else transparent hugepages */
     CK_HUGEPAGES_1G = 2,   /* hugetlbfs 1 GiB pages; else 2 MiB; else transparent */
+    CK_HUGEPAGES_THP = 3,  /* transparent hugepages only (madvise): the runner's arena */
 } ck_hugepages;
 
 typedef enum ck_numa_policy {

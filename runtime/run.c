@@ -20,10 +20,17 @@ int run_failf(char *err, size_t len, const char *fmt, ...)
     return -1;
 }
 
+/* A private arena asks for transparent hugepages: a decode step streams
+ * every weight once, and on 4 KiB pages a kernel reading several weight
+ * rows side by side reads DRAM 5-15% slower on the development VM (and
+ * bench times its kernels on such pages, harness/common/hugepages.c), so
+ * base pages would run slower than the machine allows. hugetlbfs pages
+ * would need pages reserved by the administrator: not the default. */
 static int map_arena(ck_runner *r, char *err, size_t len)
 {
+    const ck_arena_opts thp = {CK_HUGEPAGES_THP, CK_NUMA_DEFAULT, 0};
     if (!r->opts.share_name)
-        return ck_arena_map(&r->arena, r->plan->total, NULL, err, len);
+        return ck_arena_map(&r->arena, r->plan->total, &thp, err, len);
     if (!(r->share = ck_share_create(r->opts.share_name, r->plan, r->opts.window_layers == 0, &r->arena, err, len)))
         return -1;
     r->share_h = ck_share_hdr(r->share);

@@ -30,7 +30,7 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: ckbench plan --model M [--training | --decode [--decode-pos P]] [--align N]\n"
                "                    [--weight-dtype f32|bf16|f16|q8_0|q4_0] [--layout FILE] [--per-layer]\n"
-               "                    [--map [--hugepages none|2M|1G] [--numa interleave|NODE] [--touch-window L]]\n"
+               "                    [--map [--hugepages none|2M|1G|thp] [--numa interleave|NODE] [--touch-window L]]\n"
                "                    [--fuse all|none|LIST [--plugin P]] [--compute f32|bf16]\n"
                "\n"
                "Plans every tensor of model M (a file such as ir/models/llava.json, or a name found\n"
@@ -47,7 +47,7 @@ static void usage(FILE *f)
                "  --compute C      the compute type the run will use (f32, bf16), recorded in layout.json\n"
                "  --per-layer      one map row per layer\n"
                "  --map            map the plan (MAP_NORESERVE: nothing is touched) and say how\n"
-               "  --hugepages H    with --map: none, 2M or 1G (falls back, and says why)\n"
+               "  --hugepages H    with --map: none, 2M or 1G (falls back, and says why), thp (transparent only)\n"
                "  --numa P         with --map: interleave, or a node number (needs libnuma)\n"
                "  --touch-window L with --map: fault in L layers at a time, releasing each window after\n"
                "  --fuse LIST      run the fusion pass and record the flags and what it applied in the\n"

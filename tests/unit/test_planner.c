@@ -471,7 +471,31 @@ Test(arena, hugepage_requests_fall_back_with_a_reason)
     ck_hugepages h;
     cr_assert_eq(ck_hugepages_parse("2M", &h), 0);
     cr_assert_eq(h, CK_HUGEPAGES_2M);
+    cr_assert_eq(ck_hugepages_parse("thp", &h), 0);
+    cr_assert_eq(h, CK_HUGEPAGES_THP);
     cr_assert_eq(ck_hugepages_parse("3M", &h), -1);
+}
+
+/* The runner's mode: base pages with transparent hugepages asked for, never
+ * hugetlbfs (which needs pages an administrator reserved), 2 MiB aligned so
+ * that the kernel can back them; where THP is off, the note says so. */
+Test(arena, thp_asks_for_transparent_hugepages_only)
+{
+    ck_arena ar;
+    char err[CK_ERR_LEN];
+    ck_arena_opts o = {.hugepages = CK_HUGEPAGES_THP};
+    cr_assert_eq(ck_arena_map(&ar, 3 * MIB2 + 5, &o, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(ar.hugepages, CK_HUGEPAGES_NONE, "no hugetlbfs pages");
+    cr_assert_null(strstr(ar.note, "MiB hugepages"), "hugetlbfs was tried: '%s'", ar.note);
+    cr_assert_eq((uintptr_t)ar.base % MIB2, 0, "2 MiB aligned");
+    cr_assert(ar.thp || strstr(ar.note, "transparent hugepages are off") || strstr(ar.note, "madvise"),
+              "neither granted nor a reason: '%s'", ar.note);
+    cr_assert_eq(ck_arena_touch(&ar, 0, 3 * MIB2 + 5), 0);
+    ck_arena_unmap(&ar);
+    o.hugepages = CK_HUGEPAGES_NONE;
+    cr_assert_eq(ck_arena_map(&ar, MIB2, &o, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(ar.thp, 0, "none asks for nothing");
+    ck_arena_unmap(&ar);
 }
 
 /* ---- training: what the backward pass needs ------------------------------ */
