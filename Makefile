@@ -345,7 +345,7 @@ $(FUZZ_DIR)/fuzz_gguf: $(FUZZ_GGUF_SRC) $(wildcard ir/*.h core/*.h runtime/ck_gg
 # The second target: the result-file loader behind `ckbench report` (files
 # from other machines), with the report writers behind it.
 FUZZ_REPORT_SRC := tests/fuzz/fuzz_report.c $(wildcard harness/report/*.c) harness/common/json_text.c harness/common/files.c \
-                   harness/common/sysinfo.c harness/common/progress.c harness/common/term.c \
+                   harness/common/sysinfo.c harness/common/progress.c harness/common/term.c harness/common/hugepages.c \
                    harness/bench/roofs_file.c harness/bench/roofline.c \
                    harness/bench/calibrate.c harness/bench/calibrate_levels.c harness/bench/calibrate_dot.c \
                    core/ops_meta.c core/loader.c core/compute.c
