@@ -98,9 +98,15 @@ static void pack_q(const dec_job *j, const float *q, float *qp)
  * rows of 4 KiB side by side, front to back, a pattern a plain read
  * streams at ~40) gave 12 and 15 GB/s; a read loop with this shape's 4
  * FMAs per 64-byte line reads 4 rows side by side at 24 GB/s (33 with one
- * FMA) and one stream at 29-37 (42-43). Every line prefetched caps even a
- * plain read at 34-36. So cold the arithmetic only partly overlaps the
- * stream; hot in L2 (96 keys) the scores take 5.1 us, p . V 4.5, the
+ * FMA) and one stream at 29-37 (42-43). Those FMAs are no dependency
+ * chain (16 accumulators for 4 rows, one FMA each per line), but gcc
+ * folded the line's load into each FMA; with one load per line into a
+ * register the same loop gives 27 (35 with one FMA, 20 with 8) for 4 rows
+ * of 4 KiB, 25 for 4 rows of 512 bytes, 21 for 2 rows and 36-37 for one
+ * stream, the plain read ~40 then: the cost is the arithmetic per line
+ * read beside other rows, not FMA latency. Every line prefetched caps
+ * even a plain read at 34-36. So cold the arithmetic only partly overlaps
+ * the stream; hot in L2 (96 keys) the scores take 5.1 us, p . V 4.5, the
  * softmax 0.6 (57-64% of the FMA peak), the prefetch instructions 1.2
  * more.
  * Tried and slower or level: prefetching only the first lines of each
@@ -108,7 +114,11 @@ static void pack_q(const dec_job *j, const float *q, float *qp)
  * ahead, T1 / T2 / NTA (T0 is 5-15% faster), every 2nd or 4th line, K
  * during the score tiles and V during p . V (one stream at a time),
  * blocks of 8, 24 or 32 keys, or sized in bytes (128 KiB - 2 MiB of
- * K + V), work items of 8 kv heads. With G = 1 and 32 kv heads
+ * K + V), work items of 8 kv heads; scores in address order (one key
+ * row, 16 heads of 4 kv heads per tile, so that K is one stream): 15-20%
+ * slower; p . V in runs of 4 rows (V 4 rows side by side, not 16): cold
+ * level to 3% faster on 1 thread but 12% slower hot at S = 256; both in
+ * address order without software prefetch: 6 GB/s. With G = 1 and 32 kv heads
  * (LLaMA-7B, a key row of 16 KiB of K and 16 of V) it streams at 25-29
  * GB/s there. */
 typedef struct dec_pf {
