@@ -86,12 +86,18 @@ static void check_worker_state(pool *pl, int tid, const ck_host_state *base)
 }
 
 /* Kernels of a model come back to back: a worker that just finished polls
- * for the next job (and the caller for the workers) this many times, a few
- * tens of microseconds, before sleeping on a condition variable, so a small
- * op does not pay a futex wake-up per call (measured on 2 idle cores: 0.5 us
- * per parallel_for instead of 9 us). On a machine shared with other loads
+ * for the next job (and the caller for the workers) this many times, about
+ * 100 us (a pause is 23 ns on the development VM), before sleeping on a
+ * condition variable, so a small op does not pay a futex wake-up per call
+ * (measured on 2 idle cores: 0.5 us per parallel_for instead of 9 us). The
+ * window covers the serial stretch of a decode step, rope and a
+ * one-chunk attention on the caller (40-50 us at LLaMA-7B's shapes): with
+ * 1000 polls (24 us) the worker slept through it and joined the next
+ * matvec a wake-up late (out_proj on 2 threads in the generation loop:
+ * 192-216 us against 145-184 us for the same calls back to back; 144-151
+ * against 136-148 with 4000). On a machine shared with other loads
  * spinning steals their time: CK_SPIN=0 turns it off. */
-#define DEFAULT_SPIN_POLLS 1000
+#define DEFAULT_SPIN_POLLS 4000
 
 static inline void cpu_relax(void)
 {

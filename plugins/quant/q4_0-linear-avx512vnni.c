@@ -77,9 +77,15 @@ static const unsigned char q4_codes_off[64] = {
     50, 51, 52, 53, 56, 57, 58, 59, 60, 61, 62, 63, 64, 65, 66, 67, 68, 69, 70, 71,
 };
 
+/* How a tile's rows sit against 64-byte lines, for the whole-line loads. */
+enum { Q4_OFF_LINE = 0, Q4_ON_LINES = 1, Q4_ON_8 = 2 };
+
 /* Blocks [0, nb - nb % 4) of nx (1 or 2, a constant once inlined)
- * activation rows into acc; `aligned` (a constant once inlined): every row
- * starts on a 64-byte line. */
+ * activation rows into acc; `aligned` (a constant once inlined): Q4_ON_LINES,
+ * every row starts on a 64-byte line; Q4_ON_8, every row starts on 8 bytes
+ * (K a multiple of 128, as LLaMA-7B's 11008: rows of 6192 bytes), so the
+ * 72 bytes of a step start at most 56 bytes into a line and still lie in
+ * two, at an offset of each row's own; Q4_OFF_LINE, neither. */
 CK_QVBMI_TARGET void q4_0_steps4_nx(const unsigned char *rows[CK_QROWS], size_t row_bytes, const ck_block_q8_0 *xq,
                                     size_t nb, const size_t nx, const int aligned, __m256 acc[CK_QXROWS])
 {
@@ -108,7 +114,14 @@ CK_QVBMI_TARGET void q4_0_steps4_nx(const unsigned char *rows[CK_QROWS], size_t 
         for (int r = 0; r < CK_QROWS; r++) {
             const unsigned char *blk = rows[r] + b * sizeof(ck_block_q4_0);
             __m512i v;
-            if (aligned) {
+            if (aligned == Q4_ON_8) {
+                const unsigned char *line = (const unsigned char *)((uintptr_t)blk & ~(uintptr_t)63);
+                const __m512i here = _mm512_set1_epi8((char)((uintptr_t)blk & 63));
+                __m512i l0 = _mm512_load_si512(line), l1 = _mm512_load_si512(line + 64);
+                v = _mm512_permutex2var_epi8(l0, _mm512_add_epi8(off_qs, here), l1);
+                dws = _mm512_mask_blend_epi8(ck_qvbmi_scale_mask(r), dws,
+                                             _mm512_permutex2var_epi8(l0, _mm512_add_epi8(idx_d, here), l1));
+            } else if (aligned == Q4_ON_LINES) {
                 const unsigned char *line = (const unsigned char *)((uintptr_t)blk & ~(uintptr_t)63);
                 __m512i l0 = _mm512_load_si512(line), l1 = _mm512_load_si512(line + 64);
                 v = _mm512_permutex2var_epi8(l0, al_qs, l1);
@@ -192,13 +205,15 @@ __attribute__((target(CK_QVBMI_TARGET_STR), noinline)) static void q4_0_rows_vbm
                                                                                   const ck_block_q8_0 *xq, size_t nb,
                                                                                   size_t n_x, float *out)
 {
-    int aligned = ((uintptr_t)rows[0] | row_bytes) % 64 == 0;
+    uintptr_t at = (uintptr_t)rows[0] | row_bytes;
     if (n_x == 2)
-        q4_0_rows4_nx(rows, row_bytes, n_rows, xq, nb, 2, 0, out);
-    else if (aligned)
-        q4_0_rows4_nx(rows, row_bytes, n_rows, xq, nb, 1, 1, out);
+        q4_0_rows4_nx(rows, row_bytes, n_rows, xq, nb, 2, Q4_OFF_LINE, out);
+    else if (at % 64 == 0)
+        q4_0_rows4_nx(rows, row_bytes, n_rows, xq, nb, 1, Q4_ON_LINES, out);
+    else if (at % 8 == 0)
+        q4_0_rows4_nx(rows, row_bytes, n_rows, xq, nb, 1, Q4_ON_8, out);
     else
-        q4_0_rows4_nx(rows, row_bytes, n_rows, xq, nb, 1, 0, out);
+        q4_0_rows4_nx(rows, row_bytes, n_rows, xq, nb, 1, Q4_OFF_LINE, out);
 }
 
 __attribute__((target(CK_QVNNI_TARGET_STR))) void ck_quant_q4_0_rows_avx512vnni(const void *w, size_t row_bytes,

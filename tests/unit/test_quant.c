@@ -359,13 +359,16 @@ typedef struct qcase {
  * activation rows and a remainder, sixteen-row tiles and a short last
  * one), one and many blocks. Block counts with every remainder mod 4
  * (the four-block steps) and above 4. Rows on 64-byte lines (K a multiple
- * of 1024, weights 64-byte aligned: the decode kernels' whole-line loads)
- * and the same K off the line. */
+ * of 1024, weights 64-byte aligned: the decode kernels' whole-line loads),
+ * rows on 8 bytes at every offset into a line (q4_0's whole-line loads at
+ * each row's own offset: K a multiple of 128, as LLaMA-7B's 11008) and the
+ * same K off the line. */
 static const qcase cases[] = {
-    {1, 32, 1, 0, 0},    {1, 512, 37, 1, 0},  {3, 96, 8, 0, 0},    {5, 1024, 67, 1, 0}, {2, 4096, 17, 0, 0},
-    {16, 64, 9, 1, 0},   {17, 256, 37, 0, 0}, {43, 96, 8, 1, 0},   {21, 32, 37, 1, 0},  {18, 2048, 3, 0, 0},
-    {1, 160, 13, 1, 0},  {3, 224, 11, 0, 0},  {1, 192, 9, 1, 0},   {1, 1024, 19, 0, 0}, {1, 3072, 16, 1, 0},
-    {1, 2048, 11, 1, 2}, {1, 1024, 9, 0, 8},  {24, 128, 33, 1, 0}, {32, 96, 48, 0, 0},  {31, 64, 16, 1, 0},
+    {1, 32, 1, 0, 0},    {1, 512, 37, 1, 0},  {3, 96, 8, 0, 0},     {5, 1024, 67, 1, 0}, {2, 4096, 17, 0, 0},
+    {16, 64, 9, 1, 0},   {17, 256, 37, 0, 0}, {43, 96, 8, 1, 0},    {21, 32, 37, 1, 0},  {18, 2048, 3, 0, 0},
+    {1, 160, 13, 1, 0},  {3, 224, 11, 0, 0},  {1, 192, 9, 1, 0},    {1, 1024, 19, 0, 0}, {1, 3072, 16, 1, 0},
+    {1, 2048, 11, 1, 2}, {1, 1024, 9, 0, 8},  {24, 128, 33, 1, 0},  {32, 96, 48, 0, 0},  {31, 64, 16, 1, 0},
+    {1, 1408, 13, 1, 0}, {1, 384, 21, 0, 24}, {1, 1536, 10, 0, 56},
 };
 
 typedef struct qdata {
