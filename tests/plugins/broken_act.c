@@ -15,6 +15,7 @@
  * them and names the kernels, and passes act_down's swiglu and gelu. */
 #include <math.h>
 
+#include "act_down_ref.h"
 #include "ck_plugin.h"
 
 static int gelu_erf_in_tanh_form(const ck_exec_ctx *ctx, const void *args)
@@ -45,15 +46,9 @@ static int act_down_with_both(const ck_exec_ctx *ctx, const void *args)
     const ck_linear_args *d = &f->down;
     float *h = f->act_kind == CK_ACTIVATION_SWIGLU ? f->swiglu.y : f->gelu.y; /* down.x: written, as the members do */
     if (f->act_kind == CK_ACTIVATION_SWIGLU) {
-        for (size_t i = 0; i < f->swiglu.n; i++) {
-            double g = f->swiglu.gate[i];
-            h[i] = (float)(g / (1.0 + exp(-g)) * f->swiglu.up[i]);
-        }
+        ref_swiglu(&f->swiglu, h);
     } else if (f->act_kind == CK_ACTIVATION_GELU) {
-        for (size_t i = 0; i < f->gelu.n; i++) {
-            double x = f->gelu.x[i];
-            h[i] = (float)(0.5 * x * (1.0 + tanh(0.7978845608028654 * (x + 0.044715 * x * x * x))));
-        }
+        ref_gelu_tanh(&f->gelu, h);
     } else if (f->act_kind == CK_ACTIVATION_GELU_ERF || f->act_kind == CK_ACTIVATION_QUICK_GELU) {
         for (size_t i = 0; i < f->gelu.n; i++) { /* the defect: 2 and 3 swapped */
             double x = f->gelu.x[i];
@@ -65,14 +60,7 @@ static int act_down_with_both(const ck_exec_ctx *ctx, const void *args)
     }
     if (d->w_dtype != CK_DTYPE_F32)
         return CK_E_UNSUPPORTED;
-    const float *w = d->w;
-    for (size_t t = 0; t < d->T; t++)
-        for (size_t n = 0; n < d->N; n++) {
-            double acc = d->bias ? d->bias[n] : 0.0;
-            for (size_t k = 0; k < d->K; k++)
-                acc += (double)h[t * d->K + k] * w[n * d->K + k];
-            d->y[t * d->N + n] = (float)acc;
-        }
+    ref_down(d, h);
     return CK_OK;
 }
 

@@ -5,9 +5,7 @@
  * gelu_erf or quick_gelu MLP unfused (its members run as they are), and
  * parity skips those cases as not claimed (tests/unit/test_fusion.c,
  * test_parity.c). Plain C in double, one thread. */
-#include <math.h>
-
-#include "ck_plugin.h"
+#include "act_down_ref.h"
 
 static int act_down_before_unary(const ck_exec_ctx *ctx, const void *args)
 {
@@ -18,23 +16,10 @@ static int act_down_before_unary(const ck_exec_ctx *ctx, const void *args)
         return CK_E_UNSUPPORTED;
     float *h = f->act_kind == CK_ACTIVATION_SWIGLU ? f->swiglu.y : f->gelu.y;
     if (f->act_kind == CK_ACTIVATION_SWIGLU)
-        for (size_t i = 0; i < f->swiglu.n; i++) {
-            double g = f->swiglu.gate[i];
-            h[i] = (float)(g / (1.0 + exp(-g)) * f->swiglu.up[i]);
-        }
+        ref_swiglu(&f->swiglu, h);
     else /* its era's "not swiglu": gelu, the tanh form */
-        for (size_t i = 0; i < f->gelu.n; i++) {
-            double x = f->gelu.x[i];
-            h[i] = (float)(0.5 * x * (1.0 + tanh(0.7978845608028654 * (x + 0.044715 * x * x * x))));
-        }
-    const float *w = d->w;
-    for (size_t t = 0; t < d->T; t++)
-        for (size_t n = 0; n < d->N; n++) {
-            double acc = d->bias ? d->bias[n] : 0.0;
-            for (size_t k = 0; k < d->K; k++)
-                acc += (double)h[t * d->K + k] * w[n * d->K + k];
-            d->y[t * d->N + n] = (float)acc;
-        }
+        ref_gelu_tanh(&f->gelu, h);
+    ref_down(d, h);
     return CK_OK;
 }
 
