@@ -202,6 +202,11 @@ const ck_shape *ck_case_shape(const ck_case *c)
 {
     return &c->shape;
 }
+
+const ck_shape *ck_case_member(const ck_case *c, size_t i)
+{
+    return i < c->n_members ? &c->members[i] : NULL;
+}
 size_t ck_case_n_bufs(const ck_case *c)
 {
     return c->n_bufs;

@@ -105,6 +105,8 @@ ck_case *ck_case_create_unbacked(const ck_shape *s, const ck_shape *members, siz
 void ck_case_free(ck_case *c);
 
 const ck_shape *ck_case_shape(const ck_case *c);
+/* A fused case's member i (NULL past the last, or for an unfused case). */
+const ck_shape *ck_case_member(const ck_case *c, size_t i);
 size_t ck_case_n_bufs(const ck_case *c);
 const ck_case_buf *ck_case_buf_at(const ck_case *c, size_t i);
 const ck_case_buf *ck_case_find(const ck_case *c, const char *name);

@@ -11,7 +11,8 @@
  * reference's — signed zeros, subnormals, overflow, exp's range (|g| near
  * and beyond 88.72), rows of large equal values, rows whose terms cancel,
  * sparse rows (few terms: the error model's bound is tight there, so a
- * kernel that narrows its inputs shows), scores far apart (all but one
+ * kernel that narrows its inputs shows, and behind act_down's projection one
+ * whose activation is a near neighbour), scores far apart (all but one
  * probability underflow) and tied; rope rows at the ends of the table;
  * Phi's tails for the gelus (saturated, underflowing, around 0). */
 #include <float.h>
@@ -135,6 +136,23 @@ static void cover_inputs(cover *cv)
             s->T = 9, s->S = 9, s->n_heads = 4, s->n_kv_heads = 2, s->head_dim = 64, s->causal = 1;
             s->materialize = mat;
         }
+    /* act_down with a sparse activation input: its zeros make zeros of the
+     * activation (0 for every kind), so the down projection sums a few terms
+     * and its bound, pdot(K + 1) of their magnitudes, falls below what a
+     * near neighbour of the activation errs by: fused, a gelu_erf in the
+     * tanh form shows only here (about 1e-4 relative, within the bound of a
+     * dense row of 72 terms). Two lengths of the projection, one row and six. */
+    static const uint32_t acts[] = {CK_OP_GELU_ERF, CK_OP_QUICK_GELU, CK_OP_GELU, CK_OP_SWIGLU};
+    for (uint32_t dt = CK_DTYPE_F32; dt <= CK_DTYPE_BF16; dt++)
+        for (size_t a = 0; a < sizeof acts / sizeof acts[0]; a++)
+            for (int big = 0; big <= 1; big++) {
+                size_t T = big ? 6 : 1, F = big ? 200 : 72;
+                ck_parity_shape *ps = ck_parity_push(cv->v, cv->n, cv->cap, CK_OP_ACT_DOWN, dt, "cover inputs");
+                ps->inputs = IN_SPARSE;
+                ps->members[0] = (ck_shape){.op = acts[a], .dtype = CK_DTYPE_F32, .n = T * F};
+                ps->members[1] = (ck_shape){.op = CK_OP_LINEAR, .dtype = dt, .T = T, .K = F, .N = 24};
+                ps->n_members = 2;
+            }
     /* rope rows at the ends of the table: the first row only, and a block
      * ending on the last */
     for (int pairing = CK_ROPE_NEOX; pairing <= CK_ROPE_GPTJ; pairing++) {
@@ -227,6 +245,26 @@ static int linear_inputs(ck_case *c, int inputs)
     for (size_t r = 0; inputs == IN_CANCEL && r < s->N; r++)
         for (size_t k = 1; k < s->K; k += 2)
             memcpy(w + (r * s->K + k) * wb->elem_size, w + (r * s->K + k - 1) * wb->elem_size, wb->elem_size);
+    return 0;
+}
+
+/* act_down, sparse: one activation input in 8 kept, offset by row, and
+ * set to a value in [-3, 3] away from 0, where the gelus and their usual
+ * approximations differ most; the rest 0. */
+static int act_down_inputs(ck_case *c, int inputs)
+{
+    static const float v[] = {-3.0f, -2.5f, -2.0f, -1.5f, -1.0f, -0.75f, 0.75f, 1.0f, 1.5f, 2.0f, 2.5f, 3.0f};
+    const ck_shape *down = ck_case_member(c, 1);
+    size_t n, K = down ? down->K : 0;
+    float *x = input(c, "act.x", &n);
+    if (!x)
+        x = input(c, "act.gate", &n);
+    if (!x || inputs != IN_SPARSE || K == 0)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        size_t t = i / K, k = i % K;
+        x[i] = (k + 5 * t) % 8 ? 0.0f : v[(k / 8 + t) % (sizeof v / sizeof v[0])];
+    }
     return 0;
 }
 

@@ -235,17 +235,17 @@ void ck_parity_describe(const ck_parity_shape *ps, char *buf, size_t len)
 {
     if (!ps->n_members) {
         ck_shape_describe(&ps->shape, buf, len);
-        size_t l = strlen(buf);
-        if (ps->inputs && l < len)
-            snprintf(buf + l, len - l, " inputs=%s", ck_parity_inputs_name(ps->inputs));
-        return;
+    } else {
+        int k = snprintf(buf, len, "%s %s =", ck_op_name(ps->shape.op), ck_dtype_name(ps->shape.dtype));
+        for (size_t i = 0; i < ps->n_members && k > 0 && (size_t)k < len; i++) {
+            char m[160];
+            ck_shape_describe(&ps->members[i], m, sizeof m);
+            k += snprintf(buf + k, len - (size_t)k, "%s %s", i ? " +" : "", m);
+        }
     }
-    int k = snprintf(buf, len, "%s %s =", ck_op_name(ps->shape.op), ck_dtype_name(ps->shape.dtype));
-    for (size_t i = 0; i < ps->n_members && k > 0 && (size_t)k < len; i++) {
-        char m[160];
-        ck_shape_describe(&ps->members[i], m, sizeof m);
-        k += snprintf(buf + k, len - (size_t)k, "%s %s", i ? " +" : "", m);
-    }
+    size_t l = strlen(buf);
+    if (ps->inputs && l < len)
+        snprintf(buf + l, len - l, " inputs=%s", ck_parity_inputs_name(ps->inputs));
 }
 
 ck_case *ck_parity_full_case(const ck_parity_shape *ps, char *err, size_t err_len)
@@ -257,9 +257,9 @@ ck_case *ck_parity_full_case(const ck_parity_shape *ps, char *err, size_t err_le
 
 ck_case *ck_parity_case(const ck_parity_shape *ps, uint64_t seed, char *err, size_t err_len)
 {
-    if (ps->n_members)
-        return ck_case_create_fused(ps->shape.op, ps->shape.dtype, ps->members, ps->n_members, seed, err, err_len);
-    ck_case *c = ck_case_create(&ps->shape, seed, err, err_len);
+    ck_case *c = ps->n_members ? ck_case_create_fused(ps->shape.op, ps->shape.dtype, ps->members, ps->n_members, seed,
+                                                      err, err_len)
+                               : ck_case_create(&ps->shape, seed, err, err_len);
     if (c && ps->inputs && ck_parity_apply_inputs(c, ps->inputs, err, err_len) != 0) {
         ck_case_free(c);
         return NULL;

@@ -382,6 +382,26 @@ Test(parity_broken, act_down_with_gelu_erf_and_quick_gelu_swapped_fails)
     free_run(&r, root);
 }
 
+/* act_down whose gelu_erf is the tanh form (tests/plugins/tanh_act_down.c):
+ * within what a dense row's projection may add (it passes there), named on
+ * the sparse-input cases, where the projection sums a few terms; its right
+ * kinds pass those too. */
+Test(parity_broken, act_down_with_gelu_erf_in_the_tanh_form_fails_on_sparse_rows)
+{
+    run_result r;
+    cJSON *root = run_plugin("tanh_act_down", "act_down", "", &r);
+    cr_expect_eq(r.status, 1);
+    const char *kernel = "kernel 'f32-act_down/erf-as-tanh'";
+    expect_failure_of(root, "tanh_act_down", "act_down f32 = gelu_erf n=72 + linear f32 T=1 K=72 N=24 inputs=sparse",
+                      "mismatch", kernel);
+    expect_failure_of(root, "tanh_act_down", "act_down f32 = gelu_erf n=1200 + linear f32 T=6 K=200 N=24 inputs=sparse",
+                      "mismatch", "'down.y' out of tolerance");
+    expect_pass(root, "act_down f32 = gelu_erf n=72 + linear f32 T=1 K=72 N=100");
+    expect_pass(root, "act_down f32 = quick_gelu n=1200 + linear f32 T=6 K=200 N=24 inputs=sparse");
+    expect_pass(root, "act_down f32 = swiglu n=1200 + linear f32 T=6 K=200 N=24 inputs=sparse");
+    free_run(&r, root);
+}
+
 /* gelu_erf as 0.5 x (1 + erff(x / sqrt 2)) in f32 (tests/plugins/
  * broken_erf_cancel.c): right near 0, but the sum cancels for x << 0, which
  * Phi's relative bound does not allow; already at x ~ -2.6 (n=7) it is off
