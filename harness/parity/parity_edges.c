@@ -413,6 +413,63 @@ static void drop_repeats(suite *s)
     free(drop);
 }
 
+/* Past the blocking of a kernel's loops and of its thread split, each with
+ * a tail: rows beyond common register tiles and row blocks (MR 4-24, MC
+ * 64-256: several whole ones), K beyond k slices (KC 128-512), N beyond
+ * column blocks (NC 256-1024) (elementwise ops: edge_lens' 65537). A block loop's second pass and the split of rows between
+ * threads run only here in the edge suite (elsewhere at most 16 rows, 65
+ * columns); K or N stays small so that the reference is cheap. */
+static void edge_blocks(suite *s)
+{
+    static const size_t tkn[][3] = {{100, 40, 600}, {257, 300, 70}, {33, 600, 1030}};
+    static const uint32_t dtypes[] = {CK_DTYPE_F32, CK_DTYPE_BF16, CK_DTYPE_F16, CK_DTYPE_Q8_0, CK_DTYPE_Q4_0};
+    for (size_t d = 0; d < sizeof dtypes / sizeof dtypes[0]; d++) {
+        int quant = dtypes[d] == CK_DTYPE_Q8_0 || dtypes[d] == CK_DTYPE_Q4_0;
+        for (size_t i = 0; i < sizeof tkn / sizeof tkn[0]; i++) {
+            ck_shape *sh = push(s, CK_OP_LINEAR, dtypes[d], "edge blocks");
+            sh->T = tkn[i][0], sh->N = tkn[i][2], sh->has_bias = (int)(i & 1);
+            sh->K = quant ? (tkn[i][1] + CK_QBLOCK - 1) / CK_QBLOCK * CK_QBLOCK : tkn[i][1];
+        }
+        ck_shape *sh = push(s, CK_OP_QKV, dtypes[d], "edge blocks"); /* q: 512 columns */
+        sh->T = 100, sh->D = quant ? 64 : 40, sh->n_heads = 8, sh->n_kv_heads = 2, sh->head_dim = 64;
+    }
+    for (uint32_t op = CK_OP_RMSNORM; op <= CK_OP_LAYERNORM; op++) {
+        ck_shape *sh = push(s, op, CK_DTYPE_F32, "edge blocks");
+        sh->T = 300, sh->D = 40, sh->eps = 1e-5f, sh->has_bias = op == CK_OP_LAYERNORM;
+    }
+    ck_shape *sh = push(s, CK_OP_ROPE, CK_DTYPE_F32, "edge blocks");
+    sh->T = 200, sh->n_heads = 4, sh->n_kv_heads = 2, sh->head_dim = 64, sh->max_pos = 256;
+    sh = push(s, CK_OP_EMBEDDING, CK_DTYPE_F32, "edge blocks");
+    sh->T = 300, sh->vocab = 50, sh->D = 40;
+    sh = push(s, CK_OP_LINEAR_BWD, CK_DTYPE_F32, "edge blocks");
+    sh->T = 100, sh->K = 40, sh->N = 600;
+    for (uint32_t dt = CK_DTYPE_F32; dt <= CK_DTYPE_BF16; dt++) {
+        const size_t T = 100, D = 40, F = 600;
+        ck_shape m[3];
+        m[0] = norm_of(CK_OP_RMSNORM, T, D, 0);
+        m[1] = (ck_shape){.op = CK_OP_QKV, .dtype = dt, .T = T, .D = D, .n_heads = 8, .n_kv_heads = 2, .head_dim = 64};
+        push_fused(s, CK_OP_NORM_QKV, dt, m, 2);
+        m[1] = linear_of(dt, T, D, F, 0), m[2] = linear_of(dt, T, D, F, 0);
+        push_fused(s, CK_OP_NORM_MLP, dt, m, 3);
+        m[0] = linear_of(dt, T, D, F, 0), m[1] = linear_of(dt, T, D, F, 0);
+        m[2] = (ck_shape){.op = CK_OP_SWIGLU, .dtype = CK_DTYPE_F32, .n = T * F};
+        push_fused(s, CK_OP_GATE_UP, dt, m, 3);
+        m[0] = (ck_shape){.op = CK_OP_SWIGLU, .dtype = CK_DTYPE_F32, .n = T * D};
+        m[1] = linear_of(dt, T, D, F, 1);
+        push_fused(s, CK_OP_ACT_DOWN, dt, m, 2);
+        m[0] = (ck_shape){.op = CK_OP_ATTENTION,
+                          .dtype = CK_DTYPE_F32,
+                          .T = T,
+                          .S = T,
+                          .n_heads = 4,
+                          .n_kv_heads = 2,
+                          .head_dim = 64,
+                          .causal = 1};
+        m[1] = linear_of(dt, T, 256, 300, 0);
+        push_fused(s, CK_OP_ATTN_PROJ, dt, m, 2);
+    }
+}
+
 size_t ck_parity_edge_suite(ck_parity_shape **out)
 {
     suite s = {0};
@@ -426,6 +483,7 @@ size_t ck_parity_edge_suite(ck_parity_shape **out)
     edge_embedding_quant(&s);
     edge_backward(&s);
     edge_fused(&s);
+    edge_blocks(&s);
     ck_parity_cover(&s.v, &s.n, &s.cap);
     drop_repeats(&s);
     *out = s.v;

@@ -34,7 +34,8 @@ static int act_down_erf_as_tanh(const ck_exec_ctx *ctx, const void *args)
 }
 
 static const ck_kernel_desc kernels[] = {
-    {CK_OP_ACT_DOWN, CK_DTYPE_F32, CK_KF_FUSED | CK_KF_ACT_DOWN_UNARY, "f32-act_down/erf-as-tanh", act_down_erf_as_tanh},
+    {CK_OP_ACT_DOWN, CK_DTYPE_F32, CK_KF_FUSED | CK_KF_ACT_DOWN_UNARY, "f32-act_down/erf-as-tanh",
+     act_down_erf_as_tanh},
 };
 
 static const ck_plugin_desc desc = {.abi_version = CK_ABI_VERSION,

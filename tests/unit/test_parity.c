@@ -382,6 +382,24 @@ Test(parity_broken, act_down_with_gelu_erf_and_quick_gelu_swapped_fails)
     free_run(&r, root);
 }
 
+/* Linear kernels wrong only past their first block of rows (f32) or of
+ * columns (bf16): tests/plugins/broken_blocks.c. Every case of at most 16
+ * rows and 65 columns passes; the cases past a GEMM's blocking name both. */
+Test(parity_broken, linear_wrong_past_its_first_row_or_column_block_fails)
+{
+    run_result r;
+    cJSON *root = run_plugin("broken_blocks", "linear", "", &r);
+    cr_expect_eq(r.status, 1);
+    expect_failure_of(root, "broken_blocks", "linear f32 T=100 K=40 N=600", "mismatch",
+                      "kernel 'f32-linear/second-row-block-off-by-one'");
+    expect_failure_of(root, "broken_blocks", "linear f32 T=33 K=600 N=1030", "mismatch", "'y' out of tolerance");
+    expect_failure_of(root, "broken_blocks", "linear bf16 T=33 K=600 N=1030", "mismatch",
+                      "kernel 'bf16-linear/second-column-block-unshifted'");
+    expect_pass(root, "linear f32 T=16 K=128 N=31");
+    expect_pass(root, "linear bf16 T=257 K=300 N=70 +bias");
+    free_run(&r, root);
+}
+
 /* act_down whose gelu_erf is the tanh form (tests/plugins/tanh_act_down.c):
  * within what a dense row's projection may add (it passes there), named on
  * the sparse-input cases, where the projection sums a few terms; its right
