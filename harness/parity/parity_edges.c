@@ -441,6 +441,14 @@ static void edge_blocks(suite *s)
     sh->T = 200, sh->n_heads = 4, sh->n_kv_heads = 2, sh->head_dim = 64, sh->max_pos = 256;
     sh = push(s, CK_OP_EMBEDDING, CK_DTYPE_F32, "edge blocks");
     sh->T = 300, sh->vocab = 50, sh->D = 40;
+    /* decode over long caches: beyond a split-K kernel's first splits of
+     * keys (chunks of 128-512, up to 64 of them), and a few rows at once */
+    static const size_t dec[][4] = {{1, 1000, 4, 128}, {1, 5000, 1, 64}, {3, 1000, 8, 64}}; /* T, S, G, hd */
+    for (size_t i = 0; i < sizeof dec / sizeof dec[0]; i++) {
+        sh = push(s, CK_OP_ATTENTION, CK_DTYPE_F32, "edge blocks");
+        sh->T = dec[i][0], sh->S = dec[i][1], sh->pos = dec[i][1] - dec[i][0], sh->n_heads = 8;
+        sh->n_kv_heads = 8 / dec[i][2], sh->head_dim = dec[i][3], sh->causal = 1;
+    }
     sh = push(s, CK_OP_LINEAR_BWD, CK_DTYPE_F32, "edge blocks");
     sh->T = 100, sh->K = 40, sh->N = 600;
     for (uint32_t dt = CK_DTYPE_F32; dt <= CK_DTYPE_BF16; dt++) {

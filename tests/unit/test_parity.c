@@ -400,6 +400,24 @@ Test(parity_broken, linear_wrong_past_its_first_row_or_column_block_fails)
     free_run(&r, root);
 }
 
+/* Attention in splits of 256 keys whose third split on merges unscaled
+ * (tests/plugins/broken_splits.c): right over every short edge case it
+ * takes (it declines windows, soft-caps and written scores), named on the
+ * decode rows over long caches. */
+Test(parity_broken, attention_merging_its_third_split_unscaled_fails_on_long_caches)
+{
+    run_result r;
+    cJSON *root = run_plugin("broken_splits", "attention", "", &r);
+    cr_expect_eq(r.status, 1);
+    expect_failure_of(root, "broken_splits", "attention causal T=1 S=1000 H=8 Hkv=2 hd=128 pos=999", "mismatch",
+                      "kernel 'f32-attention/splits-past-two-unscaled'");
+    expect_failure_of(root, "broken_splits", "attention causal T=3 S=1000 H=8 Hkv=1 hd=64 pos=997", "mismatch",
+                      "'out' out of tolerance");
+    expect_pass(root, "attention causal T=1 S=17 H=8 Hkv=1 hd=64 pos=16");
+    expect_pass(root, "attention bidir T=17 S=17 H=8 Hkv=8 hd=96 pos=0");
+    free_run(&r, root);
+}
+
 /* act_down whose gelu_erf is the tanh form (tests/plugins/tanh_act_down.c):
  * within what a dense row's projection may add (it passes there), named on
  * the sparse-input cases, where the projection sums a few terms; its right

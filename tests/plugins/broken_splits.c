@@ -1,0 +1,86 @@
+/* The parity gate's test subject for attention over a long KV cache: the
+ * keys of each query row taken in splits of 256 (as split-K decode
+ * kernels do), each split's softmax kept as its max, sum and p . V, and the
+ * splits merged; the defect: splits from the third on are added without
+ * rescaling to the common max (their exp(m_i - m) taken as 1). Right for up
+ * to 512 keys, so every earlier edge case passes (the longest it takes has
+ * 17 keys; the longer ones have windows); the "edge blocks" decode rows
+ * over 1000 and 5000 keys must name it. No window or
+ * softcap flag; declines written scores. Plain C in double, one thread;
+ * tests/unit/test_parity.c checks the verdicts. */
+#include <math.h>
+
+#include "ck_plugin.h"
+
+#define SPLIT 256
+#define MAX_HD 256
+
+/* Split [s0, s1) of row t, head h: its max, sum and unnormalised p . V. */
+static double split(const ck_attention_args *a, size_t h, size_t t, size_t s0, size_t s1, double *sum, double *acc)
+{
+    size_t hd = a->head_dim, kvh = h / (a->n_heads / a->n_kv_heads);
+    const float *q = a->q + (t * a->n_heads + h) * hd;
+    double m = -INFINITY;
+    for (int pass = 0; pass < 2; pass++) { /* the max, then the sums */
+        for (size_t s = s0; s < s1; s++) {
+            const float *k = a->k + (s * a->n_kv_heads + kvh) * hd, *v = a->v + (s * a->n_kv_heads + kvh) * hd;
+            double d = 0;
+            for (size_t i = 0; i < hd; i++)
+                d += (double)q[i] * k[i];
+            d *= a->scale;
+            if (pass == 0) {
+                m = d > m ? d : m;
+                continue;
+            }
+            double p = exp(d - m);
+            *sum += p;
+            for (size_t i = 0; i < hd; i++)
+                acc[i] += p * v[i];
+        }
+    }
+    return m;
+}
+
+static int attention_splits(const ck_exec_ctx *ctx, const void *args)
+{
+    const ck_attention_args *a = args;
+    (void)ctx;
+    if (a->scores || a->probs || a->window || a->softcap > 0.0f || a->head_dim > MAX_HD)
+        return CK_E_UNSUPPORTED;
+    for (size_t h = 0; h < a->n_heads; h++)
+        for (size_t t = 0; t < a->T; t++) {
+            size_t pos = a->q_pos + t, end = a->causal && pos + 1 < a->S ? pos + 1 : a->S;
+            double m = -INFINITY, l = 0, out[MAX_HD] = {0};
+            for (size_t s0 = 0, i = 0; s0 < end; s0 += SPLIT, i++) {
+                double sum = 0, acc[MAX_HD] = {0};
+                double mi = split(a, h, t, s0, s0 + SPLIT < end ? s0 + SPLIT : end, &sum, acc);
+                double mn = mi > m ? mi : m, old = exp(m - mn), fresh = i >= 2 ? 1.0 : exp(mi - mn); /* the defect */
+                l = l * old + sum * fresh;
+                for (size_t d = 0; d < a->head_dim; d++)
+                    out[d] = out[d] * old + acc[d] * fresh;
+                m = mn;
+            }
+            for (size_t d = 0; d < a->head_dim; d++)
+                a->out[(t * a->n_heads + h) * a->head_dim + d] = (float)(out[d] / l);
+        }
+    return CK_OK;
+}
+
+static const ck_kernel_desc kernels[] = {
+    {CK_OP_ATTENTION, CK_DTYPE_F32, 0, "f32-attention/splits-past-two-unscaled", attention_splits},
+};
+
+static const ck_plugin_desc desc = {.abi_version = CK_ABI_VERSION,
+                                    .struct_size = sizeof(ck_plugin_desc),
+                                    .name = "broken_splits",
+                                    .version = "0",
+                                    .description = "attention in splits of 256 keys, the third on merged unscaled",
+                                    .kernels = kernels,
+                                    .n_kernels = sizeof kernels / sizeof kernels[0],
+                                    .kernel_size = sizeof(ck_kernel_desc),
+                                    .args_revision = CK_ARGS_REVISION};
+
+CK_PLUGIN_EXPORT const ck_plugin_desc *ck_plugin_entry(void)
+{
+    return &desc;
+}
