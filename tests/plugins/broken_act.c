@@ -16,7 +16,7 @@
 #include <math.h>
 
 #include "act_down_ref.h"
-#include "ck_plugin.h"
+#include "test_plugin.h"
 
 static int gelu_erf_in_tanh_form(const ck_exec_ctx *ctx, const void *args)
 {
@@ -71,19 +71,5 @@ static const ck_kernel_desc kernels[] = {
      act_down_with_both},
 };
 
-static const ck_plugin_desc desc = {
-    .abi_version = CK_ABI_VERSION,
-    .struct_size = sizeof(ck_plugin_desc),
-    .name = "broken_act",
-    .version = "0",
-    .description =
-        "gelu_erf in gelu's tanh form, quick_gelu with 1.7 for 1.702 (alone); act_down's kinds 2 and 3 swapped",
-    .kernels = kernels,
-    .n_kernels = sizeof kernels / sizeof kernels[0],
-    .kernel_size = sizeof(ck_kernel_desc),
-    .args_revision = CK_ARGS_REVISION};
-
-CK_PLUGIN_EXPORT const ck_plugin_desc *ck_plugin_entry(void)
-{
-    return &desc;
-}
+CK_TEST_PLUGIN("broken_act",
+               "gelu_erf in gelu's tanh form, quick_gelu with 1.7 for 1.702 (alone); act_down's kinds 2 and 3 swapped")

@@ -8,7 +8,7 @@
  * Every edge case of at most 16 rows and 65 columns passes; the "edge
  * blocks" cases (harness/parity/parity_edges.c) must name both. Plain C in
  * double, rounded once, one thread. tests/unit/test_parity.c checks it. */
-#include "ck_plugin.h"
+#include "test_plugin.h"
 
 static float weight(const ck_linear_args *a, size_t n, size_t k)
 {
@@ -39,17 +39,4 @@ static const ck_kernel_desc kernels[] = {
     {CK_OP_LINEAR, CK_DTYPE_BF16, 0, "bf16-linear/second-column-block-unshifted", linear_blocks},
 };
 
-static const ck_plugin_desc desc = {.abi_version = CK_ABI_VERSION,
-                                    .struct_size = sizeof(ck_plugin_desc),
-                                    .name = "broken_blocks",
-                                    .version = "0",
-                                    .description = "linear wrong past the first row block (f32) or column block (bf16)",
-                                    .kernels = kernels,
-                                    .n_kernels = sizeof kernels / sizeof kernels[0],
-                                    .kernel_size = sizeof(ck_kernel_desc),
-                                    .args_revision = CK_ARGS_REVISION};
-
-CK_PLUGIN_EXPORT const ck_plugin_desc *ck_plugin_entry(void)
-{
-    return &desc;
-}
+CK_TEST_PLUGIN("broken_blocks", "linear wrong past the first row block (f32) or column block (bf16)")

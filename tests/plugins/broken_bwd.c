@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ck_plugin.h"
+#include "test_plugin.h"
 
 /* one query row of head h: P over [lo, n), then dq and the dk / dv shares */
 static void attention_row(const ck_attention_bwd_args *a, size_t h, size_t t, double *p, double *dk, double *dv)
@@ -100,18 +100,4 @@ static const ck_kernel_desc kernels[] = {
     {CK_OP_GEGLU_BWD, CK_DTYPE_F32, 0, "f32-geglu_bwd/drops-slope-term", geglu_bwd_drops_the_slope_term},
 };
 
-static const ck_plugin_desc desc = {.abi_version = CK_ABI_VERSION,
-                                    .struct_size = sizeof(ck_plugin_desc),
-                                    .name = "broken_bwd",
-                                    .version = "0",
-                                    .description = "attention_bwd without the cap's slope, geglu_bwd without gelu's "
-                                                   "tanh-slope term",
-                                    .kernels = kernels,
-                                    .n_kernels = sizeof kernels / sizeof kernels[0],
-                                    .kernel_size = sizeof(ck_kernel_desc),
-                                    .args_revision = CK_ARGS_REVISION};
-
-CK_PLUGIN_EXPORT const ck_plugin_desc *ck_plugin_entry(void)
-{
-    return &desc;
-}
+CK_TEST_PLUGIN("broken_bwd", "attention_bwd without the cap's slope, geglu_bwd without gelu's tanh-slope term")

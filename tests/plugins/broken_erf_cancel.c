@@ -8,7 +8,7 @@
  * is right. */
 #include <math.h>
 
-#include "ck_plugin.h"
+#include "test_plugin.h"
 
 static int gelu_erf_cancels(const ck_exec_ctx *ctx, const void *args)
 {
@@ -25,18 +25,4 @@ static const ck_kernel_desc kernels[] = {
     {CK_OP_GELU_ERF, CK_DTYPE_F32, 0, "f32-gelu_erf/one-plus-erff", gelu_erf_cancels},
 };
 
-static const ck_plugin_desc desc = {.abi_version = CK_ABI_VERSION,
-                                    .struct_size = sizeof(ck_plugin_desc),
-                                    .name = "broken_erf_cancel",
-                                    .version = "0",
-                                    .description =
-                                        "gelu_erf as 0.5 x (1 + erff(x / sqrt 2)) in f32: cancels for x << 0",
-                                    .kernels = kernels,
-                                    .n_kernels = sizeof kernels / sizeof kernels[0],
-                                    .kernel_size = sizeof(ck_kernel_desc),
-                                    .args_revision = CK_ARGS_REVISION};
-
-CK_PLUGIN_EXPORT const ck_plugin_desc *ck_plugin_entry(void)
-{
-    return &desc;
-}
+CK_TEST_PLUGIN("broken_erf_cancel", "gelu_erf as 0.5 x (1 + erff(x / sqrt 2)) in f32: cancels for x << 0")

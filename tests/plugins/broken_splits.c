@@ -10,7 +10,7 @@
  * tests/unit/test_parity.c checks the verdicts. */
 #include <math.h>
 
-#include "ck_plugin.h"
+#include "test_plugin.h"
 
 #define SPLIT 256
 #define MAX_HD 256
@@ -70,17 +70,4 @@ static const ck_kernel_desc kernels[] = {
     {CK_OP_ATTENTION, CK_DTYPE_F32, 0, "f32-attention/splits-past-two-unscaled", attention_splits},
 };
 
-static const ck_plugin_desc desc = {.abi_version = CK_ABI_VERSION,
-                                    .struct_size = sizeof(ck_plugin_desc),
-                                    .name = "broken_splits",
-                                    .version = "0",
-                                    .description = "attention in splits of 256 keys, the third on merged unscaled",
-                                    .kernels = kernels,
-                                    .n_kernels = sizeof kernels / sizeof kernels[0],
-                                    .kernel_size = sizeof(ck_kernel_desc),
-                                    .args_revision = CK_ARGS_REVISION};
-
-CK_PLUGIN_EXPORT const ck_plugin_desc *ck_plugin_entry(void)
-{
-    return &desc;
-}
+CK_TEST_PLUGIN("broken_splits", "attention in splits of 256 keys, the third on merged unscaled")

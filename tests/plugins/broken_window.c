@@ -10,7 +10,7 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "ck_plugin.h"
+#include "test_plugin.h"
 
 enum { RIGHT = 0, OFF_BY_ONE = 1, NO_SOFTCAP = 2 };
 
@@ -128,17 +128,4 @@ static const ck_kernel_desc kernels[] = {
     {CK_OP_ROPE, CK_DTYPE_F32, CK_KF_ROPE_PARTIAL, "f32-rope/past-rotary-dim", rope_past_rotary_dim},
 };
 
-static const ck_plugin_desc desc = {.abi_version = CK_ABI_VERSION,
-                                    .struct_size = sizeof(ck_plugin_desc),
-                                    .name = "broken_window",
-                                    .version = "0",
-                                    .description = "window off by one, softcap ignored, rope past rotary_dim",
-                                    .kernels = kernels,
-                                    .n_kernels = sizeof kernels / sizeof kernels[0],
-                                    .kernel_size = sizeof(ck_kernel_desc),
-                                    .args_revision = CK_ARGS_REVISION};
-
-CK_PLUGIN_EXPORT const ck_plugin_desc *ck_plugin_entry(void)
-{
-    return &desc;
-}
+CK_TEST_PLUGIN("broken_window", "window off by one, softcap ignored, rope past rotary_dim")

@@ -6,6 +6,7 @@
  * parity skips those cases as not claimed (tests/unit/test_fusion.c,
  * test_parity.c). Plain C in double, one thread. */
 #include "act_down_ref.h"
+#include "test_plugin.h"
 
 static int act_down_before_unary(const ck_exec_ctx *ctx, const void *args)
 {
@@ -27,17 +28,4 @@ static const ck_kernel_desc kernels[] = {
     {CK_OP_ACT_DOWN, CK_DTYPE_F32, CK_KF_FUSED, "f32-act_down/before-unary", act_down_before_unary},
 };
 
-static const ck_plugin_desc desc = {.abi_version = CK_ABI_VERSION,
-                                    .struct_size = sizeof(ck_plugin_desc),
-                                    .name = "old_act_down",
-                                    .version = "0",
-                                    .description = "act_down built before gelu_erf and quick_gelu",
-                                    .kernels = kernels,
-                                    .n_kernels = sizeof kernels / sizeof kernels[0],
-                                    .kernel_size = sizeof(ck_kernel_desc),
-                                    .args_revision = CK_ARGS_REVISION};
-
-CK_PLUGIN_EXPORT const ck_plugin_desc *ck_plugin_entry(void)
-{
-    return &desc;
-}
+CK_TEST_PLUGIN("old_act_down", "act_down built before gelu_erf and quick_gelu")

@@ -8,7 +8,7 @@
 #include <math.h>
 
 #include "act_down_ref.h"
-#include "ck_plugin.h"
+#include "test_plugin.h"
 
 static int act_down_erf_as_tanh(const ck_exec_ctx *ctx, const void *args)
 {
@@ -38,17 +38,4 @@ static const ck_kernel_desc kernels[] = {
      act_down_erf_as_tanh},
 };
 
-static const ck_plugin_desc desc = {.abi_version = CK_ABI_VERSION,
-                                    .struct_size = sizeof(ck_plugin_desc),
-                                    .name = "tanh_act_down",
-                                    .version = "0",
-                                    .description = "act_down whose gelu_erf is gelu's tanh form",
-                                    .kernels = kernels,
-                                    .n_kernels = sizeof kernels / sizeof kernels[0],
-                                    .kernel_size = sizeof(ck_kernel_desc),
-                                    .args_revision = CK_ARGS_REVISION};
-
-CK_PLUGIN_EXPORT const ck_plugin_desc *ck_plugin_entry(void)
-{
-    return &desc;
-}
+CK_TEST_PLUGIN("tanh_act_down", "act_down whose gelu_erf is gelu's tanh form")
