@@ -421,7 +421,10 @@ static void drop_repeats(suite *s)
  * columns); K or N stays small so that the reference is cheap. */
 static void edge_blocks(suite *s)
 {
-    static const size_t tkn[][3] = {{100, 40, 600}, {257, 300, 70}, {33, 600, 1030}};
+    /* and decode's few rows (matvec paths) over long K (LLaMA's 11008 and
+     * 14336 are past a 48 KiB L1's f32 x) and many columns */
+    static const size_t tkn[][3] = {{100, 40, 600}, {257, 300, 70}, {33, 600, 1030}, {1, 14353, 5},
+                                    {1, 600, 1030}, {2, 300, 600},  {3, 40, 257}};
     static const uint32_t dtypes[] = {CK_DTYPE_F32, CK_DTYPE_BF16, CK_DTYPE_F16, CK_DTYPE_Q8_0, CK_DTYPE_Q4_0};
     for (size_t d = 0; d < sizeof dtypes / sizeof dtypes[0]; d++) {
         int quant = dtypes[d] == CK_DTYPE_Q8_0 || dtypes[d] == CK_DTYPE_Q4_0;
