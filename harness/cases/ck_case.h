@@ -151,6 +151,11 @@ int ck_case_place(ck_case *c, int end_aligned, char *err, size_t len);
  * writing an input faults at the write. After it, ck_case_reset still works
  * (it writes inputs and canaries only where they differ). 0, or -1. */
 int ck_case_protect_inputs(ck_case *c);
+/* Other values in the same input buffers: every f32 / bf16 / f16 input
+ * value, and every Q8_0 / Q4_0 block's scale, negated (ids kept), in the
+ * live buffers; ck_case_reset puts the generated ones back. Call before
+ * ck_case_protect_inputs. */
+void ck_case_perturb_inputs(ck_case *c);
 
 /* The whole mapping of buffer i, guard pages included: [*lo, *hi). */
 void ck_case_buf_mapping(const ck_case *c, size_t i, uintptr_t *lo, uintptr_t *hi);

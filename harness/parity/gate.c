@@ -191,6 +191,33 @@ static void full_size(const ck_parity_shape *ps, char *buf, size_t len)
         snprintf(buf, len, "T=%zu", ps->full.T);
 }
 
+/* Wrong outputs after the run on other values first (CK_RUN_CHECK_STALE):
+ * if the same checks without that run pass, say that the kernel keeps
+ * state between calls, not that its arithmetic is wrong. Only failing
+ * cases pay for the second child. */
+static void check_stale(gate *g, ck_case *c, const ck_run_outcome *ref, const ck_kernel_desc *k, ck_parity_result *r)
+{
+    static const char *const output_reasons[] = {"mismatch", "nan", "inf", "unwritten"};
+    int output = 0;
+    for (size_t i = 0; i < sizeof output_reasons / sizeof output_reasons[0]; i++)
+        output |= r->verdict == CK_FAIL && !strcmp(r->reason, output_reasons[i]);
+    if (!output)
+        return;
+    ck_run_outcome alone;
+    ck_parity_result once = *r;
+    ck_parity_run_isolated(c, k, g->threads, CK_RUN_CHECK_THREADS | CK_RUN_CHECK_GUARDS, g->o.timeout, &alone);
+    ck_parity_judge(c, ref, &alone, &once);
+    if (once.verdict == CK_PASS) {
+        r->reason = "stale-state";
+        snprintf(r->detail, sizeof r->detail,
+                 "stale state (plugin '%s', kernel '%s', %s): right when called once, wrong after a call on other "
+                 "values in the same buffers (its inputs negated): what it derived from an earlier call's inputs "
+                 "(a packed W found again by its address) outlives them",
+                 r->plugin, r->kernel, r->shape_desc);
+    }
+    ck_run_outcome_free(&alone);
+}
+
 /* A kernel that declines a model's instance is a silent fallback in `run`:
  * at the reduced rows (the case it was run on), or at the model's own size,
  * offered on an unbacked case (no reference, no memory: a kernel that takes
@@ -270,8 +297,10 @@ static void check_kernel(gate *g, size_t si, const ck_parity_shape *ps, ck_case 
         return;
     }
     ck_run_outcome got;
-    ck_parity_run_isolated(c, k, g->threads, CK_RUN_CHECK_THREADS | CK_RUN_CHECK_GUARDS, g->o.timeout, &got);
+    ck_parity_run_isolated(c, k, g->threads, CK_RUN_CHECK_STALE | CK_RUN_CHECK_THREADS | CK_RUN_CHECK_GUARDS,
+                           g->o.timeout, &got);
     ck_parity_judge(c, ref, &got, r);
+    check_stale(g, c, ref, k, r);
     check_declines(g, ps, full, k, r);
     if (got.state == CK_RUN_TIMED_OUT && (h < g->n_hung || g->n_hung < MAX_HUNG)) {
         if (h == g->n_hung)

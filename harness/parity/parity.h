@@ -129,6 +129,7 @@ enum {
     CK_RUN_CHECK_GUARDS = 2,  /* re-run with every buffer ending at a page end */
     CK_RUN_PROBE = 4,         /* an unbacked case: only the kernel's status counts */
     CK_RUN_KEEP_SCRATCH = 8,  /* copy a fused op's intermediates after the outputs (the error model reads them) */
+    CK_RUN_CHECK_STALE = 16,  /* run once first on other values in the same buffers (ck_case_perturb_inputs) */
 };
 
 /* Run kernel k on case c in a forked child (which builds its own exec
@@ -173,7 +174,7 @@ typedef struct ck_parity_result {
     int exact;             /* parity class */
     ck_verdict verdict;
     /* why: "pass", "not-offered", "not-claimed" (lacks a capability flag), "no-reference", "unsupported", "crash",
-     * "timeout", "oob-write", "oob-read", "input-modified", "declined", "host-state", "split-dependent", "nan", "inf", "unwritten",
+     * "timeout", "oob-write", "oob-read", "input-modified", "declined", "host-state", "split-dependent", "stale-state", "nan", "inf", "unwritten",
      * "mismatch", "kernel-error", "reference-failed", "harness-error" */
     const char *reason;
     char detail[1024]; /* one sentence; names op and plugin on failure */

@@ -382,6 +382,22 @@ Test(parity_broken, act_down_with_gelu_erf_and_quick_gelu_swapped_fails)
     free_run(&r, root);
 }
 
+/* An f32 linear that finds its packed W again by address alone
+ * (tests/plugins/stale_pack.c): right when called once, so the gate runs
+ * each case first on other values in the same buffers and names the
+ * reason. */
+Test(parity_broken, kernel_keeping_state_between_calls_fails_as_stale)
+{
+    run_result r;
+    cJSON *root = run_plugin("stale_pack", "linear", "", &r);
+    cr_expect_eq(r.status, 1);
+    expect_failure_of(root, "stale_pack", "linear f32 T=1 K=17 N=7 +bias", "stale-state",
+                      "kernel 'f32-linear/packed-by-address'");
+    expect_failure_of(root, "stale_pack", "linear f32 T=100 K=40 N=600", "stale-state",
+                      "right when called once, wrong after a call on other values in the same buffers");
+    free_run(&r, root);
+}
+
 /* Linear kernels wrong only past their first block of rows (f32) or of
  * columns (bf16): tests/plugins/broken_blocks.c. Every case of at most 16
  * rows and 65 columns passes; the cases past a GEMM's blocking name both. */
