@@ -14,7 +14,8 @@
  * kernel that narrows its inputs shows, and behind act_down's projection one
  * whose activation is a near neighbour), scores far apart (all but one
  * probability underflow) and tied; rope rows at the ends of the table;
- * Phi's tails for the gelus (saturated, underflowing, around 0). */
+ * Phi's tails for the gelus (saturated, underflowing, around 0); quantised
+ * scales that are zero or subnormal in f16, of weights and activations. */
 #include <float.h>
 #include <math.h>
 #include <stdio.h>
@@ -91,6 +92,7 @@ enum {
     IN_FAR_SCORES, /* q scaled up: scores far apart, all probabilities but one underflow */
     IN_TIED,       /* every key the same: tied scores */
     IN_ERF_TAILS,  /* x where Phi(x) saturates to 1 or underflows, and around 0 */
+    IN_QSCALES,    /* quantised: zero, subnormal and extreme f16 scales, of weights and of activations */
     IN_COUNT
 };
 
@@ -98,6 +100,7 @@ static const char *const in_names[IN_COUNT] = {
     [IN_ZEROS] = "zeros-subnormals", [IN_OVERFLOW] = "overflow", [IN_EXP_RANGE] = "exp-range",
     [IN_EQUAL_ROWS] = "equal-rows",  [IN_CANCEL] = "cancelling", [IN_SPARSE] = "sparse",
     [IN_FAR_SCORES] = "far-scores",  [IN_TIED] = "tied-keys",    [IN_ERF_TAILS] = "erf-tails",
+    [IN_QSCALES] = "quant-scales",
 };
 
 const char *ck_parity_inputs_name(int inputs)
@@ -128,6 +131,13 @@ static void cover_inputs(cover *cv)
         for (uint32_t dt = CK_DTYPE_F32; dt <= CK_DTYPE_F16; dt++) {
             ck_shape *s = push(cv, CK_OP_LINEAR, dt, lin_in[i]);
             s->T = 9, s->K = i == 0 ? 4096 : 300, s->N = 21;
+        }
+    /* one row of each kind of activation scale on the decode, the row and
+     * the gemm paths */
+    for (uint32_t dt = CK_DTYPE_Q8_0; dt <= CK_DTYPE_Q4_0; dt++)
+        for (size_t T = 1; T <= 20; T += T == 1 ? 2 : 17) {
+            ck_shape *s = push(cv, CK_OP_LINEAR, dt, IN_QSCALES);
+            s->T = T, s->K = 256, s->N = 21;
         }
     static const int att_in[] = {IN_FAR_SCORES, IN_TIED};
     for (size_t i = 0; i < 2; i++)
@@ -221,8 +231,22 @@ static void rows(float *x, size_t T, size_t D, int cancel)
             x[t * D + i] = cancel ? 1000.0f + 0.01f * x[t * D + i] : (t % 2 ? -30000.0f : 30000.0f);
 }
 
+/* Quantised: every third weight block's f16 scale from a list of the
+ * values a hand-written conversion gets wrong (zeros, subnormals) and the
+ * ends of the normal range; activation rows by turns generated, scaled to
+ * 1e-5 (their block scales subnormal in f16) and zero (scale 0). */
+static void quant_scales(const ck_shape *s, float *x, unsigned char *w, size_t block_bytes)
+{
+    static const uint16_t d[] = {0x0000, 0x8000, 0x0001, 0x03ff, 0x8123, 0x0400, 0x7bff, 0xfbff};
+    for (size_t b = 0; b < s->N * (s->K / CK_QBLOCK); b += 3)
+        memcpy(w + b * block_bytes, &d[(b / 3) % (sizeof d / sizeof d[0])], sizeof d[0]);
+    for (size_t t = 0; t < s->T; t++)
+        for (size_t k = 0; k < s->K; k++)
+            x[t * s->K + k] *= t % 3 == 0 ? 1.0f : t % 3 == 1 ? 1e-5f : 0.0f;
+}
+
 /* Linear: x_k = -x_{k-1} and w[n][k] = w[n][k-1] for odd k, so pairs of
- * products cancel exactly; or one non-zero x per row. */
+ * products cancel exactly; or one non-zero x per row; or quant_scales. */
 static int linear_inputs(ck_case *c, int inputs)
 {
     const ck_shape *s = ck_case_shape(c);
@@ -232,6 +256,12 @@ static int linear_inputs(ck_case *c, int inputs)
     if (!x || !wb)
         return -1;
     unsigned char *w = ck_case_edit_input(c, "w");
+    if (inputs == IN_QSCALES) {
+        if (s->dtype != CK_DTYPE_Q8_0 && s->dtype != CK_DTYPE_Q4_0)
+            return -1;
+        quant_scales(s, x, w, s->dtype == CK_DTYPE_Q8_0 ? sizeof(ck_block_q8_0) : sizeof(ck_block_q4_0));
+        return 0;
+    }
     for (size_t t = 0; t < s->T; t++)
         for (size_t k = 0; k < s->K; k++) {
             float *xk = &x[t * s->K + k];

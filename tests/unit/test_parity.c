@@ -398,6 +398,23 @@ Test(parity_broken, kernel_keeping_state_between_calls_fails_as_stale)
     free_run(&r, root);
 }
 
+/* A q8_0 linear that widens f16 scales by shift and bias
+ * (tests/plugins/broken_qscale.c): exact on normal scales, so it passes
+ * every generated case; named on zero and subnormal scales, on the decode
+ * and the gemm paths. */
+Test(parity_broken, quant_scale_widened_by_shift_fails_on_zero_and_subnormal_scales)
+{
+    run_result r;
+    cJSON *root = run_plugin("broken_qscale", "linear", "", &r);
+    cr_expect_eq(r.status, 1);
+    expect_failure_of(root, "broken_qscale", "linear q8_0 T=1 K=256 N=21 inputs=quant-scales", "mismatch",
+                      "kernel 'q8_0-linear/f16-scale-by-shift'");
+    expect_failure_of(root, "broken_qscale", "linear q8_0 T=20 K=256 N=21 inputs=quant-scales", "mismatch",
+                      "'y' out of tolerance");
+    expect_pass(root, "linear q8_0 T=16 K=128 N=31");
+    free_run(&r, root);
+}
+
 /* Linear kernels wrong only past their first block of rows (f32) or of
  * columns (bf16): tests/plugins/broken_blocks.c. Every case of at most 16
  * rows and 65 columns passes; the cases past a GEMM's blocking name both. */
