@@ -133,12 +133,15 @@ static void cover_inputs(cover *cv)
             s->T = 9, s->K = i == 0 ? 4096 : 300, s->N = 21;
         }
     /* one row of each kind of activation scale on the decode, the row and
-     * the gemm paths */
-    for (uint32_t dt = CK_DTYPE_Q8_0; dt <= CK_DTYPE_Q4_0; dt++)
+     * the gemm paths; the same scales through quantize and dequantize */
+    for (uint32_t dt = CK_DTYPE_Q8_0; dt <= CK_DTYPE_Q4_0; dt++) {
         for (size_t T = 1; T <= 20; T += T == 1 ? 2 : 17) {
             ck_shape *s = push(cv, CK_OP_LINEAR, dt, IN_QSCALES);
             s->T = T, s->K = 256, s->N = 21;
         }
+        push(cv, CK_OP_QUANTIZE, dt, IN_QSCALES)->n = 24 * CK_QBLOCK;
+        push(cv, CK_OP_DEQUANTIZE, dt, IN_QSCALES)->n = 24 * CK_QBLOCK;
+    }
     static const int att_in[] = {IN_FAR_SCORES, IN_TIED};
     for (size_t i = 0; i < 2; i++)
         for (int mat = 0; mat <= 1; mat++) {
@@ -238,11 +241,28 @@ static void rows(float *x, size_t T, size_t D, int cancel)
 static void quant_scales(const ck_shape *s, float *x, unsigned char *w, size_t block_bytes)
 {
     static const uint16_t d[] = {0x0000, 0x8000, 0x0001, 0x03ff, 0x8123, 0x0400, 0x7bff, 0xfbff};
-    for (size_t b = 0; b < s->N * (s->K / CK_QBLOCK); b += 3)
+    for (size_t b = 0; w && b < s->N * (s->K / CK_QBLOCK); b += 3)
         memcpy(w + b * block_bytes, &d[(b / 3) % (sizeof d / sizeof d[0])], sizeof d[0]);
-    for (size_t t = 0; t < s->T; t++)
+    for (size_t t = 0; x && t < s->T; t++)
         for (size_t k = 0; k < s->K; k++)
             x[t * s->K + k] *= t % 3 == 0 ? 1.0f : t % 3 == 1 ? 1e-5f : 0.0f;
+}
+
+/* quantize: blocks of the f32 source by turns as generated, scaled to 1e-5
+ * and zero; dequantize: every third block's scale as in quant_scales. */
+static int quant_inputs(ck_case *c, int inputs)
+{
+    const ck_shape *s = ck_case_shape(c);
+    const ck_case_buf *b = ck_case_find(c, "src");
+    if (inputs != IN_QSCALES || !b || (s->dtype != CK_DTYPE_Q8_0 && s->dtype != CK_DTYPE_Q4_0))
+        return -1;
+    ck_shape rows = {.dtype = s->dtype, .T = s->n / CK_QBLOCK, .K = CK_QBLOCK, .N = 1};
+    size_t block = s->dtype == CK_DTYPE_Q8_0 ? sizeof(ck_block_q8_0) : sizeof(ck_block_q4_0);
+    if (b->dtype == CK_DTYPE_F32)
+        quant_scales(&rows, ck_case_edit_input(c, "src"), NULL, block);
+    else
+        quant_scales(&(ck_shape){.N = s->n / CK_QBLOCK, .K = CK_QBLOCK}, NULL, ck_case_edit_input(c, "src"), block);
+    return 0;
 }
 
 /* Linear: x_k = -x_{k-1} and w[n][k] = w[n][k-1] for odd k, so pairs of
