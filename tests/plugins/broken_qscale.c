@@ -1,7 +1,7 @@
 /* The parity gate's test subject for quantised scales: a q8_0 linear with
  * the reference's arithmetic (docs/quant.md: activations quantised per
- * block, integer block sums, acc + isum * (d_w * d_x) in block order) but
- * every f16 scale widened by shift and bias, a common hand-written
+ * block, integer block sums, acc + isum * (d_w * d_x) in block order), and
+ * a q8_0 dequantize, but every f16 scale widened by shift and bias, a common hand-written
  * conversion that is exact for normal values and wrong for 0, subnormals
  * and infinities. Generated scales are all normal, so every case passes
  * but those with zero and subnormal scales (inputs=quant-scales,
@@ -56,8 +56,22 @@ static int linear_q8_0(const ck_exec_ctx *ctx, const void *args)
     return CK_OK;
 }
 
+static int dequantize_q8_0(const ck_exec_ctx *ctx, const void *args)
+{
+    const ck_quant_args *a = args;
+    (void)ctx;
+    if (a->dtype != CK_DTYPE_Q8_0)
+        return CK_E_UNSUPPORTED;
+    const ck_block_q8_0 *b = a->src;
+    float *y = a->dst;
+    for (size_t i = 0; i < a->n; i++)
+        y[i] = (float)b[i / CK_QBLOCK].qs[i % CK_QBLOCK] * f16_shift_bias(b[i / CK_QBLOCK].d);
+    return CK_OK;
+}
+
 static const ck_kernel_desc kernels[] = {
     {CK_OP_LINEAR, CK_DTYPE_Q8_0, 0, "q8_0-linear/f16-scale-by-shift", linear_q8_0},
+    {CK_OP_DEQUANTIZE, CK_DTYPE_Q8_0, 0, "q8_0-dequantize/f16-scale-by-shift", dequantize_q8_0},
 };
 
-CK_TEST_PLUGIN("broken_qscale", "q8_0 linear that widens f16 scales by shift and bias")
+CK_TEST_PLUGIN("broken_qscale", "q8_0 linear and dequantize that widen f16 scales by shift and bias")

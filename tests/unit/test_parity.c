@@ -405,12 +405,14 @@ Test(parity_broken, kernel_keeping_state_between_calls_fails_as_stale)
 Test(parity_broken, quant_scale_widened_by_shift_fails_on_zero_and_subnormal_scales)
 {
     run_result r;
-    cJSON *root = run_plugin("broken_qscale", "linear", "", &r);
+    cJSON *root = run_plugin("broken_qscale", "linear,dequantize", "", &r);
     cr_expect_eq(r.status, 1);
     expect_failure_of(root, "broken_qscale", "linear q8_0 T=1 K=256 N=21 inputs=quant-scales", "mismatch",
                       "kernel 'q8_0-linear/f16-scale-by-shift'");
     expect_failure_of(root, "broken_qscale", "linear q8_0 T=20 K=256 N=21 inputs=quant-scales", "mismatch",
                       "'y' out of tolerance");
+    expect_failure_of(root, "broken_qscale", "dequantize q8_0 n=768 inputs=quant-scales", "mismatch",
+                      "kernel 'q8_0-dequantize/f16-scale-by-shift'");
     expect_pass(root, "linear q8_0 T=16 K=128 N=31");
     free_run(&r, root);
 }
