@@ -452,8 +452,26 @@ static void edge_blocks(suite *s)
         sh->T = dec[i][0], sh->S = dec[i][1], sh->pos = dec[i][1] - dec[i][0], sh->n_heads = 8;
         sh->n_kv_heads = 8 / dec[i][2], sh->head_dim = dec[i][3], sh->causal = 1;
     }
-    sh = push(s, CK_OP_LINEAR_BWD, CK_DTYPE_F32, "edge blocks");
-    sh->T = 100, sh->K = 40, sh->N = 600;
+    /* the backward's sums over rows (dW, db, dgamma, a table's rows) are
+     * where a split between threads has to combine partial sums */
+    for (size_t i = 0; i < 2; i++) {
+        sh = push(s, CK_OP_LINEAR_BWD, CK_DTYPE_F32, "edge blocks");
+        sh->T = tkn[i][0], sh->K = tkn[i][1], sh->N = tkn[i][2], sh->has_bias = (int)(i & 1);
+    }
+    for (uint32_t op = CK_OP_RMSNORM_BWD; op <= CK_OP_LAYERNORM_BWD; op++) {
+        sh = push(s, op, CK_DTYPE_F32, "edge blocks");
+        sh->T = 300, sh->D = 40, sh->eps = 1e-5f, sh->has_bias = op == CK_OP_LAYERNORM_BWD;
+    }
+    sh = push(s, CK_OP_QKV_BWD, CK_DTYPE_F32, "edge blocks");
+    sh->T = 100, sh->D = 40, sh->n_heads = 8, sh->n_kv_heads = 2, sh->head_dim = 64, sh->has_bias = 1;
+    sh = push(s, CK_OP_ROPE_BWD, CK_DTYPE_F32, "edge blocks");
+    sh->T = 200, sh->n_heads = 4, sh->n_kv_heads = 2, sh->head_dim = 64, sh->max_pos = 256;
+    sh = push(s, CK_OP_ATTENTION_BWD, CK_DTYPE_F32, "edge blocks");
+    sh->T = 130, sh->S = 130, sh->n_heads = 4, sh->n_kv_heads = 2, sh->head_dim = 64, sh->causal = 1;
+    sh = push(s, CK_OP_EMBEDDING_BWD, CK_DTYPE_F32, "edge blocks"); /* ids repeat across threads */
+    sh->T = 300, sh->vocab = 50, sh->D = 40;
+    sh = push(s, CK_OP_CROSS_ENTROPY, CK_DTYPE_F32, "edge blocks");
+    sh->T = 300, sh->vocab = 1000;
     for (uint32_t dt = CK_DTYPE_F32; dt <= CK_DTYPE_BF16; dt++) {
         const size_t T = 100, D = 40, F = 600;
         ck_shape m[3];

@@ -5,8 +5,9 @@
  *         theirs: the block's x offset one row short
  *   bf16  columns from 256 on (a second block of 256 columns) use the
  *         weights of the column 256 before: the block's W offset not applied
+ *   linear_bwd  dW and db sum the first 64 rows only
  * Every edge case of at most 16 rows and 65 columns passes; the "edge
- * blocks" cases (harness/parity/parity_edges.c) must name both. Plain C in
+ * blocks" cases (harness/parity/parity_edges.c) must name each. Plain C in
  * double, rounded once, one thread. tests/unit/test_parity.c checks it. */
 #include "test_plugin.h"
 
@@ -34,9 +35,41 @@ static int linear_blocks(const ck_exec_ctx *ctx, const void *args)
     return CK_OK;
 }
 
+/* dx = dy W, dW = dy^T x, db = sum_t dy, in double; the defect: the sums
+ * over rows keep the first block of 64 rows only (a thread's partial sums
+ * of the later blocks never added) */
+static int linear_bwd_first_rows(const ck_exec_ctx *ctx, const void *args)
+{
+    const ck_linear_bwd_args *a = args;
+    (void)ctx;
+    const size_t rows = a->T < 64 ? a->T : 64;
+    for (size_t t = 0; a->dx && t < a->T; t++)
+        for (size_t k = 0; k < a->K; k++) {
+            double acc = 0.0;
+            for (size_t n = 0; n < a->N; n++)
+                acc += (double)a->dy[t * a->N + n] * a->w[n * a->K + k];
+            a->dx[t * a->K + k] = (float)acc;
+        }
+    for (size_t n = 0; n < a->N; n++) {
+        for (size_t k = 0; a->dw && k < a->K; k++) {
+            double acc = 0.0;
+            for (size_t t = 0; t < rows; t++)
+                acc += (double)a->dy[t * a->N + n] * a->x[t * a->K + k];
+            a->dw[n * a->K + k] = (float)acc;
+        }
+        double b = 0.0;
+        for (size_t t = 0; t < rows; t++)
+            b += a->dy[t * a->N + n];
+        if (a->db)
+            a->db[n] = (float)b;
+    }
+    return CK_OK;
+}
+
 static const ck_kernel_desc kernels[] = {
+    {CK_OP_LINEAR_BWD, CK_DTYPE_F32, 0, "f32-linear_bwd/rows-past-64-dropped", linear_bwd_first_rows},
     {CK_OP_LINEAR, CK_DTYPE_F32, 0, "f32-linear/second-row-block-off-by-one", linear_blocks},
     {CK_OP_LINEAR, CK_DTYPE_BF16, 0, "bf16-linear/second-column-block-unshifted", linear_blocks},
 };
 
-CK_TEST_PLUGIN("broken_blocks", "linear wrong past the first row block (f32) or column block (bf16)")
+CK_TEST_PLUGIN("broken_blocks", "linear wrong past the first row block (f32) or column block (bf16); linear_bwd")

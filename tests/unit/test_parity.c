@@ -418,20 +418,24 @@ Test(parity_broken, quant_scale_widened_by_shift_fails_on_zero_and_subnormal_sca
 }
 
 /* Linear kernels wrong only past their first block of rows (f32) or of
- * columns (bf16): tests/plugins/broken_blocks.c. Every case of at most 16
- * rows and 65 columns passes; the cases past a GEMM's blocking name both. */
+ * columns (bf16), a linear_bwd whose row sums stop after 64 rows:
+ * tests/plugins/broken_blocks.c. Every case of at most 16 rows and 65
+ * columns passes; the cases past the blocking name each. */
 Test(parity_broken, linear_wrong_past_its_first_row_or_column_block_fails)
 {
     run_result r;
-    cJSON *root = run_plugin("broken_blocks", "linear", "", &r);
+    cJSON *root = run_plugin("broken_blocks", "linear,linear_bwd", "", &r);
     cr_expect_eq(r.status, 1);
     expect_failure_of(root, "broken_blocks", "linear f32 T=100 K=40 N=600", "mismatch",
                       "kernel 'f32-linear/second-row-block-off-by-one'");
     expect_failure_of(root, "broken_blocks", "linear f32 T=33 K=600 N=1030", "mismatch", "'y' out of tolerance");
     expect_failure_of(root, "broken_blocks", "linear bf16 T=33 K=600 N=1030", "mismatch",
                       "kernel 'bf16-linear/second-column-block-unshifted'");
+    expect_failure_of(root, "broken_blocks", "linear_bwd f32 T=100 K=40 N=600", "mismatch",
+                      "kernel 'f32-linear_bwd/rows-past-64-dropped'");
     expect_pass(root, "linear f32 T=16 K=128 N=31");
     expect_pass(root, "linear bf16 T=257 K=300 N=70 +bias");
+    expect_pass(root, "linear_bwd f32 T=5 K=64 N=33");
     free_run(&r, root);
 }
 
