@@ -393,7 +393,7 @@ Test(parity_broken, kernel_keeping_state_between_calls_fails_as_stale)
     cr_expect_eq(r.status, 1);
     expect_failure_of(root, "stale_pack", "linear f32 T=1 K=17 N=7 +bias", "stale-state",
                       "kernel 'f32-linear/packed-by-address'");
-    expect_failure_of(root, "stale_pack", "linear f32 T=100 K=40 N=600", "stale-state",
+    expect_failure_of(root, "stale_pack", "linear f32 T=100 K=40 N=1030", "stale-state",
                       "right when called once, wrong after a call on other values in the same buffers");
     free_run(&r, root);
 }
@@ -426,12 +426,12 @@ Test(parity_broken, linear_wrong_past_its_first_row_or_column_block_fails)
     run_result r;
     cJSON *root = run_plugin("broken_blocks", "linear,linear_bwd", "", &r);
     cr_expect_eq(r.status, 1);
-    expect_failure_of(root, "broken_blocks", "linear f32 T=100 K=40 N=600", "mismatch",
+    expect_failure_of(root, "broken_blocks", "linear f32 T=100 K=40 N=1030", "mismatch",
                       "kernel 'f32-linear/second-row-block-off-by-one'");
-    expect_failure_of(root, "broken_blocks", "linear f32 T=33 K=600 N=1030", "mismatch", "'y' out of tolerance");
-    expect_failure_of(root, "broken_blocks", "linear bf16 T=33 K=600 N=1030", "mismatch",
+    expect_failure_of(root, "broken_blocks", "linear f32 T=33 K=520 N=70", "mismatch", "'y' out of tolerance");
+    expect_failure_of(root, "broken_blocks", "linear bf16 T=100 K=40 N=1030", "mismatch",
                       "kernel 'bf16-linear/second-column-block-unshifted'");
-    expect_failure_of(root, "broken_blocks", "linear_bwd f32 T=100 K=40 N=600", "mismatch",
+    expect_failure_of(root, "broken_blocks", "linear_bwd f32 T=100 K=40 N=300", "mismatch",
                       "kernel 'f32-linear_bwd/rows-past-64-dropped'");
     expect_pass(root, "linear f32 T=16 K=128 N=31");
     expect_pass(root, "linear bf16 T=257 K=300 N=70 +bias");
