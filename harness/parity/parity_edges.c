@@ -291,14 +291,15 @@ static ck_shape linear_of(uint32_t dt, size_t T, size_t K, size_t N, int bias)
     return (ck_shape){.op = CK_OP_LINEAR, .dtype = dt, .T = T, .K = K, .N = N, .has_bias = bias};
 }
 
-/* Every fused op with f32 and bf16 weights, rms and layer norms, every
+/* Every fused op with f32, bf16 and f16 weights (no shipped plugin has f16
+ * fused kernels; a third party's are checked, not listed as unchecked), rms and layer norms, every
  * activation, at one row (decode) and a few: dims that are no multiple of
  * 16 where the op allows it. */
 static void edge_fused(suite *s)
 {
     const size_t D = 100, F = 72, H = 4, Hkv = 2, hd = 64;
-    static const uint32_t dts[] = {CK_DTYPE_F32, CK_DTYPE_BF16};
-    for (size_t di = 0; di < 2; di++) {
+    static const uint32_t dts[] = {CK_DTYPE_F32, CK_DTYPE_BF16, CK_DTYPE_F16};
+    for (size_t di = 0; di < sizeof dts / sizeof dts[0]; di++) {
         uint32_t dt = dts[di];
         for (size_t T = 1; T <= 3; T += 2) {
             int v = T == 3; /* the variant: layernorm, bias, gptj, bidirectional, gelu */
