@@ -224,6 +224,7 @@ typedef struct ck_shape {
     int has_bias;      /* linear, qkv; layernorm: has beta */
     size_t window;     /* attention: sliding window (0: none) */
     float softcap;     /* attention: logit soft-cap (0: none) */
+    float scale;       /* attention: score scale (0: 1 / sqrt(head_dim)) */
     size_t rotary_dim; /* rope: dims rotated per head (0: head_dim) */
     char label[64];    /* where it comes from: "vision.layer.qkv", "edge D=17" */
 } ck_shape;

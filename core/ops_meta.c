@@ -167,6 +167,8 @@ static void shape_attention(const ck_shape *s, const char *op, const char *dt, c
         describe_more(buf, len, " W=%zu", s->window);
     if (s->softcap != 0.0f)
         describe_more(buf, len, " cap=%g", (double)s->softcap);
+    if (s->scale != 0.0f)
+        describe_more(buf, len, " scale=%g", (double)s->scale);
 }
 
 static void shape_embedding(const ck_shape *s, const char *op, const char *dt, char *buf, size_t len)

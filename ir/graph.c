@@ -2,6 +2,7 @@
  * the model's real shapes, and the distinct op instances that parity and
  * bench run. The planner walks the same nodes, so the buffers it lays out
  * and the ops the harness measures cannot drift apart. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -265,6 +266,10 @@ static void build_attention(builder *b, size_t T, size_t pos, uint32_t wdt)
      * layer's own, and op instances add the global layers' variant */
     sh->window = ck_section_layer_window(s, 0);
     sh->softcap = (float)s->attn_softcap;
+    /* the runtime binds 1 / sqrt(attn_scalar); a case says so where it is
+     * not the default (ck_shape.scale 0) */
+    if (s->attn_scalar != (double)s->head_dim)
+        sh->scale = 1.0f / sqrtf((float)s->attn_scalar);
     add_linear(b, CK_ROLE_OUT_PROJ, T, s->n_heads * s->head_dim, s->d_model, s->out_bias, wdt);
     if (s->post_norms)
         add_norm(b, CK_ROLE_POST_ATTN_NORM, T);

@@ -129,6 +129,14 @@ static void edge_attention(suite *s)
     ck_shape *sh = push(s, CK_OP_ATTENTION, CK_DTYPE_F32, "edge chunked prefill");
     sh->T = 5, sh->S = 37, sh->pos = 32, sh->n_heads = 4, sh->n_kv_heads = 1, sh->head_dim = 64, sh->causal = 1,
     sh->materialize = 1;
+    /* a scale other than 1 / sqrt(hd), as Gemma-2 27B's query_pre_attn_scalar
+     * 144 at hd 128 gives: prefill (streaming and materialising), decode,
+     * and the backward */
+    for (int i = 0; i < 4; i++) {
+        sh = push(s, i == 3 ? CK_OP_ATTENTION_BWD : CK_OP_ATTENTION, CK_DTYPE_F32, "edge scale");
+        sh->T = i == 2 ? 1 : 17, sh->S = i == 2 ? 300 : 17, sh->pos = i == 2 ? 299 : 0, sh->n_heads = 8;
+        sh->n_kv_heads = 2, sh->head_dim = 128, sh->causal = 1, sh->materialize = i == 1, sh->scale = 1.0f / 12.0f;
+    }
 }
 
 /* Sliding windows (1, S - 1, wider than S, and edges inside a block of

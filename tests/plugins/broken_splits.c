@@ -10,50 +10,23 @@
  * tests/unit/test_parity.c checks the verdicts. */
 #include <math.h>
 
+#include "attention_ref.h"
 #include "test_plugin.h"
 
 #define SPLIT 256
-#define MAX_HD 256
-
-/* Split [s0, s1) of row t, head h: its max, sum and unnormalised p . V. */
-static double split(const ck_attention_args *a, size_t h, size_t t, size_t s0, size_t s1, double *sum, double *acc)
-{
-    size_t hd = a->head_dim, kvh = h / (a->n_heads / a->n_kv_heads);
-    const float *q = a->q + (t * a->n_heads + h) * hd;
-    double m = -INFINITY;
-    for (int pass = 0; pass < 2; pass++) { /* the max, then the sums */
-        for (size_t s = s0; s < s1; s++) {
-            const float *k = a->k + (s * a->n_kv_heads + kvh) * hd, *v = a->v + (s * a->n_kv_heads + kvh) * hd;
-            double d = 0;
-            for (size_t i = 0; i < hd; i++)
-                d += (double)q[i] * k[i];
-            d *= a->scale;
-            if (pass == 0) {
-                m = d > m ? d : m;
-                continue;
-            }
-            double p = exp(d - m);
-            *sum += p;
-            for (size_t i = 0; i < hd; i++)
-                acc[i] += p * v[i];
-        }
-    }
-    return m;
-}
-
 static int attention_splits(const ck_exec_ctx *ctx, const void *args)
 {
     const ck_attention_args *a = args;
     (void)ctx;
-    if (a->scores || a->probs || a->window || a->softcap > 0.0f || a->head_dim > MAX_HD)
+    if (a->scores || a->probs || a->window || a->softcap > 0.0f || a->head_dim > REF_MAX_HD)
         return CK_E_UNSUPPORTED;
     for (size_t h = 0; h < a->n_heads; h++)
         for (size_t t = 0; t < a->T; t++) {
-            size_t pos = a->q_pos + t, end = a->causal && pos + 1 < a->S ? pos + 1 : a->S;
-            double m = -INFINITY, l = 0, out[MAX_HD] = {0};
+            size_t end = ref_keys_seen(a, t);
+            double m = -INFINITY, l = 0, out[REF_MAX_HD] = {0};
             for (size_t s0 = 0, i = 0; s0 < end; s0 += SPLIT, i++) {
-                double sum = 0, acc[MAX_HD] = {0};
-                double mi = split(a, h, t, s0, s0 + SPLIT < end ? s0 + SPLIT : end, &sum, acc);
+                double sum = 0, acc[REF_MAX_HD] = {0};
+                double mi = ref_attend_keys(a, h, t, s0, s0 + SPLIT < end ? s0 + SPLIT : end, a->scale, &sum, acc);
                 double mn = mi > m ? mi : m, old = exp(m - mn), fresh = i >= 2 ? 1.0 : exp(mi - mn); /* the defect */
                 l = l * old + sum * fresh;
                 for (size_t d = 0; d < a->head_dim; d++)

@@ -439,6 +439,22 @@ Test(parity_broken, linear_wrong_past_its_first_row_or_column_block_fails)
     free_run(&r, root);
 }
 
+/* Attention that scales by 1 / sqrt(head_dim) whatever its arguments say
+ * (tests/plugins/broken_scale.c): right at the default scale, named on the
+ * cases with another (Gemma-2 27B's 1/12 at hd 128). */
+Test(parity_broken, attention_ignoring_its_scale_fails_where_the_scale_is_not_the_default)
+{
+    run_result r;
+    cJSON *root = run_plugin("broken_scale", "attention", "", &r);
+    cr_expect_eq(r.status, 1);
+    expect_failure_of(root, "broken_scale", "attention causal T=17 S=17 H=8 Hkv=2 hd=128 pos=0 scale=0.0833333",
+                      "mismatch", "kernel 'f32-attention/scale-from-head-dim'");
+    expect_failure_of(root, "broken_scale", "attention causal T=1 S=300 H=8 Hkv=2 hd=128 pos=299 scale=0.0833333",
+                      "mismatch", "'out' out of tolerance");
+    expect_pass(root, "attention causal T=1 S=17 H=8 Hkv=1 hd=64 pos=16");
+    free_run(&r, root);
+}
+
 /* Attention in splits of 256 keys whose third split on merges unscaled
  * (tests/plugins/broken_splits.c): right over every short edge case it
  * takes (it declines windows, soft-caps and written scores), named on the
