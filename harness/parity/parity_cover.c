@@ -13,7 +13,8 @@
  * sparse rows (few terms: the error model's bound is tight there, so a
  * kernel that narrows its inputs shows, and behind act_down's projection one
  * whose activation is a near neighbour), scores far apart (all but one
- * probability underflow) and tied; rope rows at the ends of the table;
+ * probability underflow) and tied; rope rows at the ends of the table,
+ * and tables of Llama 3's theta;
  * Phi's tails for the gelus (saturated, underflowing, around 0); quantised
  * scales that are zero or subnormal in f16, of weights and activations. */
 #include <float.h>
@@ -93,14 +94,15 @@ enum {
     IN_TIED,       /* every key the same: tied scores */
     IN_ERF_TAILS,  /* x where Phi(x) saturates to 1 or underflows, and around 0 */
     IN_QSCALES,    /* quantised: zero, subnormal and extreme f16 scales, of weights and of activations */
+    IN_THETA,      /* rope tables of theta 500000 (Llama 3), not the generated 10000 */
     IN_COUNT
 };
 
 static const char *const in_names[IN_COUNT] = {
-    [IN_ZEROS] = "zeros-subnormals", [IN_OVERFLOW] = "overflow", [IN_EXP_RANGE] = "exp-range",
-    [IN_EQUAL_ROWS] = "equal-rows",  [IN_CANCEL] = "cancelling", [IN_SPARSE] = "sparse",
-    [IN_FAR_SCORES] = "far-scores",  [IN_TIED] = "tied-keys",    [IN_ERF_TAILS] = "erf-tails",
-    [IN_QSCALES] = "quant-scales",
+    [IN_ZEROS] = "zeros-subnormals", [IN_OVERFLOW] = "overflow",  [IN_EXP_RANGE] = "exp-range",
+    [IN_EQUAL_ROWS] = "equal-rows",  [IN_CANCEL] = "cancelling",  [IN_SPARSE] = "sparse",
+    [IN_FAR_SCORES] = "far-scores",  [IN_TIED] = "tied-keys",     [IN_ERF_TAILS] = "erf-tails",
+    [IN_QSCALES] = "quant-scales",   [IN_THETA] = "theta-500000",
 };
 
 const char *ck_parity_inputs_name(int inputs)
@@ -166,6 +168,13 @@ static void cover_inputs(cover *cv)
                 ps->members[1] = (ck_shape){.op = CK_OP_LINEAR, .dtype = dt, .T = T, .K = F, .N = 24};
                 ps->n_members = 2;
             }
+    /* tables of another theta: a kernel must read them, not compute its own
+     * angles; both pairings, a partial rotary dim, the fused qkv_rope */
+    for (int pairing = CK_ROPE_NEOX; pairing <= CK_ROPE_GPTJ; pairing++) {
+        ck_shape *s = push(cv, CK_OP_ROPE, CK_DTYPE_F32, IN_THETA);
+        s->T = 5, s->n_heads = 4, s->n_kv_heads = 2, s->head_dim = 128, s->pos = 1000, s->max_pos = 1024;
+        s->pairing = pairing, s->rotary_dim = pairing == CK_ROPE_GPTJ ? 64 : 0;
+    }
     /* rope rows at the ends of the table: the first row only, and a block
      * ending on the last */
     for (int pairing = CK_ROPE_NEOX; pairing <= CK_ROPE_GPTJ; pairing++) {
@@ -315,6 +324,18 @@ static int act_down_inputs(ck_case *c, int inputs)
         size_t t = i / K, k = i % K;
         x[i] = (k + 5 * t) % 8 ? 0.0f : v[(k / 8 + t) % (sizeof v / sizeof v[0])];
     }
+    return 0;
+}
+
+/* rope: the tables again from theta 500000 over the same rows and dims */
+static int rope_inputs(ck_case *c, int inputs)
+{
+    const ck_shape *s = ck_case_shape(c);
+    size_t n;
+    float *cs = input(c, "cos_tab", &n), *sn = input(c, "sin_tab", &n);
+    if (inputs != IN_THETA || !cs || !sn)
+        return -1;
+    ck_rope_tables(500000.0, s->rotary_dim ? s->rotary_dim : s->head_dim, s->max_pos, cs, sn);
     return 0;
 }
 

@@ -1,7 +1,7 @@
 /* attention_ref.h — one query row's attention over a range of keys in
  * plain C and double, for the test plugins whose attention is wrong in one
- * chosen way (broken_splits.c: how splits are merged; broken_scale.c: the
- * scale it uses): the scores and the softmax come from here once. No
+ * chosen way (broken_splits.c: how splits are merged; broken_defaults.c:
+ * the scale it uses): the scores and the softmax come from here once. No
  * window, no soft-cap. */
 #ifndef CK_TEST_ATTENTION_REF_H
 #define CK_TEST_ATTENTION_REF_H
@@ -14,8 +14,8 @@
 
 /* Keys [s0, s1) of row t, head h, scores times `scale`: returns their max
  * m, adds sum_s exp(score_s - m) to *sum and exp(score_s - m) v_s to acc. */
-static inline double ref_attend_keys(const ck_attention_args *a, size_t h, size_t t, size_t s0, size_t s1,
-                                     double scale, double *sum, double *acc)
+static inline double ref_attend_keys(const ck_attention_args *a, size_t h, size_t t, size_t s0, size_t s1, double scale,
+                                     double *sum, double *acc)
 {
     size_t hd = a->head_dim, kvh = h / (a->n_heads / a->n_kv_heads);
     const float *q = a->q + (t * a->n_heads + h) * hd;

@@ -439,19 +439,24 @@ Test(parity_broken, linear_wrong_past_its_first_row_or_column_block_fails)
     free_run(&r, root);
 }
 
-/* Attention that scales by 1 / sqrt(head_dim) whatever its arguments say
- * (tests/plugins/broken_scale.c): right at the default scale, named on the
- * cases with another (Gemma-2 27B's 1/12 at hd 128). */
-Test(parity_broken, attention_ignoring_its_scale_fails_where_the_scale_is_not_the_default)
+/* Attention that scales by 1 / sqrt(head_dim) and rope that computes its
+ * angles from theta 10000, whatever their arguments say
+ * (tests/plugins/broken_defaults.c): right at LLaMA-2's defaults, named on
+ * the cases with another scale (Gemma-2 27B's 1/12 at hd 128) and other
+ * tables (Llama 3's theta). */
+Test(parity_broken, kernels_assuming_llama_2_defaults_fail_where_the_arguments_differ)
 {
     run_result r;
-    cJSON *root = run_plugin("broken_scale", "attention", "", &r);
+    cJSON *root = run_plugin("broken_defaults", "attention,rope", "", &r);
     cr_expect_eq(r.status, 1);
-    expect_failure_of(root, "broken_scale", "attention causal T=17 S=17 H=8 Hkv=2 hd=128 pos=0 scale=0.0833333",
+    expect_failure_of(root, "broken_defaults", "attention causal T=17 S=17 H=8 Hkv=2 hd=128 pos=0 scale=0.0833333",
                       "mismatch", "kernel 'f32-attention/scale-from-head-dim'");
-    expect_failure_of(root, "broken_scale", "attention causal T=1 S=300 H=8 Hkv=2 hd=128 pos=299 scale=0.0833333",
+    expect_failure_of(root, "broken_defaults", "attention causal T=1 S=300 H=8 Hkv=2 hd=128 pos=299 scale=0.0833333",
                       "mismatch", "'out' out of tolerance");
+    expect_failure_of(root, "broken_defaults", "rope neox T=5 H=4 Hkv=2 hd=128 pos=1000 inputs=theta-500000",
+                      "mismatch", "kernel 'f32-rope/own-angles-theta-10000'");
     expect_pass(root, "attention causal T=1 S=17 H=8 Hkv=1 hd=64 pos=16");
+    expect_pass(root, "rope neox T=7 H=2 Hkv=1 hd=128 pos=8185");
     free_run(&r, root);
 }
 
