@@ -174,6 +174,11 @@ static void cover_inputs(cover *cv)
         ck_shape *s = push(cv, CK_OP_ROPE, CK_DTYPE_F32, IN_THETA);
         s->T = 5, s->n_heads = 4, s->n_kv_heads = 2, s->head_dim = 128, s->pos = 1000, s->max_pos = 1024;
         s->pairing = pairing, s->rotary_dim = pairing == CK_ROPE_GPTJ ? 64 : 0;
+        ck_parity_shape *ps = ck_parity_push(cv->v, cv->n, cv->cap, CK_OP_QKV_ROPE, CK_DTYPE_F32, "cover inputs");
+        ps->inputs = IN_THETA, ps->n_members = 2;
+        ps->members[0] = (ck_shape){
+            .op = CK_OP_QKV, .dtype = CK_DTYPE_F32, .T = 5, .D = 40, .n_heads = 4, .n_kv_heads = 2, .head_dim = 128};
+        ps->members[1] = *s;
     }
     /* rope rows at the ends of the table: the first row only, and a block
      * ending on the last */
@@ -327,12 +332,15 @@ static int act_down_inputs(ck_case *c, int inputs)
     return 0;
 }
 
-/* rope: the tables again from theta 500000 over the same rows and dims */
+/* rope, qkv_rope: the tables again from theta 500000 over the same rows
+ * and dims */
 static int rope_inputs(ck_case *c, int inputs)
 {
-    const ck_shape *s = ck_case_shape(c);
+    const ck_shape *s = ck_case_member(c, 1) ? ck_case_member(c, 1) : ck_case_shape(c);
+    const int fused = s != ck_case_shape(c);
     size_t n;
-    float *cs = input(c, "cos_tab", &n), *sn = input(c, "sin_tab", &n);
+    float *cs = input(c, fused ? "rope.cos_tab" : "cos_tab", &n),
+          *sn = input(c, fused ? "rope.sin_tab" : "sin_tab", &n);
     if (inputs != IN_THETA || !cs || !sn)
         return -1;
     ck_rope_tables(500000.0, s->rotary_dim ? s->rotary_dim : s->head_dim, s->max_pos, cs, sn);
