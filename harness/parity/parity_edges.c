@@ -463,6 +463,19 @@ static void edge_blocks(suite *s)
         sh->T = dec[i][0], sh->S = dec[i][1], sh->pos = dec[i][1] - dec[i][0], sh->n_heads = 8;
         sh->n_kv_heads = 8 / dec[i][2], sh->head_dim = dec[i][3], sh->causal = 1;
     }
+    /* many heads (Llama-2 70B: 64 of 8 kv heads; Falcon-40B: 128), where
+     * per-head state sized for 32 overflows */
+    static const size_t many[][3] = {{64, 8, 1}, {128, 8, 9}, {64, 64, 1}}; /* H, Hkv, T */
+    for (size_t i = 0; i < sizeof many / sizeof many[0]; i++) {
+        sh = push(s, CK_OP_ATTENTION, CK_DTYPE_F32, "edge blocks");
+        sh->T = many[i][2], sh->S = 40, sh->pos = 40 - many[i][2], sh->n_heads = many[i][0];
+        sh->n_kv_heads = many[i][1], sh->head_dim = 64, sh->causal = 1;
+        sh = push(s, CK_OP_ROPE, CK_DTYPE_F32, "edge blocks");
+        sh->T = many[i][2], sh->n_heads = many[i][0], sh->n_kv_heads = many[i][1], sh->head_dim = 64, sh->pos = 7;
+        sh->max_pos = 16;
+    }
+    sh = push(s, CK_OP_QKV, CK_DTYPE_F32, "edge blocks");
+    sh->T = 2, sh->D = 40, sh->n_heads = 64, sh->n_kv_heads = 8, sh->head_dim = 64;
     /* the backward's sums over rows (dW, db, dgamma, a table's rows) are
      * where a split between threads has to combine partial sums */
     for (size_t i = 0; i < 2; i++) {

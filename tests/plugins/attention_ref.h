@@ -1,8 +1,8 @@
 /* attention_ref.h — one query row's attention over a range of keys in
  * plain C and double, for the test plugins whose attention is wrong in one
  * chosen way (broken_splits.c: how splits are merged; broken_defaults.c:
- * the scale it uses): the scores and the softmax come from here once. No
- * window, no soft-cap. */
+ * the scale it uses; broken_heads.c: heads past 32): the scores and the
+ * softmax come from here once. No window, no soft-cap. */
 #ifndef CK_TEST_ATTENTION_REF_H
 #define CK_TEST_ATTENTION_REF_H
 

@@ -460,6 +460,21 @@ Test(parity_broken, kernels_assuming_llama_2_defaults_fail_where_the_arguments_d
     free_run(&r, root);
 }
 
+/* Attention with per-head state for 32 heads (tests/plugins/broken_heads.c):
+ * right up to 32 heads, named on Llama-2 70B's 64 and Falcon-40B's 128. */
+Test(parity_broken, attention_with_state_for_32_heads_fails_on_many_heads)
+{
+    run_result r;
+    cJSON *root = run_plugin("broken_heads", "attention", "", &r);
+    cr_expect_eq(r.status, 1);
+    expect_failure_of(root, "broken_heads", "attention causal T=1 S=40 H=64 Hkv=8 hd=64 pos=39", "mismatch",
+                      "kernel 'f32-attention/32-heads-of-state'");
+    expect_failure_of(root, "broken_heads", "attention causal T=9 S=40 H=128 Hkv=8 hd=64 pos=31", "mismatch",
+                      "'out' out of tolerance");
+    expect_pass(root, "attention causal T=1 S=17 H=8 Hkv=1 hd=64 pos=16");
+    free_run(&r, root);
+}
+
 /* Attention in splits of 256 keys whose third split on merges unscaled
  * (tests/plugins/broken_splits.c): right over every short edge case it
  * takes (it declines windows, soft-caps and written scores), named on the
