@@ -13,7 +13,8 @@
  * sparse rows (few terms: the error model's bound is tight there, so a
  * kernel that narrows its inputs shows, and behind act_down's projection one
  * whose activation is a near neighbour), scores far apart (all but one
- * probability underflow) and tied; rope rows at the ends of the table,
+ * probability underflow), tied, and spread over a long cache's every key;
+ * rope rows at the ends of the table,
  * and tables of Llama 3's theta;
  * Phi's tails for the gelus (saturated, underflowing, around 0); quantised
  * scales that are zero or subnormal in f16, of weights and activations. */
@@ -95,6 +96,7 @@ enum {
     IN_ERF_TAILS,  /* x where Phi(x) saturates to 1 or underflows, and around 0 */
     IN_QSCALES,    /* quantised: zero, subnormal and extreme f16 scales, of weights and of activations */
     IN_THETA,      /* rope tables of theta 500000 (Llama 3), not the generated 10000 */
+    IN_EVEN,       /* q and k without their large rows: probabilities spread over every key */
     IN_COUNT
 };
 
@@ -102,7 +104,7 @@ static const char *const in_names[IN_COUNT] = {
     [IN_ZEROS] = "zeros-subnormals", [IN_OVERFLOW] = "overflow",  [IN_EXP_RANGE] = "exp-range",
     [IN_EQUAL_ROWS] = "equal-rows",  [IN_CANCEL] = "cancelling",  [IN_SPARSE] = "sparse",
     [IN_FAR_SCORES] = "far-scores",  [IN_TIED] = "tied-keys",     [IN_ERF_TAILS] = "erf-tails",
-    [IN_QSCALES] = "quant-scales",   [IN_THETA] = "theta-500000",
+    [IN_QSCALES] = "quant-scales",   [IN_THETA] = "theta-500000", [IN_EVEN] = "even-scores",
 };
 
 const char *ck_parity_inputs_name(int inputs)
@@ -143,6 +145,17 @@ static void cover_inputs(cover *cv)
         }
         push(cv, CK_OP_QUANTIZE, dt, IN_QSCALES)->n = 24 * CK_QBLOCK;
         push(cv, CK_OP_DEQUANTIZE, dt, IN_QSCALES)->n = 24 * CK_QBLOCK;
+    }
+    /* long caches whose every key counts (the generated large rows of k
+     * make a few keys take all the probability, hiding a wrong key at a
+     * window's edge or a split's), with windows across splits: Gemma-2's
+     * 4096 at 5000 keys, soft-capped */
+    static const size_t dec[][5] = {{1, 1000, 2, 128, 300}, {3, 1000, 1, 64, 300}, {1, 5000, 8, 64, 4096}};
+    for (size_t i = 0; i < 2 * (sizeof dec / sizeof dec[0]); i++) {
+        const size_t *d = dec[i / 2];
+        ck_shape *s = push(cv, CK_OP_ATTENTION, CK_DTYPE_F32, IN_EVEN);
+        s->T = d[0], s->S = d[1], s->pos = d[1] - d[0], s->n_heads = 8, s->n_kv_heads = d[2], s->head_dim = d[3];
+        s->causal = 1, s->window = i % 2 ? d[4] : 0, s->softcap = i % 2 && d[1] == 5000 ? 50.0f : 0.0f;
     }
     static const int att_in[] = {IN_FAR_SCORES, IN_TIED};
     for (size_t i = 0; i < 2; i++)
@@ -347,6 +360,19 @@ static int rope_inputs(ck_case *c, int inputs)
     return 0;
 }
 
+/* Rows of n that the generator scaled up (case_buf.c: one in 16, by 32)
+ * back to N(0, 1): their mean square is far above 1. */
+static void unscale_large_rows(float *x, size_t rows, size_t n)
+{
+    for (size_t r = 0; r < rows; r++) {
+        double ss = 0;
+        for (size_t i = 0; i < n; i++)
+            ss += (double)x[r * n + i] * x[r * n + i];
+        for (size_t i = 0; ss > 16.0 * (double)n && i < n; i++)
+            x[r * n + i] /= 32.0f;
+    }
+}
+
 static int attention_inputs(ck_case *c, int inputs)
 {
     const ck_shape *s = ck_case_shape(c);
@@ -360,6 +386,14 @@ static int attention_inputs(ck_case *c, int inputs)
         return 0;
     }
     float *k = input(c, "k", &n);
+    if (inputs == IN_EVEN) {
+        size_t nq = n;
+        (void)input(c, "q", &nq);
+        unscale_large_rows(q, nq / s->head_dim, s->head_dim);
+        if (k)
+            unscale_large_rows(k, n / s->head_dim, s->head_dim);
+        return 0;
+    }
     size_t row = s->n_kv_heads * s->head_dim;
     for (size_t i = row; k && i < n; i++)
         k[i] = k[i % row];

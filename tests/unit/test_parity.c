@@ -288,6 +288,12 @@ Test(parity_broken, window_off_by_one_fails_the_window_cases_only)
                       "kernel 'f32-attention/window-off-by-one'");
     expect_failure_of(root, "broken_window", "attention causal T=1 S=201 H=8 Hkv=8 hd=128 pos=200 W=33", "mismatch",
                       "'out' out of tolerance");
+    /* a long cache: seen only where no few large keys take all the
+     * probability (inputs=even-scores) */
+    expect_failure_of(root, "broken_window",
+                      "attention causal T=1 S=5000 H=8 Hkv=8 hd=64 pos=4999 W=4096 cap=50 inputs=even-scores",
+                      "mismatch", "'out' out of tolerance");
+    expect_pass(root, "attention causal T=1 S=5000 H=8 Hkv=8 hd=64 pos=4999 inputs=even-scores");
     expect_pass(root, "attention causal T=17 S=17 H=8 Hkv=8 hd=64 pos=0");
     expect_pass(root, "attention causal T=17 S=17 H=8 Hkv=8 hd=64 pos=0 W=40"); /* wider than S: no edge */
     free_run(&r, root);
