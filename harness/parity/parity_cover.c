@@ -149,8 +149,10 @@ static void cover_inputs(cover *cv)
     /* long caches whose every key counts (the generated large rows of k
      * make a few keys take all the probability, hiding a wrong key at a
      * window's edge or a split's), with windows across splits: Gemma-2's
-     * 4096 at 5000 keys, soft-capped */
-    static const size_t dec[][5] = {{1, 1000, 2, 128, 300}, {3, 1000, 1, 64, 300}, {1, 5000, 8, 64, 4096}};
+     * 4096 at 5000 keys, soft-capped; and a prefill of 130 rows, past a
+     * flash kernel's first blocks of queries and keys */
+    static const size_t dec[][5] = {
+        {1, 1000, 2, 128, 300}, {3, 1000, 1, 64, 300}, {1, 5000, 8, 64, 4096}, {130, 130, 2, 64, 64}};
     for (size_t i = 0; i < 2 * (sizeof dec / sizeof dec[0]); i++) {
         const size_t *d = dec[i / 2];
         ck_shape *s = push(cv, CK_OP_ATTENTION, CK_DTYPE_F32, IN_EVEN);
