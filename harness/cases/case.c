@@ -203,6 +203,11 @@ const ck_shape *ck_case_shape(const ck_case *c)
     return &c->shape;
 }
 
+float case_attention_scale(const ck_shape *s)
+{
+    return s->scale != 0.0f ? s->scale : (float)(1.0 / sqrt((double)s->head_dim));
+}
+
 const ck_shape *ck_case_member(const ck_case *c, size_t i)
 {
     return i < c->n_members ? &c->members[i] : NULL;

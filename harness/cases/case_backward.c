@@ -166,25 +166,24 @@ int case_build_attention_bwd(ck_case *c, char *err, size_t err_len)
     ADD(dk, CK_BUF_OUT, CK_DTYPE_F32, kvn);
     ADD(dv, CK_BUF_OUT, CK_DTYPE_F32, kvn);
     case_gen_normal(c, "dout", case_init_of(c, p_dout), qn, 0.0, 1.0);
-    c->args.attention_bwd =
-        (ck_attention_bwd_args){.q = p_q,
-                                .k = p_k,
-                                .v = p_v,
-                                .dout = p_dout,
-                                .probs = p_probs,
-                                .dq = p_dq,
-                                .dk = p_dk,
-                                .dv = p_dv,
-                                .T = s->T,
-                                .S = s->S,
-                                .n_heads = s->n_heads,
-                                .n_kv_heads = s->n_kv_heads,
-                                .head_dim = s->head_dim,
-                                .q_pos = s->pos,
-                                .causal = s->causal,
-                                .scale = s->scale != 0.0f ? s->scale : (float)(1.0 / sqrt((double)s->head_dim)),
-                                .window = s->window,
-                                .softcap = s->softcap};
+    c->args.attention_bwd = (ck_attention_bwd_args){.q = p_q,
+                                                    .k = p_k,
+                                                    .v = p_v,
+                                                    .dout = p_dout,
+                                                    .probs = p_probs,
+                                                    .dq = p_dq,
+                                                    .dk = p_dk,
+                                                    .dv = p_dv,
+                                                    .T = s->T,
+                                                    .S = s->S,
+                                                    .n_heads = s->n_heads,
+                                                    .n_kv_heads = s->n_kv_heads,
+                                                    .head_dim = s->head_dim,
+                                                    .q_pos = s->pos,
+                                                    .causal = s->causal,
+                                                    .scale = case_attention_scale(s),
+                                                    .window = s->window,
+                                                    .softcap = s->softcap};
     if (p_probs) {
         ck_attention_bwd_args from_init = c->args.attention_bwd; /* generate from the initial contents */
         from_init.q = case_init_of(c, p_q);

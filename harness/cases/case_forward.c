@@ -254,23 +254,22 @@ int case_build_attention(ck_case *c, char *err, size_t err_len)
     case_dims(c, p_out, 3, s->T, s->n_heads, s->head_dim);
     case_dims(c, p_scores, 3, s->n_heads, s->T, s->S);
     case_dims(c, p_probs, 3, s->n_heads, s->T, s->S);
-    c->args.attention =
-        (ck_attention_args){.q = in[0],
-                            .k = in[1],
-                            .v = in[2],
-                            .out = p_out,
-                            .scores = p_scores,
-                            .probs = p_probs,
-                            .T = s->T,
-                            .S = s->S,
-                            .n_heads = s->n_heads,
-                            .n_kv_heads = s->n_kv_heads,
-                            .head_dim = s->head_dim,
-                            .q_pos = s->pos,
-                            .causal = s->causal,
-                            .scale = s->scale != 0.0f ? s->scale : (float)(1.0 / sqrt((double)s->head_dim)),
-                            .window = s->window,
-                            .softcap = s->softcap};
+    c->args.attention = (ck_attention_args){.q = in[0],
+                                            .k = in[1],
+                                            .v = in[2],
+                                            .out = p_out,
+                                            .scores = p_scores,
+                                            .probs = p_probs,
+                                            .T = s->T,
+                                            .S = s->S,
+                                            .n_heads = s->n_heads,
+                                            .n_kv_heads = s->n_kv_heads,
+                                            .head_dim = s->head_dim,
+                                            .q_pos = s->pos,
+                                            .causal = s->causal,
+                                            .scale = case_attention_scale(s),
+                                            .window = s->window,
+                                            .softcap = s->softcap};
     return 0;
 }
 

@@ -79,6 +79,8 @@ struct ck_case {
 };
 
 
+/* The score scale of an attention shape: its own, or 1 / sqrt(head_dim). */
+float case_attention_scale(const ck_shape *s);
 /* One line "<op instance>: <what>" into err. */
 void case_fail(char *err, size_t len, const ck_shape *s, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 /* a * b, or 0 with *ok cleared on overflow */
