@@ -1,7 +1,8 @@
 /* Q4_0 row kernel, AVX-512 VNNI: vpdpbusd of the unsigned codes (0..15)
  * with x, each row's accumulator starting at -8 * sum(x), so the result is
  * sum((q - 8) * x), the reference's isum exactly. Where the CPU has
- * AVX512-VBMI, four blocks per 512-bit register: per row, one vpermt2b
+ * AVX512-VBMI and GFNI, four blocks per 512-bit register (the high nibbles
+ * by one gf2p8affineqb): per row, one vpermt2b
  * gathers the four blocks' codes from two loads of the row (rows on 64-byte
  * lines: from the two lines that hold them) and one masked vpermb (there:
  * a vpermt2b and a blend) its scales into the register of all eight rows',
@@ -86,28 +87,22 @@ enum { Q4_OFF_LINE = 0, Q4_ON_LINES = 1, Q4_ON_8 = 2 };
  * (K a multiple of 128, as LLaMA-7B's 11008: rows of 6192 bytes), so the
  * 72 bytes of a step start at most 56 bytes into a line and still lie in
  * two, at an offset of each row's own; Q4_OFF_LINE, neither. */
-CK_QVBMI_TARGET void q4_0_steps4_nx(const unsigned char *rows[CK_QROWS], size_t row_bytes, const ck_block_q8_0 *xq,
+CK_QGFNI_TARGET void q4_0_steps4_nx(const unsigned char *rows[CK_QROWS], size_t row_bytes, const ck_block_q8_0 *xq,
                                     size_t nb, const size_t nx, const int aligned, __m256 acc[CK_QXROWS])
 {
     const __m512i eights = _mm512_set1_epi8(8), nib = _mm512_set1_epi8(0x0f);
     const __m512i idx_qs = _mm512_loadu_si512(q4_codes_idx), idx_d = _mm512_loadu_si512(q4_scale_idx);
     const __m512i off_qs = _mm512_loadu_si512(q4_codes_off);
-    /* The next tile, in address order, spread over this tile's steps (its
-     * rows are contiguous): the hardware prefetcher serves eight rows side
-     * by side poorly (decode of a 4096 x 4096 q4_0 weight from DRAM, one
-     * thread: 43 GB/s, against 36 with each row's blocks prefetched two
-     * tiles ahead into L2). A prefetch never faults, so past the last row
-     * it is harmless. */
-    const size_t per = ck_qvnni_prefetch_per_step(row_bytes, nb, 4);
+    /* Each step ends with its share of the next tile, in address order
+     * (ck_qvnni_prefetch_next_tile; decode of a 4096 x 4096 q4_0 weight
+     * from DRAM, one thread: 43 GB/s, against 36 with each row's blocks
+     * prefetched two tiles ahead into L2). */
     for (size_t b = 0; b + 4 <= nb; b += 4) {
         __m512i xlo[CK_QXROWS], xhi[CK_QXROWS], start[CK_QXROWS], p[CK_QXROWS][CK_QROWS];
         for (size_t i = 0; i < nx; i++) {
             ck_qvbmi_four_x(&xq[i * nb + b], &xlo[i], &xhi[i]);
             start[i] = ck_qvbmi_start(eights, xlo[i], xhi[i]);
         }
-        const char *ahead = (const char *)rows[0] + CK_QROWS * row_bytes + (b / 4) * per;
-        for (size_t o = 0; o < per; o += 64)
-            _mm_prefetch(ahead + o, _MM_HINT_T0);
         const __m512i line_off = _mm512_set1_epi8((char)(8 * ((b / 4) % 8)));
         const __m512i al_qs = _mm512_add_epi8(off_qs, line_off), al_d = _mm512_add_epi8(idx_d, line_off);
         __m512i dws = _mm512_setzero_si512();
@@ -131,12 +126,13 @@ CK_QVBMI_TARGET void q4_0_steps4_nx(const unsigned char *rows[CK_QROWS], size_t 
                 v = _mm512_permutex2var_epi8(a, idx_qs, a8);
                 dws = _mm512_mask_permutexvar_epi8(dws, ck_qvbmi_scale_mask(r), idx_d, a);
             }
-            __m512i lo = _mm512_and_si512(v, nib), hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), nib);
+            __m512i lo = _mm512_and_si512(v, nib), hi = ck_qgfni_high_nibbles(v);
             for (size_t i = 0; i < nx; i++)
                 p[i][r] = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(start[i], lo, xlo[i]), hi, xhi[i]);
         }
         for (size_t i = 0; i < nx; i++)
             acc[i] = ck_qvbmi_finish4(acc[i], p[i], dws, &xq[i * nb + b]);
+        ck_qvnni_prefetch_next_tile(rows[0], row_bytes, b / 4, CK_QVNNI_PF_LINES(4 * sizeof(ck_block_q4_0)));
     }
 }
 
@@ -190,7 +186,7 @@ CK_QVNNI_TARGET void q4_0_rows_nx(const unsigned char *rows[CK_QROWS], size_t ro
         ck_qx86_store_rows(acc[i], n_rows, out + i * CK_QROWS);
 }
 
-CK_QVBMI_TARGET void q4_0_rows4_nx(const unsigned char *rows[CK_QROWS], size_t row_bytes, size_t n_rows,
+CK_QGFNI_TARGET void q4_0_rows4_nx(const unsigned char *rows[CK_QROWS], size_t row_bytes, size_t n_rows,
                                    const ck_block_q8_0 *xq, size_t nb, const size_t nx, const int aligned, float *out)
 {
     __m256 acc[CK_QXROWS] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
@@ -200,7 +196,7 @@ CK_QVBMI_TARGET void q4_0_rows4_nx(const unsigned char *rows[CK_QROWS], size_t r
         ck_qx86_store_rows(acc[i], n_rows, out + i * CK_QROWS);
 }
 
-__attribute__((target(CK_QVBMI_TARGET_STR), noinline)) static void q4_0_rows_vbmi(const unsigned char *rows[CK_QROWS],
+__attribute__((target(CK_QGFNI_TARGET_STR), noinline)) static void q4_0_rows_vbmi(const unsigned char *rows[CK_QROWS],
                                                                                   size_t row_bytes, size_t n_rows,
                                                                                   const ck_block_q8_0 *xq, size_t nb,
                                                                                   size_t n_x, float *out)
@@ -222,7 +218,7 @@ __attribute__((target(CK_QVNNI_TARGET_STR))) void ck_quant_q4_0_rows_avx512vnni(
 {
     const unsigned char *rows[CK_QROWS];
     ck_qx86_row_ptrs(w, row_bytes, n_rows, rows);
-    if (nb >= 4 && __builtin_cpu_supports("avx512vbmi"))
+    if (nb >= 4 && __builtin_cpu_supports("avx512vbmi") && __builtin_cpu_supports("gfni"))
         q4_0_rows_vbmi(rows, row_bytes, n_rows, xq, nb, n_x, out);
     else if (n_x == 2)
         q4_0_rows_nx(rows, row_bytes, n_rows, xq, nb, 2, out);

@@ -75,6 +75,18 @@ CK_QVNNI_TARGET __m256 ck_qvnni_acc_2steps(__m256 acc, __m512i isums, __m512 dw,
 #define CK_QVBMI_TARGET_STR CK_QVNNI_TARGET_STR ",avx512vbmi"
 #define CK_QVBMI_TARGET __attribute__((target(CK_QVBMI_TARGET_STR), always_inline)) static inline
 
+/* With GFNI as well: one gf2p8affineqb takes each byte's high nibble
+ * down, where a shift and a mask take two. */
+#define CK_QGFNI_TARGET_STR CK_QVBMI_TARGET_STR ",gfni"
+#define CK_QGFNI_TARGET __attribute__((target(CK_QGFNI_TARGET_STR), always_inline)) static inline
+
+/* Bits 4-7 of each byte moved to bits 0-3, bits 4-7 cleared: row i of the
+ * matrix (byte 7 - i) picks source bit i + 4 for result bit i. */
+CK_QGFNI_TARGET __m512i ck_qgfni_high_nibbles(__m512i v)
+{
+    return _mm512_gf2p8affine_epi64_epi8(v, _mm512_set1_epi64(0x1020408000000000ll), 0);
+}
+
 /* The bytes of row r's scale words in that layout. */
 CK_QVBMI_TARGET __mmask64 ck_qvbmi_scale_mask(int r)
 {
@@ -136,6 +148,27 @@ CK_QVBMI_TARGET __m256 ck_qvbmi_finish4(__m256 acc, const __m512i p[CK_QROWS], _
     __m512 tlo = _mm512_mul_ps(_mm512_cvtepi32_ps(lo), _mm512_mul_ps(dw_lo, dx));
     __m512 thi = _mm512_mul_ps(_mm512_cvtepi32_ps(hi), _mm512_mul_ps(dw_hi, dx));
     return ck_qvbmi_acc_4steps(acc, tlo, thi);
+}
+
+/* After each four-block step, its share of the next tile into L1, in
+ * address order (the rows are contiguous; the hardware prefetchers serve a
+ * tile's eight short rows side by side poorly): as many bytes as the step
+ * read, 8 rows x 72 for q4_0, as whole lines in an unrolled run, so a row
+ * of nb % 4 != 0 blocks leaves the last few lines of the next tile to the
+ * hardware. A loop over a run-time byte count cost a fifth of the hot q4_0
+ * kernel's instructions (256 x 4096 from L2, one thread: 58 against 53
+ * GB/s). At the end of the step rather than its start, where the run went
+ * ahead of the step's own loads and read DRAM 2-4% slower. A prefetch never
+ * faults, so past the last row it is harmless. It carries the kernels'
+ * target: as a plain static inline, gcc 12 left none of its prefetches in
+ * the kernel. */
+#define CK_QVNNI_PF_LINES(bytes) ((CK_QROWS * (bytes) + 63) / 64)
+CK_QVNNI_TARGET void ck_qvnni_prefetch_next_tile(const unsigned char *row0, size_t row_bytes, size_t step,
+                                                 const size_t lines)
+{
+    const char *ahead = (const char *)row0 + CK_QROWS * row_bytes + step * lines * 64;
+    for (size_t l = 0; l < lines; l++)
+        _mm_prefetch(ahead + 64 * l, _MM_HINT_T0);
 }
 
 /* Bytes of the next tile to prefetch per step of `blocks` blocks, so that
