@@ -8,7 +8,6 @@ __attribute__((target(CK_QVNNI_TARGET_STR))) void ck_quant_q4_0_gemm_avx512vnni(
                                                                                 size_t nb, size_t T, void *work,
                                                                                 float *out)
 {
-    ck_qx86_pack_tile_q4_0(w, row_bytes, n_rows, nb, work);
-    ck_qvnni_gemm_packed(work, nb, xg, T, 3, out);
+    ck_qvnni_gemm(w, row_bytes, n_rows, xg, nb, T, work, out, CK_DTYPE_Q4_0);
 }
 #endif

@@ -9,7 +9,6 @@ __attribute__((target(CK_QVNNI_TARGET_STR))) void ck_quant_q8_0_gemm_avx512vnni(
                                                                                 size_t nb, size_t T, void *work,
                                                                                 float *out)
 {
-    ck_qx86_pack_tile_q8_0(w, row_bytes, n_rows, nb, 0x80, work);
-    ck_qvnni_gemm_packed(work, nb, xg, T, 7, out);
+    ck_qvnni_gemm(w, row_bytes, n_rows, xg, nb, T, work, out, CK_DTYPE_Q8_0);
 }
 #endif

@@ -362,13 +362,17 @@ typedef struct qcase {
  * of 1024, weights 64-byte aligned: the decode kernels' whole-line loads),
  * rows on 8 bytes at every offset into a line (q4_0's whole-line loads at
  * each row's own offset: K a multiple of 128, as LLaMA-7B's 11008) and the
- * same K off the line. */
+ * same K off the line. The avx512vnni prefill kernel's tiles of 128 rows
+ * in slices of 32: a last slice of more and of at most 16 rows, a second
+ * tile of each, and K in chunks (T = 1024 and 2048 make chunks of 9 and 4
+ * blocks: an odd block count splits into a short last chunk). */
 static const qcase cases[] = {
-    {1, 32, 1, 0, 0},    {1, 512, 37, 1, 0},  {3, 96, 8, 0, 0},     {5, 1024, 67, 1, 0}, {2, 4096, 17, 0, 0},
-    {16, 64, 9, 1, 0},   {17, 256, 37, 0, 0}, {43, 96, 8, 1, 0},    {21, 32, 37, 1, 0},  {18, 2048, 3, 0, 0},
-    {1, 160, 13, 1, 0},  {3, 224, 11, 0, 0},  {1, 192, 9, 1, 0},    {1, 1024, 19, 0, 0}, {1, 3072, 16, 1, 0},
-    {1, 2048, 11, 1, 2}, {1, 1024, 9, 0, 8},  {24, 128, 33, 1, 0},  {32, 96, 48, 0, 0},  {31, 64, 16, 1, 0},
-    {1, 1408, 13, 1, 0}, {1, 384, 21, 0, 24}, {1, 1536, 10, 0, 56},
+    {1, 32, 1, 0, 0},    {1, 512, 37, 1, 0},  {3, 96, 8, 0, 0},      {5, 1024, 67, 1, 0},    {2, 4096, 17, 0, 0},
+    {16, 64, 9, 1, 0},   {17, 256, 37, 0, 0}, {43, 96, 8, 1, 0},     {21, 32, 37, 1, 0},     {18, 2048, 3, 0, 0},
+    {1, 160, 13, 1, 0},  {3, 224, 11, 0, 0},  {1, 192, 9, 1, 0},     {1, 1024, 19, 0, 0},    {1, 3072, 16, 1, 0},
+    {1, 2048, 11, 1, 2}, {1, 1024, 9, 0, 8},  {24, 128, 33, 1, 0},   {32, 96, 48, 0, 0},     {31, 64, 16, 1, 0},
+    {1, 1408, 13, 1, 0}, {1, 384, 21, 0, 24}, {1, 1536, 10, 0, 56},  {19, 160, 57, 1, 0},    {40, 96, 120, 0, 0},
+    {17, 64, 133, 1, 0}, {16, 96, 150, 0, 0}, {1024, 320, 57, 1, 0}, {2048, 224, 150, 0, 0},
 };
 
 typedef struct qdata {
