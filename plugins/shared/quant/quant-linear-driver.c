@@ -156,7 +156,7 @@ static void run_matmul(const ck_exec_ctx *ctx, acts a, size_t T, size_t K, const
 {
     matmul_job j = {ctx, a, w, bias, y, T, K / CK_QBLOCK, N, ck_dtype_row_bytes(dtype, K), k};
     if (use_gemm(k, T))
-        run_parallel(ctx, (N + gemm_rows(k) - 1) / gemm_rows(k), 2, gemm_body, &j);
+        run_parallel(ctx, (N + gemm_rows(k) - 1) / gemm_rows(k), 1, gemm_body, &j);
     else
         run_parallel(ctx, (N + CK_QROWS - 1) / CK_QROWS, 4, rows_body, &j);
 }
