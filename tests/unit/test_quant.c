@@ -461,18 +461,22 @@ Test(quant_paths, q4_0_linear_bit_identical)
 }
 
 /* Activations whose every other value quantises to a tie (each block's
- * amax is 127, so d = 1 and x * id = x): the paths' own activation
- * quantisers must round halves away from zero as the reference does. T is
- * a whole number of the gemm kernels' row groups and N leaves a short tile. */
+ * amax is 127, so d = 1 and x * id = x), and some all-zero blocks (d = 0):
+ * the paths' own activation quantisers must round halves away from zero as
+ * the reference does. T is a whole number of the gemm kernels' row groups
+ * and N leaves a short tile; 21 blocks: a batch of sixteen (the avx512vnni
+ * quantiser's) and five more. */
 static void activation_ties_paths_bit_identical(uint32_t dtype)
 {
-    const qcase c = {24, 128, 33, 1, 0};
+    const qcase c = {24, 672, 33, 1, 0};
     const char *paths[5];
     size_t np = runnable_paths(paths);
     ck_plugin *scalar = load_quant("scalar");
     qdata d = make_data(scalar, &c, dtype, 7);
     for (size_t i = 0; i < c.T * c.K; i++)
-        d.x[i] = i % CK_QBLOCK == 0 ? 127.0f : (float)((int)(i % 61) - 30) + (i % 2 ? 0.5f : 0.25f);
+        d.x[i] = i / CK_QBLOCK % 7 == 3 ? 0.0f
+                 : i % CK_QBLOCK == 0   ? 127.0f
+                                        : (float)((int)(i % 61) - 30) + (i % 2 ? 0.5f : 0.25f);
     float *ref = run_linear(scalar, &c, dtype, &d, 1);
     ck_plugin_unload(scalar);
     for (size_t i = 0; i < np; i++) {
