@@ -3,8 +3,8 @@
  * (into ctx->scratch, with the path's quantiser or the reference), then
  * either hand tiles of CK_QROWS weight rows to the path's row kernel with up
  * to CK_QXROWS activation rows at a time, or, for many activation rows and a
- * path that has one, tiles of CK_QGEMM_ROWS rows to its gemm kernel with all
- * rows (the activations then regrouped as quant-ref.h's CK_QXG layout).
+ * path that has one, tiles of its gemm_rows to its gemm kernel with all rows
+ * (the activations then regrouped as quant-ref.h's CK_QXG layout).
  * Each output is computed whole by one kernel call, so results do not depend
  * on how parallel_for splits the tiles. */
 #include <string.h>
