@@ -20,7 +20,7 @@
  *
  * K runs in chunks whose activation records for all T rows fit in L2, and
  * each chunk meets every slice of the tile before the next: the records are
- * read from L3 once per tile of 128 rows instead of once per 16, and a
+ * read from L3 once per tile of 64 rows instead of once per 16, and a
  * slice's packed chunk stays in L1 while the groups pass over it. The
  * accumulators wait in out between chunks (exact: a store and a load). */
 #if defined(__x86_64__)

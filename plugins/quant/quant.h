@@ -37,7 +37,7 @@ void ck_quant_q4_0_gemm_avxvnni(const void *w, size_t row_bytes, size_t n_rows, 
  * its out rows, are CK_QVNNI_GEMM_ROWS, and its scratch per weight block
  * two packed blocks. */
 #ifndef CK_QVNNI_GEMM_ROWS
-#define CK_QVNNI_GEMM_ROWS 128
+#define CK_QVNNI_GEMM_ROWS 64
 #endif
 #ifndef CK_QVNNI_CHUNK_BYTES
 #define CK_QVNNI_CHUNK_BYTES (384 * 1024)

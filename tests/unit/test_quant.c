@@ -362,7 +362,7 @@ typedef struct qcase {
  * of 1024, weights 64-byte aligned: the decode kernels' whole-line loads),
  * rows on 8 bytes at every offset into a line (q4_0's whole-line loads at
  * each row's own offset: K a multiple of 128, as LLaMA-7B's 11008) and the
- * same K off the line. The avx512vnni prefill kernel's tiles of 128 rows
+ * same K off the line. The avx512vnni prefill kernel's tiles of 64 rows
  * in slices of 32: a last slice of more and of at most 16 rows, a second
  * tile of each, and K in chunks (T = 1024 and 2048 make chunks of 9 and 4
  * blocks: an odd block count splits into a short last chunk). */
