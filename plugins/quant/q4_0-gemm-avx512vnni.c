@@ -1,5 +1,6 @@
-/* Q4_0 prefill kernel, AVX-512 VNNI: repack the tile's nibbles as unsigned
- * codes (quant-x86.h), then the shared packed kernel with c = 8 (shift 3). */
+/* Q4_0 prefill kernel, AVX-512 VNNI: the shared kernel
+ * (quant-gemm-avx512vnni.c), which repacks the tile's nibbles chunk by chunk
+ * as unsigned codes (quant-x86.h) and uses c = 8 (shift 3). */
 #if defined(__x86_64__)
 #include "quant-avx512.h"
 

@@ -1,6 +1,7 @@
-/* Q8_0 prefill kernel, AVX-512 VNNI: repack the tile's codes biased to
- * unsigned (w ^ 0x80 = w + 128; quant-x86.h), then the shared packed kernel
- * with c = 128 (shift 7). */
+/* Q8_0 prefill kernel, AVX-512 VNNI: the shared kernel
+ * (quant-gemm-avx512vnni.c), which repacks the tile's codes chunk by chunk
+ * biased to unsigned (w ^ 0x80 = w + 128; quant-x86.h) and uses c = 128
+ * (shift 7). */
 #if defined(__x86_64__)
 #include "quant-avx512.h"
 
