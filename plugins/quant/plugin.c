@@ -80,20 +80,20 @@ static const quant_path paths[] = {
     {"avx512vnni",
      "avx512f, avx512bw, avx512vl and avx512vnni",
      has_avx512vnni,
-     {ck_quant_q8_0_rows_avx512vnni, ck_quant_q8_0_gemm_avx512vnni, CK_QGEMM_MIN_T, CK_QGEMM_PACKED_BLOCK,
-      ck_quant_q8_0_acts_avx512vnni},
-     {ck_quant_q4_0_rows_avx512vnni, ck_quant_q4_0_gemm_avx512vnni, CK_QGEMM_MIN_T, CK_QGEMM_PACKED_BLOCK,
-      ck_quant_q8_0_acts_avx512vnni}},
+     {ck_quant_q8_0_rows_avx512vnni, ck_quant_q8_0_gemm_avx512vnni, CK_QGEMM_MIN_T, 2 * CK_QGEMM_PACKED_BLOCK,
+      ck_quant_q8_0_acts_avx512vnni, CK_QVNNI_GEMM_ROWS},
+     {ck_quant_q4_0_rows_avx512vnni, ck_quant_q4_0_gemm_avx512vnni, CK_QGEMM_MIN_T, 2 * CK_QGEMM_PACKED_BLOCK,
+      ck_quant_q8_0_acts_avx512vnni, CK_QVNNI_GEMM_ROWS}},
     {"avxvnni",
      "avx2, f16c and avxvnni",
      has_avxvnni,
-     {ck_quant_q8_0_rows_avx2, ck_quant_q8_0_gemm_avxvnni, CK_QGEMM_MIN_T, CK_QGEMM_PACKED_BLOCK, NULL},
-     {ck_quant_q4_0_rows_avx2, ck_quant_q4_0_gemm_avxvnni, CK_QGEMM_MIN_T, CK_QGEMM_PACKED_BLOCK, NULL}},
+     {ck_quant_q8_0_rows_avx2, ck_quant_q8_0_gemm_avxvnni, CK_QGEMM_MIN_T, CK_QGEMM_PACKED_BLOCK, NULL, CK_QGEMM_ROWS},
+     {ck_quant_q4_0_rows_avx2, ck_quant_q4_0_gemm_avxvnni, CK_QGEMM_MIN_T, CK_QGEMM_PACKED_BLOCK, NULL, CK_QGEMM_ROWS}},
     {"avx2",
      "avx2 and f16c",
      has_avx2,
-     {ck_quant_q8_0_rows_avx2, ck_quant_q8_0_gemm_avx2, CK_QGEMM_MIN_T, CK_QGEMM_PACKED_BLOCK, NULL},
-     {ck_quant_q4_0_rows_avx2, ck_quant_q4_0_gemm_avx2, CK_QGEMM_MIN_T, CK_QGEMM_PACKED_BLOCK, NULL}},
+     {ck_quant_q8_0_rows_avx2, ck_quant_q8_0_gemm_avx2, CK_QGEMM_MIN_T, CK_QGEMM_PACKED_BLOCK, NULL, CK_QGEMM_ROWS},
+     {ck_quant_q4_0_rows_avx2, ck_quant_q4_0_gemm_avx2, CK_QGEMM_MIN_T, CK_QGEMM_PACKED_BLOCK, NULL, CK_QGEMM_ROWS}},
 #endif
 #if defined(__aarch64__)
     {"neon",
@@ -102,7 +102,7 @@ static const quant_path paths[] = {
      {ck_quant_q8_0_rows_neon, NULL, 0, 0, NULL},
      {ck_quant_q4_0_rows_neon, NULL, 0, 0, NULL}},
 #endif
-    {"scalar", "nothing", always, {ck_q8_0_rows_ref, NULL, 0, 0, NULL}, {ck_q4_0_rows_ref, NULL, 0, 0, NULL}},
+    {"scalar", "nothing", always, {ck_q8_0_rows_ref, NULL, 0, 0, NULL, 0}, {ck_q4_0_rows_ref, NULL, 0, 0, NULL, 0}},
 };
 #define N_PATHS (sizeof paths / sizeof paths[0])
 

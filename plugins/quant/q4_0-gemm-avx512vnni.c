@@ -1,5 +1,6 @@
-/* Q4_0 prefill kernel, AVX-512 VNNI: repack the tile's nibbles as unsigned
- * codes (quant-x86.h), then the shared packed kernel with c = 8 (shift 3). */
+/* Q4_0 prefill kernel, AVX-512 VNNI: the shared kernel
+ * (quant-gemm-avx512vnni.c), which repacks the tile's nibbles chunk by chunk
+ * as unsigned codes (quant-x86.h) and uses c = 8 (shift 3). */
 #if defined(__x86_64__)
 #include "quant-avx512.h"
 
@@ -8,7 +9,6 @@ __attribute__((target(CK_QVNNI_TARGET_STR))) void ck_quant_q4_0_gemm_avx512vnni(
                                                                                 size_t nb, size_t T, void *work,
                                                                                 float *out)
 {
-    ck_qx86_pack_tile_q4_0(w, row_bytes, n_rows, nb, work);
-    ck_qvnni_gemm_packed(work, nb, xg, T, 3, out);
+    ck_qvnni_gemm(w, row_bytes, n_rows, xg, nb, T, work, out, CK_DTYPE_Q4_0);
 }
 #endif

@@ -191,11 +191,11 @@ static inline size_t ck_qvnni_prefetch_per_step(size_t row_bytes, size_t nb, siz
  * reduction, one register per activation row, and the activation bytes come
  * as embedded broadcasts. */
 
-/* The activation groups xg (quant-ref.h) of T rows against a packed tile:
- * out[t * CK_QGEMM_ROWS + r], padding rows included
- * (quant-gemm-avx512vnni.c); the codes are unsigned, w + c with
- * c = 1 << shift (the layout above). */
-void ck_qvnni_gemm_packed(const unsigned char *packed, size_t nb, const unsigned char *xg, size_t T, int shift,
-                          float *out);
+/* The prefill kernel of both dtypes (quant-gemm-avx512vnni.c): n_rows
+ * (1..CK_QVNNI_GEMM_ROWS) weight rows against the activation groups xg
+ * (quant-ref.h) of T rows, out[t * CK_QVNNI_GEMM_ROWS + r], padding rows
+ * included; work holds 2 * CK_QGEMM_PACKED_BLOCK bytes per block. */
+void ck_qvnni_gemm(const void *w, size_t row_bytes, size_t n_rows, const unsigned char *xg, size_t nb, size_t T,
+                   void *work, float *out, uint32_t dtype);
 
 #endif /* CK_QUANT_AVX512_H */

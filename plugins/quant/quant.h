@@ -31,6 +31,17 @@ void ck_quant_q8_0_gemm_avxvnni(const void *w, size_t row_bytes, size_t n_rows, 
                                 size_t T, void *work, float *out);
 void ck_quant_q4_0_gemm_avxvnni(const void *w, size_t row_bytes, size_t n_rows, const unsigned char *xg, size_t nb,
                                 size_t T, void *work, float *out);
+/* AVX-512 VNNI: slices of two packed tiles side by side, several slices
+ * per tile, so that each K chunk of the activation records is read into
+ * L2 once per tile (quant-gemm-avx512vnni.c): its tiles, and the stride of
+ * its out rows, are CK_QVNNI_GEMM_ROWS, and its scratch per weight block
+ * two packed blocks. */
+#ifndef CK_QVNNI_GEMM_ROWS
+#define CK_QVNNI_GEMM_ROWS 64
+#endif
+#ifndef CK_QVNNI_CHUNK_BYTES
+#define CK_QVNNI_CHUNK_BYTES (384 * 1024)
+#endif
 void ck_quant_q8_0_gemm_avx512vnni(const void *w, size_t row_bytes, size_t n_rows, const unsigned char *xg, size_t nb,
                                    size_t T, void *work, float *out);
 void ck_quant_q4_0_gemm_avx512vnni(const void *w, size_t row_bytes, size_t n_rows, const unsigned char *xg, size_t nb,

@@ -73,8 +73,9 @@ void ck_q4_0_rows_ref(const void *w, size_t row_bytes, size_t n_rows, const ck_b
 #define CK_QXG_BYTES 320
 
 /* An optional kernel for many activation rows (prefill): the
- * round_up(T, CK_QXG_ROWS) rows of xg against n_rows (1..CK_QGEMM_ROWS)
- * weight rows, writing out[t * CK_QGEMM_ROWS + r] (padding rows included),
+ * round_up(T, CK_QXG_ROWS) rows of xg against n_rows (1..R) weight rows,
+ * writing out[t * R + r] (padding rows included), R the path's gemm_rows
+ * (CK_QGEMM_ROWS where it leaves it 0),
  * with the same bits as the row kernel. `work` is per-thread scratch of
  * work_per_block * nb bytes, 64-byte aligned, for the rows in whatever
  * layout the kernel likes (reused for all T rows). */
@@ -94,6 +95,7 @@ typedef struct ck_qkernels {
     size_t gemm_min_t;
     size_t work_per_block; /* scratch bytes per weight block of the tile */
     ck_qacts_fn acts;      /* optional: NULL, the reference quantiser */
+    size_t gemm_rows;      /* weight rows per gemm tile; 0: CK_QGEMM_ROWS */
 } ck_qkernels;
 
 /* Quantise x [T, K] to Q8_0 per row (into ctx->scratch), then

@@ -362,13 +362,17 @@ typedef struct qcase {
  * of 1024, weights 64-byte aligned: the decode kernels' whole-line loads),
  * rows on 8 bytes at every offset into a line (q4_0's whole-line loads at
  * each row's own offset: K a multiple of 128, as LLaMA-7B's 11008) and the
- * same K off the line. */
+ * same K off the line. The avx512vnni prefill kernel's tiles of 64 rows
+ * in slices of 32: a last slice of more and of at most 16 rows, a second
+ * tile of each, and K in chunks (T = 1024 and 2048 make chunks of 9 and 4
+ * blocks: an odd block count splits into a short last chunk). */
 static const qcase cases[] = {
-    {1, 32, 1, 0, 0},    {1, 512, 37, 1, 0},  {3, 96, 8, 0, 0},     {5, 1024, 67, 1, 0}, {2, 4096, 17, 0, 0},
-    {16, 64, 9, 1, 0},   {17, 256, 37, 0, 0}, {43, 96, 8, 1, 0},    {21, 32, 37, 1, 0},  {18, 2048, 3, 0, 0},
-    {1, 160, 13, 1, 0},  {3, 224, 11, 0, 0},  {1, 192, 9, 1, 0},    {1, 1024, 19, 0, 0}, {1, 3072, 16, 1, 0},
-    {1, 2048, 11, 1, 2}, {1, 1024, 9, 0, 8},  {24, 128, 33, 1, 0},  {32, 96, 48, 0, 0},  {31, 64, 16, 1, 0},
-    {1, 1408, 13, 1, 0}, {1, 384, 21, 0, 24}, {1, 1536, 10, 0, 56},
+    {1, 32, 1, 0, 0},    {1, 512, 37, 1, 0},  {3, 96, 8, 0, 0},      {5, 1024, 67, 1, 0},    {2, 4096, 17, 0, 0},
+    {16, 64, 9, 1, 0},   {17, 256, 37, 0, 0}, {43, 96, 8, 1, 0},     {21, 32, 37, 1, 0},     {18, 2048, 3, 0, 0},
+    {1, 160, 13, 1, 0},  {3, 224, 11, 0, 0},  {1, 192, 9, 1, 0},     {1, 1024, 19, 0, 0},    {1, 3072, 16, 1, 0},
+    {1, 2048, 11, 1, 2}, {1, 1024, 9, 0, 8},  {24, 128, 33, 1, 0},   {32, 96, 48, 0, 0},     {31, 64, 16, 1, 0},
+    {1, 1408, 13, 1, 0}, {1, 384, 21, 0, 24}, {1, 1536, 10, 0, 56},  {19, 160, 57, 1, 0},    {40, 96, 120, 0, 0},
+    {17, 64, 133, 1, 0}, {16, 96, 150, 0, 0}, {1024, 320, 57, 1, 0}, {2048, 224, 150, 0, 0},
 };
 
 typedef struct qdata {
@@ -457,18 +461,22 @@ Test(quant_paths, q4_0_linear_bit_identical)
 }
 
 /* Activations whose every other value quantises to a tie (each block's
- * amax is 127, so d = 1 and x * id = x): the paths' own activation
- * quantisers must round halves away from zero as the reference does. T is
- * a whole number of the gemm kernels' row groups and N leaves a short tile. */
+ * amax is 127, so d = 1 and x * id = x), and some all-zero blocks (d = 0):
+ * the paths' own activation quantisers must round halves away from zero as
+ * the reference does. T is a whole number of the gemm kernels' row groups
+ * and N leaves a short tile; 21 blocks: a batch of sixteen (the avx512vnni
+ * quantiser's) and five more. */
 static void activation_ties_paths_bit_identical(uint32_t dtype)
 {
-    const qcase c = {24, 128, 33, 1, 0};
+    const qcase c = {24, 672, 33, 1, 0};
     const char *paths[5];
     size_t np = runnable_paths(paths);
     ck_plugin *scalar = load_quant("scalar");
     qdata d = make_data(scalar, &c, dtype, 7);
     for (size_t i = 0; i < c.T * c.K; i++)
-        d.x[i] = i % CK_QBLOCK == 0 ? 127.0f : (float)((int)(i % 61) - 30) + (i % 2 ? 0.5f : 0.25f);
+        d.x[i] = i / CK_QBLOCK % 7 == 3 ? 0.0f
+                 : i % CK_QBLOCK == 0   ? 127.0f
+                                        : (float)((int)(i % 61) - 30) + (i % 2 ? 0.5f : 0.25f);
     float *ref = run_linear(scalar, &c, dtype, &d, 1);
     ck_plugin_unload(scalar);
     for (size_t i = 0; i < np; i++) {

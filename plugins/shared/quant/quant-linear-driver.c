@@ -3,8 +3,8 @@
  * (into ctx->scratch, with the path's quantiser or the reference), then
  * either hand tiles of CK_QROWS weight rows to the path's row kernel with up
  * to CK_QXROWS activation rows at a time, or, for many activation rows and a
- * path that has one, tiles of CK_QGEMM_ROWS rows to its gemm kernel with all
- * rows (the activations then regrouped as quant-ref.h's CK_QXG layout).
+ * path that has one, tiles of its gemm_rows to its gemm kernel with all rows
+ * (the activations then regrouped as quant-ref.h's CK_QXG layout).
  * Each output is computed whole by one kernel call, so results do not depend
  * on how parallel_for splits the tiles. */
 #include <string.h>
@@ -109,16 +109,21 @@ static void rows_body(void *arg, size_t begin, size_t end, int tid)
         rows_tile(j, tile * CK_QROWS, min_size(j->N - tile * CK_QROWS, CK_QROWS));
 }
 
-/* Items are tiles of CK_QGEMM_ROWS weight rows, each repacked once by the
- * gemm kernel into per-thread scratch; without scratch, the row kernel. */
+static size_t gemm_rows(const ck_qkernels *k)
+{
+    return k->gemm_rows ? k->gemm_rows : CK_QGEMM_ROWS;
+}
+
+/* Items are tiles of the path's gemm rows, each repacked once by the gemm
+ * kernel into per-thread scratch; without scratch, the row kernel. */
 static void gemm_body(void *arg, size_t begin, size_t end, int tid)
 {
     const matmul_job *j = arg;
-    size_t work_bytes = (j->k->work_per_block * j->nb + 63) / 64 * 64;
+    size_t rows = gemm_rows(j->k), work_bytes = (j->k->work_per_block * j->nb + 63) / 64 * 64;
     size_t t_pad = (j->T + CK_QXG_ROWS - 1) / CK_QXG_ROWS * CK_QXG_ROWS;
-    unsigned char *work = j->ctx->scratch(j->ctx, tid, work_bytes + t_pad * CK_QGEMM_ROWS * sizeof(float));
+    unsigned char *work = j->ctx->scratch(j->ctx, tid, work_bytes + t_pad * rows * sizeof(float));
     for (size_t tile = begin; tile < end; tile++) {
-        size_t n0 = tile * CK_QGEMM_ROWS, nr = min_size(j->N - n0, CK_QGEMM_ROWS);
+        size_t n0 = tile * rows, nr = min_size(j->N - n0, rows);
         if (!work) {
             for (size_t r = 0; r < nr; r += CK_QROWS)
                 rows_tile(j, n0 + r, min_size(nr - r, CK_QROWS));
@@ -126,7 +131,7 @@ static void gemm_body(void *arg, size_t begin, size_t end, int tid)
         }
         float *out = (float *)(void *)(work + work_bytes);
         j->k->gemm(j->w + n0 * j->row_bytes, j->row_bytes, nr, j->a.xg, j->nb, j->T, work, out);
-        store_rows(j, 0, j->T, n0, nr, out, CK_QGEMM_ROWS);
+        store_rows(j, 0, j->T, n0, nr, out, rows);
     }
 }
 
@@ -151,7 +156,7 @@ static void run_matmul(const ck_exec_ctx *ctx, acts a, size_t T, size_t K, const
 {
     matmul_job j = {ctx, a, w, bias, y, T, K / CK_QBLOCK, N, ck_dtype_row_bytes(dtype, K), k};
     if (use_gemm(k, T))
-        run_parallel(ctx, (N + CK_QGEMM_ROWS - 1) / CK_QGEMM_ROWS, 2, gemm_body, &j);
+        run_parallel(ctx, (N + gemm_rows(k) - 1) / gemm_rows(k), 1, gemm_body, &j);
     else
         run_parallel(ctx, (N + CK_QROWS - 1) / CK_QROWS, 4, rows_body, &j);
 }

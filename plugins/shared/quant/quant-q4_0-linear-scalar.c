@@ -27,7 +27,7 @@ void ck_q4_0_rows_ref(const void *w, size_t row_bytes, size_t n_rows, const ck_b
     }
 }
 
-static const ck_qkernels reference = {ck_q4_0_rows_ref, NULL, 0, 0, NULL};
+static const ck_qkernels reference = {ck_q4_0_rows_ref, NULL, 0, 0, NULL, 0};
 
 int ck_scalar_q4_0_linear(const ck_exec_ctx *ctx, const void *args)
 {
