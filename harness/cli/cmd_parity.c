@@ -23,13 +23,15 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: ckbench parity [--plugin NAME|PATH|all] [--model M] [--op OP,...] [--seed S]\n"
             "                      [--dump DIR] [--junit FILE] [--json FILE] [--timeout SEC] [--threads N]\n"
-            "                      [--weight-dtype f32|bf16|f16|q8_0|q4_0] [--compute f32|bf16]\n\n"
+            "                      [--weight-dtype f32|bf16|f16|q8_0|q4_0] [--compute f32|bf16]\n"
+            "                      [--suite all|model|edge]\n\n"
             "Checks every kernel of a plugin against the scalar reference on seeded inputs, each\n"
             "case in a child process guarded by canaries. --plugin all (the default) checks every\n"
             "plugin found that runs on this CPU, except scalar itself. Without --model the built-in\n"
             "edge suite runs; with --model, also every op instance of the model, with rows reduced\n"
             "so the reference does at most %.0e multiply-adds per case, keeping at least %d rows\n"
-            "(shown as 'T=x of y'); --weight-dtype checks the model's linears at another weight\n"
+            "(shown as 'T=x of y'); --suite model leaves the edge suite out, --suite edge the\n"
+            "model's instances. --weight-dtype checks the model's linears at another weight\n"
             "type. --compute checks only the bf16-weight linear / qkv kernels of that compute type\n"
             "(default: both); compute bf16 rounds x to bf16 and has its own bound (docs/ops.md).\n"
             "A kernel that hangs %d times fails its remaining cases without running them.\n"
@@ -67,8 +69,8 @@ static int parse_args(int argc, char **argv, options *o)
             usage(stdout);
             return -1;
         }
-        const char *keys[] = {"--plugin", "--model",   "--op",      "--seed",         "--dump",   "--junit",
-                              "--json",   "--timeout", "--threads", "--weight-dtype", "--compute"};
+        const char *keys[] = {"--plugin", "--model",   "--op",      "--seed",         "--dump",    "--junit",
+                              "--json",   "--timeout", "--threads", "--weight-dtype", "--compute", "--suite"};
         size_t k = 0, nk = sizeof keys / sizeof keys[0];
         const char *val = NULL;
         for (; k < nk; k++) {
@@ -125,10 +127,18 @@ static int parse_args(int argc, char **argv, options *o)
                 return bad("--compute: expected f32 or bf16, found '%s'%s", val, "");
             o->compute_only = 1;
             break;
+        case 11:
+            if (!strcmp(val, "all") || !strcmp(val, "model") || !strcmp(val, "edge"))
+                o->suite = !strcmp(val, "model") ? CK_SUITE_MODEL : !strcmp(val, "edge") ? CK_SUITE_EDGE : CK_SUITE_ALL;
+            else
+                return bad("--suite: expected all, model or edge, found '%s'%s", val, "");
+            break;
         }
     }
     if (o->weight_dtype && !o->model)
         return bad("--weight-dtype needs --model%s%s", "", "");
+    if (o->suite == CK_SUITE_MODEL && !o->model)
+        return bad("--suite model needs --model%s%s", "", "");
     /* a chain only picks kernels of its plugins: gating each plugin gates every kernel it can pick */
     if (ck_chain_spec(o->plugin))
         return bad("--plugin '%s': parity gates one plugin at a time, not a chain; run it for each plugin of "

@@ -442,10 +442,10 @@ static double now(void)
 static int load_suite(const gate *g, ck_parity_shape **shapes, size_t *n)
 {
     ck_parity_shape *edge = NULL;
-    size_t n_edge = ck_parity_edge_suite(&edge);
+    size_t n_edge = g->o.suite == CK_SUITE_MODEL ? 0 : ck_parity_edge_suite(&edge);
     ck_parity_shape *model = NULL;
     size_t n_model = 0;
-    if (g->o.model) {
+    if (g->o.model && g->o.suite != CK_SUITE_EDGE) {
         char err[CK_ERR_LEN];
         if (ck_parity_model_suite(g->o.model, g->o.weight_dtype, &model, &n_model, err, sizeof err) != 0) {
             free(edge);
@@ -453,7 +453,7 @@ static int load_suite(const gate *g, ck_parity_shape **shapes, size_t *n)
         }
     }
     /* the model's own instances first: they are what the user asked about */
-    ck_parity_shape *all = malloc((n_model + n_edge) * sizeof *all);
+    ck_parity_shape *all = malloc((n_model + n_edge + 1) * sizeof *all);
     if (!all) {
         free(edge);
         free(model);
@@ -510,7 +510,9 @@ static void print_intro(const gate *g, size_t n_shapes)
     printf("parity: reference %s (%s); seed %llu; timeout %.3g s; %d threads (and 1, 2, 3, 4, 7 logical threads "
            "to compare); %zu op instances%s\n",
            g->ref->desc->name, g->ref->path, (unsigned long long)g->o.seed, g->o.timeout, g->threads, n_shapes,
-           g->o.model ? " (model, then edge suite)" : " (edge suite)");
+           g->o.suite == CK_SUITE_MODEL               ? " (model)"
+           : g->o.model && g->o.suite == CK_SUITE_ALL ? " (model, then edge suite)"
+                                                      : " (edge suite)");
     printf("parity: plugins checked:");
     for (size_t t = 0; t < g->n_targets; t++)
         printf(" %s", g->targets[t].p->desc->name);

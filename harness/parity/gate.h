@@ -27,6 +27,9 @@ typedef struct ck_gate_opts {
      * where a compute type applies (bf16 linear / qkv) */
     int compute_only;
     ck_compute compute;
+    /* --suite: both (default), only the model's instances, or only the
+     * edge suite */
+    enum { CK_SUITE_ALL = 0, CK_SUITE_MODEL, CK_SUITE_EDGE } suite;
 } ck_gate_opts;
 
 /* Exit status: 0 all passed (or skipped), 1 a case failed, 2 bad input

@@ -956,6 +956,33 @@ Test(parity_usage, option_without_value)
 {
     expect_usage_error("--plugin", "--plugin needs a value");
 }
+Test(parity_usage, bad_suite)
+{
+    expect_usage_error("--model tiny-gqa --suite both", "--suite: expected all, model or edge, found 'both'");
+}
+Test(parity_usage, suite_model_needs_model)
+{
+    expect_usage_error("--suite model", "--suite model needs --model");
+}
+
+/* --suite model: only the model's instances (every label one of its
+ * sections', no edge case); --suite edge: only the edge suite. */
+Test(parity_suite, model_and_edge_each_alone)
+{
+    run_result r = run_parity("--plugin scalar --model tiny-gqa --suite model --op rmsnorm");
+    cr_expect_eq(r.status, 0, "%s", r.err);
+    cr_expect(strstr(r.out, "op instances (model)") != NULL, "%s", r.out);
+    cr_expect(strstr(r.out, "rmsnorm T=1 D=1 ") == NULL, "an edge case ran: %s", r.out);
+    cr_expect(has_summary_line(r.out));
+    free(r.out);
+    free(r.err);
+    r = run_parity("--plugin scalar --model tiny-gqa --suite edge --op rmsnorm");
+    cr_expect_eq(r.status, 0, "%s", r.err);
+    cr_expect(strstr(r.out, "op instances (edge suite)") != NULL, "%s", r.out);
+    cr_expect(strstr(r.out, "rmsnorm T=1 D=1 ") != NULL, "no edge case ran: %s", r.out);
+    free(r.out);
+    free(r.err);
+}
 
 /* ---- comparison rules ------------------------------------------------------------------------- */
 
