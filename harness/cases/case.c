@@ -362,15 +362,14 @@ void ck_case_perturb_inputs(ck_case *c)
 {
     for (size_t i = 0; i < c->n_bufs && !c->unbacked; i++) {
         ck_case_buf *b = &c->bufs[i];
-        unsigned char *d = b->data;
-        size_t step = b->dtype == CK_DTYPE_Q8_0   ? sizeof(ck_block_q8_0)
-                      : b->dtype == CK_DTYPE_Q4_0 ? sizeof(ck_block_q4_0)
-                                                  : b->elem_size;
         if (!ck_case_buf_is_input(b) || b->dtype == CK_DTYPE_I32)
             continue;
-        /* the sign bit: the top of a little-endian float, or of a block's
-         * leading f16 scale */
-        size_t sign = b->dtype == CK_DTYPE_Q8_0 || b->dtype == CK_DTYPE_Q4_0 ? 1 : b->elem_size - 1;
+        /* the sign bit: the top byte of a little-endian float, or of a
+         * block's leading f16 scale */
+        const int quant = b->dtype == CK_DTYPE_Q8_0 || b->dtype == CK_DTYPE_Q4_0;
+        const size_t step = quant ? ck_dtype_row_bytes(b->dtype, CK_QBLOCK) : b->elem_size;
+        const size_t sign = quant ? 1 : b->elem_size - 1;
+        unsigned char *d = b->data;
         for (size_t o = 0; o + step <= b->bytes; o += step)
             d[o + sign] ^= 0x80;
     }

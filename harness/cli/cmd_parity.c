@@ -127,12 +127,17 @@ static int parse_args(int argc, char **argv, options *o)
                 return bad("--compute: expected f32 or bf16, found '%s'%s", val, "");
             o->compute_only = 1;
             break;
-        case 11:
-            if (!strcmp(val, "all") || !strcmp(val, "model") || !strcmp(val, "edge"))
-                o->suite = !strcmp(val, "model") ? CK_SUITE_MODEL : !strcmp(val, "edge") ? CK_SUITE_EDGE : CK_SUITE_ALL;
-            else
+        case 11: {
+            static const char *const suites[] = {
+                [CK_SUITE_ALL] = "all", [CK_SUITE_MODEL] = "model", [CK_SUITE_EDGE] = "edge"};
+            int s = 0;
+            while (s < 3 && strcmp(val, suites[s]))
+                s++;
+            if (s == 3)
                 return bad("--suite: expected all, model or edge, found '%s'%s", val, "");
+            o->suite = s;
             break;
+        }
         }
     }
     if (o->weight_dtype && !o->model)

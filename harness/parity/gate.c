@@ -191,17 +191,23 @@ static void full_size(const ck_parity_shape *ps, char *buf, size_t len)
         snprintf(buf, len, "T=%zu", ps->full.T);
 }
 
+/* A failure the outputs' values decided (not a crash, a fault, a hang). */
+static int wrong_outputs(const ck_parity_result *r)
+{
+    static const char *const reasons[] = {"mismatch", "nan", "inf", "unwritten"};
+    for (size_t i = 0; r->verdict == CK_FAIL && i < sizeof reasons / sizeof reasons[0]; i++)
+        if (!strcmp(r->reason, reasons[i]))
+            return 1;
+    return 0;
+}
+
 /* Wrong outputs after the run on other values first (CK_RUN_CHECK_STALE):
  * if the same checks without that run pass, say that the kernel keeps
  * state between calls, not that its arithmetic is wrong. Only failing
  * cases pay for the second child. */
 static void check_stale(gate *g, ck_case *c, const ck_run_outcome *ref, const ck_kernel_desc *k, ck_parity_result *r)
 {
-    static const char *const output_reasons[] = {"mismatch", "nan", "inf", "unwritten"};
-    int output = 0;
-    for (size_t i = 0; i < sizeof output_reasons / sizeof output_reasons[0]; i++)
-        output |= r->verdict == CK_FAIL && !strcmp(r->reason, output_reasons[i]);
-    if (!output)
+    if (!wrong_outputs(r))
         return;
     ck_run_outcome alone;
     ck_parity_result once = *r;
@@ -452,7 +458,8 @@ static int load_suite(const gate *g, ck_parity_shape **shapes, size_t *n)
             return bad("%s%s", err, "");
         }
     }
-    /* the model's own instances first: they are what the user asked about */
+    /* the model's own instances first: they are what the user asked about
+     * (+ 1: malloc(0) may give NULL, and --suite model may select nothing) */
     ck_parity_shape *all = malloc((n_model + n_edge + 1) * sizeof *all);
     if (!all) {
         free(edge);

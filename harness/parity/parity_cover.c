@@ -14,10 +14,9 @@
  * kernel that narrows its inputs shows, and behind act_down's projection one
  * whose activation is a near neighbour), scores far apart (all but one
  * probability underflow), tied, and spread over a long cache's every key;
- * rope rows at the ends of the table,
- * and tables of Llama 3's theta;
- * Phi's tails for the gelus (saturated, underflowing, around 0); quantised
- * scales that are zero or subnormal in f16, of weights and activations. */
+ * rope rows at the ends of the table, and tables of Llama 3's theta; Phi's
+ * tails for the gelus (saturated, underflowing, around 0); quantised scales
+ * that are zero or subnormal in f16, of weights and activations. */
 #include <float.h>
 #include <math.h>
 #include <stdio.h>
@@ -263,39 +262,42 @@ static void rows(float *x, size_t T, size_t D, int cancel)
             x[t * D + i] = cancel ? 1000.0f + 0.01f * x[t * D + i] : (t % 2 ? -30000.0f : 30000.0f);
 }
 
-/* Quantised: every third weight block's f16 scale from a list of the
- * values a hand-written conversion gets wrong (zeros, subnormals) and the
- * ends of the normal range; activation rows by turns generated, scaled to
- * 1e-5 (their block scales subnormal in f16) and zero (scale 0). */
-static void quant_scales(const ck_shape *s, float *x, unsigned char *w, size_t block_bytes)
+/* Quantised scales (quant-scales): every third of n blocks of dtype gets
+ * its f16 scale from a list of the values a hand-written conversion gets
+ * wrong (zeros, subnormals) and the ends of the normal range... */
+static void scale_blocks(unsigned char *w, size_t n, uint32_t dtype)
 {
     static const uint16_t d[] = {0x0000, 0x8000, 0x0001, 0x03ff, 0x8123, 0x0400, 0x7bff, 0xfbff};
-    for (size_t b = 0; w && b < s->N * (s->K / CK_QBLOCK); b += 3)
+    const size_t block_bytes = ck_dtype_row_bytes(dtype, CK_QBLOCK);
+    for (size_t b = 0; b < n; b += 3)
         memcpy(w + b * block_bytes, &d[(b / 3) % (sizeof d / sizeof d[0])], sizeof d[0]);
-    for (size_t t = 0; x && t < s->T; t++)
-        for (size_t k = 0; k < s->K; k++)
-            x[t * s->K + k] *= t % 3 == 0 ? 1.0f : t % 3 == 1 ? 1e-5f : 0.0f;
 }
 
-/* quantize: blocks of the f32 source by turns as generated, scaled to 1e-5
- * and zero; dequantize: every third block's scale as in quant_scales. */
+/* ... and rows of activations by turns as generated, scaled to 1e-5 (their
+ * block scales subnormal in f16) and zero (scale 0). */
+static void scale_rows(float *x, size_t rows, size_t len)
+{
+    for (size_t t = 0; t < rows; t++)
+        for (size_t k = 0; k < len; k++)
+            x[t * len + k] *= t % 3 == 0 ? 1.0f : t % 3 == 1 ? 1e-5f : 0.0f;
+}
+
+/* quantize: the f32 source's blocks as rows; dequantize: the blocks' scales */
 static int quant_inputs(ck_case *c, int inputs)
 {
     const ck_shape *s = ck_case_shape(c);
     const ck_case_buf *b = ck_case_find(c, "src");
     if (inputs != IN_QSCALES || !b || (s->dtype != CK_DTYPE_Q8_0 && s->dtype != CK_DTYPE_Q4_0))
         return -1;
-    ck_shape rows = {.dtype = s->dtype, .T = s->n / CK_QBLOCK, .K = CK_QBLOCK, .N = 1};
-    size_t block = s->dtype == CK_DTYPE_Q8_0 ? sizeof(ck_block_q8_0) : sizeof(ck_block_q4_0);
     if (b->dtype == CK_DTYPE_F32)
-        quant_scales(&rows, ck_case_edit_input(c, "src"), NULL, block);
+        scale_rows(ck_case_edit_input(c, "src"), s->n / CK_QBLOCK, CK_QBLOCK);
     else
-        quant_scales(&(ck_shape){.N = s->n / CK_QBLOCK, .K = CK_QBLOCK}, NULL, ck_case_edit_input(c, "src"), block);
+        scale_blocks(ck_case_edit_input(c, "src"), s->n / CK_QBLOCK, s->dtype);
     return 0;
 }
 
 /* Linear: x_k = -x_{k-1} and w[n][k] = w[n][k-1] for odd k, so pairs of
- * products cancel exactly; or one non-zero x per row; or quant_scales. */
+ * products cancel exactly; or one non-zero x per row; or quantised scales. */
 static int linear_inputs(ck_case *c, int inputs)
 {
     const ck_shape *s = ck_case_shape(c);
@@ -308,7 +310,8 @@ static int linear_inputs(ck_case *c, int inputs)
     if (inputs == IN_QSCALES) {
         if (s->dtype != CK_DTYPE_Q8_0 && s->dtype != CK_DTYPE_Q4_0)
             return -1;
-        quant_scales(s, x, w, s->dtype == CK_DTYPE_Q8_0 ? sizeof(ck_block_q8_0) : sizeof(ck_block_q4_0));
+        scale_blocks(w, s->N * (s->K / CK_QBLOCK), s->dtype);
+        scale_rows(x, s->T, s->K);
         return 0;
     }
     for (size_t t = 0; t < s->T; t++)
@@ -387,10 +390,9 @@ static int attention_inputs(ck_case *c, int inputs)
             q[i] *= 50.0f;
         return 0;
     }
+    const size_t nq = n;
     float *k = input(c, "k", &n);
     if (inputs == IN_EVEN) {
-        size_t nq = n;
-        (void)input(c, "q", &nq);
         unscale_large_rows(q, nq / s->head_dim, s->head_dim);
         if (k)
             unscale_large_rows(k, n / s->head_dim, s->head_dim);

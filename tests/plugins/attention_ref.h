@@ -47,4 +47,11 @@ static inline size_t ref_keys_seen(const ck_attention_args *a, size_t t)
     return a->causal && pos + 1 < a->S ? pos + 1 : a->S;
 }
 
+/* Row t, head h of out: acc / sum, rounded once. */
+static inline void ref_write_out(const ck_attention_args *a, size_t h, size_t t, const double *acc, double sum)
+{
+    for (size_t d = 0; d < a->head_dim; d++)
+        a->out[(t * a->n_heads + h) * a->head_dim + d] = (float)(acc[d] / sum);
+}
+
 #endif

@@ -26,8 +26,7 @@ static int attention_fixed_scale(const ck_exec_ctx *ctx, const void *args)
         for (size_t t = 0; t < a->T; t++) {
             double sum = 0, acc[REF_MAX_HD] = {0};
             ref_attend_keys(a, h, t, 0, ref_keys_seen(a, t), scale, &sum, acc);
-            for (size_t d = 0; d < a->head_dim; d++)
-                a->out[(t * a->n_heads + h) * a->head_dim + d] = (float)(acc[d] / sum);
+            ref_write_out(a, h, t, acc, sum);
         }
     return CK_OK;
 }

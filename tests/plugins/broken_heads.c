@@ -18,8 +18,7 @@ static int attention_32_heads(const ck_exec_ctx *ctx, const void *args)
         for (size_t t = 0; t < a->T; t++) {
             double sum = 0, acc[REF_MAX_HD] = {0}; /* the defect: head h computed as head h & 31 */
             ref_attend_keys(a, h & 31, t, 0, ref_keys_seen(a, t), a->scale, &sum, acc);
-            for (size_t d = 0; d < a->head_dim; d++)
-                a->out[(t * a->n_heads + h) * a->head_dim + d] = (float)(acc[d] / sum);
+            ref_write_out(a, h, t, acc, sum);
         }
     return CK_OK;
 }

@@ -33,8 +33,7 @@ static int attention_splits(const ck_exec_ctx *ctx, const void *args)
                     out[d] = out[d] * old + acc[d] * fresh;
                 m = mn;
             }
-            for (size_t d = 0; d < a->head_dim; d++)
-                a->out[(t * a->n_heads + h) * a->head_dim + d] = (float)(out[d] / l);
+            ref_write_out(a, h, t, out, l);
         }
     return CK_OK;
 }
