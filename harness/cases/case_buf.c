@@ -5,6 +5,7 @@
  * dispatcher in case.c depend on it and not on each other. */
 #include <math.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,13 +76,23 @@ int case_map_alloc_prot(case_map *m, size_t bytes, int end_aligned, int prot, un
     size_t ps = page_size(), span = (bytes + ps - 1) / ps * ps;
     if (!span)
         span = ps;
-    size_t len = span + 2 * GUARD_PAGES * ps;
+    /* A buffer of a huge page or more starts (or, end-aligned, ends) on a
+     * huge-page boundary, as the arena's sections do: at a page boundary
+     * only, up to two huge pages' worth at its ends stayed on 4 KiB pages
+     * (13-35% of a decode out_proj's bytes). Address space only. */
+    size_t huge = prot != PROT_NONE && span >= CK_HUGE_PAGE_BYTES ? CK_HUGE_PAGE_BYTES : 0;
+    size_t len = span + 2 * GUARD_PAGES * ps + huge;
     void *base = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (base == MAP_FAILED)
         return -1;
     m->base = base;
     m->len = len;
     m->lo = m->base + GUARD_PAGES * ps;
+    if (huge) {
+        uintptr_t edge = (uintptr_t)m->lo + (end_aligned ? span : 0);
+        size_t shift = (size_t)((huge - edge % huge) % huge);
+        m->lo += shift;
+    }
     m->hi = m->lo + span;
     if (prot != PROT_NONE && mprotect(m->lo, span, prot) != 0) {
         munmap(base, len);

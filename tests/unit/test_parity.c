@@ -1153,6 +1153,33 @@ Test(ck_case, guards_catch_writes_outside_and_input_changes)
     ck_case_free(c);
 }
 
+/* Cold bench copies run on the page size the arena gives a model: a buffer
+ * of a huge page or more starts on a huge-page boundary (ends, placed
+ * end-aligned), a small one where its guard pages leave it. */
+Test(ck_case, large_buffers_sit_on_huge_page_boundaries)
+{
+    const uintptr_t huge = (uintptr_t)2 << 20;
+    ck_shape s = {.op = CK_OP_ADD, .dtype = CK_DTYPE_F32, .n = (size_t)1 << 20}; /* 4 MiB per buffer */
+    char err[256];
+    ck_case *c = ck_case_create(&s, 5, err, sizeof err);
+    cr_assert_not_null(c, "%s", err);
+    for (const char *const *n = (const char *const[]){"a", "b", "y", NULL}; *n; n++)
+        cr_expect_eq((uintptr_t)ck_case_find(c, *n)->data % huge, 0, "'%s' starts on a 2 MiB boundary", *n);
+    cr_assert_eq(ck_case_place(c, 1, err, sizeof err), 0, "%s", err);
+    const ck_case_buf *y = ck_case_find(c, "y");
+    cr_expect_eq(((uintptr_t)y->data + y->bytes) % huge, 0, "end-aligned, 'y' ends on a 2 MiB boundary");
+    uintptr_t lo, hi;
+    ck_case_buf_mapping(c, 2, &lo, &hi);
+    cr_expect(lo + 16 * 4096 <= (uintptr_t)y->data && (uintptr_t)y->data + y->bytes + 16 * 4096 <= hi,
+              "guard pages still on both sides");
+    ck_case_free(c);
+    s.n = 9;
+    c = ck_case_create(&s, 5, err, sizeof err);
+    cr_assert_not_null(c, "%s", err);
+    cr_expect_eq((uintptr_t)ck_case_find(c, "a")->data % 4096, 0, "a small buffer starts at a page start");
+    ck_case_free(c);
+}
+
 static int inplace_add(const ck_exec_ctx *ctx, const void *args)
 {
     (void)ctx;
