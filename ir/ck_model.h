@@ -25,6 +25,8 @@ typedef struct ck_graph_opts {
     int decode;            /* 1: single-token decode against a KV cache */
     size_t decode_pos;     /* decode: position of the token */
     unsigned weight_dtype; /* 0: the model's own; else override (CK_DTYPE_Q8_0 ...) */
+    int last_logits;       /* prefill as inference runs it: a decoder's footer (final norm,
+                            * lm_head) on the last row only, the one whose logits pick the next token */
 } ck_graph_opts;
 
 /* Distinct op instances of the model's forward graph at its real shapes

@@ -53,6 +53,7 @@ typedef struct ck_plan_opts {
     size_t align;          /* 0: CK_PLAN_DEFAULT_ALIGN; else a power of two <= CK_PLAN_MAX_ALIGN */
     uint32_t weight_dtype; /* 0: the model's own */
     uint32_t compute;      /* ck_compute of the run (--compute), recorded in layout.json */
+    int last_logits;       /* decoders' logits for the last row only (ck_graph_opts) */
 } ck_plan_opts;
 
 typedef struct ck_span {

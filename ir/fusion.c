@@ -294,7 +294,7 @@ int ck_plan_record_fusion(ck_plan *p, const ck_model *m, uint32_t requested, uin
     rec->recorded = 1;
     rec->requested = requested & CK_FUSE_ALL;
     snprintf(rec->plugin, sizeof rec->plugin, "%s", plugin_name ? plugin_name : "");
-    ck_graph_opts g = {p->opts.decode, p->opts.decode_pos, p->opts.weight_dtype};
+    ck_graph_opts g = {p->opts.decode, p->opts.decode_pos, p->opts.weight_dtype, p->opts.last_logits};
     for (size_t sec = 0; sec < m->n_sections; sec++) {
         if (g.decode && m->sections[sec].kind != CK_SECTION_DECODER)
             continue;

@@ -324,7 +324,7 @@ size_t ck_section_nodes(const ck_model *m, size_t sec, const ck_graph_opts *opts
     size_t pos = opts && opts->decode && s->kind == CK_SECTION_DECODER ? opts->decode_pos : 0;
     build_header(&b, T, wdt);
     build_layer(&b, T, pos, wdt);
-    build_footer(m, &b, T, wdt);
+    build_footer(m, &b, opts && opts->last_logits && s->kind == CK_SECTION_DECODER ? 1 : T, wdt);
     return b.n;
 }
 

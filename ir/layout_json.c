@@ -86,6 +86,8 @@ static void write_layout(FILE *f, const ck_plan *p)
             mode_name(&p->opts));
     if (p->opts.decode)
         fprintf(f, "  \"decode_pos\": %zu,\n", p->opts.decode_pos);
+    if (p->opts.last_logits)
+        fprintf(f, "  \"last_logits\": true,\n");
     fprintf(f, "  \"weight_dtype\": \"%s\",\n  \"compute\": \"%s\",\n  \"alignment\": %zu,\n",
             ck_dtype_name(p->opts.weight_dtype), ck_compute_name((ck_compute)p->opts.compute), p->opts.align);
     fprintf(f, "  \"section_alignment\": %zu,\n", p->section_align);

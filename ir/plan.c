@@ -302,7 +302,7 @@ static int kv_cache_part(planner *pl, const ck_section *s, ck_section_plan *sp)
 static int header_buffers(planner *pl, const char *prefix, const ck_section *s, const ck_node *nd)
 {
     const ck_shape *sh = &nd->shape;
-    size_t T = ck_section_rows(s, &(ck_graph_opts){pl->p->opts.decode, pl->p->opts.decode_pos, pl->wdt});
+    size_t T = ck_section_rows(s, &(ck_graph_opts){pl->p->opts.decode, pl->p->opts.decode_pos, pl->wdt, 0});
     switch (nd->role) {
     case CK_ROLE_PATCH_EMBED:
         if (activation(pl, prefix, "pixels", CK_DTYPE_F32, SHAPE(sh->T, sh->K)))
@@ -393,7 +393,7 @@ static int plan_section(planner *pl, uint32_t sec)
 {
     const ck_section *s = &pl->m->sections[sec];
     ck_section_plan *sp = &pl->p->sections[sec];
-    ck_graph_opts g = {pl->p->opts.decode, pl->p->opts.decode_pos, pl->wdt};
+    ck_graph_opts g = {pl->p->opts.decode, pl->p->opts.decode_pos, pl->wdt, pl->p->opts.last_logits};
     ck_node nodes[CK_MAX_SECTION_NODES];
     size_t n = ck_section_nodes(pl->m, sec, &g, nodes);
     char prefix[64];
@@ -447,7 +447,9 @@ static int resolve_opts(planner *pl, const ck_plan_opts *in)
                          o->align);
     if (o->training && o->decode)
         return plan_fail(pl, "training and decode: expected one mode, found both");
-    ck_graph_opts g = {o->decode, o->decode_pos, o->weight_dtype};
+    if (o->training && o->last_logits)
+        return plan_fail(pl, "training and last-row logits: training needs every row's logits");
+    ck_graph_opts g = {o->decode, o->decode_pos, o->weight_dtype, o->last_logits};
     if (ck_graph_opts_check(pl->m, &g, gerr, sizeof gerr)) {
         if (pl->err && pl->err_len) /* already names the model */
             snprintf(pl->err, pl->err_len, "%s", gerr);

@@ -43,6 +43,8 @@ typedef struct ck_run_opts {
     size_t decode_pos;
     const char *share_name; /* map the arena as a named shared mapping (ck_share.h); NULL: private */
     uint32_t compute;       /* ck_compute: bf16 runs bf16-weight linear / qkv on CK_KF_COMPUTE_BF16 kernels */
+    int last_logits;        /* a forward's decoder logits for its last row only, as a prompt is run
+                             * for generation (llama.cpp's default); the footer reads that row */
 } ck_run_opts;
 
 /* One step as the run sees it (a fused group counts as one step, labelled

@@ -98,6 +98,7 @@ ck_runner *ck_runner_create_chain(const ck_model *m, const ck_plugin *const *plu
     po.compute = r->opts.compute;
     po.decode = r->opts.decode;
     po.decode_pos = r->opts.decode_pos;
+    po.last_logits = r->opts.last_logits;
     if (r->opts.decode && r->opts.training) {
         run_failf(err, err_len, "--decode runs one token through every layer: it does not combine with training");
         free(r);

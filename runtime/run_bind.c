@@ -65,6 +65,7 @@ typedef struct flow {
     float *q, *k, *v, *attn, *proj, *gate, *up, *act, *down;
     float *k_cache, *v_cache; /* decode */
     int after_final_norm;
+    size_t rows; /* of the residual stream */
 } flow;
 
 static void bind_norm(binder *b, step *s, const ck_shape *sh, flow *f)
@@ -101,15 +102,21 @@ static float *layer_out(step *s)
 static void bind_node(binder *b, step *s, const ck_node *nd, const ck_section *sec, flow *f)
 {
     const ck_shape *sh = &nd->shape;
+    if (nd->part == CK_PART_FOOTER && f->rows > sh->T) { /* last_logits: the footer reads the last row */
+        f->res += (f->rows - sh->T) * sec->d_model;
+        f->rows = sh->T;
+    }
     switch (nd->role) {
     case CK_ROLE_PATCH_EMBED:
         bind_linear(b, s, sh, tensor(b, "pixels", 1), "out");
         f->res = layer_out(s);
+        f->rows = sh->T;
         break;
     case CK_ROLE_TOKEN_EMBED:
         s->args.emb = (ck_embedding_args){
             tensor(b, "ids", 1), tensor(b, "table", 1), tensor(b, "out", 1), sh->T, sh->vocab, sh->D, sh->dtype};
         add_out(b, s, "out");
+        f->rows = sh->T;
         s->emb_scale = (float)sec->embedding_scale;
         f->res = s->args.emb.y;
         break;
@@ -349,7 +356,8 @@ int run_bind_all(ck_runner *r, char *err, size_t len)
     for (size_t si = 0; si < m->n_sections; si++) {
         const ck_section *sec = &m->sections[si];
         ck_node nodes[CK_MAX_SECTION_NODES];
-        ck_graph_opts g = {r->plan->opts.decode, r->plan->opts.decode_pos, r->plan->opts.weight_dtype};
+        ck_graph_opts g = {r->plan->opts.decode, r->plan->opts.decode_pos, r->plan->opts.weight_dtype,
+                           r->plan->opts.last_logits};
         r->layer_index[si] = si == 0 ? 0 : r->layer_index[si - 1] + m->sections[si - 1].n_layers;
         if (run_skipped_section(r, si))
             continue;

@@ -143,7 +143,8 @@ int run_group_units(ck_runner *r, char *err, size_t len)
 {
     size_t at = 0;
     for (size_t si = 0; si < r->model->n_sections; si++) {
-        ck_graph_opts g = {r->plan->opts.decode, r->plan->opts.decode_pos, r->plan->opts.weight_dtype};
+        ck_graph_opts g = {r->plan->opts.decode, r->plan->opts.decode_pos, r->plan->opts.weight_dtype,
+                           r->plan->opts.last_logits};
         if (run_skipped_section(r, si))
             continue;
         ck_fnode *v = NULL;

@@ -1,7 +1,8 @@
 /* The whole-model benchmark (bench_e2e.h). Two runners, one after the other
  * so that only one model is mapped at a time: the prefill runner plans the
- * decoder at seq_len = pp (the encoders at their own length) and times every
- * step of one forward; the decode runner plans the decode step and times the
+ * decoder at seq_len = pp (the encoders at their own length), its footer on
+ * the last row (the logits that pick the next token), and times every step
+ * of one forward; the decode runner plans the decode step and times the
  * generation loop from position pp (the cache rows before it seeded, the
  * prefill's stand-in). Seeding and mapping are outside the timed part, and
  * each repetition of the loop starts again at pp from the same token. */
@@ -137,7 +138,8 @@ static int time_phase(const e2e_env *e, const ck_model *m, int decode, ck_e2e_re
                       .weight_dtype = e->o->weight_dtype,
                       .compute = e->o->compute,
                       .decode = decode,
-                      .decode_pos = res->tg_from};
+                      .decode_pos = res->tg_from,
+                      .last_logits = !decode};
     ck_runner *r = ck_runner_create_chain(m, (const ck_plugin *const *)e->chain->plugins, e->chain->n, e->chain->scalar,
                                           &ro, err, len);
     if (!r)
@@ -216,7 +218,7 @@ int ck_e2e_run(const ck_bench_opts *o, const char *plugin, int threads, const ck
         for (size_t i = 0; i < pm.n_sections; i++)
             if (pm.sections[i].kind == CK_SECTION_DECODER)
                 pm.sections[i].seq_len = res->tg_from;
-        ck_graph_opts go = {.weight_dtype = o->weight_dtype};
+        ck_graph_opts go = {.weight_dtype = o->weight_dtype, .last_logits = 1};
         res->phase[CK_E2E_PP].ideal_bytes = graph_bytes(&pm, &go);
         go.decode = 1, go.decode_pos = res->tg_from + res->phase[CK_E2E_TG].tokens / 2;
         res->phase[CK_E2E_TG].ideal_bytes = graph_bytes(m, &go);

@@ -235,6 +235,54 @@ Test(generate, decode_combines_with_fusions)
     close_all(&f);
 }
 
+/* A prompt's forward as generation runs it (bench --e2e's pp): the decoder
+ * footer on the last row only gives the full forward's last row of logits,
+ * the same bits (scalar: a row's sums do not depend on T), fused or not; a
+ * training plan, which needs every row's logits, refuses it. */
+static float *prompt_logits(const fixture *f, int last, uint32_t fuse, size_t *n)
+{
+    char err[CK_ERR_LEN];
+    ck_run_opts o = {.seed = 7, .fuse_mask = fuse, .last_logits = last};
+    ck_runner *r = ck_runner_create(f->m, f->p, f->scalar, &o, err, sizeof err);
+    cr_assert_not_null(r, "%s", err);
+    cr_assert_eq(ck_runner_forward(r, f->ctx, NULL, NULL, err, sizeof err), 0, "%s", err);
+    const float *y = ck_runner_output(r, n);
+    float *copy = malloc(*n * sizeof *copy);
+    memcpy(copy, y, *n * sizeof *copy);
+    ck_runner_free(r);
+    return copy;
+}
+
+Test(generate, a_prompt_run_for_its_last_logits_gives_the_full_forwards_last_row)
+{
+    fixture f = open_all("scalar", 2);
+    size_t vocab = f.m->sections[0].vocab, T = f.m->sections[0].seq_len;
+    for (uint32_t fuse = 0; fuse <= CK_FUSE_ALL; fuse += CK_FUSE_ALL) {
+        size_t n_all, n_last;
+        float *all = prompt_logits(&f, 0, fuse, &n_all), *last = prompt_logits(&f, 1, fuse, &n_last);
+        cr_assert_eq(n_all, T * vocab);
+        cr_assert_eq(n_last, vocab, "one row of logits");
+        cr_assert_arr_eq(last, all + (T - 1) * vocab, vocab * sizeof *last, "fuse mask %u", fuse);
+        free(all);
+        free(last);
+    }
+    char err[CK_ERR_LEN];
+    ck_run_opts o = {.seed = 7, .training = 1, .last_logits = 1};
+    cr_assert_null(ck_runner_create(f.m, f.p, f.scalar, &o, err, sizeof err));
+    cr_assert(strstr(err, "training needs every row's logits"), "%s", err);
+    ck_graph_opts go = {.last_logits = 1};
+    ck_node nodes[CK_MAX_SECTION_NODES];
+    size_t k = ck_section_nodes(f.m, 0, &go, nodes);
+    size_t footer = 0;
+    for (size_t i = 0; i < k; i++) {
+        footer += nodes[i].part == CK_PART_FOOTER;
+        if (nodes[i].shape.T) /* the row-wise ops (elementwise ones count elements) */
+            cr_expect_eq(nodes[i].shape.T, nodes[i].part == CK_PART_FOOTER ? 1 : T, "%s", nodes[i].shape.label);
+    }
+    cr_expect_eq(footer, 2, "final norm and lm_head");
+    close_all(&f);
+}
+
 /* The result file a run wrote (its output says why when there is none). */
 static cJSON *read_result(const char *file, const char *out)
 {
