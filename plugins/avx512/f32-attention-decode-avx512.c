@@ -20,6 +20,11 @@
  * - The block's K and V come from cache: both are prefetched one block
  *   ahead in address order, a few lines per 16 FMAs, so that DRAM streams
  *   while the block is computed (dec_pf says why so).
+ * - MHA (G = 1, one query head per kv head) goes another way: a block of
+ *   CK512_DEC_B_MHA keys is scored key row by key row, 16 heads per tile,
+ *   and its p . V adds each V row to the accumulators in part, so K and V
+ *   are each read front to back, in address order, with one FMA per line,
+ *   every line prefetched 8 KiB ahead (scores_mha says why so).
  * - A sliding window only narrows the keys a row's chunks cover; the
  *   soft-cap is applied to each score tile. */
 #include <math.h>
@@ -29,6 +34,8 @@
 #include "attention-avx512.h"
 
 #define CK512_DEC_B 16          /* keys per block, and rows prefetched ahead */
+#define CK512_DEC_B_MHA 32      /* keys per block with G = 1 */
+#define CK512_DEC_MHA_PF 8192   /* bytes ahead in K and V, G = 1 (scores_mha) */
 #define CK512_DEC_MIN_CHUNK 128 /* keys per chunk, at least */
 #define CK512_DEC_MAX_CHUNKS 64 /* chunks per row, at most (bounds the merge) */
 #define CK512_DEC_PF _MM_HINT_T0
@@ -52,11 +59,12 @@ size_t ck512_attention_decode_part_floats(size_t H, size_t hd)
     return round16(H) * (round16(hd) + 2) + 16;
 }
 
-/* Per thread: the block's scores [CK512_DEC_B][hp], corr [hp], then the
- * packed query (hp * hdp floats, 64-byte aligned: hp is a multiple of 16). */
+/* Per thread: the block's scores [CK512_DEC_B_MHA][hp] (the larger
+ * block), corr [hp], then the packed query (hp * hdp floats, 64-byte
+ * aligned: hp is a multiple of 16). */
 size_t ck512_attention_decode_thread_floats(size_t H, size_t hd)
 {
-    return (CK512_DEC_B + 1) * round16(H) + round16(H) * round16(hd);
+    return (CK512_DEC_B_MHA + 1) * round16(H) + round16(H) * round16(hd);
 }
 
 typedef struct dec_job {
@@ -118,9 +126,9 @@ static void pack_q(const dec_job *j, const float *q, float *qp)
  * row, 16 heads of 4 kv heads per tile, so that K is one stream): 15-20%
  * slower; p . V in runs of 4 rows (V 4 rows side by side, not 16): cold
  * level to 3% faster on 1 thread but 12% slower hot at S = 256; both in
- * address order without software prefetch: 6 GB/s. With G = 1 and 32 kv heads
- * (LLaMA-7B, a key row of 16 KiB of K and 16 of V) it streams at 25-29
- * GB/s there. */
+ * address order without software prefetch: 6 GB/s. G = 1 (LLaMA-7B's 32
+ * kv heads, a key row of 16 KiB of K and 16 of V) does without it
+ * (scores_mha). */
 typedef struct dec_pf {
     const char *k, *v; /* first byte of the rows to bring in */
     size_t off, end;   /* bytes issued, bytes in all */
@@ -344,6 +352,143 @@ static void pv_block(const dec_job *j, size_t s0, size_t rows, const float *sc, 
     }
 }
 
+/* G = 1: the scores of key rows s0 .. s0+rows-1, each row front to back,
+ * 16 heads per tile (lane i: head h0 + i, its own q and its own 512 bytes
+ * of the key row), into sc [rows][hp]; a short tile repeats its last head
+ * and stores only the heads it has. Each lane sums the same products in
+ * the same order as tile16 with NH = 1 would.
+ * Why not tile16 there: with one head per kv head a tile of 16 keys reads
+ * 16 pieces of 512 bytes at 16 KiB strides, and the blocks of 16 keys
+ * (512 KiB of K and V) streamed only through the block-ahead prefetch.
+ * Read in address order, one FMA per line (q from L1), K and V are two
+ * plain streams. Measured on the development VM (Zen 5, H = Hkv = 32,
+ * hd = 128, 1 thread, cold, loaded by other jobs): without software
+ * prefetch level with the tiled path at S = 2048 (blocks of 16 keys), 6%
+ * faster with blocks of 32 (K and V alternate half as often; 64 or 128
+ * keys, or prefetching the head of the next stream, gained nothing more);
+ * each line prefetched 8 KiB ahead (T0, as its tile is reached) a further
+ * 9-12% (2 or 32 KiB ahead: no gain, 4-16 KiB alike in a noisier run; the
+ * tiled path's block-ahead prefetch: no gain). Against the tiled path, in
+ * one run: S = 512 11% faster, S = 2048 level (9% faster in another);
+ * hot (4 MiB of KV in L3) 1.27x. */
+#define CK512_MHA_DOT(i, LOAD) d##i = _mm512_fmadd_ps(LOAD(q##i + c), LOAD(k##i + c), d##i)
+#define CK512_MHA_DOTS(LOAD)                                                                                           \
+    do {                                                                                                               \
+        CK512_MHA_DOT(0, LOAD);                                                                                        \
+        CK512_MHA_DOT(1, LOAD);                                                                                        \
+        CK512_MHA_DOT(2, LOAD);                                                                                        \
+        CK512_MHA_DOT(3, LOAD);                                                                                        \
+        CK512_MHA_DOT(4, LOAD);                                                                                        \
+        CK512_MHA_DOT(5, LOAD);                                                                                        \
+        CK512_MHA_DOT(6, LOAD);                                                                                        \
+        CK512_MHA_DOT(7, LOAD);                                                                                        \
+        CK512_MHA_DOT(8, LOAD);                                                                                        \
+        CK512_MHA_DOT(9, LOAD);                                                                                        \
+        CK512_MHA_DOT(10, LOAD);                                                                                       \
+        CK512_MHA_DOT(11, LOAD);                                                                                       \
+        CK512_MHA_DOT(12, LOAD);                                                                                       \
+        CK512_MHA_DOT(13, LOAD);                                                                                       \
+        CK512_MHA_DOT(14, LOAD);                                                                                       \
+        CK512_MHA_DOT(15, LOAD);                                                                                       \
+    } while (0)
+#define CK512_MHA_PTR(i)                                                                                               \
+    const float *q##i = qp + (h0 + ((i) < nh ? (i) : nh - 1)) * hdp, *k##i = kr + (h0 + ((i) < nh ? (i) : nh - 1)) * hd
+#define CK512_MHA_LOADU(p) _mm512_loadu_ps(p)
+#define CK512_MHA_LOADM(p) _mm512_maskz_loadu_ps(m, p)
+static __m512 tile_mha(const float *qp, const float *kr, size_t h0, size_t nh, size_t hd, size_t hdp)
+{
+    CK512_MHA_PTR(0);
+    CK512_MHA_PTR(1);
+    CK512_MHA_PTR(2);
+    CK512_MHA_PTR(3);
+    CK512_MHA_PTR(4);
+    CK512_MHA_PTR(5);
+    CK512_MHA_PTR(6);
+    CK512_MHA_PTR(7);
+    CK512_MHA_PTR(8);
+    CK512_MHA_PTR(9);
+    CK512_MHA_PTR(10);
+    CK512_MHA_PTR(11);
+    CK512_MHA_PTR(12);
+    CK512_MHA_PTR(13);
+    CK512_MHA_PTR(14);
+    CK512_MHA_PTR(15);
+    __m512 d0 = _mm512_setzero_ps(), d1 = d0, d2 = d0, d3 = d0, d4 = d0, d5 = d0, d6 = d0, d7 = d0;
+    __m512 d8 = d0, d9 = d0, d10 = d0, d11 = d0, d12 = d0, d13 = d0, d14 = d0, d15 = d0;
+    size_t c = 0;
+    for (; c + 16 <= hd; c += 16)
+        CK512_MHA_DOTS(CK512_MHA_LOADU);
+    if (c < hd) {
+        const __mmask16 m = ck512_mask(hd - c);
+        CK512_MHA_DOTS(CK512_MHA_LOADM);
+    }
+    return ck512_hsum_final(ck512_hsum_quad(ck512_hsum_pair(d0, d1), ck512_hsum_pair(d2, d3)),
+                            ck512_hsum_quad(ck512_hsum_pair(d4, d5), ck512_hsum_pair(d6, d7)),
+                            ck512_hsum_quad(ck512_hsum_pair(d8, d9), ck512_hsum_pair(d10, d11)),
+                            ck512_hsum_quad(ck512_hsum_pair(d12, d13), ck512_hsum_pair(d14, d15)));
+}
+#undef CK512_MHA_DOT
+#undef CK512_MHA_DOTS
+#undef CK512_MHA_PTR
+#undef CK512_MHA_LOADU
+#undef CK512_MHA_LOADM
+
+static void scores_mha(const dec_job *j, const float *qp, size_t s0, size_t rows, float *sc)
+{
+    const ck_attention_args *a = j->a;
+    const size_t hd = a->head_dim, row = a->n_kv_heads * hd, H = a->n_heads;
+    const __m512 scale = _mm512_set1_ps(a->scale), cap = _mm512_set1_ps(a->softcap),
+                 two_over_cap = _mm512_set1_ps(a->softcap > 0.0f ? 2.0f / a->softcap : 0.0f);
+    for (size_t r = 0; r < rows; r++)
+        for (size_t h0 = 0; h0 < H; h0 += 16) {
+            const size_t nh = H - h0 < 16 ? H - h0 : 16;
+            const char *pk = (const char *)(a->k + (s0 + r) * row + h0 * hd) + CK512_DEC_MHA_PF;
+            for (size_t b = 0; b < nh * hd * sizeof(float); b += 64)
+                _mm_prefetch(pk + b, _MM_HINT_T0);
+            __m512 d = _mm512_mul_ps(tile_mha(qp, a->k + (s0 + r) * row, h0, nh, hd, j->hdp), scale);
+            if (a->softcap > 0.0f)
+                d = ck512_softcap(d, cap, two_over_cap);
+            _mm512_mask_storeu_ps(sc + r * j->hp + h0, ck512_mask(nh), d);
+        }
+}
+
+/* G = 1: acc_h = acc_h * corr_h + sum_r p[r][h] v_r[h], V row by V row in
+ * address order, the accumulators (16 KiB at LLaMA-7B's shape) in L1; the
+ * same operations per element in the same order as pv_heads. */
+static void pv_mha(const dec_job *j, size_t s0, size_t rows, const float *sc, float *acc, const float *corr)
+{
+    const ck_attention_args *a = j->a;
+    const size_t hd = a->head_dim, row = a->n_kv_heads * hd, H = a->n_heads, hdp = j->hdp;
+    for (size_t h = 0; h < H; h++)
+        if (corr[h] != 1.0f) {
+            const __m512 cv = _mm512_set1_ps(corr[h]);
+            for (size_t c = 0; c < hd; c += 16) {
+                const __mmask16 mk = ck512_mask(hd - c);
+                float *x = acc + h * hdp + c;
+                _mm512_mask_storeu_ps(x, mk, _mm512_mul_ps(_mm512_maskz_loadu_ps(mk, x), cv));
+            }
+        }
+    const size_t full = hd & ~(size_t)15;
+    for (size_t r = 0; r < rows; r++) {
+        const float *vr = a->v + (s0 + r) * row;
+        for (size_t h = 0; h < H; h++) {
+            const __m512 pb = _mm512_set1_ps(sc[r * j->hp + h]);
+            float *x = acc + h * hdp;
+            const float *vh = vr + h * hd;
+            for (size_t b = 0; b < hd * sizeof(float); b += 64)
+                _mm_prefetch((const char *)vh + CK512_DEC_MHA_PF + b, _MM_HINT_T0);
+            for (size_t c = 0; c < full; c += 16)
+                _mm512_storeu_ps(x + c, _mm512_fmadd_ps(pb, _mm512_loadu_ps(vh + c), _mm512_loadu_ps(x + c)));
+            if (full < hd) {
+                const __mmask16 mk = ck512_mask(hd - full);
+                _mm512_mask_storeu_ps(
+                    x + full, mk,
+                    _mm512_fmadd_ps(pb, _mm512_maskz_loadu_ps(mk, vh + full), _mm512_maskz_loadu_ps(mk, x + full)));
+            }
+        }
+    }
+}
+
 /* The prefetch of rows [s, s + rows) (those past `end` left out), spread
  * over the steps of one block of `rows` keys: its score tiles and its p . V
  * rows. */
@@ -364,13 +509,22 @@ static dec_pf pf_rows(const dec_job *j, size_t s, size_t rows, size_t end, size_
  * partial; qp: the row's q packed. */
 static void chunk_run(const dec_job *j, size_t k0, size_t k1, size_t end, const float *qp, float *part, float *sc)
 {
-    float *m = part + j->hp * j->hdp, *l = m + j->hp, *corr = sc + CK512_DEC_B * j->hp;
+    float *m = part + j->hp * j->hdp, *l = m + j->hp, *corr = sc + CK512_DEC_B_MHA * j->hp;
     for (size_t h = 0; h < j->hp; h++) {
         m[h] = -INFINITY;
         l[h] = 0.0f;
     }
     for (size_t i = 0; i < j->hp * j->hdp; i++)
         part[i] = 0.0f;
+    if (j->G == 1) {
+        for (size_t s0 = k0; s0 < k1; s0 += CK512_DEC_B_MHA) {
+            size_t rows = k1 - s0 < CK512_DEC_B_MHA ? k1 - s0 : CK512_DEC_B_MHA;
+            scores_mha(j, qp, s0, rows, sc);
+            softmax_block(j, sc, rows, m, l, corr);
+            pv_mha(j, s0, rows, sc, part, corr);
+        }
+        return;
+    }
     for (size_t s0 = k0; s0 < k1; s0 += CK512_DEC_B) {
         size_t rows = k1 - s0 < CK512_DEC_B ? k1 - s0 : CK512_DEC_B;
         dec_pf pf = pf_rows(j, s0 + CK512_DEC_B, rows, end, rows);
@@ -406,7 +560,7 @@ static void run_item(const dec_job *j, dec_thread *th, size_t i)
     }
     /* a chunk that does not continue the last one: nothing of it has been
      * prefetched yet */
-    if (k0 != th->next) {
+    if (k0 != th->next && j->G > 1) {
         dec_pf pf = pf_rows(j, k0, CK512_DEC_B, hi, 1);
         for (; pf.off < pf.end; pf.off += 64) {
             _mm_prefetch(pf.k + pf.off, CK512_DEC_PF);
@@ -443,9 +597,9 @@ static void run_items(void *arg, size_t begin, size_t end, int tid)
     dec_thread th = {
         j->ctx->scratch(j->ctx, tid, ck512_attention_decode_thread_floats(a->n_heads, a->head_dim) * sizeof(float)),
         NULL, SIZE_MAX, SIZE_MAX};
-    th.qp = th.sc + (CK512_DEC_B + 1) * j->hp;
+    th.qp = th.sc + (CK512_DEC_B_MHA + 1) * j->hp;
     /* heads past H: finite scores the softmax may read */
-    for (size_t i = 0; i < CK512_DEC_B * j->hp; i++)
+    for (size_t i = 0; i < CK512_DEC_B_MHA * j->hp; i++)
         th.sc[i] = 0.0f;
     size_t item;
     for (size_t r = begin; r < end; r++)

@@ -2,7 +2,8 @@
  * merged per head, plugins/avx512/f32-attention-decode-avx512.c) at shapes
  * the parity gate's edge suite does not reach: caches of several chunks
  * with a ragged last block, every score-tile width (GQA groups of 1, 2, 3,
- * 4, 6, 8 and 16 query heads), MHA with 32 kv heads (LLaMA-7B), head dims
+ * 4, 6, 8 and 16 query heads), MHA with 32 kv heads (LLaMA-7B) and its
+ * own path's tails, head dims
  * that are no multiple of 16, windows that start inside a chunk,
  * soft-capping, and a few query rows.
  * Each is judged as the gate judges a case: within the error model's bound
@@ -92,6 +93,19 @@ Test(attn_decode_x86, mha_with_many_kv_heads)
     check(1, 1024, 32, 32, 128, 0, 0.0f);
     check(1, 2085, 32, 32, 128, 0, 0.0f);
     check(2, 601, 32, 32, 128, 0, 0.0f);
+}
+
+/* MHA takes its own path (key rows in address order, 16 heads per tile,
+ * blocks of 32 keys): heads that fill no tile (20: a tile of 4), head dims
+ * with a tail and beyond 128, a window that starts inside a block, the
+ * cap, and two query rows. */
+Test(attn_decode_x86, mha_tails_windows_and_softcap)
+{
+    check(1, 333, 20, 20, 17, 0, 0.0f);
+    check(1, 290, 20, 20, 100, 0, 0.0f);
+    check(1, 170, 3, 3, 257, 0, 0.0f);
+    check(1, 1000, 16, 16, 128, 77, 30.0f);
+    check(2, 300, 5, 5, 64, 0, 0.5f);
 }
 
 /* Query heads per kv head decide the score tile (4, 2 or 1 heads at a
