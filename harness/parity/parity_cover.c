@@ -115,15 +115,17 @@ enum {
     IN_THETA,      /* rope tables of theta 500000 (Llama 3), not the generated 10000 */
     IN_EVEN,       /* q and k without their large rows: probabilities spread over every key */
     IN_LOW_SCORES, /* every key tied, every score -1000: far below exp's range, p = 1 / n */
+    IN_ID_PAST,    /* the last token id is vocab: refused, nothing written */
+    IN_ID_NEG,     /* a token id of -1 mid-row: refused, nothing written */
     IN_COUNT
 };
 
 static const char *const in_names[IN_COUNT] = {
-    [IN_ZEROS] = "zeros-subnormals", [IN_OVERFLOW] = "overflow",  [IN_EXP_RANGE] = "exp-range",
-    [IN_EQUAL_ROWS] = "equal-rows",  [IN_CANCEL] = "cancelling",  [IN_SPARSE] = "sparse",
-    [IN_FAR_SCORES] = "far-scores",  [IN_TIED] = "tied-keys",     [IN_ERF_TAILS] = "erf-tails",
-    [IN_QSCALES] = "quant-scales",   [IN_THETA] = "theta-500000", [IN_EVEN] = "even-scores",
-    [IN_LOW_SCORES] = "low-scores",
+    [IN_ZEROS] = "zeros-subnormals", [IN_OVERFLOW] = "overflow",     [IN_EXP_RANGE] = "exp-range",
+    [IN_EQUAL_ROWS] = "equal-rows",  [IN_CANCEL] = "cancelling",     [IN_SPARSE] = "sparse",
+    [IN_FAR_SCORES] = "far-scores",  [IN_TIED] = "tied-keys",        [IN_ERF_TAILS] = "erf-tails",
+    [IN_QSCALES] = "quant-scales",   [IN_THETA] = "theta-500000",    [IN_EVEN] = "even-scores",
+    [IN_LOW_SCORES] = "low-scores",  [IN_ID_PAST] = "id-past-vocab", [IN_ID_NEG] = "negative-id",
 };
 
 const char *ck_parity_inputs_name(int inputs)
@@ -235,6 +237,16 @@ static void cover_inputs(cover *cv)
         ck_shape *s = push(cv, CK_OP_EMBEDDING, dt, dt >= CK_DTYPE_Q8_0 ? IN_QSCALES : IN_ZEROS);
         s->T = 9, s->vocab = 50, s->D = dt >= CK_DTYPE_Q8_0 ? 96 : 67;
     }
+    /* token ids out of range (a tokenizer with more tokens than the table
+     * has rows): the contract refuses them (docs/ops.md, embedding), the
+     * reference declines, and a kernel must decline too, having checked
+     * every id before writing a row: the bad id last, or negative (a check
+     * of id >= vocab alone misses it) */
+    for (uint32_t dt = CK_DTYPE_F32; dt <= CK_DTYPE_Q4_0; dt++)
+        for (int in = IN_ID_PAST; in <= IN_ID_NEG; in++) {
+            ck_shape *s = push(cv, CK_OP_EMBEDDING, dt, in);
+            s->T = 9, s->vocab = 50, s->D = dt >= CK_DTYPE_Q8_0 ? 96 : 67;
+        }
     /* rope rows at the ends of the table: the first row only, and a block
      * ending on the last */
     for (int pairing = CK_ROPE_NEOX; pairing <= CK_ROPE_GPTJ; pairing++) {
@@ -532,6 +544,11 @@ static int embedding_inputs(ck_case *c, int inputs)
     if (!b)
         return -1;
     unsigned char *tab = ck_case_edit_input(c, "table");
+    int32_t *ids = ck_case_edit_input(c, "ids");
+    if ((inputs == IN_ID_PAST || inputs == IN_ID_NEG) && ids && s->T > 0) {
+        ids[inputs == IN_ID_PAST ? s->T - 1 : s->T / 2] = inputs == IN_ID_PAST ? (int32_t)s->vocab : -1;
+        return 0;
+    }
     if (inputs == IN_QSCALES && (s->dtype == CK_DTYPE_Q8_0 || s->dtype == CK_DTYPE_Q4_0)) {
         scale_blocks(tab, s->vocab * s->D / CK_QBLOCK, s->dtype);
         return 0;

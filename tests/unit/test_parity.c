@@ -644,6 +644,28 @@ Test(parity_broken, row_path_f16_widening_eps_and_logsumexp_defects_fail)
     free_run(&r, root);
 }
 
+/* Token ids out of range (tests/plugins/broken_ids.c): the reference
+ * declines them, so a kernel must too, writing nothing; named whether it
+ * reads past the table, writes rows before declining, lets -1 through or
+ * clamps and returns CK_OK. */
+Test(parity_broken, embedding_that_does_not_refuse_bad_ids_fails)
+{
+    run_result r;
+    cJSON *root = run_plugin("broken_ids", "embedding", "", &r);
+    cr_expect_eq(r.status, 1);
+    expect_failure_of(root, "broken_ids", "embedding f32 T=9 vocab=50 D=67 inputs=id-past-vocab", "oob-read",
+                      "read past the end of 'table'");
+    expect_failure_of(root, "broken_ids", "embedding bf16 T=9 vocab=50 D=67 inputs=id-past-vocab",
+                      "declined-after-writing", "kernel 'bf16-embedding/ids-checked-while-copying'");
+    expect_failure_of(root, "broken_ids", "embedding f16 T=9 vocab=50 D=67 inputs=negative-id", "oob-read",
+                      "before the start of 'table'");
+    expect_failure_of(root, "broken_ids", "embedding q8_0 T=9 vocab=50 D=96 inputs=negative-id", "not-refused",
+                      "kernel 'q8_0-embedding/ids-clamped'");
+    expect_pass(root, "embedding f16 T=9 vocab=50 D=67 inputs=id-past-vocab");
+    expect_pass(root, "embedding bf16 T=9 vocab=50 D=17");
+    free_run(&r, root);
+}
+
 /* act_down whose gelu_erf is the tanh form (tests/plugins/tanh_act_down.c):
  * within what a dense row's projection may add (it passes there), named on
  * the sparse-input cases, where the projection sums a few terms; its right
