@@ -46,7 +46,7 @@ static ck_shape *push(cover *cv, uint32_t op, uint32_t dtype, int inputs)
 
 static void cover_lengths(cover *cv)
 {
-    static const uint32_t elementwise[] = {CK_OP_ADD,      CK_OP_SWIGLU,     CK_OP_GELU,
+    static const uint32_t elementwise[] = {CK_OP_ADD,      CK_OP_SWIGLU,     CK_OP_GELU, CK_OP_GEGLU,
                                            CK_OP_GELU_ERF, CK_OP_QUICK_GELU, CK_OP_ADAM};
     static const uint32_t wdt[] = {CK_DTYPE_F32, CK_DTYPE_BF16, CK_DTYPE_F16};
     for (size_t i = 0; i < N_LENS; i++) {
@@ -135,8 +135,8 @@ const char *ck_parity_inputs_name(int inputs)
 
 static void cover_inputs(cover *cv)
 {
-    static const uint32_t unary[] = {CK_OP_ADD, CK_OP_SWIGLU, CK_OP_GELU};
-    for (size_t o = 0; o < 3; o++) {
+    static const uint32_t unary[] = {CK_OP_ADD, CK_OP_SWIGLU, CK_OP_GELU, CK_OP_GEGLU};
+    for (size_t o = 0; o < 4; o++) {
         push(cv, unary[o], CK_DTYPE_F32, IN_ZEROS)->n = 67;
         push(cv, unary[o], CK_DTYPE_F32, o == 0 ? IN_OVERFLOW : IN_EXP_RANGE)->n = 67;
     }

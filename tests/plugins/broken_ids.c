@@ -75,10 +75,12 @@ static int embedding_clamped(const ck_exec_ctx *ctx, const void *args)
     const ck_block_q8_0 *b = a->table;
     const size_t nb = a->D / CK_QBLOCK;
     for (size_t t = 0; t < a->T; t++) {
-        size_t id = a->ids[t] < 0 ? 0 : (size_t)a->ids[t] >= a->vocab ? a->vocab - 1 : (size_t)a->ids[t]; /* the defect */
+        size_t id = a->ids[t] < 0                   ? 0
+                    : (size_t)a->ids[t] >= a->vocab ? a->vocab - 1
+                                                    : (size_t)a->ids[t]; /* the defect */
         for (size_t i = 0; i < a->D; i++)
-            a->y[t * a->D + i] = (float)b[id * nb + i / CK_QBLOCK].qs[i % CK_QBLOCK] *
-                                 ck_f16_to_f32(b[id * nb + i / CK_QBLOCK].d);
+            a->y[t * a->D + i] =
+                (float)b[id * nb + i / CK_QBLOCK].qs[i % CK_QBLOCK] * ck_f16_to_f32(b[id * nb + i / CK_QBLOCK].d);
     }
     return CK_OK;
 }

@@ -666,6 +666,21 @@ Test(parity_broken, embedding_that_does_not_refuse_bad_ids_fails)
     free_run(&r, root);
 }
 
+/* geglu (Gemma's MLP) whose tanh overflows exp (tests/plugins/
+ * broken_geglu.c): right on N(0, 1) gates, named on exp's range, which the
+ * cover gives geglu as it gives swiglu and gelu. */
+Test(parity_broken, geglu_overflowing_exp_fails_on_the_exp_range)
+{
+    run_result r;
+    cJSON *root = run_plugin("broken_geglu", "geglu", "", &r);
+    cr_expect_eq(r.status, 1);
+    expect_failure_of(root, "broken_geglu", "geglu n=67 inputs=exp-range", "nan",
+                      "kernel 'f32-geglu/tanh-through-exp'");
+    expect_pass(root, "geglu n=13");
+    expect_pass(root, "geglu n=67 inputs=zeros-subnormals");
+    free_run(&r, root);
+}
+
 /* act_down whose gelu_erf is the tanh form (tests/plugins/tanh_act_down.c):
  * within what a dense row's projection may add (it passes there), named on
  * the sparse-input cases, where the projection sums a few terms; its right
