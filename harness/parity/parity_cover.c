@@ -53,7 +53,11 @@ static void cover_lengths(cover *cv)
         size_t L = lens[i], other = lens[(i * 7 + 3) % N_LENS];
         for (size_t o = 0; o < sizeof elementwise / sizeof elementwise[0]; o++)
             push(cv, elementwise[o], CK_DTYPE_F32, 0)->n = L;
-        push(cv, CK_OP_GEGLU_BWD, CK_DTYPE_F32, 0)->n = L;
+        /* the backward's elementwise ops are vector loops with tails too */
+        static const uint32_t elementwise_bwd[] = {CK_OP_SWIGLU_BWD, CK_OP_GEGLU_BWD, CK_OP_GELU_BWD,
+                                                   CK_OP_GELU_ERF_BWD, CK_OP_QUICK_GELU_BWD};
+        for (size_t o = 0; o < sizeof elementwise_bwd / sizeof elementwise_bwd[0]; o++)
+            push(cv, elementwise_bwd[o], CK_DTYPE_F32, 0)->n = L;
         ck_shape *s = push(cv, CK_OP_RMSNORM, CK_DTYPE_F32, 0);
         s->T = 2, s->D = L, s->eps = 1e-6f;
         s = push(cv, CK_OP_LAYERNORM, CK_DTYPE_F32, 0);

@@ -681,6 +681,22 @@ Test(parity_broken, geglu_overflowing_exp_fails_on_the_exp_range)
     free_run(&r, root);
 }
 
+/* A swiglu_bwd whose tail of 2..6 leaves dgate unwritten (tests/plugins/
+ * broken_bwd_tail.c): the backward's elementwise ops had the lengths 1, 7,
+ * 17 and 4095 only (tails 1 and 7); the cover's lengths name it. */
+Test(parity_broken, backward_elementwise_tail_fails_on_the_cover_lengths)
+{
+    run_result r;
+    cJSON *root = run_plugin("broken_bwd_tail", "swiglu_bwd", "", &r);
+    cr_expect_eq(r.status, 1);
+    expect_failure_of(root, "broken_bwd_tail", "swiglu_bwd n=30", "unwritten",
+                      "kernel 'f32-swiglu_bwd/tail-of-2-to-6'");
+    expect_failure_of(root, "broken_bwd_tail", "swiglu_bwd n=3", "unwritten", "'dgate'");
+    expect_pass(root, "swiglu_bwd n=4095");
+    expect_pass(root, "swiglu_bwd n=17");
+    free_run(&r, root);
+}
+
 /* act_down whose gelu_erf is the tanh form (tests/plugins/tanh_act_down.c):
  * within what a dense row's projection may add (it passes there), named on
  * the sparse-input cases, where the projection sums a few terms; its right
