@@ -502,13 +502,13 @@ Test(parity_broken, attention_merging_its_third_split_unscaled_fails_on_long_cac
     free_run(&r, root);
 }
 
-/* Attention finding the kv head by a shift, h >> ctz(H / Hkv)
- * (tests/plugins/broken_groups.c): right for groups of 1, 2, 4, 8 and 16,
- * named on the models' groups of 3, 5 and 7. */
+/* Attention, its backward and the fused attn_proj finding the kv head by a
+ * shift, h >> ctz(H / Hkv) (tests/plugins/broken_groups.c): right for
+ * groups of 1, 2, 4, 8 and 16, named on the models' groups of 3, 5 and 7. */
 Test(parity_broken, attention_with_power_of_two_groups_fails_on_groups_of_3_5_and_7)
 {
     run_result r;
-    cJSON *root = run_plugin("broken_groups", "attention", "", &r);
+    cJSON *root = run_plugin("broken_groups", "attention,attention_bwd,attn_proj", "", &r);
     cr_expect_eq(r.status, 1);
     expect_failure_of(root, "broken_groups", "attention causal T=9 S=9 H=24 Hkv=8 hd=64 pos=0", "mismatch",
                       "kernel 'f32-attention/group-by-shift'");
@@ -518,6 +518,12 @@ Test(parity_broken, attention_with_power_of_two_groups_fails_on_groups_of_3_5_an
                       "'out' out of tolerance");
     expect_pass(root, "attention causal T=1 S=17 H=8 Hkv=1 hd=64 pos=16");
     expect_pass(root, "attention causal T=9 S=40 H=128 Hkv=8 hd=64 pos=31");
+    expect_failure_of(root, "broken_groups", "attention_bwd causal T=9 S=9 H=6 Hkv=2 hd=64 pos=0", "mismatch",
+                      "kernel 'f32-attention_bwd/group-by-shift'");
+    expect_failure_of(
+        root, "broken_groups",
+        "attn_proj f32 = attention causal T=3 S=9 H=6 Hkv=2 hd=64 pos=6 + linear f32 T=3 K=384 N=100 +bias", "mismatch",
+        "kernel 'f32-attn_proj/group-by-shift'");
     free_run(&r, root);
 }
 
