@@ -315,6 +315,10 @@ static void edge_backward(suite *s)
         sh = push(s, CK_OP_CROSS_ENTROPY, CK_DTYPE_F32, "edge");
         sh->T = tv[i][0], sh->vocab = tv[i][1];
     }
+    /* the loss alone, dlogits NULL, as the trainer evaluates it
+     * (ck_trainer_loss) */
+    sh = push(s, CK_OP_CROSS_ENTROPY, CK_DTYPE_F32, "edge");
+    sh->T = 3, sh->vocab = 1000, sh->loss_only = 1;
 }
 
 /* A fused case: the fused op and its members. */

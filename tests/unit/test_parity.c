@@ -703,6 +703,20 @@ Test(parity_broken, backward_elementwise_tail_fails_on_the_cover_lengths)
     free_run(&r, root);
 }
 
+/* cross_entropy writing dlogits when it is NULL (tests/plugins/
+ * broken_ce_null.c): the trainer's loss alone passes NULL; the loss-only
+ * case names the crash, the others pass. */
+Test(parity_broken, cross_entropy_writing_a_null_dlogits_crashes_on_the_loss_alone)
+{
+    run_result r;
+    cJSON *root = run_plugin("broken_ce_null", "cross_entropy", "", &r);
+    cr_expect_eq(r.status, 1);
+    expect_failure_of(root, "broken_ce_null", "cross_entropy T=3 V=1000 loss-only", "crash",
+                      "kernel 'f32-cross_entropy/dlogits-always'");
+    expect_pass(root, "cross_entropy T=3 V=1000");
+    free_run(&r, root);
+}
+
 /* act_down whose gelu_erf is the tanh form (tests/plugins/tanh_act_down.c):
  * within what a dense row's projection may add (it passes there), named on
  * the sparse-input cases, where the projection sums a few terms; its right
