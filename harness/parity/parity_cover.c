@@ -6,7 +6,8 @@
  * of 64, 128 and 256 is taken by every elementwise op, and as the reduction
  * dim D, K or hd of the reductions; the other dims of a case walk the same
  * list at another stride, so tails meet tails without the product of sizes.
- * A linear's rows walk 1..32 (tiles of up to 16 and a partial second), a
+ * A linear's, qkv's and attention's rows walk 1..32 (tiles of up to 16 and
+ * a partial second; a flash kernel's query blocks and their tails), a
  * quantised row's blocks one step of 8 and every tail of 1..7.
  *
  * Special inputs: values where a kernel's own arithmetic differs from the
@@ -72,8 +73,12 @@ static void cover_lengths(cover *cv)
             s = push(cv, CK_OP_LINEAR, wdt[d], 0);
             s->T = 1 + i % 32, s->K = L, s->N = other, s->has_bias = (int)(i & 1);
         }
+        /* query rows 1..32 (a flash kernel's blocks of 4..16 rows and
+         * every tail after them) where hd is short, so the reference stays
+         * cheap; 3 rows beyond */
         s = push(cv, CK_OP_ATTENTION, CK_DTYPE_F32, 0);
-        s->T = 3, s->S = 3 + other % 40, s->pos = s->S - 3, s->n_heads = 4, s->n_kv_heads = i % 3 == 0 ? 4 : 1;
+        s->T = L <= 33 ? 1 + i * 13 % 32 : 3, s->S = s->T + other % 40, s->pos = s->S - s->T, s->n_heads = 4;
+        s->n_kv_heads = i % 3 == 0 ? 4 : 1;
         s->head_dim = L, s->causal = (int)(i & 1), s->materialize = (int)((i >> 1) & 1);
         if (L % 2 == 0) {
             s = push(cv, CK_OP_ROPE, CK_DTYPE_F32, 0);
@@ -82,7 +87,8 @@ static void cover_lengths(cover *cv)
         }
         if (i % 3 == 0) {
             s = push(cv, CK_OP_QKV, CK_DTYPE_F32, 0);
-            s->T = 1 + i % 7, s->D = L, s->n_heads = 2, s->n_kv_heads = 1, s->head_dim = 2 + other % 32 * 2;
+            s->T = 1 + i % 32, s->D = L, /* rows as the linear's */ s->n_heads = 2, s->n_kv_heads = 1,
+            s->head_dim = 2 + other % 32 * 2;
         }
     }
     for (uint32_t dt = CK_DTYPE_Q8_0; dt <= CK_DTYPE_Q4_0; dt++)

@@ -717,6 +717,22 @@ Test(parity_broken, cross_entropy_writing_a_null_dlogits_crashes_on_the_loss_alo
     free_run(&r, root);
 }
 
+/* Query rows in blocks of 8 whose tail of 3..7 shares one causal limit
+ * (tests/plugins/broken_qblock.c): the suite's prefill rows were 3, 5, 9,
+ * 17 and 130 (tails of 1 and 2); the cover's rows 1..32 name it. */
+Test(parity_broken, attention_query_block_tail_fails_on_the_cover_rows)
+{
+    run_result r;
+    cJSON *root = run_plugin("broken_qblock", "attention", "", &r);
+    cr_expect_eq(r.status, 1);
+    expect_failure_of(root, "broken_qblock", "attention causal T=14 S=25 H=4 Hkv=1 hd=2 pos=11", "mismatch",
+                      "kernel 'f32-attention/query-tail-one-limit'");
+    expect_failure_of(root, "broken_qblock", "attention causal T=30 S=39 H=4 Hkv=1 hd=18 pos=9", "mismatch",
+                      "'out' out of tolerance");
+    expect_pass(root, "attention causal T=17 S=17 H=8 Hkv=8 hd=64 pos=0");
+    free_run(&r, root);
+}
+
 /* act_down whose gelu_erf is the tanh form (tests/plugins/tanh_act_down.c):
  * within what a dense row's projection may add (it passes there), named on
  * the sparse-input cases, where the projection sums a few terms; its right
