@@ -54,10 +54,13 @@ static void cover_lengths(cover *cv)
         size_t L = lens[i], other = lens[(i * 7 + 3) % N_LENS];
         for (size_t o = 0; o < sizeof elementwise / sizeof elementwise[0]; o++)
             push(cv, elementwise[o], CK_DTYPE_F32, 0)->n = L;
-        /* the backward's elementwise ops are vector loops with tails too */
-        static const uint32_t elementwise_bwd[] = {CK_OP_SWIGLU_BWD, CK_OP_GEGLU_BWD, CK_OP_GELU_BWD,
-                                                   CK_OP_GELU_ERF_BWD, CK_OP_QUICK_GELU_BWD};
-        for (size_t o = 0; o < sizeof elementwise_bwd / sizeof elementwise_bwd[0]; o++)
+        /* the backward's elementwise ops are vector loops with tails too:
+         * every tail of 16 (1..17) and each side of 32, 64, 128 and 256,
+         * not 18..30 again (geglu_bwd, in the cover first, keeps them) */
+        static const uint32_t elementwise_bwd[] = {CK_OP_SWIGLU_BWD, CK_OP_GELU_BWD, CK_OP_GELU_ERF_BWD,
+                                                   CK_OP_QUICK_GELU_BWD};
+        push(cv, CK_OP_GEGLU_BWD, CK_DTYPE_F32, 0)->n = L;
+        for (size_t o = 0; (L <= 17 || L >= 31) && o < sizeof elementwise_bwd / sizeof elementwise_bwd[0]; o++)
             push(cv, elementwise_bwd[o], CK_DTYPE_F32, 0)->n = L;
         ck_shape *s = push(cv, CK_OP_RMSNORM, CK_DTYPE_F32, 0);
         s->T = 2, s->D = L, s->eps = 1e-6f;
