@@ -4,7 +4,7 @@
  * does, so dims past 128 come out 0; its prefill path (T > 1) is right.
  * Gemma's head_dim 256 (Gemma 7B, Gemma-2, Gemma-3) decodes through that
  * path. Declines windows, soft-caps, written scores
- * and (to keep its test short) caches over 300 keys and more than 17 rows. One thread.
+ * and (to keep its test short) caches over 128 keys and more than 17 rows. One thread.
  * tests/unit/test_parity.c checks the verdicts. */
 #include "attention_ref.h"
 #include "test_plugin.h"
@@ -15,7 +15,7 @@ static int attention_decode_tile(const ck_exec_ctx *ctx, const void *args)
 {
     const ck_attention_args *a = args;
     (void)ctx;
-    if (a->scores || a->probs || a->window || a->softcap > 0.0f || a->head_dim > REF_MAX_HD || a->S > 300 || a->T > 17)
+    if (a->scores || a->probs || a->window || a->softcap > 0.0f || a->head_dim > REF_MAX_HD || a->S > 128 || a->T > 17)
         return CK_E_UNSUPPORTED;
     for (size_t h = 0; h < a->n_heads; h++)
         for (size_t t = 0; t < a->T; t++) {

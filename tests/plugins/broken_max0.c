@@ -5,7 +5,7 @@
  * score of a row is above about -87, which random scores are; softmax is
  * shift-invariant, so the row's probabilities are still defined there.
  * Declines windows, soft-caps, written scores
- * and (to keep its test short) caches over 1000 keys and more than 17 rows. One thread.
+ * and (to keep its test short) caches over 1000 keys and more than 9 rows. One thread.
  * tests/unit/test_parity.c checks the verdicts. */
 #include <math.h>
 
@@ -16,7 +16,7 @@ static int attention_max_from_zero(const ck_exec_ctx *ctx, const void *args)
 {
     const ck_attention_args *a = args;
     (void)ctx;
-    if (a->scores || a->probs || a->window || a->softcap > 0.0f || a->head_dim > REF_MAX_HD || a->S > 1000 || a->T > 17)
+    if (a->scores || a->probs || a->window || a->softcap > 0.0f || a->head_dim > REF_MAX_HD || a->S > 1000 || a->T > 9)
         return CK_E_UNSUPPORTED;
     const size_t hd = a->head_dim;
     for (size_t h = 0; h < a->n_heads; h++)

@@ -5,7 +5,7 @@
  * .. 15, 19 .. 23, ...) should take each row's own but takes the first's,
  * so its later rows miss their last keys. Right for T = 1..10, 16..18 and
  * whole blocks; the cover's query rows 1..32 name it. Declines windows,
- * soft-caps, written scores and (to keep its test short) caches over 300
+ * soft-caps, written scores and (to keep its test short) caches over 80
  * keys. One thread. tests/unit/test_parity.c checks the verdicts. */
 #include "attention_ref.h"
 #include "test_plugin.h"
@@ -14,7 +14,7 @@ static int attention_query_blocks(const ck_exec_ctx *ctx, const void *args)
 {
     const ck_attention_args *a = args;
     (void)ctx;
-    if (a->scores || a->probs || a->window || a->softcap > 0.0f || a->head_dim > REF_MAX_HD || a->S > 300)
+    if (a->scores || a->probs || a->window || a->softcap > 0.0f || a->head_dim > REF_MAX_HD || a->S > 80)
         return CK_E_UNSUPPORTED;
     for (size_t t0 = 0; t0 < a->T; t0 += 8) {
         const size_t rows = a->T - t0 < 8 ? a->T - t0 : 8;
