@@ -226,6 +226,7 @@ typedef struct ck_shape {
     float softcap;     /* attention: logit soft-cap (0: none) */
     float scale;       /* attention: score scale (0: 1 / sqrt(head_dim)) */
     size_t rotary_dim; /* rope: dims rotated per head (0: head_dim) */
+    int loss_only;     /* cross_entropy: dlogits NULL, the loss alone (a trainer's evaluation) */
     char label[64];    /* where it comes from: "vision.layer.qkv", "edge D=17" */
 } ck_shape;
 

@@ -183,7 +183,7 @@ static void shape_quant(const ck_shape *s, const char *op, const char *dt, char 
 
 static void shape_cross_entropy(const ck_shape *s, const char *op, const char *dt, char *buf, size_t len)
 {
-    snprintf(buf, len, "%s T=%zu V=%zu", op, s->T, s->vocab);
+    snprintf(buf, len, "%s T=%zu V=%zu%s", op, s->T, s->vocab, s->loss_only ? " loss-only" : "");
 }
 
 void ck_shape_describe(const ck_shape *s, char *buf, size_t len)

@@ -284,6 +284,20 @@ int ck_case_run_noreset(ck_case *c, const ck_kernel_desc *k, const ck_exec_ctx *
     inplace_args(c, &a, 1);
     return k->fn(ctx, &a);
 }
+const void *ck_case_bytes_at_start(const ck_case *c, uint32_t kernel_flags, size_t i)
+{
+    const struct case_op *o = op_of(c->shape.op);
+    const void *data = c->bufs[i].data;
+    if ((kernel_flags & CK_KF_INPLACE) && o && o->inplace.has) {
+        const void *in, *out;
+        memcpy(&in, (const char *)&c->args + o->inplace.in, sizeof in);
+        memcpy(&out, (const char *)&c->args + o->inplace.out, sizeof out);
+        if (out == data)
+            return in;
+    }
+    return data;
+}
+
 int ck_case_run(ck_case *c, const ck_kernel_desc *k, const ck_exec_ctx *ctx)
 {
     ck_case_reset(c);

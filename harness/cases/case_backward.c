@@ -273,16 +273,18 @@ int case_build_cross_entropy(ck_case *c, char *err, size_t err_len)
     if (!case_need(s->T && s->vocab, err, err_len, s, "T and vocab (the number of classes) must be >= 1") ||
         !case_need(s->vocab <= INT32_MAX, err, err_len, s, "vocab must fit an int32 id"))
         return -1;
-    void *p_logits, *p_targets, *p_loss, *p_dlogits;
+    void *p_logits, *p_targets, *p_loss, *p_dlogits = NULL;
     size_t tv = case_mul(s->T, s->vocab, &ok);
     ADD(logits, CK_BUF_IN, CK_DTYPE_F32, tv);
     ADD(targets, CK_BUF_IN, CK_DTYPE_I32, s->T);
     ADD(loss, CK_BUF_OUT, CK_DTYPE_F32, 1);
-    ADD(dlogits, CK_BUF_OUT, CK_DTYPE_F32, tv);
+    if (!s->loss_only) /* the trainer's loss alone passes dlogits NULL */
+        ADD(dlogits, CK_BUF_OUT, CK_DTYPE_F32, tv);
     case_gen_activations(c, "logits", case_init_of(c, p_logits), s->T, s->vocab);
     case_gen_ids(c, "targets", case_init_of(c, p_targets), s->T, s->vocab);
     case_dims(c, p_logits, 2, s->T, s->vocab, 0);
-    case_dims(c, p_dlogits, 2, s->T, s->vocab, 0);
+    if (p_dlogits)
+        case_dims(c, p_dlogits, 2, s->T, s->vocab, 0);
     c->args.cross_entropy = (ck_cross_entropy_args){
         .logits = p_logits, .targets = p_targets, .loss = p_loss, .dlogits = p_dlogits, .T = s->T, .V = s->vocab};
     return 0;

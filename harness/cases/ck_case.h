@@ -130,6 +130,12 @@ int ck_case_run(ck_case *c, const ck_kernel_desc *k, const ck_exec_ctx *ctx);
  * ops simply keep updating their buffers. */
 int ck_case_run_noreset(ck_case *c, const ck_kernel_desc *k, const ck_exec_ctx *ctx);
 
+/* What buffer i holds when kernel k (its flags) starts a run of c, for a
+ * case as ck_case_reset leaves it and no kernel has run on since: the
+ * buffer itself, or for the output a CK_KF_INPLACE kernel gets loaded with
+ * its input, that input. */
+const void *ck_case_bytes_at_start(const ck_case *c, uint32_t kernel_flags, size_t i);
+
 /* After a run: 0 if every canary is intact; else 1 and one sentence in msg
  * naming the buffer, the side (before the start / past the end) and the
  * nearest damaged byte. */

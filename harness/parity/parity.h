@@ -175,7 +175,8 @@ typedef struct ck_parity_result {
     ck_verdict verdict;
     /* why: "pass", "not-offered", "not-claimed" (lacks a capability flag), "no-reference", "unsupported", "crash",
      * "timeout", "oob-write", "oob-read", "input-modified", "declined", "host-state", "split-dependent", "stale-state", "nan", "inf", "unwritten",
-     * "mismatch", "kernel-error", "reference-failed", "harness-error" */
+     * "mismatch", "kernel-error", "reference-failed", "harness-error",
+     * "not-refused", "declined-after-writing" (docs/ops.md, Refusals) */
     const char *reason;
     char detail[1024]; /* one sentence; names op and plugin on failure */
     ck_parity_output outputs[CK_PARITY_MAX_OUTPUTS];

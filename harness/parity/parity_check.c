@@ -65,6 +65,56 @@ static void compare_outputs(const ck_case *c, const ck_run_outcome *ref, const c
     }
 }
 
+/* A kernel returns CK_E_UNSUPPORTED before writing anything (docs/ops.md,
+ * Refusals): `run` then hands the call to scalar's kernel, which reads
+ * what an in-place op left in its buffers, and a refused call's outputs
+ * must stay as they were. 1 and one sentence in what if an output of the
+ * main run differs from what it held before. */
+static int wrote_then_declined(const ck_case *c, const ck_run_outcome *got, uint32_t flags, char *what, size_t len)
+{
+    const unsigned char *out = got->outputs;
+    for (size_t i = 0; out && i < ck_case_n_bufs(c); i++) {
+        const ck_case_buf *b = ck_case_buf_at(c, i);
+        if (!ck_case_buf_is_output(b))
+            continue;
+        const unsigned char *was = ck_case_bytes_at_start(c, flags, i);
+        if (memcmp(out, was, b->bytes) != 0) {
+            size_t j = 0;
+            while (out[j] == was[j])
+                j++;
+            snprintf(what, len,
+                     "returned CK_E_UNSUPPORTED after writing '%s' (element %zu first): a declined call must "
+                     "leave its buffers as they were, `run` hands it to scalar's kernel",
+                     b->name, j / b->elem_size);
+            return 1;
+        }
+        out += b->bytes;
+    }
+    return 0;
+}
+
+/* The scalar reference declines: arguments the contract refuses (a token
+ * id out of range), so the kernel must refuse them too, writing nothing. */
+static void judge_refusal(const ck_case *c, const ck_run_outcome *got, ck_parity_result *r)
+{
+    char what[400];
+    if (got->state == CK_RUN_CRASHED)
+        verdict(r, CK_FAIL, got->crash_reason ? got->crash_reason : "crash",
+                got->crash_reason ? "out-of-bounds access" : "crash", got->error);
+    else if (got->state != CK_RUN_DONE)
+        verdict(r, CK_FAIL, got->state == CK_RUN_TIMED_OUT ? "timeout" : "harness-error", "not refused", got->error);
+    else if (got->kernel_rc == CK_OK)
+        verdict(r, CK_FAIL, "not-refused", "not refused",
+                "returned CK_OK for arguments the contract refuses (the scalar reference declines them, "
+                "docs/ops.md): it must return CK_E_UNSUPPORTED and write nothing");
+    else if (got->kernel_rc != CK_E_UNSUPPORTED)
+        verdict(r, CK_FAIL, "kernel-error", "error", "returned neither CK_OK nor CK_E_UNSUPPORTED");
+    else if (wrote_then_declined(c, got, r->kernel_flags, what, sizeof what))
+        verdict(r, CK_FAIL, "declined-after-writing", "wrote, then declined", what);
+    else
+        verdict(r, CK_PASS, "pass", "pass", "refused, as the contract requires, writing nothing");
+}
+
 void ck_parity_judge(const ck_case *c, const ck_run_outcome *ref, const ck_run_outcome *got, ck_parity_result *r)
 {
     char what[400];
@@ -72,7 +122,7 @@ void ck_parity_judge(const ck_case *c, const ck_run_outcome *ref, const ck_run_o
     r->n_outputs = 0;
     if (ref->state != CK_RUN_DONE || ref->kernel_rc != CK_OK) {
         if (ref->state == CK_RUN_DONE && ref->kernel_rc == CK_E_UNSUPPORTED) {
-            verdict(r, CK_SKIP, "no-reference", "skipped", "the scalar reference declines this shape");
+            judge_refusal(c, got, r);
             return;
         }
         snprintf(what, sizeof what, "the scalar reference itself failed: %s",
@@ -92,7 +142,10 @@ void ck_parity_judge(const ck_case *c, const ck_run_outcome *ref, const ck_run_o
     case CK_RUN_DONE: break;
     }
     if (got->kernel_rc == CK_E_UNSUPPORTED) {
-        verdict(r, CK_SKIP, "unsupported", "skipped", "the kernel declines these arguments (CK_E_UNSUPPORTED)");
+        if (wrote_then_declined(c, got, r->kernel_flags, what, sizeof what))
+            verdict(r, CK_FAIL, "declined-after-writing", "wrote, then declined", what);
+        else
+            verdict(r, CK_SKIP, "unsupported", "skipped", "the kernel declines these arguments (CK_E_UNSUPPORTED)");
         return;
     }
     if (got->kernel_rc != CK_OK) {

@@ -6,6 +6,9 @@
  * of 64, 128 and 256 is taken by every elementwise op, and as the reduction
  * dim D, K or hd of the reductions; the other dims of a case walk the same
  * list at another stride, so tails meet tails without the product of sizes.
+ * A linear's, qkv's and attention's rows walk 1..32 (tiles of up to 16 and
+ * a partial second; a flash kernel's query blocks and their tails), a
+ * quantised row's blocks one step of 8 and every tail of 1..7.
  *
  * Special inputs: values where a kernel's own arithmetic differs from the
  * reference's — signed zeros, subnormals, overflow, exp's range (|g| near
@@ -13,7 +16,9 @@
  * sparse rows (few terms: the error model's bound is tight there, so a
  * kernel that narrows its inputs shows, and behind act_down's projection one
  * whose activation is a near neighbour), scores far apart (all but one
- * probability underflow), tied, and spread over a long cache's every key;
+ * probability underflow), tied, all far below exp's range (only the row's
+ * own max keeps them), and spread over a long cache's every key; the exact
+ * rope and adam on signed zeros and subnormals (a kernel under DAZ / FTZ);
  * rope rows at the ends of the table, and tables of Llama 3's theta; Phi's
  * tails for the gelus (saturated, underflowing, around 0); quantised scales
  * that are zero or subnormal in f16, of weights and activations. */
@@ -42,27 +47,41 @@ static ck_shape *push(cover *cv, uint32_t op, uint32_t dtype, int inputs)
 
 static void cover_lengths(cover *cv)
 {
-    static const uint32_t elementwise[] = {CK_OP_ADD,      CK_OP_SWIGLU,     CK_OP_GELU,
+    static const uint32_t elementwise[] = {CK_OP_ADD,      CK_OP_SWIGLU,     CK_OP_GELU, CK_OP_GEGLU,
                                            CK_OP_GELU_ERF, CK_OP_QUICK_GELU, CK_OP_ADAM};
     static const uint32_t wdt[] = {CK_DTYPE_F32, CK_DTYPE_BF16, CK_DTYPE_F16};
     for (size_t i = 0; i < N_LENS; i++) {
         size_t L = lens[i], other = lens[(i * 7 + 3) % N_LENS];
         for (size_t o = 0; o < sizeof elementwise / sizeof elementwise[0]; o++)
             push(cv, elementwise[o], CK_DTYPE_F32, 0)->n = L;
+        /* the backward's elementwise ops are vector loops with tails too:
+         * every tail of 16 (1..17) and each side of 32, 64, 128 and 256,
+         * not 18..30 again (geglu_bwd, in the cover first, keeps them) */
+        static const uint32_t elementwise_bwd[] = {CK_OP_SWIGLU_BWD, CK_OP_GELU_BWD, CK_OP_GELU_ERF_BWD,
+                                                   CK_OP_QUICK_GELU_BWD};
         push(cv, CK_OP_GEGLU_BWD, CK_DTYPE_F32, 0)->n = L;
+        for (size_t o = 0; (L <= 17 || L >= 31) && o < sizeof elementwise_bwd / sizeof elementwise_bwd[0]; o++)
+            push(cv, elementwise_bwd[o], CK_DTYPE_F32, 0)->n = L;
         ck_shape *s = push(cv, CK_OP_RMSNORM, CK_DTYPE_F32, 0);
         s->T = 2, s->D = L, s->eps = 1e-6f;
         s = push(cv, CK_OP_LAYERNORM, CK_DTYPE_F32, 0);
         s->T = 2, s->D = L, s->eps = 1e-5f, s->has_bias = (int)(i & 1);
-        /* rows 1..16 cycle through a GEMM's row tiles and tails */
+        /* rows 1..32 walk a GEMM's row tiles and tails as the lengths walk
+         * the vectors': 17..31 are a tile of 16 and a partial second, where
+         * a kernel may take its own path (the edge suite's other row counts
+         * are 1..16, 33, 100, 257) */
         for (size_t d = 0; d < 3; d++) {
             if (d == 2 && i % 3)
                 continue; /* f16 widens like bf16: every third length */
             s = push(cv, CK_OP_LINEAR, wdt[d], 0);
-            s->T = 1 + i % 16, s->K = L, s->N = other, s->has_bias = (int)(i & 1);
+            s->T = 1 + i % 32, s->K = L, s->N = other, s->has_bias = (int)(i & 1);
         }
+        /* query rows 1..32 (a flash kernel's blocks of 4..16 rows and
+         * every tail after them) where hd is short, so the reference stays
+         * cheap; 3 rows beyond */
         s = push(cv, CK_OP_ATTENTION, CK_DTYPE_F32, 0);
-        s->T = 3, s->S = 3 + other % 40, s->pos = s->S - 3, s->n_heads = 4, s->n_kv_heads = i % 3 == 0 ? 4 : 1;
+        s->T = L <= 33 ? 1 + i * 13 % 32 : 3, s->S = s->T + other % 40, s->pos = s->S - s->T, s->n_heads = 4;
+        s->n_kv_heads = i % 3 == 0 ? 4 : 1;
         s->head_dim = L, s->causal = (int)(i & 1), s->materialize = (int)((i >> 1) & 1);
         if (L % 2 == 0) {
             s = push(cv, CK_OP_ROPE, CK_DTYPE_F32, 0);
@@ -71,7 +90,8 @@ static void cover_lengths(cover *cv)
         }
         if (i % 3 == 0) {
             s = push(cv, CK_OP_QKV, CK_DTYPE_F32, 0);
-            s->T = 1 + i % 7, s->D = L, s->n_heads = 2, s->n_kv_heads = 1, s->head_dim = 2 + other % 32 * 2;
+            s->T = 1 + i % 32, s->D = L, /* rows as the linear's */ s->n_heads = 2, s->n_kv_heads = 1,
+            s->head_dim = 2 + other % 32 * 2;
         }
     }
     for (uint32_t dt = CK_DTYPE_Q8_0; dt <= CK_DTYPE_Q4_0; dt++)
@@ -79,6 +99,22 @@ static void cover_lengths(cover *cv)
             ck_shape *s = push(cv, CK_OP_LINEAR, dt, 0);
             s->T = K / 32 + 2, s->K = K, s->N = 7 + K / 16;
         }
+    /* A quantised row is K / 32 blocks; a kernel walks them in steps of 2,
+     * 4 or 8 (8 blocks: 256 values, one K-quant super-block) and then a
+     * tail of 1..7 blocks, which models have: SmolLM2-360M's 960 leaves 6
+     * of 8, Gemma-3-1B's 1152 and Qwen2.5-0.5B's 896 leave 4. One full step
+     * of 8 and every tail; the tails past a step of 4 (5..7) on each of the
+     * decode (1 row), row (3) and gemm (20) paths, the others on one each
+     * (the edge suite's 17 and 19 blocks add tails 1 and 3 on others). */
+    for (uint32_t dt = CK_DTYPE_Q8_0; dt <= CK_DTYPE_Q4_0; dt++)
+        for (size_t r = 1; r < 8; r++)
+            for (size_t p = 0; p < 3; p++) {
+                static const size_t rows[] = {1, 3, 20};
+                if (r < 5 && p != r % 3)
+                    continue;
+                ck_shape *s = push(cv, CK_OP_LINEAR, dt, 0);
+                s->T = rows[p], s->K = (8 + r) * CK_QBLOCK, s->N = 5 + r;
+            }
 }
 
 /* ---- special inputs -------------------------------------------------------------------------- */
@@ -96,14 +132,18 @@ enum {
     IN_QSCALES,    /* quantised: zero, subnormal and extreme f16 scales, of weights and of activations */
     IN_THETA,      /* rope tables of theta 500000 (Llama 3), not the generated 10000 */
     IN_EVEN,       /* q and k without their large rows: probabilities spread over every key */
+    IN_LOW_SCORES, /* every key tied, every score -1000: far below exp's range, p = 1 / n */
+    IN_ID_PAST,    /* the last token id is vocab: refused, nothing written */
+    IN_ID_NEG,     /* a token id of -1 mid-row: refused, nothing written */
     IN_COUNT
 };
 
 static const char *const in_names[IN_COUNT] = {
-    [IN_ZEROS] = "zeros-subnormals", [IN_OVERFLOW] = "overflow",  [IN_EXP_RANGE] = "exp-range",
-    [IN_EQUAL_ROWS] = "equal-rows",  [IN_CANCEL] = "cancelling",  [IN_SPARSE] = "sparse",
-    [IN_FAR_SCORES] = "far-scores",  [IN_TIED] = "tied-keys",     [IN_ERF_TAILS] = "erf-tails",
-    [IN_QSCALES] = "quant-scales",   [IN_THETA] = "theta-500000", [IN_EVEN] = "even-scores",
+    [IN_ZEROS] = "zeros-subnormals", [IN_OVERFLOW] = "overflow",     [IN_EXP_RANGE] = "exp-range",
+    [IN_EQUAL_ROWS] = "equal-rows",  [IN_CANCEL] = "cancelling",     [IN_SPARSE] = "sparse",
+    [IN_FAR_SCORES] = "far-scores",  [IN_TIED] = "tied-keys",        [IN_ERF_TAILS] = "erf-tails",
+    [IN_QSCALES] = "quant-scales",   [IN_THETA] = "theta-500000",    [IN_EVEN] = "even-scores",
+    [IN_LOW_SCORES] = "low-scores",  [IN_ID_PAST] = "id-past-vocab", [IN_ID_NEG] = "negative-id",
 };
 
 const char *ck_parity_inputs_name(int inputs)
@@ -113,8 +153,8 @@ const char *ck_parity_inputs_name(int inputs)
 
 static void cover_inputs(cover *cv)
 {
-    static const uint32_t unary[] = {CK_OP_ADD, CK_OP_SWIGLU, CK_OP_GELU};
-    for (size_t o = 0; o < 3; o++) {
+    static const uint32_t unary[] = {CK_OP_ADD, CK_OP_SWIGLU, CK_OP_GELU, CK_OP_GEGLU};
+    for (size_t o = 0; o < 4; o++) {
         push(cv, unary[o], CK_DTYPE_F32, IN_ZEROS)->n = 67;
         push(cv, unary[o], CK_DTYPE_F32, o == 0 ? IN_OVERFLOW : IN_EXP_RANGE)->n = 67;
     }
@@ -158,13 +198,18 @@ static void cover_inputs(cover *cv)
         s->T = d[0], s->S = d[1], s->pos = d[1] - d[0], s->n_heads = 8, s->n_kv_heads = d[2], s->head_dim = d[3];
         s->causal = 1, s->window = i % 2 ? d[4] : 0, s->softcap = i % 2 && d[1] == 5000 ? 50.0f : 0.0f;
     }
-    static const int att_in[] = {IN_FAR_SCORES, IN_TIED};
-    for (size_t i = 0; i < 2; i++)
+    static const int att_in[] = {IN_FAR_SCORES, IN_TIED, IN_LOW_SCORES};
+    for (size_t i = 0; i < 3; i++)
         for (int mat = 0; mat <= 1; mat++) {
             ck_shape *s = push(cv, CK_OP_ATTENTION, CK_DTYPE_F32, att_in[i]);
             s->T = 9, s->S = 9, s->n_heads = 4, s->n_kv_heads = 2, s->head_dim = 64, s->causal = 1;
             s->materialize = mat;
         }
+    /* scores below exp's range on a decode row over a long cache (split
+     * paths), too */
+    ck_shape *low = push(cv, CK_OP_ATTENTION, CK_DTYPE_F32, IN_LOW_SCORES);
+    low->T = 1, low->S = 1000, low->pos = 999, low->n_heads = 8, low->n_kv_heads = 2, low->head_dim = 128;
+    low->causal = 1;
     /* act_down with a sparse activation input: its zeros make zeros of the
      * activation (0 for every kind), so the down projection sums a few terms
      * and its bound, pdot(K + 1) of their magnitudes, falls below what a
@@ -194,6 +239,32 @@ static void cover_inputs(cover *cv)
             .op = CK_OP_QKV, .dtype = CK_DTYPE_F32, .T = 5, .D = 40, .n_heads = 4, .n_kv_heads = 2, .head_dim = 128};
         ps->members[1] = *s;
     }
+    /* exact ops on signed zeros and subnormals: a kernel run under DAZ / FTZ
+     * (set on entry and put back, which the host's state check cannot see)
+     * reads or writes them as 0; rope's products of a subnormal and a
+     * table value are subnormal too, and adam's m and g */
+    for (int pairing = CK_ROPE_NEOX; pairing <= CK_ROPE_GPTJ; pairing++) {
+        ck_shape *s = push(cv, CK_OP_ROPE, CK_DTYPE_F32, IN_ZEROS);
+        s->T = 3, s->n_heads = 2, s->n_kv_heads = 1, s->head_dim = 64, s->pos = 5, s->max_pos = 8;
+        s->pairing = pairing;
+    }
+    push(cv, CK_OP_ADAM, CK_DTYPE_F32, IN_ZEROS)->n = 67;
+    /* tables of zeros and subnormals in each 16-bit dtype, and of zero and
+     * subnormal block scales */
+    for (uint32_t dt = CK_DTYPE_F32; dt <= CK_DTYPE_Q4_0; dt++) {
+        ck_shape *s = push(cv, CK_OP_EMBEDDING, dt, dt >= CK_DTYPE_Q8_0 ? IN_QSCALES : IN_ZEROS);
+        s->T = 9, s->vocab = 50, s->D = dt >= CK_DTYPE_Q8_0 ? 96 : 67;
+    }
+    /* token ids out of range (a tokenizer with more tokens than the table
+     * has rows): the contract refuses them (docs/ops.md, embedding), the
+     * reference declines, and a kernel must decline too, having checked
+     * every id before writing a row: the bad id last, or negative (a check
+     * of id >= vocab alone misses it) */
+    for (uint32_t dt = CK_DTYPE_F32; dt <= CK_DTYPE_Q4_0; dt++)
+        for (int in = IN_ID_PAST; in <= IN_ID_NEG; in++) {
+            ck_shape *s = push(cv, CK_OP_EMBEDDING, dt, in);
+            s->T = 9, s->vocab = 50, s->D = dt >= CK_DTYPE_Q8_0 ? 96 : 67;
+        }
     /* rope rows at the ends of the table: the first row only, and a block
      * ending on the last */
     for (int pairing = CK_ROPE_NEOX; pairing <= CK_ROPE_GPTJ; pairing++) {
@@ -357,6 +428,16 @@ static int rope_inputs(ck_case *c, int inputs)
     const ck_shape *s = ck_case_member(c, 1) ? ck_case_member(c, 1) : ck_case_shape(c);
     const int fused = s != ck_case_shape(c);
     size_t n;
+    if (inputs == IN_ZEROS && !fused) {
+        float *q = input(c, "q", &n);
+        if (!q)
+            return -1;
+        zeros_subnormals(q, n);
+        float *k = input(c, "k", &n);
+        if (k)
+            zeros_subnormals(k, n);
+        return 0;
+    }
     float *cs = input(c, fused ? "rope.cos_tab" : "cos_tab", &n),
           *sn = input(c, fused ? "rope.sin_tab" : "sin_tab", &n);
     if (inputs != IN_THETA || !cs || !sn)
@@ -378,6 +459,27 @@ static void unscale_large_rows(float *x, size_t rows, size_t n)
     }
 }
 
+/* low-scores: every key the kv head's key 0, and each query row -1000 /
+ * (scale |k0|^2) times k0, so each score is -1000: far below exp's range in
+ * f32 and in double. Softmax is shift-invariant: the visible keys share the
+ * probability equally and out is their values' mean, which only a kernel
+ * that subtracts the row's own max (not 0, not a clamp) computes. */
+static void low_scores(const ck_shape *s, float scale, float *q, float *k, size_t nk)
+{
+    const size_t hd = s->head_dim, row = s->n_kv_heads * hd, G = s->n_heads / s->n_kv_heads;
+    for (size_t i = row; i < nk; i++)
+        k[i] = k[i % row];
+    for (size_t t = 0; t < s->T; t++)
+        for (size_t h = 0; h < s->n_heads; h++) {
+            const float *k0 = k + h / G * hd;
+            double kk = 0;
+            for (size_t d = 0; d < hd; d++)
+                kk += (double)k0[d] * k0[d];
+            for (size_t d = 0; d < hd; d++)
+                q[(t * s->n_heads + h) * hd + d] = (float)(-1000.0 / ((double)scale * kk) * k0[d]);
+        }
+}
+
 static int attention_inputs(ck_case *c, int inputs)
 {
     const ck_shape *s = ck_case_shape(c);
@@ -385,6 +487,13 @@ static int attention_inputs(ck_case *c, int inputs)
     float *q = input(c, "q", &n);
     if (!q)
         return -1;
+    if (inputs == IN_LOW_SCORES) {
+        float *k = input(c, "k", &n);
+        if (!k || !n)
+            return -1;
+        low_scores(s, ((const ck_attention_args *)ck_case_args(c))->scale, q, k, n);
+        return 0;
+    }
     if (inputs == IN_FAR_SCORES) {
         for (size_t i = 0; i < n; i++)
             q[i] *= 50.0f;
@@ -439,6 +548,47 @@ static int swiglu_inputs(ck_case *c, int inputs)
 static int gelu_inputs(ck_case *c, int inputs)
 {
     return elementwise_inputs(c, inputs, "x", NULL);
+}
+
+/* embedding: a table of signed zeros, subnormals and the ends of the
+ * normal range in its own dtype (f16 subnormals widen exactly, docs/ops.md:
+ * a widening by shift and bias gets them wrong), every third element kept;
+ * a quantised table's block scales as quant-scales' */
+static int embedding_inputs(ck_case *c, int inputs)
+{
+    static const uint16_t h16[] = {0x0000, 0x8000, 0x0001, 0x03ff, 0x8200, 0x0400, 0x7bff, 0xfbff};
+    const ck_shape *s = ck_case_shape(c);
+    const ck_case_buf *b = ck_case_find(c, "table");
+    if (!b)
+        return -1;
+    unsigned char *tab = ck_case_edit_input(c, "table");
+    int32_t *ids = ck_case_edit_input(c, "ids");
+    if ((inputs == IN_ID_PAST || inputs == IN_ID_NEG) && ids && s->T > 0) {
+        ids[inputs == IN_ID_PAST ? s->T - 1 : s->T / 2] = inputs == IN_ID_PAST ? (int32_t)s->vocab : -1;
+        return 0;
+    }
+    if (inputs == IN_QSCALES && (s->dtype == CK_DTYPE_Q8_0 || s->dtype == CK_DTYPE_Q4_0)) {
+        scale_blocks(tab, s->vocab * s->D / CK_QBLOCK, s->dtype);
+        return 0;
+    }
+    if (inputs != IN_ZEROS)
+        return -1;
+    if (b->dtype == CK_DTYPE_F32) {
+        zeros_subnormals((float *)tab, b->count);
+        return 0;
+    }
+    if (b->dtype != CK_DTYPE_F16 && b->dtype != CK_DTYPE_BF16)
+        return -1;
+    for (size_t i = 0; i < b->count; i++) /* bf16: the same bits are its zeros, subnormals and ends */
+        if (i % 3 != 2)
+            memcpy(tab + 2 * i, &h16[i % 8], 2);
+    return 0;
+}
+
+/* adam: signed zeros and subnormals in the gradient and the first moment */
+static int adam_inputs(ck_case *c, int inputs)
+{
+    return inputs == IN_ZEROS ? elementwise_inputs(c, inputs, "g", "m") : -1;
 }
 
 static int norm_inputs(ck_case *c, int inputs)

@@ -29,7 +29,10 @@ static ck_shape *push(suite *s, uint32_t op, uint32_t dtype, const char *label)
 
 static const size_t edge_dims[] = {1, 7, 17, 64, 100, 4095};
 static const size_t edge_lens[] = {1, 7, 17, 33, 4095, 65537};
-static const size_t head_dims[] = {64, 80, 96, 128};
+/* every head dim of the models people run: LLaMA's 128, Phi-2's 80,
+ * Falcon's 64, 96, and Gemma's 256 (Gemma 7B, Gemma-2, Gemma-3), whose
+ * decode rows a kernel sized for 128 dims gets wrong */
+static const size_t head_dims[] = {64, 80, 96, 128, 256};
 
 static void edge_norms(suite *s)
 {
@@ -125,6 +128,14 @@ static void edge_attention(suite *s)
             sh->head_dim = head_dims[h], sh->causal = 1, sh->materialize = (int)(p & 1);
         }
     }
+    /* a cache holding keys past the query rows (S > q_pos + T): row t sees
+     * keys up to q_pos + t (docs/ops.md), not up to S - 1, also at T = 1,
+     * where a decode path may take every key as seen */
+    for (int i = 0; i < 3; i++) {
+        ck_shape *sh = push(s, CK_OP_ATTENTION, CK_DTYPE_F32, "edge cache past pos");
+        sh->T = i == 2 ? 3 : 1, sh->S = 40, sh->pos = 20, sh->n_heads = 4, sh->n_kv_heads = 2, sh->head_dim = 64;
+        sh->causal = 1, sh->materialize = i == 1;
+    }
     /* a chunk of queries continuing a cache: q_pos > 0 with T > 1 */
     ck_shape *sh = push(s, CK_OP_ATTENTION, CK_DTYPE_F32, "edge chunked prefill");
     sh->T = 5, sh->S = 37, sh->pos = 32, sh->n_heads = 4, sh->n_kv_heads = 1, sh->head_dim = 64, sh->causal = 1,
@@ -136,6 +147,32 @@ static void edge_attention(suite *s)
         sh = push(s, i == 3 ? CK_OP_ATTENTION_BWD : CK_OP_ATTENTION, CK_DTYPE_F32, "edge scale");
         sh->T = i == 2 ? 1 : 17, sh->S = i == 2 ? 300 : 17, sh->pos = i == 2 ? 299 : 0, sh->n_heads = 8;
         sh->n_kv_heads = 2, sh->head_dim = 128, sh->causal = 1, sh->materialize = i == 1, sh->scale = 1.0f / 12.0f;
+    }
+}
+
+/* Query groups that are no power of two, as models have them: Llama-3.2-3B
+ * 24 heads of 8 kv heads (3), Qwen2.5-14B 40 of 8 (5), Qwen2.5-7B 28 of 4
+ * and Qwen2.5-0.5B 14 of 2 (7). Every other case has groups of 1, 2, 4, 8
+ * or 16, where h >> log2(G) is h / G and a kernel taking the group's heads
+ * in pairs or fours has no tail. Prefill (streaming, materialising), a
+ * chunk, decode over a cache, a window, and the backward (dk, dv summed
+ * over the group). */
+static void edge_attention_groups(suite *s)
+{
+    static const size_t g[][7] = {
+        /* H, Hkv, hd, T, S, materialize, window */
+        {24, 8, 64, 9, 9, 0, 0},   {40, 8, 64, 9, 9, 1, 0},  {28, 4, 128, 1, 40, 0, 0},
+        {14, 2, 64, 1, 300, 1, 0}, {24, 8, 64, 3, 20, 0, 0}, {12, 4, 64, 17, 17, 0, 5},
+    };
+    for (size_t i = 0; i < sizeof g / sizeof g[0]; i++) {
+        ck_shape *sh = push(s, CK_OP_ATTENTION, CK_DTYPE_F32, "edge groups");
+        sh->n_heads = g[i][0], sh->n_kv_heads = g[i][1], sh->head_dim = g[i][2], sh->T = g[i][3], sh->S = g[i][4];
+        sh->pos = g[i][4] - g[i][3], sh->causal = 1, sh->materialize = (int)g[i][5], sh->window = g[i][6];
+    }
+    for (int i = 0; i < 2; i++) {
+        ck_shape *sh = push(s, CK_OP_ATTENTION_BWD, CK_DTYPE_F32, "edge groups");
+        sh->T = 9, sh->S = 9, sh->n_heads = i ? 10 : 6, sh->n_kv_heads = 2, sh->head_dim = 64, sh->causal = 1;
+        sh->materialize = i;
     }
 }
 
@@ -278,6 +315,10 @@ static void edge_backward(suite *s)
         sh = push(s, CK_OP_CROSS_ENTROPY, CK_DTYPE_F32, "edge");
         sh->T = tv[i][0], sh->vocab = tv[i][1];
     }
+    /* the loss alone, dlogits NULL, as the trainer evaluates it
+     * (ck_trainer_loss) */
+    sh = push(s, CK_OP_CROSS_ENTROPY, CK_DTYPE_F32, "edge");
+    sh->T = 3, sh->vocab = 1000, sh->loss_only = 1;
 }
 
 /* A fused case: the fused op and its members. */
@@ -370,6 +411,19 @@ static void edge_fused(suite *s)
                     push_fused(s, CK_OP_ACT_DOWN, dt, m, 2);
                 }
             if (dt == CK_DTYPE_F32) {
+                /* a fused attention's own head mapping over a query group
+                 * of 3 (edge_attention_groups) */
+                m[0] = (ck_shape){.op = CK_OP_ATTENTION,
+                                  .dtype = CK_DTYPE_F32,
+                                  .T = T,
+                                  .S = 9,
+                                  .pos = 9 - T,
+                                  .n_heads = 6,
+                                  .n_kv_heads = 2,
+                                  .head_dim = hd,
+                                  .causal = 1};
+                m[1] = linear_of(dt, T, 6 * hd, D, v);
+                push_fused(s, CK_OP_ATTN_PROJ, dt, m, 2);
                 m[0] = (ck_shape){.op = CK_OP_ADD, .dtype = CK_DTYPE_F32, .n = T * D};
                 m[1] = norm_of(norm, T, D, v);
                 push_fused(s, CK_OP_ADD_NORM, dt, m, 2);
@@ -531,6 +585,7 @@ size_t ck_parity_edge_suite(ck_parity_shape **out)
     edge_rope(&s);
     edge_rope_partial(&s);
     edge_attention(&s);
+    edge_attention_groups(&s);
     edge_attention_window_softcap(&s);
     edge_elementwise(&s);
     edge_embedding_quant(&s);

@@ -12,12 +12,12 @@
 
 #define REF_MAX_HD 256
 
-/* Keys [s0, s1) of row t, head h, scores times `scale`: returns their max
- * m, adds sum_s exp(score_s - m) to *sum and exp(score_s - m) v_s to acc. */
-static inline double ref_attend_keys(const ck_attention_args *a, size_t h, size_t t, size_t s0, size_t s1, double scale,
-                                     double *sum, double *acc)
+/* Keys [s0, s1) of row t, head h (reading kv head kvh), scores times
+ * `scale`: returns their max m, adds sum_s exp(score_s - m) to *sum and exp(score_s - m) v_s to acc. */
+static inline double ref_attend_keys_of(const ck_attention_args *a, size_t h, size_t kvh, size_t t, size_t s0,
+                                        size_t s1, double scale, double *sum, double *acc)
 {
-    size_t hd = a->head_dim, kvh = h / (a->n_heads / a->n_kv_heads);
+    size_t hd = a->head_dim;
     const float *q = a->q + (t * a->n_heads + h) * hd;
     double m = -INFINITY;
     for (int pass = 0; pass < 2; pass++) { /* the max, then the sums */
@@ -38,6 +38,13 @@ static inline double ref_attend_keys(const ck_attention_args *a, size_t h, size_
         }
     }
     return m;
+}
+
+/* The same with kv head h / (H / Hkv), the contract's. */
+static inline double ref_attend_keys(const ck_attention_args *a, size_t h, size_t t, size_t s0, size_t s1, double scale,
+                                     double *sum, double *acc)
+{
+    return ref_attend_keys_of(a, h, h / (a->n_heads / a->n_kv_heads), t, s0, s1, scale, sum, acc);
 }
 
 /* The keys row t of a causal or bidirectional attention sees: [0, end). */

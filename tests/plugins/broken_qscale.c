@@ -1,7 +1,8 @@
 /* The parity gate's test subject for quantised scales: a q8_0 linear with
  * the reference's arithmetic (docs/quant.md: activations quantised per
  * block, integer block sums, acc + isum * (d_w * d_x) in block order), and
- * a q8_0 dequantize, but every f16 scale widened by shift and bias, a common hand-written
+ * a q8_0 dequantize and embedding, but every f16 scale widened by shift
+ * and bias, a common hand-written
  * conversion that is exact for normal values and wrong for 0, subnormals
  * and infinities. Generated scales are all normal, so every case passes
  * but those with zero and subnormal scales (inputs=quant-scales,
@@ -69,9 +70,28 @@ static int dequantize_q8_0(const ck_exec_ctx *ctx, const void *args)
     return CK_OK;
 }
 
+static int embedding_q8_0(const ck_exec_ctx *ctx, const void *args)
+{
+    const ck_embedding_args *a = args;
+    (void)ctx;
+    if (a->dtype != CK_DTYPE_Q8_0 || a->D % CK_QBLOCK)
+        return CK_E_UNSUPPORTED;
+    for (size_t t = 0; t < a->T; t++)
+        if (a->ids[t] < 0 || (size_t)a->ids[t] >= a->vocab)
+            return CK_E_UNSUPPORTED;
+    const ck_block_q8_0 *b = (const ck_block_q8_0 *)a->table;
+    for (size_t t = 0; t < a->T; t++)
+        for (size_t i = 0; i < a->D; i++) {
+            const ck_block_q8_0 *blk = b + ((size_t)a->ids[t] * a->D + i) / CK_QBLOCK;
+            a->y[t * a->D + i] = (float)blk->qs[i % CK_QBLOCK] * f16_shift_bias(blk->d);
+        }
+    return CK_OK;
+}
+
 static const ck_kernel_desc kernels[] = {
     {CK_OP_LINEAR, CK_DTYPE_Q8_0, 0, "q8_0-linear/f16-scale-by-shift", linear_q8_0},
     {CK_OP_DEQUANTIZE, CK_DTYPE_Q8_0, 0, "q8_0-dequantize/f16-scale-by-shift", dequantize_q8_0},
+    {CK_OP_EMBEDDING, CK_DTYPE_Q8_0, 0, "q8_0-embedding/f16-scale-by-shift", embedding_q8_0},
 };
 
 CK_TEST_PLUGIN("broken_qscale", "q8_0 linear and dequantize that widen f16 scales by shift and bias")

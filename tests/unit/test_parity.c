@@ -411,7 +411,7 @@ Test(parity_broken, kernel_keeping_state_between_calls_fails_as_stale)
 Test(parity_broken, quant_scale_widened_by_shift_fails_on_zero_and_subnormal_scales)
 {
     run_result r;
-    cJSON *root = run_plugin("broken_qscale", "linear,dequantize", "", &r);
+    cJSON *root = run_plugin("broken_qscale", "linear,dequantize,embedding", "", &r);
     cr_expect_eq(r.status, 1);
     expect_failure_of(root, "broken_qscale", "linear q8_0 T=1 K=256 N=21 inputs=quant-scales", "mismatch",
                       "kernel 'q8_0-linear/f16-scale-by-shift'");
@@ -419,7 +419,10 @@ Test(parity_broken, quant_scale_widened_by_shift_fails_on_zero_and_subnormal_sca
                       "'y' out of tolerance");
     expect_failure_of(root, "broken_qscale", "dequantize q8_0 n=768 inputs=quant-scales", "mismatch",
                       "kernel 'q8_0-dequantize/f16-scale-by-shift'");
+    expect_failure_of(root, "broken_qscale", "embedding q8_0 T=9 vocab=50 D=96 inputs=quant-scales", "mismatch",
+                      "kernel 'q8_0-embedding/f16-scale-by-shift'");
     expect_pass(root, "linear q8_0 T=16 K=128 N=31");
+    expect_pass(root, "embedding q8_0 T=1 vocab=50 D=96");
     free_run(&r, root);
 }
 
@@ -496,6 +499,237 @@ Test(parity_broken, attention_merging_its_third_split_unscaled_fails_on_long_cac
                       "'out' out of tolerance");
     expect_pass(root, "attention causal T=1 S=17 H=8 Hkv=1 hd=64 pos=16");
     expect_pass(root, "attention bidir T=17 S=17 H=8 Hkv=8 hd=96 pos=0");
+    free_run(&r, root);
+}
+
+/* Attention, its backward and the fused attn_proj finding the kv head by a
+ * shift, h >> ctz(H / Hkv) (tests/plugins/broken_groups.c): right for
+ * groups of 1, 2, 4, 8 and 16, named on the models' groups of 3, 5 and 7. */
+Test(parity_broken, attention_with_power_of_two_groups_fails_on_groups_of_3_5_and_7)
+{
+    run_result r;
+    cJSON *root = run_plugin("broken_groups", "attention,attention_bwd,attn_proj", "", &r);
+    cr_expect_eq(r.status, 1);
+    expect_failure_of(root, "broken_groups", "attention causal T=9 S=9 H=24 Hkv=8 hd=64 pos=0", "mismatch",
+                      "kernel 'f32-attention/group-by-shift'");
+    expect_failure_of(root, "broken_groups", "attention causal T=1 S=40 H=28 Hkv=4 hd=128 pos=39", "mismatch",
+                      "'out' out of tolerance");
+    expect_failure_of(root, "broken_groups", "attention causal T=3 S=20 H=24 Hkv=8 hd=64 pos=17", "mismatch",
+                      "'out' out of tolerance");
+    expect_pass(root, "attention causal T=1 S=17 H=8 Hkv=1 hd=64 pos=16");
+    expect_pass(root, "attention causal T=9 S=40 H=128 Hkv=8 hd=64 pos=31");
+    expect_failure_of(root, "broken_groups", "attention_bwd causal T=9 S=9 H=6 Hkv=2 hd=64 pos=0", "mismatch",
+                      "kernel 'f32-attention_bwd/group-by-shift'");
+    expect_failure_of(
+        root, "broken_groups",
+        "attn_proj f32 = attention causal T=3 S=9 H=6 Hkv=2 hd=64 pos=6 + linear f32 T=3 K=384 N=100 +bias", "mismatch",
+        "kernel 'f32-attn_proj/group-by-shift'");
+    free_run(&r, root);
+}
+
+/* A decode path holding 128 dims of a head (tests/plugins/
+ * broken_decode_hd.c): its prefill passes at Gemma's head_dim 256, its
+ * decode rows are named there. */
+Test(parity_broken, decode_with_a_128_dim_tile_fails_at_head_dim_256)
+{
+    run_result r;
+    cJSON *root = run_plugin("broken_decode_hd", "attention", "", &r);
+    cr_expect_eq(r.status, 1);
+    expect_failure_of(root, "broken_decode_hd", "attention causal T=1 S=17 H=8 Hkv=1 hd=256 pos=16", "mismatch",
+                      "kernel 'f32-attention/decode-tile-of-128'");
+    expect_failure_of(root, "broken_decode_hd", "attention causal T=1 S=1 H=8 Hkv=8 hd=256 pos=0", "mismatch",
+                      "'out' out of tolerance");
+    expect_pass(root, "attention causal T=17 S=17 H=8 Hkv=2 hd=256 pos=0");
+    expect_pass(root, "attention causal T=1 S=17 H=8 Hkv=1 hd=128 pos=16");
+    free_run(&r, root);
+}
+
+/* An online softmax whose running max starts at 0 (tests/plugins/
+ * broken_max0.c): right whenever a score of the row is within exp's range,
+ * NaN on rows whose scores all lie far below it (low-scores). */
+Test(parity_broken, softmax_max_from_zero_fails_on_scores_below_the_exp_range)
+{
+    run_result r;
+    cJSON *root = run_plugin("broken_max0", "attention", "", &r);
+    cr_expect_eq(r.status, 1);
+    expect_failure_of(root, "broken_max0", "attention causal T=9 S=9 H=4 Hkv=2 hd=64 pos=0 inputs=low-scores", "nan",
+                      "kernel 'f32-attention/running-max-from-0'");
+    expect_failure_of(root, "broken_max0", "attention causal T=1 S=1000 H=8 Hkv=2 hd=128 pos=999 inputs=low-scores",
+                      "nan", "is NaN");
+    expect_pass(root, "attention causal T=9 S=9 H=4 Hkv=2 hd=64 pos=0 inputs=far-scores");
+    expect_pass(root, "attention causal T=9 S=9 H=4 Hkv=2 hd=64 pos=0 inputs=tied-keys");
+    free_run(&r, root);
+}
+
+/* A decode row that takes every key as seen (tests/plugins/
+ * broken_decode_mask.c): right where S = q_pos + 1, named over a cache that
+ * holds keys past q_pos. */
+Test(parity_broken, decode_row_ignoring_q_pos_fails_over_a_longer_cache)
+{
+    run_result r;
+    cJSON *root = run_plugin("broken_decode_mask", "attention", "", &r);
+    cr_expect_eq(r.status, 1);
+    expect_failure_of(root, "broken_decode_mask", "attention causal T=1 S=40 H=4 Hkv=2 hd=64 pos=20", "mismatch",
+                      "kernel 'f32-attention/decode-sees-all-keys'");
+    expect_pass(root, "attention causal T=3 S=40 H=4 Hkv=2 hd=64 pos=20");
+    expect_pass(root, "attention causal T=1 S=17 H=8 Hkv=1 hd=256 pos=16");
+    free_run(&r, root);
+}
+
+/* A q8_0 linear dropping blocks 5..7 of a row's last 8 (tests/plugins/
+ * broken_qtail.c): named where K / 32 leaves 5, 6 or 7 over a multiple of
+ * 8, on the decode, row and gemm rows; right where it leaves 0..4. */
+Test(parity_broken, quant_linear_dropping_a_long_block_tail_fails)
+{
+    run_result r;
+    cJSON *root = run_plugin("broken_qtail", "linear", "", &r);
+    cr_expect_eq(r.status, 1);
+    expect_failure_of(root, "broken_qtail", "linear q8_0 T=1 K=416 N=10", "mismatch",
+                      "kernel 'q8_0-linear/tail-of-5-to-7-blocks-dropped'");
+    expect_failure_of(root, "broken_qtail", "linear q8_0 T=3 K=448 N=11", "mismatch", "'y' out of tolerance");
+    expect_failure_of(root, "broken_qtail", "linear q8_0 T=20 K=480 N=12", "mismatch", "'y' out of tolerance");
+    expect_pass(root, "linear q8_0 T=3 K=384 N=9");
+    expect_pass(root, "linear q8_0 T=1 K=4096 N=17 +bias");
+    free_run(&r, root);
+}
+
+/* rope and adam computed as under DAZ / FTZ (tests/plugins/broken_daz.c):
+ * exact on normal values, named on signed zeros and subnormals. */
+Test(parity_broken, exact_ops_under_daz_ftz_fail_on_subnormals)
+{
+    run_result r;
+    cJSON *root = run_plugin("broken_daz", "rope,adam", "", &r);
+    cr_expect_eq(r.status, 1);
+    expect_failure_of(root, "broken_daz", "rope neox T=3 H=2 Hkv=1 hd=64 pos=5 inputs=zeros-subnormals", "mismatch",
+                      "kernel 'f32-rope/daz-ftz'");
+    expect_failure_of(root, "broken_daz", "rope gptj T=3 H=2 Hkv=1 hd=64 pos=5 inputs=zeros-subnormals", "mismatch",
+                      "not bit-identical");
+    expect_failure_of(root, "broken_daz", "adam n=67 inputs=zeros-subnormals", "mismatch", "kernel 'f32-adam/daz-ftz'");
+    expect_pass(root, "rope neox T=7 H=2 Hkv=1 hd=128 pos=8185");
+    expect_pass(root, "adam n=4095");
+    free_run(&r, root);
+}
+
+/* A linear whose 17..31-row path drops the bias past row 16
+ * (broken_mid_rows.c: the cover's rows 17..32); f16 weights widened by
+ * shift and bias (broken_f16_shift.c: the generated weights have f16
+ * subnormals, one in 400, an embedding table only in its zeros-subnormals
+ * case); and two defects the edge suite named already, kept so it goes on
+ * naming them: an rmsnorm with eps outside the root (broken_norm_eps.c)
+ * and cross_entropy without the max shift (broken_ce_shift.c: the outlier
+ * rows' logits pass exp's range). */
+Test(parity_broken, row_path_f16_widening_eps_and_logsumexp_defects_fail)
+{
+    run_result r;
+    cJSON *root = run_plugin("broken_mid_rows", "linear", "", &r);
+    cr_expect_eq(r.status, 1);
+    expect_failure_of(root, "broken_mid_rows", "linear f32 T=24 K=24 N=129 +bias", "mismatch",
+                      "kernel 'f32-linear/mid-rows-without-bias'");
+    expect_pass(root, "linear f32 T=257 K=300 N=70 +bias");
+    expect_pass(root, "linear f32 T=16 K=16 N=25 +bias");
+    free_run(&r, root);
+    root = run_plugin("broken_f16_shift", "linear,embedding", "", &r);
+    cr_expect_eq(r.status, 1);
+    expect_failure_of(root, "broken_f16_shift", "linear f16 T=3 K=64 N=33", "mismatch",
+                      "kernel 'f16-linear/widened-by-shift'");
+    /* an exact op: only a table holding f16 zeros and subnormals shows it */
+    expect_failure_of(root, "broken_f16_shift", "embedding f16 T=9 vocab=50 D=67 inputs=zeros-subnormals", "mismatch",
+                      "kernel 'f16-embedding/widened-by-shift'");
+    expect_pass(root, "embedding f16 T=1 vocab=50 D=4095");
+    free_run(&r, root);
+    root = run_plugin("broken_norm_eps", "rmsnorm", "", &r);
+    cr_expect_eq(r.status, 1);
+    expect_failure_of(root, "broken_norm_eps", "rmsnorm T=1 D=1", "mismatch",
+                      "kernel 'f32-rmsnorm/eps-outside-the-root'");
+    free_run(&r, root);
+    root = run_plugin("broken_ce_shift", "cross_entropy", "", &r);
+    cr_expect_eq(r.status, 1);
+    expect_failure_of(root, "broken_ce_shift", "cross_entropy T=300 V=1000", "inf",
+                      "kernel 'f32-cross_entropy/no-max-shift'");
+    expect_pass(root, "cross_entropy T=2 V=32000");
+    free_run(&r, root);
+}
+
+/* Token ids out of range (tests/plugins/broken_ids.c): the reference
+ * declines them, so a kernel must too, writing nothing; named whether it
+ * reads past the table, writes rows before declining, lets -1 through or
+ * clamps and returns CK_OK. */
+Test(parity_broken, embedding_that_does_not_refuse_bad_ids_fails)
+{
+    run_result r;
+    cJSON *root = run_plugin("broken_ids", "embedding", "", &r);
+    cr_expect_eq(r.status, 1);
+    expect_failure_of(root, "broken_ids", "embedding f32 T=9 vocab=50 D=67 inputs=id-past-vocab", "oob-read",
+                      "read past the end of 'table'");
+    expect_failure_of(root, "broken_ids", "embedding bf16 T=9 vocab=50 D=67 inputs=id-past-vocab",
+                      "declined-after-writing", "kernel 'bf16-embedding/ids-checked-while-copying'");
+    expect_failure_of(root, "broken_ids", "embedding f16 T=9 vocab=50 D=67 inputs=negative-id", "oob-read",
+                      "before the start of 'table'");
+    expect_failure_of(root, "broken_ids", "embedding q8_0 T=9 vocab=50 D=96 inputs=negative-id", "not-refused",
+                      "kernel 'q8_0-embedding/ids-clamped'");
+    expect_pass(root, "embedding f16 T=9 vocab=50 D=67 inputs=id-past-vocab");
+    expect_pass(root, "embedding bf16 T=9 vocab=50 D=17");
+    free_run(&r, root);
+}
+
+/* geglu (Gemma's MLP) whose tanh overflows exp (tests/plugins/
+ * broken_geglu.c): right on N(0, 1) gates, named on exp's range, which the
+ * cover gives geglu as it gives swiglu and gelu. */
+Test(parity_broken, geglu_overflowing_exp_fails_on_the_exp_range)
+{
+    run_result r;
+    cJSON *root = run_plugin("broken_geglu", "geglu", "", &r);
+    cr_expect_eq(r.status, 1);
+    expect_failure_of(root, "broken_geglu", "geglu n=67 inputs=exp-range", "nan",
+                      "kernel 'f32-geglu/tanh-through-exp'");
+    expect_pass(root, "geglu n=13");
+    expect_pass(root, "geglu n=67 inputs=zeros-subnormals");
+    free_run(&r, root);
+}
+
+/* A swiglu_bwd whose tail of 2..6 leaves dgate unwritten (tests/plugins/
+ * broken_bwd_tail.c): the backward's elementwise ops had the lengths 1, 7,
+ * 17 and 4095 only (tails 1 and 7); the cover's lengths name it. */
+Test(parity_broken, backward_elementwise_tail_fails_on_the_cover_lengths)
+{
+    run_result r;
+    cJSON *root = run_plugin("broken_bwd_tail", "swiglu_bwd", "", &r);
+    cr_expect_eq(r.status, 1);
+    expect_failure_of(root, "broken_bwd_tail", "swiglu_bwd n=12", "unwritten",
+                      "kernel 'f32-swiglu_bwd/tail-of-2-to-6'");
+    expect_failure_of(root, "broken_bwd_tail", "swiglu_bwd n=3", "unwritten", "'dgate'");
+    expect_pass(root, "swiglu_bwd n=4095");
+    expect_pass(root, "swiglu_bwd n=17");
+    free_run(&r, root);
+}
+
+/* cross_entropy writing dlogits when it is NULL (tests/plugins/
+ * broken_ce_null.c): the trainer's loss alone passes NULL; the loss-only
+ * case names the crash, the others pass. */
+Test(parity_broken, cross_entropy_writing_a_null_dlogits_crashes_on_the_loss_alone)
+{
+    run_result r;
+    cJSON *root = run_plugin("broken_ce_null", "cross_entropy", "", &r);
+    cr_expect_eq(r.status, 1);
+    expect_failure_of(root, "broken_ce_null", "cross_entropy T=3 V=1000 loss-only", "crash",
+                      "kernel 'f32-cross_entropy/dlogits-always'");
+    expect_pass(root, "cross_entropy T=3 V=1000");
+    free_run(&r, root);
+}
+
+/* Query rows in blocks of 8 whose tail of 3..7 shares one causal limit
+ * (tests/plugins/broken_qblock.c): the suite's prefill rows were 3, 5, 9,
+ * 17 and 130 (tails of 1 and 2); the cover's rows 1..32 name it. */
+Test(parity_broken, attention_query_block_tail_fails_on_the_cover_rows)
+{
+    run_result r;
+    cJSON *root = run_plugin("broken_qblock", "attention", "", &r);
+    cr_expect_eq(r.status, 1);
+    expect_failure_of(root, "broken_qblock", "attention causal T=14 S=25 H=4 Hkv=1 hd=2 pos=11", "mismatch",
+                      "kernel 'f32-attention/query-tail-one-limit'");
+    expect_failure_of(root, "broken_qblock", "attention causal T=30 S=39 H=4 Hkv=1 hd=18 pos=9", "mismatch",
+                      "'out' out of tolerance");
+    expect_pass(root, "attention causal T=17 S=17 H=8 Hkv=8 hd=64 pos=0");
     free_run(&r, root);
 }
 
