@@ -12,72 +12,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "attention_bwd_ref.h"
 #include "test_plugin.h"
-
-/* one query row of head h: P over [lo, n), then dq and the dk / dv shares */
-static void attention_row(const ck_attention_bwd_args *a, size_t h, size_t t, double *p, double *dk, double *dv)
-{
-    size_t hd = a->head_dim, kvh = h / (a->n_heads / a->n_kv_heads), pos = a->q_pos + t, lo = 0;
-    size_t n = a->causal && pos + 1 < a->S ? pos + 1 : a->S;
-    if (a->causal && a->window && pos >= a->window)
-        lo = pos - a->window + 1 < n ? pos - a->window + 1 : n;
-    const float *q = a->q + (t * a->n_heads + h) * hd, *dout = a->dout + (t * a->n_heads + h) * hd;
-    double mx = -INFINITY, sum = 0, pdp = 0;
-    for (size_t s = lo; s < n; s++) {
-        double d = 0;
-        for (size_t i = 0; i < hd; i++)
-            d += (double)q[i] * a->k[(s * a->n_kv_heads + kvh) * hd + i];
-        d *= a->scale;
-        if (a->softcap > 0.0f)
-            d = a->softcap * tanh(d / a->softcap);
-        p[s] = d;
-        mx = d > mx ? d : mx;
-    }
-    for (size_t s = lo; s < n; s++)
-        sum += (p[s] = exp(p[s] - mx));
-    double *dp = p + a->S;
-    for (size_t s = lo; s < n; s++) {
-        p[s] /= sum;
-        double d = 0;
-        for (size_t i = 0; i < hd; i++) {
-            d += (double)dout[i] * a->v[(s * a->n_kv_heads + kvh) * hd + i];
-            dv[(s * a->n_kv_heads + kvh) * hd + i] += p[s] * dout[i];
-        }
-        dp[s] = d;
-        pdp += p[s] * d;
-    }
-    for (size_t i = 0; i < hd; i++) {
-        double g = 0;
-        for (size_t s = lo; s < n; s++) /* the defect: no cap slope on dS */
-            g += p[s] * (dp[s] - pdp) * a->k[(s * a->n_kv_heads + kvh) * hd + i];
-        if (a->dq)
-            a->dq[(t * a->n_heads + h) * hd + i] = (float)(g * a->scale);
-    }
-    for (size_t s = lo; s < n; s++)
-        for (size_t i = 0; i < hd; i++)
-            dk[(s * a->n_kv_heads + kvh) * hd + i] += p[s] * (dp[s] - pdp) * a->scale * q[i];
-}
 
 static int attention_bwd_ignores_cap_slope(const ck_exec_ctx *ctx, const void *args)
 {
-    const ck_attention_bwd_args *a = args;
     (void)ctx;
-    size_t kvn = a->S * a->n_kv_heads * a->head_dim;
-    double *p = calloc(2 * a->S + 1, sizeof *p), *dk = calloc(kvn + 1, sizeof *dk), *dv = calloc(kvn + 1, sizeof *dv);
-    int rc = p && dk && dv ? CK_OK : CK_E_NOMEM;
-    for (size_t h = 0; rc == CK_OK && h < a->n_heads; h++)
-        for (size_t t = 0; t < a->T; t++)
-            attention_row(a, h, t, p, dk, dv);
-    for (size_t i = 0; rc == CK_OK && i < kvn; i++) {
-        if (a->dk)
-            a->dk[i] = (float)dk[i];
-        if (a->dv)
-            a->dv[i] = (float)dv[i];
-    }
-    free(p);
-    free(dk);
-    free(dv);
-    return rc;
+    return ref_attention_bwd(args, ref_kv_head); /* the defect is the reference's missing cap slope */
 }
 
 static int geglu_bwd_drops_the_slope_term(const ck_exec_ctx *ctx, const void *args)

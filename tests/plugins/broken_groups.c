@@ -7,6 +7,7 @@
  * written scores and (to keep its test short) caches over 40 keys and more than 9 rows. One thread. tests/unit/test_parity.c checks the verdicts. */
 #include <stdlib.h>
 
+#include "attention_bwd_ref.h"
 #include "attention_ref.h"
 #include "test_plugin.h"
 
@@ -34,65 +35,13 @@ static int attention_shifted_groups(const ck_exec_ctx *ctx, const void *args)
     return CK_OK;
 }
 
-/* one query row: P over the keys it sees, dq, and its shares of dk, dv */
-static void attention_bwd_row(const ck_attention_bwd_args *a, size_t h, size_t t, double *p, double *dk, double *dv)
-{
-    const size_t hd = a->head_dim, kvh = kv_head_by_shift(h, a->n_heads, a->n_kv_heads), pos = a->q_pos + t;
-    const size_t n = a->causal && pos + 1 < a->S ? pos + 1 : a->S;
-    const float *q = a->q + (t * a->n_heads + h) * hd, *dout = a->dout + (t * a->n_heads + h) * hd;
-    double mx = -INFINITY, sum = 0, pdp = 0, *dp = p + a->S;
-    for (size_t s = 0; s < n; s++) {
-        double d = 0;
-        for (size_t i = 0; i < hd; i++)
-            d += (double)q[i] * a->k[(s * a->n_kv_heads + kvh) * hd + i];
-        p[s] = d * a->scale;
-        mx = p[s] > mx ? p[s] : mx;
-    }
-    for (size_t s = 0; s < n; s++)
-        sum += (p[s] = exp(p[s] - mx));
-    for (size_t s = 0; s < n; s++) {
-        p[s] /= sum;
-        dp[s] = 0;
-        for (size_t i = 0; i < hd; i++) {
-            dp[s] += (double)dout[i] * a->v[(s * a->n_kv_heads + kvh) * hd + i];
-            dv[(s * a->n_kv_heads + kvh) * hd + i] += p[s] * dout[i];
-        }
-        pdp += p[s] * dp[s];
-    }
-    for (size_t i = 0; i < hd; i++) {
-        double g = 0;
-        for (size_t s = 0; s < n; s++)
-            g += p[s] * (dp[s] - pdp) * a->k[(s * a->n_kv_heads + kvh) * hd + i];
-        if (a->dq)
-            a->dq[(t * a->n_heads + h) * hd + i] = (float)(g * a->scale);
-    }
-    for (size_t s = 0; s < n; s++)
-        for (size_t i = 0; i < hd; i++)
-            dk[(s * a->n_kv_heads + kvh) * hd + i] += p[s] * (dp[s] - pdp) * a->scale * q[i];
-}
-
 static int attention_bwd_shifted_groups(const ck_exec_ctx *ctx, const void *args)
 {
     const ck_attention_bwd_args *a = args;
     (void)ctx;
     if (a->window || a->softcap > 0.0f || a->S > 40 || a->T > 9) /* its group cases are 9 rows */
         return CK_E_UNSUPPORTED;
-    const size_t kvn = a->S * a->n_kv_heads * a->head_dim;
-    double *p = calloc(2 * a->S + 1, sizeof *p), *dk = calloc(kvn + 1, sizeof *dk), *dv = calloc(kvn + 1, sizeof *dv);
-    int rc = p && dk && dv ? CK_OK : CK_E_NOMEM;
-    for (size_t h = 0; rc == CK_OK && h < a->n_heads; h++)
-        for (size_t t = 0; t < a->T; t++)
-            attention_bwd_row(a, h, t, p, dk, dv);
-    for (size_t i = 0; rc == CK_OK && i < kvn; i++) {
-        if (a->dk)
-            a->dk[i] = (float)dk[i];
-        if (a->dv)
-            a->dv[i] = (float)dv[i];
-    }
-    free(p);
-    free(dk);
-    free(dv);
-    return rc;
+    return ref_attention_bwd(a, kv_head_by_shift);
 }
 
 /* the fused attention and output projection: the attention above, then

@@ -205,19 +205,26 @@ Test(generate, bench_e2e_prints_pp_tg_and_a_profile_that_adds_up)
 /* Decode with fusions: a fused attention + projection still appends the
  * token's k and v to the cache first, so the output is the unfused one (the
  * scalar plugin's fused kernels are their members composed: the same bits). */
-static float *decode_logits(const fixture *f, uint32_t fuse, size_t *n, size_t *attn_proj)
+/* The logits of one forward with options o (a copy; free()), and how many
+ * attention + projection pairs it fused. */
+static float *forward_logits(const fixture *f, const ck_run_opts *o, size_t *n, size_t *attn_proj)
 {
     char err[CK_ERR_LEN];
-    ck_run_opts o = {.seed = 7, .decode = 1, .decode_pos = 5, .fuse_mask = fuse};
-    ck_runner *r = ck_runner_create(f->m, f->p, f->scalar, &o, err, sizeof err);
+    ck_runner *r = ck_runner_create(f->m, f->p, f->scalar, o, err, sizeof err);
     cr_assert_not_null(r, "%s", err);
     cr_assert_eq(ck_runner_forward(r, f->ctx, NULL, NULL, err, sizeof err), 0, "%s", err);
     const float *y = ck_runner_output(r, n);
     float *copy = malloc(*n * sizeof *copy);
     memcpy(copy, y, *n * sizeof *copy);
-    *attn_proj = ck_runner_fusion(r, CK_FUSE_ATTN_PROJ);
+    if (attn_proj)
+        *attn_proj = ck_runner_fusion(r, CK_FUSE_ATTN_PROJ);
     ck_runner_free(r);
     return copy;
+}
+
+static float *decode_logits(const fixture *f, uint32_t fuse, size_t *n, size_t *attn_proj)
+{
+    return forward_logits(f, &(ck_run_opts){.seed = 7, .decode = 1, .decode_pos = 5, .fuse_mask = fuse}, n, attn_proj);
 }
 
 Test(generate, decode_combines_with_fusions)
@@ -241,16 +248,7 @@ Test(generate, decode_combines_with_fusions)
  * training plan, which needs every row's logits, refuses it. */
 static float *prompt_logits(const fixture *f, int last, uint32_t fuse, size_t *n)
 {
-    char err[CK_ERR_LEN];
-    ck_run_opts o = {.seed = 7, .fuse_mask = fuse, .last_logits = last};
-    ck_runner *r = ck_runner_create(f->m, f->p, f->scalar, &o, err, sizeof err);
-    cr_assert_not_null(r, "%s", err);
-    cr_assert_eq(ck_runner_forward(r, f->ctx, NULL, NULL, err, sizeof err), 0, "%s", err);
-    const float *y = ck_runner_output(r, n);
-    float *copy = malloc(*n * sizeof *copy);
-    memcpy(copy, y, *n * sizeof *copy);
-    ck_runner_free(r);
-    return copy;
+    return forward_logits(f, &(ck_run_opts){.seed = 7, .fuse_mask = fuse, .last_logits = last}, n, NULL);
 }
 
 Test(generate, a_prompt_run_for_its_last_logits_gives_the_full_forwards_last_row)
