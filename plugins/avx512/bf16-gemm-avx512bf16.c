@@ -116,9 +116,11 @@ static void pack_w_pairs(const void *w, size_t K, size_t n0, size_t nc, size_t N
 #define ROW_ACC(r) __m512 c##r##0 = _mm512_setzero_ps(), c##r##1 = _mm512_setzero_ps()
 #define ROW_DP(r, off)                                                                                                 \
     do {                                                                                                               \
-        __m512bh ar = (__m512bh)_mm512_set1_epi32((int)a[(off) + (r)]);                                                \
-        c##r##0 = _mm512_dpbf16_ps(c##r##0, ar, b0);                                                                   \
-        c##r##1 = _mm512_dpbf16_ps(c##r##1, ar, b1);                                                                   \
+        if ((r) < R) { /* rows past R: folded away, R being a constant */                                              \
+            __m512bh ar = (__m512bh)_mm512_set1_epi32((int)a[(off) + (r)]);                                            \
+            c##r##0 = _mm512_dpbf16_ps(c##r##0, ar, b0);                                                               \
+            c##r##1 = _mm512_dpbf16_ps(c##r##1, ar, b1);                                                               \
+        }                                                                                                              \
     } while (0)
 #define ALL_ROWS(M, off)                                                                                               \
     M(0, off);                                                                                                         \
@@ -158,10 +160,12 @@ static void store_tile(__m512 acc[CK512_MR][2], float *c, size_t ldc, size_t mr,
     }
 }
 
-/* The 14x32 tile over kc (pairs rounded up); `split` adds the lo terms. */
-static inline __attribute__((always_inline)) void ukernel_dp(size_t kc, const float *ap, const float *bp, float *c,
-                                                             size_t ldc, size_t mr, size_t nr, int first,
-                                                             const float *bias, int split)
+/* The tile's first R rows (14, or 4 / 8 for a short group of x, as in
+ * f32-gemm-14x32-avx512.c) over kc (pairs rounded up); `split` adds the lo
+ * terms. */
+static inline __attribute__((always_inline)) void ukernel_dp(const size_t R, size_t kc, const float *ap,
+                                                             const float *bp, float *c, size_t ldc, size_t mr,
+                                                             size_t nr, int first, const float *bias, int split)
 {
     const uint32_t *a = (const uint32_t *)(const void *)ap;
     const float *b = bp;
@@ -209,13 +213,23 @@ static inline __attribute__((always_inline)) void ukernel_dp(size_t kc, const fl
 static void ukernel_split(size_t kc, const float *a, const float *b, float *c, size_t ldc, size_t mr, size_t nr,
                           int first, const float *bias)
 {
-    ukernel_dp(kc, a, b, c, ldc, mr, nr, first, bias, 1);
+    if (mr <= 4)
+        ukernel_dp(4, kc, a, b, c, ldc, mr, nr, first, bias, 1);
+    else if (mr <= 8)
+        ukernel_dp(8, kc, a, b, c, ldc, mr, nr, first, bias, 1);
+    else
+        ukernel_dp(CK512_MR, kc, a, b, c, ldc, mr, nr, first, bias, 1);
 }
 
 static void ukernel_rounded(size_t kc, const float *a, const float *b, float *c, size_t ldc, size_t mr, size_t nr,
                             int first, const float *bias)
 {
-    ukernel_dp(kc, a, b, c, ldc, mr, nr, first, bias, 0);
+    if (mr <= 4)
+        ukernel_dp(4, kc, a, b, c, ldc, mr, nr, first, bias, 0);
+    else if (mr <= 8)
+        ukernel_dp(8, kc, a, b, c, ldc, mr, nr, first, bias, 0);
+    else
+        ukernel_dp(CK512_MR, kc, a, b, c, ldc, mr, nr, first, bias, 0);
 }
 
 const ck512_gemm_impl ck512_gemm_bf16_dp_split = {

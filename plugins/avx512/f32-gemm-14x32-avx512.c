@@ -8,9 +8,11 @@
 #define ROW_ACC(r) __m512 c##r##0 = _mm512_setzero_ps(), c##r##1 = _mm512_setzero_ps()
 #define ROW_FMA(r)                                                                                                     \
     do {                                                                                                               \
-        __m512 ar = _mm512_set1_ps(a[r]);                                                                              \
-        c##r##0 = _mm512_fmadd_ps(ar, b0, c##r##0);                                                                    \
-        c##r##1 = _mm512_fmadd_ps(ar, b1, c##r##1);                                                                    \
+        if ((r) < R) { /* rows past R: folded away, R being a constant */                                              \
+            __m512 ar = _mm512_set1_ps(a[r]);                                                                          \
+            c##r##0 = _mm512_fmadd_ps(ar, b0, c##r##0);                                                                \
+            c##r##1 = _mm512_fmadd_ps(ar, b1, c##r##1);                                                                \
+        }                                                                                                              \
     } while (0)
 #define ROW_SAVE(r)                                                                                                    \
     do {                                                                                                               \
@@ -29,8 +31,11 @@ static inline void store_row(float *c, __m512 lo, __m512 hi, __mmask16 k0, __mma
     _mm512_mask_storeu_ps(c + 16, k1, _mm512_add_ps(hi, b1));
 }
 
-void ck512_gemm_ukernel_14x32(size_t kc, const float *a, const float *b, float *c, size_t ldc, size_t mr, size_t nr,
-                              int first, const float *bias)
+/* The tile's first R rows (R = 14, or fewer for a short last group of x:
+ * each row's FMA chain is the same, so the bits do not depend on R). */
+static inline __attribute__((always_inline)) void ukernel_rows(const size_t R, size_t kc, const float *a,
+                                                               const float *b, float *c, size_t ldc, size_t mr,
+                                                               size_t nr, int first, const float *bias)
 {
     ROW_ACC(0);
     ROW_ACC(1);
@@ -85,4 +90,18 @@ void ck512_gemm_ukernel_14x32(size_t kc, const float *a, const float *b, float *
     __m512 bias1 = bias ? _mm512_maskz_loadu_ps(k1, bias + 16) : _mm512_setzero_ps();
     for (size_t r = 0; r < mr; r++)
         store_row(c + r * ldc, acc[r][0], acc[r][1], k0, k1, first, bias0, bias1);
+}
+
+/* A group of x shorter than 14 rows (small T, or the last group) runs only
+ * as many FMA rows as it needs, rounded up to 4 or 8: the full tile did 14
+ * rows of FMAs whatever mr was (T = 4 paid 3.5x its flops, T = 16 28 rows). */
+void ck512_gemm_ukernel_14x32(size_t kc, const float *a, const float *b, float *c, size_t ldc, size_t mr, size_t nr,
+                              int first, const float *bias)
+{
+    if (mr <= 4)
+        ukernel_rows(4, kc, a, b, c, ldc, mr, nr, first, bias);
+    else if (mr <= 8)
+        ukernel_rows(8, kc, a, b, c, ldc, mr, nr, first, bias);
+    else
+        ukernel_rows(CK512_MR, kc, a, b, c, ldc, mr, nr, first, bias);
 }

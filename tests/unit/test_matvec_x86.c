@@ -108,3 +108,70 @@ Test(matvec_x86, every_loop_and_tail_is_exact_on_integers)
     }
     ck_plugin_unload(p);
 }
+
+/* The packed GEMM (T >= 4) runs a short group of x (T = 4..13, or the rows
+ * past the last 14) on a 4- or 8-row micro-kernel instead of the 14-row
+ * one: each row's FMA chain is the same, so a row's bits must not depend
+ * on how many rows shared its group. Rows of T = 4, 5, 8, 9, 13 against the
+ * first rows of T = 14, and T = 16's last two (a group of 2) against a
+ * full group holding them, on non-integer values, for f32 and for bf16 on
+ * both of its paths (widened below K = 2621, vdpbf16ps on split x above). */
+static float *linear_rows(const ck_kernel_desc *kd, ck_exec_ctx *ctx, const float *x, const void *w, uint32_t dtype,
+                          size_t T, size_t K, size_t N)
+{
+    float *y = malloc(T * N * sizeof *y);
+    cr_assert_not_null(y);
+    ck_linear_args a = {x, w, NULL, y, T, K, N, dtype};
+    cr_assert_eq(kd->fn(ctx, &a), CK_OK);
+    return y;
+}
+
+Test(matvec_x86, gemm_rows_do_not_depend_on_their_group)
+{
+    char err[512];
+    ck_plugin *p = ck_plugin_load("avx512", err, sizeof err);
+    cr_assert_not_null(p, "loading avx512: %s", err);
+    if (!p->runnable) {
+        ck_plugin_unload(p);
+        return;
+    }
+    ck_exec_ctx *ctx = ck_exec_create(2);
+    static const struct {
+        uint32_t dtype;
+        size_t K;
+    } cases[] = {{CK_DTYPE_F32, 300}, {CK_DTYPE_BF16, 300}, {CK_DTYPE_BF16, 3000}};
+    const size_t N = 70, Ts[] = {4, 5, 8, 9, 13};
+    for (size_t ci = 0; ci < sizeof cases / sizeof cases[0]; ci++) {
+        const uint32_t dtype = cases[ci].dtype;
+        const size_t K = cases[ci].K, es = dtype == CK_DTYPE_F32 ? 4 : 2;
+        const ck_kernel_desc *kd = ck_plugin_kernel(p, CK_OP_LINEAR, dtype, 0);
+        float *x = malloc(16 * K * sizeof *x);
+        unsigned char *w = malloc(N * K * es);
+        cr_assert(kd && x && w);
+        for (size_t i = 0; i < 16 * K; i++)
+            x[i] = (float)small_int((uint32_t)i, 4) * 0.37f + (float)small_int((uint32_t)i, 5) * 0.0113f;
+        for (size_t i = 0; i < N * K; i++) {
+            float v = (float)small_int((uint32_t)i, 6) * 0.25f + (float)small_int((uint32_t)i, 7) * 0.015625f;
+            if (es == 4)
+                memcpy(w + 4 * i, &v, 4);
+            else {
+                uint16_t h = f32_to_16(v, CK_DTYPE_BF16); /* exact: 8 significant bits at most */
+                memcpy(w + 2 * i, &h, 2);
+            }
+        }
+        float *full = linear_rows(kd, ctx, x, w, dtype, 14, K, N);
+        for (size_t ti = 0; ti < sizeof Ts / sizeof Ts[0]; ti++) {
+            float *y = linear_rows(kd, ctx, x, w, dtype, Ts[ti], K, N);
+            cr_expect_arr_eq(y, full, Ts[ti] * N * sizeof *y, "dtype %u K=%zu: T=%zu's rows differ from T=14's", dtype,
+                             K, Ts[ti]);
+            free(y);
+        }
+        float *y16 = linear_rows(kd, ctx, x, w, dtype, 16, K, N),
+              *shifted = linear_rows(kd, ctx, x + 2 * K, w, dtype, 14, K, N);
+        cr_expect_arr_eq(y16 + 14 * N, shifted + 12 * N, 2 * N * sizeof *y16,
+                         "dtype %u K=%zu: T=16's group of 2 differs from the same rows in a group of 14", dtype, K);
+        free(y16), free(shifted), free(full), free(x), free(w);
+    }
+    ck_exec_destroy(ctx);
+    ck_plugin_unload(p);
+}
