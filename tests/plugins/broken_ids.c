@@ -13,7 +13,10 @@
  * (tests/unit/test_parity.c). One thread. */
 #include "test_plugin.h"
 
-static float widen(uint32_t dtype, const void *table, size_t i)
+/* i signed: a negative id's row is an address before the table (a
+ * fault in the guard pages), not a wrapped-around one (undefined pointer
+ * overflow, which UBSan stops at before the read) */
+static float widen(uint32_t dtype, const void *table, ptrdiff_t i)
 {
     if (dtype == CK_DTYPE_F32)
         return ((const float *)table)[i];
@@ -24,7 +27,7 @@ static float widen(uint32_t dtype, const void *table, size_t i)
 static void copy_row(const ck_embedding_args *a, size_t t)
 {
     for (size_t i = 0; i < a->D; i++) /* the id as the signed offset a kernel would form */
-        a->y[t * a->D + i] = widen(a->dtype, a->table, (size_t)((ptrdiff_t)a->ids[t] * (ptrdiff_t)a->D) + i);
+        a->y[t * a->D + i] = widen(a->dtype, a->table, (ptrdiff_t)a->ids[t] * (ptrdiff_t)a->D + (ptrdiff_t)i);
 }
 
 static int embedding_unchecked(const ck_exec_ctx *ctx, const void *args)
