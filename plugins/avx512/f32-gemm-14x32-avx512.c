@@ -92,9 +92,10 @@ static inline __attribute__((always_inline)) void ukernel_rows(const size_t R, s
         store_row(c + r * ldc, acc[r][0], acc[r][1], k0, k1, first, bias0, bias1);
 }
 
-/* A group of x shorter than 14 rows (small T, or the last group) runs only
- * as many FMA rows as it needs, rounded up to 4 or 8: the full tile did 14
- * rows of FMAs whatever mr was (T = 4 paid 3.5x its flops, T = 16 28 rows). */
+/* A group of x shorter than 14 rows (the last one, or a block of T when
+ * the items are N x T blocks) runs only as many FMA rows as it needs,
+ * rounded up to 4 or 8: the full tile did 14 rows of FMAs whatever mr was
+ * (T = 32's last group of 4 paid 3.5x its flops). */
 void ck512_gemm_ukernel_14x32(size_t kc, const float *a, const float *b, float *c, size_t ldc, size_t mr, size_t nr,
                               int first, const float *bias)
 {

@@ -25,8 +25,13 @@
 #define CK512_NR 32  /* columns of W per micro-tile (two zmm) */
 #define CK512_KC 256 /* k slice: an MR x KC block of x stays in L1 */
 #define CK512_NC 256 /* columns of W packed per block: NC x KC floats in L2 */
-/* Below this many rows of x, the matvec path is faster than packing W. */
-#define CK512_MATVEC_MAX_T 4
+/* Below this many rows of x, the matvec path (each W row streamed once,
+ * every x row against it) is faster than packing W: cold weights, 2
+ * threads, d8b shapes (K = 4096 / 14336, N = 4096 / 14336), the packed
+ * GEMM against the matvec: T = 4 3.8-4.2x, T = 8 2.7x, T = 16 1.6-2x, T = 24
+ * 1.05-1.5x; at T = 32 the GEMM wins at K = 14336 (x's rows no longer stay
+ * in L2 for each block of 4 W rows), from T = 48 everywhere. It was 4. */
+#define CK512_MATVEC_MAX_T 24
 
 /* One way of running the packed GEMM: how x and W are packed and which
  * micro-kernel consumes them. Packed x always holds MR floats (4-byte
