@@ -16,6 +16,7 @@
 #include "ck_host.h"
 #include "cli_bench.h"
 #include "commands.h"
+#include "common/op_list.h"
 #include "common/sysinfo.h"
 
 /* ---- the headline ---------------------------------------------------------------------- */
@@ -223,14 +224,23 @@ int ck_cmd_headline(int argc, char **argv)
     snprintf(parity_path, sizeof parity_path, "%.*s.parity.json", (int)stem, o.out_path);
     printf("\n== parity (reduced sizes)\n");
     fflush(stdout);
-    /* parity checks what bench will time: the same weights and compute type */
-    char *pargv[12] = {"parity",    "--plugin",           (char *)o.plugins[0],
+    /* parity checks what bench will time: the same ops, weights and compute type */
+    char ops[1024];
+    if (ck_op_list_format(o.op_filter, ops, sizeof ops) != 0) {
+        fprintf(stderr, "ckbench: --op: too many ops to hand to parity\n");
+        return 2;
+    }
+    char *pargv[14] = {"parity",    "--plugin",           (char *)o.plugins[0],
                        "--model",   (char *)o.model_path, "--json",
                        parity_path, "--compute",          (char *)ck_compute_name(o.compute)};
     int pargc = 9;
     if (o.weight_dtype) {
         pargv[pargc++] = "--weight-dtype";
         pargv[pargc++] = (char *)ck_dtype_name(o.weight_dtype);
+    }
+    if (ops[0]) {
+        pargv[pargc++] = "--op";
+        pargv[pargc++] = ops;
     }
     pargv[pargc] = NULL;
     int parity_rc = ck_cmd_parity(pargc, pargv);

@@ -30,3 +30,19 @@ int ck_op_list_parse(const char *list, int on[CK_OP_COUNT], char *err, size_t er
     }
     return 0;
 }
+
+int ck_op_list_format(const int on[CK_OP_COUNT], char *buf, size_t len)
+{
+    size_t used = 0;
+    if (len)
+        buf[0] = '\0';
+    for (uint32_t op = 1; op < CK_OP_COUNT; op++) {
+        if (!on[op])
+            continue;
+        int n = snprintf(buf + used, len - used, "%s%s", used ? "," : "", ck_op_name(op));
+        if (n < 0 || (size_t)n >= len - used)
+            return -1;
+        used += (size_t)n;
+    }
+    return 0;
+}

@@ -277,7 +277,7 @@ Test(bench_run, rows_are_placed_against_the_calibrated_roof)
 
 /* The headline: parity, then bench, then a report naming the result file,
  * whose ckbench block carries the parity verdicts. Roofs are given so that
- * the test does not calibrate. */
+ * the test does not calibrate. Parity checks the ops bench times (--op). */
 Test(bench_run, headline_runs_parity_then_bench_and_names_the_file)
 {
     ck_roofs r = {.threads = 1, .llc_bytes = 1u << 20, .triad_array_bytes = 4u << 20, .triad_gbs = {10.0, 10.0}};
@@ -289,7 +289,8 @@ Test(bench_run, headline_runs_parity_then_bench_and_names_the_file)
     const char *bin = getenv("CK_CKBENCH");
     cr_assert_not_null(bin);
     snprintf(out_path, sizeof out_path, "%s/headline.txt", results_dir);
-    snprintf(cmd, sizeof cmd, "%s --plugin scalar --model '%s' --threads 1 --min-time 0.001 >'%s' 2>&1", bin, model,
+    snprintf(cmd, sizeof cmd,
+             "%s --plugin scalar --model '%s' --op add,rmsnorm --threads 1 --min-time 0.001 >'%s' 2>&1", bin, model,
              out_path);
     int status = system(cmd);
     FILE *f = fopen(out_path, "r");
@@ -322,7 +323,25 @@ Test(bench_run, headline_runs_parity_then_bench_and_names_the_file)
     char parity_file[4200];
     snprintf(parity_file, sizeof parity_file, "%.*s.parity.json", (int)(strlen(result_file) - 5), result_file);
     struct stat st;
-    cr_expect_eq(stat(parity_file, &st), 0, "the parity report is named after the run: %s", parity_file);
+    cr_assert_eq(stat(parity_file, &st), 0, "the parity report is named after the run: %s", parity_file);
+    doc = read_json(parity_file);
+    int seen[2] = {0, 0}, others = 0;
+    const char *other = "";
+    const cJSON *c;
+    cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(doc, "cases"))
+    {
+        const char *inst = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "op_instance"));
+        cr_assert_not_null(inst);
+        int add = !strncmp(inst, "add ", 4), norm = !strncmp(inst, "rmsnorm ", 8);
+        if (!add && !norm && !others++)
+            other = inst;
+        seen[0] |= add;
+        seen[1] |= norm;
+    }
+    cr_expect_eq(others, 0, "parity checked %d cases of ops bench was not asked to time, the first '%s'", others,
+                 other);
+    cr_expect(seen[0] && seen[1], "parity checked both ops bench timed (add %d, rmsnorm %d)", seen[0], seen[1]);
+    cJSON_Delete(doc);
 }
 
 /* "Run twice, then compare" needs two files: the second run of the same

@@ -313,9 +313,10 @@ Test(gguf_model, plan_parity_bench_and_run_take_the_file)
     snprintf(args, sizeof args, "plan --model %s --layout %s/layout.json", path, tmpdir);
     cr_assert_eq(ckbench(args, out, sizeof out), 0, "%s", out);
     cr_assert(strstr(out, "llama-cli"), "%s", out);
-    /* one plugin against scalar is what "parity takes the file" needs; the
-     * gate proper (make test-parity) runs every plugin */
-    snprintf(args, sizeof args, "parity --plugin avx2 --model %s", path);
+    /* one plugin against scalar on the file's own instances is what "parity
+     * takes the file" needs; the gate proper (make test-parity) runs every
+     * plugin and the edge suite */
+    snprintf(args, sizeof args, "parity --plugin avx2 --model %s --suite model", path);
     cr_assert_eq(ckbench(args, out, sizeof out), 0, "%s", out);
     snprintf(args, sizeof args,
              "bench --plugin avx2 --model %s --min-time 0.01 --repetitions 1 --threads 1 --no-scalar --out "
