@@ -3,7 +3,9 @@
  * address: the kernel does the same work on each, only where its operands
  * come from changes. Large weights are copied from case_memo.c's memory, not
  * generated again, so making the copies costs about a memcpy of the DRAM
- * set (ck_dram_set_bytes: 8x the LLC, what the DRAM roof was read over). */
+ * set (ck_dram_set_bytes: 8x the LLC, what the DRAM roof was read over);
+ * their small buffers are packed (ck_case_copy_in), so many copies of a
+ * small case cost no system call each. */
 #include "bench_cold.h"
 #include "calibrate.h"
 
@@ -26,22 +28,29 @@ int ck_cold_make(ck_cold_set *cs, ck_case *first, uint64_t seed, size_t llc_byte
 {
     memset(cs, 0, sizeof *cs);
     size_t n = ck_cold_copies(ck_case_bytes(first), llc_bytes);
-    /* each buffer of a case is its own mapping between guard pages (three
-     * kernel map entries): many copies of a small case would run into the
+    /* the copies' small buffers are packed in one slab (ck_case.h); each
+     * larger one is its own mapping between guard pages (three kernel map
+     * entries): many copies of a case with several would run into the
      * process's map limit (vm.max_map_count, 65530 by default), so the
      * copies stop at a budget of entries; such a row is less than fully cold
      * and its roof flag says the copies may still hit the cache */
-    size_t cap = CK_COLD_MAX_MAP_ENTRIES / (3 * ck_case_n_bufs(first) + 3);
+    size_t own_maps = 0;
+    if (n > 1)
+        cs->slab = ck_case_slab_create(first, n - 1, &own_maps);
+    size_t cap = CK_COLD_MAX_MAP_ENTRIES / (3 * own_maps + 3);
     if (n > cap)
         n = cap < 2 ? 2 : cap;
     cs->copies = calloc(n, sizeof *cs->copies);
     if (!cs->copies) {
+        ck_case_slab_free(cs->slab);
+        cs->slab = NULL;
         snprintf(err, err_len, "out of memory for %zu cold copies", n);
         return -1;
     }
     cs->copies[0] = first;
     for (cs->n = 1; cs->n < n; cs->n++) {
-        cs->copies[cs->n] = ck_case_create(ck_case_shape(first), seed, err, err_len);
+        cs->copies[cs->n] = cs->slab ? ck_case_copy_in(first, cs->slab, err, err_len)
+                                     : ck_case_create(ck_case_shape(first), seed, err, err_len);
         if (!cs->copies[cs->n]) {
             cs->copies[0] = NULL; /* still the caller's */
             ck_cold_free(cs);
@@ -63,5 +72,6 @@ void ck_cold_free(ck_cold_set *cs)
     for (size_t i = 0; cs->copies && i < cs->n; i++)
         ck_case_free(cs->copies[i]);
     free(cs->copies);
+    ck_case_slab_free(cs->slab); /* after the copies carved from it */
     memset(cs, 0, sizeof *cs);
 }

@@ -18,6 +18,7 @@
 typedef struct ck_cold_set {
     ck_case **copies; /* copies[0] is the case the set was made from */
     size_t n, next;
+    ck_case_slab *slab; /* the other copies' small buffers, or NULL */
 } ck_cold_set;
 
 /* Copies needed for `case_bytes` per copy to exceed the DRAM working set
@@ -29,7 +30,7 @@ size_t ck_cold_copies(size_t case_bytes, size_t llc_bytes);
 /* Make the set around `first` (taken over: freed by ck_cold_free), adding
  * copies built from the same shape and seed. 0, or -1 with err (first is
  * then still the caller's). Fewer copies than ck_cold_copies says where
- * their guarded mappings would pass CK_COLD_MAX_MAP_ENTRIES. */
+ * their large buffers' guarded mappings would pass CK_COLD_MAX_MAP_ENTRIES. */
 int ck_cold_make(ck_cold_set *cs, ck_case *first, uint64_t seed, size_t llc_bytes, char *err, size_t err_len);
 
 /* The next copy, round robin. */

@@ -137,7 +137,7 @@ int case_build_op(ck_case *c, char *err, size_t err_len)
 /* ---- public API ------------------------------------------------------------------------ */
 
 static ck_case *create(const ck_shape *s, const ck_shape *members, size_t n_members, int unbacked, uint64_t seed,
-                       char *err, size_t err_len)
+                       ck_case_slab *slab, char *err, size_t err_len)
 {
     if (n_members && (n_members < 2 || n_members > CASE_MAX_MEMBERS)) {
         case_fail(err, err_len, s, "a fused op has 2 to %d members, found %zu", CASE_MAX_MEMBERS, n_members);
@@ -153,6 +153,7 @@ static ck_case *create(const ck_shape *s, const ck_shape *members, size_t n_memb
     c->shape = *s;
     c->seed = seed;
     c->unbacked = unbacked;
+    c->slab = slab;
     if (n_members)
         memcpy(c->members, members, n_members * sizeof *members);
     c->n_members = n_members;
@@ -167,7 +168,7 @@ static ck_case *create(const ck_shape *s, const ck_shape *members, size_t n_memb
 
 ck_case *ck_case_create(const ck_shape *s, uint64_t seed, char *err, size_t err_len)
 {
-    return create(s, NULL, 0, 0, seed, err, err_len);
+    return create(s, NULL, 0, 0, seed, NULL, err, err_len);
 }
 
 ck_case *ck_case_create_fused(uint32_t op, uint32_t dtype, const ck_shape *members, size_t n_members, uint64_t seed,
@@ -178,13 +179,18 @@ ck_case *ck_case_create_fused(uint32_t op, uint32_t dtype, const ck_shape *membe
         case_fail(err, err_len, &s, "a fused op has 2 to %d members, found %zu", CASE_MAX_MEMBERS, n_members);
         return NULL;
     }
-    return create(&s, members, n_members, 0, seed, err, err_len);
+    return create(&s, members, n_members, 0, seed, NULL, err, err_len);
 }
 
 ck_case *ck_case_create_unbacked(const ck_shape *s, const ck_shape *members, size_t n_members, char *err,
                                  size_t err_len)
 {
-    return create(s, members, n_members, 1, 0, err, err_len);
+    return create(s, members, n_members, 1, 0, NULL, err, err_len);
+}
+
+ck_case *ck_case_copy_in(const ck_case *c, ck_case_slab *slab, char *err, size_t err_len)
+{
+    return create(&c->shape, c->members, c->n_members, 0, c->seed, slab, err, err_len);
 }
 
 void ck_case_free(ck_case *c)

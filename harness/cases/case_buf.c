@@ -198,7 +198,10 @@ void *case_add_buf(ck_case *c, const char *name, ck_buf_role role, uint32_t dtyp
     }
     case_map *m = &c->map[c->n_bufs];
     unsigned char *data;
-    if (case_map_alloc_prot(m, b->bytes, 0, c->unbacked ? PROT_NONE : PROT_READ | PROT_WRITE, &data) != 0) {
+    c->slab_bytes += case_slab_span(b->bytes);
+    if (c->slab && case_slab_carve(c, m, b->bytes, &data) == 0) {
+        /* packed: no guard pages, no canaries */
+    } else if (case_map_alloc_prot(m, b->bytes, 0, c->unbacked ? PROT_NONE : PROT_READ | PROT_WRITE, &data) != 0) {
         case_fail(err, err_len, &c->shape, "out of memory mapping '%s' (%zu bytes)", name, b->bytes);
         return NULL;
     }

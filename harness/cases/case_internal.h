@@ -76,7 +76,24 @@ struct ck_case {
     /* unbacked (ck_case_create_unbacked): buffers are PROT_NONE address
      * space, inputs are not generated, and nothing is ever reset */
     int unbacked;
+    /* packed (ck_case_copy_in): buffers below a huge page come from here */
+    ck_case_slab *slab;
+    size_t slab_bytes; /* what building the case takes of a slab, dropped buffers included */
 };
+
+/* ck_case_slab (case_slab.c): one mapping carved in page steps. */
+struct ck_case_slab {
+    unsigned char *base, *next;
+    size_t len;
+};
+/* The bytes of a buffer of `bytes` in a slab (0 for one that gets its own
+ * mapping there: a huge page or more). */
+size_t case_slab_span(size_t bytes);
+/* Carve a buffer of `bytes` from c's slab into m (not owned: case_map_free
+ * leaves it) at a page start, as a guarded mapping would place it, with no
+ * guard pages or canaries around it. 0, or -1 for a buffer that takes its
+ * own mapping: a huge page or more, or no room left. */
+int case_slab_carve(ck_case *c, case_map *m, size_t bytes, unsigned char **data);
 
 
 /* The score scale of an attention shape: its own, or 1 / sqrt(head_dim). */
