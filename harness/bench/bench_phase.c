@@ -1,7 +1,9 @@
 /* The variants a bench run times (bench_phase.h). Decode is the decoder's
  * token loop, as the runtime's decode plan runs it (ck_graph_opts.decode):
  * its matvecs, rope at position P, attention of one query over P + 1 keys
- * with the model's grouped KV heads. By default decode is timed cold — in a
+ * with the model's grouped KV heads. Prefill is the prompt's forward, the
+ * decoder's final norm and lm_head on its last row (ck_graph_opts.last_logits).
+ * By default decode is timed cold — in a
  * real decode step every weight is read once per token and cannot stay in
  * cache — and prefill both ways. */
 #include "bench_phase.h"
@@ -39,7 +41,9 @@ static int kept(const ck_bench_opts *o, const ck_shape *s)
 static int add_phase(const ck_bench_opts *o, const ck_model *m, int decode, size_t pos, ck_bench_variant **list,
                      size_t *n, char *err, size_t err_len)
 {
-    ck_graph_opts go = {.decode = decode, .decode_pos = pos, .weight_dtype = o->weight_dtype};
+    /* prefill as a prompt is run (bench --e2e's pp, llama-bench's): the
+     * decoder's footer on the last row only, its logits pick the next token */
+    ck_graph_opts go = {.decode = decode, .decode_pos = pos, .weight_dtype = o->weight_dtype, .last_logits = !decode};
     if (ck_graph_opts_check(m, &go, err, err_len) != 0)
         return -1;
     ck_shape *shapes = NULL;

@@ -392,6 +392,39 @@ static int run_decode(ck_bench_outcome *out, int op)
     return ck_bench_run(&o, out);
 }
 
+/* Prefill as a prompt is run: the decoder's footer (final norm, lm_head)
+ * on the last row only, every layer's op over the whole sequence. */
+Test(bench_run, prefill_runs_the_footer_on_the_last_row_only)
+{
+    static char model[512];
+    tiny_model(model, sizeof model);
+    ck_bench_opts o;
+    ck_bench_opts_default(&o);
+    o.plugins[0] = "scalar";
+    o.n_plugins = 1;
+    o.model_path = model;
+    o.threads[0] = 1;
+    o.min_time = 0.001;
+    o.phases = CK_PHASE_PREFILL;
+    o.cache = CK_CACHE_HOT;
+    o.no_scalar = 1;
+    o.op_filter[CK_OP_LINEAR] = o.op_filter[CK_OP_RMSNORM] = 1;
+    ck_bench_outcome out;
+    cr_assert_eq(ck_bench_run(&o, &out), 0);
+    const ck_bench_plugin_result *pr = &out.plugins[0];
+    int footer = 0, layer = 0;
+    for (size_t i = 0; i < pr->n_rows; i++) {
+        const ck_bench_row *r = &pr->rows[i];
+        cr_assert_str_eq(r->phase, "prefill");
+        int in_footer = strstr(r->label, ".footer.") != NULL;
+        cr_expect(strstr(r->shape, in_footer ? " T=1 " : " T=13 "), "%s: %s", r->label, r->shape);
+        footer += in_footer;
+        layer += !in_footer;
+    }
+    cr_expect(footer >= 2 && layer >= 2, "footer rows %d (final norm, lm_head), layer rows %d", footer, layer);
+    ck_bench_outcome_free(&out);
+}
+
 /* Decode of the tiny model, cold by default: every row T = 1 at the middle
  * of the context, attention over pos + 1 keys; phase, cache and copies in
  * the rows; and the Google Benchmark entries keep what compare.py reads. */
