@@ -295,10 +295,20 @@ typedef struct avx2_linear_problem {
 
 /* Packed, register-blocked GEMM for any T. */
 int avx2_gemm(const ck_exec_ctx *ctx, const avx2_linear_problem *p);
-/* One input row (T == 1): streams each weight row once. */
+/* A few input rows (T < AVX2_MATVEC_MAX_T): streams each weight row once. */
 int avx2_matvec(const ck_exec_ctx *ctx, const avx2_linear_problem *p);
 
-/* Picks the path for p: matvec for one row, GEMM otherwise; K == 0 gives
+/* Below this many rows the matvec beats the packed GEMM, whose packing of W
+ * per thread and 6-row tiles cost more than the matvec's one read of W:
+ * cold, 2 threads, LLaMA-3-8B's out_proj / mlp_gate / mlp_down in bf16 and
+ * f32, two rounds, matvec over GEMM: T = 4 1.67-2.60x, 8 1.54-1.90x, 16
+ * 1.13-1.37x, 24 0.86-1.05x, 32 0.78-1.01x, 48 0.62-0.80x. (-D overrides
+ * it, to measure.) */
+#ifndef AVX2_MATVEC_MAX_T
+#define AVX2_MATVEC_MAX_T 20
+#endif
+
+/* Picks the path for p: matvec for a few rows, GEMM otherwise; K == 0 gives
  * the bias (or 0). */
 static inline int avx2_linear(const ck_exec_ctx *ctx, const avx2_linear_problem *p)
 {
@@ -312,7 +322,7 @@ static inline int avx2_linear(const ck_exec_ctx *ctx, const avx2_linear_problem 
                 p->y[t * p->ldy + n] = p->bias ? p->bias[n] : 0.0f;
         return CK_OK;
     }
-    return p->T == 1 ? avx2_matvec(ctx, p) : avx2_gemm(ctx, p);
+    return p->T < AVX2_MATVEC_MAX_T ? avx2_matvec(ctx, p) : avx2_gemm(ctx, p);
 }
 
 /* The linear kernel of one weight dtype. */

@@ -1,5 +1,5 @@
 /* linear with f16 weights: y = x . W^T (+ b), through the shared packed GEMM
- * (or the matvec path for one row): f32-gemm-avx2.c, f32-matvec-avx2.c.
+ * (or the matvec path for a few rows): f32-gemm-avx2.c, f32-matvec-avx2.c.
  * 16-bit weights are widened exactly to f32; accumulation is f32. */
 #include "avx2-helpers.h"
 #include "avx2-kernels.h"

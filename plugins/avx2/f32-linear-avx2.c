@@ -1,5 +1,5 @@
 /* linear with f32 weights: y = x . W^T (+ b), through the shared packed GEMM
- * (or the matvec path for one row): f32-gemm-avx2.c, f32-matvec-avx2.c. */
+ * (or the matvec path for a few rows): f32-gemm-avx2.c, f32-matvec-avx2.c. */
 #include "avx2-helpers.h"
 #include "avx2-kernels.h"
 

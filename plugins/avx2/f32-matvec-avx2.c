@@ -1,8 +1,10 @@
-/* The one-row (decode, T == 1) path of linear and qkv: y[n] = dot(x, w[n])
- * (+ bias[n]). Bandwidth bound on the weights, so each weight row is read
- * exactly once, four rows at a time against the same slice of x (which stays
- * in L1), with two accumulators per row to hide the FMA latency. The rows
- * are split over the threads.
+/* The small-T (decode, T == 1, and short prompts: T < AVX2_MATVEC_MAX_T)
+ * path of linear and qkv: y[t][n] = dot(x[t], w[n]) (+ bias[n]). Bandwidth
+ * bound on the weights, so each weight row is read from memory once, four
+ * rows at a time against the same slice of x (which stays in L1), with two
+ * accumulators per row to hide the FMA latency; each further row of x reads
+ * the four W rows again from L2. The rows are split over the threads. Row t
+ * of a T-row call is the same sum as a call with that row alone.
  *
  * A row's sum is the same whether it is done in a group of four or alone:
  * accumulator 0 takes k-slices 0, 2, 4... of 8, accumulator 1 the odd ones
@@ -27,29 +29,29 @@ static inline __m256 load_w_tail(const avx2_linear_problem *p, size_t n, size_t 
     return avx2_load_w_tail(p->w, p->w_dtype, n * p->K + k, r);
 }
 
-/* Rows n .. n+rows-1 (rows <= MV_ROWS); the inner loops over r unroll. */
-static inline void dot_rows(const avx2_linear_problem *p, size_t n, size_t rows, float *out)
+/* Rows n .. n+rows-1 (rows <= MV_ROWS) against x; the inner loops over r unroll. */
+static inline void dot_rows(const avx2_linear_problem *p, const float *x, size_t n, size_t rows, float *out)
 {
     __m256 acc0[MV_ROWS], acc1[MV_ROWS];
     for (size_t r = 0; r < MV_ROWS; r++)
         acc0[r] = acc1[r] = _mm256_setzero_ps();
     size_t k = 0, K = p->K;
     for (; k + 16 <= K; k += 16) {
-        __m256 x0 = _mm256_loadu_ps(p->x + k), x1 = _mm256_loadu_ps(p->x + k + 8);
+        __m256 x0 = _mm256_loadu_ps(x + k), x1 = _mm256_loadu_ps(x + k + 8);
         for (size_t r = 0; r < rows; r++) {
             acc0[r] = _mm256_fmadd_ps(x0, load_w(p, n + r, k), acc0[r]);
             acc1[r] = _mm256_fmadd_ps(x1, load_w(p, n + r, k + 8), acc1[r]);
         }
     }
     if (k + 8 <= K) {
-        __m256 x0 = _mm256_loadu_ps(p->x + k);
+        __m256 x0 = _mm256_loadu_ps(x + k);
         for (size_t r = 0; r < rows; r++)
             acc0[r] = _mm256_fmadd_ps(x0, load_w(p, n + r, k), acc0[r]);
         k += 8;
     }
     if (k < K) {
         __m256i mask = avx2_tail_mask(K - k);
-        __m256 x1 = _mm256_maskload_ps(p->x + k, mask);
+        __m256 x1 = _mm256_maskload_ps(x + k, mask);
         for (size_t r = 0; r < rows; r++)
             acc1[r] = _mm256_fmadd_ps(x1, load_w_tail(p, n + r, k, K - k, mask), acc1[r]);
     }
@@ -64,13 +66,17 @@ static void matvec_rows(void *arg, size_t begin, size_t end, int tid)
     float sums[MV_ROWS];
     for (size_t n = begin; n < end; n += MV_ROWS) {
         size_t rows = end - n < MV_ROWS ? end - n : MV_ROWS;
-        if (rows == MV_ROWS)
-            dot_rows(p, n, MV_ROWS, sums);
-        else
+        for (size_t t = 0; t < p->T; t++) {
+            const float *x = p->x + t * p->K;
+            if (rows == MV_ROWS)
+                dot_rows(p, x, n, MV_ROWS, sums);
+            else
+                for (size_t r = 0; r < rows; r++)
+                    dot_rows(p, x, n + r, 1, sums + r);
+            float *y = p->y + t * p->ldy;
             for (size_t r = 0; r < rows; r++)
-                dot_rows(p, n + r, 1, sums + r);
-        for (size_t r = 0; r < rows; r++)
-            p->y[n + r] = p->bias ? sums[r] + p->bias[n + r] : sums[r];
+                y[n + r] = p->bias ? sums[r] + p->bias[n + r] : sums[r];
+        }
     }
 }
 
