@@ -110,7 +110,9 @@ static size_t match_at(const ck_fnode *v, size_t n, size_t i, unsigned f, uint32
         return 0;
     switch (f) {
     case CK_FUSE_EMBED_NORM: return a->op == CK_OP_EMBEDDING && is_norm(b->op) && reads(b, a->out[0]) ? 2 : 0;
-    case CK_FUSE_ADD_NORM: return a->op == CK_OP_ADD && is_norm(b->op) && reads(b, a->out[0]) ? 2 : 0;
+    case CK_FUSE_ADD_NORM: /* every row the add writes normed: not a prompt's footer, which norms the last */
+        return a->op == CK_OP_ADD && is_norm(b->op) && reads(b, a->out[0]) && a->shape.n == b->shape.T * b->shape.D ? 2
+                                                                                                                    : 0;
     case CK_FUSE_NORM_QKV: return is_norm(a->op) && b->op == CK_OP_QKV && reads(b, a->out[0]) ? 2 : 0;
     case CK_FUSE_QKV_ROPE: return a->op == CK_OP_QKV && b->op == CK_OP_ROPE && reads(b, a->out[0]) ? 2 : 0;
     case CK_FUSE_ATTN_PROJ: return a->op == CK_OP_ATTENTION && b->op == CK_OP_LINEAR && reads(b, a->out[0]) ? 2 : 0;

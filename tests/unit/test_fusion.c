@@ -115,7 +115,10 @@ Test(fusion_pass, gate_up_takes_priority_over_act_down_and_counts_the_shared_inp
     ck_fusion_result_free(&r);
 }
 
-static size_t count_fnodes_fused(const char *model, uint32_t allowed, ck_fusion_result *r, size_t sec)
+/* The fusion pass over section sec of a model's graph under opts (NULL:
+ * the forward over every row); its node count. With nodes, the nodes too. */
+static size_t fuse_section(const char *model, const ck_graph_opts *opts, uint32_t allowed, ck_fusion_result *r,
+                           size_t sec, ck_fnode **nodes)
 {
     char path[512], err[512];
     const char *src = getenv("CK_SOURCE_DIR");
@@ -123,12 +126,47 @@ static size_t count_fnodes_fused(const char *model, uint32_t allowed, ck_fusion_
     ck_model *m = ck_model_load(path, err, sizeof err);
     cr_assert_not_null(m, "%s", err);
     ck_fnode *v;
-    size_t n = ck_section_fnodes(m, sec, NULL, &v);
+    size_t n = ck_section_fnodes(m, sec, opts, &v);
     cr_assert(n > 0);
     cr_assert_eq(ck_fuse(v, n, allowed, r), 0);
-    free(v);
+    if (nodes)
+        *nodes = v;
+    else
+        free(v);
     ck_model_free(m);
     return n;
+}
+
+static size_t count_fnodes_fused(const char *model, uint32_t allowed, ck_fusion_result *r, size_t sec)
+{
+    return fuse_section(model, NULL, allowed, r, sec, NULL);
+}
+
+/* A prompt's forward norms the last row only at the footer (last_logits):
+ * the last layer's residual add, over every row, is no add_norm with it;
+ * the footer fuses as in the forward over every row (final norm and
+ * lm_head, norm_mlp). */
+Test(fusion_pass, a_prompts_footer_norm_is_not_fused_with_the_last_add)
+{
+    ck_fusion_result all, last;
+    ck_graph_opts prompt = {.last_logits = 1};
+    ck_fnode *v;
+    fuse_section("tiny-gqa.json", NULL, CK_FUSE_ALL, &all, 0, NULL);
+    fuse_section("tiny-gqa.json", &prompt, CK_FUSE_ALL, &last, 0, &v);
+    cr_assert_gt(all.applied[CK_FUSE_ADD_NORM], 0);
+    cr_expect_eq(last.applied[CK_FUSE_ADD_NORM], all.applied[CK_FUSE_ADD_NORM]);
+    cr_expect_eq(last.applied[CK_FUSE_NORM_MLP], all.applied[CK_FUSE_NORM_MLP]);
+    for (size_t i = 0; i < last.n_steps; i++) {
+        const ck_step *st = &last.steps[i];
+        if (st->fusion != CK_FUSE_ADD_NORM)
+            continue;
+        const ck_shape *add = &v[st->first].shape, *norm = &v[st->first + 1].shape;
+        cr_expect_eq(add->n, norm->T * norm->D, "add_norm at node %zu: the add writes %zu values, the norm reads %zu",
+                     st->first, add->n, norm->T * norm->D);
+    }
+    free(v);
+    ck_fusion_result_free(&all);
+    ck_fusion_result_free(&last);
 }
 
 Test(fusion_pass, every_layer_of_a_decoder_fuses_the_same_way)
