@@ -1,6 +1,7 @@
 /* Which op instances `ckbench parity` checks beyond the built-in edge suite
  * (parity_edges.c), and how a case is cut to size. A model adds its own
- * instances, prefill and one decode step, at its real dimensions with the
+ * instances, prefill (every row's logits, and the last row's as a prompt is
+ * run) and one decode step, at its real dimensions with the
  * rows cut so that the scalar reference does at most CK_PARITY_WORK_BUDGET
  * multiply-adds per case (the rule is printed with each reduced case as
  * "T=x of y"). */
@@ -206,11 +207,15 @@ int ck_parity_model_suite(const char *path, uint32_t weight_dtype, ck_parity_sha
         ck_model_free(m);
         return -1;
     }
-    for (int decode = 0; decode <= 1; decode++) {
+    /* the forward over every row (training's), the prompt's (bench's
+     * prefill: the decoder's footer on its last row), one decode step */
+    for (int pass = 0; pass < 3; pass++) {
+        int decode = pass == 2;
         /* decode at a position well inside the cache, nearer the start for
          * a model whose cache is shorter than that */
         static const size_t decode_pos[] = {37, 1, 0};
         ck_graph_opts opts = prefill;
+        opts.last_logits = pass == 1;
         for (size_t i = 0; decode && i < 3; i++) {
             opts = (ck_graph_opts){.decode = 1, .decode_pos = decode_pos[i], .weight_dtype = weight_dtype};
             if (ck_graph_opts_check(m, &opts, NULL, 0) == 0)
