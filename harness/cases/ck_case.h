@@ -104,6 +104,14 @@ ck_case *ck_case_create_unbacked(const ck_shape *s, const ck_shape *members, siz
                                  size_t err_len);
 void ck_case_free(ck_case *c);
 
+/* The call with nothing to do (docs/ops.md, "Empty sizes"): on an unbacked
+ * case, its rows (T) or elements (n) set to 0 in the arguments of every
+ * member and in its shapes, the pointers kept, so a kernel that touches one
+ * faults. *status: what a kernel must return (CK_OK; cross_entropy
+ * declines, its mean over no tokens undefined). 0, or -1 for an op whose
+ * zero-row call still writes (a backward op's weight gradients: zeros). */
+int ck_case_make_empty(ck_case *c, int *status);
+
 /* Packed copies, for bench's cold runs: many copies of a small case, each
  * buffer in its own guarded mapping, cost the kernel three map entries and
  * a page of canaries per buffer (`bench --model tiny-llava`, 318 rows, two

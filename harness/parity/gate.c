@@ -23,8 +23,13 @@ typedef ck_gate_opts options;
 typedef struct target {
     ck_plugin *p;
     int owned;            /* 0 when it is the reference object itself */
-    unsigned char *tried; /* per kernel: some case of its op and dtype came up */
+    unsigned char *tried; /* per kernel: TRIED, EMPTIED */
 } target;
+
+enum {
+    TRIED = 1,  /* some case of its op and dtype came up */
+    EMPTIED = 2 /* its call with nothing to do was checked (check_empty) */
+};
 
 typedef struct gate {
     options o;
@@ -263,8 +268,9 @@ static void check_declines(gate *g, const ck_parity_shape *ps, ck_case *full, co
              r->shape_desc, what);
 }
 
-static void check_kernel(gate *g, size_t si, const ck_parity_shape *ps, ck_case *c, ck_case *full, const ck_plugin *p,
-                         const ck_kernel_desc *k, ref_cache *rc)
+/* 1 when the kernel took the case (CK_OK) and passed it. */
+static int check_kernel(gate *g, size_t si, const ck_parity_shape *ps, ck_case *c, ck_case *full, const ck_plugin *p,
+                        const ck_kernel_desc *k, ref_cache *rc)
 {
     ck_parity_result *r = new_result(g, si, ps, p->desc->name, k->name);
     r->kernel_flags = k->flags;
@@ -276,7 +282,7 @@ static void check_kernel(gate *g, size_t si, const ck_parity_shape *ps, ck_case 
         r->reason = "no-reference";
         snprintf(r->detail, sizeof r->detail, "skipped: the scalar reference has no %s %s kernel",
                  ck_dtype_name(ps->shape.dtype), ck_op_name(ps->shape.op));
-        return;
+        return 0;
     }
     uint32_t need = ck_args_needs(k->op, ck_case_args(c));
     if (!ck_kernel_honours(k, ck_case_args(c))) { /* the host rule: `run` hands this call to scalar's kernel */
@@ -287,7 +293,7 @@ static void check_kernel(gate *g, size_t si, const ck_parity_shape *ps, ck_case 
         snprintf(r->detail, sizeof r->detail, "not claimed: %s %s kernels without %s (%s)",
                  ck_dtype_name(ps->shape.dtype), ck_op_name(ps->shape.op), ck_capability_name(need),
                  need == CK_KF_ACT_DOWN_UNARY ? "run leaves such groups unfused" : "run uses scalar's");
-        return;
+        return 0;
     }
     size_t h = 0;
     while (h < g->n_hung && g->hung[h] != k)
@@ -300,7 +306,7 @@ static void check_kernel(gate *g, size_t si, const ck_parity_shape *ps, ck_case 
                  "already",
                  r->plugin, r->kernel, r->shape_desc, MAX_TIMEOUTS_PER_KERNEL);
         show(g, r);
-        return;
+        return 0;
     }
     ck_run_outcome got;
     ck_parity_run_isolated(c, k, g->threads, CK_RUN_CHECK_STALE | CK_RUN_CHECK_THREADS | CK_RUN_CHECK_GUARDS,
@@ -322,7 +328,56 @@ static void check_kernel(gate *g, size_t si, const ck_parity_shape *ps, ck_case 
             g->dump = NULL;
         }
     }
+    int took = r->verdict == CK_PASS && got.state == CK_RUN_DONE && got.kernel_rc == CK_OK;
     ck_run_outcome_free(&got);
+    return took;
+}
+
+/* A zero count that leaves every output empty is a successful no-op that
+ * touches no pointer (docs/ops.md; a host may batch no rows): once per
+ * kernel, after the first case it took and passed, that case's call with
+ * its rows (or elements) at 0, on buffers with no memory behind them. */
+static void check_empty(gate *g, size_t si, const ck_parity_shape *ps, const ck_plugin *p, const ck_kernel_desc *k)
+{
+    char err[CK_ERR_LEN];
+    int want;
+    ck_case *c = ck_case_create_unbacked(&ps->shape, ps->members, ps->n_members, err, sizeof err);
+    if (!c || ck_case_make_empty(c, &want) != 0 || ck_op_check_args(k->op, ck_case_args(c), err, sizeof err) != 0) {
+        ck_case_free(c);
+        return; /* no empty form the host would hand a kernel */
+    }
+    ck_parity_shape empty = *ps;
+    empty.shape = *ck_case_shape(c);
+    for (size_t m = 0; m < ps->n_members; m++)
+        empty.members[m] = *ck_case_member(c, m);
+    empty.note[0] = '\0';
+    ck_parity_result *r = new_result(g, si, &empty, p->desc->name, k->name);
+    snprintf(r->note, sizeof r->note, "nothing to do");
+    r->nothing_to_do = 1;
+    ck_run_outcome o;
+    ck_parity_run_isolated(c, k, g->threads, CK_RUN_PROBE, g->o.timeout, &o);
+    if (o.state == CK_RUN_DONE && o.kernel_rc == want) {
+        r->verdict = CK_PASS;
+        r->reason = "pass";
+        snprintf(r->detail, sizeof r->detail, "pass: a no-op, status %d", want);
+    } else {
+        r->verdict = CK_FAIL;
+        r->reason = "empty-not-noop";
+        char what[300];
+        if (o.state == CK_RUN_DONE)
+            snprintf(what, sizeof what, "returned status %d, where a zero count is %s", o.kernel_rc,
+                     want == CK_OK ? "a successful no-op (CK_OK)" : "declined (CK_E_UNSUPPORTED)");
+        else if (o.state == CK_RUN_CRASHED)
+            snprintf(what, sizeof what,
+                     "touched memory with nothing to do (signal %d; its buffers have none behind them)", o.signal);
+        else
+            snprintf(what, sizeof what, "%.200s", o.state == CK_RUN_TIMED_OUT ? "did not return" : o.error);
+        snprintf(r->detail, sizeof r->detail, "empty-not-noop (plugin '%s', kernel '%s', %s): %s", r->plugin, r->kernel,
+                 r->shape_desc, what);
+    }
+    ck_run_outcome_free(&o);
+    ck_case_free(c);
+    show(g, r);
 }
 
 /* Kernel k is one the gate checks for this shape: same op and dtype, and
@@ -374,8 +429,11 @@ static void check_shape(gate *g, size_t si, const ck_parity_shape *ps)
         for (uint32_t i = 0; i < p->n_kernels; i++) {
             const ck_kernel_desc *k = &p->kernels[i];
             if (kernel_wanted(g, k, s)) {
-                g->targets[t].tried[i] = 1;
-                check_kernel(g, si, ps, c, full, p, k, &rc);
+                g->targets[t].tried[i] |= TRIED;
+                if (check_kernel(g, si, ps, c, full, p, k, &rc) && !(g->targets[t].tried[i] & EMPTIED)) {
+                    g->targets[t].tried[i] |= EMPTIED;
+                    check_empty(g, si, ps, p, k);
+                }
             }
         }
     }
@@ -394,7 +452,7 @@ static void add_unchecked_kernels(gate *g)
         const ck_plugin *p = g->targets[t].p;
         for (uint32_t i = 0; i < p->n_kernels; i++) {
             const ck_kernel_desc *k = &p->kernels[i];
-            if (g->targets[t].tried[i] || !g->o.op_on[k->op])
+            if ((g->targets[t].tried[i] & TRIED) || !g->o.op_on[k->op])
                 continue;
             if (g->o.compute_only && ck_compute_applies(k->op, k->dtype) && ck_kernel_compute(k) != g->o.compute)
                 continue; /* not asked for (--compute) */

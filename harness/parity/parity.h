@@ -168,6 +168,7 @@ typedef struct ck_parity_result {
     char shape_desc[256];
     char label[64];
     char note[48];
+    int nothing_to_do; /* the kernel's call with a zero count (gate.c, check_empty) */
     char plugin[72];
     char kernel[96];
     uint32_t kernel_flags; /* CK_KF_*: CK_KF_COMPUTE_BF16 selects its own bound */
@@ -176,7 +177,7 @@ typedef struct ck_parity_result {
     /* why: "pass", "not-offered", "not-claimed" (lacks a capability flag), "no-reference", "unsupported", "crash",
      * "timeout", "oob-write", "oob-read", "input-modified", "declined", "host-state", "split-dependent", "stale-state", "nan", "inf", "unwritten",
      * "mismatch", "kernel-error", "reference-failed", "harness-error",
-     * "not-refused", "declined-after-writing" (docs/ops.md, Refusals) */
+     * "not-refused", "declined-after-writing" (docs/ops.md, Refusals), "empty-not-noop" (Empty sizes) */
     const char *reason;
     char detail[1024]; /* one sentence; names op and plugin on failure */
     ck_parity_output outputs[CK_PARITY_MAX_OUTPUTS];

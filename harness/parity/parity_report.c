@@ -91,7 +91,9 @@ static cJSON *case_json(const ck_parity_result *r)
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "op_instance", r->shape_desc);
     cJSON_AddStringToObject(o, "label", r->label);
-    if (r->note[0])
+    if (r->nothing_to_do)
+        cJSON_AddTrueToObject(o, "nothing_to_do");
+    else if (r->note[0])
         cJSON_AddStringToObject(o, "reduced", r->note);
     cJSON_AddStringToObject(o, "plugin", r->plugin);
     cJSON_AddStringToObject(o, "kernel", r->kernel);

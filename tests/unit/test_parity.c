@@ -90,13 +90,14 @@ static int has_summary_line(const char *out)
 }
 
 /* Run a test plugin on some ops, return the parsed --json. */
+/* The gate on a test plugin by name, or on a built plugin ("=scalar"). */
 static cJSON *run_plugin(const char *plugin, const char *ops, const char *extra, run_result *rr)
 {
     char *dir = make_tmpdir();
     char json[256], args[2048];
     snprintf(json, sizeof json, "%s/parity.json", dir);
-    snprintf(args, sizeof args, "--plugin '%s' --op %s --timeout 2 --json '%s' %s", test_plugin(plugin), ops, json,
-             extra);
+    snprintf(args, sizeof args, "--plugin '%s' --op %s --timeout 2 --json '%s' %s",
+             plugin[0] == '=' ? plugin + 1 : test_plugin(plugin), ops, json, extra);
     *rr = run_parity(args);
     char *text = slurp(json);
     cr_assert_not_null(text, "--json was not written; stderr: %s", rr->err);
@@ -647,6 +648,65 @@ Test(parity_broken, row_path_f16_widening_eps_and_logsumexp_defects_fail)
     expect_failure_of(root, "broken_ce_shift", "cross_entropy T=300 V=1000", "inf",
                       "kernel 'f32-cross_entropy/no-max-shift'");
     expect_pass(root, "cross_entropy T=2 V=32000");
+    free_run(&r, root);
+}
+
+/* Calls with nothing to do (tests/plugins/broken_empty.c): each kernel
+ * passes every case with work, and the gate names the three that are no
+ * no-op at a zero count, on their own row, after the first case each took:
+ * reading x ahead of the rows, a last element first at n = 0, declining
+ * n = 0. The well-behaved kernels of scalar pass the same check. */
+static const cJSON *empty_case_of(const cJSON *root, const char *kernel)
+{
+    const cJSON *c, *found = NULL;
+    int n = 0;
+    cJSON_ArrayForEach(c, cJSON_GetObjectItem(root, "cases"))
+    {
+        const char *k = cJSON_GetStringValue(cJSON_GetObjectItem(c, "kernel"));
+        if (k && !strcmp(k, kernel) && cJSON_IsTrue(cJSON_GetObjectItem(c, "nothing_to_do"))) {
+            found = c;
+            n++;
+        }
+    }
+    cr_assert_eq(n, 1, "kernel %s: %d calls with nothing to do, expected one", kernel, n);
+    return found;
+}
+
+Test(parity_broken, kernels_that_are_no_no_op_with_nothing_to_do_fail)
+{
+    run_result r;
+    cJSON *root = run_plugin("broken_empty", "linear,add,swiglu", "", &r);
+    cr_expect_eq(r.status, 1);
+    const struct {
+        const char *kernel, *instance, *what;
+    } want[] = {
+        {"f32-linear/reads-x-ahead", "linear f32 T=0 ", "touched memory with nothing to do"},
+        {"f32-add/last-element-first", "add n=0", "touched memory with nothing to do"},
+        {"f32-swiglu/declines-n-0", "swiglu n=0", "returned status 1, where a zero count is a successful no-op"},
+    };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        const cJSON *c = empty_case_of(root, want[i].kernel);
+        cr_expect_str_eq(str(c, "verdict"), "FAIL", "%s", want[i].kernel);
+        cr_expect_str_eq(str(c, "reason"), "empty-not-noop", "%s: %s", want[i].kernel, str(c, "detail"));
+        cr_expect(!strncmp(str(c, "op_instance"), want[i].instance, strlen(want[i].instance)), "%s: %s", want[i].kernel,
+                  str(c, "op_instance"));
+        cr_expect(strstr(str(c, "detail"), want[i].what) && strstr(str(c, "detail"), "plugin 'broken_empty'"), "%s: %s",
+                  want[i].kernel, str(c, "detail"));
+    }
+    /* with work, each of them is right */
+    const cJSON *c;
+    cJSON_ArrayForEach(c, cJSON_GetObjectItem(root, "cases"))
+    {
+        if (!cJSON_IsTrue(cJSON_GetObjectItem(c, "nothing_to_do")))
+            cr_expect_str_neq(str(c, "verdict"), "FAIL", "%s: %s", str(c, "op_instance"), str(c, "detail"));
+    }
+    free_run(&r, root);
+    root = run_plugin("=scalar", "linear,add,swiglu,rmsnorm,attention,embedding", "", &r);
+    cr_expect_eq(r.status, 0, "%s", r.out);
+    const char *kernels[] = {"f32-linear/scalar",  "f32-add/scalar",       "f32-swiglu/scalar",
+                             "f32-rmsnorm/scalar", "f32-attention/scalar", "f32-embedding/scalar"};
+    for (size_t i = 0; i < sizeof kernels / sizeof kernels[0]; i++)
+        cr_expect_str_eq(str(empty_case_of(root, kernels[i]), "verdict"), "PASS", "%s", kernels[i]);
     free_run(&r, root);
 }
 

@@ -1,0 +1,60 @@
+/* The parity gate's test subject for calls with nothing to do (docs/ops.md,
+ * "Empty sizes": a zero count that leaves every output empty is a
+ * successful no-op touching no pointer). Each kernel is right on every
+ * case with work and wrong only at a zero count: a linear that reads the
+ * first row of x ahead of its row loop, an add that does its last element
+ * first (n - 1 wraps at n = 0), a swiglu that declines n = 0 as an error.
+ * Plain C in double, rounded once, one thread. tests/unit/test_parity.c
+ * checks the verdicts. */
+#include <math.h>
+
+#include "test_plugin.h"
+
+static int linear_reads_ahead(const ck_exec_ctx *ctx, const void *args)
+{
+    const ck_linear_args *a = args;
+    const float *w = a->w;
+    (void)ctx;
+    (void)*(volatile const float *)a->x; /* the defect: "warm" the first row, rows or not */
+    for (size_t t = 0; t < a->T; t++)
+        for (size_t n = 0; n < a->N; n++) {
+            double s = a->bias ? a->bias[n] : 0.0;
+            for (size_t k = 0; k < a->K; k++)
+                s += (double)a->x[t * a->K + k] * w[n * a->K + k];
+            a->y[t * a->N + n] = (float)s;
+        }
+    return CK_OK;
+}
+
+static int add_last_first(const ck_exec_ctx *ctx, const void *args)
+{
+    const ck_add_args *a = args;
+    (void)ctx;
+    size_t last = a->n - 1; /* the defect: wraps to SIZE_MAX at n = 0 */
+    float y_last = a->a[last] + a->b[last];
+    for (size_t i = 0; i < last; i++)
+        a->y[i] = a->a[i] + a->b[i];
+    a->y[last] = y_last;
+    return CK_OK;
+}
+
+static int swiglu_declines_nothing(const ck_exec_ctx *ctx, const void *args)
+{
+    const ck_swiglu_args *a = args;
+    (void)ctx;
+    if (a->n == 0)
+        return CK_E_UNSUPPORTED; /* the defect: no work taken for bad arguments */
+    for (size_t i = 0; i < a->n; i++) {
+        double g = a->gate[i];
+        a->y[i] = (float)(g / (1.0 + exp(-g)) * a->up[i]);
+    }
+    return CK_OK;
+}
+
+static const ck_kernel_desc kernels[] = {
+    {CK_OP_LINEAR, CK_DTYPE_F32, 0, "f32-linear/reads-x-ahead", linear_reads_ahead},
+    {CK_OP_ADD, CK_DTYPE_F32, 0, "f32-add/last-element-first", add_last_first},
+    {CK_OP_SWIGLU, CK_DTYPE_F32, 0, "f32-swiglu/declines-n-0", swiglu_declines_nothing},
+};
+
+CK_TEST_PLUGIN("broken_empty", "kernels that touch memory or decline when there is nothing to do")
