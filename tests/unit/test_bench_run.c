@@ -372,9 +372,9 @@ Test(bench_run, two_runs_in_a_row_give_two_files)
     cr_expect(strstr(paths[0], "-scalar-"), "named <date>-<time>-<host>-<plugin>-<model>.json: %s", paths[0]);
 }
 
-/* A decode run of the tiny model on scalar, one thread; op: only that op,
- * or -1 every op. */
-static int run_decode(ck_bench_outcome *out, int op)
+/* A run of the tiny model on scalar, one thread, of one phase (cache 0: the
+ * phase's default) and of ops op0 and op1 (-1: none; both -1: every op). */
+static int run_phase(ck_bench_outcome *out, int phase, int cache, int op0, int op1)
 {
     static char model[512];
     tiny_model(model, sizeof model);
@@ -385,32 +385,28 @@ static int run_decode(ck_bench_outcome *out, int op)
     o.model_path = model;
     o.threads[0] = 1;
     o.min_time = 0.001;
-    o.phases = CK_PHASE_DECODE;
+    o.phases = phase;
+    o.cache = cache;
     o.no_scalar = 1;
-    if (op >= 0)
-        o.op_filter[op] = 1;
+    if (op0 >= 0)
+        o.op_filter[op0] = 1;
+    if (op1 >= 0)
+        o.op_filter[op1] = 1;
     return ck_bench_run(&o, out);
+}
+
+/* A decode run; op: only that op, or -1 every op. */
+static int run_decode(ck_bench_outcome *out, int op)
+{
+    return run_phase(out, CK_PHASE_DECODE, 0, op, -1);
 }
 
 /* Prefill as a prompt is run: the decoder's footer (final norm, lm_head)
  * on the last row only, every layer's op over the whole sequence. */
 Test(bench_run, prefill_runs_the_footer_on_the_last_row_only)
 {
-    static char model[512];
-    tiny_model(model, sizeof model);
-    ck_bench_opts o;
-    ck_bench_opts_default(&o);
-    o.plugins[0] = "scalar";
-    o.n_plugins = 1;
-    o.model_path = model;
-    o.threads[0] = 1;
-    o.min_time = 0.001;
-    o.phases = CK_PHASE_PREFILL;
-    o.cache = CK_CACHE_HOT;
-    o.no_scalar = 1;
-    o.op_filter[CK_OP_LINEAR] = o.op_filter[CK_OP_RMSNORM] = 1;
     ck_bench_outcome out;
-    cr_assert_eq(ck_bench_run(&o, &out), 0);
+    cr_assert_eq(run_phase(&out, CK_PHASE_PREFILL, CK_CACHE_HOT, CK_OP_LINEAR, CK_OP_RMSNORM), 0);
     const ck_bench_plugin_result *pr = &out.plugins[0];
     int footer = 0, layer = 0;
     for (size_t i = 0; i < pr->n_rows; i++) {
