@@ -1114,12 +1114,13 @@ Test(parity_broken, whole_run_finishes_and_counts_add_up, .timeout = 120)
 
 /* ---- a correct plugin passes ------------------------------------------------------------------ */
 
+/* The reference on itself: every verdict a pass, the summary printed. Here
+ * on a few ops of each kind (elementwise, rows, tables, a reduction to one
+ * value, fused, in place), the gate's own code under the sanitizers; make
+ * test-parity runs scalar on itself over the whole edge suite. */
 Test(parity_good, scalar_against_itself_passes, .timeout = 120)
 {
-    run_result r = run_parity("--plugin scalar --op rmsnorm,layernorm,linear,rope,attention,add,gelu,swiglu,"
-                              "embedding,adam,rmsnorm_bwd,linear_bwd,attention_bwd,embedding_bwd,cross_entropy,"
-                              "embed_norm,norm_qkv,qkv_rope,attn_proj,norm_mlp,gate_up,act_down,add_norm "
-                              "--timeout 60");
+    run_result r = run_parity("--plugin scalar --op rmsnorm,swiglu,embedding,cross_entropy,add_norm,rope --timeout 60");
     cr_expect_eq(r.status, 0, "stdout:\n%s\nstderr:\n%s", r.out, r.err);
     cr_expect(strstr(r.out, " 0 failed") != NULL, "%s", r.out);
     cr_expect(has_summary_line(r.out));
