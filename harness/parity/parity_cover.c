@@ -264,6 +264,13 @@ static void cover_inputs(cover *cv)
         for (int in = IN_ID_PAST; in <= IN_ID_NEG; in++) {
             ck_shape *s = push(cv, CK_OP_EMBEDDING, dt, in);
             s->T = 9, s->vocab = 50, s->D = dt >= CK_DTYPE_Q8_0 ? 96 : 67;
+            /* the fused embedding, the first op of every decoder, the same:
+             * neither the residual row nor the norm written */
+            ck_parity_shape *ps = ck_parity_push(cv->v, cv->n, cv->cap, CK_OP_EMBED_NORM, dt, "cover inputs");
+            ps->inputs = in;
+            ps->members[0] = *s;
+            ps->members[1] = (ck_shape){.op = CK_OP_RMSNORM, .dtype = CK_DTYPE_F32, .T = s->T, .D = s->D, .eps = 1e-5f};
+            ps->n_members = 2;
         }
     /* rope rows at the ends of the table: the first row only, and a block
      * ending on the last */
@@ -550,19 +557,22 @@ static int gelu_inputs(ck_case *c, int inputs)
     return elementwise_inputs(c, inputs, "x", NULL);
 }
 
-/* embedding: a table of signed zeros, subnormals and the ends of the
- * normal range in its own dtype (f16 subnormals widen exactly, docs/ops.md:
- * a widening by shift and bias gets them wrong), every third element kept;
- * a quantised table's block scales as quant-scales' */
+/* embedding (and embed_norm's): a table of signed zeros, subnormals and the
+ * ends of the normal range in its own dtype (f16 subnormals widen exactly,
+ * docs/ops.md: a widening by shift and bias gets them wrong), every third
+ * element kept; a quantised table's block scales as quant-scales'; ids out
+ * of range */
 static int embedding_inputs(ck_case *c, int inputs)
 {
     static const uint16_t h16[] = {0x0000, 0x8000, 0x0001, 0x03ff, 0x8200, 0x0400, 0x7bff, 0xfbff};
     const ck_shape *s = ck_case_shape(c);
-    const ck_case_buf *b = ck_case_find(c, "table");
+    const ck_case_buf *b = ck_case_find(c, ck_case_member(c, 0) ? "embed.table" : "table");
     if (!b)
         return -1;
-    unsigned char *tab = ck_case_edit_input(c, "table");
-    int32_t *ids = ck_case_edit_input(c, "ids");
+    unsigned char *tab = ck_case_edit_input(c, b->name);
+    int32_t *ids = ck_case_edit_input(c, ck_case_member(c, 0) ? "embed.ids" : "ids");
+    if (ck_case_member(c, 0)) /* embed_norm: its embedding's shape and ids */
+        s = ck_case_member(c, 0);
     if ((inputs == IN_ID_PAST || inputs == IN_ID_NEG) && ids && s->T > 0) {
         ids[inputs == IN_ID_PAST ? s->T - 1 : s->T / 2] = inputs == IN_ID_PAST ? (int32_t)s->vocab : -1;
         return 0;

@@ -9,8 +9,11 @@
  *         row before the table
  *   q8_0  clamps ids into [0, vocab) and returns CK_OK, "tolerant": `run`
  *         would use rows the model never asked for
+ * and a fused embed_norm (f32) that checks no id either.
  * The reference declines these cases; the gate must name each kernel
  * (tests/unit/test_parity.c). One thread. */
+#include <math.h>
+
 #include "test_plugin.h"
 
 /* i signed: a negative id's row is an address before the table (a
@@ -88,7 +91,32 @@ static int embedding_clamped(const ck_exec_ctx *ctx, const void *args)
     return CK_OK;
 }
 
+/* The fused embedding and rmsnorm of a decoder's first op, f32, checking no
+ * id (the defect, as embedding_unchecked): each row gathered into the
+ * residual, then normed in double, rounded once. */
+static int embed_norm_unchecked(const ck_exec_ctx *ctx, const void *args)
+{
+    const ck_fused_embed_norm_args *f = args;
+    const ck_embedding_args *e = &f->embed;
+    const ck_norm_args *n = &f->norm;
+    (void)ctx;
+    if (e->dtype != CK_DTYPE_F32 || f->norm_kind != CK_NORM_RMS || n->x != e->y || n->D != e->D)
+        return CK_E_UNSUPPORTED;
+    for (size_t t = 0; t < e->T; t++) {
+        copy_row(e, t);
+        const float *x = e->y + t * e->D;
+        double ss = 0;
+        for (size_t i = 0; i < e->D; i++)
+            ss += (double)x[i] * x[i];
+        double r = 1.0 / sqrt(ss / (double)e->D + n->eps);
+        for (size_t i = 0; i < e->D; i++)
+            n->y[t * e->D + i] = (float)(x[i] * r * n->gamma[i]);
+    }
+    return CK_OK;
+}
+
 static const ck_kernel_desc kernels[] = {
+    {CK_OP_EMBED_NORM, CK_DTYPE_F32, CK_KF_FUSED, "f32-embed_norm/ids-unchecked", embed_norm_unchecked},
     {CK_OP_EMBEDDING, CK_DTYPE_F32, 0, "f32-embedding/ids-unchecked", embedding_unchecked},
     {CK_OP_EMBEDDING, CK_DTYPE_BF16, 0, "bf16-embedding/ids-checked-while-copying", embedding_checked_late},
     {CK_OP_EMBEDDING, CK_DTYPE_F16, 0, "f16-embedding/negative-ids-pass", embedding_unsigned_check},

@@ -713,7 +713,7 @@ Test(parity_broken, kernels_that_are_no_no_op_with_nothing_to_do_fail)
 /* Token ids out of range (tests/plugins/broken_ids.c): the reference
  * declines them, so a kernel must too, writing nothing; named whether it
  * reads past the table, writes rows before declining, lets -1 through or
- * clamps and returns CK_OK. */
+ * clamps and returns CK_OK; the fused embed_norm as the embedding. */
 Test(parity_broken, embedding_that_does_not_refuse_bad_ids_fails)
 {
     run_result r;
@@ -729,6 +729,16 @@ Test(parity_broken, embedding_that_does_not_refuse_bad_ids_fails)
                       "kernel 'q8_0-embedding/ids-clamped'");
     expect_pass(root, "embedding f16 T=9 vocab=50 D=67 inputs=id-past-vocab");
     expect_pass(root, "embedding bf16 T=9 vocab=50 D=17");
+    free_run(&r, root);
+    /* the fused embed_norm gets the same ids */
+    root = run_plugin("broken_ids", "embed_norm", "", &r);
+    cr_expect_eq(r.status, 1);
+    expect_failure_of(root, "broken_ids",
+                      "embed_norm f32 = embedding f32 T=9 vocab=50 D=67 + rmsnorm T=9 D=67 inputs=id-past-vocab",
+                      "oob-read", "read past the end of 'embed.table'");
+    expect_failure_of(root, "broken_ids",
+                      "embed_norm f32 = embedding f32 T=9 vocab=50 D=67 + rmsnorm T=9 D=67 inputs=negative-id",
+                      "oob-read", "before the start of 'embed.table'");
     free_run(&r, root);
 }
 
