@@ -272,6 +272,16 @@ static void cover_inputs(cover *cv)
             ps->members[1] = (ck_shape){.op = CK_OP_RMSNORM, .dtype = CK_DTYPE_F32, .T = s->T, .D = s->D, .eps = 1e-5f};
             ps->n_members = 2;
         }
+    /* the same for the training ops that index by id: embedding_bwd's
+     * scatter-add and cross_entropy's target logit (its loss alone too) */
+    for (int in = IN_ID_PAST; in <= IN_ID_NEG; in++) {
+        ck_shape *s = push(cv, CK_OP_EMBEDDING_BWD, CK_DTYPE_F32, in);
+        s->T = 9, s->vocab = 50, s->D = 67;
+        for (int loss_only = 0; loss_only <= 1; loss_only++) {
+            s = push(cv, CK_OP_CROSS_ENTROPY, CK_DTYPE_F32, in);
+            s->T = 9, s->vocab = 50, s->loss_only = loss_only;
+        }
+    }
     /* rope rows at the ends of the table: the first row only, and a block
      * ending on the last */
     for (int pairing = CK_ROPE_NEOX; pairing <= CK_ROPE_GPTJ; pairing++) {
@@ -592,6 +602,19 @@ static int embedding_inputs(ck_case *c, int inputs)
     for (size_t i = 0; i < b->count; i++) /* bf16: the same bits are its zeros, subnormals and ends */
         if (i % 3 != 2)
             memcpy(tab + 2 * i, &h16[i % 8], 2);
+    return 0;
+}
+
+/* embedding_bwd's ids and cross_entropy's targets out of range: the
+ * reference declines both (a scatter-add to the row past the table, a
+ * logit past the row) */
+static int ids_inputs(ck_case *c, int inputs)
+{
+    const ck_shape *s = ck_case_shape(c);
+    int32_t *ids = ck_case_edit_input(c, s->op == CK_OP_CROSS_ENTROPY ? "targets" : "ids");
+    if (!ids || s->T == 0 || (inputs != IN_ID_PAST && inputs != IN_ID_NEG))
+        return -1;
+    ids[inputs == IN_ID_PAST ? s->T - 1 : s->T / 2] = inputs == IN_ID_PAST ? (int32_t)s->vocab : -1;
     return 0;
 }
 

@@ -9,11 +9,13 @@
  *         row before the table
  *   q8_0  clamps ids into [0, vocab) and returns CK_OK, "tolerant": `run`
  *         would use rows the model never asked for
- * and a fused embed_norm (f32) that checks no id either.
+ * and a fused embed_norm (f32), an embedding_bwd and a cross_entropy that
+ * check no id (or target) either.
  * The reference declines these cases; the gate must name each kernel
  * (tests/unit/test_parity.c). One thread. */
 #include <math.h>
 
+#include "cross_entropy_ref.h"
 #include "test_plugin.h"
 
 /* i signed: a negative id's row is an address before the table (a
@@ -115,7 +117,47 @@ static int embed_norm_unchecked(const ck_exec_ctx *ctx, const void *args)
     return CK_OK;
 }
 
+/* The training ops that index by id, checking none (the defect): the
+ * embedding's scatter-add into its gradient, one f32 add per element in t
+ * order (exact), and cross_entropy in double with the max shift, which
+ * checks only that there are rows (cross_entropy_ref.h checks the rest). */
+static int embedding_bwd_unchecked(const ck_exec_ctx *ctx, const void *args)
+{
+    const ck_embedding_bwd_args *a = args;
+    (void)ctx;
+    for (size_t t = 0; t < a->T; t++)
+        for (size_t i = 0; i < a->D; i++)
+            a->dtable[(ptrdiff_t)a->ids[t] * (ptrdiff_t)a->D + (ptrdiff_t)i] += a->dy[t * a->D + i];
+    return CK_OK;
+}
+
+static int cross_entropy_unchecked(const ck_exec_ctx *ctx, const void *args)
+{
+    const ck_cross_entropy_args *a = args;
+    (void)ctx;
+    if (a->T == 0)
+        return CK_E_UNSUPPORTED;
+    double total = 0;
+    for (size_t t = 0; t < a->T; t++) {
+        const float *l = a->logits + t * a->V;
+        double m = l[0], sum = 0;
+        for (size_t j = 1; j < a->V; j++)
+            m = l[j] > m ? l[j] : m;
+        for (size_t j = 0; j < a->V; j++)
+            sum += exp(l[j] - m);
+        double lse = m + log(sum);
+        total += lse - l[(ptrdiff_t)a->targets[t]];
+        if (a->dlogits)
+            for (size_t j = 0; j < a->V; j++)
+                a->dlogits[t * a->V + j] =
+                    (float)((exp(l[j] - lse) - (j == (size_t)a->targets[t] ? 1.0 : 0.0)) / (double)a->T);
+    }
+    return ref_ce_store_loss(a, total);
+}
+
 static const ck_kernel_desc kernels[] = {
+    {CK_OP_EMBEDDING_BWD, CK_DTYPE_F32, 0, "f32-embedding_bwd/ids-unchecked", embedding_bwd_unchecked},
+    {CK_OP_CROSS_ENTROPY, CK_DTYPE_F32, 0, "f32-cross_entropy/targets-unchecked", cross_entropy_unchecked},
     {CK_OP_EMBED_NORM, CK_DTYPE_F32, CK_KF_FUSED, "f32-embed_norm/ids-unchecked", embed_norm_unchecked},
     {CK_OP_EMBEDDING, CK_DTYPE_F32, 0, "f32-embedding/ids-unchecked", embedding_unchecked},
     {CK_OP_EMBEDDING, CK_DTYPE_BF16, 0, "bf16-embedding/ids-checked-while-copying", embedding_checked_late},

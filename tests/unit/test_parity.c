@@ -713,7 +713,8 @@ Test(parity_broken, kernels_that_are_no_no_op_with_nothing_to_do_fail)
 /* Token ids out of range (tests/plugins/broken_ids.c): the reference
  * declines them, so a kernel must too, writing nothing; named whether it
  * reads past the table, writes rows before declining, lets -1 through or
- * clamps and returns CK_OK; the fused embed_norm as the embedding. */
+ * clamps and returns CK_OK; the fused embed_norm as the embedding, and
+ * embedding_bwd's ids and cross_entropy's targets likewise. */
 Test(parity_broken, embedding_that_does_not_refuse_bad_ids_fails)
 {
     run_result r;
@@ -739,6 +740,21 @@ Test(parity_broken, embedding_that_does_not_refuse_bad_ids_fails)
     expect_failure_of(root, "broken_ids",
                       "embed_norm f32 = embedding f32 T=9 vocab=50 D=67 + rmsnorm T=9 D=67 inputs=negative-id",
                       "oob-read", "before the start of 'embed.table'");
+    free_run(&r, root);
+    /* and the training ops that index by id: the embedding's scatter-add,
+     * cross_entropy's target logit (a target inside the buffer reads
+     * another row's logit and returns CK_OK) */
+    root = run_plugin("broken_ids", "embedding_bwd,cross_entropy", "", &r);
+    cr_expect_eq(r.status, 1);
+    expect_failure_of(root, "broken_ids", "embedding_bwd f32 T=9 vocab=50 D=67 inputs=id-past-vocab", "oob-read",
+                      "past the end of 'dtable'");
+    expect_failure_of(root, "broken_ids", "embedding_bwd f32 T=9 vocab=50 D=67 inputs=negative-id", "oob-read",
+                      "before the start of 'dtable'");
+    expect_failure_of(root, "broken_ids", "cross_entropy T=9 V=50 inputs=id-past-vocab", "oob-read",
+                      "past the end of 'logits'");
+    expect_failure_of(root, "broken_ids", "cross_entropy T=9 V=50 loss-only inputs=negative-id", "not-refused",
+                      "kernel 'f32-cross_entropy/targets-unchecked'");
+    expect_pass(root, "cross_entropy T=2 V=32000");
     free_run(&r, root);
 }
 
