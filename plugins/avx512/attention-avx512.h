@@ -104,6 +104,17 @@ static inline __m512 ck512_hsum_final(__m512 x0, __m512 x1, __m512 x2, __m512 x3
     return _mm512_add_ps(_mm512_shuffle_f32x4(y0, y1, 0x88), _mm512_shuffle_f32x4(y0, y1, 0xDD));
 }
 
+/* The whole tree: sixteen dot-product vectors -> lane i = sum of vector i. */
+static inline __m512 ck512_hsum16(__m512 d0, __m512 d1, __m512 d2, __m512 d3, __m512 d4, __m512 d5, __m512 d6,
+                                  __m512 d7, __m512 d8, __m512 d9, __m512 d10, __m512 d11, __m512 d12, __m512 d13,
+                                  __m512 d14, __m512 d15)
+{
+    return ck512_hsum_final(ck512_hsum_quad(ck512_hsum_pair(d0, d1), ck512_hsum_pair(d2, d3)),
+                            ck512_hsum_quad(ck512_hsum_pair(d4, d5), ck512_hsum_pair(d6, d7)),
+                            ck512_hsum_quad(ck512_hsum_pair(d8, d9), ck512_hsum_pair(d10, d11)),
+                            ck512_hsum_quad(ck512_hsum_pair(d12, d13), ck512_hsum_pair(d14, d15)));
+}
+
 /* scale * dot(q, k[s0 + i]) for i < cnt (cnt <= 16); lanes >= cnt are -inf.
  * Always 16 keys, in 16 named accumulators so that they stay in registers
  * (an array would be stored back every step); in a short block the missing
@@ -162,10 +173,7 @@ static inline __attribute__((always_inline)) __m512 ck512_scores16_pf(const ck51
     CK512_KEY_DOT(13);
     CK512_KEY_DOT(14);
     CK512_KEY_DOT(15);
-    __m512 sums = ck512_hsum_final(ck512_hsum_quad(ck512_hsum_pair(d0, d1), ck512_hsum_pair(d2, d3)),
-                                   ck512_hsum_quad(ck512_hsum_pair(d4, d5), ck512_hsum_pair(d6, d7)),
-                                   ck512_hsum_quad(ck512_hsum_pair(d8, d9), ck512_hsum_pair(d10, d11)),
-                                   ck512_hsum_quad(ck512_hsum_pair(d12, d13), ck512_hsum_pair(d14, d15)));
+    __m512 sums = ck512_hsum16(d0, d1, d2, d3, d4, d5, d6, d7, d8, d9, d10, d11, d12, d13, d14, d15);
     __m512 s = _mm512_mul_ps(sums, _mm512_set1_ps(r->scale));
     return _mm512_mask_blend_ps(ck512_mask(cnt), _mm512_set1_ps(-INFINITY), s);
 }

@@ -190,10 +190,7 @@ static inline __attribute__((always_inline)) __m512 tile16(const float *qg, cons
         CK512_DEC_DOTS(CK512_DEC_LOADM);
         pf_step(pf);
     }
-    return ck512_hsum_final(ck512_hsum_quad(ck512_hsum_pair(d0, d1), ck512_hsum_pair(d2, d3)),
-                            ck512_hsum_quad(ck512_hsum_pair(d4, d5), ck512_hsum_pair(d6, d7)),
-                            ck512_hsum_quad(ck512_hsum_pair(d8, d9), ck512_hsum_pair(d10, d11)),
-                            ck512_hsum_quad(ck512_hsum_pair(d12, d13), ck512_hsum_pair(d14, d15)));
+    return ck512_hsum16(d0, d1, d2, d3, d4, d5, d6, d7, d8, d9, d10, d11, d12, d13, d14, d15);
 }
 #undef CK512_DEC_DOT
 #undef CK512_DEC_DOTS
@@ -422,10 +419,7 @@ static __m512 tile_mha(const float *qp, const float *kr, size_t h0, size_t nh, s
         const __mmask16 m = ck512_mask(hd - c);
         CK512_MHA_DOTS(CK512_MHA_LOADM);
     }
-    return ck512_hsum_final(ck512_hsum_quad(ck512_hsum_pair(d0, d1), ck512_hsum_pair(d2, d3)),
-                            ck512_hsum_quad(ck512_hsum_pair(d4, d5), ck512_hsum_pair(d6, d7)),
-                            ck512_hsum_quad(ck512_hsum_pair(d8, d9), ck512_hsum_pair(d10, d11)),
-                            ck512_hsum_quad(ck512_hsum_pair(d12, d13), ck512_hsum_pair(d14, d15)));
+    return ck512_hsum16(d0, d1, d2, d3, d4, d5, d6, d7, d8, d9, d10, d11, d12, d13, d14, d15);
 }
 #undef CK512_MHA_DOT
 #undef CK512_MHA_DOTS

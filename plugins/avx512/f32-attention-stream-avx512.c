@@ -70,10 +70,8 @@ static inline __attribute__((always_inline)) __m512 dots4x4(const float *const q
                 d[g][i] = _mm512_fmadd_ps(qq, kk[i], d[g][i]);
         }
     }
-    return ck512_hsum_final(ck512_hsum_quad(ck512_hsum_pair(d[0][0], d[0][1]), ck512_hsum_pair(d[0][2], d[0][3])),
-                            ck512_hsum_quad(ck512_hsum_pair(d[1][0], d[1][1]), ck512_hsum_pair(d[1][2], d[1][3])),
-                            ck512_hsum_quad(ck512_hsum_pair(d[2][0], d[2][1]), ck512_hsum_pair(d[2][2], d[2][3])),
-                            ck512_hsum_quad(ck512_hsum_pair(d[3][0], d[3][1]), ck512_hsum_pair(d[3][2], d[3][3])));
+    return ck512_hsum16(d[0][0], d[0][1], d[0][2], d[0][3], d[1][0], d[1][1], d[1][2], d[1][3], d[2][0], d[2][1],
+                        d[2][2], d[2][3], d[3][0], d[3][1], d[3][2], d[3][3]);
 }
 
 /* Scores of keys s0 .. s0+cnt for 4 query heads (q[g]): sc[g] lane i =
