@@ -24,7 +24,7 @@ size_t ck_cold_copies(size_t case_bytes, size_t llc_bytes)
     return n > CK_COLD_MAX_COPIES ? CK_COLD_MAX_COPIES : n;
 }
 
-int ck_cold_make(ck_cold_set *cs, ck_case *first, uint64_t seed, size_t llc_bytes, char *err, size_t err_len)
+int ck_cold_make(ck_cold_set *cs, ck_case *first, size_t llc_bytes, char *err, size_t err_len)
 {
     memset(cs, 0, sizeof *cs);
     size_t n = ck_cold_copies(ck_case_bytes(first), llc_bytes);
@@ -49,8 +49,7 @@ int ck_cold_make(ck_cold_set *cs, ck_case *first, uint64_t seed, size_t llc_byte
     }
     cs->copies[0] = first;
     for (cs->n = 1; cs->n < n; cs->n++) {
-        cs->copies[cs->n] = cs->slab ? ck_case_copy_in(first, cs->slab, err, err_len)
-                                     : ck_case_create(ck_case_shape(first), seed, err, err_len);
+        cs->copies[cs->n] = ck_case_copy_in(first, cs->slab, err, err_len);
         if (!cs->copies[cs->n]) {
             cs->copies[0] = NULL; /* still the caller's */
             ck_cold_free(cs);

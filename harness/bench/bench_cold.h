@@ -31,7 +31,7 @@ size_t ck_cold_copies(size_t case_bytes, size_t llc_bytes);
  * copies built from the same shape and seed. 0, or -1 with err (first is
  * then still the caller's). Fewer copies than ck_cold_copies says where
  * their large buffers' guarded mappings would pass CK_COLD_MAX_MAP_ENTRIES. */
-int ck_cold_make(ck_cold_set *cs, ck_case *first, uint64_t seed, size_t llc_bytes, char *err, size_t err_len);
+int ck_cold_make(ck_cold_set *cs, ck_case *first, size_t llc_bytes, char *err, size_t err_len);
 
 /* The next copy, round robin. */
 ck_case *ck_cold_next(ck_cold_set *cs);

@@ -37,7 +37,7 @@ static int item_setup(void *arg, char *err, size_t err_len)
         return -1;
     if (bench_warm_up(it->c, it->kernel, it->ctx, err, err_len) != 0)
         return -1; /* it->c stays, freed by the teardown */
-    if (it->cold && ck_cold_make(&it->cold_set, it->c, BENCH_SEED, ck_sys_llc_bytes(), err, err_len) != 0)
+    if (it->cold && ck_cold_make(&it->cold_set, it->c, ck_sys_llc_bytes(), err, err_len) != 0)
         return -1; /* it->c stays, freed by the teardown */
     it->n_copies = it->cold_set.n;
     return 0;

@@ -124,9 +124,9 @@ typedef struct ck_case_slab ck_case_slab;
 /* Address space for `copies` packed copies of c, or NULL (then make them
  * with ck_case_create). *own_maps: the mappings each copy still takes. */
 ck_case_slab *ck_case_slab_create(const ck_case *c, size_t copies, size_t *own_maps);
-/* A copy of c (its shape, members and seed: the same values) in the slab;
- * NULL with one line in err when it is full. Freed by ck_case_free, before
- * ck_case_slab_free. */
+/* A copy of c (its shape, members and seed: the same values) in the slab,
+ * or, with slab NULL, guarded as ck_case_create makes it; NULL with one
+ * line in err. Freed by ck_case_free, before ck_case_slab_free. */
 ck_case *ck_case_copy_in(const ck_case *c, ck_case_slab *slab, char *err, size_t err_len);
 void ck_case_slab_free(ck_case_slab *slab);
 

@@ -72,7 +72,7 @@ Test(cold, thousands_of_small_copies_take_a_handful_of_map_entries)
     cr_assert_not_null(first, "%s", err);
     size_t before = map_entries();
     ck_cold_set cs;
-    cr_assert_eq(ck_cold_make(&cs, first, 7, LLC, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(ck_cold_make(&cs, first, LLC, err, sizeof err), 0, "%s", err);
     size_t after = map_entries();
     /* a few KiB per copy: the copy limit, not the map budget, sets the count */
     cr_expect_eq(cs.n, (size_t)CK_COLD_MAX_COPIES, "%zu copies of a %zu-byte case", cs.n, ck_case_bytes(first));
@@ -95,7 +95,7 @@ Test(cold, a_large_weight_keeps_its_own_huge_page_aligned_mapping)
     cr_assert_geq(w->bytes, CK_HUGE_PAGE_BYTES);
     size_t before = map_entries();
     ck_cold_set cs;
-    cr_assert_eq(ck_cold_make(&cs, first, 7, LLC, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(ck_cold_make(&cs, first, LLC, err, sizeof err), 0, "%s", err);
     size_t after = map_entries();
     cr_assert_gt(cs.n, 2, "%zu copies", cs.n);
     for (size_t k = 0; k < cs.n; k++) {
@@ -120,7 +120,7 @@ Test(cold, fused_copies_keep_their_members)
     ck_case *first = ck_case_create_fused(CK_OP_NORM_QKV, CK_DTYPE_BF16, m, 2, 7, err, sizeof err);
     cr_assert_not_null(first, "%s", err);
     ck_cold_set cs;
-    cr_assert_eq(ck_cold_make(&cs, first, 7, LLC, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(ck_cold_make(&cs, first, LLC, err, sizeof err), 0, "%s", err);
     cr_assert_gt(cs.n, 2);
     for (size_t k = 1; k < cs.n; k += cs.n / 7 + 1) {
         cr_assert_not_null(ck_case_member(cs.copies[k], 1), "copy %zu lost its members", k);
