@@ -16,6 +16,7 @@
 #include <math.h>
 
 #include "cross_entropy_ref.h"
+#include "norm_ref.h"
 #include "test_plugin.h"
 
 /* i signed: a negative id's row is an address before the table (a
@@ -106,13 +107,7 @@ static int embed_norm_unchecked(const ck_exec_ctx *ctx, const void *args)
         return CK_E_UNSUPPORTED;
     for (size_t t = 0; t < e->T; t++) {
         copy_row(e, t);
-        const float *x = e->y + t * e->D;
-        double ss = 0;
-        for (size_t i = 0; i < e->D; i++)
-            ss += (double)x[i] * x[i];
-        double r = 1.0 / sqrt(ss / (double)e->D + n->eps);
-        for (size_t i = 0; i < e->D; i++)
-            n->y[t * e->D + i] = (float)(x[i] * r * n->gamma[i]);
+        ref_rmsnorm_row(e->y + t * e->D, n->y + t * e->D, n->gamma, e->D, n->eps, 1.0);
     }
     return CK_OK;
 }
