@@ -41,7 +41,7 @@ int case_build_linear_bwd(ck_case *c, char *err, size_t err_len)
 {
     const ck_shape *s = &c->shape;
     int ok = 1;
-    if (!case_need(s->T && s->K && s->N, err, err_len, s, "T, K and N must be >= 1") ||
+    if (!case_need(case_rows_ok(s) && s->K && s->N, err, err_len, s, "T, K and N must be >= 1") ||
         !case_need(s->dtype == CK_DTYPE_F32, err, err_len, s, "training weights are f32"))
         return -1;
     void *p_x, *p_w, *p_dy, *p_dx, *p_dw, *p_db = NULL;

@@ -358,6 +358,18 @@ int case_need(int cond, char *err, size_t err_len, const ck_shape *s, const char
     return cond;
 }
 
+int case_rows_ok(const ck_shape *s)
+{
+    switch (s->op) {
+    case CK_OP_RMSNORM_BWD:
+    case CK_OP_LAYERNORM_BWD:
+    case CK_OP_LINEAR_BWD:
+    case CK_OP_QKV_BWD:
+    case CK_OP_ATTENTION_BWD: return 1;
+    default: return s->T > 0;
+    }
+}
+
 /* Ids in [0, n), with the last and the first present: the table bounds are
  * where off-by-one errors show. */
 void case_gen_ids(const ck_case *c, const char *name, int32_t *ids, size_t T, size_t n)

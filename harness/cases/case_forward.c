@@ -12,7 +12,7 @@ int case_norm_inputs(ck_case *c, void **x, void **gamma, char *err, size_t err_l
 {
     const ck_shape *s = &c->shape;
     int ok = 1;
-    if (!case_need(s->T && s->D, err, err_len, s, "T and D must be >= 1"))
+    if (!case_need(case_rows_ok(s) && s->D, err, err_len, s, "T and D must be >= 1"))
         return -1;
     void *p_x, *p_gamma;
     ADD(x, CK_BUF_IN, CK_DTYPE_F32, case_mul(s->T, s->D, &ok));
@@ -89,7 +89,7 @@ int case_build_linear(ck_case *c, char *err, size_t err_len)
 int case_qkv_shape_ok(const ck_case *c, char *err, size_t err_len)
 {
     const ck_shape *s = &c->shape;
-    return case_need(s->T && s->D && s->n_heads && s->n_kv_heads && s->head_dim, err, err_len, s,
+    return case_need(case_rows_ok(s) && s->D && s->n_heads && s->n_kv_heads && s->head_dim, err, err_len, s,
                      "T, D, n_heads, n_kv_heads and head_dim must be >= 1") &&
            case_need(s->n_heads % s->n_kv_heads == 0, err, err_len, s, "n_heads must be a multiple of n_kv_heads");
 }
@@ -217,7 +217,7 @@ int case_attention_inputs(ck_case *c, void *in[3], char *err, size_t err_len)
 {
     const ck_shape *s = &c->shape;
     int ok = 1;
-    if (!case_need(s->T && s->S && s->n_heads && s->n_kv_heads && s->head_dim, err, err_len, s,
+    if (!case_need(case_rows_ok(s) && s->S && s->n_heads && s->n_kv_heads && s->head_dim, err, err_len, s,
                    "T, S, n_heads, n_kv_heads and head_dim must be >= 1") ||
         !case_need(s->n_heads % s->n_kv_heads == 0, err, err_len, s, "n_heads must be a multiple of n_kv_heads") ||
         !case_need(!s->window || s->causal, err, err_len, s, "a window needs causal attention") ||

@@ -110,6 +110,10 @@ void *case_init_of(ck_case *c, void *data);
 /* Give the buffer at data a logical shape. */
 void case_dims(ck_case *c, const void *data, int ndim, size_t d0, size_t d1, size_t d2);
 int case_need(int cond, char *err, size_t err_len, const ck_shape *s, const char *what);
+/* The shape's rows, T, as a case may have them: >= 1, or 0 for a backward
+ * op with weight gradients, which over no rows are written as zeros
+ * (docs/ops.md), not a no-op. */
+int case_rows_ok(const ck_shape *s);
 int case_is_weight_dtype(uint32_t d, int allow_quant);
 
 /* Guards: the canary byte at offset i, (re-)arming the canaries of buffer i

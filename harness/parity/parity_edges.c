@@ -266,6 +266,29 @@ static void edge_embedding_quant(suite *s)
         }
 }
 
+/* The backward ops' weight gradients over no rows: not a no-op but the
+ * sum over nothing, written as zeros (docs/ops.md), over the poison the
+ * gate leaves in every output; the row inputs are empty, end-aligned
+ * against a guard page in the gate's second run, so a kernel that reads a
+ * row faults. A kernel that takes T = 0 for nothing to do fails here. */
+static void edge_backward_no_rows(suite *s)
+{
+    for (uint32_t op = CK_OP_RMSNORM_BWD; op <= CK_OP_LAYERNORM_BWD; op++) {
+        ck_shape *sh = push(s, op, CK_DTYPE_F32, "edge no rows");
+        sh->T = 0, sh->D = 17, sh->eps = 1e-5f, sh->has_bias = op == CK_OP_LAYERNORM_BWD;
+    }
+    for (int bias = 0; bias <= 1; bias++) {
+        ck_shape *sh = push(s, CK_OP_LINEAR_BWD, CK_DTYPE_F32, "edge no rows");
+        sh->T = 0, sh->K = 17, sh->N = 7, sh->has_bias = bias;
+        sh = push(s, CK_OP_QKV_BWD, CK_DTYPE_F32, "edge no rows");
+        sh->T = 0, sh->D = 40, sh->n_heads = 4, sh->n_kv_heads = 2, sh->head_dim = 64, sh->has_bias = bias;
+    }
+    for (int causal = 0; causal <= 1; causal++) {
+        ck_shape *sh = push(s, CK_OP_ATTENTION_BWD, CK_DTYPE_F32, "edge no rows");
+        sh->T = 0, sh->S = 9, sh->n_heads = 4, sh->n_kv_heads = 2, sh->head_dim = 64, sh->causal = causal;
+    }
+}
+
 /* Training ops: the same kinds of edges, smaller (their references are
  * heavier: every gradient of every input). */
 static void edge_backward(suite *s)
@@ -590,6 +613,7 @@ size_t ck_parity_edge_suite(ck_parity_shape **out)
     edge_elementwise(&s);
     edge_embedding_quant(&s);
     edge_backward(&s);
+    edge_backward_no_rows(&s);
     edge_fused(&s);
     edge_blocks(&s);
     ck_parity_cover(&s.v, &s.n, &s.cap);

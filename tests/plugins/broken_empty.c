@@ -3,11 +3,15 @@
  * successful no-op touching no pointer). Each kernel is right on every
  * case with work and wrong only at a zero count: a linear that reads the
  * first row of x ahead of its row loop, an add that does its last element
- * first (n - 1 wraps at n = 0), a swiglu that declines n = 0 as an error.
- * Plain C in double, rounded once, one thread. tests/unit/test_parity.c
- * checks the verdicts. */
+ * first (n - 1 wraps at n = 0), a swiglu that declines n = 0 as an error;
+ * and two backward ops at T = 0, where the weight gradients are the sum
+ * over no rows, zeros: a linear_bwd that returns at once (dW, db left as
+ * they were), an attention_bwd that writes dk, dv right but reads q's
+ * first row, rows or not. Plain C in double,
+ * rounded once, one thread. tests/unit/test_parity.c checks the verdicts. */
 #include <math.h>
 
+#include "attention_bwd_ref.h"
 #include "test_plugin.h"
 
 static int linear_reads_ahead(const ck_exec_ctx *ctx, const void *args)
@@ -51,10 +55,50 @@ static int swiglu_declines_nothing(const ck_exec_ctx *ctx, const void *args)
     return CK_OK;
 }
 
+static int linear_bwd_skips_no_rows(const ck_exec_ctx *ctx, const void *args)
+{
+    const ck_linear_bwd_args *a = args;
+    (void)ctx;
+    if (a->T == 0)
+        return CK_OK; /* the defect: dW and db left as they were */
+    for (size_t t = 0; t < a->T; t++)
+        for (size_t k = 0; k < a->K && a->dx; k++) {
+            double s = 0;
+            for (size_t n = 0; n < a->N; n++)
+                s += (double)a->dy[t * a->N + n] * a->w[n * a->K + k];
+            a->dx[t * a->K + k] = (float)s;
+        }
+    for (size_t n = 0; n < a->N; n++) {
+        double sb = 0;
+        for (size_t k = 0; k < a->K; k++) {
+            double s = 0;
+            for (size_t t = 0; t < a->T; t++)
+                s += (double)a->dy[t * a->N + n] * a->x[t * a->K + k];
+            if (a->dw)
+                a->dw[n * a->K + k] = (float)s;
+        }
+        for (size_t t = 0; t < a->T; t++)
+            sb += a->dy[t * a->N + n];
+        if (a->db)
+            a->db[n] = (float)sb;
+    }
+    return CK_OK;
+}
+
+static int attention_bwd_reads_q_ahead(const ck_exec_ctx *ctx, const void *args)
+{
+    const ck_attention_bwd_args *a = args;
+    (void)ctx;
+    (void)*(volatile const float *)a->q; /* the defect: "warm" the first query row, rows or not */
+    return ref_attention_bwd(a, ref_kv_head);
+}
+
 static const ck_kernel_desc kernels[] = {
     {CK_OP_LINEAR, CK_DTYPE_F32, 0, "f32-linear/reads-x-ahead", linear_reads_ahead},
     {CK_OP_ADD, CK_DTYPE_F32, 0, "f32-add/last-element-first", add_last_first},
     {CK_OP_SWIGLU, CK_DTYPE_F32, 0, "f32-swiglu/declines-n-0", swiglu_declines_nothing},
+    {CK_OP_LINEAR_BWD, CK_DTYPE_F32, 0, "f32-linear_bwd/skips-no-rows", linear_bwd_skips_no_rows},
+    {CK_OP_ATTENTION_BWD, CK_DTYPE_F32, 0, "f32-attention_bwd/reads-q-ahead", attention_bwd_reads_q_ahead},
 };
 
 CK_TEST_PLUGIN("broken_empty", "kernels that touch memory or decline when there is nothing to do")

@@ -710,6 +710,34 @@ Test(parity_broken, kernels_that_are_no_no_op_with_nothing_to_do_fail)
     free_run(&r, root);
 }
 
+/* A backward op's weight gradients over no rows are zeros, not a no-op
+ * (tests/plugins/broken_empty.c): a linear_bwd that returns at once leaves
+ * dW unwritten, an attention_bwd that reads a query row with none faults
+ * on the empty q; with rows, each is right. */
+Test(parity_broken, backward_ops_that_skip_or_read_with_no_rows_fail)
+{
+    run_result r;
+    cJSON *root = run_plugin("broken_empty", "linear_bwd,attention_bwd", "", &r);
+    cr_expect_eq(r.status, 1);
+    expect_failure_of(root, "broken_empty", "linear_bwd f32 T=0 K=17 N=7 +bias", "unwritten",
+                      "kernel 'f32-linear_bwd/skips-no-rows'");
+    expect_failure_of(root, "broken_empty", "attention_bwd causal T=0 S=9 H=4 Hkv=2 hd=64 pos=0", "oob-read",
+                      "read past the end of 'q'");
+    const cJSON *c;
+    int no_rows = 0;
+    cJSON_ArrayForEach(c, cJSON_GetObjectItem(root, "cases"))
+    {
+        if (strstr(str(c, "op_instance"), " T=0 ")) {
+            no_rows++;
+            cr_expect_str_eq(str(c, "verdict"), "FAIL", "%s", str(c, "op_instance"));
+        } else {
+            cr_expect_str_neq(str(c, "verdict"), "FAIL", "%s: %s", str(c, "op_instance"), str(c, "detail"));
+        }
+    }
+    cr_expect_eq(no_rows, 4, "linear_bwd and attention_bwd over no rows, with and without bias / causal");
+    free_run(&r, root);
+}
+
 /* Token ids out of range (tests/plugins/broken_ids.c): the reference
  * declines them, so a kernel must too, writing nothing; named whether it
  * reads past the table, writes rows before declining, lets -1 through or
