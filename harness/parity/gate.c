@@ -20,16 +20,21 @@
 
 typedef ck_gate_opts options;
 
+/* Per kernel: whether a case came up for it, and the two cases whose call
+ * with nothing to do the gate makes (check_empty): the first it passed and
+ * the largest, where a kernel that picks a path by size (blocked, packed,
+ * prefetching) takes another than on the first. */
+typedef struct kernel_seen {
+    int tried;               /* some case of its op and dtype came up */
+    size_t first_si, big_si; /* SIZE_MAX: none passed */
+    size_t first_bytes, big_bytes;
+} kernel_seen;
+
 typedef struct target {
     ck_plugin *p;
-    int owned;            /* 0 when it is the reference object itself */
-    unsigned char *tried; /* per kernel: TRIED, EMPTIED */
+    int owned; /* 0 when it is the reference object itself */
+    kernel_seen *seen;
 } target;
-
-enum {
-    TRIED = 1,  /* some case of its op and dtype came up */
-    EMPTIED = 2 /* its call with nothing to do was checked (check_empty) */
-};
 
 typedef struct gate {
     options o;
@@ -74,15 +79,17 @@ static void add_target(gate *g, ck_plugin *p)
         p = g->ref;
         owned = 0;
     }
-    unsigned char *tried = calloc(p->n_kernels, 1);
-    if (!tried) {
+    kernel_seen *seen = calloc(p->n_kernels + 1, sizeof *seen);
+    if (!seen) {
         fprintf(stderr, "ckbench parity: out of memory\n");
         exit(2);
     }
     target *t = &g->targets[g->n_targets++];
     t->p = p;
     t->owned = owned;
-    t->tried = tried;
+    t->seen = seen;
+    for (uint32_t i = 0; i < p->n_kernels; i++)
+        seen[i].first_si = seen[i].big_si = SIZE_MAX;
 }
 
 static int load_plugins(gate *g)
@@ -334,9 +341,10 @@ static int check_kernel(gate *g, size_t si, const ck_parity_shape *ps, ck_case *
 }
 
 /* A zero count that leaves every output empty is a successful no-op that
- * touches no pointer (docs/ops.md; a host may batch no rows): once per
- * kernel, after the first case it took and passed, that case's call with
- * its rows (or elements) at 0, on buffers with no memory behind them. */
+ * touches no pointer (docs/ops.md; a host may batch no rows): for the
+ * first and the largest case a kernel took and passed (kernel_seen), that
+ * case's call with its rows (or elements) at 0, on buffers with no memory
+ * behind them. */
 static void check_empty(gate *g, size_t si, const ck_parity_shape *ps, const ck_plugin *p, const ck_kernel_desc *k)
 {
     char err[CK_ERR_LEN];
@@ -428,12 +436,20 @@ static void check_shape(gate *g, size_t si, const ck_parity_shape *ps)
         const ck_plugin *p = g->targets[t].p;
         for (uint32_t i = 0; i < p->n_kernels; i++) {
             const ck_kernel_desc *k = &p->kernels[i];
-            if (kernel_wanted(g, k, s)) {
-                g->targets[t].tried[i] |= TRIED;
-                if (check_kernel(g, si, ps, c, full, p, k, &rc) && !(g->targets[t].tried[i] & EMPTIED)) {
-                    g->targets[t].tried[i] |= EMPTIED;
-                    check_empty(g, si, ps, p, k);
-                }
+            if (!kernel_wanted(g, k, s))
+                continue;
+            kernel_seen *ks = &g->targets[t].seen[i];
+            ks->tried = 1;
+            if (!check_kernel(g, si, ps, c, full, p, k, &rc))
+                continue;
+            size_t bytes = ck_case_bytes(c);
+            if (ks->first_si == SIZE_MAX) {
+                ks->first_si = si;
+                ks->first_bytes = bytes;
+                check_empty(g, si, ps, p, k);
+            } else if (bytes > ks->first_bytes && bytes > ks->big_bytes) {
+                ks->big_si = si;
+                ks->big_bytes = bytes;
             }
         }
     }
@@ -441,6 +457,18 @@ static void check_shape(gate *g, size_t si, const ck_parity_shape *ps)
         ck_run_outcome_free(&rc.out[i]);
     ck_case_free(c);
     ck_case_free(full);
+}
+
+/* Each kernel's call with nothing to do on its largest passing case too,
+ * where that is larger than its first (see kernel_seen). */
+static void check_empty_largest(gate *g, const ck_parity_shape *shapes)
+{
+    for (size_t t = 0; t < g->n_targets; t++) {
+        const ck_plugin *p = g->targets[t].p;
+        for (uint32_t i = 0; i < p->n_kernels; i++)
+            if (g->targets[t].seen[i].big_si != SIZE_MAX)
+                check_empty(g, g->targets[t].seen[i].big_si, &shapes[g->targets[t].seen[i].big_si], p, &p->kernels[i]);
+    }
 }
 
 /* Kernels no case came up for (an op ck_case cannot build, or an op and
@@ -452,7 +480,7 @@ static void add_unchecked_kernels(gate *g)
         const ck_plugin *p = g->targets[t].p;
         for (uint32_t i = 0; i < p->n_kernels; i++) {
             const ck_kernel_desc *k = &p->kernels[i];
-            if ((g->targets[t].tried[i] & TRIED) || !g->o.op_on[k->op])
+            if (g->targets[t].seen[i].tried || !g->o.op_on[k->op])
                 continue;
             if (g->o.compute_only && ck_compute_applies(k->op, k->dtype) && ck_kernel_compute(k) != g->o.compute)
                 continue; /* not asked for (--compute) */
@@ -564,7 +592,7 @@ static void release(gate *g)
     for (size_t t = 0; t < g->n_targets; t++) {
         if (g->targets[t].owned)
             ck_plugin_unload(g->targets[t].p);
-        free(g->targets[t].tried);
+        free(g->targets[t].seen);
     }
     ck_plugin_unload(g->ref);
     free(g->results);
@@ -652,9 +680,11 @@ int ck_gate_run(const ck_gate_opts *o)
         snprintf(partial, sizeof partial, "interrupted after %zu of %zu op instances", done, n_shapes);
     }
     ck_progress_finish(&g.progress);
-    free(shapes);
-    if (!partial[0]) /* an interrupted run did not reach them: no verdict either way */
+    if (!partial[0]) { /* an interrupted run did not reach them: no verdict either way */
+        check_empty_largest(&g, shapes);
         add_unchecked_kernels(&g);
+    }
+    free(shapes);
     print_skipped_groups(&g);
     size_t count[3] = {0, 0, 0};
     for (size_t i = 0; i < g.n_results; i++)

@@ -3,13 +3,17 @@
  * successful no-op touching no pointer). Each kernel is right on every
  * case with work and wrong only at a zero count: a linear that reads the
  * first row of x ahead of its row loop, an add that does its last element
- * first (n - 1 wraps at n = 0), a swiglu that declines n = 0 as an error;
+ * first (n - 1 wraps at n = 0), a swiglu that declines n = 0 as an error,
+ * a bf16 linear whose path for weights past 64 KiB (a blocked one, say)
+ * reads x's first row ahead, where the small cases' path does not;
  * and two backward ops at T = 0, where the weight gradients are the sum
  * over no rows, zeros: a linear_bwd that returns at once (dW, db left as
  * they were), an attention_bwd that writes dk, dv right but reads q's
  * first row, rows or not. Plain C in double,
  * rounded once, one thread. tests/unit/test_parity.c checks the verdicts. */
 #include <math.h>
+#include <stdint.h>
+#include <string.h>
 
 #include "attention_bwd_ref.h"
 #include "test_plugin.h"
@@ -25,6 +29,27 @@ static int linear_reads_ahead(const ck_exec_ctx *ctx, const void *args)
             double s = a->bias ? a->bias[n] : 0.0;
             for (size_t k = 0; k < a->K; k++)
                 s += (double)a->x[t * a->K + k] * w[n * a->K + k];
+            a->y[t * a->N + n] = (float)s;
+        }
+    return CK_OK;
+}
+
+static int bf16_linear_big_path_reads_ahead(const ck_exec_ctx *ctx, const void *args)
+{
+    const ck_linear_args *a = args;
+    const uint16_t *w = a->w;
+    (void)ctx;
+    if (a->K * a->N * sizeof *w > 65536)
+        (void)*(volatile const float *)a->x; /* the defect, on the big path only */
+    for (size_t t = 0; t < a->T; t++)
+        for (size_t n = 0; n < a->N; n++) {
+            double s = a->bias ? a->bias[n] : 0.0;
+            for (size_t k = 0; k < a->K; k++) {
+                uint32_t bits = (uint32_t)w[n * a->K + k] << 16;
+                float wf;
+                memcpy(&wf, &bits, sizeof wf);
+                s += (double)a->x[t * a->K + k] * wf;
+            }
             a->y[t * a->N + n] = (float)s;
         }
     return CK_OK;
@@ -95,6 +120,7 @@ static int attention_bwd_reads_q_ahead(const ck_exec_ctx *ctx, const void *args)
 
 static const ck_kernel_desc kernels[] = {
     {CK_OP_LINEAR, CK_DTYPE_F32, 0, "f32-linear/reads-x-ahead", linear_reads_ahead},
+    {CK_OP_LINEAR, CK_DTYPE_BF16, 0, "bf16-linear/big-path-reads-x-ahead", bf16_linear_big_path_reads_ahead},
     {CK_OP_ADD, CK_DTYPE_F32, 0, "f32-add/last-element-first", add_last_first},
     {CK_OP_SWIGLU, CK_DTYPE_F32, 0, "f32-swiglu/declines-n-0", swiglu_declines_nothing},
     {CK_OP_LINEAR_BWD, CK_DTYPE_F32, 0, "f32-linear_bwd/skips-no-rows", linear_bwd_skips_no_rows},
