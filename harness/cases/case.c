@@ -414,14 +414,10 @@ int ck_case_check_inputs(const ck_case *c, char *msg, size_t len)
 {
     for (size_t i = 0; i < c->n_bufs; i++) {
         const ck_case_buf *b = &c->bufs[i];
-        if (b->role != CK_BUF_IN || memcmp(b->data, b->init, b->bytes) == 0)
+        size_t j = b->role == CK_BUF_IN ? ck_case_first_diff(b->data, b->init, b->bytes, b->elem_size) : SIZE_MAX;
+        if (j == SIZE_MAX)
             continue;
-        const unsigned char *d = b->data, *o = b->init;
-        size_t j = 0;
-        while (j < b->bytes && d[j] == o[j])
-            j++;
-        snprintf(msg, len, "modified its read-only input '%s' (first at element %zu of %zu)", b->name, j / b->elem_size,
-                 b->count);
+        snprintf(msg, len, "modified its read-only input '%s' (first at element %zu of %zu)", b->name, j, b->count);
         return 1;
     }
     return 0;

@@ -28,6 +28,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "ck_host.h"
 
@@ -203,6 +204,19 @@ int ck_case_poisoned(const ck_case_buf *b, size_t i);
 /* The poison bit pattern of 4-byte outputs: a finite f32 (about -2.2e30)
  * that no op produces from these inputs. */
 #define CK_CASE_POISON_F32 0xF1DEAD01u
+
+/* The first element (of elem_size bytes) where the bytes of a and b
+ * differ, or SIZE_MAX where all `bytes` are the same. */
+static inline size_t ck_case_first_diff(const void *a, const void *b, size_t bytes, size_t elem_size)
+{
+    const unsigned char *x = a, *y = b;
+    if (memcmp(x, y, bytes) == 0)
+        return SIZE_MAX;
+    size_t j = 0;
+    while (x[j] == y[j])
+        j++;
+    return j / elem_size;
+}
 
 #ifdef __cplusplus
 }

@@ -78,14 +78,12 @@ static int wrote_then_declined(const ck_case *c, const ck_run_outcome *got, uint
         if (!ck_case_buf_is_output(b))
             continue;
         const unsigned char *was = ck_case_bytes_at_start(c, flags, i);
-        if (memcmp(out, was, b->bytes) != 0) {
-            size_t j = 0;
-            while (out[j] == was[j])
-                j++;
+        size_t j = ck_case_first_diff(out, was, b->bytes, b->elem_size);
+        if (j != SIZE_MAX) {
             snprintf(what, len,
                      "returned CK_E_UNSUPPORTED after writing '%s' (element %zu first): a declined call must "
                      "leave its buffers as they were, `run` hands it to scalar's kernel",
-                     b->name, j / b->elem_size);
+                     b->name, j);
             return 1;
         }
         out += b->bytes;

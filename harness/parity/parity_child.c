@@ -205,15 +205,12 @@ static int same_outputs(const ck_case *c, const unsigned char *out, char *msg, s
         const ck_case_buf *b = ck_case_buf_at(c, i);
         if (!ck_case_buf_is_output(b))
             continue;
-        const unsigned char *y = b->data;
-        if (memcmp(y, out, b->bytes) != 0) {
-            size_t j = 0;
-            while (y[j] == out[j])
-                j++;
+        size_t j = ck_case_first_diff(b->data, out, b->bytes, b->elem_size);
+        if (j != SIZE_MAX) {
             snprintf(msg, len,
                      "'%s' element %zu differs between %d and %d logical threads: results depend on how "
                      "parallel_for splits the work",
-                     b->name, j / b->elem_size, n, n0);
+                     b->name, j, n, n0);
             return 0;
         }
         out += b->bytes;
