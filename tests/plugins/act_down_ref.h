@@ -1,6 +1,7 @@
 /* act_down_ref.h — the members of an act_down in plain C and double, for the
  * test plugins whose act_down is wrong in one chosen way (old_act_down.c,
- * broken_act.c): everything else they compute comes from here once. */
+ * broken_act.c): everything else they compute comes from here once; ref_down
+ * is also the plain f32 linear of broken_empty.c. */
 #ifndef CK_TEST_ACT_DOWN_REF_H
 #define CK_TEST_ACT_DOWN_REF_H
 
