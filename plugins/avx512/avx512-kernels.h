@@ -12,6 +12,11 @@
  * ck512_gemm_for to choose the bf16-weight GEMM at run time. */
 extern int ck_avx512_has_bf16;
 
+/* Set once by init() from ck_prefetch_level_l2() (plugins/shared): the
+ * decode loops' software prefetch goes into L2 (_MM_HINT_T1), not L1 (Zen
+ * 4). Read by matvec-avx512.h and f32-attention-decode-avx512.c. */
+extern int ck_avx512_prefetch_l2;
+
 /* every kernel of the table: kernels.def */
 #define CK_KERNEL(dt, op, DT, OP, flags) CK_KERNEL_DECL(avx512, dt, op)
 #define CK_KERNEL_FN(dt, op, DT, OP, flags, fn) CK_KERNEL_DECL_FN(fn)

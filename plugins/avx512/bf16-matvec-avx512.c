@@ -4,4 +4,4 @@
 
 #define LOAD16(p) ck512_load_bf16(p)
 #define LOADN(p, n) ck512_load_bf16_tail(p, n)
-CK512_DEFINE_MATVEC(ck512_matvec_bf16, uint16_t, LOAD16, LOADN, CK512_MATVEC_ROW1_MAX_K, 4096, 2048, 1)
+CK512_DEFINE_MATVEC(ck512_matvec_bf16, uint16_t, LOAD16, LOADN, CK512_MATVEC_ROW1_MAX_K, 4096, 2048, 2048, 1)

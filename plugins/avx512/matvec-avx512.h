@@ -41,15 +41,19 @@
 #define CK_MATVEC_AVX512_H
 
 #include "avx512-helpers.h"
+#include "avx512-kernels.h"
 #include "gemm-avx512.h"
 
 #define CK512_MATVEC_ROWS 4
 /* The most K of a 16-bit dtype's one-row path: x, 4K bytes, stays in L1. */
 #define CK512_MATVEC_ROW1_MAX_K 6144
 
-#define CK512_MATVEC_PREFETCH(p, dist, b)                                                                              \
+#define CK512_MATVEC_PREFETCH(p, dist, dist_l2, l2, b)                                                                 \
     do {                                                                                                               \
-        if (dist)                                                                                                      \
+        if (l2) {                                                                                                      \
+            if (dist_l2)                                                                                               \
+                _mm_prefetch((const char *)(p) + (dist_l2) + (b), _MM_HINT_T1);                                        \
+        } else if (dist)                                                                                               \
             _mm_prefetch((const char *)(p) + (dist) + (b), _MM_HINT_NTA);                                              \
     } while (0)
 
@@ -73,13 +77,15 @@ static inline void ck512_matvec_pair_x(float *xe, const float *x, size_t K)
  * one load and two integer ops per 32 weights instead of two widening
  * loads and two shifts, 33-34 GB/s at K = 14336 on one thread where the
  * widening loop read 31 (the same minute, interleaved). */
-#define CK512_DEFINE_MATVEC(fn, WT, LOAD16, LOADN, ROW1_MAX_K, PF1, PF4, PAIRS)                                        \
+#define CK512_DEFINE_MATVEC(fn, WT, LOAD16, LOADN, ROW1_MAX_K, PF1, PF4, PF4_L2, PAIRS)                                \
     typedef struct fn##_job {                                                                                          \
         const float *x, *bias;                                                                                         \
         const WT *w;                                                                                                   \
         float *y;                                                                                                      \
         size_t T, K, N;                                                                                                \
-        const float *xe; /* x by ck512_matvec_pair_x, or NULL */                                                       \
+        const float *xe;   /* x by ck512_matvec_pair_x, or NULL */                                                     \
+        size_t row1_max_k; /* ROW1_MAX_K, or 0 on L2-prefetch CPUs */                                                  \
+        int l2;            /* ck_avx512_prefetch_l2 */                                                                 \
     } fn##_job;                                                                                                        \
                                                                                                                        \
     static void fn##_rows(const fn##_job *j, size_t n, size_t rows, size_t st)                                         \
@@ -98,7 +104,7 @@ static inline void ck512_matvec_pair_x(float *xe, const float *x, size_t K)
                 __m512 x0 = _mm512_loadu_ps(x + k), x1 = _mm512_loadu_ps(x + k + 16);                                  \
                 for (size_t r = 0; r < CK512_MATVEC_ROWS; r++)                                                         \
                     for (size_t q = 0; q < 32 * sizeof(WT); q += 64)                                                   \
-                        CK512_MATVEC_PREFETCH(w[r] + k, PF4, q);                                                       \
+                        CK512_MATVEC_PREFETCH(w[r] + k, PF4, PF4_L2, j->l2, q);                                        \
                 for (size_t r = 0; r < CK512_MATVEC_ROWS; r++) {                                                       \
                     a[r] = _mm512_fmadd_ps(LOAD16(w[r] + k), x0, a[r]);                                                \
                     b[r] = _mm512_fmadd_ps(LOAD16(w[r] + k + 16), x1, b[r]);                                           \
@@ -126,7 +132,7 @@ static inline void ck512_matvec_pair_x(float *xe, const float *x, size_t K)
             size_t k = 0;                                                                                              \
             for (; k + 64 <= K; k += 64) {                                                                             \
                 for (size_t q = 0; q < 64 * sizeof(WT); q += 64)                                                       \
-                    CK512_MATVEC_PREFETCH(w + k, PF1, q);                                                              \
+                    CK512_MATVEC_PREFETCH(w + k, PF1, 0, 0, q);                                                        \
                 a0 = _mm512_fmadd_ps(LOAD16(w + k), _mm512_loadu_ps(x + k), a0);                                       \
                 a1 = _mm512_fmadd_ps(LOAD16(w + k + 16), _mm512_loadu_ps(x + k + 16), a1);                             \
                 a2 = _mm512_fmadd_ps(LOAD16(w + k + 32), _mm512_loadu_ps(x + k + 32), a2);                             \
@@ -156,7 +162,7 @@ static inline void ck512_matvec_pair_x(float *xe, const float *x, size_t K)
             __m512 x0 = _mm512_loadu_ps(j->xe + k), x1 = _mm512_loadu_ps(j->xe + k + 16);                              \
             for (size_t r = 0; r < CK512_MATVEC_ROWS; r++)                                                             \
                 for (size_t q = 0; q < 32 * sizeof(WT); q += 64)                                                       \
-                    CK512_MATVEC_PREFETCH(w[r] + k, PF4, q);                                                           \
+                    CK512_MATVEC_PREFETCH(w[r] + k, PF4, PF4_L2, j->l2, q);                                            \
             for (size_t r = 0; r < CK512_MATVEC_ROWS; r++) {                                                           \
                 __m512i v = _mm512_loadu_si512(w[r] + k);                                                              \
                 a[r] = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_slli_epi32(v, 16)), x0, a[r]);                       \
@@ -178,7 +184,7 @@ static inline void ck512_matvec_pair_x(float *xe, const float *x, size_t K)
         const size_t nb = (j->N + CK512_MATVEC_ROWS - 1) / CK512_MATVEC_ROWS;                                          \
         (void)tid;                                                                                                     \
         for (size_t b = begin; b < end; b++) {                                                                         \
-            if (j->T == 1 && j->K <= (ROW1_MAX_K)) {                                                                   \
+            if (j->T == 1 && j->K <= j->row1_max_k) {                                                                  \
                 size_t n = b * CK512_MATVEC_ROWS;                                                                      \
                 fn##_row1(j, n, j->N - n < CK512_MATVEC_ROWS ? j->N - n : CK512_MATVEC_ROWS);                          \
                 continue;                                                                                              \
@@ -196,8 +202,8 @@ static inline void ck512_matvec_pair_x(float *xe, const float *x, size_t K)
     void fn(const ck_exec_ctx *ctx, const float *x, const WT *w, const float *bias, float *y, size_t T, size_t K,      \
             size_t N)                                                                                                  \
     {                                                                                                                  \
-        fn##_job j = {x, bias, w, y, T, K, N, NULL};                                                                   \
-        if ((PAIRS) && T == 1 && K > (ROW1_MAX_K)) {                                                                   \
+        fn##_job j = {x, bias, w, y, T, K, N, NULL, ck_avx512_prefetch_l2 ? 0 : (ROW1_MAX_K), ck_avx512_prefetch_l2};  \
+        if ((PAIRS) && T == 1 && K > j.row1_max_k) {                                                                   \
             float *xe = ctx->scratch(ctx, 0, K * sizeof(float));                                                       \
             if (xe) { /* else the widening loop */                                                                     \
                 ck512_matvec_pair_x(xe, x, K);                                                                         \

@@ -7,8 +7,10 @@
 #include <string.h>
 
 #include "avx512-kernels.h"
+#include "ck_prefetch_level.h"
 
-int ck_avx512_has_bf16; /* set by init() */
+int ck_avx512_has_bf16;    /* set by init() */
+int ck_avx512_prefetch_l2; /* set by init() */
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
@@ -67,17 +69,18 @@ static int probe(char *why, size_t why_size)
                  (unsigned long long)xcr0, XCR0_AVX512_STATE);
         return 0;
     }
-    return 1;
+    return ck_prefetch_level_l2(why, why_size) >= 0;
 }
 
-/* Runs after a successful probe: records the optional AVX512_BF16 for the
- * kernels that choose a variant at run time. */
+/* Runs after a successful probe: records the optional AVX512_BF16 and the
+ * prefetch level for the kernels that choose a variant at run time. */
 static int init(void)
 {
     unsigned a = 0, b, c, d;
     if (__get_cpuid_max(0, NULL) >= 7)
         __cpuid_count(7, 1, a, b, c, d);
     ck_avx512_has_bf16 = (a >> 5) & 1;
+    ck_avx512_prefetch_l2 = ck_prefetch_level_l2(NULL, 0) == 1;
     return 0;
 }
 #else

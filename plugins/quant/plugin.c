@@ -15,7 +15,12 @@
 #include <string.h>
 
 #include "ck_kernel_table.h"
+#include "ck_prefetch_level.h"
 #include "quant.h"
+
+#if defined(__x86_64__)
+int ck_quant_prefetch_l2; /* quant.h */
+#endif
 
 typedef struct quant_path {
     const char *name;
@@ -175,6 +180,12 @@ static const ck_plugin_desc quant_plugin = {
 CK_PLUGIN_EXPORT const ck_plugin_desc *ck_plugin_entry(void)
 {
     choose_path();
+    int l2 = ck_prefetch_level_l2(refusal, sizeof refusal);
+    if (l2 < 0)
+        chosen = NULL;
+#if defined(__x86_64__)
+    ck_quant_prefetch_l2 = l2 == 1;
+#endif
     const char *path = chosen ? chosen->name : "none";
     const char *forced = getenv("CK_QUANT_ISA");
     snprintf(description, sizeof description,

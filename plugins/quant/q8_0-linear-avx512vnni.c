@@ -62,7 +62,7 @@ CK_QVNNI_TARGET void q8_0_pairs_nx(const unsigned char *rows[CK_QROWS], size_t r
          * prefetch never faults, so past the last row it is harmless. */
         const char *ahead = (const char *)rows[0] + CK_QROWS * row_bytes + (b / 2) * per;
         for (size_t o = 0; o < per; o += 64)
-            _mm_prefetch(ahead + o, _MM_HINT_T0);
+            CK_QVNNI_PREFETCH(ahead + o);
         for (int r = 0; r < CK_QROWS; r++) {
             __m512i wv = _mm512_xor_si512(q8_0_two_blocks((const ck_block_q8_0 *)rows[r] + b), bias);
             for (size_t i = 0; i < nx; i++)
@@ -166,7 +166,7 @@ CK_QVBMI_TARGET void q8_0_steps4_nx(const unsigned char *rows[CK_QROWS], size_t 
         /* The next tile in address order, as in the two-block step. */
         const char *ahead = (const char *)rows[0] + CK_QROWS * row_bytes + (b / 4) * per;
         for (size_t o = 0; o < per; o += 64)
-            _mm_prefetch(ahead + o, _MM_HINT_T0);
+            CK_QVNNI_PREFETCH(ahead + o);
         /* 4 blocks are 136 bytes: 8 past the previous group's line offset */
         const __m512i sh = _mm512_set1_epi64((long long)((b / 4) % 8));
         __m512i dws = _mm512_setzero_si512();

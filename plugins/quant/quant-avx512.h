@@ -162,13 +162,22 @@ CK_QVBMI_TARGET __m256 ck_qvbmi_finish4(__m256 acc, const __m512i p[CK_QROWS], _
  * faults, so past the last row it is harmless. It carries the kernels'
  * target: as a plain static inline, gcc 12 left none of its prefetches in
  * the kernel. */
+/* One line of the next tile into L1, or into L2 where
+ * ck_quant_prefetch_l2 says so (Zen 4, quant.h). */
+#define CK_QVNNI_PREFETCH(p)                                                                                           \
+    do {                                                                                                               \
+        if (ck_quant_prefetch_l2)                                                                                      \
+            _mm_prefetch((p), _MM_HINT_T1);                                                                            \
+        else                                                                                                           \
+            _mm_prefetch((p), _MM_HINT_T0);                                                                            \
+    } while (0)
 #define CK_QVNNI_PF_LINES(bytes) ((CK_QROWS * (bytes) + 63) / 64)
 CK_QVNNI_TARGET void ck_qvnni_prefetch_next_tile(const unsigned char *row0, size_t row_bytes, size_t step,
                                                  const size_t lines)
 {
     const char *ahead = (const char *)row0 + CK_QROWS * row_bytes + step * lines * 64;
     for (size_t l = 0; l < lines; l++)
-        _mm_prefetch(ahead + 64 * l, _MM_HINT_T0);
+        CK_QVNNI_PREFETCH(ahead + 64 * l);
 }
 
 /* Bytes of the next tile to prefetch per step of `blocks` blocks, so that

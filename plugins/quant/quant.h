@@ -9,6 +9,12 @@
 #include "quant-ref.h"
 
 #if defined(__x86_64__)
+/* Set once when the plugin is loaded, from ck_prefetch_level_l2()
+ * (plugins/shared/ck_prefetch_level.h): the avx512vnni row kernels'
+ * next-tile prefetch goes into L2 (T1), not L1 (T0). On a Zen 4 class VM,
+ * one thread, cold q8_0 decode: 14.5-16.0 GB/s with T0, 24.2-30.4 with T1
+ * (plain read 29-30). */
+extern int ck_quant_prefetch_l2;
 void ck_quant_q8_0_rows_avx2(const void *w, size_t row_bytes, size_t n_rows, const ck_block_q8_0 *xq, size_t nb,
                              size_t n_x, float *out);
 void ck_quant_q4_0_rows_avx2(const void *w, size_t row_bytes, size_t n_rows, const ck_block_q8_0 *xq, size_t nb,

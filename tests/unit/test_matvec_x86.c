@@ -121,10 +121,40 @@ static void every_loop_and_tail(const char *name, const size_t *Ts, size_t n_Ts)
     ck_plugin_unload(p);
 }
 
+/* Under both prefetch levels (plugins/shared/ck_prefetch_level.h): at L2
+ * (Zen 4's) 16-bit decode takes the four-row loop at every K, so on any
+ * CPU both choices of loop are checked. */
 Test(matvec_x86, every_loop_and_tail_is_exact_on_integers)
 {
     static const size_t Ts[] = {1, 2, 3, 4, 16, 23, 24};
-    every_loop_and_tail("avx512", Ts, sizeof Ts / sizeof Ts[0]);
+    static const char *levels[] = {"l1", "l2"};
+    for (size_t l = 0; l < 2; l++) {
+        cr_assert_eq(setenv("CK_PREFETCH_LEVEL", levels[l], 1), 0);
+        every_loop_and_tail("avx512", Ts, sizeof Ts / sizeof Ts[0]);
+    }
+    unsetenv("CK_PREFETCH_LEVEL");
+}
+
+/* A level that is neither l1 nor l2 leaves both plugins that read it
+ * unable to run, with a sentence naming the variable and the values. */
+Test(matvec_x86, a_bad_prefetch_level_is_refused)
+{
+    static const char *names[] = {"avx512", "quant"};
+    for (size_t i = 0; i < 2; i++) {
+        ck_plugin *p = load_runnable(names[i]); /* NULL: refused here whatever the level */
+        if (!p)
+            continue;
+        ck_plugin_unload(p);
+        char err[512];
+        cr_assert_eq(setenv("CK_PREFETCH_LEVEL", "l3", 1), 0);
+        p = ck_plugin_load(names[i], err, sizeof err);
+        unsetenv("CK_PREFETCH_LEVEL");
+        cr_assert_not_null(p, "loading %s: %s", names[i], err);
+        cr_expect(!p->runnable, "%s runs with CK_PREFETCH_LEVEL=l3", names[i]);
+        cr_expect(strstr(p->why, "CK_PREFETCH_LEVEL=l3: expected l1 or l2") != NULL, "%s: why not: %s", names[i],
+                  p->why);
+        ck_plugin_unload(p);
+    }
 }
 
 /* avx2: the matvec below AVX2_MATVEC_MAX_T (20), the GEMM from it */
