@@ -36,7 +36,18 @@
  * a per-dtype choice, PF1 / PF4 bytes ahead of each row on the one- and the
  * four-row loop (0: none): it lifted bf16 and f16 at K = 14336 from 25-27 to
  * 28-29 GB/s and made f32 slower on both loops, where the hardware
- * prefetchers alone keep up (one thread, the same minute, interleaved). */
+ * prefetchers alone keep up (one thread, the same minute, interleaved).
+ *
+ * All of the above was measured on Zen 5. On Zen 4 (ck_avx512_prefetch_l2,
+ * plugins/shared/ck_prefetch_level.h) the four-row loop prefetches PF4_L2
+ * bytes ahead into L2 (T1) for every dtype, and 16-bit decode takes it at
+ * every K: there the one-row loop ran at 11 GB/s against a plain read of
+ * 29 (its widening shuffles run at half rate, and one stream with
+ * arithmetic between its lines kept too few lines in flight), the
+ * four-row pairs loop at 20-22 with NTA and 22-24 with T1 2 KiB ahead
+ * (1-8 KiB and T2 alike within noise); f32's four rows 24 without
+ * prefetch, 27-29 with T1 1 KiB ahead (the same minute, interleaved in
+ * one process, 14336 x 4096 and 4096 x 4096 on huge pages). */
 #ifndef CK_MATVEC_AVX512_H
 #define CK_MATVEC_AVX512_H
 
@@ -70,8 +81,8 @@ static inline void ck512_matvec_pair_x(float *xe, const float *x, size_t K)
 
 /* Defines `void fn(ctx, x, w, bias, y, T, K, N)` for weights of type WT,
  * loaded 16 at a time by LOAD16(p) and LOADN(p, n) (n < 16, zero filled);
- * T = 1 takes the one-row loop for K up to ROW1_MAX_K; PF1 and PF4 as
- * above. PAIRS (bf16 only): decode beyond ROW1_MAX_K loads W 64 bytes at a
+ * T = 1 takes the one-row loop for K up to ROW1_MAX_K (none at L2); PF1,
+ * PF4 and PF4_L2 as above. PAIRS (bf16 only): decode beyond ROW1_MAX_K loads W 64 bytes at a
  * time and splits each 32-bit pair into its two f32 (shift, mask) against
  * an x split the same way (ck512_matvec_pair_x, in thread 0's scratch):
  * one load and two integer ops per 32 weights instead of two widening
