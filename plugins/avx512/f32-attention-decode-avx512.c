@@ -506,9 +506,9 @@ static dec_pf pf_rows(const dec_job *j, size_t s, size_t rows, size_t end, size_
     const size_t n = s >= end ? 0 : end - s < rows ? end - s : rows;
     const size_t steps = a->n_kv_heads * ((block_rows + NK - 1) / NK * (j->G / j->NH) * ((hd + 15) / 16) +
                                           (j->G + 3) / 4 * ((hd + 63) / 64) * block_rows);
-    const size_t lines = (n * row * sizeof(float) + 63) / 64;
-    dec_pf pf = {(const char *)(a->k + s * row), (const char *)(a->v + s * row), 0, lines * 64,
-                 (lines + steps - 1) / steps,    ck_avx512_prefetch_l2}; /* 0 lines: per 0 */
+    const size_t lines = (n * row * sizeof(float) + 63) / 64, per = (lines + steps - 1) / steps; /* 0 lines: 0 */
+    dec_pf pf = {(const char *)(a->k + s * row), (const char *)(a->v + s * row), 0, lines * 64, per,
+                 ck_avx512_prefetch_l2};
     return pf;
 }
 

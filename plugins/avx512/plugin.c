@@ -15,6 +15,8 @@ int ck_avx512_prefetch_l2; /* set by init() */
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
 
+static int probed_l2; /* the probe's answer of ck_prefetch_level_l2, for init() */
+
 /* XCR0 via xgetbv(0), written as bytes so no -mxsave flag is needed. */
 static uint64_t read_xcr0(void)
 {
@@ -69,7 +71,8 @@ static int probe(char *why, size_t why_size)
                  (unsigned long long)xcr0, XCR0_AVX512_STATE);
         return 0;
     }
-    return ck_prefetch_level_l2(why, why_size) >= 0;
+    probed_l2 = ck_prefetch_level_l2(why, why_size);
+    return probed_l2 >= 0;
 }
 
 /* Runs after a successful probe: records the optional AVX512_BF16 and the
@@ -80,7 +83,7 @@ static int init(void)
     if (__get_cpuid_max(0, NULL) >= 7)
         __cpuid_count(7, 1, a, b, c, d);
     ck_avx512_has_bf16 = (a >> 5) & 1;
-    ck_avx512_prefetch_l2 = ck_prefetch_level_l2(NULL, 0) == 1;
+    ck_avx512_prefetch_l2 = probed_l2 == 1;
     return 0;
 }
 #else
