@@ -361,7 +361,7 @@ FUZZ_REPORT_SRC := tests/fuzz/fuzz_report.c $(wildcard harness/report/*.c) harne
                    harness/common/sysinfo.c harness/common/progress.c harness/common/term.c harness/common/hugepages.c \
                    harness/bench/roofs_file.c harness/bench/roofline.c \
                    harness/bench/calibrate.c harness/bench/calibrate_levels.c harness/bench/calibrate_dot.c \
-                   core/ops_meta.c core/loader.c core/compute.c
+                   harness/bench/placement.c core/ops_meta.c core/loader.c core/compute.c
 FUZZ_REPORT_ARGS := -max_len=8192 -dict=tests/fuzz/report.dict -artifact_prefix=$(FUZZ_DIR)/report-
 
 $(FUZZ_DIR)/fuzz_report: $(FUZZ_REPORT_SRC) $(wildcard harness/report/*.h harness/bench/*.h harness/common/*.h)

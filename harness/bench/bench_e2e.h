@@ -36,7 +36,13 @@ typedef struct ck_e2e_result {
     /* the DRAM read measured before and after the run (mem_probe.h) and the
      * calibrated read at its thread count; 0: not probed */
     double dram_before_gbs, dram_after_gbs, dram_roof_gbs;
-    double dram_ratio; /* ck_mem_probe_ratio of those reads; 0: not probed */
+    double dram_ratio; /* ck_mem_probe_ratio of those reads; 0: not probed, or the host moved the
+                        * threads between them (no one read to put the run against) */
+    /* one-way ns between the threads at each read and at the calibration
+     * (placement.h); 0 unknown; dram_moved: ck_mem_probe_moved's sentence,
+     * "" when they sat in one place */
+    double dram_before_apart_ns, dram_after_apart_ns, dram_roof_apart_ns;
+    char dram_moved[200];
 } ck_e2e_result;
 
 /* The headline's short sample (o->e2e_short): the first layer of each

@@ -77,6 +77,14 @@ static cJSON *e2e_entry(const ck_e2e_result *r, int k)
         cJSON_AddNumberToObject(e, "dram_read_before_gbs", r->dram_before_gbs);
         cJSON_AddNumberToObject(e, "dram_read_after_gbs", r->dram_after_gbs);
         cJSON_AddNumberToObject(e, "dram_roof_read_gbs", r->dram_roof_gbs);
+        if (r->dram_before_apart_ns > 0) {
+            cJSON_AddNumberToObject(e, "threads_apart_before_ns", r->dram_before_apart_ns);
+            cJSON_AddNumberToObject(e, "threads_apart_after_ns", r->dram_after_apart_ns);
+        }
+        if (r->dram_roof_apart_ns > 0)
+            cJSON_AddNumberToObject(e, "threads_apart_roof_ns", r->dram_roof_apart_ns);
+        if (r->dram_moved[0])
+            cJSON_AddStringToObject(e, "threads_moved", r->dram_moved);
     }
     double total = 0;
     for (size_t s = 0; s < r->n_sections; s++)

@@ -25,6 +25,7 @@ typedef struct bench_item {
     int cold;             /* rotate through cold_set (bench_cold.h) */
     ck_cold_set cold_set; /* made by the setup hook of a cold item */
     size_t n_copies;      /* how many it had (the set is gone after teardown) */
+    double apart_ns[2];   /* where its threads sat before and after its timing (placement.h); 0: one thread */
 } bench_item;
 
 typedef struct run_set {

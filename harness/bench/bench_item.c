@@ -14,6 +14,7 @@
 #include "bench_shim.h"
 #include "ck_cost.h"
 #include "common/sysinfo.h"
+#include "placement.h"
 
 #if CK_WITH_BENCH /* the shim is built only then */
 
@@ -40,6 +41,7 @@ static int item_setup(void *arg, char *err, size_t err_len)
     if (it->cold && ck_cold_make(&it->cold_set, it->c, ck_sys_llc_bytes(), err, err_len) != 0)
         return -1; /* it->c stays, freed by the teardown */
     it->n_copies = it->cold_set.n;
+    it->apart_ns[0] = ck_threads_apart_ns(it->ctx->n_threads);
     return 0;
 }
 
@@ -75,6 +77,7 @@ static void item_free_case(bench_item *it)
 static void item_teardown(void *arg)
 {
     bench_item *it = arg;
+    it->apart_ns[1] = ck_threads_apart_ns(it->ctx->n_threads);
     item_free_case(it);
 }
 

@@ -57,6 +57,8 @@ void bench_fill_row(ck_bench_row *r, const bench_item *it, const ck_shape *full,
     r->gbs = r->time_ns > 0 ? r->bytes / r->time_ns : 0;
     r->gflops = r->time_ns > 0 ? r->flops / r->time_ns : 0;
     r->copies = it->n_copies;
+    r->apart_ns[0] = it->apart_ns[0];
+    r->apart_ns[1] = it->apart_ns[1];
     r->compute_bf16 = (it->kernel->flags & CK_KF_COMPUTE_BF16) != 0;
     r->cv = res.cv;
     for (int c = 0; c < CK_CTR_COUNT; c++)

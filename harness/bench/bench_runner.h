@@ -85,6 +85,8 @@ typedef struct ck_bench_row {
     double now_pct;      /* DRAM-level rows: % of the roof scaled to the DRAM read the run measured
                           * around the row (mem_probe.h); 0 when not probed */
     char roof_flag[256]; /* "" unless the row is above 105% of its roof: why */
+    double apart_ns[2];  /* one-way ns between its threads before and after its timing (placement.h: on a
+                          * VM the host moves them, and the memory bandwidth with them); 0: one thread */
 } ck_bench_row;
 
 /* What the counters and repetitions say about a row. */
@@ -92,7 +94,8 @@ typedef struct ck_bench_row {
 #define CK_ROW_VARIES 2u       /* coefficient of variation over repetitions above CK_ROW_MAX_CV: noisy */
 #define CK_ROW_FAULTS 4u       /* page faults in the timed loop: first touch or paging */
 #define CK_ROW_THREADS_IDLE 8u /* the threads were on a CPU well under the wall time */
-#define CK_ROW_NOISY (CK_ROW_SWITCHED | CK_ROW_VARIES)
+#define CK_ROW_MOVED 16u       /* the host moved the threads between places during the row: noisy */
+#define CK_ROW_NOISY (CK_ROW_SWITCHED | CK_ROW_VARIES | CK_ROW_MOVED)
 #define CK_ROW_MAX_CV 0.05
 #define CK_ROW_MIN_THREAD_USE 0.8
 

@@ -44,6 +44,10 @@ typedef struct ck_roofs {
     int mode;        /* CK_ROOFS_QUICK, CK_ROOFS_FULL, or CK_ROOFS_UNKNOWN (an older file) */
     double load_avg; /* the higher 1-minute load average, before and after measuring; < 0 unknown */
     int cpus;        /* online CPUs when measured (what the load is relative to); 0 unknown */
+    /* one-way ns of a cache line between the all-threads team's members as
+     * their DRAM read was measured (placement.h: on a VM the host moves
+     * them, and the read with them); 0 unknown (one thread, an older file) */
+    double apart_ns;
     int have_levels; /* 0: a roofs file from before levels (DRAM triad only) */
     ck_mem_level level[CK_MEM_COUNT];
     /* register-resident dot-product peaks: [CK_DOT_INT8] vpdpbusd,
@@ -133,12 +137,14 @@ double ck_roofs_level_read_gbs(const ck_roofs *r, int level, int threads);
  * loop and working set, --quick's timing) on `threads` threads; 0 when the
  * roofs have no levels or memory is short. For bench's probe (mem_probe.h):
  * keep holds the working set between calls (first touch is most of a call's
- * time); ck_level_buf_free releases it. */
+ * time); ck_level_buf_free releases it. *apart_ns: where the threads sat as
+ * they read (placement.h; 0 on one thread): a read during which the host
+ * moved them is taken again, a few times at most. */
 typedef struct ck_level_buf {
     unsigned char *base;
     size_t bytes;
 } ck_level_buf;
-double ck_dram_read_now(const ck_roofs *r, int threads, ck_level_buf *keep);
+double ck_dram_read_now(const ck_roofs *r, int threads, ck_level_buf *keep, double *apart_ns);
 void ck_level_buf_free(ck_level_buf *b);
 /* The dot-product peak at `threads` threads (scaled like the FMA peak). */
 double ck_roofs_dot_gops(const ck_roofs *r, int kind, int threads);

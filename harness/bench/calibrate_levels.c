@@ -33,6 +33,7 @@
 #endif
 
 #include "calibrate_internal.h"
+#include "placement.h"
 #include "common/hugepages.h"
 #include "common/sysinfo.h"
 
@@ -245,11 +246,45 @@ void ck_level_buf_free(ck_level_buf *b)
     b->bytes = 0;
 }
 
-double ck_dram_read_now(const ck_roofs *r, int threads, ck_level_buf *keep)
+/* A read on several threads is one placement's only when they sat in one
+ * place before and after it (placement.h); the host moves them every few
+ * seconds at most (measured: stretches of 2-5 s), so a read of a few tenths
+ * of a second taken again once or twice finds one place. */
+#define APART_TRIES 4
+
+double ck_dram_read_now(const ck_roofs *r, int threads, ck_level_buf *keep, double *apart_ns)
 {
+    *apart_ns = 0;
     if (!r->have_levels || !r->llc_bytes || threads < 1)
         return 0.0;
-    return measure_level_in(r, CK_MEM_DRAM, threads, 0, 0.02, 3, keep);
+    double gbs = 0, before = 0, after = 0;
+    for (int t = 0; t < APART_TRIES && (t == 0 || ck_apart_moved(before, after)); t++) {
+        before = ck_threads_apart_ns(threads);
+        gbs = measure_level_in(r, CK_MEM_DRAM, threads, 0, 0.02, 3, keep);
+        after = ck_threads_apart_ns(threads);
+    }
+    *apart_ns = after;
+    return gbs;
+}
+
+/* DRAM on all threads, read and triad, in one placement as far as the
+ * host allows; r->apart_ns says which. */
+static void measure_dram_placed(ck_roofs *r, double target, int reps, FILE *log)
+{
+    ck_mem_level *l = &r->level[CK_MEM_DRAM];
+    double before = 0, after = 0;
+    for (int t = 0; t < APART_TRIES && (t == 0 || ck_apart_moved(before, after)); t++) {
+        before = ck_threads_apart_ns(r->threads);
+        l->read_gbs[1] = measure_level(r, CK_MEM_DRAM, r->threads, 0, target, reps);
+        l->triad_gbs[1] = measure_level(r, CK_MEM_DRAM, r->threads, 1, target, reps);
+        after = ck_threads_apart_ns(r->threads);
+    }
+    r->apart_ns = after;
+    if (log && ck_apart_moved(before, after))
+        fprintf(log,
+                "calibrate: the host kept moving the %d threads while DRAM was read (%.0f, then %.0f ns apart): "
+                "the DRAM figures on %d threads mix two placements; run calibrate again\n",
+                r->threads, before, after, r->threads);
 }
 
 void calibrate_levels(ck_roofs *r, int quick, FILE *log)
@@ -271,6 +306,10 @@ void calibrate_levels(ck_roofs *r, int quick, FILE *log)
         r->level[lv].set_bytes = set_bytes(r, lv, 1);
         int counts[2] = {1, r->threads};
         for (int k = 0; k < 2; k++) {
+            if (lv == CK_MEM_DRAM && k == 1 && r->threads > 1) {
+                measure_dram_placed(r, target, reps, log);
+                continue;
+            }
             r->level[lv].read_gbs[k] = measure_level(r, lv, counts[k], 0, target, reps);
             r->level[lv].triad_gbs[k] = measure_level(r, lv, counts[k], 1, target, reps);
         }

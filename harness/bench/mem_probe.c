@@ -1,5 +1,6 @@
 /* The bench run's own DRAM read (mem_probe.h). */
 #include "mem_probe.h"
+#include "placement.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,11 +39,13 @@ void ck_mem_probe_take(ck_mem_probe *p, const ck_roofs *r, const int *threads, i
         for (int i = 0; i < n_threads && p->n < CK_PROBE_MAX; i++)
             if (threads[i] >= 1 && !known(p, threads[i])) {
                 p->threads[p->n] = threads[i];
+                p->roof_apart_ns[p->n] = threads[i] == r->threads ? r->apart_ns : 0;
                 p->roof_gbs[p->n++] = ck_roofs_level_read_gbs(r, CK_MEM_DRAM, threads[i]);
             }
     }
     for (int i = 0; i < p->n; i++)
-        (end ? p->end_gbs : p->start_gbs)[i] = ck_dram_read_now(r, p->threads[i], &p->buf);
+        (end ? p->end_gbs : p->start_gbs)[i] =
+            ck_dram_read_now(r, p->threads[i], &p->buf, &(end ? p->end_apart_ns : p->start_apart_ns)[i]);
 }
 
 void ck_mem_probe_free(ck_mem_probe *p)
@@ -55,7 +58,22 @@ void ck_mem_probe_advance(ck_mem_probe *p)
     for (int i = 0; i < p->n; i++) {
         p->start_gbs[i] = p->end_gbs[i];
         p->end_gbs[i] = 0;
+        p->start_apart_ns[i] = p->end_apart_ns[i];
+        p->end_apart_ns[i] = 0;
     }
+}
+
+int ck_mem_probe_moved(const ck_mem_probe *p, int i, char *why, size_t len)
+{
+    const double s = p->start_apart_ns[i], e = p->end_apart_ns[i], c = p->roof_apart_ns[i];
+    why[0] = 0;
+    if (ck_apart_moved(s, e))
+        snprintf(why, len, "the host moved the %d threads between the reads (%.0f ns apart before, %.0f after)",
+                 p->threads[i], s, e);
+    else if (ck_apart_moved(s > 0 ? s : e, c))
+        snprintf(why, len, "the %d threads sat %.0f ns apart, and %.0f when the roofs were measured", p->threads[i],
+                 s > 0 ? s : e, c);
+    return why[0] != 0;
 }
 
 double ck_mem_probe_ratio(const ck_mem_probe *p, int threads)

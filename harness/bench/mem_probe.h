@@ -18,6 +18,10 @@ typedef struct ck_mem_probe {
     int threads[CK_PROBE_MAX];
     double start_gbs[CK_PROBE_MAX], end_gbs[CK_PROBE_MAX]; /* DRAM read; 0: not measured */
     double roof_gbs[CK_PROBE_MAX];                         /* the calibrated DRAM read at that count */
+    /* one-way ns between the threads as each read was taken (placement.h);
+     * 0 on 1 thread or not measured */
+    double start_apart_ns[CK_PROBE_MAX], end_apart_ns[CK_PROBE_MAX];
+    double roof_apart_ns[CK_PROBE_MAX]; /* the calibration's, at its all-threads count; else 0 */
     char why_not[120];
     ck_level_buf buf; /* the working set, kept for the next probe; copies have none */
 } ck_mem_probe;
@@ -41,5 +45,11 @@ void ck_mem_probe_advance(ck_mem_probe *p);
 /* The probe's read at `threads` (the mean of start and end, or the one
  * measured) over the calibrated read at that count; 0 when not probed. */
 double ck_mem_probe_ratio(const ck_mem_probe *p, int threads);
+
+/* Whether probe i's threads sat in different places (ck_apart_moved)
+ * before and after, or, before or after, elsewhere than when the roofs
+ * were measured: then its reads, and the rows against them, compare
+ * figures of two placements. Writes a sentence saying which into why. */
+int ck_mem_probe_moved(const ck_mem_probe *p, int i, char *why, size_t len);
 
 #endif

@@ -119,6 +119,11 @@ static cJSON *row_json(const ck_bench_row *r)
     cJSON_AddBoolToObject(o, "noisy", (r->flags & CK_ROW_NOISY) != 0);
     cJSON_AddBoolToObject(o, "faults_in_timed_loop", (r->flags & CK_ROW_FAULTS) != 0);
     cJSON_AddBoolToObject(o, "threads_idle", (r->flags & CK_ROW_THREADS_IDLE) != 0);
+    if (r->apart_ns[0] > 0 || r->apart_ns[1] > 0) { /* one-way ns before / after it (placement.h) */
+        cJSON *ap = cJSON_AddArrayToObject(o, "threads_apart_ns");
+        cJSON_AddItemToArray(ap, cJSON_CreateNumber(r->apart_ns[0]));
+        cJSON_AddItemToArray(ap, cJSON_CreateNumber(r->apart_ns[1]));
+    }
     char notes[600];
     ck_bench_row_notes(r, notes, sizeof notes);
     cJSON_AddStringToObject(o, "notes", notes);

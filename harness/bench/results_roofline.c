@@ -76,5 +76,17 @@ cJSON *ck_results_probe_json(const ck_mem_probe *p)
         cJSON_AddItemToArray(a, cJSON_CreateNumber(p->end_gbs[i]));
         cJSON_AddItemToArray(r, cJSON_CreateNumber(p->roof_gbs[i]));
     }
+    /* where the threads sat (placement.h): one-way ns, 0 on one thread */
+    cJSON *sa = cJSON_AddArrayToObject(o, "threads_apart_before_ns"),
+          *ea = cJSON_AddArrayToObject(o, "threads_apart_after_ns"),
+          *ra = cJSON_AddArrayToObject(o, "threads_apart_roof_ns");
+    for (int i = 0; i < p->n; i++) {
+        char why[200];
+        cJSON_AddItemToArray(sa, cJSON_CreateNumber(p->start_apart_ns[i]));
+        cJSON_AddItemToArray(ea, cJSON_CreateNumber(p->end_apart_ns[i]));
+        cJSON_AddItemToArray(ra, cJSON_CreateNumber(p->roof_apart_ns[i]));
+        if (ck_mem_probe_moved(p, i, why, sizeof why))
+            cJSON_AddStringToObject(o, "threads_moved", why);
+    }
     return o;
 }

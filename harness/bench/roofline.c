@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "bench_runner.h"
+#include "placement.h"
 
 const char *ck_mem_level_name(int level)
 {
@@ -93,6 +94,18 @@ static double row_peak(const ck_bench_row *row, const ck_roofs *roofs, int isa, 
     return ck_roofs_peak_gflops(roofs, isa, row->threads);
 }
 
+/* Whether the row's threads sat, before or after it, farther apart than
+ * calibrate's (placement.h): on two dies where calibrate had one L3. */
+static int farther(double row_ns, const ck_roofs *roofs)
+{
+    return row_ns > roofs->apart_ns && ck_apart_moved(row_ns, roofs->apart_ns);
+}
+
+static int elsewhere(const ck_bench_row *r, const ck_roofs *roofs)
+{
+    return r->threads == roofs->threads && (farther(r->apart_ns[0], roofs) || farther(r->apart_ns[1], roofs));
+}
+
 /* Why a row beat its roof by more than 5%: the likely cause, said once. */
 static void explain(ck_bench_row *r, const ck_roofs *roofs)
 {
@@ -105,6 +118,11 @@ static void explain(ck_bench_row *r, const ck_roofs *roofs)
                  "above the calibrated %s peak: calibrate ran on a busy machine, or the kernel does fewer ops "
                  "than counted",
                  r->arith);
+    else if (r->mem_level == CK_MEM_DRAM && elsewhere(r, roofs))
+        snprintf(r->roof_flag, sizeof r->roof_flag,
+                 "above DRAM: its threads sat %.0f ns apart, %.0f when the roofs were measured: a placement with "
+                 "more memory bandwidth (on two dies, a link to memory each)",
+                 r->apart_ns[0] > r->apart_ns[1] ? r->apart_ns[0] : r->apart_ns[1], roofs->apart_ns);
     else if (r->mem_level == CK_MEM_DRAM && r->cache && strcmp(r->cache, "cold") == 0 && r->copies == 1)
         snprintf(r->roof_flag, sizeof r->roof_flag,
                  "above DRAM: one copy of large operands, of which the op reads a part that stays cached");

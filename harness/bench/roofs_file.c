@@ -140,6 +140,8 @@ cJSON *ck_roofs_to_json(const ck_roofs *r)
     if (r->cpus > 0)
         cJSON_AddNumberToObject(o, "cpus", r->cpus);
     cJSON_AddNumberToObject(o, "threads", r->threads);
+    if (r->apart_ns > 0)
+        cJSON_AddNumberToObject(o, "threads_apart_ns", r->apart_ns);
     cJSON_AddNumberToObject(o, "llc_bytes", (double)r->llc_bytes);
     cJSON_AddNumberToObject(o, "triad_array_bytes", (double)r->triad_array_bytes);
     cJSON_AddItemToObject(o, "stream_triad_gbs", pair(r->triad_gbs[0], r->triad_gbs[1]));
@@ -235,6 +237,8 @@ static void read_trust(const cJSON *o, ck_roofs *r)
     r->load_avg = cJSON_IsNumber(load) && load->valuedouble >= 0 ? load->valuedouble : -1;
     const cJSON *cpus = cJSON_GetObjectItemCaseSensitive(o, "cpus");
     r->cpus = cJSON_IsNumber(cpus) && cpus->valuedouble >= 1 ? (int)cpus->valuedouble : 0;
+    const cJSON *apart = cJSON_GetObjectItemCaseSensitive(o, "threads_apart_ns");
+    r->apart_ns = cJSON_IsNumber(apart) && apart->valuedouble > 0 && apart->valuedouble < 1e9 ? apart->valuedouble : 0;
 }
 
 /* A one/all-threads pair of positive numbers at obj[key]; `field` names it. */

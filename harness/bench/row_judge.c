@@ -9,13 +9,16 @@
  *   touched in the untimed warm-up, so a fault there is first touch (of
  *   scratch, of a fresh mapping) or paging, and the time includes it.
  * - threads idle: the threads' CPU time is well under wall time x threads,
- *   i.e. they waited — for a CPU on a shared machine, or on each other. */
+ *   i.e. they waited — for a CPU on a shared machine, or on each other.
+ * - moved: the threads sat in different places (placement.h) before and
+ *   after the row: part of its time ran with another memory bandwidth. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "bench_runner.h"
+#include "placement.h"
 
 static int positive(double v)
 {
@@ -42,6 +45,8 @@ void ck_bench_row_judge(ck_bench_row *r)
         r->flags |= CK_ROW_FAULTS;
     if (!isnan(r->thread_use) && r->thread_use < CK_ROW_MIN_THREAD_USE)
         r->flags |= CK_ROW_THREADS_IDLE;
+    if (ck_apart_moved(r->apart_ns[0], r->apart_ns[1]))
+        r->flags |= CK_ROW_MOVED;
 }
 
 static void add(char *buf, size_t len, const char *text)
@@ -69,6 +74,11 @@ void ck_bench_row_notes(const ck_bench_row *r, char *buf, size_t len)
     if (r->flags & CK_ROW_FAULTS) {
         snprintf(t, sizeof t, "faults in its timed loop: first-touch or paging (%.3g per iteration)",
                  c[CK_CTR_PAGE_FAULTS]);
+        add(buf, len, t);
+    }
+    if (r->flags & CK_ROW_MOVED) {
+        snprintf(t, sizeof t, "noisy: the host moved the threads during it (%.0f ns apart before, %.0f after)",
+                 r->apart_ns[0], r->apart_ns[1]);
         add(buf, len, t);
     }
     if (r->flags & CK_ROW_THREADS_IDLE) {

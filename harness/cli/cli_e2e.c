@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "bench/bench_e2e.h"
+#include "bench/placement.h"
 #include "cli_bench.h"
 #include "common/sysinfo.h"
 
@@ -29,12 +30,24 @@ static void print_bound(const ck_e2e_result *r, const ck_roofs *roofs)
     printf("tg %s, %d threads: %.2f ms per token; its %.2f GB per token at the DRAM roof (%.1f GB/s) take %.2f ms: "
            "%.2fx the bound\n",
            r->plugin, r->threads, 1e-6 * per_token, tg->ideal_bytes / 1e9, bw, 1e-6 * ideal, per_token / ideal);
-    double now = ck_roofs_dram_now_gbs(roofs, r->threads, r->dram_ratio);
-    if (now > 0)
-        printf("  the DRAM read measured before / after the run: %.1f / %.1f GB/s (roof's read %.1f); at that\n"
-               "  bandwidth (%.1f GB/s) the bound is %.2f ms: %.2fx it\n",
-               r->dram_before_gbs, r->dram_after_gbs, r->dram_roof_gbs, now, 1e-6 * tg->ideal_bytes / now,
-               per_token / (tg->ideal_bytes / now));
+    if (r->dram_roof_gbs > 0) {
+        printf("  the DRAM read measured before / after the run: %.1f / %.1f GB/s (roof's read %.1f)",
+               r->dram_before_gbs, r->dram_after_gbs, r->dram_roof_gbs);
+        if (r->dram_before_apart_ns > 0)
+            printf("; threads %.0f / %.0f ns apart (%.0f calibrating)", r->dram_before_apart_ns, r->dram_after_apart_ns,
+                   r->dram_roof_apart_ns);
+        double now = ck_roofs_dram_now_gbs(roofs, r->threads, r->dram_ratio);
+        if (now > 0)
+            printf(";\n  at that bandwidth (%.1f GB/s) the bound is %.2f ms: %.2fx it\n", now,
+                   1e-6 * tg->ideal_bytes / now, per_token / (tg->ideal_bytes / now));
+        else
+            printf("\n");
+        if (r->dram_moved[0])
+            printf("  note: %s: " CK_PLACEMENT_WHY ", so %s; rerun%s\n", r->dram_moved,
+                   now > 0 ? "the bound at the read measured around the run is the one to go by"
+                           : "neither read is the run's",
+                   now > 0 ? ", or calibrate again" : "");
+    }
     const ck_e2e_phase *pp = &r->phase[CK_E2E_PP];
     if (pp->ideal_ns > 0)
         printf("pp%zu %s, %d threads: %.0f%% of the roof, time-weighted (sum of each op's ideal %.1f ms / measured "
@@ -92,7 +105,12 @@ static int run_probed(const ck_bench_opts *o, const char *plugin, int threads, c
     res->dram_before_gbs = mp->start_gbs[0];
     res->dram_after_gbs = mp->end_gbs[0];
     res->dram_roof_gbs = mp->roof_gbs[0];
-    res->dram_ratio = ck_mem_probe_ratio(mp, t);
+    res->dram_before_apart_ns = mp->start_apart_ns[0];
+    res->dram_after_apart_ns = mp->end_apart_ns[0];
+    res->dram_roof_apart_ns = mp->roof_apart_ns[0];
+    ck_mem_probe_moved(mp, 0, res->dram_moved, sizeof res->dram_moved);
+    /* two placements: their mean is neither's read */
+    res->dram_ratio = ck_apart_moved(mp->start_apart_ns[0], mp->end_apart_ns[0]) ? 0 : ck_mem_probe_ratio(mp, t);
     return 0;
 }
 

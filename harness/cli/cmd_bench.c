@@ -11,6 +11,7 @@
 #include "common/term.h"
 #include "bench/bench_runner.h"
 #include "bench/calibrate.h"
+#include "bench/placement.h"
 #include "bench/results.h"
 #include "ck_host.h"
 #include "cli_bench.h"
@@ -83,10 +84,16 @@ static void print_probe(const ck_bench_plugin_result *pr)
     printf("memory: DRAM read before / after these rows:");
     double low = 1.0;
     for (int i = 0; i < p->n; i++) {
-        printf("%s %.1f / %.1f GB/s on %d thr (roof %.1f)", i ? "," : "", p->start_gbs[i], p->end_gbs[i], p->threads[i],
+        printf("%s %.1f / %.1f GB/s on %d thr (roof %.1f", i ? "," : "", p->start_gbs[i], p->end_gbs[i], p->threads[i],
                p->roof_gbs[i]);
+        if (p->start_apart_ns[i] > 0)
+            printf("; threads %.0f / %.0f ns apart", p->start_apart_ns[i], p->end_apart_ns[i]);
+        printf(")");
+        char why[200];
         double ratio = ck_mem_probe_ratio(p, p->threads[i]);
-        if (ratio > 0 && ratio < low)
+        /* a read low because the threads sit elsewhere than at calibration
+         * is not a shared memory: the note below says that instead */
+        if (ratio > 0 && ratio < low && !ck_mem_probe_moved(p, i, why, sizeof why))
             low = ratio;
     }
     printf("\n");
@@ -100,6 +107,13 @@ static void print_probe(const ck_bench_plugin_result *pr)
     }
     if (any)
         printf("\n");
+    for (int i = 0; i < p->n; i++) {
+        char why[200];
+        if (ck_mem_probe_moved(p, i, why, sizeof why))
+            printf("  note: %s: " CK_PLACEMENT_WHY ", so these %d-thread figures compare two placements;\n"
+                   "  rerun, or calibrate again\n",
+                   why, p->threads[i]);
+    }
     if (low < CK_PROBE_SHARED)
         printf("  the memory gave %.0f%% of its calibrated read: other work shares it, and the %% of roof of\n"
                "  the DRAM rows understates them\n",

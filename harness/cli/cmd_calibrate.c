@@ -43,6 +43,10 @@ static void print_roofs(const ck_roofs *r, const char *path)
     }
     if (!r->have_levels)
         printf("  per-level bandwidth: not measured (the system does not say its cache sizes)\n");
+    if (r->apart_ns > 0)
+        printf("  threads: the %d sat %.0f ns apart (a cache line, one way) as they read DRAM; on a VM the host\n"
+               "  moves them, and the read on %d threads moves with it (bench says when its threads sit elsewhere)\n",
+               r->threads, r->apart_ns, r->threads);
     if (path)
         printf("saved: %s\n", path);
     char why[200];

@@ -515,8 +515,14 @@ Test(bench_run, cold_rows_carry_the_dram_read_measured_around_them)
     const cJSON *ckb = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(doc, "context"), "ckbench");
     const cJSON *dp = cJSON_GetObjectItemCaseSensitive(ckb, "dram_probe");
     cr_assert(cJSON_IsObject(dp), "ckbench.dram_probe");
-    const char *arrays[] = {"threads", "before_gbs", "after_gbs", "roof_read_gbs"};
-    for (size_t k = 0; k < 4; k++)
+    const char *arrays[] = {"threads",
+                            "before_gbs",
+                            "after_gbs",
+                            "roof_read_gbs",
+                            "threads_apart_before_ns",
+                            "threads_apart_after_ns",
+                            "threads_apart_roof_ns"};
+    for (size_t k = 0; k < 7; k++)
         cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(dp, arrays[k])), 1, "dram_probe.%s",
                      arrays[k]);
     const cJSON *op0 = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(ckb, "ops"), 0);

@@ -1,0 +1,89 @@
+/* Where a team's threads sit (placement.h): a cache line bounced between
+ * thread 0 and each other member in turn. */
+#include "placement.h"
+#include "calibrate_internal.h"
+#include "common/sysinfo.h"
+
+#include <math.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <time.h>
+
+#define APART_TRIPS 200 /* round trips per batch */
+#define APART_BATCHES 5
+
+typedef struct apart_line {
+    _Alignas(64) _Atomic uint32_t v; /* odd: thread 0's turn done; even: the member's */
+} apart_line;
+
+typedef struct apart_job {
+    apart_line line[64];
+    double ns; /* farthest member, one way */
+} apart_job;
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static void wait_for(_Atomic uint32_t *v, uint32_t want)
+{
+    while (atomic_load_explicit(v, memory_order_acquire) != want)
+        ;
+}
+
+/* Thread 0 writes 2k + 1 into member i's line and waits for 2k + 2; the
+ * member answers each in turn. Members wait their turn on their own line. */
+static void apart_work(void *arg, int tid, int n)
+{
+    apart_job *j = arg;
+    const uint32_t trips = APART_TRIPS * APART_BATCHES;
+    if (tid > 0) {
+        for (uint32_t k = 0; k < trips; k++) {
+            wait_for(&j->line[tid].v, 2 * k + 1);
+            atomic_store_explicit(&j->line[tid].v, 2 * k + 2, memory_order_release);
+        }
+        return;
+    }
+    double farthest = 0;
+    for (int m = 1; m < n; m++) {
+        double best = INFINITY;
+        uint32_t k = 0;
+        for (int b = 0; b < APART_BATCHES; b++) {
+            double t0 = now_s();
+            for (int r = 0; r < APART_TRIPS; r++, k++) {
+                atomic_store_explicit(&j->line[m].v, 2 * k + 1, memory_order_release);
+                wait_for(&j->line[m].v, 2 * k + 2);
+            }
+            double dt = now_s() - t0;
+            best = dt < best ? dt : best;
+        }
+        double ns = 1e9 * best / (2.0 * APART_TRIPS);
+        farthest = ns > farthest ? ns : farthest;
+    }
+    j->ns = farthest;
+}
+
+double ck_threads_apart_ns(int threads)
+{
+    /* a member without a CPU of its own would be waited for a time slice
+     * per trip */
+    if (threads < 2 || threads > 64 || threads > ck_sys_ncpus())
+        return 0.0;
+    static apart_job j; /* 4 KiB of lines: not on the stack; one team at a time */
+    for (int i = 0; i < threads; i++)
+        atomic_store(&j.line[i].v, 0);
+    j.ns = 0;
+    team_time t = run_team(threads, apart_work, &j);
+    return t.wall > 0 ? j.ns : 0.0;
+}
+
+int ck_apart_moved(double a_ns, double b_ns)
+{
+    if (!(a_ns > 0) || !(b_ns > 0))
+        return 0;
+    double hi = a_ns > b_ns ? a_ns : b_ns, lo = a_ns > b_ns ? b_ns : a_ns;
+    return hi > CK_APART_RATIO * lo;
+}
