@@ -34,11 +34,12 @@
 #include "attention-avx512.h"
 #include "avx512-kernels.h"
 
-#define CK512_DEC_B 16          /* keys per block, and rows prefetched ahead */
-#define CK512_DEC_B_MHA 32      /* keys per block with G = 1 */
-#define CK512_DEC_MHA_PF 8192   /* bytes ahead in K and V, G = 1 (scores_mha) */
-#define CK512_DEC_MIN_CHUNK 128 /* keys per chunk, at least */
-#define CK512_DEC_MAX_CHUNKS 64 /* chunks per row, at most (bounds the merge) */
+#define CK512_DEC_B 16              /* keys per block, and rows prefetched ahead */
+#define CK512_DEC_B_MHA 32          /* keys per block with G = 1 */
+#define CK512_DEC_MHA_PF 8192       /* bytes ahead in V, and in K into L1, G = 1 (scores_mha) */
+#define CK512_DEC_MHA_PF_K_L2 32768 /* bytes ahead in K into L2 (scores_mha) */
+#define CK512_DEC_MIN_CHUNK 128     /* keys per chunk, at least */
+#define CK512_DEC_MAX_CHUNKS 64     /* chunks per row, at most (bounds the merge) */
 
 static size_t round16(size_t n)
 {
@@ -378,7 +379,15 @@ static void pv_block(const dec_job *j, size_t s0, size_t rows, const float *sc, 
  * 9-12% (2 or 32 KiB ahead: no gain, 4-16 KiB alike in a noisier run; the
  * tiled path's block-ahead prefetch: no gain). Against the tiled path, in
  * one run: S = 512 11% faster, S = 2048 level (9% faster in another);
- * hot (4 MiB of KV in L3) 1.27x. */
+ * hot (4 MiB of KV in L3) 1.27x.
+ * The prefetch of a tile's 8 KiB is spread over its dot loop (16 lines
+ * per 16 FMAs at hd = 128), not issued at the tile's start: on a Zen 4
+ * class VM (L2 prefetch, 1 thread, cold, S = 2048) the scores alone, with
+ * p . V left out, took 2.3-3.3 ms with the burst and 1.8-2.0 spread, the
+ * whole op 3.9-4.2 ms against 3.2-3.3 (17 -> 21 GB/s of a 31 GB/s read);
+ * K 32 KiB ahead there (16 KiB: 3.3 ms; 8 KiB: 3.3-3.5), V's 8 KiB as it
+ * was (4 KiB: 4.0 ms; 16-32 KiB: 3.2-3.5). Into L1 (Zen 5) K stays 8 KiB
+ * ahead. */
 #define CK512_MHA_DOT(i, LOAD) d##i = _mm512_fmadd_ps(LOAD(q##i + c), LOAD(k##i + c), d##i)
 #define CK512_MHA_DOTS(LOAD)                                                                                           \
     do {                                                                                                               \
@@ -403,8 +412,13 @@ static void pv_block(const dec_job *j, size_t s0, size_t rows, const float *sc, 
     const float *q##i = qp + (h0 + ((i) < nh ? (i) : nh - 1)) * hdp, *k##i = kr + (h0 + ((i) < nh ? (i) : nh - 1)) * hd
 #define CK512_MHA_LOADU(p) _mm512_loadu_ps(p)
 #define CK512_MHA_LOADM(p) _mm512_maskz_loadu_ps(m, p)
-static __m512 tile_mha(const float *qp, const float *kr, size_t h0, size_t nh, size_t hd, size_t hdp)
+static __m512 tile_mha(const float *qp, const float *kr, size_t h0, size_t nh, size_t hd, size_t hdp, const char *pk,
+                       int l2)
 {
+    /* the tile's bytes, pf_ahead further on, a few lines per 16 FMAs */
+    const size_t pf_end = nh * hd * sizeof(float), steps = hd / 16 ? hd / 16 : 1;
+    const size_t pf_per = (pf_end / 64 + steps - 1) / steps;
+    size_t pf_off = 0;
     CK512_MHA_PTR(0);
     CK512_MHA_PTR(1);
     CK512_MHA_PTR(2);
@@ -424,12 +438,17 @@ static __m512 tile_mha(const float *qp, const float *kr, size_t h0, size_t nh, s
     __m512 d0 = _mm512_setzero_ps(), d1 = d0, d2 = d0, d3 = d0, d4 = d0, d5 = d0, d6 = d0, d7 = d0;
     __m512 d8 = d0, d9 = d0, d10 = d0, d11 = d0, d12 = d0, d13 = d0, d14 = d0, d15 = d0;
     size_t c = 0;
-    for (; c + 16 <= hd; c += 16)
+    for (; c + 16 <= hd; c += 16) {
         CK512_MHA_DOTS(CK512_MHA_LOADU);
+        for (size_t i = 0; i < pf_per && pf_off < pf_end; i++, pf_off += 64)
+            dec_prefetch(pk + pf_off, l2);
+    }
     if (c < hd) {
         const __mmask16 m = ck512_mask(hd - c);
         CK512_MHA_DOTS(CK512_MHA_LOADM);
     }
+    for (; pf_off < pf_end; pf_off += 64)
+        dec_prefetch(pk + pf_off, l2);
     return ck512_hsum16(d0, d1, d2, d3, d4, d5, d6, d7, d8, d9, d10, d11, d12, d13, d14, d15);
 }
 #undef CK512_MHA_DOT
@@ -443,15 +462,14 @@ static void scores_mha(const dec_job *j, const float *qp, size_t s0, size_t rows
     const ck_attention_args *a = j->a;
     const size_t hd = a->head_dim, row = a->n_kv_heads * hd, H = a->n_heads;
     const int l2 = ck_avx512_prefetch_l2;
+    const size_t pf_ahead = l2 ? CK512_DEC_MHA_PF_K_L2 : CK512_DEC_MHA_PF;
     const __m512 scale = _mm512_set1_ps(a->scale), cap = _mm512_set1_ps(a->softcap),
                  two_over_cap = _mm512_set1_ps(a->softcap > 0.0f ? 2.0f / a->softcap : 0.0f);
     for (size_t r = 0; r < rows; r++)
         for (size_t h0 = 0; h0 < H; h0 += 16) {
             const size_t nh = H - h0 < 16 ? H - h0 : 16;
-            const char *pk = (const char *)(a->k + (s0 + r) * row + h0 * hd) + CK512_DEC_MHA_PF;
-            for (size_t b = 0; b < nh * hd * sizeof(float); b += 64)
-                dec_prefetch(pk + b, l2);
-            __m512 d = _mm512_mul_ps(tile_mha(qp, a->k + (s0 + r) * row, h0, nh, hd, j->hdp), scale);
+            const char *pk = (const char *)(a->k + (s0 + r) * row + h0 * hd) + pf_ahead;
+            __m512 d = _mm512_mul_ps(tile_mha(qp, a->k + (s0 + r) * row, h0, nh, hd, j->hdp, pk, l2), scale);
             if (a->softcap > 0.0f)
                 d = ck512_softcap(d, cap, two_over_cap);
             _mm512_mask_storeu_ps(sc + r * j->hp + h0, ck512_mask(nh), d);
