@@ -81,6 +81,8 @@ double ck_mem_probe_ratio(const ck_mem_probe *p, int threads)
     for (int i = 0; i < p->n; i++) {
         if (p->threads[i] != threads || !(p->roof_gbs[i] > 0))
             continue;
+        if (ck_apart_moved(p->start_apart_ns[i], p->end_apart_ns[i]))
+            return 0.0; /* two placements: their mean is neither's read */
         double s = p->start_gbs[i], e = p->end_gbs[i];
         double now = s > 0 && e > 0 ? (s + e) / 2 : s > 0 ? s : e;
         return now > 0 ? now / p->roof_gbs[i] : 0.0;

@@ -43,7 +43,8 @@ void ck_mem_probe_free(ck_mem_probe *p);
 void ck_mem_probe_advance(ck_mem_probe *p);
 
 /* The probe's read at `threads` (the mean of start and end, or the one
- * measured) over the calibrated read at that count; 0 when not probed. */
+ * measured) over the calibrated read at that count; 0 when not probed, or
+ * when the host moved the threads between start and end (placement.h). */
 double ck_mem_probe_ratio(const ck_mem_probe *p, int threads);
 
 /* Whether probe i's threads sat in different places (ck_apart_moved)

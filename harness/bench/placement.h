@@ -15,7 +15,7 @@
 #define CK_APART_RATIO 2.0
 
 /* What a note about a move says after naming it. */
-#define CK_PLACEMENT_WHY "where the threads sit sets the DRAM read (one L3, or two dies with a link to\n  memory each)"
+#define CK_PLACEMENT_WHY "where the threads sit sets the DRAM read (one L3, or two dies with a link to memory each)"
 
 /* One-way ns of a cache line from thread 0 of a team of `threads` to its
  * farthest member (the least of several batches of round trips, so a

@@ -43,7 +43,7 @@ static void print_bound(const ck_e2e_result *r, const ck_roofs *roofs)
         else
             printf("\n");
         if (r->dram_moved[0])
-            printf("  note: %s: " CK_PLACEMENT_WHY ", so %s; rerun%s\n", r->dram_moved,
+            printf("  note: %s:\n  " CK_PLACEMENT_WHY ",\n  so %s; rerun%s\n", r->dram_moved,
                    now > 0 ? "the bound at the read measured around the run is the one to go by"
                            : "neither read is the run's",
                    now > 0 ? ", or calibrate again" : "");
@@ -109,8 +109,7 @@ static int run_probed(const ck_bench_opts *o, const char *plugin, int threads, c
     res->dram_after_apart_ns = mp->end_apart_ns[0];
     res->dram_roof_apart_ns = mp->roof_apart_ns[0];
     ck_mem_probe_moved(mp, 0, res->dram_moved, sizeof res->dram_moved);
-    /* two placements: their mean is neither's read */
-    res->dram_ratio = ck_apart_moved(mp->start_apart_ns[0], mp->end_apart_ns[0]) ? 0 : ck_mem_probe_ratio(mp, t);
+    res->dram_ratio = ck_mem_probe_ratio(mp, t);
     return 0;
 }
 

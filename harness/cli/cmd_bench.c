@@ -110,8 +110,8 @@ static void print_probe(const ck_bench_plugin_result *pr)
     for (int i = 0; i < p->n; i++) {
         char why[200];
         if (ck_mem_probe_moved(p, i, why, sizeof why))
-            printf("  note: %s: " CK_PLACEMENT_WHY ", so these %d-thread figures compare two placements;\n"
-                   "  rerun, or calibrate again\n",
+            printf("  note: %s:\n  " CK_PLACEMENT_WHY ",\n"
+                   "  so these %d-thread figures compare two placements; rerun, or calibrate again\n",
                    why, p->threads[i]);
     }
     if (low < CK_PROBE_SHARED)

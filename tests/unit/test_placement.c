@@ -70,6 +70,15 @@ Test(placement, a_probe_names_a_move_between_its_reads_and_one_since_calibration
     cr_expect_eq(ck_mem_probe_moved(&p, 0, why, sizeof why), 0, "one thread: %s", why);
 }
 
+/* Reads of two placements have no mean to put rows against. */
+Test(placement, a_probe_whose_threads_moved_gives_no_ratio)
+{
+    ck_mem_probe p = probe(30, 32, 35);
+    cr_expect_float_eq(ck_mem_probe_ratio(&p, 2), 35.0 / 35.0, 1e-12, "(30 + 40) / 2 against 35");
+    p = probe(30, 160, 35);
+    cr_expect_eq(ck_mem_probe_ratio(&p, 2), 0.0);
+}
+
 /* The roofs file keeps where calibrate's threads sat; an older file, or a
  * value that is no distance, loads as unknown. */
 Test(placement, the_roofs_file_keeps_where_the_threads_sat)
