@@ -90,7 +90,7 @@ typedef struct ck_bench_row {
 } ck_bench_row;
 
 /* What the counters and repetitions say about a row. */
-#define CK_ROW_SWITCHED 1u     /* preempted or migrated during the timed loop: noisy */
+#define CK_ROW_SWITCHED 1u     /* preempted for a visible share of the time, or migrated: noisy */
 #define CK_ROW_VARIES 2u       /* coefficient of variation over repetitions above CK_ROW_MAX_CV: noisy */
 #define CK_ROW_FAULTS 4u       /* page faults in the timed loop: first touch or paging */
 #define CK_ROW_THREADS_IDLE 8u /* the threads were on a CPU well under the wall time */

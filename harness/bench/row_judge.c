@@ -1,10 +1,15 @@
 /* What a row's counters and repetitions say about its time
  * (ck_bench_row_judge in bench_runner.h). The rules:
  *
- * - noisy: the timed loop was preempted (involuntary context switches) or a
- *   thread moved CPU, or the time varies over repetitions by more than
- *   CK_ROW_MAX_CV. Voluntary switches are not noise: the pool's workers
- *   sleep between jobs by design.
+ * - noisy: the timed loop was preempted (involuntary context switches) for
+ *   a visible share of its time (the threads' CPU time more than
+ *   CK_ROW_MAX_CV short of wall time x threads, or no task clock to say),
+ *   or a thread moved CPU, or the time varies over repetitions by more
+ *   than CK_ROW_MAX_CV. Voluntary switches are not noise: the pool's
+ *   workers sleep between jobs by design. A preemption that cost no visible
+ *   time is not either: on a 2-CPU VM the system's own housekeeping
+ *   preempted every 2-thread decode row 0.03-0.15 times per iteration,
+ *   with the threads on a CPU 98-100% of the wall time.
  * - faults: any page fault in the timed loop. Kernels run on buffers
  *   touched in the untimed warm-up, so a fault there is first touch (of
  *   scratch, of a fresh mapping) or paging, and the time includes it.
@@ -37,7 +42,8 @@ void ck_bench_row_judge(ck_bench_row *r)
         long line = sysconf(_SC_LEVEL1_DCACHE_LINESIZE);
         r->traffic_bytes = c[CK_CTR_LLC_MISSES] * (double)(line > 0 ? line : 64);
     }
-    if (positive(c[CK_CTR_INVOLUNTARY_SWITCHES]) || positive(c[CK_CTR_CPU_MIGRATIONS]))
+    int lost = isnan(r->thread_use) || r->thread_use < 1.0 - CK_ROW_MAX_CV;
+    if ((positive(c[CK_CTR_INVOLUNTARY_SWITCHES]) && lost) || positive(c[CK_CTR_CPU_MIGRATIONS]))
         r->flags |= CK_ROW_SWITCHED;
     if (r->cv > CK_ROW_MAX_CV)
         r->flags |= CK_ROW_VARIES;

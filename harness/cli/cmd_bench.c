@@ -215,10 +215,11 @@ static void print_counters_legend(const ck_counters_why *w)
         printf("counters: software set unavailable: %s; no cpu or ! column\n", w->software);
     else
         printf("counters: per timed iteration, on every thread of the pool (perf_event_open)%s%s\n"
-               "  cpu: task clock / (wall x threads), how much the threads really ran; !: N noisy (preempted,\n"
-               "  migrated, or cv over repetitions > %.0f%%), F page faults in the timed loop (first touch or\n"
-               "  paging), I threads idle (cpu < %.2f); the result file says each in words\n",
-               w->partial[0] ? "; " : "", w->partial, 100 * CK_ROW_MAX_CV, CK_ROW_MIN_THREAD_USE);
+               "  cpu: task clock / (wall x threads), how much the threads really ran; !: N noisy (preempted\n"
+               "  for > %.0f%% of the time, migrated, moved by the host, or cv over repetitions > %.0f%%), F page\n"
+               "  faults in the timed loop (first touch or paging), I threads idle (cpu < %.2f); the result\n"
+               "  file says each in words\n",
+               w->partial[0] ? "; " : "", w->partial, 100 * CK_ROW_MAX_CV, 100 * CK_ROW_MAX_CV, CK_ROW_MIN_THREAD_USE);
     if (w->hardware[0])
         printf("hardware counters: unavailable: %s\n", w->hardware);
 }

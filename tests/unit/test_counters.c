@@ -197,7 +197,16 @@ Test(counters, row_notes_follow_the_counters)
     cr_assert_eq(r.flags, 0u);
     r.counters[CK_CTR_INVOLUNTARY_SWITCHES] = 0.01;
     ck_bench_row_judge(&r);
-    cr_assert_eq(r.flags, CK_ROW_SWITCHED, "preempted: noisy");
+    cr_assert_eq(r.flags, 0u, "preempted, but the threads ran throughout: the time is the kernel's");
+    r.counters[CK_CTR_TASK_CLOCK_NS] = 2000.0 * (1.0 - CK_ROW_MAX_CV) * 1.001;
+    ck_bench_row_judge(&r);
+    cr_assert_eq(r.flags, 0u, "short of the wall time by less than the cv bound");
+    r.counters[CK_CTR_TASK_CLOCK_NS] = 2000.0 * (1.0 - CK_ROW_MAX_CV) * 0.999;
+    ck_bench_row_judge(&r);
+    cr_assert_eq(r.flags, CK_ROW_SWITCHED, "preempted for a visible share of the time: noisy");
+    r.counters[CK_CTR_TASK_CLOCK_NS] = NAN;
+    ck_bench_row_judge(&r);
+    cr_assert_eq(r.flags, CK_ROW_SWITCHED, "preempted, and no task clock to say for how long: noisy");
 
     r = quiet_row(1);
     r.counters[CK_CTR_CPU_MIGRATIONS] = 0.5;
