@@ -87,6 +87,7 @@ typedef struct ck_bench_row {
     char roof_flag[256]; /* "" unless the row is above 105% of its roof: why */
     double apart_ns[2];  /* one-way ns between its threads before and after its timing (placement.h: on a
                           * VM the host moves them, and the memory bandwidth with them); 0: one thread */
+    int inplace;         /* the op updates an operand in place (rope's q and k, adam's state) */
 } ck_bench_row;
 
 /* What the counters and repetitions say about a row. */

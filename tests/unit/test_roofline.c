@@ -138,6 +138,21 @@ Test(roofline, a_row_is_compared_with_its_level_and_its_arithmetic)
     nt.time_ns = 12500 / 1.2;
     ck_roofline_apply(&nt, &r, CK_ISA_AVX512, CK_DTYPE_F32);
     cr_assert(strstr(nt.roof_flag, "streaming stores"), "flag: %s", nt.roof_flag);
+    /* an in-place update (rope's q and k) writes back beside its reads: up
+     * to 2x the read roof, and no further */
+    ck_bench_row upd = cold;
+    upd.inplace = 1;
+    upd.time_ns = 12500 / 1.6;
+    ck_roofline_apply(&upd, &r, CK_ISA_AVX512, CK_DTYPE_F32);
+    cr_assert(strstr(upd.roof_flag, "in-place update"), "flag: %s", upd.roof_flag);
+    upd.time_ns = 12500 / 2.5;
+    ck_roofline_apply(&upd, &r, CK_ISA_AVX512, CK_DTYPE_F32);
+    cr_assert(strstr(upd.roof_flag, "still hit the last-level cache") && !strstr(upd.roof_flag, "in-place"),
+              "250%%, beyond what write-backs give: %s", upd.roof_flag);
+    nt.time_ns = 12500 / 1.6; /* not in place: the copies */
+    ck_roofline_apply(&nt, &r, CK_ISA_AVX512, CK_DTYPE_F32);
+    cr_assert(strstr(nt.roof_flag, "still hit the last-level cache") && !strstr(nt.roof_flag, "in-place"), "flag: %s",
+              nt.roof_flag);
     cold.copies = 1; /* an embedding table read one row at a time: the row stays cached */
     ck_roofline_apply(&cold, &r, CK_ISA_AVX512, CK_DTYPE_F32);
     cr_assert(strstr(cold.roof_flag, "one copy"), "flag: %s", cold.roof_flag);
