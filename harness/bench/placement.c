@@ -11,6 +11,11 @@
 
 #define APART_TRIPS 200 /* round trips per batch */
 #define APART_BATCHES 5
+/* A batch slower than this (5 us a round trip, ten times two sockets
+ * apart) had a member off its CPU: other work shares the CPUs, and the
+ * distance is not measured (0) rather than waited for a time slice a trip. */
+#define APART_MAX_BATCH_S (APART_TRIPS * 5e-6)
+#define APART_GIVE_UP UINT32_MAX
 
 typedef struct apart_line {
     _Alignas(64) _Atomic uint32_t v; /* odd: thread 0's turn done; even: the member's */
@@ -28,10 +33,14 @@ static double now_s(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-static void wait_for(_Atomic uint32_t *v, uint32_t want)
+/* 0 when thread 0 gave up instead */
+static int wait_for(_Atomic uint32_t *v, uint32_t want)
 {
-    while (atomic_load_explicit(v, memory_order_acquire) != want)
-        ;
+    uint32_t now;
+    while ((now = atomic_load_explicit(v, memory_order_acquire)) != want)
+        if (now == APART_GIVE_UP)
+            return 0;
+    return 1;
 }
 
 /* Thread 0 writes 2k + 1 into member i's line and waits for 2k + 2; the
@@ -41,17 +50,16 @@ static void apart_work(void *arg, int tid, int n)
     apart_job *j = arg;
     const uint32_t trips = APART_TRIPS * APART_BATCHES;
     if (tid > 0) {
-        for (uint32_t k = 0; k < trips; k++) {
-            wait_for(&j->line[tid].v, 2 * k + 1);
+        for (uint32_t k = 0; k < trips && wait_for(&j->line[tid].v, 2 * k + 1); k++)
             atomic_store_explicit(&j->line[tid].v, 2 * k + 2, memory_order_release);
-        }
         return;
     }
     double farthest = 0;
+    int gave_up = 0;
     for (int m = 1; m < n; m++) {
         double best = INFINITY;
         uint32_t k = 0;
-        for (int b = 0; b < APART_BATCHES; b++) {
+        for (int b = 0; b < APART_BATCHES && !gave_up; b++) {
             double t0 = now_s();
             for (int r = 0; r < APART_TRIPS; r++, k++) {
                 atomic_store_explicit(&j->line[m].v, 2 * k + 1, memory_order_release);
@@ -59,11 +67,17 @@ static void apart_work(void *arg, int tid, int n)
             }
             double dt = now_s() - t0;
             best = dt < best ? dt : best;
+            gave_up = dt > APART_MAX_BATCH_S;
+        }
+        if (gave_up) { /* this member and every later one stop waiting */
+            for (int i = m; i < n; i++)
+                atomic_store_explicit(&j->line[i].v, APART_GIVE_UP, memory_order_release);
+            break;
         }
         double ns = 1e9 * best / (2.0 * APART_TRIPS);
         farthest = ns > farthest ? ns : farthest;
     }
-    j->ns = farthest;
+    j->ns = gave_up ? 0 : farthest;
 }
 
 double ck_threads_apart_ns(int threads)

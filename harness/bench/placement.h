@@ -20,7 +20,9 @@
 /* One-way ns of a cache line from thread 0 of a team of `threads` to its
  * farthest member (the least of several batches of round trips, so a
  * preempted batch does not count); 0 below 2 threads, with more threads
- * than online CPUs, or without a thread team. About 1 ms per member. */
+ * than online CPUs, without a thread team, or when a member was off its
+ * CPU for a whole batch (the CPUs are shared with other work). About 1 ms
+ * per member. */
 double ck_threads_apart_ns(int threads);
 
 /* 1 when both distances are known (> 0) and name different places

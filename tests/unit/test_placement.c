@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bench/bench_runner.h"
 #include "bench/calibrate.h"
@@ -25,12 +26,19 @@ Test(placement, one_thread_is_nowhere_apart_and_more_threads_than_cpus_are_not_m
 }
 
 /* A cache line between two cores takes tens to hundreds of ns on any
- * machine this runs on; 0 or a millisecond would be a broken measurement. */
+ * machine this runs on; a millisecond would be a broken measurement, and
+ * 0 every time one that never measures (0 alone: a member was off its CPU,
+ * which other tests running beside this one may cause now and then). */
 Test(placement, two_threads_are_a_cache_line_apart)
 {
     if (ck_sys_ncpus() < 2)
         cr_skip_test("one CPU");
-    double ns = ck_threads_apart_ns(2);
+    double ns = 0;
+    for (int i = 0; i < 50 && ns == 0; i++) {
+        ns = ck_threads_apart_ns(2);
+        if (ns == 0)
+            usleep(20000);
+    }
     cr_expect(ns > 1.0 && ns < 10000.0, "one way %g ns", ns);
 }
 
