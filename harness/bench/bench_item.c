@@ -38,6 +38,7 @@ static int item_setup(void *arg, char *err, size_t err_len)
         return -1;
     for (size_t i = 0; i < ck_case_n_bufs(it->c); i++)
         it->inplace |= ck_case_buf_at(it->c, i)->role == CK_BUF_INOUT;
+    it->case_bytes = ck_case_bytes(it->c);
     if (bench_warm_up(it->c, it->kernel, it->ctx, err, err_len) != 0)
         return -1; /* it->c stays, freed by the teardown */
     if (it->cold && ck_cold_make(&it->cold_set, it->c, ck_sys_llc_bytes(), err, err_len) != 0)

@@ -60,6 +60,7 @@ void bench_fill_row(ck_bench_row *r, const bench_item *it, const ck_shape *full,
     r->apart_ns[0] = it->apart_ns[0];
     r->apart_ns[1] = it->apart_ns[1];
     r->inplace = it->inplace;
+    r->case_bytes = it->case_bytes;
     r->compute_bf16 = (it->kernel->flags & CK_KF_COMPUTE_BF16) != 0;
     r->cv = res.cv;
     for (int c = 0; c < CK_CTR_COUNT; c++)

@@ -88,6 +88,7 @@ typedef struct ck_bench_row {
     double apart_ns[2];  /* one-way ns between its threads before and after its timing (placement.h: on a
                           * VM the host moves them, and the memory bandwidth with them); 0: one thread */
     int inplace;         /* the op updates an operand in place (rope's q and k, adam's state) */
+    size_t case_bytes;   /* cold: one copy's buffers (the op may read only a part of them: bytes) */
 } ck_bench_row;
 
 /* What the counters and repetitions say about a row. */

@@ -106,6 +106,16 @@ static int elsewhere(const ck_bench_row *r, const ck_roofs *roofs)
     return r->threads == roofs->threads && (farther(r->apart_ns[0], roofs) || farther(r->apart_ns[1], roofs));
 }
 
+/* A cold row whose copies were counted by their whole buffers while the op
+ * reads a small part of each (decode rope: one row of cos / sin tables of
+ * every position), so that what it reads rotates within the last-level
+ * cache. */
+static int touched_fit(const ck_bench_row *r, const ck_roofs *roofs)
+{
+    return r->cache && strcmp(r->cache, "cold") == 0 && r->copies > 1 && roofs->llc_bytes > 0 &&
+           r->bytes * (double)r->copies < (double)roofs->llc_bytes;
+}
+
 /* Why a row beat its roof by more than 5%: the likely cause, said once. */
 static void explain(ck_bench_row *r, const ck_roofs *roofs)
 {
@@ -123,6 +133,12 @@ static void explain(ck_bench_row *r, const ck_roofs *roofs)
                  "above DRAM: its threads sat %.0f ns apart, %.0f when the roofs were measured: a placement with "
                  "more memory bandwidth (on two dies, a link to memory each)",
                  r->apart_ns[0] > r->apart_ns[1] ? r->apart_ns[0] : r->apart_ns[1], roofs->apart_ns);
+    else if (r->mem_level == CK_MEM_DRAM && touched_fit(r, roofs))
+        snprintf(r->roof_flag, sizeof r->roof_flag,
+                 "above DRAM: the op reads %.0f KiB of each %.0f KiB copy, so its %zu copies rotate %.1f MiB, "
+                 "within the last-level cache (%.0f MiB)",
+                 r->bytes / 1024, (double)r->case_bytes / 1024, r->copies, r->bytes * (double)r->copies / 1048576,
+                 (double)roofs->llc_bytes / 1048576);
     else if (r->mem_level == CK_MEM_DRAM && r->cache && strcmp(r->cache, "cold") == 0 && r->copies == 1)
         snprintf(r->roof_flag, sizeof r->roof_flag,
                  "above DRAM: one copy of large operands, of which the op reads a part that stays cached");

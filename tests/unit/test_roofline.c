@@ -149,6 +149,18 @@ Test(roofline, a_row_is_compared_with_its_level_and_its_arithmetic)
     ck_roofline_apply(&upd, &r, CK_ISA_AVX512, CK_DTYPE_F32);
     cr_assert(strstr(upd.roof_flag, "still hit the last-level cache") && !strstr(upd.roof_flag, "in-place"),
               "250%%, beyond what write-backs give: %s", upd.roof_flag);
+    /* copies counted by a case's whole buffers (2 MiB of rope tables) while
+     * the op reads 500 KB of each: 20 copies rotate 10 MB, inside the 32 MiB
+     * LLC, and the flag says so with the figures */
+    ck_bench_row tab = cold;
+    tab.copies = 20, tab.case_bytes = 2u << 20;
+    ck_roofline_apply(&tab, &r, CK_ISA_AVX512, CK_DTYPE_F32);
+    cr_assert(strstr(tab.roof_flag, "reads 488 KiB of each 2048 KiB copy, so its 20 copies rotate 9.5 MiB, within "
+                                    "the last-level cache (32 MiB)"),
+              "flag: %s", tab.roof_flag);
+    tab.copies = 200; /* 100 MB: past the LLC, the other reasons */
+    ck_roofline_apply(&tab, &r, CK_ISA_AVX512, CK_DTYPE_F32);
+    cr_assert(!strstr(tab.roof_flag, "copy, so its"), "flag: %s", tab.roof_flag);
     nt.time_ns = 12500 / 1.6; /* not in place: the copies */
     ck_roofline_apply(&nt, &r, CK_ISA_AVX512, CK_DTYPE_F32);
     cr_assert(strstr(nt.roof_flag, "still hit the last-level cache") && !strstr(nt.roof_flag, "in-place"), "flag: %s",
