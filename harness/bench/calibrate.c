@@ -89,7 +89,7 @@ static void *member_main(void *v)
     return NULL;
 }
 
-static double wall_seconds(void)
+double calibrate_wall_seconds(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -117,11 +117,11 @@ team_time run_team(int n, thread_work_fn fn, void *arg)
         }
     }
     pthread_barrier_wait(&t.start);
-    double w0 = wall_seconds();
+    double w0 = calibrate_wall_seconds();
     run_member(&t, 0);
     for (int i = 1; i < n; i++)
         pthread_join(th[i], NULL);
-    double wall = wall_seconds() - w0;
+    double wall = calibrate_wall_seconds() - w0;
     double longest = 0, shortest = INFINITY;
     for (int i = 0; i < n; i++) {
         longest = t.cpu_seconds[i] > longest ? t.cpu_seconds[i] : longest;

@@ -21,6 +21,9 @@ typedef struct team_time {
     double cpu_min; /* and of the one that used the least */
 } team_time;
 
+/* Seconds on the monotonic clock. */
+double calibrate_wall_seconds(void);
+
 /* Runs fn on n threads at once (the calling thread is tid 0); negative times
  * if the threads cannot be set up. */
 team_time run_team(int n, thread_work_fn fn, void *arg);

@@ -252,39 +252,63 @@ void ck_level_buf_free(ck_level_buf *b)
  * of a second taken again once or twice finds one place. */
 #define APART_TRIES 4
 
+/* A DRAM measurement on `threads` threads: calibrate's (read and triad
+ * into r's all-thread figures) or the probe's (the read alone). */
+typedef struct dram_job {
+    const ck_roofs *r;
+    ck_roofs *into; /* calibrate: write read and triad here; NULL: the probe */
+    ck_level_buf *keep;
+    double target, gbs;
+    int threads, reps;
+} dram_job;
+
+static void dram_measure(dram_job *d)
+{
+    if (!d->into) {
+        d->gbs = measure_level_in(d->r, CK_MEM_DRAM, d->threads, 0, d->target, d->reps, d->keep);
+        return;
+    }
+    ck_mem_level *l = &d->into->level[CK_MEM_DRAM];
+    l->read_gbs[1] = measure_level(d->r, CK_MEM_DRAM, d->threads, 0, d->target, d->reps);
+    l->triad_gbs[1] = measure_level(d->r, CK_MEM_DRAM, d->threads, 1, d->target, d->reps);
+}
+
+/* d, taken again while the threads sat in different places before and
+ * after it (APART_TRIES at most); where they sat before and after the last
+ * take. */
+static void dram_in_one_place(dram_job *d, double *before, double *after)
+{
+    *before = *after = 0;
+    for (int t = 0; t < APART_TRIES && (t == 0 || ck_apart_moved(*before, *after)); t++) {
+        *before = ck_threads_apart_ns(d->threads);
+        dram_measure(d);
+        *after = ck_threads_apart_ns(d->threads);
+    }
+}
+
 double ck_dram_read_now(const ck_roofs *r, int threads, ck_level_buf *keep, double *apart_ns)
 {
     *apart_ns = 0;
     if (!r->have_levels || !r->llc_bytes || threads < 1)
         return 0.0;
-    double gbs = 0, before = 0, after = 0;
-    for (int t = 0; t < APART_TRIES && (t == 0 || ck_apart_moved(before, after)); t++) {
-        before = ck_threads_apart_ns(threads);
-        gbs = measure_level_in(r, CK_MEM_DRAM, threads, 0, 0.02, 3, keep);
-        after = ck_threads_apart_ns(threads);
-    }
-    *apart_ns = after;
-    return gbs;
+    dram_job d = {.r = r, .keep = keep, .target = 0.02, .threads = threads, .reps = 3};
+    double before;
+    dram_in_one_place(&d, &before, apart_ns);
+    return d.gbs;
 }
 
 /* DRAM on all threads, read and triad, in one placement as far as the
  * host allows; r->apart_ns says which. */
 static void measure_dram_placed(ck_roofs *r, double target, int reps, FILE *log)
 {
-    ck_mem_level *l = &r->level[CK_MEM_DRAM];
-    double before = 0, after = 0;
-    for (int t = 0; t < APART_TRIES && (t == 0 || ck_apart_moved(before, after)); t++) {
-        before = ck_threads_apart_ns(r->threads);
-        l->read_gbs[1] = measure_level(r, CK_MEM_DRAM, r->threads, 0, target, reps);
-        l->triad_gbs[1] = measure_level(r, CK_MEM_DRAM, r->threads, 1, target, reps);
-        after = ck_threads_apart_ns(r->threads);
-    }
-    r->apart_ns = after;
-    if (log && ck_apart_moved(before, after))
+    dram_job d = {.r = r, .into = r, .target = target, .threads = r->threads, .reps = reps};
+    double before;
+    dram_in_one_place(&d, &before, &r->apart_ns);
+    if (log && ck_apart_moved(before, r->apart_ns))
         fprintf(log,
                 "calibrate: the host kept moving the %d threads while DRAM was read (%.0f, then %.0f ns apart): "
                 "the DRAM figures on %d threads mix two placements; run calibrate again\n",
-                r->threads, before, after, r->threads);
+                r->threads, before, r->apart_ns, r->threads);
 }
 
 void calibrate_levels(ck_roofs *r, int quick, FILE *log)

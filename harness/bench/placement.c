@@ -7,7 +7,6 @@
 #include <math.h>
 #include <stdatomic.h>
 #include <stdint.h>
-#include <time.h>
 
 #define APART_TRIPS 200 /* round trips per batch */
 #define APART_BATCHES 5
@@ -25,13 +24,6 @@ typedef struct apart_job {
     apart_line line[64];
     double ns; /* farthest member, one way */
 } apart_job;
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 /* 0 when thread 0 gave up instead */
 static int wait_for(_Atomic uint32_t *v, uint32_t want)
@@ -60,12 +52,12 @@ static void apart_work(void *arg, int tid, int n)
         double best = INFINITY;
         uint32_t k = 0;
         for (int b = 0; b < APART_BATCHES && !gave_up; b++) {
-            double t0 = now_s();
+            double t0 = calibrate_wall_seconds();
             for (int r = 0; r < APART_TRIPS; r++, k++) {
                 atomic_store_explicit(&j->line[m].v, 2 * k + 1, memory_order_release);
                 wait_for(&j->line[m].v, 2 * k + 2);
             }
-            double dt = now_s() - t0;
+            double dt = calibrate_wall_seconds() - t0;
             best = dt < best ? dt : best;
             gave_up = dt > APART_MAX_BATCH_S;
         }

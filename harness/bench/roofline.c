@@ -112,14 +112,14 @@ static int elsewhere(const ck_bench_row *r, const ck_roofs *roofs)
  * cache. */
 static int touched_fit(const ck_bench_row *r, const ck_roofs *roofs)
 {
-    return r->cache && strcmp(r->cache, "cold") == 0 && r->copies > 1 && roofs->llc_bytes > 0 &&
-           r->bytes * (double)r->copies < (double)roofs->llc_bytes;
+    return r->copies > 1 && roofs->llc_bytes > 0 && r->bytes * (double)r->copies < (double)roofs->llc_bytes;
 }
 
 /* Why a row beat its roof by more than 5%: the likely cause, said once. */
 static void explain(ck_bench_row *r, const ck_roofs *roofs)
 {
     const char *lv = ck_mem_level_name(r->mem_level);
+    const int cold = r->cache && strcmp(r->cache, "cold") == 0;
     if (!roofs->have_levels)
         snprintf(r->roof_flag, sizeof r->roof_flag,
                  "roofs without cache levels: compared with DRAM; run ckbench calibrate");
@@ -133,32 +133,31 @@ static void explain(ck_bench_row *r, const ck_roofs *roofs)
                  "above DRAM: its threads sat %.0f ns apart, %.0f when the roofs were measured: a placement with "
                  "more memory bandwidth (on two dies, a link to memory each)",
                  r->apart_ns[0] > r->apart_ns[1] ? r->apart_ns[0] : r->apart_ns[1], roofs->apart_ns);
-    else if (r->mem_level == CK_MEM_DRAM && touched_fit(r, roofs))
+    else if (r->mem_level == CK_MEM_DRAM && cold && touched_fit(r, roofs))
         snprintf(r->roof_flag, sizeof r->roof_flag,
                  "above DRAM: the op reads %.0f KiB of each %.0f KiB copy, so its %zu copies rotate %.1f MiB, "
                  "within the last-level cache (%.0f MiB)",
                  r->bytes / 1024, (double)r->case_bytes / 1024, r->copies, r->bytes * (double)r->copies / 1048576,
                  (double)roofs->llc_bytes / 1048576);
-    else if (r->mem_level == CK_MEM_DRAM && r->cache && strcmp(r->cache, "cold") == 0 && r->copies == 1)
+    else if (r->mem_level == CK_MEM_DRAM && cold && r->copies == 1)
         snprintf(r->roof_flag, sizeof r->roof_flag,
                  "above DRAM: one copy of large operands, of which the op reads a part that stays cached");
     /* An in-place update writes each line back after reading it: the
      * write-backs go out beside the reads, which alone bound one core. On a
      * Zen 4 class VM an in-place scale of 256 MiB on one thread moved 47-49
      * GB/s counted (read + write) where a read of it ran at 23-24. */
-    else if (r->mem_level == CK_MEM_DRAM && r->cache && strcmp(r->cache, "cold") == 0 && r->inplace &&
-             r->roof_pct <= 200.0)
+    else if (r->mem_level == CK_MEM_DRAM && cold && r->inplace && r->roof_pct <= 200.0)
         snprintf(r->roof_flag, sizeof r->roof_flag,
                  "above DRAM: an in-place update, whose write-backs go out beside its reads (the roof counts "
                  "both against the read; up to 2x it)");
     /* The triad roof counts 24 bytes per element but its stores also read
      * each line first (write-allocate): a kernel whose streaming stores skip
      * that read can pass it by up to 4/3 with every copy from DRAM. */
-    else if (r->mem_level == CK_MEM_DRAM && r->cache && strcmp(r->cache, "cold") == 0 && r->roof_pct <= 400.0 / 3)
+    else if (r->mem_level == CK_MEM_DRAM && cold && r->roof_pct <= 400.0 / 3)
         snprintf(r->roof_flag, sizeof r->roof_flag,
                  "above DRAM: streaming stores skip the write-allocate read the calibrated triad pays, or part of "
                  "the rotated copies still hit the last-level cache");
-    else if (r->mem_level == CK_MEM_DRAM && r->cache && strcmp(r->cache, "cold") == 0)
+    else if (r->mem_level == CK_MEM_DRAM && cold)
         snprintf(r->roof_flag, sizeof r->roof_flag,
                  "above DRAM: part of the rotated copies still hit the last-level cache");
     else if (r->mem_level > CK_MEM_L1)
