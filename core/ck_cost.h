@@ -11,6 +11,14 @@
  * lower for small shapes; that is why the runner shows the figure next to the
  * measured time rather than instead of it.
  *
+ * Of those bytes, `written` are outputs (lines the op writes without reading:
+ * a store to them fetches the line first, unless it streams) and `updated`
+ * the operands read and written in place (rope's q and k, adam's state,
+ * embedding_bwd's table rows), counted twice in bytes; the rest is read
+ * only. The roofline prices each part at what the machine measured for it
+ * (harness/bench/roofline.c): at DRAM an update's write-back costs a core
+ * little beside its read, a new line's store a read and more.
+ *
  * Flops count the arithmetic of docs/ops.md, one per add, multiply, divide,
  * square root, exp or tanh (a transcendental counts as one: the figure is
  * for comparing kernels, not for counting instructions):
@@ -59,8 +67,10 @@ extern "C" {
 #endif
 
 typedef struct ck_cost {
-    uint64_t bytes; /* minimum bytes moved (read + written) */
-    uint64_t flops; /* floating-point operations */
+    uint64_t bytes;   /* minimum bytes moved (read + written) */
+    uint64_t flops;   /* floating-point operations */
+    uint64_t written; /* of bytes: outputs the op writes without reading them (new lines) */
+    uint64_t updated; /* operands updated in place: counted twice in bytes, once read and once written */
 } ck_cost;
 
 /* The cost of one call of the op described by s. An unknown op costs

@@ -59,7 +59,7 @@ static int op_isa(const ck_e2e_result *res, uint32_t op)
 }
 
 /* Prefill's time-weighted roof: per node the cache-aware ideal of bench's
- * rows (its bytes at the bandwidth of the level they fit, its flops at the
+ * rows (its bytes at the level they fit, priced as ck_roofs_mem_ns, its flops at the
  * int8 dot peak for quantised matmuls, else the FMA peak of the ISA that ran
  * it), summed over the forward, so pp's fraction is sum ideal / measured. */
 static double graph_ideal_ns(const ck_model *m, const ck_graph_opts *go, const ck_e2e_result *res,
@@ -72,16 +72,16 @@ static double graph_ideal_ns(const ck_model *m, const ck_graph_opts *go, const c
         for (size_t j = 0; j < n; j++) {
             const ck_shape *sh = &nodes[j].shape;
             ck_cost c = ck_op_cost(sh);
-            double bw =
-                ck_roofs_level_gbs(roofs, ck_roofs_level_of(roofs, (double)c.bytes, res->threads), res->threads);
+            double t_mem = ck_roofs_mem_ns(roofs, ck_roofs_level_of(roofs, (double)c.bytes, res->threads), res->threads,
+                                           (double)c.bytes, (double)c.written, (double)c.updated);
             int q = (sh->op == CK_OP_LINEAR || sh->op == CK_OP_QKV) &&
                     (sh->dtype == CK_DTYPE_Q8_0 || sh->dtype == CK_DTYPE_Q4_0);
             double peak = q ? ck_roofs_dot_gops(roofs, CK_DOT_INT8, res->threads) : 0;
             if (!(peak > 0))
                 peak = ck_roofs_peak_gflops(roofs, op_isa(res, sh->op), res->threads);
-            if (!(bw > 0) || !(peak > 0))
+            if (!(t_mem > 0) || !(peak > 0))
                 return 0;
-            double t_mem = (double)c.bytes / bw, t_comp = (double)c.flops / peak; /* GB/s = bytes per ns */
+            double t_comp = (double)c.flops / peak; /* GFLOP/s = flops per ns */
             total += (t_mem > t_comp ? t_mem : t_comp) *
                      (nodes[j].part == CK_PART_LAYER ? (double)m->sections[si].n_layers : 1.0);
         }

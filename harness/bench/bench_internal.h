@@ -26,7 +26,6 @@ typedef struct bench_item {
     ck_cold_set cold_set; /* made by the setup hook of a cold item */
     size_t n_copies;      /* how many it had (the set is gone after teardown) */
     double apart_ns[2];   /* where its threads sat before and after its timing (placement.h); 0: one thread */
-    int inplace;          /* the case updates an operand in place (a CK_BUF_INOUT buffer) */
     size_t case_bytes;    /* one copy's buffers, of which the op may read only a part */
 } bench_item;
 

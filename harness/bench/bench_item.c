@@ -36,8 +36,6 @@ static int item_setup(void *arg, char *err, size_t err_len)
     it->c = ck_case_create(&it->shape, BENCH_SEED, err, err_len);
     if (!it->c)
         return -1;
-    for (size_t i = 0; i < ck_case_n_bufs(it->c); i++)
-        it->inplace |= ck_case_buf_at(it->c, i)->role == CK_BUF_INOUT;
     it->case_bytes = ck_case_bytes(it->c);
     if (bench_warm_up(it->c, it->kernel, it->ctx, err, err_len) != 0)
         return -1; /* it->c stays, freed by the teardown */

@@ -34,6 +34,8 @@ void bench_fill_row(ck_bench_row *r, const bench_item *it, const ck_shape *full,
     ck_cost cost = ck_op_cost(full);
     r->bytes = (double)cost.bytes;
     r->flops = (double)cost.flops;
+    r->written = (double)cost.written;
+    r->updated = (double)cost.updated;
     r->intensity = ck_cost_intensity(cost);
     if (!it->kernel) {
         snprintf(r->status, sizeof r->status, "no kernel: plugin %s has no %s/%s kernel", p->desc->name,
@@ -59,7 +61,6 @@ void bench_fill_row(ck_bench_row *r, const bench_item *it, const ck_shape *full,
     r->copies = it->n_copies;
     r->apart_ns[0] = it->apart_ns[0];
     r->apart_ns[1] = it->apart_ns[1];
-    r->inplace = it->inplace;
     r->case_bytes = it->case_bytes;
     r->compute_bf16 = (it->kernel->flags & CK_KF_COMPUTE_BF16) != 0;
     r->cv = res.cv;
@@ -88,6 +89,8 @@ static void scalar_row_at_full_shape(ck_bench_row *r, const ck_bench_row *measur
     r->time_ns = r->scalar_ns;
     r->bytes = (double)cost.bytes;
     r->flops = (double)cost.flops;
+    r->written = (double)cost.written;
+    r->updated = (double)cost.updated;
     r->intensity = ck_cost_intensity(cost);
     r->gbs = r->time_ns > 0 ? r->bytes / r->time_ns : 0;
     r->gflops = r->time_ns > 0 ? r->flops / r->time_ns : 0;

@@ -150,7 +150,7 @@ static void probe_after(const bench_env *e, ck_bench_plugin_result *pr)
     pr->probe = *mp;
     pr->probe.buf = (ck_level_buf){0};
     for (size_t i = 0; mp->n > 0 && i < pr->n_rows; i++)
-        ck_roofline_now(&pr->rows[i], &e->out->roofs, ck_mem_probe_ratio(mp, pr->rows[i].threads));
+        ck_roofline_now(&pr->rows[i], ck_mem_probe_ratio(mp, pr->rows[i].threads));
     ck_mem_probe_advance(mp);
 }
 

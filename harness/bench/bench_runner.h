@@ -60,6 +60,7 @@ typedef struct ck_bench_row {
     double time_ns; /* per call; 0 when not measured (see status) */
     double iterations;
     double bytes, flops;
+    double written, updated; /* of bytes: new output lines; operands updated in place (ck_cost.h) */
     double gbs, gflops, intensity;
     const char *bound;             /* "memory" or "compute" (by intensity vs the ridge), NULL without roofs */
     double roof_pct;               /* % of the relevant roof; 0 without roofs */
@@ -82,12 +83,14 @@ typedef struct ck_bench_row {
     int compute_bf16;    /* ran a compute-bf16 kernel (CK_KF_COMPUTE_BF16): its roof is the bf16 dot peak */
     double ideal_ns;     /* max(bytes / level bandwidth, flops / peak); 0 without roofs */
     double compute_ns;   /* flops / peak, the compute part of ideal_ns */
+    double mem_ns;       /* the memory part: bytes at the level's bandwidth (DRAM: each part at its own) */
+    double roof_bytes;   /* mem_ns x the level's line bandwidth (ck_roofs_level_gbs): where the row sits
+                          * against that line (= bytes but at DRAM, where writes are priced apart) */
     double now_pct;      /* DRAM-level rows: % of the roof scaled to the DRAM read the run measured
                           * around the row (mem_probe.h); 0 when not probed */
     char roof_flag[256]; /* "" unless the row is above 105% of its roof: why */
     double apart_ns[2];  /* one-way ns between its threads before and after its timing (placement.h: on a
                           * VM the host moves them, and the memory bandwidth with them); 0: one thread */
-    int inplace;         /* the op updates an operand in place (rope's q and k, adam's state) */
     size_t case_bytes;   /* cold: one copy's buffers (the op may read only a part of them: bytes) */
 } ck_bench_row;
 
@@ -151,15 +154,21 @@ void ck_bench_outcome_free(ck_bench_outcome *out);
  * bound, % of roof and the flag above 105%. `isa` is the plugin's. */
 void ck_roofline_apply(ck_bench_row *r, const ck_roofs *roofs, int isa, uint32_t dtype);
 
+/* ns to move `bytes` (of them `written` new output lines and `updated` in
+ * place, counted twice: ck_cost.h) at a memory level: at DRAM each part at
+ * what calibrate measured for it (roofline.c), elsewhere all at the level's
+ * bandwidth; 0 without one. */
+double ck_roofs_mem_ns(const ck_roofs *roofs, int level, int threads, double bytes, double written, double updated);
+
 /* The DRAM read measured now, from the ratio of it to the calibrated read
  * (ck_mem_probe_ratio): that read itself, not the roof (the better of read
  * and triad) scaled, which is more than was measured wherever calibrate's
  * triad came out above its read. Without levels: the roof scaled. */
 double ck_roofs_dram_now_gbs(const ck_roofs *roofs, int threads, double ratio);
-/* now_pct: the row's bytes at ck_roofs_dram_now_gbs, the compute part
- * unchanged. Only rows bound by DRAM at the calibrated roofs have one; the
+/* now_pct: the row's memory part (mem_ns) scaled by ratio, the DRAM read
+ * measured around it over the calibrated one, the compute part unchanged. Only rows bound by DRAM at the calibrated roofs have one; the
  * others, or ratio <= 0: now_pct 0. */
-void ck_roofline_now(ck_bench_row *r, const ck_roofs *roofs, double ratio);
+void ck_roofline_now(ck_bench_row *r, double ratio);
 
 /* The time-weighted fraction of the now-scaled roof (now_pct) of the rows
  * that have one, at `threads` (<= 0: any) and of a phase and cache mode

@@ -23,11 +23,14 @@ enum { CK_MEM_L1 = 0, CK_MEM_L2 = 1, CK_MEM_L3 = 2, CK_MEM_DRAM = 3, CK_MEM_COUN
 enum { CK_DOT_INT8 = 0, CK_DOT_BF16 = 1, CK_DOT_COUNT };
 
 typedef struct ck_mem_level {
-    size_t cache_bytes; /* capacity (per core when private); DRAM: 0 */
-    int shared;         /* 1: one cache for all cores (L3) */
-    size_t set_bytes;   /* working set per thread it was measured with */
-    double read_gbs[2]; /* [CK_ROOF_ONE_THREAD], [CK_ROOF_ALL_THREADS]; 0: not measured */
-    double triad_gbs[2];
+    size_t cache_bytes;  /* capacity (per core when private); DRAM: 0 */
+    int shared;          /* 1: one cache for all cores (L3) */
+    size_t set_bytes;    /* working set per thread it was measured with */
+    double read_gbs[2];  /* [CK_ROOF_ONE_THREAD], [CK_ROOF_ALL_THREADS]; 0: not measured */
+    double triad_gbs[2]; /* DRAM: the better of plain and streaming stores */
+    /* DRAM only: an update in place (a[i] = s a[i]), counted read + write;
+     * 0 at the cache levels and in older files */
+    double update_gbs[2];
 } ck_mem_level;
 
 typedef struct ck_roofs {

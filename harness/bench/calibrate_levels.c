@@ -10,7 +10,11 @@
  *
  * Read is a sum of 64-bit integers (integer adds reassociate freely, so the
  * loop is limited by loads, not by an add chain); triad is a[i] = b[i] +
- * s*c[i], counted as STREAM counts it (24 bytes per element). Both use the
+ * s*c[i], counted as STREAM counts it (24 bytes per element). At DRAM two
+ * more, so that the roofline can price a row's writes (roofline.c): the
+ * triad again with streaming stores (no write-allocate read of a; the
+ * better of the two is kept: the roof is what the machine can do), and an
+ * update in place, a[i] = s*a[i], counted as a read and a write of a. All use the
  * widest vectors the CPU has (function-level target attributes, run only
  * after CPUID says so): a baseline SSE2 loop cannot reach an L1's bandwidth.
  *
@@ -42,12 +46,14 @@ typedef struct level_job {
     size_t stride;       /* bytes per thread, a multiple of 256 */
     size_t set;          /* bytes touched per thread and pass (<= stride) */
     uint64_t iters;      /* passes per run */
-    int triad;           /* 0: read, 1: triad */
+    int kind;            /* LOOP_* */
     int width;           /* 512, 256 or 0 (plain C) */
     volatile uint64_t sink;
 } level_job;
 
-/* ---- the loops: n is a multiple of 32 (read: uint64; triad: doubles) ---------------- */
+enum { LOOP_READ, LOOP_TRIAD, LOOP_TRIAD_NT, LOOP_UPDATE };
+
+/* ---- the loops: n is a multiple of 32 (read: uint64; triad, update: doubles) ---------- */
 
 static uint64_t read_plain(const uint64_t *p, size_t n)
 {
@@ -65,6 +71,18 @@ static void triad_plain(double *restrict a, const double *restrict b, const doub
 {
     for (size_t i = 0; i < n; i++)
         a[i] = b[i] + 3.0 * c[i];
+}
+
+/* Times s = 1.0, read from a volatile: the values stay what touch_work
+ * wrote, pass after pass, and a compiler that saw the 1.0 would drop the
+ * multiply, then the store of a[i] to itself, then the loop. */
+static volatile double update_scale = 1.0;
+
+static void update_plain(double *a, size_t n)
+{
+    const double s = update_scale;
+    for (size_t i = 0; i < n; i++)
+        a[i] *= s;
 }
 
 #if CK_X86
@@ -85,11 +103,24 @@ __attribute__((target("avx512f"))) static uint64_t read_512(const uint64_t *p, s
     return sum;
 }
 
-__attribute__((target("avx512f"))) static void triad_512(double *a, const double *b, const double *c, size_t n)
+__attribute__((target("avx512f"))) static void triad_512(double *a, const double *b, const double *c, size_t n, int nt)
 {
     const __m512d s = _mm512_set1_pd(3.0);
+    if (nt) {
+        for (size_t i = 0; i < n; i += 8)
+            _mm512_stream_pd(a + i, _mm512_fmadd_pd(_mm512_load_pd(c + i), s, _mm512_load_pd(b + i)));
+        _mm_sfence();
+        return;
+    }
     for (size_t i = 0; i < n; i += 8)
         _mm512_store_pd(a + i, _mm512_fmadd_pd(_mm512_load_pd(c + i), s, _mm512_load_pd(b + i)));
+}
+
+__attribute__((target("avx512f"))) static void update_512(double *a, size_t n)
+{
+    const __m512d s = _mm512_set1_pd(update_scale);
+    for (size_t i = 0; i < n; i += 8)
+        _mm512_store_pd(a + i, _mm512_mul_pd(_mm512_load_pd(a + i), s));
 }
 
 __attribute__((target("avx2"))) static uint64_t read_256(const uint64_t *p, size_t n)
@@ -107,11 +138,24 @@ __attribute__((target("avx2"))) static uint64_t read_256(const uint64_t *p, size
     return out[0] + out[1] + out[2] + out[3];
 }
 
-__attribute__((target("avx2,fma"))) static void triad_256(double *a, const double *b, const double *c, size_t n)
+__attribute__((target("avx2,fma"))) static void triad_256(double *a, const double *b, const double *c, size_t n, int nt)
 {
     const __m256d s = _mm256_set1_pd(3.0);
+    if (nt) {
+        for (size_t i = 0; i < n; i += 4)
+            _mm256_stream_pd(a + i, _mm256_fmadd_pd(_mm256_load_pd(c + i), s, _mm256_load_pd(b + i)));
+        _mm_sfence();
+        return;
+    }
     for (size_t i = 0; i < n; i += 4)
         _mm256_store_pd(a + i, _mm256_fmadd_pd(_mm256_load_pd(c + i), s, _mm256_load_pd(b + i)));
+}
+
+__attribute__((target("avx2"))) static void update_256(double *a, size_t n)
+{
+    const __m256d s = _mm256_set1_pd(update_scale);
+    for (size_t i = 0; i < n; i += 4)
+        _mm256_store_pd(a + i, _mm256_mul_pd(_mm256_load_pd(a + i), s));
 }
 #endif
 
@@ -127,20 +171,38 @@ static uint64_t read_pass(int width, const uint64_t *p, size_t n)
     return read_plain(p, n);
 }
 
-static void triad_pass(int width, double *a, const double *b, const double *c, size_t n)
+/* nt: streaming stores (the plain C loop has none: it stores as triad) */
+static void triad_pass(int width, double *a, const double *b, const double *c, size_t n, int nt)
 {
 #if CK_X86
     if (width == 512) {
-        triad_512(a, b, c, n);
+        triad_512(a, b, c, n, nt);
         return;
     }
     if (width == 256) {
-        triad_256(a, b, c, n);
+        triad_256(a, b, c, n, nt);
         return;
     }
 #endif
     (void)width;
+    (void)nt;
     triad_plain(a, b, c, n);
+}
+
+static void update_pass(int width, double *a, size_t n)
+{
+#if CK_X86
+    if (width == 512) {
+        update_512(a, n);
+        return;
+    }
+    if (width == 256) {
+        update_256(a, n);
+        return;
+    }
+#endif
+    (void)width;
+    update_plain(a, n);
 }
 
 static void level_work(void *v, int tid, int n_threads)
@@ -149,11 +211,16 @@ static void level_work(void *v, int tid, int n_threads)
     level_job *j = v;
     unsigned char *mine = j->base + (size_t)tid * j->stride;
     uint64_t sum = 0;
-    if (j->triad) {
+    if (j->kind == LOOP_TRIAD || j->kind == LOOP_TRIAD_NT) {
         size_t n = j->set / 3 / sizeof(double) / 32 * 32; /* three arrays */
         double *a = (double *)mine, *b = a + n, *c = b + n;
         for (uint64_t k = 0; k < j->iters; k++) {
-            triad_pass(j->width, a, b, c, n);
+            triad_pass(j->width, a, b, c, n, j->kind == LOOP_TRIAD_NT);
+            __asm__ volatile("" ::: "memory");
+        }
+    } else if (j->kind == LOOP_UPDATE) {
+        for (uint64_t k = 0; k < j->iters; k++) {
+            update_pass(j->width, (double *)mine, j->set / sizeof(double) / 32 * 32);
             __asm__ volatile("" ::: "memory");
         }
     } else {
@@ -205,10 +272,10 @@ static size_t set_bytes(const ck_roofs *r, int level, int threads)
 /* GB/s of one kind at one level on `threads` threads; 0 if memory is short.
  * keep: NULL, or a buffer (and its size) kept between calls, grown and
  * touched only when it is too small. */
-static double measure_level_in(const ck_roofs *r, int level, int threads, int triad, double target, int reps,
+static double measure_level_in(const ck_roofs *r, int level, int threads, int kind, double target, int reps,
                                ck_level_buf *keep)
 {
-    level_job j = {.triad = triad, .width = vector_width(), .iters = 1};
+    level_job j = {.kind = kind, .width = vector_width(), .iters = 1};
     j.set = set_bytes(r, level, threads);
     j.stride = (j.set + 2 * 4096 - 1) / 4096 * 4096; /* whole pages: slices never share one, and
                                                     * aligned_alloc wants a multiple of its alignment */
@@ -230,13 +297,31 @@ static double measure_level_in(const ck_roofs *r, int level, int threads, int tr
     } else {
         free(j.base);
     }
-    size_t counted = triad ? j.set / 3 / sizeof(double) / 32 * 32 * 24 : j.set / 256 * 256;
+    size_t counted = kind == LOOP_TRIAD || kind == LOOP_TRIAD_NT ? j.set / 3 / sizeof(double) / 32 * 32 * 24
+                     : kind == LOOP_UPDATE                       ? j.set / 256 * 256 * 2 /* read and written */
+                                                                 : j.set / 256 * 256;
     return passes * (double)counted / 1e9;
 }
 
-static double measure_level(const ck_roofs *r, int level, int threads, int triad, double target, int reps)
+static double measure_level(const ck_roofs *r, int level, int threads, int kind, double target, int reps)
 {
-    return measure_level_in(r, level, threads, triad, target, reps, NULL);
+    return measure_level_in(r, level, threads, kind, target, reps, NULL);
+}
+
+/* DRAM's triad (the better of plain and streaming stores) and update on
+ * `threads` threads, into slot k of l; the triad's two in the log. */
+static void measure_dram_writes(const ck_roofs *r, ck_mem_level *l, int k, int threads, double target, int reps,
+                                FILE *log)
+{
+    double plain = measure_level(r, CK_MEM_DRAM, threads, LOOP_TRIAD, target, reps);
+    double nt = measure_level(r, CK_MEM_DRAM, threads, LOOP_TRIAD_NT, target, reps);
+    l->triad_gbs[k] = plain > nt ? plain : nt;
+    l->update_gbs[k] = measure_level(r, CK_MEM_DRAM, threads, LOOP_UPDATE, target, reps);
+    if (log)
+        fprintf(log,
+                "calibrate: DRAM on %d thread%s: triad %.1f GB/s with plain stores, %.1f streaming; update in "
+                "place %.1f (read + write)\n",
+                threads, threads == 1 ? "" : "s", plain, nt, l->update_gbs[k]);
 }
 
 void ck_level_buf_free(ck_level_buf *b)
@@ -256,8 +341,9 @@ void ck_level_buf_free(ck_level_buf *b)
  * into r's all-thread figures) or the probe's (the read alone). */
 typedef struct dram_job {
     const ck_roofs *r;
-    ck_roofs *into; /* calibrate: write read and triad here; NULL: the probe */
+    ck_roofs *into; /* calibrate: write read, triad and update here; NULL: the probe */
     ck_level_buf *keep;
+    FILE *log;
     double target, gbs;
     int threads, reps;
 } dram_job;
@@ -265,12 +351,12 @@ typedef struct dram_job {
 static void dram_measure(dram_job *d)
 {
     if (!d->into) {
-        d->gbs = measure_level_in(d->r, CK_MEM_DRAM, d->threads, 0, d->target, d->reps, d->keep);
+        d->gbs = measure_level_in(d->r, CK_MEM_DRAM, d->threads, LOOP_READ, d->target, d->reps, d->keep);
         return;
     }
     ck_mem_level *l = &d->into->level[CK_MEM_DRAM];
-    l->read_gbs[1] = measure_level(d->r, CK_MEM_DRAM, d->threads, 0, d->target, d->reps);
-    l->triad_gbs[1] = measure_level(d->r, CK_MEM_DRAM, d->threads, 1, d->target, d->reps);
+    l->read_gbs[1] = measure_level(d->r, CK_MEM_DRAM, d->threads, LOOP_READ, d->target, d->reps);
+    measure_dram_writes(d->r, l, 1, d->threads, d->target, d->reps, d->log);
 }
 
 /* d, taken again while the threads sat in different places before and
@@ -301,7 +387,7 @@ double ck_dram_read_now(const ck_roofs *r, int threads, ck_level_buf *keep, doub
  * host allows; r->apart_ns says which. */
 static void measure_dram_placed(ck_roofs *r, double target, int reps, FILE *log)
 {
-    dram_job d = {.r = r, .into = r, .target = target, .threads = r->threads, .reps = reps};
+    dram_job d = {.r = r, .into = r, .log = log, .target = target, .threads = r->threads, .reps = reps};
     double before;
     dram_in_one_place(&d, &before, &r->apart_ns);
     if (log && ck_apart_moved(before, r->apart_ns))
@@ -334,8 +420,11 @@ void calibrate_levels(ck_roofs *r, int quick, FILE *log)
                 measure_dram_placed(r, target, reps, log);
                 continue;
             }
-            r->level[lv].read_gbs[k] = measure_level(r, lv, counts[k], 0, target, reps);
-            r->level[lv].triad_gbs[k] = measure_level(r, lv, counts[k], 1, target, reps);
+            r->level[lv].read_gbs[k] = measure_level(r, lv, counts[k], LOOP_READ, target, reps);
+            if (lv == CK_MEM_DRAM)
+                measure_dram_writes(r, &r->level[lv], k, counts[k], target, reps, log);
+            else
+                r->level[lv].triad_gbs[k] = measure_level(r, lv, counts[k], LOOP_TRIAD, target, reps);
         }
         if (log)
             fprintf(log, "calibrate: %-4s read %.1f / %.1f GB/s, triad %.1f / %.1f GB/s (1 / %d threads)\n",

@@ -22,6 +22,8 @@ void ck_results_row_roofline(cJSON *o, const ck_bench_row *r)
     cJSON_AddStringToObject(o, "mem_level", ck_mem_level_name(r->mem_level));
     cJSON_AddStringToObject(o, "arith", r->arith ? r->arith : "");
     cJSON_AddNumberToObject(o, "ideal_ns", r->ideal_ns);
+    if (r->roof_bytes > 0) /* bytes at the level's line bandwidth taking the memory part of ideal_ns */
+        cJSON_AddNumberToObject(o, "roof_bytes", r->roof_bytes);
     if (r->now_pct > 0)
         cJSON_AddNumberToObject(o, "pct_of_dram_now", r->now_pct);
     if (r->roof_flag[0])

@@ -4,7 +4,14 @@
  *
  * A row's ideal time is max(bytes / bandwidth of its level, flops / peak of
  * its arithmetic): the roofline's own definition, and a time, so that rows
- * add up. A hot row's level is where its working set fits (operands stay in
+ * add up. At DRAM the bytes are priced by what they are (ck_cost.h), each at
+ * what calibrate measured for it: a read at the read, a new output line at
+ * what the triad spends on it beyond its two reads, an operand updated in
+ * place at the update loop's rate. One core's DRAM bandwidth is bounded by
+ * the reads it keeps in flight, and a write-back does not hold one: on a
+ * Zen 4 class VM an in-place scale moved 47-49 GB/s counted (read + write)
+ * where a read ran at 23-24, so pricing a write as a read put in-place rows
+ * at up to 2x their roof. A hot row's level is where its working set fits (operands stay in
  * cache between calls); a cold row's is DRAM (every call reads operands the
  * previous calls evicted). A quantised matmul is compared with the int8
  * dot-product peak and a bf16 matmul of a plugin with AVX-512 with the bf16
@@ -115,6 +122,31 @@ static int touched_fit(const ck_bench_row *r, const ck_roofs *roofs)
     return r->copies > 1 && roofs->llc_bytes > 0 && r->bytes * (double)r->copies < (double)roofs->llc_bytes;
 }
 
+static double level_update_gbs(const ck_roofs *r, int threads)
+{
+    return between(r->level[CK_MEM_DRAM].update_gbs, r->threads, threads);
+}
+
+/* At DRAM each part at its own price; an older roofs file without the
+ * update loop prices in-place bytes as reads. */
+double ck_roofs_mem_ns(const ck_roofs *roofs, int level, int threads, double bytes, double written, double updated)
+{
+    double bw = ck_roofs_level_gbs(roofs, level, threads); /* GB/s: bytes per ns */
+    double read = ck_roofs_level_read_gbs(roofs, CK_MEM_DRAM, threads);
+    if (level != CK_MEM_DRAM || !(read > 0))
+        return bw > 0 ? bytes / bw : 0;
+    double triad = between(roofs->level[CK_MEM_DRAM].triad_gbs, roofs->threads, threads);
+    double update = level_update_gbs(roofs, threads);
+    double only_read = bytes - written - 2 * updated;
+    /* a written byte: the triad's 3 counted bytes less its 2 reads; none
+     * when streaming stores make the triad faster than two reads */
+    double per_written = triad > 0 ? 3 / triad - 2 / read : 1 / read;
+    if (per_written < 0)
+        per_written = 0;
+    double per_updated = update > 0 ? 2 / update : 2 / read;
+    return (only_read > 0 ? only_read : 0) / read + written * per_written + updated * per_updated;
+}
+
 /* Why a row beat its roof by more than 5%: the likely cause, said once. */
 static void explain(ck_bench_row *r, const ck_roofs *roofs)
 {
@@ -145,15 +177,18 @@ static void explain(ck_bench_row *r, const ck_roofs *roofs)
     /* An in-place update writes each line back after reading it: the
      * write-backs go out beside the reads, which alone bound one core. On a
      * Zen 4 class VM an in-place scale of 256 MiB on one thread moved 47-49
-     * GB/s counted (read + write) where a read of it ran at 23-24. */
-    else if (r->mem_level == CK_MEM_DRAM && cold && r->inplace && r->roof_pct <= 200.0)
+     * GB/s counted (read + write) where a read of it ran at 23-24. Roofs with
+     * the update loop price that already (dram_ns). */
+    else if (r->mem_level == CK_MEM_DRAM && cold && r->updated > 0 && !(level_update_gbs(roofs, r->threads) > 0) &&
+             r->roof_pct <= 200.0)
         snprintf(r->roof_flag, sizeof r->roof_flag,
                  "above DRAM: an in-place update, whose write-backs go out beside its reads (the roof counts "
                  "both against the read; up to 2x it)");
-    /* The triad roof counts 24 bytes per element but its stores also read
-     * each line first (write-allocate): a kernel whose streaming stores skip
-     * that read can pass it by up to 4/3 with every copy from DRAM. */
-    else if (r->mem_level == CK_MEM_DRAM && cold && r->roof_pct <= 400.0 / 3)
+    /* An older roofs file's triad stored plainly, each line read first
+     * (write-allocate): a kernel whose streaming stores skip that read can
+     * pass it by up to 4/3 with every copy from DRAM. */
+    else if (r->mem_level == CK_MEM_DRAM && cold && !(level_update_gbs(roofs, r->threads) > 0) &&
+             r->roof_pct <= 400.0 / 3)
         snprintf(r->roof_flag, sizeof r->roof_flag,
                  "above DRAM: streaming stores skip the write-allocate read the calibrated triad pays, or part of "
                  "the rotated copies still hit the last-level cache");
@@ -197,6 +232,8 @@ void ck_roofline_apply(ck_bench_row *r, const ck_roofs *roofs, int isa, uint32_t
     r->roof_pct = 0;
     r->ideal_ns = 0;
     r->compute_ns = 0;
+    r->mem_ns = 0;
+    r->roof_bytes = 0;
     r->now_pct = 0;
     r->roof_flag[0] = '\0';
     int cold = r->cache && strcmp(r->cache, "cold") == 0;
@@ -205,10 +242,13 @@ void ck_roofline_apply(ck_bench_row *r, const ck_roofs *roofs, int isa, uint32_t
     double peak = row_peak(r, roofs, isa, dtype, &r->arith);
     if (bw <= 0 || peak <= 0 || r->time_ns <= 0)
         return;
-    double t_mem = r->bytes / bw, t_comp = r->flops / peak; /* ns: GB/s is bytes per ns */
+    double t_mem = ck_roofs_mem_ns(roofs, r->mem_level, r->threads, r->bytes, r->written, r->updated);
+    double t_comp = r->flops / peak; /* ns: GFLOP/s is flops per ns */
     r->bound = t_mem >= t_comp ? "memory" : "compute";
     r->ideal_ns = t_mem >= t_comp ? t_mem : t_comp;
     r->compute_ns = t_comp;
+    r->mem_ns = t_mem;
+    r->roof_bytes = t_mem * bw;
     r->roof_pct = 100.0 * r->ideal_ns / r->time_ns;
     if (r->roof_pct > 105.0) {
         explain(r, roofs);
@@ -222,15 +262,14 @@ double ck_roofs_dram_now_gbs(const ck_roofs *roofs, int threads, double ratio)
     return (read > 0 ? read : ck_roofs_level_gbs(roofs, CK_MEM_DRAM, threads)) * ratio;
 }
 
-void ck_roofline_now(ck_bench_row *r, const ck_roofs *roofs, double ratio)
+void ck_roofline_now(ck_bench_row *r, double ratio)
 {
     r->now_pct = 0;
-    double bw = ck_roofs_dram_now_gbs(roofs, r->threads, ratio);
     /* a compute-bound row stays against its peak: the probe says nothing of it */
-    if (!(ratio > 0) || !(bw > 0) || r->ideal_ns <= 0 || r->time_ns <= 0 || r->mem_level != CK_MEM_DRAM || !r->bound ||
+    if (!(ratio > 0) || r->ideal_ns <= 0 || r->time_ns <= 0 || r->mem_level != CK_MEM_DRAM || !r->bound ||
         strcmp(r->bound, "memory") != 0)
         return;
-    double t = r->bytes / bw;
+    double t = r->mem_ns / ratio; /* every part scaled as the read was */
     if (t < r->compute_ns)
         t = r->compute_ns;
     r->now_pct = 100.0 * t / r->time_ns;

@@ -165,6 +165,8 @@ cJSON *ck_roofs_to_json(const ck_roofs *r)
             cJSON_AddNumberToObject(e, "set_bytes", (double)l->set_bytes);
             cJSON_AddItemToObject(e, "read_gbs", pair(l->read_gbs[0], l->read_gbs[1]));
             cJSON_AddItemToObject(e, "triad_gbs", pair(l->triad_gbs[0], l->triad_gbs[1]));
+            if (l->update_gbs[0] > 0)
+                cJSON_AddItemToObject(e, "update_gbs", pair(l->update_gbs[0], l->update_gbs[1]));
         }
     }
     return o;
@@ -290,6 +292,11 @@ static int load_levels(ck_roofs *r, const cJSON *o, const char *path, char *err,
         if (get_pair(e, "read_gbs", l->read_gbs, rd, path, err, err_len) ||
             get_pair(e, "triad_gbs", l->triad_gbs, tr, path, err, err_len))
             return -1;
+        if (cJSON_GetObjectItemCaseSensitive(e, "update_gbs")) { /* optional: files before it price writes as reads */
+            snprintf(tr + strlen(field), sizeof tr - strlen(field), ".update_gbs");
+            if (get_pair(e, "update_gbs", l->update_gbs, tr, path, err, err_len))
+                return -1;
+        }
         l->cache_bytes = (size_t)cache;
         l->set_bytes = (size_t)set;
         l->shared = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "shared"));

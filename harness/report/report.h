@@ -41,6 +41,9 @@ typedef struct ck_report_row {
     /* cache-aware roofline (NULL / 0 in files from before it) */
     const char *phase, *cache, *mem_level, *arith, *roof_flag;
     double ideal_ns;
+    /* the x of its point against its level's line: flops / roof_bytes
+     * (writes priced apart at DRAM), or intensity in files without them */
+    double plot_intensity;
     double scalar_ns, speedup; /* speedup 0: no scalar figure */
     int scalar_scaled;
     /* from the counters (NAN / "" in files without them): the threads' CPU

@@ -331,8 +331,9 @@ static void html_charts(const ck_report *r, FILE *f)
         size_t points = 0;
         ck_report_svg_roofline(r, m, f, &points);
         fprintf(f,
-                "<figcaption>%zu kernels, each a point at its arithmetic intensity (minimum bytes) and measured "
-                "GFLOP/s; hover a point for its instance. ",
+                "<figcaption>%zu kernels, each a point at its arithmetic intensity (minimum bytes; a DRAM row's "
+                "writes priced as calibrate measured them, against the read line) and measured GFLOP/s; hover a "
+                "point for its instance. ",
                 points);
         if (mc->have_roofs)
             fputs("Roofs: the stream-triad bandwidth (slanted) and each ISA's FMA peak (flat), solid at all "

@@ -127,6 +127,8 @@ static void read_roofline(checker *c, cJSON *op, const char *where, ck_report_ro
     row->arith = ck_report_str(op, "arith", NULL);
     row->roof_flag = ck_report_str(op, "roof_flag", NULL);
     row->ideal_ns = opt_number(c, op, "ideal_ns", where);
+    double roof_bytes = opt_number(c, op, "roof_bytes", where);
+    row->plot_intensity = roof_bytes > 0 && row->flops > 0 ? row->flops / roof_bytes : row->intensity;
     if (!row->phase || !row->shape)
         return;
     char shown[400];
@@ -156,6 +158,7 @@ static void read_row(checker *c, const cJSON *op, size_t i, ck_report_row *row)
     row->bytes = need_number(c, op, "bytes", where);
     row->flops = need_number(c, op, "flops", where);
     row->intensity = need_number(c, op, "intensity", where);
+    row->plot_intensity = row->intensity;
     row->time_ns = opt_number(c, op, "time_ns", where);
     row->gbs = opt_number(c, op, "gb_per_s", where);
     row->gflops = opt_number(c, op, "gflop_per_s", where);

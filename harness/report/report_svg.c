@@ -178,8 +178,10 @@ static void point_title(FILE *f, const ck_report_row *row)
     ck_report_html_escape(f, row->label);
     fputs(" \u2014 ", f);
     ck_report_html_escape(f, row->shape);
-    fprintf(f, ", %d thr: %.3g flop/B, %.3g GFLOP/s, %s, %s of roof</title>", row->threads, row->intensity, row->gflops,
-            t, roof);
+    fprintf(f, ", %d thr: %.3g flop/B", row->threads, row->intensity);
+    if (fabs(row->plot_intensity - row->intensity) > 0.01 * row->intensity)
+        fprintf(f, " (drawn at %.3g: its writes priced as calibrate measured them)", row->plot_intensity);
+    fprintf(f, ", %.3g GFLOP/s, %s, %s of roof</title>", row->gflops, t, roof);
 }
 
 /* The axes of a machine's roofline: every point, and where the machine has
@@ -194,7 +196,7 @@ static int roofline_axes(const ck_report *r, size_t machine, log_axis *x, log_ax
             const ck_report_row *row = &r->runs[i].rows[k];
             if (!ck_report_row_on_roofline(row))
                 continue;
-            xmin = fmin(xmin, row->intensity), xmax = fmax(xmax, row->intensity);
+            xmin = fmin(xmin, row->plot_intensity), xmax = fmax(xmax, row->plot_intensity);
             ymin = fmin(ymin, row->gflops), ymax = fmax(ymax, row->gflops);
             *one_thread_too |= mc->have_roofs && row->threads < mc->roofs.threads;
         }
@@ -222,7 +224,7 @@ static size_t draw_points(const ck_report *r, size_t machine, FILE *f, const log
             if (!ck_report_row_on_roofline(row))
                 continue;
             fprintf(f, "<circle class=\"kernel-point\" cx=\"%.1f\" cy=\"%.1f\" r=\"5\" fill=\"%s\" data-run=\"",
-                    axis_px(x, row->intensity), axis_px(y, row->gflops), ck_report_color(row->run->color));
+                    axis_px(x, row->plot_intensity), axis_px(y, row->gflops), ck_report_color(row->run->color));
             ck_report_html_escape(f, row->run->tag);
             fputs("\">", f);
             point_title(f, row);

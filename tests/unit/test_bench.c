@@ -256,6 +256,37 @@ Test(cost, materialising_bidirectional_attention_writes_scores_and_probs)
     cr_assert_eq(c.bytes, 2u * 2u * 4u * 4u + 2u * 3u * 4u * 4u + 2u * 6u * 4u);
 }
 
+/* What of the bytes is written and what updated in place (the roofline
+ * prices them apart): the in-place operands of rope, adam and
+ * embedding_bwd, the outputs of the rest; for every op, both within its
+ * bytes. */
+Test(cost, written_and_updated_bytes)
+{
+    ck_shape add = {.op = CK_OP_ADD, .n = 6};
+    cr_assert_eq(ck_op_cost(&add).written, 24u, "c = a + b: one stream of three written");
+    cr_assert_eq(ck_op_cost(&add).updated, 0u);
+    ck_shape adam = {.op = CK_OP_ADAM, .n = 10};
+    cr_assert_eq(ck_op_cost(&adam).updated, 3u * 40u, "w, m and v in place");
+    cr_assert_eq(ck_op_cost(&adam).written, 0u);
+    ck_shape rope = {.op = CK_OP_ROPE, .T = 2, .n_heads = 2, .n_kv_heads = 1, .head_dim = 4};
+    cr_assert_eq(ck_op_cost(&rope).updated, 2u * 3u * 4u * 4u, "q and k in place");
+    ck_shape lin = {.op = CK_OP_LINEAR, .dtype = CK_DTYPE_F32, .T = 2, .K = 64, .N = 3};
+    cr_assert_eq(ck_op_cost(&lin).written, 2u * 3u * 4u, "y");
+    ck_shape q = {.op = CK_OP_QUANTIZE, .dtype = CK_DTYPE_Q4_0, .n = 64};
+    cr_assert_eq(ck_op_cost(&q).written, 2u * 18u, "the blocks");
+    q.op = CK_OP_DEQUANTIZE;
+    cr_assert_eq(ck_op_cost(&q).written, 256u, "the floats");
+    ck_shape any = {.T = 3, .D = 8, .K = 8, .N = 5, .n = 24, .S = 4, .n_heads = 2, .n_kv_heads = 1, .head_dim = 8,
+                    .vocab = 10, .dtype = CK_DTYPE_F32, .causal = 1, .has_bias = 1};
+    for (uint32_t op = 1; op < CK_OP_COUNT; op++) {
+        any.op = op;
+        ck_cost c = ck_op_cost(&any);
+        cr_assert_leq(c.written + 2 * c.updated, c.bytes, "%s: %llu written, %llu updated of %llu bytes",
+                      ck_op_name(op), (unsigned long long)c.written, (unsigned long long)c.updated,
+                      (unsigned long long)c.bytes);
+    }
+}
+
 Test(cost, elementwise_take_n_or_rows)
 {
     ck_shape add = {.op = CK_OP_ADD, .T = 2, .D = 3};

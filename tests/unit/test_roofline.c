@@ -141,7 +141,7 @@ Test(roofline, a_row_is_compared_with_its_level_and_its_arithmetic)
     /* an in-place update (rope's q and k) writes back beside its reads: up
      * to 2x the read roof, and no further */
     ck_bench_row upd = cold;
-    upd.inplace = 1;
+    upd.updated = upd.bytes / 2; /* all of it: read and written */
     upd.time_ns = 12500 / 1.6;
     ck_roofline_apply(&upd, &r, CK_ISA_AVX512, CK_DTYPE_F32);
     cr_assert(strstr(upd.roof_flag, "in-place update"), "flag: %s", upd.roof_flag);
@@ -242,27 +242,27 @@ Test(roofline, the_roof_now_scales_the_dram_part_only)
     ck_roofline_apply(&row, &r, CK_ISA_AVX512, CK_DTYPE_F32);
     cr_assert_float_eq(row.roof_pct, 50, 1e-9);
     cr_assert_float_eq(row.compute_ns, 10000, 1e-6);
-    ck_roofline_now(&row, &r, 0.5); /* the memory gave half its roof: 200000 ns ideal */
+    ck_roofline_now(&row, 0.5); /* the memory gave half its roof: 200000 ns ideal */
     cr_assert_float_eq(row.now_pct, 100, 1e-9);
-    ck_roofline_now(&row, &r, 20.0); /* memory part 5000 ns, below the compute part */
+    ck_roofline_now(&row, 20.0); /* memory part 5000 ns, below the compute part */
     cr_assert_float_eq(row.now_pct, 5, 1e-9, "the compute part bounds it: %g", row.now_pct);
-    ck_roofline_now(&row, &r, 0);
+    ck_roofline_now(&row, 0);
     cr_assert_eq(row.now_pct, 0, "no probe, no figure");
     ck_bench_row heavy = row; /* 1e8 flops: 1 ms at the peak, compute-bound */
     heavy.flops = 1e8;
     ck_roofline_apply(&heavy, &r, CK_ISA_AVX512, CK_DTYPE_F32);
     cr_assert_str_eq(heavy.bound, "compute");
-    ck_roofline_now(&heavy, &r, 0.5);
+    ck_roofline_now(&heavy, 0.5);
     cr_assert_eq(heavy.now_pct, 0, "a compute-bound row stays against its peak alone");
     ck_bench_row hot = row;
     hot.cache = "hot";
     hot.bytes = 500e3;
     ck_roofline_apply(&hot, &r, CK_ISA_AVX512, CK_DTYPE_F32);
-    ck_roofline_now(&hot, &r, 0.5);
+    ck_roofline_now(&hot, 0.5);
     cr_assert_eq(hot.now_pct, 0, "an L2 row is not against the DRAM read");
     /* time-weighted: 100% over 200000 ns and 50% over 100000 ns */
     ck_bench_row rows[2] = {row, row};
-    ck_roofline_now(&rows[0], &r, 0.5);
+    ck_roofline_now(&rows[0], 0.5);
     rows[1].time_ns = 100000;
     rows[1].now_pct = 50;
     cr_assert_float_eq(ck_roofline_now_fraction(rows, 2, 1, NULL, NULL, NULL), (200000 + 50000) / 300000.0, 1e-12);
@@ -270,9 +270,10 @@ Test(roofline, the_roof_now_scales_the_dram_part_only)
 }
 
 /* "against that read" is against the read the probe measured: where
- * calibrate's triad came out above its read (the roof is the better of the
- * two), scaling the roof by the probe's ratio would put a row against more
- * than was measured. */
+ * calibrate's triad came out above its read (the level's line is the better
+ * of the two), scaling that line by the probe's ratio would put a row
+ * against more than was measured; and a row that only reads is priced at
+ * the read in the first place. */
 Test(roofline, the_roof_now_is_the_measured_read_even_below_the_triad)
 {
     ck_roofs r = levels();
@@ -281,8 +282,8 @@ Test(roofline, the_roof_now_is_the_measured_read_even_below_the_triad)
     cr_assert_float_eq(ck_roofs_dram_now_gbs(&r, 1, 0.5), 20, 1e-12, "half the calibrated read of 40");
     ck_bench_row row = {.op = CK_OP_ADD, .threads = 1, .bytes = 4e6, .flops = 1e3, .time_ns = 400000, .cache = "cold"};
     ck_roofline_apply(&row, &r, CK_ISA_AVX512, CK_DTYPE_F32);
-    cr_assert_float_eq(row.roof_pct, 20, 1e-9, "4 MB at the 50 GB/s roof: 80000 ns");
-    ck_roofline_now(&row, &r, 0.5); /* 4 MB at 20 GB/s: 200000 ns */
+    cr_assert_float_eq(row.roof_pct, 25, 1e-9, "4 MB read at the 40 GB/s read, not the triad's 50: 100000 ns");
+    ck_roofline_now(&row, 0.5); /* 4 MB at 20 GB/s: 200000 ns */
     cr_assert_float_eq(row.now_pct, 50, 1e-9, "%g", row.now_pct);
     r.have_levels = 0; /* no read of its own: the roof scaled */
     cr_assert_float_eq(ck_roofs_dram_now_gbs(&r, 1, 0.5), 0.5 * ck_roofs_level_gbs(&r, CK_MEM_DRAM, 1), 1e-12);
@@ -311,4 +312,80 @@ Test(roofline, the_probe_ratio_and_why_it_was_not_taken)
     ck_mem_probe_take(&p, &r, threads, 1, 0);
     cr_assert_eq(p.n, 0);
     cr_assert(strstr(p.why_not, "calibrate"), "why: %s", p.why_not);
+}
+
+/* At DRAM each part of a row's bytes is priced at what calibrate measured
+ * for it (ck_cost.h, roofline.c): reads at the read, a new output line at
+ * the triad's cost beyond its two reads, an update in place at the update
+ * loop's; roof_bytes puts the row against the level's line. */
+Test(roofline, dram_prices_reads_writes_and_updates_apart)
+{
+    ck_roofs r = levels();
+    ck_mem_level *d = &r.level[CK_MEM_DRAM];
+    d->read_gbs[0] = 40, d->triad_gbs[0] = 32, d->update_gbs[0] = 80;
+    /* 1 MB read only, 1 MB written, 1 MB updated (counted twice): 25000 +
+     * 1e6 (3/32 - 2/40) + 1e6 (2/80) = 25000 + 43750 + 25000 ns */
+    ck_bench_row row = {.op = CK_OP_ADD,
+                        .threads = 1,
+                        .bytes = 4e6,
+                        .written = 1e6,
+                        .updated = 1e6,
+                        .flops = 1e3,
+                        .time_ns = 93750,
+                        .cache = "cold"};
+    ck_roofline_apply(&row, &r, CK_ISA_AVX512, CK_DTYPE_F32);
+    cr_assert_float_eq(row.ideal_ns, 93750, 1e-6, "%g", row.ideal_ns);
+    cr_assert_float_eq(row.roof_pct, 100, 1e-9);
+    cr_assert_float_eq(row.roof_bytes, 93750 * 40, 1e-3, "the ideal time at DRAM's line (the read, 40 GB/s)");
+    /* an in-place update at twice the read (rope on one Zen 4 core): at its
+     * roof, and no flag */
+    ck_bench_row upd = {.op = CK_OP_ROPE,
+                        .threads = 1,
+                        .bytes = 4e6,
+                        .updated = 2e6,
+                        .flops = 1e3,
+                        .time_ns = 4e6 / 80,
+                        .cache = "cold"};
+    ck_roofline_apply(&upd, &r, CK_ISA_AVX512, CK_DTYPE_F32);
+    cr_assert_float_eq(upd.roof_pct, 100, 1e-9);
+    upd.time_ns = 4e6 / 80 / 1.5;
+    ck_roofline_apply(&upd, &r, CK_ISA_AVX512, CK_DTYPE_F32);
+    cr_assert(upd.roof_pct > 149 && !strstr(upd.roof_flag, "in-place"),
+              "an update loop was measured: 150%% is not explained by write-backs: %s", upd.roof_flag);
+    /* streaming stores making the triad faster than its two reads: a new
+     * line costs nothing beyond them */
+    d->triad_gbs[0] = 70;
+    ck_roofline_apply(&row, &r, CK_ISA_AVX512, CK_DTYPE_F32);
+    cr_assert_float_eq(row.ideal_ns, 25000 + 25000, 1e-6, "%g", row.ideal_ns);
+    /* an older roofs file without the update loop: an updated byte is a read
+     * and a written one, each at the read, and the in-place reason stands */
+    d->update_gbs[0] = 0;
+    upd.time_ns = 4e6 / 80;
+    ck_roofline_apply(&upd, &r, CK_ISA_AVX512, CK_DTYPE_F32);
+    cr_assert_float_eq(upd.ideal_ns, 4e6 / 40, 1e-6);
+    cr_assert_float_eq(upd.roof_pct, 200, 1e-9, "%g", upd.roof_pct);
+    cr_assert(strstr(upd.roof_flag, "in-place update"), "flag: %s", upd.roof_flag);
+    /* the probe's ratio scales every part */
+    ck_roofline_apply(&row, &r, CK_ISA_AVX512, CK_DTYPE_F32);
+    ck_roofline_now(&row, 0.5);
+    cr_assert_float_eq(row.now_pct, 2 * row.roof_pct, 1e-9);
+}
+
+/* The update loop's figures survive the roofs file, and a file without them
+ * loads with none (an older calibrate). */
+Test(roofline, the_update_loop_survives_the_file_and_may_be_missing)
+{
+    ck_roofs r = levels(), back;
+    r.level[CK_MEM_DRAM].update_gbs[0] = 45, r.level[CK_MEM_DRAM].update_gbs[1] = 70;
+    char path[256], err[512];
+    temp_path(path, sizeof path, "update.json");
+    cr_assert_eq(ck_roofs_save(&r, path, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(ck_roofs_load(&back, path, err, sizeof err), 0, "%s", err);
+    cr_assert_float_eq(back.level[CK_MEM_DRAM].update_gbs[1], 70, 1e-9);
+    cr_assert_eq(back.level[CK_MEM_L1].update_gbs[0], 0, "measured at DRAM only");
+    r.level[CK_MEM_DRAM].update_gbs[0] = r.level[CK_MEM_DRAM].update_gbs[1] = 0;
+    cr_assert_eq(ck_roofs_save(&r, path, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(ck_roofs_load(&back, path, err, sizeof err), 0, "%s", err);
+    remove(path);
+    cr_assert_eq(back.level[CK_MEM_DRAM].update_gbs[0], 0);
 }
