@@ -131,8 +131,9 @@ const char *ck_dot_name(int kind);
 int ck_roofs_level_of(const ck_roofs *r, double bytes, int threads);
 
 /* The memory roof of a level at `threads` threads: the better of read and
- * triad, interpolated between one and all threads. DRAM without levels: the
- * triad. 0 when the level was not measured. */
+ * triad, interpolated between one and all threads; DRAM's is its read (a
+ * row's writes are priced apart there: ck_roofs_mem_ns), DRAM without
+ * levels the triad. 0 when the level was not measured. */
 double ck_roofs_level_gbs(const ck_roofs *r, int level, int threads);
 /* The read bandwidth alone of a level, interpolated the same way. */
 double ck_roofs_level_read_gbs(const ck_roofs *r, int level, int threads);

@@ -65,6 +65,8 @@ double ck_roofs_level_gbs(const ck_roofs *r, int level, int threads)
         return level == CK_MEM_DRAM ? ck_roofs_bandwidth_gbs(r, threads) : 0.0;
     const ck_mem_level *l = &r->level[level];
     double rd = between(l->read_gbs, r->threads, threads), tr = between(l->triad_gbs, r->threads, threads);
+    if (level == CK_MEM_DRAM && rd > 0)
+        return rd; /* writes are priced apart (ck_roofs_mem_ns); the streaming triad would count them free */
     return rd > tr ? rd : tr;
 }
 

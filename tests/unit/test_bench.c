@@ -276,8 +276,19 @@ Test(cost, written_and_updated_bytes)
     cr_assert_eq(ck_op_cost(&q).written, 2u * 18u, "the blocks");
     q.op = CK_OP_DEQUANTIZE;
     cr_assert_eq(ck_op_cost(&q).written, 256u, "the floats");
-    ck_shape any = {.T = 3, .D = 8, .K = 8, .N = 5, .n = 24, .S = 4, .n_heads = 2, .n_kv_heads = 1, .head_dim = 8,
-                    .vocab = 10, .dtype = CK_DTYPE_F32, .causal = 1, .has_bias = 1};
+    ck_shape any = {.T = 3,
+                    .D = 8,
+                    .K = 8,
+                    .N = 5,
+                    .n = 24,
+                    .S = 4,
+                    .n_heads = 2,
+                    .n_kv_heads = 1,
+                    .head_dim = 8,
+                    .vocab = 10,
+                    .dtype = CK_DTYPE_F32,
+                    .causal = 1,
+                    .has_bias = 1};
     for (uint32_t op = 1; op < CK_OP_COUNT; op++) {
         any.op = op;
         ck_cost c = ck_op_cost(&any);
