@@ -747,3 +747,33 @@ Test(report, bare_words_become_null_at_any_growth)
     cr_assert_eq(strlen(out), 200 * 5, "200 words of one letter, 4 bytes more each");
     free(out);
 }
+
+/* The roofs calibrate measured for the fixture: its DRAM update loop (an
+ * in-place a[i] = s a[i], counted read + write) is a real loop. Its read
+ * half cannot beat the read loop by much (1.5x allows a quick, noisy
+ * measurement); a compiler that saw through the loop had it at 2e9 GB/s. */
+Test(report, the_calibrated_update_loop_reads_no_faster_than_the_read_loop)
+{
+    char pattern[600];
+    snprintf(pattern, sizeof pattern, "%s/roofs-*.json", data_dir);
+    glob_t g;
+    cr_assert_eq(glob(pattern, 0, NULL, &g), 0, "no roofs file in %s", data_dir);
+    char *text = slurp(g.gl_pathv[g.gl_pathc - 1]);
+    globfree(&g);
+    cr_assert_not_null(text);
+    cJSON *doc = cJSON_Parse(text);
+    free(text);
+    const cJSON *dram =
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(doc, "memory_levels"), "DRAM");
+    const char *slot[] = {"one_thread", "all_threads"};
+    for (int k = 0; k < 2; k++) {
+        double read = cJSON_GetNumberValue(
+            cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(dram, "read_gbs"), slot[k]));
+        double update = cJSON_GetNumberValue(
+            cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(dram, "update_gbs"), slot[k]));
+        cr_assert(read > 0 && update > 0, "%s: read %g, update %g GB/s", slot[k], read, update);
+        cr_assert_leq(update / 2, 1.5 * read, "%s: the update read %g GB/s, the read loop %g", slot[k], update / 2,
+                      read);
+    }
+    cJSON_Delete(doc);
+}
