@@ -24,7 +24,7 @@ static void usage(FILE *f)
             "usage: ckbench parity [--plugin NAME|PATH|all] [--model M] [--op OP,...] [--seed S]\n"
             "                      [--dump DIR] [--junit FILE] [--json FILE] [--timeout SEC] [--threads N]\n"
             "                      [--weight-dtype f32|bf16|f16|q8_0|q4_0] [--compute f32|bf16]\n"
-            "                      [--suite all|model|edge]\n\n"
+            "                      [--suite all|model|edge] [--shard K/N]\n\n"
             "Checks every kernel of a plugin against the scalar reference on seeded inputs, each\n"
             "case in a child process guarded by canaries. --plugin all (the default) checks every\n"
             "plugin found that runs on this CPU, except scalar itself. Without --model the built-in\n"
@@ -35,6 +35,9 @@ static void usage(FILE *f)
             "type. --compute checks only the bf16-weight linear / qkv kernels of that compute type\n"
             "(default: both); compute bf16 rounds x to bf16 and has its own bound (docs/ops.md).\n"
             "A kernel that hangs %d times fails its remaining cases without running them.\n"
+            "--shard K/N runs the op instances i of the suite with i %% N == K, so that N\n"
+            "processes or machines share the gate; the kernels no instance comes up for are listed\n"
+            "by shard 0 alone.\n"
             "Exit status: 0 all passed, 1 a case failed, 2 bad usage or input.\n",
             CK_PARITY_WORK_BUDGET, CK_PARITY_MIN_ROWS, MAX_TIMEOUTS_PER_KERNEL);
 }
@@ -69,8 +72,8 @@ static int parse_args(int argc, char **argv, options *o)
             usage(stdout);
             return -1;
         }
-        const char *keys[] = {"--plugin", "--model",   "--op",      "--seed",         "--dump",    "--junit",
-                              "--json",   "--timeout", "--threads", "--weight-dtype", "--compute", "--suite"};
+        const char *keys[] = {"--plugin",  "--model",   "--op",           "--seed",    "--dump",  "--junit", "--json",
+                              "--timeout", "--threads", "--weight-dtype", "--compute", "--suite", "--shard"};
         size_t k = 0, nk = sizeof keys / sizeof keys[0];
         const char *val = NULL;
         for (; k < nk; k++) {
@@ -136,6 +139,16 @@ static int parse_args(int argc, char **argv, options *o)
             if (s == 3)
                 return bad("--suite: expected all, model or edge, found '%s'%s", val, "");
             o->suite = s;
+            break;
+        }
+        case 12: {
+            unsigned kk = 0, n = 0;
+            int used = 0;
+            if (sscanf(val, "%u/%u%n", &kk, &n, &used) != 2 || val[used] || val[0] == '-' || n < 1 || n > 4096 ||
+                kk >= n)
+                return bad("--shard: expected K/N with 0 <= K < N <= 4096 (shard K of N), found '%s'%s", val, "");
+            o->shard = kk;
+            o->n_shards = n;
             break;
         }
         }

@@ -25,7 +25,7 @@ typedef ck_gate_opts options;
  * the largest, where a kernel that picks a path by size (blocked, packed,
  * prefetching) takes another than on the first. */
 typedef struct kernel_seen {
-    int tried;               /* some case of its op and dtype came up */
+    int tried;               /* some case of its op and dtype came up (in any shard) */
     size_t first_si, big_si; /* SIZE_MAX: none passed */
     size_t first_bytes, big_bytes;
 } kernel_seen;
@@ -598,11 +598,15 @@ static void release(gate *g)
     free(g->results);
 }
 
-static void print_intro(const gate *g, size_t n_shapes)
+static void print_intro(const gate *g, size_t n_shapes, size_t n_suite)
 {
+    char shard[96] = "";
+    if (g->o.n_shards > 1)
+        snprintf(shard, sizeof shard, " (shard %u/%u of the suite's %zu: #%u, #%u, ...)", g->o.shard, g->o.n_shards,
+                 n_suite, g->o.shard, g->o.shard + g->o.n_shards);
     printf("parity: reference %s (%s); seed %llu; timeout %.3g s; %d threads (and 1, 2, 3, 4, 7 logical threads "
-           "to compare); %zu op instances%s\n",
-           g->ref->desc->name, g->ref->path, (unsigned long long)g->o.seed, g->o.timeout, g->threads, n_shapes,
+           "to compare); %zu op instances%s%s\n",
+           g->ref->desc->name, g->ref->path, (unsigned long long)g->o.seed, g->o.timeout, g->threads, n_shapes, shard,
            g->o.suite == CK_SUITE_MODEL               ? " (model)"
            : g->o.model && g->o.suite == CK_SUITE_ALL ? " (model, then edge suite)"
                                                       : " (edge suite)");
@@ -615,6 +619,23 @@ static void print_intro(const gate *g, size_t n_shapes)
                "(attention keeps every key and checks the last rows; elementwise ops keep <= %u elements "
                "and their length mod 64)\n",
                CK_PARITY_WORK_BUDGET, CK_PARITY_MIN_ROWS, 1u << 20);
+}
+
+/* --shard K/N: the kernels every shape of the whole suite wants are marked
+ * tried (so that no shard calls them unchecked), then the shapes i with
+ * i % N == K are kept, in order. */
+static void keep_shard(gate *g, ck_parity_shape *shapes, size_t *n)
+{
+    if (g->o.n_shards < 2)
+        return;
+    for (size_t i = 0; i < *n; i++)
+        for (size_t t = 0; t < g->n_targets; t++)
+            for (uint32_t k = 0; k < g->targets[t].p->n_kernels; k++)
+                g->targets[t].seen[k].tried |= kernel_wanted(g, &g->targets[t].p->kernels[k], &shapes[i].shape);
+    size_t kept = 0;
+    for (size_t i = g->o.shard; i < *n; i += g->o.n_shards)
+        shapes[kept++] = shapes[i];
+    *n = kept;
 }
 
 /* Every shape, in order, until done or SIGINT; the count checked. A shape
@@ -665,13 +686,15 @@ int ck_gate_run(const ck_gate_opts *o)
             return bad("--dump: %s%s", err, "");
         }
     }
+    size_t n_suite = n_shapes;
+    keep_shard(&g, shapes, &n_shapes);
     ck_progress_start(&g.progress, "parity", n_shapes);
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     /* the main run's threads; every passing kernel is re-run on the
      * logical thread counts of ck_parity_thread_counts as well */
     g.threads = g.o.threads ? g.o.threads : cpus > 2 ? (int)cpus : 2;
     double t0 = now();
-    print_intro(&g, n_shapes);
+    print_intro(&g, n_shapes, n_suite);
     ck_parity_print_header();
     size_t done = check_all(&g, shapes, n_shapes);
     char partial[96] = "";
@@ -682,7 +705,8 @@ int ck_gate_run(const ck_gate_opts *o)
     ck_progress_finish(&g.progress);
     if (!partial[0]) { /* an interrupted run did not reach them: no verdict either way */
         check_empty_largest(&g, shapes);
-        add_unchecked_kernels(&g);
+        if (g.o.shard == 0)
+            add_unchecked_kernels(&g);
     }
     free(shapes);
     print_skipped_groups(&g);

@@ -30,6 +30,9 @@ typedef struct ck_gate_opts {
     /* --suite: both (default), only the model's instances, or only the
      * edge suite */
     enum { CK_SUITE_ALL = 0, CK_SUITE_MODEL, CK_SUITE_EDGE } suite;
+    /* --shard K/N: only the op instances i with i % N == K of the suite
+     * (N 0 or 1: all), so that N processes or machines share one gate */
+    unsigned shard, n_shards;
 } ck_gate_opts;
 
 /* Exit status: 0 all passed (or skipped), 1 a case failed, 2 bad input

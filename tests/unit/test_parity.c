@@ -1282,6 +1282,88 @@ static void expect_usage_error(const char *args, const char *in_message)
     free(r.err);
 }
 
+Test(parity_usage, shard_out_of_range_or_malformed)
+{
+    const char *bad[] = {"--shard 2/2", "--shard 1/0", "--shard -1/2", "--shard 1", "--shard 1/2x", "--shard x/2"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        expect_usage_error(bad[i], "--shard: expected K/N with 0 <= K < N");
+}
+
+/* (op instance, kernel, verdict, reason) of the cases with work to do, one
+ * string each, sorted; the nothing-to-do calls each shard makes on its own
+ * first and largest case of a kernel are left out. */
+static size_t worked_cases(const cJSON *root, char (*out)[320], size_t cap)
+{
+    size_t n = 0;
+    const cJSON *c;
+    cJSON_ArrayForEach(c, cJSON_GetObjectItem(root, "cases"))
+    {
+        if (cJSON_IsTrue(cJSON_GetObjectItem(c, "nothing_to_do")))
+            continue;
+        cr_assert_lt(n, cap);
+        snprintf(out[n++], 320, "%s|%s|%s|%s", str(c, "op_instance"), str(c, "kernel"), str(c, "verdict"),
+                 str(c, "reason"));
+    }
+    qsort(out, n, sizeof *out, (int (*)(const void *, const void *))strcmp);
+    return n;
+}
+
+/* --shard K/N: the three shards of a gate over a broken plugin run, between
+ * them, every case of the whole run once, failures included, and each says
+ * the run failed where its share holds a failure; kernels no case came up
+ * for are listed by shard 0 alone. */
+Test(parity_suite, shards_split_the_whole_run_between_them)
+{
+    enum { CAP = 4096 };
+    char(*whole)[320] = calloc(CAP, 320), (*parts)[320] = calloc(CAP, 320), (*one)[320] = calloc(CAP, 320);
+    cr_assert(whole && parts && one);
+    run_result r;
+    cJSON *root = run_broken("add,rmsnorm,gelu", "", &r);
+    cr_assert_eq(r.status, 1, "the broken plugin fails: %s", r.err);
+    size_t n_whole = worked_cases(root, whole, CAP);
+    int no_case = 0;
+    const cJSON *c;
+    cJSON_ArrayForEach(c, cJSON_GetObjectItem(root, "cases")) no_case += !strcmp(str(c, "reason"), "no-case");
+    cr_expect_gt(no_case, 0, "broken-unchecked's bf16 gelu has no instance in the suite");
+    free_run(&r, root);
+    size_t n_parts = 0;
+    int failed = 0;
+    for (int k = 0; k < 3; k++) {
+        char extra[32];
+        snprintf(extra, sizeof extra, "--shard %d/3", k);
+        root = run_broken("add,rmsnorm,gelu", extra, &r);
+        cr_assert(strstr(r.out, "shard"), "the intro names the shard: %s", r.out);
+        size_t m = worked_cases(root, one, CAP);
+        int fails = 0, shard_no_case = 0;
+        for (size_t i = 0; i < m; i++)
+            fails += strstr(one[i], "|FAIL|") != NULL;
+        cJSON_ArrayForEach(c, cJSON_GetObjectItem(root, "cases")) shard_no_case += !strcmp(str(c, "reason"), "no-case");
+        cr_expect_eq(r.status, fails ? 1 : 0, "shard %d: %d failures, exit %d", k, fails, r.status);
+        cr_expect_eq(shard_no_case, k == 0 ? no_case : 0, "shard %d: unchecked kernels listed by shard 0 only", k);
+        failed += fails;
+        cr_assert_leq(n_parts + m, CAP);
+        memcpy(parts + n_parts, one, m * sizeof *one);
+        n_parts += m;
+        free_run(&r, root);
+    }
+    cr_expect_gt(failed, 0);
+    /* shard 0 of 1000 holds two instances: the kernels whose cases are all
+     * in other shards are not unchecked */
+    root = run_broken("add,rmsnorm,gelu", "--shard 0/1000", &r);
+    int shard_no_case = 0;
+    cJSON_ArrayForEach(c, cJSON_GetObjectItem(root, "cases")) shard_no_case += !strcmp(str(c, "reason"), "no-case");
+    cr_expect_eq(shard_no_case, no_case, "shard 0/1000 lists %d kernels unchecked, the whole run %d", shard_no_case,
+                 no_case);
+    free_run(&r, root);
+    qsort(parts, n_parts, sizeof *parts, (int (*)(const void *, const void *))strcmp);
+    cr_assert_eq(n_parts, n_whole, "the shards ran %zu cases with work, the whole run %zu", n_parts, n_whole);
+    for (size_t i = 0; i < n_whole; i++)
+        cr_assert_str_eq(parts[i], whole[i], "case %zu", i);
+    free(whole);
+    free(parts);
+    free(one);
+}
+
 Test(parity_usage, unknown_plugin)
 {
     expect_usage_error("--plugin no_such_plugin", "no_such_plugin");
