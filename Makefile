@@ -279,15 +279,7 @@ test-unit: test-build
 PARITY_MODELS ?= tiny-features tiny-window qwen2.5-0.5b
 
 test-parity: all
-	@$(TEST_ENV) $(CKBENCH) parity --plugin all --json $(B)/parity.json --junit $(B)/parity.xml
-	@echo "parity --plugin scalar: the reference on itself (log: $(B)/parity-scalar.log)"; \
-	  $(TEST_ENV) $(CKBENCH) parity --plugin scalar --json $(B)/parity-scalar.json >$(B)/parity-scalar.log 2>&1 \
-	    || { grep FAIL $(B)/parity-scalar.log; exit 1; }; tail -1 $(B)/parity-scalar.log
-	@for m in $(PARITY_MODELS); do \
-	  echo "parity --model $$m (log: $(B)/parity-$$m.log)"; \
-	  $(TEST_ENV) $(CKBENCH) parity --plugin all --model ir/models/$$m.json --suite model --json $(B)/parity-$$m.json \
-	    --junit $(B)/parity-$$m.xml > $(B)/parity-$$m.log 2>&1 || { grep FAIL $(B)/parity-$$m.log; exit 1; }; \
-	  tail -1 $(B)/parity-$$m.log; done
+	@$(TEST_ENV) sh scripts/test-parity.sh $(B) $(CKBENCH) $(PARITY_MODELS)
 
 # Built with clang: that one build is also the tree's clang -Werror check
 # (gcc builds the others), so `make test` does not build the tree a fourth

@@ -4,12 +4,13 @@
 # under qemu-aarch64. On an AArch64 machine the same runs natively.
 #
 # Skips (exit 0, with a message) only when the cross tools are absent; any
-# build or parity failure fails. Outputs: <build dir>/parity-neon.{json,xml}.
+# build or parity failure fails. Outputs: <build dir>/parity-neon-K.{json,xml,log},
+# one per shard K.
 #
 # Variables: CROSS (aarch64-linux-gnu-), NEON_PARITY_MODEL (a model whose op
 # instances are checked besides the edge suite; empty for the edge suite only),
 # NEON_BUILD_DIR (default build-aarch64, or build on an AArch64 machine),
-# JOBS (make -j).
+# JOBS (make -j), NEON_SHARDS (gates run at once, default JOBS).
 set -eu
 
 CROSS=${CROSS:-aarch64-linux-gnu-}
@@ -64,11 +65,29 @@ if [ -n "$MODEL" ]; then
     fi
     model_args="--model $MODEL"
 fi
-echo "test-neon: ckbench parity --plugin neon $model_args $where"
+# One gate under qemu ran on one core of two (82 s here): SHARDS processes
+# at once (ckbench parity --shard), each with its own report files, their
+# logs printed in order when all have ended.
+SHARDS=${NEON_SHARDS:-$JOBS}
+echo "test-neon: ckbench parity --plugin neon $model_args $where, $SHARDS shards at once"
 status=0
-# shellcheck disable=SC2086
-run "$B/bin/ckbench" parity --plugin neon $model_args \
-    --json "$B/parity-neon.json" --junit "$B/parity-neon.xml" || status=$?
+k=0
+pids=""
+while [ "$k" -lt "$SHARDS" ]; do
+    # shellcheck disable=SC2086
+    run "$B/bin/ckbench" parity --plugin neon $model_args --shard "$k/$SHARDS" \
+        --json "$B/parity-neon-$k.json" --junit "$B/parity-neon-$k.xml" >"$B/parity-neon-$k.log" 2>&1 &
+    pids="$pids $!"
+    k=$((k + 1))
+done
+k=0
+for pid in $pids; do
+    rc=0
+    wait "$pid" || rc=$?
+    cat "$B/parity-neon-$k.log"
+    [ "$rc" -eq 0 ] || { echo "test-neon: shard $k/$SHARDS: ckbench parity exit $rc" >&2; status=$rc; }
+    k=$((k + 1))
+done
 
 elapsed=$(($(date +%s) - start))
 if [ "$status" -ne 0 ]; then
