@@ -236,6 +236,8 @@ void cli_print_outcome(const ck_bench_outcome *out)
            "  the working set lives in (hot: where it fits; cold: DRAM), flops / peak of the arithmetic the\n"
            "  kernel uses (FMA of its ISA; int8 or bf16 dot product for quantised / bf16 matmuls)), at the\n"
            "  row's thread count; the level or arithmetic that bounds it follows; '!': above 105%%, why below.\n"
+           "  At DRAM a row's bytes are priced by what they are: read at the read, written and updated in\n"
+           "  place at what calibrate's streaming triad and update loop spend on them.\n"
            "cold: operands rotated through copies that together exceed 8x the last-level cache\n"
            "  (the working set of the DRAM roof).\n");
     if (out->compute == CK_COMPUTE_BF16)
