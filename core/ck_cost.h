@@ -17,7 +17,8 @@
  * embedding_bwd's table rows), counted twice in bytes; the rest is read
  * only. The roofline prices each part at what the machine measured for it
  * (harness/bench/roofline.c): at DRAM an update's write-back costs a core
- * little beside its read, a new line's store a read and more.
+ * little beside its read, a new line's store more beside one read than
+ * beside two.
  *
  * Flops count the arithmetic of docs/ops.md, one per add, multiply, divide,
  * square root, exp or tanh (a transcendental counts as one: the figure is

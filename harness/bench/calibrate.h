@@ -31,6 +31,7 @@ typedef struct ck_mem_level {
     /* DRAM only: an update in place (a[i] = s a[i]), counted read + write;
      * 0 at the cache levels and in older files */
     double update_gbs[2];
+    double copy_gbs[2]; /* DRAM only: a[i] = s b[i], counted read + write, the better of plain and streaming */
 } ck_mem_level;
 
 typedef struct ck_roofs {

@@ -10,11 +10,14 @@
  *
  * Read is a sum of 64-bit integers (integer adds reassociate freely, so the
  * loop is limited by loads, not by an add chain); triad is a[i] = b[i] +
- * s*c[i], counted as STREAM counts it (24 bytes per element). At DRAM two
+ * s*c[i], counted as STREAM counts it (24 bytes per element). At DRAM three
  * more, so that the roofline can price a row's writes (roofline.c): the
  * triad again with streaming stores (no write-allocate read of a; the
- * better of the two is kept: the roof is what the machine can do), and an
- * update in place, a[i] = s*a[i], counted as a read and a write of a. All use the
+ * better of the two is kept: the roof is what the machine can do), a copy
+ * a[i] = s*b[i] (STREAM's scale, 16 bytes per element; plain and streaming
+ * stores, the better kept: a write beside one read costs a core more than
+ * beside two), and an update in place, a[i] = s*a[i], counted as a read and
+ * a write of a. All use the
  * widest vectors the CPU has (function-level target attributes, run only
  * after CPUID says so): a baseline SSE2 loop cannot reach an L1's bandwidth.
  *
@@ -51,7 +54,7 @@ typedef struct level_job {
     volatile uint64_t sink;
 } level_job;
 
-enum { LOOP_READ, LOOP_TRIAD, LOOP_TRIAD_NT, LOOP_UPDATE };
+enum { LOOP_READ, LOOP_TRIAD, LOOP_TRIAD_NT, LOOP_UPDATE, LOOP_COPY, LOOP_COPY_NT };
 
 /* ---- the loops: n is a multiple of 32 (read: uint64; triad, update: doubles) ---------- */
 
@@ -116,6 +119,19 @@ __attribute__((target("avx512f"))) static void triad_512(double *a, const double
         _mm512_store_pd(a + i, _mm512_fmadd_pd(_mm512_load_pd(c + i), s, _mm512_load_pd(b + i)));
 }
 
+__attribute__((target("avx512f"))) static void copy_512(double *a, const double *b, size_t n, int nt)
+{
+    const __m512d s = _mm512_set1_pd(update_scale);
+    if (nt) {
+        for (size_t i = 0; i < n; i += 8)
+            _mm512_stream_pd(a + i, _mm512_mul_pd(_mm512_load_pd(b + i), s));
+        _mm_sfence();
+        return;
+    }
+    for (size_t i = 0; i < n; i += 8)
+        _mm512_store_pd(a + i, _mm512_mul_pd(_mm512_load_pd(b + i), s));
+}
+
 __attribute__((target("avx512f"))) static void update_512(double *a, size_t n)
 {
     const __m512d s = _mm512_set1_pd(update_scale);
@@ -149,6 +165,19 @@ __attribute__((target("avx2,fma"))) static void triad_256(double *a, const doubl
     }
     for (size_t i = 0; i < n; i += 4)
         _mm256_store_pd(a + i, _mm256_fmadd_pd(_mm256_load_pd(c + i), s, _mm256_load_pd(b + i)));
+}
+
+__attribute__((target("avx2"))) static void copy_256(double *a, const double *b, size_t n, int nt)
+{
+    const __m256d s = _mm256_set1_pd(update_scale);
+    if (nt) {
+        for (size_t i = 0; i < n; i += 4)
+            _mm256_stream_pd(a + i, _mm256_mul_pd(_mm256_load_pd(b + i), s));
+        _mm_sfence();
+        return;
+    }
+    for (size_t i = 0; i < n; i += 4)
+        _mm256_store_pd(a + i, _mm256_mul_pd(_mm256_load_pd(b + i), s));
 }
 
 __attribute__((target("avx2"))) static void update_256(double *a, size_t n)
@@ -189,6 +218,25 @@ static void triad_pass(int width, double *a, const double *b, const double *c, s
     triad_plain(a, b, c, n);
 }
 
+static void copy_pass(int width, double *a, const double *b, size_t n, int nt)
+{
+#if CK_X86
+    if (width == 512) {
+        copy_512(a, b, n, nt);
+        return;
+    }
+    if (width == 256) {
+        copy_256(a, b, n, nt);
+        return;
+    }
+#endif
+    (void)width;
+    (void)nt;
+    const double s = update_scale;
+    for (size_t i = 0; i < n; i++)
+        a[i] = s * b[i];
+}
+
 static void update_pass(int width, double *a, size_t n)
 {
 #if CK_X86
@@ -216,6 +264,13 @@ static void level_work(void *v, int tid, int n_threads)
         double *a = (double *)mine, *b = a + n, *c = b + n;
         for (uint64_t k = 0; k < j->iters; k++) {
             triad_pass(j->width, a, b, c, n, j->kind == LOOP_TRIAD_NT);
+            __asm__ volatile("" ::: "memory");
+        }
+    } else if (j->kind == LOOP_COPY || j->kind == LOOP_COPY_NT) {
+        size_t n = j->set / 2 / sizeof(double) / 32 * 32; /* two arrays */
+        double *a = (double *)mine, *b = a + n;
+        for (uint64_t k = 0; k < j->iters; k++) {
+            copy_pass(j->width, a, b, n, j->kind == LOOP_COPY_NT);
             __asm__ volatile("" ::: "memory");
         }
     } else if (j->kind == LOOP_UPDATE) {
@@ -298,6 +353,7 @@ static double measure_level_in(const ck_roofs *r, int level, int threads, int ki
         free(j.base);
     }
     size_t counted = kind == LOOP_TRIAD || kind == LOOP_TRIAD_NT ? j.set / 3 / sizeof(double) / 32 * 32 * 24
+                     : kind == LOOP_COPY || kind == LOOP_COPY_NT ? j.set / 2 / sizeof(double) / 32 * 32 * 16
                      : kind == LOOP_UPDATE                       ? j.set / 256 * 256 * 2 /* read and written */
                                                                  : j.set / 256 * 256;
     return passes * (double)counted / 1e9;
@@ -308,20 +364,24 @@ static double measure_level(const ck_roofs *r, int level, int threads, int kind,
     return measure_level_in(r, level, threads, kind, target, reps, NULL);
 }
 
-/* DRAM's triad (the better of plain and streaming stores) and update on
- * `threads` threads, into slot k of l; the triad's two in the log. */
+/* DRAM's triad and copy (each the better of plain and streaming stores)
+ * and update on `threads` threads, into slot k of l; both kinds of store
+ * in the log. */
 static void measure_dram_writes(const ck_roofs *r, ck_mem_level *l, int k, int threads, double target, int reps,
                                 FILE *log)
 {
     double plain = measure_level(r, CK_MEM_DRAM, threads, LOOP_TRIAD, target, reps);
     double nt = measure_level(r, CK_MEM_DRAM, threads, LOOP_TRIAD_NT, target, reps);
     l->triad_gbs[k] = plain > nt ? plain : nt;
+    double copy = measure_level(r, CK_MEM_DRAM, threads, LOOP_COPY, target, reps);
+    double copy_nt = measure_level(r, CK_MEM_DRAM, threads, LOOP_COPY_NT, target, reps);
+    l->copy_gbs[k] = copy > copy_nt ? copy : copy_nt;
     l->update_gbs[k] = measure_level(r, CK_MEM_DRAM, threads, LOOP_UPDATE, target, reps);
     if (log)
         fprintf(log,
-                "calibrate: DRAM on %d thread%s: triad %.1f GB/s with plain stores, %.1f streaming; update in "
-                "place %.1f (read + write)\n",
-                threads, threads == 1 ? "" : "s", plain, nt, l->update_gbs[k]);
+                "calibrate: DRAM on %d thread%s: triad %.1f GB/s with plain stores, %.1f streaming; copy %.1f / "
+                "%.1f; update in place %.1f (read + write)\n",
+                threads, threads == 1 ? "" : "s", plain, nt, copy, copy_nt, l->update_gbs[k]);
 }
 
 void ck_level_buf_free(ck_level_buf *b)

@@ -137,16 +137,25 @@ double ck_roofs_mem_ns(const ck_roofs *roofs, int level, int threads, double byt
     double read = ck_roofs_level_read_gbs(roofs, CK_MEM_DRAM, threads);
     if (level != CK_MEM_DRAM || !(read > 0))
         return bw > 0 ? bytes / bw : 0;
-    double triad = between(roofs->level[CK_MEM_DRAM].triad_gbs, roofs->threads, threads);
+    const ck_mem_level *d = &roofs->level[CK_MEM_DRAM];
+    double triad = between(d->triad_gbs, roofs->threads, threads), copy = between(d->copy_gbs, roofs->threads, threads);
     double update = level_update_gbs(roofs, threads);
     double only_read = bytes - written - 2 * updated;
-    /* a written byte: the triad's 3 counted bytes less its 2 reads; none
-     * when streaming stores make the triad faster than two reads */
-    double per_written = triad > 0 ? 3 / triad - 2 / read : 1 / read;
+    if (only_read < 0)
+        only_read = 0;
+    /* A written byte: what the triad spends on its one write beyond its two
+     * reads, and the copy beside its one read; a row between the two mixes
+     * in between, a row of fewer reads per write at the copy's (measured:
+     * a write beside one read cost one Zen 4 core twice what it did beside
+     * two). None when streaming stores made the loop faster than its reads. */
+    double w2 = triad > 0 ? 3 / triad - 2 / read : 1 / read, w1 = copy > 0 ? 2 / copy - 1 / read : w2;
+    double mix = written > 0 ? only_read / written : 2, per_written = mix >= 2   ? w2
+                                                                      : mix <= 1 ? w1
+                                                                                 : w1 + (w2 - w1) * (mix - 1);
     if (per_written < 0)
         per_written = 0;
     double per_updated = update > 0 ? 2 / update : 2 / read;
-    return (only_read > 0 ? only_read : 0) / read + written * per_written + updated * per_updated;
+    return only_read / read + written * per_written + updated * per_updated;
 }
 
 /* Why a row beat its roof by more than 5%: the likely cause, said once. */

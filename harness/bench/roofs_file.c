@@ -167,6 +167,8 @@ cJSON *ck_roofs_to_json(const ck_roofs *r)
             cJSON_AddItemToObject(e, "triad_gbs", pair(l->triad_gbs[0], l->triad_gbs[1]));
             if (l->update_gbs[0] > 0)
                 cJSON_AddItemToObject(e, "update_gbs", pair(l->update_gbs[0], l->update_gbs[1]));
+            if (l->copy_gbs[0] > 0)
+                cJSON_AddItemToObject(e, "copy_gbs", pair(l->copy_gbs[0], l->copy_gbs[1]));
         }
     }
     return o;
@@ -295,6 +297,11 @@ static int load_levels(ck_roofs *r, const cJSON *o, const char *path, char *err,
         if (cJSON_GetObjectItemCaseSensitive(e, "update_gbs")) { /* optional: files before it price writes as reads */
             snprintf(tr + strlen(field), sizeof tr - strlen(field), ".update_gbs");
             if (get_pair(e, "update_gbs", l->update_gbs, tr, path, err, err_len))
+                return -1;
+        }
+        if (cJSON_GetObjectItemCaseSensitive(e, "copy_gbs")) { /* optional: without it, writes at the triad's price */
+            snprintf(tr + strlen(field), sizeof tr - strlen(field), ".copy_gbs");
+            if (get_pair(e, "copy_gbs", l->copy_gbs, tr, path, err, err_len))
                 return -1;
         }
         l->cache_bytes = (size_t)cache;

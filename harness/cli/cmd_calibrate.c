@@ -41,9 +41,9 @@ static void print_roofs(const ck_roofs *r, const char *path)
                    ck_mem_level_name(lv), l->set_bytes >> 10, l->read_gbs[0], l->read_gbs[1], l->triad_gbs[0],
                    l->triad_gbs[1], r->threads);
         if (l->update_gbs[0] > 0)
-            printf("  %-4s update in place (read + write): %7.1f / %7.1f GB/s; the triad above: the better of plain "
-                   "and streaming stores\n",
-                   ck_mem_level_name(lv), l->update_gbs[0], l->update_gbs[1]);
+            printf("  %-4s copy %7.1f / %7.1f GB/s, update in place %7.1f / %7.1f GB/s (read + write); the triad\n"
+                   "       and the copy: the better of plain and streaming stores\n",
+                   ck_mem_level_name(lv), l->copy_gbs[0], l->copy_gbs[1], l->update_gbs[0], l->update_gbs[1]);
     }
     if (!r->have_levels)
         printf("  per-level bandwidth: not measured (the system does not say its cache sizes)\n");

@@ -369,6 +369,29 @@ Test(roofline, dram_prices_reads_writes_and_updates_apart)
     cr_assert_float_eq(upd.ideal_ns, 4e6 / 40, 1e-6);
     cr_assert_float_eq(upd.roof_pct, 200, 1e-9, "%g", upd.roof_pct);
     cr_assert(strstr(upd.roof_flag, "in-place update"), "flag: %s", upd.roof_flag);
+    /* a calibrated copy prices a write beside one read: a row of one read
+     * per write at the copy's rate is at its roof; one of 1.5 reads per
+     * write halfway between the copy's and the triad's price */
+    d->triad_gbs[0] = 32, d->copy_gbs[0] = 25, d->update_gbs[0] = 80;
+    ck_bench_row cp = {.op = CK_OP_GELU,
+                       .threads = 1,
+                       .bytes = 2e6,
+                       .written = 1e6,
+                       .flops = 1e3,
+                       .time_ns = 2e6 / 25,
+                       .cache = "cold"};
+    ck_roofline_apply(&cp, &r, CK_ISA_AVX512, CK_DTYPE_F32);
+    cr_assert_float_eq(cp.roof_pct, 100, 1e-9, "%g", cp.roof_pct);
+    cp.bytes = 2.5e6; /* 1.5 MB read, 1 MB written */
+    ck_roofline_apply(&cp, &r, CK_ISA_AVX512, CK_DTYPE_F32);
+    double w1 = 2 / 25.0 - 1 / 40.0, w2 = 3 / 32.0 - 2 / 40.0;
+    cr_assert_float_eq(cp.ideal_ns, 1.5e6 / 40 + 1e6 * (w1 + w2) / 2, 1e-6, "%g", cp.ideal_ns);
+    cp.bytes = 4e6; /* 3 reads per write: the triad's price */
+    ck_roofline_apply(&cp, &r, CK_ISA_AVX512, CK_DTYPE_F32);
+    cr_assert_float_eq(cp.ideal_ns, 3e6 / 40 + 1e6 * w2, 1e-6, "%g", cp.ideal_ns);
+    d->copy_gbs[0] = 0;
+    d->triad_gbs[0] = 70;
+    d->update_gbs[0] = 0;
     /* the probe's ratio scales every part */
     ck_roofline_apply(&row, &r, CK_ISA_AVX512, CK_DTYPE_F32);
     ck_roofline_now(&row, 0.5);
@@ -377,19 +400,23 @@ Test(roofline, dram_prices_reads_writes_and_updates_apart)
 
 /* The update loop's figures survive the roofs file, and a file without them
  * loads with none (an older calibrate). */
-Test(roofline, the_update_loop_survives_the_file_and_may_be_missing)
+Test(roofline, the_update_and_copy_loops_survive_the_file_and_may_be_missing)
 {
     ck_roofs r = levels(), back;
     r.level[CK_MEM_DRAM].update_gbs[0] = 45, r.level[CK_MEM_DRAM].update_gbs[1] = 70;
+    r.level[CK_MEM_DRAM].copy_gbs[0] = 33, r.level[CK_MEM_DRAM].copy_gbs[1] = 51;
     char path[256], err[512];
     temp_path(path, sizeof path, "update.json");
     cr_assert_eq(ck_roofs_save(&r, path, err, sizeof err), 0, "%s", err);
     cr_assert_eq(ck_roofs_load(&back, path, err, sizeof err), 0, "%s", err);
     cr_assert_float_eq(back.level[CK_MEM_DRAM].update_gbs[1], 70, 1e-9);
+    cr_assert_float_eq(back.level[CK_MEM_DRAM].copy_gbs[0], 33, 1e-9);
     cr_assert_eq(back.level[CK_MEM_L1].update_gbs[0], 0, "measured at DRAM only");
     r.level[CK_MEM_DRAM].update_gbs[0] = r.level[CK_MEM_DRAM].update_gbs[1] = 0;
+    r.level[CK_MEM_DRAM].copy_gbs[0] = r.level[CK_MEM_DRAM].copy_gbs[1] = 0;
     cr_assert_eq(ck_roofs_save(&r, path, err, sizeof err), 0, "%s", err);
     cr_assert_eq(ck_roofs_load(&back, path, err, sizeof err), 0, "%s", err);
     remove(path);
     cr_assert_eq(back.level[CK_MEM_DRAM].update_gbs[0], 0);
+    cr_assert_eq(back.level[CK_MEM_DRAM].copy_gbs[0], 0);
 }
