@@ -161,9 +161,8 @@ void ck_roofline_apply(ck_bench_row *r, const ck_roofs *roofs, int isa, uint32_t
 double ck_roofs_mem_ns(const ck_roofs *roofs, int level, int threads, double bytes, double written, double updated);
 
 /* The DRAM read measured now, from the ratio of it to the calibrated read
- * (ck_mem_probe_ratio): that read itself, not the roof (the better of read
- * and triad) scaled, which is more than was measured wherever calibrate's
- * triad came out above its read. Without levels: the roof scaled. */
+ * (ck_mem_probe_ratio): DRAM's line, the calibrated read, scaled. Without
+ * levels: the triad roof scaled. */
 double ck_roofs_dram_now_gbs(const ck_roofs *roofs, int threads, double ratio);
 /* now_pct: the row's memory part (mem_ns) scaled by ratio, the DRAM read
  * measured around it over the calibrated one, the compute part unchanged. Only rows bound by DRAM at the calibrated roofs have one; the

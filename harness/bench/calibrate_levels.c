@@ -56,7 +56,7 @@ typedef struct level_job {
 
 enum { LOOP_READ, LOOP_TRIAD, LOOP_TRIAD_NT, LOOP_UPDATE, LOOP_COPY, LOOP_COPY_NT };
 
-/* ---- the loops: n is a multiple of 32 (read: uint64; triad, update: doubles) ---------- */
+/* ---- the loops: n is a multiple of 32 (read: uint64; triad, copy: doubles) ---------- */
 
 static uint64_t read_plain(const uint64_t *p, size_t n)
 {
@@ -76,17 +76,11 @@ static void triad_plain(double *restrict a, const double *restrict b, const doub
         a[i] = b[i] + 3.0 * c[i];
 }
 
-/* Times s = 1.0, read from a volatile: the values stay what touch_work
- * wrote, pass after pass, and a compiler that saw the 1.0 would drop the
- * multiply, then the store of a[i] to itself, then the loop. */
+/* The copy's and the update's s = 1.0, read from a volatile: the values
+ * stay what touch_work wrote, pass after pass, and a compiler that saw the
+ * 1.0 would drop the multiply, then the update's store of a[i] to itself,
+ * then the loop. */
 static volatile double update_scale = 1.0;
-
-static void update_plain(double *a, size_t n)
-{
-    const double s = update_scale;
-    for (size_t i = 0; i < n; i++)
-        a[i] *= s;
-}
 
 #if CK_X86
 __attribute__((target("avx512f"))) static uint64_t read_512(const uint64_t *p, size_t n)
@@ -132,13 +126,6 @@ __attribute__((target("avx512f"))) static void copy_512(double *a, const double 
         _mm512_store_pd(a + i, _mm512_mul_pd(_mm512_load_pd(b + i), s));
 }
 
-__attribute__((target("avx512f"))) static void update_512(double *a, size_t n)
-{
-    const __m512d s = _mm512_set1_pd(update_scale);
-    for (size_t i = 0; i < n; i += 8)
-        _mm512_store_pd(a + i, _mm512_mul_pd(_mm512_load_pd(a + i), s));
-}
-
 __attribute__((target("avx2"))) static uint64_t read_256(const uint64_t *p, size_t n)
 {
     __m256i s0 = _mm256_setzero_si256(), s1 = s0, s2 = s0, s3 = s0;
@@ -179,13 +166,6 @@ __attribute__((target("avx2"))) static void copy_256(double *a, const double *b,
     for (size_t i = 0; i < n; i += 4)
         _mm256_store_pd(a + i, _mm256_mul_pd(_mm256_load_pd(b + i), s));
 }
-
-__attribute__((target("avx2"))) static void update_256(double *a, size_t n)
-{
-    const __m256d s = _mm256_set1_pd(update_scale);
-    for (size_t i = 0; i < n; i += 4)
-        _mm256_store_pd(a + i, _mm256_mul_pd(_mm256_load_pd(a + i), s));
-}
 #endif
 
 static uint64_t read_pass(int width, const uint64_t *p, size_t n)
@@ -200,7 +180,7 @@ static uint64_t read_pass(int width, const uint64_t *p, size_t n)
     return read_plain(p, n);
 }
 
-/* nt: streaming stores (the plain C loop has none: it stores as triad) */
+/* nt: streaming stores (the plain C loops have none: they store plainly) */
 static void triad_pass(int width, double *a, const double *b, const double *c, size_t n, int nt)
 {
 #if CK_X86
@@ -218,6 +198,7 @@ static void triad_pass(int width, double *a, const double *b, const double *c, s
     triad_plain(a, b, c, n);
 }
 
+/* a[i] = s b[i]; with b == a (plain stores) the update in place */
 static void copy_pass(int width, double *a, const double *b, size_t n, int nt)
 {
 #if CK_X86
@@ -235,22 +216,6 @@ static void copy_pass(int width, double *a, const double *b, size_t n, int nt)
     const double s = update_scale;
     for (size_t i = 0; i < n; i++)
         a[i] = s * b[i];
-}
-
-static void update_pass(int width, double *a, size_t n)
-{
-#if CK_X86
-    if (width == 512) {
-        update_512(a, n);
-        return;
-    }
-    if (width == 256) {
-        update_256(a, n);
-        return;
-    }
-#endif
-    (void)width;
-    update_plain(a, n);
 }
 
 static void level_work(void *v, int tid, int n_threads)
@@ -275,7 +240,7 @@ static void level_work(void *v, int tid, int n_threads)
         }
     } else if (j->kind == LOOP_UPDATE) {
         for (uint64_t k = 0; k < j->iters; k++) {
-            update_pass(j->width, (double *)mine, j->set / sizeof(double) / 32 * 32);
+            copy_pass(j->width, (double *)mine, (const double *)mine, j->set / sizeof(double) / 32 * 32, 0);
             __asm__ volatile("" ::: "memory");
         }
     } else {

@@ -5,14 +5,14 @@
  * A row's ideal time is max(bytes / bandwidth of its level, flops / peak of
  * its arithmetic): the roofline's own definition, and a time, so that rows
  * add up. At DRAM the bytes are priced by what they are (ck_cost.h), each at
- * what calibrate measured for it: a read at the read, a new output line at
- * what the triad spends on it beyond its two reads, an operand updated in
- * place at the update loop's rate. One core's DRAM bandwidth is bounded by
- * the reads it keeps in flight, and a write-back does not hold one: on a
- * Zen 4 class VM an in-place scale moved 47-49 GB/s counted (read + write)
- * where a read ran at 23-24, so pricing a write as a read put in-place rows
- * at up to 2x their roof. A hot row's level is where its working set fits (operands stay in
- * cache between calls); a cold row's is DRAM (every call reads operands the
+ * what calibrate measured for it (ck_roofs_mem_ns): a read at the read, a
+ * new output line at what the copy or the triad spends on it beyond its
+ * reads, an operand updated in place at the update loop's rate. One core's
+ * DRAM bandwidth is bounded by the reads it keeps in flight, and a
+ * write-back does not hold one: on a Zen 4 class VM an in-place scale moved
+ * 47-49 GB/s counted (read + write) where a read ran at 23-24, so pricing a
+ * write as a read put in-place rows at up to 2x their roof. A hot row's
+ * level is where its working set fits (operands stay in cache between calls); a cold row's is DRAM (every call reads operands the
  * previous calls evicted). A quantised matmul is compared with the int8
  * dot-product peak and a bf16 matmul of a plugin with AVX-512 with the bf16
  * one, where the CPU has them: those instructions do more per cycle than
@@ -269,8 +269,7 @@ void ck_roofline_apply(ck_bench_row *r, const ck_roofs *roofs, int isa, uint32_t
 
 double ck_roofs_dram_now_gbs(const ck_roofs *roofs, int threads, double ratio)
 {
-    double read = ck_roofs_level_read_gbs(roofs, CK_MEM_DRAM, threads);
-    return (read > 0 ? read : ck_roofs_level_gbs(roofs, CK_MEM_DRAM, threads)) * ratio;
+    return ck_roofs_level_gbs(roofs, CK_MEM_DRAM, threads) * ratio; /* DRAM's line is its read */
 }
 
 void ck_roofline_now(ck_bench_row *r, double ratio)

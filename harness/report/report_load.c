@@ -158,7 +158,6 @@ static void read_row(checker *c, const cJSON *op, size_t i, ck_report_row *row)
     row->bytes = need_number(c, op, "bytes", where);
     row->flops = need_number(c, op, "flops", where);
     row->intensity = need_number(c, op, "intensity", where);
-    row->plot_intensity = row->intensity;
     row->time_ns = opt_number(c, op, "time_ns", where);
     row->gbs = opt_number(c, op, "gb_per_s", where);
     row->gflops = opt_number(c, op, "gflop_per_s", where);
